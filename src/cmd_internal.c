@@ -1,0 +1,28 @@
+/* Internal entry points: nslab re-executes /proc/self/exe with argv[0]
+ * "nslab-pause ..." for a pod's pause process and "nslab-echo PORT" for its
+ * built-in HTTP app, so ps shows what each process is and no second binary
+ * has to be installed. main() calls this whenever basename(argv[0]) starts
+ * with "nslab-". */
+#include <stdio.h>
+#include <string.h>
+
+#include "cmd.h"
+#include "echo_server.h"
+#include "error.h"
+#include "pause.h"
+
+int
+cmd_internal (int argc, char **argv)
+{
+  const char *name = argc > 0 && argv[0] ? argv[0] : "";
+  const char *slash = strrchr (name, '/');
+  if (slash)
+    name = slash + 1;
+  if (strcmp (name, "nslab-pause") == 0)
+    return pause_main (argc, argv);
+  if (strcmp (name, "nslab-echo") == 0)
+    return echo_main (argc, argv);
+  fprintf (stderr, "nslab: unknown internal command \"%s\" (nslab-pause and nslab-echo are "
+                   "started by nslab up, not by hand)\n", name);
+  return NSLAB_EXIT_INVALID;
+}

@@ -1,0 +1,157 @@
+/* nslab up FILE: validate, plan, apply, and show the cluster the way
+ * `kubectl get -o wide` would. A lab that is already up is refused ("lab
+ * k3s is already up (nslab down k3s first)") rather than converged: the
+ * state record then always describes exactly one apply. */
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "apply.h"
+#include "cli.h"
+#include "cmd.h"
+#include "plan.h"
+#include "table.h"
+#include "util.h"
+
+static double
+now (void)
+{
+  struct timespec ts;
+  clock_gettime (CLOCK_MONOTONIC, &ts);
+  return (double) ts.tv_sec + (double) ts.tv_nsec / 1e9;
+}
+
+static char *
+ports_col (const struct model_service *s)
+{
+  struct strbuf sb;
+  sb_init (&sb);
+  for (size_t i = 0; i < s->n_ports; i++)
+    {
+      const struct model_svc_port *p = &s->ports[i];
+      if (i)
+        sb_add (&sb, ",");
+      if (p->node_port && s->type != SVC_CLUSTER_IP)
+        sb_addf (&sb, "%u:%u/%s", p->port, p->node_port, proto_name (p->protocol));
+      else
+        sb_addf (&sb, "%u/%s", p->port, proto_name (p->protocol));
+    }
+  return sb_steal (&sb);
+}
+
+static void
+print_summary (const struct model *m, double secs, FILE *out)
+{
+  fprintf (out, "lab %s is up: %zu nodes, %zu pods, %zu services (%.0f ms)\n\n", m->lab, m->n_nodes, m->n_pods,
+           m->n_services, secs * 1000);
+  struct table t;
+  char ip[IP_STRLEN];
+  table_init (&t, (const char *[]) { "NAME", "STATUS", "ROLES", "INTERNAL-IP", "NETNS", NULL });
+  for (size_t i = 0; i < m->n_nodes; i++)
+    {
+      const struct model_node *n = &m->nodes[i];
+      const struct model_netns *ns = &m->netns[n->netns];
+      table_row (&t, (const char *[]) { n->name, "Ready", n->role == ROLE_CONTROL_PLANE ? "control-plane" : "<none>",
+                                        ip_fmt (n->internal_ip, ip), ns->name });
+    }
+  table_print (&t, out);
+  table_free (&t);
+
+  if (m->n_pods)
+    {
+      fputc ('\n', out);
+      table_init (&t, (const char *[]) { "NAMESPACE", "NAME", "READY", "STATUS", "IP", "NODE", NULL });
+      for (size_t i = 0; i < m->n_pods; i++)
+        {
+          const struct model_pod *p = &m->pods[i];
+          table_row (&t, (const char *[]) { p->ns, p->name, "1/1", "Running", ip_fmt (p->ip, ip),
+                                            m->nodes[p->node].name });
+        }
+      table_print (&t, out);
+      table_free (&t);
+    }
+
+  if (m->n_services)
+    {
+      fputc ('\n', out);
+      table_init (&t, (const char *[]) { "NAMESPACE", "NAME", "TYPE", "CLUSTER-IP", "EXTERNAL-IP", "PORT(S)", NULL });
+      for (size_t i = 0; i < m->n_services; i++)
+        {
+          const struct model_service *s = &m->services[i];
+          cleanup_free char *ports = ports_col (s);
+          struct strbuf ext;
+          sb_init (&ext);
+          for (size_t j = 0; j < s->n_lb_ips; j++)
+            sb_addf (&ext, "%s%s", j ? "," : "", ip_fmt (s->lb_ips[j], ip));
+          if (ext.len == 0)
+            sb_add (&ext, s->type == SVC_LOAD_BALANCER ? "<pending>" : "<none>");
+          cleanup_free char *e = sb_steal (&ext);
+          char cip[IP_STRLEN];
+          table_row (&t, (const char *[]) { s->ns, s->name, svc_type_name (s->type), ip_fmt (s->cluster_ip, cip), e,
+                                            ports });
+        }
+      table_print (&t, out);
+      table_free (&t);
+    }
+
+  /* A ready-made first experiment: a pod curling a user service. */
+  fputc ('\n', out);
+  const struct model_service *svc = NULL;
+  for (size_t i = 0; i < m->n_services && svc == NULL; i++)
+    if (! m->services[i].def->implicit && m->services[i].n_ports && m->services[i].ports[0].n_endpoints
+        && m->services[i].ports[0].protocol == PROTO_TCP)
+      svc = &m->services[i];
+  if (m->n_pods)
+    {
+      const struct model_pod *p = &m->pods[0];
+      if (svc)
+        fprintf (out, "Try:\n  nslab exec %s -n %s pod/%s -- curl -s http://%s:%u/\n", m->lab, p->ns, p->name,
+                 ip_fmt (svc->cluster_ip, ip), svc->ports[0].port);
+      else
+        fprintf (out, "Try:\n  nslab exec %s -n %s pod/%s -- ip addr\n", m->lab, p->ns, p->name);
+    }
+  else
+    fprintf (out, "Try:\n");
+  if (m->n_nodes)
+    fprintf (out, "  nslab exec %s node/%s -- ip route\n  ip netns exec %s iptables-save -t nat\n", m->lab,
+             m->nodes[0].name, m->netns[m->nodes[0].netns].name);
+  fprintf (out, "  nslab down %s\n", m->lab);
+}
+
+int
+cmd_up (int argc, char **argv)
+{
+  if (argc != 2 || argv[1][0] == '-')
+    return cli_usage ("up FILE");
+  nslab_error_t err = NULL;
+  if (apply_check_privileges (&err) < 0)
+    return nslab_error_print (&err);
+  double t0 = now ();
+  struct scenario *sc = NULL;
+  struct plan *p = NULL;
+  if (scenario_load (argv[1], &sc, &err) < 0)
+    return nslab_error_print (&err);
+  cli_print_warnings (sc);
+  if (plan_build (sc, &p, &err) < 0)
+    {
+      scenario_free (sc);
+      return nslab_error_print (&err);
+    }
+  char real[PATH_MAX];
+  const char *path = realpath (argv[1], real) ? real : argv[1];
+  int rc = apply_plan (p, path, &err);
+  double secs = now () - t0;
+  if (rc < 0)
+    {
+      int code = nslab_error_print (&err);
+      plan_free (p);
+      scenario_free (sc);
+      return code;
+    }
+  print_summary (p->model, secs, stdout);
+  plan_free (p);
+  scenario_free (sc);
+  return 0;
+}

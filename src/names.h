@@ -1,0 +1,31 @@
+/* Deterministic names and addresses: where a real cluster draws randomness
+ * (pod name suffixes, veth names, MACs), nslab hashes the scenario instead,
+ * so two runs of the same lab give the same names. */
+#ifndef NSLAB_NAMES_H
+#define NSLAB_NAMES_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* FNV-1a, the hash Kubernetes uses for pod-template-hash. */
+uint32_t fnv1a32 (const void *data, size_t len, uint32_t h);
+uint64_t fnv1a64_str (const char *s);
+#define FNV32_INIT 2166136261u
+
+/* k8s.io/apimachinery rand.SafeEncodeString: every byte mapped into
+ * "bcdfghjklmnpqrstvwxz2456789" (no vowels, no 0/1/3), so generated names
+ * never spell words. out must hold strlen(in)+1. */
+void safe_encode_string (const char *in, char *out);
+/* n characters of that alphabet derived from seed (utilrand.String(n)). */
+void safe_random_string (uint64_t seed, size_t n, char *out);
+/* pod-template-hash of a deployment: SafeEncodeString of the decimal FNV-32a. */
+void pod_template_hash (const char *template_desc, char out[11]);
+/* "veth" + 8 hex (the CNI bridge plugin's RandomVethName shape). */
+void veth_name (uint64_t seed, char out[13]);
+/* MAC helpers: VirtualBox OUI 08:00:27 for VM NICs; locally administered
+ * unicast (first byte & 0xfe | 0x02) for everything Linux would randomise. */
+void mac_virtualbox (uint64_t seed, uint8_t mac[6]);
+void mac_local (uint64_t seed, uint8_t mac[6]);
+char *mac_fmt (const uint8_t mac[6], char buf[18]);
+
+#endif

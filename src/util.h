@@ -1,0 +1,56 @@
+/* Small helpers shared by the whole library: cleanup attributes for fds and
+ * memory (so error paths cannot leak), checked allocation, growable arrays
+ * and a string builder. */
+#ifndef NSLAB_UTIL_H
+#define NSLAB_UTIL_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#define cleanup_free __attribute__ ((cleanup (cleanup_freep)))
+#define cleanup_close __attribute__ ((cleanup (cleanup_closep)))
+#define cleanup_file __attribute__ ((cleanup (cleanup_filep)))
+
+void cleanup_freep (void *p);
+void cleanup_closep (int *fd);
+void cleanup_filep (FILE **f);
+
+#define ARRAY_SIZE(a) (sizeof (a) / sizeof ((a)[0]))
+
+/* Abort on out-of-memory: a lab tool cannot do anything useful without it. */
+void *xmalloc (size_t n);
+void *xcalloc (size_t n, size_t size);
+void *xrealloc (void *p, size_t n);
+char *xstrdup (const char *s);
+char *xstrndup (const char *s, size_t n);
+char *xasprintf (const char *fmt, ...) __attribute__ ((format (printf, 1, 2)));
+
+/* Append one zeroed element to a dynamic array (ptr, count); returns it. */
+#define VEC_PUSH(ptr, count)                                                    \
+  (*(void **) &(ptr) = vec_grow ((ptr), (count), sizeof *(ptr)),               \
+   &(ptr)[(count)++])
+void *vec_grow (void *ptr, size_t count, size_t elem);
+
+/* Growing string buffer. */
+struct strbuf {
+  char *buf;
+  size_t len, cap;
+};
+void sb_init (struct strbuf *sb);
+void sb_add (struct strbuf *sb, const char *s);
+void sb_addn (struct strbuf *sb, const char *s, size_t n);
+void sb_addf (struct strbuf *sb, const char *fmt, ...) __attribute__ ((format (printf, 2, 3)));
+void sb_vaddf (struct strbuf *sb, const char *fmt, va_list ap);
+/* Returns the buffer (caller frees) and resets sb. */
+char *sb_steal (struct strbuf *sb);
+void sb_free (struct strbuf *sb);
+
+bool str_has_prefix (const char *s, const char *prefix);
+bool str_has_suffix (const char *s, const char *suffix);
+/* Trim ASCII whitespace in place; returns s. */
+char *str_trim (char *s);
+
+#endif

@@ -1,0 +1,32 @@
+#!/usr/bin/env bats
+# Crash safety: nslab up is killed with SIGKILL at 10 different points
+# (NSLAB_TEST_CRASH_AFTER=N: after N plan ops); nslab down must then leave
+# nothing, without the scenario.
+
+load helpers
+
+@test "crash: kill -9 of up at 10 points, then down leaves nothing each time" {
+  points="0 1 2 3 7 15 40 90 150 100000"
+  for n in $points; do
+    run env NSLAB_TEST_CRASH_AFTER=$n "$NSLAB" up "$SEED"
+    [ "$status" -eq 137 ] || { echo "crash point $n: status $status: $output" >&2; return 1; }
+    run "$NSLAB" ls
+    [[ "${lines[1]}" =~ ^"k3s "+.*" incomplete"$ ]] || { echo "point $n: $output" >&2; return 1; }
+    run "$NSLAB" down k3s
+    [ "$status" -eq 0 ] || { echo "point $n: down: $output" >&2; return 1; }
+    assert_nothing_left || { echo "crash point $n left something" >&2; return 1; }
+  done
+}
+
+@test "crash: kill -9 of down in the middle, then down again finishes" {
+  "$NSLAB" up "$SEED" >/dev/null
+  "$NSLAB" down k3s >/dev/null &
+  pid=$!
+  sleep 0.003
+  kill -9 "$pid" 2>/dev/null || true
+  wait "$pid" 2>/dev/null || true
+  if [ -d "$STATE_ROOT/k3s" ]; then
+    run "$NSLAB" down k3s
+    [ "$status" -eq 0 ]
+  fi
+}

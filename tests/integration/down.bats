@@ -1,0 +1,58 @@
+#!/usr/bin/env bats
+# nslab down: exactly what was recorded, without the scenario, whatever is
+# already gone.
+
+load helpers
+
+@test "down: removes everything, without the scenario file" {
+  f=$(make_lab k3s 56)
+  "$NSLAB" up "$f" >/dev/null
+  rm -f "$f"
+  run "$NSLAB" down k3s
+  [ "$status" -eq 0 ]
+  [ "$output" = "lab k3s is down" ]
+}
+
+@test "down: copes with namespaces and processes already gone" {
+  "$NSLAB" up "$SEED" >/dev/null
+  ip netns del k3s-w2
+  ip netns del k3s-demo-web-8f796d557-56kng
+  pid=$(ps -eo pid=,args= | awk '/nslab-pause k3s node\/w1$/{print $1}')
+  [ -n "$pid" ]
+  kill -9 "$pid"
+  run "$NSLAB" status k3s
+  [ "$status" -eq 1 ]
+  [[ "$output" == *"k3s-w2                               no"* ]]
+  [[ "$output" == *"node   w1 "*" dead"* ]]
+  run "$NSLAB" down k3s
+  [ "$status" -eq 0 ]
+}
+
+@test "down: a lab that is not up" {
+  run "$NSLAB" down nolab
+  [ "$status" -eq 1 ]
+  [ "$output" = "nslab: lab nolab is not up" ]
+}
+
+@test "down --all: every lab" {
+  "$NSLAB" up "$SEED" >/dev/null
+  "$NSLAB" up "$(make_lab k3b 57)" >/dev/null
+  run "$NSLAB" down --all
+  [ "$status" -eq 0 ]
+  [ "$output" = "$(printf 'lab k3b is down\nlab k3s is down')" ]
+}
+
+@test "down: waits while another nslab holds the lab's lock" {
+  "$NSLAB" up "$SEED" >/dev/null
+  exec 8>>"$STATE_ROOT/k3s/lock"
+  flock -x 8
+  "$NSLAB" down k3s > "$BATS_TEST_TMPDIR/down.out" 2>&1 &
+  dpid=$!
+  sleep 0.3
+  # still waiting, nothing removed yet
+  kill -0 "$dpid"
+  [ -n "$(ip netns list)" ]
+  exec 8>&-
+  wait "$dpid"
+  [ "$(cat "$BATS_TEST_TMPDIR/down.out")" = "lab k3s is down" ]
+}

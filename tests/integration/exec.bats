@@ -1,0 +1,141 @@
+#!/usr/bin/env bats
+# nslab exec on the seed lab: targets (node, pod, deploy, rs, host), exit
+# codes, stdin/stdout/stderr passthrough, the environment, each pod's own
+# hostname and /etc files (the host's untouched), the echo servers, and the
+# error messages. Pods of demo/web: web-8f796d557-56kng on w1 (10.42.1.2),
+# web-8f796d557-bw5jd on w2.
+
+bats_require_minimum_version 1.5.0
+
+load helpers
+
+web1=web-8f796d557-56kng
+web2=web-8f796d557-bw5jd
+
+up_seed () {
+  run "$NSLAB" up "$SEED"
+  [ "$status" -eq 0 ] || { echo "$output" >&2; return 1; }
+}
+
+@test "exec: node, pod, deploy, rs and host targets; the host's hostname and /etc stay" {
+  uts_before=$(hostname)
+  etc_hostname_before=$(cat /etc/hostname)
+  etc_hosts_before=$(cat /etc/hosts)
+  up_seed
+  run "$NSLAB" exec k3s node/cp1 -- hostname
+  [ "$status" -eq 0 ]
+  [ "$output" = "cp1" ]
+  run "$NSLAB" exec k3s node/cp1 -- ip -4 -o addr show enp0s8
+  [[ "$output" == *"inet 192.168.56.10/24"* ]]
+  # The command may follow TARGET without "--".
+  run "$NSLAB" exec k3s node/w2 cat /etc/hostname
+  [ "$output" = "w2" ]
+
+  run "$NSLAB" exec k3s -n demo "pod/$web2" -- hostname
+  [ "$output" = "$web2" ]
+  run "$NSLAB" exec k3s -n demo "pod/$web2" -- cat /etc/hostname
+  [ "$output" = "$web2" ]
+  run "$NSLAB" exec k3s -n demo "pod/$web2" -- cat /etc/resolv.conf
+  [[ "$output" == *"nameserver 10.43.0.10"* ]]
+  # deploy/NAME: its first pod by name; the -n spellings.
+  run "$NSLAB" exec k3s -n demo deploy/web -- hostname
+  [ "$output" = "$web1" ]
+  run "$NSLAB" exec k3s deployment/web --namespace=demo -- hostname
+  [ "$output" = "$web1" ]
+  run "$NSLAB" exec k3s -ndemo rs/web-8f796d557 -- hostname
+  [ "$output" = "$web1" ]
+  run "$NSLAB" exec k3s rs/my-helloworld-rs -- hostname
+  [[ "$output" == my-helloworld-rs-* ]]
+
+  # host: the lab host's network namespace only (our hostname).
+  run "$NSLAB" exec k3s host -- ip -o link show vboxnet0
+  [ "$status" -eq 0 ]
+  [[ "$output" == *"vboxnet0"* ]]
+  run "$NSLAB" exec k3s host -- hostname
+  [ "$output" = "$uts_before" ]
+
+  [ "$(hostname)" = "$uts_before" ]
+  [ "$(cat /etc/hostname)" = "$etc_hostname_before" ]
+  [ "$(cat /etc/hosts)" = "$etc_hosts_before" ]
+  "$NSLAB" down k3s
+}
+
+@test "exec: exit codes, stdin, stdout and stderr, environment, default shell" {
+  up_seed
+  run "$NSLAB" exec k3s node/cp1 -- sh -c 'exit 7'
+  [ "$status" -eq 7 ]
+  run "$NSLAB" exec k3s node/cp1 -- false
+  [ "$status" -eq 1 ]
+  run "$NSLAB" exec k3s node/cp1 -- sh -c 'kill -TERM $$'
+  [ "$status" -eq 143 ]
+  run -127 "$NSLAB" exec k3s node/cp1 -- no-such-command-xyz
+  [ "$output" = "nslab: exec no-such-command-xyz: No such file or directory" ]
+
+  run bash -c "printf 'a\nb\n' | '$NSLAB' exec k3s -n demo deploy/web -- cat"
+  [ "$status" -eq 0 ]
+  [ "$output" = $'a\nb' ]
+  run bash -c "'$NSLAB' exec k3s node/w1 -- sh -c 'echo out; echo err >&2' 2>'$BATS_TEST_TMPDIR/err'"
+  [ "$output" = "out" ]
+  [ "$(cat "$BATS_TEST_TMPDIR/err")" = "err" ]
+  FOO=bar run "$NSLAB" exec k3s node/w1 -- sh -c 'echo "$FOO"'
+  [ "$output" = "bar" ]
+  # No command: a shell, here reading its commands from stdin.
+  run bash -c "echo 'echo shell on \$(hostname)' | SHELL= '$NSLAB' exec k3s node/w1"
+  [ "$status" -eq 0 ]
+  [ "$output" = "shell on w1" ]
+  "$NSLAB" down k3s
+}
+
+@test "exec: a pod reaches another pod's echo server, and a service" {
+  up_seed
+  web2_ip=$("$NSLAB" exec k3s -n demo "pod/$web2" -- ip -4 -o addr show eth0 | awk '{print $4}' | cut -d/ -f1)
+  [ -n "$web2_ip" ]
+  run "$NSLAB" exec k3s -n demo "pod/$web1" -- curl -s -m 5 "http://$web2_ip/hello"
+  [ "$status" -eq 0 ]
+  [ "${lines[0]}" = "pod: $web2" ]
+  [ "${lines[1]}" = "namespace: demo" ]
+  [ "${lines[2]}" = "pod_ip: $web2_ip" ]
+  [ "${lines[3]}" = "node: w2" ]
+  # Pod to pod: no NAT, the client is web1's own address.
+  [[ "${lines[4]}" == "client: 10.42.1.2:"* ]]
+  [ "${lines[5]}" = "server: $web2_ip:80" ]
+  [ "${lines[6]}" = "method: GET /hello" ]
+  run bash -c "'$NSLAB' exec k3s -n demo deploy/web -- curl -s -m 3 http://10.43.31.179/ | sed -n 's/^namespace: //p'"
+  [ "$output" = "demo" ]
+  "$NSLAB" down k3s
+}
+
+@test "exec: unknown lab or target, usage, a process that is gone" {
+  up_seed
+  run "$NSLAB" exec k3s pod/nope -- true
+  [ "$status" -eq 2 ]
+  [ "${lines[0]}" = 'nslab: lab k3s has no pod "nope" in namespace "default"' ]
+  [ "${lines[1]}" = "valid targets: host, node/cp1, node/w1, node/w2" ]
+  [[ "$output" == *"-n demo: deploy/web pod/$web1 pod/$web2"* ]]
+  [[ "$output" == *"-n default: rs/my-helloworld-rs pod/my-helloworld-rs-"* ]]
+  run "$NSLAB" exec k3s node/nosuch -- true
+  [ "$status" -eq 2 ]
+  [ "${lines[0]}" = 'nslab: lab k3s has no node "nosuch"' ]
+  run "$NSLAB" exec k3s svc/web-svc -- true
+  [ "$status" -eq 2 ]
+  [[ "$output" == 'nslab: invalid target "svc/web-svc"'* ]]
+  run "$NSLAB" exec nolab node/cp1 -- true
+  [ "$status" -eq 2 ]
+  [ "$output" = 'nslab: unknown lab "nolab" (labs up: k3s)' ]
+  run "$NSLAB" exec k3s
+  [ "$status" -eq 2 ]
+  [[ "$output" == "usage: nslab exec LAB"* ]]
+
+  pid=$(pgrep -f "^nslab-pause k3s demo/$web2\$")
+  [ -n "$pid" ]
+  kill -KILL "$pid"
+  for _ in $(seq 50); do
+    st=$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null || echo gone)
+    { [ "$st" = gone ] || [ "$st" = Z ]; } && break
+    sleep 0.1
+  done
+  run "$NSLAB" exec k3s -n demo "pod/$web2" -- true
+  [ "$status" -eq 1 ]
+  [ "$output" = "nslab: pod/$web2 is not running (pid $pid gone); try nslab status k3s" ]
+  "$NSLAB" down k3s
+}

@@ -1,0 +1,97 @@
+# Shared setup/teardown for the integration tests. They run as root inside
+# the sandbox of tests/integration/in-sandbox (own network, mount and pid
+# namespace, private /run). Every test snapshots the invoking namespace
+# first and, in teardown, asserts that nslab left nothing behind: no named
+# namespace, no nslab process, no mount under /run/netns, no state dir, and
+# an unchanged `ip -d link`, `ip addr`, `ip route`, `ip neigh`,
+# `iptables-save`, `nft list ruleset` and `sysctl -a -r '^net\.'`.
+
+NSLAB=${NSLAB:-$BATS_TEST_DIRNAME/../../bin/nslab}
+REPO=$(cd "$BATS_TEST_DIRNAME/../.." && pwd)
+SEED=$REPO/labs/k3s-virtualbox.ini
+STATE_ROOT=${NSLAB_STATE_DIR:-/run/nslab}
+
+# The invoking namespace, normalised: counters and the save timestamps are
+# the only things allowed to differ.
+snapshot_invoking_ns () {
+  {
+    echo "== ip -d link"; ip -d link
+    echo "== ip addr"; ip addr
+    echo "== ip route"; ip route show table all
+    echo "== ip neigh"; ip neigh
+    echo "== iptables-save"; iptables-save 2>/dev/null | sed -E '/^#/d; s/\[[0-9]+:[0-9]+\]/[0:0]/'
+    echo "== nft"; nft list ruleset 2>/dev/null | sed -E 's/counter packets [0-9]+ bytes [0-9]+/counter/'
+    echo "== sysctl"; sysctl -a -r '^net\.' 2>/dev/null | grep -vE '^net\.netfilter\.nf_conntrack_count|^net\.ipv4\.tcp_fastopen_key|^net\.core\.netdev_rss_key'
+  }
+}
+
+# Everything nslab could leave behind, as text (empty = nothing).
+leftovers () {
+  local ns
+  ns=$(ip netns list 2>/dev/null)
+  [ -n "$ns" ] && echo "netns: $ns"
+  local procs
+  procs=$(ps -eo pid=,args= | grep -E 'nslab-(pause|echo)' | grep -v grep)
+  [ -n "$procs" ] && echo "processes: $procs"
+  local mounts
+  mounts=$(grep -E ' /run/netns/' /proc/self/mountinfo)
+  [ -n "$mounts" ] && echo "mounts: $mounts"
+  if [ -d "$STATE_ROOT" ] && [ -n "$(ls -A "$STATE_ROOT")" ]; then
+    echo "state: $(ls -A "$STATE_ROOT")"
+  fi
+  return 0
+}
+
+assert_nothing_left () {
+  local left
+  left=$(leftovers)
+  if [ -n "$left" ]; then
+    echo "left behind: $left" >&2
+    return 1
+  fi
+  snapshot_invoking_ns > "$BATS_TEST_TMPDIR/after"
+  if ! diff -u "$BATS_TEST_TMPDIR/before" "$BATS_TEST_TMPDIR/after" >&2; then
+    echo "the invoking namespace changed" >&2
+    return 1
+  fi
+}
+
+common_setup () {
+  [ "$(id -u)" = 0 ] || skip "needs root (CAP_NET_ADMIN + CAP_SYS_ADMIN)"
+  [ -x "$NSLAB" ] || skip "nslab binary not built: $NSLAB"
+  # A failed earlier test must not poison this one.
+  "$NSLAB" down --all >/dev/null 2>&1 || true
+  snapshot_invoking_ns > "$BATS_TEST_TMPDIR/before"
+}
+
+common_teardown () {
+  local rc=0
+  assert_nothing_left || rc=1
+  # Clean up whatever a failed test left, so the next one starts fresh.
+  if [ "$rc" != 0 ]; then
+    "$NSLAB" down --all >/dev/null 2>&1 || true
+    for n in $(ip netns list 2>/dev/null | awk '{print $1}'); do ip netns del "$n" 2>/dev/null; done
+    rm -rf "${STATE_ROOT:?}"/* 2>/dev/null
+  fi
+  return $rc
+}
+
+setup () { common_setup; }
+teardown () { common_teardown; }
+
+# Write a copy of the seed lab with another name and host-only addresses.
+# $1 name, $2 third octet of the host-only network (56 = the seed's).
+make_lab () {
+  local name=$1 octet=$2 f=$BATS_TEST_TMPDIR/labs/$1.ini
+  mkdir -p "$BATS_TEST_TMPDIR/labs"
+  [ -e "$BATS_TEST_TMPDIR/templates" ] || ln -s "$REPO/templates" "$BATS_TEST_TMPDIR/templates"
+  sed -E "s/^name = k3s$/name = $name/; s/192\.168\.56\./192.168.$octet./g" "$SEED" > "$f"
+  if [ "$octet" != 56 ]; then
+    printf '\n[network hostonly]\ntype = hostonly\ncidr = 192.168.%s.0/24\ngateway = 192.168.%s.1\nbridge = vboxnet0\n' \
+      "$octet" "$octet" >> "$f"
+  fi
+  echo "$f"
+}
+
+# Body of an HTTP answer from the echo server: the "pod:" line.
+pod_of () { sed -n 's/^pod: //p'; }

@@ -1,0 +1,49 @@
+#!/usr/bin/env bats
+# nslab ls / nslab status
+
+load helpers
+
+@test "ls: nothing up" {
+  run "$NSLAB" ls
+  [ "$status" -eq 0 ]
+  [ "$output" = "NAME   NODES   PODS   SERVICES   AGE   STATUS" ]
+}
+
+@test "ls: labs with counts and age" {
+  "$NSLAB" up "$SEED" >/dev/null
+  run "$NSLAB" ls
+  [ "$status" -eq 0 ]
+  [ "${lines[0]}" = "NAME   NODES   PODS   SERVICES   AGE   STATUS" ]
+  [[ "${lines[1]}" =~ ^"k3s    3       8      4          "[0-9]+s" "+"up"$ ]]
+  "$NSLAB" down k3s
+}
+
+@test "status: every node and pod process alive, every namespace present" {
+  "$NSLAB" up "$SEED" >/dev/null
+  run "$NSLAB" status k3s
+  [ "$status" -eq 0 ]
+  [[ "${lines[0]}" =~ ^"lab k3s: up, age "[0-9]+s", 3 nodes, 8 pods, 4 services"$ ]]
+  [ "$(printf '%s\n' "$output" | grep -c ' alive$')" -eq 11 ]
+  [ "$(printf '%s\n' "$output" | grep -cE '^k3s-[a-z0-9-]+ +yes$')" -eq 15 ]
+  [ "${lines[-1]}" = "healthy" ]
+  [[ "$output" == *"pod    demo/web-8f796d557-56kng         w1     k3s-demo-web-8f796d557-56kng"* ]]
+  "$NSLAB" down k3s
+}
+
+@test "status: a killed pod process shows dead and the exit code is 1" {
+  "$NSLAB" up "$SEED" >/dev/null
+  pid=$(ps -eo pid=,args= | awk '/nslab-pause k3s demo\/web-8f796d557-bw5jd$/{print $1}')
+  kill -9 "$pid"
+  sleep 0.2
+  run "$NSLAB" status k3s
+  [ "$status" -eq 1 ]
+  [[ "$output" == *"demo/web-8f796d557-bw5jd"*"dead"* ]]
+  [ "${lines[-1]}" = "unhealthy" ]
+  "$NSLAB" down k3s
+}
+
+@test "status: a lab that is not up" {
+  run "$NSLAB" status nolab
+  [ "$status" -eq 1 ]
+  [ "$output" = "nslab: lab nolab is not up" ]
+}

@@ -1,0 +1,182 @@
+#!/usr/bin/env bats
+# nslab up on the seed lab (labs/k3s-virtualbox.ini): what exists afterwards
+# and that the cluster works as the seed describes it.
+
+load helpers
+
+web1=k3s-demo-web-8f796d557-56kng   # on w1
+cp1pod=k3s-default-my-helloworld-rs-b44j4  # a pod on cp1
+
+up_seed () {
+  run "$NSLAB" up "$SEED"
+  [ "$status" -eq 0 ] || { echo "$output" >&2; return 1; }
+}
+
+@test "up: prints nodes, pods, services and how to exec" {
+  up_seed
+  [[ "${lines[0]}" =~ ^"lab k3s is up: 3 nodes, 8 pods, 4 services (" ]]
+  [[ "$output" == *"cp1    Ready    control-plane   192.168.56.10   k3s-cp1"* ]]
+  [[ "$output" == *"w2     Ready    <none>          192.168.56.12   k3s-w2"* ]]
+  [[ "$output" == *"demo        web-8f796d557-56kng      1/1     Running   10.42.1.2   w1"* ]]
+  [[ "$output" == *"demo          web-svc                    ClusterIP   10.43.31.179   <none>        80/TCP"* ]]
+  [[ "$output" == *"default       my-helloworld-rs-service   NodePort    10.43.45.254   <none>        80:31885/TCP"* ]]
+  [[ "$output" == *"nslab exec k3s -n demo pod/web-8f796d557-56kng -- curl -s http://10.43.31.179:80/"* ]]
+  "$NSLAB" down k3s
+}
+
+@test "up: every namespace is there, prefixed with the lab name" {
+  up_seed
+  run bash -c "ip netns list | awk '{print \$1}' | sort"
+  expected=$(printf '%s\n' k3s-cp1 k3s-cp1-nat k3s-default-my-helloworld-rs-5j6zd k3s-default-my-helloworld-rs-b44j4 \
+    k3s-default-my-helloworld-rs-bqnk6 k3s-default-my-helloworld-rs-j9wbw k3s-default-my-helloworld-rs-jn6fh \
+    k3s-default-my-helloworld-rs-sxsgh k3s-demo-web-8f796d557-56kng k3s-demo-web-8f796d557-bw5jd k3s-host \
+    k3s-w1 k3s-w1-nat k3s-w2 k3s-w2-nat | sort)
+  [ "$output" = "$expected" ]
+  run bash -c "ip netns exec k3s-cp1 ip -br link | awk '{print \$1}' | sed 's/@.*//'"
+  [ "$output" = "$(printf '%s\n' lo enp0s3 enp0s8 flannel.1 cni0 veth1b841caa veth26d589f8)" ]
+  "$NSLAB" down k3s
+}
+
+@test "up: 40 requests to the ClusterIP from a pod on cp1 reach both web pods" {
+  up_seed
+  for i in $(seq 40); do
+    ip netns exec "$cp1pod" curl -s -m 3 http://10.43.31.179/ | pod_of
+  done > "$BATS_TEST_TMPDIR/answers"
+  run sort -u "$BATS_TEST_TMPDIR/answers"
+  [ "$output" = "$(printf '%s\n' web-8f796d557-56kng web-8f796d557-bw5jd)" ]
+  [ "$(wc -l < "$BATS_TEST_TMPDIR/answers")" -eq 40 ]
+  "$NSLAB" down k3s
+}
+
+@test "up: the ClusterIP answers from node cp1 and by hairpin from a web pod itself" {
+  up_seed
+  for i in $(seq 30); do ip netns exec k3s-cp1 curl -s -m 3 http://10.43.31.179/ | pod_of; done > "$BATS_TEST_TMPDIR/node"
+  run sort -u "$BATS_TEST_TMPDIR/node"
+  [ "$output" = "$(printf '%s\n' web-8f796d557-56kng web-8f796d557-bw5jd)" ]
+  # The pod reaches its own service; when DNAT picks itself, the answer comes
+  # back through the bridge (hairpin on) with the source masqueraded.
+  for i in $(seq 30); do ip netns exec "$web1" curl -s -m 3 http://10.43.31.179/; done > "$BATS_TEST_TMPDIR/hp"
+  run bash -c "pod_of () { sed -n 's/^pod: //p'; }; pod_of < '$BATS_TEST_TMPDIR/hp' | sort -u"
+  [ "$output" = "$(printf '%s\n' web-8f796d557-56kng web-8f796d557-bw5jd)" ]
+  grep -q "^client: 10.42.1.1:" "$BATS_TEST_TMPDIR/hp"   # hairpin: masqueraded to cni0's address
+  "$NSLAB" down k3s
+}
+
+@test "up: NodePort from the lab host, pod to pod across nodes, ping across nodes" {
+  up_seed
+  run bash -c "ip netns exec k3s-host curl -s -m 3 http://192.168.56.11:31885/ | sed -n 's/^namespace: //p'"
+  [ "$output" = "default" ]
+  run bash -c "ip netns exec $cp1pod curl -s -m 3 http://10.42.2.2/ | sed -n 's/^pod: //p'"
+  [ "$output" = "web-8f796d557-bw5jd" ]
+  command -v ping >/dev/null || skip "ping is not installed (iputils-ping)"
+  ip netns exec k3s-cp1 ping -c1 -W2 192.168.56.12
+  ip netns exec "$cp1pod" ping -c1 -W2 10.42.1.2
+  "$NSLAB" down k3s
+}
+
+@test "up: cp1's addresses, routes, neighbours and FDB are what the plan says" {
+  "$NSLAB" plan "$SEED" > "$BATS_TEST_TMPDIR/plan"
+  up_seed
+  # the plan's "expected `ip route`" block for cp1
+  awk '/^## netns k3s-cp1 \(node/{on=1} on&&/^## netns/&&!/k3s-cp1 \(node/{on=0}
+       on&&/^# expected `ip route`/{r=1;next} r&&/^#   /{sub(/^#   /,"");print;next} r{r=0}' \
+    "$BATS_TEST_TMPDIR/plan" > "$BATS_TEST_TMPDIR/route.want"
+  [ -s "$BATS_TEST_TMPDIR/route.want" ]
+  ip netns exec k3s-cp1 ip route | sed 's/ *$//' > "$BATS_TEST_TMPDIR/route.got"
+  diff -u "$BATS_TEST_TMPDIR/route.want" "$BATS_TEST_TMPDIR/route.got"
+  awk '/^## netns k3s-cp1 \(node/{on=1} on&&/^## netns/&&!/k3s-cp1 \(node/{on=0}
+       on&&/^# expected `ip -br addr`/{r=1;next} r&&/^#   /{sub(/^#   /,"");print;next} r{r=0}' \
+    "$BATS_TEST_TMPDIR/plan" | sed 's/ *$//' > "$BATS_TEST_TMPDIR/addr.want"
+  [ -s "$BATS_TEST_TMPDIR/addr.want" ]
+  # IPv6 link-local addresses are the kernel's own; the plan lists IPv4.
+  ip netns exec k3s-cp1 ip -br -4 addr > "$BATS_TEST_TMPDIR/addr4"
+  ip netns exec k3s-cp1 ip -br link | while read -r dev state _; do
+    d=${dev%%@*}
+    a=$(awk -v d="$dev" '$1==d{$1="";$2="";sub(/^ +/,"");print}' "$BATS_TEST_TMPDIR/addr4")
+    printf '%-16s %-14s %s\n' "$d" "$state" "$a" | sed 's/ *$//'
+  done > "$BATS_TEST_TMPDIR/addr.got"
+  diff -u "$BATS_TEST_TMPDIR/addr.want" "$BATS_TEST_TMPDIR/addr.got"
+  # neighbours and FDB, from the plan's commands
+  awk '/^## netns k3s-cp1 \(node/{on=1} on&&/^## netns/&&!/k3s-cp1 \(node/{on=0}
+       on&&/^ip neigh add/{print $4" dev "$8" lladdr "$6" PERMANENT"}' "$BATS_TEST_TMPDIR/plan" | sort > "$BATS_TEST_TMPDIR/neigh.want"
+  [ "$(wc -l < "$BATS_TEST_TMPDIR/neigh.want")" -eq 2 ]
+  ip netns exec k3s-cp1 ip neigh show nud permanent | sed 's/ *$//' | sort > "$BATS_TEST_TMPDIR/neigh.got"
+  diff -u "$BATS_TEST_TMPDIR/neigh.want" "$BATS_TEST_TMPDIR/neigh.got"
+  awk '/^## netns k3s-cp1 \(node/{on=1} on&&/^## netns/&&!/k3s-cp1 \(node/{on=0}
+       on&&/^bridge fdb append/{print $4" dst "$8" self permanent"}' "$BATS_TEST_TMPDIR/plan" | sort > "$BATS_TEST_TMPDIR/fdb.want"
+  [ "$(wc -l < "$BATS_TEST_TMPDIR/fdb.want")" -eq 2 ]
+  ip netns exec k3s-cp1 bridge fdb show dev flannel.1 | sed 's/ *$//' | sort > "$BATS_TEST_TMPDIR/fdb.got"
+  diff -u "$BATS_TEST_TMPDIR/fdb.want" "$BATS_TEST_TMPDIR/fdb.got"
+  "$NSLAB" down k3s
+}
+
+@test "up: flannel.1, sysctls, hairpin and the host-only bridge" {
+  up_seed
+  run ip netns exec k3s-cp1 ip -d link show flannel.1
+  [[ "$output" == *"mtu 1450 "* ]]
+  [[ "$output" == *"vxlan id 1 local 192.168.56.10 dev enp0s8 "*"dstport 8472 nolearning "* ]]
+  [ "$(ip netns exec k3s-cp1 sysctl -n net.ipv4.ip_forward)" = 1 ]
+  [ "$(ip netns exec k3s-cp1 sysctl -n net.bridge.bridge-nf-call-iptables)" = 1 ]
+  run ip netns exec k3s-cp1 bridge -d link show dev veth1b841caa
+  [[ "$output" == *"master cni0 "* ]]
+  [[ "$output" == *"hairpin on"* ]]
+  run ip netns exec k3s-host ip -br addr show vboxnet0
+  [[ "$output" == "vboxnet0"*"UP"*"192.168.56.1/24"* ]]
+  run ip netns exec k3s-host bridge link
+  [[ "$output" == *"cp1-enp0s8"*"master vboxnet0"* ]]
+  "$NSLAB" down k3s
+}
+
+@test "up: each node's kube-proxy chains are the plan's (iptables-restore --noflush)" {
+  "$NSLAB" plan "$SEED" > "$BATS_TEST_TMPDIR/plan"
+  up_seed
+  for node in cp1 w1 w2; do
+    awk -v ns="k3s-$node" '$0 ~ "^## netns "ns" \\(node"{on=1;next} on&&/^## netns/{on=0}
+         on&&/^:KUBE-/{print $1}' "$BATS_TEST_TMPDIR/plan" | sort -u > "$BATS_TEST_TMPDIR/chains.want"
+    [ "$(wc -l < "$BATS_TEST_TMPDIR/chains.want")" -gt 10 ]
+    ip netns exec "k3s-$node" iptables-save | awk '/^:KUBE-/{print $1}' | sort -u > "$BATS_TEST_TMPDIR/chains.got"
+    diff -u "$BATS_TEST_TMPDIR/chains.want" "$BATS_TEST_TMPDIR/chains.got"
+  done
+  run ip netns exec k3s-cp1 iptables-save -t nat
+  [[ "$output" == *"-A KUBE-SERVICES -d 10.43.31.179/32 -p tcp -m comment --comment \"demo/web-svc cluster IP\" -m tcp --dport 80 -j KUBE-SVC-"* ]]
+  # the NAT router masquerades the node's NAT network
+  run ip netns exec k3s-cp1-nat iptables-save -t nat
+  [[ "$output" == *"MASQUERADE"* ]]
+  "$NSLAB" down k3s
+}
+
+@test "up: a lab that is already up is refused and left as it is" {
+  up_seed
+  before=$(ip netns list | wc -l)
+  run "$NSLAB" up "$SEED"
+  [ "$status" -eq 1 ]
+  [ "$output" = "nslab: lab k3s is already up (nslab down k3s first)" ]
+  [ "$(ip netns list | wc -l)" -eq "$before" ]
+  run "$NSLAB" status k3s
+  [ "$status" -eq 0 ]
+  "$NSLAB" down k3s
+}
+
+@test "up: non-root users get one line saying root is needed" {
+  command -v setpriv >/dev/null || skip "setpriv (util-linux) is not installed"
+  for verb in "up $SEED" "down k3s" "ls" "status k3s"; do
+    run setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all -- "$NSLAB" $verb
+    [ "$status" -eq 1 ]
+    [ "$output" = "nslab: needs root: CAP_NET_ADMIN + CAP_SYS_ADMIN" ]
+  done
+}
+
+@test "up: a failure half-way rolls back and leaves nothing, with the program's error" {
+  # An `iptables` whose backend restore program rejects the payload.
+  fake=$BATS_TEST_TMPDIR/fakebin
+  mkdir -p "$fake"
+  printf '#!/bin/sh\necho "iptables v1.8.9 (legacy)"\n' > "$fake/iptables-legacy"
+  ln -s iptables-legacy "$fake/iptables"
+  printf '#!/bin/sh\ncat >/dev/null\necho "iptables-restore: line 42 failed" >&2\nexit 1\n' > "$fake/iptables-legacy-restore"
+  chmod +x "$fake/iptables-legacy" "$fake/iptables-legacy-restore"
+  PATH=$fake:$PATH run "$NSLAB" up "$SEED"
+  [ "$status" -eq 1 ]
+  [[ "$output" =~ ^"nslab: k3s-"[a-z0-9-]+": iptables-restore: iptables-restore: line 42 failed"$ ]]
+  [ -z "$(ip netns list)" ]
+  [ ! -e "$STATE_ROOT/k3s" ]
+}

@@ -1,0 +1,415 @@
+/* CIDR math, deterministic names, scheduling, IPAM and service allocation,
+ * and the golden plan of the seed lab. */
+#include "unit.h"
+
+#include "ipaddr.h"
+#include "model.h"
+#include "names.h"
+#include "plan.h"
+#include "scenario.h"
+
+#define SEED_LAB NSLAB_SRCDIR "/labs/k3s-virtualbox.ini"
+#define GOLDEN NSLAB_SRCDIR "/tests/unit/golden/k3s-virtualbox.plan"
+
+static char *
+fmt_ip (uint32_t ip)
+{
+  static char buf[8][IP_STRLEN];
+  static int i;
+  i = (i + 1) % 8;
+  return ip_fmt (ip, buf[i]);
+}
+
+START_TEST (test_ip_parse)
+{
+  uint32_t ip;
+  ck_assert (ip_parse ("10.42.0.1", &ip));
+  ck_assert_uint_eq (ip, IP4 (10, 42, 0, 1));
+  ck_assert (ip_parse ("255.255.255.255", &ip));
+  ck_assert (!ip_parse ("256.1.1.1", &ip));
+  ck_assert (!ip_parse ("10.42.0", &ip));
+  ck_assert (!ip_parse ("10.42.0.1.", &ip));
+  ck_assert (!ip_parse ("010.1.1.1", &ip));
+  ck_assert (!ip_parse ("1.1.1.1 ", &ip));
+  ck_assert (!ip_parse ("", &ip));
+  ck_assert (!ip_parse ("a.b.c.d", &ip));
+}
+END_TEST
+
+START_TEST (test_cidr_math)
+{
+  struct cidr c, d;
+  char buf[CIDR_STRLEN];
+  ck_assert (cidr_parse ("10.42.0.0/16", &c, true));
+  ck_assert (!cidr_parse ("10.42.0.1/16", &d, true));
+  ck_assert (cidr_parse ("10.42.0.1/16", &d, false));
+  ck_assert (!cidr_parse ("10.42.0.0/33", &d, false));
+  ck_assert (!cidr_parse ("10.42.0.0/", &d, false));
+  ck_assert (!cidr_parse ("10.42.0.0/08", &d, false));
+  ck_assert_str_eq (cidr_fmt (cidr_subnet (c, 24, 0), buf), "10.42.0.0/24");
+  ck_assert_str_eq (cidr_fmt (cidr_subnet (c, 24, 2), buf), "10.42.2.0/24");
+  ck_assert_str_eq (cidr_fmt (cidr_subnet (c, 24, 255), buf), "10.42.255.0/24");
+  ck_assert_uint_eq (cidr_size (c), 65536);
+  ck_assert (cidr_contains (c, IP4 (10, 42, 200, 3)));
+  ck_assert (!cidr_contains (c, IP4 (10, 43, 0, 1)));
+  ck_assert (cidr_parse ("10.96.0.0/12", &d, true));
+  ck_assert_str_eq (fmt_ip (cidr_broadcast (d)), "10.111.255.255");
+  ck_assert (!cidr_overlaps (c, d));
+  ck_assert (cidr_parse ("10.0.0.0/8", &d, true));
+  ck_assert (cidr_overlaps (c, d) && cidr_overlaps (d, c));
+  ck_assert (cidr_parse ("0.0.0.0/0", &d, true));
+  ck_assert_uint_eq (cidr_size (d), 4294967296ull);
+}
+END_TEST
+
+START_TEST (test_names)
+{
+  char out[32];
+  safe_encode_string ("0123456789", out);
+  /* apimachinery's alphabet indexed by byte % 27: '0' is 48 -> 21 -> '4'. */
+  ck_assert_str_eq (out, "456789bcdf");
+  pod_template_hash ("demo/web", out);
+  ck_assert_int_ge (strlen (out), 8);
+  ck_assert_int_le (strlen (out), 10);
+  ck_assert_msg (strspn (out, "456789bcdf") == strlen (out), "hash %s uses digits' alphabet only", out);
+  veth_name (0x3a5f9c21, out);
+  ck_assert_str_eq (out, "veth3a5f9c21");
+  uint8_t mac[6];
+  mac_local (0xffffffffffffffffull, mac);
+  ck_assert_str_eq (mac_fmt (mac, out), "fe:ff:ff:ff:ff:ff");
+  mac_virtualbox (0x37bfeb, mac);
+  ck_assert_str_eq (mac_fmt (mac, out), "08:00:27:37:bf:eb");
+  ck_assert_uint_eq (fnv1a32 ("a", 1, FNV32_INIT), 0xe40c292cu);
+}
+END_TEST
+
+static struct scenario *
+load (const char *path)
+{
+  struct scenario *sc = NULL;
+  nslab_error_t err = NULL;
+  if (scenario_load (path, &sc, &err) < 0)
+    ck_abort_msg ("scenario_load %s: %s", path, err->msg);
+  return sc;
+}
+
+static struct model *
+build (struct scenario *sc)
+{
+  struct model *m = NULL;
+  nslab_error_t err = NULL;
+  if (model_build (sc, &m, &err) < 0)
+    ck_abort_msg ("model_build: %s", err->msg);
+  return m;
+}
+
+static const struct model_service *
+find_service (const struct model *m, const char *ns, const char *name)
+{
+  for (size_t i = 0; i < m->n_services; i++)
+    if (strcmp (m->services[i].ns, ns) == 0 && strcmp (m->services[i].name, name) == 0)
+      return &m->services[i];
+  ck_abort_msg ("no service %s/%s", ns, name);
+  return NULL;
+}
+
+START_TEST (test_seed_model)
+{
+  struct scenario *sc = load (SEED_LAB);
+  struct model *m = build (sc);
+  ck_assert_str_eq (m->lab, "k3s");
+  ck_assert_uint_eq (m->n_nodes, 3);
+  char c[CIDR_STRLEN];
+  ck_assert_str_eq (cidr_fmt (m->nodes[0].pod_cidr, c), "10.42.0.0/24");
+  ck_assert_str_eq (cidr_fmt (m->nodes[1].pod_cidr, c), "10.42.1.0/24");
+  ck_assert_str_eq (cidr_fmt (m->nodes[2].pod_cidr, c), "10.42.2.0/24");
+  ck_assert_str_eq (fmt_ip (m->nodes[0].internal_ip), "192.168.56.10");
+  ck_assert_str_eq (fmt_ip (m->nodes[2].internal_ip), "192.168.56.12");
+  /* 2 web pods on w1 and w2, 6 my-helloworld pods two per node. */
+  ck_assert_uint_eq (m->n_pods, 8);
+  ck_assert_str_eq (m->nodes[m->pods[0].node].name, "w1");
+  ck_assert_str_eq (m->nodes[m->pods[1].node].name, "w2");
+  int per_node[3] = { 0 };
+  for (size_t i = 2; i < 8; i++)
+    per_node[m->pods[i].node]++;
+  ck_assert_int_eq (per_node[0], 2);
+  ck_assert_int_eq (per_node[1], 2);
+  ck_assert_int_eq (per_node[2], 2);
+  /* host-local: the first pod of each node gets .2, the next .3 ... */
+  ck_assert_str_eq (fmt_ip (m->pods[0].ip), "10.42.1.2");
+  ck_assert_str_eq (fmt_ip (m->pods[1].ip), "10.42.2.2");
+  /* Deployment pods: <name>-<pod-template-hash>-<5>; ReplicaSet: <name>-<5>. */
+  const char *web = m->pods[0].name;
+  ck_assert_msg (strncmp (web, "web-", 4) == 0 && strlen (web) >= 4 + 8 + 1 + 5, "deployment pod name %s", web);
+  ck_assert_int_eq (strncmp (m->pods[0].name, m->pods[1].name, strlen (web) - 5), 0);
+  ck_assert_str_ne (m->pods[0].name, m->pods[1].name);
+  ck_assert_int_eq (strlen (m->pods[2].name), strlen ("my-helloworld-rs-") + 5);
+  ck_assert_int_eq (strncmp (m->pods[2].name, "my-helloworld-rs-", 17), 0);
+  ck_assert_int_eq (strlen (m->pods[0].host_veth), 12);
+  ck_assert_int_eq (strncmp (m->pods[0].host_veth, "veth", 4), 0);
+
+  const struct model_service *k = find_service (m, "default", "kubernetes");
+  ck_assert_str_eq (fmt_ip (k->cluster_ip), "10.43.0.1");
+  ck_assert_uint_eq (k->ports[0].n_endpoints, 1);
+  ck_assert_str_eq (fmt_ip (k->ports[0].endpoints[0].ip), "192.168.56.10");
+  ck_assert_uint_eq (k->ports[0].endpoints[0].port, 6443);
+  const struct model_service *dns = find_service (m, "kube-system", "kube-dns");
+  ck_assert_str_eq (fmt_ip (dns->cluster_ip), "10.43.0.10");
+  ck_assert_uint_eq (dns->n_ports, 3);
+  const struct model_service *ws = find_service (m, "demo", "web-svc");
+  ck_assert_str_eq (fmt_ip (ws->cluster_ip), "10.43.31.179");
+  ck_assert_uint_eq (ws->ports[0].n_endpoints, 2);
+  ck_assert_str_eq (fmt_ip (ws->ports[0].endpoints[0].ip), "10.42.1.2");
+  ck_assert_str_eq (fmt_ip (ws->ports[0].endpoints[1].ip), "10.42.2.2");
+  const struct model_service *hw = find_service (m, "default", "my-helloworld-rs-service");
+  ck_assert_uint_eq (hw->ports[0].node_port, 31885);
+  ck_assert_uint_eq (hw->ports[0].target_port, 8080);
+  ck_assert_uint_eq (hw->ports[0].n_endpoints, 6);
+  /* kube-proxy order: sorted as strings "ip:port". */
+  for (size_t i = 1; i < 6; i++)
+    {
+      char a[32], b[32];
+      snprintf (a, sizeof a, "%s:8080", fmt_ip (hw->ports[0].endpoints[i - 1].ip));
+      snprintf (b, sizeof b, "%s:8080", fmt_ip (hw->ports[0].endpoints[i].ip));
+      ck_assert_int_lt (strcmp (a, b), 0);
+    }
+  /* Namespaces: lab host, node + its NAT router, pods. */
+  ck_assert_str_eq (m->netns[0].name, "k3s-host");
+  ck_assert_str_eq (m->netns[1].name, "k3s-cp1");
+  ck_assert_str_eq (m->netns[2].name, "k3s-cp1-nat");
+  ck_assert_uint_eq (m->n_netns, 1 + 3 * 2 + 8);
+  model_free (m);
+  scenario_free (sc);
+}
+END_TEST
+
+START_TEST (test_model_deterministic)
+{
+  struct scenario *sc = load (SEED_LAB);
+  struct model *a = build (sc), *b = build (sc);
+  for (size_t i = 0; i < a->n_pods; i++)
+    {
+      ck_assert_str_eq (a->pods[i].name, b->pods[i].name);
+      ck_assert_str_eq (a->pods[i].host_veth, b->pods[i].host_veth);
+      ck_assert_uint_eq (a->pods[i].ip, b->pods[i].ip);
+    }
+  model_free (a);
+  model_free (b);
+  scenario_free (sc);
+}
+END_TEST
+
+static const char alloc_lab[] = "[lab]\nname = alloc\ntemplate = kubeadm-flannel\n"
+                                "[node cp]\nrole = control-plane\nnics = eth0=hostonly:192.168.56.10\n"
+                                "[node w1]\nnics = eth0=hostonly:192.168.56.11\n"
+                                "[node w2]\nnics = eth0=hostonly:192.168.56.12\n"
+                                "[pod default/pinned]\nlabels = app=p\nip = 10.244.1.2\n"
+                                "[deployment default/api]\nlabels = app=api\nreplicas = 5\napp = http:8080\n"
+                                "[service default/api]\ntype = NodePort\nselector = app=api\nports = http:80->8080, metrics:9090\n"
+                                "[service default/other]\nselector = app=p\nports = 80\n";
+
+START_TEST (test_allocation_kubeadm)
+{
+  cleanup_free char *path = unit_write_file ("alloc.ini", alloc_lab);
+  struct scenario *sc = load (path);
+  struct model *m = build (sc);
+  /* kubeadm taints the control plane: no pod lands on cp. */
+  for (size_t i = 0; i < m->n_pods; i++)
+    ck_assert_str_ne (m->nodes[m->pods[i].node].name, "cp");
+  /* The pinned pod lands on the node owning its IP, and host-local skips it. */
+  ck_assert_str_eq (m->nodes[m->pods[0].node].name, "w1");
+  ck_assert_str_eq (fmt_ip (m->pods[0].ip), "10.244.1.2");
+  for (size_t i = 1; i < m->n_pods; i++)
+    ck_assert_uint_ne (m->pods[i].ip, IP4 (10, 244, 1, 2));
+  /* Spread: api replicas alternate w2 (fewer pods) first. */
+  ck_assert_str_eq (m->nodes[m->pods[1].node].name, "w2");
+  ck_assert_str_eq (fmt_ip (m->pods[1].ip), "10.244.2.2");
+  ck_assert_str_eq (fmt_ip (m->pods[2].ip), "10.244.1.3");
+  const struct model_service *api = find_service (m, "default", "api");
+  struct cidr svc = sc->cluster.service_cidr;
+  ck_assert (cidr_contains (svc, api->cluster_ip));
+  /* Dynamic ClusterIPs come from the upper band: offset min(max(16, size/16), 256). */
+  ck_assert_uint_ge (api->cluster_ip - cidr_network (svc) - 1, 256);
+  ck_assert_uint_ne (api->cluster_ip, sc->cluster.dns_ip);
+  ck_assert_uint_ge (api->ports[0].node_port, 30000 + 86);
+  ck_assert_uint_le (api->ports[0].node_port, 32767);
+  ck_assert_uint_ne (api->ports[0].node_port, api->ports[1].node_port);
+  ck_assert_uint_eq (api->ports[0].n_endpoints, 5);
+  const struct model_service *other = find_service (m, "default", "other");
+  ck_assert_uint_ne (other->cluster_ip, api->cluster_ip);
+  ck_assert_uint_eq (other->ports[0].node_port, 0);
+  model_free (m);
+  scenario_free (sc);
+}
+END_TEST
+
+START_TEST (test_subnet_full)
+{
+  cleanup_free char *path = unit_write_file ("full.ini",
+                                             "[lab]\nname = full\ntemplate = k3s\n[cluster]\nnode_mask = 28\n"
+                                             "[node n1]\nrole = control-plane\nnics = eth0=hostonly:192.168.56.10\n"
+                                             "[deployment default/many]\nlabels = app=x\nreplicas = 14\n");
+  struct scenario *sc = load (path);
+  struct model *m = NULL;
+  nslab_error_t err = NULL;
+  ck_assert_int_eq (model_build (sc, &m, &err), -1);
+  ck_assert_int_eq (err->exit_code, NSLAB_EXIT_INVALID);
+  ck_assert_msg (strstr (err->msg, "[deployment default/many] replicas: node n1 has no free address left in its pod CIDR 10.42.0.0/28"),
+                 "got: %s", err->msg);
+  nslab_error_free (&err);
+  scenario_free (sc);
+}
+END_TEST
+
+static char *
+read_file (const char *path)
+{
+  FILE *f = fopen (path, "r");
+  if (f == NULL)
+    return NULL;
+  struct strbuf sb;
+  char buf[4096];
+  size_t n;
+  sb_init (&sb);
+  while ((n = fread (buf, 1, sizeof buf, f)) > 0)
+    sb_addn (&sb, buf, n);
+  fclose (f);
+  return sb_steal (&sb);
+}
+
+static char *
+plan_text (const char *path)
+{
+  struct scenario *sc = load (path);
+  struct plan *p = NULL;
+  nslab_error_t err = NULL;
+  if (plan_build (sc, &p, &err) < 0)
+    ck_abort_msg ("plan_build: %s", err->msg);
+  char *text = NULL;
+  size_t len = 0;
+  FILE *f = open_memstream (&text, &len);
+  plan_print_text (p, f);
+  fclose (f);
+  plan_free (p);
+  scenario_free (sc);
+  return text;
+}
+
+/* The golden plan was reviewed by hand against seed 001's `ip -br a` and
+ * `ip route` of cp1; regenerate with `make golden` after a deliberate
+ * change and review the diff. The lab is loaded by its relative path so
+ * the file name in the output does not depend on the checkout. */
+START_TEST (test_golden_plan)
+{
+  if (chdir (NSLAB_SRCDIR) < 0)
+    ck_abort_msg ("chdir");
+  cleanup_free char *got = plan_text ("labs/k3s-virtualbox.ini");
+  cleanup_free char *want = read_file (GOLDEN);
+  ck_assert_msg (want != NULL, "missing %s (make golden)", GOLDEN);
+  if (strcmp (got, want) != 0)
+    {
+      FILE *f = fopen ("/tmp/nslab-golden-got.plan", "w");
+      if (f)
+        {
+          fputs (got, f);
+          fclose (f);
+        }
+      ck_abort_msg ("plan differs from %s; see diff -u %s /tmp/nslab-golden-got.plan", GOLDEN, GOLDEN);
+    }
+}
+END_TEST
+
+/* The lines of seed 001 (cp1's `ip -br a` and `ip route`) appear verbatim
+ * in cp1's part of the plan. */
+START_TEST (test_seed_cp1_matches_seed)
+{
+  if (chdir (NSLAB_SRCDIR) < 0)
+    ck_abort_msg ("chdir");
+  cleanup_free char *got = plan_text ("labs/k3s-virtualbox.ini");
+  char *cp1 = strstr (got, "## netns k3s-cp1 (node cp1)");
+  ck_assert_ptr_nonnull (cp1);
+  char *end = strstr (cp1 + 1, "\n## netns");
+  if (end)
+    *end = '\0';
+  static const char *const want[] = {
+    "ip addr add 10.0.2.15/24 dev enp0s3 metric 100",
+    "ip addr add 192.168.56.10/24 dev enp0s8",
+    "ip addr add 10.42.0.1/24 dev cni0",
+    "ip addr add 10.42.0.0/32 dev flannel.1",
+    "#   default via 10.0.2.2 dev enp0s3 proto dhcp src 10.0.2.15 metric 100\n",
+    "#   10.0.2.0/24 dev enp0s3 proto kernel scope link src 10.0.2.15 metric 100\n",
+    "#   10.0.2.2 dev enp0s3 proto dhcp scope link src 10.0.2.15 metric 100\n",
+    "#   10.42.0.0/24 dev cni0 proto kernel scope link src 10.42.0.1\n",
+    "#   10.42.1.0/24 via 10.42.1.0 dev flannel.1 onlink\n",
+    "#   10.42.2.0/24 via 10.42.2.0 dev flannel.1 onlink\n",
+    "#   192.168.56.0/24 dev enp0s8 proto kernel scope link src 192.168.56.10\n",
+    "type vxlan id 1 local 192.168.56.10 dev enp0s8 dstport 8472 nolearning",
+    "ip link add flannel.1 address ",
+    " mtu 1450 type vxlan",
+    "ip link add cni0 address ",
+    " mtu 1450 type bridge",
+    "-A KUBE-SERVICES -m comment --comment \"demo/web-svc cluster IP\"",
+    "-A KUBE-NODEPORTS -m comment --comment default/my-helloworld-rs-service -m tcp -p tcp --dport 31885",
+  };
+  for (size_t i = 0; i < ARRAY_SIZE (want); i++)
+    ck_assert_msg (strstr (cp1, want[i]) != NULL, "cp1's plan lacks: %s", want[i]);
+  /* The expected route table lists exactly these 8 routes, in this order. */
+  char *routes = strstr (cp1, "# expected `ip route`:\n");
+  ck_assert_ptr_nonnull (routes);
+  ck_assert_str_eq (routes, "# expected `ip route`:\n"
+                            "#   default via 10.0.2.2 dev enp0s3 proto dhcp src 10.0.2.15 metric 100\n"
+                            "#   10.0.2.0/24 dev enp0s3 proto kernel scope link src 10.0.2.15 metric 100\n"
+                            "#   10.0.2.2 dev enp0s3 proto dhcp scope link src 10.0.2.15 metric 100\n"
+                            "#   10.42.0.0/24 dev cni0 proto kernel scope link src 10.42.0.1\n"
+                            "#   10.42.1.0/24 via 10.42.1.0 dev flannel.1 onlink\n"
+                            "#   10.42.2.0/24 via 10.42.2.0 dev flannel.1 onlink\n"
+                            "#   192.168.56.0/24 dev enp0s8 proto kernel scope link src 192.168.56.10\n");
+}
+END_TEST
+
+START_TEST (test_plan_json_parses)
+{
+  struct scenario *sc = load (SEED_LAB);
+  struct plan *p = NULL;
+  nslab_error_t err = NULL;
+  ck_assert_int_eq (plan_build (sc, &p, &err), 0);
+  char *text = NULL;
+  size_t len = 0;
+  FILE *f = open_memstream (&text, &len);
+  plan_print_json (p, f);
+  fclose (f);
+  /* Checked with a real JSON parser when jq is there (make deps installs it). */
+  if (access ("/usr/bin/jq", X_OK) == 0)
+    {
+      FILE *jq = popen ("jq -e '.nodes[0].internal_ip == \"192.168.56.10\" and (.ops | length) > 100' > /dev/null", "w");
+      ck_assert_ptr_nonnull (jq);
+      fputs (text, jq);
+      ck_assert_int_eq (pclose (jq), 0);
+    }
+  ck_assert_ptr_nonnull (strstr (text, "\"cluster_ip\":\"10.43.31.179\""));
+  free (text);
+  plan_free (p);
+  scenario_free (sc);
+}
+END_TEST
+
+static Suite *
+make_suite (void)
+{
+  Suite *s = suite_create ("model");
+  TCase *tc = tcase_create ("core");
+  tcase_add_test (tc, test_ip_parse);
+  tcase_add_test (tc, test_cidr_math);
+  tcase_add_test (tc, test_names);
+  tcase_add_test (tc, test_seed_model);
+  tcase_add_test (tc, test_model_deterministic);
+  tcase_add_test (tc, test_allocation_kubeadm);
+  tcase_add_test (tc, test_subnet_full);
+  tcase_add_test (tc, test_golden_plan);
+  tcase_add_test (tc, test_seed_cp1_matches_seed);
+  tcase_add_test (tc, test_plan_json_parses);
+  suite_add_tcase (s, tc);
+  return s;
+}
+
+UNIT_MAIN (make_suite)

@@ -1,0 +1,60 @@
+/* Shared harness for the Check unit tests: each tests/unit/test_X.c defines
+ * one Suite and ends with UNIT_MAIN(make_suite). Check forks every test, so a
+ * crash fails one test, not the binary. */
+#ifndef NSLAB_UNIT_H
+#define NSLAB_UNIT_H
+
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "error.h"
+#include "util.h"
+
+#ifndef NSLAB_SRCDIR
+#define NSLAB_SRCDIR "."
+#endif
+
+#define UNIT_MAIN(make_suite)                                                  \
+  int main (void)                                                              \
+  {                                                                            \
+    SRunner *sr = srunner_create (make_suite ());                              \
+    srunner_run_all (sr, CK_NORMAL);                                           \
+    int failed = srunner_ntests_failed (sr);                                   \
+    srunner_free (sr);                                                         \
+    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;                          \
+  }
+
+/* Write text to a fresh file in a private temp dir and return its path
+ * (caller frees). The dir also gets a templates/ symlink to the repo's, so
+ * `template = k3s` resolves as it does for labs/. */
+static inline char *
+unit_write_file (const char *name, const char *text)
+{
+  static char dir[] = "/tmp/nslab-unit-XXXXXX";
+  static int made;
+  if (!made)
+    {
+      if (mkdtemp (dir) == NULL)
+        abort ();
+      char *sub = xasprintf ("%s/labs", dir);
+      char *tpl = xasprintf ("%s/templates", dir);
+      if (mkdir (sub, 0700) < 0 || symlink (NSLAB_SRCDIR "/templates", tpl) < 0)
+        abort ();
+      free (sub);
+      free (tpl);
+      made = 1;
+    }
+  char *path = xasprintf ("%s/labs/%s", dir, name);
+  FILE *f = fopen (path, "w");
+  if (f == NULL)
+    abort ();
+  fputs (text, f);
+  fclose (f);
+  return path;
+}
+
+#endif
