@@ -179,8 +179,8 @@ node_allowed (const struct workload_def *w, const struct model_node *n)
  * lab: spread the replicas of one workload (PodTopologySpread's hostname
  * default constraint), then prefer the least loaded node, then node order. */
 static int
-schedule_pod (const struct model *m, const struct workload_def *w, uint32_t pinned_ip, const struct origin *o,
-              nslab_error_t *err)
+schedule_pod (const struct model *m, const struct workload_def *w, const size_t *same_on_node, uint32_t pinned_ip,
+              const struct origin *o, nslab_error_t *err)
 {
   if (pinned_ip)
     {
@@ -209,10 +209,7 @@ schedule_pod (const struct model *m, const struct workload_def *w, uint32_t pinn
       const struct model_node *n = &m->nodes[i];
       if (!node_allowed (w, n))
         continue;
-      size_t same = 0;
-      for (size_t p = 0; p < m->n_pods; p++)
-        if (m->pods[p].wl == w && m->pods[p].node == (int) i)
-          same++;
+      size_t same = same_on_node[i];
       if (best < 0 || same < best_same || (same == best_same && n->n_pods < best_total))
         {
           best = (int) i;
@@ -272,10 +269,21 @@ assign_pod_ips (struct model *m, nslab_error_t *err)
   return ret;
 }
 
+/* Far beyond what a machine runs as namespaces; keeps planning linear-ish. */
+#define MODEL_MAX_PODS 5000
+
 static int
 build_pods (struct model *m, nslab_error_t *err)
 {
   const struct scenario *sc = m->sc;
+  size_t total = 0;
+  for (size_t w = 0; w < sc->n_workloads; w++)
+    {
+      total += (size_t) sc->workloads[w].replicas;
+      if (total > MODEL_MAX_PODS)
+        return model_error (err, &sc->workloads[w].origin, "replicas",
+                            "the lab would have more than %d pods", MODEL_MAX_PODS);
+    }
   for (size_t w = 0; w < sc->n_workloads; w++)
     {
       const struct workload_def *wl = &sc->workloads[w];
@@ -285,12 +293,14 @@ build_pods (struct model *m, nslab_error_t *err)
           cleanup_free char *desc = template_desc (wl);
           pod_template_hash (desc, hash);
         }
+      cleanup_free size_t *same_on_node = xcalloc (m->n_nodes, sizeof *same_on_node);
       for (int r = 0; r < wl->replicas; r++)
         {
           uint32_t pinned = (size_t) r < wl->n_ips ? wl->ips[r] : 0;
-          int node = schedule_pod (m, wl, pinned, &wl->origin, err);
+          int node = schedule_pod (m, wl, same_on_node, pinned, &wl->origin, err);
           if (node < 0)
             return -1;
+          same_on_node[node]++;
           char *name = generate_pod_name (m, wl, r, hash);
           struct model_pod *p = VEC_PUSH (m->pods, m->n_pods);
           p->wl = wl;

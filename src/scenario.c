@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "scenario_ini.h"
 #include "shellsplit.h"
@@ -204,12 +205,27 @@ resolve_template (const char *file, const char *section, const char *value, char
                                 "'_', '.'; or a path to a .ini file)",
                                 file, section, value);
   const char *env = getenv ("NSLAB_TEMPLATE_DIR");
-  char *dirs[4];
+  char *dirs[5];
   size_t nd = 0;
   dirs[nd++] = join (dir, "../templates");
   dirs[nd++] = xstrdup (dir);
   if (env && *env)
     dirs[nd++] = xstrdup (env);
+  /* A build tree's bin/nslab finds the repository's templates/ beside it,
+   * so labs outside the tree work before `make install`. */
+  char exe[4096];
+  ssize_t n = readlink ("/proc/self/exe", exe, sizeof exe - 1);
+  if (n > 0)
+    {
+      exe[n] = '\0';
+      cleanup_free char *exe_dir = dir_of (exe);
+      char *beside = join (exe_dir, "../templates");
+      struct stat st;
+      if (stat (beside, &st) == 0 && S_ISDIR (st.st_mode))
+        dirs[nd++] = beside;
+      else
+        free (beside);
+    }
   dirs[nd++] = xstrdup (NSLAB_DATADIR "/templates");
   cleanup_free char *file_name = xasprintf ("%s.ini", value);
   int ret = -1;

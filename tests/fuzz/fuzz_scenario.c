@@ -1,5 +1,5 @@
 /* libFuzzer entry for the scenario loader: the input becomes the scenario
- * file (a memfd, so nothing touches the disk), loaded and freed. Templates
+ * file (a memfd, so nothing touches the disk), loaded, planned and freed. Templates
  * resolve through $NSLAB_TEMPLATE_DIR (set by `make fuzz`). */
 #include <stdint.h>
 #include <stdio.h>
@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "error.h"
+#include "plan.h"
 #include "scenario.h"
 
 int LLVMFuzzerTestOneInput (const uint8_t *data, size_t size);
@@ -33,7 +34,25 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
   struct scenario *sc = NULL;
   nslab_error_t err = NULL;
   if (scenario_load (path, &sc, &err) == 0)
-    scenario_free (sc);
+    {
+      /* Whatever loads must also plan and print: the planner is pure and
+       * must never crash on a valid scenario. */
+      struct plan *p = NULL;
+      if (plan_build (sc, &p, &err) == 0)
+        {
+          FILE *null = fopen ("/dev/null", "w");
+          if (null)
+            {
+              plan_print_text (p, null);
+              plan_print_json (p, null);
+              fclose (null);
+            }
+          plan_free (p);
+        }
+      else
+        nslab_error_free (&err);
+      scenario_free (sc);
+    }
   else
     nslab_error_free (&err);
   close (fd);

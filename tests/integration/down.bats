@@ -46,7 +46,7 @@ load helpers
   "$NSLAB" up "$SEED" >/dev/null
   exec 8>>"$STATE_ROOT/k3s/lock"
   flock -x 8
-  "$NSLAB" down k3s > "$BATS_TEST_TMPDIR/down.out" 2>&1 &
+  "$NSLAB" down k3s > "$BATS_TEST_TMPDIR/down.out" 2>&1 8>&- &
   dpid=$!
   sleep 0.3
   # still waiting, nothing removed yet

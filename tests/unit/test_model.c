@@ -262,22 +262,6 @@ START_TEST (test_subnet_full)
 END_TEST
 
 static char *
-read_file (const char *path)
-{
-  FILE *f = fopen (path, "r");
-  if (f == NULL)
-    return NULL;
-  struct strbuf sb;
-  char buf[4096];
-  size_t n;
-  sb_init (&sb);
-  while ((n = fread (buf, 1, sizeof buf, f)) > 0)
-    sb_addn (&sb, buf, n);
-  fclose (f);
-  return sb_steal (&sb);
-}
-
-static char *
 plan_text (const char *path)
 {
   struct scenario *sc = load (path);
@@ -304,7 +288,7 @@ START_TEST (test_golden_plan)
   if (chdir (NSLAB_SRCDIR) < 0)
     ck_abort_msg ("chdir");
   cleanup_free char *got = plan_text ("labs/k3s-virtualbox.ini");
-  cleanup_free char *want = read_file (GOLDEN);
+  cleanup_free char *want = unit_read_file (GOLDEN);
   ck_assert_msg (want != NULL, "missing %s (make golden)", GOLDEN);
   if (strcmp (got, want) != 0)
     {

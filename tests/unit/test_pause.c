@@ -42,22 +42,6 @@ internal_entry (int argc, char **argv, char **envp)
 
 /* ---- helpers ----------------------------------------------------------- */
 
-static char *
-slurp (const char *path)
-{
-  FILE *f = fopen (path, "re");
-  if (f == NULL)
-    return NULL;
-  struct strbuf sb;
-  char buf[4096];
-  size_t n;
-  sb_init (&sb);
-  while ((n = fread (buf, 1, sizeof buf, f)) > 0)
-    sb_addn (&sb, buf, n);
-  fclose (f);
-  return sb_steal (&sb);
-}
-
 static void
 sleep_ms (int ms)
 {
@@ -142,7 +126,7 @@ children_of (pid_t parent, pid_t *out, size_t max)
       if (*end || pid <= 0)
         continue;
       cleanup_free char *path = xasprintf ("/proc/%ld/stat", pid);
-      cleanup_free char *stat = slurp (path);
+      cleanup_free char *stat = unit_read_file (path);
       if (stat == NULL)
         continue;
       char *p = strrchr (stat, ')');
@@ -170,7 +154,7 @@ live_in_group (pid_t pgrp)
       if (*end || pid <= 0)
         continue;
       cleanup_free char *path = xasprintf ("/proc/%ld/stat", pid);
-      cleanup_free char *stat = slurp (path);
+      cleanup_free char *stat = unit_read_file (path);
       if (stat == NULL)
         continue;
       char *p = strrchr (stat, ')');
@@ -213,7 +197,7 @@ wait_for_file (const char *path, const char *needle, int timeout_ms)
 {
   for (int waited = 0;; waited += 20)
     {
-      char *s = slurp (path);
+      char *s = unit_read_file (path);
       if (s && strstr (s, needle))
         return s;
       if (waited >= timeout_ms)
@@ -570,9 +554,9 @@ body_etc_files (void)
   cleanup_free char *ns = make_netns_file ("pod");
   cleanup_free char *files = xasprintf ("%s/etc", tmpdir);
   cleanup_free char *log = xasprintf ("%s/app.log", tmpdir);
-  cleanup_free char *host_hostname = slurp ("/etc/hostname");
-  cleanup_free char *host_hosts = slurp ("/etc/hosts");
-  cleanup_free char *host_resolv = slurp ("/etc/resolv.conf");
+  cleanup_free char *host_hostname = unit_read_file ("/etc/hostname");
+  cleanup_free char *host_hosts = unit_read_file ("/etc/hosts");
+  cleanup_free char *host_resolv = unit_read_file ("/etc/resolv.conf");
   char uts_before[256] = "", uts_after[256] = "";
   gethostname (uts_before, sizeof uts_before - 1);
 
@@ -609,9 +593,9 @@ body_etc_files (void)
                          "fds=4\n");
 
   /* The host (our mount and UTS namespaces) saw none of it. */
-  cleanup_free char *hn2 = slurp ("/etc/hostname");
-  cleanup_free char *hosts2 = slurp ("/etc/hosts");
-  cleanup_free char *resolv2 = slurp ("/etc/resolv.conf");
+  cleanup_free char *hn2 = unit_read_file ("/etc/hostname");
+  cleanup_free char *hosts2 = unit_read_file ("/etc/hosts");
+  cleanup_free char *resolv2 = unit_read_file ("/etc/resolv.conf");
   ck_assert_str_eq (hn2, host_hostname);
   ck_assert_str_eq (hosts2, host_hosts);
   ck_assert_str_eq (resolv2, host_resolv);
@@ -622,7 +606,7 @@ body_etc_files (void)
   ck_assert_int_eq (stat (files, &st), 0);
   ck_assert_int_eq (st.st_mode & 07777, 0700);
   cleanup_free char *hfile = xasprintf ("%s/hostname", files);
-  cleanup_free char *hcontent = slurp (hfile);
+  cleanup_free char *hcontent = unit_read_file (hfile);
   ck_assert_str_eq (hcontent, "busybox\n");
   /* The pause process keeps only its log (stdout, stderr) and /dev/null. */
   cleanup_free char *fddir = xasprintf ("/proc/%d/fd", (int) pid);
@@ -916,7 +900,7 @@ body_sigterm (void)
   ck_assert (WIFSIGNALED (status) && WTERMSIG (status) == SIGKILL);
   cleanup_free char *want = xasprintf ("ready\ngot TERM\nnslab-pause: app %d exited with status 3\n",
                                        (int) kids[0]);
-  cleanup_free char *out = slurp (log);
+  cleanup_free char *out = unit_read_file (log);
   ck_assert_str_eq (out, want);
 }
 
@@ -931,7 +915,7 @@ static long
 private_kb (pid_t pid)
 {
   cleanup_free char *path = xasprintf ("/proc/%d/smaps_rollup", (int) pid);
-  cleanup_free char *s = slurp (path);
+  cleanup_free char *s = unit_read_file (path);
   ck_assert_ptr_nonnull (s);
   long total = 0;
   const char *keys[] = { "Private_Clean:", "Private_Dirty:" };
@@ -959,7 +943,7 @@ body_memory (void)
   cleanup_free char *wpath = xasprintf ("/proc/%d/wchan", (int) pid);
   for (int i = 0; i < 100; i++)
     {
-      cleanup_free char *w = slurp (wpath);
+      cleanup_free char *w = unit_read_file (wpath);
       if (w && strstr (w, "sigtimedwait"))
         break;
       sleep_ms (10);

@@ -16,6 +16,23 @@
 
 #ifndef NSLAB_SRCDIR
 #define NSLAB_SRCDIR "."
+/* The whole file as a string (caller frees), or NULL if it cannot be opened. */
+static inline char *
+unit_read_file (const char *path)
+{
+  FILE *f = fopen (path, "re");
+  if (f == NULL)
+    return NULL;
+  struct strbuf sb;
+  char buf[4096];
+  size_t n;
+  sb_init (&sb);
+  while ((n = fread (buf, 1, sizeof buf, f)) > 0)
+    sb_addn (&sb, buf, n);
+  fclose (f);
+  return sb_steal (&sb);
+}
+
 #endif
 
 #define UNIT_MAIN(make_suite)                                                  \
@@ -55,6 +72,23 @@ unit_write_file (const char *name, const char *text)
   fputs (text, f);
   fclose (f);
   return path;
+}
+
+/* The whole file as a string (caller frees), or NULL if it cannot be opened. */
+static inline char *
+unit_read_file (const char *path)
+{
+  FILE *f = fopen (path, "re");
+  if (f == NULL)
+    return NULL;
+  struct strbuf sb;
+  char buf[4096];
+  size_t n;
+  sb_init (&sb);
+  while ((n = fread (buf, 1, sizeof buf, f)) > 0)
+    sb_addn (&sb, buf, n);
+  fclose (f);
+  return sb_steal (&sb);
 }
 
 #endif
