@@ -23,78 +23,13 @@ now (void)
   return (double) ts.tv_sec + (double) ts.tv_nsec / 1e9;
 }
 
-static char *
-ports_col (const struct model_service *s)
-{
-  struct strbuf sb;
-  sb_init (&sb);
-  for (size_t i = 0; i < s->n_ports; i++)
-    {
-      const struct model_svc_port *p = &s->ports[i];
-      if (i)
-        sb_add (&sb, ",");
-      if (p->node_port && s->type != SVC_CLUSTER_IP)
-        sb_addf (&sb, "%u:%u/%s", p->port, p->node_port, proto_name (p->protocol));
-      else
-        sb_addf (&sb, "%u/%s", p->port, proto_name (p->protocol));
-    }
-  return sb_steal (&sb);
-}
-
 static void
 print_summary (const struct model *m, double secs, FILE *out)
 {
+  char ip[IP_STRLEN];
   fprintf (out, "lab %s is up: %zu nodes, %zu pods, %zu services (%.0f ms)\n\n", m->lab, m->n_nodes, m->n_pods,
            m->n_services, secs * 1000);
-  struct table t;
-  char ip[IP_STRLEN];
-  table_init (&t, (const char *[]) { "NAME", "STATUS", "ROLES", "INTERNAL-IP", "NETNS", NULL });
-  for (size_t i = 0; i < m->n_nodes; i++)
-    {
-      const struct model_node *n = &m->nodes[i];
-      const struct model_netns *ns = &m->netns[n->netns];
-      table_row (&t, (const char *[]) { n->name, "Ready", n->role == ROLE_CONTROL_PLANE ? "control-plane" : "<none>",
-                                        ip_fmt (n->internal_ip, ip), ns->name });
-    }
-  table_print (&t, out);
-  table_free (&t);
-
-  if (m->n_pods)
-    {
-      fputc ('\n', out);
-      table_init (&t, (const char *[]) { "NAMESPACE", "NAME", "READY", "STATUS", "IP", "NODE", NULL });
-      for (size_t i = 0; i < m->n_pods; i++)
-        {
-          const struct model_pod *p = &m->pods[i];
-          table_row (&t, (const char *[]) { p->ns, p->name, "1/1", "Running", ip_fmt (p->ip, ip),
-                                            m->nodes[p->node].name });
-        }
-      table_print (&t, out);
-      table_free (&t);
-    }
-
-  if (m->n_services)
-    {
-      fputc ('\n', out);
-      table_init (&t, (const char *[]) { "NAMESPACE", "NAME", "TYPE", "CLUSTER-IP", "EXTERNAL-IP", "PORT(S)", NULL });
-      for (size_t i = 0; i < m->n_services; i++)
-        {
-          const struct model_service *s = &m->services[i];
-          cleanup_free char *ports = ports_col (s);
-          struct strbuf ext;
-          sb_init (&ext);
-          for (size_t j = 0; j < s->n_lb_ips; j++)
-            sb_addf (&ext, "%s%s", j ? "," : "", ip_fmt (s->lb_ips[j], ip));
-          if (ext.len == 0)
-            sb_add (&ext, s->type == SVC_LOAD_BALANCER ? "<pending>" : "<none>");
-          cleanup_free char *e = sb_steal (&ext);
-          char cip[IP_STRLEN];
-          table_row (&t, (const char *[]) { s->ns, s->name, svc_type_name (s->type), ip_fmt (s->cluster_ip, cip), e,
-                                            ports });
-        }
-      table_print (&t, out);
-      table_free (&t);
-    }
+  plan_print_summary (m, true, out);
 
   /* A ready-made first experiment: a pod curling a user service. */
   fputc ('\n', out);

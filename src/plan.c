@@ -217,7 +217,12 @@ plan_node (struct plan *p, const struct model_node *n)
           const struct model_pod *pod = &m->pods[i];
           if (pod->node != n->index)
             continue;
-          plan_veth (p, ns, pod->host_veth, NULL, pod->netns, "eth0", pod->mac, pod_mtu);
+          /* The kernel would pick a random MAC; a hashed one keeps the
+           * IPv6 link-local addresses (EUI-64) the same run after run. */
+          uint8_t host_mac[6];
+          snprintf (key, sizeof key, "hostveth/%s/%s/%s", m->lab, pod->ns, pod->name);
+          mac_local (fnv1a64_str (key), host_mac);
+          plan_veth (p, ns, pod->host_veth, host_mac, pod->netns, "eth0", pod->mac, pod_mtu);
           plan_link_set (p, ns, pod->host_veth, "cni0", true);
         }
     }

@@ -130,6 +130,6 @@ void plan_free (struct plan *p);
 void plan_print_text (const struct plan *p, FILE *out);
 void plan_print_json (const struct plan *p, FILE *out);
 /* kubectl-like tables of nodes, pods and services (plan and up print it). */
-void plan_print_summary (const struct model *m, FILE *out);
+void plan_print_summary (const struct model *m, bool running, FILE *out);
 
 #endif

@@ -3,11 +3,13 @@
  * `ip route` a learner should then see on each node; and as JSON. */
 #include "plan.h"
 
+#include <arpa/inet.h>
 #include <linux/rtnetlink.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "names.h"
+#include "table.h"
 #include "util.h"
 
 static const char *
@@ -157,8 +159,31 @@ struct view_link {
   const char *state;
   int ifindex;           /* in its namespace: lo is 1, then creation order */
   int peer_ns, peer_pos; /* veth: where the other end is (-1 if none) */
+  const uint8_t *mac;    /* NULL when the kernel picks it */
   char addrs[256];
 };
+
+/* The link-local address the kernel derives from a MAC (addr_gen_mode
+ * eui64, the default): what `ip -br addr` lists after the IPv4 ones. */
+static void
+append_link_local (struct view_link *l)
+{
+  uint8_t a[16] = { 0xfe, 0x80 };
+  char buf[INET6_ADDRSTRLEN];
+  if (l->mac == NULL)
+    return;
+  a[8] = (uint8_t) (l->mac[0] ^ 0x02);
+  a[9] = l->mac[1];
+  a[10] = l->mac[2];
+  a[11] = 0xff;
+  a[12] = 0xfe;
+  a[13] = l->mac[3];
+  a[14] = l->mac[4];
+  a[15] = l->mac[5];
+  inet_ntop (AF_INET6, a, buf, sizeof buf);
+  size_t len = strlen (l->addrs);
+  snprintf (l->addrs + len, sizeof l->addrs - len, "%s%s/64", len ? " " : "", buf);
+}
 
 static struct view_link *
 view_find (struct view_link *v, size_t n, const char *name)
@@ -220,7 +245,7 @@ print_expected_views (FILE *out, const struct plan *p, int ns)
   lo->name = "lo";
   lo->state = "UNKNOWN";
   lo->ifindex = 1;
-  snprintf (lo->addrs, sizeof lo->addrs, "127.0.0.1/8");
+  snprintf (lo->addrs, sizeof lo->addrs, "127.0.0.1/8 ::1/128");
   for (size_t i = 0; i < p->n_ops; i++)
     {
       const struct plan_op *op = &p->ops[i];
@@ -236,6 +261,7 @@ print_expected_views (FILE *out, const struct plan *p, int ns)
           l->ifindex = ifindex_in_ns (p, ns, i, true);
           l->peer_ns = op->ns;
           l->peer_pos = ifindex_in_ns (p, op->ns, i, false);
+          l->mac = pl->peer_has_mac ? pl->peer_mac : NULL;
         }
       if (op->ns == ns)
         {
@@ -245,6 +271,7 @@ print_expected_views (FILE *out, const struct plan *p, int ns)
           l->ifindex = ifindex_in_ns (p, ns, i, false);
           l->peer_ns = pl->kind == LINK_VETH ? pl->peer_ns : -1;
           l->peer_pos = pl->kind == LINK_VETH ? ifindex_in_ns (p, pl->peer_ns, i, true) : 0;
+          l->mac = pl->has_mac ? pl->mac : NULL;
         }
     }
   for (size_t i = 0; i < p->n_ops; i++)
@@ -286,6 +313,8 @@ print_expected_views (FILE *out, const struct plan *p, int ns)
     *VEC_PUSH (routes, n_routes) = &kernel_routes[i];
   qsort (routes, n_routes, sizeof *routes, compare_route_lines);
 
+  for (size_t i = 1; i < n_links; i++)
+    append_link_local (&links[i]);
   fprintf (out, "# expected `ip -br addr`:\n");
   for (size_t i = 0; i < n_links; i++)
     {
@@ -382,35 +411,65 @@ sorted_indexes (const struct model *m, size_t n, int (*cmp) (const void *, const
 }
 
 void
-plan_print_summary (const struct model *m, FILE *out)
+plan_print_summary (const struct model *m, bool running, FILE *out)
 {
   cleanup_free size_t *pods = sorted_indexes (m, m->n_pods, compare_pod_index);
   cleanup_free size_t *svcs = sorted_indexes (m, m->n_services, compare_service_index);
   char ip[IP_STRLEN], c[CIDR_STRLEN];
-  fprintf (out, "%-16s %-15s %-15s %-18s %s\n", "NAME", "ROLES", "INTERNAL-IP", "POD-CIDR", "NAMESPACE");
+  struct table t;
+
+  /* Columns as kubectl get -o wide names them; READY/STATUS only once the
+   * lab is up. */
+  if (running)
+    table_init (&t, (const char *[]) { "NAME", "STATUS", "ROLES", "INTERNAL-IP", "POD-CIDR", "NETNS", NULL });
+  else
+    table_init (&t, (const char *[]) { "NAME", "ROLES", "INTERNAL-IP", "POD-CIDR", "NETNS", NULL });
   for (size_t i = 0; i < m->n_nodes; i++)
     {
       const struct model_node *n = &m->nodes[i];
-      fprintf (out, "%-16s %-15s %-15s %-18s %s\n", n->name, n->role == ROLE_CONTROL_PLANE ? "control-plane" : "<none>",
-               ip_fmt (n->internal_ip, ip), cidr_fmt (n->pod_cidr, c), m->netns[n->netns].name);
-    }
-  fprintf (out, "\n%-14s %-36s %-15s %-6s %s\n", "NAMESPACE", "NAME", "IP", "NODE", "APP");
-  for (size_t i = 0; i < m->n_pods; i++)
-    {
-      const struct model_pod *pod = &m->pods[pods[i]];
-      const struct app_def *app = &pod->wl->app;
-      char appdesc[64];
-      if (app->kind == APP_HTTP)
-        snprintf (appdesc, sizeof appdesc, "http-echo:%u", app->port);
-      else if (app->kind == APP_COMMAND)
-        snprintf (appdesc, sizeof appdesc, "command");
+      const char *role = n->role == ROLE_CONTROL_PLANE ? "control-plane" : "<none>";
+      ip_fmt (n->internal_ip, ip);
+      cidr_fmt (n->pod_cidr, c);
+      if (running)
+        table_row (&t, (const char *[]) { n->name, "Ready", role, ip, c, m->netns[n->netns].name });
       else
-        snprintf (appdesc, sizeof appdesc, "<none>");
-      fprintf (out, "%-14s %-36s %-15s %-6s %s\n", pod->ns, pod->name, ip_fmt (pod->ip, ip), m->nodes[pod->node].name,
-               appdesc);
+        table_row (&t, (const char *[]) { n->name, role, ip, c, m->netns[n->netns].name });
     }
-  fprintf (out, "\n%-14s %-28s %-12s %-15s %-15s %-24s %s\n", "NAMESPACE", "NAME", "TYPE", "CLUSTER-IP",
-           "EXTERNAL-IP", "PORT(S)", "SELECTOR");
+  table_print (&t, out);
+  table_free (&t);
+
+  if (m->n_pods)
+    {
+      fputc ('\n', out);
+      if (running)
+        table_init (&t, (const char *[]) { "NAMESPACE", "NAME", "READY", "STATUS", "IP", "NODE", "APP", NULL });
+      else
+        table_init (&t, (const char *[]) { "NAMESPACE", "NAME", "IP", "NODE", "APP", NULL });
+      for (size_t i = 0; i < m->n_pods; i++)
+        {
+          const struct model_pod *pod = &m->pods[pods[i]];
+          const struct app_def *app = &pod->wl->app;
+          char appdesc[64];
+          if (app->kind == APP_HTTP)
+            snprintf (appdesc, sizeof appdesc, "http-echo:%u", app->port);
+          else if (app->kind == APP_COMMAND)
+            snprintf (appdesc, sizeof appdesc, "command");
+          else
+            snprintf (appdesc, sizeof appdesc, "<none>");
+          ip_fmt (pod->ip, ip);
+          const char *node = m->nodes[pod->node].name;
+          if (running)
+            table_row (&t, (const char *[]) { pod->ns, pod->name, "1/1", "Running", ip, node, appdesc });
+          else
+            table_row (&t, (const char *[]) { pod->ns, pod->name, ip, node, appdesc });
+        }
+      table_print (&t, out);
+      table_free (&t);
+    }
+
+  fputc ('\n', out);
+  table_init (&t, (const char *[]) { "NAMESPACE", "NAME", "TYPE", "CLUSTER-IP", "EXTERNAL-IP", "PORT(S)", "SELECTOR",
+                                     NULL });
   for (size_t i = 0; i < m->n_services; i++)
     {
       const struct model_service *s = &m->services[svcs[i]];
@@ -421,12 +480,14 @@ plan_print_summary (const struct model *m, FILE *out)
       format_ports (&ports, s);
       format_external_ip (&ext, s);
       format_selector (&sel, s->def);
-      fprintf (out, "%-14s %-28s %-12s %-15s %-15s %-24s %s\n", s->ns, s->name, svc_type_name (s->type),
-               ip_fmt (s->cluster_ip, ip), ext.buf, ports.buf, sel.buf);
+      table_row (&t, (const char *[]) { s->ns, s->name, svc_type_name (s->type), ip_fmt (s->cluster_ip, ip), ext.buf,
+                                        ports.buf, sel.buf });
       sb_free (&ports);
       sb_free (&ext);
       sb_free (&sel);
     }
+  table_print (&t, out);
+  table_free (&t);
 }
 
 void
@@ -438,7 +499,7 @@ plan_print_text (const struct plan *p, FILE *out)
   fprintf (out, "# nslab plan: lab %s from %s\n", m->lab, m->sc->files[0]);
   fprintf (out, "# flavor %s, pod CIDR %s, service CIDR %s, cluster DNS %s (%s)\n\n", flavor_name (c->flavor),
            cidr_fmt (c->pod_cidr, a), cidr_fmt (c->service_cidr, b), ip_fmt (c->dns_ip, ip), c->dns_domain);
-  plan_print_summary (m, out);
+  plan_print_summary (m, false, out);
 
   fprintf (out, "\n## namespaces\n");
   for (size_t i = 0; i < p->n_ops; i++)

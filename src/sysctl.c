@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -38,7 +39,17 @@ sysctl_write (const char *ns, const char *key, const char *value, nslab_error_t 
   cleanup_free char *path = sysctl_path (key);
   cleanup_close int fd = open_in (ns, path, O_WRONLY, err);
   if (fd < 0)
-    return nslab_error_wrap (err, "sysctl %s=%s", key, value);
+    {
+      /* net.bridge.* exists only once br_netfilter is loaded. */
+      if (err && *err && (*err)->status == ENOENT
+          && (str_has_prefix (key, "net.bridge.") || str_has_prefix (key, "net/bridge/")))
+        {
+          char *msg = xasprintf ("%s (is br_netfilter loaded? modprobe br_netfilter)", (*err)->msg);
+          free ((*err)->msg);
+          (*err)->msg = msg;
+        }
+      return nslab_error_wrap (err, "sysctl %s=%s", key, value);
+    }
   size_t len = strlen (value);
   ssize_t n = write (fd, value, len);
   if (n < 0 || (size_t) n != len)

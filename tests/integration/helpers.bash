@@ -66,13 +66,20 @@ common_setup () {
 
 common_teardown () {
   local rc=0
-  assert_nothing_left || rc=1
+  # After a failed test body its own `down` never ran: just clean up, the
+  # failure is already reported.
+  if [ "${BATS_TEST_COMPLETED:-}" = 1 ]; then
+    assert_nothing_left || rc=1
+  else
+    rc=2
+  fi
   # Clean up whatever a failed test left, so the next one starts fresh.
   if [ "$rc" != 0 ]; then
     "$NSLAB" down --all >/dev/null 2>&1 || true
     for n in $(ip netns list 2>/dev/null | awk '{print $1}'); do ip netns del "$n" 2>/dev/null; done
     rm -rf "${STATE_ROOT:?}"/* 2>/dev/null
   fi
+  [ "$rc" != 2 ] || rc=0
   return $rc
 }
 
