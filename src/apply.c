@@ -229,6 +229,31 @@ do_op (const struct plan *p, const struct plan_op *op, struct state_writer *w, s
   return nslab_error (err, EINVAL, "%s: unknown plan op %d", ns, (int) op->kind);
 }
 
+/* Settle every link's carrier before `up` returns (see nlr_link_sync):
+ * veth ends first, which enables their bridge ports, then the bridges,
+ * whose own carrier only follows from their ports. */
+static int
+sync_carriers (const struct plan *p, nslab_error_t *err)
+{
+  for (int pass = 0; pass < 2; pass++)
+    for (size_t i = 0; i < p->n_ops; i++)
+      {
+        const struct plan_op *op = &p->ops[i];
+        if (op->kind != OP_LINK)
+          continue;
+        const struct plan_link *l = &op->u.link;
+        if (pass == 0 && l->kind == LINK_VETH)
+          {
+            if (nlr_link_sync (ns_name (p, op->ns), l->name, err) < 0
+                || nlr_link_sync (ns_name (p, l->peer_ns), l->peer_name, err) < 0)
+              return -1;
+          }
+        else if (pass == 1 && l->kind == LINK_BRIDGE && nlr_link_sync (ns_name (p, op->ns), l->name, err) < 0)
+          return -1;
+      }
+  return 0;
+}
+
 static int
 finish_jobs (struct ipt_job *jobs, size_t n, nslab_error_t *err)
 {
@@ -329,6 +354,8 @@ apply_plan (const struct plan *p, const char *scenario_path, nslab_error_t *err)
     }
   if (rc == 0 && crash >= 0 && (size_t) crash >= p->n_ops)
     raise (SIGKILL);
+  if (rc == 0)
+    rc = sync_carriers (p, err);
   /* Always wait for the restores, also on failure: rollback must not
    * delete a namespace under a running iptables-restore's feet. */
   nslab_error_t jerr = NULL;

@@ -239,15 +239,12 @@ got_ifindex (const struct nlmsghdr *nlh, void *arg)
   return 0;
 }
 
+/* RTM_GETLINK for one device by name. Besides the index it has a side
+ * effect we rely on: rtnl_getlink() runs the device's pending linkwatch
+ * event (linkwatch_sync_dev), see nlr_link_sync(). */
 static int
-sock_ifindex (struct nsock *s, const char *name, int *out, nslab_error_t *err)
+sock_getlink (struct nsock *s, const char *name, int *out, nslab_error_t *err)
 {
-  for (size_t i = 0; i < s->n_ifs; i++)
-    if (strcmp (s->ifs[i].name, name) == 0)
-      {
-        *out = s->ifs[i].index;
-        return 0;
-      }
   struct nl_msg *msg = nlmsg_alloc_simple (RTM_GETLINK, 0);
   struct ifinfomsg ifi = { .ifi_family = AF_UNSPEC };
   if (msg == NULL || nlmsg_append (msg, &ifi, sizeof ifi, NLMSG_ALIGNTO) < 0
@@ -260,11 +257,37 @@ sock_ifindex (struct nsock *s, const char *name, int *out, nslab_error_t *err)
     return -1;
   if (idx <= 0)
     return nslab_error (err, ENODEV, "%s: %s", s->ns, what);
+  *out = idx;
+  return 0;
+}
+
+static int
+sock_ifindex (struct nsock *s, const char *name, int *out, nslab_error_t *err)
+{
+  for (size_t i = 0; i < s->n_ifs; i++)
+    if (strcmp (s->ifs[i].name, name) == 0)
+      {
+        *out = s->ifs[i].index;
+        return 0;
+      }
+  int idx;
+  if (sock_getlink (s, name, &idx, err) < 0)
+    return -1;
   struct ifent *e = VEC_PUSH (s->ifs, s->n_ifs);
   e->name = xstrdup (name);
   e->index = idx;
   *out = idx;
   return 0;
+}
+
+int
+nlr_link_sync (const char *ns, const char *name, nslab_error_t *err)
+{
+  struct nsock *s = get_sock (ns, err);
+  if (s == NULL)
+    return -1;
+  int idx;
+  return sock_getlink (s, name, &idx, err);
 }
 
 int

@@ -24,6 +24,12 @@ void nlr_forget (const char *ns);
 void nlr_close_all (void);
 
 /* ifindex of NAME inside NS (cached per namespace). */
+/* Make the kernel apply the device's pending carrier change now. The
+ * kernel's linkwatch handles most carrier changes at most once a second;
+ * until it does, a bridge port stays "disabled" and a bridge drops what it
+ * sends, so the first packets after `up` would vanish. Asking for the
+ * device (RTM_GETLINK) runs its pending event at once. */
+int nlr_link_sync (const char *ns, const char *name, nslab_error_t *err);
 int nlr_ifindex (const char *ns, const char *name, int *out, nslab_error_t *err);
 
 /* Create l->name inside NS: bridge, veth (peer created directly in

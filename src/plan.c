@@ -132,7 +132,6 @@ plan_labhost (struct plan *p)
       snprintf (key, sizeof key, "bridge/%s/%s", sc->lab, net->bridge);
       mac_local (fnv1a64_str (key), mac);
       plan_bridge (p, 0, net->bridge, mac, sc->cluster.underlay_mtu);
-      plan_link_set (p, 0, net->bridge, NULL, false);
       plan_addr (p, 0, net->bridge, net->gateway, net->cidr.len, 0);
     }
 }
@@ -210,7 +209,6 @@ plan_node (struct plan *p, const struct model_node *n)
       snprintf (key, sizeof key, "cni0/%s/%s", m->lab, n->name);
       mac_local (fnv1a64_str (key), mac);
       plan_bridge (p, ns, "cni0", mac, pod_mtu);
-      plan_link_set (p, ns, "cni0", NULL, false);
       plan_sysctl (p, ns, "net/ipv6/conf/cni0/accept_ra", "0");
       for (size_t i = 0; i < m->n_pods; i++)
         {
@@ -345,6 +343,24 @@ plan_pod (struct plan *p, const struct model_pod *pod)
   plan_route (p, ns, 0, 0, gw, "eth0");
 }
 
+/* Bridges come up last, once their ports are up on both ends. A bridge
+ * opened with a live port has carrier at once and its queue is activated
+ * on the spot; one that gains carrier later waits for the kernel's
+ * linkwatch, which handles such events at most once a second, and drops
+ * what it is asked to send meanwhile (the first SYN of a learner's curl). */
+static void
+plan_bridges_up (struct plan *p)
+{
+  const struct model *m = p->model;
+  const struct scenario *sc = m->sc;
+  for (size_t i = 0; i < sc->n_networks; i++)
+    if (sc->networks[i].kind == NET_HOSTONLY)
+      plan_link_set (p, 0, sc->networks[i].bridge, NULL, false);
+  for (size_t i = 0; i < m->n_nodes; i++)
+    if (m->nodes[i].n_pods > 0)
+      plan_link_set (p, m->nodes[i].netns, "cni0", NULL, false);
+}
+
 static void
 plan_processes (struct plan *p)
 {
@@ -384,8 +400,9 @@ plan_build (const struct scenario *sc, struct plan **out, nslab_error_t *err)
   p->model = m;
   /* Apply order: every namespace first (veth peers need their target),
    * then the lab host's bridges, each node with its NICs, NAT routers and
-   * pod veths, the inside of each pod, and the processes last, once the
-   * network they live in is complete. */
+   * pod veths, the inside of each pod, the bridges brought up once their
+   * ports are, and the processes last, once the network they live in is
+   * complete. */
   for (size_t i = 0; i < m->n_netns; i++)
     push_op (p, OP_NETNS, (int) i);
   plan_labhost (p);
@@ -396,6 +413,7 @@ plan_build (const struct scenario *sc, struct plan **out, nslab_error_t *err)
     }
   for (size_t i = 0; i < m->n_pods; i++)
     plan_pod (p, &m->pods[i]);
+  plan_bridges_up (p);
   plan_processes (p);
   *out = p;
   return 0;

@@ -74,6 +74,27 @@ up_seed () {
   "$NSLAB" down k3s
 }
 
+@test "up: tcpdump on w1's enp0s8 sees pod traffic from cp1 VXLAN-encapsulated (UDP 8472, VNI 1)" {
+  command -v tcpdump >/dev/null || skip "tcpdump is not installed (make deps)"
+  up_seed
+  ip netns exec k3s-w1 timeout 10 tcpdump -l -n -c 2 -i enp0s8 udp port 8472 > "$BATS_TEST_TMPDIR/dump" 2>/dev/null &
+  dump=$!
+  sleep 0.5
+  # the echo pod on w1 answers a pod on cp1: both directions cross the VXLAN
+  run bash -c "ip netns exec $cp1pod curl -s -m 3 http://10.42.1.2/ | sed -n 's/^pod: //p'"
+  [ "$output" = "web-8f796d557-56kng" ]
+  wait "$dump" || true
+  cat "$BATS_TEST_TMPDIR/dump"
+  # tcpdump decodes UDP 8472 as OTV (that port's IANA owner), as on a real
+  # node; VNI 1 shows as "instance 1". The SYN goes out, the SYN-ACK comes
+  # back: no retransmission, so the lab forwards from its first packet on.
+  sed -n 1p "$BATS_TEST_TMPDIR/dump" | grep -qE 'IP 192\.168\.56\.10\.[0-9]+ > 192\.168\.56\.11\.8472: OTV, flags \[I\] \(0x08\), overlay 0, instance 1$'
+  sed -n 2p "$BATS_TEST_TMPDIR/dump" | grep -qE 'IP 10\.42\.0\.2\.[0-9]+ > 10\.42\.1\.2\.80: Flags \[S\]'
+  sed -n 3p "$BATS_TEST_TMPDIR/dump" | grep -qE 'IP 192\.168\.56\.11\.[0-9]+ > 192\.168\.56\.10\.8472: OTV'
+  sed -n 4p "$BATS_TEST_TMPDIR/dump" | grep -qE 'IP 10\.42\.1\.2\.80 > 10\.42\.0\.2\.[0-9]+: Flags \[S\.\]'
+  "$NSLAB" down k3s
+}
+
 @test "up: cp1's addresses, routes, neighbours and FDB are what the plan says" {
   "$NSLAB" plan "$SEED" > "$BATS_TEST_TMPDIR/plan"
   up_seed
