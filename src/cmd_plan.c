@@ -28,22 +28,15 @@ cmd_plan (int argc, char **argv)
   if (optind != argc - 1)
     return cli_usage ("plan [-o text|json] FILE");
 
-  nslab_error_t err = NULL;
-  struct scenario *sc = NULL;
-  struct plan *p = NULL;
-  if (scenario_load (argv[optind], &sc, &err) < 0)
-    return nslab_error_print (&err);
-  cli_print_warnings (sc);
-  if (plan_build (sc, &p, &err) < 0)
-    {
-      scenario_free (sc);
-      return nslab_error_print (&err);
-    }
+  struct scenario *sc;
+  struct plan *p;
+  int rc = cli_load_plan (argv[optind], &sc, &p);
+  if (rc != 0)
+    return rc;
   if (strcmp (format, "json") == 0)
     plan_print_json (p, stdout);
   else
     plan_print_text (p, stdout);
-  plan_free (p);
-  scenario_free (sc);
+  cli_plan_free (sc, p);
   return 0;
 }

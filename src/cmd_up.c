@@ -64,29 +64,21 @@ cmd_up (int argc, char **argv)
   if (apply_check_privileges (&err) < 0)
     return nslab_error_print (&err);
   double t0 = now ();
-  struct scenario *sc = NULL;
-  struct plan *p = NULL;
-  if (scenario_load (argv[1], &sc, &err) < 0)
-    return nslab_error_print (&err);
-  cli_print_warnings (sc);
-  if (plan_build (sc, &p, &err) < 0)
-    {
-      scenario_free (sc);
-      return nslab_error_print (&err);
-    }
+  struct scenario *sc;
+  struct plan *p;
+  int rc = cli_load_plan (argv[1], &sc, &p);
+  if (rc != 0)
+    return rc;
   char real[PATH_MAX];
   const char *path = realpath (argv[1], real) ? real : argv[1];
-  int rc = apply_plan (p, path, &err);
+  rc = apply_plan (p, path, &err);
   double secs = now () - t0;
   if (rc < 0)
     {
-      int code = nslab_error_print (&err);
-      plan_free (p);
-      scenario_free (sc);
-      return code;
+      cli_plan_free (sc, p);
+      return nslab_error_print (&err);
     }
   print_summary (p->model, secs, stdout);
-  plan_free (p);
-  scenario_free (sc);
+  cli_plan_free (sc, p);
   return 0;
 }

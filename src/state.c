@@ -142,17 +142,54 @@ writer_free (struct state_writer *w)
   free (w);
 }
 
-int
-state_create (const char *lab, const char *scenario, struct state_writer **out, nslab_error_t *err)
+/* A writer for LAB, not yet locked; refuses names that are not a plain
+ * directory entry (the lab name becomes a path under state_root()). */
+static int
+writer_new (const char *lab, struct state_writer **out, nslab_error_t *err)
 {
-  if (check_word ("lab", lab, err) < 0 || strchr (lab, '/'))
+  if (check_word ("lab", lab, err) < 0 || strchr (lab, '/') || strcmp (lab, ".") == 0 || strcmp (lab, "..") == 0)
     return nslab_error (err, EINVAL, "invalid lab name '%s'", lab);
-  if (mkdir_p (state_root (), err) < 0)
-    return -1;
   struct state_writer *w = xcalloc (1, sizeof *w);
   w->lock_fd = w->journal_fd = -1;
   w->lab = xstrdup (lab);
   w->dir = lab_dir (lab);
+  *out = w;
+  return 0;
+}
+
+/* Take the lab's lock, then open its journal for appending. On failure the
+ * writer is freed. */
+static int
+writer_lock_journal (struct state_writer *w, int open_flags, nslab_error_t *err)
+{
+  w->lock_fd = take_lock (w->lab, w->dir, err);
+  if (w->lock_fd < 0)
+    {
+      writer_free (w);
+      return -1;
+    }
+  cleanup_free char *jpath = xasprintf ("%s/journal", w->dir);
+  w->journal_fd = open (jpath, open_flags | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+  if (w->journal_fd < 0)
+    {
+      nslab_error (err, errno, "open %s", jpath);
+      writer_free (w);
+      return -1;
+    }
+  return 0;
+}
+
+int
+state_create (const char *lab, const char *scenario, struct state_writer **out, nslab_error_t *err)
+{
+  struct state_writer *w;
+  if (writer_new (lab, &w, err) < 0)
+    return -1;
+  if (mkdir_p (state_root (), err) < 0)
+    {
+      writer_free (w);
+      return -1;
+    }
   if (mkdir (w->dir, 0700) < 0)
     {
       int e = errno;
@@ -161,20 +198,8 @@ state_create (const char *lab, const char *scenario, struct state_writer **out, 
         return nslab_error (err, 0, "lab %s is already up (nslab down %s first)", lab, lab);
       return nslab_error (err, e, "mkdir %s/%s", state_root (), lab);
     }
-  w->lock_fd = take_lock (lab, w->dir, err);
-  if (w->lock_fd < 0)
-    {
-      writer_free (w);
-      return -1;
-    }
-  cleanup_free char *jpath = xasprintf ("%s/journal", w->dir);
-  w->journal_fd = open (jpath, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-  if (w->journal_fd < 0)
-    {
-      nslab_error (err, errno, "create %s", jpath);
-      writer_free (w);
-      return -1;
-    }
+  if (writer_lock_journal (w, O_WRONLY, err) < 0)
+    return -1;
   cleanup_free char *scen = xstrdup (scenario ? scenario : "-");
   for (char *c = scen; *c; c++)
     if (*c == '\n' || *c == '\r')
@@ -191,32 +216,18 @@ state_create (const char *lab, const char *scenario, struct state_writer **out, 
 int
 state_open (const char *lab, struct state_writer **out, nslab_error_t *err)
 {
-  if (check_word ("lab", lab, err) < 0 || strchr (lab, '/') || strcmp (lab, ".") == 0 || strcmp (lab, "..") == 0)
-    return nslab_error (err, EINVAL, "invalid lab name '%s'", lab);
-  struct state_writer *w = xcalloc (1, sizeof *w);
-  w->lock_fd = w->journal_fd = -1;
-  w->lab = xstrdup (lab);
-  w->dir = lab_dir (lab);
+  struct state_writer *w;
+  if (writer_new (lab, &w, err) < 0)
+    return -1;
   struct stat st;
   if (stat (w->dir, &st) < 0 || ! S_ISDIR (st.st_mode))
     {
       writer_free (w);
       return nslab_error (err, 0, "lab %s is not up", lab);
     }
-  w->lock_fd = take_lock (lab, w->dir, err);
-  if (w->lock_fd < 0)
-    {
-      writer_free (w);
-      return -1;
-    }
+  if (writer_lock_journal (w, O_RDWR, err) < 0)
+    return -1;
   cleanup_free char *jpath = xasprintf ("%s/journal", w->dir);
-  w->journal_fd = open (jpath, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-  if (w->journal_fd < 0)
-    {
-      nslab_error (err, errno, "open %s", jpath);
-      writer_free (w);
-      return -1;
-    }
   /* A writer killed mid-record left a line without its newline: cut it so
    * the next record does not glue onto it (the reader ignored it anyway). */
   off_t size = lseek (w->journal_fd, 0, SEEK_END);
