@@ -102,3 +102,17 @@ make_lab () {
 
 # Body of an HTTP answer from the echo server: the "pod:" line.
 pod_of () { sed -n 's/^pod: //p'; }
+
+# A world-readable copy of the binary, templates and labs, so tests can run
+# nslab as an unprivileged user whatever the permissions of the checkout
+# (a clone under /root is not reachable by nobody). Sets NOBODY_DIR.
+make_nobody_copy () {
+  NOBODY_DIR=$(mktemp -d /tmp/nslab-nobody.XXXXXX)
+  chmod 0755 "$NOBODY_DIR"
+  mkdir -p "$NOBODY_DIR/bin"
+  cp "$NSLAB" "$NOBODY_DIR/bin/nslab"
+  cp -r "$REPO/templates" "$REPO/labs" "$NOBODY_DIR/"
+  chmod -R a+rX "$NOBODY_DIR"
+}
+
+as_nobody () { setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all -- "$@"; }

@@ -183,11 +183,13 @@ up_seed () {
 
 @test "up: non-root users get one line saying root is needed" {
   command -v setpriv >/dev/null || skip "setpriv (util-linux) is not installed"
-  for verb in "up $SEED" "down k3s" "ls" "status k3s"; do
-    run setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all -- "$NSLAB" $verb
+  make_nobody_copy
+  for verb in "up $NOBODY_DIR/labs/k3s-virtualbox.ini" "down k3s" "ls" "status k3s"; do
+    run as_nobody "$NOBODY_DIR/bin/nslab" $verb
     [ "$status" -eq 1 ]
     [ "$output" = "nslab: needs root: CAP_NET_ADMIN + CAP_SYS_ADMIN" ]
   done
+  rm -rf "$NOBODY_DIR"
 }
 
 @test "up: a failure half-way rolls back and leaves nothing, with the program's error" {
