@@ -310,6 +310,40 @@ raise_nofile (void)
     }
 }
 
+/* Ctrl-C (or SIGTERM/SIGHUP) during up is a failure like any other: the
+ * handler only notes it, the loop stops at the next operation and rolls
+ * back, so an interrupted up leaves nothing. SA_RESTART keeps the
+ * operation under way intact. */
+static volatile sig_atomic_t interrupted;
+
+static void
+note_interrupt (int sig)
+{
+  interrupted = sig;
+}
+
+static const int interrupt_signals[] = { SIGINT, SIGTERM, SIGHUP };
+
+static void
+catch_interrupts (struct sigaction old[3])
+{
+  struct sigaction sa;
+  memset (&sa, 0, sizeof sa);
+  sa.sa_handler = note_interrupt;
+  sa.sa_flags = SA_RESTART;
+  sigemptyset (&sa.sa_mask);
+  interrupted = 0;
+  for (size_t i = 0; i < ARRAY_SIZE (interrupt_signals); i++)
+    sigaction (interrupt_signals[i], &sa, &old[i]);
+}
+
+static void
+restore_interrupts (const struct sigaction old[3])
+{
+  for (size_t i = 0; i < ARRAY_SIZE (interrupt_signals); i++)
+    sigaction (interrupt_signals[i], &old[i], NULL);
+}
+
 int
 apply_plan (const struct plan *p, const char *scenario_path, nslab_error_t *err)
 {
@@ -344,13 +378,21 @@ apply_plan (const struct plan *p, const char *scenario_path, nslab_error_t *err)
     }
 
   long crash = crash_after ();
+  /* NSLAB_TEST_CRASH_SIGNAL=INT makes the hook a Ctrl-C instead of kill -9. */
+  const char *crash_sig = getenv ("NSLAB_TEST_CRASH_SIGNAL");
+  int crash_signal = crash_sig && strcmp (crash_sig, "INT") == 0 ? SIGINT : SIGKILL;
   struct ipt_job *jobs = NULL;
   size_t n_jobs = 0;
+  struct sigaction old_actions[3];
+  catch_interrupts (old_actions);
   for (size_t i = 0; rc == 0 && i < p->n_ops; i++)
     {
       if (crash >= 0 && (size_t) crash == i)
-        raise (SIGKILL);
-      rc = do_op (p, &p->ops[i], w, &jobs, &n_jobs, err);
+        raise (crash_signal);
+      if (interrupted)
+        rc = nslab_error (err, 0, "interrupted by %s: rolled back", strsignal (interrupted));
+      else
+        rc = do_op (p, &p->ops[i], w, &jobs, &n_jobs, err);
     }
   if (rc == 0 && crash >= 0 && (size_t) crash >= p->n_ops)
     raise (SIGKILL);
@@ -364,10 +406,13 @@ apply_plan (const struct plan *p, const char *scenario_path, nslab_error_t *err)
   nslab_error_free (&jerr);
   free (jobs);
 
+  if (rc == 0 && interrupted)
+    rc = nslab_error (err, 0, "interrupted by %s: rolled back", strsignal (interrupted));
   if (rc == 0)
     rc = state_mark_complete (w, err);
   if (rc < 0)
     rollback (w, err);
+  restore_interrupts (old_actions);
   nlr_close_all ();
   state_writer_close (w);
   return rc;

@@ -1,8 +1,10 @@
 /* Performing a plan on the kernel: ops front to back, each namespace and
  * process recorded in the lab's state journal before it is created. A
  * failure rolls back by tearing down what was recorded, so a failed up
- * leaves nothing. NSLAB_TEST_CRASH_AFTER=N (tests only) raises SIGKILL after
- * N ops to prove `down` copes with any interruption. */
+ * leaves nothing, and so does Ctrl-C (SIGINT, SIGTERM, SIGHUP), which stops
+ * at the next op and rolls back. NSLAB_TEST_CRASH_AFTER=N (tests only)
+ * raises SIGKILL after N ops to prove `down` copes with any interruption;
+ * with NSLAB_TEST_CRASH_SIGNAL=INT it raises SIGINT instead. */
 #ifndef NSLAB_APPLY_H
 #define NSLAB_APPLY_H
 

@@ -35,3 +35,13 @@ load helpers
     [ "$status" -eq 0 ]
   fi
 }
+
+@test "crash: Ctrl-C during up rolls back by itself at 5 points and leaves nothing" {
+  n=$("$NSLAB" plan -o json "$SEED" | jq '.ops | length')
+  for p in 1 $((n / 4)) $((n / 2)) $((n * 3 / 4)) $((n - 1)); do
+    run env NSLAB_TEST_CRASH_AFTER=$p NSLAB_TEST_CRASH_SIGNAL=INT "$NSLAB" up "$SEED"
+    [ "$status" -eq 1 ]
+    [ "$output" = "nslab: interrupted by Interrupt: rolled back" ]
+    [ -z "$(leftovers)" ] || { echo "after SIGINT at op $p: $(leftovers)" >&2; false; }
+  done
+}
