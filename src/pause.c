@@ -111,7 +111,7 @@ sys_pidfd_send_signal (int pidfd, int sig)
 }
 
 int
-pause_kill (pid_t pid, uint64_t starttime, nslab_error_t *err)
+pause_kill_start (pid_t pid, uint64_t starttime, nslab_error_t *err)
 {
   char state = '?';
   pid_t pgrp = 0;
@@ -121,35 +121,50 @@ pause_kill (pid_t pid, uint64_t starttime, nslab_error_t *err)
     return nslab_error_invalid (err, "pause_kill: invalid pid %d", (int) pid);
   /* Open the pidfd first, then check the start time: if it matches, the
    * pidfd names our process and no recycled pid can be hit afterwards. */
-  cleanup_close int pidfd = sys_pidfd_open (pid);
+  int pidfd = sys_pidfd_open (pid);
   if (pidfd < 0)
     {
       if (errno == ESRCH)
-        return 0;
+        return -1;
       return nslab_error (err, errno, "pidfd_open %d", (int) pid);
     }
   int r = read_stat (pid, &state, &pgrp, &st);
-  if (r == -ENOENT || r == -ESRCH)
-    return 0;
+  if (r == -ENOENT || r == -ESRCH || (r == 0 && st != starttime))
+    {
+      /* gone, or the pid now belongs to someone else: ours is long gone */
+      close (pidfd);
+      return -1;
+    }
   if (r < 0)
-    return nslab_error (err, -r, "read /proc/%d/stat", (int) pid);
-  if (st != starttime)
-    return 0; /* the pid now belongs to someone else: ours is long gone */
+    {
+      close (pidfd);
+      return nslab_error (err, -r, "read /proc/%d/stat", (int) pid);
+    }
 
   /* A pause process leads its own session and process group, which holds
    * its app and whatever the app started: kill them all, so nothing of the
    * pod outlives it. The group id stays reserved while the verified leader
    * (even as a zombie) exists, so this cannot hit an unrelated group. */
   if (pgrp == pid && kill (-pid, SIGKILL) < 0 && errno != ESRCH)
-    return nslab_error (err, errno, "kill process group %d", (int) pid);
-  if (state == 'Z' || state == 'X')
-    return 0;
-  if (sys_pidfd_send_signal (pidfd, SIGKILL) < 0 && errno != ESRCH)
-    return nslab_error (err, errno, "kill %d", (int) pid);
+    {
+      close (pidfd);
+      return nslab_error (err, errno, "kill process group %d", (int) pid);
+    }
+  if (state != 'Z' && state != 'X' && sys_pidfd_send_signal (pidfd, SIGKILL) < 0 && errno != ESRCH)
+    {
+      close (pidfd);
+      return nslab_error (err, errno, "kill %d", (int) pid);
+    }
+  return pidfd;
+}
 
+int
+pause_kill_wait (int pidfd, pid_t pid, nslab_error_t *err)
+{
   /* Not our child (usually): waitpid cannot be used, but the pidfd turns
    * readable once the process has exited. */
-  struct pollfd pfd = { .fd = pidfd, .events = POLLIN };
+  cleanup_close int fd = pidfd;
+  struct pollfd pfd = { .fd = fd, .events = POLLIN };
   for (;;)
     {
       int n = poll (&pfd, 1, KILL_WAIT_MS);
@@ -160,6 +175,21 @@ pause_kill (pid_t pid, uint64_t starttime, nslab_error_t *err)
       if (errno != EINTR)
         return nslab_error (err, errno, "poll pidfd of %d", (int) pid);
     }
+}
+
+int
+pause_kill (pid_t pid, uint64_t starttime, nslab_error_t *err)
+{
+  nslab_error_t e = NULL;
+  int fd = pause_kill_start (pid, starttime, &e);
+  if (fd < 0)
+    {
+      if (e == NULL)
+        return 0;
+      *err = e;
+      return -1;
+    }
+  return pause_kill_wait (fd, pid, err);
 }
 
 /* ---- spawning -------------------------------------------------------- */

@@ -35,6 +35,13 @@ int proc_starttime (pid_t pid, uint64_t *out, nslab_error_t *err);
 /* Kill the process if (and only if) pid still has that start time, and wait
  * until it is gone. A process already gone is success. */
 int pause_kill (pid_t pid, uint64_t starttime, nslab_error_t *err);
+/* pause_kill in two halves, so many processes can be killed first and
+ * waited for together: start returns a pidfd that turns readable once the
+ * process is gone, or -1 with *err unset when it was gone already (or the
+ * pid is someone else's now), or -1 with *err set on failure. wait closes
+ * the pidfd. */
+int pause_kill_start (pid_t pid, uint64_t starttime, nslab_error_t *err);
+int pause_kill_wait (int pidfd, pid_t pid, nslab_error_t *err);
 /* Is pid alive with that start time? */
 bool pause_alive (pid_t pid, uint64_t starttime);
 

@@ -2,13 +2,9 @@
 #include "teardown.h"
 
 #include <errno.h>
-#include <poll.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "netns.h"
@@ -16,18 +12,11 @@
 #include "pause.h"
 #include "util.h"
 
-#ifndef SYS_pidfd_open
-#define SYS_pidfd_open 434
-#endif
-#ifndef SYS_pidfd_send_signal
-#define SYS_pidfd_send_signal 424
-#endif
-
-/* SIGKILL every recorded process that is still the one we started: the
- * pidfd pins the process, so checking its start time after opening the
- * pidfd and signalling through it cannot hit a recycled pid. All are
- * signalled first and waited for together, which keeps `down` of a lab
- * with hundreds of pods short. */
+/* SIGKILL every recorded process that is still the one we started, with
+ * its process group (its app and whatever that started): see
+ * pause_kill_start for why a recycled pid cannot be hit. All are signalled
+ * first and waited for together, which keeps `down` of a lab with hundreds
+ * of pods short. */
 static int
 kill_processes (const struct state *st, nslab_error_t *err)
 {
@@ -36,63 +25,40 @@ kill_processes (const struct state *st, nslab_error_t *err)
   for (size_t i = st->n_procs; i-- > 0;)
     {
       const struct state_process *p = &st->procs[i];
-      fds[i] = -1;
-      if (p->pid <= 0)
-        continue;
-      int fd = (int) syscall (SYS_pidfd_open, p->pid, 0);
-      if (fd < 0)
-        continue; /* already gone */
-      uint64_t start = 0;
       nslab_error_t e = NULL;
-      if (proc_starttime (p->pid, &start, &e) < 0 || start != p->starttime)
+      fds[i] = p->pid > 0 ? pause_kill_start (p->pid, p->starttime, &e) : -1;
+      if (e != NULL)
         {
+          nslab_error_wrap (&e, "kill %s", p->name);
+          if (rc == 0 && err && *err == NULL)
+            {
+              *err = e;
+              e = NULL;
+            }
+          rc = -1;
           nslab_error_free (&e);
-          close (fd);
-          continue; /* gone, or the pid now belongs to someone else */
         }
-      if (syscall (SYS_pidfd_send_signal, fd, SIGKILL, NULL, 0) < 0 && errno != ESRCH)
-        {
-          if (rc == 0)
-            rc = nslab_error (err, errno, "kill %s (pid %d)", p->name, (int) p->pid);
-          close (fd);
-          continue;
-        }
-      fds[i] = fd;
     }
-  /* A pidfd polls readable once its process has exited. */
-  struct timespec t0;
-  clock_gettime (CLOCK_MONOTONIC, &t0);
   for (size_t i = 0; i < st->n_procs; i++)
     {
       if (fds[i] < 0)
         continue;
-      struct pollfd pfd = { .fd = fds[i], .events = POLLIN };
-      while (poll (&pfd, 1, 5000) < 0 && errno == EINTR)
-        ;
-      /* Reap it if it happens to be our child (rollback of our own up). */
-      waitpid (st->procs[i].pid, NULL, WNOHANG);
-      close (fds[i]);
-    }
-  free (fds);
-  /* pause_kill checks identity again and waits until each is really gone. */
-  for (size_t i = st->n_procs; i-- > 0;)
-    {
-      const struct state_process *p = &st->procs[i];
-      if (p->pid <= 0)
-        continue;
       nslab_error_t e = NULL;
-      if (pause_kill (p->pid, p->starttime, &e) < 0)
+      if (pause_kill_wait (fds[i], st->procs[i].pid, &e) < 0)
         {
-          if (rc == 0)
+          nslab_error_wrap (&e, "%s", st->procs[i].name);
+          if (rc == 0 && err && *err == NULL)
             {
-              nslab_error_wrap (&e, "%s", p->name);
               *err = e;
               e = NULL;
-              rc = -1;
             }
+          rc = -1;
           nslab_error_free (&e);
         }
+      /* Reap it if it happens to be our child (rollback of our own up). */
+      waitpid (st->procs[i].pid, NULL, WNOHANG);
     }
+  free (fds);
   return rc;
 }
 

@@ -56,3 +56,24 @@ load helpers
   wait "$dpid"
   [ "$(cat "$BATS_TEST_TMPDIR/down.out")" = "lab k3s is down" ]
 }
+
+@test "down: a pod's app and everything it started die with the pod" {
+  f=$BATS_TEST_TMPDIR/procs.ini
+  cat > "$f" <<INI
+[lab]
+name = procs
+template = $REPO/templates/k3s.ini
+[node n1]
+role = control-plane
+nics = enp0s8=hostonly:192.168.56.10
+[pod default/forker]
+command = "sh -c 'sleep 4242 & sleep 4243 & wait'"
+INI
+  "$NSLAB" up "$f" > /dev/null
+  for _ in $(seq 20); do pgrep -f 'sleep 4243' > /dev/null && break; sleep 0.05; done
+  [ "$(pgrep -fc '^sleep 424[23]$')" -eq 2 ]
+  "$NSLAB" down procs
+  for _ in $(seq 20); do pgrep -f 'sleep 424[23]' > /dev/null || break; sleep 0.05; done
+  run pgrep -fa '^sleep 424[23]$|sleep 4242 &'
+  [ "$status" -eq 1 ]
+}
