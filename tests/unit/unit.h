@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <ftw.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -16,23 +17,6 @@
 
 #ifndef NSLAB_SRCDIR
 #define NSLAB_SRCDIR "."
-/* The whole file as a string (caller frees), or NULL if it cannot be opened. */
-static inline char *
-unit_read_file (const char *path)
-{
-  FILE *f = fopen (path, "re");
-  if (f == NULL)
-    return NULL;
-  struct strbuf sb;
-  char buf[4096];
-  size_t n;
-  sb_init (&sb);
-  while ((n = fread (buf, 1, sizeof buf, f)) > 0)
-    sb_addn (&sb, buf, n);
-  fclose (f);
-  return sb_steal (&sb);
-}
-
 #endif
 
 #define UNIT_MAIN(make_suite)                                                  \
@@ -45,18 +29,37 @@ unit_read_file (const char *path)
     return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;                          \
   }
 
+static char unit_tmp_dir[] = "/tmp/nslab-unit-XXXXXX";
+
+static inline int
+unit_remove_entry (const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+  (void) st;
+  (void) flag;
+  (void) ftw;
+  return remove (path);
+}
+
+/* The temp dir goes away with the (forked) test process that made it. */
+static inline void
+unit_remove_tmp_dir (void)
+{
+  nftw (unit_tmp_dir, unit_remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
 /* Write text to a fresh file in a private temp dir and return its path
  * (caller frees). The dir also gets a templates/ symlink to the repo's, so
  * `template = k3s` resolves as it does for labs/. */
 static inline char *
 unit_write_file (const char *name, const char *text)
 {
-  static char dir[] = "/tmp/nslab-unit-XXXXXX";
+  char *dir = unit_tmp_dir;
   static int made;
   if (!made)
     {
       if (mkdtemp (dir) == NULL)
         abort ();
+      atexit (unit_remove_tmp_dir);
       char *sub = xasprintf ("%s/labs", dir);
       char *tpl = xasprintf ("%s/templates", dir);
       if (mkdir (sub, 0700) < 0 || symlink (NSLAB_SRCDIR "/templates", tpl) < 0)
