@@ -19,7 +19,8 @@ static const char usage[] =
   "  ls                            labs that are up\n"
   "  status LAB                    health of every node, pod and process\n"
   "  exec LAB [-n NS] TARGET [-- CMD ARGS...]\n"
-  "                                run CMD (default: a shell) in node/NAME, pod/NAME, deploy/NAME or host\n"
+  "                                run CMD (default: a shell) in node/NAME, pod/NAME, deploy/NAME,\n"
+  "                                rs/NAME or host (the lab host)\n"
   "\n"
   "See nslab(1), docs/guide.md and docs/scenario.md.\n";
 
