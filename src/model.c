@@ -103,7 +103,13 @@ build_nodes (struct model *m, nslab_error_t *err)
           nic->addr = d->nics[k].addr;
           nic->net = &sc->networks[d->nics[k].network];
           snprintf (key, sizeof key, "nic/%s/%s/%s", m->lab, d->name, nic->ifname);
-          mac_virtualbox (fnv1a64_str (key), nic->mac);
+          if (nic->net->hypervisor == HV_VMWARE)
+            {
+              static const uint8_t vmware_vm_oui[3] = { 0x00, 0x0c, 0x29 };
+              mac_vendor (vmware_vm_oui, fnv1a64_str (key), nic->mac);
+            }
+          else
+            mac_virtualbox (fnv1a64_str (key), nic->mac);
           if (nic->net->kind == NET_NAT)
             {
               /* One NAT router per node and NAT NIC, as VirtualBox runs

@@ -74,14 +74,21 @@ veth_name (uint64_t seed, char out[13])
 }
 
 void
-mac_virtualbox (uint64_t seed, uint8_t mac[6])
+mac_vendor (const uint8_t oui[3], uint64_t seed, uint8_t mac[6])
 {
-  mac[0] = 0x08;
-  mac[1] = 0x00;
-  mac[2] = 0x27;
+  mac[0] = oui[0];
+  mac[1] = oui[1];
+  mac[2] = oui[2];
   mac[3] = (uint8_t) (seed >> 16);
   mac[4] = (uint8_t) (seed >> 8);
   mac[5] = (uint8_t) seed;
+}
+
+void
+mac_virtualbox (uint64_t seed, uint8_t mac[6])
+{
+  static const uint8_t oui[3] = { 0x08, 0x00, 0x27 };
+  mac_vendor (oui, seed, mac);
 }
 
 void

@@ -25,6 +25,9 @@ void veth_name (uint64_t seed, char out[13]);
 /* MAC helpers: VirtualBox OUI 08:00:27 for VM NICs; locally administered
  * unicast (first byte & 0xfe | 0x02) for everything Linux would randomise. */
 void mac_virtualbox (uint64_t seed, uint8_t mac[6]);
+/* VMware: 00:0c:29 for a VM's NICs, 00:50:56 for its own devices (the NAT
+ * gateway). */
+void mac_vendor (const uint8_t oui[3], uint64_t seed, uint8_t mac[6]);
 void mac_local (uint64_t seed, uint8_t mac[6]);
 char *mac_fmt (const uint8_t mac[6], char buf[18]);
 

@@ -147,7 +147,15 @@ plan_node_nics (struct plan *p, const struct model_node *n)
       const struct model_nic *nic = &n->nics[k];
       bool nat = nic->net->kind == NET_NAT;
       uint8_t peer_mac[6];
-      if (nat)
+      if (nat && nic->net->hypervisor == HV_VMWARE)
+        {
+          /* VMware's NAT device answers with a MAC of its own OUI. */
+          static const uint8_t vmware_oui[3] = { 0x00, 0x50, 0x56 };
+          char key[512];
+          snprintf (key, sizeof key, "natgw/%s/%s", p->model->lab, nic->net->name);
+          mac_vendor (vmware_oui, fnv1a64_str (key), peer_mac);
+        }
+      else if (nat)
         memcpy (peer_mac, vbox_nat_gateway_mac, 6);
       else
         {

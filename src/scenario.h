@@ -19,6 +19,8 @@ enum flavor { FLAVOR_K3S, FLAVOR_KUBEADM };
 enum cni_kind { CNI_FLANNEL, CNI_WEAVE, CNI_HOST_GW };
 enum proxy_mode { PROXY_IPTABLES, PROXY_NFTABLES };
 enum net_kind { NET_NAT, NET_HOSTONLY };
+/* Whose VMs sit on a network: decides the NICs' MAC vendor prefix. */
+enum hypervisor { HV_VIRTUALBOX, HV_VMWARE };
 enum node_role { ROLE_CONTROL_PLANE, ROLE_WORKER };
 enum workload_kind { WL_POD, WL_DEPLOYMENT, WL_REPLICASET };
 enum app_kind { APP_NONE, APP_HTTP, APP_COMMAND };
@@ -61,6 +63,7 @@ struct network_def {
   uint32_t dns;         /* NAT only: the router's DNS address (10.0.2.3), 0 if none */
   char *bridge;         /* host-only: bridge name in the lab host (vboxnet0) */
   struct origin origin;
+  enum hypervisor hypervisor; /* virtualbox (08:00:27) or vmware (00:0c:29) */
 };
 
 struct nic_def {

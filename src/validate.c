@@ -39,7 +39,7 @@ static const char *const cluster_keys[]
         "proxy_mode", "dns_domain", "dns_ip",       "vxlan_vni",      "vxlan_port",
         "mtu",        "nodeport_range", "apiserver_port", "masquerade_bit",
         "control_plane_schedulable", NULL };
-static const char *const network_keys[] = { "type", "cidr", "gateway", "dns", "bridge", NULL };
+static const char *const network_keys[] = { "type", "cidr", "gateway", "dns", "bridge", "hypervisor", NULL };
 static const char *const node_keys[] = { "role", "nics", "internal_nic", "schedulable", NULL };
 static const char *const pod_keys[] = { "labels", "node", "ip", "app", "command", "port", NULL };
 static const char *const deploy_keys[]
@@ -838,6 +838,17 @@ do_network (struct ctx *c, const struct merged_section *s, int hostonly_index)
           const struct merged_key *blame = k ? k : find_key (s, "gateway");
           return kerr (c, blame, "%s is both the gateway and the DNS address", ip_fmt (n->dns, ib));
         }
+    }
+
+  n->hypervisor = HV_VIRTUALBOX;
+  if ((k = find_key (s, "hypervisor")))
+    {
+      if (strcmp (k->value, "virtualbox") == 0)
+        n->hypervisor = HV_VIRTUALBOX;
+      else if (strcmp (k->value, "vmware") == 0)
+        n->hypervisor = HV_VMWARE;
+      else
+        return kerr (c, k, "\"%s\" is not virtualbox or vmware", k->value);
     }
 
   k = find_key (s, "bridge");

@@ -243,6 +243,25 @@ START_TEST (test_allocation_kubeadm)
 }
 END_TEST
 
+/* A VMware network gives its VMs VMware's OUI, VirtualBox's stays the default. */
+START_TEST (test_hypervisor_macs)
+{
+  struct scenario *sc = load (NSLAB_SRCDIR "/labs/kubeadm-vmware.ini");
+  struct model *m = build (sc);
+  char mac[18];
+  mac_fmt (m->nodes[0].nics[0].mac, mac);
+  ck_assert_msg (strncmp (mac, "00:0c:29:", 9) == 0, "vmware NIC MAC %s", mac);
+  model_free (m);
+  scenario_free (sc);
+  sc = load (SEED_LAB);
+  m = build (sc);
+  mac_fmt (m->nodes[0].nics[1].mac, mac);
+  ck_assert_msg (strncmp (mac, "08:00:27:", 9) == 0, "virtualbox NIC MAC %s", mac);
+  model_free (m);
+  scenario_free (sc);
+}
+END_TEST
+
 START_TEST (test_subnet_full)
 {
   cleanup_free char *path = unit_write_file ("full.ini",
@@ -388,6 +407,7 @@ make_suite (void)
   tcase_add_test (tc, test_seed_model);
   tcase_add_test (tc, test_model_deterministic);
   tcase_add_test (tc, test_allocation_kubeadm);
+  tcase_add_test (tc, test_hypervisor_macs);
   tcase_add_test (tc, test_subnet_full);
   tcase_add_test (tc, test_golden_plan);
   tcase_add_test (tc, test_seed_cp1_matches_seed);

@@ -115,6 +115,7 @@ static const struct vcase cases[] = {
   { "[lab]\nname = t\n[cluster]\nflavor = k3s\n[network n]\ntype = nat\ncidr = 10.0.2.0/24\ngateway = 10.0.2.3\n", 'S', ": [network n] gateway: 10.0.2.3 is both the gateway and the DNS address" },
   { "[lab]\nname = t\n[cluster]\nflavor = k3s\n[network n]\ntype = nat\ncidr = 10.0.2.0/30\n", 'S', ": [network n] cidr: 10.0.2.0/30 has no room for the default DNS address (set dns = none)" },
   { "[lab]\nname = t\n[cluster]\nflavor = k3s\n[network n]\ntype = nat\ncidr = 10.0.2.0/24\nbridge = br0\n", 'S', ": [network n] bridge: only a hostonly network has a bridge" },
+  { "[lab]\nname = t\n[cluster]\nflavor = k3s\n[network n]\ntype = nat\ncidr = 10.0.2.0/24\nhypervisor = kvm\n", 'S', ": [network n] hypervisor: \"kvm\" is not virtualbox or vmware" },
   { "[lab]\nname = t\n[cluster]\nflavor = k3s\n[network h]\ntype = hostonly\ncidr = 192.168.56.0/24\nbridge = a/b\n", 'S', ": [network h] bridge: \"a/b\" is not a valid interface name (1-15 characters, no '/', ':' or whitespace)" },
   { "[lab]\nname = t\n[cluster]\nflavor = k3s\n[network h]\ntype = hostonly\ncidr = 192.168.56.0/24\nbridge = br0\n[network g]\ntype = hostonly\ncidr = 192.168.57.0/24\nbridge = br0\n", 'S', ": [network g] bridge: br0 is already the bridge of [network h]" },
   { "[lab]\nname = t\n[cluster]\nflavor = k3s\n[network h]\ntype = hostonly\ncidr = 192.168.56.0/24\nbridge = vboxnet1\n[network g]\ntype = hostonly\ncidr = 192.168.57.0/24\n", 'S', ": [network g]: the default bridge vboxnet1 is already the bridge of [network h]: set bridge" },
