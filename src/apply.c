@@ -134,8 +134,20 @@ record_proc (pid_t pid, uint64_t starttime, void *arg, nslab_error_t *err)
   return state_record_process (c->w, &c->sp, err);
 }
 
+/* Work started by an op and finished after the loop, so that it runs in
+ * parallel with the rest of up: iptables-restore per namespace, and pause
+ * processes setting up their namespaces and exec'ing. */
+struct pending {
+  struct ipt_job *ipt;
+  size_t n_ipt;
+  struct pause_start *procs;
+  char **proc_what; /* "k3s-cp1: start node cp1", for errors */
+  size_t n_procs;
+};
+
 static int
-do_process (const struct plan *p, const struct plan_op *op, struct state_writer *w, nslab_error_t *err)
+do_process (const struct plan *p, const struct plan_op *op, struct state_writer *w, struct pending *pend,
+            nslab_error_t *err)
 {
   const struct model *m = p->model;
   const struct plan_process *pp = &op->u.proc;
@@ -175,15 +187,24 @@ do_process (const struct plan *p, const struct plan_op *op, struct state_writer 
     .env = pp->env,
     .log_path = (pp->app && pp->app->kind != APP_NONE) ? log : NULL,
   };
-  pid_t pid;
-  if (pause_spawn (&spec, record_proc, &c, &pid, err) < 0)
-    return nslab_error_wrap (err, "%s: start %s %s", ns, pp->role == PROC_NODE ? "node" : "pod", c.sp.name);
+  char *what = xasprintf ("%s: start %s %s", ns, pp->role == PROC_NODE ? "node" : "pod", c.sp.name);
+  struct pause_start *ps = VEC_PUSH (pend->procs, pend->n_procs);
+  if (pause_spawn_start (&spec, record_proc, &c, ps, err) < 0)
+    {
+      pend->n_procs--;
+      nslab_error_wrap (err, "%s", what);
+      free (what);
+      return -1;
+    }
+  /* proc_what grows in step with procs */
+  pend->proc_what = xrealloc (pend->proc_what, pend->n_procs * sizeof *pend->proc_what);
+  pend->proc_what[pend->n_procs - 1] = what;
   return 0;
 }
 
 static int
-do_op (const struct plan *p, const struct plan_op *op, struct state_writer *w, struct ipt_job **jobs,
-       size_t *n_jobs, nslab_error_t *err)
+do_op (const struct plan *p, const struct plan_op *op, struct state_writer *w, struct pending *pend,
+       nslab_error_t *err)
 {
   const char *ns = ns_name (p, op->ns);
   if (ns == NULL)
@@ -215,16 +236,16 @@ do_op (const struct plan *p, const struct plan_op *op, struct state_writer *w, s
       return nlr_fdb_append (ns, &op->u.fdb, err);
     case OP_IPTABLES:
       {
-        struct ipt_job *j = VEC_PUSH (*jobs, *n_jobs);
+        struct ipt_job *j = VEC_PUSH (pend->ipt, pend->n_ipt);
         if (iptables_restore_start (ns, op->u.ipt.payload, j, err) < 0)
           {
-            (*n_jobs)--;
+            pend->n_ipt--;
             return -1;
           }
         return 0;
       }
     case OP_PROCESS:
-      return do_process (p, op, w, err);
+      return do_process (p, op, w, pend, err);
     }
   return nslab_error (err, EINVAL, "%s: unknown plan op %d", ns, (int) op->kind);
 }
@@ -254,13 +275,36 @@ sync_carriers (const struct plan *p, nslab_error_t *err)
   return 0;
 }
 
+/* Wait for everything started; all of it, also after a failure: rollback
+ * must not delete a namespace under a running iptables-restore's feet, and
+ * every started pause process must be collected. The first error wins. */
 static int
-finish_jobs (struct ipt_job *jobs, size_t n, nslab_error_t *err)
+finish_pending (struct pending *pend, nslab_error_t *err)
 {
   int rc = 0;
-  for (size_t i = 0; i < n; i++)
-    if (iptables_restore_finish (&jobs[i], err) < 0)
+  for (size_t i = 0; i < pend->n_ipt; i++)
+    if (iptables_restore_finish (&pend->ipt[i], err) < 0)
       rc = -1;
+  for (size_t i = 0; i < pend->n_procs; i++)
+    {
+      nslab_error_t e = NULL;
+      if (pause_spawn_finish (&pend->procs[i], &e) < 0)
+        {
+          nslab_error_wrap (&e, "%s", pend->proc_what[i]);
+          if (err && *err == NULL)
+            {
+              *err = e;
+              e = NULL;
+            }
+          rc = -1;
+          nslab_error_free (&e);
+        }
+      free (pend->proc_what[i]);
+    }
+  free (pend->ipt);
+  free (pend->procs);
+  free (pend->proc_what);
+  memset (pend, 0, sizeof *pend);
   return rc;
 }
 
@@ -381,8 +425,7 @@ apply_plan (const struct plan *p, const char *scenario_path, nslab_error_t *err)
   /* NSLAB_TEST_CRASH_SIGNAL=INT makes the hook a Ctrl-C instead of kill -9. */
   const char *crash_sig = getenv ("NSLAB_TEST_CRASH_SIGNAL");
   int crash_signal = crash_sig && strcmp (crash_sig, "INT") == 0 ? SIGINT : SIGKILL;
-  struct ipt_job *jobs = NULL;
-  size_t n_jobs = 0;
+  struct pending pend = { 0 };
   struct sigaction old_actions[3];
   catch_interrupts (old_actions);
   for (size_t i = 0; rc == 0 && i < p->n_ops; i++)
@@ -392,19 +435,16 @@ apply_plan (const struct plan *p, const char *scenario_path, nslab_error_t *err)
       if (interrupted)
         rc = nslab_error (err, 0, "interrupted by %s: rolled back", strsignal (interrupted));
       else
-        rc = do_op (p, &p->ops[i], w, &jobs, &n_jobs, err);
+        rc = do_op (p, &p->ops[i], w, &pend, err);
     }
   if (rc == 0 && crash >= 0 && (size_t) crash >= p->n_ops)
     raise (SIGKILL);
   if (rc == 0)
     rc = sync_carriers (p, err);
-  /* Always wait for the restores, also on failure: rollback must not
-   * delete a namespace under a running iptables-restore's feet. */
-  nslab_error_t jerr = NULL;
-  if (finish_jobs (jobs, n_jobs, rc == 0 ? err : &jerr) < 0)
+  nslab_error_t perr = NULL;
+  if (finish_pending (&pend, rc == 0 ? err : &perr) < 0)
     rc = -1;
-  nslab_error_free (&jerr);
-  free (jobs);
+  nslab_error_free (&perr);
 
   if (rc == 0 && interrupted)
     rc = nslab_error (err, 0, "interrupted by %s: rolled back", strsignal (interrupted));

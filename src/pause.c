@@ -490,8 +490,8 @@ reap_quietly (pid_t pid)
 }
 
 int
-pause_spawn (const struct pause_spec *spec, pause_record_fn record, void *arg,
-             pid_t *pid_out, nslab_error_t *err)
+pause_spawn_start (const struct pause_spec *spec, pause_record_fn record, void *arg,
+                   struct pause_start *out, nslab_error_t *err)
 {
   int go[2], ep[2];
   uint64_t starttime = 0;
@@ -533,6 +533,9 @@ pause_spawn (const struct pause_spec *spec, pause_record_fn record, void *arg,
   close (ep[1]);
   cleanup_close int gofd = go[1];
   cleanup_close int errfd = ep[0];
+  out->pid = -1;
+  out->errfd = -1;
+  out->title = NULL;
 
   if (proc_starttime (pid, &starttime, err) < 0 || record (pid, starttime, arg, err) < 0)
     {
@@ -550,6 +553,23 @@ pause_spawn (const struct pause_spec *spec, pause_record_fn record, void *arg,
       reap_quietly (pid);
       return nslab_error (err, e, "start pause process %d", (int) pid);
     }
+  out->pid = pid;
+  out->starttime = starttime;
+  out->errfd = errfd;
+  errfd = -1;
+  out->title = xstrdup (spec->title ? spec->title : "?");
+  return 0;
+}
+
+int
+pause_spawn_finish (struct pause_start *ps, nslab_error_t *err)
+{
+  cleanup_close int errfd = ps->errfd;
+  cleanup_free char *title = ps->title;
+  pid_t pid = ps->pid;
+  uint64_t starttime = ps->starttime;
+  ps->errfd = -1;
+  ps->title = NULL;
 
   /* The error pipe reaches EOF when the pause process and its app have both
    * exec'd (O_CLOEXEC), or carries what went wrong. */
@@ -578,9 +598,20 @@ pause_spawn (const struct pause_spec *spec, pause_record_fn record, void *arg,
       pause_kill (pid, starttime, &kerr);
       nslab_error_free (&kerr);
       reap_quietly (pid);
-      return nslab_error (err, ce.errnum, "pause process for %s: %s",
-                          spec->title ? spec->title : "?", ce.msg);
+      return nslab_error (err, ce.errnum, "pause process for %s: %s", title, ce.msg);
     }
+  return 0;
+}
+
+int
+pause_spawn (const struct pause_spec *spec, pause_record_fn record, void *arg, pid_t *pid_out, nslab_error_t *err)
+{
+  struct pause_start ps;
+  if (pause_spawn_start (spec, record, arg, &ps, err) < 0)
+    return -1;
+  pid_t pid = ps.pid;
+  if (pause_spawn_finish (&ps, err) < 0)
+    return -1;
   if (pid_out)
     *pid_out = pid;
   return 0;

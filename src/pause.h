@@ -30,6 +30,19 @@ typedef int (*pause_record_fn) (pid_t pid, uint64_t starttime, void *arg, nslab_
 
 int pause_spawn (const struct pause_spec *spec, pause_record_fn record, void *arg,
                  pid_t *pid_out, nslab_error_t *err);
+/* pause_spawn in two halves, so that many pause processes set themselves
+ * up in parallel: start forks, records and releases the process; finish
+ * waits until it (and its app) exec'd, or reports and cleans up what went
+ * wrong. Every started process must be finished. */
+struct pause_start {
+  pid_t pid;
+  uint64_t starttime;
+  int errfd;    /* reaches EOF once the process and its app exec'd */
+  char *title;
+};
+int pause_spawn_start (const struct pause_spec *spec, pause_record_fn record, void *arg,
+                       struct pause_start *out, nslab_error_t *err);
+int pause_spawn_finish (struct pause_start *ps, nslab_error_t *err);
 /* /proc/PID/stat field 22. */
 int proc_starttime (pid_t pid, uint64_t *out, nslab_error_t *err);
 /* Kill the process if (and only if) pid still has that start time, and wait
