@@ -137,11 +137,15 @@ record_proc (pid_t pid, uint64_t starttime, void *arg, nslab_error_t *err)
 /* Work started by an op and finished after the loop, so that it runs in
  * parallel with the rest of up: iptables-restore per namespace, and pause
  * processes setting up their namespaces and exec'ing. */
+struct pending_proc {
+  struct pause_start start;
+  char *what; /* "k3s-cp1: start node cp1", for errors */
+};
+
 struct pending {
   struct ipt_job *ipt;
   size_t n_ipt;
-  struct pause_start *procs;
-  char **proc_what; /* "k3s-cp1: start node cp1", for errors */
+  struct pending_proc *procs;
   size_t n_procs;
 };
 
@@ -187,18 +191,15 @@ do_process (const struct plan *p, const struct plan_op *op, struct state_writer 
     .env = pp->env,
     .log_path = (pp->app && pp->app->kind != APP_NONE) ? log : NULL,
   };
-  char *what = xasprintf ("%s: start %s %s", ns, pp->role == PROC_NODE ? "node" : "pod", c.sp.name);
-  struct pause_start *ps = VEC_PUSH (pend->procs, pend->n_procs);
-  if (pause_spawn_start (&spec, record_proc, &c, ps, err) < 0)
+  struct pending_proc *started = VEC_PUSH (pend->procs, pend->n_procs);
+  started->what = xasprintf ("%s: start %s %s", ns, pp->role == PROC_NODE ? "node" : "pod", c.sp.name);
+  if (pause_spawn_start (&spec, record_proc, &c, &started->start, err) < 0)
     {
+      nslab_error_wrap (err, "%s", started->what);
+      free (started->what);
       pend->n_procs--;
-      nslab_error_wrap (err, "%s", what);
-      free (what);
       return -1;
     }
-  /* proc_what grows in step with procs */
-  pend->proc_what = xrealloc (pend->proc_what, pend->n_procs * sizeof *pend->proc_what);
-  pend->proc_what[pend->n_procs - 1] = what;
   return 0;
 }
 
@@ -288,22 +289,16 @@ finish_pending (struct pending *pend, nslab_error_t *err)
   for (size_t i = 0; i < pend->n_procs; i++)
     {
       nslab_error_t e = NULL;
-      if (pause_spawn_finish (&pend->procs[i], &e) < 0)
+      if (pause_spawn_finish (&pend->procs[i].start, &e) < 0)
         {
-          nslab_error_wrap (&e, "%s", pend->proc_what[i]);
-          if (err && *err == NULL)
-            {
-              *err = e;
-              e = NULL;
-            }
+          nslab_error_wrap (&e, "%s", pend->procs[i].what);
+          nslab_error_keep_first (err, &e);
           rc = -1;
-          nslab_error_free (&e);
         }
-      free (pend->proc_what[i]);
+      free (pend->procs[i].what);
     }
   free (pend->ipt);
   free (pend->procs);
-  free (pend->proc_what);
   memset (pend, 0, sizeof *pend);
   return rc;
 }
@@ -364,6 +359,12 @@ static void
 note_interrupt (int sig)
 {
   interrupted = sig;
+}
+
+static int
+interrupted_error (nslab_error_t *err)
+{
+  return nslab_error (err, 0, "interrupted by %s: rolled back", strsignal (interrupted));
 }
 
 static const int interrupt_signals[] = { SIGINT, SIGTERM, SIGHUP };
@@ -433,7 +434,7 @@ apply_plan (const struct plan *p, const char *scenario_path, nslab_error_t *err)
       if (crash >= 0 && (size_t) crash == i)
         raise (crash_signal);
       if (interrupted)
-        rc = nslab_error (err, 0, "interrupted by %s: rolled back", strsignal (interrupted));
+        rc = interrupted_error (err);
       else
         rc = do_op (p, &p->ops[i], w, &pend, err);
     }
@@ -447,7 +448,7 @@ apply_plan (const struct plan *p, const char *scenario_path, nslab_error_t *err)
   nslab_error_free (&perr);
 
   if (rc == 0 && interrupted)
-    rc = nslab_error (err, 0, "interrupted by %s: rolled back", strsignal (interrupted));
+    rc = interrupted_error (err);
   if (rc == 0)
     rc = state_mark_complete (w, err);
   if (rc < 0)

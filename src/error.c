@@ -81,6 +81,17 @@ nslab_error_free (nslab_error_t *err)
   *err = NULL;
 }
 
+void
+nslab_error_keep_first (nslab_error_t *err, nslab_error_t *e)
+{
+  if (err != NULL && *err == NULL)
+    {
+      *err = *e;
+      *e = NULL;
+    }
+  nslab_error_free (e);
+}
+
 int
 nslab_error_print (nslab_error_t *err)
 {

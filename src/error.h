@@ -31,6 +31,10 @@ int nslab_error_invalid (nslab_error_t *err, const char *fmt, ...)
 int nslab_error_wrap (nslab_error_t *err, const char *fmt, ...)
     __attribute__ ((format (printf, 2, 3)));
 void nslab_error_free (nslab_error_t *err);
+/* For loops that go on after a failure (teardown, waiting for started
+ * work): move *e into *err if *err is still empty, else drop it. Either
+ * way *e ends NULL. */
+void nslab_error_keep_first (nslab_error_t *err, nslab_error_t *e);
 /* Print "nslab: msg[: strerror]" to stderr; returns the exit code. */
 int nslab_error_print (nslab_error_t *err);
 

@@ -30,13 +30,8 @@ kill_processes (const struct state *st, nslab_error_t *err)
       if (e != NULL)
         {
           nslab_error_wrap (&e, "kill %s", p->name);
-          if (rc == 0 && err && *err == NULL)
-            {
-              *err = e;
-              e = NULL;
-            }
+          nslab_error_keep_first (err, &e);
           rc = -1;
-          nslab_error_free (&e);
         }
     }
   for (size_t i = 0; i < st->n_procs; i++)
@@ -47,13 +42,8 @@ kill_processes (const struct state *st, nslab_error_t *err)
       if (pause_kill_wait (fds[i], st->procs[i].pid, &e) < 0)
         {
           nslab_error_wrap (&e, "%s", st->procs[i].name);
-          if (rc == 0 && err && *err == NULL)
-            {
-              *err = e;
-              e = NULL;
-            }
+          nslab_error_keep_first (err, &e);
           rc = -1;
-          nslab_error_free (&e);
         }
       /* Reap it if it happens to be our child (rollback of our own up). */
       waitpid (st->procs[i].pid, NULL, WNOHANG);
@@ -71,13 +61,8 @@ teardown_objects (const struct state *st, nslab_error_t *err)
       nslab_error_t e = NULL;
       if (netns_delete (st->netns[i], &e) < 0)
         {
-          if (rc == 0 && err && *err == NULL)
-            {
-              *err = e;
-              e = NULL;
-            }
+          nslab_error_keep_first (err, &e);
           rc = -1;
-          nslab_error_free (&e);
         }
     }
   return rc;
