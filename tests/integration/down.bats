@@ -58,17 +58,11 @@ load helpers
 }
 
 @test "down: a pod's app and everything it started die with the pod" {
-  f=$BATS_TEST_TMPDIR/procs.ini
-  cat > "$f" <<INI
-[lab]
-name = procs
-template = $REPO/templates/k3s.ini
-[node n1]
-role = control-plane
-nics = enp0s8=hostonly:192.168.56.10
+  f=$(one_node_lab procs <<'INI'
 [pod default/forker]
 command = "sh -c 'sleep 4242 & sleep 4243 & wait'"
 INI
+)
   "$NSLAB" up "$f" > /dev/null
   for _ in $(seq 20); do pgrep -f 'sleep 4243' > /dev/null && break; sleep 0.05; done
   [ "$(pgrep -fc '^sleep 424[23]$')" -eq 2 ]

@@ -100,6 +100,16 @@ make_lab () {
   echo "$f"
 }
 
+# A one-node k3s lab named $1 in $BATS_TEST_TMPDIR/$1.ini, its workload
+# sections read from stdin; prints the file's path.
+one_node_lab () {
+  local f=$BATS_TEST_TMPDIR/$1.ini
+  { printf '[lab]\nname = %s\ntemplate = %s/templates/k3s.ini\n' "$1" "$REPO"
+    printf '[node n1]\nrole = control-plane\nnics = enp0s8=hostonly:192.168.56.10\n'
+    cat; } > "$f"
+  echo "$f"
+}
+
 # Body of an HTTP answer from the echo server: the "pod:" line.
 pod_of () { sed -n 's/^pod: //p'; }
 

@@ -209,19 +209,13 @@ up_seed () {
 }
 
 @test "up: a pod whose command cannot run fails the whole up, names the pod, and leaves nothing" {
-  f=$BATS_TEST_TMPDIR/badapp.ini
-  cat > "$f" <<INI
-[lab]
-name = badapp
-template = $REPO/templates/k3s.ini
-[node n1]
-role = control-plane
-nics = enp0s8=hostonly:192.168.56.10
+  f=$(one_node_lab badapp <<'INI'
 [pod default/ok]
 app = http:80
 [pod default/broken]
 command = /nonexistent/app --flag
 INI
+)
   run "$NSLAB" up "$f"
   [ "$status" -eq 1 ]
   [ "$output" = 'nslab: badapp-default-broken: start pod default/broken: pause process for nslab-pause badapp default/broken: exec "/nonexistent/app": No such file or directory' ]
