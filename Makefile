@@ -26,7 +26,7 @@ CHECK_LIBS   := $(shell pkg-config --libs check 2>/dev/null)
 
 WARN      := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wno-format-nonliteral -Wmissing-prototypes -Wstrict-prototypes
 CFLAGS    ?= -O2 -g
-ALL_CFLAGS := -std=c17 -D_GNU_SOURCE $(WARN) $(CFLAGS) -Isrc -I/usr/include/iniparser $(PKG_CFLAGS) \
+ALL_CFLAGS := -std=c17 -D_GNU_SOURCE $(WARN) $(CFLAGS) -Isrc/lib -Isrc -I/usr/include/iniparser $(PKG_CFLAGS) \
               -DNSLAB_VERSION='"$(VERSION)"' -DNSLAB_DATADIR='"$(DATADIR)"' -fno-omit-frame-pointer
 ifeq ($(SAN),1)
 ALL_CFLAGS += -fsanitize=address,undefined -fno-sanitize-recover=undefined
@@ -34,11 +34,14 @@ LDSAN      := -fsanitize=address,undefined
 endif
 LDLIBS    := $(PKG_LIBS) -liniparser
 
-CLI_SRC   := src/main.c $(wildcard src/cmd_*.c)
-LIB_SRC   := $(filter-out $(CLI_SRC),$(wildcard src/*.c))
+# src/: the CLI (main, cli, one cmd_<verb>.c per subcommand); src/lib/: the
+# library, one folder per layer (see docs/architecture.md); src/apps/: the
+# programs nslab runs inside pods (re-executed as nslab-<app>).
+CLI_SRC   := $(wildcard src/*.c)
+LIB_SRC   := $(wildcard src/lib/*/*.c) $(wildcard src/apps/*.c)
 LIB_OBJ   := $(LIB_SRC:src/%.c=$(BUILD)/obj/%.o)
 CLI_OBJ   := $(CLI_SRC:src/%.c=$(BUILD)/obj/%.o)
-HEADERS   := $(wildcard src/*.h)
+HEADERS   := $(wildcard src/*.h src/lib/*/*.h src/apps/*.h)
 LIB       := $(BUILD)/libnslab.a
 UNIT_SRC  := $(wildcard tests/unit/test_*.c)
 UNIT_BIN  := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
@@ -92,7 +95,7 @@ check-asan:
 FUZZ_SECONDS ?= 600
 fuzz:
 	$(MAKE) CC=clang SAN= BUILD=build/fuzz CFLAGS="-O1 -g -fsanitize=fuzzer-no-link,address,undefined" build/fuzz/libnslab.a
-	clang -std=c17 -D_GNU_SOURCE -O1 -g -fsanitize=fuzzer,address,undefined -Isrc -I/usr/include/iniparser \
+	clang -std=c17 -D_GNU_SOURCE -O1 -g -fsanitize=fuzzer,address,undefined -Isrc/lib -Isrc -I/usr/include/iniparser \
 	  -o build/fuzz/fuzz_scenario tests/fuzz/fuzz_scenario.c build/fuzz/libnslab.a $(LDLIBS)
 	@mkdir -p build/fuzz/corpus
 	cp labs/*.ini templates/*.ini tests/fuzz/corpus/* build/fuzz/corpus/ 2>/dev/null || true

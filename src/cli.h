@@ -2,8 +2,8 @@
 #ifndef NSLAB_CLI_H
 #define NSLAB_CLI_H
 
-#include "plan.h"
-#include "scenario.h"
+#include "plan/plan.h"
+#include "scenario/scenario.h"
 
 /* "usage: nslab <synopsis>" on stderr; returns exit code 2. */
 int cli_usage (const char *synopsis);

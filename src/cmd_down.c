@@ -3,12 +3,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "apply.h"
+#include "apply/apply.h"
 #include "cli.h"
 #include "cmd.h"
-#include "state.h"
-#include "teardown.h"
-#include "util.h"
+#include "state/state.h"
+#include "state/teardown.h"
+#include "base/util.h"
 
 int
 cmd_down (int argc, char **argv)

@@ -17,11 +17,11 @@
 
 #include "cli.h"
 #include "cmd.h"
-#include "error.h"
-#include "netns.h"
-#include "pause.h"
-#include "state.h"
-#include "util.h"
+#include "base/error.h"
+#include "kernel/netns.h"
+#include "runtime/pause.h"
+#include "state/state.h"
+#include "base/util.h"
 
 #define SYNOPSIS "exec LAB [-n NAMESPACE] TARGET [-- CMD ARGS...]\n" \
   "  TARGET: host, node/NAME, pod/NAME, deploy/NAME, rs/NAME (pods in NAMESPACE, default \"default\")"

@@ -7,9 +7,9 @@
 #include <string.h>
 
 #include "cmd.h"
-#include "echo_server.h"
-#include "error.h"
-#include "pause.h"
+#include "apps/echo.h"
+#include "base/error.h"
+#include "runtime/pause.h"
 
 int
 cmd_internal (int argc, char **argv)

@@ -4,12 +4,12 @@
 #include <stdlib.h>
 #include <time.h>
 
-#include "apply.h"
+#include "apply/apply.h"
 #include "cli.h"
 #include "cmd.h"
-#include "state.h"
-#include "table.h"
-#include "util.h"
+#include "state/state.h"
+#include "base/table.h"
+#include "base/util.h"
 
 int
 cmd_ls (int argc, char **argv)

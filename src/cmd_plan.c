@@ -5,7 +5,7 @@
 
 #include "cmd.h"
 #include "cli.h"
-#include "plan.h"
+#include "plan/plan.h"
 
 int
 cmd_plan (int argc, char **argv)

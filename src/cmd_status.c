@@ -4,14 +4,14 @@
 #include <stdlib.h>
 #include <time.h>
 
-#include "apply.h"
+#include "apply/apply.h"
 #include "cli.h"
 #include "cmd.h"
-#include "netns.h"
-#include "pause.h"
-#include "state.h"
-#include "table.h"
-#include "util.h"
+#include "kernel/netns.h"
+#include "runtime/pause.h"
+#include "state/state.h"
+#include "base/table.h"
+#include "base/util.h"
 
 int
 cmd_status (int argc, char **argv)

@@ -8,12 +8,12 @@
 #include <string.h>
 #include <time.h>
 
-#include "apply.h"
+#include "apply/apply.h"
 #include "cli.h"
 #include "cmd.h"
-#include "plan.h"
-#include "table.h"
-#include "util.h"
+#include "plan/plan.h"
+#include "base/table.h"
+#include "base/util.h"
 
 static double
 now (void)

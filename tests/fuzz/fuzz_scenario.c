@@ -6,9 +6,9 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "error.h"
-#include "plan.h"
-#include "scenario.h"
+#include "base/error.h"
+#include "plan/plan.h"
+#include "scenario/scenario.h"
 
 int LLVMFuzzerTestOneInput (const uint8_t *data, size_t size);
 

@@ -7,9 +7,9 @@
 #include <sched.h>
 #include <sys/wait.h>
 
-#include "iptables_rules.h"
-#include "ipaddr.h"
-#include "model.h"
+#include "plan/kube_proxy_iptables.h"
+#include "base/ipaddr.h"
+#include "k8s/model.h"
 
 /* ---- model fixture ---------------------------------------------------- */
 

@@ -2,9 +2,9 @@
  * kube-proxy's chain names against values seen on real clusters. */
 #include "unit.h"
 
-#include "ipaddr.h"
-#include "kubehash.h"
-#include "sha256.h"
+#include "base/ipaddr.h"
+#include "k8s/kube_proxy_chains.h"
+#include "base/sha256.h"
 
 static void
 hex (const uint8_t *d, size_t n, char *out)

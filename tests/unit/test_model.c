@@ -2,11 +2,11 @@
  * and the golden plan of the seed lab. */
 #include "unit.h"
 
-#include "ipaddr.h"
-#include "model.h"
-#include "names.h"
-#include "plan.h"
-#include "scenario.h"
+#include "base/ipaddr.h"
+#include "k8s/model.h"
+#include "k8s/names.h"
+#include "plan/plan.h"
+#include "scenario/scenario.h"
 
 #define SEED_LAB NSLAB_SRCDIR "/labs/k3s-virtualbox.ini"
 #define GOLDEN NSLAB_SRCDIR "/tests/unit/golden/k3s-virtualbox.plan"

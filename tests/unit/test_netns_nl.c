@@ -25,14 +25,14 @@
 
 #include "unit.h"
 
-#include "apply.h"
-#include "iptables_exec.h"
-#include "netns.h"
-#include "nl.h"
-#include "state.h"
-#include "state_write.h"
-#include "sysctl.h"
-#include "teardown.h"
+#include "apply/apply.h"
+#include "kernel/iptables.h"
+#include "kernel/netns.h"
+#include "kernel/rtnl.h"
+#include "state/state.h"
+#include "state/journal.h"
+#include "kernel/sysctl.h"
+#include "state/teardown.h"
 
 static const uint8_t MAC_BR[6] = { 0x0a, 0x58, 0x0a, 0x2a, 0x00, 0x01 };
 static const uint8_t MAC_A[6] = { 0x08, 0x00, 0x27, 0x11, 0x22, 0x33 };

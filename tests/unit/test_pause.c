@@ -21,8 +21,8 @@
 #include <sys/wait.h>
 #include <time.h>
 
-#include "echo_server.h"
-#include "pause.h"
+#include "apps/echo.h"
+#include "runtime/pause.h"
 
 /* The spawned processes re-execute /proc/self/exe, which here is this test
  * binary: dispatch as nslab's main() does before Check starts. */

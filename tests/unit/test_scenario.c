@@ -3,10 +3,10 @@
  * shell-like command splitting. */
 #include "unit.h"
 
-#include "scenario.h"
-#include "scenario_ini.h"
-#include "shellsplit.h"
-#include "validate.h"
+#include "scenario/scenario.h"
+#include "scenario/ini.h"
+#include "base/shellsplit.h"
+#include "scenario/validate.h"
 
 #define NODES                                                                  \
   "[node cp1]\nrole = control-plane\nnics = enp0s3=nat:10.0.2.15, enp0s8=hostonly:192.168.56.10\n" \

@@ -2,8 +2,8 @@
  * scenario and asserts the exact one-line message and exit code 2. */
 #include "unit.h"
 
-#include "scenario.h"
-#include "scenario_ini.h"
+#include "scenario/scenario.h"
+#include "scenario/ini.h"
 
 struct vcase {
   const char *text;

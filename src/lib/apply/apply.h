@@ -1,0 +1,24 @@
+/* Performing a plan on the kernel: ops front to back, each namespace and
+ * process recorded in the lab's state journal before it is created. A
+ * failure rolls back by tearing down what was recorded, so a failed up
+ * leaves nothing, and so does Ctrl-C (SIGINT, SIGTERM, SIGHUP), which stops
+ * at the next op and rolls back. NSLAB_TEST_CRASH_AFTER=N (tests only)
+ * raises SIGKILL after N ops to prove `down` copes with any interruption;
+ * with NSLAB_TEST_CRASH_SIGNAL=INT it raises SIGINT instead. */
+#ifndef NSLAB_APPLY_H
+#define NSLAB_APPLY_H
+
+#include "base/error.h"
+#include "plan/plan.h"
+
+/* Needs CAP_NET_ADMIN and CAP_SYS_ADMIN: "needs root: CAP_NET_ADMIN +
+ * CAP_SYS_ADMIN" otherwise. */
+int apply_check_privileges (nslab_error_t *err);
+/* Everything checked before anything is created: the lab is not up, none
+ * of its namespace names exist, no host-only network overlaps one of a lab
+ * that is up. */
+int apply_precheck (const struct plan *p, nslab_error_t *err);
+/* Precheck, then apply. scenario_path is recorded for information. */
+int apply_plan (const struct plan *p, const char *scenario_path, nslab_error_t *err);
+
+#endif

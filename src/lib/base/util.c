@@ -1,0 +1,198 @@
+#include "base/util.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <ctype.h>
+
+void
+cleanup_freep (void *p)
+{
+  void **pp = p;
+  free (*pp);
+  *pp = NULL;
+}
+
+void
+cleanup_closep (int *fd)
+{
+  if (*fd >= 0)
+    close (*fd);
+  *fd = -1;
+}
+
+void
+cleanup_filep (FILE **f)
+{
+  if (*f)
+    fclose (*f);
+  *f = NULL;
+}
+
+void *
+xmalloc (size_t n)
+{
+  void *p = malloc (n ? n : 1);
+  if (p == NULL)
+    abort ();
+  return p;
+}
+
+void *
+xcalloc (size_t n, size_t size)
+{
+  void *p = calloc (n ? n : 1, size ? size : 1);
+  if (p == NULL)
+    abort ();
+  return p;
+}
+
+void *
+xrealloc (void *p, size_t n)
+{
+  p = realloc (p, n ? n : 1);
+  if (p == NULL)
+    abort ();
+  return p;
+}
+
+char *
+xstrdup (const char *s)
+{
+  char *r = strdup (s ? s : "");
+  if (r == NULL)
+    abort ();
+  return r;
+}
+
+char *
+xstrndup (const char *s, size_t n)
+{
+  char *r = strndup (s, n);
+  if (r == NULL)
+    abort ();
+  return r;
+}
+
+char *
+xasprintf (const char *fmt, ...)
+{
+  va_list ap;
+  char *s = NULL;
+  va_start (ap, fmt);
+  int r = vasprintf (&s, fmt, ap);
+  va_end (ap);
+  if (r < 0)
+    abort ();
+  return s;
+}
+
+void *
+vec_grow (void *ptr, size_t count, size_t elem)
+{
+  /* Capacity stays implicit: it is the next power of two, so the array is
+   * reallocated exactly when count is 0 or a power of two. */
+  if (count == 0)
+    ptr = xrealloc (ptr, elem);
+  else if ((count & (count - 1)) == 0)
+    ptr = xrealloc (ptr, 2 * count * elem);
+  memset ((char *) ptr + count * elem, 0, elem);
+  return ptr;
+}
+
+void
+sb_init (struct strbuf *sb)
+{
+  sb->buf = NULL;
+  sb->len = sb->cap = 0;
+}
+
+static void
+sb_reserve (struct strbuf *sb, size_t extra)
+{
+  if (sb->len + extra + 1 <= sb->cap)
+    return;
+  size_t cap = sb->cap ? sb->cap : 256;
+  while (cap < sb->len + extra + 1)
+    cap *= 2;
+  sb->buf = xrealloc (sb->buf, cap);
+  sb->cap = cap;
+}
+
+void
+sb_addn (struct strbuf *sb, const char *s, size_t n)
+{
+  sb_reserve (sb, n);
+  memcpy (sb->buf + sb->len, s, n);
+  sb->len += n;
+  sb->buf[sb->len] = '\0';
+}
+
+void
+sb_add (struct strbuf *sb, const char *s)
+{
+  sb_addn (sb, s, strlen (s));
+}
+
+void
+sb_vaddf (struct strbuf *sb, const char *fmt, va_list ap)
+{
+  va_list ap2;
+  va_copy (ap2, ap);
+  int n = vsnprintf (NULL, 0, fmt, ap2);
+  va_end (ap2);
+  if (n < 0)
+    abort ();
+  sb_reserve (sb, (size_t) n);
+  vsnprintf (sb->buf + sb->len, (size_t) n + 1, fmt, ap);
+  sb->len += (size_t) n;
+}
+
+void
+sb_addf (struct strbuf *sb, const char *fmt, ...)
+{
+  va_list ap;
+  va_start (ap, fmt);
+  sb_vaddf (sb, fmt, ap);
+  va_end (ap);
+}
+
+char *
+sb_steal (struct strbuf *sb)
+{
+  char *r = sb->buf ? sb->buf : xstrdup ("");
+  sb_init (sb);
+  return r;
+}
+
+void
+sb_free (struct strbuf *sb)
+{
+  free (sb->buf);
+  sb_init (sb);
+}
+
+bool
+str_has_prefix (const char *s, const char *prefix)
+{
+  return strncmp (s, prefix, strlen (prefix)) == 0;
+}
+
+bool
+str_has_suffix (const char *s, const char *suffix)
+{
+  size_t a = strlen (s), b = strlen (suffix);
+  return a >= b && strcmp (s + a - b, suffix) == 0;
+}
+
+char *
+str_trim (char *s)
+{
+  char *e;
+  while (isspace ((unsigned char) *s))
+    s++;
+  e = s + strlen (s);
+  while (e > s && isspace ((unsigned char) e[-1]))
+    *--e = '\0';
+  return s;
+}

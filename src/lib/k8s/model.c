@@ -1,0 +1,669 @@
+/* Resolve a validated scenario into the cluster a real k3s/kubeadm would
+ * build from it. Each step mirrors the component that does it for real:
+ *   node pod CIDRs   kube-controller-manager (nodeipam, range allocator)
+ *   pod placement    kube-scheduler (spread, then least loaded)
+ *   pod names        deployment / replicaset controllers
+ *   pod IPs          host-local IPAM (.1 gateway, .2 upward)
+ *   ClusterIPs       apiserver service IP allocator (dynamic upper band)
+ *   NodePorts        apiserver port allocator (dynamic upper band)
+ *   endpoints        endpointslice controller
+ * Randomness is replaced by hashes of the scenario, so runs repeat. */
+#include "k8s/model.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "k8s/names.h"
+#include "base/util.h"
+
+static int
+model_error (nslab_error_t *err, const struct origin *o, const char *key, const char *fmt, ...)
+  __attribute__ ((format (printf, 4, 5)));
+
+static int
+model_error (nslab_error_t *err, const struct origin *o, const char *key, const char *fmt, ...)
+{
+  va_list ap;
+  struct strbuf sb;
+  sb_init (&sb);
+  if (o && o->file)
+    sb_addf (&sb, "%s: [%s] %s: ", o->file, o->section, key);
+  va_start (ap, fmt);
+  sb_vaddf (&sb, fmt, ap);
+  va_end (ap);
+  cleanup_free char *msg = sb_steal (&sb);
+  return nslab_error_invalid (err, "%s", msg);
+}
+
+static int
+add_netns (struct model *m, char *name, enum netns_kind kind, int owner, const char *hostname)
+{
+  struct model_netns *ns = VEC_PUSH (m->netns, m->n_netns);
+  ns->name = name;
+  ns->kind = kind;
+  ns->owner = owner;
+  ns->hostname = hostname ? xstrdup (hostname) : NULL;
+  return (int) m->n_netns - 1;
+}
+
+static int
+check_netns_names_unique (struct model *m, nslab_error_t *err)
+{
+  for (size_t i = 0; i < m->n_netns; i++)
+    for (size_t j = i + 1; j < m->n_netns; j++)
+      if (strcmp (m->netns[i].name, m->netns[j].name) == 0)
+        return nslab_error_invalid (err, "%s: two objects of lab %s would get the same namespace name %s; rename a node, network or pod",
+                                    m->sc->files[0], m->lab, m->netns[i].name);
+  return 0;
+}
+
+/* Host-side name of a host-only NIC in the lab host: "<node>-<ifname>" reads
+ * best; past IFNAMSIZ fall back to a hash. */
+static char *
+hostonly_peer_name (const char *lab, const char *node, const char *ifname)
+{
+  if (strlen (node) + 1 + strlen (ifname) <= 15)
+    return xasprintf ("%s-%s", node, ifname);
+  char key[512];
+  snprintf (key, sizeof key, "%s/%s/%s", lab, node, ifname);
+  return xasprintf ("nic%08x", (unsigned) (fnv1a64_str (key) & 0xffffffffu));
+}
+
+static int
+build_nodes (struct model *m, nslab_error_t *err)
+{
+  const struct scenario *sc = m->sc;
+  const struct cluster_def *c = &sc->cluster;
+  m->nodes = xcalloc (sc->n_nodes, sizeof *m->nodes);
+  m->n_nodes = sc->n_nodes;
+  for (size_t i = 0; i < sc->n_nodes; i++)
+    {
+      const struct node_def *d = &sc->nodes[i];
+      struct model_node *n = &m->nodes[i];
+      char key[512];
+      n->def = d;
+      n->name = xstrdup (d->name);
+      n->index = (int) i;
+      n->role = d->role;
+      n->schedulable = d->schedulable;
+      n->pod_cidr = cidr_subnet (c->pod_cidr, c->node_mask, (uint32_t) i);
+      if (!cidr_contains (c->pod_cidr, n->pod_cidr.addr))
+        return model_error (err, &d->origin, "nics", "too many nodes for pod CIDR");
+      n->netns = add_netns (m, xasprintf ("%s-%s", m->lab, d->name), NETNS_NODE, (int) i, d->name);
+      snprintf (key, sizeof key, "vtep/%s/%s", m->lab, d->name);
+      mac_local (fnv1a64_str (key), n->vtep_mac);
+      n->nics = xcalloc (d->n_nics, sizeof *n->nics);
+      n->n_nics = d->n_nics;
+      n->internal_nic = d->internal_nic;
+      for (size_t k = 0; k < d->n_nics; k++)
+        {
+          struct model_nic *nic = &n->nics[k];
+          nic->def = &d->nics[k];
+          nic->ifname = xstrdup (d->nics[k].ifname);
+          nic->addr = d->nics[k].addr;
+          nic->net = &sc->networks[d->nics[k].network];
+          snprintf (key, sizeof key, "nic/%s/%s/%s", m->lab, d->name, nic->ifname);
+          if (nic->net->hypervisor == HV_VMWARE)
+            {
+              static const uint8_t vmware_vm_oui[3] = { 0x00, 0x0c, 0x29 };
+              mac_vendor (vmware_vm_oui, fnv1a64_str (key), nic->mac);
+            }
+          else
+            mac_virtualbox (fnv1a64_str (key), nic->mac);
+          if (nic->net->kind == NET_NAT)
+            {
+              /* One NAT router per node and NAT NIC, as VirtualBox runs
+               * one NAT engine per VM: every node can be 10.0.2.15. */
+              nic->peer_ifname = xstrdup ("eth0");
+              nic->peer_ns = add_netns (m, xasprintf ("%s-%s-%s", m->lab, d->name, nic->net->name),
+                                        NETNS_NATROUTER, (int) i, NULL);
+            }
+          else
+            {
+              nic->peer_ifname = hostonly_peer_name (m->lab, d->name, nic->ifname);
+              nic->peer_ns = 0; /* the lab host */
+            }
+        }
+      n->internal_ip = n->nics[n->internal_nic].addr;
+    }
+  return 0;
+}
+
+/* The description a deployment's pod-template-hash is computed from: what
+ * makes up its pod template here (labels and app). */
+static char *
+template_desc (const struct workload_def *w)
+{
+  struct strbuf sb;
+  sb_init (&sb);
+  sb_addf (&sb, "%s/%s", w->ns, w->name);
+  for (size_t i = 0; i < w->n_labels; i++)
+    sb_addf (&sb, ",%s=%s", w->labels[i].key, w->labels[i].value);
+  sb_addf (&sb, ";app=%d:%u:%s", (int) w->app.kind, w->app.port, w->app.command ? w->app.command : "");
+  return sb_steal (&sb);
+}
+
+static bool
+pod_name_taken (const struct model *m, const char *ns, const char *name)
+{
+  for (size_t i = 0; i < m->n_pods; i++)
+    if (strcmp (m->pods[i].ns, ns) == 0 && strcmp (m->pods[i].name, name) == 0)
+      return true;
+  return false;
+}
+
+static char *
+generate_pod_name (const struct model *m, const struct workload_def *w, int replica, const char *hash)
+{
+  if (w->kind == WL_POD)
+    return xstrdup (w->name);
+  for (unsigned salt = 0;; salt++)
+    {
+      char key[512], suffix[6];
+      snprintf (key, sizeof key, "%s/%s/%s/%d/%u", m->lab, w->ns, w->name, replica, salt);
+      safe_random_string (fnv1a64_str (key), 5, suffix);
+      char *name = w->kind == WL_DEPLOYMENT ? xasprintf ("%s-%s-%s", w->name, hash, suffix)
+                                            : xasprintf ("%s-%s", w->name, suffix);
+      if (!pod_name_taken (m, w->ns, name))
+        return name;
+      free (name);
+    }
+}
+
+static bool
+node_allowed (const struct workload_def *w, const struct model_node *n)
+{
+  if (w->n_nodes == 0)
+    return n->schedulable;
+  for (size_t i = 0; i < w->n_nodes; i++)
+    if (strcmp (w->nodes[i], n->name) == 0)
+      return true;
+  return false;
+}
+
+/* kube-scheduler's default scoring, reduced to what decides placement in a
+ * lab: spread the replicas of one workload (PodTopologySpread's hostname
+ * default constraint), then prefer the least loaded node, then node order. */
+static int
+schedule_pod (const struct model *m, const struct workload_def *w, const size_t *same_on_node, uint32_t pinned_ip,
+              const struct origin *o, nslab_error_t *err)
+{
+  if (pinned_ip)
+    {
+      /* A pinned IP decides the node: only its node's host-local range can
+       * hand it out. */
+      for (size_t i = 0; i < m->n_nodes; i++)
+        if (cidr_contains (m->nodes[i].pod_cidr, pinned_ip))
+          {
+            if (w->n_nodes && !node_allowed (w, &m->nodes[i]))
+              {
+                char ip[IP_STRLEN];
+                return model_error (err, o, w->kind == WL_POD ? "ip" : "ips",
+                                    "%s belongs to node %s (pod CIDR), which the workload may not run on",
+                                    ip_fmt (pinned_ip, ip), m->nodes[i].name);
+              }
+            return (int) i;
+          }
+      char ip[IP_STRLEN];
+      return model_error (err, o, w->kind == WL_POD ? "ip" : "ips", "%s is in no node's pod CIDR",
+                          ip_fmt (pinned_ip, ip));
+    }
+  int best = -1;
+  size_t best_same = 0, best_total = 0;
+  for (size_t i = 0; i < m->n_nodes; i++)
+    {
+      const struct model_node *n = &m->nodes[i];
+      if (!node_allowed (w, n))
+        continue;
+      size_t same = same_on_node[i];
+      if (best < 0 || same < best_same || (same == best_same && n->n_pods < best_total))
+        {
+          best = (int) i;
+          best_same = same;
+          best_total = n->n_pods;
+        }
+    }
+  if (best < 0)
+    return model_error (err, o, w->n_nodes ? "nodes" : "replicas",
+                        "no schedulable node for the pods (control-plane nodes are tainted in this flavor; set nodes = or schedulable = true)");
+  return best;
+}
+
+static bool
+ip_in_list (const uint32_t *ips, size_t n, uint32_t ip)
+{
+  for (size_t i = 0; i < n; i++)
+    if (ips[i] == ip)
+      return true;
+  return false;
+}
+
+/* host-local: gateway .1 reserved, first pod .2, then upward; pinned
+ * addresses are taken by their pods and skipped by the others. */
+static int
+assign_pod_ips (struct model *m, nslab_error_t *err)
+{
+  uint32_t *pinned = xcalloc (m->n_pods, sizeof *pinned);
+  size_t n_pinned = 0;
+  for (size_t i = 0; i < m->n_pods; i++)
+    if (m->pods[i].ip)
+      pinned[n_pinned++] = m->pods[i].ip;
+  uint32_t *next = xcalloc (m->n_nodes, sizeof *next);
+  int ret = 0;
+  for (size_t i = 0; i < m->n_pods; i++)
+    {
+      struct model_pod *p = &m->pods[i];
+      const struct model_node *n = &m->nodes[p->node];
+      uint32_t first = cidr_network (n->pod_cidr) + 2, last = cidr_broadcast (n->pod_cidr) - 1;
+      if (p->ip)
+        continue;
+      uint32_t ip = next[p->node] ? next[p->node] : first;
+      while (ip <= last && ip_in_list (pinned, n_pinned, ip))
+        ip++;
+      if (ip > last)
+        {
+          char c[CIDR_STRLEN];
+          ret = model_error (err, &p->wl->origin, "replicas", "node %s has no free address left in its pod CIDR %s",
+                             n->name, cidr_fmt (n->pod_cidr, c));
+          break;
+        }
+      p->ip = ip;
+      next[p->node] = ip + 1;
+    }
+  free (pinned);
+  free (next);
+  return ret;
+}
+
+/* Far beyond what a machine runs as namespaces; keeps planning linear-ish. */
+#define MODEL_MAX_PODS 5000
+
+static int
+build_pods (struct model *m, nslab_error_t *err)
+{
+  const struct scenario *sc = m->sc;
+  size_t total = 0;
+  for (size_t w = 0; w < sc->n_workloads; w++)
+    {
+      total += (size_t) sc->workloads[w].replicas;
+      if (total > MODEL_MAX_PODS)
+        return model_error (err, &sc->workloads[w].origin, "replicas",
+                            "the lab would have more than %d pods", MODEL_MAX_PODS);
+    }
+  for (size_t w = 0; w < sc->n_workloads; w++)
+    {
+      const struct workload_def *wl = &sc->workloads[w];
+      char hash[11] = "";
+      if (wl->kind == WL_DEPLOYMENT)
+        {
+          cleanup_free char *desc = template_desc (wl);
+          pod_template_hash (desc, hash);
+        }
+      cleanup_free size_t *same_on_node = xcalloc (m->n_nodes, sizeof *same_on_node);
+      for (int r = 0; r < wl->replicas; r++)
+        {
+          uint32_t pinned = (size_t) r < wl->n_ips ? wl->ips[r] : 0;
+          int node = schedule_pod (m, wl, same_on_node, pinned, &wl->origin, err);
+          if (node < 0)
+            return -1;
+          same_on_node[node]++;
+          char *name = generate_pod_name (m, wl, r, hash);
+          struct model_pod *p = VEC_PUSH (m->pods, m->n_pods);
+          p->wl = wl;
+          p->ns = xstrdup (wl->ns);
+          p->name = name;
+          p->replica = r;
+          p->node = node;
+          p->ip = pinned;
+          m->nodes[node].n_pods++;
+        }
+    }
+  if (assign_pod_ips (m, err) < 0)
+    return -1;
+  for (size_t i = 0; i < m->n_pods; i++)
+    {
+      struct model_pod *p = &m->pods[i];
+      char key[512], veth[13];
+      /* veth names must be unique per node; a collision of 32-bit hashes
+       * is rehashed with a salt. */
+      for (unsigned salt = 0;; salt++)
+        {
+          snprintf (key, sizeof key, "veth/%s/%s/%s/%u", m->lab, p->ns, p->name, salt);
+          veth_name (fnv1a64_str (key), veth);
+          bool clash = false;
+          for (size_t j = 0; j < i; j++)
+            if (m->pods[j].node == p->node && strcmp (m->pods[j].host_veth, veth) == 0)
+              clash = true;
+          if (!clash)
+            break;
+        }
+      p->host_veth = xstrdup (veth);
+      snprintf (key, sizeof key, "eth0/%s/%s/%s", m->lab, p->ns, p->name);
+      mac_local (fnv1a64_str (key), p->mac);
+      p->netns = add_netns (m, xasprintf ("%s-%s-%s", m->lab, p->ns, p->name), NETNS_POD, (int) i, p->name);
+    }
+  return 0;
+}
+
+/* The apiserver's allocators split a range into a static band at the bottom
+ * (for pinned values) and a dynamic band above it, and hand out dynamic
+ * values from the upper band first. offset = clamp(size/div, lo, hi). */
+static uint64_t
+range_offset (uint64_t size, uint64_t div, uint64_t lo, uint64_t hi)
+{
+  uint64_t o = size / div;
+  if (o < lo)
+    o = lo;
+  if (o > hi)
+    o = hi;
+  return o < size ? o : 0;
+}
+
+/* Find a free slot in [0,size): start in the dynamic band at a hashed
+ * position and probe upward, then fall back to the static band. */
+static bool
+allocate_slot (uint64_t size, uint64_t offset, uint64_t seed, bool (*taken) (uint64_t, void *), void *arg,
+               uint64_t *out)
+{
+  uint64_t dyn = size - offset;
+  for (uint64_t i = 0; i < dyn; i++)
+    {
+      uint64_t v = offset + (seed + i) % dyn;
+      if (!taken (v, arg))
+        {
+          *out = v;
+          return true;
+        }
+    }
+  for (uint64_t v = 0; v < offset; v++)
+    if (!taken (v, arg))
+      {
+        *out = v;
+        return true;
+      }
+  return false;
+}
+
+struct ip_taken_ctx {
+  const struct model *m;
+  uint32_t base; /* first usable address = network + 1 */
+  const uint32_t *extra;
+  size_t n_extra;
+};
+
+static bool
+cluster_ip_taken (uint64_t slot, void *arg)
+{
+  struct ip_taken_ctx *c = arg;
+  uint32_t ip = c->base + (uint32_t) slot;
+  for (size_t i = 0; i < c->m->n_services; i++)
+    if (c->m->services[i].cluster_ip == ip)
+      return true;
+  return ip_in_list (c->extra, c->n_extra, ip);
+}
+
+struct port_taken_ctx {
+  const struct model *m;
+  uint16_t base;
+  const uint16_t *pinned;
+  size_t n_pinned;
+};
+
+static bool
+node_port_taken (uint64_t slot, void *arg)
+{
+  struct port_taken_ctx *c = arg;
+  uint16_t port = (uint16_t) (c->base + slot);
+  for (size_t i = 0; i < c->n_pinned; i++)
+    if (c->pinned[i] == port)
+      return true;
+  for (size_t i = 0; i < c->m->n_services; i++)
+    for (size_t k = 0; k < c->m->services[i].n_ports; k++)
+      if (c->m->services[i].ports[k].node_port == port)
+        return true;
+  return false;
+}
+
+static int
+compare_endpoints (const void *a, const void *b)
+{
+  const struct model_endpoint *x = a, *y = b;
+  char sx[32], sy[32], ip[IP_STRLEN];
+  snprintf (sx, sizeof sx, "%s:%u", ip_fmt (x->ip, ip), x->port);
+  snprintf (sy, sizeof sy, "%s:%u", ip_fmt (y->ip, ip), y->port);
+  return strcmp (sx, sy);
+}
+
+static int
+compare_ip_strings (const void *a, const void *b)
+{
+  char sa[IP_STRLEN], sb[IP_STRLEN];
+  return strcmp (ip_fmt (*(const uint32_t *) a, sa), ip_fmt (*(const uint32_t *) b, sb));
+}
+
+static bool
+is_apiserver_service (const struct service_def *d)
+{
+  return strcmp (d->ns, "default") == 0 && strcmp (d->name, "kubernetes") == 0 && d->n_selector == 0;
+}
+
+static void
+build_endpoints (struct model *m, struct model_service *s)
+{
+  const struct service_def *d = s->def;
+  for (size_t k = 0; k < s->n_ports; k++)
+    {
+      struct model_svc_port *sp = &s->ports[k];
+      if (is_apiserver_service (d))
+        {
+          /* The apiserver runs on every control-plane node's INTERNAL-IP. */
+          for (size_t i = 0; i < m->n_nodes; i++)
+            if (m->nodes[i].role == ROLE_CONTROL_PLANE)
+              {
+                struct model_endpoint *e = VEC_PUSH (sp->endpoints, sp->n_endpoints);
+                e->ip = m->nodes[i].internal_ip;
+                e->port = sp->target_port;
+                e->pod = -1;
+                e->node = (int) i;
+              }
+        }
+      else if (d->n_selector > 0)
+        {
+          for (size_t p = 0; p < m->n_pods; p++)
+            {
+              const struct model_pod *pod = &m->pods[p];
+              if (strcmp (pod->ns, d->ns) != 0
+                  || !labels_match (pod->wl->labels, pod->wl->n_labels, d->selector, d->n_selector))
+                continue;
+              struct model_endpoint *e = VEC_PUSH (sp->endpoints, sp->n_endpoints);
+              e->ip = pod->ip;
+              e->port = sp->target_port;
+              e->pod = (int) p;
+              e->node = pod->node;
+            }
+        }
+      if (sp->n_endpoints > 1)
+        qsort (sp->endpoints, sp->n_endpoints, sizeof *sp->endpoints, compare_endpoints);
+    }
+}
+
+static int
+build_services (struct model *m, nslab_error_t *err)
+{
+  const struct scenario *sc = m->sc;
+  const struct cluster_def *c = &sc->cluster;
+  struct cidr svc = c->service_cidr;
+  m->services = xcalloc (sc->n_services ? sc->n_services : 1, sizeof *m->services);
+  m->n_services = 0;
+
+  /* Pinned ClusterIPs and NodePorts are reserved before anything dynamic,
+   * as the apiserver's static band guarantees. */
+  uint32_t *pinned_ips = xcalloc (sc->n_services + 2, sizeof *pinned_ips);
+  size_t n_pinned_ips = 0;
+  size_t n_ports_total = 0;
+  for (size_t i = 0; i < sc->n_services; i++)
+    {
+      if (sc->services[i].cluster_ip)
+        pinned_ips[n_pinned_ips++] = sc->services[i].cluster_ip;
+      n_ports_total += sc->services[i].n_ports;
+    }
+  /* kubernetes (.1) and kube-dns are never handed out dynamically. */
+  pinned_ips[n_pinned_ips++] = cidr_network (svc) + 1;
+  pinned_ips[n_pinned_ips++] = c->dns_ip;
+  uint16_t *pinned_ports = xcalloc (n_ports_total + 1, sizeof *pinned_ports);
+  size_t n_pinned_ports = 0;
+  for (size_t i = 0; i < sc->n_services; i++)
+    for (size_t k = 0; k < sc->services[i].n_ports; k++)
+      if (sc->services[i].type != SVC_CLUSTER_IP && sc->services[i].ports[k].node_port)
+        pinned_ports[n_pinned_ports++] = sc->services[i].ports[k].node_port;
+
+  int ret = 0;
+  for (size_t i = 0; i < sc->n_services && ret == 0; i++)
+    {
+      const struct service_def *d = &sc->services[i];
+      struct model_service *s = &m->services[m->n_services++];
+      char key[512];
+      s->def = d;
+      s->ns = xstrdup (d->ns);
+      s->name = xstrdup (d->name);
+      s->type = d->type;
+      s->affinity_client_ip = d->affinity_client_ip;
+      s->affinity_timeout = d->affinity_timeout;
+      s->cluster_ip = d->cluster_ip;
+      if (!s->cluster_ip)
+        {
+          /* usable addresses: network+1 .. broadcast-1 */
+          uint64_t size = cidr_size (svc) - 2;
+          struct ip_taken_ctx ctx = { m, cidr_network (svc) + 1, pinned_ips, n_pinned_ips };
+          uint64_t slot;
+          snprintf (key, sizeof key, "clusterip/%s/%s", d->ns, d->name);
+          if (!allocate_slot (size, range_offset (size, 16, 16, 256), fnv1a64_str (key), cluster_ip_taken, &ctx,
+                              &slot))
+            {
+              char cs[CIDR_STRLEN];
+              ret = model_error (err, &d->origin, "cluster_ip", "service CIDR %s is full", cidr_fmt (svc, cs));
+              break;
+            }
+          s->cluster_ip = ctx.base + (uint32_t) slot;
+        }
+      s->ports = xcalloc (d->n_ports, sizeof *s->ports);
+      s->n_ports = d->n_ports;
+      for (size_t k = 0; k < d->n_ports; k++)
+        {
+          const struct port_def *pd = &d->ports[k];
+          struct model_svc_port *sp = &s->ports[k];
+          sp->def = pd;
+          sp->name = pd->name ? xstrdup (pd->name) : NULL;
+          sp->port = pd->port;
+          sp->target_port = pd->target_port ? pd->target_port : pd->port;
+          sp->protocol = pd->protocol;
+          if (d->type == SVC_CLUSTER_IP)
+            continue;
+          sp->node_port = pd->node_port;
+          if (!sp->node_port)
+            {
+              uint64_t size = (uint64_t) c->nodeport_max - c->nodeport_min + 1;
+              struct port_taken_ctx ctx = { m, c->nodeport_min, pinned_ports, n_pinned_ports };
+              uint64_t slot;
+              snprintf (key, sizeof key, "nodeport/%s/%s/%s/%u", d->ns, d->name, proto_lower (pd->protocol),
+                        pd->port);
+              if (!allocate_slot (size, range_offset (size, 32, 16, 128), fnv1a64_str (key), node_port_taken, &ctx,
+                                  &slot))
+                {
+                  ret = model_error (err, &d->origin, "ports", "no free NodePort left in %u-%u", c->nodeport_min,
+                                     c->nodeport_max);
+                  break;
+                }
+              sp->node_port = (uint16_t) (c->nodeport_min + slot);
+            }
+        }
+      build_endpoints (m, s);
+      /* k3s's servicelb (klipper-lb) runs on every node and reports the
+       * nodes' INTERNAL-IPs as the LoadBalancer ingress, sorted; kubeadm
+       * has no load-balancer controller, so EXTERNAL-IP stays <pending>. */
+      if (d->type == SVC_LOAD_BALANCER && c->flavor == FLAVOR_K3S)
+        {
+          s->lb_ips = xcalloc (m->n_nodes, sizeof *s->lb_ips);
+          for (size_t n = 0; n < m->n_nodes; n++)
+            s->lb_ips[s->n_lb_ips++] = m->nodes[n].internal_ip;
+          qsort (s->lb_ips, s->n_lb_ips, sizeof *s->lb_ips, compare_ip_strings);
+        }
+    }
+  free (pinned_ips);
+  free (pinned_ports);
+  return ret;
+}
+
+int
+model_build (const struct scenario *sc, struct model **out, nslab_error_t *err)
+{
+  struct model *m = xcalloc (1, sizeof *m);
+  m->sc = sc;
+  m->lab = xstrdup (sc->lab);
+  add_netns (m, xasprintf ("%s-host", sc->lab), NETNS_LABHOST, -1, NULL);
+  if (build_nodes (m, err) < 0 || build_pods (m, err) < 0 || build_services (m, err) < 0
+      || check_netns_names_unique (m, err) < 0)
+    {
+      model_free (m);
+      return -1;
+    }
+  *out = m;
+  return 0;
+}
+
+void
+model_free (struct model *m)
+{
+  if (m == NULL)
+    return;
+  for (size_t i = 0; i < m->n_netns; i++)
+    {
+      free (m->netns[i].name);
+      free (m->netns[i].hostname);
+    }
+  free (m->netns);
+  for (size_t i = 0; i < m->n_nodes; i++)
+    {
+      struct model_node *n = &m->nodes[i];
+      for (size_t k = 0; k < n->n_nics; k++)
+        {
+          free (n->nics[k].ifname);
+          free (n->nics[k].peer_ifname);
+        }
+      free (n->nics);
+      free (n->name);
+    }
+  free (m->nodes);
+  for (size_t i = 0; i < m->n_pods; i++)
+    {
+      free (m->pods[i].ns);
+      free (m->pods[i].name);
+      free (m->pods[i].host_veth);
+    }
+  free (m->pods);
+  for (size_t i = 0; i < m->n_services; i++)
+    {
+      struct model_service *s = &m->services[i];
+      for (size_t k = 0; k < s->n_ports; k++)
+        {
+          free (s->ports[k].name);
+          free (s->ports[k].endpoints);
+        }
+      free (s->ports);
+      free (s->lb_ips);
+      free (s->ns);
+      free (s->name);
+    }
+  free (m->services);
+  free (m->lab);
+  free (m);
+}
+
+const struct model_node *
+model_node_by_name (const struct model *m, const char *name)
+{
+  for (size_t i = 0; i < m->n_nodes; i++)
+    if (strcmp (m->nodes[i].name, name) == 0)
+      return &m->nodes[i];
+  return NULL;
+}

@@ -1,0 +1,248 @@
+/* iptables-restore in a namespace (see iptables_exec.h). */
+#include "kernel/iptables.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "kernel/netns.h"
+#include "base/util.h"
+
+static const char default_path[] = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+/* First executable NAME in dir (if given) then $PATH; caller frees. */
+static char *
+find_program (const char *name, const char *dir)
+{
+  if (dir)
+    {
+      char *p = xasprintf ("%s/%s", dir, name);
+      if (access (p, X_OK) == 0)
+        return p;
+      free (p);
+    }
+  const char *path = getenv ("PATH");
+  if (path == NULL || *path == '\0')
+    path = default_path;
+  cleanup_free char *copy = xstrdup (path);
+  char *save = NULL;
+  for (char *d = strtok_r (copy, ":", &save); d; d = strtok_r (NULL, ":", &save))
+    {
+      char *p = xasprintf ("%s/%s", d, name);
+      if (access (p, X_OK) == 0)
+        return p;
+      free (p);
+    }
+  return NULL;
+}
+
+/* Run `iptables -V` and look for "(nf_tables)": only needed when the
+ * binary's name does not tell (a self-built iptables, say). */
+static int
+version_says_nft (const char *iptables)
+{
+  int p[2];
+  if (pipe2 (p, O_CLOEXEC) < 0)
+    return -1;
+  pid_t pid = fork ();
+  if (pid < 0)
+    {
+      close (p[0]);
+      close (p[1]);
+      return -1;
+    }
+  if (pid == 0)
+    {
+      dup2 (p[1], 1);
+      char *argv[] = { (char *) "iptables", (char *) "-V", NULL };
+      char *envp[] = { (char *) "LC_ALL=C", NULL };
+      execve (iptables, argv, envp);
+      _exit (127);
+    }
+  close (p[1]);
+  char buf[256];
+  size_t len = 0;
+  ssize_t n;
+  while (len < sizeof buf - 1 && (n = read (p[0], buf + len, sizeof buf - 1 - len)) != 0)
+    {
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n < 0)
+        break;
+      len += (size_t) n;
+    }
+  buf[len] = '\0';
+  close (p[0]);
+  while (waitpid (pid, NULL, 0) < 0 && errno == EINTR)
+    ;
+  return strstr (buf, "(nf_tables)") != NULL;
+}
+
+const char *
+iptables_restore_program (nslab_error_t *err)
+{
+  static char *prog;
+  if (prog)
+    return prog;
+  cleanup_free char *ipt = find_program ("iptables", NULL);
+  if (ipt == NULL)
+    {
+      nslab_error (err, ENOENT, "iptables not found in PATH (install the iptables package)");
+      return NULL;
+    }
+  char real[PATH_MAX];
+  if (realpath (ipt, real) == NULL)
+    {
+      nslab_error (err, errno, "resolve %s", ipt);
+      return NULL;
+    }
+  /* Debian: iptables -> /etc/alternatives/iptables -> iptables-nft ->
+   * xtables-nft-multi (or the legacy ones). */
+  const char *base = strrchr (real, '/') ? strrchr (real, '/') + 1 : real;
+  bool nft;
+  if (strstr (base, "legacy"))
+    nft = false;
+  else if (strstr (base, "nft"))
+    nft = true;
+  else
+    nft = version_says_nft (real) == 1;
+  char *dir = xstrdup (ipt);
+  *strrchr (dir, '/') = '\0';
+  const char *name = nft ? "iptables-nft-restore" : "iptables-legacy-restore";
+  prog = find_program (name, dir);
+  free (dir);
+  if (prog == NULL)
+    nslab_error (err, ENOENT, "%s not found (the backend `iptables` uses)", name);
+  return prog;
+}
+
+int
+iptables_restore_start (const char *ns, const char *payload, struct ipt_job *job, nslab_error_t *err)
+{
+  job->pid = -1;
+  job->err_fd = -1;
+  job->ns = NULL;
+  const char *prog = iptables_restore_program (err);
+  if (prog == NULL)
+    return nslab_error_wrap (err, "%s: iptables-restore", ns);
+  cleanup_close int nsfd = netns_open (ns, err);
+  if (nsfd < 0)
+    return -1;
+  int in[2], ep[2];
+  if (pipe2 (in, O_CLOEXEC) < 0)
+    return nslab_error (err, errno, "pipe");
+  if (pipe2 (ep, O_CLOEXEC) < 0)
+    {
+      close (in[0]);
+      close (in[1]);
+      return nslab_error (err, errno, "pipe");
+    }
+  size_t len = strlen (payload);
+  /* Let the whole payload sit in the pipe when it fits, so writing never
+   * waits for the child. */
+  if (len > 65536)
+    (void) fcntl (in[1], F_SETPIPE_SZ, (int) (len < (1 << 20) ? len : (1 << 20)));
+
+  pid_t pid = fork ();
+  if (pid < 0)
+    {
+      int e = errno;
+      close (in[0]);
+      close (in[1]);
+      close (ep[0]);
+      close (ep[1]);
+      return nslab_error (err, e, "%s: fork iptables-restore", ns);
+    }
+  if (pid == 0)
+    {
+      /* Only async-signal-safe calls from here to execve. */
+      if (setns (nsfd, CLONE_NEWNET) < 0)
+        _exit (126);
+      int devnull = open ("/dev/null", O_WRONLY | O_CLOEXEC);
+      if (dup2 (in[0], 0) < 0 || dup2 (ep[1], 2) < 0 || (devnull >= 0 && dup2 (devnull, 1) < 0))
+        _exit (126);
+      signal (SIGPIPE, SIG_DFL);
+      char *argv[] = { (char *) "iptables-restore", (char *) "--noflush", (char *) "--counters", NULL };
+      char *envp[] = { (char *) "PATH=/usr/sbin:/usr/bin:/sbin:/bin", (char *) "LC_ALL=C", NULL };
+      execve (prog, argv, envp);
+      _exit (127);
+    }
+  close (in[0]);
+  close (ep[1]);
+  job->pid = pid;
+  job->err_fd = ep[0];
+  job->ns = xstrdup (ns);
+
+  struct sigaction ign = { .sa_handler = SIG_IGN }, old;
+  sigaction (SIGPIPE, &ign, &old);
+  size_t off = 0;
+  while (off < len)
+    {
+      ssize_t n = write (in[1], payload + off, len - off);
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n < 0)
+        break; /* EPIPE: the child gave up; its stderr says why */
+      off += (size_t) n;
+    }
+  sigaction (SIGPIPE, &old, NULL);
+  close (in[1]);
+  return 0;
+}
+
+int
+iptables_restore_finish (struct ipt_job *job, nslab_error_t *err)
+{
+  if (job->pid < 0)
+    return 0;
+  struct strbuf sb;
+  sb_init (&sb);
+  char buf[4096];
+  for (;;)
+    {
+      ssize_t n = read (job->err_fd, buf, sizeof buf);
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n <= 0)
+        break;
+      sb_addn (&sb, buf, (size_t) n);
+    }
+  close (job->err_fd);
+  job->err_fd = -1;
+  int status = 0;
+  while (waitpid (job->pid, &status, 0) < 0 && errno == EINTR)
+    ;
+  job->pid = -1;
+  cleanup_free char *msg = sb_steal (&sb);
+  cleanup_free char *ns = job->ns;
+  job->ns = NULL;
+  if (WIFEXITED (status) && WEXITSTATUS (status) == 0)
+    return 0;
+  str_trim (msg);
+  /* Keep the first line: iptables-restore names the failing line there. */
+  char *nl = strchr (msg, '\n');
+  if (nl)
+    *nl = '\0';
+  if (WIFSIGNALED (status))
+    return nslab_error (err, 0, "%s: iptables-restore killed by signal %d", ns, WTERMSIG (status));
+  if (WEXITSTATUS (status) == 126)
+    return nslab_error (err, 0, "%s: iptables-restore: cannot enter the namespace", ns);
+  if (WEXITSTATUS (status) == 127)
+    return nslab_error (err, 0, "%s: iptables-restore: cannot execute %s", ns, iptables_restore_program (NULL));
+  return nslab_error (err, 0, "%s: iptables-restore: %s", ns, *msg ? msg : "failed");
+}
+
+int
+iptables_restore (const char *ns, const char *payload, nslab_error_t *err)
+{
+  struct ipt_job job;
+  if (iptables_restore_start (ns, payload, &job, err) < 0)
+    return -1;
+  return iptables_restore_finish (&job, err);
+}

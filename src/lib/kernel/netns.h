@@ -1,0 +1,48 @@
+/* Named network namespaces, the way `ip netns add` makes them: an empty file
+ * /run/netns/NAME with the namespace bind-mounted on it, /run/netns being a
+ * shared mount so the bind mounts propagate to (and vanish from) every mount
+ * namespace that sees the directory. The enter/leave helpers switch the
+ * calling thread only and always return to the namespace nslab was started
+ * in. */
+#ifndef NSLAB_NETNS_H
+#define NSLAB_NETNS_H
+
+#include <stdbool.h>
+
+#include "base/error.h"
+
+#define NETNS_RUN_DIR "/run/netns"
+
+/* /run/netns/NAME (caller frees). */
+char *netns_path (const char *name);
+bool netns_exists (const char *name);
+
+/* Create NAME (fails with EEXIST if the file is there) and bring its lo up.
+ * The calling thread is back in its original namespace on return. */
+int netns_create (const char *name, nslab_error_t *err);
+/* Unmount and unlink; a namespace already gone is success. */
+int netns_delete (const char *name, nslab_error_t *err);
+
+/* fd (O_CLOEXEC) of the namespace nslab started in; opened once. */
+int netns_origin_fd (nslab_error_t *err);
+/* Open /run/netns/NAME (O_CLOEXEC). */
+int netns_open (const char *name, nslab_error_t *err);
+
+/* A guard that, when it goes out of scope, returns the thread to the
+ * original namespace: declare `netns_guard g = NETNS_GUARD_INIT;` with the
+ * cleanup attribute and every return path leaves the foreign namespace. */
+struct netns_guard {
+  bool entered;
+};
+#define NETNS_GUARD_INIT { false }
+#define cleanup_netns __attribute__ ((cleanup (netns_guard_cleanup)))
+void netns_guard_cleanup (struct netns_guard *g);
+
+/* Enter NAME (or the namespace behind fd). */
+int netns_enter (struct netns_guard *g, const char *name, nslab_error_t *err);
+int netns_enter_fd (struct netns_guard *g, int fd, const char *name, nslab_error_t *err);
+/* Return to the original namespace now. Aborts if that is impossible:
+ * going on inside a lab namespace would modify the wrong network. */
+void netns_leave (struct netns_guard *g);
+
+#endif

@@ -1,0 +1,461 @@
+/* What kubelet, kube-proxy (iptables mode) and flannel leave in a node's
+ * iptables, written as one iptables-restore --noflush payload.
+ *
+ * The layout follows kube-proxy's own restore input (chain lines first, then
+ * rules, per table) and its argument order ("-m tcp -p tcp -d IP --dport P",
+ * "--or-mark 0x00004000", comments with spaces in double quotes, bare
+ * comments otherwise), so `iptables-save` in the namespace prints what a real
+ * node prints. The namespace starts empty, so the jumps from the built-in
+ * chains are appended in the final order a real node shows rather than
+ * prepended one by one as kube-proxy and kubelet do (EnsureRule(Prepend)).
+ *
+ * What is modelled: externalTrafficPolicy and internalTrafficPolicy Cluster,
+ * no externalIPs, no loadBalancerSourceRanges (so no KUBE-FW- chains and no
+ * KUBE-PROXY-FIREWALL rules), no health-check node ports, default
+ * nodePortAddresses (the "must be the last rule" rule with addrtype LOCAL)
+ * and localhostNodePorts=true, no nfacct counters (the kernel module is
+ * rarely loaded; real k3s dumps show the INVALID drop without it), iptables
+ * with --random-fully support, and nf_conntrack_tcp_be_liberal=0.
+ *
+ * k3s also runs kube-router's network policy controller, which inserts
+ * KUBE-ROUTER-* jumps first of all; nslab models k3s started with
+ * --disable-network-policy, so those chains are absent. */
+#include "plan/kube_proxy_iptables.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/ipaddr.h"
+#include "k8s/kube_proxy_chains.h"
+#include "base/util.h"
+
+/* kube-proxy above this many endpoints in total drops the per-endpoint
+   comments to keep the restore input small ("large cluster mode"). */
+#define LARGE_CLUSTER_ENDPOINTS 1000
+
+/* flannel hard-codes kube-proxy's default mark (trafficmngr.KubeProxyMark)
+   instead of reading kube-proxy's configuration. */
+#define FLANNEL_KUBE_PROXY_MARK "0x4000/0x4000"
+
+/* Default sessionAffinityConfig.clientIP.timeoutSeconds. */
+#define DEFAULT_AFFINITY_TIMEOUT 10800
+
+char *
+kube_proxy_mark (int masquerade_bit, char out[16])
+{
+  /* Go's "%#08x" pads the digits to 8 after the 0x (C's counts the 0x in the
+     width), so write the prefix by hand. */
+  /* kube-proxy validates the bit to 0-31 (so does the scenario); anything
+     else gives a visibly wrong 0 mark rather than an undefined shift. */
+  uint32_t v = masquerade_bit >= 0 && masquerade_bit < 32 ? 1u << masquerade_bit : 0;
+  snprintf (out, 16, "0x%08x", v);
+  return out;
+}
+
+char *
+kube_proxy_probability (int n, char out[16])
+{
+  snprintf (out, 16, "%0.10f", 1.0 / (double) n);
+  return out;
+}
+
+/* scenario.c owns proto_lower(); a local copy keeps this file usable (and
+   testable) on its own. kube-proxy lower-cases v1.Protocol. */
+static const char *
+l4_lower (enum l4proto p)
+{
+  switch (p)
+    {
+    case PROTO_UDP:
+      return "udp";
+    case PROTO_SCTP:
+      return "sctp";
+    case PROTO_TCP:
+    default:
+      return "tcp";
+    }
+}
+
+struct svc_port_ref {
+  const struct model_service *svc;
+  const struct model_svc_port *port;
+  char *name; /* "<ns>/<svc>[:<port>]" */
+  size_t order;
+};
+
+static int
+cmp_svc_port_ref (const void *a, const void *b)
+{
+  const struct svc_port_ref *x = a, *y = b;
+  int c = strcmp (x->name, y->name);
+  if (c != 0)
+    return c;
+  return x->order < y->order ? -1 : x->order > y->order;
+}
+
+struct payload {
+  const struct model *m;
+  struct strbuf filter_chains, filter_rules, nat_chains, nat_rules;
+  char mark[16];
+  char cluster_cidr[CIDR_STRLEN];
+  bool have_cluster_cidr;
+  bool large_cluster;
+};
+
+/* The rules one service port contributes, in the order kube-proxy's
+   syncProxyRules writes them: KUBE-SERVICES capture, load-balancer IPs,
+   node port, the SVC masquerade rule, the EXT chain, SVC -> SEP, the SEPs.
+   The REJECT rules for a port without endpoints go to the filter table. */
+static void
+emit_service_port (struct payload *p, const struct svc_port_ref *ref)
+{
+  const struct model_service *svc = ref->svc;
+  const struct model_svc_port *port = ref->port;
+  const char *proto = l4_lower (port->protocol);
+  const char *name = ref->name;
+  char svc_chain[KUBE_CHAIN_MAX], ext_chain[KUBE_CHAIN_MAX];
+  char cip[IP_STRLEN], ipbuf[IP_STRLEN];
+  bool has_endpoints = port->n_endpoints > 0;
+  uint16_t node_port = svc->type != SVC_CLUSTER_IP ? port->node_port : 0;
+  size_t n_lb = svc->type == SVC_LOAD_BALANCER ? svc->n_lb_ips : 0;
+  bool uses_ext = has_endpoints && (node_port != 0 || n_lb > 0);
+
+  kube_svc_chain (svc_chain, KUBE_SVC_PREFIX, name, proto);
+  kube_svc_chain (ext_chain, KUBE_EXT_PREFIX, name, proto);
+  ip_fmt (svc->cluster_ip, cip);
+
+  if (has_endpoints)
+    sb_addf (&p->nat_rules,
+             "-A KUBE-SERVICES -m comment --comment \"%s cluster IP\" -m %s -p %s -d %s --dport %u -j %s\n",
+             name, proto, proto, cip, (unsigned) port->port, svc_chain);
+  else
+    sb_addf (&p->filter_rules,
+             "-A KUBE-SERVICES -m comment --comment \"%s has no endpoints\" -m %s -p %s -d %s --dport %u -j REJECT\n",
+             name, proto, proto, cip, (unsigned) port->port);
+
+  if (has_endpoints)
+    for (size_t i = 0; i < n_lb; i++)
+      sb_addf (&p->nat_rules,
+               "-A KUBE-SERVICES -m comment --comment \"%s loadbalancer IP\" -m %s -p %s -d %s --dport %u -j %s\n",
+               name, proto, proto, ip_fmt (svc->lb_ips[i], ipbuf), (unsigned) port->port, ext_chain);
+  else
+    for (size_t i = 0; i < n_lb; i++)
+      sb_addf (&p->filter_rules,
+               "-A KUBE-EXTERNAL-SERVICES -m comment --comment \"%s has no endpoints\" -m %s -p %s -d %s --dport %u -j REJECT\n",
+               name, proto, proto, ip_fmt (svc->lb_ips[i], ipbuf), (unsigned) port->port);
+
+  if (node_port != 0)
+    {
+      if (has_endpoints)
+        sb_addf (&p->nat_rules, "-A KUBE-NODEPORTS -m comment --comment %s -m %s -p %s --dport %u -j %s\n",
+                 name, proto, proto, (unsigned) node_port, ext_chain);
+      else
+        sb_addf (&p->filter_rules,
+                 "-A KUBE-EXTERNAL-SERVICES -m comment --comment \"%s has no endpoints\" -m addrtype --dst-type LOCAL -m %s -p %s --dport %u -j REJECT\n",
+                 name, proto, proto, (unsigned) node_port);
+    }
+
+  /* No endpoints: kube-proxy writes no nat chains at all for the port. */
+  if (!has_endpoints)
+    return;
+
+  /* Off-cluster sources reaching the ClusterIP get masqueraded, so replies
+     come back through this node (detectLocalMode ClusterCIDR). */
+  if (p->have_cluster_cidr)
+    sb_addf (&p->nat_rules,
+             "-A %s -m comment --comment \"%s cluster IP\" -m %s -p %s -d %s --dport %u ! -s %s -j KUBE-MARK-MASQ\n",
+             svc_chain, name, proto, proto, cip, (unsigned) port->port, p->cluster_cidr);
+
+  if (uses_ext)
+    {
+      sb_addf (&p->nat_chains, ":%s - [0:0]\n", ext_chain);
+      sb_addf (&p->nat_rules,
+               "-A %s -m comment --comment \"masquerade traffic for %s external destinations\" -j KUBE-MARK-MASQ\n",
+               ext_chain, name);
+      sb_addf (&p->nat_rules, "-A %s -j %s\n", ext_chain, svc_chain);
+    }
+
+  sb_addf (&p->nat_chains, ":%s - [0:0]\n", svc_chain);
+
+  size_t n = port->n_endpoints;
+  char (*sep)[KUBE_CHAIN_MAX] = xcalloc (n, sizeof *sep);
+  char (*epstr)[IP_STRLEN + 6] = xcalloc (n, sizeof *epstr);
+  for (size_t i = 0; i < n; i++)
+    {
+      const struct model_endpoint *ep = &port->endpoints[i];
+      kube_sep_chain (sep[i], name, proto, ep->ip, ep->port);
+      snprintf (epstr[i], sizeof epstr[i], "%s:%u", ip_fmt (ep->ip, ipbuf), (unsigned) ep->port);
+    }
+
+  if (svc->affinity_client_ip)
+    {
+      uint32_t timeout = svc->affinity_timeout ? svc->affinity_timeout : DEFAULT_AFFINITY_TIMEOUT;
+      for (size_t i = 0; i < n; i++)
+        {
+          sb_addf (&p->nat_rules, "-A %s", svc_chain);
+          if (!p->large_cluster)
+            sb_addf (&p->nat_rules, " -m comment --comment \"%s -> %s\"", name, epstr[i]);
+          sb_addf (&p->nat_rules, " -m recent --name %s --rcheck --seconds %u --reap -j %s\n", sep[i],
+                   (unsigned) timeout, sep[i]);
+        }
+    }
+
+  /* Endpoint i is taken with probability 1/(n-i) among those left, which
+     spreads connections evenly; the last one takes the rest. */
+  for (size_t i = 0; i < n; i++)
+    {
+      sb_addf (&p->nat_rules, "-A %s", svc_chain);
+      if (!p->large_cluster)
+        sb_addf (&p->nat_rules, " -m comment --comment \"%s -> %s\"", name, epstr[i]);
+      if (i + 1 < n)
+        {
+          char prob[16];
+          sb_addf (&p->nat_rules, " -m statistic --mode random --probability %s",
+                   kube_proxy_probability ((int) (n - i), prob));
+        }
+      sb_addf (&p->nat_rules, " -j %s\n", sep[i]);
+    }
+
+  for (size_t i = 0; i < n; i++)
+    {
+      const struct model_endpoint *ep = &port->endpoints[i];
+      char comment[256] = "";
+      if (!p->large_cluster)
+        snprintf (comment, sizeof comment, " -m comment --comment %s", name);
+      sb_addf (&p->nat_chains, ":%s - [0:0]\n", sep[i]);
+      /* Hairpin: a pod reaching itself through the service is masqueraded
+         so the reply comes back through the bridge, not straight to it. */
+      sb_addf (&p->nat_rules, "-A %s%s -s %s -j KUBE-MARK-MASQ\n", sep[i], comment, ip_fmt (ep->ip, ipbuf));
+      sb_addf (&p->nat_rules, "-A %s%s", sep[i], comment);
+      if (svc->affinity_client_ip)
+        sb_addf (&p->nat_rules, " -m recent --name %s --set", sep[i]);
+      sb_addf (&p->nat_rules, " -m %s -p %s -j DNAT --to-destination %s\n", proto, proto, epstr[i]);
+    }
+
+  free (sep);
+  free (epstr);
+}
+
+static void
+sb_append (struct strbuf *dst, const struct strbuf *src)
+{
+  if (src->len > 0)
+    sb_addn (dst, src->buf, src->len);
+}
+
+static bool
+flannel_rules_apply (const struct scenario *sc)
+{
+  /* host-gw is flannel's other backend: same masquerade and forward rules. */
+  return sc->cluster.cni == CNI_FLANNEL || sc->cluster.cni == CNI_HOST_GW;
+}
+
+char *
+iptables_node_payload (const struct model *m, int node)
+{
+  if (m == NULL || m->sc == NULL || node < 0 || (size_t) node >= m->n_nodes)
+    return NULL;
+
+  const struct cluster_def *cl = &m->sc->cluster;
+  const struct model_node *nd = &m->nodes[node];
+  bool k3s = cl->flavor == FLAVOR_K3S;
+  bool proxy = cl->proxy_mode == PROXY_IPTABLES;
+  bool flannel = flannel_rules_apply (m->sc);
+  char pod_cidr[CIDR_STRLEN];
+  struct payload p = { .m = m };
+  struct strbuf out;
+
+  sb_init (&out);
+  sb_init (&p.filter_chains);
+  sb_init (&p.filter_rules);
+  sb_init (&p.nat_chains);
+  sb_init (&p.nat_rules);
+  kube_proxy_mark (cl->masquerade_bit, p.mark);
+  cidr_fmt (cl->pod_cidr, p.cluster_cidr);
+  p.have_cluster_cidr = cl->pod_cidr.len > 0;
+  cidr_fmt (nd->pod_cidr, pod_cidr);
+
+  /* kube-proxy walks its service map in Go's random map order, so a real
+     node's KUBE-SERVICES order differs from sync to sync and node to node.
+     Its unit tests (sortIPTablesRules) compare dumps sorted by the service
+     port name in the comment; emitting in that order makes nslab's output
+     deterministic and directly comparable with those expected dumps. */
+  struct svc_port_ref *refs = NULL;
+  size_t n_refs = 0, total_endpoints = 0;
+  for (size_t s = 0; s < m->n_services; s++)
+    for (size_t i = 0; i < m->services[s].n_ports; i++)
+      {
+        const struct model_service *svc = &m->services[s];
+        struct svc_port_ref *r = VEC_PUSH (refs, n_refs);
+        r->svc = svc;
+        r->port = &svc->ports[i];
+        r->name = kube_svc_port_name (svc->ns, svc->name, svc->ports[i].name);
+        r->order = n_refs - 1;
+        total_endpoints += svc->ports[i].n_endpoints;
+      }
+  if (n_refs > 0)
+    qsort (refs, n_refs, sizeof *refs, cmp_svc_port_ref);
+  p.large_cluster = total_endpoints > LARGE_CLUSTER_ENDPOINTS;
+
+  /* ---- mangle: kubelet's hint chain (tells other tools which iptables
+     backend the node uses) and the canaries kubelet and kube-proxy watch to
+     notice a flush. */
+  sb_add (&out, "*mangle\n:KUBE-IPTABLES-HINT - [0:0]\n:KUBE-KUBELET-CANARY - [0:0]\n");
+  if (proxy)
+    sb_add (&out, ":KUBE-PROXY-CANARY - [0:0]\n");
+  sb_add (&out, "COMMIT\n");
+
+  /* ---- filter */
+  sb_add (&p.filter_chains, ":KUBE-FIREWALL - [0:0]\n:KUBE-KUBELET-CANARY - [0:0]\n");
+  if (proxy)
+    sb_add (&p.filter_chains, ":KUBE-PROXY-CANARY - [0:0]\n:KUBE-SERVICES - [0:0]\n"
+                              ":KUBE-EXTERNAL-SERVICES - [0:0]\n:KUBE-FORWARD - [0:0]\n"
+                              ":KUBE-NODEPORTS - [0:0]\n:KUBE-PROXY-FIREWALL - [0:0]\n");
+  if (flannel)
+    sb_add (&p.filter_chains, ":FLANNEL-FWD - [0:0]\n");
+
+  /* Jumps, in the order `iptables -S` shows on a real node. Every component
+     prepends its jumps; on kubeadm kubelet runs first so its KUBE-FIREWALL
+     jumps end up last, on k3s kube-proxy's copy of them (it ensures kubelet's
+     jumps too) is inserted last and so ends up first. flannel appends. */
+  static const char input_fw[] = "-A INPUT -j KUBE-FIREWALL\n";
+  static const char output_fw[] = "-A OUTPUT -j KUBE-FIREWALL\n";
+  if (k3s || !proxy)
+    sb_add (&p.filter_rules, input_fw);
+  if (proxy)
+    sb_add (&p.filter_rules,
+            "-A INPUT -m conntrack --ctstate NEW -m comment --comment \"kubernetes load balancer firewall\" -j KUBE-PROXY-FIREWALL\n"
+            "-A INPUT -m comment --comment \"kubernetes health check service ports\" -j KUBE-NODEPORTS\n"
+            "-A INPUT -m conntrack --ctstate NEW -m comment --comment \"kubernetes externally-visible service portals\" -j KUBE-EXTERNAL-SERVICES\n");
+  if (!k3s && proxy)
+    sb_add (&p.filter_rules, input_fw);
+  if (proxy)
+    sb_add (&p.filter_rules,
+            "-A FORWARD -m conntrack --ctstate NEW -m comment --comment \"kubernetes load balancer firewall\" -j KUBE-PROXY-FIREWALL\n"
+            "-A FORWARD -m comment --comment \"kubernetes forwarding rules\" -j KUBE-FORWARD\n"
+            "-A FORWARD -m conntrack --ctstate NEW -m comment --comment \"kubernetes service portals\" -j KUBE-SERVICES\n"
+            "-A FORWARD -m conntrack --ctstate NEW -m comment --comment \"kubernetes externally-visible service portals\" -j KUBE-EXTERNAL-SERVICES\n");
+  if (flannel)
+    sb_add (&p.filter_rules, "-A FORWARD -m comment --comment \"flanneld forward\" -j FLANNEL-FWD\n");
+  if (k3s || !proxy)
+    sb_add (&p.filter_rules, output_fw);
+  if (proxy)
+    sb_add (&p.filter_rules,
+            "-A OUTPUT -m conntrack --ctstate NEW -m comment --comment \"kubernetes load balancer firewall\" -j KUBE-PROXY-FIREWALL\n"
+            "-A OUTPUT -m conntrack --ctstate NEW -m comment --comment \"kubernetes service portals\" -j KUBE-SERVICES\n");
+  if (!k3s && proxy)
+    sb_add (&p.filter_rules, output_fw);
+
+  /* kubelet's (and kube-proxy's identical) anti-martian rule: route_localnet=1
+     lets 127/8 NodePorts work, and this stops outsiders from using it. */
+  sb_add (&p.filter_rules,
+          "-A KUBE-FIREWALL -m comment --comment \"block incoming localnet connections\" -d 127.0.0.0/8 ! -s 127.0.0.0/8 -m conntrack ! --ctstate RELATED,ESTABLISHED,DNAT -j DROP\n");
+
+  /* ---- nat */
+  sb_add (&p.nat_chains, ":KUBE-KUBELET-CANARY - [0:0]\n");
+  if (proxy)
+    sb_add (&p.nat_chains, ":KUBE-PROXY-CANARY - [0:0]\n:KUBE-SERVICES - [0:0]\n:KUBE-NODEPORTS - [0:0]\n"
+                           ":KUBE-POSTROUTING - [0:0]\n:KUBE-MARK-MASQ - [0:0]\n");
+  if (flannel)
+    sb_add (&p.nat_chains, ":FLANNEL-POSTRTG - [0:0]\n");
+
+  if (proxy)
+    {
+      sb_add (&p.nat_rules,
+              "-A PREROUTING -m comment --comment \"kubernetes service portals\" -j KUBE-SERVICES\n"
+              "-A OUTPUT -m comment --comment \"kubernetes service portals\" -j KUBE-SERVICES\n"
+              "-A POSTROUTING -m comment --comment \"kubernetes postrouting rules\" -j KUBE-POSTROUTING\n");
+    }
+  if (flannel)
+    sb_add (&p.nat_rules, "-A POSTROUTING -m comment --comment \"flanneld masq\" -j FLANNEL-POSTRTG\n");
+
+  if (proxy)
+    {
+      /* Masquerade only what KUBE-MARK-MASQ marked, and clear the mark first
+         so a packet that re-traverses the stack is not masqueraded twice. */
+      sb_addf (&p.nat_rules, "-A KUBE-POSTROUTING -m mark ! --mark %s/%s -j RETURN\n", p.mark, p.mark);
+      sb_addf (&p.nat_rules, "-A KUBE-POSTROUTING -j MARK --xor-mark %s\n", p.mark);
+      sb_add (&p.nat_rules,
+              "-A KUBE-POSTROUTING -m comment --comment \"kubernetes service traffic requiring SNAT\" -j MASQUERADE --random-fully\n");
+      sb_addf (&p.nat_rules, "-A KUBE-MARK-MASQ -j MARK --or-mark %s\n", p.mark);
+
+      for (size_t i = 0; i < n_refs; i++)
+        emit_service_port (&p, &refs[i]);
+
+      sb_add (&p.nat_rules,
+              "-A KUBE-SERVICES -m comment --comment \"kubernetes service nodeports; NOTE: this must be the last rule in this chain\" -m addrtype --dst-type LOCAL -j KUBE-NODEPORTS\n");
+
+      /* Packets conntrack cannot place (e.g. out-of-window TCP) would
+         otherwise be forwarded un-DNATed and reset connections. */
+      sb_add (&p.filter_rules, "-A KUBE-FORWARD -m conntrack --ctstate INVALID -j DROP\n");
+      sb_addf (&p.filter_rules,
+               "-A KUBE-FORWARD -m comment --comment \"kubernetes forwarding rules\" -m mark --mark %s/%s -j ACCEPT\n",
+               p.mark, p.mark);
+      sb_add (&p.filter_rules,
+              "-A KUBE-FORWARD -m comment --comment \"kubernetes forwarding conntrack rule\" -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT\n");
+    }
+
+  if (flannel)
+    {
+      const char *cc = p.cluster_cidr;
+      sb_addf (&p.filter_rules, "-A FLANNEL-FWD -s %s -m comment --comment \"flanneld forward\" -j ACCEPT\n", cc);
+      sb_addf (&p.filter_rules, "-A FLANNEL-FWD -d %s -m comment --comment \"flanneld forward\" -j ACCEPT\n", cc);
+
+      /* Pod-to-pod traffic keeps its source; pods reaching outside the
+         cluster network are masqueraded to the node's address. */
+      sb_add (&p.nat_rules, "-A FLANNEL-POSTRTG -m mark --mark " FLANNEL_KUBE_PROXY_MARK
+                            " -m comment --comment \"flanneld masq\" -j RETURN\n");
+      sb_addf (&p.nat_rules, "-A FLANNEL-POSTRTG -s %s -d %s -m comment --comment \"flanneld masq\" -j RETURN\n",
+               pod_cidr, cc);
+      sb_addf (&p.nat_rules, "-A FLANNEL-POSTRTG -s %s -d %s -m comment --comment \"flanneld masq\" -j RETURN\n",
+               cc, pod_cidr);
+      sb_addf (&p.nat_rules, "-A FLANNEL-POSTRTG ! -s %s -d %s -m comment --comment \"flanneld masq\" -j RETURN\n",
+               cc, pod_cidr);
+      sb_addf (&p.nat_rules,
+               "-A FLANNEL-POSTRTG -s %s ! -d 224.0.0.0/4 -m comment --comment \"flanneld masq\" -j MASQUERADE --random-fully\n",
+               cc);
+      sb_addf (&p.nat_rules,
+               "-A FLANNEL-POSTRTG ! -s %s -d %s -m comment --comment \"flanneld masq\" -j MASQUERADE --random-fully\n",
+               cc, cc);
+    }
+
+  sb_add (&out, "*filter\n");
+  sb_append (&out, &p.filter_chains);
+  sb_append (&out, &p.filter_rules);
+  sb_add (&out, "COMMIT\n*nat\n");
+  sb_append (&out, &p.nat_chains);
+  sb_append (&out, &p.nat_rules);
+  sb_add (&out, "COMMIT\n");
+
+  for (size_t i = 0; i < n_refs; i++)
+    free (refs[i].name);
+  free (refs);
+  sb_free (&p.filter_chains);
+  sb_free (&p.filter_rules);
+  sb_free (&p.nat_chains);
+  sb_free (&p.nat_rules);
+  return sb_steal (&out);
+}
+
+char *
+iptables_natrouter_payload (const struct model *m, int node, int nic)
+{
+  if (m == NULL || node < 0 || (size_t) node >= m->n_nodes)
+    return NULL;
+  const struct model_node *nd = &m->nodes[node];
+  if (nic < 0 || (size_t) nic >= nd->n_nics)
+    return NULL;
+  const struct network_def *net = nd->nics[nic].net;
+  if (net == NULL || net->kind != NET_NAT)
+    return NULL;
+
+  /* VirtualBox's NAT engine rewrites every connection the VM opens to the
+     host's own address; the router namespace does the same for whatever
+     leaves the NAT network. Traffic to the router itself (10.0.2.2) and
+     inside the network is left alone. */
+  char c[CIDR_STRLEN];
+  struct cidr net_cidr = { .addr = cidr_network (net->cidr), .len = net->cidr.len };
+  cidr_fmt (net_cidr, c);
+  return xasprintf ("*nat\n-A POSTROUTING -s %s ! -d %s -j MASQUERADE\nCOMMIT\n", c, c);
+}

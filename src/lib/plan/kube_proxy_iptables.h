@@ -1,0 +1,32 @@
+/* The iptables state of a node, as iptables-restore input.
+ *
+ * A real node's tables are written by three components: kubelet (the
+ * KUBE-FIREWALL anti-martian chain, hint and canary chains), kube-proxy in
+ * iptables mode (service chains, one restore per sync) and flannel (masquerade
+ * and forward chains). nslab has no running daemons, so it writes what they
+ * would have left behind in one `iptables-restore --noflush` payload per node,
+ * applied to a fresh network namespace. */
+#ifndef NSLAB_IPTABLES_RULES_H
+#define NSLAB_IPTABLES_RULES_H
+
+#include "k8s/model.h"
+
+/* Complete iptables-restore --noflush input for node `node` of the model:
+   mangle, filter, nat tables as a real k3s (or kubeadm, per
+   m->sc->cluster.flavor) node has them after kubelet, kube-proxy and flannel
+   started. Caller frees. NULL if node is out of range. */
+char *iptables_node_payload (const struct model *m, int node);
+
+/* NAT router of node `node`, NIC `nic` (a NAT network): masquerade what comes
+   from the NAT network, like the VirtualBox NAT engine does. Caller frees.
+   NULL if node/nic are out of range or the NIC is not on a NAT network. */
+char *iptables_natrouter_payload (const struct model *m, int node, int nic);
+
+/* kube-proxy's masquerade mark as it writes it: fmt.Sprintf("%#08x",
+   1<<bit), which Go renders as "0x00004000" for bit 14. out needs 16 bytes. */
+char *kube_proxy_mark (int masquerade_bit, char out[16]);
+
+/* kube-proxy's probability string for 1/n: "%0.10f". out needs 16 bytes. */
+char *kube_proxy_probability (int n, char out[16]);
+
+#endif

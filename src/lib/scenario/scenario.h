@@ -1,0 +1,162 @@
+/* The scenario: what a user wrote in labs/X.ini (merged over its template),
+ * parsed and validated. Nothing here is derived: allocation of addresses,
+ * names and placement happens in model.c. Every string is owned by the
+ * scenario and freed by scenario_free(). */
+#ifndef NSLAB_SCENARIO_H
+#define NSLAB_SCENARIO_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/error.h"
+#include "base/ipaddr.h"
+
+#define LAB_NAME_MAX 12
+#define NSLAB_MAX_NODES 256
+
+enum flavor { FLAVOR_K3S, FLAVOR_KUBEADM };
+enum cni_kind { CNI_FLANNEL, CNI_WEAVE, CNI_HOST_GW };
+enum proxy_mode { PROXY_IPTABLES, PROXY_NFTABLES };
+enum net_kind { NET_NAT, NET_HOSTONLY };
+/* Whose VMs sit on a network: decides the NICs' MAC vendor prefix. */
+enum hypervisor { HV_VIRTUALBOX, HV_VMWARE };
+enum node_role { ROLE_CONTROL_PLANE, ROLE_WORKER };
+enum workload_kind { WL_POD, WL_DEPLOYMENT, WL_REPLICASET };
+enum app_kind { APP_NONE, APP_HTTP, APP_COMMAND };
+enum svc_type { SVC_CLUSTER_IP, SVC_NODE_PORT, SVC_LOAD_BALANCER };
+enum l4proto { PROTO_TCP, PROTO_UDP, PROTO_SCTP };
+
+/* Where a value came from, for error messages: file, section and key. */
+struct origin {
+  const char *file;    /* points into scenario->files */
+  const char *section; /* as written, e.g. "service demo/web-svc" */
+};
+
+struct label {
+  char *key, *value;
+};
+
+struct cluster_def {
+  enum flavor flavor;
+  struct cidr pod_cidr;     /* cluster CIDR, e.g. 10.42.0.0/16 */
+  struct cidr service_cidr; /* e.g. 10.43.0.0/16 */
+  uint8_t node_mask;        /* per-node pod subnet length, e.g. 24 */
+  enum cni_kind cni;
+  enum proxy_mode proxy_mode;
+  char *dns_domain;         /* cluster.local */
+  uint32_t dns_ip;          /* kube-dns ClusterIP, e.g. 10.43.0.10 */
+  uint32_t vxlan_vni;       /* flannel VNI, 1 */
+  uint16_t vxlan_port;      /* 8472 */
+  uint32_t underlay_mtu;    /* MTU of node NICs, 1500; flannel.1 gets -50 */
+  uint16_t nodeport_min, nodeport_max; /* 30000-32767 */
+  uint16_t apiserver_port;  /* 6443: endpoint of default/kubernetes */
+  int masquerade_bit;       /* kube-proxy masqueradeBit, 14 */
+  bool cp_schedulable;      /* k3s: true; kubeadm: false (NoSchedule taint) */
+};
+
+struct network_def {
+  char *name;           /* section [network NAME] */
+  enum net_kind kind;
+  struct cidr cidr;     /* 10.0.2.0/24, 192.168.56.0/24 */
+  uint32_t gateway;     /* NAT: the router's address (10.0.2.2); host-only: the lab host's (.1) */
+  uint32_t dns;         /* NAT only: the router's DNS address (10.0.2.3), 0 if none */
+  char *bridge;         /* host-only: bridge name in the lab host (vboxnet0) */
+  struct origin origin;
+  enum hypervisor hypervisor; /* virtualbox (08:00:27) or vmware (00:0c:29) */
+};
+
+struct nic_def {
+  char *ifname;   /* enp0s3 */
+  int network;    /* index into scenario->networks */
+  uint32_t addr;  /* 10.0.2.15 */
+};
+
+struct node_def {
+  char *name;
+  enum node_role role;
+  struct nic_def *nics;
+  size_t n_nics;
+  int internal_nic;   /* index into nics: INTERNAL-IP and VXLAN underlay */
+  bool schedulable;
+  struct origin origin;
+};
+
+struct app_def {
+  enum app_kind kind;
+  uint16_t port;   /* APP_HTTP: listening port */
+  char **argv;     /* APP_COMMAND: NULL-terminated, split like a shell would (quotes) */
+  char *command;   /* APP_COMMAND: as written */
+};
+
+struct workload_def {
+  enum workload_kind kind;
+  char *ns, *name;        /* [deployment demo/web] -> "demo", "web" */
+  struct label *labels;
+  size_t n_labels;
+  int replicas;           /* 1 for WL_POD */
+  char **nodes;           /* allowed nodes (pod: exactly one if set); NULL/0 = any schedulable */
+  size_t n_nodes;
+  uint32_t *ips;          /* pinned pod IPs, one per replica or none */
+  size_t n_ips;
+  struct app_def app;
+  struct origin origin;
+};
+
+struct port_def {
+  char *name;             /* may be NULL (unnamed single port) */
+  uint16_t port;
+  uint16_t target_port;   /* defaults to port */
+  enum l4proto protocol;
+  uint16_t node_port;     /* 0 = allocate (NodePort/LoadBalancer), ignored for ClusterIP */
+};
+
+struct service_def {
+  char *ns, *name;
+  enum svc_type type;
+  struct label *selector;
+  size_t n_selector;
+  struct port_def *ports;
+  size_t n_ports;
+  uint32_t cluster_ip;    /* 0 = allocate */
+  bool affinity_client_ip;
+  uint32_t affinity_timeout; /* seconds, default 10800 */
+  bool implicit;          /* added by the flavor (kubernetes, kube-dns), not the user */
+  struct origin origin;
+};
+
+struct scenario {
+  char **files;           /* scenario file first, then its template */
+  size_t n_files;
+  char *lab;              /* [lab] name */
+  char *description;
+  struct cluster_def cluster;
+  struct network_def *networks;
+  size_t n_networks;
+  struct node_def *nodes;
+  size_t n_nodes;
+  struct workload_def *workloads;
+  size_t n_workloads;
+  struct service_def *services;
+  size_t n_services;
+  char **warnings;        /* non-fatal findings, each a full "file: [section] key: msg" line */
+  size_t n_warnings;
+};
+
+/* Load FILE (and its template), validate everything, and add the services
+ * the flavor always has. On invalid input returns -1 with an error whose
+ * exit_code is NSLAB_EXIT_INVALID and whose message names file, section and
+ * key. */
+int scenario_load (const char *file, struct scenario **out, nslab_error_t *err);
+void scenario_free (struct scenario *s);
+
+const char *flavor_name (enum flavor f);
+const char *proto_name (enum l4proto p);       /* "TCP" */
+const char *proto_lower (enum l4proto p);      /* "tcp" */
+const char *svc_type_name (enum svc_type t);   /* "ClusterIP" */
+const char *workload_kind_name (enum workload_kind k); /* "deployment" */
+
+/* Does the label set match the selector (every selector pair present)? */
+bool labels_match (const struct label *labels, size_t n_labels, const struct label *sel, size_t n_sel);
+
+#endif

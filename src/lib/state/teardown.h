@@ -1,0 +1,18 @@
+/* Taking a lab down from its state record alone: kill the recorded
+ * processes (only if pid and start time still match), delete the recorded
+ * namespaces (newest first), remove the state dir. Objects already gone are
+ * fine; the scenario file is not needed. */
+#ifndef NSLAB_TEARDOWN_H
+#define NSLAB_TEARDOWN_H
+
+#include "base/error.h"
+#include "state/state.h"
+#include "state/journal.h"
+
+/* Lock, load, tear down, remove the record. "lab X is not up" if none. */
+int teardown_lab (const char *lab, nslab_error_t *err);
+/* Kill the processes and delete the namespaces of st (the caller holds the
+ * lock); keeps going past failures and returns the first one. */
+int teardown_objects (const struct state *st, nslab_error_t *err);
+
+#endif
