@@ -6,6 +6,7 @@
 #include "cmd.h"
 #include "cli.h"
 #include "plan/plan.h"
+#include "view/plan_text.h"
 
 int
 cmd_plan (int argc, char **argv)

@@ -12,6 +12,7 @@
 #include "cli.h"
 #include "cmd.h"
 #include "plan/plan.h"
+#include "view/kubectl.h"
 #include "base/table.h"
 #include "base/util.h"
 
@@ -24,34 +25,35 @@ now (void)
 }
 
 static void
-print_summary (const struct model *m, double secs, FILE *out)
+print_summary (const struct plan *p, double secs, FILE *out)
 {
+  const struct lab_objects *m = p->objects;
   char ip[IP_STRLEN];
   fprintf (out, "lab %s is up: %zu nodes, %zu pods, %zu services (%.0f ms)\n\n", m->lab, m->n_nodes, m->n_pods,
            m->n_services, secs * 1000);
-  plan_print_summary (m, true, out);
+  kubectl_print_summary (m, true, out);
 
   /* A ready-made first experiment: a pod curling a user service. */
   fputc ('\n', out);
-  const struct model_service *svc = NULL;
+  const struct lab_service *svc = NULL;
   for (size_t i = 0; i < m->n_services && svc == NULL; i++)
-    if (! m->services[i].def->implicit && m->services[i].n_ports && m->services[i].ports[0].n_endpoints
+    if (! m->services[i].implicit && m->services[i].n_ports && m->services[i].ports[0].n_endpoints
         && m->services[i].ports[0].protocol == PROTO_TCP)
       svc = &m->services[i];
   if (m->n_pods)
     {
-      const struct model_pod *p = &m->pods[0];
+      const struct lab_pod *pod = &m->pods[0];
       if (svc)
-        fprintf (out, "Try:\n  nslab exec %s -n %s pod/%s -- curl -s http://%s:%u/\n", m->lab, p->ns, p->name,
+        fprintf (out, "Try:\n  nslab exec %s -n %s pod/%s -- curl -s http://%s:%u/\n", m->lab, pod->ns, pod->name,
                  ip_fmt (svc->cluster_ip, ip), svc->ports[0].port);
       else
-        fprintf (out, "Try:\n  nslab exec %s -n %s pod/%s -- ip addr\n", m->lab, p->ns, p->name);
+        fprintf (out, "Try:\n  nslab exec %s -n %s pod/%s -- ip addr\n", m->lab, pod->ns, pod->name);
     }
   else
     fprintf (out, "Try:\n");
   if (m->n_nodes)
     fprintf (out, "  nslab exec %s node/%s -- ip route\n  ip netns exec %s iptables-save -t nat\n", m->lab,
-             m->nodes[0].name, m->netns[m->nodes[0].netns].name);
+             m->nodes[0].name, m->nodes[0].netns);
   fprintf (out, "  nslab down %s\n", m->lab);
 }
 
@@ -78,7 +80,7 @@ cmd_up (int argc, char **argv)
       cli_plan_free (sc, p);
       return nslab_error_print (&err);
     }
-  print_summary (p->model, secs, stdout);
+  print_summary (p, secs, stdout);
   cli_plan_free (sc, p);
   return 0;
 }

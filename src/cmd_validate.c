@@ -16,8 +16,8 @@ cmd_validate (int argc, char **argv)
   int rc = cli_load_plan (argv[1], &sc, &p);
   if (rc != 0)
     return rc;
-  printf ("%s: ok (lab %s: %zu nodes, %zu pods, %zu services)\n", argv[1], sc->lab, p->model->n_nodes,
-          p->model->n_pods, p->model->n_services);
+  printf ("%s: ok (lab %s: %zu nodes, %zu pods, %zu services)\n", argv[1], sc->lab, p->objects->n_nodes,
+          p->objects->n_pods, p->objects->n_services);
   cli_plan_free (sc, p);
   return 0;
 }

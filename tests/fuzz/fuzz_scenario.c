@@ -8,6 +8,7 @@
 
 #include "base/error.h"
 #include "plan/plan.h"
+#include "view/plan_text.h"
 #include "scenario/scenario.h"
 
 int LLVMFuzzerTestOneInput (const uint8_t *data, size_t size);

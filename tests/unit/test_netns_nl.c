@@ -684,10 +684,9 @@ END_TEST
 /* A two-namespace plan built by hand: node with a bridge, a pod with a veth
  * into it, an address, a route, a sysctl, an iptables payload. */
 struct mini {
-  struct scenario sc;
-  struct network_def net;
-  struct model m;
-  struct model_netns ns[2];
+  struct lab_network net;
+  struct lab_objects objects;
+  char *ns[2];
   struct plan p;
   struct plan_op ops[12];
 };
@@ -696,48 +695,46 @@ static void
 mini_build (struct mini *x, const char *lab, bool bad_route)
 {
   memset (x, 0, sizeof *x);
-  x->net = (struct network_def) { .name = (char *) "hostonly", .kind = NET_HOSTONLY,
+  x->net = (struct lab_network) { .name = (char *) "hostonly", .kind = NET_HOSTONLY,
                                   .cidr = { IP4 (192, 168, 56, 0), 24 } };
-  x->sc.lab = (char *) lab;
-  x->sc.networks = &x->net;
-  x->sc.n_networks = 1;
-  x->sc.cluster.pod_cidr = (struct cidr) { IP4 (10, 42, 0, 0), 16 };
-  x->sc.cluster.service_cidr = (struct cidr) { IP4 (10, 43, 0, 0), 16 };
-  x->ns[0] = (struct model_netns) { .name = xasprintf ("%s-n1", lab), .kind = NETNS_NODE };
-  x->ns[1] = (struct model_netns) { .name = xasprintf ("%s-pod", lab), .kind = NETNS_POD };
-  x->m = (struct model) { .sc = &x->sc, .lab = (char *) lab, .netns = x->ns, .n_netns = 2 };
+  x->objects = (struct lab_objects) { .lab = (char *) lab, .networks = &x->net, .n_networks = 1,
+                                      .pod_cidr = { IP4 (10, 42, 0, 0), 16 },
+                                      .service_cidr = { IP4 (10, 43, 0, 0), 16 } };
+  x->ns[0] = xasprintf ("%s-n1", lab);
+  x->ns[1] = xasprintf ("%s-pod", lab);
+  char *n0 = x->ns[0], *n1 = x->ns[1];
   size_t i = 0;
-  x->ops[i++] = (struct plan_op) { .kind = OP_NETNS, .ns = 0 };
-  x->ops[i++] = (struct plan_op) { .kind = OP_NETNS, .ns = 1 };
-  x->ops[i++] = (struct plan_op) { .kind = OP_SYSCTL, .ns = 0,
+  x->ops[i++] = (struct plan_op) { .kind = OP_NETNS, .ns = n0, .u.netns = { .kind = PLAN_NETNS_NODE } };
+  x->ops[i++] = (struct plan_op) { .kind = OP_NETNS, .ns = n1, .u.netns = { .kind = PLAN_NETNS_POD } };
+  x->ops[i++] = (struct plan_op) { .kind = OP_SYSCTL, .ns = n0,
                                    .u.sysctl = { (char *) "net.ipv4.ip_forward", (char *) "1" } };
-  x->ops[i++] = (struct plan_op) { .kind = OP_LINK, .ns = 0,
+  x->ops[i++] = (struct plan_op) { .kind = OP_LINK, .ns = n0,
                                    .u.link = { .kind = LINK_BRIDGE, .name = (char *) "cni0", .mtu = 1450 } };
-  x->ops[i++] = (struct plan_op) { .kind = OP_LINK, .ns = 0,
+  x->ops[i++] = (struct plan_op) { .kind = OP_LINK, .ns = n0,
                                    .u.link = { .kind = LINK_VETH, .name = (char *) "vethab", .mtu = 1450,
-                                               .peer_name = (char *) "eth0", .peer_ns = 1 } };
-  x->ops[i++] = (struct plan_op) { .kind = OP_LINK_SET, .ns = 0,
+                                               .peer_name = (char *) "eth0", .peer_ns = n1 } };
+  x->ops[i++] = (struct plan_op) { .kind = OP_LINK_SET, .ns = n0,
                                    .u.set = { (char *) "vethab", (char *) "cni0", true, true } };
-  x->ops[i++] = (struct plan_op) { .kind = OP_LINK_SET, .ns = 0, .u.set = { (char *) "cni0", NULL, false, true } };
-  x->ops[i++] = (struct plan_op) { .kind = OP_ADDR, .ns = 0,
+  x->ops[i++] = (struct plan_op) { .kind = OP_LINK_SET, .ns = n0, .u.set = { (char *) "cni0", NULL, false, true } };
+  x->ops[i++] = (struct plan_op) { .kind = OP_ADDR, .ns = n0,
                                    .u.addr = { (char *) "cni0", { IP4 (10, 42, 0, 1), 24 }, 0 } };
-  x->ops[i++] = (struct plan_op) { .kind = OP_LINK_SET, .ns = 1, .u.set = { (char *) "eth0", NULL, false, true } };
-  x->ops[i++] = (struct plan_op) { .kind = OP_ADDR, .ns = 1,
+  x->ops[i++] = (struct plan_op) { .kind = OP_LINK_SET, .ns = n1, .u.set = { (char *) "eth0", NULL, false, true } };
+  x->ops[i++] = (struct plan_op) { .kind = OP_ADDR, .ns = n1,
                                    .u.addr = { (char *) "eth0", { IP4 (10, 42, 0, 5), 24 }, 0 } };
-  x->ops[i++] = (struct plan_op) { .kind = OP_ROUTE, .ns = 1,
+  x->ops[i++] = (struct plan_op) { .kind = OP_ROUTE, .ns = n1,
                                    .u.route = { .dst = { 0, 0 },
                                                 .gw = bad_route ? IP4 (10, 99, 0, 1) : IP4 (10, 42, 0, 1),
                                                 .dev = (char *) "eth0", .protocol = RTPROT_BOOT } };
-  x->ops[i++] = (struct plan_op) { .kind = OP_IPTABLES, .ns = 0,
+  x->ops[i++] = (struct plan_op) { .kind = OP_IPTABLES, .ns = n0,
                                    .u.ipt = { (char *) "*filter\n:NSLAB-T - [0:0]\n-A FORWARD -j NSLAB-T\nCOMMIT\n" } };
-  x->p = (struct plan) { .model = &x->m, .ops = x->ops, .n_ops = i };
+  x->p = (struct plan) { .objects = &x->objects, .ops = x->ops, .n_ops = i };
 }
 
 static void
 mini_free (struct mini *x)
 {
-  free (x->ns[0].name);
-  free (x->ns[1].name);
+  free (x->ns[0]);
+  free (x->ns[1]);
 }
 
 static size_t

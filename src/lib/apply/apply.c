@@ -1,6 +1,7 @@
 /* Apply a plan (see apply.h). */
 #include "apply/apply.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -37,27 +38,18 @@ apply_check_privileges (nslab_error_t *err)
   return nslab_error (err, 0, "needs root: CAP_NET_ADMIN + CAP_SYS_ADMIN");
 }
 
-static const char *
-ns_name (const struct plan *p, int idx)
-{
-  if (idx < 0 || (size_t) idx >= p->model->n_netns)
-    return NULL;
-  return p->model->netns[idx].name;
-}
-
 int
 apply_precheck (const struct plan *p, nslab_error_t *err)
 {
-  const struct model *m = p->model;
-  const struct scenario *sc = m->sc;
-  cleanup_free char *dir = xasprintf ("%s/%s", state_root (), m->lab);
+  const struct lab_objects *o = p->objects;
+  cleanup_free char *dir = xasprintf ("%s/%s", state_root (), o->lab);
   struct stat sb;
   if (stat (dir, &sb) == 0)
-    return nslab_error (err, 0, "lab %s is already up (nslab down %s first)", m->lab, m->lab);
-  for (size_t i = 0; i < m->n_netns; i++)
-    if (netns_exists (m->netns[i].name))
+    return nslab_error (err, 0, "lab %s is already up (nslab down %s first)", o->lab, o->lab);
+  for (size_t i = 0; i < p->n_ops; i++)
+    if (p->ops[i].kind == OP_NETNS && netns_exists (p->ops[i].ns))
       return nslab_error (err, 0, "network namespace %s already exists (%s/%s); remove it or rename lab %s",
-                          m->netns[i].name, NETNS_RUN_DIR, m->netns[i].name, m->lab);
+                          p->ops[i].ns, NETNS_RUN_DIR, p->ops[i].ns, o->lab);
 
   char **labs = NULL;
   size_t n_labs = 0;
@@ -81,16 +73,16 @@ apply_precheck (const struct plan *p, nslab_error_t *err)
         {
           if (strcmp (st->cidrs[c].kind, "hostonly") != 0)
             continue;
-          for (size_t n = 0; n < sc->n_networks; n++)
+          for (size_t n = 0; n < o->n_networks; n++)
             {
-              const struct network_def *net = &sc->networks[n];
+              const struct lab_network *net = &o->networks[n];
               if (net->kind != NET_HOSTONLY || ! cidr_overlaps (net->cidr, st->cidrs[c].cidr))
                 continue;
               char a[CIDR_STRLEN], b[CIDR_STRLEN];
               rc = nslab_error_invalid (err,
                                         "lab %s clashes with lab %s, which is up: host-only network %s %s "
                                         "overlaps its network %s %s",
-                                        m->lab, st->lab, net->name, cidr_fmt (net->cidr, a),
+                                        o->lab, st->lab, net->name, cidr_fmt (net->cidr, a),
                                         st->cidrs[c].name, cidr_fmt (st->cidrs[c].cidr, b));
               break;
             }
@@ -101,23 +93,6 @@ apply_precheck (const struct plan *p, nslab_error_t *err)
     free (labs[l]);
   free (labs);
   return rc;
-}
-
-/* Owner kind as kubectl prints it ("deployment/web"); local so the applier
- * does not depend on the scenario loader's object. */
-static const char *
-owner_kind (enum workload_kind k)
-{
-  switch (k)
-    {
-    case WL_DEPLOYMENT:
-      return "deployment";
-    case WL_REPLICASET:
-      return "replicaset";
-    case WL_POD:
-    default:
-      return "pod";
-    }
 }
 
 struct proc_ctx {
@@ -150,36 +125,30 @@ struct pending {
 };
 
 static int
-do_process (const struct plan *p, const struct plan_op *op, struct state_writer *w, struct pending *pend,
-            nslab_error_t *err)
+do_process (const struct plan_op *op, struct state_writer *w, struct pending *pend, nslab_error_t *err)
 {
-  const struct model *m = p->model;
   const struct plan_process *pp = &op->u.proc;
-  const char *ns = ns_name (p, op->ns);
+  const char *ns = op->ns;
   struct proc_ctx c = { .w = w };
   cleanup_free char *pname = NULL;
-  cleanup_free char *owner = NULL;
-  if (pp->role == PROC_NODE)
+  if (pp->owner.kind == OBJ_NODE)
     {
-      const struct model_node *node = &m->nodes[pp->owner];
       c.sp.kind = STATE_PROC_NODE;
-      c.sp.name = node->name;
-      c.sp.node = node->name;
+      c.sp.name = pp->owner.name;
     }
   else
     {
-      const struct model_pod *pod = &m->pods[pp->owner];
       c.sp.kind = STATE_PROC_POD;
-      pname = xasprintf ("%s/%s", pod->ns, pod->name);
-      owner = xasprintf ("%s/%s", owner_kind (pod->wl->kind), pod->wl->name);
+      pname = xasprintf ("%s/%s", pp->owner.ns, pp->owner.name);
       c.sp.name = pname;
-      c.sp.owner = owner;
-      c.sp.node = m->nodes[pod->node].name;
     }
+  c.sp.node = pp->node;
   c.sp.netns = (char *) ns;
   cleanup_free char *nspath = netns_path (ns);
   cleanup_free char *files = xasprintf ("%s/files/%s", state_writer_dir (w), ns);
   cleanup_free char *log = xasprintf ("%s/logs/%s.log", state_writer_dir (w), ns);
+  struct app_def app = { .kind = pp->app.kind, .port = pp->app.port, .argv = pp->app.argv,
+                         .command = pp->app.command };
   struct pause_spec spec = {
     .title = pp->title,
     .netns_path = nspath,
@@ -187,12 +156,12 @@ do_process (const struct plan *p, const struct plan_op *op, struct state_writer 
     .files_dir = files,
     .etc_hosts = pp->etc_hosts,
     .resolv_conf = pp->resolv_conf,
-    .app = pp->app,
+    .app = &app,
     .env = pp->env,
-    .log_path = (pp->app && pp->app->kind != APP_NONE) ? log : NULL,
+    .log_path = pp->app.kind != APP_NONE ? log : NULL,
   };
   struct pending_proc *started = VEC_PUSH (pend->procs, pend->n_procs);
-  started->what = xasprintf ("%s: start %s %s", ns, pp->role == PROC_NODE ? "node" : "pod", c.sp.name);
+  started->what = xasprintf ("%s: start %s %s", ns, pp->owner.kind == OBJ_NODE ? "node" : "pod", c.sp.name);
   if (pause_spawn_start (&spec, record_proc, &c, &started->start, err) < 0)
     {
       nslab_error_wrap (err, "%s", started->what);
@@ -203,53 +172,101 @@ do_process (const struct plan *p, const struct plan_op *op, struct state_writer 
   return 0;
 }
 
+/* The applier's column of the op table (plan/op.h has the others): one
+ * function per op kind, each translating the op into kernel or runtime calls.
+ * Work that can run in parallel with the rest of up (iptables-restore, pause
+ * processes setting themselves up) is started here and finished later. */
+struct apply_ctx {
+  struct state_writer *w;
+  struct pending pend;
+};
+
 static int
-do_op (const struct plan *p, const struct plan_op *op, struct state_writer *w, struct pending *pend,
-       nslab_error_t *err)
+apply_netns (const struct plan_op *op, struct apply_ctx *c, nslab_error_t *err)
 {
-  const char *ns = ns_name (p, op->ns);
-  if (ns == NULL)
-    return nslab_error (err, EINVAL, "plan op %d: bad namespace index %d", (int) op->kind, op->ns);
-  switch (op->kind)
-    {
-    case OP_NETNS:
-      if (state_record_netns (w, ns, err) < 0)
-        return -1;
-      return netns_create (ns, err);
-    case OP_SYSCTL:
-      return sysctl_write (ns, op->u.sysctl.key, op->u.sysctl.value, err);
-    case OP_LINK:
-      {
-        const char *peer = NULL;
-        if (op->u.link.kind == LINK_VETH && (peer = ns_name (p, op->u.link.peer_ns)) == NULL)
-          return nslab_error (err, EINVAL, "%s: veth %s: bad peer namespace index", ns, op->u.link.name);
-        return nlr_link_add (ns, &op->u.link, peer, err);
-      }
-    case OP_LINK_SET:
-      return nlr_link_set (ns, &op->u.set, err);
-    case OP_ADDR:
-      return nlr_addr_add (ns, &op->u.addr, err);
-    case OP_ROUTE:
-      return nlr_route_add (ns, &op->u.route, err);
-    case OP_NEIGH:
-      return nlr_neigh_add (ns, &op->u.neigh, err);
-    case OP_FDB:
-      return nlr_fdb_append (ns, &op->u.fdb, err);
-    case OP_IPTABLES:
-      {
-        struct ipt_job *j = VEC_PUSH (pend->ipt, pend->n_ipt);
-        if (iptables_restore_start (ns, op->u.ipt.payload, j, err) < 0)
-          {
-            pend->n_ipt--;
-            return -1;
-          }
-        return 0;
-      }
-    case OP_PROCESS:
-      return do_process (p, op, w, pend, err);
-    }
-  return nslab_error (err, EINVAL, "%s: unknown plan op %d", ns, (int) op->kind);
+  /* Recorded before it exists: a kill in between leaves a record that down
+   * clears, never an unrecorded namespace. */
+  if (state_record_netns (c->w, op->ns, err) < 0)
+    return -1;
+  return netns_create (op->ns, err);
 }
+
+static int
+apply_sysctl (const struct plan_op *op, struct apply_ctx *c, nslab_error_t *err)
+{
+  (void) c;
+  return sysctl_write (op->ns, op->u.sysctl.key, op->u.sysctl.value, err);
+}
+
+static int
+apply_link (const struct plan_op *op, struct apply_ctx *c, nslab_error_t *err)
+{
+  (void) c;
+  return nlr_link_add (op->ns, &op->u.link, op->u.link.peer_ns, err);
+}
+
+static int
+apply_link_set (const struct plan_op *op, struct apply_ctx *c, nslab_error_t *err)
+{
+  (void) c;
+  return nlr_link_set (op->ns, &op->u.set, err);
+}
+
+static int
+apply_addr (const struct plan_op *op, struct apply_ctx *c, nslab_error_t *err)
+{
+  (void) c;
+  return nlr_addr_add (op->ns, &op->u.addr, err);
+}
+
+static int
+apply_route (const struct plan_op *op, struct apply_ctx *c, nslab_error_t *err)
+{
+  (void) c;
+  return nlr_route_add (op->ns, &op->u.route, err);
+}
+
+static int
+apply_neigh (const struct plan_op *op, struct apply_ctx *c, nslab_error_t *err)
+{
+  (void) c;
+  return nlr_neigh_add (op->ns, &op->u.neigh, err);
+}
+
+static int
+apply_fdb (const struct plan_op *op, struct apply_ctx *c, nslab_error_t *err)
+{
+  (void) c;
+  return nlr_fdb_append (op->ns, &op->u.fdb, err);
+}
+
+static int
+apply_iptables (const struct plan_op *op, struct apply_ctx *c, nslab_error_t *err)
+{
+  struct ipt_job *j = VEC_PUSH (c->pend.ipt, c->pend.n_ipt);
+  if (iptables_restore_start (op->ns, op->u.ipt.payload, j, err) < 0)
+    {
+      c->pend.n_ipt--;
+      return -1;
+    }
+  return 0;
+}
+
+static int
+apply_process (const struct plan_op *op, struct apply_ctx *c, nslab_error_t *err)
+{
+  return do_process (op, c->w, &c->pend, err);
+}
+
+typedef int (*apply_fn) (const struct plan_op *op, struct apply_ctx *c, nslab_error_t *err);
+
+static const apply_fn appliers[] = {
+  [OP_NETNS] = apply_netns,       [OP_SYSCTL] = apply_sysctl, [OP_LINK] = apply_link,
+  [OP_LINK_SET] = apply_link_set, [OP_ADDR] = apply_addr,     [OP_ROUTE] = apply_route,
+  [OP_NEIGH] = apply_neigh,       [OP_FDB] = apply_fdb,       [OP_IPTABLES] = apply_iptables,
+  [OP_PROCESS] = apply_process,
+};
+static_assert (ARRAY_SIZE (appliers) == OP__COUNT, "one applier per enum plan_op_kind");
 
 /* Settle every link's carrier before `up` returns (see nlr_link_sync):
  * veth ends first, which enables their bridge ports, then the bridges,
@@ -266,11 +283,10 @@ sync_carriers (const struct plan *p, nslab_error_t *err)
         const struct plan_link *l = &op->u.link;
         if (pass == 0 && l->kind == LINK_VETH)
           {
-            if (nlr_link_sync (ns_name (p, op->ns), l->name, err) < 0
-                || nlr_link_sync (ns_name (p, l->peer_ns), l->peer_name, err) < 0)
+            if (nlr_link_sync (op->ns, l->name, err) < 0 || nlr_link_sync (l->peer_ns, l->peer_name, err) < 0)
               return -1;
           }
-        else if (pass == 1 && l->kind == LINK_BRIDGE && nlr_link_sync (ns_name (p, op->ns), l->name, err) < 0)
+        else if (pass == 1 && l->kind == LINK_BRIDGE && nlr_link_sync (op->ns, l->name, err) < 0)
           return -1;
       }
   return 0;
@@ -392,8 +408,7 @@ restore_interrupts (const struct sigaction old[3])
 int
 apply_plan (const struct plan *p, const char *scenario_path, nslab_error_t *err)
 {
-  const struct model *m = p->model;
-  const struct scenario *sc = m->sc;
+  const struct lab_objects *o = p->objects;
   if (apply_check_privileges (err) < 0 || apply_precheck (p, err) < 0)
     return -1;
   raise_nofile ();
@@ -401,19 +416,19 @@ apply_plan (const struct plan *p, const char *scenario_path, nslab_error_t *err)
     return -1;
 
   struct state_writer *w = NULL;
-  if (state_create (m->lab, scenario_path, &w, err) < 0)
+  if (state_create (o->lab, scenario_path, &w, err) < 0)
     return -1;
-  int rc = state_record_counts (w, (int) m->n_nodes, (int) m->n_pods, (int) m->n_services, err);
-  for (size_t i = 0; rc == 0 && i < m->n_netns; i++)
-    if (m->netns[i].kind == NETNS_LABHOST)
-      rc = state_record_labhost (w, m->netns[i].name, err);
-  for (size_t i = 0; rc == 0 && i < sc->n_networks; i++)
-    rc = state_record_cidr (w, sc->networks[i].kind == NET_HOSTONLY ? "hostonly" : "nat", sc->networks[i].name,
-                            sc->networks[i].cidr, err);
+  int rc = state_record_counts (w, (int) o->n_nodes, (int) o->n_pods, (int) o->n_services, err);
+  for (size_t i = 0; rc == 0 && i < p->n_ops; i++)
+    if (p->ops[i].kind == OP_NETNS && p->ops[i].u.netns.kind == PLAN_NETNS_LABHOST)
+      rc = state_record_labhost (w, p->ops[i].ns, err);
+  for (size_t i = 0; rc == 0 && i < o->n_networks; i++)
+    rc = state_record_cidr (w, o->networks[i].kind == NET_HOSTONLY ? "hostonly" : "nat", o->networks[i].name,
+                            o->networks[i].cidr, err);
   if (rc == 0)
-    rc = state_record_cidr (w, "pod", "cluster-cidr", sc->cluster.pod_cidr, err);
+    rc = state_record_cidr (w, "pod", "cluster-cidr", o->pod_cidr, err);
   if (rc == 0)
-    rc = state_record_cidr (w, "service", "service-cidr", sc->cluster.service_cidr, err);
+    rc = state_record_cidr (w, "service", "service-cidr", o->service_cidr, err);
   if (rc == 0)
     {
       cleanup_free char *files = xasprintf ("%s/files", state_writer_dir (w));
@@ -426,7 +441,7 @@ apply_plan (const struct plan *p, const char *scenario_path, nslab_error_t *err)
   /* NSLAB_TEST_CRASH_SIGNAL=INT makes the hook a Ctrl-C instead of kill -9. */
   const char *crash_sig = getenv ("NSLAB_TEST_CRASH_SIGNAL");
   int crash_signal = crash_sig && strcmp (crash_sig, "INT") == 0 ? SIGINT : SIGKILL;
-  struct pending pend = { 0 };
+  struct apply_ctx ctx = { .w = w };
   struct sigaction old_actions[3];
   catch_interrupts (old_actions);
   for (size_t i = 0; rc == 0 && i < p->n_ops; i++)
@@ -436,14 +451,14 @@ apply_plan (const struct plan *p, const char *scenario_path, nslab_error_t *err)
       if (interrupted)
         rc = interrupted_error (err);
       else
-        rc = do_op (p, &p->ops[i], w, &pend, err);
+        rc = appliers[p->ops[i].kind] (&p->ops[i], &ctx, err);
     }
   if (rc == 0 && crash >= 0 && (size_t) crash >= p->n_ops)
     raise (SIGKILL);
   if (rc == 0)
     rc = sync_carriers (p, err);
   nslab_error_t perr = NULL;
-  if (finish_pending (&pend, rc == 0 ? err : &perr) < 0)
+  if (finish_pending (&ctx.pend, rc == 0 ? err : &perr) < 0)
     rc = -1;
   nslab_error_free (&perr);
 

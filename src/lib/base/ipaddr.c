@@ -127,3 +127,23 @@ cidr_subnet (struct cidr c, uint8_t sublen, uint32_t n)
   r.addr = cidr_network (c) + (sublen == 0 ? 0 : (uint32_t) ((uint64_t) n << (32 - sublen)));
   return r;
 }
+
+char *
+mac_fmt (const uint8_t mac[6], char buf[MAC_STRLEN])
+{
+  snprintf (buf, MAC_STRLEN, "%02x:%02x:%02x:%02x:%02x:%02x", mac[0], mac[1], mac[2], mac[3], mac[4], mac[5]);
+  return buf;
+}
+
+bool
+mac_parse (const char *s, uint8_t mac[6])
+{
+  unsigned b[6];
+  int n = 0;
+  if (sscanf (s, "%2x:%2x:%2x:%2x:%2x:%2x%n", &b[0], &b[1], &b[2], &b[3], &b[4], &b[5], &n) != 6
+      || n != MAC_STRLEN - 1 || s[n] != '\0')
+    return false;
+  for (int i = 0; i < 6; i++)
+    mac[i] = (uint8_t) b[i];
+  return true;
+}

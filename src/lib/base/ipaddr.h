@@ -33,4 +33,10 @@ bool cidr_overlaps (struct cidr a, struct cidr b);
 /* The n-th subnet of length sublen inside c (n from 0). */
 struct cidr cidr_subnet (struct cidr c, uint8_t sublen, uint32_t n);
 
+/* Ethernet addresses as ip(8) prints them: "08:00:27:4c:1f:0a". */
+#define MAC_STRLEN 18
+char *mac_fmt (const uint8_t mac[6], char buf[MAC_STRLEN]);
+/* Exactly six colon-separated hex bytes. */
+bool mac_parse (const char *s, uint8_t mac[6]);
+
 #endif

@@ -312,6 +312,10 @@ build_pods (struct model *m, nslab_error_t *err)
           p->wl = wl;
           p->ns = xstrdup (wl->ns);
           p->name = name;
+          if (wl->kind == WL_DEPLOYMENT)
+            p->replicaset = xasprintf ("%s-%s", wl->name, hash);
+          else if (wl->kind == WL_REPLICASET)
+            p->replicaset = xstrdup (wl->name);
           p->replica = r;
           p->node = node;
           p->ip = pinned;
@@ -638,6 +642,7 @@ model_free (struct model *m)
     {
       free (m->pods[i].ns);
       free (m->pods[i].name);
+      free (m->pods[i].replicaset);
       free (m->pods[i].host_veth);
     }
   free (m->pods);
@@ -657,13 +662,4 @@ model_free (struct model *m)
   free (m->services);
   free (m->lab);
   free (m);
-}
-
-const struct model_node *
-model_node_by_name (const struct model *m, const char *name)
-{
-  for (size_t i = 0; i < m->n_nodes; i++)
-    if (strcmp (m->nodes[i].name, name) == 0)
-      return &m->nodes[i];
-  return NULL;
 }

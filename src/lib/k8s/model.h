@@ -38,6 +38,7 @@ struct model_node {
 struct model_pod {
   const struct workload_def *wl;
   char *ns, *name;       /* demo, web-79ffc79c64-7lczb */
+  char *replicaset;      /* web-79ffc79c64 (a deployment's), the replicaset's own name, NULL for a bare pod */
   int replica;           /* index within the workload */
   int node;              /* index into model->nodes */
   uint32_t ip;
@@ -104,7 +105,5 @@ struct model {
 int model_build (const struct scenario *sc, struct model **out, nslab_error_t *err);
 void model_free (struct model *m);
 
-/* "demo/web-svc" style helpers. */
-const struct model_node *model_node_by_name (const struct model *m, const char *name);
 
 #endif

@@ -98,10 +98,3 @@ mac_local (uint64_t seed, uint8_t mac[6])
     mac[i] = (uint8_t) (seed >> (8 * i));
   mac[0] = (uint8_t) ((mac[0] & 0xfe) | 0x02);
 }
-
-char *
-mac_fmt (const uint8_t mac[6], char buf[18])
-{
-  snprintf (buf, 18, "%02x:%02x:%02x:%02x:%02x:%02x", mac[0], mac[1], mac[2], mac[3], mac[4], mac[5]);
-  return buf;
-}

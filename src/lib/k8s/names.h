@@ -7,6 +7,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "base/ipaddr.h" /* mac_fmt */
+
 /* FNV-1a, the hash Kubernetes uses for pod-template-hash. */
 uint32_t fnv1a32 (const void *data, size_t len, uint32_t h);
 uint64_t fnv1a64_str (const char *s);
@@ -29,6 +31,5 @@ void mac_virtualbox (uint64_t seed, uint8_t mac[6]);
  * gateway). */
 void mac_vendor (const uint8_t oui[3], uint64_t seed, uint8_t mac[6]);
 void mac_local (uint64_t seed, uint8_t mac[6]);
-char *mac_fmt (const uint8_t mac[6], char buf[18]);
 
 #endif

@@ -21,6 +21,7 @@
  * KUBE-ROUTER-* jumps first of all; nslab models k3s started with
  * --disable-network-policy, so those chains are absent. */
 #include "plan/kube_proxy_iptables.h"
+#include "plan/builder.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -458,4 +459,10 @@ iptables_natrouter_payload (const struct model *m, int node, int nic)
   struct cidr net_cidr = { .addr = cidr_network (net->cidr), .len = net->cidr.len };
   cidr_fmt (net_cidr, c);
   return xasprintf ("*nat\n-A POSTROUTING -s %s ! -d %s -j MASQUERADE\nCOMMIT\n", c, c);
+}
+
+void
+kube_proxy_plan_node (struct plan *p, const struct model *m, const struct model_node *n)
+{
+  plan_push (p, OP_IPTABLES, plan_ns (m, n->netns))->u.ipt.payload = iptables_node_payload (m, n->index);
 }

@@ -1,13 +1,20 @@
 /* The plan: every kernel object and process a lab needs, as an ordered list
- * of operations. Apply performs them front to back; teardown walks the state
- * record back to front. Building a plan touches nothing: it is printable and
- * testable without root. */
+ * of self-contained operations. An op carries the names, addresses and copies
+ * of strings its executor needs and nothing else: no index into a model, no
+ * pointer into a scenario. So a plan can be printed without root, written to
+ * JSON and read back (the running lab's snapshot), and applied by a plain loop
+ * over the op table (plan/op.h, apply/apply.c). Building a plan touches
+ * nothing. */
 #ifndef NSLAB_PLAN_H
 #define NSLAB_PLAN_H
 
-#include <stdio.h>
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
 
-#include "k8s/model.h"
+#include "base/error.h"
+#include "base/ipaddr.h"
+#include "k8s/objects.h"
 
 enum plan_op_kind {
   OP_NETNS,     /* create a named network namespace (ip netns add) */
@@ -20,6 +27,16 @@ enum plan_op_kind {
   OP_FDB,       /* permanent bridge FDB entry on a vxlan device (self) */
   OP_IPTABLES,  /* iptables-restore --noflush payload */
   OP_PROCESS,   /* start a pause process (and its app) holding a pod or node */
+  OP__COUNT
+};
+
+/* What a namespace stands for, as `nslab plan` groups ops by it. */
+enum plan_netns_kind { PLAN_NETNS_LABHOST, PLAN_NETNS_NODE, PLAN_NETNS_NATROUTER, PLAN_NETNS_POD };
+
+struct plan_netns {
+  enum plan_netns_kind kind;
+  struct obj_ref owner;  /* the node (NODE, NATROUTER) or pod (POD); OBJ_NONE for the lab host */
+  char *node;            /* pods: the node it runs on; NULL otherwise */
 };
 
 enum link_kind { LINK_BRIDGE, LINK_VETH, LINK_VXLAN };
@@ -32,7 +49,7 @@ struct plan_link {
   bool has_mac;
   /* veth: the peer is created at the same time, in peer_ns */
   char *peer_name;
-  int peer_ns;
+  char *peer_ns;
   uint8_t peer_mac[6];
   bool peer_has_mac;
   /* vxlan */
@@ -80,7 +97,10 @@ struct plan_fdb {
 };
 
 struct plan_sysctl {
-  char *key;            /* dotted, as sysctl(8) writes it: net.ipv4.ip_forward */
+  /* Dotted as sysctl(8) writes it (net.ipv4.ip_forward), or already a path
+   * below /proc/sys when an interface name has a dot
+   * (net/ipv6/conf/flannel.1/accept_ra). */
+  char *key;
   char *value;
 };
 
@@ -88,23 +108,30 @@ struct plan_iptables {
   char *payload;        /* complete iptables-restore input */
 };
 
-enum process_role { PROC_NODE, PROC_POD };
+/* The app a pod's pause process starts, copied out of the scenario. */
+struct plan_app {
+  enum app_kind kind;   /* APP_NONE: pause only */
+  uint16_t port;        /* APP_HTTP */
+  char *command;        /* APP_COMMAND, as written */
+  char **argv;          /* APP_COMMAND, split as a shell would, NULL-terminated */
+};
 
 struct plan_process {
-  enum process_role role;
-  int owner;            /* node or pod index in the model */
+  struct obj_ref owner; /* OBJ_NODE or OBJ_POD, with namespace and name */
+  char *node;           /* the node it runs on (for a node: itself) */
   char *title;          /* as ps shows it: "nslab-pause k3s demo/web-79ffc79c64-7lczb" */
   char *hostname;
-  const struct app_def *app; /* NULL or APP_NONE: pause only */
-  char **env;           /* extra environment for the app (POD_NAME, ...), NULL-terminated */
+  struct plan_app app;
+  char **env;           /* extra environment for the app (POD_NAME, ...), NULL-terminated; may be NULL */
   char *etc_hosts;      /* pods: /etc/hosts as kubelet writes it; NULL = leave the host's */
   char *resolv_conf;    /* pods: /etc/resolv.conf (cluster DNS, search path); NULL = leave */
 };
 
 struct plan_op {
   enum plan_op_kind kind;
-  int ns;               /* index into model->netns */
+  char *ns;             /* the network namespace the op acts in */
   union {
+    struct plan_netns netns;
     struct plan_link link;
     struct plan_link_set set;
     struct plan_addr addr;
@@ -118,18 +145,20 @@ struct plan_op {
 };
 
 struct plan {
-  struct model *model;  /* owned */
+  struct lab_objects *objects; /* owned: what the lab is, as kubectl would show it */
   struct plan_op *ops;
   size_t n_ops;
 };
 
+/* Resolve the scenario (k8s/model) and plan it. The model is not kept. */
 int plan_build (const struct scenario *sc, struct plan **out, nslab_error_t *err);
+/* Plan an already-built model (tests that look at both). */
+struct plan *plan_from_model (const struct model *m);
 void plan_free (struct plan *p);
 
-/* Human-readable, grouped by namespace, in ip(8)/bridge(8)/iptables-save syntax. */
-void plan_print_text (const struct plan *p, FILE *out);
-void plan_print_json (const struct plan *p, FILE *out);
-/* kubectl-like tables of nodes, pods and services (plan and up print it). */
-void plan_print_summary (const struct model *m, bool running, FILE *out);
+/* JSON: the objects' members (k8s/objects.h) plus "namespaces" and "ops".
+ * from_json reads back what to_json wrote (the snapshot of a running lab). */
+json_t *plan_to_json (const struct plan *p);
+int plan_from_json (const json_t *j, struct plan **out, nslab_error_t *err);
 
 #endif

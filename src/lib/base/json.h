@@ -1,0 +1,60 @@
+/* Helpers over jansson for nslab's own JSON files (plan -o json, the running
+ * lab's snapshot). Writing: addresses as the strings ip(8) prints. Reading is
+ * strict, since only nslab writes these files: a member that is missing or
+ * of the wrong type is an error naming its path ("pods[3].ip"). */
+#ifndef NSLAB_BASE_JSON_H
+#define NSLAB_BASE_JSON_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/error.h"
+#include "base/ipaddr.h"
+
+json_t *json_ip (uint32_t ip);
+json_t *json_cidr (struct cidr c);
+json_t *json_mac (const uint8_t mac[6]);
+json_t *json_str_or_null (const char *s);
+
+struct json_reader {
+  nslab_error_t *err;
+  char where[128];      /* path of the object being read, "" at the top */
+};
+
+/* Where the next members are read: "key[i]" (or "" to reset). */
+void jr_at (struct json_reader *r, const char *key, size_t i);
+/* An error "where.key: what"; returns -1. */
+int jr_bad (struct json_reader *r, const char *key, const char *what);
+
+/* nullable: a missing or null member gives NULL. */
+int jr_str (struct json_reader *r, const json_t *o, const char *key, bool nullable, char **out);
+int jr_uint (struct json_reader *r, const json_t *o, const char *key, uint32_t max, uint32_t *out);
+int jr_u16 (struct json_reader *r, const json_t *o, const char *key, uint16_t *out);
+int jr_bool (struct json_reader *r, const json_t *o, const char *key, bool *out);
+int jr_ip (struct json_reader *r, const json_t *o, const char *key, uint32_t *out);
+/* An address that may be null (0 when null or missing). */
+int jr_ip_or_null (struct json_reader *r, const json_t *o, const char *key, uint32_t *out);
+int jr_cidr (struct json_reader *r, const json_t *o, const char *key, struct cidr *out);
+int jr_mac (struct json_reader *r, const json_t *o, const char *key, uint8_t mac[6]);
+/* names[i] is the string of value i (NULL holes allowed). */
+int jr_enum (struct json_reader *r, const json_t *o, const char *key, const char *const *names, size_t n, int *out);
+/* An array of strings, copied into a NULL-terminated vector (NULL member with nullable: *out = NULL). */
+int jr_strv (struct json_reader *r, const json_t *o, const char *key, bool nullable, char ***out);
+const json_t *jr_array (struct json_reader *r, const json_t *o, const char *key);
+const json_t *jr_object (struct json_reader *r, const json_t *o, const char *key);
+
+/* jr_enum into an enum-typed lvalue. */
+#define JR_ENUM(r, o, key, table, out)                                                              \
+  __extension__ ({                                                                                  \
+    int jr_v_ = 0;                                                                                  \
+    int jr_rc_ = jr_enum ((r), (o), (key), (table), sizeof (table) / sizeof ((table)[0]), &jr_v_);  \
+    *(out) = (__typeof__ (*(out))) jr_v_;                                                           \
+    jr_rc_;                                                                                         \
+  })
+
+/* The string of an enum value from a names table, "?" when out of range. */
+#define ENUM_NAME(table, v) ((size_t) (v) < sizeof (table) / sizeof ((table)[0]) ? (table)[v] : "?")
+
+#endif

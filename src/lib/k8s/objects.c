@@ -1,0 +1,262 @@
+/* The lab's objects copied out of the model, and kubectl-style lookups over
+ * them (see objects.h). */
+#include "k8s/objects.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/util.h"
+
+static char *
+dup_or_null (const char *s)
+{
+  return s ? xstrdup (s) : NULL;
+}
+
+static enum obj_kind
+owner_kind (enum workload_kind k)
+{
+  switch (k)
+    {
+    case WL_DEPLOYMENT:
+      return OBJ_DEPLOYMENT;
+    case WL_REPLICASET:
+      return OBJ_REPLICASET;
+    case WL_POD:
+      break;
+    }
+  return OBJ_NONE;
+}
+
+static void
+copy_labels (struct label **out, size_t *n_out, const struct label *in, size_t n)
+{
+  *out = n ? xcalloc (n, sizeof **out) : NULL;
+  *n_out = n;
+  for (size_t i = 0; i < n; i++)
+    {
+      (*out)[i].key = xstrdup (in[i].key);
+      (*out)[i].value = xstrdup (in[i].value);
+    }
+}
+
+static void
+copy_service (const struct model *m, const struct model_service *ms, struct lab_service *s)
+{
+  s->ns = xstrdup (ms->ns);
+  s->name = xstrdup (ms->name);
+  s->type = ms->type;
+  s->cluster_ip = ms->cluster_ip;
+  s->implicit = ms->def->implicit;
+  copy_labels (&s->selector, &s->n_selector, ms->def->selector, ms->def->n_selector);
+  s->n_ports = ms->n_ports;
+  s->ports = xcalloc (ms->n_ports ? ms->n_ports : 1, sizeof *s->ports);
+  for (size_t k = 0; k < ms->n_ports; k++)
+    {
+      const struct model_svc_port *mp = &ms->ports[k];
+      struct lab_svc_port *p = &s->ports[k];
+      p->name = dup_or_null (mp->name);
+      p->protocol = mp->protocol;
+      p->port = mp->port;
+      p->target_port = mp->target_port;
+      p->node_port = mp->node_port;
+      p->n_endpoints = mp->n_endpoints;
+      p->endpoints = xcalloc (mp->n_endpoints ? mp->n_endpoints : 1, sizeof *p->endpoints);
+      for (size_t e = 0; e < mp->n_endpoints; e++)
+        {
+          const struct model_endpoint *me = &mp->endpoints[e];
+          p->endpoints[e].ip = me->ip;
+          p->endpoints[e].port = me->port;
+          p->endpoints[e].pod = me->pod >= 0 ? xstrdup (m->pods[me->pod].name) : NULL;
+          p->endpoints[e].node = xstrdup (m->nodes[me->node].name);
+        }
+    }
+  s->n_lb_ips = ms->n_lb_ips;
+  s->lb_ips = xcalloc (ms->n_lb_ips ? ms->n_lb_ips : 1, sizeof *s->lb_ips);
+  memcpy (s->lb_ips, ms->lb_ips, ms->n_lb_ips * sizeof *s->lb_ips);
+}
+
+struct lab_objects *
+objects_from_model (const struct model *m)
+{
+  const struct scenario *sc = m->sc;
+  struct lab_objects *o = xcalloc (1, sizeof *o);
+  o->lab = xstrdup (m->lab);
+  o->scenario = xstrdup (sc->files[0]);
+  o->flavor = sc->cluster.flavor;
+  o->pod_cidr = sc->cluster.pod_cidr;
+  o->service_cidr = sc->cluster.service_cidr;
+  o->dns_ip = sc->cluster.dns_ip;
+  o->dns_domain = xstrdup (sc->cluster.dns_domain);
+  for (size_t i = 0; i < sc->n_networks; i++)
+    {
+      struct lab_network *n = VEC_PUSH (o->networks, o->n_networks);
+      n->name = xstrdup (sc->networks[i].name);
+      n->kind = sc->networks[i].kind;
+      n->cidr = sc->networks[i].cidr;
+    }
+  for (size_t i = 0; i < m->n_nodes; i++)
+    {
+      const struct model_node *mn = &m->nodes[i];
+      struct lab_node *n = VEC_PUSH (o->nodes, o->n_nodes);
+      n->name = xstrdup (mn->name);
+      n->role = mn->role;
+      n->schedulable = mn->schedulable;
+      n->internal_ip = mn->internal_ip;
+      n->pod_cidr = mn->pod_cidr;
+      memcpy (n->vtep_mac, mn->vtep_mac, 6);
+      n->netns = xstrdup (m->netns[mn->netns].name);
+    }
+  for (size_t i = 0; i < m->n_pods; i++)
+    {
+      const struct model_pod *mp = &m->pods[i];
+      struct lab_pod *p = VEC_PUSH (o->pods, o->n_pods);
+      p->ns = xstrdup (mp->ns);
+      p->name = xstrdup (mp->name);
+      p->owner.kind = owner_kind (mp->wl->kind);
+      if (p->owner.kind != OBJ_NONE)
+        {
+          p->owner.ns = xstrdup (mp->wl->ns);
+          p->owner.name = xstrdup (mp->wl->name);
+        }
+      p->replicaset = dup_or_null (mp->replicaset);
+      p->ip = mp->ip;
+      p->node = xstrdup (m->nodes[mp->node].name);
+      p->host_veth = xstrdup (mp->host_veth);
+      p->netns = xstrdup (m->netns[mp->netns].name);
+      p->app.kind = mp->wl->app.kind;
+      p->app.port = mp->wl->app.port;
+      p->app.command = dup_or_null (mp->wl->app.command);
+    }
+  for (size_t i = 0; i < m->n_services; i++)
+    copy_service (m, &m->services[i], VEC_PUSH (o->services, o->n_services));
+  return o;
+}
+
+static void
+ref_free (struct obj_ref *r)
+{
+  free (r->ns);
+  free (r->name);
+}
+
+void
+objects_free (struct lab_objects *o)
+{
+  if (o == NULL)
+    return;
+  for (size_t i = 0; i < o->n_networks; i++)
+    free (o->networks[i].name);
+  free (o->networks);
+  for (size_t i = 0; i < o->n_nodes; i++)
+    {
+      free (o->nodes[i].name);
+      free (o->nodes[i].netns);
+    }
+  free (o->nodes);
+  for (size_t i = 0; i < o->n_pods; i++)
+    {
+      struct lab_pod *p = &o->pods[i];
+      free (p->ns);
+      free (p->name);
+      ref_free (&p->owner);
+      free (p->replicaset);
+      free (p->node);
+      free (p->host_veth);
+      free (p->netns);
+      free (p->app.command);
+    }
+  free (o->pods);
+  for (size_t i = 0; i < o->n_services; i++)
+    {
+      struct lab_service *s = &o->services[i];
+      free (s->ns);
+      free (s->name);
+      for (size_t k = 0; k < s->n_selector; k++)
+        {
+          free (s->selector[k].key);
+          free (s->selector[k].value);
+        }
+      free (s->selector);
+      for (size_t k = 0; k < s->n_ports; k++)
+        {
+          for (size_t e = 0; e < s->ports[k].n_endpoints; e++)
+            {
+              free (s->ports[k].endpoints[e].pod);
+              free (s->ports[k].endpoints[e].node);
+            }
+          free (s->ports[k].endpoints);
+          free (s->ports[k].name);
+        }
+      free (s->ports);
+      free (s->lb_ips);
+    }
+  free (o->services);
+  free (o->lab);
+  free (o->scenario);
+  free (o->dns_domain);
+  free (o);
+}
+
+const char *
+obj_kind_name (enum obj_kind k)
+{
+  switch (k)
+    {
+    case OBJ_NODE:
+      return "node";
+    case OBJ_POD:
+      return "pod";
+    case OBJ_DEPLOYMENT:
+      return "deployment";
+    case OBJ_REPLICASET:
+      return "replicaset";
+    case OBJ_SERVICE:
+      return "service";
+    case OBJ_NONE:
+      break;
+    }
+  return "none";
+}
+
+const struct lab_node *
+objects_find_node (const struct lab_objects *o, const char *name)
+{
+  for (size_t i = 0; i < o->n_nodes; i++)
+    if (strcmp (o->nodes[i].name, name) == 0)
+      return &o->nodes[i];
+  return NULL;
+}
+
+static bool
+pod_matches (const struct lab_pod *p, enum obj_kind kind, const char *name)
+{
+  switch (kind)
+    {
+    case OBJ_POD:
+      return strcmp (p->name, name) == 0;
+    case OBJ_DEPLOYMENT:
+      return p->owner.kind == OBJ_DEPLOYMENT && strcmp (p->owner.name, name) == 0;
+    case OBJ_REPLICASET:
+      return p->replicaset && strcmp (p->replicaset, name) == 0;
+    case OBJ_NONE:
+    case OBJ_NODE:
+    case OBJ_SERVICE:
+      break;
+    }
+  return false;
+}
+
+const struct lab_pod *
+objects_find_pod (const struct lab_objects *o, enum obj_kind kind, const char *ns, const char *name)
+{
+  const struct lab_pod *best = NULL;
+  for (size_t i = 0; i < o->n_pods; i++)
+    {
+      const struct lab_pod *p = &o->pods[i];
+      if (strcmp (p->ns, ns) == 0 && pod_matches (p, kind, name)
+          && (best == NULL || strcmp (p->name, best->name) < 0))
+        best = p;
+    }
+  return best;
+}

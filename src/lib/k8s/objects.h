@@ -1,0 +1,127 @@
+/* The lab's cluster objects as plain values: nodes, pods, services with their
+ * endpoints, and the networks the lab claims. This is what `nslab up` saves
+ * beside the journal (state/snapshot) and what exec, status and ls read back;
+ * later get/describe, the API server and DNS read the same. Nothing here
+ * points into a scenario or a model: every string is a copy, owners are typed
+ * references, so the objects survive a JSON round trip unchanged. */
+#ifndef NSLAB_K8S_OBJECTS_H
+#define NSLAB_K8S_OBJECTS_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/error.h"
+#include "base/ipaddr.h"
+#include "k8s/model.h"
+
+/* The kinds an owner reference or a kubectl-style TARGET can name. */
+enum obj_kind { OBJ_NONE, OBJ_NODE, OBJ_POD, OBJ_DEPLOYMENT, OBJ_REPLICASET, OBJ_SERVICE };
+
+struct obj_ref {
+  enum obj_kind kind;
+  char *ns;   /* NULL for nodes and OBJ_NONE */
+  char *name; /* NULL for OBJ_NONE */
+};
+
+struct lab_network {
+  char *name;
+  enum net_kind kind;
+  struct cidr cidr;
+};
+
+struct lab_app {
+  enum app_kind kind;
+  uint16_t port;   /* APP_HTTP */
+  char *command;   /* APP_COMMAND, as written */
+};
+
+struct lab_node {
+  char *name;
+  enum node_role role;
+  bool schedulable;
+  uint32_t internal_ip;
+  struct cidr pod_cidr;
+  uint8_t vtep_mac[6];
+  char *netns;
+};
+
+struct lab_pod {
+  char *ns, *name;
+  /* The workload the scenario wrote: a deployment, a replicaset, or
+   * OBJ_NONE for a bare pod. A deployment's pods belong to its replicaset
+   * (`replicaset`), as on a real cluster. */
+  struct obj_ref owner;
+  char *replicaset;      /* NULL for a bare pod */
+  uint32_t ip;
+  char *node;
+  char *host_veth;
+  char *netns;
+  struct lab_app app;
+};
+
+struct lab_endpoint {
+  uint32_t ip;
+  uint16_t port;
+  char *pod;             /* pod name in the service's namespace; NULL for the apiserver */
+  char *node;
+};
+
+struct lab_svc_port {
+  char *name;            /* NULL when unnamed */
+  enum l4proto protocol;
+  uint16_t port, target_port, node_port;
+  struct lab_endpoint *endpoints;
+  size_t n_endpoints;
+};
+
+struct lab_service {
+  char *ns, *name;
+  enum svc_type type;
+  uint32_t cluster_ip;
+  bool implicit;         /* added by the flavor (kubernetes, kube-dns) */
+  struct label *selector;
+  size_t n_selector;
+  struct lab_svc_port *ports;
+  size_t n_ports;
+  uint32_t *lb_ips;
+  size_t n_lb_ips;
+};
+
+struct lab_objects {
+  char *lab;
+  char *scenario;        /* the file it was planned from, as given */
+  enum flavor flavor;
+  struct cidr pod_cidr, service_cidr;
+  uint32_t dns_ip;
+  char *dns_domain;
+  struct lab_network *networks;
+  size_t n_networks;
+  struct lab_node *nodes;
+  size_t n_nodes;
+  struct lab_pod *pods;
+  size_t n_pods;
+  struct lab_service *services;
+  size_t n_services;
+};
+
+/* Copy what a running lab is out of the model. */
+struct lab_objects *objects_from_model (const struct model *m);
+void objects_free (struct lab_objects *o);
+
+/* JSON, in the schema docs/state.md describes (the non-"ops" part of
+ * `nslab plan -o json`). to_json adds the members to obj; from_json reads
+ * them back and fails with one line naming the member that is wrong. */
+void objects_to_json (const struct lab_objects *o, json_t *obj);
+int objects_from_json (const json_t *obj, struct lab_objects **out, nslab_error_t *err);
+
+const char *obj_kind_name (enum obj_kind k);   /* "deployment", as kubectl's TYPE/NAME */
+
+/* kubectl-style lookups. A deployment or replicaset resolves to its first pod
+ * by name (what `kubectl exec deploy/web` picks is one of them). */
+const struct lab_node *objects_find_node (const struct lab_objects *o, const char *name);
+const struct lab_pod *objects_find_pod (const struct lab_objects *o, enum obj_kind kind, const char *ns,
+                                        const char *name);
+
+#endif

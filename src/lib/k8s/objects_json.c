@@ -1,0 +1,270 @@
+/* The lab's objects to and from JSON with jansson (schema: docs/state.md).
+ * Reading is strict: a snapshot is only ever written by nslab, so anything
+ * missing or of the wrong type means a damaged file, and the first such
+ * member is named in the error. */
+#include "k8s/objects.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/util.h"
+#include "base/json.h"
+
+static const char *const flavor_names[] = { [FLAVOR_K3S] = "k3s", [FLAVOR_KUBEADM] = "kubeadm" };
+static const char *const net_kind_names[] = { [NET_NAT] = "nat", [NET_HOSTONLY] = "hostonly" };
+static const char *const role_names[] = { [ROLE_CONTROL_PLANE] = "control-plane", [ROLE_WORKER] = "worker" };
+static const char *const app_names[] = { [APP_NONE] = "none", [APP_HTTP] = "http", [APP_COMMAND] = "command" };
+static const char *const svc_type_names[] = { [SVC_CLUSTER_IP] = "ClusterIP", [SVC_NODE_PORT] = "NodePort",
+                                              [SVC_LOAD_BALANCER] = "LoadBalancer" };
+static const char *const proto_names[] = { [PROTO_TCP] = "TCP", [PROTO_UDP] = "UDP", [PROTO_SCTP] = "SCTP" };
+static const char *const obj_kind_names[] = { [OBJ_NONE] = "none", [OBJ_NODE] = "node", [OBJ_POD] = "pod",
+                                              [OBJ_DEPLOYMENT] = "deployment", [OBJ_REPLICASET] = "replicaset",
+                                              [OBJ_SERVICE] = "service" };
+
+/* ---- writing --------------------------------------------------------- */
+
+static json_t *
+pod_to_json (const struct lab_pod *p)
+{
+  json_t *owner = json_null ();
+  if (p->owner.kind != OBJ_NONE)
+    owner = json_pack ("{s:s, s:s}", "kind", ENUM_NAME (obj_kind_names, p->owner.kind), "name", p->owner.name);
+  json_t *app = json_null ();
+  if (p->app.kind == APP_HTTP)
+    app = json_pack ("{s:s, s:i}", "type", "http", "port", (json_int_t) p->app.port);
+  else if (p->app.kind == APP_COMMAND)
+    app = json_pack ("{s:s, s:s}", "type", "command", "command", p->app.command ? p->app.command : "");
+  return json_pack ("{s:s, s:s, s:o, s:o, s:o, s:s, s:s, s:s, s:o}", "namespace", p->ns, "name", p->name, "owner",
+                    owner, "replicaset", json_str_or_null (p->replicaset), "ip", json_ip (p->ip), "node", p->node,
+                    "host_veth", p->host_veth, "netns", p->netns, "app", app);
+}
+
+static json_t *
+service_to_json (const struct lab_service *s)
+{
+  json_t *selector = json_object ();
+  for (size_t i = 0; i < s->n_selector; i++)
+    json_object_set_new (selector, s->selector[i].key, json_string (s->selector[i].value));
+  json_t *ports = json_array ();
+  for (size_t k = 0; k < s->n_ports; k++)
+    {
+      const struct lab_svc_port *p = &s->ports[k];
+      json_t *eps = json_array ();
+      for (size_t e = 0; e < p->n_endpoints; e++)
+        json_array_append_new (eps, json_pack ("{s:o, s:i, s:o, s:s}", "ip", json_ip (p->endpoints[e].ip), "port",
+                                               (json_int_t) p->endpoints[e].port, "pod",
+                                               json_str_or_null (p->endpoints[e].pod), "node",
+                                               p->endpoints[e].node));
+      json_array_append_new (ports, json_pack ("{s:o, s:s, s:i, s:i, s:i, s:o}", "name", json_str_or_null (p->name),
+                                               "protocol", ENUM_NAME (proto_names, p->protocol), "port",
+                                               (json_int_t) p->port, "target_port", (json_int_t) p->target_port,
+                                               "node_port", (json_int_t) p->node_port, "endpoints", eps));
+    }
+  json_t *lb = json_array ();
+  for (size_t i = 0; i < s->n_lb_ips; i++)
+    json_array_append_new (lb, json_ip (s->lb_ips[i]));
+  return json_pack ("{s:s, s:s, s:s, s:o, s:b, s:o, s:o, s:o}", "namespace", s->ns, "name", s->name, "type",
+                    ENUM_NAME (svc_type_names, s->type), "cluster_ip", json_ip (s->cluster_ip), "implicit",
+                    s->implicit, "selector", selector, "ports", ports, "load_balancer_ips", lb);
+}
+
+void
+objects_to_json (const struct lab_objects *o, json_t *obj)
+{
+  json_object_set_new (obj, "lab", json_string (o->lab));
+  json_object_set_new (obj, "scenario", json_string (o->scenario));
+  json_object_set_new (obj, "cluster",
+                       json_pack ("{s:s, s:o, s:o, s:o, s:s}", "flavor", ENUM_NAME (flavor_names, o->flavor),
+                                  "pod_cidr", json_cidr (o->pod_cidr), "service_cidr", json_cidr (o->service_cidr),
+                                  "dns_ip", json_ip (o->dns_ip), "dns_domain", o->dns_domain));
+  json_t *a = json_array ();
+  for (size_t i = 0; i < o->n_networks; i++)
+    json_array_append_new (a, json_pack ("{s:s, s:s, s:o}", "name", o->networks[i].name, "type",
+                                         ENUM_NAME (net_kind_names, o->networks[i].kind), "cidr",
+                                         json_cidr (o->networks[i].cidr)));
+  json_object_set_new (obj, "networks", a);
+  a = json_array ();
+  for (size_t i = 0; i < o->n_nodes; i++)
+    {
+      const struct lab_node *n = &o->nodes[i];
+      json_array_append_new (a, json_pack ("{s:s, s:s, s:o, s:o, s:o, s:s, s:b}", "name", n->name, "role",
+                                           ENUM_NAME (role_names, n->role), "internal_ip", json_ip (n->internal_ip),
+                                           "pod_cidr", json_cidr (n->pod_cidr), "vtep_mac",
+                                           json_mac (n->vtep_mac), "netns", n->netns, "schedulable",
+                                           n->schedulable));
+    }
+  json_object_set_new (obj, "nodes", a);
+  a = json_array ();
+  for (size_t i = 0; i < o->n_pods; i++)
+    json_array_append_new (a, pod_to_json (&o->pods[i]));
+  json_object_set_new (obj, "pods", a);
+  a = json_array ();
+  for (size_t i = 0; i < o->n_services; i++)
+    json_array_append_new (a, service_to_json (&o->services[i]));
+  json_object_set_new (obj, "services", a);
+}
+
+/* ---- reading --------------------------------------------------------- */
+
+static int
+read_pod (struct json_reader *r, const json_t *j, struct lab_pod *p)
+{
+  if (!json_is_object (j))
+    return jr_bad (r, "pod", "not an object");
+  if (jr_str (r, j, "namespace", false, &p->ns) < 0 || jr_str (r, j, "name", false, &p->name) < 0
+      || jr_str (r, j, "replicaset", true, &p->replicaset) < 0 || jr_ip (r, j, "ip", &p->ip) < 0
+      || jr_str (r, j, "node", false, &p->node) < 0 || jr_str (r, j, "host_veth", false, &p->host_veth) < 0
+      || jr_str (r, j, "netns", false, &p->netns) < 0)
+    return -1;
+  const json_t *owner = json_object_get (j, "owner");
+  if (owner && !json_is_null (owner))
+    {
+      if (!json_is_object (owner) || JR_ENUM (r, owner, "kind", obj_kind_names, &p->owner.kind) < 0
+          || jr_str (r, owner, "name", false, &p->owner.name) < 0)
+        return jr_bad (r, "owner", "not a {kind, name} reference");
+      p->owner.ns = xstrdup (p->ns);
+    }
+  const json_t *app = json_object_get (j, "app");
+  if (app && !json_is_null (app))
+    {
+      if (!json_is_object (app) || JR_ENUM (r, app, "type", app_names, &p->app.kind) < 0)
+        return -1;
+      if (p->app.kind == APP_HTTP && jr_u16 (r, app, "port", &p->app.port) < 0)
+        return -1;
+      if (p->app.kind == APP_COMMAND && jr_str (r, app, "command", false, &p->app.command) < 0)
+        return -1;
+    }
+  return 0;
+}
+
+static int
+read_port (struct json_reader *r, const json_t *j, struct lab_svc_port *p)
+{
+  if (!json_is_object (j) || jr_str (r, j, "name", true, &p->name) < 0
+      || JR_ENUM (r, j, "protocol", proto_names, &p->protocol) < 0 || jr_u16 (r, j, "port", &p->port) < 0
+      || jr_u16 (r, j, "target_port", &p->target_port) < 0 || jr_u16 (r, j, "node_port", &p->node_port) < 0)
+    return -1;
+  const json_t *eps = jr_array (r, j, "endpoints");
+  if (eps == NULL)
+    return -1;
+  p->n_endpoints = json_array_size (eps);
+  p->endpoints = xcalloc (p->n_endpoints ? p->n_endpoints : 1, sizeof *p->endpoints);
+  for (size_t e = 0; e < p->n_endpoints; e++)
+    {
+      const json_t *ej = json_array_get (eps, e);
+      struct lab_endpoint *ep = &p->endpoints[e];
+      if (!json_is_object (ej) || jr_ip (r, ej, "ip", &ep->ip) < 0 || jr_u16 (r, ej, "port", &ep->port) < 0
+          || jr_str (r, ej, "pod", true, &ep->pod) < 0 || jr_str (r, ej, "node", false, &ep->node) < 0)
+        return jr_bad (r, "endpoints", "an endpoint is not {ip, port, pod, node}");
+    }
+  return 0;
+}
+
+static int
+read_service (struct json_reader *r, const json_t *j, struct lab_service *s)
+{
+  if (!json_is_object (j) || jr_str (r, j, "namespace", false, &s->ns) < 0
+      || jr_str (r, j, "name", false, &s->name) < 0 || JR_ENUM (r, j, "type", svc_type_names, &s->type) < 0
+      || jr_ip (r, j, "cluster_ip", &s->cluster_ip) < 0 || jr_bool (r, j, "implicit", &s->implicit) < 0)
+    return -1;
+  const json_t *sel = json_object_get (j, "selector");
+  if (!json_is_object (sel))
+    return jr_bad (r, "selector", "missing or not an object");
+  const char *key;
+  const json_t *val;
+  json_object_foreach ((json_t *) sel, key, val)
+    {
+      if (!json_is_string (val))
+        return jr_bad (r, "selector", "a value is not a string");
+      struct label *l = VEC_PUSH (s->selector, s->n_selector);
+      l->key = xstrdup (key);
+      l->value = xstrdup (json_string_value (val));
+    }
+  const json_t *ports = jr_array (r, j, "ports");
+  const json_t *lb = ports ? jr_array (r, j, "load_balancer_ips") : NULL;
+  if (lb == NULL)
+    return -1;
+  s->n_ports = json_array_size (ports);
+  s->ports = xcalloc (s->n_ports ? s->n_ports : 1, sizeof *s->ports);
+  for (size_t k = 0; k < s->n_ports; k++)
+    if (read_port (r, json_array_get (ports, k), &s->ports[k]) < 0)
+      return -1;
+  s->n_lb_ips = json_array_size (lb);
+  s->lb_ips = xcalloc (s->n_lb_ips ? s->n_lb_ips : 1, sizeof *s->lb_ips);
+  for (size_t k = 0; k < s->n_lb_ips; k++)
+    {
+      const char *ip = json_string_value (json_array_get (lb, k));
+      if (ip == NULL || !ip_parse (ip, &s->lb_ips[k]))
+        return jr_bad (r, "load_balancer_ips", "not a list of IPv4 addresses");
+    }
+  return 0;
+}
+
+static int
+read_objects (struct json_reader *r, const json_t *j, struct lab_objects *o)
+{
+  if (!json_is_object (j))
+    return nslab_error (r->err, 0, "not a JSON object");
+  if (jr_str (r, j, "lab", false, &o->lab) < 0 || jr_str (r, j, "scenario", false, &o->scenario) < 0)
+    return -1;
+  const json_t *c = json_object_get (j, "cluster");
+  if (!json_is_object (c))
+    return jr_bad (r, "cluster", "missing or not an object");
+  snprintf (r->where, sizeof r->where, "cluster");
+  if (JR_ENUM (r, c, "flavor", flavor_names, &o->flavor) < 0 || jr_cidr (r, c, "pod_cidr", &o->pod_cidr) < 0
+      || jr_cidr (r, c, "service_cidr", &o->service_cidr) < 0 || jr_ip (r, c, "dns_ip", &o->dns_ip) < 0
+      || jr_str (r, c, "dns_domain", false, &o->dns_domain) < 0)
+    return -1;
+  jr_at (r, NULL, 0);
+  const json_t *nets = jr_array (r, j, "networks"), *nodes = jr_array (r, j, "nodes");
+  const json_t *pods = jr_array (r, j, "pods"), *svcs = jr_array (r, j, "services");
+  if (!nets || !nodes || !pods || !svcs)
+    return -1;
+  for (size_t i = 0; i < json_array_size (nets); i++)
+    {
+      const json_t *e = json_array_get (nets, i);
+      struct lab_network *n = VEC_PUSH (o->networks, o->n_networks);
+      jr_at (r, "networks", i);
+      if (jr_str (r, e, "name", false, &n->name) < 0 || JR_ENUM (r, e, "type", net_kind_names, &n->kind) < 0
+          || jr_cidr (r, e, "cidr", &n->cidr) < 0)
+        return -1;
+    }
+  for (size_t i = 0; i < json_array_size (nodes); i++)
+    {
+      const json_t *e = json_array_get (nodes, i);
+      struct lab_node *n = VEC_PUSH (o->nodes, o->n_nodes);
+      jr_at (r, "nodes", i);
+      if (jr_str (r, e, "name", false, &n->name) < 0 || JR_ENUM (r, e, "role", role_names, &n->role) < 0
+          || jr_ip (r, e, "internal_ip", &n->internal_ip) < 0 || jr_cidr (r, e, "pod_cidr", &n->pod_cidr) < 0
+          || jr_mac (r, e, "vtep_mac", n->vtep_mac) < 0 || jr_str (r, e, "netns", false, &n->netns) < 0
+          || jr_bool (r, e, "schedulable", &n->schedulable) < 0)
+        return -1;
+    }
+  for (size_t i = 0; i < json_array_size (pods); i++)
+    {
+      jr_at (r, "pods", i);
+      if (read_pod (r, json_array_get (pods, i), VEC_PUSH (o->pods, o->n_pods)) < 0)
+        return -1;
+    }
+  for (size_t i = 0; i < json_array_size (svcs); i++)
+    {
+      jr_at (r, "services", i);
+      if (read_service (r, json_array_get (svcs, i), VEC_PUSH (o->services, o->n_services)) < 0)
+        return -1;
+    }
+  return 0;
+}
+
+int
+objects_from_json (const json_t *j, struct lab_objects **out, nslab_error_t *err)
+{
+  struct json_reader r = { .err = err };
+  struct lab_objects *o = xcalloc (1, sizeof *o);
+  if (read_objects (&r, j, o) < 0)
+    {
+      objects_free (o);
+      return -1;
+    }
+  *out = o;
+  return 0;
+}

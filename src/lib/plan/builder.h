@@ -1,0 +1,59 @@
+/* Inside the plan layer: the op constructors every component uses, and the
+ * components themselves. Each component file plans the objects that one piece
+ * of a real node creates (hypervisor.c: what VirtualBox/VMware and the DHCP
+ * client set up; flannel.c; cni_bridge.c; kubelet.c; kube_proxy_iptables.c),
+ * and plan.c calls them in apply order. Ops get copies of every name. */
+#ifndef NSLAB_PLAN_BUILDER_H
+#define NSLAB_PLAN_BUILDER_H
+
+#include "k8s/model.h"
+#include "plan/plan.h"
+
+/* The namespace's name as ops carry it. */
+const char *plan_ns (const struct model *m, int netns);
+
+struct plan_op *plan_push (struct plan *p, enum plan_op_kind kind, const char *ns);
+void plan_add_sysctl (struct plan *p, const char *ns, const char *key, const char *value);
+struct plan_link *plan_add_veth (struct plan *p, const char *ns, const char *name, const uint8_t *mac,
+                                 const char *peer_ns, const char *peer, const uint8_t *peer_mac, uint32_t mtu);
+void plan_add_bridge (struct plan *p, const char *ns, const char *name, const uint8_t *mac, uint32_t mtu);
+void plan_add_link_set (struct plan *p, const char *ns, const char *name, const char *master, bool hairpin);
+void plan_add_addr (struct plan *p, const char *ns, const char *dev, uint32_t addr, uint8_t len, uint32_t metric);
+struct plan_route *plan_add_route (struct plan *p, const char *ns, uint32_t dst, uint8_t len, uint32_t gw,
+                                   const char *dev);
+/* A hashed MAC for an object Linux would give a random one, so the lab is the
+ * same (and its IPv6 link-locals too) run after run. key is formatted. */
+void plan_local_mac (uint8_t mac[6], const char *fmt, ...) __attribute__ ((format (printf, 2, 3)));
+
+/* flannel.1 MTU = underlay MTU - 50 (VXLAN overhead), and so cni0 and pods. */
+#define VXLAN_OVERHEAD 50
+/* The metric a DHCP client gives the routes and address of its lease. */
+#define DHCP_METRIC 100
+
+/* hypervisor.c */
+void hypervisor_plan_labhost (struct plan *p, const struct model *m);
+void hypervisor_plan_node_nics (struct plan *p, const struct model *m, const struct model_node *n);
+void hypervisor_plan_nic_addrs (struct plan *p, const struct model *m, const struct model_node *n);
+void hypervisor_plan_dhcp_routes (struct plan *p, const struct model *m, const struct model_node *n);
+void hypervisor_plan_natrouters (struct plan *p, const struct model *m, const struct model_node *n);
+void hypervisor_plan_bridges_up (struct plan *p, const struct model *m);
+
+/* flannel.c */
+void flannel_plan_vtep (struct plan *p, const struct model *m, const struct model_node *n);
+void flannel_plan_vtep_addr (struct plan *p, const struct model *m, const struct model_node *n);
+void flannel_plan_peers (struct plan *p, const struct model *m, const struct model_node *n);
+
+/* cni_bridge.c */
+void cni_bridge_plan_node (struct plan *p, const struct model *m, const struct model_node *n);
+void cni_bridge_plan_node_addr (struct plan *p, const struct model *m, const struct model_node *n);
+void cni_bridge_plan_pod (struct plan *p, const struct model *m, const struct model_pod *pod);
+void cni_bridge_plan_bridges_up (struct plan *p, const struct model *m);
+
+/* kubelet.c */
+void kubelet_plan_sysctls (struct plan *p, const struct model *m, const struct model_node *n);
+void kubelet_plan_processes (struct plan *p, const struct model *m);
+
+/* kube_proxy_iptables.c */
+void kube_proxy_plan_node (struct plan *p, const struct model *m, const struct model_node *n);
+
+#endif

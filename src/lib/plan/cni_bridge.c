@@ -1,0 +1,63 @@
+/* What the CNI bridge plugin (with host-local IPAM) creates: cni0 on the
+ * node once its first pod is set up, with the subnet's .1, one veth pair per
+ * pod (hairpin on the bridge port, eth0 inside the pod), and inside the pod
+ * the address and the routes host-local hands out. */
+#include "base/util.h"
+#include "plan/builder.h"
+
+#define CNI_BRIDGE "cni0"
+
+void
+cni_bridge_plan_node (struct plan *p, const struct model *m, const struct model_node *n)
+{
+  if (n->n_pods == 0)
+    return;
+  uint32_t pod_mtu = m->sc->cluster.underlay_mtu - VXLAN_OVERHEAD;
+  const char *ns = plan_ns (m, n->netns);
+  uint8_t mac[6];
+  plan_local_mac (mac, "cni0/%s/%s", m->lab, n->name);
+  plan_add_bridge (p, ns, CNI_BRIDGE, mac, pod_mtu);
+  plan_add_sysctl (p, ns, "net/ipv6/conf/" CNI_BRIDGE "/accept_ra", "0");
+  for (size_t i = 0; i < m->n_pods; i++)
+    {
+      const struct model_pod *pod = &m->pods[i];
+      if (pod->node != n->index)
+        continue;
+      uint8_t host_mac[6];
+      plan_local_mac (host_mac, "hostveth/%s/%s/%s", m->lab, pod->ns, pod->name);
+      plan_add_veth (p, ns, pod->host_veth, host_mac, plan_ns (m, pod->netns), "eth0", pod->mac, pod_mtu);
+      plan_add_link_set (p, ns, pod->host_veth, CNI_BRIDGE, true);
+    }
+}
+
+void
+cni_bridge_plan_node_addr (struct plan *p, const struct model *m, const struct model_node *n)
+{
+  if (n->n_pods > 0)
+    plan_add_addr (p, plan_ns (m, n->netns), CNI_BRIDGE, cidr_network (n->pod_cidr) + 1, n->pod_cidr.len, 0);
+}
+
+/* Inside the pod: what the bridge plugin sets up in the container netns. */
+void
+cni_bridge_plan_pod (struct plan *p, const struct model *m, const struct model_pod *pod)
+{
+  const struct model_node *n = &m->nodes[pod->node];
+  uint32_t gw = cidr_network (n->pod_cidr) + 1;
+  const char *ns = plan_ns (m, pod->netns);
+  plan_add_sysctl (p, ns, "net.ipv4.conf.eth0.arp_notify", "1");
+  plan_add_sysctl (p, ns, "net.ipv6.conf.eth0.accept_dad", "0");
+  plan_add_addr (p, ns, "eth0", pod->ip, n->pod_cidr.len, 0);
+  plan_add_link_set (p, ns, "eth0", NULL, false);
+  /* host-local "routes": the cluster CIDR, then isDefaultGateway's default. */
+  plan_add_route (p, ns, m->sc->cluster.pod_cidr.addr, m->sc->cluster.pod_cidr.len, gw, "eth0");
+  plan_add_route (p, ns, 0, 0, gw, "eth0");
+}
+
+/* See hypervisor_plan_bridges_up for why bridges come up last. */
+void
+cni_bridge_plan_bridges_up (struct plan *p, const struct model *m)
+{
+  for (size_t i = 0; i < m->n_nodes; i++)
+    if (m->nodes[i].n_pods > 0)
+      plan_add_link_set (p, plan_ns (m, m->nodes[i].netns), CNI_BRIDGE, NULL, false);
+}

@@ -1,0 +1,111 @@
+/* What kubelet (and k3s/kubeadm's node setup) contributes: the node's
+ * sysctls, and the processes: one pause process per node (what `ps` on the
+ * node shows for the node itself) and one per pod, with the pod's /etc/hosts
+ * and /etc/resolv.conf as kubelet writes them, the downward-API variables,
+ * and the app the pod runs. */
+#include <stdlib.h>
+
+#include "base/util.h"
+#include "plan/builder.h"
+
+/* br_netfilter must see bridged pod traffic or conntrack cannot undo DNAT on
+ * same-node replies; route_localnet for NodePorts on 127.0.0.1. */
+void
+kubelet_plan_sysctls (struct plan *p, const struct model *m, const struct model_node *n)
+{
+  const char *ns = plan_ns (m, n->netns);
+  plan_add_sysctl (p, ns, "net.ipv4.ip_forward", "1");
+  plan_add_sysctl (p, ns, "net.bridge.bridge-nf-call-iptables", "1");
+  plan_add_sysctl (p, ns, "net.bridge.bridge-nf-call-ip6tables", "1");
+  plan_add_sysctl (p, ns, "net.ipv4.conf.all.route_localnet", "1");
+}
+
+/* /etc/hosts as kubelet writes it for a pod (pkg/kubelet/kubelet_pods.go). */
+static char *
+pod_etc_hosts (const struct model_pod *pod)
+{
+  char ip[IP_STRLEN];
+  return xasprintf ("# Kubernetes-managed hosts file.\n"
+                    "127.0.0.1\tlocalhost\n"
+                    "::1\tlocalhost ip6-localhost ip6-loopback\n"
+                    "fe00::0\tip6-localnet\n"
+                    "fe00::0\tip6-mcastprefix\n"
+                    "fe00::1\tip6-allnodes\n"
+                    "fe00::2\tip6-allrouters\n"
+                    "%s\t%s\n",
+                    ip_fmt (pod->ip, ip), pod->name);
+}
+
+/* /etc/resolv.conf for dnsPolicy ClusterFirst. */
+static char *
+pod_resolv_conf (const struct model *m, const struct model_pod *pod)
+{
+  char ip[IP_STRLEN];
+  const char *dom = m->sc->cluster.dns_domain;
+  return xasprintf ("search %s.svc.%s svc.%s %s\nnameserver %s\noptions ndots:5\n", pod->ns, dom, dom, dom,
+                    ip_fmt (m->sc->cluster.dns_ip, ip));
+}
+
+static char **
+copy_argv (char *const *argv)
+{
+  size_t n = 0;
+  while (argv && argv[n])
+    n++;
+  char **v = xcalloc (n + 1, sizeof *v);
+  for (size_t i = 0; i < n; i++)
+    v[i] = xstrdup (argv[i]);
+  return v;
+}
+
+static struct plan_process *
+plan_process (struct plan *p, const char *ns, char *title, const char *hostname, const char *node)
+{
+  struct plan_process *pr = &plan_push (p, OP_PROCESS, ns)->u.proc;
+  pr->title = title;
+  pr->hostname = xstrdup (hostname);
+  pr->node = xstrdup (node);
+  return pr;
+}
+
+void
+kubelet_plan_processes (struct plan *p, const struct model *m)
+{
+  for (size_t i = 0; i < m->n_nodes; i++)
+    {
+      const struct model_node *n = &m->nodes[i];
+      struct plan_process *pr = plan_process (p, plan_ns (m, n->netns),
+                                              xasprintf ("nslab-pause %s node/%s", m->lab, n->name), n->name, n->name);
+      pr->owner.kind = OBJ_NODE;
+      pr->owner.name = xstrdup (n->name);
+    }
+  for (size_t i = 0; i < m->n_pods; i++)
+    {
+      const struct model_pod *pod = &m->pods[i];
+      const struct app_def *app = &pod->wl->app;
+      const char *node = m->nodes[pod->node].name;
+      char ip[IP_STRLEN];
+      struct plan_process *pr = plan_process (p, plan_ns (m, pod->netns),
+                                              xasprintf ("nslab-pause %s %s/%s", m->lab, pod->ns, pod->name),
+                                              pod->name, node);
+      pr->owner.kind = OBJ_POD;
+      pr->owner.ns = xstrdup (pod->ns);
+      pr->owner.name = xstrdup (pod->name);
+      pr->app.kind = app->kind;
+      pr->app.port = app->port;
+      if (app->kind == APP_COMMAND)
+        {
+          pr->app.command = xstrdup (app->command);
+          pr->app.argv = copy_argv (app->argv);
+        }
+      /* The downward-API variables a pod spec would typically expose. */
+      pr->env = xcalloc (6, sizeof (char *));
+      pr->env[0] = xasprintf ("POD_NAME=%s", pod->name);
+      pr->env[1] = xasprintf ("POD_NAMESPACE=%s", pod->ns);
+      pr->env[2] = xasprintf ("POD_IP=%s", ip_fmt (pod->ip, ip));
+      pr->env[3] = xasprintf ("NODE_NAME=%s", node);
+      pr->env[4] = xasprintf ("HOSTNAME=%s", pod->name);
+      pr->etc_hosts = pod_etc_hosts (pod);
+      pr->resolv_conf = pod_resolv_conf (m, pod);
+    }
+}

@@ -1,0 +1,587 @@
+/* The op table (see op.h): each kind's text, JSON and free, side by side. */
+#include "plan/op.h"
+
+#include <assert.h>
+#include <linux/rtnetlink.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/json.h"
+
+static const char *const netns_kind_names[] = { [PLAN_NETNS_LABHOST] = "lab host", [PLAN_NETNS_NODE] = "node",
+                                                [PLAN_NETNS_NATROUTER] = "NAT router", [PLAN_NETNS_POD] = "pod" };
+static const char *const link_kind_names[] = { [LINK_BRIDGE] = "bridge", [LINK_VETH] = "veth", [LINK_VXLAN] = "vxlan" };
+static const char *const rtprot_names[] = { [RTPROT_UNSPEC] = "unspec", [RTPROT_KERNEL] = "kernel",
+                                            [RTPROT_BOOT] = "boot", [RTPROT_STATIC] = "static",
+                                            [RTPROT_DHCP] = "dhcp" };
+static const char *const app_kind_names[] = { [APP_NONE] = "none", [APP_HTTP] = "http", [APP_COMMAND] = "command" };
+static const char *const owner_kind_names[] = { [OBJ_NONE] = "none", [OBJ_NODE] = "node", [OBJ_POD] = "pod" };
+
+static void
+free_strv (char **v)
+{
+  for (char **e = v; e && *e; e++)
+    free (*e);
+  free (v);
+}
+
+static json_t *
+json_strv (char *const *v)
+{
+  if (v == NULL)
+    return json_null ();
+  json_t *a = json_array ();
+  for (; *v; v++)
+    json_array_append_new (a, json_string (*v));
+  return a;
+}
+
+/* ---- netns ------------------------------------------------------------ */
+
+static void
+netns_describe (struct strbuf *sb, const struct plan_op *op)
+{
+  sb_addf (sb, "ip netns add %s", op->ns);
+}
+
+static void
+netns_to_json (const struct plan_op *op, json_t *o)
+{
+  const struct plan_netns *n = &op->u.netns;
+  json_object_set_new (o, "kind", json_string (ENUM_NAME (netns_kind_names, n->kind)));
+  json_object_set_new (o, "owner", n->owner.kind == OBJ_NONE ? json_null ()
+                                                             : json_pack ("{s:s, s:o, s:s}", "kind",
+                                                                          ENUM_NAME (owner_kind_names, n->owner.kind),
+                                                                          "namespace", json_str_or_null (n->owner.ns),
+                                                                          "name", n->owner.name));
+  json_object_set_new (o, "node", json_str_or_null (n->node));
+}
+
+static int
+read_owner (struct json_reader *r, const json_t *o, struct obj_ref *ref)
+{
+  const json_t *j = json_object_get (o, "owner");
+  ref->kind = OBJ_NONE;
+  if (j == NULL || json_is_null (j))
+    return 0;
+  if (!json_is_object (j) || JR_ENUM (r, j, "kind", owner_kind_names, &ref->kind) < 0
+      || jr_str (r, j, "namespace", true, &ref->ns) < 0 || jr_str (r, j, "name", false, &ref->name) < 0)
+    return jr_bad (r, "owner", "not a {kind, namespace, name} reference");
+  return 0;
+}
+
+static int
+netns_from_json (const json_t *o, struct plan_op *op, nslab_error_t *err)
+{
+  struct json_reader r = { .err = err };
+  struct plan_netns *n = &op->u.netns;
+  if (JR_ENUM (&r, o, "kind", netns_kind_names, &n->kind) < 0 || read_owner (&r, o, &n->owner) < 0
+      || jr_str (&r, o, "node", true, &n->node) < 0)
+    return -1;
+  return 0;
+}
+
+static void
+netns_free (struct plan_op *op)
+{
+  free (op->u.netns.owner.ns);
+  free (op->u.netns.owner.name);
+  free (op->u.netns.node);
+}
+
+/* ---- sysctl ----------------------------------------------------------- */
+
+static void
+sysctl_describe (struct strbuf *sb, const struct plan_op *op)
+{
+  sb_addf (sb, "sysctl -w %s=%s", op->u.sysctl.key, op->u.sysctl.value);
+}
+
+static void
+sysctl_to_json (const struct plan_op *op, json_t *o)
+{
+  json_object_set_new (o, "key", json_string (op->u.sysctl.key));
+  json_object_set_new (o, "value", json_string (op->u.sysctl.value));
+}
+
+static int
+sysctl_from_json (const json_t *o, struct plan_op *op, nslab_error_t *err)
+{
+  struct json_reader r = { .err = err };
+  return jr_str (&r, o, "key", false, &op->u.sysctl.key) < 0 || jr_str (&r, o, "value", false, &op->u.sysctl.value) < 0
+             ? -1
+             : 0;
+}
+
+static void
+sysctl_free (struct plan_op *op)
+{
+  free (op->u.sysctl.key);
+  free (op->u.sysctl.value);
+}
+
+/* ---- link ------------------------------------------------------------- */
+
+static void
+link_describe (struct strbuf *sb, const struct plan_op *op)
+{
+  const struct plan_link *l = &op->u.link;
+  char mac[MAC_STRLEN], ip[IP_STRLEN];
+  sb_addf (sb, "ip link add %s", l->name);
+  if (l->has_mac)
+    sb_addf (sb, " address %s", mac_fmt (l->mac, mac));
+  if (l->mtu)
+    sb_addf (sb, " mtu %u", l->mtu);
+  switch (l->kind)
+    {
+    case LINK_BRIDGE:
+      sb_add (sb, " type bridge");
+      break;
+    case LINK_VETH:
+      sb_addf (sb, " type veth peer name %s", l->peer_name);
+      if (l->peer_has_mac)
+        sb_addf (sb, " address %s", mac_fmt (l->peer_mac, mac));
+      sb_addf (sb, " netns %s", l->peer_ns);
+      break;
+    case LINK_VXLAN:
+      sb_addf (sb, " type vxlan id %u local %s dev %s dstport %u%s", l->vni, ip_fmt (l->local, ip), l->dev,
+               l->dstport, l->learning ? "" : " nolearning");
+      break;
+    }
+}
+
+static void
+link_to_json (const struct plan_op *op, json_t *o)
+{
+  const struct plan_link *l = &op->u.link;
+  json_object_set_new (o, "name", json_string (l->name));
+  json_object_set_new (o, "type", json_string (ENUM_NAME (link_kind_names, l->kind)));
+  json_object_set_new (o, "address", l->has_mac ? json_mac (l->mac) : json_null ());
+  json_object_set_new (o, "mtu", json_integer (l->mtu));
+  if (l->kind == LINK_VETH)
+    {
+      json_object_set_new (o, "peer", json_string (l->peer_name));
+      json_object_set_new (o, "peer_netns", json_string (l->peer_ns));
+      json_object_set_new (o, "peer_address", l->peer_has_mac ? json_mac (l->peer_mac) : json_null ());
+    }
+  else if (l->kind == LINK_VXLAN)
+    {
+      json_object_set_new (o, "vni", json_integer (l->vni));
+      json_object_set_new (o, "dstport", json_integer (l->dstport));
+      json_object_set_new (o, "local", json_ip (l->local));
+      json_object_set_new (o, "dev", json_string (l->dev));
+      json_object_set_new (o, "learning", json_boolean (l->learning));
+    }
+}
+
+/* An optional MAC: null means the kernel picks one. */
+static int
+read_opt_mac (struct json_reader *r, const json_t *o, const char *key, uint8_t mac[6], bool *has)
+{
+  const json_t *v = json_object_get (o, key);
+  *has = v != NULL && !json_is_null (v);
+  return *has ? jr_mac (r, o, key, mac) : 0;
+}
+
+static int
+link_from_json (const json_t *o, struct plan_op *op, nslab_error_t *err)
+{
+  struct json_reader r = { .err = err };
+  struct plan_link *l = &op->u.link;
+  if (jr_str (&r, o, "name", false, &l->name) < 0 || JR_ENUM (&r, o, "type", link_kind_names, &l->kind) < 0
+      || read_opt_mac (&r, o, "address", l->mac, &l->has_mac) < 0 || jr_uint (&r, o, "mtu", 65535, &l->mtu) < 0)
+    return -1;
+  if (l->kind == LINK_VETH)
+    return jr_str (&r, o, "peer", false, &l->peer_name) < 0 || jr_str (&r, o, "peer_netns", false, &l->peer_ns) < 0
+                   || read_opt_mac (&r, o, "peer_address", l->peer_mac, &l->peer_has_mac) < 0
+               ? -1
+               : 0;
+  if (l->kind == LINK_VXLAN)
+    return jr_uint (&r, o, "vni", 0xffffff, &l->vni) < 0 || jr_u16 (&r, o, "dstport", &l->dstport) < 0
+                   || jr_ip (&r, o, "local", &l->local) < 0 || jr_str (&r, o, "dev", false, &l->dev) < 0
+                   || jr_bool (&r, o, "learning", &l->learning) < 0
+               ? -1
+               : 0;
+  return 0;
+}
+
+static void
+link_free (struct plan_op *op)
+{
+  free (op->u.link.name);
+  free (op->u.link.peer_name);
+  free (op->u.link.peer_ns);
+  free (op->u.link.dev);
+}
+
+/* ---- link set ---------------------------------------------------------- */
+
+static void
+link_set_describe (struct strbuf *sb, const struct plan_op *op)
+{
+  const struct plan_link_set *s = &op->u.set;
+  sb_addf (sb, "ip link set %s", s->name);
+  if (s->master)
+    sb_addf (sb, " master %s", s->master);
+  if (s->up)
+    sb_add (sb, " up");
+  if (s->hairpin)
+    sb_addf (sb, "\nbridge link set dev %s hairpin on", s->name);
+}
+
+static void
+link_set_to_json (const struct plan_op *op, json_t *o)
+{
+  const struct plan_link_set *s = &op->u.set;
+  json_object_set_new (o, "name", json_string (s->name));
+  json_object_set_new (o, "master", json_str_or_null (s->master));
+  json_object_set_new (o, "hairpin", json_boolean (s->hairpin));
+  json_object_set_new (o, "up", json_boolean (s->up));
+}
+
+static int
+link_set_from_json (const json_t *o, struct plan_op *op, nslab_error_t *err)
+{
+  struct json_reader r = { .err = err };
+  struct plan_link_set *s = &op->u.set;
+  return jr_str (&r, o, "name", false, &s->name) < 0 || jr_str (&r, o, "master", true, &s->master) < 0
+                 || jr_bool (&r, o, "hairpin", &s->hairpin) < 0 || jr_bool (&r, o, "up", &s->up) < 0
+             ? -1
+             : 0;
+}
+
+static void
+link_set_free (struct plan_op *op)
+{
+  free (op->u.set.name);
+  free (op->u.set.master);
+}
+
+/* ---- addr ------------------------------------------------------------- */
+
+static void
+addr_describe (struct strbuf *sb, const struct plan_op *op)
+{
+  char c[CIDR_STRLEN];
+  sb_addf (sb, "ip addr add %s dev %s", cidr_fmt (op->u.addr.addr, c), op->u.addr.dev);
+  if (op->u.addr.metric)
+    sb_addf (sb, " metric %u", op->u.addr.metric);
+}
+
+static void
+addr_to_json (const struct plan_op *op, json_t *o)
+{
+  json_object_set_new (o, "dev", json_string (op->u.addr.dev));
+  json_object_set_new (o, "address", json_cidr (op->u.addr.addr));
+  json_object_set_new (o, "metric", json_integer (op->u.addr.metric));
+}
+
+static int
+addr_from_json (const json_t *o, struct plan_op *op, nslab_error_t *err)
+{
+  struct json_reader r = { .err = err };
+  struct plan_addr *a = &op->u.addr;
+  return jr_str (&r, o, "dev", false, &a->dev) < 0 || jr_cidr (&r, o, "address", &a->addr) < 0
+                 || jr_uint (&r, o, "metric", UINT32_MAX, &a->metric) < 0
+             ? -1
+             : 0;
+}
+
+static void
+addr_free (struct plan_op *op)
+{
+  free (op->u.addr.dev);
+}
+
+/* ---- route ------------------------------------------------------------ */
+
+void
+op_format_route (struct strbuf *sb, const struct plan_route *r)
+{
+  char a[CIDR_STRLEN], b[IP_STRLEN];
+  if (r->dst.len == 0)
+    sb_add (sb, "default");
+  else if (r->dst.len == 32)
+    sb_add (sb, ip_fmt (r->dst.addr, b));
+  else
+    sb_add (sb, cidr_fmt (r->dst, a));
+  if (r->gw)
+    sb_addf (sb, " via %s", ip_fmt (r->gw, b));
+  sb_addf (sb, " dev %s", r->dev);
+  /* proto boot is what `ip route add` uses, and ip route omits it. */
+  if (r->protocol != RTPROT_BOOT)
+    sb_addf (sb, " proto %s", ENUM_NAME (rtprot_names, r->protocol));
+  if (r->scope_link)
+    sb_add (sb, " scope link");
+  if (r->src)
+    sb_addf (sb, " src %s", ip_fmt (r->src, b));
+  if (r->metric)
+    sb_addf (sb, " metric %u", r->metric);
+  if (r->onlink)
+    sb_add (sb, " onlink");
+}
+
+static void
+route_describe (struct strbuf *sb, const struct plan_op *op)
+{
+  sb_add (sb, "ip route add ");
+  op_format_route (sb, &op->u.route);
+}
+
+static void
+route_to_json (const struct plan_op *op, json_t *o)
+{
+  const struct plan_route *r = &op->u.route;
+  json_object_set_new (o, "dst", r->dst.len ? json_cidr (r->dst) : json_string ("default"));
+  json_object_set_new (o, "via", r->gw ? json_ip (r->gw) : json_null ());
+  json_object_set_new (o, "dev", json_string (r->dev));
+  json_object_set_new (o, "src", r->src ? json_ip (r->src) : json_null ());
+  json_object_set_new (o, "protocol", json_string (ENUM_NAME (rtprot_names, r->protocol)));
+  json_object_set_new (o, "scope", json_string (r->scope_link ? "link" : "global"));
+  json_object_set_new (o, "metric", json_integer (r->metric));
+  json_object_set_new (o, "onlink", json_boolean (r->onlink));
+}
+
+static int
+route_from_json (const json_t *o, struct plan_op *op, nslab_error_t *err)
+{
+  struct json_reader r = { .err = err };
+  struct plan_route *rt = &op->u.route;
+  const char *dst = json_string_value (json_object_get (o, "dst"));
+  const char *scope = json_string_value (json_object_get (o, "scope"));
+  if (dst == NULL || (strcmp (dst, "default") != 0 && !cidr_parse (dst, &rt->dst, false)))
+    return jr_bad (&r, "dst", "missing or not \"default\" or an IPv4 CIDR");
+  if (scope == NULL || (strcmp (scope, "link") != 0 && strcmp (scope, "global") != 0))
+    return jr_bad (&r, "scope", "missing or not \"link\" or \"global\"");
+  rt->scope_link = strcmp (scope, "link") == 0;
+  return jr_ip_or_null (&r, o, "via", &rt->gw) < 0 || jr_str (&r, o, "dev", false, &rt->dev) < 0
+                 || jr_ip_or_null (&r, o, "src", &rt->src) < 0
+                 || JR_ENUM (&r, o, "protocol", rtprot_names, &rt->protocol) < 0
+                 || jr_uint (&r, o, "metric", UINT32_MAX, &rt->metric) < 0
+                 || jr_bool (&r, o, "onlink", &rt->onlink) < 0
+             ? -1
+             : 0;
+}
+
+static void
+route_free (struct plan_op *op)
+{
+  free (op->u.route.dev);
+}
+
+/* ---- neigh and fdb ---------------------------------------------------- */
+
+static void
+neigh_describe (struct strbuf *sb, const struct plan_op *op)
+{
+  char mac[MAC_STRLEN], ip[IP_STRLEN];
+  sb_addf (sb, "ip neigh add %s lladdr %s dev %s nud permanent", ip_fmt (op->u.neigh.ip, ip),
+           mac_fmt (op->u.neigh.lladdr, mac), op->u.neigh.dev);
+}
+
+static void
+neigh_to_json (const struct plan_op *op, json_t *o)
+{
+  json_object_set_new (o, "dev", json_string (op->u.neigh.dev));
+  json_object_set_new (o, "ip", json_ip (op->u.neigh.ip));
+  json_object_set_new (o, "lladdr", json_mac (op->u.neigh.lladdr));
+}
+
+static int
+neigh_from_json (const json_t *o, struct plan_op *op, nslab_error_t *err)
+{
+  struct json_reader r = { .err = err };
+  struct plan_neigh *n = &op->u.neigh;
+  return jr_str (&r, o, "dev", false, &n->dev) < 0 || jr_ip (&r, o, "ip", &n->ip) < 0
+                 || jr_mac (&r, o, "lladdr", n->lladdr) < 0
+             ? -1
+             : 0;
+}
+
+static void
+neigh_free (struct plan_op *op)
+{
+  free (op->u.neigh.dev);
+}
+
+static void
+fdb_describe (struct strbuf *sb, const struct plan_op *op)
+{
+  char mac[MAC_STRLEN], ip[IP_STRLEN];
+  sb_addf (sb, "bridge fdb append %s dev %s dst %s self permanent", mac_fmt (op->u.fdb.lladdr, mac), op->u.fdb.dev,
+           ip_fmt (op->u.fdb.dst, ip));
+}
+
+static void
+fdb_to_json (const struct plan_op *op, json_t *o)
+{
+  json_object_set_new (o, "dev", json_string (op->u.fdb.dev));
+  json_object_set_new (o, "lladdr", json_mac (op->u.fdb.lladdr));
+  json_object_set_new (o, "dst", json_ip (op->u.fdb.dst));
+}
+
+static int
+fdb_from_json (const json_t *o, struct plan_op *op, nslab_error_t *err)
+{
+  struct json_reader r = { .err = err };
+  struct plan_fdb *f = &op->u.fdb;
+  return jr_str (&r, o, "dev", false, &f->dev) < 0 || jr_mac (&r, o, "lladdr", f->lladdr) < 0
+                 || jr_ip (&r, o, "dst", &f->dst) < 0
+             ? -1
+             : 0;
+}
+
+static void
+fdb_free (struct plan_op *op)
+{
+  free (op->u.fdb.dev);
+}
+
+/* ---- iptables --------------------------------------------------------- */
+
+static void
+iptables_describe (struct strbuf *sb, const struct plan_op *op)
+{
+  sb_addf (sb, "iptables-restore --noflush <<'EOF'\n%sEOF", op->u.ipt.payload);
+}
+
+static void
+iptables_to_json (const struct plan_op *op, json_t *o)
+{
+  json_object_set_new (o, "payload", json_string (op->u.ipt.payload));
+}
+
+static int
+iptables_from_json (const json_t *o, struct plan_op *op, nslab_error_t *err)
+{
+  struct json_reader r = { .err = err };
+  return jr_str (&r, o, "payload", false, &op->u.ipt.payload);
+}
+
+static void
+iptables_free (struct plan_op *op)
+{
+  free (op->u.ipt.payload);
+}
+
+/* ---- process ---------------------------------------------------------- */
+
+static void
+process_describe (struct strbuf *sb, const struct plan_op *op)
+{
+  const struct plan_process *pr = &op->u.proc;
+  sb_addf (sb, "# process: %s (hostname %s", pr->title, pr->hostname);
+  if (pr->app.kind == APP_HTTP)
+    sb_addf (sb, ", app: HTTP echo on port %u", pr->app.port);
+  else if (pr->app.kind == APP_COMMAND)
+    sb_addf (sb, ", app: %s", pr->app.command);
+  sb_add (sb, ")");
+}
+
+static void
+process_to_json (const struct plan_op *op, json_t *o)
+{
+  const struct plan_process *pr = &op->u.proc;
+  json_object_set_new (o, "owner", json_pack ("{s:s, s:o, s:s}", "kind", ENUM_NAME (owner_kind_names, pr->owner.kind),
+                                              "namespace", json_str_or_null (pr->owner.ns), "name", pr->owner.name));
+  json_object_set_new (o, "node", json_string (pr->node));
+  json_object_set_new (o, "title", json_string (pr->title));
+  json_object_set_new (o, "hostname", json_string (pr->hostname));
+  json_t *app = json_null ();
+  if (pr->app.kind == APP_HTTP)
+    app = json_pack ("{s:s, s:i}", "type", "http", "port", (json_int_t) pr->app.port);
+  else if (pr->app.kind == APP_COMMAND)
+    app = json_pack ("{s:s, s:s, s:o}", "type", "command", "command", pr->app.command, "argv",
+                     json_strv (pr->app.argv));
+  json_object_set_new (o, "app", app);
+  json_object_set_new (o, "env", json_strv (pr->env));
+  json_object_set_new (o, "etc_hosts", json_str_or_null (pr->etc_hosts));
+  json_object_set_new (o, "resolv_conf", json_str_or_null (pr->resolv_conf));
+}
+
+static int
+process_from_json (const json_t *o, struct plan_op *op, nslab_error_t *err)
+{
+  struct json_reader r = { .err = err };
+  struct plan_process *pr = &op->u.proc;
+  if (read_owner (&r, o, &pr->owner) < 0 || jr_str (&r, o, "node", false, &pr->node) < 0
+      || jr_str (&r, o, "title", false, &pr->title) < 0 || jr_str (&r, o, "hostname", false, &pr->hostname) < 0
+      || jr_strv (&r, o, "env", true, &pr->env) < 0 || jr_str (&r, o, "etc_hosts", true, &pr->etc_hosts) < 0
+      || jr_str (&r, o, "resolv_conf", true, &pr->resolv_conf) < 0)
+    return -1;
+  if (pr->owner.kind != OBJ_NODE && pr->owner.kind != OBJ_POD)
+    return jr_bad (&r, "owner", "not a node or a pod");
+  const json_t *app = json_object_get (o, "app");
+  if (app == NULL || json_is_null (app))
+    return 0;
+  snprintf (r.where, sizeof r.where, "app");
+  if (!json_is_object (app) || JR_ENUM (&r, app, "type", app_kind_names, &pr->app.kind) < 0)
+    return -1;
+  if (pr->app.kind == APP_HTTP)
+    return jr_u16 (&r, app, "port", &pr->app.port);
+  if (pr->app.kind == APP_COMMAND)
+    {
+      if (jr_str (&r, app, "command", false, &pr->app.command) < 0 || jr_strv (&r, app, "argv", false, &pr->app.argv) < 0)
+        return -1;
+      if (pr->app.argv[0] == NULL)
+        return jr_bad (&r, "argv", "empty");
+    }
+  return 0;
+}
+
+static void
+process_free (struct plan_op *op)
+{
+  struct plan_process *pr = &op->u.proc;
+  free (pr->owner.ns);
+  free (pr->owner.name);
+  free (pr->node);
+  free (pr->title);
+  free (pr->hostname);
+  free (pr->app.command);
+  free_strv (pr->app.argv);
+  free_strv (pr->env);
+  free (pr->etc_hosts);
+  free (pr->resolv_conf);
+}
+
+/* ---- the table -------------------------------------------------------- */
+
+#define OP_ROW(kind, name, prefix) \
+  [kind] = { name, prefix##_describe, prefix##_to_json, prefix##_from_json, prefix##_free }
+
+static const struct op_type op_types[] = {
+  OP_ROW (OP_NETNS, "netns", netns),
+  OP_ROW (OP_SYSCTL, "sysctl", sysctl),
+  OP_ROW (OP_LINK, "link", link),
+  OP_ROW (OP_LINK_SET, "link_set", link_set),
+  OP_ROW (OP_ADDR, "addr", addr),
+  OP_ROW (OP_ROUTE, "route", route),
+  OP_ROW (OP_NEIGH, "neigh", neigh),
+  OP_ROW (OP_FDB, "fdb", fdb),
+  OP_ROW (OP_IPTABLES, "iptables", iptables),
+  OP_ROW (OP_PROCESS, "process", process),
+};
+static_assert (sizeof op_types / sizeof op_types[0] == OP__COUNT, "one op_types row per enum plan_op_kind");
+
+const struct op_type *
+op_type (enum plan_op_kind kind)
+{
+  return (size_t) kind < OP__COUNT ? &op_types[kind] : NULL;
+}
+
+char *
+op_describe (const struct plan_op *op)
+{
+  struct strbuf sb;
+  sb_init (&sb);
+  op_types[op->kind].describe (&sb, op);
+  return sb_steal (&sb);
+}
+
+void
+op_free (struct plan_op *op)
+{
+  op_types[op->kind].free (op);
+  free (op->ns);
+}

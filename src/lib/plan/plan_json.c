@@ -1,0 +1,90 @@
+/* A plan as JSON and back (schema: docs/state.md): the lab's objects, the
+ * namespaces in creation order, and one object per op with its "op" kind and
+ * "netns" beside the kind's own members from the op table. */
+#include "plan/plan.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/json.h"
+#include "plan/op.h"
+
+/* Bumped when a member changes meaning; readers refuse other versions. */
+#define PLAN_JSON_VERSION 1
+
+json_t *
+plan_to_json (const struct plan *p)
+{
+  json_t *root = json_object ();
+  json_object_set_new (root, "version", json_integer (PLAN_JSON_VERSION));
+  objects_to_json (p->objects, root);
+  json_t *namespaces = json_array ();
+  json_t *ops = json_array ();
+  for (size_t i = 0; i < p->n_ops; i++)
+    {
+      const struct plan_op *op = &p->ops[i];
+      if (op->kind == OP_NETNS)
+        json_array_append_new (namespaces, json_string (op->ns));
+      json_t *o = json_object ();
+      json_object_set_new (o, "op", json_string (op_type (op->kind)->name));
+      json_object_set_new (o, "netns", json_string (op->ns));
+      op_type (op->kind)->to_json (op, o);
+      json_array_append_new (ops, o);
+    }
+  json_object_set_new (root, "namespaces", namespaces);
+  json_object_set_new (root, "ops", ops);
+  return root;
+}
+
+static int
+op_from_json (const json_t *o, struct plan_op *op, nslab_error_t *err)
+{
+  const char *kind = json_string_value (json_object_get (o, "op"));
+  const char *ns = json_string_value (json_object_get (o, "netns"));
+  if (kind == NULL)
+    return nslab_error (err, 0, "op: missing or not a string");
+  if (ns == NULL)
+    return nslab_error (err, 0, "netns: missing or not a string");
+  for (int k = 0; k < OP__COUNT; k++)
+    if (strcmp (op_type (k)->name, kind) == 0)
+      {
+        op->kind = k;
+        op->ns = xstrdup (ns);
+        return op_type (k)->from_json (o, op, err);
+      }
+  return nslab_error (err, 0, "op: unknown kind \"%s\"", kind);
+}
+
+int
+plan_from_json (const json_t *j, struct plan **out, nslab_error_t *err)
+{
+  const json_t *version = json_object_get (j, "version");
+  if (!json_is_integer (version) || json_integer_value (version) != PLAN_JSON_VERSION)
+    return nslab_error (err, 0, "version: not %d (written by another nslab?)", PLAN_JSON_VERSION);
+  const json_t *ops = json_object_get (j, "ops");
+  if (!json_is_array (ops))
+    return nslab_error (err, 0, "ops: missing or not an array");
+  struct plan *p = xcalloc (1, sizeof *p);
+  if (objects_from_json (j, &p->objects, err) < 0)
+    {
+      plan_free (p);
+      return -1;
+    }
+  p->ops = xcalloc (json_array_size (ops) + 1, sizeof *p->ops);
+  for (size_t i = 0; i < json_array_size (ops); i++)
+    {
+      const json_t *o = json_array_get (ops, i);
+      /* Count it before reading, so plan_free frees a half-read op. */
+      p->n_ops++;
+      if (!json_is_object (o) || op_from_json (o, &p->ops[i], err) < 0)
+        {
+          if (!json_is_object (o))
+            nslab_error (err, 0, "not an object");
+          nslab_error_wrap (err, "ops[%zu]", i);
+          plan_free (p);
+          return -1;
+        }
+    }
+  *out = p;
+  return 0;
+}
