@@ -54,7 +54,10 @@ else
 NSLAB_BIN ?= $(BUILD)/nslab
 endif
 
-.PHONY: golden all asan deps check check-unit check-integration check-asan fuzz bench install uninstall clean demo
+check-layers:
+	./bin/check-layers
+
+.PHONY: check-layers golden all asan deps check check-unit check-integration check-asan fuzz bench install uninstall clean demo
 .DELETE_ON_ERROR:
 
 all: $(NSLAB_BIN)

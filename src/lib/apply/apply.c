@@ -14,6 +14,7 @@
 #include "kernel/netns.h"
 #include "kernel/rtnl.h"
 #include "runtime/pause.h"
+#include "state/snapshot.h"
 #include "state/state.h"
 #include "state/journal.h"
 #include "kernel/sysctl.h"
@@ -436,6 +437,10 @@ apply_plan (const struct plan *p, const char *scenario_path, nslab_error_t *err)
       if ((mkdir (files, 0700) < 0 && errno != EEXIST) || (mkdir (logs, 0700) < 0 && errno != EEXIST))
         rc = nslab_error (err, errno, "mkdir %s", state_writer_dir (w));
     }
+  /* What the lab is, before any of it exists: exec and status of a lab
+   * whose up is under way (or died) still know its objects. */
+  if (rc == 0)
+    rc = snapshot_write (state_writer_dir (w), p, err);
 
   long crash = crash_after ();
   /* NSLAB_TEST_CRASH_SIGNAL=INT makes the hook a Ctrl-C instead of kill -9. */

@@ -14,7 +14,7 @@
 
 #include "base/error.h"
 #include "base/ipaddr.h"
-#include "k8s/model.h"
+#include "scenario/scenario.h"
 
 /* The kinds an owner reference or a kubectl-style TARGET can name. */
 enum obj_kind { OBJ_NONE, OBJ_NODE, OBJ_POD, OBJ_DEPLOYMENT, OBJ_REPLICASET, OBJ_SERVICE };

@@ -1,0 +1,23 @@
+/* The snapshot of a running lab: the plan `up` applied, with the lab's
+ * objects (nodes, pods with IP/node/owner/app, services with ClusterIP,
+ * ports and endpoints), as <state dir>/<lab>/plan.json in the schema of
+ * `nslab plan -o json` (docs/state.md). It is the one place that says what
+ * the lab is: exec, status and ls read it (later get/describe, the API
+ * server, DNS). The journal beside it stays the crash-safe record of what to
+ * tear down; the snapshot is never needed for that. */
+#ifndef NSLAB_STATE_SNAPSHOT_H
+#define NSLAB_STATE_SNAPSHOT_H
+
+#include "base/error.h"
+#include "plan/plan.h"
+
+#define SNAPSHOT_FILE "plan.json"
+
+/* Write plan.json into the lab dir lab_dir: a temporary file renamed into
+ * place, so a reader sees the old file, the new one, or none. */
+int snapshot_write (const char *lab_dir, const struct plan *p, nslab_error_t *err);
+/* Read LAB's snapshot. Only a regular file owned by root, not a link, in a
+ * lab dir that is itself the lab's, is trusted. */
+int snapshot_read (const char *lab, struct plan **out, nslab_error_t *err);
+
+#endif
