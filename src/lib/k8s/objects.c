@@ -260,3 +260,57 @@ objects_find_pod (const struct lab_objects *o, enum obj_kind kind, const char *n
     }
   return best;
 }
+
+static bool
+listed (char **list, size_t n, const char *s)
+{
+  for (size_t i = 0; i < n; i++)
+    if (strcmp (list[i], s) == 0)
+      return true;
+  return false;
+}
+
+char *
+objects_targets_hint (const struct lab_objects *o, size_t max_pods)
+{
+  struct strbuf sb;
+  sb_init (&sb);
+  sb_add (&sb, "valid targets: host");
+  for (size_t i = 0; i < o->n_nodes; i++)
+    sb_addf (&sb, ", node/%s", o->nodes[i].name);
+  char **namespaces = NULL;
+  size_t n_ns = 0;
+  for (size_t i = 0; i < o->n_pods; i++)
+    if (!listed (namespaces, n_ns, o->pods[i].ns))
+      *VEC_PUSH (namespaces, n_ns) = o->pods[i].ns;
+  for (size_t k = 0; k < n_ns; k++)
+    {
+      char **owners = NULL;
+      size_t n_owners = 0, shown = 0;
+      sb_addf (&sb, "\n  -n %s:", namespaces[k]);
+      for (size_t i = 0; i < o->n_pods; i++)
+        {
+          const struct lab_pod *p = &o->pods[i];
+          if (strcmp (p->ns, namespaces[k]) != 0 || p->owner.kind == OBJ_NONE)
+            continue;
+          cleanup_free char *ref = xasprintf ("%s/%s", p->owner.kind == OBJ_DEPLOYMENT ? "deploy" : "rs",
+                                              p->owner.name);
+          if (!listed (owners, n_owners, ref))
+            {
+              sb_addf (&sb, " %s", ref);
+              *VEC_PUSH (owners, n_owners) = ref;
+              ref = NULL;
+            }
+        }
+      for (size_t i = 0; i < o->n_pods; i++)
+        if (strcmp (o->pods[i].ns, namespaces[k]) == 0 && shown++ < max_pods)
+          sb_addf (&sb, " pod/%s", o->pods[i].name);
+      if (shown > max_pods)
+        sb_addf (&sb, " (and %zu more pods)", shown - max_pods);
+      for (size_t i = 0; i < n_owners; i++)
+        free (owners[i]);
+      free (owners);
+    }
+  free (namespaces);
+  return sb_steal (&sb);
+}

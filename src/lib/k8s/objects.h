@@ -124,4 +124,9 @@ const struct lab_node *objects_find_node (const struct lab_objects *o, const cha
 const struct lab_pod *objects_find_pod (const struct lab_objects *o, enum obj_kind kind, const char *ns,
                                         const char *name);
 
+/* "valid targets: host, node/cp1, ...\n  -n demo: deploy/web pod/web-..." for an
+ * unknown exec target: every node, then per namespace its deployments,
+ * replicasets and the first max_pods pods. Caller frees. */
+char *objects_targets_hint (const struct lab_objects *o, size_t max_pods);
+
 #endif
