@@ -7,6 +7,7 @@
 #include "scenario/ini.h"
 #include "base/shellsplit.h"
 #include "scenario/validate.h"
+#include "base/text.h"
 
 #define NODES                                                                  \
   "[node cp1]\nrole = control-plane\nnics = enp0s3=nat:10.0.2.15, enp0s8=hostonly:192.168.56.10\n" \
