@@ -10,6 +10,8 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdio.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -247,10 +249,25 @@ scan_line (struct prescan *p, const char *raw, size_t rawlen, int lineno)
   return scan_key (p, line, lineno);
 }
 
+#define INI_BOM "\xEF\xBB\xBF"
+#define INI_BOM_LEN 3
+
+static bool
+ini_has_bom (const char *text, size_t len)
+{
+  return len >= INI_BOM_LEN && memcmp (text, INI_BOM, INI_BOM_LEN) == 0;
+}
+
 int
 ini_parse_buffer (const char *path, const char *text, size_t len, struct ini_file **out,
                   nslab_error_t *err)
 {
+  /* Editors on Windows start UTF-8 files with a byte order mark. */
+  if (ini_has_bom (text, len))
+    {
+      text += INI_BOM_LEN;
+      len -= INI_BOM_LEN;
+    }
   struct prescan p = { .path = path, .err = err };
   p.file = xcalloc (1, sizeof *p.file);
   p.file->path = xstrdup (path);
@@ -394,6 +411,33 @@ take_values (struct ini_file *f, dictionary *d, nslab_error_t *err)
   return 0;
 }
 
+/* iniparser 4.1 only opens paths and would read a byte order mark as part
+ * of the first line: give it the text without the mark, through a memfd. */
+static dictionary *
+load_dict (const char *path, const char *text, size_t len)
+{
+  if (!ini_has_bom (text, len))
+    return iniparser_load (path);
+  cleanup_close int fd = memfd_create ("nslab-ini", MFD_CLOEXEC);
+  if (fd < 0)
+    return NULL;
+  const char *p = text + INI_BOM_LEN;
+  size_t left = len - INI_BOM_LEN;
+  while (left > 0)
+    {
+      ssize_t w = write (fd, p, left);
+      if (w < 0 && errno == EINTR)
+        continue;
+      if (w <= 0)
+        return NULL;
+      p += w;
+      left -= (size_t) w;
+    }
+  char fdpath[64];
+  snprintf (fdpath, sizeof fdpath, "/proc/self/fd/%d", fd);
+  return iniparser_load (fdpath);
+}
+
 int
 ini_load (const char *path, struct ini_file **out, nslab_error_t *err)
 {
@@ -406,7 +450,7 @@ ini_load (const char *path, struct ini_file **out, nslab_error_t *err)
     return -1;
 
   iniparser_set_error_callback (swallow_error);
-  dictionary *d = iniparser_load (path);
+  dictionary *d = load_dict (path, text, len);
   if (d == NULL)
     {
       ini_file_free (f);
