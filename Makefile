@@ -18,7 +18,7 @@ BUILD     ?= build/release
 VERSION   := 0.1.0
 SAN       ?=
 
-PKGS      := libnl-3.0 libnl-route-3.0 libmnl jansson
+PKGS      := libnl-3.0 libnl-route-3.0 libmnl jansson nettle
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 CHECK_CFLAGS := $(shell pkg-config --cflags check 2>/dev/null)
@@ -54,9 +54,6 @@ else
 NSLAB_BIN ?= $(BUILD)/nslab
 endif
 
-check-layers:
-	./bin/check-layers
-
 .PHONY: check-layers golden all asan deps check check-unit check-integration check-asan fuzz bench install uninstall clean demo
 .DELETE_ON_ERROR:
 
@@ -77,6 +74,10 @@ $(NSLAB_BIN): $(CLI_OBJ) $(LIB)
 $(BUILD)/tests/%: tests/unit/%.c tests/unit/unit.h $(LIB) $(HEADERS)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) $(CHECK_CFLAGS) -Itests/unit -DNSLAB_SRCDIR='"$(CURDIR)"' -o $@ $< $(LIB) $(LDSAN) $(LDLIBS) $(CHECK_LIBS)
+
+# Every #include respects the layering of docs/architecture.md.
+check-layers:
+	./bin/check-layers
 
 asan:
 	$(MAKE) SAN=1 BUILD=build/asan all

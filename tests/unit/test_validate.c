@@ -85,6 +85,8 @@ static const struct vcase cases[] = {
   { "[lab]\nname = t\ntemplate = k3s\n[cluster]\ndns_ip = 10.43.0.0\n", 'S', ": [cluster] dns_ip: 10.43.0.0 is the network address of service CIDR 10.43.0.0/16" },
   { "[lab]\nname = t\ntemplate = k3s\n[cluster]\ndns_ip = 10.43.255.255\n", 'S', ": [cluster] dns_ip: 10.43.255.255 is the broadcast address of service CIDR 10.43.0.0/16" },
   { "[lab]\nname = t\ntemplate = k3s\n[cluster]\ndns_ip = 10.43.0.1\n", 'S', ": [cluster] dns_ip: 10.43.0.1 is the ClusterIP of default/kubernetes" },
+  /* The user's own dns_ip is checked against the user's service CIDR and named. */
+  { "[lab]\nname = t\ntemplate = k3s\n[cluster]\nservice_cidr = 10.50.0.0/16\ndns_ip = 10.43.0.10\n", 'S', ": [cluster] dns_ip: 10.43.0.10 is outside service CIDR 10.50.0.0/16" },
   { "[lab]\nname = t\ntemplate = k3s\n[cluster]\nvxlan_vni = 0\n", 'S', ": [cluster] vxlan_vni: 0 is out of range (1-16777215)" },
   { "[lab]\nname = t\ntemplate = k3s\n[cluster]\nvxlan_port = 70000\n", 'S', ": [cluster] vxlan_port: \"70000\" is not a port (1-65535)" },
   { "[lab]\nname = t\ntemplate = k3s\n[cluster]\nmtu = 1000\n", 'S', ": [cluster] mtu: 1000 is out of range (1280-9000)" },

@@ -3,7 +3,10 @@
  * literally, "double quotes" keep everything but let a backslash escape
  * \ " $ ` (and a newline), and outside quotes a backslash makes the next
  * character literal. No variables, globs, pipes or redirections: the words
- * go to execve() as they are. */
+ * go to execve() as they are.
+ * Hand-written on purpose: wordexp(3) expands ($, ~, globs, even with
+ * WRDE_NOCMD), and GLib's g_shell_parse_argv drops '#' comments and would
+ * pull in GLib for one function. */
 #ifndef NSLAB_SHELLSPLIT_H
 #define NSLAB_SHELLSPLIT_H
 

@@ -4,8 +4,9 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <nettle/sha2.h>
+
 #include "base/ipaddr.h"
-#include "base/sha256.h"
 #include "base/util.h"
 
 char *
@@ -34,9 +35,12 @@ base32_std_encode (const uint8_t *data, size_t len, char *out)
 void
 kube_hash16 (char out[KUBE_HASH_LEN + 1], const char *input)
 {
-  uint8_t digest[SHA256_DIGEST_LEN];
-  char enc[((SHA256_DIGEST_LEN + 4) / 5) * 8 + 1];
-  sha256 (input, strlen (input), digest);
+  uint8_t digest[SHA256_DIGEST_SIZE];
+  char enc[((SHA256_DIGEST_SIZE + 4) / 5) * 8 + 1];
+  struct sha256_ctx ctx;
+  sha256_init (&ctx);
+  sha256_update (&ctx, strlen (input), (const uint8_t *) input);
+  sha256_digest (&ctx, sizeof digest, digest);
   base32_std_encode (digest, sizeof digest, enc);
   memcpy (out, enc, KUBE_HASH_LEN);
   out[KUBE_HASH_LEN] = '\0';

@@ -3,6 +3,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "base/hash.h"
+
 static const char safe_alphabet[] = "bcdfghjklmnpqrstvwxz2456789";
 
 uint32_t
@@ -20,12 +22,7 @@ fnv1a32 (const void *data, size_t len, uint32_t h)
 uint64_t
 fnv1a64_str (const char *s)
 {
-  uint64_t h = 14695981039346656037ull;
-  for (; *s; s++)
-    {
-      h ^= (unsigned char) *s;
-      h *= 1099511628211ull;
-    }
+  uint64_t h = fnv1a64 (s);
   /* FNV's low bits mix poorly for short inputs; finish with a murmur-style
    * avalanche so neighbouring names get unrelated suffixes. */
   h ^= h >> 33;

@@ -17,6 +17,8 @@
 #include "scenario/scenario.h"
 
 /* The kinds an owner reference or a kubectl-style TARGET can name. */
+struct model;
+
 enum obj_kind { OBJ_NONE, OBJ_NODE, OBJ_POD, OBJ_DEPLOYMENT, OBJ_REPLICASET, OBJ_SERVICE };
 
 struct obj_ref {

@@ -16,6 +16,8 @@
 #include "base/ipaddr.h"
 #include "k8s/objects.h"
 
+struct model;
+
 enum plan_op_kind {
   OP_NETNS,     /* create a named network namespace (ip netns add) */
   OP_SYSCTL,    /* write /proc/sys/... inside a namespace */

@@ -1,4 +1,6 @@
-/* Pre-scan + iniparser. See scenario_ini.h for why both. */
+/* Pre-scan + iniparser. See ini.h for why both. The pre-scan stays
+ * hand-written because iniparser cannot report line numbers, duplicate
+ * sections or keys, or where it would cut a value. */
 #include "scenario/ini.h"
 
 #include <ctype.h>
@@ -8,90 +10,12 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdio.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "base/util.h"
-
-/* ---- strmap ---------------------------------------------------------- */
-
-static uint64_t
-hash_str (const char *s)
-{
-  uint64_t h = 1469598103934665603ULL;
-  for (; *s; s++)
-    {
-      h ^= (unsigned char) *s;
-      h *= 1099511628211ULL;
-    }
-  return h;
-}
-
-void
-strmap_init (struct strmap *m)
-{
-  m->keys = NULL;
-  m->vals = NULL;
-  m->cap = m->n = 0;
-}
-
-void
-strmap_free (struct strmap *m)
-{
-  for (size_t i = 0; i < m->cap; i++)
-    free (m->keys[i]);
-  free (m->keys);
-  free (m->vals);
-  strmap_init (m);
-}
-
-static size_t
-strmap_slot (char *const *keys, size_t cap, const char *key)
-{
-  size_t i = (size_t) hash_str (key) & (cap - 1);
-  while (keys[i] != NULL && strcmp (keys[i], key) != 0)
-    i = (i + 1) & (cap - 1);
-  return i;
-}
-
-void *
-strmap_get (const struct strmap *m, const char *key)
-{
-  if (m->cap == 0)
-    return NULL;
-  size_t i = strmap_slot (m->keys, m->cap, key);
-  return m->keys[i] ? m->vals[i] : NULL;
-}
-
-void *
-strmap_put (struct strmap *m, const char *key, void *val)
-{
-  if ((m->n + 1) * 2 > m->cap)
-    {
-      size_t cap = m->cap ? m->cap * 2 : 64;
-      char **keys = xcalloc (cap, sizeof *keys);
-      void **vals = xcalloc (cap, sizeof *vals);
-      for (size_t i = 0; i < m->cap; i++)
-        if (m->keys[i])
-          {
-            size_t j = strmap_slot (keys, cap, m->keys[i]);
-            keys[j] = m->keys[i];
-            vals[j] = m->vals[i];
-          }
-      free (m->keys);
-      free (m->vals);
-      m->keys = keys;
-      m->vals = vals;
-      m->cap = cap;
-    }
-  size_t i = strmap_slot (m->keys, m->cap, key);
-  if (m->keys[i])
-    return m->vals[i];
-  m->keys[i] = xstrdup (key);
-  m->vals[i] = val;
-  m->n++;
-  return val;
-}
 
 /* ---- ini_file -------------------------------------------------------- */
 
@@ -325,10 +249,25 @@ scan_line (struct prescan *p, const char *raw, size_t rawlen, int lineno)
   return scan_key (p, line, lineno);
 }
 
+#define INI_BOM "\xEF\xBB\xBF"
+#define INI_BOM_LEN 3
+
+static bool
+ini_has_bom (const char *text, size_t len)
+{
+  return len >= INI_BOM_LEN && memcmp (text, INI_BOM, INI_BOM_LEN) == 0;
+}
+
 int
 ini_parse_buffer (const char *path, const char *text, size_t len, struct ini_file **out,
                   nslab_error_t *err)
 {
+  /* Editors on Windows start UTF-8 files with a byte order mark. */
+  if (ini_has_bom (text, len))
+    {
+      text += INI_BOM_LEN;
+      len -= INI_BOM_LEN;
+    }
   struct prescan p = { .path = path, .err = err };
   p.file = xcalloc (1, sizeof *p.file);
   p.file->path = xstrdup (path);
@@ -472,6 +411,33 @@ take_values (struct ini_file *f, dictionary *d, nslab_error_t *err)
   return 0;
 }
 
+/* iniparser 4.1 only opens paths and would read a byte order mark as part
+ * of the first line: give it the text without the mark, through a memfd. */
+static dictionary *
+load_dict (const char *path, const char *text, size_t len)
+{
+  if (!ini_has_bom (text, len))
+    return iniparser_load (path);
+  cleanup_close int fd = memfd_create ("nslab-ini", MFD_CLOEXEC);
+  if (fd < 0)
+    return NULL;
+  const char *p = text + INI_BOM_LEN;
+  size_t left = len - INI_BOM_LEN;
+  while (left > 0)
+    {
+      ssize_t w = write (fd, p, left);
+      if (w < 0 && errno == EINTR)
+        continue;
+      if (w <= 0)
+        return NULL;
+      p += w;
+      left -= (size_t) w;
+    }
+  char fdpath[64];
+  snprintf (fdpath, sizeof fdpath, "/proc/self/fd/%d", fd);
+  return iniparser_load (fdpath);
+}
+
 int
 ini_load (const char *path, struct ini_file **out, nslab_error_t *err)
 {
@@ -484,7 +450,7 @@ ini_load (const char *path, struct ini_file **out, nslab_error_t *err)
     return -1;
 
   iniparser_set_error_callback (swallow_error);
-  dictionary *d = iniparser_load (path);
+  dictionary *d = load_dict (path, text, len);
   if (d == NULL)
     {
       ini_file_free (f);

@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "base/error.h"
+#include "base/strmap.h"
 
 /* Limits that keep the loader linear-ish and bounded on hostile input.
  * iniparser itself fails on lines longer than 1022 bytes, and its
@@ -53,20 +54,5 @@ int ini_load (const char *path, struct ini_file **out, nslab_error_t *err);
 void ini_file_free (struct ini_file *f);
 
 const struct ini_key *ini_section_find (const struct ini_section *s, const char *key);
-
-/* A small string-keyed hash map (open addressing), used wherever a lookup
- * per section would otherwise make loading quadratic. Keys are copied. */
-struct strmap {
-  char **keys;
-  void **vals;
-  size_t cap, n;
-};
-void strmap_init (struct strmap *m);
-void strmap_free (struct strmap *m);
-/* Returns the value stored under KEY, or NULL. */
-void *strmap_get (const struct strmap *m, const char *key);
-/* Stores VAL (not NULL) under KEY unless KEY is present; returns the value
- * now stored under KEY (the old one when present). */
-void *strmap_put (struct strmap *m, const char *key, void *val);
 
 #endif

@@ -1,5 +1,6 @@
-/* scenario_load: read the scenario and its template (scenario_ini.c), merge
- * them key by key, and hand the result to validate.c. */
+/* scenario_load: read the scenario and its template (ini.c), merge them
+ * key by key, and hand the result to validate.c. flavor_name() is in
+ * flavor.c, beside the flavors' table. */
 #include "scenario/scenario.h"
 
 #include <stdlib.h>
@@ -15,12 +16,6 @@
 #ifndef NSLAB_DATADIR
 #define NSLAB_DATADIR "/usr/local/share/nslab"
 #endif
-
-const char *
-flavor_name (enum flavor f)
-{
-  return f == FLAVOR_KUBEADM ? "kubeadm" : "k3s";
-}
 
 const char *
 proto_name (enum l4proto p)

@@ -1,0 +1,172 @@
+/* The flavors' defaults, in scenario/ rather than k8s/: an omitted key's
+ * default is part of what the scenario format means (docs/scenario.md
+ * documents it next to the key), the validator needs it before anything
+ * of k8s/ runs (dns_ip is checked against the service CIDR, node ports
+ * against nodeport_range), and the layering lets scenario/ include only
+ * base/. k8s/ and plan/ read the values from struct scenario, so this
+ * table is the only source; the shipped templates name the flavor and
+ * restate none of them.
+ *
+ * Sources: k3s server --help and pkg/daemons/config (--cluster-cidr
+ * 10.42.0.0/16, --service-cidr 10.43.0.0/16, --cluster-dns = 10th address,
+ * the server is schedulable); kubeadm's DefaultServicesSubnet 10.96.0.0/12
+ * and DefaultClusterDNSIP (10th address) with kube-flannel.yml's Network
+ * 10.244.0.0/16, control plane tainted NoSchedule. Both: node-cidr-mask-size
+ * /24, flannel vxlan VNI 1 on UDP 8472, kube-apiserver on 6443, NodePort
+ * range 30000-32767, kube-proxy iptables with masqueradeBit 14. */
+#include "scenario/flavor.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/util.h"
+
+static const struct flavor_defaults flavors[] = {
+  [FLAVOR_K3S] = {
+    .flavor = FLAVOR_K3S,
+    .name = "k3s",
+    .pod_cidr = { IP4 (10, 42, 0, 0), 16 },
+    .service_cidr = { IP4 (10, 43, 0, 0), 16 },
+    .cp_schedulable = true,
+    .node_mask = 24, .cni = CNI_FLANNEL, .proxy_mode = PROXY_IPTABLES, .dns_domain = "cluster.local",
+    .vxlan_vni = 1, .vxlan_port = 8472, .underlay_mtu = 1500, .nodeport_min = 30000,
+    .nodeport_max = 32767, .apiserver_port = 6443, .masquerade_bit = 14,
+  },
+  [FLAVOR_KUBEADM] = {
+    .flavor = FLAVOR_KUBEADM,
+    .name = "kubeadm",
+    .pod_cidr = { IP4 (10, 244, 0, 0), 16 },
+    .service_cidr = { IP4 (10, 96, 0, 0), 12 },
+    .cp_schedulable = false,
+    .node_mask = 24, .cni = CNI_FLANNEL, .proxy_mode = PROXY_IPTABLES, .dns_domain = "cluster.local",
+    .vxlan_vni = 1, .vxlan_port = 8472, .underlay_mtu = 1500, .nodeport_min = 30000,
+    .nodeport_max = 32767, .apiserver_port = 6443, .masquerade_bit = 14,
+  },
+};
+
+const struct flavor_defaults *
+flavor_defaults (enum flavor f)
+{
+  return &flavors[f == FLAVOR_KUBEADM ? FLAVOR_KUBEADM : FLAVOR_K3S];
+}
+
+const char *
+flavor_name (enum flavor f)
+{
+  return flavor_defaults (f)->name;
+}
+
+bool
+flavor_parse (const char *name, enum flavor *out)
+{
+  for (size_t i = 0; i < ARRAY_SIZE (flavors); i++)
+    if (strcmp (name, flavors[i].name) == 0)
+      {
+        *out = flavors[i].flavor;
+        return true;
+      }
+  return false;
+}
+
+uint32_t
+service_cidr_kubernetes_ip (struct cidr service_cidr)
+{
+  return cidr_network (service_cidr) + 1;
+}
+
+uint32_t
+service_cidr_dns_ip (struct cidr service_cidr)
+{
+  return cidr_network (service_cidr) + 10;
+}
+
+void
+cluster_set_defaults (struct cluster_def *cl, enum flavor f)
+{
+  const struct flavor_defaults *d = flavor_defaults (f);
+  cl->flavor = d->flavor;
+  cl->pod_cidr = d->pod_cidr;
+  cl->service_cidr = d->service_cidr;
+  cl->node_mask = d->node_mask;
+  cl->cni = d->cni;
+  cl->proxy_mode = d->proxy_mode;
+  free (cl->dns_domain);
+  cl->dns_domain = xstrdup (d->dns_domain);
+  cl->dns_ip = service_cidr_dns_ip (d->service_cidr);
+  cl->vxlan_vni = d->vxlan_vni;
+  cl->vxlan_port = d->vxlan_port;
+  cl->underlay_mtu = d->underlay_mtu;
+  cl->nodeport_min = d->nodeport_min;
+  cl->nodeport_max = d->nodeport_max;
+  cl->apiserver_port = d->apiserver_port;
+  cl->masquerade_bit = d->masquerade_bit;
+  cl->cp_schedulable = d->cp_schedulable;
+}
+
+/* ---- implicit services ----------------------------------------------- */
+
+struct implicit_port {
+  const char *name;
+  uint16_t port;
+  enum l4proto proto;
+  uint16_t target; /* 0: the cluster's apiserver_port */
+};
+
+static const struct implicit_service {
+  const char *ns, *name;
+  const char *selector_key, *selector_value; /* NULL: no selector (endpoints are managed) */
+  bool dns;                                  /* ClusterIP dns_ip, else the service CIDR's first */
+  struct implicit_port ports[3];
+  size_t n_ports;
+} implicit_services[] = {
+  { "default", "kubernetes", NULL, NULL, false, { { "https", 443, PROTO_TCP, 0 } }, 1 },
+  { "kube-system", "kube-dns", "k8s-app", "kube-dns", true,
+    { { "dns", 53, PROTO_UDP, 53 }, { "dns-tcp", 53, PROTO_TCP, 53 }, { "metrics", 9153, PROTO_TCP, 9153 } },
+    3 },
+};
+
+static bool
+have_service (const struct scenario *sc, const char *ns, const char *name)
+{
+  for (size_t i = 0; i < sc->n_services; i++)
+    if (strcmp (sc->services[i].ns, ns) == 0 && strcmp (sc->services[i].name, name) == 0)
+      return true;
+  return false;
+}
+
+void
+add_implicit_services (struct scenario *sc)
+{
+  const struct cluster_def *cl = &sc->cluster;
+  for (size_t i = 0; i < ARRAY_SIZE (implicit_services); i++)
+    {
+      const struct implicit_service *is = &implicit_services[i];
+      if (have_service (sc, is->ns, is->name))
+        continue;
+      struct service_def *sv = VEC_PUSH (sc->services, sc->n_services);
+      sv->ns = xstrdup (is->ns);
+      sv->name = xstrdup (is->name);
+      sv->type = SVC_CLUSTER_IP;
+      sv->affinity_timeout = SVC_AFFINITY_TIMEOUT_DEFAULT;
+      sv->implicit = true;
+      sv->origin.file = sc->files[0];
+      sv->origin.section = xasprintf ("service %s/%s", is->ns, is->name);
+      sv->cluster_ip = is->dns ? cl->dns_ip : service_cidr_kubernetes_ip (cl->service_cidr);
+      if (is->selector_key)
+        {
+          sv->selector = xcalloc (1, sizeof *sv->selector);
+          sv->selector[0].key = xstrdup (is->selector_key);
+          sv->selector[0].value = xstrdup (is->selector_value);
+          sv->n_selector = 1;
+        }
+      for (size_t j = 0; j < is->n_ports; j++)
+        {
+          const struct implicit_port *ip = &is->ports[j];
+          struct port_def *p = VEC_PUSH (sv->ports, sv->n_ports);
+          p->name = xstrdup (ip->name);
+          p->port = ip->port;
+          p->protocol = ip->proto;
+          p->target_port = ip->target ? ip->target : cl->apiserver_port;
+        }
+    }
+}

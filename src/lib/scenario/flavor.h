@@ -1,0 +1,49 @@
+/* The flavors' defaults and the services every cluster of a flavor has:
+ * the one place these numbers live (see flavor.c for why in scenario/). */
+#ifndef NSLAB_SCENARIO_FLAVOR_H
+#define NSLAB_SCENARIO_FLAVOR_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "base/ipaddr.h"
+#include "scenario/scenario.h"
+
+/* What a [cluster] key means when nobody wrote it. */
+struct flavor_defaults {
+  enum flavor flavor;
+  const char *name;           /* as written in flavor = */
+  struct cidr pod_cidr, service_cidr;
+  uint8_t node_mask;
+  enum cni_kind cni;
+  enum proxy_mode proxy_mode;
+  const char *dns_domain;
+  uint32_t vxlan_vni;
+  uint16_t vxlan_port;
+  uint32_t underlay_mtu;
+  uint16_t nodeport_min, nodeport_max;
+  uint16_t apiserver_port;
+  int masquerade_bit;
+  bool cp_schedulable;
+};
+
+/* Kubernetes' sessionAffinityConfig.clientIP.timeoutSeconds default (3 h). */
+#define SVC_AFFINITY_TIMEOUT_DEFAULT 10800
+
+const struct flavor_defaults *flavor_defaults (enum flavor f);
+/* FLAVOR from its name ("k3s", "kubeadm"); false if there is none. */
+bool flavor_parse (const char *name, enum flavor *out);
+/* Every field of CL from F's defaults, dns_ip from the service CIDR. */
+void cluster_set_defaults (struct cluster_def *cl, enum flavor f);
+
+/* The ClusterIPs both flavors give their implicit services, derived from
+ * the service CIDR the way kubeadm and k3s do: default/kubernetes the
+ * first address, kube-system/kube-dns the tenth. */
+uint32_t service_cidr_kubernetes_ip (struct cidr service_cidr);
+uint32_t service_cidr_dns_ip (struct cidr service_cidr);
+
+/* Add default/kubernetes and kube-system/kube-dns unless the scenario
+ * defines them itself (implicit = true). */
+void add_implicit_services (struct scenario *sc);
+
+#endif

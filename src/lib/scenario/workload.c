@@ -1,0 +1,204 @@
+/* [pod NS/NAME], [deployment NS/NAME], [replicaset NS/NAME]: labels,
+ * placement, pinned pod IPs and the app each pod runs. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/shellsplit.h"
+#include "base/text.h"
+#include "base/util.h"
+#include "scenario/decode.h"
+
+#define MAX_WORKLOADS 10000
+#define MAX_REPLICAS 1000
+
+static int
+check_pod_ip (struct ctx *c, const struct merged_key *k, const char *text, uint32_t ip,
+              size_t wl_idx)
+{
+  const struct cluster_def *cl = &c->sc->cluster;
+  char b1[CIDR_STRLEN];
+  if (!cidr_contains (cl->pod_cidr, ip))
+    return kerr (c, k, "%s is outside pod CIDR %s", text, cidr_fmt (cl->pod_cidr, b1));
+  struct cidr sub = { ip & cidr_mask (cl->node_mask), cl->node_mask };
+  cleanup_free char *in = xasprintf ("node subnet %s", cidr_fmt (sub, b1));
+  if (check_addr_in (c->err, k, "", text, ip, sub, in, in) < 0)
+    return -1;
+  if (ip == sub.addr + 1)
+    return kerr (c, k, "%s is the cni0 gateway of node subnet %s", text, b1);
+  char ib[IP_STRLEN];
+  size_t owner = strmap_claim (&c->pod_ips, ip_fmt (ip, ib), wl_idx);
+  if (owner != wl_idx)
+    return kerr (c, k, "%s is already taken by [%s]", text, c->sc->workloads[owner].origin.section);
+  for (size_t i = 0; i < c->sc->workloads[wl_idx].n_ips; i++)
+    if (c->sc->workloads[wl_idx].ips[i] == ip)
+      return kerr (c, k, "%s is listed twice", text);
+  return 0;
+}
+
+int
+node_ref (struct ctx *c, const struct merged_key *k, const char *name)
+{
+  size_t idx;
+  if (strmap_owner (&c->nodes, name, &idx))
+    return 0;
+  cleanup_free const char **names = xcalloc (c->sc->n_nodes + 1, sizeof *names);
+  for (size_t j = 0; j < c->sc->n_nodes; j++)
+    names[j] = c->sc->nodes[j].name;
+  const char *near = text_closest (name, names, c->sc->n_nodes);
+  if (near)
+    return kerr (c, k, "no [node %s] (did you mean %s?)", name, near);
+  return kerr (c, k, "no [node %s]", name);
+}
+
+static int
+decode_app (struct ctx *c, const struct merged_section *s, struct app_def *app)
+{
+  const struct merged_key *ka = find_key (s, "app"), *kc = find_key (s, "command"),
+                          *kp = find_key (s, "port");
+  app->kind = APP_NONE;
+  if (kp && ka)
+    return kerr (c, kp, "conflicts with app (port = N is short for app = http:N)");
+  if (kp && kc)
+    return kerr (c, kp, "conflicts with command (port = N is short for app = http:N)");
+  if (kp)
+    {
+      app->kind = APP_HTTP;
+      return key_port (c->err, kp, &app->port);
+    }
+  if (ka)
+    {
+      if (str_has_prefix (ka->value, "http:"))
+        {
+          app->kind = APP_HTTP;
+          if (!parse_port (ka->value + 5, &app->port))
+            return kerr (c, ka, "\"%s\" is not a port (1-65535)", ka->value + 5);
+        }
+      else if (strcmp (ka->value, "command") == 0)
+        {
+          app->kind = APP_COMMAND;
+          if (kc == NULL)
+            return missing (c, s, "command", " (app = command)");
+        }
+      else if (strcmp (ka->value, "none") == 0)
+        app->kind = APP_NONE;
+      else
+        return kerr (c, ka, "\"%s\" is not http:PORT, none or command", ka->value);
+      if (kc && app->kind != APP_COMMAND)
+        return kerr (c, kc, "conflicts with app = %s", ka->value);
+    }
+  if (kc)
+    {
+      const char *why = NULL;
+      size_t argc = 0;
+      app->kind = APP_COMMAND;
+      app->command = xstrdup (kc->value);
+      if (shell_split (kc->value, &app->argv, &argc, &why) < 0)
+        return kerr (c, kc, "%s", why);
+      if (argc == 0 || app->argv[0][0] == '\0')
+        return kerr (c, kc, "empty command");
+    }
+  return 0;
+}
+
+static int
+decode_placement (struct ctx *c, const struct merged_section *s, enum sec_kind kind,
+                  struct workload_def *w)
+{
+  const struct merged_key *k;
+  if (kind == SEC_POD && (k = find_key (s, "node")))
+    {
+      if (node_ref (c, k, k->value) < 0)
+        return -1;
+      w->nodes = xcalloc (1, sizeof *w->nodes);
+      w->nodes[0] = xstrdup (k->value);
+      w->n_nodes = 1;
+    }
+  if (kind != SEC_POD && (k = find_key (s, "nodes")))
+    {
+      struct key_list l;
+      if (key_list (c->err, k, "empty list (leave the key out to allow every schedulable node)", 0,
+                    NULL, &l) < 0)
+        return -1;
+      w->nodes = l.items;
+      w->n_nodes = l.n;
+      for (size_t i = 0; i < l.n; i++)
+        {
+          if (node_ref (c, k, l.items[i]) < 0)
+            return -1;
+          for (size_t j = 0; j < i; j++)
+            if (strcmp (l.items[j], l.items[i]) == 0)
+              return kerr (c, k, "%s is listed twice", l.items[i]);
+        }
+    }
+  return 0;
+}
+
+static int
+decode_ips (struct ctx *c, const struct merged_section *s, enum sec_kind kind,
+            struct workload_def *w, size_t idx)
+{
+  const struct merged_key *k;
+  uint32_t ip;
+  if (kind == SEC_POD && (k = find_key (s, "ip")))
+    {
+      if (key_ip (c->err, k, k->value, &ip) < 0 || check_pod_ip (c, k, k->value, ip, idx) < 0)
+        return -1;
+      w->ips = xcalloc (1, sizeof *w->ips);
+      w->ips[0] = ip;
+      w->n_ips = 1;
+    }
+  if (kind != SEC_POD && (k = find_key (s, "ips")))
+    {
+      cleanup_key_list struct key_list l;
+      if (key_list (c->err, k, NULL, 0, NULL, &l) < 0)
+        return -1;
+      if (l.n != (size_t) w->replicas)
+        return kerr (c, k, "%zu address%s for %d replica%s (one per replica)", l.n,
+                     l.n == 1 ? "" : "es", w->replicas, w->replicas == 1 ? "" : "s");
+      w->ips = xcalloc (l.n + 1, sizeof *w->ips);
+      for (size_t i = 0; i < l.n; i++)
+        {
+          if (key_ip (c->err, k, l.items[i], &ip) < 0 || check_pod_ip (c, k, l.items[i], ip, idx) < 0)
+            return -1;
+          w->ips[w->n_ips++] = ip;
+        }
+    }
+  return 0;
+}
+
+int
+decode_workload (struct ctx *c, const struct merged_section *s, enum sec_kind kind)
+{
+  struct scenario *sc = c->sc;
+  if (sc->n_workloads >= MAX_WORKLOADS)
+    return serr (c, s, "too many workloads (at most %d)", MAX_WORKLOADS);
+  size_t idx = sc->n_workloads;
+  struct workload_def *w = VEC_PUSH (sc->workloads, sc->n_workloads);
+  w->kind = kind == SEC_POD ? WL_POD : kind == SEC_DEPLOYMENT ? WL_DEPLOYMENT : WL_REPLICASET;
+  const char *slash = strchr (s->arg, '/');
+  w->ns = xstrndup (s->arg, (size_t) (slash - s->arg));
+  w->name = xstrdup (slash + 1);
+  w->origin.file = s->file;
+  w->origin.section = xstrdup (s->name);
+  w->replicas = 1;
+
+  const struct merged_key *k = find_key (s, "labels");
+  if (k == NULL && kind != SEC_POD)
+    return missing (c, s, "labels", " (they are also the selector)");
+  if (k && key_labels (c->err, k, &w->labels, &w->n_labels) < 0)
+    return -1;
+  if (k && kind != SEC_POD && w->n_labels == 0)
+    return kerr (c, k, "a %s needs at least one label (they are also its selector)",
+                 workload_kind_name (w->kind));
+
+  uint64_t v;
+  if ((k = find_key (s, "replicas")))
+    {
+      if (key_uint (c->err, k, 0, MAX_REPLICAS, &v) < 0)
+        return -1;
+      w->replicas = (int) v;
+    }
+  if (decode_placement (c, s, kind, w) < 0 || decode_ips (c, s, kind, w, idx) < 0)
+    return -1;
+  return decode_app (c, s, &w->app);
+}
