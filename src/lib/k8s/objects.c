@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "base/util.h"
+#include "k8s/model.h"
 
 static char *
 dup_or_null (const char *s)
