@@ -442,11 +442,6 @@ START_TEST (test_big_scenario)
   sb_init (&sb);
   sb_add (&sb, "[lab]\nname = big\ntemplate = k3s\n" NODES);
   for (int i = 0; i < 10000; i++)
-    sb_addf (&sb, "[deployment ns%d/web]\nlabels = app=web\nreplicas = 1\n", i % 50);
-  /* duplicate names across namespaces would collide: vary the name too */
-  sb_free (&sb);
-  sb_add (&sb, "[lab]\nname = big\ntemplate = k3s\n" NODES);
-  for (int i = 0; i < 10000; i++)
     sb_addf (&sb, "[deployment demo/w%d]\nlabels = app=w%d\n", i, i);
   struct scenario *sc = load_ok ("big.ini", sb.buf);
   ck_assert_uint_eq (sc->n_workloads, 10000);
