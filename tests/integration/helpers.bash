@@ -1,6 +1,6 @@
 # Shared setup/teardown for the integration tests. They run as root inside
 # the sandbox of tests/integration/in-sandbox (own network, mount and pid
-# namespace, private /run). Every test snapshots the invoking namespace
+# namespace, a /run of its own without the machine's mounts). Every test snapshots the invoking namespace
 # first and, in teardown, asserts that nslab left nothing behind: no named
 # namespace, no nslab process, no mount under /run/netns, no state dir, and
 # an unchanged `ip -d link`, `ip addr`, `ip route`, `ip neigh`,
@@ -25,7 +25,10 @@ snapshot_invoking_ns () {
   }
 }
 
-# Everything nslab could leave behind, as text (empty = nothing).
+# Everything nslab could leave behind, as text (empty = nothing). Only what
+# the sandbox can own: its /run is a fresh tmpfs with none of the machine's
+# mounts (in-sandbox detached them), and ps sees only its pid namespace, so a
+# lab or a named netns on the machine is not counted.
 leftovers () {
   local ns
   ns=$(ip netns list 2>/dev/null)
@@ -34,7 +37,7 @@ leftovers () {
   procs=$(ps -eo pid=,args= | grep -E 'nslab-(pause|echo)' | grep -v grep)
   [ -n "$procs" ] && echo "processes: $procs"
   local mounts
-  mounts=$(grep -E ' /run/netns/' /proc/self/mountinfo)
+  mounts=$(awk 'index($5, "/run/netns/") == 1 { print $5 }' /proc/self/mountinfo)
   [ -n "$mounts" ] && echo "mounts: $mounts"
   if [ -d "$STATE_ROOT" ] && [ -n "$(ls -A "$STATE_ROOT")" ]; then
     echo "state: $(ls -A "$STATE_ROOT")"
@@ -58,6 +61,9 @@ assert_nothing_left () {
 
 common_setup () {
   [ "$(id -u)" = 0 ] || skip "needs root (CAP_NET_ADMIN + CAP_SYS_ADMIN)"
+  # Outside the sandbox these tests would take down the machine's labs
+  # (`down --all` below) and count its netns as leftovers.
+  [ -n "${NSLAB_TEST_SANDBOX:-}" ] || skip "not in the test sandbox: run tests/run (make check)"
   [ -x "$NSLAB" ] || skip "nslab binary not built: $NSLAB"
   # A failed earlier test must not poison this one.
   "$NSLAB" down --all >/dev/null 2>&1 || true
