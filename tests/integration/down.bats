@@ -20,6 +20,7 @@ load helpers
   pid=$(ps -eo pid=,args= | awk '/nslab-pause k3s node\/w1$/{print $1}')
   [ -n "$pid" ]
   kill -9 "$pid"
+  wait_gone "$pid"
   run "$NSLAB" status k3s
   [ "$status" -eq 1 ]
   [[ "$output" == *"k3s-w2                               no"* ]]

@@ -132,3 +132,17 @@ make_nobody_copy () {
 }
 
 as_nobody () { setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all -- "$@"; }
+
+# After kill -9: SIGKILL takes effect when the process next runs, which on a
+# loaded machine can be after the next command looks. Wait (up to 5 s) until
+# it has exited: gone, or a zombie (which nslab counts as dead).
+wait_gone () {
+  local st
+  for _ in $(seq 100); do
+    st=$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null || echo gone)
+    { [ "$st" = gone ] || [ "$st" = Z ]; } && return 0
+    sleep 0.05
+  done
+  echo "pid $1 still running 5 s after kill" >&2
+  return 1
+}
