@@ -5,6 +5,7 @@
 #   make deps       install the Debian packages the build, the tool and the tests need
 #   make check      unit + integration tests (integration needs root; run inside unshare)
 #   make check-asan the same tests against the sanitizer build
+#   make check-isolation  make check twice with the demo lab and a foreign netns up (root)
 #   make fuzz       fuzz the scenario loader (clang libFuzzer), FUZZ_SECONDS=600
 #   make bench      benchmarks
 #   make install    PREFIX=/usr/local
@@ -54,7 +55,7 @@ else
 NSLAB_BIN ?= $(BUILD)/nslab
 endif
 
-.PHONY: check-layers golden all asan deps check check-unit check-integration check-asan fuzz bench install uninstall clean demo
+.PHONY: check-layers golden all asan deps check check-unit check-isolation check-asan fuzz bench install uninstall clean demo
 .DELETE_ON_ERROR:
 
 all: $(NSLAB_BIN)
@@ -92,6 +93,10 @@ check: $(NSLAB_BIN) $(UNIT_BIN)
 
 check-unit: $(NSLAB_BIN) $(UNIT_BIN)
 	NSLAB=$(CURDIR)/$(NSLAB_BIN) UNIT_DIR=$(BUILD)/tests ./tests/run --unit-only
+
+# make check twice with the demo lab and a foreign netns on the machine (root).
+check-isolation: $(NSLAB_BIN) $(UNIT_BIN)
+	NSLAB=$(CURDIR)/$(NSLAB_BIN) UNIT_DIR=$(BUILD)/tests ./tests/check-isolation
 
 check-asan:
 	$(MAKE) SAN=1 BUILD=build/asan check

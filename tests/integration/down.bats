@@ -20,6 +20,7 @@ load helpers
   pid=$(ps -eo pid=,args= | awk '/nslab-pause k3s node\/w1$/{print $1}')
   [ -n "$pid" ]
   kill -9 "$pid"
+  wait_gone "$pid"
   run "$NSLAB" status k3s
   [ "$status" -eq 1 ]
   [[ "$output" == *"k3s-w2                               no"* ]]
@@ -64,10 +65,12 @@ command = "sh -c 'sleep 4242 & sleep 4243 & wait'"
 INI
 )
   "$NSLAB" up "$f" > /dev/null
-  for _ in $(seq 20); do pgrep -f 'sleep 4243' > /dev/null && break; sleep 0.05; done
+  # Both sleeps, exec'd (a forked child still shows sh's command line): up
+  # to 5 s, the machine may be busy.
+  for _ in $(seq 100); do [ "$(pgrep -fc '^sleep 424[23]$')" -eq 2 ] && break; sleep 0.05; done
   [ "$(pgrep -fc '^sleep 424[23]$')" -eq 2 ]
   "$NSLAB" down procs
-  for _ in $(seq 20); do pgrep -f 'sleep 424[23]' > /dev/null || break; sleep 0.05; done
+  for _ in $(seq 100); do pgrep -f 'sleep 424[23]' > /dev/null || break; sleep 0.05; done
   run pgrep -fa '^sleep 424[23]$|sleep 4242 &'
   [ "$status" -eq 1 ]
 }

@@ -1,6 +1,6 @@
 # Shared setup/teardown for the integration tests. They run as root inside
 # the sandbox of tests/integration/in-sandbox (own network, mount and pid
-# namespace, private /run). Every test snapshots the invoking namespace
+# namespace, a /run of its own without the machine's mounts). Every test snapshots the invoking namespace
 # first and, in teardown, asserts that nslab left nothing behind: no named
 # namespace, no nslab process, no mount under /run/netns, no state dir, and
 # an unchanged `ip -d link`, `ip addr`, `ip route`, `ip neigh`,
@@ -25,7 +25,10 @@ snapshot_invoking_ns () {
   }
 }
 
-# Everything nslab could leave behind, as text (empty = nothing).
+# Everything nslab could leave behind, as text (empty = nothing). Only what
+# the sandbox can own: its /run is a fresh tmpfs with none of the machine's
+# mounts (in-sandbox detached them), and ps sees only its pid namespace, so a
+# lab or a named netns on the machine is not counted.
 leftovers () {
   local ns
   ns=$(ip netns list 2>/dev/null)
@@ -34,7 +37,7 @@ leftovers () {
   procs=$(ps -eo pid=,args= | grep -E 'nslab-(pause|echo)' | grep -v grep)
   [ -n "$procs" ] && echo "processes: $procs"
   local mounts
-  mounts=$(grep -E ' /run/netns/' /proc/self/mountinfo)
+  mounts=$(awk 'index($5, "/run/netns/") == 1 { print $5 }' /proc/self/mountinfo)
   [ -n "$mounts" ] && echo "mounts: $mounts"
   if [ -d "$STATE_ROOT" ] && [ -n "$(ls -A "$STATE_ROOT")" ]; then
     echo "state: $(ls -A "$STATE_ROOT")"
@@ -58,14 +61,22 @@ assert_nothing_left () {
 
 common_setup () {
   [ "$(id -u)" = 0 ] || skip "needs root (CAP_NET_ADMIN + CAP_SYS_ADMIN)"
+  # Outside the sandbox these tests would take down the machine's labs
+  # (`down --all` below) and count its netns as leftovers.
+  [ -n "${NSLAB_TEST_SANDBOX:-}" ] || skip "not in the test sandbox: run tests/run (make check)"
   [ -x "$NSLAB" ] || skip "nslab binary not built: $NSLAB"
   # A failed earlier test must not poison this one.
   "$NSLAB" down --all >/dev/null 2>&1 || true
   snapshot_invoking_ns > "$BATS_TEST_TMPDIR/before"
+  NSLAB_TEST_SET_UP=1
 }
 
 common_teardown () {
   local rc=0
+  # A test skipped in setup (not root, not in the sandbox) has nothing to
+  # check, and its cleanup below must not run: outside the sandbox it would
+  # take down the machine's labs and netns.
+  [ "${NSLAB_TEST_SET_UP:-}" = 1 ] || return 0
   # After a failed test body its own `down` never ran: just clean up, the
   # failure is already reported.
   if [ "${BATS_TEST_COMPLETED:-}" = 1 ]; then
@@ -126,3 +137,17 @@ make_nobody_copy () {
 }
 
 as_nobody () { setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all -- "$@"; }
+
+# After kill -9: SIGKILL takes effect when the process next runs, which on a
+# loaded machine can be after the next command looks. Wait (up to 5 s) until
+# it has exited: gone, or a zombie (which nslab counts as dead).
+wait_gone () {
+  local st
+  for _ in $(seq 100); do
+    st=$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null || echo gone)
+    { [ "$st" = gone ] || [ "$st" = Z ]; } && return 0
+    sleep 0.05
+  done
+  echo "pid $1 still running 5 s after kill" >&2
+  return 1
+}

@@ -34,7 +34,7 @@ load helpers
   "$NSLAB" up "$SEED" >/dev/null
   pid=$(ps -eo pid=,args= | awk '/nslab-pause k3s demo\/web-8f796d557-bw5jd$/{print $1}')
   kill -9 "$pid"
-  sleep 0.2
+  wait_gone "$pid"
   run "$NSLAB" status k3s
   [ "$status" -eq 1 ]
   [[ "$output" == *"demo/web-8f796d557-bw5jd"*"dead"* ]]

@@ -655,11 +655,7 @@ assert_has (const char *save, const char *line)
 
 START_TEST (test_restore_in_private_netns)
 {
-  if (geteuid () != 0)
-    {
-      fprintf (stderr, "SKIPPED test_restore_in_private_netns: needs root for unshare(CLONE_NEWNET)\n");
-      return;
-    }
+  UNIT_REQUIRE_ROOT ();
   /* Check forked this test, so the new namespace dies with it. */
   ck_assert_msg (unshare (CLONE_NEWNET) == 0, "unshare(CLONE_NEWNET): %s", strerror (errno));
 

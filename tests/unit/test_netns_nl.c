@@ -42,12 +42,7 @@ static const uint8_t MAC_V[6] = { 0x8e, 0x11, 0x22, 0x33, 0x44, 0x55 };
 static bool
 is_root (void)
 {
-  if (geteuid () != 0)
-    {
-      fprintf (stderr, "test_netns_nl: skipped: needs root (CAP_NET_ADMIN + CAP_SYS_ADMIN)\n");
-      return false;
-    }
-  return true;
+  return unit_have_root (__func__);
 }
 
 /* Private network + mount namespace with its own /run. */

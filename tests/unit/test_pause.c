@@ -239,17 +239,13 @@ remove_entry (const char *path, const struct stat *st, int flag, struct FTW *ftw
 }
 
 /* Run body as PID 1 of new pid, mount and network namespaces; fail the test
- * if it fails. Skipped (passes with a message) when not root. The
+ * if it fails. Skipped when not root (UNIT_REQUIRE_ROOT). The
  * namespaces are made in an intermediate child, so this test process can
  * still fork afterwards (LeakSanitizer does, at exit). */
 static void
 sandboxed (void (*body) (void))
 {
-  if (geteuid () != 0)
-    {
-      fprintf (stderr, "test_pause: skipped (needs root for namespaces)\n");
-      return;
-    }
+  UNIT_REQUIRE_ROOT ();
   pid_t outer = fork ();
   ck_assert_int_ge (outer, 0);
   if (outer == 0)

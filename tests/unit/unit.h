@@ -5,6 +5,7 @@
 #define NSLAB_UNIT_H
 
 #include <check.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,6 +29,34 @@
     srunner_free (sr);                                                         \
     return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;                          \
   }
+
+/* A test that needs root and does not have it is skipped, visibly: it prints
+ * "SKIP: <test>: needs root" on stdout and returns. Check counts it as
+ * passed, so tests/run counts these lines and reports them as skipped
+ * instead. A plain return (not an exit) keeps CK_FORK=no runs working.
+ * where is the caller's __func__: a START_TEST body is "<test>_fn"; from a
+ * helper shared by several tests the test case's name is the best we have. */
+static inline bool
+unit_have_root (const char *where)
+{
+  if (geteuid () == 0)
+    return true;
+  size_t n = strlen (where);
+  if (n > 3 && strcmp (where + n - 3, "_fn") == 0)
+    printf ("SKIP: %.*s: needs root\n", (int) (n - 3), where);
+  else
+    printf ("SKIP: %s (%s): needs root\n", tcase_name (), where);
+  fflush (stdout);
+  return false;
+}
+
+#define UNIT_REQUIRE_ROOT()                                                    \
+  do                                                                           \
+    {                                                                          \
+      if (! unit_have_root (__func__))                                         \
+        return;                                                                \
+    }                                                                          \
+  while (0)
 
 static char unit_tmp_dir[] = "/tmp/nslab-unit-XXXXXX";
 
