@@ -111,11 +111,13 @@ fuzz:
 	NSLAB_TEMPLATE_DIR=$(CURDIR)/templates ./build/fuzz/fuzz_scenario -max_total_time=$(FUZZ_SECONDS) \
 	  -dict=tests/fuzz/scenario.dict build/fuzz/corpus
 
-# Regenerate the golden plan after a deliberate change; review the diff.
-golden: $(NSLAB_BIN)
+# Regenerate the golden plans (one per labs/*.ini) after a deliberate change,
+# and show the whole diff to review before committing it.
+golden: $(BUILD)/tests/test_model
 	@mkdir -p tests/unit/golden
-	$(NSLAB_BIN) plan labs/k3s-virtualbox.ini > tests/unit/golden/k3s-virtualbox.plan
-	git diff --stat tests/unit/golden || true
+	NSLAB_GOLDEN_UPDATE=1 CK_RUN_CASE=core CK_FORK=no $(BUILD)/tests/test_model > /dev/null
+	git --no-pager diff tests/unit/golden || true
+	git status --short tests/unit/golden
 
 bench: $(NSLAB_BIN)
 	./tests/bench/run

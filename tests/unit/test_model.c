@@ -3,6 +3,8 @@
 #include "unit.h"
 
 #include "base/ipaddr.h"
+#include <glob.h>
+
 #include "k8s/model.h"
 #include "k8s/names.h"
 #include "plan/plan.h"
@@ -10,7 +12,6 @@
 #include "scenario/scenario.h"
 
 #define SEED_LAB NSLAB_SRCDIR "/labs/k3s-virtualbox.ini"
-#define GOLDEN NSLAB_SRCDIR "/tests/unit/golden/k3s-virtualbox.plan"
 
 static char *
 fmt_ip (uint32_t ip)
@@ -282,7 +283,7 @@ START_TEST (test_subnet_full)
 END_TEST
 
 static char *
-plan_text (const char *path)
+plan_text_as (const char *path, void (*print) (const struct plan *, FILE *))
 {
   struct scenario *sc = load (path);
   struct plan *p = NULL;
@@ -292,34 +293,61 @@ plan_text (const char *path)
   char *text = NULL;
   size_t len = 0;
   FILE *f = open_memstream (&text, &len);
-  plan_print_text (p, f);
+  print (p, f);
   fclose (f);
   plan_free (p);
   scenario_free (sc);
   return text;
 }
 
-/* The golden plan was reviewed by hand against seed 001's `ip -br a` and
- * `ip route` of cp1; regenerate with `make golden` after a deliberate
- * change and review the diff. The lab is loaded by its relative path so
- * the file name in the output does not depend on the checkout. */
-START_TEST (test_golden_plan)
+static char *
+plan_text (const char *path)
+{
+  return plan_text_as (path, plan_print_text);
+}
+
+/* One golden plan per shipped lab, with the iptables payloads reduced to
+ * their size and hash (they are pinned rule by rule in test_iptables_rules.c).
+ * The seed lab's was reviewed by hand against seed 001's `ip -br a` and
+ * `ip route` of cp1. After a deliberate change, `make golden` rewrites them
+ * and shows the whole diff to review. Labs are loaded by their relative path
+ * so the output does not depend on the checkout. */
+START_TEST (test_golden_plans)
 {
   if (chdir (NSLAB_SRCDIR) < 0)
     ck_abort_msg ("chdir");
-  cleanup_free char *got = plan_text ("labs/k3s-virtualbox.ini");
-  cleanup_free char *want = unit_read_file (GOLDEN);
-  ck_assert_msg (want != NULL, "missing %s (make golden)", GOLDEN);
-  if (strcmp (got, want) != 0)
+  glob_t g;
+  ck_assert_int_eq (glob ("labs/*.ini", 0, NULL, &g), 0);
+  ck_assert_uint_ge (g.gl_pathc, 4);
+  bool update = getenv ("NSLAB_GOLDEN_UPDATE") != NULL;
+  for (size_t i = 0; i < g.gl_pathc; i++)
     {
-      FILE *f = fopen ("/tmp/nslab-golden-got.plan", "w");
-      if (f)
+      cleanup_free char *got = plan_text_as (g.gl_pathv[i], plan_print_text_digested);
+      const char *base = strrchr (g.gl_pathv[i], '/') + 1;
+      cleanup_free char *golden = xasprintf ("tests/unit/golden/%.*s.plan", (int) (strlen (base) - 4), base);
+      if (update)
         {
+          FILE *f = fopen (golden, "w");
+          ck_assert_ptr_nonnull (f);
           fputs (got, f);
           fclose (f);
+          continue;
         }
-      ck_abort_msg ("plan differs from %s; see diff -u %s /tmp/nslab-golden-got.plan", GOLDEN, GOLDEN);
+      cleanup_free char *want = unit_read_file (golden);
+      ck_assert_msg (want != NULL, "missing %s (make golden)", golden);
+      if (strcmp (got, want) != 0)
+        {
+          cleanup_free char *out = xasprintf ("/tmp/nslab-golden-%s", strrchr (golden, '/') + 1);
+          FILE *f = fopen (out, "w");
+          if (f)
+            {
+              fputs (got, f);
+              fclose (f);
+            }
+          ck_abort_msg ("plan of %s differs from %s; see diff -u %s %s", g.gl_pathv[i], golden, golden, out);
+        }
     }
+  globfree (&g);
 }
 END_TEST
 
@@ -503,7 +531,7 @@ make_suite (void)
   tcase_add_test (tc, test_allocation_kubeadm);
   tcase_add_test (tc, test_hypervisor_macs);
   tcase_add_test (tc, test_subnet_full);
-  tcase_add_test (tc, test_golden_plan);
+  tcase_add_test (tc, test_golden_plans);
   tcase_add_test (tc, test_seed_cp1_matches_seed);
   tcase_add_test (tc, test_plan_json_parses);
   tcase_add_test (tc, test_plan_json_round_trip);

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/hash.h"
 #include "base/util.h"
 #include "plan/op.h"
 #include "view/kernel_expect.h"
@@ -27,7 +28,23 @@ netns_kind_name (enum plan_netns_kind k)
 }
 
 static void
-print_namespace (const struct plan *p, const struct plan_op *nsop, FILE *out)
+print_op (const struct plan_op *op, bool digest, FILE *out)
+{
+  if (digest && op->kind == OP_IPTABLES)
+    {
+      size_t lines = 0;
+      for (const char *c = op->u.ipt.payload; *c; c++)
+        lines += *c == '\n';
+      fprintf (out, "iptables-restore --noflush  # %zu lines, fnv1a64 %016llx\n", lines,
+               (unsigned long long) fnv1a64 (op->u.ipt.payload));
+      return;
+    }
+  cleanup_free char *line = op_describe (op);
+  fprintf (out, "%s\n", line);
+}
+
+static void
+print_namespace (const struct plan *p, const struct plan_op *nsop, bool digest, FILE *out)
 {
   const struct plan_netns *n = &nsop->u.netns;
   fprintf (out, "\n## netns %s (%s", nsop->ns, netns_kind_name (n->kind));
@@ -41,15 +58,14 @@ print_namespace (const struct plan *p, const struct plan_op *nsop, FILE *out)
       const struct plan_op *op = &p->ops[i];
       if (op->kind == OP_NETNS || strcmp (op->ns, nsop->ns) != 0)
         continue;
-      cleanup_free char *line = op_describe (op);
-      fprintf (out, "%s\n", line);
+      print_op (op, digest, out);
     }
   if (n->kind != PLAN_NETNS_NATROUTER)
     kernel_expect_print (out, p, nsop->ns);
 }
 
-void
-plan_print_text (const struct plan *p, FILE *out)
+static void
+print_text (const struct plan *p, bool digest, FILE *out)
 {
   const struct lab_objects *o = p->objects;
   char a[CIDR_STRLEN], b[CIDR_STRLEN], ip[IP_STRLEN];
@@ -64,7 +80,19 @@ plan_print_text (const struct plan *p, FILE *out)
       fprintf (out, "ip netns add %s\n", p->ops[i].ns);
   for (size_t i = 0; i < p->n_ops; i++)
     if (p->ops[i].kind == OP_NETNS)
-      print_namespace (p, &p->ops[i], out);
+      print_namespace (p, &p->ops[i], digest, out);
+}
+
+void
+plan_print_text (const struct plan *p, FILE *out)
+{
+  print_text (p, false, out);
+}
+
+void
+plan_print_text_digested (const struct plan *p, FILE *out)
+{
+  print_text (p, true, out);
 }
 
 void

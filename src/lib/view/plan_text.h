@@ -9,6 +9,10 @@
 #include "plan/plan.h"
 
 void plan_print_text (const struct plan *p, FILE *out);
+/* The same with each iptables payload replaced by its size and hash: what the
+ * golden plans of tests/unit/golden keep (the payloads themselves are pinned
+ * rule by rule in test_iptables_rules.c). */
+void plan_print_text_digested (const struct plan *p, FILE *out);
 void plan_print_json (const struct plan *p, FILE *out);
 
 #endif
