@@ -325,15 +325,10 @@ rollback (struct state_writer *w, nslab_error_t *err)
         state_remove (w, &e);
       state_free (st);
     }
+  /* Both matter: why up failed, and that something may be left. */
   if (e && err && *err)
-    {
-      /* Both matter: why up failed, and that something may be left. */
-      char *msg = xasprintf ("%s (rollback failed: %s%s%s; run nslab down %s)", (*err)->msg, e->msg,
-                             e->status ? ": " : "", e->status ? strerror (e->status) : "",
-                             state_writer_lab (w));
-      free ((*err)->msg);
-      (*err)->msg = msg;
-    }
+    nslab_error_hint (err, "rollback failed: %s%s%s; run nslab down %s", e->msg, e->status ? ": " : "",
+                      e->status ? strerror (e->status) : "", state_writer_lab (w));
   nslab_error_free (&e);
 }
 
