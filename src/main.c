@@ -38,7 +38,7 @@ main (int argc, char **argv)
     }
   if (strcmp (argv[1], "help") == 0)
     {
-      if (argc == 2)
+      if (argc == 2 || strcmp (argv[2], "help") == 0)
         {
           cli_print_usage (stdout);
           return 0;

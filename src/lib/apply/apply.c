@@ -284,8 +284,14 @@ finish_pending (struct pending *pend, nslab_error_t *err)
 {
   int rc = 0;
   for (size_t i = 0; i < pend->n_ipt; i++)
-    if (iptables_restore_finish (&pend->ipt[i], err) < 0)
-      rc = -1;
+    {
+      nslab_error_t e = NULL;
+      if (iptables_restore_finish (&pend->ipt[i], &e) < 0)
+        {
+          nslab_error_keep_first (err, &e);
+          rc = -1;
+        }
+    }
   for (size_t i = 0; i < pend->n_procs; i++)
     {
       nslab_error_t e = NULL;
