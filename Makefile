@@ -8,7 +8,8 @@
 #   make check-isolation  make check twice with the demo lab and a foreign netns up (root)
 #   make fuzz       fuzz the scenario loader (clang libFuzzer), FUZZ_SECONDS=600
 #   make bench      benchmarks
-#   make install    PREFIX=/usr/local
+#   make install    PREFIX=/usr/local (binary, templates, labs, man page, docs, bash completion)
+#   make uninstall  PREFIX=/usr/local
 
 PREFIX    ?= /usr/local
 BINDIR    ?= $(PREFIX)/bin
@@ -128,16 +129,26 @@ demo:
 	$(MAKE) all
 	./bin/demo
 
+# The installed binary finds its templates relative to itself
+# ($(BINDIR)/../share/nslab/templates), so `make && make install PREFIX=X`
+# works without rebuilding for X; NSLAB_DATADIR is only a last resort.
+DOCDIR    ?= $(PREFIX)/share/doc/nslab
+COMPDIR   ?= $(PREFIX)/share/bash-completion/completions
+
 install: $(NSLAB_BIN)
-	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(DATADIR)/templates $(DESTDIR)$(DATADIR)/labs $(DESTDIR)$(MANDIR)/man1
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(DATADIR)/templates $(DESTDIR)$(DATADIR)/labs $(DESTDIR)$(MANDIR)/man1 \
+	  $(DESTDIR)$(DOCDIR)/walkthroughs $(DESTDIR)$(COMPDIR)
 	install -m 0755 $(NSLAB_BIN) $(DESTDIR)$(BINDIR)/nslab
 	install -m 0644 templates/*.ini $(DESTDIR)$(DATADIR)/templates/
 	install -m 0644 labs/*.ini $(DESTDIR)$(DATADIR)/labs/
 	install -m 0644 docs/nslab.1 $(DESTDIR)$(MANDIR)/man1/nslab.1
+	install -m 0644 README.md docs/*.md $(DESTDIR)$(DOCDIR)/
+	install -m 0644 docs/walkthroughs/*.md $(DESTDIR)$(DOCDIR)/walkthroughs/
+	install -m 0644 completion/nslab.bash $(DESTDIR)$(COMPDIR)/nslab
 
 uninstall:
-	rm -f $(DESTDIR)$(BINDIR)/nslab $(DESTDIR)$(MANDIR)/man1/nslab.1
-	rm -rf $(DESTDIR)$(DATADIR)
+	rm -f $(DESTDIR)$(BINDIR)/nslab $(DESTDIR)$(MANDIR)/man1/nslab.1 $(DESTDIR)$(COMPDIR)/nslab
+	rm -rf $(DESTDIR)$(DATADIR) $(DESTDIR)$(DOCDIR)
 
 clean:
 	rm -rf build bin/nslab

@@ -1,35 +1,157 @@
 #include "cli.h"
 
 #include <stdio.h>
+#include <string.h>
+
+#include "base/util.h"
+#include "cmd.h"
+
+const struct cli_verb cli_verbs[] = {
+  { "validate", "validate FILE", "check a scenario; print warnings",
+    "Parse, validate and resolve FILE (pod CIDRs, placement, addresses). Prints the warnings and\n"
+    "\"FILE: ok (...)\"; on invalid input one line naming file, section and key, exit 2.\n",
+    cmd_validate },
+  { "plan", "plan [-o text|json] FILE",
+    "print every namespace, link, address, route, rule and process (no root needed)",
+    "Print the kubectl-like summary, then per namespace the commands that build it.\n"
+    "  -o, --output text|json   output format (default text)\n",
+    cmd_plan },
+  { "up", "up FILE", "build the lab (root)",
+    "Build the lab FILE describes; a failure or Ctrl-C rolls back everything. Needs\n"
+    "CAP_NET_ADMIN and CAP_SYS_ADMIN.\n",
+    cmd_up },
+  { "down", "down LAB | --all", "remove exactly what the lab created (root)",
+    "Kill the lab's recorded processes and delete its recorded namespaces (--all: every lab).\n", cmd_down },
+  { "ls", "ls [-o text|json]", "labs that are up",
+    "List the labs that are up with node, pod and service counts, age and status.\n"
+    "  -o, --output text|json   output format (default text)\n",
+    cmd_ls },
+  { "status", "status [-o text|json] LAB", "health of every node, pod and process",
+    "Show every recorded process (alive?) and namespace (present?); exit 1 when unhealthy.\n"
+    "  -o, --output text|json   output format (default text)\n",
+    cmd_status },
+  { "exec", "exec LAB [-n NAMESPACE] TARGET [-- CMD ARGS...]",
+    "run CMD (default: a shell) in a node, a pod or the lab host",
+    "TARGET: host, node/NAME, pod/NAME, deploy/NAME, rs/NAME (pods in NAMESPACE, default \"default\").\n"
+    "Exits with CMD's status; 127 when CMD is not found, 126 when it cannot run.\n"
+    "  -n, --namespace NAMESPACE   the pod's namespace\n",
+    cmd_exec },
+  { NULL, NULL, NULL, NULL, NULL },
+};
+
+const struct cli_verb *
+cli_find_verb (const char *name)
+{
+  for (const struct cli_verb *v = cli_verbs; v->name; v++)
+    if (strcmp (v->name, name) == 0)
+      return v;
+  return NULL;
+}
+
+bool
+cli_is_help (const char *arg)
+{
+  return strcmp (arg, "-h") == 0 || strcmp (arg, "--help") == 0;
+}
+
+void
+cli_print_usage (FILE *out)
+{
+  fputs ("usage: nslab COMMAND [ARGS]\n"
+         "       nslab help [COMMAND] | --help | --version\n"
+         "\n"
+         "Kubernetes-style clusters out of Linux namespaces, for learning cluster networking.\n"
+         "\n"
+         "commands:\n",
+         out);
+  for (const struct cli_verb *v = cli_verbs; v->name; v++)
+    {
+      if (strlen (v->synopsis) <= 28)
+        fprintf (out, "  %-28s  %s\n", v->synopsis, v->summary);
+      else
+        fprintf (out, "  %s\n  %-28s  %s\n", v->synopsis, "", v->summary);
+    }
+  fputs ("\n"
+         "Every command takes -h/--help. Exit status: 0 ok, 1 failure, 2 usage or invalid input;\n"
+         "exec: the command's. See nslab(1), docs/guide.md and docs/scenario.md.\n",
+         out);
+}
 
 int
-cli_usage (const char *synopsis)
+cli_help (const char *verb)
 {
-  fprintf (stderr, "usage: nslab %s\n", synopsis);
-  return 2;
+  const struct cli_verb *v = cli_find_verb (verb);
+  if (v == NULL)
+    return cli_usage (verb);
+  printf ("usage: nslab %s\n\n%s\n%s", v->synopsis, v->summary, v->details ? v->details : "");
+  return 0;
+}
+
+int
+cli_usage (const char *verb)
+{
+  const struct cli_verb *v = cli_find_verb (verb);
+  if (v)
+    fprintf (stderr, "usage: nslab %s\n(nslab help %s for more)\n", v->synopsis, v->name);
+  else
+    cli_print_usage (stderr);
+  return NSLAB_EXIT_INVALID;
+}
+
+int
+cli_output_format (const char *verb, const char *arg, bool *json, nslab_error_t *err)
+{
+  if (strcmp (arg, "text") == 0 || strcmp (arg, "json") == 0)
+    {
+      *json = strcmp (arg, "json") == 0;
+      return 0;
+    }
+  return nslab_error_invalid (err, "%s: unknown output format \"%s\" (text or json)", verb, arg);
+}
+
+json_t *
+cli_json_str (const char *s)
+{
+  json_t *j = json_string (s ? s : "");
+  if (j == NULL)
+    {
+      cleanup_free char *e = nslab_escape (s, false);
+      j = json_string (e);
+    }
+  return j;
+}
+
+void
+cli_json_print (json_t *j, FILE *out)
+{
+  json_dumpf (j, out, JSON_INDENT (2) | JSON_PRESERVE_ORDER);
+  fputc ('\n', out);
+  json_decref (j);
 }
 
 void
 cli_print_warnings (const struct scenario *sc)
 {
   for (size_t i = 0; i < sc->n_warnings; i++)
-    fprintf (stderr, "nslab: warning: %s\n", sc->warnings[i]);
+    {
+      cleanup_free char *w = nslab_escape (sc->warnings[i], false);
+      fprintf (stderr, "nslab: warning: %s\n", w);
+    }
 }
 
 int
-cli_load_plan (const char *file, struct scenario **sc, struct plan **p)
+cli_load_plan (const char *file, struct scenario **sc, struct plan **p, nslab_error_t *err)
 {
-  nslab_error_t err = NULL;
   *sc = NULL;
   *p = NULL;
-  if (scenario_load (file, sc, &err) < 0)
-    return nslab_error_print (&err);
+  if (scenario_load (file, sc, err) < 0)
+    return -1;
   cli_print_warnings (*sc);
-  if (plan_build (*sc, p, &err) < 0)
+  if (plan_build (*sc, p, err) < 0)
     {
       scenario_free (*sc);
       *sc = NULL;
-      return nslab_error_print (&err);
+      return -1;
     }
   return 0;
 }

@@ -1,17 +1,21 @@
-/* One function per subcommand, each in src/cmd_<verb>.c. Each returns the
- * process exit code; errors are printed once, here at the CLI layer. */
+/* One function per subcommand, each in src/cmd_<verb>.c. The calling
+ * convention (return -1 with *err set, or an exit status >= 0) is described
+ * in cli.h; only main() prints errors. */
 #ifndef NSLAB_CMD_H
 #define NSLAB_CMD_H
 
-int cmd_validate (int argc, char **argv);
-int cmd_plan (int argc, char **argv);
-int cmd_up (int argc, char **argv);
-int cmd_down (int argc, char **argv);
-int cmd_ls (int argc, char **argv);
-int cmd_status (int argc, char **argv);
-int cmd_exec (int argc, char **argv);
+#include "base/error.h"
+
+int cmd_validate (int argc, char **argv, nslab_error_t *err);
+int cmd_plan (int argc, char **argv, nslab_error_t *err);
+int cmd_up (int argc, char **argv, nslab_error_t *err);
+int cmd_down (int argc, char **argv, nslab_error_t *err);
+int cmd_ls (int argc, char **argv, nslab_error_t *err);
+int cmd_status (int argc, char **argv, nslab_error_t *err);
+int cmd_exec (int argc, char **argv, nslab_error_t *err);
 /* Internal entry points reached by re-executing /proc/self/exe with a special
- * argv[0] (pause process, echo server). */
+ * argv[0] (pause process, echo server). They run their own main loop and
+ * return an exit status. */
 int cmd_internal (int argc, char **argv);
 
 #endif

@@ -15,6 +15,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "apply/apply.h"
 #include "cli.h"
 #include "cmd.h"
 #include "base/error.h"
@@ -22,9 +23,6 @@
 #include "runtime/pause.h"
 #include "state/state.h"
 #include "base/util.h"
-
-#define SYNOPSIS "exec LAB [-n NAMESPACE] TARGET [-- CMD ARGS...]\n" \
-  "  TARGET: host, node/NAME, pod/NAME, deploy/NAME, rs/NAME (pods in NAMESPACE, default \"default\")"
 
 /* How many pods per namespace the "valid targets" hint lists. */
 #define HINT_PODS 6
@@ -237,9 +235,11 @@ unknown_target (const struct state *st, const struct target *t, const char *ns, 
 {
   cleanup_free char *hint = targets_hint (st);
   if (t->kind == T_NODE)
-    return nslab_error_invalid (err, "lab %s has no node \"%s\"\n%s", st->lab, t->name, hint);
-  return nslab_error_invalid (err, "lab %s has no %s \"%s\" in namespace \"%s\"\n%s", st->lab,
-                              kind_word (t->kind), t->name, ns, hint);
+    nslab_error_invalid (err, "lab %s has no node \"%s\"", st->lab, t->name);
+  else
+    nslab_error_invalid (err, "lab %s has no %s \"%s\" in namespace \"%s\"", st->lab, kind_word (t->kind),
+                         t->name, ns);
+  return nslab_error_hint (err, "%s", hint);
 }
 
 /* Open the namespaces of the target's pause process, checking that the pid
@@ -276,8 +276,10 @@ join (int fd, int nstype, const char *name, nslab_error_t *err)
   return 0;
 }
 
+/* Run CMD and wait: returns its exit status as a shell reports it (128+N
+ * for signal N), or -1 with *err set when it could not be started. */
 static int
-run (char **cmd)
+run (char **cmd, nslab_error_t *err)
 {
   struct sigaction ign = { .sa_handler = SIG_IGN }, old_int, old_quit;
   fflush (NULL);
@@ -291,8 +293,7 @@ run (char **cmd)
       int e = errno;
       sigaction (SIGINT, &old_int, NULL);
       sigaction (SIGQUIT, &old_quit, NULL);
-      fprintf (stderr, "nslab: fork: %s\n", strerror (e));
-      return NSLAB_EXIT_FAILURE;
+      return nslab_error (err, e, "fork");
     }
   if (pid == 0)
     {
@@ -300,7 +301,11 @@ run (char **cmd)
       sigaction (SIGQUIT, &old_quit, NULL);
       execvp (cmd[0], cmd);
       int e = errno;
-      fprintf (stderr, "nslab: exec %s: %s\n", cmd[0], strerror (e));
+      /* The child reports its own exec failure: the parent only sees an
+       * exit status, and 126/127 must stay the command's status (as in a
+       * shell), so there is no error object to hand up. */
+      char *shown = nslab_escape (cmd[0], false);
+      fprintf (stderr, "nslab: exec %s: %s\n", shown, strerror (e));
       /* The shell's conventions: not found 127, found but not runnable 126. */
       _exit (e == ENOENT || e == ENOTDIR ? 127 : 126);
     }
@@ -311,22 +316,12 @@ run (char **cmd)
   sigaction (SIGINT, &old_int, NULL);
   sigaction (SIGQUIT, &old_quit, NULL);
   if (r < 0)
-    {
-      fprintf (stderr, "nslab: waitpid: %s\n", strerror (errno));
-      return NSLAB_EXIT_FAILURE;
-    }
+    return nslab_error (err, errno, "wait for %s", cmd[0]);
   if (WIFEXITED (status))
     return WEXITSTATUS (status);
   if (WIFSIGNALED (status))
     return 128 + WTERMSIG (status);
   return NSLAB_EXIT_FAILURE;
-}
-
-static int
-usage_ok (void)
-{
-  printf ("usage: nslab " SYNOPSIS "\n");
-  return 0;
 }
 
 static int
@@ -354,7 +349,7 @@ lab_unknown (const char *lab, nslab_error_t *err)
 }
 
 int
-cmd_exec (int argc, char **argv)
+cmd_exec (int argc, char **argv, nslab_error_t *err)
 {
   const char *lab = NULL, *target_arg = NULL, *ns = "default";
   char **cmd = NULL;
@@ -369,11 +364,11 @@ cmd_exec (int argc, char **argv)
           break;
         }
       if (strcmp (a, "-h") == 0 || strcmp (a, "--help") == 0)
-        return usage_ok ();
+        return cli_help ("exec");
       if (strcmp (a, "-n") == 0 || strcmp (a, "--namespace") == 0)
         {
           if (i + 1 >= argc)
-            return cli_usage (SYNOPSIS);
+            return cli_usage ("exec");
           ns = argv[++i];
           continue;
         }
@@ -392,45 +387,44 @@ cmd_exec (int argc, char **argv)
       if (lab && target_arg)
         break;
       if (a[0] == '-' && a[1] != '\0')
-        return cli_usage (SYNOPSIS);
+        return cli_usage ("exec");
       if (lab == NULL)
         lab = a;
       else
         target_arg = a;
     }
   if (lab == NULL || target_arg == NULL || *ns == '\0')
-    return cli_usage (SYNOPSIS);
+    return cli_usage ("exec");
   if (i < argc)
     cmd = argv + i;
 
-  nslab_error_t err = NULL;
+  /* Before anything else, as up does: the same one line without root. */
+  if (apply_check_privileges (err) < 0)
+    return -1;
   struct target t = { T_POD, "" };
-  if (parse_target (target_arg, &t, &err) < 0)
-    return nslab_error_print (&err);
+  if (parse_target (target_arg, &t, err) < 0)
+    return -1;
 
   cleanup_free char *labdir = xasprintf ("%s/%s", state_root (), lab);
   struct stat sbuf;
   if (strchr (lab, '/') == NULL && stat (labdir, &sbuf) < 0 && errno == ENOENT)
-    {
-      lab_unknown (lab, &err);
-      return nslab_error_print (&err);
-    }
+    return lab_unknown (lab, err);
   struct state *st = NULL;
-  if (state_load (lab, &st, &err) < 0)
-    return nslab_error_print (&err);
+  if (state_load (lab, &st, err) < 0)
+    return -1;
 
   int fds[4] = { -1, -1, -1, -1 };
   int rc = 0;
   if (t.kind == T_HOST)
     {
       if (st->labhost_netns == NULL)
-        rc = nslab_error (&err, 0, "lab %s has no host namespace recorded; try nslab status %s", lab, lab);
+        rc = nslab_error (err, 0, "lab %s has no host namespace recorded; try nslab status %s", lab, lab);
       else
         {
           cleanup_free char *path = netns_path (st->labhost_netns);
           fds[2] = open (path, O_RDONLY | O_CLOEXEC);
           if (fds[2] < 0)
-            rc = nslab_error (&err, errno, "host namespace %s of lab %s is gone (%s); try nslab status %s",
+            rc = nslab_error (err, errno, "host namespace %s of lab %s is gone (%s); try nslab status %s",
                               st->labhost_netns, lab, path, lab);
         }
     }
@@ -438,7 +432,7 @@ cmd_exec (int argc, char **argv)
     {
       const struct state_process *p = resolve (st, &t, ns);
       if (p == NULL)
-        rc = unknown_target (st, &t, ns, &err);
+        rc = unknown_target (st, &t, ns, err);
       else
         {
           cleanup_free char *what = NULL;
@@ -448,7 +442,7 @@ cmd_exec (int argc, char **argv)
             what = xasprintf ("pod/%s", strchr (p->name, '/') + 1);
           else
             what = xasprintf ("pod/%s (%s/%s)", strchr (p->name, '/') + 1, kind_word (t.kind), t.name);
-          rc = open_proc_namespaces (st, p, what, fds, &err);
+          rc = open_proc_namespaces (st, p, what, fds, err);
         }
     }
   state_free (st);
@@ -459,20 +453,17 @@ cmd_exec (int argc, char **argv)
   static const char *const names[4] = { "ipc", "uts", "net", "mnt" };
   for (int k = 0; k < 4 && rc == 0; k++)
     if (fds[k] >= 0)
-      rc = join (fds[k], types[k], names[k], &err);
+      rc = join (fds[k], types[k], names[k], err);
   for (int k = 0; k < 4; k++)
     if (fds[k] >= 0)
       close (fds[k]);
   if (rc < 0)
-    return nslab_error_print (&err);
+    return -1;
   if (t.kind != T_HOST && chdir ("/") < 0)
-    {
-      nslab_error (&err, errno, "chdir /");
-      return nslab_error_print (&err);
-    }
+    return nslab_error (err, errno, "chdir /");
 
   if (cmd)
-    return run (cmd);
+    return run (cmd, err);
   const char *shell = getenv ("SHELL");
   char *sh[3] = { NULL, NULL, NULL };
   if (shell && *shell)
@@ -484,5 +475,5 @@ cmd_exec (int argc, char **argv)
       if (isatty (STDIN_FILENO))
         sh[1] = (char *) "-i";
     }
-  return run (sh);
+  return run (sh, err);
 }

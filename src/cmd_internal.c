@@ -9,6 +9,7 @@
 #include "cmd.h"
 #include "apps/echo.h"
 #include "base/error.h"
+#include "base/util.h"
 #include "runtime/pause.h"
 
 int
@@ -22,7 +23,8 @@ cmd_internal (int argc, char **argv)
     return pause_main (argc, argv);
   if (strcmp (name, "nslab-echo") == 0)
     return echo_main (argc, argv);
+  cleanup_free char *shown = nslab_escape (name, false);
   fprintf (stderr, "nslab: unknown internal command \"%s\" (nslab-pause and nslab-echo are "
-                   "started by nslab up, not by hand)\n", name);
+                   "started by nslab up, not by hand)\n", shown);
   return NSLAB_EXIT_INVALID;
 }

@@ -1,51 +1,95 @@
-/* nslab ls: labs that are up, with counts and age. A lab whose up did not
- * finish (crashed, killed) shows STATUS incomplete until `nslab down`. */
+/* nslab ls [-o text|json]: labs that are up, with counts and age. A lab
+ * whose up did not finish (crashed, killed) shows STATUS incomplete until
+ * `nslab down`. */
+#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
 
 #include "apply/apply.h"
+#include "base/table.h"
+#include "base/util.h"
 #include "cli.h"
 #include "cmd.h"
 #include "state/state.h"
-#include "base/table.h"
-#include "base/util.h"
 
 int
-cmd_ls (int argc, char **argv)
+cmd_ls (int argc, char **argv, nslab_error_t *err)
 {
-  (void) argv;
-  if (argc != 1)
+  static const struct option opts[] = { { "output", required_argument, NULL, 'o' },
+                                        { "help", no_argument, NULL, 'h' },
+                                        { NULL, 0, NULL, 0 } };
+  bool json = false;
+  int c;
+  optind = 1;
+  opterr = 0;
+  while ((c = getopt_long (argc, argv, "+ho:", opts, NULL)) != -1)
+    {
+      if (c == 'h')
+        return cli_help ("ls");
+      if (c != 'o')
+        return cli_usage ("ls");
+      if (cli_output_format ("ls", optarg, &json, err) < 0)
+        return -1;
+    }
+  if (optind != argc)
     return cli_usage ("ls");
-  nslab_error_t err = NULL;
-  if (apply_check_privileges (&err) < 0)
-    return nslab_error_print (&err);
+  if (apply_check_privileges (err) < 0)
+    return -1;
   char **labs = NULL;
   size_t n = 0;
-  if (state_list (&labs, &n, &err) < 0)
-    return nslab_error_print (&err);
+  if (state_list (&labs, &n, err) < 0)
+    return -1;
   struct table t;
   table_init (&t, (const char *[]) { "NAME", "NODES", "PODS", "SERVICES", "AGE", "STATUS", NULL });
-  int rc = 0;
+  json_t *arr = json_array ();
+  /* A lab whose record cannot be read is still listed (it is there, and
+   * `nslab down` may remove it); the first such error is reported. */
   for (size_t i = 0; i < n; i++)
     {
       struct state *st = NULL;
-      if (state_load (labs[i], &st, &err) < 0)
-        rc = nslab_error_print (&err);
+      nslab_error_t e = NULL;
+      cleanup_free char *name = nslab_escape (labs[i], false);
+      if (state_load (labs[i], &st, &e) < 0)
+        {
+          nslab_error_keep_first (err, &e);
+          table_row (&t, (const char *[]) { name, "-", "-", "-", "-", "unreadable" });
+          json_t *o = json_object ();
+          json_object_set_new (o, "name", cli_json_str (labs[i]));
+          json_object_set_new (o, "status", json_string ("unreadable"));
+          json_array_append_new (arr, o);
+        }
       else
         {
+          long age_s = (long) (time (NULL) - st->created);
+          const char *status = st->complete ? "up" : "incomplete";
           char nodes[16], pods[16], svcs[16];
           snprintf (nodes, sizeof nodes, "%d", st->n_nodes);
           snprintf (pods, sizeof pods, "%d", st->n_pods);
           snprintf (svcs, sizeof svcs, "%d", st->n_services);
-          cleanup_free char *age = table_age ((long) (time (NULL) - st->created));
-          table_row (&t, (const char *[]) { st->lab, nodes, pods, svcs, age, st->complete ? "up" : "incomplete" });
+          cleanup_free char *age = table_age (age_s);
+          table_row (&t, (const char *[]) { name, nodes, pods, svcs, age, status });
+          json_t *o = json_object ();
+          json_object_set_new (o, "name", cli_json_str (st->lab));
+          json_object_set_new (o, "nodes", json_integer (st->n_nodes));
+          json_object_set_new (o, "pods", json_integer (st->n_pods));
+          json_object_set_new (o, "services", json_integer (st->n_services));
+          json_object_set_new (o, "created", json_integer ((json_int_t) st->created));
+          json_object_set_new (o, "age_seconds", json_integer (age_s));
+          json_object_set_new (o, "status", json_string (status));
+          json_array_append_new (arr, o);
           state_free (st);
         }
       free (labs[i]);
     }
   free (labs);
-  table_print (&t, stdout);
+  if (json)
+    cli_json_print (arr, stdout);
+  else
+    {
+      json_decref (arr);
+      table_print (&t, stdout);
+    }
   table_free (&t);
-  return rc;
+  return *err ? -1 : 0;
 }

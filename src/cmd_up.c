@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "apply/apply.h"
+#include "base/error.h"
 #include "cli.h"
 #include "cmd.h"
 #include "plan/plan.h"
@@ -58,29 +59,25 @@ print_summary (const struct plan *p, double secs, FILE *out)
 }
 
 int
-cmd_up (int argc, char **argv)
+cmd_up (int argc, char **argv, nslab_error_t *err)
 {
+  if (argc == 2 && cli_is_help (argv[1]))
+    return cli_help ("up");
   if (argc != 2 || argv[1][0] == '-')
-    return cli_usage ("up FILE");
-  nslab_error_t err = NULL;
-  if (apply_check_privileges (&err) < 0)
-    return nslab_error_print (&err);
+    return cli_usage ("up");
+  if (apply_check_privileges (err) < 0)
+    return -1;
   double t0 = now ();
   struct scenario *sc;
   struct plan *p;
-  int rc = cli_load_plan (argv[1], &sc, &p);
-  if (rc != 0)
-    return rc;
+  if (cli_load_plan (argv[1], &sc, &p, err) < 0)
+    return -1;
   char real[PATH_MAX];
   const char *path = realpath (argv[1], real) ? real : argv[1];
-  rc = apply_plan (p, path, &err);
+  int rc = apply_plan (p, path, err);
   double secs = now () - t0;
-  if (rc < 0)
-    {
-      cli_plan_free (sc, p);
-      return nslab_error_print (&err);
-    }
-  print_summary (p, secs, stdout);
+  if (rc == 0)
+    print_summary (p, secs, stdout);
   cli_plan_free (sc, p);
-  return 0;
+  return rc;
 }

@@ -301,8 +301,14 @@ finish_pending (struct pending *pend, nslab_error_t *err)
 {
   int rc = 0;
   for (size_t i = 0; i < pend->n_ipt; i++)
-    if (iptables_restore_finish (&pend->ipt[i], err) < 0)
-      rc = -1;
+    {
+      nslab_error_t e = NULL;
+      if (iptables_restore_finish (&pend->ipt[i], &e) < 0)
+        {
+          nslab_error_keep_first (err, &e);
+          rc = -1;
+        }
+    }
   for (size_t i = 0; i < pend->n_procs; i++)
     {
       nslab_error_t e = NULL;
@@ -342,15 +348,10 @@ rollback (struct state_writer *w, nslab_error_t *err)
         state_remove (w, &e);
       state_free (st);
     }
+  /* Both matter: why up failed, and that something may be left. */
   if (e && err && *err)
-    {
-      /* Both matter: why up failed, and that something may be left. */
-      char *msg = xasprintf ("%s (rollback failed: %s%s%s; run nslab down %s)", (*err)->msg, e->msg,
-                             e->status ? ": " : "", e->status ? strerror (e->status) : "",
-                             state_writer_lab (w));
-      free ((*err)->msg);
-      (*err)->msg = msg;
-    }
+    nslab_error_hint (err, "rollback failed: %s%s%s; run nslab down %s", e->msg, e->status ? ": " : "",
+                      e->status ? strerror (e->status) : "", state_writer_lab (w));
   nslab_error_free (&e);
 }
 

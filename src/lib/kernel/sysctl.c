@@ -43,11 +43,7 @@ sysctl_write (const char *ns, const char *key, const char *value, nslab_error_t 
       /* net.bridge.* exists only once br_netfilter is loaded. */
       if (err && *err && (*err)->status == ENOENT
           && (str_has_prefix (key, "net.bridge.") || str_has_prefix (key, "net/bridge/")))
-        {
-          char *msg = xasprintf ("%s (is br_netfilter loaded? modprobe br_netfilter)", (*err)->msg);
-          free ((*err)->msg);
-          (*err)->msg = msg;
-        }
+        nslab_error_hint (err, "is br_netfilter loaded? modprobe br_netfilter");
       return nslab_error_wrap (err, "sysctl %s=%s", key, value);
     }
   size_t len = strlen (value);

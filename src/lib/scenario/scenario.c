@@ -200,26 +200,32 @@ resolve_template (const char *file, const char *section, const char *value, char
                                 "'_', '.'; or a path to a .ini file)",
                                 file, section, value);
   const char *env = getenv ("NSLAB_TEMPLATE_DIR");
-  char *dirs[5];
+  char *dirs[6];
   size_t nd = 0;
   dirs[nd++] = join (dir, "../templates");
   dirs[nd++] = xstrdup (dir);
   if (env && *env)
     dirs[nd++] = xstrdup (env);
   /* A build tree's bin/nslab finds the repository's templates/ beside it,
-   * so labs outside the tree work before `make install`. */
+   * so labs outside the tree work before `make install`; an installed
+   * PREFIX/bin/nslab finds PREFIX/share/nslab/templates whatever PREFIX
+   * it was built with (make install PREFIX=X does not rebuild). */
   char exe[4096];
   ssize_t n = readlink ("/proc/self/exe", exe, sizeof exe - 1);
   if (n > 0)
     {
       exe[n] = '\0';
       cleanup_free char *exe_dir = dir_of (exe);
-      char *beside = join (exe_dir, "../templates");
-      struct stat st;
-      if (stat (beside, &st) == 0 && S_ISDIR (st.st_mode))
-        dirs[nd++] = beside;
-      else
-        free (beside);
+      const char *rel[2] = { "../templates", "../share/nslab/templates" };
+      for (size_t i = 0; i < 2; i++)
+        {
+          char *beside = join (exe_dir, rel[i]);
+          struct stat st;
+          if (stat (beside, &st) == 0 && S_ISDIR (st.st_mode))
+            dirs[nd++] = beside;
+          else
+            free (beside);
+        }
     }
   dirs[nd++] = xstrdup (NSLAB_DATADIR "/templates");
   cleanup_free char *file_name = xasprintf ("%s.ini", value);

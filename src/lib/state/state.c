@@ -147,7 +147,9 @@ writer_free (struct state_writer *w)
 static int
 writer_new (const char *lab, struct state_writer **out, nslab_error_t *err)
 {
-  if (check_word ("lab", lab, err) < 0 || strchr (lab, '/') || strcmp (lab, ".") == 0 || strcmp (lab, "..") == 0)
+  if (check_word ("lab", lab, err) < 0)
+    return -1;
+  if (strchr (lab, '/') || strcmp (lab, ".") == 0 || strcmp (lab, "..") == 0)
     return nslab_error (err, EINVAL, "invalid lab name '%s'", lab);
   struct state_writer *w = xcalloc (1, sizeof *w);
   w->lock_fd = w->journal_fd = -1;
