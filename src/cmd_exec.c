@@ -21,6 +21,9 @@
 #include "base/error.h"
 #include "kernel/netns.h"
 #include "runtime/pause.h"
+#include "k8s/objects.h"
+#include "plan/plan.h"
+#include "state/snapshot.h"
 #include "state/state.h"
 #include "base/util.h"
 
@@ -70,145 +73,35 @@ parse_target (const char *arg, struct target *t, nslab_error_t *err)
   return 0;
 }
 
-/* The pod part of "ns/pod" when ns matches, else NULL. */
-static const char *
-pod_in_ns (const struct state_process *p, const char *ns)
-{
-  size_t n = strlen (ns);
-  if (p->kind != STATE_PROC_POD || strncmp (p->name, ns, n) != 0 || p->name[n] != '/')
-    return NULL;
-  return p->name + n + 1;
-}
-
-/* The journal may name a process twice (a retried start): the last record
- * is the live one. */
-static bool
-superseded (const struct state *st, size_t i)
-{
-  for (size_t j = i + 1; j < st->n_procs; j++)
-    if (st->procs[j].kind == st->procs[i].kind && strcmp (st->procs[j].name, st->procs[i].name) == 0)
-      return true;
-  return false;
-}
-
-/* Does pod (name without namespace) belong to replicaset rs? A deployment's
- * pods are named <replicaset>-<5 chars>. */
-static bool
-pod_of_rs (const struct state_process *p, const char *pod, const char *rs)
-{
-  if (p->owner && str_has_prefix (p->owner, "replicaset/") && strcmp (p->owner + 11, rs) == 0)
-    return true;
-  if (p->owner == NULL || !str_has_prefix (p->owner, "deployment/"))
-    return false;
-  const char *dash = strrchr (pod, '-');
-  return dash && (size_t) (dash - pod) == strlen (rs) && strncmp (pod, rs, strlen (rs)) == 0;
-}
-
+/* The live process of a node ("cp1") or pod ("demo/web-..."): the journal's
+ * last record of it, since a retried start records it again. The journal,
+ * not the snapshot, holds pids: it is written before each process starts. */
 static const struct state_process *
-resolve (const struct state *st, const struct target *t, const char *ns)
+journal_process (const struct state *st, enum state_proc_kind kind, const char *name)
 {
-  const struct state_process *best = NULL;
+  const struct state_process *found = NULL;
   for (size_t i = 0; i < st->n_procs; i++)
-    {
-      const struct state_process *p = &st->procs[i];
-      if (superseded (st, i))
-        continue;
-      if (t->kind == T_NODE)
-        {
-          if (p->kind == STATE_PROC_NODE && strcmp (p->name, t->name) == 0)
-            return p;
-          continue;
-        }
-      const char *pod = pod_in_ns (p, ns);
-      if (pod == NULL)
-        continue;
-      bool match = false;
-      if (t->kind == T_POD)
-        match = strcmp (pod, t->name) == 0;
-      else if (t->kind == T_DEPLOY)
-        match = p->owner && str_has_prefix (p->owner, "deployment/") && strcmp (p->owner + 11, t->name) == 0;
-      else if (t->kind == T_RS)
-        match = pod_of_rs (p, pod, t->name);
-      /* Deployments and replicasets: their first pod by name. */
-      if (match && (best == NULL || strcmp (p->name, best->name) < 0))
-        best = p;
-    }
-  return best;
+    if (st->procs[i].kind == kind && strcmp (st->procs[i].name, name) == 0)
+      found = &st->procs[i];
+  return found;
 }
 
-static bool
-seen (char **list, size_t n, const char *s)
+static enum obj_kind
+target_obj_kind (enum target_kind k)
 {
-  for (size_t i = 0; i < n; i++)
-    if (strcmp (list[i], s) == 0)
-      return true;
-  return false;
-}
-
-/* "valid targets: ..." lines for an unknown target. */
-static char *
-targets_hint (const struct state *st)
-{
-  struct strbuf sb;
-  sb_init (&sb);
-  sb_add (&sb, "valid targets: host");
-  for (size_t i = 0; i < st->n_procs; i++)
-    if (st->procs[i].kind == STATE_PROC_NODE && !superseded (st, i))
-      sb_addf (&sb, ", node/%s", st->procs[i].name);
-
-  char **namespaces = NULL;
-  size_t n_ns = 0;
-  for (size_t i = 0; i < st->n_procs; i++)
+  switch (k)
     {
-      const struct state_process *p = &st->procs[i];
-      if (p->kind != STATE_PROC_POD || superseded (st, i) || strchr (p->name, '/') == NULL)
-        continue;
-      cleanup_free char *ns = xstrndup (p->name, (size_t) (strchr (p->name, '/') - p->name));
-      if (!seen (namespaces, n_ns, ns))
-        *VEC_PUSH (namespaces, n_ns) = xstrdup (ns);
+    case T_DEPLOY:
+      return OBJ_DEPLOYMENT;
+    case T_RS:
+      return OBJ_REPLICASET;
+    case T_NODE:
+      return OBJ_NODE;
+    case T_HOST:
+    case T_POD:
+      break;
     }
-  for (size_t k = 0; k < n_ns; k++)
-    {
-      char **owners = NULL;
-      size_t n_owners = 0, shown = 0, hidden = 0;
-      sb_addf (&sb, "\n  -n %s:", namespaces[k]);
-      for (size_t i = 0; i < st->n_procs; i++)
-        {
-          const struct state_process *p = &st->procs[i];
-          const char *pod = pod_in_ns (p, namespaces[k]);
-          if (pod == NULL || superseded (st, i))
-            continue;
-          if (p->owner && str_has_prefix (p->owner, "deployment/") && !seen (owners, n_owners, p->owner))
-            {
-              *VEC_PUSH (owners, n_owners) = p->owner;
-              sb_addf (&sb, " deploy/%s", p->owner + 11);
-            }
-          else if (p->owner && str_has_prefix (p->owner, "replicaset/") && !seen (owners, n_owners, p->owner))
-            {
-              *VEC_PUSH (owners, n_owners) = p->owner;
-              sb_addf (&sb, " rs/%s", p->owner + 11);
-            }
-        }
-      for (size_t i = 0; i < st->n_procs; i++)
-        {
-          const char *pod = pod_in_ns (&st->procs[i], namespaces[k]);
-          if (pod == NULL || superseded (st, i))
-            continue;
-          if (shown < HINT_PODS)
-            {
-              sb_addf (&sb, " pod/%s", pod);
-              shown++;
-            }
-          else
-            hidden++;
-        }
-      if (hidden)
-        sb_addf (&sb, " (and %zu more pods)", hidden);
-      free (owners);
-      free (namespaces[k]);
-    }
-  free (namespaces);
-  return sb_steal (&sb);
+  return OBJ_POD;
 }
 
 static const char *
@@ -231,13 +124,13 @@ kind_word (enum target_kind k)
 }
 
 static int
-unknown_target (const struct state *st, const struct target *t, const char *ns, nslab_error_t *err)
+unknown_target (const struct lab_objects *o, const struct target *t, const char *ns, nslab_error_t *err)
 {
-  cleanup_free char *hint = targets_hint (st);
+  cleanup_free char *hint = objects_targets_hint (o, HINT_PODS);
   if (t->kind == T_NODE)
-    nslab_error_invalid (err, "lab %s has no node \"%s\"", st->lab, t->name);
+    nslab_error_invalid (err, "lab %s has no node \"%s\"", o->lab, t->name);
   else
-    nslab_error_invalid (err, "lab %s has no %s \"%s\" in namespace \"%s\"", st->lab, kind_word (t->kind),
+    nslab_error_invalid (err, "lab %s has no %s \"%s\" in namespace \"%s\"", o->lab, kind_word (t->kind),
                          t->name, ns);
   return nslab_error_hint (err, "%s", hint);
 }
@@ -245,14 +138,14 @@ unknown_target (const struct state *st, const struct target *t, const char *ns, 
 /* Open the namespaces of the target's pause process, checking that the pid
  * still is that process before and after. fds[] gets ipc, uts, net, mnt. */
 static int
-open_proc_namespaces (const struct state *st, const struct state_process *p, const char *what,
-                      int fds[4], nslab_error_t *err)
+open_proc_namespaces (const char *lab, const struct state_process *p, const char *what, int fds[4],
+                      nslab_error_t *err)
 {
   static const char *const names[4] = { "ipc", "uts", "net", "mnt" };
   cleanup_close int pidfd = (int) syscall (SYS_pidfd_open, p->pid, 0);
   if (pidfd < 0 || !pause_alive (p->pid, p->starttime))
     return nslab_error (err, 0, "%s is not running (pid %d gone); try nslab status %s", what, (int) p->pid,
-                        st->lab);
+                        lab);
   for (int i = 0; i < 4; i++)
     {
       cleanup_free char *path = xasprintf ("/proc/%d/ns/%s", (int) p->pid, names[i]);
@@ -264,7 +157,7 @@ open_proc_namespaces (const struct state *st, const struct state_process *p, con
    * pidfd still names the process we checked. */
   if (syscall (SYS_pidfd_send_signal, pidfd, 0, NULL, 0) < 0 || !pause_alive (p->pid, p->starttime))
     return nslab_error (err, 0, "%s is not running (pid %d gone); try nslab status %s", what, (int) p->pid,
-                        st->lab);
+                        lab);
   return 0;
 }
 
@@ -409,43 +302,65 @@ cmd_exec (int argc, char **argv, nslab_error_t *err)
   struct stat sbuf;
   if (strchr (lab, '/') == NULL && stat (labdir, &sbuf) < 0 && errno == ENOENT)
     return lab_unknown (lab, err);
+  struct plan *snap = NULL;
+  if (snapshot_read (lab, &snap, err) < 0)
+    return -1;
   struct state *st = NULL;
   if (state_load (lab, &st, err) < 0)
-    return -1;
+    {
+      plan_free (snap);
+      return -1;
+    }
 
   int fds[4] = { -1, -1, -1, -1 };
   int rc = 0;
   if (t.kind == T_HOST)
     {
-      if (st->labhost_netns == NULL)
-        rc = nslab_error (err, 0, "lab %s has no host namespace recorded; try nslab status %s", lab, lab);
-      else
-        {
-          cleanup_free char *path = netns_path (st->labhost_netns);
-          fds[2] = open (path, O_RDONLY | O_CLOEXEC);
-          if (fds[2] < 0)
-            rc = nslab_error (err, errno, "host namespace %s of lab %s is gone (%s); try nslab status %s",
-                              st->labhost_netns, lab, path, lab);
-        }
+      const char *host = NULL;
+      for (size_t k = 0; k < snap->n_ops && host == NULL; k++)
+        if (snap->ops[k].kind == OP_NETNS && snap->ops[k].u.netns.kind == PLAN_NETNS_LABHOST)
+          host = snap->ops[k].ns;
+      cleanup_free char *path = host ? netns_path (host) : NULL;
+      if (host == NULL)
+        rc = nslab_error (err, 0, "lab %s has no host namespace; try nslab status %s", lab, lab);
+      else if ((fds[2] = open (path, O_RDONLY | O_CLOEXEC)) < 0)
+        rc = nslab_error (err, errno, "host namespace %s of lab %s is gone (%s); try nslab status %s", host, lab,
+                          path, lab);
     }
   else
     {
-      const struct state_process *p = resolve (st, &t, ns);
-      if (p == NULL)
-        rc = unknown_target (st, &t, ns, err);
+      const struct state_process *p = NULL;
+      cleanup_free char *what = NULL;
+      if (t.kind == T_NODE)
+        {
+          const struct lab_node *n = objects_find_node (snap->objects, t.name);
+          if (n)
+            {
+              p = journal_process (st, STATE_PROC_NODE, n->name);
+              what = xasprintf ("node/%s", n->name);
+            }
+        }
       else
         {
-          cleanup_free char *what = NULL;
-          if (p->kind == STATE_PROC_NODE)
-            what = xasprintf ("node/%s", p->name);
-          else if (t.kind == T_POD)
-            what = xasprintf ("pod/%s", strchr (p->name, '/') + 1);
-          else
-            what = xasprintf ("pod/%s (%s/%s)", strchr (p->name, '/') + 1, kind_word (t.kind), t.name);
-          rc = open_proc_namespaces (st, p, what, fds, err);
+          const struct lab_pod *pod = objects_find_pod (snap->objects, target_obj_kind (t.kind), ns, t.name);
+          if (pod)
+            {
+              cleanup_free char *key = xasprintf ("%s/%s", pod->ns, pod->name);
+              p = journal_process (st, STATE_PROC_POD, key);
+              what = t.kind == T_POD ? xasprintf ("pod/%s", pod->name)
+                                     : xasprintf ("pod/%s (%s/%s)", pod->name, kind_word (t.kind), t.name);
+            }
         }
+      if (what == NULL)
+        rc = unknown_target (snap->objects, &t, ns, err);
+      else if (p == NULL)
+        rc = nslab_error (err, 0, "%s has no process recorded (its up did not get that far); try nslab status %s",
+                          what, lab);
+      else
+        rc = open_proc_namespaces (lab, p, what, fds, err);
     }
   state_free (st);
+  plan_free (snap);
 
   /* The mount namespace last: after it, /proc and the paths above may not
    * be what they were. */

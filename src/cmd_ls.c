@@ -11,6 +11,8 @@
 #include "base/util.h"
 #include "cli.h"
 #include "cmd.h"
+#include "plan/plan.h"
+#include "state/snapshot.h"
 #include "state/state.h"
 
 int
@@ -61,6 +63,18 @@ cmd_ls (int argc, char **argv, nslab_error_t *err)
         }
       else
         {
+          /* What the lab is comes from its snapshot; the journal's counts
+           * only stand in while up has not written it yet. */
+          struct plan *snap = NULL;
+          nslab_error_t serr = NULL;
+          if (snapshot_read (labs[i], &snap, &serr) == 0)
+            {
+              st->n_nodes = (int) snap->objects->n_nodes;
+              st->n_pods = (int) snap->objects->n_pods;
+              st->n_services = (int) snap->objects->n_services;
+              plan_free (snap);
+            }
+          nslab_error_free (&serr);
           long age_s = (long) (time (NULL) - st->created);
           const char *status = st->complete ? "up" : "incomplete";
           char nodes[16], pods[16], svcs[16];

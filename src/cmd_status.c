@@ -4,6 +4,7 @@
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include "apply/apply.h"
@@ -13,6 +14,9 @@
 #include "cmd.h"
 #include "kernel/netns.h"
 #include "runtime/pause.h"
+#include "k8s/objects.h"
+#include "plan/plan.h"
+#include "state/snapshot.h"
 #include "state/state.h"
 
 int
@@ -41,6 +45,13 @@ cmd_status (int argc, char **argv, nslab_error_t *err)
   struct state *st = NULL;
   if (state_load (argv[optind], &st, err) < 0)
     return -1;
+  struct plan *snap = NULL;
+  if (snapshot_read (argv[optind], &snap, err) < 0)
+    {
+      state_free (st);
+      return -1;
+    }
+  const struct lab_objects *o = snap->objects;
   size_t bad = 0;
   long age_s = (long) (time (NULL) - st->created);
   cleanup_free char *age = table_age (age_s);
@@ -48,74 +59,91 @@ cmd_status (int argc, char **argv, nslab_error_t *err)
   if (! st->complete)
     bad++;
 
+  /* Every node and pod the snapshot names, with the process the journal
+   * recorded for it: alive (same pid and start time) and in its namespace. */
   json_t *jprocs = json_array ();
   struct table procs;
-  table_init (&procs, (const char *[]) { "KIND", "NAME", "NODE", "NETNS", "PID", "PROCESS", NULL });
-  for (size_t i = 0; i < st->n_procs; i++)
+  table_init (&procs, (const char *[]) { "KIND", "NAME", "NODE", "IP", "NETNS", "PID", "PROCESS", NULL });
+  for (size_t i = 0; i < o->n_nodes + o->n_pods; i++)
     {
-      const struct state_process *p = &st->procs[i];
-      bool alive = pause_alive (p->pid, p->starttime);
-      bool present = netns_exists (p->netns);
+      bool is_node = i < o->n_nodes;
+      const struct lab_node *n = is_node ? &o->nodes[i] : NULL;
+      const struct lab_pod *pod = is_node ? NULL : &o->pods[i - o->n_nodes];
+      cleanup_free char *key = is_node ? xstrdup (n->name) : xasprintf ("%s/%s", pod->ns, pod->name);
+      const char *netns = is_node ? n->netns : pod->netns;
+      const char *node = is_node ? n->name : pod->node;
+      const struct state_process *p = NULL;
+      for (size_t k = 0; k < st->n_procs; k++)
+        if (st->procs[k].kind == (is_node ? STATE_PROC_NODE : STATE_PROC_POD) && strcmp (st->procs[k].name, key) == 0)
+          p = &st->procs[k];
+      bool alive = p && pause_alive (p->pid, p->starttime);
+      bool present = netns_exists (netns);
       if (! alive || ! present)
         bad++;
-      const char *kind = p->kind == STATE_PROC_NODE ? "node" : "pod";
-      char pid[16];
-      snprintf (pid, sizeof pid, "%d", (int) p->pid);
-      cleanup_free char *name = nslab_escape (p->name, false);
-      cleanup_free char *node = nslab_escape (p->node ? p->node : "-", false);
-      cleanup_free char *nscol = xasprintf ("%s%s", p->netns, present ? "" : " (missing)");
+      const char *kind = is_node ? "node" : "pod";
+      char pid[16], ip[IP_STRLEN];
+      snprintf (pid, sizeof pid, "%d", p ? (int) p->pid : 0);
+      ip_fmt (is_node ? n->internal_ip : pod->ip, ip);
+      cleanup_free char *name = nslab_escape (key, false);
+      cleanup_free char *node_shown = nslab_escape (node, false);
+      cleanup_free char *nscol = xasprintf ("%s%s", netns, present ? "" : " (missing)");
       cleanup_free char *nscol_shown = nslab_escape (nscol, false);
-      table_row (&procs, (const char *[]) { kind, name, node, nscol_shown, pid, alive ? "alive" : "dead" });
-      json_t *o = json_object ();
-      json_object_set_new (o, "kind", json_string (kind));
-      json_object_set_new (o, "name", cli_json_str (p->name));
-      json_object_set_new (o, "node", p->node ? cli_json_str (p->node) : json_null ());
-      json_object_set_new (o, "netns", cli_json_str (p->netns));
-      json_object_set_new (o, "netns_present", json_boolean (present));
-      json_object_set_new (o, "pid", json_integer ((json_int_t) p->pid));
-      json_object_set_new (o, "alive", json_boolean (alive));
-      json_array_append_new (jprocs, o);
+      table_row (&procs, (const char *[]) { kind, name, node_shown, ip, nscol_shown, p ? pid : "-",
+                                            alive ? "alive" : p ? "dead" : "not started" });
+      json_t *j = json_object ();
+      json_object_set_new (j, "kind", json_string (kind));
+      json_object_set_new (j, "name", cli_json_str (key));
+      json_object_set_new (j, "node", cli_json_str (node));
+      json_object_set_new (j, "ip", json_string (ip));
+      json_object_set_new (j, "netns", cli_json_str (netns));
+      json_object_set_new (j, "netns_present", json_boolean (present));
+      json_object_set_new (j, "pid", p ? json_integer ((json_int_t) p->pid) : json_null ());
+      json_object_set_new (j, "alive", json_boolean (alive));
+      json_array_append_new (jprocs, j);
     }
 
   /* Namespaces without a process of their own: lab host, NAT routers. */
   json_t *jnetns = json_array ();
   struct table nst;
   table_init (&nst, (const char *[]) { "NETNS", "PRESENT", NULL });
-  for (size_t i = 0; i < st->n_netns; i++)
+  for (size_t i = 0; i < snap->n_ops; i++)
     {
-      bool present = netns_exists (st->netns[i]);
+      const struct plan_op *op = &snap->ops[i];
+      if (op->kind != OP_NETNS || op->u.netns.kind == PLAN_NETNS_NODE || op->u.netns.kind == PLAN_NETNS_POD)
+        continue;
+      bool present = netns_exists (op->ns);
       if (! present)
         bad++;
-      cleanup_free char *name = nslab_escape (st->netns[i], false);
+      cleanup_free char *name = nslab_escape (op->ns, false);
       table_row (&nst, (const char *[]) { name, present ? "yes" : "no" });
-      json_t *o = json_object ();
-      json_object_set_new (o, "name", cli_json_str (st->netns[i]));
-      json_object_set_new (o, "present", json_boolean (present));
-      json_array_append_new (jnetns, o);
+      json_t *j = json_object ();
+      json_object_set_new (j, "name", cli_json_str (op->ns));
+      json_object_set_new (j, "present", json_boolean (present));
+      json_array_append_new (jnetns, j);
     }
 
   if (json)
     {
-      json_t *o = json_object ();
-      json_object_set_new (o, "lab", cli_json_str (st->lab));
-      json_object_set_new (o, "status", json_string (st->complete ? "up" : "incomplete"));
-      json_object_set_new (o, "created", json_integer ((json_int_t) st->created));
-      json_object_set_new (o, "age_seconds", json_integer (age_s));
-      json_object_set_new (o, "nodes", json_integer (st->n_nodes));
-      json_object_set_new (o, "pods", json_integer (st->n_pods));
-      json_object_set_new (o, "services", json_integer (st->n_services));
-      json_object_set_new (o, "processes", jprocs);
-      json_object_set_new (o, "netns", jnetns);
-      json_object_set_new (o, "healthy", json_boolean (bad == 0));
-      cli_json_print (o, stdout);
+      json_t *j = json_object ();
+      json_object_set_new (j, "lab", cli_json_str (st->lab));
+      json_object_set_new (j, "status", json_string (st->complete ? "up" : "incomplete"));
+      json_object_set_new (j, "created", json_integer ((json_int_t) st->created));
+      json_object_set_new (j, "age_seconds", json_integer (age_s));
+      json_object_set_new (j, "nodes", json_integer ((json_int_t) snap->objects->n_nodes));
+      json_object_set_new (j, "pods", json_integer ((json_int_t) snap->objects->n_pods));
+      json_object_set_new (j, "services", json_integer ((json_int_t) snap->objects->n_services));
+      json_object_set_new (j, "processes", jprocs);
+      json_object_set_new (j, "netns", jnetns);
+      json_object_set_new (j, "healthy", json_boolean (bad == 0));
+      cli_json_print (j, stdout);
     }
   else
     {
       json_decref (jprocs);
       json_decref (jnetns);
-      printf ("lab %s: %s, age %s, %d nodes, %d pods, %d services\n\n", lab,
-              st->complete ? "up" : "incomplete (up did not finish: nslab down it)", age, st->n_nodes, st->n_pods,
-              st->n_services);
+      printf ("lab %s: %s, age %s, %zu nodes, %zu pods, %zu services\n\n", lab,
+              st->complete ? "up" : "incomplete (up did not finish: nslab down it)", age, o->n_nodes, o->n_pods,
+              o->n_services);
       table_print (&procs, stdout);
       fputc ('\n', stdout);
       table_print (&nst, stdout);
@@ -124,5 +152,6 @@ cmd_status (int argc, char **argv, nslab_error_t *err)
   table_free (&procs);
   table_free (&nst);
   state_free (st);
+  plan_free (snap);
   return bad ? NSLAB_EXIT_FAILURE : 0;
 }
