@@ -9,7 +9,7 @@
 #include "cmd.h"
 #include "apps/echo.h"
 #include "base/error.h"
-#include "runtime/pause.h"
+#include "apps/pause_main.h"
 
 int
 cmd_internal (int argc, char **argv)

@@ -22,6 +22,8 @@
 #include <time.h>
 
 #include "apps/echo.h"
+#include "apps/pause_main.h"
+#include "runtime/appsock.h"
 #include "runtime/pause.h"
 
 /* The spawned processes re-execute /proc/self/exe, which here is this test
@@ -437,7 +439,7 @@ body_spawn_echo (void)
   cleanup_free char *ns = make_netns_file ("pod");
   cleanup_free char *files = xasprintf ("%s/files", tmpdir);
   cleanup_free char *log = xasprintf ("%s/web.log", tmpdir);
-  struct app_def app = { .kind = APP_HTTP, .port = 8080 };
+  struct pause_app app = { .kind = PAUSE_APP_HTTP, .port = 8080 };
   char *env[] = { "POD_NAME=web-79ffc79c64-7lczb", "POD_NAMESPACE=demo", "POD_IP=10.42.1.2",
                   "NODE_NAME=w1", NULL };
   struct pause_spec spec = {
@@ -565,7 +567,7 @@ body_etc_files (void)
                    "echo \"POD=$POD_NAME HOSTNAME=$HOSTNAME HOME=$HOME PATH=$PATH\"; "
                    "echo \"fds=$(ls /proc/self/fd | wc -l)\"; exec sleep 1000",
                    NULL };
-  struct app_def app = { .kind = APP_COMMAND, .argv = argv, .command = "sh -c ..." };
+  struct pause_app app = { .kind = PAUSE_APP_COMMAND, .argv = argv };
   char *env[] = { "POD_NAME=busybox", NULL };
   struct pause_spec spec = {
     .title = "k3s default/busybox", .netns_path = ns, .hostname = "busybox", .files_dir = files,
@@ -688,7 +690,7 @@ body_parent_crash (void)
   if (up == 0)
     {
       char *argv[] = { "sleep", "1000", NULL };
-      struct app_def app = { .kind = APP_COMMAND, .argv = argv };
+      struct pause_app app = { .kind = PAUSE_APP_COMMAND, .argv = argv };
       struct pause_spec spec = { .title = "k3s demo/orphan", .netns_path = ns, .hostname = "orphan",
                                  .files_dir = files, .app = &app, .log_path = log };
       nslab_error_t err = NULL;
@@ -730,7 +732,7 @@ body_echo_idle (void)
 {
   nslab_error_t err = NULL;
   int lfd = -1;
-  ck_assert_int_eq (echo_listen (7070, &lfd, &err), 0);
+  ck_assert_int_eq (appsock_listen (7070, &lfd, &err), 0);
   pid_t srv = fork ();
   ck_assert_int_ge (srv, 0);
   if (srv == 0)
@@ -788,7 +790,7 @@ body_spawn_errors (void)
   ck_assert (!pause_alive (r1.pid, r1.starttime));
 
   char *argv[] = { "/nonexistent/app", "--flag", NULL };
-  struct app_def app = { .kind = APP_COMMAND, .argv = argv };
+  struct pause_app app = { .kind = PAUSE_APP_COMMAND, .argv = argv };
   struct pause_spec noexec = { .title = "k3s demo/bad", .netns_path = ns, .app = &app };
   struct rec r2 = { 0 };
   ck_assert_int_eq (pause_spawn (&noexec, record_cb, &r2, &pid, &err), -1);
@@ -802,9 +804,9 @@ body_spawn_errors (void)
   /* Port taken: nslab up hears about it. */
   int self = enter_netns (ns);
   int holder = -1;
-  ck_assert_int_eq (echo_listen (9090, &holder, &err), 0);
+  ck_assert_int_eq (appsock_listen (9090, &holder, &err), 0);
   leave_netns (self);
-  struct app_def http_app = { .kind = APP_HTTP, .port = 9090 };
+  struct pause_app http_app = { .kind = PAUSE_APP_HTTP, .port = 9090 };
   struct pause_spec busy = { .title = "k3s demo/busy", .netns_path = ns, .app = &http_app };
   struct rec r3 = { 0 };
   ck_assert_int_eq (pause_spawn (&busy, record_cb, &r3, &pid, &err), -1);
@@ -828,7 +830,7 @@ body_group_and_deathsig (void)
   nslab_error_t err = NULL;
   /* The app forks two more processes: pause_kill takes all four. */
   char *argv[] = { "sh", "-c", "sleep 1000 & sleep 1000 & wait", NULL };
-  struct app_def app = { .kind = APP_COMMAND, .argv = argv };
+  struct pause_app app = { .kind = PAUSE_APP_COMMAND, .argv = argv };
   struct pause_spec spec = { .title = "k3s demo/tree", .netns_path = ns, .app = &app };
   struct rec r = { 0 };
   pid_t pid = 0;
@@ -848,7 +850,7 @@ body_group_and_deathsig (void)
   /* Killed on its own (plain SIGKILL, not the group): PR_SET_PDEATHSIG
    * takes the app down too. */
   char *argv2[] = { "sleep", "1000", NULL };
-  struct app_def app2 = { .kind = APP_COMMAND, .argv = argv2 };
+  struct pause_app app2 = { .kind = PAUSE_APP_COMMAND, .argv = argv2 };
   struct pause_spec spec2 = { .title = "k3s demo/sleeper", .netns_path = ns, .app = &app2 };
   struct rec r2 = { 0 };
   ck_assert_msg (pause_spawn (&spec2, record_cb, &r2, &pid, &err) == 0, "%s", err ? err->msg : "");
@@ -880,7 +882,7 @@ body_sigterm (void)
   nslab_error_t err = NULL;
   char *argv[] = { "sh", "-c", "trap 'echo got TERM; exit 3' TERM; echo ready; "
                    "while :; do sleep 0.05; done", NULL };
-  struct app_def app = { .kind = APP_COMMAND, .argv = argv };
+  struct pause_app app = { .kind = PAUSE_APP_COMMAND, .argv = argv };
   struct pause_spec spec = { .title = "k3s demo/term", .netns_path = ns, .app = &app, .log_path = log };
   struct rec r = { 0 };
   pid_t pid = 0;

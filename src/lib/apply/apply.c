@@ -9,8 +9,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "kernel/addr.h"
+#include "kernel/caps.h"
+#include "kernel/fdb.h"
 #include "kernel/iptables.h"
+#include "kernel/link.h"
+#include "kernel/neigh.h"
 #include "kernel/netns.h"
+#include "kernel/route.h"
 #include "kernel/rtnl.h"
 #include "runtime/pause.h"
 #include "state/state.h"
@@ -22,19 +28,7 @@
 int
 apply_check_privileges (nslab_error_t *err)
 {
-  /* CapEff from /proc: bit 12 CAP_NET_ADMIN, bit 21 CAP_SYS_ADMIN. */
-  cleanup_file FILE *f = fopen ("/proc/self/status", "re");
-  unsigned long long eff = 0;
-  if (f)
-    {
-      char line[256];
-      while (fgets (line, sizeof line, f))
-        if (sscanf (line, "CapEff: %llx", &eff) == 1)
-          break;
-    }
-  if ((eff & (1ULL << 12)) && (eff & (1ULL << 21)))
-    return 0;
-  return nslab_error (err, 0, "needs root: CAP_NET_ADMIN + CAP_SYS_ADMIN");
+  return caps_check_admin (err);
 }
 
 static const char *
@@ -180,6 +174,11 @@ do_process (const struct plan *p, const struct plan_op *op, struct state_writer 
   cleanup_free char *nspath = netns_path (ns);
   cleanup_free char *files = xasprintf ("%s/files/%s", state_writer_dir (w), ns);
   cleanup_free char *log = xasprintf ("%s/logs/%s.log", state_writer_dir (w), ns);
+  struct pause_app app = { .kind = PAUSE_APP_NONE };
+  if (pp->app && pp->app->kind == APP_HTTP)
+    app = (struct pause_app) { .kind = PAUSE_APP_HTTP, .port = pp->app->port };
+  else if (pp->app && pp->app->kind == APP_COMMAND)
+    app = (struct pause_app) { .kind = PAUSE_APP_COMMAND, .argv = pp->app->argv };
   struct pause_spec spec = {
     .title = pp->title,
     .netns_path = nspath,
@@ -187,7 +186,7 @@ do_process (const struct plan *p, const struct plan_op *op, struct state_writer 
     .files_dir = files,
     .etc_hosts = pp->etc_hosts,
     .resolv_conf = pp->resolv_conf,
-    .app = pp->app,
+    .app = &app,
     .env = pp->env,
     .log_path = (pp->app && pp->app->kind != APP_NONE) ? log : NULL,
   };
@@ -203,6 +202,70 @@ do_process (const struct plan *p, const struct plan_op *op, struct state_writer 
   return 0;
 }
 
+/* The rtnetlink ops, from plan structs to the kernel layer's arguments. */
+static int
+do_rtnl (const struct plan *p, const struct plan_op *op, const char *ns, nslab_error_t *err)
+{
+  switch (op->kind)
+    {
+    case OP_LINK:
+      {
+        const struct plan_link *l = &op->u.link;
+        const uint8_t *mac = l->has_mac ? l->mac : NULL;
+        switch (l->kind)
+          {
+          case LINK_BRIDGE:
+            return link_add_bridge (ns, l->name, l->mtu, mac, err);
+          case LINK_VETH:
+            {
+              const char *peer = ns_name (p, l->peer_ns);
+              if (peer == NULL)
+                return nslab_error (err, EINVAL, "veth %s: bad peer namespace index", l->name);
+              struct veth_spec v = { .name = l->name, .mac = mac, .peer_name = l->peer_name,
+                                     .peer_mac = l->peer_has_mac ? l->peer_mac : NULL, .peer_ns = peer,
+                                     .mtu = l->mtu };
+              return link_add_veth (ns, &v, err);
+            }
+          case LINK_VXLAN:
+            {
+              struct vxlan_spec v = { .name = l->name, .mac = mac, .mtu = l->mtu, .vni = l->vni,
+                                      .dstport = l->dstport, .local = l->local, .dev = l->dev,
+                                      .learning = l->learning };
+              return link_add_vxlan (ns, &v, err);
+            }
+          }
+        return nslab_error (err, EINVAL, "unknown link kind %d", (int) l->kind);
+      }
+    case OP_LINK_SET:
+      {
+        /* Master, then hairpin, then up: the order the kernel needs. */
+        const struct plan_link_set *ls = &op->u.set;
+        if (ls->master && link_set_master (ns, ls->name, ls->master, err) < 0)
+          return -1;
+        if (ls->hairpin && link_set_hairpin (ns, ls->name, true, err) < 0)
+          return -1;
+        if (ls->up && link_set_up (ns, ls->name, err) < 0)
+          return -1;
+        return 0;
+      }
+    case OP_ADDR:
+      return addr_add (ns, op->u.addr.dev, op->u.addr.addr, op->u.addr.metric, err);
+    case OP_ROUTE:
+      {
+        const struct plan_route *r = &op->u.route;
+        struct route_spec rs = { .dst = r->dst, .gw = r->gw, .dev = r->dev, .src = r->src, .metric = r->metric,
+                                 .protocol = r->protocol, .onlink = r->onlink, .scope_link = r->scope_link };
+        return route_add (ns, &rs, err);
+      }
+    case OP_NEIGH:
+      return neigh_add (ns, op->u.neigh.dev, op->u.neigh.ip, op->u.neigh.lladdr, err);
+    case OP_FDB:
+      return fdb_append (ns, op->u.fdb.dev, op->u.fdb.lladdr, op->u.fdb.dst, err);
+    default:
+      return nslab_error (err, EINVAL, "plan op %d is no rtnetlink op", (int) op->kind);
+    }
+}
+
 static int
 do_op (const struct plan *p, const struct plan_op *op, struct state_writer *w, struct pending *pend,
        nslab_error_t *err)
@@ -215,26 +278,21 @@ do_op (const struct plan *p, const struct plan_op *op, struct state_writer *w, s
     case OP_NETNS:
       if (state_record_netns (w, ns, err) < 0)
         return -1;
+      /* A socket kept under this name would talk to an older namespace. */
+      rtnl_forget (ns);
       return netns_create (ns, err);
     case OP_SYSCTL:
       return sysctl_write (ns, op->u.sysctl.key, op->u.sysctl.value, err);
     case OP_LINK:
-      {
-        const char *peer = NULL;
-        if (op->u.link.kind == LINK_VETH && (peer = ns_name (p, op->u.link.peer_ns)) == NULL)
-          return nslab_error (err, EINVAL, "%s: veth %s: bad peer namespace index", ns, op->u.link.name);
-        return nlr_link_add (ns, &op->u.link, peer, err);
-      }
     case OP_LINK_SET:
-      return nlr_link_set (ns, &op->u.set, err);
     case OP_ADDR:
-      return nlr_addr_add (ns, &op->u.addr, err);
     case OP_ROUTE:
-      return nlr_route_add (ns, &op->u.route, err);
     case OP_NEIGH:
-      return nlr_neigh_add (ns, &op->u.neigh, err);
     case OP_FDB:
-      return nlr_fdb_append (ns, &op->u.fdb, err);
+      /* The kernel layer names the object, the namespace is named here. */
+      if (do_rtnl (p, op, ns, err) < 0)
+        return nslab_error_wrap (err, "%s", ns);
+      return 0;
     case OP_IPTABLES:
       {
         struct ipt_job *j = VEC_PUSH (pend->ipt, pend->n_ipt);
@@ -251,7 +309,7 @@ do_op (const struct plan *p, const struct plan_op *op, struct state_writer *w, s
   return nslab_error (err, EINVAL, "%s: unknown plan op %d", ns, (int) op->kind);
 }
 
-/* Settle every link's carrier before `up` returns (see nlr_link_sync):
+/* Settle every link's carrier before `up` returns (see link_sync):
  * veth ends first, which enables their bridge ports, then the bridges,
  * whose own carrier only follows from their ports. */
 static int
@@ -266,12 +324,13 @@ sync_carriers (const struct plan *p, nslab_error_t *err)
         const struct plan_link *l = &op->u.link;
         if (pass == 0 && l->kind == LINK_VETH)
           {
-            if (nlr_link_sync (ns_name (p, op->ns), l->name, err) < 0
-                || nlr_link_sync (ns_name (p, l->peer_ns), l->peer_name, err) < 0)
-              return -1;
+            if (link_sync (ns_name (p, op->ns), l->name, err) < 0)
+              return nslab_error_wrap (err, "%s", ns_name (p, op->ns));
+            if (link_sync (ns_name (p, l->peer_ns), l->peer_name, err) < 0)
+              return nslab_error_wrap (err, "%s", ns_name (p, l->peer_ns));
           }
-        else if (pass == 1 && l->kind == LINK_BRIDGE && nlr_link_sync (ns_name (p, op->ns), l->name, err) < 0)
-          return -1;
+        else if (pass == 1 && l->kind == LINK_BRIDGE && link_sync (ns_name (p, op->ns), l->name, err) < 0)
+          return nslab_error_wrap (err, "%s", ns_name (p, op->ns));
       }
   return 0;
 }
@@ -454,7 +513,7 @@ apply_plan (const struct plan *p, const char *scenario_path, nslab_error_t *err)
   if (rc < 0)
     rollback (w, err);
   restore_interrupts (old_actions);
-  nlr_close_all ();
+  rtnl_close_all ();
   state_writer_close (w);
   return rc;
 }
