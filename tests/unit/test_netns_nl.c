@@ -502,6 +502,103 @@ START_TEST (test_kernel_error_message)
 }
 END_TEST
 
+/* The kernel ring buffer from now on: /dev/kmsg read from its end. */
+static int
+kmsg_open_end (void)
+{
+  int fd = open ("/dev/kmsg", O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  ck_assert_msg (fd >= 0, "open /dev/kmsg: %s", strerror (errno));
+  ck_assert_int_ge (lseek (fd, 0, SEEK_END), 0);
+  return fd;
+}
+
+static char *
+kmsg_read_new (int fd)
+{
+  struct strbuf sb;
+  sb_init (&sb);
+  char rec[8192];
+  for (;;)
+    {
+      ssize_t n = read (fd, rec, sizeof rec - 1);
+      if (n < 0 && errno == EPIPE)
+        continue; /* records overwritten meanwhile: go on with the next */
+      if (n <= 0)
+        break;
+      rec[n] = '\0';
+      sb_add (&sb, rec);
+    }
+  close (fd);
+  return sb_steal (&sb);
+}
+
+/* flannel.1 the way up builds it: the kernel accepts every attribute as
+ * sent (libnl's u32 IFLA_VXLAN_PORT made it log "attribute type 15 has an
+ * invalid length" on every up), and ip -d link shows what was asked. */
+START_TEST (test_vxlan_attributes)
+{
+  if (! sandbox ())
+    return;
+  nslab_error_t err = NULL;
+  ok (netns_create ("t-vx", &err), &err);
+  veth_pair ("t-vx", "enp0s8", "hostside");
+  ok (addr_add ("t-vx", "enp0s8", (struct cidr) { IP4 (192, 168, 56, 11), 24 }, 0, &err), &err);
+  int kfd = kmsg_open_end ();
+  struct vxlan_spec vx = { .name = "flannel.1", .mac = MAC_V, .mtu = 1450, .vni = 1, .dstport = 8472,
+                           .local = IP4 (192, 168, 56, 11), .dev = "enp0s8", .learning = false };
+  ok (link_add_vxlan ("t-vx", &vx, &err), &err);
+  ok (link_set_up ("t-vx", "flannel.1", &err), &err);
+  cleanup_free char *log = kmsg_read_new (kfd);
+  ck_assert_msg (strstr (log, "invalid length") == NULL, "the kernel complained: %s", log);
+
+  cleanup_free char *out = run_in ("t-vx", "ip -d link show flannel.1");
+  ck_assert_msg (strstr (out, "vxlan id 1 local 192.168.56.11 dev enp0s8 ") != NULL, "%s", out);
+  ck_assert_msg (strstr (out, " dstport 8472 ") != NULL, "%s", out);
+  ck_assert_msg (strstr (out, " nolearning ") != NULL, "%s", out);
+  ck_assert_msg (strstr (out, " mtu 1450 ") != NULL, "%s", out);
+  ck_assert_msg (strstr (out, "link/ether 8e:11:22:33:44:55 ") != NULL, "%s", out);
+
+  /* The error path names the device in ip(8) words. */
+  ck_assert_int_eq (link_add_vxlan ("t-vx", &vx, &err), -1);
+  ck_assert_int_eq (err->status, EEXIST);
+  ck_assert_str_eq (err->msg, "add vxlan flannel.1 id 1 local 192.168.56.11 dev enp0s8 dstport 8472 nolearning");
+  nslab_error_free (&err);
+  rtnl_close_all ();
+}
+END_TEST
+
+/* A guard inside a guard would, when the inner one ends, return the thread
+ * to the origin under the outer one's feet: refused. */
+START_TEST (test_guard_does_not_nest)
+{
+  if (! sandbox ())
+    return;
+  nslab_error_t err = NULL;
+  ok (netns_create ("t-a", &err), &err);
+  ok (netns_create ("t-b", &err), &err);
+  struct stat a, here;
+  ck_assert_int_eq (stat ("/run/netns/t-a", &a), 0);
+  {
+    cleanup_netns struct netns_guard g1 = NETNS_GUARD_INIT;
+    ok (netns_enter (&g1, "t-a", &err), &err);
+    cleanup_netns struct netns_guard g2 = NETNS_GUARD_INIT;
+    ck_assert_int_eq (netns_enter (&g2, "t-b", &err), -1);
+    ck_assert_int_eq (err->status, EBUSY);
+    ck_assert_str_eq (err->msg, "t-b: enter network namespace: already inside another one");
+    nslab_error_free (&err);
+    ck_assert_int_eq (netns_create ("t-c", &err), -1);
+    ck_assert_int_eq (err->status, EBUSY);
+    nslab_error_free (&err);
+    ck_assert (! netns_exists ("t-c"));
+    ck_assert_int_eq (stat ("/proc/thread-self/ns/net", &here), 0);
+    ck_assert (here.st_ino == a.st_ino);
+  }
+  /* Once out, entering works again. */
+  cleanup_netns struct netns_guard g3 = NETNS_GUARD_INIT;
+  ok (netns_enter (&g3, "t-b", &err), &err);
+}
+END_TEST
+
 START_TEST (test_sysctl_path)
 {
   char *p = sysctl_path ("net.ipv4.ip_forward");
@@ -851,6 +948,8 @@ make_suite (void)
   tcase_add_test (tc, test_bridge_veth_hairpin);
   tcase_add_test (tc, test_vxlan_addr_route_neigh_fdb);
   tcase_add_test (tc, test_kernel_error_message);
+  tcase_add_test (tc, test_vxlan_attributes);
+  tcase_add_test (tc, test_guard_does_not_nest);
   tcase_add_test (tc, test_sysctl_path);
   tcase_add_test (tc, test_sysctl_in_namespace);
   tcase_add_test (tc, test_iptables_restore);
