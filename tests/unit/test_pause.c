@@ -23,6 +23,7 @@
 
 #include "apps/echo.h"
 #include "apps/pause_main.h"
+#include "kernel/proc.h"
 #include "runtime/appsock.h"
 #include "runtime/pause.h"
 
@@ -243,7 +244,7 @@ record_cb (pid_t pid, uint64_t starttime, void *arg, nslab_error_t *err)
   r->starttime = starttime;
   r->calls++;
   /* The child must still be parked on the handshake, alive. */
-  if (!pause_alive (pid, starttime))
+  if (!proc_alive (pid, starttime))
     return nslab_error (err, 0, "child %d not alive at record time", (int) pid);
   if (r->fail)
     return nslab_error (err, ENOSPC, "journal full");
@@ -472,7 +473,7 @@ body_spawn_echo (void)
   ck_assert_msg (pause_spawn (&spec, record_cb, &r, &pid, &err) == 0, "%s", err ? err->msg : "");
   ck_assert_int_eq (r.calls, 1);
   ck_assert_int_eq (r.pid, pid);
-  ck_assert (pause_alive (pid, r.starttime));
+  ck_assert (proc_alive (pid, r.starttime));
 
   cleanup_free char *title = cmdline_of (pid);
   ck_assert_str_eq (title, "nslab-pause k3s demo/web-79ffc79c64-7lczb");
@@ -549,21 +550,21 @@ body_spawn_echo (void)
   pid_t echo_pid = kids[0];
   uint64_t echo_start = 0;
   ck_assert_int_eq (proc_starttime (echo_pid, &echo_start, &err), 0);
-  ck_assert_msg (pause_kill (pid, r.starttime, &err) == 0, "%s", err ? err->msg : "");
-  ck_assert (!pause_alive (pid, r.starttime));
+  ck_assert_msg (proc_kill (pid, r.starttime, &err) == 0, "%s", err ? err->msg : "");
+  ck_assert (!proc_alive (pid, r.starttime));
   int status;
   ck_assert_int_eq (waitpid (pid, &status, 0), pid);
   ck_assert (WIFSIGNALED (status) && WTERMSIG (status) == SIGKILL);
   /* The echo server went with its pause process. */
-  for (int i = 0; i < 100 && pause_alive (echo_pid, echo_start); i++)
+  for (int i = 0; i < 100 && proc_alive (echo_pid, echo_start); i++)
     {
       reap_orphans ();
       sleep_ms (20);
     }
-  ck_assert (!pause_alive (echo_pid, echo_start));
+  ck_assert (!proc_alive (echo_pid, echo_start));
   /* Killing it again, or by a pid that is gone, is success. */
-  ck_assert_int_eq (pause_kill (pid, r.starttime, &err), 0);
-  ck_assert_int_eq (pause_kill (echo_pid, echo_start, &err), 0);
+  ck_assert_int_eq (proc_kill (pid, r.starttime, &err), 0);
+  ck_assert_int_eq (proc_kill (echo_pid, echo_start, &err), 0);
 }
 
 START_TEST (test_spawn_echo)
@@ -645,10 +646,10 @@ body_etc_files (void)
   closedir (d);
   ck_assert_int_eq (nfd, 3);
 
-  /* pause_kill with a start time that does not match leaves it alone. */
-  ck_assert_int_eq (pause_kill (pid, r.starttime + 1, &err), 0);
-  ck_assert (pause_alive (pid, r.starttime));
-  ck_assert_int_eq (pause_kill (pid, r.starttime, &err), 0);
+  /* proc_kill with a start time that does not match leaves it alone. */
+  ck_assert_int_eq (proc_kill (pid, r.starttime + 1, &err), 0);
+  ck_assert (proc_alive (pid, r.starttime));
+  ck_assert_int_eq (proc_kill (pid, r.starttime, &err), 0);
   ck_assert_int_eq (waitpid (pid, NULL, 0), pid);
 }
 
@@ -675,7 +676,7 @@ body_record_fails (void)
   ck_assert_int_eq (r.calls, 1);
   ck_assert_int_eq (pid, 0);
   /* The unrecorded child exited without doing anything, and was reaped. */
-  ck_assert (!pause_alive (r.pid, r.starttime));
+  ck_assert (!proc_alive (r.pid, r.starttime));
   ck_assert_int_eq (kill (r.pid, 0), -1);
   ck_assert_int_eq (errno, ESRCH);
   ck_assert_int_eq (access (log, F_OK), -1);
@@ -814,7 +815,7 @@ body_spawn_errors (void)
   ck_assert_str_eq (err->msg, "pause process for k3s x: open /nonexistent/netns");
   ck_assert_int_eq (err->status, ENOENT);
   nslab_error_free (&err);
-  ck_assert (!pause_alive (r1.pid, r1.starttime));
+  ck_assert (!proc_alive (r1.pid, r1.starttime));
 
   char *argv[] = { "/nonexistent/app", "--flag", NULL };
   struct pause_app app = { .kind = PAUSE_APP_COMMAND, .argv = argv };
@@ -825,7 +826,7 @@ body_spawn_errors (void)
   ck_assert_int_eq (err->status, ENOENT);
   nslab_error_free (&err);
   /* The pause process had started; it was taken down and collected. */
-  ck_assert (!pause_alive (r2.pid, r2.starttime));
+  ck_assert (!proc_alive (r2.pid, r2.starttime));
   ck_assert_int_eq (kill (r2.pid, 0), -1);
 
   /* Port taken: nslab up hears about it. */
@@ -840,7 +841,7 @@ body_spawn_errors (void)
   ck_assert_str_eq (err->msg, "pause process for k3s demo/busy: app http:9090: bind to port 9090");
   ck_assert_int_eq (err->status, EADDRINUSE);
   nslab_error_free (&err);
-  ck_assert (!pause_alive (r3.pid, r3.starttime));
+  ck_assert (!proc_alive (r3.pid, r3.starttime));
   close (holder);
 }
 
@@ -855,7 +856,7 @@ body_group_and_deathsig (void)
 {
   cleanup_free char *ns = make_netns_file ("pod");
   nslab_error_t err = NULL;
-  /* The app forks two more processes: pause_kill takes all four. */
+  /* The app forks two more processes: proc_kill takes all four. */
   char *argv[] = { "sh", "-c", "sleep 1000 & sleep 1000 & wait", NULL };
   struct pause_app app = { .kind = PAUSE_APP_COMMAND, .argv = argv };
   struct pause_spec spec = { .title = "k3s demo/tree", .netns_path = ns, .app = &app };
@@ -865,7 +866,7 @@ body_group_and_deathsig (void)
   for (int i = 0; i < 150 && live_in_group (pid) < 4; i++)
     sleep_ms (20);
   ck_assert_uint_eq (live_in_group (pid), 4);
-  ck_assert_int_eq (pause_kill (pid, r.starttime, &err), 0);
+  ck_assert_int_eq (proc_kill (pid, r.starttime, &err), 0);
   ck_assert_int_eq (waitpid (pid, NULL, 0), pid);
   for (int i = 0; i < 100 && live_in_group (pid) > 0; i++)
     {
@@ -887,12 +888,12 @@ body_group_and_deathsig (void)
   ck_assert_int_eq (proc_starttime (kids[0], &app_start, &err), 0);
   ck_assert_int_eq (kill (pid, SIGKILL), 0);
   ck_assert_int_eq (waitpid (pid, NULL, 0), pid);
-  for (int i = 0; i < 100 && pause_alive (kids[0], app_start); i++)
+  for (int i = 0; i < 100 && proc_alive (kids[0], app_start); i++)
     {
       reap_orphans ();
       sleep_ms (20);
     }
-  ck_assert (!pause_alive (kids[0], app_start));
+  ck_assert (!proc_alive (kids[0], app_start));
 }
 
 START_TEST (test_group_and_deathsig)
@@ -922,7 +923,7 @@ body_sigterm (void)
   ck_assert_int_eq (kill (pid, SIGINT), 0);
   ck_assert_int_eq (kill (pid, SIGHUP), 0);
   sleep_ms (100);
-  ck_assert (pause_alive (pid, r.starttime));
+  ck_assert (proc_alive (pid, r.starttime));
   ck_assert_int_eq (kill (pid, SIGTERM), 0);
   int status = 0;
   ck_assert_int_eq (waitpid (pid, &status, 0), pid);
@@ -975,7 +976,7 @@ body_memory (void)
   /* ASan's shadow memory makes the number meaningless there. */
   ck_assert_int_lt (kb, 512);
 #endif
-  ck_assert_int_eq (pause_kill (pid, r.starttime, &err), 0);
+  ck_assert_int_eq (proc_kill (pid, r.starttime, &err), 0);
   ck_assert_int_eq (waitpid (pid, NULL, 0), pid);
 }
 
