@@ -11,7 +11,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -20,6 +19,7 @@
 #include "cmd.h"
 #include "base/error.h"
 #include "kernel/netns.h"
+#include "kernel/proc.h"
 #include "runtime/pause.h"
 #include "k8s/objects.h"
 #include "plan/plan.h"
@@ -142,8 +142,8 @@ open_proc_namespaces (const char *lab, const struct state_process *p, const char
                       nslab_error_t *err)
 {
   static const char *const names[4] = { "ipc", "uts", "net", "mnt" };
-  cleanup_close int pidfd = (int) syscall (SYS_pidfd_open, p->pid, 0);
-  if (pidfd < 0 || !pause_alive (p->pid, p->starttime))
+  cleanup_close int pidfd = proc_open_verified (p->pid, p->starttime);
+  if (pidfd < 0)
     return nslab_error (err, 0, "%s is not running (pid %d gone); try nslab status %s", what, (int) p->pid,
                         lab);
   for (int i = 0; i < 4; i++)
@@ -155,7 +155,7 @@ open_proc_namespaces (const char *lab, const struct state_process *p, const char
     }
   /* The pid could have been recycled between the check and the opens; the
    * pidfd still names the process we checked. */
-  if (syscall (SYS_pidfd_send_signal, pidfd, 0, NULL, 0) < 0 || !pause_alive (p->pid, p->starttime))
+  if (!proc_pidfd_alive (pidfd) || !proc_alive (p->pid, p->starttime))
     return nslab_error (err, 0, "%s is not running (pid %d gone); try nslab status %s", what, (int) p->pid,
                         lab);
   return 0;

@@ -9,8 +9,8 @@
 #include "cmd.h"
 #include "apps/echo.h"
 #include "base/error.h"
+#include "apps/pause_main.h"
 #include "base/util.h"
-#include "runtime/pause.h"
 
 int
 cmd_internal (int argc, char **argv)

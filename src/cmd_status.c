@@ -102,14 +102,15 @@ cmd_status (int argc, char **argv, nslab_error_t *err)
       json_array_append_new (jprocs, j);
     }
 
-  /* Namespaces without a process of their own: lab host, NAT routers. */
+  /* Every namespace of the lab, those without a process of their own (lab
+   * host, NAT routers) included. */
   json_t *jnetns = json_array ();
   struct table nst;
   table_init (&nst, (const char *[]) { "NETNS", "PRESENT", NULL });
   for (size_t i = 0; i < snap->n_ops; i++)
     {
       const struct plan_op *op = &snap->ops[i];
-      if (op->kind != OP_NETNS || op->u.netns.kind == PLAN_NETNS_NODE || op->u.netns.kind == PLAN_NETNS_POD)
+      if (op->kind != OP_NETNS)
         continue;
       bool present = netns_exists (op->ns);
       if (! present)

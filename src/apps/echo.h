@@ -11,18 +11,15 @@
 #include <sys/socket.h>
 
 #include "base/error.h"
+#include "runtime/appsock.h"
 
-/* The pause process binds the port itself (so `nslab up` reports a port
- * already in use) and hands the socket to nslab-echo as this fd. */
-#define ECHO_LISTEN_FD 3
+/* The pause process binds the port itself (runtime/appsock.h) and hands the
+ * socket to nslab-echo as this fd. */
+#define ECHO_LISTEN_FD APPSOCK_FD
 /* Longest request head (request line + headers) accepted. */
 #define ECHO_MAX_REQUEST 8192
 /* Connections served at once; more wait in the kernel's accept queue. */
 #define ECHO_MAX_CONNS 512
-
-/* A non-blocking listening TCP socket on every address, IPv6 and IPv4 (one
- * dual-stack socket; IPv4 only where IPv6 is unavailable). */
-int echo_listen (uint16_t port, int *fd_out, nslab_error_t *err);
 
 /* Parse a request head. Returns 1 when the head is complete (method and
  * target copied, NUL-terminated, truncated to their sizes), 0 when more

@@ -137,7 +137,7 @@ VERBS="validate plan up down ls status exec"
                          and (.netns | length) > 0 and all(.netns[]; .present)'
   # Same processes as the text table.
   [ "$(echo "$output" | jq -r '.processes[] | "\(.kind) \(.name) \(.pid)"' | sort)" = \
-    "$("$NSLAB" status k3s | awk '$1 == "node" || $1 == "pod" { print $1, $2, $5 }' | sort)" ]
+    "$("$NSLAB" status k3s | awk '$1 == "node" || $1 == "pod" { print $1, $2, $6 }' | sort)" ]
 
   # A dead pause process: unhealthy, exit 1, in both formats.
   pid=$("$NSLAB" status -o json k3s | jq -r '.processes[] | select(.kind == "pod") | .pid' | head -1)

@@ -139,3 +139,32 @@ up_seed () {
   [ "$output" = "nslab: pod/$web2 is not running (pid $pid gone); try nslab status k3s" ]
   "$NSLAB" down k3s
 }
+
+# Device names in a target: from sysfs, and from netlink (`ip -o link`, the
+# oracle, which does not look at /sys), sorted on one line.
+sys_devices () { "$NSLAB" exec k3s "$@" -- ls /sys/class/net | sort | tr '\n' ' '; }
+ip_devices () {
+  "$NSLAB" exec k3s "$@" -- ip -o link show | awk -F': ' '{ sub(/@.*/, "", $2); print $2 }' | sort | tr '\n' ' '
+}
+
+@test "exec: /sys in a node and in a pod shows its own devices; the invoking /sys stays" {
+  host_sys_before=$(ls /sys/class/net | sort | tr '\n' ' ')
+  host_mounts_before=$(grep -E ' /sys( |/)' /proc/self/mountinfo | awk '{print $3, $5, $9}')
+  up_seed
+  node=$(sys_devices node/w1)
+  [ "$node" = "$(ip_devices node/w1)" ]
+  for dev in lo enp0s3 enp0s8 cni0 flannel.1; do
+    [[ " $node" == *" $dev "* ]] || { echo "no $dev in w1's /sys: $node" >&2; return 1; }
+  done
+  [[ "$node" == *" veth"* ]]
+  pod=$(sys_devices -n demo "pod/$web1")
+  [ "$pod" = "$(ip_devices -n demo "pod/$web1")" ]
+  [ "$pod" = "eth0 lo " ]
+  # sysfs answers for the pod's devices, not the machine's: eth0's MAC.
+  run "$NSLAB" exec k3s -n demo "pod/$web1" -- cat /sys/class/net/eth0/address
+  [ "$output" = "$("$NSLAB" exec k3s -n demo "pod/$web1" -- ip -o link show eth0 | sed -E 's/.*link\/ether ([0-9a-f:]+).*/\1/')" ]
+
+  [ "$(ls /sys/class/net | sort | tr '\n' ' ')" = "$host_sys_before" ]
+  [ "$(grep -E ' /sys( |/)' /proc/self/mountinfo | awk '{print $3, $5, $9}')" = "$host_mounts_before" ]
+  "$NSLAB" down k3s
+}

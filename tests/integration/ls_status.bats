@@ -26,7 +26,8 @@ load helpers
   [ "$(printf '%s\n' "$output" | grep -c ' alive$')" -eq 11 ]
   [ "$(printf '%s\n' "$output" | grep -cE '^k3s-[a-z0-9-]+ +yes$')" -eq 15 ]
   [ "${lines[-1]}" = "healthy" ]
-  [[ "$output" == *"pod    demo/web-8f796d557-56kng         w1     k3s-demo-web-8f796d557-56kng"* ]]
+  # The pod's row: its node and IP from the snapshot, as `kubectl get pod -o wide` shows them.
+  [[ "$output" == *"pod    demo/web-8f796d557-56kng         w1     10.42.1.2       k3s-demo-web-8f796d557-56kng"* ]]
   "$NSLAB" down k3s
 }
 

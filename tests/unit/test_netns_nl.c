@@ -27,7 +27,12 @@
 
 #include "apply/apply.h"
 #include "kernel/iptables.h"
+#include "kernel/addr.h"
+#include "kernel/fdb.h"
+#include "kernel/link.h"
+#include "kernel/neigh.h"
 #include "kernel/netns.h"
+#include "kernel/route.h"
 #include "kernel/rtnl.h"
 #include "state/state.h"
 #include "state/journal.h"
@@ -231,19 +236,14 @@ START_TEST (test_bridge_veth_hairpin)
   nslab_error_t err = NULL;
   ok (netns_create ("t-node", &err), &err);
   ok (netns_create ("t-pod", &err), &err);
-  struct plan_link br = { .kind = LINK_BRIDGE, .name = (char *) "cni0", .mtu = 1450, .has_mac = true };
-  memcpy (br.mac, MAC_BR, 6);
-  ok (nlr_link_add ("t-node", &br, NULL, &err), &err);
-  struct plan_link ve = { .kind = LINK_VETH, .name = (char *) "veth3a5f9c21", .mtu = 1450, .has_mac = true,
-                          .peer_name = (char *) "eth0", .peer_has_mac = true };
-  memcpy (ve.mac, MAC_V, 6);
-  memcpy (ve.peer_mac, MAC_B, 6);
-  ok (nlr_link_add ("t-node", &ve, "t-pod", &err), &err);
-  struct plan_link_set ls = { .name = (char *) "veth3a5f9c21", .master = (char *) "cni0", .hairpin = true,
-                              .up = true };
-  ok (nlr_link_set ("t-node", &ls, &err), &err);
-  struct plan_link_set brup = { .name = (char *) "cni0", .up = true };
-  ok (nlr_link_set ("t-node", &brup, &err), &err);
+  ok (link_add_bridge ("t-node", "cni0", 1450, MAC_BR, &err), &err);
+  struct veth_spec ve = { .name = "veth3a5f9c21", .mac = MAC_V, .peer_name = "eth0", .peer_mac = MAC_B,
+                          .peer_ns = "t-pod", .mtu = 1450 };
+  ok (link_add_veth ("t-node", &ve, &err), &err);
+  ok (link_set_master ("t-node", "veth3a5f9c21", "cni0", &err), &err);
+  ok (link_set_hairpin ("t-node", "veth3a5f9c21", true, &err), &err);
+  ok (link_set_up ("t-node", "veth3a5f9c21", &err), &err);
+  ok (link_set_up ("t-node", "cni0", &err), &err);
 
   struct nl_sock *sk = reader ("t-node");
   struct rtnl_link *b = get_link (sk, "cni0");
@@ -276,11 +276,11 @@ START_TEST (test_bridge_veth_hairpin)
   nl_socket_free (sk);
 
   /* NLM_F_EXCL: a second create of the same name fails, naming it. */
-  ck_assert_int_eq (nlr_link_add ("t-node", &br, NULL, &err), -1);
+  ck_assert_int_eq (link_add_bridge ("t-node", "cni0", 1450, MAC_BR, &err), -1);
   ck_assert_int_eq (err->status, EEXIST);
-  ck_assert_str_eq (err->msg, "t-node: add bridge cni0");
+  ck_assert_str_eq (err->msg, "add bridge cni0");
   nslab_error_free (&err);
-  nlr_close_all ();
+  rtnl_close_all ();
 }
 END_TEST
 
@@ -288,10 +288,10 @@ static void
 veth_pair (const char *ns, const char *a, const char *b)
 {
   nslab_error_t err = NULL;
-  struct plan_link ve = { .kind = LINK_VETH, .name = (char *) a, .peer_name = (char *) b };
-  ok (nlr_link_add (ns, &ve, ns, &err), &err);
-  ok (nlr_link_set_up (ns, a, &err), &err);
-  ok (nlr_link_set_up (ns, b, &err), &err);
+  struct veth_spec ve = { .name = a, .peer_name = b };
+  ok (link_add_veth (ns, &ve, &err), &err);
+  ok (link_set_up (ns, a, &err), &err);
+  ok (link_set_up (ns, b, &err), &err);
 }
 
 START_TEST (test_vxlan_addr_route_neigh_fdb)
@@ -301,38 +301,28 @@ START_TEST (test_vxlan_addr_route_neigh_fdb)
   nslab_error_t err = NULL;
   ok (netns_create ("t-w1", &err), &err);
   veth_pair ("t-w1", "enp0s8", "hostside");
-  struct plan_addr a = { .dev = (char *) "enp0s8", .addr = { IP4 (192, 168, 56, 11), 24 } };
-  ok (nlr_addr_add ("t-w1", &a, &err), &err);
+  ok (addr_add ("t-w1", "enp0s8", (struct cidr) { IP4 (192, 168, 56, 11), 24 }, 0, &err), &err);
   veth_pair ("t-w1", "enp0s3", "natside");
-  struct plan_addr a3 = { .dev = (char *) "enp0s3", .addr = { IP4 (10, 0, 2, 15), 24 }, .metric = 100 };
-  ok (nlr_link_set_mac ("t-w1", "enp0s3", MAC_A, &err), &err);
-  ok (nlr_addr_add ("t-w1", &a3, &err), &err);
+  ok (link_set_mac ("t-w1", "enp0s3", MAC_A, &err), &err);
+  ok (addr_add ("t-w1", "enp0s3", (struct cidr) { IP4 (10, 0, 2, 15), 24 }, 100, &err), &err);
 
-  struct plan_link vx = { .kind = LINK_VXLAN, .name = (char *) "flannel.1", .mtu = 1450, .has_mac = true,
-                          .vni = 1, .dstport = 8472, .local = IP4 (192, 168, 56, 11), .dev = (char *) "enp0s8",
-                          .learning = false };
-  memcpy (vx.mac, MAC_V, 6);
-  ok (nlr_link_add ("t-w1", &vx, NULL, &err), &err);
-  struct plan_link_set up = { .name = (char *) "flannel.1", .up = true };
-  ok (nlr_link_set ("t-w1", &up, &err), &err);
-  struct plan_addr af = { .dev = (char *) "flannel.1", .addr = { IP4 (10, 42, 1, 0), 32 } };
-  ok (nlr_addr_add ("t-w1", &af, &err), &err);
+  struct vxlan_spec vx = { .name = "flannel.1", .mac = MAC_V, .mtu = 1450, .vni = 1, .dstport = 8472,
+                           .local = IP4 (192, 168, 56, 11), .dev = "enp0s8", .learning = false };
+  ok (link_add_vxlan ("t-w1", &vx, &err), &err);
+  ok (link_set_up ("t-w1", "flannel.1", &err), &err);
+  ok (addr_add ("t-w1", "flannel.1", (struct cidr) { IP4 (10, 42, 1, 0), 32 }, 0, &err), &err);
 
-  struct plan_route def = { .dst = { 0, 0 }, .gw = IP4 (10, 0, 2, 2), .dev = (char *) "enp0s3",
+  struct route_spec def = { .dst = { 0, 0 }, .gw = IP4 (10, 0, 2, 2), .dev = "enp0s3",
                             .src = IP4 (10, 0, 2, 15), .metric = 100, .protocol = RTPROT_DHCP };
-  ok (nlr_route_add ("t-w1", &def, &err), &err);
-  struct plan_route pod = { .dst = { IP4 (10, 42, 0, 0), 24 }, .gw = IP4 (10, 42, 0, 0),
-                            .dev = (char *) "flannel.1", .onlink = true, .protocol = RTPROT_BOOT };
-  ok (nlr_route_add ("t-w1", &pod, &err), &err);
-  struct plan_route dhcp = { .dst = { IP4 (10, 0, 2, 2), 32 }, .dev = (char *) "enp0s3", .scope_link = true,
+  ok (route_add ("t-w1", &def, &err), &err);
+  struct route_spec pod = { .dst = { IP4 (10, 42, 0, 0), 24 }, .gw = IP4 (10, 42, 0, 0),
+                            .dev = "flannel.1", .onlink = true, .protocol = RTPROT_BOOT };
+  ok (route_add ("t-w1", &pod, &err), &err);
+  struct route_spec dhcp = { .dst = { IP4 (10, 0, 2, 2), 32 }, .dev = "enp0s3", .scope_link = true,
                              .src = IP4 (10, 0, 2, 15), .metric = 100, .protocol = RTPROT_DHCP };
-  ok (nlr_route_add ("t-w1", &dhcp, &err), &err);
-  struct plan_neigh n = { .dev = (char *) "flannel.1", .ip = IP4 (10, 42, 0, 0) };
-  memcpy (n.lladdr, MAC_B, 6);
-  ok (nlr_neigh_add ("t-w1", &n, &err), &err);
-  struct plan_fdb f = { .dev = (char *) "flannel.1", .dst = IP4 (192, 168, 56, 10) };
-  memcpy (f.lladdr, MAC_B, 6);
-  ok (nlr_fdb_append ("t-w1", &f, &err), &err);
+  ok (route_add ("t-w1", &dhcp, &err), &err);
+  ok (neigh_add ("t-w1", "flannel.1", IP4 (10, 42, 0, 0), MAC_B, &err), &err);
+  ok (fdb_append ("t-w1", "flannel.1", MAC_B, IP4 (192, 168, 56, 10), &err), &err);
 
   struct nl_sock *sk = reader ("t-w1");
   /* vxlan */
@@ -358,7 +348,7 @@ START_TEST (test_vxlan_addr_route_neigh_fdb)
   assert_mac (l, MAC_V);
   int vx_index = rtnl_link_get_ifindex (l);
   int s3_index = 0;
-  ok (nlr_ifindex ("t-w1", "enp0s3", &s3_index, &err), &err);
+  ok (link_ifindex ("t-w1", "enp0s3", &s3_index, &err), &err);
   rtnl_link_put (l);
   rtnl_link_put (u);
 
@@ -445,7 +435,11 @@ START_TEST (test_vxlan_addr_route_neigh_fdb)
   for (struct nl_object *o = nl_cache_get_first (nc); o; o = nl_cache_get_next (o))
     {
       struct rtnl_neigh *ne = (struct rtnl_neigh *) o;
-      if (rtnl_neigh_get_ifindex (ne) != vx_index)
+      /* Only what nslab added: permanent IPv4 and bridge (self) entries.
+       * The kernel adds entries of its own once flannel.1 is up (IPv6
+       * multicast neighbours for MLD, NOARP), at a time of its choosing. */
+      if (rtnl_neigh_get_ifindex (ne) != vx_index || rtnl_neigh_get_state (ne) != NUD_PERMANENT
+          || (rtnl_neigh_get_family (ne) != AF_INET && rtnl_neigh_get_family (ne) != AF_BRIDGE))
         continue;
       struct nl_addr *ll = rtnl_neigh_get_lladdr (ne);
       struct nl_addr *dst = rtnl_neigh_get_dst (ne);
@@ -477,7 +471,7 @@ START_TEST (test_vxlan_addr_route_neigh_fdb)
       found++;
     }
   ck_assert_int_eq (found, 2);
-  nlr_close_all ();
+  rtnl_close_all ();
 }
 END_TEST
 
@@ -489,18 +483,114 @@ START_TEST (test_kernel_error_message)
   ok (netns_create ("t-w1", &err), &err);
   veth_pair ("t-w1", "enp0s8", "hostside");
   /* The gateway is on no connected network and onlink is not set. */
-  struct plan_route r = { .dst = { IP4 (10, 42, 0, 0), 24 }, .gw = IP4 (10, 42, 0, 0), .dev = (char *) "enp0s8",
+  struct route_spec r = { .dst = { IP4 (10, 42, 0, 0), 24 }, .gw = IP4 (10, 42, 0, 0), .dev = "enp0s8",
                           .protocol = RTPROT_BOOT };
-  ck_assert_int_eq (nlr_route_add ("t-w1", &r, &err), -1);
+  ck_assert_int_eq (route_add ("t-w1", &r, &err), -1);
   ck_assert_int_eq (err->status, ENETUNREACH);
-  ck_assert_str_eq (err->msg, "t-w1: add route 10.42.0.0/24 via 10.42.0.0 dev enp0s8: Nexthop has invalid gateway");
+  ck_assert_str_eq (err->msg, "add route 10.42.0.0/24 via 10.42.0.0 dev enp0s8: Nexthop has invalid gateway");
   nslab_error_free (&err);
-  struct plan_addr a = { .dev = (char *) "nosuch0", .addr = { IP4 (10, 0, 0, 1), 24 } };
-  ck_assert_int_eq (nlr_addr_add ("t-w1", &a, &err), -1);
+  ck_assert_int_eq (addr_add ("t-w1", "nosuch0", (struct cidr) { IP4 (10, 0, 0, 1), 24 }, 0, &err), -1);
   ck_assert_int_eq (err->status, ENODEV);
-  ck_assert_str_eq (err->msg, "t-w1: find device nosuch0");
+  ck_assert_str_eq (err->msg, "find device nosuch0");
   nslab_error_free (&err);
-  nlr_close_all ();
+  rtnl_close_all ();
+}
+END_TEST
+
+/* The kernel ring buffer from now on: /dev/kmsg read from its end. */
+static int
+kmsg_open_end (void)
+{
+  int fd = open ("/dev/kmsg", O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  ck_assert_msg (fd >= 0, "open /dev/kmsg: %s", strerror (errno));
+  ck_assert_int_ge (lseek (fd, 0, SEEK_END), 0);
+  return fd;
+}
+
+static char *
+kmsg_read_new (int fd)
+{
+  struct strbuf sb;
+  sb_init (&sb);
+  char rec[8192];
+  for (;;)
+    {
+      ssize_t n = read (fd, rec, sizeof rec - 1);
+      if (n < 0 && errno == EPIPE)
+        continue; /* records overwritten meanwhile: go on with the next */
+      if (n <= 0)
+        break;
+      rec[n] = '\0';
+      sb_add (&sb, rec);
+    }
+  close (fd);
+  return sb_steal (&sb);
+}
+
+/* flannel.1 the way up builds it: the kernel accepts every attribute as
+ * sent (libnl's u32 IFLA_VXLAN_PORT made it log "attribute type 15 has an
+ * invalid length" on every up), and ip -d link shows what was asked. */
+START_TEST (test_vxlan_attributes)
+{
+  if (! sandbox ())
+    return;
+  nslab_error_t err = NULL;
+  ok (netns_create ("t-vx", &err), &err);
+  veth_pair ("t-vx", "enp0s8", "hostside");
+  ok (addr_add ("t-vx", "enp0s8", (struct cidr) { IP4 (192, 168, 56, 11), 24 }, 0, &err), &err);
+  int kfd = kmsg_open_end ();
+  struct vxlan_spec vx = { .name = "flannel.1", .mac = MAC_V, .mtu = 1450, .vni = 1, .dstport = 8472,
+                           .local = IP4 (192, 168, 56, 11), .dev = "enp0s8", .learning = false };
+  ok (link_add_vxlan ("t-vx", &vx, &err), &err);
+  ok (link_set_up ("t-vx", "flannel.1", &err), &err);
+  cleanup_free char *log = kmsg_read_new (kfd);
+  ck_assert_msg (strstr (log, "invalid length") == NULL, "the kernel complained: %s", log);
+
+  cleanup_free char *out = run_in ("t-vx", "ip -d link show flannel.1");
+  ck_assert_msg (strstr (out, "vxlan id 1 local 192.168.56.11 dev enp0s8 ") != NULL, "%s", out);
+  ck_assert_msg (strstr (out, " dstport 8472 ") != NULL, "%s", out);
+  ck_assert_msg (strstr (out, " nolearning ") != NULL, "%s", out);
+  ck_assert_msg (strstr (out, " mtu 1450 ") != NULL, "%s", out);
+  ck_assert_msg (strstr (out, "link/ether 8e:11:22:33:44:55 ") != NULL, "%s", out);
+
+  /* The error path names the device in ip(8) words. */
+  ck_assert_int_eq (link_add_vxlan ("t-vx", &vx, &err), -1);
+  ck_assert_int_eq (err->status, EEXIST);
+  ck_assert_str_eq (err->msg, "add vxlan flannel.1 id 1 local 192.168.56.11 dev enp0s8 dstport 8472 nolearning");
+  nslab_error_free (&err);
+  rtnl_close_all ();
+}
+END_TEST
+
+/* A guard inside a guard would, when the inner one ends, return the thread
+ * to the origin under the outer one's feet: refused. */
+START_TEST (test_guard_does_not_nest)
+{
+  if (! sandbox ())
+    return;
+  nslab_error_t err = NULL;
+  ok (netns_create ("t-a", &err), &err);
+  ok (netns_create ("t-b", &err), &err);
+  struct stat a, here;
+  ck_assert_int_eq (stat ("/run/netns/t-a", &a), 0);
+  {
+    cleanup_netns struct netns_guard g1 = NETNS_GUARD_INIT;
+    ok (netns_enter (&g1, "t-a", &err), &err);
+    cleanup_netns struct netns_guard g2 = NETNS_GUARD_INIT;
+    ck_assert_int_eq (netns_enter (&g2, "t-b", &err), -1);
+    ck_assert_int_eq (err->status, EBUSY);
+    ck_assert_str_eq (err->msg, "t-b: enter network namespace: already inside another one");
+    nslab_error_free (&err);
+    ck_assert_int_eq (netns_create ("t-c", &err), -1);
+    ck_assert_int_eq (err->status, EBUSY);
+    nslab_error_free (&err);
+    ck_assert (! netns_exists ("t-c"));
+    ck_assert_int_eq (stat ("/proc/thread-self/ns/net", &here), 0);
+    ck_assert (here.st_ino == a.st_ino);
+  }
+  /* Once out, entering works again. */
+  cleanup_netns struct netns_guard g3 = NETNS_GUARD_INIT;
+  ok (netns_enter (&g3, "t-b", &err), &err);
 }
 END_TEST
 
@@ -850,6 +940,8 @@ make_suite (void)
   tcase_add_test (tc, test_bridge_veth_hairpin);
   tcase_add_test (tc, test_vxlan_addr_route_neigh_fdb);
   tcase_add_test (tc, test_kernel_error_message);
+  tcase_add_test (tc, test_vxlan_attributes);
+  tcase_add_test (tc, test_guard_does_not_nest);
   tcase_add_test (tc, test_sysctl_path);
   tcase_add_test (tc, test_sysctl_in_namespace);
   tcase_add_test (tc, test_iptables_restore);

@@ -10,8 +10,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "kernel/addr.h"
+#include "kernel/caps.h"
+#include "kernel/fdb.h"
 #include "kernel/iptables.h"
+#include "kernel/link.h"
+#include "kernel/neigh.h"
 #include "kernel/netns.h"
+#include "kernel/route.h"
 #include "kernel/rtnl.h"
 #include "runtime/pause.h"
 #include "state/snapshot.h"
@@ -24,19 +30,7 @@
 int
 apply_check_privileges (nslab_error_t *err)
 {
-  /* CapEff from /proc: bit 12 CAP_NET_ADMIN, bit 21 CAP_SYS_ADMIN. */
-  cleanup_file FILE *f = fopen ("/proc/self/status", "re");
-  unsigned long long eff = 0;
-  if (f)
-    {
-      char line[256];
-      while (fgets (line, sizeof line, f))
-        if (sscanf (line, "CapEff: %llx", &eff) == 1)
-          break;
-    }
-  if ((eff & (1ULL << 12)) && (eff & (1ULL << 21)))
-    return 0;
-  return nslab_error (err, 0, "needs root: CAP_NET_ADMIN + CAP_SYS_ADMIN");
+  return caps_check_admin (err);
 }
 
 int
@@ -148,8 +142,11 @@ do_process (const struct plan_op *op, struct state_writer *w, struct pending *pe
   cleanup_free char *nspath = netns_path (ns);
   cleanup_free char *files = xasprintf ("%s/files/%s", state_writer_dir (w), ns);
   cleanup_free char *log = xasprintf ("%s/logs/%s.log", state_writer_dir (w), ns);
-  struct app_def app = { .kind = pp->app.kind, .port = pp->app.port, .argv = pp->app.argv,
-                         .command = pp->app.command };
+  struct pause_app app = { .kind = PAUSE_APP_NONE };
+  if (pp->app.kind == APP_HTTP)
+    app = (struct pause_app) { .kind = PAUSE_APP_HTTP, .port = pp->app.port };
+  else if (pp->app.kind == APP_COMMAND)
+    app = (struct pause_app) { .kind = PAUSE_APP_COMMAND, .argv = pp->app.argv };
   struct pause_spec spec = {
     .title = pp->title,
     .netns_path = nspath,
@@ -189,6 +186,8 @@ apply_netns (const struct plan_op *op, struct apply_ctx *c, nslab_error_t *err)
    * clears, never an unrecorded namespace. */
   if (state_record_netns (c->w, op->ns, err) < 0)
     return -1;
+  /* A socket kept under this name would talk to an older namespace. */
+  rtnl_forget (op->ns);
   return netns_create (op->ns, err);
 }
 
@@ -199,46 +198,86 @@ apply_sysctl (const struct plan_op *op, struct apply_ctx *c, nslab_error_t *err)
   return sysctl_write (op->ns, op->u.sysctl.key, op->u.sysctl.value, err);
 }
 
+/* The kernel layer names the object; the namespace is named here, once. */
+static int
+in_ns (const struct plan_op *op, int rc, nslab_error_t *err)
+{
+  return rc < 0 ? nslab_error_wrap (err, "%s", op->ns) : 0;
+}
+
 static int
 apply_link (const struct plan_op *op, struct apply_ctx *c, nslab_error_t *err)
 {
   (void) c;
-  return nlr_link_add (op->ns, &op->u.link, op->u.link.peer_ns, err);
+  const struct plan_link *l = &op->u.link;
+  const uint8_t *mac = l->has_mac ? l->mac : NULL;
+  switch (l->kind)
+    {
+    case LINK_BRIDGE:
+      return in_ns (op, link_add_bridge (op->ns, l->name, l->mtu, mac, err), err);
+    case LINK_VETH:
+      {
+        struct veth_spec v = { .name = l->name, .mac = mac, .peer_name = l->peer_name,
+                               .peer_mac = l->peer_has_mac ? l->peer_mac : NULL, .peer_ns = l->peer_ns,
+                               .mtu = l->mtu };
+        return in_ns (op, link_add_veth (op->ns, &v, err), err);
+      }
+    case LINK_VXLAN:
+      {
+        struct vxlan_spec v = { .name = l->name, .mac = mac, .mtu = l->mtu, .vni = l->vni, .dstport = l->dstport,
+                                .local = l->local, .dev = l->dev, .learning = l->learning };
+        return in_ns (op, link_add_vxlan (op->ns, &v, err), err);
+      }
+    }
+  return nslab_error (err, EINVAL, "%s: unknown link kind %d", op->ns, (int) l->kind);
 }
 
 static int
 apply_link_set (const struct plan_op *op, struct apply_ctx *c, nslab_error_t *err)
 {
   (void) c;
-  return nlr_link_set (op->ns, &op->u.set, err);
+  /* Master, then hairpin, then up: a port must be enslaved before its
+   * bridge-port options exist. */
+  const struct plan_link_set *ls = &op->u.set;
+  int rc = 0;
+  if (ls->master)
+    rc = link_set_master (op->ns, ls->name, ls->master, err);
+  if (rc == 0 && ls->hairpin)
+    rc = link_set_hairpin (op->ns, ls->name, true, err);
+  if (rc == 0 && ls->up)
+    rc = link_set_up (op->ns, ls->name, err);
+  return in_ns (op, rc, err);
 }
 
 static int
 apply_addr (const struct plan_op *op, struct apply_ctx *c, nslab_error_t *err)
 {
   (void) c;
-  return nlr_addr_add (op->ns, &op->u.addr, err);
+  return in_ns (op, addr_add (op->ns, op->u.addr.dev, op->u.addr.addr, op->u.addr.metric, err), err);
 }
 
 static int
 apply_route (const struct plan_op *op, struct apply_ctx *c, nslab_error_t *err)
 {
   (void) c;
-  return nlr_route_add (op->ns, &op->u.route, err);
+  const struct plan_route *r = &op->u.route;
+  struct route_spec rs = { .dst = r->dst, .gw = r->gw, .dev = r->dev, .src = r->src, .metric = r->metric,
+                           .protocol = r->protocol, .onlink = r->onlink, .scope_link = r->scope_link };
+  return in_ns (op, route_add (op->ns, &rs, err), err);
 }
 
 static int
 apply_neigh (const struct plan_op *op, struct apply_ctx *c, nslab_error_t *err)
 {
   (void) c;
-  return nlr_neigh_add (op->ns, &op->u.neigh, err);
+  return in_ns (op, neigh_add (op->ns, op->u.neigh.dev, op->u.neigh.ip, op->u.neigh.lladdr, err), err);
 }
 
 static int
 apply_fdb (const struct plan_op *op, struct apply_ctx *c, nslab_error_t *err)
 {
   (void) c;
-  return nlr_fdb_append (op->ns, &op->u.fdb, err);
+  return in_ns (op, fdb_append (op->ns, op->u.fdb.dev, op->u.fdb.lladdr, op->u.fdb.dst, err), err);
 }
 
 static int
@@ -269,7 +308,7 @@ static const apply_fn appliers[] = {
 };
 static_assert (ARRAY_SIZE (appliers) == OP__COUNT, "one applier per enum plan_op_kind");
 
-/* Settle every link's carrier before `up` returns (see nlr_link_sync):
+/* Settle every link's carrier before `up` returns (see link_sync):
  * veth ends first, which enables their bridge ports, then the bridges,
  * whose own carrier only follows from their ports. */
 static int
@@ -284,11 +323,13 @@ sync_carriers (const struct plan *p, nslab_error_t *err)
         const struct plan_link *l = &op->u.link;
         if (pass == 0 && l->kind == LINK_VETH)
           {
-            if (nlr_link_sync (op->ns, l->name, err) < 0 || nlr_link_sync (l->peer_ns, l->peer_name, err) < 0)
-              return -1;
+            if (link_sync (op->ns, l->name, err) < 0)
+              return nslab_error_wrap (err, "%s", op->ns);
+            if (link_sync (l->peer_ns, l->peer_name, err) < 0)
+              return nslab_error_wrap (err, "%s", l->peer_ns);
           }
-        else if (pass == 1 && l->kind == LINK_BRIDGE && nlr_link_sync (op->ns, l->name, err) < 0)
-          return -1;
+        else if (pass == 1 && l->kind == LINK_BRIDGE && link_sync (op->ns, l->name, err) < 0)
+          return nslab_error_wrap (err, "%s", op->ns);
       }
   return 0;
 }
@@ -475,7 +516,7 @@ apply_plan (const struct plan *p, const char *scenario_path, nslab_error_t *err)
   if (rc < 0)
     rollback (w, err);
   restore_interrupts (old_actions);
-  nlr_close_all ();
+  rtnl_close_all ();
   state_writer_close (w);
   return rc;
 }

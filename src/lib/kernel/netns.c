@@ -1,8 +1,9 @@
 /* Named network namespaces (see netns.h). The namespace is created by
  * unshare(CLONE_NEWNET) in the calling thread and bind-mounted while the
  * thread is still inside, then the thread returns with setns(): no fork, so
- * creating hundreds of namespaces stays cheap. lo is brought up through a
- * netlink socket opened while inside, which nl.c then keeps for later ops. */
+ * creating hundreds of namespaces stays cheap. lo is brought up with an
+ * ioctl while inside, so this file needs no netlink and rtnl.c can build on
+ * it without a cycle. */
 #include "kernel/netns.h"
 
 #include <errno.h>
@@ -11,14 +12,20 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <net/if.h>
+#include <sys/ioctl.h>
 #include <sys/mount.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "kernel/rtnl.h"
 #include "base/util.h"
 
 static int origin_fd = -1;
+/* Whether this thread is inside a foreign namespace through a guard: a
+ * second guard would return to the origin when it ends, under the first
+ * one's feet. */
+static _Thread_local bool inside;
 
 char *
 netns_path (const char *name)
@@ -68,6 +75,7 @@ netns_leave (struct netns_guard *g)
       abort ();
     }
   g->entered = false;
+  inside = false;
 }
 
 void
@@ -79,11 +87,14 @@ netns_guard_cleanup (struct netns_guard *g)
 int
 netns_enter_fd (struct netns_guard *g, int fd, const char *name, nslab_error_t *err)
 {
+  if (inside)
+    return nslab_error (err, EBUSY, "%s: enter network namespace: already inside another one", name);
   if (netns_origin_fd (err) < 0)
     return -1;
   if (setns (fd, CLONE_NEWNET) < 0)
     return nslab_error (err, errno, "%s: enter network namespace", name);
   g->entered = true;
+  inside = true;
   return 0;
 }
 
@@ -121,9 +132,28 @@ prepare_run_dir (nslab_error_t *err)
   return 0;
 }
 
+/* ifconfig lo up in the namespace the thread is in. */
+static int
+lo_up (const char *name, nslab_error_t *err)
+{
+  cleanup_close int fd = socket (AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (fd < 0)
+    return nslab_error (err, errno, "%s: socket", name);
+  struct ifreq ifr = { 0 };
+  snprintf (ifr.ifr_name, sizeof ifr.ifr_name, "lo");
+  if (ioctl (fd, SIOCGIFFLAGS, &ifr) < 0)
+    return nslab_error (err, errno, "%s: get flags of lo", name);
+  ifr.ifr_flags |= IFF_UP;
+  if (ioctl (fd, SIOCSIFFLAGS, &ifr) < 0)
+    return nslab_error (err, errno, "%s: set lo up", name);
+  return 0;
+}
+
 int
 netns_create (const char *name, nslab_error_t *err)
 {
+  if (inside)
+    return nslab_error (err, EBUSY, "%s: create network namespace: inside another one", name);
   if (netns_origin_fd (err) < 0 || prepare_run_dir (err) < 0)
     return -1;
   cleanup_free char *path = netns_path (name);
@@ -140,12 +170,13 @@ netns_create (const char *name, nslab_error_t *err)
         goto fail;
       }
     g.entered = true;
+    inside = true;
     if (mount ("/proc/thread-self/ns/net", path, "none", MS_BIND, NULL) < 0)
       {
         nslab_error (err, errno, "%s: bind mount namespace on %s", name, path);
         goto fail;
       }
-    if (nlr_adopt_current (name, err) < 0)
+    if (lo_up (name, err) < 0)
       {
         umount2 (path, MNT_DETACH);
         goto fail;
@@ -161,7 +192,6 @@ fail:
 int
 netns_delete (const char *name, nslab_error_t *err)
 {
-  nlr_forget (name);
   cleanup_free char *path = netns_path (name);
   if (umount2 (path, MNT_DETACH) < 0 && errno != EINVAL && errno != ENOENT)
     return nslab_error (err, errno, "%s: unmount %s", name, path);

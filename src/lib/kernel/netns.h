@@ -20,7 +20,8 @@ bool netns_exists (const char *name);
 /* Create NAME (fails with EEXIST if the file is there) and bring its lo up.
  * The calling thread is back in its original namespace on return. */
 int netns_create (const char *name, nslab_error_t *err);
-/* Unmount and unlink; a namespace already gone is success. */
+/* Unmount and unlink; a namespace already gone is success. A netlink
+ * socket still open in it (rtnl_forget) keeps it alive until closed. */
 int netns_delete (const char *name, nslab_error_t *err);
 
 /* fd (O_CLOEXEC) of the namespace nslab started in; opened once. */
@@ -38,7 +39,8 @@ struct netns_guard {
 #define cleanup_netns __attribute__ ((cleanup (netns_guard_cleanup)))
 void netns_guard_cleanup (struct netns_guard *g);
 
-/* Enter NAME (or the namespace behind fd). */
+/* Enter NAME (or the namespace behind fd). Guards do not nest: entering
+ * while another guard of this thread is inside fails with EBUSY. */
 int netns_enter (struct netns_guard *g, const char *name, nslab_error_t *err);
 int netns_enter_fd (struct netns_guard *g, int fd, const char *name, nslab_error_t *err);
 /* Return to the original namespace now. Aborts if that is impossible:

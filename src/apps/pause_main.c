@@ -1,0 +1,106 @@
+/* nslab-pause: the process that holds a pod's (or node's) namespaces, as
+ * the pause container does in a real pod. It is PID 1 in spirit: it reaps
+ * every orphan of the pod, and on SIGTERM stops the app and then the whole
+ * pod's process group. It is nslab itself re-executed (cmd_internal). */
+#include "apps/pause_main.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "runtime/pause.h"
+
+/* How long the app gets after SIGTERM before the pod is killed. */
+#define TERM_GRACE_MS 2000
+
+static pid_t app_pid;
+
+static void
+log_exit (pid_t pid, int status)
+{
+  const char *what = pid == app_pid ? "app" : "process";
+  if (WIFEXITED (status))
+    dprintf (STDERR_FILENO, "nslab-pause: %s %d exited with status %d\n", what, (int) pid,
+             WEXITSTATUS (status));
+  else if (WIFSIGNALED (status))
+    dprintf (STDERR_FILENO, "nslab-pause: %s %d killed by signal %d (%s)\n", what, (int) pid,
+             WTERMSIG (status), strsignal (WTERMSIG (status)));
+}
+
+/* Collect every exited child; returns false once the app is gone (or there
+ * never was one). */
+static bool
+reap_all (void)
+{
+  for (;;)
+    {
+      int status;
+      pid_t p = waitpid (-1, &status, WNOHANG);
+      if (p > 0)
+        {
+          log_exit (p, status);
+          if (p == app_pid)
+            app_pid = 0;
+          continue;
+        }
+      if (p < 0 && errno == EINTR)
+        continue;
+      return app_pid > 0;
+    }
+}
+
+int
+pause_main (int argc, char **argv)
+{
+  sigset_t set;
+  (void) argc;
+  (void) argv;
+
+  close_range (3, ~0U, 0);
+  const char *app = getenv (PAUSE_APP_PID_ENV);
+  if (app)
+    app_pid = (pid_t) strtol (app, NULL, 10);
+  signal (SIGINT, SIG_IGN);
+  signal (SIGHUP, SIG_IGN);
+  signal (SIGPIPE, SIG_IGN);
+  /* An ignored SIGCHLD (inherited) would make the kernel reap for us and
+   * hide exit statuses. */
+  signal (SIGCHLD, SIG_DFL);
+  signal (SIGTERM, SIG_DFL);
+  sigemptyset (&set);
+  sigaddset (&set, SIGCHLD);
+  sigaddset (&set, SIGTERM);
+  sigprocmask (SIG_SETMASK, &set, NULL);
+  prctl (PR_SET_CHILD_SUBREAPER, 1);
+
+  for (;;)
+    {
+      /* The app may have died before we got here: reap first. */
+      reap_all ();
+      siginfo_t si;
+      int sig = sigwaitinfo (&set, &si);
+      if (sig == SIGTERM)
+        break;
+    }
+
+  /* SIGTERM, as a pod is stopped: the app gets SIGTERM and a grace period
+   * to exit, then everything left in the pod's process group (ourselves
+   * included) gets SIGKILL. */
+  if (app_pid > 0)
+    kill (app_pid, SIGTERM);
+  sigset_t chld;
+  sigemptyset (&chld);
+  sigaddset (&chld, SIGCHLD);
+  struct timespec slice = { .tv_sec = 0, .tv_nsec = 100 * 1000 * 1000 };
+  for (int waited = 0; waited < TERM_GRACE_MS && reap_all (); waited += 100)
+    sigtimedwait (&chld, NULL, &slice);
+  kill (0, SIGKILL);
+  _exit (0);
+}

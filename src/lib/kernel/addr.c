@@ -1,0 +1,64 @@
+/* IPv4 addresses (see addr.h). Built with libnl-route's address object;
+ * IFA_RT_PRIORITY, which libnl does not know, is appended to its message. */
+#include "kernel/addr.h"
+
+#include <arpa/inet.h>
+#include <linux/if_addr.h>
+#include <netlink/addr.h>
+#include <netlink/msg.h>
+#include <netlink/netlink.h>
+#include <netlink/route/addr.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "kernel/rtnl.h"
+
+static struct nl_addr *
+ip4 (uint32_t ip, int prefixlen)
+{
+  uint32_t be = htonl (ip);
+  struct nl_addr *a = nl_addr_build (AF_INET, &be, 4);
+  if (a == NULL)
+    abort ();
+  nl_addr_set_prefixlen (a, prefixlen);
+  return a;
+}
+
+int
+addr_add (const char *ns, const char *dev, struct cidr addr, uint32_t metric, nslab_error_t *err)
+{
+  struct rtnl_ns *s = rtnl_get (ns, err);
+  int idx;
+  if (s == NULL || rtnl_ifindex (s, dev, &idx, err) < 0)
+    return -1;
+  struct rtnl_addr *a = rtnl_addr_alloc ();
+  if (a == NULL)
+    abort ();
+  rtnl_addr_set_ifindex (a, idx);
+  rtnl_addr_set_family (a, AF_INET);
+  struct nl_addr *local = ip4 (addr.addr, addr.len);
+  rtnl_addr_set_local (a, local);
+  nl_addr_put (local);
+  rtnl_addr_set_prefixlen (a, addr.len);
+  /* What DHCP clients and the CNI bridge plugin set (brd shows in `ip a`). */
+  if (addr.len < 31)
+    {
+      struct nl_addr *brd = ip4 (cidr_broadcast (addr), 32);
+      rtnl_addr_set_broadcast (a, brd);
+      nl_addr_put (brd);
+    }
+  struct nl_msg *msg = NULL;
+  int r = rtnl_addr_build_add_request (a, NLM_F_CREATE | NLM_F_EXCL, &msg);
+  rtnl_addr_put (a);
+  struct rtnl_ack ack = { 0 };
+  if (r < 0)
+    snprintf (ack.text, sizeof ack.text, "%s", nl_geterror (r));
+  else if (metric && nla_put_u32 (msg, IFA_RT_PRIORITY, metric) < 0)
+    abort ();
+  if (r < 0 || rtnl_talk (s, msg, NULL, NULL, &ack) < 0)
+    {
+      char c[CIDR_STRLEN];
+      return rtnl_fail (err, &ack, "add address %s dev %s", cidr_fmt (addr, c), dev);
+    }
+  return 0;
+}

@@ -1,0 +1,202 @@
+/* Processes by pid and start time (see proc.h). Signals go through a pidfd
+ * opened before the start time is checked, so once the check passes no
+ * recycled pid can be hit. */
+#include "kernel/proc.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "base/util.h"
+
+/* How long proc_kill_wait waits for a SIGKILLed process to be gone. */
+#define KILL_WAIT_MS 10000
+
+/* Fields of /proc/PID/stat we need. Returns 0 or -errno. */
+static int
+read_stat (pid_t pid, char *state, pid_t *pgrp, uint64_t *starttime)
+{
+  char path[64], buf[4096];
+  snprintf (path, sizeof path, "/proc/%d/stat", (int) pid);
+  cleanup_close int fd = open (path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return -errno;
+  ssize_t n = read (fd, buf, sizeof buf - 1);
+  if (n < 0)
+    return -errno;
+  buf[n] = '\0';
+  /* comm (field 2) may contain spaces and parentheses: fields resume after
+   * the last ')'. */
+  char *p = strrchr (buf, ')');
+  if (p == NULL)
+    return -EINVAL;
+  p++;
+  char *save = NULL;
+  int field = 2;
+  for (char *tok = strtok_r (p, " ", &save); tok; tok = strtok_r (NULL, " ", &save))
+    {
+      field++;
+      if (field == 3 && state)
+        *state = tok[0];
+      else if (field == 5 && pgrp)
+        *pgrp = (pid_t) strtol (tok, NULL, 10);
+      else if (field == 22)
+        {
+          char *end;
+          errno = 0;
+          unsigned long long v = strtoull (tok, &end, 10);
+          if (errno || end == tok)
+            return -EINVAL;
+          if (starttime)
+            *starttime = v;
+          return 0;
+        }
+    }
+  return -EINVAL;
+}
+
+int
+proc_starttime (pid_t pid, uint64_t *out, nslab_error_t *err)
+{
+  int r = read_stat (pid, NULL, NULL, out);
+  if (r < 0)
+    return nslab_error (err, -r, "read /proc/%d/stat", (int) pid);
+  return 0;
+}
+
+bool
+proc_alive (pid_t pid, uint64_t starttime)
+{
+  char state = '?';
+  uint64_t st = 0;
+  if (pid <= 0 || read_stat (pid, &state, NULL, &st) < 0)
+    return false;
+  /* A zombie has exited; only its parent has not collected it yet. */
+  return st == starttime && state != 'Z' && state != 'X';
+}
+
+static int
+sys_pidfd_open (pid_t pid)
+{
+  return (int) syscall (SYS_pidfd_open, pid, 0);
+}
+
+static int
+sys_pidfd_send_signal (int pidfd, int sig)
+{
+  return (int) syscall (SYS_pidfd_send_signal, pidfd, sig, NULL, 0);
+}
+
+int
+proc_open_verified (pid_t pid, uint64_t starttime)
+{
+  if (pid <= 0)
+    {
+      errno = ESRCH;
+      return -1;
+    }
+  int fd = sys_pidfd_open (pid);
+  if (fd < 0)
+    return -1;
+  if (! proc_alive (pid, starttime))
+    {
+      close (fd);
+      errno = ESRCH;
+      return -1;
+    }
+  return fd;
+}
+
+bool
+proc_pidfd_alive (int pidfd)
+{
+  return sys_pidfd_send_signal (pidfd, 0) == 0;
+}
+
+int
+proc_kill_start (pid_t pid, uint64_t starttime, nslab_error_t *err)
+{
+  char state = '?';
+  pid_t pgrp = 0;
+  uint64_t st = 0;
+
+  if (pid <= 0)
+    return nslab_error_invalid (err, "kill: invalid pid %d", (int) pid);
+  /* Open the pidfd first, then check the start time: if it matches, the
+   * pidfd names our process and no recycled pid can be hit afterwards. */
+  int pidfd = sys_pidfd_open (pid);
+  if (pidfd < 0)
+    {
+      if (errno == ESRCH)
+        return -1;
+      return nslab_error (err, errno, "pidfd_open %d", (int) pid);
+    }
+  int r = read_stat (pid, &state, &pgrp, &st);
+  if (r == -ENOENT || r == -ESRCH || (r == 0 && st != starttime))
+    {
+      /* gone, or the pid now belongs to someone else: ours is long gone */
+      close (pidfd);
+      return -1;
+    }
+  if (r < 0)
+    {
+      close (pidfd);
+      return nslab_error (err, -r, "read /proc/%d/stat", (int) pid);
+    }
+
+  /* A pause process leads its own session and process group, which holds
+   * its app and whatever the app started: kill them all, so nothing of the
+   * pod outlives it. The group id stays reserved while the verified leader
+   * (even as a zombie) exists, so this cannot hit an unrelated group. */
+  if (pgrp == pid && kill (-pid, SIGKILL) < 0 && errno != ESRCH)
+    {
+      close (pidfd);
+      return nslab_error (err, errno, "kill process group %d", (int) pid);
+    }
+  if (state != 'Z' && state != 'X' && sys_pidfd_send_signal (pidfd, SIGKILL) < 0 && errno != ESRCH)
+    {
+      close (pidfd);
+      return nslab_error (err, errno, "kill %d", (int) pid);
+    }
+  return pidfd;
+}
+
+int
+proc_kill_wait (int pidfd, pid_t pid, nslab_error_t *err)
+{
+  /* Not our child (usually): waitpid cannot be used, but the pidfd turns
+   * readable once the process has exited. */
+  cleanup_close int fd = pidfd;
+  struct pollfd pfd = { .fd = fd, .events = POLLIN };
+  for (;;)
+    {
+      int n = poll (&pfd, 1, KILL_WAIT_MS);
+      if (n > 0)
+        return 0;
+      if (n == 0)
+        return nslab_error (err, ETIMEDOUT, "process %d did not exit after SIGKILL", (int) pid);
+      if (errno != EINTR)
+        return nslab_error (err, errno, "poll pidfd of %d", (int) pid);
+    }
+}
+
+int
+proc_kill (pid_t pid, uint64_t starttime, nslab_error_t *err)
+{
+  nslab_error_t e = NULL;
+  int fd = proc_kill_start (pid, starttime, &e);
+  if (fd < 0)
+    {
+      if (e == NULL)
+        return 0;
+      nslab_error_keep_first (err, &e);
+      return -1;
+    }
+  return proc_kill_wait (fd, pid, err);
+}

@@ -1,0 +1,35 @@
+/* Processes nslab started earlier, named by pid and start time (field 22
+ * of /proc/PID/stat): a pid alone may have been recycled by the time
+ * `down` or `exec` looks at it, the pair never is. */
+#ifndef NSLAB_KERNEL_PROC_H
+#define NSLAB_KERNEL_PROC_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "base/error.h"
+
+/* /proc/PID/stat field 22. */
+int proc_starttime (pid_t pid, uint64_t *out, nslab_error_t *err);
+/* Is pid alive (not a zombie) with that start time? */
+bool proc_alive (pid_t pid, uint64_t starttime);
+
+/* A pidfd (O_CLOEXEC) for pid if it is still the process with that start
+ * time, or -1 (errno ESRCH when it is gone or someone else's). Checked
+ * after opening, so the pidfd names the verified process. */
+int proc_open_verified (pid_t pid, uint64_t starttime);
+/* Whether the process behind pidfd still exists (it may be a zombie). */
+bool proc_pidfd_alive (int pidfd);
+
+/* Kill the process, and its process group when it leads one, if (and only
+ * if) pid still has that start time. Returns a pidfd that turns readable
+ * once the process is gone, or -1 with *err unset when it was gone already
+ * (or the pid is someone else's now), or -1 with *err set on failure. */
+int proc_kill_start (pid_t pid, uint64_t starttime, nslab_error_t *err);
+/* Wait (at most 10 s) for the killed process; closes the pidfd. */
+int proc_kill_wait (int pidfd, pid_t pid, nslab_error_t *err);
+/* Both halves; a process already gone is success. */
+int proc_kill (pid_t pid, uint64_t starttime, nslab_error_t *err);
+
+#endif
