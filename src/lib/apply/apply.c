@@ -14,6 +14,7 @@
 #include "kernel/rtnl.h"
 #include "runtime/pause.h"
 #include "state/state.h"
+#include "state/conflicts.h"
 #include "state/journal.h"
 #include "kernel/sysctl.h"
 #include "state/teardown.h"
@@ -43,64 +44,6 @@ ns_name (const struct plan *p, int idx)
   if (idx < 0 || (size_t) idx >= p->model->n_netns)
     return NULL;
   return p->model->netns[idx].name;
-}
-
-int
-apply_precheck (const struct plan *p, nslab_error_t *err)
-{
-  const struct model *m = p->model;
-  const struct scenario *sc = m->sc;
-  cleanup_free char *dir = xasprintf ("%s/%s", state_root (), m->lab);
-  struct stat sb;
-  if (stat (dir, &sb) == 0)
-    return nslab_error (err, 0, "lab %s is already up (nslab down %s first)", m->lab, m->lab);
-  for (size_t i = 0; i < m->n_netns; i++)
-    if (netns_exists (m->netns[i].name))
-      return nslab_error (err, 0, "network namespace %s already exists (%s/%s); remove it or rename lab %s",
-                          m->netns[i].name, NETNS_RUN_DIR, m->netns[i].name, m->lab);
-
-  char **labs = NULL;
-  size_t n_labs = 0;
-  if (state_list (&labs, &n_labs, err) < 0)
-    return -1;
-  int rc = 0;
-  for (size_t l = 0; l < n_labs && rc == 0; l++)
-    {
-      struct state *st = NULL;
-      nslab_error_t e = NULL;
-      if (state_load (labs[l], &st, &e) < 0)
-        {
-          nslab_error_free (&e);
-          continue;
-        }
-      /* Host-only networks stand for one host-wide VirtualBox network:
-       * two labs on overlapping ones would be two clusters on one LAN
-       * with the same addresses. NAT networks are private to each node,
-       * pod and service CIDRs to each cluster, so those never clash. */
-      for (size_t c = 0; c < st->n_cidrs && rc == 0; c++)
-        {
-          if (strcmp (st->cidrs[c].kind, "hostonly") != 0)
-            continue;
-          for (size_t n = 0; n < sc->n_networks; n++)
-            {
-              const struct network_def *net = &sc->networks[n];
-              if (net->kind != NET_HOSTONLY || ! cidr_overlaps (net->cidr, st->cidrs[c].cidr))
-                continue;
-              char a[CIDR_STRLEN], b[CIDR_STRLEN];
-              rc = nslab_error_invalid (err,
-                                        "lab %s clashes with lab %s, which is up: host-only network %s %s "
-                                        "overlaps its network %s %s",
-                                        m->lab, st->lab, net->name, cidr_fmt (net->cidr, a),
-                                        st->cidrs[c].name, cidr_fmt (st->cidrs[c].cidr, b));
-              break;
-            }
-        }
-      state_free (st);
-    }
-  for (size_t l = 0; l < n_labs; l++)
-    free (labs[l]);
-  free (labs);
-  return rc;
 }
 
 /* Owner kind as kubectl prints it ("deployment/web"); local so the applier
@@ -204,6 +147,12 @@ do_process (const struct plan *p, const struct plan_op *op, struct state_writer 
 }
 
 static int
+record_netns_ident (const char *name, uint64_t dev, uint64_t ino, void *arg, nslab_error_t *err)
+{
+  return state_record_netns_ident (arg, name, dev, ino, err);
+}
+
+static int
 do_op (const struct plan *p, const struct plan_op *op, struct state_writer *w, struct pending *pend,
        nslab_error_t *err)
 {
@@ -215,7 +164,7 @@ do_op (const struct plan *p, const struct plan_op *op, struct state_writer *w, s
     case OP_NETNS:
       if (state_record_netns (w, ns, err) < 0)
         return -1;
-      return netns_create (ns, err);
+      return netns_create_recorded (ns, record_netns_ident, w, err);
     case OP_SYSCTL:
       return sysctl_write (ns, op->u.sysctl.key, op->u.sysctl.value, err);
     case OP_LINK:
@@ -319,7 +268,7 @@ rollback (struct state_writer *w, nslab_error_t *err)
 {
   struct state *st = NULL;
   nslab_error_t e = NULL;
-  if (state_load (state_writer_lab (w), &st, &e) == 0)
+  if (state_writer_load (w, &st, &e) == 0)
     {
       if (teardown_objects (st, &e) == 0)
         state_remove (w, &e);
@@ -394,15 +343,23 @@ apply_plan (const struct plan *p, const char *scenario_path, nslab_error_t *err)
 {
   const struct model *m = p->model;
   const struct scenario *sc = m->sc;
-  if (apply_check_privileges (err) < 0 || apply_precheck (p, err) < 0)
+  if (apply_check_privileges (err) < 0)
     return -1;
   raise_nofile ();
   if (iptables_restore_program (err) == NULL)
     return -1;
 
+  /* Interrupts are caught before the record exists: from its creation on,
+   * an interrupt is noted and rolled back at the next op, so no moment of
+   * up can leave an incomplete record behind. */
+  struct sigaction old_actions[3];
+  catch_interrupts (old_actions);
   struct state_writer *w = NULL;
-  if (state_create (m->lab, scenario_path, &w, err) < 0)
-    return -1;
+  if (state_create_checked (p, scenario_path, &w, err) < 0)
+    {
+      restore_interrupts (old_actions);
+      return -1;
+    }
   int rc = state_record_counts (w, (int) m->n_nodes, (int) m->n_pods, (int) m->n_services, err);
   for (size_t i = 0; rc == 0 && i < m->n_netns; i++)
     if (m->netns[i].kind == NETNS_LABHOST)
@@ -414,21 +371,12 @@ apply_plan (const struct plan *p, const char *scenario_path, nslab_error_t *err)
     rc = state_record_cidr (w, "pod", "cluster-cidr", sc->cluster.pod_cidr, err);
   if (rc == 0)
     rc = state_record_cidr (w, "service", "service-cidr", sc->cluster.service_cidr, err);
-  if (rc == 0)
-    {
-      cleanup_free char *files = xasprintf ("%s/files", state_writer_dir (w));
-      cleanup_free char *logs = xasprintf ("%s/logs", state_writer_dir (w));
-      if ((mkdir (files, 0700) < 0 && errno != EEXIST) || (mkdir (logs, 0700) < 0 && errno != EEXIST))
-        rc = nslab_error (err, errno, "mkdir %s", state_writer_dir (w));
-    }
 
   long crash = crash_after ();
   /* NSLAB_TEST_CRASH_SIGNAL=INT makes the hook a Ctrl-C instead of kill -9. */
   const char *crash_sig = getenv ("NSLAB_TEST_CRASH_SIGNAL");
   int crash_signal = crash_sig && strcmp (crash_sig, "INT") == 0 ? SIGINT : SIGKILL;
   struct pending pend = { 0 };
-  struct sigaction old_actions[3];
-  catch_interrupts (old_actions);
   for (size_t i = 0; rc == 0 && i < p->n_ops; i++)
     {
       if (crash >= 0 && (size_t) crash == i)

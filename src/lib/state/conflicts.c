@@ -1,0 +1,79 @@
+/* Checks across labs (see conflicts.h). */
+#include "state/conflicts.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "base/util.h"
+#include "kernel/netns.h"
+#include "state/state.h"
+
+int
+state_check_conflicts (const struct plan *p, nslab_error_t *err)
+{
+  const struct model *m = p->model;
+  const struct scenario *sc = m->sc;
+  cleanup_free char *dir = xasprintf ("%s/%s", state_root (), m->lab);
+  struct stat sb;
+  if (lstat (dir, &sb) == 0)
+    return nslab_error (err, 0, "lab %s is already up (nslab down %s first)", m->lab, m->lab);
+  for (size_t i = 0; i < m->n_netns; i++)
+    if (netns_exists (m->netns[i].name))
+      return nslab_error (err, 0, "network namespace %s already exists (%s/%s); remove it or rename lab %s",
+                          m->netns[i].name, NETNS_RUN_DIR, m->netns[i].name, m->lab);
+
+  char **labs = NULL;
+  size_t n_labs = 0;
+  if (state_list (&labs, &n_labs, err) < 0)
+    return -1;
+  int rc = 0;
+  for (size_t l = 0; l < n_labs && rc == 0; l++)
+    {
+      struct state *st = NULL;
+      nslab_error_t e = NULL;
+      if (state_load (labs[l], &st, &e) < 0)
+        {
+          nslab_error_free (&e);
+          continue;
+        }
+      /* Host-only networks stand for one host-wide VirtualBox network:
+       * two labs on overlapping ones would be two clusters on one LAN
+       * with the same addresses. NAT networks are private to each node,
+       * pod and service CIDRs to each cluster, so those never clash. */
+      for (size_t c = 0; c < st->n_cidrs && rc == 0; c++)
+        {
+          if (strcmp (st->cidrs[c].kind, "hostonly") != 0)
+            continue;
+          for (size_t n = 0; n < sc->n_networks; n++)
+            {
+              const struct network_def *net = &sc->networks[n];
+              if (net->kind != NET_HOSTONLY || ! cidr_overlaps (net->cidr, st->cidrs[c].cidr))
+                continue;
+              char a[CIDR_STRLEN], b[CIDR_STRLEN];
+              rc = nslab_error_invalid (err,
+                                        "lab %s clashes with lab %s, which is up: host-only network %s %s "
+                                        "overlaps its network %s %s",
+                                        m->lab, st->lab, net->name, cidr_fmt (net->cidr, a),
+                                        st->cidrs[c].name, cidr_fmt (st->cidrs[c].cidr, b));
+              break;
+            }
+        }
+      state_free (st);
+    }
+  for (size_t l = 0; l < n_labs; l++)
+    free (labs[l]);
+  free (labs);
+  return rc;
+}
+
+int
+state_create_checked (const struct plan *p, const char *scenario, struct state_writer **out, nslab_error_t *err)
+{
+  cleanup_close int root_fd = state_root_lock (err);
+  if (root_fd < 0 || state_check_conflicts (p, err) < 0)
+    return -1;
+  return state_create_locked (root_fd, p->model->lab, scenario, out, err);
+}
