@@ -197,22 +197,22 @@ START_TEST (test_load_refuses_untrusted_dirs)
 
   /* group/other access, or another owner */
   ck_assert_int_eq (chmod (p, 0770), 0);
-  msg = xasprintf ("%s is owned by uid 0 with mode 0770: nslab only trusts state owned by root and not writable "
-                   "by others; left as it is", p);
+  msg = xasprintf ("%s is owned by uid 0 with mode 0770: nslab only trusts a lab dir owned by root and closed to "
+                   "group and others; left as it is", p);
   load_fails ("k3s", msg);
   free (msg);
   ck_assert_int_eq (chmod (p, 0700), 0);
   ck_assert_int_eq (chown (p, 65534, 65534), 0);
-  msg = xasprintf ("%s is owned by uid 65534 with mode 0700: nslab only trusts state owned by root and not "
-                   "writable by others; left as it is", p);
+  msg = xasprintf ("%s is owned by uid 65534 with mode 0700: nslab only trusts a lab dir owned by root and "
+                   "closed to group and others; left as it is", p);
   load_fails ("k3s", msg);
   free (msg);
   ck_assert_int_eq (chown (p, 0, 0), 0);
 
   /* the root itself */
   ck_assert_int_eq (chmod (root, 01777), 0);
-  msg = xasprintf ("%s is owned by uid 0 with mode 1777: nslab only trusts state owned by root and not writable "
-                   "by others; left as it is", root);
+  msg = xasprintf ("%s is owned by uid 0 with mode 1777: nslab only trusts a state root owned by root and not "
+                   "writable by group or others; left as it is", root);
   load_fails ("k3s", msg);
   free (msg);
   ck_assert_int_eq (chmod (root, 0755), 0);

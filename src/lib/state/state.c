@@ -62,16 +62,15 @@ mkdir_p (const char *path, nslab_error_t *err)
 /* Only root may have been able to write what we are about to act on as
  * root: owner uid 0 and none of the FORBIDDEN mode bits. */
 static int
-check_private (int fd, const char *path, mode_t forbidden, nslab_error_t *err)
+check_private (int fd, const char *path, mode_t forbidden, const char *what, nslab_error_t *err)
 {
   struct stat st;
   if (fstat (fd, &st) < 0)
     return nslab_error (err, errno, "stat %s", path);
   if (st.st_uid != 0 || (st.st_mode & forbidden))
     return nslab_error (err, 0,
-                        "%s is owned by uid %u with mode %04o: nslab only trusts state owned by root and "
-                        "not writable by others; left as it is",
-                        path, (unsigned) st.st_uid, (unsigned) (st.st_mode & 07777));
+                        "%s is owned by uid %u with mode %04o: nslab only trusts %s; left as it is", path,
+                        (unsigned) st.st_uid, (unsigned) (st.st_mode & 07777), what);
   return 0;
 }
 
@@ -91,7 +90,7 @@ open_root (bool create, nslab_error_t *err)
         return nslab_error (err, 0, "state dir %s is a symlink or not a directory: left as it is", state_root ());
       return nslab_error (err, errno, "open %s", state_root ());
     }
-  if (check_private (fd, state_root (), 022, err) < 0)
+  if (check_private (fd, state_root (), 022, "a state root owned by root and not writable by group or others", err) < 0)
     {
       close (fd);
       return -1;
@@ -114,7 +113,7 @@ open_lab_dir (int root_fd, const char *lab, nslab_error_t *err)
         return nslab_error (err, 0, "%s is not an nslab lab (a symlink or not a directory): left as it is", path);
       return nslab_error (err, errno, "open %s", path);
     }
-  if (check_private (fd, path, 077, err) < 0)
+  if (check_private (fd, path, 077, "a lab dir owned by root and closed to group and others", err) < 0)
     {
       close (fd);
       return -1;
@@ -910,6 +909,12 @@ state_scan (char ***labs, size_t *n, char ***skipped, size_t *n_skipped, nslab_e
     {
       /* Hidden names are the root's own (a lab being built). */
       if (de->d_name[0] == '.')
+        continue;
+      /* Plain files are never taken for a lab; a symlink or a directory
+       * might be, so those are reported when skipped. */
+      struct stat sb;
+      if (fstatat (dirfd (d), de->d_name, &sb, AT_SYMLINK_NOFOLLOW) < 0
+          || ! (S_ISDIR (sb.st_mode) || S_ISLNK (sb.st_mode)))
         continue;
       nslab_error_t e = NULL;
       struct state *st = NULL;
