@@ -20,6 +20,12 @@ load helpers
   pid=$(ps -eo pid=,args= | awk '/nslab-pause k3s node\/w1$/{print $1}')
   [ -n "$pid" ]
   kill -9 "$pid"
+  # SIGKILL is delivered asynchronously: wait until it has exited
+  for _ in $(seq 200); do
+    s=$(ps -o stat= -p "$pid" || true)
+    [ -z "$s" ] || [[ "$s" == Z* ]] && break
+    sleep 0.01
+  done
   run "$NSLAB" status k3s
   [ "$status" -eq 1 ]
   [[ "$output" == *"k3s-w2                               no"* ]]

@@ -358,11 +358,13 @@ state_create_locked (int root_fd, const char *lab, const char *scenario, struct 
   struct state_writer *w;
   if (writer_new (lab, &w, err) < 0)
     return -1;
-  w->root_fd = dup (root_fd);
+  /* A new open of the root, not a dup: flock belongs to the open file
+   * description, and the writer must not keep the root locked. */
+  w->root_fd = openat (root_fd, ".", STATE_DIR_FLAGS);
   struct stat st;
-  if (w->root_fd < 0 || fcntl (w->root_fd, F_SETFD, FD_CLOEXEC) < 0)
+  if (w->root_fd < 0)
     {
-      nslab_error (err, errno, "dup");
+      nslab_error (err, errno, "open %s", state_root ());
       writer_free (w);
       return -1;
     }
