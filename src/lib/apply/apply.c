@@ -341,8 +341,6 @@ restore_interrupts (const struct sigaction old[3])
 int
 apply_plan (const struct plan *p, const char *scenario_path, nslab_error_t *err)
 {
-  const struct model *m = p->model;
-  const struct scenario *sc = m->sc;
   if (apply_check_privileges (err) < 0)
     return -1;
   raise_nofile ();
@@ -360,17 +358,7 @@ apply_plan (const struct plan *p, const char *scenario_path, nslab_error_t *err)
       restore_interrupts (old_actions);
       return -1;
     }
-  int rc = state_record_counts (w, (int) m->n_nodes, (int) m->n_pods, (int) m->n_services, err);
-  for (size_t i = 0; rc == 0 && i < m->n_netns; i++)
-    if (m->netns[i].kind == NETNS_LABHOST)
-      rc = state_record_labhost (w, m->netns[i].name, err);
-  for (size_t i = 0; rc == 0 && i < sc->n_networks; i++)
-    rc = state_record_cidr (w, sc->networks[i].kind == NET_HOSTONLY ? "hostonly" : "nat", sc->networks[i].name,
-                            sc->networks[i].cidr, err);
-  if (rc == 0)
-    rc = state_record_cidr (w, "pod", "cluster-cidr", sc->cluster.pod_cidr, err);
-  if (rc == 0)
-    rc = state_record_cidr (w, "service", "service-cidr", sc->cluster.service_cidr, err);
+  int rc = 0;
 
   long crash = crash_after ();
   /* NSLAB_TEST_CRASH_SIGNAL=INT makes the hook a Ctrl-C instead of kill -9. */

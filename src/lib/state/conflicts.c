@@ -69,11 +69,44 @@ state_check_conflicts (const struct plan *p, nslab_error_t *err)
   return rc;
 }
 
+/* The records other labs' checks read (networks, counts, lab host) go in
+ * before the root lock is released: a lab that is visible without its
+ * networks would let a clashing lab pass. */
+static int
+record_lab (struct state_writer *w, const struct plan *p, nslab_error_t *err)
+{
+  const struct model *m = p->model;
+  const struct scenario *sc = m->sc;
+  int rc = state_record_counts (w, (int) m->n_nodes, (int) m->n_pods, (int) m->n_services, err);
+  for (size_t i = 0; rc == 0 && i < m->n_netns; i++)
+    if (m->netns[i].kind == NETNS_LABHOST)
+      rc = state_record_labhost (w, m->netns[i].name, err);
+  for (size_t i = 0; rc == 0 && i < sc->n_networks; i++)
+    rc = state_record_cidr (w, sc->networks[i].kind == NET_HOSTONLY ? "hostonly" : "nat", sc->networks[i].name,
+                            sc->networks[i].cidr, err);
+  if (rc == 0)
+    rc = state_record_cidr (w, "pod", "cluster-cidr", sc->cluster.pod_cidr, err);
+  if (rc == 0)
+    rc = state_record_cidr (w, "service", "service-cidr", sc->cluster.service_cidr, err);
+  return rc;
+}
+
 int
 state_create_checked (const struct plan *p, const char *scenario, struct state_writer **out, nslab_error_t *err)
 {
   cleanup_close int root_fd = state_root_lock (err);
   if (root_fd < 0 || state_check_conflicts (p, err) < 0)
     return -1;
-  return state_create_locked (root_fd, p->model->lab, scenario, out, err);
+  struct state_writer *w = NULL;
+  if (state_create_locked (root_fd, p->model->lab, scenario, &w, err) < 0)
+    return -1;
+  if (record_lab (w, p, err) < 0)
+    {
+      /* Nothing was created yet but the record itself. */
+      state_remove (w, NULL);
+      state_writer_close (w);
+      return -1;
+    }
+  *out = w;
+  return 0;
 }

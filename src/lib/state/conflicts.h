@@ -12,8 +12,9 @@
  * network overlaps one of a lab that is up. Meaningful only while the
  * caller holds state_root_lock (up does, through state_create_checked). */
 int state_check_conflicts (const struct plan *p, nslab_error_t *err);
-/* Take the root lock, check, create the lab's record (state_create_locked),
- * release the root lock. */
+/* Take the root lock, check, create the lab's record (state_create_locked)
+ * with the records the check reads (counts, lab host, networks), release
+ * the root lock. */
 int state_create_checked (const struct plan *p, const char *scenario, struct state_writer **out,
                           nslab_error_t *err);
 
