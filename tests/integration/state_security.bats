@@ -53,6 +53,18 @@ fake_lab () {
   [ "$status" -eq 0 ]
 }
 
+@test "state: removing the lab dir never follows a link out of it" {
+  "$NSLAB" up "$(one_node_lab sec </dev/null)" >/dev/null
+  victim=$BATS_TEST_TMPDIR/victim
+  mkdir "$victim"
+  echo keep > "$victim/file"
+  ln -s "$victim" "$STATE_ROOT/sec/files/evil"
+  ln -s "$victim/file" "$STATE_ROOT/sec/logs/evil.log"
+  run "$NSLAB" down sec
+  [ "$status" -eq 0 ]
+  [ "$(cat "$victim/file")" = keep ]
+}
+
 @test "state: netns records outside the lab (../x, absolute, another prefix) are refused; the rest goes down" {
   "$NSLAB" up "$(one_node_lab sec </dev/null)" >/dev/null
   echo keep > /run/victim

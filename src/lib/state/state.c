@@ -1,5 +1,5 @@
 /* The lab state record: reader (state.h) and journal writer
- * (state_write.h). See state_write.h for the format's guarantees. */
+ * (journal.h). See journal.h for the format's guarantees. */
 #include "state/state.h"
 #include "state/journal.h"
 
@@ -320,11 +320,10 @@ rm_tree_at (int dir_fd, const char *path, dev_t dev, int depth, nslab_error_t *e
           cleanup_close int sfd = openat (dfd, de->d_name, STATE_DIR_FLAGS);
           if (sfd < 0)
             rc = nslab_error (err, errno, "open %s", sub);
-          else if (rm_tree_at (sfd, sub, dev, depth + 1, err) == 0 && unlinkat (dfd, de->d_name, AT_REMOVEDIR) < 0
-                   && errno != ENOENT)
-            rc = nslab_error (err, errno, "remove %s", sub);
-          else if (err && *err)
+          else if (rm_tree_at (sfd, sub, dev, depth + 1, err) < 0)
             rc = -1;
+          else if (unlinkat (dfd, de->d_name, AT_REMOVEDIR) < 0 && errno != ENOENT)
+            rc = nslab_error (err, errno, "remove %s", sub);
         }
       else if (unlinkat (dfd, de->d_name, 0) < 0 && errno != ENOENT)
         rc = nslab_error (err, errno, "remove %s", sub);
