@@ -1,4 +1,5 @@
 /* nslab down LAB | --all: remove exactly what each lab recorded. */
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,11 +11,28 @@
 #include "state/state.h"
 #include "state/teardown.h"
 
-static void
-print_down (const char *lab)
+/* Ctrl-C (or SIGTERM/SIGHUP) during a lab's teardown is held until that
+ * lab is down: a half-removed lab would only need a second `down`, a whole
+ * one needs none. The signal then ends nslab as usual (for --all, before
+ * the next lab). */
+static int
+down_one (const char *lab, nslab_error_t *err)
 {
-  cleanup_free char *shown = nslab_escape (lab, false);
-  printf ("lab %s is down\n", shown);
+  sigset_t block, old;
+  sigemptyset (&block);
+  sigaddset (&block, SIGINT);
+  sigaddset (&block, SIGTERM);
+  sigaddset (&block, SIGHUP);
+  sigprocmask (SIG_BLOCK, &block, &old);
+  int rc = teardown_lab (lab, err);
+  if (rc == 0)
+    {
+      cleanup_free char *shown = nslab_escape (lab, false);
+      printf ("lab %s is down\n", shown);
+      fflush (stdout);
+    }
+  sigprocmask (SIG_SETMASK, &old, NULL);
+  return rc;
 }
 
 int
@@ -27,16 +45,20 @@ cmd_down (int argc, char **argv, nslab_error_t *err)
   if (apply_check_privileges (err) < 0)
     return -1;
   if (strcmp (argv[1], "--all") != 0)
-    {
-      if (teardown_lab (argv[1], err) < 0)
-        return -1;
-      print_down (argv[1]);
-      return 0;
-    }
-  char **labs = NULL;
-  size_t n = 0;
-  if (state_list (&labs, &n, err) < 0)
+    return down_one (argv[1], err);
+  char **labs = NULL, **skipped = NULL;
+  size_t n = 0, n_skipped = 0;
+  if (state_scan (&labs, &n, &skipped, &n_skipped, err) < 0)
     return -1;
+  /* What is not a lab is left alone, and said so once, not as a failure:
+   * --all means every lab, and that was none. */
+  for (size_t i = 0; i < n_skipped; i++)
+    {
+      cleanup_free char *shown = nslab_escape (skipped[i], false);
+      fprintf (stderr, "nslab: skipped %s\n", shown);
+      free (skipped[i]);
+    }
+  free (skipped);
   /* Go on after a failure: every other lab still goes down. The first
    * error is reported; the others are named in its hint. */
   struct strbuf failed;
@@ -45,14 +67,12 @@ cmd_down (int argc, char **argv, nslab_error_t *err)
   for (size_t i = 0; i < n; i++)
     {
       nslab_error_t e = NULL;
-      if (teardown_lab (labs[i], &e) < 0)
+      if (down_one (labs[i], &e) < 0)
         {
           if (n_failed++)
             sb_addf (&failed, " %s", labs[i]);
           nslab_error_keep_first (err, &e);
         }
-      else
-        print_down (labs[i]);
       free (labs[i]);
     }
   free (labs);

@@ -13,6 +13,7 @@
 #include "cli.h"
 #include "cmd.h"
 #include "kernel/netns.h"
+#include "kernel/proc.h"
 #include "runtime/pause.h"
 #include "k8s/objects.h"
 #include "plan/plan.h"
@@ -76,7 +77,7 @@ cmd_status (int argc, char **argv, nslab_error_t *err)
       for (size_t k = 0; k < st->n_procs; k++)
         if (st->procs[k].kind == (is_node ? STATE_PROC_NODE : STATE_PROC_POD) && strcmp (st->procs[k].name, key) == 0)
           p = &st->procs[k];
-      bool alive = p && pause_alive (p->pid, p->starttime);
+      bool alive = p && proc_alive (p->pid, p->starttime);
       bool present = netns_exists (netns);
       if (! alive || ! present)
         bad++;

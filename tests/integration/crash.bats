@@ -25,20 +25,33 @@ load helpers
 
 @test "crash: kill -9 of down in the middle, then down again finishes" {
   "$NSLAB" up "$SEED" >/dev/null
-  "$NSLAB" down k3s >/dev/null &
-  pid=$!
-  sleep 0.003
-  kill -9 "$pid" 2>/dev/null || true
-  wait "$pid" 2>/dev/null || true
-  if [ -d "$STATE_ROOT/k3s" ]; then
-    run "$NSLAB" down k3s
-    [ "$status" -eq 0 ]
-  fi
+  procs=$(pgrep -fc '^nslab-pause k3s ')
+  nsn=$(ip netns list | wc -l)
+  [ "$procs" -gt 0 ] && [ "$nsn" -gt 3 ]
+  # Steps of down: each process killed, each namespace deleted, the record
+  # removed. After all processes and 3 namespaces:
+  run env NSLAB_TEST_CRASH_AFTER=$((procs + 3)) "$NSLAB" down k3s
+  [ "$status" -eq 137 ]
+  [ "$(pgrep -fc '^nslab-pause k3s ')" -eq 0 ]
+  [ "$(ip netns list | wc -l)" -eq $((nsn - 3)) ]
+  run "$NSLAB" ls
+  [[ "${lines[1]}" =~ ^"k3s "+.*" up"$ ]]
+  run "$NSLAB" down k3s
+  [ "$status" -eq 0 ]
+  [ "$output" = "lab k3s is down" ]
 }
 
-@test "crash: Ctrl-C during up rolls back by itself at 5 points and leaves nothing" {
+@test "crash: Ctrl-C during down finishes the teardown, then ends nslab" {
+  "$NSLAB" up "$SEED" >/dev/null
+  procs=$(pgrep -fc '^nslab-pause k3s ')
+  run env NSLAB_TEST_CRASH_AFTER=$((procs + 3)) NSLAB_TEST_CRASH_SIGNAL=INT "$NSLAB" down k3s
+  [ "$status" -eq 130 ]
+  [ "$output" = "lab k3s is down" ]
+}
+
+@test "crash: Ctrl-C during up rolls back by itself at 6 points (also before the first op) and leaves nothing" {
   n=$("$NSLAB" plan -o json "$SEED" | jq '.ops | length')
-  for p in 1 $((n / 4)) $((n / 2)) $((n * 3 / 4)) $((n - 1)); do
+  for p in 0 1 $((n / 4)) $((n / 2)) $((n * 3 / 4)) $((n - 1)); do
     run env NSLAB_TEST_CRASH_AFTER=$p NSLAB_TEST_CRASH_SIGNAL=INT "$NSLAB" up "$SEED"
     [ "$status" -eq 1 ]
     [ "$output" = "nslab: interrupted by Interrupt: rolled back" ]

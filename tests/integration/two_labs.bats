@@ -52,3 +52,42 @@ load helpers
   [ "$(ip netns list | awk '{print $1}')" = "k3s-w1" ]
   ip netns del k3s-w1
 }
+
+@test "two labs: two clashing labs started at the same instant, 50 times: exactly one wins each time" {
+  a=$(one_node_lab racea </dev/null)
+  b=$(one_node_lab raceb </dev/null)
+  gate=$BATS_TEST_TMPDIR/gate
+  for i in $(seq 50); do
+    # Both wait on a shared lock of the gate the test holds exclusively,
+    # and start together when it lets go.
+    exec 9>"$gate"
+    flock -x 9
+    rm -f "$gate".a "$gate".b
+    sh -c ': > "$1.a"; exec flock -s "$1" "$2" up "$3"' x "$gate" "$NSLAB" "$a" >"$BATS_TEST_TMPDIR/a.out" 2>&1 9>&- &
+    pa=$!
+    sh -c ': > "$1.b"; exec flock -s "$1" "$2" up "$3"' x "$gate" "$NSLAB" "$b" >"$BATS_TEST_TMPDIR/b.out" 2>&1 9>&- &
+    pb=$!
+    for _ in $(seq 200); do
+      [ -e "$gate".a ] && [ -e "$gate".b ] && break
+      sleep 0.005
+    done
+    sleep 0.01
+    exec 9>&-
+    sa=0 sb=0
+    wait "$pa" || sa=$?
+    wait "$pb" || sb=$?
+    if [ "$sa" = 0 ] && [ "$sb" = 2 ]; then
+      win=racea lose=raceb out=$BATS_TEST_TMPDIR/b.out
+    elif [ "$sb" = 0 ] && [ "$sa" = 2 ]; then
+      win=raceb lose=racea out=$BATS_TEST_TMPDIR/a.out
+    else
+      echo "round $i: racea exit $sa, raceb exit $sb" >&2
+      cat "$BATS_TEST_TMPDIR/a.out" "$BATS_TEST_TMPDIR/b.out" >&2
+      "$NSLAB" down --all >/dev/null 2>&1 || true
+      return 1
+    fi
+    [[ "$(cat "$out")" == "nslab: lab $lose clashes with lab $win, which is up: "* ]] || { cat "$out" >&2; return 1; }
+    "$NSLAB" down "$win" >/dev/null
+    [ -z "$(leftovers)" ] || { echo "round $i: $(leftovers)" >&2; return 1; }
+  done
+}

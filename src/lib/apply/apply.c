@@ -22,6 +22,7 @@
 #include "runtime/pause.h"
 #include "state/snapshot.h"
 #include "state/state.h"
+#include "state/conflicts.h"
 #include "state/journal.h"
 #include "kernel/sysctl.h"
 #include "state/teardown.h"
@@ -31,63 +32,6 @@ int
 apply_check_privileges (nslab_error_t *err)
 {
   return caps_check_admin (err);
-}
-
-int
-apply_precheck (const struct plan *p, nslab_error_t *err)
-{
-  const struct lab_objects *o = p->objects;
-  cleanup_free char *dir = xasprintf ("%s/%s", state_root (), o->lab);
-  struct stat sb;
-  if (stat (dir, &sb) == 0)
-    return nslab_error (err, 0, "lab %s is already up (nslab down %s first)", o->lab, o->lab);
-  for (size_t i = 0; i < p->n_ops; i++)
-    if (p->ops[i].kind == OP_NETNS && netns_exists (p->ops[i].ns))
-      return nslab_error (err, 0, "network namespace %s already exists (%s/%s); remove it or rename lab %s",
-                          p->ops[i].ns, NETNS_RUN_DIR, p->ops[i].ns, o->lab);
-
-  char **labs = NULL;
-  size_t n_labs = 0;
-  if (state_list (&labs, &n_labs, err) < 0)
-    return -1;
-  int rc = 0;
-  for (size_t l = 0; l < n_labs && rc == 0; l++)
-    {
-      struct state *st = NULL;
-      nslab_error_t e = NULL;
-      if (state_load (labs[l], &st, &e) < 0)
-        {
-          nslab_error_free (&e);
-          continue;
-        }
-      /* Host-only networks stand for one host-wide VirtualBox network:
-       * two labs on overlapping ones would be two clusters on one LAN
-       * with the same addresses. NAT networks are private to each node,
-       * pod and service CIDRs to each cluster, so those never clash. */
-      for (size_t c = 0; c < st->n_cidrs && rc == 0; c++)
-        {
-          if (strcmp (st->cidrs[c].kind, "hostonly") != 0)
-            continue;
-          for (size_t n = 0; n < o->n_networks; n++)
-            {
-              const struct lab_network *net = &o->networks[n];
-              if (net->kind != NET_HOSTONLY || ! cidr_overlaps (net->cidr, st->cidrs[c].cidr))
-                continue;
-              char a[CIDR_STRLEN], b[CIDR_STRLEN];
-              rc = nslab_error_invalid (err,
-                                        "lab %s clashes with lab %s, which is up: host-only network %s %s "
-                                        "overlaps its network %s %s",
-                                        o->lab, st->lab, net->name, cidr_fmt (net->cidr, a),
-                                        st->cidrs[c].name, cidr_fmt (st->cidrs[c].cidr, b));
-              break;
-            }
-        }
-      state_free (st);
-    }
-  for (size_t l = 0; l < n_labs; l++)
-    free (labs[l]);
-  free (labs);
-  return rc;
 }
 
 struct proc_ctx {
@@ -180,15 +124,22 @@ struct apply_ctx {
 };
 
 static int
+record_netns_ident (const char *name, uint64_t dev, uint64_t ino, void *arg, nslab_error_t *err)
+{
+  return state_record_netns_ident (arg, name, dev, ino, err);
+}
+
+static int
 apply_netns (const struct plan_op *op, struct apply_ctx *c, nslab_error_t *err)
 {
-  /* Recorded before it exists: a kill in between leaves a record that down
-   * clears, never an unrecorded namespace. */
+  /* Recorded before it exists, its identity before it gets its name: a kill
+   * in between leaves a record that down clears, never an unrecorded
+   * namespace, and down removes only a namespace proven to be this one. */
   if (state_record_netns (c->w, op->ns, err) < 0)
     return -1;
   /* A socket kept under this name would talk to an older namespace. */
   rtnl_forget (op->ns);
-  return netns_create (op->ns, err);
+  return netns_create_recorded (op->ns, record_netns_ident, c->w, err);
 }
 
 static int
@@ -383,7 +334,7 @@ rollback (struct state_writer *w, nslab_error_t *err)
 {
   struct state *st = NULL;
   nslab_error_t e = NULL;
-  if (state_load (state_writer_lab (w), &st, &e) == 0)
+  if (state_writer_load (w, &st, &e) == 0)
     {
       if (teardown_objects (st, &e) == 0)
         state_remove (w, &e);
@@ -451,46 +402,32 @@ restore_interrupts (const struct sigaction old[3])
 int
 apply_plan (const struct plan *p, const char *scenario_path, nslab_error_t *err)
 {
-  const struct lab_objects *o = p->objects;
-  if (apply_check_privileges (err) < 0 || apply_precheck (p, err) < 0)
+  if (apply_check_privileges (err) < 0)
     return -1;
   raise_nofile ();
   if (iptables_restore_program (err) == NULL)
     return -1;
 
+  /* Interrupts are caught before the record exists: from its creation on,
+   * an interrupt is noted and rolled back at the next op, so no moment of
+   * up can leave an incomplete record behind. */
+  struct sigaction old_actions[3];
+  catch_interrupts (old_actions);
   struct state_writer *w = NULL;
-  if (state_create (o->lab, scenario_path, &w, err) < 0)
-    return -1;
-  int rc = state_record_counts (w, (int) o->n_nodes, (int) o->n_pods, (int) o->n_services, err);
-  for (size_t i = 0; rc == 0 && i < p->n_ops; i++)
-    if (p->ops[i].kind == OP_NETNS && p->ops[i].u.netns.kind == PLAN_NETNS_LABHOST)
-      rc = state_record_labhost (w, p->ops[i].ns, err);
-  for (size_t i = 0; rc == 0 && i < o->n_networks; i++)
-    rc = state_record_cidr (w, o->networks[i].kind == NET_HOSTONLY ? "hostonly" : "nat", o->networks[i].name,
-                            o->networks[i].cidr, err);
-  if (rc == 0)
-    rc = state_record_cidr (w, "pod", "cluster-cidr", o->pod_cidr, err);
-  if (rc == 0)
-    rc = state_record_cidr (w, "service", "service-cidr", o->service_cidr, err);
-  if (rc == 0)
+  if (state_create_checked (p, scenario_path, &w, err) < 0)
     {
-      cleanup_free char *files = xasprintf ("%s/files", state_writer_dir (w));
-      cleanup_free char *logs = xasprintf ("%s/logs", state_writer_dir (w));
-      if ((mkdir (files, 0700) < 0 && errno != EEXIST) || (mkdir (logs, 0700) < 0 && errno != EEXIST))
-        rc = nslab_error (err, errno, "mkdir %s", state_writer_dir (w));
+      restore_interrupts (old_actions);
+      return -1;
     }
   /* What the lab is, before any of it exists: exec and status of a lab
    * whose up is under way (or died) still know its objects. */
-  if (rc == 0)
-    rc = snapshot_write (state_writer_dir (w), p, err);
+  int rc = snapshot_write (state_writer_dir (w), p, err);
 
   long crash = crash_after ();
   /* NSLAB_TEST_CRASH_SIGNAL=INT makes the hook a Ctrl-C instead of kill -9. */
   const char *crash_sig = getenv ("NSLAB_TEST_CRASH_SIGNAL");
   int crash_signal = crash_sig && strcmp (crash_sig, "INT") == 0 ? SIGINT : SIGKILL;
   struct apply_ctx ctx = { .w = w };
-  struct sigaction old_actions[3];
-  catch_interrupts (old_actions);
   for (size_t i = 0; rc == 0 && i < p->n_ops; i++)
     {
       if (crash >= 0 && (size_t) crash == i)

@@ -14,11 +14,9 @@
 /* Needs CAP_NET_ADMIN and CAP_SYS_ADMIN: "needs root: CAP_NET_ADMIN +
  * CAP_SYS_ADMIN" otherwise. */
 int apply_check_privileges (nslab_error_t *err);
-/* Everything checked before anything is created: the lab is not up, none
- * of its namespace names exist, no host-only network overlaps one of a lab
- * that is up. */
-int apply_precheck (const struct plan *p, nslab_error_t *err);
-/* Precheck, then apply. scenario_path is recorded for information. */
+/* Check (state_check_conflicts, under the state root's lock, together with
+ * creating the record), then apply. scenario_path is recorded for
+ * information. */
 int apply_plan (const struct plan *p, const char *scenario_path, nslab_error_t *err);
 
 #endif

@@ -152,6 +152,12 @@ lo_up (const char *name, nslab_error_t *err)
 int
 netns_create (const char *name, nslab_error_t *err)
 {
+  return netns_create_recorded (name, NULL, NULL, err);
+}
+
+int
+netns_create_recorded (const char *name, netns_record_fn record, void *arg, nslab_error_t *err)
+{
   if (inside)
     return nslab_error (err, EBUSY, "%s: create network namespace: inside another one", name);
   if (netns_origin_fd (err) < 0 || prepare_run_dir (err) < 0)
@@ -171,6 +177,14 @@ netns_create (const char *name, nslab_error_t *err)
       }
     g.entered = true;
     inside = true;
+    /* The identity goes to the caller's record before the namespace gets
+     * its name: a bind mount on /run/netns/NAME then always carries an
+     * identity that was recorded first (see netns_delete_owned). */
+    struct stat ns;
+    if (record && (stat ("/proc/thread-self/ns/net", &ns) < 0
+                   ? nslab_error (err, errno, "%s: stat new network namespace", name)
+                   : record (name, (uint64_t) ns.st_dev, (uint64_t) ns.st_ino, arg, err)) < 0)
+      goto fail;
     if (mount ("/proc/thread-self/ns/net", path, "none", MS_BIND, NULL) < 0)
       {
         nslab_error (err, errno, "%s: bind mount namespace on %s", name, path);
@@ -195,6 +209,53 @@ netns_delete (const char *name, nslab_error_t *err)
   cleanup_free char *path = netns_path (name);
   if (umount2 (path, MNT_DETACH) < 0 && errno != EINVAL && errno != ENOENT)
     return nslab_error (err, errno, "%s: unmount %s", name, path);
+  if (unlink (path) < 0 && errno != ENOENT)
+    return nslab_error (err, errno, "%s: remove %s", name, path);
+  return 0;
+}
+
+/* Only what the record proves to be ours goes. The journal holds "netns
+ * NAME" before the placeholder file exists and "netns-ino NAME DEV INO"
+ * (recorded by netns_create_recorded) before the namespace is mounted on
+ * it, so after a kill at any point /run/netns/NAME is one of:
+ * - absent: nothing to do;
+ * - an nsfs mount: ours only if its st_dev/st_ino are the recorded ones.
+ *   A mount without a recorded identity cannot be ours (we record before
+ *   mounting), so it is refused: e.g. another tool's namespace that took
+ *   the name after our up died before creating it;
+ * - an empty regular file on /run/netns itself: the placeholder, from a
+ *   kill between creating it and mounting. It holds no namespace and no
+ *   data; the name carries our lab's prefix and our intent was recorded
+ *   under the lab lock before it was made, so removing it is what the
+ *   record asks for (at worst it is `ip netns add` of a name our journal
+ *   claims, caught before its mount, and that fails cleanly).
+ * Anything else (a directory, a symlink, a file with content) is refused. */
+int
+netns_delete_owned (const char *name, bool have_ident, uint64_t dev, uint64_t ino, nslab_error_t *err)
+{
+  if (name == NULL || *name == '\0' || strchr (name, '/') || strcmp (name, ".") == 0 || strcmp (name, "..") == 0)
+    return nslab_error (err, 0, "netns '%s': not a namespace name: left as it is", name ? name : "");
+  cleanup_free char *path = netns_path (name);
+  struct stat st, dir;
+  if (lstat (path, &st) < 0)
+    return errno == ENOENT ? 0 : nslab_error (err, errno, "%s: stat %s", name, path);
+  if (stat (NETNS_RUN_DIR, &dir) < 0)
+    return nslab_error (err, errno, "stat %s", NETNS_RUN_DIR);
+  if (! S_ISREG (st.st_mode))
+    return nslab_error (err, 0, "%s: %s is not a namespace: left as it is", name, path);
+  if (st.st_dev != dir.st_dev)
+    {
+      if (! have_ident || (uint64_t) st.st_dev != dev || (uint64_t) st.st_ino != ino)
+        return nslab_error (err, 0, "%s: %s is not the namespace this lab created: left as it is", name, path);
+      if (umount2 (path, MNT_DETACH | UMOUNT_NOFOLLOW) < 0 && errno != EINVAL && errno != ENOENT)
+        return nslab_error (err, errno, "%s: unmount %s", name, path);
+      if (lstat (path, &st) < 0)
+        return errno == ENOENT ? 0 : nslab_error (err, errno, "%s: stat %s", name, path);
+      if (! S_ISREG (st.st_mode) || st.st_dev != dir.st_dev)
+        return nslab_error (err, 0, "%s: %s is still mounted over: left as it is", name, path);
+    }
+  if (st.st_size != 0)
+    return nslab_error (err, 0, "%s: %s is not an empty namespace placeholder: left as it is", name, path);
   if (unlink (path) < 0 && errno != ENOENT)
     return nslab_error (err, errno, "%s: remove %s", name, path);
   return 0;

@@ -8,6 +8,7 @@
 #define NSLAB_NETNS_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "base/error.h"
 
@@ -20,9 +21,18 @@ bool netns_exists (const char *name);
 /* Create NAME (fails with EEXIST if the file is there) and bring its lo up.
  * The calling thread is back in its original namespace on return. */
 int netns_create (const char *name, nslab_error_t *err);
+/* The same, calling RECORD with the namespace's nsfs identity (st_dev,
+ * st_ino) after it exists and before it is mounted on /run/netns/NAME; a
+ * failing RECORD undoes the creation. */
+typedef int (*netns_record_fn) (const char *name, uint64_t dev, uint64_t ino, void *arg, nslab_error_t *err);
+int netns_create_recorded (const char *name, netns_record_fn record, void *arg, nslab_error_t *err);
 /* Unmount and unlink; a namespace already gone is success. A netlink
  * socket still open in it (rtnl_forget) keeps it alive until closed. */
 int netns_delete (const char *name, nslab_error_t *err);
+/* Teardown's delete: removes /run/netns/NAME only if it is the namespace
+ * with that recorded identity (have_ident) or an empty placeholder, never
+ * following a link; anything else is refused with one line. */
+int netns_delete_owned (const char *name, bool have_ident, uint64_t dev, uint64_t ino, nslab_error_t *err);
 
 /* fd (O_CLOEXEC) of the namespace nslab started in; opened once. */
 int netns_origin_fd (nslab_error_t *err);

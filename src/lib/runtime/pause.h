@@ -64,27 +64,5 @@ int pause_spawn_start (const struct pause_spec *spec, pause_record_fn record, vo
                        struct pause_start *out, nslab_error_t *err);
 int pause_spawn_finish (struct pause_start *ps, nslab_error_t *err);
 
-/* Former names of the kernel/proc.h functions, kept until the state layer
- * and the CLI call those directly. */
-static inline bool
-pause_alive (pid_t pid, uint64_t starttime)
-{
-  return proc_alive (pid, starttime);
-}
-static inline int
-pause_kill (pid_t pid, uint64_t starttime, nslab_error_t *err)
-{
-  return proc_kill (pid, starttime, err);
-}
-static inline int
-pause_kill_start (pid_t pid, uint64_t starttime, nslab_error_t *err)
-{
-  return proc_kill_start (pid, starttime, err);
-}
-static inline int
-pause_kill_wait (int pidfd, pid_t pid, nslab_error_t *err)
-{
-  return proc_kill_wait (pidfd, pid, err);
-}
 
 #endif

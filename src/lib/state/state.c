@@ -1,13 +1,13 @@
 /* The lab state record: reader (state.h) and journal writer
- * (state_write.h). See state_write.h for the format's guarantees. */
-#define _XOPEN_SOURCE 700
+ * (journal.h). See journal.h for the format's guarantees. */
 #include "state/state.h"
 #include "state/journal.h"
 
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
@@ -19,9 +19,14 @@
 struct state_writer {
   char *lab;
   char *dir;
+  int root_fd;
+  int dir_fd;
   int lock_fd;
   int journal_fd;
 };
+
+#define STATE_HEADER "nslab-state 1"
+#define STATE_DIR_FLAGS (O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
 
 const char *
 state_root (void)
@@ -54,40 +59,139 @@ mkdir_p (const char *path, nslab_error_t *err)
   return 0;
 }
 
-/* Lock <dir>/lock; fails with ENOENT when the dir was removed meanwhile by
- * a concurrent down (its lock file is then unlinked). */
+/* Only root may have been able to write what we are about to act on as
+ * root: owner uid 0 and none of the FORBIDDEN mode bits. */
 static int
-take_lock (const char *lab, const char *dir, nslab_error_t *err)
+check_private (int fd, const char *path, mode_t forbidden, const char *what, nslab_error_t *err)
 {
-  cleanup_free char *path = xasprintf ("%s/lock", dir);
-  int fd = open (path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  struct stat st;
+  if (fstat (fd, &st) < 0)
+    return nslab_error (err, errno, "stat %s", path);
+  if (st.st_uid != 0 || (st.st_mode & forbidden))
+    return nslab_error (err, 0,
+                        "%s is owned by uid %u with mode %04o: nslab only trusts %s; left as it is", path,
+                        (unsigned) st.st_uid, (unsigned) (st.st_mode & 07777), what);
+  return 0;
+}
+
+/* fd of the state root, checked; -2 (no error) if it does not exist and
+ * CREATE is false. */
+static int
+open_root (bool create, nslab_error_t *err)
+{
+  if (create && mkdir_p (state_root (), err) < 0)
+    return -1;
+  int fd = open (state_root (), STATE_DIR_FLAGS);
+  if (fd < 0)
+    {
+      if (errno == ENOENT && ! create)
+        return -2;
+      if (errno == ELOOP || errno == ENOTDIR)
+        return nslab_error (err, 0, "state dir %s is a symlink or not a directory: left as it is", state_root ());
+      return nslab_error (err, errno, "open %s", state_root ());
+    }
+  if (check_private (fd, state_root (), 022, "a state root owned by root and not writable by group or others", err) < 0)
+    {
+      close (fd);
+      return -1;
+    }
+  return fd;
+}
+
+/* fd of ROOT_FD/LAB, checked: a real directory, root's, no group/other
+ * access. */
+static int
+open_lab_dir (int root_fd, const char *lab, nslab_error_t *err)
+{
+  cleanup_free char *path = lab_dir (lab);
+  int fd = openat (root_fd, lab, STATE_DIR_FLAGS);
   if (fd < 0)
     {
       if (errno == ENOENT)
-        return nslab_error (err, ENOENT, "lab %s is not up", lab);
+        return nslab_error (err, 0, "lab %s is not up", lab);
+      if (errno == ELOOP || errno == ENOTDIR)
+        return nslab_error (err, 0, "%s is not an nslab lab (a symlink or not a directory): left as it is", path);
       return nslab_error (err, errno, "open %s", path);
     }
+  if (check_private (fd, path, 077, "a lab dir owned by root and closed to group and others", err) < 0)
+    {
+      close (fd);
+      return -1;
+    }
+  return fd;
+}
+
+/* Open NAME inside the lab dir, never through a link, and insist on a
+ * regular file only root can write. */
+static int
+open_in_lab (int dir_fd, const char *dir, const char *name, int flags, nslab_error_t *err)
+{
+  int fd = openat (dir_fd, name, flags | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0)
+    {
+      if (errno == ELOOP)
+        return nslab_error (err, 0, "%s/%s is a symlink: left as it is", dir, name);
+      if (errno == ENOENT)
+        return nslab_error (err, 0, "%s is not an nslab lab (no valid state header): left as it is", dir);
+      return nslab_error (err, errno, "open %s/%s", dir, name);
+    }
+  struct stat st;
+  if (fstat (fd, &st) < 0 || ! S_ISREG (st.st_mode) || st.st_uid != 0 || (st.st_mode & 022))
+    {
+      close (fd);
+      return nslab_error (err, 0, "%s/%s is not a regular file owned by root: left as it is", dir, name);
+    }
+  return fd;
+}
+
+static int
+flock_wait (int fd, nslab_error_t *err, const char *what)
+{
+  while (flock (fd, LOCK_EX) < 0)
+    if (errno != EINTR)
+      return nslab_error (err, errno, "lock %s", what);
+  return 0;
+}
+
+int
+state_root_lock (nslab_error_t *err)
+{
+  int fd = open_root (true, err);
+  if (fd < 0)
+    return -1;
+  if (flock_wait (fd, err, state_root ()) < 0)
+    {
+      close (fd);
+      return -1;
+    }
+  return fd;
+}
+
+/* Lock the lab's lock file; fails with "not up" when the lab was removed
+ * meanwhile by a concurrent down (the lock file is then unlinked). */
+static int
+take_lock (const char *lab, int dir_fd, const char *dir, nslab_error_t *err)
+{
+  int fd = open_in_lab (dir_fd, dir, "lock", O_RDWR, err);
+  if (fd < 0)
+    return -1;
   if (flock (fd, LOCK_EX | LOCK_NB) < 0)
     {
-      if (errno != EWOULDBLOCK)
-        {
-          close (fd);
-          return nslab_error (err, errno, "lock %s", path);
-        }
       /* Another nslab is changing this lab: wait for it (kill -9 of it
        * releases the lock). */
-      while (flock (fd, LOCK_EX) < 0)
-        if (errno != EINTR)
-          {
-            close (fd);
-            return nslab_error (err, errno, "lock %s", path);
-          }
+      if (errno != EWOULDBLOCK || flock_wait (fd, err, dir) < 0)
+        {
+          if (errno != EWOULDBLOCK)
+            nslab_error (err, errno, "lock %s/lock", dir);
+          close (fd);
+          return -1;
+        }
     }
   struct stat st;
   if (fstat (fd, &st) < 0 || st.st_nlink == 0)
     {
       close (fd);
-      return nslab_error (err, ENOENT, "lab %s is not up", lab);
+      return nslab_error (err, 0, "lab %s is not up", lab);
     }
   return fd;
 }
@@ -128,6 +232,20 @@ check_word (const char *what, const char *s, nslab_error_t *err)
   return 0;
 }
 
+static bool
+plain_name (const char *s)
+{
+  return s && *s && ! strchr (s, '/') && strcmp (s, ".") != 0 && strcmp (s, "..") != 0
+         && ! strpbrk (s, " \t\n\r");
+}
+
+bool
+state_netns_name_ok (const char *lab, const char *name)
+{
+  size_t l = strlen (lab);
+  return plain_name (name) && strncmp (name, lab, l) == 0 && name[l] == '-' && name[l + 1] != '\0';
+}
+
 static void
 writer_free (struct state_writer *w)
 {
@@ -137,83 +255,202 @@ writer_free (struct state_writer *w)
     close (w->journal_fd);
   if (w->lock_fd >= 0)
     close (w->lock_fd);
+  if (w->dir_fd >= 0)
+    close (w->dir_fd);
+  if (w->root_fd >= 0)
+    close (w->root_fd);
   free (w->lab);
   free (w->dir);
   free (w);
 }
 
 /* A writer for LAB, not yet locked; refuses names that are not a plain
- * directory entry (the lab name becomes a path under state_root()). */
+ * directory entry (the lab name becomes a path under state_root()), and
+ * hidden names (the root's own, see state_create_locked). */
 static int
 writer_new (const char *lab, struct state_writer **out, nslab_error_t *err)
 {
-  if (check_word ("lab", lab, err) < 0)
-    return -1;
-  if (strchr (lab, '/') || strcmp (lab, ".") == 0 || strcmp (lab, "..") == 0)
-    return nslab_error (err, EINVAL, "invalid lab name '%s'", lab);
+  if (! plain_name (lab) || lab[0] == '.')
+    return nslab_error (err, EINVAL, "invalid lab name '%s'", lab ? lab : "");
   struct state_writer *w = xcalloc (1, sizeof *w);
-  w->lock_fd = w->journal_fd = -1;
+  w->root_fd = w->dir_fd = w->lock_fd = w->journal_fd = -1;
   w->lab = xstrdup (lab);
   w->dir = lab_dir (lab);
   *out = w;
   return 0;
 }
 
-/* Take the lab's lock, then open its journal for appending. On failure the
- * writer is freed. */
+/* Remove everything inside DIR_FD, by fd: a symlink is unlinked, never
+ * followed; a directory on another device (a mount point) is refused. */
 static int
-writer_lock_journal (struct state_writer *w, int open_flags, nslab_error_t *err)
+rm_tree_at (int dir_fd, const char *path, dev_t dev, int depth, nslab_error_t *err)
 {
-  w->lock_fd = take_lock (w->lab, w->dir, err);
-  if (w->lock_fd < 0)
+  if (depth > 16)
+    return nslab_error (err, ELOOP, "remove %s", path);
+  int dfd = openat (dir_fd, ".", STATE_DIR_FLAGS);
+  if (dfd < 0)
+    return nslab_error (err, errno, "open %s", path);
+  DIR *d = fdopendir (dfd);
+  if (d == NULL)
     {
-      writer_free (w);
-      return -1;
+      close (dfd);
+      return nslab_error (err, errno, "open %s", path);
     }
-  cleanup_free char *jpath = xasprintf ("%s/journal", w->dir);
-  w->journal_fd = open (jpath, open_flags | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-  if (w->journal_fd < 0)
+  int rc = 0;
+  struct dirent *de;
+  while (rc == 0 && (de = readdir (d)) != NULL)
     {
-      nslab_error (err, errno, "open %s", jpath);
-      writer_free (w);
-      return -1;
+      if (strcmp (de->d_name, ".") == 0 || strcmp (de->d_name, "..") == 0)
+        continue;
+      cleanup_free char *sub = xasprintf ("%s/%s", path, de->d_name);
+      struct stat st;
+      if (fstatat (dfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+        {
+          if (errno != ENOENT)
+            rc = nslab_error (err, errno, "stat %s", sub);
+          continue;
+        }
+      if (S_ISDIR (st.st_mode))
+        {
+          if (st.st_dev != dev)
+            {
+              rc = nslab_error (err, 0, "%s is a mount point: left as it is", sub);
+              break;
+            }
+          cleanup_close int sfd = openat (dfd, de->d_name, STATE_DIR_FLAGS);
+          if (sfd < 0)
+            rc = nslab_error (err, errno, "open %s", sub);
+          else if (rm_tree_at (sfd, sub, dev, depth + 1, err) < 0)
+            rc = -1;
+          else if (unlinkat (dfd, de->d_name, AT_REMOVEDIR) < 0 && errno != ENOENT)
+            rc = nslab_error (err, errno, "remove %s", sub);
+        }
+      else if (unlinkat (dfd, de->d_name, 0) < 0 && errno != ENOENT)
+        rc = nslab_error (err, errno, "remove %s", sub);
     }
+  closedir (d);
+  return rc;
+}
+
+/* Remove ROOT_FD/NAME if it is still the directory DIR_FD has open. */
+static int
+remove_dir_entry (int root_fd, const char *name, int dir_fd, const char *path, nslab_error_t *err)
+{
+  struct stat mine, there;
+  if (fstat (dir_fd, &mine) < 0)
+    return nslab_error (err, errno, "stat %s", path);
+  if (rm_tree_at (dir_fd, path, mine.st_dev, 0, err) < 0)
+    return -1;
+  if (fstatat (root_fd, name, &there, AT_SYMLINK_NOFOLLOW) < 0)
+    return errno == ENOENT ? 0 : nslab_error (err, errno, "stat %s", path);
+  if (there.st_dev != mine.st_dev || there.st_ino != mine.st_ino)
+    return nslab_error (err, 0, "%s was replaced meanwhile: left as it is", path);
+  if (unlinkat (root_fd, name, AT_REMOVEDIR) < 0 && errno != ENOENT)
+    return nslab_error (err, errno, "remove %s", path);
   return 0;
 }
 
 int
-state_create (const char *lab, const char *scenario, struct state_writer **out, nslab_error_t *err)
+state_create_locked (int root_fd, const char *lab, const char *scenario, struct state_writer **out,
+                     nslab_error_t *err)
 {
   struct state_writer *w;
   if (writer_new (lab, &w, err) < 0)
     return -1;
-  if (mkdir_p (state_root (), err) < 0)
+  /* A new open of the root, not a dup: flock belongs to the open file
+   * description, and the writer must not keep the root locked. */
+  w->root_fd = openat (root_fd, ".", STATE_DIR_FLAGS);
+  struct stat st;
+  if (w->root_fd < 0)
     {
+      nslab_error (err, errno, "open %s", state_root ());
       writer_free (w);
       return -1;
     }
-  if (mkdir (w->dir, 0700) < 0)
+  if (fstatat (root_fd, lab, &st, AT_SYMLINK_NOFOLLOW) == 0)
     {
-      int e = errno;
       writer_free (w);
-      if (e == EEXIST)
-        return nslab_error (err, 0, "lab %s is already up (nslab down %s first)", lab, lab);
-      return nslab_error (err, e, "mkdir %s/%s", state_root (), lab);
+      return nslab_error (err, 0, "lab %s is already up (nslab down %s first)", lab, lab);
     }
-  if (writer_lock_journal (w, O_WRONLY, err) < 0)
-    return -1;
-  cleanup_free char *scen = xstrdup (scenario ? scenario : "-");
-  for (char *c = scen; *c; c++)
-    if (*c == '\n' || *c == '\r')
-      *c = '?';
-  if (append (w, err, "nslab-state 1\nlab %s\ncreated %lld\nscenario %s", lab, (long long) time (NULL), scen) < 0)
+  /* Built under a hidden name and renamed into place: a lab dir exists
+   * only with its header, so anything under the root without one is not
+   * ours. A leftover from a creator killed before the rename can only be
+   * ours (the root is root's; we hold its lock, so no creator is running):
+   * it holds no object yet, so it goes. */
+  cleanup_free char *tmp = xasprintf (".new-%s", lab);
+  cleanup_free char *tmp_path = xasprintf ("%s/%s", state_root (), tmp);
+  int old = openat (root_fd, tmp, STATE_DIR_FLAGS);
+  if (old >= 0)
     {
+      int r = remove_dir_entry (root_fd, tmp, old, tmp_path, err);
+      close (old);
+      if (r < 0)
+        {
+          writer_free (w);
+          return -1;
+        }
+    }
+  if (mkdirat (root_fd, tmp, 0700) < 0)
+    {
+      nslab_error (err, errno, "mkdir %s", tmp_path);
+      writer_free (w);
+      return -1;
+    }
+  w->dir_fd = openat (root_fd, tmp, STATE_DIR_FLAGS);
+  int rc = 0;
+  if (w->dir_fd < 0 || fchmod (w->dir_fd, 0700) < 0)
+    rc = nslab_error (err, errno, "open %s", tmp_path);
+  if (rc == 0)
+    {
+      w->lock_fd = openat (w->dir_fd, "lock", O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+      if (w->lock_fd < 0 || flock (w->lock_fd, LOCK_EX) < 0)
+        rc = nslab_error (err, errno, "lock %s/lock", tmp_path);
+    }
+  if (rc == 0)
+    {
+      w->journal_fd
+          = openat (w->dir_fd, "journal", O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0600);
+      if (w->journal_fd < 0)
+        rc = nslab_error (err, errno, "open %s/journal", tmp_path);
+    }
+  if (rc == 0 && (mkdirat (w->dir_fd, "files", 0700) < 0 || mkdirat (w->dir_fd, "logs", 0700) < 0))
+    rc = nslab_error (err, errno, "mkdir %s", tmp_path);
+  if (rc == 0)
+    {
+      cleanup_free char *scen = xstrdup (scenario ? scenario : "-");
+      for (char *c = scen; *c; c++)
+        if (*c == '\n' || *c == '\r')
+          *c = '?';
+      rc = append (w, err, STATE_HEADER "\nlab %s\ncreated %lld\nscenario %s", lab, (long long) time (NULL), scen);
+    }
+  if (rc == 0 && renameat2 (root_fd, tmp, root_fd, lab, RENAME_NOREPLACE) < 0)
+    {
+      if (errno == EEXIST)
+        rc = nslab_error (err, 0, "lab %s is already up (nslab down %s first)", lab, lab);
+      else
+        rc = nslab_error (err, errno, "rename %s to %s", tmp_path, w->dir);
+    }
+  if (rc < 0)
+    {
+      if (w->dir_fd >= 0)
+        remove_dir_entry (root_fd, tmp, w->dir_fd, tmp_path, NULL);
       writer_free (w);
       return -1;
     }
   *out = w;
   return 0;
 }
+
+int
+state_create (const char *lab, const char *scenario, struct state_writer **out, nslab_error_t *err)
+{
+  cleanup_close int root_fd = state_root_lock (err);
+  if (root_fd < 0)
+    return -1;
+  return state_create_locked (root_fd, lab, scenario, out, err);
+}
+
+static int load_at (int dir_fd, const char *lab, const char *dir, struct state **out, nslab_error_t *err);
 
 int
 state_open (const char *lab, struct state_writer **out, nslab_error_t *err)
@@ -221,15 +458,35 @@ state_open (const char *lab, struct state_writer **out, nslab_error_t *err)
   struct state_writer *w;
   if (writer_new (lab, &w, err) < 0)
     return -1;
-  struct stat st;
-  if (stat (w->dir, &st) < 0 || ! S_ISDIR (st.st_mode))
+  w->root_fd = open_root (false, err);
+  if (w->root_fd == -2)
     {
+      w->root_fd = -1;
       writer_free (w);
       return nslab_error (err, 0, "lab %s is not up", lab);
     }
-  if (writer_lock_journal (w, O_RDWR, err) < 0)
-    return -1;
-  cleanup_free char *jpath = xasprintf ("%s/journal", w->dir);
+  /* Nothing is created or locked in a dir before it proved to be a lab:
+   * the header check comes first. */
+  struct state *st = NULL;
+  if (w->root_fd < 0 || (w->dir_fd = open_lab_dir (w->root_fd, lab, err)) < 0
+      || load_at (w->dir_fd, lab, w->dir, &st, err) < 0)
+    {
+      writer_free (w);
+      return -1;
+    }
+  state_free (st);
+  w->lock_fd = take_lock (lab, w->dir_fd, w->dir, err);
+  if (w->lock_fd < 0)
+    {
+      writer_free (w);
+      return -1;
+    }
+  w->journal_fd = open_in_lab (w->dir_fd, w->dir, "journal", O_RDWR | O_APPEND, err);
+  if (w->journal_fd < 0)
+    {
+      writer_free (w);
+      return -1;
+    }
   /* A writer killed mid-record left a line without its newline: cut it so
    * the next record does not glue onto it (the reader ignored it anyway). */
   off_t size = lseek (w->journal_fd, 0, SEEK_END);
@@ -237,8 +494,7 @@ state_open (const char *lab, struct state_writer **out, nslab_error_t *err)
   if (size > 0 && pread (w->journal_fd, &last, 1, size - 1) == 1 && last != '\n')
     {
       cleanup_free char *buf = xmalloc ((size_t) size);
-      cleanup_close int rfd = open (jpath, O_RDONLY | O_CLOEXEC);
-      ssize_t n = rfd >= 0 ? pread (rfd, buf, (size_t) size, 0) : -1;
+      ssize_t n = pread (w->journal_fd, buf, (size_t) size, 0);
       off_t keep = 0;
       for (ssize_t i = n - 1; i >= 0; i--)
         if (buf[i] == '\n')
@@ -248,7 +504,7 @@ state_open (const char *lab, struct state_writer **out, nslab_error_t *err)
           }
       if (n < 0 || ftruncate (w->journal_fd, keep) < 0)
         {
-          nslab_error (err, errno, "repair %s", jpath);
+          nslab_error (err, errno, "repair %s/journal", w->dir);
           writer_free (w);
           return -1;
         }
@@ -267,6 +523,12 @@ const char *
 state_writer_lab (const struct state_writer *w)
 {
   return w->lab;
+}
+
+int
+state_writer_load (const struct state_writer *w, struct state **out, nslab_error_t *err)
+{
+  return load_at (w->dir_fd, w->lab, w->dir, out, err);
 }
 
 int
@@ -301,6 +563,15 @@ state_record_netns (struct state_writer *w, const char *netns, nslab_error_t *er
 }
 
 int
+state_record_netns_ident (struct state_writer *w, const char *netns, uint64_t dev, uint64_t ino,
+                          nslab_error_t *err)
+{
+  if (check_word ("netns", netns, err) < 0)
+    return -1;
+  return append (w, err, "netns-ino %s %llu %llu", netns, (unsigned long long) dev, (unsigned long long) ino);
+}
+
+int
 state_record_process (struct state_writer *w, const struct state_process *p, nslab_error_t *err)
 {
   if (check_word ("process", p->name, err) < 0 || check_word ("netns", p->netns, err) < 0
@@ -318,24 +589,12 @@ state_mark_complete (struct state_writer *w, nslab_error_t *err)
   return append (w, err, "complete");
 }
 
-static int
-rm_entry (const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-  (void) sb;
-  (void) ftw;
-  if (flag == FTW_DP)
-    return rmdir (path) < 0 && errno != ENOENT ? -1 : 0;
-  return unlink (path) < 0 && errno != ENOENT ? -1 : 0;
-}
-
 int
 state_remove (struct state_writer *w, nslab_error_t *err)
 {
   /* The lock file goes with the dir; the fd keeps the lock until close,
    * and a waiter then sees st_nlink == 0 and knows the lab is gone. */
-  if (nftw (w->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS | FTW_MOUNT) < 0 && errno != ENOENT)
-    return nslab_error (err, errno, "remove %s", w->dir);
-  return 0;
+  return remove_dir_entry (w->root_fd, w->lab, w->dir_fd, w->dir, err);
 }
 
 void
@@ -352,114 +611,238 @@ dup_field (const char *s)
   return strcmp (s, "-") == 0 ? NULL : xstrdup (s);
 }
 
-static void
+/* Strict numbers: a record with a field that is not one is garbled. */
+static bool
+parse_u64 (const char *s, uint64_t *out)
+{
+  if (s == NULL || *s < '0' || *s > '9')
+    return false;
+  char *end;
+  errno = 0;
+  unsigned long long v = strtoull (s, &end, 10);
+  if (errno || *end != '\0')
+    return false;
+  *out = v;
+  return true;
+}
+
+static bool
+parse_int (const char *s, int *out)
+{
+  uint64_t v;
+  if (! parse_u64 (s, &v) || v > INT32_MAX)
+    return false;
+  *out = (int) v;
+  return true;
+}
+
+/* One complete record; false when it is garbled or unknown (never acted on). */
+static bool
 parse_line (struct state *st, char *line)
 {
   char *save = NULL;
   char *key = strtok_r (line, " ", &save);
   if (key == NULL)
-    return;
-  char *rest = save;
-  if (strcmp (key, "lab") == 0 && rest && *rest)
+    return false;
+  char *rest = save && *save ? save : NULL;
+  if (strcmp (key, "lab") == 0 || strcmp (key, "scenario") == 0)
+    return rest != NULL; /* lab: checked by the caller; scenario: read there too */
+  if (strcmp (key, "created") == 0)
     {
-      free (st->lab);
-      st->lab = xstrdup (rest);
+      uint64_t v;
+      if (! parse_u64 (rest, &v))
+        return false;
+      st->created = (time_t) v;
+      return true;
     }
-  else if (strcmp (key, "created") == 0 && rest)
-    st->created = (time_t) strtoll (rest, NULL, 10);
-  else if (strcmp (key, "scenario") == 0 && rest)
+  if (strcmp (key, "counts") == 0)
     {
-      free (st->scenario);
-      st->scenario = dup_field (rest);
+      char *f[3];
+      for (int i = 0; i < 3; i++)
+        f[i] = strtok_r (NULL, " ", &save);
+      int v[3];
+      if (strtok_r (NULL, " ", &save) != NULL || ! parse_int (f[0], &v[0]) || ! parse_int (f[1], &v[1])
+          || ! parse_int (f[2], &v[2]))
+        return false;
+      st->n_nodes = v[0];
+      st->n_pods = v[1];
+      st->n_services = v[2];
+      return true;
     }
-  else if (strcmp (key, "counts") == 0 && rest)
-    sscanf (rest, "%d %d %d", &st->n_nodes, &st->n_pods, &st->n_services);
-  else if (strcmp (key, "labhost") == 0 && rest && *rest)
+  if (strcmp (key, "complete") == 0)
+    {
+      st->complete = rest == NULL;
+      return rest == NULL;
+    }
+  char *f[7] = { 0 };
+  int nf = 0;
+  for (char *t; nf < 8 && (t = strtok_r (NULL, " ", &save)) != NULL; nf++)
+    if (nf < 7)
+      f[nf] = t;
+  if (strcmp (key, "labhost") == 0 && nf == 1)
     {
       free (st->labhost_netns);
-      st->labhost_netns = xstrdup (rest);
+      st->labhost_netns = xstrdup (f[0]);
+      return true;
     }
-  else if (strcmp (key, "netns") == 0 && rest && *rest)
+  if (strcmp (key, "netns") == 0 && nf == 1)
     {
       for (size_t i = 0; i < st->n_netns; i++)
-        if (strcmp (st->netns[i], rest) == 0)
-          return;
-      *VEC_PUSH (st->netns, st->n_netns) = xstrdup (rest);
+        if (strcmp (st->netns[i], f[0]) == 0)
+          return true;
+      st->netns_ident = xrealloc (st->netns_ident, (st->n_netns + 1) * sizeof *st->netns_ident);
+      st->netns_ident[st->n_netns] = (struct state_ns_ident) { 0 };
+      *VEC_PUSH (st->netns, st->n_netns) = xstrdup (f[0]);
+      return true;
     }
-  else if (strcmp (key, "cidr") == 0)
+  if (strcmp (key, "netns-ino") == 0 && nf == 3)
     {
-      char *kind = strtok_r (NULL, " ", &save);
-      char *name = strtok_r (NULL, " ", &save);
-      char *c = strtok_r (NULL, " ", &save);
+      struct state_ns_ident id = { .known = true };
+      if (! parse_u64 (f[1], &id.dev) || ! parse_u64 (f[2], &id.ino))
+        return false;
+      /* Only for a namespace whose intent was recorded before. */
+      for (size_t i = 0; i < st->n_netns; i++)
+        if (strcmp (st->netns[i], f[0]) == 0)
+          {
+            st->netns_ident[i] = id;
+            return true;
+          }
+      return false;
+    }
+  if (strcmp (key, "cidr") == 0 && nf == 3)
+    {
       struct cidr cc;
-      if (kind && name && c && cidr_parse (c, &cc, false))
-        {
-          struct state_cidr *e = VEC_PUSH (st->cidrs, st->n_cidrs);
-          e->kind = xstrdup (kind);
-          e->name = xstrdup (name);
-          e->cidr = cc;
-        }
+      if (! cidr_parse (f[2], &cc, false))
+        return false;
+      struct state_cidr *e = VEC_PUSH (st->cidrs, st->n_cidrs);
+      e->kind = xstrdup (f[0]);
+      e->name = xstrdup (f[1]);
+      e->cidr = cc;
+      return true;
     }
-  else if (strcmp (key, "proc") == 0)
+  if (strcmp (key, "proc") == 0 && nf == 7)
     {
-      char *f[7];
-      for (int i = 0; i < 7; i++)
-        if ((f[i] = strtok_r (NULL, " ", &save)) == NULL)
-          return;
+      int pid;
+      uint64_t start;
+      if ((strcmp (f[0], "node") != 0 && strcmp (f[0], "pod") != 0) || ! parse_int (f[5], &pid) || pid <= 1
+          || ! parse_u64 (f[6], &start))
+        return false;
       struct state_process *p = VEC_PUSH (st->procs, st->n_procs);
       p->kind = strcmp (f[0], "node") == 0 ? STATE_PROC_NODE : STATE_PROC_POD;
       p->name = xstrdup (f[1]);
       p->owner = dup_field (f[2]);
       p->netns = xstrdup (f[3]);
       p->node = dup_field (f[4]);
-      p->pid = (pid_t) strtol (f[5], NULL, 10);
-      p->starttime = strtoull (f[6], NULL, 10);
+      p->pid = (pid_t) pid;
+      p->starttime = start;
+      return true;
     }
-  else if (strcmp (key, "complete") == 0)
-    st->complete = true;
+  return false;
+}
+
+static int
+not_a_lab (const char *dir, nslab_error_t *err)
+{
+  return nslab_error (err, 0, "%s is not an nslab lab (no valid state header): left as it is", dir);
 }
 
 int
-state_load (const char *lab, struct state **out, nslab_error_t *err)
+state_parse (FILE *f, const char *dirname, const char *dir, struct state **out, nslab_error_t *err)
 {
-  if (lab == NULL || *lab == '\0' || strchr (lab, '/') || strcmp (lab, ".") == 0 || strcmp (lab, "..") == 0)
-    return nslab_error (err, EINVAL, "invalid lab name '%s'", lab ? lab : "");
-  cleanup_free char *dir = lab_dir (lab);
-  struct stat sbuf;
-  if (stat (dir, &sbuf) < 0 || ! S_ISDIR (sbuf.st_mode))
-    return nslab_error (err, 0, "lab %s is not up", lab);
   struct state *st = xcalloc (1, sizeof *st);
-  st->lab = xstrdup (lab);
+  st->lab = xstrdup (dirname);
   st->dir = xstrdup (dir);
-  st->created = sbuf.st_mtime;
-  cleanup_free char *jpath = xasprintf ("%s/journal", dir);
-  cleanup_file FILE *f = fopen (jpath, "re");
-  if (f == NULL)
-    {
-      /* Killed between mkdir and creating the journal: nothing was made. */
-      if (errno == ENOENT)
-        {
-          *out = st;
-          return 0;
-        }
-      int e = errno;
-      state_free (st);
-      return nslab_error (err, e, "open %s", jpath);
-    }
   char *line = NULL;
   size_t cap = 0;
   ssize_t n;
-  while ((n = getline (&line, &cap, f)) > 0)
+  int rc = 0;
+  bool lab_seen = false;
+  for (size_t lineno = 1; rc == 0 && (n = getline (&line, &cap, f)) > 0; lineno++)
     {
       /* A line without its newline is a record cut short by a kill. */
       if (line[n - 1] != '\n')
         break;
       line[n - 1] = '\0';
-      parse_line (st, line);
+      if (lineno == 1)
+        {
+          if (strcmp (line, STATE_HEADER) == 0)
+            continue;
+          if (strncmp (line, "nslab-state ", 12) == 0)
+            rc = nslab_error (err, 0, "%s/journal: unknown state version \"%.40s\" (this nslab reads %s): left as it is",
+                              dir, line, STATE_HEADER);
+          else
+            rc = not_a_lab (dir, err);
+          break;
+        }
+      if (strncmp (line, "lab ", 4) == 0)
+        {
+          /* The record must name its own dir: a journal copied or moved
+           * under another name is not that lab's. */
+          if (strcmp (line + 4, dirname) != 0)
+            rc = not_a_lab (dir, err);
+          lab_seen = true;
+          continue;
+        }
+      if (strncmp (line, "scenario ", 9) == 0)
+        {
+          free (st->scenario);
+          st->scenario = dup_field (line + 9);
+          continue;
+        }
+      cleanup_free char *copy = xstrdup (line);
+      if (! parse_line (st, line))
+        *VEC_PUSH (st->bad, st->n_bad) = xasprintf ("line %zu: %.80s", lineno, copy);
     }
   free (line);
+  if (rc == 0 && ! lab_seen)
+    rc = not_a_lab (dir, err);
+  if (rc < 0)
+    {
+      state_free (st);
+      return -1;
+    }
   *out = st;
   return 0;
+}
+
+static int
+load_at (int dir_fd, const char *lab, const char *dir, struct state **out, nslab_error_t *err)
+{
+  int fd = open_in_lab (dir_fd, dir, "journal", O_RDONLY, err);
+  if (fd < 0)
+    return -1;
+  cleanup_file FILE *f = fdopen (fd, "r");
+  if (f == NULL)
+    {
+      close (fd);
+      return nslab_error (err, errno, "open %s/journal", dir);
+    }
+  struct stat sb;
+  if (fstat (dir_fd, &sb) < 0)
+    return nslab_error (err, errno, "stat %s", dir);
+  if (state_parse (f, lab, dir, out, err) < 0)
+    return -1;
+  if ((*out)->created == 0)
+    (*out)->created = sb.st_mtime;
+  return 0;
+}
+
+int
+state_load (const char *lab, struct state **out, nslab_error_t *err)
+{
+  if (! plain_name (lab) || lab[0] == '.')
+    return nslab_error (err, EINVAL, "invalid lab name '%s'", lab ? lab : "");
+  cleanup_free char *dir = lab_dir (lab);
+  int root_fd = open_root (false, err);
+  if (root_fd == -2)
+    return nslab_error (err, 0, "lab %s is not up", lab);
+  if (root_fd < 0)
+    return -1;
+  cleanup_close int rfd = root_fd;
+  cleanup_close int dir_fd = open_lab_dir (rfd, lab, err);
+  if (dir_fd < 0)
+    return -1;
+  return load_at (dir_fd, lab, dir, out, err);
 }
 
 void
@@ -473,6 +856,7 @@ state_free (struct state *st)
   for (size_t i = 0; i < st->n_netns; i++)
     free (st->netns[i]);
   free (st->netns);
+  free (st->netns_ident);
   for (size_t i = 0; i < st->n_procs; i++)
     {
       free (st->procs[i].name);
@@ -488,6 +872,9 @@ state_free (struct state *st)
       free (st->cidrs[i].name);
     }
   free (st->cidrs);
+  for (size_t i = 0; i < st->n_bad; i++)
+    free (st->bad[i]);
+  free (st->bad);
   free (st);
 }
 
@@ -498,29 +885,64 @@ cmp_str (const void *a, const void *b)
 }
 
 int
-state_list (char ***labs, size_t *n, nslab_error_t *err)
+state_scan (char ***labs, size_t *n, char ***skipped, size_t *n_skipped, nslab_error_t *err)
 {
   *labs = NULL;
   *n = 0;
-  DIR *d = opendir (state_root ());
+  if (skipped)
+    {
+      *skipped = NULL;
+      *n_skipped = 0;
+    }
+  int root_fd = open_root (false, err);
+  if (root_fd == -2)
+    return 0;
+  if (root_fd < 0)
+    return -1;
+  DIR *d = fdopendir (root_fd);
   if (d == NULL)
     {
-      if (errno == ENOENT)
-        return 0;
+      close (root_fd);
       return nslab_error (err, errno, "open %s", state_root ());
     }
   struct dirent *de;
   while ((de = readdir (d)) != NULL)
     {
+      /* Hidden names are the root's own (a lab being built). */
       if (de->d_name[0] == '.')
         continue;
-      struct stat st;
-      if (fstatat (dirfd (d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 || ! S_ISDIR (st.st_mode))
+      /* Plain files are never taken for a lab; a symlink or a directory
+       * might be, so those are reported when skipped. */
+      struct stat sb;
+      if (fstatat (dirfd (d), de->d_name, &sb, AT_SYMLINK_NOFOLLOW) < 0
+          || ! (S_ISDIR (sb.st_mode) || S_ISLNK (sb.st_mode)))
         continue;
-      *VEC_PUSH (*labs, *n) = xstrdup (de->d_name);
+      nslab_error_t e = NULL;
+      struct state *st = NULL;
+      int dir_fd = open_lab_dir (dirfd (d), de->d_name, &e);
+      cleanup_free char *dir = lab_dir (de->d_name);
+      if (dir_fd >= 0)
+        {
+          load_at (dir_fd, de->d_name, dir, &st, &e);
+          close (dir_fd);
+        }
+      if (st != NULL)
+        *VEC_PUSH (*labs, *n) = xstrdup (de->d_name);
+      else if (skipped && e != NULL)
+        *VEC_PUSH (*skipped, *n_skipped) = xstrdup (e->msg);
+      state_free (st);
+      nslab_error_free (&e);
     }
   closedir (d);
   if (*n)
     qsort (*labs, *n, sizeof **labs, cmp_str);
+  if (skipped && *n_skipped)
+    qsort (*skipped, *n_skipped, sizeof **skipped, cmp_str);
   return 0;
+}
+
+int
+state_list (char ***labs, size_t *n, nslab_error_t *err)
+{
+  return state_scan (labs, n, NULL, NULL, err);
 }

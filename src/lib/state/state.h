@@ -1,12 +1,22 @@
 /* The state record of a lab: /run/nslab/<lab>/ (NSLAB_STATE_DIR overrides
  * /run/nslab), mode 0700. An append-only journal names every object before
  * it is created, so `down` can remove exactly what was (or may have been)
- * created, after a crash or kill -9, without the scenario file. */
+ * created, after a crash or kill -9, without the scenario file.
+ *
+ * Root's `down` acts on what it reads here, so nothing here is trusted
+ * unless only root could have written it: the state root must be a real
+ * directory owned by root and not writable by group or others, a lab dir a
+ * real directory owned by root with no group/other access, and every file
+ * is opened relative to the lab dir's fd without following a link. A
+ * directory whose journal does not start with the header "nslab-state 1"
+ * and name the directory in a "lab NAME" record is not a lab: it is listed
+ * nowhere and left as it is. */
 #ifndef NSLAB_STATE_H
 #define NSLAB_STATE_H
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <sys/types.h>
 #include <time.h>
 
@@ -31,6 +41,13 @@ struct state_cidr {
   struct cidr cidr;
 };
 
+/* Identity of a namespace as the kernel knows it: st_dev/st_ino of its
+ * nsfs inode (what stat of /run/netns/NAME gives while it is mounted). */
+struct state_ns_ident {
+  bool known;        /* false: the journal holds the intent only (crash window) */
+  uint64_t dev, ino;
+};
+
 struct state {
   char *lab;
   char *dir;         /* /run/nslab/k3s */
@@ -38,6 +55,7 @@ struct state {
   time_t created;
   bool complete;     /* up finished; false = up in progress, crashed or rolled back */
   char **netns;      /* every namespace recorded, in creation order */
+  struct state_ns_ident *netns_ident; /* same index as netns */
   size_t n_netns;
   struct state_process *procs;
   size_t n_procs;
@@ -46,14 +64,29 @@ struct state {
   /* Networks the lab occupies, to refuse a clashing lab (added by apply). */
   struct state_cidr *cidrs;
   size_t n_cidrs;
+  /* Complete records the reader could not make sense of ("line 7: proc
+   * x"): never acted on; teardown refuses to remove a record holding any. */
+  char **bad;
+  size_t n_bad;
 };
 
 /* Root of all state dirs: $NSLAB_STATE_DIR or /run/nslab. */
 const char *state_root (void);
-/* Read a lab's record (no lock taken; readers tolerate a journal being appended). */
+/* Read a lab's record (no lock taken; readers tolerate a journal being
+ * appended). Refuses with one line a dir that is a symlink, not root's, open
+ * to others, or has no valid header, and an unknown state version. */
 int state_load (const char *lab, struct state **out, nslab_error_t *err);
+/* The same from an open journal (the unit tests feed it text): DIRNAME is
+ * the name the "lab" record must carry, DIR_PATH names it in errors. */
+int state_parse (FILE *journal, const char *dirname, const char *dir_path, struct state **out, nslab_error_t *err);
 void state_free (struct state *st);
-/* Names of labs with a state dir, sorted. */
+/* Names of labs (dirs with a valid record), sorted. Anything else under
+ * the root is skipped; with skipped != NULL, one line for each ("X is not
+ * an nslab lab ...: left as it is") goes there. */
 int state_list (char ***labs, size_t *n, nslab_error_t *err);
+int state_scan (char ***labs, size_t *n, char ***skipped, size_t *n_skipped, nslab_error_t *err);
+/* Is NAME a namespace name lab LAB may own: "<lab>-..." and a plain
+ * directory entry (no '/', not "." or ".."). */
+bool state_netns_name_ok (const char *lab, const char *name);
 
 #endif

@@ -1,24 +1,125 @@
-/* Teardown from the state record (see teardown.h). */
+/* Teardown from the state record (see teardown.h). The record is input
+ * that root acts on, so every record is checked against what it may
+ * touch: a namespace only by the lab's own name prefix and recorded
+ * identity (netns_delete_owned), a process only while pid, start time and
+ * its nslab-pause command line of this lab all still match. A refused
+ * record is named in one line, the rest of the teardown goes on, and the
+ * lab dir stays so the user sees what was left. */
 #include "state/teardown.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "kernel/netns.h"
+#include "kernel/proc.h"
 #include "kernel/rtnl.h"
 #include "runtime/pause.h"
 #include "base/util.h"
 
+/* NSLAB_TEST_CRASH_AFTER=N (tests only) for down: SIGKILL before step N
+ * (steps: each process killed, each namespace deleted, the record removed)
+ * so the tests can prove a second down finishes any interrupted one; with
+ * NSLAB_TEST_CRASH_SIGNAL=INT a Ctrl-C instead. */
+struct steps {
+  long crash;
+  int sig;
+  long done;
+};
+
+static void
+step (struct steps *s)
+{
+  if (s->crash >= 0 && s->done == s->crash)
+    raise (s->sig);
+  s->done++;
+}
+
+/* State, parent and start time of pid (/proc/PID/stat fields 3, 4, 22);
+ * false if it is gone. */
+static bool
+proc_stat (pid_t pid, char *state, pid_t *ppid, uint64_t *start)
+{
+  char path[64], buf[2048];
+  snprintf (path, sizeof path, "/proc/%d/stat", (int) pid);
+  cleanup_close int fd = open (path, O_RDONLY | O_CLOEXEC);
+  ssize_t n = fd >= 0 ? read (fd, buf, sizeof buf - 1) : -1;
+  if (n <= 0)
+    return false;
+  buf[n] = '\0';
+  char *p = strrchr (buf, ')');
+  unsigned long long st = 0;
+  int pp = 0;
+  if (p == NULL
+      || sscanf (p + 1, " %c %d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d %*d %*d %llu", state,
+                 &pp, &st) != 3)
+    return false;
+  *ppid = pp;
+  *start = st;
+  return true;
+}
+
+/* Is pid a pause process of LAB, run by root? Its argv is "nslab-pause
+ * LAB ..." (pause_spawn); a forged record naming some other live process
+ * with its real start time fails here. */
+static bool
+is_pause_of (pid_t pid, const char *lab)
+{
+  char path[64];
+  snprintf (path, sizeof path, "/proc/%d", (int) pid);
+  cleanup_close int dfd = open (path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  struct stat st;
+  if (dfd < 0 || fstat (dfd, &st) < 0 || st.st_uid != 0)
+    return false;
+  cleanup_close int fd = openat (dfd, "cmdline", O_RDONLY | O_CLOEXEC);
+  char buf[512];
+  ssize_t n = fd >= 0 ? read (fd, buf, sizeof buf - 1) : -1;
+  if (n <= 0)
+    return false;
+  buf[n] = '\0';
+  size_t l0 = strlen (buf);
+  return strcmp (buf, "nslab-pause") == 0 && (size_t) n > l0 + 1 && strcmp (buf + l0 + 1, lab) == 0;
+}
+
+/* May the process recorded as P be killed? Gone or recycled (other start
+ * time): nothing to do, silently. Our own child (rollback of this up): yes.
+ * A zombie: its group may still hold the pod's app, and proc_kill_start
+ * kills only that group, which stays reserved while the verified leader
+ * exists. Otherwise only a pause process of this lab; the start time is
+ * checked once more after the cmdline (pid not recycled meanwhile), and
+ * proc_kill_start checks it again through its pidfd. */
+static int
+may_kill (const struct state *st, const struct state_process *p, nslab_error_t *err)
+{
+  char state = '?';
+  pid_t ppid = 0;
+  uint64_t start = 0;
+  if (! proc_stat (p->pid, &state, &ppid, &start) || start != p->starttime)
+    return 0;
+  if (ppid == getpid () || state == 'Z' || state == 'X')
+    return 1;
+  if (is_pause_of (p->pid, st->lab) && proc_stat (p->pid, &state, &ppid, &start) && start == p->starttime)
+    return 1;
+  if (! proc_stat (p->pid, &state, &ppid, &start) || start != p->starttime)
+    return 0;
+  return nslab_error (err, 0,
+                      "refused journal record \"proc %s\": pid %d is not a pause process of lab %s: left as it is",
+                      p->name, (int) p->pid, st->lab);
+}
+
 /* SIGKILL every recorded process that is still the one we started, with
  * its process group (its app and whatever that started): see
- * pause_kill_start for why a recycled pid cannot be hit. All are signalled
+ * proc_kill_start for why a recycled pid cannot be hit. All are signalled
  * first and waited for together, which keeps `down` of a lab with hundreds
  * of pods short. */
 static int
-kill_processes (const struct state *st, nslab_error_t *err)
+kill_processes (const struct state *st, struct steps *steps, nslab_error_t *err)
 {
   int rc = 0;
   int *fds = xcalloc (st->n_procs + 1, sizeof *fds);
@@ -26,7 +127,18 @@ kill_processes (const struct state *st, nslab_error_t *err)
     {
       const struct state_process *p = &st->procs[i];
       nslab_error_t e = NULL;
-      fds[i] = p->pid > 0 ? pause_kill_start (p->pid, p->starttime, &e) : -1;
+      fds[i] = -1;
+      int ok = may_kill (st, p, &e);
+      if (ok <= 0)
+        {
+          if (e != NULL)
+            {
+              nslab_error_keep_first (err, &e);
+              rc = -1;
+            }
+          continue;
+        }
+      fds[i] = proc_kill_start (p->pid, p->starttime, &e);
       if (e != NULL)
         {
           nslab_error_wrap (&e, "kill %s", p->name);
@@ -38,8 +150,9 @@ kill_processes (const struct state *st, nslab_error_t *err)
     {
       if (fds[i] < 0)
         continue;
+      step (steps);
       nslab_error_t e = NULL;
-      if (pause_kill_wait (fds[i], st->procs[i].pid, &e) < 0)
+      if (proc_kill_wait (fds[i], st->procs[i].pid, &e) < 0)
         {
           nslab_error_wrap (&e, "%s", st->procs[i].name);
           nslab_error_keep_first (err, &e);
@@ -52,20 +165,59 @@ kill_processes (const struct state *st, nslab_error_t *err)
   return rc;
 }
 
-int
-teardown_objects (const struct state *st, nslab_error_t *err)
+static int
+teardown_run (const struct state *st, struct steps *steps, nslab_error_t *err)
 {
-  int rc = kill_processes (st, err);
+  int rc = kill_processes (st, steps, err);
   for (size_t i = st->n_netns; i-- > 0;)
     {
       nslab_error_t e = NULL;
-      if (netns_delete (st->netns[i], &e) < 0)
+      const char *name = st->netns[i];
+      const struct state_ns_ident *id = &st->netns_ident[i];
+      if (! state_netns_name_ok (st->lab, name))
+        nslab_error (&e, 0,
+                     "refused journal record \"netns %s\": not a namespace name of lab %s (%s-NAME): left as it is",
+                     name, st->lab, st->lab);
+      else
+        {
+          step (steps);
+          /* A cached netlink socket (rollback of our own up) would keep
+           * the namespace alive after its name is gone. */
+          rtnl_forget (name);
+          netns_delete_owned (name, id->known, id->dev, id->ino, &e);
+        }
+      if (e != NULL)
         {
           nslab_error_keep_first (err, &e);
           rc = -1;
         }
     }
+  if (st->n_bad > 0)
+    {
+      nslab_error_t e = NULL;
+      nslab_error (&e, 0, "refused journal record in %s/journal (%s): left as it is", st->dir, st->bad[0]);
+      nslab_error_keep_first (err, &e);
+      rc = -1;
+    }
   return rc;
+}
+
+int
+teardown_objects (const struct state *st, nslab_error_t *err)
+{
+  struct steps s = { .crash = -1 };
+  return teardown_run (st, &s, err);
+}
+
+static long
+env_crash_after (void)
+{
+  const char *s = getenv ("NSLAB_TEST_CRASH_AFTER");
+  if (s == NULL || *s == '\0')
+    return -1;
+  char *end;
+  long n = strtol (s, &end, 10);
+  return *end == '\0' && n >= 0 ? n : -1;
 }
 
 int
@@ -75,17 +227,22 @@ teardown_lab (const char *lab, nslab_error_t *err)
   if (state_open (lab, &w, err) < 0)
     return -1;
   struct state *st = NULL;
-  if (state_load (lab, &st, err) < 0)
+  if (state_writer_load (w, &st, err) < 0)
     {
       state_writer_close (w);
       return -1;
     }
-  int rc = teardown_objects (st, err);
+  const char *sig = getenv ("NSLAB_TEST_CRASH_SIGNAL");
+  struct steps steps = { .crash = env_crash_after (), .sig = sig && strcmp (sig, "INT") == 0 ? SIGINT : SIGKILL };
+  int rc = teardown_run (st, &steps, err);
   state_free (st);
-  /* The record stays when something could not be removed, so a second
-   * `down` can retry. */
+  /* The record stays when something could not be removed (or was refused),
+   * so a second `down` can retry and the user sees it. */
   if (rc == 0)
-    rc = state_remove (w, err);
+    {
+      step (&steps);
+      rc = state_remove (w, err);
+    }
   state_writer_close (w);
   return rc;
 }

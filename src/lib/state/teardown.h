@@ -9,10 +9,13 @@
 #include "state/state.h"
 #include "state/journal.h"
 
-/* Lock, load, tear down, remove the record. "lab X is not up" if none. */
+/* Lock, load, tear down, remove the record. "lab X is not up" if none.
+ * NSLAB_TEST_CRASH_AFTER=N (tests only) raises SIGKILL (SIGINT with
+ * NSLAB_TEST_CRASH_SIGNAL=INT) before teardown step N. */
 int teardown_lab (const char *lab, nslab_error_t *err);
 /* Kill the processes and delete the namespaces of st (the caller holds the
- * lock); keeps going past failures and returns the first one. */
+ * lock); keeps going past failures and refused records and returns the
+ * first one. */
 int teardown_objects (const struct state *st, nslab_error_t *err);
 
 #endif

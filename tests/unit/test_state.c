@@ -1,0 +1,301 @@
+/* The state journal reader: what it accepts as a lab's record, what it
+ * refuses whole (no header, another lab's name, an unknown version) and
+ * which records it refuses one by one (garbled, unknown) without acting on
+ * them. The file-system checks (symlinks, owners, modes) run as root on a
+ * private temp state root. */
+#include "unit.h"
+
+#include <errno.h>
+#include <fcntl.h>
+
+#include "state/journal.h"
+#include "state/state.h"
+
+static struct state *
+parse_ok (const char *text)
+{
+  FILE *f = fmemopen ((void *) text, strlen (text), "r");
+  ck_assert_ptr_nonnull (f);
+  struct state *st = NULL;
+  nslab_error_t err = NULL;
+  int rc = state_parse (f, "k3s", "/run/nslab/k3s", &st, &err);
+  fclose (f);
+  ck_assert_msg (rc == 0, "%s", err ? err->msg : "?");
+  return st;
+}
+
+static char *
+parse_err (const char *text)
+{
+  FILE *f = fmemopen ((void *) text, strlen (text), "r");
+  ck_assert_ptr_nonnull (f);
+  struct state *st = NULL;
+  nslab_error_t err = NULL;
+  ck_assert_int_eq (state_parse (f, "k3s", "/run/nslab/k3s", &st, &err), -1);
+  fclose (f);
+  ck_assert_ptr_null (st);
+  ck_assert_ptr_nonnull (err);
+  char *msg = xstrdup (err->msg);
+  nslab_error_free (&err);
+  return msg;
+}
+
+#define HEADER "nslab-state 1\nlab k3s\ncreated 1700000000\nscenario /labs/k3s.ini\n"
+
+START_TEST (test_parse_full_record)
+{
+  struct state *st = parse_ok (HEADER "counts 3 5 4\nlabhost k3s-host\ncidr hostonly vboxnet0 192.168.56.0/24\n"
+                                      "netns k3s-host\nnetns-ino k3s-host 4 4026532000\nnetns k3s-cp1\n"
+                                      "proc node cp1 - k3s-cp1 cp1 4242 123456\ncomplete\n");
+  ck_assert_str_eq (st->lab, "k3s");
+  ck_assert_str_eq (st->scenario, "/labs/k3s.ini");
+  ck_assert_int_eq (st->created, 1700000000);
+  ck_assert_int_eq (st->n_nodes, 3);
+  ck_assert_int_eq (st->n_services, 4);
+  ck_assert_uint_eq (st->n_netns, 2);
+  ck_assert (st->netns_ident[0].known);
+  ck_assert_uint_eq (st->netns_ident[0].dev, 4);
+  ck_assert_uint_eq (st->netns_ident[0].ino, 4026532000ULL);
+  /* intent only: a crash came between "netns" and "netns-ino" */
+  ck_assert (! st->netns_ident[1].known);
+  ck_assert_uint_eq (st->n_procs, 1);
+  ck_assert_int_eq (st->procs[0].pid, 4242);
+  ck_assert_ptr_null (st->procs[0].owner);
+  ck_assert_uint_eq (st->n_cidrs, 1);
+  ck_assert (st->complete);
+  ck_assert_uint_eq (st->n_bad, 0);
+  state_free (st);
+}
+END_TEST
+
+START_TEST (test_parse_garbled_and_unknown_records)
+{
+  struct state *st = parse_ok (HEADER "netns k3s-a\n"
+                                      "proc pod x\n"                              /* fields missing */
+                                      "proc pod a/b - k3s-a n1 12ab 5\n"          /* pid not a number */
+                                      "proc pod a/b - k3s-a n1 1 5\n"             /* pid 1 is never ours */
+                                      "proc thing a/b - k3s-a n1 77 5\n"          /* unknown kind */
+                                      "counts 1 2\n"                              /* short */
+                                      "netns-ino k3s-zz 1 2\n"                    /* no intent recorded */
+                                      "netns-ino k3s-a 1 x\n"                     /* garbled inode */
+                                      "netns two words\n"
+                                      "frobnicate k3s-a\n"                        /* unknown record */
+                                      "cidr hostonly vboxnet0 300.1.1.0/24\n"
+                                      "complete now\n"
+                                      "netns k3s-b\n"
+                                      "netns k3s-");                               /* cut by a kill: ignored */
+  ck_assert_uint_eq (st->n_bad, 11);
+  ck_assert_str_eq (st->bad[0], "line 6: proc pod x");
+  ck_assert_str_eq (st->bad[9], "line 15: cidr hostonly vboxnet0 300.1.1.0/24");
+  /* none of them was acted on; the good records around them were read */
+  ck_assert_uint_eq (st->n_procs, 0);
+  ck_assert_uint_eq (st->n_cidrs, 0);
+  ck_assert_int_eq (st->n_nodes, 0);
+  ck_assert (! st->complete);
+  ck_assert_uint_eq (st->n_netns, 2);
+  ck_assert_str_eq (st->netns[1], "k3s-b");
+  ck_assert (! st->netns_ident[0].known);
+  state_free (st);
+}
+END_TEST
+
+START_TEST (test_parse_refuses_whole_journal)
+{
+  char *m = parse_err ("nslab-state 2\nlab k3s\n");
+  ck_assert_str_eq (m, "/run/nslab/k3s/journal: unknown state version \"nslab-state 2\" (this nslab reads "
+                       "nslab-state 1): left as it is");
+  free (m);
+  m = parse_err ("nslab-state 1 \nlab k3s\n");
+  ck_assert_str_eq (m, "/run/nslab/k3s/journal: unknown state version \"nslab-state 1 \" (this nslab reads "
+                       "nslab-state 1): left as it is");
+  free (m);
+  const char *not_lab[] = {
+    "",                                         /* empty */
+    "lab k3s\nnslab-state 1\n",                 /* header not first */
+    "nslab-state 1\n",                          /* no lab record */
+    "nslab-state 1\nlab other\nnetns other-a\n", /* another lab's record */
+    "nslab-state 1",                            /* header cut by a kill */
+    "#!/bin/sh\nrm -rf /\n",
+  };
+  for (size_t i = 0; i < ARRAY_SIZE (not_lab); i++)
+    {
+      m = parse_err (not_lab[i]);
+      ck_assert_msg (strcmp (m, "/run/nslab/k3s is not an nslab lab (no valid state header): left as it is") == 0,
+                     "%zu: %s", i, m);
+      free (m);
+    }
+}
+END_TEST
+
+START_TEST (test_netns_name_ok)
+{
+  ck_assert (state_netns_name_ok ("k3s", "k3s-cp1"));
+  ck_assert (state_netns_name_ok ("k3s", "k3s-demo-web-79ffc79c64-7lczb"));
+  ck_assert (! state_netns_name_ok ("k3s", "k3s-"));
+  ck_assert (! state_netns_name_ok ("k3s", "k3s"));
+  ck_assert (! state_netns_name_ok ("k3s", "k3b-cp1"));
+  ck_assert (! state_netns_name_ok ("k3s", "../victim"));
+  ck_assert (! state_netns_name_ok ("k3s", "k3s-../../etc"));
+  ck_assert (! state_netns_name_ok ("k3s", "/etc/passwd"));
+  ck_assert (! state_netns_name_ok ("k3s", ".."));
+  ck_assert (! state_netns_name_ok ("k3s", ""));
+}
+END_TEST
+
+/* A private state root with one real lab "k3s" in it. */
+static char *
+make_root (void)
+{
+  char *dir = xstrdup ("/tmp/nslab-state-unit-XXXXXX");
+  ck_assert_ptr_nonnull (mkdtemp (dir));
+  setenv ("NSLAB_STATE_DIR", dir, 1);
+  nslab_error_t err = NULL;
+  struct state_writer *w = NULL;
+  ck_assert_msg (state_create ("k3s", NULL, &w, &err) == 0, "%s", err ? err->msg : "");
+  state_writer_close (w);
+  return dir;
+}
+
+static void
+rm_root (char *dir)
+{
+  char *cmd = xasprintf ("rm -rf '%s'", dir);
+  ck_assert_int_eq (system (cmd), 0);
+  free (cmd);
+  free (dir);
+}
+
+static void
+load_fails (const char *lab, const char *want)
+{
+  struct state *st = NULL;
+  nslab_error_t err = NULL;
+  ck_assert_int_eq (state_load (lab, &st, &err), -1);
+  ck_assert_str_eq (err->msg, want);
+  nslab_error_free (&err);
+  struct state_writer *w = NULL;
+  ck_assert_int_eq (state_open (lab, &w, &err), -1);
+  ck_assert_str_eq (err->msg, want);
+  nslab_error_free (&err);
+}
+
+START_TEST (test_load_refuses_untrusted_dirs)
+{
+  if (geteuid () != 0)
+    return;
+  char *root = make_root ();
+  char *p = xasprintf ("%s/k3s", root);
+  char *q = xasprintf ("%s/evil", root);
+  char *msg;
+
+  /* a symlink to a real lab is not a lab */
+  ck_assert_int_eq (symlink (p, q), 0);
+  msg = xasprintf ("%s is not an nslab lab (a symlink or not a directory): left as it is", q);
+  load_fails ("evil", msg);
+  free (msg);
+  ck_assert_int_eq (unlink (q), 0);
+
+  /* group/other access, or another owner */
+  ck_assert_int_eq (chmod (p, 0770), 0);
+  msg = xasprintf ("%s is owned by uid 0 with mode 0770: nslab only trusts a lab dir owned by root and closed to "
+                   "group and others; left as it is", p);
+  load_fails ("k3s", msg);
+  free (msg);
+  ck_assert_int_eq (chmod (p, 0700), 0);
+  ck_assert_int_eq (chown (p, 65534, 65534), 0);
+  msg = xasprintf ("%s is owned by uid 65534 with mode 0700: nslab only trusts a lab dir owned by root and "
+                   "closed to group and others; left as it is", p);
+  load_fails ("k3s", msg);
+  free (msg);
+  ck_assert_int_eq (chown (p, 0, 0), 0);
+
+  /* the root itself */
+  ck_assert_int_eq (chmod (root, 01777), 0);
+  msg = xasprintf ("%s is owned by uid 0 with mode 1777: nslab only trusts a state root owned by root and not "
+                   "writable by group or others; left as it is", root);
+  load_fails ("k3s", msg);
+  free (msg);
+  ck_assert_int_eq (chmod (root, 0755), 0);
+
+  /* a symlinked journal */
+  char *j = xasprintf ("%s/journal", p);
+  char *victim = xasprintf ("%s/victim", root);
+  ck_assert_int_eq (rename (j, victim), 0);
+  ck_assert_int_eq (symlink (victim, j), 0);
+  msg = xasprintf ("%s/journal is a symlink: left as it is", p);
+  load_fails ("k3s", msg);
+  free (msg);
+  struct stat sb;
+  ck_assert_int_eq (stat (victim, &sb), 0);
+  ck_assert_int_gt (sb.st_size, 0);
+  ck_assert_int_eq (unlink (j), 0);
+  ck_assert_int_eq (rename (victim, j), 0);
+
+  /* ... and back to a lab */
+  struct state *st = NULL;
+  nslab_error_t err = NULL;
+  ck_assert_int_eq (state_load ("k3s", &st, &err), 0);
+  state_free (st);
+  free (j);
+  free (victim);
+  free (p);
+  free (q);
+  rm_root (root);
+}
+END_TEST
+
+START_TEST (test_list_skips_what_is_not_a_lab)
+{
+  if (geteuid () != 0)
+    return;
+  char *root = make_root ();
+  char *foreign = xasprintf ("%s/foreign", root);
+  ck_assert_int_eq (mkdir (foreign, 0700), 0);
+  char *link = xasprintf ("%s/link", root);
+  ck_assert_int_eq (symlink ("/", link), 0);
+  char **labs, **skipped;
+  size_t n, n_skipped;
+  nslab_error_t err = NULL;
+  ck_assert_int_eq (state_scan (&labs, &n, &skipped, &n_skipped, &err), 0);
+  ck_assert_uint_eq (n, 1);
+  ck_assert_str_eq (labs[0], "k3s");
+  ck_assert_uint_eq (n_skipped, 2);
+  char *want = xasprintf ("%s is not an nslab lab (no valid state header): left as it is", foreign);
+  ck_assert_str_eq (skipped[0], want);
+  free (want);
+  for (size_t i = 0; i < n; i++)
+    free (labs[i]);
+  free (labs);
+  for (size_t i = 0; i < n_skipped; i++)
+    free (skipped[i]);
+  free (skipped);
+  /* down's lock: nothing is created in a dir that is not a lab */
+  struct state_writer *w = NULL;
+  ck_assert_int_eq (state_open ("foreign", &w, &err), -1);
+  nslab_error_free (&err);
+  char *lock = xasprintf ("%s/lock", foreign);
+  struct stat sb;
+  ck_assert_int_eq (lstat (lock, &sb), -1);
+  free (lock);
+  free (foreign);
+  free (link);
+  rm_root (root);
+}
+END_TEST
+
+static Suite *
+make_suite (void)
+{
+  Suite *s = suite_create ("state");
+  TCase *tc = tcase_create ("reader");
+  tcase_add_test (tc, test_parse_full_record);
+  tcase_add_test (tc, test_parse_garbled_and_unknown_records);
+  tcase_add_test (tc, test_parse_refuses_whole_journal);
+  tcase_add_test (tc, test_netns_name_ok);
+  tcase_add_test (tc, test_load_refuses_untrusted_dirs);
+  tcase_add_test (tc, test_list_skips_what_is_not_a_lab);
+  suite_add_tcase (s, tc);
+  return s;
+}
+
+UNIT_MAIN (make_suite)
