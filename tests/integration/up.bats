@@ -203,7 +203,7 @@ up_seed () {
   chmod +x "$fake/iptables-legacy" "$fake/iptables-legacy-restore"
   PATH=$fake:$PATH run "$NSLAB" up "$SEED"
   [ "$status" -eq 1 ]
-  [[ "$output" =~ ^"nslab: k3s-"[a-z0-9-]+": iptables-restore: iptables-restore: line 42 failed"$ ]]
+  [[ "$output" =~ ^"nslab: k3s-"[a-z0-9-]+": iptables-restore: line 42 failed"$ ]]
   [ -z "$(ip netns list)" ]
   [ ! -e "$STATE_ROOT/k3s" ]
 }
@@ -218,6 +218,6 @@ INI
 )
   run "$NSLAB" up "$f"
   [ "$status" -eq 1 ]
-  [ "$output" = 'nslab: badapp-default-broken: start pod default/broken: pause process for nslab-pause badapp default/broken: exec "/nonexistent/app": No such file or directory' ]
+  [ "$output" = 'nslab: badapp-default-broken: start pod default/broken: exec "/nonexistent/app": No such file or directory' ]
   [ -z "$(leftovers)" ]
 }

@@ -808,7 +808,7 @@ body_spawn_errors (void)
   struct pause_spec nons = { .title = "k3s x", .netns_path = "/nonexistent/netns" };
   struct rec r1 = { 0 };
   ck_assert_int_eq (pause_spawn (&nons, record_cb, &r1, &pid, &err), -1);
-  ck_assert_str_eq (err->msg, "pause process for k3s x: open /nonexistent/netns");
+  ck_assert_str_eq (err->msg, "open /nonexistent/netns");
   ck_assert_int_eq (err->status, ENOENT);
   nslab_error_free (&err);
   ck_assert (!proc_alive (r1.pid, r1.starttime));
@@ -818,7 +818,7 @@ body_spawn_errors (void)
   struct pause_spec noexec = { .title = "k3s demo/bad", .netns_path = ns, .app = &app };
   struct rec r2 = { 0 };
   ck_assert_int_eq (pause_spawn (&noexec, record_cb, &r2, &pid, &err), -1);
-  ck_assert_str_eq (err->msg, "pause process for k3s demo/bad: exec \"/nonexistent/app\"");
+  ck_assert_str_eq (err->msg, "exec \"/nonexistent/app\"");
   ck_assert_int_eq (err->status, ENOENT);
   nslab_error_free (&err);
   /* The pause process had started; it was taken down and collected. */
@@ -834,7 +834,7 @@ body_spawn_errors (void)
   struct pause_spec busy = { .title = "k3s demo/busy", .netns_path = ns, .app = &http_app };
   struct rec r3 = { 0 };
   ck_assert_int_eq (pause_spawn (&busy, record_cb, &r3, &pid, &err), -1);
-  ck_assert_str_eq (err->msg, "pause process for k3s demo/busy: app http:9090: bind to port 9090");
+  ck_assert_str_eq (err->msg, "app http:9090: bind to port 9090");
   ck_assert_int_eq (err->status, EADDRINUSE);
   nslab_error_free (&err);
   ck_assert (!proc_alive (r3.pid, r3.starttime));

@@ -74,7 +74,8 @@ copy_service (const struct model *m, const struct model_service *ms, struct lab_
     }
   s->n_lb_ips = ms->n_lb_ips;
   s->lb_ips = xcalloc (ms->n_lb_ips ? ms->n_lb_ips : 1, sizeof *s->lb_ips);
-  memcpy (s->lb_ips, ms->lb_ips, ms->n_lb_ips * sizeof *s->lb_ips);
+  if (ms->n_lb_ips)
+    memcpy (s->lb_ips, ms->lb_ips, ms->n_lb_ips * sizeof *s->lb_ips);
 }
 
 struct lab_objects *

@@ -235,7 +235,13 @@ iptables_restore_finish (struct ipt_job *job, nslab_error_t *err)
     return nslab_error (err, 0, "%s: iptables-restore: cannot enter the namespace", ns);
   if (WEXITSTATUS (status) == 127)
     return nslab_error (err, 0, "%s: iptables-restore: cannot execute %s", ns, iptables_restore_program (NULL));
-  return nslab_error (err, 0, "%s: iptables-restore: %s", ns, *msg ? msg : "failed");
+  /* The program names itself ("iptables-restore v1.8.9 (nf_tables): line
+   * 42 failed"); we already do. */
+  const char *text = msg;
+  const char *colon = strstr (msg, ": ");
+  if (str_has_prefix (msg, "iptables") && colon && colon - msg < 64 && memmem (msg, (size_t) (colon - msg), "restore", 7))
+    text = colon + 2;
+  return nslab_error (err, 0, "%s: iptables-restore: %s", ns, *text ? text : "failed");
 }
 
 int

@@ -31,9 +31,11 @@ flannel_plan_vtep (struct plan *p, const struct model *m, const struct model_nod
   vx->local = n->internal_ip;
   vx->dev = xstrdup (n->nics[n->internal_nic].ifname);
   vx->learning = false;
-  plan_add_link_set (p, ns, vx->name, NULL, false);
+  /* vx points into the op array, which the next push may move. */
+  cleanup_free char *dev = vtep_name (m);
+  plan_add_link_set (p, ns, dev, NULL, false);
   /* The name has a dot, so the key is a path (see struct plan_sysctl). */
-  cleanup_free char *accept_ra = xasprintf ("net/ipv6/conf/%s/accept_ra", vx->name);
+  cleanup_free char *accept_ra = xasprintf ("net/ipv6/conf/%s/accept_ra", dev);
   plan_add_sysctl (p, ns, accept_ra, "0");
 }
 

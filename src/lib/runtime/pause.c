@@ -69,7 +69,6 @@ pause_spawn_start (const struct pause_spec *spec, pause_record_fn record, void *
   cleanup_close int errfd = ep[0];
   out->pid = -1;
   out->errfd = -1;
-  out->title = NULL;
 
   if (proc_starttime (pid, &starttime, err) < 0 || record (pid, starttime, arg, err) < 0)
     {
@@ -91,7 +90,6 @@ pause_spawn_start (const struct pause_spec *spec, pause_record_fn record, void *
   out->starttime = starttime;
   out->errfd = errfd;
   errfd = -1;
-  out->title = xstrdup (spec->title ? spec->title : "?");
   return 0;
 }
 
@@ -99,11 +97,9 @@ int
 pause_spawn_finish (struct pause_start *ps, nslab_error_t *err)
 {
   cleanup_close int errfd = ps->errfd;
-  cleanup_free char *title = ps->title;
   pid_t pid = ps->pid;
   uint64_t starttime = ps->starttime;
   ps->errfd = -1;
-  ps->title = NULL;
 
   /* The error pipe reaches EOF when the pause process and its app have both
    * exec'd (O_CLOEXEC), or carries what went wrong. */
@@ -132,7 +128,8 @@ pause_spawn_finish (struct pause_start *ps, nslab_error_t *err)
       proc_kill (pid, starttime, &kerr);
       nslab_error_free (&kerr);
       reap_quietly (pid);
-      return nslab_error (err, ce.errnum, "pause process for %s: %s", title, ce.msg);
+      /* The caller names the step (start pod default/x); say only what went wrong. */
+      return nslab_error (err, ce.errnum, "%s", ce.msg);
     }
   return 0;
 }

@@ -58,7 +58,6 @@ struct pause_start {
   pid_t pid;
   uint64_t starttime;
   int errfd;    /* reaches EOF once the process and its app exec'd */
-  char *title;
 };
 int pause_spawn_start (const struct pause_spec *spec, pause_record_fn record, void *arg,
                        struct pause_start *out, nslab_error_t *err);
