@@ -1,5 +1,6 @@
 #include "cli.h"
 
+#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -99,14 +100,26 @@ cli_usage (const char *verb)
 }
 
 int
-cli_output_format (const char *verb, const char *arg, bool *json, nslab_error_t *err)
+cli_output_options (const char *verb, int argc, char **argv, bool *json, nslab_error_t *err)
 {
-  if (strcmp (arg, "text") == 0 || strcmp (arg, "json") == 0)
+  static const struct option opts[] = { { "output", required_argument, NULL, 'o' },
+                                        { "help", no_argument, NULL, 'h' },
+                                        { NULL, 0, NULL, 0 } };
+  int c;
+  *json = false;
+  optind = 1;
+  opterr = 0;
+  while ((c = getopt_long (argc, argv, "+ho:", opts, NULL)) != -1)
     {
-      *json = strcmp (arg, "json") == 0;
-      return 0;
+      if (c == 'h')
+        return cli_help (verb);
+      if (c != 'o')
+        return cli_usage (verb);
+      if (strcmp (optarg, "text") != 0 && strcmp (optarg, "json") != 0)
+        return nslab_error_invalid (err, "%s: unknown output format \"%s\" (text or json)", verb, optarg);
+      *json = strcmp (optarg, "json") == 0;
     }
-  return nslab_error_invalid (err, "%s: unknown output format \"%s\" (text or json)", verb, arg);
+  return CLI_GO_ON;
 }
 
 json_t *

@@ -40,9 +40,12 @@ int cli_help (const char *verb);
  * NSLAB_EXIT_INVALID (2). */
 int cli_usage (const char *verb);
 
-/* Parse "-o FORMAT" / "--output=FORMAT" (text or json) for verbs that take
- * it, into *json. Returns 0, or -1 with an invalid-input error. */
-int cli_output_format (const char *verb, const char *arg, bool *json, nslab_error_t *err);
+/* The options of the verbs that print a lab or a plan: -h/--help and
+ * -o/--output text|json (into *json). Returns CLI_GO_ON with optind at the
+ * first operand, or what the verb returns: 0 after the help, 2 after a usage
+ * error, -1 with an invalid-input error for an unknown format. */
+#define CLI_GO_ON (-100)
+int cli_output_options (const char *verb, int argc, char **argv, bool *json, nslab_error_t *err);
 
 /* A JSON string for S; invalid UTF-8 (never in names nslab validated, but
  * state files can be edited) is replaced by its escaped form. */

@@ -1,8 +1,8 @@
 /* nslab ls [-o text|json]: labs that are up, with counts and age. A lab
  * whose up did not finish (crashed, killed) shows STATUS incomplete until
  * `nslab down`. */
-#include <getopt.h>
 #include <stdio.h>
+#include <unistd.h>
 #include <stdlib.h>
 #include <time.h>
 
@@ -18,22 +18,10 @@
 int
 cmd_ls (int argc, char **argv, nslab_error_t *err)
 {
-  static const struct option opts[] = { { "output", required_argument, NULL, 'o' },
-                                        { "help", no_argument, NULL, 'h' },
-                                        { NULL, 0, NULL, 0 } };
-  bool json = false;
-  int c;
-  optind = 1;
-  opterr = 0;
-  while ((c = getopt_long (argc, argv, "+ho:", opts, NULL)) != -1)
-    {
-      if (c == 'h')
-        return cli_help ("ls");
-      if (c != 'o')
-        return cli_usage ("ls");
-      if (cli_output_format ("ls", optarg, &json, err) < 0)
-        return -1;
-    }
+  bool json;
+  int rc = cli_output_options ("ls", argc, argv, &json, err);
+  if (rc != CLI_GO_ON)
+    return rc;
   if (optind != argc)
     return cli_usage ("ls");
   if (apply_check_privileges (err) < 0)

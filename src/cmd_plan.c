@@ -1,6 +1,6 @@
 /* nslab plan [-o text|json] FILE: the whole lab, computed without root. */
-#include <getopt.h>
 #include <stdio.h>
+#include <unistd.h>
 #include <string.h>
 
 #include "cli.h"
@@ -11,22 +11,10 @@
 int
 cmd_plan (int argc, char **argv, nslab_error_t *err)
 {
-  static const struct option opts[] = { { "output", required_argument, NULL, 'o' },
-                                        { "help", no_argument, NULL, 'h' },
-                                        { NULL, 0, NULL, 0 } };
-  bool json = false;
-  int c;
-  optind = 1;
-  opterr = 0;
-  while ((c = getopt_long (argc, argv, "+ho:", opts, NULL)) != -1)
-    {
-      if (c == 'h')
-        return cli_help ("plan");
-      if (c != 'o')
-        return cli_usage ("plan");
-      if (cli_output_format ("plan", optarg, &json, err) < 0)
-        return -1;
-    }
+  bool json;
+  int rc = cli_output_options ("plan", argc, argv, &json, err);
+  if (rc != CLI_GO_ON)
+    return rc;
   if (optind != argc - 1)
     return cli_usage ("plan");
 

@@ -1,8 +1,8 @@
 /* nslab status [-o text|json] LAB: every recorded namespace (present?) and
  * process (alive, same start time?). Exit 0 when all is healthy, 1
  * otherwise. */
-#include <getopt.h>
 #include <stdio.h>
+#include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -23,22 +23,10 @@
 int
 cmd_status (int argc, char **argv, nslab_error_t *err)
 {
-  static const struct option opts[] = { { "output", required_argument, NULL, 'o' },
-                                        { "help", no_argument, NULL, 'h' },
-                                        { NULL, 0, NULL, 0 } };
-  bool json = false;
-  int c;
-  optind = 1;
-  opterr = 0;
-  while ((c = getopt_long (argc, argv, "+ho:", opts, NULL)) != -1)
-    {
-      if (c == 'h')
-        return cli_help ("status");
-      if (c != 'o')
-        return cli_usage ("status");
-      if (cli_output_format ("status", optarg, &json, err) < 0)
-        return -1;
-    }
+  bool json;
+  int rc = cli_output_options ("status", argc, argv, &json, err);
+  if (rc != CLI_GO_ON)
+    return rc;
   if (optind != argc - 1 || argv[optind][0] == '-')
     return cli_usage ("status");
   if (apply_check_privileges (err) < 0)

@@ -318,17 +318,6 @@ finish_pending (struct pending *pend, nslab_error_t *err)
   return rc;
 }
 
-static long
-crash_after (void)
-{
-  const char *s = getenv ("NSLAB_TEST_CRASH_AFTER");
-  if (s == NULL || *s == '\0')
-    return -1;
-  char *end;
-  long n = strtol (s, &end, 10);
-  return *end == '\0' && n >= 0 ? n : -1;
-}
-
 static void
 rollback (struct state_writer *w, nslab_error_t *err)
 {
@@ -423,7 +412,7 @@ apply_plan (const struct plan *p, const char *scenario_path, nslab_error_t *err)
    * whose up is under way (or died) still know its objects. */
   int rc = snapshot_write (state_writer_dir (w), p, err);
 
-  long crash = crash_after ();
+  long crash = test_crash_after ();
   /* NSLAB_TEST_CRASH_SIGNAL=INT makes the hook a Ctrl-C instead of kill -9. */
   const char *crash_sig = getenv ("NSLAB_TEST_CRASH_SIGNAL");
   int crash_signal = crash_sig && strcmp (crash_sig, "INT") == 0 ? SIGINT : SIGKILL;

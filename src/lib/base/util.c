@@ -196,3 +196,23 @@ str_trim (char *s)
     *--e = '\0';
   return s;
 }
+
+long
+test_crash_after (void)
+{
+  const char *s = getenv ("NSLAB_TEST_CRASH_AFTER");
+  if (s == NULL || *s == '\0')
+    return -1;
+  char *end;
+  long n = strtol (s, &end, 10);
+  return *end == '\0' && n >= 0 ? n : -1;
+}
+
+char *
+xvasprintf (const char *fmt, va_list ap)
+{
+  char *s = NULL;
+  if (vasprintf (&s, fmt, ap) < 0)
+    abort ();
+  return s;
+}

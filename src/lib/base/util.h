@@ -48,6 +48,13 @@ void sb_vaddf (struct strbuf *sb, const char *fmt, va_list ap);
 char *sb_steal (struct strbuf *sb);
 void sb_free (struct strbuf *sb);
 
+/* The integration tests' crash hook: NSLAB_TEST_CRASH_AFTER=N makes up and
+ * down kill themselves after N steps; -1 when unset or not a number. */
+long test_crash_after (void);
+
+/* vasprintf that aborts on out-of-memory. */
+char *xvasprintf (const char *fmt, va_list ap) __attribute__ ((format (printf, 1, 0)));
+
 bool str_has_prefix (const char *s, const char *prefix);
 bool str_has_suffix (const char *s, const char *suffix);
 /* Trim ASCII whitespace in place; returns s. */

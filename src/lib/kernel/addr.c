@@ -13,17 +13,6 @@
 
 #include "kernel/rtnl.h"
 
-static struct nl_addr *
-ip4 (uint32_t ip, int prefixlen)
-{
-  uint32_t be = htonl (ip);
-  struct nl_addr *a = nl_addr_build (AF_INET, &be, 4);
-  if (a == NULL)
-    abort ();
-  nl_addr_set_prefixlen (a, prefixlen);
-  return a;
-}
-
 int
 addr_add (const char *ns, const char *dev, struct cidr addr, uint32_t metric, nslab_error_t *err)
 {
@@ -36,14 +25,14 @@ addr_add (const char *ns, const char *dev, struct cidr addr, uint32_t metric, ns
     abort ();
   rtnl_addr_set_ifindex (a, idx);
   rtnl_addr_set_family (a, AF_INET);
-  struct nl_addr *local = ip4 (addr.addr, addr.len);
+  struct nl_addr *local = rtnl_ip4 (addr.addr, addr.len);
   rtnl_addr_set_local (a, local);
   nl_addr_put (local);
   rtnl_addr_set_prefixlen (a, addr.len);
   /* What DHCP clients and the CNI bridge plugin set (brd shows in `ip a`). */
   if (addr.len < 31)
     {
-      struct nl_addr *brd = ip4 (cidr_broadcast (addr), 32);
+      struct nl_addr *brd = rtnl_ip4 (cidr_broadcast (addr), 32);
       rtnl_addr_set_broadcast (a, brd);
       nl_addr_put (brd);
     }

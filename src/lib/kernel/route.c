@@ -15,17 +15,6 @@
 #include "base/util.h"
 #include "kernel/rtnl.h"
 
-static struct nl_addr *
-ip4 (uint32_t ip, int prefixlen)
-{
-  uint32_t be = htonl (ip);
-  struct nl_addr *a = nl_addr_build (AF_INET, &be, 4);
-  if (a == NULL)
-    abort ();
-  nl_addr_set_prefixlen (a, prefixlen);
-  return a;
-}
-
 static int
 route_fail (nslab_error_t *err, const struct rtnl_ack *ack, const struct route_spec *pr)
 {
@@ -66,14 +55,14 @@ route_add (const char *ns, const struct route_spec *pr, nslab_error_t *err)
   rtnl_route_set_type (r, RTN_UNICAST);
   rtnl_route_set_scope (r, pr->scope_link ? RT_SCOPE_LINK : RT_SCOPE_UNIVERSE);
   rtnl_route_set_protocol (r, pr->protocol ? pr->protocol : RTPROT_BOOT);
-  struct nl_addr *dst = ip4 (pr->dst.addr, pr->dst.len);
+  struct nl_addr *dst = rtnl_ip4 (pr->dst.addr, pr->dst.len);
   rtnl_route_set_dst (r, dst);
   nl_addr_put (dst);
   if (pr->metric)
     rtnl_route_set_priority (r, pr->metric);
   if (pr->src)
     {
-      struct nl_addr *src = ip4 (pr->src, 32);
+      struct nl_addr *src = rtnl_ip4 (pr->src, 32);
       rtnl_route_set_pref_src (r, src);
       nl_addr_put (src);
     }
@@ -83,7 +72,7 @@ route_add (const char *ns, const struct route_spec *pr, nslab_error_t *err)
   rtnl_route_nh_set_ifindex (nh, idx);
   if (pr->gw)
     {
-      struct nl_addr *gw = ip4 (pr->gw, 32);
+      struct nl_addr *gw = rtnl_ip4 (pr->gw, 32);
       rtnl_route_nh_set_gateway (nh, gw);
       nl_addr_put (gw);
     }

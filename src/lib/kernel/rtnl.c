@@ -5,7 +5,9 @@
  * attributes libnl ignores. */
 #include "kernel/rtnl.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
+#include <netlink/addr.h>
 #include <fcntl.h>
 #include <libmnl/libmnl.h>
 #include <linux/netlink.h>
@@ -147,6 +149,17 @@ rtnl_get (const char *ns, nslab_error_t *err)
   return open_here (ns, err);
 }
 
+struct nl_addr *
+rtnl_ip4 (uint32_t ip, int prefixlen)
+{
+  uint32_t be = htonl (ip);
+  struct nl_addr *a = nl_addr_build (AF_INET, &be, 4);
+  if (a == NULL)
+    abort ();
+  nl_addr_set_prefixlen (a, prefixlen);
+  return a;
+}
+
 int
 rtnl_nsfd (const struct rtnl_ns *s)
 {
@@ -158,14 +171,12 @@ rtnl_fail (nslab_error_t *err, const struct rtnl_ack *ack, const char *fmt, ...)
 {
   va_list ap;
   va_start (ap, fmt);
-  struct strbuf sb;
-  sb_init (&sb);
-  sb_vaddf (&sb, fmt, ap);
+  cleanup_free char *what = xvasprintf (fmt, ap);
   va_end (ap);
+  /* The kernel's own words (extended ACK), when it gave some. */
   if (ack->text[0])
-    sb_addf (&sb, ": %s", ack->text);
-  cleanup_free char *msg = sb_steal (&sb);
-  return nslab_error (err, ack->status, "%s", msg);
+    return nslab_error (err, ack->status, "%s: %s", what, ack->text);
+  return nslab_error (err, ack->status, "%s", what);
 }
 
 static void

@@ -55,4 +55,8 @@ int rtnl_fail (nslab_error_t *err, const struct rtnl_ack *ack, const char *fmt, 
 /* "08:00:27:aa:bb:cc" into buf (18 bytes). */
 char *rtnl_mac_fmt (const uint8_t mac[6], char *buf);
 
+/* An IPv4 libnl address in host byte order (caller puts it). */
+struct nl_addr;
+struct nl_addr *rtnl_ip4 (uint32_t ip, int prefixlen);
+
 #endif

@@ -109,9 +109,7 @@ plan_local_mac (uint8_t mac[6], const char *fmt, ...)
 {
   va_list ap;
   va_start (ap, fmt);
-  cleanup_free char *key = NULL;
-  if (vasprintf (&key, fmt, ap) < 0)
-    abort ();
+  cleanup_free char *key = xvasprintf (fmt, ap);
   va_end (ap);
   mac_local (fnv1a64_str (key), mac);
 }

@@ -13,13 +13,9 @@ key_err (nslab_error_t *err, const struct merged_key *k, const char *fmt, ...)
 {
   va_list ap;
   va_start (ap, fmt);
-  struct strbuf sb;
-  sb_init (&sb);
-  sb_vaddf (&sb, fmt, ap);
+  cleanup_free char *what = xvasprintf (fmt, ap);
   va_end (ap);
-  nslab_error_invalid (err, "%s: [%s] %s: %s", k->file, k->section, k->name, sb.buf);
-  sb_free (&sb);
-  return -1;
+  return nslab_error_invalid (err, "%s: [%s] %s: %s", k->file, k->section, k->name, what);
 }
 
 int
@@ -27,13 +23,9 @@ section_err (nslab_error_t *err, const struct merged_section *s, const char *fmt
 {
   va_list ap;
   va_start (ap, fmt);
-  struct strbuf sb;
-  sb_init (&sb);
-  sb_vaddf (&sb, fmt, ap);
+  cleanup_free char *what = xvasprintf (fmt, ap);
   va_end (ap);
-  nslab_error_invalid (err, "%s: [%s]: %s", s->file, s->name, sb.buf);
-  sb_free (&sb);
-  return -1;
+  return nslab_error_invalid (err, "%s: [%s]: %s", s->file, s->name, what);
 }
 
 int

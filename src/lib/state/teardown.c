@@ -209,17 +209,6 @@ teardown_objects (const struct state *st, nslab_error_t *err)
   return teardown_run (st, &s, err);
 }
 
-static long
-env_crash_after (void)
-{
-  const char *s = getenv ("NSLAB_TEST_CRASH_AFTER");
-  if (s == NULL || *s == '\0')
-    return -1;
-  char *end;
-  long n = strtol (s, &end, 10);
-  return *end == '\0' && n >= 0 ? n : -1;
-}
-
 int
 teardown_lab (const char *lab, nslab_error_t *err)
 {
@@ -233,7 +222,7 @@ teardown_lab (const char *lab, nslab_error_t *err)
       return -1;
     }
   const char *sig = getenv ("NSLAB_TEST_CRASH_SIGNAL");
-  struct steps steps = { .crash = env_crash_after (), .sig = sig && strcmp (sig, "INT") == 0 ? SIGINT : SIGKILL };
+  struct steps steps = { .crash = test_crash_after (), .sig = sig && strcmp (sig, "INT") == 0 ? SIGINT : SIGKILL };
   int rc = teardown_run (st, &steps, err);
   state_free (st);
   /* The record stays when something could not be removed (or was refused),
