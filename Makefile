@@ -102,15 +102,21 @@ check-isolation: $(NSLAB_BIN) $(UNIT_BIN)
 check-asan:
 	$(MAKE) SAN=1 BUILD=build/asan check
 
+# Every parser of outside input: the scenario loader (FUZZ_SECONDS each), and
+# the reader of a lab's plan.json snapshot, seeded with the shipped labs' plans.
 FUZZ_SECONDS ?= 600
+FUZZ_CC := clang -std=c17 -D_GNU_SOURCE -O1 -g -fsanitize=fuzzer,address,undefined -Isrc/lib -Isrc -I/usr/include/iniparser $(PKG_CFLAGS)
 fuzz:
+	$(MAKE) all
 	$(MAKE) CC=clang SAN= BUILD=build/fuzz CFLAGS="-O1 -g -fsanitize=fuzzer-no-link,address,undefined" build/fuzz/libnslab.a
-	clang -std=c17 -D_GNU_SOURCE -O1 -g -fsanitize=fuzzer,address,undefined -Isrc/lib -Isrc -I/usr/include/iniparser \
-	  -o build/fuzz/fuzz_scenario tests/fuzz/fuzz_scenario.c build/fuzz/libnslab.a $(LDLIBS)
-	@mkdir -p build/fuzz/corpus
+	$(FUZZ_CC) -o build/fuzz/fuzz_scenario tests/fuzz/fuzz_scenario.c build/fuzz/libnslab.a $(LDLIBS)
+	$(FUZZ_CC) -o build/fuzz/fuzz_plan_json tests/fuzz/fuzz_plan_json.c build/fuzz/libnslab.a $(LDLIBS)
+	@mkdir -p build/fuzz/corpus build/fuzz/corpus-json
 	cp labs/*.ini templates/*.ini tests/fuzz/corpus/* build/fuzz/corpus/ 2>/dev/null || true
+	for f in labs/*.ini; do bin/nslab plan -o json "$$f" > build/fuzz/corpus-json/$$(basename "$$f" .ini).json; done
 	NSLAB_TEMPLATE_DIR=$(CURDIR)/templates ./build/fuzz/fuzz_scenario -max_total_time=$(FUZZ_SECONDS) \
 	  -dict=tests/fuzz/scenario.dict build/fuzz/corpus
+	./build/fuzz/fuzz_plan_json -max_total_time=$(FUZZ_SECONDS) -max_len=200000 build/fuzz/corpus-json
 
 # Regenerate the golden plans (one per labs/*.ini) after a deliberate change,
 # and show the whole diff to review before committing it.
