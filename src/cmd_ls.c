@@ -39,7 +39,7 @@ cmd_ls (int argc, char **argv, nslab_error_t *err)
     {
       struct state *st = NULL;
       nslab_error_t e = NULL;
-      cleanup_free char *name = nslab_escape (labs[i], false);
+      const char *name = labs[i];
       if (state_load (labs[i], &st, &e) < 0)
         {
           nslab_error_keep_first (err, &e);

@@ -73,11 +73,8 @@ cmd_status (int argc, char **argv, nslab_error_t *err)
       char pid[16], ip[IP_STRLEN];
       snprintf (pid, sizeof pid, "%d", p ? (int) p->pid : 0);
       ip_fmt (is_node ? n->internal_ip : pod->ip, ip);
-      cleanup_free char *name = nslab_escape (key, false);
-      cleanup_free char *node_shown = nslab_escape (node, false);
       cleanup_free char *nscol = xasprintf ("%s%s", netns, present ? "" : " (missing)");
-      cleanup_free char *nscol_shown = nslab_escape (nscol, false);
-      table_row (&procs, (const char *[]) { kind, name, node_shown, ip, nscol_shown, p ? pid : "-",
+      table_row (&procs, (const char *[]) { kind, key, node, ip, nscol, p ? pid : "-",
                                             alive ? "alive" : p ? "dead" : "not started" });
       json_t *j = json_object ();
       json_object_set_new (j, "kind", json_string (kind));
@@ -104,8 +101,7 @@ cmd_status (int argc, char **argv, nslab_error_t *err)
       bool present = netns_exists (op->ns);
       if (! present)
         bad++;
-      cleanup_free char *name = nslab_escape (op->ns, false);
-      table_row (&nst, (const char *[]) { name, present ? "yes" : "no" });
+      table_row (&nst, (const char *[]) { op->ns, present ? "yes" : "no" });
       json_t *j = json_object ();
       json_object_set_new (j, "name", cli_json_str (op->ns));
       json_object_set_new (j, "present", json_boolean (present));

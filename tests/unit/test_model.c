@@ -424,6 +424,22 @@ START_TEST (test_plan_json_parses)
 }
 END_TEST
 
+/* A pod's command is the user's text: the plan shows a terminal escape or a
+ * bidi override in it escaped, never raw. */
+START_TEST (test_plan_text_escapes)
+{
+  cleanup_free char *path = unit_write_file ("esc.ini", "[lab]\nname = esc\ntemplate = k3s\n"
+                                                        "[node n1]\nrole = control-plane\n"
+                                                        "nics = enp0s8=hostonly:192.168.56.10\n"
+                                                        "[pod default/x]\napp = command\n"
+                                                        "command = sleep \"\x1b[31mred\xe2\x80\xae\"\n");
+  cleanup_free char *text = plan_text (path);
+  ck_assert_ptr_null (strchr (text, 0x1b));
+  ck_assert_ptr_null (strstr (text, "\xe2\x80\xae"));
+  ck_assert_ptr_nonnull (strstr (text, "app: sleep \"\\x1b[31mred\\u202e\")"));
+}
+END_TEST
+
 /* The snapshot of a running lab is a plan read back: writing, reading and
  * writing again must give the same text, for every shipped lab. */
 START_TEST (test_plan_json_round_trip)
@@ -535,6 +551,7 @@ make_suite (void)
   tcase_add_test (tc, test_seed_cp1_matches_seed);
   tcase_add_test (tc, test_plan_json_parses);
   tcase_add_test (tc, test_plan_json_round_trip);
+  tcase_add_test (tc, test_plan_text_escapes);
   tcase_add_test (tc, test_plan_json_damaged);
   suite_add_tcase (s, tc);
   return s;

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/error.h"
 #include "base/util.h"
 
 void
@@ -20,7 +21,9 @@ table_row (struct table *t, const char *const *cells)
 {
   t->cells = xrealloc (t->cells, (t->n_rows + 1) * t->n_cols * sizeof *t->cells);
   for (size_t c = 0; c < t->n_cols; c++)
-    t->cells[t->n_rows * t->n_cols + c] = xstrdup (cells[c] ? cells[c] : "");
+    /* Cells show names and values from scenarios and state files: a
+     * terminal escape in one must not reach the terminal. */
+    t->cells[t->n_rows * t->n_cols + c] = nslab_escape (cells[c] ? cells[c] : "", false);
   t->n_rows++;
 }
 

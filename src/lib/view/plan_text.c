@@ -40,7 +40,9 @@ print_op (const struct plan_op *op, bool digest, FILE *out)
       return;
     }
   cleanup_free char *line = op_describe (op);
-  fprintf (out, "%s\n", line);
+  /* Commands and names come from the scenario: no terminal escape gets through. */
+  cleanup_free char *shown = nslab_escape (line, true);
+  fprintf (out, "%s\n", shown);
 }
 
 static void
@@ -69,7 +71,8 @@ print_text (const struct plan *p, bool digest, FILE *out)
 {
   const struct lab_objects *o = p->objects;
   char a[CIDR_STRLEN], b[CIDR_STRLEN], ip[IP_STRLEN];
-  fprintf (out, "# nslab plan: lab %s from %s\n", o->lab, o->scenario);
+  cleanup_free char *scenario = nslab_escape (o->scenario, false);
+  fprintf (out, "# nslab plan: lab %s from %s\n", o->lab, scenario);
   fprintf (out, "# flavor %s, pod CIDR %s, service CIDR %s, cluster DNS %s (%s)\n\n", flavor_name (o->flavor),
            cidr_fmt (o->pod_cidr, a), cidr_fmt (o->service_cidr, b), ip_fmt (o->dns_ip, ip), o->dns_domain);
   kubectl_print_summary (o, false, out);
