@@ -24,6 +24,20 @@ up_seed () {
   "$NSLAB" down k3s
 }
 
+@test "up: the kernel logs nothing about nslab's netlink requests (no malformed attribute)" {
+  command -v dmesg >/dev/null || skip "dmesg is not installed"
+  dmesg >/dev/null 2>&1 || skip "the kernel log is not readable here"
+  before=$(dmesg | wc -l)
+  up_seed
+  # Every line the kernel logged during up; none may be about a malformed
+  # attribute (libnl 3.7's u32 IFLA_VXLAN_PORT logged one per flannel.1).
+  new=$(dmesg | tail -n +"$((before + 1))")
+  ! grep -E "invalid length|nslab" <<< "$new"
+  # And the VXLAN device is what flannel makes: the port as it should be.
+  ip netns exec k3s-cp1 ip -d link show flannel.1 | grep -E "vxlan id 1 local 192\.168\.56\.10 dev enp0s8 .*dstport 8472 .*nolearning"
+  "$NSLAB" down k3s
+}
+
 @test "up: every namespace is there, prefixed with the lab name" {
   up_seed
   run bash -c "ip netns list | awk '{print \$1}' | sort"
