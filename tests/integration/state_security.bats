@@ -209,3 +209,45 @@ EOF2
   run "$NSLAB" down sec
   [ "$status" -eq 0 ]
 }
+
+@test "state: exec, status and ls trust a snapshot only if it is root's own file: a symlink or a foreign owner is refused" {
+  f=$(one_node_lab sec <<'INI'
+[pod default/p]
+INI
+)
+  "$NSLAB" up "$f" >/dev/null
+  snap=$STATE_ROOT/sec/plan.json
+  mv "$snap" "$BATS_TEST_TMPDIR/plan.json"
+  # A snapshot pointing elsewhere: never read through the link.
+  ln -s "$BATS_TEST_TMPDIR/plan.json" "$snap"
+  run "$NSLAB" exec sec node/n1 -- true
+  [ "$status" -eq 1 ]
+  [ "$output" = "nslab: $snap is a symlink: left as it is" ]
+  run "$NSLAB" status sec
+  [ "$status" -eq 1 ]
+  [ "$output" = "nslab: $snap is a symlink: left as it is" ]
+  rm "$snap"
+  # A snapshot someone else wrote.
+  cp "$BATS_TEST_TMPDIR/plan.json" "$snap"
+  chown 65534 "$snap"
+  run "$NSLAB" exec sec pod/p -- true
+  [ "$status" -eq 1 ]
+  [ "$output" = "nslab: $snap is not a regular file owned by root: left as it is" ]
+  # The journal alone still takes the lab down, and ls still lists it.
+  run "$NSLAB" ls
+  [[ "${lines[1]}" == "sec "* ]]
+  run "$NSLAB" down sec
+  [ "$status" -eq 0 ]
+}
+
+@test "state: a damaged snapshot is refused with the member that is wrong" {
+  "$NSLAB" up "$(one_node_lab sec </dev/null)" >/dev/null
+  snap=$STATE_ROOT/sec/plan.json
+  jq '.nodes[0].internal_ip = "300.1.1.1"' "$snap" > "$BATS_TEST_TMPDIR/bad.json"
+  cat "$BATS_TEST_TMPDIR/bad.json" > "$snap"
+  run "$NSLAB" exec sec node/n1 -- true
+  [ "$status" -eq 1 ]
+  [ "$output" = "nslab: $snap: nodes[0].internal_ip: missing or not an IPv4 address" ]
+  run "$NSLAB" down sec
+  [ "$status" -eq 0 ]
+}

@@ -410,7 +410,7 @@ apply_plan (const struct plan *p, const char *scenario_path, nslab_error_t *err)
     }
   /* What the lab is, before any of it exists: exec and status of a lab
    * whose up is under way (or died) still know its objects. */
-  int rc = snapshot_write (state_writer_dir (w), p, err);
+  int rc = snapshot_write (w, p, err);
 
   long crash = test_crash_after ();
   /* NSLAB_TEST_CRASH_SIGNAL=INT makes the hook a Ctrl-C instead of kill -9. */

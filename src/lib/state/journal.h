@@ -30,6 +30,8 @@ int state_create (const char *lab, const char *scenario, struct state_writer **o
 /* Open an existing lab for teardown and take the lock (waits for a running
  * up/down of the same lab). ENOENT -> "lab X is not up". */
 int state_open (const char *lab, struct state_writer **out, nslab_error_t *err);
+/* The lab dir, opened and checked when the writer was made (for openat). */
+int state_writer_dirfd (const struct state_writer *w);
 const char *state_writer_dir (const struct state_writer *w);
 const char *state_writer_lab (const struct state_writer *w);
 /* Read the record through the writer's own dir fd (the one it locked). */

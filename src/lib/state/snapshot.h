@@ -13,9 +13,10 @@
 
 #define SNAPSHOT_FILE "plan.json"
 
-/* Write plan.json into the lab dir lab_dir: a temporary file renamed into
+struct state_writer;
+/* Write plan.json into the writer's lab dir: a temporary file renamed into
  * place, so a reader sees the old file, the new one, or none. */
-int snapshot_write (const char *lab_dir, const struct plan *p, nslab_error_t *err);
+int snapshot_write (struct state_writer *w, const struct plan *p, nslab_error_t *err);
 /* Read LAB's snapshot. Only a regular file owned by root, not a link, in a
  * lab dir that is itself the lab's, is trusted. */
 int snapshot_read (const char *lab, struct plan **out, nslab_error_t *err);

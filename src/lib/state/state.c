@@ -513,6 +513,34 @@ state_open (const char *lab, struct state_writer **out, nslab_error_t *err)
   return 0;
 }
 
+int
+state_writer_dirfd (const struct state_writer *w)
+{
+  return w->dir_fd;
+}
+
+int
+state_open_lab_file (const char *lab, const char *name, nslab_error_t *err)
+{
+  if (! plain_name (lab) || lab[0] == '.')
+    return nslab_error_invalid (err, "invalid lab name \"%s\"", lab ? lab : "");
+  cleanup_close int root_fd = open_root (false, err);
+  if (root_fd == -2)
+    return nslab_error (err, 0, "lab %s is not up", lab);
+  if (root_fd < 0)
+    return -1;
+  cleanup_close int dir_fd = open_lab_dir (root_fd, lab, err);
+  if (dir_fd < 0)
+    return -1;
+  int fd = openat (dir_fd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0 && errno == ENOENT)
+    return -2;
+  if (fd >= 0)
+    close (fd);
+  cleanup_free char *dir = lab_dir (lab);
+  return open_in_lab (dir_fd, dir, name, O_RDONLY, err);
+}
+
 const char *
 state_writer_dir (const struct state_writer *w)
 {

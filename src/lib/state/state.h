@@ -80,6 +80,10 @@ int state_load (const char *lab, struct state **out, nslab_error_t *err);
  * the name the "lab" record must carry, DIR_PATH names it in errors. */
 int state_parse (FILE *journal, const char *dirname, const char *dir_path, struct state **out, nslab_error_t *err);
 void state_free (struct state *st);
+/* A read-only fd of LAB's file NAME, opened only through a trusted state root
+ * and lab dir, never through a link, and only if it is root's regular file;
+ * -2 (no error) when the file does not exist. */
+int state_open_lab_file (const char *lab, const char *name, nslab_error_t *err);
 /* Names of labs (dirs with a valid record), sorted. Anything else under
  * the root is skipped; with skipped != NULL, one line for each ("X is not
  * an nslab lab ...: left as it is") goes there. */
