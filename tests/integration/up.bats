@@ -38,6 +38,28 @@ up_seed () {
   "$NSLAB" down k3s
 }
 
+@test "up: the lab's store holds its objects as the API would, each pod's IP the one its eth0 has" {
+  up_seed
+  db=$STATE_ROOT/k3s/store.db
+  # sqlite3, an outside reader, sees the whole cluster in one committed state.
+  [ "$(sqlite3 "$db" "select count(*) from objects where kind = 'Pod'")" -eq 8 ]
+  [ "$(sqlite3 "$db" "select count(*) from objects where kind = 'Node'")" -eq 3 ]
+  [ "$(sqlite3 "$db" "select count(distinct uid) from objects")" -eq "$(sqlite3 "$db" "select count(*) from objects")" ]
+  [ "$(sqlite3 "$db" "select value from meta where key = 'resourceVersion'")" -eq \
+    "$(sqlite3 "$db" "select max(resource_version) from objects")" ]
+  [ "$(sqlite3 "$db" "pragma journal_mode")" = wal ]
+  # Each pod's status.podIP and spec.nodeName against the kernel and the plan.
+  while IFS='|' read -r ns name body; do
+    ip=$(jq -r .status.podIP <<< "$body")
+    [ "$(ip -n "k3s-$ns-$name" -4 -o addr show dev eth0 | awk '{print $4}')" = "$ip/24" ]
+    [ "$(jq -r .spec.nodeName <<< "$body")" = "$("$NSLAB" plan -o json "$SEED" | jq -r --arg n "$name" '.pods[] | select(.name == $n) | .node')" ]
+  done < <(sqlite3 "$db" "select namespace, name, body from objects where kind = 'Pod'")
+  # A deployment's pods are owned by its replicaset, which the deployment owns.
+  rs_uid=$(sqlite3 "$db" "select uid from objects where kind = 'ReplicaSet' and namespace = 'demo'")
+  [ "$(sqlite3 "$db" "select body from objects where kind = 'Pod' and namespace = 'demo'" | jq -r '.metadata.ownerReferences[0].uid' | sort -u)" = "$rs_uid" ]
+  "$NSLAB" down k3s
+}
+
 @test "up: every namespace is there, prefixed with the lab name" {
   up_seed
   run bash -c "ip netns list | awk '{print \$1}' | sort"

@@ -21,6 +21,7 @@
 #include "kernel/rtnl.h"
 #include "runtime/pause.h"
 #include "state/snapshot.h"
+#include "state/store.h"
 #include "state/state.h"
 #include "state/conflicts.h"
 #include "state/journal.h"
@@ -411,6 +412,9 @@ apply_plan (const struct plan *p, const char *scenario_path, nslab_error_t *err)
   /* What the lab is, before any of it exists: exec and status of a lab
    * whose up is under way (or died) still know its objects. */
   int rc = snapshot_write (w, p, err);
+  /* And the cluster's objects, as the API would hold them. */
+  if (rc == 0)
+    rc = store_create (w, p->objects, err);
 
   long crash = test_crash_after ();
   /* NSLAB_TEST_CRASH_SIGNAL=INT makes the hook a Ctrl-C instead of kill -9. */

@@ -29,15 +29,17 @@ owner_kind (enum workload_kind k)
   return OBJ_NONE;
 }
 
+/* Built with VEC_PUSH, so a label may be pushed onto the copy later. */
 static void
 copy_labels (struct label **out, size_t *n_out, const struct label *in, size_t n)
 {
-  *out = n ? xcalloc (n, sizeof **out) : NULL;
-  *n_out = n;
+  *out = NULL;
+  *n_out = 0;
   for (size_t i = 0; i < n; i++)
     {
-      (*out)[i].key = xstrdup (in[i].key);
-      (*out)[i].value = xstrdup (in[i].value);
+      struct label *l = VEC_PUSH (*out, *n_out);
+      l->key = xstrdup (in[i].key);
+      l->value = xstrdup (in[i].value);
     }
 }
 
@@ -129,10 +131,49 @@ objects_from_model (const struct model *m)
       p->app.kind = mp->wl->app.kind;
       p->app.port = mp->wl->app.port;
       p->app.command = dup_or_null (mp->wl->app.command);
+      copy_labels (&p->labels, &p->n_labels, mp->wl->labels, mp->wl->n_labels);
+      if (mp->wl->kind == WL_DEPLOYMENT)
+        {
+          /* The deployment controller adds the hash to each pod's labels. */
+          const char *hash = strrchr (mp->replicaset, '-') + 1;
+          struct label *l = VEC_PUSH (p->labels, p->n_labels);
+          l->key = xstrdup ("pod-template-hash");
+          l->value = xstrdup (hash);
+        }
+    }
+  for (size_t i = 0; i < sc->n_workloads; i++)
+    {
+      const struct workload_def *wd = &sc->workloads[i];
+      if (wd->kind == WL_POD)
+        continue;
+      struct lab_workload *w = VEC_PUSH (o->workloads, o->n_workloads);
+      w->kind = owner_kind (wd->kind);
+      w->ns = xstrdup (wd->ns);
+      w->name = xstrdup (wd->name);
+      copy_labels (&w->labels, &w->n_labels, wd->labels, wd->n_labels);
+      w->replicas = wd->replicas;
+      w->app.kind = wd->app.kind;
+      w->app.port = wd->app.port;
+      w->app.command = dup_or_null (wd->app.command);
+      /* Every pod of a deployment carries the same hash: take it from one. */
+      for (size_t k = 0; k < m->n_pods && wd->kind == WL_DEPLOYMENT && w->pod_template_hash == NULL; k++)
+        if (m->pods[k].wl == wd)
+          w->pod_template_hash = xstrdup (strrchr (m->pods[k].replicaset, '-') + 1);
     }
   for (size_t i = 0; i < m->n_services; i++)
     copy_service (m, &m->services[i], VEC_PUSH (o->services, o->n_services));
   return o;
+}
+
+static void
+labels_free (struct label *l, size_t n)
+{
+  for (size_t i = 0; i < n; i++)
+    {
+      free (l[i].key);
+      free (l[i].value);
+    }
+  free (l);
 }
 
 static void
@@ -167,19 +208,25 @@ objects_free (struct lab_objects *o)
       free (p->host_veth);
       free (p->netns);
       free (p->app.command);
+      labels_free (p->labels, p->n_labels);
     }
   free (o->pods);
+  for (size_t i = 0; i < o->n_workloads; i++)
+    {
+      struct lab_workload *w = &o->workloads[i];
+      free (w->ns);
+      free (w->name);
+      labels_free (w->labels, w->n_labels);
+      free (w->pod_template_hash);
+      free (w->app.command);
+    }
+  free (o->workloads);
   for (size_t i = 0; i < o->n_services; i++)
     {
       struct lab_service *s = &o->services[i];
       free (s->ns);
       free (s->name);
-      for (size_t k = 0; k < s->n_selector; k++)
-        {
-          free (s->selector[k].key);
-          free (s->selector[k].value);
-        }
-      free (s->selector);
+      labels_free (s->selector, s->n_selector);
       for (size_t k = 0; k < s->n_ports; k++)
         {
           for (size_t e = 0; e < s->ports[k].n_endpoints; e++)

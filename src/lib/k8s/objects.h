@@ -61,6 +61,19 @@ struct lab_pod {
   char *host_veth;
   char *netns;
   struct lab_app app;
+  struct label *labels;  /* the template's labels (+ pod-template-hash for a deployment's pods) */
+  size_t n_labels;
+};
+
+/* A deployment or replicaset as the scenario wrote it. */
+struct lab_workload {
+  enum obj_kind kind;    /* OBJ_DEPLOYMENT or OBJ_REPLICASET */
+  char *ns, *name;
+  struct label *labels;  /* the pod template's labels, also the selector */
+  size_t n_labels;
+  int replicas;
+  char *pod_template_hash; /* a deployment's (its replicaset is NAME-HASH); NULL for a replicaset */
+  struct lab_app app;
 };
 
 struct lab_endpoint {
@@ -102,6 +115,8 @@ struct lab_objects {
   size_t n_networks;
   struct lab_node *nodes;
   size_t n_nodes;
+  struct lab_workload *workloads;
+  size_t n_workloads;
   struct lab_pod *pods;
   size_t n_pods;
   struct lab_service *services;

@@ -24,27 +24,40 @@ static const char *const obj_kind_names[] = { [OBJ_NONE] = "none", [OBJ_NODE] = 
 /* ---- writing --------------------------------------------------------- */
 
 static json_t *
+labels_to_json (const struct label *l, size_t n)
+{
+  json_t *o = json_object ();
+  for (size_t i = 0; i < n; i++)
+    json_object_set_new (o, l[i].key, json_string (l[i].value));
+  return o;
+}
+
+static json_t *
+app_to_json (const struct lab_app *app)
+{
+  if (app->kind == APP_HTTP)
+    return json_pack ("{s:s, s:i}", "type", "http", "port", (json_int_t) app->port);
+  if (app->kind == APP_COMMAND)
+    return json_pack ("{s:s, s:s}", "type", "command", "command", app->command ? app->command : "");
+  return json_null ();
+}
+
+static json_t *
 pod_to_json (const struct lab_pod *p)
 {
   json_t *owner = json_null ();
   if (p->owner.kind != OBJ_NONE)
     owner = json_pack ("{s:s, s:s}", "kind", ENUM_NAME (obj_kind_names, p->owner.kind), "name", p->owner.name);
-  json_t *app = json_null ();
-  if (p->app.kind == APP_HTTP)
-    app = json_pack ("{s:s, s:i}", "type", "http", "port", (json_int_t) p->app.port);
-  else if (p->app.kind == APP_COMMAND)
-    app = json_pack ("{s:s, s:s}", "type", "command", "command", p->app.command ? p->app.command : "");
-  return json_pack ("{s:s, s:s, s:o, s:o, s:o, s:s, s:s, s:s, s:o}", "namespace", p->ns, "name", p->name, "owner",
-                    owner, "replicaset", json_str_or_null (p->replicaset), "ip", json_ip (p->ip), "node", p->node,
-                    "host_veth", p->host_veth, "netns", p->netns, "app", app);
+  return json_pack ("{s:s, s:s, s:o, s:o, s:o, s:o, s:s, s:s, s:s, s:o}", "namespace", p->ns, "name", p->name,
+                    "labels", labels_to_json (p->labels, p->n_labels), "owner", owner, "replicaset",
+                    json_str_or_null (p->replicaset), "ip", json_ip (p->ip), "node", p->node, "host_veth",
+                    p->host_veth, "netns", p->netns, "app", app_to_json (&p->app));
 }
 
 static json_t *
 service_to_json (const struct lab_service *s)
 {
-  json_t *selector = json_object ();
-  for (size_t i = 0; i < s->n_selector; i++)
-    json_object_set_new (selector, s->selector[i].key, json_string (s->selector[i].value));
+  json_t *selector = labels_to_json (s->selector, s->n_selector);
   json_t *ports = json_array ();
   for (size_t k = 0; k < s->n_ports; k++)
     {
@@ -95,6 +108,17 @@ objects_to_json (const struct lab_objects *o, json_t *obj)
     }
   json_object_set_new (obj, "nodes", a);
   a = json_array ();
+  for (size_t i = 0; i < o->n_workloads; i++)
+    {
+      const struct lab_workload *w = &o->workloads[i];
+      json_array_append_new (a, json_pack ("{s:s, s:s, s:s, s:o, s:i, s:o, s:o}", "kind",
+                                           ENUM_NAME (obj_kind_names, w->kind), "namespace", w->ns, "name", w->name,
+                                           "labels", labels_to_json (w->labels, w->n_labels), "replicas",
+                                           (json_int_t) w->replicas, "pod_template_hash",
+                                           json_str_or_null (w->pod_template_hash), "app", app_to_json (&w->app)));
+    }
+  json_object_set_new (obj, "workloads", a);
+  a = json_array ();
   for (size_t i = 0; i < o->n_pods; i++)
     json_array_append_new (a, pod_to_json (&o->pods[i]));
   json_object_set_new (obj, "pods", a);
@@ -105,6 +129,40 @@ objects_to_json (const struct lab_objects *o, json_t *obj)
 }
 
 /* ---- reading --------------------------------------------------------- */
+
+static int
+read_labels (struct json_reader *r, const json_t *o, const char *key, struct label **out, size_t *n)
+{
+  const json_t *l = jr_object (r, o, key);
+  if (l == NULL)
+    return -1;
+  const char *k;
+  const json_t *v;
+  json_object_foreach ((json_t *) l, k, v)
+    {
+      if (!json_is_string (v))
+        return jr_bad (r, key, "a value is not a string");
+      struct label *e = VEC_PUSH (*out, *n);
+      e->key = xstrdup (k);
+      e->value = xstrdup (json_string_value (v));
+    }
+  return 0;
+}
+
+static int
+read_app (struct json_reader *r, const json_t *o, struct lab_app *app)
+{
+  const json_t *j = json_object_get (o, "app");
+  if (j == NULL || json_is_null (j))
+    return 0;
+  if (!json_is_object (j) || JR_ENUM (r, j, "type", app_names, &app->kind) < 0)
+    return jr_bad (r, "app", "not {type, ...}");
+  if (app->kind == APP_HTTP)
+    return jr_u16 (r, j, "port", &app->port);
+  if (app->kind == APP_COMMAND)
+    return jr_str (r, j, "command", false, &app->command);
+  return 0;
+}
 
 static int
 read_pod (struct json_reader *r, const json_t *j, struct lab_pod *p)
@@ -124,17 +182,7 @@ read_pod (struct json_reader *r, const json_t *j, struct lab_pod *p)
         return jr_bad (r, "owner", "not a {kind, name} reference");
       p->owner.ns = xstrdup (p->ns);
     }
-  const json_t *app = json_object_get (j, "app");
-  if (app && !json_is_null (app))
-    {
-      if (!json_is_object (app) || JR_ENUM (r, app, "type", app_names, &p->app.kind) < 0)
-        return -1;
-      if (p->app.kind == APP_HTTP && jr_u16 (r, app, "port", &p->app.port) < 0)
-        return -1;
-      if (p->app.kind == APP_COMMAND && jr_str (r, app, "command", false, &p->app.command) < 0)
-        return -1;
-    }
-  return 0;
+  return read_labels (r, j, "labels", &p->labels, &p->n_labels) < 0 || read_app (r, j, &p->app) < 0 ? -1 : 0;
 }
 
 static int
@@ -167,19 +215,8 @@ read_service (struct json_reader *r, const json_t *j, struct lab_service *s)
       || jr_str (r, j, "name", false, &s->name) < 0 || JR_ENUM (r, j, "type", svc_type_names, &s->type) < 0
       || jr_ip (r, j, "cluster_ip", &s->cluster_ip) < 0 || jr_bool (r, j, "implicit", &s->implicit) < 0)
     return -1;
-  const json_t *sel = json_object_get (j, "selector");
-  if (!json_is_object (sel))
-    return jr_bad (r, "selector", "missing or not an object");
-  const char *key;
-  const json_t *val;
-  json_object_foreach ((json_t *) sel, key, val)
-    {
-      if (!json_is_string (val))
-        return jr_bad (r, "selector", "a value is not a string");
-      struct label *l = VEC_PUSH (s->selector, s->n_selector);
-      l->key = xstrdup (key);
-      l->value = xstrdup (json_string_value (val));
-    }
+  if (read_labels (r, j, "selector", &s->selector, &s->n_selector) < 0)
+    return -1;
   const json_t *ports = jr_array (r, j, "ports");
   const json_t *lb = ports ? jr_array (r, j, "load_balancer_ips") : NULL;
   if (lb == NULL)
@@ -218,8 +255,24 @@ read_objects (struct json_reader *r, const json_t *j, struct lab_objects *o)
   jr_at (r, NULL, 0);
   const json_t *nets = jr_array (r, j, "networks"), *nodes = jr_array (r, j, "nodes");
   const json_t *pods = jr_array (r, j, "pods"), *svcs = jr_array (r, j, "services");
-  if (!nets || !nodes || !pods || !svcs)
+  const json_t *wls = jr_array (r, j, "workloads");
+  if (!nets || !nodes || !pods || !svcs || !wls)
     return -1;
+  for (size_t i = 0; i < json_array_size (wls); i++)
+    {
+      const json_t *e = json_array_get (wls, i);
+      struct lab_workload *w = VEC_PUSH (o->workloads, o->n_workloads);
+      uint32_t replicas;
+      jr_at (r, "workloads", i);
+      if (!json_is_object (e) || JR_ENUM (r, e, "kind", obj_kind_names, &w->kind) < 0
+          || (w->kind != OBJ_DEPLOYMENT && w->kind != OBJ_REPLICASET && jr_bad (r, "kind", "not a workload") < 0)
+          || jr_str (r, e, "namespace", false, &w->ns) < 0 || jr_str (r, e, "name", false, &w->name) < 0
+          || read_labels (r, e, "labels", &w->labels, &w->n_labels) < 0
+          || jr_uint (r, e, "replicas", INT32_MAX, &replicas) < 0
+          || jr_str (r, e, "pod_template_hash", true, &w->pod_template_hash) < 0 || read_app (r, e, &w->app) < 0)
+        return -1;
+      w->replicas = (int) replicas;
+    }
   for (size_t i = 0; i < json_array_size (nets); i++)
     {
       const json_t *e = json_array_get (nets, i);

@@ -520,7 +520,7 @@ state_writer_dirfd (const struct state_writer *w)
 }
 
 int
-state_open_lab_file (const char *lab, const char *name, nslab_error_t *err)
+state_open_lab_dirfd (const char *lab, nslab_error_t *err)
 {
   if (! plain_name (lab) || lab[0] == '.')
     return nslab_error_invalid (err, "invalid lab name \"%s\"", lab ? lab : "");
@@ -529,7 +529,13 @@ state_open_lab_file (const char *lab, const char *name, nslab_error_t *err)
     return nslab_error (err, 0, "lab %s is not up", lab);
   if (root_fd < 0)
     return -1;
-  cleanup_close int dir_fd = open_lab_dir (root_fd, lab, err);
+  return open_lab_dir (root_fd, lab, err);
+}
+
+int
+state_open_lab_file (const char *lab, const char *name, nslab_error_t *err)
+{
+  cleanup_close int dir_fd = state_open_lab_dirfd (lab, err);
   if (dir_fd < 0)
     return -1;
   int fd = openat (dir_fd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);

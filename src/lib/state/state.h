@@ -84,6 +84,8 @@ void state_free (struct state *st);
  * and lab dir, never through a link, and only if it is root's regular file;
  * -2 (no error) when the file does not exist. */
 int state_open_lab_file (const char *lab, const char *name, nslab_error_t *err);
+/* The lab dir itself, checked the same way (O_DIRECTORY fd, for openat). */
+int state_open_lab_dirfd (const char *lab, nslab_error_t *err);
 /* Names of labs (dirs with a valid record), sorted. Anything else under
  * the root is skipped; with skipped != NULL, one line for each ("X is not
  * an nslab lab ...: left as it is") goes there. */

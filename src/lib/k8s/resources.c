@@ -1,0 +1,389 @@
+/* The lab's objects as Kubernetes API objects (see resources.h). The shapes
+ * follow what `kubectl get -o json` shows on a k3s or kubeadm cluster; fields
+ * a learner would not miss (managedFields, generation history) are left out. */
+#include "k8s/resources.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <sys/random.h>
+
+#include "base/json.h"
+#include "base/util.h"
+
+void
+resources_new_uid (char out[37])
+{
+  uint8_t b[16];
+  size_t got = 0;
+  while (got < sizeof b)
+    {
+      ssize_t n = getrandom (b + got, sizeof b - got, 0);
+      if (n > 0)
+        got += (size_t) n;
+    }
+  b[6] = (uint8_t) ((b[6] & 0x0f) | 0x40); /* version 4 */
+  b[8] = (uint8_t) ((b[8] & 0x3f) | 0x80); /* RFC 4122 variant */
+  snprintf (out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0], b[1], b[2], b[3],
+            b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]);
+}
+
+struct builder {
+  json_t *items;
+  char created[32];
+};
+
+/* metadata with a fresh uid; NS NULL for cluster-scoped objects. Returns the
+ * object (owned by the items array) so the caller can fill spec and status. */
+static json_t *
+add_object (struct builder *b, const char *api_version, const char *kind, const char *ns, const char *name,
+            json_t *labels)
+{
+  char uid[37];
+  resources_new_uid (uid);
+  json_t *meta = json_pack ("{s:s, s:s, s:s}", "name", name, "uid", uid, "creationTimestamp", b->created);
+  if (ns)
+    json_object_set_new (meta, "namespace", json_string (ns));
+  if (labels)
+    json_object_set_new (meta, "labels", labels);
+  json_t *obj = json_pack ("{s:s, s:s, s:o}", "apiVersion", api_version, "kind", kind, "metadata", meta);
+  json_array_append_new (b->items, obj);
+  return obj;
+}
+
+static const char *
+uid_of (json_t *obj)
+{
+  return json_string_value (json_object_get (json_object_get (obj, "metadata"), "uid"));
+}
+
+static void
+set_owner (json_t *obj, const char *api_version, const char *kind, json_t *owner)
+{
+  json_t *meta = json_object_get (obj, "metadata");
+  json_object_set_new (meta, "ownerReferences",
+                       json_pack ("[{s:s, s:s, s:s, s:s, s:b, s:b}]", "apiVersion", api_version, "kind", kind, "name",
+                                  json_string_value (json_object_get (json_object_get (owner, "metadata"), "name")),
+                                  "uid", uid_of (owner), "controller", 1, "blockOwnerDeletion", 1));
+}
+
+static json_t *
+labels_json (const struct label *l, size_t n, const char *extra_key, const char *extra_value)
+{
+  json_t *o = json_object ();
+  for (size_t i = 0; i < n; i++)
+    json_object_set_new (o, l[i].key, json_string (l[i].value));
+  if (extra_key)
+    json_object_set_new (o, extra_key, json_string (extra_value));
+  return o;
+}
+
+/* The pod's one container: the app nslab runs, or the pause process alone. */
+static json_t *
+containers_json (const struct lab_app *app)
+{
+  if (app->kind == APP_HTTP)
+    return json_pack ("[{s:s, s:s, s:[{s:i, s:s}]}]", "name", "app", "image", "nslab/http-echo", "ports",
+                      "containerPort", (json_int_t) app->port, "protocol", "TCP");
+  if (app->kind == APP_COMMAND)
+    return json_pack ("[{s:s, s:s, s:[s, s, s]}]", "name", "app", "image", "nslab/command", "command", "/bin/sh",
+                      "-c", app->command ? app->command : "");
+  return json_pack ("[{s:s, s:s}]", "name", "pause", "image", "nslab/pause");
+}
+
+static json_t *
+template_json (const struct lab_workload *w, const char *hash)
+{
+  json_t *labels = labels_json (w->labels, w->n_labels, hash ? "pod-template-hash" : NULL, hash);
+  return json_pack ("{s:{s:o}, s:{s:o, s:s}}", "metadata", "labels", labels, "spec", "containers",
+                    containers_json (&w->app), "restartPolicy", "Always");
+}
+
+static void
+add_namespace (struct builder *b, json_t *seen, const char *ns)
+{
+  if (json_object_get (seen, ns))
+    return;
+  json_object_set_new (seen, ns, json_true ());
+  json_t *o = add_object (b, "v1", "Namespace", NULL, ns,
+                          json_pack ("{s:s}", "kubernetes.io/metadata.name", ns));
+  json_object_set_new (o, "spec", json_pack ("{s:[s]}", "finalizers", "kubernetes"));
+  json_object_set_new (o, "status", json_pack ("{s:s}", "phase", "Active"));
+}
+
+static void
+add_node (struct builder *b, const struct lab_objects *o, const struct lab_node *n)
+{
+  char ip[IP_STRLEN], cidr[CIDR_STRLEN];
+  json_t *labels = json_pack ("{s:s, s:s, s:s, s:s, s:s}", "beta.kubernetes.io/arch", "amd64",
+                              "beta.kubernetes.io/os", "linux", "kubernetes.io/arch", "amd64",
+                              "kubernetes.io/hostname", n->name, "kubernetes.io/os", "linux");
+  if (n->role == ROLE_CONTROL_PLANE)
+    {
+      /* k3s labels its servers "true"; kubeadm sets the label empty. */
+      const char *v = o->flavor == FLAVOR_K3S ? "true" : "";
+      json_object_set_new (labels, "node-role.kubernetes.io/control-plane", json_string (v));
+      if (o->flavor == FLAVOR_K3S)
+        json_object_set_new (labels, "node-role.kubernetes.io/master", json_string ("true"));
+    }
+  json_t *node = add_object (b, "v1", "Node", NULL, n->name, labels);
+  cidr_fmt (n->pod_cidr, cidr);
+  json_t *spec = json_pack ("{s:s, s:[s]}", "podCIDR", cidr, "podCIDRs", cidr);
+  if (!n->schedulable)
+    json_object_set_new (spec, "taints",
+                         json_pack ("[{s:s, s:s}]", "key", "node-role.kubernetes.io/control-plane", "effect",
+                                    "NoSchedule"));
+  json_object_set_new (node, "spec", spec);
+  json_object_set_new (node, "status",
+                       json_pack ("{s:[{s:s, s:s}, {s:s, s:s}], s:[{s:s, s:s, s:s, s:s, s:s}]}", "addresses", "type",
+                                  "InternalIP", "address", ip_fmt (n->internal_ip, ip), "type", "Hostname",
+                                  "address", n->name, "conditions", "type", "Ready", "status", "True", "reason",
+                                  "KubeletReady", "message", "kubelet is posting ready status",
+                                  "lastTransitionTime", b->created));
+}
+
+/* The pods of a workload, counted for its status. */
+static int
+count_pods (const struct lab_objects *o, const struct lab_workload *w)
+{
+  int n = 0;
+  for (size_t i = 0; i < o->n_pods; i++)
+    if (o->pods[i].owner.kind == w->kind && strcmp (o->pods[i].ns, w->ns) == 0
+        && strcmp (o->pods[i].owner.name, w->name) == 0)
+      n++;
+  return n;
+}
+
+static json_t *
+replicas_status (int n)
+{
+  return json_pack ("{s:i, s:i, s:i, s:i, s:i}", "replicas", (json_int_t) n, "readyReplicas", (json_int_t) n,
+                    "availableReplicas", (json_int_t) n, "fullyLabeledReplicas", (json_int_t) n,
+                    "observedGeneration", (json_int_t) 1);
+}
+
+/* A deployment and its replicaset, or a replicaset alone; returns the
+ * replicaset, which owns the pods. */
+static json_t *
+add_workload (struct builder *b, const struct lab_objects *o, const struct lab_workload *w)
+{
+  int n = count_pods (o, w);
+  const char *hash = w->kind == OBJ_DEPLOYMENT ? w->pod_template_hash : NULL;
+  json_t *deploy = NULL;
+  if (w->kind == OBJ_DEPLOYMENT)
+    {
+      deploy = add_object (b, "apps/v1", "Deployment", w->ns, w->name, labels_json (w->labels, w->n_labels, NULL, NULL));
+      json_object_set_new (json_object_get (deploy, "metadata"), "annotations",
+                           json_pack ("{s:s}", "deployment.kubernetes.io/revision", "1"));
+      json_object_set_new (deploy, "spec",
+                           json_pack ("{s:i, s:{s:o}, s:o, s:{s:s}}", "replicas", (json_int_t) w->replicas,
+                                      "selector", "matchLabels", labels_json (w->labels, w->n_labels, NULL, NULL),
+                                      "template", template_json (w, NULL), "strategy", "type", "RollingUpdate"));
+      json_t *st = replicas_status (n);
+      json_object_del (st, "fullyLabeledReplicas");
+      json_object_set_new (st, "updatedReplicas", json_integer (n));
+      json_object_set_new (deploy, "status", st);
+    }
+  cleanup_free char *rs_name = hash ? xasprintf ("%s-%s", w->name, hash) : xstrdup (w->name);
+  json_t *rs = add_object (b, "apps/v1", "ReplicaSet", w->ns, rs_name,
+                           labels_json (w->labels, w->n_labels, hash ? "pod-template-hash" : NULL, hash));
+  if (deploy)
+    {
+      set_owner (rs, "apps/v1", "Deployment", deploy);
+      json_object_set_new (json_object_get (rs, "metadata"), "annotations",
+                           json_pack ("{s:s}", "deployment.kubernetes.io/revision", "1"));
+    }
+  json_object_set_new (rs, "spec",
+                       json_pack ("{s:i, s:{s:o}, s:o}", "replicas", (json_int_t) w->replicas, "selector",
+                                  "matchLabels",
+                                  labels_json (w->labels, w->n_labels, hash ? "pod-template-hash" : NULL, hash),
+                                  "template", template_json (w, hash)));
+  json_object_set_new (rs, "status", replicas_status (n));
+  return rs;
+}
+
+static json_t *
+add_pod (struct builder *b, const struct lab_objects *o, const struct lab_pod *p, json_t *owner_rs)
+{
+  char ip[IP_STRLEN], host_ip[IP_STRLEN] = "";
+  const struct lab_node *node = objects_find_node (o, p->node);
+  if (node)
+    ip_fmt (node->internal_ip, host_ip);
+  json_t *pod = add_object (b, "v1", "Pod", p->ns, p->name, labels_json (p->labels, p->n_labels, NULL, NULL));
+  if (owner_rs)
+    set_owner (pod, "apps/v1", "ReplicaSet", owner_rs);
+  json_t *containers = containers_json (&p->app);
+  const char *cname = json_string_value (json_object_get (json_array_get (containers, 0), "name"));
+  const char *image = json_string_value (json_object_get (json_array_get (containers, 0), "image"));
+  json_t *cstatus = json_pack ("[{s:s, s:s, s:b, s:b, s:i, s:{s:{s:s}}}]", "name", cname, "image", image, "ready", 1,
+                               "started", 1, "restartCount", (json_int_t) 0, "state", "running", "startedAt",
+                               b->created);
+  json_object_set_new (pod, "spec",
+                       json_pack ("{s:o, s:s, s:s, s:s, s:s}", "containers", containers, "nodeName", p->node,
+                                  "restartPolicy", owner_rs ? "Always" : "Never", "dnsPolicy", "ClusterFirst",
+                                  "schedulerName", "default-scheduler"));
+  ip_fmt (p->ip, ip);
+  json_object_set_new (pod, "status",
+                       json_pack ("{s:s, s:s, s:s, s:[{s:s}], s:s, s:[{s:s, s:s}, {s:s, s:s}], s:o}", "phase",
+                                  "Running", "hostIP", host_ip, "podIP", ip, "podIPs", "ip", ip, "startTime",
+                                  b->created, "conditions", "type", "Ready", "status", "True", "type", "PodScheduled",
+                                  "status", "True", "containerStatuses", cstatus));
+  return pod;
+}
+
+static json_t *
+find_pod_uid (json_t *pods, const char *name)
+{
+  return json_object_get (pods, name);
+}
+
+static void
+add_service (struct builder *b, const struct lab_service *s, json_t *pods_by_name)
+{
+  char ip[IP_STRLEN];
+  json_t *svc = add_object (b, "v1", "Service", s->ns, s->name, NULL);
+  if (s->implicit && strcmp (s->name, "kubernetes") == 0)
+    json_object_set_new (json_object_get (svc, "metadata"), "labels",
+                         json_pack ("{s:s, s:s}", "component", "apiserver", "provider", "kubernetes"));
+  json_t *ports = json_array ();
+  for (size_t k = 0; k < s->n_ports; k++)
+    {
+      const struct lab_svc_port *p = &s->ports[k];
+      json_t *jp = json_pack ("{s:s, s:i, s:i}", "protocol", proto_name (p->protocol), "port", (json_int_t) p->port,
+                              "targetPort", (json_int_t) p->target_port);
+      if (p->name)
+        json_object_set_new (jp, "name", json_string (p->name));
+      if (p->node_port)
+        json_object_set_new (jp, "nodePort", json_integer (p->node_port));
+      json_array_append_new (ports, jp);
+    }
+  ip_fmt (s->cluster_ip, ip);
+  json_t *spec = json_pack ("{s:s, s:s, s:[s], s:[s], s:o, s:s}", "type", svc_type_name (s->type), "clusterIP", ip,
+                            "clusterIPs", ip, "ipFamilies", "IPv4", "ports", ports, "sessionAffinity", "None");
+  if (s->n_selector)
+    json_object_set_new (spec, "selector", labels_json (s->selector, s->n_selector, NULL, NULL));
+  json_object_set_new (svc, "spec", spec);
+  json_t *ingress = json_array ();
+  for (size_t i = 0; i < s->n_lb_ips; i++)
+    json_array_append_new (ingress, json_pack ("{s:s}", "ip", ip_fmt (s->lb_ips[i], ip)));
+  json_object_set_new (svc, "status", json_pack ("{s:{s:o}}", "loadBalancer", "ingress", ingress));
+
+  /* Endpoints (what `kubectl get endpoints` reads): one subset per port,
+   * since each port's endpoints come from its own target port. */
+  json_t *ep = add_object (b, "v1", "Endpoints", s->ns, s->name, NULL);
+  json_t *subsets = json_array ();
+  /* EndpointSlice (what kube-proxy reads), owned by the service. */
+  cleanup_free char *slice_name = NULL;
+  {
+    char uid[37];
+    resources_new_uid (uid);
+    /* generateName: the service name and five random characters. */
+    slice_name = xasprintf ("%s-%.5s", s->name, uid + 24);
+  }
+  json_t *slice = add_object (b, "discovery.k8s.io/v1", "EndpointSlice", s->ns, slice_name,
+                              json_pack ("{s:s, s:s}", "kubernetes.io/service-name", s->name,
+                                         "endpointslice.kubernetes.io/managed-by", "endpointslice-controller.k8s.io"));
+  set_owner (slice, "v1", "Service", svc);
+  json_t *slice_eps = json_array (), *slice_ports = json_array (), *seen = json_object ();
+  for (size_t k = 0; k < s->n_ports; k++)
+    {
+      const struct lab_svc_port *p = &s->ports[k];
+      json_t *addrs = json_array ();
+      for (size_t e = 0; e < p->n_endpoints; e++)
+        {
+          const struct lab_endpoint *le = &p->endpoints[e];
+          json_t *a = json_pack ("{s:s, s:s}", "ip", ip_fmt (le->ip, ip), "nodeName", le->node);
+          json_t *pod = le->pod ? find_pod_uid (pods_by_name, le->pod) : NULL;
+          if (pod)
+            json_object_set_new (a, "targetRef",
+                                 json_pack ("{s:s, s:s, s:s, s:s}", "kind", "Pod", "namespace", s->ns, "name", le->pod,
+                                            "uid", uid_of (pod)));
+          json_array_append_new (addrs, a);
+          if (json_object_get (seen, ip))
+            continue;
+          json_object_set_new (seen, ip, json_true ());
+          json_t *se = json_pack ("{s:[s], s:{s:b, s:b, s:b}, s:s}", "addresses", ip, "conditions", "ready", 1,
+                                  "serving", 1, "terminating", 0, "nodeName", le->node);
+          if (json_object_get (a, "targetRef"))
+            json_object_set (se, "targetRef", json_object_get (a, "targetRef"));
+          json_array_append_new (slice_eps, se);
+        }
+      json_t *port = json_pack ("{s:i, s:s}", "port", (json_int_t) (p->n_endpoints ? p->endpoints[0].port : p->target_port),
+                                "protocol", proto_name (p->protocol));
+      if (p->name)
+        json_object_set_new (port, "name", json_string (p->name));
+      json_array_append (slice_ports, port);
+      if (json_array_size (addrs))
+        json_array_append_new (subsets, json_pack ("{s:o, s:[o]}", "addresses", addrs, "ports", port));
+      else
+        json_decref (addrs);
+      json_decref (port);
+    }
+  json_decref (seen);
+  if (json_array_size (subsets))
+    json_object_set_new (ep, "subsets", subsets);
+  else
+    json_decref (subsets);
+  json_object_set_new (slice, "addressType", json_string ("IPv4"));
+  json_object_set_new (slice, "endpoints", slice_eps);
+  json_object_set_new (slice, "ports", slice_ports);
+}
+
+json_t *
+resources_from_objects (const struct lab_objects *o, time_t now)
+{
+  struct builder b = { .items = json_array () };
+  struct tm tm;
+  gmtime_r (&now, &tm);
+  strftime (b.created, sizeof b.created, "%Y-%m-%dT%H:%M:%SZ", &tm);
+
+  /* The namespaces every cluster has, then the lab's own. */
+  json_t *ns_seen = json_object ();
+  static const char *const system_ns[] = { "default", "kube-node-lease", "kube-public", "kube-system" };
+  for (size_t i = 0; i < ARRAY_SIZE (system_ns); i++)
+    add_namespace (&b, ns_seen, system_ns[i]);
+  for (size_t i = 0; i < o->n_workloads; i++)
+    add_namespace (&b, ns_seen, o->workloads[i].ns);
+  for (size_t i = 0; i < o->n_pods; i++)
+    add_namespace (&b, ns_seen, o->pods[i].ns);
+  for (size_t i = 0; i < o->n_services; i++)
+    add_namespace (&b, ns_seen, o->services[i].ns);
+  json_decref (ns_seen);
+
+  for (size_t i = 0; i < o->n_nodes; i++)
+    add_node (&b, o, &o->nodes[i]);
+  /* Owners first: a pod's ownerReference carries its replicaset's uid. */
+  json_t *rs_by_key = json_object ();
+  for (size_t i = 0; i < o->n_workloads; i++)
+    {
+      json_t *rs = add_workload (&b, o, &o->workloads[i]);
+      cleanup_free char *key = xasprintf ("%s/%s", o->workloads[i].ns,
+                                          json_string_value (json_object_get (json_object_get (rs, "metadata"), "name")));
+      json_object_set (rs_by_key, key, rs);
+    }
+  /* Pods by "ns/name" for the endpoints' targetRefs. */
+  json_t *pods_by_key = json_object ();
+  for (size_t i = 0; i < o->n_pods; i++)
+    {
+      const struct lab_pod *p = &o->pods[i];
+      cleanup_free char *rs_key = p->replicaset ? xasprintf ("%s/%s", p->ns, p->replicaset) : NULL;
+      json_t *pod = add_pod (&b, o, p, rs_key ? json_object_get (rs_by_key, rs_key) : NULL);
+      cleanup_free char *key = xasprintf ("%s/%s", p->ns, p->name);
+      json_object_set (pods_by_key, key, pod);
+    }
+  for (size_t i = 0; i < o->n_services; i++)
+    {
+      /* Endpoints name pods of the service's own namespace. */
+      json_t *local = json_object ();
+      const char *key;
+      json_t *pod;
+      size_t nslen = strlen (o->services[i].ns);
+      json_object_foreach (pods_by_key, key, pod)
+        if (strncmp (key, o->services[i].ns, nslen) == 0 && key[nslen] == '/')
+          json_object_set (local, key + nslen + 1, pod);
+      add_service (&b, &o->services[i], local);
+      json_decref (local);
+    }
+  json_decref (rs_by_key);
+  json_decref (pods_by_key);
+  return b.items;
+}

@@ -1,0 +1,381 @@
+/* The lab's object store in SQLite (see store.h). */
+#include "state/store.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "base/util.h"
+#include "k8s/resources.h"
+#include "state/journal.h"
+#include "state/state.h"
+
+struct store {
+  sqlite3 *db;
+  char *path;    /* for messages */
+};
+
+/* How long a writer waits for another's transaction before failing. */
+#define STORE_BUSY_MS 5000
+
+static const char schema[] =
+  "PRAGMA journal_mode = WAL;"
+  "PRAGMA synchronous = NORMAL;"
+  "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);"
+  "INSERT OR IGNORE INTO meta VALUES ('resourceVersion', 0);"
+  "CREATE TABLE IF NOT EXISTS objects ("
+  "  kind TEXT NOT NULL, namespace TEXT NOT NULL, name TEXT NOT NULL,"
+  "  uid TEXT NOT NULL UNIQUE, resource_version INTEGER NOT NULL, body TEXT NOT NULL,"
+  "  PRIMARY KEY (kind, namespace, name));";
+
+static int
+db_error (struct store *s, nslab_error_t *err, const char *what)
+{
+  return nslab_error (err, 0, "%s: %s: %s", s->path, what, sqlite3_errmsg (s->db));
+}
+
+static int
+exec_sql (struct store *s, const char *sql, const char *what, nslab_error_t *err)
+{
+  char *msg = NULL;
+  if (sqlite3_exec (s->db, sql, NULL, NULL, &msg) != SQLITE_OK)
+    {
+      nslab_error (err, 0, "%s: %s: %s", s->path, what, msg ? msg : sqlite3_errmsg (s->db));
+      sqlite3_free (msg);
+      return -1;
+    }
+  return 0;
+}
+
+/* The store's files (the database and its WAL and shared-memory files) may
+ * only be root's regular files: a link or someone else's file is refused
+ * before SQLite opens anything. */
+static int
+check_files (int dir_fd, const char *dir, nslab_error_t *err)
+{
+  static const char *const names[] = { STORE_FILE, STORE_FILE "-wal", STORE_FILE "-shm" };
+  for (size_t i = 0; i < ARRAY_SIZE (names); i++)
+    {
+      struct stat st;
+      if (fstatat (dir_fd, names[i], &st, AT_SYMLINK_NOFOLLOW) < 0)
+        {
+          if (errno == ENOENT && i > 0)
+            continue;
+          return nslab_error (err, errno, "%s/%s", dir, names[i]);
+        }
+      if (!S_ISREG (st.st_mode) || st.st_uid != 0 || (st.st_mode & 022))
+        return nslab_error (err, 0, "%s/%s is not a regular file owned by root: left as it is", dir, names[i]);
+    }
+  return 0;
+}
+
+/* SQLite opens by path: the lab dir fd, already checked, names the directory
+ * through /proc so a rename of the path in between cannot redirect us. */
+static int
+open_at (int dir_fd, const char *dir, struct store **out, nslab_error_t *err)
+{
+  if (check_files (dir_fd, dir, err) < 0)
+    return -1;
+  struct store *s = xcalloc (1, sizeof *s);
+  s->path = xasprintf ("%s/%s", dir, STORE_FILE);
+  cleanup_free char *path = xasprintf ("/proc/self/fd/%d/%s", dir_fd, STORE_FILE);
+  if (sqlite3_open_v2 (path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK)
+    {
+      db_error (s, err, "open");
+      store_close (s);
+      return -1;
+    }
+  sqlite3_busy_timeout (s->db, STORE_BUSY_MS);
+  if (exec_sql (s, schema, "set up", err) < 0)
+    {
+      store_close (s);
+      return -1;
+    }
+  *out = s;
+  return 0;
+}
+
+void
+store_close (struct store *s)
+{
+  if (s == NULL)
+    return;
+  sqlite3_close (s->db);
+  free (s->path);
+  free (s);
+}
+
+int
+store_open (const char *lab, struct store **out, nslab_error_t *err)
+{
+  int fd = state_open_lab_file (lab, STORE_FILE, err);
+  if (fd == -2)
+    return nslab_error (err, 0, "lab %s has no store (%s/%s/%s): its up did not get that far; nslab down %s", lab,
+                        state_root (), lab, STORE_FILE, lab);
+  if (fd < 0)
+    return -1;
+  close (fd);
+  int dir_fd = state_open_lab_dirfd (lab, err);
+  if (dir_fd < 0)
+    return -1;
+  cleanup_free char *dir = xasprintf ("%s/%s", state_root (), lab);
+  int rc = open_at (dir_fd, dir, out, err);
+  /* SQLite keeps its own descriptors; the directory's is no longer needed. */
+  close (dir_fd);
+  return rc;
+}
+
+static const char *
+member (const json_t *obj, const char *a, const char *b)
+{
+  const json_t *v = json_object_get (obj, a);
+  return json_string_value (b ? json_object_get (v, b) : v);
+}
+
+static int
+next_version (struct store *s, sqlite3_int64 *rv, nslab_error_t *err)
+{
+  if (exec_sql (s, "UPDATE meta SET value = value + 1 WHERE key = 'resourceVersion'", "next resourceVersion", err) < 0)
+    return -1;
+  sqlite3_stmt *st = NULL;
+  if (sqlite3_prepare_v2 (s->db, "SELECT value FROM meta WHERE key = 'resourceVersion'", -1, &st, NULL) != SQLITE_OK
+      || sqlite3_step (st) != SQLITE_ROW)
+    {
+      sqlite3_finalize (st);
+      return db_error (s, err, "read resourceVersion");
+    }
+  *rv = sqlite3_column_int64 (st, 0);
+  sqlite3_finalize (st);
+  return 0;
+}
+
+/* The put, inside a transaction the caller holds. */
+static int
+put_locked (struct store *s, json_t *obj, nslab_error_t *err)
+{
+  const char *kind = member (obj, "kind", NULL), *name = member (obj, "metadata", "name");
+  const char *ns = member (obj, "metadata", "namespace");
+  json_t *meta = json_object_get (obj, "metadata");
+  if (kind == NULL || name == NULL || !json_is_object (meta))
+    return nslab_error (err, EINVAL, "%s: an object needs kind and metadata.name", s->path);
+  sqlite3_int64 rv;
+  if (next_version (s, &rv, err) < 0)
+    return -1;
+  /* A replaced object keeps the identity it was created with. */
+  sqlite3_stmt *st = NULL;
+  if (sqlite3_prepare_v2 (s->db, "SELECT uid, body FROM objects WHERE kind = ?1 AND namespace = ?2 AND name = ?3", -1,
+                          &st, NULL) != SQLITE_OK)
+    return db_error (s, err, "look up");
+  sqlite3_bind_text (st, 1, kind, -1, SQLITE_STATIC);
+  sqlite3_bind_text (st, 2, ns ? ns : "", -1, SQLITE_STATIC);
+  sqlite3_bind_text (st, 3, name, -1, SQLITE_STATIC);
+  int r = sqlite3_step (st);
+  if (r == SQLITE_ROW)
+    {
+      json_t *old = json_loads ((const char *) sqlite3_column_text (st, 1), 0, NULL);
+      json_object_set_new (meta, "uid", json_string ((const char *) sqlite3_column_text (st, 0)));
+      const char *created = member (old, "metadata", "creationTimestamp");
+      if (created)
+        json_object_set_new (meta, "creationTimestamp", json_string (created));
+      json_decref (old);
+    }
+  sqlite3_finalize (st);
+  if (r != SQLITE_ROW && r != SQLITE_DONE)
+    return db_error (s, err, "look up");
+  if (member (obj, "metadata", "uid") == NULL)
+    {
+      char uid[37];
+      resources_new_uid (uid);
+      json_object_set_new (meta, "uid", json_string (uid));
+    }
+  if (member (obj, "metadata", "creationTimestamp") == NULL)
+    {
+      char created[32];
+      time_t now = time (NULL);
+      struct tm tm;
+      gmtime_r (&now, &tm);
+      strftime (created, sizeof created, "%Y-%m-%dT%H:%M:%SZ", &tm);
+      json_object_set_new (meta, "creationTimestamp", json_string (created));
+    }
+  char rvs[32];
+  snprintf (rvs, sizeof rvs, "%lld", (long long) rv);
+  json_object_set_new (meta, "resourceVersion", json_string (rvs));
+  cleanup_free char *body = json_dumps (obj, JSON_COMPACT | JSON_PRESERVE_ORDER);
+  if (sqlite3_prepare_v2 (s->db,
+                          "INSERT OR REPLACE INTO objects (kind, namespace, name, uid, resource_version, body)"
+                          " VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                          -1, &st, NULL) != SQLITE_OK)
+    return db_error (s, err, "store");
+  sqlite3_bind_text (st, 1, kind, -1, SQLITE_STATIC);
+  sqlite3_bind_text (st, 2, ns ? ns : "", -1, SQLITE_STATIC);
+  sqlite3_bind_text (st, 3, name, -1, SQLITE_STATIC);
+  sqlite3_bind_text (st, 4, member (obj, "metadata", "uid"), -1, SQLITE_STATIC);
+  sqlite3_bind_int64 (st, 5, rv);
+  sqlite3_bind_text (st, 6, body, -1, SQLITE_STATIC);
+  r = sqlite3_step (st);
+  sqlite3_finalize (st);
+  if (r != SQLITE_DONE)
+    return db_error (s, err, "store");
+  return 0;
+}
+
+/* A write transaction: IMMEDIATE takes the write lock at once, so two
+ * writers serialise here (waiting up to STORE_BUSY_MS) instead of failing
+ * half-way. */
+static int
+begin (struct store *s, nslab_error_t *err)
+{
+  return exec_sql (s, "BEGIN IMMEDIATE", "begin", err);
+}
+
+static int
+finish (struct store *s, int rc, nslab_error_t *err)
+{
+  if (rc == 0)
+    return exec_sql (s, "COMMIT", "commit", err);
+  nslab_error_t e = NULL;
+  exec_sql (s, "ROLLBACK", "rollback", &e);
+  nslab_error_free (&e);
+  return -1;
+}
+
+int
+store_put (struct store *s, json_t *obj, nslab_error_t *err)
+{
+  if (begin (s, err) < 0)
+    return -1;
+  return finish (s, put_locked (s, obj, err), err);
+}
+
+int
+store_create (struct state_writer *w, const struct lab_objects *o, nslab_error_t *err)
+{
+  int dir_fd = state_writer_dirfd (w);
+  int fd = openat (dir_fd, STORE_FILE, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+  if (fd < 0)
+    return nslab_error (err, errno, "create %s/%s", state_writer_dir (w), STORE_FILE);
+  close (fd);
+  struct store *s = NULL;
+  if (open_at (dir_fd, state_writer_dir (w), &s, err) < 0)
+    return -1;
+  json_t *items = resources_from_objects (o, time (NULL));
+  /* One transaction: readers see the whole cluster or nothing. */
+  int rc = begin (s, err);
+  if (rc == 0)
+    {
+      for (size_t i = 0; rc == 0 && i < json_array_size (items); i++)
+        rc = put_locked (s, json_array_get (items, i), err);
+      rc = finish (s, rc, err);
+    }
+  json_decref (items);
+  store_close (s);
+  return rc;
+}
+
+int
+store_resource_version (struct store *s, uint64_t *out, nslab_error_t *err)
+{
+  sqlite3_stmt *st = NULL;
+  if (sqlite3_prepare_v2 (s->db, "SELECT value FROM meta WHERE key = 'resourceVersion'", -1, &st, NULL) != SQLITE_OK
+      || sqlite3_step (st) != SQLITE_ROW)
+    {
+      sqlite3_finalize (st);
+      return db_error (s, err, "read resourceVersion");
+    }
+  *out = (uint64_t) sqlite3_column_int64 (st, 0);
+  sqlite3_finalize (st);
+  return 0;
+}
+
+/* Rows of a SELECT of bodies, as a JSON array. */
+static int
+collect (struct store *s, sqlite3_stmt *st, json_t **out, nslab_error_t *err)
+{
+  json_t *items = json_array ();
+  int r;
+  while ((r = sqlite3_step (st)) == SQLITE_ROW)
+    {
+      json_error_t jerr;
+      json_t *obj = json_loads ((const char *) sqlite3_column_text (st, 0), 0, &jerr);
+      if (obj == NULL)
+        {
+          json_decref (items);
+          return nslab_error (err, 0, "%s: a stored object is not JSON: %s", s->path, jerr.text);
+        }
+      json_array_append_new (items, obj);
+    }
+  if (r != SQLITE_DONE)
+    {
+      json_decref (items);
+      return db_error (s, err, "read");
+    }
+  *out = items;
+  return 0;
+}
+
+int
+store_get (struct store *s, const char *kind, const char *ns, const char *name, json_t **out, nslab_error_t *err)
+{
+  sqlite3_stmt *st = NULL;
+  *out = NULL;
+  if (sqlite3_prepare_v2 (s->db, "SELECT body FROM objects WHERE kind = ?1 AND namespace = ?2 AND name = ?3", -1, &st,
+                          NULL) != SQLITE_OK)
+    return db_error (s, err, "read");
+  sqlite3_bind_text (st, 1, kind, -1, SQLITE_STATIC);
+  sqlite3_bind_text (st, 2, ns ? ns : "", -1, SQLITE_STATIC);
+  sqlite3_bind_text (st, 3, name, -1, SQLITE_STATIC);
+  json_t *items = NULL;
+  int rc = collect (s, st, &items, err);
+  sqlite3_finalize (st);
+  if (rc < 0)
+    return -1;
+  if (json_array_size (items))
+    *out = json_incref (json_array_get (items, 0));
+  json_decref (items);
+  return 0;
+}
+
+int
+store_list (struct store *s, const char *kind, const char *ns, json_t **out, nslab_error_t *err)
+{
+  sqlite3_stmt *st = NULL;
+  const char *sql = ns ? "SELECT body FROM objects WHERE kind = ?1 AND namespace = ?2 ORDER BY namespace, name"
+                       : "SELECT body FROM objects WHERE kind = ?1 ORDER BY namespace, name";
+  if (sqlite3_prepare_v2 (s->db, sql, -1, &st, NULL) != SQLITE_OK)
+    return db_error (s, err, "read");
+  sqlite3_bind_text (st, 1, kind, -1, SQLITE_STATIC);
+  if (ns)
+    sqlite3_bind_text (st, 2, ns, -1, SQLITE_STATIC);
+  int rc = collect (s, st, out, err);
+  sqlite3_finalize (st);
+  return rc;
+}
+
+int
+store_delete (struct store *s, const char *kind, const char *ns, const char *name, nslab_error_t *err)
+{
+  if (begin (s, err) < 0)
+    return -1;
+  sqlite3_int64 rv;
+  int rc = next_version (s, &rv, err);
+  sqlite3_stmt *st = NULL;
+  if (rc == 0 && sqlite3_prepare_v2 (s->db, "DELETE FROM objects WHERE kind = ?1 AND namespace = ?2 AND name = ?3",
+                                     -1, &st, NULL) != SQLITE_OK)
+    rc = db_error (s, err, "delete");
+  if (rc == 0)
+    {
+      sqlite3_bind_text (st, 1, kind, -1, SQLITE_STATIC);
+      sqlite3_bind_text (st, 2, ns ? ns : "", -1, SQLITE_STATIC);
+      sqlite3_bind_text (st, 3, name, -1, SQLITE_STATIC);
+      if (sqlite3_step (st) != SQLITE_DONE)
+        rc = db_error (s, err, "delete");
+    }
+  sqlite3_finalize (st);
+  return finish (s, rc, err);
+}

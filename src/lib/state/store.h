@@ -1,0 +1,44 @@
+/* The lab's object store: what the cluster *is*, as the Kubernetes API would
+ * hold it (k8s/resources.h), in SQLite at <state dir>/<lab>/store.db, as k3s
+ * keeps its own (kine over SQLite). Several processes read and write it at
+ * once (the CLI now; the lab's control loop, the API server and the DNS
+ * server next), so it runs in WAL mode, every change is a transaction, and
+ * one monotonic resourceVersion orders all changes. The journal beside it
+ * stays the crash-safe record of what to tear down; plan.json is the plan
+ * `up` applied. */
+#ifndef NSLAB_STATE_STORE_H
+#define NSLAB_STATE_STORE_H
+
+#include <jansson.h>
+#include <stdint.h>
+
+#include "base/error.h"
+#include "k8s/objects.h"
+
+#define STORE_FILE "store.db"
+
+struct store;
+struct state_writer;
+
+/* Create the writer's lab store and fill it with the lab's objects. */
+int store_create (struct state_writer *w, const struct lab_objects *o, nslab_error_t *err);
+/* Open LAB's store, only through the trusted state root and lab dir. */
+int store_open (const char *lab, struct store **out, nslab_error_t *err);
+void store_close (struct store *s);
+
+/* The newest resourceVersion (0 for an empty store). */
+int store_resource_version (struct store *s, uint64_t *out, nslab_error_t *err);
+/* Add or replace an object (keyed by kind, namespace, name): it gets the next
+ * resourceVersion; a new object keeps or gets a uid and a creationTimestamp,
+ * a replaced one keeps its uid. obj is updated with what was stored. */
+int store_put (struct store *s, json_t *obj, nslab_error_t *err);
+/* The object, or *out NULL when there is none. */
+int store_get (struct store *s, const char *kind, const char *ns, const char *name, json_t **out,
+               nslab_error_t *err);
+/* Every object of KIND (in NS, or all namespaces when NS is NULL), ordered
+ * by namespace and name, as a new JSON array. */
+int store_list (struct store *s, const char *kind, const char *ns, json_t **out, nslab_error_t *err);
+/* Remove an object; a missing one is not an error. */
+int store_delete (struct store *s, const char *kind, const char *ns, const char *name, nslab_error_t *err);
+
+#endif
