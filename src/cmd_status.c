@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "apply/apply.h"
+#include "apply/verify.h"
 #include "base/table.h"
 #include "base/util.h"
 #include "cli.h"
@@ -108,6 +109,25 @@ cmd_status (int argc, char **argv, nslab_error_t *err)
       json_array_append_new (jnetns, j);
     }
 
+  /* What the plan made and the kernel no longer has: links, rules. */
+  struct verify_finding *found = NULL;
+  size_t n_found = 0;
+  if (verify_plan (snap, &found, &n_found, err) < 0)
+    {
+      json_decref (jprocs);
+      json_decref (jnetns);
+      table_free (&procs);
+      table_free (&nst);
+      state_free (st);
+      plan_free (snap);
+      return -1;
+    }
+  bad += n_found;
+  json_t *jfound = json_array ();
+  for (size_t i = 0; i < n_found; i++)
+    json_array_append_new (jfound, json_pack ("{s:o, s:o}", "netns", cli_json_str (found[i].netns), "problem",
+                                              cli_json_str (found[i].what)));
+
   if (json)
     {
       json_t *j = json_object ();
@@ -120,6 +140,7 @@ cmd_status (int argc, char **argv, nslab_error_t *err)
       json_object_set_new (j, "services", json_integer ((json_int_t) snap->objects->n_services));
       json_object_set_new (j, "processes", jprocs);
       json_object_set_new (j, "netns", jnetns);
+      json_object_set_new (j, "problems", jfound);
       json_object_set_new (j, "healthy", json_boolean (bad == 0));
       cli_json_print (j, stdout);
     }
@@ -127,14 +148,26 @@ cmd_status (int argc, char **argv, nslab_error_t *err)
     {
       json_decref (jprocs);
       json_decref (jnetns);
+      json_decref (jfound);
       printf ("lab %s: %s, age %s, %zu nodes, %zu pods, %zu services\n\n", lab,
               st->complete ? "up" : "incomplete (up did not finish: nslab down it)", age, o->n_nodes, o->n_pods,
               o->n_services);
       table_print (&procs, stdout);
       fputc ('\n', stdout);
       table_print (&nst, stdout);
+      if (n_found)
+        {
+          struct table pt;
+          table_init (&pt, (const char *[]) { "NETNS", "PROBLEM", NULL });
+          for (size_t i = 0; i < n_found; i++)
+            table_row (&pt, (const char *[]) { found[i].netns, found[i].what });
+          fputc ('\n', stdout);
+          table_print (&pt, stdout);
+          table_free (&pt);
+        }
       printf ("\n%s\n", bad ? "unhealthy" : "healthy");
     }
+  verify_findings_free (found, n_found);
   table_free (&procs);
   table_free (&nst);
   state_free (st);

@@ -48,3 +48,22 @@ load helpers
   [ "$status" -eq 1 ]
   [ "$output" = "nslab: lab nolab is not up" ]
 }
+
+@test "status: a deleted cni0, a flushed nat table and a deleted chain make the lab unhealthy, each named" {
+  "$NSLAB" up "$SEED" >/dev/null
+  ip -n k3s-cp1 link del cni0
+  ip netns exec k3s-w1 iptables -t nat -F
+  ip netns exec k3s-w2 iptables -t filter -F KUBE-FORWARD
+  ip netns exec k3s-w2 iptables -t filter -D FORWARD -m comment --comment "kubernetes forwarding rules" -j KUBE-FORWARD
+  ip netns exec k3s-w2 iptables -t filter -X KUBE-FORWARD
+  run "$NSLAB" status k3s
+  [ "$status" -eq 1 ]
+  [ "${lines[-1]}" = "unhealthy" ]
+  [[ "$output" == *"k3s-cp1   link cni0 is missing"* ]]
+  [[ "$output" == *"k3s-w1    nat table: "*" rules are missing"* ]]
+  [[ "$output" == *"k3s-w2    filter table: chain KUBE-FORWARD is missing"* ]]
+  # The pods' veths on cp1 are still there: only what is gone is named.
+  [[ "$output" != *"link veth"* ]]
+  "$NSLAB" status -o json k3s | jq -e '.healthy == false and ([.problems[].netns] | sort) == ["k3s-cp1", "k3s-w1", "k3s-w2", "k3s-w2"]'
+  "$NSLAB" down k3s
+}

@@ -252,3 +252,68 @@ iptables_restore (const char *ns, const char *payload, nslab_error_t *err)
     return -1;
   return iptables_restore_finish (&job, err);
 }
+
+int
+iptables_save (const char *ns, const char *table, char **out, nslab_error_t *err)
+{
+  const char *restore = iptables_restore_program (err);
+  if (restore == NULL)
+    return nslab_error_wrap (err, "%s: iptables-save", ns);
+  /* The save program of the same backend sits beside the restore one. */
+  cleanup_free char *prog = xstrdup (restore);
+  char *suffix = strstr (prog, "-restore");
+  if (suffix == NULL)
+    return nslab_error (err, ENOENT, "%s: no iptables-save beside %s", ns, restore);
+  memcpy (suffix, "-save", sizeof "-save");
+  cleanup_close int nsfd = netns_open (ns, err);
+  if (nsfd < 0)
+    return -1;
+  int p[2];
+  if (pipe2 (p, O_CLOEXEC) < 0)
+    return nslab_error (err, errno, "pipe");
+  pid_t pid = fork ();
+  if (pid < 0)
+    {
+      int e = errno;
+      close (p[0]);
+      close (p[1]);
+      return nslab_error (err, e, "%s: fork iptables-save", ns);
+    }
+  if (pid == 0)
+    {
+      if (setns (nsfd, CLONE_NEWNET) < 0)
+        _exit (126);
+      int devnull = open ("/dev/null", O_RDWR | O_CLOEXEC);
+      if (dup2 (p[1], 1) < 0 || (devnull >= 0 && (dup2 (devnull, 0) < 0 || dup2 (devnull, 2) < 0)))
+        _exit (126);
+      char *argv[] = { (char *) "iptables-save", (char *) "-t", (char *) table, NULL };
+      char *envp[] = { (char *) "PATH=/usr/sbin:/usr/bin:/sbin:/bin", (char *) "LC_ALL=C", NULL };
+      execve (prog, argv, envp);
+      _exit (127);
+    }
+  close (p[1]);
+  struct strbuf sb;
+  sb_init (&sb);
+  char buf[8192];
+  for (;;)
+    {
+      ssize_t n = read (p[0], buf, sizeof buf);
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n <= 0)
+        break;
+      sb_addn (&sb, buf, (size_t) n);
+    }
+  close (p[0]);
+  int status = 0;
+  while (waitpid (pid, &status, 0) < 0 && errno == EINTR)
+    ;
+  if (!WIFEXITED (status) || WEXITSTATUS (status) != 0)
+    {
+      sb_free (&sb);
+      return nslab_error (err, 0, "%s: iptables-save -t %s failed (status %d)", ns, table,
+                          WIFEXITED (status) ? WEXITSTATUS (status) : 128 + WTERMSIG (status));
+    }
+  *out = sb_steal (&sb);
+  return 0;
+}
