@@ -7,6 +7,7 @@
 #   make check      unit + integration tests (integration needs root; run inside unshare)
 #   make check-asan the same tests against the sanitizer build
 #   make check-isolation  make check twice with the demo lab and a foreign netns up (root)
+#   make check-vagrant  the Vagrantfile parses, scripts are LF, it provisions as the README says (no VM)
 #   make fuzz       fuzz the scenario loader (clang libFuzzer), FUZZ_SECONDS=600
 #   make bench      benchmarks
 #   make install    PREFIX=/usr/local (binary, templates, labs, man page, docs, bash completion)
@@ -57,7 +58,7 @@ else
 NSLAB_BIN ?= $(BUILD)/nslab
 endif
 
-.PHONY: check-layers golden all asan deps deps-fuzz check check-unit check-isolation check-asan fuzz bench install uninstall clean demo
+.PHONY: check-layers check-vagrant golden all asan deps deps-fuzz check check-unit check-isolation check-asan fuzz bench install uninstall clean demo
 .DELETE_ON_ERROR:
 
 all: $(NSLAB_BIN)
@@ -90,6 +91,10 @@ deps:
 
 deps-fuzz:
 	./bin/install-deps fuzz
+
+# What a macOS or Windows user's VM relies on, checked without a VM.
+check-vagrant:
+	./tests/check-vagrant
 
 unit-tests: $(UNIT_BIN)
 
