@@ -3,9 +3,11 @@
 #   make            build bin/nslab
 #   make asan       build build/asan/nslab with ASan+UBSan
 #   make deps       install the Debian packages the build, the tool and the tests need
+#   make deps-fuzz  install clang for make fuzz (make fuzz runs it too)
 #   make check      unit + integration tests (integration needs root; run inside unshare)
 #   make check-asan the same tests against the sanitizer build
 #   make check-isolation  make check twice with the demo lab and a foreign netns up (root)
+#   make check-vagrant  the Vagrantfile parses, scripts are LF, it provisions as the README says (no VM)
 #   make fuzz       fuzz the scenario loader (clang libFuzzer), FUZZ_SECONDS=600
 #   make bench      benchmarks
 #   make install    PREFIX=/usr/local (binary, templates, labs, man page, docs, bash completion)
@@ -56,7 +58,7 @@ else
 NSLAB_BIN ?= $(BUILD)/nslab
 endif
 
-.PHONY: check-layers golden all asan deps check check-unit check-isolation check-asan fuzz bench install uninstall clean demo
+.PHONY: check-layers check-vagrant golden all asan deps deps-fuzz check check-unit check-isolation check-asan fuzz bench install uninstall clean demo
 .DELETE_ON_ERROR:
 
 all: $(NSLAB_BIN)
@@ -85,7 +87,14 @@ asan:
 	$(MAKE) SAN=1 BUILD=build/asan all
 
 deps:
-	./bin/install-deps
+	./bin/install-deps build run test
+
+deps-fuzz:
+	./bin/install-deps fuzz
+
+# What a macOS or Windows user's VM relies on, checked without a VM.
+check-vagrant:
+	./tests/check-vagrant
 
 unit-tests: $(UNIT_BIN)
 
@@ -106,7 +115,7 @@ check-asan:
 # the reader of a lab's plan.json snapshot, seeded with the shipped labs' plans.
 FUZZ_SECONDS ?= 600
 FUZZ_CC := clang -std=c17 -D_GNU_SOURCE -O1 -g -fsanitize=fuzzer,address,undefined -Isrc/lib -Isrc -I/usr/include/iniparser $(PKG_CFLAGS)
-fuzz:
+fuzz: deps-fuzz
 	$(MAKE) all
 	$(MAKE) CC=clang SAN= BUILD=build/fuzz CFLAGS="-O1 -g -fsanitize=fuzzer-no-link,address,undefined" build/fuzz/libnslab.a
 	$(FUZZ_CC) -o build/fuzz/fuzz_scenario tests/fuzz/fuzz_scenario.c build/fuzz/libnslab.a $(LDLIBS)
@@ -131,7 +140,7 @@ bench: $(NSLAB_BIN)
 
 # The README's run command: deps, build, and the headline experiment.
 demo:
-	./bin/install-deps
+	./bin/install-deps build run test
 	$(MAKE) all
 	./bin/demo
 
