@@ -5,9 +5,11 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -148,3 +150,70 @@ pause_spawn (const struct pause_spec *spec, pause_record_fn record, void *arg, p
   return 0;
 }
 
+
+int
+pause_mnt_template (int *fd_out, nslab_error_t *err)
+{
+  int ready[2], hold[2];
+  if (pipe2 (ready, O_CLOEXEC) < 0)
+    return nslab_error (err, errno, "pipe2");
+  if (pipe2 (hold, O_CLOEXEC) < 0)
+    {
+      int e = errno;
+      close (ready[0]);
+      close (ready[1]);
+      return nslab_error (err, e, "pipe2");
+    }
+  fflush (NULL);
+  pid_t pid = fork ();
+  if (pid < 0)
+    {
+      int e = errno;
+      close (ready[0]);
+      close (ready[1]);
+      close (hold[0]);
+      close (hold[1]);
+      return nslab_error (err, e, "fork");
+    }
+  if (pid == 0)
+    {
+      /* Report 0 or an errno, then stay until the parent has opened our
+       * mount namespace (it closes the hold pipe, or dies). */
+      close (ready[0]);
+      close (hold[1]);
+      int e = 0;
+      if (unshare (CLONE_NEWNS) < 0 || mount (NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0
+          || sandbox_detach_netns_mounts () < 0)
+        e = errno;
+      ssize_t w = write (ready[1], &e, sizeof e);
+      (void) w;
+      char c;
+      ssize_t r = read (hold[0], &c, 1);
+      (void) r;
+      _exit (0);
+    }
+  close (ready[1]);
+  close (hold[0]);
+  int e = 0;
+  ssize_t r;
+  do
+    r = read (ready[0], &e, sizeof e);
+  while (r < 0 && errno == EINTR);
+  int rc = 0;
+  if (r != (ssize_t) sizeof e)
+    rc = nslab_error (err, 0, "template mount namespace: helper %d died", (int) pid);
+  else if (e != 0)
+    rc = nslab_error (err, e, "template mount namespace");
+  else
+    {
+      char path[64];
+      snprintf (path, sizeof path, "/proc/%d/ns/mnt", (int) pid);
+      *fd_out = open (path, O_RDONLY | O_CLOEXEC);
+      if (*fd_out < 0)
+        rc = nslab_error (err, errno, "open %s", path);
+    }
+  close (ready[0]);
+  close (hold[1]);
+  reap_quietly (pid);
+  return rc;
+}

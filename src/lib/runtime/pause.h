@@ -40,7 +40,17 @@ struct pause_spec {
   const struct pause_app *app; /* NULL / PAUSE_APP_NONE: no app */
   char *const *env;        /* extra environment for the app, NULL-terminated, may be NULL */
   const char *log_path;    /* app stdout/stderr go here (append), NULL = /dev/null */
+  int mnt_template;        /* > 0: mount namespace to copy (pause_mnt_template); otherwise the
+                            * caller's is copied and its network namespace mounts detached */
 };
+
+/* A mount namespace for pause processes to copy: the caller's, slave to it,
+ * without the network namespace bind mounts (/run/netns and any other nsfs
+ * mount). Copying the caller's own would cost every pod a copy of every
+ * other namespace's mount (O(N^2) kernel memory and time at up and down)
+ * and pin every other namespace alive. Make it after the namespaces of the
+ * lab are mounted; *fd_out is an O_CLOEXEC fd for pause_spec.mnt_template. */
+int pause_mnt_template (int *fd_out, nslab_error_t *err);
 
 /* Record callback: called with the new process's pid and start time BEFORE
  * the process is allowed to go on; if the caller dies before returning from

@@ -214,6 +214,67 @@ remount_sys (int errfd)
     child_fail (errfd, errno, "mount sysfs on /sys");
 }
 
+/* mountinfo escapes space, tab, newline and backslash as \ooo. */
+static void
+unescape_octal (char *s)
+{
+  char *o = s;
+  for (char *i = s; *i; i++)
+    {
+      if (i[0] == '\\' && i[1] >= '0' && i[1] <= '7' && i[2] >= '0' && i[2] <= '7' && i[3] >= '0' && i[3] <= '7')
+        {
+          *o++ = (char) ((i[1] - '0') * 64 + (i[2] - '0') * 8 + (i[3] - '0'));
+          i += 3;
+        }
+      else
+        *o++ = *i;
+    }
+  *o = '\0';
+}
+
+int
+sandbox_detach_netns_mounts (void)
+{
+  /* iproute2's and nslab's /run/netns is a bind mount holding every named
+   * namespace: one detach takes them all. */
+  if (umount2 ("/run/netns", MNT_DETACH) < 0 && errno != EINVAL && errno != ENOENT)
+    return -1;
+  /* Any other nsfs mount (another tool's netns directory, a namespace
+   * mounted on a file elsewhere) would pin its namespace all the same. */
+  FILE *f = fopen ("/proc/self/mountinfo", "re");
+  if (f == NULL)
+    return -1;
+  char **points = NULL;
+  size_t n = 0, cap = 0;
+  char *line = NULL;
+  while (getline (&line, &cap, f) > 0)
+    {
+      char *sep = strstr (line, " - ");
+      if (sep == NULL || strncmp (sep + 3, "nsfs ", 5) != 0)
+        continue;
+      /* Fields: id parent major:minor root mountpoint ... */
+      char *save = NULL, *fld = strtok_r (line, " ", &save);
+      for (int k = 0; k < 4 && fld; k++)
+        fld = strtok_r (NULL, " ", &save);
+      if (fld == NULL)
+        continue;
+      unescape_octal (fld);
+      *VEC_PUSH (points, n) = xstrdup (fld);
+    }
+  free (line);
+  fclose (f);
+  int rc = 0;
+  /* Deepest (latest) first; a detached parent takes its children along. */
+  for (size_t i = n; i-- > 0;)
+    {
+      if (umount2 (points[i], MNT_DETACH | UMOUNT_NOFOLLOW) < 0 && errno != EINVAL && errno != ENOENT)
+        rc = -1;
+      free (points[i]);
+    }
+  free (points);
+  return rc;
+}
+
 void
 sandbox_child (const struct pause_spec *spec, int gofd, int errfd)
 {
@@ -239,16 +300,24 @@ sandbox_child (const struct pause_spec *spec, int gofd, int errfd)
         child_fail (errfd, errno, "setns %s", spec->netns_path);
       close (nsfd);
     }
+  /* Our mount namespace is a copy of the template's (pause_mnt_template),
+   * which has no network namespace mounts: a copy of the caller's would
+   * hold one mount per namespace on the machine, O(N^2) for a lab, and pin
+   * them all alive after `down`. */
+  if (spec->mnt_template > 0 && setns (spec->mnt_template, CLONE_NEWNS) < 0)
+    child_fail (errfd, errno, "setns the template mount namespace");
   if (unshare (CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNS) < 0)
     child_fail (errfd, errno, "unshare uts, ipc and mount namespaces");
-  /* As iproute2's netns_switch: rslave, not rprivate. Either way nothing
-   * we mount here (the /etc binds, /sys) propagates back to the host, since
-   * a slave only receives. Slave also keeps receiving: when `down` unmounts
-   * /run/netns/NAME, the copy in this namespace goes too, and a later lab's
-   * namespaces show up in `nslab exec`, while rprivate would keep a frozen
-   * copy of /run/netns pinning every namespace it held. */
-  if (mount (NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0)
-    child_fail (errfd, errno, "make / rslave");
+  /* Slave (as iproute2's netns_switch), so nothing we mount here (the /etc
+   * binds, /sys) propagates back to the host, while the host's later
+   * mounts still show. A template is rslave already. */
+  if (spec->mnt_template <= 0)
+    {
+      if (mount (NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0)
+        child_fail (errfd, errno, "make / rslave");
+      if (sandbox_detach_netns_mounts () < 0)
+        child_fail (errfd, errno, "detach the network namespace mounts");
+    }
   remount_sys (errfd);
   if (spec->hostname && sethostname (spec->hostname, strlen (spec->hostname)) < 0)
     child_fail (errfd, errno, "sethostname %s", spec->hostname);

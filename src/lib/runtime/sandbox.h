@@ -17,4 +17,8 @@ struct sandbox_error {
  * /sys, start the app and exec nslab-pause. */
 void sandbox_child (const struct pause_spec *spec, int gofd, int errfd) __attribute__ ((noreturn));
 
+/* Detach every network namespace mount (/run/netns and any nsfs mount)
+ * from the calling process's (private) mount namespace; -1 with errno. */
+int sandbox_detach_netns_mounts (void);
+
 #endif

@@ -9,12 +9,14 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "kernel/netns.h"
@@ -22,6 +24,9 @@
 #include "kernel/rtnl.h"
 #include "runtime/pause.h"
 #include "base/util.h"
+
+/* How long down waits for SIGKILLed processes to be gone. */
+#define KILL_WAIT_MS 10000
 
 /* NSLAB_TEST_CRASH_AFTER=N (tests only) for down: SIGKILL before step N
  * (steps: each process killed, each namespace deleted, the record removed)
@@ -146,21 +151,59 @@ kill_processes (const struct state *st, struct steps *steps, nslab_error_t *err)
           rc = -1;
         }
     }
+  /* Wait for all of them together: one poll over every pidfd (readable
+   * once its process has exited), so the exits overlap and a slow one does
+   * not hold up noticing the others. */
+  struct pollfd *pfd = xcalloc (st->n_procs + 1, sizeof *pfd);
+  size_t *which = xcalloc (st->n_procs + 1, sizeof *which);
+  size_t n = 0;
   for (size_t i = 0; i < st->n_procs; i++)
+    if (fds[i] >= 0)
+      {
+        step (steps);
+        pfd[n] = (struct pollfd) { .fd = fds[i], .events = POLLIN };
+        which[n++] = i;
+      }
+  struct timespec t0;
+  clock_gettime (CLOCK_MONOTONIC, &t0);
+  size_t left = n;
+  while (left > 0)
     {
-      if (fds[i] < 0)
+      struct timespec t;
+      clock_gettime (CLOCK_MONOTONIC, &t);
+      long ms = KILL_WAIT_MS - ((t.tv_sec - t0.tv_sec) * 1000 + (t.tv_nsec - t0.tv_nsec) / 1000000);
+      int r = poll (pfd, n, ms > 0 ? (int) ms : 0);
+      if (r < 0 && errno == EINTR)
         continue;
-      step (steps);
-      nslab_error_t e = NULL;
-      if (proc_kill_wait (fds[i], st->procs[i].pid, &e) < 0)
+      if (r <= 0)
         {
-          nslab_error_wrap (&e, "%s", st->procs[i].name);
-          nslab_error_keep_first (err, &e);
+          int e = r < 0 ? errno : ETIMEDOUT;
+          for (size_t k = 0; k < n; k++)
+            if (pfd[k].fd >= 0)
+              {
+                nslab_error_t ke = NULL;
+                nslab_error (&ke, e, "%s: process %d did not exit after SIGKILL", st->procs[which[k]].name,
+                             (int) st->procs[which[k]].pid);
+                nslab_error_keep_first (err, &ke);
+                close (pfd[k].fd);
+                pfd[k].fd = -1;
+              }
           rc = -1;
+          break;
         }
-      /* Reap it if it happens to be our child (rollback of our own up). */
-      waitpid (st->procs[i].pid, NULL, WNOHANG);
+      for (size_t k = 0; k < n; k++)
+        if (pfd[k].fd >= 0 && pfd[k].revents)
+          {
+            close (pfd[k].fd);
+            /* poll skips negative fds. */
+            pfd[k].fd = -1;
+            left--;
+            /* Reap it if it happens to be our child (rollback of our own up). */
+            waitpid (st->procs[which[k]].pid, NULL, WNOHANG);
+          }
     }
+  free (pfd);
+  free (which);
   free (fds);
   return rc;
 }
