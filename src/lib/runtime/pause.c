@@ -5,6 +5,9 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdbool.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -48,22 +51,67 @@ pause_spawn_start (const struct pause_spec *spec, pause_record_fn record, void *
       close (go[1]);
       return nslab_error (err, e, "pipe2");
     }
-  fflush (NULL);
-  pid_t pid = fork ();
-  if (pid < 0)
+  /* posix_spawn: vfork semantics, so the (possibly large) address space
+   * of nslab is never copied; the new process is nslab-pause from its first
+   * instruction and waits for the go byte before doing anything. The fds it
+   * gets are moved out of the way of 3-5 first, so no dup2 clobbers
+   * another's source. */
+  cleanup_free char *payload = NULL;
+  size_t payload_len = 0;
+  payload = sandbox_encode (spec, &payload_len);
+  char **argv = sandbox_title_argv (spec->title);
+  char **env = sandbox_build_env (spec);
+  int src_go = fcntl (go[0], F_DUPFD_CLOEXEC, 10);
+  int src_err = fcntl (ep[1], F_DUPFD_CLOEXEC, 10);
+  int src_tmpl = spec->mnt_template > 0 ? fcntl (spec->mnt_template, F_DUPFD_CLOEXEC, 10) : -2;
+  pid_t pid = -1;
+  int spawn_err = 0;
+  if (src_go < 0 || src_err < 0 || src_tmpl == -1)
+    spawn_err = errno;
+  else
     {
-      int e = errno;
+      posix_spawn_file_actions_t fa;
+      posix_spawnattr_t at;
+      posix_spawn_file_actions_init (&fa);
+      posix_spawnattr_init (&at);
+      posix_spawn_file_actions_adddup2 (&fa, src_go, SANDBOX_GO_FD);
+      if (src_tmpl >= 0)
+        posix_spawn_file_actions_adddup2 (&fa, src_tmpl, SANDBOX_TEMPLATE_FD);
+      posix_spawn_file_actions_adddup2 (&fa, src_err, SANDBOX_ERR_FD);
+      /* Until pause_main handles them: SIGTERM waits, SIGINT and SIGHUP
+       * (the terminal's, until setsid) are discarded once it ignores them. */
+      sigset_t mask;
+      sigemptyset (&mask);
+      sigaddset (&mask, SIGCHLD);
+      sigaddset (&mask, SIGTERM);
+      sigaddset (&mask, SIGINT);
+      sigaddset (&mask, SIGHUP);
+      posix_spawnattr_setsigmask (&at, &mask);
+      posix_spawnattr_setflags (&at, POSIX_SPAWN_SETSIGMASK);
+      fflush (NULL);
+      spawn_err = posix_spawn (&pid, "/proc/self/exe", &fa, &at, argv, env);
+      posix_spawn_file_actions_destroy (&fa);
+      posix_spawnattr_destroy (&at);
+    }
+  for (char **a = argv; *a; a++)
+    free (*a);
+  free (argv);
+  for (char **a = env; *a; a++)
+    free (*a);
+  free (env);
+  if (src_go >= 0)
+    close (src_go);
+  if (src_err >= 0)
+    close (src_err);
+  if (src_tmpl >= 0)
+    close (src_tmpl);
+  if (spawn_err != 0)
+    {
       close (go[0]);
       close (go[1]);
       close (ep[0]);
       close (ep[1]);
-      return nslab_error (err, e, "fork");
-    }
-  if (pid == 0)
-    {
-      close (go[1]);
-      close (ep[0]);
-      sandbox_child (spec, go[0], ep[1]);
+      return nslab_error (err, spawn_err, "spawn the pause process");
     }
   close (go[0]);
   close (ep[1]);
@@ -80,7 +128,16 @@ pause_spawn_start (const struct pause_spec *spec, pause_record_fn record, void *
       reap_quietly (pid);
       return -1;
     }
-  if (send (gofd, "g", 1, MSG_NOSIGNAL) != 1)
+  bool sent = send (gofd, "g", 1, MSG_NOSIGNAL) == 1;
+  for (size_t off = 0; sent && off < payload_len;)
+    {
+      ssize_t w = send (gofd, payload + off, payload_len - off, MSG_NOSIGNAL);
+      if (w < 0 && errno == EINTR)
+        continue;
+      sent = w > 0;
+      off += sent ? (size_t) w : 0;
+    }
+  if (! sent)
     {
       int e = errno;
       close (gofd);
@@ -103,8 +160,8 @@ pause_spawn_finish (struct pause_start *ps, nslab_error_t *err)
   uint64_t starttime = ps->starttime;
   ps->errfd = -1;
 
-  /* The error pipe reaches EOF when the pause process and its app have both
-   * exec'd (O_CLOEXEC), or carries what went wrong. */
+  /* The error pipe reaches EOF when the pause process has started its app
+   * (and a command app exec'd: O_CLOEXEC), or carries what went wrong. */
   struct sandbox_error ce;
   size_t got = 0;
   while (got < sizeof ce)
