@@ -13,7 +13,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <limits.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -26,6 +28,45 @@ reap_quietly (pid_t pid)
 {
   while (waitpid (pid, NULL, 0) < 0 && errno == EINTR)
     ;
+}
+
+/* The program pause processes run: nslab-pause beside this binary (the
+ * build tree) or in ../lib/nslab (an install), a small static program whose
+ * start and exit do not pay for our shared libraries; else ourselves,
+ * which dispatch on argv[0] as well. Only a file owned by root or us and
+ * writable by no one else: it runs with our privileges. */
+static const char *
+pause_program (void)
+{
+  static char found[PATH_MAX];
+  static bool looked;
+  if (looked)
+    return found[0] ? found : "/proc/self/exe";
+  looked = true;
+  char exe[PATH_MAX];
+  ssize_t n = readlink ("/proc/self/exe", exe, sizeof exe - 1);
+  if (n <= 0)
+    return "/proc/self/exe";
+  exe[n] = '\0';
+  char *slash = strrchr (exe, '/');
+  if (slash == NULL)
+    return "/proc/self/exe";
+  *slash = '\0';
+  static const char *const rel[] = { "nslab-pause", "../lib/nslab/nslab-pause" };
+  for (size_t i = 0; i < ARRAY_SIZE (rel); i++)
+    {
+      char cand[PATH_MAX];
+      struct stat st;
+      if (snprintf (cand, sizeof cand, "%s/%s", exe, rel[i]) >= (int) sizeof cand)
+        continue;
+      if (stat (cand, &st) == 0 && S_ISREG (st.st_mode) && (st.st_uid == 0 || st.st_uid == geteuid ())
+          && (st.st_mode & (S_IWGRP | S_IWOTH)) == 0 && access (cand, X_OK) == 0)
+        {
+          memcpy (found, cand, sizeof found);
+          break;
+        }
+    }
+  return found[0] ? found : "/proc/self/exe";
 }
 
 int
@@ -89,7 +130,7 @@ pause_spawn_start (const struct pause_spec *spec, pause_record_fn record, void *
       posix_spawnattr_setsigmask (&at, &mask);
       posix_spawnattr_setflags (&at, POSIX_SPAWN_SETSIGMASK);
       fflush (NULL);
-      spawn_err = posix_spawn (&pid, "/proc/self/exe", &fa, &at, argv, env);
+      spawn_err = posix_spawn (&pid, pause_program (), &fa, &at, argv, env);
       posix_spawn_file_actions_destroy (&fa);
       posix_spawnattr_destroy (&at);
     }
