@@ -10,6 +10,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -208,33 +210,82 @@ kill_processes (const struct state *st, struct steps *steps, nslab_error_t *err)
   return rc;
 }
 
+/* One namespace record: refused unless it names a namespace of this lab,
+ * else deleted if it is still the one recorded. */
+static void
+delete_netns (const struct state *st, size_t i, nslab_error_t *e)
+{
+  const char *name = st->netns[i];
+  const struct state_ns_ident *id = &st->netns_ident[i];
+  if (! state_netns_name_ok (st->lab, name))
+    nslab_error (e, 0, "refused journal record \"netns %s\": not a namespace name of lab %s (%s-NAME): left as it is",
+                 name, st->lab, st->lab);
+  else
+    netns_delete_owned (name, id->known, id->dev, id->ino, e);
+}
+
+/* Each unmount of a namespace waits for an RCU grace period (hundreds of
+ * microseconds while the pods' processes are being torn down); concurrent
+ * unmounts share grace periods, so a big lab's namespaces go from a few
+ * threads at once. The deletions are independent of each other. */
+#define NETNS_THREADS 8
+
+struct netns_work {
+  const struct state *st;
+  nslab_error_t *errs;
+  atomic_size_t next;
+};
+
+static void *
+netns_worker (void *arg)
+{
+  struct netns_work *w = arg;
+  for (;;)
+    {
+      size_t k = atomic_fetch_add (&w->next, 1);
+      if (k >= w->st->n_netns)
+        return NULL;
+      size_t i = w->st->n_netns - 1 - k;
+      delete_netns (w->st, i, &w->errs[i]);
+    }
+}
+
 static int
 teardown_run (const struct state *st, struct steps *steps, nslab_error_t *err)
 {
   int rc = kill_processes (st, steps, err);
-  for (size_t i = st->n_netns; i-- > 0;)
-    {
-      nslab_error_t e = NULL;
-      const char *name = st->netns[i];
-      const struct state_ns_ident *id = &st->netns_ident[i];
-      if (! state_netns_name_ok (st->lab, name))
-        nslab_error (&e, 0,
-                     "refused journal record \"netns %s\": not a namespace name of lab %s (%s-NAME): left as it is",
-                     name, st->lab, st->lab);
-      else
-        {
+  /* A cached netlink socket (rollback of our own up) would keep the
+   * namespace alive after its name is gone. */
+  for (size_t i = 0; i < st->n_netns; i++)
+    if (state_netns_name_ok (st->lab, st->netns[i]))
+      rtnl_forget (st->netns[i]);
+  nslab_error_t *errs = xcalloc (st->n_netns + 1, sizeof *errs);
+  pthread_t th[NETNS_THREADS];
+  size_t nth = 0;
+  struct netns_work w = { .st = st, .errs = errs };
+  atomic_init (&w.next, 0);
+  /* Crash tests count steps one namespace at a time, in order. */
+  if (steps->crash < 0 && st->n_netns >= 4 * NETNS_THREADS)
+    while (nth < NETNS_THREADS && pthread_create (&th[nth], NULL, netns_worker, &w) == 0)
+      nth++;
+  if (nth > 0)
+    for (size_t t = 0; t < nth; t++)
+      pthread_join (th[t], NULL);
+  else
+    for (size_t i = st->n_netns; i-- > 0;)
+      {
+        if (state_netns_name_ok (st->lab, st->netns[i]))
           step (steps);
-          /* A cached netlink socket (rollback of our own up) would keep
-           * the namespace alive after its name is gone. */
-          rtnl_forget (name);
-          netns_delete_owned (name, id->known, id->dev, id->ino, &e);
-        }
-      if (e != NULL)
-        {
-          nslab_error_keep_first (err, &e);
-          rc = -1;
-        }
-    }
+        delete_netns (st, i, &errs[i]);
+      }
+  for (size_t i = st->n_netns; i-- > 0;)
+    if (errs[i] != NULL)
+      {
+        nslab_error_keep_first (err, &errs[i]);
+        nslab_error_free (&errs[i]);
+        rc = -1;
+      }
+  free (errs);
   if (st->n_bad > 0)
     {
       nslab_error_t e = NULL;
