@@ -33,8 +33,6 @@ static const char *const base_env[] = {
   "HOME=/root",
 };
 
-extern char **environ;
-
 static void __attribute__ ((noreturn, format (printf, 3, 4)))
 child_fail (int errfd, int errnum, const char *fmt, ...)
 {
