@@ -61,6 +61,16 @@ endif
 .PHONY: check-layers check-vagrant golden all asan deps deps-fuzz check check-unit check-isolation check-asan fuzz bench install uninstall clean demo
 .DELETE_ON_ERROR:
 
+# nslab-pause: the pause process and its built-in app as a small static
+# program beside nslab (pause.c finds it there or in $(LIBEXECDIR); without
+# it nslab re-executes itself). Not for sanitizer builds (no static ASan).
+ifeq ($(SAN),)
+PAUSE_BIN ?= $(dir $(NSLAB_BIN))nslab-pause
+PAUSE_OBJ := $(BUILD)/obj/apps/pause/main.o $(addprefix $(BUILD)/obj/,apps/pause_main.o apps/echo.o \
+             lib/runtime/sandbox.o lib/runtime/appsock.o lib/base/util.o lib/base/error.o)
+endif
+LIBEXECDIR ?= $(PREFIX)/lib/nslab
+
 all: $(NSLAB_BIN)
 
 $(BUILD)/obj/%.o: src/%.c $(HEADERS) Makefile
@@ -71,9 +81,15 @@ $(LIB): $(LIB_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
 
-$(NSLAB_BIN): $(CLI_OBJ) $(LIB)
+$(NSLAB_BIN): $(CLI_OBJ) $(LIB) | $(PAUSE_BIN)
 	@mkdir -p $(@D)
 	$(CC) $(LDSAN) -o $@ $(CLI_OBJ) $(LIB) $(LDLIBS)
+
+ifneq ($(PAUSE_BIN),)
+$(PAUSE_BIN): $(PAUSE_OBJ)
+	@mkdir -p $(@D)
+	$(CC) -static -o $@ $(PAUSE_OBJ)
+endif
 
 $(BUILD)/tests/%: tests/unit/%.c tests/unit/unit.h $(LIB) $(HEADERS)
 	@mkdir -p $(@D)
@@ -154,6 +170,8 @@ install: $(NSLAB_BIN)
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(DATADIR)/templates $(DESTDIR)$(DATADIR)/labs $(DESTDIR)$(MANDIR)/man1 \
 	  $(DESTDIR)$(DOCDIR)/walkthroughs $(DESTDIR)$(COMPDIR)
 	install -m 0755 $(NSLAB_BIN) $(DESTDIR)$(BINDIR)/nslab
+	if [ -x "$(dir $(NSLAB_BIN))nslab-pause" ]; then \
+	  install -d $(DESTDIR)$(LIBEXECDIR) && install -m 0755 "$(dir $(NSLAB_BIN))nslab-pause" $(DESTDIR)$(LIBEXECDIR)/; fi
 	install -m 0644 templates/*.ini $(DESTDIR)$(DATADIR)/templates/
 	install -m 0644 labs/*.ini $(DESTDIR)$(DATADIR)/labs/
 	install -m 0644 docs/nslab.1 $(DESTDIR)$(MANDIR)/man1/nslab.1
@@ -163,7 +181,7 @@ install: $(NSLAB_BIN)
 
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/nslab $(DESTDIR)$(MANDIR)/man1/nslab.1 $(DESTDIR)$(COMPDIR)/nslab
-	rm -rf $(DESTDIR)$(DATADIR) $(DESTDIR)$(DOCDIR)
+	rm -rf $(DESTDIR)$(DATADIR) $(DESTDIR)$(DOCDIR) $(DESTDIR)$(LIBEXECDIR)
 
 clean:
 	rm -rf build bin/nslab

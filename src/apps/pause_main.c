@@ -1,7 +1,9 @@
 /* nslab-pause: the process that holds a pod's (or node's) namespaces, as
  * the pause container does in a real pod. It is PID 1 in spirit: it reaps
  * every orphan of the pod, and on SIGTERM stops the app and then the whole
- * pod's process group. It is nslab itself re-executed (cmd_internal). */
+ * pod's process group. It is nslab itself re-executed (cmd_internal): it
+ * sets the pod up first (pause_setup), then forks the pod's built-in app
+ * without an exec, so a pod is two processes sharing one program image. */
 #include "apps/pause_main.h"
 
 #include <errno.h>
@@ -15,6 +17,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "apps/echo.h"
+#include "runtime/appsock.h"
 #include "runtime/pause.h"
 
 /* How long the app gets after SIGTERM before the pod is killed. */
@@ -56,17 +60,72 @@ reap_all (void)
     }
 }
 
+/* ps shows the app as "nslab-echo PORT", as it did when it was exec'd:
+ * rewrite our argv area in place. Its last byte not NUL tells the kernel
+ * that the title is the first string only (as setproctitle does), since
+ * shortening the area (PR_SET_MM) needs CAP_SYS_RESOURCE. */
+static void
+set_title (int argc, char **argv, const char *port)
+{
+  char *end = argv[0];
+  for (int i = 0; i < argc; i++)
+    {
+      if (argv[i] != end)
+        return; /* not one contiguous area: leave it */
+      end = argv[i] + strlen (argv[i]) + 1;
+    }
+  int n = snprintf (NULL, 0, "nslab-echo %s", port);
+  if (n < 0 || end - argv[0] < n + 2)
+    return;
+  memset (argv[0], ' ', (size_t) (end - argv[0]));
+  snprintf (argv[0], (size_t) n + 1, "nslab-echo %s", port);
+}
+
+/* The built-in HTTP app, a child of the pause process. */
+static pid_t
+fork_echo (int argc, char **argv, const struct pause_setup *su)
+{
+  pid_t self = getpid ();
+  pid_t pid = fork ();
+  if (pid != 0)
+    return pid;
+  if (prctl (PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid () != self)
+    _exit (1);
+  close (su->errfd);
+  sigset_t none;
+  sigemptyset (&none);
+  for (int s = 1; s < NSIG; s++)
+    if (s != SIGKILL && s != SIGSTOP)
+      signal (s, SIG_DFL);
+  sigprocmask (SIG_SETMASK, &none, NULL);
+  prctl (PR_SET_CHILD_SUBREAPER, 0);
+  char port[8];
+  snprintf (port, sizeof port, "%u", su->http_port);
+  set_title (argc, argv, port);
+  char *eargv[] = { (char *) "nslab-echo", port, NULL };
+  exit (echo_main (2, eargv));
+}
+
 int
 pause_main (int argc, char **argv)
 {
   sigset_t set;
-  (void) argc;
-  (void) argv;
 
+  if (getenv (PAUSE_SETUP_ENV))
+    {
+      struct pause_setup su;
+      pause_setup (&su);
+      app_pid = su.app_pid;
+      if (su.http_port)
+        {
+          app_pid = fork_echo (argc, argv, &su);
+          if (app_pid < 0)
+            pause_setup_fail (su.errfd, errno, "fork the app");
+        }
+      /* EOF on the error pipe: the pod started. */
+      close (su.errfd);
+    }
   close_range (3, ~0U, 0);
-  const char *app = getenv (PAUSE_APP_PID_ENV);
-  if (app)
-    app_pid = (pid_t) strtol (app, NULL, 10);
   signal (SIGINT, SIG_IGN);
   signal (SIGHUP, SIG_IGN);
   signal (SIGPIPE, SIG_IGN);

@@ -2,8 +2,10 @@
 #ifndef NSLAB_APPS_PAUSE_MAIN_H
 #define NSLAB_APPS_PAUSE_MAIN_H
 
-/* What /proc/self/exe runs when re-executed as argv[0] "nslab-pause"
- * (cmd_internal). Reaps children until SIGTERM; never returns. */
+/* What bin/nslab-pause runs (pause/main.c), or nslab re-executed as
+ * argv[0] "nslab-pause" (cmd_internal): pause_setup when started by
+ * pause_spawn, the built-in app forked, then reaps children until SIGTERM;
+ * never returns. */
 int pause_main (int argc, char **argv);
 
 #endif

@@ -257,3 +257,24 @@ INI
   [ "$output" = 'nslab: badapp-default-broken: start pod default/broken: exec "/nonexistent/app": No such file or directory' ]
   [ -z "$(leftovers)" ]
 }
+
+@test "up: pause processes hold no network namespace mounts (none pinned, no O(N^2) mount copies)" {
+  ip netns add bystander
+  mkdir -p /tmp/nsfs-elsewhere && touch /tmp/nsfs-elsewhere/ns
+  mount --bind /proc/self/ns/net /tmp/nsfs-elsewhere/ns
+  "$NSLAB" up "$SEED" >/dev/null
+  host_nsfs=$(grep -c ' - nsfs ' /proc/self/mountinfo)
+  [ "$host_nsfs" -gt 10 ]
+  n=0
+  for p in $(pgrep -f '^nslab-pause k3s '); do
+    [ "$(grep -c ' - nsfs ' "/proc/$p/mountinfo")" -eq 0 ] || { echo "pause $p holds nsfs mounts:" >&2; grep ' - nsfs ' "/proc/$p/mountinfo" >&2; return 1; }
+    # Still the host's file system otherwise, and the pod's own /sys.
+    grep -q ' / / ' "/proc/$p/mountinfo"
+    grep -q ' /sys .* - sysfs ' "/proc/$p/mountinfo"
+    n=$((n + 1))
+  done
+  [ "$n" -eq 11 ]
+  "$NSLAB" down k3s >/dev/null
+  umount /tmp/nsfs-elsewhere/ns && rm -r /tmp/nsfs-elsewhere
+  ip netns del bystander
+}

@@ -62,6 +62,7 @@ struct pending {
   size_t n_ipt;
   struct pending_proc *procs;
   size_t n_procs;
+  int mnt_template; /* > 0 once made, for every pause process of this up */
 };
 
 static int
@@ -103,6 +104,11 @@ do_process (const struct plan_op *op, struct state_writer *w, struct pending *pe
     .env = pp->env,
     .log_path = pp->app.kind != APP_NONE ? log : NULL,
   };
+  /* Made at the first process, after its namespace is mounted: by then
+   * /run/netns is the bind mount the template leaves out. */
+  if (pend->mnt_template <= 0 && pause_mnt_template (&pend->mnt_template, err) < 0)
+    return nslab_error_wrap (err, "%s: start %s %s", ns, pp->owner.kind == OBJ_NODE ? "node" : "pod", c.sp.name);
+  spec.mnt_template = pend->mnt_template;
   struct pending_proc *started = VEC_PUSH (pend->procs, pend->n_procs);
   started->what = xasprintf ("%s: start %s %s", ns, pp->owner.kind == OBJ_NODE ? "node" : "pod", c.sp.name);
   if (pause_spawn_start (&spec, record_proc, &c, &started->start, err) < 0)
@@ -315,6 +321,8 @@ finish_pending (struct pending *pend, nslab_error_t *err)
     }
   free (pend->ipt);
   free (pend->procs);
+  if (pend->mnt_template > 0)
+    close (pend->mnt_template);
   memset (pend, 0, sizeof *pend);
   return rc;
 }

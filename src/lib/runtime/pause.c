@@ -5,10 +5,17 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdbool.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
+#include <limits.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -21,6 +28,45 @@ reap_quietly (pid_t pid)
 {
   while (waitpid (pid, NULL, 0) < 0 && errno == EINTR)
     ;
+}
+
+/* The program pause processes run: nslab-pause beside this binary (the
+ * build tree) or in ../lib/nslab (an install), a small static program whose
+ * start and exit do not pay for our shared libraries; else ourselves,
+ * which dispatch on argv[0] as well. Only a file owned by root or us and
+ * writable by no one else: it runs with our privileges. */
+static const char *
+pause_program (void)
+{
+  static char found[PATH_MAX];
+  static bool looked;
+  if (looked)
+    return found[0] ? found : "/proc/self/exe";
+  looked = true;
+  char exe[PATH_MAX];
+  ssize_t n = readlink ("/proc/self/exe", exe, sizeof exe - 1);
+  if (n <= 0)
+    return "/proc/self/exe";
+  exe[n] = '\0';
+  char *slash = strrchr (exe, '/');
+  if (slash == NULL)
+    return "/proc/self/exe";
+  *slash = '\0';
+  static const char *const rel[] = { "nslab-pause", "../lib/nslab/nslab-pause" };
+  for (size_t i = 0; i < ARRAY_SIZE (rel); i++)
+    {
+      char cand[PATH_MAX];
+      struct stat st;
+      if (snprintf (cand, sizeof cand, "%s/%s", exe, rel[i]) >= (int) sizeof cand)
+        continue;
+      if (stat (cand, &st) == 0 && S_ISREG (st.st_mode) && (st.st_uid == 0 || st.st_uid == geteuid ())
+          && (st.st_mode & (S_IWGRP | S_IWOTH)) == 0 && access (cand, X_OK) == 0)
+        {
+          memcpy (found, cand, sizeof found);
+          break;
+        }
+    }
+  return found[0] ? found : "/proc/self/exe";
 }
 
 int
@@ -46,22 +92,67 @@ pause_spawn_start (const struct pause_spec *spec, pause_record_fn record, void *
       close (go[1]);
       return nslab_error (err, e, "pipe2");
     }
-  fflush (NULL);
-  pid_t pid = fork ();
-  if (pid < 0)
+  /* posix_spawn: vfork semantics, so the (possibly large) address space
+   * of nslab is never copied; the new process is nslab-pause from its first
+   * instruction and waits for the go byte before doing anything. The fds it
+   * gets are moved out of the way of 3-5 first, so no dup2 clobbers
+   * another's source. */
+  cleanup_free char *payload = NULL;
+  size_t payload_len = 0;
+  payload = sandbox_encode (spec, &payload_len);
+  char **argv = sandbox_title_argv (spec->title);
+  char **env = sandbox_build_env (spec);
+  int src_go = fcntl (go[0], F_DUPFD_CLOEXEC, 10);
+  int src_err = fcntl (ep[1], F_DUPFD_CLOEXEC, 10);
+  int src_tmpl = spec->mnt_template > 0 ? fcntl (spec->mnt_template, F_DUPFD_CLOEXEC, 10) : -2;
+  pid_t pid = -1;
+  int spawn_err = 0;
+  if (src_go < 0 || src_err < 0 || src_tmpl == -1)
+    spawn_err = errno;
+  else
     {
-      int e = errno;
+      posix_spawn_file_actions_t fa;
+      posix_spawnattr_t at;
+      posix_spawn_file_actions_init (&fa);
+      posix_spawnattr_init (&at);
+      posix_spawn_file_actions_adddup2 (&fa, src_go, SANDBOX_GO_FD);
+      if (src_tmpl >= 0)
+        posix_spawn_file_actions_adddup2 (&fa, src_tmpl, SANDBOX_TEMPLATE_FD);
+      posix_spawn_file_actions_adddup2 (&fa, src_err, SANDBOX_ERR_FD);
+      /* Until pause_main handles them: SIGTERM waits, SIGINT and SIGHUP
+       * (the terminal's, until setsid) are discarded once it ignores them. */
+      sigset_t mask;
+      sigemptyset (&mask);
+      sigaddset (&mask, SIGCHLD);
+      sigaddset (&mask, SIGTERM);
+      sigaddset (&mask, SIGINT);
+      sigaddset (&mask, SIGHUP);
+      posix_spawnattr_setsigmask (&at, &mask);
+      posix_spawnattr_setflags (&at, POSIX_SPAWN_SETSIGMASK);
+      fflush (NULL);
+      spawn_err = posix_spawn (&pid, pause_program (), &fa, &at, argv, env);
+      posix_spawn_file_actions_destroy (&fa);
+      posix_spawnattr_destroy (&at);
+    }
+  for (char **a = argv; *a; a++)
+    free (*a);
+  free (argv);
+  for (char **a = env; *a; a++)
+    free (*a);
+  free (env);
+  if (src_go >= 0)
+    close (src_go);
+  if (src_err >= 0)
+    close (src_err);
+  if (src_tmpl >= 0)
+    close (src_tmpl);
+  if (spawn_err != 0)
+    {
       close (go[0]);
       close (go[1]);
       close (ep[0]);
       close (ep[1]);
-      return nslab_error (err, e, "fork");
-    }
-  if (pid == 0)
-    {
-      close (go[1]);
-      close (ep[0]);
-      sandbox_child (spec, go[0], ep[1]);
+      return nslab_error (err, spawn_err, "spawn the pause process");
     }
   close (go[0]);
   close (ep[1]);
@@ -78,7 +169,16 @@ pause_spawn_start (const struct pause_spec *spec, pause_record_fn record, void *
       reap_quietly (pid);
       return -1;
     }
-  if (send (gofd, "g", 1, MSG_NOSIGNAL) != 1)
+  bool sent = send (gofd, "g", 1, MSG_NOSIGNAL) == 1;
+  for (size_t off = 0; sent && off < payload_len;)
+    {
+      ssize_t w = send (gofd, payload + off, payload_len - off, MSG_NOSIGNAL);
+      if (w < 0 && errno == EINTR)
+        continue;
+      sent = w > 0;
+      off += sent ? (size_t) w : 0;
+    }
+  if (! sent)
     {
       int e = errno;
       close (gofd);
@@ -101,8 +201,8 @@ pause_spawn_finish (struct pause_start *ps, nslab_error_t *err)
   uint64_t starttime = ps->starttime;
   ps->errfd = -1;
 
-  /* The error pipe reaches EOF when the pause process and its app have both
-   * exec'd (O_CLOEXEC), or carries what went wrong. */
+  /* The error pipe reaches EOF when the pause process has started its app
+   * (and a command app exec'd: O_CLOEXEC), or carries what went wrong. */
   struct sandbox_error ce;
   size_t got = 0;
   while (got < sizeof ce)
@@ -148,3 +248,70 @@ pause_spawn (const struct pause_spec *spec, pause_record_fn record, void *arg, p
   return 0;
 }
 
+
+int
+pause_mnt_template (int *fd_out, nslab_error_t *err)
+{
+  int ready[2], hold[2];
+  if (pipe2 (ready, O_CLOEXEC) < 0)
+    return nslab_error (err, errno, "pipe2");
+  if (pipe2 (hold, O_CLOEXEC) < 0)
+    {
+      int e = errno;
+      close (ready[0]);
+      close (ready[1]);
+      return nslab_error (err, e, "pipe2");
+    }
+  fflush (NULL);
+  pid_t pid = fork ();
+  if (pid < 0)
+    {
+      int e = errno;
+      close (ready[0]);
+      close (ready[1]);
+      close (hold[0]);
+      close (hold[1]);
+      return nslab_error (err, e, "fork");
+    }
+  if (pid == 0)
+    {
+      /* Report 0 or an errno, then stay until the parent has opened our
+       * mount namespace (it closes the hold pipe, or dies). */
+      close (ready[0]);
+      close (hold[1]);
+      int e = 0;
+      if (unshare (CLONE_NEWNS) < 0 || mount (NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0
+          || sandbox_detach_netns_mounts () < 0)
+        e = errno;
+      ssize_t w = write (ready[1], &e, sizeof e);
+      (void) w;
+      char c;
+      ssize_t r = read (hold[0], &c, 1);
+      (void) r;
+      _exit (0);
+    }
+  close (ready[1]);
+  close (hold[0]);
+  int e = 0;
+  ssize_t r;
+  do
+    r = read (ready[0], &e, sizeof e);
+  while (r < 0 && errno == EINTR);
+  int rc = 0;
+  if (r != (ssize_t) sizeof e)
+    rc = nslab_error (err, 0, "template mount namespace: helper %d died", (int) pid);
+  else if (e != 0)
+    rc = nslab_error (err, e, "template mount namespace");
+  else
+    {
+      char path[64];
+      snprintf (path, sizeof path, "/proc/%d/ns/mnt", (int) pid);
+      *fd_out = open (path, O_RDONLY | O_CLOEXEC);
+      if (*fd_out < 0)
+        rc = nslab_error (err, errno, "open %s", path);
+    }
+  close (ready[0]);
+  close (hold[1]);
+  reap_quietly (pid);
+  return rc;
+}

@@ -14,13 +14,13 @@
 #include "base/error.h"
 #include "kernel/proc.h"
 
-/* The pause process learns which of its children is the app from this
- * environment variable (its argv is only the title ps shows). */
-#define PAUSE_APP_PID_ENV "NSLAB_APP_PID"
+/* Set in the environment of a pause process that still has to run
+ * pause_setup; removed by it. */
+#define PAUSE_SETUP_ENV "NSLAB_PAUSE_SETUP"
 
 enum pause_app_kind {
   PAUSE_APP_NONE,
-  PAUSE_APP_HTTP,    /* nslab-echo on port, the socket bound before exec */
+  PAUSE_APP_HTTP,    /* nslab-echo on port, forked by the pause process, the socket bound first */
   PAUSE_APP_COMMAND, /* argv, searched in the pod's PATH */
 };
 
@@ -40,7 +40,17 @@ struct pause_spec {
   const struct pause_app *app; /* NULL / PAUSE_APP_NONE: no app */
   char *const *env;        /* extra environment for the app, NULL-terminated, may be NULL */
   const char *log_path;    /* app stdout/stderr go here (append), NULL = /dev/null */
+  int mnt_template;        /* > 0: mount namespace to copy (pause_mnt_template); otherwise the
+                            * caller's is copied and its network namespace mounts detached */
 };
+
+/* A mount namespace for pause processes to copy: the caller's, slave to it,
+ * without the network namespace bind mounts (/run/netns and any other nsfs
+ * mount). Copying the caller's own would cost every pod a copy of every
+ * other namespace's mount (O(N^2) kernel memory and time at up and down)
+ * and pin every other namespace alive. Make it after the namespaces of the
+ * lab are mounted; *fd_out is an O_CLOEXEC fd for pause_spec.mnt_template. */
+int pause_mnt_template (int *fd_out, nslab_error_t *err);
 
 /* Record callback: called with the new process's pid and start time BEFORE
  * the process is allowed to go on; if the caller dies before returning from
@@ -50,6 +60,22 @@ typedef int (*pause_record_fn) (pid_t pid, uint64_t starttime, void *arg, nslab_
 
 int pause_spawn (const struct pause_spec *spec, pause_record_fn record, void *arg,
                  pid_t *pid_out, nslab_error_t *err);
+/* In a pause process started by pause_spawn, first thing: wait for the go
+ * byte and the spec, join and make the pod's namespaces, /sys, /etc files,
+ * log, and start a command app (fork + exec). For an HTTP app the socket
+ * is bound at APPSOCK_FD and http_port set: the caller forks the built-in
+ * app itself (no exec: apps are above the runtime) and reports a failure
+ * with pause_setup_fail. Once the app runs, the caller closes errfd: its
+ * EOF tells pause_spawn_finish that the pod started. On failure it reports
+ * and exits; if the spawner died before releasing it, it exits quietly. */
+struct pause_setup {
+  pid_t app_pid;      /* command app, or 0 */
+  uint16_t http_port; /* built-in HTTP app to fork, or 0 */
+  int errfd;
+};
+void pause_setup (struct pause_setup *out);
+void pause_setup_fail (int errfd, int errnum, const char *what) __attribute__ ((noreturn));
+
 /* pause_spawn in two halves, so that many pause processes set themselves
  * up in parallel: start forks, records and releases the process; finish
  * waits until it (and its app) exec'd, or reports and cleans up what went

@@ -1,8 +1,9 @@
-/* The pause child between fork and exec (see sandbox.h): what a container
- * runtime does before starting a container's process, reduced to what a
- * pod here needs. Everything is done in the child so that the caller's
- * namespaces and mounts are never touched, and a failure is one message
- * to the caller rather than a half-set-up process. */
+/* The pause process's setup (see sandbox.h): what a container runtime
+ * does before starting a container's process, reduced to what a pod here
+ * needs. It runs in the freshly exec'd pause process, so that the caller's
+ * namespaces and mounts are never touched, the caller's big address space
+ * is never copied (it spawns with vfork semantics), and a failure is one
+ * message to the caller rather than a half-set-up process. */
 #include "runtime/sandbox.h"
 
 #include <errno.h>
@@ -10,6 +11,8 @@
 #include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,8 +32,6 @@ static const char *const base_env[] = {
   "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
   "HOME=/root",
 };
-
-extern char **environ;
 
 static void __attribute__ ((noreturn, format (printf, 3, 4)))
 child_fail (int errfd, int errnum, const char *fmt, ...)
@@ -94,15 +95,15 @@ provide_etc_file (int errfd, const char *dir, const char *name, const char *cont
     child_fail (errfd, errno, "bind-mount %s over %s", src, dst);
 }
 
-static char **
-build_env (const struct pause_spec *spec)
+char **
+sandbox_build_env (const struct pause_spec *spec)
 {
   char **env = NULL;
   size_t n = 0;
   if (spec->env)
     for (char *const *e = spec->env; *e; e++)
-      *VEC_PUSH (env, n) = *e;
-  char *host = spec->hostname ? xasprintf ("HOSTNAME=%s", spec->hostname) : NULL;
+      *VEC_PUSH (env, n) = xstrdup (*e);
+  cleanup_free char *host = spec->hostname ? xasprintf ("HOSTNAME=%s", spec->hostname) : NULL;
   const char *defaults[ARRAY_SIZE (base_env) + 1];
   size_t nd = 0;
   for (size_t i = 0; i < ARRAY_SIZE (base_env); i++)
@@ -116,15 +117,16 @@ build_env (const struct pause_spec *spec)
       for (size_t j = 0; j < n && !set; j++)
         set = strncmp (env[j], defaults[i], klen) == 0;
       if (!set)
-        *VEC_PUSH (env, n) = (char *) defaults[i];
+        *VEC_PUSH (env, n) = xstrdup (defaults[i]);
     }
+  *VEC_PUSH (env, n) = xstrdup (PAUSE_SETUP_ENV "=1");
   *VEC_PUSH (env, n) = NULL;
   return env;
 }
 
-/* The pod's app, child of the (future) pause process. Never returns. */
+/* A command app, child of the pause process. Never returns. */
 static void __attribute__ ((noreturn))
-start_app (const struct pause_spec *spec, char **env, pid_t pause_pid, int errfd)
+start_app (const struct pause_spec *spec, pid_t pause_pid, int errfd)
 {
   /* If the pause process dies, so does the app; the parent may already be
    * gone between fork and prctl, so check afterwards. */
@@ -132,7 +134,6 @@ start_app (const struct pause_spec *spec, char **env, pid_t pause_pid, int errfd
     child_fail (errfd, errno, "prctl PR_SET_PDEATHSIG");
   if (getppid () != pause_pid)
     _exit (1);
-
   /* Start from a clean signal state, as a fresh container process does: an
    * ignored signal would survive exec. */
   sigset_t none;
@@ -141,39 +142,15 @@ start_app (const struct pause_spec *spec, char **env, pid_t pause_pid, int errfd
   for (int s = 1; s < NSIG; s++)
     if (s != SIGKILL && s != SIGSTOP)
       signal (s, SIG_DFL);
-
-  if (spec->app->kind == PAUSE_APP_HTTP)
-    {
-      nslab_error_t err = NULL;
-      int fd = -1;
-      if (appsock_listen (spec->app->port, &fd, &err) < 0)
-        {
-          int e = err->status;
-          child_fail (errfd, e, "app http:%u: %s", spec->app->port, err->msg);
-        }
-      if (fd == APPSOCK_FD)
-        {
-          if (fcntl (fd, F_SETFD, 0) < 0)
-            child_fail (errfd, errno, "fcntl");
-        }
-      else if (dup2 (fd, APPSOCK_FD) < 0)
-        child_fail (errfd, errno, "dup2");
-      char port[8];
-      snprintf (port, sizeof port, "%u", spec->app->port);
-      char *argv[] = { (char *) "nslab-echo", port, NULL };
-      execve ("/proc/self/exe", argv, env);
-      child_fail (errfd, errno, "exec nslab-echo");
-    }
   if (spec->app->argv == NULL || spec->app->argv[0] == NULL)
     child_fail (errfd, EINVAL, "app command is empty");
   /* execvp searches the PATH of the environment it runs in: the pod's. */
-  environ = env;
   execvp (spec->app->argv[0], spec->app->argv);
   child_fail (errfd, errno, "exec \"%s\"", spec->app->argv[0]);
 }
 
-static char **
-title_argv (const char *title)
+char **
+sandbox_title_argv (const char *title)
 {
   char **argv = NULL;
   size_t n = 0;
@@ -214,19 +191,196 @@ remount_sys (int errfd)
     child_fail (errfd, errno, "mount sysfs on /sys");
 }
 
-void
-sandbox_child (const struct pause_spec *spec, int gofd, int errfd)
+/* The spec travels to the pause process after the go byte: a u32 total
+ * length, then fields as u32 length + bytes (UINT32_MAX: NULL), in the
+ * order of the FIELDS below, then the app's argv count and strings. */
+static void
+put_str (struct strbuf *b, const char *s)
 {
+  uint32_t len = s ? (uint32_t) strlen (s) : UINT32_MAX;
+  sb_addn (b, (const char *) &len, sizeof len);
+  if (s)
+    sb_addn (b, s, len);
+}
+
+char *
+sandbox_encode (const struct pause_spec *spec, size_t *len_out)
+{
+  struct strbuf b;
+  sb_init (&b);
+  uint32_t total = 0;
+  sb_addn (&b, (const char *) &total, sizeof total);
+  char kind[4], port[8];
+  snprintf (kind, sizeof kind, "%d", spec->app ? (int) spec->app->kind : PAUSE_APP_NONE);
+  snprintf (port, sizeof port, "%u", spec->app ? spec->app->port : 0u);
+  const char *fields[] = { spec->netns_path, spec->hostname, spec->files_dir, spec->etc_hosts, spec->resolv_conf,
+                           spec->log_path, spec->mnt_template > 0 ? "1" : NULL, kind, port };
+  for (size_t i = 0; i < ARRAY_SIZE (fields); i++)
+    put_str (&b, fields[i]);
+  uint32_t argc = 0;
+  if (spec->app && spec->app->kind == PAUSE_APP_COMMAND && spec->app->argv)
+    while (spec->app->argv[argc])
+      argc++;
+  sb_addn (&b, (const char *) &argc, sizeof argc);
+  for (uint32_t i = 0; i < argc; i++)
+    put_str (&b, spec->app->argv[i]);
+  total = (uint32_t) (b.len - sizeof total);
+  memcpy (b.buf, &total, sizeof total);
+  *len_out = b.len;
+  return sb_steal (&b);
+}
+
+static bool
+get_str (char **p, char *end, char **out)
+{
+  uint32_t len;
+  if ((size_t) (end - *p) < sizeof len)
+    return false;
+  memcpy (&len, *p, sizeof len);
+  *p += sizeof len;
+  if (len == UINT32_MAX)
+    {
+      *out = NULL;
+      return true;
+    }
+  if ((size_t) (end - *p) < (size_t) len)
+    return false;
+  /* Make room for the NUL by moving the string over its length field. */
+  memmove (*p - sizeof len, *p, len);
+  (*p)[(ptrdiff_t) len - (ptrdiff_t) sizeof len] = '\0';
+  *out = *p - sizeof len;
+  *p += len;
+  return true;
+}
+
+static bool
+read_full (int fd, void *buf, size_t len)
+{
+  size_t got = 0;
+  while (got < len)
+    {
+      ssize_t r = read (fd, (char *) buf + got, len - got);
+      if (r < 0 && errno == EINTR)
+        continue;
+      if (r <= 0)
+        return false;
+      got += (size_t) r;
+    }
+  return true;
+}
+
+/* mountinfo escapes space, tab, newline and backslash as \ooo. */
+static void
+unescape_octal (char *s)
+{
+  char *o = s;
+  for (char *i = s; *i; i++)
+    {
+      if (i[0] == '\\' && i[1] >= '0' && i[1] <= '7' && i[2] >= '0' && i[2] <= '7' && i[3] >= '0' && i[3] <= '7')
+        {
+          *o++ = (char) ((i[1] - '0') * 64 + (i[2] - '0') * 8 + (i[3] - '0'));
+          i += 3;
+        }
+      else
+        *o++ = *i;
+    }
+  *o = '\0';
+}
+
+int
+sandbox_detach_netns_mounts (void)
+{
+  /* iproute2's and nslab's /run/netns is a bind mount holding every named
+   * namespace: one detach takes them all. */
+  if (umount2 ("/run/netns", MNT_DETACH) < 0 && errno != EINVAL && errno != ENOENT)
+    return -1;
+  /* Any other nsfs mount (another tool's netns directory, a namespace
+   * mounted on a file elsewhere) would pin its namespace all the same. */
+  FILE *f = fopen ("/proc/self/mountinfo", "re");
+  if (f == NULL)
+    return -1;
+  char **points = NULL;
+  size_t n = 0, cap = 0;
+  char *line = NULL;
+  while (getline (&line, &cap, f) > 0)
+    {
+      char *sep = strstr (line, " - ");
+      if (sep == NULL || strncmp (sep + 3, "nsfs ", 5) != 0)
+        continue;
+      /* Fields: id parent major:minor root mountpoint ... */
+      char *save = NULL, *fld = strtok_r (line, " ", &save);
+      for (int k = 0; k < 4 && fld; k++)
+        fld = strtok_r (NULL, " ", &save);
+      if (fld == NULL)
+        continue;
+      unescape_octal (fld);
+      *VEC_PUSH (points, n) = xstrdup (fld);
+    }
+  free (line);
+  fclose (f);
+  int rc = 0;
+  /* Deepest (latest) first; a detached parent takes its children along. */
+  for (size_t i = n; i-- > 0;)
+    {
+      if (umount2 (points[i], MNT_DETACH | UMOUNT_NOFOLLOW) < 0 && errno != EINVAL && errno != ENOENT)
+        rc = -1;
+      free (points[i]);
+    }
+  free (points);
+  return rc;
+}
+
+void
+pause_setup_fail (int errfd, int errnum, const char *what)
+{
+  child_fail (errfd, errnum, "%s", what);
+}
+
+void
+pause_setup (struct pause_setup *out)
+{
+  int errfd = SANDBOX_ERR_FD;
+  /* Nothing of ours may reach the app through an exec. */
+  if (fcntl (errfd, F_SETFD, FD_CLOEXEC) < 0)
+    _exit (127);
   char go = 0;
   ssize_t r;
   do
-    r = read (gofd, &go, 1);
+    r = read (SANDBOX_GO_FD, &go, 1);
   while (r < 0 && errno == EINTR);
   /* EOF: the parent died or refused before recording us; a process nobody
    * knows about must not live on. */
   if (r != 1 || go != 'g')
     _exit (0);
-  close (gofd);
+  uint32_t total = 0;
+  if (! read_full (SANDBOX_GO_FD, &total, sizeof total) || total > (64u << 20))
+    child_fail (errfd, EPROTO, "short pause spec");
+  char *buf = xmalloc (total + 1);
+  if (! read_full (SANDBOX_GO_FD, buf, total))
+    child_fail (errfd, EPROTO, "short pause spec");
+  close (SANDBOX_GO_FD);
+  char *p = buf, *end = buf + total;
+  char *f[9];
+  for (size_t i = 0; i < ARRAY_SIZE (f); i++)
+    if (! get_str (&p, end, &f[i]))
+      child_fail (errfd, EPROTO, "bad pause spec");
+  uint32_t argc = 0;
+  if ((size_t) (end - p) < sizeof argc)
+    child_fail (errfd, EPROTO, "bad pause spec");
+  memcpy (&argc, p, sizeof argc);
+  p += sizeof argc;
+  if (argc > total)
+    child_fail (errfd, EPROTO, "bad pause spec");
+  char **argv = xcalloc ((size_t) argc + 1, sizeof *argv);
+  for (uint32_t i = 0; i < argc; i++)
+    if (! get_str (&p, end, &argv[i]) || argv[i] == NULL)
+      child_fail (errfd, EPROTO, "bad pause spec");
+  struct pause_app app = { .kind = (enum pause_app_kind) atoi (f[7] ? f[7] : "0"),
+                           .port = (uint16_t) atoi (f[8] ? f[8] : "0"), .argv = argv };
+  struct pause_spec sp = { .netns_path = f[0], .hostname = f[1], .files_dir = f[2], .etc_hosts = f[3],
+                           .resolv_conf = f[4], .log_path = f[5], .mnt_template = f[6] ? SANDBOX_TEMPLATE_FD : -1,
+                           .app = &app };
+  const struct pause_spec *spec = &sp;
 
   if (setsid () < 0)
     child_fail (errfd, errno, "setsid");
@@ -239,16 +393,28 @@ sandbox_child (const struct pause_spec *spec, int gofd, int errfd)
         child_fail (errfd, errno, "setns %s", spec->netns_path);
       close (nsfd);
     }
+  /* Our mount namespace is a copy of the template's (pause_mnt_template),
+   * which has no network namespace mounts: a copy of the caller's would
+   * hold one mount per namespace on the machine, O(N^2) for a lab, and pin
+   * them all alive after `down`. */
+  if (spec->mnt_template > 0)
+    {
+      if (setns (spec->mnt_template, CLONE_NEWNS) < 0)
+        child_fail (errfd, errno, "setns the template mount namespace");
+      close (spec->mnt_template);
+    }
   if (unshare (CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNS) < 0)
     child_fail (errfd, errno, "unshare uts, ipc and mount namespaces");
-  /* As iproute2's netns_switch: rslave, not rprivate. Either way nothing
-   * we mount here (the /etc binds, /sys) propagates back to the host, since
-   * a slave only receives. Slave also keeps receiving: when `down` unmounts
-   * /run/netns/NAME, the copy in this namespace goes too, and a later lab's
-   * namespaces show up in `nslab exec`, while rprivate would keep a frozen
-   * copy of /run/netns pinning every namespace it held. */
-  if (mount (NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0)
-    child_fail (errfd, errno, "make / rslave");
+  /* Slave (as iproute2's netns_switch), so nothing we mount here (the /etc
+   * binds, /sys) propagates back to the host, while the host's later
+   * mounts still show. A template is rslave already. */
+  if (spec->mnt_template <= 0)
+    {
+      if (mount (NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0)
+        child_fail (errfd, errno, "make / rslave");
+      if (sandbox_detach_netns_mounts () < 0)
+        child_fail (errfd, errno, "detach the network namespace mounts");
+    }
   remount_sys (errfd);
   if (spec->hostname && sethostname (spec->hostname, strlen (spec->hostname)) < 0)
     child_fail (errfd, errno, "sethostname %s", spec->hostname);
@@ -300,38 +466,35 @@ sandbox_child (const struct pause_spec *spec, int gofd, int errfd)
   if (prctl (PR_SET_CHILD_SUBREAPER, 1) < 0)
     child_fail (errfd, errno, "prctl PR_SET_CHILD_SUBREAPER");
 
-  char **env = build_env (spec);
-  char **pause_env = env;
-  if (spec->app && spec->app->kind != PAUSE_APP_NONE)
+  *out = (struct pause_setup) { .errfd = errfd };
+  /* The app's environment is ours without the setup marker. */
+  unsetenv (PAUSE_SETUP_ENV);
+  if (spec->app->kind == PAUSE_APP_HTTP)
+    {
+      /* Bound here, so that a port in use fails `nslab up`; the caller
+       * forks the built-in app, which finds it at APPSOCK_FD. */
+      nslab_error_t err = NULL;
+      int fd = -1;
+      if (appsock_listen (spec->app->port, &fd, &err) < 0)
+        {
+          int e = err->status;
+          child_fail (errfd, e, "app http:%u: %s", spec->app->port, err->msg);
+        }
+      if (fd != APPSOCK_FD && (dup2 (fd, APPSOCK_FD) < 0 || close (fd) < 0))
+        child_fail (errfd, errno, "dup2");
+      out->http_port = spec->app->port;
+    }
+  else if (spec->app->kind == PAUSE_APP_COMMAND)
     {
       pid_t self = getpid ();
-      pid_t app = fork ();
-      if (app < 0)
+      pid_t app_pid = fork ();
+      if (app_pid < 0)
         child_fail (errfd, errno, "fork the app");
-      if (app == 0)
-        start_app (spec, env, self, errfd);
-      /* The pause process learns which child is the app from its
-       * environment (its argv is only the title ps shows). */
-      size_t n = 0;
-      while (env[n])
-        n++;
-      pause_env = xcalloc (n + 2, sizeof *pause_env);
-      memcpy (pause_env, env, n * sizeof *env);
-      pause_env[n] = xasprintf (PAUSE_APP_PID_ENV "=%d", (int) app);
+      if (app_pid == 0)
+        start_app (spec, self, errfd);
+      out->app_pid = app_pid;
     }
-
-  /* Ignored signals and the signal mask survive exec: a SIGINT or SIGHUP
-   * while nslab-pause starts up is already ignored, a SIGTERM waits for
-   * pause_main to handle it. */
-  signal (SIGINT, SIG_IGN);
-  signal (SIGHUP, SIG_IGN);
-  sigset_t mask;
-  sigemptyset (&mask);
-  sigaddset (&mask, SIGCHLD);
-  sigaddset (&mask, SIGTERM);
-  sigprocmask (SIG_SETMASK, &mask, NULL);
-  char **argv = title_argv (spec->title);
-  execve ("/proc/self/exe", argv, pause_env);
-  child_fail (errfd, errno, "exec /proc/self/exe as nslab-pause");
+  free (argv);
+  free (buf);
 }
 

@@ -1,6 +1,6 @@
-/* Runtime-internal: the child side of pause_spawn, between fork and exec.
- * It runs in a forked copy of nslab, so it reports failures as one struct
- * written to the error pipe and _exits; it never returns. */
+/* Runtime-internal: both sides of pause_spawn's hand-over. The pause
+ * process reports a failure of its setup as one struct written to the
+ * error pipe and _exits. */
 #ifndef NSLAB_RUNTIME_SANDBOX_H
 #define NSLAB_RUNTIME_SANDBOX_H
 
@@ -13,8 +13,22 @@ struct sandbox_error {
   char msg[500];
 };
 
-/* Wait for the go byte on gofd, then join the namespaces, set up /etc and
- * /sys, start the app and exec nslab-pause. */
-void sandbox_child (const struct pause_spec *spec, int gofd, int errfd) __attribute__ ((noreturn));
+/* Where the spawned pause process finds what pause_spawn_start passes it:
+ * the handshake socket (go byte, then the spec), the template mount
+ * namespace (when the spec has one) and the error pipe. */
+#define SANDBOX_GO_FD 3
+#define SANDBOX_TEMPLATE_FD 4
+#define SANDBOX_ERR_FD 5
+
+/* The spec as the pause process reads it after the go byte (sandbox.c). */
+char *sandbox_encode (const struct pause_spec *spec, size_t *len_out);
+/* argv ("nslab-pause" + the title's words) and environment (the pod's,
+ * then the defaults, then PAUSE_SETUP_ENV) of the pause process. */
+char **sandbox_title_argv (const char *title);
+char **sandbox_build_env (const struct pause_spec *spec);
+
+/* Detach every network namespace mount (/run/netns and any nsfs mount)
+ * from the calling process's (private) mount namespace; -1 with errno. */
+int sandbox_detach_netns_mounts (void);
 
 #endif

@@ -9,12 +9,16 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "kernel/netns.h"
@@ -22,6 +26,9 @@
 #include "kernel/rtnl.h"
 #include "runtime/pause.h"
 #include "base/util.h"
+
+/* How long down waits for SIGKILLed processes to be gone. */
+#define KILL_WAIT_MS 10000
 
 /* NSLAB_TEST_CRASH_AFTER=N (tests only) for down: SIGKILL before step N
  * (steps: each process killed, each namespace deleted, the record removed)
@@ -146,52 +153,139 @@ kill_processes (const struct state *st, struct steps *steps, nslab_error_t *err)
           rc = -1;
         }
     }
+  /* Wait for all of them together: one poll over every pidfd (readable
+   * once its process has exited), so the exits overlap and a slow one does
+   * not hold up noticing the others. */
+  struct pollfd *pfd = xcalloc (st->n_procs + 1, sizeof *pfd);
+  size_t *which = xcalloc (st->n_procs + 1, sizeof *which);
+  size_t n = 0;
   for (size_t i = 0; i < st->n_procs; i++)
+    if (fds[i] >= 0)
+      {
+        step (steps);
+        pfd[n] = (struct pollfd) { .fd = fds[i], .events = POLLIN };
+        which[n++] = i;
+      }
+  struct timespec t0;
+  clock_gettime (CLOCK_MONOTONIC, &t0);
+  size_t left = n;
+  while (left > 0)
     {
-      if (fds[i] < 0)
+      struct timespec t;
+      clock_gettime (CLOCK_MONOTONIC, &t);
+      long ms = KILL_WAIT_MS - ((t.tv_sec - t0.tv_sec) * 1000 + (t.tv_nsec - t0.tv_nsec) / 1000000);
+      int r = poll (pfd, n, ms > 0 ? (int) ms : 0);
+      if (r < 0 && errno == EINTR)
         continue;
-      step (steps);
-      nslab_error_t e = NULL;
-      if (proc_kill_wait (fds[i], st->procs[i].pid, &e) < 0)
+      if (r <= 0)
         {
-          nslab_error_wrap (&e, "%s", st->procs[i].name);
-          nslab_error_keep_first (err, &e);
+          int e = r < 0 ? errno : ETIMEDOUT;
+          for (size_t k = 0; k < n; k++)
+            if (pfd[k].fd >= 0)
+              {
+                nslab_error_t ke = NULL;
+                nslab_error (&ke, e, "%s: process %d did not exit after SIGKILL", st->procs[which[k]].name,
+                             (int) st->procs[which[k]].pid);
+                nslab_error_keep_first (err, &ke);
+                close (pfd[k].fd);
+                pfd[k].fd = -1;
+              }
           rc = -1;
+          break;
         }
-      /* Reap it if it happens to be our child (rollback of our own up). */
-      waitpid (st->procs[i].pid, NULL, WNOHANG);
+      for (size_t k = 0; k < n; k++)
+        if (pfd[k].fd >= 0 && pfd[k].revents)
+          {
+            close (pfd[k].fd);
+            /* poll skips negative fds. */
+            pfd[k].fd = -1;
+            left--;
+            /* Reap it if it happens to be our child (rollback of our own up). */
+            waitpid (st->procs[which[k]].pid, NULL, WNOHANG);
+          }
     }
+  free (pfd);
+  free (which);
   free (fds);
   return rc;
+}
+
+/* One namespace record: refused unless it names a namespace of this lab,
+ * else deleted if it is still the one recorded. */
+static void
+delete_netns (const struct state *st, size_t i, nslab_error_t *e)
+{
+  const char *name = st->netns[i];
+  const struct state_ns_ident *id = &st->netns_ident[i];
+  if (! state_netns_name_ok (st->lab, name))
+    nslab_error (e, 0, "refused journal record \"netns %s\": not a namespace name of lab %s (%s-NAME): left as it is",
+                 name, st->lab, st->lab);
+  else
+    netns_delete_owned (name, id->known, id->dev, id->ino, e);
+}
+
+/* Each unmount of a namespace waits for an RCU grace period (hundreds of
+ * microseconds while the pods' processes are being torn down); concurrent
+ * unmounts share grace periods, so a big lab's namespaces go from a few
+ * threads at once. The deletions are independent of each other. */
+#define NETNS_THREADS 8
+
+struct netns_work {
+  const struct state *st;
+  nslab_error_t *errs;
+  atomic_size_t next;
+};
+
+static void *
+netns_worker (void *arg)
+{
+  struct netns_work *w = arg;
+  for (;;)
+    {
+      size_t k = atomic_fetch_add (&w->next, 1);
+      if (k >= w->st->n_netns)
+        return NULL;
+      size_t i = w->st->n_netns - 1 - k;
+      delete_netns (w->st, i, &w->errs[i]);
+    }
 }
 
 static int
 teardown_run (const struct state *st, struct steps *steps, nslab_error_t *err)
 {
   int rc = kill_processes (st, steps, err);
-  for (size_t i = st->n_netns; i-- > 0;)
-    {
-      nslab_error_t e = NULL;
-      const char *name = st->netns[i];
-      const struct state_ns_ident *id = &st->netns_ident[i];
-      if (! state_netns_name_ok (st->lab, name))
-        nslab_error (&e, 0,
-                     "refused journal record \"netns %s\": not a namespace name of lab %s (%s-NAME): left as it is",
-                     name, st->lab, st->lab);
-      else
-        {
+  /* A cached netlink socket (rollback of our own up) would keep the
+   * namespace alive after its name is gone. */
+  for (size_t i = 0; i < st->n_netns; i++)
+    if (state_netns_name_ok (st->lab, st->netns[i]))
+      rtnl_forget (st->netns[i]);
+  nslab_error_t *errs = xcalloc (st->n_netns + 1, sizeof *errs);
+  pthread_t th[NETNS_THREADS];
+  size_t nth = 0;
+  struct netns_work w = { .st = st, .errs = errs };
+  atomic_init (&w.next, 0);
+  /* Crash tests count steps one namespace at a time, in order. */
+  if (steps->crash < 0 && st->n_netns >= 4 * NETNS_THREADS)
+    while (nth < NETNS_THREADS && pthread_create (&th[nth], NULL, netns_worker, &w) == 0)
+      nth++;
+  if (nth > 0)
+    for (size_t t = 0; t < nth; t++)
+      pthread_join (th[t], NULL);
+  else
+    for (size_t i = st->n_netns; i-- > 0;)
+      {
+        if (state_netns_name_ok (st->lab, st->netns[i]))
           step (steps);
-          /* A cached netlink socket (rollback of our own up) would keep
-           * the namespace alive after its name is gone. */
-          rtnl_forget (name);
-          netns_delete_owned (name, id->known, id->dev, id->ino, &e);
-        }
-      if (e != NULL)
-        {
-          nslab_error_keep_first (err, &e);
-          rc = -1;
-        }
-    }
+        delete_netns (st, i, &errs[i]);
+      }
+  for (size_t i = st->n_netns; i-- > 0;)
+    if (errs[i] != NULL)
+      {
+        nslab_error_keep_first (err, &errs[i]);
+        nslab_error_free (&errs[i]);
+        rc = -1;
+      }
+  free (errs);
   if (st->n_bad > 0)
     {
       nslab_error_t e = NULL;
