@@ -37,6 +37,15 @@ const struct cli_verb cli_verbs[] = {
     "Exits with CMD's status; 127 when CMD is not found, 126 when it cannot run.\n"
     "  -n, --namespace NAMESPACE   the pod's namespace\n",
     cmd_exec },
+  { "test", "test [-o text|tap] [--junit FILE] [--wait] LAB [FILE]",
+    "run the lab's checks (exit 0 only if all pass)",
+    "Run the [check NAME] sections of FILE (a scenario or a checks-only file; default: the\n"
+    "scenario the lab was brought up from) in parallel, one line per check as it finishes.\n"
+    "  -o, --output text|tap    output format (default text)\n"
+    "  --junit FILE             also write JUnit XML to FILE\n"
+    "  --wait                   first wait until every pod's app accepts connections\n"
+    "Kinds and keys: docs/checks.md.\n",
+    cmd_test },
   { NULL, NULL, NULL, NULL, NULL },
 };
 
