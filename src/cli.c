@@ -17,12 +17,14 @@ const struct cli_verb cli_verbs[] = {
     "Print the kubectl-like summary, then per namespace the commands that build it.\n"
     "  -o, --output text|json   output format (default text)\n",
     cmd_plan },
-  { "up", "up FILE", "build the lab (root)",
+  { "up", "up [--wait] FILE", "build the lab (root)",
     "Build the lab FILE describes; a failure or Ctrl-C rolls back everything. Needs\n"
-    "CAP_NET_ADMIN and CAP_SYS_ADMIN.\n",
+    "CAP_NET_ADMIN and CAP_SYS_ADMIN.\n"
+    "  --wait   return once every pod's app accepts on its port (at most 60 s)\n",
     cmd_up },
-  { "down", "down LAB | --all", "remove exactly what the lab created (root)",
-    "Kill the lab's recorded processes and delete its recorded namespaces (--all: every lab).\n", cmd_down },
+  { "down", "down [--ignore-not-found] LAB | --all", "remove exactly what the lab created (root)",
+    "Kill the lab's recorded processes and delete its recorded namespaces (--all: every lab).\n"
+    "  --ignore-not-found   exit 0 when LAB is not up\n", cmd_down },
   { "ls", "ls [-o text|json]", "labs that are up",
     "List the labs that are up with node, pod and service counts, age and status.\n"
     "  -o, --output text|json   output format (default text)\n",

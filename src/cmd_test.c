@@ -516,7 +516,12 @@ child (const struct lab_view *v, const struct check_def *c, int wfd)
   char *msg = NULL;
   bool pass = false;
   if (target_open (v, c->target, c->ns, &f, &is_host, &err) < 0 || enter_join (&f, &err) < 0)
-    msg = nslab_error_format (err);
+    {
+      char *full = nslab_error_format (err);
+      /* Reported as this check's result, not as nslab's own error. */
+      msg = xstrdup (str_has_prefix (full, "nslab: ") ? full + 7 : full);
+      free (full);
+    }
   else
     pass = evaluate (c, &msg);
   char buf[RESULT_MAX];

@@ -1,0 +1,85 @@
+#!/usr/bin/env bats
+# nslab test on the seed lab: its own checks pass; every kind passes and
+# fails on purpose (checks/kinds.ini: p-* must pass, f-* must fail, each
+# failure saying what was expected and what was seen); TAP and JUnit
+# (against checks/junit.xsd with xmllint); --wait; up --wait; down
+# --ignore-not-found.
+
+bats_require_minimum_version 1.5.0
+
+load helpers
+
+KINDS="$BATS_TEST_DIRNAME/checks/kinds.ini"
+
+@test "test: the seed lab's own checks pass (text, TAP, JUnit), up --wait" {
+  run "$NSLAB" up --wait "$SEED"
+  [ "$status" -eq 0 ] || { echo "$output" >&2; false; }
+  run "$NSLAB" test k3s
+  echo "$output"
+  [ "$status" -eq 0 ]
+  n=$(grep -c '^\[check ' "$SEED")
+  [ "$(grep -c '^ok ' <<<"$output")" -eq "$n" ]
+  [[ "${lines[-1]}" == "$n passed, 0 failed"* ]]
+  run "$NSLAB" test -o tap --junit "$BATS_TEST_TMPDIR/j.xml" k3s
+  [ "$status" -eq 0 ]
+  [ "${lines[0]}" = "1..$n" ]
+  [ "$(grep -cE '^ok [0-9]+ - ' <<<"$output")" -eq "$n" ]
+  xmllint --noout --schema "$BATS_TEST_DIRNAME/checks/junit.xsd" "$BATS_TEST_TMPDIR/j.xml"
+  [ "$(xmllint --xpath 'count(//testcase)' "$BATS_TEST_TMPDIR/j.xml")" -eq "$n" ]
+  [ "$(xmllint --xpath 'count(//failure)' "$BATS_TEST_TMPDIR/j.xml")" -eq 0 ]
+  "$NSLAB" down k3s
+}
+
+@test "test: every kind passes and fails on purpose; failures show expected and seen" {
+  "$NSLAB" up "$SEED" >/dev/null
+  cp "$KINDS" "$BATS_TEST_TMPDIR/kinds.ini"
+  # nft sees kube-proxy's rules only when iptables is the nf_tables one.
+  if ip netns exec k3s-w1 iptables --version | grep -q nf_tables; then
+    printf '[check p-nft-present]\ntype = nft\ntarget = node/w1\nmatch = chain KUBE-SERVICES\n' >> "$BATS_TEST_TMPDIR/kinds.ini"
+  fi
+  run "$NSLAB" test --wait k3s "$BATS_TEST_TMPDIR/kinds.ini"
+  echo "$output"
+  [ "$status" -eq 1 ]
+  total=$(grep -c '^\[check ' "$BATS_TEST_TMPDIR/kinds.ini")
+  pass=$(grep -c '^\[check p-' "$BATS_TEST_TMPDIR/kinds.ini")
+  [ "${#lines[@]}" -eq $((total + 1)) ]
+  for name in $(sed -n 's/^\[check \(p-[^]]*\)\]/\1/p' "$BATS_TEST_TMPDIR/kinds.ini"); do
+    grep -q "^ok   $name (" <<<"$output" || { echo "not ok: $name"; false; }
+  done
+  for name in $(sed -n 's/^\[check \(f-[^]]*\)\]/\1/p' "$BATS_TEST_TMPDIR/kinds.ini"); do
+    grep -q "^FAIL $name (" <<<"$output" || { echo "not FAIL: $name"; false; }
+  done
+  [[ "${lines[-1]}" == "$pass passed, $((total - pass)) failed"* ]]
+  # What was expected against what was seen.
+  grep -q '^FAIL f-http-status .*expected 1/1 with status 404, seen 0/1 (first failure: status 200)' <<<"$output"
+  grep -q '^FAIL f-http-backends .*expected at least 2 backends, seen 1 (web-8f796d557-56kng)' <<<"$output"
+  grep -q '^FAIL f-tcp .*expected reachable, seen tcp 10.42.1.2:81 unreachable (Connection refused)' <<<"$output"
+  grep -q '^FAIL f-command .*expected output matching /^w1$/, seen: cp1' <<<"$output"
+  grep -q '^FAIL f-target .*lab k3s has no node "nope"' <<<"$output"
+
+  run "$NSLAB" test -o tap --junit "$BATS_TEST_TMPDIR/j.xml" k3s "$BATS_TEST_TMPDIR/kinds.ini"
+  [ "$status" -eq 1 ]
+  [ "${lines[0]}" = "1..$total" ]
+  [ "$(grep -cE '^not ok [0-9]+ - f-' <<<"$output")" -eq $((total - pass)) ]
+  [ "$(grep -cE '^ok [0-9]+ - p-' <<<"$output")" -eq "$pass" ]
+  xmllint --noout --schema "$BATS_TEST_DIRNAME/checks/junit.xsd" "$BATS_TEST_TMPDIR/j.xml"
+  [ "$(xmllint --xpath 'count(//testcase/failure)' "$BATS_TEST_TMPDIR/j.xml")" -eq $((total - pass)) ]
+  [ "$(xmllint --xpath 'string(//testsuite/@failures)' "$BATS_TEST_TMPDIR/j.xml")" -eq $((total - pass)) ]
+  "$NSLAB" down k3s
+}
+
+@test "test: bad checks file, unknown lab, down --ignore-not-found" {
+  printf '[check a]\ntype = htp\n' > "$BATS_TEST_TMPDIR/bad.ini"
+  "$NSLAB" up "$SEED" >/dev/null
+  run "$NSLAB" test k3s "$BATS_TEST_TMPDIR/bad.ini"
+  [ "$status" -eq 2 ]
+  [ "$output" = "nslab: $BATS_TEST_TMPDIR/bad.ini: [check a] type: unknown check type \"htp\" (did you mean http?)" ]
+  "$NSLAB" down k3s
+  run "$NSLAB" test k3s
+  [ "$status" -ne 0 ]
+  [[ "$output" == *'unknown lab "k3s"'* ]]
+  run "$NSLAB" down k3s
+  [ "$status" -ne 0 ]
+  run "$NSLAB" down --ignore-not-found k3s
+  [ "$status" -eq 0 ]
+}
