@@ -83,3 +83,21 @@ KINDS="$BATS_TEST_DIRNAME/checks/kinds.ini"
   run "$NSLAB" down --ignore-not-found k3s
   [ "$status" -eq 0 ]
 }
+
+@test "containers: a read-only /proc/sys names the flag; root without a capability names it" {
+  # What docker does without systempaths=unconfined: /proc/sys read-only.
+  run unshare --mount sh -c 'mount --make-rprivate / && mount --bind -o ro /proc/sys /proc/sys && mount -o remount,bind,ro /proc/sys && "$0" up "$1"' "$NSLAB" "$SEED"
+  echo "$output"
+  [ "$status" -ne 0 ]
+  [[ "$output" == *"Read-only file system"* ]]
+  [[ "$output" == *$'\n'"/proc/sys is read-only: run the container with --security-opt systempaths=unconfined (or --privileged); see docs/containers.md"* ]]
+  [ -z "$(ip netns list)" ]
+  command -v setpriv >/dev/null || skip "setpriv (util-linux) is not installed"
+  run setpriv --bounding-set=-sys_admin -- "$NSLAB" up "$SEED"
+  [ "$status" -eq 1 ]
+  [ "$output" = "nslab: root without CAP_SYS_ADMIN"$'\n'"in a container, add --cap-add SYS_ADMIN (or --privileged; docs/containers.md)" ]
+  run setpriv --bounding-set=-sys_admin,-net_admin -- "$NSLAB" ls
+  [ "$status" -eq 1 ]
+  [ "${lines[0]}" = "nslab: root without CAP_NET_ADMIN and CAP_SYS_ADMIN" ]
+  [ "${lines[1]}" = "in a container, add --cap-add NET_ADMIN --cap-add SYS_ADMIN (or --privileged; docs/containers.md)" ]
+}
