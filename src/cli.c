@@ -48,6 +48,11 @@ const struct cli_verb cli_verbs[] = {
     "  --wait                   first wait until every pod's app accepts connections\n"
     "Kinds and keys: docs/checks.md.\n",
     cmd_test },
+  { "export", "export LAB -o FILE.tar.gz", "bundle the lab's state and kernel view for a bug report or CI",
+    "Write a gzip'd tar: the lab's state directory (plan.json, journal, app logs) and, per namespace,\n"
+    "ip -d addr/link, routes, rules, neighbours, FDB, iptables-save and the main sysctls.\n"
+    "  -o, --output FILE   the archive to write\n",
+    cmd_export },
   { NULL, NULL, NULL, NULL, NULL },
 };
 

@@ -101,3 +101,32 @@ KINDS="$BATS_TEST_DIRNAME/checks/kinds.ini"
   [ "${lines[0]}" = "nslab: root without CAP_NET_ADMIN and CAP_SYS_ADMIN" ]
   [ "${lines[1]}" = "in a container, add --cap-add NET_ADMIN --cap-add SYS_ADMIN (or --privileged; docs/containers.md)" ]
 }
+
+@test "export: the bundle holds the state, the journal, the app logs and each namespace's kernel view" {
+  "$NSLAB" up "$SEED" >/dev/null
+  run "$NSLAB" export k3s -o "$BATS_TEST_TMPDIR/k3s.tar.gz"
+  echo "$output"
+  [ "$status" -eq 0 ]
+  bsdtar -tf "$BATS_TEST_TMPDIR/k3s.tar.gz" > "$BATS_TEST_TMPDIR/list"
+  grep -qx 'k3s/state/plan.json' "$BATS_TEST_TMPDIR/list"
+  grep -qx 'k3s/state/journal' "$BATS_TEST_TMPDIR/list"
+  # One log per pod of the lab.
+  [ "$(grep -c '^k3s/state/logs/.*\.log$' "$BATS_TEST_TMPDIR/list")" -eq "$(ls /run/nslab/k3s/logs | wc -l)" ]
+  # Every namespace the lab has, each with its dumps.
+  for ns in $(ip netns list | awk '{print $1}'); do
+    for f in ip-addr ip-link ip-route ip-rule ip-neigh bridge-fdb iptables-save sysctl-net; do
+      grep -qx "k3s/netns/$ns/$f.txt" "$BATS_TEST_TMPDIR/list" || { echo "missing $ns/$f"; false; }
+    done
+  done
+  # The contents are what the kernel shows there.
+  # (IPv6 link-local routes come and go with DAD: IPv4 only.)
+  diff <(bsdtar -xOf "$BATS_TEST_TMPDIR/k3s.tar.gz" k3s/netns/k3s-cp1/ip-route.txt | grep -v :) \
+       <(ip -n k3s-cp1 route show table all | grep -v :)
+  bsdtar -xOf "$BATS_TEST_TMPDIR/k3s.tar.gz" k3s/netns/k3s-cp1/bridge-fdb.txt | grep -q 'dev flannel.1 dst 192.168.56.11'
+  bsdtar -xOf "$BATS_TEST_TMPDIR/k3s.tar.gz" k3s/netns/k3s-w1/iptables-save.txt | grep -q -- '-A KUBE-SERVICES -d 10.43.31.179'
+  cmp <(bsdtar -xOf "$BATS_TEST_TMPDIR/k3s.tar.gz" k3s/state/plan.json) /run/nslab/k3s/plan.json
+  run "$NSLAB" export nope -o "$BATS_TEST_TMPDIR/x.tar.gz"
+  [ "$status" -ne 0 ]
+  [ ! -e "$BATS_TEST_TMPDIR/x.tar.gz" ]
+  "$NSLAB" down k3s
+}
