@@ -6,6 +6,7 @@
 #   make check      unit + integration tests (integration needs root; run inside unshare)
 #   make check-asan the same tests against the sanitizer build
 #   make check-isolation  make check twice with the demo lab and a foreign netns up (root)
+#   make check-container  build a bookworm image (mmdebstrap, docker import) and run the seed lab and make check in it
 #   make fuzz       fuzz the scenario loader (clang libFuzzer), FUZZ_SECONDS=600
 #   make bench      benchmarks
 #   make install    PREFIX=/usr/local (binary, templates, labs, man page, docs, bash completion)
@@ -56,7 +57,7 @@ else
 NSLAB_BIN ?= $(BUILD)/nslab
 endif
 
-.PHONY: check-layers golden all asan deps check check-unit check-isolation check-asan fuzz bench install uninstall clean demo
+.PHONY: check-container check-layers golden all asan deps check check-unit check-isolation check-asan fuzz bench install uninstall clean demo
 .DELETE_ON_ERROR:
 
 all: $(NSLAB_BIN)
@@ -151,6 +152,10 @@ install: $(NSLAB_BIN)
 	install -m 0644 README.md docs/*.md $(DESTDIR)$(DOCDIR)/
 	install -m 0644 docs/walkthroughs/*.md $(DESTDIR)$(DOCDIR)/walkthroughs/
 	install -m 0644 completion/nslab.bash $(DESTDIR)$(COMPDIR)/nslab
+
+# docs/containers.md: the image, the flags, the seed lab and make check in a container.
+check-container:
+	bin/check-container
 
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/nslab $(DESTDIR)$(MANDIR)/man1/nslab.1 $(DESTDIR)$(COMPDIR)/nslab
