@@ -130,3 +130,16 @@ KINDS="$BATS_TEST_DIRNAME/checks/kinds.ini"
   [ ! -e "$BATS_TEST_TMPDIR/x.tar.gz" ]
   "$NSLAB" down k3s
 }
+
+@test "test: every shipped lab's checks pass" {
+  for f in "$REPO"/labs/*.ini; do
+    grep -q '^\[check ' "$f" || { echo "$f has no checks"; false; }
+    lab=$(sed -n 's/^name = //p' "$f" | head -n 1)
+    "$NSLAB" up --wait "$f" >/dev/null
+    run "$NSLAB" test "$lab"
+    echo "$output"
+    [ "$status" -eq 0 ]
+    [[ "${lines[-1]}" == *" passed, 0 failed"* ]]
+    "$NSLAB" down "$lab"
+  done
+}
