@@ -337,8 +337,8 @@ evaluate (const struct check_def *c, char **msg)
                               *backends ? backends : "no pod: line");
             return false;
           }
-        *msg = xasprintf ("%u/%u status %u%s%s%s", c->count, c->count, c->status, n_pods ? ", backends " : "",
-                          backends, "");
+        *msg = xasprintf ("%u/%u status %u%s%s", c->count, c->count, c->status, n_pods ? ", backends " : "",
+                          backends);
         return true;
       }
     case CHECK_TCP:
