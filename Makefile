@@ -8,6 +8,7 @@
 #   make check-asan the same tests against the sanitizer build
 #   make check-isolation  make check twice with the demo lab and a foreign netns up (root)
 #   make check-vagrant  the Vagrantfile parses, scripts are LF, it provisions as the README says (no VM)
+#   make check-container  build a bookworm image (mmdebstrap, docker import) and run the seed lab and make check in it
 #   make fuzz       fuzz the scenario loader (clang libFuzzer), FUZZ_SECONDS=600
 #   make bench      benchmarks
 #   make install    PREFIX=/usr/local (binary, templates, labs, man page, docs, bash completion)
@@ -22,7 +23,7 @@ BUILD     ?= build/release
 VERSION   := 0.1.0
 SAN       ?=
 
-PKGS      := libnl-3.0 libnl-route-3.0 libmnl jansson nettle sqlite3
+PKGS      := libnl-3.0 libnl-route-3.0 libmnl jansson nettle sqlite3 libarchive
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 CHECK_CFLAGS := $(shell pkg-config --cflags check 2>/dev/null)
@@ -58,7 +59,7 @@ else
 NSLAB_BIN ?= $(BUILD)/nslab
 endif
 
-.PHONY: check-layers check-vagrant golden all asan deps deps-fuzz check check-unit check-isolation check-asan fuzz bench install uninstall clean demo
+.PHONY: check-container check-layers check-vagrant golden all asan deps deps-fuzz check check-unit check-isolation check-asan fuzz bench install uninstall clean demo
 .DELETE_ON_ERROR:
 
 # nslab-pause: the pause process and its built-in app as a small static
@@ -178,6 +179,10 @@ install: $(NSLAB_BIN)
 	install -m 0644 README.md docs/*.md $(DESTDIR)$(DOCDIR)/
 	install -m 0644 docs/walkthroughs/*.md $(DESTDIR)$(DOCDIR)/walkthroughs/
 	install -m 0644 completion/nslab.bash $(DESTDIR)$(COMPDIR)/nslab
+
+# docs/containers.md: the image, the flags, the seed lab and make check in a container.
+check-container:
+	bin/check-container
 
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/nslab $(DESTDIR)$(MANDIR)/man1/nslab.1 $(DESTDIR)$(COMPDIR)/nslab

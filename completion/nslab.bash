@@ -23,7 +23,7 @@ _nslab_ini_files () {
 
 _nslab () {
   local cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD-1]}
-  local nslab=${COMP_WORDS[0]} verbs="validate plan up down ls status exec help"
+  local nslab=${COMP_WORDS[0]} verbs="validate plan up down ls status exec test export help"
   COMPREPLY=()
   if [ "$COMP_CWORD" -eq 1 ]; then
     COMPREPLY=( $(compgen -W "$verbs --help --version" -- "$cur") )
@@ -36,14 +36,24 @@ _nslab () {
   case $verb in
     help)
       [ "$COMP_CWORD" -eq 2 ] && COMPREPLY=( $(compgen -W "$verbs" -- "$cur") ) ;;
-    validate|up)
+    validate)
       if [[ $cur == -* ]]; then COMPREPLY=( $(compgen -W "--help" -- "$cur") ); else _nslab_ini_files "$cur"; fi ;;
+    up)
+      if [[ $cur == -* ]]; then COMPREPLY=( $(compgen -W "--wait --help" -- "$cur") ); else _nslab_ini_files "$cur"; fi ;;
+    test)
+      if [ "$prev" = -o ] || [ "$prev" = --output ]; then COMPREPLY=( $(compgen -W "text tap" -- "$cur") )
+      elif [ "$prev" = --junit ]; then compopt -o filenames 2>/dev/null; COMPREPLY=( $(compgen -f -- "$cur") )
+      elif [[ $cur == -* ]]; then COMPREPLY=( $(compgen -W "-o --output --junit --wait --help" -- "$cur") )
+      else COMPREPLY=( $(compgen -W "$(_nslab_labs "$nslab")" -- "$cur") ); _nslab_ini_files "$cur"; fi ;;
+    export)
+      if [ "$prev" = -o ] || [ "$prev" = --output ]; then compopt -o filenames 2>/dev/null; COMPREPLY=( $(compgen -f -- "$cur") )
+      else COMPREPLY=( $(compgen -W "-o --output --help $(_nslab_labs "$nslab")" -- "$cur") ); fi ;;
     plan)
       if [[ $cur == -* ]]; then COMPREPLY=( $(compgen -W "-o --output --help" -- "$cur") ); else _nslab_ini_files "$cur"; fi ;;
     ls)
       COMPREPLY=( $(compgen -W "-o --output --help" -- "$cur") ) ;;
     down)
-      COMPREPLY=( $(compgen -W "--all --help $(_nslab_labs "$nslab")" -- "$cur") ) ;;
+      COMPREPLY=( $(compgen -W "--all --ignore-not-found --help $(_nslab_labs "$nslab")" -- "$cur") ) ;;
     status)
       if [[ $cur == -* ]]; then COMPREPLY=( $(compgen -W "-o --output --help" -- "$cur") )
       else COMPREPLY=( $(compgen -W "$(_nslab_labs "$nslab")" -- "$cur") ); fi ;;

@@ -17,12 +17,14 @@ const struct cli_verb cli_verbs[] = {
     "Print the kubectl-like summary, then per namespace the commands that build it.\n"
     "  -o, --output text|json   output format (default text)\n",
     cmd_plan },
-  { "up", "up FILE", "build the lab (root)",
+  { "up", "up [--wait] FILE", "build the lab (root)",
     "Build the lab FILE describes; a failure or Ctrl-C rolls back everything. Needs\n"
-    "CAP_NET_ADMIN and CAP_SYS_ADMIN.\n",
+    "CAP_NET_ADMIN and CAP_SYS_ADMIN.\n"
+    "  --wait   return once every pod's app accepts on its port (at most 60 s)\n",
     cmd_up },
-  { "down", "down LAB | --all", "remove exactly what the lab created (root)",
-    "Kill the lab's recorded processes and delete its recorded namespaces (--all: every lab).\n", cmd_down },
+  { "down", "down [--ignore-not-found] LAB | --all", "remove exactly what the lab created (root)",
+    "Kill the lab's recorded processes and delete its recorded namespaces (--all: every lab).\n"
+    "  --ignore-not-found   exit 0 when LAB is not up\n", cmd_down },
   { "ls", "ls [-o text|json]", "labs that are up",
     "List the labs that are up with node, pod and service counts, age and status.\n"
     "  -o, --output text|json   output format (default text)\n",
@@ -37,6 +39,20 @@ const struct cli_verb cli_verbs[] = {
     "Exits with CMD's status; 127 when CMD is not found, 126 when it cannot run.\n"
     "  -n, --namespace NAMESPACE   the pod's namespace\n",
     cmd_exec },
+  { "test", "test [-o text|tap] [--junit FILE] [--wait] LAB [FILE]",
+    "run the lab's checks (exit 0 only if all pass)",
+    "Run the [check NAME] sections of FILE (a scenario or a checks-only file; default: the\n"
+    "scenario the lab was brought up from) in parallel, one line per check as it finishes.\n"
+    "  -o, --output text|tap    output format (default text)\n"
+    "  --junit FILE             also write JUnit XML to FILE\n"
+    "  --wait                   first wait until every pod's app accepts connections\n"
+    "Kinds and keys: docs/checks.md.\n",
+    cmd_test },
+  { "export", "export LAB -o FILE.tar.gz", "bundle the lab's state and kernel view for a bug report or CI",
+    "Write a gzip'd tar: the lab's state directory (plan.json, journal, app logs) and, per namespace,\n"
+    "ip -d addr/link, routes, rules, neighbours, FDB, iptables-save and the main sysctls.\n"
+    "  -o, --output FILE   the archive to write\n",
+    cmd_export },
   { NULL, NULL, NULL, NULL, NULL },
 };
 

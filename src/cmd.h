@@ -13,6 +13,8 @@ int cmd_down (int argc, char **argv, nslab_error_t *err);
 int cmd_ls (int argc, char **argv, nslab_error_t *err);
 int cmd_status (int argc, char **argv, nslab_error_t *err);
 int cmd_exec (int argc, char **argv, nslab_error_t *err);
+int cmd_test (int argc, char **argv, nslab_error_t *err);
+int cmd_export (int argc, char **argv, nslab_error_t *err);
 /* Internal entry points reached by re-executing /proc/self/exe with a special
  * argv[0] (pause process, echo server). They run their own main loop and
  * return an exit status. */

@@ -1,8 +1,10 @@
 /* nslab down LAB | --all: remove exactly what each lab recorded. */
+#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "apply/apply.h"
 #include "base/util.h"
@@ -40,12 +42,26 @@ cmd_down (int argc, char **argv, nslab_error_t *err)
 {
   if (argc == 2 && cli_is_help (argv[1]))
     return cli_help ("down");
+  /* --ignore-not-found: a lab that is not up is fine (CI cleanup steps). */
+  bool ignore = argc == 3 && strcmp (argv[1], "--ignore-not-found") == 0;
+  if (ignore)
+    argv++, argc--;
   if (argc != 2 || (argv[1][0] == '-' && strcmp (argv[1], "--all") != 0))
     return cli_usage ("down");
   if (apply_check_privileges (err) < 0)
     return -1;
   if (strcmp (argv[1], "--all") != 0)
-    return down_one (argv[1], err);
+    {
+      cleanup_free char *dir = xasprintf ("%s/%s", state_root (), argv[1]);
+      struct stat st;
+      if (ignore && strchr (argv[1], '/') == NULL && lstat (dir, &st) < 0 && errno == ENOENT)
+        {
+          cleanup_free char *shown = nslab_escape (argv[1], false);
+          printf ("lab %s is not up\n", shown);
+          return 0;
+        }
+      return down_one (argv[1], err);
+    }
   char **labs = NULL, **skipped = NULL;
   size_t n = 0, n_skipped = 0;
   if (state_scan (&labs, &n, &skipped, &n_skipped, err) < 0)

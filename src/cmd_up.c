@@ -12,6 +12,7 @@
 #include "base/error.h"
 #include "cli.h"
 #include "cmd.h"
+#include "target.h"
 #include "plan/plan.h"
 #include "view/kubectl.h"
 #include "base/table.h"
@@ -63,6 +64,11 @@ cmd_up (int argc, char **argv, nslab_error_t *err)
 {
   if (argc == 2 && cli_is_help (argv[1]))
     return cli_help ("up");
+  /* --wait: return once every pod's app accepts on its port (CI's gate
+   * before nslab test). */
+  bool wait = argc == 3 && strcmp (argv[1], "--wait") == 0;
+  if (wait)
+    argv++, argc--;
   if (argc != 2 || argv[1][0] == '-')
     return cli_usage ("up");
   if (apply_check_privileges (err) < 0)
@@ -75,6 +81,16 @@ cmd_up (int argc, char **argv, nslab_error_t *err)
   char real[PATH_MAX];
   const char *path = realpath (argv[1], real) ? real : argv[1];
   int rc = apply_plan (p, path, err);
+  if (rc == 0 && wait)
+    {
+      struct lab_view v;
+      rc = lab_view_load (sc->lab, &v, err);
+      if (rc == 0)
+        {
+          rc = target_wait_ready (&v, 60000, err);
+          lab_view_free (&v);
+        }
+    }
   double secs = now () - t0;
   if (rc == 0)
     print_summary (p, secs, stdout);

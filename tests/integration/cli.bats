@@ -194,13 +194,15 @@ VERBS="validate plan up down ls status exec"
 @test "cli: bash completion offers verbs, .ini files, labs and exec targets" {
   source "$REPO/completion/nslab.bash"
   comp () { COMP_WORDS=("$NSLAB" "$@"); COMP_CWORD=$(( ${#COMP_WORDS[@]} - 1 )); COMPREPLY=(); _nslab; echo "${COMPREPLY[*]}"; }
-  [ "$(comp "")" = "validate plan up down ls status exec help --help --version" ]
+  [ "$(comp "")" = "validate plan up down ls status exec test export help --help --version" ]
   [ "$(comp st)" = "status" ]
   [ "$(comp plan -o "")" = "text json" ]
   mkdir -p "$BATS_TEST_TMPDIR/c/sub"
   touch "$BATS_TEST_TMPDIR/c/a.ini" "$BATS_TEST_TMPDIR/c/b.txt"
   [ "$(cd "$BATS_TEST_TMPDIR/c" && comp validate "")" = "a.ini sub" ]
-  [ "$(comp down "")" = "--all --help" ]
+  [ "$(comp down "")" = "--all --ignore-not-found --help" ]
+  [ "$(comp test -o "")" = "text tap" ]
+  [ "$(comp up --w)" = "--wait" ]
   "$NSLAB" up "$SEED" > /dev/null
   [ "$(comp down k)" = "k3s" ]
   [ "$(comp exec "")" = "k3s" ]

@@ -497,11 +497,14 @@ START_TEST (test_kernel_error_message)
 }
 END_TEST
 
-/* The kernel ring buffer from now on: /dev/kmsg read from its end. */
+/* The kernel ring buffer from now on: /dev/kmsg read from its end; -1
+ * where there is none (a container's /dev: make check-container). */
 static int
 kmsg_open_end (void)
 {
   int fd = open ("/dev/kmsg", O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0 && errno == ENOENT)
+    return -1;
   ck_assert_msg (fd >= 0, "open /dev/kmsg: %s", strerror (errno));
   ck_assert_int_ge (lseek (fd, 0, SEEK_END), 0);
   return fd;
@@ -543,8 +546,11 @@ START_TEST (test_vxlan_attributes)
                            .local = IP4 (192, 168, 56, 11), .dev = "enp0s8", .learning = false };
   ok (link_add_vxlan ("t-vx", &vx, &err), &err);
   ok (link_set_up ("t-vx", "flannel.1", &err), &err);
-  cleanup_free char *log = kmsg_read_new (kfd);
-  ck_assert_msg (strstr (log, "invalid length") == NULL, "the kernel complained: %s", log);
+  if (kfd >= 0)
+    {
+      cleanup_free char *log = kmsg_read_new (kfd);
+      ck_assert_msg (strstr (log, "invalid length") == NULL, "the kernel complained: %s", log);
+    }
 
   cleanup_free char *out = run_in ("t-vx", "ip -d link show flannel.1");
   ck_assert_msg (strstr (out, "vxlan id 1 local 192.168.56.11 dev enp0s8 ") != NULL, "%s", out);

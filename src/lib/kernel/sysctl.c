@@ -43,7 +43,11 @@ sysctl_write (const char *ns, const char *key, const char *value, nslab_error_t 
       /* net.bridge.* exists only once br_netfilter is loaded. */
       if (err && *err && (*err)->status == ENOENT
           && (str_has_prefix (key, "net.bridge.") || str_has_prefix (key, "net/bridge/")))
-        nslab_error_hint (err, "is br_netfilter loaded? modprobe br_netfilter");
+        nslab_error_hint (err, "is br_netfilter loaded? modprobe br_netfilter (on the host, when in a container)");
+      /* Docker and podman mount /proc/sys read-only unless told not to. */
+      if (err && *err && (*err)->status == EROFS)
+        nslab_error_hint (err, "/proc/sys is read-only: run the container with --security-opt "
+                               "systempaths=unconfined (or --privileged); see docs/containers.md");
       return nslab_error_wrap (err, "sysctl %s=%s", key, value);
     }
   size_t len = strlen (value);

@@ -18,6 +18,7 @@ enum sec_kind {
   SEC_DEPLOYMENT,
   SEC_REPLICASET,
   SEC_SERVICE,
+  SEC_CHECK,
   SEC_N
 };
 
@@ -63,6 +64,11 @@ int decode_network (struct ctx *c, const struct merged_section *s, int hostonly_
 int decode_node (struct ctx *c, const struct merged_section *s);
 int decode_workload (struct ctx *c, const struct merged_section *s, enum sec_kind kind);
 int decode_service (struct ctx *c, const struct merged_section *s);
+/* [check NAME] into C; with SC, targets must name its nodes and workloads
+ * (NULL: a checks-only file, resolved when the checks run). */
+struct check_def;
+int decode_check_section (nslab_error_t *err, const struct merged_section *s, const struct scenario *sc,
+                          struct check_def *c);
 /* Warn about selectors that match no pod of their namespace. */
 void selector_warnings (struct scenario *sc);
 

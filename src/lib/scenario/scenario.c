@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "scenario/check.h"
 #include "scenario/ini.h"
 #include "base/shellsplit.h"
 #include "base/util.h"
@@ -116,6 +117,7 @@ scenario_free (struct scenario *s)
       free ((char *) sv->origin.section);
     }
   free (s->services);
+  check_defs_free (s->checks, s->n_checks);
   for (size_t i = 0; i < s->n_warnings; i++)
     free (s->warnings[i]);
   free (s->warnings);

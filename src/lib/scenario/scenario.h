@@ -33,6 +33,8 @@ struct origin {
   const char *section; /* as written, e.g. "service demo/web-svc" */
 };
 
+struct check_def;
+
 struct label {
   char *key, *value;
 };
@@ -139,6 +141,8 @@ struct scenario {
   size_t n_workloads;
   struct service_def *services;
   size_t n_services;
+  struct check_def *checks; /* [check NAME] sections (scenario/check.h) */
+  size_t n_checks;
   char **warnings;        /* non-fatal findings, each a full "file: [section] key: msg" line */
   size_t n_warnings;
 };

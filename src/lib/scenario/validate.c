@@ -11,6 +11,7 @@
 
 #include "base/text.h"
 #include "base/util.h"
+#include "scenario/check.h"
 #include "scenario/decode.h"
 #include "scenario/flavor.h"
 
@@ -42,6 +43,8 @@ static const struct sec_type {
   [SEC_DEPLOYMENT] = { "deployment", "[deployment NS/NAME]", 2, deploy_keys },
   [SEC_REPLICASET] = { "replicaset", "[replicaset NS/NAME]", 2, deploy_keys },
   [SEC_SERVICE] = { "service", "[service NS/NAME]", 2, service_keys },
+  /* Names and keys are checked by check.c, which also reads checks-only files. */
+  [SEC_CHECK] = { "check", "[check NAME]", -1, NULL },
 };
 
 /* Names people write out of habit from kubectl. */
@@ -82,7 +85,7 @@ suggest_section (struct ctx *c, const struct merged_section *s)
   if (kind >= 0)
     return serr (c, s, "unknown section (did you mean %s?)", sec_types[kind].form);
   return serr (c, s, "unknown section (sections are [lab], [cluster], [network NAME], [node NAME], "
-                     "[pod NS/NAME], [deployment NS/NAME], [replicaset NS/NAME], [service NS/NAME])");
+                     "[pod NS/NAME], [deployment NS/NAME], [replicaset NS/NAME], [service NS/NAME], [check NAME])");
 }
 
 static int
@@ -135,6 +138,8 @@ check_section (struct ctx *c, size_t idx)
     return suggest_section (c, s);
   c->kinds[idx] = (enum sec_kind) kind;
   const struct sec_type *st = &sec_types[kind];
+  if (st->arg < 0)
+    return 0;
 
   if (st->arg == 0 && *s->arg)
     return serr (c, s, "[%s] takes no name (write %s)", st->type, st->form);
@@ -238,6 +243,10 @@ run (struct ctx *c)
       return -1;
   for (size_t i = 0; i < c->n_secs; i++)
     if (c->kinds[i] == SEC_SERVICE && decode_service (c, &c->secs[i]) < 0)
+      return -1;
+  for (size_t i = 0; i < c->n_secs; i++)
+    if (c->kinds[i] == SEC_CHECK
+        && decode_check_section (c->err, &c->secs[i], sc, VEC_PUSH (sc->checks, sc->n_checks)) < 0)
       return -1;
   selector_warnings (sc);
   add_implicit_services (sc);

@@ -1,0 +1,32 @@
+/* The targets of nslab exec and nslab test: "host", node/NAME, pod/NAME,
+ * deploy/NAME, rs/NAME of a running lab, resolved through its snapshot
+ * (typed objects) and journal (the recorded processes) and opened for
+ * runtime/enter. */
+#ifndef NSLAB_TARGET_H
+#define NSLAB_TARGET_H
+
+#include "base/error.h"
+#include "runtime/enter.h"
+
+struct plan;
+struct state;
+
+/* A running lab's snapshot and journal; "unknown lab" lists the labs up. */
+struct lab_view {
+  const char *lab;
+  struct plan *snap;
+  struct state *st;
+};
+int lab_view_load (const char *lab, struct lab_view *v, nslab_error_t *err);
+void lab_view_free (struct lab_view *v);
+
+/* Resolve ARG (in namespace NS for pods and workloads) and open its
+ * namespaces into F. *IS_HOST: the lab host (network namespace only). */
+int target_open (const struct lab_view *v, const char *arg, const char *ns, struct enter_fds *f, bool *is_host,
+                 nslab_error_t *err);
+
+/* Wait until every pod's http app accepts on its port (a TCP connect from
+ * inside the pod to its own IP), or TIMEOUT_MS passes. */
+int target_wait_ready (const struct lab_view *v, uint32_t timeout_ms, nslab_error_t *err);
+
+#endif
