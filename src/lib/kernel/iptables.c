@@ -42,46 +42,68 @@ find_program (const char *name, const char *dir)
   return NULL;
 }
 
-/* Run `iptables -V` and look for "(nf_tables)": only needed when the
- * binary's name does not tell (a self-built iptables, say). */
+/* Run PROG with ARGV (in the network namespace NSFD, or here when -1) and
+ * collect its stdout; stdin and stderr are /dev/null. Returns the wait
+ * status, or -1 with errno when it could not be started. */
 static int
-version_says_nft (const char *iptables)
+run_capture (const char *prog, char *const argv[], int nsfd, char **out)
 {
   int p[2];
+  *out = NULL;
   if (pipe2 (p, O_CLOEXEC) < 0)
     return -1;
   pid_t pid = fork ();
   if (pid < 0)
     {
+      int e = errno;
       close (p[0]);
       close (p[1]);
+      errno = e;
       return -1;
     }
   if (pid == 0)
     {
-      dup2 (p[1], 1);
-      char *argv[] = { (char *) "iptables", (char *) "-V", NULL };
-      char *envp[] = { (char *) "LC_ALL=C", NULL };
-      execve (iptables, argv, envp);
+      /* Only async-signal-safe calls from here to execve. */
+      if (nsfd >= 0 && setns (nsfd, CLONE_NEWNET) < 0)
+        _exit (126);
+      int devnull = open ("/dev/null", O_RDWR | O_CLOEXEC);
+      if (dup2 (p[1], 1) < 0 || (devnull >= 0 && (dup2 (devnull, 0) < 0 || dup2 (devnull, 2) < 0)))
+        _exit (126);
+      char *envp[] = { (char *) "PATH=/usr/sbin:/usr/bin:/sbin:/bin", (char *) "LC_ALL=C", NULL };
+      execve (prog, argv, envp);
       _exit (127);
     }
   close (p[1]);
-  char buf[256];
-  size_t len = 0;
-  ssize_t n;
-  while (len < sizeof buf - 1 && (n = read (p[0], buf + len, sizeof buf - 1 - len)) != 0)
+  struct strbuf sb;
+  sb_init (&sb);
+  char buf[8192];
+  for (;;)
     {
+      ssize_t n = read (p[0], buf, sizeof buf);
       if (n < 0 && errno == EINTR)
         continue;
-      if (n < 0)
+      if (n <= 0)
         break;
-      len += (size_t) n;
+      sb_addn (&sb, buf, (size_t) n);
     }
-  buf[len] = '\0';
   close (p[0]);
-  while (waitpid (pid, NULL, 0) < 0 && errno == EINTR)
+  int status = 0;
+  while (waitpid (pid, &status, 0) < 0 && errno == EINTR)
     ;
-  return strstr (buf, "(nf_tables)") != NULL;
+  *out = sb_steal (&sb);
+  return status;
+}
+
+/* Run `iptables -V` and look for "(nf_tables)": only needed when the
+ * binary's name does not tell (a self-built iptables, say). */
+static int
+version_says_nft (const char *iptables)
+{
+  char *argv[] = { (char *) "iptables", (char *) "-V", NULL };
+  cleanup_free char *out = NULL;
+  if (run_capture (iptables, argv, -1, &out) < 0)
+    return -1;
+  return strstr (out, "(nf_tables)") != NULL;
 }
 
 const char *
@@ -268,52 +290,15 @@ iptables_save (const char *ns, const char *table, char **out, nslab_error_t *err
   cleanup_close int nsfd = netns_open (ns, err);
   if (nsfd < 0)
     return -1;
-  int p[2];
-  if (pipe2 (p, O_CLOEXEC) < 0)
-    return nslab_error (err, errno, "pipe");
-  pid_t pid = fork ();
-  if (pid < 0)
-    {
-      int e = errno;
-      close (p[0]);
-      close (p[1]);
-      return nslab_error (err, e, "%s: fork iptables-save", ns);
-    }
-  if (pid == 0)
-    {
-      if (setns (nsfd, CLONE_NEWNET) < 0)
-        _exit (126);
-      int devnull = open ("/dev/null", O_RDWR | O_CLOEXEC);
-      if (dup2 (p[1], 1) < 0 || (devnull >= 0 && (dup2 (devnull, 0) < 0 || dup2 (devnull, 2) < 0)))
-        _exit (126);
-      char *argv[] = { (char *) "iptables-save", (char *) "-t", (char *) table, NULL };
-      char *envp[] = { (char *) "PATH=/usr/sbin:/usr/bin:/sbin:/bin", (char *) "LC_ALL=C", NULL };
-      execve (prog, argv, envp);
-      _exit (127);
-    }
-  close (p[1]);
-  struct strbuf sb;
-  sb_init (&sb);
-  char buf[8192];
-  for (;;)
-    {
-      ssize_t n = read (p[0], buf, sizeof buf);
-      if (n < 0 && errno == EINTR)
-        continue;
-      if (n <= 0)
-        break;
-      sb_addn (&sb, buf, (size_t) n);
-    }
-  close (p[0]);
-  int status = 0;
-  while (waitpid (pid, &status, 0) < 0 && errno == EINTR)
-    ;
+  char *argv[] = { (char *) "iptables-save", (char *) "-t", (char *) table, NULL };
+  cleanup_free char *text = NULL;
+  int status = run_capture (prog, argv, nsfd, &text);
+  if (status < 0)
+    return nslab_error (err, errno, "%s: start iptables-save", ns);
   if (!WIFEXITED (status) || WEXITSTATUS (status) != 0)
-    {
-      sb_free (&sb);
-      return nslab_error (err, 0, "%s: iptables-save -t %s failed (status %d)", ns, table,
-                          WIFEXITED (status) ? WEXITSTATUS (status) : 128 + WTERMSIG (status));
-    }
-  *out = sb_steal (&sb);
+    return nslab_error (err, 0, "%s: iptables-save -t %s failed (status %d)", ns, table,
+                        WIFEXITED (status) ? WEXITSTATUS (status) : 128 + WTERMSIG (status));
+  *out = text;
+  text = NULL;
   return 0;
 }

@@ -141,17 +141,11 @@ member (const json_t *obj, const char *a, const char *b)
 static int
 next_version (struct store *s, sqlite3_int64 *rv, nslab_error_t *err)
 {
-  if (exec_sql (s, "UPDATE meta SET value = value + 1 WHERE key = 'resourceVersion'", "next resourceVersion", err) < 0)
+  uint64_t v;
+  if (exec_sql (s, "UPDATE meta SET value = value + 1 WHERE key = 'resourceVersion'", "next resourceVersion", err) < 0
+      || store_resource_version (s, &v, err) < 0)
     return -1;
-  sqlite3_stmt *st = NULL;
-  if (sqlite3_prepare_v2 (s->db, "SELECT value FROM meta WHERE key = 'resourceVersion'", -1, &st, NULL) != SQLITE_OK
-      || sqlite3_step (st) != SQLITE_ROW)
-    {
-      sqlite3_finalize (st);
-      return db_error (s, err, "read resourceVersion");
-    }
-  *rv = sqlite3_column_int64 (st, 0);
-  sqlite3_finalize (st);
+  *rv = (sqlite3_int64) v;
   return 0;
 }
 
