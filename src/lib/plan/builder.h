@@ -1,7 +1,7 @@
 /* Inside the plan layer: the op constructors every component uses, and the
  * components themselves. Each component file plans the objects that one piece
  * of a real node creates (hypervisor.c: what VirtualBox/VMware and the DHCP
- * client set up; flannel.c; cni_bridge.c; kubelet.c; kube_proxy_iptables.c),
+ * client set up; flannel.c; cni_bridge.c; weave.c; kubelet.c; kube_proxy_iptables.c),
  * and plan.c calls them in apply order. Ops get copies of every name. */
 #ifndef NSLAB_PLAN_BUILDER_H
 #define NSLAB_PLAN_BUILDER_H
@@ -48,6 +48,12 @@ void cni_bridge_plan_node (struct plan *p, const struct model *m, const struct m
 void cni_bridge_plan_node_addr (struct plan *p, const struct model *m, const struct model_node *n);
 void cni_bridge_plan_pod (struct plan *p, const struct model *m, const struct model_pod *pod);
 void cni_bridge_plan_bridges_up (struct plan *p, const struct model *m);
+
+/* weave.c */
+void weave_plan_node (struct plan *p, const struct model *m, const struct model_node *n);
+void weave_plan_node_addr (struct plan *p, const struct model *m, const struct model_node *n);
+void weave_plan_pod (struct plan *p, const struct model *m, const struct model_pod *pod);
+void weave_plan_bridges_up (struct plan *p, const struct model *m);
 
 /* kubelet.c */
 void kubelet_plan_sysctls (struct plan *p, const struct model *m, const struct model_node *n);
