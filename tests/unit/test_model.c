@@ -314,6 +314,39 @@ START_TEST (test_weave_seed_lab)
 }
 END_TEST
 
+/* host-gw routes to the INTERNAL-IP of the next node, so flanneld refuses
+ * nodes it cannot reach directly; nslab refuses them before planning. */
+START_TEST (test_hostgw_needs_one_segment)
+{
+  static const char lab[] = "[lab]\nname = hg\ntemplate = kubeadm-flannel\n[cluster]\ncni = host-gw\n"
+                            "[node cp]\nrole = control-plane\nnics = enp0s3=nat:10.0.2.15\ninternal_nic = enp0s3\n"
+                            "[node w1]\nnics = enp0s3=nat:10.0.2.15\ninternal_nic = enp0s3\n";
+  cleanup_free char *path = unit_write_file ("hostgw.ini", lab);
+  struct scenario *sc = load (path);
+  struct model *m = NULL;
+  nslab_error_t err = NULL;
+  ck_assert_int_eq (model_build (sc, &m, &err), -1);
+  ck_assert_ptr_nonnull (strstr (err->msg, "cni host-gw needs every node's INTERNAL-IP on one hostonly network"));
+  nslab_error_free (&err);
+  scenario_free (sc);
+  /* On the host-only network it plans, with no VXLAN device at all. */
+  struct scenario *ok = load (NSLAB_SRCDIR "/labs/kubeadm-hostgw.ini");
+  struct plan *p = NULL;
+  ck_assert_int_eq (plan_build (ok, &p, &err), 0);
+  size_t routes = 0;
+  for (size_t i = 0; i < p->n_ops; i++)
+    {
+      ck_assert (p->ops[i].kind != OP_LINK || p->ops[i].u.link.kind != LINK_VXLAN);
+      if (p->ops[i].kind == OP_ROUTE && p->ops[i].u.route.gw >> 8 == IP4 (192, 168, 56, 0) >> 8)
+        routes++;
+    }
+  /* Three nodes, each with a route to the two others' subnets. */
+  ck_assert_uint_eq (routes, 6);
+  plan_free (p);
+  scenario_free (ok);
+}
+END_TEST
+
 /* A VMware network gives its VMs VMware's OUI, VirtualBox's stays the default. */
 START_TEST (test_hypervisor_macs)
 {
@@ -515,7 +548,7 @@ START_TEST (test_plan_json_round_trip)
 {
   static const char *const labs[] = { NSLAB_SRCDIR "/labs/k3s-virtualbox.ini", NSLAB_SRCDIR "/labs/kubeadm-flannel.ini",
                                       NSLAB_SRCDIR "/labs/kubeadm-vmware.ini", NSLAB_SRCDIR "/labs/network-model.ini",
-                                      NSLAB_SRCDIR "/labs/kubeadm-weave-vmware.ini" };
+                                      NSLAB_SRCDIR "/labs/kubeadm-weave-vmware.ini", NSLAB_SRCDIR "/labs/kubeadm-hostgw.ini" };
   for (size_t i = 0; i < sizeof labs / sizeof labs[0]; i++)
     {
       struct scenario *sc = load (labs[i]);
@@ -618,6 +651,7 @@ make_suite (void)
   tcase_add_test (tc, test_hypervisor_macs);
   tcase_add_test (tc, test_weave_ipam_ranges);
   tcase_add_test (tc, test_weave_seed_lab);
+  tcase_add_test (tc, test_hostgw_needs_one_segment);
   tcase_add_test (tc, test_subnet_full);
   tcase_add_test (tc, test_golden_plans);
   tcase_add_test (tc, test_seed_cp1_matches_seed);

@@ -126,6 +126,18 @@ build_nodes (struct model *m, nslab_error_t *err)
         }
       n->internal_ip = n->nics[n->internal_nic].addr;
     }
+  /* flanneld's host-gw backend routes each pod subnet via the node's
+   * INTERNAL-IP, so every node must reach every other one directly: one
+   * shared segment (a NAT network is one router per VM, not shared). */
+  for (size_t i = 1; c->cni == CNI_HOST_GW && i < m->n_nodes; i++)
+    {
+      const struct network_def *net = m->nodes[i].nics[m->nodes[i].internal_nic].net;
+      if (net != m->nodes[0].nics[m->nodes[0].internal_nic].net || net->kind != NET_HOSTONLY)
+        return model_error (err, &sc->nodes[i].origin, "nics",
+                            "cni host-gw needs every node's INTERNAL-IP on one hostonly network (as %s's %s), "
+                            "the next hop of its pod subnet route",
+                            m->nodes[0].name, m->nodes[0].nics[m->nodes[0].internal_nic].ifname);
+    }
   if (c->cni == CNI_WEAVE && m->n_nodes > 0)
     {
       cleanup_free struct cidr *ranges = xcalloc (m->n_nodes, sizeof *ranges);

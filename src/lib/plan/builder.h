@@ -42,6 +42,8 @@ void hypervisor_plan_bridges_up (struct plan *p, const struct model *m);
 void flannel_plan_vtep (struct plan *p, const struct model *m, const struct model_node *n);
 void flannel_plan_vtep_addr (struct plan *p, const struct model *m, const struct model_node *n);
 void flannel_plan_peers (struct plan *p, const struct model *m, const struct model_node *n);
+uint32_t flannel_pod_mtu (const struct model *m);
+void flannel_plan_hostgw_routes (struct plan *p, const struct model *m, const struct model_node *n);
 
 /* cni_bridge.c */
 void cni_bridge_plan_node (struct plan *p, const struct model *m, const struct model_node *n);

@@ -147,27 +147,21 @@ plan_namespaces (struct plan *p, const struct model *m)
 static void
 plan_node (struct plan *p, const struct model *m, const struct model_node *n)
 {
-  bool weave = m->sc->cluster.cni == CNI_WEAVE;
+  bool weave = m->sc->cluster.cni == CNI_WEAVE, vxlan = m->sc->cluster.cni == CNI_FLANNEL;
   kubelet_plan_sysctls (p, m, n);
   hypervisor_plan_node_nics (p, m, n);
-  if (weave)
-    weave_plan_node (p, m, n);
-  else
-    {
-      flannel_plan_vtep (p, m, n);
-      cni_bridge_plan_node (p, m, n);
-    }
+  if (vxlan)
+    flannel_plan_vtep (p, m, n);
+  (weave ? weave_plan_node : cni_bridge_plan_node) (p, m, n);
   hypervisor_plan_nic_addrs (p, m, n);
-  if (weave)
-    weave_plan_node_addr (p, m, n);
-  else
-    {
-      cni_bridge_plan_node_addr (p, m, n);
-      flannel_plan_vtep_addr (p, m, n);
-    }
+  (weave ? weave_plan_node_addr : cni_bridge_plan_node_addr) (p, m, n);
+  if (vxlan)
+    flannel_plan_vtep_addr (p, m, n);
   hypervisor_plan_dhcp_routes (p, m, n);
-  if (!weave)
+  if (vxlan)
     flannel_plan_peers (p, m, n);
+  else if (!weave)
+    flannel_plan_hostgw_routes (p, m, n);
   kube_proxy_plan_node (p, m, n);
 }
 

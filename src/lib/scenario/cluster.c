@@ -122,9 +122,9 @@ decode_cluster (struct ctx *c, const struct merged_section *s)
       else if (strcmp (k->value, "weave") == 0)
         cl->cni = CNI_WEAVE;
       else if (strcmp (k->value, "host-gw") == 0)
-        return kerr (c, k, "cni %s is not supported yet", k->value);
+        cl->cni = CNI_HOST_GW;
       else
-        return kerr (c, k, "\"%s\" is not a supported CNI (flannel, weave)", k->value);
+        return kerr (c, k, "\"%s\" is not a supported CNI (flannel, host-gw, weave)", k->value);
     }
   if ((k = find_key (s, "proxy_mode")))
     {
