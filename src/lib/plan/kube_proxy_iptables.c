@@ -293,7 +293,8 @@ weave_rules (struct payload *p)
       if (!seen)
         *VEC_PUSH (nss, n_nss) = m->pods[i].ns;
     }
-  qsort (nss, n_nss, sizeof *nss, cmp_str_ptr);
+  if (n_nss > 1)
+    qsort (nss, n_nss, sizeof *nss, cmp_str_ptr);
   for (size_t k = 0; k < n_nss; k++)
     for (size_t i = 0; i < m->n_pods; i++)
       {
