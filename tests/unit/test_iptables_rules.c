@@ -412,6 +412,13 @@ START_TEST (test_flannel_k3s_node0)
   sc.cluster.cni = CNI_WEAVE;
   cleanup_free char *pw = iptables_node_payload (&mdl, 0);
   ck_assert_ptr_null (strstr (pw, "FLANNEL"));
+  /* What `weave expose` adds (net/bridge.go): masquerade into and out of
+   * IPALLOC_RANGE, multicast left alone; and weave-npc's egress drop. */
+  ck_assert_ptr_nonnull (strstr (pw, "-A POSTROUTING -j WEAVE\n"));
+  ck_assert_ptr_nonnull (strstr (pw, "-A WEAVE -s 10.42.0.0/16 -d 224.0.0.0/4 -j RETURN\n"
+                                     "-A WEAVE ! -s 10.42.0.0/16 -d 10.42.0.0/16 -j MASQUERADE\n"
+                                     "-A WEAVE -s 10.42.0.0/16 ! -d 10.42.0.0/16 -j MASQUERADE\n"));
+  ck_assert_ptr_nonnull (strstr (pw, "-A WEAVE-NPC-EGRESS -m mark ! --mark 0x40000/0x40000 -j DROP\n"));
 }
 END_TEST
 

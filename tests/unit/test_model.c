@@ -245,6 +245,108 @@ START_TEST (test_allocation_kubeadm)
 }
 END_TEST
 
+/* Weave's IPAM against what real clusters show. The oracles: seed 000
+ * (three peers: 10.32, 10.36 and 10.44, the seed-003 course's "split"), the
+ * addresses every two-node Weave cluster gives its second node's pods
+ * (10.44.0.x, the bridge on 10.44.0.0), and Weave's own rule that the first
+ * peer's bridge gets the range's first host address (10.32.0.1). */
+START_TEST (test_weave_ipam_ranges)
+{
+  struct cidr range = { IP4 (10, 32, 0, 0), 12 }, out[3];
+  uint32_t bridge[3];
+  char b[CIDR_STRLEN];
+  ck_assert (weave_ipam_ranges (range, 1, out, bridge));
+  ck_assert_str_eq (cidr_fmt (out[0], b), "10.32.0.0/12");
+  ck_assert_str_eq (fmt_ip (bridge[0]), "10.32.0.1");
+  ck_assert (weave_ipam_ranges (range, 2, out, bridge));
+  ck_assert_str_eq (cidr_fmt (out[1], b), "10.44.0.0/14");
+  ck_assert_str_eq (fmt_ip (bridge[1]), "10.44.0.0");
+  ck_assert (weave_ipam_ranges (range, 3, out, bridge));
+  ck_assert_str_eq (cidr_fmt (out[0], b), "10.32.0.0/14");
+  ck_assert_str_eq (cidr_fmt (out[1], b), "10.44.0.0/14");
+  ck_assert_str_eq (cidr_fmt (out[2], b), "10.36.0.0/14");
+  ck_assert_str_eq (fmt_ip (bridge[2]), "10.36.0.0");
+  /* Every block lies in the range and no two overlap, for any peer count
+   * a lab can have. */
+  for (size_t n = 1; n <= 64; n++)
+    {
+      cleanup_free struct cidr *o = calloc (n, sizeof *o);
+      cleanup_free uint32_t *br = calloc (n, sizeof *br);
+      ck_assert (weave_ipam_ranges (range, n, o, br));
+      for (size_t i = 0; i < n; i++)
+        {
+          ck_assert (cidr_contains (range, o[i].addr));
+          ck_assert (cidr_contains (o[i], br[i]));
+          for (size_t k = 0; k < i; k++)
+            ck_assert (!cidr_overlaps (o[i], o[k]));
+        }
+    }
+  /* A /30 has four addresses: not enough for eight peers' blocks. */
+  struct cidr tiny = { IP4 (10, 32, 0, 0), 30 };
+  struct cidr o8[8];
+  uint32_t b8[8];
+  ck_assert (!weave_ipam_ranges (tiny, 8, o8, b8));
+}
+END_TEST
+
+/* The seed-000 lab: pods on worker1 and worker2 only, in the seed's
+ * blocks, eth0 with the range's prefix and the bridge address as gateway. */
+START_TEST (test_weave_seed_lab)
+{
+  struct scenario *sc = load (NSLAB_SRCDIR "/labs/kubeadm-weave-vmware.ini");
+  struct model *m = build (sc);
+  ck_assert_uint_eq (m->n_pods, 3);
+  for (size_t i = 0; i < m->n_pods; i++)
+    {
+      const struct model_node *n = &m->nodes[m->pods[i].node];
+      ck_assert_str_ne (n->name, "master");
+      struct cidr want = { strcmp (n->name, "worker1") == 0 ? IP4 (10, 36, 0, 0) : IP4 (10, 44, 0, 0), 14 };
+      ck_assert (cidr_contains (want, m->pods[i].ip));
+      /* Weave hands out the lowest free address above the bridge's. */
+      ck_assert_uint_gt (m->pods[i].ip, n->weave_bridge_ip);
+      ck_assert_uint_le (m->pods[i].ip, n->weave_bridge_ip + 2);
+      ck_assert_int_eq (strncmp (m->pods[i].host_veth, "vethwepl", 8), 0);
+      ck_assert_uint_eq (strlen (m->pods[i].host_veth), 15);
+    }
+  ck_assert_str_eq (fmt_ip (m->nodes[0].weave_bridge_ip), "10.32.0.1");
+  model_free (m);
+  scenario_free (sc);
+}
+END_TEST
+
+/* host-gw routes to the INTERNAL-IP of the next node, so flanneld refuses
+ * nodes it cannot reach directly; nslab refuses them before planning. */
+START_TEST (test_hostgw_needs_one_segment)
+{
+  static const char lab[] = "[lab]\nname = hg\ntemplate = kubeadm-flannel\n[cluster]\ncni = host-gw\n"
+                            "[node cp]\nrole = control-plane\nnics = enp0s3=nat:10.0.2.15\ninternal_nic = enp0s3\n"
+                            "[node w1]\nnics = enp0s3=nat:10.0.2.15\ninternal_nic = enp0s3\n";
+  cleanup_free char *path = unit_write_file ("hostgw.ini", lab);
+  struct scenario *sc = load (path);
+  struct model *m = NULL;
+  nslab_error_t err = NULL;
+  ck_assert_int_eq (model_build (sc, &m, &err), -1);
+  ck_assert_ptr_nonnull (strstr (err->msg, "cni host-gw needs every node's INTERNAL-IP on one hostonly network"));
+  nslab_error_free (&err);
+  scenario_free (sc);
+  /* On the host-only network it plans, with no VXLAN device at all. */
+  struct scenario *ok = load (NSLAB_SRCDIR "/labs/kubeadm-hostgw.ini");
+  struct plan *p = NULL;
+  ck_assert_int_eq (plan_build (ok, &p, &err), 0);
+  size_t routes = 0;
+  for (size_t i = 0; i < p->n_ops; i++)
+    {
+      ck_assert (p->ops[i].kind != OP_LINK || p->ops[i].u.link.kind != LINK_VXLAN);
+      if (p->ops[i].kind == OP_ROUTE && p->ops[i].u.route.gw >> 8 == IP4 (192, 168, 56, 0) >> 8)
+        routes++;
+    }
+  /* Three nodes, each with a route to the two others' subnets. */
+  ck_assert_uint_eq (routes, 6);
+  plan_free (p);
+  scenario_free (ok);
+}
+END_TEST
+
 /* A VMware network gives its VMs VMware's OUI, VirtualBox's stays the default. */
 START_TEST (test_hypervisor_macs)
 {
@@ -445,7 +547,8 @@ END_TEST
 START_TEST (test_plan_json_round_trip)
 {
   static const char *const labs[] = { NSLAB_SRCDIR "/labs/k3s-virtualbox.ini", NSLAB_SRCDIR "/labs/kubeadm-flannel.ini",
-                                      NSLAB_SRCDIR "/labs/kubeadm-vmware.ini", NSLAB_SRCDIR "/labs/network-model.ini" };
+                                      NSLAB_SRCDIR "/labs/kubeadm-vmware.ini", NSLAB_SRCDIR "/labs/network-model.ini",
+                                      NSLAB_SRCDIR "/labs/kubeadm-weave-vmware.ini", NSLAB_SRCDIR "/labs/kubeadm-hostgw.ini" };
   for (size_t i = 0; i < sizeof labs / sizeof labs[0]; i++)
     {
       struct scenario *sc = load (labs[i]);
@@ -546,6 +649,9 @@ make_suite (void)
   tcase_add_test (tc, test_model_deterministic);
   tcase_add_test (tc, test_allocation_kubeadm);
   tcase_add_test (tc, test_hypervisor_macs);
+  tcase_add_test (tc, test_weave_ipam_ranges);
+  tcase_add_test (tc, test_weave_seed_lab);
+  tcase_add_test (tc, test_hostgw_needs_one_segment);
   tcase_add_test (tc, test_subnet_full);
   tcase_add_test (tc, test_golden_plans);
   tcase_add_test (tc, test_seed_cp1_matches_seed);

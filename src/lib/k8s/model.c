@@ -126,7 +126,227 @@ build_nodes (struct model *m, nslab_error_t *err)
         }
       n->internal_ip = n->nics[n->internal_nic].addr;
     }
+  /* flanneld's host-gw backend routes each pod subnet via the node's
+   * INTERNAL-IP, so every node must reach every other one directly: one
+   * shared segment (a NAT network is one router per VM, not shared). */
+  for (size_t i = 1; c->cni == CNI_HOST_GW && i < m->n_nodes; i++)
+    {
+      const struct network_def *net = m->nodes[i].nics[m->nodes[i].internal_nic].net;
+      if (net != m->nodes[0].nics[m->nodes[0].internal_nic].net || net->kind != NET_HOSTONLY)
+        return model_error (err, &sc->nodes[i].origin, "nics",
+                            "cni host-gw needs every node's INTERNAL-IP on one hostonly network (as %s's %s), "
+                            "the next hop of its pod subnet route",
+                            m->nodes[0].name, m->nodes[0].nics[m->nodes[0].internal_nic].ifname);
+    }
+  if (c->cni == CNI_WEAVE && m->n_nodes > 0)
+    {
+      cleanup_free struct cidr *ranges = xcalloc (m->n_nodes, sizeof *ranges);
+      cleanup_free uint32_t *bridges = xcalloc (m->n_nodes, sizeof *bridges);
+      if (!weave_ipam_ranges (c->pod_cidr, m->n_nodes, ranges, bridges))
+        {
+          char b[CIDR_STRLEN];
+          return model_error (err, &sc->nodes[0].origin, "nics", "Weave's IPAM cannot split pod CIDR %s among %zu nodes",
+                              cidr_fmt (c->pod_cidr, b), m->n_nodes);
+        }
+      for (size_t i = 0; i < m->n_nodes; i++)
+        {
+          m->nodes[i].weave_range = ranges[i];
+          m->nodes[i].weave_bridge_ip = bridges[i];
+        }
+    }
   return 0;
+}
+
+/* The block a node's pods get their addresses from and the first and last
+ * address of it the IPAM hands to pods: host-local's node subnet (.2 up,
+ * the gateway .1 and broadcast excluded) or Weave's block (above the
+ * bridge's address, the range's broadcast excluded). */
+static struct cidr
+node_pod_block (const struct model *m, const struct model_node *n, uint32_t *first, uint32_t *last)
+{
+  const struct cluster_def *c = &m->sc->cluster;
+  if (c->cni == CNI_WEAVE)
+    {
+      *first = n->weave_bridge_ip + 1;
+      *last = cidr_broadcast (n->weave_range);
+      if (*last == cidr_broadcast (c->pod_cidr))
+        (*last)--;
+      return n->weave_range;
+    }
+  *first = cidr_network (n->pod_cidr) + 2;
+  *last = cidr_broadcast (n->pod_cidr) - 1;
+  return n->pod_cidr;
+}
+
+/* ---- Weave Net IPAM (weaveworks/weave ipam/ring, ipam/space) ----------- */
+
+struct span {
+  uint64_t start, end; /* [start, end) */
+};
+
+/* address.Range.BiggestCIDRRange: the biggest CIDR-aligned block inside
+ * [start, start+size). msb is the highest power of two <= size. */
+static struct span
+biggest_cidr_range (uint64_t start, uint64_t size)
+{
+  uint64_t msb = 1;
+  while (msb * 2 <= size)
+    msb *= 2;
+  uint64_t masked_size = size & (msb - 1), masked_start = start & (msb - 1);
+  if (masked_start == 0)
+    return (struct span){ start, start + msb };
+  if (msb - masked_start <= masked_size)
+    return (struct span){ start + msb - masked_start, start + 2 * msb - masked_start };
+  uint64_t half = msb / 2;
+  if (half >= masked_start)
+    return (struct span){ start + half - masked_start, start + 2 * half - masked_start };
+  return (struct span){ start + msb - masked_start, start + msb - masked_start + half };
+}
+
+struct weave_peer {
+  struct span *owned; /* sorted, disjoint */
+  size_t n_owned;
+  uint64_t bridge;    /* the one address allocated when the next peer joins */
+};
+
+/* The free chunks of a peer: what it owns minus its bridge address. */
+static size_t
+peer_free (const struct weave_peer *p, struct span *out)
+{
+  size_t n = 0;
+  for (size_t i = 0; i < p->n_owned; i++)
+    {
+      struct span o = p->owned[i];
+      if (p->bridge >= o.start && p->bridge < o.end)
+        {
+          if (p->bridge > o.start)
+            out[n++] = (struct span){ o.start, p->bridge };
+          if (p->bridge + 1 < o.end)
+            out[n++] = (struct span){ p->bridge + 1, o.end };
+        }
+      else
+        out[n++] = o;
+    }
+  return n;
+}
+
+static uint64_t
+peer_n_free (const struct weave_peer *p)
+{
+  uint64_t n = 0;
+  for (size_t i = 0; i < p->n_owned; i++)
+    n += p->owned[i].end - p->owned[i].start;
+  return n - 1;
+}
+
+static void
+peer_remove (struct weave_peer *p, struct span d)
+{
+  for (size_t i = 0; i < p->n_owned; i++)
+    {
+      struct span o = p->owned[i];
+      if (d.start < o.start || d.end > o.end)
+        continue;
+      if (d.start == o.start && d.end == o.end)
+        {
+          memmove (&p->owned[i], &p->owned[i + 1], (p->n_owned - i - 1) * sizeof *p->owned);
+          p->n_owned--;
+        }
+      else if (d.start == o.start)
+        p->owned[i].start = d.end;
+      else if (d.end == o.end)
+        p->owned[i].end = d.start;
+      else
+        {
+          VEC_PUSH (p->owned, p->n_owned);
+          memmove (&p->owned[i + 2], &p->owned[i + 1], (p->n_owned - i - 2) * sizeof *p->owned);
+          p->owned[i].end = d.start;
+          p->owned[i + 1] = (struct span){ d.end, o.end };
+        }
+      return;
+    }
+}
+
+static struct cidr
+span_cidr (struct span s)
+{
+  uint8_t len = 32;
+  while (len > 0 && ((uint64_t) 1 << (33 - len)) <= s.end - s.start && (s.start & (((uint64_t) 1 << (33 - len)) - 1)) == 0)
+    len--;
+  return (struct cidr){ (uint32_t) s.start, len };
+}
+
+bool
+weave_ipam_ranges (struct cidr range, size_t n, struct cidr *out, uint32_t *bridge)
+{
+  uint64_t start = cidr_network (range), end = start + cidr_size (range);
+  struct weave_peer *peers = xcalloc (n ? n : 1, sizeof *peers);
+  struct span *chunks = NULL;
+  bool ok = true;
+  for (size_t i = 0; i < n && ok; i++)
+    {
+      struct weave_peer *p = &peers[i];
+      if (i == 0)
+        *VEC_PUSH (p->owned, p->n_owned) = (struct span){ start, end };
+      else
+        {
+          /* ChoosePeersToAskForSpace weighs peers by free space; nslab
+           * asks the one with the most, lowest index on a tie. */
+          size_t donor = 0;
+          for (size_t k = 1; k < i; k++)
+            if (peer_n_free (&peers[k]) > peer_n_free (&peers[donor]))
+              donor = k;
+          struct weave_peer *d = &peers[donor];
+          chunks = xrealloc (chunks, (d->n_owned + 1) * sizeof *chunks);
+          size_t nc = peer_free (d, chunks);
+          struct span big = { 0, 0 };
+          uint64_t big_size = 0, n_free = 0;
+          for (size_t c = 0; c < nc; c++)
+            {
+              n_free += chunks[c].end - chunks[c].start;
+              if (chunks[c].end - chunks[c].start >= big_size)
+                {
+                  struct span b = biggest_cidr_range (chunks[c].start, chunks[c].end - chunks[c].start);
+                  if (b.end - b.start >= big_size)
+                    {
+                      big = b;
+                      big_size = b.end - b.start;
+                    }
+                }
+            }
+          if (big_size == 0)
+            {
+              ok = false;
+              break;
+            }
+          /* Donate no more than half of what is free. */
+          if (big_size > n_free / 2)
+            big.start += big_size / 2;
+          peer_remove (d, big);
+          *VEC_PUSH (p->owned, p->n_owned) = big;
+        }
+      /* `weave expose`: the lowest owned address that is neither the
+       * range's network nor its broadcast address. */
+      struct span first = p->owned[0];
+      p->bridge = first.start == start ? start + 1 : first.start;
+      if (p->bridge >= first.end || p->bridge >= end - 1)
+        ok = false;
+    }
+  for (size_t i = 0; i < n; i++)
+    {
+      if (ok)
+        {
+          /* The block the bridge address is in; the first peer's is what
+           * is left at the start of the range. */
+          struct span b = peers[i].owned[0];
+          out[i] = span_cidr (b);
+          bridge[i] = (uint32_t) peers[i].bridge;
+        }
+      free (peers[i].owned);
+    }
+  free (peers);
+  free (chunks);
+  return ok;
 }
 
 /* The description a deployment's pod-template-hash is computed from: what
@@ -193,17 +413,19 @@ schedule_pod (const struct model *m, const struct workload_def *w, const size_t 
       /* A pinned IP decides the node: only its node's host-local range can
        * hand it out. */
       for (size_t i = 0; i < m->n_nodes; i++)
-        if (cidr_contains (m->nodes[i].pod_cidr, pinned_ip))
-          {
-            if (w->n_nodes && !node_allowed (w, &m->nodes[i]))
-              {
-                char ip[IP_STRLEN];
-                return model_error (err, o, w->kind == WL_POD ? "ip" : "ips",
-                                    "%s belongs to node %s (pod CIDR), which the workload may not run on",
-                                    ip_fmt (pinned_ip, ip), m->nodes[i].name);
-              }
-            return (int) i;
-          }
+        {
+          uint32_t first, last;
+          if (!cidr_contains (node_pod_block (m, &m->nodes[i], &first, &last), pinned_ip))
+            continue;
+          if (w->n_nodes && !node_allowed (w, &m->nodes[i]))
+            {
+              char ip[IP_STRLEN];
+              return model_error (err, o, w->kind == WL_POD ? "ip" : "ips",
+                                  "%s belongs to node %s (pod CIDR), which the workload may not run on",
+                                  ip_fmt (pinned_ip, ip), m->nodes[i].name);
+            }
+          return (int) i;
+        }
       char ip[IP_STRLEN];
       return model_error (err, o, w->kind == WL_POD ? "ip" : "ips", "%s is in no node's pod CIDR",
                           ip_fmt (pinned_ip, ip));
@@ -254,7 +476,8 @@ assign_pod_ips (struct model *m, nslab_error_t *err)
     {
       struct model_pod *p = &m->pods[i];
       const struct model_node *n = &m->nodes[p->node];
-      uint32_t first = cidr_network (n->pod_cidr) + 2, last = cidr_broadcast (n->pod_cidr) - 1;
+      uint32_t first, last;
+      struct cidr block = node_pod_block (m, n, &first, &last);
       if (p->ip)
         continue;
       uint32_t ip = next[p->node] ? next[p->node] : first;
@@ -264,7 +487,7 @@ assign_pod_ips (struct model *m, nslab_error_t *err)
         {
           char c[CIDR_STRLEN];
           ret = model_error (err, &p->wl->origin, "replicas", "node %s has no free address left in its pod CIDR %s",
-                             n->name, cidr_fmt (n->pod_cidr, c));
+                             n->name, cidr_fmt (block, c));
           break;
         }
       p->ip = ip;
@@ -327,13 +550,21 @@ build_pods (struct model *m, nslab_error_t *err)
   for (size_t i = 0; i < m->n_pods; i++)
     {
       struct model_pod *p = &m->pods[i];
-      char key[512], veth[13];
+      char key[512], veth[16];
       /* veth names must be unique per node; a collision of 32-bit hashes
        * is rehashed with a salt. */
       for (unsigned salt = 0;; salt++)
         {
           snprintf (key, sizeof key, "veth/%s/%s/%s/%u", m->lab, p->ns, p->name, salt);
           veth_name (fnv1a64_str (key), veth);
+          /* Weave's CNI plugin names it "vethwepl" + the first 7
+           * characters of the container ID. */
+          if (m->sc->cluster.cni == CNI_WEAVE)
+            {
+              char hex[13];
+              memcpy (hex, veth, sizeof hex);
+              snprintf (veth, sizeof veth, "vethwepl%.7s", hex + 4);
+            }
           bool clash = false;
           for (size_t j = 0; j < i; j++)
             if (m->pods[j].node == p->node && strcmp (m->pods[j].host_veth, veth) == 0)

@@ -31,6 +31,12 @@ struct model_node {
   uint32_t internal_ip;  /* INTERNAL-IP, VXLAN local address */
   struct cidr pod_cidr;  /* 10.42.0.0/24 */
   uint8_t vtep_mac[6];   /* flannel.1 MAC: locally administered unicast */
+  /* cni = weave: the CIDR-aligned block of IPALLOC_RANGE this peer got from
+   * Weave's IPAM ring (10.32.0.0/14, 10.44.0.0/14, 10.36.0.0/14 for three
+   * peers) and the address `weave expose` gave the bridge, the first one
+   * the peer allocated. Pods are allocated upward from there. */
+  struct cidr weave_range;
+  uint32_t weave_bridge_ip;
   int netns;             /* index into model->netns */
   size_t n_pods;
 };
@@ -99,6 +105,14 @@ struct model {
   struct model_service *services;
   size_t n_services;
 };
+
+/* Weave Net's IPAM for n peers joining one after the other (the first
+ * claims the whole range alone, as `kubeadm init` + the weave DaemonSet run
+ * before any `kubeadm join`; each later peer asks the peer with the most free
+ * space, which donates per ipam/space.Donate). out[i] is the CIDR-aligned
+ * block peer i allocates from, bridge[i] its first (expose) address.
+ * Returns false if the range is too small for n peers. */
+bool weave_ipam_ranges (struct cidr range, size_t n, struct cidr *out, uint32_t *bridge);
 
 /* Resolve the scenario. Fails (exit code 2) only for what validation cannot
  * see without allocating: a full node subnet, an exhausted service range. */

@@ -1,7 +1,7 @@
 /* Inside the plan layer: the op constructors every component uses, and the
  * components themselves. Each component file plans the objects that one piece
  * of a real node creates (hypervisor.c: what VirtualBox/VMware and the DHCP
- * client set up; flannel.c; cni_bridge.c; kubelet.c; kube_proxy_iptables.c),
+ * client set up; flannel.c; cni_bridge.c; weave.c; kubelet.c; kube_proxy_iptables.c),
  * and plan.c calls them in apply order. Ops get copies of every name. */
 #ifndef NSLAB_PLAN_BUILDER_H
 #define NSLAB_PLAN_BUILDER_H
@@ -42,12 +42,20 @@ void hypervisor_plan_bridges_up (struct plan *p, const struct model *m);
 void flannel_plan_vtep (struct plan *p, const struct model *m, const struct model_node *n);
 void flannel_plan_vtep_addr (struct plan *p, const struct model *m, const struct model_node *n);
 void flannel_plan_peers (struct plan *p, const struct model *m, const struct model_node *n);
+uint32_t flannel_pod_mtu (const struct model *m);
+void flannel_plan_hostgw_routes (struct plan *p, const struct model *m, const struct model_node *n);
 
 /* cni_bridge.c */
 void cni_bridge_plan_node (struct plan *p, const struct model *m, const struct model_node *n);
 void cni_bridge_plan_node_addr (struct plan *p, const struct model *m, const struct model_node *n);
 void cni_bridge_plan_pod (struct plan *p, const struct model *m, const struct model_pod *pod);
 void cni_bridge_plan_bridges_up (struct plan *p, const struct model *m);
+
+/* weave.c */
+void weave_plan_node (struct plan *p, const struct model *m, const struct model_node *n);
+void weave_plan_node_addr (struct plan *p, const struct model *m, const struct model_node *n);
+void weave_plan_pod (struct plan *p, const struct model *m, const struct model_pod *pod);
+void weave_plan_bridges_up (struct plan *p, const struct model *m);
 
 /* kubelet.c */
 void kubelet_plan_sysctls (struct plan *p, const struct model *m, const struct model_node *n);

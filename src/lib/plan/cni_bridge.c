@@ -12,7 +12,7 @@ cni_bridge_plan_node (struct plan *p, const struct model *m, const struct model_
 {
   if (n->n_pods == 0)
     return;
-  uint32_t pod_mtu = m->sc->cluster.underlay_mtu - VXLAN_OVERHEAD;
+  uint32_t pod_mtu = flannel_pod_mtu (m);
   const char *ns = plan_ns (m, n->netns);
   uint8_t mac[6];
   plan_local_mac (mac, "cni0/%s/%s", m->lab, n->name);

@@ -1,4 +1,4 @@
-/* What flannel (vxlan backend) creates on a node: flannel.1 with the node's
+/* What flannel (vxlan backend; host-gw at the end) creates on a node: flannel.1 with the node's
  * VTEP MAC, the network address of the node's subnet as a /32, and per remote
  * node the ARP entry of its VTEP, the FDB entry pointing that MAC at the node's
  * INTERNAL-IP, and the onlink route to its pod subnet. Its iptables rules are
@@ -45,6 +45,32 @@ flannel_plan_vtep_addr (struct plan *p, const struct model *m, const struct mode
 {
   cleanup_free char *dev = vtep_name (m);
   plan_add_addr (p, plan_ns (m, n->netns), dev, cidr_network (n->pod_cidr), 32, 0);
+}
+
+/* The MTU flannel writes to subnet.env (FLANNEL_MTU), which the bridge
+ * plugin gives cni0 and the pods: the VXLAN backend leaves room for its
+ * header, host-gw sends pod packets unencapsulated. */
+uint32_t
+flannel_pod_mtu (const struct model *m)
+{
+  uint32_t mtu = m->sc->cluster.underlay_mtu;
+  return m->sc->cluster.cni == CNI_HOST_GW ? mtu : mtu - VXLAN_OVERHEAD;
+}
+
+/* host-gw (backend/hostgw, routenetwork.go): per remote node, a route to
+ * its pod subnet via its INTERNAL-IP on the NIC that holds ours; nothing
+ * else, so pod packets cross the underlay with the pod IPs on the wire. */
+void
+flannel_plan_hostgw_routes (struct plan *p, const struct model *m, const struct model_node *n)
+{
+  const char *ns = plan_ns (m, n->netns);
+  const char *dev = n->nics[n->internal_nic].ifname;
+  for (size_t i = 0; i < m->n_nodes; i++)
+    {
+      const struct model_node *peer = &m->nodes[i];
+      if (peer != n)
+        plan_add_route (p, ns, cidr_network (peer->pod_cidr), peer->pod_cidr.len, peer->internal_ip, dev);
+    }
 }
 
 void

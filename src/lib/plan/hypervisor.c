@@ -82,11 +82,26 @@ hypervisor_plan_nic_addrs (struct plan *p, const struct model *m, const struct m
 }
 
 /* The first NAT NIC carries the default route the DHCP lease gives, with a
- * host route to the gateway as systemd-networkd and dhclient add it. */
+ * host route to the gateway as systemd-networkd and dhclient add it. A VM
+ * whose only network is a VMware one (vmnet8: one segment, VMware's NAT
+ * device as gateway) has its default route there instead, as the static
+ * configuration of seed 000's VMs has it. */
 void
 hypervisor_plan_dhcp_routes (struct plan *p, const struct model *m, const struct model_node *n)
 {
   const char *ns = plan_ns (m, n->netns);
+  bool have_nat = false;
+  for (size_t k = 0; k < n->n_nics; k++)
+    have_nat = have_nat || n->nics[k].net->kind == NET_NAT;
+  if (!have_nat)
+    for (size_t k = 0; k < n->n_nics; k++)
+      {
+        const struct model_nic *nic = &n->nics[k];
+        if (nic->net->hypervisor != HV_VMWARE)
+          continue;
+        plan_add_route (p, ns, 0, 0, nic->net->gateway, nic->ifname)->protocol = RTPROT_STATIC;
+        return;
+      }
   for (size_t k = 0; k < n->n_nics; k++)
     {
       const struct model_nic *nic = &n->nics[k];

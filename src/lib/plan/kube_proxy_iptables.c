@@ -252,6 +252,70 @@ flannel_rules_apply (const struct scenario *sc)
   return sc->cluster.cni == CNI_FLANNEL || sc->cluster.cni == CNI_HOST_GW;
 }
 
+static int
+cmp_str_ptr (const void *a, const void *b)
+{
+  return strcmp (*(const char *const *) a, *(const char *const *) b);
+}
+
+/* weave-npc's base rules (prog/weave-npc/main.go createBaseRules), its
+ * DefaultAllow rules for namespaces without NetworkPolicies, and the
+ * masquerade `weave expose` adds for traffic entering or leaving the range.
+ * weave-npc matches a namespace's pods with an ipset (weave-<hash>); nslab
+ * has no ipset op, so each set becomes one rule per pod address, in the
+ * same place and with the same comment (docs/weave.md). */
+static void
+weave_rules (struct payload *p)
+{
+  const struct model *m = p->m;
+  const char *cc = p->cluster_cidr;
+  sb_add (&p->filter_rules, "-A WEAVE-NPC -m state --state RELATED,ESTABLISHED -j ACCEPT\n"
+                            "-A WEAVE-NPC -d 224.0.0.0/4 -j ACCEPT\n"
+                            "-A WEAVE-NPC -m physdev --physdev-out vethwe-bridge -j ACCEPT\n"
+                            "-A WEAVE-NPC -m state --state NEW -j WEAVE-NPC-DEFAULT\n"
+                            "-A WEAVE-NPC -m state --state NEW -j WEAVE-NPC-INGRESS\n"
+                            "-A WEAVE-NPC-EGRESS -m state --state RELATED,ESTABLISHED -j ACCEPT\n"
+                            "-A WEAVE-NPC-EGRESS -m physdev --physdev-in vethwe-bridge -j RETURN\n"
+                            "-A WEAVE-NPC-EGRESS -d 224.0.0.0/4 -j RETURN\n"
+                            "-A WEAVE-NPC-EGRESS -m state --state NEW -j WEAVE-NPC-EGRESS-DEFAULT\n"
+                            "-A WEAVE-NPC-EGRESS -m state --state NEW -m mark ! --mark 0x40000/0x40000 -j WEAVE-NPC-EGRESS-CUSTOM\n"
+                            "-A WEAVE-NPC-EGRESS -m state --state NEW -m mark ! --mark 0x40000/0x40000 -j NFLOG --nflog-group 86\n"
+                            "-A WEAVE-NPC-EGRESS -m mark ! --mark 0x40000/0x40000 -j DROP\n"
+                            "-A WEAVE-NPC-EGRESS-ACCEPT -j MARK --set-xmark 0x40000/0x40000\n");
+  /* Namespaces in name order, as weave-npc's sets are keyed by name. */
+  const char **nss = NULL;
+  size_t n_nss = 0;
+  for (size_t i = 0; i < m->n_pods; i++)
+    {
+      bool seen = false;
+      for (size_t k = 0; k < n_nss; k++)
+        seen = seen || strcmp (nss[k], m->pods[i].ns) == 0;
+      if (!seen)
+        *VEC_PUSH (nss, n_nss) = m->pods[i].ns;
+    }
+  if (n_nss > 1)
+    qsort (nss, n_nss, sizeof *nss, cmp_str_ptr);
+  for (size_t k = 0; k < n_nss; k++)
+    for (size_t i = 0; i < m->n_pods; i++)
+      {
+        if (strcmp (m->pods[i].ns, nss[k]) != 0)
+          continue;
+        char ip[IP_STRLEN];
+        ip_fmt (m->pods[i].ip, ip);
+        sb_addf (&p->filter_rules,
+                 "-A WEAVE-NPC-DEFAULT -d %s/32 -m comment --comment \"DefaultAllow ingress isolation for namespace: %s\" -j ACCEPT\n",
+                 ip, nss[k]);
+        sb_addf (&p->filter_rules,
+                 "-A WEAVE-NPC-EGRESS-DEFAULT -s %s/32 -m comment --comment \"DefaultAllow egress isolation for namespace: %s\" -j WEAVE-NPC-EGRESS-ACCEPT\n"
+                 "-A WEAVE-NPC-EGRESS-DEFAULT -s %s/32 -m comment --comment \"DefaultAllow egress isolation for namespace: %s\" -j RETURN\n",
+                 ip, nss[k], ip, nss[k]);
+      }
+  free (nss);
+  sb_addf (&p->nat_rules, "-A WEAVE -s %s -d 224.0.0.0/4 -j RETURN\n", cc);
+  sb_addf (&p->nat_rules, "-A WEAVE ! -s %s -d %s -j MASQUERADE\n", cc, cc);
+  sb_addf (&p->nat_rules, "-A WEAVE -s %s ! -d %s -j MASQUERADE\n", cc, cc);
+}
+
 char *
 iptables_node_payload (const struct model *m, int node)
 {
@@ -263,6 +327,7 @@ iptables_node_payload (const struct model *m, int node)
   bool k3s = cl->flavor == FLAVOR_K3S;
   bool proxy = cl->proxy_mode == PROXY_IPTABLES;
   bool flannel = flannel_rules_apply (m->sc);
+  bool weave = cl->cni == CNI_WEAVE;
   char pod_cidr[CIDR_STRLEN];
   struct payload p = { .m = m };
   struct strbuf out;
@@ -315,6 +380,11 @@ iptables_node_payload (const struct model *m, int node)
                               ":KUBE-NODEPORTS - [0:0]\n:KUBE-PROXY-FIREWALL - [0:0]\n");
   if (flannel)
     sb_add (&p.filter_chains, ":FLANNEL-FWD - [0:0]\n");
+  if (weave)
+    sb_add (&p.filter_chains, ":WEAVE-CANARY - [0:0]\n:WEAVE-NPC - [0:0]\n:WEAVE-NPC-DEFAULT - [0:0]\n"
+                              ":WEAVE-NPC-EGRESS - [0:0]\n:WEAVE-NPC-EGRESS-ACCEPT - [0:0]\n"
+                              ":WEAVE-NPC-EGRESS-CUSTOM - [0:0]\n:WEAVE-NPC-EGRESS-DEFAULT - [0:0]\n"
+                              ":WEAVE-NPC-INGRESS - [0:0]\n");
 
   /* Jumps, in the order `iptables -S` shows on a real node. Every component
      prepends its jumps; on kubeadm kubelet runs first so its KUBE-FIREWALL
@@ -331,6 +401,19 @@ iptables_node_payload (const struct model *m, int node)
             "-A INPUT -m conntrack --ctstate NEW -m comment --comment \"kubernetes externally-visible service portals\" -j KUBE-EXTERNAL-SERVICES\n");
   if (!k3s && proxy)
     sb_add (&p.filter_rules, input_fw);
+  if (weave)
+    /* The weave router (net/bridge.go ConfigureIPTables) appends these
+       after kube-proxy's, and puts its FORWARD rules at the top: NPC has
+       to see pod traffic before KUBE-FORWARD accepts marked packets. */
+    sb_add (&p.filter_rules,
+            "-A INPUT -d 127.0.0.1/32 -p tcp -m tcp --dport 6784 -m addrtype ! --src-type LOCAL -m conntrack ! --ctstate RELATED,ESTABLISHED -m comment --comment \"Block non-local access to Weave Net control port\" -j DROP\n"
+            "-A INPUT -i weave -j WEAVE-NPC-EGRESS\n"
+            "-A FORWARD -i weave -m comment --comment \"NOTE: this must go before '-j KUBE-FORWARD'\" -j WEAVE-NPC-EGRESS\n"
+            "-A FORWARD -o weave -m comment --comment \"NOTE: this must go before '-j KUBE-FORWARD'\" -j WEAVE-NPC\n"
+            "-A FORWARD -o weave -m state --state NEW -j NFLOG --nflog-group 86\n"
+            "-A FORWARD -o weave -j DROP\n"
+            "-A FORWARD -i weave ! -o weave -j ACCEPT\n"
+            "-A FORWARD -o weave -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT\n");
   if (proxy)
     sb_add (&p.filter_rules,
             "-A FORWARD -m conntrack --ctstate NEW -m comment --comment \"kubernetes load balancer firewall\" -j KUBE-PROXY-FIREWALL\n"
@@ -360,6 +443,8 @@ iptables_node_payload (const struct model *m, int node)
                            ":KUBE-POSTROUTING - [0:0]\n:KUBE-MARK-MASQ - [0:0]\n");
   if (flannel)
     sb_add (&p.nat_chains, ":FLANNEL-POSTRTG - [0:0]\n");
+  if (weave)
+    sb_add (&p.nat_chains, ":WEAVE - [0:0]\n:WEAVE-CANARY - [0:0]\n");
 
   if (proxy)
     {
@@ -370,6 +455,8 @@ iptables_node_payload (const struct model *m, int node)
     }
   if (flannel)
     sb_add (&p.nat_rules, "-A POSTROUTING -m comment --comment \"flanneld masq\" -j FLANNEL-POSTRTG\n");
+  if (weave)
+    sb_add (&p.nat_rules, "-A POSTROUTING -j WEAVE\n");
 
   if (proxy)
     {
@@ -420,6 +507,9 @@ iptables_node_payload (const struct model *m, int node)
                "-A FLANNEL-POSTRTG ! -s %s -d %s -m comment --comment \"flanneld masq\" -j MASQUERADE --random-fully\n",
                cc, cc);
     }
+
+  if (weave)
+    weave_rules (&p);
 
   sb_add (&out, "*filter\n");
   sb_append (&out, &p.filter_chains);

@@ -142,20 +142,26 @@ plan_namespaces (struct plan *p, const struct model *m)
 
 /* Everything on one node, in the order a real node gets it: kubelet's
  * sysctls, the VM's NICs, flannel.1, the bridge plugin's cni0 and pod
- * veths, the addresses, the DHCP lease's routes, flannel's per-node
+ * veths (or Weave's bridge, datapath and pod veths), the addresses, the DHCP lease's routes, flannel's per-node
  * entries, and the iptables state of kubelet, kube-proxy and flannel. */
 static void
 plan_node (struct plan *p, const struct model *m, const struct model_node *n)
 {
+  bool weave = m->sc->cluster.cni == CNI_WEAVE, vxlan = m->sc->cluster.cni == CNI_FLANNEL;
   kubelet_plan_sysctls (p, m, n);
   hypervisor_plan_node_nics (p, m, n);
-  flannel_plan_vtep (p, m, n);
-  cni_bridge_plan_node (p, m, n);
+  if (vxlan)
+    flannel_plan_vtep (p, m, n);
+  (weave ? weave_plan_node : cni_bridge_plan_node) (p, m, n);
   hypervisor_plan_nic_addrs (p, m, n);
-  cni_bridge_plan_node_addr (p, m, n);
-  flannel_plan_vtep_addr (p, m, n);
+  (weave ? weave_plan_node_addr : cni_bridge_plan_node_addr) (p, m, n);
+  if (vxlan)
+    flannel_plan_vtep_addr (p, m, n);
   hypervisor_plan_dhcp_routes (p, m, n);
-  flannel_plan_peers (p, m, n);
+  if (vxlan)
+    flannel_plan_peers (p, m, n);
+  else if (!weave)
+    flannel_plan_hostgw_routes (p, m, n);
   kube_proxy_plan_node (p, m, n);
 }
 
@@ -176,10 +182,11 @@ plan_from_model (const struct model *m)
       plan_node (p, m, &m->nodes[i]);
       hypervisor_plan_natrouters (p, m, &m->nodes[i]);
     }
+  bool weave = m->sc->cluster.cni == CNI_WEAVE;
   for (size_t i = 0; i < m->n_pods; i++)
-    cni_bridge_plan_pod (p, m, &m->pods[i]);
+    (weave ? weave_plan_pod : cni_bridge_plan_pod) (p, m, &m->pods[i]);
   hypervisor_plan_bridges_up (p, m);
-  cni_bridge_plan_bridges_up (p, m);
+  (weave ? weave_plan_bridges_up : cni_bridge_plan_bridges_up) (p, m);
   kubelet_plan_processes (p, m);
   return p;
 }

@@ -117,10 +117,14 @@ decode_cluster (struct ctx *c, const struct merged_section *s)
     return -1;
   if ((k = find_key (s, "cni")))
     {
-      if (strcmp (k->value, "weave") == 0 || strcmp (k->value, "host-gw") == 0)
-        return kerr (c, k, "cni %s is not supported yet", k->value);
-      if (strcmp (k->value, "flannel") != 0)
-        return kerr (c, k, "\"%s\" is not a supported CNI (flannel)", k->value);
+      if (strcmp (k->value, "flannel") == 0)
+        cl->cni = CNI_FLANNEL;
+      else if (strcmp (k->value, "weave") == 0)
+        cl->cni = CNI_WEAVE;
+      else if (strcmp (k->value, "host-gw") == 0)
+        cl->cni = CNI_HOST_GW;
+      else
+        return kerr (c, k, "\"%s\" is not a supported CNI (flannel, host-gw, weave)", k->value);
     }
   if ((k = find_key (s, "proxy_mode")))
     {

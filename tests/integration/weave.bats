@@ -1,0 +1,122 @@
+#!/usr/bin/env bats
+# cni = weave on the seed-000 lab (labs/kubeadm-weave-vmware.ini): the
+# addresses Weave's IPAM hands out, one L2 segment for the whole range, pod
+# traffic between nodes VXLAN-encapsulated on UDP 6784 between the node IPs,
+# and the Services of the seed from every node and from the lab host.
+
+load helpers
+
+LAB=$REPO/labs/kubeadm-weave-vmware.ini
+w1pod=weave-default-my-nginx-778c74d9d4-68wcz   # worker1, 10.36.0.1
+w1bare=weave-default-nginx-pod                   # worker1, 10.36.0.2
+w2pod=weave-default-my-nginx-778c74d9d4-4vnt8   # worker2, 10.44.0.1
+
+up_weave () {
+  run "$NSLAB" up "$LAB"
+  [ "$status" -eq 0 ] || { echo "$output" >&2; return 1; }
+}
+
+# Start tcpdump in node $1 on $2 with filter $3 into $BATS_TEST_TMPDIR/dump;
+# returns once the capture is attached. The pid is in $dump.
+start_dump () {
+  ip netns exec "$1" timeout 10 tcpdump -l -nn -T vxlan -i "$2" "$3" > "$BATS_TEST_TMPDIR/dump" 2> "$BATS_TEST_TMPDIR/dump.err" &
+  dump=$!
+  for _ in $(seq 100); do grep -q '^listening on' "$BATS_TEST_TMPDIR/dump.err" && break; sleep 0.05; done
+  grep -q '^listening on' "$BATS_TEST_TMPDIR/dump.err"
+}
+
+@test "weave: pods get addresses of their node's block, the whole range on eth0 and the bridge as gateway" {
+  up_weave
+  # The seed's blocks: master 10.32, worker1 10.36, worker2 10.44.
+  ip netns exec weave-master ip -4 -o addr show dev weave | grep -q ' 10\.32\.0\.1/12 '
+  ip netns exec weave-worker1 ip -4 -o addr show dev weave | grep -q ' 10\.36\.0\.0/12 '
+  ip netns exec weave-worker2 ip -4 -o addr show dev weave | grep -q ' 10\.44\.0\.0/12 '
+  ip netns exec "$w1pod" ip -4 -o addr show dev eth0 | grep -q ' 10\.36\.0\.1/12 '
+  ip netns exec "$w1bare" ip -4 -o addr show dev eth0 | grep -q ' 10\.36\.0\.2/12 '
+  ip netns exec "$w2pod" ip -4 -o addr show dev eth0 | grep -q ' 10\.44\.0\.1/12 '
+  [ "$(ip netns exec "$w2pod" ip route show default)" = "default via 10.44.0.0 dev eth0 " ]
+  # One L2 segment for the range: the kernel route of the bridge's /12.
+  ip netns exec weave-worker1 ip route | grep -qx '10\.32\.0\.0/12 dev weave proto kernel scope link src 10\.36\.0\.0 *'
+  # The bridge's ports: the vethwe pair's bridge end and the pods' veths.
+  run ip netns exec weave-worker1 bash -c "ip -o link show master weave | awk -F': ' '{print \$2}' | sed 's/@.*//' | sort"
+  [ "${lines[0]}" = vethwe-bridge ]
+  [[ "${lines[1]}" =~ ^vethwepl[0-9a-f]{7}$ ]]
+  [[ "${lines[2]}" =~ ^vethwepl[0-9a-f]{7}$ ]]
+  ip netns exec weave-worker1 ip -d link show vxlan-6784 | grep -qE 'vxlan id 0 local 10\.10\.10\.11 dev ens32 .*dstport 6784'
+  ip netns exec weave-worker1 ip -o link show vxlan-6784 | grep -q 'master datapath'
+  ip netns exec weave-worker1 ip -o link show vethwe-datapath | grep -q 'master datapath'
+  "$NSLAB" down weave
+}
+
+@test "weave: same-node pod traffic stays on the bridge; nothing reaches ens32" {
+  command -v tcpdump >/dev/null || skip "tcpdump is not installed (make deps)"
+  up_weave
+  # Everything on ens32, decoded down to the inner frame: the links' own
+  # chatter (IPv6 ND, IGMP) is flooded to the peers, the pods' traffic
+  # must not be.
+  start_dump weave-worker1 ens32 ""
+  run bash -c "ip netns exec $w1bare curl -s -m 3 http://10.36.0.1/ | sed -n 's/^pod: //p'"
+  [ "$output" = "my-nginx-778c74d9d4-68wcz" ]
+  sleep 0.5
+  kill "$dump" 2>/dev/null || true
+  wait "$dump" || true
+  cat "$BATS_TEST_TMPDIR/dump"
+  ! grep -E '10\.36\.0\.[12]\b' "$BATS_TEST_TMPDIR/dump"
+  # and the bridge did carry it: the pods' ARP entries point at each other.
+  ip netns exec "$w1bare" ip neigh show 10.36.0.1 | grep -q lladdr
+  "$NSLAB" down weave
+}
+
+@test "weave: cross-node pod traffic leaves ens32 VXLAN-encapsulated between the node IPs on UDP 6784" {
+  command -v tcpdump >/dev/null || skip "tcpdump is not installed (make deps)"
+  up_weave
+  start_dump weave-worker1 ens32 "udp port 6784"
+  run bash -c "ip netns exec $w1pod curl -s -m 3 http://10.44.0.1/ | sed -n 's/^pod: //p'"
+  [ "$output" = "my-nginx-778c74d9d4-4vnt8" ]
+  for _ in $(seq 40); do [ "$(grep -c 'VXLAN' "$BATS_TEST_TMPDIR/dump")" -ge 4 ] && break; sleep 0.05; done
+  kill "$dump" 2>/dev/null || true
+  wait "$dump" || true
+  cat "$BATS_TEST_TMPDIR/dump"
+  # Outer header node IP to node IP on 6784, inner header pod IP to pod IP,
+  # both directions; the first frames may be the ARP for 10.44.0.1.
+  grep -qE '^[0-9:.]+ IP 10\.10\.10\.11\.[0-9]+ > 10\.10\.10\.12\.6784: VXLAN, flags \[I\] \(0x08\), vni 0$' "$BATS_TEST_TMPDIR/dump"
+  grep -qE '^[0-9:.]+ IP 10\.10\.10\.12\.[0-9]+ > 10\.10\.10\.11\.6784: VXLAN' "$BATS_TEST_TMPDIR/dump"
+  grep -qE 'IP 10\.36\.0\.1\.[0-9]+ > 10\.44\.0\.1\.80: Flags \[S\]' "$BATS_TEST_TMPDIR/dump"
+  grep -qE 'IP 10\.44\.0\.1\.80 > 10\.36\.0\.1\.[0-9]+: Flags \[S\.\]' "$BATS_TEST_TMPDIR/dump"
+  "$NSLAB" down weave
+}
+
+@test "weave: my-nginx's ClusterIP and NodePort 30080 answer from every node and the lab host" {
+  up_weave
+  for ns in weave-master weave-worker1 weave-worker2; do
+    run ip netns exec "$ns" curl -s -m 3 http://10.96.0.15/
+    [[ "$output" == *"pod: my-nginx-778c74d9d4-"* ]] || { echo "$ns ClusterIP: $output" >&2; false; }
+    for ip in 10.10.10.10 10.10.10.11 10.10.10.12; do
+      run ip netns exec "$ns" curl -s -m 3 "http://$ip:30080/"
+      [[ "$output" == *"pod: my-nginx-778c74d9d4-"* ]] || { echo "$ns -> $ip:30080: $output" >&2; false; }
+    done
+  done
+  for ip in 10.10.10.10 10.10.10.11 10.10.10.12; do
+    run ip netns exec weave-host curl -s -m 3 "http://$ip:30080/"
+    [[ "$output" == *"pod: my-nginx-778c74d9d4-"* ]] || { echo "host -> $ip:30080: $output" >&2; false; }
+  done
+  # From a pod, to the Service, across nodes and back to itself (hairpin).
+  run ip netns exec "$w2pod" curl -s -m 3 http://10.96.0.15/
+  [[ "$output" == *"pod: my-nginx-778c74d9d4-"* ]]
+  "$NSLAB" down weave
+}
+
+@test "weave: the node's iptables carry Weave's chains and its masquerade for traffic leaving the range" {
+  up_weave
+  run ip netns exec weave-worker1 iptables-save
+  for c in WEAVE-CANARY WEAVE-NPC WEAVE-NPC-DEFAULT WEAVE-NPC-EGRESS WEAVE-NPC-INGRESS WEAVE; do
+    [[ "$output" == *":$c "* ]] || { echo "missing chain $c" >&2; false; }
+  done
+  [[ "$output" == *"-A WEAVE -s 10.32.0.0/12 ! -d 10.32.0.0/12 -j MASQUERADE"* ]]
+  [[ "$output" == *"-A POSTROUTING -j WEAVE"* ]]
+  # Weave's FORWARD rules come before kube-proxy's.
+  run bash -c "ip netns exec weave-worker1 iptables -S FORWARD | sed -n 2p"
+  # (iptables escapes the quotes in the comment, as on a real Weave node)
+  [[ "$output" == "-A FORWARD -i weave -m comment --comment \"NOTE: this must go before \\'-j KUBE-FORWARD\\'\" -j WEAVE-NPC-EGRESS" ]]
+  "$NSLAB" down weave
+}
