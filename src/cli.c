@@ -33,11 +33,13 @@ const struct cli_verb cli_verbs[] = {
     "Show every recorded process (alive?) and namespace (present?); exit 1 when unhealthy.\n"
     "  -o, --output text|json   output format (default text)\n",
     cmd_status },
-  { "exec", "exec LAB [-n NAMESPACE] TARGET [-- CMD ARGS...]",
+  { "exec", "exec LAB [-n NAMESPACE] [--privileged] TARGET [-- CMD ARGS...]",
     "run CMD (default: a shell) in a node, a pod or the lab host",
     "TARGET: host, node/NAME, pod/NAME, deploy/NAME, rs/NAME (pods in NAMESPACE, default \"default\").\n"
+    "In a pod CMD has the pod's capabilities (containerd's default set unless the workload is privileged).\n"
     "Exits with CMD's status; 127 when CMD is not found, 126 when it cannot run.\n"
-    "  -n, --namespace NAMESPACE   the pod's namespace\n",
+    "  -n, --namespace NAMESPACE   the pod's namespace\n"
+    "  --privileged                keep every capability in a pod (as kubectl debug --profile=sysadmin)\n",
     cmd_exec },
   { "test", "test [-o text|tap] [--junit FILE] [--wait] LAB [FILE]",
     "run the lab's checks (exit 0 only if all pass)",

@@ -15,6 +15,7 @@
 #include "base/error.h"
 #include "base/util.h"
 #include "cli.h"
+#include "kernel/caps.h"
 #include "cmd.h"
 #include "runtime/enter.h"
 #include "target.h"
@@ -72,6 +73,7 @@ cmd_exec (int argc, char **argv, nslab_error_t *err)
 {
   const char *lab = NULL, *target_arg = NULL, *ns = "default";
   char **cmd = NULL;
+  bool privileged = false;
   int i;
 
   for (i = 1; i < argc; i++)
@@ -84,6 +86,11 @@ cmd_exec (int argc, char **argv, nslab_error_t *err)
         }
       if (strcmp (a, "-h") == 0 || strcmp (a, "--help") == 0)
         return cli_help ("exec");
+      if (strcmp (a, "--privileged") == 0)
+        {
+          privileged = true;
+          continue;
+        }
       if (strcmp (a, "-n") == 0 || strcmp (a, "--namespace") == 0)
         {
           if (i + 1 >= argc)
@@ -124,13 +131,17 @@ cmd_exec (int argc, char **argv, nslab_error_t *err)
   if (lab_view_load (lab, &v, err) < 0)
     return -1;
   struct enter_fds f;
-  bool is_host = false;
-  int rc = target_open (&v, target_arg, ns, &f, &is_host, err);
+  bool is_host = false, unprivileged = false;
+  int rc = target_open (&v, target_arg, ns, &f, &is_host, &unprivileged, err);
   lab_view_free (&v);
   if (rc < 0)
     return -1;
   if (enter_join (&f, err) < 0)
     return -1;
+  /* kubectl exec runs with the container's capabilities: a pod's shell
+   * cannot `ip link add` unless its workload (or --privileged) says so. */
+  if (unprivileged && !privileged && caps_limit (CAPS_CONTAINER_DEFAULT) < 0)
+    return nslab_error (err, errno, "limit capabilities to a pod's");
 
   if (cmd)
     return run (cmd, err);

@@ -515,7 +515,7 @@ child (const struct lab_view *v, const struct check_def *c, int wfd)
   bool is_host;
   char *msg = NULL;
   bool pass = false;
-  if (target_open (v, c->target, c->ns, &f, &is_host, &err) < 0 || enter_join (&f, &err) < 0)
+  if (target_open (v, c->target, c->ns, &f, &is_host, NULL, &err) < 0 || enter_join (&f, &err) < 0)
     {
       char *full = nslab_error_format (err);
       /* Reported as this check's result, not as nslab's own error. */

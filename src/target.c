@@ -184,8 +184,10 @@ lab_view_free (struct lab_view *v)
 
 int
 target_open (const struct lab_view *v, const char *arg, const char *ns, struct enter_fds *f, bool *is_host,
-             nslab_error_t *err)
+             bool *unprivileged, nslab_error_t *err)
 {
+  if (unprivileged)
+    *unprivileged = false;
   const char *lab = v->lab;
   struct target t = { T_POD, "" };
   enter_fds_init (f);
@@ -223,6 +225,8 @@ target_open (const struct lab_view *v, const char *arg, const char *ns, struct e
         {
           cleanup_free char *key = xasprintf ("%s/%s", pod->ns, pod->name);
           p = journal_process (v->st, STATE_PROC_POD, key);
+          if (unprivileged)
+            *unprivileged = !pod->privileged;
           what = t.kind == T_POD ? xasprintf ("pod/%s", pod->name)
                                  : xasprintf ("pod/%s (%s/%s)", pod->name, kind_word (t.kind), t.name);
         }
@@ -248,7 +252,7 @@ pod_accepts (const struct lab_view *v, const struct lab_pod *pod)
       struct enter_fds f;
       bool is_host;
       cleanup_free char *arg = xasprintf ("pod/%s", pod->name);
-      if (target_open (v, arg, pod->ns, &f, &is_host, &e) < 0 || enter_join (&f, &e) < 0)
+      if (target_open (v, arg, pod->ns, &f, &is_host, NULL, &e) < 0 || enter_join (&f, &e) < 0)
         _exit (2);
       int fd = socket (AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
       struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons (pod->app.port),

@@ -21,9 +21,11 @@ int lab_view_load (const char *lab, struct lab_view *v, nslab_error_t *err);
 void lab_view_free (struct lab_view *v);
 
 /* Resolve ARG (in namespace NS for pods and workloads) and open its
- * namespaces into F. *IS_HOST: the lab host (network namespace only). */
+ * namespaces into F. *IS_HOST: the lab host (network namespace only).
+ * *UNPRIVILEGED (may be NULL): a pod whose workload is not privileged, whose
+ * processes have containerd's default capabilities only. */
 int target_open (const struct lab_view *v, const char *arg, const char *ns, struct enter_fds *f, bool *is_host,
-                 nslab_error_t *err);
+                 bool *unprivileged, nslab_error_t *err);
 
 /* Wait until every pod's http app accepts on its port (a TCP connect from
  * inside the pod to its own IP), or TIMEOUT_MS passes. */

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "apps/echo.h"
+#include "kernel/caps.h"
 #include "runtime/appsock.h"
 #include "runtime/pause.h"
 
@@ -91,6 +92,9 @@ fork_echo (int argc, char **argv, const struct pause_setup *su)
     return pid;
   if (prctl (PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid () != self)
     _exit (1);
+  /* As a container's process: containerd's default capabilities only. */
+  if (!su->privileged && caps_limit (CAPS_CONTAINER_DEFAULT) < 0)
+    pause_setup_fail (su->errfd, errno, "limit the app's capabilities");
   close (su->errfd);
   sigset_t none;
   sigemptyset (&none);

@@ -168,3 +168,36 @@ ip_devices () {
   [ "$(grep -E ' /sys( |/)' /proc/self/mountinfo | awk '{print $3, $5, $9}')" = "$host_mounts_before" ]
   "$NSLAB" down k3s
 }
+
+@test "exec: a pod has containerd's default capabilities, a node all of them; ip link add in a pod is refused unless privileged" {
+  f=$(one_node_lab caps <<'INI'
+[pod default/plain]
+app = command
+command = sleep 300
+
+[pod default/priv]
+app = command
+command = sleep 301
+privileged = true
+INI
+)
+  "$NSLAB" up "$f" >/dev/null
+  # CapEff of every process in a Docker/containerd container: 00000000a80425fb.
+  run "$NSLAB" exec caps pod/plain -- grep CapEff /proc/self/status
+  [ "$output" = "CapEff:	00000000a80425fb" ]
+  run "$NSLAB" exec caps pod/plain -- ip link add x0 type bridge
+  [ "$status" -ne 0 ]
+  [[ "$output" == *"Operation not permitted"* ]]
+  run "$NSLAB" exec caps --privileged pod/plain -- ip link add x0 type bridge
+  [ "$status" -eq 0 ]
+  run "$NSLAB" exec caps pod/priv -- ip link add x1 type bridge
+  [ "$status" -eq 0 ]
+  # The node (as ssh to a VM) keeps them all.
+  [ "$("$NSLAB" exec caps node/n1 -- grep CapEff /proc/self/status)" = "$(grep CapEff /proc/self/status)" ]
+  # The pods' apps themselves, seen from outside.
+  plain=$(pgrep -xf 'sleep 300') priv=$(pgrep -xf 'sleep 301')
+  [ "$(grep CapEff "/proc/$plain/status")" = "CapEff:	00000000a80425fb" ]
+  [ "$(grep CapBnd "/proc/$plain/status")" = "CapBnd:	00000000a80425fb" ]
+  [ "$(grep CapEff "/proc/$priv/status")" = "$(grep CapEff /proc/self/status)" ]
+  "$NSLAB" down caps
+}

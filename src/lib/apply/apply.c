@@ -103,6 +103,7 @@ do_process (const struct plan_op *op, struct state_writer *w, struct pending *pe
     .app = &app,
     .env = pp->env,
     .log_path = pp->app.kind != APP_NONE ? log : NULL,
+    .privileged = pp->privileged,
   };
   /* Made at the first process, after its namespace is mounted: by then
    * /run/netns is the bind mount the template leaves out. */

@@ -131,6 +131,7 @@ objects_from_model (const struct model *m)
       p->app.kind = mp->wl->app.kind;
       p->app.port = mp->wl->app.port;
       p->app.command = dup_or_null (mp->wl->app.command);
+      p->privileged = mp->wl->privileged;
       copy_labels (&p->labels, &p->n_labels, mp->wl->labels, mp->wl->n_labels);
       if (mp->wl->kind == WL_DEPLOYMENT)
         {

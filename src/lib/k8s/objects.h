@@ -61,6 +61,7 @@ struct lab_pod {
   char *host_veth;
   char *netns;
   struct lab_app app;
+  bool privileged;       /* its app (and nslab exec into it) keeps every capability */
   struct label *labels;  /* the template's labels (+ pod-template-hash for a deployment's pods) */
   size_t n_labels;
 };

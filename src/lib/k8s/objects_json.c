@@ -48,10 +48,10 @@ pod_to_json (const struct lab_pod *p)
   json_t *owner = json_null ();
   if (p->owner.kind != OBJ_NONE)
     owner = json_pack ("{s:s, s:s}", "kind", ENUM_NAME (obj_kind_names, p->owner.kind), "name", p->owner.name);
-  return json_pack ("{s:s, s:s, s:o, s:o, s:o, s:o, s:s, s:s, s:s, s:o}", "namespace", p->ns, "name", p->name,
+  return json_pack ("{s:s, s:s, s:o, s:o, s:o, s:o, s:s, s:s, s:s, s:o, s:b}", "namespace", p->ns, "name", p->name,
                     "labels", labels_to_json (p->labels, p->n_labels), "owner", owner, "replicaset",
                     json_str_or_null (p->replicaset), "ip", json_ip (p->ip), "node", p->node, "host_veth",
-                    p->host_veth, "netns", p->netns, "app", app_to_json (&p->app));
+                    p->host_veth, "netns", p->netns, "app", app_to_json (&p->app), "privileged", p->privileged);
 }
 
 static json_t *
@@ -182,7 +182,10 @@ read_pod (struct json_reader *r, const json_t *j, struct lab_pod *p)
         return jr_bad (r, "owner", "not a {kind, name} reference");
       p->owner.ns = xstrdup (p->ns);
     }
-  return read_labels (r, j, "labels", &p->labels, &p->n_labels) < 0 || read_app (r, j, &p->app) < 0 ? -1 : 0;
+  return read_labels (r, j, "labels", &p->labels, &p->n_labels) < 0 || read_app (r, j, &p->app) < 0
+                 || jr_bool (r, j, "privileged", &p->privileged) < 0
+             ? -1
+             : 0;
 }
 
 static int

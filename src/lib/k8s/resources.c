@@ -212,6 +212,8 @@ add_pod (struct builder *b, const struct lab_objects *o, const struct lab_pod *p
   if (owner_rs)
     set_owner (pod, "apps/v1", "ReplicaSet", owner_rs);
   json_t *containers = containers_json (&p->app);
+  if (p->privileged)
+    json_object_set_new (json_array_get (containers, 0), "securityContext", json_pack ("{s:b}", "privileged", 1));
   const char *cname = json_string_value (json_object_get (json_array_get (containers, 0), "name"));
   const char *image = json_string_value (json_object_get (json_array_get (containers, 0), "image"));
   json_t *cstatus = json_pack ("[{s:s, s:s, s:b, s:b, s:i, s:{s:{s:s}}}]", "name", cname, "image", image, "ready", 1,

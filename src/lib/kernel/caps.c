@@ -1,10 +1,17 @@
-/* Privilege check (see caps.h). Reads CapEff from /proc rather than using
- * libcap: one line of a file is all it takes. */
+/* Privilege check and the container capability limit (see caps.h), with
+ * /proc and the raw capget/capset calls rather than libcap: one line of a
+ * file and two system calls are all it takes. */
 #include "kernel/caps.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <linux/capability.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "base/util.h"
@@ -35,4 +42,41 @@ caps_check_admin (nslab_error_t *err)
                                net ? "" : "NET_ADMIN", net || sys ? "" : " --cap-add ", sys ? "" : "SYS_ADMIN");
     }
   return nslab_error (err, 0, "needs root: CAP_NET_ADMIN + CAP_SYS_ADMIN");
+}
+
+int
+caps_limit (uint64_t keep)
+{
+  /* Every capability this kernel knows, not just those the headers name. */
+  int last = CAP_LAST_CAP;
+  int fd = open ("/proc/sys/kernel/cap_last_cap", O_RDONLY | O_CLOEXEC);
+  if (fd >= 0)
+    {
+      char buf[16];
+      ssize_t n = read (fd, buf, sizeof buf - 1);
+      close (fd);
+      if (n > 0)
+        {
+          buf[n] = '\0';
+          last = atoi (buf);
+        }
+    }
+  for (int cap = 0; cap <= last && cap < 64; cap++)
+    if (!(keep & (1ULL << cap)) && prctl (PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 && errno != EINVAL)
+      return -1;
+  if (prctl (PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL)
+    return -1;
+  struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3, .pid = 0 };
+  struct __user_cap_data_struct data[2];
+  memset (data, 0, sizeof data);
+  if (syscall (SYS_capget, &hdr, data) < 0)
+    return -1;
+  uint64_t have = (uint64_t) data[0].permitted | ((uint64_t) data[1].permitted << 32);
+  uint64_t set = keep & have;
+  for (int i = 0; i < 2; i++)
+    {
+      uint32_t word = (uint32_t) (set >> (32 * i));
+      data[i].effective = data[i].permitted = data[i].inheritable = word;
+    }
+  return syscall (SYS_capset, &hdr, data) < 0 ? -1 : 0;
 }

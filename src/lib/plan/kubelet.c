@@ -105,6 +105,7 @@ kubelet_plan_processes (struct plan *p, const struct model *m)
       pr->env[2] = xasprintf ("POD_IP=%s", ip_fmt (pod->ip, ip));
       pr->env[3] = xasprintf ("NODE_NAME=%s", node);
       pr->env[4] = xasprintf ("HOSTNAME=%s", pod->name);
+      pr->privileged = pod->wl->privileged;
       pr->etc_hosts = pod_etc_hosts (pod);
       pr->resolv_conf = pod_resolv_conf (m, pod);
     }

@@ -475,6 +475,8 @@ process_describe (struct strbuf *sb, const struct plan_op *op)
     sb_addf (sb, ", app: HTTP echo on port %u", pr->app.port);
   else if (pr->app.kind == APP_COMMAND)
     sb_addf (sb, ", app: %s", pr->app.command);
+  if (pr->privileged)
+    sb_add (sb, ", privileged");
   sb_add (sb, ")");
 }
 
@@ -497,6 +499,7 @@ process_to_json (const struct plan_op *op, json_t *o)
   json_object_set_new (o, "env", json_strv (pr->env));
   json_object_set_new (o, "etc_hosts", json_str_or_null (pr->etc_hosts));
   json_object_set_new (o, "resolv_conf", json_str_or_null (pr->resolv_conf));
+  json_object_set_new (o, "privileged", json_boolean (pr->privileged));
 }
 
 static int
@@ -507,7 +510,8 @@ process_from_json (const json_t *o, struct plan_op *op, nslab_error_t *err)
   if (read_owner (&r, o, &pr->owner) < 0 || jr_str (&r, o, "node", false, &pr->node) < 0
       || jr_str (&r, o, "title", false, &pr->title) < 0 || jr_str (&r, o, "hostname", false, &pr->hostname) < 0
       || jr_strv (&r, o, "env", true, &pr->env) < 0 || jr_str (&r, o, "etc_hosts", true, &pr->etc_hosts) < 0
-      || jr_str (&r, o, "resolv_conf", true, &pr->resolv_conf) < 0)
+      || jr_str (&r, o, "resolv_conf", true, &pr->resolv_conf) < 0
+      || jr_bool (&r, o, "privileged", &pr->privileged) < 0)
     return -1;
   if (pr->owner.kind != OBJ_NODE && pr->owner.kind != OBJ_POD)
     return jr_bad (&r, "owner", "not a node or a pod");

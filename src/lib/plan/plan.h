@@ -127,6 +127,7 @@ struct plan_process {
   char **env;           /* extra environment for the app (POD_NAME, ...), NULL-terminated; may be NULL */
   char *etc_hosts;      /* pods: /etc/hosts as kubelet writes it; NULL = leave the host's */
   char *resolv_conf;    /* pods: /etc/resolv.conf (cluster DNS, search path); NULL = leave */
+  bool privileged;      /* pods: the app keeps every capability (else containerd's default set) */
 };
 
 struct plan_op {

@@ -42,6 +42,7 @@ struct pause_spec {
   const char *log_path;    /* app stdout/stderr go here (append), NULL = /dev/null */
   int mnt_template;        /* > 0: mount namespace to copy (pause_mnt_template); otherwise the
                             * caller's is copied and its network namespace mounts detached */
+  bool privileged;         /* the app keeps every capability; otherwise containerd's default set */
 };
 
 /* A mount namespace for pause processes to copy: the caller's, slave to it,
@@ -71,6 +72,7 @@ int pause_spawn (const struct pause_spec *spec, pause_record_fn record, void *ar
 struct pause_setup {
   pid_t app_pid;      /* command app, or 0 */
   uint16_t http_port; /* built-in HTTP app to fork, or 0 */
+  bool privileged;    /* the built-in app keeps every capability */
   int errfd;
 };
 void pause_setup (struct pause_setup *out);

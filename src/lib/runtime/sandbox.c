@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "base/util.h"
+#include "kernel/caps.h"
 #include "runtime/appsock.h"
 
 /* The environment every pod's app starts from, as a container runtime sets
@@ -144,6 +145,10 @@ start_app (const struct pause_spec *spec, pid_t pause_pid, int errfd)
       signal (s, SIG_DFL);
   if (spec->app->argv == NULL || spec->app->argv[0] == NULL)
     child_fail (errfd, EINVAL, "app command is empty");
+  /* A pod's app runs with what containerd gives a container, unless the
+   * workload is privileged: `ip link add` in a pod fails as on a cluster. */
+  if (!spec->privileged && caps_limit (CAPS_CONTAINER_DEFAULT) < 0)
+    child_fail (errfd, errno, "limit the app's capabilities");
   /* execvp searches the PATH of the environment it runs in: the pod's. */
   execvp (spec->app->argv[0], spec->app->argv);
   child_fail (errfd, errno, "exec \"%s\"", spec->app->argv[0]);
@@ -214,7 +219,8 @@ sandbox_encode (const struct pause_spec *spec, size_t *len_out)
   snprintf (kind, sizeof kind, "%d", spec->app ? (int) spec->app->kind : PAUSE_APP_NONE);
   snprintf (port, sizeof port, "%u", spec->app ? spec->app->port : 0u);
   const char *fields[] = { spec->netns_path, spec->hostname, spec->files_dir, spec->etc_hosts, spec->resolv_conf,
-                           spec->log_path, spec->mnt_template > 0 ? "1" : NULL, kind, port };
+                           spec->log_path, spec->mnt_template > 0 ? "1" : NULL, kind, port,
+                           spec->privileged ? "1" : NULL };
   for (size_t i = 0; i < ARRAY_SIZE (fields); i++)
     put_str (&b, fields[i]);
   uint32_t argc = 0;
@@ -360,7 +366,7 @@ pause_setup (struct pause_setup *out)
     child_fail (errfd, EPROTO, "short pause spec");
   close (SANDBOX_GO_FD);
   char *p = buf, *end = buf + total;
-  char *f[9];
+  char *f[10];
   for (size_t i = 0; i < ARRAY_SIZE (f); i++)
     if (! get_str (&p, end, &f[i]))
       child_fail (errfd, EPROTO, "bad pause spec");
@@ -379,7 +385,7 @@ pause_setup (struct pause_setup *out)
                            .port = (uint16_t) atoi (f[8] ? f[8] : "0"), .argv = argv };
   struct pause_spec sp = { .netns_path = f[0], .hostname = f[1], .files_dir = f[2], .etc_hosts = f[3],
                            .resolv_conf = f[4], .log_path = f[5], .mnt_template = f[6] ? SANDBOX_TEMPLATE_FD : -1,
-                           .app = &app };
+                           .app = &app, .privileged = f[9] != NULL };
   const struct pause_spec *spec = &sp;
 
   if (setsid () < 0)
@@ -483,6 +489,7 @@ pause_setup (struct pause_setup *out)
       if (fd != APPSOCK_FD && (dup2 (fd, APPSOCK_FD) < 0 || close (fd) < 0))
         child_fail (errfd, errno, "dup2");
       out->http_port = spec->app->port;
+      out->privileged = spec->privileged;
     }
   else if (spec->app->kind == PAUSE_APP_COMMAND)
     {

@@ -102,6 +102,7 @@ struct workload_def {
   uint32_t *ips;          /* pinned pod IPs, one per replica or none */
   size_t n_ips;
   struct app_def app;
+  bool privileged;        /* securityContext.privileged: the app keeps every capability */
   struct origin origin;
 };
 

@@ -200,5 +200,7 @@ decode_workload (struct ctx *c, const struct merged_section *s, enum sec_kind ki
     }
   if (decode_placement (c, s, kind, w) < 0 || decode_ips (c, s, kind, w, idx) < 0)
     return -1;
+  if ((k = find_key (s, "privileged")) && key_bool (c->err, k, &w->privileged) < 0)
+    return -1;
   return decode_app (c, s, &w->app);
 }
