@@ -21,6 +21,11 @@ void plan_add_link_set (struct plan *p, const char *ns, const char *name, const 
 void plan_add_addr (struct plan *p, const char *ns, const char *dev, uint32_t addr, uint8_t len, uint32_t metric);
 struct plan_route *plan_add_route (struct plan *p, const char *ns, uint32_t dst, uint8_t len, uint32_t gw,
                                    const char *dev);
+/* Each pod of node N: a veth pair (the host end a port of BRIDGE with
+ * hairpin on, as the CNI bridge plugin and weave's both set it; eth0 in the
+ * pod), at MTU. */
+void plan_add_pod_veths (struct plan *p, const struct model *m, const struct model_node *n, const char *bridge,
+                         uint32_t mtu);
 /* A hashed MAC for an object Linux would give a random one, so the lab is the
  * same (and its IPv6 link-locals too) run after run. key is formatted. */
 void plan_local_mac (uint8_t mac[6], const char *fmt, ...) __attribute__ ((format (printf, 2, 3)));

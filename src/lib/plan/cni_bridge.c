@@ -18,16 +18,7 @@ cni_bridge_plan_node (struct plan *p, const struct model *m, const struct model_
   plan_local_mac (mac, "cni0/%s/%s", m->lab, n->name);
   plan_add_bridge (p, ns, CNI_BRIDGE, mac, pod_mtu);
   plan_add_sysctl (p, ns, "net/ipv6/conf/" CNI_BRIDGE "/accept_ra", "0");
-  for (size_t i = 0; i < m->n_pods; i++)
-    {
-      const struct model_pod *pod = &m->pods[i];
-      if (pod->node != n->index)
-        continue;
-      uint8_t host_mac[6];
-      plan_local_mac (host_mac, "hostveth/%s/%s/%s", m->lab, pod->ns, pod->name);
-      plan_add_veth (p, ns, pod->host_veth, host_mac, plan_ns (m, pod->netns), "eth0", pod->mac, pod_mtu);
-      plan_add_link_set (p, ns, pod->host_veth, CNI_BRIDGE, true);
-    }
+  plan_add_pod_veths (p, m, n, CNI_BRIDGE, pod_mtu);
 }
 
 void

@@ -105,6 +105,23 @@ plan_add_route (struct plan *p, const char *ns, uint32_t dst, uint8_t len, uint3
 }
 
 void
+plan_add_pod_veths (struct plan *p, const struct model *m, const struct model_node *n, const char *bridge,
+                    uint32_t mtu)
+{
+  const char *ns = plan_ns (m, n->netns);
+  for (size_t i = 0; i < m->n_pods; i++)
+    {
+      const struct model_pod *pod = &m->pods[i];
+      if (pod->node != n->index)
+        continue;
+      uint8_t host_mac[6];
+      plan_local_mac (host_mac, "hostveth/%s/%s/%s", m->lab, pod->ns, pod->name);
+      plan_add_veth (p, ns, pod->host_veth, host_mac, plan_ns (m, pod->netns), "eth0", pod->mac, mtu);
+      plan_add_link_set (p, ns, pod->host_veth, bridge, true);
+    }
+}
+
+void
 plan_local_mac (uint8_t mac[6], const char *fmt, ...)
 {
   va_list ap;

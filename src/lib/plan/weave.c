@@ -59,18 +59,9 @@ weave_plan_node (struct plan *p, const struct model *m, const struct model_node 
   vx->learning = true;
   plan_add_link_set (p, ns, WEAVE_VXLAN, WEAVE_DATAPATH, false);
 
-  for (size_t i = 0; i < m->n_pods; i++)
-    {
-      const struct model_pod *pod = &m->pods[i];
-      if (pod->node != n->index)
-        continue;
-      uint8_t host_mac[6];
-      plan_local_mac (host_mac, "hostveth/%s/%s/%s", m->lab, pod->ns, pod->name);
-      plan_add_veth (p, ns, pod->host_veth, host_mac, plan_ns (m, pod->netns), "eth0", pod->mac, WEAVE_MTU);
-      /* weave's CreateAndAttachVeth turns hairpin on, so a pod reaches
-       * itself through a Service. */
-      plan_add_link_set (p, ns, pod->host_veth, WEAVE_BRIDGE, true);
-    }
+  /* weave's CreateAndAttachVeth turns hairpin on too, so a pod reaches
+   * itself through a Service. */
+  plan_add_pod_veths (p, m, n, WEAVE_BRIDGE, WEAVE_MTU);
 }
 
 /* `weave expose`: the bridge's address with the range's prefix; and the
