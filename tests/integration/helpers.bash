@@ -151,3 +151,16 @@ wait_gone () {
   echo "pid $1 still running 5 s after kill" >&2
   return 1
 }
+
+# Start tcpdump in namespace $1 on interface $2 with filter $3 (and any
+# further tcpdump options) into $BATS_TEST_TMPDIR/dump; returns once the
+# capture is attached ("listening on"), so no packet of the test is missed.
+# Its pid is in $dump; it stops by itself after 10 s.
+start_dump () {
+  local ns=$1 dev=$2 filter=$3
+  shift 3
+  ip netns exec "$ns" timeout 10 tcpdump -l "$@" -i "$dev" $filter > "$BATS_TEST_TMPDIR/dump" 2> "$BATS_TEST_TMPDIR/dump.err" &
+  dump=$!
+  for _ in $(seq 100); do grep -q '^listening on' "$BATS_TEST_TMPDIR/dump.err" && break; sleep 0.05; done
+  grep -q '^listening on' "$BATS_TEST_TMPDIR/dump.err"
+}

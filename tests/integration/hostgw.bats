@@ -30,9 +30,7 @@ up_hostgw () {
 @test "host-gw: cross-node pod traffic is on enp0s8 unencapsulated, pod IP to pod IP" {
   command -v tcpdump >/dev/null || skip "tcpdump is not installed (make deps)"
   up_hostgw
-  ip netns exec hostgw-node01 timeout 10 tcpdump -l -nn -c 2 -i enp0s8 'tcp port 8080 or udp port 8472' > "$BATS_TEST_TMPDIR/dump" 2> "$BATS_TEST_TMPDIR/dump.err" &
-  dump=$!
-  for _ in $(seq 100); do grep -q '^listening on' "$BATS_TEST_TMPDIR/dump.err" && break; sleep 0.05; done
+  start_dump hostgw-node01 enp0s8 'tcp port 8080 or udp port 8472' -nn -c 2
   run bash -c "ip netns exec $client curl -s -m 3 http://10.244.2.2:8080/ | sed -n 's/^pod: //p'"
   [ "$output" = "webapp-7777c487ff-r5hm2" ]
   wait "$dump" || true

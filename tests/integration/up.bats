@@ -113,10 +113,7 @@ up_seed () {
 @test "up: tcpdump on w1's enp0s8 sees pod traffic from cp1 VXLAN-encapsulated (UDP 8472, VNI 1)" {
   command -v tcpdump >/dev/null || skip "tcpdump is not installed (make deps)"
   up_seed
-  ip netns exec k3s-w1 timeout 10 tcpdump -l -n -c 2 -i enp0s8 udp port 8472 > "$BATS_TEST_TMPDIR/dump" 2> "$BATS_TEST_TMPDIR/dump.err" &
-  dump=$!
-  # tcpdump says "listening on enp0s8" once its capture is attached
-  for _ in $(seq 100); do grep -q '^listening on' "$BATS_TEST_TMPDIR/dump.err" && break; sleep 0.05; done
+  start_dump k3s-w1 enp0s8 'udp port 8472' -n -c 2
   # the echo pod on w1 answers a pod on cp1: both directions cross the VXLAN
   run bash -c "ip netns exec $cp1pod curl -s -m 3 http://10.42.1.2/ | sed -n 's/^pod: //p'"
   [ "$output" = "web-8f796d557-56kng" ]

@@ -16,15 +16,6 @@ up_weave () {
   [ "$status" -eq 0 ] || { echo "$output" >&2; return 1; }
 }
 
-# Start tcpdump in node $1 on $2 with filter $3 into $BATS_TEST_TMPDIR/dump;
-# returns once the capture is attached. The pid is in $dump.
-start_dump () {
-  ip netns exec "$1" timeout 10 tcpdump -l -nn -T vxlan -i "$2" "$3" > "$BATS_TEST_TMPDIR/dump" 2> "$BATS_TEST_TMPDIR/dump.err" &
-  dump=$!
-  for _ in $(seq 100); do grep -q '^listening on' "$BATS_TEST_TMPDIR/dump.err" && break; sleep 0.05; done
-  grep -q '^listening on' "$BATS_TEST_TMPDIR/dump.err"
-}
-
 @test "weave: pods get addresses of their node's block, the whole range on eth0 and the bridge as gateway" {
   up_weave
   # The seed's blocks: master 10.32, worker1 10.36, worker2 10.44.
@@ -54,7 +45,7 @@ start_dump () {
   # Everything on ens32, decoded down to the inner frame: the links' own
   # chatter (IPv6 ND, IGMP) is flooded to the peers, the pods' traffic
   # must not be.
-  start_dump weave-worker1 ens32 ""
+  start_dump weave-worker1 ens32 "" -nn -T vxlan
   run bash -c "ip netns exec $w1bare curl -s -m 3 http://10.36.0.1/ | sed -n 's/^pod: //p'"
   [ "$output" = "my-nginx-778c74d9d4-68wcz" ]
   sleep 0.5
@@ -70,7 +61,7 @@ start_dump () {
 @test "weave: cross-node pod traffic leaves ens32 VXLAN-encapsulated between the node IPs on UDP 6784" {
   command -v tcpdump >/dev/null || skip "tcpdump is not installed (make deps)"
   up_weave
-  start_dump weave-worker1 ens32 "udp port 6784"
+  start_dump weave-worker1 ens32 "udp port 6784" -nn -T vxlan
   run bash -c "ip netns exec $w1pod curl -s -m 3 http://10.44.0.1/ | sed -n 's/^pod: //p'"
   [ "$output" = "my-nginx-778c74d9d4-4vnt8" ]
   for _ in $(seq 40); do [ "$(grep -c 'VXLAN' "$BATS_TEST_TMPDIR/dump")" -ge 4 ] && break; sleep 0.05; done
