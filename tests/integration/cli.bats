@@ -142,11 +142,7 @@ VERBS="validate plan up down ls status exec"
   # A dead pause process: unhealthy, exit 1, in both formats.
   pid=$("$NSLAB" status -o json k3s | jq -r '.processes[] | select(.kind == "pod") | .pid' | head -1)
   kill -KILL "$pid"
-  for _ in $(seq 50); do
-    st=$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null || echo gone)
-    { [ "$st" = gone ] || [ "$st" = Z ]; } && break
-    sleep 0.1
-  done
+  wait_gone "$pid"
   run --separate-stderr "$NSLAB" status -o json k3s
   [ "$status" -eq 1 ]
   echo "$output" | jq -e --argjson pid "$pid" '.healthy == false and (.processes[] | select(.pid == $pid) | .alive) == false'

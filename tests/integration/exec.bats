@@ -129,11 +129,7 @@ up_seed () {
   pid=$(pgrep -f "^nslab-pause k3s demo/$web2\$")
   [ -n "$pid" ]
   kill -KILL "$pid"
-  for _ in $(seq 50); do
-    st=$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null || echo gone)
-    { [ "$st" = gone ] || [ "$st" = Z ]; } && break
-    sleep 0.1
-  done
+  wait_gone "$pid"
   run "$NSLAB" exec k3s -n demo "pod/$web2" -- true
   [ "$status" -eq 1 ]
   [ "$output" = "nslab: pod/$web2 is not running (pid $pid gone); try nslab status k3s" ]

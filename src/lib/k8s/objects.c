@@ -167,17 +167,6 @@ objects_from_model (const struct model *m)
 }
 
 static void
-labels_free (struct label *l, size_t n)
-{
-  for (size_t i = 0; i < n; i++)
-    {
-      free (l[i].key);
-      free (l[i].value);
-    }
-  free (l);
-}
-
-static void
 ref_free (struct obj_ref *r)
 {
   free (r->ns);

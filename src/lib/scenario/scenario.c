@@ -56,8 +56,8 @@ labels_match (const struct label *labels, size_t n_labels, const struct label *s
   return true;
 }
 
-static void
-free_labels (struct label *l, size_t n)
+void
+labels_free (struct label *l, size_t n)
 {
   for (size_t i = 0; i < n; i++)
     {
@@ -95,7 +95,7 @@ scenario_free (struct scenario *s)
       struct workload_def *w = &s->workloads[i];
       free (w->ns);
       free (w->name);
-      free_labels (w->labels, w->n_labels);
+      labels_free (w->labels, w->n_labels);
       for (size_t j = 0; j < w->n_nodes; j++)
         free (w->nodes[j]);
       free (w->nodes);
@@ -110,7 +110,7 @@ scenario_free (struct scenario *s)
       struct service_def *sv = &s->services[i];
       free (sv->ns);
       free (sv->name);
-      free_labels (sv->selector, sv->n_selector);
+      labels_free (sv->selector, sv->n_selector);
       for (size_t j = 0; j < sv->n_ports; j++)
         free (sv->ports[j].name);
       free (sv->ports);

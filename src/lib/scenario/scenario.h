@@ -163,5 +163,7 @@ const char *workload_kind_name (enum workload_kind k); /* "deployment" */
 
 /* Does the label set match the selector (every selector pair present)? */
 bool labels_match (const struct label *labels, size_t n_labels, const struct label *sel, size_t n_sel);
+/* Free N labels and the array. */
+void labels_free (struct label *l, size_t n);
 
 #endif
