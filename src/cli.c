@@ -55,6 +55,25 @@ const struct cli_verb cli_verbs[] = {
     "ip -d addr/link, routes, rules, neighbours, FDB, iptables-save and the main sysctls.\n"
     "  -o, --output FILE   the archive to write\n",
     cmd_export },
+  { "scale", "scale LAB [-n NAMESPACE] deploy/NAME|rs/NAME --replicas N [--timeout 30s]",
+    "change a workload's replica count in a running lab",
+    "Set the replicas in the lab's store; the lab's control loop adds pods (new names, next addresses)\n"
+    "or removes them as the ReplicaSet controller would. Returns once the rules on every node follow.\n"
+    "  -n, --namespace NAMESPACE   the workload's namespace (default \"default\")\n"
+    "  --timeout DURATION          give up after this long (default 30s)\n",
+    cmd_scale },
+  { "delete", "delete LAB [-n NAMESPACE] pod/NAME|deploy/NAME|rs/NAME|svc/NAME [--timeout 30s]",
+    "delete an object of a running lab",
+    "A deployment's pod is replaced by a new one (new name and address); a bare pod is gone; a\n"
+    "deployment or replicaset takes its pods; a service its rules on every node.\n"
+    "  -n, --namespace NAMESPACE   the object's namespace (default \"default\")\n"
+    "  --timeout DURATION          give up after this long (default 30s)\n",
+    cmd_delete },
+  { "apply", "apply FILE [--timeout 30s]", "converge a running lab to its edited scenario",
+    "Workloads and services added, removed or changed in FILE take effect in the running lab FILE names;\n"
+    "a change that needs nodes or networks rebuilt is refused with one line naming the key.\n"
+    "  --timeout DURATION          give up after this long (default 30s)\n",
+    cmd_apply },
   { NULL, NULL, NULL, NULL, NULL },
 };
 

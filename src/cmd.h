@@ -15,9 +15,14 @@ int cmd_status (int argc, char **argv, nslab_error_t *err);
 int cmd_exec (int argc, char **argv, nslab_error_t *err);
 int cmd_test (int argc, char **argv, nslab_error_t *err);
 int cmd_export (int argc, char **argv, nslab_error_t *err);
+int cmd_scale (int argc, char **argv, nslab_error_t *err);
+int cmd_delete (int argc, char **argv, nslab_error_t *err);
+int cmd_apply (int argc, char **argv, nslab_error_t *err);
 /* Internal entry points reached by re-executing /proc/self/exe with a special
  * argv[0] (pause process, echo server). They run their own main loop and
  * return an exit status. */
 int cmd_internal (int argc, char **argv);
+/* nslab-controller LAB (cmd_controller.c), dispatched by cmd_internal. */
+int controller_main (int argc, char **argv);
 
 #endif

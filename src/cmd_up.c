@@ -9,6 +9,8 @@
 #include <time.h>
 
 #include "apply/apply.h"
+#include "control/controller.h"
+#include "state/teardown.h"
 #include "base/error.h"
 #include "cli.h"
 #include "cmd.h"
@@ -81,6 +83,15 @@ cmd_up (int argc, char **argv, nslab_error_t *err)
   char real[PATH_MAX];
   const char *path = realpath (argv[1], real) ? real : argv[1];
   int rc = apply_plan (p, path, err);
+  /* The lab lives from here on: its control loop, in the control-plane
+   * node. If it cannot start, the lab goes again: up is all or nothing. */
+  if (rc == 0 && control_start (sc->lab, sc->files, sc->n_files, err) < 0)
+    {
+      nslab_error_t e = NULL;
+      teardown_lab (sc->lab, &e);
+      nslab_error_free (&e);
+      rc = -1;
+    }
   if (rc == 0 && wait)
     {
       struct lab_view v;

@@ -271,12 +271,12 @@ static_assert (ARRAY_SIZE (appliers) == OP__COUNT, "one applier per enum plan_op
  * veth ends first, which enables their bridge ports, then the bridges,
  * whose own carrier only follows from their ports. */
 static int
-sync_carriers (const struct plan *p, nslab_error_t *err)
+sync_carriers (const struct plan_op *ops, size_t n_ops, nslab_error_t *err)
 {
   for (int pass = 0; pass < 2; pass++)
-    for (size_t i = 0; i < p->n_ops; i++)
+    for (size_t i = 0; i < n_ops; i++)
       {
-        const struct plan_op *op = &p->ops[i];
+        const struct plan_op *op = &ops[i];
         if (op->kind != OP_LINK)
           continue;
         const struct plan_link *l = &op->u.link;
@@ -442,7 +442,7 @@ apply_plan (const struct plan *p, const char *scenario_path, nslab_error_t *err)
   if (rc == 0 && crash >= 0 && (size_t) crash >= p->n_ops)
     raise (SIGKILL);
   if (rc == 0)
-    rc = sync_carriers (p, err);
+    rc = sync_carriers (p->ops, p->n_ops, err);
   nslab_error_t perr = NULL;
   if (finish_pending (&ctx.pend, rc == 0 ? err : &perr) < 0)
     rc = -1;
@@ -457,5 +457,22 @@ apply_plan (const struct plan *p, const char *scenario_path, nslab_error_t *err)
   restore_interrupts (old_actions);
   rtnl_close_all ();
   state_writer_close (w);
+  return rc;
+}
+
+int
+apply_ops (struct state_writer *w, const struct plan_op *ops, size_t n, nslab_error_t *err)
+{
+  raise_nofile ();
+  struct apply_ctx ctx = { .w = w };
+  int rc = 0;
+  for (size_t i = 0; rc == 0 && i < n; i++)
+    rc = appliers[ops[i].kind] (&ops[i], &ctx, err);
+  if (rc == 0)
+    rc = sync_carriers (ops, n, err);
+  nslab_error_t perr = NULL;
+  if (finish_pending (&ctx.pend, rc == 0 ? err : &perr) < 0)
+    rc = -1;
+  nslab_error_free (&perr);
   return rc;
 }

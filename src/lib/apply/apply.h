@@ -18,5 +18,10 @@ int apply_check_privileges (nslab_error_t *err);
  * creating the record), then apply. scenario_path is recorded for
  * information. */
 int apply_plan (const struct plan *p, const char *scenario_path, nslab_error_t *err);
+/* Apply some ops to a running lab (the pods its control loop adds), each
+ * namespace and process recorded in W's journal first, as at up. No
+ * rollback: the caller tears down the namespaces it asked for on failure. */
+struct state_writer;
+int apply_ops (struct state_writer *w, const struct plan_op *ops, size_t n, nslab_error_t *err);
 
 #endif

@@ -47,6 +47,11 @@ int state_record_netns (struct state_writer *w, const char *netns, nslab_error_t
 int state_record_netns_ident (struct state_writer *w, const char *netns, uint64_t dev, uint64_t ino,
                               nslab_error_t *err);
 int state_record_process (struct state_writer *w, const struct state_process *p, nslab_error_t *err);
+/* A namespace or process the lab's control loop removed while the lab runs
+ * (a deleted or replaced pod): its earlier records no longer count, for
+ * down, ls and exec alike. Written after the object is gone. */
+int state_record_gone_netns (struct state_writer *w, const char *netns, nslab_error_t *err);
+int state_record_gone_process (struct state_writer *w, const char *name, pid_t pid, nslab_error_t *err);
 int state_mark_complete (struct state_writer *w, nslab_error_t *err);
 
 /* Remove the lab dir (journal, lock, files, logs) while holding the lock,

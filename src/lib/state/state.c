@@ -612,9 +612,27 @@ state_record_process (struct state_writer *w, const struct state_process *p, nsl
       || (p->owner && check_word ("owner", p->owner, err) < 0)
       || (p->node && check_word ("node", p->node, err) < 0))
     return -1;
-  return append (w, err, "proc %s %s %s %s %s %d %llu", p->kind == STATE_PROC_NODE ? "node" : "pod", p->name,
+  static const char *const kinds[] = { [STATE_PROC_NODE] = "node", [STATE_PROC_POD] = "pod",
+                                        [STATE_PROC_CONTROL] = "control" };
+  return append (w, err, "proc %s %s %s %s %s %d %llu", kinds[p->kind], p->name,
                  p->owner ? p->owner : "-", p->netns, p->node ? p->node : "-", (int) p->pid,
                  (unsigned long long) p->starttime);
+}
+
+int
+state_record_gone_netns (struct state_writer *w, const char *netns, nslab_error_t *err)
+{
+  if (check_word ("netns", netns, err) < 0)
+    return -1;
+  return append (w, err, "gone-netns %s", netns);
+}
+
+int
+state_record_gone_process (struct state_writer *w, const char *name, pid_t pid, nslab_error_t *err)
+{
+  if (check_word ("process", name, err) < 0)
+    return -1;
+  return append (w, err, "gone-proc %s %d", name, (int) pid);
 }
 
 int
@@ -638,6 +656,15 @@ state_writer_close (struct state_writer *w)
 }
 
 /* Reader. */
+
+static void
+state_process_free (struct state_process *p)
+{
+  free (p->name);
+  free (p->owner);
+  free (p->netns);
+  free (p->node);
+}
 
 static char *
 dup_field (const char *s)
@@ -743,6 +770,34 @@ parse_line (struct state *st, char *line)
           }
       return false;
     }
+  if (strcmp (key, "gone-netns") == 0 && nf == 1)
+    {
+      for (size_t i = 0; i < st->n_netns; i++)
+        if (strcmp (st->netns[i], f[0]) == 0)
+          {
+            free (st->netns[i]);
+            memmove (&st->netns[i], &st->netns[i + 1], (st->n_netns - i - 1) * sizeof *st->netns);
+            memmove (&st->netns_ident[i], &st->netns_ident[i + 1], (st->n_netns - i - 1) * sizeof *st->netns_ident);
+            st->n_netns--;
+            return true;
+          }
+      return false;
+    }
+  if (strcmp (key, "gone-proc") == 0 && nf == 2)
+    {
+      int pid;
+      if (! parse_int (f[1], &pid))
+        return false;
+      for (size_t i = 0; i < st->n_procs; i++)
+        if (st->procs[i].pid == pid && strcmp (st->procs[i].name, f[0]) == 0)
+          {
+            state_process_free (&st->procs[i]);
+            memmove (&st->procs[i], &st->procs[i + 1], (st->n_procs - i - 1) * sizeof *st->procs);
+            st->n_procs--;
+            return true;
+          }
+      return false;
+    }
   if (strcmp (key, "cidr") == 0 && nf == 3)
     {
       struct cidr cc;
@@ -758,11 +813,19 @@ parse_line (struct state *st, char *line)
     {
       int pid;
       uint64_t start;
-      if ((strcmp (f[0], "node") != 0 && strcmp (f[0], "pod") != 0) || ! parse_int (f[5], &pid) || pid <= 1
-          || ! parse_u64 (f[6], &start))
+      enum state_proc_kind kind;
+      if (strcmp (f[0], "node") == 0)
+        kind = STATE_PROC_NODE;
+      else if (strcmp (f[0], "pod") == 0)
+        kind = STATE_PROC_POD;
+      else if (strcmp (f[0], "control") == 0)
+        kind = STATE_PROC_CONTROL;
+      else
+        return false;
+      if (! parse_int (f[5], &pid) || pid <= 1 || ! parse_u64 (f[6], &start))
         return false;
       struct state_process *p = VEC_PUSH (st->procs, st->n_procs);
-      p->kind = strcmp (f[0], "node") == 0 ? STATE_PROC_NODE : STATE_PROC_POD;
+      p->kind = kind;
       p->name = xstrdup (f[1]);
       p->owner = dup_field (f[2]);
       p->netns = xstrdup (f[3]);
@@ -892,12 +955,7 @@ state_free (struct state *st)
   free (st->netns);
   free (st->netns_ident);
   for (size_t i = 0; i < st->n_procs; i++)
-    {
-      free (st->procs[i].name);
-      free (st->procs[i].owner);
-      free (st->procs[i].netns);
-      free (st->procs[i].node);
-    }
+    state_process_free (&st->procs[i]);
   free (st->procs);
   free (st->labhost_netns);
   for (size_t i = 0; i < st->n_cidrs; i++)

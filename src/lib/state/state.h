@@ -23,7 +23,9 @@
 #include "base/error.h"
 #include "base/ipaddr.h"
 
-enum state_proc_kind { STATE_PROC_NODE, STATE_PROC_POD };
+/* node: a node's pause process; pod: a pod's; control: the lab's control
+ * loop (nslab-controller LAB), started after the lab is up. */
+enum state_proc_kind { STATE_PROC_NODE, STATE_PROC_POD, STATE_PROC_CONTROL };
 
 struct state_process {
   enum state_proc_kind kind;

@@ -2,6 +2,7 @@
 #include "state/store.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <sqlite3.h>
 #include <stdio.h>
@@ -19,6 +20,7 @@
 struct store {
   sqlite3 *db;
   char *path;    /* for messages */
+  bool in_txn;   /* store_begin: puts and deletes join the caller's transaction */
 };
 
 /* How long a writer waits for another's transaction before failing. */
@@ -158,9 +160,6 @@ put_locked (struct store *s, json_t *obj, nslab_error_t *err)
   json_t *meta = json_object_get (obj, "metadata");
   if (kind == NULL || name == NULL || !json_is_object (meta))
     return nslab_error (err, EINVAL, "%s: an object needs kind and metadata.name", s->path);
-  sqlite3_int64 rv;
-  if (next_version (s, &rv, err) < 0)
-    return -1;
   /* A replaced object keeps the identity it was created with. */
   sqlite3_stmt *st = NULL;
   if (sqlite3_prepare_v2 (s->db, "SELECT uid, body FROM objects WHERE kind = ?1 AND namespace = ?2 AND name = ?3", -1,
@@ -170,6 +169,7 @@ put_locked (struct store *s, json_t *obj, nslab_error_t *err)
   sqlite3_bind_text (st, 2, ns ? ns : "", -1, SQLITE_STATIC);
   sqlite3_bind_text (st, 3, name, -1, SQLITE_STATIC);
   int r = sqlite3_step (st);
+  bool same = false;
   if (r == SQLITE_ROW)
     {
       json_t *old = json_loads ((const char *) sqlite3_column_text (st, 1), 0, NULL);
@@ -177,9 +177,22 @@ put_locked (struct store *s, json_t *obj, nslab_error_t *err)
       const char *created = member (old, "metadata", "creationTimestamp");
       if (created)
         json_object_set_new (meta, "creationTimestamp", json_string (created));
+      /* An update that changes nothing keeps the object's
+       * resourceVersion, as the apiserver's does: watchers see no event. */
+      const char *old_rv = member (old, "metadata", "resourceVersion");
+      if (old_rv)
+        {
+          json_object_set_new (meta, "resourceVersion", json_string (old_rv));
+          same = json_equal (old, obj);
+        }
       json_decref (old);
     }
   sqlite3_finalize (st);
+  if (same)
+    return 0;
+  sqlite3_int64 rv;
+  if (next_version (s, &rv, err) < 0)
+    return -1;
   if (r != SQLITE_ROW && r != SQLITE_DONE)
     return db_error (s, err, "look up");
   if (member (obj, "metadata", "uid") == NULL)
@@ -225,12 +238,16 @@ put_locked (struct store *s, json_t *obj, nslab_error_t *err)
 static int
 begin (struct store *s, nslab_error_t *err)
 {
+  if (s->in_txn)
+    return 0;
   return exec_sql (s, "BEGIN IMMEDIATE", "begin", err);
 }
 
 static int
 finish (struct store *s, int rc, nslab_error_t *err)
 {
+  if (s->in_txn)
+    return rc;
   if (rc == 0)
     return exec_sql (s, "COMMIT", "commit", err);
   nslab_error_t e = NULL;
@@ -372,4 +389,65 @@ store_delete (struct store *s, const char *kind, const char *ns, const char *nam
     }
   sqlite3_finalize (st);
   return finish (s, rc, err);
+}
+
+int
+store_begin (struct store *s, nslab_error_t *err)
+{
+  if (begin (s, err) < 0)
+    return -1;
+  s->in_txn = true;
+  return 0;
+}
+
+int
+store_end (struct store *s, int rc, nslab_error_t *err)
+{
+  s->in_txn = false;
+  return finish (s, rc, err);
+}
+
+int
+store_meta_get (struct store *s, const char *key, uint64_t *out, nslab_error_t *err)
+{
+  sqlite3_stmt *st = NULL;
+  *out = 0;
+  if (sqlite3_prepare_v2 (s->db, "SELECT value FROM meta WHERE key = ?1", -1, &st, NULL) != SQLITE_OK)
+    return db_error (s, err, "read meta");
+  sqlite3_bind_text (st, 1, key, -1, SQLITE_STATIC);
+  int r = sqlite3_step (st);
+  if (r == SQLITE_ROW)
+    *out = (uint64_t) sqlite3_column_int64 (st, 0);
+  sqlite3_finalize (st);
+  if (r != SQLITE_ROW && r != SQLITE_DONE)
+    return db_error (s, err, "read meta");
+  return 0;
+}
+
+int
+store_meta_set (struct store *s, const char *key, uint64_t value, nslab_error_t *err)
+{
+  sqlite3_stmt *st = NULL;
+  if (sqlite3_prepare_v2 (s->db, "INSERT OR REPLACE INTO meta (key, value) VALUES (?1, ?2)", -1, &st, NULL)
+      != SQLITE_OK)
+    return db_error (s, err, "write meta");
+  sqlite3_bind_text (st, 1, key, -1, SQLITE_STATIC);
+  sqlite3_bind_int64 (st, 2, (sqlite3_int64) value);
+  int r = sqlite3_step (st);
+  sqlite3_finalize (st);
+  if (r != SQLITE_DONE)
+    return db_error (s, err, "write meta");
+  return 0;
+}
+
+int
+store_touch (struct store *s, uint64_t *rv, nslab_error_t *err)
+{
+  if (begin (s, err) < 0)
+    return -1;
+  sqlite3_int64 v = 0;
+  int rc = finish (s, next_version (s, &v, err), err);
+  if (rc == 0)
+    *rv = (uint64_t) v;
+  return rc;
 }

@@ -30,7 +30,9 @@ void store_close (struct store *s);
 int store_resource_version (struct store *s, uint64_t *out, nslab_error_t *err);
 /* Add or replace an object (keyed by kind, namespace, name): it gets the next
  * resourceVersion; a new object keeps or gets a uid and a creationTimestamp,
- * a replaced one keeps its uid. obj is updated with what was stored. */
+ * a replaced one keeps its uid; a put that changes nothing keeps the
+ * object's resourceVersion (no new version, as the apiserver). obj is
+ * updated with what was stored. */
 int store_put (struct store *s, json_t *obj, nslab_error_t *err);
 /* The object, or *out NULL when there is none. */
 int store_get (struct store *s, const char *kind, const char *ns, const char *name, json_t **out,
@@ -40,5 +42,17 @@ int store_get (struct store *s, const char *kind, const char *ns, const char *na
 int store_list (struct store *s, const char *kind, const char *ns, json_t **out, nslab_error_t *err);
 /* Remove an object; a missing one is not an error. */
 int store_delete (struct store *s, const char *kind, const char *ns, const char *name, nslab_error_t *err);
+
+/* A new resourceVersion with no object changed (a change the store does
+ * not hold, such as a new scenario, for the control loop to see). */
+int store_touch (struct store *s, uint64_t *rv, nslab_error_t *err);
+/* One transaction around several puts and deletes (store_end commits when
+ * rc is 0, else rolls back and returns -1): readers see all or none. */
+int store_begin (struct store *s, nslab_error_t *err);
+int store_end (struct store *s, int rc, nslab_error_t *err);
+/* Small numbers beside the objects (what the control loop has seen:
+ * "observedResourceVersion"); 0 when unset. */
+int store_meta_get (struct store *s, const char *key, uint64_t *out, nslab_error_t *err);
+int store_meta_set (struct store *s, const char *key, uint64_t value, nslab_error_t *err);
 
 #endif

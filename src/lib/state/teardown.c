@@ -72,9 +72,10 @@ proc_stat (pid_t pid, char *state, pid_t *ppid, uint64_t *start)
   return true;
 }
 
-/* Is pid a pause process of LAB, run by root? Its argv is "nslab-pause
- * LAB ..." (pause_spawn); a forged record naming some other live process
- * with its real start time fails here. */
+/* Is pid a pause process (or the control loop) of LAB, run by root? Its argv
+ * is "nslab-pause LAB ..." (pause_spawn) or "nslab-controller LAB"; a forged
+ * record naming some other live process with its real start time fails
+ * here. */
 static bool
 is_pause_of (pid_t pid, const char *lab)
 {
@@ -91,7 +92,8 @@ is_pause_of (pid_t pid, const char *lab)
     return false;
   buf[n] = '\0';
   size_t l0 = strlen (buf);
-  return strcmp (buf, "nslab-pause") == 0 && (size_t) n > l0 + 1 && strcmp (buf + l0 + 1, lab) == 0;
+  return (strcmp (buf, "nslab-pause") == 0 || strcmp (buf, "nslab-controller") == 0) && (size_t) n > l0 + 1
+         && strcmp (buf + l0 + 1, lab) == 0;
 }
 
 /* May the process recorded as P be killed? Gone or recycled (other start
@@ -301,6 +303,47 @@ teardown_objects (const struct state *st, nslab_error_t *err)
 {
   struct steps s = { .crash = -1 };
   return teardown_run (st, &s, err);
+}
+
+static bool
+name_in (const char *name, char *const *names, size_t n)
+{
+  for (size_t i = 0; i < n; i++)
+    if (strcmp (names[i], name) == 0)
+      return true;
+  return false;
+}
+
+int
+teardown_namespaces (struct state_writer *w, const struct state *st, char *const *names, size_t n,
+                     nslab_error_t *err)
+{
+  /* A view of st holding only the records of those namespaces: the same
+   * checks as down, for fewer objects. */
+  struct state part = { .lab = st->lab, .dir = st->dir };
+  part.netns = xcalloc (n + 1, sizeof *part.netns);
+  part.netns_ident = xcalloc (n + 1, sizeof *part.netns_ident);
+  part.procs = xcalloc (st->n_procs + 1, sizeof *part.procs);
+  for (size_t i = 0; i < st->n_netns; i++)
+    if (name_in (st->netns[i], names, n))
+      {
+        part.netns[part.n_netns] = st->netns[i];
+        part.netns_ident[part.n_netns++] = st->netns_ident[i];
+      }
+  for (size_t i = 0; i < st->n_procs; i++)
+    if (name_in (st->procs[i].netns, names, n))
+      part.procs[part.n_procs++] = st->procs[i];
+  struct steps s = { .crash = -1 };
+  int rc = teardown_run (&part, &s, err);
+  /* Recorded as gone only once gone: a failure leaves them for down. */
+  for (size_t i = 0; rc == 0 && i < part.n_procs; i++)
+    rc = state_record_gone_process (w, part.procs[i].name, part.procs[i].pid, err);
+  for (size_t i = 0; rc == 0 && i < part.n_netns; i++)
+    rc = state_record_gone_netns (w, part.netns[i], err);
+  free (part.netns);
+  free (part.netns_ident);
+  free (part.procs);
+  return rc;
 }
 
 int

@@ -18,4 +18,10 @@ int teardown_lab (const char *lab, nslab_error_t *err);
  * first one. */
 int teardown_objects (const struct state *st, nslab_error_t *err);
 
+/* The same for some namespaces of a running lab only (pods the control loop
+ * deletes): their processes and the namespaces, then "gone" records in W's
+ * journal, so down, ls and exec no longer count them. */
+int teardown_namespaces (struct state_writer *w, const struct state *st, char *const *names, size_t n,
+                         nslab_error_t *err);
+
 #endif

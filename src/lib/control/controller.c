@@ -1,0 +1,507 @@
+/* The lab's control loop (see controller.h). */
+#include "control/controller.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "apply/apply.h"
+#include "base/strmap.h"
+#include "base/util.h"
+#include "control/converge.h"
+#include "control/prober.h"
+#include "control/store_sync.h"
+#include "kernel/netns.h"
+#include "kernel/proc.h"
+#include "state/journal.h"
+#include "state/lab_scenario.h"
+#include "state/snapshot.h"
+#include "state/state.h"
+#include "state/store.h"
+
+static int64_t
+now_ms (void)
+{
+  struct timespec t;
+  clock_gettime (CLOCK_MONOTONIC, &t);
+  return (int64_t) t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+/* ---- starting the loop (up) ---------------------------------------------- */
+
+static const struct lab_node *
+control_plane_node (const struct lab_objects *o)
+{
+  for (size_t i = 0; i < o->n_nodes; i++)
+    if (o->nodes[i].role == ROLE_CONTROL_PLANE)
+      return &o->nodes[i];
+  return o->n_nodes ? &o->nodes[0] : NULL;
+}
+
+int
+control_start (const char *lab, char *const *files, size_t n_files, nslab_error_t *err)
+{
+  struct plan *p = NULL;
+  if (snapshot_read (lab, &p, err) < 0)
+    return -1;
+  const struct lab_node *cp = control_plane_node (p->objects);
+  if (cp == NULL)
+    {
+      plan_free (p);
+      return 0; /* a lab without nodes has nothing to control */
+    }
+  cleanup_free char *netns = xstrdup (cp->netns);
+  cleanup_free char *node = xstrdup (cp->name);
+  plan_free (p);
+
+  struct state_writer *w = NULL;
+  if (state_open (lab, &w, err) < 0)
+    return -1;
+  int rc = lab_scenario_save (w, files, n_files, err);
+  cleanup_free char *log = xasprintf ("%s/logs/controller.log", state_writer_dir (w));
+  int go[2] = { -1, -1 };
+  if (rc == 0 && pipe2 (go, O_CLOEXEC) < 0)
+    rc = nslab_error (err, errno, "start the control loop: pipe");
+  pid_t pid = -1;
+  if (rc == 0)
+    {
+      pid = fork ();
+      if (pid < 0)
+        rc = nslab_error (err, errno, "start the control loop: fork");
+    }
+  if (pid == 0)
+    {
+      /* Nothing but syscalls until the exec: the parent records us first,
+       * and if it dies before that, the pipe's EOF ends us. */
+      close (go[1]);
+      char b;
+      if (read (go[0], &b, 1) != 1)
+        _exit (0);
+      setsid ();
+      cleanup_free char *nspath = netns_path (netns);
+      int nsfd = open (nspath, O_RDONLY | O_CLOEXEC);
+      if (nsfd < 0 || setns (nsfd, CLONE_NEWNET) < 0)
+        _exit (1);
+      int lfd = open (log, O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0600);
+      int nfd = open ("/dev/null", O_RDONLY | O_CLOEXEC);
+      if (lfd < 0 || nfd < 0 || dup2 (nfd, 0) < 0 || dup2 (lfd, 1) < 0 || dup2 (lfd, 2) < 0)
+        _exit (1);
+      sigset_t none;
+      sigemptyset (&none);
+      sigprocmask (SIG_SETMASK, &none, NULL);
+      char *argv[] = { (char *) "nslab-controller", (char *) lab, NULL };
+      execv ("/proc/self/exe", argv);
+      _exit (127);
+    }
+  if (go[0] >= 0)
+    close (go[0]);
+  if (rc == 0)
+    {
+      struct state_process sp = { .kind = STATE_PROC_CONTROL, .name = (char *) "controller",
+                                  .netns = netns, .node = node, .pid = pid };
+      rc = proc_starttime (pid, &sp.starttime, err);
+      if (rc == 0)
+        rc = state_record_process (w, &sp, err);
+      if (rc == 0 && write (go[1], "g", 1) != 1)
+        rc = nslab_error (err, errno, "start the control loop");
+    }
+  if (go[1] >= 0)
+    close (go[1]); /* EOF: an unrecorded child exits */
+  if (rc < 0 && pid > 0)
+    waitpid (pid, NULL, 0);
+  state_writer_close (w);
+  if (rc < 0)
+    nslab_error_wrap (err, "start the control loop of lab %s", lab);
+  return rc;
+}
+
+/* ---- waiting for it (commands) ----------------------------------------- */
+
+int
+control_wait (const char *lab, uint64_t rv, int timeout_ms, nslab_error_t *err)
+{
+  struct store *s = NULL;
+  if (store_open (lab, &s, err) < 0)
+    return -1;
+  int64_t t0 = now_ms ();
+  int rc = 0;
+  for (;;)
+    {
+      uint64_t seen = 0;
+      if ((rc = store_meta_get (s, "observedResourceVersion", &seen, err)) < 0)
+        break;
+      if (seen >= rv)
+        break;
+      if (now_ms () - t0 >= timeout_ms)
+        {
+          rc = nslab_error (err, ETIMEDOUT, "lab %s: the change is not in place after %d ms (its control loop: "
+                                            "%s/%s/logs/controller.log)", lab, timeout_ms, state_root (), lab);
+          break;
+        }
+      usleep (20000);
+    }
+  store_close (s);
+  return rc;
+}
+
+/* ---- the rounds ---------------------------------------------------------- */
+
+/* What kubelet knows of one pod: its app's state (from the pause process's
+ * status file) and its readiness (from the probes). */
+struct pod_rt {
+  char *netns, *node_netns;
+  uint32_t ip;
+  struct lab_probe probe;
+  bool have_status;
+  char state[16];        /* running | waiting | terminated */
+  char reason[32];
+  unsigned restarts;
+  long long started_at, finished_at;
+  int exit_code;
+  bool probed, probe_ok;
+  bool ready;
+  int64_t next_probe;
+};
+
+struct controller {
+  char *lab;
+  struct plan *applied;
+  struct store *store;
+  int dir_fd;
+  time_t created;
+  struct pod_rt *pods; /* parallel to applied->objects->pods */
+  size_t n_pods;
+  uint64_t seen_rv;
+  struct timespec scenario_mtime;
+  bool gone;
+};
+
+static void
+pod_rt_free (struct pod_rt *r)
+{
+  free (r->netns);
+  free (r->node_netns);
+  free (r->probe.path);
+}
+
+static struct pod_rt *
+find_rt (struct pod_rt *v, size_t n, const char *netns)
+{
+  for (size_t i = 0; i < n; i++)
+    if (strcmp (v[i].netns, netns) == 0)
+      return &v[i];
+  return NULL;
+}
+
+/* One pod_rt per pod of the applied plan, keeping what was known of pods
+ * that stay; a new pod is not ready until its first probe passes. */
+static void
+rebuild_rt (struct controller *c)
+{
+  const struct lab_objects *o = c->applied->objects;
+  struct pod_rt *nv = xcalloc (o->n_pods + 1, sizeof *nv);
+  int64_t now = now_ms ();
+  for (size_t i = 0; i < o->n_pods; i++)
+    {
+      const struct lab_pod *p = &o->pods[i];
+      struct pod_rt *old = find_rt (c->pods, c->n_pods, p->netns);
+      if (old)
+        {
+          nv[i] = *old;
+          memset (old, 0, sizeof *old);
+          old->netns = xstrdup ("");
+        }
+      else
+        {
+          nv[i].netns = xstrdup (p->netns);
+          nv[i].next_probe = now;
+          nv[i].ready = c->pods == NULL; /* at start the plan's endpoints are in the rules */
+          nv[i].probed = false;
+        }
+      const struct lab_node *n = objects_find_node (o, p->node);
+      free (nv[i].node_netns);
+      nv[i].node_netns = xstrdup (n ? n->netns : "");
+      nv[i].ip = p->ip;
+      free (nv[i].probe.path);
+      nv[i].probe = p->probe;
+      nv[i].probe.path = p->probe.path ? xstrdup (p->probe.path) : NULL;
+    }
+  for (size_t i = 0; i < c->n_pods; i++)
+    pod_rt_free (&c->pods[i]);
+  free (c->pods);
+  c->pods = nv;
+  c->n_pods = o->n_pods;
+}
+
+int
+controller_open (const char *lab, struct controller **out, nslab_error_t *err)
+{
+  struct controller *c = xcalloc (1, sizeof *c);
+  c->lab = xstrdup (lab);
+  c->dir_fd = -1;
+  struct state *st = NULL;
+  if (state_load (lab, &st, err) < 0)
+    goto fail;
+  c->created = st->created;
+  state_free (st);
+  if (snapshot_read (lab, &c->applied, err) < 0 || store_open (lab, &c->store, err) < 0)
+    goto fail;
+  c->dir_fd = state_open_lab_dirfd (lab, err);
+  if (c->dir_fd < 0)
+    goto fail;
+  rebuild_rt (c);
+  *out = c;
+  return 0;
+fail:
+  controller_close (c);
+  return -1;
+}
+
+void
+controller_close (struct controller *c)
+{
+  if (c == NULL)
+    return;
+  for (size_t i = 0; i < c->n_pods; i++)
+    pod_rt_free (&c->pods[i]);
+  free (c->pods);
+  plan_free (c->applied);
+  store_close (c->store);
+  if (c->dir_fd >= 0)
+    close (c->dir_fd);
+  free (c->lab);
+  free (c);
+}
+
+bool
+controller_lab_gone (const struct controller *c)
+{
+  struct stat st;
+  return c->gone || fstat (c->dir_fd, &st) < 0 || st.st_nlink == 0;
+}
+
+/* The pause process's status file (runtime/pause_status.h): true when it
+ * changed. */
+static bool
+read_app_state (struct controller *c, struct pod_rt *r)
+{
+  struct pause_status ps;
+  nslab_error_t e = NULL;
+  cleanup_free char *rel = xasprintf ("files/%s", r->netns);
+  int dfd = openat (c->dir_fd, rel, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (dfd < 0)
+    return false;
+  int got = pause_status_read (dfd, &ps, &e);
+  close (dfd);
+  nslab_error_free (&e);
+  if (got <= 0)
+    return false;
+  bool changed = !r->have_status || strcmp (r->state, ps.state) != 0 || r->restarts != ps.restarts
+                 || strcmp (r->reason, ps.reason) != 0;
+  r->have_status = true;
+  snprintf (r->state, sizeof r->state, "%s", ps.state);
+  snprintf (r->reason, sizeof r->reason, "%s", ps.reason);
+  r->restarts = ps.restarts;
+  r->started_at = ps.started_at;
+  r->finished_at = ps.finished_at;
+  r->exit_code = ps.exit_code;
+  return changed;
+}
+
+static bool
+app_running (const struct pod_rt *r)
+{
+  return !r->have_status || strcmp (r->state, "running") == 0;
+}
+
+/* kubelet's view: running and (no probe, or the last probe passed). */
+static bool
+update_ready (struct pod_rt *r)
+{
+  bool ready = app_running (r) && (r->probe.kind == PROBE_NONE || (r->probed && r->probe_ok)
+                                   || (!r->probed && r->ready));
+  bool changed = ready != r->ready;
+  r->ready = ready;
+  return changed;
+}
+
+static int
+run_probes (struct controller *c, bool *changed, bool *pending, nslab_error_t *err)
+{
+  int64_t now = now_ms ();
+  struct probe *pr = xcalloc (c->n_pods + 1, sizeof *pr);
+  size_t *which = xcalloc (c->n_pods + 1, sizeof *which);
+  size_t n = 0;
+  for (size_t i = 0; i < c->n_pods; i++)
+    {
+      struct pod_rt *r = &c->pods[i];
+      if (r->probe.kind == PROBE_NONE || !app_running (r))
+        continue;
+      if (!r->probed)
+        *pending = true;
+      if (now < r->next_probe)
+        continue;
+      pr[n] = (struct probe) { .kind = r->probe.kind, .node_netns = r->node_netns, .ip = r->ip,
+                               .port = r->probe.port, .path = r->probe.path };
+      which[n++] = i;
+    }
+  int rc = n ? probe_run_all (pr, n, 1000, err) : 0;
+  for (size_t k = 0; rc == 0 && k < n; k++)
+    {
+      struct pod_rt *r = &c->pods[which[k]];
+      r->probed = true;
+      r->probe_ok = pr[k].ok;
+      /* Until a new pod is ready, probe it again soon. */
+      r->next_probe = now + (r->ready || !pr[k].ok ? CONTROL_PROBE_PERIOD_MS : 0);
+      if (!pr[k].ok && !r->ready)
+        r->next_probe = now + 100;
+    }
+  free (pr);
+  free (which);
+  return rc;
+}
+
+/* ---- status as kubelet reports it ---- */
+
+static char *
+rfc3339 (long long t)
+{
+  time_t tt = (time_t) t;
+  struct tm tm;
+  gmtime_r (&tt, &tm);
+  char b[32];
+  strftime (b, sizeof b, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return xstrdup (b);
+}
+
+static void
+set_pod_status (json_t *pod, const json_t *was, void *arg)
+{
+  struct controller *c = arg;
+  const char *name = json_string_value (json_object_get (json_object_get (pod, "metadata"), "name"));
+  const char *ns = json_string_value (json_object_get (json_object_get (pod, "metadata"), "namespace"));
+  const struct lab_objects *o = c->applied->objects;
+  struct pod_rt *r = NULL;
+  for (size_t i = 0; i < o->n_pods && r == NULL; i++)
+    if (strcmp (o->pods[i].name, name) == 0 && strcmp (o->pods[i].ns, ns) == 0)
+      r = &c->pods[i];
+  json_t *status = json_object_get (pod, "status");
+  if (r == NULL || status == NULL)
+    return;
+  /* The start time kubelet reported first stays. */
+  const json_t *wst = json_object_get (was, "status");
+  if (json_object_get (wst, "startTime"))
+    json_object_set (status, "startTime", json_object_get (wst, "startTime"));
+  json_t *cs = json_array_get (json_object_get (status, "containerStatuses"), 0);
+  const char *ready = r->ready ? "True" : "False";
+  json_t *conds = json_object_get (status, "conditions");
+  for (size_t i = 0; i < json_array_size (conds); i++)
+    {
+      json_t *cd = json_array_get (conds, i);
+      if (strcmp (json_string_value (json_object_get (cd, "type")), "Ready") == 0)
+        json_object_set_new (cd, "status", json_string (ready));
+    }
+  if (cs == NULL)
+    return;
+  json_object_set_new (cs, "ready", json_boolean (r->ready));
+  json_object_set_new (cs, "restartCount", json_integer (r->restarts));
+  json_t *state = json_object ();
+  if (strcmp (r->state, "waiting") == 0)
+    json_object_set_new (state, "waiting", json_pack ("{s:s}", "reason", r->reason[0] ? r->reason : "Waiting"));
+  else if (strcmp (r->state, "terminated") == 0)
+    {
+      cleanup_free char *fin = rfc3339 (r->finished_at);
+      json_object_set_new (state, "terminated", json_pack ("{s:i, s:s, s:s}", "exitCode", (json_int_t) r->exit_code,
+                                                           "reason", r->reason[0] ? r->reason : "Error",
+                                                           "finishedAt", fin));
+      json_object_set_new (status, "phase", json_string (r->exit_code == 0 ? "Succeeded" : "Failed"));
+    }
+  else
+    {
+      json_t *old_state = json_object_get (json_object_get (json_array_get (json_object_get (wst, "containerStatuses"),
+                                                                            0), "state"), "running");
+      if (r->have_status && r->started_at)
+        {
+          cleanup_free char *st = rfc3339 (r->started_at);
+          json_object_set_new (state, "running", json_pack ("{s:s}", "startedAt", st));
+        }
+      else if (old_state)
+        json_object_set (state, "running", old_state);
+      else
+        json_object_set (state, "running", json_object_get (json_object_get (cs, "state"), "running"));
+    }
+  json_object_set_new (cs, "state", state);
+  if (r->restarts > 0 && r->finished_at)
+    {
+      cleanup_free char *fin = rfc3339 (r->finished_at);
+      json_object_set_new (cs, "lastState",
+                           json_pack ("{s:{s:i, s:s, s:s}}", "terminated", "exitCode", (json_int_t) r->exit_code,
+                                      "reason", r->exit_code == 0 ? "Completed" : "Error", "finishedAt", fin));
+    }
+}
+
+int
+controller_round (struct controller *c, bool full_sync, nslab_error_t *err)
+{
+  if (controller_lab_gone (c))
+    {
+      c->gone = true;
+      return nslab_error (err, ENOENT, "lab %s is gone", c->lab);
+    }
+  bool changed = full_sync, pending = false;
+  for (size_t i = 0; i < c->n_pods; i++)
+    changed |= read_app_state (c, &c->pods[i]);
+  if (run_probes (c, &changed, &pending, err) < 0)
+    return -1;
+  for (size_t i = 0; i < c->n_pods; i++)
+    changed |= update_ready (&c->pods[i]);
+  uint64_t rv = 0;
+  if (store_resource_version (c->store, &rv, err) < 0)
+    return -1;
+  changed |= rv != c->seen_rv;
+  cleanup_free char *spath = lab_scenario_path (c->lab, err);
+  if (spath == NULL)
+    return -1;
+  struct stat sst;
+  if (stat (spath, &sst) == 0
+      && (sst.st_mtim.tv_sec != c->scenario_mtime.tv_sec || sst.st_mtim.tv_nsec != c->scenario_mtime.tv_nsec))
+    {
+      changed = true;
+      c->scenario_mtime = sst.st_mtim;
+    }
+  if (!changed)
+    return pending ? 1 : 0;
+
+  /* Re-plan: the kept scenario as the store now has it, with the live pods. */
+  struct plan *newp = NULL;
+  bool *ready = xcalloc (c->n_pods + 1, sizeof *ready);
+  for (size_t i = 0; i < c->n_pods; i++)
+    ready[i] = c->pods[i].ready;
+  int rc = converge_plan (c->lab, spath, c->store, c->applied, ready, &newp, err);
+  free (ready);
+  if (rc < 0)
+    return -1;
+  rc = converge_apply (c->lab, c->applied, newp, full_sync, err);
+  if (rc < 0)
+    {
+      plan_free (newp);
+      return -1;
+    }
+  plan_free (c->applied);
+  c->applied = newp;
+  rebuild_rt (c);
+  for (size_t i = 0; i < c->n_pods; i++)
+    update_ready (&c->pods[i]);
+  uint64_t observed = 0;
+  if (store_sync (c->store, newp->objects, c->created, set_pod_status, c, rv, &observed, err) < 0)
+    return -1;
+  c->seen_rv = observed;
+  return 1;
+}

@@ -1,0 +1,48 @@
+/* The lab's control loop: one process per lab (nslab-controller LAB), started
+ * by up in the control-plane node's network namespace and recorded in the
+ * journal like the pause processes, so down stops it first. It does from the
+ * lab's store what kubelet, the Deployment/ReplicaSet and EndpointSlice
+ * controllers and kube-proxy do on a real cluster:
+ *   - kubelet: reads each pod's app state (the pause process restarts it,
+ *     runtime/pause_status.h) and probes readiness;
+ *   - controllers: keeps each workload at its replica count (new pods get
+ *     new names and the next host-local address), endpoints = ready pods;
+ *   - kube-proxy: resyncs every node's rules with only the changed chains,
+ *     and a full sync every CONTROL_FULL_SYNC_S.
+ * Each round re-plans the lab (its kept scenario, adjusted by the store, and
+ * the live pods -> model -> plan) and applies the difference to the applied
+ * plan: new pods' ops, gone pods torn down, rules resynced; then the store
+ * and the snapshot say what the lab now is. */
+#ifndef NSLAB_CONTROL_CONTROLLER_H
+#define NSLAB_CONTROL_CONTROLLER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/error.h"
+
+/* kube-proxy's iptables syncPeriod. */
+#define CONTROL_FULL_SYNC_S 30
+/* The readiness probe period (kubelet's default is 10 s; a lab wants to see
+ * a change within a couple of seconds). */
+#define CONTROL_PROBE_PERIOD_MS 2000
+
+/* up: keep the scenario FILES in LAB's state dir and start LAB's control
+ * loop in its first control-plane node's network namespace, recorded. */
+int control_start (const char *lab, char *const *files, size_t n_files, nslab_error_t *err);
+/* The loop (nslab-controller LAB, src/cmd_controller.c) is rounds of: */
+struct controller;
+int controller_open (const char *lab, struct controller **out, nslab_error_t *err);
+/* One round: read the pods' app states, probe what is due, and when
+ * anything changed (or full_sync), converge. 1: something is still settling
+ * (a new pod not yet probed: come back soon), 0: nothing to do, -1: error. */
+int controller_round (struct controller *c, bool full_sync, nslab_error_t *err);
+/* The lab's record is gone (down): the loop ends. */
+bool controller_lab_gone (const struct controller *c);
+void controller_close (struct controller *c);
+/* Commands: wait until LAB's loop has converged to everything written up to
+ * resourceVersion RV (rules in place on every node), at most timeout_ms. */
+int control_wait (const char *lab, uint64_t rv, int timeout_ms, nslab_error_t *err);
+
+#endif

@@ -1,0 +1,449 @@
+/* Planning and applying one round of the control loop (see converge.h). */
+#include "control/converge.h"
+
+#include <stdlib.h>
+#include <time.h>
+#include <string.h>
+
+#include "apply/apply.h"
+#include "base/strmap.h"
+#include "base/util.h"
+#include "k8s/model.h"
+#include "kernel/iptables.h"
+#include "plan/kube_proxy_sync.h"
+#include "plan/op.h"
+#include "state/journal.h"
+#include "state/snapshot.h"
+#include "state/state.h"
+#include "state/teardown.h"
+
+static bool
+in_store (struct store *s, const char *kind, const char *ns, const char *name, nslab_error_t *err, int *rc)
+{
+  json_t *obj = NULL;
+  if (store_get (s, kind, ns, name, &obj, err) < 0)
+    {
+      *rc = -1;
+      return false;
+    }
+  bool there = obj != NULL;
+  json_decref (obj);
+  return there;
+}
+
+static int
+store_replicas (struct store *s, const char *kind, const char *ns, const char *name, int *replicas,
+                nslab_error_t *err)
+{
+  json_t *obj = NULL;
+  if (store_get (s, kind, ns, name, &obj, err) < 0)
+    return -1;
+  if (obj == NULL)
+    return 0;
+  json_t *r = json_object_get (json_object_get (obj, "spec"), "replicas");
+  if (json_is_integer (r))
+    *replicas = (int) json_integer_value (r);
+  json_decref (obj);
+  return 1;
+}
+
+/* Stable partition: the kept first, in their order; returns how many. The
+ * left-out stay behind them so scenario_free still frees them. */
+#define PARTITION(arr, n, keep)                                                                                    \
+  do                                                                                                               \
+    {                                                                                                              \
+      size_t k_ = 0;                                                                                               \
+      __typeof__ (*(arr)) *tmp_ = xcalloc ((n) + 1, sizeof *tmp_);                                                 \
+      for (size_t i_ = 0; i_ < (n); i_++)                                                                          \
+        if ((keep)[i_])                                                                                            \
+          tmp_[k_++] = (arr)[i_];                                                                                  \
+      size_t kept_ = k_;                                                                                           \
+      for (size_t i_ = 0; i_ < (n); i_++)                                                                          \
+        if (!(keep)[i_])                                                                                           \
+          tmp_[k_++] = (arr)[i_];                                                                                  \
+      memcpy ((arr), tmp_, (n) * sizeof *tmp_);                                                                    \
+      free (tmp_);                                                                                                 \
+      (n) = kept_;                                                                                                 \
+    }                                                                                                              \
+  while (0)
+
+static const char *
+workload_kind (enum workload_kind k)
+{
+  return k == WL_DEPLOYMENT ? "Deployment" : k == WL_REPLICASET ? "ReplicaSet" : "Pod";
+}
+
+/* The scenario as the store says now. */
+static int
+adjust_scenario (struct scenario *sc, struct store *s, const struct lab_objects *o, nslab_error_t *err)
+{
+  int rc = 0;
+  bool *keep = xcalloc (sc->n_workloads + sc->n_services + 1, sizeof *keep);
+  for (size_t i = 0; rc == 0 && i < sc->n_workloads; i++)
+    {
+      struct workload_def *w = &sc->workloads[i];
+      int replicas = w->replicas;
+      int r = store_replicas (s, workload_kind (w->kind), w->ns, w->name, &replicas, err);
+      if (r < 0)
+        rc = -1;
+      keep[i] = r > 0;
+      if (r > 0 && w->kind != WL_POD)
+        w->replicas = replicas < 0 ? 0 : replicas;
+    }
+  if (rc == 0)
+    PARTITION (sc->workloads, sc->n_workloads, keep);
+  memset (keep, 0, (sc->n_workloads + sc->n_services + 1) * sizeof *keep);
+  for (size_t i = 0; rc == 0 && i < sc->n_services; i++)
+    {
+      struct service_def *d = &sc->services[i];
+      keep[i] = in_store (s, "Service", d->ns, d->name, err, &rc);
+      /* An existing service keeps its ClusterIP and NodePorts, as the
+       * apiserver keeps them across updates. */
+      for (size_t k = 0; keep[i] && k < o->n_services; k++)
+        {
+          const struct lab_service *ls = &o->services[k];
+          if (strcmp (ls->ns, d->ns) != 0 || strcmp (ls->name, d->name) != 0)
+            continue;
+          if (!d->cluster_ip)
+            d->cluster_ip = ls->cluster_ip;
+          for (size_t p = 0; p < d->n_ports; p++)
+            for (size_t q = 0; q < ls->n_ports; q++)
+              if (!d->ports[p].node_port && ls->ports[q].node_port && ls->ports[q].port == d->ports[p].port
+                  && ls->ports[q].protocol == d->ports[p].protocol && d->type != SVC_CLUSTER_IP)
+                d->ports[p].node_port = ls->ports[q].node_port;
+        }
+    }
+  if (rc == 0)
+    PARTITION (sc->services, sc->n_services, keep);
+  free (keep);
+  return rc;
+}
+
+/* ---- the live pods ---- */
+
+struct live_buf {
+  struct model_live live;
+  struct model_live_pod *pods;
+  struct model_live_node *nodes;
+  struct model_live_workload *workloads;
+  char **keys;     /* strings the live structs borrow */
+  size_t n_keys;
+};
+
+static const char *
+keep_str (struct live_buf *b, char *s)
+{
+  *VEC_PUSH (b->keys, b->n_keys) = s;
+  return s;
+}
+
+static void
+live_buf_free (struct live_buf *b)
+{
+  free (b->pods);
+  free (b->nodes);
+  free (b->workloads);
+  for (size_t i = 0; i < b->n_keys; i++)
+    free (b->keys[i]);
+  free (b->keys);
+}
+
+static int64_t
+parse_time_ns (const char *s)
+{
+  struct tm tm = { 0 };
+  if (s == NULL || strptime (s, "%Y-%m-%dT%H:%M:%SZ", &tm) == NULL)
+    return 0;
+  return (int64_t) timegm (&tm) * 1000000000;
+}
+
+static enum workload_kind
+owner_workload (const struct lab_pod *p)
+{
+  return p->owner.kind == OBJ_DEPLOYMENT ? WL_DEPLOYMENT : p->owner.kind == OBJ_REPLICASET ? WL_REPLICASET : WL_POD;
+}
+
+/* The pods of APPLIED the store still has (a pod deleted from the store is
+ * not live: its workload gets a new one), with kubelet's readiness; per
+ * node, host-local's last reserved address; per workload, the next name
+ * serial. The last two live in the store's meta table; before the first
+ * round they are what up allocated (host-local hands out addresses in
+ * order, so the highest one is the last reserved). */
+static int
+converge_live (struct store *s, const struct plan *applied, const bool *ready, const struct scenario *sc,
+               struct live_buf *b, nslab_error_t *err)
+{
+  const struct lab_objects *o = applied->objects;
+  b->pods = xcalloc (o->n_pods + 1, sizeof *b->pods);
+  b->nodes = xcalloc (o->n_nodes + 1, sizeof *b->nodes);
+  b->workloads = xcalloc (sc->n_workloads + 1, sizeof *b->workloads);
+  size_t np = 0;
+  for (size_t i = 0; i < o->n_pods; i++)
+    {
+      const struct lab_pod *p = &o->pods[i];
+      json_t *obj = NULL;
+      if (store_get (s, "Pod", p->ns, p->name, &obj, err) < 0)
+        return -1;
+      if (obj == NULL)
+        continue;
+      struct model_live_pod *lp = &b->pods[np++];
+      lp->ns = p->ns;
+      lp->name = p->name;
+      lp->owner_kind = owner_workload (p);
+      lp->owner_name = p->owner.kind == OBJ_NONE ? p->name : p->owner.name;
+      lp->replicaset = p->replicaset;
+      lp->node = p->node;
+      lp->ip = p->ip;
+      lp->host_veth = p->host_veth;
+      lp->app_kind = p->app.kind;
+      lp->app_port = p->app.port;
+      lp->app_command = p->app.command;
+      lp->ready = ready[i];
+      json_t *meta = json_object_get (obj, "metadata");
+      lp->created_ns = parse_time_ns (json_string_value (json_object_get (meta, "creationTimestamp")));
+      const char *uid = json_string_value (json_object_get (meta, "uid"));
+      lp->uid = uid ? keep_str (b, xstrdup (uid)) : NULL;
+      json_decref (obj);
+    }
+  for (size_t i = 0; i < o->n_nodes; i++)
+    {
+      struct model_live_node *ln = &b->nodes[i];
+      ln->name = o->nodes[i].name;
+      cleanup_free char *key = xasprintf ("ipam/%s", o->nodes[i].name);
+      uint64_t v = 0;
+      if (store_meta_get (s, key, &v, err) < 0)
+        return -1;
+      if (v == 0)
+        for (size_t k = 0; k < o->n_pods; k++)
+          if (strcmp (o->pods[k].node, o->nodes[i].name) == 0 && o->pods[k].ip > v)
+            v = o->pods[k].ip;
+      ln->last_reserved_ip = (uint32_t) v;
+    }
+  for (size_t i = 0; i < sc->n_workloads; i++)
+    {
+      const struct workload_def *w = &sc->workloads[i];
+      struct model_live_workload *lw = &b->workloads[i];
+      lw->kind = w->kind;
+      lw->ns = w->ns;
+      lw->name = w->name;
+      cleanup_free char *key = xasprintf ("serial/%s/%s/%s", workload_kind (w->kind), w->ns, w->name);
+      uint64_t v = 0;
+      if (store_meta_get (s, key, &v, err) < 0)
+        return -1;
+      if (v == 0)
+        /* up named its pods with serials 0 .. replicas-1 */
+        for (size_t k = 0; k < o->n_pods; k++)
+          if (owner_workload (&o->pods[k]) == w->kind && strcmp (o->pods[k].ns, w->ns) == 0
+              && strcmp (o->pods[k].owner.kind == OBJ_NONE ? o->pods[k].name : o->pods[k].owner.name, w->name) == 0)
+            v++;
+      lw->next_serial = (uint32_t) v;
+    }
+  b->live = (struct model_live) { .pods = b->pods, .n_pods = np, .nodes = b->nodes, .n_nodes = o->n_nodes,
+                                  .workloads = b->workloads, .n_workloads = sc->n_workloads,
+                                  .now_ns = (int64_t) time (NULL) * 1000000000 };
+  return 0;
+}
+
+/* What the next round continues from. */
+static int
+save_allocators (struct store *s, const struct model *m, nslab_error_t *err)
+{
+  for (size_t i = 0; i < m->n_nodes; i++)
+    if (m->nodes[i].last_reserved_ip)
+      {
+        cleanup_free char *key = xasprintf ("ipam/%s", m->nodes[i].name);
+        if (store_meta_set (s, key, m->nodes[i].last_reserved_ip, err) < 0)
+          return -1;
+      }
+  for (size_t i = 0; i < m->sc->n_workloads; i++)
+    {
+      const struct workload_def *w = &m->sc->workloads[i];
+      cleanup_free char *key = xasprintf ("serial/%s/%s/%s", workload_kind (w->kind), w->ns, w->name);
+      if (store_meta_set (s, key, m->next_serial[i], err) < 0)
+        return -1;
+    }
+  return 0;
+}
+
+int
+converge_plan (const char *lab, const char *scenario_path, struct store *s, const struct plan *applied,
+               const bool *ready, struct plan **out, nslab_error_t *err)
+{
+  (void) lab;
+  struct scenario *sc = NULL;
+  if (scenario_load (scenario_path, &sc, err) < 0)
+    return -1;
+  size_t n_wl = sc->n_workloads, n_svc = sc->n_services;
+  const struct lab_objects *o = applied->objects;
+  int rc = adjust_scenario (sc, s, o, err);
+  struct live_buf live = { 0 };
+  if (rc == 0)
+    rc = converge_live (s, applied, ready, sc, &live, err);
+  struct model *m = NULL;
+  if (rc == 0)
+    rc = model_build_live (sc, &live.live, &m, err);
+  if (rc == 0)
+    rc = save_allocators (s, m, err);
+  if (rc == 0)
+    *out = plan_from_model (m);
+  model_free (m);
+  live_buf_free (&live);
+  sc->n_workloads = n_wl;
+  sc->n_services = n_svc;
+  scenario_free (sc);
+  return rc;
+}
+
+/* ---- applying ---- */
+
+static char *
+op_key (const struct plan_op *op)
+{
+  cleanup_free char *d = op_describe (op);
+  return xasprintf ("%s\t%s", op->ns ? op->ns : "", d);
+}
+
+static const char *
+node_payload (const struct plan *p, const char *ns)
+{
+  for (size_t i = 0; i < p->n_ops; i++)
+    if (p->ops[i].kind == OP_IPTABLES && strcmp (p->ops[i].ns, ns) == 0)
+      return p->ops[i].u.ipt.payload;
+  return NULL;
+}
+
+static bool
+has_pod (const struct lab_objects *o, const char *netns, const struct lab_pod **out)
+{
+  for (size_t i = 0; i < o->n_pods; i++)
+    if (strcmp (o->pods[i].netns, netns) == 0)
+      {
+        if (out)
+          *out = &o->pods[i];
+        return true;
+      }
+  return false;
+}
+
+static const struct plan_op *
+process_op (const struct plan *p, const char *ns)
+{
+  for (size_t i = 0; i < p->n_ops; i++)
+    if (p->ops[i].kind == OP_PROCESS && strcmp (p->ops[i].ns, ns) == 0)
+      return &p->ops[i];
+  return NULL;
+}
+
+/* A pod kept by name whose process op changed (a bare pod's app) is
+ * replaced: torn down and made again. */
+static bool
+replaced (const struct plan *applied, const struct plan *newp, const char *netns)
+{
+  const struct plan_op *a = process_op (applied, netns), *b = process_op (newp, netns);
+  if (a == NULL || b == NULL)
+    return false;
+  cleanup_free char *ka = op_key (a), *kb = op_key (b);
+  return strcmp (ka, kb) != 0;
+}
+
+int
+converge_apply (const char *lab, const struct plan *applied, const struct plan *newp, bool full_sync,
+                nslab_error_t *err)
+{
+  const struct lab_objects *ao = applied->objects, *no = newp->objects;
+  /* Pods gone (or replaced). */
+  char **gone = xcalloc (ao->n_pods + 1, sizeof *gone);
+  size_t n_gone = 0;
+  for (size_t i = 0; i < ao->n_pods; i++)
+    if (!has_pod (no, ao->pods[i].netns, NULL) || replaced (applied, newp, ao->pods[i].netns))
+      gone[n_gone++] = ao->pods[i].netns;
+
+  struct state_writer *w = NULL;
+  if (state_open (lab, &w, err) < 0)
+    {
+      free (gone);
+      return -1;
+    }
+  int rc = 0;
+  /* 1. kube-proxy: every node's rules, before any pod goes, so no packet
+   * is sent to a pod that is being torn down. */
+  for (size_t i = 0; rc == 0 && i < newp->n_ops; i++)
+    {
+      const struct plan_op *op = &newp->ops[i];
+      if (op->kind != OP_IPTABLES)
+        continue;
+      const char *old = node_payload (applied, op->ns);
+      cleanup_free char *payload = NULL;
+      if (old == NULL)
+        payload = xstrdup (op->u.ipt.payload);
+      else if (kube_proxy_sync_payload (old, op->u.ipt.payload, full_sync, &payload, err) < 0)
+        rc = -1;
+      if (rc == 0 && payload && iptables_restore (op->ns, payload, err) < 0)
+        rc = nslab_error_wrap (err, "%s: kube-proxy sync", op->ns);
+    }
+  /* 2. The pods that are gone. */
+  if (rc == 0 && n_gone)
+    {
+      struct state *st = NULL;
+      rc = state_writer_load (w, &st, err);
+      if (rc == 0)
+        rc = teardown_namespaces (w, st, gone, n_gone, err);
+      state_free (st);
+    }
+  /* 3. What the new plan has and the applied one has not: the new pods'
+   * namespaces, links, addresses, routes and processes (and a node's
+   * cni0 when its first pod arrives). */
+  struct strmap have;
+  strmap_init (&have);
+  for (size_t i = 0; i < applied->n_ops; i++)
+    if (applied->ops[i].kind != OP_IPTABLES)
+      {
+        cleanup_free char *k = op_key (&applied->ops[i]);
+        strmap_put (&have, k, (void *) 1);
+      }
+  struct plan_op *todo = xcalloc (newp->n_ops + 1, sizeof *todo);
+  size_t n_todo = 0;
+  for (size_t i = 0; rc == 0 && i < newp->n_ops; i++)
+    {
+      const struct plan_op *op = &newp->ops[i];
+      if (op->kind == OP_IPTABLES)
+        continue;
+      bool again = false;
+      for (size_t g = 0; g < n_gone && !again; g++)
+        {
+          const struct lab_pod *np = NULL;
+          again = strcmp (op->ns, gone[g]) == 0
+                  || (op->kind == OP_LINK && op->u.link.peer_ns && strcmp (op->u.link.peer_ns, gone[g]) == 0)
+                  /* its host veth went with it: enslaved again */
+                  || (op->kind == OP_LINK_SET && has_pod (no, gone[g], &np) && np->host_veth
+                      && strcmp (op->u.set.name, np->host_veth) == 0);
+        }
+      cleanup_free char *k = op_key (op);
+      if (again || strmap_get (&have, k) == NULL)
+        todo[n_todo++] = *op; /* shallow: newp owns the strings */
+    }
+  strmap_free (&have);
+  if (rc == 0 && n_todo && apply_ops (w, todo, n_todo, err) < 0)
+    {
+      /* What was made of the new pods goes again; the next round retries. */
+      char **made = xcalloc (no->n_pods + 1, sizeof *made);
+      size_t n_made = 0;
+      for (size_t i = 0; i < no->n_pods; i++)
+        if (!has_pod (ao, no->pods[i].netns, NULL) || replaced (applied, newp, no->pods[i].netns))
+          made[n_made++] = no->pods[i].netns;
+      struct state *st = NULL;
+      nslab_error_t e = NULL;
+      if (state_writer_load (w, &st, &e) == 0)
+        teardown_namespaces (w, st, made, n_made, &e);
+      nslab_error_free (&e);
+      state_free (st);
+      free (made);
+      rc = -1;
+    }
+  free (todo);
+  if (rc == 0)
+    rc = snapshot_write (w, newp, err);
+  state_writer_close (w);
+  free (gone);
+  return rc;
+}

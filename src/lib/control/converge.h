@@ -1,0 +1,26 @@
+/* One round of the control loop, as two pure-ish halves: plan what the lab
+ * should now be, then bring the kernel from the applied plan to it. */
+#ifndef NSLAB_CONTROL_CONVERGE_H
+#define NSLAB_CONTROL_CONVERGE_H
+
+#include <stdbool.h>
+
+#include "base/error.h"
+#include "plan/plan.h"
+#include "state/store.h"
+
+/* The lab's kept scenario (SCENARIO_PATH) as the store now says: workloads
+ * and services deleted from the store are left out, replica counts are the
+ * store's, existing services keep their ClusterIP and NodePorts; the pods of
+ * APPLIED that are still in the store stay as they are (READY[i] for
+ * APPLIED's pod i says whether it is an endpoint), the rest is decided as
+ * the controllers would. *out: the new plan. */
+int converge_plan (const char *lab, const char *scenario_path, struct store *s, const struct plan *applied,
+                   const bool *ready, struct plan **out, nslab_error_t *err);
+/* Bring LAB from APPLIED to NEWP: every node's rules first (kube-proxy's
+ * partial sync, or a full one), then the pods that are gone torn down, then
+ * the new pods' ops applied and recorded; the snapshot is NEWP afterwards. */
+int converge_apply (const char *lab, const struct plan *applied, const struct plan *newp, bool full_sync,
+                    nslab_error_t *err);
+
+#endif

@@ -1,0 +1,163 @@
+/* Readiness probes (see prober.h). kubelet's HTTP probe sends a GET with
+ * its own User-Agent and counts 200-399 as success; its TCP probe only
+ * needs the connection to open. */
+#include "control/prober.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "base/ipaddr.h"
+#include "base/util.h"
+#include "kernel/netns.h"
+
+enum phase { PH_CONNECTING, PH_SENDING, PH_READING, PH_DONE };
+
+struct conn {
+  int fd;
+  enum phase phase;
+  char buf[64];
+  size_t got;
+};
+
+static int
+open_in (const char *netns)
+{
+  struct netns_guard g = NETNS_GUARD_INIT;
+  nslab_error_t e = NULL;
+  if (netns_enter (&g, netns, &e) < 0)
+    {
+      nslab_error_free (&e);
+      return -1;
+    }
+  int fd = socket (AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  netns_leave (&g);
+  return fd;
+}
+
+static void
+start (struct probe *p, struct conn *c)
+{
+  c->phase = PH_DONE;
+  c->fd = open_in (p->node_netns);
+  if (c->fd < 0)
+    return;
+  struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons (p->port), .sin_addr.s_addr = htonl (p->ip) };
+  if (connect (c->fd, (struct sockaddr *) &sa, sizeof sa) == 0 || errno == EINPROGRESS)
+    c->phase = PH_CONNECTING;
+}
+
+static void
+finish (struct probe *p, struct conn *c, bool ok)
+{
+  p->ok = ok;
+  c->phase = PH_DONE;
+  if (c->fd >= 0)
+    close (c->fd);
+  c->fd = -1;
+}
+
+static void
+step (struct probe *p, struct conn *c, short revents)
+{
+  if (c->phase == PH_CONNECTING)
+    {
+      int soerr = 0;
+      socklen_t l = sizeof soerr;
+      if (getsockopt (c->fd, SOL_SOCKET, SO_ERROR, &soerr, &l) < 0 || soerr != 0)
+        return finish (p, c, false);
+      if (p->kind == PROBE_TCP)
+        return finish (p, c, true);
+      c->phase = PH_SENDING;
+    }
+  if (c->phase == PH_SENDING)
+    {
+      char ip[IP_STRLEN];
+      char req[512];
+      int n = snprintf (req, sizeof req,
+                        "GET %s HTTP/1.1\r\nHost: %s:%u\r\nUser-Agent: kube-probe/1.28\r\nAccept: */*\r\n"
+                        "Connection: close\r\n\r\n",
+                        p->path && *p->path ? p->path : "/", ip_fmt (p->ip, ip), p->port);
+      if (n < 0 || (size_t) n >= sizeof req || send (c->fd, req, (size_t) n, MSG_NOSIGNAL) != n)
+        return finish (p, c, false);
+      c->phase = PH_READING;
+      return;
+    }
+  if (c->phase == PH_READING && (revents & (POLLIN | POLLHUP | POLLERR)))
+    {
+      ssize_t r = recv (c->fd, c->buf + c->got, sizeof c->buf - 1 - c->got, 0);
+      if (r > 0)
+        c->got += (size_t) r;
+      if (r > 0 && c->got < 12)
+        return;
+      c->buf[c->got] = '\0';
+      int status = 0;
+      bool ok = sscanf (c->buf, "HTTP/%*d.%*d %d", &status) == 1 && status >= 200 && status < 400;
+      return finish (p, c, ok);
+    }
+}
+
+static long
+ms_since (const struct timespec *t0)
+{
+  struct timespec t;
+  clock_gettime (CLOCK_MONOTONIC, &t);
+  return (t.tv_sec - t0->tv_sec) * 1000 + (t.tv_nsec - t0->tv_nsec) / 1000000;
+}
+
+int
+probe_run_all (struct probe *probes, size_t n, int timeout_ms, nslab_error_t *err)
+{
+  struct conn *c = xcalloc (n + 1, sizeof *c);
+  struct pollfd *pfd = xcalloc (n + 1, sizeof *pfd);
+  size_t *which = xcalloc (n + 1, sizeof *which);
+  for (size_t i = 0; i < n; i++)
+    {
+      probes[i].ok = probes[i].kind == PROBE_NONE;
+      c[i].fd = -1;
+      if (probes[i].kind != PROBE_NONE)
+        start (&probes[i], &c[i]);
+    }
+  struct timespec t0;
+  clock_gettime (CLOCK_MONOTONIC, &t0);
+  int rc = 0;
+  for (;;)
+    {
+      size_t m = 0;
+      for (size_t i = 0; i < n; i++)
+        if (c[i].phase != PH_DONE)
+          {
+            pfd[m] = (struct pollfd) { .fd = c[i].fd,
+                                       .events = c[i].phase == PH_READING ? POLLIN : POLLOUT };
+            which[m++] = i;
+          }
+      long left = timeout_ms - ms_since (&t0);
+      if (m == 0 || left <= 0)
+        break;
+      int r = poll (pfd, m, (int) left);
+      if (r < 0 && errno == EINTR)
+        continue;
+      if (r < 0)
+        {
+          rc = nslab_error (err, errno, "poll readiness probes");
+          break;
+        }
+      for (size_t k = 0; k < m; k++)
+        if (pfd[k].revents)
+          step (&probes[which[k]], &c[which[k]], pfd[k].revents);
+    }
+  for (size_t i = 0; i < n; i++)
+    if (c[i].phase != PH_DONE)
+      finish (&probes[i], &c[i], false);
+  free (c);
+  free (pfd);
+  free (which);
+  return rc;
+}

@@ -1,0 +1,202 @@
+/* Writing what the lab now is into its store, as the controllers and kubelet
+ * of a real cluster update the API (see store_sync.h). */
+#include "control/store_sync.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "base/util.h"
+#include "k8s/resources.h"
+
+static const char *
+meta_str (const json_t *obj, const char *key)
+{
+  return json_string_value (json_object_get (json_object_get (obj, "metadata"), key));
+}
+
+static char *
+obj_key (const json_t *obj)
+{
+  const char *ns = meta_str (obj, "namespace");
+  return xasprintf ("%s/%s/%s", json_string_value (json_object_get (obj, "kind")), ns ? ns : "",
+                    meta_str (obj, "name"));
+}
+
+/* The kinds the control loop owns in full: what is in the store and not in
+ * the new set goes. Deployments, ReplicaSets of bare workloads and Services
+ * are the user's: created by up and apply, deleted by nslab delete, only
+ * their status is the loop's. */
+static bool
+loop_owned (const json_t *obj)
+{
+  const char *kind = json_string_value (json_object_get (obj, "kind"));
+  /* A deployment's replicaset is its controller's; a bare one the user's. */
+  if (strcmp (kind, "ReplicaSet") == 0)
+    return json_object_get (json_object_get (obj, "metadata"), "ownerReferences") != NULL;
+  return strcmp (kind, "Pod") == 0 || strcmp (kind, "Endpoints") == 0 || strcmp (kind, "EndpointSlice") == 0;
+}
+
+/* Replace every string equal to a key of MAP by its value (fresh uids of
+ * this build by the stored objects' own, in ownerReferences and targetRefs). */
+static void
+remap_strings (json_t *j, json_t *map)
+{
+  if (json_is_object (j))
+    {
+      const char *k;
+      json_t *v;
+      json_object_foreach (j, k, v)
+        {
+          if (json_is_string (v))
+            {
+              json_t *to = json_object_get (map, json_string_value (v));
+              if (to && strcmp (k, "uid") == 0)
+                json_object_set (j, k, to);
+            }
+          else
+            remap_strings (v, map);
+        }
+    }
+  else if (json_is_array (j))
+    for (size_t i = 0; i < json_array_size (j); i++)
+      remap_strings (json_array_get (j, i), map);
+}
+
+
+static const char *const synced_kinds[] = { "Namespace", "Node", "Deployment", "ReplicaSet", "Pod",
+                                            "Service", "Endpoints", "EndpointSlice" };
+
+int
+store_sync (struct store *s, const struct lab_objects *o, time_t created, store_pod_status_fn pod_status,
+            void *arg, uint64_t planned_rv, uint64_t *observed, nslab_error_t *err)
+{
+  /* One write transaction from the first read: nobody writes in between,
+   * so a scale that lands meanwhile is never overwritten. */
+  if (store_begin (s, err) < 0)
+    return -1;
+  uint64_t rv_now = 0;
+  int rc = store_resource_version (s, &rv_now, err);
+  json_t *items = resources_from_objects (o, created);
+  /* What the store holds now, by kind/ns/name. */
+  json_t *stored = json_object ();
+  for (size_t k = 0; rc == 0 && k < ARRAY_SIZE (synced_kinds); k++)
+    {
+      json_t *list = NULL;
+      rc = store_list (s, synced_kinds[k], NULL, &list, err);
+      for (size_t i = 0; rc == 0 && i < json_array_size (list); i++)
+        {
+          json_t *obj = json_array_get (list, i);
+          cleanup_free char *key = obj_key (obj);
+          json_object_set (stored, key, obj);
+        }
+      json_decref (list);
+    }
+  if (rc < 0)
+    {
+      json_decref (items);
+      json_decref (stored);
+      return store_end (s, -1, err);
+    }
+  /* A slice keeps the name it was generated with. */
+  const char *key;
+  json_t *old;
+  for (size_t i = 0; i < json_array_size (items); i++)
+    {
+      json_t *obj = json_array_get (items, i);
+      if (strcmp (json_string_value (json_object_get (obj, "kind")), "EndpointSlice") != 0)
+        continue;
+      const char *svc = json_string_value (
+          json_object_get (json_object_get (json_object_get (obj, "metadata"), "labels"), "kubernetes.io/service-name"));
+      json_object_foreach (stored, key, old)
+        {
+          const char *osvc = json_string_value (json_object_get (
+              json_object_get (json_object_get (old, "metadata"), "labels"), "kubernetes.io/service-name"));
+          if (strncmp (key, "EndpointSlice/", 14) == 0 && svc && osvc && strcmp (svc, osvc) == 0
+              && strcmp (meta_str (old, "namespace"), meta_str (obj, "namespace")) == 0)
+            {
+              json_object_set_new (json_object_get (obj, "metadata"), "name", json_string (meta_str (old, "name")));
+              break;
+            }
+        }
+    }
+  /* Stored objects keep their uids; references follow. */
+  json_t *uids = json_object ();
+  for (size_t i = 0; i < json_array_size (items); i++)
+    {
+      json_t *obj = json_array_get (items, i);
+      cleanup_free char *k = obj_key (obj);
+      json_t *was = json_object_get (stored, k);
+      if (was && meta_str (was, "uid"))
+        json_object_set_new (uids, meta_str (obj, "uid"), json_string (meta_str (was, "uid")));
+    }
+  for (size_t i = 0; i < json_array_size (items); i++)
+    remap_strings (json_array_get (items, i), uids);
+  json_decref (uids);
+
+  for (size_t i = 0; rc == 0 && i < json_array_size (items); i++)
+    {
+      json_t *obj = json_array_get (items, i);
+      cleanup_free char *k = obj_key (obj);
+      json_t *was = json_object_get (stored, k);
+      const char *kind = json_string_value (json_object_get (obj, "kind"));
+      /* The user's objects: a deleted one stays deleted; a stored one keeps
+       * its spec (scale writes replicas there) and gets the new status. */
+      if (!loop_owned (obj) && strcmp (kind, "Namespace") != 0 && strcmp (kind, "Node") != 0)
+        {
+          if (was == NULL)
+            continue;
+          json_t *copy = json_deep_copy (was);
+          json_object_set (copy, "status", json_object_get (obj, "status"));
+          if (strcmp (kind, "Service") == 0)
+            json_object_set (copy, "spec", json_object_get (obj, "spec"));
+          obj = copy;
+        }
+      else
+        json_incref (obj);
+      if (strcmp (kind, "Pod") == 0 && pod_status)
+        {
+          pod_status (obj, was, arg);
+        }
+      if (was)
+        {
+          /* The apiserver keeps metadata it set (uid, creationTimestamp):
+           * store_put carries those over. */
+          json_t *meta = json_object_get (obj, "metadata");
+          json_object_del (meta, "resourceVersion");
+        }
+      rc = store_put (s, obj, err);
+      json_decref (obj);
+    }
+  /* What the loop owns and no longer exists. */
+  json_t *new_keys = json_object ();
+  for (size_t i = 0; i < json_array_size (items); i++)
+    {
+      cleanup_free char *k = obj_key (json_array_get (items, i));
+      json_object_set_new (new_keys, k, json_true ());
+    }
+  json_object_foreach (stored, key, old)
+    {
+      if (rc < 0)
+        break;
+      const char *kind = json_string_value (json_object_get (old, "kind"));
+      if (!loop_owned (old) || json_object_get (new_keys, key))
+        continue;
+      rc = store_delete (s, kind, meta_str (old, "namespace"), meta_str (old, "name"), err);
+    }
+  json_decref (new_keys);
+  /* Converged up to everything written before this transaction only if the
+   * plan was made from that: else the next round picks up the rest. */
+  uint64_t rv = planned_rv;
+  if (rc == 0 && rv_now == planned_rv)
+    rc = store_resource_version (s, &rv, err);
+  if (rc == 0 && observed)
+    rc = store_meta_set (s, "observedResourceVersion", rv, err);
+  rc = store_end (s, rc, err);
+  if (rc == 0 && observed)
+    *observed = rv;
+  json_decref (items);
+  json_decref (stored);
+  return rc;
+}
