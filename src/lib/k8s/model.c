@@ -364,16 +364,23 @@ template_desc (const struct workload_def *w)
 }
 
 static bool
-pod_name_taken (const struct model *m, const char *ns, const char *name)
+pod_name_taken (const struct model *m, const struct model_live *live, const char *ns, const char *name)
 {
   for (size_t i = 0; i < m->n_pods; i++)
     if (strcmp (m->pods[i].ns, ns) == 0 && strcmp (m->pods[i].name, name) == 0)
       return true;
+  for (size_t i = 0; live && i < live->n_pods; i++)
+    if (strcmp (live->pods[i].ns, ns) == 0 && strcmp (live->pods[i].name, name) == 0)
+      return true;
   return false;
 }
 
+/* The serial of a new pod replaces the generator's randomness: the name is
+ * a hash of lab/ns/workload/serial, and serials only grow over a lab's
+ * life, so a name comes back only on a hash collision, which is rehashed. */
 static char *
-generate_pod_name (const struct model *m, const struct workload_def *w, int replica, const char *hash)
+generate_pod_name (const struct model *m, const struct model_live *live, const struct workload_def *w,
+                   int replica, const char *hash)
 {
   if (w->kind == WL_POD)
     return xstrdup (w->name);
@@ -384,7 +391,7 @@ generate_pod_name (const struct model *m, const struct workload_def *w, int repl
       safe_random_string (fnv1a64_str (key), 5, suffix);
       char *name = w->kind == WL_DEPLOYMENT ? xasprintf ("%s-%s-%s", w->name, hash, suffix)
                                             : xasprintf ("%s-%s", w->name, suffix);
-      if (!pod_name_taken (m, w->ns, name))
+      if (!pod_name_taken (m, live, w->ns, name))
         return name;
       free (name);
     }
@@ -501,8 +508,240 @@ assign_pod_ips (struct model *m, nslab_error_t *err)
 /* Far beyond what a machine runs as namespaces; keeps planning linear-ish. */
 #define MODEL_MAX_PODS 5000
 
+/* ---- A running lab (model_build_live) ------------------------------------ */
+
 static int
-build_pods (struct model *m, nslab_error_t *err)
+node_index (const struct model *m, const char *name)
+{
+  for (size_t i = 0; name && i < m->n_nodes; i++)
+    if (strcmp (m->nodes[i].name, name) == 0)
+      return (int) i;
+  return -1;
+}
+
+static bool
+live_app_is (const struct model_live_pod *lp, const struct app_def *app)
+{
+  if (lp->app_kind != app->kind)
+    return false;
+  if (app->kind == APP_HTTP)
+    return lp->app_port == app->port;
+  if (app->kind == APP_COMMAND)
+    return lp->app_command && app->command && strcmp (lp->app_command, app->command) == 0;
+  return true;
+}
+
+/* Is the live pod one of the workload's (any template)? */
+static bool
+live_owned_by (const struct model_live_pod *lp, const struct workload_def *w)
+{
+  return lp->owner_kind == w->kind && strcmp (lp->ns, w->ns) == 0 && lp->owner_name
+         && strcmp (lp->owner_name, w->name) == 0;
+}
+
+/* Is it one of the workload's pods of its current template, on a node the
+ * lab still has? A deployment's template is its replicaset's hash; a
+ * replicaset's pods and a bare pod are checked by their app (a bare pod's
+ * node and IP are immutable too). */
+static bool
+live_current (const struct model *m, const struct model_live_pod *lp, const struct workload_def *w,
+              const char *hash)
+{
+  if (!live_owned_by (lp, w) || node_index (m, lp->node) < 0 || lp->ip == 0)
+    return false;
+  switch (w->kind)
+    {
+    case WL_DEPLOYMENT:
+      {
+        cleanup_free char *rs = xasprintf ("%s-%s", w->name, hash);
+        return lp->replicaset && strcmp (lp->replicaset, rs) == 0;
+      }
+    case WL_REPLICASET:
+      return lp->replicaset && strcmp (lp->replicaset, w->name) == 0 && live_app_is (lp, &w->app);
+    case WL_POD:
+      if (strcmp (lp->name, w->name) != 0 || !live_app_is (lp, &w->app))
+        return false;
+      if (w->n_nodes && strcmp (w->nodes[0], lp->node) != 0)
+        return false;
+      return w->n_ips == 0 || w->ips[0] == lp->ip;
+    }
+  return false;
+}
+
+static int
+log2_floor (int64_t d)
+{
+  return d > 0 ? 63 - __builtin_clzll ((unsigned long long) d) : -1;
+}
+
+/* controller.ActivePodsWithRanks for two different times: <0 when a goes
+ * first (the newer; an unknown time before a known one), >0 when b does;
+ * with Now, times in one power-of-two bucket of age are ordered by UID. */
+static int
+time_order (int64_t ta, int64_t tb, const char *uid_a, const char *uid_b, int64_t now)
+{
+  if (now == 0 || ta == 0 || tb == 0)
+    {
+      if (ta == 0 || tb == 0)
+        return ta == 0 ? -1 : 1;
+      return ta > tb ? -1 : 1;
+    }
+  int diff = log2_floor (now - ta) - log2_floor (now - tb);
+  if (diff == 0)
+    {
+      int c = strcmp (uid_a ? uid_a : "", uid_b ? uid_b : "");
+      return c < 0 ? -1 : c > 0 ? 1 : 0;
+    }
+  return diff < 0 ? -1 : 1;
+}
+
+struct rank_cand {
+  size_t live;  /* index into live->pods */
+  int rank;     /* active pods of the workload on the same node */
+};
+
+/* ActivePodsWithRanks.Less: does a go before b in the deletion order?
+ * Every pod here runs (phase Running, no restarts, no deletion cost). */
+static bool
+delete_before (const struct model_live *live, const struct rank_cand *a, const struct rank_cand *b)
+{
+  const struct model_live_pod *pa = &live->pods[a->live], *pb = &live->pods[b->live];
+  bool ua = !pa->node || !*pa->node, ub = !pb->node || !*pb->node;
+  if (ua != ub)
+    return ua;
+  if (pa->ready != pb->ready)
+    return !pa->ready;
+  if (a->rank != b->rank)
+    return a->rank > b->rank;
+  int o = 0;
+  if (pa->ready && pb->ready && pa->ready_ns != pb->ready_ns)
+    o = time_order (pa->ready_ns, pb->ready_ns, pa->uid, pb->uid, live->now_ns);
+  else if (pa->created_ns != pb->created_ns)
+    o = time_order (pa->created_ns, pb->created_ns, pa->uid, pb->uid, live->now_ns);
+  if (o != 0)
+    return o < 0;
+  return a->live > b->live; /* later in creation order first */
+}
+
+/* The live pods model_build_live keeps for workload w, in live order:
+ * keep[i] set for each. Returns how many. */
+static size_t
+live_keep (const struct model *m, const struct model_live *live, const struct workload_def *w, const char *hash,
+           bool *keep)
+{
+  cleanup_free struct rank_cand *c = xcalloc (live->n_pods + 1, sizeof *c);
+  size_t n = 0;
+  for (size_t i = 0; i < live->n_pods; i++)
+    if (live_current (m, &live->pods[i], w, hash))
+      c[n++].live = i;
+  if (n <= (size_t) w->replicas)
+    {
+      for (size_t i = 0; i < n; i++)
+        keep[c[i].live] = true;
+      return n;
+    }
+  /* getPodsRankedByRelatedPodsOnSameNode: related pods are all the
+   * workload's pods (every replicaset of a deployment). */
+  for (size_t i = 0; i < n; i++)
+    for (size_t j = 0; j < live->n_pods; j++)
+      if (live_owned_by (&live->pods[j], w) && live->pods[j].node && live->pods[c[i].live].node
+          && strcmp (live->pods[j].node, live->pods[c[i].live].node) == 0)
+        c[i].rank++;
+  for (size_t i = 1; i < n; i++)
+    for (size_t j = i; j > 0 && delete_before (live, &c[j], &c[j - 1]); j--)
+      {
+        struct rank_cand t = c[j];
+        c[j] = c[j - 1];
+        c[j - 1] = t;
+      }
+  size_t drop = n - (size_t) w->replicas;
+  for (size_t i = drop; i < n; i++)
+    keep[c[i].live] = true;
+  return (size_t) w->replicas;
+}
+
+static bool
+live_ip_used (const struct model *m, const struct model_live *live, uint32_t ip)
+{
+  for (size_t i = 0; i < m->n_pods; i++)
+    if (m->pods[i].ip == ip)
+      return true;
+  for (size_t i = 0; i < live->n_pods; i++)
+    if (live->pods[i].ip == ip)
+      return true;
+  return false;
+}
+
+/* host-local's allocator for the new pods (fresh[i]): a requested address
+ * is reserved as is; otherwise RangeIter starts after last_reserved_ip (or
+ * at the range start), runs to the end, wraps, and takes the first address
+ * no pod holds. Every reservation becomes the last reserved one. Weave's
+ * IPAM takes the lowest free address of the peer's block. */
+static int
+assign_pod_ips_live (struct model *m, const struct model_live *live, const bool *fresh, nslab_error_t *err)
+{
+  for (size_t i = 0; i < m->n_pods; i++)
+    {
+      struct model_pod *p = &m->pods[i];
+      struct model_node *n = &m->nodes[p->node];
+      if (!fresh[i])
+        continue;
+      if (p->ip)
+        {
+          n->last_reserved_ip = p->ip;
+          continue;
+        }
+      uint32_t first, last;
+      struct cidr block = node_pod_block (m, n, &first, &last);
+      uint32_t ip = first;
+      if (m->sc->cluster.cni != CNI_WEAVE && n->last_reserved_ip >= first && n->last_reserved_ip <= last)
+        ip = n->last_reserved_ip == last ? first : n->last_reserved_ip + 1;
+      uint64_t size = (uint64_t) last - first + 1, k;
+      for (k = 0; k < size && live_ip_used (m, live, ip); k++)
+        ip = ip == last ? first : ip + 1;
+      if (k == size)
+        {
+          char c[CIDR_STRLEN];
+          return model_error (err, &p->wl->origin, "replicas", "node %s has no free address left in its pod CIDR %s",
+                              n->name, cidr_fmt (block, c));
+        }
+      p->ip = ip;
+      n->last_reserved_ip = ip;
+    }
+  return 0;
+}
+
+static uint32_t
+live_next_serial (const struct model_live *live, const struct workload_def *w)
+{
+  for (size_t i = 0; live && i < live->n_workloads; i++)
+    {
+      const struct model_live_workload *lw = &live->workloads[i];
+      if (lw->kind == w->kind && strcmp (lw->ns, w->ns) == 0 && strcmp (lw->name, w->name) == 0)
+        return lw->next_serial;
+    }
+  return 0;
+}
+
+static struct model_pod *
+push_pod (struct model *m, const struct workload_def *wl, char *name, const char *hash, int replica, int node)
+{
+  struct model_pod *p = VEC_PUSH (m->pods, m->n_pods);
+  p->wl = wl;
+  p->ns = xstrdup (wl->ns);
+  p->name = name;
+  if (wl->kind == WL_DEPLOYMENT)
+    p->replicaset = xasprintf ("%s-%s", wl->name, hash);
+  else if (wl->kind == WL_REPLICASET)
+    p->replicaset = xstrdup (wl->name);
+  p->replica = replica;
+  p->node = node;
+  p->ready = true;
+  return p;
+}
+
+static int
+build_pods (struct model *m, const struct model_live *live, nslab_error_t *err)
 {
   const struct scenario *sc = m->sc;
   size_t total = 0;
@@ -513,44 +752,100 @@ build_pods (struct model *m, nslab_error_t *err)
         return model_error (err, &sc->workloads[w].origin, "replicas",
                             "the lab would have more than %d pods", MODEL_MAX_PODS);
     }
+  m->next_serial = xcalloc (sc->n_workloads + 1, sizeof *m->next_serial);
+  char (*hashes)[11] = xcalloc (sc->n_workloads + 1, sizeof *hashes);
   for (size_t w = 0; w < sc->n_workloads; w++)
+    if (sc->workloads[w].kind == WL_DEPLOYMENT)
+      {
+        cleanup_free char *desc = template_desc (&sc->workloads[w]);
+        pod_template_hash (desc, hashes[w]);
+      }
+  /* Which live pods stay: decided for every workload first, so the
+   * scheduler sees all of them when it places the new ones. */
+  bool *keep = xcalloc (live ? live->n_pods + 1 : 1, sizeof *keep);
+  for (size_t w = 0; live && w < sc->n_workloads; w++)
+    live_keep (m, live, &sc->workloads[w], hashes[w], keep);
+  for (size_t i = 0; live && i < live->n_pods; i++)
+    if (keep[i])
+      m->nodes[node_index (m, live->pods[i].node)].n_pods++;
+  bool *fresh = NULL;
+  size_t n_fresh = 0;
+  int ret = 0;
+  for (size_t w = 0; w < sc->n_workloads && ret == 0; w++)
     {
       const struct workload_def *wl = &sc->workloads[w];
-      char hash[11] = "";
-      if (wl->kind == WL_DEPLOYMENT)
-        {
-          cleanup_free char *desc = template_desc (wl);
-          pod_template_hash (desc, hash);
-        }
       cleanup_free size_t *same_on_node = xcalloc (m->n_nodes, sizeof *same_on_node);
-      for (int r = 0; r < wl->replicas; r++)
+      cleanup_free bool *ip_held = xcalloc (wl->n_ips + 1, sizeof *ip_held);
+      int have = 0;
+      for (size_t i = 0; live && i < live->n_pods; i++)
         {
-          uint32_t pinned = (size_t) r < wl->n_ips ? wl->ips[r] : 0;
+          if (!keep[i] || !live_owned_by (&live->pods[i], wl))
+            continue;
+          const struct model_live_pod *lp = &live->pods[i];
+          int node = node_index (m, lp->node);
+          struct model_pod *p = push_pod (m, wl, xstrdup (lp->name), hashes[w], -1, node);
+          p->ip = lp->ip;
+          p->ready = lp->ready;
+          p->host_veth = lp->host_veth ? xstrdup (lp->host_veth) : NULL;
+          *VEC_PUSH (fresh, n_fresh) = false;
+          same_on_node[node]++;
+          for (size_t k = 0; k < wl->n_ips; k++)
+            if (wl->ips[k] == lp->ip)
+              ip_held[k] = true;
+          have++;
+        }
+      uint32_t serial = live_next_serial (live, wl);
+      for (int r = have; r < wl->replicas; r++)
+        {
+          uint32_t pinned = 0;
+          for (size_t k = 0; k < wl->n_ips && !pinned; k++)
+            if (!ip_held[k])
+              {
+                pinned = wl->ips[k];
+                ip_held[k] = true;
+              }
           int node = schedule_pod (m, wl, same_on_node, pinned, &wl->origin, err);
           if (node < 0)
-            return -1;
+            {
+              ret = -1;
+              break;
+            }
           same_on_node[node]++;
-          char *name = generate_pod_name (m, wl, r, hash);
-          struct model_pod *p = VEC_PUSH (m->pods, m->n_pods);
-          p->wl = wl;
-          p->ns = xstrdup (wl->ns);
-          p->name = name;
-          if (wl->kind == WL_DEPLOYMENT)
-            p->replicaset = xasprintf ("%s-%s", wl->name, hash);
-          else if (wl->kind == WL_REPLICASET)
-            p->replicaset = xstrdup (wl->name);
-          p->replica = r;
-          p->node = node;
+          char *name = generate_pod_name (m, live, wl, (int) serial, hashes[w]);
+          struct model_pod *p = push_pod (m, wl, name, hashes[w], (int) serial, node);
           p->ip = pinned;
+          *VEC_PUSH (fresh, n_fresh) = true;
+          serial++;
           m->nodes[node].n_pods++;
         }
+      m->next_serial[w] = serial;
     }
-  if (assign_pod_ips (m, err) < 0)
+  free (hashes);
+  free (keep);
+  if (ret == 0 && live)
+    {
+      for (size_t i = 0; i < m->n_nodes; i++)
+        for (size_t k = 0; k < live->n_nodes; k++)
+          if (live->nodes[k].name && strcmp (live->nodes[k].name, m->nodes[i].name) == 0)
+            m->nodes[i].last_reserved_ip = live->nodes[k].last_reserved_ip;
+      ret = assign_pod_ips_live (m, live, fresh, err);
+    }
+  else if (ret == 0)
+    {
+      ret = assign_pod_ips (m, err);
+      /* What host-local's last_reserved_ip.0 says after those pods. */
+      for (size_t i = 0; ret == 0 && i < m->n_pods; i++)
+        m->nodes[m->pods[i].node].last_reserved_ip = m->pods[i].ip;
+    }
+  free (fresh);
+  if (ret < 0)
     return -1;
   for (size_t i = 0; i < m->n_pods; i++)
     {
       struct model_pod *p = &m->pods[i];
       char key[512], veth[16];
+      if (p->host_veth)
+        continue;
       /* veth names must be unique per node; a collision of 32-bit hashes
        * is rehashed with a salt. */
       for (unsigned salt = 0;; salt++)
@@ -566,13 +861,19 @@ build_pods (struct model *m, nslab_error_t *err)
               snprintf (veth, sizeof veth, "vethwepl%.7s", hex + 4);
             }
           bool clash = false;
-          for (size_t j = 0; j < i; j++)
-            if (m->pods[j].node == p->node && strcmp (m->pods[j].host_veth, veth) == 0)
+          for (size_t j = 0; j < m->n_pods; j++)
+            if (j != i && m->pods[j].host_veth && m->pods[j].node == p->node
+                && strcmp (m->pods[j].host_veth, veth) == 0)
               clash = true;
           if (!clash)
             break;
         }
       p->host_veth = xstrdup (veth);
+    }
+  for (size_t i = 0; i < m->n_pods; i++)
+    {
+      struct model_pod *p = &m->pods[i];
+      char key[512];
       snprintf (key, sizeof key, "eth0/%s/%s/%s", m->lab, p->ns, p->name);
       mac_local (fnv1a64_str (key), p->mac);
       p->netns = add_netns (m, xasprintf ("%s-%s-%s", m->lab, p->ns, p->name), NETNS_POD, (int) i, p->name);
@@ -707,7 +1008,9 @@ build_endpoints (struct model *m, struct model_service *s)
           for (size_t p = 0; p < m->n_pods; p++)
             {
               const struct model_pod *pod = &m->pods[p];
-              if (strcmp (pod->ns, d->ns) != 0
+              /* The EndpointSlice controller marks a not-ready pod's
+               * endpoint not ready; kube-proxy skips it. */
+              if (!pod->ready || strcmp (pod->ns, d->ns) != 0
                   || !labels_match (pod->wl->labels, pod->wl->n_labels, d->selector, d->n_selector))
                 continue;
               struct model_endpoint *e = VEC_PUSH (sp->endpoints, sp->n_endpoints);
@@ -832,11 +1135,17 @@ build_services (struct model *m, nslab_error_t *err)
 int
 model_build (const struct scenario *sc, struct model **out, nslab_error_t *err)
 {
+  return model_build_live (sc, NULL, out, err);
+}
+
+int
+model_build_live (const struct scenario *sc, const struct model_live *live, struct model **out, nslab_error_t *err)
+{
   struct model *m = xcalloc (1, sizeof *m);
   m->sc = sc;
   m->lab = xstrdup (sc->lab);
   add_netns (m, xasprintf ("%s-host", sc->lab), NETNS_LABHOST, -1, NULL);
-  if (build_nodes (m, err) < 0 || build_pods (m, err) < 0 || build_services (m, err) < 0
+  if (build_nodes (m, err) < 0 || build_pods (m, live, err) < 0 || build_services (m, err) < 0
       || check_netns_names_unique (m, err) < 0)
     {
       model_free (m);
@@ -891,6 +1200,7 @@ model_free (struct model *m)
       free (s->name);
     }
   free (m->services);
+  free (m->next_serial);
   free (m->lab);
   free (m);
 }

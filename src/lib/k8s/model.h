@@ -39,13 +39,18 @@ struct model_node {
   uint32_t weave_bridge_ip;
   int netns;             /* index into model->netns */
   size_t n_pods;
+  /* host-local's last_reserved_ip.0 on this node after the model's pods got
+   * their addresses (0: none handed out). model_build_live continues after
+   * it; the control loop stores it. */
+  uint32_t last_reserved_ip;
 };
 
 struct model_pod {
   const struct workload_def *wl;
   char *ns, *name;       /* demo, web-79ffc79c64-7lczb */
   char *replicaset;      /* web-79ffc79c64 (a deployment's), the replicaset's own name, NULL for a bare pod */
-  int replica;           /* index within the workload */
+  int replica;           /* the workload's serial the name derives from (0, 1, ... for a new lab) */
+  bool ready;            /* false: kept in the lab, but no service's endpoint (model_build: always true) */
   int node;              /* index into model->nodes */
   uint32_t ip;
   char *host_veth;       /* veth3a5f9c21 in the node namespace */
@@ -104,6 +109,60 @@ struct model {
   size_t n_pods;
   struct model_service *services;
   size_t n_services;
+  /* Per scenario workload (same index): the serial the next new pod's name
+   * derives from. The control loop stores it so no new pod ever gets a name
+   * an earlier pod of the lab had. */
+  uint32_t *next_serial;
+};
+
+/* ---- A running lab: what model_build_live keeps --------------------------
+ * Every pointer is borrowed for the call; the model copies what it keeps. */
+
+/* A pod of the running lab as the store holds it. */
+struct model_live_pod {
+  const char *ns, *name;
+  /* The scenario workload that made it: WL_DEPLOYMENT, WL_REPLICASET, or
+   * WL_POD for a bare pod (owner_name = its own name). */
+  enum workload_kind owner_kind;
+  const char *owner_name;
+  const char *replicaset;   /* NAME-HASH for a deployment's pod, the replicaset's name, NULL for a bare pod */
+  const char *node;         /* spec.nodeName; NULL or "" unassigned */
+  uint32_t ip;
+  const char *host_veth;    /* NULL: derived from the name, as model_build does */
+  /* The app it runs (a replicaset's or bare pod's template check). */
+  enum app_kind app_kind;
+  uint16_t app_port;
+  const char *app_command;
+  bool ready;               /* Ready condition True */
+  /* Nanoseconds since the epoch (creationTimestamp, the Ready condition's
+   * lastTransitionTime); 0 unknown. uid: metadata.uid, the tie-break of the
+   * ReplicaSet controller's logarithmic ranks; may be NULL. */
+  int64_t created_ns, ready_ns;
+  const char *uid;
+};
+
+struct model_live_node {
+  const char *name;
+  uint32_t last_reserved_ip; /* host-local's last_reserved_ip.0, 0 none */
+};
+
+struct model_live_workload {
+  enum workload_kind kind;
+  const char *ns, *name;
+  uint32_t next_serial;      /* model->next_serial of the build that made the lab's pods so far */
+};
+
+struct model_live {
+  const struct model_live_pod *pods; /* in creation order */
+  size_t n_pods;
+  const struct model_live_node *nodes;
+  size_t n_nodes;
+  const struct model_live_workload *workloads;
+  size_t n_workloads;
+  /* ActivePodsWithRanks.Now for the logarithmic comparison of ready and
+   * creation times (LogarithmicScaleDown, on by default since 1.22);
+   * 0 compares them plainly (newer first). */
+  int64_t now_ns;
 };
 
 /* Weave Net's IPAM for n peers joining one after the other (the first
@@ -117,6 +176,24 @@ bool weave_ipam_ranges (struct cidr range, size_t n, struct cidr *out, uint32_t 
 /* Resolve the scenario. Fails (exit code 2) only for what validation cannot
  * see without allocating: a full node subnet, an exhausted service range. */
 int model_build (const struct scenario *sc, struct model **out, nslab_error_t *err);
+
+/* Resolve the scenario against a running lab, as its controllers would.
+ * For each workload, live pods of its current template (a deployment's:
+ * replicaset NAME-<pod-template-hash>; a replicaset's: same owner and app;
+ * a bare pod: same name and app, and its pinned node and IP if any) are kept
+ * with name, node, IP and veth unchanged, in live->pods order. Beyond
+ * `replicas`, the ones the ReplicaSet controller deletes first
+ * (getPodsToDelete: unassigned, not ready, more of the workload's pods on
+ * the node, newer ready time, newer creation) are dropped. Short of
+ * `replicas`, new pods get new names (serial from live->workloads), are
+ * scheduled counting every kept pod, and get addresses the way host-local
+ * does: round-robin after the node's last reserved IP, wrapping, skipping
+ * every live pod's address (a pod being removed still holds its address
+ * until it is torn down). Weave: the lowest free address of the peer's block.
+ * Live pods not kept are not in the model. Not-ready pods are in the model
+ * but no service's endpoints. live NULL is model_build. */
+int model_build_live (const struct scenario *sc, const struct model_live *live, struct model **out,
+                      nslab_error_t *err);
 void model_free (struct model *m);
 
 
