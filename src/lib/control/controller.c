@@ -1,7 +1,9 @@
 /* The lab's control loop (see controller.h). */
 #include "control/controller.h"
 
+#define _GNU_SOURCE 1
 #include <errno.h>
+#include <sched.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
@@ -158,9 +160,13 @@ control_wait (const char *lab, uint64_t rv, int timeout_ms, nslab_error_t *err)
 struct pod_rt {
   char *netns, *node_netns;
   uint32_t ip;
-  struct lab_probe probe;
+  struct {
+    enum probe_kind kind;
+    uint16_t port;
+    char *path;
+  } probe;
   bool have_status;
-  char state[16];        /* running | waiting | terminated */
+  char state[32];        /* running | waiting | terminated */
   char reason[32];
   unsigned restarts;
   long long started_at, finished_at;
@@ -230,8 +236,10 @@ rebuild_rt (struct controller *c)
       nv[i].node_netns = xstrdup (n ? n->netns : "");
       nv[i].ip = p->ip;
       free (nv[i].probe.path);
-      nv[i].probe = p->probe;
-      nv[i].probe.path = p->probe.path ? xstrdup (p->probe.path) : NULL;
+      nv[i].probe.path = NULL;
+      /* kubelet probes the app's port (the scenario's readiness default). */
+      nv[i].probe.kind = p->app.kind == APP_HTTP ? PROBE_TCP : PROBE_NONE;
+      nv[i].probe.port = p->app.port;
     }
   for (size_t i = 0; i < c->n_pods; i++)
     pod_rt_free (&c->pods[i]);
@@ -287,21 +295,64 @@ controller_lab_gone (const struct controller *c)
   return c->gone || fstat (c->dir_fd, &st) < 0 || st.st_nlink == 0;
 }
 
+struct pause_status {
+  char state[32], reason[32];
+  unsigned restarts;
+  long long started_at, finished_at, next_start;
+  int exit_code;
+};
+
+/* "key value" lines, as the pause process writes them. */
+static bool
+read_status_file (int dfd, struct pause_status *ps)
+{
+  memset (ps, 0, sizeof *ps);
+  int fd = openat (dfd, "status", O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0)
+    return false;
+  char buf[1024];
+  ssize_t n = read (fd, buf, sizeof buf - 1);
+  close (fd);
+  if (n <= 0)
+    return false;
+  buf[n] = '\0';
+  char *save = NULL;
+  for (char *line = strtok_r (buf, "\n", &save); line; line = strtok_r (NULL, "\n", &save))
+    {
+      char key[32], val[32];
+      if (sscanf (line, "%31s %31s", key, val) != 2)
+        return false;
+      if (strcmp (key, "state") == 0)
+        snprintf (ps->state, sizeof ps->state, "%s", val);
+      else if (strcmp (key, "reason") == 0)
+        snprintf (ps->reason, sizeof ps->reason, "%s", val);
+      else if (strcmp (key, "restarts") == 0)
+        ps->restarts = (unsigned) strtoul (val, NULL, 10);
+      else if (strcmp (key, "started_at") == 0)
+        ps->started_at = strtoll (val, NULL, 10);
+      else if (strcmp (key, "finished_at") == 0)
+        ps->finished_at = strtoll (val, NULL, 10);
+      else if (strcmp (key, "next_start") == 0)
+        ps->next_start = strtoll (val, NULL, 10);
+      else if (strcmp (key, "exit_code") == 0)
+        ps->exit_code = (int) strtol (val, NULL, 10);
+    }
+  return ps->state[0] != '\0';
+}
+
 /* The pause process's status file (runtime/pause_status.h): true when it
  * changed. */
 static bool
 read_app_state (struct controller *c, struct pod_rt *r)
 {
   struct pause_status ps;
-  nslab_error_t e = NULL;
   cleanup_free char *rel = xasprintf ("files/%s", r->netns);
   int dfd = openat (c->dir_fd, rel, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
   if (dfd < 0)
     return false;
-  int got = pause_status_read (dfd, &ps, &e);
+  bool got = read_status_file (dfd, &ps);
   close (dfd);
-  nslab_error_free (&e);
-  if (got <= 0)
+  if (!got)
     return false;
   bool changed = !r->have_status || strcmp (r->state, ps.state) != 0 || r->restarts != ps.restarts
                  || strcmp (r->reason, ps.reason) != 0;
@@ -333,7 +384,7 @@ update_ready (struct pod_rt *r)
 }
 
 static int
-run_probes (struct controller *c, bool *changed, bool *pending, nslab_error_t *err)
+run_probes (struct controller *c, bool *pending, nslab_error_t *err)
 {
   int64_t now = now_ms ();
   struct probe *pr = xcalloc (c->n_pods + 1, sizeof *pr);
@@ -458,7 +509,7 @@ controller_round (struct controller *c, bool full_sync, nslab_error_t *err)
   bool changed = full_sync, pending = false;
   for (size_t i = 0; i < c->n_pods; i++)
     changed |= read_app_state (c, &c->pods[i]);
-  if (run_probes (c, &changed, &pending, err) < 0)
+  if (run_probes (c, &pending, err) < 0)
     return -1;
   for (size_t i = 0; i < c->n_pods; i++)
     changed |= update_ready (&c->pods[i]);

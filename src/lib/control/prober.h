@@ -6,6 +6,7 @@
 #define NSLAB_CONTROL_PROBER_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "base/error.h"

@@ -814,6 +814,10 @@ build_pods (struct model *m, const struct model_live *live, nslab_error_t *err)
           char *name = generate_pod_name (m, live, wl, (int) serial, hashes[w]);
           struct model_pod *p = push_pod (m, wl, name, hashes[w], (int) serial, node);
           p->ip = pinned;
+          /* In a running lab a new pod is no endpoint until kubelet has
+           * seen it ready (its probe, or its app running). */
+          if (live)
+            p->ready = false;
           *VEC_PUSH (fresh, n_fresh) = true;
           serial++;
           m->nodes[node].n_pods++;
