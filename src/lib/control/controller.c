@@ -187,6 +187,7 @@ struct controller {
   uint64_t seen_rv;
   struct timespec scenario_mtime;
   bool gone;
+  bool unsettled;        /* the last store sync did not mark the change observed */
 };
 
 static void
@@ -511,6 +512,9 @@ controller_round (struct controller *c, bool full_sync, nslab_error_t *err)
     changed |= read_app_state (c, &c->pods[i]);
   if (run_probes (c, &pending, err) < 0)
     return -1;
+  /* Commands wait for observedResourceVersion: it moves once no new pod
+   * awaits its first probe, so scale returns with its pods in the rules. */
+  changed |= c->unsettled && !pending;
   for (size_t i = 0; i < c->n_pods; i++)
     changed |= update_ready (&c->pods[i]);
   uint64_t rv = 0;
@@ -550,9 +554,16 @@ controller_round (struct controller *c, bool full_sync, nslab_error_t *err)
   rebuild_rt (c);
   for (size_t i = 0; i < c->n_pods; i++)
     update_ready (&c->pods[i]);
+  bool settling = false;
+  for (size_t i = 0; i < c->n_pods; i++)
+    settling |= c->pods[i].probe.kind != PROBE_NONE && app_running (&c->pods[i]) && !c->pods[i].probed;
   uint64_t observed = 0;
-  if (store_sync (c->store, newp->objects, c->created, set_pod_status, c, rv, &observed, err) < 0)
+  if (store_sync (c->store, newp->objects, c->created, set_pod_status, c, rv, settling ? NULL : &observed, err) < 0)
     return -1;
-  c->seen_rv = observed;
+  c->unsettled = settling;
+  if (!settling)
+    c->seen_rv = observed;
+  else if (store_resource_version (c->store, &c->seen_rv, err) < 0)
+    return -1;
   return 1;
 }

@@ -1,6 +1,7 @@
 /* Planning and applying one round of the control loop (see converge.h). */
 #include "control/converge.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
 #include <string.h>
@@ -365,6 +366,7 @@ converge_apply (const char *lab, const struct plan *applied, const struct plan *
       return -1;
     }
   int rc = 0;
+  bool changed = n_gone > 0;
   /* 1. kube-proxy: every node's rules, before any pod goes, so no packet
    * is sent to a pod that is being torn down. */
   for (size_t i = 0; rc == 0 && i < newp->n_ops; i++)
@@ -380,6 +382,8 @@ converge_apply (const char *lab, const struct plan *applied, const struct plan *
         rc = -1;
       if (rc == 0 && payload && iptables_restore (op->ns, payload, err) < 0)
         rc = nslab_error_wrap (err, "%s: kube-proxy sync", op->ns);
+      if (payload && old && strcmp (old, op->u.ipt.payload) != 0)
+        changed = true;
     }
   /* 2. The pods that are gone. */
   if (rc == 0 && n_gone)
@@ -441,7 +445,8 @@ converge_apply (const char *lab, const struct plan *applied, const struct plan *
       rc = -1;
     }
   free (todo);
-  if (rc == 0)
+  /* The snapshot says what the lab is: rewritten only when that changed. */
+  if (rc == 0 && (changed || n_todo))
     rc = snapshot_write (w, newp, err);
   state_writer_close (w);
   free (gone);
