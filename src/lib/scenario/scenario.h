@@ -167,6 +167,14 @@ struct scenario {
 int scenario_load (const char *file, struct scenario **out, nslab_error_t *err);
 void scenario_free (struct scenario *s);
 
+/* May `nslab apply` turn running lab OLD into NEW without rebuilding nodes
+ * or networks? 0 for changes to workloads and services (added, removed,
+ * replicas, labels, selectors, ports, apps); -1 (exit code 2) with one line
+ * naming NEW's file, section and key for anything else: another lab name or
+ * template, [cluster] keys, networks or nodes added, removed, changed or
+ * reordered. */
+int scenario_running_change (const struct scenario *old, const struct scenario *new, nslab_error_t *err);
+
 const char *flavor_name (enum flavor f);
 const char *proto_name (enum l4proto p);       /* "TCP" */
 const char *proto_lower (enum l4proto p);      /* "tcp" */
