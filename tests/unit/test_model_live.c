@@ -6,6 +6,8 @@
 
 #include "base/ipaddr.h"
 #include "k8s/model.h"
+#include "k8s/objects.h"
+#include "k8s/resources.h"
 #include "plan/plan.h"
 #include "scenario/scenario.h"
 
@@ -442,6 +444,108 @@ START_TEST (test_live_bare_pod)
 }
 END_TEST
 
+static const json_t *
+pod_container (const json_t *items, const char *name)
+{
+  size_t i;
+  const json_t *o;
+  json_array_foreach (items, i, o)
+  {
+    const json_t *meta = json_object_get (o, "metadata");
+    if (strcmp (json_string_value (json_object_get (o, "kind")), "Pod") == 0
+        && strcmp (json_string_value (json_object_get (meta, "name")), name) == 0)
+      return json_array_get (json_object_get (json_object_get (o, "spec"), "containers"), 0);
+  }
+  ck_abort_msg ("no Pod %s", name);
+  return NULL;
+}
+
+/* readiness: tcp on an http app's port by default, none for a command;
+ * carried into the lab's objects (JSON round trip) and the store's Pods as
+ * the API writes readinessProbe. Only a non-default probe is part of the
+ * pod template (hash). */
+START_TEST (test_readiness_carried)
+{
+  cleanup_free char *path = unit_write_file (
+      "ready.ini", "[lab]\nname = ready\ntemplate = k3s\n"
+                   "[node cp1]\nrole = control-plane\nnics = eth0=hostonly:192.168.56.10\n"
+                   "[deployment demo/web]\nlabels = app=web\napp = http:80\n"
+                   "[deployment demo/web2]\nlabels = app=web\napp = http:80\nreadiness = tcp:80\n"
+                   "[deployment demo/web3]\nlabels = app=web\napp = http:80\nreadiness = http:80/healthz\n"
+                   "[pod demo/cmd]\ncommand = sleep 100\n"
+                   "[pod demo/cmd2]\ncommand = sleep 100\nreadiness = tcp:9000\n");
+  struct scenario *sc = NULL;
+  nslab_error_t err = NULL;
+  if (scenario_load (path, &sc, &err) < 0)
+    ck_abort_msg ("%s", err->msg);
+  ck_assert_int_eq (sc->workloads[0].readiness.kind, PROBE_TCP);
+  ck_assert_uint_eq (sc->workloads[0].readiness.port, 80);
+  ck_assert_int_eq (sc->workloads[2].readiness.kind, PROBE_HTTP);
+  ck_assert_str_eq (sc->workloads[2].readiness.path, "/healthz");
+  ck_assert_int_eq (sc->workloads[3].readiness.kind, PROBE_NONE);
+  ck_assert_int_eq (sc->workloads[4].readiness.kind, PROBE_TCP);
+  struct model *m = build (sc, NULL);
+  /* The default written out keeps the template (and the hash); another
+   * probe is a new template. */
+  const char *variants[] = { "", "readiness = tcp:80\n", "readiness = tcp:81\n" };
+  char *rs[3];
+  for (int v = 0; v < 3; v++)
+    {
+      cleanup_free char *text = xasprintf ("[lab]\nname = ready\ntemplate = k3s\n"
+                                           "[node cp1]\nrole = control-plane\nnics = eth0=hostonly:192.168.56.10\n"
+                                           "[deployment demo/web]\nlabels = app=web\napp = http:80\n%s",
+                                           variants[v]);
+      cleanup_free char *vp = unit_write_file ("ready-v.ini", text);
+      struct scenario *vsc = NULL;
+      if (scenario_load (vp, &vsc, &err) < 0)
+        ck_abort_msg ("%s", err->msg);
+      struct model *vm = build (vsc, NULL);
+      rs[v] = xstrdup (vm->pods[0].replicaset);
+      model_free (vm);
+      scenario_free (vsc);
+    }
+  ck_assert_str_eq (rs[0], rs[1]);
+  ck_assert_str_ne (rs[0], rs[2]);
+  for (int v = 0; v < 3; v++)
+    free (rs[v]);
+
+  struct lab_objects *o = objects_from_model (m);
+  ck_assert_int_eq (o->pods[2].readiness.kind, PROBE_HTTP);
+  ck_assert_uint_eq (o->pods[2].readiness.port, 80);
+  ck_assert_str_eq (o->pods[2].readiness.path, "/healthz");
+  json_t *j = json_object ();
+  objects_to_json (o, j);
+  cleanup_free char *first = json_dumps (j, JSON_COMPACT | JSON_SORT_KEYS);
+  struct lab_objects *back = NULL;
+  if (objects_from_json (j, &back, &err) < 0)
+    ck_abort_msg ("%s", err->msg);
+  json_decref (j);
+  ck_assert_str_eq (back->pods[2].readiness.path, "/healthz");
+  ck_assert_int_eq (back->pods[3].readiness.kind, PROBE_NONE);
+  j = json_object ();
+  objects_to_json (back, j);
+  cleanup_free char *second = json_dumps (j, JSON_COMPACT | JSON_SORT_KEYS);
+  json_decref (j);
+  ck_assert_str_eq (first, second);
+
+  json_t *items = resources_from_objects (o, 1700000000);
+  cleanup_free char *tcp = json_dumps (json_object_get (pod_container (items, m->pods[0].name), "readinessProbe"),
+                                       JSON_COMPACT | JSON_SORT_KEYS);
+  ck_assert_str_eq (tcp, "{\"failureThreshold\":3,\"periodSeconds\":10,\"successThreshold\":1,"
+                         "\"tcpSocket\":{\"port\":80},\"timeoutSeconds\":1}");
+  cleanup_free char *http = json_dumps (json_object_get (pod_container (items, m->pods[2].name), "readinessProbe"),
+                                        JSON_COMPACT | JSON_SORT_KEYS);
+  ck_assert_str_eq (http, "{\"failureThreshold\":3,\"httpGet\":{\"path\":\"/healthz\",\"port\":80,\"scheme\":\"HTTP\"},"
+                          "\"periodSeconds\":10,\"successThreshold\":1,\"timeoutSeconds\":1}");
+  ck_assert_ptr_null (json_object_get (pod_container (items, "cmd"), "readinessProbe"));
+  json_decref (items);
+  objects_free (back);
+  objects_free (o);
+  model_free (m);
+  scenario_free (sc);
+}
+END_TEST
+
 static Suite *
 make_suite (void)
 {
@@ -454,6 +558,7 @@ make_suite (void)
   tcase_add_test (tc, test_live_freed_ip);
   tcase_add_test (tc, test_live_new_template);
   tcase_add_test (tc, test_live_bare_pod);
+  tcase_add_test (tc, test_readiness_carried);
   suite_add_tcase (s, tc);
   return s;
 }

@@ -360,6 +360,12 @@ template_desc (const struct workload_def *w)
   for (size_t i = 0; i < w->n_labels; i++)
     sb_addf (&sb, ",%s=%s", w->labels[i].key, w->labels[i].value);
   sb_addf (&sb, ";app=%d:%u:%s", (int) w->app.kind, w->app.port, w->app.command ? w->app.command : "");
+  /* A readiness probe other than the default is part of the template too
+   * (the default leaves every hash as it was before probes). */
+  const struct probe_def *r = &w->readiness;
+  bool is_default = w->app.kind == APP_HTTP ? r->kind == PROBE_TCP && r->port == w->app.port : r->kind == PROBE_NONE;
+  if (!is_default)
+    sb_addf (&sb, ";ready=%d:%u:%s", (int) r->kind, r->port, r->path ? r->path : "");
   return sb_steal (&sb);
 }
 

@@ -132,6 +132,9 @@ objects_from_model (const struct model *m)
       p->app.port = mp->wl->app.port;
       p->app.command = dup_or_null (mp->wl->app.command);
       p->privileged = mp->wl->privileged;
+      p->readiness.kind = mp->wl->readiness.kind;
+      p->readiness.port = mp->wl->readiness.port;
+      p->readiness.path = dup_or_null (mp->wl->readiness.path);
       copy_labels (&p->labels, &p->n_labels, mp->wl->labels, mp->wl->n_labels);
       if (mp->wl->kind == WL_DEPLOYMENT)
         {
@@ -198,6 +201,7 @@ objects_free (struct lab_objects *o)
       free (p->host_veth);
       free (p->netns);
       free (p->app.command);
+      free (p->readiness.path);
       labels_free (p->labels, p->n_labels);
     }
   free (o->pods);

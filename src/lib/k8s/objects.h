@@ -39,6 +39,13 @@ struct lab_app {
   char *command;   /* APP_COMMAND, as written */
 };
 
+/* A readiness probe (PROBE_NONE: none; the pod is ready once it runs). */
+struct lab_probe {
+  enum probe_kind kind;
+  uint16_t port;
+  char *path;      /* PROBE_HTTP */
+};
+
 struct lab_node {
   char *name;
   enum node_role role;
@@ -61,6 +68,7 @@ struct lab_pod {
   char *host_veth;
   char *netns;
   struct lab_app app;
+  struct lab_probe readiness; /* what kubelet probes before the pod is an endpoint */
   bool privileged;       /* its app (and nslab exec into it) keeps every capability */
   struct label *labels;  /* the template's labels (+ pod-template-hash for a deployment's pods) */
   size_t n_labels;

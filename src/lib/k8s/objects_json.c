@@ -43,15 +43,27 @@ app_to_json (const struct lab_app *app)
 }
 
 static json_t *
+probe_to_json (const struct lab_probe *pr)
+{
+  if (pr->kind == PROBE_TCP)
+    return json_pack ("{s:s, s:i}", "type", "tcp", "port", (json_int_t) pr->port);
+  if (pr->kind == PROBE_HTTP)
+    return json_pack ("{s:s, s:i, s:s}", "type", "http", "port", (json_int_t) pr->port, "path",
+                      pr->path ? pr->path : "/");
+  return json_null ();
+}
+
+static json_t *
 pod_to_json (const struct lab_pod *p)
 {
   json_t *owner = json_null ();
   if (p->owner.kind != OBJ_NONE)
     owner = json_pack ("{s:s, s:s}", "kind", ENUM_NAME (obj_kind_names, p->owner.kind), "name", p->owner.name);
-  return json_pack ("{s:s, s:s, s:o, s:o, s:o, s:o, s:s, s:s, s:s, s:o, s:b}", "namespace", p->ns, "name", p->name,
-                    "labels", labels_to_json (p->labels, p->n_labels), "owner", owner, "replicaset",
+  return json_pack ("{s:s, s:s, s:o, s:o, s:o, s:o, s:s, s:s, s:s, s:o, s:o, s:b}", "namespace", p->ns, "name",
+                    p->name, "labels", labels_to_json (p->labels, p->n_labels), "owner", owner, "replicaset",
                     json_str_or_null (p->replicaset), "ip", json_ip (p->ip), "node", p->node, "host_veth",
-                    p->host_veth, "netns", p->netns, "app", app_to_json (&p->app), "privileged", p->privileged);
+                    p->host_veth, "netns", p->netns, "app", app_to_json (&p->app), "readiness",
+                    probe_to_json (&p->readiness), "privileged", p->privileged);
 }
 
 static json_t *
@@ -164,6 +176,26 @@ read_app (struct json_reader *r, const json_t *o, struct lab_app *app)
   return 0;
 }
 
+static const char *const probe_names[] = { [PROBE_NONE] = "none", [PROBE_TCP] = "tcp", [PROBE_HTTP] = "http" };
+
+/* Absent or null: no probe (snapshots written before probes). */
+static int
+read_probe (struct json_reader *r, const json_t *o, struct lab_probe *pr)
+{
+  const json_t *j = json_object_get (o, "readiness");
+  if (j == NULL || json_is_null (j))
+    return 0;
+  if (!json_is_object (j) || JR_ENUM (r, j, "type", probe_names, &pr->kind) < 0)
+    return jr_bad (r, "readiness", "not {type, port[, path]}");
+  if (pr->kind == PROBE_NONE)
+    return 0;
+  if (jr_u16 (r, j, "port", &pr->port) < 0)
+    return -1;
+  if (pr->kind == PROBE_HTTP)
+    return jr_str (r, j, "path", false, &pr->path);
+  return 0;
+}
+
 static int
 read_pod (struct json_reader *r, const json_t *j, struct lab_pod *p)
 {
@@ -183,7 +215,7 @@ read_pod (struct json_reader *r, const json_t *j, struct lab_pod *p)
       p->owner.ns = xstrdup (p->ns);
     }
   return read_labels (r, j, "labels", &p->labels, &p->n_labels) < 0 || read_app (r, j, &p->app) < 0
-                 || jr_bool (r, j, "privileged", &p->privileged) < 0
+                 || read_probe (r, j, &p->readiness) < 0 || jr_bool (r, j, "privileged", &p->privileged) < 0
              ? -1
              : 0;
 }

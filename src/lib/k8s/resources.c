@@ -90,6 +90,26 @@ containers_json (const struct lab_app *app)
   return json_pack ("[{s:s, s:s}]", "name", "pause", "image", "nslab/pause");
 }
 
+/* readinessProbe as the API server returns it, defaults filled in
+ * (timeoutSeconds 1, periodSeconds 10, successThreshold 1,
+ * failureThreshold 3; httpGet scheme HTTP). NULL for no probe. */
+static json_t *
+probe_json (const struct lab_probe *pr)
+{
+  json_t *handler;
+  if (pr->kind == PROBE_TCP)
+    handler = json_pack ("{s:{s:i}}", "tcpSocket", "port", (json_int_t) pr->port);
+  else if (pr->kind == PROBE_HTTP)
+    handler = json_pack ("{s:{s:s, s:i, s:s}}", "httpGet", "path", pr->path ? pr->path : "/", "port",
+                         (json_int_t) pr->port, "scheme", "HTTP");
+  else
+    return NULL;
+  json_object_update_new (handler, json_pack ("{s:i, s:i, s:i, s:i}", "timeoutSeconds", (json_int_t) 1,
+                                              "periodSeconds", (json_int_t) 10, "successThreshold",
+                                              (json_int_t) 1, "failureThreshold", (json_int_t) 3));
+  return handler;
+}
+
 static json_t *
 template_json (const struct lab_workload *w, const char *hash)
 {
@@ -214,6 +234,9 @@ add_pod (struct builder *b, const struct lab_objects *o, const struct lab_pod *p
   json_t *containers = containers_json (&p->app);
   if (p->privileged)
     json_object_set_new (json_array_get (containers, 0), "securityContext", json_pack ("{s:b}", "privileged", 1));
+  json_t *probe = probe_json (&p->readiness);
+  if (probe)
+    json_object_set_new (json_array_get (containers, 0), "readinessProbe", probe);
   const char *cname = json_string_value (json_object_get (json_array_get (containers, 0), "name"));
   const char *image = json_string_value (json_object_get (json_array_get (containers, 0), "image"));
   json_t *cstatus = json_pack ("[{s:s, s:s, s:b, s:b, s:i, s:{s:{s:s}}}]", "name", cname, "image", image, "ready", 1,

@@ -102,6 +102,7 @@ scenario_free (struct scenario *s)
       free (w->ips);
       shell_argv_free (w->app.argv);
       free (w->app.command);
+      free (w->readiness.path);
       free ((char *) w->origin.section);
     }
   free (s->workloads);

@@ -24,6 +24,7 @@ enum hypervisor { HV_VIRTUALBOX, HV_VMWARE };
 enum node_role { ROLE_CONTROL_PLANE, ROLE_WORKER };
 enum workload_kind { WL_POD, WL_DEPLOYMENT, WL_REPLICASET };
 enum app_kind { APP_NONE, APP_HTTP, APP_COMMAND };
+enum probe_kind { PROBE_NONE, PROBE_TCP, PROBE_HTTP };
 enum svc_type { SVC_CLUSTER_IP, SVC_NODE_PORT, SVC_LOAD_BALANCER };
 enum l4proto { PROTO_TCP, PROTO_UDP, PROTO_SCTP };
 
@@ -91,6 +92,13 @@ struct app_def {
   char *command;   /* APP_COMMAND: as written */
 };
 
+/* A readiness probe: tcpSocket on port, or httpGet of path on port. */
+struct probe_def {
+  enum probe_kind kind;
+  uint16_t port;
+  char *path;      /* PROBE_HTTP: starts with '/' */
+};
+
 struct workload_def {
   enum workload_kind kind;
   char *ns, *name;        /* [deployment demo/web] -> "demo", "web" */
@@ -102,6 +110,10 @@ struct workload_def {
   uint32_t *ips;          /* pinned pod IPs, one per replica or none */
   size_t n_ips;
   struct app_def app;
+  /* readiness = tcp:PORT | http:PORT/PATH | none; default tcp on the app's
+   * port for an http app, none otherwise. */
+  struct probe_def readiness;
+  bool readiness_set;     /* written in the scenario (else the default) */
   bool privileged;        /* securityContext.privileged: the app keeps every capability */
   struct origin origin;
 };
@@ -154,6 +166,14 @@ struct scenario {
  * key. */
 int scenario_load (const char *file, struct scenario **out, nslab_error_t *err);
 void scenario_free (struct scenario *s);
+
+/* May `nslab apply` turn running lab OLD into NEW without rebuilding nodes
+ * or networks? 0 for changes to workloads and services (added, removed,
+ * replicas, labels, selectors, ports, apps); -1 (exit code 2) with one line
+ * naming NEW's file, section and key for anything else: another lab name or
+ * template, [cluster] keys, networks or nodes added, removed, changed or
+ * reordered. */
+int scenario_running_change (const struct scenario *old, const struct scenario *new, nslab_error_t *err);
 
 const char *flavor_name (enum flavor f);
 const char *proto_name (enum l4proto p);       /* "TCP" */

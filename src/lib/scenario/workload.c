@@ -166,6 +166,49 @@ decode_ips (struct ctx *c, const struct merged_section *s, enum sec_kind kind,
   return 0;
 }
 
+/* readiness = tcp:PORT | http:PORT/PATH | none (kubelet's readinessProbe
+ * tcpSocket / httpGet). Without it: tcp on the app's port for an http app,
+ * none for a command or no app. */
+static int
+decode_readiness (struct ctx *c, const struct merged_section *s, struct workload_def *w)
+{
+  struct probe_def *pr = &w->readiness;
+  const struct merged_key *k = find_key (s, "readiness");
+  if (k == NULL)
+    {
+      if (w->app.kind == APP_HTTP)
+        *pr = (struct probe_def){ PROBE_TCP, w->app.port, NULL };
+      return 0;
+    }
+  w->readiness_set = true;
+  const char *v = k->value;
+  if (strcmp (v, "none") == 0)
+    return 0;
+  if (str_has_prefix (v, "tcp:"))
+    {
+      pr->kind = PROBE_TCP;
+      if (!parse_port (v + 4, &pr->port))
+        return kerr (c, k, "\"%s\" is not a port (1-65535)", v + 4);
+      return 0;
+    }
+  if (str_has_prefix (v, "http:"))
+    {
+      const char *slash = strchr (v + 5, '/');
+      cleanup_free char *port = slash ? xstrndup (v + 5, (size_t) (slash - v - 5)) : xstrdup (v + 5);
+      pr->kind = PROBE_HTTP;
+      if (!parse_port (port, &pr->port))
+        return kerr (c, k, "\"%s\" is not a port (1-65535)", port);
+      if (slash == NULL)
+        return kerr (c, k, "\"%s\" has no path (http:PORT/PATH, e.g. http:%s/healthz)", v, port);
+      for (const char *p = slash; *p; p++)
+        if ((unsigned char) *p <= ' ' || *p == 0x7f)
+          return kerr (c, k, "path \"%s\" has a blank or control character", slash);
+      pr->path = xstrdup (slash);
+      return 0;
+    }
+  return kerr (c, k, "\"%s\" is not tcp:PORT, http:PORT/PATH or none", v);
+}
+
 int
 decode_workload (struct ctx *c, const struct merged_section *s, enum sec_kind kind)
 {
@@ -202,5 +245,7 @@ decode_workload (struct ctx *c, const struct merged_section *s, enum sec_kind ki
     return -1;
   if ((k = find_key (s, "privileged")) && key_bool (c->err, k, &w->privileged) < 0)
     return -1;
-  return decode_app (c, s, &w->app);
+  if (decode_app (c, s, &w->app) < 0)
+    return -1;
+  return decode_readiness (c, s, w);
 }
