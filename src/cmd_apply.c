@@ -125,7 +125,7 @@ cmd_apply (int argc, char **argv, nslab_error_t *err)
   struct scenario *old = NULL;
   int rc = lab_scenario_load (sc->lab, &old, err);
   if (rc == 0)
-    rc = 0; // TODO-merge scenario_running_change (old, sc, err);
+    rc = scenario_running_change (old, sc, err);
   struct state_writer *w = NULL;
   if (rc == 0)
     rc = state_open (sc->lab, &w, err);

@@ -152,3 +152,17 @@ INI
     assert_nothing_left
   done
 }
+
+@test "living: apply refuses a change that needs nodes rebuilt, with one line, and changes nothing" {
+  up_seed
+  edited=$BATS_TEST_TMPDIR/k3s-virtualbox.ini
+  cp "$SEED" "$edited"
+  printf '\n[node w3]\nrole = worker\nnics = enp0s3=nat:10.0.2.15, enp0s8=hostonly:192.168.56.13\n' >> "$edited"
+  before=$(store "select count(*), max(resource_version) from objects")
+  run "$NSLAB" apply "$edited"
+  [ "$status" -eq 2 ]
+  [ "$output" = "nslab: $edited: [node w3]: adding nodes to a running lab is not supported yet" ]
+  [ "$(store "select count(*), max(resource_version) from objects")" = "$before" ]
+  ! ip netns list | grep -q '^k3s-w3'
+  "$NSLAB" down k3s
+}

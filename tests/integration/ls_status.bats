@@ -51,6 +51,10 @@ load helpers
 
 @test "status: a deleted cni0, a flushed nat table and a deleted chain make the lab unhealthy, each named" {
   "$NSLAB" up "$SEED" >/dev/null
+  # The lab's control loop would write its chains back (kube-proxy's
+  # resync): freeze it, as if kube-proxy were stopped on every node.
+  ctl=$(awk '$1 == "proc" && $2 == "control" { print $7 }' "$STATE_ROOT/k3s/journal")
+  kill -STOP "$ctl"
   ip -n k3s-cp1 link del cni0
   ip netns exec k3s-w1 iptables -t nat -F
   ip netns exec k3s-w2 iptables -t filter -F KUBE-FORWARD
@@ -65,5 +69,6 @@ load helpers
   # The pods' veths on cp1 are still there: only what is gone is named.
   [[ "$output" != *"link veth"* ]]
   "$NSLAB" status -o json k3s | jq -e '.healthy == false and ([.problems[].netns] | sort) == ["k3s-cp1", "k3s-w1", "k3s-w2", "k3s-w2"]'
+  kill -CONT "$ctl"
   "$NSLAB" down k3s
 }

@@ -237,10 +237,9 @@ rebuild_rt (struct controller *c)
       nv[i].node_netns = xstrdup (n ? n->netns : "");
       nv[i].ip = p->ip;
       free (nv[i].probe.path);
-      nv[i].probe.path = NULL;
-      /* kubelet probes the app's port (the scenario's readiness default). */
-      nv[i].probe.kind = p->app.kind == APP_HTTP ? PROBE_TCP : PROBE_NONE;
-      nv[i].probe.port = p->app.port;
+      nv[i].probe.kind = p->readiness.kind;
+      nv[i].probe.port = p->readiness.port;
+      nv[i].probe.path = p->readiness.path ? xstrdup (p->readiness.path) : NULL;
     }
   for (size_t i = 0; i < c->n_pods; i++)
     pod_rt_free (&c->pods[i]);

@@ -10,8 +10,7 @@
 #include <stdint.h>
 
 #include "base/error.h"
-
-enum probe_kind { PROBE_NONE, PROBE_TCP, PROBE_HTTP };
+#include "scenario/scenario.h" /* enum probe_kind */
 
 struct probe {
   enum probe_kind kind;
