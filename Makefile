@@ -152,8 +152,13 @@ golden: $(BUILD)/tests/test_model
 	git --no-pager diff tests/unit/golden || true
 	git status --short tests/unit/golden
 
-bench: $(NSLAB_BIN)
-	./tests/bench/run
+# tests/bench/proxysync.c: kube-proxy's resync, linked against the library.
+$(BUILD)/bench/proxysync: tests/bench/proxysync.c $(LIB) $(HEADERS)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(LIB) $(LDSAN) $(LDLIBS)
+
+bench: $(NSLAB_BIN) $(BUILD)/bench/proxysync
+	PROXYSYNC=$(CURDIR)/$(BUILD)/bench/proxysync ./tests/bench/run
 
 # The README's run command: deps, build, and the headline experiment.
 demo:

@@ -290,13 +290,13 @@ iptables_save (const char *ns, const char *table, char **out, nslab_error_t *err
   cleanup_close int nsfd = netns_open (ns, err);
   if (nsfd < 0)
     return -1;
-  char *argv[] = { (char *) "iptables-save", (char *) "-t", (char *) table, NULL };
+  char *argv[] = { (char *) "iptables-save", table ? (char *) "-t" : NULL, (char *) table, NULL };
   cleanup_free char *text = NULL;
   int status = run_capture (prog, argv, nsfd, &text);
   if (status < 0)
     return nslab_error (err, errno, "%s: start iptables-save", ns);
   if (!WIFEXITED (status) || WEXITSTATUS (status) != 0)
-    return nslab_error (err, 0, "%s: iptables-save -t %s failed (status %d)", ns, table,
+    return nslab_error (err, 0, "%s: iptables-save%s%s failed (status %d)", ns, table ? " -t " : "", table ? table : "",
                         WIFEXITED (status) ? WEXITSTATUS (status) : 128 + WTERMSIG (status));
   *out = text;
   text = NULL;

@@ -25,8 +25,8 @@ int iptables_restore_start (const char *ns, const char *payload, struct ipt_job 
 int iptables_restore_finish (struct ipt_job *job, nslab_error_t *err);
 /* Both in one call. */
 int iptables_restore (const char *ns, const char *payload, nslab_error_t *err);
-/* `iptables-save -t TABLE` of the same backend inside ns; *out gets its
- * output (caller frees). */
+/* `iptables-save -t TABLE` of the same backend inside ns (every table when
+ * TABLE is NULL); *out gets its output (caller frees). */
 int iptables_save (const char *ns, const char *table, char **out, nslab_error_t *err);
 
 #endif

@@ -1,0 +1,251 @@
+/* make bench: kube-proxy's resync on a lab's nodes (issue 7, Performance).
+ *
+ *   proxysync LAB.ini RUNS
+ *
+ * Loads LAB (the bench's 3 nodes x S services x 2 endpoints), plans it,
+ * restores each node's payload into a namespace of its own (ps-node-0..),
+ * then RUNS times changes one endpoint (the last deployment 2 -> 3 -> 2
+ * replicas, in the loaded scenario as the control loop would hold it) and
+ * times, from the changed input to the rules in place on every node:
+ *   plan     model_build + plan_from_model (the re-plan)
+ *   diff     kube_proxy_sync_payload per node
+ *   restore  iptables-restore --noflush, the nodes in parallel
+ * and RUNS times a full sync (re-plan, full diff, restore). Prints one line
+ *   S partial_us plan_us diff_us restore_us full_us full_plan_us full_diff_us full_restore_us partial_bytes full_bytes payload_bytes
+ * of medians. Needs root, inside the bench's sandbox (it makes /run/netns
+ * entries); checks the nodes end equal to a fresh restore of the last plan. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "k8s/model.h"
+#include "kernel/iptables.h"
+#include "kernel/netns.h"
+#include "plan/kube_proxy_sync.h"
+#include "plan/plan.h"
+#include "scenario/scenario.h"
+
+static void __attribute__ ((noreturn))
+die_err (const char *what, nslab_error_t *err)
+{
+  fprintf (stderr, "proxysync: %s: %s\n", what, *err ? (*err)->msg : "failed");
+  exit (1);
+}
+
+static long
+now_us (void)
+{
+  struct timespec ts;
+  clock_gettime (CLOCK_MONOTONIC, &ts);
+  return ts.tv_sec * 1000000L + ts.tv_nsec / 1000;
+}
+
+static int
+cmp_long (const void *a, const void *b)
+{
+  long x = *(const long *) a, y = *(const long *) b;
+  return (x > y) - (x < y);
+}
+
+static long
+median (long *v, int n)
+{
+  qsort (v, (size_t) n, sizeof *v, cmp_long);
+  return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+/* Re-plan: every node's payload (strdup'd into pl[]). */
+static void
+replan (const struct scenario *sc, char **pl, size_t n_nodes)
+{
+  struct model *m = NULL;
+  nslab_error_t err = NULL;
+  if (model_build (sc, &m, &err) < 0)
+    die_err ("model_build", &err);
+  struct plan *p = plan_from_model (m);
+  for (size_t i = 0; i < n_nodes; i++)
+    {
+      const char *x = kube_proxy_plan_payload (p, m->netns[m->nodes[i].netns].name);
+      if (x == NULL)
+        {
+          fprintf (stderr, "proxysync: node %zu has no iptables op\n", i);
+          exit (1);
+        }
+      pl[i] = strdup (x);
+    }
+  plan_free (p);
+  model_free (m);
+}
+
+static void
+restore_all (char **ns, char **payload, size_t n)
+{
+  struct ipt_job jobs[16];
+  nslab_error_t err = NULL;
+  for (size_t i = 0; i < n; i++)
+    if (payload[i] && iptables_restore_start (ns[i], payload[i], &jobs[i], &err) < 0)
+      die_err ("restore", &err);
+  for (size_t i = 0; i < n; i++)
+    if (payload[i] && iptables_restore_finish (&jobs[i], &err) < 0)
+      die_err ("restore", &err);
+}
+
+/* One sync of every node from cur[] to the scenario as it is now; cur[]
+   becomes the new payloads. Stage times added to t[0..2]; bytes to *bytes. */
+static void
+sync_nodes (const struct scenario *sc, char **ns, char **cur, size_t n, bool full, long t[3], long *bytes)
+{
+  char *next[16] = { 0 }, *in[16] = { 0 };
+  nslab_error_t err = NULL;
+  long t0 = now_us ();
+  replan (sc, next, n);
+  long t1 = now_us ();
+  for (size_t i = 0; i < n; i++)
+    {
+      if (kube_proxy_sync_payload (cur[i], next[i], full, &in[i], &err) < 0)
+        die_err ("kube_proxy_sync_payload", &err);
+      *bytes += in[i] ? (long) strlen (in[i]) : 0;
+    }
+  long t2 = now_us ();
+  restore_all (ns, in, n);
+  long t3 = now_us ();
+  t[0] += t1 - t0;
+  t[1] += t2 - t1;
+  t[2] += t3 - t2;
+  for (size_t i = 0; i < n; i++)
+    {
+      free (in[i]);
+      free (cur[i]);
+      cur[i] = next[i];
+    }
+}
+
+static char *
+save_stripped (const char *ns)
+{
+  char *text = NULL;
+  nslab_error_t err = NULL;
+  if (iptables_save (ns, NULL, &text, &err) < 0)
+    die_err ("iptables-save", &err);
+  /* Drop comments and counters. */
+  char *o = text;
+  for (char *l = text; *l;)
+    {
+      char *nl = strchr (l, '\n');
+      size_t len = nl ? (size_t) (nl - l + 1) : strlen (l);
+      if (l[0] != '#')
+        {
+          memmove (o, l, len);
+          if (o[0] == ':')
+            {
+              char *br = memchr (o, '[', len);
+              if (br)
+                {
+                  *br = '\n';
+                  len = (size_t) (br - o + 1);
+                }
+            }
+          o += len;
+        }
+      l += len;
+    }
+  *o = '\0';
+  return text;
+}
+
+int
+main (int argc, char **argv)
+{
+  if (argc != 3)
+    {
+      fprintf (stderr, "usage: proxysync LAB.ini RUNS\n");
+      return 2;
+    }
+  int runs = atoi (argv[2]);
+  if (runs < 1 || runs > 10000)
+    runs = 10;
+  struct scenario *sc = NULL;
+  nslab_error_t err = NULL;
+  if (scenario_load (argv[1], &sc, &err) < 0)
+    die_err (argv[1], &err);
+  struct workload_def *w = &sc->workloads[sc->n_workloads - 1];
+  size_t n = sc->n_nodes;
+  if (n > 16)
+    return 2;
+  char *ns[16], *cur[16] = { 0 };
+  for (size_t i = 0; i < n; i++)
+    {
+      ns[i] = malloc (32);
+      snprintf (ns[i], 32, "ps-node-%zu", i);
+      if (netns_create (ns[i], &err) < 0)
+        die_err ("netns", &err);
+    }
+  replan (sc, cur, n);
+  long payload_bytes = (long) strlen (cur[0]);
+  restore_all (ns, cur, n);
+
+  long *tot = calloc ((size_t) runs, sizeof *tot), *st[3], *ftot = calloc ((size_t) runs, sizeof *ftot), *fst[3];
+  for (int k = 0; k < 3; k++)
+    {
+      st[k] = calloc ((size_t) runs, sizeof (long));
+      fst[k] = calloc ((size_t) runs, sizeof (long));
+    }
+  long pbytes = 0, fbytes = 0;
+  int base = w->replicas;
+  for (int r = 0; r < runs; r++)
+    {
+      long t[3] = { 0, 0, 0 }, b = 0;
+      w->replicas = base + (r % 2 == 0); /* one endpoint more, then back */
+      sync_nodes (sc, ns, cur, n, false, t, &b);
+      tot[r] = t[0] + t[1] + t[2];
+      for (int k = 0; k < 3; k++)
+        st[k][r] = t[k];
+      pbytes = b;
+    }
+  for (int r = 0; r < runs; r++)
+    {
+      long t[3] = { 0, 0, 0 }, b = 0;
+      sync_nodes (sc, ns, cur, n, true, t, &b);
+      ftot[r] = t[0] + t[1] + t[2];
+      for (int k = 0; k < 3; k++)
+        fst[k][r] = t[k];
+      fbytes = b;
+    }
+
+  /* The nodes hold what a fresh restore of the last plan gives. */
+  if (netns_create ("ps-fresh", &err) < 0)
+    die_err ("netns", &err);
+  char *fresh[1] = { cur[0] }, *fns[1] = { (char *) "ps-fresh" };
+  restore_all (fns, fresh, 1);
+  char *want = save_stripped ("ps-fresh");
+  for (size_t i = 0; i < n; i++)
+    {
+      char *got = save_stripped (ns[i]);
+      /* Nodes differ (flannel's pod CIDR), so compare the nat KUBE- lines
+         of node 0 only, and that every node restored without error. */
+      if (i == 0 && strcmp (got, want) != 0)
+        {
+          fprintf (stderr, "proxysync: node 0 differs from a fresh restore of its plan\n");
+          return 1;
+        }
+      free (got);
+    }
+  free (want);
+  netns_delete ("ps-fresh", &err);
+  for (size_t i = 0; i < n; i++)
+    {
+      netns_delete (ns[i], &err);
+      free (ns[i]);
+      free (cur[i]);
+    }
+
+  size_t svc = 0;
+  for (size_t i = 0; i < sc->n_services; i++)
+    svc += !sc->services[i].implicit;
+  printf ("%zu %ld %ld %ld %ld %ld %ld %ld %ld %ld %ld %ld\n", svc, median (tot, runs), median (st[0], runs),
+          median (st[1], runs), median (st[2], runs), median (ftot, runs), median (fst[0], runs),
+          median (fst[1], runs), median (fst[2], runs), pbytes / (long) n, fbytes / (long) n, payload_bytes);
+  scenario_free (sc);
+  return 0;
+}
