@@ -304,15 +304,6 @@ op_key (const struct plan_op *op)
   return xasprintf ("%s\t%s", op->ns ? op->ns : "", d);
 }
 
-static const char *
-node_payload (const struct plan *p, const char *ns)
-{
-  for (size_t i = 0; i < p->n_ops; i++)
-    if (p->ops[i].kind == OP_IPTABLES && strcmp (p->ops[i].ns, ns) == 0)
-      return p->ops[i].u.ipt.payload;
-  return NULL;
-}
-
 static bool
 has_pod (const struct lab_objects *o, const char *netns, const struct lab_pod **out)
 {
@@ -368,23 +359,41 @@ converge_apply (const char *lab, const struct plan *applied, const struct plan *
   int rc = 0;
   bool changed = n_gone > 0;
   /* 1. kube-proxy: every node's rules, before any pod goes, so no packet
-   * is sent to a pod that is being torn down. */
+   * is sent to a pod that is being torn down; the nodes' restores run at
+   * once. */
+  struct ipt_job *jobs = xcalloc (newp->n_ops + 1, sizeof *jobs);
+  size_t n_jobs = 0;
   for (size_t i = 0; rc == 0 && i < newp->n_ops; i++)
     {
       const struct plan_op *op = &newp->ops[i];
       if (op->kind != OP_IPTABLES)
         continue;
-      const char *old = node_payload (applied, op->ns);
+      const char *old = kube_proxy_plan_payload (applied, op->ns);
       cleanup_free char *payload = NULL;
       if (old == NULL)
         payload = xstrdup (op->u.ipt.payload);
       else if (kube_proxy_sync_payload (old, op->u.ipt.payload, full_sync, &payload, err) < 0)
-        rc = -1;
-      if (rc == 0 && payload && iptables_restore (op->ns, payload, err) < 0)
         rc = nslab_error_wrap (err, "%s: kube-proxy sync", op->ns);
+      if (rc == 0 && payload)
+        {
+          if (iptables_restore_start (op->ns, payload, &jobs[n_jobs], err) < 0)
+            rc = nslab_error_wrap (err, "%s: kube-proxy sync", op->ns);
+          else
+            n_jobs++;
+        }
       if (payload && old && strcmp (old, op->u.ipt.payload) != 0)
         changed = true;
     }
+  for (size_t j = 0; j < n_jobs; j++)
+    {
+      nslab_error_t e = NULL;
+      if (iptables_restore_finish (&jobs[j], &e) < 0)
+        {
+          nslab_error_keep_first (err, &e);
+          rc = -1;
+        }
+    }
+  free (jobs);
   /* 2. The pods that are gone. */
   if (rc == 0 && n_gone)
     {
