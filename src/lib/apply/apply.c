@@ -63,7 +63,21 @@ struct pending {
   struct pending_proc *procs;
   size_t n_procs;
   int mnt_template; /* > 0 once made, for every pause process of this up */
+  struct node_pidns {
+    char *node;
+    int fd;
+  } *pidns;         /* each started node's PID namespace, for its pods' to nest in */
+  size_t n_pidns;
 };
+
+static int
+node_pid_ns (const struct pending *pend, const char *node)
+{
+  for (size_t i = 0; i < pend->n_pidns; i++)
+    if (strcmp (pend->pidns[i].node, node) == 0)
+      return pend->pidns[i].fd;
+  return -1;
+}
 
 static int
 do_process (const struct plan_op *op, struct state_writer *w, struct pending *pend, nslab_error_t *err)
@@ -110,6 +124,15 @@ do_process (const struct plan_op *op, struct state_writer *w, struct pending *pe
   if (pend->mnt_template <= 0 && pause_mnt_template (&pend->mnt_template, err) < 0)
     return nslab_error_wrap (err, "%s: start %s %s", ns, pp->owner.kind == OBJ_NODE ? "node" : "pod", c.sp.name);
   spec.mnt_template = pend->mnt_template;
+  /* A pod's PID namespace nests in its node's, as on a real node: the
+   * node's pause process starts first (plan order). */
+  if (pp->owner.kind == OBJ_POD)
+    {
+      spec.pid_ns = node_pid_ns (pend, pp->node);
+      if (spec.pid_ns < 0)
+        return nslab_error (err, 0, "%s: start pod %s: node %s has no pause process started", ns, c.sp.name,
+                            pp->node);
+    }
   struct pending_proc *started = VEC_PUSH (pend->procs, pend->n_procs);
   started->what = xasprintf ("%s: start %s %s", ns, pp->owner.kind == OBJ_NODE ? "node" : "pod", c.sp.name);
   if (pause_spawn_start (&spec, record_proc, &c, &started->start, err) < 0)
@@ -118,6 +141,13 @@ do_process (const struct plan_op *op, struct state_writer *w, struct pending *pe
       free (started->what);
       pend->n_procs--;
       return -1;
+    }
+  if (pp->owner.kind == OBJ_NODE)
+    {
+      struct node_pidns *n = VEC_PUSH (pend->pidns, pend->n_pidns);
+      n->node = xstrdup (pp->owner.name);
+      n->fd = started->start.pid_ns;
+      started->start.pid_ns = -1;
     }
   return 0;
 }
@@ -324,6 +354,12 @@ finish_pending (struct pending *pend, nslab_error_t *err)
   free (pend->procs);
   if (pend->mnt_template > 0)
     close (pend->mnt_template);
+  for (size_t i = 0; i < pend->n_pidns; i++)
+    {
+      free (pend->pidns[i].node);
+      close (pend->pidns[i].fd);
+    }
+  free (pend->pidns);
   memset (pend, 0, sizeof *pend);
   return rc;
 }
