@@ -529,9 +529,12 @@ pause_setup (struct pause_setup *out)
           && (errno != EEXIST || lstat (spec->files_dir, &sb) < 0 || !S_ISDIR (sb.st_mode)))
         child_fail (errfd, errno ? errno : ENOTDIR, "mkdir %s", spec->files_dir);
       /* Kept for the status file (pause_status_write). */
-      files_dirfd = open (spec->files_dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+      int dfd = open (spec->files_dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+      /* Out of the way of APPSOCK_FD and the other low fds. */
+      files_dirfd = dfd < 0 ? -1 : fcntl (dfd, F_DUPFD_CLOEXEC, 10);
       if (files_dirfd < 0)
         child_fail (errfd, errno, "open %s", spec->files_dir);
+      close (dfd);
     }
   if (spec->hostname || spec->etc_hosts || spec->resolv_conf)
     {
