@@ -224,6 +224,10 @@ fork_echo (int argc, char **argv, const struct pause_setup *su)
   /* As a container's process: containerd's default capabilities only. */
   if (!su->privileged && caps_limit (CAPS_CONTAINER_DEFAULT) < 0)
     pause_setup_fail (su->errfd, errno, "limit the app's capabilities");
+  char port[8];
+  snprintf (port, sizeof port, "%u", su->http_port);
+  /* Before the error pipe closes: once the pod has started, ps shows it. */
+  set_title (argc, argv, port);
   if (su->errfd >= 0)
     close (su->errfd);
   sigset_t none;
@@ -233,9 +237,6 @@ fork_echo (int argc, char **argv, const struct pause_setup *su)
       signal (s, SIG_DFL);
   sigprocmask (SIG_SETMASK, &none, NULL);
   prctl (PR_SET_CHILD_SUBREAPER, 0);
-  char port[8];
-  snprintf (port, sizeof port, "%u", su->http_port);
-  set_title (argc, argv, port);
   char *eargv[] = { (char *) "nslab-echo", port, NULL };
   exit (echo_main (2, eargv));
 }

@@ -118,6 +118,9 @@ do_process (const struct plan_op *op, struct state_writer *w, struct pending *pe
     .env = pp->env,
     .log_path = pp->app.kind != APP_NONE ? log : NULL,
     .privileged = pp->privileged,
+    .restart = pp->restart_policy == RESTART_NEVER        ? PAUSE_RESTART_NEVER
+               : pp->restart_policy == RESTART_ON_FAILURE ? PAUSE_RESTART_ON_FAILURE
+                                                          : PAUSE_RESTART_ALWAYS,
   };
   /* Made at the first process, after its namespace is mounted: by then
    * /run/netns is the bind mount the template leaves out. */

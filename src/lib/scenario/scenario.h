@@ -24,6 +24,8 @@ enum hypervisor { HV_VIRTUALBOX, HV_VMWARE };
 enum node_role { ROLE_CONTROL_PLANE, ROLE_WORKER };
 enum workload_kind { WL_POD, WL_DEPLOYMENT, WL_REPLICASET };
 enum app_kind { APP_NONE, APP_HTTP, APP_COMMAND };
+/* A pod's spec.restartPolicy: when kubelet restarts its app. */
+enum restart_policy { RESTART_ALWAYS, RESTART_ON_FAILURE, RESTART_NEVER };
 enum svc_type { SVC_CLUSTER_IP, SVC_NODE_PORT, SVC_LOAD_BALANCER };
 enum l4proto { PROTO_TCP, PROTO_UDP, PROTO_SCTP };
 
@@ -103,6 +105,7 @@ struct workload_def {
   size_t n_ips;
   struct app_def app;
   bool privileged;        /* securityContext.privileged: the app keeps every capability */
+  enum restart_policy restart_policy; /* Always (the default; the only one for deployments, replicasets) */
   struct origin origin;
 };
 
