@@ -3,6 +3,8 @@
 
 #include <assert.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +20,7 @@
 #include "kernel/neigh.h"
 #include "kernel/netns.h"
 #include "kernel/route.h"
+#include "kernel/proc.h"
 #include "kernel/rtnl.h"
 #include "runtime/pause.h"
 #include "state/snapshot.h"
@@ -63,7 +66,21 @@ struct pending {
   struct pending_proc *procs;
   size_t n_procs;
   int mnt_template; /* > 0 once made, for every pause process of this up */
+  struct node_pidns {
+    char *node;
+    int fd;
+  } *pidns;         /* each started node's PID namespace, for its pods' to nest in */
+  size_t n_pidns;
 };
+
+static int
+node_pid_ns (const struct pending *pend, const char *node)
+{
+  for (size_t i = 0; i < pend->n_pidns; i++)
+    if (strcmp (pend->pidns[i].node, node) == 0)
+      return pend->pidns[i].fd;
+  return -1;
+}
 
 static int
 do_process (const struct plan_op *op, struct state_writer *w, struct pending *pend, nslab_error_t *err)
@@ -104,12 +121,24 @@ do_process (const struct plan_op *op, struct state_writer *w, struct pending *pe
     .env = pp->env,
     .log_path = pp->app.kind != APP_NONE ? log : NULL,
     .privileged = pp->privileged,
+    .restart = pp->restart_policy == RESTART_NEVER        ? PAUSE_RESTART_NEVER
+               : pp->restart_policy == RESTART_ON_FAILURE ? PAUSE_RESTART_ON_FAILURE
+                                                          : PAUSE_RESTART_ALWAYS,
   };
   /* Made at the first process, after its namespace is mounted: by then
    * /run/netns is the bind mount the template leaves out. */
   if (pend->mnt_template <= 0 && pause_mnt_template (&pend->mnt_template, err) < 0)
     return nslab_error_wrap (err, "%s: start %s %s", ns, pp->owner.kind == OBJ_NODE ? "node" : "pod", c.sp.name);
   spec.mnt_template = pend->mnt_template;
+  /* A pod's PID namespace nests in its node's, as on a real node: the
+   * node's pause process starts first (plan order). */
+  if (pp->owner.kind == OBJ_POD)
+    {
+      spec.pid_ns = node_pid_ns (pend, pp->node);
+      if (spec.pid_ns < 0)
+        return nslab_error (err, 0, "%s: start pod %s: node %s has no pause process started", ns, c.sp.name,
+                            pp->node);
+    }
   struct pending_proc *started = VEC_PUSH (pend->procs, pend->n_procs);
   started->what = xasprintf ("%s: start %s %s", ns, pp->owner.kind == OBJ_NODE ? "node" : "pod", c.sp.name);
   if (pause_spawn_start (&spec, record_proc, &c, &started->start, err) < 0)
@@ -118,6 +147,13 @@ do_process (const struct plan_op *op, struct state_writer *w, struct pending *pe
       free (started->what);
       pend->n_procs--;
       return -1;
+    }
+  if (pp->owner.kind == OBJ_NODE)
+    {
+      struct node_pidns *n = VEC_PUSH (pend->pidns, pend->n_pidns);
+      n->node = xstrdup (pp->owner.name);
+      n->fd = started->start.pid_ns;
+      started->start.pid_ns = -1;
     }
   return 0;
 }
@@ -324,6 +360,12 @@ finish_pending (struct pending *pend, nslab_error_t *err)
   free (pend->procs);
   if (pend->mnt_template > 0)
     close (pend->mnt_template);
+  for (size_t i = 0; i < pend->n_pidns; i++)
+    {
+      free (pend->pidns[i].node);
+      close (pend->pidns[i].fd);
+    }
+  free (pend->pidns);
   memset (pend, 0, sizeof *pend);
   return rc;
 }
@@ -460,12 +502,48 @@ apply_plan (const struct plan *p, const char *scenario_path, nslab_error_t *err)
   return rc;
 }
 
+/* A running lab's node pause processes, as the journal records them: their
+ * PID namespaces, for new pods to nest in. Each is opened only while the
+ * recorded pid still has its start time (a pidfd pins it meanwhile). */
+static int
+load_node_pidns (struct state_writer *w, struct pending *pend, nslab_error_t *err)
+{
+  struct state *st = NULL;
+  if (state_writer_load (w, &st, err) < 0)
+    return -1;
+  for (size_t i = 0; i < st->n_procs; i++)
+    {
+      const struct state_process *sp = &st->procs[i];
+      if (sp->kind != STATE_PROC_NODE)
+        continue;
+      int pidfd = proc_open_verified (sp->pid, sp->starttime);
+      if (pidfd < 0)
+        continue;
+      char path[64];
+      snprintf (path, sizeof path, "/proc/%d/ns/pid", (int) sp->pid);
+      int fd = open (path, O_RDONLY | O_CLOEXEC);
+      bool alive = proc_pidfd_alive (pidfd) && proc_alive (sp->pid, sp->starttime);
+      close (pidfd);
+      if (fd < 0 || !alive)
+        {
+          if (fd >= 0)
+            close (fd);
+          continue;
+        }
+      struct node_pidns *np = VEC_PUSH (pend->pidns, pend->n_pidns);
+      np->node = xstrdup (sp->name);
+      np->fd = fd;
+    }
+  state_free (st);
+  return 0;
+}
+
 int
 apply_ops (struct state_writer *w, const struct plan_op *ops, size_t n, nslab_error_t *err)
 {
   raise_nofile ();
   struct apply_ctx ctx = { .w = w };
-  int rc = 0;
+  int rc = load_node_pidns (w, &ctx.pend, err);
   for (size_t i = 0; rc == 0 && i < n; i++)
     rc = appliers[ops[i].kind] (&ops[i], &ctx, err);
   if (rc == 0)

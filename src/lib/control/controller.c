@@ -22,6 +22,7 @@
 #include "control/store_sync.h"
 #include "kernel/netns.h"
 #include "kernel/proc.h"
+#include "runtime/status.h"
 #include "state/journal.h"
 #include "state/lab_scenario.h"
 #include "state/snapshot.h"
@@ -295,51 +296,6 @@ controller_lab_gone (const struct controller *c)
   return c->gone || fstat (c->dir_fd, &st) < 0 || st.st_nlink == 0;
 }
 
-struct pause_status {
-  char state[32], reason[32];
-  unsigned restarts;
-  long long started_at, finished_at, next_start;
-  int exit_code;
-};
-
-/* "key value" lines, as the pause process writes them. */
-static bool
-read_status_file (int dfd, struct pause_status *ps)
-{
-  memset (ps, 0, sizeof *ps);
-  int fd = openat (dfd, "status", O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-  if (fd < 0)
-    return false;
-  char buf[1024];
-  ssize_t n = read (fd, buf, sizeof buf - 1);
-  close (fd);
-  if (n <= 0)
-    return false;
-  buf[n] = '\0';
-  char *save = NULL;
-  for (char *line = strtok_r (buf, "\n", &save); line; line = strtok_r (NULL, "\n", &save))
-    {
-      char key[32], val[32];
-      if (sscanf (line, "%31s %31s", key, val) != 2)
-        return false;
-      if (strcmp (key, "state") == 0)
-        snprintf (ps->state, sizeof ps->state, "%s", val);
-      else if (strcmp (key, "reason") == 0)
-        snprintf (ps->reason, sizeof ps->reason, "%s", val);
-      else if (strcmp (key, "restarts") == 0)
-        ps->restarts = (unsigned) strtoul (val, NULL, 10);
-      else if (strcmp (key, "started_at") == 0)
-        ps->started_at = strtoll (val, NULL, 10);
-      else if (strcmp (key, "finished_at") == 0)
-        ps->finished_at = strtoll (val, NULL, 10);
-      else if (strcmp (key, "next_start") == 0)
-        ps->next_start = strtoll (val, NULL, 10);
-      else if (strcmp (key, "exit_code") == 0)
-        ps->exit_code = (int) strtol (val, NULL, 10);
-    }
-  return ps->state[0] != '\0';
-}
-
 /* The pause process's status file (runtime/pause_status.h): true when it
  * changed. */
 static bool
@@ -350,15 +306,18 @@ read_app_state (struct controller *c, struct pod_rt *r)
   int dfd = openat (c->dir_fd, rel, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
   if (dfd < 0)
     return false;
-  bool got = read_status_file (dfd, &ps);
+  nslab_error_t e = NULL;
+  int got = pause_status_read (dfd, &ps, &e);
   close (dfd);
-  if (!got)
+  nslab_error_free (&e);
+  if (got < 0)
     return false;
-  bool changed = !r->have_status || strcmp (r->state, ps.state) != 0 || r->restarts != ps.restarts
-                 || strcmp (r->reason, ps.reason) != 0;
+  const char *state = pause_state_name (ps.state), *reason = pause_reason_name (ps.reason);
+  bool changed = !r->have_status || strcmp (r->state, state) != 0 || r->restarts != ps.restarts
+                 || strcmp (r->reason, reason) != 0;
   r->have_status = true;
-  snprintf (r->state, sizeof r->state, "%s", ps.state);
-  snprintf (r->reason, sizeof r->reason, "%s", ps.reason);
+  snprintf (r->state, sizeof r->state, "%s", state);
+  snprintf (r->reason, sizeof r->reason, "%s", reason);
   r->restarts = ps.restarts;
   r->started_at = ps.started_at;
   r->finished_at = ps.finished_at;

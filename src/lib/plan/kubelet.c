@@ -106,6 +106,7 @@ kubelet_plan_processes (struct plan *p, const struct model *m)
       pr->env[3] = xasprintf ("NODE_NAME=%s", node);
       pr->env[4] = xasprintf ("HOSTNAME=%s", pod->name);
       pr->privileged = pod->wl->privileged;
+      pr->restart_policy = pod->wl->restart_policy;
       pr->etc_hosts = pod_etc_hosts (pod);
       pr->resolv_conf = pod_resolv_conf (m, pod);
     }

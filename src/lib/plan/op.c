@@ -16,6 +16,8 @@ static const char *const rtprot_names[] = { [RTPROT_UNSPEC] = "unspec", [RTPROT_
                                             [RTPROT_DHCP] = "dhcp" };
 static const char *const app_kind_names[] = { [APP_NONE] = "none", [APP_HTTP] = "http", [APP_COMMAND] = "command" };
 static const char *const owner_kind_names[] = { [OBJ_NONE] = "none", [OBJ_NODE] = "node", [OBJ_POD] = "pod" };
+static const char *const restart_policy_names[]
+    = { [RESTART_ALWAYS] = "Always", [RESTART_ON_FAILURE] = "OnFailure", [RESTART_NEVER] = "Never" };
 
 static void
 free_strv (char **v)
@@ -477,6 +479,8 @@ process_describe (struct strbuf *sb, const struct plan_op *op)
     sb_addf (sb, ", app: %s", pr->app.command);
   if (pr->privileged)
     sb_add (sb, ", privileged");
+  if (pr->restart_policy != RESTART_ALWAYS)
+    sb_addf (sb, ", restart %s", ENUM_NAME (restart_policy_names, pr->restart_policy));
   sb_add (sb, ")");
 }
 
@@ -500,6 +504,7 @@ process_to_json (const struct plan_op *op, json_t *o)
   json_object_set_new (o, "etc_hosts", json_str_or_null (pr->etc_hosts));
   json_object_set_new (o, "resolv_conf", json_str_or_null (pr->resolv_conf));
   json_object_set_new (o, "privileged", json_boolean (pr->privileged));
+  json_object_set_new (o, "restart_policy", json_string (ENUM_NAME (restart_policy_names, pr->restart_policy)));
 }
 
 static int
@@ -511,7 +516,8 @@ process_from_json (const json_t *o, struct plan_op *op, nslab_error_t *err)
       || jr_str (&r, o, "title", false, &pr->title) < 0 || jr_str (&r, o, "hostname", false, &pr->hostname) < 0
       || jr_strv (&r, o, "env", true, &pr->env) < 0 || jr_str (&r, o, "etc_hosts", true, &pr->etc_hosts) < 0
       || jr_str (&r, o, "resolv_conf", true, &pr->resolv_conf) < 0
-      || jr_bool (&r, o, "privileged", &pr->privileged) < 0)
+      || jr_bool (&r, o, "privileged", &pr->privileged) < 0
+      || JR_ENUM (&r, o, "restart_policy", restart_policy_names, &pr->restart_policy) < 0)
     return -1;
   if (pr->owner.kind != OBJ_NODE && pr->owner.kind != OBJ_POD)
     return jr_bad (&r, "owner", "not a node or a pod");

@@ -128,6 +128,7 @@ struct plan_process {
   char *etc_hosts;      /* pods: /etc/hosts as kubelet writes it; NULL = leave the host's */
   char *resolv_conf;    /* pods: /etc/resolv.conf (cluster DNS, search path); NULL = leave */
   bool privileged;      /* pods: the app keeps every capability (else containerd's default set) */
+  enum restart_policy restart_policy; /* pods: when the pause process restarts the app (nodes: Always, no app) */
 };
 
 struct plan_op {

@@ -9,8 +9,8 @@
 #include "base/util.h"
 #include "kernel/proc.h"
 
-static const char *const ns_names[ENTER_NS_N] = { "ipc", "uts", "net", "mnt" };
-static const int ns_types[ENTER_NS_N] = { CLONE_NEWIPC, CLONE_NEWUTS, CLONE_NEWNET, CLONE_NEWNS };
+static const char *const ns_names[ENTER_NS_N] = { "ipc", "uts", "net", "pid", "mnt" };
+static const int ns_types[ENTER_NS_N] = { CLONE_NEWIPC, CLONE_NEWUTS, CLONE_NEWNET, CLONE_NEWPID, CLONE_NEWNS };
 
 void
 enter_fds_init (struct enter_fds *f)
@@ -71,7 +71,7 @@ int
 enter_join (struct enter_fds *f, nslab_error_t *err)
 {
   int rc = 0;
-  bool mnt = f->fd[3] >= 0;
+  bool mnt = f->fd[ENTER_NS_N - 1] >= 0;
   for (int k = 0; k < ENTER_NS_N && rc == 0; k++)
     if (f->fd[k] >= 0 && setns (f->fd[k], ns_types[k]) < 0)
       rc = nslab_error (err, errno, "setns %s%s", ns_names[k], errno == EPERM ? " (needs root)" : "");

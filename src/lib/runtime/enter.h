@@ -10,8 +10,10 @@
 
 #include "base/error.h"
 
-/* ipc, uts, net, mnt; -1 for a namespace not to join. */
-#define ENTER_NS_N 4
+/* ipc, uts, net, pid, mnt; -1 for a namespace not to join. The PID
+ * namespace applies to the children forked after enter_join: fork, then
+ * exec, so that what runs there dies with the node or pod. */
+#define ENTER_NS_N 5
 
 struct enter_fds {
   int fd[ENTER_NS_N];

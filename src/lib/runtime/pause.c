@@ -14,7 +14,9 @@
 #include <string.h>
 #include <sys/mount.h>
 #include <limits.h>
+#include <poll.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -28,6 +30,78 @@ reap_quietly (pid_t pid)
 {
   while (waitpid (pid, NULL, 0) < 0 && errno == EINTR)
     ;
+}
+
+/* Wait until the process behind PIDFD has exited, and collect it if it is
+ * our child (reparented to us as a subreaper or PID 1); otherwise whoever
+ * it was reparented to does. */
+static void
+collect_pause (int pidfd, pid_t pid)
+{
+  struct pollfd pfd = { .fd = pidfd, .events = POLLIN };
+  while (pidfd >= 0 && poll (&pfd, 1, -1) < 0 && errno == EINTR)
+    ;
+  while (waitpid (pid, NULL, __WALL) < 0 && errno == EINTR)
+    ;
+}
+
+/* The pause process's pid as we see it: it is PID 1 of its own namespace
+ * and sends its credentials first (SCM_CREDENTIALS: the kernel translates
+ * the pid into our namespace). 0 with errno on EOF or garbage. */
+static pid_t
+receive_pid (int fd)
+{
+  char c = 0;
+  struct iovec iov = { .iov_base = &c, .iov_len = 1 };
+  union {
+    char buf[CMSG_SPACE (sizeof (struct ucred))];
+    struct cmsghdr align;
+  } u;
+  struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof u.buf };
+  ssize_t r;
+  do
+    r = recvmsg (fd, &mh, MSG_CMSG_CLOEXEC);
+  while (r < 0 && errno == EINTR);
+  if (r != 1 || c != 'p')
+    {
+      errno = r < 0 ? errno : EPROTO;
+      return 0;
+    }
+  for (struct cmsghdr *cm = CMSG_FIRSTHDR (&mh); cm; cm = CMSG_NXTHDR (&mh, cm))
+    if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_CREDENTIALS
+        && cm->cmsg_len == CMSG_LEN (sizeof (struct ucred)))
+      {
+        struct ucred uc;
+        memcpy (&uc, CMSG_DATA (cm), sizeof uc);
+        if (uc.pid > 0)
+          return uc.pid;
+      }
+  errno = EPROTO;
+  return 0;
+}
+
+/* What a pause process that failed before it could send its pid reported
+ * on the error pipe (all writers have exited: the go socket hit EOF). */
+static int
+early_failure (int errfd, int fallback, nslab_error_t *err)
+{
+  struct sandbox_error ce;
+  size_t got = 0;
+  while (got < sizeof ce)
+    {
+      ssize_t r = read (errfd, (char *) &ce + got, sizeof ce - got);
+      if (r < 0 && errno == EINTR)
+        continue;
+      if (r <= 0)
+        break;
+      got += (size_t) r;
+    }
+  if (got == sizeof ce)
+    {
+      ce.msg[sizeof ce.msg - 1] = '\0';
+      return nslab_error (err, ce.errnum, "%s", ce.msg);
+    }
+  return nslab_error (err, fallback, "pause process: no pid received");
 }
 
 /* The program pause processes run: nslab-pause beside this binary (the
@@ -85,6 +159,14 @@ pause_spawn_start (const struct pause_spec *spec, pause_record_fn record, void *
    * us with SIGPIPE if the child is already gone. */
   if (socketpair (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, go) < 0)
     return nslab_error (err, errno, "socketpair");
+  int one = 1;
+  if (setsockopt (go[1], SOL_SOCKET, SO_PASSCRED, &one, sizeof one) < 0)
+    {
+      int e = errno;
+      close (go[0]);
+      close (go[1]);
+      return nslab_error (err, e, "setsockopt SO_PASSCRED");
+    }
   if (pipe2 (ep, O_CLOEXEC) < 0)
     {
       int e = errno;
@@ -105,9 +187,10 @@ pause_spawn_start (const struct pause_spec *spec, pause_record_fn record, void *
   int src_go = fcntl (go[0], F_DUPFD_CLOEXEC, 10);
   int src_err = fcntl (ep[1], F_DUPFD_CLOEXEC, 10);
   int src_tmpl = spec->mnt_template > 0 ? fcntl (spec->mnt_template, F_DUPFD_CLOEXEC, 10) : -2;
+  int src_pidns = spec->pid_ns > 0 ? fcntl (spec->pid_ns, F_DUPFD_CLOEXEC, 10) : -2;
   pid_t pid = -1;
   int spawn_err = 0;
-  if (src_go < 0 || src_err < 0 || src_tmpl == -1)
+  if (src_go < 0 || src_err < 0 || src_tmpl == -1 || src_pidns == -1)
     spawn_err = errno;
   else
     {
@@ -119,6 +202,8 @@ pause_spawn_start (const struct pause_spec *spec, pause_record_fn record, void *
       if (src_tmpl >= 0)
         posix_spawn_file_actions_adddup2 (&fa, src_tmpl, SANDBOX_TEMPLATE_FD);
       posix_spawn_file_actions_adddup2 (&fa, src_err, SANDBOX_ERR_FD);
+      if (src_pidns >= 0)
+        posix_spawn_file_actions_adddup2 (&fa, src_pidns, SANDBOX_PIDNS_FD);
       /* Until pause_main handles them: SIGTERM waits, SIGINT and SIGHUP
        * (the terminal's, until setsid) are discarded once it ignores them. */
       sigset_t mask;
@@ -146,6 +231,8 @@ pause_spawn_start (const struct pause_spec *spec, pause_record_fn record, void *
     close (src_err);
   if (src_tmpl >= 0)
     close (src_tmpl);
+  if (src_pidns >= 0)
+    close (src_pidns);
   if (spawn_err != 0)
     {
       close (go[0]);
@@ -160,13 +247,41 @@ pause_spawn_start (const struct pause_spec *spec, pause_record_fn record, void *
   cleanup_close int errfd = ep[0];
   out->pid = -1;
   out->errfd = -1;
+  out->pid_ns = -1;
+
+  /* The spawned process makes the PID namespace (nested in spec->pid_ns)
+   * and forks the pause process into it as PID 1, then exits; the pause
+   * process sends its pid and waits for the go byte. */
+  pid_t spawned = pid;
+  pid = receive_pid (gofd);
+  int recv_errno = errno;
+  reap_quietly (spawned);
+  if (pid <= 0)
+    return early_failure (errfd, recv_errno, err);
+  cleanup_close int pidfd = (int) syscall (SYS_pidfd_open, pid, 0);
+  if (pidfd < 0)
+    {
+      int e = errno;
+      return nslab_error (err, e, "pidfd_open %d", (int) pid);
+    }
+  char nspath[64];
+  snprintf (nspath, sizeof nspath, "/proc/%d/ns/pid", (int) pid);
+  cleanup_close int pidns = open (nspath, O_RDONLY | O_CLOEXEC);
+  if (pidns < 0)
+    {
+      int e = errno;
+      close (gofd);
+      gofd = -1;
+      collect_pause (pidfd, pid);
+      return nslab_error (err, e, "open %s", nspath);
+    }
 
   if (proc_starttime (pid, &starttime, err) < 0 || record (pid, starttime, arg, err) < 0)
     {
       /* Closing the socket without the go byte makes the child exit. */
       close (gofd);
       gofd = -1;
-      reap_quietly (pid);
+      collect_pause (pidfd, pid);
       return -1;
     }
   bool sent = send (gofd, "g", 1, MSG_NOSIGNAL) == 1;
@@ -183,13 +298,15 @@ pause_spawn_start (const struct pause_spec *spec, pause_record_fn record, void *
       int e = errno;
       close (gofd);
       gofd = -1;
-      reap_quietly (pid);
+      collect_pause (pidfd, pid);
       return nslab_error (err, e, "start pause process %d", (int) pid);
     }
   out->pid = pid;
   out->starttime = starttime;
   out->errfd = errfd;
+  out->pid_ns = pidns;
   errfd = -1;
+  pidns = -1;
   return 0;
 }
 
@@ -197,9 +314,11 @@ int
 pause_spawn_finish (struct pause_start *ps, nslab_error_t *err)
 {
   cleanup_close int errfd = ps->errfd;
+  cleanup_close int pidns = ps->pid_ns;
   pid_t pid = ps->pid;
   uint64_t starttime = ps->starttime;
   ps->errfd = -1;
+  ps->pid_ns = -1;
 
   /* The error pipe reaches EOF when the pause process has started its app
    * (and a command app exec'd: O_CLOEXEC), or carries what went wrong. */
@@ -227,7 +346,9 @@ pause_spawn_finish (struct pause_start *ps, nslab_error_t *err)
       nslab_error_t kerr = NULL;
       proc_kill (pid, starttime, &kerr);
       nslab_error_free (&kerr);
-      reap_quietly (pid);
+      /* Ours to collect only if it was reparented to us. */
+      while (waitpid (pid, NULL, WNOHANG) < 0 && errno == EINTR)
+        ;
       /* The caller names the step (start pod default/x); say only what went wrong. */
       return nslab_error (err, ce.errnum, "%s", ce.msg);
     }
@@ -248,6 +369,26 @@ pause_spawn (const struct pause_spec *spec, pause_record_fn record, void *arg, p
   return 0;
 }
 
+int
+pause_open_pid_ns (pid_t pid, uint64_t starttime, int *fd_out, nslab_error_t *err)
+{
+  cleanup_close int pidfd = proc_open_verified (pid, starttime);
+  if (pidfd < 0)
+    return nslab_error (err, ESRCH, "pause process %d is gone", (int) pid);
+  char path[64];
+  snprintf (path, sizeof path, "/proc/%d/ns/pid", (int) pid);
+  int fd = open (path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return nslab_error (err, errno, "open %s", path);
+  /* The pid could have been recycled between the check and the open. */
+  if (!proc_pidfd_alive (pidfd) || !proc_alive (pid, starttime))
+    {
+      close (fd);
+      return nslab_error (err, ESRCH, "pause process %d is gone", (int) pid);
+    }
+  *fd_out = fd;
+  return 0;
+}
 
 int
 pause_mnt_template (int *fd_out, nslab_error_t *err)

@@ -15,8 +15,18 @@
 #include "kernel/proc.h"
 
 /* Set in the environment of a pause process that still has to run
- * pause_setup; removed by it. */
+ * pause_setup ("1", or "nested": its PID namespace nests in the one at
+ * SANDBOX_PIDNS_FD); removed by it. */
 #define PAUSE_SETUP_ENV "NSLAB_PAUSE_SETUP"
+
+/* What the pause process does when its app exits (a pod's restartPolicy),
+ * as kubelet does: Always restarts it after any exit, OnFailure after a
+ * non-zero exit or a signal, Never leaves it terminated. */
+enum pause_restart {
+  PAUSE_RESTART_ALWAYS,
+  PAUSE_RESTART_ON_FAILURE,
+  PAUSE_RESTART_NEVER,
+};
 
 enum pause_app_kind {
   PAUSE_APP_NONE,
@@ -43,6 +53,9 @@ struct pause_spec {
   int mnt_template;        /* > 0: mount namespace to copy (pause_mnt_template); otherwise the
                             * caller's is copied and its network namespace mounts detached */
   bool privileged;         /* the app keeps every capability; otherwise containerd's default set */
+  enum pause_restart restart; /* when the app is restarted after it exits */
+  int pid_ns;              /* > 0: the PID namespace (an fd: a node's, pause_open_pid_ns) that the
+                            * process's own new one nests in; otherwise a child of the caller's */
 };
 
 /* A mount namespace for pause processes to copy: the caller's, slave to it,
@@ -72,24 +85,40 @@ int pause_spawn (const struct pause_spec *spec, pause_record_fn record, void *ar
 struct pause_setup {
   pid_t app_pid;      /* command app, or 0 */
   uint16_t http_port; /* built-in HTTP app to fork, or 0 */
-  bool privileged;    /* the built-in app keeps every capability */
+  bool privileged;    /* the app keeps every capability */
   int errfd;
+  enum pause_app_kind app_kind;
+  char **app_argv;    /* command app: its argv, for restarts */
+  enum pause_restart restart;
+  unsigned backoff_ms; /* initial restart back-off: 10 s (NSLAB_TEST_BACKOFF_MS in tests) */
+  int files_dirfd;    /* O_DIRECTORY fd of spec.files_dir (the status file), or -1 */
 };
 void pause_setup (struct pause_setup *out);
 void pause_setup_fail (int errfd, int errnum, const char *what) __attribute__ ((noreturn));
+/* Restart a command app: fork it as pause_setup did (a failure to exec
+ * goes to the log, exit status 127). The child's pid, or -1 with errno. */
+pid_t pause_fork_command_app (const struct pause_setup *su);
 
 /* pause_spawn in two halves, so that many pause processes set themselves
  * up in parallel: start forks, records and releases the process; finish
  * waits until it (and its app) exec'd, or reports and cleans up what went
  * wrong. Every started process must be finished. */
 struct pause_start {
-  pid_t pid;
+  pid_t pid;         /* as the caller sees it (the process is PID 1 of its own namespace) */
   uint64_t starttime;
   int errfd;    /* reaches EOF once the process and its app exec'd */
+  int pid_ns;   /* O_CLOEXEC fd of the process's PID namespace, for the pods of a node
+                 * (pause_spec.pid_ns); the caller may take it (and set -1), else
+                 * pause_spawn_finish closes it */
 };
 int pause_spawn_start (const struct pause_spec *spec, pause_record_fn record, void *arg,
                        struct pause_start *out, nslab_error_t *err);
 int pause_spawn_finish (struct pause_start *ps, nslab_error_t *err);
+
+/* The PID namespace of a running pause process (a node's, for starting a
+ * pod in it later), checked to still be the process PID started at
+ * STARTTIME: *fd_out is O_CLOEXEC. */
+int pause_open_pid_ns (pid_t pid, uint64_t starttime, int *fd_out, nslab_error_t *err);
 
 
 #endif

@@ -20,7 +20,9 @@
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/socket.h>
 #include <sys/statvfs.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "base/util.h"
@@ -42,6 +44,12 @@ child_fail (int errfd, int errnum, const char *fmt, ...)
   va_start (ap, fmt);
   vsnprintf (ce.msg, sizeof ce.msg, fmt, ap);
   va_end (ap);
+  /* No one to report to (an app restarted by the pause process): the log. */
+  if (errfd < 0)
+    {
+      dprintf (STDERR_FILENO, "nslab-pause: %s: %s\n", ce.msg, strerror (errnum));
+      _exit (127);
+    }
   /* One write below PIPE_BUF is atomic: the parent gets all or nothing. */
   ssize_t w = write (errfd, &ce, sizeof ce);
   (void) w;
@@ -120,14 +128,18 @@ sandbox_build_env (const struct pause_spec *spec)
       if (!set)
         *VEC_PUSH (env, n) = xstrdup (defaults[i]);
     }
-  *VEC_PUSH (env, n) = xstrdup (PAUSE_SETUP_ENV "=1");
+  const char *backoff = getenv (SANDBOX_BACKOFF_ENV);
+  if (backoff && *backoff)
+    *VEC_PUSH (env, n) = xasprintf ("%s=%s", SANDBOX_BACKOFF_ENV, backoff);
+  *VEC_PUSH (env, n) = xstrdup (spec->pid_ns > 0 ? PAUSE_SETUP_ENV "=nested" : PAUSE_SETUP_ENV "=1");
   *VEC_PUSH (env, n) = NULL;
   return env;
 }
 
-/* A command app, child of the pause process. Never returns. */
+/* A command app, child of the pause process. Never returns. ERRFD < 0:
+ * failures go to the log. */
 static void __attribute__ ((noreturn))
-start_app (const struct pause_spec *spec, pid_t pause_pid, int errfd)
+start_app (char **argv, bool privileged, pid_t pause_pid, int errfd)
 {
   /* If the pause process dies, so does the app; the parent may already be
    * gone between fork and prctl, so check afterwards. */
@@ -143,15 +155,81 @@ start_app (const struct pause_spec *spec, pid_t pause_pid, int errfd)
   for (int s = 1; s < NSIG; s++)
     if (s != SIGKILL && s != SIGSTOP)
       signal (s, SIG_DFL);
-  if (spec->app->argv == NULL || spec->app->argv[0] == NULL)
+  if (argv == NULL || argv[0] == NULL)
     child_fail (errfd, EINVAL, "app command is empty");
   /* A pod's app runs with what containerd gives a container, unless the
    * workload is privileged: `ip link add` in a pod fails as on a cluster. */
-  if (!spec->privileged && caps_limit (CAPS_CONTAINER_DEFAULT) < 0)
+  if (!privileged && caps_limit (CAPS_CONTAINER_DEFAULT) < 0)
     child_fail (errfd, errno, "limit the app's capabilities");
   /* execvp searches the PATH of the environment it runs in: the pod's. */
-  execvp (spec->app->argv[0], spec->app->argv);
-  child_fail (errfd, errno, "exec \"%s\"", spec->app->argv[0]);
+  execvp (argv[0], argv);
+  child_fail (errfd, errno, "exec \"%s\"", argv[0]);
+}
+
+pid_t
+pause_fork_command_app (const struct pause_setup *su)
+{
+  pid_t self = getpid ();
+  pid_t pid = fork ();
+  if (pid == 0)
+    start_app (su->app_argv, su->privileged, self, -1);
+  return pid;
+}
+
+/* A PID namespace of our own, nested in the node's when asked: fork into
+ * it (setns only decides where our children go) and go on as its PID 1,
+ * after telling the spawner our pid as it sees it (SCM_CREDENTIALS). The
+ * intermediate processes exit at once, so the pause process is reparented
+ * to the node's pause process (a pod) or the spawner's reaper (a node). */
+static void
+enter_pid_ns (int errfd, bool nested)
+{
+  if (nested)
+    {
+      if (setns (SANDBOX_PIDNS_FD, CLONE_NEWPID) < 0)
+        child_fail (errfd, errno, "join the node's PID namespace");
+      close (SANDBOX_PIDNS_FD);
+      /* A new PID namespace is made only in the one we run in: one more
+       * fork, into the node's. */
+      pid_t p = fork ();
+      if (p < 0)
+        child_fail (errfd, errno, "fork into the node's PID namespace");
+      if (p > 0)
+        {
+          int st = 0;
+          while (waitpid (p, &st, 0) < 0 && errno == EINTR)
+            ;
+          _exit (WIFEXITED (st) ? WEXITSTATUS (st) : 127);
+        }
+    }
+  if (unshare (CLONE_NEWPID) < 0)
+    child_fail (errfd, errno, "unshare the PID namespace");
+  pid_t p = fork ();
+  if (p < 0)
+    child_fail (errfd, errno, "fork the pause process");
+  if (p > 0)
+    _exit (0);
+  struct ucred uc = { .pid = getpid (), .uid = getuid (), .gid = getgid () };
+  char c = 'p';
+  struct iovec iov = { .iov_base = &c, .iov_len = 1 };
+  union {
+    char buf[CMSG_SPACE (sizeof (struct ucred))];
+    struct cmsghdr align;
+  } u;
+  memset (&u, 0, sizeof u);
+  struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof u.buf };
+  struct cmsghdr *cm = CMSG_FIRSTHDR (&mh);
+  cm->cmsg_level = SOL_SOCKET;
+  cm->cmsg_type = SCM_CREDENTIALS;
+  cm->cmsg_len = CMSG_LEN (sizeof uc);
+  memcpy (CMSG_DATA (cm), &uc, sizeof uc);
+  ssize_t w;
+  do
+    w = sendmsg (SANDBOX_GO_FD, &mh, MSG_NOSIGNAL);
+  while (w < 0 && errno == EINTR);
+  /* The spawner is gone: nobody recorded us. */
+  if (w != 1)
+    _exit (0);
 }
 
 char **
@@ -196,6 +274,17 @@ remount_sys (int errfd)
     child_fail (errfd, errno, "mount sysfs on /sys");
 }
 
+/* /proc shows the processes of the PID namespace of whoever mounted it:
+ * mount one from inside, so that ps in a pod shows the pod. */
+static void
+remount_proc (int errfd)
+{
+  if (umount2 ("/proc", MNT_DETACH) < 0 && errno != EINVAL)
+    child_fail (errfd, errno, "unmount /proc");
+  if (mount ("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
+    child_fail (errfd, errno, "mount proc on /proc");
+}
+
 /* The spec travels to the pause process after the go byte: a u32 total
  * length, then fields as u32 length + bytes (UINT32_MAX: NULL), in the
  * order of the FIELDS below, then the app's argv count and strings. */
@@ -215,12 +304,13 @@ sandbox_encode (const struct pause_spec *spec, size_t *len_out)
   sb_init (&b);
   uint32_t total = 0;
   sb_addn (&b, (const char *) &total, sizeof total);
-  char kind[4], port[8];
+  char kind[4], port[8], restart[4];
   snprintf (kind, sizeof kind, "%d", spec->app ? (int) spec->app->kind : PAUSE_APP_NONE);
+  snprintf (restart, sizeof restart, "%d", (int) spec->restart);
   snprintf (port, sizeof port, "%u", spec->app ? spec->app->port : 0u);
   const char *fields[] = { spec->netns_path, spec->hostname, spec->files_dir, spec->etc_hosts, spec->resolv_conf,
                            spec->log_path, spec->mnt_template > 0 ? "1" : NULL, kind, port,
-                           spec->privileged ? "1" : NULL };
+                           spec->privileged ? "1" : NULL, restart };
   for (size_t i = 0; i < ARRAY_SIZE (fields); i++)
     put_str (&b, fields[i]);
   uint32_t argc = 0;
@@ -349,6 +439,8 @@ pause_setup (struct pause_setup *out)
   /* Nothing of ours may reach the app through an exec. */
   if (fcntl (errfd, F_SETFD, FD_CLOEXEC) < 0)
     _exit (127);
+  const char *mode = getenv (PAUSE_SETUP_ENV);
+  enter_pid_ns (errfd, mode && strcmp (mode, "nested") == 0);
   char go = 0;
   ssize_t r;
   do
@@ -366,7 +458,7 @@ pause_setup (struct pause_setup *out)
     child_fail (errfd, EPROTO, "short pause spec");
   close (SANDBOX_GO_FD);
   char *p = buf, *end = buf + total;
-  char *f[10];
+  char *f[11];
   for (size_t i = 0; i < ARRAY_SIZE (f); i++)
     if (! get_str (&p, end, &f[i]))
       child_fail (errfd, EPROTO, "bad pause spec");
@@ -385,7 +477,8 @@ pause_setup (struct pause_setup *out)
                            .port = (uint16_t) atoi (f[8] ? f[8] : "0"), .argv = argv };
   struct pause_spec sp = { .netns_path = f[0], .hostname = f[1], .files_dir = f[2], .etc_hosts = f[3],
                            .resolv_conf = f[4], .log_path = f[5], .mnt_template = f[6] ? SANDBOX_TEMPLATE_FD : -1,
-                           .app = &app, .privileged = f[9] != NULL };
+                           .app = &app, .privileged = f[9] != NULL,
+                           .restart = (enum pause_restart) atoi (f[10] ? f[10] : "0") };
   const struct pause_spec *spec = &sp;
 
   if (setsid () < 0)
@@ -422,17 +515,29 @@ pause_setup (struct pause_setup *out)
         child_fail (errfd, errno, "detach the network namespace mounts");
     }
   remount_sys (errfd);
+  remount_proc (errfd);
   if (spec->hostname && sethostname (spec->hostname, strlen (spec->hostname)) < 0)
     child_fail (errfd, errno, "sethostname %s", spec->hostname);
 
-  if (spec->hostname || spec->etc_hosts || spec->resolv_conf)
+  if ((spec->hostname || spec->etc_hosts || spec->resolv_conf) && spec->files_dir == NULL)
+    child_fail (errfd, EINVAL, "no files_dir for the pod's /etc files");
+  int files_dirfd = -1;
+  if (spec->files_dir)
     {
-      if (spec->files_dir == NULL)
-        child_fail (errfd, EINVAL, "no files_dir for the pod's /etc files");
       struct stat sb;
       if (mkdir (spec->files_dir, 0700) < 0
           && (errno != EEXIST || lstat (spec->files_dir, &sb) < 0 || !S_ISDIR (sb.st_mode)))
         child_fail (errfd, errno ? errno : ENOTDIR, "mkdir %s", spec->files_dir);
+      /* Kept for the status file (pause_status_write). */
+      int dfd = open (spec->files_dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+      /* Out of the way of APPSOCK_FD and the other low fds. */
+      files_dirfd = dfd < 0 ? -1 : fcntl (dfd, F_DUPFD_CLOEXEC, 10);
+      if (files_dirfd < 0)
+        child_fail (errfd, errno, "open %s", spec->files_dir);
+      close (dfd);
+    }
+  if (spec->hostname || spec->etc_hosts || spec->resolv_conf)
+    {
       if (spec->hostname)
         {
           cleanup_free char *content = xasprintf ("%s\n", spec->hostname);
@@ -472,9 +577,15 @@ pause_setup (struct pause_setup *out)
   if (prctl (PR_SET_CHILD_SUBREAPER, 1) < 0)
     child_fail (errfd, errno, "prctl PR_SET_CHILD_SUBREAPER");
 
-  *out = (struct pause_setup) { .errfd = errfd };
+  *out = (struct pause_setup) { .errfd = errfd, .files_dirfd = files_dirfd, .restart = spec->restart,
+                                .app_kind = spec->app->kind, .privileged = spec->privileged,
+                                .backoff_ms = 10000 };
+  const char *backoff = getenv (SANDBOX_BACKOFF_ENV);
+  if (backoff && atoi (backoff) > 0)
+    out->backoff_ms = (unsigned) atoi (backoff);
   /* The app's environment is ours without the setup marker. */
   unsetenv (PAUSE_SETUP_ENV);
+  unsetenv (SANDBOX_BACKOFF_ENV);
   if (spec->app->kind == PAUSE_APP_HTTP)
     {
       /* Bound here, so that a port in use fails `nslab up`; the caller
@@ -489,7 +600,6 @@ pause_setup (struct pause_setup *out)
       if (fd != APPSOCK_FD && (dup2 (fd, APPSOCK_FD) < 0 || close (fd) < 0))
         child_fail (errfd, errno, "dup2");
       out->http_port = spec->app->port;
-      out->privileged = spec->privileged;
     }
   else if (spec->app->kind == PAUSE_APP_COMMAND)
     {
@@ -498,8 +608,11 @@ pause_setup (struct pause_setup *out)
       if (app_pid < 0)
         child_fail (errfd, errno, "fork the app");
       if (app_pid == 0)
-        start_app (spec, self, errfd);
+        start_app (argv, spec->privileged, self, errfd);
       out->app_pid = app_pid;
+      /* Kept for restarts (its strings live in buf). */
+      out->app_argv = argv;
+      return;
     }
   free (argv);
   free (buf);

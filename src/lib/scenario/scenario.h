@@ -25,6 +25,8 @@ enum node_role { ROLE_CONTROL_PLANE, ROLE_WORKER };
 enum workload_kind { WL_POD, WL_DEPLOYMENT, WL_REPLICASET };
 enum app_kind { APP_NONE, APP_HTTP, APP_COMMAND };
 enum probe_kind { PROBE_NONE, PROBE_TCP, PROBE_HTTP };
+/* A pod's spec.restartPolicy: when kubelet restarts its app. */
+enum restart_policy { RESTART_ALWAYS, RESTART_ON_FAILURE, RESTART_NEVER };
 enum svc_type { SVC_CLUSTER_IP, SVC_NODE_PORT, SVC_LOAD_BALANCER };
 enum l4proto { PROTO_TCP, PROTO_UDP, PROTO_SCTP };
 
@@ -115,6 +117,7 @@ struct workload_def {
   struct probe_def readiness;
   bool readiness_set;     /* written in the scenario (else the default) */
   bool privileged;        /* securityContext.privileged: the app keeps every capability */
+  enum restart_policy restart_policy; /* Always (the default; the only one for deployments, replicasets) */
   struct origin origin;
 };
 

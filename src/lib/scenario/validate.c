@@ -23,9 +23,10 @@ static const char *const cluster_keys[]
         "control_plane_schedulable", NULL };
 static const char *const network_keys[] = { "type", "cidr", "gateway", "dns", "bridge", "hypervisor", NULL };
 static const char *const node_keys[] = { "role", "nics", "internal_nic", "schedulable", NULL };
-static const char *const pod_keys[] = { "labels", "node", "ip", "app", "command", "port", "privileged", "readiness", NULL };
-static const char *const deploy_keys[]
-    = { "labels", "replicas", "nodes", "ips", "app", "command", "port", "privileged", "readiness", NULL };
+static const char *const pod_keys[]
+    = { "labels", "node", "ip", "app", "command", "port", "privileged", "readiness", "restart_policy", NULL };
+static const char *const deploy_keys[] = { "labels", "replicas", "nodes", "ips", "app", "command", "port",
+                                           "privileged", "readiness", "restart_policy", NULL };
 static const char *const service_keys[]
     = { "type", "selector", "ports", "cluster_ip", "session_affinity", "affinity_timeout", NULL };
 

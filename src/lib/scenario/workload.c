@@ -245,6 +245,21 @@ decode_workload (struct ctx *c, const struct merged_section *s, enum sec_kind ki
     return -1;
   if ((k = find_key (s, "privileged")) && key_bool (c->err, k, &w->privileged) < 0)
     return -1;
+  if ((k = find_key (s, "restart_policy")))
+    {
+      if (strcmp (k->value, "Always") == 0)
+        w->restart_policy = RESTART_ALWAYS;
+      else if (strcmp (k->value, "OnFailure") == 0)
+        w->restart_policy = RESTART_ON_FAILURE;
+      else if (strcmp (k->value, "Never") == 0)
+        w->restart_policy = RESTART_NEVER;
+      else
+        return kerr (c, k, "\"%s\" is not Always, OnFailure or Never", k->value);
+      /* As the API server: spec.template.spec.restartPolicy supports only Always. */
+      if (kind != SEC_POD && w->restart_policy != RESTART_ALWAYS)
+        return kerr (c, k, "a %s supports only Always (%s is for bare pods)", workload_kind_name (w->kind),
+                     k->value);
+    }
   if (decode_app (c, s, &w->app) < 0)
     return -1;
   return decode_readiness (c, s, w);
