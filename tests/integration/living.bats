@@ -166,3 +166,25 @@ INI
   ! ip netns list | grep -q '^k3s-w3'
   "$NSLAB" down k3s
 }
+
+@test "living: kill a web pod's app: its endpoint leaves every node's rules, 40 curls all succeed, it comes back" {
+  # A short back-off (tests only) so the restart comes within the test.
+  run env NSLAB_TEST_BACKOFF_MS=1500 "$NSLAB" up "$SEED"
+  [ "$status" -eq 0 ]
+  pod=$(web_pods | head -1)
+  pause=$(pgrep -xf "nslab-pause k3s demo/$pod")
+  app=$(pgrep -P "$pause" | head -1)
+  [ -n "$app" ]
+  kill -9 "$app"
+  # kubelet sees the container exit at once: within one probe period the
+  # endpoint is out of every node's rules.
+  for _ in $(seq 60); do [ "$(web_endpoints w2)" -eq 1 ] && break; sleep 0.05; done
+  for n in cp1 w1 w2; do [ "$(web_endpoints $n)" -eq 1 ]; done
+  [ "$(store "select json_extract(body,'$.status.containerStatuses[0].ready') from objects where kind='Pod' and name='$pod'")" = 0 ]
+  [ "$(curl_web)" -eq 40 ]
+  # Restarted after the back-off, counted, and an endpoint again.
+  for _ in $(seq 100); do [ "$(web_endpoints w2)" -eq 2 ] && break; sleep 0.05; done
+  for n in cp1 w1 w2; do [ "$(web_endpoints $n)" -eq 2 ]; done
+  [ "$(store "select json_extract(body,'$.status.containerStatuses[0].restartCount') from objects where kind='Pod' and name='$pod'")" = 1 ]
+  "$NSLAB" down k3s
+}
