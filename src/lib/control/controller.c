@@ -315,6 +315,14 @@ read_app_state (struct controller *c, struct pod_rt *r)
   const char *state = pause_state_name (ps.state), *reason = pause_reason_name (ps.reason);
   bool changed = !r->have_status || strcmp (r->state, state) != 0 || r->restarts != ps.restarts
                  || strcmp (r->reason, reason) != 0;
+  /* A restarted container is probed afresh: not ready until it passes,
+   * as kubelet resets a container's readiness when it starts. */
+  if (r->have_status && (r->restarts != ps.restarts || strcmp (r->state, state) != 0))
+    {
+      r->probed = false;
+      r->ready = false;
+      r->next_probe = now_ms ();
+    }
   r->have_status = true;
   snprintf (r->state, sizeof r->state, "%s", state);
   snprintf (r->reason, sizeof r->reason, "%s", reason);
