@@ -9,6 +9,13 @@
 #include "lab_change.h"
 #include "state/store.h"
 
+static int
+set_replicas (struct store *s, json_t *obj, const struct lab_change_args *a, nslab_error_t *err)
+{
+  json_object_set_new (json_object_get (obj, "spec"), "replicas", json_integer (a->replicas));
+  return store_put (s, obj, err);
+}
+
 int
 cmd_scale (int argc, char **argv, nslab_error_t *err)
 {
@@ -19,25 +26,7 @@ cmd_scale (int argc, char **argv, nslab_error_t *err)
   if (strcmp (a.kind, "Deployment") != 0 && strcmp (a.kind, "ReplicaSet") != 0)
     return nslab_error_invalid (err, "nslab scale: %s/%s: only deployments and replicasets scale", a.type_word,
                                 a.name);
-  struct store *s = NULL;
-  if (store_open (a.lab, &s, err) < 0)
-    return -1;
-  json_t *obj = NULL;
-  int rc = store_get (s, a.kind, a.ns, a.name, &obj, err);
-  if (rc == 0 && obj == NULL)
-    rc = nslab_error (err, 0, "lab %s: %s \"%s\" not found in namespace %s", a.lab, a.type_word, a.name, a.ns);
-  uint64_t rv = 0;
-  if (rc == 0)
-    {
-      json_object_set_new (json_object_get (obj, "spec"), "replicas", json_integer (a.replicas));
-      rc = store_put (s, obj, err);
-    }
-  if (rc == 0)
-    rc = store_resource_version (s, &rv, err);
-  json_decref (obj);
-  store_close (s);
-  if (rc == 0)
-    rc = lab_change_wait (a.lab, rv, a.timeout_ms, err);
+  int rc = lab_change_commit (&a, set_replicas, err);
   if (rc < 0)
     return -1;
   printf ("%s/%s scaled\n", a.type_word, a.name);

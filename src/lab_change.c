@@ -8,6 +8,7 @@
 #include "base/util.h"
 #include "cli.h"
 #include "control/controller.h"
+#include "state/store.h"
 
 static const struct
 {
@@ -118,4 +119,26 @@ int
 lab_change_wait (const char *lab, uint64_t rv, int timeout_ms, nslab_error_t *err)
 {
   return control_wait (lab, rv, timeout_ms, err);
+}
+
+int
+lab_change_commit (const struct lab_change_args *a, lab_change_fn change, nslab_error_t *err)
+{
+  struct store *s = NULL;
+  if (store_open (a->lab, &s, err) < 0)
+    return -1;
+  json_t *obj = NULL;
+  int rc = store_get (s, a->kind, a->ns, a->name, &obj, err);
+  if (rc == 0 && obj == NULL)
+    rc = nslab_error (err, 0, "lab %s: %s \"%s\" not found in namespace %s", a->lab, a->type_word, a->name, a->ns);
+  uint64_t rv = 0;
+  if (rc == 0)
+    rc = change (s, obj, a, err);
+  if (rc == 0)
+    rc = store_resource_version (s, &rv, err);
+  json_decref (obj);
+  store_close (s);
+  if (rc == 0)
+    rc = lab_change_wait (a->lab, rv, a->timeout_ms, err);
+  return rc;
 }

@@ -27,6 +27,13 @@ int lab_change_parse (const char *verb, int argc, char **argv, bool allow_replic
                       nslab_error_t *err);
 /* "30s", "500ms", "2m" or plain seconds. */
 int lab_change_timeout (const char *s, int *ms);
+/* Find the object A names in its lab's store ("not found" otherwise), let
+ * CHANGE write it (put or delete), then wait for the loop to have the new
+ * resourceVersion in place. */
+struct store;
+#include <jansson.h>
+typedef int (*lab_change_fn) (struct store *s, json_t *obj, const struct lab_change_args *a, nslab_error_t *err);
+int lab_change_commit (const struct lab_change_args *a, lab_change_fn change, nslab_error_t *err);
 /* Wait for LAB's loop to converge to store resourceVersion RV. */
 int lab_change_wait (const char *lab, uint64_t rv, int timeout_ms, nslab_error_t *err);
 
