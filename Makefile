@@ -125,11 +125,8 @@ check-unit: $(NSLAB_BIN) $(UNIT_BIN)
 check-isolation: $(NSLAB_BIN) $(UNIT_BIN)
 	NSLAB=$(CURDIR)/$(NSLAB_BIN) UNIT_DIR=$(BUILD)/tests ./tests/check-isolation
 
-# Leak checking is off for now: LeakSanitizer's exit-time check cannot stop
-# an `nslab exec` that joined a pod's PID and mount namespaces (it spins
-# looking for itself in the pod's /proc). ASan and UBSan stay on.
 check-asan:
-	ASAN_OPTIONS=detect_leaks=0 $(MAKE) SAN=1 BUILD=build/asan check
+	$(MAKE) SAN=1 BUILD=build/asan check
 
 # Every parser of outside input: the scenario loader (FUZZ_SECONDS each), and
 # the reader of a lab's plan.json snapshot, seeded with the shipped labs' plans.

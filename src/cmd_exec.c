@@ -23,7 +23,7 @@
 /* Run CMD and wait: returns its exit status as a shell reports it (128+N
  * for signal N), or -1 with *err set when it could not be started. */
 static int
-run (char **cmd, nslab_error_t *err)
+run (char **cmd, bool limit_caps, nslab_error_t *err)
 {
   struct sigaction ign = { .sa_handler = SIG_IGN }, old_int, old_quit;
   fflush (NULL);
@@ -43,6 +43,14 @@ run (char **cmd, nslab_error_t *err)
     {
       sigaction (SIGINT, &old_int, NULL);
       sigaction (SIGQUIT, &old_quit, NULL);
+      /* kubectl exec runs with the container's capabilities: a pod's shell
+       * cannot `ip link add` unless its workload (or --privileged) says so.
+       * Only the command: we keep ours to leave the pod's namespaces. */
+      if (limit_caps && caps_limit (CAPS_CONTAINER_DEFAULT) < 0)
+        {
+          fprintf (stderr, "nslab: limit capabilities to a pod's: %s\n", strerror (errno));
+          _exit (126);
+        }
       execvp (cmd[0], cmd);
       int e = errno;
       /* The child reports its own exec failure: the parent only sees an
@@ -53,6 +61,7 @@ run (char **cmd, nslab_error_t *err)
       /* The shell's conventions: not found 127, found but not runnable 126. */
       _exit (e == ENOENT || e == ENOTDIR ? 127 : 126);
     }
+  enter_leave ();
   int status = 0;
   pid_t r;
   while ((r = waitpid (pid, &status, 0)) < 0 && errno == EINTR)
@@ -138,13 +147,10 @@ cmd_exec (int argc, char **argv, nslab_error_t *err)
     return -1;
   if (enter_join (&f, err) < 0)
     return -1;
-  /* kubectl exec runs with the container's capabilities: a pod's shell
-   * cannot `ip link add` unless its workload (or --privileged) says so. */
-  if (unprivileged && !privileged && caps_limit (CAPS_CONTAINER_DEFAULT) < 0)
-    return nslab_error (err, errno, "limit capabilities to a pod's");
+  bool limit = unprivileged && !privileged;
 
   if (cmd)
-    return run (cmd, err);
+    return run (cmd, limit, err);
   const char *shell = getenv ("SHELL");
   char *sh[3] = { NULL, NULL, NULL };
   if (shell && *shell)
@@ -156,5 +162,5 @@ cmd_exec (int argc, char **argv, nslab_error_t *err)
       if (isatty (STDIN_FILENO))
         sh[1] = (char *) "-i";
     }
-  return run (sh, err);
+  return run (sh, limit, err);
 }

@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <sched.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <unistd.h>
 
 #include "base/util.h"
@@ -67,11 +68,40 @@ enter_open_netns (const char *path, const char *what, const char *lab, struct en
   return 0;
 }
 
+/* Joining a PID namespace moves only our children into it; joining a mount
+ * namespace gives us the target's /proc, where we are not. Before we exit
+ * both go back: a sanitizer's leak check forks a tracer at exit that must
+ * find us in its /proc and be in our PID namespace. */
+static int own_pidns = -1, own_mntns = -1;
+
+void
+enter_leave (void)
+{
+  if (own_pidns >= 0 && setns (own_pidns, CLONE_NEWPID) == 0)
+    {
+      close (own_pidns);
+      own_pidns = -1;
+    }
+  if (own_mntns >= 0 && setns (own_mntns, CLONE_NEWNS) == 0)
+    {
+      close (own_mntns);
+      own_mntns = -1;
+    }
+}
+
 int
 enter_join (struct enter_fds *f, nslab_error_t *err)
 {
   int rc = 0;
   bool mnt = f->fd[ENTER_NS_N - 1] >= 0;
+  static bool saved;
+  if (!saved)
+    {
+      saved = true;
+      own_pidns = open ("/proc/self/ns/pid", O_RDONLY | O_CLOEXEC);
+      own_mntns = open ("/proc/self/ns/mnt", O_RDONLY | O_CLOEXEC);
+      atexit (enter_leave);
+    }
   for (int k = 0; k < ENTER_NS_N && rc == 0; k++)
     if (f->fd[k] >= 0 && setns (f->fd[k], ns_types[k]) < 0)
       rc = nslab_error (err, errno, "setns %s%s", ns_names[k], errno == EPERM ? " (needs root)" : "");

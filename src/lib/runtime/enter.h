@@ -34,4 +34,10 @@ int enter_open_netns (const char *path, const char *what, const char *lab, struc
  * the working directory becomes /. */
 int enter_join (struct enter_fds *f, nslab_error_t *err);
 
+/* After forking the command that runs in the joined namespaces: back to our
+ * own PID namespace (for our later children) and mount namespace (our own
+ * /proc). Also run at exit: a sanitizer's leak check forks a tracer then,
+ * which must find us in its /proc. Needs the capabilities we joined with. */
+void enter_leave (void);
+
 #endif
