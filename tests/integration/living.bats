@@ -110,8 +110,8 @@ up_seed () {
 
 @test "living: apply an edited lab adds a deployment and a service and removes another" {
   up_seed
-  edited=$BATS_TEST_TMPDIR/k3s-virtualbox.ini
-  sed '/^\[service default\/my-helloworld-rs-service\]/,/^$/d' "$SEED" > "$edited"
+  edited=$(make_lab k3s 56)
+  sed -i '/^\[service default\/my-helloworld-rs-service\]/,/^$/d' "$edited"
   cat >> "$edited" <<'INI'
 
 [deployment demo/api]
@@ -155,8 +155,7 @@ INI
 
 @test "living: apply refuses a change that needs nodes rebuilt, with one line, and changes nothing" {
   up_seed
-  edited=$BATS_TEST_TMPDIR/k3s-virtualbox.ini
-  cp "$SEED" "$edited"
+  edited=$(make_lab k3s 56)
   printf '\n[node w3]\nrole = worker\nnics = enp0s3=nat:10.0.2.15, enp0s8=hostonly:192.168.56.13\n' >> "$edited"
   before=$(store "select count(*), max(resource_version) from objects")
   run "$NSLAB" apply "$edited"
