@@ -52,6 +52,11 @@ controller_main (int argc, char **argv)
       return NSLAB_EXIT_INVALID;
     }
   const char *lab = argv[1];
+  /* Recorded first: nothing before up's go byte. */
+  char go;
+  if (read (CONTROL_GO_FD, &go, 1) != 1)
+    return 0;
+  close (CONTROL_GO_FD);
   struct sigaction sa = { .sa_handler = on_term };
   sigemptyset (&sa.sa_mask);
   sigaction (SIGTERM, &sa, NULL);

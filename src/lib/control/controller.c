@@ -69,8 +69,12 @@ control_start (const char *lab, char *const *files, size_t n_files, nslab_error_
     return -1;
   int rc = lab_scenario_save (w, files, n_files, err);
   cleanup_free char *log = xasprintf ("%s/logs/controller.log", state_writer_dir (w));
-  int go[2] = { -1, -1 };
-  if (rc == 0 && pipe2 (go, O_CLOEXEC) < 0)
+  /* go: the loop waits for one byte on it (fd 3) before it does anything,
+   * so it is recorded first; exec'd: closed by the exec, so we record a
+   * process whose command line already is nslab-controller's (what down
+   * checks before it kills). */
+  int go[2] = { -1, -1 }, execd[2] = { -1, -1 };
+  if (rc == 0 && (pipe2 (go, O_CLOEXEC) < 0 || pipe2 (execd, O_CLOEXEC) < 0))
     rc = nslab_error (err, errno, "start the control loop: pipe");
   pid_t pid = -1;
   if (rc == 0)
@@ -81,12 +85,9 @@ control_start (const char *lab, char *const *files, size_t n_files, nslab_error_
     }
   if (pid == 0)
     {
-      /* Nothing but syscalls until the exec: the parent records us first,
-       * and if it dies before that, the pipe's EOF ends us. */
+      /* Nothing but syscalls until the exec. */
       close (go[1]);
-      char b;
-      if (read (go[0], &b, 1) != 1)
-        _exit (0);
+      close (execd[0]);
       setsid ();
       cleanup_free char *nspath = netns_path (netns);
       int nsfd = open (nspath, O_RDONLY | O_CLOEXEC);
@@ -94,7 +95,8 @@ control_start (const char *lab, char *const *files, size_t n_files, nslab_error_
         _exit (1);
       int lfd = open (log, O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0600);
       int nfd = open ("/dev/null", O_RDONLY | O_CLOEXEC);
-      if (lfd < 0 || nfd < 0 || dup2 (nfd, 0) < 0 || dup2 (lfd, 1) < 0 || dup2 (lfd, 2) < 0)
+      if (lfd < 0 || nfd < 0 || dup2 (nfd, 0) < 0 || dup2 (lfd, 1) < 0 || dup2 (lfd, 2) < 0
+          || dup2 (go[0], CONTROL_GO_FD) < 0)
         _exit (1);
       sigset_t none;
       sigemptyset (&none);
@@ -105,8 +107,14 @@ control_start (const char *lab, char *const *files, size_t n_files, nslab_error_
     }
   if (go[0] >= 0)
     close (go[0]);
+  if (execd[1] >= 0)
+    close (execd[1]);
   if (rc == 0)
     {
+      char b;
+      ssize_t r;
+      while ((r = read (execd[0], &b, 1)) < 0 && errno == EINTR)
+        ;
       struct state_process sp = { .kind = STATE_PROC_CONTROL, .name = (char *) "controller",
                                   .netns = netns, .node = node, .pid = pid };
       rc = proc_starttime (pid, &sp.starttime, err);
@@ -115,6 +123,8 @@ control_start (const char *lab, char *const *files, size_t n_files, nslab_error_
       if (rc == 0 && write (go[1], "g", 1) != 1)
         rc = nslab_error (err, errno, "start the control loop");
     }
+  if (execd[0] >= 0)
+    close (execd[0]);
   if (go[1] >= 0)
     close (go[1]); /* EOF: an unrecorded child exits */
   if (rc < 0 && pid > 0)
@@ -173,6 +183,7 @@ struct pod_rt {
   long long started_at, finished_at;
   int exit_code;
   bool probed, probe_ok;
+  int fails;             /* consecutive failed probes */
   bool ready;
   int64_t next_probe;
 };
@@ -321,6 +332,7 @@ read_app_state (struct controller *c, struct pod_rt *r)
     {
       r->probed = false;
       r->ready = false;
+      r->fails = 0;
       r->next_probe = now_ms ();
     }
   r->have_status = true;
@@ -375,7 +387,11 @@ run_probes (struct controller *c, bool *pending, nslab_error_t *err)
     {
       struct pod_rt *r = &c->pods[which[k]];
       r->probed = true;
-      r->probe_ok = pr[k].ok;
+      /* kubelet's thresholds: one success makes a pod ready, only
+       * failureThreshold failures in a row make a ready one unready (a
+       * slow answer under load is not an outage). */
+      r->fails = pr[k].ok ? 0 : r->fails + 1;
+      r->probe_ok = pr[k].ok || (r->ready && r->fails < CONTROL_PROBE_FAILURE_THRESHOLD);
       /* Until a new pod is ready, probe it again soon. */
       r->next_probe = now + (r->ready || !pr[k].ok ? CONTROL_PROBE_PERIOD_MS : 0);
       if (!pr[k].ok && !r->ready)

@@ -27,6 +27,12 @@
 /* The readiness probe period (kubelet's default is 10 s; a lab wants to see
  * a change within a couple of seconds). */
 #define CONTROL_PROBE_PERIOD_MS 2000
+/* kubelet's default failureThreshold (timeoutSeconds 1, successThreshold 1). */
+#define CONTROL_PROBE_FAILURE_THRESHOLD 3
+
+/* The fd on which nslab-controller waits for its go byte (it is recorded
+ * in the journal before it does anything; EOF: its starter died first). */
+#define CONTROL_GO_FD 3
 
 /* up: keep the scenario FILES in LAB's state dir and start LAB's control
  * loop in its first control-plane node's network namespace, recorded. */
