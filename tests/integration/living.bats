@@ -162,7 +162,7 @@ INI
   run "$NSLAB" apply "$edited"
   [ "$status" -eq 2 ]
   [ "$output" = "nslab: $edited: [node w3]: adding nodes to a running lab is not supported yet" ]
-  [ "$(store "select count(*), max(resource_version) from objects")" = "$before" ]
+  after=$(store "select count(*), max(resource_version) from objects"); [ "$after" = "$before" ] || { echo "$before -> $after" >&2; store "select kind, name, resource_version from objects order by resource_version desc limit 5" >&2; false; }
   ! ip netns list | grep -q '^k3s-w3'
   "$NSLAB" down k3s
 }
