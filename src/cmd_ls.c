@@ -1,6 +1,8 @@
 /* nslab ls [-o text|json]: labs that are up, with counts and age. A lab
  * whose up did not finish (crashed, killed) shows STATUS incomplete until
- * `nslab down`. */
+ * `nslab down`; one whose store has a pod not ready, in back-off or failed
+ * shows degraded (nslab status LAB says which). PODS counts the store's
+ * pods: what the lab now runs, scaled or not. */
 #include <stdio.h>
 #include <unistd.h>
 #include <stdlib.h>
@@ -14,6 +16,39 @@
 #include "plan/plan.h"
 #include "state/snapshot.h"
 #include "state/state.h"
+#include "state/store.h"
+#include "view/pods.h"
+
+/* The store's pod count and how many are degraded; -1 when there is no
+ * readable store (an interrupted up). */
+static int
+store_pods (const char *lab, int *n_pods, int *n_degraded)
+{
+  struct store *s = NULL;
+  json_t *list = NULL;
+  nslab_error_t e = NULL;
+  int rc = store_open (lab, &s, &e);
+  if (rc == 0)
+    {
+      rc = store_list (s, "Pod", NULL, &list, &e);
+      store_close (s);
+    }
+  nslab_error_free (&e);
+  if (rc < 0)
+    return -1;
+  time_t now = time (NULL);
+  *n_pods = (int) json_array_size (list);
+  *n_degraded = 0;
+  for (size_t i = 0; i < json_array_size (list); i++)
+    {
+      struct pod_row r;
+      pod_row_from_json (json_array_get (list, i), now, &r);
+      *n_degraded += r.degraded;
+      pod_row_free (&r);
+    }
+  json_decref (list);
+  return 0;
+}
 
 int
 cmd_ls (int argc, char **argv, nslab_error_t *err)
@@ -63,8 +98,11 @@ cmd_ls (int argc, char **argv, nslab_error_t *err)
               plan_free (snap);
             }
           nslab_error_free (&serr);
+          int n_degraded = 0, n_pods = 0;
+          if (st->complete && store_pods (labs[i], &n_pods, &n_degraded) == 0)
+            st->n_pods = n_pods;
           long age_s = (long) (time (NULL) - st->created);
-          const char *status = st->complete ? "up" : "incomplete";
+          const char *status = !st->complete ? "incomplete" : n_degraded ? "degraded" : "up";
           char nodes[16], pods[16], svcs[16];
           snprintf (nodes, sizeof nodes, "%d", st->n_nodes);
           snprintf (pods, sizeof pods, "%d", st->n_pods);

@@ -1,6 +1,9 @@
 /* nslab status [-o text|json] LAB: every recorded namespace (present?) and
- * process (alive, same start time?). Exit 0 when all is healthy, 1
- * otherwise. */
+ * process (alive, same start time?), what the kernel lost of the plan
+ * (verify), and every pod the lab's store holds as `kubectl get pods -A -o
+ * wide` shows it. Exit 0: healthy; 1: unhealthy (a process dead, a namespace
+ * or kernel object missing, up unfinished); 3: degraded (the lab is whole,
+ * but a pod is not ready, waiting in back-off or failed). */
 #include <stdio.h>
 #include <unistd.h>
 #include <stdlib.h>
@@ -19,7 +22,34 @@
 #include "k8s/objects.h"
 #include "plan/plan.h"
 #include "state/snapshot.h"
+#include "state/store.h"
+#include "view/pods.h"
 #include "state/state.h"
+
+/* The store's pods as kubectl rows (NULL store: none). */
+static int
+store_pod_rows (const char *lab, struct pod_row **rows, size_t *n, nslab_error_t *err)
+{
+  struct store *s = NULL;
+  json_t *list = NULL;
+  *rows = NULL;
+  *n = 0;
+  if (store_open (lab, &s, err) < 0)
+    return -1;
+  int rc = store_list (s, "Pod", NULL, &list, err);
+  store_close (s);
+  if (rc < 0)
+    return -1;
+  time_t now = time (NULL);
+  *rows = xcalloc (json_array_size (list) + 1, sizeof **rows);
+  for (size_t i = 0; i < json_array_size (list); i++)
+    pod_row_from_json (json_array_get (list, i), now, &(*rows)[(*n)++]);
+  json_decref (list);
+  return 0;
+}
+
+/* The lab is whole, but not every pod is ready. */
+#define STATUS_EXIT_DEGRADED 3
 
 int
 cmd_status (int argc, char **argv, nslab_error_t *err)
@@ -42,7 +72,15 @@ cmd_status (int argc, char **argv, nslab_error_t *err)
       return -1;
     }
   const struct lab_objects *o = snap->objects;
-  size_t bad = 0;
+  struct pod_row *rows = NULL;
+  size_t n_rows = 0;
+  if (store_pod_rows (argv[optind], &rows, &n_rows, err) < 0)
+    {
+      state_free (st);
+      plan_free (snap);
+      return -1;
+    }
+  size_t bad = 0, degraded = 0;
   long age_s = (long) (time (NULL) - st->created);
   cleanup_free char *age = table_age (age_s);
   cleanup_free char *lab = nslab_escape (st->lab, false);
@@ -120,9 +158,44 @@ cmd_status (int argc, char **argv, nslab_error_t *err)
       table_free (&nst);
       state_free (st);
       plan_free (snap);
+      for (size_t i = 0; i < n_rows; i++)
+        pod_row_free (&rows[i]);
+      free (rows);
       return -1;
     }
   bad += n_found;
+
+  /* The pods as the store has them (kubelet's view, written by the control
+   * loop): kubectl's columns. */
+  json_t *jpods = json_array ();
+  struct table pt;
+  table_init (&pt, (const char *[]) { "NAMESPACE", "NAME", "READY", "STATUS", "RESTARTS", "AGE", "IP", "NODE", NULL });
+  for (size_t i = 0; i < n_rows; i++)
+    {
+      const struct pod_row *r = &rows[i];
+      if (r->degraded)
+        degraded++;
+      char ready[32];
+      snprintf (ready, sizeof ready, "%d/%d", r->ready, r->total);
+      cleanup_free char *page = kubectl_human_duration (r->age);
+      cleanup_free char *pns = nslab_escape (r->ns, false), *pname = nslab_escape (r->name, false);
+      table_row (&pt, (const char *[]) { pns, pname, ready, r->status, r->restarts_col, page, r->ip, r->node });
+      json_t *j = json_object ();
+      json_object_set_new (j, "namespace", cli_json_str (r->ns));
+      json_object_set_new (j, "name", cli_json_str (r->name));
+      json_object_set_new (j, "ready", json_integer (r->ready));
+      json_object_set_new (j, "containers", json_integer (r->total));
+      json_object_set_new (j, "status", cli_json_str (r->status));
+      json_object_set_new (j, "restarts", json_integer (r->restarts));
+      json_object_set_new (j, "last_restart_seconds_ago",
+                           r->last_restart_age >= 0 ? json_integer (r->last_restart_age) : json_null ());
+      json_object_set_new (j, "age_seconds", json_integer (r->age));
+      json_object_set_new (j, "ip", cli_json_str (r->ip));
+      json_object_set_new (j, "node", cli_json_str (r->node));
+      json_object_set_new (j, "degraded", json_boolean (r->degraded));
+      json_array_append_new (jpods, j);
+    }
+  const char *health = bad ? "unhealthy" : degraded ? "degraded" : "healthy";
   json_t *jfound = json_array ();
   for (size_t i = 0; i < n_found; i++)
     json_array_append_new (jfound, json_pack ("{s:o, s:o}", "netns", cli_json_str (found[i].netns), "problem",
@@ -136,12 +209,14 @@ cmd_status (int argc, char **argv, nslab_error_t *err)
       json_object_set_new (j, "created", json_integer ((json_int_t) st->created));
       json_object_set_new (j, "age_seconds", json_integer (age_s));
       json_object_set_new (j, "nodes", json_integer ((json_int_t) snap->objects->n_nodes));
-      json_object_set_new (j, "pods", json_integer ((json_int_t) snap->objects->n_pods));
+      json_object_set_new (j, "pods", json_integer ((json_int_t) n_rows));
       json_object_set_new (j, "services", json_integer ((json_int_t) snap->objects->n_services));
       json_object_set_new (j, "processes", jprocs);
       json_object_set_new (j, "netns", jnetns);
       json_object_set_new (j, "problems", jfound);
-      json_object_set_new (j, "healthy", json_boolean (bad == 0));
+      json_object_set_new (j, "pod_status", jpods);
+      json_object_set_new (j, "health", json_string (health));
+      json_object_set_new (j, "healthy", json_boolean (bad == 0 && degraded == 0));
       cli_json_print (j, stdout);
     }
   else
@@ -149,28 +224,35 @@ cmd_status (int argc, char **argv, nslab_error_t *err)
       json_decref (jprocs);
       json_decref (jnetns);
       json_decref (jfound);
+      json_decref (jpods);
       printf ("lab %s: %s, age %s, %zu nodes, %zu pods, %zu services\n\n", lab,
-              st->complete ? "up" : "incomplete (up did not finish: nslab down it)", age, o->n_nodes, o->n_pods,
+              st->complete ? "up" : "incomplete (up did not finish: nslab down it)", age, o->n_nodes, n_rows,
               o->n_services);
       table_print (&procs, stdout);
+      fputc ('\n', stdout);
+      table_print (&pt, stdout);
       fputc ('\n', stdout);
       table_print (&nst, stdout);
       if (n_found)
         {
-          struct table pt;
-          table_init (&pt, (const char *[]) { "NETNS", "PROBLEM", NULL });
+          struct table probt;
+          table_init (&probt, (const char *[]) { "NETNS", "PROBLEM", NULL });
           for (size_t i = 0; i < n_found; i++)
-            table_row (&pt, (const char *[]) { found[i].netns, found[i].what });
+            table_row (&probt, (const char *[]) { found[i].netns, found[i].what });
           fputc ('\n', stdout);
-          table_print (&pt, stdout);
-          table_free (&pt);
+          table_print (&probt, stdout);
+          table_free (&probt);
         }
-      printf ("\n%s\n", bad ? "unhealthy" : "healthy");
+      printf ("\n%s\n", health);
     }
+  for (size_t i = 0; i < n_rows; i++)
+    pod_row_free (&rows[i]);
+  free (rows);
+  table_free (&pt);
   verify_findings_free (found, n_found);
   table_free (&procs);
   table_free (&nst);
   state_free (st);
   plan_free (snap);
-  return bad ? NSLAB_EXIT_FAILURE : 0;
+  return bad ? NSLAB_EXIT_FAILURE : degraded ? STATUS_EXIT_DEGRADED : 0;
 }

@@ -72,3 +72,61 @@ load helpers
   kill -CONT "$ctl"
   "$NSLAB" down k3s
 }
+
+# The store's pods in status's kubectl table: NAMESPACE NAME READY STATUS RESTARTS AGE IP NODE.
+pod_line () { "$NSLAB" status k3s | awk -v p="$1" '$1 == "demo" && $2 == p'; }
+
+@test "status and ls: the store's pods after scale, as kubectl get pods -o wide shows them" {
+  "$NSLAB" up "$SEED" >/dev/null
+  run "$NSLAB" scale k3s -n demo deploy/web --replicas 3
+  [ "$status" -eq 0 ]
+  new=$(sqlite3 "$STATE_ROOT/k3s/store.db" "select name from objects where kind='Pod' and namespace='demo' and name like 'web-%' and name not in ('web-8f796d557-56kng', 'web-8f796d557-bw5jd')")
+  [ -n "$new" ]
+  ip=$(sqlite3 "$STATE_ROOT/k3s/store.db" "select json_extract(body, '$.status.podIP') || ' ' || json_extract(body, '$.spec.nodeName') from objects where kind='Pod' and name='$new'")
+  run "$NSLAB" status k3s
+  [ "$status" -eq 0 ]
+  [[ "${lines[0]}" =~ ^"lab k3s: up, age "[0-9]+s", 3 nodes, 9 pods, 4 services"$ ]]
+  [[ "$output" == *"NAMESPACE   NAME                     READY   STATUS    RESTARTS   AGE   IP          NODE"* ]]
+  # The new pod, ready, with the address and node the store gave it; its
+  # namespace and process are there too.
+  [[ "$(pod_line "$new")" =~ ^"demo "+"$new "+"1/1 "+"Running "+"0 "+[0-9]+s" "+"${ip% *} "+"${ip#* }"$ ]]
+  ip netns list | grep -q "^k3s-demo-$new"
+  [ "$(printf '%s\n' "$output" | grep -c ' alive$')" -eq 12 ]
+  "$NSLAB" status -o json k3s | jq -e --arg p "$new" '.pods == 9 and .health == "healthy" and ([.pod_status[] | select(.name == $p and .status == "Running" and .ready == 1)] | length) == 1'
+  run "$NSLAB" ls
+  [[ "${lines[1]}" =~ ^"k3s    3       9      4          "[0-9]+s" "+"up"$ ]]
+  "$NSLAB" down k3s
+}
+
+@test "status: an app killed twice is in CrashLoopBackOff (degraded, exit 3), then Running with RESTARTS 2 (Ns ago)" {
+  run env NSLAB_TEST_BACKOFF_MS=3000 "$NSLAB" up "$SEED"
+  [ "$status" -eq 0 ]
+  pod=web-8f796d557-56kng
+  pause=$(pgrep -xf "nslab-pause k3s demo/$pod")
+  app=$(pgrep -P "$pause" | head -1)
+  [ -n "$app" ]
+  kill -9 "$app"
+  # kubelet restarts it at once the first time, then backs off.
+  for _ in $(seq 100); do
+    app2=$(pgrep -P "$pause" | head -1)
+    [ -n "$app2" ] && [ "$app2" != "$app" ] && break; sleep 0.02
+  done
+  [ -n "$app2" ] && [ "$app2" != "$app" ]
+  kill -9 "$app2"
+  for _ in $(seq 100); do [[ "$(pod_line $pod)" == *CrashLoopBackOff* ]] && break; sleep 0.02; done
+  # As kubelet counts: one restart done, the next one waits.
+  [[ "$(pod_line $pod)" =~ ^"demo "+"$pod "+"0/1 "+"CrashLoopBackOff "+"1 ("[0-9]+s" ago) " ]]
+  run "$NSLAB" status k3s
+  [ "$status" -eq 3 ]
+  [ "${lines[-1]}" = "degraded" ]
+  run "$NSLAB" ls
+  [[ "${lines[1]}" == *" degraded" ]]
+  "$NSLAB" status -o json k3s | jq -e --arg p "$pod" '.health == "degraded" and .healthy == false and ([.pod_status[] | select(.degraded) | .name] == [$p])'
+  # After the back-off: running, ready again, two restarts.
+  for _ in $(seq 200); do [[ "$(pod_line $pod)" == *" 1/1 "* ]] && break; sleep 0.05; done
+  [[ "$(pod_line $pod)" =~ ^"demo "+"$pod "+"1/1 "+"Running "+"2 ("[0-9]+s" ago) " ]]
+  run "$NSLAB" status k3s
+  [ "$status" -eq 0 ]
+  [ "${lines[-1]}" = "healthy" ]
+  "$NSLAB" down k3s
+}

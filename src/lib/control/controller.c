@@ -18,6 +18,7 @@
 #include "base/strmap.h"
 #include "base/util.h"
 #include "control/converge.h"
+#include "control/events.h"
 #include "control/prober.h"
 #include "control/store_sync.h"
 #include "kernel/netns.h"
@@ -186,6 +187,7 @@ struct pod_rt {
   int fails;             /* consecutive failed probes */
   bool ready;
   int64_t next_probe;
+  enum { RT_EVENT_NONE, RT_EVENT_STARTED, RT_EVENT_BACKOFF } event; /* kubelet's, to record */
 };
 
 struct controller {
@@ -335,6 +337,11 @@ read_app_state (struct controller *c, struct pod_rt *r)
       r->fails = 0;
       r->next_probe = now_ms ();
     }
+  /* kubelet's events: the container started again, or waits in back-off. */
+  if (r->have_status && strcmp (state, "waiting") == 0 && strcmp (r->state, "waiting") != 0)
+    r->event = RT_EVENT_BACKOFF;
+  else if (r->have_status && ps.restarts > r->restarts && strcmp (state, "running") == 0)
+    r->event = RT_EVENT_STARTED;
   r->have_status = true;
   snprintf (r->state, sizeof r->state, "%s", state);
   snprintf (r->reason, sizeof r->reason, "%s", reason);
@@ -481,6 +488,29 @@ set_pod_status (json_t *pod, const json_t *was, void *arg)
     }
 }
 
+/* The events kubelet records for what read_app_state saw. */
+static int
+record_container_events (struct controller *c, nslab_error_t *err)
+{
+  bool any = false;
+  for (size_t i = 0; i < c->n_pods; i++)
+    any |= c->pods[i].event != RT_EVENT_NONE;
+  if (!any)
+    return 0;
+  struct timespec t;
+  clock_gettime (CLOCK_REALTIME, &t);
+  int64_t now_ns = (int64_t) t.tv_sec * 1000000000 + t.tv_nsec;
+  int rc = store_begin (c->store, err);
+  for (size_t i = 0; rc == 0 && i < c->n_pods; i++)
+    if (c->pods[i].event != RT_EVENT_NONE)
+      {
+        rc = events_container (c->store, &c->applied->objects->pods[i], c->pods[i].event == RT_EVENT_BACKOFF,
+                               now_ns, err);
+        c->pods[i].event = RT_EVENT_NONE;
+      }
+  return store_end (c->store, rc, err);
+}
+
 int
 controller_round (struct controller *c, bool full_sync, nslab_error_t *err)
 {
@@ -492,6 +522,8 @@ controller_round (struct controller *c, bool full_sync, nslab_error_t *err)
   bool changed = full_sync, pending = false;
   for (size_t i = 0; i < c->n_pods; i++)
     changed |= read_app_state (c, &c->pods[i]);
+  if (record_container_events (c, err) < 0)
+    return -1;
   if (run_probes (c, &pending, err) < 0)
     return -1;
   /* Commands wait for observedResourceVersion: it moves once no new pod
@@ -531,7 +563,13 @@ controller_round (struct controller *c, bool full_sync, nslab_error_t *err)
       plan_free (newp);
       return -1;
     }
-  plan_free (c->applied);
+  json_t *old_uids = events_pod_uids (c->store, err);
+  if (old_uids == NULL)
+    {
+      plan_free (newp);
+      return -1;
+    }
+  struct plan *oldp = c->applied;
   c->applied = newp;
   rebuild_rt (c);
   for (size_t i = 0; i < c->n_pods; i++)
@@ -540,7 +578,24 @@ controller_round (struct controller *c, bool full_sync, nslab_error_t *err)
   for (size_t i = 0; i < c->n_pods; i++)
     settling |= c->pods[i].probe.kind != PROBE_NONE && app_running (&c->pods[i]) && !c->pods[i].probed;
   uint64_t observed = 0;
-  if (store_sync (c->store, newp->objects, c->created, set_pod_status, c, rv, settling ? NULL : &observed, err) < 0)
+  rc = store_sync (c->store, newp->objects, c->created, set_pod_status, c, rv, settling ? NULL : &observed, err);
+  /* What happened, as the components record it, and the events older
+   * than the apiserver's TTL dropped. */
+  if (rc == 0)
+    {
+      struct timespec t;
+      clock_gettime (CLOCK_REALTIME, &t);
+      int64_t now_ns = (int64_t) t.tv_sec * 1000000000 + t.tv_nsec;
+      rc = store_begin (c->store, err);
+      if (rc == 0)
+        rc = events_round (c->store, oldp->objects, newp->objects, old_uids, now_ns, err);
+      if (rc == 0)
+        rc = events_expire (c->store, t.tv_sec, err);
+      rc = store_end (c->store, rc, err);
+    }
+  json_decref (old_uids);
+  plan_free (oldp);
+  if (rc < 0)
     return -1;
   c->unsettled = settling;
   if (!settling)

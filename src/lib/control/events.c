@@ -1,0 +1,310 @@
+/* Events in the lab's store (see events.h). The words are the components'
+ * own: the scheduler's "Successfully assigned NS/POD to NODE", kubelet's
+ * "Started container NAME" and "Back-off restarting failed container NAME in
+ * pod POD_NS(UID)", the ReplicaSet controller's "Created pod: NAME", the
+ * Deployment controller's "Scaled up replica set RS to N". */
+#include "control/events.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/util.h"
+
+static char *
+rfc3339 (int64_t now_ns)
+{
+  time_t t = (time_t) (now_ns / 1000000000);
+  struct tm tm;
+  gmtime_r (&t, &tm);
+  char b[32];
+  strftime (b, sizeof b, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return xstrdup (b);
+}
+
+static bool
+str_eq (const json_t *o, const char *key, const char *v)
+{
+  const char *s = json_string_value (json_object_get (o, key));
+  return (s == NULL && (v == NULL || *v == '\0')) || (s && v && strcmp (s, v) == 0);
+}
+
+int
+events_record (struct store *s, const struct event_def *ev, int64_t now_ns, nslab_error_t *err)
+{
+  const char *ns = ev->ns ? ev->ns : "default";
+  cleanup_free char *uid = ev->uid ? xstrdup (ev->uid) : NULL;
+  if (uid == NULL)
+    {
+      json_t *obj = NULL;
+      if (store_get (s, ev->kind, ev->ns, ev->name, &obj, err) < 0)
+        return -1;
+      const char *u = json_string_value (json_object_get (json_object_get (obj, "metadata"), "uid"));
+      uid = u ? xstrdup (u) : NULL;
+      json_decref (obj);
+    }
+  cleanup_free char *ts = rfc3339 (now_ns);
+  json_t *list = NULL;
+  if (store_list (s, "Event", ns, &list, err) < 0)
+    return -1;
+  /* The event correlator: the same source, object, type, reason and
+   * message is one event seen again. */
+  for (size_t i = 0; i < json_array_size (list); i++)
+    {
+      json_t *e = json_array_get (list, i), *io = json_object_get (e, "involvedObject"),
+             *src = json_object_get (e, "source");
+      if (str_eq (io, "kind", ev->kind) && str_eq (io, "namespace", ev->ns) && str_eq (io, "name", ev->name)
+          && str_eq (io, "uid", uid) && str_eq (e, "type", ev->type) && str_eq (e, "reason", ev->reason)
+          && str_eq (e, "message", ev->message) && str_eq (src, "component", ev->component)
+          && str_eq (src, "host", ev->host))
+        {
+          json_t *copy = json_deep_copy (e);
+          json_decref (list);
+          json_object_set_new (copy, "count", json_integer (json_integer_value (json_object_get (copy, "count")) + 1));
+          json_object_set_new (copy, "lastTimestamp", json_string (ts));
+          json_object_del (json_object_get (copy, "metadata"), "resourceVersion");
+          int rc = store_put (s, copy, err);
+          json_decref (copy);
+          return rc;
+        }
+    }
+  json_decref (list);
+  /* client-go's recorder: fmt.Sprintf("%v.%x", ref.Name, t.UnixNano()). */
+  /* Events recorded in the same nanosecond get the next ones, as their
+   * names are distinct on a cluster. */
+  char *name = NULL;
+  for (uint64_t t = (uint64_t) now_ns;; t++)
+    {
+      free (name);
+      name = xasprintf ("%s.%" PRIx64, ev->name, t);
+      json_t *there = NULL;
+      if (store_get (s, "Event", ns, name, &there, err) < 0)
+        {
+          free (name);
+          return -1;
+        }
+      json_decref (there);
+      if (there == NULL)
+        break;
+    }
+  json_t *io = json_pack ("{s:s, s:s, s:s}", "kind", ev->kind, "name", ev->name, "apiVersion", ev->api_version);
+  if (ev->ns)
+    json_object_set_new (io, "namespace", json_string (ev->ns));
+  if (uid)
+    json_object_set_new (io, "uid", json_string (uid));
+  json_t *src = json_pack ("{s:s}", "component", ev->component);
+  if (ev->host)
+    json_object_set_new (src, "host", json_string (ev->host));
+  json_t *e = json_pack ("{s:s, s:s, s:{s:s, s:s}, s:o, s:s, s:s, s:o, s:s, s:s, s:i, s:s, s:n, s:s, s:s}",
+                         "apiVersion", "v1", "kind", "Event", "metadata", "name", name, "namespace", ns,
+                         "involvedObject", io, "reason", ev->reason, "message", ev->message, "source", src,
+                         "firstTimestamp", ts, "lastTimestamp", ts, "count", (json_int_t) 1, "type", ev->type,
+                         "eventTime", "reportingComponent", ev->component, "reportingInstance",
+                         ev->host ? ev->host : "");
+  free (name);
+  int rc = store_put (s, e, err);
+  json_decref (e);
+  return rc;
+}
+
+static time_t
+parse_time (const char *s)
+{
+  struct tm tm = { 0 };
+  if (s == NULL || strptime (s, "%Y-%m-%dT%H:%M:%SZ", &tm) == NULL)
+    return 0;
+  return timegm (&tm);
+}
+
+int
+events_expire (struct store *s, time_t now, nslab_error_t *err)
+{
+  json_t *list = NULL;
+  if (store_list (s, "Event", NULL, &list, err) < 0)
+    return -1;
+  int rc = 0;
+  for (size_t i = 0; rc == 0 && i < json_array_size (list); i++)
+    {
+      json_t *e = json_array_get (list, i), *meta = json_object_get (e, "metadata");
+      time_t last = parse_time (json_string_value (json_object_get (e, "lastTimestamp")));
+      if (now - last > EVENTS_TTL_S)
+        rc = store_delete (s, "Event", json_string_value (json_object_get (meta, "namespace")),
+                           json_string_value (json_object_get (meta, "name")), err);
+    }
+  json_decref (list);
+  return rc;
+}
+
+json_t *
+events_pod_uids (struct store *s, nslab_error_t *err)
+{
+  json_t *list = NULL;
+  if (store_list (s, "Pod", NULL, &list, err) < 0)
+    return NULL;
+  json_t *map = json_object ();
+  for (size_t i = 0; i < json_array_size (list); i++)
+    {
+      json_t *meta = json_object_get (json_array_get (list, i), "metadata");
+      const char *uid = json_string_value (json_object_get (meta, "uid"));
+      cleanup_free char *key = xasprintf ("%s/%s", json_string_value (json_object_get (meta, "namespace")),
+                                          json_string_value (json_object_get (meta, "name")));
+      if (uid)
+        json_object_set_new (map, key, json_string (uid));
+    }
+  json_decref (list);
+  return map;
+}
+
+static const char *
+container_name (const struct lab_pod *p)
+{
+  return p->app.kind == APP_NONE ? "pause" : "app";
+}
+
+static const char *
+container_image (const struct lab_pod *p)
+{
+  return p->app.kind == APP_HTTP ? "nslab/http-echo" : p->app.kind == APP_COMMAND ? "nslab/command" : "nslab/pause";
+}
+
+static int
+pod_event (struct store *s, const struct lab_pod *p, const char *uid, const char *type, const char *reason,
+           const char *message, const char *component, const char *host, int64_t now_ns, nslab_error_t *err)
+{
+  struct event_def ev = { .kind = "Pod", .api_version = "v1", .ns = p->ns, .name = p->name, .uid = uid,
+                          .type = type, .reason = reason, .message = message, .component = component,
+                          .host = host };
+  return events_record (s, &ev, now_ns, err);
+}
+
+/* kubelet starting the pod's container: Pulled, Created, Started. */
+static int
+container_started (struct store *s, const struct lab_pod *p, const char *uid, int64_t now_ns, nslab_error_t *err)
+{
+  cleanup_free char *pulled = xasprintf ("Container image \"%s\" already present on machine", container_image (p));
+  cleanup_free char *created = xasprintf ("Created container %s", container_name (p));
+  cleanup_free char *started = xasprintf ("Started container %s", container_name (p));
+  if (pod_event (s, p, uid, "Normal", "Pulled", pulled, "kubelet", p->node, now_ns, err) < 0
+      || pod_event (s, p, uid, "Normal", "Created", created, "kubelet", p->node, now_ns, err) < 0
+      || pod_event (s, p, uid, "Normal", "Started", started, "kubelet", p->node, now_ns, err) < 0)
+    return -1;
+  return 0;
+}
+
+int
+events_container (struct store *s, const struct lab_pod *p, bool backoff, int64_t now_ns, nslab_error_t *err)
+{
+  json_t *obj = NULL;
+  if (store_get (s, "Pod", p->ns, p->name, &obj, err) < 0)
+    return -1;
+  const char *u = json_string_value (json_object_get (json_object_get (obj, "metadata"), "uid"));
+  cleanup_free char *uid = u ? xstrdup (u) : NULL;
+  json_decref (obj);
+  if (!backoff)
+    return container_started (s, p, uid, now_ns, err);
+  /* format.Pod: NAME_NAMESPACE(UID). */
+  cleanup_free char *msg = xasprintf ("Back-off restarting failed container %s in pod %s_%s(%s)", container_name (p),
+                                      p->name, p->ns, uid ? uid : "");
+  return pod_event (s, p, uid, "Warning", "BackOff", msg, "kubelet", p->node, now_ns, err);
+}
+
+static const struct lab_pod *
+find_pod (const struct lab_objects *o, const char *ns, const char *name)
+{
+  for (size_t i = 0; i < o->n_pods; i++)
+    if (strcmp (o->pods[i].ns, ns) == 0 && strcmp (o->pods[i].name, name) == 0)
+      return &o->pods[i];
+  return NULL;
+}
+
+static int
+count_rs (const struct lab_objects *o, const char *ns, const char *rs)
+{
+  int n = 0;
+  for (size_t i = 0; i < o->n_pods; i++)
+    if (o->pods[i].replicaset && strcmp (o->pods[i].ns, ns) == 0 && strcmp (o->pods[i].replicaset, rs) == 0)
+      n++;
+  return n;
+}
+
+/* The deployment controller, once per replicaset whose size changed. */
+static int
+scaling_events (struct store *s, const struct lab_objects *before, const struct lab_objects *after,
+                const struct lab_objects *o, json_t *done, int64_t now_ns, nslab_error_t *err)
+{
+  for (size_t i = 0; i < o->n_pods; i++)
+    {
+      const struct lab_pod *p = &o->pods[i];
+      if (p->owner.kind != OBJ_DEPLOYMENT || p->replicaset == NULL)
+        continue;
+      cleanup_free char *key = xasprintf ("%s/%s", p->ns, p->replicaset);
+      if (json_object_get (done, key))
+        continue;
+      json_object_set_new (done, key, json_true ());
+      int was = count_rs (before, p->ns, p->replicaset), now = count_rs (after, p->ns, p->replicaset);
+      if (was == now)
+        continue;
+      cleanup_free char *msg = xasprintf ("Scaled %s replica set %s to %d", now > was ? "up" : "down",
+                                          p->replicaset, now);
+      struct event_def ev = { .kind = "Deployment", .api_version = "apps/v1", .ns = p->ns, .name = p->owner.name,
+                              .type = "Normal", .reason = "ScalingReplicaSet", .message = msg,
+                              .component = "deployment-controller" };
+      if (events_record (s, &ev, now_ns, err) < 0)
+        return -1;
+    }
+  return 0;
+}
+
+int
+events_round (struct store *s, const struct lab_objects *before, const struct lab_objects *after, json_t *old_uids,
+              int64_t now_ns, nslab_error_t *err)
+{
+  json_t *done = json_object ();
+  int rc = scaling_events (s, before, after, after, done, now_ns, err);
+  if (rc == 0)
+    rc = scaling_events (s, before, after, before, done, now_ns, err);
+  json_decref (done);
+  /* Gone pods: the replicaset deleted them when it shrank; kubelet stops
+   * their containers. */
+  for (size_t i = 0; rc == 0 && i < before->n_pods; i++)
+    {
+      const struct lab_pod *p = &before->pods[i];
+      if (find_pod (after, p->ns, p->name))
+        continue;
+      cleanup_free char *key = xasprintf ("%s/%s", p->ns, p->name);
+      const char *uid = json_string_value (json_object_get (old_uids, key));
+      if (p->replicaset && count_rs (after, p->ns, p->replicaset) < count_rs (before, p->ns, p->replicaset))
+        {
+          cleanup_free char *msg = xasprintf ("Deleted pod: %s", p->name);
+          struct event_def ev = { .kind = "ReplicaSet", .api_version = "apps/v1", .ns = p->ns,
+                                  .name = p->replicaset, .type = "Normal", .reason = "SuccessfulDelete",
+                                  .message = msg, .component = "replicaset-controller" };
+          rc = events_record (s, &ev, now_ns, err);
+        }
+      cleanup_free char *msg = xasprintf ("Stopping container %s", container_name (p));
+      if (rc == 0)
+        rc = pod_event (s, p, uid, "Normal", "Killing", msg, "kubelet", p->node, now_ns, err);
+    }
+  /* New pods: created by their replicaset, scheduled, started. */
+  for (size_t i = 0; rc == 0 && i < after->n_pods; i++)
+    {
+      const struct lab_pod *p = &after->pods[i];
+      if (find_pod (before, p->ns, p->name))
+        continue;
+      if (p->replicaset)
+        {
+          cleanup_free char *msg = xasprintf ("Created pod: %s", p->name);
+          struct event_def ev = { .kind = "ReplicaSet", .api_version = "apps/v1", .ns = p->ns,
+                                  .name = p->replicaset, .type = "Normal", .reason = "SuccessfulCreate",
+                                  .message = msg, .component = "replicaset-controller" };
+          rc = events_record (s, &ev, now_ns, err);
+        }
+      cleanup_free char *msg = xasprintf ("Successfully assigned %s/%s to %s", p->ns, p->name, p->node);
+      if (rc == 0)
+        rc = pod_event (s, p, NULL, "Normal", "Scheduled", msg, "default-scheduler", NULL, now_ns, err);
+      if (rc == 0)
+        rc = events_container (s, p, false, now_ns, err);
+    }
+  return rc;
+}
