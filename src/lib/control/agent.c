@@ -235,6 +235,12 @@ agent_serve (const char *lab, int fd, nslab_error_t *err)
 {
   struct control_runtime rt;
   control_runtime_local (&rt, lab);
+  return agent_serve_rt (&rt, fd, err);
+}
+
+int
+agent_serve_rt (const struct control_runtime *rt, int fd, nslab_error_t *err)
+{
   for (;;)
     {
       char *req = NULL;
@@ -242,7 +248,7 @@ agent_serve (const char *lab, int fd, nslab_error_t *err)
       if (r <= 0)
         return r;
       nslab_error_t e = NULL;
-      int rc = serve_one (&rt, req, &e);
+      int rc = serve_one (rt, req, &e);
       free (req);
       cleanup_free char *reply = NULL;
       if (rc == 0)

@@ -38,6 +38,8 @@ void control_runtime_remote (struct control_runtime *rt, int *fd);
  * answered "ok" or with the error's one line; a failed request does not end
  * the agent. */
 int agent_serve (const char *lab, int fd, nslab_error_t *err);
+/* The same with RT doing the work (agent_serve: control_runtime_local). */
+int agent_serve_rt (const struct control_runtime *rt, int fd, nslab_error_t *err);
 
 /* The wire: a message is one or more packets of at most AGENT_PACKET bytes,
  * each a flag byte ('+': more follows, '.': the last) and data. Requests are
