@@ -92,13 +92,14 @@ child_fds (int sock, int mntns, const char *log)
 }
 
 static void
-child_exec (const char *title, const char *lab)
+child_exec (const char *title, const char *lab, int ex)
 {
   sigset_t none;
   sigemptyset (&none);
   sigprocmask (SIG_SETMASK, &none, NULL);
   char *argv[] = { (char *) title, (char *) lab, NULL };
   execv ("/proc/self/exe", argv);
+  (void) !write (ex, "x", 1);
   _exit (127);
 }
 
@@ -137,10 +138,13 @@ control_start (const char *lab, char *const *files, size_t n_files, nslab_error_
     }
   if (rc == 0 && (own_pidns = open ("/proc/self/ns/pid", O_RDONLY | O_CLOEXEC)) < 0)
     rc = nslab_error (err, errno, "open /proc/self/ns/pid");
-  int sv[2] = { -1, -1 }, go[2] = { -1, -1 };
+  int sv[2] = { -1, -1 }, go[2] = { -1, -1 }, ex[2] = { -1, -1 };
   if (rc == 0 && socketpair (AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
     rc = nslab_error (err, errno, "socketpair");
-  if (rc == 0 && pipe2 (go, O_CLOEXEC) < 0)
+  /* ex: each child holds its write end until its exec closes it, so we
+   * return only once both run as what the journal says they are (down
+   * checks their command lines). */
+  if (rc == 0 && (pipe2 (go, O_CLOEXEC) < 0 || pipe2 (ex, O_CLOEXEC) < 0))
     rc = nslab_error (err, errno, "pipe");
   /* Each child waits for one byte: the parent records both first, and if it
    * dies before that, the pipe's EOF ends them. */
@@ -155,8 +159,11 @@ control_start (const char *lab, char *const *files, size_t n_files, nslab_error_
         _exit (0);
       setsid ();
       if (!child_fds (sv[0], -1, log))
-        _exit (1);
-      child_exec ("nslab-runtime", lab);
+        {
+          (void) !write (ex[1], "x", 1);
+          _exit (1);
+        }
+      child_exec ("nslab-runtime", lab, ex[1]);
     }
   if (rc == 0 && setns (node_pidns, CLONE_NEWPID) < 0)
     rc = nslab_error (err, errno, "setns the PID namespace of node %s", node);
@@ -171,11 +178,12 @@ control_start (const char *lab, char *const *files, size_t n_files, nslab_error_
       setsid ();
       cleanup_free char *nspath = netns_path (netns);
       int nsfd = open (nspath, O_RDONLY | O_CLOEXEC);
-      if (nsfd < 0 || setns (nsfd, CLONE_NEWNET) < 0)
-        _exit (1);
-      if (!child_fds (sv[1], node_mntns, log))
-        _exit (1);
-      child_exec ("nslab-controller", lab);
+      if (nsfd < 0 || setns (nsfd, CLONE_NEWNET) < 0 || !child_fds (sv[1], node_mntns, log))
+        {
+          (void) !write (ex[1], "x", 1);
+          _exit (1);
+        }
+      child_exec ("nslab-controller", lab, ex[1]);
     }
   /* Our own later children are ours again. */
   if (own_pidns >= 0 && setns (own_pidns, CLONE_NEWPID) < 0 && rc == 0)
@@ -207,6 +215,18 @@ control_start (const char *lab, char *const *files, size_t n_files, nslab_error_
     }
   if (go[1] >= 0)
     close (go[1]); /* EOF: an unrecorded child exits */
+  if (ex[1] >= 0)
+    close (ex[1]);
+  if (ex[0] >= 0)
+    {
+      char b;
+      ssize_t r;
+      while ((r = read (ex[0], &b, 1)) < 0 && errno == EINTR)
+        ;
+      if (rc == 0 && r != 0)
+        rc = nslab_error (err, 0, "a process of the control loop could not start (%s)", log);
+      close (ex[0]);
+    }
   if (rc < 0)
     {
       if (agent > 0)

@@ -1,6 +1,8 @@
 /* The lab's control loop: one process per lab (nslab-controller LAB), started
- * by up in the control-plane node's network namespace and recorded in the
- * journal like the pause processes, so down stops it first. It does from the
+ * by up in the control-plane node's network, PID and mount namespaces, with
+ * its runtime agent (nslab-runtime LAB, control/agent.h) in the lab's root
+ * PID namespace to make and remove pods; both recorded in the journal like
+ * the pause processes, so down stops them first. It does from the
  * lab's store what kubelet, the Deployment/ReplicaSet and EndpointSlice
  * controllers and kube-proxy do on a real cluster:
  *   - kubelet: reads each pod's app state (the pause process restarts it,
