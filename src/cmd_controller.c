@@ -1,7 +1,12 @@
 /* nslab-controller LAB: the lab's control loop (control/controller.h), this
- * binary re-executed by up in the control-plane node's network namespace, as
- * `k3s server` runs on a real one. Its stderr is the lab's
+ * binary re-executed by up in the control-plane node's PID and network
+ * namespaces (it joins its mount namespace itself), as `k3s server` runs on
+ * a real one; nslab-runtime LAB: its runtime agent (control/agent.h) in the
+ * lab's root PID namespace, as containerd runs on the host. The socket
+ * between them is fd 3 of each. Their stderr is the lab's
  * logs/controller.log: a failed round is written there and retried. */
+#include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,7 +17,9 @@
 #include "base/error.h"
 #include "base/util.h"
 #include "cmd.h"
+#include "control/agent.h"
 #include "control/controller.h"
+#include "kernel/netns.h"
 
 static volatile sig_atomic_t stop;
 
@@ -32,15 +39,41 @@ now_ms (void)
 }
 
 static void
-log_error (const char *lab, nslab_error_t *e)
+log_error_as (const char *who, const char *lab, nslab_error_t *e)
 {
   time_t t = time (NULL);
   struct tm tm;
   char when[32];
   localtime_r (&t, &tm);
   strftime (when, sizeof when, "%H:%M:%S", &tm);
-  fprintf (stderr, "%s nslab-controller %s: ", when, lab);
+  fprintf (stderr, "%s %s %s: ", when, who, lab);
   nslab_error_print (e);
+}
+
+static void
+log_error (const char *lab, nslab_error_t *e)
+{
+  log_error_as ("nslab-controller", lab, e);
+}
+
+/* The socket to the other half: fd 3, not passed on to what we start. */
+#define PEER_FD 3
+#define MNTNS_FD 4
+
+static bool
+peer_ok (void)
+{
+  return fcntl (PEER_FD, F_SETFD, FD_CLOEXEC) == 0;
+}
+
+/* Sleep MS, or less if the agent's end closed (it never writes unasked):
+ * false then. */
+static bool
+wait_peer (int ms)
+{
+  struct pollfd p = { .fd = PEER_FD, .events = POLLIN };
+  int r = poll (&p, 1, ms);
+  return r <= 0 || p.revents == 0;
 }
 
 int
@@ -52,11 +85,6 @@ controller_main (int argc, char **argv)
       return NSLAB_EXIT_INVALID;
     }
   const char *lab = argv[1];
-  /* Recorded first: nothing before up's go byte. */
-  char go;
-  if (read (CONTROL_GO_FD, &go, 1) != 1)
-    return 0;
-  close (CONTROL_GO_FD);
   struct sigaction sa = { .sa_handler = on_term };
   sigemptyset (&sa.sa_mask);
   sigaction (SIGTERM, &sa, NULL);
@@ -65,12 +93,23 @@ controller_main (int argc, char **argv)
   setvbuf (stderr, NULL, _IOLBF, 0);
 
   nslab_error_t err = NULL;
+  if (!peer_ok () || fcntl (MNTNS_FD, F_SETFD, FD_CLOEXEC) < 0)
+    {
+      fputs ("nslab-controller: started by nslab up, not by hand\n", stderr);
+      return NSLAB_EXIT_INVALID;
+    }
+  int peer = PEER_FD;
+  struct control_runtime rt;
+  control_runtime_remote (&rt, &peer);
   struct controller *c = NULL;
-  if (controller_open (lab, &c, &err) < 0)
+  if (controller_open (lab, &rt, &c, &err) < 0 || controller_enter_node (c, MNTNS_FD, &err) < 0)
     {
       log_error (lab, &err);
+      controller_close (c);
+      netns_unpin_all ();
       return NSLAB_EXIT_FAILURE;
     }
+  close (MNTNS_FD);
   long long next_full = now_ms () + CONTROL_FULL_SYNC_S * 1000LL;
   while (!stop)
     {
@@ -86,13 +125,37 @@ controller_main (int argc, char **argv)
           /* Logged and retried: the loop outlives a transient failure, as
            * kube-proxy and the controllers do. */
           log_error (lab, &err);
-          usleep (500000);
+          if (!wait_peer (500))
+            break;
           continue;
         }
       if (full)
         next_full = now_ms () + CONTROL_FULL_SYNC_S * 1000LL;
-      usleep (r > 0 ? 20000 : 100000);
+      if (!wait_peer (r > 0 ? 20 : 100))
+        break; /* the agent is gone: without it no pod can be made or removed */
     }
   controller_close (c);
+  netns_unpin_all ();
+  return 0;
+}
+
+int
+runtime_main (int argc, char **argv)
+{
+  if (argc != 2 || !peer_ok ())
+    {
+      fputs ("nslab-runtime: started by nslab up, not by hand\n", stderr);
+      return NSLAB_EXIT_INVALID;
+    }
+  const char *lab = argv[1];
+  signal (SIGPIPE, SIG_IGN);
+  setvbuf (stderr, NULL, _IOLBF, 0);
+  nslab_error_t err = NULL;
+  /* Until the loop's end closes (it exited or was killed). */
+  if (agent_serve (lab, PEER_FD, &err) < 0)
+    {
+      log_error_as ("nslab-runtime", lab, &err);
+      return NSLAB_EXIT_FAILURE;
+    }
   return 0;
 }

@@ -25,6 +25,8 @@ cmd_internal (int argc, char **argv)
     return echo_main (argc, argv);
   if (strcmp (name, "nslab-controller") == 0)
     return controller_main (argc, argv);
+  if (strcmp (name, "nslab-runtime") == 0)
+    return runtime_main (argc, argv);
   cleanup_free char *shown = nslab_escape (name, false);
   fprintf (stderr, "nslab: unknown internal command \"%s\" (nslab-pause and nslab-echo are "
                    "started by nslab up, not by hand)\n", shown);

@@ -34,13 +34,39 @@ up_seed () {
 
 @test "living: up starts the lab's control loop, recorded, and down stops it" {
   up_seed
-  pid=$(awk '$1 == "proc" && $2 == "control" { print $7 }' "$STATE_ROOT/k3s/journal")
-  [ -n "$pid" ]
+  pid=$(awk '$1 == "proc" && $2 == "control" && $3 == "controller" { print $7 }' "$STATE_ROOT/k3s/journal")
+  agent=$(awk '$1 == "proc" && $2 == "control" && $3 == "runtime" { print $7 }' "$STATE_ROOT/k3s/journal")
+  [ -n "$pid" ] && [ -n "$agent" ]
   [ "$(tr '\0' ' ' < /proc/"$pid"/cmdline)" = "nslab-controller k3s " ]
-  # It runs in cp1's network namespace, as k3s server does.
+  [ "$(tr '\0' ' ' < /proc/"$agent"/cmdline)" = "nslab-runtime k3s " ]
+  # The brain runs in cp1's network, PID and mount namespaces, as k3s server
+  # does: ps on the node shows it, ps on another node does not.
   [ "$(readlink /proc/"$pid"/ns/net)" = "$(ip netns exec k3s-cp1 readlink /proc/self/ns/net)" ]
+  "$NSLAB" exec k3s node/cp1 -- ps -eo args | grep -qx 'nslab-controller k3s'
+  ! "$NSLAB" exec k3s node/w1 -- ps -eo args | grep -q 'nslab-controller'
+  cp1=$(awk '$1 == "proc" && $2 == "node" && $3 == "cp1" { print $7 }' "$STATE_ROOT/k3s/journal")
+  [ "$(readlink /proc/"$pid"/ns/pid)" = "$(readlink /proc/"$cp1"/ns/pid)" ]
+  [ "$(readlink /proc/"$pid"/ns/mnt)" = "$(readlink /proc/"$cp1"/ns/mnt)" ]
+  # The runtime agent stays in the lab's root PID namespace (where it sees
+  # every node's pods) and in ours.
+  [ "$(readlink /proc/"$agent"/ns/pid)" = "$(readlink /proc/self/ns/pid)" ]
+  [ "$(readlink /proc/"$agent"/ns/net)" = "$(readlink /proc/self/ns/net)" ]
   "$NSLAB" down k3s
   ! kill -0 "$pid" 2>/dev/null
+  ! kill -0 "$agent" 2>/dev/null
+}
+
+@test "living: either half of the control loop killed, the other exits" {
+  for half in controller runtime; do
+    up_seed
+    pid=$(awk -v h="$half" '$1 == "proc" && $2 == "control" && $3 == h { print $7 }' "$STATE_ROOT/k3s/journal")
+    other=$(awk -v h="$half" '$1 == "proc" && $2 == "control" && $3 != h { print $7 }' "$STATE_ROOT/k3s/journal")
+    kill -9 "$pid"
+    for _ in $(seq 100); do kill -0 "$other" 2>/dev/null || break; sleep 0.05; done
+    ! kill -0 "$other" 2>/dev/null
+    "$NSLAB" down k3s
+    assert_nothing_left
+  done
 }
 
 @test "living: scale web 2 -> 5 -> 1: pods, store and every node's rules follow" {
@@ -139,17 +165,22 @@ INI
   "$NSLAB" down k3s
 }
 
-@test "living: kill -9 of the control loop, or of scale, at any moment: down leaves nothing" {
-  for delay in 0 0.05 0.2; do
-    up_seed
-    "$NSLAB" scale k3s -n demo deploy/web --replicas 6 --timeout 5s > /dev/null 2>&1 &
-    spid=$!
-    sleep "$delay"
-    pid=$(awk '$1 == "proc" && $2 == "control" { print $7 }' "$STATE_ROOT/k3s/journal")
-    kill -9 "$pid" "$spid" 2>/dev/null || true
-    wait "$spid" 2>/dev/null || true
-    "$NSLAB" down k3s
-    assert_nothing_left
+@test "living: kill -9 of the control loop's brain or runtime agent, or of scale, at any moment: down leaves nothing" {
+  # Fixed moments and a random one (printed, to replay a failure).
+  random=$(awk -v s="$RANDOM" 'BEGIN { srand(s); printf "%.3f", rand() * 0.4 }')
+  echo "random delay: $random" >&2
+  for delay in 0 0.05 0.2 "$random"; do
+    for half in controller runtime; do
+      up_seed
+      "$NSLAB" scale k3s -n demo deploy/web --replicas 6 --timeout 5s > /dev/null 2>&1 &
+      spid=$!
+      sleep "$delay"
+      pid=$(awk -v h="$half" '$1 == "proc" && $2 == "control" && $3 == h { print $7 }' "$STATE_ROOT/k3s/journal")
+      kill -9 "$pid" "$spid" 2>/dev/null || true
+      wait "$spid" 2>/dev/null || true
+      "$NSLAB" down k3s
+      assert_nothing_left
+    done
   done
 }
 

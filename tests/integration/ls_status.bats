@@ -53,7 +53,7 @@ load helpers
   "$NSLAB" up "$SEED" >/dev/null
   # The lab's control loop would write its chains back (kube-proxy's
   # resync): freeze it, as if kube-proxy were stopped on every node.
-  ctl=$(awk '$1 == "proc" && $2 == "control" { print $7 }' "$STATE_ROOT/k3s/journal")
+  ctl=$(awk '$1 == "proc" && $2 == "control" && $3 == "controller" { print $7 }' "$STATE_ROOT/k3s/journal")
   kill -STOP "$ctl"
   ip -n k3s-cp1 link del cni0
   ip netns exec k3s-w1 iptables -t nat -F

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -17,6 +18,7 @@
 #include "apply/apply.h"
 #include "base/strmap.h"
 #include "base/util.h"
+#include "control/agent.h"
 #include "control/converge.h"
 #include "control/events.h"
 #include "control/prober.h"
@@ -49,6 +51,59 @@ control_plane_node (const struct lab_objects *o)
   return o->n_nodes ? &o->nodes[0] : NULL;
 }
 
+/* /proc/PID/ns/WHICH of NODE's recorded pause process, opened only while
+ * the pid still has its recorded start time (a pidfd pins it meanwhile). */
+static int
+node_ns_open (const struct state *st, const char *node, const char *which, nslab_error_t *err)
+{
+  for (size_t i = 0; i < st->n_procs; i++)
+    {
+      const struct state_process *sp = &st->procs[i];
+      if (sp->kind != STATE_PROC_NODE || strcmp (sp->name, node) != 0)
+        continue;
+      cleanup_close int pidfd = proc_open_verified (sp->pid, sp->starttime);
+      if (pidfd < 0)
+        break;
+      cleanup_free char *path = xasprintf ("/proc/%d/ns/%s", (int) sp->pid, which);
+      int fd = open (path, O_RDONLY | O_CLOEXEC);
+      if (fd < 0)
+        return nslab_error (err, errno, "node %s: open %s", node, path);
+      if (!proc_pidfd_alive (pidfd) || !proc_alive (sp->pid, sp->starttime))
+        {
+          close (fd);
+          break;
+        }
+      return fd;
+    }
+  return nslab_error (err, ESRCH, "node %s: its pause process is not running", node);
+}
+
+/* The socket's end on fd 3 and MNTNS (if >= 0) on fd 4, both without
+ * O_CLOEXEC; stdin /dev/null, stdout and stderr the log. Nothing but
+ * syscalls: we are a fork's child. */
+static bool
+child_fds (int sock, int mntns, const char *log)
+{
+  int s = fcntl (sock, F_DUPFD, 10), m = mntns >= 0 ? fcntl (mntns, F_DUPFD, 10) : -1;
+  if (s < 0 || (mntns >= 0 && m < 0) || dup2 (s, 3) < 0 || (m >= 0 && dup2 (m, 4) < 0))
+    return false;
+  int lfd = open (log, O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0600);
+  int nfd = open ("/dev/null", O_RDONLY | O_CLOEXEC);
+  return lfd >= 0 && nfd >= 0 && dup2 (nfd, 0) >= 0 && dup2 (lfd, 1) >= 0 && dup2 (lfd, 2) >= 0;
+}
+
+static void
+child_exec (const char *title, const char *lab, int ex)
+{
+  sigset_t none;
+  sigemptyset (&none);
+  sigprocmask (SIG_SETMASK, &none, NULL);
+  char *argv[] = { (char *) title, (char *) lab, NULL };
+  execv ("/proc/self/exe", argv);
+  (void) !write (ex, "x", 1);
+  _exit (127);
+}
+
 int
 control_start (const char *lab, char *const *files, size_t n_files, nslab_error_t *err)
 {
@@ -70,66 +125,116 @@ control_start (const char *lab, char *const *files, size_t n_files, nslab_error_
     return -1;
   int rc = lab_scenario_save (w, files, n_files, err);
   cleanup_free char *log = xasprintf ("%s/logs/controller.log", state_writer_dir (w));
-  /* go: the loop waits for one byte on it (fd 3) before it does anything,
-   * so it is recorded first; exec'd: closed by the exec, so we record a
-   * process whose command line already is nslab-controller's (what down
-   * checks before it kills). */
-  int go[2] = { -1, -1 }, execd[2] = { -1, -1 };
-  if (rc == 0 && (pipe2 (go, O_CLOEXEC) < 0 || pipe2 (execd, O_CLOEXEC) < 0))
-    rc = nslab_error (err, errno, "start the control loop: pipe");
-  pid_t pid = -1;
+  /* The brain is forked into the node's PID namespace (it joins the node's
+   * network and mount namespaces itself); the agent stays in ours. */
+  cleanup_close int node_pidns = -1, node_mntns = -1, own_pidns = -1;
   if (rc == 0)
     {
-      pid = fork ();
-      if (pid < 0)
-        rc = nslab_error (err, errno, "start the control loop: fork");
+      struct state *st = NULL;
+      rc = state_writer_load (w, &st, err);
+      if (rc == 0 && ((node_pidns = node_ns_open (st, node, "pid", err)) < 0
+                      || (node_mntns = node_ns_open (st, node, "mnt", err)) < 0))
+        rc = -1;
+      state_free (st);
     }
-  if (pid == 0)
+  if (rc == 0 && (own_pidns = open ("/proc/self/ns/pid", O_RDONLY | O_CLOEXEC)) < 0)
+    rc = nslab_error (err, errno, "open /proc/self/ns/pid");
+  int sv[2] = { -1, -1 }, go[2] = { -1, -1 }, ex[2] = { -1, -1 };
+  if (rc == 0 && socketpair (AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
+    rc = nslab_error (err, errno, "socketpair");
+  /* ex: each child holds its write end until its exec closes it, so we
+   * return only once both run as what the journal says they are (down
+   * checks their command lines). */
+  if (rc == 0 && (pipe2 (go, O_CLOEXEC) < 0 || pipe2 (ex, O_CLOEXEC) < 0))
+    rc = nslab_error (err, errno, "pipe");
+  /* Each child waits for one byte: the parent records both first, and if it
+   * dies before that, the pipe's EOF ends them. */
+  pid_t agent = -1, brain = -1;
+  if (rc == 0 && (agent = fork ()) < 0)
+    rc = nslab_error (err, errno, "fork");
+  if (agent == 0)
     {
-      /* Nothing but syscalls until the exec. */
       close (go[1]);
-      close (execd[0]);
+      char b;
+      if (read (go[0], &b, 1) != 1)
+        _exit (0);
+      setsid ();
+      if (!child_fds (sv[0], -1, log))
+        {
+          (void) !write (ex[1], "x", 1);
+          _exit (1);
+        }
+      child_exec ("nslab-runtime", lab, ex[1]);
+    }
+  if (rc == 0 && setns (node_pidns, CLONE_NEWPID) < 0)
+    rc = nslab_error (err, errno, "setns the PID namespace of node %s", node);
+  if (rc == 0 && (brain = fork ()) < 0)
+    rc = nslab_error (err, errno, "fork");
+  if (brain == 0)
+    {
+      close (go[1]);
+      char b;
+      if (read (go[0], &b, 1) != 1)
+        _exit (0);
       setsid ();
       cleanup_free char *nspath = netns_path (netns);
       int nsfd = open (nspath, O_RDONLY | O_CLOEXEC);
-      if (nsfd < 0 || setns (nsfd, CLONE_NEWNET) < 0)
-        _exit (1);
-      int lfd = open (log, O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0600);
-      int nfd = open ("/dev/null", O_RDONLY | O_CLOEXEC);
-      if (lfd < 0 || nfd < 0 || dup2 (nfd, 0) < 0 || dup2 (lfd, 1) < 0 || dup2 (lfd, 2) < 0
-          || dup2 (go[0], CONTROL_GO_FD) < 0)
-        _exit (1);
-      sigset_t none;
-      sigemptyset (&none);
-      sigprocmask (SIG_SETMASK, &none, NULL);
-      char *argv[] = { (char *) "nslab-controller", (char *) lab, NULL };
-      execv ("/proc/self/exe", argv);
-      _exit (127);
+      if (nsfd < 0 || setns (nsfd, CLONE_NEWNET) < 0 || !child_fds (sv[1], node_mntns, log))
+        {
+          (void) !write (ex[1], "x", 1);
+          _exit (1);
+        }
+      child_exec ("nslab-controller", lab, ex[1]);
     }
+  /* Our own later children are ours again. */
+  if (own_pidns >= 0 && setns (own_pidns, CLONE_NEWPID) < 0 && rc == 0)
+    rc = nslab_error (err, errno, "setns our own PID namespace");
   if (go[0] >= 0)
     close (go[0]);
-  if (execd[1] >= 0)
-    close (execd[1]);
+  if (sv[0] >= 0)
+    close (sv[0]);
+  if (sv[1] >= 0)
+    close (sv[1]);
+  /* The brain first, then the agent: down signals the newest record first,
+   * so the agent goes before the brain can ask it for anything more (and
+   * while down holds the lock the agent is between requests anyway). */
   if (rc == 0)
+    {
+      struct state_process sp = { .kind = STATE_PROC_CONTROL, .name = (char *) "controller",
+                                  .netns = netns, .node = node, .pid = brain };
+      rc = proc_starttime (brain, &sp.starttime, err);
+      if (rc == 0)
+        rc = state_record_process (w, &sp, err);
+      struct state_process ap = { .kind = STATE_PROC_CONTROL, .name = (char *) "runtime",
+                                  .netns = (char *) "-", .pid = agent };
+      if (rc == 0)
+        rc = proc_starttime (agent, &ap.starttime, err);
+      if (rc == 0)
+        rc = state_record_process (w, &ap, err);
+      if (rc == 0 && write (go[1], "gg", 2) != 2)
+        rc = nslab_error (err, errno, "write");
+    }
+  if (go[1] >= 0)
+    close (go[1]); /* EOF: an unrecorded child exits */
+  if (ex[1] >= 0)
+    close (ex[1]);
+  if (ex[0] >= 0)
     {
       char b;
       ssize_t r;
-      while ((r = read (execd[0], &b, 1)) < 0 && errno == EINTR)
+      while ((r = read (ex[0], &b, 1)) < 0 && errno == EINTR)
         ;
-      struct state_process sp = { .kind = STATE_PROC_CONTROL, .name = (char *) "controller",
-                                  .netns = netns, .node = node, .pid = pid };
-      rc = proc_starttime (pid, &sp.starttime, err);
-      if (rc == 0)
-        rc = state_record_process (w, &sp, err);
-      if (rc == 0 && write (go[1], "g", 1) != 1)
-        rc = nslab_error (err, errno, "start the control loop");
+      if (rc == 0 && r != 0)
+        rc = nslab_error (err, 0, "a process of the control loop could not start (%s)", log);
+      close (ex[0]);
     }
-  if (execd[0] >= 0)
-    close (execd[0]);
-  if (go[1] >= 0)
-    close (go[1]); /* EOF: an unrecorded child exits */
-  if (rc < 0 && pid > 0)
-    waitpid (pid, NULL, 0);
+  if (rc < 0)
+    {
+      if (agent > 0)
+        waitpid (agent, NULL, 0);
+      if (brain > 0)
+        waitpid (brain, NULL, 0);
+    }
   state_writer_close (w);
   if (rc < 0)
     nslab_error_wrap (err, "start the control loop of lab %s", lab);
@@ -202,6 +307,7 @@ struct controller {
   struct timespec scenario_mtime;
   bool gone;
   bool unsettled;        /* the last store sync did not mark the change observed */
+  struct control_runtime rt;
 };
 
 static void
@@ -263,10 +369,11 @@ rebuild_rt (struct controller *c)
 }
 
 int
-controller_open (const char *lab, struct controller **out, nslab_error_t *err)
+controller_open (const char *lab, const struct control_runtime *rt, struct controller **out, nslab_error_t *err)
 {
   struct controller *c = xcalloc (1, sizeof *c);
   c->lab = xstrdup (lab);
+  c->rt = *rt;
   c->dir_fd = -1;
   struct state *st = NULL;
   if (state_load (lab, &st, err) < 0)
@@ -284,6 +391,25 @@ controller_open (const char *lab, struct controller **out, nslab_error_t *err)
 fail:
   controller_close (c);
   return -1;
+}
+
+int
+controller_enter_node (struct controller *c, int mntns, nslab_error_t *err)
+{
+  const struct plan *p = c->applied;
+  /* The namespaces the loop enters (rules and probes run in the nodes, the
+   * lab host and NAT routers), opened while /run/netns is still ours. */
+  if (netns_origin_fd (err) < 0)
+    return -1;
+  for (size_t i = 0; i < p->n_ops; i++)
+    if (p->ops[i].kind == OP_NETNS && p->ops[i].u.netns.kind != PLAN_NETNS_POD
+        && netns_pin (p->ops[i].ns, err) < 0)
+      return -1;
+  if (setns (mntns, CLONE_NEWNS) < 0)
+    return nslab_error (err, errno, "setns the control-plane node's mount namespace");
+  if (chdir ("/") < 0)
+    return nslab_error (err, errno, "chdir /");
+  return 0;
 }
 
 void
@@ -557,7 +683,7 @@ controller_round (struct controller *c, bool full_sync, nslab_error_t *err)
   free (ready);
   if (rc < 0)
     return -1;
-  rc = converge_apply (c->lab, c->applied, newp, full_sync, err);
+  rc = converge_apply (c->lab, &c->rt, c->applied, newp, full_sync, err);
   if (rc < 0)
     {
       plan_free (newp);

@@ -1,6 +1,8 @@
 /* The lab's control loop: one process per lab (nslab-controller LAB), started
- * by up in the control-plane node's network namespace and recorded in the
- * journal like the pause processes, so down stops it first. It does from the
+ * by up in the control-plane node's network, PID and mount namespaces, with
+ * its runtime agent (nslab-runtime LAB, control/agent.h) in the lab's root
+ * PID namespace to make and remove pods; both recorded in the journal like
+ * the pause processes, so down stops them first. It does from the
  * lab's store what kubelet, the Deployment/ReplicaSet and EndpointSlice
  * controllers and kube-proxy do on a real cluster:
  *   - kubelet: reads each pod's app state (the pause process restarts it,
@@ -30,16 +32,28 @@
 /* kubelet's default failureThreshold (timeoutSeconds 1, successThreshold 1). */
 #define CONTROL_PROBE_FAILURE_THRESHOLD 3
 
-/* The fd on which nslab-controller waits for its go byte (it is recorded
- * in the journal before it does anything; EOF: its starter died first). */
-#define CONTROL_GO_FD 3
-
 /* up: keep the scenario FILES in LAB's state dir and start LAB's control
- * loop in its first control-plane node's network namespace, recorded. */
+ * loop, as a real node runs k3s server and containerd: the brain
+ * (nslab-controller LAB) in its first control-plane node's PID and network
+ * namespaces (it joins the node's mount namespace itself,
+ * controller_enter_node), so ps on the node shows it; the runtime agent
+ * (nslab-runtime LAB, control/agent.h) in the lab's root PID namespace; a
+ * SOCK_SEQPACKET socketpair between them, on fd 3 of each (and the node's
+ * mount namespace on the brain's fd 4). Both are
+ * recorded in the journal (proc control controller / runtime) before they
+ * run; each exits when the other's end of the socket closes. */
 int control_start (const char *lab, char *const *files, size_t n_files, nslab_error_t *err);
 /* The loop (nslab-controller LAB, src/cmd_controller.c) is rounds of: */
+struct control_runtime;
 struct controller;
-int controller_open (const char *lab, struct controller **out, nslab_error_t *err);
+/* RT: how pods are made and removed (the agent); copied. */
+int controller_open (const char *lab, const struct control_runtime *rt, struct controller **out,
+                     nslab_error_t *err);
+/* Pin the namespaces the loop enters (netns_pin), then join the
+ * control-plane node's mount namespace MNTNS (fd 4 from control_start: its
+ * /proc, where the loop is). Once, right after controller_open, while
+ * single-threaded. */
+int controller_enter_node (struct controller *c, int mntns, nslab_error_t *err);
 /* One round: read the pods' app states, probe what is due, and when
  * anything changed (or full_sync), converge. 1: something is still settling
  * (a new pod not yet probed: come back soon), 0: nothing to do, -1: error. */

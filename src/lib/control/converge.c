@@ -6,7 +6,6 @@
 #include <time.h>
 #include <string.h>
 
-#include "apply/apply.h"
 #include "base/strmap.h"
 #include "base/util.h"
 #include "k8s/model.h"
@@ -16,7 +15,6 @@
 #include "state/journal.h"
 #include "state/snapshot.h"
 #include "state/state.h"
-#include "state/teardown.h"
 
 static bool
 in_store (struct store *s, const char *kind, const char *ns, const char *name, nslab_error_t *err, int *rc)
@@ -339,8 +337,8 @@ replaced (const struct plan *applied, const struct plan *newp, const char *netns
 }
 
 int
-converge_apply (const char *lab, const struct plan *applied, const struct plan *newp, bool full_sync,
-                nslab_error_t *err)
+converge_apply (const char *lab, const struct control_runtime *rt, const struct plan *applied,
+                const struct plan *newp, bool full_sync, nslab_error_t *err)
 {
   const struct lab_objects *ao = applied->objects, *no = newp->objects;
   /* Pods gone (or replaced). */
@@ -394,15 +392,12 @@ converge_apply (const char *lab, const struct plan *applied, const struct plan *
         }
     }
   free (jobs);
+  /* The runtime takes the lock for each request. */
+  state_writer_close (w);
+  w = NULL;
   /* 2. The pods that are gone. */
   if (rc == 0 && n_gone)
-    {
-      struct state *st = NULL;
-      rc = state_writer_load (w, &st, err);
-      if (rc == 0)
-        rc = teardown_namespaces (w, st, gone, n_gone, err);
-      state_free (st);
-    }
+    rc = rt->teardown (rt->arg, gone, n_gone, err);
   /* 3. What the new plan has and the applied one has not: the new pods'
    * namespaces, links, addresses, routes and processes (and a node's
    * cni0 when its first pod arrives). */
@@ -436,7 +431,7 @@ converge_apply (const char *lab, const struct plan *applied, const struct plan *
         todo[n_todo++] = *op; /* shallow: newp owns the strings */
     }
   strmap_free (&have);
-  if (rc == 0 && n_todo && apply_ops (w, todo, n_todo, err) < 0)
+  if (rc == 0 && n_todo && rt->apply (rt->arg, todo, n_todo, err) < 0)
     {
       /* What was made of the new pods goes again; the next round retries. */
       char **made = xcalloc (no->n_pods + 1, sizeof *made);
@@ -444,20 +439,21 @@ converge_apply (const char *lab, const struct plan *applied, const struct plan *
       for (size_t i = 0; i < no->n_pods; i++)
         if (!has_pod (ao, no->pods[i].netns, NULL) || replaced (applied, newp, no->pods[i].netns))
           made[n_made++] = no->pods[i].netns;
-      struct state *st = NULL;
       nslab_error_t e = NULL;
-      if (state_writer_load (w, &st, &e) == 0)
-        teardown_namespaces (w, st, made, n_made, &e);
+      rt->teardown (rt->arg, made, n_made, &e);
       nslab_error_free (&e);
-      state_free (st);
       free (made);
       rc = -1;
     }
   free (todo);
   /* The snapshot says what the lab is: rewritten only when that changed. */
   if (rc == 0 && (changed || n_todo))
-    rc = snapshot_write (w, newp, err);
-  state_writer_close (w);
+    {
+      rc = state_open (lab, &w, err);
+      if (rc == 0)
+        rc = snapshot_write (w, newp, err);
+      state_writer_close (w);
+    }
   free (gone);
   return rc;
 }

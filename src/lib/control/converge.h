@@ -6,6 +6,7 @@
 #include <stdbool.h>
 
 #include "base/error.h"
+#include "control/agent.h"
 #include "plan/plan.h"
 #include "state/store.h"
 
@@ -19,8 +20,10 @@ int converge_plan (const char *lab, const char *scenario_path, struct store *s, 
                    const bool *ready, struct plan **out, nslab_error_t *err);
 /* Bring LAB from APPLIED to NEWP: every node's rules first (kube-proxy's
  * partial sync, or a full one), then the pods that are gone torn down, then
- * the new pods' ops applied and recorded; the snapshot is NEWP afterwards. */
-int converge_apply (const char *lab, const struct plan *applied, const struct plan *newp, bool full_sync,
-                    nslab_error_t *err);
+ * the new pods' ops applied and recorded, both through RT (the runtime
+ * agent, which takes the lab's lock per request: the rules are synced under
+ * it, then it is released); the snapshot is NEWP afterwards. */
+int converge_apply (const char *lab, const struct control_runtime *rt, const struct plan *applied,
+                    const struct plan *newp, bool full_sync, nslab_error_t *err);
 
 #endif

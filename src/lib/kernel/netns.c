@@ -51,9 +51,54 @@ netns_origin_fd (nslab_error_t *err)
   return origin_fd;
 }
 
+/* Namespaces opened ahead (netns_pin): set before any thread starts, only
+ * read afterwards. */
+static struct pinned {
+  char *name;
+  int fd;
+} *pinned;
+static size_t n_pinned;
+
+int
+netns_pin (const char *name, nslab_error_t *err)
+{
+  for (size_t i = 0; i < n_pinned; i++)
+    if (strcmp (pinned[i].name, name) == 0)
+      return 0;
+  cleanup_free char *p = netns_path (name);
+  int fd = open (p, O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return nslab_error (err, errno, "%s: open %s", name, p);
+  struct pinned *e = VEC_PUSH (pinned, n_pinned);
+  e->name = xstrdup (name);
+  e->fd = fd;
+  return 0;
+}
+
+void
+netns_unpin_all (void)
+{
+  for (size_t i = 0; i < n_pinned; i++)
+    {
+      free (pinned[i].name);
+      close (pinned[i].fd);
+    }
+  free (pinned);
+  pinned = NULL;
+  n_pinned = 0;
+}
+
 int
 netns_open (const char *name, nslab_error_t *err)
 {
+  for (size_t i = 0; i < n_pinned; i++)
+    if (strcmp (pinned[i].name, name) == 0)
+      {
+        int fd = fcntl (pinned[i].fd, F_DUPFD_CLOEXEC, 0);
+        if (fd < 0)
+          return nslab_error (err, errno, "%s: dup", name);
+        return fd;
+      }
   cleanup_free char *p = netns_path (name);
   int fd = open (p, O_RDONLY | O_CLOEXEC);
   if (fd < 0)

@@ -36,8 +36,13 @@ int netns_delete_owned (const char *name, bool have_ident, uint64_t dev, uint64_
 
 /* fd (O_CLOEXEC) of the namespace nslab started in; opened once. */
 int netns_origin_fd (nslab_error_t *err);
-/* Open /run/netns/NAME (O_CLOEXEC). */
+/* Open /run/netns/NAME (O_CLOEXEC), or a copy of its pinned fd. */
 int netns_open (const char *name, nslab_error_t *err);
+/* Open NAME now and keep it: later netns_open/netns_enter of NAME use it,
+ * so a process that then moves to a mount namespace without /run/netns's
+ * mounts (a node's) can still enter it. Call before starting threads. */
+int netns_pin (const char *name, nslab_error_t *err);
+void netns_unpin_all (void);
 
 /* A guard that, when it goes out of scope, returns the thread to the
  * original namespace: declare `netns_guard g = NETNS_GUARD_INIT;` with the

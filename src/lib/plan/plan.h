@@ -164,5 +164,9 @@ void plan_free (struct plan *p);
  * from_json reads back what to_json wrote (the snapshot of a running lab). */
 json_t *plan_to_json (const struct plan *p);
 int plan_from_json (const json_t *j, struct plan **out, nslab_error_t *err);
+/* One op as the plan's "ops" hold it ({op, netns, ...}) and back; a
+ * half-read op is still freed by op_free. */
+json_t *plan_op_to_json (const struct plan_op *op);
+int plan_op_from_json (const json_t *o, struct plan_op *op, nslab_error_t *err);
 
 #endif

@@ -25,20 +25,28 @@ plan_to_json (const struct plan *p)
       const struct plan_op *op = &p->ops[i];
       if (op->kind == OP_NETNS)
         json_array_append_new (namespaces, json_string (op->ns));
-      json_t *o = json_object ();
-      json_object_set_new (o, "op", json_string (op_type (op->kind)->name));
-      json_object_set_new (o, "netns", json_string (op->ns));
-      op_type (op->kind)->to_json (op, o);
-      json_array_append_new (ops, o);
+      json_array_append_new (ops, plan_op_to_json (op));
     }
   json_object_set_new (root, "namespaces", namespaces);
   json_object_set_new (root, "ops", ops);
   return root;
 }
 
-static int
-op_from_json (const json_t *o, struct plan_op *op, nslab_error_t *err)
+json_t *
+plan_op_to_json (const struct plan_op *op)
 {
+  json_t *o = json_object ();
+  json_object_set_new (o, "op", json_string (op_type (op->kind)->name));
+  json_object_set_new (o, "netns", json_string (op->ns));
+  op_type (op->kind)->to_json (op, o);
+  return o;
+}
+
+int
+plan_op_from_json (const json_t *o, struct plan_op *op, nslab_error_t *err)
+{
+  if (!json_is_object (o))
+    return nslab_error (err, 0, "not an object");
   const char *kind = json_string_value (json_object_get (o, "op"));
   const char *ns = json_string_value (json_object_get (o, "netns"));
   if (kind == NULL)
@@ -76,10 +84,8 @@ plan_from_json (const json_t *j, struct plan **out, nslab_error_t *err)
       const json_t *o = json_array_get (ops, i);
       /* Count it before reading, so plan_free frees a half-read op. */
       p->n_ops++;
-      if (!json_is_object (o) || op_from_json (o, &p->ops[i], err) < 0)
+      if (plan_op_from_json (o, &p->ops[i], err) < 0)
         {
-          if (!json_is_object (o))
-            nslab_error (err, 0, "not an object");
           nslab_error_wrap (err, "ops[%zu]", i);
           plan_free (p);
           return -1;
