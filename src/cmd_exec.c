@@ -68,6 +68,20 @@ run (char **cmd, nslab_error_t *err)
   return NSLAB_EXIT_FAILURE;
 }
 
+/* run(), then, in a node or a pod, exit at once with its status: after
+ * joining the target's PID namespace every process we fork lands there,
+ * and whatever would fork at our exit (LeakSanitizer's tracer, in the
+ * sanitizer build) would be a stranger to us there and wait forever. */
+static int
+run_and_leave (char **cmd, bool is_host, nslab_error_t *err)
+{
+  int rc = run (cmd, err);
+  if (rc < 0 || is_host)
+    return rc;
+  fflush (NULL);
+  _exit (rc);
+}
+
 int
 cmd_exec (int argc, char **argv, nslab_error_t *err)
 {
@@ -144,7 +158,7 @@ cmd_exec (int argc, char **argv, nslab_error_t *err)
     return nslab_error (err, errno, "limit capabilities to a pod's");
 
   if (cmd)
-    return run (cmd, err);
+    return run_and_leave (cmd, is_host, err);
   const char *shell = getenv ("SHELL");
   char *sh[3] = { NULL, NULL, NULL };
   if (shell && *shell)
@@ -156,5 +170,5 @@ cmd_exec (int argc, char **argv, nslab_error_t *err)
       if (isatty (STDIN_FILENO))
         sh[1] = (char *) "-i";
     }
-  return run (sh, err);
+  return run_and_leave (sh, is_host, err);
 }
