@@ -516,18 +516,12 @@ load_node_pidns (struct state_writer *w, struct pending *pend, nslab_error_t *er
       const struct state_process *sp = &st->procs[i];
       if (sp->kind != STATE_PROC_NODE)
         continue;
-      int pidfd = proc_open_verified (sp->pid, sp->starttime);
-      if (pidfd < 0)
-        continue;
-      char path[64];
-      snprintf (path, sizeof path, "/proc/%d/ns/pid", (int) sp->pid);
-      int fd = open (path, O_RDONLY | O_CLOEXEC);
-      bool alive = proc_pidfd_alive (pidfd) && proc_alive (sp->pid, sp->starttime);
-      close (pidfd);
-      if (fd < 0 || !alive)
+      int fd = -1;
+      nslab_error_t e = NULL;
+      /* A node whose pause process is gone has no pods to start. */
+      if (pause_open_pid_ns (sp->pid, sp->starttime, &fd, &e) < 0)
         {
-          if (fd >= 0)
-            close (fd);
+          nslab_error_free (&e);
           continue;
         }
       struct node_pidns *np = VEC_PUSH (pend->pidns, pend->n_pidns);

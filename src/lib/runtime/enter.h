@@ -29,9 +29,11 @@ int enter_open_proc (pid_t pid, uint64_t starttime, const char *what, const char
 /* Only a network namespace, by its bind-mount path (the lab host). */
 int enter_open_netns (const char *path, const char *what, const char *lab, struct enter_fds *f,
                       nslab_error_t *err);
-/* Join every open namespace, the mount namespace last (after it, /proc and
- * paths may not be what they were); closes them. With a mount namespace,
- * the working directory becomes /. */
+/* Join every open namespace, the mount namespace last. After joining a PID
+ * namespace every fork of the caller lands in it: fork what should run
+ * there, then enter_leave (or be a throwaway child, as nslab test's are).
+ * After the mount namespace, /proc and paths may not be what they were.
+ * Closes them. With a mount namespace, the working directory becomes /. */
 int enter_join (struct enter_fds *f, nslab_error_t *err);
 
 /* After forking the command that runs in the joined namespaces: back to our
