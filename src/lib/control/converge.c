@@ -60,7 +60,8 @@ store_replicas (struct store *s, const char *kind, const char *ns, const char *n
       for (size_t i_ = 0; i_ < (n); i_++)                                                                          \
         if (!(keep)[i_])                                                                                           \
           tmp_[k_++] = (arr)[i_];                                                                                  \
-      memcpy ((arr), tmp_, (n) * sizeof *tmp_);                                                                    \
+      if ((n) > 0)                                                                                                 \
+        memcpy ((arr), tmp_, (n) * sizeof *tmp_);                                                                  \
       free (tmp_);                                                                                                 \
       (n) = kept_;                                                                                                 \
     }                                                                                                              \

@@ -117,6 +117,17 @@ may_kill (const struct state *st, const struct state_process *p, nslab_error_t *
     return 1;
   if (is_pause_of (p->pid, st->lab) && proc_stat (p->pid, &state, &ppid, &start) && start == p->starttime)
     return 1;
+  /* A process of ours that is exiting right now (its command line is gone
+   * with its memory before it is a zombie) is given a moment to go. */
+  for (int i = 0; i < 100; i++)
+    {
+      if (! proc_stat (p->pid, &state, &ppid, &start) || start != p->starttime)
+        return 0;
+      if (state == 'Z' || state == 'X')
+        return 1;
+      struct timespec ts = { 0, 10 * 1000 * 1000 };
+      nanosleep (&ts, NULL);
+    }
   if (! proc_stat (p->pid, &state, &ppid, &start) || start != p->starttime)
     return 0;
   return nslab_error (err, 0,
