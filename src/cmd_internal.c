@@ -5,6 +5,7 @@
  * with "nslab-". */
 #include <stdio.h>
 #include <string.h>
+#include <sys/prctl.h>
 
 #include "cmd.h"
 #include "apps/echo.h"
@@ -23,10 +24,18 @@ cmd_internal (int argc, char **argv)
     return pause_main (argc, argv);
   if (strcmp (name, "nslab-echo") == 0)
     return echo_main (argc, argv);
+  /* Exec'd as /proc/self/exe: without a name, ps -e would say "exe" (the
+   * kernel keeps 15 characters: nslab-controlle, as k3s-server's). */
   if (strcmp (name, "nslab-controller") == 0)
-    return controller_main (argc, argv);
+    {
+      prctl (PR_SET_NAME, name, 0, 0, 0);
+      return controller_main (argc, argv);
+    }
   if (strcmp (name, "nslab-runtime") == 0)
-    return runtime_main (argc, argv);
+    {
+      prctl (PR_SET_NAME, name, 0, 0, 0);
+      return runtime_main (argc, argv);
+    }
   cleanup_free char *shown = nslab_escape (name, false);
   fprintf (stderr, "nslab: unknown internal command \"%s\" (nslab-pause and nslab-echo are "
                    "started by nslab up, not by hand)\n", shown);
