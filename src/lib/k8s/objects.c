@@ -132,6 +132,7 @@ objects_from_model (const struct model *m)
       p->app.port = mp->wl->app.port;
       p->app.command = dup_or_null (mp->wl->app.command);
       p->privileged = mp->wl->privileged;
+      p->restart_policy = mp->wl->restart_policy;
       p->readiness.kind = mp->wl->readiness.kind;
       p->readiness.port = mp->wl->readiness.port;
       p->readiness.path = dup_or_null (mp->wl->readiness.path);

@@ -70,6 +70,7 @@ struct lab_pod {
   struct lab_app app;
   struct lab_probe readiness; /* what kubelet probes before the pod is an endpoint */
   bool privileged;       /* its app (and nslab exec into it) keeps every capability */
+  enum restart_policy restart_policy; /* spec.restartPolicy (Always unless a bare pod says otherwise) */
   struct label *labels;  /* the template's labels (+ pod-template-hash for a deployment's pods) */
   size_t n_labels;
 };

@@ -53,17 +53,24 @@ probe_to_json (const struct lab_probe *pr)
   return json_null ();
 }
 
+static const char *const restart_policy_names[]
+    = { [RESTART_ALWAYS] = "Always", [RESTART_ON_FAILURE] = "OnFailure", [RESTART_NEVER] = "Never" };
+
 static json_t *
 pod_to_json (const struct lab_pod *p)
 {
   json_t *owner = json_null ();
   if (p->owner.kind != OBJ_NONE)
     owner = json_pack ("{s:s, s:s}", "kind", ENUM_NAME (obj_kind_names, p->owner.kind), "name", p->owner.name);
-  return json_pack ("{s:s, s:s, s:o, s:o, s:o, s:o, s:s, s:s, s:s, s:o, s:o, s:b}", "namespace", p->ns, "name",
-                    p->name, "labels", labels_to_json (p->labels, p->n_labels), "owner", owner, "replicaset",
-                    json_str_or_null (p->replicaset), "ip", json_ip (p->ip), "node", p->node, "host_veth",
-                    p->host_veth, "netns", p->netns, "app", app_to_json (&p->app), "readiness",
-                    probe_to_json (&p->readiness), "privileged", p->privileged);
+  json_t *o = json_pack ("{s:s, s:s, s:o, s:o, s:o, s:o, s:s, s:s, s:s, s:o, s:o, s:b}", "namespace", p->ns, "name",
+                         p->name, "labels", labels_to_json (p->labels, p->n_labels), "owner", owner, "replicaset",
+                         json_str_or_null (p->replicaset), "ip", json_ip (p->ip), "node", p->node, "host_veth",
+                         p->host_veth, "netns", p->netns, "app", app_to_json (&p->app), "readiness",
+                         probe_to_json (&p->readiness), "privileged", p->privileged);
+  /* Only a bare pod's other policy: snapshots of older labs read the same. */
+  if (p->restart_policy != RESTART_ALWAYS)
+    json_object_set_new (o, "restart_policy", json_string (ENUM_NAME (restart_policy_names, p->restart_policy)));
+  return o;
 }
 
 static json_t *
@@ -216,6 +223,8 @@ read_pod (struct json_reader *r, const json_t *j, struct lab_pod *p)
     }
   return read_labels (r, j, "labels", &p->labels, &p->n_labels) < 0 || read_app (r, j, &p->app) < 0
                  || read_probe (r, j, &p->readiness) < 0 || jr_bool (r, j, "privileged", &p->privileged) < 0
+                 || (json_object_get (j, "restart_policy")
+                     && JR_ENUM (r, j, "restart_policy", restart_policy_names, &p->restart_policy) < 0)
              ? -1
              : 0;
 }

@@ -244,7 +244,7 @@ add_pod (struct builder *b, const struct lab_objects *o, const struct lab_pod *p
                                b->created);
   json_object_set_new (pod, "spec",
                        json_pack ("{s:o, s:s, s:s, s:s, s:s}", "containers", containers, "nodeName", p->node,
-                                  "restartPolicy", owner_rs ? "Always" : "Never", "dnsPolicy", "ClusterFirst",
+                                  "restartPolicy", p->restart_policy == RESTART_NEVER ? "Never" : p->restart_policy == RESTART_ON_FAILURE ? "OnFailure" : "Always", "dnsPolicy", "ClusterFirst",
                                   "schedulerName", "default-scheduler"));
   ip_fmt (p->ip, ip);
   json_object_set_new (pod, "status",
