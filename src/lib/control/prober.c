@@ -27,26 +27,12 @@ struct conn {
   size_t got;
 };
 
-static int
-open_in (const char *netns)
-{
-  struct netns_guard g = NETNS_GUARD_INIT;
-  nslab_error_t e = NULL;
-  if (netns_enter (&g, netns, &e) < 0)
-    {
-      nslab_error_free (&e);
-      return -1;
-    }
-  int fd = socket (AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  netns_leave (&g);
-  return fd;
-}
-
+/* The socket is made in the node's namespace (fd >= 0), or not (-1). */
 static void
-start (struct probe *p, struct conn *c)
+start (struct probe *p, struct conn *c, int fd)
 {
   c->phase = PH_DONE;
-  c->fd = open_in (p->node_netns);
+  c->fd = fd;
   if (c->fd < 0)
     return;
   struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons (p->port), .sin_addr.s_addr = htonl (p->ip) };
@@ -112,19 +98,71 @@ ms_since (const struct timespec *t0)
   return (t.tv_sec - t0->tv_sec) * 1000 + (t.tv_nsec - t0->tv_nsec) / 1000000;
 }
 
+/* The sockets of PROBES, each made in its node's namespace: the probes
+ * of one node (a run of equal node_netns, or all of them) share one
+ * setns there and back. */
+static void
+open_sockets (struct probe *probes, size_t n, int *fds)
+{
+  bool *done = xcalloc (n + 1, sizeof *done);
+  for (size_t i = 0; i < n; i++)
+    {
+      fds[i] = -1;
+      done[i] = probes[i].kind == PROBE_NONE;
+    }
+  for (size_t i = 0; i < n; i++)
+    {
+      if (done[i])
+        continue;
+      struct netns_guard g = NETNS_GUARD_INIT;
+      nslab_error_t e = NULL;
+      bool in = netns_enter (&g, probes[i].node_netns, &e) == 0;
+      nslab_error_free (&e);
+      for (size_t j = i; j < n; j++)
+        if (!done[j] && strcmp (probes[j].node_netns, probes[i].node_netns) == 0)
+          {
+            done[j] = true;
+            if (in)
+              fds[j] = socket (AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+          }
+      if (in)
+        netns_leave (&g);
+    }
+  free (done);
+}
+
+static int probe_batch (struct probe *probes, size_t n, int timeout_ms, nslab_error_t *err);
+
+/* At most this many probes (sockets) at once: well under the usual 1024
+ * open files, which a lab of a few thousand pods would otherwise exhaust
+ * (every probe past it failing, its pod no endpoint). */
+#define PROBE_BATCH 256
+
 int
 probe_run_all (struct probe *probes, size_t n, int timeout_ms, nslab_error_t *err)
+{
+  for (size_t off = 0; off < n; off += PROBE_BATCH)
+    if (probe_batch (probes + off, n - off < PROBE_BATCH ? n - off : PROBE_BATCH, timeout_ms, err) < 0)
+      return -1;
+  return 0;
+}
+
+static int
+probe_batch (struct probe *probes, size_t n, int timeout_ms, nslab_error_t *err)
 {
   struct conn *c = xcalloc (n + 1, sizeof *c);
   struct pollfd *pfd = xcalloc (n + 1, sizeof *pfd);
   size_t *which = xcalloc (n + 1, sizeof *which);
+  int *fds = xcalloc (n + 1, sizeof *fds);
+  open_sockets (probes, n, fds);
   for (size_t i = 0; i < n; i++)
     {
       probes[i].ok = probes[i].kind == PROBE_NONE;
       c[i].fd = -1;
       if (probes[i].kind != PROBE_NONE)
-        start (&probes[i], &c[i]);
+        start (&probes[i], &c[i], fds[i]);
     }
+  free (fds);
   struct timespec t0;
   clock_gettime (CLOCK_MONOTONIC, &t0);
   int rc = 0;

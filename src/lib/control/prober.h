@@ -21,8 +21,9 @@ struct probe {
   bool ok;                /* out: connected (TCP) or an HTTP status 200-399 */
 };
 
-/* Run every probe, at most timeout_ms in all. A probe that cannot even
- * start (no such namespace) fails; only a broken poll is an error. */
+/* Run every probe, in batches of a few hundred at once (open files), each
+ * batch at most timeout_ms. A probe that cannot even start (no such
+ * namespace, no socket) fails; only a broken poll is an error. */
 int probe_run_all (struct probe *probes, size_t n, int timeout_ms, nslab_error_t *err);
 
 #endif

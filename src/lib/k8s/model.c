@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "k8s/names.h"
+#include "base/strmap.h"
 #include "base/util.h"
 
 static int
@@ -49,12 +50,18 @@ add_netns (struct model *m, char *name, enum netns_kind kind, int owner, const c
 static int
 check_netns_names_unique (struct model *m, nslab_error_t *err)
 {
-  for (size_t i = 0; i < m->n_netns; i++)
-    for (size_t j = i + 1; j < m->n_netns; j++)
-      if (strcmp (m->netns[i].name, m->netns[j].name) == 0)
-        return nslab_error_invalid (err, "%s: two objects of lab %s would get the same namespace name %s; rename a node, network or pod",
-                                    m->sc->files[0], m->lab, m->netns[i].name);
-  return 0;
+  struct strmap seen;
+  strmap_init (&seen);
+  int rc = 0;
+  for (size_t i = 0; i < m->n_netns && rc == 0; i++)
+    {
+      size_t first = strmap_claim (&seen, m->netns[i].name, i);
+      if (first != i)
+        rc = nslab_error_invalid (err, "%s: two objects of lab %s would get the same namespace name %s; rename a node, network or pod",
+                                  m->sc->files[0], m->lab, m->netns[first].name);
+    }
+  strmap_free (&seen);
+  return rc;
 }
 
 /* Host-side name of a host-only NIC in the lab host: "<node>-<ifname>" reads
@@ -369,24 +376,28 @@ template_desc (const struct workload_def *w)
   return sb_steal (&sb);
 }
 
-static bool
-pod_name_taken (const struct model *m, const struct model_live *live, const char *ns, const char *name)
+/* The names taken: the model's pods so far and every live pod, as
+ * "NS/NAME" (neither has a slash). */
+static void
+pod_name_take (struct strmap *taken, const char *ns, const char *name)
 {
-  for (size_t i = 0; i < m->n_pods; i++)
-    if (strcmp (m->pods[i].ns, ns) == 0 && strcmp (m->pods[i].name, name) == 0)
-      return true;
-  for (size_t i = 0; live && i < live->n_pods; i++)
-    if (strcmp (live->pods[i].ns, ns) == 0 && strcmp (live->pods[i].name, name) == 0)
-      return true;
-  return false;
+  cleanup_free char *k = xasprintf ("%s/%s", ns, name);
+  strmap_put (taken, k, (void *) 1);
+}
+
+static bool
+pod_name_taken (const struct strmap *taken, const char *ns, const char *name)
+{
+  cleanup_free char *k = xasprintf ("%s/%s", ns, name);
+  return strmap_get (taken, k) != NULL;
 }
 
 /* The serial of a new pod replaces the generator's randomness: the name is
  * a hash of lab/ns/workload/serial, and serials only grow over a lab's
  * life, so a name comes back only on a hash collision, which is rehashed. */
 static char *
-generate_pod_name (const struct model *m, const struct model_live *live, const struct workload_def *w,
-                   int replica, const char *hash)
+generate_pod_name (const struct model *m, const struct strmap *taken, const struct workload_def *w, int replica,
+                   const char *hash)
 {
   if (w->kind == WL_POD)
     return xstrdup (w->name);
@@ -397,7 +408,7 @@ generate_pod_name (const struct model *m, const struct model_live *live, const s
       safe_random_string (fnv1a64_str (key), 5, suffix);
       char *name = w->kind == WL_DEPLOYMENT ? xasprintf ("%s-%s-%s", w->name, hash, suffix)
                                             : xasprintf ("%s-%s", w->name, suffix);
-      if (!pod_name_taken (m, live, w->ns, name))
+      if (!pod_name_taken (taken, w->ns, name))
         return name;
       free (name);
     }
@@ -601,6 +612,65 @@ time_order (int64_t ta, int64_t tb, const char *uid_a, const char *uid_b, int64_
   return diff < 0 ? -1 : 1;
 }
 
+/* The live pods a workload owns (live_owned_by), in live order. */
+struct live_owned {
+  size_t *idx;
+  size_t n;
+};
+
+static char *
+owner_key (enum workload_kind kind, const char *ns, const char *name)
+{
+  return xasprintf ("%d\t%s\t%s", (int) kind, ns, name);
+}
+
+/* own[w] for every workload of the scenario: one pass over the live pods
+ * instead of one per workload. */
+static struct live_owned *
+live_owned_index (const struct scenario *sc, const struct model_live *live)
+{
+  struct live_owned *own = xcalloc (sc->n_workloads + 1, sizeof *own);
+  struct strmap wl;
+  strmap_init (&wl);
+  for (size_t w = 0; w < sc->n_workloads; w++)
+    {
+      cleanup_free char *k = owner_key (sc->workloads[w].kind, sc->workloads[w].ns, sc->workloads[w].name);
+      strmap_put (&wl, k, (void *) (w + 1));
+    }
+  for (size_t i = 0; live && i < live->n_pods; i++)
+    {
+      const struct model_live_pod *lp = &live->pods[i];
+      if (lp->owner_name == NULL)
+        continue;
+      cleanup_free char *k = owner_key (lp->owner_kind, lp->ns, lp->owner_name);
+      size_t w = (size_t) strmap_get (&wl, k);
+      if (w)
+        *VEC_PUSH (own[w - 1].idx, own[w - 1].n) = i;
+    }
+  /* Two workloads of one kind and name in one namespace share the pods. */
+  for (size_t w = 0; w < sc->n_workloads; w++)
+    {
+      cleanup_free char *k = owner_key (sc->workloads[w].kind, sc->workloads[w].ns, sc->workloads[w].name);
+      size_t first = (size_t) strmap_get (&wl, k) - 1;
+      if (first != w && own[first].n)
+        {
+          own[w].idx = xcalloc (own[first].n, sizeof *own[w].idx);
+          memcpy (own[w].idx, own[first].idx, own[first].n * sizeof *own[w].idx);
+          own[w].n = own[first].n;
+        }
+    }
+  strmap_free (&wl);
+  return own;
+}
+
+static void
+live_owned_free (struct live_owned *own, size_t n)
+{
+  for (size_t w = 0; own && w < n; w++)
+    free (own[w].idx);
+  free (own);
+}
+
 struct rank_cand {
   size_t live;  /* index into live->pods */
   int rank;     /* active pods of the workload on the same node */
@@ -633,13 +703,13 @@ delete_before (const struct model_live *live, const struct rank_cand *a, const s
  * keep[i] set for each. Returns how many. */
 static size_t
 live_keep (const struct model *m, const struct model_live *live, const struct workload_def *w, const char *hash,
-           bool *keep)
+           const struct live_owned *own, bool *keep)
 {
-  cleanup_free struct rank_cand *c = xcalloc (live->n_pods + 1, sizeof *c);
+  cleanup_free struct rank_cand *c = xcalloc (own->n + 1, sizeof *c);
   size_t n = 0;
-  for (size_t i = 0; i < live->n_pods; i++)
-    if (live_current (m, &live->pods[i], w, hash))
-      c[n++].live = i;
+  for (size_t k = 0; k < own->n; k++)
+    if (live_current (m, &live->pods[own->idx[k]], w, hash))
+      c[n++].live = own->idx[k];
   if (n <= (size_t) w->replicas)
     {
       for (size_t i = 0; i < n; i++)
@@ -649,10 +719,13 @@ live_keep (const struct model *m, const struct model_live *live, const struct wo
   /* getPodsRankedByRelatedPodsOnSameNode: related pods are all the
    * workload's pods (every replicaset of a deployment). */
   for (size_t i = 0; i < n; i++)
-    for (size_t j = 0; j < live->n_pods; j++)
-      if (live_owned_by (&live->pods[j], w) && live->pods[j].node && live->pods[c[i].live].node
-          && strcmp (live->pods[j].node, live->pods[c[i].live].node) == 0)
-        c[i].rank++;
+    for (size_t k = 0; k < own->n; k++)
+      {
+        size_t j = own->idx[k];
+        if (live->pods[j].node && live->pods[c[i].live].node
+            && strcmp (live->pods[j].node, live->pods[c[i].live].node) == 0)
+          c[i].rank++;
+      }
   for (size_t i = 1; i < n; i++)
     for (size_t j = i; j > 0 && delete_before (live, &c[j], &c[j - 1]); j--)
       {
@@ -717,16 +790,25 @@ assign_pod_ips_live (struct model *m, const struct model_live *live, const bool 
   return 0;
 }
 
-static uint32_t
-live_next_serial (const struct model_live *live, const struct workload_def *w)
+/* live->workloads by owner_key (the first of a key wins). */
+static void
+live_serial_index (const struct model_live *live, struct strmap *out)
 {
+  strmap_init (out);
   for (size_t i = 0; live && i < live->n_workloads; i++)
     {
       const struct model_live_workload *lw = &live->workloads[i];
-      if (lw->kind == w->kind && strcmp (lw->ns, w->ns) == 0 && strcmp (lw->name, w->name) == 0)
-        return lw->next_serial;
+      cleanup_free char *k = owner_key (lw->kind, lw->ns, lw->name);
+      strmap_put (out, k, (void *) (i + 1));
     }
-  return 0;
+}
+
+static uint32_t
+live_next_serial (const struct model_live *live, const struct strmap *serials, const struct workload_def *w)
+{
+  cleanup_free char *k = owner_key (w->kind, w->ns, w->name);
+  size_t i = (size_t) strmap_get (serials, k);
+  return i ? live->workloads[i - 1].next_serial : 0;
 }
 
 static struct model_pod *
@@ -769,8 +851,14 @@ build_pods (struct model *m, const struct model_live *live, nslab_error_t *err)
   /* Which live pods stay: decided for every workload first, so the
    * scheduler sees all of them when it places the new ones. */
   bool *keep = xcalloc (live ? live->n_pods + 1 : 1, sizeof *keep);
+  struct live_owned *own = live_owned_index (sc, live);
   for (size_t w = 0; live && w < sc->n_workloads; w++)
-    live_keep (m, live, &sc->workloads[w], hashes[w], keep);
+    live_keep (m, live, &sc->workloads[w], hashes[w], &own[w], keep);
+  struct strmap taken, serials;
+  strmap_init (&taken);
+  for (size_t i = 0; live && i < live->n_pods; i++)
+    pod_name_take (&taken, live->pods[i].ns, live->pods[i].name);
+  live_serial_index (live, &serials);
   for (size_t i = 0; live && i < live->n_pods; i++)
     if (keep[i])
       m->nodes[node_index (m, live->pods[i].node)].n_pods++;
@@ -783,13 +871,15 @@ build_pods (struct model *m, const struct model_live *live, nslab_error_t *err)
       cleanup_free size_t *same_on_node = xcalloc (m->n_nodes, sizeof *same_on_node);
       cleanup_free bool *ip_held = xcalloc (wl->n_ips + 1, sizeof *ip_held);
       int have = 0;
-      for (size_t i = 0; live && i < live->n_pods; i++)
+      for (size_t o = 0; live && o < own[w].n; o++)
         {
-          if (!keep[i] || !live_owned_by (&live->pods[i], wl))
+          size_t i = own[w].idx[o];
+          if (!keep[i])
             continue;
           const struct model_live_pod *lp = &live->pods[i];
           int node = node_index (m, lp->node);
           struct model_pod *p = push_pod (m, wl, xstrdup (lp->name), hashes[w], -1, node);
+          pod_name_take (&taken, p->ns, p->name);
           p->ip = lp->ip;
           p->ready = lp->ready;
           p->host_veth = lp->host_veth ? xstrdup (lp->host_veth) : NULL;
@@ -800,7 +890,7 @@ build_pods (struct model *m, const struct model_live *live, nslab_error_t *err)
               ip_held[k] = true;
           have++;
         }
-      uint32_t serial = live_next_serial (live, wl);
+      uint32_t serial = live_next_serial (live, &serials, wl);
       for (int r = have; r < wl->replicas; r++)
         {
           uint32_t pinned = 0;
@@ -817,8 +907,9 @@ build_pods (struct model *m, const struct model_live *live, nslab_error_t *err)
               break;
             }
           same_on_node[node]++;
-          char *name = generate_pod_name (m, live, wl, (int) serial, hashes[w]);
+          char *name = generate_pod_name (m, &taken, wl, (int) serial, hashes[w]);
           struct model_pod *p = push_pod (m, wl, name, hashes[w], (int) serial, node);
+          pod_name_take (&taken, p->ns, p->name);
           p->ip = pinned;
           /* In a running lab a new pod is no endpoint until kubelet has
            * seen it ready (its probe, or its app running). */
@@ -832,6 +923,9 @@ build_pods (struct model *m, const struct model_live *live, nslab_error_t *err)
     }
   free (hashes);
   free (keep);
+  live_owned_free (own, sc->n_workloads);
+  strmap_free (&taken);
+  strmap_free (&serials);
   if (ret == 0 && live)
     {
       for (size_t i = 0; i < m->n_nodes; i++)
@@ -850,6 +944,15 @@ build_pods (struct model *m, const struct model_live *live, nslab_error_t *err)
   free (fresh);
   if (ret < 0)
     return -1;
+  /* The host veths of each node, "NODE\tNAME". */
+  struct strmap veths;
+  strmap_init (&veths);
+  for (size_t i = 0; i < m->n_pods; i++)
+    if (m->pods[i].host_veth)
+      {
+        cleanup_free char *k = xasprintf ("%d\t%s", m->pods[i].node, m->pods[i].host_veth);
+        strmap_put (&veths, k, (void *) 1);
+      }
   for (size_t i = 0; i < m->n_pods; i++)
     {
       struct model_pod *p = &m->pods[i];
@@ -870,16 +973,16 @@ build_pods (struct model *m, const struct model_live *live, nslab_error_t *err)
               memcpy (hex, veth, sizeof hex);
               snprintf (veth, sizeof veth, "vethwepl%.7s", hex + 4);
             }
-          bool clash = false;
-          for (size_t j = 0; j < m->n_pods; j++)
-            if (j != i && m->pods[j].host_veth && m->pods[j].node == p->node
-                && strcmp (m->pods[j].host_veth, veth) == 0)
-              clash = true;
-          if (!clash)
-            break;
+          cleanup_free char *k = xasprintf ("%d\t%s", p->node, veth);
+          if (strmap_get (&veths, k) == NULL)
+            {
+              strmap_put (&veths, k, (void *) 1);
+              break;
+            }
         }
       p->host_veth = xstrdup (veth);
     }
+  strmap_free (&veths);
   for (size_t i = 0; i < m->n_pods; i++)
     {
       struct model_pod *p = &m->pods[i];
@@ -993,8 +1096,47 @@ is_apiserver_service (const struct service_def *d)
   return strcmp (d->ns, "default") == 0 && strcmp (d->name, "kubernetes") == 0 && d->n_selector == 0;
 }
 
+/* The pods by namespace and label, "NS\tKEY=VALUE" -> the pods that have
+ * it, in model order: a selector's pods are among those of its first
+ * label, so no service looks at every pod. */
+struct pod_index {
+  struct strmap map; /* key -> list index + 1 */
+  struct live_owned *lists;
+  size_t n_lists;
+};
+
 static void
-build_endpoints (struct model *m, struct model_service *s)
+pod_index_build (const struct model *m, struct pod_index *ix)
+{
+  strmap_init (&ix->map);
+  ix->lists = NULL;
+  ix->n_lists = 0;
+  for (size_t p = 0; p < m->n_pods; p++)
+    {
+      const struct workload_def *w = m->pods[p].wl;
+      for (size_t l = 0; l < w->n_labels; l++)
+        {
+          cleanup_free char *k = xasprintf ("%s\t%s=%s", m->pods[p].ns, w->labels[l].key, w->labels[l].value);
+          size_t at = (size_t) strmap_put (&ix->map, k, (void *) (ix->n_lists + 1));
+          if (at == ix->n_lists + 1)
+            VEC_PUSH (ix->lists, ix->n_lists);
+          struct live_owned *list = &ix->lists[at - 1];
+          /* A label given twice lists the pod once. */
+          if (list->n == 0 || list->idx[list->n - 1] != p)
+            *VEC_PUSH (list->idx, list->n) = p;
+        }
+    }
+}
+
+static void
+pod_index_free (struct pod_index *ix)
+{
+  live_owned_free (ix->lists, ix->n_lists);
+  strmap_free (&ix->map);
+}
+
+static void
+build_endpoints (struct model *m, const struct pod_index *ix, struct model_service *s)
 {
   const struct service_def *d = s->def;
   for (size_t k = 0; k < s->n_ports; k++)
@@ -1015,8 +1157,12 @@ build_endpoints (struct model *m, struct model_service *s)
         }
       else if (d->n_selector > 0)
         {
-          for (size_t p = 0; p < m->n_pods; p++)
+          cleanup_free char *key = xasprintf ("%s\t%s=%s", d->ns, d->selector[0].key, d->selector[0].value);
+          size_t at = (size_t) strmap_get (&ix->map, key);
+          const struct live_owned *cand = at ? &ix->lists[at - 1] : NULL;
+          for (size_t c = 0; cand && c < cand->n; c++)
             {
+              size_t p = cand->idx[c];
               const struct model_pod *pod = &m->pods[p];
               /* The EndpointSlice controller marks a not-ready pod's
                * endpoint not ready; kube-proxy skips it. */
@@ -1065,6 +1211,8 @@ build_services (struct model *m, nslab_error_t *err)
       if (sc->services[i].type != SVC_CLUSTER_IP && sc->services[i].ports[k].node_port)
         pinned_ports[n_pinned_ports++] = sc->services[i].ports[k].node_port;
 
+  struct pod_index pods;
+  pod_index_build (m, &pods);
   int ret = 0;
   for (size_t i = 0; i < sc->n_services && ret == 0; i++)
     {
@@ -1125,7 +1273,7 @@ build_services (struct model *m, nslab_error_t *err)
               sp->node_port = (uint16_t) (c->nodeport_min + slot);
             }
         }
-      build_endpoints (m, s);
+      build_endpoints (m, &pods, s);
       /* k3s's servicelb (klipper-lb) runs on every node and reports the
        * nodes' INTERNAL-IPs as the LoadBalancer ingress, sorted; kubeadm
        * has no load-balancer controller, so EXTERNAL-IP stays <pending>. */
@@ -1137,6 +1285,7 @@ build_services (struct model *m, nslab_error_t *err)
           qsort (s->lb_ips, s->n_lb_ips, sizeof *s->lb_ips, compare_ip_strings);
         }
     }
+  pod_index_free (&pods);
   free (pinned_ips);
   free (pinned_ports);
   return ret;

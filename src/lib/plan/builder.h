@@ -67,6 +67,8 @@ void kubelet_plan_sysctls (struct plan *p, const struct model *m, const struct m
 void kubelet_plan_processes (struct plan *p, const struct model *m);
 
 /* kube_proxy_iptables.c */
-void kube_proxy_plan_node (struct plan *p, const struct model *m, const struct model_node *n);
+struct kube_proxy_services;
+void kube_proxy_plan_node (struct plan *p, const struct model *m, const struct model_node *n,
+                           const struct kube_proxy_services *ks);
 
 #endif

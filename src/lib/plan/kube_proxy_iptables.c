@@ -316,32 +316,31 @@ weave_rules (struct payload *p)
   sb_addf (&p->nat_rules, "-A WEAVE -s %s ! -d %s -j MASQUERADE\n", cc, cc);
 }
 
-char *
-iptables_node_payload (const struct model *m, int node)
+/* What the service ports contribute, the same on every node: written once
+ * per model (kube_proxy_services), spliced into each node's payload. */
+struct kube_proxy_services {
+  struct strbuf filter_rules, nat_chains, nat_rules;
+};
+
+static void
+payload_cluster (struct payload *p, const struct model *m)
 {
-  if (m == NULL || m->sc == NULL || node < 0 || (size_t) node >= m->n_nodes)
-    return NULL;
-
   const struct cluster_def *cl = &m->sc->cluster;
-  const struct model_node *nd = &m->nodes[node];
-  bool k3s = cl->flavor == FLAVOR_K3S;
-  bool proxy = cl->proxy_mode == PROXY_IPTABLES;
-  bool flannel = flannel_rules_apply (m->sc);
-  bool weave = cl->cni == CNI_WEAVE;
-  char pod_cidr[CIDR_STRLEN];
-  struct payload p = { .m = m };
-  struct strbuf out;
+  p->m = m;
+  kube_proxy_mark (cl->masquerade_bit, p->mark);
+  cidr_fmt (cl->pod_cidr, p->cluster_cidr);
+  p->have_cluster_cidr = cl->pod_cidr.len > 0;
+}
 
-  sb_init (&out);
+struct kube_proxy_services *
+kube_proxy_services (const struct model *m)
+{
+  struct payload p = { .m = m };
+  payload_cluster (&p, m);
   sb_init (&p.filter_chains);
   sb_init (&p.filter_rules);
   sb_init (&p.nat_chains);
   sb_init (&p.nat_rules);
-  kube_proxy_mark (cl->masquerade_bit, p.mark);
-  cidr_fmt (cl->pod_cidr, p.cluster_cidr);
-  p.have_cluster_cidr = cl->pod_cidr.len > 0;
-  cidr_fmt (nd->pod_cidr, pod_cidr);
-
   /* kube-proxy walks its service map in Go's random map order, so a real
      node's KUBE-SERVICES order differs from sync to sync and node to node.
      Its unit tests (sortIPTablesRules) compare dumps sorted by the service
@@ -363,6 +362,66 @@ iptables_node_payload (const struct model *m, int node)
   if (n_refs > 0)
     qsort (refs, n_refs, sizeof *refs, cmp_svc_port_ref);
   p.large_cluster = total_endpoints > LARGE_CLUSTER_ENDPOINTS;
+  for (size_t i = 0; i < n_refs; i++)
+    emit_service_port (&p, &refs[i]);
+  for (size_t i = 0; i < n_refs; i++)
+    free (refs[i].name);
+  free (refs);
+  sb_free (&p.filter_chains);
+  struct kube_proxy_services *ks = xcalloc (1, sizeof *ks);
+  ks->filter_rules = p.filter_rules;
+  ks->nat_chains = p.nat_chains;
+  ks->nat_rules = p.nat_rules;
+  return ks;
+}
+
+void
+kube_proxy_services_free (struct kube_proxy_services *ks)
+{
+  if (ks == NULL)
+    return;
+  sb_free (&ks->filter_rules);
+  sb_free (&ks->nat_chains);
+  sb_free (&ks->nat_rules);
+  free (ks);
+}
+
+char *
+iptables_node_payload (const struct model *m, int node)
+{
+  if (m == NULL || m->sc == NULL || node < 0 || (size_t) node >= m->n_nodes)
+    return NULL;
+  struct kube_proxy_services *ks = NULL;
+  if (m->sc->cluster.proxy_mode == PROXY_IPTABLES)
+    ks = kube_proxy_services (m);
+  char *out = iptables_node_payload_with (m, node, ks);
+  kube_proxy_services_free (ks);
+  return out;
+}
+
+char *
+iptables_node_payload_with (const struct model *m, int node, const struct kube_proxy_services *ks)
+{
+  if (m == NULL || m->sc == NULL || node < 0 || (size_t) node >= m->n_nodes)
+    return NULL;
+
+  const struct cluster_def *cl = &m->sc->cluster;
+  const struct model_node *nd = &m->nodes[node];
+  bool k3s = cl->flavor == FLAVOR_K3S;
+  bool proxy = cl->proxy_mode == PROXY_IPTABLES;
+  bool flannel = flannel_rules_apply (m->sc);
+  bool weave = cl->cni == CNI_WEAVE;
+  char pod_cidr[CIDR_STRLEN];
+  struct payload p = { .m = m };
+  struct strbuf out;
+
+  sb_init (&out);
+  sb_init (&p.filter_chains);
+  sb_init (&p.filter_rules);
+  sb_init (&p.nat_chains);
+  sb_init (&p.nat_rules);
+  payload_cluster (&p, m);
+  cidr_fmt (nd->pod_cidr, pod_cidr);
 
   /* ---- mangle: kubelet's hint chain (tells other tools which iptables
      backend the node uses) and the canaries kubelet and kube-proxy watch to
@@ -468,8 +527,15 @@ iptables_node_payload (const struct model *m, int node)
               "-A KUBE-POSTROUTING -m comment --comment \"kubernetes service traffic requiring SNAT\" -j MASQUERADE --random-fully\n");
       sb_addf (&p.nat_rules, "-A KUBE-MARK-MASQ -j MARK --or-mark %s\n", p.mark);
 
-      for (size_t i = 0; i < n_refs; i++)
-        emit_service_port (&p, &refs[i]);
+      /* The service ports' rules, in order; their REJECT rules go where
+         the filter table's rules stand now, their chains after the fixed
+         ones. */
+      if (ks)
+        {
+          sb_append (&p.filter_rules, &ks->filter_rules);
+          sb_append (&p.nat_chains, &ks->nat_chains);
+          sb_append (&p.nat_rules, &ks->nat_rules);
+        }
 
       sb_add (&p.nat_rules,
               "-A KUBE-SERVICES -m comment --comment \"kubernetes service nodeports; NOTE: this must be the last rule in this chain\" -m addrtype --dst-type LOCAL -j KUBE-NODEPORTS\n");
@@ -519,9 +585,6 @@ iptables_node_payload (const struct model *m, int node)
   sb_append (&out, &p.nat_rules);
   sb_add (&out, "COMMIT\n");
 
-  for (size_t i = 0; i < n_refs; i++)
-    free (refs[i].name);
-  free (refs);
   sb_free (&p.filter_chains);
   sb_free (&p.filter_rules);
   sb_free (&p.nat_chains);
@@ -552,7 +615,8 @@ iptables_natrouter_payload (const struct model *m, int node, int nic)
 }
 
 void
-kube_proxy_plan_node (struct plan *p, const struct model *m, const struct model_node *n)
+kube_proxy_plan_node (struct plan *p, const struct model *m, const struct model_node *n,
+                      const struct kube_proxy_services *ks)
 {
-  plan_push (p, OP_IPTABLES, plan_ns (m, n->netns))->u.ipt.payload = iptables_node_payload (m, n->index);
+  plan_push (p, OP_IPTABLES, plan_ns (m, n->netns))->u.ipt.payload = iptables_node_payload_with (m, n->index, ks);
 }

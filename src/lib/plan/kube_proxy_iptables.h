@@ -17,6 +17,16 @@
    started. Caller frees. NULL if node is out of range. */
 char *iptables_node_payload (const struct model *m, int node);
 
+/* The rules of the model's service ports (KUBE-SERVICES captures, SVC, SEP
+   and EXT chains, the no-endpoints REJECTs), which every node has alike:
+   plan_from_model writes them once for all nodes. */
+struct kube_proxy_services;
+struct kube_proxy_services *kube_proxy_services (const struct model *m);
+void kube_proxy_services_free (struct kube_proxy_services *ks);
+/* iptables_node_payload with the service rules KS (NULL: none, as without
+   kube-proxy in iptables mode). */
+char *iptables_node_payload_with (const struct model *m, int node, const struct kube_proxy_services *ks);
+
 /* NAT router of node `node`, NIC `nic` (a NAT network): masquerade what comes
    from the NAT network, like the VirtualBox NAT engine does. Caller frees.
    NULL if node/nic are out of range or the NIC is not on a NAT network. */

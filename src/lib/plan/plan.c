@@ -12,6 +12,7 @@
 #include "base/util.h"
 #include "k8s/names.h"
 #include "plan/builder.h"
+#include "plan/kube_proxy_iptables.h"
 #include "plan/op.h"
 
 const char *
@@ -162,7 +163,7 @@ plan_namespaces (struct plan *p, const struct model *m)
  * veths (or Weave's bridge, datapath and pod veths), the addresses, the DHCP lease's routes, flannel's per-node
  * entries, and the iptables state of kubelet, kube-proxy and flannel. */
 static void
-plan_node (struct plan *p, const struct model *m, const struct model_node *n)
+plan_node (struct plan *p, const struct model *m, const struct model_node *n, const struct kube_proxy_services *ks)
 {
   bool weave = m->sc->cluster.cni == CNI_WEAVE, vxlan = m->sc->cluster.cni == CNI_FLANNEL;
   kubelet_plan_sysctls (p, m, n);
@@ -179,7 +180,7 @@ plan_node (struct plan *p, const struct model *m, const struct model_node *n)
     flannel_plan_peers (p, m, n);
   else if (!weave)
     flannel_plan_hostgw_routes (p, m, n);
-  kube_proxy_plan_node (p, m, n);
+  kube_proxy_plan_node (p, m, n, ks);
 }
 
 struct plan *
@@ -194,11 +195,15 @@ plan_from_model (const struct model *m)
    * complete. */
   plan_namespaces (p, m);
   hypervisor_plan_labhost (p, m);
+  struct kube_proxy_services *ks = NULL;
+  if (m->sc->cluster.proxy_mode == PROXY_IPTABLES)
+    ks = kube_proxy_services (m);
   for (size_t i = 0; i < m->n_nodes; i++)
     {
-      plan_node (p, m, &m->nodes[i]);
+      plan_node (p, m, &m->nodes[i], ks);
       hypervisor_plan_natrouters (p, m, &m->nodes[i]);
     }
+  kube_proxy_services_free (ks);
   bool weave = m->sc->cluster.cni == CNI_WEAVE;
   for (size_t i = 0; i < m->n_pods; i++)
     (weave ? weave_plan_pod : cni_bridge_plan_pod) (p, m, &m->pods[i]);
