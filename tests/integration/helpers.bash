@@ -164,3 +164,20 @@ start_dump () {
   for _ in $(seq 100); do grep -q '^listening on' "$BATS_TEST_TMPDIR/dump.err" && break; sleep 0.05; done
   grep -q '^listening on' "$BATS_TEST_TMPDIR/dump.err"
 }
+
+# Crash POD's app (lab k3s, pod's pause process titled "nslab-pause k3s NS/POD")
+# twice: kubelet restarts it at once the first time, then backs off, so the
+# pod is left in CrashLoopBackOff (for NSLAB_TEST_BACKOFF_MS set at up).
+crash_twice () {
+  local pause app app2
+  pause=$(pgrep -xf "nslab-pause k3s $1")
+  app=$(pgrep -P "$pause" | head -1)
+  [ -n "$app" ] || return 1
+  kill -9 "$app"
+  for _ in $(seq 100); do
+    app2=$(pgrep -P "$pause" | head -1)
+    [ -n "$app2" ] && [ "$app2" != "$app" ] && break; sleep 0.02
+  done
+  [ -n "$app2" ] && [ "$app2" != "$app" ] || return 1
+  kill -9 "$app2"
+}

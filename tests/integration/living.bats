@@ -206,18 +206,9 @@ INI
   run env NSLAB_TEST_BACKOFF_MS=4000 "$NSLAB" up "$SEED"
   [ "$status" -eq 0 ]
   pod=$(web_pods | head -1)
-  pause=$(pgrep -xf "nslab-pause k3s demo/$pod")
   # kubelet restarts a crashed container at once the first time, then
   # backs off: the second crash leaves the pod in CrashLoopBackOff.
-  app=$(pgrep -P "$pause" | head -1)
-  [ -n "$app" ]
-  kill -9 "$app"
-  for _ in $(seq 100); do
-    app2=$(pgrep -P "$pause" | head -1)
-    [ -n "$app2" ] && [ "$app2" != "$app" ] && break; sleep 0.02
-  done
-  [ -n "$app2" ] && [ "$app2" != "$app" ]
-  kill -9 "$app2"
+  crash_twice "demo/$pod"
   # kubelet sees the container exit at once: within one probe period the
   # endpoint is out of every node's rules.
   for _ in $(seq 60); do [ "$(web_endpoints w2)" -eq 1 ] && break; sleep 0.05; done

@@ -102,17 +102,8 @@ pod_line () { "$NSLAB" status k3s | awk -v p="$1" '$1 == "demo" && $2 == p'; }
   run env NSLAB_TEST_BACKOFF_MS=3000 "$NSLAB" up "$SEED"
   [ "$status" -eq 0 ]
   pod=web-8f796d557-56kng
-  pause=$(pgrep -xf "nslab-pause k3s demo/$pod")
-  app=$(pgrep -P "$pause" | head -1)
-  [ -n "$app" ]
-  kill -9 "$app"
   # kubelet restarts it at once the first time, then backs off.
-  for _ in $(seq 100); do
-    app2=$(pgrep -P "$pause" | head -1)
-    [ -n "$app2" ] && [ "$app2" != "$app" ] && break; sleep 0.02
-  done
-  [ -n "$app2" ] && [ "$app2" != "$app" ]
-  kill -9 "$app2"
+  crash_twice "demo/$pod"
   for _ in $(seq 100); do [[ "$(pod_line $pod)" == *CrashLoopBackOff* ]] && break; sleep 0.02; done
   # As kubelet counts: one restart done, the next one waits.
   [[ "$(pod_line $pod)" =~ ^"demo "+"$pod "+"0/1 "+"CrashLoopBackOff "+"1 ("[0-9]+s" ago) " ]]

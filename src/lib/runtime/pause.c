@@ -80,22 +80,31 @@ receive_pid (int fd)
   return 0;
 }
 
-/* What a pause process that failed before it could send its pid reported
- * on the error pipe (all writers have exited: the go socket hit EOF). */
-static int
-early_failure (int errfd, int fallback, nslab_error_t *err)
+/* What a pause process wrote on its error pipe before it ended (or exec'd:
+ * then nothing): how many bytes of *ce arrived. */
+static size_t
+read_sandbox_error (int errfd, struct sandbox_error *ce)
 {
-  struct sandbox_error ce;
   size_t got = 0;
-  while (got < sizeof ce)
+  while (got < sizeof *ce)
     {
-      ssize_t r = read (errfd, (char *) &ce + got, sizeof ce - got);
+      ssize_t r = read (errfd, (char *) ce + got, sizeof *ce - got);
       if (r < 0 && errno == EINTR)
         continue;
       if (r <= 0)
         break;
       got += (size_t) r;
     }
+  return got;
+}
+
+/* What a pause process that failed before it could send its pid reported
+ * on the error pipe (all writers have exited: the go socket hit EOF). */
+static int
+early_failure (int errfd, int fallback, nslab_error_t *err)
+{
+  struct sandbox_error ce;
+  size_t got = read_sandbox_error (errfd, &ce);
   if (got == sizeof ce)
     {
       ce.msg[sizeof ce.msg - 1] = '\0';
@@ -323,16 +332,7 @@ pause_spawn_finish (struct pause_start *ps, nslab_error_t *err)
   /* The error pipe reaches EOF when the pause process has started its app
    * (and a command app exec'd: O_CLOEXEC), or carries what went wrong. */
   struct sandbox_error ce;
-  size_t got = 0;
-  while (got < sizeof ce)
-    {
-      ssize_t r = read (errfd, (char *) &ce + got, sizeof ce - got);
-      if (r < 0 && errno == EINTR)
-        continue;
-      if (r <= 0)
-        break;
-      got += (size_t) r;
-    }
+  size_t got = read_sandbox_error (errfd, &ce);
   if (got > 0)
     {
       if (got < sizeof ce)
