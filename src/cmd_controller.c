@@ -6,6 +6,7 @@
  * between them is fd 3 of each. Their stderr is the lab's
  * logs/controller.log: a failed round is written there and retried. */
 #include <fcntl.h>
+#include <malloc.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -129,6 +130,10 @@ controller_main (int argc, char **argv)
             break;
           continue;
         }
+      /* What a round freed goes back to the kernel: glibc keeps it
+       * otherwise, and a round of a large lab frees megabytes. */
+      if (r > 0)
+        malloc_trim (0);
       if (full)
         next_full = now_ms () + CONTROL_FULL_SYNC_S * 1000LL;
       if (!wait_peer (r > 0 ? 20 : 100))
