@@ -9,6 +9,7 @@
 #include <malloc.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -98,6 +99,14 @@ controller_main (int argc, char **argv)
     {
       fputs ("nslab-controller: started by nslab up, not by hand\n", stderr);
       return NSLAB_EXIT_INVALID;
+    }
+  /* The probes of a large lab run at once, a socket each (kubelet runs
+   * with LimitNOFILE=1048576): the soft limit up to the hard one. */
+  struct rlimit rl;
+  if (getrlimit (RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max)
+    {
+      rl.rlim_cur = rl.rlim_max;
+      setrlimit (RLIMIT_NOFILE, &rl);
     }
   int peer = PEER_FD;
   struct control_runtime rt;
