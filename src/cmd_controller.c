@@ -6,8 +6,10 @@
  * between them is fd 3 of each. Their stderr is the lab's
  * logs/controller.log: a failed round is written there and retried. */
 #include <fcntl.h>
+#include <malloc.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -98,6 +100,14 @@ controller_main (int argc, char **argv)
       fputs ("nslab-controller: started by nslab up, not by hand\n", stderr);
       return NSLAB_EXIT_INVALID;
     }
+  /* The probes of a large lab run at once, a socket each (kubelet runs
+   * with LimitNOFILE=1048576): the soft limit up to the hard one. */
+  struct rlimit rl;
+  if (getrlimit (RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max)
+    {
+      rl.rlim_cur = rl.rlim_max;
+      setrlimit (RLIMIT_NOFILE, &rl);
+    }
   int peer = PEER_FD;
   struct control_runtime rt;
   control_runtime_remote (&rt, &peer);
@@ -129,6 +139,10 @@ controller_main (int argc, char **argv)
             break;
           continue;
         }
+      /* What a round freed goes back to the kernel: glibc keeps it
+       * otherwise, and a round of a large lab frees megabytes. */
+      if (r > 0)
+        malloc_trim (0);
       if (full)
         next_full = now_ms () + CONTROL_FULL_SYNC_S * 1000LL;
       if (!wait_peer (r > 0 ? 20 : 100))

@@ -303,6 +303,7 @@ struct controller {
   time_t created;
   struct pod_rt *pods; /* parallel to applied->objects->pods */
   size_t n_pods;
+  struct strmap by_name; /* "ns/name" -> index + 1 in pods, while store_sync runs */
   uint64_t seen_rv;
   struct timespec scenario_mtime;
   bool gone;
@@ -318,15 +319,6 @@ pod_rt_free (struct pod_rt *r)
   free (r->probe.path);
 }
 
-static struct pod_rt *
-find_rt (struct pod_rt *v, size_t n, const char *netns)
-{
-  for (size_t i = 0; i < n; i++)
-    if (strcmp (v[i].netns, netns) == 0)
-      return &v[i];
-  return NULL;
-}
-
 /* One pod_rt per pod of the applied plan, keeping what was known of pods
  * that stay; a new pod is not ready until its first probe passes. */
 static void
@@ -335,10 +327,15 @@ rebuild_rt (struct controller *c)
   const struct lab_objects *o = c->applied->objects;
   struct pod_rt *nv = xcalloc (o->n_pods + 1, sizeof *nv);
   int64_t now = now_ms ();
+  struct strmap olds; /* netns -> index + 1 in c->pods */
+  strmap_init (&olds);
+  for (size_t i = 0; i < c->n_pods; i++)
+    strmap_put (&olds, c->pods[i].netns, (void *) (uintptr_t) (i + 1));
   for (size_t i = 0; i < o->n_pods; i++)
     {
       const struct lab_pod *p = &o->pods[i];
-      struct pod_rt *old = find_rt (c->pods, c->n_pods, p->netns);
+      uintptr_t oi = (uintptr_t) strmap_get (&olds, p->netns);
+      struct pod_rt *old = oi && c->pods[oi - 1].netns[0] ? &c->pods[oi - 1] : NULL;
       if (old)
         {
           nv[i] = *old;
@@ -361,6 +358,7 @@ rebuild_rt (struct controller *c)
       nv[i].probe.port = p->readiness.port;
       nv[i].probe.path = p->readiness.path ? xstrdup (p->readiness.path) : NULL;
     }
+  strmap_free (&olds);
   for (size_t i = 0; i < c->n_pods; i++)
     pod_rt_free (&c->pods[i]);
   free (c->pods);
@@ -495,6 +493,17 @@ update_ready (struct pod_rt *r)
   return changed;
 }
 
+/* Whether a pod awaits its first probe (what run_probes reports as
+ * pending, without probing). */
+static bool
+probes_pending (const struct controller *c)
+{
+  for (size_t i = 0; i < c->n_pods; i++)
+    if (c->pods[i].probe.kind != PROBE_NONE && app_running (&c->pods[i]) && !c->pods[i].probed)
+      return true;
+  return false;
+}
+
 static int
 run_probes (struct controller *c, bool *pending, nslab_error_t *err)
 {
@@ -554,11 +563,11 @@ set_pod_status (json_t *pod, const json_t *was, void *arg)
   struct controller *c = arg;
   const char *name = json_string_value (json_object_get (json_object_get (pod, "metadata"), "name"));
   const char *ns = json_string_value (json_object_get (json_object_get (pod, "metadata"), "namespace"));
-  const struct lab_objects *o = c->applied->objects;
-  struct pod_rt *r = NULL;
-  for (size_t i = 0; i < o->n_pods && r == NULL; i++)
-    if (strcmp (o->pods[i].name, name) == 0 && strcmp (o->pods[i].ns, ns) == 0)
-      r = &c->pods[i];
+  if (name == NULL || ns == NULL)
+    return;
+  cleanup_free char *key = xasprintf ("%s/%s", ns, name);
+  uintptr_t at = (uintptr_t) strmap_get (&c->by_name, key);
+  struct pod_rt *r = at ? &c->pods[at - 1] : NULL;
   json_t *status = json_object_get (pod, "status");
   if (r == NULL || status == NULL)
     return;
@@ -650,23 +659,34 @@ controller_round (struct controller *c, bool full_sync, nslab_error_t *err)
     changed |= read_app_state (c, &c->pods[i]);
   if (record_container_events (c, err) < 0)
     return -1;
-  if (run_probes (c, &pending, err) < 0)
+  /* A change waiting in the store or the scenario goes first (after the
+   * first round, which probes the pods up made): the probes
+   * due wait for the next round (20 ms on), as kubelet's probes do not hold
+   * up kube-proxy. A probe round can take its whole timeout (a lab of
+   * thousands of pods overflows the kernel's shared neighbour table, so
+   * many connects are never answered). */
+  uint64_t rv = 0;
+  if (store_resource_version (c->store, &rv, err) < 0)
+    return -1;
+  cleanup_free char *spath = lab_scenario_path (c->lab, err);
+  if (spath == NULL)
+    return -1;
+  struct stat sst;
+  bool scenario_changed = stat (spath, &sst) == 0
+                          && (sst.st_mtim.tv_sec != c->scenario_mtime.tv_sec
+                              || sst.st_mtim.tv_nsec != c->scenario_mtime.tv_nsec);
+  bool waiting = c->seen_rv != 0 && (rv != c->seen_rv || scenario_changed);
+  if (waiting)
+    pending = probes_pending (c);
+  else if (run_probes (c, &pending, err) < 0)
     return -1;
   /* Commands wait for observedResourceVersion: it moves once no new pod
    * awaits its first probe, so scale returns with its pods in the rules. */
   changed |= c->unsettled && !pending;
   for (size_t i = 0; i < c->n_pods; i++)
     changed |= update_ready (&c->pods[i]);
-  uint64_t rv = 0;
-  if (store_resource_version (c->store, &rv, err) < 0)
-    return -1;
   changed |= rv != c->seen_rv;
-  cleanup_free char *spath = lab_scenario_path (c->lab, err);
-  if (spath == NULL)
-    return -1;
-  struct stat sst;
-  if (stat (spath, &sst) == 0
-      && (sst.st_mtim.tv_sec != c->scenario_mtime.tv_sec || sst.st_mtim.tv_nsec != c->scenario_mtime.tv_nsec))
+  if (scenario_changed)
     {
       changed = true;
       c->scenario_mtime = sst.st_mtim;
@@ -703,8 +723,15 @@ controller_round (struct controller *c, bool full_sync, nslab_error_t *err)
   bool settling = false;
   for (size_t i = 0; i < c->n_pods; i++)
     settling |= c->pods[i].probe.kind != PROBE_NONE && app_running (&c->pods[i]) && !c->pods[i].probed;
-  uint64_t observed = 0;
+  uint64_t observed = 0, ev_before = 0, ev_after = 0;
+  strmap_init (&c->by_name);
+  for (size_t i = 0; i < newp->objects->n_pods; i++)
+    {
+      cleanup_free char *key = xasprintf ("%s/%s", newp->objects->pods[i].ns, newp->objects->pods[i].name);
+      strmap_put (&c->by_name, key, (void *) (uintptr_t) (i + 1));
+    }
   rc = store_sync (c->store, newp->objects, c->created, set_pod_status, c, rv, settling ? NULL : &observed, err);
+  strmap_free (&c->by_name);
   /* What happened, as the components record it, and the events older
    * than the apiserver's TTL dropped. */
   if (rc == 0)
@@ -714,9 +741,13 @@ controller_round (struct controller *c, bool full_sync, nslab_error_t *err)
       int64_t now_ns = (int64_t) t.tv_sec * 1000000000 + t.tv_nsec;
       rc = store_begin (c->store, err);
       if (rc == 0)
+        rc = store_resource_version (c->store, &ev_before, err);
+      if (rc == 0)
         rc = events_round (c->store, oldp->objects, newp->objects, old_uids, now_ns, err);
       if (rc == 0)
         rc = events_expire (c->store, t.tv_sec, err);
+      if (rc == 0)
+        rc = store_resource_version (c->store, &ev_after, err);
       rc = store_end (c->store, rc, err);
     }
   json_decref (old_uids);
@@ -724,8 +755,10 @@ controller_round (struct controller *c, bool full_sync, nslab_error_t *err)
   if (rc < 0)
     return -1;
   c->unsettled = settling;
+  /* The events are our own writes: when nobody wrote between the sync and
+   * them, the next round has nothing new to see. */
   if (!settling)
-    c->seen_rv = observed;
+    c->seen_rv = ev_before == observed ? ev_after : observed;
   else if (store_resource_version (c->store, &c->seen_rv, err) < 0)
     return -1;
   return 1;

@@ -16,34 +16,35 @@
 #include "state/snapshot.h"
 #include "state/state.h"
 
-static bool
-in_store (struct store *s, const char *kind, const char *ns, const char *name, nslab_error_t *err, int *rc)
+/* The store's objects of KIND by "ns/name", read in one list. */
+static json_t *
+stored_by_name (struct store *s, const char *kind, nslab_error_t *err)
 {
-  json_t *obj = NULL;
-  if (store_get (s, kind, ns, name, &obj, err) < 0)
+  json_t *list = NULL;
+  if (store_list (s, kind, NULL, &list, err) < 0)
+    return NULL;
+  json_t *by = json_object ();
+  size_t i;
+  json_t *obj;
+  json_array_foreach (list, i, obj)
     {
-      *rc = -1;
-      return false;
+      json_t *meta = json_object_get (obj, "metadata");
+      const char *ns = json_string_value (json_object_get (meta, "namespace"));
+      const char *name = json_string_value (json_object_get (meta, "name"));
+      if (name == NULL)
+        continue;
+      cleanup_free char *key = xasprintf ("%s/%s", ns ? ns : "", name);
+      json_object_set (by, key, obj);
     }
-  bool there = obj != NULL;
-  json_decref (obj);
-  return there;
+  json_decref (list);
+  return by;
 }
 
-static int
-store_replicas (struct store *s, const char *kind, const char *ns, const char *name, int *replicas,
-                nslab_error_t *err)
+static json_t *
+stored_get (json_t *by, const char *ns, const char *name)
 {
-  json_t *obj = NULL;
-  if (store_get (s, kind, ns, name, &obj, err) < 0)
-    return -1;
-  if (obj == NULL)
-    return 0;
-  json_t *r = json_object_get (json_object_get (obj, "spec"), "replicas");
-  if (json_is_integer (r))
-    *replicas = (int) json_integer_value (r);
-  json_decref (obj);
-  return 1;
+  cleanup_free char *key = xasprintf ("%s/%s", ns ? ns : "", name);
+  return json_object_get (by, key);
 }
 
 /* Stable partition: the kept first, in their order; returns how many. The
@@ -75,20 +76,41 @@ workload_kind (enum workload_kind k)
 
 /* The scenario as the store says now. */
 static int
-adjust_scenario (struct scenario *sc, struct store *s, const struct lab_objects *o, nslab_error_t *err)
+adjust_scenario (struct scenario *sc, struct store *s, const struct lab_objects *o, json_t **pods,
+                 nslab_error_t *err)
 {
   int rc = 0;
+  /* Each kind listed once, and only when the scenario has one. */
+  bool want[2] = { false, false };
+  for (size_t i = 0; i < sc->n_workloads; i++)
+    if (sc->workloads[i].kind != WL_POD)
+      want[sc->workloads[i].kind == WL_DEPLOYMENT ? 0 : 1] = true;
+  json_t *deploys = NULL, *rsets = NULL, *svcs = NULL;
+  if (want[0] && (deploys = stored_by_name (s, "Deployment", err)) == NULL)
+    rc = -1;
+  if (rc == 0 && want[1] && (rsets = stored_by_name (s, "ReplicaSet", err)) == NULL)
+    rc = -1;
+  if (rc == 0 && *pods == NULL && (*pods = stored_by_name (s, "Pod", err)) == NULL)
+    rc = -1;
+  if (rc == 0 && sc->n_services && (svcs = stored_by_name (s, "Service", err)) == NULL)
+    rc = -1;
+  if (rc < 0)
+    {
+      json_decref (deploys);
+      json_decref (rsets);
+      json_decref (svcs);
+      return -1;
+    }
   bool *keep = xcalloc (sc->n_workloads + sc->n_services + 1, sizeof *keep);
   for (size_t i = 0; rc == 0 && i < sc->n_workloads; i++)
     {
       struct workload_def *w = &sc->workloads[i];
-      int replicas = w->replicas;
-      int r = store_replicas (s, workload_kind (w->kind), w->ns, w->name, &replicas, err);
-      if (r < 0)
-        rc = -1;
-      keep[i] = r > 0;
-      if (r > 0 && w->kind != WL_POD)
-        w->replicas = replicas < 0 ? 0 : replicas;
+      json_t *obj = stored_get (w->kind == WL_DEPLOYMENT ? deploys : w->kind == WL_REPLICASET ? rsets : *pods, w->ns,
+                                w->name);
+      keep[i] = obj != NULL;
+      json_t *r = json_object_get (json_object_get (obj, "spec"), "replicas");
+      if (obj && w->kind != WL_POD && json_is_integer (r))
+        w->replicas = json_integer_value (r) < 0 ? 0 : (int) json_integer_value (r);
     }
   if (rc == 0)
     PARTITION (sc->workloads, sc->n_workloads, keep);
@@ -96,7 +118,7 @@ adjust_scenario (struct scenario *sc, struct store *s, const struct lab_objects 
   for (size_t i = 0; rc == 0 && i < sc->n_services; i++)
     {
       struct service_def *d = &sc->services[i];
-      keep[i] = in_store (s, "Service", d->ns, d->name, err, &rc);
+      keep[i] = stored_get (svcs, d->ns, d->name) != NULL;
       /* An existing service keeps its ClusterIP and NodePorts, as the
        * apiserver keeps them across updates. */
       for (size_t k = 0; keep[i] && k < o->n_services; k++)
@@ -116,6 +138,9 @@ adjust_scenario (struct scenario *sc, struct store *s, const struct lab_objects 
   if (rc == 0)
     PARTITION (sc->services, sc->n_services, keep);
   free (keep);
+  json_decref (deploys);
+  json_decref (rsets);
+  json_decref (svcs);
   return rc;
 }
 
@@ -126,6 +151,7 @@ struct live_buf {
   struct model_live_pod *pods;
   struct model_live_node *nodes;
   struct model_live_workload *workloads;
+  uint64_t *stored_ipam, *stored_serial; /* the meta values read (0: none) */
   char **keys;     /* strings the live structs borrow */
   size_t n_keys;
 };
@@ -143,6 +169,8 @@ live_buf_free (struct live_buf *b)
   free (b->pods);
   free (b->nodes);
   free (b->workloads);
+  free (b->stored_ipam);
+  free (b->stored_serial);
   for (size_t i = 0; i < b->n_keys; i++)
     free (b->keys[i]);
   free (b->keys);
@@ -171,19 +199,19 @@ owner_workload (const struct lab_pod *p)
  * order, so the highest one is the last reserved). */
 static int
 converge_live (struct store *s, const struct plan *applied, const bool *ready, const struct scenario *sc,
-               struct live_buf *b, nslab_error_t *err)
+               json_t *stored, struct live_buf *b, nslab_error_t *err)
 {
   const struct lab_objects *o = applied->objects;
   b->pods = xcalloc (o->n_pods + 1, sizeof *b->pods);
   b->nodes = xcalloc (o->n_nodes + 1, sizeof *b->nodes);
   b->workloads = xcalloc (sc->n_workloads + 1, sizeof *b->workloads);
+  b->stored_ipam = xcalloc (o->n_nodes + 1, sizeof *b->stored_ipam);
+  b->stored_serial = xcalloc (sc->n_workloads + 1, sizeof *b->stored_serial);
   size_t np = 0;
   for (size_t i = 0; i < o->n_pods; i++)
     {
       const struct lab_pod *p = &o->pods[i];
-      json_t *obj = NULL;
-      if (store_get (s, "Pod", p->ns, p->name, &obj, err) < 0)
-        return -1;
+      json_t *obj = stored_get (stored, p->ns, p->name);
       if (obj == NULL)
         continue;
       struct model_live_pod *lp = &b->pods[np++];
@@ -203,7 +231,6 @@ converge_live (struct store *s, const struct plan *applied, const bool *ready, c
       lp->created_ns = parse_time_ns (json_string_value (json_object_get (meta, "creationTimestamp")));
       const char *uid = json_string_value (json_object_get (meta, "uid"));
       lp->uid = uid ? keep_str (b, xstrdup (uid)) : NULL;
-      json_decref (obj);
     }
   for (size_t i = 0; i < o->n_nodes; i++)
     {
@@ -213,6 +240,7 @@ converge_live (struct store *s, const struct plan *applied, const bool *ready, c
       uint64_t v = 0;
       if (store_meta_get (s, key, &v, err) < 0)
         return -1;
+      b->stored_ipam[i] = v;
       if (v == 0)
         for (size_t k = 0; k < o->n_pods; k++)
           if (strcmp (o->pods[k].node, o->nodes[i].name) == 0 && o->pods[k].ip > v)
@@ -230,6 +258,7 @@ converge_live (struct store *s, const struct plan *applied, const bool *ready, c
       uint64_t v = 0;
       if (store_meta_get (s, key, &v, err) < 0)
         return -1;
+      b->stored_serial[i] = v;
       if (v == 0)
         /* up named its pods with serials 0 .. replicas-1 */
         for (size_t k = 0; k < o->n_pods; k++)
@@ -244,13 +273,21 @@ converge_live (struct store *s, const struct plan *applied, const bool *ready, c
   return 0;
 }
 
-/* What the next round continues from. */
+/* What the next round continues from: written where it is not what
+ * converge_live read. */
 static int
-save_allocators (struct store *s, const struct model *m, nslab_error_t *err)
+save_allocators (struct store *s, const struct model *m, const struct live_buf *b, nslab_error_t *err)
 {
   for (size_t i = 0; i < m->n_nodes; i++)
     if (m->nodes[i].last_reserved_ip)
       {
+        /* converge_live's nodes are the applied plan's, by name */
+        uint64_t was = 0;
+        for (size_t k = 0; k < b->live.n_nodes; k++)
+          if (strcmp (b->nodes[k].name, m->nodes[i].name) == 0)
+            was = b->stored_ipam[k];
+        if (was == m->nodes[i].last_reserved_ip)
+          continue;
         cleanup_free char *key = xasprintf ("ipam/%s", m->nodes[i].name);
         if (store_meta_set (s, key, m->nodes[i].last_reserved_ip, err) < 0)
           return -1;
@@ -258,6 +295,9 @@ save_allocators (struct store *s, const struct model *m, nslab_error_t *err)
   for (size_t i = 0; i < m->sc->n_workloads; i++)
     {
       const struct workload_def *w = &m->sc->workloads[i];
+      /* the model's workloads are the adjusted scenario's, as converge_live's */
+      if (i < b->live.n_workloads && b->stored_serial[i] != 0 && b->stored_serial[i] == m->next_serial[i])
+        continue;
       cleanup_free char *key = xasprintf ("serial/%s/%s/%s", workload_kind (w->kind), w->ns, w->name);
       if (store_meta_set (s, key, m->next_serial[i], err) < 0)
         return -1;
@@ -275,15 +315,17 @@ converge_plan (const char *lab, const char *scenario_path, struct store *s, cons
     return -1;
   size_t n_wl = sc->n_workloads, n_svc = sc->n_services;
   const struct lab_objects *o = applied->objects;
-  int rc = adjust_scenario (sc, s, o, err);
+  json_t *pods = NULL; /* the store's pods, by ns/name */
+  int rc = adjust_scenario (sc, s, o, &pods, err);
   struct live_buf live = { 0 };
   if (rc == 0)
-    rc = converge_live (s, applied, ready, sc, &live, err);
+    rc = converge_live (s, applied, ready, sc, pods, &live, err);
+  json_decref (pods);
   struct model *m = NULL;
   if (rc == 0)
     rc = model_build_live (sc, &live.live, &m, err);
   if (rc == 0)
-    rc = save_allocators (s, m, err);
+    rc = save_allocators (s, m, &live, err);
   if (rc == 0)
     *out = plan_from_model (m);
   model_free (m);
@@ -303,34 +345,51 @@ op_key (const struct plan_op *op)
   return xasprintf ("%s\t%s", op->ns ? op->ns : "", d);
 }
 
-static bool
-has_pod (const struct lab_objects *o, const char *netns, const struct lab_pod **out)
+/* The lookups converge_apply makes per pod and per op, indexed once: a
+ * pod by its netns in each plan's objects, the process op by its netns in
+ * each plan. */
+struct apply_index {
+  struct strmap old_pods, new_pods; /* netns -> struct lab_pod * */
+  struct strmap old_procs, new_procs; /* netns -> struct plan_op * */
+};
+
+static void
+index_plan (struct strmap *pods, struct strmap *procs, const struct plan *p)
 {
+  strmap_init (pods);
+  strmap_init (procs);
+  const struct lab_objects *o = p->objects;
   for (size_t i = 0; i < o->n_pods; i++)
-    if (strcmp (o->pods[i].netns, netns) == 0)
-      {
-        if (out)
-          *out = &o->pods[i];
-        return true;
-      }
-  return false;
+    strmap_put (pods, o->pods[i].netns, (void *) &o->pods[i]);
+  for (size_t i = 0; i < p->n_ops; i++)
+    if (p->ops[i].kind == OP_PROCESS)
+      strmap_put (procs, p->ops[i].ns, (void *) &p->ops[i]);
 }
 
-static const struct plan_op *
-process_op (const struct plan *p, const char *ns)
+static void
+apply_index_free (struct apply_index *x)
 {
-  for (size_t i = 0; i < p->n_ops; i++)
-    if (p->ops[i].kind == OP_PROCESS && strcmp (p->ops[i].ns, ns) == 0)
-      return &p->ops[i];
-  return NULL;
+  strmap_free (&x->old_pods);
+  strmap_free (&x->new_pods);
+  strmap_free (&x->old_procs);
+  strmap_free (&x->new_procs);
+}
+
+static bool
+has_pod (const struct strmap *pods, const char *netns, const struct lab_pod **out)
+{
+  const struct lab_pod *p = strmap_get (pods, netns);
+  if (p && out)
+    *out = p;
+  return p != NULL;
 }
 
 /* A pod kept by name whose process op changed (a bare pod's app) is
  * replaced: torn down and made again. */
 static bool
-replaced (const struct plan *applied, const struct plan *newp, const char *netns)
+replaced (const struct apply_index *x, const char *netns)
 {
-  const struct plan_op *a = process_op (applied, netns), *b = process_op (newp, netns);
+  const struct plan_op *a = strmap_get (&x->old_procs, netns), *b = strmap_get (&x->new_procs, netns);
   if (a == NULL || b == NULL)
     return false;
   cleanup_free char *ka = op_key (a), *kb = op_key (b);
@@ -342,17 +401,21 @@ converge_apply (const char *lab, const struct control_runtime *rt, const struct 
                 const struct plan *newp, bool full_sync, nslab_error_t *err)
 {
   const struct lab_objects *ao = applied->objects, *no = newp->objects;
+  struct apply_index x;
+  index_plan (&x.old_pods, &x.old_procs, applied);
+  index_plan (&x.new_pods, &x.new_procs, newp);
   /* Pods gone (or replaced). */
   char **gone = xcalloc (ao->n_pods + 1, sizeof *gone);
   size_t n_gone = 0;
   for (size_t i = 0; i < ao->n_pods; i++)
-    if (!has_pod (no, ao->pods[i].netns, NULL) || replaced (applied, newp, ao->pods[i].netns))
+    if (!has_pod (&x.new_pods, ao->pods[i].netns, NULL) || replaced (&x, ao->pods[i].netns))
       gone[n_gone++] = ao->pods[i].netns;
 
   struct state_writer *w = NULL;
   if (state_open (lab, &w, err) < 0)
     {
       free (gone);
+      apply_index_free (&x);
       return -1;
     }
   int rc = 0;
@@ -424,7 +487,7 @@ converge_apply (const char *lab, const struct control_runtime *rt, const struct 
           again = strcmp (op->ns, gone[g]) == 0
                   || (op->kind == OP_LINK && op->u.link.peer_ns && strcmp (op->u.link.peer_ns, gone[g]) == 0)
                   /* its host veth went with it: enslaved again */
-                  || (op->kind == OP_LINK_SET && has_pod (no, gone[g], &np) && np->host_veth
+                  || (op->kind == OP_LINK_SET && has_pod (&x.new_pods, gone[g], &np) && np->host_veth
                       && strcmp (op->u.set.name, np->host_veth) == 0);
         }
       cleanup_free char *k = op_key (op);
@@ -438,7 +501,7 @@ converge_apply (const char *lab, const struct control_runtime *rt, const struct 
       char **made = xcalloc (no->n_pods + 1, sizeof *made);
       size_t n_made = 0;
       for (size_t i = 0; i < no->n_pods; i++)
-        if (!has_pod (ao, no->pods[i].netns, NULL) || replaced (applied, newp, no->pods[i].netns))
+        if (!has_pod (&x.old_pods, no->pods[i].netns, NULL) || replaced (&x, no->pods[i].netns))
           made[n_made++] = no->pods[i].netns;
       nslab_error_t e = NULL;
       rt->teardown (rt->arg, made, n_made, &e);
@@ -456,5 +519,6 @@ converge_apply (const char *lab, const struct control_runtime *rt, const struct 
       state_writer_close (w);
     }
   free (gone);
+  apply_index_free (&x);
   return rc;
 }

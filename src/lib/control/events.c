@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/strmap.h"
 #include "base/util.h"
 
 static char *
@@ -209,28 +210,61 @@ events_container (struct store *s, const struct lab_pod *p, bool backoff, int64_
   return pod_event (s, p, uid, "Warning", "BackOff", msg, "kubelet", p->node, now_ns, err);
 }
 
-static const struct lab_pod *
-find_pod (const struct lab_objects *o, const char *ns, const char *name)
+/* Per plan, indexed once: its pods by "ns/name" and each replicaset's
+ * pod count by "ns/rs" (value count + 1, as a pointer). */
+struct pod_index {
+  struct strmap pods, rs; /* rs: "ns/rs" -> index + 1 in counts */
+  int *counts;
+};
+
+static void
+pod_index_init (struct pod_index *x, const struct lab_objects *o)
 {
+  strmap_init (&x->pods);
+  strmap_init (&x->rs);
+  x->counts = xcalloc (o->n_pods + 1, sizeof *x->counts);
+  size_t n_rs = 0;
   for (size_t i = 0; i < o->n_pods; i++)
-    if (strcmp (o->pods[i].ns, ns) == 0 && strcmp (o->pods[i].name, name) == 0)
-      return &o->pods[i];
-  return NULL;
+    {
+      const struct lab_pod *p = &o->pods[i];
+      cleanup_free char *k = xasprintf ("%s/%s", p->ns, p->name);
+      strmap_put (&x->pods, k, (void *) p);
+      if (p->replicaset == NULL)
+        continue;
+      cleanup_free char *r = xasprintf ("%s/%s", p->ns, p->replicaset);
+      uintptr_t at = (uintptr_t) strmap_put (&x->rs, r, (void *) (uintptr_t) (n_rs + 1));
+      if (at == n_rs + 1)
+        n_rs++;
+      x->counts[at - 1]++;
+    }
+}
+
+static void
+pod_index_free (struct pod_index *x)
+{
+  strmap_free (&x->pods);
+  strmap_free (&x->rs);
+  free (x->counts);
+}
+
+static bool
+has_pod (const struct pod_index *x, const char *ns, const char *name)
+{
+  cleanup_free char *k = xasprintf ("%s/%s", ns, name);
+  return strmap_get (&x->pods, k) != NULL;
 }
 
 static int
-count_rs (const struct lab_objects *o, const char *ns, const char *rs)
+count_rs (const struct pod_index *x, const char *ns, const char *rs)
 {
-  int n = 0;
-  for (size_t i = 0; i < o->n_pods; i++)
-    if (o->pods[i].replicaset && strcmp (o->pods[i].ns, ns) == 0 && strcmp (o->pods[i].replicaset, rs) == 0)
-      n++;
-  return n;
+  cleanup_free char *k = xasprintf ("%s/%s", ns, rs);
+  uintptr_t at = (uintptr_t) strmap_get (&x->rs, k);
+  return at ? x->counts[at - 1] : 0;
 }
 
 /* The deployment controller, once per replicaset whose size changed. */
 static int
-scaling_events (struct store *s, const struct lab_objects *before, const struct lab_objects *after,
+scaling_events (struct store *s, const struct pod_index *before, const struct pod_index *after,
                 const struct lab_objects *o, json_t *done, int64_t now_ns, nslab_error_t *err)
 {
   for (size_t i = 0; i < o->n_pods; i++)
@@ -260,21 +294,24 @@ int
 events_round (struct store *s, const struct lab_objects *before, const struct lab_objects *after, json_t *old_uids,
               int64_t now_ns, nslab_error_t *err)
 {
+  struct pod_index xb, xa;
+  pod_index_init (&xb, before);
+  pod_index_init (&xa, after);
   json_t *done = json_object ();
-  int rc = scaling_events (s, before, after, after, done, now_ns, err);
+  int rc = scaling_events (s, &xb, &xa, after, done, now_ns, err);
   if (rc == 0)
-    rc = scaling_events (s, before, after, before, done, now_ns, err);
+    rc = scaling_events (s, &xb, &xa, before, done, now_ns, err);
   json_decref (done);
   /* Gone pods: the replicaset deleted them when it shrank; kubelet stops
    * their containers. */
   for (size_t i = 0; rc == 0 && i < before->n_pods; i++)
     {
       const struct lab_pod *p = &before->pods[i];
-      if (find_pod (after, p->ns, p->name))
+      if (has_pod (&xa, p->ns, p->name))
         continue;
       cleanup_free char *key = xasprintf ("%s/%s", p->ns, p->name);
       const char *uid = json_string_value (json_object_get (old_uids, key));
-      if (p->replicaset && count_rs (after, p->ns, p->replicaset) < count_rs (before, p->ns, p->replicaset))
+      if (p->replicaset && count_rs (&xa, p->ns, p->replicaset) < count_rs (&xb, p->ns, p->replicaset))
         {
           cleanup_free char *msg = xasprintf ("Deleted pod: %s", p->name);
           struct event_def ev = { .kind = "ReplicaSet", .api_version = "apps/v1", .ns = p->ns,
@@ -290,7 +327,7 @@ events_round (struct store *s, const struct lab_objects *before, const struct la
   for (size_t i = 0; rc == 0 && i < after->n_pods; i++)
     {
       const struct lab_pod *p = &after->pods[i];
-      if (find_pod (before, p->ns, p->name))
+      if (has_pod (&xb, p->ns, p->name))
         continue;
       if (p->replicaset)
         {
@@ -306,5 +343,7 @@ events_round (struct store *s, const struct lab_objects *before, const struct la
       if (rc == 0)
         rc = events_container (s, p, false, now_ns, err);
     }
+  pod_index_free (&xb);
+  pod_index_free (&xa);
   return rc;
 }

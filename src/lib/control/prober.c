@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -133,16 +134,26 @@ open_sockets (struct probe *probes, size_t n, int *fds)
 
 static int probe_batch (struct probe *probes, size_t n, int timeout_ms, nslab_error_t *err);
 
-/* At most this many probes (sockets) at once: well under the usual 1024
- * open files, which a lab of a few thousand pods would otherwise exhaust
- * (every probe past it failing, its pod no endpoint). */
-#define PROBE_BATCH 256
+/* At most this many probes (sockets) at once: the open files we may have
+ * less a reserve (at least 256, at most 8192), which a lab of a few
+ * thousand pods would otherwise exhaust (every probe past it failing, its
+ * pod no endpoint). Each batch can take the whole timeout (a connect the
+ * network never answers), so the fewer batches the shorter a run. */
+static size_t
+probe_batch_size (void)
+{
+  struct rlimit rl;
+  if (getrlimit (RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur < 512 + 256)
+    return 256;
+  return rl.rlim_cur - 256 > 8192 ? 8192 : (size_t) (rl.rlim_cur - 256);
+}
 
 int
 probe_run_all (struct probe *probes, size_t n, int timeout_ms, nslab_error_t *err)
 {
-  for (size_t off = 0; off < n; off += PROBE_BATCH)
-    if (probe_batch (probes + off, n - off < PROBE_BATCH ? n - off : PROBE_BATCH, timeout_ms, err) < 0)
+  size_t batch = probe_batch_size ();
+  for (size_t off = 0; off < n; off += batch)
+    if (probe_batch (probes + off, n - off < batch ? n - off : batch, timeout_ms, err) < 0)
       return -1;
   return 0;
 }

@@ -99,9 +99,25 @@ store_sync (struct store *s, const struct lab_objects *o, time_t created, store_
       json_decref (stored);
       return store_end (s, -1, err);
     }
-  /* A slice keeps the name it was generated with. */
+  /* A slice keeps the name it was generated with: the stored slices by
+   * namespace/service, looked up once each. */
   const char *key;
   json_t *old;
+  json_t *slice_names = json_object ();
+  json_object_foreach (stored, key, old)
+    {
+      if (strncmp (key, "EndpointSlice/", 14) != 0)
+        continue;
+      const char *osvc = json_string_value (json_object_get (
+          json_object_get (json_object_get (old, "metadata"), "labels"), "kubernetes.io/service-name"));
+      const char *ons = meta_str (old, "namespace");
+      if (osvc == NULL || ons == NULL)
+        continue;
+      cleanup_free char *sk = xasprintf ("%s/%s", ons, osvc);
+      /* the first in the store's order, as a scan would find it */
+      if (json_object_get (slice_names, sk) == NULL)
+        json_object_set_new (slice_names, sk, json_string (meta_str (old, "name")));
+    }
   for (size_t i = 0; i < json_array_size (items); i++)
     {
       json_t *obj = json_array_get (items, i);
@@ -109,18 +125,15 @@ store_sync (struct store *s, const struct lab_objects *o, time_t created, store_
         continue;
       const char *svc = json_string_value (
           json_object_get (json_object_get (json_object_get (obj, "metadata"), "labels"), "kubernetes.io/service-name"));
-      json_object_foreach (stored, key, old)
-        {
-          const char *osvc = json_string_value (json_object_get (
-              json_object_get (json_object_get (old, "metadata"), "labels"), "kubernetes.io/service-name"));
-          if (strncmp (key, "EndpointSlice/", 14) == 0 && svc && osvc && strcmp (svc, osvc) == 0
-              && strcmp (meta_str (old, "namespace"), meta_str (obj, "namespace")) == 0)
-            {
-              json_object_set_new (json_object_get (obj, "metadata"), "name", json_string (meta_str (old, "name")));
-              break;
-            }
-        }
+      const char *ns = meta_str (obj, "namespace");
+      if (svc == NULL || ns == NULL)
+        continue;
+      cleanup_free char *sk = xasprintf ("%s/%s", ns, svc);
+      json_t *name = json_object_get (slice_names, sk);
+      if (name)
+        json_object_set_new (json_object_get (obj, "metadata"), "name", json_string (json_string_value (name)));
     }
+  json_decref (slice_names);
   /* Stored objects keep their uids; references follow. */
   json_t *uids = json_object ();
   for (size_t i = 0; i < json_array_size (items); i++)
@@ -165,6 +178,28 @@ store_sync (struct store *s, const struct lab_objects *o, time_t created, store_
            * store_put carries those over. */
           json_t *meta = json_object_get (obj, "metadata");
           json_object_del (meta, "resourceVersion");
+          /* An update that changes nothing is no update (store_put would
+           * find the same after carrying those over): skip its JSON and
+           * SQL work. */
+          json_t *wmeta = json_object_get (was, "metadata");
+          const char *wuid = meta_str (was, "uid"), *wrv = meta_str (was, "resourceVersion");
+          if (wuid && wrv && json_is_object (meta))
+            {
+              json_t *probe = json_copy (obj);
+              json_t *pmeta = json_copy (meta);
+              json_object_set_new (probe, "metadata", pmeta);
+              json_object_set (pmeta, "uid", json_object_get (wmeta, "uid"));
+              if (json_object_get (wmeta, "creationTimestamp"))
+                json_object_set (pmeta, "creationTimestamp", json_object_get (wmeta, "creationTimestamp"));
+              json_object_set (pmeta, "resourceVersion", json_object_get (wmeta, "resourceVersion"));
+              bool same = json_equal (probe, was);
+              json_decref (probe);
+              if (same)
+                {
+                  json_decref (obj);
+                  continue;
+                }
+            }
         }
       rc = store_put (s, obj, err);
       json_decref (obj);

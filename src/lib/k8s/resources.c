@@ -395,19 +395,26 @@ resources_from_objects (const struct lab_objects *o, time_t now)
       cleanup_free char *key = xasprintf ("%s/%s", p->ns, p->name);
       json_object_set (pods_by_key, key, pod);
     }
+  /* Endpoints name pods of the service's own namespace: those by name,
+   * made once per namespace. */
+  json_t *local_by_ns = json_object ();
   for (size_t i = 0; i < o->n_services; i++)
     {
-      /* Endpoints name pods of the service's own namespace. */
-      json_t *local = json_object ();
-      const char *key;
-      json_t *pod;
-      size_t nslen = strlen (o->services[i].ns);
-      json_object_foreach (pods_by_key, key, pod)
-        if (strncmp (key, o->services[i].ns, nslen) == 0 && key[nslen] == '/')
-          json_object_set (local, key + nslen + 1, pod);
+      json_t *local = json_object_get (local_by_ns, o->services[i].ns);
+      if (local == NULL)
+        {
+          local = json_object ();
+          const char *key;
+          json_t *pod;
+          size_t nslen = strlen (o->services[i].ns);
+          json_object_foreach (pods_by_key, key, pod)
+            if (strncmp (key, o->services[i].ns, nslen) == 0 && key[nslen] == '/')
+              json_object_set (local, key + nslen + 1, pod);
+          json_object_set_new (local_by_ns, o->services[i].ns, local);
+        }
       add_service (&b, &o->services[i], local);
-      json_decref (local);
     }
+  json_decref (local_by_ns);
   json_decref (rs_by_key);
   json_decref (pods_by_key);
   return b.items;
