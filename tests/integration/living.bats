@@ -213,6 +213,11 @@ INI
   # endpoint is out of every node's rules.
   for _ in $(seq 60); do [ "$(web_endpoints w2)" -eq 1 ] && break; sleep 0.05; done
   for n in cp1 w1 w2; do [ "$(web_endpoints $n)" -eq 1 ]; done
+  # The store follows the rules within the same round (written after them).
+  for _ in $(seq 100); do
+    [ "$(store "select json_extract(body,'$.status.containerStatuses[0].ready') from objects where kind='Pod' and name='$pod'")" = 0 ] && break
+    sleep 0.02
+  done
   [ "$(store "select json_extract(body,'$.status.containerStatuses[0].ready') from objects where kind='Pod' and name='$pod'")" = 0 ]
   [ "$(curl_web)" -eq 40 ]
   # Restarted after the back-off, counted, and an endpoint again.
