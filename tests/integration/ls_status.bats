@@ -62,7 +62,7 @@ load helpers
   ip netns exec k3s-w2 iptables -t filter -X KUBE-FORWARD
   run "$NSLAB" status k3s
   [ "$status" -eq 1 ]
-  [ "${lines[-1]}" = "unhealthy" ]
+  [ "${lines[-1]}" = "unhealthy" ] || { echo "$output" >&2; false; }
   [[ "$output" == *"k3s-cp1   link cni0 is missing"* ]]
   [[ "$output" == *"k3s-w1    nat table: "*" rules are missing"* ]]
   [[ "$output" == *"k3s-w2    filter table: chain KUBE-FORWARD is missing"* ]]

@@ -80,7 +80,7 @@ check_files (int dir_fd, const char *dir, nslab_error_t *err)
 /* SQLite opens by path: the lab dir fd, already checked, names the directory
  * through /proc so a rename of the path in between cannot redirect us. */
 static int
-open_at (int dir_fd, const char *dir, struct store **out, nslab_error_t *err)
+open_at (int dir_fd, const char *dir, bool create, struct store **out, nslab_error_t *err)
 {
   if (check_files (dir_fd, dir, err) < 0)
     return -1;
@@ -94,7 +94,10 @@ open_at (int dir_fd, const char *dir, struct store **out, nslab_error_t *err)
       return -1;
     }
   sqlite3_busy_timeout (s->db, STORE_BUSY_MS);
-  if (exec_sql (s, schema, "set up", err) < 0)
+  /* The schema is written once, by up: a reader (status, exec, a command)
+   * must not need the write lock, which the control loop may hold (or a
+   * stopped loop keep). WAL mode stays with the file. */
+  if (exec_sql (s, create ? schema : "PRAGMA synchronous = NORMAL;", "set up", err) < 0)
     {
       store_close (s);
       return -1;
@@ -127,7 +130,7 @@ store_open (const char *lab, struct store **out, nslab_error_t *err)
   if (dir_fd < 0)
     return -1;
   cleanup_free char *dir = xasprintf ("%s/%s", state_root (), lab);
-  int rc = open_at (dir_fd, dir, out, err);
+  int rc = open_at (dir_fd, dir, false, out, err);
   /* SQLite keeps its own descriptors; the directory's is no longer needed. */
   close (dir_fd);
   return rc;
@@ -273,7 +276,7 @@ store_create (struct state_writer *w, const struct lab_objects *o, nslab_error_t
     return nslab_error (err, errno, "create %s/%s", state_writer_dir (w), STORE_FILE);
   close (fd);
   struct store *s = NULL;
-  if (open_at (dir_fd, state_writer_dir (w), &s, err) < 0)
+  if (open_at (dir_fd, state_writer_dir (w), true, &s, err) < 0)
     return -1;
   json_t *items = resources_from_objects (o, time (NULL));
   /* One transaction: readers see the whole cluster or nothing. */
