@@ -216,3 +216,21 @@ xvasprintf (const char *fmt, va_list ap)
     abort ();
   return s;
 }
+
+void
+time_format_rfc3339 (time_t t, char out[32])
+{
+  struct tm tm;
+  gmtime_r (&t, &tm);
+  strftime (out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+time_t
+time_parse_rfc3339 (const char *s)
+{
+  struct tm tm = { 0 };
+  const char *end = s ? strptime (s, "%Y-%m-%dT%H:%M:%SZ", &tm) : NULL;
+  if (end == NULL || *end)
+    return 0;
+  return timegm (&tm);
+}

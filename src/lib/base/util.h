@@ -60,4 +60,10 @@ bool str_has_suffix (const char *s, const char *suffix);
 /* Trim ASCII whitespace in place; returns s. */
 char *str_trim (char *s);
 
+/* Kubernetes' timestamps (RFC 3339, UTC, seconds): "2026-11-30T18:56:51Z". */
+#include <time.h>
+void time_format_rfc3339 (time_t t, char out[32]);
+/* 0 for NULL or anything else than exactly that form. */
+time_t time_parse_rfc3339 (const char *s);
+
 #endif

@@ -549,11 +549,8 @@ run_probes (struct controller *c, bool *pending, nslab_error_t *err)
 static char *
 rfc3339 (long long t)
 {
-  time_t tt = (time_t) t;
-  struct tm tm;
-  gmtime_r (&tt, &tm);
   char b[32];
-  strftime (b, sizeof b, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  time_format_rfc3339 ((time_t) t, b);
   return xstrdup (b);
 }
 

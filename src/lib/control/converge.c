@@ -179,10 +179,7 @@ live_buf_free (struct live_buf *b)
 static int64_t
 parse_time_ns (const char *s)
 {
-  struct tm tm = { 0 };
-  if (s == NULL || strptime (s, "%Y-%m-%dT%H:%M:%SZ", &tm) == NULL)
-    return 0;
-  return (int64_t) timegm (&tm) * 1000000000;
+  return (int64_t) time_parse_rfc3339 (s) * 1000000000;
 }
 
 static enum workload_kind

@@ -16,11 +16,8 @@
 static char *
 rfc3339 (int64_t now_ns)
 {
-  time_t t = (time_t) (now_ns / 1000000000);
-  struct tm tm;
-  gmtime_r (&t, &tm);
   char b[32];
-  strftime (b, sizeof b, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  time_format_rfc3339 ((time_t) (now_ns / 1000000000), b);
   return xstrdup (b);
 }
 
@@ -109,15 +106,6 @@ events_record (struct store *s, const struct event_def *ev, int64_t now_ns, nsla
   return rc;
 }
 
-static time_t
-parse_time (const char *s)
-{
-  struct tm tm = { 0 };
-  if (s == NULL || strptime (s, "%Y-%m-%dT%H:%M:%SZ", &tm) == NULL)
-    return 0;
-  return timegm (&tm);
-}
-
 int
 events_expire (struct store *s, time_t now, nslab_error_t *err)
 {
@@ -128,7 +116,7 @@ events_expire (struct store *s, time_t now, nslab_error_t *err)
   for (size_t i = 0; rc == 0 && i < json_array_size (list); i++)
     {
       json_t *e = json_array_get (list, i), *meta = json_object_get (e, "metadata");
-      time_t last = parse_time (json_string_value (json_object_get (e, "lastTimestamp")));
+      time_t last = time_parse_rfc3339 (json_string_value (json_object_get (e, "lastTimestamp")));
       if (now - last > EVENTS_TTL_S)
         rc = store_delete (s, "Event", json_string_value (json_object_get (meta, "namespace")),
                            json_string_value (json_object_get (meta, "name")), err);

@@ -357,9 +357,7 @@ json_t *
 resources_from_objects (const struct lab_objects *o, time_t now)
 {
   struct builder b = { .items = json_array () };
-  struct tm tm;
-  gmtime_r (&now, &tm);
-  strftime (b.created, sizeof b.created, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  time_format_rfc3339 (now, b.created);
 
   /* The namespaces every cluster has, then the lab's own. */
   json_t *ns_seen = json_object ();

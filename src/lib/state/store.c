@@ -207,10 +207,7 @@ put_locked (struct store *s, json_t *obj, nslab_error_t *err)
   if (member (obj, "metadata", "creationTimestamp") == NULL)
     {
       char created[32];
-      time_t now = time (NULL);
-      struct tm tm;
-      gmtime_r (&now, &tm);
-      strftime (created, sizeof created, "%Y-%m-%dT%H:%M:%SZ", &tm);
+      time_format_rfc3339 (time (NULL), created);
       json_object_set_new (meta, "creationTimestamp", json_string (created));
     }
   char rvs[32];

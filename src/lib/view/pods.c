@@ -10,13 +10,7 @@
 time_t
 kubectl_parse_time (const char *s)
 {
-  struct tm tm = { 0 };
-  if (s == NULL)
-    return 0;
-  const char *end = strptime (s, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  if (end == NULL || *end)
-    return 0;
-  return timegm (&tm);
+  return time_parse_rfc3339 (s);
 }
 
 char *
