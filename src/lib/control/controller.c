@@ -25,6 +25,7 @@
 #include "control/store_sync.h"
 #include "kernel/netns.h"
 #include "kernel/proc.h"
+#include "runtime/pause.h"
 #include "runtime/status.h"
 #include "state/journal.h"
 #include "state/lab_scenario.h"
@@ -61,19 +62,17 @@ node_ns_open (const struct state *st, const char *node, const char *which, nslab
       const struct state_process *sp = &st->procs[i];
       if (sp->kind != STATE_PROC_NODE || strcmp (sp->name, node) != 0)
         continue;
-      cleanup_close int pidfd = proc_open_verified (sp->pid, sp->starttime);
-      if (pidfd < 0)
-        break;
-      cleanup_free char *path = xasprintf ("/proc/%d/ns/%s", (int) sp->pid, which);
-      int fd = open (path, O_RDONLY | O_CLOEXEC);
-      if (fd < 0)
-        return nslab_error (err, errno, "node %s: open %s", node, path);
-      if (!proc_pidfd_alive (pidfd) || !proc_alive (sp->pid, sp->starttime))
+      int fd = -1;
+      nslab_error_t e = NULL;
+      if (pause_open_ns (sp->pid, sp->starttime, which, &fd, &e) == 0)
+        return fd;
+      if (e->status == ESRCH)
         {
-          close (fd);
+          nslab_error_free (&e);
           break;
         }
-      return fd;
+      *err = e;
+      return nslab_error_wrap (err, "node %s", node);
     }
   return nslab_error (err, ESRCH, "node %s: its pause process is not running", node);
 }

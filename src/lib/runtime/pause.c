@@ -370,13 +370,13 @@ pause_spawn (const struct pause_spec *spec, pause_record_fn record, void *arg, p
 }
 
 int
-pause_open_pid_ns (pid_t pid, uint64_t starttime, int *fd_out, nslab_error_t *err)
+pause_open_ns (pid_t pid, uint64_t starttime, const char *ns, int *fd_out, nslab_error_t *err)
 {
   cleanup_close int pidfd = proc_open_verified (pid, starttime);
   if (pidfd < 0)
     return nslab_error (err, ESRCH, "pause process %d is gone", (int) pid);
   char path[64];
-  snprintf (path, sizeof path, "/proc/%d/ns/pid", (int) pid);
+  snprintf (path, sizeof path, "/proc/%d/ns/%s", (int) pid, ns);
   int fd = open (path, O_RDONLY | O_CLOEXEC);
   if (fd < 0)
     return nslab_error (err, errno, "open %s", path);
@@ -388,6 +388,12 @@ pause_open_pid_ns (pid_t pid, uint64_t starttime, int *fd_out, nslab_error_t *er
     }
   *fd_out = fd;
   return 0;
+}
+
+int
+pause_open_pid_ns (pid_t pid, uint64_t starttime, int *fd_out, nslab_error_t *err)
+{
+  return pause_open_ns (pid, starttime, "pid", fd_out, err);
 }
 
 int

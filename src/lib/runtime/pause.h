@@ -119,6 +119,8 @@ int pause_spawn_finish (struct pause_start *ps, nslab_error_t *err);
  * pod in it later), checked to still be the process PID started at
  * STARTTIME: *fd_out is O_CLOEXEC. */
 int pause_open_pid_ns (pid_t pid, uint64_t starttime, int *fd_out, nslab_error_t *err);
+/* The same for any of its namespaces ("pid", "mnt", "net", ...). */
+int pause_open_ns (pid_t pid, uint64_t starttime, const char *ns, int *fd_out, nslab_error_t *err);
 
 
 #endif
