@@ -8,7 +8,12 @@ bats_require_minimum_version 1.5.0
 
 load helpers
 
-VERBS="validate plan up down ls status exec"
+VERBS="validate plan up down ls status exec test export scale delete apply"
+
+# The verbs `nslab --help` lists, in its order.
+usage_verbs () {
+  "$NSLAB" --help | sed -n '/^commands:$/,/^$/p' | awk '/^  [a-z]/ { print $1 }' | tr '\n' ' ' | sed 's/ $//'
+}
 
 @test "cli: validate and plan need no root; plan -o json is JSON" {
   make_nobody_copy
@@ -79,6 +84,14 @@ VERBS="validate plan up down ls status exec"
     [ "${lines[0]}" = "usage: nslab COMMAND [ARGS]" ]
     [[ "$output" == *"--version"* ]]
     for verb in $VERBS; do [[ "$output" == *"  $verb "* ]]; done
+  done
+  # A verb added to cli.c but not to this list fails here, not silently.
+  [ "$(usage_verbs)" = "$VERBS" ]
+  for args in "help -h" "help --help"; do
+    run --separate-stderr "$NSLAB" $args
+    [ "$status" -eq 0 ]
+    [ -z "$stderr" ]
+    [ "${lines[0]}" = "usage: nslab COMMAND [ARGS]" ]
   done
   run --separate-stderr "$NSLAB" --version
   [ "$status" -eq 0 ]
@@ -190,7 +203,8 @@ VERBS="validate plan up down ls status exec"
 @test "cli: bash completion offers verbs, .ini files, labs and exec targets" {
   source "$REPO/completion/nslab.bash"
   comp () { COMP_WORDS=("$NSLAB" "$@"); COMP_CWORD=$(( ${#COMP_WORDS[@]} - 1 )); COMPREPLY=(); _nslab; echo "${COMPREPLY[*]}"; }
-  [ "$(comp "")" = "validate plan up down ls status exec test export help --help --version" ]
+  [ "$(comp "")" = "$(usage_verbs) help --help --version" ]
+  [ "$(comp help "")" = "$(usage_verbs) help" ]
   [ "$(comp st)" = "status" ]
   [ "$(comp plan -o "")" = "text json" ]
   mkdir -p "$BATS_TEST_TMPDIR/c/sub"
@@ -206,6 +220,13 @@ VERBS="validate plan up down ls status exec"
   [ "$(comp exec k3s -n demo "")" = "-n host node/cp1 node/w1 node/w2 pod/web-8f796d557-56kng pod/web-8f796d557-bw5jd" ]
   [ "$(comp exec k3s -n "")" = "default demo kube-system" ] || [ "$(comp exec k3s -n "")" = "default demo" ]
   [ "$(comp exec k3s node/cp1 "")" = "--" ]
+  [ "$(comp scale "")" = "k3s" ]
+  [ "$(comp scale k3s "")" = "-n deploy/ rs/" ]
+  [ "$(comp scale k3s -n demo deploy/web "")" = "--replicas --timeout" ]
+  [ "$(comp scale k3s deploy/web --replicas "")" = "" ]
+  [ "$(comp delete k3s -n demo "")" = "-n deploy/ rs/ svc/ pod/web-8f796d557-56kng pod/web-8f796d557-bw5jd" ]
+  [ "$(comp delete k3s svc/web-svc "")" = "--timeout" ]
+  [ "$(comp apply --t)" = "--timeout" ]
   "$NSLAB" down k3s
 }
 
