@@ -202,12 +202,19 @@ START_TEST (test_load_refuses_untrusted_dirs)
   load_fails ("k3s", msg);
   free (msg);
   ck_assert_int_eq (chmod (p, 0700), 0);
-  ck_assert_int_eq (chown (p, 65534, 65534), 0);
-  msg = xasprintf ("%s is owned by uid 65534 with mode 0700: nslab only trusts a lab dir owned by root and "
-                   "closed to group and others; left as it is", p);
-  load_fails ("k3s", msg);
-  free (msg);
-  ck_assert_int_eq (chown (p, 0, 0), 0);
+  if (chown (p, 65534, 65534) == 0)
+    {
+      msg = xasprintf ("%s is owned by uid 65534 with mode 0700: nslab only trusts a lab dir owned by root and "
+                       "closed to group and others; left as it is", p);
+      load_fails ("k3s", msg);
+      free (msg);
+      ck_assert_int_eq (chown (p, 0, 0), 0);
+    }
+  else
+    {
+      ck_assert_int_eq (errno, EINVAL);
+      unit_skip (__func__, UNIT_NO_OTHER_UID_REASON);
+    }
 
   /* the root itself */
   ck_assert_int_eq (chmod (root, 01777), 0);

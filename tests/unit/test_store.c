@@ -5,6 +5,7 @@
  * as root on a private temp state root. */
 #include "unit.h"
 
+#include <errno.h>
 #include <fcntl.h>
 
 #include "k8s/resources.h"
@@ -188,11 +189,19 @@ START_TEST (test_untrusted_files)
   cleanup_free char *wal = xasprintf ("%s-wal", db);
   int fd = open (wal, O_WRONLY | O_CREAT | O_EXCL, 0600);
   ck_assert_int_ge (fd, 0);
-  ck_assert_int_eq (fchown (fd, 65534, 65534), 0);
-  close (fd);
-  ck_assert_int_eq (store_open ("k3s", &s, &err), -1);
-  ck_assert_ptr_nonnull (strstr (err->msg, "store.db-wal is not a regular file owned by root"));
-  nslab_error_free (&err);
+  if (fchown (fd, 65534, 65534) == 0)
+    {
+      close (fd);
+      ck_assert_int_eq (store_open ("k3s", &s, &err), -1);
+      ck_assert_ptr_nonnull (strstr (err->msg, "store.db-wal is not a regular file owned by root"));
+      nslab_error_free (&err);
+    }
+  else
+    {
+      ck_assert_int_eq (errno, EINVAL);
+      close (fd);
+      unit_skip (__func__, UNIT_NO_OTHER_UID_REASON);
+    }
   unlink (wal);
   /* A lab without a store says so. */
   unlink (db);
