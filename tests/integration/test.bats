@@ -55,6 +55,7 @@ KINDS="$BATS_TEST_DIRNAME/checks/kinds.ini"
   grep -q '^FAIL f-http-backends .*expected at least 2 backends, seen 1 (web-8f796d557-56kng)' <<<"$output"
   grep -q '^FAIL f-tcp .*expected reachable, seen tcp 10.42.1.2:81 unreachable (Connection refused)' <<<"$output"
   grep -q '^FAIL f-command .*expected output matching /^w1$/, seen: cp1' <<<"$output"
+  grep -q '^FAIL f-nft .*expected a line of nft list ruleset matching /nslab-no-such-table/, seen none' <<<"$output"
   grep -q '^FAIL f-target .*lab k3s has no node "nope"' <<<"$output"
 
   run "$NSLAB" test -o tap --junit "$BATS_TEST_TMPDIR/j.xml" k3s "$BATS_TEST_TMPDIR/kinds.ini"
