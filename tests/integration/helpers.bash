@@ -77,6 +77,9 @@ common_teardown () {
   # check, and its cleanup below must not run: outside the sandbox it would
   # take down the machine's labs and netns.
   [ "${NSLAB_TEST_SET_UP:-}" = 1 ] || return 0
+  # make_nobody_copy's dir is outside BATS_TEST_TMPDIR (nobody must reach
+  # it): a test that failed before its own rm -rf would leave it in /tmp.
+  [ -z "${NOBODY_DIR:-}" ] || rm -rf "$NOBODY_DIR"
   # After a failed test body its own `down` never ran: just clean up, the
   # failure is already reported.
   if [ "${BATS_TEST_COMPLETED:-}" = 1 ]; then
