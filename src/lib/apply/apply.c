@@ -4,6 +4,7 @@
 #include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -110,6 +111,19 @@ do_process (const struct plan_op *op, struct state_writer *w, struct pending *pe
     app = (struct pause_app) { .kind = PAUSE_APP_HTTP, .port = pp->app.port };
   else if (pp->app.kind == APP_COMMAND)
     app = (struct pause_app) { .kind = PAUSE_APP_COMMAND, .argv = pp->app.argv };
+  /* The cluster DNS server reads the lab's store (SQLite, ldns): nslab
+   * itself as nslab-coredns LAB, not the small static nslab-pause. */
+  char exe[PATH_MAX], port[8];
+  char *dns_argv[] = { (char *) "nslab-coredns", (char *) "--port", port, (char *) state_writer_lab (w), NULL };
+  if (pp->app.kind == APP_DNS)
+    {
+      ssize_t n = readlink ("/proc/self/exe", exe, sizeof exe - 1);
+      if (n <= 0)
+        return nslab_error (err, errno, "%s: start pod %s: readlink /proc/self/exe", ns, c.sp.name);
+      exe[n] = '\0';
+      snprintf (port, sizeof port, "%u", pp->app.port);
+      app = (struct pause_app) { .kind = PAUSE_APP_COMMAND, .argv = dns_argv, .path = exe };
+    }
   struct pause_spec spec = {
     .title = pp->title,
     .netns_path = nspath,

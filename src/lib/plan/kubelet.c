@@ -36,12 +36,16 @@ pod_etc_hosts (const struct model_pod *pod)
                     ip_fmt (pod->ip, ip), pod->name);
 }
 
-/* /etc/resolv.conf for dnsPolicy ClusterFirst. */
+/* /etc/resolv.conf for dnsPolicy ClusterFirst. Without a cluster DNS
+ * (dns = no) kubelet has no clusterDNS and gives ClusterFirst pods the
+ * node's resolv.conf, as dnsPolicy Default: NULL keeps the host's. */
 static char *
 pod_resolv_conf (const struct model *m, const struct model_pod *pod)
 {
   char ip[IP_STRLEN];
   const char *dom = m->sc->cluster.dns_domain;
+  if (!m->sc->cluster.dns)
+    return NULL;
   return xasprintf ("search %s.svc.%s svc.%s %s\nnameserver %s\noptions ndots:5\n", pod->ns, dom, dom, dom,
                     ip_fmt (m->sc->cluster.dns_ip, ip));
 }

@@ -38,6 +38,8 @@ struct pause_app {
   enum pause_app_kind kind;
   uint16_t port;     /* PAUSE_APP_HTTP */
   char **argv;       /* PAUSE_APP_COMMAND: NULL-terminated */
+  const char *path;  /* PAUSE_APP_COMMAND: the program to exec with argv (argv[0] is then only its
+                      * name, as ps shows it), or NULL to search argv[0] in the pod's PATH */
 };
 
 struct pause_spec {
@@ -89,6 +91,7 @@ struct pause_setup {
   int errfd;
   enum pause_app_kind app_kind;
   char **app_argv;    /* command app: its argv, for restarts */
+  const char *app_path; /* command app: the program, or NULL (argv[0] in PATH) */
   enum pause_restart restart;
   unsigned backoff_ms; /* initial restart back-off: 10 s (NSLAB_TEST_BACKOFF_MS in tests) */
   int files_dirfd;    /* O_DIRECTORY fd of spec.files_dir (the status file), or -1 */
