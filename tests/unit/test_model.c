@@ -127,8 +127,11 @@ START_TEST (test_seed_model)
   ck_assert_str_eq (cidr_fmt (m->nodes[2].pod_cidr, c), "10.42.2.0/24");
   ck_assert_str_eq (fmt_ip (m->nodes[0].internal_ip), "192.168.56.10");
   ck_assert_str_eq (fmt_ip (m->nodes[2].internal_ip), "192.168.56.12");
-  /* 2 web pods on w1 and w2, 6 my-helloworld pods two per node. */
-  ck_assert_uint_eq (m->n_pods, 8);
+  /* 2 web pods on w1 and w2, 6 my-helloworld pods two per node, then
+   * k3s's one coredns pod on the control plane. */
+  ck_assert_uint_eq (m->n_pods, 9);
+  ck_assert_str_eq (m->pods[8].ns, "kube-system");
+  ck_assert_str_eq (m->nodes[m->pods[8].node].name, "cp1");
   ck_assert_str_eq (m->nodes[m->pods[0].node].name, "w1");
   ck_assert_str_eq (m->nodes[m->pods[1].node].name, "w2");
   int per_node[3] = { 0 };
@@ -215,9 +218,13 @@ START_TEST (test_allocation_kubeadm)
   cleanup_free char *path = unit_write_file ("alloc.ini", alloc_lab);
   struct scenario *sc = load (path);
   struct model *m = build (sc);
-  /* kubeadm taints the control plane: no pod lands on cp. */
+  /* kubeadm taints the control plane: no pod lands on cp but the two
+   * coredns pods, which tolerate the taint. */
   for (size_t i = 0; i < m->n_pods; i++)
-    ck_assert_str_ne (m->nodes[m->pods[i].node].name, "cp");
+    if (strcmp (m->pods[i].ns, "kube-system") == 0)
+      ck_assert_str_eq (m->nodes[m->pods[i].node].name, "cp");
+    else
+      ck_assert_str_ne (m->nodes[m->pods[i].node].name, "cp");
   /* The pinned pod lands on the node owning its IP, and host-local skips it. */
   ck_assert_str_eq (m->nodes[m->pods[0].node].name, "w1");
   ck_assert_str_eq (fmt_ip (m->pods[0].ip), "10.244.1.2");
@@ -295,8 +302,9 @@ START_TEST (test_weave_seed_lab)
 {
   struct scenario *sc = load (NSLAB_SRCDIR "/labs/kubeadm-weave-vmware.ini");
   struct model *m = build (sc);
-  ck_assert_uint_eq (m->n_pods, 3);
-  for (size_t i = 0; i < m->n_pods; i++)
+  /* The seed's 3 pods and kubeadm's 2 coredns pods. */
+  ck_assert_uint_eq (m->n_pods, 5);
+  for (size_t i = 0; i < 3; i++)
     {
       const struct model_node *n = &m->nodes[m->pods[i].node];
       ck_assert_str_ne (n->name, "master");
