@@ -182,7 +182,7 @@ START_TEST (test_seed_model)
   ck_assert_str_eq (m->netns[0].name, "k3s-host");
   ck_assert_str_eq (m->netns[1].name, "k3s-cp1");
   ck_assert_str_eq (m->netns[2].name, "k3s-cp1-nat");
-  ck_assert_uint_eq (m->n_netns, 1 + 3 * 2 + 8);
+  ck_assert_uint_eq (m->n_netns, 1 + 3 * 2 + 9);
   model_free (m);
   scenario_free (sc);
 }
