@@ -323,7 +323,8 @@ int
 pause_spawn_finish (struct pause_start *ps, nslab_error_t *err)
 {
   cleanup_close int errfd = ps->errfd;
-  cleanup_close int pidns = ps->pid_ns;
+  /* Only closed on return (clang: otherwise unused). */
+  cleanup_close int pidns __attribute__ ((unused)) = ps->pid_ns;
   pid_t pid = ps->pid;
   uint64_t starttime = ps->starttime;
   ps->errfd = -1;
