@@ -82,7 +82,7 @@ store_endpoints () {
   # From demo: the short name and the full one, with curl and getent.
   [ "$(in_demo curl -s -m 5 http://web-svc/ | sed -n 's/^namespace: //p')" = demo ]
   [ "$(in_demo curl -s -m 5 http://web-svc.demo.svc.cluster.local/ | sed -n 's/^namespace: //p')" = demo ]
-  [ "$(in_demo getent hosts web-svc)" = "$cip      web-svc.demo.svc.cluster.local" ]
+  [ "$(in_demo getent hosts web-svc | awk '{print $1, $2}')" = "$cip web-svc.demo.svc.cluster.local" ]
   # From default: web-svc.demo resolves, web-svc alone does not.
   [ "$(in_default getent hosts web-svc.demo | awk '{print $1}')" = "$cip" ]
   run in_default curl -s -m 5 http://web-svc/
