@@ -72,6 +72,13 @@ PAUSE_OBJ := $(BUILD)/obj/apps/pause/main.o $(addprefix $(BUILD)/obj/,apps/pause
 endif
 LIBEXECDIR ?= $(PREFIX)/lib/nslab
 
+# nslab-coredns: the cluster DNS server the coredns pods run, linked with
+# only ldns, SQLite, jansson (and nettle and iniparser, through the snapshot
+# reader) so that its private memory stays small (apply.c finds it beside
+# nslab or in $(LIBEXECDIR); without it nslab re-executes itself).
+COREDNS_BIN ?= $(dir $(NSLAB_BIN))nslab-coredns
+COREDNS_LIBS := $(shell pkg-config --libs ldns sqlite3 jansson nettle 2>/dev/null) -liniparser
+
 all: $(NSLAB_BIN)
 
 $(BUILD)/obj/%.o: src/%.c $(HEADERS) Makefile
@@ -82,9 +89,13 @@ $(LIB): $(LIB_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
 
-$(NSLAB_BIN): $(CLI_OBJ) $(LIB) | $(PAUSE_BIN)
+$(NSLAB_BIN): $(CLI_OBJ) $(LIB) | $(PAUSE_BIN) $(COREDNS_BIN)
 	@mkdir -p $(@D)
 	$(CC) $(LDSAN) -o $@ $(CLI_OBJ) $(LIB) $(LDLIBS)
+
+$(COREDNS_BIN): $(BUILD)/obj/apps/coredns/main.o $(BUILD)/obj/cmd_coredns.o $(LIB)
+	@mkdir -p $(@D)
+	$(CC) $(LDSAN) -o $@ $(BUILD)/obj/apps/coredns/main.o $(BUILD)/obj/cmd_coredns.o $(LIB) $(COREDNS_LIBS)
 
 ifneq ($(PAUSE_BIN),)
 $(PAUSE_BIN): $(PAUSE_OBJ)
@@ -181,8 +192,8 @@ install: $(NSLAB_BIN)
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(DATADIR)/templates $(DESTDIR)$(DATADIR)/labs $(DESTDIR)$(MANDIR)/man1 \
 	  $(DESTDIR)$(DOCDIR)/walkthroughs $(DESTDIR)$(COMPDIR)
 	install -m 0755 $(NSLAB_BIN) $(DESTDIR)$(BINDIR)/nslab
-	if [ -x "$(dir $(NSLAB_BIN))nslab-pause" ]; then \
-	  install -d $(DESTDIR)$(LIBEXECDIR) && install -m 0755 "$(dir $(NSLAB_BIN))nslab-pause" $(DESTDIR)$(LIBEXECDIR)/; fi
+	for h in nslab-pause nslab-coredns; do if [ -x "$(dir $(NSLAB_BIN))$$h" ]; then \
+	  install -d $(DESTDIR)$(LIBEXECDIR) && install -m 0755 "$(dir $(NSLAB_BIN))$$h" $(DESTDIR)$(LIBEXECDIR)/; fi; done
 	install -m 0644 templates/*.ini $(DESTDIR)$(DATADIR)/templates/
 	install -m 0644 labs/*.ini $(DESTDIR)$(DATADIR)/labs/
 	install -m 0644 docs/nslab.1 $(DESTDIR)$(MANDIR)/man1/nslab.1
@@ -199,4 +210,4 @@ uninstall:
 	rm -rf $(DESTDIR)$(DATADIR) $(DESTDIR)$(DOCDIR) $(DESTDIR)$(LIBEXECDIR)
 
 clean:
-	rm -rf build bin/nslab
+	rm -rf build bin/nslab bin/nslab-coredns

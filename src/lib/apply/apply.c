@@ -111,16 +111,18 @@ do_process (const struct plan_op *op, struct state_writer *w, struct pending *pe
     app = (struct pause_app) { .kind = PAUSE_APP_HTTP, .port = pp->app.port };
   else if (pp->app.kind == APP_COMMAND)
     app = (struct pause_app) { .kind = PAUSE_APP_COMMAND, .argv = pp->app.argv };
-  /* The cluster DNS server reads the lab's store (SQLite, ldns): nslab
-   * itself as nslab-coredns LAB, not the small static nslab-pause. */
+  /* The cluster DNS server reads the lab's store (SQLite, ldns):
+   * nslab-coredns, linked with only those libraries, or nslab itself as
+   * nslab-coredns; not the small static nslab-pause. */
   char exe[PATH_MAX], port[8];
   char *dns_argv[] = { (char *) "nslab-coredns", (char *) "--port", port, (char *) state_writer_lab (w), NULL };
   if (pp->app.kind == APP_DNS)
     {
-      ssize_t n = readlink ("/proc/self/exe", exe, sizeof exe - 1);
-      if (n <= 0)
+      ssize_t n = 0;
+      if (!pause_helper_path ("nslab-coredns", exe) && (n = readlink ("/proc/self/exe", exe, sizeof exe - 1)) <= 0)
         return nslab_error (err, errno, "%s: start pod %s: readlink /proc/self/exe", ns, c.sp.name);
-      exe[n] = '\0';
+      if (n > 0)
+        exe[n] = '\0';
       snprintf (port, sizeof port, "%u", pp->app.port);
       app = (struct pause_app) { .kind = PAUSE_APP_COMMAND, .argv = dns_argv, .path = exe };
     }

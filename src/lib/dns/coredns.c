@@ -4,6 +4,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <malloc.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <stdio.h>
@@ -26,7 +27,8 @@
  * how long one may stay idle (CoreDNS's read timeout is 10 s). */
 #define MAX_CONNS 64
 #define TCP_IDLE_NS 10000000000ull
-#define UDP_BATCH 64
+/* Queries read (recvmmsg) and answered (sendmmsg) per system call. */
+#define UDP_BATCH 16
 
 /* ---- the view from the store ------------------------------------------ */
 
@@ -239,6 +241,8 @@ current_view (struct server *sv)
   sv->view = fresh;
   sv->have_view = true;
   sv->rv = rv;
+  /* The store's JSON is gone: give its pages back (the pod's memory). */
+  malloc_trim (0);
   return &sv->view;
 }
 

@@ -7,6 +7,7 @@
 #ifndef NSLAB_PAUSE_H
 #define NSLAB_PAUSE_H
 
+#include <limits.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -67,6 +68,13 @@ struct pause_spec {
  * and pin every other namespace alive. Make it after the namespaces of the
  * lab are mounted; *fd_out is an O_CLOEXEC fd for pause_spec.mnt_template. */
 int pause_mnt_template (int *fd_out, nslab_error_t *err);
+
+/* NAME, a program nslab ships beside itself (nslab-pause, nslab-coredns):
+ * next to this binary (the build tree) or in ../lib/nslab (an install),
+ * owned by root or us and writable by no one else, since it runs with our
+ * privileges. Its path in OUT, or false: the caller runs nslab itself,
+ * which dispatches on argv[0] as well. */
+bool pause_helper_path (const char *name, char out[PATH_MAX]);
 
 /* Record callback: called with the new process's pid and start time BEFORE
  * the process is allowed to go on; if the caller dies before returning from
