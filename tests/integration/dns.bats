@@ -64,6 +64,10 @@ store_endpoints () {
   [ "$(store "select json_extract(body, '\$.spec.clusterIP') from objects where kind='Service' and name='kube-dns'")" = 10.43.0.10 ]
   ip netns exec dnsl-w1 iptables-save -t nat | grep -q -- '-A KUBE-SVC-TCOU7JCQXEZGVUNU -m comment --comment "kube-system/kube-dns:dns -> '"$ip"':53" -j KUBE-SEP-'
   ps -eo args= | grep -qx "nslab-coredns --port 53 dnsl"
+  # A node keeps the host's resolv.conf and /etc/hosts, plus the lab's node names.
+  [ "$("$NSLAB" exec dnsl node/w1 -- cat /etc/resolv.conf)" = "$(cat /etc/resolv.conf)" ]
+  [ "$("$NSLAB" exec dnsl node/w1 -- cat /etc/hosts)" = "$(cat /etc/hosts; printf '# nslab lab dnsl: its nodes\n192.168.56.10\tcp1\n192.168.56.11\tw1')" ]
+  [ "$("$NSLAB" exec dnsl node/w1 -- getent hosts cp1 | awk '{print $1}')" = 192.168.56.10 ]
   # The headless service: spec.clusterIP None and no kube-proxy rule.
   [ "$(store "select json_extract(body, '\$.spec.clusterIP') from objects where kind='Service' and name='web-headless'")" = None ]
   ! ip netns exec dnsl-w1 iptables-save | grep -q web-headless

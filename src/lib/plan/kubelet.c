@@ -50,6 +50,23 @@ pod_resolv_conf (const struct model *m, const struct model_pod *pod)
                     ip_fmt (m->sc->cluster.dns_ip, ip));
 }
 
+/* What a node's /etc/hosts adds to the host's: every node of the lab by
+ * name, as one sets up VMs that reach each other by name (Vagrant's
+ * hostmanager, /etc/hosts by hand before kubeadm join). */
+static char *
+node_etc_hosts (const struct model *m)
+{
+  struct strbuf sb;
+  sb_init (&sb);
+  sb_addf (&sb, "# nslab lab %s: its nodes\n", m->lab);
+  for (size_t i = 0; i < m->n_nodes; i++)
+    {
+      char ip[IP_STRLEN];
+      sb_addf (&sb, "%s\t%s\n", ip_fmt (m->nodes[i].internal_ip, ip), m->nodes[i].name);
+    }
+  return sb_steal (&sb);
+}
+
 static char **
 copy_argv (char *const *argv)
 {
@@ -82,6 +99,7 @@ kubelet_plan_processes (struct plan *p, const struct model *m)
                                               xasprintf ("nslab-pause %s node/%s", m->lab, n->name), n->name, n->name);
       pr->owner.kind = OBJ_NODE;
       pr->owner.name = xstrdup (n->name);
+      pr->etc_hosts = node_etc_hosts (m);
     }
   for (size_t i = 0; i < m->n_pods; i++)
     {
