@@ -196,8 +196,9 @@ add_implicit_workloads (struct scenario *sc)
   w->labels[0].value = xstrdup ("kube-dns");
   w->n_labels = 1;
   w->replicas = cl->dns_replicas;
-  /* Both flavors' manifests tolerate the control-plane taint and k3s
-   * pins CoreDNS there: the control-plane nodes, tainted or not. */
+  /* Both flavors' manifests tolerate the control-plane taint, and CoreDNS
+   * is scheduled before any worker has joined: on the control-plane
+   * nodes, tainted or not. */
   for (size_t i = 0; i < sc->n_nodes; i++)
     if (sc->nodes[i].role == ROLE_CONTROL_PLANE)
       *VEC_PUSH (w->nodes, w->n_nodes) = xstrdup (sc->nodes[i].name);
