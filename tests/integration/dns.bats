@@ -92,6 +92,8 @@ store_endpoints () {
   run in_default curl -s -m 5 http://web-svc/
   [ "$status" -eq 6 ] # could not resolve host
   in_default dig web-svc.default.svc.cluster.local | grep -q 'status: NXDOMAIN'
+  run in_default nslookup web-svc
+  [[ "$output" == *"server can't find web-svc: NXDOMAIN"* ]]
   # SRV of the named port.
   [ "$(in_demo dig +short SRV _http._tcp.web-svc.demo.svc.cluster.local)" = "0 100 80 web-svc.demo.svc.cluster.local." ]
   # Headless: every ready endpoint, as the store lists them.

@@ -176,6 +176,11 @@ START_TEST (test_negative)
   ck_assert_int_eq (ldns_pkt_get_rcode (p), LDNS_RCODE_REFUSED);
   ck_assert (!ldns_pkt_aa (p));
   ldns_pkt_free (p);
+  /* The search path's last try of a short name: no such top-level name. */
+  p = ask (&view, "web-svc", LDNS_RR_TYPE_A, false, false);
+  ck_assert_int_eq (ldns_pkt_get_rcode (p), LDNS_RCODE_NXDOMAIN);
+  ck_assert (!ldns_pkt_aa (p));
+  ldns_pkt_free (p);
   /* The store cannot be read: SERVFAIL, not a false NXDOMAIN. */
   p = ask (NULL, "web-svc.demo.svc.cluster.local", LDNS_RR_TYPE_A, false, false);
   ck_assert_int_eq (ldns_pkt_get_rcode (p), LDNS_RCODE_SERVFAIL);

@@ -468,8 +468,13 @@ answer_question (struct reply *r, const ldns_rr *q)
   qname_text (ldns_rr_owner (q), name);
   char *l[MAX_LABELS + 1];
   size_t rel;
+  /* Authoritative for the cluster's zones only. */
+  bool ours = true;
   if (ldns_rr_get_class (q) != LDNS_RR_CLASS_IN && ldns_rr_get_class (q) != LDNS_RR_CLASS_ANY)
-    ldns_pkt_set_rcode (r->pkt, LDNS_RCODE_REFUSED);
+    {
+      ldns_pkt_set_rcode (r->pkt, LDNS_RCODE_REFUSED);
+      ours = false;
+    }
   else if (in_zone (name, r->v->zone, &rel))
     {
       size_t n = split_labels (name, rel, l);
@@ -489,10 +494,15 @@ answer_question (struct reply *r, const ldns_rr *q)
   else if (in_zone (name, "ip6.arpa", &rel))
     negative (r, "ip6.arpa", true); /* an IPv4 cluster: no address has a name */
   else
-    /* No upstream (forward . /etc/resolv.conf) in a lab: refuse at once
-     * rather than let a client wait for a timeout. */
-    ldns_pkt_set_rcode (r->pkt, LDNS_RCODE_REFUSED);
-  ldns_pkt_set_aa (r->pkt, ldns_pkt_get_rcode (r->pkt) != LDNS_RCODE_REFUSED);
+    {
+      /* No upstream (forward . /etc/resolv.conf) in a lab: refuse at once
+       * rather than let a client wait for a timeout; but a single label
+       * (the search path's last try of `web-svc`) is no name an upstream
+       * has: NXDOMAIN, as it would say. */
+      ldns_pkt_set_rcode (r->pkt, name[0] && strchr (name, '.') == NULL ? LDNS_RCODE_NXDOMAIN : LDNS_RCODE_REFUSED);
+      ours = false;
+    }
+  ldns_pkt_set_aa (r->pkt, ours);
 }
 
 /* ---- messages --------------------------------------------------------- */

@@ -15,7 +15,8 @@
  *
  * AAAA of an existing name is NOERROR with no answer (IPv4 clusters), an
  * unknown name in the zone NXDOMAIN, a name outside it REFUSED (no
- * upstream), a malformed query FORMERR. UDP answers larger than the
+ * upstream) but for a single label (NXDOMAIN, as the root would answer
+ * `web-svc.`), a malformed query FORMERR. UDP answers larger than the
  * client's buffer (512 bytes without EDNS) go out with TC set and no
  * records, so the client asks again over TCP. */
 #ifndef NSLAB_DNS_KUBERNETES_PLUGIN_H
