@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/hash.h"
 #include "base/ipaddr.h"
 #include "base/util.h"
 #include "state/snapshot.h"
@@ -29,6 +30,10 @@
 #define TCP_IDLE_NS 10000000000ull
 /* Queries read (recvmmsg) and answered (sendmmsg) per system call. */
 #define UDP_BATCH 16
+/* The answer cache (CoreDNS's cache plugin, which both flavors' Corefile
+ * enables): slots, and the longest query kept. */
+#define CACHE_SLOTS 512
+#define CACHE_KEY_MAX 512
 
 /* ---- the view from the store ------------------------------------------ */
 
@@ -164,6 +169,15 @@ coredns_view_load (struct store *st, const char *zone, struct dns_view *out, nsl
 
 /* ---- the server -------------------------------------------------------- */
 
+/* A cached answer: the query's bytes after its ID (the name as asked, type,
+ * class, flags, EDNS) and the transport are the key; the answer's ID is
+ * the asker's. Kept until the view changes, so never stale. */
+struct cache_entry {
+  uint8_t *key, *answer;
+  size_t key_len, answer_len;
+  uint64_t hash;
+};
+
 struct server {
   const char *lab;
   char *zone;
@@ -172,7 +186,19 @@ struct server {
   bool have_view;
   uint64_t rv;
   uint64_t checked_at, open_tried_at;
+  struct cache_entry cache[CACHE_SLOTS];
 };
+
+static void
+cache_clear (struct server *sv)
+{
+  for (size_t i = 0; i < CACHE_SLOTS; i++)
+    {
+      free (sv->cache[i].key);
+      free (sv->cache[i].answer);
+      sv->cache[i] = (struct cache_entry) { 0 };
+    }
+}
 
 static uint64_t
 now_ns (void)
@@ -238,12 +264,45 @@ current_view (struct server *sv)
       return sv->have_view ? &sv->view : NULL;
     }
   dns_view_free (&sv->view);
+  cache_clear (sv);
   sv->view = fresh;
   sv->have_view = true;
   sv->rv = rv;
   /* The store's JSON is gone: give its pages back (the pod's memory). */
   malloc_trim (0);
   return &sv->view;
+}
+
+/* dns_answer through the cache. */
+static int
+answer (struct server *sv, const struct dns_view *v, const uint8_t *q, size_t len, bool tcp, uint8_t **out,
+        size_t *out_len)
+{
+  if (v == NULL || len <= 2 || len > CACHE_KEY_MAX)
+    return dns_answer (v, q, len, tcp, out, out_len);
+  uint64_t h = fnv1a64_mem (q + 2, len - 2, FNV64_INIT) ^ tcp;
+  struct cache_entry *e = &sv->cache[h % CACHE_SLOTS];
+  if (e->key && e->hash == h && e->key_len == len - 2 && memcmp (e->key, q + 2, len - 2) == 0)
+    {
+      *out = xmalloc (e->answer_len);
+      memcpy (*out, e->answer, e->answer_len);
+      (*out)[0] = q[0];
+      (*out)[1] = q[1];
+      *out_len = e->answer_len;
+      return 0;
+    }
+  if (dns_answer (v, q, len, tcp, out, out_len) < 0)
+    return -1;
+  free (e->key);
+  free (e->answer);
+  e->hash = h;
+  e->key_len = len - 2;
+  e->key = xmalloc (e->key_len);
+  memcpy (e->key, q + 2, e->key_len);
+  e->answer_len = *out_len;
+  e->answer = xmalloc (*out_len);
+  memcpy (e->answer, *out, *out_len);
+  return 0;
 }
 
 struct conn {
@@ -298,7 +357,7 @@ serve_udp (struct server *sv, int fd)
         {
           size_t len = 0;
           uint8_t *ans = NULL;
-          if (dns_answer (v, in[i], msgs[i].msg_len, false, &ans, &len) < 0)
+          if (answer (sv, v, in[i], msgs[i].msg_len, false, &ans, &len) < 0)
             continue;
           bufs[m] = ans;
           oiov[m] = (struct iovec) { .iov_base = ans, .iov_len = len };
@@ -346,7 +405,7 @@ serve_tcp (struct server *sv, struct conn *c)
             break;
           uint8_t *ans = NULL;
           size_t alen = 0;
-          if (dns_answer (current_view (sv), c->buf + 2, len, true, &ans, &alen) == 0)
+          if (answer (sv, current_view (sv), c->buf + 2, len, true, &ans, &alen) == 0)
             {
               uint8_t pre[2] = { (uint8_t) (alen >> 8), (uint8_t) alen };
               struct iovec iov[2] = { { pre, 2 }, { ans, alen } };

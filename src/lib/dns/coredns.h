@@ -3,7 +3,8 @@
  * answers from kubernetes_plugin.c over the lab's store, read-only. The
  * store is re-read as soon as its resourceVersion moves (checked at most
  * once a millisecond), so `scale`, `delete pod`, `apply` and the control
- * loop's endpoint changes show in the next answer. */
+ * loop's endpoint changes show in the next answer. Answers are cached by
+ * the query's bytes (CoreDNS's cache plugin) until the view changes. */
 #ifndef NSLAB_DNS_COREDNS_H
 #define NSLAB_DNS_COREDNS_H
 
