@@ -233,112 +233,106 @@ answer_srv (struct reply *r, const struct dns_service *s, const struct dns_port 
     }
 }
 
+/* The endpoint of S whose dashed address is LABEL, or 0. */
+static uint32_t
+find_endpoint (const struct dns_service *s, const char *label)
+{
+  uint32_t ip;
+  if (!parse_dashed (label, &ip))
+    return 0;
+  for (size_t i = 0; i < s->n_endpoints; i++)
+    if (s->endpoints[i] == ip)
+      return ip;
+  return 0;
+}
+
+static const struct dns_port *
+find_port (const struct dns_service *s, const char *name, const char *proto)
+{
+  for (size_t k = 0; k < s->n_ports; k++)
+    if (s->ports[k].name && strcmp (s->ports[k].name, name) == 0 && strcmp (s->ports[k].proto, proto) == 0)
+      return &s->ports[k];
+  return NULL;
+}
+
+/* L[0..n-1] before "svc.<zone>": <ns>, <svc>.<ns>, <ep>.<svc>.<ns> or
+ * _<port>._<proto>.<svc>.<ns>. */
+static void
+answer_svc (struct reply *r, ldns_rr_type qt, char **l, size_t n)
+{
+  const struct dns_view *v = r->v;
+  bool a = qt == LDNS_RR_TYPE_A || qt == LDNS_RR_TYPE_ANY;
+  const struct dns_service *s = n >= 2 ? find_service (v, l[n - 1], l[n - 2]) : NULL;
+  uint32_t ip = 0;
+  const struct dns_port *p = NULL;
+  if (n == 0)
+    negative (r, v->zone, false);
+  else if (n == 1)
+    negative (r, v->zone, !namespace_has_services (v, l[0]));
+  else if (s == NULL || n > 4)
+    negative (r, v->zone, true);
+  else if (n == 2)
+    {
+      if (a && (s->cluster_ip || s->n_endpoints))
+        answer_service_a (r, s);
+      else
+        negative (r, v->zone, false);
+    }
+  else if (n == 3)
+    {
+      if ((ip = find_endpoint (s, l[0])) == 0)
+        negative (r, v->zone, true);
+      else if (a)
+        add_a (r, LDNS_SECTION_ANSWER, r->qname, ip);
+      else
+        negative (r, v->zone, false);
+    }
+  else if (l[0][0] != '_' || l[1][0] != '_' || (p = find_port (s, l[0] + 1, l[1] + 1)) == NULL)
+    negative (r, v->zone, true);
+  else if ((qt == LDNS_RR_TYPE_SRV || qt == LDNS_RR_TYPE_ANY) && (s->cluster_ip || s->n_endpoints))
+    answer_srv (r, s, p);
+  else
+    negative (r, v->zone, false);
+}
+
+/* L[0..n-1] before "pod.<zone>": <ns> or <a-b-c-d>.<ns> (pods insecure:
+ * any well-formed address in any namespace). */
+static void
+answer_pod (struct reply *r, ldns_rr_type qt, char **l, size_t n)
+{
+  uint32_t ip;
+  if (n <= 1)
+    negative (r, r->v->zone, false);
+  else if (n != 2 || !parse_dashed (l[0], &ip))
+    negative (r, r->v->zone, true);
+  else if (qt == LDNS_RR_TYPE_A || qt == LDNS_RR_TYPE_ANY)
+    add_a (r, LDNS_SECTION_ANSWER, r->qname, ip);
+  else
+    negative (r, r->v->zone, false);
+}
+
 /* A name under <zone>, split into its labels L[0..n-1] (left to right,
  * zone removed). */
 static void
 answer_zone (struct reply *r, ldns_rr_type qt, char **l, size_t n)
 {
   const struct dns_view *v = r->v;
-  const char *zone = v->zone;
-  bool a = qt == LDNS_RR_TYPE_A || qt == LDNS_RR_TYPE_ANY;
-  if (n == 0)
+  if (n == 0 && (qt == LDNS_RR_TYPE_SOA || qt == LDNS_RR_TYPE_ANY))
+    push (r, LDNS_SECTION_ANSWER, soa (v, v->zone));
+  else if (n == 0 && qt == LDNS_RR_TYPE_NS)
     {
-      if (qt == LDNS_RR_TYPE_SOA || qt == LDNS_RR_TYPE_ANY)
-        push (r, LDNS_SECTION_ANSWER, soa (v, zone));
-      else if (qt == LDNS_RR_TYPE_NS)
-        {
-          ldns_rr *rr = rr_new (r->qname, LDNS_RR_TYPE_NS);
-          ldns_rr_push_rdf (rr, dname ("ns.dns.%s.", zone));
-          push (r, LDNS_SECTION_ANSWER, rr);
-        }
-      else
-        negative (r, zone, false);
-      return;
+      ldns_rr *rr = rr_new (r->qname, LDNS_RR_TYPE_NS);
+      ldns_rr_push_rdf (rr, dname ("ns.dns.%s.", v->zone));
+      push (r, LDNS_SECTION_ANSWER, rr);
     }
-  const char *kind = l[n - 1];
-  if (strcmp (kind, "svc") == 0)
-    {
-      if (n == 1)
-        {
-        negative (r, zone, false);
-        return;
-      }
-      const char *ns = l[n - 2];
-      if (n == 2)
-        {
-        negative (r, zone, !namespace_has_services (v, ns));
-        return;
-      }
-      const struct dns_service *s = find_service (v, ns, l[n - 3]);
-      if (s == NULL)
-        {
-        negative (r, zone, true);
-        return;
-      }
-      if (n == 3)
-        {
-          if (a && (s->cluster_ip || s->n_endpoints))
-            answer_service_a (r, s);
-          else
-            negative (r, zone, false);
-          return;
-        }
-      if (n == 4)
-        {
-          uint32_t ip;
-          bool found = false;
-          if (parse_dashed (l[0], &ip))
-            for (size_t i = 0; i < s->n_endpoints && !found; i++)
-              found = s->endpoints[i] == ip;
-          if (!found)
-            {
-        negative (r, zone, true);
-        return;
-      }
-          if (a)
-            add_a (r, LDNS_SECTION_ANSWER, r->qname, ip);
-          else
-            negative (r, zone, false);
-          return;
-        }
-      if (n == 5 && l[0][0] == '_' && l[1][0] == '_')
-        for (size_t k = 0; k < s->n_ports; k++)
-          {
-            const struct dns_port *p = &s->ports[k];
-            if (p->name == NULL || strcmp (p->name, l[0] + 1) != 0 || strcmp (p->proto, l[1] + 1) != 0)
-              continue;
-            if ((qt == LDNS_RR_TYPE_SRV || qt == LDNS_RR_TYPE_ANY) && (s->cluster_ip || s->n_endpoints))
-              answer_srv (r, s, p);
-            else
-              negative (r, zone, false);
-            return;
-          }
-      {
-        negative (r, zone, true);
-        return;
-      }
-    }
-  if (strcmp (kind, "pod") == 0)
-    {
-      /* pods insecure: any well-formed address in any namespace. */
-      uint32_t ip;
-      if (n <= 2)
-        {
-        negative (r, zone, false);
-        return;
-      }
-      if (n != 3 || !parse_dashed (l[0], &ip))
-        {
-        negative (r, zone, true);
-        return;
-      }
-      if (a)
-        add_a (r, LDNS_SECTION_ANSWER, r->qname, ip);
-      else
-        negative (r, zone, false);
-      return;
-    }
-  negative (r, zone, true);
+  else if (n == 0)
+    negative (r, v->zone, false);
+  else if (strcmp (l[n - 1], "svc") == 0)
+    answer_svc (r, qt, l, n - 1);
+  else if (strcmp (l[n - 1], "pod") == 0)
+    answer_pod (r, qt, l, n - 1);
+  else
+    negative (r, v->zone, true);
 }
 
 static void
@@ -372,7 +366,7 @@ answer_reverse (struct reply *r, ldns_rr_type qt, char **l, size_t n)
   for (size_t i = 0; valid && i < v->n_services; i++)
     {
       const struct dns_service *s = &v->services[i];
-      if (s->cluster_ip == ip)
+      if (s->cluster_ip && s->cluster_ip == ip)
         {
           exists = true;
           if (want)
