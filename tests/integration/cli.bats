@@ -20,7 +20,7 @@ usage_verbs () {
   local bin=$NOBODY_DIR/bin/nslab seed=$NOBODY_DIR/labs/k3s-virtualbox.ini
   run as_nobody "$bin" validate "$seed"
   [ "$status" -eq 0 ]
-  [ "$output" = "$seed: ok (lab k3s: 3 nodes, 8 pods, 4 services)" ]
+  [ "$output" = "$seed: ok (lab k3s: 3 nodes, 9 pods, 4 services)" ]
   run as_nobody "$bin" plan "$seed"
   [ "$status" -eq 0 ]
   [[ "$output" == *"ip route add 10.42.1.0/24 via 10.42.1.0 dev flannel.1 onlink"* ]]
@@ -137,7 +137,7 @@ usage_verbs () {
   [ "$status" -eq 0 ]
   [ "$(echo "$output" | jq -c .)" = "[]" ]
   "$NSLAB" up "$SEED" > /dev/null
-  "$NSLAB" ls -o json | jq -e 'length == 1 and .[0].name == "k3s" and .[0].nodes == 3 and .[0].pods == 8
+  "$NSLAB" ls -o json | jq -e 'length == 1 and .[0].name == "k3s" and .[0].nodes == 3 and .[0].pods == 9
                                and .[0].services == 4 and .[0].status == "up" and .[0].age_seconds >= 0'
   # The text table's row, field by field.
   read -r name nodes pods svcs _ st < <("$NSLAB" ls | sed -n 2p)
@@ -146,7 +146,7 @@ usage_verbs () {
   run "$NSLAB" status -o json k3s
   [ "$status" -eq 0 ]
   echo "$output" | jq -e '.lab == "k3s" and .healthy == true and .status == "up" and .nodes == 3
-                         and (.processes | length) == 11 and all(.processes[]; .alive and .netns_present)
+                         and (.processes | length) == 12 and all(.processes[]; .alive and .netns_present)
                          and (.netns | length) > 0 and all(.netns[]; .present)'
   # Same processes as the text table.
   [ "$(echo "$output" | jq -r '.processes[] | "\(.kind) \(.name) \(.pid)"' | sort)" = \
@@ -250,7 +250,7 @@ usage_verbs () {
   [ "$status" -eq 0 ]
   run "$prefix/bin/nslab" validate work/mine.ini
   [ "$status" -eq 0 ]
-  [ "$output" = "work/mine.ini: ok (lab k3s: 3 nodes, 8 pods, 4 services)" ]
+  [ "$output" = "work/mine.ini: ok (lab k3s: 3 nodes, 9 pods, 4 services)" ]
   run "$prefix/bin/nslab" plan work/mine.ini
   [ "$status" -eq 0 ]
   [[ "$output" == *"ip route add 10.42.1.0/24 via 10.42.1.0 dev flannel.1 onlink"* ]]

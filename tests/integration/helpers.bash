@@ -34,7 +34,7 @@ leftovers () {
   ns=$(ip netns list 2>/dev/null)
   [ -n "$ns" ] && echo "netns: $ns"
   local procs
-  procs=$(ps -eo pid=,args= | grep -E 'nslab-(pause|echo|controller)' | grep -v grep)
+  procs=$(ps -eo pid=,args= | grep -E 'nslab-(pause|echo|controller|coredns)' | grep -v grep)
   [ -n "$procs" ] && echo "processes: $procs"
   local mounts
   mounts=$(awk 'index($5, "/run/netns/") == 1 { print $5 }' /proc/self/mountinfo)
@@ -118,7 +118,9 @@ make_lab () {
 # sections read from stdin; prints the file's path.
 one_node_lab () {
   local f=$BATS_TEST_TMPDIR/$1.ini
-  { printf '[lab]\nname = %s\ntemplate = %s/templates/k3s.ini\n' "$1" "$REPO"
+  # No cluster DNS: the smallest lab has no pod the test did not ask for
+  # (dns.bats tests the coredns pods).
+  { printf '[lab]\nname = %s\ntemplate = %s/templates/k3s.ini\n[cluster]\ndns = no\n' "$1" "$REPO"
     printf '[node n1]\nrole = control-plane\nnics = enp0s8=hostonly:192.168.56.10\n'
     cat; } > "$f"
   echo "$f"

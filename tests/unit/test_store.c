@@ -69,8 +69,8 @@ START_TEST (test_up_objects)
   ck_assert_int_eq (store_list (s, "ReplicaSet", "demo", &rss, &err), 0);
   ck_assert_int_eq (store_list (s, "Deployment", "demo", &deploys, &err), 0);
   ck_assert_int_eq (store_list (s, "Node", NULL, &nodes, &err), 0);
-  /* The seed: 8 pods, the web deployment's replicaset web-<hash>, 3 nodes. */
-  ck_assert_uint_eq (json_array_size (pods), 8);
+  /* The seed: 8 pods and coredns's, the web deployment's replicaset web-<hash>, 3 nodes. */
+  ck_assert_uint_eq (json_array_size (pods), 9);
   ck_assert_uint_eq (json_array_size (nodes), 3);
   ck_assert_uint_eq (json_array_size (deploys), 1);
   ck_assert_uint_eq (json_array_size (rss), 1);

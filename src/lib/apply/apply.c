@@ -4,6 +4,7 @@
 #include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -110,12 +111,45 @@ do_process (const struct plan_op *op, struct state_writer *w, struct pending *pe
     app = (struct pause_app) { .kind = PAUSE_APP_HTTP, .port = pp->app.port };
   else if (pp->app.kind == APP_COMMAND)
     app = (struct pause_app) { .kind = PAUSE_APP_COMMAND, .argv = pp->app.argv };
+  /* The cluster DNS server reads the lab's store (SQLite, ldns):
+   * nslab-coredns, linked with only those libraries, or nslab itself as
+   * nslab-coredns; not the small static nslab-pause. */
+  char exe[PATH_MAX], port[8];
+  char *dns_argv[] = { (char *) "nslab-coredns", (char *) "--port", port, (char *) state_writer_lab (w), NULL };
+  if (pp->app.kind == APP_DNS)
+    {
+      ssize_t n = 0;
+      if (!pause_helper_path ("nslab-coredns", exe) && (n = readlink ("/proc/self/exe", exe, sizeof exe - 1)) <= 0)
+        return nslab_error (err, errno, "%s: start pod %s: readlink /proc/self/exe", ns, c.sp.name);
+      if (n > 0)
+        exe[n] = '\0';
+      snprintf (port, sizeof port, "%u", pp->app.port);
+      app = (struct pause_app) { .kind = PAUSE_APP_COMMAND, .argv = dns_argv, .path = exe };
+    }
+  /* A node keeps the host's /etc/hosts (it is a VM the user set up) and
+   * learns the lab's node names; read here, not in the plan, which stays a
+   * pure function of the scenario. */
+  cleanup_free char *node_hosts = NULL;
+  if (pp->owner.kind == OBJ_NODE && pp->etc_hosts)
+    {
+      struct strbuf sb;
+      sb_init (&sb);
+      cleanup_file FILE *f = fopen ("/etc/hosts", "re");
+      char buf[4096];
+      size_t n;
+      while (f && (n = fread (buf, 1, sizeof buf, f)) > 0)
+        sb_addn (&sb, buf, n);
+      if (sb.len && sb.buf[sb.len - 1] != '\n')
+        sb_add (&sb, "\n");
+      sb_add (&sb, pp->etc_hosts);
+      node_hosts = sb_steal (&sb);
+    }
   struct pause_spec spec = {
     .title = pp->title,
     .netns_path = nspath,
     .hostname = pp->hostname,
     .files_dir = files,
-    .etc_hosts = pp->etc_hosts,
+    .etc_hosts = node_hosts ? node_hosts : pp->etc_hosts,
     .resolv_conf = pp->resolv_conf,
     .app = &app,
     .env = pp->env,

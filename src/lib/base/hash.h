@@ -3,11 +3,14 @@
 #ifndef NSLAB_HASH_H
 #define NSLAB_HASH_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #define FNV64_INIT 14695981039346656037ull
 
 /* Plain 64-bit FNV-1a of a NUL-terminated string. */
 uint64_t fnv1a64 (const char *s);
+/* The same over N bytes, continuing from H (FNV64_INIT to start). */
+uint64_t fnv1a64_mem (const void *p, size_t n, uint64_t h);
 
 #endif

@@ -126,7 +126,7 @@ adjust_scenario (struct scenario *sc, struct store *s, const struct lab_objects 
           const struct lab_service *ls = &o->services[k];
           if (strcmp (ls->ns, d->ns) != 0 || strcmp (ls->name, d->name) != 0)
             continue;
-          if (!d->cluster_ip)
+          if (!d->cluster_ip && !d->headless)
             d->cluster_ip = ls->cluster_ip;
           for (size_t p = 0; p < d->n_ports; p++)
             for (size_t q = 0; q < ls->n_ports; q++)

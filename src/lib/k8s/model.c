@@ -541,7 +541,7 @@ live_app_is (const struct model_live_pod *lp, const struct app_def *app)
 {
   if (lp->app_kind != app->kind)
     return false;
-  if (app->kind == APP_HTTP)
+  if (app->kind == APP_HTTP || app->kind == APP_DNS)
     return lp->app_port == app->port;
   if (app->kind == APP_COMMAND)
     return lp->app_command && app->command && strcmp (lp->app_command, app->command) == 0;
@@ -1226,7 +1226,7 @@ build_services (struct model *m, nslab_error_t *err)
       s->affinity_client_ip = d->affinity_client_ip;
       s->affinity_timeout = d->affinity_timeout;
       s->cluster_ip = d->cluster_ip;
-      if (!s->cluster_ip)
+      if (!s->cluster_ip && !d->headless)
         {
           /* usable addresses: network+1 .. broadcast-1 */
           uint64_t size = cidr_size (svc) - 2;

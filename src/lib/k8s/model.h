@@ -79,7 +79,7 @@ struct model_service {
   const struct service_def *def;
   char *ns, *name;
   enum svc_type type;
-  uint32_t cluster_ip;
+  uint32_t cluster_ip;           /* 0: headless (clusterIP None) */
   struct model_svc_port *ports;
   size_t n_ports;
   bool affinity_client_ip;

@@ -104,7 +104,7 @@ struct lab_svc_port {
 struct lab_service {
   char *ns, *name;
   enum svc_type type;
-  uint32_t cluster_ip;
+  uint32_t cluster_ip;   /* 0: headless (clusterIP None) */
   bool implicit;         /* added by the flavor (kubernetes, kube-dns) */
   struct label *selector;
   size_t n_selector;

@@ -13,7 +13,8 @@
 static const char *const flavor_names[] = { [FLAVOR_K3S] = "k3s", [FLAVOR_KUBEADM] = "kubeadm" };
 static const char *const net_kind_names[] = { [NET_NAT] = "nat", [NET_HOSTONLY] = "hostonly" };
 static const char *const role_names[] = { [ROLE_CONTROL_PLANE] = "control-plane", [ROLE_WORKER] = "worker" };
-static const char *const app_names[] = { [APP_NONE] = "none", [APP_HTTP] = "http", [APP_COMMAND] = "command" };
+static const char *const app_names[] = { [APP_NONE] = "none", [APP_HTTP] = "http", [APP_COMMAND] = "command",
+                                            [APP_DNS] = "dns" };
 static const char *const svc_type_names[] = { [SVC_CLUSTER_IP] = "ClusterIP", [SVC_NODE_PORT] = "NodePort",
                                               [SVC_LOAD_BALANCER] = "LoadBalancer" };
 static const char *const proto_names[] = { [PROTO_TCP] = "TCP", [PROTO_UDP] = "UDP", [PROTO_SCTP] = "SCTP" };
@@ -35,8 +36,8 @@ labels_to_json (const struct label *l, size_t n)
 static json_t *
 app_to_json (const struct lab_app *app)
 {
-  if (app->kind == APP_HTTP)
-    return json_pack ("{s:s, s:i}", "type", "http", "port", (json_int_t) app->port);
+  if (app->kind == APP_HTTP || app->kind == APP_DNS)
+    return json_pack ("{s:s, s:i}", "type", app_names[app->kind], "port", (json_int_t) app->port);
   if (app->kind == APP_COMMAND)
     return json_pack ("{s:s, s:s}", "type", "command", "command", app->command ? app->command : "");
   return json_null ();
@@ -176,7 +177,7 @@ read_app (struct json_reader *r, const json_t *o, struct lab_app *app)
     return 0;
   if (!json_is_object (j) || JR_ENUM (r, j, "type", app_names, &app->kind) < 0)
     return jr_bad (r, "app", "not {type, ...}");
-  if (app->kind == APP_HTTP)
+  if (app->kind == APP_HTTP || app->kind == APP_DNS)
     return jr_u16 (r, j, "port", &app->port);
   if (app->kind == APP_COMMAND)
     return jr_str (r, j, "command", false, &app->command);

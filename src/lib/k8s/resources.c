@@ -84,6 +84,12 @@ containers_json (const struct lab_app *app)
   if (app->kind == APP_HTTP)
     return json_pack ("[{s:s, s:s, s:[{s:i, s:s}]}]", "name", "app", "image", "nslab/http-echo", "ports",
                       "containerPort", (json_int_t) app->port, "protocol", "TCP");
+  /* As CoreDNS's manifest: "dns" 53/UDP, "dns-tcp" 53/TCP (no metrics
+   * server here, so no 9153). */
+  if (app->kind == APP_DNS)
+    return json_pack ("[{s:s, s:s, s:[{s:s, s:i, s:s}, {s:s, s:i, s:s}]}]", "name", "coredns", "image",
+                      "nslab/coredns", "ports", "name", "dns", "containerPort", (json_int_t) app->port, "protocol",
+                      "UDP", "name", "dns-tcp", "containerPort", (json_int_t) app->port, "protocol", "TCP");
   if (app->kind == APP_COMMAND)
     return json_pack ("[{s:s, s:s, s:[s, s, s]}]", "name", "app", "image", "nslab/command", "command", "/bin/sh",
                       "-c", app->command ? app->command : "");
@@ -281,7 +287,10 @@ add_service (struct builder *b, const struct lab_service *s, json_t *pods_by_nam
         json_object_set_new (jp, "nodePort", json_integer (p->node_port));
       json_array_append_new (ports, jp);
     }
-  ip_fmt (s->cluster_ip, ip);
+  if (s->cluster_ip)
+    ip_fmt (s->cluster_ip, ip);
+  else
+    snprintf (ip, sizeof ip, "None");
   json_t *spec = json_pack ("{s:s, s:s, s:[s], s:[s], s:o, s:s}", "type", svc_type_name (s->type), "clusterIP", ip,
                             "clusterIPs", ip, "ipFamilies", "IPv4", "ports", ports, "sessionAffinity", "None");
   if (s->n_selector)

@@ -349,7 +349,9 @@ kube_proxy_services (const struct model *m)
   struct svc_port_ref *refs = NULL;
   size_t n_refs = 0, total_endpoints = 0;
   for (size_t s = 0; s < m->n_services; s++)
-    for (size_t i = 0; i < m->services[s].n_ports; i++)
+    /* A headless service has no virtual IP: kube-proxy skips it
+       (ShouldSkipService), its endpoints are for the DNS alone. */
+    for (size_t i = 0; m->services[s].cluster_ip && i < m->services[s].n_ports; i++)
       {
         const struct model_service *svc = &m->services[s];
         struct svc_port_ref *r = VEC_PUSH (refs, n_refs);

@@ -14,7 +14,8 @@ static const char *const link_kind_names[] = { [LINK_BRIDGE] = "bridge", [LINK_V
 static const char *const rtprot_names[] = { [RTPROT_UNSPEC] = "unspec", [RTPROT_KERNEL] = "kernel",
                                             [RTPROT_BOOT] = "boot", [RTPROT_STATIC] = "static",
                                             [RTPROT_DHCP] = "dhcp" };
-static const char *const app_kind_names[] = { [APP_NONE] = "none", [APP_HTTP] = "http", [APP_COMMAND] = "command" };
+static const char *const app_kind_names[] = { [APP_NONE] = "none", [APP_HTTP] = "http", [APP_COMMAND] = "command",
+                                                 [APP_DNS] = "dns" };
 static const char *const owner_kind_names[] = { [OBJ_NONE] = "none", [OBJ_NODE] = "node", [OBJ_POD] = "pod" };
 static const char *const restart_policy_names[]
     = { [RESTART_ALWAYS] = "Always", [RESTART_ON_FAILURE] = "OnFailure", [RESTART_NEVER] = "Never" };
@@ -477,6 +478,8 @@ process_describe (struct strbuf *sb, const struct plan_op *op)
     sb_addf (sb, ", app: HTTP echo on port %u", pr->app.port);
   else if (pr->app.kind == APP_COMMAND)
     sb_addf (sb, ", app: %s", pr->app.command);
+  else if (pr->app.kind == APP_DNS)
+    sb_addf (sb, ", app: cluster DNS on port %u", pr->app.port);
   if (pr->privileged)
     sb_add (sb, ", privileged");
   if (pr->restart_policy != RESTART_ALWAYS)
@@ -494,8 +497,8 @@ process_to_json (const struct plan_op *op, json_t *o)
   json_object_set_new (o, "title", json_string (pr->title));
   json_object_set_new (o, "hostname", json_string (pr->hostname));
   json_t *app = json_null ();
-  if (pr->app.kind == APP_HTTP)
-    app = json_pack ("{s:s, s:i}", "type", "http", "port", (json_int_t) pr->app.port);
+  if (pr->app.kind == APP_HTTP || pr->app.kind == APP_DNS)
+    app = json_pack ("{s:s, s:i}", "type", app_kind_names[pr->app.kind], "port", (json_int_t) pr->app.port);
   else if (pr->app.kind == APP_COMMAND)
     app = json_pack ("{s:s, s:s, s:o}", "type", "command", "command", pr->app.command, "argv",
                      json_strv (pr->app.argv));
@@ -527,7 +530,7 @@ process_from_json (const json_t *o, struct plan_op *op, nslab_error_t *err)
   snprintf (r.where, sizeof r.where, "app");
   if (!json_is_object (app) || JR_ENUM (&r, app, "type", app_kind_names, &pr->app.kind) < 0)
     return -1;
-  if (pr->app.kind == APP_HTTP)
+  if (pr->app.kind == APP_HTTP || pr->app.kind == APP_DNS)
     return jr_u16 (&r, app, "port", &pr->app.port);
   if (pr->app.kind == APP_COMMAND)
     {

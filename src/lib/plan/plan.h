@@ -125,7 +125,8 @@ struct plan_process {
   char *hostname;
   struct plan_app app;
   char **env;           /* extra environment for the app (POD_NAME, ...), NULL-terminated; may be NULL */
-  char *etc_hosts;      /* pods: /etc/hosts as kubelet writes it; NULL = leave the host's */
+  char *etc_hosts;      /* pods: /etc/hosts as kubelet writes it; nodes: the lines the applier adds
+                         * to the host's (the lab's node names); NULL = leave the host's */
   char *resolv_conf;    /* pods: /etc/resolv.conf (cluster DNS, search path); NULL = leave */
   bool privileged;      /* pods: the app keeps every capability (else containerd's default set) */
   enum restart_policy restart_policy; /* pods: when the pause process restarts the app (nodes: Always, no app) */

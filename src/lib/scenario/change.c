@@ -62,6 +62,9 @@ cluster_change (const struct cluster_def *a, const struct cluster_def *b)
     return "masquerade_bit";
   if (a->cp_schedulable != b->cp_schedulable)
     return "control_plane_schedulable";
+  /* Every running pod's resolv.conf says whether there is a cluster DNS. */
+  if (a->dns != b->dns)
+    return "dns";
   return NULL;
 }
 

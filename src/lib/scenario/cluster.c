@@ -168,5 +168,15 @@ decode_cluster (struct ctx *c, const struct merged_section *s)
     }
   if ((k = find_key (s, "control_plane_schedulable")) && key_bool (c->err, k, &cl->cp_schedulable) < 0)
     return -1;
+  if ((k = find_key (s, "dns")) && key_bool (c->err, k, &cl->dns) < 0)
+    return -1;
+  if ((k = find_key (s, "dns_replicas")))
+    {
+      if (!cl->dns)
+        return kerr (c, k, "needs dns = yes");
+      if (key_uint (c->err, k, 1, 10, &v) < 0)
+        return -1;
+      cl->dns_replicas = (int) v;
+    }
   return 0;
 }

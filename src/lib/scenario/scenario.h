@@ -23,7 +23,8 @@ enum net_kind { NET_NAT, NET_HOSTONLY };
 enum hypervisor { HV_VIRTUALBOX, HV_VMWARE };
 enum node_role { ROLE_CONTROL_PLANE, ROLE_WORKER };
 enum workload_kind { WL_POD, WL_DEPLOYMENT, WL_REPLICASET };
-enum app_kind { APP_NONE, APP_HTTP, APP_COMMAND };
+/* APP_DNS: the cluster DNS server (the coredns pods the flavor adds, scenario/flavor.c). */
+enum app_kind { APP_NONE, APP_HTTP, APP_COMMAND, APP_DNS };
 enum probe_kind { PROBE_NONE, PROBE_TCP, PROBE_HTTP };
 /* A pod's spec.restartPolicy: when kubelet restarts its app. */
 enum restart_policy { RESTART_ALWAYS, RESTART_ON_FAILURE, RESTART_NEVER };
@@ -58,6 +59,8 @@ struct cluster_def {
   uint16_t apiserver_port;  /* 6443: endpoint of default/kubernetes */
   int masquerade_bit;       /* kube-proxy masqueradeBit, 14 */
   bool cp_schedulable;      /* k3s: true; kubeadm: false (NoSchedule taint) */
+  bool dns;                 /* the coredns Deployment and kube-dns service (dns = no: neither) */
+  int dns_replicas;         /* coredns replicas: k3s 1, kubeadm 2 */
 };
 
 struct network_def {
@@ -89,7 +92,7 @@ struct node_def {
 
 struct app_def {
   enum app_kind kind;
-  uint16_t port;   /* APP_HTTP: listening port */
+  uint16_t port;   /* APP_HTTP, APP_DNS: listening port */
   char **argv;     /* APP_COMMAND: NULL-terminated, split like a shell would (quotes) */
   char *command;   /* APP_COMMAND: as written */
 };
@@ -136,7 +139,8 @@ struct service_def {
   size_t n_selector;
   struct port_def *ports;
   size_t n_ports;
-  uint32_t cluster_ip;    /* 0 = allocate */
+  uint32_t cluster_ip;    /* 0 = allocate (or none when headless) */
+  bool headless;          /* cluster_ip = None: no ClusterIP, no proxy rules; DNS answers the endpoints */
   bool affinity_client_ip;
   uint32_t affinity_timeout; /* seconds, default 10800 */
   bool implicit;          /* added by the flavor (kubernetes, kube-dns), not the user */

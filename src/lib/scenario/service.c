@@ -149,6 +149,15 @@ decode_cluster_ip (struct ctx *c, const struct merged_key *k, struct service_def
   const struct cluster_def *cl = &c->sc->cluster;
   char b1[CIDR_STRLEN], ib[IP_STRLEN];
   uint32_t ip;
+  /* spec.clusterIP: None, a headless service (no virtual IP: the cluster
+   * DNS answers with the ready endpoints themselves). */
+  if (strcmp (k->value, "None") == 0)
+    {
+      if (sv->type != SVC_CLUSTER_IP)
+        return kerr (c, k, "None (headless) needs type = ClusterIP");
+      sv->headless = true;
+      return 0;
+    }
   if (key_ip (c->err, k, k->value, &ip) < 0)
     return -1;
   cleanup_free char *in = xasprintf ("service CIDR %s", cidr_fmt (cl->service_cidr, b1));

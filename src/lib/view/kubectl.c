@@ -114,6 +114,8 @@ print_pods (const struct lab_objects *o, bool running, FILE *out)
         snprintf (appdesc, sizeof appdesc, "http-echo:%u", pod->app.port);
       else if (pod->app.kind == APP_COMMAND)
         snprintf (appdesc, sizeof appdesc, "command");
+      else if (pod->app.kind == APP_DNS)
+        snprintf (appdesc, sizeof appdesc, "coredns:%u", pod->app.port);
       else
         snprintf (appdesc, sizeof appdesc, "<none>");
       ip_fmt (pod->ip, ip);
@@ -144,7 +146,8 @@ print_services (const struct lab_objects *o, FILE *out)
       format_ports (&ports, s);
       format_external_ip (&ext, s);
       format_selector (&sel, s);
-      table_row (&t, (const char *[]) { s->ns, s->name, svc_type_name (s->type), ip_fmt (s->cluster_ip, ip), ext.buf,
+      table_row (&t, (const char *[]) { s->ns, s->name, svc_type_name (s->type),
+                                        s->cluster_ip ? ip_fmt (s->cluster_ip, ip) : "None", ext.buf,
                                         ports.buf, sel.buf });
       sb_free (&ports);
       sb_free (&ext);
