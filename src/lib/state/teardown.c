@@ -24,6 +24,8 @@
 #include "kernel/netns.h"
 #include "kernel/proc.h"
 #include "kernel/rtnl.h"
+#include "plan/plan.h"
+#include "runtime/cni.h"
 #include "runtime/pause.h"
 #include "base/util.h"
 
@@ -265,10 +267,51 @@ netns_worker (void *arg)
     }
 }
 
+/* CNI DEL for every recorded call, newest first, as containerd tears a pod
+ * sandbox's network down before it stops the sandbox: with the config it was
+ * added with, while both namespaces are there (a call whose namespaces are
+ * gone has nothing left to undo; their deletion below removes the rest). A
+ * failing DEL is reported and teardown goes on. */
+static int
+cni_delete (const struct state *st, nslab_error_t *err)
+{
+  int rc = 0;
+  for (size_t i = st->n_cnis; i-- > 0;)
+    {
+      const struct state_cni *c = &st->cnis[i];
+      nslab_error_t e = NULL;
+      if (!state_netns_name_ok (st->lab, c->node_ns) || !state_netns_name_ok (st->lab, c->pod_ns)
+          || strchr (c->type, '/') || strchr (c->container_id, '/'))
+        nslab_error (&e, 0, "refused journal record \"cni %s %s %s\": not lab %s's: left as it is", c->node_ns,
+                     c->pod_ns, c->type, st->lab);
+      else if (netns_exists (c->node_ns) && netns_exists (c->pod_ns))
+        {
+          cleanup_free char *nspath = netns_path (c->pod_ns);
+          cleanup_free char *data = xasprintf ("%s/cni/%s", st->dir, c->node_ns);
+          struct cni_call call = { .command = "DEL", .plugin_dir = PLAN_CNI_PATH, .type = c->type,
+                                   .container_id = c->container_id, .netns_path = nspath, .ifname = c->ifname,
+                                   .config = c->config, .node_ns = c->node_ns, .data_dir = data };
+          char *out = NULL;
+          if (cni_exec (&call, &out, &e) < 0)
+            nslab_error_wrap (&e, "%s: pod %s", c->node_ns, c->pod_ns);
+          free (out);
+        }
+      if (e)
+        {
+          nslab_error_keep_first (err, &e);
+          nslab_error_free (&e);
+          rc = -1;
+        }
+    }
+  return rc;
+}
+
 static int
 teardown_run (const struct state *st, struct steps *steps, nslab_error_t *err)
 {
-  int rc = kill_processes (st, steps, err);
+  int rc = cni_delete (st, err);
+  if (kill_processes (st, steps, err) < 0)
+    rc = -1;
   /* A cached netlink socket (rollback of our own up) would keep the
    * namespace alive after its name is gone. */
   for (size_t i = 0; i < st->n_netns; i++)
@@ -346,6 +389,10 @@ teardown_namespaces (struct state_writer *w, const struct state *st, char *const
   for (size_t i = 0; i < st->n_procs; i++)
     if (name_in (st->procs[i].netns, names, n))
       part.procs[part.n_procs++] = st->procs[i];
+  part.cnis = xcalloc (st->n_cnis + 1, sizeof *part.cnis);
+  for (size_t i = 0; i < st->n_cnis; i++)
+    if (name_in (st->cnis[i].pod_ns, names, n))
+      part.cnis[part.n_cnis++] = st->cnis[i];
   struct steps s = { .crash = -1 };
   int rc = teardown_run (&part, &s, err);
   /* Recorded as gone only once gone: a failure leaves them for down. */
@@ -356,6 +403,7 @@ teardown_namespaces (struct state_writer *w, const struct state *st, char *const
   free (part.netns);
   free (part.netns_ident);
   free (part.procs);
+  free (part.cnis);
   return rc;
 }
 
