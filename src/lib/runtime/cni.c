@@ -5,7 +5,6 @@
 #include <fcntl.h>
 #include <jansson.h>
 #include <sched.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
@@ -80,6 +79,15 @@ cni_exec (const struct cni_call *c, char **result, nslab_error_t *err)
   cleanup_free char *e_path = xasprintf ("CNI_PATH=%s", c->plugin_dir);
   char *const envp[] = { e_cmd, e_id, e_ns, e_if, e_args, e_path, (char *) "PATH=/usr/sbin:/usr/bin:/sbin:/bin",
                          NULL };
+  /* The config goes into the pipe before the plugin starts: it fits a
+   * pipe's buffer, and nothing can be written to a reader already gone
+   * (no SIGPIPE to handle, which threads could not do one by one). */
+  size_t len = strlen (c->config);
+  if (len > 60000)
+    {
+      close (nsfd);
+      return nslab_error (err, EFBIG, "CNI config for %s %s: %zu bytes, too long", c->type, c->ifname, len);
+    }
   int in[2] = { -1, -1 }, out[2] = { -1, -1 };
   if (pipe2 (in, O_CLOEXEC) < 0 || pipe2 (out, O_CLOEXEC) < 0)
     {
@@ -88,6 +96,15 @@ cni_exec (const struct cni_call *c, char **result, nslab_error_t *err)
       close (nsfd);
       return nslab_error (err, e, "pipe for CNI plugin %s", c->type);
     }
+  if (write (in[1], c->config, len) != (ssize_t) len)
+    {
+      int e = errno;
+      close_pair (in);
+      close_pair (out);
+      close (nsfd);
+      return nslab_error (err, e ? e : EIO, "write CNI config for %s", c->type);
+    }
+  close (in[1]);
   pid_t pid = fork ();
   if (pid == 0)
     child (c, prog, envp, nsfd, in[0], out[1]);
@@ -97,27 +114,9 @@ cni_exec (const struct cni_call *c, char **result, nslab_error_t *err)
   close (out[1]);
   if (pid < 0)
     {
-      close (in[1]);
       close (out[0]);
       return nslab_error (err, fork_errno, "fork CNI plugin %s", c->type);
     }
-  /* A network config is far below a pipe's buffer, but a plugin that exits
-   * early must not kill us with SIGPIPE: write errors are ignored and the
-   * exit status tells. */
-  struct sigaction ign = { .sa_handler = SIG_IGN }, old;
-  sigaction (SIGPIPE, &ign, &old);
-  size_t len = strlen (c->config), off = 0;
-  while (off < len)
-    {
-      ssize_t n = write (in[1], c->config + off, len - off);
-      if (n < 0 && errno == EINTR)
-        continue;
-      if (n <= 0)
-        break;
-      off += (size_t) n;
-    }
-  close (in[1]);
-  sigaction (SIGPIPE, &old, NULL);
   char *stdout_text = read_all (out[0]);
   close (out[0]);
   int status;
