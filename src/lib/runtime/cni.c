@@ -67,7 +67,11 @@ cni_exec (const struct cni_call *c, char **result, nslab_error_t *err)
   *result = NULL;
   cleanup_free char *prog = xasprintf ("%s/%s", c->plugin_dir, c->type);
   if (access (prog, X_OK) < 0)
-    return nslab_error (err, errno, "CNI plugin %s", prog);
+    {
+      nslab_error (err, errno, "CNI plugin %s", prog);
+      return nslab_error_hint (err, "cni_runtime = plugins needs Debian's containernetworking-plugins "
+                                    "(apt-get install containernetworking-plugins, or make deps)");
+    }
   int nsfd = netns_open (c->node_ns, err);
   if (nsfd < 0)
     return -1;
