@@ -150,6 +150,7 @@ fuzz: deps-fuzz
 	$(FUZZ_CC) -o build/fuzz/fuzz_scenario tests/fuzz/fuzz_scenario.c build/fuzz/libnslab.a $(LDLIBS)
 	$(FUZZ_CC) -o build/fuzz/fuzz_plan_json tests/fuzz/fuzz_plan_json.c build/fuzz/libnslab.a $(LDLIBS)
 	$(FUZZ_CC) -o build/fuzz/fuzz_dns tests/fuzz/fuzz_dns.c build/fuzz/libnslab.a $(LDLIBS)
+	$(FUZZ_CC) -o build/fuzz/fuzz_cni_result tests/fuzz/fuzz_cni_result.c build/fuzz/libnslab.a $(LDLIBS)
 	@mkdir -p build/fuzz/corpus build/fuzz/corpus-json
 	cp labs/*.ini templates/*.ini tests/fuzz/corpus/* build/fuzz/corpus/ 2>/dev/null || true
 	for f in labs/*.ini; do bin/nslab plan -o json "$$f" > build/fuzz/corpus-json/$$(basename "$$f" .ini).json; done
@@ -159,6 +160,8 @@ fuzz: deps-fuzz
 	@mkdir -p build/fuzz/corpus-dns
 	cp tests/fuzz/corpus-dns/* build/fuzz/corpus-dns/
 	./build/fuzz/fuzz_dns -max_total_time=$(FUZZ_SECONDS) -max_len=4096 build/fuzz/corpus-dns
+	@mkdir -p build/fuzz/corpus-cni && cp tests/fuzz/corpus-cni/* build/fuzz/corpus-cni/
+	./build/fuzz/fuzz_cni_result -max_total_time=$(FUZZ_SECONDS) build/fuzz/corpus-cni
 
 # Regenerate the golden plans (one per labs/*.ini) after a deliberate change,
 # and show the whole diff to review before committing it.

@@ -75,6 +75,8 @@ static const struct vcase cases[] = {
   { "[lab]\nname = t\ntemplate = k3s\n[cluster]\nnode_mask = 29\n", 'S', ": [cluster] node_mask: /29 must be longer than the pod CIDR prefix (/16) and at most 28" },
   { "[lab]\nname = t\ntemplate = k3s\n[cluster]\npod_cidr = 10.42.0.0/24\n", 'S', ": [cluster] pod_cidr: node_mask /24 must be longer than the pod CIDR prefix (/24) and at most 28" },
   { "[lab]\nname = t\ntemplate = k3s\n[cluster]\ncni = calico\n", 'S', ": [cluster] cni: \"calico\" is not a supported CNI (flannel, host-gw, weave)" },
+  { "[lab]\nname = t\ntemplate = k3s\n[cluster]\ncni_runtime = containerd\n", 'S', ": [cluster] cni_runtime: \"containerd\" is not a CNI runtime (builtin, plugins)" },
+  { "[lab]\nname = t\ntemplate = k3s\n[cluster]\ncni = weave\ncni_runtime = plugins\n", 'S', ": [cluster] cni_runtime: plugins wires pods with the bridge plugin, as flannel delegates to it: it needs cni flannel or host-gw, not weave" },
   { "[lab]\nname = t\ntemplate = k3s\n[cluster]\nproxy_mode = nftables\n", 'S', ": [cluster] proxy_mode: proxy_mode nftables is not supported yet" },
   { "[lab]\nname = t\ntemplate = k3s\n[cluster]\nproxy_mode = ipvs\n", 'S', ": [cluster] proxy_mode: \"ipvs\" is not a supported proxy mode (iptables)" },
   { "[lab]\nname = t\ntemplate = k3s\n[cluster]\ndns_domain = cluster..local\n", 'S', ": [cluster] dns_domain: \"cluster..local\" is not a valid DNS domain" },

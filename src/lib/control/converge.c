@@ -483,6 +483,8 @@ converge_apply (const char *lab, const struct control_runtime *rt, const struct 
           const struct lab_pod *np = NULL;
           again = strcmp (op->ns, gone[g]) == 0
                   || (op->kind == OP_LINK && op->u.link.peer_ns && strcmp (op->u.link.peer_ns, gone[g]) == 0)
+                  /* a replaced pod's new sandbox is wired again by the plugins */
+                  || (op->kind == OP_CNI && strcmp (op->u.cni.pod_ns, gone[g]) == 0)
                   /* its host veth went with it: enslaved again */
                   || (op->kind == OP_LINK_SET && has_pod (&x.new_pods, gone[g], &np) && np->host_veth
                       && strcmp (op->u.set.name, np->host_veth) == 0);

@@ -42,6 +42,8 @@ cluster_change (const struct cluster_def *a, const struct cluster_def *b)
     return "node_mask";
   if (a->cni != b->cni)
     return "cni";
+  if (a->cni_runtime != b->cni_runtime)
+    return "cni_runtime";
   if (a->proxy_mode != b->proxy_mode)
     return "proxy_mode";
   if (!str_eq (a->dns_domain, b->dns_domain))

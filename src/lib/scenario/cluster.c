@@ -126,6 +126,19 @@ decode_cluster (struct ctx *c, const struct merged_section *s)
       else
         return kerr (c, k, "\"%s\" is not a supported CNI (flannel, host-gw, weave)", k->value);
     }
+  if ((k = find_key (s, "cni_runtime")))
+    {
+      if (strcmp (k->value, "builtin") == 0)
+        cl->cni_runtime = CNI_RUNTIME_BUILTIN;
+      else if (strcmp (k->value, "plugins") == 0)
+        cl->cni_runtime = CNI_RUNTIME_PLUGINS;
+      else
+        return kerr (c, k, "\"%s\" is not a CNI runtime (builtin, plugins)", k->value);
+      /* Weave's own CNI plugin is not in Debian's containernetworking-plugins. */
+      if (cl->cni_runtime == CNI_RUNTIME_PLUGINS && cl->cni == CNI_WEAVE)
+        return kerr (c, k, "plugins wires pods with the bridge plugin, as flannel delegates to it: "
+                           "it needs cni flannel or host-gw, not weave");
+    }
   if ((k = find_key (s, "proxy_mode")))
     {
       if (strcmp (k->value, "nftables") == 0)

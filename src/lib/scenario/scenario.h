@@ -17,6 +17,9 @@
 
 enum flavor { FLAVOR_K3S, FLAVOR_KUBEADM };
 enum cni_kind { CNI_FLANNEL, CNI_WEAVE, CNI_HOST_GW };
+/* Who wires a pod: nslab's netlink code, or the real CNI plugins (bridge,
+ * host-local, loopback) called as containerd calls them. */
+enum cni_runtime { CNI_RUNTIME_BUILTIN, CNI_RUNTIME_PLUGINS };
 enum proxy_mode { PROXY_IPTABLES, PROXY_NFTABLES };
 enum net_kind { NET_NAT, NET_HOSTONLY };
 /* Whose VMs sit on a network: decides the NICs' MAC vendor prefix. */
@@ -49,6 +52,7 @@ struct cluster_def {
   struct cidr service_cidr; /* e.g. 10.43.0.0/16 */
   uint8_t node_mask;        /* per-node pod subnet length, e.g. 24 */
   enum cni_kind cni;
+  enum cni_runtime cni_runtime; /* builtin (default) or plugins */
   enum proxy_mode proxy_mode;
   char *dns_domain;         /* cluster.local */
   uint32_t dns_ip;          /* kube-dns ClusterIP, e.g. 10.43.0.10 */
