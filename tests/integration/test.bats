@@ -116,7 +116,7 @@ KINDS="$BATS_TEST_DIRNAME/checks/kinds.ini"
   mkdir "$BATS_TEST_TMPDIR/x"
   bsdtar -xf "$BATS_TEST_TMPDIR/k3s.tar.gz" -C "$BATS_TEST_TMPDIR/x" k3s/state
   [ "$(sqlite3 "$BATS_TEST_TMPDIR/x/k3s/state/store.db" 'pragma integrity_check')" = ok ]
-  [ "$(sqlite3 "$BATS_TEST_TMPDIR/x/k3s/state/store.db" "select count(*) from objects where kind = 'Pod'")" -eq 8 ]
+  [ "$(sqlite3 "$BATS_TEST_TMPDIR/x/k3s/state/store.db" "select count(*) from objects where kind = 'Pod'")" -eq 9 ]
   # One log per pod of the lab.
   [ "$(grep -c '^k3s/state/logs/.*\.log$' "$BATS_TEST_TMPDIR/list")" -eq "$(ls /run/nslab/k3s/logs | wc -l)" ]
   # Every namespace the lab has, each with its dumps.
