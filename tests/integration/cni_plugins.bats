@@ -134,8 +134,8 @@ same_state () {
   [ -e "$leases/10.244.2.2" ]
   run "$NSLAB" delete vmware pod/"$old"
   [ "$status" -eq 0 ]
-  # Wait (bounded) for the replacement's lease.
-  for _ in $(seq 200); do [ -e "$leases/10.244.2.3" ] && break; sleep 0.05; done
+  # Wait (bounded) for the replacement's ADD and the old pod's DEL: the runtime agent may make the new pod first.
+  for _ in $(seq 200); do [ -e "$leases/10.244.2.3" ] && [ ! -e "$leases/10.244.2.2" ] && break; sleep 0.05; done
   [ ! -e "$leases/10.244.2.2" ]
   [ -e "$leases/10.244.2.3" ]
   [ "$(cat "$leases/last_reserved_ip.0")" = 10.244.2.3 ]
