@@ -168,5 +168,16 @@ decode_cluster (struct ctx *c, const struct merged_section *s)
     }
   if ((k = find_key (s, "control_plane_schedulable")) && key_bool (c->err, k, &cl->cp_schedulable) < 0)
     return -1;
+  if ((k = find_key (s, "load_balancer_pool")))
+    {
+      /* k3s has its own load balancer (servicelb), which publishes the
+         nodes' addresses and has no pool. */
+      if (cl->flavor != FLAVOR_KUBEADM)
+        return kerr (c, k, "needs flavor = kubeadm (k3s servicelb publishes the nodes' addresses)");
+      if (key_cidr (c->err, k, &cl->lb_pool) < 0)
+        return -1;
+      if (cidr_overlaps (cl->lb_pool, cl->pod_cidr) || cidr_overlaps (cl->lb_pool, cl->service_cidr))
+        return kerr (c, k, "%s overlaps pod_cidr or service_cidr", k->value);
+    }
   return 0;
 }

@@ -58,6 +58,10 @@ struct cluster_def {
   uint16_t apiserver_port;  /* 6443: endpoint of default/kubernetes */
   int masquerade_bit;       /* kube-proxy masqueradeBit, 14 */
   bool cp_schedulable;      /* k3s: true; kubeadm: false (NoSchedule taint) */
+  /* kubeadm: the address pool of an L2 load-balancer announcer (MetalLB's
+   * IPAddressPool + L2Advertisement); len 0: none, LoadBalancers stay
+   * <pending>. */
+  struct cidr lb_pool;
 };
 
 struct network_def {
@@ -140,6 +144,14 @@ struct service_def {
   bool affinity_client_ip;
   uint32_t affinity_timeout; /* seconds, default 10800 */
   bool implicit;          /* added by the flavor (kubernetes, kube-dns), not the user */
+  bool etp_local;         /* externalTrafficPolicy: Local (default Cluster) */
+  bool itp_local;         /* internalTrafficPolicy: Local (default Cluster) */
+  uint32_t *external_ips; /* spec.externalIPs, as written */
+  size_t n_external_ips;
+  uint32_t lb_ip;         /* spec.loadBalancerIP (kubeadm pool), 0 = allocate */
+  struct cidr *source_ranges; /* spec.loadBalancerSourceRanges */
+  size_t n_source_ranges;
+  uint16_t hc_node_port;  /* spec.healthCheckNodePort, 0 = allocate (LoadBalancer + ETP Local) */
   struct origin origin;
 };
 
