@@ -108,6 +108,14 @@ fx_endpoint (size_t svc, size_t port, const char *addr, uint16_t ep_port)
 }
 
 static void
+fx_endpoint_on (size_t svc, size_t port, const char *addr, uint16_t ep_port, int node)
+{
+  fx_endpoint (svc, port, addr, ep_port);
+  struct model_svc_port *p = &mdl.services[svc].ports[port];
+  p->endpoints[p->n_endpoints - 1].node = node;
+}
+
+static void
 fx_lb_ip (size_t svc, const char *addr)
 {
   struct model_service *s = &mdl.services[svc];
@@ -595,6 +603,185 @@ START_TEST (test_fixed_chains_exact)
 }
 END_TEST
 
+
+/* ---- kube-proxy's own expected output ---------------------------------- */
+
+static bool
+kube_proxy_owned (const char *chain)
+{
+  return strncmp (chain, "KUBE-", 5) == 0 && strcmp (chain, "KUBE-KUBELET-CANARY") != 0
+         && strcmp (chain, "KUBE-PROXY-CANARY") != 0;
+}
+
+struct kp_line {
+  char *chain, *text;
+  size_t order;
+};
+
+static int
+cmp_kp_line (const void *a, const void *b)
+{
+  const struct kp_line *x = a, *y = b;
+  int c = strcmp (x->chain, y->chain);
+  return c ? c : x->order < y->order ? -1 : x->order > y->order;
+}
+
+/* Table NAME of an iptables-restore text reduced to what kube-proxy's
+   syncProxyRules owns (its KUBE-* chains, not the canaries or the jumps
+   from built-in chains), chain lines sorted, rules grouped by chain in
+   their order: the text two writers of the same rules agree on whatever
+   order they walk the services in. */
+static char *
+kube_proxy_view (const char *text, const char *name)
+{
+  cleanup_free char *body = table (text, name);
+  struct kp_line *chains = NULL, *rules = NULL;
+  size_t n_chains = 0, n_rules = 0;
+  for (char *save = NULL, *l = strtok_r (body, "\n", &save); l; l = strtok_r (NULL, "\n", &save))
+    {
+      bool decl = l[0] == ':';
+      if (!decl && strncmp (l, "-A ", 3) != 0)
+        continue;
+      const char *c = decl ? l + 1 : l + 3;
+      char *chain = xstrndup (c, strcspn (c, " "));
+      if (!kube_proxy_owned (chain))
+        {
+          free (chain);
+          continue;
+        }
+      struct kp_line *k = decl ? VEC_PUSH (chains, n_chains) : VEC_PUSH (rules, n_rules);
+      k->chain = chain;
+      k->text = xstrdup (l);
+      k->order = decl ? n_chains : n_rules;
+    }
+  qsort (chains, n_chains, sizeof *chains, cmp_kp_line);
+  qsort (rules, n_rules, sizeof *rules, cmp_kp_line);
+  struct strbuf sb;
+  sb_init (&sb);
+  for (size_t i = 0; i < n_chains; i++)
+    {
+      sb_addf (&sb, "%s\n", chains[i].text);
+      free (chains[i].chain);
+      free (chains[i].text);
+    }
+  for (size_t i = 0; i < n_rules; i++)
+    {
+      sb_addf (&sb, "%s\n", rules[i].text);
+      free (rules[i].chain);
+      free (rules[i].text);
+    }
+  free (chains);
+  free (rules);
+  return sb_steal (&sb);
+}
+
+static char *
+str_replace_all (const char *s, const char *from, const char *to)
+{
+  struct strbuf sb;
+  sb_init (&sb);
+  for (const char *hit; (hit = strstr (s, from)) != NULL; s = hit + strlen (from))
+    {
+      sb_addn (&sb, s, (size_t) (hit - s));
+      sb_add (&sb, to);
+    }
+  sb_add (&sb, s);
+  return sb_steal (&sb);
+}
+
+/* tests/unit/kube-proxy/NAME.txt as the node nslab models would have it:
+   the test's fake proxier has xt_nfacct (kube-proxy adds the counters and
+   the localhost NodePort rules that use them only where the kernel has the
+   module; nslab models a node without it), no --random-fully, and its
+   mark is the literal "0x4000" where a real kube-proxy formats 1<<14 as
+   "0x00004000". Nothing else is changed. */
+static char *
+kube_proxy_expected (const char *name)
+{
+  cleanup_free char *path = xasprintf ("%s/tests/unit/kube-proxy/%s.txt", NSLAB_SRCDIR, name);
+  FILE *f = fopen (path, "re");
+  ck_assert_msg (f != NULL, "%s", path);
+  struct strbuf sb;
+  sb_init (&sb);
+  char line[1024];
+  while (fgets (line, sizeof line, f))
+    {
+      if (line[0] == '#' || (strstr (line, "--nfacct-name localhost_nps_accepted_pkts") != NULL))
+        continue;
+      cleanup_free char *a = str_replace_all (line, " -m nfacct --nfacct-name ct_state_invalid_dropped_pkts", "");
+      cleanup_free char *b = str_replace_all (a, "-j MASQUERADE\n", "-j MASQUERADE --random-fully\n");
+      cleanup_free char *c = str_replace_all (b, "0x4000", "0x00004000");
+      sb_add (&sb, c);
+    }
+  fclose (f);
+  return sb_steal (&sb);
+}
+
+static const uint32_t *
+fx_ips (size_t svc, const char *a)
+{
+  static uint32_t store[8][2];
+  store[svc][0] = ip (a);
+  return store[svc];
+}
+
+/* The services and endpoints of kube-proxy's TestOverallIPTablesRules, on
+   node 0 ("test-node", 192.168.0.2); endpoints without a node name there
+   are on node 1 here. */
+START_TEST (test_kube_proxy_overall_rules)
+{
+  fx_cluster (FLAVOR_KUBEADM, "10.0.0.0/8", 2);
+  mdl.nodes[0].internal_ip = ip ("192.168.0.2");
+  mdl.nodes[1].internal_ip = ip ("192.168.0.3");
+  static struct cidr range;
+  ck_assert (cidr_parse ("203.0.113.0/25", &range, true));
+
+  size_t s1 = fx_service ("ns1", "svc1", SVC_CLUSTER_IP, "172.30.0.41");
+  fx_endpoint_on (s1, fx_port (s1, "p80", 80, PROTO_TCP, 0), "10.180.0.1", 80, 1);
+
+  size_t s2 = fx_service ("ns2", "svc2", SVC_LOAD_BALANCER, "172.30.0.42");
+  fx_endpoint_on (s2, fx_port (s2, "p80", 80, PROTO_TCP, 3001), "10.180.0.2", 80, 1);
+  fx_lb_ip (s2, "1.2.3.4");
+  mdl.services[s2].etp_local = true;
+  mdl.services[s2].hc_node_port = 30000;
+  mdl.services[s2].external_ips = fx_ips (s2, "192.168.99.22");
+  mdl.services[s2].n_external_ips = 1;
+
+  size_t s3 = fx_service ("ns3", "svc3", SVC_NODE_PORT, "172.30.0.43");
+  fx_endpoint_on (s3, fx_port (s3, "p80", 80, PROTO_TCP, 3003), "10.180.0.3", 80, 1);
+
+  size_t s4 = fx_service ("ns4", "svc4", SVC_NODE_PORT, "172.30.0.44");
+  size_t p4 = fx_port (s4, "p80", 80, PROTO_TCP, 0);
+  fx_endpoint_on (s4, p4, "10.180.0.4", 80, 1);
+  fx_endpoint_on (s4, p4, "10.180.0.5", 80, 0);
+  mdl.services[s4].external_ips = fx_ips (s4, "192.168.99.33");
+  mdl.services[s4].n_external_ips = 1;
+
+  /* Its healthCheckNodePort is ignored with the Cluster policy, so the
+     model (as the apiserver) has none. */
+  size_t s5 = fx_service ("ns5", "svc5", SVC_LOAD_BALANCER, "172.30.0.45");
+  fx_endpoint_on (s5, fx_port (s5, "p80", 80, PROTO_TCP, 3002), "10.180.0.3", 80, 1);
+  fx_lb_ip (s5, "5.6.7.8");
+  mdl.services[s5].source_ranges = &range;
+  mdl.services[s5].n_source_ranges = 1;
+  mdl.services[s5].affinity_client_ip = true;
+  mdl.services[s5].affinity_timeout = 10800;
+
+  size_t s6 = fx_service ("ns6", "svc6", SVC_CLUSTER_IP, "172.30.0.46");
+  fx_port (s6, "p80", 80, PROTO_TCP, 0);
+
+  cleanup_free char *pl = iptables_node_payload (&mdl, 0);
+  cleanup_free char *want = kube_proxy_expected ("TestOverallIPTablesRules");
+  for (int t = 0; t < 2; t++)
+    {
+      const char *name = t ? "*nat" : "*filter";
+      cleanup_free char *got = kube_proxy_view (pl, name);
+      cleanup_free char *exp = kube_proxy_view (want, name);
+      ck_assert_str_eq (got, exp);
+    }
+}
+END_TEST
+
 START_TEST (test_natrouter_payload)
 {
   fx_cluster (FLAVOR_K3S, "10.42.0.0/16", 1);
@@ -752,6 +939,7 @@ make_suite (void)
   tcase_add_test (tc, test_large_cluster_drops_endpoint_comments);
   tcase_add_test (tc, test_fixed_chains_exact);
   tcase_add_test (tc, test_natrouter_payload);
+  tcase_add_test (tc, test_kube_proxy_overall_rules);
   suite_add_tcase (s, tc);
 
   TCase *root = tcase_create ("kernel");
