@@ -1,0 +1,64 @@
+#!/usr/bin/env bats
+# Every Service kind kube-proxy's iptables mode knows (labs/k3s-services.ini):
+# externalTrafficPolicy and internalTrafficPolicy Local, externalIPs, k3s
+# servicelb LoadBalancers with source ranges, session affinity. One web pod
+# on w1: cp1 is the node without local endpoints.
+
+load helpers
+
+LAB=$REPO/labs/k3s-services.ini
+
+up_svc () {
+  run "$NSLAB" up --wait "$LAB"
+  [ "$status" -eq 0 ] || { echo "$output" >&2; return 1; }
+}
+
+@test "services: the lab's checks pass from the lab host, the nodes and a pod (client addresses, drops, externalIPs, servicelb, source ranges)" {
+  up_svc
+  run "$NSLAB" test svc
+  echo "$output"
+  [ "$status" -eq 0 ]
+  [[ "$output" == *"10 passed, 0 failed"* ]]
+  "$NSLAB" down svc
+}
+
+@test "services: ETP Local keeps the client's address on the node with the endpoint; Cluster masquerades on every node" {
+  up_svc
+  run ip netns exec svc-host curl -s -m 3 http://192.168.56.11:30081/
+  [[ "$output" == *"client: 192.168.56.1:"* ]] || { echo "$output" >&2; false; }
+  run ip netns exec svc-host curl -s -m 3 http://192.168.56.10:30081/
+  [ "$status" -eq 28 ]   # dropped, not refused: a timeout
+  run ip netns exec svc-host curl -s -m 3 http://192.168.56.11:30082/
+  [[ "$output" == *"client: 10.42.1.1:"* ]] || { echo "$output" >&2; false; }
+  run ip netns exec svc-host curl -s -m 3 http://192.168.56.10:30082/
+  [[ "$output" == *"client: 10.42.0.0:"* ]] || { echo "$output" >&2; false; }
+  "$NSLAB" down svc
+}
+
+@test "services: the node with the endpoint has KUBE-SVL chains, the other node the no-local-endpoints DROPs" {
+  up_svc
+  run ip netns exec svc-w1 iptables-save -t nat
+  [[ "$output" == *'-A KUBE-EXT-W6DWRVOIQKRHXDQP -j KUBE-SVL-W6DWRVOIQKRHXDQP'* ]] || { echo "$output" >&2; false; }
+  [[ "$output" == *'-A KUBE-SVL-W6DWRVOIQKRHXDQP -m comment --comment "default/web-local -> 10.42.1.2:8080" -j KUBE-SEP-'* ]]
+  run ip netns exec svc-cp1 iptables-save
+  [[ "$output" != *':KUBE-SVL-'* ]]
+  [[ "$output" == *'-A KUBE-EXTERNAL-SERVICES -p tcp -m comment --comment "default/web-local has no local endpoints" -m addrtype --dst-type LOCAL -m tcp --dport 30081 -j DROP'* ]]
+  [[ "$output" == *'-A KUBE-SERVICES -d 10.43.200.80/32 -p tcp -m comment --comment "default/web-itp has no local endpoints" -m tcp --dport 80 -j DROP'* ]]
+  [[ "$output" =~ -A\ KUBE-NODEPORTS\ -p\ tcp\ -m\ comment\ --comment\ \"default/web-lb\ health\ check\ node\ port\"\ -m\ tcp\ --dport\ 3[0-2][0-9]{3}\ -j\ ACCEPT ]]
+  "$NSLAB" down svc
+}
+
+@test "services: session affinity keeps 20 requests from one client on one of 3 pods" {
+  up_svc
+  run bash -c "for i in \$(seq 20); do ip netns exec svc-default-client curl -s -m 3 http://10.43.200.81/ | sed -n 's/^pod: //p'; done"
+  echo "$output"
+  [ "$(printf '%s\n' "$output" | grep -c '^sticky-')" -eq 20 ]
+  [ "$(printf '%s\n' "$output" | sort -u | wc -l)" -eq 1 ]
+  "$NSLAB" down svc
+}
+
+@test "services: status and kubectl show the policies, externalIPs and servicelb's EXTERNAL-IP" {
+  run "$NSLAB" plan "$LAB"
+  [[ "$output" == *"web-ext       ClusterIP      10.43."*"192.168.56.11 "* ]] || { echo "$output" >&2; false; }
+  [[ "$output" =~ web-lb\ +LoadBalancer\ +10\.43\.[0-9.]+\ +192\.168\.56\.10,192\.168\.56\.11\ +8081:3[0-9]+/TCP ]]
+}
