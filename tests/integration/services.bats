@@ -62,3 +62,30 @@ up_svc () {
   [[ "$output" == *"web-ext       ClusterIP      10.43."*"192.168.56.11 "* ]] || { echo "$output" >&2; false; }
   [[ "$output" =~ web-lb\ +LoadBalancer\ +10\.43\.[0-9.]+\ +192\.168\.56\.10,192\.168\.56\.11\ +8081:3[0-9]+/TCP ]]
 }
+
+@test "services: kubeadm load_balancer_pool: the pool address answers ARP from one worker and serves the lab host" {
+  run "$NSLAB" up --wait "$REPO/labs/kubeadm-lb.ini"
+  [ "$status" -eq 0 ] || { echo "$output" >&2; false; }
+  run "$NSLAB" test kadm-lb
+  echo "$output"
+  [ "$status" -eq 0 ]
+  [[ "$output" == *"2 passed, 0 failed"* ]]
+  # The MAC the lab host learnt for each address is one worker's enp0s8.
+  for ip in 192.168.56.241 192.168.56.242; do
+    mac=$(ip netns exec kadm-lb-host ip neigh show "$ip" | awk '{print $5}')
+    owners=0
+    for n in controlplane node01 node02; do
+      [ "$(ip netns exec "kadm-lb-$n" cat /sys/class/net/enp0s8/address)" != "$mac" ] || owners=$((owners + 1))
+    done
+    [ "$owners" -eq 1 ] || { echo "$ip -> $mac" >&2; false; }
+    [ "$(ip netns exec kadm-lb-controlplane cat /sys/class/net/enp0s8/address)" != "$mac" ]
+  done
+  "$NSLAB" down kadm-lb
+}
+
+@test "services: kubeadm without a pool leaves a LoadBalancer <pending>" {
+  sed '/^load_balancer_pool/d; s/^name = kadm-lb/name = kadm-np/' "$REPO/labs/kubeadm-lb.ini" > "$BATS_TEST_TMPDIR/np.ini"
+  run "$NSLAB" plan "$BATS_TEST_TMPDIR/np.ini"
+  [[ "$output" =~ webapp-lb\ +LoadBalancer\ +10\.[0-9.]+\ +\<pending\>\ +80:3[0-9]+/TCP ]] || { echo "$output" >&2; false; }
+  [[ "$output" != *"/32 dev enp0s8"* ]]
+}
