@@ -133,6 +133,13 @@ adjust_scenario (struct scenario *sc, struct store *s, const struct lab_objects 
               if (!d->ports[p].node_port && ls->ports[q].node_port && ls->ports[q].port == d->ports[p].port
                   && ls->ports[q].protocol == d->ports[p].protocol && d->type != SVC_CLUSTER_IP)
                 d->ports[p].node_port = ls->ports[q].node_port;
+          /* So do its health-check node port and its load-balancer
+           * address (MetalLB keeps an assigned address too). */
+          if (!d->hc_node_port && ls->hc_node_port && d->type == SVC_LOAD_BALANCER && d->etp_local)
+            d->hc_node_port = ls->hc_node_port;
+          if (!d->lb_ip && d->type == SVC_LOAD_BALANCER && ls->type == SVC_LOAD_BALANCER && ls->n_lb_ips > 0
+              && sc->cluster.lb_pool.len > 0 && cidr_contains (sc->cluster.lb_pool, ls->lb_ips[0]))
+            d->lb_ip = ls->lb_ips[0];
         }
     }
   if (rc == 0)
