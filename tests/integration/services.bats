@@ -89,3 +89,20 @@ up_svc () {
   [[ "$output" =~ webapp-lb\ +LoadBalancer\ +10\.[0-9.]+\ +\<pending\>\ +80:3[0-9]+/TCP ]] || { echo "$output" >&2; false; }
   [[ "$output" != *"/32 dev enp0s8"* ]]
 }
+
+@test "services: apply adds a LoadBalancer to a running kubeadm lab: the next pool address is announced and served, the others keep theirs" {
+  run "$NSLAB" up --wait "$REPO/labs/kubeadm-lb.ini"
+  [ "$status" -eq 0 ] || { echo "$output" >&2; false; }
+  edited=$BATS_TEST_TMPDIR/kubeadm-lb.ini
+  cp "$REPO/labs/kubeadm-lb.ini" "$edited"
+  printf '\n[service default/webapp-lb2]\ntype = LoadBalancer\nselector = app=webapp\nports = 8080\n' >> "$edited"
+  run "$NSLAB" apply "$edited"
+  [ "$status" -eq 0 ] || { echo "$output" >&2; false; }
+  for _ in $(seq 100); do
+    ip netns exec kadm-lb-host curl -s -m 1 http://192.168.56.243:8080/ | grep -q '^pod: webapp-' && break; sleep 0.1
+  done
+  ip netns exec kadm-lb-host curl -s -m 3 http://192.168.56.243:8080/ | grep -q '^pod: webapp-'
+  ip netns exec kadm-lb-host curl -s -m 3 http://192.168.56.241/ | grep -q '^pod: webapp-'
+  ip netns exec kadm-lb-host curl -s -m 3 http://192.168.56.242/ | grep -q '^client: 192\.168\.56\.1:'
+  "$NSLAB" down kadm-lb
+}
