@@ -10,6 +10,7 @@
 #include "plan/kube_proxy_iptables.h"
 #include "base/ipaddr.h"
 #include "k8s/model.h"
+#include "k8s/kube_proxy_chains.h"
 
 /* ---- model fixture ---------------------------------------------------- */
 
@@ -59,6 +60,7 @@ fx_cluster (enum flavor f, const char *pod_cidr, size_t n_nodes)
   sc.cluster.cni = CNI_FLANNEL;
   sc.cluster.proxy_mode = PROXY_IPTABLES;
   sc.cluster.masquerade_bit = 14;
+  sc.cluster.localhost_nodeports = true;
   mdl.sc = &sc;
   mdl.nodes = xcalloc (n_nodes, sizeof *mdl.nodes);
   mdl.n_nodes = n_nodes;
@@ -800,6 +802,79 @@ START_TEST (test_kube_proxy_overall_rules)
 }
 END_TEST
 
+/* nodePortAddresses: one tail rule per node address inside the CIDRs
+   (sorted; loopback only with localhostNodePorts); without it, addrtype
+   LOCAL, minus 127/8 when localhost NodePorts are off. */
+START_TEST (test_nodeport_addresses_and_localhost)
+{
+  fx_cluster (FLAVOR_K3S, "10.42.0.0/16", 1);
+  struct model_nic nics[2] = { { .addr = ip ("10.0.2.15") }, { .addr = ip ("192.168.56.10") } };
+  mdl.nodes[0].nics = nics;
+  mdl.nodes[0].n_nics = 2;
+  struct cidr npa[2];
+  ck_assert (cidr_parse ("192.168.56.0/24", &npa[0], true));
+  ck_assert (cidr_parse ("127.0.0.0/8", &npa[1], true));
+  static const char tail[] = "-A KUBE-SERVICES -m comment --comment \"kubernetes service nodeports; NOTE: this must be the last rule in this chain\"";
+
+  sc.cluster.node_port_addresses = npa;
+  sc.cluster.n_node_port_addresses = 2;
+  cleanup_free char *pl = iptables_node_payload (&mdl, 0);
+  cleanup_free char *got = lines_with (pl, "kubernetes service nodeports");
+  cleanup_free char *want = xasprintf ("%s -d 127.0.0.1 -j KUBE-NODEPORTS\n%s -d 192.168.56.10 -j KUBE-NODEPORTS\n", tail, tail);
+  ck_assert_str_eq (got, want);
+
+  sc.cluster.localhost_nodeports = false;
+  cleanup_free char *pl2 = iptables_node_payload (&mdl, 0);
+  cleanup_free char *got2 = lines_with (pl2, "kubernetes service nodeports");
+  cleanup_free char *want2 = xasprintf ("%s -d 192.168.56.10 -j KUBE-NODEPORTS\n", tail);
+  ck_assert_str_eq (got2, want2);
+
+  sc.cluster.n_node_port_addresses = 0;
+  sc.cluster.node_port_addresses = NULL;
+  cleanup_free char *pl3 = iptables_node_payload (&mdl, 0);
+  cleanup_free char *got3 = lines_with (pl3, "kubernetes service nodeports");
+  cleanup_free char *want3 = xasprintf ("%s -m addrtype --dst-type LOCAL ! -d 127.0.0.0/8 -j KUBE-NODEPORTS\n", tail);
+  ck_assert_str_eq (got3, want3);
+  mdl.nodes[0].nics = NULL;
+  mdl.nodes[0].n_nics = 0;
+}
+END_TEST
+
+/* internalTrafficPolicy Local: the ClusterIP goes to KUBE-SVL- with only
+   the node's own endpoints (no KUBE-SVC- at all: nothing external uses the
+   cluster-wide set), and a node without one drops it in the filter table. */
+START_TEST (test_itp_local_per_node)
+{
+  fx_cluster (FLAVOR_K3S, "10.42.0.0/16", 3);
+  size_t s = fx_service ("ns1", "svc1", SVC_CLUSTER_IP, "10.43.0.41");
+  size_t p = fx_port (s, "p80", 80, PROTO_TCP, 0);
+  fx_endpoint_on (s, p, "10.42.0.5", 80, 0);
+  fx_endpoint_on (s, p, "10.42.1.5", 80, 1);
+  mdl.services[s].itp_local = true;
+  char svl[KUBE_CHAIN_MAX], svc[KUBE_CHAIN_MAX];
+  kube_svc_chain (svl, KUBE_SVL_PREFIX, "ns1/svc1:p80", "tcp");
+  kube_svc_chain (svc, KUBE_SVC_PREFIX, "ns1/svc1:p80", "tcp");
+
+  cleanup_free char *pl = iptables_node_payload (&mdl, 0);
+  cleanup_free char *nat = table (pl, "*nat");
+  cleanup_free char *got = lines_with (nat, svl);
+  cleanup_free char *want = xasprintf (
+      ":%s - [0:0]\n"
+      "-A KUBE-SERVICES -m comment --comment \"ns1/svc1:p80 cluster IP\" -m tcp -p tcp -d 10.43.0.41 --dport 80 -j %s\n"
+      "-A %s -m comment --comment \"ns1/svc1:p80 cluster IP\" -m tcp -p tcp -d 10.43.0.41 --dport 80 ! -s 10.42.0.0/16 -j KUBE-MARK-MASQ\n"
+      "-A %s -m comment --comment \"ns1/svc1:p80 -> 10.42.0.5:80\" -j KUBE-SEP-",
+      svl, svl, svl, svl);
+  ck_assert_msg (strncmp (got, want, strlen (want)) == 0, "%s", got);
+  ck_assert_ptr_null (strstr (nat, svc));
+  ck_assert_ptr_null (strstr (nat, "10.42.1.5"));
+
+  cleanup_free char *pl2 = iptables_node_payload (&mdl, 2);
+  ck_assert_ptr_null (strstr (pl2, svl));
+  cleanup_free char *drop = lines_with (pl2, "has no local endpoints");
+  ck_assert_str_eq (drop, "-A KUBE-SERVICES -m comment --comment \"ns1/svc1:p80 has no local endpoints\" -m tcp -p tcp -d 10.43.0.41 --dport 80 -j DROP\n");
+}
+END_TEST
+
 START_TEST (test_natrouter_payload)
 {
   fx_cluster (FLAVOR_K3S, "10.42.0.0/16", 1);
@@ -958,6 +1033,8 @@ make_suite (void)
   tcase_add_test (tc, test_fixed_chains_exact);
   tcase_add_test (tc, test_natrouter_payload);
   tcase_add_test (tc, test_kube_proxy_overall_rules);
+  tcase_add_test (tc, test_nodeport_addresses_and_localhost);
+  tcase_add_test (tc, test_itp_local_per_node);
   suite_add_tcase (s, tc);
 
   TCase *root = tcase_create ("kernel");

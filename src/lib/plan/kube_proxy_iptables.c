@@ -585,6 +585,53 @@ append_services (struct payload *p, const struct kube_proxy_services *ks, int no
     }
 }
 
+static int
+cmp_u32_str (const void *a, const void *b)
+{
+  char x[IP_STRLEN], y[IP_STRLEN];
+  return strcmp (ip_fmt (*(const uint32_t *) a, x), ip_fmt (*(const uint32_t *) b, y));
+}
+
+/* The tail call to KUBE-NODEPORTS: every local address, or with
+   nodePortAddresses only the node's addresses inside them (GetNodeIPs;
+   the NICs' and loopback, in a set, so nslab sorts them), loopback only
+   with localhostNodePorts. */
+static void
+nodeports_tail (struct payload *p, const struct model_node *nd)
+{
+  const struct cluster_def *cl = &p->m->sc->cluster;
+  static const char comment[] = "-A KUBE-SERVICES -m comment --comment \"kubernetes service nodeports; NOTE: this "
+                                "must be the last rule in this chain\"";
+  if (cl->n_node_port_addresses == 0)
+    {
+      sb_addf (&p->nat_rules, "%s -m addrtype --dst-type LOCAL%s -j KUBE-NODEPORTS\n", comment,
+               cl->localhost_nodeports ? "" : " ! -d 127.0.0.0/8");
+      return;
+    }
+  uint32_t *ips = xcalloc (nd->n_nics + 2, sizeof *ips);
+  size_t n = 0;
+  uint32_t loopback = 0x7f000001;
+  for (size_t i = 0; i <= nd->n_nics; i++)
+    {
+      uint32_t a = i < nd->n_nics ? nd->nics[i].addr : loopback;
+      bool in = false, dup = false;
+      for (size_t c = 0; c < cl->n_node_port_addresses; c++)
+        in = in || cidr_contains (cl->node_port_addresses[c], a);
+      for (size_t k = 0; k < n; k++)
+        dup = dup || ips[k] == a;
+      if (in && !dup && (a != loopback || cl->localhost_nodeports))
+        ips[n++] = a;
+    }
+  if (n > 1)
+    qsort (ips, n, sizeof *ips, cmp_u32_str);
+  for (size_t i = 0; i < n; i++)
+    {
+      char ip[IP_STRLEN];
+      sb_addf (&p->nat_rules, "%s -d %s -j KUBE-NODEPORTS\n", comment, ip_fmt (ips[i], ip));
+    }
+  free (ips);
+}
+
 char *
 iptables_node_payload (const struct model *m, int node)
 {
@@ -732,8 +779,7 @@ iptables_node_payload_with (const struct model *m, int node, const struct kube_p
       if (ks)
         append_services (&p, ks, node);
 
-      sb_add (&p.nat_rules,
-              "-A KUBE-SERVICES -m comment --comment \"kubernetes service nodeports; NOTE: this must be the last rule in this chain\" -m addrtype --dst-type LOCAL -j KUBE-NODEPORTS\n");
+      nodeports_tail (&p, nd);
 
       /* Packets conntrack cannot place (e.g. out-of-window TCP) would
          otherwise be forwarded un-DNATed and reset connections. */

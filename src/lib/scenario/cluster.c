@@ -168,6 +168,20 @@ decode_cluster (struct ctx *c, const struct merged_section *s)
     }
   if ((k = find_key (s, "control_plane_schedulable")) && key_bool (c->err, k, &cl->cp_schedulable) < 0)
     return -1;
+  if ((k = find_key (s, "localhost_nodeports")) && key_bool (c->err, k, &cl->localhost_nodeports) < 0)
+    return -1;
+  if ((k = find_key (s, "node_port_addresses")))
+    {
+      cleanup_key_list struct key_list l;
+      if (key_list (c->err, k, NULL, 64, "CIDRs", &l) < 0)
+        return -1;
+      free (cl->node_port_addresses);
+      cl->node_port_addresses = xcalloc (l.n + 1, sizeof *cl->node_port_addresses);
+      cl->n_node_port_addresses = 0;
+      for (size_t i = 0; i < l.n; i++)
+        if (!cidr_parse (l.items[i], &cl->node_port_addresses[cl->n_node_port_addresses++], true))
+          return kerr (c, k, "\"%s\" is not a CIDR (a.b.c.d/len, no host bits)", l.items[i]);
+    }
   if ((k = find_key (s, "load_balancer_pool")))
     {
       /* k3s has its own load balancer (servicelb), which publishes the

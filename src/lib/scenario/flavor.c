@@ -101,6 +101,7 @@ cluster_set_defaults (struct cluster_def *cl, enum flavor f)
   cl->apiserver_port = d->apiserver_port;
   cl->masquerade_bit = d->masquerade_bit;
   cl->cp_schedulable = d->cp_schedulable;
+  cl->localhost_nodeports = true;
 }
 
 /* ---- implicit services ----------------------------------------------- */

@@ -125,6 +125,7 @@ scenario_free (struct scenario *s)
     free (s->warnings[i]);
   free (s->warnings);
   free (s->cluster.dns_domain);
+  free (s->cluster.node_port_addresses);
   free (s->lab);
   free (s->description);
   for (size_t i = 0; i < s->n_files; i++)

@@ -62,6 +62,11 @@ struct cluster_def {
    * IPAddressPool + L2Advertisement); len 0: none, LoadBalancers stay
    * <pending>. */
   struct cidr lb_pool;
+  /* kube-proxy --nodeport-addresses: NodePorts only on the node addresses
+   * inside these CIDRs (none: every local address). */
+  struct cidr *node_port_addresses;
+  size_t n_node_port_addresses;
+  bool localhost_nodeports; /* --iptables-localhost-nodeports, default true */
 };
 
 struct network_def {
