@@ -106,3 +106,28 @@ up_svc () {
   ip netns exec kadm-lb-host curl -s -m 3 http://192.168.56.242/ | grep -q '^client: 192\.168\.56\.1:'
   "$NSLAB" down kadm-lb
 }
+
+@test "services: nfacct = true: kube-proxy's counters exist in the node and count localhost NodePort connections" {
+  lab=$(one_node_lab nf <<'INI'
+[cluster]
+nfacct = true
+[deployment default/web]
+labels = app=web
+replicas = 1
+app = http:8080
+[service default/web]
+type = NodePort
+selector = app=web
+ports = 8080@30081
+INI
+)
+  run "$NSLAB" up --wait "$lab"
+  [ "$status" -eq 0 ] || { echo "$output" >&2; false; }
+  run ip netns exec nf-n1 iptables-save
+  [[ "$output" == *'-A KUBE-FORWARD -m conntrack --ctstate INVALID -m nfacct --nfacct-name  ct_state_invalid_dropped_pkts -j DROP'* ]]
+  ip netns exec nf-n1 curl -s -m 3 http://127.0.0.1:30081/ | grep -q '^pod: web-'
+  # The localhost rule (the first in KUBE-NODEPORTS) counted that connection.
+  run bash -c "ip netns exec nf-n1 iptables -t nat -L KUBE-NODEPORTS -v -n -x | awk '/localhost_nps_accepted_pkts/ { print \$1 }'"
+  [ "$output" -ge 1 ]
+  "$NSLAB" down nf
+}

@@ -18,6 +18,7 @@
 #include "kernel/iptables.h"
 #include "kernel/link.h"
 #include "kernel/neigh.h"
+#include "kernel/nfacct.h"
 #include "kernel/netns.h"
 #include "kernel/route.h"
 #include "kernel/proc.h"
@@ -276,6 +277,13 @@ apply_fdb (const struct plan_op *op, struct apply_ctx *c, nslab_error_t *err)
 }
 
 static int
+apply_nfacct (const struct plan_op *op, struct apply_ctx *c, nslab_error_t *err)
+{
+  (void) c;
+  return in_ns (op, nfacct_add (op->ns, op->u.nfacct.name, err), err);
+}
+
+static int
 apply_iptables (const struct plan_op *op, struct apply_ctx *c, nslab_error_t *err)
 {
   struct ipt_job *j = VEC_PUSH (c->pend.ipt, c->pend.n_ipt);
@@ -299,7 +307,7 @@ static const apply_fn appliers[] = {
   [OP_NETNS] = apply_netns,       [OP_SYSCTL] = apply_sysctl, [OP_LINK] = apply_link,
   [OP_LINK_SET] = apply_link_set, [OP_ADDR] = apply_addr,     [OP_ROUTE] = apply_route,
   [OP_NEIGH] = apply_neigh,       [OP_FDB] = apply_fdb,       [OP_IPTABLES] = apply_iptables,
-  [OP_PROCESS] = apply_process,
+  [OP_PROCESS] = apply_process,  [OP_NFACCT] = apply_nfacct,
 };
 static_assert (ARRAY_SIZE (appliers) == OP__COUNT, "one applier per enum plan_op_kind");
 

@@ -39,6 +39,10 @@
    instead of reading kube-proxy's configuration. */
 #define FLANNEL_KUBE_PROXY_MARK "0x4000/0x4000"
 
+/* kube-proxy's nfacct counters (pkg/proxy/metrics). */
+#define NFACCT_CT_INVALID "ct_state_invalid_dropped_pkts"
+#define NFACCT_LOCALHOST_NODEPORTS "localhost_nps_accepted_pkts"
+
 /* Default sessionAffinityConfig.clientIP.timeoutSeconds. */
 #define DEFAULT_AFFINITY_TIMEOUT 10800
 
@@ -102,6 +106,7 @@ struct payload {
   char cluster_cidr[CIDR_STRLEN];
   bool have_cluster_cidr;
   bool large_cluster;
+  bool nfacct, localhost_nodeports;
 };
 
 /* How kube-proxy sees one service port on one node (CategorizeEndpoints
@@ -275,6 +280,12 @@ emit_service_port (struct payload *p, const struct svc_port_ref *ref, int node)
 
   if (node_port != 0)
     {
+      /* Counts NodePort connections to 127/8 (a security hole kube-proxy
+         tracks): only where the counter exists. */
+      if (v.has_endpoints && p->nfacct && p->localhost_nodeports)
+        sb_addf (&p->nat_rules,
+                 "-A KUBE-NODEPORTS -m comment --comment %s -m %s -p %s -d 127.0.0.0/8 --dport %u -m nfacct --nfacct-name " NFACCT_LOCALHOST_NODEPORTS " -j %s\n",
+                 name, proto, proto, (unsigned) node_port, ext_chain);
       if (v.has_endpoints)
         sb_addf (&p->nat_rules, "-A KUBE-NODEPORTS -m comment --comment %s -m %s -p %s --dport %u -j %s\n",
                  name, proto, proto, (unsigned) node_port, ext_chain);
@@ -493,6 +504,8 @@ payload_cluster (struct payload *p, const struct model *m)
   kube_proxy_mark (cl->masquerade_bit, p->mark);
   cidr_fmt (cl->pod_cidr, p->cluster_cidr);
   p->have_cluster_cidr = cl->pod_cidr.len > 0;
+  p->nfacct = cl->nfacct;
+  p->localhost_nodeports = cl->localhost_nodeports;
 }
 
 struct kube_proxy_services *
@@ -783,7 +796,8 @@ iptables_node_payload_with (const struct model *m, int node, const struct kube_p
 
       /* Packets conntrack cannot place (e.g. out-of-window TCP) would
          otherwise be forwarded un-DNATed and reset connections. */
-      sb_add (&p.filter_rules, "-A KUBE-FORWARD -m conntrack --ctstate INVALID -j DROP\n");
+      sb_addf (&p.filter_rules, "-A KUBE-FORWARD -m conntrack --ctstate INVALID%s -j DROP\n",
+               p.nfacct ? " -m nfacct --nfacct-name " NFACCT_CT_INVALID : "");
       sb_addf (&p.filter_rules,
                "-A KUBE-FORWARD -m comment --comment \"kubernetes forwarding rules\" -m mark --mark %s/%s -j ACCEPT\n",
                p.mark, p.mark);
@@ -859,5 +873,13 @@ void
 kube_proxy_plan_node (struct plan *p, const struct model *m, const struct model_node *n,
                       const struct kube_proxy_services *ks)
 {
-  plan_push (p, OP_IPTABLES, plan_ns (m, n->netns))->u.ipt.payload = iptables_node_payload_with (m, n->index, ks);
+  const char *ns = plan_ns (m, n->netns);
+  /* kube-proxy ensures its counters before its first restore uses them. */
+  if (m->sc->cluster.nfacct && m->sc->cluster.proxy_mode == PROXY_IPTABLES)
+    {
+      plan_push (p, OP_NFACCT, ns)->u.nfacct.name = xstrdup (NFACCT_CT_INVALID);
+      if (m->sc->cluster.localhost_nodeports)
+        plan_push (p, OP_NFACCT, ns)->u.nfacct.name = xstrdup (NFACCT_LOCALHOST_NODEPORTS);
+    }
+  plan_push (p, OP_IPTABLES, ns)->u.ipt.payload = iptables_node_payload_with (m, n->index, ks);
 }

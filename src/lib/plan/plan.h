@@ -29,6 +29,7 @@ enum plan_op_kind {
   OP_FDB,       /* permanent bridge FDB entry on a vxlan device (self) */
   OP_IPTABLES,  /* iptables-restore --noflush payload */
   OP_PROCESS,   /* start a pause process (and its app) holding a pod or node */
+  OP_NFACCT,    /* create a named nfacct counter (nfacct add) */
   OP__COUNT
 };
 
@@ -131,6 +132,10 @@ struct plan_process {
   enum restart_policy restart_policy; /* pods: when the pause process restarts the app (nodes: Always, no app) */
 };
 
+struct plan_nfacct {
+  char *name;           /* ct_state_invalid_dropped_pkts */
+};
+
 struct plan_op {
   enum plan_op_kind kind;
   char *ns;             /* the network namespace the op acts in */
@@ -145,6 +150,7 @@ struct plan_op {
     struct plan_sysctl sysctl;
     struct plan_iptables ipt;
     struct plan_process proc;
+    struct plan_nfacct nfacct;
   } u;
 };
 

@@ -170,6 +170,8 @@ decode_cluster (struct ctx *c, const struct merged_section *s)
     return -1;
   if ((k = find_key (s, "localhost_nodeports")) && key_bool (c->err, k, &cl->localhost_nodeports) < 0)
     return -1;
+  if ((k = find_key (s, "nfacct")) && key_bool (c->err, k, &cl->nfacct) < 0)
+    return -1;
   if ((k = find_key (s, "node_port_addresses")))
     {
       cleanup_key_list struct key_list l;

@@ -67,6 +67,10 @@ struct cluster_def {
   struct cidr *node_port_addresses;
   size_t n_node_port_addresses;
   bool localhost_nodeports; /* --iptables-localhost-nodeports, default true */
+  /* The node's kernel has nfnetlink_acct and xt_nfacct: kube-proxy (1.29+)
+   * creates its two counters and counts in them. Default false, as the
+   * seeds' nodes show. */
+  bool nfacct;
 };
 
 struct network_def {

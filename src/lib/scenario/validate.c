@@ -20,7 +20,7 @@ static const char *const cluster_keys[]
     = { "flavor",     "pod_cidr", "service_cidr",   "node_mask",      "cni",
         "proxy_mode", "dns_domain", "dns_ip",       "vxlan_vni",      "vxlan_port",
         "mtu",        "nodeport_range", "apiserver_port", "masquerade_bit",
-        "control_plane_schedulable", "load_balancer_pool", "node_port_addresses", "localhost_nodeports", NULL };
+        "control_plane_schedulable", "load_balancer_pool", "node_port_addresses", "localhost_nodeports", "nfacct", NULL };
 static const char *const network_keys[] = { "type", "cidr", "gateway", "dns", "bridge", "hypervisor", NULL };
 static const char *const node_keys[] = { "role", "nics", "internal_nic", "schedulable", NULL };
 static const char *const pod_keys[]
