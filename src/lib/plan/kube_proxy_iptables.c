@@ -9,13 +9,18 @@
  * chains are appended in the final order a real node shows rather than
  * prepended one by one as kube-proxy and kubelet do (EnsureRule(Prepend)).
  *
- * What is modelled: externalTrafficPolicy and internalTrafficPolicy Cluster,
- * no externalIPs, no loadBalancerSourceRanges (so no KUBE-FW- chains and no
- * KUBE-PROXY-FIREWALL rules), no health-check node ports, default
- * nodePortAddresses (the "must be the last rule" rule with addrtype LOCAL)
- * and localhostNodePorts=true, no nfacct counters (the kernel module is
- * rarely loaded; real k3s dumps show the INVALID drop without it), iptables
- * with --random-fully support, and nf_conntrack_tcp_be_liberal=0.
+ * What is modelled: every service kind of kube-proxy's syncProxyRules
+ * (pkg/proxy/iptables/proxier.go, 1.29+): internal and external traffic
+ * policies (KUBE-SVL- chains, the EXT short-circuits for pods and the node,
+ * the "has no local endpoints" DROPs), externalIPs, load-balancer IPs with
+ * source ranges (KUBE-FW- chains and KUBE-PROXY-FIREWALL), health-check
+ * node ports, nodePortAddresses and localhostNodePorts, the nfacct
+ * counters where the kernel has them ([cluster] nfacct; off by default, as
+ * the seeds' nodes show the INVALID drop without them), large-cluster mode,
+ * iptables with --random-fully support, nf_conntrack_tcp_be_liberal=0 and
+ * detect-local by cluster CIDR. A port whose rules depend on the node
+ * (local policies, source ranges) is written per node; the rest once per
+ * plan and spliced into every node's payload.
  *
  * k3s also runs kube-router's network policy controller, which inserts
  * KUBE-ROUTER-* jumps first of all; nslab models k3s started with
