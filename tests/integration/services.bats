@@ -59,6 +59,8 @@ up_svc () {
 
 @test "services: status and kubectl show the policies, externalIPs and servicelb's EXTERNAL-IP" {
   run "$NSLAB" plan "$LAB"
+  # Seed 001's traefik row (two nodes here).
+  [[ "$output" == *"kube-system   traefik       LoadBalancer   10.43.121.230   192.168.56.10,192.168.56.11   80:31300/TCP,443:31309/TCP   app.kubernetes.io/instance=traefik-kube-system,app.kubernetes.io/name=traefik"* ]] || { echo "$output" >&2; false; }
   [[ "$output" == *"web-ext       ClusterIP      10.43."*"192.168.56.11 "* ]] || { echo "$output" >&2; false; }
   [[ "$output" =~ web-lb\ +LoadBalancer\ +10\.43\.[0-9.]+\ +192\.168\.56\.10,192\.168\.56\.11\ +8081:3[0-9]+/TCP ]]
 }
