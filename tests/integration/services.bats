@@ -133,3 +133,14 @@ INI
   [ "$output" -ge 1 ]
   "$NSLAB" down nf
 }
+
+@test "services: a UDP service answers on its ClusterIP from a pod and on its NodePort from the lab host" {
+  up_svc
+  run bash -c "echo q | ip netns exec svc-default-client socat -T2 - UDP4:10.43.200.82:53"
+  [[ "$output" == udp-echo-* ]] || { echo "$output" >&2; false; }
+  run bash -c "echo q | ip netns exec svc-host socat -T2 - UDP4:192.168.56.10:30053"
+  [[ "$output" == udp-echo-* ]] || { echo "$output" >&2; false; }
+  run ip netns exec svc-cp1 iptables-save -t nat
+  [[ "$output" == *'-A KUBE-SERVICES -d 10.43.200.82/32 -p udp -m comment --comment "default/udp-echo:dns cluster IP" -m udp --dport 53 -j KUBE-SVC-'* ]]
+  "$NSLAB" down svc
+}
