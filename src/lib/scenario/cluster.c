@@ -174,15 +174,11 @@ decode_cluster (struct ctx *c, const struct merged_section *s)
     return -1;
   if ((k = find_key (s, "node_port_addresses")))
     {
-      cleanup_key_list struct key_list l;
-      if (key_list (c->err, k, NULL, 64, "CIDRs", &l) < 0)
-        return -1;
       free (cl->node_port_addresses);
-      cl->node_port_addresses = xcalloc (l.n + 1, sizeof *cl->node_port_addresses);
+      cl->node_port_addresses = NULL;
       cl->n_node_port_addresses = 0;
-      for (size_t i = 0; i < l.n; i++)
-        if (!cidr_parse (l.items[i], &cl->node_port_addresses[cl->n_node_port_addresses++], true))
-          return kerr (c, k, "\"%s\" is not a CIDR (a.b.c.d/len, no host bits)", l.items[i]);
+      if (key_cidr_list (c->err, k, 64, "CIDRs", &cl->node_port_addresses, &cl->n_node_port_addresses) < 0)
+        return -1;
     }
   if ((k = find_key (s, "load_balancer_pool")))
     {

@@ -68,13 +68,28 @@ parse_one_port (struct ctx *c, const struct merged_key *k, const char *item, str
   return 0;
 }
 
+/* A pinned node port (a service port's or a health-check one) of service
+ * SVC_IDX: inside nodeport_range and no other service's. */
+static int
+claim_node_port (struct ctx *c, const struct merged_key *k, uint16_t port, size_t svc_idx)
+{
+  const struct cluster_def *cl = &c->sc->cluster;
+  if (port < cl->nodeport_min || port > cl->nodeport_max)
+    return kerr (c, k, "node port %u is outside nodeport_range %u-%u", port, cl->nodeport_min, cl->nodeport_max);
+  char key[8];
+  snprintf (key, sizeof key, "%u", port);
+  size_t owner = strmap_claim (&c->node_ports, key, svc_idx);
+  if (owner != svc_idx)
+    return kerr (c, k, "node port %u is already used by [%s]", port, c->sc->services[owner].origin.section);
+  return 0;
+}
+
 /* The port just appended to SV (ITEM as written) against the earlier ones
  * and the node ports of every service so far. */
 static int
 check_port (struct ctx *c, const struct merged_key *k, const char *item, struct service_def *sv,
             size_t svc_idx, size_t n_items)
 {
-  const struct cluster_def *cl = &c->sc->cluster;
   const struct port_def *p = &sv->ports[sv->n_ports - 1];
   if (n_items > 1 && p->name == NULL)
     return kerr (c, k, "%s: with several ports each needs a name (NAME:PORT)", item);
@@ -92,16 +107,7 @@ check_port (struct ctx *c, const struct merged_key *k, const char *item, struct 
     return 0;
   if (sv->type == SVC_CLUSTER_IP)
     return kerr (c, k, "%s: a node port needs type = NodePort or LoadBalancer", item);
-  if (p->node_port < cl->nodeport_min || p->node_port > cl->nodeport_max)
-    return kerr (c, k, "node port %u is outside nodeport_range %u-%u", p->node_port,
-                 cl->nodeport_min, cl->nodeport_max);
-  char key[8];
-  snprintf (key, sizeof key, "%u", p->node_port);
-  size_t owner = strmap_claim (&c->node_ports, key, svc_idx);
-  if (owner != svc_idx)
-    return kerr (c, k, "node port %u is already used by [%s]", p->node_port,
-                 c->sc->services[owner].origin.section);
-  return 0;
+  return claim_node_port (c, k, p->node_port, svc_idx);
 }
 
 static int
@@ -208,26 +214,14 @@ decode_external_ips (struct ctx *c, const struct merged_key *k, struct service_d
 static int
 decode_source_ranges (struct ctx *c, const struct merged_key *k, struct service_def *sv)
 {
-  cleanup_key_list struct key_list l;
-  if (key_list (c->err, k, NULL, MAX_PORTS, "source ranges", &l) < 0)
-    return -1;
   if (sv->type != SVC_LOAD_BALANCER)
     return kerr (c, k, "needs type = LoadBalancer");
-  sv->source_ranges = xcalloc (l.n ? l.n : 1, sizeof *sv->source_ranges);
-  for (size_t i = 0; i < l.n; i++)
-    {
-      struct cidr r;
-      if (!cidr_parse (l.items[i], &r, true))
-        return kerr (c, k, "\"%s\" is not a CIDR (a.b.c.d/len, no host bits)", l.items[i]);
-      sv->source_ranges[sv->n_source_ranges++] = r;
-    }
-  return 0;
+  return key_cidr_list (c->err, k, MAX_PORTS, "source ranges", &sv->source_ranges, &sv->n_source_ranges);
 }
 
 static int
 decode_hc_node_port (struct ctx *c, const struct merged_key *k, struct service_def *sv, size_t idx)
 {
-  const struct cluster_def *cl = &c->sc->cluster;
   /* The apiserver only keeps one for a LoadBalancer whose external
      traffic stays on the node (the load balancer asks it which nodes have
      endpoints). */
@@ -235,16 +229,7 @@ decode_hc_node_port (struct ctx *c, const struct merged_key *k, struct service_d
     return kerr (c, k, "needs type = LoadBalancer and external_traffic_policy = Local");
   if (key_port (c->err, k, &sv->hc_node_port) < 0)
     return -1;
-  if (sv->hc_node_port < cl->nodeport_min || sv->hc_node_port > cl->nodeport_max)
-    return kerr (c, k, "%u is outside nodeport_range %u-%u", sv->hc_node_port, cl->nodeport_min,
-                 cl->nodeport_max);
-  char key[8];
-  snprintf (key, sizeof key, "%u", sv->hc_node_port);
-  size_t owner = strmap_claim (&c->node_ports, key, idx);
-  if (owner != idx)
-    return kerr (c, k, "node port %u is already used by [%s]", sv->hc_node_port,
-                 c->sc->services[owner].origin.section);
-  return 0;
+  return claim_node_port (c, k, sv->hc_node_port, idx);
 }
 
 static int
