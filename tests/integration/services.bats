@@ -92,7 +92,7 @@ up_svc () {
   [[ "$output" != *"/32 dev enp0s8"* ]]
 }
 
-@test "services: apply adds a LoadBalancer to a running kubeadm lab: the next pool address is announced and served, the others keep theirs" {
+@test "services: apply adds a LoadBalancer to a running kubeadm lab (the next pool address is announced and served, the others keep theirs) and deletes one (its address withdrawn)" {
   run "$NSLAB" up --wait "$REPO/labs/kubeadm-lb.ini"
   [ "$status" -eq 0 ] || { echo "$output" >&2; false; }
   edited=$BATS_TEST_TMPDIR/kubeadm-lb.ini
@@ -106,6 +106,17 @@ up_svc () {
   ip netns exec kadm-lb-host curl -s -m 3 http://192.168.56.243:8080/ | grep -q '^pod: webapp-'
   ip netns exec kadm-lb-host curl -s -m 3 http://192.168.56.241/ | grep -q '^pod: webapp-'
   ip netns exec kadm-lb-host curl -s -m 3 http://192.168.56.242/ | grep -q '^client: 192\.168\.56\.1:'
+  # Deleting webapp-lb: its address leaves the node that announced it.
+  [ "$(for n in controlplane node01 node02; do ip netns exec "kadm-lb-$n" ip -br addr show dev enp0s8; done | grep -c '192\.168\.56\.241/32')" -eq 1 ]
+  sed -i '/^\[service default\/webapp-lb\]/,/^$/d' "$edited"
+  run "$NSLAB" apply "$edited"
+  [ "$status" -eq 0 ] || { echo "$output" >&2; false; }
+  for _ in $(seq 100); do
+    held=$(for n in controlplane node01 node02; do ip netns exec "kadm-lb-$n" ip -br addr show dev enp0s8; done | grep -c '192\.168\.56\.241/32' || true)
+    [ "$held" -eq 0 ] && break; sleep 0.1
+  done
+  [ "$held" -eq 0 ]
+  ip netns exec kadm-lb-host curl -s -m 3 http://192.168.56.243:8080/ | grep -q '^pod: webapp-'
   "$NSLAB" down kadm-lb
 }
 

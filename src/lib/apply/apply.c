@@ -30,6 +30,7 @@
 #include "state/conflicts.h"
 #include "state/journal.h"
 #include "kernel/sysctl.h"
+#include "plan/op.h"
 #include "state/teardown.h"
 #include "base/util.h"
 
@@ -555,4 +556,19 @@ apply_ops (struct state_writer *w, const struct plan_op *ops, size_t n, nslab_er
     rc = -1;
   nslab_error_free (&perr);
   return rc;
+}
+
+int
+withdraw_ops (const struct plan_op *ops, size_t n, nslab_error_t *err)
+{
+  for (size_t i = 0; i < n; i++)
+    {
+      const struct plan_op *op = &ops[i];
+      if (op->kind != OP_ADDR)
+        return nslab_error (err, EINVAL, "%s: %s: only addresses can be withdrawn", op->ns,
+                            op_type (op->kind)->name);
+      if (addr_del (op->ns, op->u.addr.dev, op->u.addr.addr, err) < 0)
+        return nslab_error_wrap (err, "%s", op->ns);
+    }
+  return 0;
 }

@@ -400,6 +400,40 @@ replaced (const struct apply_index *x, const char *netns)
   return strcmp (ka, kb) != 0;
 }
 
+/* The addresses APPLIED gave a node (not a pod: pods that go take theirs
+ * with them) that NEWP no longer does: an L2 announcer's (plan/metallb.c)
+ * for a service gone or a leader that moved. Withdrawn through RT; *any
+ * says whether there were some. */
+static int
+withdraw_stale_addrs (const struct control_runtime *rt, const struct apply_index *x, const struct plan *applied,
+                      const struct plan *newp, bool *any, nslab_error_t *err)
+{
+  struct strmap keep;
+  strmap_init (&keep);
+  for (size_t i = 0; i < newp->n_ops; i++)
+    if (newp->ops[i].kind == OP_ADDR)
+      {
+        cleanup_free char *k = op_key (&newp->ops[i]);
+        strmap_put (&keep, k, (void *) 1);
+      }
+  struct plan_op *stale = xcalloc (applied->n_ops + 1, sizeof *stale);
+  size_t n = 0;
+  for (size_t i = 0; i < applied->n_ops; i++)
+    {
+      const struct plan_op *op = &applied->ops[i];
+      if (op->kind != OP_ADDR || has_pod (&x->old_pods, op->ns, NULL))
+        continue;
+      cleanup_free char *k = op_key (op);
+      if (strmap_get (&keep, k) == NULL)
+        stale[n++] = *op; /* shallow: applied owns the strings */
+    }
+  strmap_free (&keep);
+  int rc = n && rt->withdraw ? rt->withdraw (rt->arg, stale, n, err) : 0;
+  *any = n > 0;
+  free (stale);
+  return rc;
+}
+
 int
 converge_apply (const char *lab, const struct control_runtime *rt, const struct plan *applied,
                 const struct plan *newp, bool full_sync, nslab_error_t *err)
@@ -463,6 +497,10 @@ converge_apply (const char *lab, const struct control_runtime *rt, const struct 
   /* The runtime takes the lock for each request. */
   state_writer_close (w);
   w = NULL;
+  bool withdrawn = false;
+  if (rc == 0)
+    rc = withdraw_stale_addrs (rt, &x, applied, newp, &withdrawn, err);
+  changed = changed || withdrawn;
   /* 2. The pods that are gone. */
   if (rc == 0 && n_gone)
     rc = rt->teardown (rt->arg, gone, n_gone, err);
