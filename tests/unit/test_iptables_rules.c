@@ -739,6 +739,23 @@ assert_same_lines (const char *got, const char *exp)
   ck_assert_msg (*got == '\0' && *exp == '\0', "line %zu:\n got: %.80s\nwant: %.80s", line, got, exp);
 }
 
+/* Node 0's payload, reduced to kube-proxy's chains, equals the expected
+   text of kube-proxy's unit test NAME (kube_proxy_expected). */
+static void
+assert_kube_proxy_test (const char *name, bool nfacct)
+{
+  sc.cluster.nfacct = nfacct;
+  cleanup_free char *pl = iptables_node_payload (&mdl, 0);
+  cleanup_free char *want = kube_proxy_expected (name, nfacct);
+  for (int t = 0; t < 2; t++)
+    {
+      const char *table_name = t ? "*nat" : "*filter";
+      cleanup_free char *got = kube_proxy_view (pl, table_name);
+      cleanup_free char *exp = kube_proxy_view (want, table_name);
+      assert_same_lines (got, exp);
+    }
+}
+
 static const uint32_t *
 fx_ips (size_t svc, const char *a)
 {
@@ -793,19 +810,43 @@ START_TEST (test_kube_proxy_overall_rules)
   fx_port (s6, "p80", 80, PROTO_TCP, 0);
 
   /* Without nfacct (nslab's default) and with it (the fake's kernel). */
-  for (int nf = 0; nf < 2; nf++)
-    {
-      sc.cluster.nfacct = nf;
-      cleanup_free char *pl = iptables_node_payload (&mdl, 0);
-      cleanup_free char *want = kube_proxy_expected ("TestOverallIPTablesRules", nf);
-      for (int t = 0; t < 2; t++)
-        {
-          const char *name = t ? "*nat" : "*filter";
-          cleanup_free char *got = kube_proxy_view (pl, name);
-          cleanup_free char *exp = kube_proxy_view (want, name);
-          assert_same_lines (got, exp);
-        }
-    }
+  assert_kube_proxy_test ("TestOverallIPTablesRules", false);
+  assert_kube_proxy_test ("TestOverallIPTablesRules", true);
+}
+END_TEST
+
+/* The fixture for kube-proxy's tests of one service ns1/svc1:p80 at
+   172.30.0.41 with endpoints 10.180.0.1 (another node) and 10.180.2.1
+   (node 0, the test's own). */
+static size_t
+fx_kube_proxy_svc1 (enum svc_type type, uint16_t node_port, const char *external_ip)
+{
+  fx_cluster (FLAVOR_KUBEADM, "10.0.0.0/8", 2);
+  mdl.nodes[0].internal_ip = ip ("192.168.0.2");
+  mdl.nodes[1].internal_ip = ip ("192.168.0.3");
+  size_t s = fx_service ("ns1", "svc1", type, "172.30.0.41");
+  size_t p = fx_port (s, "p80", 80, PROTO_TCP, node_port);
+  fx_endpoint_on (s, p, "10.180.0.1", 80, 1);
+  fx_endpoint_on (s, p, "10.180.2.1", 80, 0);
+  mdl.services[s].external_ips = fx_ips (s, external_ip);
+  mdl.services[s].n_external_ips = 1;
+  return s;
+}
+
+START_TEST (test_kube_proxy_etp_local)
+{
+  size_t s = fx_kube_proxy_svc1 (SVC_LOAD_BALANCER, 3001, "192.168.99.11");
+  fx_lb_ip (s, "1.2.3.4");
+  mdl.services[s].etp_local = true;
+  mdl.services[s].hc_node_port = 30000;
+  assert_kube_proxy_test ("TestExternalTrafficPolicyLocal", false);
+}
+END_TEST
+
+START_TEST (test_kube_proxy_non_local_external_ips)
+{
+  fx_kube_proxy_svc1 (SVC_CLUSTER_IP, 0, "192.168.99.11");
+  assert_kube_proxy_test ("TestNonLocalExternalIPs", false);
 }
 END_TEST
 
@@ -1040,6 +1081,8 @@ make_suite (void)
   tcase_add_test (tc, test_fixed_chains_exact);
   tcase_add_test (tc, test_natrouter_payload);
   tcase_add_test (tc, test_kube_proxy_overall_rules);
+  tcase_add_test (tc, test_kube_proxy_etp_local);
+  tcase_add_test (tc, test_kube_proxy_non_local_external_ips);
   tcase_add_test (tc, test_nodeport_addresses_and_localhost);
   tcase_add_test (tc, test_itp_local_per_node);
   suite_add_tcase (s, tc);
