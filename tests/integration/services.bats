@@ -8,6 +8,15 @@ load helpers
 
 LAB=$REPO/labs/k3s-services.ini
 
+# A copy of labs/kubeadm-lb.ini named $1 beside a link to the templates,
+# as labs/ has them; prints its path.
+lab_copy () {
+  mkdir -p "$BATS_TEST_TMPDIR/labs"
+  [ -e "$BATS_TEST_TMPDIR/templates" ] || ln -s "$REPO/templates" "$BATS_TEST_TMPDIR/templates"
+  cp "$REPO/labs/kubeadm-lb.ini" "$BATS_TEST_TMPDIR/labs/$1"
+  echo "$BATS_TEST_TMPDIR/labs/$1"
+}
+
 up_svc () {
   run "$NSLAB" up --wait "$LAB"
   [ "$status" -eq 0 ] || { echo "$output" >&2; return 1; }
@@ -86,8 +95,9 @@ up_svc () {
 }
 
 @test "services: kubeadm without a pool leaves a LoadBalancer <pending>" {
-  sed '/^load_balancer_pool/d; s/^name = kadm-lb/name = kadm-np/' "$REPO/labs/kubeadm-lb.ini" > "$BATS_TEST_TMPDIR/np.ini"
-  run "$NSLAB" plan "$BATS_TEST_TMPDIR/np.ini"
+  np=$(lab_copy np.ini)
+  sed -i '/^load_balancer_pool/d; s/^name = kadm-lb/name = kadm-np/' "$np"
+  run "$NSLAB" plan "$np"
   [[ "$output" =~ webapp-lb\ +LoadBalancer\ +10\.[0-9.]+\ +\<pending\>\ +80:3[0-9]+/TCP ]] || { echo "$output" >&2; false; }
   [[ "$output" != *"/32 dev enp0s8"* ]]
 }
@@ -95,8 +105,7 @@ up_svc () {
 @test "services: apply adds a LoadBalancer to a running kubeadm lab (the next pool address is announced and served, the others keep theirs) and deletes one (its address withdrawn)" {
   run "$NSLAB" up --wait "$REPO/labs/kubeadm-lb.ini"
   [ "$status" -eq 0 ] || { echo "$output" >&2; false; }
-  edited=$BATS_TEST_TMPDIR/kubeadm-lb.ini
-  cp "$REPO/labs/kubeadm-lb.ini" "$edited"
+  edited=$(lab_copy kubeadm-lb.ini)
   printf '\n[service default/webapp-lb2]\ntype = LoadBalancer\nselector = app=webapp\nports = 8080\n' >> "$edited"
   run "$NSLAB" apply "$edited"
   [ "$status" -eq 0 ] || { echo "$output" >&2; false; }
