@@ -162,5 +162,9 @@ INI
   [[ "$output" == udp-echo-* ]] || { echo "$output" >&2; false; }
   run ip netns exec svc-cp1 iptables-save -t nat
   [[ "$output" == *'-A KUBE-SERVICES -d 10.43.200.82/32 -p udp -m comment --comment "default/udp-echo:dns cluster IP" -m udp --dport 53 -j KUBE-SVC-'* ]]
+  # One service, three protocols, each port its own chain.
+  [[ "$output" == *'-A KUBE-SERVICES -d 10.43.200.83/32 -p udp -m comment --comment "default/multi:dns cluster IP" -m udp --dport 53 -j KUBE-SVC-'* ]]
+  [[ "$output" == *'-A KUBE-SERVICES -d 10.43.200.83/32 -p tcp -m comment --comment "default/multi:dns-tcp cluster IP" -m tcp --dport 53 -j KUBE-SVC-'* ]]
+  [[ "$output" == *'-A KUBE-SERVICES -d 10.43.200.83/32 -p sctp -m comment --comment "default/multi:sig cluster IP" -m sctp --dport 3868 -j KUBE-SVC-'* ]]
   "$NSLAB" down svc
 }
