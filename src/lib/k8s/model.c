@@ -1229,9 +1229,9 @@ l2_leader (const struct model *m, const struct model_service *s, uint32_t ip)
  * sorted. kubeadm has no load-balancer controller: EXTERNAL-IP stays
  * <pending> unless the scenario gives a pool, from which (as MetalLB's
  * allocator) the pinned load_balancer_ip or the lowest free host address
- * in service order is assigned. */
-static int
-load_balancer_status (struct model *m, struct model_service *s, nslab_error_t *err)
+ * in service order is assigned (none left: <pending>). */
+static void
+load_balancer_status (struct model *m, struct model_service *s)
 {
   const struct cluster_def *c = &m->sc->cluster;
   if (c->flavor == FLAVOR_K3S)
@@ -1240,10 +1240,10 @@ load_balancer_status (struct model *m, struct model_service *s, nslab_error_t *e
       for (size_t n = 0; n < m->n_nodes; n++)
         s->lb_ips[s->n_lb_ips++] = m->nodes[n].internal_ip;
       qsort (s->lb_ips, s->n_lb_ips, sizeof *s->lb_ips, compare_ip_strings);
-      return 0;
+      return;
     }
   if (c->lb_pool.len == 0)
-    return 0;
+    return;
   uint32_t ip = s->def->lb_ip;
   if (!ip)
     {
@@ -1260,17 +1260,13 @@ load_balancer_status (struct model *m, struct model_service *s, nslab_error_t *e
           if (!used)
             ip = a;
         }
+      /* A full pool: MetalLB leaves the service <pending>. */
       if (!ip)
-        {
-          char pool[CIDR_STRLEN];
-          return model_error (err, &s->def->origin, "type", "load_balancer_pool %s is full",
-                              cidr_fmt (c->lb_pool, pool));
-        }
+        return;
     }
   s->lb_ips = xcalloc (1, sizeof *s->lb_ips);
   s->lb_ips[s->n_lb_ips++] = ip;
   s->lb_node = l2_leader (m, s, ip);
-  return 0;
 }
 
 static int
@@ -1399,8 +1395,8 @@ build_services (struct model *m, nslab_error_t *err)
             }
         }
       build_endpoints (m, &pods, s);
-      if (d->type == SVC_LOAD_BALANCER && (ret = load_balancer_status (m, s, err)) != 0)
-        break;
+      if (d->type == SVC_LOAD_BALANCER)
+        load_balancer_status (m, s);
     }
   pod_index_free (&pods);
   free (pinned_ips);
