@@ -171,13 +171,14 @@ golden: $(BUILD)/tests/test_model
 	git --no-pager diff tests/unit/golden || true
 	git status --short tests/unit/golden
 
-# tests/bench/proxysync.c: kube-proxy's resync, linked against the library.
-$(BUILD)/bench/proxysync: tests/bench/proxysync.c $(LIB) $(HEADERS)
+# tests/bench/proxysync.c (kube-proxy's resync) and svcpayload.c (every
+# Service kind's payload, generated and applied), linked against the library.
+$(BUILD)/bench/proxysync $(BUILD)/bench/svcpayload: $(BUILD)/bench/%: tests/bench/%.c $(LIB) $(HEADERS)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(LIB) $(LDSAN) $(LDLIBS)
 
-bench: $(NSLAB_BIN) $(BUILD)/bench/proxysync
-	PROXYSYNC=$(CURDIR)/$(BUILD)/bench/proxysync ./tests/bench/run
+bench: $(NSLAB_BIN) $(BUILD)/bench/proxysync $(BUILD)/bench/svcpayload
+	PROXYSYNC=$(CURDIR)/$(BUILD)/bench/proxysync SVCPAYLOAD=$(CURDIR)/$(BUILD)/bench/svcpayload ./tests/bench/run
 
 # The README's run command: deps, build, and the headline experiment.
 demo:

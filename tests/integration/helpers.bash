@@ -120,9 +120,15 @@ one_node_lab () {
   local f=$BATS_TEST_TMPDIR/$1.ini
   # No cluster DNS: the smallest lab has no pod the test did not ask for
   # (dns.bats tests the coredns pods).
+  # A leading [cluster] section of the input joins the helper's own.
+  local in cluster rest
+  in=$(cat)
+  cluster=$(printf '%s\n' "$in" | awk 'NR == 1 && $0 == "[cluster]" { c = 1; next } /^\[/ { c = 0 } c')
+  rest=$(printf '%s\n' "$in" | awk 'NR == 1 && $0 == "[cluster]" { c = 1; next } /^\[/ { c = 0 } !c')
   { printf '[lab]\nname = %s\ntemplate = %s/templates/k3s.ini\n[cluster]\ndns = no\n' "$1" "$REPO"
+    [ -z "$cluster" ] || printf '%s\n' "$cluster"
     printf '[node n1]\nrole = control-plane\nnics = enp0s8=hostonly:192.168.56.10\n'
-    cat; } > "$f"
+    printf '%s\n' "$rest"; } > "$f"
   echo "$f"
 }
 

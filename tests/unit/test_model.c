@@ -216,6 +216,50 @@ static const char alloc_lab[] = "[lab]\nname = alloc\ntemplate = kubeadm-flannel
                                 "[service default/api]\ntype = NodePort\nselector = app=api\nports = http:80->8080, metrics:9090\n"
                                 "[service default/other]\nselector = app=p\nports = 80\n";
 
+
+/* The kubeadm pool: a pinned address kept, the others the lowest free in
+   service order, none left: <pending>. The announcing node is a worker
+   (kubeadm labels the control plane exclude-from-external-load-balancers),
+   for the Local policy one with an endpoint; health-check node ports only
+   for LoadBalancer + Local, in the NodePort range. */
+static const char pool_lab[] = "[lab]\nname = pool\ntemplate = kubeadm-flannel\n"
+                               "[cluster]\nload_balancer_pool = 192.168.56.240/30\n"
+                               "[node cp]\nrole = control-plane\nnics = eth0=hostonly:192.168.56.10\n"
+                               "[node w1]\nnics = eth0=hostonly:192.168.56.11\n"
+                               "[node w2]\nnics = eth0=hostonly:192.168.56.12\n"
+                               "[pod default/one]\nlabels = app=one\nnode = w2\napp = http:80\n"
+                               "[service default/a]\ntype = LoadBalancer\nselector = app=one\nports = 80\n"
+                               "[service default/b]\ntype = LoadBalancer\nselector = app=one\nports = 80\n"
+                               "load_balancer_ip = 192.168.56.241\nexternal_traffic_policy = Local\n"
+                               "[service default/c]\ntype = LoadBalancer\nselector = app=one\nports = 80\n"
+                               "[service default/d]\ntype = NodePort\nselector = app=one\nports = 80\n"
+                               "external_traffic_policy = Local\n";
+
+START_TEST (test_load_balancer_pool)
+{
+  cleanup_free char *path = unit_write_file ("pool.ini", pool_lab);
+  struct scenario *sc = load (path);
+  struct model *m = build (sc);
+  const struct model_service *a = find_service (m, "default", "a"), *b = find_service (m, "default", "b"),
+                             *c = find_service (m, "default", "c"), *d = find_service (m, "default", "d");
+  /* /30: .241 and .242 are its host addresses; b pinned .241. */
+  ck_assert_uint_eq (a->n_lb_ips, 1);
+  ck_assert_str_eq (fmt_ip (a->lb_ips[0]), "192.168.56.242");
+  ck_assert_str_eq (fmt_ip (b->lb_ips[0]), "192.168.56.241");
+  ck_assert_uint_eq (c->n_lb_ips, 0);
+  ck_assert_int_eq (c->lb_node, -1);
+  ck_assert_int_ge (a->lb_node, 1);
+  ck_assert_str_eq (m->nodes[b->lb_node].name, "w2");
+  ck_assert_uint_eq (a->hc_node_port, 0);
+  ck_assert_uint_ge (b->hc_node_port, 30000);
+  ck_assert_uint_le (b->hc_node_port, 32767);
+  ck_assert_uint_ne (b->hc_node_port, b->ports[0].node_port);
+  ck_assert_uint_eq (d->hc_node_port, 0);
+  model_free (m);
+  scenario_free (sc);
+}
+END_TEST
+
 START_TEST (test_allocation_kubeadm)
 {
   cleanup_free char *path = unit_write_file ("alloc.ini", alloc_lab);
@@ -716,6 +760,7 @@ make_suite (void)
   tcase_add_test (tc, test_headless_and_dns_off);
   tcase_add_test (tc, test_model_deterministic);
   tcase_add_test (tc, test_allocation_kubeadm);
+  tcase_add_test (tc, test_load_balancer_pool);
   tcase_add_test (tc, test_hypervisor_macs);
   tcase_add_test (tc, test_weave_ipam_ranges);
   tcase_add_test (tc, test_weave_seed_lab);

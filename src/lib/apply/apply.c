@@ -19,6 +19,7 @@
 #include "kernel/iptables.h"
 #include "kernel/link.h"
 #include "kernel/neigh.h"
+#include "kernel/nfacct.h"
 #include "kernel/netns.h"
 #include "kernel/route.h"
 #include "kernel/proc.h"
@@ -31,6 +32,7 @@
 #include "state/conflicts.h"
 #include "state/journal.h"
 #include "kernel/sysctl.h"
+#include "plan/op.h"
 #include "state/teardown.h"
 #include "base/util.h"
 
@@ -311,6 +313,13 @@ apply_fdb (const struct plan_op *op, struct apply_ctx *c, nslab_error_t *err)
 }
 
 static int
+apply_nfacct (const struct plan_op *op, struct apply_ctx *c, nslab_error_t *err)
+{
+  (void) c;
+  return in_ns (op, nfacct_add (op->ns, op->u.nfacct.name, err), err);
+}
+
+static int
 apply_iptables (const struct plan_op *op, struct apply_ctx *c, nslab_error_t *err)
 {
   struct ipt_job *j = VEC_PUSH (c->pend.ipt, c->pend.n_ipt);
@@ -420,7 +429,7 @@ static const apply_fn appliers[] = {
   [OP_NETNS] = apply_netns,       [OP_SYSCTL] = apply_sysctl, [OP_LINK] = apply_link,
   [OP_LINK_SET] = apply_link_set, [OP_ADDR] = apply_addr,     [OP_ROUTE] = apply_route,
   [OP_NEIGH] = apply_neigh,       [OP_FDB] = apply_fdb,       [OP_IPTABLES] = apply_iptables,
-  [OP_PROCESS] = apply_process,   [OP_CNI] = apply_cni,
+  [OP_PROCESS] = apply_process,   [OP_CNI] = apply_cni,       [OP_NFACCT] = apply_nfacct,
 };
 static_assert (ARRAY_SIZE (appliers) == OP__COUNT, "one applier per enum plan_op_kind");
 
@@ -668,4 +677,19 @@ apply_ops (struct state_writer *w, const struct plan_op *ops, size_t n, nslab_er
     rc = -1;
   nslab_error_free (&perr);
   return rc;
+}
+
+int
+withdraw_ops (const struct plan_op *ops, size_t n, nslab_error_t *err)
+{
+  for (size_t i = 0; i < n; i++)
+    {
+      const struct plan_op *op = &ops[i];
+      if (op->kind != OP_ADDR)
+        return nslab_error (err, EINVAL, "%s: %s: only addresses can be withdrawn", op->ns,
+                            op_type (op->kind)->name);
+      if (addr_del (op->ns, op->u.addr.dev, op->u.addr.addr, err) < 0)
+        return nslab_error_wrap (err, "%s", op->ns);
+    }
+  return 0;
 }

@@ -71,6 +71,9 @@ void weave_plan_bridges_up (struct plan *p, const struct model *m);
 void kubelet_plan_sysctls (struct plan *p, const struct model *m, const struct model_node *n);
 void kubelet_plan_processes (struct plan *p, const struct model *m);
 
+/* metallb.c: the kubeadm load_balancer_pool's L2 announcement. */
+void metallb_plan_node (struct plan *p, const struct model *m, const struct model_node *n);
+
 /* kube_proxy_iptables.c */
 struct kube_proxy_services;
 void kube_proxy_plan_node (struct plan *p, const struct model *m, const struct model_node *n,

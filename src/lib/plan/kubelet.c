@@ -17,7 +17,9 @@ kubelet_plan_sysctls (struct plan *p, const struct model *m, const struct model_
   plan_add_sysctl (p, ns, "net.ipv4.ip_forward", "1");
   plan_add_sysctl (p, ns, "net.bridge.bridge-nf-call-iptables", "1");
   plan_add_sysctl (p, ns, "net.bridge.bridge-nf-call-ip6tables", "1");
-  plan_add_sysctl (p, ns, "net.ipv4.conf.all.route_localnet", "1");
+  /* kube-proxy's, and only with localhostNodePorts. */
+  if (m->sc->cluster.localhost_nodeports)
+    plan_add_sysctl (p, ns, "net.ipv4.conf.all.route_localnet", "1");
 }
 
 /* /etc/hosts as kubelet writes it for a pod (pkg/kubelet/kubelet_pods.go). */

@@ -621,6 +621,33 @@ cni_free (struct plan_op *op)
   free (c->config);
 }
 
+/* ---- nfacct ----------------------------------------------------------- */
+
+static void
+nfacct_describe (struct strbuf *sb, const struct plan_op *op)
+{
+  sb_addf (sb, "nfacct add %s", op->u.nfacct.name);
+}
+
+static void
+nfacct_to_json (const struct plan_op *op, json_t *o)
+{
+  json_object_set_new (o, "name", json_string (op->u.nfacct.name));
+}
+
+static int
+nfacct_from_json (const json_t *o, struct plan_op *op, nslab_error_t *err)
+{
+  struct json_reader r = { .err = err };
+  return jr_str (&r, o, "name", false, &op->u.nfacct.name) < 0 ? -1 : 0;
+}
+
+static void
+nfacct_free (struct plan_op *op)
+{
+  free (op->u.nfacct.name);
+}
+
 /* ---- the table -------------------------------------------------------- */
 
 #define OP_ROW(kind, name, prefix) \
@@ -638,6 +665,7 @@ static const struct op_type op_types[] = {
   OP_ROW (OP_IPTABLES, "iptables", iptables),
   OP_ROW (OP_PROCESS, "process", process),
   OP_ROW (OP_CNI, "cni", cni),
+  OP_ROW (OP_NFACCT, "nfacct", nfacct),
 };
 static_assert (sizeof op_types / sizeof op_types[0] == OP__COUNT, "one op_types row per enum plan_op_kind");
 

@@ -191,6 +191,7 @@ plan_node (struct plan *p, const struct model *m, const struct model_node *n, co
   else if (!weave)
     flannel_plan_hostgw_routes (p, m, n);
   kube_proxy_plan_node (p, m, n, ks);
+  metallb_plan_node (p, m, n);
 }
 
 struct plan *

@@ -30,6 +30,7 @@ enum plan_op_kind {
   OP_IPTABLES,  /* iptables-restore --noflush payload */
   OP_PROCESS,   /* start a pause process (and its app) holding a pod or node */
   OP_CNI,       /* call a CNI plugin (CNI_COMMAND=ADD) as containerd does */
+  OP_NFACCT,    /* create a named nfacct counter (nfacct add) */
   OP__COUNT
 };
 
@@ -150,6 +151,10 @@ struct plan_cni {
   uint32_t expect_ip;   /* the address the plan gives the pod (host-local must hand out the same); 0 = none */
 };
 
+struct plan_nfacct {
+  char *name;           /* ct_state_invalid_dropped_pkts */
+};
+
 struct plan_op {
   enum plan_op_kind kind;
   char *ns;             /* the network namespace the op acts in */
@@ -165,6 +170,7 @@ struct plan_op {
     struct plan_iptables ipt;
     struct plan_process proc;
     struct plan_cni cni;
+    struct plan_nfacct nfacct;
   } u;
 };
 

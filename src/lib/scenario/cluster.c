@@ -191,5 +191,28 @@ decode_cluster (struct ctx *c, const struct merged_section *s)
         return -1;
       cl->dns_replicas = (int) v;
     }
+  if ((k = find_key (s, "localhost_nodeports")) && key_bool (c->err, k, &cl->localhost_nodeports) < 0)
+    return -1;
+  if ((k = find_key (s, "nfacct")) && key_bool (c->err, k, &cl->nfacct) < 0)
+    return -1;
+  if ((k = find_key (s, "node_port_addresses")))
+    {
+      free (cl->node_port_addresses);
+      cl->node_port_addresses = NULL;
+      cl->n_node_port_addresses = 0;
+      if (key_cidr_list (c->err, k, 64, "CIDRs", &cl->node_port_addresses, &cl->n_node_port_addresses) < 0)
+        return -1;
+    }
+  if ((k = find_key (s, "load_balancer_pool")))
+    {
+      /* k3s has its own load balancer (servicelb), which publishes the
+         nodes' addresses and has no pool. */
+      if (cl->flavor != FLAVOR_KUBEADM)
+        return kerr (c, k, "needs flavor = kubeadm (k3s servicelb publishes the nodes' addresses)");
+      if (key_cidr (c->err, k, &cl->lb_pool) < 0)
+        return -1;
+      if (cidr_overlaps (cl->lb_pool, cl->pod_cidr) || cidr_overlaps (cl->lb_pool, cl->service_cidr))
+        return kerr (c, k, "%s overlaps pod_cidr or service_cidr", k->value);
+    }
   return 0;
 }

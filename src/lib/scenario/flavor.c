@@ -103,6 +103,7 @@ cluster_set_defaults (struct cluster_def *cl, enum flavor f)
   cl->cp_schedulable = d->cp_schedulable;
   cl->dns = true;
   cl->dns_replicas = d->dns_replicas;
+  cl->localhost_nodeports = true;
 }
 
 /* ---- implicit services ----------------------------------------------- */

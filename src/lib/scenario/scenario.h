@@ -65,6 +65,19 @@ struct cluster_def {
   bool cp_schedulable;      /* k3s: true; kubeadm: false (NoSchedule taint) */
   bool dns;                 /* the coredns Deployment and kube-dns service (dns = no: neither) */
   int dns_replicas;         /* coredns replicas: k3s 1, kubeadm 2 */
+  /* kubeadm: the address pool of an L2 load-balancer announcer (MetalLB's
+   * IPAddressPool + L2Advertisement); len 0: none, LoadBalancers stay
+   * <pending>. */
+  struct cidr lb_pool;
+  /* kube-proxy --nodeport-addresses: NodePorts only on the node addresses
+   * inside these CIDRs (none: every local address). */
+  struct cidr *node_port_addresses;
+  size_t n_node_port_addresses;
+  bool localhost_nodeports; /* --iptables-localhost-nodeports, default true */
+  /* The node's kernel has nfnetlink_acct and xt_nfacct: kube-proxy (1.29+)
+   * creates its two counters and counts in them. Default false, as the
+   * seeds' nodes show. */
+  bool nfacct;
 };
 
 struct network_def {
@@ -148,6 +161,14 @@ struct service_def {
   bool affinity_client_ip;
   uint32_t affinity_timeout; /* seconds, default 10800 */
   bool implicit;          /* added by the flavor (kubernetes, kube-dns), not the user */
+  bool etp_local;         /* externalTrafficPolicy: Local (default Cluster) */
+  bool itp_local;         /* internalTrafficPolicy: Local (default Cluster) */
+  uint32_t *external_ips; /* spec.externalIPs, as written */
+  size_t n_external_ips;
+  uint32_t lb_ip;         /* spec.loadBalancerIP (kubeadm pool), 0 = allocate */
+  struct cidr *source_ranges; /* spec.loadBalancerSourceRanges */
+  size_t n_source_ranges;
+  uint16_t hc_node_port;  /* spec.healthCheckNodePort, 0 = allocate (LoadBalancer + ETP Local) */
   struct origin origin;
 };
 

@@ -22,16 +22,19 @@ format_ports (struct strbuf *sb, const struct lab_service *s)
     }
 }
 
+/* kubectl's getServiceExternalIP: the load balancer's ingress, then the
+   spec's externalIPs; "<pending>" for a LoadBalancer with neither. */
 static void
 format_external_ip (struct strbuf *sb, const struct lab_service *s)
 {
   char ip[IP_STRLEN];
-  if (s->type != SVC_LOAD_BALANCER)
-    sb_add (sb, "<none>");
-  else if (s->n_lb_ips == 0)
-    sb_add (sb, "<pending>");
-  for (size_t i = 0; i < s->n_lb_ips; i++)
-    sb_addf (sb, "%s%s", i ? "," : "", ip_fmt (s->lb_ips[i], ip));
+  size_t n = 0;
+  for (size_t i = 0; s->type == SVC_LOAD_BALANCER && i < s->n_lb_ips; i++)
+    sb_addf (sb, "%s%s", n++ ? "," : "", ip_fmt (s->lb_ips[i], ip));
+  for (size_t i = 0; i < s->n_external_ips; i++)
+    sb_addf (sb, "%s%s", n++ ? "," : "", ip_fmt (s->external_ips[i], ip));
+  if (n == 0)
+    sb_add (sb, s->type == SVC_LOAD_BALANCER ? "<pending>" : "<none>");
 }
 
 static void
