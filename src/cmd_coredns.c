@@ -11,6 +11,12 @@
 #include "dns/coredns.h"
 #include "scenario/keys.h"
 
+static void
+log_to_stderr (const struct nslab_error_s *e)
+{
+  fprintf (stderr, "nslab-coredns: %s\n", e->msg);
+}
+
 int
 coredns_main (int argc, char **argv)
 {
@@ -20,7 +26,7 @@ coredns_main (int argc, char **argv)
       signal (SIGPIPE, SIG_IGN);
       setvbuf (stderr, NULL, _IOLBF, 0);
       nslab_error_t err = NULL;
-      coredns_serve (argv[3], port, &err);
+      coredns_serve (argv[3], port, log_to_stderr, &err);
       fprintf (stderr, "nslab-coredns: %s\n", err ? err->msg : "stopped");
       nslab_error_free (&err);
       return NSLAB_EXIT_FAILURE;

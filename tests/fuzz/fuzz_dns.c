@@ -18,8 +18,7 @@ static struct dns_service services[] = {
   { "demo", "web-svc", IP4 (10, 43, 51, 194), ports, 2, eps, 3 },
   { "demo", "web-headless", 0, ports, 2, eps, 3 },
 };
-static struct dns_pod pods[] = { { "demo", IP4 (10, 42, 0, 2) }, { "default", IP4 (10, 42, 1, 9) } };
-static struct dns_view view = { "cluster.local", 7, services, 2, pods, 2 };
+static struct dns_view view = { "cluster.local", 7, services, 2 };
 
 int
 LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)

@@ -20,9 +20,7 @@ static struct dns_service services[] = {
   { "kube-system", "kube-dns", IP4 (10, 43, 0, 10), dns_ports, 2, dns_eps, 1 },
   { "demo", "empty", 0, web_ports, 1, NULL, 0 },
 };
-static struct dns_pod pods[] = { { "demo", IP4 (10, 42, 0, 2) }, { "demo", IP4 (10, 42, 1, 2) },
-                                 { "default", IP4 (10, 42, 1, 9) } };
-static struct dns_view view = { "cluster.local", 42, services, 4, pods, 3 };
+static struct dns_view view = { "cluster.local", 42, services, 4 };
 
 static uint8_t *
 query_wire (const char *name, ldns_rr_type type, bool edns, size_t *len)
@@ -103,8 +101,9 @@ START_TEST (test_services)
   expect (&view, "10-42-1-2.web-headless.demo.svc.cluster.local", LDNS_RR_TYPE_A, LDNS_RCODE_NOERROR,
           "10-42-1-2.web-headless.demo.svc.cluster.local.\t5\tIN\tA\t10.42.1.2\n");
   expect (&view, "10-42-1-3.web-headless.demo.svc.cluster.local", LDNS_RR_TYPE_A, LDNS_RCODE_NXDOMAIN, "");
-  /* A headless service without ready endpoints exists, with no address. */
-  expect (&view, "empty.demo.svc.cluster.local", LDNS_RR_TYPE_A, LDNS_RCODE_NOERROR, "");
+  /* A headless service without ready endpoints: CoreDNS's findServices
+     finds no record and keeps errNoItems, so NXDOMAIN. */
+  expect (&view, "empty.demo.svc.cluster.local", LDNS_RR_TYPE_A, LDNS_RCODE_NXDOMAIN, "");
   expect (&view, "nope.demo.svc.cluster.local", LDNS_RR_TYPE_A, LDNS_RCODE_NXDOMAIN, "");
   expect (&view, "web-svc.default.svc.cluster.local", LDNS_RR_TYPE_A, LDNS_RCODE_NXDOMAIN, "");
   /* The search path's misses: web-svc.demo tried in the demo namespace. */
@@ -150,8 +149,8 @@ START_TEST (test_pods_and_ptr)
           "194.51.43.10.in-addr.arpa.\t5\tIN\tPTR\tweb-svc.demo.svc.cluster.local.\n");
   expect (&view, "4.0.42.10.in-addr.arpa", LDNS_RR_TYPE_PTR, LDNS_RCODE_NOERROR,
           "4.0.42.10.in-addr.arpa.\t5\tIN\tPTR\t10-42-0-4.kube-dns.kube-system.svc.cluster.local.\n");
-  expect (&view, "9.1.42.10.in-addr.arpa", LDNS_RR_TYPE_PTR, LDNS_RCODE_NOERROR,
-          "9.1.42.10.in-addr.arpa.\t5\tIN\tPTR\t10-42-1-9.default.pod.cluster.local.\n");
+  /* A pod in no service: CoreDNS's Reverse has no record for it. */
+  expect (&view, "9.1.42.10.in-addr.arpa", LDNS_RR_TYPE_PTR, LDNS_RCODE_NXDOMAIN, "");
   expect (&view, "99.1.42.10.in-addr.arpa", LDNS_RR_TYPE_PTR, LDNS_RCODE_NXDOMAIN, "");
 }
 END_TEST
@@ -228,7 +227,7 @@ START_TEST (test_truncation)
   for (int i = 0; i < 60; i++)
     eps[i] = IP4 (10, 42, 0, 10 + i);
   struct dns_service big = { "demo", "big", 0, web_ports, 1, eps, 60 };
-  struct dns_view v = { "cluster.local", 1, &big, 1, NULL, 0 };
+  struct dns_view v = { "cluster.local", 1, &big, 1 };
   ldns_pkt *p = ask (&v, "big.demo.svc.cluster.local", LDNS_RR_TYPE_A, false, false);
   ck_assert (ldns_pkt_tc (p));
   ck_assert_uint_eq (ldns_pkt_ancount (p), 0);
@@ -245,6 +244,31 @@ START_TEST (test_truncation)
 }
 END_TEST
 
+/* TCP's length prefix is 16 bits: an answer that would not fit goes out
+ * truncated, never as a frame whose length lies. */
+START_TEST (test_truncation_tcp)
+{
+  enum { N = 6000 };
+  uint32_t *eps = calloc (N, sizeof *eps);
+  for (uint32_t i = 0; i < N; i++)
+    eps[i] = IP4 (10, 42, 0, 0) + 2 + i;
+  struct dns_service big = { "demo", "big", 0, web_ports, 1, eps, N };
+  struct dns_view v = { "cluster.local", 1, &big, 1 };
+  uint8_t *out = NULL;
+  size_t len = 0, qlen = 0;
+  uint8_t *q = query_wire ("big.demo.svc.cluster.local", LDNS_RR_TYPE_A, false, &qlen);
+  ck_assert_int_eq (dns_answer (&v, q, qlen, true, &out, &len), 0);
+  ck_assert_uint_le (len, 65535);
+  ldns_pkt *p = NULL;
+  ck_assert_int_eq (ldns_wire2pkt (&p, out, len), LDNS_STATUS_OK);
+  ck_assert (ldns_pkt_tc (p));
+  ldns_pkt_free (p);
+  free (out);
+  free (q);
+  free (eps);
+}
+END_TEST
+
 static Suite *
 make_suite (void)
 {
@@ -257,6 +281,7 @@ make_suite (void)
   tcase_add_test (tc, test_negative);
   tcase_add_test (tc, test_malformed);
   tcase_add_test (tc, test_truncation);
+  tcase_add_test (tc, test_truncation_tcp);
   suite_add_tcase (s, tc);
   return s;
 }

@@ -883,6 +883,26 @@ START_TEST (test_nodeport_addresses_and_localhost)
   cleanup_free char *got3 = lines_with (pl3, "kubernetes service nodeports");
   cleanup_free char *want3 = xasprintf ("%s -m addrtype --dst-type LOCAL ! -d 127.0.0.0/8 -j KUBE-NODEPORTS\n", tail);
   ck_assert_str_eq (got3, want3);
+
+  /* CIDRs without 127.0.0.1 turn localhostNodePorts off as NewProxier
+     does: no loopback rule (and no route_localnet, kubelet.c). */
+  sc.cluster.localhost_nodeports = true;
+  sc.cluster.node_port_addresses = npa;
+  sc.cluster.n_node_port_addresses = 1;
+  ck_assert (!cluster_localhost_nodeports (&sc.cluster));
+  sc.cluster.n_node_port_addresses = 2;
+  ck_assert (cluster_localhost_nodeports (&sc.cluster));
+  /* 0.0.0.0/0 is kube-proxy's MatchAll: the one addrtype rule. */
+  struct cidr all;
+  ck_assert (cidr_parse ("0.0.0.0/0", &all, true));
+  sc.cluster.node_port_addresses = &all;
+  sc.cluster.n_node_port_addresses = 1;
+  cleanup_free char *pl4 = iptables_node_payload (&mdl, 0);
+  cleanup_free char *got4 = lines_with (pl4, "kubernetes service nodeports");
+  cleanup_free char *want4 = xasprintf ("%s -m addrtype --dst-type LOCAL -j KUBE-NODEPORTS\n", tail);
+  ck_assert_str_eq (got4, want4);
+  sc.cluster.node_port_addresses = NULL;
+  sc.cluster.n_node_port_addresses = 0;
   mdl.nodes[0].nics = NULL;
   mdl.nodes[0].n_nics = 0;
 }

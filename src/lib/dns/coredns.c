@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "base/hash.h"
+#include "base/strmap.h"
 #include "base/ipaddr.h"
 #include "base/util.h"
 #include "state/snapshot.h"
@@ -117,16 +118,15 @@ endpoints_from_json (struct dns_service *s, const json_t *ep)
 int
 coredns_view_load (struct store *st, const char *zone, struct dns_view *out, nslab_error_t *err)
 {
-  json_t *svcs = NULL, *eps = NULL, *pods = NULL;
+  json_t *svcs = NULL, *eps = NULL;
   uint64_t rv = 0;
   memset (out, 0, sizeof *out);
-  /* One read transaction: the three lists agree with each other. */
+  /* One read transaction: the two lists agree with each other. */
   int rc = store_read_begin (st, err);
   if (rc == 0)
     {
       rc = store_resource_version (st, &rv, err) < 0 || store_list (st, "Service", NULL, &svcs, err) < 0
                    || store_list (st, "Endpoints", NULL, &eps, err) < 0
-                   || store_list (st, "Pod", NULL, &pods, err) < 0
                ? -1
                : 0;
       nslab_error_t e2 = NULL;
@@ -141,29 +141,32 @@ coredns_view_load (struct store *st, const char *zone, struct dns_view *out, nsl
       out->services = xcalloc (json_array_size (svcs) + 1, sizeof *out->services);
       size_t i;
       const json_t *o;
+      /* Endpoints are named after their Service: join through an index,
+         not a scan per Endpoints (a thousand services would mean a
+         million comparisons per reload, with no answers meanwhile). */
+      struct strmap by_name;
+      strmap_init (&by_name);
       json_array_foreach (svcs, i, o)
-        service_from_json (&out->services[out->n_services++], o);
+        {
+          struct dns_service *s = &out->services[out->n_services];
+          service_from_json (s, o);
+          cleanup_free char *key = xasprintf ("%s/%s", s->ns, s->name);
+          strmap_claim (&by_name, key, out->n_services++);
+        }
       json_array_foreach (eps, i, o)
         {
           const char *ns = str_at (o, "metadata", "namespace"), *name = str_at (o, "metadata", "name");
-          for (size_t k = 0; ns && name && k < out->n_services; k++)
-            if (strcmp (out->services[k].ns, ns) == 0 && strcmp (out->services[k].name, name) == 0)
-              endpoints_from_json (&out->services[k], o);
-        }
-      out->pods = xcalloc (json_array_size (pods) + 1, sizeof *out->pods);
-      json_array_foreach (pods, i, o)
-        {
-          uint32_t ip;
-          const char *text = str_at (json_object_get (o, "status"), "podIP", NULL);
-          if (text == NULL || !ip_parse (text, &ip))
+          size_t k;
+          if (ns == NULL || name == NULL)
             continue;
-          out->pods[out->n_pods].ns = xstrdup (str_at (o, "metadata", "namespace") ? str_at (o, "metadata", "namespace") : "");
-          out->pods[out->n_pods++].ip = ip;
+          cleanup_free char *key = xasprintf ("%s/%s", ns, name);
+          if (strmap_owner (&by_name, key, &k))
+            endpoints_from_json (&out->services[k], o);
         }
+      strmap_free (&by_name);
     }
   json_decref (svcs);
   json_decref (eps);
-  json_decref (pods);
   return rc;
 }
 
@@ -184,8 +187,9 @@ struct server {
   struct store *store;
   struct dns_view view;
   bool have_view;
-  uint64_t rv;
+  struct store_kinds_version rv;
   uint64_t checked_at, open_tried_at;
+  coredns_log_fn log;
   struct cache_entry cache[CACHE_SLOTS];
 };
 
@@ -208,10 +212,13 @@ now_ns (void)
   return (uint64_t) t.tv_sec * 1000000000ull + (uint64_t) t.tv_nsec;
 }
 
+/* A failure to read the store is not fatal (the answers are SERVFAIL
+ * until it can be read again): handed to the caller's log, then dropped. */
 static void
-log_error (nslab_error_t *err)
+log_error (struct server *sv, nslab_error_t *err)
 {
-  fprintf (stderr, "nslab-coredns: %s\n", (*err)->msg);
+  if (sv->log)
+    sv->log (*err);
   nslab_error_free (err);
 }
 
@@ -233,7 +240,7 @@ current_view (struct server *sv)
           struct plan *p = NULL;
           if (snapshot_read (sv->lab, &p, &err) < 0)
             {
-              log_error (&err);
+              log_error (sv, &err);
               return NULL;
             }
           sv->zone = xstrdup (p->objects->dns_domain);
@@ -241,7 +248,7 @@ current_view (struct server *sv)
         }
       if (store_open (sv->lab, &sv->store, &err) < 0)
         {
-          log_error (&err);
+          log_error (sv, &err);
           return sv->have_view ? &sv->view : NULL;
         }
       sv->checked_at = 0;
@@ -249,18 +256,20 @@ current_view (struct server *sv)
   if (sv->have_view && now - sv->checked_at < CHECK_EVERY_NS)
     return &sv->view;
   sv->checked_at = now;
-  uint64_t rv;
-  if (store_resource_version (sv->store, &rv, &err) < 0)
+  /* Only what DNS answers from: Events and Node status come and go all
+     the time and would empty the cache for nothing. */
+  struct store_kinds_version rv;
+  if (store_kinds_version (sv->store, "Service", "Endpoints", NULL, &rv, &err) < 0)
     {
-      log_error (&err);
+      log_error (sv, &err);
       return sv->have_view ? &sv->view : NULL;
     }
-  if (sv->have_view && rv == sv->rv)
+  if (sv->have_view && rv.newest == sv->rv.newest && rv.count == sv->rv.count)
     return &sv->view;
   struct dns_view fresh;
   if (coredns_view_load (sv->store, sv->zone, &fresh, &err) < 0)
     {
-      log_error (&err);
+      log_error (sv, &err);
       return sv->have_view ? &sv->view : NULL;
     }
   dns_view_free (&sv->view);
@@ -423,9 +432,9 @@ serve_tcp (struct server *sv, struct conn *c)
 }
 
 int
-coredns_serve (const char *lab, uint16_t port, nslab_error_t *err)
+coredns_serve (const char *lab, uint16_t port, coredns_log_fn log, nslab_error_t *err)
 {
-  struct server sv = { .lab = lab };
+  struct server sv = { .lab = lab, .log = log };
   int udp = bound_socket (SOCK_DGRAM, port, err);
   if (udp < 0)
     return -1;

@@ -34,9 +34,6 @@ dns_view_free (struct dns_view *v)
       free (s->endpoints);
     }
   free (v->services);
-  for (size_t i = 0; i < v->n_pods; i++)
-    free (v->pods[i].ns);
-  free (v->pods);
   free (v->zone);
   memset (v, 0, sizeof *v);
 }
@@ -276,7 +273,9 @@ answer_svc (struct reply *r, ldns_rr_type qt, char **l, size_t n)
       if (a && (s->cluster_ip || s->n_endpoints))
         answer_service_a (r, s);
       else
-        negative (r, v->zone, false);
+        /* A headless service with no ready endpoint is no name at all to
+           CoreDNS (its lookup finds no record): NXDOMAIN, not NODATA. */
+        negative (r, v->zone, !s->cluster_ip && !s->n_endpoints);
     }
   else if (n == 3)
     {
@@ -344,7 +343,9 @@ add_ptr (struct reply *r, ldns_rdf *target)
 }
 
 /* <d>.<c>.<b>.<a>.in-addr.arpa: the services whose ClusterIP it is, the
- * endpoints it is (named <ep>.<svc>.<ns>.svc), else the pod. */
+ * endpoints it is (named <ep>.<svc>.<ns>.svc), as CoreDNS's Reverse does;
+ * any other address (a pod in no service) is not CoreDNS's to answer (it
+ * falls through to the next plugin, which has no such name). */
 static void
 answer_reverse (struct reply *r, ldns_rr_type qt, char **l, size_t n)
 {
@@ -380,13 +381,6 @@ answer_reverse (struct reply *r, ldns_rr_type qt, char **l, size_t n)
               add_ptr (r, dname ("%s.%s.%s.svc.%s.", d, s->name, s->ns, v->zone));
           }
     }
-  for (size_t i = 0; valid && !exists && i < v->n_pods; i++)
-    if (v->pods[i].ip == ip)
-      {
-        exists = true;
-        if (want)
-          add_ptr (r, dname ("%s.%s.pod.%s.", d, v->pods[i].ns, v->zone));
-      }
   if (ldns_pkt_ancount (r->pkt) == before)
     negative (r, "in-addr.arpa", !exists);
 }
@@ -585,7 +579,8 @@ dns_answer (const struct dns_view *v, const uint8_t *query, size_t len, bool tcp
   else
     ldns_pkt_set_rcode (p, LDNS_RCODE_SERVFAIL);
   int rc = to_wire (p, out, out_len);
-  if (rc == 0 && !tcp && *out_len > limit)
+  /* TCP frames a message with a 16-bit length: beyond it, truncate too. */
+  if (rc == 0 && ((!tcp && *out_len > limit) || *out_len > 65535))
     {
       free (*out);
       *out = NULL;

@@ -47,18 +47,11 @@ struct dns_service {
   size_t n_endpoints;
 };
 
-struct dns_pod {
-  char *ns;
-  uint32_t ip;
-};
-
 struct dns_view {
   char *zone;           /* "cluster.local" (lower case, no trailing dot) */
   uint32_t serial;      /* the SOA serial: the store's resourceVersion */
   struct dns_service *services;
   size_t n_services;
-  struct dns_pod *pods;
-  size_t n_pods;
 };
 
 void dns_view_free (struct dns_view *v);

@@ -21,7 +21,7 @@ nfacct_add (const char *ns, const char *name, nslab_error_t *err)
     return -1;
   struct mnl_socket *nl = mnl_socket_open2 (NETLINK_NETFILTER, SOCK_CLOEXEC);
   if (nl == NULL)
-    return nslab_error (err, errno, "%s: nfacct add %s: netlink socket", ns, name);
+    return nslab_error (err, errno, "nfacct add %s: netlink socket", name);
   int rc = 0;
   char buf[MNL_SOCKET_BUFFER_SIZE];
   struct nlmsghdr *nlh = mnl_nlmsg_put_header (buf);
@@ -34,15 +34,15 @@ nfacct_add (const char *ns, const char *name, nslab_error_t *err)
   nfg->res_id = 0;
   mnl_attr_put_strz (nlh, NFACCT_NAME, name);
   if (mnl_socket_bind (nl, 0, MNL_SOCKET_AUTOPID) < 0 || mnl_socket_sendto (nl, nlh, nlh->nlmsg_len) < 0)
-    rc = nslab_error (err, errno, "%s: nfacct add %s", ns, name);
+    rc = nslab_error (err, errno, "nfacct add %s", name);
   else
     {
       ssize_t n = mnl_socket_recvfrom (nl, buf, sizeof buf);
       if (n < 0)
-        rc = nslab_error (err, errno, "%s: nfacct add %s", ns, name);
+        rc = nslab_error (err, errno, "nfacct add %s", name);
       else if (mnl_cb_run (buf, (size_t) n, nlh->nlmsg_seq, mnl_socket_get_portid (nl), NULL, NULL) < 0
                && errno != EBUSY && errno != EEXIST)
-        rc = nslab_error (err, errno, "%s: nfacct add %s%s", ns, name,
+        rc = nslab_error (err, errno, "nfacct add %s%s", name,
                           errno == ENOENT || errno == EOPNOTSUPP ? " (no nfnetlink_acct in the kernel)" : "");
     }
   mnl_socket_close (nl);

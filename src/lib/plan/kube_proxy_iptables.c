@@ -510,7 +510,7 @@ payload_cluster (struct payload *p, const struct model *m)
   cidr_fmt (cl->pod_cidr, p->cluster_cidr);
   p->have_cluster_cidr = cl->pod_cidr.len > 0;
   p->nfacct = cl->nfacct;
-  p->localhost_nodeports = cl->localhost_nodeports;
+  p->localhost_nodeports = cluster_localhost_nodeports (cl);
 }
 
 struct kube_proxy_services *
@@ -622,10 +622,15 @@ nodeports_tail (struct payload *p, const struct model_node *nd)
   const struct cluster_def *cl = &p->m->sc->cluster;
   static const char comment[] = "-A KUBE-SERVICES -m comment --comment \"kubernetes service nodeports; NOTE: this "
                                 "must be the last rule in this chain\"";
-  if (cl->n_node_port_addresses == 0)
+  /* No CIDRs, or one that holds every address (0.0.0.0/0): kube-proxy's
+     NodePortAddresses matches all, and keeps the one addrtype rule. */
+  bool match_all = cl->n_node_port_addresses == 0;
+  for (size_t c = 0; c < cl->n_node_port_addresses; c++)
+    match_all = match_all || cl->node_port_addresses[c].len == 0;
+  if (match_all)
     {
       sb_addf (&p->nat_rules, "%s -m addrtype --dst-type LOCAL%s -j KUBE-NODEPORTS\n", comment,
-               cl->localhost_nodeports ? "" : " ! -d 127.0.0.0/8");
+               cluster_localhost_nodeports (cl) ? "" : " ! -d 127.0.0.0/8");
       return;
     }
   uint32_t *ips = xcalloc (nd->n_nics + 2, sizeof *ips);
@@ -639,7 +644,7 @@ nodeports_tail (struct payload *p, const struct model_node *nd)
         in = in || cidr_contains (cl->node_port_addresses[c], a);
       for (size_t k = 0; k < n; k++)
         dup = dup || ips[k] == a;
-      if (in && !dup && (a != loopback || cl->localhost_nodeports))
+      if (in && !dup && (a != loopback || cluster_localhost_nodeports (cl)))
         ips[n++] = a;
     }
   if (n > 1)
@@ -885,7 +890,7 @@ kube_proxy_plan_node (struct plan *p, const struct model *m, const struct model_
   if (m->sc->cluster.nfacct && m->sc->cluster.proxy_mode == PROXY_IPTABLES)
     {
       plan_push (p, OP_NFACCT, ns)->u.nfacct.name = xstrdup (NFACCT_CT_INVALID);
-      if (m->sc->cluster.localhost_nodeports)
+      if (cluster_localhost_nodeports (&m->sc->cluster))
         plan_push (p, OP_NFACCT, ns)->u.nfacct.name = xstrdup (NFACCT_LOCALHOST_NODEPORTS);
     }
   plan_push (p, OP_IPTABLES, ns)->u.ipt.payload = iptables_node_payload_with (m, n->index, ks);

@@ -18,7 +18,7 @@ kubelet_plan_sysctls (struct plan *p, const struct model *m, const struct model_
   plan_add_sysctl (p, ns, "net.bridge.bridge-nf-call-iptables", "1");
   plan_add_sysctl (p, ns, "net.bridge.bridge-nf-call-ip6tables", "1");
   /* kube-proxy's, and only with localhostNodePorts. */
-  if (m->sc->cluster.localhost_nodeports)
+  if (cluster_localhost_nodeports (&m->sc->cluster))
     plan_add_sysctl (p, ns, "net.ipv4.conf.all.route_localnet", "1");
 }
 

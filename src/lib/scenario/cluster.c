@@ -216,3 +216,16 @@ decode_cluster (struct ctx *c, const struct merged_section *s)
     }
   return 0;
 }
+
+bool
+cluster_localhost_nodeports (const struct cluster_def *cl)
+{
+  if (!cl->localhost_nodeports)
+    return false;
+  if (cl->n_node_port_addresses == 0)
+    return true;
+  for (size_t i = 0; i < cl->n_node_port_addresses; i++)
+    if (cidr_contains (cl->node_port_addresses[i], 0x7f000001u))
+      return true;
+  return false;
+}

@@ -207,6 +207,11 @@ void scenario_free (struct scenario *s);
  * reordered. */
 int scenario_running_change (const struct scenario *old, const struct scenario *new, nslab_error_t *err);
 
+/* kube-proxy's localhostNodePorts as it runs: the flag, unless
+ * node_port_addresses leaves 127.0.0.1 out (NewProxier then turns it off,
+ * rules and route_localnet alike). */
+bool cluster_localhost_nodeports (const struct cluster_def *cl);
+
 const char *flavor_name (enum flavor f);
 const char *proto_name (enum l4proto p);       /* "TCP" */
 const char *proto_lower (enum l4proto p);      /* "tcp" */

@@ -626,6 +626,10 @@ state_record_cni (struct state_writer *w, const struct state_cni *c, nslab_error
       || check_word ("container id", c->container_id, err) < 0 || check_word ("interface", c->ifname, err) < 0
       || check_word ("CNI plugin", c->type, err) < 0)
     return -1;
+  /* The plugin is CNI_PATH/<type>, and DEL runs it again from this
+   * record: teardown refuses a type with a slash, so apply does too. */
+  if (!plain_name (c->type) || !plain_name (c->container_id))
+    return nslab_error (err, EINVAL, "state: CNI plugin '%s' of %s is not a plain name", c->type, c->container_id);
   if (c->config == NULL || *c->config == '\0' || strpbrk (c->config, "\n\r"))
     return nslab_error (err, EINVAL, "state: CNI config of %s is not one line", c->container_id);
   return append (w, err, "cni %s %s %s %s %s %s", c->node_ns, c->pod_ns, c->container_id, c->ifname, c->type,

@@ -304,6 +304,33 @@ store_resource_version (struct store *s, uint64_t *out, nslab_error_t *err)
   return 0;
 }
 
+int
+store_kinds_version (struct store *s, const char *kind1, const char *kind2, const char *kind3,
+                     struct store_kinds_version *out, nslab_error_t *err)
+{
+  /* A put gives its object the store's newest version, so it raises the
+   * maximum; a delete lowers the count: the pair changes on every write
+   * of these kinds. */
+  sqlite3_stmt *st = NULL;
+  if (sqlite3_prepare_v2 (s->db,
+                          "SELECT count(*), coalesce(max(resource_version), 0) FROM objects "
+                          "WHERE kind IN (?1, ?2, ?3)",
+                          -1, &st, NULL)
+          != SQLITE_OK
+      || sqlite3_bind_text (st, 1, kind1, -1, SQLITE_STATIC) != SQLITE_OK
+      || sqlite3_bind_text (st, 2, kind2 ? kind2 : kind1, -1, SQLITE_STATIC) != SQLITE_OK
+      || sqlite3_bind_text (st, 3, kind3 ? kind3 : kind1, -1, SQLITE_STATIC) != SQLITE_OK
+      || sqlite3_step (st) != SQLITE_ROW)
+    {
+      sqlite3_finalize (st);
+      return db_error (s, err, "read the version of the objects");
+    }
+  out->count = (uint64_t) sqlite3_column_int64 (st, 0);
+  out->newest = (uint64_t) sqlite3_column_int64 (st, 1);
+  sqlite3_finalize (st);
+  return 0;
+}
+
 /* Rows of a SELECT of bodies, as a JSON array. */
 static int
 collect (struct store *s, sqlite3_stmt *st, json_t **out, nslab_error_t *err)

@@ -28,6 +28,14 @@ void store_close (struct store *s);
 
 /* The newest resourceVersion (0 for an empty store). */
 int store_resource_version (struct store *s, uint64_t *out, nslab_error_t *err);
+/* A pair that changes whenever an object of KIND1 or KIND2 or KIND3 (NULL:
+ * none) is put or deleted and only then: a reader of a few kinds (cluster
+ * DNS) need not reload for every Event or Node status. */
+struct store_kinds_version {
+  uint64_t newest, count;
+};
+int store_kinds_version (struct store *s, const char *kind1, const char *kind2, const char *kind3,
+                         struct store_kinds_version *out, nslab_error_t *err);
 /* Add or replace an object (keyed by kind, namespace, name): it gets the next
  * resourceVersion; a new object keeps or gets a uid and a creationTimestamp,
  * a replaced one keeps its uid; a put that changes nothing keeps the

@@ -269,9 +269,12 @@ netns_worker (void *arg)
 
 /* CNI DEL for every recorded call, as containerd tears a pod sandbox's
  * network down before it stops the sandbox: a pod's calls newest first,
- * with the config each was added with, while both namespaces are there (a
- * call whose namespaces are gone has nothing left to undo; their deletion
- * below removes the rest). A failing DEL is reported and teardown goes on. */
+ * with the config each was added with. A pod whose namespace is already
+ * gone still gets its DEL, with an empty CNI_NETNS as the spec allows:
+ * host-local's lease is a file in the node's data dir, not in the pod, and
+ * left behind it would refuse the address to the next pod. Only a node
+ * that is gone takes its plugins' state with it. A failing DEL is reported
+ * and teardown goes on. */
 static void
 cni_delete_one (const struct state *st, const struct state_cni *c, nslab_error_t *e)
 {
@@ -282,9 +285,9 @@ cni_delete_one (const struct state *st, const struct state_cni *c, nslab_error_t
                    c->pod_ns, c->type, st->lab);
       return;
     }
-  if (!netns_exists (c->node_ns) || !netns_exists (c->pod_ns))
+  if (!netns_exists (c->node_ns))
     return;
-  cleanup_free char *nspath = netns_path (c->pod_ns);
+  cleanup_free char *nspath = netns_exists (c->pod_ns) ? netns_path (c->pod_ns) : xstrdup ("");
   cleanup_free char *data = xasprintf ("%s/cni/%s", st->dir, c->node_ns);
   struct cni_call call = { .command = "DEL", .plugin_dir = PLAN_CNI_PATH, .type = c->type,
                            .container_id = c->container_id, .netns_path = nspath, .ifname = c->ifname,
