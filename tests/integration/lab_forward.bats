@@ -16,7 +16,9 @@ FWD=$REPO/bin/lab-forward
 # port answers. $1 listen port, the rest lab-forward's arguments.
 start_forward () {
   local port=$1; shift
-  NSLAB=$NSLAB "$FWD" -b 127.0.0.1 "$@" "$port" 2>"$BATS_TEST_TMPDIR/fwd.err" &
+  # fd 3 closed: bats waits for whoever holds it, and a forwarder (or its
+  # socat) left by a failed test must not hang the whole run.
+  NSLAB=$NSLAB setsid "$FWD" -b 127.0.0.1 "$@" "$port" 2>"$BATS_TEST_TMPDIR/fwd.err" 3>&- &
   FWD_PID=$!
   for _ in $(seq 100); do
     curl -s -o /dev/null --max-time 2 "http://127.0.0.1:$port/" && return 0
@@ -28,8 +30,17 @@ start_forward () {
 }
 
 stop_forward () {
-  kill "$FWD_PID"
+  [ -n "${FWD_PID:-}" ] || return 0
+  # The forwarder leads its own process group (setsid): its socat goes too.
+  kill -- -"$FWD_PID" 2>/dev/null || kill "$FWD_PID" 2>/dev/null || true
   wait "$FWD_PID" 2>/dev/null || true
+  FWD_PID=
+}
+
+# A test that failed before its stop_forward leaves no forwarder behind.
+teardown () {
+  stop_forward
+  common_teardown
 }
 
 @test "lab-forward: a NodePort answers in the invoking namespace, from the pods the plan puts behind it" {
