@@ -23,7 +23,7 @@ BUILD     ?= build/release
 VERSION   := 0.1.0
 SAN       ?=
 
-PKGS      := libnl-3.0 libnl-route-3.0 libmnl jansson nettle sqlite3 libarchive
+PKGS      := libnl-3.0 libnl-route-3.0 libmnl jansson nettle sqlite3 libarchive libmicrohttpd gnutls
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 CHECK_CFLAGS := $(shell pkg-config --cflags check 2>/dev/null)
@@ -37,7 +37,7 @@ ifeq ($(SAN),1)
 ALL_CFLAGS += -fsanitize=address,undefined -fno-sanitize-recover=undefined
 LDSAN      := -fsanitize=address,undefined
 endif
-LDLIBS    := $(PKG_LIBS) -liniparser
+LDLIBS    := $(PKG_LIBS) -liniparser -lpthread
 
 # src/: the CLI (main, cli, one cmd_<verb>.c per subcommand); src/lib/: the
 # library, one folder per layer (see docs/architecture.md); src/apps/: the

@@ -6,9 +6,11 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/utsname.h>
 
 #include "base/json.h"
 #include "base/util.h"
+#include "scenario/flavor.h"
 
 void
 resources_new_uid (char out[37])
@@ -130,6 +132,32 @@ add_namespace (struct builder *b, json_t *seen, const char *ns)
   json_object_set_new (o, "status", json_pack ("{s:s}", "phase", "Active"));
 }
 
+/* What kubelet reports of its machine: the nodes of a lab share the host's
+ * kernel and OS, and run the flavor's kubelet and containerd. */
+static json_t *
+node_info (enum flavor f)
+{
+  const struct flavor_defaults *d = flavor_defaults (f);
+  struct utsname u;
+  if (uname (&u) < 0)
+    u.release[0] = '\0';
+  char os[256] = "Linux";
+  cleanup_file FILE *fp = fopen ("/etc/os-release", "re");
+  char line[512];
+  while (fp && fgets (line, sizeof line, fp))
+    if (str_has_prefix (line, "PRETTY_NAME="))
+      {
+        char *v = str_trim (line + strlen ("PRETTY_NAME="));
+        size_t n = strlen (v);
+        if (n >= 2 && v[0] == '"' && v[n - 1] == '"')
+          v[n - 1] = '\0', v++;
+        snprintf (os, sizeof os, "%s", v);
+      }
+  return json_pack ("{s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "architecture", "amd64", "operatingSystem", "linux",
+                    "osImage", os, "kernelVersion", u.release, "kubeletVersion", d->kube_version,
+                    "kubeProxyVersion", d->kube_version, "containerRuntimeVersion", d->container_runtime);
+}
+
 static void
 add_node (struct builder *b, const struct lab_objects *o, const struct lab_node *n)
 {
@@ -139,11 +167,11 @@ add_node (struct builder *b, const struct lab_objects *o, const struct lab_node 
                               "kubernetes.io/hostname", n->name, "kubernetes.io/os", "linux");
   if (n->role == ROLE_CONTROL_PLANE)
     {
-      /* k3s labels its servers "true"; kubeadm sets the label empty. */
+      /* k3s labels its servers "true"; kubeadm sets the label empty. Neither
+       * sets the old node-role.kubernetes.io/master any more (the seed's
+       * v1.34.3+k3s1 shows ROLES control-plane alone). */
       const char *v = o->flavor == FLAVOR_K3S ? "true" : "";
       json_object_set_new (labels, "node-role.kubernetes.io/control-plane", json_string (v));
-      if (o->flavor == FLAVOR_K3S)
-        json_object_set_new (labels, "node-role.kubernetes.io/master", json_string ("true"));
     }
   json_t *node = add_object (b, "v1", "Node", NULL, n->name, labels);
   cidr_fmt (n->pod_cidr, cidr);
@@ -159,6 +187,7 @@ add_node (struct builder *b, const struct lab_objects *o, const struct lab_node 
                                   "address", n->name, "conditions", "type", "Ready", "status", "True", "reason",
                                   "KubeletReady", "message", "kubelet is posting ready status",
                                   "lastTransitionTime", b->created));
+  json_object_set_new (json_object_get (node, "status"), "nodeInfo", node_info (o->flavor));
 }
 
 /* The pods of a workload, counted for its status. */
@@ -284,6 +313,11 @@ add_service (struct builder *b, const struct lab_service *s, json_t *pods_by_nam
   ip_fmt (s->cluster_ip, ip);
   json_t *spec = json_pack ("{s:s, s:s, s:[s], s:[s], s:o, s:s}", "type", svc_type_name (s->type), "clusterIP", ip,
                             "clusterIPs", ip, "ipFamilies", "IPv4", "ports", ports, "sessionAffinity", "None");
+  /* The defaults the apiserver fills in (kubectl describe prints them). */
+  json_object_set_new (spec, "ipFamilyPolicy", json_string ("SingleStack"));
+  json_object_set_new (spec, "internalTrafficPolicy", json_string ("Cluster"));
+  if (s->type == SVC_NODE_PORT || s->type == SVC_LOAD_BALANCER)
+    json_object_set_new (spec, "externalTrafficPolicy", json_string ("Cluster"));
   if (s->n_selector)
     json_object_set_new (spec, "selector", labels_json (s->selector, s->n_selector, NULL, NULL));
   json_object_set_new (svc, "spec", spec);
@@ -336,9 +370,14 @@ add_service (struct builder *b, const struct lab_service *s, json_t *pods_by_nam
                                 "protocol", proto_name (p->protocol));
       if (p->name)
         json_object_set_new (port, "name", json_string (p->name));
-      json_array_append (slice_ports, port);
+      /* The EndpointSlice controller always sets a port's name (kubectl
+       * describe dereferences it); Endpoints omit an empty one. */
+      json_t *sp = json_deep_copy (port);
+      if (!p->name)
+        json_object_set_new (sp, "name", json_string (""));
+      json_array_append_new (slice_ports, sp);
       if (json_array_size (addrs))
-        json_array_append_new (subsets, json_pack ("{s:o, s:[o]}", "addresses", addrs, "ports", port));
+        json_array_append_new (subsets, json_pack ("{s:o, s:[O]}", "addresses", addrs, "ports", port));
       else
         json_decref (addrs);
       json_decref (port);

@@ -1,0 +1,705 @@
+/* The Kubernetes API over a lab's store (see api.h). */
+#include "apiserver/api.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "apiserver/request.h"
+#include "base/util.h"
+#include "k8s/resources.h"
+#include "state/store.h"
+#include "view/k8s_table.h"
+
+struct api {
+  pthread_mutex_t mu;
+  struct store *store;
+  char *lab, *version, *address;
+};
+
+/* ---- the resources served (discovery) ----------------------------------- */
+
+struct resource {
+  const char *name, *singular, *kind, *group, *version;
+  bool namespaced;
+  const char *short_names[2];
+  const char *category; /* "all" for the types kubectl get all shows */
+  const char *subresources[3];
+};
+
+static const struct resource resources[] = {
+  { "namespaces", "namespace", "Namespace", "", "v1", false, { "ns" }, NULL, { "status" } },
+  { "nodes", "node", "Node", "", "v1", false, { "no" }, NULL, { "status" } },
+  { "pods", "pod", "Pod", "", "v1", true, { "po" }, "all", { "log", "exec", "status" } },
+  { "services", "service", "Service", "", "v1", true, { "svc" }, "all", { "status" } },
+  { "endpoints", "endpoints", "Endpoints", "", "v1", true, { "ep" }, NULL, { NULL } },
+  { "events", "event", "Event", "", "v1", true, { "ev" }, NULL, { NULL } },
+  { "deployments", "deployment", "Deployment", "apps", "v1", true, { "deploy" }, "all", { "scale", "status" } },
+  { "replicasets", "replicaset", "ReplicaSet", "apps", "v1", true, { "rs" }, "all", { "scale", "status" } },
+  { "endpointslices", "endpointslice", "EndpointSlice", "discovery.k8s.io", "v1", true, { NULL }, NULL, { NULL } },
+};
+
+static const char *const groups[] = { "apps", "discovery.k8s.io" };
+
+static json_t *
+verbs (void)
+{
+  return json_pack ("[s,s,s,s,s,s,s,s]", "create", "delete", "deletecollection", "get", "list", "patch", "update",
+                    "watch");
+}
+
+static json_t *
+resource_list (const char *group, const char *version)
+{
+  json_t *list = json_array ();
+  for (size_t i = 0; i < ARRAY_SIZE (resources); i++)
+    {
+      const struct resource *r = &resources[i];
+      if (strcmp (r->group, group) != 0 || strcmp (r->version, version) != 0)
+        continue;
+      json_t *e = json_pack ("{s:s, s:s, s:b, s:s, s:o, s:s}", "name", r->name, "singularName", r->singular,
+                             "namespaced", r->namespaced, "kind", r->kind, "verbs", verbs (),
+                             "storageVersionHash", "");
+      json_object_del (e, "storageVersionHash");
+      if (r->short_names[0])
+        json_object_set_new (e, "shortNames", json_pack ("[s]", r->short_names[0]));
+      if (r->category)
+        json_object_set_new (e, "categories", json_pack ("[s]", r->category));
+      json_array_append_new (list, e);
+      for (size_t k = 0; k < ARRAY_SIZE (r->subresources) && r->subresources[k]; k++)
+        {
+          const char *sub = r->subresources[k];
+          cleanup_free char *name = xasprintf ("%s/%s", r->name, sub);
+          json_t *sv = strcmp (sub, "exec") == 0 ? json_pack ("[s,s]", "create", "get")
+                       : strcmp (sub, "log") == 0 ? json_pack ("[s]", "get")
+                                                  : json_pack ("[s,s,s]", "get", "patch", "update");
+          json_t *se = json_pack ("{s:s, s:s, s:b, s:s, s:o}", "name", name, "singularName", "", "namespaced",
+                                  r->namespaced, "kind", strcmp (sub, "scale") == 0 ? "Scale" : r->kind, "verbs", sv);
+          if (strcmp (sub, "scale") == 0)
+            {
+              json_object_set_new (se, "group", json_string ("autoscaling"));
+              json_object_set_new (se, "version", json_string ("v1"));
+            }
+          if (strcmp (sub, "exec") == 0)
+            json_object_set_new (se, "kind", json_string ("PodExecOptions"));
+          json_array_append_new (list, se);
+        }
+    }
+  cleanup_free char *gv = *group ? xasprintf ("%s/%s", group, version) : xstrdup (version);
+  return json_pack ("{s:s, s:s, s:s, s:o}", "kind", "APIResourceList", "apiVersion", "v1", "groupVersion", gv,
+                    "resources", list);
+}
+
+static json_t *
+group_json (const char *g)
+{
+  cleanup_free char *gv = xasprintf ("%s/v1", g);
+  return json_pack ("{s:s, s:[{s:s, s:s}], s:{s:s, s:s}}", "name", g, "versions", "groupVersion", gv, "version",
+                    "v1", "preferredVersion", "groupVersion", gv, "version", "v1");
+}
+
+static const struct resource *
+resource_by_name (const char *group, const char *version, const char *name)
+{
+  for (size_t i = 0; i < ARRAY_SIZE (resources); i++)
+    if (strcmp (resources[i].group, group) == 0 && strcmp (resources[i].version, version) == 0
+        && strcmp (resources[i].name, name) == 0)
+      return &resources[i];
+  return NULL;
+}
+
+char *
+api_path_for (const char *type, const char *ns, const char *name, const char **printed)
+{
+  static char printed_buf[ARRAY_SIZE (resources)][64];
+  const struct resource *r = NULL;
+  for (size_t i = 0; i < ARRAY_SIZE (resources) && r == NULL; i++)
+    {
+      const struct resource *c = &resources[i];
+      char full[96];
+      snprintf (full, sizeof full, "%s.%s", c->name, c->group);
+      if (strcmp (type, c->name) == 0 || strcmp (type, c->singular) == 0
+          || (c->short_names[0] && strcmp (type, c->short_names[0]) == 0) || (*c->group && strcmp (type, full) == 0))
+        {
+          r = c;
+          snprintf (printed_buf[i], sizeof printed_buf[i], "%s%s%s", c->singular, *c->group ? "." : "", c->group);
+          *printed = printed_buf[i];
+        }
+    }
+  if (r == NULL)
+    return NULL;
+  struct strbuf sb;
+  sb_init (&sb);
+  if (*r->group)
+    sb_addf (&sb, "/apis/%s/%s", r->group, r->version);
+  else
+    sb_addf (&sb, "/api/%s", r->version);
+  if (r->namespaced && ns)
+    sb_addf (&sb, "/namespaces/%s", ns);
+  sb_addf (&sb, "/%s", r->name);
+  if (name)
+    sb_addf (&sb, "/%s", name);
+  return sb_steal (&sb);
+}
+
+/* ---- answers ------------------------------------------------------------ */
+
+static void
+answer (struct api_response *out, int code, json_t *body)
+{
+  out->code = code;
+  out->body = body;
+}
+
+static const char *
+reason_for (int code)
+{
+  switch (code)
+    {
+    case 400:
+      return "BadRequest";
+    case 404:
+      return "NotFound";
+    case 405:
+      return "MethodNotAllowed";
+    case 409:
+      return "AlreadyExists";
+    case 415:
+      return "UnsupportedMediaType";
+    case 422:
+      return "Invalid";
+    default:
+      return "InternalError";
+    }
+}
+
+/* A Status failure, as the apiserver's errors package words them. */
+static void
+fail (struct api_response *out, int code, const char *kind, const char *name, const char *fmt, ...)
+  __attribute__ ((format (printf, 5, 6)));
+static void
+fail (struct api_response *out, int code, const char *kind, const char *name, const char *fmt, ...)
+{
+  va_list ap;
+  va_start (ap, fmt);
+  cleanup_free char *msg = xvasprintf (fmt, ap);
+  va_end (ap);
+  json_t *st = json_pack ("{s:s, s:s, s:{}, s:s, s:s, s:s, s:i}", "kind", "Status", "apiVersion", "v1", "metadata",
+                          "status", "Failure", "message", msg, "reason", reason_for (code), "code", code);
+  if (kind || name)
+    {
+      json_t *d = json_object ();
+      if (name)
+        json_object_set_new (d, "name", json_string (name));
+      if (kind)
+        json_object_set_new (d, "kind", json_string (kind));
+      json_object_set_new (st, "details", d);
+    }
+  answer (out, code, st);
+}
+
+static void
+not_found (struct api_response *out, const struct resource *r, const char *name)
+{
+  const char *qual = *r->group ? "." : "";
+  fail (out, 404, r->name, name, "%s%s%s \"%s\" not found", r->name, qual, r->group, name);
+}
+
+static void
+internal (struct api_response *out, nslab_error_t *err)
+{
+  cleanup_free char *msg = nslab_error_format (*err);
+  nslab_error_free (err);
+  fail (out, 500, NULL, NULL, "%s", msg);
+}
+
+void
+api_response_free (struct api_response *r)
+{
+  json_decref (r->body);
+  free (r->warning);
+  *r = (struct api_response) { 0 };
+}
+
+/* ---- reads -------------------------------------------------------------- */
+
+static char *
+rv_string (struct api *a)
+{
+  uint64_t rv = 0;
+  nslab_error_t e = NULL;
+  if (store_resource_version (a->store, &rv, &e) < 0)
+    nslab_error_free (&e);
+  return xasprintf ("%llu", (unsigned long long) rv);
+}
+
+static bool
+wants_table (const struct api_request *req)
+{
+  return req->accept && strstr (req->accept, "as=Table") != NULL;
+}
+
+static enum k8s_table_object
+table_object (const struct api_request *req)
+{
+  if (req->include_object && strcmp (req->include_object, "Object") == 0)
+    return K8S_TABLE_OBJECT_WHOLE;
+  if (req->include_object && strcmp (req->include_object, "None") == 0)
+    return K8S_TABLE_OBJECT_NONE;
+  return K8S_TABLE_OBJECT_METADATA;
+}
+
+static void
+serve_items (struct api *a, const struct api_request *req, const struct resource *r, json_t *items, bool single,
+             struct api_response *out)
+{
+  cleanup_free char *rv = rv_string (a);
+  if (wants_table (req))
+    {
+      answer (out, 200, k8s_table (r->kind, items, time (NULL), table_object (req), rv));
+      json_decref (items);
+      return;
+    }
+  if (single)
+    {
+      answer (out, 200, json_incref (json_array_get (items, 0)));
+      json_decref (items);
+      return;
+    }
+  cleanup_free char *kind = xasprintf ("%sList", r->kind);
+  cleanup_free char *gv = *r->group ? xasprintf ("%s/%s", r->group, r->version) : xstrdup (r->version);
+  answer (out, 200,
+          json_pack ("{s:s, s:s, s:{s:s}, s:o}", "kind", kind, "apiVersion", gv, "metadata", "resourceVersion", rv,
+                     "items", items));
+}
+
+static void
+get_list (struct api *a, const struct api_request *req, const struct resource *r, const char *ns,
+          struct api_response *out)
+{
+  cleanup_free char *lmsg = NULL, *fmsg = NULL;
+  struct selector *ls = selector_parse (SELECTOR_LABEL, req->label_selector, &lmsg);
+  struct selector *fs = ls ? selector_parse (SELECTOR_FIELD, req->field_selector, &fmsg) : NULL;
+  if (ls == NULL || fs == NULL)
+    {
+      selector_free (ls);
+      fail (out, 400, NULL, NULL, "%s", lmsg ? lmsg : fmsg);
+      return;
+    }
+  json_t *all = NULL;
+  nslab_error_t e = NULL;
+  if (store_list (a->store, r->kind, r->namespaced ? ns : NULL, &all, &e) < 0)
+    {
+      selector_free (ls);
+      selector_free (fs);
+      internal (out, &e);
+      return;
+    }
+  json_t *items = json_array ();
+  size_t i;
+  json_t *o;
+  json_array_foreach (all, i, o) if (selector_matches (ls, o) && selector_matches (fs, o))
+      json_array_append (items, o);
+  json_decref (all);
+  selector_free (ls);
+  selector_free (fs);
+  serve_items (a, req, r, items, false, out);
+}
+
+static json_t *
+get_object (struct api *a, const struct resource *r, const char *ns, const char *name, struct api_response *out)
+{
+  json_t *obj = NULL;
+  nslab_error_t e = NULL;
+  if (store_get (a->store, r->kind, r->namespaced ? ns : "", name, &obj, &e) < 0)
+    {
+      internal (out, &e);
+      return NULL;
+    }
+  if (obj == NULL)
+    not_found (out, r, name);
+  return obj;
+}
+
+/* ---- writes ------------------------------------------------------------- */
+
+static int
+put (struct api *a, json_t *obj, struct api_response *out)
+{
+  nslab_error_t e = NULL;
+  if (store_put (a->store, obj, &e) < 0)
+    {
+      internal (out, &e);
+      return -1;
+    }
+  return 0;
+}
+
+static json_t *
+scale_of (const json_t *obj)
+{
+  const json_t *meta = json_object_get (obj, "metadata"), *spec = json_object_get (obj, "spec");
+  json_t *sel = json_object_get (json_object_get (spec, "selector"), "matchLabels");
+  struct strbuf sb;
+  sb_init (&sb);
+  const char *k;
+  json_t *v;
+  json_object_foreach (sel, k, v) sb_addf (&sb, "%s%s=%s", sb.len ? "," : "", k, json_string_value (v) ?: "");
+  cleanup_free char *selector = sb_steal (&sb);
+  return json_pack ("{s:s, s:s, s:{s:O, s:O, s:O, s:O, s:O}, s:{s:O}, s:{s:I, s:s}}", "kind", "Scale", "apiVersion",
+                    "autoscaling/v1", "metadata", "name", json_object_get (meta, "name"), "namespace",
+                    json_object_get (meta, "namespace"), "uid", json_object_get (meta, "uid"), "resourceVersion",
+                    json_object_get (meta, "resourceVersion"), "creationTimestamp",
+                    json_object_get (meta, "creationTimestamp"), "spec", "replicas",
+                    json_object_get (spec, "replicas"), "status", "replicas",
+                    (json_int_t) json_integer_value (json_object_get (json_object_get (obj, "status"), "replicas")), "selector",
+                    selector ? selector : "");
+}
+
+/* What a patch may not change: who the object is. */
+static bool
+identity_kept (const json_t *before, const json_t *after)
+{
+  static const char *const keys[] = { "name", "namespace", "uid" };
+  const json_t *m0 = json_object_get (before, "metadata"), *m1 = json_object_get (after, "metadata");
+  for (size_t i = 0; i < ARRAY_SIZE (keys); i++)
+    if (!json_equal (json_object_get (m0, keys[i]), json_object_get (m1, keys[i])))
+      return false;
+  return json_equal (json_object_get (before, "kind"), json_object_get (after, "kind"));
+}
+
+static void
+patch_object (struct api *a, const struct api_request *req, const struct resource *r, json_t *obj,
+              const char *sub, struct api_response *out)
+{
+  const char *ct = req->content_type ? req->content_type : "";
+  if (strstr (ct, "json-patch+json") || strstr (ct, "apply-patch"))
+    {
+      fail (out, 415, NULL, NULL, "the body of the request was in an unknown format - accepted media types include: "
+                                  "application/merge-patch+json, application/strategic-merge-patch+json");
+      return;
+    }
+  cleanup_free char *msg = NULL;
+  json_t *patch = request_decode_body (req->body, req->body_len, &msg);
+  if (patch == NULL)
+    {
+      fail (out, 400, NULL, NULL, "error decoding patch: %s", msg);
+      return;
+    }
+  const char *name = json_string_value (json_object_get (json_object_get (obj, "metadata"), "name"));
+  if (sub && strcmp (sub, "scale") == 0)
+    {
+      json_t *rep = json_object_get (json_object_get (patch, "spec"), "replicas");
+      if (rep && (!json_is_integer (rep) || json_integer_value (rep) < 0 || json_integer_value (rep) > 1000))
+        {
+          fail (out, 422, r->kind, name, "%s.%s \"%s\" is invalid: spec.replicas: Invalid value: %s: must be "
+                "greater than or equal to 0 (and at most 1000 in a lab)", r->kind, r->group, name,
+                json_is_integer (rep) ? "a number out of range" : "not an integer");
+          json_decref (patch);
+          return;
+        }
+      if (rep)
+        json_object_set (json_object_get (obj, "spec"), "replicas", rep);
+      json_decref (patch);
+      if (put (a, obj, out) == 0)
+        answer (out, 200, scale_of (obj));
+      return;
+    }
+  json_t *before = json_deep_copy (obj);
+  request_merge_patch (obj, patch);
+  json_decref (patch);
+  if (!identity_kept (before, obj))
+    fail (out, 422, r->kind, name, "%s \"%s\" is invalid: metadata: Invalid value: the name, namespace, uid and "
+                                   "kind of an object cannot change", r->kind, name);
+  else
+    {
+      const json_t *rep = json_object_get (json_object_get (obj, "spec"), "replicas");
+      if (rep && (!json_is_integer (rep) || json_integer_value (rep) < 0))
+        fail (out, 422, r->kind, name, "%s.%s \"%s\" is invalid: spec.replicas: Invalid value: %s: must be greater "
+              "than or equal to 0", r->kind, r->group, name, json_is_integer (rep) ? "a negative number" : "not an integer");
+      else if (put (a, obj, out) == 0)
+        answer (out, 200, json_incref (obj));
+    }
+  json_decref (before);
+}
+
+static void
+delete_object (struct api *a, const struct resource *r, const char *ns, json_t *obj, struct api_response *out)
+{
+  const char *name = json_string_value (json_object_get (json_object_get (obj, "metadata"), "name"));
+  if (strcmp (r->kind, "Node") == 0 || strcmp (r->kind, "Namespace") == 0)
+    {
+      fail (out, 405, r->name, name, "a lab's %s cannot be deleted through its API (nslab down removes the lab)",
+            r->name);
+      return;
+    }
+  nslab_error_t e = NULL;
+  if (store_delete (a->store, r->kind, r->namespaced ? ns : "", name, &e) < 0)
+    {
+      internal (out, &e);
+      return;
+    }
+  answer (out, 200, json_incref (obj));
+}
+
+/* POST: only Namespaces can be made here; a workload or service needs the
+ * lab's scenario (nslab apply). */
+static void
+create (struct api *a, const struct api_request *req, const struct resource *r, const char *ns,
+        struct api_response *out)
+{
+  cleanup_free char *msg = NULL;
+  json_t *obj = request_decode_body (req->body, req->body_len, &msg);
+  if (obj == NULL)
+    {
+      fail (out, 400, NULL, NULL, "%s", msg);
+      return;
+    }
+  json_t *meta = json_object_get (obj, "metadata");
+  const char *name = json_string_value (json_object_get (meta, "name"));
+  const char *kind = json_string_value (json_object_get (obj, "kind"));
+  if (kind && strcmp (kind, r->kind) != 0)
+    fail (out, 400, NULL, NULL, "the API version in the data (%s) does not match the expected API version (%s)",
+          json_string_value (json_object_get (obj, "apiVersion")) ?: "", r->version);
+  else if (name == NULL || *name == '\0')
+    fail (out, 422, r->kind, "", "%s \"\" is invalid: metadata.name: Required value: name or generateName is "
+                                 "required", r->kind);
+  else
+    {
+      json_t *there = NULL;
+      nslab_error_t e = NULL;
+      if (store_get (a->store, r->kind, r->namespaced ? ns : "", name, &there, &e) < 0)
+        internal (out, &e);
+      else if (there)
+        fail (out, 409, r->name, name, "%s \"%s\" already exists", r->name, name);
+      else if (strcmp (r->kind, "Namespace") != 0)
+        fail (out, 405, r->name, name, "creating %s through the lab's API is not supported yet: add it to the "
+                                       "scenario and run nslab apply", r->name);
+      else
+        {
+          json_t *labels = json_object_get (meta, "labels");
+          if (!json_is_object (labels))
+            json_object_set_new (meta, "labels", labels = json_object ());
+          json_object_set_new (labels, "kubernetes.io/metadata.name", json_string (name));
+          json_object_set_new (obj, "apiVersion", json_string ("v1"));
+          json_object_set_new (obj, "kind", json_string ("Namespace"));
+          json_object_set_new (obj, "spec", json_pack ("{s:[s]}", "finalizers", "kubernetes"));
+          json_object_set_new (obj, "status", json_pack ("{s:s}", "phase", "Active"));
+          if (put (a, obj, out) == 0)
+            answer (out, 201, json_incref (obj));
+        }
+      json_decref (there);
+    }
+  json_decref (obj);
+}
+
+/* ---- routing ------------------------------------------------------------ */
+
+#define MAX_SEGS 10
+
+static size_t
+split_path (char *path, char **segs)
+{
+  size_t n = 0;
+  for (char *save = NULL, *t = strtok_r (path, "/", &save); t; t = strtok_r (NULL, "/", &save))
+    {
+      if (n == MAX_SEGS)
+        return MAX_SEGS + 1;
+      segs[n++] = t;
+    }
+  return n;
+}
+
+static void
+handle_resource (struct api *a, const struct api_request *req, const char *group, const char *version, char **s,
+                 size_t n, struct api_response *out)
+{
+  const char *ns = NULL;
+  /* namespaces/NS/RESOURCE...: the namespace's objects; namespaces[/NAME] itself otherwise. */
+  if (n >= 3 && strcmp (s[0], "namespaces") == 0 && *group == '\0')
+    {
+      ns = s[1];
+      s += 2;
+      n -= 2;
+    }
+  else if (n >= 3 && strcmp (s[0], "namespaces") == 0)
+    {
+      ns = s[1];
+      s += 2;
+      n -= 2;
+    }
+  const struct resource *r = resource_by_name (group, version, s[0]);
+  if (r == NULL || n > 3 || (ns && !r->namespaced))
+    {
+      fail (out, 404, NULL, NULL, "the server could not find the requested resource");
+      return;
+    }
+  const char *name = n >= 2 ? s[1] : NULL, *sub = n == 3 ? s[2] : NULL;
+  const char *method = req->method;
+  if (strcmp (r->kind, "Endpoints") == 0)
+    out->warning = xstrdup ("299 - \"v1 Endpoints is deprecated in v1.33+; use discovery.k8s.io/v1 EndpointSlice\"");
+  if (name == NULL)
+    {
+      if (strcmp (method, "GET") == 0)
+        get_list (a, req, r, ns, out);
+      else if (strcmp (method, "POST") == 0)
+        create (a, req, r, r->namespaced ? (ns ? ns : "default") : "", out);
+      else
+        fail (out, 405, NULL, NULL, "the server does not allow this method on the requested resource");
+      return;
+    }
+  if (sub && strcmp (sub, "scale") != 0 && strcmp (sub, "status") != 0)
+    {
+      fail (out, 404, NULL, NULL, "the server could not find the requested resource");
+      return;
+    }
+  if (sub && strcmp (sub, "scale") == 0 && strcmp (r->kind, "Deployment") != 0 && strcmp (r->kind, "ReplicaSet") != 0)
+    {
+      fail (out, 404, NULL, NULL, "the server could not find the requested resource");
+      return;
+    }
+  json_t *obj = get_object (a, r, ns, name, out);
+  if (obj == NULL)
+    return;
+  if (strcmp (method, "GET") == 0)
+    {
+      if (sub && strcmp (sub, "scale") == 0)
+        {
+          answer (out, 200, scale_of (obj));
+          json_decref (obj);
+        }
+      else
+        serve_items (a, req, r, json_pack ("[o]", obj), true, out);
+      return;
+    }
+  if (strcmp (method, "PATCH") == 0)
+    patch_object (a, req, r, obj, sub, out);
+  else if (strcmp (method, "DELETE") == 0 && sub == NULL)
+    delete_object (a, r, ns, obj, out);
+  else
+    fail (out, 405, NULL, NULL, "the server does not allow this method on the requested resource");
+  json_decref (obj);
+}
+
+/* Bodies are JSON: a client that sends protobuf (kubectl create's typed
+ * clients do) is told so and retries in JSON, as with an apiserver that
+ * does not serve protobuf. */
+static bool
+body_is_json (const struct api_request *req)
+{
+  const char *ct = req->content_type;
+  return req->body_len == 0 || ct == NULL || strstr (ct, "json") != NULL || strstr (ct, "yaml") != NULL;
+}
+
+static void
+handle (struct api *a, const struct api_request *req, struct api_response *out)
+{
+  if (!body_is_json (req))
+    {
+      fail (out, 415, NULL, NULL, "the body of the request was in an unknown format - accepted media types include: "
+                                  "application/json, application/yaml");
+      return;
+    }
+  cleanup_free char *path = xstrdup (req->path ? req->path : "/");
+  char *s[MAX_SEGS];
+  size_t n = split_path (path, s);
+  bool get = strcmp (req->method, "GET") == 0;
+  if (n == 1 && strcmp (s[0], "version") == 0 && get)
+    {
+      answer (out, 200,
+              json_pack ("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "major", "1", "minor", "34",
+                         "gitVersion", a->version, "gitCommit", "", "gitTreeState", "clean", "buildDate",
+                         "2025-12-10T00:00:00Z", "goVersion", "go1.24.11", "compiler", "gc", "platform",
+                         "linux/amd64", "emulationMajor", "1"));
+      json_object_set_new (out->body, "emulationMinor", json_string ("34"));
+      return;
+    }
+  if (n == 1 && strcmp (s[0], "api") == 0 && get)
+    {
+      answer (out, 200,
+              json_pack ("{s:s, s:[s], s:[{s:s, s:s}]}", "kind", "APIVersions", "versions", "v1",
+                         "serverAddressByClientCIDRs", "clientCIDR", "0.0.0.0/0", "serverAddress", a->address));
+      return;
+    }
+  if (n == 1 && strcmp (s[0], "apis") == 0 && get)
+    {
+      json_t *g = json_array ();
+      for (size_t i = 0; i < ARRAY_SIZE (groups); i++)
+        json_array_append_new (g, group_json (groups[i]));
+      answer (out, 200, json_pack ("{s:s, s:s, s:o}", "kind", "APIGroupList", "apiVersion", "v1", "groups", g));
+      return;
+    }
+  if (n == 2 && strcmp (s[0], "api") == 0 && strcmp (s[1], "v1") == 0 && get)
+    {
+      answer (out, 200, resource_list ("", "v1"));
+      return;
+    }
+  bool known_group = false;
+  for (size_t i = 0; n >= 2 && strcmp (s[0], "apis") == 0 && i < ARRAY_SIZE (groups); i++)
+    known_group |= strcmp (s[1], groups[i]) == 0;
+  if (known_group && n == 2 && get)
+    {
+      json_t *g = group_json (s[1]);
+      json_object_set_new (g, "kind", json_string ("APIGroup"));
+      json_object_set_new (g, "apiVersion", json_string ("v1"));
+      answer (out, 200, g);
+      return;
+    }
+  if (known_group && n == 3 && strcmp (s[2], "v1") == 0 && get)
+    {
+      answer (out, 200, resource_list (s[1], "v1"));
+      return;
+    }
+  if (n >= 3 && n <= MAX_SEGS && strcmp (s[0], "api") == 0 && strcmp (s[1], "v1") == 0)
+    {
+      handle_resource (a, req, "", "v1", s + 2, n - 2, out);
+      return;
+    }
+  if (known_group && n >= 4 && n <= MAX_SEGS && strcmp (s[2], "v1") == 0)
+    {
+      handle_resource (a, req, s[1], "v1", s + 3, n - 3, out);
+      return;
+    }
+  fail (out, 404, NULL, NULL, "the server could not find the requested resource");
+}
+
+void
+api_handle (struct api *a, const struct api_request *req, struct api_response *out)
+{
+  *out = (struct api_response) { 0 };
+  pthread_mutex_lock (&a->mu);
+  handle (a, req, out);
+  pthread_mutex_unlock (&a->mu);
+}
+
+int
+api_open (const char *lab, const char *version, const char *address, struct api **out, nslab_error_t *err)
+{
+  struct api *a = xcalloc (1, sizeof *a);
+  if (store_open (lab, &a->store, err) < 0)
+    {
+      free (a);
+      return -1;
+    }
+  pthread_mutex_init (&a->mu, NULL);
+  a->lab = xstrdup (lab);
+  a->version = xstrdup (version);
+  a->address = xstrdup (address);
+  *out = a;
+  return 0;
+}
+
+void
+api_close (struct api *a)
+{
+  if (a == NULL)
+    return;
+  store_close (a->store);
+  pthread_mutex_destroy (&a->mu);
+  free (a->lab);
+  free (a->version);
+  free (a->address);
+  free (a);
+}
