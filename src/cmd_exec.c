@@ -11,7 +11,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "apiserver/pki.h"
 #include "apply/apply.h"
+#include "state/state.h"
 #include "base/error.h"
 #include "base/util.h"
 #include "cli.h"
@@ -142,6 +144,16 @@ cmd_exec (int argc, char **argv, nslab_error_t *err)
   struct enter_fds f;
   bool is_host = false, unprivileged = false;
   int rc = target_open (&v, target_arg, ns, &f, &is_host, &unprivileged, err);
+  /* On the control-plane node kubectl finds the lab's API server, as on a
+   * k3s server (/etc/rancher/k3s/k3s.yaml). */
+  if (rc == 0 && str_has_prefix (target_arg, "node/"))
+    for (size_t k = 0; k < v.snap->objects->n_nodes; k++)
+      {
+        const struct lab_node *n = &v.snap->objects->nodes[k];
+        cleanup_free char *kc = xasprintf ("%s/%s/%s", state_root (), lab, KUBECONFIG_FILE);
+        if (n->role == ROLE_CONTROL_PLANE && strcmp (n->name, target_arg + 5) == 0 && access (kc, R_OK) == 0)
+          setenv ("KUBECONFIG", kc, 1);
+      }
   lab_view_free (&v);
   if (rc < 0)
     return -1;
