@@ -444,12 +444,28 @@ delete_object (struct api *a, const struct resource *r, const char *ns, json_t *
   answer (out, 200, json_incref (obj));
 }
 
+/* Bodies are JSON: a client that sends protobuf (kubectl create's typed
+ * clients do) is told so and retries in JSON, as with an apiserver that
+ * does not serve protobuf. */
+static bool
+body_is_json (const struct api_request *req)
+{
+  const char *ct = req->content_type;
+  return req->body_len == 0 || ct == NULL || strstr (ct, "json") != NULL || strstr (ct, "yaml") != NULL;
+}
+
 /* POST: only Namespaces can be made here; a workload or service needs the
  * lab's scenario (nslab apply). */
 static void
 create (struct api *a, const struct api_request *req, const struct resource *r, const char *ns,
         struct api_response *out)
 {
+  if (!body_is_json (req))
+    {
+      fail (out, 415, NULL, NULL, "the body of the request was in an unknown format - accepted media types include: "
+                                  "application/json, application/yaml");
+      return;
+    }
   cleanup_free char *msg = NULL;
   json_t *obj = request_decode_body (req->body, req->body_len, &msg);
   if (obj == NULL)
@@ -583,25 +599,9 @@ handle_resource (struct api *a, const struct api_request *req, const char *group
   json_decref (obj);
 }
 
-/* Bodies are JSON: a client that sends protobuf (kubectl create's typed
- * clients do) is told so and retries in JSON, as with an apiserver that
- * does not serve protobuf. */
-static bool
-body_is_json (const struct api_request *req)
-{
-  const char *ct = req->content_type;
-  return req->body_len == 0 || ct == NULL || strstr (ct, "json") != NULL || strstr (ct, "yaml") != NULL;
-}
-
 static void
 handle (struct api *a, const struct api_request *req, struct api_response *out)
 {
-  if (!body_is_json (req))
-    {
-      fail (out, 415, NULL, NULL, "the body of the request was in an unknown format - accepted media types include: "
-                                  "application/json, application/yaml");
-      return;
-    }
   cleanup_free char *path = xstrdup (req->path ? req->path : "/");
   char *s[MAX_SEGS];
   size_t n = split_path (path, s);

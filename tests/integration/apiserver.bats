@@ -1,0 +1,111 @@
+#!/usr/bin/env bats
+# The lab's API server (nslab-apiserver on cp1's INTERNAL-IP:6443) against
+# the real kubectl of the machine: seed 001's commands print the seed's
+# columns and values (names and IPs as the lab has them, ages aside; the
+# golden outputs are in golden-kubectl/, spaces squeezed), writes through
+# kubectl reach the lab's kernel, and bad requests get a Status, not a crash.
+
+bats_require_minimum_version 1.5.0
+
+load helpers
+
+GOLD=$BATS_TEST_DIRNAME/golden-kubectl
+
+setup () {
+  common_setup
+  command -v kubectl >/dev/null || skip "no kubectl on this machine (Debian: kubernetes-client)"
+  export HOME=$BATS_TEST_TMPDIR   # kubectl's discovery cache
+}
+
+# Ages vary with the run: AGE; kubectl's column padding: one space.
+norm () { sed -E 's/\b[0-9]+(s|m[0-9]*s?|h)\b/AGE/g; s/ +/ /g'; }
+
+kc () { "$NSLAB" kubectl k3s "$@"; }
+
+@test "apiserver: seed 001's kubectl commands print the seed's columns and values" {
+  "$NSLAB" up "$SEED" > /dev/null
+  diff -u "$GOLD/get-nodes.txt" <(kc get nodes 2>&1 | norm)
+  diff -u "$GOLD/get-svc-all-wide.txt" <(kc get svc -A -o wide 2>&1 | norm)
+  diff -u "$GOLD/get-demo-deploy-pod-svc-wide.txt" <(kc -n demo get deploy,pod,svc -o wide 2>&1 | norm)
+  diff -u "$GOLD/get-endpoints-wide.txt" <(kc get endpoints my-helloworld-rs-service -o wide 2>&1 | norm)
+  diff -u "$GOLD/get-pods-selector-wide.txt" <(kc get pods -l app=my-helloworld -o wide 2>&1 | norm)
+  diff -u "$GOLD/describe-svc.txt" <(kc describe svc my-helloworld-rs-service 2>&1 | norm)
+  # get nodes -o wide: the seed's header; the nodes run the host's kernel and the flavor's containerd
+  run kc get nodes -o wide
+  [ "$(echo "${lines[0]}" | tr -s ' ')" = "NAME STATUS ROLES AGE VERSION INTERNAL-IP EXTERNAL-IP OS-IMAGE KERNEL-VERSION CONTAINER-RUNTIME" ]
+  [ "$(echo "${lines[1]}" | awk '{print $1, $2, $3, $5, $6, $7, $(NF-1), $NF}')" = "cp1 Ready control-plane v1.34.3+k3s1 192.168.56.10 <none> $(uname -r) containerd://2.1.5-k3s1" ]
+  # nslab get prints the same tables from the same code
+  diff -u <(kc get svc -A -o wide 2>&1 | norm) <("$NSLAB" get k3s svc -A -o wide 2>&1 | norm)
+  diff -u <(kc -n demo get deploy,pod,svc -o wide 2>&1 | norm) <("$NSLAB" get k3s -n demo deploy,pod,svc -o wide 2>&1 | norm)
+  # -o json, -o yaml, errors as kubectl prints them
+  [ "$(kc -n demo get pods -o json | jq '.items | length')" = 2 ]
+  kc -n demo get svc web-svc -o yaml | grep -qx '  clusterIP: 10.43.31.179'
+  run kc get pod nope
+  [ "$status" -eq 1 ]
+  [ "$output" = 'Error from server (NotFound): pods "nope" not found' ]
+  run kc version
+  [[ "$output" == *"Server Version: v1.34.3+k3s1"* ]]
+  # inside the control-plane node kubectl finds the lab on its own, as on the seed's ubuntu@cp1
+  run "$NSLAB" exec k3s node/cp1 -- kubectl get pods -l app=my-helloworld -o wide
+  [ "$status" -eq 0 ]
+  diff -u "$GOLD/get-pods-selector-wide.txt" <(echo "$output" | norm)
+  "$NSLAB" down k3s
+}
+
+@test "apiserver: kubectl scale, delete and label go through the store and the control loop" {
+  "$NSLAB" up "$SEED" > /dev/null
+  run kc -n demo scale deploy web --replicas=3
+  [ "$output" = "deployment.apps/web scaled" ]
+  # the loop adds the pod and the rules follow: curl reaches three pods
+  for _ in $(seq 50); do
+    [ "$(kc -n demo get endpointslices -o json | jq '[.items[].endpoints[]] | length')" = 3 ] && break
+    sleep 0.2
+  done
+  pod=$(kc -n demo get pods -o name | head -1)
+  seen=$(for _ in $(seq 30); do "$NSLAB" exec k3s -n demo "$pod" -- curl -s -m 2 http://10.43.31.179/ | pod_of; done | sort -u | wc -l)
+  [ "$seen" = 3 ]
+  victim=$(kc -n demo get pods -o jsonpath='{.items[0].metadata.name}')
+  run kc -n demo delete pod "$victim"
+  [ "$output" = "pod \"$victim\" deleted" ]
+  for _ in $(seq 50); do
+    names=$(kc -n demo get pods -o jsonpath='{.items[*].metadata.name}')
+    [[ " $names " != *" $victim "* ]] && [ "$(echo "$names" | wc -w)" = 3 ] && break
+    sleep 0.2
+  done
+  [[ " $names " != *" $victim "* ]]
+  run kc -n demo label deploy web tier=frontend
+  [ "$output" = "deployment.apps/web labeled" ]
+  [ "$(kc -n demo get deploy web -o jsonpath='{.metadata.labels.tier}')" = frontend ]
+  run kc -n demo delete svc web-svc
+  [ "$output" = 'service "web-svc" deleted' ]
+  for _ in $(seq 50); do
+    "$NSLAB" exec k3s node/cp1 -- iptables-save -t nat | grep -q 'demo/web-svc' || break
+    sleep 0.2
+  done
+  ! "$NSLAB" exec k3s node/cp1 -- iptables-save -t nat | grep -q 'demo/web-svc'
+  run kc create namespace demo
+  [ "$status" -eq 1 ]
+  "$NSLAB" down k3s
+}
+
+@test "apiserver: HTTPS from a pod to the kubernetes service; malformed bodies get 400/422, the server keeps serving" {
+  "$NSLAB" up "$SEED" > /dev/null
+  pki=$STATE_ROOT/k3s/pki
+  pod=$("$NSLAB" get k3s pods -o json | jq -r '.items[0].metadata.name')
+  run "$NSLAB" exec k3s "pod/$pod" -- curl -s --cacert "$pki/ca.crt" https://10.43.0.1/api
+  [ "$status" -eq 0 ]
+  [ "$(echo "$output" | jq -r .serverAddressByClientCIDRs[0].serverAddress)" = "192.168.56.10:6443" ]
+  c () { "$NSLAB" exec k3s host -- curl -s --cacert "$pki/ca.crt" --cert "$pki/client.crt" --key "$pki/client.key" "$@"; }
+  api=https://192.168.56.10:6443/apis/apps/v1/namespaces/demo/deployments/web
+  for body in '{' '[]' '{"spec":' 'null' "$(head -c 3000 /dev/urandom | base64)" '{"metadata":{"name":"other"}}' \
+              '{"spec":{"replicas":-1}}' '{"spec":{"replicas":"x"}}'; do
+    code=$(c -o /dev/null -w '%{http_code}' -X PATCH -H 'Content-Type: application/merge-patch+json' --data-binary "$body" "$api")
+    [[ "$code" == 400 || "$code" == 422 ]]
+  done
+  c -X PATCH -H 'Content-Type: application/merge-patch+json' --data-binary '{"spec":{"replicas":-1}}' "$api" |
+    jq -e '.kind == "Status" and .reason == "Invalid" and .code == 422'
+  [ "$(c -o /dev/null -w '%{http_code}' -X PUT -d '{}' https://192.168.56.10:6443/api/v1/namespaces/demo/pods)" = 405 ]
+  [ "$(c -o /dev/null -w '%{http_code}' https://192.168.56.10:6443/api/v1/frobs)" = 404 ]
+  [ "$(kc -n demo get deploy web -o jsonpath='{.spec.replicas}')" = 2 ]
+  "$NSLAB" down k3s
+}
