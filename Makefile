@@ -9,7 +9,7 @@
 #   make check-isolation  make check twice with the demo lab and a foreign netns up (root)
 #   make check-vagrant  the Vagrantfile parses, scripts are LF, it provisions as the README says (no VM)
 #   make check-container  build a bookworm image (mmdebstrap, docker import) and run the seed lab and make check in it
-#   make fuzz       fuzz the scenario loader (clang libFuzzer), FUZZ_SECONDS=600
+#   make fuzz       fuzz the scenario loader, the snapshot reader and the API request decoder (clang libFuzzer), FUZZ_SECONDS=600
 #   make bench      benchmarks
 #   make install    PREFIX=/usr/local (binary, templates, labs, man page, docs, bash completion)
 #   make uninstall  PREFIX=/usr/local
@@ -137,12 +137,16 @@ fuzz: deps-fuzz
 	$(MAKE) CC=clang SAN= BUILD=build/fuzz CFLAGS="-O1 -g -fsanitize=fuzzer-no-link,address,undefined" build/fuzz/libnslab.a
 	$(FUZZ_CC) -o build/fuzz/fuzz_scenario tests/fuzz/fuzz_scenario.c build/fuzz/libnslab.a $(LDLIBS)
 	$(FUZZ_CC) -o build/fuzz/fuzz_plan_json tests/fuzz/fuzz_plan_json.c build/fuzz/libnslab.a $(LDLIBS)
+	$(FUZZ_CC) -o build/fuzz/fuzz_request tests/fuzz/fuzz_request.c build/fuzz/libnslab.a $(LDLIBS)
 	@mkdir -p build/fuzz/corpus build/fuzz/corpus-json
 	cp labs/*.ini templates/*.ini tests/fuzz/corpus/* build/fuzz/corpus/ 2>/dev/null || true
 	for f in labs/*.ini; do bin/nslab plan -o json "$$f" > build/fuzz/corpus-json/$$(basename "$$f" .ini).json; done
 	NSLAB_TEMPLATE_DIR=$(CURDIR)/templates ./build/fuzz/fuzz_scenario -max_total_time=$(FUZZ_SECONDS) \
 	  -dict=tests/fuzz/scenario.dict build/fuzz/corpus
 	./build/fuzz/fuzz_plan_json -max_total_time=$(FUZZ_SECONDS) -max_len=200000 build/fuzz/corpus-json
+	@mkdir -p build/fuzz/corpus-request
+	cp tests/fuzz/corpus-request/* build/fuzz/corpus-request/
+	./build/fuzz/fuzz_request -max_total_time=$(FUZZ_SECONDS) build/fuzz/corpus-request
 
 # Regenerate the golden plans (one per labs/*.ini) after a deliberate change,
 # and show the whole diff to review before committing it.
