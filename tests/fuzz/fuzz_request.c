@@ -1,5 +1,6 @@
 /* libFuzzer entry for the API server's request decoder: the input is a
  * request body (decoded, then applied as a merge patch to a Deployment) and,
+ * as a protobuf body, and,
  * split at its first newline, a label and a field selector (parsed, then
  * matched). Nothing may crash or leak. */
 #include <stdint.h>
@@ -24,6 +25,9 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
       request_merge_patch (target, body);
       json_decref (body);
     }
+  free (msg);
+  body = request_decode_protobuf ((const char *) data, size, &msg);
+  json_decref (body);
   free (msg);
   char *text = xstrndup ((const char *) data, size);
   char *nl = strchr (text, '\n');

@@ -10,6 +10,7 @@
 #include "apiserver/request.h"
 #include "base/util.h"
 #include "k8s/resources.h"
+#include "state/state.h"
 #include "state/store.h"
 #include "view/k8s_table.h"
 
@@ -98,6 +99,48 @@ group_json (const char *g)
   cleanup_free char *gv = xasprintf ("%s/v1", g);
   return json_pack ("{s:s, s:[{s:s, s:s}], s:{s:s, s:s}}", "name", g, "versions", "groupVersion", gv, "version",
                     "v1", "preferredVersion", "groupVersion", gv, "version", "v1");
+}
+
+/* OpenAPI v3, as much as kubectl reads of it: the index (/openapi/v3) and,
+ * per group version, a PATCH operation per kind with its
+ * x-kubernetes-group-version-kind and the fieldValidation parameter, from
+ * which kubectl apply learns that the server validates fields itself (it
+ * then sends ?fieldValidation=Strict instead of fetching the whole schema). */
+static json_t *
+openapi_index (void)
+{
+  json_t *paths = json_object ();
+  json_object_set_new (paths, "api/v1", json_pack ("{s:s}", "serverRelativeURL", "/openapi/v3/api/v1"));
+  for (size_t i = 0; i < ARRAY_SIZE (groups); i++)
+    {
+      cleanup_free char *key = xasprintf ("apis/%s/v1", groups[i]);
+      cleanup_free char *url = xasprintf ("/openapi/v3/apis/%s/v1", groups[i]);
+      json_object_set_new (paths, key, json_pack ("{s:s}", "serverRelativeURL", url));
+    }
+  return json_pack ("{s:o}", "paths", paths);
+}
+
+static json_t *
+openapi_group (const char *group, const char *version, const char *kube_version)
+{
+  json_t *paths = json_object ();
+  for (size_t i = 0; i < ARRAY_SIZE (resources); i++)
+    {
+      const struct resource *r = &resources[i];
+      if (strcmp (r->group, group) != 0 || strcmp (r->version, version) != 0)
+        continue;
+      cleanup_free char *path = *group ? xasprintf ("/apis/%s/%s/%s%s/{name}", group, version,
+                                                    r->namespaced ? "namespaces/{namespace}/" : "", r->name)
+                                       : xasprintf ("/api/%s/%s%s/{name}", version,
+                                                    r->namespaced ? "namespaces/{namespace}/" : "", r->name);
+      json_t *gvk = json_pack ("{s:s, s:s, s:s}", "group", group, "version", version, "kind", r->kind);
+      json_t *op = json_pack ("{s:o, s:[{s:s, s:s, s:{s:s}}], s:{}}", "x-kubernetes-group-version-kind", gvk,
+                              "parameters", "name", "fieldValidation", "in", "query", "schema", "type", "string",
+                              "responses");
+      json_object_set_new (paths, path, json_pack ("{s:o}", "patch", op));
+    }
+  return json_pack ("{s:s, s:{s:s, s:s}, s:o}", "openapi", "3.0.0", "info", "title", "Kubernetes", "version",
+                    kube_version, "paths", paths);
 }
 
 static const struct resource *
@@ -219,6 +262,7 @@ void
 api_response_free (struct api_response *r)
 {
   json_decref (r->body);
+  free (r->text);
   free (r->warning);
   *r = (struct api_response) { 0 };
 }
@@ -321,6 +365,39 @@ get_object (struct api *a, const struct resource *r, const char *ns, const char 
   if (obj == NULL)
     not_found (out, r, name);
   return obj;
+}
+
+/* kubectl logs: the app's output, which the pause process keeps in the
+ * lab's logs/LAB-NS-NAME.log (as kubelet keeps a container's under
+ * /var/log/pods); ?tailLines keeps the last lines. */
+static void
+pod_log (struct api *a, const char *ns, const char *name, const char *tail, struct api_response *out)
+{
+  cleanup_free char *path = xasprintf ("%s/%s/logs/%s-%s-%s.log", state_root (), a->lab, a->lab, ns, name);
+  struct strbuf sb;
+  sb_init (&sb);
+  cleanup_file FILE *f = fopen (path, "re");
+  char buf[8192];
+  size_t n;
+  while (f && (n = fread (buf, 1, sizeof buf, f)) > 0)
+    sb_addn (&sb, buf, n);
+  char *text = sb.buf ? sb_steal (&sb) : xstrdup ("");
+  long keep = tail ? strtol (tail, NULL, 10) : -1;
+  if (keep >= 0)
+    {
+      size_t len = strlen (text);
+      char *p = text + len;
+      long lines = 0;
+      if (p > text && p[-1] == '\n')
+        p--;
+      while (p > text && (p[-1] != '\n' || ++lines < keep))
+        p--;
+      if (keep == 0)
+        p = text + len;
+      memmove (text, p, strlen (p) + 1);
+    }
+  out->code = 200;
+  out->text = text;
 }
 
 /* ---- writes ------------------------------------------------------------- */
@@ -454,20 +531,28 @@ body_is_json (const struct api_request *req)
   return req->body_len == 0 || ct == NULL || strstr (ct, "json") != NULL || strstr (ct, "yaml") != NULL;
 }
 
+static bool
+body_is_protobuf (const struct api_request *req)
+{
+  return req->content_type && strstr (req->content_type, "application/vnd.kubernetes.protobuf") != NULL;
+}
+
 /* POST: only Namespaces can be made here; a workload or service needs the
  * lab's scenario (nslab apply). */
 static void
 create (struct api *a, const struct api_request *req, const struct resource *r, const char *ns,
         struct api_response *out)
 {
-  if (!body_is_json (req))
+  bool pb = body_is_protobuf (req);
+  if (!pb && !body_is_json (req))
     {
       fail (out, 415, NULL, NULL, "the body of the request was in an unknown format - accepted media types include: "
-                                  "application/json, application/yaml");
+                                  "application/json, application/yaml, application/vnd.kubernetes.protobuf");
       return;
     }
   cleanup_free char *msg = NULL;
-  json_t *obj = request_decode_body (req->body, req->body_len, &msg);
+  json_t *obj = pb ? request_decode_protobuf (req->body, req->body_len, &msg)
+                   : request_decode_body (req->body, req->body_len, &msg);
   if (obj == NULL)
     {
       fail (out, 400, NULL, NULL, "%s", msg);
@@ -566,6 +651,14 @@ handle_resource (struct api *a, const struct api_request *req, const char *group
         fail (out, 405, NULL, NULL, "the server does not allow this method on the requested resource");
       return;
     }
+  if (sub && strcmp (sub, "log") == 0 && strcmp (r->kind, "Pod") == 0 && strcmp (method, "GET") == 0)
+    {
+      json_t *pod = get_object (a, r, ns, name, out);
+      if (pod)
+        pod_log (a, ns, name, req->tail_lines, out);
+      json_decref (pod);
+      return;
+    }
   if (sub && strcmp (sub, "scale") != 0 && strcmp (sub, "status") != 0)
     {
       fail (out, 404, NULL, NULL, "the server could not find the requested resource");
@@ -615,6 +708,27 @@ handle (struct api *a, const struct api_request *req, struct api_response *out)
                          "linux/amd64", "emulationMajor", "1"));
       json_object_set_new (out->body, "emulationMinor", json_string ("34"));
       return;
+    }
+  if (n == 2 && strcmp (s[0], "openapi") == 0 && strcmp (s[1], "v3") == 0 && get)
+    {
+      answer (out, 200, openapi_index ());
+      return;
+    }
+  if (n >= 4 && n <= 5 && strcmp (s[0], "openapi") == 0 && strcmp (s[1], "v3") == 0 && get)
+    {
+      bool core = n == 4 && strcmp (s[2], "api") == 0;
+      bool grp = n == 5 && strcmp (s[2], "apis") == 0;
+      for (size_t i = 0; grp && i < ARRAY_SIZE (groups); i++)
+        if (strcmp (s[3], groups[i]) == 0 && strcmp (s[4], "v1") == 0)
+          {
+            answer (out, 200, openapi_group (groups[i], "v1", a->version));
+            return;
+          }
+      if (core && strcmp (s[3], "v1") == 0)
+        {
+          answer (out, 200, openapi_group ("", "v1", a->version));
+          return;
+        }
     }
   if (n == 1 && strcmp (s[0], "api") == 0 && get)
     {

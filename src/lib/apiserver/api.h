@@ -32,6 +32,7 @@ struct api_request {
   const char *accept, *content_type;
   /* Query parameters (NULL: absent). */
   const char *label_selector, *field_selector, *include_object;
+  const char *tail_lines; /* pods/log ?tailLines */
   const char *body;
   size_t body_len;
 };
@@ -39,6 +40,7 @@ struct api_request {
 struct api_response {
   int code;
   json_t *body;
+  char *text;    /* a plain-text answer instead (pods/log), or NULL */
   char *warning; /* a Warning header's text ("299 - \"...\""), or NULL */
 };
 

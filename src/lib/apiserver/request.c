@@ -2,6 +2,7 @@
 #include "apiserver/request.h"
 
 #include <ctype.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -31,6 +32,145 @@ request_decode_body (const char *body, size_t len, char **message)
       return NULL;
     }
   return v;
+}
+
+/* ---- protobuf ---------------------------------------------------------- */
+
+/* One field of a protobuf message: its number, and for length-delimited
+ * fields (the only ones read here) the bytes. */
+struct pb_field {
+  uint64_t number;
+  int wire;
+  const unsigned char *data;
+  size_t len;
+};
+
+static bool
+pb_varint (const unsigned char **p, const unsigned char *end, uint64_t *v)
+{
+  *v = 0;
+  for (int shift = 0; shift < 64 && *p < end; shift += 7)
+    {
+      unsigned char b = *(*p)++;
+      *v |= (uint64_t) (b & 0x7f) << shift;
+      if (!(b & 0x80))
+        return true;
+    }
+  return false;
+}
+
+/* The next field of [*p, end); false at the end or on malformed input. */
+static bool
+pb_next (const unsigned char **p, const unsigned char *end, struct pb_field *f)
+{
+  uint64_t key, v;
+  if (*p >= end || !pb_varint (p, end, &key))
+    return false;
+  f->number = key >> 3;
+  f->wire = (int) (key & 7);
+  f->data = NULL;
+  f->len = 0;
+  switch (f->wire)
+    {
+    case 0:
+      return pb_varint (p, end, &v);
+    case 1:
+      if (end - *p < 8)
+        return false;
+      *p += 8;
+      return true;
+    case 5:
+      if (end - *p < 4)
+        return false;
+      *p += 4;
+      return true;
+    case 2:
+      if (!pb_varint (p, end, &v) || v > (uint64_t) (end - *p))
+        return false;
+      f->data = *p;
+      f->len = (size_t) v;
+      *p += v;
+      return true;
+    default:
+      return false;
+    }
+}
+
+static json_t *
+pb_string (const struct pb_field *f)
+{
+  return json_stringn ((const char *) f->data, f->len);
+}
+
+json_t *
+request_decode_protobuf (const char *body, size_t len, char **message)
+{
+  *message = NULL;
+  const unsigned char *p = (const unsigned char *) body, *end = p + len;
+  if (len < 4 || memcmp (p, "k8s", 4) != 0)
+    {
+      *message = xstrdup ("provided input did not contain the Kubernetes protobuf prefix");
+      return NULL;
+    }
+  p += 4;
+  json_t *obj = json_object (), *meta = json_object ();
+  json_object_set_new (obj, "metadata", meta);
+  struct pb_field f, g, h, e;
+  bool ok = true;
+  while (ok && p < end)
+    {
+      if (!(ok = pb_next (&p, end, &f)) || f.wire != 2)
+        continue;
+      const unsigned char *q = f.data, *qe = f.data + f.len;
+      if (f.number == 1) /* typeMeta */
+        while (q < qe && (ok = pb_next (&q, qe, &g)))
+          {
+            if (g.wire == 2 && (g.number == 1 || g.number == 2))
+              json_object_set_new (obj, g.number == 1 ? "apiVersion" : "kind", pb_string (&g));
+          }
+      else if (f.number == 2) /* raw: the object; its field 1 is metadata */
+        while (q < qe && (ok = pb_next (&q, qe, &g)))
+          {
+            if (g.number != 1 || g.wire != 2)
+              continue;
+            const unsigned char *r = g.data, *re = g.data + g.len;
+            while (r < re && (ok = pb_next (&r, re, &h)))
+              {
+                if (h.wire != 2)
+                  continue;
+                if (h.number == 1)
+                  json_object_set_new (meta, "name", pb_string (&h));
+                else if (h.number == 11) /* labels: map entries (1 key, 2 value) */
+                  {
+                    const unsigned char *m = h.data, *me = h.data + h.len;
+                    json_t *k = NULL, *v = NULL;
+                    while (m < me && (ok = pb_next (&m, me, &e)))
+                      if (e.wire == 2 && (e.number == 1 || e.number == 2))
+                        {
+                          json_t **slot = e.number == 1 ? &k : &v;
+                          json_decref (*slot);
+                          *slot = pb_string (&e);
+                        }
+                    if (k && json_string_value (k))
+                      {
+                        json_t *labels = json_object_get (meta, "labels");
+                        if (labels == NULL)
+                          json_object_set_new (meta, "labels", labels = json_object ());
+                        json_object_set_new (labels, json_string_value (k), v ? json_incref (v) : json_string (""));
+                      }
+                    json_decref (k);
+                    json_decref (v);
+                  }
+              }
+          }
+    }
+  if (!ok || json_string_value (json_object_get (obj, "kind")) == NULL)
+    {
+      json_decref (obj);
+      *message = xstrdup ("unable to decode the protobuf body");
+      return NULL;
+    }
+  return obj;
 }
 
 /* ---- selectors --------------------------------------------------------- */

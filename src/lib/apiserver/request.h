@@ -18,6 +18,13 @@
  * server words a decoding failure otherwise. */
 json_t *request_decode_body (const char *body, size_t len, char **message);
 
+/* A Kubernetes protobuf body ("k8s\0" + runtime.Unknown), as kubectl's
+ * typed clients send (kubectl create namespace): its apiVersion, kind and
+ * metadata name and labels as JSON, enough to create a Namespace or to
+ * answer AlreadyExists; the rest of the object is not read. NULL and a
+ * message otherwise. */
+json_t *request_decode_protobuf (const char *body, size_t len, char **message);
+
 /* A parsed selector: requirements, all of which must hold. */
 struct selector;
 enum selector_kind { SELECTOR_LABEL, SELECTOR_FIELD };

@@ -23,11 +23,11 @@ struct pending {
 static enum MHD_Result
 respond (struct MHD_Connection *c, const struct api_response *r)
 {
-  char *text = json_dumps (r->body, JSON_COMPACT);
+  char *text = r->text ? strdup (r->text) : json_dumps (r->body, JSON_COMPACT);
   size_t len = text ? strlen (text) : 0;
   struct MHD_Response *resp = MHD_create_response_from_buffer (len, text ? text : (char *) "",
                                                                text ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
-  MHD_add_response_header (resp, "Content-Type", "application/json");
+  MHD_add_response_header (resp, "Content-Type", r->text ? "text/plain" : "application/json");
   MHD_add_response_header (resp, "Cache-Control", "no-cache, private");
   if (r->warning)
     MHD_add_response_header (resp, "Warning", r->warning);
@@ -67,6 +67,7 @@ on_request (void *cls, struct MHD_Connection *c, const char *url, const char *me
     .label_selector = MHD_lookup_connection_value (c, MHD_GET_ARGUMENT_KIND, "labelSelector"),
     .field_selector = MHD_lookup_connection_value (c, MHD_GET_ARGUMENT_KIND, "fieldSelector"),
     .include_object = MHD_lookup_connection_value (c, MHD_GET_ARGUMENT_KIND, "includeObject"),
+    .tail_lines = MHD_lookup_connection_value (c, MHD_GET_ARGUMENT_KIND, "tailLines"),
     .body = p->body.buf ? p->body.buf : "",
     .body_len = p->body.len,
   };
