@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "apiserver/create.h"
 #include "apiserver/request.h"
 #include "base/util.h"
 #include "k8s/resources.h"
@@ -537,8 +538,56 @@ body_is_protobuf (const struct api_request *req)
   return req->content_type && strstr (req->content_type, "application/vnd.kubernetes.protobuf") != NULL;
 }
 
-/* POST: only Namespaces can be made here; a workload or service needs the
- * lab's scenario (nslab apply). */
+/* A Deployment, Service or Pod: a new section of the lab's scenario (create.h). */
+static void
+create_workload (struct api *a, const struct resource *r, const char *ns, const char *name, json_t *obj,
+                 struct api_response *out)
+{
+  if (strcmp (r->kind, "Deployment") != 0 && strcmp (r->kind, "Service") != 0 && strcmp (r->kind, "Pod") != 0)
+    {
+      fail (out, 405, r->name, name, "the lab's API does not create %s (they are the controllers')", r->name);
+      return;
+    }
+  json_t *nsobj = NULL;
+  nslab_error_t e = NULL;
+  if (store_get (a->store, "Namespace", "", ns, &nsobj, &e) < 0)
+    {
+      internal (out, &e);
+      return;
+    }
+  if (nsobj == NULL)
+    {
+      fail (out, 404, "namespaces", ns, "namespaces \"%s\" not found", ns);
+      return;
+    }
+  json_decref (nsobj);
+  const char *qual = *r->group ? "." : "";
+  cleanup_free char *field = NULL, *msg = NULL;
+  cleanup_free char *section = create_section (obj, ns, &field, &msg);
+  if (section == NULL)
+    {
+      fail (out, 422, r->kind, name, "%s%s%s \"%s\" is invalid: %s: %s", r->kind, qual, r->group, name, field, msg);
+      return;
+    }
+  json_t *stored = NULL;
+  bool bad = false;
+  if (create_commit (a->lab, a->store, section, obj, r->kind, ns, name, &stored, &bad, &e) < 0)
+    {
+      if (!bad)
+        {
+          internal (out, &e);
+          return;
+        }
+      cleanup_free char *why = nslab_error_format (e);
+      nslab_error_free (&e);
+      fail (out, 422, r->kind, name, "%s%s%s \"%s\" is invalid: %s", r->kind, qual, r->group, name, why);
+      return;
+    }
+  answer (out, 201, stored);
+}
+
+/* POST: Namespaces go into the store; Deployments, Services and Pods into
+ * the lab's scenario first (create_workload). */
 static void
 create (struct api *a, const struct api_request *req, const struct resource *r, const char *ns,
         struct api_response *out)
@@ -576,8 +625,7 @@ create (struct api *a, const struct api_request *req, const struct resource *r, 
       else if (there)
         fail (out, 409, r->name, name, "%s \"%s\" already exists", r->name, name);
       else if (strcmp (r->kind, "Namespace") != 0)
-        fail (out, 405, r->name, name, "creating %s through the lab's API is not supported yet: add it to the "
-                                       "scenario and run nslab apply", r->name);
+        create_workload (a, r, ns, name, obj, out);
       else
         {
           json_t *labels = json_object_get (meta, "labels");

@@ -96,15 +96,197 @@ pb_next (const unsigned char **p, const unsigned char *end, struct pb_field *f)
     }
 }
 
+/* The fields of the kinds a lab's API creates, by their numbers in
+ * Kubernetes' generated.proto (k8s.io/api core/v1, apps/v1; apimachinery
+ * meta/v1): enough of each object to make it; every other field is
+ * skipped, as an old decoder skips unknown ones. */
+enum pb_type { PB_STRING, PB_INT, PB_MAP, PB_MSG, PB_STRINGS, PB_MSGS, PB_INT_OR_STRING };
+
+struct pb_desc;
+struct pb_fdesc {
+  unsigned number;
+  const char *json;
+  enum pb_type type;
+  const struct pb_desc *msg;
+};
+struct pb_desc {
+  struct pb_fdesc f[8];
+};
+
+static const struct pb_desc pb_object_meta = { { { 1, "name", PB_STRING, NULL }, { 2, "generateName", PB_STRING, NULL },
+                                                 { 3, "namespace", PB_STRING, NULL }, { 11, "labels", PB_MAP, NULL },
+                                                 { 12, "annotations", PB_MAP, NULL } } };
+static const struct pb_desc pb_container_port = { { { 1, "name", PB_STRING, NULL },
+                                                    { 3, "containerPort", PB_INT, NULL },
+                                                    { 4, "protocol", PB_STRING, NULL } } };
+static const struct pb_desc pb_container = { { { 1, "name", PB_STRING, NULL }, { 2, "image", PB_STRING, NULL },
+                                               { 3, "command", PB_STRINGS, NULL }, { 4, "args", PB_STRINGS, NULL },
+                                               { 6, "ports", PB_MSGS, &pb_container_port } } };
+static const struct pb_desc pb_pod_spec = { { { 2, "containers", PB_MSGS, &pb_container } } };
+static const struct pb_desc pb_pod_template = { { { 1, "metadata", PB_MSG, &pb_object_meta },
+                                                  { 2, "spec", PB_MSG, &pb_pod_spec } } };
+static const struct pb_desc pb_label_selector = { { { 1, "matchLabels", PB_MAP, NULL } } };
+static const struct pb_desc pb_deployment_spec = { { { 1, "replicas", PB_INT, NULL },
+                                                     { 2, "selector", PB_MSG, &pb_label_selector },
+                                                     { 3, "template", PB_MSG, &pb_pod_template } } };
+static const struct pb_desc pb_service_port = { { { 1, "name", PB_STRING, NULL }, { 2, "protocol", PB_STRING, NULL },
+                                                  { 3, "port", PB_INT, NULL }, { 4, "targetPort", PB_INT_OR_STRING, NULL },
+                                                  { 5, "nodePort", PB_INT, NULL } } };
+static const struct pb_desc pb_service_spec = { { { 1, "ports", PB_MSGS, &pb_service_port },
+                                                  { 2, "selector", PB_MAP, NULL }, { 3, "clusterIP", PB_STRING, NULL },
+                                                  { 4, "type", PB_STRING, NULL } } };
+static const struct pb_desc pb_deployment = { { { 1, "metadata", PB_MSG, &pb_object_meta },
+                                                { 2, "spec", PB_MSG, &pb_deployment_spec } } };
+static const struct pb_desc pb_pod = { { { 1, "metadata", PB_MSG, &pb_object_meta }, { 2, "spec", PB_MSG, &pb_pod_spec } } };
+static const struct pb_desc pb_service = { { { 1, "metadata", PB_MSG, &pb_object_meta },
+                                             { 2, "spec", PB_MSG, &pb_service_spec } } };
+static const struct pb_desc pb_namespace = { { { 1, "metadata", PB_MSG, &pb_object_meta } } };
+static const struct pb_desc pb_type_meta = { { { 1, "apiVersion", PB_STRING, NULL }, { 2, "kind", PB_STRING, NULL } } };
+
 static json_t *
 pb_string (const struct pb_field *f)
 {
   return json_stringn ((const char *) f->data, f->len);
 }
 
+/* Nesting deeper than the kinds above go is malformed input. */
+#define PB_MAX_DEPTH 8
+
+static bool pb_decode (const unsigned char *p, const unsigned char *end, const struct pb_desc *d, json_t *out,
+                       int depth);
+
+/* A map entry (1 key, 2 value), or an IntOrString (1 type, 2 intVal, 3 strVal). */
+static bool
+pb_pair (const struct pb_field *f, json_t **k, json_t **v, uint64_t *num)
+{
+  const unsigned char *p = f->data, *end = f->data + f->len;
+  struct pb_field e;
+  while (p < end)
+    {
+      const unsigned char *start = p;
+      if (!pb_next (&p, end, &e))
+        return false;
+      if (e.wire == 0 && num && (e.number == 1 || e.number == 2))
+        {
+          uint64_t val;
+          if (!pb_varint (&start, end, &val) || !pb_varint (&start, end, &val))
+            return false;
+          num[e.number - 1] = val;
+        }
+      else if (e.wire == 2 && (e.number == 1 || e.number == 2 || e.number == 3))
+        {
+          json_t **slot = e.number == 1 ? k : v;
+          json_decref (*slot);
+          *slot = pb_string (&e);
+        }
+    }
+  return true;
+}
+
+static bool
+pb_decode (const unsigned char *p, const unsigned char *end, const struct pb_desc *d, json_t *out, int depth)
+{
+  if (depth > PB_MAX_DEPTH)
+    return false;
+  struct pb_field f;
+  while (p < end)
+    {
+      const unsigned char *start = p;
+      if (!pb_next (&p, end, &f))
+        return false;
+      const struct pb_fdesc *fd = NULL;
+      for (size_t i = 0; i < ARRAY_SIZE (d->f) && d->f[i].json; i++)
+        if (d->f[i].number == f.number)
+          fd = &d->f[i];
+      if (fd == NULL)
+        continue;
+      if (fd->type == PB_INT)
+        {
+          uint64_t v;
+          if (f.wire != 0 || !pb_varint (&start, end, &v) || !pb_varint (&start, end, &v))
+            return false;
+          json_object_set_new (out, fd->json, json_integer ((json_int_t) (int32_t) v));
+          continue;
+        }
+      if (f.wire != 2)
+        return false;
+      switch (fd->type)
+        {
+        case PB_STRING:
+          json_object_set_new (out, fd->json, pb_string (&f));
+          break;
+        case PB_STRINGS:
+        case PB_MSGS:
+          {
+            json_t *arr = json_object_get (out, fd->json);
+            if (!json_is_array (arr))
+              json_object_set_new (out, fd->json, arr = json_array ());
+            if (fd->type == PB_STRINGS)
+              json_array_append_new (arr, pb_string (&f));
+            else
+              {
+                json_t *m = json_object ();
+                json_array_append_new (arr, m);
+                if (!pb_decode (f.data, f.data + f.len, fd->msg, m, depth + 1))
+                  return false;
+              }
+            break;
+          }
+        case PB_MSG:
+          {
+            json_t *m = json_object_get (out, fd->json);
+            if (!json_is_object (m))
+              json_object_set_new (out, fd->json, m = json_object ());
+            if (!pb_decode (f.data, f.data + f.len, fd->msg, m, depth + 1))
+              return false;
+            break;
+          }
+        case PB_MAP:
+          {
+            json_t *k = NULL, *v = NULL, *map = json_object_get (out, fd->json);
+            bool ok = pb_pair (&f, &k, &v, NULL);
+            if (ok && json_string_value (k))
+              {
+                if (!json_is_object (map))
+                  json_object_set_new (out, fd->json, map = json_object ());
+                json_object_set_new (map, json_string_value (k), v ? json_incref (v) : json_string (""));
+              }
+            json_decref (k);
+            json_decref (v);
+            if (!ok)
+              return false;
+            break;
+          }
+        case PB_INT_OR_STRING:
+          {
+            json_t *k = NULL, *sv = NULL;
+            uint64_t num[2] = { 0, 0 };
+            bool ok = pb_pair (&f, &k, &sv, num);
+            json_decref (k);
+            if (ok)
+              json_object_set_new (out, fd->json,
+                                   num[0] == 1 ? (sv ? json_incref (sv) : json_string ("")) : json_integer ((int32_t) num[1]));
+            json_decref (sv);
+            if (!ok)
+              return false;
+            break;
+          }
+        default:
+          break;
+        }
+    }
+  return true;
+}
+
 json_t *
 request_decode_protobuf (const char *body, size_t len, char **message)
 {
+  static const struct
+  {
+    const char *kind;
+    const struct pb_desc *desc;
+  } kinds[] = { { "Namespace", &pb_namespace }, { "Deployment", &pb_deployment }, { "Pod", &pb_pod },
+                { "Service", &pb_service } };
   *message = NULL;
   const unsigned char *p = (const unsigned char *) body, *end = p + len;
   if (len < 4 || memcmp (p, "k8s", 4) != 0)
@@ -113,61 +295,33 @@ request_decode_protobuf (const char *body, size_t len, char **message)
       return NULL;
     }
   p += 4;
-  json_t *obj = json_object (), *meta = json_object ();
-  json_object_set_new (obj, "metadata", meta);
-  struct pb_field f, g, h, e;
+  /* runtime.Unknown: 1 typeMeta, 2 raw (the object), 3 contentEncoding, 4 contentType */
+  json_t *obj = json_object ();
+  const unsigned char *raw = NULL;
+  size_t raw_len = 0;
+  struct pb_field f;
   bool ok = true;
   while (ok && p < end)
     {
       if (!(ok = pb_next (&p, end, &f)) || f.wire != 2)
         continue;
-      const unsigned char *q = f.data, *qe = f.data + f.len;
-      if (f.number == 1) /* typeMeta */
-        while (q < qe && (ok = pb_next (&q, qe, &g)))
-          {
-            if (g.wire == 2 && (g.number == 1 || g.number == 2))
-              json_object_set_new (obj, g.number == 1 ? "apiVersion" : "kind", pb_string (&g));
-          }
-      else if (f.number == 2) /* raw: the object; its field 1 is metadata */
-        while (q < qe && (ok = pb_next (&q, qe, &g)))
-          {
-            if (g.number != 1 || g.wire != 2)
-              continue;
-            const unsigned char *r = g.data, *re = g.data + g.len;
-            while (r < re && (ok = pb_next (&r, re, &h)))
-              {
-                if (h.wire != 2)
-                  continue;
-                if (h.number == 1)
-                  json_object_set_new (meta, "name", pb_string (&h));
-                else if (h.number == 11) /* labels: map entries (1 key, 2 value) */
-                  {
-                    const unsigned char *m = h.data, *me = h.data + h.len;
-                    json_t *k = NULL, *v = NULL;
-                    while (m < me && (ok = pb_next (&m, me, &e)))
-                      if (e.wire == 2 && (e.number == 1 || e.number == 2))
-                        {
-                          json_t **slot = e.number == 1 ? &k : &v;
-                          json_decref (*slot);
-                          *slot = pb_string (&e);
-                        }
-                    if (k && json_string_value (k))
-                      {
-                        json_t *labels = json_object_get (meta, "labels");
-                        if (labels == NULL)
-                          json_object_set_new (meta, "labels", labels = json_object ());
-                        json_object_set_new (labels, json_string_value (k), v ? json_incref (v) : json_string (""));
-                      }
-                    json_decref (k);
-                    json_decref (v);
-                  }
-              }
-          }
+      if (f.number == 1)
+        ok = pb_decode (f.data, f.data + f.len, &pb_type_meta, obj, 0);
+      else if (f.number == 2)
+        raw = f.data, raw_len = f.len;
     }
-  if (!ok || json_string_value (json_object_get (obj, "kind")) == NULL)
+  const char *kind = json_string_value (json_object_get (obj, "kind"));
+  const struct pb_desc *d = NULL;
+  for (size_t i = 0; ok && kind && i < ARRAY_SIZE (kinds); i++)
+    if (strcmp (kinds[i].kind, kind) == 0)
+      d = kinds[i].desc;
+  if (ok && d && raw)
+    ok = pb_decode (raw, raw + raw_len, d, obj, 0);
+  if (!ok || d == NULL)
     {
+      *message = ok && kind ? xasprintf ("the lab's API reads %s from protobuf as no kind it creates", kind)
+                            : xstrdup ("unable to decode the protobuf body");
       json_decref (obj);
-      *message = xstrdup ("unable to decode the protobuf body");
       return NULL;
     }
   return obj;
