@@ -37,7 +37,7 @@ ifeq ($(SAN),1)
 ALL_CFLAGS += -fsanitize=address,undefined -fno-sanitize-recover=undefined
 LDSAN      := -fsanitize=address,undefined
 endif
-LDLIBS    := $(PKG_LIBS) -liniparser -lpthread
+LDLIBS    := $(PKG_LIBS) -liniparser -lwslay -lpthread
 
 # src/: the CLI (main, cli, one cmd_<verb>.c per subcommand); src/lib/: the
 # library, one folder per layer (see docs/architecture.md); src/apps/: the

@@ -190,7 +190,7 @@ VERBS="validate plan up down ls status exec"
 @test "cli: bash completion offers verbs, .ini files, labs and exec targets" {
   source "$REPO/completion/nslab.bash"
   comp () { COMP_WORDS=("$NSLAB" "$@"); COMP_CWORD=$(( ${#COMP_WORDS[@]} - 1 )); COMPREPLY=(); _nslab; echo "${COMPREPLY[*]}"; }
-  [ "$(comp "")" = "validate plan up down ls status exec test export help --help --version" ]
+  [ "$(comp "")" = "validate plan up down ls status exec test export scale delete apply get kubectl help --help --version" ]
   [ "$(comp st)" = "status" ]
   [ "$(comp plan -o "")" = "text json" ]
   mkdir -p "$BATS_TEST_TMPDIR/c/sub"

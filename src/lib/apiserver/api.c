@@ -865,3 +865,9 @@ api_close (struct api *a)
   free (a->address);
   free (a);
 }
+
+const char *
+api_lab (const struct api *a)
+{
+  return a->lab;
+}

@@ -26,6 +26,8 @@ struct api;
  * ADDRESS: "192.168.56.10:6443" as discovery names the server. */
 int api_open (const char *lab, const char *version, const char *address, struct api **out, nslab_error_t *err);
 void api_close (struct api *a);
+/* The lab A serves. */
+const char *api_lab (const struct api *a);
 
 struct api_request {
   const char *method, *path;

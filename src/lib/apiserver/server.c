@@ -5,11 +5,14 @@
 #include <errno.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "apiserver/api.h"
+#include "apiserver/exec.h"
 #include "apiserver/pki.h"
 #include "apiserver/request.h"
 #include "base/util.h"
@@ -32,6 +35,138 @@ respond (struct MHD_Connection *c, const struct api_response *r)
   if (r->warning)
     MHD_add_response_header (resp, "Warning", r->warning);
   enum MHD_Result ret = MHD_queue_response (c, (unsigned) r->code, resp);
+  MHD_destroy_response (resp);
+  return ret;
+}
+
+/* ---- kubectl exec: a WebSocket upgrade ---------------------------------- */
+
+struct upgraded {
+  struct exec_request *req;
+  int sock;
+  char *extra;
+  size_t extra_len;
+  struct MHD_UpgradeResponseHandle *urh;
+};
+
+static void *
+exec_thread (void *arg)
+{
+  struct upgraded *u = arg;
+  exec_session (u->req, u->sock, u->extra, u->extra_len);
+  MHD_upgrade_action (u->urh, MHD_UPGRADE_ACTION_CLOSE);
+  free (u->extra);
+  free (u);
+  return NULL;
+}
+
+static void
+on_upgrade (void *cls, struct MHD_Connection *c, void *con_cls, const char *extra_in, size_t extra_in_size,
+            MHD_socket sock, struct MHD_UpgradeResponseHandle *urh)
+{
+  (void) c, (void) con_cls;
+  struct upgraded *u = xcalloc (1, sizeof *u);
+  u->req = cls;
+  u->sock = sock;
+  u->extra = extra_in_size ? xstrndup (extra_in, extra_in_size) : NULL;
+  u->extra_len = extra_in_size;
+  u->urh = urh;
+  pthread_t t;
+  pthread_attr_t at;
+  pthread_attr_init (&at);
+  pthread_attr_setdetachstate (&at, PTHREAD_CREATE_DETACHED);
+  if (pthread_create (&t, &at, exec_thread, u) != 0)
+    {
+      exec_request_free (u->req);
+      MHD_upgrade_action (urh, MHD_UPGRADE_ACTION_CLOSE);
+      free (u->extra);
+      free (u);
+    }
+  pthread_attr_destroy (&at);
+}
+
+static enum MHD_Result
+collect_command (void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+  (void) kind;
+  struct exec_request *r = cls;
+  if (strcmp (key, "command") == 0 && value)
+    {
+      r->argv = xrealloc (r->argv, (r->argc + 2) * sizeof *r->argv);
+      r->argv[r->argc++] = xstrdup (value);
+      r->argv[r->argc] = NULL;
+    }
+  return MHD_YES;
+}
+
+static bool
+query_true (struct MHD_Connection *c, const char *key)
+{
+  const char *v = MHD_lookup_connection_value (c, MHD_GET_ARGUMENT_KIND, key);
+  return v && (strcmp (v, "true") == 0 || strcmp (v, "1") == 0);
+}
+
+/* GET|POST .../namespaces/NS/pods/NAME/exec with Upgrade: websocket. */
+static bool
+is_exec (const char *url, char **ns, char **pod)
+{
+  const char *pre = "/api/v1/namespaces/";
+  if (!str_has_prefix (url, pre) || !str_has_suffix (url, "/exec"))
+    return false;
+  const char *p = url + strlen (pre), *slash = strchr (p, '/');
+  if (slash == NULL || !str_has_prefix (slash, "/pods/"))
+    return false;
+  const char *name = slash + strlen ("/pods/"), *end = strchr (name, '/');
+  if (end == NULL || strcmp (end, "/exec") != 0 || end == name || slash == p)
+    return false;
+  *ns = xstrndup (p, (size_t) (slash - p));
+  *pod = xstrndup (name, (size_t) (end - name));
+  return true;
+}
+
+static enum MHD_Result
+start_exec (struct api *a, struct MHD_Connection *c, const char *url, char *ns, char *pod)
+{
+  /* The pod must exist: otherwise the API's own 404. */
+  cleanup_free char *path = xasprintf ("/api/v1/namespaces/%s/pods/%s", ns, pod);
+  struct api_request get = { .method = "GET", .path = path, .accept = "application/json" };
+  struct api_response r;
+  api_handle (a, &get, &r);
+  const char *proto = exec_pick_protocol (MHD_lookup_connection_value (c, MHD_HEADER_KIND, "Sec-WebSocket-Protocol"));
+  const char *key = MHD_lookup_connection_value (c, MHD_HEADER_KIND, "Sec-WebSocket-Key");
+  cleanup_free char *accept = key ? exec_accept_key (key) : NULL;
+  struct exec_request *req = xcalloc (1, sizeof *req);
+  req->lab = xstrdup (api_lab (a));
+  req->ns = ns;
+  req->pod = pod;
+  req->stdin_ = query_true (c, "stdin");
+  req->tty = query_true (c, "tty");
+  req->version = proto && proto[1] == '5' ? 5 : 4;
+  MHD_get_connection_values (c, MHD_GET_ARGUMENT_KIND, collect_command, req);
+  (void) url;
+  if (r.code != 200 || proto == NULL || accept == NULL || req->argc == 0)
+    {
+      if (r.code == 200)
+        {
+          api_response_free (&r);
+          r = (struct api_response) { .code = 400 };
+          r.body = json_pack ("{s:s, s:s, s:{}, s:s, s:s, s:s, s:i}", "kind", "Status", "apiVersion", "v1",
+                              "metadata", "status", "Failure", "message",
+                              req->argc == 0 ? "you must specify at least 1 command"
+                                             : "the lab's API speaks v5.channel.k8s.io or v4.channel.k8s.io",
+                              "reason", "BadRequest", "code", 400);
+        }
+      exec_request_free (req);
+      enum MHD_Result ret = respond (c, &r);
+      api_response_free (&r);
+      return ret;
+    }
+  api_response_free (&r);
+  struct MHD_Response *resp = MHD_create_response_for_upgrade (on_upgrade, req);
+  MHD_add_response_header (resp, MHD_HTTP_HEADER_UPGRADE, "websocket");
+  MHD_add_response_header (resp, "Sec-WebSocket-Accept", accept);
+  MHD_add_response_header (resp, "Sec-WebSocket-Protocol", proto);
+  enum MHD_Result ret = MHD_queue_response (c, MHD_HTTP_SWITCHING_PROTOCOLS, resp);
   MHD_destroy_response (resp);
   return ret;
 }
@@ -59,6 +194,10 @@ on_request (void *cls, struct MHD_Connection *c, const char *url, const char *me
       *upload_data_size = 0;
       return MHD_YES;
     }
+  const char *upgrade = MHD_lookup_connection_value (c, MHD_HEADER_KIND, MHD_HTTP_HEADER_UPGRADE);
+  char *ns = NULL, *pod = NULL;
+  if (upgrade && strcasecmp (upgrade, "websocket") == 0 && is_exec (url, &ns, &pod))
+    return start_exec (a, c, url, ns, pod);
   struct api_request req = {
     .method = method,
     .path = url,
@@ -109,7 +248,7 @@ apiserver_serve (struct api *a, const char *dir, int listen_fd, volatile sig_ato
   /* A small pool of threads over epoll: 100 kubectl at once are queued,
    * not refused; the store is one connection behind api_handle's lock. */
   struct MHD_Daemon *d = MHD_start_daemon (
-      MHD_USE_TLS | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG, 0, NULL, NULL,
+      MHD_USE_TLS | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG | MHD_ALLOW_UPGRADE, 0, NULL, NULL,
       on_request, a, MHD_OPTION_LISTEN_SOCKET, listen_fd, MHD_OPTION_HTTPS_MEM_CERT, crt, MHD_OPTION_HTTPS_MEM_KEY, key,
       MHD_OPTION_THREAD_POOL_SIZE, 2u, MHD_OPTION_CONNECTION_LIMIT, 1000u, MHD_OPTION_CONNECTION_TIMEOUT, 60u,
       MHD_OPTION_LISTEN_BACKLOG_SIZE, 256u, MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL, MHD_OPTION_END);
