@@ -4,6 +4,7 @@
  * (:6443) already bound on fd 3. Its stderr is the lab's
  * logs/apiserver.log. */
 #include <fcntl.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -47,6 +48,9 @@ apiserver_main (int argc, char **argv)
   sigaction (SIGINT, &sa, NULL);
   signal (SIGPIPE, SIG_IGN);
   setvbuf (stderr, NULL, _IOLBF, 0);
+  /* One malloc arena for the few server threads: each would otherwise keep
+   * its own megabytes of a large list's answer. */
+  mallopt (M_ARENA_MAX, 1);
   nslab_error_t err = NULL;
   struct plan *p = NULL;
   struct api *a = NULL;

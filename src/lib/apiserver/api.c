@@ -1,6 +1,7 @@
 /* The Kubernetes API over a lab's store (see api.h). */
 #include "apiserver/api.h"
 
+#include <assert.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,10 +16,19 @@
 #include "state/store.h"
 #include "view/k8s_table.h"
 
+/* The last list of each kind as the store had it at resourceVersion rv:
+ * kubectl get of a 1000-pod lab is then a Table from memory, not 1000
+ * bodies read from SQLite and parsed again, until something changes. */
+struct list_cache {
+  uint64_t rv;
+  json_t *items;
+};
+
 struct api {
   pthread_mutex_t mu;
   struct store *store;
   char *lab, *version, *address;
+  struct list_cache cache[16];
 };
 
 /* ---- the resources served (discovery) ----------------------------------- */
@@ -44,6 +54,8 @@ static const struct resource resources[] = {
 };
 
 static const char *const groups[] = { "apps", "discovery.k8s.io" };
+
+static_assert (ARRAY_SIZE (resources) <= 16, "struct api's cache has a slot per resource");
 
 static json_t *
 verbs (void)
@@ -320,6 +332,14 @@ serve_items (struct api *a, const struct api_request *req, const struct resource
                      "items", items));
 }
 
+static int
+refill (struct api *a, struct list_cache *c, const char *kind, nslab_error_t *err)
+{
+  json_decref (c->items);
+  c->items = NULL;
+  return store_list (a->store, kind, NULL, &c->items, err);
+}
+
 static void
 get_list (struct api *a, const struct api_request *req, const struct resource *r, const char *ns,
           struct api_response *out)
@@ -333,21 +353,29 @@ get_list (struct api *a, const struct api_request *req, const struct resource *r
       fail (out, 400, NULL, NULL, "%s", lmsg ? lmsg : fmsg);
       return;
     }
-  json_t *all = NULL;
+  struct list_cache *c = &a->cache[r - resources];
+  uint64_t rv = 0;
   nslab_error_t e = NULL;
-  if (store_list (a->store, r->kind, r->namespaced ? ns : NULL, &all, &e) < 0)
+  if (store_resource_version (a->store, &rv, &e) < 0
+      || ((c->items == NULL || c->rv != rv) && refill (a, c, r->kind, &e) < 0))
     {
       selector_free (ls);
       selector_free (fs);
+      c->items = NULL;
       internal (out, &e);
       return;
     }
+  c->rv = rv;
   json_t *items = json_array ();
   size_t i;
   json_t *o;
-  json_array_foreach (all, i, o) if (selector_matches (ls, o) && selector_matches (fs, o))
-      json_array_append (items, o);
-  json_decref (all);
+  json_array_foreach (c->items, i, o)
+    {
+      const char *ons = json_string_value (json_object_get (json_object_get (o, "metadata"), "namespace"));
+      if ((!r->namespaced || ns == NULL || (ons && strcmp (ons, ns) == 0)) && selector_matches (ls, o)
+          && selector_matches (fs, o))
+        json_array_append (items, o);
+    }
   selector_free (ls);
   selector_free (fs);
   serve_items (a, req, r, items, false, out);
@@ -859,6 +887,8 @@ api_close (struct api *a)
   if (a == NULL)
     return;
   store_close (a->store);
+  for (size_t i = 0; i < ARRAY_SIZE (a->cache); i++)
+    json_decref (a->cache[i].items);
   pthread_mutex_destroy (&a->mu);
   free (a->lab);
   free (a->version);

@@ -3,6 +3,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <malloc.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <pthread.h>
@@ -21,13 +22,20 @@
 struct pending {
   struct strbuf body;
   bool too_large;
+  bool trim; /* a large answer was built: give its memory back once sent */
 };
 
+/* Answers larger than this are followed by malloc_trim: a 1000-pod Table
+ * leaves megabytes of freed heap that would otherwise stay the server's. */
+#define TRIM_AFTER_BYTES (256 * 1024)
+
 static enum MHD_Result
-respond (struct MHD_Connection *c, const struct api_response *r)
+respond (struct MHD_Connection *c, const struct api_response *r, size_t *sent)
 {
   char *text = r->text ? strdup (r->text) : json_dumps (r->body, JSON_COMPACT);
   size_t len = text ? strlen (text) : 0;
+  if (sent)
+    *sent = len;
   struct MHD_Response *resp = MHD_create_response_from_buffer (len, text ? text : (char *) "",
                                                                text ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
   MHD_add_response_header (resp, "Content-Type", r->text ? "text/plain" : "application/json");
@@ -157,7 +165,7 @@ start_exec (struct api *a, struct MHD_Connection *c, const char *url, char *ns, 
                               "reason", "BadRequest", "code", 400);
         }
       exec_request_free (req);
-      enum MHD_Result ret = respond (c, &r);
+      enum MHD_Result ret = respond (c, &r, NULL);
       api_response_free (&r);
       return ret;
     }
@@ -220,7 +228,9 @@ on_request (void *cls, struct MHD_Connection *c, const char *url, const char *me
     }
   else
     api_handle (a, &req, &r);
-  enum MHD_Result ret = respond (c, &r);
+  size_t sent = 0;
+  enum MHD_Result ret = respond (c, &r, &sent);
+  p->trim = sent > TRIM_AFTER_BYTES;
   api_response_free (&r);
   return ret;
 }
@@ -232,8 +242,11 @@ on_completed (void *cls, struct MHD_Connection *c, void **con_cls, enum MHD_Requ
   struct pending *p = *con_cls;
   if (p)
     {
+      bool trim = p->trim;
       sb_free (&p->body);
       free (p);
+      if (trim)
+        malloc_trim (0);
     }
   *con_cls = NULL;
 }
