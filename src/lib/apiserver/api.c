@@ -494,7 +494,8 @@ patch_object (struct api *a, const struct api_request *req, const struct resourc
       fail (out, 400, NULL, NULL, "error decoding patch: %s", msg);
       return;
     }
-  const char *name = json_string_value (json_object_get (json_object_get (obj, "metadata"), "name"));
+  /* A copy: the patch may replace the name it points into. */
+  cleanup_free char *name = xstrdup (json_string_value (json_object_get (json_object_get (obj, "metadata"), "name")) ?: "");
   if (sub && strcmp (sub, "scale") == 0)
     {
       json_t *rep = json_object_get (json_object_get (patch, "spec"), "replicas");
