@@ -42,7 +42,7 @@ print_summary (const struct plan *p, double secs, FILE *out)
   fputc ('\n', out);
   const struct lab_service *svc = NULL;
   for (size_t i = 0; i < m->n_services && svc == NULL; i++)
-    if (! m->services[i].implicit && m->services[i].n_ports && m->services[i].ports[0].n_endpoints
+    if (! m->services[i].implicit && m->services[i].cluster_ip && m->services[i].n_ports && m->services[i].ports[0].n_endpoints
         && m->services[i].ports[0].protocol == PROTO_TCP)
       svc = &m->services[i];
   if (m->n_pods)
