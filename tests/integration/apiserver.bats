@@ -176,3 +176,36 @@ lab_without_web () {
   [[ "$output" == *"listening on"*"80"* ]]
   "$NSLAB" down k3s
 }
+
+@test "apiserver: #8's Services as kubectl shows them: EXTERNAL-IP (servicelb, externalIPs), headless, traffic policies, kube-dns" {
+  mkdir -p "$BATS_TEST_TMPDIR/labs"
+  ln -s "$REPO/templates" "$BATS_TEST_TMPDIR/templates"
+  { cat "$REPO/labs/k3s-services.ini"
+    printf '[service default/web-headless]\nselector = app=web\nports = http:80->8080\ncluster_ip = None\n'
+  } > "$BATS_TEST_TMPDIR/labs/svc.ini"
+  "$NSLAB" up "$BATS_TEST_TMPDIR/labs/svc.ini" > /dev/null
+  k () { "$NSLAB" kubectl svc "$@"; }
+  row () { k get svc -A -o wide | awk -v ns="$1" -v n="$2" '$1 == ns && $2 == n { $7 = "AGE"; print }'; }
+  # seed 001: traefik's EXTERNAL-IP is the nodes' INTERNAL-IPs (k3s servicelb), joined by commas
+  [ "$(row kube-system traefik)" = "kube-system traefik LoadBalancer 10.43.121.230 192.168.56.10,192.168.56.11 80:31300/TCP,443:31309/TCP AGE app.kubernetes.io/instance=traefik-kube-system,app.kubernetes.io/name=traefik" ]
+  [ "$(row kube-system kube-dns)" = "kube-system kube-dns ClusterIP 10.43.0.10 <none> 53/UDP,53/TCP,9153/TCP AGE k8s-app=kube-dns" ]
+  [ "$(row default web-ext | awk '{print $3, $5, $6}')" = "ClusterIP 192.168.56.11 9090/TCP" ]
+  [ "$(row default web-headless | awk '{print $3, $4, $5}')" = "ClusterIP None <none>" ]
+  # the coredns pod is kube-dns's endpoint
+  dns_ip=$(k -n kube-system get pods -l k8s-app=kube-dns -o jsonpath='{.items[0].status.podIP}')
+  [ "$(k -n kube-system get endpointslices -l kubernetes.io/service-name=kube-dns -o jsonpath='{.items[0].endpoints[0].addresses[0]}')" = "$dns_ip" ]
+  # describe: the lines kubectl prints from the #8 fields
+  run k describe svc web-lb
+  [ "$status" -eq 0 ]
+  d=$(echo "$output" | tr -s ' ')
+  [[ "$d" == *$'\nLoadBalancer Ingress: 192.168.56.10, 192.168.56.11\n'* ]]
+  [[ "$d" == *$'\nExternal Traffic Policy: Local\n'* ]]
+  hc=$(k get svc web-lb -o jsonpath='{.spec.healthCheckNodePort}')
+  [ "$hc" -ge 30000 ] && [ "$hc" -le 32767 ]
+  [[ "$d" == *$'\nHealthCheck NodePort: '"$hc"$'\n'* ]]
+  [[ "$d" == *$'\nLoadBalancer Source Ranges: 192.168.56.1/32\n'* ]]
+  [[ "$(k describe svc web-itp | tr -s ' ')" == *$'\nInternal Traffic Policy: Local\n'* ]]
+  [[ "$(k describe svc web-headless | tr -s ' ')" == *$'\nIP: None\nIPs: None\n'* ]]
+  [[ "$(k describe svc web-ext | tr -s ' ')" == *$'\nExternal IPs: 192.168.56.11\n'* ]]
+  "$NSLAB" down svc
+}
