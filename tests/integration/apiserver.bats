@@ -209,3 +209,38 @@ lab_without_web () {
   [[ "$(k describe svc web-ext | tr -s ' ')" == *$'\nExternal IPs: 192.168.56.11\n'* ]]
   "$NSLAB" down svc
 }
+
+@test "apiserver: kubectl describe deployment, pod and node print what a cluster's do (seed 001's describe deploy; events by involvedObject; node leases)" {
+  "$NSLAB" up "$SEED" > /dev/null
+  kc -n demo scale deploy web --replicas=3 > /dev/null
+  for _ in $(seq 50); do
+    [ "$(kc -n demo get deploy web -o jsonpath='{.status.availableReplicas}')" = 3 ] && break
+    sleep 0.2
+  done
+  # seed 001's `kubectl -n demo describe deploy web`, line for line (the lab's image, 3 replicas)
+  diff -u "$GOLD/describe-deploy.txt" <(kc -n demo describe deploy web | sed -E 's/^(CreationTimestamp: *).*/\1TIME/' | norm)
+  # the new pod's events, found by kubectl's involvedObject field selector
+  new=$(kc -n demo get events --field-selector reason=Scheduled -o jsonpath='{.items[0].involvedObject.name}')
+  node=$(kc -n demo get pod "$new" -o jsonpath='{.spec.nodeName}')
+  run kc -n demo describe pod "$new"
+  [ "$status" -eq 0 ]
+  d=$(echo "$output" | tr -s ' ')
+  [[ "$d" == *$'\nControlled By: ReplicaSet/web-8f796d557\n'* ]]
+  [[ "$d" == *$'\n Normal Scheduled '*' default-scheduler Successfully assigned demo/'"$new to $node"$'\n'* ]]
+  [[ "$d" == *$'\n Normal Started '*' kubelet Started container app'* ]]
+  # describe node: the lease kubelet renews, its conditions, the machine's capacity and the node's pods
+  run kc describe node w1
+  [ "$status" -eq 0 ]
+  d=$(echo "$output" | tr -s ' ')
+  [[ "$d" == *$'\nLease:\n HolderIdentity: w1\n AcquireTime: <unset>\n RenewTime: '* ]]
+  [[ "$d" == *$'\n MemoryPressure False '*' KubeletHasSufficientMemory kubelet has sufficient memory available'* ]]
+  [[ "$d" == *$'\n Ready True '*' KubeletReady kubelet is posting ready status'* ]]
+  [[ "$d" == *$'\nCapacity:\n cpu: '"$(getconf _NPROCESSORS_ONLN)"$'\n'* ]]
+  [[ "$d" != *"-9223372036854775808"* ]]
+  pods=$(kc get pods -A --field-selector spec.nodeName=w1 -o name | wc -l)
+  [[ "$d" == *$'\nNon-terminated Pods: ('"$pods"$' in total)\n'* ]]
+  [ "$(kc -n kube-node-lease get leases -o jsonpath='{.items[*].spec.holderIdentity}')" = "cp1 w1 w2" ]
+  run kc -n kube-node-lease delete lease w1
+  [ "$status" -ne 0 ]
+  "$NSLAB" down k3s
+}

@@ -51,9 +51,10 @@ static const struct resource resources[] = {
   { "deployments", "deployment", "Deployment", "apps", "v1", true, { "deploy" }, "all", { "scale", "status" } },
   { "replicasets", "replicaset", "ReplicaSet", "apps", "v1", true, { "rs" }, "all", { "scale", "status" } },
   { "endpointslices", "endpointslice", "EndpointSlice", "discovery.k8s.io", "v1", true, { NULL }, NULL, { NULL } },
+  { "leases", "lease", "Lease", "coordination.k8s.io", "v1", true, { NULL }, NULL, { NULL } },
 };
 
-static const char *const groups[] = { "apps", "discovery.k8s.io" };
+static const char *const groups[] = { "apps", "discovery.k8s.io", "coordination.k8s.io" };
 
 static_assert (ARRAY_SIZE (resources) <= 16, "struct api's cache has a slot per resource");
 
@@ -396,6 +397,88 @@ get_object (struct api *a, const struct resource *r, const char *ns, const char 
   return obj;
 }
 
+/* The node leases of kube-node-lease (kubectl describe node prints its
+ * node's): kubelet renews its node's every 10 s while it runs, and the
+ * lab's kubelet is the control loop, which runs while the API serves; so a
+ * node's lease is made from the node, renewed now. Read-only, as nothing
+ * but kubelet writes them. */
+static json_t *
+node_lease (const json_t *node, const char *rv)
+{
+  const json_t *md = json_object_get (node, "metadata");
+  const char *name = json_string_value (json_object_get (md, "name"));
+  struct timespec t;
+  clock_gettime (CLOCK_REALTIME, &t);
+  char when[32];
+  time_format_rfc3339 (t.tv_sec, when);
+  /* MicroTime: "2026-01-24T06:49:08.123456Z". */
+  cleanup_free char *renew = xasprintf ("%.19s.%06ldZ", when, t.tv_nsec / 1000);
+  return json_pack ("{s:s, s:s, s:{s:s, s:s, s:s, s:O, s:[{s:s, s:s, s:s, s:O}]}, s:{s:s, s:i, s:s}}", "apiVersion",
+                    "coordination.k8s.io/v1", "kind", "Lease", "metadata", "name", name, "namespace",
+                    "kube-node-lease", "resourceVersion", rv, "creationTimestamp",
+                    json_object_get (md, "creationTimestamp"), "ownerReferences", "apiVersion", "v1", "kind", "Node",
+                    "name", name, "uid", json_object_get (md, "uid"), "spec", "holderIdentity", name,
+                    "leaseDurationSeconds", (json_int_t) 40, "renewTime", renew);
+}
+
+static void
+leases (struct api *a, const struct api_request *req, const struct resource *r, const char *ns, const char *name,
+        struct api_response *out)
+{
+  if (strcmp (req->method, "GET") != 0)
+    {
+      fail (out, 405, NULL, NULL, "the server does not allow this method on the requested resource");
+      return;
+    }
+  cleanup_free char *rv = rv_string (a);
+  json_t *nodes = NULL;
+  nslab_error_t e = NULL;
+  if (store_list (a->store, "Node", NULL, &nodes, &e) < 0)
+    {
+      internal (out, &e);
+      return;
+    }
+  json_t *items = json_array ();
+  size_t i;
+  json_t *n;
+  if (ns == NULL || strcmp (ns, "kube-node-lease") == 0)
+    json_array_foreach (nodes, i, n)
+      {
+        const char *nn = json_string_value (json_object_get (json_object_get (n, "metadata"), "name"));
+        if (name == NULL || (nn && strcmp (nn, name) == 0))
+          json_array_append_new (items, node_lease (n, rv));
+      }
+  json_decref (nodes);
+  if (name && json_array_size (items) == 0)
+    {
+      json_decref (items);
+      not_found (out, r, name);
+      return;
+    }
+  if (name == NULL)
+    {
+      cleanup_free char *lmsg = NULL, *fmsg = NULL;
+      struct selector *ls = selector_parse (SELECTOR_LABEL, req->label_selector, &lmsg);
+      struct selector *fs = ls ? selector_parse (SELECTOR_FIELD, req->field_selector, &fmsg) : NULL;
+      if (ls == NULL || fs == NULL)
+        {
+          selector_free (ls);
+          json_decref (items);
+          fail (out, 400, NULL, NULL, "%s", lmsg ? lmsg : fmsg);
+          return;
+        }
+      json_t *kept = json_array ();
+      json_array_foreach (items, i, n)
+        if (selector_matches (ls, n) && selector_matches (fs, n))
+          json_array_append (kept, n);
+      selector_free (ls);
+      selector_free (fs);
+      json_decref (items);
+      items = kept;
+    }
+  serve_items (a, req, r, items, name != NULL, out);
+}
+
 /* kubectl logs: the app's output, which the pause process keeps in the
  * lab's logs/LAB-NS-NAME.log (as kubelet keeps a container's under
  * /var/log/pods); ?tailLines keeps the last lines. */
@@ -716,6 +799,14 @@ handle_resource (struct api *a, const struct api_request *req, const char *group
     }
   const char *name = n >= 2 ? s[1] : NULL, *sub = n == 3 ? s[2] : NULL;
   const char *method = req->method;
+  if (strcmp (r->kind, "Lease") == 0)
+    {
+      if (sub)
+        fail (out, 404, NULL, NULL, "the server could not find the requested resource");
+      else
+        leases (a, req, r, ns, name, out);
+      return;
+    }
   if (strcmp (r->kind, "Endpoints") == 0)
     out->warning = xstrdup ("299 - \"v1 Endpoints is deprecated in v1.33+; use discovery.k8s.io/v1 EndpointSlice\"");
   if (name == NULL)

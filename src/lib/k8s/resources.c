@@ -6,6 +6,9 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/statvfs.h>
+#include <sys/sysinfo.h>
+#include <unistd.h>
 #include <sys/utsname.h>
 
 #include "base/json.h"
@@ -164,6 +167,48 @@ node_info (enum flavor f)
                     "kubeProxyVersion", d->kube_version, "containerRuntimeVersion", d->container_runtime);
 }
 
+/* The machine's resources as kubelet reports them (every node of a lab
+ * shares them): cpu cores, memory and the root filesystem in Ki, kubelet's
+ * default of 110 pods;
+ * allocatable the same, as with no reservations configured (kubectl
+ * describe node computes its percentages from allocatable). */
+static json_t *
+node_capacity (void)
+{
+  struct sysinfo si;
+  unsigned long long mem_ki = sysinfo (&si) == 0 ? (unsigned long long) si.totalram * si.mem_unit / 1024 : 0;
+  long cpus = sysconf (_SC_NPROCESSORS_ONLN);
+  cleanup_free char *cpu = xasprintf ("%ld", cpus > 0 ? cpus : 1);
+  cleanup_free char *mem = xasprintf ("%lluKi", mem_ki);
+  /* ephemeral-storage: the size of the filesystem of kubelet's root dir
+   * (/var/lib/kubelet on the machine's root). */
+  struct statvfs fs;
+  unsigned long long disk_ki = statvfs ("/", &fs) == 0 ? (unsigned long long) fs.f_blocks * fs.f_frsize / 1024 : 0;
+  cleanup_free char *disk = xasprintf ("%lluKi", disk_ki);
+  return json_pack ("{s:s, s:s, s:s, s:s}", "cpu", cpu, "memory", mem, "pods", "110", "ephemeral-storage", disk);
+}
+
+/* kubelet's node conditions (setters.go), all healthy: the pressure ones
+ * False with their "has sufficient" reasons, then Ready. */
+static json_t *
+node_conditions (const char *at)
+{
+  json_t *c = json_array ();
+  static const char *const pressure[][3] = {
+    { "MemoryPressure", "KubeletHasSufficientMemory", "kubelet has sufficient memory available" },
+    { "DiskPressure", "KubeletHasNoDiskPressure", "kubelet has no disk pressure" },
+    { "PIDPressure", "KubeletHasSufficientPID", "kubelet has sufficient PID available" },
+  };
+  for (size_t i = 0; i < ARRAY_SIZE (pressure); i++)
+    json_array_append_new (c, json_pack ("{s:s, s:s, s:s, s:s, s:s, s:s}", "type", pressure[i][0], "status", "False",
+                                         "reason", pressure[i][1], "message", pressure[i][2], "lastHeartbeatTime",
+                                         at, "lastTransitionTime", at));
+  json_array_append_new (c, json_pack ("{s:s, s:s, s:s, s:s, s:s, s:s}", "type", "Ready", "status", "True", "reason",
+                                       "KubeletReady", "message", "kubelet is posting ready status",
+                                       "lastHeartbeatTime", at, "lastTransitionTime", at));
+  return c;
+}
+
 static void
 add_node (struct builder *b, const struct lab_objects *o, const struct lab_node *n)
 {
@@ -188,11 +233,10 @@ add_node (struct builder *b, const struct lab_objects *o, const struct lab_node 
                                     "NoSchedule"));
   json_object_set_new (node, "spec", spec);
   json_object_set_new (node, "status",
-                       json_pack ("{s:[{s:s, s:s}, {s:s, s:s}], s:[{s:s, s:s, s:s, s:s, s:s}]}", "addresses", "type",
-                                  "InternalIP", "address", ip_fmt (n->internal_ip, ip), "type", "Hostname",
-                                  "address", n->name, "conditions", "type", "Ready", "status", "True", "reason",
-                                  "KubeletReady", "message", "kubelet is posting ready status",
-                                  "lastTransitionTime", b->created));
+                       json_pack ("{s:[{s:s, s:s}, {s:s, s:s}], s:o, s:o, s:o}", "addresses", "type", "InternalIP",
+                                  "address", ip_fmt (n->internal_ip, ip), "type", "Hostname", "address", n->name,
+                                  "conditions", node_conditions (b->created), "capacity", node_capacity (),
+                                  "allocatable", node_capacity ()));
   json_object_set_new (json_object_get (node, "status"), "nodeInfo", node_info (o->flavor));
 }
 
@@ -233,9 +277,25 @@ add_workload (struct builder *b, const struct lab_objects *o, const struct lab_w
                            json_pack ("{s:i, s:{s:o}, s:o, s:{s:s}}", "replicas", (json_int_t) w->replicas,
                                       "selector", "matchLabels", labels_json (w->labels, w->n_labels, NULL, NULL),
                                       "template", template_json (w, NULL), "strategy", "type", "RollingUpdate"));
+      /* The API server's defaults (apps/v1 SetDefaults_Deployment). */
+      json_t *spec = json_object_get (deploy, "spec");
+      json_object_set_new (json_object_get (spec, "strategy"), "rollingUpdate",
+                           json_pack ("{s:s, s:s}", "maxUnavailable", "25%", "maxSurge", "25%"));
+      json_object_set_new (spec, "revisionHistoryLimit", json_integer (10));
+      json_object_set_new (spec, "progressDeadlineSeconds", json_integer (600));
       json_t *st = replicas_status (n);
       json_object_del (st, "fullyLabeledReplicas");
       json_object_set_new (st, "updatedReplicas", json_integer (n));
+      /* The deployment controller's conditions once its replica set is
+       * available, in the order it writes them (Available, then Progressing). */
+      cleanup_free char *progressed = xasprintf ("ReplicaSet \"%s-%s\" has successfully progressed.", w->name, hash);
+      json_object_set_new (st, "conditions",
+                           json_pack ("[{s:s, s:s, s:s, s:s, s:s, s:s}, {s:s, s:s, s:s, s:s, s:s, s:s}]", "type",
+                                      "Available", "status", "True", "reason", "MinimumReplicasAvailable", "message",
+                                      "Deployment has minimum availability.", "lastUpdateTime", b->created,
+                                      "lastTransitionTime", b->created, "type", "Progressing", "status", "True",
+                                      "reason", "NewReplicaSetAvailable", "message", progressed, "lastUpdateTime",
+                                      b->created, "lastTransitionTime", b->created));
       json_object_set_new (deploy, "status", st);
     }
   cleanup_free char *rs_name = hash ? xasprintf ("%s-%s", w->name, hash) : xstrdup (w->name);

@@ -599,6 +599,21 @@ default_cells (json_t *c, const json_t *o, time_t now)
   cell_own (c, age_of (o, "metadata.creationTimestamp", now));
 }
 
+static const struct column lease_cols[] = {
+  COL_NAME,
+  COL ("Holder", "string", 0, "The holder of the lease."),
+  COL_AGE,
+  { 0 },
+};
+
+static void
+lease_cells (json_t *c, const json_t *o, time_t now)
+{
+  cell_s (c, str (o, "metadata.name"));
+  cell_s (c, str (o, "spec.holderIdentity"));
+  cell_own (c, age_of (o, "metadata.creationTimestamp", now));
+}
+
 static const struct printer {
   const char *kind;
   const struct column *cols;
@@ -613,6 +628,7 @@ static const struct printer {
   { "ReplicaSet", rs_cols, rs_cells },
   { "Namespace", ns_cols, ns_cells },
   { "Event", event_cols, event_cells },
+  { "Lease", lease_cols, lease_cells },
 };
 
 static const struct printer default_printer = { "", default_cols, default_cells };
