@@ -244,3 +244,34 @@ lab_without_web () {
   [ "$status" -ne 0 ]
   "$NSLAB" down k3s
 }
+
+@test "apiserver: every pod has kubelet's service account dir; in-pod kubectl and curl reach https://kubernetes.default with it" {
+  "$NSLAB" up "$SEED" > /dev/null
+  sa=/var/run/secrets/kubernetes.io/serviceaccount
+  pod=$(kc -n demo get pods -o jsonpath='{.items[0].metadata.name}')
+  pe () { "$NSLAB" exec k3s -n demo "pod/$pod" -- "$@"; }
+  [ "$(pe cat $sa/namespace)" = demo ]
+  pe cmp -s $sa/ca.crt "$STATE_ROOT/k3s/pki/ca.crt"
+  [ -n "$(pe cat $sa/token)" ]
+  # read-only, as kubelet mounts it
+  run pe touch $sa/x
+  [ "$status" -ne 0 ]
+  # the client-go way: the variables kubelet sets, the CA and the bearer token; the service's DNS name
+  [ "$(pe sh -c 'echo $KUBERNETES_SERVICE_HOST:$KUBERNETES_SERVICE_PORT')" = "10.43.0.1:443" ]
+  run pe sh -c "curl -s --cacert $sa/ca.crt -H \"Authorization: Bearer \$(cat $sa/token)\" https://kubernetes.default.svc.cluster.local/api/v1/namespaces/demo/pods"
+  [ "$status" -eq 0 ]
+  [ "$(echo "$output" | jq '.items | length')" = 2 ]
+  # kubectl inside the pod uses the in-cluster config (no kubeconfig)
+  run pe env -u KUBECONFIG HOME="$BATS_TEST_TMPDIR" kubectl get pods -o name
+  [ "$status" -eq 0 ]
+  [ "$(echo "$output" | sort)" = "$(kc -n demo get pods -o name | sort)" ]
+  # kube-system's coredns pod, and a pod made through the API later, have theirs
+  dns=$(kc -n kube-system get pods -l k8s-app=kube-dns -o jsonpath='{.items[0].metadata.name}')
+  [ "$("$NSLAB" exec k3s -n kube-system "pod/$dns" -- cat $sa/namespace)" = kube-system ]
+  kc run tools --image=busybox -- sleep 3600 > /dev/null
+  for _ in $(seq 50); do "$NSLAB" exec k3s pod/tools -- true 2>/dev/null && break; sleep 0.2; done
+  [ "$("$NSLAB" exec k3s pod/tools -- cat $sa/namespace)" = default ]
+  # made in the pods' mount namespaces only: the machine's /run gained nothing
+  [ ! -e /run/secrets ]
+  "$NSLAB" down k3s
+}

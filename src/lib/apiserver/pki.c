@@ -152,6 +152,22 @@ pki_create (const char *dir, const char *const *ips, size_t n_ips, const char *d
     rc = save (pki, "server", &srv, err);
   if (rc == 0)
     rc = save (pki, "client", &cli, err);
+  /* The service account token pods find beside ca.crt (in-cluster clients
+   * send it as their bearer token). The lab's API server authenticates no
+   * one (every client is admin), so it is an opaque random string rather
+   * than a signed JWT. */
+  unsigned char rnd[32];
+  char hex[sizeof rnd * 2 + 1];
+  if (rc == 0 && (rc = gnutls_rnd (GNUTLS_RND_RANDOM, rnd, sizeof rnd)) < 0)
+    rc = tls_error (err, rc, "token");
+  if (rc == 0)
+    {
+      for (size_t i = 0; i < sizeof rnd; i++)
+        snprintf (hex + 2 * i, 3, "%02x", rnd[i]);
+      gnutls_datum_t tok = { (unsigned char *) hex, (unsigned) strlen (hex) };
+      cleanup_free char *tp = xasprintf ("%s/%s", pki, PKI_TOKEN);
+      rc = write_file (tp, &tok, 0644, err);
+    }
   keypair_free (&ca);
   keypair_free (&srv);
   keypair_free (&cli);

@@ -13,9 +13,12 @@
 #include "base/error.h"
 
 #define PKI_DIR "pki"
+/* In PKI_DIR beside ca.crt: the service account token every pod's
+ * /var/run/secrets/kubernetes.io/serviceaccount/token links to. */
+#define PKI_TOKEN "token"
 #define KUBECONFIG_FILE "kubeconfig.yaml"
 
-/* Write DIR/pki/{ca,server,client}.{crt,key}; the server certificate names
+/* Write DIR/pki/{ca,server,client}.{crt,key} and DIR/pki/token; the server certificate names
  * IPS (dotted quads) and the DNS names of the kubernetes service in DOMAIN. */
 int pki_create (const char *dir, const char *const *ips, size_t n_ips, const char *domain, nslab_error_t *err);
 /* DIR/kubeconfig.yaml: cluster, user and context "default" (as k3s names
