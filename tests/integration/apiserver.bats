@@ -275,3 +275,47 @@ lab_without_web () {
   [ ! -e /run/secrets ]
   "$NSLAB" down k3s
 }
+
+@test "apiserver: kubectl get -w streams ADDED, MODIFIED and DELETED as the store moves; rollout status watches" {
+  "$NSLAB" up "$SEED" > /dev/null
+  out=$BATS_TEST_TMPDIR/watch
+  timeout 30 "$NSLAB" kubectl k3s -n demo get pods -w --output-watch-events > "$out" 2>&1 &
+  wpid=$!
+  for _ in $(seq 50); do [ "$(grep -c '^ADDED' "$out")" -ge 2 ] && break; sleep 0.1; done
+  [ "$(grep -c '^ADDED' "$out")" = 2 ]
+  victim=$(kc -n demo get pods -o jsonpath='{.items[0].metadata.name}')
+  kc -n demo scale deploy web --replicas=3 > /dev/null
+  for _ in $(seq 50); do
+    [ "$(kc -n demo get deploy web -o jsonpath='{.status.availableReplicas}')" = 3 ] && break
+    sleep 0.2
+  done
+  kc -n demo delete pod "$victim" > /dev/null
+  for _ in $(seq 100); do
+    [ "$(grep -c '^ADDED' "$out")" -ge 4 ] && grep -q "^DELETED *$victim " "$out" && break
+    sleep 0.1
+  done
+  kill "$wpid" 2>/dev/null || true
+  wait "$wpid" || true
+  cat "$out" >&2
+  # the two pods the loop made, each ADDED (then MODIFIED once ready), the deleted one DELETED, nothing else
+  [ "$(grep -c '^ADDED' "$out")" = 4 ]
+  grep -q "^DELETED *$victim " "$out"
+  [ "$(grep -vcE '^(EVENT|ADDED|MODIFIED|DELETED) ' "$out")" = 0 ]
+  [ "$(kc -n demo get pods -o name | wc -l)" = 3 ]
+  # the raw stream: one JSON event a line, after the list's resourceVersion
+  rv=$(kc get --raw /api/v1/namespaces/demo/pods | jq -r .metadata.resourceVersion)
+  [ "$rv" -gt 0 ]
+  kc -n demo get --raw "/api/v1/namespaces/demo/pods?watch=true&resourceVersion=$rv&timeoutSeconds=2" > "$out.raw" &
+  sleep 0.5
+  kc -n demo label deploy web tier=frontend > /dev/null
+  kc -n demo scale deploy web --replicas=2 > /dev/null
+  wait $!
+  # scaled down: one pod DELETED, as the object was; the label is the deployment's, no pod event
+  [ "$(jq -r 'select(.type == "DELETED") | .object.kind' "$out.raw")" = Pod ]
+  [ "$(jq -r 'select(.type == "ADDED") | .type' "$out.raw")" = "" ]
+  # kubectl rollout status reads the deployment through a watch
+  run timeout 10 "$NSLAB" kubectl k3s -n demo rollout status deploy/web
+  [ "$status" -eq 0 ]
+  [ "$output" = 'deployment "web" successfully rolled out' ]
+  "$NSLAB" down k3s
+}

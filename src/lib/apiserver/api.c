@@ -947,6 +947,205 @@ handle (struct api *a, const struct api_request *req, struct api_response *out)
   fail (out, 404, NULL, NULL, "the server could not find the requested resource");
 }
 
+/* ---- watch ---------------------------------------------------------------- */
+
+struct api_watch {
+  const struct resource *r;
+  char *ns; /* NULL: every namespace */
+  struct selector *ls, *fs;
+  bool table;
+  enum k8s_table_object table_obj;
+  uint64_t rv;   /* the store's version the last events were made at */
+  json_t *known; /* "ns/name" -> the object as last sent */
+  bool start_all;
+  uint64_t since; /* the client's resourceVersion */
+};
+
+void
+api_watch_free (struct api_watch *w)
+{
+  if (w == NULL)
+    return;
+  free (w->ns);
+  selector_free (w->ls);
+  selector_free (w->fs);
+  json_decref (w->known);
+  free (w);
+}
+
+struct api_watch *
+api_watch_start (struct api *a, const struct api_request *req, const char *resource_version, struct api_response *out)
+{
+  *out = (struct api_response) { 0 };
+  cleanup_free char *path = xstrdup (req->path ? req->path : "/");
+  char *s[MAX_SEGS];
+  size_t n = split_path (path, s);
+  const char *group = NULL;
+  char **rest = NULL;
+  size_t nrest = 0;
+  if (n >= 3 && n <= MAX_SEGS && strcmp (s[0], "api") == 0 && strcmp (s[1], "v1") == 0)
+    group = "", rest = s + 2, nrest = n - 2;
+  else if (n >= 4 && n <= MAX_SEGS && strcmp (s[0], "apis") == 0 && strcmp (s[2], "v1") == 0)
+    group = s[1], rest = s + 3, nrest = n - 3;
+  const char *ns = NULL;
+  if (rest && nrest == 3 && strcmp (rest[0], "namespaces") == 0)
+    ns = rest[1], rest += 2, nrest -= 2;
+  const struct resource *r = rest && nrest == 1 ? resource_by_name (group, "v1", rest[0]) : NULL;
+  if (r == NULL || (ns && !r->namespaced) || strcmp (r->kind, "Lease") == 0)
+    {
+      fail (out, 404, NULL, NULL, "the server could not find the requested resource");
+      return NULL;
+    }
+  cleanup_free char *lmsg = NULL, *fmsg = NULL;
+  struct selector *ls = selector_parse (SELECTOR_LABEL, req->label_selector, &lmsg);
+  struct selector *fs = ls ? selector_parse (SELECTOR_FIELD, req->field_selector, &fmsg) : NULL;
+  if (ls == NULL || fs == NULL)
+    {
+      selector_free (ls);
+      fail (out, 400, NULL, NULL, "%s", lmsg ? lmsg : fmsg);
+      return NULL;
+    }
+  struct api_watch *w = xcalloc (1, sizeof *w);
+  w->r = r;
+  w->ns = ns ? xstrdup (ns) : NULL;
+  w->ls = ls;
+  w->fs = fs;
+  w->table = wants_table (req);
+  w->table_obj = table_object (req);
+  w->known = json_object ();
+  char *end = NULL;
+  unsigned long long since = resource_version && *resource_version ? strtoull (resource_version, &end, 10) : 0;
+  w->start_all = since == 0;
+  w->since = since;
+  pthread_mutex_lock (&a->mu);
+  /* The objects as the client last saw them: the list at its version,
+   * which is the current one but for objects changed since. */
+  json_t *items = NULL;
+  nslab_error_t e = NULL;
+  if (store_resource_version (a->store, &w->rv, &e) < 0 || store_list (a->store, r->kind, NULL, &items, &e) < 0)
+    {
+      pthread_mutex_unlock (&a->mu);
+      internal (out, &e);
+      api_watch_free (w);
+      return NULL;
+    }
+  pthread_mutex_unlock (&a->mu);
+  size_t i;
+  json_t *o;
+  json_array_foreach (items, i, o)
+    {
+      const json_t *md = json_object_get (o, "metadata");
+      const char *rv = json_string_value (json_object_get (md, "resourceVersion"));
+      const char *ons = json_string_value (json_object_get (md, "namespace"));
+      if (r->namespaced && w->ns && (ons == NULL || strcmp (ons, w->ns) != 0))
+        continue;
+      if (!w->start_all && rv && strtoull (rv, NULL, 10) <= since && selector_matches (w->ls, o)
+          && selector_matches (w->fs, o))
+        {
+          cleanup_free char *key
+              = xasprintf ("%s/%s", ons ?: "", json_string_value (json_object_get (md, "name")) ?: "");
+          json_object_set (w->known, key, o);
+        }
+    }
+  json_decref (items);
+  /* The first api_watch_next sends the rest as changes. */
+  w->rv = 0;
+  return w;
+}
+
+static void
+watch_event (struct api_watch *w, const char *type, json_t *obj, const char *rv, struct strbuf *out)
+{
+  json_t *o;
+  if (w->table)
+    {
+      json_t *one = json_pack ("[O]", obj);
+      o = k8s_table (w->r->kind, one, time (NULL), w->table_obj, rv);
+      json_decref (one);
+    }
+  else
+    o = json_incref (obj);
+  json_t *ev = json_pack ("{s:s, s:o}", "type", type, "object", o);
+  char *line = json_dumps (ev, JSON_COMPACT);
+  json_decref (ev);
+  if (line)
+    {
+      sb_addf (out, "%s\n", line);
+      free (line);
+    }
+}
+
+bool
+api_watch_next (struct api *a, struct api_watch *w, struct strbuf *out)
+{
+  uint64_t rv = 0;
+  json_t *items = NULL;
+  nslab_error_t e = NULL;
+  pthread_mutex_lock (&a->mu);
+  int rc = store_resource_version (a->store, &rv, &e);
+  if (rc == 0 && rv != w->rv)
+    {
+      struct list_cache *c = &a->cache[w->r - resources];
+      if (c->items == NULL || c->rv != rv)
+        {
+          rc = refill (a, c, w->r->kind, &e);
+          c->rv = rc == 0 ? rv : 0;
+        }
+      if (rc == 0)
+        items = json_incref (c->items);
+    }
+  pthread_mutex_unlock (&a->mu);
+  if (rc < 0)
+    {
+      nslab_error_free (&e);
+      return false;
+    }
+  if (items == NULL)
+    return true;
+  w->rv = rv;
+  cleanup_free char *rvs = xasprintf ("%llu", (unsigned long long) rv);
+  json_t *seen = json_object ();
+  size_t i;
+  json_t *o;
+  json_array_foreach (items, i, o)
+    {
+      const json_t *md = json_object_get (o, "metadata");
+      const char *ons = json_string_value (json_object_get (md, "namespace"));
+      if (w->r->namespaced && w->ns && (ons == NULL || strcmp (ons, w->ns) != 0))
+        continue;
+      if (!selector_matches (w->ls, o) || !selector_matches (w->fs, o))
+        continue;
+      cleanup_free char *key = xasprintf ("%s/%s", ons ?: "", json_string_value (json_object_get (md, "name")) ?: "");
+      json_object_set (seen, key, o);
+      json_t *was = json_object_get (w->known, key);
+      const char *uid = json_string_value (json_object_get (md, "uid"));
+      const char *was_uid = json_string_value (json_object_get (json_object_get (was, "metadata"), "uid"));
+      if (was && uid && was_uid && strcmp (uid, was_uid) != 0)
+        {
+          /* Deleted and made again under the same name. */
+          watch_event (w, "DELETED", was, rvs, out);
+          was = NULL;
+        }
+      if (was == NULL)
+        watch_event (w, w->start_all ? "ADDED" : (w->since ? "MODIFIED" : "ADDED"), o, rvs, out);
+      else if (!json_equal (was, o))
+        watch_event (w, "MODIFIED", o, rvs, out);
+    }
+  /* Gone from the collection (or no longer selected): DELETED, as the
+   * object was last seen. */
+  const char *key;
+  json_t *was;
+  json_object_foreach (w->known, key, was)
+    if (json_object_get (seen, key) == NULL)
+      watch_event (w, "DELETED", was, rvs, out);
+  json_decref (w->known);
+  w->known = seen;
+  /* After the first round, whatever appears is new. */
+  w->start_all = true;
+  json_decref (items);
+  return true;
+}
+
 void
 api_handle (struct api *a, const struct api_request *req, struct api_response *out)
 {

@@ -16,9 +16,11 @@
 #define NSLAB_APISERVER_API_H
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "base/error.h"
+#include "base/util.h"
 
 struct api;
 
@@ -49,6 +51,25 @@ struct api_response {
 /* Answer REQ; never fails (errors are Status answers). Thread-safe. */
 void api_handle (struct api *a, const struct api_request *req, struct api_response *out);
 void api_response_free (struct api_response *r);
+
+/* A watch (?watch=true on a collection: kubectl get -w, rollout status):
+ * the changes of the collection's objects after the request's
+ * resourceVersion, as the events the API streams, one JSON object a line
+ * ({"type":"ADDED|MODIFIED|DELETED","object":...}, the object as a Table
+ * row when the request accepts Tables). The store keeps no history: a
+ * watch compares lists of the collection taken as the store's
+ * resourceVersion moves; objects changed between the requested version and
+ * the watch's start come as MODIFIED (ADDED for all of them when the
+ * request names no version, or "0"), and one deleted meanwhile is missed. */
+struct api_watch;
+/* REQ's watch, or NULL with *out the error to answer (a 404 for an unknown
+ * collection, a 400 for a bad selector). */
+struct api_watch *api_watch_start (struct api *a, const struct api_request *req, const char *resource_version,
+                                   struct api_response *out);
+/* Append to OUT the events since the last call (or the start); false once
+ * the watch has ended (an internal error). Thread-safe. */
+bool api_watch_next (struct api *a, struct api_watch *w, struct strbuf *out);
+void api_watch_free (struct api_watch *w);
 
 /* The path of TYPE's collection ("pods", "po", "deploy", "deployments.apps",
  * "svc", ...) in NS (NULL: all namespaces, or cluster-scoped), with NAME

@@ -6,10 +6,12 @@
 #include <malloc.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "apiserver/api.h"
@@ -43,6 +45,99 @@ respond (struct MHD_Connection *c, const struct api_response *r, size_t *sent)
   if (r->warning)
     MHD_add_response_header (resp, "Warning", r->warning);
   enum MHD_Result ret = MHD_queue_response (c, (unsigned) r->code, resp);
+  MHD_destroy_response (resp);
+  return ret;
+}
+
+/* ---- watch: a stream of events ------------------------------------------ */
+
+/* How often a watch looks at the store's resourceVersion (a change shows
+ * within this long), and how long it lasts without timeoutSeconds (the API
+ * server's --min-request-timeout). */
+#define WATCH_POLL_MS 100
+#define WATCH_DEFAULT_SECONDS 1800
+
+struct watch_stream {
+  struct api *a;
+  struct api_watch *w;
+  struct MHD_Connection *c;
+  struct strbuf buf;
+  size_t off;
+  time_t until;
+};
+
+/* The client went away: kubectl sends nothing during a watch, so anything
+ * to read (its TLS close_notify) or a hang-up ends it. */
+static bool
+client_gone (struct MHD_Connection *c, int timeout_ms)
+{
+  const union MHD_ConnectionInfo *ci = MHD_get_connection_info (c, MHD_CONNECTION_INFO_CONNECTION_FD);
+  if (ci == NULL)
+    return true;
+  struct pollfd p = { .fd = ci->connect_fd, .events = POLLIN | POLLRDHUP };
+  int n = poll (&p, 1, timeout_ms);
+  return n > 0;
+}
+
+/* Called by the connection's own thread (thread per connection): it may
+ * wait for the next events. */
+static ssize_t
+watch_read (void *cls, uint64_t pos, char *out, size_t max)
+{
+  (void) pos;
+  struct watch_stream *ws = cls;
+  while (ws->off == ws->buf.len)
+    {
+      ws->buf.len = 0;
+      ws->off = 0;
+      if (!api_watch_next (ws->a, ws->w, &ws->buf))
+        return MHD_CONTENT_READER_END_WITH_ERROR;
+      if (ws->buf.len)
+        break;
+      if (time (NULL) >= ws->until || client_gone (ws->c, WATCH_POLL_MS))
+        return MHD_CONTENT_READER_END_OF_STREAM;
+    }
+  size_t n = ws->buf.len - ws->off < max ? ws->buf.len - ws->off : max;
+  memcpy (out, ws->buf.buf + ws->off, n);
+  ws->off += n;
+  return (ssize_t) n;
+}
+
+static void
+watch_free (void *cls)
+{
+  struct watch_stream *ws = cls;
+  api_watch_free (ws->w);
+  sb_free (&ws->buf);
+  free (ws);
+}
+
+static enum MHD_Result
+start_watch (struct api *a, struct MHD_Connection *c, const struct api_request *req)
+{
+  struct api_response r;
+  struct api_watch *w
+      = api_watch_start (a, req, MHD_lookup_connection_value (c, MHD_GET_ARGUMENT_KIND, "resourceVersion"), &r);
+  if (w == NULL)
+    {
+      enum MHD_Result ret = respond (c, &r, NULL);
+      api_response_free (&r);
+      return ret;
+    }
+  struct watch_stream *ws = xcalloc (1, sizeof *ws);
+  ws->a = a;
+  ws->w = w;
+  ws->c = c;
+  sb_init (&ws->buf);
+  const char *t = MHD_lookup_connection_value (c, MHD_GET_ARGUMENT_KIND, "timeoutSeconds");
+  long secs = t ? atol (t) : 0;
+  ws->until = time (NULL) + (secs > 0 && secs < WATCH_DEFAULT_SECONDS ? secs : WATCH_DEFAULT_SECONDS);
+  /* Idle between events for as long as the watch lasts. */
+  MHD_set_connection_option (c, MHD_CONNECTION_OPTION_TIMEOUT, 0u);
+  struct MHD_Response *resp = MHD_create_response_from_callback (MHD_SIZE_UNKNOWN, 4096, watch_read, ws, watch_free);
+  MHD_add_response_header (resp, "Content-Type", "application/json");
+  MHD_add_response_header (resp, "Cache-Control", "no-cache, private");
+  enum MHD_Result ret = MHD_queue_response (c, MHD_HTTP_OK, resp);
   MHD_destroy_response (resp);
   return ret;
 }
@@ -218,6 +313,8 @@ on_request (void *cls, struct MHD_Connection *c, const char *url, const char *me
     .body = p->body.buf ? p->body.buf : "",
     .body_len = p->body.len,
   };
+  if (strcmp (method, "GET") == 0 && query_true (c, "watch") && !p->too_large)
+    return start_watch (a, c, &req);
   struct api_response r;
   if (p->too_large)
     {
@@ -258,12 +355,16 @@ apiserver_serve (struct api *a, const char *dir, int listen_fd, volatile sig_ato
   cleanup_free char *key = crt ? pki_read (dir, "server.key", err) : NULL;
   if (key == NULL)
     return -1;
-  /* A small pool of threads over epoll: 100 kubectl at once are queued,
-   * not refused; the store is one connection behind api_handle's lock. */
+  /* A thread per connection, so that a watch can wait for the store to
+   * change without holding up other requests (a content reader in a
+   * polling thread may not block); small stacks, as the work is
+   * api_handle's, one at a time behind its lock. */
   struct MHD_Daemon *d = MHD_start_daemon (
-      MHD_USE_TLS | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG | MHD_ALLOW_UPGRADE, 0, NULL, NULL,
-      on_request, a, MHD_OPTION_LISTEN_SOCKET, listen_fd, MHD_OPTION_HTTPS_MEM_CERT, crt, MHD_OPTION_HTTPS_MEM_KEY, key,
-      MHD_OPTION_THREAD_POOL_SIZE, 2u, MHD_OPTION_CONNECTION_LIMIT, 1000u, MHD_OPTION_CONNECTION_TIMEOUT, 60u,
+      MHD_USE_TLS | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL
+          | MHD_USE_ERROR_LOG | MHD_ALLOW_UPGRADE,
+      0, NULL, NULL, on_request, a, MHD_OPTION_LISTEN_SOCKET, listen_fd, MHD_OPTION_HTTPS_MEM_CERT, crt,
+      MHD_OPTION_HTTPS_MEM_KEY, key, MHD_OPTION_THREAD_STACK_SIZE, (size_t) (512 * 1024),
+      MHD_OPTION_CONNECTION_LIMIT, 1000u, MHD_OPTION_CONNECTION_TIMEOUT, 60u,
       MHD_OPTION_LISTEN_BACKLOG_SIZE, 256u, MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL, MHD_OPTION_END);
   if (d == NULL)
     return nslab_error (err, errno, "start the HTTPS server");
