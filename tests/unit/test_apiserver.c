@@ -2,13 +2,19 @@
  * printers format them (the expectations are kubectl's own output in the
  * seeds: "+ 3 more...", "<none>", "<pending>", "80:31885/TCP"), label and
  * field selectors as labels.Parse reads them, merge patches (RFC 7386's
- * examples), Status answers. */
+ * examples), Status answers; and watches over a real store (a private temp
+ * state root with the seed lab's objects): the events a change makes. */
 #include "unit.h"
 
 #include <jansson.h>
 
 #include "apiserver/api.h"
 #include "apiserver/request.h"
+#include "plan/plan.h"
+#include "scenario/scenario.h"
+#include "state/journal.h"
+#include "state/state.h"
+#include "state/store.h"
 #include "view/k8s_table.h"
 
 static json_t *
@@ -222,6 +228,149 @@ START_TEST (paths)
 }
 END_TEST
 
+static char state_dir[] = "/tmp/nslab-api-unit-XXXXXX";
+
+/* A state root with the seed lab's record and store in it. */
+static void
+make_lab (void)
+{
+  ck_assert_ptr_nonnull (mkdtemp (state_dir));
+  setenv ("NSLAB_STATE_DIR", state_dir, 1);
+  nslab_error_t err = NULL;
+  struct scenario *sc = NULL;
+  struct plan *p = NULL;
+  ck_assert_msg (scenario_load (NSLAB_SRCDIR "/labs/k3s-virtualbox.ini", &sc, &err) == 0, "%s", err->msg);
+  ck_assert_int_eq (plan_build (sc, &p, &err), 0);
+  struct state_writer *w = NULL;
+  ck_assert_msg (state_create ("k3s", NULL, &w, &err) == 0, "%s", err ? err->msg : "");
+  ck_assert_msg (store_create (w, p->objects, &err) == 0, "%s", err ? err->msg : "");
+  state_writer_close (w);
+  plan_free (p);
+  scenario_free (sc);
+}
+
+static void
+rm_lab (void)
+{
+  cleanup_free char *cmd = xasprintf ("rm -rf '%s'", state_dir);
+  ck_assert_int_eq (system (cmd), 0);
+}
+
+/* The events of one api_watch_next as "TYPE name" lines, in order. */
+static char *
+next_events (struct api *a, struct api_watch *w)
+{
+  struct strbuf raw, out;
+  sb_init (&raw);
+  sb_init (&out);
+  ck_assert (api_watch_next (a, w, &raw));
+  for (char *save = NULL, *line = strtok_r (raw.buf ? raw.buf : (char *) "", "\n", &save); line;
+       line = strtok_r (NULL, "\n", &save))
+    {
+      json_t *ev = load (line);
+      const json_t *obj = json_object_get (ev, "object");
+      if (strcmp (json_string_value (json_object_get (obj, "kind")), "Table") == 0)
+        obj = json_object_get (json_array_get (json_object_get (obj, "rows"), 0), "object");
+      sb_addf (&out, "%s %s\n", json_string_value (json_object_get (ev, "type")),
+               json_string_value (json_object_get (json_object_get (obj, "metadata"), "name")));
+      json_decref (ev);
+    }
+  sb_free (&raw);
+  return out.buf ? sb_steal (&out) : xstrdup ("");
+}
+
+START_TEST (watch_events)
+{
+  if (geteuid () != 0)
+    return; /* the store opens only root's files */
+  make_lab ();
+  nslab_error_t err = NULL;
+  struct api *a = NULL;
+  ck_assert_msg (api_open ("k3s", "v1.34.3+k3s1", "192.168.56.10:6443", &a, &err) == 0, "%s", err ? err->msg : "");
+  struct api_request list = { .method = "GET", .path = "/api/v1/namespaces/demo/pods", .accept = "application/json" };
+  struct api_response r;
+  api_handle (a, &list, &r);
+  ck_assert_int_eq (r.code, 200);
+  json_t *items = json_incref (json_object_get (r.body, "items"));
+  cleanup_free char *rv = xstrdup (json_string_value (json_object_get (json_object_get (r.body, "metadata"),
+                                                                       "resourceVersion")));
+  api_response_free (&r);
+  ck_assert_int_eq (json_array_size (items), 2);
+  const char *first = json_string_value (json_object_get (json_object_get (json_array_get (items, 0), "metadata"),
+                                                          "name"));
+  const char *second = json_string_value (json_object_get (json_object_get (json_array_get (items, 1), "metadata"),
+                                                           "name"));
+
+  /* From the list's version: nothing yet. As Table rows (kubectl get -w). */
+  struct api_request wr = list;
+  wr.accept = "application/json;as=Table;v=1;g=meta.k8s.io";
+  struct api_watch *w = api_watch_start (a, &wr, rv, &r);
+  ck_assert_ptr_nonnull (w);
+  cleanup_free char *none = next_events (a, w);
+  ck_assert_str_eq (none, "");
+  /* Without a version: every object, ADDED. */
+  struct api_watch *all = api_watch_start (a, &list, NULL, &r);
+  cleanup_free char *added = next_events (a, all);
+  cleanup_free char *want_added = xasprintf ("ADDED %s\nADDED %s\n", first, second);
+  ck_assert_str_eq (added, want_added);
+
+  /* One pod relabelled, the other deleted, a pod of another namespace made. */
+  struct store *s = NULL;
+  ck_assert_int_eq (store_open ("k3s", &s, &err), 0);
+  json_t *p0 = json_deep_copy (json_array_get (items, 0));
+  json_object_set_new (json_object_get (json_object_get (p0, "metadata"), "labels"), "tier", json_string ("x"));
+  json_object_del (json_object_get (p0, "metadata"), "resourceVersion");
+  ck_assert_int_eq (store_put (s, p0, &err), 0);
+  ck_assert_int_eq (store_delete (s, "Pod", "demo", second, &err), 0);
+  json_t *other = json_deep_copy (json_array_get (items, 0));
+  json_object_set_new (json_object_get (other, "metadata"), "namespace", json_string ("default"));
+  json_object_set_new (json_object_get (other, "metadata"), "name", json_string ("elsewhere"));
+  json_object_del (json_object_get (other, "metadata"), "uid");
+  json_object_del (json_object_get (other, "metadata"), "resourceVersion");
+  ck_assert_int_eq (store_put (s, other, &err), 0);
+  cleanup_free char *changed = next_events (a, w);
+  cleanup_free char *want = xasprintf ("MODIFIED %s\nDELETED %s\n", first, second);
+  ck_assert_str_eq (changed, want);
+  cleanup_free char *again = next_events (a, w);
+  ck_assert_str_eq (again, "");
+
+  /* A selector the relabelled pod leaves: DELETED for that watch. */
+  struct api_request sel = list;
+  sel.label_selector = "tier=x";
+  struct api_watch *sw = api_watch_start (a, &sel, NULL, &r);
+  cleanup_free char *sel_added = next_events (a, sw);
+  cleanup_free char *want_sel = xasprintf ("ADDED %s\n", first);
+  ck_assert_str_eq (sel_added, want_sel);
+  json_object_set_new (json_object_get (json_object_get (p0, "metadata"), "labels"), "tier", json_string ("y"));
+  ck_assert_int_eq (store_put (s, p0, &err), 0);
+  cleanup_free char *left = next_events (a, sw);
+  cleanup_free char *want_left = xasprintf ("DELETED %s\n", first);
+  ck_assert_str_eq (left, want_left);
+
+  /* Errors as answers: an unknown collection, a bad selector. */
+  struct api_request bad = list;
+  bad.path = "/api/v1/frobs";
+  ck_assert_ptr_null (api_watch_start (a, &bad, NULL, &r));
+  ck_assert_int_eq (r.code, 404);
+  api_response_free (&r);
+  bad = list;
+  bad.label_selector = "a in (";
+  ck_assert_ptr_null (api_watch_start (a, &bad, NULL, &r));
+  ck_assert_int_eq (r.code, 400);
+  api_response_free (&r);
+
+  json_decref (p0);
+  json_decref (other);
+  json_decref (items);
+  store_close (s);
+  api_watch_free (w);
+  api_watch_free (all);
+  api_watch_free (sw);
+  api_close (a);
+  rm_lab ();
+}
+END_TEST
+
 static Suite *
 make_suite (void)
 {
@@ -233,6 +382,7 @@ make_suite (void)
   tcase_add_test (tc, selectors);
   tcase_add_test (tc, merge_patch);
   tcase_add_test (tc, paths);
+  tcase_add_test (tc, watch_events);
   suite_add_tcase (s, tc);
   return s;
 }
