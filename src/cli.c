@@ -74,6 +74,19 @@ const struct cli_verb cli_verbs[] = {
     "a change that needs nodes or networks rebuilt is refused with one line naming the key.\n"
     "  --timeout DURATION          give up after this long (default 30s)\n",
     cmd_apply },
+  { "get", "get LAB [-n NAMESPACE | -A] [-l SELECTOR] [-o wide|json] TYPE[,TYPE...] [NAME]",
+    "the tables kubectl get prints, without kubectl",
+    "TYPE: pods (po), services (svc), endpoints (ep), endpointslices, deployments (deploy),\n"
+    "replicasets (rs), nodes (no), namespaces (ns), events (ev). Answered by the lab's API code.\n"
+    "  -n, --namespace NAMESPACE   the namespace (default \"default\")\n"
+    "  -A, --all-namespaces        every namespace, with a NAMESPACE column\n"
+    "  -l, --selector SELECTOR     a label selector (app=web, tier!=db, env in (a,b))\n"
+    "  -o, --output wide|json      the wide columns, or the objects as the API serves them\n",
+    cmd_get },
+  { "kubectl", "kubectl LAB ARGS...", "run kubectl against the lab's API server",
+    "Run the machine's kubectl (or $NSLAB_KUBECTL) in the lab host namespace with KUBECONFIG set\n"
+    "to the lab's kubeconfig (/run/nslab/LAB/kubeconfig.yaml). Exits with kubectl's status.\n",
+    cmd_kubectl },
   { NULL, NULL, NULL, NULL, NULL },
 };
 

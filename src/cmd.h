@@ -24,6 +24,10 @@ int cmd_apply (int argc, char **argv, nslab_error_t *err);
 int cmd_internal (int argc, char **argv);
 /* nslab-controller LAB (cmd_controller.c), dispatched by cmd_internal. */
 int controller_main (int argc, char **argv);
+int cmd_get (int argc, char **argv, nslab_error_t *err);
+int cmd_kubectl (int argc, char **argv, nslab_error_t *err);
+/* nslab-apiserver LAB (cmd_apiserver.c): the lab's API server. */
+int apiserver_main (int argc, char **argv);
 /* nslab-runtime LAB (cmd_controller.c): the loop's runtime agent. */
 int runtime_main (int argc, char **argv);
 /* nslab-coredns --port PORT LAB (cmd_coredns.c): a coredns pod's DNS server. */

@@ -11,9 +11,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "apiserver/pki.h"
 #include "apply/apply.h"
+#include "state/state.h"
 #include "base/error.h"
 #include "base/util.h"
+#include "base/ipaddr.h"
 #include "cli.h"
 #include "kernel/caps.h"
 #include "cmd.h"
@@ -142,6 +145,33 @@ cmd_exec (int argc, char **argv, nslab_error_t *err)
   struct enter_fds f;
   bool is_host = false, unprivileged = false;
   int rc = target_open (&v, target_arg, ns, &f, &is_host, &unprivileged, err);
+  /* On the control-plane node kubectl finds the lab's API server, as on a
+   * k3s server (/etc/rancher/k3s/k3s.yaml). */
+  if (rc == 0 && str_has_prefix (target_arg, "node/"))
+    for (size_t k = 0; k < v.snap->objects->n_nodes; k++)
+      {
+        const struct lab_node *n = &v.snap->objects->nodes[k];
+        cleanup_free char *kc = xasprintf ("%s/%s/%s", state_root (), lab, KUBECONFIG_FILE);
+        if (n->role == ROLE_CONTROL_PLANE && strcmp (n->name, target_arg + 5) == 0 && access (kc, R_OK) == 0)
+          setenv ("KUBECONFIG", kc, 1);
+      }
+  /* In a pod, in-cluster clients (client-go's InClusterConfig, kubectl)
+   * find the API server by the kubernetes service's variables, which
+   * kubelet puts in every container's environment, as the pod's app has
+   * them (plan/kubelet.c). */
+  if (rc == 0 && str_has_prefix (target_arg, "pod/"))
+    for (size_t k = 0; k < v.snap->objects->n_services; k++)
+      {
+        const struct lab_service *s = &v.snap->objects->services[k];
+        if (!s->implicit || strcmp (s->ns, "default") != 0 || strcmp (s->name, "kubernetes") != 0 || !s->n_ports)
+          continue;
+        char ip[IP_STRLEN], port[8];
+        ip_fmt (s->cluster_ip, ip);
+        snprintf (port, sizeof port, "%u", s->ports[0].port);
+        setenv ("KUBERNETES_SERVICE_HOST", ip, 1);
+        setenv ("KUBERNETES_SERVICE_PORT", port, 1);
+        setenv ("KUBERNETES_SERVICE_PORT_HTTPS", port, 1);
+      }
   lab_view_free (&v);
   if (rc < 0)
     return -1;

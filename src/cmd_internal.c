@@ -41,6 +41,11 @@ cmd_internal (int argc, char **argv)
       prctl (PR_SET_NAME, name, 0, 0, 0);
       return runtime_main (argc, argv);
     }
+  if (strcmp (name, "nslab-apiserver") == 0)
+    {
+      prctl (PR_SET_NAME, name, 0, 0, 0);
+      return apiserver_main (argc, argv);
+    }
   cleanup_free char *shown = nslab_escape (name, false);
   fprintf (stderr, "nslab: unknown internal command \"%s\" (nslab-pause and nslab-echo are "
                    "started by nslab up, not by hand)\n", shown);

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "apiserver/pki.h"
 #include "apply/apply.h"
 #include "control/controller.h"
 #include "state/teardown.h"
@@ -121,7 +122,7 @@ cmd_up (int argc, char **argv, nslab_error_t *err)
   int rc = apply_plan (p, path, err);
   /* The lab lives from here on: its control loop, in the control-plane
    * node. If it cannot start, the lab goes again: up is all or nothing. */
-  if (rc == 0 && control_start (sc->lab, sc->files, sc->n_files, err) < 0)
+  if (rc == 0 && (pki_lab_create (p->objects, err) < 0 || control_start (sc->lab, sc->files, sc->n_files, err) < 0))
     {
       nslab_error_t e = NULL;
       teardown_lab (sc->lab, &e);

@@ -147,8 +147,13 @@ do_process (const struct plan_op *op, struct state_writer *w, struct pending *pe
       sb_add (&sb, pp->etc_hosts);
       node_hosts = sb_steal (&sb);
     }
+  /* The lab's API server keeps the service account's ca.crt and token in
+   * its pki dir (apiserver/pki.h), beside files/. */
+  cleanup_free char *pki = pp->owner.kind == OBJ_POD ? xasprintf ("%s/pki", state_writer_dir (w)) : NULL;
   struct pause_spec spec = {
     .title = pp->title,
+    .sa_pki_dir = pki,
+    .sa_namespace = pp->owner.kind == OBJ_POD ? pp->owner.ns : NULL,
     .netns_path = nspath,
     .hostname = pp->hostname,
     .files_dir = files,

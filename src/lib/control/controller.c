@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -91,6 +93,32 @@ child_fds (int sock, int mntns, const char *log)
   return lfd >= 0 && nfd >= 0 && dup2 (nfd, 0) >= 0 && dup2 (lfd, 1) >= 0 && dup2 (lfd, 2) >= 0;
 }
 
+/* The API server's listening socket, made before its exec in the node's
+ * network namespace: a busy address fails up, and kubectl's first
+ * connection waits in the backlog rather than being refused while the
+ * server starts. Nothing but syscalls: we are a fork's child. */
+static int
+apiserver_listen (uint32_t ip, uint16_t port)
+{
+  int fd = socket (AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  int one = 1;
+  struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = htons (port), .sin_addr.s_addr = htonl (ip) };
+  if (fd < 0 || setsockopt (fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) < 0
+      || bind (fd, (struct sockaddr *) &sin, sizeof sin) < 0 || listen (fd, 256) < 0)
+    return -1;
+  return fd;
+}
+
+/* The port the kubernetes service sends to: the API server's. */
+static uint16_t
+apiserver_port (const struct lab_objects *o)
+{
+  for (size_t i = 0; i < o->n_services; i++)
+    if (o->services[i].implicit && strcmp (o->services[i].name, "kubernetes") == 0 && o->services[i].n_ports)
+      return o->services[i].ports[0].target_port;
+  return 6443;
+}
+
 static void
 child_exec (const char *title, const char *lab, int ex)
 {
@@ -117,6 +145,8 @@ control_start (const char *lab, char *const *files, size_t n_files, nslab_error_
     }
   cleanup_free char *netns = xstrdup (cp->netns);
   cleanup_free char *node = xstrdup (cp->name);
+  uint32_t api_ip = cp->internal_ip;
+  uint16_t api_port = apiserver_port (p->objects);
   plan_free (p);
 
   struct state_writer *w = NULL;
@@ -124,6 +154,7 @@ control_start (const char *lab, char *const *files, size_t n_files, nslab_error_
     return -1;
   int rc = lab_scenario_save (w, files, n_files, err);
   cleanup_free char *log = xasprintf ("%s/logs/controller.log", state_writer_dir (w));
+  cleanup_free char *api_log = xasprintf ("%s/logs/apiserver.log", state_writer_dir (w));
   /* The brain is forked into the node's PID namespace (it joins the node's
    * network and mount namespaces itself); the agent stays in ours. */
   cleanup_close int node_pidns = -1, node_mntns = -1, own_pidns = -1;
@@ -148,7 +179,29 @@ control_start (const char *lab, char *const *files, size_t n_files, nslab_error_
     rc = nslab_error (err, errno, "pipe");
   /* Each child waits for one byte: the parent records both first, and if it
    * dies before that, the pipe's EOF ends them. */
-  pid_t agent = -1, brain = -1;
+  pid_t agent = -1, brain = -1, api = -1;
+  /* The API server: in the node's network namespace, listening on its
+   * INTERNAL-IP as k3s does on :6443, but in the lab's root PID namespace,
+   * where it sees every pod's processes (logs, exec). */
+  if (rc == 0 && (api = fork ()) < 0)
+    rc = nslab_error (err, errno, "fork");
+  if (api == 0)
+    {
+      close (go[1]);
+      char b;
+      if (read (go[0], &b, 1) != 1)
+        _exit (0);
+      setsid ();
+      cleanup_free char *nspath = netns_path (netns);
+      int nsfd = open (nspath, O_RDONLY | O_CLOEXEC), lfd = -1;
+      if (nsfd < 0 || setns (nsfd, CLONE_NEWNET) < 0 || (lfd = apiserver_listen (api_ip, api_port)) < 0
+          || !child_fds (lfd, -1, api_log))
+        {
+          (void) !write (ex[1], "x", 1);
+          _exit (1);
+        }
+      child_exec ("nslab-apiserver", lab, ex[1]);
+    }
   if (rc == 0 && (agent = fork ()) < 0)
     rc = nslab_error (err, errno, "fork");
   if (agent == 0)
@@ -210,7 +263,13 @@ control_start (const char *lab, char *const *files, size_t n_files, nslab_error_
         rc = proc_starttime (agent, &ap.starttime, err);
       if (rc == 0)
         rc = state_record_process (w, &ap, err);
-      if (rc == 0 && write (go[1], "gg", 2) != 2)
+      struct state_process xp = { .kind = STATE_PROC_CONTROL, .name = (char *) "apiserver",
+                                  .netns = netns, .node = node, .pid = api };
+      if (rc == 0)
+        rc = proc_starttime (api, &xp.starttime, err);
+      if (rc == 0)
+        rc = state_record_process (w, &xp, err);
+      if (rc == 0 && write (go[1], "ggg", 3) != 3)
         rc = nslab_error (err, errno, "write");
     }
   if (go[1] >= 0)
@@ -224,13 +283,15 @@ control_start (const char *lab, char *const *files, size_t n_files, nslab_error_
       while ((r = read (ex[0], &b, 1)) < 0 && errno == EINTR)
         ;
       if (rc == 0 && r != 0)
-        rc = nslab_error (err, 0, "a process of the control loop could not start (%s)", log);
+        rc = nslab_error (err, 0, "a process of the control loop could not start (%s, %s)", log, api_log);
       close (ex[0]);
     }
   if (rc < 0)
     {
       if (agent > 0)
         waitpid (agent, NULL, 0);
+      if (api > 0)
+        waitpid (api, NULL, 0);
       if (brain > 0)
         waitpid (brain, NULL, 0);
     }

@@ -218,6 +218,11 @@ store_sync (struct store *s, const struct lab_objects *o, time_t created, store_
       const char *kind = json_string_value (json_object_get (old, "kind"));
       if (!loop_owned (old) || json_object_get (new_keys, key))
         continue;
+      /* Written after the plan was made (a bare pod created through the
+       * API meanwhile): the next round's plan has it. */
+      const char *orv = meta_str (old, "resourceVersion");
+      if (orv && strtoull (orv, NULL, 10) > planned_rv)
+        continue;
       rc = store_delete (s, kind, meta_str (old, "namespace"), meta_str (old, "name"), err);
     }
   json_decref (new_keys);

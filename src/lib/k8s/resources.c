@@ -6,9 +6,14 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/statvfs.h>
+#include <sys/sysinfo.h>
+#include <unistd.h>
+#include <sys/utsname.h>
 
 #include "base/json.h"
 #include "base/util.h"
+#include "scenario/flavor.h"
 
 void
 resources_new_uid (char out[37])
@@ -136,6 +141,74 @@ add_namespace (struct builder *b, json_t *seen, const char *ns)
   json_object_set_new (o, "status", json_pack ("{s:s}", "phase", "Active"));
 }
 
+/* What kubelet reports of its machine: the nodes of a lab share the host's
+ * kernel and OS, and run the flavor's kubelet and containerd. */
+static json_t *
+node_info (enum flavor f)
+{
+  const struct flavor_defaults *d = flavor_defaults (f);
+  struct utsname u;
+  if (uname (&u) < 0)
+    u.release[0] = '\0';
+  char os[256] = "Linux";
+  cleanup_file FILE *fp = fopen ("/etc/os-release", "re");
+  char line[512];
+  while (fp && fgets (line, sizeof line, fp))
+    if (str_has_prefix (line, "PRETTY_NAME="))
+      {
+        char *v = str_trim (line + strlen ("PRETTY_NAME="));
+        size_t n = strlen (v);
+        if (n >= 2 && v[0] == '"' && v[n - 1] == '"')
+          v[n - 1] = '\0', v++;
+        snprintf (os, sizeof os, "%s", v);
+      }
+  return json_pack ("{s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "architecture", "amd64", "operatingSystem", "linux",
+                    "osImage", os, "kernelVersion", u.release, "kubeletVersion", d->kube_version,
+                    "kubeProxyVersion", d->kube_version, "containerRuntimeVersion", d->container_runtime);
+}
+
+/* The machine's resources as kubelet reports them (every node of a lab
+ * shares them): cpu cores, memory and the root filesystem in Ki, kubelet's
+ * default of 110 pods;
+ * allocatable the same, as with no reservations configured (kubectl
+ * describe node computes its percentages from allocatable). */
+static json_t *
+node_capacity (void)
+{
+  struct sysinfo si;
+  unsigned long long mem_ki = sysinfo (&si) == 0 ? (unsigned long long) si.totalram * si.mem_unit / 1024 : 0;
+  long cpus = sysconf (_SC_NPROCESSORS_ONLN);
+  cleanup_free char *cpu = xasprintf ("%ld", cpus > 0 ? cpus : 1);
+  cleanup_free char *mem = xasprintf ("%lluKi", mem_ki);
+  /* ephemeral-storage: the size of the filesystem of kubelet's root dir
+   * (/var/lib/kubelet on the machine's root). */
+  struct statvfs fs;
+  unsigned long long disk_ki = statvfs ("/", &fs) == 0 ? (unsigned long long) fs.f_blocks * fs.f_frsize / 1024 : 0;
+  cleanup_free char *disk = xasprintf ("%lluKi", disk_ki);
+  return json_pack ("{s:s, s:s, s:s, s:s}", "cpu", cpu, "memory", mem, "pods", "110", "ephemeral-storage", disk);
+}
+
+/* kubelet's node conditions (setters.go), all healthy: the pressure ones
+ * False with their "has sufficient" reasons, then Ready. */
+static json_t *
+node_conditions (const char *at)
+{
+  json_t *c = json_array ();
+  static const char *const pressure[][3] = {
+    { "MemoryPressure", "KubeletHasSufficientMemory", "kubelet has sufficient memory available" },
+    { "DiskPressure", "KubeletHasNoDiskPressure", "kubelet has no disk pressure" },
+    { "PIDPressure", "KubeletHasSufficientPID", "kubelet has sufficient PID available" },
+  };
+  for (size_t i = 0; i < ARRAY_SIZE (pressure); i++)
+    json_array_append_new (c, json_pack ("{s:s, s:s, s:s, s:s, s:s, s:s}", "type", pressure[i][0], "status", "False",
+                                         "reason", pressure[i][1], "message", pressure[i][2], "lastHeartbeatTime",
+                                         at, "lastTransitionTime", at));
+  json_array_append_new (c, json_pack ("{s:s, s:s, s:s, s:s, s:s, s:s}", "type", "Ready", "status", "True", "reason",
+                                       "KubeletReady", "message", "kubelet is posting ready status",
+                                       "lastHeartbeatTime", at, "lastTransitionTime", at));
+  return c;
+}
+
 static void
 add_node (struct builder *b, const struct lab_objects *o, const struct lab_node *n)
 {
@@ -145,11 +218,11 @@ add_node (struct builder *b, const struct lab_objects *o, const struct lab_node 
                               "kubernetes.io/hostname", n->name, "kubernetes.io/os", "linux");
   if (n->role == ROLE_CONTROL_PLANE)
     {
-      /* k3s labels its servers "true"; kubeadm sets the label empty. */
+      /* k3s labels its servers "true"; kubeadm sets the label empty. Neither
+       * sets the old node-role.kubernetes.io/master any more (the seed's
+       * v1.34.3+k3s1 shows ROLES control-plane alone). */
       const char *v = o->flavor == FLAVOR_K3S ? "true" : "";
       json_object_set_new (labels, "node-role.kubernetes.io/control-plane", json_string (v));
-      if (o->flavor == FLAVOR_K3S)
-        json_object_set_new (labels, "node-role.kubernetes.io/master", json_string ("true"));
     }
   json_t *node = add_object (b, "v1", "Node", NULL, n->name, labels);
   cidr_fmt (n->pod_cidr, cidr);
@@ -160,11 +233,11 @@ add_node (struct builder *b, const struct lab_objects *o, const struct lab_node 
                                     "NoSchedule"));
   json_object_set_new (node, "spec", spec);
   json_object_set_new (node, "status",
-                       json_pack ("{s:[{s:s, s:s}, {s:s, s:s}], s:[{s:s, s:s, s:s, s:s, s:s}]}", "addresses", "type",
-                                  "InternalIP", "address", ip_fmt (n->internal_ip, ip), "type", "Hostname",
-                                  "address", n->name, "conditions", "type", "Ready", "status", "True", "reason",
-                                  "KubeletReady", "message", "kubelet is posting ready status",
-                                  "lastTransitionTime", b->created));
+                       json_pack ("{s:[{s:s, s:s}, {s:s, s:s}], s:o, s:o, s:o}", "addresses", "type", "InternalIP",
+                                  "address", ip_fmt (n->internal_ip, ip), "type", "Hostname", "address", n->name,
+                                  "conditions", node_conditions (b->created), "capacity", node_capacity (),
+                                  "allocatable", node_capacity ()));
+  json_object_set_new (json_object_get (node, "status"), "nodeInfo", node_info (o->flavor));
 }
 
 /* The pods of a workload, counted for its status. */
@@ -204,9 +277,25 @@ add_workload (struct builder *b, const struct lab_objects *o, const struct lab_w
                            json_pack ("{s:i, s:{s:o}, s:o, s:{s:s}}", "replicas", (json_int_t) w->replicas,
                                       "selector", "matchLabels", labels_json (w->labels, w->n_labels, NULL, NULL),
                                       "template", template_json (w, NULL), "strategy", "type", "RollingUpdate"));
+      /* The API server's defaults (apps/v1 SetDefaults_Deployment). */
+      json_t *spec = json_object_get (deploy, "spec");
+      json_object_set_new (json_object_get (spec, "strategy"), "rollingUpdate",
+                           json_pack ("{s:s, s:s}", "maxUnavailable", "25%", "maxSurge", "25%"));
+      json_object_set_new (spec, "revisionHistoryLimit", json_integer (10));
+      json_object_set_new (spec, "progressDeadlineSeconds", json_integer (600));
       json_t *st = replicas_status (n);
       json_object_del (st, "fullyLabeledReplicas");
       json_object_set_new (st, "updatedReplicas", json_integer (n));
+      /* The deployment controller's conditions once its replica set is
+       * available, in the order it writes them (Available, then Progressing). */
+      cleanup_free char *progressed = xasprintf ("ReplicaSet \"%s-%s\" has successfully progressed.", w->name, hash);
+      json_object_set_new (st, "conditions",
+                           json_pack ("[{s:s, s:s, s:s, s:s, s:s, s:s}, {s:s, s:s, s:s, s:s, s:s, s:s}]", "type",
+                                      "Available", "status", "True", "reason", "MinimumReplicasAvailable", "message",
+                                      "Deployment has minimum availability.", "lastUpdateTime", b->created,
+                                      "lastTransitionTime", b->created, "type", "Progressing", "status", "True",
+                                      "reason", "NewReplicaSetAvailable", "message", progressed, "lastUpdateTime",
+                                      b->created, "lastTransitionTime", b->created));
       json_object_set_new (deploy, "status", st);
     }
   cleanup_free char *rs_name = hash ? xasprintf ("%s-%s", w->name, hash) : xstrdup (w->name);
@@ -332,6 +421,11 @@ add_service (struct builder *b, const struct lab_service *s, json_t *pods_by_nam
     snprintf (ip, sizeof ip, "None");
   json_t *spec = json_pack ("{s:s, s:s, s:[s], s:[s], s:o, s:s}", "type", svc_type_name (s->type), "clusterIP", ip,
                             "clusterIPs", ip, "ipFamilies", "IPv4", "ports", ports, "sessionAffinity", "None");
+  /* The defaults the apiserver fills in (kubectl describe prints them). */
+  json_object_set_new (spec, "ipFamilyPolicy", json_string ("SingleStack"));
+  json_object_set_new (spec, "internalTrafficPolicy", json_string ("Cluster"));
+  if (s->type == SVC_NODE_PORT || s->type == SVC_LOAD_BALANCER)
+    json_object_set_new (spec, "externalTrafficPolicy", json_string ("Cluster"));
   if (s->n_selector)
     json_object_set_new (spec, "selector", labels_json (s->selector, s->n_selector, NULL, NULL));
   service_spec_policies (spec, s);
@@ -385,9 +479,14 @@ add_service (struct builder *b, const struct lab_service *s, json_t *pods_by_nam
                                 "protocol", proto_name (p->protocol));
       if (p->name)
         json_object_set_new (port, "name", json_string (p->name));
-      json_array_append (slice_ports, port);
+      /* The EndpointSlice controller always sets a port's name (kubectl
+       * describe dereferences it); Endpoints omit an empty one. */
+      json_t *sp = json_deep_copy (port);
+      if (!p->name)
+        json_object_set_new (sp, "name", json_string (""));
+      json_array_append_new (slice_ports, sp);
       if (json_array_size (addrs))
-        json_array_append_new (subsets, json_pack ("{s:o, s:[o]}", "addresses", addrs, "ports", port));
+        json_array_append_new (subsets, json_pack ("{s:o, s:[O]}", "addresses", addrs, "ports", port));
       else
         json_decref (addrs);
       json_decref (port);

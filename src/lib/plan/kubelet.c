@@ -4,6 +4,7 @@
  * and /etc/resolv.conf as kubelet writes them, the downward-API variables,
  * and the app the pod runs. */
 #include <stdlib.h>
+#include <string.h>
 
 #include "base/util.h"
 #include "plan/builder.h"
@@ -20,6 +21,19 @@ kubelet_plan_sysctls (struct plan *p, const struct model *m, const struct model_
   /* kube-proxy's, and only with localhostNodePorts. */
   if (cluster_localhost_nodeports (&m->sc->cluster))
     plan_add_sysctl (p, ns, "net.ipv4.conf.all.route_localnet", "1");
+}
+
+/* default/kubernetes with its ClusterIP and port, or NULL (no control plane). */
+static const struct model_service *
+master_service (const struct model *m)
+{
+  for (size_t i = 0; i < m->n_services; i++)
+    {
+      const struct model_service *s = &m->services[i];
+      if (strcmp (s->ns, "default") == 0 && strcmp (s->name, "kubernetes") == 0 && s->cluster_ip && s->n_ports)
+        return s;
+    }
+  return NULL;
 }
 
 /* /etc/hosts as kubelet writes it for a pod (pkg/kubelet/kubelet_pods.go). */
@@ -122,13 +136,32 @@ kubelet_plan_processes (struct plan *p, const struct model *m)
           pr->app.command = xstrdup (app->command);
           pr->app.argv = copy_argv (app->argv);
         }
-      /* The downward-API variables a pod spec would typically expose. */
-      pr->env = xcalloc (6, sizeof (char *));
+      /* The downward-API variables a pod spec would typically expose, then
+       * the kubernetes service's, which kubelet gives every pod
+       * (getServiceEnvVarMap: the master service whatever the pod's
+       * namespace) and in-cluster clients (client-go's InClusterConfig)
+       * need to find the API server. */
+      const struct model_service *kube = master_service (m);
+      pr->env = xcalloc (kube ? 14 : 6, sizeof (char *));
       pr->env[0] = xasprintf ("POD_NAME=%s", pod->name);
       pr->env[1] = xasprintf ("POD_NAMESPACE=%s", pod->ns);
       pr->env[2] = xasprintf ("POD_IP=%s", ip_fmt (pod->ip, ip));
       pr->env[3] = xasprintf ("NODE_NAME=%s", node);
       pr->env[4] = xasprintf ("HOSTNAME=%s", pod->name);
+      if (kube)
+        {
+          char kip[IP_STRLEN];
+          ip_fmt (kube->cluster_ip, kip);
+          unsigned port = kube->ports[0].port;
+          pr->env[5] = xasprintf ("KUBERNETES_SERVICE_HOST=%s", kip);
+          pr->env[6] = xasprintf ("KUBERNETES_SERVICE_PORT=%u", port);
+          pr->env[7] = xasprintf ("KUBERNETES_SERVICE_PORT_HTTPS=%u", port);
+          pr->env[8] = xasprintf ("KUBERNETES_PORT=tcp://%s:%u", kip, port);
+          pr->env[9] = xasprintf ("KUBERNETES_PORT_%u_TCP=tcp://%s:%u", port, kip, port);
+          pr->env[10] = xasprintf ("KUBERNETES_PORT_%u_TCP_PROTO=tcp", port);
+          pr->env[11] = xasprintf ("KUBERNETES_PORT_%u_TCP_PORT=%u", port, port);
+          pr->env[12] = xasprintf ("KUBERNETES_PORT_%u_TCP_ADDR=%s", port, kip);
+        }
       pr->privileged = pod->wl->privileged;
       pr->restart_policy = pod->wl->restart_policy;
       pr->etc_hosts = pod_etc_hosts (pod);

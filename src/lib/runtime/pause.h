@@ -57,13 +57,18 @@ struct pause_spec {
                             * caller's is copied and its network namespace mounts detached */
   bool privileged;         /* the app keeps every capability; otherwise containerd's default set */
   enum pause_restart restart; /* when the app is restarted after it exits */
+  const char *sa_pki_dir;   /* a pod's: the lab's pki dir, whose ca.crt and token its service account
+                             * directory links to (the mount template has its mount point), or NULL */
+  const char *sa_namespace; /* the pod's namespace, for the service account's namespace file */
   int pid_ns;              /* > 0: the PID namespace (an fd: a node's, pause_open_pid_ns) that the
                             * process's own new one nests in; otherwise a child of the caller's */
 };
 
 /* A mount namespace for pause processes to copy: the caller's, slave to it,
  * without the network namespace bind mounts (/run/netns and any other nsfs
- * mount). Copying the caller's own would cost every pod a copy of every
+ * mount), and with an empty /var/run/secrets/kubernetes.io/serviceaccount for
+ * pods' service accounts (sandbox_make_sa_mountpoint; the caller's /run is
+ * untouched). Copying the caller's own would cost every pod a copy of every
  * other namespace's mount (O(N^2) kernel memory and time at up and down)
  * and pin every other namespace alive. Make it after the namespaces of the
  * lab are mounted; *fd_out is an O_CLOEXEC fd for pause_spec.mnt_template. */

@@ -6,7 +6,9 @@
  * message to the caller rather than a half-set-up process. */
 #include "runtime/sandbox.h"
 
+#include <dirent.h>
 #include <errno.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <sched.h>
 #include <signal.h>
@@ -314,7 +316,8 @@ sandbox_encode (const struct pause_spec *spec, size_t *len_out)
   const char *fields[] = { spec->netns_path, spec->hostname, spec->files_dir, spec->etc_hosts, spec->resolv_conf,
                            spec->log_path, spec->mnt_template > 0 ? "1" : NULL, kind, port,
                            spec->privileged ? "1" : NULL, restart,
-                           spec->app && spec->app->kind == PAUSE_APP_COMMAND ? spec->app->path : NULL };
+                           spec->app && spec->app->kind == PAUSE_APP_COMMAND ? spec->app->path : NULL,
+                           spec->sa_pki_dir, spec->sa_namespace };
   for (size_t i = 0; i < ARRAY_SIZE (fields); i++)
     put_str (&b, fields[i]);
   uint32_t argc = 0;
@@ -430,6 +433,125 @@ sandbox_detach_netns_mounts (void)
   return rc;
 }
 
+/* mkdir -p of REL under DIRFD. */
+static int
+mkdirs_at (int dirfd, const char *rel, mode_t mode)
+{
+  char buf[PATH_MAX];
+  snprintf (buf, sizeof buf, "%s", rel);
+  for (char *q = buf;; q++)
+    if (*q == '/' || *q == '\0')
+      {
+        char c = *q;
+        *q = '\0';
+        if (mkdirat (dirfd, buf, mode) < 0 && errno != EEXIST)
+          return -1;
+        if (c == '\0')
+          return 0;
+        *q = c;
+      }
+}
+
+int
+sandbox_make_sa_mountpoint (void)
+{
+  char run[PATH_MAX];
+  if (realpath ("/var/run", run) == NULL)
+    return -1;
+  /* The old tree, detached: its entries are bound back from it. */
+  int old = open_tree (AT_FDCWD, run, OPEN_TREE_CLONE | AT_RECURSIVE | OPEN_TREE_CLOEXEC);
+  if (old < 0)
+    return -1;
+  struct stat rst;
+  int rc = -1, tfd = -1;
+  DIR *d = NULL;
+  if (fstat (old, &rst) < 0)
+    goto out;
+  char opts[32];
+  snprintf (opts, sizeof opts, "mode=%o", (unsigned) (rst.st_mode & 07777));
+  if (mount ("tmpfs", run, "tmpfs", MS_NOSUID | MS_NODEV, opts) < 0)
+    goto out;
+  tfd = open (run, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  int lfd = tfd < 0 ? -1 : openat (old, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (lfd < 0 || (d = fdopendir (lfd)) == NULL)
+    {
+      if (lfd >= 0)
+        close (lfd);
+      goto out;
+    }
+  struct dirent *de;
+  while ((de = readdir (d)) != NULL)
+    {
+      const char *n = de->d_name;
+      struct stat st;
+      if (strcmp (n, ".") == 0 || strcmp (n, "..") == 0 || fstatat (old, n, &st, AT_SYMLINK_NOFOLLOW) < 0)
+        continue;
+      if (S_ISLNK (st.st_mode))
+        {
+          char target[PATH_MAX];
+          ssize_t len = readlinkat (old, n, target, sizeof target - 1);
+          if (len < 0)
+            goto out;
+          target[len] = '\0';
+          if (symlinkat (target, tfd, n) < 0)
+            goto out;
+          continue;
+        }
+      if (S_ISDIR (st.st_mode) ? mkdirat (tfd, n, st.st_mode & 07777) < 0
+                               : mknodat (tfd, n, S_IFREG | 0600, 0) < 0)
+        goto out;
+      int m = open_tree (old, n, OPEN_TREE_CLONE | AT_RECURSIVE | OPEN_TREE_CLOEXEC);
+      if (m < 0)
+        goto out;
+      int e = move_mount (m, "", tfd, n, MOVE_MOUNT_F_EMPTY_PATH);
+      close (m);
+      if (e < 0)
+        goto out;
+    }
+  rc = mkdirs_at (tfd, SANDBOX_SA_DIR, 0755);
+out:;
+  int e = errno;
+  if (d)
+    closedir (d);
+  if (tfd >= 0)
+    close (tfd);
+  close (old);
+  errno = e;
+  return rc;
+}
+
+/* The pod's service account as kubelet projects it (kube-api-access-*):
+ * ca.crt, namespace and token in a directory of its own, mounted read-only
+ * on SANDBOX_SA_DIR. ca.crt and token are symlinks into the lab's pki/, as
+ * kubelet's are into ..data/, so they are read when a client opens them
+ * (the lab's API server writes them after the first pods start). */
+static void
+provide_service_account (int errfd, const char *files_dir, const char *pki_dir, const char *ns)
+{
+  cleanup_free char *dir = xasprintf ("%s/serviceaccount", files_dir);
+  if (mkdir (dir, 0755) < 0 && errno != EEXIST)
+    child_fail (errfd, errno, "mkdir %s", dir);
+  cleanup_free char *nsfile = NULL;
+  if (write_file (dir, "namespace", ns, &nsfile) < 0)
+    child_fail (errfd, errno, "write %s/namespace", dir);
+  static const char *const linked[] = { "ca.crt", "token" };
+  for (size_t i = 0; i < ARRAY_SIZE (linked); i++)
+    {
+      cleanup_free char *target = xasprintf ("%s/%s", pki_dir, linked[i]);
+      cleanup_free char *link = xasprintf ("%s/%s", dir, linked[i]);
+      if (symlink (target, link) < 0 && errno != EEXIST)
+        child_fail (errfd, errno, "symlink %s", link);
+    }
+  char run[PATH_MAX];
+  if (realpath ("/var/run", run) == NULL)
+    child_fail (errfd, errno, "realpath /var/run");
+  cleanup_free char *dst = xasprintf ("%s/%s", run, SANDBOX_SA_DIR);
+  if (mount (dir, dst, NULL, MS_BIND, NULL) < 0)
+    child_fail (errfd, errno, "bind-mount %s over %s", dir, dst);
+  if (mount (NULL, dst, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV, NULL) < 0)
+    child_fail (errfd, errno, "remount %s read-only", dst);
+}
+
 void
 pause_setup_fail (int errfd, int errnum, const char *what)
 {
@@ -462,7 +584,7 @@ pause_setup (struct pause_setup *out)
     child_fail (errfd, EPROTO, "short pause spec");
   close (SANDBOX_GO_FD);
   char *p = buf, *end = buf + total;
-  char *f[12];
+  char *f[14];
   for (size_t i = 0; i < ARRAY_SIZE (f); i++)
     if (! get_str (&p, end, &f[i]))
       child_fail (errfd, EPROTO, "bad pause spec");
@@ -482,7 +604,8 @@ pause_setup (struct pause_setup *out)
   struct pause_spec sp = { .netns_path = f[0], .hostname = f[1], .files_dir = f[2], .etc_hosts = f[3],
                            .resolv_conf = f[4], .log_path = f[5], .mnt_template = f[6] ? SANDBOX_TEMPLATE_FD : -1,
                            .app = &app, .privileged = f[9] != NULL,
-                           .restart = (enum pause_restart) atoi (f[10] ? f[10] : "0") };
+                           .restart = (enum pause_restart) atoi (f[10] ? f[10] : "0"), .sa_pki_dir = f[12],
+                           .sa_namespace = f[13] };
   const struct pause_spec *spec = &sp;
 
   if (setsid () < 0)
@@ -552,6 +675,8 @@ pause_setup (struct pause_setup *out)
       if (spec->resolv_conf)
         provide_etc_file (errfd, spec->files_dir, "resolv.conf", spec->resolv_conf);
     }
+  if (spec->sa_pki_dir && spec->sa_namespace && spec->files_dir && spec->mnt_template > 0)
+    provide_service_account (errfd, spec->files_dir, spec->sa_pki_dir, spec->sa_namespace);
   /* Do not pin the caller's working directory (a mount, a test dir). */
   if (chdir ("/") < 0)
     child_fail (errfd, errno, "chdir /");

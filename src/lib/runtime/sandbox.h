@@ -38,4 +38,15 @@ char **sandbox_build_env (const struct pause_spec *spec);
  * from the calling process's (private) mount namespace; -1 with errno. */
 int sandbox_detach_netns_mounts (void);
 
+/* Where kubelet mounts a pod's service account (the kube-api-access
+ * volume), relative to the directory /var/run resolves to. */
+#define SANDBOX_SA_DIR "secrets/kubernetes.io/serviceaccount"
+
+/* In the calling process's (private) mount namespace, give the directory
+ * /var/run resolves to (/run) an empty SANDBOX_SA_DIR to mount on, without
+ * creating anything in the machine's: a tmpfs over it holding a bind mount
+ * of each of its former entries (live, with their submounts), symlinks
+ * copied, and the new directory. -1 with errno. */
+int sandbox_make_sa_mountpoint (void);
+
 #endif

@@ -25,6 +25,8 @@ static const struct flavor_defaults flavors[] = {
   [FLAVOR_K3S] = {
     .flavor = FLAVOR_K3S,
     .name = "k3s",
+    /* The seeds' k3s (kubectl get nodes -o wide, /version). */
+    .kube_version = "v1.34.3+k3s1", .container_runtime = "containerd://2.1.5-k3s1",
     .pod_cidr = { IP4 (10, 42, 0, 0), 16 },
     .service_cidr = { IP4 (10, 43, 0, 0), 16 },
     .cp_schedulable = true,
@@ -35,6 +37,8 @@ static const struct flavor_defaults flavors[] = {
   [FLAVOR_KUBEADM] = {
     .flavor = FLAVOR_KUBEADM,
     .name = "kubeadm",
+    /* The same Kubernetes release with Debian/Ubuntu's containerd. */
+    .kube_version = "v1.34.3", .container_runtime = "containerd://1.7.24",
     .pod_cidr = { IP4 (10, 244, 0, 0), 16 },
     .service_cidr = { IP4 (10, 96, 0, 0), 12 },
     .cp_schedulable = false,

@@ -13,6 +13,8 @@
 struct flavor_defaults {
   enum flavor flavor;
   const char *name;           /* as written in flavor = */
+  const char *kube_version;   /* kubelet's and the API server's gitVersion */
+  const char *container_runtime; /* nodeInfo.containerRuntimeVersion */
   struct cidr pod_cidr, service_cidr;
   uint8_t node_mask;
   enum cni_kind cni;

@@ -75,8 +75,8 @@ proc_stat (pid_t pid, char *state, pid_t *ppid, uint64_t *start)
 }
 
 /* Is pid a pause process (or the control loop) of LAB, run by root? Its argv
- * is "nslab-pause LAB ..." (pause_spawn), "nslab-controller LAB" or
- * "nslab-runtime LAB" (its runtime agent); a forged
+ * is "nslab-pause LAB ..." (pause_spawn), "nslab-controller LAB",
+ * "nslab-runtime LAB" (its runtime agent) or "nslab-apiserver LAB"; a forged
  * record naming some other live process with its real start time fails
  * here. */
 static bool
@@ -96,7 +96,7 @@ is_pause_of (pid_t pid, const char *lab)
   buf[n] = '\0';
   size_t l0 = strlen (buf);
   return (strcmp (buf, "nslab-pause") == 0 || strcmp (buf, "nslab-controller") == 0
-          || strcmp (buf, "nslab-runtime") == 0) && (size_t) n > l0 + 1
+          || strcmp (buf, "nslab-runtime") == 0 || strcmp (buf, "nslab-apiserver") == 0) && (size_t) n > l0 + 1
          && strcmp (buf + l0 + 1, lab) == 0;
 }
 

@@ -1,0 +1,85 @@
+/* nslab-apiserver LAB: the lab's API server (apiserver/server.h), this
+ * binary re-executed by up (control_start) in the control-plane node's
+ * network namespace, with its listening socket on the node's INTERNAL-IP
+ * (:6443) already bound on fd 3. Its stderr is the lab's
+ * logs/apiserver.log. */
+#include <fcntl.h>
+#include <malloc.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include "apiserver/api.h"
+#include "apiserver/server.h"
+#include "base/error.h"
+#include "base/util.h"
+#include "cmd.h"
+#include "scenario/flavor.h"
+#include "state/snapshot.h"
+#include "state/state.h"
+
+#define LISTEN_FD 3
+
+static volatile sig_atomic_t stop;
+
+static void
+on_term (int sig)
+{
+  (void) sig;
+  stop = 1;
+}
+
+int
+apiserver_main (int argc, char **argv)
+{
+  if (argc != 2 || fcntl (LISTEN_FD, F_SETFD, FD_CLOEXEC) < 0)
+    {
+      fputs ("nslab-apiserver: started by nslab up, not by hand\n", stderr);
+      return NSLAB_EXIT_INVALID;
+    }
+  const char *lab = argv[1];
+  struct sigaction sa = { .sa_handler = on_term };
+  sigemptyset (&sa.sa_mask);
+  sigaction (SIGTERM, &sa, NULL);
+  sigaction (SIGINT, &sa, NULL);
+  signal (SIGPIPE, SIG_IGN);
+  setvbuf (stderr, NULL, _IOLBF, 0);
+  /* One malloc arena for the few server threads: each would otherwise keep
+   * its own megabytes of a large list's answer. */
+  mallopt (M_ARENA_MAX, 1);
+  nslab_error_t err = NULL;
+  struct plan *p = NULL;
+  struct api *a = NULL;
+  int rc = snapshot_read (lab, &p, &err);
+  if (rc == 0)
+    {
+      struct sockaddr_storage ss;
+      socklen_t sl = sizeof ss;
+      char host[64] = "", address[80];
+      if (getsockname (LISTEN_FD, (struct sockaddr *) &ss, &sl) == 0 && ss.ss_family == AF_INET)
+        {
+          struct sockaddr_in *sin = (struct sockaddr_in *) &ss;
+          inet_ntop (AF_INET, &sin->sin_addr, host, sizeof host);
+          snprintf (address, sizeof address, "%s:%u", host, ntohs (sin->sin_port));
+        }
+      else
+        snprintf (address, sizeof address, "127.0.0.1:6443");
+      rc = api_open (lab, flavor_defaults (p->objects->flavor)->kube_version, address, &a, &err);
+      plan_free (p);
+    }
+  cleanup_free char *dir = xasprintf ("%s/%s", state_root (), lab);
+  if (rc == 0)
+    rc = apiserver_serve (a, dir, LISTEN_FD, &stop, &err);
+  api_close (a);
+  if (rc < 0)
+    {
+      fputs ("nslab-apiserver: ", stderr);
+      nslab_error_print (&err);
+      return NSLAB_EXIT_FAILURE;
+    }
+  return 0;
+}

@@ -1,0 +1,36 @@
+/* Objects created through the API (kubectl apply -f of a new Deployment,
+ * Service or Pod, kubectl create deployment, expose, run): each becomes a
+ * section of the lab's kept scenario ([deployment NS/NAME], [service
+ * NS/NAME], [pod NS/NAME]), validated and planned like one written by hand,
+ * and its object goes into the store; the lab's control loop then makes the
+ * pods and rules, as after `nslab apply`.
+ *
+ * A container's image picks the pod's built-in app (docs/guide.md §7):
+ * nginx, nginx:*, httpd, or any image with a containerPort -> the HTTP echo
+ * server on that port (80 for nginx/httpd without one); busybox, alpine and
+ * other images without ports -> no app (the pod holds its namespaces; nslab
+ * exec and kubectl exec run the host's tools in it). */
+#ifndef NSLAB_APISERVER_CREATE_H
+#define NSLAB_APISERVER_CREATE_H
+
+#include <jansson.h>
+
+#include "base/error.h"
+
+struct store;
+
+/* The scenario section for OBJ (a Deployment, Service or Pod in NS), or
+ * NULL and *field, *message (caller frees) naming what is invalid, as the
+ * apiserver's 422 does ("spec.selector", "Required value"). */
+char *create_section (const json_t *obj, const char *ns, char **field, char **message);
+/* The HTTP echo port an image runs on (0: no app), as above. */
+unsigned create_app_port (const char *image, const json_t *container);
+
+/* Append SECTION to LAB's kept scenario, validate and plan it (an invalid
+ * result: -1 with *invalid set, nothing changed), save it, and put the new
+ * object of KIND NS/NAME into S as the plan has it, overlaid with what the
+ * client sent (its containers, labels, annotations). *out: what was stored. */
+int create_commit (const char *lab, struct store *s, const char *section, const json_t *sent, const char *kind,
+                   const char *ns, const char *name, json_t **out, bool *invalid, nslab_error_t *err);
+
+#endif

@@ -1,0 +1,44 @@
+/* What an API request carries that comes from outside and must be parsed
+ * with care: the body (a JSON object: a new object, a merge patch, a
+ * strategic merge patch as kubectl sends), label selectors
+ * (labels.Parse: "app=web,tier!=db,env in (a,b),!canary") and field
+ * selectors ("metadata.name=x,involvedObject.kind=Pod"). Fuzzed by
+ * tests/fuzz/fuzz_request.c: nothing here may crash on any input. */
+#ifndef NSLAB_APISERVER_REQUEST_H
+#define NSLAB_APISERVER_REQUEST_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+/* The request size the API server accepts (its MaxRequestBodyBytes is 3 MiB). */
+#define REQUEST_MAX_BODY (3 * 1024 * 1024)
+
+/* BODY as a JSON object; NULL and a message (caller frees) as the API
+ * server words a decoding failure otherwise. */
+json_t *request_decode_body (const char *body, size_t len, char **message);
+
+/* A Kubernetes protobuf body ("k8s\0" + runtime.Unknown), as kubectl's
+ * typed clients send (kubectl create namespace): its apiVersion, kind and
+ * metadata name and labels as JSON, enough to create a Namespace or to
+ * answer AlreadyExists; the rest of the object is not read. NULL and a
+ * message otherwise. */
+json_t *request_decode_protobuf (const char *body, size_t len, char **message);
+
+/* A parsed selector: requirements, all of which must hold. */
+struct selector;
+enum selector_kind { SELECTOR_LABEL, SELECTOR_FIELD };
+/* NULL and a message (caller frees) when S does not parse; an empty or
+ * NULL S selects everything. */
+struct selector *selector_parse (enum selector_kind kind, const char *s, char **message);
+/* OBJ's labels (SELECTOR_LABEL) or its fields (dotted paths) match. */
+bool selector_matches (const struct selector *sel, const json_t *obj);
+void selector_free (struct selector *sel);
+
+/* RFC 7386 JSON merge patch of TARGET by PATCH, in place; a strategic merge
+ * patch's directives ($setElementOrder/..., $retainKeys, $patch) are
+ * dropped and its lists replace, which is what it means for the fields a
+ * lab's objects have. */
+void request_merge_patch (json_t *target, const json_t *patch);
+
+#endif

@@ -1,0 +1,321 @@
+#!/usr/bin/env bats
+# The lab's API server (nslab-apiserver on cp1's INTERNAL-IP:6443) against
+# the real kubectl of the machine: seed 001's commands print the seed's
+# columns and values (names and IPs as the lab has them, ages aside; the
+# golden outputs are in golden-kubectl/, spaces squeezed), writes through
+# kubectl reach the lab's kernel, and bad requests get a Status, not a crash.
+
+bats_require_minimum_version 1.5.0
+
+load helpers
+
+GOLD=$BATS_TEST_DIRNAME/golden-kubectl
+
+setup () {
+  common_setup
+  command -v kubectl >/dev/null || skip "no kubectl on this machine (Debian: kubernetes-client)"
+  export HOME=$BATS_TEST_TMPDIR   # kubectl's discovery cache
+}
+
+# Ages vary with the run: AGE; kubectl's column padding: one space.
+norm () { sed -E 's/\b[0-9]+(s|m[0-9]*s?|h)\b/AGE/g; s/ +/ /g'; }
+
+kc () { "$NSLAB" kubectl k3s "$@"; }
+
+@test "apiserver: seed 001's kubectl commands print the seed's columns and values" {
+  "$NSLAB" up "$SEED" > /dev/null
+  diff -u "$GOLD/get-nodes.txt" <(kc get nodes 2>&1 | norm)
+  diff -u "$GOLD/get-svc-all-wide.txt" <(kc get svc -A -o wide 2>&1 | norm)
+  diff -u "$GOLD/get-demo-deploy-pod-svc-wide.txt" <(kc -n demo get deploy,pod,svc -o wide 2>&1 | norm)
+  diff -u "$GOLD/get-endpoints-wide.txt" <(kc get endpoints my-helloworld-rs-service -o wide 2>&1 | norm)
+  diff -u "$GOLD/get-pods-selector-wide.txt" <(kc get pods -l app=my-helloworld -o wide 2>&1 | norm)
+  diff -u "$GOLD/describe-svc.txt" <(kc describe svc my-helloworld-rs-service 2>&1 | norm)
+  # get nodes -o wide: the seed's header; the nodes run the host's kernel and the flavor's containerd
+  run kc get nodes -o wide
+  [ "$(echo "${lines[0]}" | tr -s ' ')" = "NAME STATUS ROLES AGE VERSION INTERNAL-IP EXTERNAL-IP OS-IMAGE KERNEL-VERSION CONTAINER-RUNTIME" ]
+  [ "$(echo "${lines[1]}" | awk '{print $1, $2, $3, $5, $6, $7, $(NF-1), $NF}')" = "cp1 Ready control-plane v1.34.3+k3s1 192.168.56.10 <none> $(uname -r) containerd://2.1.5-k3s1" ]
+  # nslab get prints the same tables from the same code
+  diff -u <(kc get svc -A -o wide 2>&1 | norm) <("$NSLAB" get k3s svc -A -o wide 2>&1 | norm)
+  diff -u <(kc -n demo get deploy,pod,svc -o wide 2>&1 | norm) <("$NSLAB" get k3s -n demo deploy,pod,svc -o wide 2>&1 | norm)
+  # -o json, -o yaml, errors as kubectl prints them
+  [ "$(kc -n demo get pods -o json | jq '.items | length')" = 2 ]
+  kc -n demo get svc web-svc -o yaml | grep -qx '  clusterIP: 10.43.31.179'
+  run kc get pod nope
+  [ "$status" -eq 1 ]
+  [ "$output" = 'Error from server (NotFound): pods "nope" not found' ]
+  run kc version
+  [[ "$output" == *"Server Version: v1.34.3+k3s1"* ]]
+  # inside the control-plane node kubectl finds the lab on its own, as on the seed's ubuntu@cp1
+  run "$NSLAB" exec k3s node/cp1 -- kubectl get pods -l app=my-helloworld -o wide
+  [ "$status" -eq 0 ]
+  diff -u "$GOLD/get-pods-selector-wide.txt" <(echo "$output" | norm)
+  "$NSLAB" down k3s
+}
+
+@test "apiserver: kubectl scale, delete and label go through the store and the control loop" {
+  "$NSLAB" up "$SEED" > /dev/null
+  run kc -n demo scale deploy web --replicas=3
+  [ "$output" = "deployment.apps/web scaled" ]
+  # the loop adds the pod and the rules follow: curl reaches three pods
+  for _ in $(seq 50); do
+    [ "$(kc -n demo get endpointslices -o json | jq '[.items[].endpoints[]] | length')" = 3 ] && break
+    sleep 0.2
+  done
+  pod=$(kc -n demo get pods -o name | head -1)
+  seen=$(for _ in $(seq 30); do "$NSLAB" exec k3s -n demo "$pod" -- curl -s -m 2 http://10.43.31.179/ | pod_of; done | sort -u | wc -l)
+  [ "$seen" = 3 ]
+  victim=$(kc -n demo get pods -o jsonpath='{.items[0].metadata.name}')
+  run kc -n demo delete pod "$victim"
+  [ "$output" = "pod \"$victim\" deleted" ]
+  for _ in $(seq 50); do
+    names=$(kc -n demo get pods -o jsonpath='{.items[*].metadata.name}')
+    [[ " $names " != *" $victim "* ]] && [ "$(echo "$names" | wc -w)" = 3 ] && break
+    sleep 0.2
+  done
+  [[ " $names " != *" $victim "* ]]
+  run kc -n demo label deploy web tier=frontend
+  [ "$output" = "deployment.apps/web labeled" ]
+  [ "$(kc -n demo get deploy web -o jsonpath='{.metadata.labels.tier}')" = frontend ]
+  run kc -n demo delete svc web-svc
+  [ "$output" = 'service "web-svc" deleted' ]
+  for _ in $(seq 50); do
+    "$NSLAB" exec k3s node/cp1 -- iptables-save -t nat | grep -q 'demo/web-svc' || break
+    sleep 0.2
+  done
+  ! "$NSLAB" exec k3s node/cp1 -- iptables-save -t nat | grep -q 'demo/web-svc'
+  run kc create namespace demo
+  [ "$status" -eq 1 ]
+  "$NSLAB" down k3s
+}
+
+@test "apiserver: HTTPS from a pod to the kubernetes service; malformed bodies get 400/422, the server keeps serving" {
+  "$NSLAB" up "$SEED" > /dev/null
+  pki=$STATE_ROOT/k3s/pki
+  pod=$("$NSLAB" get k3s pods -o json | jq -r '.items[0].metadata.name')
+  run "$NSLAB" exec k3s "pod/$pod" -- curl -s --cacert "$pki/ca.crt" https://10.43.0.1/api
+  [ "$status" -eq 0 ]
+  [ "$(echo "$output" | jq -r .serverAddressByClientCIDRs[0].serverAddress)" = "192.168.56.10:6443" ]
+  c () { "$NSLAB" exec k3s host -- curl -s --cacert "$pki/ca.crt" --cert "$pki/client.crt" --key "$pki/client.key" "$@"; }
+  api=https://192.168.56.10:6443/apis/apps/v1/namespaces/demo/deployments/web
+  for body in '{' '[]' '{"spec":' 'null' "$(head -c 3000 /dev/urandom | base64)" '{"metadata":{"name":"other"}}' \
+              '{"spec":{"replicas":-1}}' '{"spec":{"replicas":"x"}}'; do
+    code=$(c -o /dev/null -w '%{http_code}' -X PATCH -H 'Content-Type: application/merge-patch+json' --data-binary "$body" "$api")
+    [[ "$code" == 400 || "$code" == 422 ]]
+  done
+  c -X PATCH -H 'Content-Type: application/merge-patch+json' --data-binary '{"spec":{"replicas":-1}}' "$api" |
+    jq -e '.kind == "Status" and .reason == "Invalid" and .code == 422'
+  [ "$(c -o /dev/null -w '%{http_code}' -X PUT -d '{}' https://192.168.56.10:6443/api/v1/namespaces/demo/pods)" = 405 ]
+  [ "$(c -o /dev/null -w '%{http_code}' https://192.168.56.10:6443/api/v1/frobs)" = 404 ]
+  [ "$(kc -n demo get deploy web -o jsonpath='{.spec.replicas}')" = 2 ]
+  "$NSLAB" down k3s
+}
+
+# The seed lab without demo/web and demo/web-svc (and its checks, which name them).
+lab_without_web () {
+  mkdir -p "$BATS_TEST_TMPDIR/labs"
+  [ -e "$BATS_TEST_TMPDIR/templates" ] || ln -s "$REPO/templates" "$BATS_TEST_TMPDIR/templates"
+  awk '/^\[/ { skip = ($0 ~ /^\[(deployment demo\/web|service demo\/web-svc|check )/) } !skip' "$SEED" \
+    > "$BATS_TEST_TMPDIR/labs/k3s.ini"
+  echo "$BATS_TEST_TMPDIR/labs/k3s.ini"
+}
+
+@test "apiserver: the seed's web.yaml applied verbatim creates web (2 pods behind web-svc); again: unchanged" {
+  "$NSLAB" up "$(lab_without_web)" > /dev/null
+  run kc apply -f "$GOLD/web.yaml"
+  [ "$status" -eq 1 ]
+  [[ "$output" == *'namespaces "demo" not found'* ]]
+  [ "$(kc create namespace demo)" = "namespace/demo created" ]
+  run kc create namespace demo
+  [ "$output" = 'Error from server (AlreadyExists): namespaces "demo" already exists' ]
+  run kc apply -f "$GOLD/web.yaml"
+  [ "$status" -eq 0 ]
+  [ "$output" = $'deployment.apps/web created\nservice/web-svc created' ]
+  ip=$(kc -n demo get svc web-svc -o jsonpath='{.spec.clusterIP}')
+  pod=$(kc get pods -o jsonpath='{.items[0].metadata.name}')
+  for _ in $(seq 100); do
+    seen=$(for _ in $(seq 20); do "$NSLAB" exec k3s "pod/$pod" -- curl -s -m 1 "http://$ip/" | pod_of; done | sort -u | wc -l)
+    [ "$seen" = 2 ] && break
+    sleep 0.2
+  done
+  [ "$seen" = 2 ]
+  run kc -n demo get deploy web -o wide
+  [ "$(echo "${lines[1]}" | awk '{print $1, $2, $6, $7, $8}')" = "web 2/2 nginx nginx:1.27-alpine app=web" ]
+  run kc apply -f "$GOLD/web.yaml"
+  [ "$output" = $'deployment.apps/web unchanged\nservice/web-svc unchanged' ]
+  # kubectl create deployment, expose, run; an invalid object is a 422 naming the field
+  [ "$(kc create deployment myapp --image=nginx --port=8080)" = "deployment.apps/myapp created" ]
+  [ "$(kc expose deployment myapp --port=80 --target-port=8080 --name=myapp-svc)" = "service/myapp-svc exposed" ]
+  [ "$(kc run tools --image=busybox -- sleep 3600)" = "pod/tools created" ]
+  ip=$(kc get svc myapp-svc -o jsonpath='{.spec.clusterIP}')
+  for _ in $(seq 100); do
+    "$NSLAB" exec k3s pod/tools -- curl -s -m 1 "http://$ip/" | pod_of | grep -q '^myapp-' && break
+    sleep 0.2
+  done
+  "$NSLAB" exec k3s pod/tools -- curl -s -m 1 "http://$ip/" | pod_of | grep -q '^myapp-'
+  run kc create service clusterip bad --tcp=70000:80
+  [ "$status" -ne 0 ]
+  # the scenario the lab keeps has them, as sections made through the API
+  grep -qx '\[deployment demo/web\]' "$STATE_ROOT/k3s/scenario/k3s.ini"
+  "$NSLAB" down k3s
+}
+
+@test "apiserver: kubectl exec (WebSocket v5) passes output, stdin and the exit code; kubectl logs" {
+  "$NSLAB" up "$SEED" > /dev/null
+  pod=$(kc -n demo get pods -o jsonpath='{.items[0].metadata.name}')
+  ip=$(kc -n demo get pod "$pod" -o jsonpath='{.status.podIP}')
+  run kc -n demo exec "$pod" -- ip -br addr
+  [ "$status" -eq 0 ]
+  [[ "$output" == *"eth0@"*" UP "*"$ip/24"* ]]
+  run kc -n demo exec "$pod" -- sh -c 'echo out; echo err >&2; exit 3'
+  [ "$status" -eq 3 ]
+  [[ "$output" == *"command terminated with exit code 3"* ]]
+  [ "$(echo hello | kc -n demo exec -i "$pod" -- cat)" = hello ]
+  run kc -n demo exec nope -- true
+  [ "$output" = 'Error from server (NotFound): pods "nope" not found' ]
+  run kc -n demo logs "$pod"
+  [[ "$output" == *"listening on"*"80"* ]]
+  "$NSLAB" down k3s
+}
+
+@test "apiserver: #8's Services as kubectl shows them: EXTERNAL-IP (servicelb, externalIPs), headless, traffic policies, kube-dns" {
+  mkdir -p "$BATS_TEST_TMPDIR/labs"
+  ln -s "$REPO/templates" "$BATS_TEST_TMPDIR/templates"
+  { cat "$REPO/labs/k3s-services.ini"
+    printf '[service default/web-headless]\nselector = app=web\nports = http:80->8080\ncluster_ip = None\n'
+  } > "$BATS_TEST_TMPDIR/labs/svc.ini"
+  "$NSLAB" up "$BATS_TEST_TMPDIR/labs/svc.ini" > /dev/null
+  k () { "$NSLAB" kubectl svc "$@"; }
+  row () { k get svc -A -o wide | awk -v ns="$1" -v n="$2" '$1 == ns && $2 == n { $7 = "AGE"; print }'; }
+  # seed 001: traefik's EXTERNAL-IP is the nodes' INTERNAL-IPs (k3s servicelb), joined by commas
+  [ "$(row kube-system traefik)" = "kube-system traefik LoadBalancer 10.43.121.230 192.168.56.10,192.168.56.11 80:31300/TCP,443:31309/TCP AGE app.kubernetes.io/instance=traefik-kube-system,app.kubernetes.io/name=traefik" ]
+  [ "$(row kube-system kube-dns)" = "kube-system kube-dns ClusterIP 10.43.0.10 <none> 53/UDP,53/TCP,9153/TCP AGE k8s-app=kube-dns" ]
+  [ "$(row default web-ext | awk '{print $3, $5, $6}')" = "ClusterIP 192.168.56.11 9090/TCP" ]
+  [ "$(row default web-headless | awk '{print $3, $4, $5}')" = "ClusterIP None <none>" ]
+  # the coredns pod is kube-dns's endpoint
+  dns_ip=$(k -n kube-system get pods -l k8s-app=kube-dns -o jsonpath='{.items[0].status.podIP}')
+  [ "$(k -n kube-system get endpointslices -l kubernetes.io/service-name=kube-dns -o jsonpath='{.items[0].endpoints[0].addresses[0]}')" = "$dns_ip" ]
+  # describe: the lines kubectl prints from the #8 fields
+  run k describe svc web-lb
+  [ "$status" -eq 0 ]
+  d=$(echo "$output" | tr -s ' ')
+  [[ "$d" == *$'\nLoadBalancer Ingress: 192.168.56.10, 192.168.56.11\n'* ]]
+  [[ "$d" == *$'\nExternal Traffic Policy: Local\n'* ]]
+  hc=$(k get svc web-lb -o jsonpath='{.spec.healthCheckNodePort}')
+  [ "$hc" -ge 30000 ] && [ "$hc" -le 32767 ]
+  [[ "$d" == *$'\nHealthCheck NodePort: '"$hc"$'\n'* ]]
+  [[ "$d" == *$'\nLoadBalancer Source Ranges: 192.168.56.1/32\n'* ]]
+  [[ "$(k describe svc web-itp | tr -s ' ')" == *$'\nInternal Traffic Policy: Local\n'* ]]
+  [[ "$(k describe svc web-headless | tr -s ' ')" == *$'\nIP: None\nIPs: None\n'* ]]
+  [[ "$(k describe svc web-ext | tr -s ' ')" == *$'\nExternal IPs: 192.168.56.11\n'* ]]
+  "$NSLAB" down svc
+}
+
+@test "apiserver: kubectl describe deployment, pod and node print what a cluster's do (seed 001's describe deploy; events by involvedObject; node leases)" {
+  "$NSLAB" up "$SEED" > /dev/null
+  kc -n demo scale deploy web --replicas=3 > /dev/null
+  for _ in $(seq 50); do
+    [ "$(kc -n demo get deploy web -o jsonpath='{.status.availableReplicas}')" = 3 ] && break
+    sleep 0.2
+  done
+  # seed 001's `kubectl -n demo describe deploy web`, line for line (the lab's image, 3 replicas)
+  diff -u "$GOLD/describe-deploy.txt" <(kc -n demo describe deploy web | sed -E 's/^(CreationTimestamp: *).*/\1TIME/' | norm)
+  # the new pod's events, found by kubectl's involvedObject field selector
+  new=$(kc -n demo get events --field-selector reason=Scheduled -o jsonpath='{.items[0].involvedObject.name}')
+  node=$(kc -n demo get pod "$new" -o jsonpath='{.spec.nodeName}')
+  run kc -n demo describe pod "$new"
+  [ "$status" -eq 0 ]
+  d=$(echo "$output" | tr -s ' ')
+  [[ "$d" == *$'\nControlled By: ReplicaSet/web-8f796d557\n'* ]]
+  [[ "$d" == *$'\n Normal Scheduled '*' default-scheduler Successfully assigned demo/'"$new to $node"$'\n'* ]]
+  [[ "$d" == *$'\n Normal Started '*' kubelet Started container app'* ]]
+  # describe node: the lease kubelet renews, its conditions, the machine's capacity and the node's pods
+  run kc describe node w1
+  [ "$status" -eq 0 ]
+  d=$(echo "$output" | tr -s ' ')
+  [[ "$d" == *$'\nLease:\n HolderIdentity: w1\n AcquireTime: <unset>\n RenewTime: '* ]]
+  [[ "$d" == *$'\n MemoryPressure False '*' KubeletHasSufficientMemory kubelet has sufficient memory available'* ]]
+  [[ "$d" == *$'\n Ready True '*' KubeletReady kubelet is posting ready status'* ]]
+  [[ "$d" == *$'\nCapacity:\n cpu: '"$(getconf _NPROCESSORS_ONLN)"$'\n'* ]]
+  [[ "$d" != *"-9223372036854775808"* ]]
+  pods=$(kc get pods -A --field-selector spec.nodeName=w1 -o name | wc -l)
+  [[ "$d" == *$'\nNon-terminated Pods: ('"$pods"$' in total)\n'* ]]
+  [ "$(kc -n kube-node-lease get leases -o jsonpath='{.items[*].spec.holderIdentity}')" = "cp1 w1 w2" ]
+  run kc -n kube-node-lease delete lease w1
+  [ "$status" -ne 0 ]
+  "$NSLAB" down k3s
+}
+
+@test "apiserver: every pod has kubelet's service account dir; in-pod kubectl and curl reach https://kubernetes.default with it" {
+  "$NSLAB" up "$SEED" > /dev/null
+  sa=/var/run/secrets/kubernetes.io/serviceaccount
+  pod=$(kc -n demo get pods -o jsonpath='{.items[0].metadata.name}')
+  pe () { "$NSLAB" exec k3s -n demo "pod/$pod" -- "$@"; }
+  [ "$(pe cat $sa/namespace)" = demo ]
+  pe cmp -s $sa/ca.crt "$STATE_ROOT/k3s/pki/ca.crt"
+  [ -n "$(pe cat $sa/token)" ]
+  # read-only, as kubelet mounts it
+  run pe touch $sa/x
+  [ "$status" -ne 0 ]
+  # the client-go way: the variables kubelet sets, the CA and the bearer token; the service's DNS name
+  [ "$(pe sh -c 'echo $KUBERNETES_SERVICE_HOST:$KUBERNETES_SERVICE_PORT')" = "10.43.0.1:443" ]
+  run pe sh -c "curl -s --cacert $sa/ca.crt -H \"Authorization: Bearer \$(cat $sa/token)\" https://kubernetes.default.svc.cluster.local/api/v1/namespaces/demo/pods"
+  [ "$status" -eq 0 ]
+  [ "$(echo "$output" | jq '.items | length')" = 2 ]
+  # kubectl inside the pod uses the in-cluster config (no kubeconfig)
+  run pe env -u KUBECONFIG HOME="$BATS_TEST_TMPDIR" kubectl get pods -o name
+  [ "$status" -eq 0 ]
+  [ "$(echo "$output" | sort)" = "$(kc -n demo get pods -o name | sort)" ]
+  # kube-system's coredns pod, and a pod made through the API later, have theirs
+  dns=$(kc -n kube-system get pods -l k8s-app=kube-dns -o jsonpath='{.items[0].metadata.name}')
+  [ "$("$NSLAB" exec k3s -n kube-system "pod/$dns" -- cat $sa/namespace)" = kube-system ]
+  kc run tools --image=busybox -- sleep 3600 > /dev/null
+  for _ in $(seq 50); do "$NSLAB" exec k3s pod/tools -- true 2>/dev/null && break; sleep 0.2; done
+  [ "$("$NSLAB" exec k3s pod/tools -- cat $sa/namespace)" = default ]
+  # made in the pods' mount namespaces only: the machine's /run gained nothing
+  [ ! -e /run/secrets ]
+  "$NSLAB" down k3s
+}
+
+@test "apiserver: kubectl get -w streams ADDED, MODIFIED and DELETED as the store moves; rollout status watches" {
+  "$NSLAB" up "$SEED" > /dev/null
+  out=$BATS_TEST_TMPDIR/watch
+  timeout 30 "$NSLAB" kubectl k3s -n demo get pods -w --output-watch-events > "$out" 2>&1 &
+  wpid=$!
+  for _ in $(seq 50); do [ "$(grep -c '^ADDED' "$out")" -ge 2 ] && break; sleep 0.1; done
+  [ "$(grep -c '^ADDED' "$out")" = 2 ]
+  victim=$(kc -n demo get pods -o jsonpath='{.items[0].metadata.name}')
+  kc -n demo scale deploy web --replicas=3 > /dev/null
+  for _ in $(seq 50); do
+    [ "$(kc -n demo get deploy web -o jsonpath='{.status.availableReplicas}')" = 3 ] && break
+    sleep 0.2
+  done
+  kc -n demo delete pod "$victim" > /dev/null
+  for _ in $(seq 100); do
+    [ "$(grep -c '^ADDED' "$out")" -ge 4 ] && grep -q "^DELETED *$victim " "$out" && break
+    sleep 0.1
+  done
+  kill "$wpid" 2>/dev/null || true
+  wait "$wpid" || true
+  cat "$out" >&2
+  # the two pods the loop made, each ADDED (then MODIFIED once ready), the deleted one DELETED, nothing else
+  [ "$(grep -c '^ADDED' "$out")" = 4 ]
+  grep -q "^DELETED *$victim " "$out"
+  [ "$(grep -vcE '^(EVENT|ADDED|MODIFIED|DELETED) ' "$out")" = 0 ]
+  [ "$(kc -n demo get pods -o name | wc -l)" = 3 ]
+  # the raw stream: one JSON event a line, after the list's resourceVersion
+  rv=$(kc get --raw /api/v1/namespaces/demo/pods | jq -r .metadata.resourceVersion)
+  [ "$rv" -gt 0 ]
+  kc -n demo get --raw "/api/v1/namespaces/demo/pods?watch=true&resourceVersion=$rv&timeoutSeconds=2" > "$out.raw" &
+  sleep 0.5
+  kc -n demo label deploy web tier=frontend > /dev/null
+  kc -n demo scale deploy web --replicas=2 > /dev/null
+  wait $!
+  # scaled down: one pod DELETED, as the object was; the label is the deployment's, no pod event
+  [ "$(jq -r 'select(.type == "DELETED") | .object.kind' "$out.raw")" = Pod ]
+  [ "$(jq -r 'select(.type == "ADDED") | .type' "$out.raw")" = "" ]
+  # kubectl rollout status reads the deployment through a watch
+  run timeout 10 "$NSLAB" kubectl k3s -n demo rollout status deploy/web
+  [ "$status" -eq 0 ]
+  [ "$output" = 'deployment "web" successfully rolled out' ]
+  "$NSLAB" down k3s
+}

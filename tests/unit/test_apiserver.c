@@ -1,0 +1,390 @@
+/* The API server's pure parts: server-side Table cells as Kubernetes'
+ * printers format them (the expectations are kubectl's own output in the
+ * seeds: "+ 3 more...", "<none>", "<pending>", "80:31885/TCP"), label and
+ * field selectors as labels.Parse reads them, merge patches (RFC 7386's
+ * examples), Status answers; and watches over a real store (a private temp
+ * state root with the seed lab's objects): the events a change makes. */
+#include "unit.h"
+
+#include <jansson.h>
+
+#include "apiserver/api.h"
+#include "apiserver/request.h"
+#include "plan/plan.h"
+#include "scenario/scenario.h"
+#include "state/journal.h"
+#include "state/state.h"
+#include "state/store.h"
+#include "view/k8s_table.h"
+
+static json_t *
+load (const char *s)
+{
+  json_error_t e;
+  json_t *v = json_loads (s, 0, &e);
+  ck_assert_msg (v != NULL, "%s", e.text);
+  return v;
+}
+
+static const char *
+cell (json_t *table, size_t row, size_t col)
+{
+  return json_string_value (json_array_get (json_object_get (json_array_get (json_object_get (table, "rows"), row),
+                                                             "cells"),
+                                            col));
+}
+
+START_TEST (endpoints_cell)
+{
+  json_t *items = load ("[{\"kind\":\"Endpoints\",\"metadata\":{\"name\":\"s\",\"creationTimestamp\":"
+                        "\"2026-01-01T00:00:00Z\"},\"subsets\":[{\"addresses\":[{\"ip\":\"10.42.0.23\"},{\"ip\":"
+                        "\"10.42.0.24\"},{\"ip\":\"10.42.1.10\"},{\"ip\":\"10.42.1.9\"},{\"ip\":\"10.42.2.11\"},{\"ip\":"
+                        "\"10.42.2.12\"}],\"ports\":[{\"port\":8080,\"protocol\":\"TCP\"}]}]},"
+                        "{\"kind\":\"Endpoints\",\"metadata\":{\"name\":\"e\"}}]");
+  json_t *t = k8s_table ("Endpoints", items, time_parse_rfc3339 ("2026-01-01T21:00:00Z"), K8S_TABLE_OBJECT_METADATA,
+                         "7");
+  ck_assert_str_eq (cell (t, 0, 1), "10.42.0.23:8080,10.42.0.24:8080,10.42.1.10:8080 + 3 more...");
+  ck_assert_str_eq (cell (t, 0, 2), "21h");
+  ck_assert_str_eq (cell (t, 1, 1), "<none>");
+  ck_assert_str_eq (cell (t, 1, 2), "<unknown>");
+  ck_assert_str_eq (json_string_value (json_object_get (t, "kind")), "Table");
+  ck_assert_str_eq (json_string_value (json_object_get (json_object_get (t, "metadata"), "resourceVersion")), "7");
+  json_decref (t);
+  json_decref (items);
+}
+END_TEST
+
+START_TEST (service_cells)
+{
+  json_t *items = load (
+      "[{\"metadata\":{\"name\":\"my-helloworld-rs-service\",\"namespace\":\"default\"},\"spec\":{\"type\":"
+      "\"NodePort\",\"clusterIP\":\"10.43.45.254\",\"ports\":[{\"port\":80,\"nodePort\":31885,\"protocol\":\"TCP\"}],"
+      "\"selector\":{\"app\":\"my-helloworld\"}}},"
+      "{\"metadata\":{\"name\":\"traefik\",\"namespace\":\"kube-system\"},\"spec\":{\"type\":\"LoadBalancer\","
+      "\"clusterIP\":\"10.43.121.230\",\"ports\":[{\"port\":80,\"nodePort\":31300,\"protocol\":\"TCP\"},{\"port\":443,"
+      "\"nodePort\":31309,\"protocol\":\"TCP\"}],\"selector\":{\"app.kubernetes.io/name\":\"traefik\","
+      "\"app.kubernetes.io/instance\":\"traefik-kube-system\"}},\"status\":{\"loadBalancer\":{\"ingress\":[{\"ip\":"
+      "\"192.168.56.10\"},{\"ip\":\"192.168.56.11\"},{\"ip\":\"192.168.56.12\"}]}}},"
+      "{\"metadata\":{\"name\":\"lb\"},\"spec\":{\"type\":\"LoadBalancer\",\"clusterIP\":\"10.43.0.9\"}}]");
+  json_t *t = k8s_table ("Service", items, 0, K8S_TABLE_OBJECT_METADATA, "1");
+  ck_assert_str_eq (cell (t, 0, 3), "<none>");
+  ck_assert_str_eq (cell (t, 0, 4), "80:31885/TCP");
+  ck_assert_str_eq (cell (t, 0, 6), "app=my-helloworld");
+  /* the seed's traefik row */
+  ck_assert_str_eq (cell (t, 1, 3), "192.168.56.10,192.168.56.11,192.168.56.12");
+  ck_assert_str_eq (cell (t, 1, 4), "80:31300/TCP,443:31309/TCP");
+  ck_assert_str_eq (cell (t, 1, 6), "app.kubernetes.io/instance=traefik-kube-system,app.kubernetes.io/name=traefik");
+  ck_assert_str_eq (cell (t, 2, 3), "<pending>");
+  ck_assert_str_eq (cell (t, 2, 4), "<none>");
+  ck_assert_str_eq (cell (t, 2, 6), "<none>");
+  /* row.object carries the metadata (kubectl -A takes NAMESPACE from it) */
+  json_t *obj = json_object_get (json_array_get (json_object_get (t, "rows"), 1), "object");
+  ck_assert_str_eq (json_string_value (json_object_get (obj, "kind")), "PartialObjectMetadata");
+  ck_assert_str_eq (json_string_value (json_object_get (json_object_get (obj, "metadata"), "namespace")), "kube-system");
+  char *buf = NULL;
+  size_t len = 0;
+  FILE *out = open_memstream (&buf, &len);
+  k8s_table_print (t, true, true, NULL, out);
+  fclose (out);
+  ck_assert_str_eq (buf,
+                    "NAMESPACE     NAME                       TYPE           CLUSTER-IP      EXTERNAL-IP                 "
+                    "                PORT(S)                      AGE         SELECTOR\n"
+                    "default       my-helloworld-rs-service   NodePort       10.43.45.254    <none>                      "
+                    "                80:31885/TCP                 <unknown>   app=my-helloworld\n"
+                    "kube-system   traefik                    LoadBalancer   10.43.121.230   192.168.56.10,192.168.56.11,"
+                    "192.168.56.12   80:31300/TCP,443:31309/TCP   <unknown>   app.kubernetes.io/instance=traefik-kube-system,"
+                    "app.kubernetes.io/name=traefik\n"
+                    "              lb                         LoadBalancer   10.43.0.9       <pending>                   "
+                    "                <none>                       <unknown>   <none>\n");
+  free (buf);
+  json_decref (t);
+  json_decref (items);
+}
+END_TEST
+
+START_TEST (deployment_and_node_cells)
+{
+  json_t *items = load ("[{\"metadata\":{\"name\":\"web\"},\"spec\":{\"replicas\":2,\"selector\":{\"matchLabels\":{"
+                        "\"app\":\"web\"}},\"template\":{\"spec\":{\"containers\":[{\"name\":\"nginx\",\"image\":"
+                        "\"nginx:1.27-alpine\"}]}}},\"status\":{\"readyReplicas\":2,\"updatedReplicas\":2,"
+                        "\"availableReplicas\":2}}]");
+  json_t *t = k8s_table ("Deployment", items, 0, K8S_TABLE_OBJECT_NONE, "1");
+  ck_assert_str_eq (cell (t, 0, 1), "2/2");
+  ck_assert_int_eq (json_integer_value (json_array_get (json_object_get (json_array_get (json_object_get (t, "rows"), 0),
+                                                                         "cells"),
+                                                        2)),
+                    2);
+  ck_assert_str_eq (cell (t, 0, 5), "nginx");
+  ck_assert_str_eq (cell (t, 0, 6), "nginx:1.27-alpine");
+  ck_assert_str_eq (cell (t, 0, 7), "app=web");
+  ck_assert_ptr_null (json_object_get (json_array_get (json_object_get (t, "rows"), 0), "object"));
+  json_decref (t);
+  json_decref (items);
+  items = load ("[{\"metadata\":{\"name\":\"cp1\",\"labels\":{\"node-role.kubernetes.io/control-plane\":\"true\","
+                "\"node-role.kubernetes.io/etcd\":\"true\"}},\"status\":{\"conditions\":[{\"type\":\"Ready\","
+                "\"status\":\"True\"}],\"addresses\":[{\"type\":\"InternalIP\",\"address\":\"192.168.56.10\"}]}}]");
+  t = k8s_table ("Node", items, 0, K8S_TABLE_OBJECT_METADATA, "1");
+  ck_assert_str_eq (cell (t, 0, 1), "Ready");
+  ck_assert_str_eq (cell (t, 0, 2), "control-plane,etcd");
+  ck_assert_str_eq (cell (t, 0, 5), "192.168.56.10");
+  ck_assert_str_eq (cell (t, 0, 6), "<none>");
+  ck_assert_str_eq (cell (t, 0, 7), "<unknown>");
+  json_decref (t);
+  json_decref (items);
+}
+END_TEST
+
+static bool
+sel_match (enum selector_kind k, const char *s, const char *obj)
+{
+  char *msg = NULL;
+  struct selector *sel = selector_parse (k, s, &msg);
+  ck_assert_msg (sel != NULL, "%s: %s", s, msg);
+  json_t *o = load (obj);
+  bool r = selector_matches (sel, o);
+  json_decref (o);
+  selector_free (sel);
+  return r;
+}
+
+START_TEST (selectors)
+{
+  const char *pod = "{\"metadata\":{\"name\":\"x\",\"namespace\":\"demo\",\"labels\":{\"app\":\"web\",\"tier\":"
+                    "\"fe\"}},\"spec\":{\"nodeName\":\"w1\"}}";
+  ck_assert (sel_match (SELECTOR_LABEL, "app=web", pod));
+  ck_assert (sel_match (SELECTOR_LABEL, "app==web,tier", pod));
+  ck_assert (!sel_match (SELECTOR_LABEL, "app!=web", pod));
+  ck_assert (sel_match (SELECTOR_LABEL, "tier in (be, fe)", pod));
+  ck_assert (!sel_match (SELECTOR_LABEL, "tier notin (fe)", pod));
+  ck_assert (sel_match (SELECTOR_LABEL, "!canary", pod));
+  ck_assert (!sel_match (SELECTOR_LABEL, "canary", pod));
+  ck_assert (sel_match (SELECTOR_LABEL, "", pod));
+  ck_assert (sel_match (SELECTOR_FIELD, "metadata.name=x,spec.nodeName=w1", pod));
+  ck_assert (!sel_match (SELECTOR_FIELD, "metadata.namespace!=demo", pod));
+  ck_assert (sel_match (SELECTOR_FIELD, "status.phase=", pod));
+  char *msg = NULL;
+  ck_assert_ptr_null (selector_parse (SELECTOR_LABEL, "app=web,,", &msg));
+  ck_assert_ptr_nonnull (msg);
+  free (msg);
+  ck_assert_ptr_null (selector_parse (SELECTOR_LABEL, "tier in (a", &msg));
+  free (msg);
+  ck_assert_ptr_null (selector_parse (SELECTOR_FIELD, "metadata.name", &msg));
+  free (msg);
+}
+END_TEST
+
+/* RFC 7386, appendix A. */
+START_TEST (merge_patch)
+{
+  static const char *const cases[][3] = {
+    { "{\"a\":\"b\"}", "{\"a\":\"c\"}", "{\"a\":\"c\"}" },
+    { "{\"a\":\"b\"}", "{\"b\":\"c\"}", "{\"a\":\"b\",\"b\":\"c\"}" },
+    { "{\"a\":\"b\"}", "{\"a\":null}", "{}" },
+    { "{\"a\":\"b\",\"b\":\"c\"}", "{\"a\":null}", "{\"b\":\"c\"}" },
+    { "{\"a\":[\"b\"]}", "{\"a\":\"c\"}", "{\"a\":\"c\"}" },
+    { "{\"a\":\"c\"}", "{\"a\":[\"b\"]}", "{\"a\":[\"b\"]}" },
+    { "{\"a\":{\"b\":\"c\"}}", "{\"a\":{\"b\":\"d\",\"c\":null}}", "{\"a\":{\"b\":\"d\"}}" },
+    { "{\"a\":[{\"b\":\"c\"}]}", "{\"a\":[1]}", "{\"a\":[1]}" },
+    { "{\"e\":null}", "{\"a\":1}", "{\"e\":null,\"a\":1}" },
+    { "{}", "{\"a\":{\"bb\":{\"ccc\":null}}}", "{\"a\":{\"bb\":{}}}" },
+    /* a strategic merge patch's directives are not fields */
+    { "{\"a\":1}", "{\"$setElementOrder/c\":[{\"n\":1}],\"$retainKeys\":[\"a\"],\"a\":2}", "{\"a\":2}" },
+  };
+  for (size_t i = 0; i < ARRAY_SIZE (cases); i++)
+    {
+      json_t *t = load (cases[i][0]), *p = load (cases[i][1]), *want = load (cases[i][2]);
+      request_merge_patch (t, p);
+      char *got = json_dumps (t, JSON_COMPACT | JSON_SORT_KEYS);
+      ck_assert_msg (json_equal (t, want), "case %zu: %s", i, got);
+      free (got);
+      json_decref (t);
+      json_decref (p);
+      json_decref (want);
+    }
+  char *msg = NULL;
+  ck_assert_ptr_null (request_decode_body ("[1]", 3, &msg));
+  ck_assert_str_eq (msg, "couldn't get version/kind; json parse error: the request body is not a JSON object");
+  free (msg);
+  ck_assert_ptr_null (request_decode_body ("{\"a\":1,\"a\":2}", 13, &msg));
+  free (msg);
+}
+END_TEST
+
+START_TEST (paths)
+{
+  const char *w = NULL;
+  char *p = api_path_for ("deploy", "demo", "web", &w);
+  ck_assert_str_eq (p, "/apis/apps/v1/namespaces/demo/deployments/web");
+  ck_assert_str_eq (w, "deployment.apps");
+  free (p);
+  p = api_path_for ("no", "demo", NULL, &w);
+  ck_assert_str_eq (p, "/api/v1/nodes");
+  ck_assert_str_eq (w, "node");
+  free (p);
+  p = api_path_for ("endpointslices.discovery.k8s.io", NULL, NULL, &w);
+  ck_assert_str_eq (p, "/apis/discovery.k8s.io/v1/endpointslices");
+  free (p);
+  ck_assert_ptr_null (api_path_for ("frobs", NULL, NULL, &w));
+}
+END_TEST
+
+static char state_dir[] = "/tmp/nslab-api-unit-XXXXXX";
+
+/* A state root with the seed lab's record and store in it. */
+static void
+make_lab (void)
+{
+  ck_assert_ptr_nonnull (mkdtemp (state_dir));
+  setenv ("NSLAB_STATE_DIR", state_dir, 1);
+  nslab_error_t err = NULL;
+  struct scenario *sc = NULL;
+  struct plan *p = NULL;
+  ck_assert_msg (scenario_load (NSLAB_SRCDIR "/labs/k3s-virtualbox.ini", &sc, &err) == 0, "%s", err->msg);
+  ck_assert_int_eq (plan_build (sc, &p, &err), 0);
+  struct state_writer *w = NULL;
+  ck_assert_msg (state_create ("k3s", NULL, &w, &err) == 0, "%s", err ? err->msg : "");
+  ck_assert_msg (store_create (w, p->objects, &err) == 0, "%s", err ? err->msg : "");
+  state_writer_close (w);
+  plan_free (p);
+  scenario_free (sc);
+}
+
+static void
+rm_lab (void)
+{
+  cleanup_free char *cmd = xasprintf ("rm -rf '%s'", state_dir);
+  ck_assert_int_eq (system (cmd), 0);
+}
+
+/* The events of one api_watch_next as "TYPE name" lines, in order. */
+static char *
+next_events (struct api *a, struct api_watch *w)
+{
+  struct strbuf raw, out;
+  sb_init (&raw);
+  sb_init (&out);
+  ck_assert (api_watch_next (a, w, &raw));
+  for (char *save = NULL, *line = strtok_r (raw.buf ? raw.buf : (char *) "", "\n", &save); line;
+       line = strtok_r (NULL, "\n", &save))
+    {
+      json_t *ev = load (line);
+      const json_t *obj = json_object_get (ev, "object");
+      if (strcmp (json_string_value (json_object_get (obj, "kind")), "Table") == 0)
+        obj = json_object_get (json_array_get (json_object_get (obj, "rows"), 0), "object");
+      sb_addf (&out, "%s %s\n", json_string_value (json_object_get (ev, "type")),
+               json_string_value (json_object_get (json_object_get (obj, "metadata"), "name")));
+      json_decref (ev);
+    }
+  sb_free (&raw);
+  return out.buf ? sb_steal (&out) : xstrdup ("");
+}
+
+START_TEST (watch_events)
+{
+  if (geteuid () != 0)
+    return; /* the store opens only root's files */
+  make_lab ();
+  nslab_error_t err = NULL;
+  struct api *a = NULL;
+  ck_assert_msg (api_open ("k3s", "v1.34.3+k3s1", "192.168.56.10:6443", &a, &err) == 0, "%s", err ? err->msg : "");
+  struct api_request list = { .method = "GET", .path = "/api/v1/namespaces/demo/pods", .accept = "application/json" };
+  struct api_response r;
+  api_handle (a, &list, &r);
+  ck_assert_int_eq (r.code, 200);
+  json_t *items = json_incref (json_object_get (r.body, "items"));
+  cleanup_free char *rv = xstrdup (json_string_value (json_object_get (json_object_get (r.body, "metadata"),
+                                                                       "resourceVersion")));
+  api_response_free (&r);
+  ck_assert_int_eq (json_array_size (items), 2);
+  const char *first = json_string_value (json_object_get (json_object_get (json_array_get (items, 0), "metadata"),
+                                                          "name"));
+  const char *second = json_string_value (json_object_get (json_object_get (json_array_get (items, 1), "metadata"),
+                                                           "name"));
+
+  /* From the list's version: nothing yet. As Table rows (kubectl get -w). */
+  struct api_request wr = list;
+  wr.accept = "application/json;as=Table;v=1;g=meta.k8s.io";
+  struct api_watch *w = api_watch_start (a, &wr, rv, &r);
+  ck_assert_ptr_nonnull (w);
+  cleanup_free char *none = next_events (a, w);
+  ck_assert_str_eq (none, "");
+  /* Without a version: every object, ADDED. */
+  struct api_watch *all = api_watch_start (a, &list, NULL, &r);
+  cleanup_free char *added = next_events (a, all);
+  cleanup_free char *want_added = xasprintf ("ADDED %s\nADDED %s\n", first, second);
+  ck_assert_str_eq (added, want_added);
+
+  /* One pod relabelled, the other deleted, a pod of another namespace made. */
+  struct store *s = NULL;
+  ck_assert_int_eq (store_open ("k3s", &s, &err), 0);
+  json_t *p0 = json_deep_copy (json_array_get (items, 0));
+  json_object_set_new (json_object_get (json_object_get (p0, "metadata"), "labels"), "tier", json_string ("x"));
+  json_object_del (json_object_get (p0, "metadata"), "resourceVersion");
+  ck_assert_int_eq (store_put (s, p0, &err), 0);
+  ck_assert_int_eq (store_delete (s, "Pod", "demo", second, &err), 0);
+  json_t *other = json_deep_copy (json_array_get (items, 0));
+  json_object_set_new (json_object_get (other, "metadata"), "namespace", json_string ("default"));
+  json_object_set_new (json_object_get (other, "metadata"), "name", json_string ("elsewhere"));
+  json_object_del (json_object_get (other, "metadata"), "uid");
+  json_object_del (json_object_get (other, "metadata"), "resourceVersion");
+  ck_assert_int_eq (store_put (s, other, &err), 0);
+  cleanup_free char *changed = next_events (a, w);
+  cleanup_free char *want = xasprintf ("MODIFIED %s\nDELETED %s\n", first, second);
+  ck_assert_str_eq (changed, want);
+  cleanup_free char *again = next_events (a, w);
+  ck_assert_str_eq (again, "");
+
+  /* A selector the relabelled pod leaves: DELETED for that watch. */
+  struct api_request sel = list;
+  sel.label_selector = "tier=x";
+  struct api_watch *sw = api_watch_start (a, &sel, NULL, &r);
+  cleanup_free char *sel_added = next_events (a, sw);
+  cleanup_free char *want_sel = xasprintf ("ADDED %s\n", first);
+  ck_assert_str_eq (sel_added, want_sel);
+  json_object_set_new (json_object_get (json_object_get (p0, "metadata"), "labels"), "tier", json_string ("y"));
+  ck_assert_int_eq (store_put (s, p0, &err), 0);
+  cleanup_free char *left = next_events (a, sw);
+  cleanup_free char *want_left = xasprintf ("DELETED %s\n", first);
+  ck_assert_str_eq (left, want_left);
+
+  /* Errors as answers: an unknown collection, a bad selector. */
+  struct api_request bad = list;
+  bad.path = "/api/v1/frobs";
+  ck_assert_ptr_null (api_watch_start (a, &bad, NULL, &r));
+  ck_assert_int_eq (r.code, 404);
+  api_response_free (&r);
+  bad = list;
+  bad.label_selector = "a in (";
+  ck_assert_ptr_null (api_watch_start (a, &bad, NULL, &r));
+  ck_assert_int_eq (r.code, 400);
+  api_response_free (&r);
+
+  json_decref (p0);
+  json_decref (other);
+  json_decref (items);
+  store_close (s);
+  api_watch_free (w);
+  api_watch_free (all);
+  api_watch_free (sw);
+  api_close (a);
+  rm_lab ();
+}
+END_TEST
+
+static Suite *
+make_suite (void)
+{
+  Suite *s = suite_create ("apiserver");
+  TCase *tc = tcase_create ("core");
+  tcase_add_test (tc, endpoints_cell);
+  tcase_add_test (tc, service_cells);
+  tcase_add_test (tc, deployment_and_node_cells);
+  tcase_add_test (tc, selectors);
+  tcase_add_test (tc, merge_patch);
+  tcase_add_test (tc, paths);
+  tcase_add_test (tc, watch_events);
+  suite_add_tcase (s, tc);
+  return s;
+}
+
+UNIT_MAIN (make_suite)
