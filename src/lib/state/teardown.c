@@ -33,7 +33,7 @@
 #define KILL_WAIT_MS 10000
 
 /* NSLAB_TEST_CRASH_AFTER=N (tests only) for down: SIGKILL before step N
- * (steps: each process killed, each namespace deleted, the record removed)
+ * (steps: each process record, each namespace deleted, the record removed)
  * so the tests can prove a second down finishes any interrupted one; with
  * NSLAB_TEST_CRASH_SIGNAL=INT a Ctrl-C instead. */
 struct steps {
@@ -152,6 +152,9 @@ kill_processes (const struct state *st, struct steps *steps, nslab_error_t *err)
       const struct state_process *p = &st->procs[i];
       nslab_error_t e = NULL;
       fds[i] = -1;
+      /* One step per record, alive or not: a crash test counts records,
+         and a pod the control loop already replaced has a dead one. */
+      step (steps);
       int ok = may_kill (st, p, &e);
       if (ok <= 0)
         {
@@ -179,7 +182,6 @@ kill_processes (const struct state *st, struct steps *steps, nslab_error_t *err)
   for (size_t i = 0; i < st->n_procs; i++)
     if (fds[i] >= 0)
       {
-        step (steps);
         pfd[n] = (struct pollfd) { .fd = fds[i], .events = POLLIN };
         which[n++] = i;
       }
