@@ -269,6 +269,18 @@ control_wait (const char *lab, uint64_t rv, int timeout_ms, nslab_error_t *err)
   return rc;
 }
 
+int
+control_wait_first (const char *lab, int timeout_ms, nslab_error_t *err)
+{
+  struct store *s = NULL;
+  if (store_open (lab, &s, err) < 0)
+    return -1;
+  uint64_t rv = 0;
+  int rc = store_resource_version (s, &rv, err);
+  store_close (s);
+  return rc < 0 ? -1 : control_wait (lab, rv, timeout_ms, err);
+}
+
 /* ---- the rounds ---------------------------------------------------------- */
 
 /* What kubelet knows of one pod: its app's state (from the pause process's
@@ -345,7 +357,9 @@ rebuild_rt (struct controller *c)
         {
           nv[i].netns = xstrdup (p->netns);
           nv[i].next_probe = now;
-          nv[i].ready = c->pods == NULL; /* at start the plan's endpoints are in the rules */
+          /* what the plan was made with: up's, a pod with a probe not
+           * ready until it passes; a new pod of a round, not ready */
+          nv[i].ready = p->ready;
           nv[i].probed = false;
         }
       const struct lab_node *n = objects_find_node (o, p->node);
@@ -577,7 +591,8 @@ set_pod_status (json_t *pod, const json_t *was, void *arg)
   for (size_t i = 0; i < json_array_size (conds); i++)
     {
       json_t *cd = json_array_get (conds, i);
-      if (strcmp (json_string_value (json_object_get (cd, "type")), "Ready") == 0)
+      const char *type = json_string_value (json_object_get (cd, "type"));
+      if (type && (strcmp (type, "Ready") == 0 || strcmp (type, "ContainersReady") == 0))
         json_object_set_new (cd, "status", json_string (ready));
     }
   if (cs == NULL)

@@ -64,5 +64,9 @@ void controller_close (struct controller *c);
 /* Commands: wait until LAB's loop has converged to everything written up to
  * resourceVersion RV (rules in place on every node), at most timeout_ms. */
 int control_wait (const char *lab, uint64_t rv, int timeout_ms, nslab_error_t *err);
+/* up: wait until the loop has converged to the store as it is now: each
+ * pod probed once (a pod awaiting its first probe holds the observed
+ * version back), the ready ones endpoints on every node. */
+int control_wait_first (const char *lab, int timeout_ms, nslab_error_t *err);
 
 #endif
