@@ -17,10 +17,14 @@ const struct cli_verb cli_verbs[] = {
     "Print the kubectl-like summary, then per namespace the commands that build it.\n"
     "  -o, --output text|json   output format (default text)\n",
     cmd_plan },
-  { "up", "up [--wait] FILE", "build the lab (root)",
+  { "up", "up [--wait [--timeout 60s]] FILE", "build the lab (root)",
     "Build the lab FILE describes; a failure or Ctrl-C rolls back everything. Needs\n"
-    "CAP_NET_ADMIN and CAP_SYS_ADMIN.\n"
-    "  --wait   return once every pod's app accepts on its port (at most 60 s)\n",
+    "CAP_NET_ADMIN and CAP_SYS_ADMIN. Returns once the control loop has probed every\n"
+    "pod once (the ready ones are endpoints; the others join when their probe passes).\n"
+    "  --wait               return once every pod is ready: its readiness probe passed\n"
+    "                       (or, without one, its app accepts on its port)\n"
+    "  --timeout DURATION   how long --wait waits (default 60s); then an error naming\n"
+    "                       the pods that are not ready\n",
     cmd_up },
   { "down", "down [--ignore-not-found] LAB | --all", "remove exactly what the lab created (root)",
     "Kill the lab's recorded processes and delete its recorded namespaces (--all: every lab).\n"
@@ -202,21 +206,33 @@ cli_print_warnings (const struct scenario *sc)
     }
 }
 
-int
-cli_load_plan (const char *file, struct scenario **sc, struct plan **p, nslab_error_t *err)
+static int
+load_plan (const char *file, bool starting, struct scenario **sc, struct plan **p, nslab_error_t *err)
 {
   *sc = NULL;
   *p = NULL;
   if (scenario_load (file, sc, err) < 0)
     return -1;
   cli_print_warnings (*sc);
-  if (plan_build (*sc, p, err) < 0)
+  if ((starting ? plan_build_starting : plan_build) (*sc, p, err) < 0)
     {
       scenario_free (*sc);
       *sc = NULL;
       return -1;
     }
   return 0;
+}
+
+int
+cli_load_plan (const char *file, struct scenario **sc, struct plan **p, nslab_error_t *err)
+{
+  return load_plan (file, false, sc, p, err);
+}
+
+int
+cli_load_up_plan (const char *file, struct scenario **sc, struct plan **p, nslab_error_t *err)
+{
+  return load_plan (file, true, sc, p, err);
 }
 
 void

@@ -60,6 +60,8 @@ void cli_print_warnings (const struct scenario *sc);
  * 0 and the caller frees with cli_plan_free(), or -1 with *err set (nothing
  * to free). */
 int cli_load_plan (const char *file, struct scenario **sc, struct plan **p, nslab_error_t *err);
+/* The same, planned as up applies it (plan_build_starting). */
+int cli_load_up_plan (const char *file, struct scenario **sc, struct plan **p, nslab_error_t *err);
 void cli_plan_free (struct scenario *sc, struct plan *p);
 
 #endif

@@ -120,7 +120,9 @@ cmd_apply (int argc, char **argv, nslab_error_t *err)
     return cli_usage ("apply");
   struct scenario *sc = NULL;
   struct plan *p = NULL;
-  if (cli_load_plan (file, &sc, &p, err) < 0)
+  /* As up writes them: a new bare pod with a probe is not ready until the
+   * loop has probed it. */
+  if (cli_load_up_plan (file, &sc, &p, err) < 0)
     return -1;
   struct scenario *old = NULL;
   int rc = lab_scenario_load (sc->lab, &old, err);

@@ -69,13 +69,20 @@ peer_ok (void)
 }
 
 /* Sleep MS, or less if the agent's end closed (it never writes unasked):
- * false then. */
+ * false then; or when the lab's state dir was written (WATCH, if >= 0:
+ * its events are drained). */
 static bool
-wait_peer (int ms)
+wait_peer (int ms, int watch)
 {
-  struct pollfd p = { .fd = PEER_FD, .events = POLLIN };
-  int r = poll (&p, 1, ms);
-  return r <= 0 || p.revents == 0;
+  struct pollfd p[2] = { { .fd = PEER_FD, .events = POLLIN }, { .fd = watch, .events = POLLIN } };
+  int r = poll (p, watch >= 0 ? 2 : 1, ms);
+  if (r > 0 && watch >= 0 && (p[1].revents & POLLIN))
+    {
+      char buf[4096];
+      while (read (watch, buf, sizeof buf) > 0)
+        ;
+    }
+  return r <= 0 || p[0].revents == 0;
 }
 
 int
@@ -120,7 +127,14 @@ controller_main (int argc, char **argv)
       return NSLAB_EXIT_FAILURE;
     }
   close (MNTNS_FD);
+  /* Without inotify the loop polls only. */
+  int watch = controller_watch (c, &err);
+  if (watch < 0)
+    nslab_error_free (&err);
   long long next_full = now_ms () + CONTROL_FULL_SYNC_S * 1000LL;
+  /* Where each converging round spends its time, for profiling. */
+  const char *trace_env = getenv ("NSLAB_CONTROL_TRACE");
+  bool trace = trace_env && strcmp (trace_env, "1") == 0;
   while (!stop)
     {
       bool full = now_ms () >= next_full;
@@ -135,7 +149,7 @@ controller_main (int argc, char **argv)
           /* Logged and retried: the loop outlives a transient failure, as
            * kube-proxy and the controllers do. */
           log_error (lab, &err);
-          if (!wait_peer (500))
+          if (!wait_peer (500, -1))
             break;
           continue;
         }
@@ -143,11 +157,23 @@ controller_main (int argc, char **argv)
        * otherwise, and a round of a large lab frees megabytes. */
       if (r > 0)
         malloc_trim (0);
+      if (r > 0 && trace)
+        {
+          struct control_round_times tm;
+          controller_round_times (c, &tm);
+          if (tm.total)
+            fprintf (stderr, "round%s%s%s%s%s: observe %lld plan %lld apply %lld store %lld events %lld total %lld us\n",
+                     full ? " full" : "", tm.store_changed ? " store" : "", tm.app_changed ? " app" : "",
+                     tm.ready_changed ? " ready" : "", tm.settled ? " settled" : "", tm.observe, tm.plan, tm.apply,
+                     tm.store, tm.events, tm.total);
+        }
       if (full)
         next_full = now_ms () + CONTROL_FULL_SYNC_S * 1000LL;
-      if (!wait_peer (r > 0 ? 20 : 100))
+      if (!wait_peer (r > 0 ? 20 : 100, watch))
         break; /* the agent is gone: without it no pod can be made or removed */
     }
+  if (watch >= 0)
+    close (watch);
   controller_close (c);
   netns_unpin_all ();
   return 0;

@@ -16,10 +16,15 @@
 #include "cli.h"
 #include "cmd.h"
 #include "target.h"
+#include "lab_change.h"
 #include "plan/plan.h"
+#include "state/snapshot.h"
 #include "view/kubectl.h"
 #include "base/table.h"
 #include "base/util.h"
+
+/* up --wait's default --timeout. */
+#define UP_WAIT_TIMEOUT_MS 60000
 
 static double
 now (void)
@@ -102,11 +107,25 @@ cmd_up (int argc, char **argv, nslab_error_t *err)
 {
   if (argc == 2 && cli_is_help (argv[1]))
     return cli_help ("up");
-  /* --wait: return once every pod's app accepts on its port (CI's gate
-   * before nslab test). */
-  bool wait = argc == 3 && strcmp (argv[1], "--wait") == 0;
-  if (wait)
-    argv++, argc--;
+  /* --wait: return once every pod is ready (CI's gate before nslab
+   * test), at most --timeout. */
+  bool wait = false;
+  int timeout_ms = UP_WAIT_TIMEOUT_MS;
+  while (argc > 2 && argv[1][0] == '-')
+    {
+      if (strcmp (argv[1], "--wait") == 0)
+        wait = true;
+      else if (strcmp (argv[1], "--timeout") == 0 && argc > 3)
+        {
+          if (lab_change_timeout (argv[2], &timeout_ms) < 0)
+            return nslab_error_invalid (err, "nslab up: --timeout: \"%s\" is not a duration (60s, 500ms, 2m)",
+                                        argv[2]);
+          argv++, argc--;
+        }
+      else
+        return cli_usage ("up");
+      argv++, argc--;
+    }
   if (argc != 2 || argv[1][0] == '-')
     return cli_usage ("up");
   if (apply_check_privileges (err) < 0)
@@ -114,7 +133,7 @@ cmd_up (int argc, char **argv, nslab_error_t *err)
   double t0 = now ();
   struct scenario *sc;
   struct plan *p;
-  if (cli_load_plan (argv[1], &sc, &p, err) < 0)
+  if (cli_load_up_plan (argv[1], &sc, &p, err) < 0)
     return -1;
   warn_neighbour_table (p->objects);
   char real[PATH_MAX];
@@ -122,7 +141,16 @@ cmd_up (int argc, char **argv, nslab_error_t *err)
   int rc = apply_plan (p, path, err);
   /* The lab lives from here on: its control loop, in the control-plane
    * node. If it cannot start, the lab goes again: up is all or nothing. */
-  if (rc == 0 && (pki_lab_create (p->objects, err) < 0 || control_start (sc->lab, sc->files, sc->n_files, err) < 0))
+  /* With readiness probes, up returns once the loop has converged once:
+   * every pod probed (kubelet's first probes), the ready ones endpoints on
+   * every node. Without any, every pod is ready as it starts, and up does
+   * not wait for a round. */
+  bool probes = false;
+  for (size_t i = 0; i < p->objects->n_pods && !probes; i++)
+    probes = p->objects->pods[i].readiness.kind != PROBE_NONE;
+  if (rc == 0
+      && (pki_lab_create (p->objects, err) < 0 || control_start (sc->lab, sc->files, sc->n_files, err) < 0
+          || (probes && control_wait_first (sc->lab, 60000, err) < 0)))
     {
       nslab_error_t e = NULL;
       teardown_lab (sc->lab, &e);
@@ -135,13 +163,19 @@ cmd_up (int argc, char **argv, nslab_error_t *err)
       rc = lab_view_load (sc->lab, &v, err);
       if (rc == 0)
         {
-          rc = target_wait_ready (&v, 60000, err);
+          rc = target_wait_ready (&v, (uint32_t) timeout_ms, err);
           lab_view_free (&v);
         }
     }
   double secs = now () - t0;
+  /* The lab as the loop has made it since (its pods' readiness). */
+  struct plan *now_p = NULL;
+  nslab_error_t e = NULL;
+  if (rc == 0 && snapshot_read (sc->lab, &now_p, &e) < 0)
+    nslab_error_free (&e);
   if (rc == 0)
-    print_summary (p, secs, stdout);
+    print_summary (now_p ? now_p : p, secs, stdout);
+  plan_free (now_p);
   cli_plan_free (sc, p);
   return rc;
 }

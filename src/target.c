@@ -19,6 +19,7 @@
 #include "plan/plan.h"
 #include "state/snapshot.h"
 #include "state/state.h"
+#include "state/store.h"
 
 /* How many pods per namespace the "valid targets" hint lists. */
 #define HINT_PODS 6
@@ -274,42 +275,117 @@ pod_accepts (const struct lab_view *v, const struct lab_pod *pod)
   return WIFEXITED (st) && WEXITSTATUS (st) == 0;
 }
 
+/* The store's pods by "ns/name": true where the Ready condition is True
+ * (NULL: the store cannot be read now). */
+static json_t *
+store_ready_pods (struct store *s, nslab_error_t *err)
+{
+  json_t *list = NULL;
+  if (store_list (s, "Pod", NULL, &list, err) < 0)
+    return NULL;
+  json_t *by = json_object ();
+  size_t i, k;
+  json_t *pod, *cd;
+  json_array_foreach (list, i, pod)
+    {
+      json_t *meta = json_object_get (pod, "metadata");
+      const char *ns = json_string_value (json_object_get (meta, "namespace"));
+      const char *name = json_string_value (json_object_get (meta, "name"));
+      if (ns == NULL || name == NULL)
+        continue;
+      bool ready = false;
+      json_array_foreach (json_object_get (json_object_get (pod, "status"), "conditions"), k, cd)
+        if (json_is_string (json_object_get (cd, "type"))
+            && strcmp (json_string_value (json_object_get (cd, "type")), "Ready") == 0)
+          ready = json_is_string (json_object_get (cd, "status"))
+                  && strcmp (json_string_value (json_object_get (cd, "status")), "True") == 0;
+      cleanup_free char *key = xasprintf ("%s/%s", ns, name);
+      json_object_set_new (by, key, json_boolean (ready));
+    }
+  json_decref (list);
+  return by;
+}
+
+static char *
+probe_words (const struct lab_probe *r)
+{
+  return r->kind == PROBE_HTTP ? xasprintf ("readiness http:%u%s", r->port, r->path ? r->path : "/")
+                               : xasprintf ("readiness tcp:%u", r->port);
+}
+
 int
 target_wait_ready (const struct lab_view *v, uint32_t timeout_ms, nslab_error_t *err)
 {
   const struct lab_objects *o = v->snap->objects;
   bool *ready = xcalloc (o->n_pods + 1, sizeof *ready);
+  struct store *s = NULL;
+  if (store_open (v->lab, &s, err) < 0)
+    {
+      free (ready);
+      return -1;
+    }
   struct timespec t0, t;
   clock_gettime (CLOCK_MONOTONIC, &t0);
+  int rc = 0;
   for (;;)
     {
-      const struct lab_pod *waiting = NULL;
+      /* A pod with a readiness probe is ready when kubelet (the control
+       * loop) says so in the store; one without, when its http app
+       * accepts on its port. */
+      json_t *stored = store_ready_pods (s, err);
+      if (stored == NULL)
+        {
+          rc = -1;
+          break;
+        }
+      size_t n_waiting = 0;
       for (size_t i = 0; i < o->n_pods; i++)
         {
           const struct lab_pod *pod = &o->pods[i];
-          if (ready[i] || pod->app.kind != APP_HTTP)
-            continue;
-          ready[i] = pod_accepts (v, pod);
-          if (!ready[i] && waiting == NULL)
-            waiting = pod;
+          cleanup_free char *key = xasprintf ("%s/%s", pod->ns, pod->name);
+          json_t *in_store = json_object_get (stored, key);
+          if (ready[i] || in_store == NULL)
+            ready[i] = true; /* a pod deleted since is nobody's to wait for */
+          else if (pod->readiness.kind != PROBE_NONE)
+            ready[i] = json_is_true (in_store);
+          else if (pod->app.kind == APP_HTTP)
+            ready[i] = pod_accepts (v, pod);
+          else
+            ready[i] = true;
+          n_waiting += !ready[i];
         }
-      if (waiting == NULL)
+      json_decref (stored);
+      if (n_waiting == 0)
         break;
       clock_gettime (CLOCK_MONOTONIC, &t);
       uint64_t ms = (uint64_t) (t.tv_sec - t0.tv_sec) * 1000 + (uint64_t) ((t.tv_nsec - t0.tv_nsec) / 1000000);
       if (ms >= timeout_ms)
         {
-          char ip[INET_ADDRSTRLEN];
-          uint32_t be = htonl (waiting->ip);
-          inet_ntop (AF_INET, &be, ip, sizeof ip);
-          nslab_error (err, 0, "pod/%s (namespace %s) does not accept on %s:%u after %u s; try nslab status %s",
-                       waiting->name, waiting->ns, ip, waiting->app.port, timeout_ms / 1000, v->lab);
-          free (ready);
-          return -1;
+          /* Every pod not ready, and what it waits for. */
+          char *list = xstrdup ("");
+          for (size_t i = 0; i < o->n_pods; i++)
+            {
+              if (ready[i])
+                continue;
+              const struct lab_pod *pod = &o->pods[i];
+              char ip[IP_STRLEN];
+              cleanup_free char *why = pod->readiness.kind != PROBE_NONE
+                                           ? probe_words (&pod->readiness)
+                                           : xasprintf ("does not accept on %s:%u", ip_fmt (pod->ip, ip),
+                                                        pod->app.port);
+              char *more = xasprintf ("%s%s%s/%s (%s)", list, *list ? ", " : "", pod->ns, pod->name, why);
+              free (list);
+              list = more;
+            }
+          rc = nslab_error (err, ETIMEDOUT, "lab %s: %zu pod%s not ready after %u ms: %s; try nslab status %s", v->lab,
+                            n_waiting, n_waiting == 1 ? " is" : "s are", timeout_ms, list, v->lab);
+          free (list);
+          break;
         }
-      struct timespec pause_ts = { 0, 200 * 1000 * 1000 };
+      struct timespec pause_ts = { 0, 100 * 1000 * 1000 };
       nanosleep (&pause_ts, NULL);
     }
+  store_close (s);
   free (ready);
-  return 0;
+  return rc;
 }

@@ -27,8 +27,11 @@ void lab_view_free (struct lab_view *v);
 int target_open (const struct lab_view *v, const char *arg, const char *ns, struct enter_fds *f, bool *is_host,
                  bool *unprivileged, nslab_error_t *err);
 
-/* Wait until every pod's http app accepts on its port (a TCP connect from
- * inside the pod to its own IP), or TIMEOUT_MS passes. */
+/* Wait until every pod is ready, or TIMEOUT_MS passes (an error naming
+ * each pod that is not, and what it waits for): a pod with a readiness
+ * probe when the store's Ready condition is True (the control loop probes
+ * it, as kubelet does); one without, when its http app accepts on its
+ * port (a TCP connect from inside the pod to its own IP). */
 int target_wait_ready (const struct lab_view *v, uint32_t timeout_ms, nslab_error_t *err);
 
 #endif

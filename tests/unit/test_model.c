@@ -748,6 +748,124 @@ START_TEST (test_headless_and_dns_off)
 }
 END_TEST
 
+/* The first item of RES of KIND whose metadata.name starts with NAME. */
+static json_t *
+find_item (json_t *res, const char *kind, const char *name)
+{
+  size_t i;
+  json_t *it;
+  json_array_foreach (res, i, it)
+    if (strcmp (json_string_value (json_object_get (it, "kind")), kind) == 0
+        && strncmp (json_string_value (json_object_get (json_object_get (it, "metadata"), "name")), name,
+                    strlen (name)) == 0)
+      return it;
+  ck_abort_msg ("no %s %s", kind, name);
+  return NULL;
+}
+
+static const char *
+condition (json_t *pod, const char *type)
+{
+  size_t i;
+  json_t *cd;
+  json_array_foreach (json_object_get (json_object_get (pod, "status"), "conditions"), i, cd)
+    if (strcmp (json_string_value (json_object_get (cd, "type")), type) == 0)
+      return json_string_value (json_object_get (cd, "status"));
+  return NULL;
+}
+
+/* up's lab: a pod with a readiness probe starts not ready (kubelet's
+ * prober starts from Failure), one without is ready; the not-ready one is
+ * in the EndpointSlice with conditions.ready false (as the EndpointSlice
+ * controller keeps it), under notReadyAddresses in Endpoints, and in no
+ * kube-proxy rule; the snapshot keeps both. model_build is the lab once
+ * the probes passed. */
+START_TEST (test_starting_readiness)
+{
+  static const char lab[] = "[lab]\nname = rd\ntemplate = k3s\n[cluster]\ndns = no\n"
+                            "[node cp1]\nrole = control-plane\nnics = enp0s8=hostonly:192.168.56.10\n"
+                            "[pod demo/probed]\nlabels = app=web\napp = http:80\nreadiness = tcp:81\n"
+                            "[pod demo/plain]\nlabels = app=web\napp = http:80\nreadiness = none\n"
+                            "[service demo/web]\nselector = app=web\nports = http:80\n";
+  cleanup_free char *path = unit_write_file ("rd.ini", lab);
+  struct scenario *sc = load (path);
+  struct model *m = NULL;
+  nslab_error_t err = NULL;
+  ck_assert_int_eq (model_build_starting (sc, &m, &err), 0);
+  const struct model_service *s = find_service (m, "demo", "web");
+  ck_assert_uint_eq (s->ports[0].n_endpoints, 1);
+  ck_assert_str_eq (m->pods[s->ports[0].endpoints[0].pod].name, "plain");
+  ck_assert_uint_eq (s->ports[0].n_not_ready, 1);
+  ck_assert_str_eq (m->pods[s->ports[0].not_ready[0].pod].name, "probed");
+  char probed_ip[IP_STRLEN], plain_ip[IP_STRLEN];
+  ip_fmt (m->pods[s->ports[0].not_ready[0].pod].ip, probed_ip);
+  ip_fmt (m->pods[s->ports[0].endpoints[0].pod].ip, plain_ip);
+  cleanup_free char *ipt = iptables_node_payload (m, 0);
+  cleanup_free char *probed_dnat = xasprintf ("--to-destination %s:80", probed_ip);
+  cleanup_free char *plain_dnat = xasprintf ("--to-destination %s:80", plain_ip);
+  ck_assert_ptr_null (strstr (ipt, probed_dnat));
+  ck_assert_ptr_nonnull (strstr (ipt, plain_dnat));
+
+  struct lab_objects *o = objects_from_model (m);
+  json_t *res = resources_from_objects (o, 0);
+  json_t *probed = find_item (res, "Pod", "probed"), *plain = find_item (res, "Pod", "plain");
+  ck_assert_str_eq (condition (probed, "Ready"), "False");
+  ck_assert_str_eq (condition (probed, "ContainersReady"), "False");
+  ck_assert_str_eq (condition (plain, "Ready"), "True");
+  ck_assert (json_is_false (json_object_get (
+      json_array_get (json_object_get (json_object_get (probed, "status"), "containerStatuses"), 0), "ready")));
+  json_t *slice = find_item (res, "EndpointSlice", "web-");
+  json_t *eps = json_object_get (slice, "endpoints");
+  ck_assert_uint_eq (json_array_size (eps), 2);
+  size_t i;
+  json_t *ep;
+  json_array_foreach (eps, i, ep)
+    {
+      const char *addr = json_string_value (json_array_get (json_object_get (ep, "addresses"), 0));
+      json_t *cond = json_object_get (ep, "conditions");
+      bool is_probed = strcmp (addr, probed_ip) == 0;
+      ck_assert (json_is_true (json_object_get (cond, "ready")) == !is_probed);
+      ck_assert (json_is_true (json_object_get (cond, "serving")) == !is_probed);
+      ck_assert (json_is_false (json_object_get (cond, "terminating")));
+    }
+  json_t *subset = json_array_get (json_object_get (find_item (res, "Endpoints", "web"), "subsets"), 0);
+  ck_assert_str_eq (json_string_value (json_object_get (json_array_get (json_object_get (subset, "addresses"), 0), "ip")),
+                    plain_ip);
+  ck_assert_str_eq (
+      json_string_value (json_object_get (json_array_get (json_object_get (subset, "notReadyAddresses"), 0), "ip")),
+      probed_ip);
+  json_decref (res);
+  objects_free (o);
+
+  /* The snapshot round trip keeps which pods and endpoints are not ready. */
+  struct plan *p = plan_from_model (m), *back = NULL;
+  json_t *j = plan_to_json (p);
+  ck_assert_int_eq (plan_from_json (j, &back, &err), 0);
+  const struct lab_svc_port *bp = NULL;
+  for (size_t k = 0; k < back->objects->n_services; k++)
+    if (strcmp (back->objects->services[k].name, "web") == 0)
+      bp = &back->objects->services[k].ports[0];
+  ck_assert_ptr_nonnull (bp);
+  ck_assert_uint_eq (bp->n_endpoints, 1);
+  ck_assert_uint_eq (bp->n_not_ready, 1);
+  ck_assert_str_eq (bp->not_ready[0].pod, "probed");
+  for (size_t k = 0; k < back->objects->n_pods; k++)
+    ck_assert (back->objects->pods[k].ready == (strcmp (back->objects->pods[k].name, "plain") == 0));
+  json_decref (j);
+  plan_free (back);
+  plan_free (p);
+  model_free (m);
+
+  /* Once the probes passed: both endpoints ready. */
+  m = build (sc);
+  s = find_service (m, "demo", "web");
+  ck_assert_uint_eq (s->ports[0].n_endpoints, 2);
+  ck_assert_uint_eq (s->ports[0].n_not_ready, 0);
+  model_free (m);
+  scenario_free (sc);
+}
+END_TEST
+
 static Suite *
 make_suite (void)
 {
@@ -758,6 +876,7 @@ make_suite (void)
   tcase_add_test (tc, test_names);
   tcase_add_test (tc, test_seed_model);
   tcase_add_test (tc, test_headless_and_dns_off);
+  tcase_add_test (tc, test_starting_readiness);
   tcase_add_test (tc, test_model_deterministic);
   tcase_add_test (tc, test_allocation_kubeadm);
   tcase_add_test (tc, test_load_balancer_pool);

@@ -8,6 +8,8 @@
 #include <errno.h>
 #include <fcntl.h>
 
+#include "dns/coredns.h"
+#include "dns/kubernetes_plugin.h"
 #include "k8s/resources.h"
 #include "plan/plan.h"
 #include "scenario/scenario.h"
@@ -212,6 +214,66 @@ START_TEST (test_untrusted_files)
 }
 END_TEST
 
+/* up's store of a lab whose pod "late" is probed on a port nothing
+ * listens on: Ready False, and the DNS server's view (what it answers
+ * from) of the headless service has only the ready pod's address. */
+START_TEST (test_not_ready_out_of_dns)
+{
+  UNIT_REQUIRE_ROOT ();
+  static const char lab[] = "[lab]\nname = rd\ntemplate = k3s\n[cluster]\ndns = no\n"
+                            "[node cp1]\nrole = control-plane\nnics = enp0s8=hostonly:192.168.56.10\n"
+                            "[pod demo/late]\nlabels = app=web\napp = http:80\nreadiness = tcp:81\n"
+                            "[pod demo/plain]\nlabels = app=web\napp = http:80\nreadiness = none\n"
+                            "[service demo/web]\nselector = app=web\nports = http:80\ncluster_ip = None\n";
+  ck_assert_ptr_nonnull (mkdtemp (state_dir));
+  setenv ("NSLAB_STATE_DIR", state_dir, 1);
+  cleanup_free char *path = unit_write_file ("rd.ini", lab);
+  nslab_error_t err = NULL;
+  struct scenario *sc = NULL;
+  struct plan *p = NULL;
+  ck_assert_msg (scenario_load (path, &sc, &err) == 0, "%s", err ? err->msg : "");
+  ck_assert_int_eq (plan_build_starting (sc, &p, &err), 0);
+  struct state_writer *w = NULL;
+  ck_assert_msg (state_create ("rd", NULL, &w, &err) == 0, "%s", err ? err->msg : "");
+  ck_assert_msg (store_create (w, p->objects, &err) == 0, "%s", err ? err->msg : "");
+  state_writer_close (w);
+  uint32_t plain_ip = 0;
+  for (size_t i = 0; i < p->objects->n_pods; i++)
+    if (strcmp (p->objects->pods[i].name, "plain") == 0)
+      plain_ip = p->objects->pods[i].ip;
+  struct store *s = NULL;
+  ck_assert_int_eq (store_open ("rd", &s, &err), 0);
+  json_t *late = NULL;
+  ck_assert_int_eq (store_get (s, "Pod", "demo", "late", &late, &err), 0);
+  json_t *conds = json_object_get (json_object_get (late, "status"), "conditions");
+  size_t i;
+  json_t *cd;
+  int seen = 0;
+  json_array_foreach (conds, i, cd)
+    if (strcmp (json_string_value (json_object_get (cd, "type")), "Ready") == 0)
+      {
+        ck_assert_str_eq (json_string_value (json_object_get (cd, "status")), "False");
+        seen++;
+      }
+  ck_assert_int_eq (seen, 1);
+  json_decref (late);
+  struct dns_view v = { 0 };
+  ck_assert_msg (coredns_view_load (s, "cluster.local", &v, &err) == 0, "%s", err ? err->msg : "");
+  const struct dns_service *web = NULL;
+  for (size_t k = 0; k < v.n_services; k++)
+    if (strcmp (v.services[k].name, "web") == 0)
+      web = &v.services[k];
+  ck_assert_ptr_nonnull (web);
+  ck_assert_uint_eq (web->n_endpoints, 1);
+  ck_assert_uint_eq (web->endpoints[0], plain_ip);
+  dns_view_free (&v);
+  store_close (s);
+  plan_free (p);
+  scenario_free (sc);
+  rm_lab ();
+}
+END_TEST
+
 static Suite *
 make_suite (void)
 {
@@ -221,6 +283,7 @@ make_suite (void)
   tcase_add_test (tc, test_up_objects);
   tcase_add_test (tc, test_put_get_delete);
   tcase_add_test (tc, test_untrusted_files);
+  tcase_add_test (tc, test_not_ready_out_of_dns);
   suite_add_tcase (s, tc);
   return s;
 }

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/inotify.h>
 #include <sys/socket.h>
 #include <netinet/in.h>
 #include <arpa/inet.h>
@@ -34,6 +35,14 @@
 #include "state/snapshot.h"
 #include "state/state.h"
 #include "state/store.h"
+
+static long long
+now_us (void)
+{
+  struct timespec t;
+  clock_gettime (CLOCK_MONOTONIC, &t);
+  return (long long) t.tv_sec * 1000000 + t.tv_nsec / 1000;
+}
 
 static int64_t
 now_ms (void)
@@ -330,6 +339,18 @@ control_wait (const char *lab, uint64_t rv, int timeout_ms, nslab_error_t *err)
   return rc;
 }
 
+int
+control_wait_first (const char *lab, int timeout_ms, nslab_error_t *err)
+{
+  struct store *s = NULL;
+  if (store_open (lab, &s, err) < 0)
+    return -1;
+  uint64_t rv = 0;
+  int rc = store_resource_version (s, &rv, err);
+  store_close (s);
+  return rc < 0 ? -1 : control_wait (lab, rv, timeout_ms, err);
+}
+
 /* ---- the rounds ---------------------------------------------------------- */
 
 /* What kubelet knows of one pod: its app's state (from the pause process's
@@ -368,6 +389,7 @@ struct controller {
   struct timespec scenario_mtime;
   bool gone;
   bool unsettled;        /* the last store sync did not mark the change observed */
+  struct control_round_times times;
   struct control_runtime rt;
 };
 
@@ -406,7 +428,9 @@ rebuild_rt (struct controller *c)
         {
           nv[i].netns = xstrdup (p->netns);
           nv[i].next_probe = now;
-          nv[i].ready = c->pods == NULL; /* at start the plan's endpoints are in the rules */
+          /* what the plan was made with: up's, a pod with a probe not
+           * ready until it passes; a new pod of a round, not ready */
+          nv[i].ready = p->ready;
           nv[i].probed = false;
         }
       const struct lab_node *n = objects_find_node (o, p->node);
@@ -484,6 +508,31 @@ controller_close (struct controller *c)
     close (c->dir_fd);
   free (c->lab);
   free (c);
+}
+
+int
+controller_watch (const struct controller *c, nslab_error_t *err)
+{
+  int fd = inotify_init1 (IN_NONBLOCK | IN_CLOEXEC);
+  if (fd < 0)
+    return nslab_error (err, errno, "inotify_init1");
+  /* The lab dir through our descriptor of it: its path may not resolve in
+   * the node's mount namespace, the descriptor does. */
+  char path[64];
+  snprintf (path, sizeof path, "/proc/self/fd/%d", c->dir_fd);
+  if (inotify_add_watch (fd, path, IN_MODIFY | IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE) < 0)
+    {
+      int e = errno;
+      close (fd);
+      return nslab_error (err, e, "inotify_add_watch the state dir of lab %s", c->lab);
+    }
+  return fd;
+}
+
+void
+controller_round_times (const struct controller *c, struct control_round_times *out)
+{
+  *out = c->times;
 }
 
 bool
@@ -638,7 +687,8 @@ set_pod_status (json_t *pod, const json_t *was, void *arg)
   for (size_t i = 0; i < json_array_size (conds); i++)
     {
       json_t *cd = json_array_get (conds, i);
-      if (strcmp (json_string_value (json_object_get (cd, "type")), "Ready") == 0)
+      const char *type = json_string_value (json_object_get (cd, "type"));
+      if (type && (strcmp (type, "Ready") == 0 || strcmp (type, "ContainersReady") == 0))
         json_object_set_new (cd, "status", json_string (ready));
     }
   if (cs == NULL)
@@ -711,6 +761,8 @@ controller_round (struct controller *c, bool full_sync, nslab_error_t *err)
       c->gone = true;
       return nslab_error (err, ENOENT, "lab %s is gone", c->lab);
     }
+  long long t0 = now_us ();
+  struct control_round_times tm = { 0 };
   bool changed = full_sync, pending = false;
   for (size_t i = 0; i < c->n_pods; i++)
     changed |= read_app_state (c, &c->pods[i]);
@@ -739,9 +791,13 @@ controller_round (struct controller *c, bool full_sync, nslab_error_t *err)
     return -1;
   /* Commands wait for observedResourceVersion: it moves once no new pod
    * awaits its first probe, so scale returns with its pods in the rules. */
-  changed |= c->unsettled && !pending;
+  tm.app_changed = changed && !full_sync;
+  tm.settled = c->unsettled && !pending;
+  changed |= tm.settled;
   for (size_t i = 0; i < c->n_pods; i++)
-    changed |= update_ready (&c->pods[i]);
+    tm.ready_changed |= update_ready (&c->pods[i]);
+  changed |= tm.ready_changed;
+  tm.store_changed = rv != c->seen_rv || scenario_changed;
   changed |= rv != c->seen_rv;
   if (scenario_changed)
     {
@@ -752,6 +808,8 @@ controller_round (struct controller *c, bool full_sync, nslab_error_t *err)
     return pending ? 1 : 0;
 
   /* Re-plan: the kept scenario as the store now has it, with the live pods. */
+  long long t1 = now_us ();
+  tm.observe = t1 - t0;
   struct plan *newp = NULL;
   bool *ready = xcalloc (c->n_pods + 1, sizeof *ready);
   for (size_t i = 0; i < c->n_pods; i++)
@@ -760,7 +818,11 @@ controller_round (struct controller *c, bool full_sync, nslab_error_t *err)
   free (ready);
   if (rc < 0)
     return -1;
+  long long t2 = now_us ();
+  tm.plan = t2 - t1;
   rc = converge_apply (c->lab, &c->rt, c->applied, newp, full_sync, err);
+  long long t3 = now_us ();
+  tm.apply = t3 - t2;
   if (rc < 0)
     {
       plan_free (newp);
@@ -789,6 +851,8 @@ controller_round (struct controller *c, bool full_sync, nslab_error_t *err)
     }
   rc = store_sync (c->store, newp->objects, c->created, set_pod_status, c, rv, settling ? NULL : &observed, err);
   strmap_free (&c->by_name);
+  long long t4 = now_us ();
+  tm.store = t4 - t3;
   /* What happened, as the components record it, and the events older
    * than the apiserver's TTL dropped. */
   if (rc == 0)
@@ -811,6 +875,9 @@ controller_round (struct controller *c, bool full_sync, nslab_error_t *err)
   plan_free (oldp);
   if (rc < 0)
     return -1;
+  tm.events = now_us () - t4;
+  tm.total = now_us () - t0;
+  c->times = tm;
   c->unsettled = settling;
   /* The events are our own writes: when nobody wrote between the sync and
    * them, the next round has nothing new to see. */

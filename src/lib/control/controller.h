@@ -58,11 +58,32 @@ int controller_enter_node (struct controller *c, int mntns, nslab_error_t *err);
  * anything changed (or full_sync), converge. 1: something is still settling
  * (a new pod not yet probed: come back soon), 0: nothing to do, -1: error. */
 int controller_round (struct controller *c, bool full_sync, nslab_error_t *err);
+/* Where the last round that converged spent its time, in microseconds
+ * (what nslab-controller logs with NSLAB_CONTROL_TRACE=1): reading the
+ * apps' states and probing, re-planning, applying (rules, pods), writing
+ * the store, the events. */
+struct control_round_times {
+  long long observe, plan, apply, store, events, total;
+  /* why it converged: the store or the scenario changed, an app's state or
+   * a pod's readiness changed, a new pod's first probe came in */
+  bool store_changed, app_changed, ready_changed, settled;
+};
+void controller_round_times (const struct controller *c, struct control_round_times *out);
+/* An inotify descriptor (non-blocking, close-on-exec; the caller closes
+ * it) that becomes readable when a file of the lab's state dir is written,
+ * as a command's write to the store is (its WAL): the loop wakes at once,
+ * as kube-proxy and the controllers wake on a watch event, instead of at
+ * its next poll. -1 with *err when inotify is unavailable. */
+int controller_watch (const struct controller *c, nslab_error_t *err);
 /* The lab's record is gone (down): the loop ends. */
 bool controller_lab_gone (const struct controller *c);
 void controller_close (struct controller *c);
 /* Commands: wait until LAB's loop has converged to everything written up to
  * resourceVersion RV (rules in place on every node), at most timeout_ms. */
 int control_wait (const char *lab, uint64_t rv, int timeout_ms, nslab_error_t *err);
+/* up: wait until the loop has converged to the store as it is now: each
+ * pod probed once (a pod awaiting its first probe holds the observed
+ * version back), the ready ones endpoints on every node. */
+int control_wait_first (const char *lab, int timeout_ms, nslab_error_t *err);
 
 #endif

@@ -16,12 +16,13 @@
 #include "state/snapshot.h"
 #include "state/state.h"
 
-/* The store's objects of KIND by "ns/name", read in one list. */
+/* The store's objects of KIND by "ns/name", read in one list (ONLY_META: only
+ * their metadata, store_list_meta). */
 static json_t *
-stored_by_name (struct store *s, const char *kind, nslab_error_t *err)
+stored_by_name (struct store *s, const char *kind, bool only_meta, nslab_error_t *err)
 {
   json_t *list = NULL;
-  if (store_list (s, kind, NULL, &list, err) < 0)
+  if ((only_meta ? store_list_meta (s, kind, &list, err) : store_list (s, kind, NULL, &list, err)) < 0)
     return NULL;
   json_t *by = json_object ();
   size_t i;
@@ -86,13 +87,15 @@ adjust_scenario (struct scenario *sc, struct store *s, const struct lab_objects 
     if (sc->workloads[i].kind != WL_POD)
       want[sc->workloads[i].kind == WL_DEPLOYMENT ? 0 : 1] = true;
   json_t *deploys = NULL, *rsets = NULL, *svcs = NULL;
-  if (want[0] && (deploys = stored_by_name (s, "Deployment", err)) == NULL)
+  if (want[0] && (deploys = stored_by_name (s, "Deployment", false, err)) == NULL)
     rc = -1;
-  if (rc == 0 && want[1] && (rsets = stored_by_name (s, "ReplicaSet", err)) == NULL)
+  if (rc == 0 && want[1] && (rsets = stored_by_name (s, "ReplicaSet", false, err)) == NULL)
     rc = -1;
-  if (rc == 0 && *pods == NULL && (*pods = stored_by_name (s, "Pod", err)) == NULL)
+  /* Of pods and services only which exist (and a pod's uid and creation
+   * time) matters here: their bodies are the bulk of the store. */
+  if (rc == 0 && *pods == NULL && (*pods = stored_by_name (s, "Pod", true, err)) == NULL)
     rc = -1;
-  if (rc == 0 && sc->n_services && (svcs = stored_by_name (s, "Service", err)) == NULL)
+  if (rc == 0 && sc->n_services && (svcs = stored_by_name (s, "Service", true, err)) == NULL)
     rc = -1;
   if (rc < 0)
     {

@@ -129,7 +129,7 @@ json_t *
 events_pod_uids (struct store *s, nslab_error_t *err)
 {
   json_t *list = NULL;
-  if (store_list (s, "Pod", NULL, &list, err) < 0)
+  if (store_list_meta (s, "Pod", &list, err) < 0)
     return NULL;
   json_t *map = json_object ();
   for (size_t i = 0; i < json_array_size (list); i++)

@@ -1170,12 +1170,14 @@ build_endpoints (struct model *m, const struct pod_index *ix, struct model_servi
             {
               size_t p = cand->idx[c];
               const struct model_pod *pod = &m->pods[p];
-              /* The EndpointSlice controller marks a not-ready pod's
-               * endpoint not ready; kube-proxy skips it. */
-              if (!pod->ready || strcmp (pod->ns, d->ns) != 0
+              if (strcmp (pod->ns, d->ns) != 0
                   || !labels_match (pod->wl->labels, pod->wl->n_labels, d->selector, d->n_selector))
                 continue;
-              struct model_endpoint *e = VEC_PUSH (sp->endpoints, sp->n_endpoints);
+              /* The EndpointSlice controller keeps a not-ready pod's
+               * endpoint with conditions.ready false; kube-proxy and
+               * CoreDNS skip it. */
+              struct model_endpoint *e = pod->ready ? VEC_PUSH (sp->endpoints, sp->n_endpoints)
+                                                    : VEC_PUSH (sp->not_ready, sp->n_not_ready);
               e->ip = pod->ip;
               e->port = sp->target_port;
               e->pod = (int) p;
@@ -1184,6 +1186,8 @@ build_endpoints (struct model *m, const struct pod_index *ix, struct model_servi
         }
       if (sp->n_endpoints > 1)
         qsort (sp->endpoints, sp->n_endpoints, sizeof *sp->endpoints, compare_endpoints);
+      if (sp->n_not_ready > 1)
+        qsort (sp->not_ready, sp->n_not_ready, sizeof *sp->not_ready, compare_endpoints);
     }
 }
 
@@ -1404,27 +1408,45 @@ build_services (struct model *m, nslab_error_t *err)
   return ret;
 }
 
-int
-model_build (const struct scenario *sc, struct model **out, nslab_error_t *err)
-{
-  return model_build_live (sc, NULL, out, err);
-}
-
-int
-model_build_live (const struct scenario *sc, const struct model_live *live, struct model **out, nslab_error_t *err)
+static int
+build (const struct scenario *sc, const struct model_live *live, bool starting, struct model **out,
+       nslab_error_t *err)
 {
   struct model *m = xcalloc (1, sizeof *m);
   m->sc = sc;
   m->lab = xstrdup (sc->lab);
   add_netns (m, xasprintf ("%s-host", sc->lab), NETNS_LABHOST, -1, NULL);
-  if (build_nodes (m, err) < 0 || build_pods (m, live, err) < 0 || build_services (m, err) < 0
-      || check_netns_names_unique (m, err) < 0)
+  int rc = build_nodes (m, err) < 0 || build_pods (m, live, err) < 0 ? -1 : 0;
+  /* kubelet reports a container with a readiness probe not ready until
+   * the probe first succeeds (prober_manager: initial result Failure). */
+  for (size_t i = 0; rc == 0 && starting && i < m->n_pods; i++)
+    if (m->pods[i].wl->readiness.kind != PROBE_NONE)
+      m->pods[i].ready = false;
+  if (rc < 0 || build_services (m, err) < 0 || check_netns_names_unique (m, err) < 0)
     {
       model_free (m);
       return -1;
     }
   *out = m;
   return 0;
+}
+
+int
+model_build (const struct scenario *sc, struct model **out, nslab_error_t *err)
+{
+  return build (sc, NULL, false, out, err);
+}
+
+int
+model_build_starting (const struct scenario *sc, struct model **out, nslab_error_t *err)
+{
+  return build (sc, NULL, true, out, err);
+}
+
+int
+model_build_live (const struct scenario *sc, const struct model_live *live, struct model **out, nslab_error_t *err)
+{
+  return build (sc, live, false, out, err);
 }
 
 void
@@ -1465,6 +1487,7 @@ model_free (struct model *m)
         {
           free (s->ports[k].name);
           free (s->ports[k].endpoints);
+          free (s->ports[k].not_ready);
         }
       free (s->ports);
       free (s->lb_ips);

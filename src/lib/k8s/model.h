@@ -50,7 +50,7 @@ struct model_pod {
   char *ns, *name;       /* demo, web-79ffc79c64-7lczb */
   char *replicaset;      /* web-79ffc79c64 (a deployment's), the replicaset's own name, NULL for a bare pod */
   int replica;           /* the workload's serial the name derives from (0, 1, ... for a new lab) */
-  bool ready;            /* false: kept in the lab, but no service's endpoint (model_build: always true) */
+  bool ready;            /* false: kept in the lab, a not-ready endpoint only (model_build: always true) */
   int node;              /* index into model->nodes */
   uint32_t ip;
   char *host_veth;       /* veth3a5f9c21 in the node namespace */
@@ -73,6 +73,11 @@ struct model_svc_port {
   /* Sorted by the string "ip:port", as kube-proxy sorts them. */
   struct model_endpoint *endpoints;
   size_t n_endpoints;
+  /* The selected pods that are not ready: the EndpointSlice controller
+   * keeps them in the slice with conditions.ready false; kube-proxy and
+   * DNS use only the ready ones above. Sorted the same way. */
+  struct model_endpoint *not_ready;
+  size_t n_not_ready;
 };
 
 struct model_service {
@@ -189,6 +194,11 @@ bool weave_ipam_ranges (struct cidr range, size_t n, struct cidr *out, uint32_t 
 /* Resolve the scenario. Fails (exit code 2) only for what validation cannot
  * see without allocating: a full node subnet, an exhausted service range. */
 int model_build (const struct scenario *sc, struct model **out, nslab_error_t *err);
+/* The lab as up makes it, before kubelet has probed anything: a pod with
+ * a readiness probe starts not ready (Ready=False, no service's ready
+ * endpoint until its first probe passes); a pod without one is ready once
+ * it runs. model_build is the lab once every probe has passed. */
+int model_build_starting (const struct scenario *sc, struct model **out, nslab_error_t *err);
 
 /* Resolve the scenario against a running lab, as its controllers would.
  * For each workload, live pods of its current template (a deployment's:

@@ -43,6 +43,31 @@ copy_labels (struct label **out, size_t *n_out, const struct label *in, size_t n
     }
 }
 
+static struct lab_endpoint *
+endpoints_from_model (const struct model *m, const struct model_endpoint *me, size_t n)
+{
+  struct lab_endpoint *out = xcalloc (n ? n : 1, sizeof *out);
+  for (size_t e = 0; e < n; e++)
+    {
+      out[e].ip = me[e].ip;
+      out[e].port = me[e].port;
+      out[e].pod = me[e].pod >= 0 ? xstrdup (m->pods[me[e].pod].name) : NULL;
+      out[e].node = xstrdup (m->nodes[me[e].node].name);
+    }
+  return out;
+}
+
+static void
+endpoints_free (struct lab_endpoint *eps, size_t n)
+{
+  for (size_t e = 0; e < n; e++)
+    {
+      free (eps[e].pod);
+      free (eps[e].node);
+    }
+  free (eps);
+}
+
 static void
 copy_service (const struct model *m, const struct model_service *ms, struct lab_service *s)
 {
@@ -64,15 +89,9 @@ copy_service (const struct model *m, const struct model_service *ms, struct lab_
       p->target_port = mp->target_port;
       p->node_port = mp->node_port;
       p->n_endpoints = mp->n_endpoints;
-      p->endpoints = xcalloc (mp->n_endpoints ? mp->n_endpoints : 1, sizeof *p->endpoints);
-      for (size_t e = 0; e < mp->n_endpoints; e++)
-        {
-          const struct model_endpoint *me = &mp->endpoints[e];
-          p->endpoints[e].ip = me->ip;
-          p->endpoints[e].port = me->port;
-          p->endpoints[e].pod = me->pod >= 0 ? xstrdup (m->pods[me->pod].name) : NULL;
-          p->endpoints[e].node = xstrdup (m->nodes[me->node].name);
-        }
+      p->endpoints = endpoints_from_model (m, mp->endpoints, mp->n_endpoints);
+      p->n_not_ready = mp->n_not_ready;
+      p->not_ready = endpoints_from_model (m, mp->not_ready, mp->n_not_ready);
     }
   s->n_lb_ips = ms->n_lb_ips;
   s->lb_ips = xcalloc (ms->n_lb_ips ? ms->n_lb_ips : 1, sizeof *s->lb_ips);
@@ -147,6 +166,7 @@ objects_from_model (const struct model *m)
       p->app.command = dup_or_null (mp->wl->app.command);
       p->privileged = mp->wl->privileged;
       p->restart_policy = mp->wl->restart_policy;
+      p->ready = mp->ready;
       p->readiness.kind = mp->wl->readiness.kind;
       p->readiness.port = mp->wl->readiness.port;
       p->readiness.path = dup_or_null (mp->wl->readiness.path);
@@ -238,12 +258,8 @@ objects_free (struct lab_objects *o)
       labels_free (s->selector, s->n_selector);
       for (size_t k = 0; k < s->n_ports; k++)
         {
-          for (size_t e = 0; e < s->ports[k].n_endpoints; e++)
-            {
-              free (s->ports[k].endpoints[e].pod);
-              free (s->ports[k].endpoints[e].node);
-            }
-          free (s->ports[k].endpoints);
+          endpoints_free (s->ports[k].endpoints, s->ports[k].n_endpoints);
+          endpoints_free (s->ports[k].not_ready, s->ports[k].n_not_ready);
           free (s->ports[k].name);
         }
       free (s->ports);

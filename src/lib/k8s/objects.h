@@ -69,6 +69,7 @@ struct lab_pod {
   char *netns;
   struct lab_app app;
   struct lab_probe readiness; /* what kubelet probes before the pod is an endpoint */
+  bool ready;            /* the Ready condition this plan was made with */
   bool privileged;       /* its app (and nslab exec into it) keeps every capability */
   enum restart_policy restart_policy; /* spec.restartPolicy (Always unless a bare pod says otherwise) */
   struct label *labels;  /* the template's labels (+ pod-template-hash for a deployment's pods) */
@@ -99,6 +100,10 @@ struct lab_svc_port {
   uint16_t port, target_port, node_port;
   struct lab_endpoint *endpoints;
   size_t n_endpoints;
+  /* Selected pods not ready: in the EndpointSlice with ready false, in no
+   * rule and no DNS answer. */
+  struct lab_endpoint *not_ready;
+  size_t n_not_ready;
 };
 
 struct lab_service {

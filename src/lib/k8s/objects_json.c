@@ -71,7 +71,21 @@ pod_to_json (const struct lab_pod *p)
   /* Only a bare pod's other policy: snapshots of older labs read the same. */
   if (p->restart_policy != RESTART_ALWAYS)
     json_object_set_new (o, "restart_policy", json_string (ENUM_NAME (restart_policy_names, p->restart_policy)));
+  /* Likewise only a pod not ready yet (older snapshots: all ready). */
+  if (!p->ready)
+    json_object_set_new (o, "not_ready", json_true ());
   return o;
+}
+
+static json_t *
+endpoints_to_json (const struct lab_endpoint *ep, size_t n)
+{
+  json_t *eps = json_array ();
+  for (size_t e = 0; e < n; e++)
+    json_array_append_new (eps, json_pack ("{s:o, s:i, s:o, s:s}", "ip", json_ip (ep[e].ip), "port",
+                                           (json_int_t) ep[e].port, "pod", json_str_or_null (ep[e].pod), "node",
+                                           ep[e].node));
+  return eps;
 }
 
 static json_t *
@@ -82,16 +96,14 @@ service_to_json (const struct lab_service *s)
   for (size_t k = 0; k < s->n_ports; k++)
     {
       const struct lab_svc_port *p = &s->ports[k];
-      json_t *eps = json_array ();
-      for (size_t e = 0; e < p->n_endpoints; e++)
-        json_array_append_new (eps, json_pack ("{s:o, s:i, s:o, s:s}", "ip", json_ip (p->endpoints[e].ip), "port",
-                                               (json_int_t) p->endpoints[e].port, "pod",
-                                               json_str_or_null (p->endpoints[e].pod), "node",
-                                               p->endpoints[e].node));
-      json_array_append_new (ports, json_pack ("{s:o, s:s, s:i, s:i, s:i, s:o}", "name", json_str_or_null (p->name),
-                                               "protocol", ENUM_NAME (proto_names, p->protocol), "port",
-                                               (json_int_t) p->port, "target_port", (json_int_t) p->target_port,
-                                               "node_port", (json_int_t) p->node_port, "endpoints", eps));
+      json_t *pj = json_pack ("{s:o, s:s, s:i, s:i, s:i, s:o}", "name", json_str_or_null (p->name), "protocol",
+                              ENUM_NAME (proto_names, p->protocol), "port", (json_int_t) p->port, "target_port",
+                              (json_int_t) p->target_port, "node_port", (json_int_t) p->node_port, "endpoints",
+                              endpoints_to_json (p->endpoints, p->n_endpoints));
+      /* Written only when there are some: older state files have none. */
+      if (p->n_not_ready)
+        json_object_set_new (pj, "not_ready_endpoints", endpoints_to_json (p->not_ready, p->n_not_ready));
+      json_array_append_new (ports, pj);
     }
   json_t *lb = json_array ();
   for (size_t i = 0; i < s->n_lb_ips; i++)
@@ -237,12 +249,29 @@ read_pod (struct json_reader *r, const json_t *j, struct lab_pod *p)
         return jr_bad (r, "owner", "not a {kind, name} reference");
       p->owner.ns = xstrdup (p->ns);
     }
+  p->ready = !json_is_true (json_object_get (j, "not_ready"));
   return read_labels (r, j, "labels", &p->labels, &p->n_labels) < 0 || read_app (r, j, &p->app) < 0
                  || read_probe (r, j, &p->readiness) < 0 || jr_bool (r, j, "privileged", &p->privileged) < 0
                  || (json_object_get (j, "restart_policy")
                      && JR_ENUM (r, j, "restart_policy", restart_policy_names, &p->restart_policy) < 0)
              ? -1
              : 0;
+}
+
+static int
+read_endpoints (struct json_reader *r, const json_t *eps, const char *key, struct lab_endpoint **out, size_t *n_out)
+{
+  *n_out = json_array_size (eps);
+  *out = xcalloc (*n_out ? *n_out : 1, sizeof **out);
+  for (size_t e = 0; e < *n_out; e++)
+    {
+      const json_t *ej = json_array_get (eps, e);
+      struct lab_endpoint *ep = &(*out)[e];
+      if (!json_is_object (ej) || jr_ip (r, ej, "ip", &ep->ip) < 0 || jr_u16 (r, ej, "port", &ep->port) < 0
+          || jr_str (r, ej, "pod", true, &ep->pod) < 0 || jr_str (r, ej, "node", false, &ep->node) < 0)
+        return jr_bad (r, key, "an endpoint is not {ip, port, pod, node}");
+    }
+  return 0;
 }
 
 static int
@@ -253,19 +282,14 @@ read_port (struct json_reader *r, const json_t *j, struct lab_svc_port *p)
       || jr_u16 (r, j, "target_port", &p->target_port) < 0 || jr_u16 (r, j, "node_port", &p->node_port) < 0)
     return -1;
   const json_t *eps = jr_array (r, j, "endpoints");
-  if (eps == NULL)
+  if (eps == NULL || read_endpoints (r, eps, "endpoints", &p->endpoints, &p->n_endpoints) < 0)
     return -1;
-  p->n_endpoints = json_array_size (eps);
-  p->endpoints = xcalloc (p->n_endpoints ? p->n_endpoints : 1, sizeof *p->endpoints);
-  for (size_t e = 0; e < p->n_endpoints; e++)
-    {
-      const json_t *ej = json_array_get (eps, e);
-      struct lab_endpoint *ep = &p->endpoints[e];
-      if (!json_is_object (ej) || jr_ip (r, ej, "ip", &ep->ip) < 0 || jr_u16 (r, ej, "port", &ep->port) < 0
-          || jr_str (r, ej, "pod", true, &ep->pod) < 0 || jr_str (r, ej, "node", false, &ep->node) < 0)
-        return jr_bad (r, "endpoints", "an endpoint is not {ip, port, pod, node}");
-    }
-  return 0;
+  const json_t *nr = json_object_get (j, "not_ready_endpoints");
+  if (nr == NULL)
+    return 0;
+  if (!json_is_array (nr))
+    return jr_bad (r, "not_ready_endpoints", "not an array");
+  return read_endpoints (r, nr, "not_ready_endpoints", &p->not_ready, &p->n_not_ready);
 }
 
 /* The spec fields added after the first state files: each optional. */

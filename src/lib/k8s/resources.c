@@ -334,7 +334,7 @@ add_pod (struct builder *b, const struct lab_objects *o, const struct lab_pod *p
     json_object_set_new (json_array_get (containers, 0), "readinessProbe", probe);
   const char *cname = json_string_value (json_object_get (json_array_get (containers, 0), "name"));
   const char *image = json_string_value (json_object_get (json_array_get (containers, 0), "image"));
-  json_t *cstatus = json_pack ("[{s:s, s:s, s:b, s:b, s:i, s:{s:{s:s}}}]", "name", cname, "image", image, "ready", 1,
+  json_t *cstatus = json_pack ("[{s:s, s:s, s:b, s:b, s:i, s:{s:{s:s}}}]", "name", cname, "image", image, "ready", p->ready,
                                "started", 1, "restartCount", (json_int_t) 0, "state", "running", "startedAt",
                                b->created);
   json_object_set_new (pod, "spec",
@@ -342,10 +342,15 @@ add_pod (struct builder *b, const struct lab_objects *o, const struct lab_pod *p
                                   "restartPolicy", p->restart_policy == RESTART_NEVER ? "Never" : p->restart_policy == RESTART_ON_FAILURE ? "OnFailure" : "Always", "dnsPolicy", "ClusterFirst",
                                   "schedulerName", "default-scheduler"));
   ip_fmt (p->ip, ip);
+  /* kubelet's four conditions; Ready and ContainersReady wait for the
+   * readiness probe. */
+  const char *ready = p->ready ? "True" : "False";
   json_object_set_new (pod, "status",
-                       json_pack ("{s:s, s:s, s:s, s:[{s:s}], s:s, s:[{s:s, s:s}, {s:s, s:s}], s:o}", "phase",
-                                  "Running", "hostIP", host_ip, "podIP", ip, "podIPs", "ip", ip, "startTime",
-                                  b->created, "conditions", "type", "Ready", "status", "True", "type", "PodScheduled",
+                       json_pack ("{s:s, s:s, s:s, s:[{s:s}], s:s, s:[{s:s, s:s}, {s:s, s:s}, {s:s, s:s}, {s:s, s:s}], "
+                                  "s:o}",
+                                  "phase", "Running", "hostIP", host_ip, "podIP", ip, "podIPs", "ip", ip, "startTime",
+                                  b->created, "conditions", "type", "Initialized", "status", "True", "type", "Ready",
+                                  "status", ready, "type", "ContainersReady", "status", ready, "type", "PodScheduled",
                                   "status", "True", "containerStatuses", cstatus));
   return pod;
 }
@@ -455,28 +460,33 @@ add_service (struct builder *b, const struct lab_service *s, json_t *pods_by_nam
   for (size_t k = 0; k < s->n_ports; k++)
     {
       const struct lab_svc_port *p = &s->ports[k];
-      json_t *addrs = json_array ();
-      for (size_t e = 0; e < p->n_endpoints; e++)
-        {
-          const struct lab_endpoint *le = &p->endpoints[e];
-          json_t *a = json_pack ("{s:s, s:s}", "ip", ip_fmt (le->ip, ip), "nodeName", le->node);
-          json_t *pod = le->pod ? find_pod_uid (pods_by_name, le->pod) : NULL;
-          if (pod)
-            json_object_set_new (a, "targetRef",
-                                 json_pack ("{s:s, s:s, s:s, s:s}", "kind", "Pod", "namespace", s->ns, "name", le->pod,
-                                            "uid", uid_of (pod)));
-          json_array_append_new (addrs, a);
-          if (json_object_get (seen, ip))
-            continue;
-          json_object_set_new (seen, ip, json_true ());
-          json_t *se = json_pack ("{s:[s], s:{s:b, s:b, s:b}, s:s}", "addresses", ip, "conditions", "ready", 1,
-                                  "serving", 1, "terminating", 0, "nodeName", le->node);
-          if (json_object_get (a, "targetRef"))
-            json_object_set (se, "targetRef", json_object_get (a, "targetRef"));
-          json_array_append_new (slice_eps, se);
-        }
-      json_t *port = json_pack ("{s:i, s:s}", "port", (json_int_t) (p->n_endpoints ? p->endpoints[0].port : p->target_port),
-                                "protocol", proto_name (p->protocol));
+      /* Endpoints: ready pods under addresses, the others under
+       * notReadyAddresses; the slice: one endpoint per address, its
+       * conditions saying which (a not-ready pod neither serves nor
+       * terminates). */
+      json_t *addrs[2] = { json_array (), json_array () };
+      for (int nr = 0; nr < 2; nr++)
+        for (size_t e = 0; e < (nr ? p->n_not_ready : p->n_endpoints); e++)
+          {
+            const struct lab_endpoint *le = nr ? &p->not_ready[e] : &p->endpoints[e];
+            json_t *a = json_pack ("{s:s, s:s}", "ip", ip_fmt (le->ip, ip), "nodeName", le->node);
+            json_t *pod = le->pod ? find_pod_uid (pods_by_name, le->pod) : NULL;
+            if (pod)
+              json_object_set_new (a, "targetRef",
+                                   json_pack ("{s:s, s:s, s:s, s:s}", "kind", "Pod", "namespace", s->ns, "name",
+                                              le->pod, "uid", uid_of (pod)));
+            json_array_append_new (addrs[nr], a);
+            if (json_object_get (seen, ip))
+              continue;
+            json_object_set_new (seen, ip, json_true ());
+            json_t *se = json_pack ("{s:[s], s:{s:b, s:b, s:b}, s:s}", "addresses", ip, "conditions", "ready", !nr,
+                                    "serving", !nr, "terminating", 0, "nodeName", le->node);
+            if (json_object_get (a, "targetRef"))
+              json_object_set (se, "targetRef", json_object_get (a, "targetRef"));
+            json_array_append_new (slice_eps, se);
+          }
+      uint16_t target = p->n_endpoints ? p->endpoints[0].port : p->n_not_ready ? p->not_ready[0].port : p->target_port;
+      json_t *port = json_pack ("{s:i, s:s}", "port", (json_int_t) target, "protocol", proto_name (p->protocol));
       if (p->name)
         json_object_set_new (port, "name", json_string (p->name));
       /* The EndpointSlice controller always sets a port's name (kubectl
@@ -485,10 +495,17 @@ add_service (struct builder *b, const struct lab_service *s, json_t *pods_by_nam
       if (!p->name)
         json_object_set_new (sp, "name", json_string (""));
       json_array_append_new (slice_ports, sp);
-      if (json_array_size (addrs))
-        json_array_append_new (subsets, json_pack ("{s:o, s:[O]}", "addresses", addrs, "ports", port));
-      else
-        json_decref (addrs);
+      if (json_array_size (addrs[0]) || json_array_size (addrs[1]))
+        {
+          json_t *sub = json_pack ("{s:[O]}", "ports", port);
+          if (json_array_size (addrs[0]))
+            json_object_set (sub, "addresses", addrs[0]);
+          if (json_array_size (addrs[1]))
+            json_object_set (sub, "notReadyAddresses", addrs[1]);
+          json_array_append_new (subsets, sub);
+        }
+      json_decref (addrs[0]);
+      json_decref (addrs[1]);
       json_decref (port);
     }
   json_decref (seen);

@@ -239,6 +239,17 @@ plan_build (const struct scenario *sc, struct plan **out, nslab_error_t *err)
   return 0;
 }
 
+int
+plan_build_starting (const struct scenario *sc, struct plan **out, nslab_error_t *err)
+{
+  struct model *m = NULL;
+  if (model_build_starting (sc, &m, err) < 0)
+    return -1;
+  *out = plan_from_model (m);
+  model_free (m);
+  return 0;
+}
+
 void
 plan_free (struct plan *p)
 {

@@ -182,6 +182,10 @@ struct plan {
 
 /* Resolve the scenario (k8s/model) and plan it. The model is not kept. */
 int plan_build (const struct scenario *sc, struct plan **out, nslab_error_t *err);
+/* What up applies: the same lab before kubelet's first probes, so a pod
+ * with a readiness probe is a not-ready endpoint (k8s/model.h,
+ * model_build_starting) until the control loop has seen it pass. */
+int plan_build_starting (const struct scenario *sc, struct plan **out, nslab_error_t *err);
 /* Plan an already-built model (tests that look at both). */
 struct plan *plan_from_model (const struct model *m);
 void plan_free (struct plan *p);

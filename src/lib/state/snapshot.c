@@ -19,7 +19,9 @@ snapshot_write (struct state_writer *w, const struct plan *p, nslab_error_t *err
   int dfd = state_writer_dirfd (w);
   const char *lab_dir = state_writer_dir (w);
   json_t *j = plan_to_json (p);
-  cleanup_free char *text = json_dumps (j, JSON_INDENT (1) | JSON_PRESERVE_ORDER);
+  /* Compact: the control loop rewrites it on every change, and a large
+   * lab's indented snapshot is megabytes (jq shows it indented). */
+  cleanup_free char *text = json_dumps (j, JSON_COMPACT | JSON_PRESERVE_ORDER);
   json_decref (j);
   if (text == NULL)
     abort ();

@@ -380,6 +380,22 @@ store_get (struct store *s, const char *kind, const char *ns, const char *name, 
 }
 
 int
+store_list_meta (struct store *s, const char *kind, json_t **out, nslab_error_t *err)
+{
+  sqlite3_stmt *st = NULL;
+  static const char sql[]
+      = "SELECT json_object('metadata', json_object('namespace', namespace, 'name', name, 'uid', uid, "
+        "'creationTimestamp', json_extract(body, '$.metadata.creationTimestamp'))) "
+        "FROM objects WHERE kind = ?1 ORDER BY namespace, name";
+  if (sqlite3_prepare_v2 (s->db, sql, -1, &st, NULL) != SQLITE_OK)
+    return db_error (s, err, "read");
+  sqlite3_bind_text (st, 1, kind, -1, SQLITE_STATIC);
+  int rc = collect (s, st, out, err);
+  sqlite3_finalize (st);
+  return rc;
+}
+
+int
 store_list (struct store *s, const char *kind, const char *ns, json_t **out, nslab_error_t *err)
 {
   sqlite3_stmt *st = NULL;

@@ -48,6 +48,10 @@ int store_get (struct store *s, const char *kind, const char *ns, const char *na
 /* Every object of KIND (in NS, or all namespaces when NS is NULL), ordered
  * by namespace and name, as a new JSON array. */
 int store_list (struct store *s, const char *kind, const char *ns, json_t **out, nslab_error_t *err);
+/* The same, each object only as {metadata: {namespace, name, uid,
+ * creationTimestamp}}, made by SQLite from the row: what the control loop
+ * needs of every pod each round, without parsing every body. */
+int store_list_meta (struct store *s, const char *kind, json_t **out, nslab_error_t *err);
 /* Remove an object; a missing one is not an error. */
 int store_delete (struct store *s, const char *kind, const char *ns, const char *name, nslab_error_t *err);
 

@@ -123,7 +123,8 @@ print_pods (const struct lab_objects *o, bool running, FILE *out)
         snprintf (appdesc, sizeof appdesc, "<none>");
       ip_fmt (pod->ip, ip);
       if (running)
-        table_row (&t, (const char *[]) { pod->ns, pod->name, "1/1", "Running", ip, pod->node, appdesc });
+        table_row (&t, (const char *[]) { pod->ns, pod->name, pod->ready ? "1/1" : "0/1", "Running", ip, pod->node,
+                                          appdesc });
       else
         table_row (&t, (const char *[]) { pod->ns, pod->name, ip, pod->node, appdesc });
     }
