@@ -58,6 +58,10 @@ void cni_bridge_plan_node_addr (struct plan *p, const struct model *m, const str
 void cni_bridge_plan_pod (struct plan *p, const struct model *m, const struct model_pod *pod);
 void cni_bridge_plan_bridges_up (struct plan *p, const struct model *m);
 
+/* cni_conf.c: the node's CNI network configuration file (path, content). */
+const char *cni_conf_path (const struct model *m);
+const char *cni_conflist (const struct model *m);
+
 /* cni_plugins.c */
 void cni_plugins_plan_pod (struct plan *p, const struct model *m, const struct model_pod *pod);
 
