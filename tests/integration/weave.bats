@@ -156,3 +156,34 @@ up_weave () {
   # the shared mount up makes, as iproute2 does).
   diff <(echo "$mounts_before") <(grep -v ' /run/netns ' /proc/self/mountinfo) >&2
 }
+
+@test "weave: the seed's load balancer: the lab host reaches my-nginx on 3.3.3.3:80, answered by one worker, through the NodePort's rules" {
+  run "$NSLAB" plan "$LAB"
+  [[ "$output" == *"default       my-nginx     LoadBalancer   10.96.0.15   3.3.3.3       80:30080/TCP             app=nginx"* ]]
+  run "$NSLAB" up --wait "$LAB"
+  [ "$status" -eq 0 ] || { echo "$output" >&2; false; }
+  run "$NSLAB" test weave
+  echo "$output"
+  [ "$status" -eq 0 ]
+  [[ "$output" == *"loadbalancer-from-host"* ]]
+  # The lab host (the VMs' gateway) routes the pool onto vmnet8 ...
+  [ "$(ip netns exec weave-host ip route show 3.3.3.3)" = "3.3.3.3 dev vmnet8 proto static scope link " ]
+  # ... both pods answer there ...
+  seen=
+  for _ in $(seq 30); do
+    seen="$seen $(ip netns exec weave-host curl -s -m 3 http://3.3.3.3/ | sed -n 's/^pod: //p')"
+  done
+  [[ "$seen" == *my-nginx-778c74d9d4-68wcz* && "$seen" == *my-nginx-778c74d9d4-4vnt8* ]] || { echo "$seen" >&2; false; }
+  # ... and the MAC it learnt for 3.3.3.3 is one worker's ens32, never master's.
+  mac=$(ip netns exec weave-host ip neigh show 3.3.3.3 dev vmnet8 | awk '{print $3}')
+  owners=0
+  for n in worker1 worker2; do
+    [ "$(ip netns exec "weave-$n" cat /sys/class/net/ens32/address)" != "$mac" ] || owners=$((owners + 1))
+  done
+  [ "$owners" -eq 1 ] || { echo "3.3.3.3 -> $mac" >&2; false; }
+  [ "$(ip netns exec weave-master cat /sys/class/net/ens32/address)" != "$mac" ]
+  # kube-proxy's "loadbalancer IP" rule on every node sends it where the NodePort goes.
+  run ip netns exec weave-master iptables -t nat -S KUBE-SERVICES
+  [[ "$output" == *'-A KUBE-SERVICES -d 3.3.3.3/32 -p tcp -m comment --comment "default/my-nginx loadbalancer IP" -m tcp --dport 80 -j KUBE-EXT-'* ]]
+  "$NSLAB" down weave
+}

@@ -44,6 +44,7 @@ void hypervisor_plan_nic_addrs (struct plan *p, const struct model *m, const str
 void hypervisor_plan_dhcp_routes (struct plan *p, const struct model *m, const struct model_node *n);
 void hypervisor_plan_natrouters (struct plan *p, const struct model *m, const struct model_node *n);
 void hypervisor_plan_bridges_up (struct plan *p, const struct model *m);
+void hypervisor_plan_lb_pool_route (struct plan *p, const struct model *m);
 
 /* flannel.c */
 void flannel_plan_vtep (struct plan *p, const struct model *m, const struct model_node *n);
