@@ -137,11 +137,16 @@ provide_private_file (int errfd, const char *files_dir, size_t idx, const char *
 {
   cleanup_free char *dir = xstrdup (path);
   struct stat st;
+  int found;
   do
-    *strrchr (dir, '/') = '\0';
-  while (*dir && stat (dir, &st) < 0 && errno == ENOENT);
-  if (*dir == '\0' || !S_ISDIR (st.st_mode))
-    child_fail (errfd, ENOTDIR, "no directory of %s to overlay", path);
+    {
+      *strrchr (dir, '/') = '\0';
+      found = *dir ? stat (dir, &st) : -1;
+    }
+  while (*dir && found < 0 && errno == ENOENT);
+  /* Never "/": a node's file always has an existing directory below it. */
+  if (*dir == '\0' || found < 0 || !S_ISDIR (st.st_mode))
+    child_fail (errfd, found < 0 && *dir ? errno : ENOTDIR, "no directory of %s to overlay", path);
   cleanup_free char *layer = xasprintf ("%s/layer%zu", files_dir, idx);
   cleanup_free char *upper = xasprintf ("%s/upper", layer);
   cleanup_free char *work = xasprintf ("%s/work", layer);
