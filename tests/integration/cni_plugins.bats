@@ -101,6 +101,21 @@ same_state () {
   # `nslab plan` shows each call: environment and stdin.
   run "$NSLAB" plan "$BATS_TEST_TMPDIR/labs/kubeadm-vmware-plugins.ini"
   [[ "$output" == *"CNI_COMMAND=ADD CNI_CONTAINERID="*" CNI_NETNS=/run/netns/vmware-default-nginx-pod CNI_IFNAME=eth0 CNI_ARGS='IgnoreUnknown=1;K8S_POD_NAMESPACE=default;K8S_POD_NAME=nginx-pod;K8S_POD_INFRA_CONTAINER_ID="*"' CNI_PATH=/usr/lib/cni /usr/lib/cni/bridge <<<'{\"cniVersion\":\"0.3.1\",\"hairpinMode\":true,\"ipMasq\":false,\"ipam\":{\"ranges\":[[{\"subnet\":\"10.244.1.0/24\"}]],\"routes\":[{\"dst\":\"10.244.0.0/16\"}],\"type\":\"host-local\"},\"isDefaultGateway\":true,\"isGateway\":true,\"mtu\":1450,\"name\":\"cbr0\",\"type\":\"bridge\"}'"* ]]
+  # The nodes have kube-flannel's 10-flannel.conflist, and every bridge call
+  # is the delegate the flannel plugin makes of it: the list's name and
+  # cniVersion, its flannel entry's delegate keys, as they are.
+  conf=$REPO/tests/integration/cni-conf/10-flannel.conflist
+  for n in master worker1 worker2; do
+    "$NSLAB" exec vmware "node/$n" cat /etc/cni/net.d/10-flannel.conflist | cmp - "$conf"
+  done
+  "$NSLAB" plan -o json "$BATS_TEST_TMPDIR/labs/kubeadm-vmware-plugins.ini" > "$BATS_TEST_TMPDIR/plan.json"
+  run jq -r --slurpfile l "$conf" '[.ops[] | select(.op == "cni" and .type == "bridge") | .config | fromjson
+    | (.name == $l[0].name and .cniVersion == $l[0].cniVersion
+       and (. as $c | $l[0].plugins[0].delegate | to_entries | all($c[.key] == .value)))] | unique' \
+    "$BATS_TEST_TMPDIR/plan.json"
+  [ "$output" = '[
+  true
+]' ]
   # Each call journaled (loopback and bridge per pod), before its ADD.
   [ "$(grep -c '^cni vmware-worker[12] vmware-default-[a-z0-9-]* [0-9a-f]\{64\} \(lo loopback\|eth0 bridge\) {' "$STATE_ROOT/vmware/journal")" -eq 6 ]
   # host-local's leases, as on a node's /var/lib/cni/networks/cbr0, in the lab dir.

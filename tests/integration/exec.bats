@@ -21,6 +21,8 @@ up_seed () {
   uts_before=$(hostname)
   etc_hostname_before=$(cat /etc/hostname)
   etc_hosts_before=$(cat /etc/hosts)
+  had_rancher=no
+  [ -e /var/lib/rancher ] && had_rancher=yes
   up_seed
   run "$NSLAB" exec k3s node/cp1 -- hostname
   [ "$status" -eq 0 ]
@@ -57,6 +59,13 @@ up_seed () {
   [ "$(hostname)" = "$uts_before" ]
   [ "$(cat /etc/hostname)" = "$etc_hostname_before" ]
   [ "$(cat /etc/hosts)" = "$etc_hosts_before" ]
+  # k3s's agent writes its conflist below its data dir; the node has it,
+  # the host's /var/lib does not (nor a pod: a container sees neither).
+  "$NSLAB" exec k3s node/w1 cat /var/lib/rancher/k3s/agent/etc/cni/net.d/10-flannel.conflist \
+    | cmp - "$REPO/tests/integration/cni-conf/k3s-10-flannel.conflist"
+  [ "$had_rancher" = yes ] || [ ! -e /var/lib/rancher ]
+  run "$NSLAB" exec k3s -n demo "pod/$web2" -- ls /var/lib/rancher/k3s/agent/etc/cni/net.d
+  [ "$status" -ne 0 ]
   "$NSLAB" down k3s
 }
 

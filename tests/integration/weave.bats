@@ -11,6 +11,13 @@ w1pod=weave-default-my-nginx-778c74d9d4-68wcz   # worker1, 10.36.0.1
 w1bare=weave-default-nginx-pod                   # worker1, 10.36.0.2
 w2pod=weave-default-my-nginx-778c74d9d4-4vnt8   # worker2, 10.44.0.1
 
+CONF=$REPO/tests/integration/cni-conf/10-weave.conflist
+
+# /etc as bytes, names, modes and times: nslab must never write the host's.
+etc_digest () {
+  tar -C / --sort=name -cf - etc 2>/dev/null | sha256sum
+}
+
 up_weave () {
   run "$NSLAB" up "$LAB"
   [ "$status" -eq 0 ] || { echo "$output" >&2; return 1; }
@@ -109,5 +116,74 @@ up_weave () {
   run bash -c "ip netns exec weave-worker1 iptables -S FORWARD | sed -n 2p"
   # (iptables escapes the quotes in the comment, as on a real Weave node)
   [[ "$output" == "-A FORWARD -i weave -m comment --comment \"NOTE: this must go before \\'-j KUBE-FORWARD\\'\" -j WEAVE-NPC-EGRESS" ]]
+  "$NSLAB" down weave
+}
+
+@test "weave: every node has Weave's 10-weave.conflist in its own mount namespace; the host's /etc stays byte for byte" {
+  etc_before=$(etc_digest)
+  mounts_before=$(grep -v ' /run/netns ' /proc/self/mountinfo)
+  had_etc_cni=no
+  [ -e /etc/cni ] && had_etc_cni=yes
+  # `nslab plan` shows it (text and JSON), without root.
+  run "$NSLAB" plan "$LAB"
+  [[ "$output" == *"# process: nslab-pause weave node/master (hostname master)
+#   in its mount namespace only, /etc/cni/net.d/10-weave.conflist:
+#     {
+#         \"cniVersion\": \"0.3.0\","* ]]
+  "$NSLAB" plan -o json "$LAB" > "$BATS_TEST_TMPDIR/plan.json"
+  for n in master worker1 worker2; do
+    jq -j --arg n "$n" '.ops[] | select(.op == "process" and .owner.kind == "node" and .owner.name == $n)
+      | .files[] | select(.path == "/etc/cni/net.d/10-weave.conflist") | .content' "$BATS_TEST_TMPDIR/plan.json" \
+      | cmp - "$CONF"
+  done
+  up_weave
+  for n in master worker1 worker2; do
+    "$NSLAB" exec weave "node/$n" cat /etc/cni/net.d/10-weave.conflist | cmp - "$CONF"
+  done
+  # The rest of /etc is the host's, with the node's own /etc/hosts on top.
+  "$NSLAB" exec weave node/master cat /etc/os-release | cmp - /etc/os-release
+  "$NSLAB" exec weave node/worker1 grep -qx "10.10.10.12	worker2" /etc/hosts
+  # The node may write there (kubelet, a learner): it stays the node's.
+  "$NSLAB" exec weave node/master sh -c 'echo "{}" > /etc/cni/net.d/99-learner.conf; echo x >> /etc/os-release'
+  "$NSLAB" exec weave node/master test -e /etc/cni/net.d/99-learner.conf
+  run "$NSLAB" exec weave node/worker1 ls /etc/cni/net.d
+  [ "$output" = "10-weave.conflist" ]
+  [ "$(etc_digest)" = "$etc_before" ]
+  [ "$had_etc_cni" = yes ] || [ ! -e /etc/cni ]
+  "$NSLAB" down weave
+  [ "$(etc_digest)" = "$etc_before" ]
+  # The layers were mounted in the nodes' namespaces only (/run/netns is
+  # the shared mount up makes, as iproute2 does).
+  diff <(echo "$mounts_before") <(grep -v ' /run/netns ' /proc/self/mountinfo) >&2
+}
+
+@test "weave: the seed's load balancer: the lab host reaches my-nginx on 3.3.3.3:80, answered by one worker, through the NodePort's rules" {
+  run "$NSLAB" plan "$LAB"
+  [[ "$output" == *"default       my-nginx     LoadBalancer   10.96.0.15   3.3.3.3       80:30080/TCP             app=nginx"* ]]
+  run "$NSLAB" up --wait "$LAB"
+  [ "$status" -eq 0 ] || { echo "$output" >&2; false; }
+  run "$NSLAB" test weave
+  echo "$output"
+  [ "$status" -eq 0 ]
+  [[ "$output" == *"loadbalancer-from-host"* ]]
+  # The lab host (the VMs' gateway) routes the pool onto vmnet8 ...
+  [ "$(ip netns exec weave-host ip route show 3.3.3.3)" = "3.3.3.3 dev vmnet8 proto static scope link " ]
+  # ... both pods answer there ...
+  seen=
+  for _ in $(seq 30); do
+    seen="$seen $(ip netns exec weave-host curl -s -m 3 http://3.3.3.3/ | sed -n 's/^pod: //p')"
+  done
+  [[ "$seen" == *my-nginx-778c74d9d4-68wcz* && "$seen" == *my-nginx-778c74d9d4-4vnt8* ]] || { echo "$seen" >&2; false; }
+  # ... and the MAC it learnt for 3.3.3.3 is one worker's ens32, never master's.
+  mac=$(ip netns exec weave-host ip neigh show 3.3.3.3 dev vmnet8 | awk '{print $3}')
+  owners=0
+  for n in worker1 worker2; do
+    [ "$(ip netns exec "weave-$n" cat /sys/class/net/ens32/address)" != "$mac" ] || owners=$((owners + 1))
+  done
+  [ "$owners" -eq 1 ] || { echo "3.3.3.3 -> $mac" >&2; false; }
+  [ "$(ip netns exec weave-master cat /sys/class/net/ens32/address)" != "$mac" ]
+  # kube-proxy's "loadbalancer IP" rule on every node sends it where the NodePort goes.
+  run ip netns exec weave-master iptables -t nat -S KUBE-SERVICES
+  [[ "$output" == *'-A KUBE-SERVICES -d 3.3.3.3/32 -p tcp -m comment --comment "default/my-nginx loadbalancer IP" -m tcp --dport 80 -j KUBE-EXT-'* ]]
   "$NSLAB" down weave
 }

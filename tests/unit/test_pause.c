@@ -669,6 +669,55 @@ START_TEST (test_etc_files)
 }
 END_TEST
 
+/* A node's own file where the host has no directory: the process sees it
+ * (and the host's /etc, and its own bind-mounted /etc/hosts on top); the
+ * host gets neither the file nor the directory. */
+static void
+body_private_files (void)
+{
+  cleanup_free char *ns = make_netns_file ("node");
+  cleanup_free char *files = xasprintf ("%s/node-files", tmpdir);
+  cleanup_free char *log = xasprintf ("%s/node.log", tmpdir);
+  cleanup_free char *dir = xasprintf ("/etc/nslab-unit-%d", (int) getpid ());
+  cleanup_free char *path = xasprintf ("%s/net.d/10-unit.conflist", dir);
+  ck_assert_int_eq (access (dir, F_OK), -1);
+  cleanup_free char *script = xasprintf ("cat %s /etc/hosts; test -s /etc/passwd && echo passwd; "
+                                         "echo x > %s/net.d/99-own.conf && echo wrote; exec sleep 1000",
+                                         path, dir);
+  char *argv[] = { "sh", "-c", script, NULL };
+  struct pause_app app = { .kind = PAUSE_APP_COMMAND, .argv = argv };
+  char *pf[] = { path, "{\n  \"name\": \"unit\"\n}\n", NULL };
+  struct pause_spec spec = {
+    .title = "unit node/n1", .netns_path = ns, .hostname = "n1", .files_dir = files,
+    .etc_hosts = "10.0.0.1\tn1\n", .files = pf, .app = &app, .log_path = log,
+  };
+  struct rec r = { 0 };
+  nslab_error_t err = NULL;
+  pid_t pid = 0;
+  ck_assert_msg (pause_spawn (&spec, record_cb, &r, &pid, &err) == 0, "%s", err ? err->msg : "");
+  cleanup_free char *out = wait_for_file (log, "wrote", 3000);
+  ck_assert_str_eq (out, "{\n  \"name\": \"unit\"\n}\n10.0.0.1\tn1\npasswd\nwrote\n");
+  ck_assert_int_eq (access (dir, F_OK), -1);
+  ck_assert_int_eq (errno, ENOENT);
+  /* The layer is the process's own mount: here an empty directory. */
+  cleanup_free char *layer = xasprintf ("%s/layer0", files);
+  DIR *d = opendir (layer);
+  ck_assert_ptr_nonnull (d);
+  int n = 0;
+  for (struct dirent *de; (de = readdir (d)) != NULL;)
+    n += de->d_name[0] != '.';
+  closedir (d);
+  ck_assert_int_eq (n, 0);
+  ck_assert_int_eq (proc_kill (pid, r.starttime, &err), 0);
+  ck_assert_int_eq (waitpid (pid, NULL, 0), pid);
+}
+
+START_TEST (test_private_files)
+{
+  sandboxed (body_private_files);
+}
+END_TEST
+
 static void
 body_record_fails (void)
 {
@@ -1012,6 +1061,7 @@ make_suite (void)
   tcase_set_timeout (root, 20);
   tcase_add_test (root, test_spawn_echo);
   tcase_add_test (root, test_etc_files);
+  tcase_add_test (root, test_private_files);
   tcase_add_test (root, test_record_fails);
   tcase_add_test (root, test_parent_crash);
   tcase_add_test (root, test_echo_idle);

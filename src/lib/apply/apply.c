@@ -159,6 +159,7 @@ do_process (const struct plan_op *op, struct state_writer *w, struct pending *pe
     .files_dir = files,
     .etc_hosts = node_hosts ? node_hosts : pp->etc_hosts,
     .resolv_conf = pp->resolv_conf,
+    .files = pp->files,
     .app = &app,
     .env = pp->env,
     .log_path = pp->app.kind != APP_NONE ? log : NULL,

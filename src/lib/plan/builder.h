@@ -44,6 +44,7 @@ void hypervisor_plan_nic_addrs (struct plan *p, const struct model *m, const str
 void hypervisor_plan_dhcp_routes (struct plan *p, const struct model *m, const struct model_node *n);
 void hypervisor_plan_natrouters (struct plan *p, const struct model *m, const struct model_node *n);
 void hypervisor_plan_bridges_up (struct plan *p, const struct model *m);
+void hypervisor_plan_lb_pool_route (struct plan *p, const struct model *m);
 
 /* flannel.c */
 void flannel_plan_vtep (struct plan *p, const struct model *m, const struct model_node *n);
@@ -57,6 +58,10 @@ void cni_bridge_plan_node (struct plan *p, const struct model *m, const struct m
 void cni_bridge_plan_node_addr (struct plan *p, const struct model *m, const struct model_node *n);
 void cni_bridge_plan_pod (struct plan *p, const struct model *m, const struct model_pod *pod);
 void cni_bridge_plan_bridges_up (struct plan *p, const struct model *m);
+
+/* cni_conf.c: the node's CNI network configuration file (path, content). */
+const char *cni_conf_path (const struct model *m);
+const char *cni_conflist (const struct model *m);
 
 /* cni_plugins.c */
 void cni_plugins_plan_pod (struct plan *p, const struct model *m, const struct model_pod *pod);

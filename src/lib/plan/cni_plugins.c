@@ -38,25 +38,56 @@ json_compact (json_t *j)
   return s;
 }
 
+/* The flannel plugin's entry of the node's conflist (cni_conf.c), the one
+ * text both the node shows and this runtime reads. libcni hands each
+ * plugin of a list the list's name and cniVersion. */
+static json_t *
+flannel_netconf (const struct model *m)
+{
+  json_error_t jerr;
+  json_t *list = json_loads (cni_conflist (m), 0, &jerr);
+  json_t *plugins = json_object_get (list, "plugins");
+  size_t i;
+  json_t *pl;
+  json_array_foreach (plugins, i, pl)
+    if (json_is_string (json_object_get (pl, "type"))
+        && strcmp (json_string_value (json_object_get (pl, "type")), "flannel") == 0)
+      {
+        json_t *delegate = json_deep_copy (json_object_get (pl, "delegate"));
+        json_object_set_new (delegate, "name", json_copy (json_object_get (list, "name")));
+        json_object_set_new (delegate, "cniVersion", json_copy (json_object_get (list, "cniVersion")));
+        json_decref (list);
+        if (!json_is_object (delegate))
+          abort ();
+        return delegate;
+      }
+  /* cni_conf.c's texts are constants with a flannel entry. */
+  abort ();
+}
+
 /* flannel's delegate (cni-plugin flannel_linux.go doCmdAdd): the conflist's
- * "delegate" (hairpinMode, isDefaultGateway; k3s adds forceAddress), then
- * name, type bridge, ipMasq = !FLANNEL_IPMASQ (flannel masquerades itself),
- * mtu = FLANNEL_MTU, isGateway, cniVersion, and host-local with the node's
- * FLANNEL_SUBNET as its range and FLANNEL_NETWORK as its route. */
+ * "delegate" (hairpinMode, isDefaultGateway; k3s adds forceAddress) with
+ * the list's name and cniVersion, then what the delegate does not set:
+ * type bridge, ipMasq = !FLANNEL_IPMASQ (flannel masquerades itself), mtu
+ * = FLANNEL_MTU, isGateway; and host-local with the node's FLANNEL_SUBNET
+ * as its range and FLANNEL_NETWORK as its route. */
 static char *
 flannel_delegate_config (const struct model *m, const struct model_node *n)
 {
   char subnet[CIDR_STRLEN], network[CIDR_STRLEN];
   cidr_fmt (n->pod_cidr, subnet);
   cidr_fmt (m->sc->cluster.pod_cidr, network);
-  bool k3s = m->sc->cluster.flavor == FLAVOR_K3S;
-  json_t *ipam = json_pack ("{s:s, s:[[{s:s}]], s:[{s:s}]}", "type", "host-local", "ranges", "subnet", subnet,
-                            "routes", "dst", network);
-  json_t *c = json_pack ("{s:s, s:s, s:s, s:b, s:b, s:b, s:b, s:i, s:o}", "cniVersion", k3s ? "1.0.0" : "0.3.1",
-                         "name", "cbr0", "type", "bridge", "hairpinMode", 1, "isDefaultGateway", 1, "ipMasq", 0,
-                         "isGateway", 1, "mtu", (json_int_t) flannel_pod_mtu (m), "ipam", ipam);
-  if (k3s)
-    json_object_set_new (c, "forceAddress", json_true ());
+  json_t *c = flannel_netconf (m);
+  if (!json_object_get (c, "type"))
+    json_object_set_new (c, "type", json_string ("bridge"));
+  if (!json_object_get (c, "ipMasq"))
+    json_object_set_new (c, "ipMasq", json_false ());
+  if (!json_object_get (c, "mtu"))
+    json_object_set_new (c, "mtu", json_integer ((json_int_t) flannel_pod_mtu (m)));
+  if (!json_object_get (c, "isGateway"))
+    json_object_set_new (c, "isGateway", json_true ());
+  json_object_set_new (c, "ipam", json_pack ("{s:s, s:[[{s:s}]], s:[{s:s}]}", "type", "host-local", "ranges",
+                                             "subnet", subnet, "routes", "dst", network));
   return json_compact (c);
 }
 

@@ -152,3 +152,25 @@ hypervisor_plan_bridges_up (struct plan *p, const struct model *m)
     if (sc->networks[i].kind == NET_HOSTONLY)
       plan_add_link_set (p, plan_ns (m, 0), sc->networks[i].bridge, NULL, false);
 }
+
+/* A load_balancer_pool off the nodes' segment (seed 000's 3.3.3.3, where a
+ * cloud load balancer's public address would be) is reached as a router
+ * in front of MetalLB's layer-2 mode reaches one: a static route putting
+ * the pool on the segment, where the leader node answers ARP for its
+ * address (metallb.c). The lab host stands where that router is (VMware's
+ * NAT device, the VMs' gateway). Planned once the bridge is up: the kernel
+ * refuses a route over a link that is down. */
+void
+hypervisor_plan_lb_pool_route (struct plan *p, const struct model *m)
+{
+  struct cidr pool = m->sc->cluster.lb_pool;
+  if (pool.len == 0 || m->n_nodes == 0 || m->nodes[0].internal_nic < 0)
+    return;
+  const struct model_node *n = &m->nodes[0];
+  const struct network_def *net = n->nics[n->internal_nic].net;
+  if (net->kind != NET_HOSTONLY || cidr_overlaps (net->cidr, pool))
+    return;
+  struct plan_route *r = plan_add_route (p, plan_ns (m, 0), cidr_network (pool), pool.len, 0, net->bridge);
+  r->scope_link = true;
+  r->protocol = RTPROT_STATIC;
+}

@@ -116,6 +116,9 @@ kubelet_plan_processes (struct plan *p, const struct model *m)
       pr->owner.kind = OBJ_NODE;
       pr->owner.name = xstrdup (n->name);
       pr->etc_hosts = node_etc_hosts (m);
+      pr->files = xcalloc (3, sizeof (char *));
+      pr->files[0] = xstrdup (cni_conf_path (m));
+      pr->files[1] = xstrdup (cni_conflist (m));
     }
   for (size_t i = 0; i < m->n_pods; i++)
     {

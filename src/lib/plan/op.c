@@ -495,6 +495,58 @@ process_describe (struct strbuf *sb, const struct plan_op *op)
   if (pr->restart_policy != RESTART_ALWAYS)
     sb_addf (sb, ", restart %s", ENUM_NAME (restart_policy_names, pr->restart_policy));
   sb_add (sb, ")");
+  /* Comments, as the process line is: the files exist in the process's
+   * mount namespace only, so the plan must not read as writing them. */
+  for (char *const *f = pr->files; f && f[0] && f[1]; f += 2)
+    {
+      sb_addf (sb, "\n#   in its mount namespace only, %s:", f[0]);
+      for (const char *line = f[1]; *line;)
+        {
+          size_t len = strcspn (line, "\n");
+          sb_add (sb, "\n#     ");
+          sb_addn (sb, line, len);
+          line += len + (line[len] == '\n');
+        }
+    }
+}
+
+static json_t *
+files_to_json (char *const *files)
+{
+  if (files == NULL)
+    return json_null ();
+  json_t *a = json_array ();
+  for (char *const *f = files; f[0] && f[1]; f += 2)
+    json_array_append_new (a, json_pack ("{s:s, s:s}", "path", f[0], "content", f[1]));
+  return a;
+}
+
+/* [{"path": "/etc/...", "content": "..."}] back into path, content pairs. */
+static int
+files_from_json (struct json_reader *r, const json_t *o, char ***out)
+{
+  *out = NULL;
+  const json_t *a = json_object_get (o, "files");
+  if (a == NULL || json_is_null (a))
+    return 0;
+  if (!json_is_array (a))
+    return jr_bad (r, "files", "not an array");
+  size_t n = json_array_size (a);
+  char **v = xcalloc (2 * n + 1, sizeof *v);
+  *out = v;
+  for (size_t i = 0; i < n; i++)
+    {
+      const json_t *f = json_array_get (a, i);
+      jr_at (r, "files", i);
+      if (!json_is_object (f))
+        return jr_bad (r, "path", "missing");
+      if (jr_str (r, f, "path", false, &v[2 * i]) < 0 || jr_str (r, f, "content", false, &v[2 * i + 1]) < 0)
+        return -1;
+      if (v[2 * i][0] != '/')
+        return jr_bad (r, "path", "not absolute");
+    }
+  jr_at (r, NULL, 0);
+  return 0;
 }
 
 static void
@@ -516,6 +568,7 @@ process_to_json (const struct plan_op *op, json_t *o)
   json_object_set_new (o, "env", json_strv (pr->env));
   json_object_set_new (o, "etc_hosts", json_str_or_null (pr->etc_hosts));
   json_object_set_new (o, "resolv_conf", json_str_or_null (pr->resolv_conf));
+  json_object_set_new (o, "files", files_to_json (pr->files));
   json_object_set_new (o, "privileged", json_boolean (pr->privileged));
   json_object_set_new (o, "restart_policy", json_string (ENUM_NAME (restart_policy_names, pr->restart_policy)));
 }
@@ -528,7 +581,7 @@ process_from_json (const json_t *o, struct plan_op *op, nslab_error_t *err)
   if (read_owner (&r, o, &pr->owner) < 0 || jr_str (&r, o, "node", false, &pr->node) < 0
       || jr_str (&r, o, "title", false, &pr->title) < 0 || jr_str (&r, o, "hostname", false, &pr->hostname) < 0
       || jr_strv (&r, o, "env", true, &pr->env) < 0 || jr_str (&r, o, "etc_hosts", true, &pr->etc_hosts) < 0
-      || jr_str (&r, o, "resolv_conf", true, &pr->resolv_conf) < 0
+      || jr_str (&r, o, "resolv_conf", true, &pr->resolv_conf) < 0 || files_from_json (&r, o, &pr->files) < 0
       || jr_bool (&r, o, "privileged", &pr->privileged) < 0
       || JR_ENUM (&r, o, "restart_policy", restart_policy_names, &pr->restart_policy) < 0)
     return -1;
@@ -566,6 +619,7 @@ process_free (struct plan_op *op)
   free_strv (pr->env);
   free (pr->etc_hosts);
   free (pr->resolv_conf);
+  free_strv (pr->files);
 }
 
 /* ---- cni -------------------------------------------------------------- */

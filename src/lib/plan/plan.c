@@ -222,6 +222,7 @@ plan_from_model (const struct model *m)
   for (size_t i = 0; i < m->n_pods; i++)
     (!builtin ? cni_plugins_plan_pod : weave ? weave_plan_pod : cni_bridge_plan_pod) (p, m, &m->pods[i]);
   hypervisor_plan_bridges_up (p, m);
+  hypervisor_plan_lb_pool_route (p, m);
   if (builtin)
     (weave ? weave_plan_bridges_up : cni_bridge_plan_bridges_up) (p, m);
   kubelet_plan_processes (p, m);

@@ -131,6 +131,8 @@ struct plan_process {
   char *etc_hosts;      /* pods: /etc/hosts as kubelet writes it; nodes: the lines the applier adds
                          * to the host's (the lab's node names); NULL = leave the host's */
   char *resolv_conf;    /* pods: /etc/resolv.conf (cluster DNS, search path); NULL = leave */
+  char **files;         /* nodes: files its own components wrote (the CNI conflist), seen only in its
+                         * mount namespace: absolute path, content, path, content, ..., NULL; may be NULL */
   bool privileged;      /* pods: the app keeps every capability (else containerd's default set) */
   enum restart_policy restart_policy; /* pods: when the pause process restarts the app (nodes: Always, no app) */
 };

@@ -50,6 +50,8 @@ struct pause_spec {
   const char *files_dir;   /* private dir for this process's /etc files (created by pause_spawn, 0700 parent) */
   const char *etc_hosts;   /* contents for /etc/hosts, or NULL to keep the host's */
   const char *resolv_conf; /* contents for /etc/resolv.conf, or NULL */
+  char *const *files;      /* more files only this process's mount namespace has: absolute path,
+                            * content, ..., NULL (a node's CNI conflist); may be NULL */
   const struct pause_app *app; /* NULL / PAUSE_APP_NONE: no app */
   char *const *env;        /* extra environment for the app, NULL-terminated, may be NULL */
   const char *log_path;    /* app stdout/stderr go here (append), NULL = /dev/null */

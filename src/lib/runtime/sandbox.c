@@ -106,6 +106,108 @@ provide_etc_file (int errfd, const char *dir, const char *name, const char *cont
     child_fail (errfd, errno, "bind-mount %s over %s", src, dst);
 }
 
+static void unescape_octal (char *s);
+
+/* A mount point below DIR (mountinfo's fifth field) that is not below
+ * another one already in POINTS: open_tree clones that one's subtree. */
+static bool
+top_submount (const char *dir, const char *point, char **points, size_t n)
+{
+  size_t dl = strlen (dir);
+  if (strncmp (point, dir, dl) != 0 || point[dl] != '/')
+    return false;
+  for (size_t i = 0; i < n; i++)
+    {
+      size_t pl = strlen (points[i]);
+      if (strncmp (point, points[i], pl) == 0 && (point[pl] == '/' || point[pl] == '\0'))
+        return false;
+    }
+  return true;
+}
+
+/* What the process's own components wrote outside /etc's few files: the
+ * node's CNI conflist in /etc/cni/net.d, which the host does not have and
+ * must not get. The deepest directory of the path that exists is overlaid,
+ * in our private mount namespace only, by an overlayfs whose upper layer,
+ * holding the file, is a tmpfs of ours (files_dir/layerN, empty on the
+ * host): the process sees the host's directory plus the file and writes
+ * its own copies, while the host's directory stays byte for byte as it
+ * was. An overlay shows the lower directory without the mounts below it
+ * (a bind-mounted /etc/hosts), so those are cloned first and put back. */
+static void
+provide_private_file (int errfd, const char *files_dir, size_t idx, const char *path, const char *content)
+{
+  cleanup_free char *dir = xstrdup (path);
+  struct stat st;
+  int found;
+  do
+    {
+      *strrchr (dir, '/') = '\0';
+      found = *dir ? stat (dir, &st) : -1;
+    }
+  while (*dir && found < 0 && errno == ENOENT);
+  /* Never "/": a node's file always has an existing directory below it. */
+  if (*dir == '\0' || found < 0 || !S_ISDIR (st.st_mode))
+    child_fail (errfd, found < 0 && *dir ? errno : ENOTDIR, "no directory of %s to overlay", path);
+  cleanup_free char *layer = xasprintf ("%s/layer%zu", files_dir, idx);
+  cleanup_free char *upper = xasprintf ("%s/upper", layer);
+  cleanup_free char *work = xasprintf ("%s/work", layer);
+  if ((mkdir (layer, 0700) < 0 && errno != EEXIST)
+      || mount ("tmpfs", layer, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0700") < 0 || mkdir (upper, 0755) < 0
+      || mkdir (work, 0700) < 0)
+    child_fail (errfd, errno, "tmpfs layer %s", layer);
+  /* The directories the host lacks, then the file, in the upper layer. */
+  cleanup_free char *file = xasprintf ("%s%s", upper, path + strlen (dir));
+  for (char *slash = file + strlen (upper) + 1; (slash = strchr (slash, '/')); slash++)
+    {
+      *slash = '\0';
+      if (mkdir (file, 0755) < 0 && errno != EEXIST)
+        child_fail (errfd, errno, "mkdir %s", file);
+      *slash = '/';
+    }
+  char *last = strrchr (file, '/');
+  *last = '\0';
+  cleanup_free char *written = NULL;
+  if (write_file (file, last + 1, content, &written) < 0)
+    child_fail (errfd, errno, "write %s/%s", file, last + 1);
+
+  char **points = NULL;
+  size_t n = 0, cap = 0;
+  char *line = NULL;
+  FILE *f = fopen ("/proc/self/mountinfo", "re");
+  if (f == NULL)
+    child_fail (errfd, errno, "open /proc/self/mountinfo");
+  while (getline (&line, &cap, f) > 0)
+    {
+      char *save = NULL, *fld = strtok_r (line, " ", &save);
+      for (int k = 0; k < 4 && fld; k++)
+        fld = strtok_r (NULL, " ", &save);
+      if (fld == NULL)
+        continue;
+      unescape_octal (fld);
+      if (top_submount (dir, fld, points, n))
+        *VEC_PUSH (points, n) = xstrdup (fld);
+    }
+  free (line);
+  fclose (f);
+  int *trees = xcalloc (n + 1, sizeof *trees);
+  for (size_t i = 0; i < n; i++)
+    if ((trees[i] = open_tree (AT_FDCWD, points[i], OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE)) < 0)
+      child_fail (errfd, errno, "clone the mount on %s", points[i]);
+  cleanup_free char *opts = xasprintf ("lowerdir=%s,upperdir=%s,workdir=%s", dir, upper, work);
+  if (mount ("overlay", dir, "overlay", MS_NOSUID | MS_NODEV, opts) < 0)
+    child_fail (errfd, errno, "overlay %s", dir);
+  for (size_t i = 0; i < n; i++)
+    {
+      if (move_mount (trees[i], "", AT_FDCWD, points[i], MOVE_MOUNT_F_EMPTY_PATH) < 0)
+        child_fail (errfd, errno, "put back the mount on %s", points[i]);
+      close (trees[i]);
+      free (points[i]);
+    }
+  free (trees);
+  free (points);
+}
+
 char **
 sandbox_build_env (const struct pause_spec *spec)
 {
@@ -327,6 +429,12 @@ sandbox_encode (const struct pause_spec *spec, size_t *len_out)
   sb_addn (&b, (const char *) &argc, sizeof argc);
   for (uint32_t i = 0; i < argc; i++)
     put_str (&b, spec->app->argv[i]);
+  uint32_t nfiles = 0;
+  while (spec->files && spec->files[nfiles] && spec->files[nfiles + 1])
+    nfiles += 2;
+  sb_addn (&b, (const char *) &nfiles, sizeof nfiles);
+  for (uint32_t i = 0; i < nfiles; i++)
+    put_str (&b, spec->files[i]);
   total = (uint32_t) (b.len - sizeof total);
   memcpy (b.buf, &total, sizeof total);
   *len_out = b.len;
@@ -599,11 +707,22 @@ pause_setup (struct pause_setup *out)
   for (uint32_t i = 0; i < argc; i++)
     if (! get_str (&p, end, &argv[i]) || argv[i] == NULL)
       child_fail (errfd, EPROTO, "bad pause spec");
+  uint32_t nfiles = 0;
+  if ((size_t) (end - p) < sizeof nfiles)
+    child_fail (errfd, EPROTO, "bad pause spec");
+  memcpy (&nfiles, p, sizeof nfiles);
+  p += sizeof nfiles;
+  if (nfiles > total || nfiles % 2)
+    child_fail (errfd, EPROTO, "bad pause spec");
+  char **files = xcalloc ((size_t) nfiles + 1, sizeof *files);
+  for (uint32_t i = 0; i < nfiles; i++)
+    if (! get_str (&p, end, &files[i]) || files[i] == NULL || (i % 2 == 0 && files[i][0] != '/'))
+      child_fail (errfd, EPROTO, "bad pause spec");
   struct pause_app app = { .kind = (enum pause_app_kind) atoi (f[7] ? f[7] : "0"),
                            .port = (uint16_t) atoi (f[8] ? f[8] : "0"), .argv = argv, .path = f[11] };
   struct pause_spec sp = { .netns_path = f[0], .hostname = f[1], .files_dir = f[2], .etc_hosts = f[3],
                            .resolv_conf = f[4], .log_path = f[5], .mnt_template = f[6] ? SANDBOX_TEMPLATE_FD : -1,
-                           .app = &app, .privileged = f[9] != NULL,
+                           .app = &app, .privileged = f[9] != NULL, .files = files,
                            .restart = (enum pause_restart) atoi (f[10] ? f[10] : "0"), .sa_pki_dir = f[12],
                            .sa_namespace = f[13] };
   const struct pause_spec *spec = &sp;
@@ -646,7 +765,8 @@ pause_setup (struct pause_setup *out)
   if (spec->hostname && sethostname (spec->hostname, strlen (spec->hostname)) < 0)
     child_fail (errfd, errno, "sethostname %s", spec->hostname);
 
-  if ((spec->hostname || spec->etc_hosts || spec->resolv_conf) && spec->files_dir == NULL)
+  if ((spec->hostname || spec->etc_hosts || spec->resolv_conf || (spec->files && spec->files[0]))
+      && spec->files_dir == NULL)
     child_fail (errfd, EINVAL, "no files_dir for the pod's /etc files");
   int files_dirfd = -1;
   if (spec->files_dir)
@@ -677,6 +797,8 @@ pause_setup (struct pause_setup *out)
     }
   if (spec->sa_pki_dir && spec->sa_namespace && spec->files_dir && spec->mnt_template > 0)
     provide_service_account (errfd, spec->files_dir, spec->sa_pki_dir, spec->sa_namespace);
+  for (size_t i = 0; spec->files && spec->files[i] && spec->files[i + 1]; i += 2)
+    provide_private_file (errfd, spec->files_dir, i / 2, spec->files[i], spec->files[i + 1]);
   /* Do not pin the caller's working directory (a mount, a test dir). */
   if (chdir ("/") < 0)
     child_fail (errfd, errno, "chdir /");
