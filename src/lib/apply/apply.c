@@ -18,6 +18,7 @@
 #include "kernel/iptables.h"
 #include "kernel/link.h"
 #include "kernel/neigh.h"
+#include "kernel/nftables.h"
 #include "kernel/netns.h"
 #include "kernel/route.h"
 #include "kernel/proc.h"
@@ -287,6 +288,15 @@ apply_iptables (const struct plan_op *op, struct apply_ctx *c, nslab_error_t *er
   return 0;
 }
 
+/* One libnftables transaction in the namespace: milliseconds even for
+   thousands of services, so it runs in place rather than in parallel. */
+static int
+apply_nftables (const struct plan_op *op, struct apply_ctx *c, nslab_error_t *err)
+{
+  (void) c;
+  return nftables_run (op->ns, op->u.nft.payload, err);
+}
+
 static int
 apply_process (const struct plan_op *op, struct apply_ctx *c, nslab_error_t *err)
 {
@@ -299,7 +309,7 @@ static const apply_fn appliers[] = {
   [OP_NETNS] = apply_netns,       [OP_SYSCTL] = apply_sysctl, [OP_LINK] = apply_link,
   [OP_LINK_SET] = apply_link_set, [OP_ADDR] = apply_addr,     [OP_ROUTE] = apply_route,
   [OP_NEIGH] = apply_neigh,       [OP_FDB] = apply_fdb,       [OP_IPTABLES] = apply_iptables,
-  [OP_PROCESS] = apply_process,
+  [OP_NFTABLES] = apply_nftables, [OP_PROCESS] = apply_process,
 };
 static_assert (ARRAY_SIZE (appliers) == OP__COUNT, "one applier per enum plan_op_kind");
 

@@ -66,6 +66,11 @@ void weave_plan_bridges_up (struct plan *p, const struct model *m);
 void kubelet_plan_sysctls (struct plan *p, const struct model *m, const struct model_node *n);
 void kubelet_plan_processes (struct plan *p, const struct model *m);
 
+/* kube_proxy_nftables.c */
+struct kube_proxy_nft;
+void kube_proxy_nft_plan_node (struct plan *p, const struct model *m, const struct model_node *n,
+                               const struct kube_proxy_nft *ks);
+
 /* kube_proxy_iptables.c */
 struct kube_proxy_services;
 void kube_proxy_plan_node (struct plan *p, const struct model *m, const struct model_node *n,

@@ -1,0 +1,437 @@
+/* kube-proxy's nftables mode (pkg/proxy/nftables/proxier.go), written as the
+ * transaction its first sync sends to `nft -f`: setupNFTables, then the
+ * service ports one after the other.
+ *
+ * The expected ruleset of kube-proxy's own unit tests (baseRules and
+ * TestOverallNFTablesRules in proxier_test.go) is the reference: the same
+ * base chains and priorities, the same chain, set and map names and the same
+ * rule text. Their dumps are sorted (sortNFTablesTransaction); this file
+ * writes lines in the order kube-proxy adds them, so `nft list table` shows
+ * what a real node shows, and the unit test sorts both sides.
+ *
+ * What is modelled: externalTrafficPolicy and internalTrafficPolicy Cluster,
+ * no externalIPs and no loadBalancerSourceRanges (firewall-ips stays empty),
+ * nodePortAddresses unset, which in nftables mode means "primary" (the
+ * node's INTERNAL-IP only, so no NodePorts on other addresses or on
+ * localhost), detectLocalMode ClusterCIDR, and a ServiceCIDR object for the
+ * cluster's service range (the "unallocated ClusterIPs" drop). Unlike the
+ * iptables mode there is no large-cluster mode: endpoint chains carry no
+ * comments at any size. */
+#include "plan/kube_proxy_nftables.h"
+#include "plan/builder.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/ipaddr.h"
+#include "base/util.h"
+#include "k8s/kube_proxy_chains.h"
+#include "plan/kube_proxy_iptables.h"
+
+#define TABLE "ip kube-proxy"
+/* Default sessionAffinityConfig.clientIP.timeoutSeconds. */
+#define DEFAULT_AFFINITY_TIMEOUT 10800
+/* knftables.NameLengthMax (256) - chainNamePrefixLengthMax (16). */
+#define NAME_BASE_MAX 240
+
+char *
+kube_nft_hash_name (char out[256], const char *prefix, const char *name)
+{
+  char hash[KUBE_HASH_LEN + 1];
+  kube_hash16 (hash, name);
+  hash[8] = '\0';
+  cleanup_free char *base = xasprintf ("%s-%s", hash, name);
+  /* Never reached for valid names (205 characters at most before the
+     endpoint), but kube-proxy truncates with "..." and so do we. */
+  if (strlen (base) > NAME_BASE_MAX)
+    memcpy (base + NAME_BASE_MAX - 3, "...", 4);
+  /* Prefixes are at most 15 characters (chainNamePrefixLengthMax - 1). */
+  size_t pl = strnlen (prefix, 15), bl = strlen (base);
+  memcpy (out, prefix, pl);
+  memcpy (out + pl, base, bl + 1);
+  return out;
+}
+
+static const char *
+l4 (enum l4proto p)
+{
+  switch (p)
+    {
+    case PROTO_UDP:
+      return "udp";
+    case PROTO_SCTP:
+      return "sctp";
+    case PROTO_TCP:
+    default:
+      return "tcp";
+    }
+}
+
+/* One service port with everything its rules need, in kube-proxy's names. */
+struct nft_port {
+  const struct model_service *svc;
+  const struct model_svc_port *port;
+  char *name;                 /* ServicePortName.String(): "ns/svc:port" (comments) */
+  const char *proto;
+  char cluster_chain[256];    /* service-HASH-ns/svc/proto/port */
+  char external_chain[256];   /* external-... */
+  char cip[IP_STRLEN];
+  bool has_endpoints;
+  bool first_of_ip;           /* the first port of its ClusterIP in emit order */
+  uint16_t node_port;         /* 0: none */
+  size_t n_lb;
+};
+
+struct kube_proxy_nft {
+  struct strbuf out;
+};
+
+struct gen {
+  struct strbuf *sb;
+  char pod_cidr[CIDR_STRLEN];
+  bool have_pod_cidr;
+};
+
+static void
+endpoint_names (const struct nft_port *sp, const struct model_endpoint *ep, char chain[256], char set[256])
+{
+  char ip[IP_STRLEN];
+  cleanup_free char *base = xasprintf ("%s/%s/%s/%s__%s/%u", sp->svc->ns, sp->svc->name, sp->proto,
+                                       sp->port->name ? sp->port->name : "", ip_fmt (ep->ip, ip),
+                                       (unsigned) ep->port);
+  kube_nft_hash_name (chain, "endpoint-", base);
+  if (set)
+    kube_nft_hash_name (set, "affinity-", base);
+}
+
+/* ---- one function per part of a service port, in syncProxyRules order -- */
+
+/* The chains the port uses, created (ensureChain) before any element or
+   rule points at them: the endpoints', the cluster policy chain, the
+   external one. */
+static void
+nft_port_chains (struct gen *g, const struct nft_port *sp)
+{
+  if (!sp->has_endpoints)
+    return;
+  for (size_t i = 0; i < sp->port->n_endpoints; i++)
+    {
+      char chain[256];
+      endpoint_names (sp, &sp->port->endpoints[i], chain, NULL);
+      sb_addf (g->sb, "add chain " TABLE " %s\n", chain);
+    }
+  sb_addf (g->sb, "add chain " TABLE " %s\n", sp->cluster_chain);
+  if (sp->node_port != 0 || sp->n_lb > 0)
+    sb_addf (g->sb, "add chain " TABLE " %s\n", sp->external_chain);
+}
+
+/* The ClusterIP: always in cluster-ips (so other ports of it are
+   rejected); dispatched through service-ips, or rejected by
+   no-endpoint-services when nothing serves it. */
+static void
+nft_cluster_ip (struct gen *g, const struct nft_port *sp)
+{
+  /* A set element is added once (kube-proxy's ensureElem), however many
+     ports share the address. */
+  if (sp->first_of_ip)
+    sb_addf (g->sb, "add element " TABLE " cluster-ips { %s }\n", sp->cip);
+  if (sp->has_endpoints)
+    sb_addf (g->sb, "add element " TABLE " service-ips { %s . %s . %u : goto %s }\n", sp->cip, sp->proto,
+             (unsigned) sp->port->port, sp->cluster_chain);
+  else
+    sb_addf (g->sb, "add element " TABLE " no-endpoint-services { %s . %s . %u comment \"%s\" : goto reject-chain }\n",
+             sp->cip, sp->proto, (unsigned) sp->port->port, sp->name);
+}
+
+/* Load-balancer ingress IPs (k3s servicelb: the nodes' INTERNAL-IPs). */
+static void
+nft_lb_ips (struct gen *g, const struct nft_port *sp)
+{
+  for (size_t i = 0; i < sp->n_lb; i++)
+    {
+      char ip[IP_STRLEN];
+      ip_fmt (sp->svc->lb_ips[i], ip);
+      if (sp->has_endpoints)
+        sb_addf (g->sb, "add element " TABLE " service-ips { %s . %s . %u : goto %s }\n", ip, sp->proto,
+                 (unsigned) sp->port->port, sp->external_chain);
+      else
+        sb_addf (g->sb,
+                 "add element " TABLE " no-endpoint-services { %s . %s . %u comment \"%s\" : goto reject-chain }\n",
+                 ip, sp->proto, (unsigned) sp->port->port, sp->name);
+    }
+}
+
+static void
+nft_node_port (struct gen *g, const struct nft_port *sp)
+{
+  if (sp->node_port == 0)
+    return;
+  if (sp->has_endpoints)
+    sb_addf (g->sb, "add element " TABLE " service-nodeports { %s . %u : goto %s }\n", sp->proto,
+             (unsigned) sp->node_port, sp->external_chain);
+  else
+    sb_addf (g->sb, "add element " TABLE " no-endpoint-nodeports { %s . %u comment \"%s\" : goto reject-chain }\n",
+             sp->proto, (unsigned) sp->node_port, sp->name);
+}
+
+/* Off-cluster sources reaching the ClusterIP are masqueraded so replies
+   come back through this node; external destinations always are
+   (externalTrafficPolicy Cluster may cross nodes). */
+static void
+nft_masquerade_rules (struct gen *g, const struct nft_port *sp)
+{
+  if (g->have_pod_cidr)
+    sb_addf (g->sb, "add rule " TABLE " %s ip daddr %s ip saddr != %s jump mark-for-masquerade\n", sp->cluster_chain,
+             sp->cip, g->pod_cidr);
+  if (sp->node_port != 0 || sp->n_lb > 0)
+    {
+      sb_addf (g->sb, "add rule " TABLE " %s jump mark-for-masquerade\n", sp->external_chain);
+      sb_addf (g->sb, "add rule " TABLE " %s goto %s\n", sp->external_chain, sp->cluster_chain);
+    }
+}
+
+/* ClientIP affinity: one dynamic set per endpoint remembering the clients
+   it served, consulted before the random choice. */
+static void
+nft_affinity_sets (struct gen *g, const struct nft_port *sp)
+{
+  if (!sp->svc->affinity_client_ip)
+    return;
+  uint32_t timeout = sp->svc->affinity_timeout ? sp->svc->affinity_timeout : DEFAULT_AFFINITY_TIMEOUT;
+  for (size_t i = 0; i < sp->port->n_endpoints; i++)
+    {
+      char chain[256], set[256];
+      endpoint_names (sp, &sp->port->endpoints[i], chain, set);
+      sb_addf (g->sb, "add set " TABLE " %s { type ipv4_addr ; flags dynamic,timeout ; timeout %us ; }\n", set,
+               (unsigned) timeout);
+    }
+}
+
+/* writeServiceToEndpointRules: the affinity lookups, then one numgen vmap
+   spreading new connections evenly over the endpoints. */
+static void
+nft_service_to_endpoints (struct gen *g, const struct nft_port *sp)
+{
+  size_t n = sp->port->n_endpoints;
+  char chain[256], set[256];
+  if (sp->svc->affinity_client_ip)
+    for (size_t i = 0; i < n; i++)
+      {
+        endpoint_names (sp, &sp->port->endpoints[i], chain, set);
+        sb_addf (g->sb, "add rule " TABLE " %s ip saddr @%s goto %s\n", sp->cluster_chain, set, chain);
+      }
+  sb_addf (g->sb, "add rule " TABLE " %s numgen random mod %zu vmap { ", sp->cluster_chain, n);
+  for (size_t i = 0; i < n; i++)
+    {
+      endpoint_names (sp, &sp->port->endpoints[i], chain, NULL);
+      sb_addf (g->sb, "%s%zu : goto %s", i ? " , " : "", i, chain);
+    }
+  sb_add (g->sb, " }\n");
+}
+
+/* Each endpoint: hairpin masquerade, affinity update, DNAT. */
+static void
+nft_endpoint_chains (struct gen *g, const struct nft_port *sp)
+{
+  for (size_t i = 0; i < sp->port->n_endpoints; i++)
+    {
+      const struct model_endpoint *ep = &sp->port->endpoints[i];
+      char chain[256], set[256], ip[IP_STRLEN];
+      endpoint_names (sp, ep, chain, set);
+      ip_fmt (ep->ip, ip);
+      sb_addf (g->sb, "add rule " TABLE " %s ip saddr %s jump mark-for-masquerade\n", chain, ip);
+      if (sp->svc->affinity_client_ip)
+        sb_addf (g->sb, "add rule " TABLE " %s update @%s { ip saddr }\n", chain, set);
+      sb_addf (g->sb, "add rule " TABLE " %s meta l4proto %s dnat to %s:%u\n", chain, sp->proto, ip,
+               (unsigned) ep->port);
+    }
+}
+
+static void
+emit_port (struct gen *g, const struct nft_port *sp)
+{
+  nft_port_chains (g, sp);
+  nft_cluster_ip (g, sp);
+  nft_lb_ips (g, sp);
+  nft_node_port (g, sp);
+  if (!sp->has_endpoints)
+    return;
+  nft_masquerade_rules (g, sp);
+  nft_affinity_sets (g, sp);
+  nft_service_to_endpoints (g, sp);
+  nft_endpoint_chains (g, sp);
+}
+
+static int
+cmp_port (const void *a, const void *b)
+{
+  const struct nft_port *x = a, *y = b;
+  int c = strcmp (x->name, y->name);
+  return c ? c : strcmp (x->proto, y->proto);
+}
+
+static void
+gen_init (struct gen *g, const struct model *m, struct strbuf *sb)
+{
+  g->sb = sb;
+  g->have_pod_cidr = m->sc->cluster.pod_cidr.len > 0;
+  cidr_fmt (m->sc->cluster.pod_cidr, g->pod_cidr);
+}
+
+struct kube_proxy_nft *
+kube_proxy_nft_services (const struct model *m)
+{
+  struct kube_proxy_nft *ks = xcalloc (1, sizeof *ks);
+  sb_init (&ks->out);
+  struct gen g;
+  gen_init (&g, m, &ks->out);
+  /* kube-proxy walks its service map in Go's random order; sorting by the
+     service port name (as the iptables mode does) makes the output
+     deterministic. */
+  struct nft_port *ports = NULL;
+  size_t n = 0;
+  for (size_t s = 0; s < m->n_services; s++)
+    {
+      const struct model_service *svc = &m->services[s];
+      for (size_t i = 0; i < svc->n_ports; i++)
+        {
+          struct nft_port *sp = VEC_PUSH (ports, n);
+          memset (sp, 0, sizeof *sp);
+          sp->svc = svc;
+          sp->port = &svc->ports[i];
+          sp->name = kube_svc_port_name (svc->ns, svc->name, svc->ports[i].name);
+          sp->proto = l4 (svc->ports[i].protocol);
+          cleanup_free char *base = xasprintf ("%s/%s/%s/%s", svc->ns, svc->name, sp->proto,
+                                               svc->ports[i].name ? svc->ports[i].name : "");
+          kube_nft_hash_name (sp->cluster_chain, "service-", base);
+          kube_nft_hash_name (sp->external_chain, "external-", base);
+          ip_fmt (svc->cluster_ip, sp->cip);
+          sp->has_endpoints = sp->port->n_endpoints > 0;
+          sp->node_port = svc->type != SVC_CLUSTER_IP ? sp->port->node_port : 0;
+          sp->n_lb = svc->type == SVC_LOAD_BALANCER ? svc->n_lb_ips : 0;
+        }
+    }
+  if (n > 1)
+    qsort (ports, n, sizeof *ports, cmp_port);
+  bool *seen = xcalloc (m->n_services + 1, sizeof *seen);
+  for (size_t i = 0; i < n; i++)
+    {
+      size_t s = (size_t) (ports[i].svc - m->services);
+      ports[i].first_of_ip = !seen[s];
+      seen[s] = true;
+    }
+  free (seen);
+  for (size_t i = 0; i < n; i++)
+    emit_port (&g, &ports[i]);
+  for (size_t i = 0; i < n; i++)
+    free (ports[i].name);
+  free (ports);
+  return ks;
+}
+
+void
+kube_proxy_nft_free (struct kube_proxy_nft *ks)
+{
+  if (ks == NULL)
+    return;
+  sb_free (&ks->out);
+  free (ks);
+}
+
+/* setupNFTables: the table, its base chains (filter ones before DNAT so they
+   see the service address, the "pre-dnat" ones at dstnat-10), the fixed
+   chains and the jumps to them, masquerading, the sets and verdict maps the
+   service ports fill, and the dispatch rules. */
+static void
+nft_setup (struct strbuf *sb, const struct model *m, const struct model_node *nd)
+{
+  const struct cluster_def *cl = &m->sc->cluster;
+  char mark[16], svc_cidr[CIDR_STRLEN], node_ip[IP_STRLEN];
+  /* NewProxier formats the mark as the iptables mode does ("0x00004000");
+     the unit tests' fake proxier sets "0x4000" directly. */
+  kube_proxy_mark (cl->masquerade_bit, mark);
+  cidr_fmt (cl->service_cidr, svc_cidr);
+  ip_fmt (nd->internal_ip, node_ip);
+
+  sb_add (sb, "add table " TABLE " { comment \"rules for kube-proxy\" ; }\n"
+              "add chain " TABLE " filter-prerouting-pre-dnat { type filter hook prerouting priority -110 ; }\n"
+              "add chain " TABLE " filter-input { type filter hook input priority 0 ; }\n"
+              "add chain " TABLE " filter-forward { type filter hook forward priority 0 ; }\n"
+              "add chain " TABLE " filter-output { type filter hook output priority 0 ; }\n"
+              "add chain " TABLE " filter-output-pre-dnat { type filter hook output priority -110 ; }\n"
+              "add chain " TABLE " nat-prerouting { type nat hook prerouting priority -100 ; }\n"
+              "add chain " TABLE " nat-output { type nat hook output priority -100 ; }\n"
+              "add chain " TABLE " nat-postrouting { type nat hook postrouting priority 100 ; }\n"
+              "add chain " TABLE " nodeport-endpoints-check\n"
+              "add rule " TABLE " filter-input ct state new jump nodeport-endpoints-check\n"
+              "add chain " TABLE " service-endpoints-check\n"
+              "add rule " TABLE " filter-input ct state new jump service-endpoints-check\n"
+              "add rule " TABLE " filter-forward ct state new jump service-endpoints-check\n"
+              "add rule " TABLE " filter-output ct state new jump service-endpoints-check\n"
+              "add chain " TABLE " firewall-check\n"
+              "add rule " TABLE " filter-prerouting-pre-dnat ct state new jump firewall-check\n"
+              "add rule " TABLE " filter-output-pre-dnat ct state new jump firewall-check\n"
+              "add chain " TABLE " services\n"
+              "add rule " TABLE " nat-output jump services\n"
+              "add rule " TABLE " nat-prerouting jump services\n"
+              "add chain " TABLE " masquerading\n"
+              "add rule " TABLE " nat-postrouting jump masquerading\n"
+              "add chain " TABLE " cluster-ips-check\n"
+              "add rule " TABLE " filter-forward ct state new jump cluster-ips-check\n"
+              "add rule " TABLE " filter-output ct state new jump cluster-ips-check\n"
+              "add chain " TABLE " mark-for-masquerade\n");
+  /* Masquerade only what mark-for-masquerade marked, and clear the mark so
+     a packet that re-traverses the stack is not masqueraded twice. */
+  sb_addf (sb, "add rule " TABLE " mark-for-masquerade mark set mark or %s\n", mark);
+  sb_addf (sb, "add rule " TABLE " masquerading mark and %s == 0 return\n", mark);
+  sb_addf (sb, "add rule " TABLE " masquerading mark set mark xor %s\n", mark);
+  sb_add (sb, "add rule " TABLE " masquerading masquerade fully-random\n"
+              "add set " TABLE " cluster-ips { type ipv4_addr ; comment \"Active ClusterIPs\" ; }\n"
+              "add rule " TABLE " cluster-ips-check ip daddr @cluster-ips reject comment \"Reject traffic to invalid ports of ClusterIPs\"\n");
+  if (cl->service_cidr.len > 0)
+    sb_addf (sb, "add rule " TABLE " cluster-ips-check ip daddr { %s } drop comment \"Drop traffic to unallocated ClusterIPs\"\n",
+             svc_cidr);
+  /* nodePortAddresses "primary": NodePorts answer on the node IP only. */
+  sb_addf (sb,
+           "add set " TABLE " nodeport-ips { type ipv4_addr ; comment \"IPs that accept NodePort traffic\" ; }\n"
+           "add element " TABLE " nodeport-ips { %s }\n",
+           node_ip);
+  sb_add (sb,
+          "add map " TABLE " no-endpoint-services { type ipv4_addr . inet_proto . inet_service : verdict ; comment \"vmap to drop or reject packets to services with no endpoints\" ; }\n"
+          "add map " TABLE " no-endpoint-nodeports { type inet_proto . inet_service : verdict ; comment \"vmap to drop or reject packets to service nodeports with no endpoints\" ; }\n"
+          "add chain " TABLE " reject-chain { comment \"helper for @no-endpoint-services / @no-endpoint-nodeports\" ; }\n"
+          "add rule " TABLE " reject-chain reject\n"
+          "add rule " TABLE " service-endpoints-check ip daddr . meta l4proto . th dport vmap @no-endpoint-services\n"
+          "add rule " TABLE " nodeport-endpoints-check ip daddr @nodeport-ips meta l4proto . th dport vmap @no-endpoint-nodeports\n"
+          "add map " TABLE " firewall-ips { type ipv4_addr . inet_proto . inet_service : verdict ; comment \"destinations that are subject to LoadBalancerSourceRanges\" ; }\n"
+          "add rule " TABLE " firewall-check ip daddr . meta l4proto . th dport vmap @firewall-ips\n"
+          "add map " TABLE " service-ips { type ipv4_addr . inet_proto . inet_service : verdict ; comment \"ClusterIP, ExternalIP and LoadBalancer IP traffic\" ; }\n"
+          "add map " TABLE " service-nodeports { type inet_proto . inet_service : verdict ; comment \"NodePort traffic\" ; }\n"
+          "add rule " TABLE " services ip daddr . meta l4proto . th dport vmap @service-ips\n"
+          "add rule " TABLE " services ip daddr @nodeport-ips meta l4proto . th dport vmap @service-nodeports\n");
+}
+
+char *
+nftables_node_payload (const struct model *m, int node, const struct kube_proxy_nft *ks)
+{
+  if (m == NULL || m->sc == NULL || node < 0 || (size_t) node >= m->n_nodes)
+    return NULL;
+  struct kube_proxy_nft *own = NULL;
+  if (ks == NULL)
+    ks = own = kube_proxy_nft_services (m);
+  struct strbuf sb;
+  sb_init (&sb);
+  nft_setup (&sb, m, &m->nodes[node]);
+  if (ks->out.len > 0)
+    sb_addn (&sb, ks->out.buf, ks->out.len);
+  kube_proxy_nft_free (own);
+  return sb_steal (&sb);
+}
+
+void
+kube_proxy_nft_plan_node (struct plan *p, const struct model *m, const struct model_node *n,
+                          const struct kube_proxy_nft *ks)
+{
+  plan_push (p, OP_NFTABLES, plan_ns (m, n->netns))->u.nft.payload = nftables_node_payload (m, n->index, ks);
+}
