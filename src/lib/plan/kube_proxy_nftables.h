@@ -7,6 +7,9 @@
 #ifndef NSLAB_KUBE_PROXY_NFTABLES_H
 #define NSLAB_KUBE_PROXY_NFTABLES_H
 
+#include <stdbool.h>
+
+#include "base/error.h"
 #include "k8s/model.h"
 
 /* The service part of the table (chains, sets, map elements of every
@@ -20,6 +23,20 @@ void kube_proxy_nft_free (struct kube_proxy_nft *ks);
  * service part; KS NULL: built here). Caller frees; NULL if node is out of
  * range. */
 char *nftables_node_payload (const struct model *m, int node, const struct kube_proxy_nft *ks);
+
+/* kube_proxy_nft_sync.c: the control loop's resync. The one `nft -f`
+ * transaction taking a node's table from OLD to NEW (both payloads of
+ * nftables_node_payload): new chains, sets and maps added; chains whose
+ * rules changed flushed and rewritten (full: every chain); map and set
+ * elements deleted and added one by one; stale service chains flushed and
+ * deleted, stale affinity sets deleted. When a fixed object's definition
+ * changed, the transaction deletes the table and writes NEW. *out = NULL
+ * when nothing changed. -1 with err naming the line it cannot read. */
+int kube_proxy_nft_sync_payload (const char *old_payload, const char *new_payload, bool full, char **out,
+                                 nslab_error_t *err);
+struct plan;
+/* The payload of the plan's OP_NFTABLES op in namespace ns, or NULL. */
+const char *kube_proxy_nft_plan_payload (const struct plan *p, const char *ns);
 
 /* kube-proxy's names: hashAndTruncate(name) = the first 8 characters of
  * base32(sha256(name)), "-", name. out needs 256 bytes. */
