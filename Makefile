@@ -157,8 +157,13 @@ $(BUILD)/bench/proxysync: tests/bench/proxysync.c $(LIB) $(HEADERS)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(LIB) $(LDSAN) $(LDLIBS)
 
-bench: $(NSLAB_BIN) $(BUILD)/bench/proxysync
-	PROXYSYNC=$(CURDIR)/$(BUILD)/bench/proxysync ./tests/bench/run
+# tests/bench/kpgen.c: kube-proxy's payload generation and apply, both modes.
+$(BUILD)/bench/kpgen: tests/bench/kpgen.c $(LIB) $(HEADERS)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(LIB) $(LDSAN) $(LDLIBS)
+
+bench: $(NSLAB_BIN) $(BUILD)/bench/proxysync $(BUILD)/bench/kpgen
+	PROXYSYNC=$(CURDIR)/$(BUILD)/bench/proxysync KPGEN=$(CURDIR)/$(BUILD)/bench/kpgen ./tests/bench/run
 
 # The README's run command: deps, build, and the headline experiment.
 demo:
