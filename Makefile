@@ -137,12 +137,17 @@ fuzz: deps-fuzz
 	$(MAKE) CC=clang SAN= BUILD=build/fuzz CFLAGS="-O1 -g -fsanitize=fuzzer-no-link,address,undefined" build/fuzz/libnslab.a
 	$(FUZZ_CC) -o build/fuzz/fuzz_scenario tests/fuzz/fuzz_scenario.c build/fuzz/libnslab.a $(LDLIBS)
 	$(FUZZ_CC) -o build/fuzz/fuzz_plan_json tests/fuzz/fuzz_plan_json.c build/fuzz/libnslab.a $(LDLIBS)
+	$(FUZZ_CC) -o build/fuzz/fuzz_nft_sync tests/fuzz/fuzz_nft_sync.c build/fuzz/libnslab.a $(LDLIBS)
 	@mkdir -p build/fuzz/corpus build/fuzz/corpus-json
 	cp labs/*.ini templates/*.ini tests/fuzz/corpus/* build/fuzz/corpus/ 2>/dev/null || true
 	for f in labs/*.ini; do bin/nslab plan -o json "$$f" > build/fuzz/corpus-json/$$(basename "$$f" .ini).json; done
 	NSLAB_TEMPLATE_DIR=$(CURDIR)/templates ./build/fuzz/fuzz_scenario -max_total_time=$(FUZZ_SECONDS) \
 	  -dict=tests/fuzz/scenario.dict build/fuzz/corpus
 	./build/fuzz/fuzz_plan_json -max_total_time=$(FUZZ_SECONDS) -max_len=200000 build/fuzz/corpus-json
+	@mkdir -p build/fuzz/corpus-nft
+	bin/nslab plan -o json tests/fuzz/corpus/nftables.ini | jq -j '[.ops[] | select(.op == "nftables") | .payload] | .[0] + "\u0000" + .[1]' \
+	  > build/fuzz/corpus-nft/k3s-nftables
+	./build/fuzz/fuzz_nft_sync -max_total_time=$(FUZZ_SECONDS) -max_len=100000 build/fuzz/corpus-nft
 
 # Regenerate the golden plans (one per labs/*.ini) after a deliberate change,
 # and show the whole diff to review before committing it.

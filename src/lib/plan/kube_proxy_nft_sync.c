@@ -136,6 +136,19 @@ parse (const char *what, const char *payload, struct nft_table *t, nslab_error_t
         {
           char kind = w[0] == 'c' ? 'c' : w[0] == 's' ? 's' : 'm';
           cleanup_free char *k = xasprintf ("%c:%s", kind, name);
+          const struct nft_obj *had = find_obj (t, kind, name);
+          if (had)
+            {
+              /* "add" of an existing object is a no-op in nft, unless it
+                 says something else. */
+              bool same = strcmp (had->def, rest) == 0;
+              free (name);
+              free (rest);
+              if (!same)
+                return bad_line (what, lineno, l, len, err);
+              l = next;
+              continue;
+            }
           struct nft_obj *o = VEC_PUSH (t->objs, t->n_objs);
           o->kind = kind;
           o->name = name;
@@ -167,13 +180,28 @@ parse (const char *what, const char *payload, struct nft_table *t, nslab_error_t
             stop = v;
           while (stop > k && stop[-1] == ' ')
             stop--;
+          cleanup_free char *key = xstrndup (k, (size_t) (stop - k));
+          cleanup_free char *line = xstrndup (l, len);
+          const struct nft_elem *had = find_elem (t, name, key);
+          free (rest);
+          if (had)
+            {
+              /* The same element again is a no-op; another value for its
+                 key is not something a payload may say. */
+              bool same = strcmp (had->line, line) == 0;
+              free (name);
+              if (!same)
+                return bad_line (what, lineno, l, len, err);
+              l = next;
+              continue;
+            }
           struct nft_elem *e = VEC_PUSH (t->elems, t->n_elems);
           e->container = name;
-          e->key = xstrndup (k, (size_t) (stop - k));
-          e->line = xstrndup (l, len);
+          e->key = key;
+          e->line = line;
+          key = line = NULL;
           cleanup_free char *ek = xasprintf ("%s\t%s", e->container, e->key);
           strmap_put (&t->elem_by_key, ek, (void *) (uintptr_t) t->n_elems);
-          free (rest);
         }
       else
         {
