@@ -444,8 +444,11 @@ START_TEST (test_sync_partial)
     "delete element ip kube-proxy service-nodeports { tcp . 3003 }\n"
     "delete element ip kube-proxy no-endpoint-services { 172.30.0.46 . tcp . 80 }\n"
     "add element ip kube-proxy service-ips { 172.30.0.46 . tcp . 80 : goto service-Y3O5BOQO-ns6/svc6/tcp/p80 }\n"
+    "add chain ip kube-proxy endpoint-UEIP74TE-ns3/svc3/tcp/p80__10.180.0.3/80\n"
     "flush chain ip kube-proxy endpoint-UEIP74TE-ns3/svc3/tcp/p80__10.180.0.3/80\n"
+    "add chain ip kube-proxy service-4AT6LBPK-ns3/svc3/tcp/p80\n"
     "flush chain ip kube-proxy service-4AT6LBPK-ns3/svc3/tcp/p80\n"
+    "add chain ip kube-proxy external-4AT6LBPK-ns3/svc3/tcp/p80\n"
     "flush chain ip kube-proxy external-4AT6LBPK-ns3/svc3/tcp/p80\n"
     "delete chain ip kube-proxy endpoint-UEIP74TE-ns3/svc3/tcp/p80__10.180.0.3/80\n"
     "delete chain ip kube-proxy service-4AT6LBPK-ns3/svc3/tcp/p80\n"
@@ -454,11 +457,15 @@ START_TEST (test_sync_partial)
   cleanup_free char *none = NULL;
   ck_assert_int_eq (kube_proxy_nft_sync_payload (new, new, false, &none, NULL), 0);
   ck_assert_ptr_null (none);
-  /* A full sync rewrites every chain but leaves the elements alone. */
+  /* A full sync writes everything again: every chain flushed and
+     rewritten, every map refilled; the affinity sets keep their clients. */
   cleanup_free char *full = NULL;
   ck_assert_int_eq (kube_proxy_nft_sync_payload (new, new, true, &full, NULL), 0);
+  ck_assert (str_has_prefix (full, "add table ip kube-proxy { comment \"rules for kube-proxy\" ; }\n"));
   ck_assert_ptr_nonnull (strstr (full, "flush chain ip kube-proxy services\n"));
-  ck_assert_ptr_null (strstr (full, "element"));
+  ck_assert_ptr_nonnull (strstr (full, "flush map ip kube-proxy service-ips\nflush map ip kube-proxy service-nodeports\n"));
+  ck_assert_ptr_nonnull (strstr (full, "add element ip kube-proxy service-ips { 172.30.0.41 . tcp . 80 : goto service-ULMVA6XW-ns1/svc1/tcp/p80 }\n"));
+  ck_assert_ptr_null (strstr (full, "flush set ip kube-proxy affinity-"));
 }
 END_TEST
 
@@ -586,6 +593,19 @@ START_TEST (test_kernel_apply_and_resync)
   ck_assert_ptr_null (strstr (synced, "svc3"));
   ck_assert_int_eq (setns (node, CLONE_NEWNET), 0);
   close (node);
+  /* A full sync repairs what was changed by hand: a rule, an element and a
+     whole chain gone. */
+  ck_assert_msg (nftables_run (NULL, "flush chain ip kube-proxy masquerading\n"
+                                     "delete element ip kube-proxy service-ips { 172.30.0.41 . tcp . 80 }\n"
+                                     "delete element ip kube-proxy service-ips { 172.30.0.46 . tcp . 80 }\n"
+                                     "delete chain ip kube-proxy service-Y3O5BOQO-ns6/svc6/tcp/p80\n", &err) == 0,
+                 "%s", err ? err->msg : "");
+  cleanup_free char *repair = NULL;
+  ck_assert_int_eq (kube_proxy_nft_sync_payload (new, new, true, &repair, NULL), 0);
+  ck_assert_msg (nftables_run (NULL, repair, &err) == 0, "%s", err ? err->msg : "");
+  cleanup_free char *repaired = list_here ();
+  cleanup_free char *c = listing_tokens (repaired);
+  ck_assert_str_eq (c, a);
   /* A payload the kernel refuses leaves the table as it was. */
   ck_assert_int_eq (nftables_run (NULL, "add rule ip kube-proxy services ip daddr 1.2.3.4 drop\nadd rule ip kube-proxy nosuchchain drop\n", &err), -1);
   ck_assert_ptr_nonnull (strstr (err->msg, "nft: "));

@@ -36,6 +36,7 @@ struct nft_elem {
 };
 
 struct nft_table {
+  char *table_line; /* "add table ..." */
   struct nft_obj *objs;
   size_t n_objs;
   struct strmap by_name; /* "c:NAME" -> index + 1 */
@@ -47,6 +48,7 @@ struct nft_table {
 static void
 table_free (struct nft_table *t)
 {
+  free (t->table_line);
   for (size_t i = 0; i < t->n_objs; i++)
     {
       free (t->objs[i].name);
@@ -130,7 +132,10 @@ parse (const char *what, const char *payload, struct nft_table *t, nslab_error_t
       size_t wl = len - (sizeof ADD - 1);
       char *name = NULL, *rest = NULL;
       if (strncmp (w, "table ", 6) == 0)
-        ; /* the table itself: always there */
+        {
+          free (t->table_line);
+          t->table_line = xstrndup (l, len);
+        }
       else if ((strncmp (w, "chain ", 6) == 0 || strncmp (w, "set ", 4) == 0 || strncmp (w, "map ", 4) == 0)
                && split_object (w + (w[0] == 'c' ? 6 : 4), wl - (w[0] == 'c' ? 6 : 4), &name, &rest))
         {
@@ -227,13 +232,39 @@ kind_word (char kind)
   return kind == 'c' ? "chain" : kind == 's' ? "set" : "map";
 }
 
+static bool
+is_affinity_set (const struct nft_obj *o)
+{
+  return o->kind == 's' && str_has_prefix (o->name, "affinity-");
+}
+
+static bool
+same_rules (const struct nft_obj *a, const struct nft_obj *b)
+{
+  return a && b && a->rules.len == b->rules.len
+         && (b->rules.len == 0 || memcmp (a->rules.buf, b->rules.buf, b->rules.len) == 0);
+}
+
+static void
+add_def (struct strbuf *sb, const struct nft_obj *o)
+{
+  sb_addf (sb, "add %s " TABLE_WORDS "%s%s%s\n", kind_word (o->kind), o->name, *o->def ? " " : "", o->def);
+}
+
 /* The transaction OLD -> NEW, or NULL for "start over" (a fixed object's
-   definition changed, which no partial update can express). */
+   definition changed, which no partial update can express).
+   Partial (kube-proxy without needFullSync): only what differs.
+   Full (setupNFTables + every service): the table, every object added
+   (a no-op where it exists), every chain flushed and rewritten, every map
+   and set but the affinity sets flushed and refilled; so a full sync also
+   repairs what was changed by hand. */
 static char *
 diff (const struct nft_table *o, const struct nft_table *n, bool full)
 {
   struct strbuf sb;
   sb_init (&sb);
+  if (full && n->table_line)
+    sb_addf (&sb, "%s\n", n->table_line);
   /* Definitions: new sets, maps and chains, each before anything uses it. */
   for (size_t i = 0; i < n->n_objs; i++)
     {
@@ -244,9 +275,8 @@ diff (const struct nft_table *o, const struct nft_table *n, bool full)
           sb_free (&sb);
           return NULL;
         }
-      if (oo == NULL)
-        sb_addf (&sb, "add %s " TABLE_WORDS "%s%s%s\n", kind_word (no->kind), no->name, *no->def ? " " : "",
-                 no->def);
+      if (oo == NULL || full)
+        add_def (&sb, no);
     }
   /* Changed chains: flushed and written again (full sync: all of them). */
   for (size_t i = 0; i < n->n_objs; i++)
@@ -255,32 +285,44 @@ diff (const struct nft_table *o, const struct nft_table *n, bool full)
       if (no->kind != 'c')
         continue;
       const struct nft_obj *oo = find_obj (o, 'c', no->name);
-      bool same = oo && oo->rules.len == no->rules.len
-                  && (no->rules.len == 0 || memcmp (oo->rules.buf, no->rules.buf, no->rules.len) == 0);
-      if (same && !full)
+      if (!full && same_rules (oo, no))
         continue;
-      if (oo)
+      if (oo || full)
         sb_addf (&sb, "flush chain " TABLE_WORDS "%s\n", no->name);
       if (no->rules.len)
         sb_addn (&sb, no->rules.buf, no->rules.len);
     }
-  /* Elements: gone or changed ones deleted, then new or changed ones added. */
-  for (size_t i = 0; i < o->n_elems; i++)
+  if (full)
     {
-      const struct nft_elem *oe = &o->elems[i];
-      const struct nft_elem *ne = find_elem (n, oe->container, oe->key);
-      if (ne == NULL || strcmp (ne->line, oe->line) != 0)
-        sb_addf (&sb, "delete element " TABLE_WORDS "%s { %s }\n", oe->container, oe->key);
+      /* nftElementStorage.reset: flush, then every element again. */
+      for (size_t i = 0; i < n->n_objs; i++)
+        if (n->objs[i].kind != 'c' && !is_affinity_set (&n->objs[i]))
+          sb_addf (&sb, "flush %s " TABLE_WORDS "%s\n", kind_word (n->objs[i].kind), n->objs[i].name);
+      for (size_t i = 0; i < n->n_elems; i++)
+        sb_addf (&sb, "%s\n", n->elems[i].line);
     }
-  for (size_t i = 0; i < n->n_elems; i++)
+  else
     {
-      const struct nft_elem *ne = &n->elems[i];
-      const struct nft_elem *oe = find_elem (o, ne->container, ne->key);
-      if (oe == NULL || strcmp (ne->line, oe->line) != 0)
-        sb_addf (&sb, "%s\n", ne->line);
+      /* Elements: gone or changed ones deleted, then new or changed ones
+         added. */
+      for (size_t i = 0; i < o->n_elems; i++)
+        {
+          const struct nft_elem *oe = &o->elems[i];
+          const struct nft_elem *ne = find_elem (n, oe->container, oe->key);
+          if (ne == NULL || strcmp (ne->line, oe->line) != 0)
+            sb_addf (&sb, "delete element " TABLE_WORDS "%s { %s }\n", oe->container, oe->key);
+        }
+      for (size_t i = 0; i < n->n_elems; i++)
+        {
+          const struct nft_elem *ne = &n->elems[i];
+          const struct nft_elem *oe = find_elem (o, ne->container, ne->key);
+          if (oe == NULL || strcmp (ne->line, oe->line) != 0)
+            sb_addf (&sb, "%s\n", ne->line);
+        }
     }
   /* Stale objects: chains flushed first (they may point at each other and
-     at affinity sets), then deleted, then the sets. */
+     at affinity sets), then deleted, then the sets; each added first, so a
+     hand-deleted one does not fail the transaction. */
   for (int pass = 0; pass < 3; pass++)
     for (size_t i = 0; i < o->n_objs; i++)
       {
@@ -294,11 +336,14 @@ diff (const struct nft_table *o, const struct nft_table *n, bool full)
             return NULL;
           }
         if (pass == 0 && oo->kind == 'c')
-          sb_addf (&sb, "flush chain " TABLE_WORDS "%s\n", oo->name);
+          sb_addf (&sb, "add chain " TABLE_WORDS "%s\nflush chain " TABLE_WORDS "%s\n", oo->name, oo->name);
         else if (pass == 1 && oo->kind == 'c')
           sb_addf (&sb, "delete chain " TABLE_WORDS "%s\n", oo->name);
         else if (pass == 2 && oo->kind != 'c')
-          sb_addf (&sb, "delete %s " TABLE_WORDS "%s\n", kind_word (oo->kind), oo->name);
+          {
+            add_def (&sb, oo);
+            sb_addf (&sb, "delete %s " TABLE_WORDS "%s\n", kind_word (oo->kind), oo->name);
+          }
       }
   return sb_steal (&sb);
 }
