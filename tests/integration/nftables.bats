@@ -53,6 +53,9 @@ web_endpoint_chains () { kp "$1" | grep -cE '^	chain endpoint-[A-Z2-7]{8}-demo/w
   echo "$output"
   [ "$status" -eq 0 ]
   echo "$output" | grep -qE '^[0-9]+ passed, 0 failed'
+  # nslab export bundles each namespace's nft ruleset.
+  "$NSLAB" export k3s -o "$BATS_TEST_TMPDIR/k3s.tar.gz"
+  bsdtar -xOf "$BATS_TEST_TMPDIR/k3s.tar.gz" k3s/netns/k3s-w1/nft-ruleset.txt | grep -qF 'elements = { 192.168.56.11 }'
   "$NSLAB" down k3s
 }
 
