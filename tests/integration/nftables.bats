@@ -143,3 +143,28 @@ web_endpoint_chains () { kp "$1" | grep -cE '^	chain endpoint-[A-Z2-7]{8}-demo/w
   [ "$(echo "$json" | jq '[.ops[] | select(.op == "nftables")] | length')" -eq 3 ]
   echo "$json" | jq -r '.ops[] | select(.op == "nftables" and .netns == "k3s-w1") | .payload' | grep -qF 'add element ip kube-proxy nodeport-ips { 192.168.56.11 }'
 }
+
+@test "nftables: status names a missing chain or table; the control loop's full sync puts them back" {
+  up_nft
+  run "$NSLAB" status k3s
+  [ "$status" -eq 0 ]
+  # A service chain is in use by its map element: empty the map first.
+  ip netns exec k3s-w1 nft flush map ip kube-proxy service-ips
+  ip netns exec k3s-w1 nft delete chain ip kube-proxy 'service-653IMDJ6-demo/web-svc/tcp/'
+  ip netns exec k3s-w2 nft delete table ip kube-proxy
+  run "$NSLAB" status k3s
+  echo "$output"
+  echo "$output" | grep -qE '^k3s-w1 +nftables: chain service-653IMDJ6-demo/web-svc/tcp/ is missing$'
+  echo "$output" | grep -qE '^k3s-w2 +nftables table ip kube-proxy is missing$'
+  # kube-proxy's full sync (every 30 s) writes the whole table again.
+  for _ in $(seq 90); do
+    ip netns exec k3s-w2 nft list table ip kube-proxy > /dev/null 2>&1 \
+      && ip netns exec k3s-w1 nft list map ip kube-proxy service-ips | grep -q '10.43.31.179 . tcp . 80' && break
+    sleep 0.5
+  done
+  ip netns exec k3s-w1 curl -s -m 3 http://10.43.31.179/ | grep -qE '^pod: web-'
+  ip netns exec k3s-w2 curl -s -m 3 http://10.43.31.179/ | grep -qE '^pod: web-'
+  run "$NSLAB" status k3s
+  [ "$status" -eq 0 ]
+  "$NSLAB" down k3s
+}
