@@ -168,3 +168,43 @@ web_endpoint_chains () { kp "$1" | grep -cE '^	chain endpoint-[A-Z2-7]{8}-demo/w
   [ "$status" -eq 0 ]
   "$NSLAB" down k3s
 }
+
+# Each shipped lab with proxy_mode = nftables in its [cluster] section
+# (added, or set in the one it has). Its checks of kube-proxy's iptables
+# rules become checks of the same in nftables: a service's ClusterIP
+# ("-A KUBE-SERVICES ... NS/NAME cluster IP") is its service-ips element,
+# a NodePort ("-A KUBE-NODEPORTS ... NS/NAME") its service-nodeports one.
+nft_variant () {
+  local f=$1 out=$BATS_TEST_TMPDIR/nft-$(basename "$1")
+  [ -e "$BATS_TEST_TMPDIR/templates" ] || ln -s "$REPO/templates" "$BATS_TEST_TMPDIR/templates"
+  awk '
+    /^\[/ { ipt = 0 }
+    /^type = iptables$/ { ipt = 1; print "type = nft"; next }
+    ipt && /^match = -A KUBE-SERVICES / { n = $0; sub(/ cluster IP$/, "", n); sub(/.*\.\*/, "", n)
+      print "match = : goto service-[A-Z2-7]{8}-" n "/"; next }
+    ipt && /^match = -A KUBE-NODEPORTS / { n = $0; sub(/.*\.\*/, "", n)
+      print "match = : goto external-[A-Z2-7]{8}-" n "/"; next }
+    { print }
+  ' "$f" > "$out.tmp"
+  if grep -q '^\[cluster\]' "$out.tmp"; then
+    sed '/^\[cluster\]/a proxy_mode = nftables' "$out.tmp" > "$out"
+  else
+    { cat "$out.tmp"; printf '\n[cluster]\nproxy_mode = nftables\n'; } > "$out"
+  fi
+  rm -f "$out.tmp"
+  echo "$out"
+}
+
+@test "nftables: every shipped lab's checks pass in nftables mode" {
+  for f in "$REPO"/labs/*.ini; do
+    v=$(nft_variant "$f")
+    lab=$(sed -n 's/^name = //p' "$v" | head -n 1)
+    "$NSLAB" up --wait "$v" >/dev/null
+    ip netns exec "$lab-$(sed -n 's/^\[node \(.*\)\]$/\1/p' "$v" | head -n 1)" nft list table ip kube-proxy > /dev/null
+    run "$NSLAB" test "$lab"
+    echo "$output"
+    [ "$status" -eq 0 ]
+    [[ "${lines[-1]}" == *" passed, 0 failed"* ]]
+    "$NSLAB" down "$lab"
+  done
+}

@@ -288,12 +288,21 @@ apply_iptables (const struct plan_op *op, struct apply_ctx *c, nslab_error_t *er
   return 0;
 }
 
-/* One libnftables transaction in the namespace: milliseconds even for
-   thousands of services, so it runs in place rather than in parallel. */
+/* One libnftables transaction in the namespace, in place (it is one
+   netlink batch). The namespace's iptables-restore finishes first: of two
+   nat chains on one hook at one priority the kernel runs the one registered
+   last first, and kube-proxy's masquerading must run before Weave's nat
+   POSTROUTING MASQUERADE. Otherwise Weave masquerades, kube-proxy's mark
+   stays on the packet, and its copy crossing the `datapath` bridge (a Linux
+   bridge seen by br_netfilter, where Weave's is an Open vSwitch datapath) is
+   masqueraded a second time and lost. */
 static int
 apply_nftables (const struct plan_op *op, struct apply_ctx *c, nslab_error_t *err)
 {
-  (void) c;
+  for (size_t i = 0; i < c->pend.n_ipt; i++)
+    if (c->pend.ipt[i].ns && strcmp (c->pend.ipt[i].ns, op->ns) == 0
+        && iptables_restore_finish (&c->pend.ipt[i], err) < 0)
+      return -1;
   return nftables_run (op->ns, op->u.nft.payload, err);
 }
 

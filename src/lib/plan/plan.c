@@ -163,7 +163,8 @@ plan_namespaces (struct plan *p, const struct model *m)
  * sysctls, the VM's NICs, flannel.1, the bridge plugin's cni0 and pod
  * veths (or Weave's bridge, datapath and pod veths), the addresses, the DHCP lease's routes, flannel's per-node
  * entries, the iptables state of kubelet, kube-proxy and flannel, and in
- * nftables proxy mode kube-proxy's nftables table. */
+ * nftables proxy mode kube-proxy's nftables table (after the iptables
+ * payload: see apply_nftables). */
 static void
 plan_node (struct plan *p, const struct model *m, const struct model_node *n, const struct kube_proxy_services *ks,
            const struct kube_proxy_nft *knft)
