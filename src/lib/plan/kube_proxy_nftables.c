@@ -53,21 +53,6 @@ kube_nft_hash_name (char out[256], const char *prefix, const char *name)
   return out;
 }
 
-static const char *
-l4 (enum l4proto p)
-{
-  switch (p)
-    {
-    case PROTO_UDP:
-      return "udp";
-    case PROTO_SCTP:
-      return "sctp";
-    case PROTO_TCP:
-    default:
-      return "tcp";
-    }
-}
-
 /* One service port with everything its rules need, in kube-proxy's names. */
 struct nft_port {
   const struct model_service *svc;
@@ -301,7 +286,7 @@ kube_proxy_nft_services (const struct model *m)
           sp->svc = svc;
           sp->port = &svc->ports[i];
           sp->name = kube_svc_port_name (svc->ns, svc->name, svc->ports[i].name);
-          sp->proto = l4 (svc->ports[i].protocol);
+          sp->proto = proto_lower (svc->ports[i].protocol);
           cleanup_free char *base = xasprintf ("%s/%s/%s/%s", svc->ns, svc->name, sp->proto,
                                                svc->ports[i].name ? svc->ports[i].name : "");
           kube_nft_hash_name (sp->cluster_chain, "service-", base);
