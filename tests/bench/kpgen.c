@@ -14,8 +14,13 @@
  *   floor  the tool alone on the same text, from a file:
  *          `iptables-restore --noflush FILE` / `nft -f FILE`, exec'd in
  *          the namespace
+ * Then, nftables mode only, the control loop's partial resync for one
+ * endpoint change (the last deployment 2 -> 3 -> 2 replicas): re-plan
+ * (model + payload), kube_proxy_nft_sync_payload, one libnftables run.
  * Prints one line per mode of medians in microseconds:
  *   MODE gen_us apply_us floor_us payload_bytes
+ * and
+ *   nft-sync total_us replan_us diff_us apply_us transaction_bytes
  * Needs root, inside the bench's sandbox. */
 #include <fcntl.h>
 #include <sched.h>
@@ -157,6 +162,65 @@ bench_mode (struct scenario *sc, enum proxy_mode mode, int runs)
   model_free (m);
 }
 
+static char *
+plan_node0 (const struct scenario *sc)
+{
+  struct model *m = NULL;
+  nslab_error_t err = NULL;
+  if (model_build (sc, &m, &err) < 0)
+    die_err ("model_build", &err);
+  char *p = gen (m, PROXY_NFTABLES);
+  model_free (m);
+  return p;
+}
+
+static void
+bench_nft_sync (struct scenario *sc, int runs)
+{
+  nslab_error_t err = NULL;
+  sc->cluster.proxy_mode = PROXY_NFTABLES;
+  struct workload_def *w = &sc->workloads[sc->n_workloads - 1];
+  int base = w->replicas;
+  char *cur = plan_node0 (sc);
+  if (netns_create ("kpgen-s", &err) < 0 || nftables_run ("kpgen-s", cur, &err) < 0)
+    die_err ("initial apply", &err);
+  long *tt = calloc ((size_t) runs, sizeof *tt), *tp = calloc ((size_t) runs, sizeof *tp),
+       *td = calloc ((size_t) runs, sizeof *td), *ta = calloc ((size_t) runs, sizeof *ta);
+  size_t bytes = 0;
+  for (int r = 0; r < runs; r++)
+    {
+      w->replicas = base + (r % 2 == 0);
+      long t0 = now_us ();
+      char *next = plan_node0 (sc);
+      long t1 = now_us ();
+      char *tx = NULL;
+      if (kube_proxy_nft_sync_payload (cur, next, false, &tx, &err) < 0)
+        die_err ("sync", &err);
+      long t2 = now_us ();
+      if (tx && nftables_run ("kpgen-s", tx, &err) < 0)
+        die_err ("sync apply", &err);
+      long t3 = now_us ();
+      tp[r] = t1 - t0;
+      td[r] = t2 - t1;
+      ta[r] = t3 - t2;
+      tt[r] = t3 - t0;
+      bytes = tx ? strlen (tx) : 0;
+      free (tx);
+      free (cur);
+      cur = next;
+    }
+  w->replicas = base;
+  if (netns_delete ("kpgen-s", &err) < 0)
+    die_err ("netns", &err);
+  printf ("nft-sync %ld %ld %ld %ld %zu\n", median (tt, runs), median (tp, runs), median (td, runs),
+          median (ta, runs), bytes);
+  free (cur);
+  free (tt);
+  free (tp);
+  free (td);
+  free (ta);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -174,6 +238,7 @@ main (int argc, char **argv)
     die_err (argv[1], &err);
   bench_mode (sc, PROXY_IPTABLES, runs);
   bench_mode (sc, PROXY_NFTABLES, runs);
+  bench_nft_sync (sc, runs);
   scenario_free (sc);
   return 0;
 }
