@@ -178,13 +178,26 @@ nft_variant () {
   local f=$1 out=$BATS_TEST_TMPDIR/nft-$(basename "$1")
   [ -e "$BATS_TEST_TMPDIR/templates" ] || ln -s "$REPO/templates" "$BATS_TEST_TMPDIR/templates"
   awk '
-    /^\[/ { ipt = 0 }
-    /^type = iptables$/ { ipt = 1; print "type = nft"; next }
-    ipt && /^match = -A KUBE-SERVICES / { n = $0; sub(/ cluster IP$/, "", n); sub(/.*\.\*/, "", n)
-      print "match = : goto service-[A-Z2-7]{8}-" n "/"; next }
-    ipt && /^match = -A KUBE-NODEPORTS / { n = $0; sub(/.*\.\*/, "", n)
-      print "match = : goto external-[A-Z2-7]{8}-" n "/"; next }
-    { print }
+    # One section at a time: an iptables check of KUBE-SERVICES or
+    # KUBE-NODEPORTS becomes an nft check; any other stays as it is.
+    function flush(   i, kube) {
+      kube = 0
+      for (i = 1; i <= n; i++)
+        if (sec[i] ~ /^match = -A KUBE-(SERVICES|NODEPORTS) /) kube = 1
+      for (i = 1; i <= n; i++) {
+        l = sec[i]
+        if (kube && l == "type = iptables") l = "type = nft"
+        else if (kube && l ~ /^match = -A KUBE-SERVICES /) {
+          sub(/ cluster IP$/, "", l); sub(/.*\.\*/, "", l); l = "match = : goto service-[A-Z2-7]{8}-" l "/" }
+        else if (kube && l ~ /^match = -A KUBE-NODEPORTS /) {
+          sub(/.*\.\*/, "", l); l = "match = : goto external-[A-Z2-7]{8}-" l "/" }
+        print l
+      }
+      n = 0
+    }
+    /^\[/ { flush() }
+    { sec[++n] = $0 }
+    END { flush() }
   ' "$f" > "$out.tmp"
   if grep -q '^\[cluster\]' "$out.tmp"; then
     sed '/^\[cluster\]/a proxy_mode = nftables' "$out.tmp" > "$out"
