@@ -10,7 +10,9 @@ load helpers
 # ClientIP-affinity service over web's pods, a UDP service, a NodePort
 # service without endpoints.
 nft_lab () {
-  local f=$BATS_TEST_TMPDIR/k3s-nft.ini
+  # In labs/ beside templates/, where nslab looks for "template = k3s".
+  local f=$BATS_TEST_TMPDIR/labs/k3s-nft.ini
+  mkdir -p "$BATS_TEST_TMPDIR/labs"
   [ -e "$BATS_TEST_TMPDIR/templates" ] || ln -s "$REPO/templates" "$BATS_TEST_TMPDIR/templates"
   { cat "$SEED"
     printf '\n[cluster]\nproxy_mode = nftables\n'
@@ -175,7 +177,8 @@ web_endpoint_chains () { kp "$1" | grep -cE '^	chain endpoint-[A-Z2-7]{8}-demo/w
 # ("-A KUBE-SERVICES ... NS/NAME cluster IP") is its service-ips element,
 # a NodePort ("-A KUBE-NODEPORTS ... NS/NAME") its service-nodeports one.
 nft_variant () {
-  local f=$1 out=$BATS_TEST_TMPDIR/nft-$(basename "$1")
+  local f=$1 out=$BATS_TEST_TMPDIR/labs/nft-$(basename "$1")
+  mkdir -p "$BATS_TEST_TMPDIR/labs"
   [ -e "$BATS_TEST_TMPDIR/templates" ] || ln -s "$REPO/templates" "$BATS_TEST_TMPDIR/templates"
   awk '
     # One section at a time: an iptables check of KUBE-SERVICES or
