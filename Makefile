@@ -9,7 +9,7 @@
 #   make check-isolation  make check twice with the demo lab and a foreign netns up (root)
 #   make check-vagrant  the Vagrantfile parses, scripts are LF, it provisions as the README says (no VM)
 #   make check-container  build a bookworm image (mmdebstrap, docker import) and run the seed lab and make check in it
-#   make fuzz       fuzz the scenario loader (clang libFuzzer), FUZZ_SECONDS=600
+#   make fuzz       fuzz the scenario loader, plan reader and DNS queries (clang libFuzzer), FUZZ_SECONDS=600
 #   make bench      benchmarks
 #   make install    PREFIX=/usr/local (binary, templates, labs, man page, docs, bash completion)
 #   make uninstall  PREFIX=/usr/local
@@ -23,7 +23,7 @@ BUILD     ?= build/release
 VERSION   := 0.1.0
 SAN       ?=
 
-PKGS      := libnl-3.0 libnl-route-3.0 libmnl jansson nettle sqlite3 libarchive libnftables
+PKGS      := libnl-3.0 libnl-route-3.0 libmnl jansson nettle sqlite3 libarchive ldns libnftables
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 CHECK_CFLAGS := $(shell pkg-config --cflags check 2>/dev/null)
@@ -72,6 +72,13 @@ PAUSE_OBJ := $(BUILD)/obj/apps/pause/main.o $(addprefix $(BUILD)/obj/,apps/pause
 endif
 LIBEXECDIR ?= $(PREFIX)/lib/nslab
 
+# nslab-coredns: the cluster DNS server the coredns pods run, linked with
+# only ldns, SQLite, jansson (and nettle and iniparser, through the snapshot
+# reader) so that its private memory stays small (apply.c finds it beside
+# nslab or in $(LIBEXECDIR); without it nslab re-executes itself).
+COREDNS_BIN ?= $(dir $(NSLAB_BIN))nslab-coredns
+COREDNS_LIBS := $(shell pkg-config --libs ldns sqlite3 jansson nettle 2>/dev/null) -liniparser
+
 all: $(NSLAB_BIN)
 
 $(BUILD)/obj/%.o: src/%.c $(HEADERS) Makefile
@@ -82,9 +89,13 @@ $(LIB): $(LIB_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
 
-$(NSLAB_BIN): $(CLI_OBJ) $(LIB) | $(PAUSE_BIN)
+$(NSLAB_BIN): $(CLI_OBJ) $(LIB) | $(PAUSE_BIN) $(COREDNS_BIN)
 	@mkdir -p $(@D)
 	$(CC) $(LDSAN) -o $@ $(CLI_OBJ) $(LIB) $(LDLIBS)
+
+$(COREDNS_BIN): $(BUILD)/obj/apps/coredns/main.o $(BUILD)/obj/cmd_coredns.o $(LIB)
+	@mkdir -p $(@D)
+	$(CC) $(LDSAN) -o $@ $(BUILD)/obj/apps/coredns/main.o $(BUILD)/obj/cmd_coredns.o $(LIB) $(COREDNS_LIBS)
 
 ifneq ($(PAUSE_BIN),)
 $(PAUSE_BIN): $(PAUSE_OBJ)
@@ -128,8 +139,9 @@ check-isolation: $(NSLAB_BIN) $(UNIT_BIN)
 check-asan:
 	$(MAKE) SAN=1 BUILD=build/asan check
 
-# Every parser of outside input: the scenario loader (FUZZ_SECONDS each), and
-# the reader of a lab's plan.json snapshot, seeded with the shipped labs' plans.
+# Every parser of outside input: the scenario loader (FUZZ_SECONDS each), the
+# reader of a lab's plan.json snapshot, seeded with the shipped labs' plans,
+# and the cluster DNS server's query parser (tests/fuzz/corpus-dns).
 FUZZ_SECONDS ?= 600
 FUZZ_CC := clang -std=c17 -D_GNU_SOURCE -O1 -g -fsanitize=fuzzer,address,undefined -Isrc/lib -Isrc -I/usr/include/iniparser $(PKG_CFLAGS)
 fuzz: deps-fuzz
@@ -138,6 +150,8 @@ fuzz: deps-fuzz
 	$(FUZZ_CC) -o build/fuzz/fuzz_scenario tests/fuzz/fuzz_scenario.c build/fuzz/libnslab.a $(LDLIBS)
 	$(FUZZ_CC) -o build/fuzz/fuzz_plan_json tests/fuzz/fuzz_plan_json.c build/fuzz/libnslab.a $(LDLIBS)
 	$(FUZZ_CC) -o build/fuzz/fuzz_nft_sync tests/fuzz/fuzz_nft_sync.c build/fuzz/libnslab.a $(LDLIBS)
+	$(FUZZ_CC) -o build/fuzz/fuzz_dns tests/fuzz/fuzz_dns.c build/fuzz/libnslab.a $(LDLIBS)
+	$(FUZZ_CC) -o build/fuzz/fuzz_cni_result tests/fuzz/fuzz_cni_result.c build/fuzz/libnslab.a $(LDLIBS)
 	@mkdir -p build/fuzz/corpus build/fuzz/corpus-json
 	cp labs/*.ini templates/*.ini tests/fuzz/corpus/* build/fuzz/corpus/ 2>/dev/null || true
 	for f in labs/*.ini; do bin/nslab plan -o json "$$f" > build/fuzz/corpus-json/$$(basename "$$f" .ini).json; done
@@ -148,6 +162,11 @@ fuzz: deps-fuzz
 	bin/nslab plan -o json tests/fuzz/corpus/nftables.ini | jq -j '[.ops[] | select(.op == "nftables") | .payload] | .[0] + "\u0000" + .[1]' \
 	  > build/fuzz/corpus-nft/k3s-nftables
 	./build/fuzz/fuzz_nft_sync -max_total_time=$(FUZZ_SECONDS) -max_len=100000 build/fuzz/corpus-nft
+	@mkdir -p build/fuzz/corpus-dns
+	cp tests/fuzz/corpus-dns/* build/fuzz/corpus-dns/
+	./build/fuzz/fuzz_dns -max_total_time=$(FUZZ_SECONDS) -max_len=4096 build/fuzz/corpus-dns
+	@mkdir -p build/fuzz/corpus-cni && cp tests/fuzz/corpus-cni/* build/fuzz/corpus-cni/
+	./build/fuzz/fuzz_cni_result -max_total_time=$(FUZZ_SECONDS) build/fuzz/corpus-cni
 
 # Regenerate the golden plans (one per labs/*.ini) after a deliberate change,
 # and show the whole diff to review before committing it.
@@ -157,8 +176,9 @@ golden: $(BUILD)/tests/test_model
 	git --no-pager diff tests/unit/golden || true
 	git status --short tests/unit/golden
 
-# tests/bench/proxysync.c: kube-proxy's resync, linked against the library.
-$(BUILD)/bench/proxysync: tests/bench/proxysync.c $(LIB) $(HEADERS)
+# tests/bench/proxysync.c (kube-proxy's resync) and svcpayload.c (every
+# Service kind's payload, generated and applied), linked against the library.
+$(BUILD)/bench/proxysync $(BUILD)/bench/svcpayload: $(BUILD)/bench/%: tests/bench/%.c $(LIB) $(HEADERS)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(LIB) $(LDSAN) $(LDLIBS)
 
@@ -167,8 +187,8 @@ $(BUILD)/bench/kpgen: tests/bench/kpgen.c $(LIB) $(HEADERS)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(LIB) $(LDSAN) $(LDLIBS)
 
-bench: $(NSLAB_BIN) $(BUILD)/bench/proxysync $(BUILD)/bench/kpgen
-	PROXYSYNC=$(CURDIR)/$(BUILD)/bench/proxysync KPGEN=$(CURDIR)/$(BUILD)/bench/kpgen ./tests/bench/run
+bench: $(NSLAB_BIN) $(BUILD)/bench/proxysync $(BUILD)/bench/svcpayload $(BUILD)/bench/kpgen
+	PROXYSYNC=$(CURDIR)/$(BUILD)/bench/proxysync SVCPAYLOAD=$(CURDIR)/$(BUILD)/bench/svcpayload KPGEN=$(CURDIR)/$(BUILD)/bench/kpgen ./tests/bench/run
 
 # The README's run command: deps, build, and the headline experiment.
 demo:
@@ -186,8 +206,8 @@ install: $(NSLAB_BIN)
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(DATADIR)/templates $(DESTDIR)$(DATADIR)/labs $(DESTDIR)$(MANDIR)/man1 \
 	  $(DESTDIR)$(DOCDIR)/walkthroughs $(DESTDIR)$(COMPDIR)
 	install -m 0755 $(NSLAB_BIN) $(DESTDIR)$(BINDIR)/nslab
-	if [ -x "$(dir $(NSLAB_BIN))nslab-pause" ]; then \
-	  install -d $(DESTDIR)$(LIBEXECDIR) && install -m 0755 "$(dir $(NSLAB_BIN))nslab-pause" $(DESTDIR)$(LIBEXECDIR)/; fi
+	for h in nslab-pause nslab-coredns; do if [ -x "$(dir $(NSLAB_BIN))$$h" ]; then \
+	  install -d $(DESTDIR)$(LIBEXECDIR) && install -m 0755 "$(dir $(NSLAB_BIN))$$h" $(DESTDIR)$(LIBEXECDIR)/; fi; done
 	install -m 0644 templates/*.ini $(DESTDIR)$(DATADIR)/templates/
 	install -m 0644 labs/*.ini $(DESTDIR)$(DATADIR)/labs/
 	install -m 0644 docs/nslab.1 $(DESTDIR)$(MANDIR)/man1/nslab.1
@@ -204,4 +224,4 @@ uninstall:
 	rm -rf $(DESTDIR)$(DATADIR) $(DESTDIR)$(DOCDIR) $(DESTDIR)$(LIBEXECDIR)
 
 clean:
-	rm -rf build bin/nslab
+	rm -rf build bin/nslab bin/nslab-coredns

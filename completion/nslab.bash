@@ -23,7 +23,7 @@ _nslab_ini_files () {
 
 _nslab () {
   local cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD-1]}
-  local nslab=${COMP_WORDS[0]} verbs="validate plan up down ls status exec test export help"
+  local nslab=${COMP_WORDS[0]} verbs="validate plan up down ls status exec test export scale delete apply help"
   COMPREPLY=()
   if [ "$COMP_CWORD" -eq 1 ]; then
     COMPREPLY=( $(compgen -W "$verbs --help --version" -- "$cur") )
@@ -57,7 +57,7 @@ _nslab () {
     status)
       if [[ $cur == -* ]]; then COMPREPLY=( $(compgen -W "-o --output --help" -- "$cur") )
       else COMPREPLY=( $(compgen -W "$(_nslab_labs "$nslab")" -- "$cur") ); fi ;;
-    exec)
+    exec|scale|delete)
       # Positional words so far (LAB, TARGET), and the -n namespace.
       local i w lab="" target="" ns=default
       for (( i = 2; i < COMP_CWORD; i++ )); do
@@ -65,12 +65,14 @@ _nslab () {
         case $w in
           --) return 0 ;;
           -n|--namespace) ns=${COMP_WORDS[i+1]}; i=$((i + 1)) ;;
+          --replicas|--timeout) i=$((i + 1)) ;;
           --namespace=*) ns=${w#--namespace=} ;;
           -n?*) ns=${w#-n} ;;
           -*) ;;
           *) if [ -z "$lab" ]; then lab=$w; elif [ -z "$target" ]; then target=$w; else return 0; fi ;;
         esac
       done
+      case $prev in --replicas|--timeout) return 0 ;; esac
       if [ "$prev" = -n ] || [ "$prev" = --namespace ]; then
         [ -n "$lab" ] && COMPREPLY=( $(compgen -W "$("$nslab" status "$lab" 2>/dev/null |
           awk '$1 == "pod" { sub("/.*", "", $2); print $2 }' | sort -u)" -- "$cur") )
@@ -79,10 +81,23 @@ _nslab () {
       if [ -z "$lab" ]; then
         COMPREPLY=( $(compgen -W "$(_nslab_labs "$nslab")" -- "$cur") )
       elif [ -z "$target" ]; then
-        COMPREPLY=( $(compgen -W "-n $(_nslab_targets "$nslab" "$lab" "$ns")" -- "$cur") )
+        # scale and delete name workloads by kind; the names are the
+        # scenario's, which nslab status does not list.
+        case $verb in
+          exec) COMPREPLY=( $(compgen -W "-n $(_nslab_targets "$nslab" "$lab" "$ns")" -- "$cur") ) ;;
+          scale) compopt -o nospace 2>/dev/null; COMPREPLY=( $(compgen -W "-n deploy/ rs/" -- "$cur") ) ;;
+          delete) compopt -o nospace 2>/dev/null
+            COMPREPLY=( $(compgen -W "-n deploy/ rs/ svc/ $(_nslab_targets "$nslab" "$lab" "$ns" | grep '^pod/')" -- "$cur") ) ;;
+        esac
       else
-        COMPREPLY=( $(compgen -W "--" -- "$cur") )
+        case $verb in
+          exec) COMPREPLY=( $(compgen -W "--" -- "$cur") ) ;;
+          scale) COMPREPLY=( $(compgen -W "--replicas --timeout" -- "$cur") ) ;;
+          delete) COMPREPLY=( $(compgen -W "--timeout" -- "$cur") ) ;;
+        esac
       fi ;;
+    apply)
+      if [[ $cur == -* ]]; then COMPREPLY=( $(compgen -W "--timeout --help" -- "$cur") ); else _nslab_ini_files "$cur"; fi ;;
   esac
   return 0
 }

@@ -26,5 +26,7 @@ int cmd_internal (int argc, char **argv);
 int controller_main (int argc, char **argv);
 /* nslab-runtime LAB (cmd_controller.c): the loop's runtime agent. */
 int runtime_main (int argc, char **argv);
+/* nslab-coredns --port PORT LAB (cmd_coredns.c): a coredns pod's DNS server. */
+int coredns_main (int argc, char **argv);
 
 #endif

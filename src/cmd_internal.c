@@ -31,6 +31,11 @@ cmd_internal (int argc, char **argv)
       prctl (PR_SET_NAME, name, 0, 0, 0);
       return controller_main (argc, argv);
     }
+  if (strcmp (name, "nslab-coredns") == 0)
+    {
+      prctl (PR_SET_NAME, name, 0, 0, 0);
+      return coredns_main (argc, argv);
+    }
   if (strcmp (name, "nslab-runtime") == 0)
     {
       prctl (PR_SET_NAME, name, 0, 0, 0);

@@ -41,7 +41,7 @@ print_summary (const struct plan *p, double secs, FILE *out)
   fputc ('\n', out);
   const struct lab_service *svc = NULL;
   for (size_t i = 0; i < m->n_services && svc == NULL; i++)
-    if (! m->services[i].implicit && m->services[i].n_ports && m->services[i].ports[0].n_endpoints
+    if (! m->services[i].implicit && m->services[i].cluster_ip && m->services[i].n_ports && m->services[i].ports[0].n_endpoints
         && m->services[i].ports[0].protocol == PROTO_TCP)
       svc = &m->services[i];
   if (m->n_pods)
@@ -59,6 +59,41 @@ print_summary (const struct plan *p, double secs, FILE *out)
     fprintf (out, "  nslab exec %s node/%s -- ip route\n  ip netns exec %s iptables-save -t nat\n", m->lab,
              m->nodes[0].name, m->nodes[0].netns);
   fprintf (out, "  nslab down %s\n", m->lab);
+}
+
+/* The kernel has one IPv4 neighbour table for every namespace on the
+ * machine, and only the initial namespace can size it
+ * (net.ipv4.neigh.default.gc_thresh*; a node has no such sysctl). A lab
+ * whose pods can fill it breaks every other lab and the host itself, so
+ * up says so before it starts, and leaves the host's limits alone. */
+static void
+warn_neighbour_table (const struct lab_objects *m)
+{
+  unsigned long thresh2 = 0, thresh3 = 0;
+  FILE *f = fopen ("/proc/sys/net/ipv4/neigh/default/gc_thresh2", "re");
+  if (f == NULL)
+    return; /* not the initial namespace: the table's size is not ours to read */
+  int n = fscanf (f, "%lu", &thresh2);
+  fclose (f);
+  f = fopen ("/proc/sys/net/ipv4/neigh/default/gc_thresh3", "re");
+  if (f == NULL || n != 1)
+    {
+      if (f)
+        fclose (f);
+      return;
+    }
+  n = fscanf (f, "%lu", &thresh3);
+  fclose (f);
+  /* A talking pod costs two entries (its gateway in the pod, the pod on
+   * cni0); each node one per other node (the VTEP's, permanent). */
+  unsigned long need = 2 * (unsigned long) m->n_pods + (unsigned long) (m->n_nodes * m->n_nodes);
+  if (n == 1 && need > thresh2)
+    fprintf (stderr,
+             "nslab: warning: lab %s can use up to %lu neighbour entries; the kernel's table is shared by every "
+             "namespace on this machine, purges entries above net.ipv4.neigh.default.gc_thresh2 = %lu and "
+             "refuses new ones above gc_thresh3 = %lu, for other labs and the host too: raise both on the host first "
+             "(docs/limits.md)\n",
+             m->lab, need, thresh2, thresh3);
 }
 
 int
@@ -80,6 +115,7 @@ cmd_up (int argc, char **argv, nslab_error_t *err)
   struct plan *p;
   if (cli_load_plan (argv[1], &sc, &p, err) < 0)
     return -1;
+  warn_neighbour_table (p->objects);
   char real[PATH_MAX];
   const char *path = realpath (argv[1], real) ? real : argv[1];
   int rc = apply_plan (p, path, err);

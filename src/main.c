@@ -38,7 +38,8 @@ main (int argc, char **argv)
     }
   if (strcmp (argv[1], "help") == 0)
     {
-      if (argc == 2 || strcmp (argv[2], "help") == 0)
+      /* `nslab help -h` is help on help: the usage, as for every verb's -h. */
+      if (argc == 2 || strcmp (argv[2], "help") == 0 || cli_is_help (argv[2]))
         {
           cli_print_usage (stdout);
           return 0;

@@ -8,14 +8,19 @@ bats_require_minimum_version 1.5.0
 
 load helpers
 
-VERBS="validate plan up down ls status exec"
+VERBS="validate plan up down ls status exec test export scale delete apply"
+
+# The verbs `nslab --help` lists, in its order.
+usage_verbs () {
+  "$NSLAB" --help | sed -n '/^commands:$/,/^$/p' | awk '/^  [a-z]/ { print $1 }' | tr '\n' ' ' | sed 's/ $//'
+}
 
 @test "cli: validate and plan need no root; plan -o json is JSON" {
   make_nobody_copy
   local bin=$NOBODY_DIR/bin/nslab seed=$NOBODY_DIR/labs/k3s-virtualbox.ini
   run as_nobody "$bin" validate "$seed"
   [ "$status" -eq 0 ]
-  [ "$output" = "$seed: ok (lab k3s: 3 nodes, 8 pods, 4 services)" ]
+  [ "$output" = "$seed: ok (lab k3s: 3 nodes, 9 pods, 4 services)" ]
   run as_nobody "$bin" plan "$seed"
   [ "$status" -eq 0 ]
   [[ "$output" == *"ip route add 10.42.1.0/24 via 10.42.1.0 dev flannel.1 onlink"* ]]
@@ -80,6 +85,14 @@ VERBS="validate plan up down ls status exec"
     [[ "$output" == *"--version"* ]]
     for verb in $VERBS; do [[ "$output" == *"  $verb "* ]]; done
   done
+  # A verb added to cli.c but not to this list fails here, not silently.
+  [ "$(usage_verbs)" = "$VERBS" ]
+  for args in "help -h" "help --help"; do
+    run --separate-stderr "$NSLAB" $args
+    [ "$status" -eq 0 ]
+    [ -z "$stderr" ]
+    [ "${lines[0]}" = "usage: nslab COMMAND [ARGS]" ]
+  done
   run --separate-stderr "$NSLAB" --version
   [ "$status" -eq 0 ]
   [[ "$output" =~ ^"nslab "[0-9]+\.[0-9]+\.[0-9]+$ ]]
@@ -124,7 +137,7 @@ VERBS="validate plan up down ls status exec"
   [ "$status" -eq 0 ]
   [ "$(echo "$output" | jq -c .)" = "[]" ]
   "$NSLAB" up "$SEED" > /dev/null
-  "$NSLAB" ls -o json | jq -e 'length == 1 and .[0].name == "k3s" and .[0].nodes == 3 and .[0].pods == 8
+  "$NSLAB" ls -o json | jq -e 'length == 1 and .[0].name == "k3s" and .[0].nodes == 3 and .[0].pods == 9
                                and .[0].services == 4 and .[0].status == "up" and .[0].age_seconds >= 0'
   # The text table's row, field by field.
   read -r name nodes pods svcs _ st < <("$NSLAB" ls | sed -n 2p)
@@ -133,7 +146,7 @@ VERBS="validate plan up down ls status exec"
   run "$NSLAB" status -o json k3s
   [ "$status" -eq 0 ]
   echo "$output" | jq -e '.lab == "k3s" and .healthy == true and .status == "up" and .nodes == 3
-                         and (.processes | length) == 11 and all(.processes[]; .alive and .netns_present)
+                         and (.processes | length) == 12 and all(.processes[]; .alive and .netns_present)
                          and (.netns | length) > 0 and all(.netns[]; .present)'
   # Same processes as the text table.
   [ "$(echo "$output" | jq -r '.processes[] | "\(.kind) \(.name) \(.pid)"' | sort)" = \
@@ -190,7 +203,8 @@ VERBS="validate plan up down ls status exec"
 @test "cli: bash completion offers verbs, .ini files, labs and exec targets" {
   source "$REPO/completion/nslab.bash"
   comp () { COMP_WORDS=("$NSLAB" "$@"); COMP_CWORD=$(( ${#COMP_WORDS[@]} - 1 )); COMPREPLY=(); _nslab; echo "${COMPREPLY[*]}"; }
-  [ "$(comp "")" = "validate plan up down ls status exec test export help --help --version" ]
+  [ "$(comp "")" = "$(usage_verbs) help --help --version" ]
+  [ "$(comp help "")" = "$(usage_verbs) help" ]
   [ "$(comp st)" = "status" ]
   [ "$(comp plan -o "")" = "text json" ]
   mkdir -p "$BATS_TEST_TMPDIR/c/sub"
@@ -206,6 +220,13 @@ VERBS="validate plan up down ls status exec"
   [ "$(comp exec k3s -n demo "")" = "-n host node/cp1 node/w1 node/w2 pod/web-8f796d557-56kng pod/web-8f796d557-bw5jd" ]
   [ "$(comp exec k3s -n "")" = "default demo kube-system" ] || [ "$(comp exec k3s -n "")" = "default demo" ]
   [ "$(comp exec k3s node/cp1 "")" = "--" ]
+  [ "$(comp scale "")" = "k3s" ]
+  [ "$(comp scale k3s "")" = "-n deploy/ rs/" ]
+  [ "$(comp scale k3s -n demo deploy/web "")" = "--replicas --timeout" ]
+  [ "$(comp scale k3s deploy/web --replicas "")" = "" ]
+  [ "$(comp delete k3s -n demo "")" = "-n deploy/ rs/ svc/ pod/web-8f796d557-56kng pod/web-8f796d557-bw5jd" ]
+  [ "$(comp delete k3s svc/web-svc "")" = "--timeout" ]
+  [ "$(comp apply --t)" = "--timeout" ]
   "$NSLAB" down k3s
 }
 
@@ -229,7 +250,7 @@ VERBS="validate plan up down ls status exec"
   [ "$status" -eq 0 ]
   run "$prefix/bin/nslab" validate work/mine.ini
   [ "$status" -eq 0 ]
-  [ "$output" = "work/mine.ini: ok (lab k3s: 3 nodes, 8 pods, 4 services)" ]
+  [ "$output" = "work/mine.ini: ok (lab k3s: 3 nodes, 9 pods, 4 services)" ]
   run "$prefix/bin/nslab" plan work/mine.ini
   [ "$status" -eq 0 ]
   [[ "$output" == *"ip route add 10.42.1.0/24 via 10.42.1.0 dev flannel.1 onlink"* ]]

@@ -23,7 +23,7 @@ load helpers
   wait_gone "$pid"
   run "$NSLAB" status k3s
   [ "$status" -eq 1 ]
-  [[ "$output" == *"k3s-w2                               no"* ]]
+  [[ "$output" =~ $'\n'"k3s-w2 "+"no"$'\n' ]]
   [[ "$output" == *"node   w1 "*" dead"* ]]
   run "$NSLAB" down k3s
   [ "$status" -eq 0 ]

@@ -34,7 +34,7 @@ leftovers () {
   ns=$(ip netns list 2>/dev/null)
   [ -n "$ns" ] && echo "netns: $ns"
   local procs
-  procs=$(ps -eo pid=,args= | grep -E 'nslab-(pause|echo|controller)' | grep -v grep)
+  procs=$(ps -eo pid=,args= | grep -E 'nslab-(pause|echo|controller|coredns)' | grep -v grep)
   [ -n "$procs" ] && echo "processes: $procs"
   local mounts
   mounts=$(awk 'index($5, "/run/netns/") == 1 { print $5 }' /proc/self/mountinfo)
@@ -77,6 +77,9 @@ common_teardown () {
   # check, and its cleanup below must not run: outside the sandbox it would
   # take down the machine's labs and netns.
   [ "${NSLAB_TEST_SET_UP:-}" = 1 ] || return 0
+  # make_nobody_copy's dir is outside BATS_TEST_TMPDIR (nobody must reach
+  # it): a test that failed before its own rm -rf would leave it in /tmp.
+  [ -z "${NOBODY_DIR:-}" ] || rm -rf "$NOBODY_DIR"
   # After a failed test body its own `down` never ran: just clean up, the
   # failure is already reported.
   if [ "${BATS_TEST_COMPLETED:-}" = 1 ]; then
@@ -115,9 +118,17 @@ make_lab () {
 # sections read from stdin; prints the file's path.
 one_node_lab () {
   local f=$BATS_TEST_TMPDIR/$1.ini
-  { printf '[lab]\nname = %s\ntemplate = %s/templates/k3s.ini\n' "$1" "$REPO"
+  # No cluster DNS: the smallest lab has no pod the test did not ask for
+  # (dns.bats tests the coredns pods).
+  # A leading [cluster] section of the input joins the helper's own.
+  local in cluster rest
+  in=$(cat)
+  cluster=$(printf '%s\n' "$in" | awk 'NR == 1 && $0 == "[cluster]" { c = 1; next } /^\[/ { c = 0 } c')
+  rest=$(printf '%s\n' "$in" | awk 'NR == 1 && $0 == "[cluster]" { c = 1; next } /^\[/ { c = 0 } !c')
+  { printf '[lab]\nname = %s\ntemplate = %s/templates/k3s.ini\n[cluster]\ndns = no\n' "$1" "$REPO"
+    [ -z "$cluster" ] || printf '%s\n' "$cluster"
     printf '[node n1]\nrole = control-plane\nnics = enp0s8=hostonly:192.168.56.10\n'
-    cat; } > "$f"
+    printf '%s\n' "$rest"; } > "$f"
   echo "$f"
 }
 

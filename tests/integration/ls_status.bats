@@ -14,7 +14,7 @@ load helpers
   run "$NSLAB" ls
   [ "$status" -eq 0 ]
   [ "${lines[0]}" = "NAME   NODES   PODS   SERVICES   AGE   STATUS" ]
-  [[ "${lines[1]}" =~ ^"k3s    3       8      4          "[0-9]+s" "+"up"$ ]]
+  [[ "${lines[1]}" =~ ^"k3s    3       9      4          "[0-9]+s" "+"up"$ ]]
   "$NSLAB" down k3s
 }
 
@@ -22,12 +22,12 @@ load helpers
   "$NSLAB" up "$SEED" >/dev/null
   run "$NSLAB" status k3s
   [ "$status" -eq 0 ]
-  [[ "${lines[0]}" =~ ^"lab k3s: up, age "[0-9]+s", 3 nodes, 8 pods, 4 services"$ ]]
-  [ "$(printf '%s\n' "$output" | grep -c ' alive$')" -eq 11 ]
-  [ "$(printf '%s\n' "$output" | grep -cE '^k3s-[a-z0-9-]+ +yes$')" -eq 15 ]
+  [[ "${lines[0]}" =~ ^"lab k3s: up, age "[0-9]+s", 3 nodes, 9 pods, 4 services"$ ]]
+  [ "$(printf '%s\n' "$output" | grep -c ' alive$')" -eq 12 ]
+  [ "$(printf '%s\n' "$output" | grep -cE '^k3s-[a-z0-9-]+ +yes$')" -eq 16 ]
   [ "${lines[-1]}" = "healthy" ]
   # The pod's row: its node and IP from the snapshot, as `kubectl get pod -o wide` shows them.
-  [[ "$output" == *"pod    demo/web-8f796d557-56kng         w1     10.42.1.2       k3s-demo-web-8f796d557-56kng"* ]]
+  [[ "$output" =~ $'\n'"pod    demo/web-8f796d557-56kng "+"w1     10.42.1.2       k3s-demo-web-8f796d557-56kng " ]]
   "$NSLAB" down k3s
 }
 
@@ -85,16 +85,16 @@ pod_line () { "$NSLAB" status k3s | awk -v p="$1" '$1 == "demo" && $2 == p'; }
   ip=$(sqlite3 "$STATE_ROOT/k3s/store.db" "select json_extract(body, '$.status.podIP') || ' ' || json_extract(body, '$.spec.nodeName') from objects where kind='Pod' and name='$new'")
   run "$NSLAB" status k3s
   [ "$status" -eq 0 ]
-  [[ "${lines[0]}" =~ ^"lab k3s: up, age "[0-9]+s", 3 nodes, 9 pods, 4 services"$ ]]
-  [[ "$output" == *"NAMESPACE   NAME                     READY   STATUS    RESTARTS   AGE   IP          NODE"* ]]
+  [[ "${lines[0]}" =~ ^"lab k3s: up, age "[0-9]+s", 3 nodes, 10 pods, 4 services"$ ]]
+  [[ "$output" =~ "NAMESPACE "+"NAME "+"READY   STATUS    RESTARTS   AGE   IP          NODE" ]]
   # The new pod, ready, with the address and node the store gave it; its
   # namespace and process are there too.
   [[ "$(pod_line "$new")" =~ ^"demo "+"$new "+"1/1 "+"Running "+"0 "+[0-9]+s" "+"${ip% *} "+"${ip#* }"$ ]]
   ip netns list | grep -q "^k3s-demo-$new"
-  [ "$(printf '%s\n' "$output" | grep -c ' alive$')" -eq 12 ]
-  "$NSLAB" status -o json k3s | jq -e --arg p "$new" '.pods == 9 and .health == "healthy" and ([.pod_status[] | select(.name == $p and .status == "Running" and .ready == 1)] | length) == 1'
+  [ "$(printf '%s\n' "$output" | grep -c ' alive$')" -eq 13 ]
+  "$NSLAB" status -o json k3s | jq -e --arg p "$new" '.pods == 10 and .health == "healthy" and ([.pod_status[] | select(.name == $p and .status == "Running" and .ready == 1)] | length) == 1'
   run "$NSLAB" ls
-  [[ "${lines[1]}" =~ ^"k3s    3       9      4          "[0-9]+s" "+"up"$ ]]
+  [[ "${lines[1]}" =~ ^"k3s    3       10     4          "[0-9]+s" "+"up"$ ]]
   "$NSLAB" down k3s
 }
 

@@ -175,7 +175,8 @@ web_endpoint_chains () { kp "$1" | grep -cE '^	chain endpoint-[A-Z2-7]{8}-demo/w
 # (added, or set in the one it has). Its checks of kube-proxy's iptables
 # rules become checks of the same in nftables: a service's ClusterIP
 # ("-A KUBE-SERVICES ... NS/NAME cluster IP") is its service-ips element,
-# a NodePort ("-A KUBE-NODEPORTS ... NS/NAME") its service-nodeports one.
+# a NodePort ("-A KUBE-NODEPORTS ... NS/NAME") its service-nodeports one,
+# an endpoint ("-A KUBE-SEP-... -s IP/32 ... NS/NAME:PORT") its endpoint chain.
 nft_variant () {
   local f=$1 out=$BATS_TEST_TMPDIR/labs/nft-$(basename "$1")
   mkdir -p "$BATS_TEST_TMPDIR/labs"
@@ -186,7 +187,7 @@ nft_variant () {
     function flush(   i, kube) {
       kube = 0
       for (i = 1; i <= n; i++)
-        if (sec[i] ~ /^match = -A KUBE-(SERVICES|NODEPORTS) /) kube = 1
+        if (sec[i] ~ /^match = -A KUBE-(SERVICES|NODEPORTS|SEP-)/) kube = 1
       for (i = 1; i <= n; i++) {
         l = sec[i]
         if (kube && l == "type = iptables") l = "type = nft"
@@ -194,6 +195,13 @@ nft_variant () {
           sub(/ cluster IP$/, "", l); sub(/.*\.\*/, "", l); l = "match = : goto service-[A-Z2-7]{8}-" l "/" }
         else if (kube && l ~ /^match = -A KUBE-NODEPORTS /) {
           sub(/.*\.\*/, "", l); l = "match = : goto external-[A-Z2-7]{8}-" l "/" }
+        else if (kube && l ~ /^match = -A KUBE-SEP-/) {
+          # The address and comment of an endpoint ("NS/NAME:PORT" or a prefix of
+          # it) become its endpoint chain: endpoint-HASH-NS/NAME/PROTO/PORT__IP/PORT.
+          ip = l; sub(/.*-s /, "", ip); sub(/\/32.*/, "", ip)
+          c = l; sub(/.*--comment "/, "", c); sub(/"$/, "", c)
+          if (c ~ /:/) { sub(/:/, "/[a-z]+/", c) } else c = c ".*"
+          l = "match = chain endpoint-[A-Z2-7]{8}-" c "__" ip "/" }
         print l
       }
       n = 0
@@ -213,6 +221,8 @@ nft_variant () {
 
 @test "nftables: every shipped lab's checks pass in nftables mode" {
   for f in "$REPO"/labs/*.ini; do
+    # The Service kinds of issue 8's iptables half are not in nftables mode yet.
+    case $f in */k3s-services.ini | */kubeadm-lb.ini) continue ;; esac
     v=$(nft_variant "$f")
     lab=$(sed -n 's/^name = //p' "$v" | head -n 1)
     "$NSLAB" up --wait "$v" >/dev/null

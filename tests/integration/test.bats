@@ -55,6 +55,7 @@ KINDS="$BATS_TEST_DIRNAME/checks/kinds.ini"
   grep -q '^FAIL f-http-backends .*expected at least 2 backends, seen 1 (web-8f796d557-56kng)' <<<"$output"
   grep -q '^FAIL f-tcp .*expected reachable, seen tcp 10.42.1.2:81 unreachable (Connection refused)' <<<"$output"
   grep -q '^FAIL f-command .*expected output matching /^w1$/, seen: cp1' <<<"$output"
+  grep -q '^FAIL f-nft .*expected a line of nft list ruleset matching /nslab-no-such-table/, seen none' <<<"$output"
   grep -q '^FAIL f-target .*lab k3s has no node "nope"' <<<"$output"
 
   run "$NSLAB" test -o tap --junit "$BATS_TEST_TMPDIR/j.xml" k3s "$BATS_TEST_TMPDIR/kinds.ini"
@@ -110,6 +111,12 @@ KINDS="$BATS_TEST_DIRNAME/checks/kinds.ini"
   bsdtar -tf "$BATS_TEST_TMPDIR/k3s.tar.gz" > "$BATS_TEST_TMPDIR/list"
   grep -qx 'k3s/state/plan.json' "$BATS_TEST_TMPDIR/list"
   grep -qx 'k3s/state/journal' "$BATS_TEST_TMPDIR/list"
+  # The store, readable as it is: the pods the lab has.
+  grep -qx 'k3s/state/store.db' "$BATS_TEST_TMPDIR/list"
+  mkdir "$BATS_TEST_TMPDIR/x"
+  bsdtar -xf "$BATS_TEST_TMPDIR/k3s.tar.gz" -C "$BATS_TEST_TMPDIR/x" k3s/state
+  [ "$(sqlite3 "$BATS_TEST_TMPDIR/x/k3s/state/store.db" 'pragma integrity_check')" = ok ]
+  [ "$(sqlite3 "$BATS_TEST_TMPDIR/x/k3s/state/store.db" "select count(*) from objects where kind = 'Pod'")" -eq 9 ]
   # One log per pod of the lab.
   [ "$(grep -c '^k3s/state/logs/.*\.log$' "$BATS_TEST_TMPDIR/list")" -eq "$(ls /run/nslab/k3s/logs | wc -l)" ]
   # Every namespace the lab has, each with its dumps.

@@ -10,6 +10,7 @@
 #include "plan/kube_proxy_iptables.h"
 #include "base/ipaddr.h"
 #include "k8s/model.h"
+#include "k8s/kube_proxy_chains.h"
 
 /* ---- model fixture ---------------------------------------------------- */
 
@@ -59,6 +60,7 @@ fx_cluster (enum flavor f, const char *pod_cidr, size_t n_nodes)
   sc.cluster.cni = CNI_FLANNEL;
   sc.cluster.proxy_mode = PROXY_IPTABLES;
   sc.cluster.masquerade_bit = 14;
+  sc.cluster.localhost_nodeports = true;
   mdl.sc = &sc;
   mdl.nodes = xcalloc (n_nodes, sizeof *mdl.nodes);
   mdl.n_nodes = n_nodes;
@@ -105,6 +107,14 @@ fx_endpoint (size_t svc, size_t port, const char *addr, uint16_t ep_port)
   e->port = ep_port;
   e->pod = -1;
   e->node = 0;
+}
+
+static void
+fx_endpoint_on (size_t svc, size_t port, const char *addr, uint16_t ep_port, int node)
+{
+  fx_endpoint (svc, port, addr, ep_port);
+  struct model_svc_port *p = &mdl.services[svc].ports[port];
+  p->endpoints[p->n_endpoints - 1].node = node;
 }
 
 static void
@@ -595,6 +605,324 @@ START_TEST (test_fixed_chains_exact)
 }
 END_TEST
 
+
+/* ---- kube-proxy's own expected output ---------------------------------- */
+
+static bool
+kube_proxy_owned (const char *chain)
+{
+  return strncmp (chain, "KUBE-", 5) == 0 && strcmp (chain, "KUBE-KUBELET-CANARY") != 0
+         && strcmp (chain, "KUBE-PROXY-CANARY") != 0;
+}
+
+struct kp_line {
+  char *chain, *text;
+  size_t order;
+};
+
+static int
+cmp_kp_line (const void *a, const void *b)
+{
+  const struct kp_line *x = a, *y = b;
+  int c = strcmp (x->chain, y->chain);
+  return c ? c : x->order < y->order ? -1 : x->order > y->order;
+}
+
+/* Table NAME of an iptables-restore text reduced to what kube-proxy's
+   syncProxyRules owns (its KUBE-* chains, not the canaries or the jumps
+   from built-in chains), chain lines sorted, rules grouped by chain in
+   their order: the text two writers of the same rules agree on whatever
+   order they walk the services in. */
+static char *
+kube_proxy_view (const char *text, const char *name)
+{
+  cleanup_free char *body = table (text, name);
+  struct kp_line *chains = NULL, *rules = NULL;
+  size_t n_chains = 0, n_rules = 0;
+  for (char *save = NULL, *l = strtok_r (body, "\n", &save); l; l = strtok_r (NULL, "\n", &save))
+    {
+      bool decl = l[0] == ':';
+      if (!decl && strncmp (l, "-A ", 3) != 0)
+        continue;
+      const char *c = decl ? l + 1 : l + 3;
+      char *chain = xstrndup (c, strcspn (c, " "));
+      if (!kube_proxy_owned (chain))
+        {
+          free (chain);
+          continue;
+        }
+      struct kp_line *k = decl ? VEC_PUSH (chains, n_chains) : VEC_PUSH (rules, n_rules);
+      k->chain = chain;
+      k->text = xstrdup (l);
+      k->order = decl ? n_chains : n_rules;
+    }
+  qsort (chains, n_chains, sizeof *chains, cmp_kp_line);
+  qsort (rules, n_rules, sizeof *rules, cmp_kp_line);
+  struct strbuf sb;
+  sb_init (&sb);
+  for (size_t i = 0; i < n_chains; i++)
+    {
+      sb_addf (&sb, "%s\n", chains[i].text);
+      free (chains[i].chain);
+      free (chains[i].text);
+    }
+  for (size_t i = 0; i < n_rules; i++)
+    {
+      sb_addf (&sb, "%s\n", rules[i].text);
+      free (rules[i].chain);
+      free (rules[i].text);
+    }
+  free (chains);
+  free (rules);
+  return sb_steal (&sb);
+}
+
+static char *
+str_replace_all (const char *s, const char *from, const char *to)
+{
+  struct strbuf sb;
+  sb_init (&sb);
+  for (const char *hit; (hit = strstr (s, from)) != NULL; s = hit + strlen (from))
+    {
+      sb_addn (&sb, s, (size_t) (hit - s));
+      sb_add (&sb, to);
+    }
+  sb_add (&sb, s);
+  return sb_steal (&sb);
+}
+
+/* tests/unit/kube-proxy/NAME.txt as the node nslab models would have it:
+   the test's fake proxier has xt_nfacct (kube-proxy adds the counters and
+   the localhost NodePort rules that use them only where the kernel has the
+   module; NFACCT false models a node without it), no --random-fully, and its
+   mark is the literal "0x4000" where a real kube-proxy formats 1<<14 as
+   "0x00004000". Nothing else is changed. */
+static char *
+kube_proxy_expected (const char *name, bool nfacct)
+{
+  cleanup_free char *path = xasprintf ("%s/tests/unit/kube-proxy/%s.txt", NSLAB_SRCDIR, name);
+  FILE *f = fopen (path, "re");
+  ck_assert_msg (f != NULL, "%s", path);
+  struct strbuf sb;
+  sb_init (&sb);
+  char line[1024];
+  while (fgets (line, sizeof line, f))
+    {
+      if (line[0] == '#' || (!nfacct && strstr (line, "--nfacct-name localhost_nps_accepted_pkts") != NULL))
+        continue;
+      cleanup_free char *a
+          = str_replace_all (line, nfacct ? "\n" : " -m nfacct --nfacct-name ct_state_invalid_dropped_pkts",
+                             nfacct ? "\n" : "");
+      cleanup_free char *b = str_replace_all (a, "-j MASQUERADE\n", "-j MASQUERADE --random-fully\n");
+      cleanup_free char *c = str_replace_all (b, "0x4000", "0x00004000");
+      sb_add (&sb, c);
+    }
+  fclose (f);
+  return sb_steal (&sb);
+}
+
+/* Equal texts, or a failure naming the first line that differs (check
+   cannot carry the whole texts in one message). */
+static void
+assert_same_lines (const char *got, const char *exp)
+{
+  size_t line = 1;
+  while (*got && *exp)
+    {
+      size_t lg = strcspn (got, "\n"), le = strcspn (exp, "\n");
+      ck_assert_msg (lg == le && strncmp (got, exp, lg) == 0, "line %zu:\n got: %.*s\nwant: %.*s", line, (int) lg,
+                     got, (int) le, exp);
+      got += lg + (got[lg] != '\0');
+      exp += le + (exp[le] != '\0');
+      line++;
+    }
+  ck_assert_msg (*got == '\0' && *exp == '\0', "line %zu:\n got: %.80s\nwant: %.80s", line, got, exp);
+}
+
+/* Node 0's payload, reduced to kube-proxy's chains, equals the expected
+   text of kube-proxy's unit test NAME (kube_proxy_expected). */
+static void
+assert_kube_proxy_test (const char *name, bool nfacct)
+{
+  sc.cluster.nfacct = nfacct;
+  cleanup_free char *pl = iptables_node_payload (&mdl, 0);
+  cleanup_free char *want = kube_proxy_expected (name, nfacct);
+  for (int t = 0; t < 2; t++)
+    {
+      const char *table_name = t ? "*nat" : "*filter";
+      cleanup_free char *got = kube_proxy_view (pl, table_name);
+      cleanup_free char *exp = kube_proxy_view (want, table_name);
+      assert_same_lines (got, exp);
+    }
+}
+
+static const uint32_t *
+fx_ips (size_t svc, const char *a)
+{
+  static uint32_t store[8][2];
+  store[svc][0] = ip (a);
+  return store[svc];
+}
+
+/* The services and endpoints of kube-proxy's TestOverallIPTablesRules, on
+   node 0 ("test-node", 192.168.0.2); endpoints without a node name there
+   are on node 1 here. */
+START_TEST (test_kube_proxy_overall_rules)
+{
+  fx_cluster (FLAVOR_KUBEADM, "10.0.0.0/8", 2);
+  mdl.nodes[0].internal_ip = ip ("192.168.0.2");
+  mdl.nodes[1].internal_ip = ip ("192.168.0.3");
+  static struct cidr range;
+  ck_assert (cidr_parse ("203.0.113.0/25", &range, true));
+
+  size_t s1 = fx_service ("ns1", "svc1", SVC_CLUSTER_IP, "172.30.0.41");
+  fx_endpoint_on (s1, fx_port (s1, "p80", 80, PROTO_TCP, 0), "10.180.0.1", 80, 1);
+
+  size_t s2 = fx_service ("ns2", "svc2", SVC_LOAD_BALANCER, "172.30.0.42");
+  fx_endpoint_on (s2, fx_port (s2, "p80", 80, PROTO_TCP, 3001), "10.180.0.2", 80, 1);
+  fx_lb_ip (s2, "1.2.3.4");
+  mdl.services[s2].etp_local = true;
+  mdl.services[s2].hc_node_port = 30000;
+  mdl.services[s2].external_ips = fx_ips (s2, "192.168.99.22");
+  mdl.services[s2].n_external_ips = 1;
+
+  size_t s3 = fx_service ("ns3", "svc3", SVC_NODE_PORT, "172.30.0.43");
+  fx_endpoint_on (s3, fx_port (s3, "p80", 80, PROTO_TCP, 3003), "10.180.0.3", 80, 1);
+
+  size_t s4 = fx_service ("ns4", "svc4", SVC_NODE_PORT, "172.30.0.44");
+  size_t p4 = fx_port (s4, "p80", 80, PROTO_TCP, 0);
+  fx_endpoint_on (s4, p4, "10.180.0.4", 80, 1);
+  fx_endpoint_on (s4, p4, "10.180.0.5", 80, 0);
+  mdl.services[s4].external_ips = fx_ips (s4, "192.168.99.33");
+  mdl.services[s4].n_external_ips = 1;
+
+  /* Its healthCheckNodePort is ignored with the Cluster policy, so the
+     model (as the apiserver) has none. */
+  size_t s5 = fx_service ("ns5", "svc5", SVC_LOAD_BALANCER, "172.30.0.45");
+  fx_endpoint_on (s5, fx_port (s5, "p80", 80, PROTO_TCP, 3002), "10.180.0.3", 80, 1);
+  fx_lb_ip (s5, "5.6.7.8");
+  mdl.services[s5].source_ranges = &range;
+  mdl.services[s5].n_source_ranges = 1;
+  mdl.services[s5].affinity_client_ip = true;
+  mdl.services[s5].affinity_timeout = 10800;
+
+  size_t s6 = fx_service ("ns6", "svc6", SVC_CLUSTER_IP, "172.30.0.46");
+  fx_port (s6, "p80", 80, PROTO_TCP, 0);
+
+  /* Without nfacct (nslab's default) and with it (the fake's kernel). */
+  assert_kube_proxy_test ("TestOverallIPTablesRules", false);
+  assert_kube_proxy_test ("TestOverallIPTablesRules", true);
+}
+END_TEST
+
+/* The fixture for kube-proxy's tests of one service ns1/svc1:p80 at
+   172.30.0.41 with endpoints 10.180.0.1 (another node) and 10.180.2.1
+   (node 0, the test's own). */
+static size_t
+fx_kube_proxy_svc1 (enum svc_type type, uint16_t node_port, const char *external_ip)
+{
+  fx_cluster (FLAVOR_KUBEADM, "10.0.0.0/8", 2);
+  mdl.nodes[0].internal_ip = ip ("192.168.0.2");
+  mdl.nodes[1].internal_ip = ip ("192.168.0.3");
+  size_t s = fx_service ("ns1", "svc1", type, "172.30.0.41");
+  size_t p = fx_port (s, "p80", 80, PROTO_TCP, node_port);
+  fx_endpoint_on (s, p, "10.180.0.1", 80, 1);
+  fx_endpoint_on (s, p, "10.180.2.1", 80, 0);
+  mdl.services[s].external_ips = fx_ips (s, external_ip);
+  mdl.services[s].n_external_ips = 1;
+  return s;
+}
+
+START_TEST (test_kube_proxy_etp_local)
+{
+  size_t s = fx_kube_proxy_svc1 (SVC_LOAD_BALANCER, 3001, "192.168.99.11");
+  fx_lb_ip (s, "1.2.3.4");
+  mdl.services[s].etp_local = true;
+  mdl.services[s].hc_node_port = 30000;
+  assert_kube_proxy_test ("TestExternalTrafficPolicyLocal", false);
+}
+END_TEST
+
+START_TEST (test_kube_proxy_non_local_external_ips)
+{
+  fx_kube_proxy_svc1 (SVC_CLUSTER_IP, 0, "192.168.99.11");
+  assert_kube_proxy_test ("TestNonLocalExternalIPs", false);
+}
+END_TEST
+
+/* nodePortAddresses: one tail rule per node address inside the CIDRs
+   (sorted; loopback only with localhostNodePorts); without it, addrtype
+   LOCAL, minus 127/8 when localhost NodePorts are off. */
+START_TEST (test_nodeport_addresses_and_localhost)
+{
+  fx_cluster (FLAVOR_K3S, "10.42.0.0/16", 1);
+  struct model_nic nics[2] = { { .addr = ip ("10.0.2.15") }, { .addr = ip ("192.168.56.10") } };
+  mdl.nodes[0].nics = nics;
+  mdl.nodes[0].n_nics = 2;
+  struct cidr npa[2];
+  ck_assert (cidr_parse ("192.168.56.0/24", &npa[0], true));
+  ck_assert (cidr_parse ("127.0.0.0/8", &npa[1], true));
+  static const char tail[] = "-A KUBE-SERVICES -m comment --comment \"kubernetes service nodeports; NOTE: this must be the last rule in this chain\"";
+
+  sc.cluster.node_port_addresses = npa;
+  sc.cluster.n_node_port_addresses = 2;
+  cleanup_free char *pl = iptables_node_payload (&mdl, 0);
+  cleanup_free char *got = lines_with (pl, "kubernetes service nodeports");
+  cleanup_free char *want = xasprintf ("%s -d 127.0.0.1 -j KUBE-NODEPORTS\n%s -d 192.168.56.10 -j KUBE-NODEPORTS\n", tail, tail);
+  ck_assert_str_eq (got, want);
+
+  sc.cluster.localhost_nodeports = false;
+  cleanup_free char *pl2 = iptables_node_payload (&mdl, 0);
+  cleanup_free char *got2 = lines_with (pl2, "kubernetes service nodeports");
+  cleanup_free char *want2 = xasprintf ("%s -d 192.168.56.10 -j KUBE-NODEPORTS\n", tail);
+  ck_assert_str_eq (got2, want2);
+
+  sc.cluster.n_node_port_addresses = 0;
+  sc.cluster.node_port_addresses = NULL;
+  cleanup_free char *pl3 = iptables_node_payload (&mdl, 0);
+  cleanup_free char *got3 = lines_with (pl3, "kubernetes service nodeports");
+  cleanup_free char *want3 = xasprintf ("%s -m addrtype --dst-type LOCAL ! -d 127.0.0.0/8 -j KUBE-NODEPORTS\n", tail);
+  ck_assert_str_eq (got3, want3);
+  mdl.nodes[0].nics = NULL;
+  mdl.nodes[0].n_nics = 0;
+}
+END_TEST
+
+/* internalTrafficPolicy Local: the ClusterIP goes to KUBE-SVL- with only
+   the node's own endpoints (no KUBE-SVC- at all: nothing external uses the
+   cluster-wide set), and a node without one drops it in the filter table. */
+START_TEST (test_itp_local_per_node)
+{
+  fx_cluster (FLAVOR_K3S, "10.42.0.0/16", 3);
+  size_t s = fx_service ("ns1", "svc1", SVC_CLUSTER_IP, "10.43.0.41");
+  size_t p = fx_port (s, "p80", 80, PROTO_TCP, 0);
+  fx_endpoint_on (s, p, "10.42.0.5", 80, 0);
+  fx_endpoint_on (s, p, "10.42.1.5", 80, 1);
+  mdl.services[s].itp_local = true;
+  char svl[KUBE_CHAIN_MAX], svc[KUBE_CHAIN_MAX];
+  kube_svc_chain (svl, KUBE_SVL_PREFIX, "ns1/svc1:p80", "tcp");
+  kube_svc_chain (svc, KUBE_SVC_PREFIX, "ns1/svc1:p80", "tcp");
+
+  cleanup_free char *pl = iptables_node_payload (&mdl, 0);
+  cleanup_free char *nat = table (pl, "*nat");
+  cleanup_free char *got = lines_with (nat, svl);
+  cleanup_free char *want = xasprintf (
+      ":%s - [0:0]\n"
+      "-A KUBE-SERVICES -m comment --comment \"ns1/svc1:p80 cluster IP\" -m tcp -p tcp -d 10.43.0.41 --dport 80 -j %s\n"
+      "-A %s -m comment --comment \"ns1/svc1:p80 cluster IP\" -m tcp -p tcp -d 10.43.0.41 --dport 80 ! -s 10.42.0.0/16 -j KUBE-MARK-MASQ\n"
+      "-A %s -m comment --comment \"ns1/svc1:p80 -> 10.42.0.5:80\" -j KUBE-SEP-",
+      svl, svl, svl, svl);
+  ck_assert_msg (strncmp (got, want, strlen (want)) == 0, "%s", got);
+  ck_assert_ptr_null (strstr (nat, svc));
+  ck_assert_ptr_null (strstr (nat, "10.42.1.5"));
+
+  cleanup_free char *pl2 = iptables_node_payload (&mdl, 2);
+  ck_assert_ptr_null (strstr (pl2, svl));
+  cleanup_free char *drop = lines_with (pl2, "has no local endpoints");
+  ck_assert_str_eq (drop, "-A KUBE-SERVICES -m comment --comment \"ns1/svc1:p80 has no local endpoints\" -m tcp -p tcp -d 10.43.0.41 --dport 80 -j DROP\n");
+}
+END_TEST
+
 START_TEST (test_natrouter_payload)
 {
   fx_cluster (FLAVOR_K3S, "10.42.0.0/16", 1);
@@ -752,6 +1080,11 @@ make_suite (void)
   tcase_add_test (tc, test_large_cluster_drops_endpoint_comments);
   tcase_add_test (tc, test_fixed_chains_exact);
   tcase_add_test (tc, test_natrouter_payload);
+  tcase_add_test (tc, test_kube_proxy_overall_rules);
+  tcase_add_test (tc, test_kube_proxy_etp_local);
+  tcase_add_test (tc, test_kube_proxy_non_local_external_ips);
+  tcase_add_test (tc, test_nodeport_addresses_and_localhost);
+  tcase_add_test (tc, test_itp_local_per_node);
   suite_add_tcase (s, tc);
 
   TCase *root = tcase_create ("kernel");

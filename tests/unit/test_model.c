@@ -7,6 +7,9 @@
 
 #include "k8s/model.h"
 #include "k8s/names.h"
+#include "k8s/objects.h"
+#include "k8s/resources.h"
+#include "plan/kube_proxy_iptables.h"
 #include "plan/plan.h"
 #include "view/plan_text.h"
 #include "scenario/scenario.h"
@@ -127,8 +130,11 @@ START_TEST (test_seed_model)
   ck_assert_str_eq (cidr_fmt (m->nodes[2].pod_cidr, c), "10.42.2.0/24");
   ck_assert_str_eq (fmt_ip (m->nodes[0].internal_ip), "192.168.56.10");
   ck_assert_str_eq (fmt_ip (m->nodes[2].internal_ip), "192.168.56.12");
-  /* 2 web pods on w1 and w2, 6 my-helloworld pods two per node. */
-  ck_assert_uint_eq (m->n_pods, 8);
+  /* 2 web pods on w1 and w2, 6 my-helloworld pods two per node, then
+   * k3s's one coredns pod on the control plane. */
+  ck_assert_uint_eq (m->n_pods, 9);
+  ck_assert_str_eq (m->pods[8].ns, "kube-system");
+  ck_assert_str_eq (m->nodes[m->pods[8].node].name, "cp1");
   ck_assert_str_eq (m->nodes[m->pods[0].node].name, "w1");
   ck_assert_str_eq (m->nodes[m->pods[1].node].name, "w2");
   int per_node[3] = { 0 };
@@ -179,7 +185,7 @@ START_TEST (test_seed_model)
   ck_assert_str_eq (m->netns[0].name, "k3s-host");
   ck_assert_str_eq (m->netns[1].name, "k3s-cp1");
   ck_assert_str_eq (m->netns[2].name, "k3s-cp1-nat");
-  ck_assert_uint_eq (m->n_netns, 1 + 3 * 2 + 8);
+  ck_assert_uint_eq (m->n_netns, 1 + 3 * 2 + 9);
   model_free (m);
   scenario_free (sc);
 }
@@ -210,14 +216,62 @@ static const char alloc_lab[] = "[lab]\nname = alloc\ntemplate = kubeadm-flannel
                                 "[service default/api]\ntype = NodePort\nselector = app=api\nports = http:80->8080, metrics:9090\n"
                                 "[service default/other]\nselector = app=p\nports = 80\n";
 
+
+/* The kubeadm pool: a pinned address kept, the others the lowest free in
+   service order, none left: <pending>. The announcing node is a worker
+   (kubeadm labels the control plane exclude-from-external-load-balancers),
+   for the Local policy one with an endpoint; health-check node ports only
+   for LoadBalancer + Local, in the NodePort range. */
+static const char pool_lab[] = "[lab]\nname = pool\ntemplate = kubeadm-flannel\n"
+                               "[cluster]\nload_balancer_pool = 192.168.56.240/30\n"
+                               "[node cp]\nrole = control-plane\nnics = eth0=hostonly:192.168.56.10\n"
+                               "[node w1]\nnics = eth0=hostonly:192.168.56.11\n"
+                               "[node w2]\nnics = eth0=hostonly:192.168.56.12\n"
+                               "[pod default/one]\nlabels = app=one\nnode = w2\napp = http:80\n"
+                               "[service default/a]\ntype = LoadBalancer\nselector = app=one\nports = 80\n"
+                               "[service default/b]\ntype = LoadBalancer\nselector = app=one\nports = 80\n"
+                               "load_balancer_ip = 192.168.56.241\nexternal_traffic_policy = Local\n"
+                               "[service default/c]\ntype = LoadBalancer\nselector = app=one\nports = 80\n"
+                               "[service default/d]\ntype = NodePort\nselector = app=one\nports = 80\n"
+                               "external_traffic_policy = Local\n";
+
+START_TEST (test_load_balancer_pool)
+{
+  cleanup_free char *path = unit_write_file ("pool.ini", pool_lab);
+  struct scenario *sc = load (path);
+  struct model *m = build (sc);
+  const struct model_service *a = find_service (m, "default", "a"), *b = find_service (m, "default", "b"),
+                             *c = find_service (m, "default", "c"), *d = find_service (m, "default", "d");
+  /* /30: .241 and .242 are its host addresses; b pinned .241. */
+  ck_assert_uint_eq (a->n_lb_ips, 1);
+  ck_assert_str_eq (fmt_ip (a->lb_ips[0]), "192.168.56.242");
+  ck_assert_str_eq (fmt_ip (b->lb_ips[0]), "192.168.56.241");
+  ck_assert_uint_eq (c->n_lb_ips, 0);
+  ck_assert_int_eq (c->lb_node, -1);
+  ck_assert_int_ge (a->lb_node, 1);
+  ck_assert_str_eq (m->nodes[b->lb_node].name, "w2");
+  ck_assert_uint_eq (a->hc_node_port, 0);
+  ck_assert_uint_ge (b->hc_node_port, 30000);
+  ck_assert_uint_le (b->hc_node_port, 32767);
+  ck_assert_uint_ne (b->hc_node_port, b->ports[0].node_port);
+  ck_assert_uint_eq (d->hc_node_port, 0);
+  model_free (m);
+  scenario_free (sc);
+}
+END_TEST
+
 START_TEST (test_allocation_kubeadm)
 {
   cleanup_free char *path = unit_write_file ("alloc.ini", alloc_lab);
   struct scenario *sc = load (path);
   struct model *m = build (sc);
-  /* kubeadm taints the control plane: no pod lands on cp. */
+  /* kubeadm taints the control plane: no pod lands on cp but the two
+   * coredns pods, which tolerate the taint. */
   for (size_t i = 0; i < m->n_pods; i++)
-    ck_assert_str_ne (m->nodes[m->pods[i].node].name, "cp");
+    if (strcmp (m->pods[i].ns, "kube-system") == 0)
+      ck_assert_str_eq (m->nodes[m->pods[i].node].name, "cp");
+    else
+      ck_assert_str_ne (m->nodes[m->pods[i].node].name, "cp");
   /* The pinned pod lands on the node owning its IP, and host-local skips it. */
   ck_assert_str_eq (m->nodes[m->pods[0].node].name, "w1");
   ck_assert_str_eq (fmt_ip (m->pods[0].ip), "10.244.1.2");
@@ -295,8 +349,9 @@ START_TEST (test_weave_seed_lab)
 {
   struct scenario *sc = load (NSLAB_SRCDIR "/labs/kubeadm-weave-vmware.ini");
   struct model *m = build (sc);
-  ck_assert_uint_eq (m->n_pods, 3);
-  for (size_t i = 0; i < m->n_pods; i++)
+  /* The seed's 3 pods and kubeadm's 2 coredns pods. */
+  ck_assert_uint_eq (m->n_pods, 5);
+  for (size_t i = 0; i < 3; i++)
     {
       const struct model_node *n = &m->nodes[m->pods[i].node];
       ck_assert_str_ne (n->name, "master");
@@ -637,6 +692,62 @@ START_TEST (test_plan_json_damaged)
 }
 END_TEST
 
+/* A headless service: no ClusterIP allocated, no kube-proxy rule on any
+ * node, its endpoints tracked; in the store spec.clusterIP "None"; with
+ * dns = no neither coredns nor kube-dns, and pods keep the node's resolv.conf. */
+START_TEST (test_headless_and_dns_off)
+{
+  static const char lab[] = "[lab]\nname = hl\ntemplate = k3s\n[cluster]\ndns = no\n"
+                            "[node cp1]\nrole = control-plane\nnics = enp0s8=hostonly:192.168.56.10\n"
+                            "[deployment demo/web]\nlabels = app=web\nreplicas = 2\napp = http:80\n"
+                            "[service demo/web-headless]\nselector = app=web\nports = http:80\ncluster_ip = None\n";
+  cleanup_free char *path = unit_write_file ("hl.ini", lab);
+  struct scenario *sc = load (path);
+  struct model *m = build (sc);
+  ck_assert_uint_eq (m->n_pods, 2);
+  const struct model_service *hl = NULL;
+  for (size_t i = 0; i < m->n_services; i++)
+    {
+      ck_assert_str_ne (m->services[i].name, "kube-dns");
+      if (strcmp (m->services[i].name, "web-headless") == 0)
+        hl = &m->services[i];
+    }
+  ck_assert_ptr_nonnull (hl);
+  ck_assert_uint_eq (hl->cluster_ip, 0);
+  ck_assert_uint_eq (hl->ports[0].n_endpoints, 2);
+  cleanup_free char *ipt = iptables_node_payload (m, 0);
+  ck_assert_ptr_null (strstr (ipt, "web-headless"));
+  ck_assert_ptr_nonnull (strstr (ipt, "default/kubernetes:https"));
+  struct lab_objects *o = objects_from_model (m);
+  json_t *res = resources_from_objects (o, 0);
+  size_t i;
+  json_t *it;
+  int seen = 0;
+  json_array_foreach (res, i, it)
+    {
+      const char *kind = json_string_value (json_object_get (it, "kind"));
+      const char *name = json_string_value (json_object_get (json_object_get (it, "metadata"), "name"));
+      if (strcmp (kind, "Service") == 0 && strcmp (name, "web-headless") == 0)
+        {
+          ck_assert_str_eq (json_string_value (json_object_get (json_object_get (it, "spec"), "clusterIP")), "None");
+          seen++;
+        }
+    }
+  ck_assert_int_eq (seen, 1);
+  json_decref (res);
+  objects_free (o);
+  struct plan *p = NULL;
+  nslab_error_t err = NULL;
+  ck_assert_int_eq (plan_build (sc, &p, &err), 0);
+  for (size_t k = 0; k < p->n_ops; k++)
+    if (p->ops[k].kind == OP_PROCESS)
+      ck_assert_ptr_null (p->ops[k].u.proc.resolv_conf);
+  plan_free (p);
+  model_free (m);
+  scenario_free (sc);
+}
+END_TEST
+
 static Suite *
 make_suite (void)
 {
@@ -646,8 +757,10 @@ make_suite (void)
   tcase_add_test (tc, test_cidr_math);
   tcase_add_test (tc, test_names);
   tcase_add_test (tc, test_seed_model);
+  tcase_add_test (tc, test_headless_and_dns_off);
   tcase_add_test (tc, test_model_deterministic);
   tcase_add_test (tc, test_allocation_kubeadm);
+  tcase_add_test (tc, test_load_balancer_pool);
   tcase_add_test (tc, test_hypervisor_macs);
   tcase_add_test (tc, test_weave_ipam_ranges);
   tcase_add_test (tc, test_weave_seed_lab);

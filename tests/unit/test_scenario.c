@@ -52,7 +52,11 @@ START_TEST (test_k3s_lab)
   ck_assert_str_eq (sc->nodes[2].name, "w2");
   ck_assert_int_eq (sc->nodes[0].internal_nic, 1);
   ck_assert_uint_eq (sc->nodes[0].nics[0].addr, IP4 (10, 0, 2, 15));
-  ck_assert_uint_eq (sc->n_workloads, 2);
+  /* The lab's two and the flavor's coredns Deployment, last. */
+  ck_assert_uint_eq (sc->n_workloads, 3);
+  ck_assert_str_eq (sc->workloads[2].name, "coredns");
+  ck_assert_int_eq (sc->workloads[2].app.kind, APP_DNS);
+  ck_assert_int_eq (sc->workloads[2].replicas, 1);
   ck_assert_int_eq (sc->workloads[1].replicas, 6);
   ck_assert_uint_eq (sc->workloads[1].app.port, 8080);
   const struct service_def *s = svc (sc, "default", "my-helloworld-rs-service");
@@ -248,7 +252,7 @@ START_TEST (test_workloads)
                "[service demo/svc]\ntype = LoadBalancer\nselector = app=web\n"
                "ports = http:80->8080@30001, dns:53/UDP, s:7/sctp\n"
                "session_affinity = ClientIP\naffinity_timeout = 30\n");
-  ck_assert_uint_eq (sc->n_workloads, 3);
+  ck_assert_uint_eq (sc->n_workloads, 4); /* + kube-system/coredns */
   const struct workload_def *p = &sc->workloads[0];
   ck_assert_int_eq (p->kind, WL_POD);
   ck_assert_str_eq (p->ns, "demo");
@@ -445,7 +449,7 @@ START_TEST (test_big_scenario)
   for (int i = 0; i < 10000; i++)
     sb_addf (&sb, "[deployment demo/w%d]\nlabels = app=w%d\n", i, i);
   struct scenario *sc = load_ok ("big.ini", sb.buf);
-  ck_assert_uint_eq (sc->n_workloads, 10000);
+  ck_assert_uint_eq (sc->n_workloads, 10001); /* + kube-system/coredns */
   ck_assert_str_eq (sc->workloads[9999].name, "w9999");
   scenario_free (sc);
   sb_free (&sb);

@@ -36,17 +36,28 @@
  * instead. A plain return (not an exit) keeps CK_FORK=no runs working.
  * where is the caller's __func__: a START_TEST body is "<test>_fn"; from a
  * helper shared by several tests the test case's name is the best we have. */
+static inline void
+unit_skip (const char *where, const char *why)
+{
+  size_t n = strlen (where);
+  if (n > 3 && strcmp (where + n - 3, "_fn") == 0)
+    printf ("SKIP: %.*s: %s\n", (int) (n - 3), where, why);
+  else
+    printf ("SKIP: %s (%s): %s\n", tcase_name (), where, why);
+  fflush (stdout);
+}
+
+/* The root of a user namespace (tests/run without root) has only uid 0
+ * mapped: chown to another uid fails with EINVAL. The part of a test that
+ * needs a file of another owner is then skipped, visibly. */
+#define UNIT_NO_OTHER_UID_REASON "the root of a user namespace cannot give a file to another uid"
+
 static inline bool
 unit_have_root (const char *where)
 {
   if (geteuid () == 0)
     return true;
-  size_t n = strlen (where);
-  if (n > 3 && strcmp (where + n - 3, "_fn") == 0)
-    printf ("SKIP: %.*s: needs root\n", (int) (n - 3), where);
-  else
-    printf ("SKIP: %s (%s): needs root\n", tcase_name (), where);
-  fflush (stdout);
+  unit_skip (where, "needs root");
   return false;
 }
 

@@ -4,6 +4,7 @@
 #include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -18,11 +19,13 @@
 #include "kernel/iptables.h"
 #include "kernel/link.h"
 #include "kernel/neigh.h"
+#include "kernel/nfacct.h"
 #include "kernel/nftables.h"
 #include "kernel/netns.h"
 #include "kernel/route.h"
 #include "kernel/proc.h"
 #include "kernel/rtnl.h"
+#include "runtime/cni.h"
 #include "runtime/pause.h"
 #include "state/snapshot.h"
 #include "state/store.h"
@@ -30,6 +33,7 @@
 #include "state/conflicts.h"
 #include "state/journal.h"
 #include "kernel/sysctl.h"
+#include "plan/op.h"
 #include "state/teardown.h"
 #include "base/util.h"
 
@@ -111,12 +115,45 @@ do_process (const struct plan_op *op, struct state_writer *w, struct pending *pe
     app = (struct pause_app) { .kind = PAUSE_APP_HTTP, .port = pp->app.port };
   else if (pp->app.kind == APP_COMMAND)
     app = (struct pause_app) { .kind = PAUSE_APP_COMMAND, .argv = pp->app.argv };
+  /* The cluster DNS server reads the lab's store (SQLite, ldns):
+   * nslab-coredns, linked with only those libraries, or nslab itself as
+   * nslab-coredns; not the small static nslab-pause. */
+  char exe[PATH_MAX], port[8];
+  char *dns_argv[] = { (char *) "nslab-coredns", (char *) "--port", port, (char *) state_writer_lab (w), NULL };
+  if (pp->app.kind == APP_DNS)
+    {
+      ssize_t n = 0;
+      if (!pause_helper_path ("nslab-coredns", exe) && (n = readlink ("/proc/self/exe", exe, sizeof exe - 1)) <= 0)
+        return nslab_error (err, errno, "%s: start pod %s: readlink /proc/self/exe", ns, c.sp.name);
+      if (n > 0)
+        exe[n] = '\0';
+      snprintf (port, sizeof port, "%u", pp->app.port);
+      app = (struct pause_app) { .kind = PAUSE_APP_COMMAND, .argv = dns_argv, .path = exe };
+    }
+  /* A node keeps the host's /etc/hosts (it is a VM the user set up) and
+   * learns the lab's node names; read here, not in the plan, which stays a
+   * pure function of the scenario. */
+  cleanup_free char *node_hosts = NULL;
+  if (pp->owner.kind == OBJ_NODE && pp->etc_hosts)
+    {
+      struct strbuf sb;
+      sb_init (&sb);
+      cleanup_file FILE *f = fopen ("/etc/hosts", "re");
+      char buf[4096];
+      size_t n;
+      while (f && (n = fread (buf, 1, sizeof buf, f)) > 0)
+        sb_addn (&sb, buf, n);
+      if (sb.len && sb.buf[sb.len - 1] != '\n')
+        sb_add (&sb, "\n");
+      sb_add (&sb, pp->etc_hosts);
+      node_hosts = sb_steal (&sb);
+    }
   struct pause_spec spec = {
     .title = pp->title,
     .netns_path = nspath,
     .hostname = pp->hostname,
     .files_dir = files,
-    .etc_hosts = pp->etc_hosts,
+    .etc_hosts = node_hosts ? node_hosts : pp->etc_hosts,
     .resolv_conf = pp->resolv_conf,
     .app = &app,
     .env = pp->env,
@@ -215,7 +252,7 @@ apply_link (const struct plan_op *op, struct apply_ctx *c, nslab_error_t *err)
       {
         struct veth_spec v = { .name = l->name, .mac = mac, .peer_name = l->peer_name,
                                .peer_mac = l->peer_has_mac ? l->peer_mac : NULL, .peer_ns = l->peer_ns,
-                               .mtu = l->mtu };
+                               .mtu = l->mtu, .no_queue = l->no_queue };
         return in_ns (op, link_add_veth (op->ns, &v, err), err);
       }
     case LINK_VXLAN:
@@ -277,6 +314,13 @@ apply_fdb (const struct plan_op *op, struct apply_ctx *c, nslab_error_t *err)
 }
 
 static int
+apply_nfacct (const struct plan_op *op, struct apply_ctx *c, nslab_error_t *err)
+{
+  (void) c;
+  return in_ns (op, nfacct_add (op->ns, op->u.nfacct.name, err), err);
+}
+
+static int
 apply_iptables (const struct plan_op *op, struct apply_ctx *c, nslab_error_t *err)
 {
   struct ipt_job *j = VEC_PUSH (c->pend.ipt, c->pend.n_ipt);
@@ -312,13 +356,100 @@ apply_process (const struct plan_op *op, struct apply_ctx *c, nslab_error_t *err
   return do_process (op, c->w, &c->pend, err);
 }
 
+/* The node's /var/lib/cni for the plugins: <lab dir>/cni/<node ns>. */
+static char *
+cni_data_dir (struct state_writer *w, const char *node_ns, nslab_error_t *err)
+{
+  int dfd = state_writer_dirfd (w);
+  cleanup_free char *rel = xasprintf ("cni/%s", node_ns);
+  if ((mkdirat (dfd, "cni", 0700) < 0 && errno != EEXIST) || (mkdirat (dfd, rel, 0700) < 0 && errno != EEXIST))
+    {
+      nslab_error (err, errno, "mkdir %s/%s", state_writer_dir (w), rel);
+      return NULL;
+    }
+  return xasprintf ("%s/%s", state_writer_dir (w), rel);
+}
+
+/* The result as libcni caches it for the runtime: /var/lib/cni/results/
+ * <network>-<container id>-<ifname>. */
+static int
+cache_result (struct state_writer *w, const struct plan_op *op, const char *result, nslab_error_t *err)
+{
+  const struct plan_cni *c = &op->u.cni;
+  cleanup_free char *dir = xasprintf ("cni/%s/results", op->ns);
+  cleanup_free char *rel = xasprintf ("%s/%s-%s-%s", dir, c->network, c->container_id, c->ifname);
+  int dfd = state_writer_dirfd (w);
+  if (mkdirat (dfd, dir, 0700) < 0 && errno != EEXIST)
+    return nslab_error (err, errno, "mkdir %s/%s", state_writer_dir (w), dir);
+  int fd = openat (dfd, rel, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+  if (fd < 0)
+    return nslab_error (err, errno, "create %s/%s", state_writer_dir (w), rel);
+  size_t len = strlen (result);
+  ssize_t n = write (fd, result, len);
+  int e = errno;
+  close (fd);
+  return n == (ssize_t) len ? 0 : nslab_error (err, n < 0 ? e : EIO, "write %s/%s", state_writer_dir (w), rel);
+}
+
+/* What the bridge plugin made, settled like the builtin's links (see
+ * sync_carriers): the veth ends, then the bridge. */
+static int
+sync_cni_links (const struct plan_op *op, const struct cni_result *r, nslab_error_t *err)
+{
+  if (r->host_veth && link_sync (op->ns, r->host_veth, err) < 0)
+    return -1;
+  if (link_sync (op->u.cni.pod_ns, op->u.cni.ifname, err) < 0)
+    return nslab_error_wrap (err, "%s", op->u.cni.pod_ns);
+  return r->bridge ? link_sync (op->ns, r->bridge, err) : 0;
+}
+
+static int
+apply_cni (const struct plan_op *op, struct apply_ctx *c, nslab_error_t *err)
+{
+  const struct plan_cni *pc = &op->u.cni;
+  cleanup_free char *data = cni_data_dir (c->w, op->ns, err);
+  if (data == NULL)
+    return -1;
+  /* Recorded before the ADD: a kill during it leaves a call that down
+   * undoes with DEL. */
+  struct state_cni rec = { .node_ns = op->ns, .pod_ns = pc->pod_ns, .container_id = pc->container_id,
+                           .ifname = pc->ifname, .type = pc->type, .config = pc->config };
+  if (state_record_cni (c->w, &rec, err) < 0)
+    return -1;
+  cleanup_free char *nspath = netns_path (pc->pod_ns);
+  struct cni_call call = { .command = "ADD", .plugin_dir = PLAN_CNI_PATH, .type = pc->type,
+                           .container_id = pc->container_id, .netns_path = nspath, .ifname = pc->ifname,
+                           .args = pc->args, .config = pc->config, .node_ns = op->ns, .data_dir = data };
+  cleanup_free char *out = NULL;
+  if (cni_exec (&call, &out, err) < 0)
+    return in_ns (op, -1, err);
+  struct cni_result r;
+  if (cni_result_parse (out, &r, err) < 0)
+    return nslab_error_wrap (err, "%s: %s %s of pod %s", op->ns, pc->type, pc->ifname, pc->pod_ns);
+  int rc = 0;
+  char got[CIDR_STRLEN], want[IP_STRLEN];
+  /* Everything else of the lab (endpoints, kube-proxy's rules) was planned
+   * with the model's address: host-local must have agreed. */
+  if (pc->expect_ip && r.ip.addr != pc->expect_ip)
+    rc = nslab_error (err, 0, "%s: %s %s of pod %s: host-local gave %s, the plan has %s", op->ns, pc->type,
+                      pc->ifname, pc->pod_ns, r.ip.addr ? cidr_fmt (r.ip, got) : "no address",
+                      ip_fmt (pc->expect_ip, want));
+  if (rc == 0)
+    rc = cache_result (c->w, op, out, err);
+  if (rc == 0 && strcmp (pc->ifname, "lo") != 0)
+    rc = sync_cni_links (op, &r, err);
+  cni_result_free (&r);
+  return rc;
+}
+
 typedef int (*apply_fn) (const struct plan_op *op, struct apply_ctx *c, nslab_error_t *err);
 
 static const apply_fn appliers[] = {
   [OP_NETNS] = apply_netns,       [OP_SYSCTL] = apply_sysctl, [OP_LINK] = apply_link,
   [OP_LINK_SET] = apply_link_set, [OP_ADDR] = apply_addr,     [OP_ROUTE] = apply_route,
   [OP_NEIGH] = apply_neigh,       [OP_FDB] = apply_fdb,       [OP_IPTABLES] = apply_iptables,
-  [OP_NFTABLES] = apply_nftables, [OP_PROCESS] = apply_process,
+  [OP_NFTABLES] = apply_nftables, [OP_PROCESS] = apply_process, [OP_CNI] = apply_cni,
+  [OP_NFACCT] = apply_nfacct,
 };
 static_assert (ARRAY_SIZE (appliers) == OP__COUNT, "one applier per enum plan_op_kind");
 
@@ -566,4 +697,19 @@ apply_ops (struct state_writer *w, const struct plan_op *ops, size_t n, nslab_er
     rc = -1;
   nslab_error_free (&perr);
   return rc;
+}
+
+int
+withdraw_ops (const struct plan_op *ops, size_t n, nslab_error_t *err)
+{
+  for (size_t i = 0; i < n; i++)
+    {
+      const struct plan_op *op = &ops[i];
+      if (op->kind != OP_ADDR)
+        return nslab_error (err, EINVAL, "%s: %s: only addresses can be withdrawn", op->ns,
+                            op_type (op->kind)->name);
+      if (addr_del (op->ns, op->u.addr.dev, op->u.addr.addr, err) < 0)
+        return nslab_error_wrap (err, "%s", op->ns);
+    }
+  return 0;
 }

@@ -23,5 +23,8 @@ int apply_plan (const struct plan *p, const char *scenario_path, nslab_error_t *
  * rollback: the caller tears down the namespaces it asked for on failure. */
 struct state_writer;
 int apply_ops (struct state_writer *w, const struct plan_op *ops, size_t n, nslab_error_t *err);
+/* Undo applied ops of a running lab whose namespace stays (a node's
+ * address an L2 announcer gave up): only OP_ADDR can be withdrawn. */
+int withdraw_ops (const struct plan_op *ops, size_t n, nslab_error_t *err);
 
 #endif

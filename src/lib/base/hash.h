@@ -3,11 +3,18 @@
 #ifndef NSLAB_HASH_H
 #define NSLAB_HASH_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #define FNV64_INIT 14695981039346656037ull
+#define FNV32_INIT 2166136261u
 
 /* Plain 64-bit FNV-1a of a NUL-terminated string. */
 uint64_t fnv1a64 (const char *s);
+/* The same over N bytes, continuing from H (FNV64_INIT to start). */
+uint64_t fnv1a64_mem (const void *p, size_t n, uint64_t h);
+/* 32-bit FNV-1a over N bytes from H (FNV32_INIT to start): Kubernetes'
+ * pod-template-hash. */
+uint32_t fnv1a32 (const void *p, size_t n, uint32_t h);
 
 #endif

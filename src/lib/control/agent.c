@@ -107,10 +107,24 @@ local_teardown (void *arg, char *const *netns, size_t n, nslab_error_t *err)
   return rc;
 }
 
+static int
+local_withdraw (void *arg, const struct plan_op *ops, size_t n, nslab_error_t *err)
+{
+  /* Under the lab's lock, as apply: `down` never runs in between. */
+  struct state_writer *w = NULL;
+  if (state_open (arg, &w, err) < 0)
+    return -1;
+  int rc = withdraw_ops (ops, n, err);
+  state_writer_close (w);
+  return rc;
+}
+
 void
 control_runtime_local (struct control_runtime *rt, const char *lab)
 {
-  *rt = (struct control_runtime) { .apply = local_apply, .teardown = local_teardown, .arg = (void *) lab };
+  *rt = (struct control_runtime) {
+    .apply = local_apply, .teardown = local_teardown, .withdraw = local_withdraw, .arg = (void *) lab
+  };
 }
 
 /* ---- over the socket ---- */
@@ -138,12 +152,24 @@ remote_call (int fd, json_t *req, nslab_error_t *err)
 }
 
 static int
-remote_apply (void *arg, const struct plan_op *ops, size_t n, nslab_error_t *err)
+remote_ops (void *arg, const char *request, const struct plan_op *ops, size_t n, nslab_error_t *err)
 {
   json_t *a = json_array ();
   for (size_t i = 0; i < n; i++)
     json_array_append_new (a, plan_op_to_json (&ops[i]));
-  return remote_call (*(int *) arg, json_pack ("{s:s, s:o}", "request", "apply", "ops", a), err);
+  return remote_call (*(int *) arg, json_pack ("{s:s, s:o}", "request", request, "ops", a), err);
+}
+
+static int
+remote_apply (void *arg, const struct plan_op *ops, size_t n, nslab_error_t *err)
+{
+  return remote_ops (arg, "apply", ops, n, err);
+}
+
+static int
+remote_withdraw (void *arg, const struct plan_op *ops, size_t n, nslab_error_t *err)
+{
+  return remote_ops (arg, "withdraw", ops, n, err);
 }
 
 static int
@@ -158,7 +184,9 @@ remote_teardown (void *arg, char *const *netns, size_t n, nslab_error_t *err)
 void
 control_runtime_remote (struct control_runtime *rt, int *fd)
 {
-  *rt = (struct control_runtime) { .apply = remote_apply, .teardown = remote_teardown, .arg = fd };
+  *rt = (struct control_runtime) {
+    .apply = remote_apply, .teardown = remote_teardown, .withdraw = remote_withdraw, .arg = fd
+  };
 }
 
 /* ---- the agent ---- */
@@ -172,7 +200,8 @@ serve_one (const struct control_runtime *rt, const char *text, nslab_error_t *er
     return nslab_error (err, 0, "runtime request: not JSON: %s", je.text);
   const char *what = json_string_value (json_object_get (req, "request"));
   int rc;
-  if (what && strcmp (what, "apply") == 0 && json_is_array (json_object_get (req, "ops")))
+  bool withdraw = what && strcmp (what, "withdraw") == 0;
+  if (what && (withdraw || strcmp (what, "apply") == 0) && json_is_array (json_object_get (req, "ops")))
     {
       const json_t *a = json_object_get (req, "ops");
       size_t n = json_array_size (a);
@@ -186,7 +215,9 @@ serve_one (const struct control_runtime *rt, const char *text, nslab_error_t *er
             rc = nslab_error_wrap (err, "runtime request: ops[%zu]", i);
         }
       if (rc == 0)
-        rc = rt->apply (rt->arg, ops, n, err);
+        rc = withdraw ? (rt->withdraw ? rt->withdraw (rt->arg, ops, n, err)
+                                      : nslab_error (err, ENOTSUP, "runtime request: withdraw"))
+                      : rt->apply (rt->arg, ops, n, err);
       for (size_t i = 0; i < got; i++)
         op_free (&ops[i]);
       free (ops);

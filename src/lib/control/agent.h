@@ -22,6 +22,8 @@
 struct control_runtime {
   int (*apply) (void *arg, const struct plan_op *ops, size_t n, nslab_error_t *err);
   int (*teardown) (void *arg, char *const *netns, size_t n, nslab_error_t *err);
+  /* Undo OP_ADDR ops in namespaces that stay (apply/withdraw_ops). */
+  int (*withdraw) (void *arg, const struct plan_op *ops, size_t n, nslab_error_t *err);
   void *arg;
 };
 

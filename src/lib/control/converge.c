@@ -128,13 +128,20 @@ adjust_scenario (struct scenario *sc, struct store *s, const struct lab_objects 
           const struct lab_service *ls = &o->services[k];
           if (strcmp (ls->ns, d->ns) != 0 || strcmp (ls->name, d->name) != 0)
             continue;
-          if (!d->cluster_ip)
+          if (!d->cluster_ip && !d->headless)
             d->cluster_ip = ls->cluster_ip;
           for (size_t p = 0; p < d->n_ports; p++)
             for (size_t q = 0; q < ls->n_ports; q++)
               if (!d->ports[p].node_port && ls->ports[q].node_port && ls->ports[q].port == d->ports[p].port
                   && ls->ports[q].protocol == d->ports[p].protocol && d->type != SVC_CLUSTER_IP)
                 d->ports[p].node_port = ls->ports[q].node_port;
+          /* So do its health-check node port and its load-balancer
+           * address (MetalLB keeps an assigned address too). */
+          if (!d->hc_node_port && ls->hc_node_port && d->type == SVC_LOAD_BALANCER && d->etp_local)
+            d->hc_node_port = ls->hc_node_port;
+          if (!d->lb_ip && d->type == SVC_LOAD_BALANCER && ls->type == SVC_LOAD_BALANCER && ls->n_lb_ips > 0
+              && sc->cluster.lb_pool.len > 0 && cidr_contains (sc->cluster.lb_pool, ls->lb_ips[0]))
+            d->lb_ip = ls->lb_ips[0];
         }
     }
   if (rc == 0)
@@ -415,6 +422,40 @@ nft_sync (const struct plan_op *op, const struct plan *applied, bool full_sync, 
   return 0;
 }
 
+/* The addresses APPLIED gave a node (not a pod: pods that go take theirs
+ * with them) that NEWP no longer does: an L2 announcer's (plan/metallb.c)
+ * for a service gone or a leader that moved. Withdrawn through RT; *any
+ * says whether there were some. */
+static int
+withdraw_stale_addrs (const struct control_runtime *rt, const struct apply_index *x, const struct plan *applied,
+                      const struct plan *newp, bool *any, nslab_error_t *err)
+{
+  struct strmap keep;
+  strmap_init (&keep);
+  for (size_t i = 0; i < newp->n_ops; i++)
+    if (newp->ops[i].kind == OP_ADDR)
+      {
+        cleanup_free char *k = op_key (&newp->ops[i]);
+        strmap_put (&keep, k, (void *) 1);
+      }
+  struct plan_op *stale = xcalloc (applied->n_ops + 1, sizeof *stale);
+  size_t n = 0;
+  for (size_t i = 0; i < applied->n_ops; i++)
+    {
+      const struct plan_op *op = &applied->ops[i];
+      if (op->kind != OP_ADDR || has_pod (&x->old_pods, op->ns, NULL))
+        continue;
+      cleanup_free char *k = op_key (op);
+      if (strmap_get (&keep, k) == NULL)
+        stale[n++] = *op; /* shallow: applied owns the strings */
+    }
+  strmap_free (&keep);
+  int rc = n && rt->withdraw ? rt->withdraw (rt->arg, stale, n, err) : 0;
+  *any = n > 0;
+  free (stale);
+  return rc;
+}
+
 int
 converge_apply (const char *lab, const struct control_runtime *rt, const struct plan *applied,
                 const struct plan *newp, bool full_sync, nslab_error_t *err)
@@ -484,6 +525,10 @@ converge_apply (const char *lab, const struct control_runtime *rt, const struct 
   /* The runtime takes the lock for each request. */
   state_writer_close (w);
   w = NULL;
+  bool withdrawn = false;
+  if (rc == 0)
+    rc = withdraw_stale_addrs (rt, &x, applied, newp, &withdrawn, err);
+  changed = changed || withdrawn;
   /* 2. The pods that are gone. */
   if (rc == 0 && n_gone)
     rc = rt->teardown (rt->arg, gone, n_gone, err);
@@ -511,6 +556,8 @@ converge_apply (const char *lab, const struct control_runtime *rt, const struct 
           const struct lab_pod *np = NULL;
           again = strcmp (op->ns, gone[g]) == 0
                   || (op->kind == OP_LINK && op->u.link.peer_ns && strcmp (op->u.link.peer_ns, gone[g]) == 0)
+                  /* a replaced pod's new sandbox is wired again by the plugins */
+                  || (op->kind == OP_CNI && strcmp (op->u.cni.pod_ns, gone[g]) == 0)
                   /* its host veth went with it: enslaved again */
                   || (op->kind == OP_LINK_SET && has_pod (&x.new_pods, gone[g], &np) && np->host_veth
                       && strcmp (op->u.set.name, np->host_veth) == 0);

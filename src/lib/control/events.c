@@ -154,7 +154,10 @@ container_name (const struct lab_pod *p)
 static const char *
 container_image (const struct lab_pod *p)
 {
-  return p->app.kind == APP_HTTP ? "nslab/http-echo" : p->app.kind == APP_COMMAND ? "nslab/command" : "nslab/pause";
+  return p->app.kind == APP_HTTP      ? "nslab/http-echo"
+         : p->app.kind == APP_COMMAND ? "nslab/command"
+         : p->app.kind == APP_DNS     ? "nslab/coredns"
+                                      : "nslab/pause";
 }
 
 static int

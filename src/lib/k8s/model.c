@@ -13,6 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <nettle/sha2.h>
+
 #include "k8s/names.h"
 #include "base/strmap.h"
 #include "base/util.h"
@@ -541,7 +543,7 @@ live_app_is (const struct model_live_pod *lp, const struct app_def *app)
 {
   if (lp->app_kind != app->kind)
     return false;
-  if (app->kind == APP_HTTP)
+  if (app->kind == APP_HTTP || app->kind == APP_DNS)
     return lp->app_port == app->port;
   if (app->kind == APP_COMMAND)
     return lp->app_command && app->command && strcmp (lp->app_command, app->command) == 0;
@@ -1067,9 +1069,13 @@ node_port_taken (uint64_t slot, void *arg)
     if (c->pinned[i] == port)
       return true;
   for (size_t i = 0; i < c->m->n_services; i++)
-    for (size_t k = 0; k < c->m->services[i].n_ports; k++)
-      if (c->m->services[i].ports[k].node_port == port)
+    {
+      if (c->m->services[i].hc_node_port == port)
         return true;
+      for (size_t k = 0; k < c->m->services[i].n_ports; k++)
+        if (c->m->services[i].ports[k].node_port == port)
+          return true;
+    }
   return false;
 }
 
@@ -1181,6 +1187,88 @@ build_endpoints (struct model *m, const struct pod_index *ix, struct model_servi
     }
 }
 
+/* MetalLB's layer2 leader for a service: among the nodes whose speaker
+ * may announce (not excluded from external load balancers, as kubeadm
+ * labels its control-plane nodes; with externalTrafficPolicy Local only
+ * nodes with a ready endpoint), the first in the order of
+ * sha256("<node>#<ip>"). -1: nobody announces. */
+static int
+l2_leader (const struct model *m, const struct model_service *s, uint32_t ip)
+{
+  char ipbuf[IP_STRLEN];
+  uint8_t best[SHA256_DIGEST_SIZE];
+  int leader = -1;
+  ip_fmt (ip, ipbuf);
+  for (size_t n = 0; n < m->n_nodes; n++)
+    {
+      if (m->nodes[n].role == ROLE_CONTROL_PLANE)
+        continue;
+      bool local = false;
+      for (size_t k = 0; k < s->n_ports && !local; k++)
+        for (size_t e = 0; e < s->ports[k].n_endpoints && !local; e++)
+          local = s->ports[k].endpoints[e].node == (int) n;
+      if (s->etp_local && !local)
+        continue;
+      cleanup_free char *in = xasprintf ("%s#%s", m->nodes[n].name, ipbuf);
+      uint8_t d[SHA256_DIGEST_SIZE];
+      struct sha256_ctx ctx;
+      sha256_init (&ctx);
+      sha256_update (&ctx, strlen (in), (const uint8_t *) in);
+      sha256_digest (&ctx, sizeof d, d);
+      if (leader < 0 || memcmp (d, best, sizeof d) < 0)
+        {
+          leader = (int) n;
+          memcpy (best, d, sizeof d);
+        }
+    }
+  return leader;
+}
+
+/* status.loadBalancer of a LoadBalancer service. k3s's servicelb
+ * (klipper-lb) runs on every node and reports the nodes' INTERNAL-IPs,
+ * sorted. kubeadm has no load-balancer controller: EXTERNAL-IP stays
+ * <pending> unless the scenario gives a pool, from which (as MetalLB's
+ * allocator) the pinned load_balancer_ip or the lowest free host address
+ * in service order is assigned (none left: <pending>). */
+static void
+load_balancer_status (struct model *m, struct model_service *s)
+{
+  const struct cluster_def *c = &m->sc->cluster;
+  if (c->flavor == FLAVOR_K3S)
+    {
+      s->lb_ips = xcalloc (m->n_nodes, sizeof *s->lb_ips);
+      for (size_t n = 0; n < m->n_nodes; n++)
+        s->lb_ips[s->n_lb_ips++] = m->nodes[n].internal_ip;
+      qsort (s->lb_ips, s->n_lb_ips, sizeof *s->lb_ips, compare_ip_strings);
+      return;
+    }
+  if (c->lb_pool.len == 0)
+    return;
+  uint32_t ip = s->def->lb_ip;
+  if (!ip)
+    {
+      uint64_t size = cidr_size (c->lb_pool);
+      uint32_t first = cidr_network (c->lb_pool) + (size > 2 ? 1 : 0);
+      uint32_t last = cidr_network (c->lb_pool) + (uint32_t) (size - (size > 2 ? 2 : 1));
+      for (uint32_t a = first; a <= last && !ip; a++)
+        {
+          bool used = false;
+          for (size_t i = 0; i < m->sc->n_services && !used; i++)
+            used = m->sc->services[i].lb_ip == a;
+          for (size_t i = 0; i + 1 < m->n_services && !used; i++)
+            used = m->services[i].n_lb_ips > 0 && m->services[i].lb_ips[0] == a;
+          if (!used)
+            ip = a;
+        }
+      /* A full pool: MetalLB leaves the service <pending>. */
+      if (!ip)
+        return;
+    }
+  s->lb_ips = xcalloc (1, sizeof *s->lb_ips);
+  s->lb_ips[s->n_lb_ips++] = ip;
+  s->lb_node = l2_leader (m, s, ip);
+}
+
 static int
 build_services (struct model *m, nslab_error_t *err)
 {
@@ -1204,12 +1292,15 @@ build_services (struct model *m, nslab_error_t *err)
   /* kubernetes (.1) and kube-dns are never handed out dynamically. */
   pinned_ips[n_pinned_ips++] = cidr_network (svc) + 1;
   pinned_ips[n_pinned_ips++] = c->dns_ip;
-  uint16_t *pinned_ports = xcalloc (n_ports_total + 1, sizeof *pinned_ports);
+  uint16_t *pinned_ports = xcalloc (n_ports_total + sc->n_services + 1, sizeof *pinned_ports);
   size_t n_pinned_ports = 0;
   for (size_t i = 0; i < sc->n_services; i++)
     for (size_t k = 0; k < sc->services[i].n_ports; k++)
       if (sc->services[i].type != SVC_CLUSTER_IP && sc->services[i].ports[k].node_port)
         pinned_ports[n_pinned_ports++] = sc->services[i].ports[k].node_port;
+  for (size_t i = 0; i < sc->n_services; i++)
+    if (sc->services[i].hc_node_port)
+      pinned_ports[n_pinned_ports++] = sc->services[i].hc_node_port;
 
   struct pod_index pods;
   pod_index_build (m, &pods);
@@ -1226,7 +1317,14 @@ build_services (struct model *m, nslab_error_t *err)
       s->affinity_client_ip = d->affinity_client_ip;
       s->affinity_timeout = d->affinity_timeout;
       s->cluster_ip = d->cluster_ip;
-      if (!s->cluster_ip)
+      s->etp_local = d->etp_local;
+      s->itp_local = d->itp_local;
+      s->external_ips = d->external_ips;
+      s->n_external_ips = d->n_external_ips;
+      s->source_ranges = d->source_ranges;
+      s->n_source_ranges = d->n_source_ranges;
+      s->lb_node = -1;
+      if (!s->cluster_ip && !d->headless)
         {
           /* usable addresses: network+1 .. broadcast-1 */
           uint64_t size = cidr_size (svc) - 2;
@@ -1273,17 +1371,32 @@ build_services (struct model *m, nslab_error_t *err)
               sp->node_port = (uint16_t) (c->nodeport_min + slot);
             }
         }
-      build_endpoints (m, &pods, s);
-      /* k3s's servicelb (klipper-lb) runs on every node and reports the
-       * nodes' INTERNAL-IPs as the LoadBalancer ingress, sorted; kubeadm
-       * has no load-balancer controller, so EXTERNAL-IP stays <pending>. */
-      if (d->type == SVC_LOAD_BALANCER && c->flavor == FLAVOR_K3S)
+      if (ret != 0)
+        break;
+      /* The apiserver gives a LoadBalancer with externalTrafficPolicy
+       * Local a health-check node port from the NodePort range. */
+      if (d->type == SVC_LOAD_BALANCER && d->etp_local)
         {
-          s->lb_ips = xcalloc (m->n_nodes, sizeof *s->lb_ips);
-          for (size_t n = 0; n < m->n_nodes; n++)
-            s->lb_ips[s->n_lb_ips++] = m->nodes[n].internal_ip;
-          qsort (s->lb_ips, s->n_lb_ips, sizeof *s->lb_ips, compare_ip_strings);
+          s->hc_node_port = d->hc_node_port;
+          if (!s->hc_node_port)
+            {
+              uint64_t size = (uint64_t) c->nodeport_max - c->nodeport_min + 1;
+              struct port_taken_ctx ctx = { m, c->nodeport_min, pinned_ports, n_pinned_ports };
+              uint64_t slot;
+              snprintf (key, sizeof key, "healthcheck/%s/%s", d->ns, d->name);
+              if (!allocate_slot (size, range_offset (size, 32, 16, 128), fnv1a64_str (key), node_port_taken, &ctx,
+                                  &slot))
+                {
+                  ret = model_error (err, &d->origin, "health_check_node_port", "no free NodePort left in %u-%u",
+                                     c->nodeport_min, c->nodeport_max);
+                  break;
+                }
+              s->hc_node_port = (uint16_t) (c->nodeport_min + slot);
+            }
         }
+      build_endpoints (m, &pods, s);
+      if (d->type == SVC_LOAD_BALANCER)
+        load_balancer_status (m, s);
     }
   pod_index_free (&pods);
   free (pinned_ips);

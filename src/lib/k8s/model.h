@@ -79,14 +79,27 @@ struct model_service {
   const struct service_def *def;
   char *ns, *name;
   enum svc_type type;
-  uint32_t cluster_ip;
+  uint32_t cluster_ip;           /* 0: headless (clusterIP None) */
   struct model_svc_port *ports;
   size_t n_ports;
   bool affinity_client_ip;
   uint32_t affinity_timeout;
-  /* LoadBalancer status (k3s servicelb): node INTERNAL-IPs, sorted. */
+  /* status.loadBalancer.ingress: k3s servicelb: the node INTERNAL-IPs,
+   * sorted; kubeadm with a load_balancer_pool: the one address the L2
+   * announcer assigned. The traffic policies, externalIPs, source ranges
+   * and health-check node port are the spec's (service_def). Both proxy
+   * modes read them from here. */
   uint32_t *lb_ips;
   size_t n_lb_ips;
+  bool etp_local, itp_local;
+  const uint32_t *external_ips; /* borrowed from def */
+  size_t n_external_ips;
+  const struct cidr *source_ranges; /* borrowed from def */
+  size_t n_source_ranges;
+  uint16_t hc_node_port; /* allocated like the apiserver: LoadBalancer + ETP Local */
+  /* kubeadm pool: the node whose L2 announcer answers ARP for lb_ips[0]
+   * (MetalLB's leader for the service), -1 none. */
+  int lb_node;
 };
 
 enum netns_kind { NETNS_LABHOST, NETNS_NODE, NETNS_NATROUTER, NETNS_POD };

@@ -7,18 +7,6 @@
 
 static const char safe_alphabet[] = "bcdfghjklmnpqrstvwxz2456789";
 
-uint32_t
-fnv1a32 (const void *data, size_t len, uint32_t h)
-{
-  const unsigned char *p = data;
-  for (size_t i = 0; i < len; i++)
-    {
-      h ^= p[i];
-      h *= 16777619u;
-    }
-  return h;
-}
-
 uint64_t
 fnv1a64_str (const char *s)
 {

@@ -9,10 +9,10 @@
 
 #include "base/ipaddr.h" /* mac_fmt */
 
-/* FNV-1a, the hash Kubernetes uses for pod-template-hash. */
-uint32_t fnv1a32 (const void *data, size_t len, uint32_t h);
+#include "base/hash.h" /* fnv1a32: the hash Kubernetes uses for pod-template-hash */
+
+/* fnv1a64 finished with an avalanche: the seed of every generated name. */
 uint64_t fnv1a64_str (const char *s);
-#define FNV32_INIT 2166136261u
 
 /* k8s.io/apimachinery rand.SafeEncodeString: every byte mapped into
  * "bcdfghjklmnpqrstvwxz2456789" (no vowels, no 0/1/3), so generated names

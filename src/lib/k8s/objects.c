@@ -78,6 +78,20 @@ copy_service (const struct model *m, const struct model_service *ms, struct lab_
   s->lb_ips = xcalloc (ms->n_lb_ips ? ms->n_lb_ips : 1, sizeof *s->lb_ips);
   if (ms->n_lb_ips)
     memcpy (s->lb_ips, ms->lb_ips, ms->n_lb_ips * sizeof *s->lb_ips);
+  s->affinity_client_ip = ms->affinity_client_ip;
+  s->affinity_timeout = ms->affinity_timeout;
+  s->etp_local = ms->etp_local;
+  s->itp_local = ms->itp_local;
+  s->hc_node_port = ms->hc_node_port;
+  s->lb_ip = ms->def ? ms->def->lb_ip : 0;
+  s->n_external_ips = ms->n_external_ips;
+  s->external_ips = xcalloc (ms->n_external_ips ? ms->n_external_ips : 1, sizeof *s->external_ips);
+  if (ms->n_external_ips)
+    memcpy (s->external_ips, ms->external_ips, ms->n_external_ips * sizeof *s->external_ips);
+  s->n_source_ranges = ms->n_source_ranges;
+  s->source_ranges = xcalloc (ms->n_source_ranges ? ms->n_source_ranges : 1, sizeof *s->source_ranges);
+  if (ms->n_source_ranges)
+    memcpy (s->source_ranges, ms->source_ranges, ms->n_source_ranges * sizeof *s->source_ranges);
 }
 
 struct lab_objects *
@@ -234,6 +248,8 @@ objects_free (struct lab_objects *o)
         }
       free (s->ports);
       free (s->lb_ips);
+      free (s->external_ips);
+      free (s->source_ranges);
     }
   free (o->services);
   free (o->lab);

@@ -104,7 +104,7 @@ struct lab_svc_port {
 struct lab_service {
   char *ns, *name;
   enum svc_type type;
-  uint32_t cluster_ip;
+  uint32_t cluster_ip;   /* 0: headless (clusterIP None) */
   bool implicit;         /* added by the flavor (kubernetes, kube-dns) */
   struct label *selector;
   size_t n_selector;
@@ -112,6 +112,17 @@ struct lab_service {
   size_t n_ports;
   uint32_t *lb_ips;
   size_t n_lb_ips;
+  /* The rest of the spec the API shows (absent from older state files:
+   * the defaults). */
+  bool affinity_client_ip;
+  uint32_t affinity_timeout;
+  bool etp_local, itp_local;
+  uint32_t *external_ips;
+  size_t n_external_ips;
+  struct cidr *source_ranges;
+  size_t n_source_ranges;
+  uint16_t hc_node_port;
+  uint32_t lb_ip;        /* spec.loadBalancerIP as written, 0 none */
 };
 
 struct lab_objects {

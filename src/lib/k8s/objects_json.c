@@ -13,7 +13,8 @@
 static const char *const flavor_names[] = { [FLAVOR_K3S] = "k3s", [FLAVOR_KUBEADM] = "kubeadm" };
 static const char *const net_kind_names[] = { [NET_NAT] = "nat", [NET_HOSTONLY] = "hostonly" };
 static const char *const role_names[] = { [ROLE_CONTROL_PLANE] = "control-plane", [ROLE_WORKER] = "worker" };
-static const char *const app_names[] = { [APP_NONE] = "none", [APP_HTTP] = "http", [APP_COMMAND] = "command" };
+static const char *const app_names[] = { [APP_NONE] = "none", [APP_HTTP] = "http", [APP_COMMAND] = "command",
+                                            [APP_DNS] = "dns" };
 static const char *const svc_type_names[] = { [SVC_CLUSTER_IP] = "ClusterIP", [SVC_NODE_PORT] = "NodePort",
                                               [SVC_LOAD_BALANCER] = "LoadBalancer" };
 static const char *const proto_names[] = { [PROTO_TCP] = "TCP", [PROTO_UDP] = "UDP", [PROTO_SCTP] = "SCTP" };
@@ -35,8 +36,8 @@ labels_to_json (const struct label *l, size_t n)
 static json_t *
 app_to_json (const struct lab_app *app)
 {
-  if (app->kind == APP_HTTP)
-    return json_pack ("{s:s, s:i}", "type", "http", "port", (json_int_t) app->port);
+  if (app->kind == APP_HTTP || app->kind == APP_DNS)
+    return json_pack ("{s:s, s:i}", "type", app_names[app->kind], "port", (json_int_t) app->port);
   if (app->kind == APP_COMMAND)
     return json_pack ("{s:s, s:s}", "type", "command", "command", app->command ? app->command : "");
   return json_null ();
@@ -95,9 +96,24 @@ service_to_json (const struct lab_service *s)
   json_t *lb = json_array ();
   for (size_t i = 0; i < s->n_lb_ips; i++)
     json_array_append_new (lb, json_ip (s->lb_ips[i]));
-  return json_pack ("{s:s, s:s, s:s, s:o, s:b, s:o, s:o, s:o}", "namespace", s->ns, "name", s->name, "type",
-                    ENUM_NAME (svc_type_names, s->type), "cluster_ip", json_ip (s->cluster_ip), "implicit",
-                    s->implicit, "selector", selector, "ports", ports, "load_balancer_ips", lb);
+  json_t *j = json_pack ("{s:s, s:s, s:s, s:o, s:b, s:o, s:o, s:o}", "namespace", s->ns, "name", s->name, "type",
+                         ENUM_NAME (svc_type_names, s->type), "cluster_ip", json_ip (s->cluster_ip), "implicit",
+                         s->implicit, "selector", selector, "ports", ports, "load_balancer_ips", lb);
+  json_t *xips = json_array (), *ranges = json_array ();
+  for (size_t i = 0; i < s->n_external_ips; i++)
+    json_array_append_new (xips, json_ip (s->external_ips[i]));
+  for (size_t i = 0; i < s->n_source_ranges; i++)
+    {
+      char c[CIDR_STRLEN];
+      json_array_append_new (ranges, json_string (cidr_fmt (s->source_ranges[i], c)));
+    }
+  json_object_update_new (j, json_pack ("{s:b, s:i, s:b, s:b, s:o, s:o, s:i, s:o}", "affinity_client_ip",
+                                        s->affinity_client_ip, "affinity_timeout",
+                                        (json_int_t) s->affinity_timeout, "etp_local", s->etp_local, "itp_local",
+                                        s->itp_local, "external_ips", xips, "source_ranges", ranges,
+                                        "health_check_node_port", (json_int_t) s->hc_node_port, "load_balancer_ip",
+                                        s->lb_ip ? json_ip (s->lb_ip) : json_null ()));
+  return j;
 }
 
 void
@@ -176,7 +192,7 @@ read_app (struct json_reader *r, const json_t *o, struct lab_app *app)
     return 0;
   if (!json_is_object (j) || JR_ENUM (r, j, "type", app_names, &app->kind) < 0)
     return jr_bad (r, "app", "not {type, ...}");
-  if (app->kind == APP_HTTP)
+  if (app->kind == APP_HTTP || app->kind == APP_DNS)
     return jr_u16 (r, j, "port", &app->port);
   if (app->kind == APP_COMMAND)
     return jr_str (r, j, "command", false, &app->command);
@@ -252,6 +268,40 @@ read_port (struct json_reader *r, const json_t *j, struct lab_svc_port *p)
   return 0;
 }
 
+/* The spec fields added after the first state files: each optional. */
+static int
+read_service_spec (struct json_reader *r, const json_t *j, struct lab_service *s)
+{
+  s->affinity_client_ip = json_is_true (json_object_get (j, "affinity_client_ip"));
+  s->etp_local = json_is_true (json_object_get (j, "etp_local"));
+  s->itp_local = json_is_true (json_object_get (j, "itp_local"));
+  json_int_t t = json_integer_value (json_object_get (j, "affinity_timeout"));
+  json_int_t hc = json_integer_value (json_object_get (j, "health_check_node_port"));
+  if (t < 0 || t > 86400 || hc < 0 || hc > 65535)
+    return jr_bad (r, "affinity_timeout", "out of range");
+  s->affinity_timeout = (uint32_t) t;
+  s->hc_node_port = (uint16_t) hc;
+  const char *lbip = json_string_value (json_object_get (j, "load_balancer_ip"));
+  if (lbip && !ip_parse (lbip, &s->lb_ip))
+    return jr_bad (r, "load_balancer_ip", "not an IPv4 address");
+  const json_t *xips = json_object_get (j, "external_ips"), *ranges = json_object_get (j, "source_ranges");
+  s->external_ips = xcalloc (json_array_size (xips) + 1, sizeof *s->external_ips);
+  for (size_t k = 0; k < json_array_size (xips); k++)
+    {
+      const char *ip = json_string_value (json_array_get (xips, k));
+      if (ip == NULL || !ip_parse (ip, &s->external_ips[s->n_external_ips++]))
+        return jr_bad (r, "external_ips", "not a list of IPv4 addresses");
+    }
+  s->source_ranges = xcalloc (json_array_size (ranges) + 1, sizeof *s->source_ranges);
+  for (size_t k = 0; k < json_array_size (ranges); k++)
+    {
+      const char *c = json_string_value (json_array_get (ranges, k));
+      if (c == NULL || !cidr_parse (c, &s->source_ranges[s->n_source_ranges++], true))
+        return jr_bad (r, "source_ranges", "not a list of CIDRs");
+    }
+  return 0;
+}
+
 static int
 read_service (struct json_reader *r, const json_t *j, struct lab_service *s)
 {
@@ -278,7 +328,7 @@ read_service (struct json_reader *r, const json_t *j, struct lab_service *s)
       if (ip == NULL || !ip_parse (ip, &s->lb_ips[k]))
         return jr_bad (r, "load_balancer_ips", "not a list of IPv4 addresses");
     }
-  return 0;
+  return read_service_spec (r, j, s);
 }
 
 static int

@@ -84,6 +84,12 @@ containers_json (const struct lab_app *app)
   if (app->kind == APP_HTTP)
     return json_pack ("[{s:s, s:s, s:[{s:i, s:s}]}]", "name", "app", "image", "nslab/http-echo", "ports",
                       "containerPort", (json_int_t) app->port, "protocol", "TCP");
+  /* As CoreDNS's manifest: "dns" 53/UDP, "dns-tcp" 53/TCP (no metrics
+   * server here, so no 9153). */
+  if (app->kind == APP_DNS)
+    return json_pack ("[{s:s, s:s, s:[{s:s, s:i, s:s}, {s:s, s:i, s:s}]}]", "name", "coredns", "image",
+                      "nslab/coredns", "ports", "name", "dns", "containerPort", (json_int_t) app->port, "protocol",
+                      "UDP", "name", "dns-tcp", "containerPort", (json_int_t) app->port, "protocol", "TCP");
   if (app->kind == APP_COMMAND)
     return json_pack ("[{s:s, s:s, s:[s, s, s]}]", "name", "app", "image", "nslab/command", "command", "/bin/sh",
                       "-c", app->command ? app->command : "");
@@ -261,6 +267,45 @@ find_pod_uid (json_t *pods, const char *name)
   return json_object_get (pods, name);
 }
 
+/* The spec fields the apiserver fills in or keeps: traffic policies (the
+   external one only for services reachable from outside, defaulted to
+   Cluster), affinity, externalIPs, source ranges, the health-check node
+   port it allocated, allocateLoadBalancerNodePorts. */
+static void
+service_spec_policies (json_t *spec, const struct lab_service *s)
+{
+  char ip[CIDR_STRLEN];
+  json_object_set_new (spec, "internalTrafficPolicy", json_string (s->itp_local ? "Local" : "Cluster"));
+  if (s->type != SVC_CLUSTER_IP || s->n_external_ips > 0)
+    json_object_set_new (spec, "externalTrafficPolicy", json_string (s->etp_local ? "Local" : "Cluster"));
+  if (s->affinity_client_ip)
+    {
+      json_object_set_new (spec, "sessionAffinity", json_string ("ClientIP"));
+      json_object_set_new (spec, "sessionAffinityConfig",
+                           json_pack ("{s:{s:i}}", "clientIP", "timeoutSeconds", (json_int_t) s->affinity_timeout));
+    }
+  if (s->n_external_ips)
+    {
+      json_t *a = json_array ();
+      for (size_t i = 0; i < s->n_external_ips; i++)
+        json_array_append_new (a, json_string (ip_fmt (s->external_ips[i], ip)));
+      json_object_set_new (spec, "externalIPs", a);
+    }
+  if (s->n_source_ranges)
+    {
+      json_t *a = json_array ();
+      for (size_t i = 0; i < s->n_source_ranges; i++)
+        json_array_append_new (a, json_string (cidr_fmt (s->source_ranges[i], ip)));
+      json_object_set_new (spec, "loadBalancerSourceRanges", a);
+    }
+  if (s->hc_node_port)
+    json_object_set_new (spec, "healthCheckNodePort", json_integer (s->hc_node_port));
+  if (s->lb_ip)
+    json_object_set_new (spec, "loadBalancerIP", json_string (ip_fmt (s->lb_ip, ip)));
+  if (s->type == SVC_LOAD_BALANCER)
+    json_object_set_new (spec, "allocateLoadBalancerNodePorts", json_true ());
+}
+
 static void
 add_service (struct builder *b, const struct lab_service *s, json_t *pods_by_name)
 {
@@ -281,11 +326,15 @@ add_service (struct builder *b, const struct lab_service *s, json_t *pods_by_nam
         json_object_set_new (jp, "nodePort", json_integer (p->node_port));
       json_array_append_new (ports, jp);
     }
-  ip_fmt (s->cluster_ip, ip);
+  if (s->cluster_ip)
+    ip_fmt (s->cluster_ip, ip);
+  else
+    snprintf (ip, sizeof ip, "None");
   json_t *spec = json_pack ("{s:s, s:s, s:[s], s:[s], s:o, s:s}", "type", svc_type_name (s->type), "clusterIP", ip,
                             "clusterIPs", ip, "ipFamilies", "IPv4", "ports", ports, "sessionAffinity", "None");
   if (s->n_selector)
     json_object_set_new (spec, "selector", labels_json (s->selector, s->n_selector, NULL, NULL));
+  service_spec_policies (spec, s);
   json_object_set_new (svc, "spec", spec);
   json_t *ingress = json_array ();
   for (size_t i = 0; i < s->n_lb_ips; i++)

@@ -3,6 +3,7 @@
 #include "kernel/addr.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <linux/if_addr.h>
 #include <netlink/addr.h>
 #include <netlink/msg.h>
@@ -48,6 +49,36 @@ addr_add (const char *ns, const char *dev, struct cidr addr, uint32_t metric, ns
     {
       char c[CIDR_STRLEN];
       return rtnl_fail (err, &ack, "add address %s dev %s", cidr_fmt (addr, c), dev);
+    }
+  return 0;
+}
+
+int
+addr_del (const char *ns, const char *dev, struct cidr addr, nslab_error_t *err)
+{
+  struct rtnl_ns *s = rtnl_get (ns, err);
+  int idx;
+  if (s == NULL || rtnl_ifindex (s, dev, &idx, err) < 0)
+    return -1;
+  struct rtnl_addr *a = rtnl_addr_alloc ();
+  if (a == NULL)
+    abort ();
+  rtnl_addr_set_ifindex (a, idx);
+  rtnl_addr_set_family (a, AF_INET);
+  struct nl_addr *local = rtnl_ip4 (addr.addr, addr.len);
+  rtnl_addr_set_local (a, local);
+  nl_addr_put (local);
+  rtnl_addr_set_prefixlen (a, addr.len);
+  struct nl_msg *msg = NULL;
+  int r = rtnl_addr_build_delete_request (a, 0, &msg);
+  rtnl_addr_put (a);
+  struct rtnl_ack ack = { 0 };
+  if (r < 0)
+    snprintf (ack.text, sizeof ack.text, "%s", nl_geterror (r));
+  if (r < 0 || (rtnl_talk (s, msg, NULL, NULL, &ack) < 0 && ack.status != EADDRNOTAVAIL))
+    {
+      char c[CIDR_STRLEN];
+      return rtnl_fail (err, &ack, "delete address %s dev %s", cidr_fmt (addr, c), dev);
     }
   return 0;
 }

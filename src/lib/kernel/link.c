@@ -87,6 +87,11 @@ link_add_veth (const char *ns, const struct veth_spec *v, nslab_error_t *err)
   set_common (link, v->name, v->mtu, v->mac);
   struct rtnl_link *peer = rtnl_link_veth_get_peer (link);
   set_common (peer, v->peer_name, v->mtu, v->peer_mac);
+  if (v->no_queue)
+    {
+      rtnl_link_set_txqlen (link, 0);
+      rtnl_link_set_txqlen (peer, 0);
+    }
   if (strcmp (pns, ns) != 0)
     rtnl_link_set_ns_fd (peer, rtnl_nsfd (ps));
   rtnl_link_put (peer);

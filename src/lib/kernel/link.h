@@ -17,6 +17,7 @@ struct veth_spec {
   const uint8_t *peer_mac;  /* 6 bytes or NULL */
   const char *peer_ns;      /* namespace of the peer end; NULL = the same */
   uint32_t mtu;             /* both ends; 0 = default */
+  bool no_queue;            /* txqueuelen 0 on both ends (else the kernel's 1000) */
 };
 
 struct vxlan_spec {

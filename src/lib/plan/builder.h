@@ -23,9 +23,11 @@ struct plan_route *plan_add_route (struct plan *p, const char *ns, uint32_t dst,
                                    const char *dev);
 /* Each pod of node N: a veth pair (the host end a port of BRIDGE with
  * hairpin on, as the CNI bridge plugin and weave's both set it; eth0 in the
- * pod), at MTU. */
+ * pod), at MTU. BRIDGE_PLUGIN: as the bridge plugin's ip.SetupVeth makes
+ * it (the real plugin, cni_runtime = plugins, shows it): txqueuelen 0 on
+ * both ends and no router advertisements on the host end. */
 void plan_add_pod_veths (struct plan *p, const struct model *m, const struct model_node *n, const char *bridge,
-                         uint32_t mtu);
+                         uint32_t mtu, bool bridge_plugin);
 /* A hashed MAC for an object Linux would give a random one, so the lab is the
  * same (and its IPv6 link-locals too) run after run. key is formatted. */
 void plan_local_mac (uint8_t mac[6], const char *fmt, ...) __attribute__ ((format (printf, 2, 3)));
@@ -56,6 +58,9 @@ void cni_bridge_plan_node_addr (struct plan *p, const struct model *m, const str
 void cni_bridge_plan_pod (struct plan *p, const struct model *m, const struct model_pod *pod);
 void cni_bridge_plan_bridges_up (struct plan *p, const struct model *m);
 
+/* cni_plugins.c */
+void cni_plugins_plan_pod (struct plan *p, const struct model *m, const struct model_pod *pod);
+
 /* weave.c */
 void weave_plan_node (struct plan *p, const struct model *m, const struct model_node *n);
 void weave_plan_node_addr (struct plan *p, const struct model *m, const struct model_node *n);
@@ -70,6 +75,9 @@ void kubelet_plan_processes (struct plan *p, const struct model *m);
 struct kube_proxy_nft;
 void kube_proxy_nft_plan_node (struct plan *p, const struct model *m, const struct model_node *n,
                                const struct kube_proxy_nft *ks);
+
+/* metallb.c: the kubeadm load_balancer_pool's L2 announcement. */
+void metallb_plan_node (struct plan *p, const struct model *m, const struct model_node *n);
 
 /* kube_proxy_iptables.c */
 struct kube_proxy_services;

@@ -18,7 +18,7 @@ cni_bridge_plan_node (struct plan *p, const struct model *m, const struct model_
   plan_local_mac (mac, "cni0/%s/%s", m->lab, n->name);
   plan_add_bridge (p, ns, CNI_BRIDGE, mac, pod_mtu);
   plan_add_sysctl (p, ns, "net/ipv6/conf/" CNI_BRIDGE "/accept_ra", "0");
-  plan_add_pod_veths (p, m, n, CNI_BRIDGE, pod_mtu);
+  plan_add_pod_veths (p, m, n, CNI_BRIDGE, pod_mtu, true);
 }
 
 void

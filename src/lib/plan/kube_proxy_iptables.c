@@ -9,13 +9,18 @@
  * chains are appended in the final order a real node shows rather than
  * prepended one by one as kube-proxy and kubelet do (EnsureRule(Prepend)).
  *
- * What is modelled: externalTrafficPolicy and internalTrafficPolicy Cluster,
- * no externalIPs, no loadBalancerSourceRanges (so no KUBE-FW- chains and no
- * KUBE-PROXY-FIREWALL rules), no health-check node ports, default
- * nodePortAddresses (the "must be the last rule" rule with addrtype LOCAL)
- * and localhostNodePorts=true, no nfacct counters (the kernel module is
- * rarely loaded; real k3s dumps show the INVALID drop without it), iptables
- * with --random-fully support, and nf_conntrack_tcp_be_liberal=0.
+ * What is modelled: every service kind of kube-proxy's syncProxyRules
+ * (pkg/proxy/iptables/proxier.go, 1.29+): internal and external traffic
+ * policies (KUBE-SVL- chains, the EXT short-circuits for pods and the node,
+ * the "has no local endpoints" DROPs), externalIPs, load-balancer IPs with
+ * source ranges (KUBE-FW- chains and KUBE-PROXY-FIREWALL), health-check
+ * node ports, nodePortAddresses and localhostNodePorts, the nfacct
+ * counters where the kernel has them ([cluster] nfacct; off by default, as
+ * the seeds' nodes show the INVALID drop without them), large-cluster mode,
+ * iptables with --random-fully support, nf_conntrack_tcp_be_liberal=0 and
+ * detect-local by cluster CIDR. A port whose rules depend on the node
+ * (local policies, source ranges) is written per node; the rest once per
+ * plan and spliced into every node's payload.
  *
  * k3s also runs kube-router's network policy controller, which inserts
  * KUBE-ROUTER-* jumps first of all; nslab models k3s started with
@@ -38,6 +43,10 @@
 /* flannel hard-codes kube-proxy's default mark (trafficmngr.KubeProxyMark)
    instead of reading kube-proxy's configuration. */
 #define FLANNEL_KUBE_PROXY_MARK "0x4000/0x4000"
+
+/* kube-proxy's nfacct counters (pkg/proxy/metrics). */
+#define NFACCT_CT_INVALID "ct_state_invalid_dropped_pkts"
+#define NFACCT_LOCALHOST_NODEPORTS "localhost_nps_accepted_pkts"
 
 /* Default sessionAffinityConfig.clientIP.timeoutSeconds. */
 #define DEFAULT_AFFINITY_TIMEOUT 10800
@@ -102,82 +111,261 @@ struct payload {
   char cluster_cidr[CIDR_STRLEN];
   bool have_cluster_cidr;
   bool large_cluster;
+  bool nfacct, localhost_nodeports;
 };
 
-/* The rules one service port contributes, in the order kube-proxy's
-   syncProxyRules writes them: KUBE-SERVICES capture, load-balancer IPs,
-   node port, the SVC masquerade rule, the EXT chain, SVC -> SEP, the SEPs.
-   The REJECT rules for a port without endpoints go to the filter table. */
+/* How kube-proxy sees one service port on one node (CategorizeEndpoints
+   and the servicePortInfo predicates of pkg/proxy). */
+struct port_view {
+  bool has_endpoints;          /* usable endpoints anywhere in the cluster */
+  bool externally_accessible;  /* node port, load-balancer IPs or externalIPs */
+  bool ext_local, int_local;   /* ExternalPolicyLocal, InternalPolicyLocal */
+  bool uses_cluster, uses_local;
+  size_t n_local;              /* endpoints on this node */
+  bool has_internal, has_external;
+};
+
+static struct port_view
+port_view (const struct model_service *svc, const struct model_svc_port *port, uint16_t node_port, size_t n_lb,
+           int node)
+{
+  struct port_view v = { 0 };
+  v.has_endpoints = port->n_endpoints > 0;
+  v.externally_accessible = node_port != 0 || n_lb > 0 || svc->n_external_ips > 0;
+  v.ext_local = v.externally_accessible && svc->etp_local;
+  v.int_local = svc->itp_local;
+  /* External traffic with Local policy still needs the cluster-wide
+     endpoints for the short-circuit of pod and host traffic. */
+  v.uses_cluster = !v.int_local || v.externally_accessible;
+  v.uses_local = v.int_local || v.ext_local;
+  for (size_t i = 0; i < port->n_endpoints && v.uses_local; i++)
+    v.n_local += port->endpoints[i].node == node;
+  v.has_internal = v.has_endpoints && (!v.int_local || v.n_local > 0);
+  v.has_external = v.has_endpoints && (!v.ext_local || v.n_local > 0);
+  return v;
+}
+
+/* Does this port's text depend on the node it is written for? */
+static bool
+port_per_node (const struct model_service *svc)
+{
+  /* Local policies pick the node's own endpoints; source ranges that hold
+     the node's address let it through its own firewall chain. */
+  return svc->itp_local || svc->etp_local || svc->n_source_ranges > 0;
+}
+
+/* The SVC->SEP jumps of one policy chain (writeServiceToEndpointRules):
+   affinity checks first, then the random spread. local_node >= 0 keeps
+   only that node's endpoints. */
 static void
-emit_service_port (struct payload *p, const struct svc_port_ref *ref)
+emit_policy_chain (struct payload *p, const struct svc_port_ref *ref, const char *chain, int local_node,
+                   char (*sep)[KUBE_CHAIN_MAX], char (*epstr)[IP_STRLEN + 6])
+{
+  const struct model_service *svc = ref->svc;
+  const struct model_svc_port *port = ref->port;
+  size_t n = 0;
+  for (size_t i = 0; i < port->n_endpoints; i++)
+    n += local_node < 0 || port->endpoints[i].node == local_node;
+
+  sb_addf (&p->nat_chains, ":%s - [0:0]\n", chain);
+  if (svc->affinity_client_ip)
+    {
+      uint32_t timeout = svc->affinity_timeout ? svc->affinity_timeout : DEFAULT_AFFINITY_TIMEOUT;
+      for (size_t i = 0; i < port->n_endpoints; i++)
+        {
+          if (local_node >= 0 && port->endpoints[i].node != local_node)
+            continue;
+          sb_addf (&p->nat_rules, "-A %s", chain);
+          if (!p->large_cluster)
+            sb_addf (&p->nat_rules, " -m comment --comment \"%s -> %s\"", ref->name, epstr[i]);
+          sb_addf (&p->nat_rules, " -m recent --name %s --rcheck --seconds %u --reap -j %s\n", sep[i],
+                   (unsigned) timeout, sep[i]);
+        }
+    }
+
+  /* Endpoint k is taken with probability 1/(n-k) among those left, which
+     spreads connections evenly; the last one takes the rest. */
+  size_t k = 0;
+  for (size_t i = 0; i < port->n_endpoints; i++)
+    {
+      if (local_node >= 0 && port->endpoints[i].node != local_node)
+        continue;
+      sb_addf (&p->nat_rules, "-A %s", chain);
+      if (!p->large_cluster)
+        sb_addf (&p->nat_rules, " -m comment --comment \"%s -> %s\"", ref->name, epstr[i]);
+      if (k + 1 < n)
+        {
+          char prob[16];
+          sb_addf (&p->nat_rules, " -m statistic --mode random --probability %s",
+                   kube_proxy_probability ((int) (n - k), prob));
+        }
+      sb_addf (&p->nat_rules, " -j %s\n", sep[i]);
+      k++;
+    }
+}
+
+/* The rules one service port contributes on node NODE, in the order
+   kube-proxy's syncProxyRules writes them: the captures (cluster IP,
+   external IPs, load-balancer IPs, node port, health-check node port)
+   with their REJECT/DROP rules in the filter table when there is nowhere
+   to send the traffic, then the chains: the SVC masquerade rule, EXT, FW,
+   SVC, SVL and the SEPs. */
+static void
+emit_service_port (struct payload *p, const struct svc_port_ref *ref, int node)
 {
   const struct model_service *svc = ref->svc;
   const struct model_svc_port *port = ref->port;
   const char *proto = l4_lower (port->protocol);
   const char *name = ref->name;
-  char svc_chain[KUBE_CHAIN_MAX], ext_chain[KUBE_CHAIN_MAX];
+  char svc_chain[KUBE_CHAIN_MAX], svl_chain[KUBE_CHAIN_MAX], ext_chain[KUBE_CHAIN_MAX], fw_chain[KUBE_CHAIN_MAX];
   char cip[IP_STRLEN], ipbuf[IP_STRLEN];
-  bool has_endpoints = port->n_endpoints > 0;
   uint16_t node_port = svc->type != SVC_CLUSTER_IP ? port->node_port : 0;
   size_t n_lb = svc->type == SVC_LOAD_BALANCER ? svc->n_lb_ips : 0;
-  bool uses_ext = has_endpoints && (node_port != 0 || n_lb > 0);
+  struct port_view v = port_view (svc, port, node_port, n_lb, node);
+  bool uses_ext = v.has_endpoints && v.externally_accessible;
+  bool uses_fw = v.has_endpoints && n_lb > 0 && svc->n_source_ranges > 0;
 
   kube_svc_chain (svc_chain, KUBE_SVC_PREFIX, name, proto);
+  kube_svc_chain (svl_chain, KUBE_SVL_PREFIX, name, proto);
   kube_svc_chain (ext_chain, KUBE_EXT_PREFIX, name, proto);
+  kube_svc_chain (fw_chain, KUBE_FW_PREFIX, name, proto);
+  const char *int_chain = v.int_local ? svl_chain : svc_chain;
+  const char *ext_policy_chain = v.ext_local ? svl_chain : svc_chain;
+  const char *lb_chain = uses_fw ? fw_chain : ext_chain;
   ip_fmt (svc->cluster_ip, cip);
 
-  if (has_endpoints)
+  /* Where the filter table sends what the nat table could not DNAT: no
+     endpoints at all is refused, no endpoint on this node for a Local
+     policy is dropped silently, as a real load balancer's health check
+     would have steered clear of the node. */
+  cleanup_free char *no_ep = xasprintf ("\"%s has no endpoints\"", name);
+  cleanup_free char *no_local = xasprintf ("\"%s has no local endpoints\"", name);
+  const char *int_comment = v.has_endpoints ? no_local : no_ep;
+  const char *int_target = v.has_endpoints ? "DROP" : "REJECT";
+  const char *ext_comment = int_comment, *ext_target = int_target;
+
+  if (v.has_internal)
     sb_addf (&p->nat_rules,
              "-A KUBE-SERVICES -m comment --comment \"%s cluster IP\" -m %s -p %s -d %s --dport %u -j %s\n",
-             name, proto, proto, cip, (unsigned) port->port, svc_chain);
+             name, proto, proto, cip, (unsigned) port->port, int_chain);
   else
-    sb_addf (&p->filter_rules,
-             "-A KUBE-SERVICES -m comment --comment \"%s has no endpoints\" -m %s -p %s -d %s --dport %u -j REJECT\n",
-             name, proto, proto, cip, (unsigned) port->port);
+    sb_addf (&p->filter_rules, "-A KUBE-SERVICES -m comment --comment %s -m %s -p %s -d %s --dport %u -j %s\n",
+             int_comment, proto, proto, cip, (unsigned) port->port, int_target);
 
-  if (has_endpoints)
-    for (size_t i = 0; i < n_lb; i++)
-      sb_addf (&p->nat_rules,
-               "-A KUBE-SERVICES -m comment --comment \"%s loadbalancer IP\" -m %s -p %s -d %s --dport %u -j %s\n",
-               name, proto, proto, ip_fmt (svc->lb_ips[i], ipbuf), (unsigned) port->port, ext_chain);
-  else
+  for (size_t i = 0; i < svc->n_external_ips; i++)
+    {
+      ip_fmt (svc->external_ips[i], ipbuf);
+      if (v.has_endpoints)
+        sb_addf (&p->nat_rules,
+                 "-A KUBE-SERVICES -m comment --comment \"%s external IP\" -m %s -p %s -d %s --dport %u -j %s\n",
+                 name, proto, proto, ipbuf, (unsigned) port->port, ext_chain);
+      if (!v.has_external)
+        sb_addf (&p->filter_rules,
+                 "-A KUBE-EXTERNAL-SERVICES -m comment --comment %s -m %s -p %s -d %s --dport %u -j %s\n",
+                 ext_comment, proto, proto, ipbuf, (unsigned) port->port, ext_target);
+    }
+
+  for (size_t i = 0; i < n_lb; i++)
+    {
+      ip_fmt (svc->lb_ips[i], ipbuf);
+      if (v.has_endpoints)
+        sb_addf (&p->nat_rules,
+                 "-A KUBE-SERVICES -m comment --comment \"%s loadbalancer IP\" -m %s -p %s -d %s --dport %u -j %s\n",
+                 name, proto, proto, ipbuf, (unsigned) port->port, lb_chain);
+      if (uses_fw)
+        sb_addf (&p->filter_rules,
+                 "-A KUBE-PROXY-FIREWALL -m comment --comment \"%s traffic not accepted by %s\" -m %s -p %s -d %s --dport %u -j DROP\n",
+                 name, fw_chain, proto, proto, ipbuf, (unsigned) port->port);
+    }
+  if (!v.has_external)
     for (size_t i = 0; i < n_lb; i++)
       sb_addf (&p->filter_rules,
-               "-A KUBE-EXTERNAL-SERVICES -m comment --comment \"%s has no endpoints\" -m %s -p %s -d %s --dport %u -j REJECT\n",
-               name, proto, proto, ip_fmt (svc->lb_ips[i], ipbuf), (unsigned) port->port);
+               "-A KUBE-EXTERNAL-SERVICES -m comment --comment %s -m %s -p %s -d %s --dport %u -j %s\n", ext_comment,
+               proto, proto, ip_fmt (svc->lb_ips[i], ipbuf), (unsigned) port->port, ext_target);
 
   if (node_port != 0)
     {
-      if (has_endpoints)
+      /* Counts NodePort connections to 127/8 (a security hole kube-proxy
+         tracks): only where the counter exists. */
+      if (v.has_endpoints && p->nfacct && p->localhost_nodeports)
+        sb_addf (&p->nat_rules,
+                 "-A KUBE-NODEPORTS -m comment --comment %s -m %s -p %s -d 127.0.0.0/8 --dport %u -m nfacct --nfacct-name " NFACCT_LOCALHOST_NODEPORTS " -j %s\n",
+                 name, proto, proto, (unsigned) node_port, ext_chain);
+      if (v.has_endpoints)
         sb_addf (&p->nat_rules, "-A KUBE-NODEPORTS -m comment --comment %s -m %s -p %s --dport %u -j %s\n",
                  name, proto, proto, (unsigned) node_port, ext_chain);
-      else
+      if (!v.has_external)
         sb_addf (&p->filter_rules,
-                 "-A KUBE-EXTERNAL-SERVICES -m comment --comment \"%s has no endpoints\" -m addrtype --dst-type LOCAL -m %s -p %s --dport %u -j REJECT\n",
-                 name, proto, proto, (unsigned) node_port);
+                 "-A KUBE-EXTERNAL-SERVICES -m comment --comment %s -m addrtype --dst-type LOCAL -m %s -p %s --dport %u -j %s\n",
+                 ext_comment, proto, proto, (unsigned) node_port, ext_target);
     }
 
+  /* Open whatever the node's INPUT policy, so the cloud load balancer can
+     ask each node whether it has endpoints. */
+  if (svc->hc_node_port != 0)
+    sb_addf (&p->filter_rules,
+             "-A KUBE-NODEPORTS -m comment --comment \"%s health check node port\" -m tcp -p tcp --dport %u -j ACCEPT\n",
+             name, (unsigned) svc->hc_node_port);
+
   /* No endpoints: kube-proxy writes no nat chains at all for the port. */
-  if (!has_endpoints)
+  if (!v.has_endpoints)
     return;
 
   /* Off-cluster sources reaching the ClusterIP get masqueraded, so replies
      come back through this node (detectLocalMode ClusterCIDR). */
-  if (p->have_cluster_cidr)
+  if (v.has_internal && p->have_cluster_cidr)
     sb_addf (&p->nat_rules,
              "-A %s -m comment --comment \"%s cluster IP\" -m %s -p %s -d %s --dport %u ! -s %s -j KUBE-MARK-MASQ\n",
-             svc_chain, name, proto, proto, cip, (unsigned) port->port, p->cluster_cidr);
+             int_chain, name, proto, proto, cip, (unsigned) port->port, p->cluster_cidr);
 
   if (uses_ext)
     {
       sb_addf (&p->nat_chains, ":%s - [0:0]\n", ext_chain);
-      sb_addf (&p->nat_rules,
-               "-A %s -m comment --comment \"masquerade traffic for %s external destinations\" -j KUBE-MARK-MASQ\n",
-               ext_chain, name);
-      sb_addf (&p->nat_rules, "-A %s -j %s\n", ext_chain, svc_chain);
+      if (!v.ext_local)
+        sb_addf (&p->nat_rules,
+                 "-A %s -m comment --comment \"masquerade traffic for %s external destinations\" -j KUBE-MARK-MASQ\n",
+                 ext_chain, name);
+      else
+        {
+          /* The client's address is kept, except for pods (they go
+             anywhere, as if out through the load balancer and back) and
+             the node itself (its source would be the external IP). */
+          if (p->have_cluster_cidr)
+            sb_addf (&p->nat_rules,
+                     "-A %s -m comment --comment \"pod traffic for %s external destinations\" -s %s -j %s\n",
+                     ext_chain, name, p->cluster_cidr, svc_chain);
+          sb_addf (&p->nat_rules,
+                   "-A %s -m comment --comment \"masquerade LOCAL traffic for %s external destinations\" -m addrtype --src-type LOCAL -j KUBE-MARK-MASQ\n",
+                   ext_chain, name);
+          sb_addf (&p->nat_rules,
+                   "-A %s -m comment --comment \"route LOCAL traffic for %s external destinations\" -m addrtype --src-type LOCAL -j %s\n",
+                   ext_chain, name, svc_chain);
+        }
+      if (v.has_external)
+        sb_addf (&p->nat_rules, "-A %s -j %s\n", ext_chain, ext_policy_chain);
     }
 
-  sb_addf (&p->nat_chains, ":%s - [0:0]\n", svc_chain);
+  if (uses_fw)
+    {
+      bool allow_node = false;
+      uint32_t node_ip = node >= 0 ? p->m->nodes[node].internal_ip : 0;
+      sb_addf (&p->nat_chains, ":%s - [0:0]\n", fw_chain);
+      for (size_t i = 0; i < svc->n_source_ranges; i++)
+        {
+          char r[CIDR_STRLEN];
+          sb_addf (&p->nat_rules, "-A %s -m comment --comment \"%s loadbalancer IP\" -s %s -j %s\n", fw_chain, name,
+                   cidr_fmt (svc->source_ranges[i], r), ext_chain);
+          allow_node = allow_node || (node >= 0 && cidr_contains (svc->source_ranges[i], node_ip));
+        }
+      /* A node reaching a VIP its own routing made local arrives with the
+         VIP as source. */
+      for (size_t i = 0; allow_node && i < n_lb; i++)
+        sb_addf (&p->nat_rules, "-A %s -m comment --comment \"%s loadbalancer IP\" -s %s -j %s\n", fw_chain, name,
+                 ip_fmt (svc->lb_ips[i], ipbuf), ext_chain);
+      sb_addf (&p->nat_rules,
+               "-A %s -m comment --comment \"other traffic to %s will be dropped by KUBE-PROXY-FIREWALL\"\n", fw_chain,
+               name);
+    }
 
   size_t n = port->n_endpoints;
   char (*sep)[KUBE_CHAIN_MAX] = xcalloc (n, sizeof *sep);
@@ -189,38 +377,17 @@ emit_service_port (struct payload *p, const struct svc_port_ref *ref)
       snprintf (epstr[i], sizeof epstr[i], "%s:%u", ip_fmt (ep->ip, ipbuf), (unsigned) ep->port);
     }
 
-  if (svc->affinity_client_ip)
-    {
-      uint32_t timeout = svc->affinity_timeout ? svc->affinity_timeout : DEFAULT_AFFINITY_TIMEOUT;
-      for (size_t i = 0; i < n; i++)
-        {
-          sb_addf (&p->nat_rules, "-A %s", svc_chain);
-          if (!p->large_cluster)
-            sb_addf (&p->nat_rules, " -m comment --comment \"%s -> %s\"", name, epstr[i]);
-          sb_addf (&p->nat_rules, " -m recent --name %s --rcheck --seconds %u --reap -j %s\n", sep[i],
-                   (unsigned) timeout, sep[i]);
-        }
-    }
+  if (v.uses_cluster)
+    emit_policy_chain (p, ref, svc_chain, -1, sep, epstr);
+  if (v.uses_local && v.n_local > 0)
+    emit_policy_chain (p, ref, svl_chain, node, sep, epstr);
 
-  /* Endpoint i is taken with probability 1/(n-i) among those left, which
-     spreads connections evenly; the last one takes the rest. */
-  for (size_t i = 0; i < n; i++)
-    {
-      sb_addf (&p->nat_rules, "-A %s", svc_chain);
-      if (!p->large_cluster)
-        sb_addf (&p->nat_rules, " -m comment --comment \"%s -> %s\"", name, epstr[i]);
-      if (i + 1 < n)
-        {
-          char prob[16];
-          sb_addf (&p->nat_rules, " -m statistic --mode random --probability %s",
-                   kube_proxy_probability ((int) (n - i), prob));
-        }
-      sb_addf (&p->nat_rules, " -j %s\n", sep[i]);
-    }
-
+  /* The SEPs of every endpoint a policy chain above can reach. */
   for (size_t i = 0; i < n; i++)
     {
       const struct model_endpoint *ep = &port->endpoints[i];
+      if (!v.uses_cluster && ep->node != node)
+        continue;
       char comment[256] = "";
       if (!p->large_cluster)
         snprintf (comment, sizeof comment, " -m comment --comment %s", name);
@@ -316,9 +483,21 @@ weave_rules (struct payload *p)
   sb_addf (&p->nat_rules, "-A WEAVE -s %s ! -d %s -j MASQUERADE\n", cc, cc);
 }
 
-/* What the service ports contribute, the same on every node: written once
- * per model (kube_proxy_services), spliced into each node's payload. */
+/* The service model both proxy modes read, built once per plan: the
+ * service ports in kube-proxy's test order, and the text of every port
+ * that is the same on every node (segment offsets into the three
+ * buffers); ports whose rules depend on the node (port_per_node) are
+ * written per node. */
+struct ks_segment {
+  size_t filter[2], chains[2], rules[2];
+  bool per_node;
+};
+
 struct kube_proxy_services {
+  struct svc_port_ref *refs;
+  size_t n_refs;
+  struct ks_segment *segs;
+  bool large_cluster;
   struct strbuf filter_rules, nat_chains, nat_rules;
 };
 
@@ -330,6 +509,8 @@ payload_cluster (struct payload *p, const struct model *m)
   kube_proxy_mark (cl->masquerade_bit, p->mark);
   cidr_fmt (cl->pod_cidr, p->cluster_cidr);
   p->have_cluster_cidr = cl->pod_cidr.len > 0;
+  p->nfacct = cl->nfacct;
+  p->localhost_nodeports = cl->localhost_nodeports;
 }
 
 struct kube_proxy_services *
@@ -337,7 +518,6 @@ kube_proxy_services (const struct model *m)
 {
   struct payload p = { .m = m };
   payload_cluster (&p, m);
-  sb_init (&p.filter_chains);
   sb_init (&p.filter_rules);
   sb_init (&p.nat_chains);
   sb_init (&p.nat_rules);
@@ -346,29 +526,38 @@ kube_proxy_services (const struct model *m)
      Its unit tests (sortIPTablesRules) compare dumps sorted by the service
      port name in the comment; emitting in that order makes nslab's output
      deterministic and directly comparable with those expected dumps. */
-  struct svc_port_ref *refs = NULL;
-  size_t n_refs = 0, total_endpoints = 0;
+  struct kube_proxy_services *ks = xcalloc (1, sizeof *ks);
+  size_t total_endpoints = 0;
   for (size_t s = 0; s < m->n_services; s++)
-    for (size_t i = 0; i < m->services[s].n_ports; i++)
+    /* A headless service has no virtual IP: kube-proxy skips it
+       (ShouldSkipService), its endpoints are for the DNS alone. */
+    for (size_t i = 0; m->services[s].cluster_ip && i < m->services[s].n_ports; i++)
       {
         const struct model_service *svc = &m->services[s];
-        struct svc_port_ref *r = VEC_PUSH (refs, n_refs);
+        struct svc_port_ref *r = VEC_PUSH (ks->refs, ks->n_refs);
         r->svc = svc;
         r->port = &svc->ports[i];
         r->name = kube_svc_port_name (svc->ns, svc->name, svc->ports[i].name);
-        r->order = n_refs - 1;
+        r->order = ks->n_refs - 1;
         total_endpoints += svc->ports[i].n_endpoints;
       }
-  if (n_refs > 0)
-    qsort (refs, n_refs, sizeof *refs, cmp_svc_port_ref);
-  p.large_cluster = total_endpoints > LARGE_CLUSTER_ENDPOINTS;
-  for (size_t i = 0; i < n_refs; i++)
-    emit_service_port (&p, &refs[i]);
-  for (size_t i = 0; i < n_refs; i++)
-    free (refs[i].name);
-  free (refs);
-  sb_free (&p.filter_chains);
-  struct kube_proxy_services *ks = xcalloc (1, sizeof *ks);
+  if (ks->n_refs > 0)
+    qsort (ks->refs, ks->n_refs, sizeof *ks->refs, cmp_svc_port_ref);
+  p.large_cluster = ks->large_cluster = total_endpoints > LARGE_CLUSTER_ENDPOINTS;
+  ks->segs = xcalloc (ks->n_refs ? ks->n_refs : 1, sizeof *ks->segs);
+  for (size_t i = 0; i < ks->n_refs; i++)
+    {
+      struct ks_segment *g = &ks->segs[i];
+      g->per_node = port_per_node (ks->refs[i].svc);
+      g->filter[0] = p.filter_rules.len;
+      g->chains[0] = p.nat_chains.len;
+      g->rules[0] = p.nat_rules.len;
+      if (!g->per_node)
+        emit_service_port (&p, &ks->refs[i], -1);
+      g->filter[1] = p.filter_rules.len;
+      g->chains[1] = p.nat_chains.len;
+      g->rules[1] = p.nat_rules.len;
+    }
   ks->filter_rules = p.filter_rules;
   ks->nat_chains = p.nat_chains;
   ks->nat_rules = p.nat_rules;
@@ -380,10 +569,87 @@ kube_proxy_services_free (struct kube_proxy_services *ks)
 {
   if (ks == NULL)
     return;
+  for (size_t i = 0; i < ks->n_refs; i++)
+    free (ks->refs[i].name);
+  free (ks->refs);
+  free (ks->segs);
   sb_free (&ks->filter_rules);
   sb_free (&ks->nat_chains);
   sb_free (&ks->nat_rules);
   free (ks);
+}
+
+static void
+sb_append_range (struct strbuf *dst, const struct strbuf *src, const size_t range[2])
+{
+  if (range[1] > range[0])
+    sb_addn (dst, src->buf + range[0], range[1] - range[0]);
+}
+
+/* Every service port's rules for node NODE, in order. */
+static void
+append_services (struct payload *p, const struct kube_proxy_services *ks, int node)
+{
+  p->large_cluster = ks->large_cluster;
+  for (size_t i = 0; i < ks->n_refs; i++)
+    {
+      const struct ks_segment *g = &ks->segs[i];
+      if (g->per_node)
+        {
+          emit_service_port (p, &ks->refs[i], node);
+          continue;
+        }
+      sb_append_range (&p->filter_rules, &ks->filter_rules, g->filter);
+      sb_append_range (&p->nat_chains, &ks->nat_chains, g->chains);
+      sb_append_range (&p->nat_rules, &ks->nat_rules, g->rules);
+    }
+}
+
+static int
+cmp_u32_str (const void *a, const void *b)
+{
+  char x[IP_STRLEN], y[IP_STRLEN];
+  return strcmp (ip_fmt (*(const uint32_t *) a, x), ip_fmt (*(const uint32_t *) b, y));
+}
+
+/* The tail call to KUBE-NODEPORTS: every local address, or with
+   nodePortAddresses only the node's addresses inside them (GetNodeIPs;
+   the NICs' and loopback, in a set, so nslab sorts them), loopback only
+   with localhostNodePorts. */
+static void
+nodeports_tail (struct payload *p, const struct model_node *nd)
+{
+  const struct cluster_def *cl = &p->m->sc->cluster;
+  static const char comment[] = "-A KUBE-SERVICES -m comment --comment \"kubernetes service nodeports; NOTE: this "
+                                "must be the last rule in this chain\"";
+  if (cl->n_node_port_addresses == 0)
+    {
+      sb_addf (&p->nat_rules, "%s -m addrtype --dst-type LOCAL%s -j KUBE-NODEPORTS\n", comment,
+               cl->localhost_nodeports ? "" : " ! -d 127.0.0.0/8");
+      return;
+    }
+  uint32_t *ips = xcalloc (nd->n_nics + 2, sizeof *ips);
+  size_t n = 0;
+  uint32_t loopback = 0x7f000001;
+  for (size_t i = 0; i <= nd->n_nics; i++)
+    {
+      uint32_t a = i < nd->n_nics ? nd->nics[i].addr : loopback;
+      bool in = false, dup = false;
+      for (size_t c = 0; c < cl->n_node_port_addresses; c++)
+        in = in || cidr_contains (cl->node_port_addresses[c], a);
+      for (size_t k = 0; k < n; k++)
+        dup = dup || ips[k] == a;
+      if (in && !dup && (a != loopback || cl->localhost_nodeports))
+        ips[n++] = a;
+    }
+  if (n > 1)
+    qsort (ips, n, sizeof *ips, cmp_u32_str);
+  for (size_t i = 0; i < n; i++)
+    {
+      char ip[IP_STRLEN];
+      sb_addf (&p->nat_rules, "%s -d %s -j KUBE-NODEPORTS\n", comment, ip_fmt (ips[i], ip));
+    }
+  free (ips);
 }
 
 char *
@@ -531,18 +797,14 @@ iptables_node_payload_with (const struct model *m, int node, const struct kube_p
          the filter table's rules stand now, their chains after the fixed
          ones. */
       if (ks)
-        {
-          sb_append (&p.filter_rules, &ks->filter_rules);
-          sb_append (&p.nat_chains, &ks->nat_chains);
-          sb_append (&p.nat_rules, &ks->nat_rules);
-        }
+        append_services (&p, ks, node);
 
-      sb_add (&p.nat_rules,
-              "-A KUBE-SERVICES -m comment --comment \"kubernetes service nodeports; NOTE: this must be the last rule in this chain\" -m addrtype --dst-type LOCAL -j KUBE-NODEPORTS\n");
+      nodeports_tail (&p, nd);
 
       /* Packets conntrack cannot place (e.g. out-of-window TCP) would
          otherwise be forwarded un-DNATed and reset connections. */
-      sb_add (&p.filter_rules, "-A KUBE-FORWARD -m conntrack --ctstate INVALID -j DROP\n");
+      sb_addf (&p.filter_rules, "-A KUBE-FORWARD -m conntrack --ctstate INVALID%s -j DROP\n",
+               p.nfacct ? " -m nfacct --nfacct-name " NFACCT_CT_INVALID : "");
       sb_addf (&p.filter_rules,
                "-A KUBE-FORWARD -m comment --comment \"kubernetes forwarding rules\" -m mark --mark %s/%s -j ACCEPT\n",
                p.mark, p.mark);
@@ -618,5 +880,13 @@ void
 kube_proxy_plan_node (struct plan *p, const struct model *m, const struct model_node *n,
                       const struct kube_proxy_services *ks)
 {
-  plan_push (p, OP_IPTABLES, plan_ns (m, n->netns))->u.ipt.payload = iptables_node_payload_with (m, n->index, ks);
+  const char *ns = plan_ns (m, n->netns);
+  /* kube-proxy ensures its counters before its first restore uses them. */
+  if (m->sc->cluster.nfacct && m->sc->cluster.proxy_mode == PROXY_IPTABLES)
+    {
+      plan_push (p, OP_NFACCT, ns)->u.nfacct.name = xstrdup (NFACCT_CT_INVALID);
+      if (m->sc->cluster.localhost_nodeports)
+        plan_push (p, OP_NFACCT, ns)->u.nfacct.name = xstrdup (NFACCT_LOCALHOST_NODEPORTS);
+    }
+  plan_push (p, OP_IPTABLES, ns)->u.ipt.payload = iptables_node_payload_with (m, n->index, ks);
 }

@@ -17,9 +17,14 @@
    started. Caller frees. NULL if node is out of range. */
 char *iptables_node_payload (const struct model *m, int node);
 
-/* The rules of the model's service ports (KUBE-SERVICES captures, SVC, SEP
-   and EXT chains, the no-endpoints REJECTs), which every node has alike:
-   plan_from_model writes them once for all nodes. */
+/* The service model both proxy modes read, built once per plan: the
+   model's service ports in kube-proxy's test order, with the iptables text
+   of every port that is the same on every node written once (the rest,
+   ports with a Local traffic policy or source ranges, is written per node
+   by iptables_node_payload_with). The fields it reads from model_service:
+   type, cluster_ip, ports (name, protocol, port, node_port, endpoints with
+   their node), affinity, etp_local, itp_local, external_ips, lb_ips,
+   source_ranges, hc_node_port. */
 struct kube_proxy_services;
 struct kube_proxy_services *kube_proxy_services (const struct model *m);
 void kube_proxy_services_free (struct kube_proxy_services *ks);

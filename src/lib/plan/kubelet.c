@@ -17,7 +17,9 @@ kubelet_plan_sysctls (struct plan *p, const struct model *m, const struct model_
   plan_add_sysctl (p, ns, "net.ipv4.ip_forward", "1");
   plan_add_sysctl (p, ns, "net.bridge.bridge-nf-call-iptables", "1");
   plan_add_sysctl (p, ns, "net.bridge.bridge-nf-call-ip6tables", "1");
-  plan_add_sysctl (p, ns, "net.ipv4.conf.all.route_localnet", "1");
+  /* kube-proxy's, and only with localhostNodePorts. */
+  if (m->sc->cluster.localhost_nodeports)
+    plan_add_sysctl (p, ns, "net.ipv4.conf.all.route_localnet", "1");
 }
 
 /* /etc/hosts as kubelet writes it for a pod (pkg/kubelet/kubelet_pods.go). */
@@ -36,14 +38,35 @@ pod_etc_hosts (const struct model_pod *pod)
                     ip_fmt (pod->ip, ip), pod->name);
 }
 
-/* /etc/resolv.conf for dnsPolicy ClusterFirst. */
+/* /etc/resolv.conf for dnsPolicy ClusterFirst. Without a cluster DNS
+ * (dns = no) kubelet has no clusterDNS and gives ClusterFirst pods the
+ * node's resolv.conf, as dnsPolicy Default: NULL keeps the host's. */
 static char *
 pod_resolv_conf (const struct model *m, const struct model_pod *pod)
 {
   char ip[IP_STRLEN];
   const char *dom = m->sc->cluster.dns_domain;
+  if (!m->sc->cluster.dns)
+    return NULL;
   return xasprintf ("search %s.svc.%s svc.%s %s\nnameserver %s\noptions ndots:5\n", pod->ns, dom, dom, dom,
                     ip_fmt (m->sc->cluster.dns_ip, ip));
+}
+
+/* What a node's /etc/hosts adds to the host's: every node of the lab by
+ * name, as one sets up VMs that reach each other by name (Vagrant's
+ * hostmanager, /etc/hosts by hand before kubeadm join). */
+static char *
+node_etc_hosts (const struct model *m)
+{
+  struct strbuf sb;
+  sb_init (&sb);
+  sb_addf (&sb, "# nslab lab %s: its nodes\n", m->lab);
+  for (size_t i = 0; i < m->n_nodes; i++)
+    {
+      char ip[IP_STRLEN];
+      sb_addf (&sb, "%s\t%s\n", ip_fmt (m->nodes[i].internal_ip, ip), m->nodes[i].name);
+    }
+  return sb_steal (&sb);
 }
 
 static char **
@@ -78,6 +101,7 @@ kubelet_plan_processes (struct plan *p, const struct model *m)
                                               xasprintf ("nslab-pause %s node/%s", m->lab, n->name), n->name, n->name);
       pr->owner.kind = OBJ_NODE;
       pr->owner.name = xstrdup (n->name);
+      pr->etc_hosts = node_etc_hosts (m);
     }
   for (size_t i = 0; i < m->n_pods; i++)
     {

@@ -14,7 +14,8 @@ static const char *const link_kind_names[] = { [LINK_BRIDGE] = "bridge", [LINK_V
 static const char *const rtprot_names[] = { [RTPROT_UNSPEC] = "unspec", [RTPROT_KERNEL] = "kernel",
                                             [RTPROT_BOOT] = "boot", [RTPROT_STATIC] = "static",
                                             [RTPROT_DHCP] = "dhcp" };
-static const char *const app_kind_names[] = { [APP_NONE] = "none", [APP_HTTP] = "http", [APP_COMMAND] = "command" };
+static const char *const app_kind_names[] = { [APP_NONE] = "none", [APP_HTTP] = "http", [APP_COMMAND] = "command",
+                                                 [APP_DNS] = "dns" };
 static const char *const owner_kind_names[] = { [OBJ_NONE] = "none", [OBJ_NODE] = "node", [OBJ_POD] = "pod" };
 static const char *const restart_policy_names[]
     = { [RESTART_ALWAYS] = "Always", [RESTART_ON_FAILURE] = "OnFailure", [RESTART_NEVER] = "Never" };
@@ -140,9 +141,11 @@ link_describe (struct strbuf *sb, const struct plan_op *op)
       sb_add (sb, " type bridge");
       break;
     case LINK_VETH:
-      sb_addf (sb, " type veth peer name %s", l->peer_name);
+      sb_addf (sb, "%s type veth peer name %s", l->no_queue ? " txqueuelen 0" : "", l->peer_name);
       if (l->peer_has_mac)
         sb_addf (sb, " address %s", mac_fmt (l->peer_mac, mac));
+      if (l->no_queue)
+        sb_add (sb, " txqueuelen 0");
       sb_addf (sb, " netns %s", l->peer_ns);
       break;
     case LINK_VXLAN:
@@ -165,6 +168,8 @@ link_to_json (const struct plan_op *op, json_t *o)
       json_object_set_new (o, "peer", json_string (l->peer_name));
       json_object_set_new (o, "peer_netns", json_string (l->peer_ns));
       json_object_set_new (o, "peer_address", l->peer_has_mac ? json_mac (l->peer_mac) : json_null ());
+      if (l->no_queue)
+        json_object_set_new (o, "txqueuelen", json_integer (0));
     }
   else if (l->kind == LINK_VXLAN)
     {
@@ -194,10 +199,16 @@ link_from_json (const json_t *o, struct plan_op *op, nslab_error_t *err)
       || read_opt_mac (&r, o, "address", l->mac, &l->has_mac) < 0 || jr_uint (&r, o, "mtu", 65535, &l->mtu) < 0)
     return -1;
   if (l->kind == LINK_VETH)
-    return jr_str (&r, o, "peer", false, &l->peer_name) < 0 || jr_str (&r, o, "peer_netns", false, &l->peer_ns) < 0
-                   || read_opt_mac (&r, o, "peer_address", l->peer_mac, &l->peer_has_mac) < 0
-               ? -1
-               : 0;
+    {
+      /* txqueuelen: absent = the kernel's default; only 0 is written. */
+      uint32_t qlen = 1;
+      if (jr_str (&r, o, "peer", false, &l->peer_name) < 0 || jr_str (&r, o, "peer_netns", false, &l->peer_ns) < 0
+          || read_opt_mac (&r, o, "peer_address", l->peer_mac, &l->peer_has_mac) < 0
+          || (json_object_get (o, "txqueuelen") && jr_uint (&r, o, "txqueuelen", 0, &qlen) < 0))
+        return -1;
+      l->no_queue = qlen == 0;
+      return 0;
+    }
   if (l->kind == LINK_VXLAN)
     return jr_uint (&r, o, "vni", 0xffffff, &l->vni) < 0 || jr_u16 (&r, o, "dstport", &l->dstport) < 0
                    || jr_ip (&r, o, "local", &l->local) < 0 || jr_str (&r, o, "dev", false, &l->dev) < 0
@@ -504,6 +515,8 @@ process_describe (struct strbuf *sb, const struct plan_op *op)
     sb_addf (sb, ", app: HTTP echo on port %u", pr->app.port);
   else if (pr->app.kind == APP_COMMAND)
     sb_addf (sb, ", app: %s", pr->app.command);
+  else if (pr->app.kind == APP_DNS)
+    sb_addf (sb, ", app: cluster DNS on port %u", pr->app.port);
   if (pr->privileged)
     sb_add (sb, ", privileged");
   if (pr->restart_policy != RESTART_ALWAYS)
@@ -521,8 +534,8 @@ process_to_json (const struct plan_op *op, json_t *o)
   json_object_set_new (o, "title", json_string (pr->title));
   json_object_set_new (o, "hostname", json_string (pr->hostname));
   json_t *app = json_null ();
-  if (pr->app.kind == APP_HTTP)
-    app = json_pack ("{s:s, s:i}", "type", "http", "port", (json_int_t) pr->app.port);
+  if (pr->app.kind == APP_HTTP || pr->app.kind == APP_DNS)
+    app = json_pack ("{s:s, s:i}", "type", app_kind_names[pr->app.kind], "port", (json_int_t) pr->app.port);
   else if (pr->app.kind == APP_COMMAND)
     app = json_pack ("{s:s, s:s, s:o}", "type", "command", "command", pr->app.command, "argv",
                      json_strv (pr->app.argv));
@@ -554,7 +567,7 @@ process_from_json (const json_t *o, struct plan_op *op, nslab_error_t *err)
   snprintf (r.where, sizeof r.where, "app");
   if (!json_is_object (app) || JR_ENUM (&r, app, "type", app_kind_names, &pr->app.kind) < 0)
     return -1;
-  if (pr->app.kind == APP_HTTP)
+  if (pr->app.kind == APP_HTTP || pr->app.kind == APP_DNS)
     return jr_u16 (&r, app, "port", &pr->app.port);
   if (pr->app.kind == APP_COMMAND)
     {
@@ -582,6 +595,86 @@ process_free (struct plan_op *op)
   free (pr->resolv_conf);
 }
 
+/* ---- cni -------------------------------------------------------------- */
+
+static void
+cni_describe (struct strbuf *sb, const struct plan_op *op)
+{
+  const struct plan_cni *c = &op->u.cni;
+  sb_addf (sb, "CNI_COMMAND=ADD CNI_CONTAINERID=%s CNI_NETNS=/run/netns/%s CNI_IFNAME=%s CNI_ARGS='%s' "
+               "CNI_PATH=" PLAN_CNI_PATH " " PLAN_CNI_PATH "/%s <<<'%s'",
+           c->container_id, c->pod_ns, c->ifname, c->args, c->type, c->config);
+}
+
+static void
+cni_to_json (const struct plan_op *op, json_t *o)
+{
+  const struct plan_cni *c = &op->u.cni;
+  json_object_set_new (o, "pod_netns", json_string (c->pod_ns));
+  json_object_set_new (o, "container_id", json_string (c->container_id));
+  json_object_set_new (o, "ifname", json_string (c->ifname));
+  json_object_set_new (o, "args", json_string (c->args));
+  json_object_set_new (o, "type", json_string (c->type));
+  json_object_set_new (o, "network", json_string (c->network));
+  json_object_set_new (o, "config", json_string (c->config));
+  json_object_set_new (o, "expect_ip", c->expect_ip ? json_ip (c->expect_ip) : json_null ());
+}
+
+static int
+cni_from_json (const json_t *o, struct plan_op *op, nslab_error_t *err)
+{
+  struct json_reader r = { .err = err };
+  struct plan_cni *c = &op->u.cni;
+  return jr_str (&r, o, "pod_netns", false, &c->pod_ns) < 0
+                 || jr_str (&r, o, "container_id", false, &c->container_id) < 0
+                 || jr_str (&r, o, "ifname", false, &c->ifname) < 0 || jr_str (&r, o, "args", false, &c->args) < 0
+                 || jr_str (&r, o, "type", false, &c->type) < 0 || jr_str (&r, o, "network", false, &c->network) < 0
+                 || jr_str (&r, o, "config", false, &c->config) < 0
+                 || jr_ip_or_null (&r, o, "expect_ip", &c->expect_ip) < 0
+             ? -1
+             : 0;
+}
+
+static void
+cni_free (struct plan_op *op)
+{
+  struct plan_cni *c = &op->u.cni;
+  free (c->pod_ns);
+  free (c->container_id);
+  free (c->ifname);
+  free (c->args);
+  free (c->type);
+  free (c->network);
+  free (c->config);
+}
+
+/* ---- nfacct ----------------------------------------------------------- */
+
+static void
+nfacct_describe (struct strbuf *sb, const struct plan_op *op)
+{
+  sb_addf (sb, "nfacct add %s", op->u.nfacct.name);
+}
+
+static void
+nfacct_to_json (const struct plan_op *op, json_t *o)
+{
+  json_object_set_new (o, "name", json_string (op->u.nfacct.name));
+}
+
+static int
+nfacct_from_json (const json_t *o, struct plan_op *op, nslab_error_t *err)
+{
+  struct json_reader r = { .err = err };
+  return jr_str (&r, o, "name", false, &op->u.nfacct.name) < 0 ? -1 : 0;
+}
+
+static void
+nfacct_free (struct plan_op *op)
+{
+  free (op->u.nfacct.name);
+}
+
 /* ---- the table -------------------------------------------------------- */
 
 #define OP_ROW(kind, name, prefix) \
@@ -599,6 +692,8 @@ static const struct op_type op_types[] = {
   OP_ROW (OP_IPTABLES, "iptables", iptables),
   OP_ROW (OP_NFTABLES, "nftables", nftables),
   OP_ROW (OP_PROCESS, "process", process),
+  OP_ROW (OP_CNI, "cni", cni),
+  OP_ROW (OP_NFACCT, "nfacct", nfacct),
 };
 static_assert (sizeof op_types / sizeof op_types[0] == OP__COUNT, "one op_types row per enum plan_op_kind");
 

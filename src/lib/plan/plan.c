@@ -108,7 +108,7 @@ plan_add_route (struct plan *p, const char *ns, uint32_t dst, uint8_t len, uint3
 
 void
 plan_add_pod_veths (struct plan *p, const struct model *m, const struct model_node *n, const char *bridge,
-                    uint32_t mtu)
+                    uint32_t mtu, bool bridge_plugin)
 {
   const char *ns = plan_ns (m, n->netns);
   for (size_t i = 0; i < m->n_pods; i++)
@@ -118,7 +118,13 @@ plan_add_pod_veths (struct plan *p, const struct model *m, const struct model_no
         continue;
       uint8_t host_mac[6];
       plan_local_mac (host_mac, "hostveth/%s/%s/%s", m->lab, pod->ns, pod->name);
-      plan_add_veth (p, ns, pod->host_veth, host_mac, plan_ns (m, pod->netns), "eth0", pod->mac, mtu);
+      plan_add_veth (p, ns, pod->host_veth, host_mac, plan_ns (m, pod->netns), "eth0", pod->mac, mtu)->no_queue
+          = bridge_plugin;
+      if (bridge_plugin)
+        {
+          cleanup_free char *key = xasprintf ("net/ipv6/conf/%s/accept_ra", pod->host_veth);
+          plan_add_sysctl (p, ns, key, "0");
+        }
       plan_add_link_set (p, ns, pod->host_veth, bridge, true);
     }
 }
@@ -170,13 +176,17 @@ plan_node (struct plan *p, const struct model *m, const struct model_node *n, co
            const struct kube_proxy_nft *knft)
 {
   bool weave = m->sc->cluster.cni == CNI_WEAVE, vxlan = m->sc->cluster.cni == CNI_FLANNEL;
+  /* With the real plugins, cni0 and the pod veths are the bridge plugin's. */
+  bool builtin = m->sc->cluster.cni_runtime == CNI_RUNTIME_BUILTIN;
   kubelet_plan_sysctls (p, m, n);
   hypervisor_plan_node_nics (p, m, n);
   if (vxlan)
     flannel_plan_vtep (p, m, n);
-  (weave ? weave_plan_node : cni_bridge_plan_node) (p, m, n);
+  if (builtin)
+    (weave ? weave_plan_node : cni_bridge_plan_node) (p, m, n);
   hypervisor_plan_nic_addrs (p, m, n);
-  (weave ? weave_plan_node_addr : cni_bridge_plan_node_addr) (p, m, n);
+  if (builtin)
+    (weave ? weave_plan_node_addr : cni_bridge_plan_node_addr) (p, m, n);
   if (vxlan)
     flannel_plan_vtep_addr (p, m, n);
   hypervisor_plan_dhcp_routes (p, m, n);
@@ -187,6 +197,7 @@ plan_node (struct plan *p, const struct model *m, const struct model_node *n, co
   kube_proxy_plan_node (p, m, n, ks);
   if (knft)
     kube_proxy_nft_plan_node (p, m, n, knft);
+  metallb_plan_node (p, m, n);
 }
 
 struct plan *
@@ -215,10 +226,14 @@ plan_from_model (const struct model *m)
   kube_proxy_services_free (ks);
   kube_proxy_nft_free (knft);
   bool weave = m->sc->cluster.cni == CNI_WEAVE;
+  bool builtin = m->sc->cluster.cni_runtime == CNI_RUNTIME_BUILTIN;
+  /* The plugins run in pod order, so that host-local hands out the
+   * addresses the model gave (k8s/model.c follows host-local's order). */
   for (size_t i = 0; i < m->n_pods; i++)
-    (weave ? weave_plan_pod : cni_bridge_plan_pod) (p, m, &m->pods[i]);
+    (!builtin ? cni_plugins_plan_pod : weave ? weave_plan_pod : cni_bridge_plan_pod) (p, m, &m->pods[i]);
   hypervisor_plan_bridges_up (p, m);
-  (weave ? weave_plan_bridges_up : cni_bridge_plan_bridges_up) (p, m);
+  if (builtin)
+    (weave ? weave_plan_bridges_up : cni_bridge_plan_bridges_up) (p, m);
   kubelet_plan_processes (p, m);
   return p;
 }

@@ -30,6 +30,8 @@ enum plan_op_kind {
   OP_IPTABLES,  /* iptables-restore --noflush payload */
   OP_NFTABLES,  /* nft -f payload: one table, applied in one transaction */
   OP_PROCESS,   /* start a pause process (and its app) holding a pod or node */
+  OP_CNI,       /* call a CNI plugin (CNI_COMMAND=ADD) as containerd does */
+  OP_NFACCT,    /* create a named nfacct counter (nfacct add) */
   OP__COUNT
 };
 
@@ -55,6 +57,7 @@ struct plan_link {
   char *peer_ns;
   uint8_t peer_mac[6];
   bool peer_has_mac;
+  bool no_queue;        /* txqueuelen 0 on both ends, as the CNI plugins' veths */
   /* vxlan */
   uint32_t vni;
   uint16_t dstport;
@@ -130,10 +133,31 @@ struct plan_process {
   char *hostname;
   struct plan_app app;
   char **env;           /* extra environment for the app (POD_NAME, ...), NULL-terminated; may be NULL */
-  char *etc_hosts;      /* pods: /etc/hosts as kubelet writes it; NULL = leave the host's */
+  char *etc_hosts;      /* pods: /etc/hosts as kubelet writes it; nodes: the lines the applier adds
+                         * to the host's (the lab's node names); NULL = leave the host's */
   char *resolv_conf;    /* pods: /etc/resolv.conf (cluster DNS, search path); NULL = leave */
   bool privileged;      /* pods: the app keeps every capability (else containerd's default set) */
   enum restart_policy restart_policy; /* pods: when the pause process restarts the app (nodes: Always, no app) */
+};
+
+/* Where Debian's containernetworking-plugins installs the plugins: CNI_PATH. */
+#define PLAN_CNI_PATH "/usr/lib/cni"
+
+/* One CNI plugin call for a pod, as containerd makes it on the node (op->ns):
+ * the environment of the CNI spec and the network config on stdin. */
+struct plan_cni {
+  char *pod_ns;         /* CNI_NETNS = /run/netns/<pod_ns> */
+  char *container_id;   /* CNI_CONTAINERID: the pod sandbox's id (64 hex) */
+  char *ifname;         /* CNI_IFNAME: eth0, or lo for the loopback plugin */
+  char *args;           /* CNI_ARGS, as containerd sets them */
+  char *type;           /* the plugin: bridge, loopback */
+  char *network;        /* the config's name (cbr0, cni-loopback): the result cache's key */
+  char *config;         /* stdin: the network config, compact JSON with sorted keys */
+  uint32_t expect_ip;   /* the address the plan gives the pod (host-local must hand out the same); 0 = none */
+};
+
+struct plan_nfacct {
+  char *name;           /* ct_state_invalid_dropped_pkts */
 };
 
 struct plan_op {
@@ -151,6 +175,8 @@ struct plan_op {
     struct plan_iptables ipt;
     struct plan_nftables nft;
     struct plan_process proc;
+    struct plan_cni cni;
+    struct plan_nfacct nfacct;
   } u;
 };
 

@@ -61,7 +61,7 @@ weave_plan_node (struct plan *p, const struct model *m, const struct model_node 
 
   /* weave's CreateAndAttachVeth turns hairpin on too, so a pod reaches
    * itself through a Service. */
-  plan_add_pod_veths (p, m, n, WEAVE_BRIDGE, WEAVE_MTU);
+  plan_add_pod_veths (p, m, n, WEAVE_BRIDGE, WEAVE_MTU, false);
 }
 
 /* `weave expose`: the bridge's address with the range's prefix; and the

@@ -113,41 +113,48 @@ early_failure (int errfd, int fallback, nslab_error_t *err)
   return nslab_error (err, fallback, "pause process: no pid received");
 }
 
-/* The program pause processes run: nslab-pause beside this binary (the
- * build tree) or in ../lib/nslab (an install), a small static program whose
- * start and exit do not pay for our shared libraries; else ourselves,
- * which dispatch on argv[0] as well. Only a file owned by root or us and
- * writable by no one else: it runs with our privileges. */
+bool
+pause_helper_path (const char *name, char out[PATH_MAX])
+{
+  char exe[PATH_MAX];
+  ssize_t n = readlink ("/proc/self/exe", exe, sizeof exe - 1);
+  if (n <= 0)
+    return false;
+  exe[n] = '\0';
+  char *slash = strrchr (exe, '/');
+  if (slash == NULL)
+    return false;
+  *slash = '\0';
+  static const char *const rel[] = { "", "../lib/nslab/" };
+  for (size_t i = 0; i < ARRAY_SIZE (rel); i++)
+    {
+      char cand[PATH_MAX];
+      struct stat st;
+      if (snprintf (cand, sizeof cand, "%s/%s%s", exe, rel[i], name) >= (int) sizeof cand)
+        continue;
+      if (stat (cand, &st) == 0 && S_ISREG (st.st_mode) && (st.st_uid == 0 || st.st_uid == geteuid ())
+          && (st.st_mode & (S_IWGRP | S_IWOTH)) == 0 && access (cand, X_OK) == 0)
+        {
+          memcpy (out, cand, PATH_MAX);
+          return true;
+        }
+    }
+  return false;
+}
+
+/* The program pause processes run: nslab-pause, a small static program
+ * whose start and exit do not pay for our shared libraries; else
+ * ourselves, which dispatch on argv[0] as well. */
 static const char *
 pause_program (void)
 {
   static char found[PATH_MAX];
   static bool looked;
-  if (looked)
-    return found[0] ? found : "/proc/self/exe";
-  looked = true;
-  char exe[PATH_MAX];
-  ssize_t n = readlink ("/proc/self/exe", exe, sizeof exe - 1);
-  if (n <= 0)
-    return "/proc/self/exe";
-  exe[n] = '\0';
-  char *slash = strrchr (exe, '/');
-  if (slash == NULL)
-    return "/proc/self/exe";
-  *slash = '\0';
-  static const char *const rel[] = { "nslab-pause", "../lib/nslab/nslab-pause" };
-  for (size_t i = 0; i < ARRAY_SIZE (rel); i++)
+  if (!looked)
     {
-      char cand[PATH_MAX];
-      struct stat st;
-      if (snprintf (cand, sizeof cand, "%s/%s", exe, rel[i]) >= (int) sizeof cand)
-        continue;
-      if (stat (cand, &st) == 0 && S_ISREG (st.st_mode) && (st.st_uid == 0 || st.st_uid == geteuid ())
-          && (st.st_mode & (S_IWGRP | S_IWOTH)) == 0 && access (cand, X_OK) == 0)
-        {
-          memcpy (found, cand, sizeof found);
-          break;
-        }
+      looked = true;
+      if (!pause_helper_path ("nslab-pause", found))
+        found[0] = '\0';
     }
   return found[0] ? found : "/proc/self/exe";
 }
@@ -323,7 +330,8 @@ int
 pause_spawn_finish (struct pause_start *ps, nslab_error_t *err)
 {
   cleanup_close int errfd = ps->errfd;
-  cleanup_close int pidns = ps->pid_ns;
+  /* Only closed on return (clang: otherwise unused). */
+  cleanup_close int pidns __attribute__ ((unused)) = ps->pid_ns;
   pid_t pid = ps->pid;
   uint64_t starttime = ps->starttime;
   ps->errfd = -1;

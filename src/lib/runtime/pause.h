@@ -7,6 +7,7 @@
 #ifndef NSLAB_PAUSE_H
 #define NSLAB_PAUSE_H
 
+#include <limits.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -38,6 +39,8 @@ struct pause_app {
   enum pause_app_kind kind;
   uint16_t port;     /* PAUSE_APP_HTTP */
   char **argv;       /* PAUSE_APP_COMMAND: NULL-terminated */
+  const char *path;  /* PAUSE_APP_COMMAND: the program to exec with argv (argv[0] is then only its
+                      * name, as ps shows it), or NULL to search argv[0] in the pod's PATH */
 };
 
 struct pause_spec {
@@ -66,6 +69,13 @@ struct pause_spec {
  * lab are mounted; *fd_out is an O_CLOEXEC fd for pause_spec.mnt_template. */
 int pause_mnt_template (int *fd_out, nslab_error_t *err);
 
+/* NAME, a program nslab ships beside itself (nslab-pause, nslab-coredns):
+ * next to this binary (the build tree) or in ../lib/nslab (an install),
+ * owned by root or us and writable by no one else, since it runs with our
+ * privileges. Its path in OUT, or false: the caller runs nslab itself,
+ * which dispatches on argv[0] as well. */
+bool pause_helper_path (const char *name, char out[PATH_MAX]);
+
 /* Record callback: called with the new process's pid and start time BEFORE
  * the process is allowed to go on; if the caller dies before returning from
  * it, the child sees the handshake socket close and exits, so no process is
@@ -89,6 +99,7 @@ struct pause_setup {
   int errfd;
   enum pause_app_kind app_kind;
   char **app_argv;    /* command app: its argv, for restarts */
+  const char *app_path; /* command app: the program, or NULL (argv[0] in PATH) */
   enum pause_restart restart;
   unsigned backoff_ms; /* initial restart back-off: 10 s (NSLAB_TEST_BACKOFF_MS in tests) */
   int files_dirfd;    /* O_DIRECTORY fd of spec.files_dir (the status file), or -1 */

@@ -139,7 +139,7 @@ sandbox_build_env (const struct pause_spec *spec)
 /* A command app, child of the pause process. Never returns. ERRFD < 0:
  * failures go to the log. */
 static void __attribute__ ((noreturn))
-start_app (char **argv, bool privileged, pid_t pause_pid, int errfd)
+start_app (char **argv, const char *path, bool privileged, pid_t pause_pid, int errfd)
 {
   /* If the pause process dies, so does the app; the parent may already be
    * gone between fork and prctl, so check afterwards. */
@@ -162,8 +162,11 @@ start_app (char **argv, bool privileged, pid_t pause_pid, int errfd)
   if (!privileged && caps_limit (CAPS_CONTAINER_DEFAULT) < 0)
     child_fail (errfd, errno, "limit the app's capabilities");
   /* execvp searches the PATH of the environment it runs in: the pod's. */
-  execvp (argv[0], argv);
-  child_fail (errfd, errno, "exec \"%s\"", argv[0]);
+  if (path)
+    execv (path, argv);
+  else
+    execvp (argv[0], argv);
+  child_fail (errfd, errno, "exec \"%s\"", path ? path : argv[0]);
 }
 
 pid_t
@@ -172,7 +175,7 @@ pause_fork_command_app (const struct pause_setup *su)
   pid_t self = getpid ();
   pid_t pid = fork ();
   if (pid == 0)
-    start_app (su->app_argv, su->privileged, self, -1);
+    start_app (su->app_argv, su->app_path, su->privileged, self, -1);
   return pid;
 }
 
@@ -310,7 +313,8 @@ sandbox_encode (const struct pause_spec *spec, size_t *len_out)
   snprintf (port, sizeof port, "%u", spec->app ? spec->app->port : 0u);
   const char *fields[] = { spec->netns_path, spec->hostname, spec->files_dir, spec->etc_hosts, spec->resolv_conf,
                            spec->log_path, spec->mnt_template > 0 ? "1" : NULL, kind, port,
-                           spec->privileged ? "1" : NULL, restart };
+                           spec->privileged ? "1" : NULL, restart,
+                           spec->app && spec->app->kind == PAUSE_APP_COMMAND ? spec->app->path : NULL };
   for (size_t i = 0; i < ARRAY_SIZE (fields); i++)
     put_str (&b, fields[i]);
   uint32_t argc = 0;
@@ -458,7 +462,7 @@ pause_setup (struct pause_setup *out)
     child_fail (errfd, EPROTO, "short pause spec");
   close (SANDBOX_GO_FD);
   char *p = buf, *end = buf + total;
-  char *f[11];
+  char *f[12];
   for (size_t i = 0; i < ARRAY_SIZE (f); i++)
     if (! get_str (&p, end, &f[i]))
       child_fail (errfd, EPROTO, "bad pause spec");
@@ -474,7 +478,7 @@ pause_setup (struct pause_setup *out)
     if (! get_str (&p, end, &argv[i]) || argv[i] == NULL)
       child_fail (errfd, EPROTO, "bad pause spec");
   struct pause_app app = { .kind = (enum pause_app_kind) atoi (f[7] ? f[7] : "0"),
-                           .port = (uint16_t) atoi (f[8] ? f[8] : "0"), .argv = argv };
+                           .port = (uint16_t) atoi (f[8] ? f[8] : "0"), .argv = argv, .path = f[11] };
   struct pause_spec sp = { .netns_path = f[0], .hostname = f[1], .files_dir = f[2], .etc_hosts = f[3],
                            .resolv_conf = f[4], .log_path = f[5], .mnt_template = f[6] ? SANDBOX_TEMPLATE_FD : -1,
                            .app = &app, .privileged = f[9] != NULL,
@@ -608,10 +612,11 @@ pause_setup (struct pause_setup *out)
       if (app_pid < 0)
         child_fail (errfd, errno, "fork the app");
       if (app_pid == 0)
-        start_app (argv, spec->privileged, self, errfd);
+        start_app (argv, spec->app->path, spec->privileged, self, errfd);
       out->app_pid = app_pid;
       /* Kept for restarts (its strings live in buf). */
       out->app_argv = argv;
+      out->app_path = spec->app->path;
       return;
     }
   free (argv);

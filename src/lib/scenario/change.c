@@ -42,6 +42,8 @@ cluster_change (const struct cluster_def *a, const struct cluster_def *b)
     return "node_mask";
   if (a->cni != b->cni)
     return "cni";
+  if (a->cni_runtime != b->cni_runtime)
+    return "cni_runtime";
   if (a->proxy_mode != b->proxy_mode)
     return "proxy_mode";
   if (!str_eq (a->dns_domain, b->dns_domain))
@@ -62,6 +64,9 @@ cluster_change (const struct cluster_def *a, const struct cluster_def *b)
     return "masquerade_bit";
   if (a->cp_schedulable != b->cp_schedulable)
     return "control_plane_schedulable";
+  /* Every running pod's resolv.conf says whether there is a cluster DNS. */
+  if (a->dns != b->dns)
+    return "dns";
   return NULL;
 }
 

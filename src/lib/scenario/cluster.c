@@ -126,6 +126,19 @@ decode_cluster (struct ctx *c, const struct merged_section *s)
       else
         return kerr (c, k, "\"%s\" is not a supported CNI (flannel, host-gw, weave)", k->value);
     }
+  if ((k = find_key (s, "cni_runtime")))
+    {
+      if (strcmp (k->value, "builtin") == 0)
+        cl->cni_runtime = CNI_RUNTIME_BUILTIN;
+      else if (strcmp (k->value, "plugins") == 0)
+        cl->cni_runtime = CNI_RUNTIME_PLUGINS;
+      else
+        return kerr (c, k, "\"%s\" is not a CNI runtime (builtin, plugins)", k->value);
+      /* Weave's own CNI plugin is not in Debian's containernetworking-plugins. */
+      if (cl->cni_runtime == CNI_RUNTIME_PLUGINS && cl->cni == CNI_WEAVE)
+        return kerr (c, k, "plugins wires pods with the bridge plugin, as flannel delegates to it: "
+                           "it needs cni flannel or host-gw, not weave");
+    }
   if ((k = find_key (s, "proxy_mode")))
     {
       if (strcmp (k->value, "nftables") == 0)
@@ -170,5 +183,38 @@ decode_cluster (struct ctx *c, const struct merged_section *s)
     }
   if ((k = find_key (s, "control_plane_schedulable")) && key_bool (c->err, k, &cl->cp_schedulable) < 0)
     return -1;
+  if ((k = find_key (s, "dns")) && key_bool (c->err, k, &cl->dns) < 0)
+    return -1;
+  if ((k = find_key (s, "dns_replicas")))
+    {
+      if (!cl->dns)
+        return kerr (c, k, "needs dns = yes");
+      if (key_uint (c->err, k, 1, 10, &v) < 0)
+        return -1;
+      cl->dns_replicas = (int) v;
+    }
+  if ((k = find_key (s, "localhost_nodeports")) && key_bool (c->err, k, &cl->localhost_nodeports) < 0)
+    return -1;
+  if ((k = find_key (s, "nfacct")) && key_bool (c->err, k, &cl->nfacct) < 0)
+    return -1;
+  if ((k = find_key (s, "node_port_addresses")))
+    {
+      free (cl->node_port_addresses);
+      cl->node_port_addresses = NULL;
+      cl->n_node_port_addresses = 0;
+      if (key_cidr_list (c->err, k, 64, "CIDRs", &cl->node_port_addresses, &cl->n_node_port_addresses) < 0)
+        return -1;
+    }
+  if ((k = find_key (s, "load_balancer_pool")))
+    {
+      /* k3s has its own load balancer (servicelb), which publishes the
+         nodes' addresses and has no pool. */
+      if (cl->flavor != FLAVOR_KUBEADM)
+        return kerr (c, k, "needs flavor = kubeadm (k3s servicelb publishes the nodes' addresses)");
+      if (key_cidr (c->err, k, &cl->lb_pool) < 0)
+        return -1;
+      if (cidr_overlaps (cl->lb_pool, cl->pod_cidr) || cidr_overlaps (cl->lb_pool, cl->service_cidr))
+        return kerr (c, k, "%s overlaps pod_cidr or service_cidr", k->value);
+    }
   return 0;
 }

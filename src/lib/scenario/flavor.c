@@ -30,7 +30,7 @@ static const struct flavor_defaults flavors[] = {
     .cp_schedulable = true,
     .node_mask = 24, .cni = CNI_FLANNEL, .proxy_mode = PROXY_IPTABLES, .dns_domain = "cluster.local",
     .vxlan_vni = 1, .vxlan_port = 8472, .underlay_mtu = 1500, .nodeport_min = 30000,
-    .nodeport_max = 32767, .apiserver_port = 6443, .masquerade_bit = 14,
+    .nodeport_max = 32767, .apiserver_port = 6443, .masquerade_bit = 14, .dns_replicas = 1,
   },
   [FLAVOR_KUBEADM] = {
     .flavor = FLAVOR_KUBEADM,
@@ -40,7 +40,7 @@ static const struct flavor_defaults flavors[] = {
     .cp_schedulable = false,
     .node_mask = 24, .cni = CNI_FLANNEL, .proxy_mode = PROXY_IPTABLES, .dns_domain = "cluster.local",
     .vxlan_vni = 1, .vxlan_port = 8472, .underlay_mtu = 1500, .nodeport_min = 30000,
-    .nodeport_max = 32767, .apiserver_port = 6443, .masquerade_bit = 14,
+    .nodeport_max = 32767, .apiserver_port = 6443, .masquerade_bit = 14, .dns_replicas = 2,
   },
 };
 
@@ -101,6 +101,9 @@ cluster_set_defaults (struct cluster_def *cl, enum flavor f)
   cl->apiserver_port = d->apiserver_port;
   cl->masquerade_bit = d->masquerade_bit;
   cl->cp_schedulable = d->cp_schedulable;
+  cl->dns = true;
+  cl->dns_replicas = d->dns_replicas;
+  cl->localhost_nodeports = true;
 }
 
 /* ---- implicit services ----------------------------------------------- */
@@ -141,7 +144,7 @@ add_implicit_services (struct scenario *sc)
   for (size_t i = 0; i < ARRAY_SIZE (implicit_services); i++)
     {
       const struct implicit_service *is = &implicit_services[i];
-      if (have_service (sc, is->ns, is->name))
+      if (have_service (sc, is->ns, is->name) || (is->dns && !cl->dns))
         continue;
       struct service_def *sv = VEC_PUSH (sc->services, sc->n_services);
       sv->ns = xstrdup (is->ns);
@@ -169,4 +172,43 @@ add_implicit_services (struct scenario *sc)
           p->target_port = ip->target ? ip->target : cl->apiserver_port;
         }
     }
+}
+
+/* ---- implicit workloads ---------------------------------------------- */
+
+#define COREDNS_NS "kube-system"
+#define COREDNS_NAME "coredns"
+
+void
+add_implicit_workloads (struct scenario *sc)
+{
+  const struct cluster_def *cl = &sc->cluster;
+  if (!cl->dns)
+    return;
+  for (size_t i = 0; i < sc->n_workloads; i++)
+    if (strcmp (sc->workloads[i].ns, COREDNS_NS) == 0 && strcmp (sc->workloads[i].name, COREDNS_NAME) == 0)
+      return;
+  struct workload_def *w = VEC_PUSH (sc->workloads, sc->n_workloads);
+  w->kind = WL_DEPLOYMENT;
+  w->ns = xstrdup (COREDNS_NS);
+  w->name = xstrdup (COREDNS_NAME);
+  w->labels = xcalloc (1, sizeof *w->labels);
+  w->labels[0].key = xstrdup ("k8s-app");
+  w->labels[0].value = xstrdup ("kube-dns");
+  w->n_labels = 1;
+  w->replicas = cl->dns_replicas;
+  /* Both flavors' manifests tolerate the control-plane taint, and CoreDNS
+   * is scheduled before any worker has joined: on the control-plane
+   * nodes, tainted or not. */
+  for (size_t i = 0; i < sc->n_nodes; i++)
+    if (sc->nodes[i].role == ROLE_CONTROL_PLANE)
+      *VEC_PUSH (w->nodes, w->n_nodes) = xstrdup (sc->nodes[i].name);
+  w->app.kind = APP_DNS;
+  w->app.port = 53;
+  /* CoreDNS's readinessProbe is its ready plugin; the listening port is
+   * what decides here that the endpoint may take queries. */
+  w->readiness = (struct probe_def){ PROBE_TCP, 53, NULL };
+  w->restart_policy = RESTART_ALWAYS;
+  w->origin.file = sc->files[0];
+  w->origin.section = xasprintf ("deployment %s/%s", COREDNS_NS, COREDNS_NAME);
 }

@@ -25,6 +25,7 @@ struct flavor_defaults {
   uint16_t apiserver_port;
   int masquerade_bit;
   bool cp_schedulable;
+  int dns_replicas;           /* coredns: k3s's manifest 1, kubeadm's 2 */
 };
 
 /* Kubernetes' sessionAffinityConfig.clientIP.timeoutSeconds default (3 h). */
@@ -45,5 +46,11 @@ uint32_t service_cidr_dns_ip (struct cidr service_cidr);
 /* Add default/kubernetes and kube-system/kube-dns unless the scenario
  * defines them itself (implicit = true). */
 void add_implicit_services (struct scenario *sc);
+/* The cluster DNS server k3s and kubeadm both deploy: Deployment
+ * kube-system/coredns (label k8s-app=kube-dns, the kube-dns selector) on
+ * the control-plane nodes, unless [cluster] dns = no or the scenario
+ * defines it itself. Added after the user's workloads, so their pods keep
+ * the addresses they had without it. */
+void add_implicit_workloads (struct scenario *sc);
 
 #endif

@@ -133,6 +133,24 @@ key_cidr (nslab_error_t *err, const struct merged_key *k, struct cidr *out)
   return 0;
 }
 
+int
+key_cidr_list (nslab_error_t *err, const struct merged_key *k, size_t max, const char *what, struct cidr **out,
+               size_t *n_out)
+{
+  cleanup_key_list struct key_list l;
+  if (key_list (err, k, NULL, max, what, &l) < 0)
+    return -1;
+  *out = xcalloc (l.n + 1, sizeof **out);
+  *n_out = 0;
+  for (size_t i = 0; i < l.n; i++)
+    {
+      if (!cidr_parse (l.items[i], &(*out)[*n_out], true))
+        return key_err (err, k, "\"%s\" is not a CIDR (a.b.c.d/len, no host bits)", l.items[i]);
+      (*n_out)++;
+    }
+  return 0;
+}
+
 void
 key_list_free (struct key_list *l)
 {

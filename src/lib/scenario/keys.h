@@ -67,6 +67,11 @@ void key_list_free (struct key_list *l);
 int key_list (nslab_error_t *err, const struct merged_key *k, const char *if_empty, size_t max,
               const char *what, struct key_list *out);
 
+/* CIDR, ... (network addresses, no host bits): *OUT gets an array of
+ * *N_OUT (freed by the caller even on error). MAX and WHAT as key_list. */
+int key_cidr_list (nslab_error_t *err, const struct merged_key *k, size_t max, const char *what,
+                   struct cidr **out, size_t *n_out);
+
 /* KEY=VALUE, ... with Kubernetes label syntax; appends to *OUT. */
 int key_labels (nslab_error_t *err, const struct merged_key *k, struct label **out, size_t *n_out);
 /* "k=v,k2=v2" (malloc'd) */

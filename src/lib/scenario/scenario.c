@@ -112,6 +112,8 @@ scenario_free (struct scenario *s)
       free (sv->ns);
       free (sv->name);
       labels_free (sv->selector, sv->n_selector);
+      free (sv->external_ips);
+      free (sv->source_ranges);
       for (size_t j = 0; j < sv->n_ports; j++)
         free (sv->ports[j].name);
       free (sv->ports);
@@ -123,6 +125,7 @@ scenario_free (struct scenario *s)
     free (s->warnings[i]);
   free (s->warnings);
   free (s->cluster.dns_domain);
+  free (s->cluster.node_port_addresses);
   free (s->lab);
   free (s->description);
   for (size_t i = 0; i < s->n_files; i++)

@@ -17,13 +17,17 @@
 
 enum flavor { FLAVOR_K3S, FLAVOR_KUBEADM };
 enum cni_kind { CNI_FLANNEL, CNI_WEAVE, CNI_HOST_GW };
+/* Who wires a pod: nslab's netlink code, or the real CNI plugins (bridge,
+ * host-local, loopback) called as containerd calls them. */
+enum cni_runtime { CNI_RUNTIME_BUILTIN, CNI_RUNTIME_PLUGINS };
 enum proxy_mode { PROXY_IPTABLES, PROXY_NFTABLES };
 enum net_kind { NET_NAT, NET_HOSTONLY };
 /* Whose VMs sit on a network: decides the NICs' MAC vendor prefix. */
 enum hypervisor { HV_VIRTUALBOX, HV_VMWARE };
 enum node_role { ROLE_CONTROL_PLANE, ROLE_WORKER };
 enum workload_kind { WL_POD, WL_DEPLOYMENT, WL_REPLICASET };
-enum app_kind { APP_NONE, APP_HTTP, APP_COMMAND };
+/* APP_DNS: the cluster DNS server (the coredns pods the flavor adds, scenario/flavor.c). */
+enum app_kind { APP_NONE, APP_HTTP, APP_COMMAND, APP_DNS };
 enum probe_kind { PROBE_NONE, PROBE_TCP, PROBE_HTTP };
 /* A pod's spec.restartPolicy: when kubelet restarts its app. */
 enum restart_policy { RESTART_ALWAYS, RESTART_ON_FAILURE, RESTART_NEVER };
@@ -48,6 +52,7 @@ struct cluster_def {
   struct cidr service_cidr; /* e.g. 10.43.0.0/16 */
   uint8_t node_mask;        /* per-node pod subnet length, e.g. 24 */
   enum cni_kind cni;
+  enum cni_runtime cni_runtime; /* builtin (default) or plugins */
   enum proxy_mode proxy_mode;
   char *dns_domain;         /* cluster.local */
   uint32_t dns_ip;          /* kube-dns ClusterIP, e.g. 10.43.0.10 */
@@ -58,6 +63,21 @@ struct cluster_def {
   uint16_t apiserver_port;  /* 6443: endpoint of default/kubernetes */
   int masquerade_bit;       /* kube-proxy masqueradeBit, 14 */
   bool cp_schedulable;      /* k3s: true; kubeadm: false (NoSchedule taint) */
+  bool dns;                 /* the coredns Deployment and kube-dns service (dns = no: neither) */
+  int dns_replicas;         /* coredns replicas: k3s 1, kubeadm 2 */
+  /* kubeadm: the address pool of an L2 load-balancer announcer (MetalLB's
+   * IPAddressPool + L2Advertisement); len 0: none, LoadBalancers stay
+   * <pending>. */
+  struct cidr lb_pool;
+  /* kube-proxy --nodeport-addresses: NodePorts only on the node addresses
+   * inside these CIDRs (none: every local address). */
+  struct cidr *node_port_addresses;
+  size_t n_node_port_addresses;
+  bool localhost_nodeports; /* --iptables-localhost-nodeports, default true */
+  /* The node's kernel has nfnetlink_acct and xt_nfacct: kube-proxy (1.29+)
+   * creates its two counters and counts in them. Default false, as the
+   * seeds' nodes show. */
+  bool nfacct;
 };
 
 struct network_def {
@@ -89,7 +109,7 @@ struct node_def {
 
 struct app_def {
   enum app_kind kind;
-  uint16_t port;   /* APP_HTTP: listening port */
+  uint16_t port;   /* APP_HTTP, APP_DNS: listening port */
   char **argv;     /* APP_COMMAND: NULL-terminated, split like a shell would (quotes) */
   char *command;   /* APP_COMMAND: as written */
 };
@@ -136,10 +156,19 @@ struct service_def {
   size_t n_selector;
   struct port_def *ports;
   size_t n_ports;
-  uint32_t cluster_ip;    /* 0 = allocate */
+  uint32_t cluster_ip;    /* 0 = allocate (or none when headless) */
+  bool headless;          /* cluster_ip = None: no ClusterIP, no proxy rules; DNS answers the endpoints */
   bool affinity_client_ip;
   uint32_t affinity_timeout; /* seconds, default 10800 */
   bool implicit;          /* added by the flavor (kubernetes, kube-dns), not the user */
+  bool etp_local;         /* externalTrafficPolicy: Local (default Cluster) */
+  bool itp_local;         /* internalTrafficPolicy: Local (default Cluster) */
+  uint32_t *external_ips; /* spec.externalIPs, as written */
+  size_t n_external_ips;
+  uint32_t lb_ip;         /* spec.loadBalancerIP (kubeadm pool), 0 = allocate */
+  struct cidr *source_ranges; /* spec.loadBalancerSourceRanges */
+  size_t n_source_ranges;
+  uint16_t hc_node_port;  /* spec.healthCheckNodePort, 0 = allocate (LoadBalancer + ETP Local) */
   struct origin origin;
 };
 

@@ -68,13 +68,28 @@ parse_one_port (struct ctx *c, const struct merged_key *k, const char *item, str
   return 0;
 }
 
+/* A pinned node port (a service port's or a health-check one) of service
+ * SVC_IDX: inside nodeport_range and no other service's. */
+static int
+claim_node_port (struct ctx *c, const struct merged_key *k, uint16_t port, size_t svc_idx)
+{
+  const struct cluster_def *cl = &c->sc->cluster;
+  if (port < cl->nodeport_min || port > cl->nodeport_max)
+    return kerr (c, k, "node port %u is outside nodeport_range %u-%u", port, cl->nodeport_min, cl->nodeport_max);
+  char key[8];
+  snprintf (key, sizeof key, "%u", port);
+  size_t owner = strmap_claim (&c->node_ports, key, svc_idx);
+  if (owner != svc_idx)
+    return kerr (c, k, "node port %u is already used by [%s]", port, c->sc->services[owner].origin.section);
+  return 0;
+}
+
 /* The port just appended to SV (ITEM as written) against the earlier ones
  * and the node ports of every service so far. */
 static int
 check_port (struct ctx *c, const struct merged_key *k, const char *item, struct service_def *sv,
             size_t svc_idx, size_t n_items)
 {
-  const struct cluster_def *cl = &c->sc->cluster;
   const struct port_def *p = &sv->ports[sv->n_ports - 1];
   if (n_items > 1 && p->name == NULL)
     return kerr (c, k, "%s: with several ports each needs a name (NAME:PORT)", item);
@@ -92,16 +107,7 @@ check_port (struct ctx *c, const struct merged_key *k, const char *item, struct 
     return 0;
   if (sv->type == SVC_CLUSTER_IP)
     return kerr (c, k, "%s: a node port needs type = NodePort or LoadBalancer", item);
-  if (p->node_port < cl->nodeport_min || p->node_port > cl->nodeport_max)
-    return kerr (c, k, "node port %u is outside nodeport_range %u-%u", p->node_port,
-                 cl->nodeport_min, cl->nodeport_max);
-  char key[8];
-  snprintf (key, sizeof key, "%u", p->node_port);
-  size_t owner = strmap_claim (&c->node_ports, key, svc_idx);
-  if (owner != svc_idx)
-    return kerr (c, k, "node port %u is already used by [%s]", p->node_port,
-                 c->sc->services[owner].origin.section);
-  return 0;
+  return claim_node_port (c, k, p->node_port, svc_idx);
 }
 
 static int
@@ -149,6 +155,15 @@ decode_cluster_ip (struct ctx *c, const struct merged_key *k, struct service_def
   const struct cluster_def *cl = &c->sc->cluster;
   char b1[CIDR_STRLEN], ib[IP_STRLEN];
   uint32_t ip;
+  /* spec.clusterIP: None, a headless service (no virtual IP: the cluster
+   * DNS answers with the ready endpoints themselves). */
+  if (strcmp (k->value, "None") == 0)
+    {
+      if (sv->type != SVC_CLUSTER_IP)
+        return kerr (c, k, "None (headless) needs type = ClusterIP");
+      sv->headless = true;
+      return 0;
+    }
   if (key_ip (c->err, k, k->value, &ip) < 0)
     return -1;
   cleanup_free char *in = xasprintf ("service CIDR %s", cidr_fmt (cl->service_cidr, b1));
@@ -162,6 +177,112 @@ decode_cluster_ip (struct ctx *c, const struct merged_key *k, struct service_def
   if (owner != idx)
     return kerr (c, k, "%s is already used by [%s]", k->value, c->sc->services[owner].origin.section);
   sv->cluster_ip = ip;
+  return 0;
+}
+
+/* Cluster | Local, spelled as the API spells them. */
+static int
+decode_policy (struct ctx *c, const struct merged_key *k, bool *local)
+{
+  if (strcmp (k->value, "Local") == 0 || strcmp (k->value, "Cluster") == 0)
+    {
+      *local = k->value[0] == 'L';
+      return 0;
+    }
+  return kerr (c, k, "\"%s\" is not Cluster or Local", k->value);
+}
+
+static int
+decode_external_ips (struct ctx *c, const struct merged_key *k, struct service_def *sv)
+{
+  const struct cluster_def *cl = &c->sc->cluster;
+  cleanup_key_list struct key_list l;
+  if (key_list (c->err, k, NULL, MAX_PORTS, "external IPs", &l) < 0)
+    return -1;
+  sv->external_ips = xcalloc (l.n ? l.n : 1, sizeof *sv->external_ips);
+  for (size_t i = 0; i < l.n; i++)
+    {
+      uint32_t ip;
+      if (key_ip (c->err, k, l.items[i], &ip) < 0)
+        return -1;
+      /* The apiserver refuses the addresses kube-proxy could never
+         capture (validateNonSpecialIP) and ones inside the cluster's own
+         ranges would shadow pods or services. */
+      if (ip == 0 || (ip >> 24) == 127 || (ip >> 28) == 14 || (ip >> 16) == 0xa9fe)
+        return kerr (c, k, "%s is a loopback, link-local, multicast or unspecified address", l.items[i]);
+      if (cidr_contains (cl->pod_cidr, ip) || cidr_contains (cl->service_cidr, ip))
+        return kerr (c, k, "%s is inside pod_cidr or service_cidr", l.items[i]);
+      for (size_t j = 0; j < sv->n_external_ips; j++)
+        if (sv->external_ips[j] == ip)
+          return kerr (c, k, "%s is listed twice", l.items[i]);
+      sv->external_ips[sv->n_external_ips++] = ip;
+    }
+  return 0;
+}
+
+static int
+decode_source_ranges (struct ctx *c, const struct merged_key *k, struct service_def *sv)
+{
+  if (sv->type != SVC_LOAD_BALANCER)
+    return kerr (c, k, "needs type = LoadBalancer");
+  return key_cidr_list (c->err, k, MAX_PORTS, "source ranges", &sv->source_ranges, &sv->n_source_ranges);
+}
+
+static int
+decode_hc_node_port (struct ctx *c, const struct merged_key *k, struct service_def *sv, size_t idx)
+{
+  /* The apiserver only keeps one for a LoadBalancer whose external
+     traffic stays on the node (the load balancer asks it which nodes have
+     endpoints). */
+  if (sv->type != SVC_LOAD_BALANCER || !sv->etp_local)
+    return kerr (c, k, "needs type = LoadBalancer and external_traffic_policy = Local");
+  if (key_port (c->err, k, &sv->hc_node_port) < 0)
+    return -1;
+  return claim_node_port (c, k, sv->hc_node_port, idx);
+}
+
+static int
+decode_lb_ip (struct ctx *c, const struct merged_key *k, struct service_def *sv)
+{
+  const struct cluster_def *cl = &c->sc->cluster;
+  char pool[CIDR_STRLEN];
+  if (sv->type != SVC_LOAD_BALANCER)
+    return kerr (c, k, "needs type = LoadBalancer");
+  if (cl->lb_pool.len == 0)
+    return kerr (c, k, "needs [cluster] load_balancer_pool (flavor = kubeadm)");
+  if (key_ip (c->err, k, k->value, &sv->lb_ip) < 0)
+    return -1;
+  if (!cidr_contains (cl->lb_pool, sv->lb_ip))
+    return kerr (c, k, "%s is outside load_balancer_pool %s", k->value, cidr_fmt (cl->lb_pool, pool));
+  for (size_t i = 0; i + 1 < c->sc->n_services; i++)
+    if (c->sc->services[i].lb_ip == sv->lb_ip)
+      return kerr (c, k, "%s is already used by [%s]", k->value, c->sc->services[i].origin.section);
+  return 0;
+}
+
+/* The traffic-policy and load-balancer keys, after type and ports. */
+static int
+decode_external (struct ctx *c, const struct merged_section *s, struct service_def *sv, size_t idx)
+{
+  const struct merged_key *k;
+  if ((k = find_key (s, "external_ips")) && decode_external_ips (c, k, sv) < 0)
+    return -1;
+  if ((k = find_key (s, "external_traffic_policy")))
+    {
+      if (decode_policy (c, k, &sv->etp_local) < 0)
+        return -1;
+      /* The apiserver: "may only be set for externally-accessible services". */
+      if (sv->type == SVC_CLUSTER_IP && sv->n_external_ips == 0)
+        return kerr (c, k, "needs type = NodePort or LoadBalancer, or external_ips");
+    }
+  if ((k = find_key (s, "internal_traffic_policy")) && decode_policy (c, k, &sv->itp_local) < 0)
+    return -1;
+  if ((k = find_key (s, "load_balancer_source_ranges")) && decode_source_ranges (c, k, sv) < 0)
+    return -1;
+  if ((k = find_key (s, "health_check_node_port")) && decode_hc_node_port (c, k, sv, idx) < 0)
+    return -1;
+  if ((k = find_key (s, "load_balancer_ip")) && decode_lb_ip (c, k, sv) < 0)
+    return -1;
   return 0;
 }
 
@@ -191,6 +312,8 @@ decode_service (struct ctx *c, const struct merged_section *s)
   if (decode_ports (c, k, sv, idx) < 0)
     return -1;
   if ((k = find_key (s, "cluster_ip")) && decode_cluster_ip (c, k, sv, idx) < 0)
+    return -1;
+  if (decode_external (c, s, sv, idx) < 0)
     return -1;
 
   if ((k = find_key (s, "session_affinity")))

@@ -20,7 +20,8 @@ static const char *const cluster_keys[]
     = { "flavor",     "pod_cidr", "service_cidr",   "node_mask",      "cni",
         "proxy_mode", "dns_domain", "dns_ip",       "vxlan_vni",      "vxlan_port",
         "mtu",        "nodeport_range", "apiserver_port", "masquerade_bit",
-        "control_plane_schedulable", NULL };
+        "control_plane_schedulable", "dns", "dns_replicas", "cni_runtime", "load_balancer_pool",
+        "node_port_addresses", "localhost_nodeports", "nfacct", NULL };
 static const char *const network_keys[] = { "type", "cidr", "gateway", "dns", "bridge", "hypervisor", NULL };
 static const char *const node_keys[] = { "role", "nics", "internal_nic", "schedulable", NULL };
 static const char *const pod_keys[]
@@ -28,7 +29,19 @@ static const char *const pod_keys[]
 static const char *const deploy_keys[] = { "labels", "replicas", "nodes", "ips", "app", "command", "port",
                                            "privileged", "readiness", "restart_policy", NULL };
 static const char *const service_keys[]
-    = { "type", "selector", "ports", "cluster_ip", "session_affinity", "affinity_timeout", NULL };
+    = { "type",
+        "selector",
+        "ports",
+        "cluster_ip",
+        "session_affinity",
+        "affinity_timeout",
+        "external_traffic_policy",
+        "internal_traffic_policy",
+        "external_ips",
+        "load_balancer_ip",
+        "load_balancer_source_ranges",
+        "health_check_node_port",
+        NULL };
 
 static const struct sec_type {
   const char *type;
@@ -251,6 +264,7 @@ run (struct ctx *c)
       return -1;
   selector_warnings (sc);
   add_implicit_services (sc);
+  add_implicit_workloads (sc);
   return 0;
 }
 

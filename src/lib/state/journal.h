@@ -47,6 +47,8 @@ int state_record_netns (struct state_writer *w, const char *netns, nslab_error_t
 int state_record_netns_ident (struct state_writer *w, const char *netns, uint64_t dev, uint64_t ino,
                               nslab_error_t *err);
 int state_record_process (struct state_writer *w, const struct state_process *p, nslab_error_t *err);
+/* "cni NODE_NS POD_NS ID IFNAME TYPE CONFIG": before the plugin's ADD. */
+int state_record_cni (struct state_writer *w, const struct state_cni *c, nslab_error_t *err);
 /* A namespace or process the lab's control loop removed while the lab runs
  * (a deleted or replaced pod): its earlier records no longer count, for
  * down, ls and exec alike. Written after the object is gone. */

@@ -620,6 +620,30 @@ state_record_process (struct state_writer *w, const struct state_process *p, nsl
 }
 
 int
+state_record_cni (struct state_writer *w, const struct state_cni *c, nslab_error_t *err)
+{
+  if (check_word ("netns", c->node_ns, err) < 0 || check_word ("netns", c->pod_ns, err) < 0
+      || check_word ("container id", c->container_id, err) < 0 || check_word ("interface", c->ifname, err) < 0
+      || check_word ("CNI plugin", c->type, err) < 0)
+    return -1;
+  if (c->config == NULL || *c->config == '\0' || strpbrk (c->config, "\n\r"))
+    return nslab_error (err, EINVAL, "state: CNI config of %s is not one line", c->container_id);
+  return append (w, err, "cni %s %s %s %s %s %s", c->node_ns, c->pod_ns, c->container_id, c->ifname, c->type,
+                 c->config);
+}
+
+static void
+state_cni_free (struct state_cni *c)
+{
+  free (c->node_ns);
+  free (c->pod_ns);
+  free (c->container_id);
+  free (c->ifname);
+  free (c->type);
+  free (c->config);
+}
+
+int
 state_record_gone_netns (struct state_writer *w, const char *netns, nslab_error_t *err)
 {
   if (check_word ("netns", netns, err) < 0)
@@ -730,6 +754,23 @@ parse_line (struct state *st, char *line)
       st->n_services = v[2];
       return true;
     }
+  if (strcmp (key, "cni") == 0)
+    {
+      char *f[5];
+      for (int i = 0; i < 5; i++)
+        if ((f[i] = strtok_r (NULL, " ", &save)) == NULL)
+          return false;
+      if (save == NULL || *save != '{')
+        return false;
+      struct state_cni *c = VEC_PUSH (st->cnis, st->n_cnis);
+      c->node_ns = xstrdup (f[0]);
+      c->pod_ns = xstrdup (f[1]);
+      c->container_id = xstrdup (f[2]);
+      c->ifname = xstrdup (f[3]);
+      c->type = xstrdup (f[4]);
+      c->config = xstrdup (save);
+      return true;
+    }
   if (strcmp (key, "complete") == 0)
     {
       st->complete = rest == NULL;
@@ -772,6 +813,14 @@ parse_line (struct state *st, char *line)
     }
   if (strcmp (key, "gone-netns") == 0 && nf == 1)
     {
+      /* The pod's CNI calls went with its namespace. */
+      for (size_t i = st->n_cnis; i-- > 0;)
+        if (strcmp (st->cnis[i].pod_ns, f[0]) == 0)
+          {
+            state_cni_free (&st->cnis[i]);
+            memmove (&st->cnis[i], &st->cnis[i + 1], (st->n_cnis - i - 1) * sizeof *st->cnis);
+            st->n_cnis--;
+          }
       for (size_t i = 0; i < st->n_netns; i++)
         if (strcmp (st->netns[i], f[0]) == 0)
           {
@@ -957,6 +1006,9 @@ state_free (struct state *st)
   for (size_t i = 0; i < st->n_procs; i++)
     state_process_free (&st->procs[i]);
   free (st->procs);
+  for (size_t i = 0; i < st->n_cnis; i++)
+    state_cni_free (&st->cnis[i]);
+  free (st->cnis);
   free (st->labhost_netns);
   for (size_t i = 0; i < st->n_cidrs; i++)
     {

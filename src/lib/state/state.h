@@ -37,6 +37,17 @@ struct state_process {
   uint64_t starttime; /* /proc/PID/stat field 22: guards against a recycled pid */
 };
 
+/* A CNI plugin call recorded before its ADD: what teardown calls DEL with
+ * (while the pod's and the node's namespaces are still there). */
+struct state_cni {
+  char *node_ns;     /* where the plugin ran */
+  char *pod_ns;      /* CNI_NETNS = /run/netns/<pod_ns> */
+  char *container_id;
+  char *ifname;
+  char *type;        /* bridge, loopback */
+  char *config;      /* the network config it was given (one line of JSON) */
+};
+
 struct state_cidr {
   char *kind;        /* "hostonly", "nat", "pod", "service" */
   char *name;        /* network name ("vboxnet0"), or the kind again */
@@ -61,6 +72,8 @@ struct state {
   size_t n_netns;
   struct state_process *procs;
   size_t n_procs;
+  struct state_cni *cnis;  /* in call order; those of a gone pod's namespace are dropped */
+  size_t n_cnis;
   int n_nodes, n_pods, n_services;
   char *labhost_netns; /* k3s-host */
   /* Networks the lab occupies, to refuse a clashing lab (added by apply). */

@@ -401,6 +401,22 @@ store_begin (struct store *s, nslab_error_t *err)
 }
 
 int
+store_read_begin (struct store *s, nslab_error_t *err)
+{
+  if (exec_sql (s, "BEGIN DEFERRED", "begin", err) < 0)
+    return -1;
+  s->in_txn = true;
+  return 0;
+}
+
+int
+store_read_end (struct store *s, nslab_error_t *err)
+{
+  s->in_txn = false;
+  return exec_sql (s, "COMMIT", "end read", err);
+}
+
+int
 store_end (struct store *s, int rc, nslab_error_t *err)
 {
   s->in_txn = false;

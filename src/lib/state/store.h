@@ -50,6 +50,10 @@ int store_touch (struct store *s, uint64_t *rv, nslab_error_t *err);
  * rc is 0, else rolls back and returns -1): readers see all or none. */
 int store_begin (struct store *s, nslab_error_t *err);
 int store_end (struct store *s, int rc, nslab_error_t *err);
+/* A read transaction (deferred, no write lock): the reads between see one
+ * version of the store, as a reader that lists several kinds needs. */
+int store_read_begin (struct store *s, nslab_error_t *err);
+int store_read_end (struct store *s, nslab_error_t *err);
 /* Small numbers beside the objects (what the control loop has seen:
  * "observedResourceVersion"); 0 when unset. */
 int store_meta_get (struct store *s, const char *key, uint64_t *out, nslab_error_t *err);

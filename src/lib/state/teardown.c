@@ -24,6 +24,8 @@
 #include "kernel/netns.h"
 #include "kernel/proc.h"
 #include "kernel/rtnl.h"
+#include "plan/plan.h"
+#include "runtime/cni.h"
 #include "runtime/pause.h"
 #include "base/util.h"
 
@@ -265,10 +267,109 @@ netns_worker (void *arg)
     }
 }
 
+/* CNI DEL for every recorded call, as containerd tears a pod sandbox's
+ * network down before it stops the sandbox: a pod's calls newest first,
+ * with the config each was added with, while both namespaces are there (a
+ * call whose namespaces are gone has nothing left to undo; their deletion
+ * below removes the rest). A failing DEL is reported and teardown goes on. */
+static void
+cni_delete_one (const struct state *st, const struct state_cni *c, nslab_error_t *e)
+{
+  if (!state_netns_name_ok (st->lab, c->node_ns) || !state_netns_name_ok (st->lab, c->pod_ns)
+      || strchr (c->type, '/') || strchr (c->container_id, '/'))
+    {
+      nslab_error (e, 0, "refused journal record \"cni %s %s %s\": not lab %s's: left as it is", c->node_ns,
+                   c->pod_ns, c->type, st->lab);
+      return;
+    }
+  if (!netns_exists (c->node_ns) || !netns_exists (c->pod_ns))
+    return;
+  cleanup_free char *nspath = netns_path (c->pod_ns);
+  cleanup_free char *data = xasprintf ("%s/cni/%s", st->dir, c->node_ns);
+  struct cni_call call = { .command = "DEL", .plugin_dir = PLAN_CNI_PATH, .type = c->type,
+                           .container_id = c->container_id, .netns_path = nspath, .ifname = c->ifname,
+                           .config = c->config, .node_ns = c->node_ns, .data_dir = data };
+  char *out = NULL;
+  if (cni_exec (&call, &out, e) < 0)
+    nslab_error_wrap (e, "%s: pod %s", c->node_ns, c->pod_ns);
+  free (out);
+}
+
+/* Each plugin is a process of its own and pods are independent: a big
+ * lab's pods go from a few threads at once, each pod's calls in order. */
+#define CNI_THREADS 8
+
+struct cni_work {
+  const struct state *st;
+  char **pods;        /* distinct pod namespaces, newest first */
+  size_t n_pods;
+  nslab_error_t *errs;
+  atomic_size_t next;
+};
+
+static void *
+cni_worker (void *arg)
+{
+  struct cni_work *w = arg;
+  for (;;)
+    {
+      size_t k = atomic_fetch_add (&w->next, 1);
+      if (k >= w->n_pods)
+        return NULL;
+      for (size_t i = w->st->n_cnis; i-- > 0;)
+        if (strcmp (w->st->cnis[i].pod_ns, w->pods[k]) == 0)
+          {
+            nslab_error_t e = NULL;
+            cni_delete_one (w->st, &w->st->cnis[i], &e);
+            nslab_error_keep_first (&w->errs[k], &e);
+          }
+    }
+}
+
+static int
+cni_delete (const struct state *st, nslab_error_t *err)
+{
+  if (st->n_cnis == 0)
+    return 0;
+  struct cni_work w = { .st = st };
+  w.pods = xcalloc (st->n_cnis, sizeof *w.pods);
+  for (size_t i = st->n_cnis; i-- > 0;)
+    {
+      bool seen = false;
+      for (size_t k = 0; k < w.n_pods && !seen; k++)
+        seen = strcmp (w.pods[k], st->cnis[i].pod_ns) == 0;
+      if (!seen)
+        w.pods[w.n_pods++] = st->cnis[i].pod_ns;
+    }
+  w.errs = xcalloc (w.n_pods, sizeof *w.errs);
+  atomic_init (&w.next, 0);
+  pthread_t th[CNI_THREADS];
+  size_t nth = 0;
+  while (nth < CNI_THREADS && nth < w.n_pods && pthread_create (&th[nth], NULL, cni_worker, &w) == 0)
+    nth++;
+  if (nth == 0)
+    cni_worker (&w);
+  for (size_t t = 0; t < nth; t++)
+    pthread_join (th[t], NULL);
+  int rc = 0;
+  for (size_t k = 0; k < w.n_pods; k++)
+    if (w.errs[k] != NULL)
+      {
+        nslab_error_keep_first (err, &w.errs[k]);
+        nslab_error_free (&w.errs[k]);
+        rc = -1;
+      }
+  free (w.errs);
+  free (w.pods);
+  return rc;
+}
+
 static int
 teardown_run (const struct state *st, struct steps *steps, nslab_error_t *err)
 {
-  int rc = kill_processes (st, steps, err);
+  int rc = cni_delete (st, err);
+  if (kill_processes (st, steps, err) < 0)
+    rc = -1;
   /* A cached netlink socket (rollback of our own up) would keep the
    * namespace alive after its name is gone. */
   for (size_t i = 0; i < st->n_netns; i++)
@@ -346,6 +447,10 @@ teardown_namespaces (struct state_writer *w, const struct state *st, char *const
   for (size_t i = 0; i < st->n_procs; i++)
     if (name_in (st->procs[i].netns, names, n))
       part.procs[part.n_procs++] = st->procs[i];
+  part.cnis = xcalloc (st->n_cnis + 1, sizeof *part.cnis);
+  for (size_t i = 0; i < st->n_cnis; i++)
+    if (name_in (st->cnis[i].pod_ns, names, n))
+      part.cnis[part.n_cnis++] = st->cnis[i];
   struct steps s = { .crash = -1 };
   int rc = teardown_run (&part, &s, err);
   /* Recorded as gone only once gone: a failure leaves them for down. */
@@ -356,6 +461,7 @@ teardown_namespaces (struct state_writer *w, const struct state *st, char *const
   free (part.netns);
   free (part.netns_ident);
   free (part.procs);
+  free (part.cnis);
   return rc;
 }
 

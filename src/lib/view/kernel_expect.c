@@ -190,6 +190,25 @@ kernel_expect_print (FILE *out, const struct plan *p, const char *ns)
       fprintf (out, "#   %s\n", sb.buf);
       sb_free (&sb);
     }
+  /* cni_runtime = plugins: the plugins' part is their result, not the plan's. */
+  for (size_t i = 0; i < p->n_ops; i++)
+    {
+      const struct plan_op *op = &p->ops[i];
+      if (op->kind != OP_CNI || strcmp (op->u.cni.type, "bridge") != 0)
+        continue;
+      if (strcmp (op->ns, ns) == 0)
+        {
+          fprintf (out, "#   and what the bridge plugin's ADDs add: cni0 with the subnet's .1, a vethXXXXXXXX per pod\n");
+          break;
+        }
+      if (strcmp (op->u.cni.pod_ns, ns) == 0)
+        {
+          char ip[IP_STRLEN];
+          fprintf (out, "#   and what the bridge plugin's ADD adds: eth0 with %s, host-local's routes\n",
+                   ip_fmt (op->u.cni.expect_ip, ip));
+          break;
+        }
+    }
   free (links);
   free (kernel_routes);
   free (routes);

@@ -22,16 +22,19 @@ format_ports (struct strbuf *sb, const struct lab_service *s)
     }
 }
 
+/* kubectl's getServiceExternalIP: the load balancer's ingress, then the
+   spec's externalIPs; "<pending>" for a LoadBalancer with neither. */
 static void
 format_external_ip (struct strbuf *sb, const struct lab_service *s)
 {
   char ip[IP_STRLEN];
-  if (s->type != SVC_LOAD_BALANCER)
-    sb_add (sb, "<none>");
-  else if (s->n_lb_ips == 0)
-    sb_add (sb, "<pending>");
-  for (size_t i = 0; i < s->n_lb_ips; i++)
-    sb_addf (sb, "%s%s", i ? "," : "", ip_fmt (s->lb_ips[i], ip));
+  size_t n = 0;
+  for (size_t i = 0; s->type == SVC_LOAD_BALANCER && i < s->n_lb_ips; i++)
+    sb_addf (sb, "%s%s", n++ ? "," : "", ip_fmt (s->lb_ips[i], ip));
+  for (size_t i = 0; i < s->n_external_ips; i++)
+    sb_addf (sb, "%s%s", n++ ? "," : "", ip_fmt (s->external_ips[i], ip));
+  if (n == 0)
+    sb_add (sb, s->type == SVC_LOAD_BALANCER ? "<pending>" : "<none>");
 }
 
 static void
@@ -114,6 +117,8 @@ print_pods (const struct lab_objects *o, bool running, FILE *out)
         snprintf (appdesc, sizeof appdesc, "http-echo:%u", pod->app.port);
       else if (pod->app.kind == APP_COMMAND)
         snprintf (appdesc, sizeof appdesc, "command");
+      else if (pod->app.kind == APP_DNS)
+        snprintf (appdesc, sizeof appdesc, "coredns:%u", pod->app.port);
       else
         snprintf (appdesc, sizeof appdesc, "<none>");
       ip_fmt (pod->ip, ip);
@@ -144,7 +149,8 @@ print_services (const struct lab_objects *o, FILE *out)
       format_ports (&ports, s);
       format_external_ip (&ext, s);
       format_selector (&sel, s);
-      table_row (&t, (const char *[]) { s->ns, s->name, svc_type_name (s->type), ip_fmt (s->cluster_ip, ip), ext.buf,
+      table_row (&t, (const char *[]) { s->ns, s->name, svc_type_name (s->type),
+                                        s->cluster_ip ? ip_fmt (s->cluster_ip, ip) : "None", ext.buf,
                                         ports.buf, sel.buf });
       sb_free (&ports);
       sb_free (&ext);

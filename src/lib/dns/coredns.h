@@ -1,0 +1,24 @@
+/* The cluster DNS server the coredns pods run (nslab-coredns, started by
+ * the pod's pause process as its app): UDP and TCP on the pod's port 53,
+ * answers from kubernetes_plugin.c over the lab's store, read-only. The
+ * store is re-read as soon as its resourceVersion moves (checked at most
+ * once a millisecond), so `scale`, `delete pod`, `apply` and the control
+ * loop's endpoint changes show in the next answer. Answers are cached by
+ * the query's bytes (CoreDNS's cache plugin) until the view changes. */
+#ifndef NSLAB_DNS_COREDNS_H
+#define NSLAB_DNS_COREDNS_H
+
+#include <stdint.h>
+
+#include "base/error.h"
+#include "dns/kubernetes_plugin.h"
+#include "state/store.h"
+
+/* The Services, ready Endpoints and Pods of store S as a dns_view for ZONE. */
+int coredns_view_load (struct store *s, const char *zone, struct dns_view *out, nslab_error_t *err);
+
+/* Serve LAB's cluster DNS on PORT in the current network namespace until
+ * killed; returns only on a setup failure (the sockets). */
+int coredns_serve (const char *lab, uint16_t port, nslab_error_t *err);
+
+#endif

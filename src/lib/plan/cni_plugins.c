@@ -1,0 +1,93 @@
+/* cni_runtime = plugins: every pod wired by the real CNI plugins, called as
+ * containerd calls them on the node (go-cni: the loopback network on lo,
+ * then the cluster's network on eth0). The cluster's network is flannel's
+ * 10-flannel.conflist; the flannel plugin only reads /run/flannel/subnet.env
+ * and hands the bridge plugin a delegate config, and that delegate call is
+ * what each op makes: bridge with host-local IPAM for the node's subnet, the
+ * same JSON (Go marshals the map with sorted keys) and environment.
+ * Nothing of cni0 or the veths is planned: the bridge plugin creates them. */
+#include <nettle/sha2.h>
+#include <string.h>
+
+#include "base/util.h"
+#include "plan/builder.h"
+
+/* The pod sandbox's id: 64 hex digits like containerd's, stable per pod. */
+static char *
+sandbox_id (const struct model *m, const struct model_pod *pod)
+{
+  cleanup_free char *key = xasprintf ("nslab-sandbox/%s/%s/%s", m->lab, pod->ns, pod->name);
+  uint8_t d[SHA256_DIGEST_SIZE];
+  struct sha256_ctx ctx;
+  sha256_init (&ctx);
+  sha256_update (&ctx, strlen (key), (const uint8_t *) key);
+  sha256_digest (&ctx, sizeof d, d);
+  char *hex = xmalloc (2 * sizeof d + 1);
+  for (size_t i = 0; i < sizeof d; i++)
+    snprintf (hex + 2 * i, 3, "%02x", d[i]);
+  return hex;
+}
+
+static char *
+json_compact (json_t *j)
+{
+  char *s = json_dumps (j, JSON_COMPACT | JSON_SORT_KEYS);
+  json_decref (j);
+  if (s == NULL)
+    abort ();
+  return s;
+}
+
+/* flannel's delegate (cni-plugin flannel_linux.go doCmdAdd): the conflist's
+ * "delegate" (hairpinMode, isDefaultGateway; k3s adds forceAddress), then
+ * name, type bridge, ipMasq = !FLANNEL_IPMASQ (flannel masquerades itself),
+ * mtu = FLANNEL_MTU, isGateway, cniVersion, and host-local with the node's
+ * FLANNEL_SUBNET as its range and FLANNEL_NETWORK as its route. */
+static char *
+flannel_delegate_config (const struct model *m, const struct model_node *n)
+{
+  char subnet[CIDR_STRLEN], network[CIDR_STRLEN];
+  cidr_fmt (n->pod_cidr, subnet);
+  cidr_fmt (m->sc->cluster.pod_cidr, network);
+  bool k3s = m->sc->cluster.flavor == FLAVOR_K3S;
+  json_t *ipam = json_pack ("{s:s, s:[[{s:s}]], s:[{s:s}]}", "type", "host-local", "ranges", "subnet", subnet,
+                            "routes", "dst", network);
+  json_t *c = json_pack ("{s:s, s:s, s:s, s:b, s:b, s:b, s:b, s:i, s:o}", "cniVersion", k3s ? "1.0.0" : "0.3.1",
+                         "name", "cbr0", "type", "bridge", "hairpinMode", 1, "isDefaultGateway", 1, "ipMasq", 0,
+                         "isGateway", 1, "mtu", (json_int_t) flannel_pod_mtu (m), "ipam", ipam);
+  if (k3s)
+    json_object_set_new (c, "forceAddress", json_true ());
+  return json_compact (c);
+}
+
+static void
+add_call (struct plan *p, const struct model *m, const struct model_pod *pod, const char *id, const char *ifname,
+          const char *type, const char *network, char *config, uint32_t expect_ip)
+{
+  const struct model_node *n = &m->nodes[pod->node];
+  struct plan_cni *c = &plan_push (p, OP_CNI, plan_ns (m, n->netns))->u.cni;
+  c->pod_ns = xstrdup (plan_ns (m, pod->netns));
+  c->container_id = xstrdup (id);
+  c->ifname = xstrdup (ifname);
+  /* A pinned address goes to host-local as CNI_ARGS IP=, as runtimes that
+   * support static IPs pass it. */
+  char ip[IP_STRLEN];
+  bool pinned = pod->wl && pod->wl->n_ips > 0;
+  c->args = xasprintf ("IgnoreUnknown=1;K8S_POD_NAMESPACE=%s;K8S_POD_NAME=%s;K8S_POD_INFRA_CONTAINER_ID=%s%s%s",
+                       pod->ns, pod->name, id, pinned ? ";IP=" : "", pinned ? ip_fmt (pod->ip, ip) : "");
+  c->type = xstrdup (type);
+  c->network = xstrdup (network);
+  c->config = config;
+  c->expect_ip = expect_ip;
+}
+
+void
+cni_plugins_plan_pod (struct plan *p, const struct model *m, const struct model_pod *pod)
+{
+  cleanup_free char *id = sandbox_id (m, pod);
+  add_call (p, m, pod, id, "lo", "loopback", "cni-loopback",
+            json_compact (json_pack ("{s:s, s:s, s:s}", "cniVersion", "0.3.1", "name", "cni-loopback", "type",
+                                     "loopback")),
+            0);
+  add_call (p, m, pod, id, "eth0", "bridge", "cbr0", flannel_delegate_config (m, &m->nodes[pod->node]), pod->ip);
+}

@@ -1,0 +1,170 @@
+#!/usr/bin/env bats
+# Every Service kind kube-proxy's iptables mode knows (labs/k3s-services.ini):
+# externalTrafficPolicy and internalTrafficPolicy Local, externalIPs, k3s
+# servicelb LoadBalancers with source ranges, session affinity. One web pod
+# on w1: cp1 is the node without local endpoints.
+
+load helpers
+
+LAB=$REPO/labs/k3s-services.ini
+
+# A copy of labs/kubeadm-lb.ini named $1 beside a link to the templates,
+# as labs/ has them; prints its path.
+lab_copy () {
+  mkdir -p "$BATS_TEST_TMPDIR/labs"
+  [ -e "$BATS_TEST_TMPDIR/templates" ] || ln -s "$REPO/templates" "$BATS_TEST_TMPDIR/templates"
+  cp "$REPO/labs/kubeadm-lb.ini" "$BATS_TEST_TMPDIR/labs/$1"
+  echo "$BATS_TEST_TMPDIR/labs/$1"
+}
+
+up_svc () {
+  run "$NSLAB" up --wait "$LAB"
+  [ "$status" -eq 0 ] || { echo "$output" >&2; return 1; }
+}
+
+@test "services: the lab's checks pass from the lab host, the nodes and a pod (client addresses, drops, externalIPs, servicelb, source ranges)" {
+  up_svc
+  run "$NSLAB" test svc
+  echo "$output"
+  [ "$status" -eq 0 ]
+  [[ "$output" == *"10 passed, 0 failed"* ]]
+  "$NSLAB" down svc
+}
+
+@test "services: ETP Local keeps the client's address on the node with the endpoint; Cluster masquerades on every node" {
+  up_svc
+  run ip netns exec svc-host curl -s -m 3 http://192.168.56.11:30081/
+  [[ "$output" == *"client: 192.168.56.1:"* ]] || { echo "$output" >&2; false; }
+  run ip netns exec svc-host curl -s -m 3 http://192.168.56.10:30081/
+  [ "$status" -eq 28 ]   # dropped, not refused: a timeout
+  run ip netns exec svc-host curl -s -m 3 http://192.168.56.11:30082/
+  [[ "$output" == *"client: 10.42.1.1:"* ]] || { echo "$output" >&2; false; }
+  run ip netns exec svc-host curl -s -m 3 http://192.168.56.10:30082/
+  [[ "$output" == *"client: 10.42.0.0:"* ]] || { echo "$output" >&2; false; }
+  "$NSLAB" down svc
+}
+
+@test "services: the node with the endpoint has KUBE-SVL chains, the other node the no-local-endpoints DROPs" {
+  up_svc
+  run ip netns exec svc-w1 iptables-save -t nat
+  [[ "$output" == *'-A KUBE-EXT-W6DWRVOIQKRHXDQP -j KUBE-SVL-W6DWRVOIQKRHXDQP'* ]] || { echo "$output" >&2; false; }
+  [[ "$output" == *'-A KUBE-SVL-W6DWRVOIQKRHXDQP -m comment --comment "default/web-local -> 10.42.1.2:8080" -j KUBE-SEP-'* ]]
+  run ip netns exec svc-cp1 iptables-save
+  [[ "$output" != *':KUBE-SVL-'* ]]
+  [[ "$output" == *'-A KUBE-EXTERNAL-SERVICES -p tcp -m comment --comment "default/web-local has no local endpoints" -m addrtype --dst-type LOCAL -m tcp --dport 30081 -j DROP'* ]]
+  [[ "$output" == *'-A KUBE-SERVICES -d 10.43.200.80/32 -p tcp -m comment --comment "default/web-itp has no local endpoints" -m tcp --dport 80 -j DROP'* ]]
+  [[ "$output" =~ -A\ KUBE-NODEPORTS\ -p\ tcp\ -m\ comment\ --comment\ \"default/web-lb\ health\ check\ node\ port\"\ -m\ tcp\ --dport\ 3[0-2][0-9]{3}\ -j\ ACCEPT ]]
+  "$NSLAB" down svc
+}
+
+@test "services: session affinity keeps 20 requests from one client on one of 3 pods" {
+  up_svc
+  run bash -c "for i in \$(seq 20); do ip netns exec svc-default-client curl -s -m 3 http://10.43.200.81/ | sed -n 's/^pod: //p'; done"
+  echo "$output"
+  [ "$(printf '%s\n' "$output" | grep -c '^sticky-')" -eq 20 ]
+  [ "$(printf '%s\n' "$output" | sort -u | wc -l)" -eq 1 ]
+  "$NSLAB" down svc
+}
+
+@test "services: status and kubectl show the policies, externalIPs and servicelb's EXTERNAL-IP" {
+  run "$NSLAB" plan "$LAB"
+  # Seed 001's traefik row (two nodes here).
+  [[ "$output" == *"kube-system   traefik       LoadBalancer   10.43.121.230   192.168.56.10,192.168.56.11   80:31300/TCP,443:31309/TCP   app.kubernetes.io/instance=traefik-kube-system,app.kubernetes.io/name=traefik"* ]] || { echo "$output" >&2; false; }
+  [[ "$output" == *"web-ext       ClusterIP      10.43."*"192.168.56.11 "* ]] || { echo "$output" >&2; false; }
+  [[ "$output" =~ web-lb\ +LoadBalancer\ +10\.43\.[0-9.]+\ +192\.168\.56\.10,192\.168\.56\.11\ +8081:3[0-9]+/TCP ]]
+}
+
+@test "services: kubeadm load_balancer_pool: the pool address answers ARP from one worker and serves the lab host" {
+  run "$NSLAB" up --wait "$REPO/labs/kubeadm-lb.ini"
+  [ "$status" -eq 0 ] || { echo "$output" >&2; false; }
+  run "$NSLAB" test kadm-lb
+  echo "$output"
+  [ "$status" -eq 0 ]
+  [[ "$output" == *"2 passed, 0 failed"* ]]
+  # The MAC the lab host learnt for each address is one worker's enp0s8.
+  for ip in 192.168.56.241 192.168.56.242; do
+    mac=$(ip netns exec kadm-lb-host ip neigh show "$ip" | awk '{print $5}')
+    owners=0
+    for n in controlplane node01 node02; do
+      [ "$(ip netns exec "kadm-lb-$n" cat /sys/class/net/enp0s8/address)" != "$mac" ] || owners=$((owners + 1))
+    done
+    [ "$owners" -eq 1 ] || { echo "$ip -> $mac" >&2; false; }
+    [ "$(ip netns exec kadm-lb-controlplane cat /sys/class/net/enp0s8/address)" != "$mac" ]
+  done
+  "$NSLAB" down kadm-lb
+}
+
+@test "services: kubeadm without a pool leaves a LoadBalancer <pending>" {
+  np=$(lab_copy np.ini)
+  sed -i '/^load_balancer_pool/d; s/^name = kadm-lb/name = kadm-np/' "$np"
+  run "$NSLAB" plan "$np"
+  [[ "$output" =~ webapp-lb\ +LoadBalancer\ +10\.[0-9.]+\ +\<pending\>\ +80:3[0-9]+/TCP ]] || { echo "$output" >&2; false; }
+  [[ "$output" != *"/32 dev enp0s8"* ]]
+}
+
+@test "services: apply adds a LoadBalancer to a running kubeadm lab (the next pool address is announced and served, the others keep theirs) and deletes one (its address withdrawn)" {
+  run "$NSLAB" up --wait "$REPO/labs/kubeadm-lb.ini"
+  [ "$status" -eq 0 ] || { echo "$output" >&2; false; }
+  edited=$(lab_copy kubeadm-lb.ini)
+  printf '\n[service default/webapp-lb2]\ntype = LoadBalancer\nselector = app=webapp\nports = 8080\n' >> "$edited"
+  run "$NSLAB" apply "$edited"
+  [ "$status" -eq 0 ] || { echo "$output" >&2; false; }
+  for _ in $(seq 100); do
+    ip netns exec kadm-lb-host curl -s -m 1 http://192.168.56.243:8080/ | grep -q '^pod: webapp-' && break; sleep 0.1
+  done
+  ip netns exec kadm-lb-host curl -s -m 3 http://192.168.56.243:8080/ | grep -q '^pod: webapp-'
+  ip netns exec kadm-lb-host curl -s -m 3 http://192.168.56.241/ | grep -q '^pod: webapp-'
+  ip netns exec kadm-lb-host curl -s -m 3 http://192.168.56.242/ | grep -q '^client: 192\.168\.56\.1:'
+  # Deleting webapp-lb: its address leaves the node that announced it.
+  [ "$(for n in controlplane node01 node02; do ip netns exec "kadm-lb-$n" ip -br addr show dev enp0s8; done | grep -c '192\.168\.56\.241/32')" -eq 1 ]
+  sed -i '/^\[service default\/webapp-lb\]/,/^$/d' "$edited"
+  run "$NSLAB" apply "$edited"
+  [ "$status" -eq 0 ] || { echo "$output" >&2; false; }
+  for _ in $(seq 100); do
+    held=$(for n in controlplane node01 node02; do ip netns exec "kadm-lb-$n" ip -br addr show dev enp0s8; done | grep -c '192\.168\.56\.241/32' || true)
+    [ "$held" -eq 0 ] && break; sleep 0.1
+  done
+  [ "$held" -eq 0 ]
+  ip netns exec kadm-lb-host curl -s -m 3 http://192.168.56.243:8080/ | grep -q '^pod: webapp-'
+  "$NSLAB" down kadm-lb
+}
+
+@test "services: nfacct = true: kube-proxy's counters exist in the node and count localhost NodePort connections" {
+  lab=$(one_node_lab nf <<'INI'
+[cluster]
+nfacct = true
+[deployment default/web]
+labels = app=web
+replicas = 1
+app = http:8080
+[service default/web]
+type = NodePort
+selector = app=web
+ports = 8080@30081
+INI
+)
+  run "$NSLAB" up --wait "$lab"
+  [ "$status" -eq 0 ] || { echo "$output" >&2; false; }
+  run ip netns exec nf-n1 iptables-save
+  [[ "$output" == *'-A KUBE-FORWARD -m conntrack --ctstate INVALID -m nfacct --nfacct-name  ct_state_invalid_dropped_pkts -j DROP'* ]]
+  ip netns exec nf-n1 curl -s -m 3 http://127.0.0.1:30081/ | grep -q '^pod: web-'
+  # The localhost rule (the first in KUBE-NODEPORTS) counted that connection.
+  run bash -c "ip netns exec nf-n1 iptables -t nat -L KUBE-NODEPORTS -v -n -x | awk '/localhost_nps_accepted_pkts/ { print \$1 }'"
+  [ "$output" -ge 1 ]
+  "$NSLAB" down nf
+}
+
+@test "services: a UDP service answers on its ClusterIP from a pod and on its NodePort from the lab host" {
+  up_svc
+  run bash -c "echo q | ip netns exec svc-default-client socat -T2 - UDP4:10.43.200.82:53"
+  [[ "$output" == udp-echo-* ]] || { echo "$output" >&2; false; }
+  run bash -c "echo q | ip netns exec svc-host socat -T2 - UDP4:192.168.56.10:30053"
+  [[ "$output" == udp-echo-* ]] || { echo "$output" >&2; false; }
+  run ip netns exec svc-cp1 iptables-save -t nat
+  [[ "$output" == *'-A KUBE-SERVICES -d 10.43.200.82/32 -p udp -m comment --comment "default/udp-echo:dns cluster IP" -m udp --dport 53 -j KUBE-SVC-'* ]]
+  # One service, three protocols, each port its own chain.
+  [[ "$output" == *'-A KUBE-SERVICES -d 10.43.200.83/32 -p udp -m comment --comment "default/multi:dns cluster IP" -m udp --dport 53 -j KUBE-SVC-'* ]]
+  [[ "$output" == *'-A KUBE-SERVICES -d 10.43.200.83/32 -p tcp -m comment --comment "default/multi:dns-tcp cluster IP" -m tcp --dport 53 -j KUBE-SVC-'* ]]
+  [[ "$output" == *'-A KUBE-SERVICES -d 10.43.200.83/32 -p sctp -m comment --comment "default/multi:sig cluster IP" -m sctp --dport 3868 -j KUBE-SVC-'* ]]
+  "$NSLAB" down svc
+}
