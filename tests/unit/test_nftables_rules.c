@@ -94,12 +94,37 @@ fx_endpoint (size_t svc, const char *addr, uint16_t port)
   e->ip = ip (addr);
   e->port = port;
   e->pod = -1;
+  /* No NodeName, as in kube-proxy's test slices: not on the test node. */
+  e->node = -1;
 }
 
-/* TestOverallNFTablesRules' services nslab can express: svc1 (ClusterIP),
- * svc3 (NodePort), svc5 (LoadBalancer with ClientIP affinity; its
- * loadBalancerSourceRanges are not modelled), svc6 (no endpoints). svc2
- * (externalTrafficPolicy Local) and svc4 (externalIPs) are left out. */
+/* An endpoint with NodeName = testNodeName (node 0). */
+static void
+fx_local_endpoint (size_t svc, const char *addr, uint16_t port)
+{
+  fx_endpoint (svc, addr, port);
+  struct model_svc_port *p = &mdl.services[svc].ports[0];
+  p->endpoints[p->n_endpoints - 1].node = 0;
+}
+
+/* TestOverallNFTablesRules' services: svc1 (ClusterIP), svc2
+ * (LoadBalancer, externalTrafficPolicy Local, an externalIP, its one
+ * endpoint on another node), svc3 (NodePort), svc4 (NodePort without a
+ * node port, an externalIP, one endpoint here and one elsewhere), svc5
+ * (LoadBalancer with source ranges and ClientIP affinity), svc6 (no
+ * endpoints). svc2 and svc5 have health-check node ports, which nftables
+ * mode leaves to kube-proxy's health server (no rule). svc2 and svc4 come
+ * last so the resync tests' indexes stay those of the others. */
+static const uint32_t *
+fx_addrs (const char *a)
+{
+  static uint32_t store[4];
+  static size_t used;
+  uint32_t *p = &store[used++ % 4];
+  *p = ip (a);
+  return p;
+}
+
 static void
 fx_overall (void)
 {
@@ -114,13 +139,31 @@ fx_overall (void)
   mdl.services[s].affinity_timeout = 10800;
   uint32_t *lb = VEC_PUSH (mdl.services[s].lb_ips, mdl.services[s].n_lb_ips);
   *lb = ip ("5.6.7.8");
+  static struct cidr ranges[1];
+  ck_assert (cidr_parse ("203.0.113.0/25", &ranges[0], true));
+  mdl.services[s].source_ranges = ranges;
+  mdl.services[s].n_source_ranges = 1;
+  mdl.services[s].hc_node_port = 30000;
   fx_service ("ns6", "svc6", SVC_CLUSTER_IP, "172.30.0.46", "p80", 80, 0);
+
+  s = fx_service ("ns2", "svc2", SVC_LOAD_BALANCER, "172.30.0.42", "p80", 80, 3001);
+  fx_endpoint (s, "10.180.0.2", 80);
+  mdl.services[s].etp_local = true;
+  lb = VEC_PUSH (mdl.services[s].lb_ips, mdl.services[s].n_lb_ips);
+  *lb = ip ("1.2.3.4");
+  mdl.services[s].external_ips = fx_addrs ("192.168.99.22");
+  mdl.services[s].n_external_ips = 1;
+  mdl.services[s].hc_node_port = 30000;
+  s = fx_service ("ns4", "svc4", SVC_NODE_PORT, "172.30.0.44", "p80", 80, 0);
+  fx_endpoint (s, "10.180.0.4", 80);
+  fx_local_endpoint (s, "10.180.0.5", 80);
+  mdl.services[s].external_ips = fx_addrs ("192.168.99.33");
+  mdl.services[s].n_external_ips = 1;
 }
 
 /* kube-proxy's expected text, copied from proxier_test.go (baseRules and
  * TestOverallNFTablesRules at kubernetes/kubernetes master, late 2025),
- * with the lines of the left-out services and of svc5's source ranges
- * (firewall-HVFWP5L3-..., its firewall-ips element) removed. */
+ * whole. */
 static const char kube_proxy_expected[] =
   "add table ip kube-proxy { comment \"rules for kube-proxy\" ; }\n"
   "\n"
@@ -187,6 +230,28 @@ static const char kube_proxy_expected[] =
   "add element ip kube-proxy cluster-ips { 172.30.0.41 }\n"
   "add element ip kube-proxy service-ips { 172.30.0.41 . tcp . 80 : goto service-ULMVA6XW-ns1/svc1/tcp/p80 }\n"
   "\n"
+  "# svc2\n"
+  "add chain ip kube-proxy service-42NFTM6N-ns2/svc2/tcp/p80\n"
+  "add rule ip kube-proxy service-42NFTM6N-ns2/svc2/tcp/p80 ip daddr 172.30.0.42 ip saddr != 10.0.0.0/8 jump mark-for-masquerade\n"
+  "add rule ip kube-proxy service-42NFTM6N-ns2/svc2/tcp/p80 numgen random mod 1 vmap { 0 : goto endpoint-SGOXE6O3-ns2/svc2/tcp/p80__10.180.0.2/80 }\n"
+  "add chain ip kube-proxy external-42NFTM6N-ns2/svc2/tcp/p80\n"
+  "add rule ip kube-proxy external-42NFTM6N-ns2/svc2/tcp/p80 ip saddr 10.0.0.0/8 goto service-42NFTM6N-ns2/svc2/tcp/p80 comment \"short-circuit pod traffic\"\n"
+  "add rule ip kube-proxy external-42NFTM6N-ns2/svc2/tcp/p80 fib saddr type local jump mark-for-masquerade comment \"masquerade local traffic\"\n"
+  "add rule ip kube-proxy external-42NFTM6N-ns2/svc2/tcp/p80 fib saddr type local goto service-42NFTM6N-ns2/svc2/tcp/p80 comment \"short-circuit local traffic\"\n"
+  "add chain ip kube-proxy endpoint-SGOXE6O3-ns2/svc2/tcp/p80__10.180.0.2/80\n"
+  "add rule ip kube-proxy endpoint-SGOXE6O3-ns2/svc2/tcp/p80__10.180.0.2/80 ip saddr 10.180.0.2 jump mark-for-masquerade\n"
+  "add rule ip kube-proxy endpoint-SGOXE6O3-ns2/svc2/tcp/p80__10.180.0.2/80 meta l4proto tcp dnat to 10.180.0.2:80\n"
+  "\n"
+  "add element ip kube-proxy cluster-ips { 172.30.0.42 }\n"
+  "add element ip kube-proxy service-ips { 172.30.0.42 . tcp . 80 : goto service-42NFTM6N-ns2/svc2/tcp/p80 }\n"
+  "add element ip kube-proxy service-ips { 192.168.99.22 . tcp . 80 : goto external-42NFTM6N-ns2/svc2/tcp/p80 }\n"
+  "add element ip kube-proxy service-ips { 1.2.3.4 . tcp . 80 : goto external-42NFTM6N-ns2/svc2/tcp/p80 }\n"
+  "add element ip kube-proxy service-nodeports { tcp . 3001 : goto external-42NFTM6N-ns2/svc2/tcp/p80 }\n"
+  "\n"
+  "add element ip kube-proxy no-endpoint-nodeports { tcp . 3001 comment \"ns2/svc2:p80\" : drop }\n"
+  "add element ip kube-proxy no-endpoint-services { 1.2.3.4 . tcp . 80 comment \"ns2/svc2:p80\" : drop }\n"
+  "add element ip kube-proxy no-endpoint-services { 192.168.99.22 . tcp . 80 comment \"ns2/svc2:p80\" : drop }\n"
+  "\n"
   "# svc3\n"
   "add chain ip kube-proxy service-4AT6LBPK-ns3/svc3/tcp/p80\n"
   "add rule ip kube-proxy service-4AT6LBPK-ns3/svc3/tcp/p80 ip daddr 172.30.0.43 ip saddr != 10.0.0.0/8 jump mark-for-masquerade\n"
@@ -201,6 +266,24 @@ static const char kube_proxy_expected[] =
   "add element ip kube-proxy cluster-ips { 172.30.0.43 }\n"
   "add element ip kube-proxy service-ips { 172.30.0.43 . tcp . 80 : goto service-4AT6LBPK-ns3/svc3/tcp/p80 }\n"
   "add element ip kube-proxy service-nodeports { tcp . 3003 : goto external-4AT6LBPK-ns3/svc3/tcp/p80 }\n"
+  "\n"
+  "# svc4\n"
+  "add chain ip kube-proxy service-LAUZTJTB-ns4/svc4/tcp/p80\n"
+  "add rule ip kube-proxy service-LAUZTJTB-ns4/svc4/tcp/p80 ip daddr 172.30.0.44 ip saddr != 10.0.0.0/8 jump mark-for-masquerade\n"
+  "add rule ip kube-proxy service-LAUZTJTB-ns4/svc4/tcp/p80 numgen random mod 2 vmap { 0 : goto endpoint-UNZV3OEC-ns4/svc4/tcp/p80__10.180.0.4/80 , 1 : goto endpoint-5RFCDDV7-ns4/svc4/tcp/p80__10.180.0.5/80 }\n"
+  "add chain ip kube-proxy external-LAUZTJTB-ns4/svc4/tcp/p80\n"
+  "add rule ip kube-proxy external-LAUZTJTB-ns4/svc4/tcp/p80 jump mark-for-masquerade\n"
+  "add rule ip kube-proxy external-LAUZTJTB-ns4/svc4/tcp/p80 goto service-LAUZTJTB-ns4/svc4/tcp/p80\n"
+  "add chain ip kube-proxy endpoint-5RFCDDV7-ns4/svc4/tcp/p80__10.180.0.5/80\n"
+  "add rule ip kube-proxy endpoint-5RFCDDV7-ns4/svc4/tcp/p80__10.180.0.5/80 ip saddr 10.180.0.5 jump mark-for-masquerade\n"
+  "add rule ip kube-proxy endpoint-5RFCDDV7-ns4/svc4/tcp/p80__10.180.0.5/80 meta l4proto tcp dnat to 10.180.0.5:80\n"
+  "add chain ip kube-proxy endpoint-UNZV3OEC-ns4/svc4/tcp/p80__10.180.0.4/80\n"
+  "add rule ip kube-proxy endpoint-UNZV3OEC-ns4/svc4/tcp/p80__10.180.0.4/80 ip saddr 10.180.0.4 jump mark-for-masquerade\n"
+  "add rule ip kube-proxy endpoint-UNZV3OEC-ns4/svc4/tcp/p80__10.180.0.4/80 meta l4proto tcp dnat to 10.180.0.4:80\n"
+  "\n"
+  "add element ip kube-proxy cluster-ips { 172.30.0.44 }\n"
+  "add element ip kube-proxy service-ips { 172.30.0.44 . tcp . 80 : goto service-LAUZTJTB-ns4/svc4/tcp/p80 }\n"
+  "add element ip kube-proxy service-ips { 192.168.99.33 . tcp . 80 : goto external-LAUZTJTB-ns4/svc4/tcp/p80 }\n"
   "\n"
   "# svc5\n"
   "add set ip kube-proxy affinity-GTK6MW7G-ns5/svc5/tcp/p80__10.180.0.3/80 { type ipv4_addr ; flags dynamic,timeout ; timeout 10800s ; }\n"
@@ -217,10 +300,14 @@ static const char kube_proxy_expected[] =
   "add rule ip kube-proxy endpoint-GTK6MW7G-ns5/svc5/tcp/p80__10.180.0.3/80 update @affinity-GTK6MW7G-ns5/svc5/tcp/p80__10.180.0.3/80 { ip saddr }\n"
   "add rule ip kube-proxy endpoint-GTK6MW7G-ns5/svc5/tcp/p80__10.180.0.3/80 meta l4proto tcp dnat to 10.180.0.3:80\n"
   "\n"
+  "add chain ip kube-proxy firewall-HVFWP5L3-ns5/svc5/tcp/p80\n"
+  "add rule ip kube-proxy firewall-HVFWP5L3-ns5/svc5/tcp/p80 ip saddr != { 203.0.113.0/25 } drop\n"
+  "\n"
   "add element ip kube-proxy cluster-ips { 172.30.0.45 }\n"
   "add element ip kube-proxy service-ips { 172.30.0.45 . tcp . 80 : goto service-HVFWP5L3-ns5/svc5/tcp/p80 }\n"
   "add element ip kube-proxy service-ips { 5.6.7.8 . tcp . 80 : goto external-HVFWP5L3-ns5/svc5/tcp/p80 }\n"
   "add element ip kube-proxy service-nodeports { tcp . 3002 : goto external-HVFWP5L3-ns5/svc5/tcp/p80 }\n"
+  "add element ip kube-proxy firewall-ips { 5.6.7.8 . tcp . 80 : goto firewall-HVFWP5L3-ns5/svc5/tcp/p80 }\n"
   "\n"
   "# svc6\n"
   "add element ip kube-proxy cluster-ips { 172.30.0.46 }\n"
