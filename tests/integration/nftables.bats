@@ -221,8 +221,6 @@ nft_variant () {
 
 @test "nftables: every shipped lab's checks pass in nftables mode" {
   for f in "$REPO"/labs/*.ini; do
-    # The Service kinds of issue 8's iptables half are not in nftables mode yet.
-    case $f in */k3s-services.ini | */kubeadm-lb.ini) continue ;; esac
     v=$(nft_variant "$f")
     lab=$(sed -n 's/^name = //p' "$v" | head -n 1)
     "$NSLAB" up --wait "$v" >/dev/null
