@@ -8,6 +8,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <sched.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "base/ipaddr.h"
 #include "k8s/model.h"
@@ -33,7 +35,10 @@ static void
 fx_reset (void)
 {
   for (size_t i = 0; i < mdl.n_nodes; i++)
-    free (mdl.nodes[i].name);
+    {
+      free (mdl.nodes[i].name);
+      free (mdl.nodes[i].nics);
+    }
   free (mdl.nodes);
   for (size_t s = 0; s < mdl.n_services; s++)
     {
@@ -596,6 +601,165 @@ START_TEST (test_sync_fixed_change_starts_over)
 }
 END_TEST
 
+/* A second node (192.168.0.3) for the per-node tests: node 0 is kube-proxy's
+   test node, node 1 the other one. */
+static void
+fx_two_nodes (void)
+{
+  fx_fake_proxier ();
+  mdl.nodes = xrealloc (mdl.nodes, 2 * sizeof *mdl.nodes);
+  memset (&mdl.nodes[1], 0, sizeof mdl.nodes[1]);
+  mdl.nodes[1].name = xstrdup ("other-node");
+  mdl.nodes[1].index = 1;
+  mdl.nodes[1].internal_ip = ip ("192.168.0.3");
+  mdl.n_nodes = 2;
+}
+
+static bool
+has_line (const char *payload, const char *line)
+{
+  cleanup_free char *l = xasprintf ("%s\n", line);
+  return strstr (payload, l) != NULL;
+}
+
+/* externalTrafficPolicy Local (svc2 of TestOverallNFTablesRules, its
+   endpoint on node 0 this time, a second one on a third node): node 0 sends
+   external traffic to its local- chain, which holds only its endpoint;
+   node 1 has no local- chain and drops external traffic. Both keep the
+   short-circuits to the Cluster chain, which holds both endpoints. */
+START_TEST (test_etp_local_per_node)
+{
+  fx_two_nodes ();
+  size_t s = fx_service ("ns2", "svc2", SVC_LOAD_BALANCER, "172.30.0.42", "p80", 80, 3001);
+  fx_local_endpoint (s, "10.180.0.2", 80);
+  fx_endpoint (s, "10.180.0.9", 80); /* on a third node */
+  mdl.services[s].etp_local = true;
+  uint32_t *lb = VEC_PUSH (mdl.services[s].lb_ips, mdl.services[s].n_lb_ips);
+  *lb = ip ("1.2.3.4");
+  cleanup_free char *n0 = nftables_node_payload (&mdl, 0, NULL);
+  cleanup_free char *n1 = nftables_node_payload (&mdl, 1, NULL);
+  const char *local = "local-42NFTM6N-ns2/svc2/tcp/p80";
+  cleanup_free char *l0 = xasprintf ("add chain ip kube-proxy %s", local);
+  ck_assert (has_line (n0, l0));
+  ck_assert (has_line (n0, "add rule ip kube-proxy local-42NFTM6N-ns2/svc2/tcp/p80 numgen random mod 1 vmap { 0 : goto endpoint-SGOXE6O3-ns2/svc2/tcp/p80__10.180.0.2/80 }"));
+  ck_assert (has_line (n0, "add rule ip kube-proxy external-42NFTM6N-ns2/svc2/tcp/p80 goto local-42NFTM6N-ns2/svc2/tcp/p80"));
+  ck_assert (has_line (n0, "add rule ip kube-proxy external-42NFTM6N-ns2/svc2/tcp/p80 ip saddr 10.0.0.0/8 goto service-42NFTM6N-ns2/svc2/tcp/p80 comment \"short-circuit pod traffic\""));
+  ck_assert_ptr_null (strstr (n0, ": drop }"));
+  ck_assert_ptr_null (strstr (n1, local));
+  ck_assert (has_line (n1, "add element ip kube-proxy no-endpoint-nodeports { tcp . 3001 comment \"ns2/svc2:p80\" : drop }"));
+  ck_assert (has_line (n1, "add element ip kube-proxy no-endpoint-services { 1.2.3.4 . tcp . 80 comment \"ns2/svc2:p80\" : drop }"));
+  /* The ClusterIP is Cluster on both, over both endpoints. */
+  for (int n = 0; n < 2; n++)
+    ck_assert (has_line (n ? n1 : n0, "add element ip kube-proxy service-ips { 172.30.0.42 . tcp . 80 : goto service-42NFTM6N-ns2/svc2/tcp/p80 }"));
+  ck_assert_ptr_nonnull (strstr (n1, "service-42NFTM6N-ns2/svc2/tcp/p80 numgen random mod 2 vmap"));
+  /* The control loop's resync when node 1 gains an endpoint: its local-
+     chain appears and the drops go. */
+  mdl.services[s].ports[0].endpoints[1].node = 1;
+  cleanup_free char *n1b = nftables_node_payload (&mdl, 1, NULL);
+  cleanup_free char *tx = NULL;
+  ck_assert_int_eq (kube_proxy_nft_sync_payload (n1, n1b, false, &tx, NULL), 0);
+  ck_assert (has_line (tx, "add chain ip kube-proxy local-42NFTM6N-ns2/svc2/tcp/p80"));
+  ck_assert (has_line (tx, "add rule ip kube-proxy external-42NFTM6N-ns2/svc2/tcp/p80 goto local-42NFTM6N-ns2/svc2/tcp/p80"));
+  ck_assert (has_line (tx, "delete element ip kube-proxy no-endpoint-nodeports { tcp . 3001 }"));
+  ck_assert (has_line (tx, "delete element ip kube-proxy no-endpoint-services { 1.2.3.4 . tcp . 80 }"));
+}
+END_TEST
+
+/* internalTrafficPolicy Local on a ClusterIP: the ClusterIP goes to the
+   local- chain (masquerade rule there) on the node with the endpoint; the
+   other node drops it and has no chain of the service at all. */
+START_TEST (test_itp_local_per_node)
+{
+  fx_two_nodes ();
+  size_t s = fx_service ("ns1", "svc1", SVC_CLUSTER_IP, "172.30.0.41", "p80", 80, 0);
+  fx_local_endpoint (s, "10.180.0.1", 80);
+  mdl.services[s].itp_local = true;
+  cleanup_free char *n0 = nftables_node_payload (&mdl, 0, NULL);
+  cleanup_free char *n1 = nftables_node_payload (&mdl, 1, NULL);
+  ck_assert (has_line (n0, "add element ip kube-proxy service-ips { 172.30.0.41 . tcp . 80 : goto local-ULMVA6XW-ns1/svc1/tcp/p80 }"));
+  ck_assert (has_line (n0, "add rule ip kube-proxy local-ULMVA6XW-ns1/svc1/tcp/p80 ip daddr 172.30.0.41 ip saddr != 10.0.0.0/8 jump mark-for-masquerade"));
+  ck_assert_ptr_null (strstr (n0, "service-ULMVA6XW-"));
+  ck_assert (has_line (n1, "add element ip kube-proxy no-endpoint-services { 172.30.0.41 . tcp . 80 comment \"ns1/svc1:p80\" : drop }"));
+  ck_assert (has_line (n1, "add element ip kube-proxy cluster-ips { 172.30.0.41 }"));
+  ck_assert_ptr_null (strstr (n1, "add chain ip kube-proxy endpoint-"));
+  ck_assert_ptr_null (strstr (n1, "add chain ip kube-proxy local-"));
+}
+END_TEST
+
+/* Source ranges holding the node's own address also let the VIPs through
+   (a node reaching a VIP its routing made local); other nodes' do not. */
+START_TEST (test_firewall_allows_node_vips)
+{
+  fx_two_nodes ();
+  size_t s = fx_service ("ns5", "svc5", SVC_LOAD_BALANCER, "172.30.0.45", "p80", 80, 3002);
+  fx_endpoint (s, "10.180.0.3", 80);
+  uint32_t *lb = VEC_PUSH (mdl.services[s].lb_ips, mdl.services[s].n_lb_ips);
+  *lb = ip ("5.6.7.8");
+  static struct cidr ranges[2];
+  ck_assert (cidr_parse ("203.0.113.0/25", &ranges[0], true));
+  ck_assert (cidr_parse ("192.168.0.2/32", &ranges[1], true));
+  mdl.services[s].source_ranges = ranges;
+  mdl.services[s].n_source_ranges = 2;
+  cleanup_free char *n0 = nftables_node_payload (&mdl, 0, NULL);
+  cleanup_free char *n1 = nftables_node_payload (&mdl, 1, NULL);
+  ck_assert (has_line (n0, "add rule ip kube-proxy firewall-HVFWP5L3-ns5/svc5/tcp/p80 ip saddr != { 203.0.113.0/25 , 192.168.0.2/32 , 5.6.7.8 } drop"));
+  ck_assert (has_line (n1, "add rule ip kube-proxy firewall-HVFWP5L3-ns5/svc5/tcp/p80 ip saddr != { 203.0.113.0/25 , 192.168.0.2/32 } drop"));
+  /* Without endpoints the firewall stays (it runs before the reject). */
+  mdl.services[s].ports[0].n_endpoints = 0;
+  cleanup_free char *none = nftables_node_payload (&mdl, 1, NULL);
+  ck_assert (has_line (none, "add element ip kube-proxy firewall-ips { 5.6.7.8 . tcp . 80 : goto firewall-HVFWP5L3-ns5/svc5/tcp/p80 }"));
+  ck_assert (has_line (none, "add element ip kube-proxy no-endpoint-services { 5.6.7.8 . tcp . 80 comment \"ns5/svc5:p80\" : goto reject-chain }"));
+  mdl.services[s].ports[0].n_endpoints = 1;
+}
+END_TEST
+
+/* nodePortAddresses: CIDRs pick the node's addresses (never loopback);
+   0.0.0.0/0 is every local address but 127/8, with no nodeport-ips set. */
+START_TEST (test_node_port_addresses)
+{
+  fx_fake_proxier ();
+  mdl.nodes[0].nics = xcalloc (2, sizeof *mdl.nodes[0].nics);
+  mdl.nodes[0].nics[0].addr = ip ("10.0.2.15");
+  mdl.nodes[0].nics[1].addr = ip ("192.168.0.2");
+  mdl.nodes[0].n_nics = 2;
+  static struct cidr npa[3];
+  ck_assert (cidr_parse ("192.168.0.0/16", &npa[0], true));
+  ck_assert (cidr_parse ("10.0.0.0/8", &npa[1], true));
+  ck_assert (cidr_parse ("127.0.0.0/8", &npa[2], true));
+  sc.cluster.node_port_addresses = npa;
+  sc.cluster.n_node_port_addresses = 3;
+  cleanup_free char *some = nftables_node_payload (&mdl, 0, NULL);
+  ck_assert (has_line (some, "add element ip kube-proxy nodeport-ips { 10.0.2.15 }"));
+  ck_assert (has_line (some, "add element ip kube-proxy nodeport-ips { 192.168.0.2 }"));
+  ck_assert_ptr_null (strstr (some, "nodeport-ips { 127."));
+  ck_assert (has_line (some, "add rule ip kube-proxy services ip daddr @nodeport-ips meta l4proto . th dport vmap @service-nodeports"));
+  ck_assert (cidr_parse ("0.0.0.0/0", &npa[0], true));
+  sc.cluster.n_node_port_addresses = 1;
+  cleanup_free char *all = nftables_node_payload (&mdl, 0, NULL);
+  ck_assert_ptr_null (strstr (all, "nodeport-ips"));
+  ck_assert (has_line (all, "add rule ip kube-proxy services fib daddr type local ip daddr != 127.0.0.0/8 meta l4proto . th dport vmap @service-nodeports"));
+  ck_assert (has_line (all, "add rule ip kube-proxy nodeport-endpoints-check ip daddr != 127.0.0.0/8 meta l4proto . th dport vmap @no-endpoint-nodeports"));
+  sc.cluster.node_port_addresses = NULL;
+  sc.cluster.n_node_port_addresses = 0;
+  /* The kernel takes both forms. */
+  if (getuid () == 0)
+    {
+      pid_t pid = fork ();
+      ck_assert_int_ge (pid, 0);
+      if (pid == 0)
+        {
+          nslab_error_t err = NULL;
+          _exit (unshare (CLONE_NEWNET) == 0 && nftables_run (NULL, all, &err) == 0
+                         && unshare (CLONE_NEWNET) == 0 && nftables_run (NULL, some, &err) == 0
+                     ? 0 : 1);
+        }
+      int st = 0;
+      ck_assert_int_eq (waitpid (pid, &st, 0), pid);
+      ck_assert (WIFEXITED (st) && WEXITSTATUS (st) == 0);
+    }
+}
+END_TEST
+
 static int
 cmp_str (const void *a, const void *b)
 {
@@ -711,6 +875,10 @@ make_suite (void)
   tcase_add_test (tc, test_overall_matches_kube_proxy);
   tcase_add_test (tc, test_real_mark_and_lines_in_add_order);
   tcase_add_test (tc, test_two_ports_one_cluster_ip_element);
+  tcase_add_test (tc, test_etp_local_per_node);
+  tcase_add_test (tc, test_itp_local_per_node);
+  tcase_add_test (tc, test_firewall_allows_node_vips);
+  tcase_add_test (tc, test_node_port_addresses);
   tcase_add_test (tc, test_sync_partial);
   tcase_add_test (tc, test_sync_affinity_set_removed);
   tcase_add_test (tc, test_sync_fixed_change_starts_over);

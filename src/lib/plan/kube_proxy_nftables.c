@@ -9,14 +9,22 @@
  * writes lines in the order kube-proxy adds them, so `nft list table` shows
  * what a real node shows, and the unit test sorts both sides.
  *
- * What is modelled: externalTrafficPolicy and internalTrafficPolicy Cluster,
- * no externalIPs and no loadBalancerSourceRanges (firewall-ips stays empty),
- * nodePortAddresses unset, which in nftables mode means "primary" (the
- * node's INTERNAL-IP only, so no NodePorts on other addresses or on
- * localhost), detectLocalMode ClusterCIDR, and a ServiceCIDR object for the
- * cluster's service range (the "unallocated ClusterIPs" drop). Unlike the
- * iptables mode there is no large-cluster mode: endpoint chains carry no
- * comments at any size. */
+ * What is modelled: every Service kind the iptables mode has, as the
+ * nftables proxier writes it: externalTrafficPolicy Local (external- chain
+ * short-circuits for pods and the node, a local- policy chain where the
+ * node has endpoints, "drop" elements in no-endpoint-services/-nodeports
+ * where it has none), internalTrafficPolicy Local, externalIPs and
+ * load-balancer IPs in service-ips, loadBalancerSourceRanges through
+ * firewall-ips and a firewall- chain, detectLocalMode ClusterCIDR, and a
+ * ServiceCIDR object for the cluster's service range (the "unallocated
+ * ClusterIPs" drop). NodePorts answer on nodePortAddresses, "primary" (the
+ * node's INTERNAL-IP) when unset, every local address but 127/8 with
+ * 0.0.0.0/0: this mode never has localhost NodePorts, whatever
+ * localhost_nodeports says. Health-check node ports get no rule (kube-proxy
+ * writes none in this mode) and there are no nfacct counters. Ports whose
+ * text depends on the node (Local policies, source ranges) are written per
+ * node, the others once. Unlike the iptables mode there is no large-cluster
+ * mode: endpoint chains carry no comments at any size. */
 #include "plan/kube_proxy_nftables.h"
 #include "plan/builder.h"
 

@@ -13,7 +13,8 @@
 #include "k8s/model.h"
 
 /* The service part of the table (chains, sets, map elements of every
- * service port), the same on every node: built once per plan. */
+ * service port), built once per plan: the text of the ports that are the
+ * same on every node, and what the others need to be written per node. */
 struct kube_proxy_nft;
 struct kube_proxy_nft *kube_proxy_nft_services (const struct model *m);
 void kube_proxy_nft_free (struct kube_proxy_nft *ks);
