@@ -80,7 +80,6 @@ struct nft_port {
 };
 
 struct kube_proxy_nft {
-  const struct model *m;
   struct strbuf out;          /* the text of the ports that are the same on every node */
   struct nft_port *ports;     /* sorted */
   size_t n_ports;
@@ -410,7 +409,6 @@ struct kube_proxy_nft *
 kube_proxy_nft_services (const struct model *m)
 {
   struct kube_proxy_nft *ks = xcalloc (1, sizeof *ks);
-  ks->m = m;
   sb_init (&ks->out);
   struct gen g;
   gen_init (&g, m, &ks->out);
