@@ -23,7 +23,7 @@ BUILD     ?= build/release
 VERSION   := 0.1.0
 SAN       ?=
 
-PKGS      := libnl-3.0 libnl-route-3.0 libmnl jansson nettle sqlite3 libarchive ldns libmicrohttpd gnutls
+PKGS      := libnl-3.0 libnl-route-3.0 libmnl jansson nettle sqlite3 libarchive ldns libmicrohttpd gnutls libnftables
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 CHECK_CFLAGS := $(shell pkg-config --cflags check 2>/dev/null)
@@ -149,6 +149,7 @@ fuzz: deps-fuzz
 	$(MAKE) CC=clang SAN= BUILD=build/fuzz CFLAGS="-O1 -g -fsanitize=fuzzer-no-link,address,undefined" build/fuzz/libnslab.a
 	$(FUZZ_CC) -o build/fuzz/fuzz_scenario tests/fuzz/fuzz_scenario.c build/fuzz/libnslab.a $(LDLIBS)
 	$(FUZZ_CC) -o build/fuzz/fuzz_plan_json tests/fuzz/fuzz_plan_json.c build/fuzz/libnslab.a $(LDLIBS)
+	$(FUZZ_CC) -o build/fuzz/fuzz_nft_sync tests/fuzz/fuzz_nft_sync.c build/fuzz/libnslab.a $(LDLIBS)
 	$(FUZZ_CC) -o build/fuzz/fuzz_dns tests/fuzz/fuzz_dns.c build/fuzz/libnslab.a $(LDLIBS)
 	$(FUZZ_CC) -o build/fuzz/fuzz_cni_result tests/fuzz/fuzz_cni_result.c build/fuzz/libnslab.a $(LDLIBS)
 	$(FUZZ_CC) -o build/fuzz/fuzz_request tests/fuzz/fuzz_request.c build/fuzz/libnslab.a $(LDLIBS)
@@ -158,6 +159,10 @@ fuzz: deps-fuzz
 	NSLAB_TEMPLATE_DIR=$(CURDIR)/templates ./build/fuzz/fuzz_scenario -max_total_time=$(FUZZ_SECONDS) \
 	  -dict=tests/fuzz/scenario.dict build/fuzz/corpus
 	./build/fuzz/fuzz_plan_json -max_total_time=$(FUZZ_SECONDS) -max_len=200000 build/fuzz/corpus-json
+	@mkdir -p build/fuzz/corpus-nft
+	bin/nslab plan -o json tests/fuzz/corpus/nftables.ini | jq -j '[.ops[] | select(.op == "nftables") | .payload] | .[0] + "\u0000" + .[1]' \
+	  > build/fuzz/corpus-nft/k3s-nftables
+	./build/fuzz/fuzz_nft_sync -max_total_time=$(FUZZ_SECONDS) -max_len=100000 build/fuzz/corpus-nft
 	@mkdir -p build/fuzz/corpus-dns
 	cp tests/fuzz/corpus-dns/* build/fuzz/corpus-dns/
 	./build/fuzz/fuzz_dns -max_total_time=$(FUZZ_SECONDS) -max_len=4096 build/fuzz/corpus-dns
@@ -181,8 +186,13 @@ $(BUILD)/bench/proxysync $(BUILD)/bench/svcpayload: $(BUILD)/bench/%: tests/benc
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(LIB) $(LDSAN) $(LDLIBS)
 
-bench: $(NSLAB_BIN) $(BUILD)/bench/proxysync $(BUILD)/bench/svcpayload
-	PROXYSYNC=$(CURDIR)/$(BUILD)/bench/proxysync SVCPAYLOAD=$(CURDIR)/$(BUILD)/bench/svcpayload ./tests/bench/run
+# tests/bench/kpgen.c: kube-proxy's payload generation and apply, both modes.
+$(BUILD)/bench/kpgen: tests/bench/kpgen.c $(LIB) $(HEADERS)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(LIB) $(LDSAN) $(LDLIBS)
+
+bench: $(NSLAB_BIN) $(BUILD)/bench/proxysync $(BUILD)/bench/svcpayload $(BUILD)/bench/kpgen
+	PROXYSYNC=$(CURDIR)/$(BUILD)/bench/proxysync SVCPAYLOAD=$(CURDIR)/$(BUILD)/bench/svcpayload KPGEN=$(CURDIR)/$(BUILD)/bench/kpgen ./tests/bench/run
 
 # The README's run command: deps, build, and the headline experiment.
 demo:

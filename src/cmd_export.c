@@ -40,6 +40,7 @@ static const struct {
   { "ip-neigh.txt", { "ip", "neigh", "show", NULL } },
   { "bridge-fdb.txt", { "bridge", "fdb", "show", NULL } },
   { "iptables-save.txt", { "iptables-save", "-c", NULL } },
+  { "nft-ruleset.txt", { "nft", "list", "ruleset", NULL } },
   { "sysctl-net.txt", { "sh", "-c", "grep -r . /proc/sys/net/ipv4/ip_forward /proc/sys/net/ipv4/conf/*/rp_filter "
                                     "/proc/sys/net/bridge 2>/dev/null", NULL } },
 };

@@ -1,29 +1,45 @@
 #!/usr/bin/env bats
-# Every Service kind kube-proxy's iptables mode knows (labs/k3s-services.ini):
+# Every Service kind kube-proxy knows (labs/k3s-services.ini):
 # externalTrafficPolicy and internalTrafficPolicy Local, externalIPs, k3s
 # servicelb LoadBalancers with source ranges, session affinity. One web pod
-# on w1: cp1 is the node without local endpoints.
+# on w1: cp1 is the node without local endpoints. Each test runs in both
+# proxy modes (issue 8): "services (iptables): ..." on the shipped labs,
+# "services (nftables): ..." on copies with [cluster] proxy_mode = nftables;
+# where a test looks at kube-proxy's rules, each mode checks its own.
 
 load helpers
 
-LAB=$REPO/labs/k3s-services.ini
-
-# A copy of labs/kubeadm-lb.ini named $1 beside a link to the templates,
-# as labs/ has them; prints its path.
+# A copy of labs/$1 named $2 beside a link to the templates, as labs/ has
+# them, in proxy mode $3 (default iptables: the file as shipped); prints
+# its path.
 lab_copy () {
+  local f=$BATS_TEST_TMPDIR/labs/$2
   mkdir -p "$BATS_TEST_TMPDIR/labs"
   [ -e "$BATS_TEST_TMPDIR/templates" ] || ln -s "$REPO/templates" "$BATS_TEST_TMPDIR/templates"
-  cp "$REPO/labs/kubeadm-lb.ini" "$BATS_TEST_TMPDIR/labs/$1"
-  echo "$BATS_TEST_TMPDIR/labs/$1"
+  if [ "${3:-iptables}" = iptables ]; then
+    cp "$REPO/labs/$1" "$f"
+  elif grep -q '^\[cluster\]' "$REPO/labs/$1"; then
+    sed "/^\[cluster\]/a proxy_mode = $3" "$REPO/labs/$1" > "$f"
+  else
+    { cat "$REPO/labs/$1"; printf '\n[cluster]\nproxy_mode = %s\n' "$3"; } > "$f"
+  fi
+  echo "$f"
+}
+
+# labs/k3s-services.ini in proxy mode $1 (iptables: the shipped file).
+svc_lab () {
+  if [ "$1" = iptables ]; then echo "$REPO/labs/k3s-services.ini"; else lab_copy k3s-services.ini svc.ini "$1"; fi
 }
 
 up_svc () {
-  run "$NSLAB" up --wait "$LAB"
+  run "$NSLAB" up --wait "$(svc_lab "$1")"
   [ "$status" -eq 0 ] || { echo "$output" >&2; return 1; }
 }
 
-@test "services: the lab's checks pass from the lab host, the nodes and a pod (client addresses, drops, externalIPs, servicelb, source ranges)" {
-  up_svc
+# ---- the behaviour, one function per test, $1 the proxy mode -------------
+
+lab_checks () {
+  up_svc "$1"
   run "$NSLAB" test svc
   echo "$output"
   [ "$status" -eq 0 ]
@@ -31,8 +47,8 @@ up_svc () {
   "$NSLAB" down svc
 }
 
-@test "services: ETP Local keeps the client's address on the node with the endpoint; Cluster masquerades on every node" {
-  up_svc
+etp_client_address () {
+  up_svc "$1"
   run ip netns exec svc-host curl -s -m 3 http://192.168.56.11:30081/
   [[ "$output" == *"client: 192.168.56.1:"* ]] || { echo "$output" >&2; false; }
   run ip netns exec svc-host curl -s -m 3 http://192.168.56.10:30081/
@@ -44,8 +60,7 @@ up_svc () {
   "$NSLAB" down svc
 }
 
-@test "services: the node with the endpoint has KUBE-SVL chains, the other node the no-local-endpoints DROPs" {
-  up_svc
+per_node_rules_iptables () {
   run ip netns exec svc-w1 iptables-save -t nat
   [[ "$output" == *'-A KUBE-EXT-W6DWRVOIQKRHXDQP -j KUBE-SVL-W6DWRVOIQKRHXDQP'* ]] || { echo "$output" >&2; false; }
   [[ "$output" == *'-A KUBE-SVL-W6DWRVOIQKRHXDQP -m comment --comment "default/web-local -> 10.42.1.2:8080" -j KUBE-SEP-'* ]]
@@ -54,11 +69,39 @@ up_svc () {
   [[ "$output" == *'-A KUBE-EXTERNAL-SERVICES -p tcp -m comment --comment "default/web-local has no local endpoints" -m addrtype --dst-type LOCAL -m tcp --dport 30081 -j DROP'* ]]
   [[ "$output" == *'-A KUBE-SERVICES -d 10.43.200.80/32 -p tcp -m comment --comment "default/web-itp has no local endpoints" -m tcp --dport 80 -j DROP'* ]]
   [[ "$output" =~ -A\ KUBE-NODEPORTS\ -p\ tcp\ -m\ comment\ --comment\ \"default/web-lb\ health\ check\ node\ port\"\ -m\ tcp\ --dport\ 3[0-2][0-9]{3}\ -j\ ACCEPT ]]
+}
+
+# The same in kube-proxy's nftables table (chain names from proxier.go:
+# local-, external-, firewall-; the drops are no-endpoint-* elements).
+per_node_rules_nftables () {
+  local h='[A-Z2-7]{8}'
+  run ip netns exec svc-w1 nft list table ip kube-proxy
+  [[ "$output" =~ goto\ local-$h-default/web-local/tcp/ ]] || { echo "$output" >&2; false; }
+  [[ "$output" =~ chain\ local-$h-default/web-local/tcp/\ \{[^}]*numgen\ random\ mod\ 1\ vmap\ \{\ 0\ :\ goto\ endpoint-$h-default/web-local/tcp/__10\.42\.1\.2/8080 ]]
+  [[ "$output" =~ 10\.43\.200\.80\ \.\ tcp\ \.\ 80\ :\ goto\ local-$h-default/web-itp/tcp/ ]]
+  [[ "$output" != *'comment "default/web-local" : drop'* ]]
+  run ip netns exec svc-cp1 nft list table ip kube-proxy
+  [[ "$output" != *'chain local-'* ]] || { echo "$output" >&2; false; }
+  [[ "$output" == *'tcp . 30081 comment "default/web-local" : drop'* ]]
+  [[ "$output" == *'10.43.200.80 . tcp . 80 comment "default/web-itp" : drop'* ]]
+  # Source ranges: both servicelb addresses through the firewall chain,
+  # which drops all but the lab host (cp1 is outside 192.168.56.1/32).
+  [[ "$output" =~ 192\.168\.56\.10\ \.\ tcp\ \.\ 8081\ :\ goto\ firewall-$h-default/web-lb/tcp/ ]]
+  [[ "$output" =~ ip\ saddr\ !=\ (\{\ )?192\.168\.56\.1(\ \})?\ drop ]]
+  # No health-check node port rule: nftables mode leaves it to the
+  # health server (no iptables either).
+  run ip netns exec svc-cp1 iptables-save
+  [[ "$output" != *'health check node port'* ]]
+}
+
+per_node_rules () {
+  up_svc "$1"
+  "per_node_rules_$1"
   "$NSLAB" down svc
 }
 
-@test "services: session affinity keeps 20 requests from one client on one of 3 pods" {
-  up_svc
+session_affinity () {
+  up_svc "$1"
   run bash -c "for i in \$(seq 20); do ip netns exec svc-default-client curl -s -m 3 http://10.43.200.81/ | sed -n 's/^pod: //p'; done"
   echo "$output"
   [ "$(printf '%s\n' "$output" | grep -c '^sticky-')" -eq 20 ]
@@ -66,16 +109,16 @@ up_svc () {
   "$NSLAB" down svc
 }
 
-@test "services: status and kubectl show the policies, externalIPs and servicelb's EXTERNAL-IP" {
-  run "$NSLAB" plan "$LAB"
+status_and_kubectl () {
+  run "$NSLAB" plan "$(svc_lab "$1")"
   # Seed 001's traefik row (two nodes here).
   [[ "$output" == *"kube-system   traefik       LoadBalancer   10.43.121.230   192.168.56.10,192.168.56.11   80:31300/TCP,443:31309/TCP   app.kubernetes.io/instance=traefik-kube-system,app.kubernetes.io/name=traefik"* ]] || { echo "$output" >&2; false; }
   [[ "$output" == *"web-ext       ClusterIP      10.43."*"192.168.56.11 "* ]] || { echo "$output" >&2; false; }
   [[ "$output" =~ web-lb\ +LoadBalancer\ +10\.43\.[0-9.]+\ +192\.168\.56\.10,192\.168\.56\.11\ +8081:3[0-9]+/TCP ]]
 }
 
-@test "services: kubeadm load_balancer_pool: the pool address answers ARP from one worker and serves the lab host" {
-  run "$NSLAB" up --wait "$REPO/labs/kubeadm-lb.ini"
+kubeadm_pool_arp () {
+  run "$NSLAB" up --wait "$(lab_copy kubeadm-lb.ini kubeadm-lb.ini "$1")"
   [ "$status" -eq 0 ] || { echo "$output" >&2; false; }
   run "$NSLAB" test kadm-lb
   echo "$output"
@@ -94,18 +137,18 @@ up_svc () {
   "$NSLAB" down kadm-lb
 }
 
-@test "services: kubeadm without a pool leaves a LoadBalancer <pending>" {
-  np=$(lab_copy np.ini)
+kubeadm_pending () {
+  np=$(lab_copy kubeadm-lb.ini np.ini "$1")
   sed -i '/^load_balancer_pool/d; s/^name = kadm-lb/name = kadm-np/' "$np"
   run "$NSLAB" plan "$np"
   [[ "$output" =~ webapp-lb\ +LoadBalancer\ +10\.[0-9.]+\ +\<pending\>\ +80:3[0-9]+/TCP ]] || { echo "$output" >&2; false; }
   [[ "$output" != *"/32 dev enp0s8"* ]]
 }
 
-@test "services: apply adds a LoadBalancer to a running kubeadm lab (the next pool address is announced and served, the others keep theirs) and deletes one (its address withdrawn)" {
-  run "$NSLAB" up --wait "$REPO/labs/kubeadm-lb.ini"
+apply_lb () {
+  run "$NSLAB" up --wait "$(lab_copy kubeadm-lb.ini kubeadm-lb.ini "$1")"
   [ "$status" -eq 0 ] || { echo "$output" >&2; false; }
-  edited=$(lab_copy kubeadm-lb.ini)
+  edited=$(lab_copy kubeadm-lb.ini kubeadm-lb.ini "$1")
   printf '\n[service default/webapp-lb2]\ntype = LoadBalancer\nselector = app=webapp\nports = 8080\n' >> "$edited"
   run "$NSLAB" apply "$edited"
   [ "$status" -eq 0 ] || { echo "$output" >&2; false; }
@@ -129,7 +172,60 @@ up_svc () {
   "$NSLAB" down kadm-lb
 }
 
-@test "services: nfacct = true: kube-proxy's counters exist in the node and count localhost NodePort connections" {
+udp_service () {
+  up_svc "$1"
+  run bash -c "echo q | ip netns exec svc-default-client socat -T2 - UDP4:10.43.200.82:53"
+  [[ "$output" == udp-echo-* ]] || { echo "$output" >&2; false; }
+  run bash -c "echo q | ip netns exec svc-host socat -T2 - UDP4:192.168.56.10:30053"
+  [[ "$output" == udp-echo-* ]] || { echo "$output" >&2; false; }
+  if [ "$1" = iptables ]; then
+    run ip netns exec svc-cp1 iptables-save -t nat
+    [[ "$output" == *'-A KUBE-SERVICES -d 10.43.200.82/32 -p udp -m comment --comment "default/udp-echo:dns cluster IP" -m udp --dport 53 -j KUBE-SVC-'* ]]
+    # One service, three protocols, each port its own chain.
+    [[ "$output" == *'-A KUBE-SERVICES -d 10.43.200.83/32 -p udp -m comment --comment "default/multi:dns cluster IP" -m udp --dport 53 -j KUBE-SVC-'* ]]
+    [[ "$output" == *'-A KUBE-SERVICES -d 10.43.200.83/32 -p tcp -m comment --comment "default/multi:dns-tcp cluster IP" -m tcp --dport 53 -j KUBE-SVC-'* ]]
+    [[ "$output" == *'-A KUBE-SERVICES -d 10.43.200.83/32 -p sctp -m comment --comment "default/multi:sig cluster IP" -m sctp --dport 3868 -j KUBE-SVC-'* ]]
+  else
+    run ip netns exec svc-cp1 nft list map ip kube-proxy service-ips
+    local h='[A-Z2-7]{8}'
+    [[ "$output" =~ 10\.43\.200\.82\ \.\ udp\ \.\ 53\ :\ goto\ service-$h-default/udp-echo/udp/dns ]] || { echo "$output" >&2; false; }
+    [[ "$output" =~ 10\.43\.200\.83\ \.\ udp\ \.\ 53\ :\ goto\ service-$h-default/multi/udp/dns ]]
+    [[ "$output" =~ 10\.43\.200\.83\ \.\ tcp\ \.\ 53\ :\ goto\ service-$h-default/multi/tcp/dns-tcp ]]
+    [[ "$output" =~ 10\.43\.200\.83\ \.\ sctp\ \.\ 3868\ :\ goto\ service-$h-default/multi/sctp/sig ]]
+  fi
+  "$NSLAB" down svc
+}
+
+# ---- the tests: each behaviour in both proxy modes ----------------------
+
+@test "services (iptables): the lab's checks pass from the lab host, the nodes and a pod (client addresses, drops, externalIPs, servicelb, source ranges)" { lab_checks iptables; }
+@test "services (nftables): the lab's checks pass from the lab host, the nodes and a pod (client addresses, drops, externalIPs, servicelb, source ranges)" { lab_checks nftables; }
+
+@test "services (iptables): ETP Local keeps the client's address on the node with the endpoint; Cluster masquerades on every node" { etp_client_address iptables; }
+@test "services (nftables): ETP Local keeps the client's address on the node with the endpoint; Cluster masquerades on every node" { etp_client_address nftables; }
+
+@test "services (iptables): the node with the endpoint has the Local policy chains, the other node the no-local-endpoints drops" { per_node_rules iptables; }
+@test "services (nftables): the node with the endpoint has the Local policy chains, the other node the no-local-endpoints drops" { per_node_rules nftables; }
+
+@test "services (iptables): session affinity keeps 20 requests from one client on one of 3 pods" { session_affinity iptables; }
+@test "services (nftables): session affinity keeps 20 requests from one client on one of 3 pods" { session_affinity nftables; }
+
+@test "services (iptables): status and kubectl show the policies, externalIPs and servicelb's EXTERNAL-IP" { status_and_kubectl iptables; }
+@test "services (nftables): status and kubectl show the policies, externalIPs and servicelb's EXTERNAL-IP" { status_and_kubectl nftables; }
+
+@test "services (iptables): kubeadm load_balancer_pool: the pool address answers ARP from one worker and serves the lab host" { kubeadm_pool_arp iptables; }
+@test "services (nftables): kubeadm load_balancer_pool: the pool address answers ARP from one worker and serves the lab host" { kubeadm_pool_arp nftables; }
+
+@test "services (iptables): kubeadm without a pool leaves a LoadBalancer <pending>" { kubeadm_pending iptables; }
+@test "services (nftables): kubeadm without a pool leaves a LoadBalancer <pending>" { kubeadm_pending nftables; }
+
+@test "services (iptables): apply adds a LoadBalancer to a running kubeadm lab (the next pool address is announced and served, the others keep theirs) and deletes one (its address withdrawn)" { apply_lb iptables; }
+@test "services (nftables): apply adds a LoadBalancer to a running kubeadm lab (the next pool address is announced and served, the others keep theirs) and deletes one (its address withdrawn)" { apply_lb nftables; }
+
+@test "services (iptables): a UDP service answers on its ClusterIP from a pod and on its NodePort from the lab host" { udp_service iptables; }
+@test "services (nftables): a UDP service answers on its ClusterIP from a pod and on its NodePort from the lab host" { udp_service nftables; }
+
+@test "services (iptables): nfacct = true: kube-proxy's counters exist in the node and count localhost NodePort connections" {
   lab=$(one_node_lab nf <<'INI'
 [cluster]
 nfacct = true
@@ -154,17 +250,31 @@ INI
   "$NSLAB" down nf
 }
 
-@test "services: a UDP service answers on its ClusterIP from a pod and on its NodePort from the lab host" {
-  up_svc
-  run bash -c "echo q | ip netns exec svc-default-client socat -T2 - UDP4:10.43.200.82:53"
-  [[ "$output" == udp-echo-* ]] || { echo "$output" >&2; false; }
-  run bash -c "echo q | ip netns exec svc-host socat -T2 - UDP4:192.168.56.10:30053"
-  [[ "$output" == udp-echo-* ]] || { echo "$output" >&2; false; }
-  run ip netns exec svc-cp1 iptables-save -t nat
-  [[ "$output" == *'-A KUBE-SERVICES -d 10.43.200.82/32 -p udp -m comment --comment "default/udp-echo:dns cluster IP" -m udp --dport 53 -j KUBE-SVC-'* ]]
-  # One service, three protocols, each port its own chain.
-  [[ "$output" == *'-A KUBE-SERVICES -d 10.43.200.83/32 -p udp -m comment --comment "default/multi:dns cluster IP" -m udp --dport 53 -j KUBE-SVC-'* ]]
-  [[ "$output" == *'-A KUBE-SERVICES -d 10.43.200.83/32 -p tcp -m comment --comment "default/multi:dns-tcp cluster IP" -m tcp --dport 53 -j KUBE-SVC-'* ]]
-  [[ "$output" == *'-A KUBE-SERVICES -d 10.43.200.83/32 -p sctp -m comment --comment "default/multi:sig cluster IP" -m sctp --dport 3868 -j KUBE-SVC-'* ]]
-  "$NSLAB" down svc
+@test "services (nftables): no nfacct counters even with nfacct = true; NodePorts answer on the node's address, never on 127.0.0.1" {
+  lab=$(one_node_lab nfn <<'INI'
+[cluster]
+nfacct = true
+proxy_mode = nftables
+[deployment default/web]
+labels = app=web
+replicas = 1
+app = http:8080
+[service default/web]
+type = NodePort
+selector = app=web
+ports = 8080@30081
+INI
+)
+  run "$NSLAB" plan "$lab"
+  [[ "$output" != *"nfacct add"* ]] || { echo "$output" >&2; false; }
+  run "$NSLAB" up --wait "$lab"
+  [ "$status" -eq 0 ] || { echo "$output" >&2; false; }
+  ip netns exec nfn-n1 curl -s -m 3 http://192.168.56.10:30081/ | grep -q '^pod: web-'
+  # kube-proxy's nftables mode has no localhost NodePorts: nothing
+  # listens there, so the connection is refused.
+  run ip netns exec nfn-n1 curl -s -m 3 http://127.0.0.1:30081/
+  [ "$status" -eq 7 ]
+  run ip netns exec nfn-n1 nft list set ip kube-proxy nodeport-ips
+  [[ "$output" == *"elements = { 192.168.56.10 }"* ]] || { echo "$output" >&2; false; }
+  "$NSLAB" down nfn
 }

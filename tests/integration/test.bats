@@ -121,7 +121,7 @@ KINDS="$BATS_TEST_DIRNAME/checks/kinds.ini"
   [ "$(grep -c '^k3s/state/logs/.*\.log$' "$BATS_TEST_TMPDIR/list")" -eq "$(ls /run/nslab/k3s/logs | wc -l)" ]
   # Every namespace the lab has, each with its dumps.
   for ns in $(ip netns list | awk '{print $1}'); do
-    for f in ip-addr ip-link ip-route ip-rule ip-neigh bridge-fdb iptables-save sysctl-net; do
+    for f in ip-addr ip-link ip-route ip-rule ip-neigh bridge-fdb iptables-save nft-ruleset sysctl-net; do
       grep -qx "k3s/netns/$ns/$f.txt" "$BATS_TEST_TMPDIR/list" || { echo "missing $ns/$f"; false; }
     done
   done

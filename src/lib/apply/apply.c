@@ -20,6 +20,7 @@
 #include "kernel/link.h"
 #include "kernel/neigh.h"
 #include "kernel/nfacct.h"
+#include "kernel/nftables.h"
 #include "kernel/netns.h"
 #include "kernel/route.h"
 #include "kernel/proc.h"
@@ -337,6 +338,24 @@ apply_iptables (const struct plan_op *op, struct apply_ctx *c, nslab_error_t *er
   return 0;
 }
 
+/* One libnftables transaction in the namespace, in place (it is one
+   netlink batch). The namespace's iptables-restore finishes first: of two
+   nat chains on one hook at one priority the kernel runs the one registered
+   last first, and kube-proxy's masquerading must run before Weave's nat
+   POSTROUTING MASQUERADE. Otherwise Weave masquerades, kube-proxy's mark
+   stays on the packet, and its copy crossing the `datapath` bridge (a Linux
+   bridge seen by br_netfilter, where Weave's is an Open vSwitch datapath) is
+   masqueraded a second time and lost. */
+static int
+apply_nftables (const struct plan_op *op, struct apply_ctx *c, nslab_error_t *err)
+{
+  for (size_t i = 0; i < c->pend.n_ipt; i++)
+    if (c->pend.ipt[i].ns && strcmp (c->pend.ipt[i].ns, op->ns) == 0
+        && iptables_restore_finish (&c->pend.ipt[i], err) < 0)
+      return -1;
+  return nftables_run (op->ns, op->u.nft.payload, err);
+}
+
 static int
 apply_process (const struct plan_op *op, struct apply_ctx *c, nslab_error_t *err)
 {
@@ -435,7 +454,8 @@ static const apply_fn appliers[] = {
   [OP_NETNS] = apply_netns,       [OP_SYSCTL] = apply_sysctl, [OP_LINK] = apply_link,
   [OP_LINK_SET] = apply_link_set, [OP_ADDR] = apply_addr,     [OP_ROUTE] = apply_route,
   [OP_NEIGH] = apply_neigh,       [OP_FDB] = apply_fdb,       [OP_IPTABLES] = apply_iptables,
-  [OP_PROCESS] = apply_process,   [OP_CNI] = apply_cni,       [OP_NFACCT] = apply_nfacct,
+  [OP_NFTABLES] = apply_nftables, [OP_PROCESS] = apply_process, [OP_CNI] = apply_cni,
+  [OP_NFACCT] = apply_nfacct,
 };
 static_assert (ARRAY_SIZE (appliers) == OP__COUNT, "one applier per enum plan_op_kind");
 

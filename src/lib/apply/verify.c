@@ -9,6 +9,7 @@
 #include "kernel/iptables.h"
 #include "kernel/link.h"
 #include "kernel/netns.h"
+#include "kernel/nftables.h"
 #include "kernel/rtnl.h"
 
 static void
@@ -102,6 +103,45 @@ check_payload (const char *ns, const char *payload, struct verify_finding **f, s
   return 0;
 }
 
+/* kube-proxy's nftables table: there, with every chain the payload adds. */
+static int
+check_nft_payload (const char *ns, const char *payload, struct verify_finding **f, size_t *n, nslab_error_t *err)
+{
+  static const char add_chain[] = "add chain ip kube-proxy ";
+  cleanup_free char *listed_table = NULL;
+  nslab_error_t e = NULL;
+  if (nftables_list (ns, "list table ip kube-proxy", &listed_table, &e) < 0)
+    {
+      /* Only "no such table" is a finding; failing to ask is an error. */
+      if (!netns_exists (ns))
+        {
+          nslab_error_keep_first (err, &e);
+          return nslab_error_wrap (err, "%s", ns);
+        }
+      nslab_error_free (&e);
+      add (f, n, ns, xstrdup ("nftables table ip kube-proxy is missing"));
+      return 0;
+    }
+  size_t missing = 0;
+  cleanup_free char *first = NULL;
+  for (const char *l = payload; l && *l; l = strchr (l, '\n') ? strchr (l, '\n') + 1 : NULL)
+    {
+      if (strncmp (l, add_chain, sizeof add_chain - 1) != 0)
+        continue;
+      const char *name = l + sizeof add_chain - 1;
+      cleanup_free char *chain = xstrndup (name, strcspn (name, " \n"));
+      cleanup_free char *want = xasprintf ("\tchain %s {\n", chain);
+      if (strstr (listed_table, want))
+        continue;
+      if (missing++ == 0)
+        first = xstrdup (chain);
+    }
+  if (missing)
+    add (f, n, ns, missing == 1 ? xasprintf ("nftables: chain %s is missing", first)
+                                : xasprintf ("nftables: chain %s and %zu more are missing", first, missing - 1));
+  return 0;
+}
+
 static bool
 listed (char **v, size_t n, const char *s)
 {
@@ -142,6 +182,8 @@ verify_plan (const struct plan *p, struct verify_finding **out, size_t *n, nslab
         }
       else if (op->kind == OP_IPTABLES)
         rc = check_payload (op->ns, op->u.ipt.payload, &f, &nf, err);
+      else if (op->kind == OP_NFTABLES)
+        rc = check_nft_payload (op->ns, op->u.nft.payload, &f, &nf, err);
     }
   free (gone);
   rtnl_close_all ();

@@ -10,6 +10,8 @@
 #include "base/util.h"
 #include "k8s/model.h"
 #include "kernel/iptables.h"
+#include "kernel/nftables.h"
+#include "plan/kube_proxy_nftables.h"
 #include "plan/kube_proxy_sync.h"
 #include "plan/op.h"
 #include "state/journal.h"
@@ -403,6 +405,26 @@ replaced (const struct apply_index *x, const char *netns)
   return strcmp (ka, kb) != 0;
 }
 
+/* kube-proxy in nftables mode: one transaction per node with what changed
+   (kube_proxy_nft_sync_payload), applied in place (libnftables). */
+static int
+nft_sync (const struct plan_op *op, const struct plan *applied, bool full_sync, bool *changed, nslab_error_t *err)
+{
+  const char *old = kube_proxy_nft_plan_payload (applied, op->ns);
+  cleanup_free char *payload = NULL;
+  if (old == NULL)
+    payload = xstrdup (op->u.nft.payload);
+  else if (kube_proxy_nft_sync_payload (old, op->u.nft.payload, full_sync, &payload, err) < 0)
+    return nslab_error_wrap (err, "%s: kube-proxy sync", op->ns);
+  if (payload == NULL)
+    return 0;
+  if (old && strcmp (old, op->u.nft.payload) != 0)
+    *changed = true;
+  if (nftables_run (op->ns, payload, err) < 0)
+    return nslab_error_wrap (err, "%s: kube-proxy sync", op->ns);
+  return 0;
+}
+
 /* The addresses APPLIED gave a node (not a pod: pods that go take theirs
  * with them) that NEWP no longer does: an L2 announcer's (plan/metallb.c)
  * for a service gone or a leader that moved. Withdrawn through RT; *any
@@ -469,6 +491,12 @@ converge_apply (const char *lab, const struct control_runtime *rt, const struct 
   for (size_t i = 0; rc == 0 && i < newp->n_ops; i++)
     {
       const struct plan_op *op = &newp->ops[i];
+      if (op->kind == OP_NFTABLES)
+        {
+          if (nft_sync (op, applied, full_sync, &changed, err) < 0)
+            rc = -1;
+          continue;
+        }
       if (op->kind != OP_IPTABLES)
         continue;
       const char *old = kube_proxy_plan_payload (applied, op->ns);
@@ -513,7 +541,7 @@ converge_apply (const char *lab, const struct control_runtime *rt, const struct 
   struct strmap have;
   strmap_init (&have);
   for (size_t i = 0; i < applied->n_ops; i++)
-    if (applied->ops[i].kind != OP_IPTABLES)
+    if (applied->ops[i].kind != OP_IPTABLES && applied->ops[i].kind != OP_NFTABLES)
       {
         cleanup_free char *k = op_key (&applied->ops[i]);
         strmap_put (&have, k, (void *) 1);
@@ -523,7 +551,7 @@ converge_apply (const char *lab, const struct control_runtime *rt, const struct 
   for (size_t i = 0; rc == 0 && i < newp->n_ops; i++)
     {
       const struct plan_op *op = &newp->ops[i];
-      if (op->kind == OP_IPTABLES)
+      if (op->kind == OP_IPTABLES || op->kind == OP_NFTABLES)
         continue;
       bool again = false;
       for (size_t g = 0; g < n_gone && !again; g++)

@@ -76,6 +76,11 @@ void weave_plan_bridges_up (struct plan *p, const struct model *m);
 void kubelet_plan_sysctls (struct plan *p, const struct model *m, const struct model_node *n);
 void kubelet_plan_processes (struct plan *p, const struct model *m);
 
+/* kube_proxy_nftables.c */
+struct kube_proxy_nft;
+void kube_proxy_nft_plan_node (struct plan *p, const struct model *m, const struct model_node *n,
+                               const struct kube_proxy_nft *ks);
+
 /* metallb.c: the kubeadm load_balancer_pool's L2 announcement. */
 void metallb_plan_node (struct plan *p, const struct model *m, const struct model_node *n);
 

@@ -114,22 +114,11 @@ struct payload {
   bool nfacct, localhost_nodeports;
 };
 
-/* How kube-proxy sees one service port on one node (CategorizeEndpoints
-   and the servicePortInfo predicates of pkg/proxy). */
-struct port_view {
-  bool has_endpoints;          /* usable endpoints anywhere in the cluster */
-  bool externally_accessible;  /* node port, load-balancer IPs or externalIPs */
-  bool ext_local, int_local;   /* ExternalPolicyLocal, InternalPolicyLocal */
-  bool uses_cluster, uses_local;
-  size_t n_local;              /* endpoints on this node */
-  bool has_internal, has_external;
-};
-
-static struct port_view
-port_view (const struct model_service *svc, const struct model_svc_port *port, uint16_t node_port, size_t n_lb,
-           int node)
+struct kube_port_view
+kube_proxy_port_view (const struct model_service *svc, const struct model_svc_port *port, uint16_t node_port,
+                      size_t n_lb, int node)
 {
-  struct port_view v = { 0 };
+  struct kube_port_view v = { 0 };
   v.has_endpoints = port->n_endpoints > 0;
   v.externally_accessible = node_port != 0 || n_lb > 0 || svc->n_external_ips > 0;
   v.ext_local = v.externally_accessible && svc->etp_local;
@@ -145,14 +134,14 @@ port_view (const struct model_service *svc, const struct model_svc_port *port, u
   return v;
 }
 
-/* Does this port's text depend on the node it is written for? */
-static bool
-port_per_node (const struct model_service *svc)
+bool
+kube_proxy_port_per_node (const struct model_service *svc)
 {
   /* Local policies pick the node's own endpoints; source ranges that hold
      the node's address let it through its own firewall chain. */
   return svc->itp_local || svc->etp_local || svc->n_source_ranges > 0;
 }
+
 
 /* The SVC->SEP jumps of one policy chain (writeServiceToEndpointRules):
    affinity checks first, then the random spread. local_node >= 0 keeps
@@ -221,7 +210,7 @@ emit_service_port (struct payload *p, const struct svc_port_ref *ref, int node)
   char cip[IP_STRLEN], ipbuf[IP_STRLEN];
   uint16_t node_port = svc->type != SVC_CLUSTER_IP ? port->node_port : 0;
   size_t n_lb = svc->type == SVC_LOAD_BALANCER ? svc->n_lb_ips : 0;
-  struct port_view v = port_view (svc, port, node_port, n_lb, node);
+  struct kube_port_view v = kube_proxy_port_view (svc, port, node_port, n_lb, node);
   bool uses_ext = v.has_endpoints && v.externally_accessible;
   bool uses_fw = v.has_endpoints && n_lb > 0 && svc->n_source_ranges > 0;
 
@@ -548,7 +537,7 @@ kube_proxy_services (const struct model *m)
   for (size_t i = 0; i < ks->n_refs; i++)
     {
       struct ks_segment *g = &ks->segs[i];
-      g->per_node = port_per_node (ks->refs[i].svc);
+      g->per_node = kube_proxy_port_per_node (ks->refs[i].svc);
       g->filter[0] = p.filter_rules.len;
       g->chains[0] = p.nat_chains.len;
       g->rules[0] = p.nat_rules.len;

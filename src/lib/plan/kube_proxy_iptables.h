@@ -37,6 +37,23 @@ char *iptables_node_payload_with (const struct model *m, int node, const struct 
    NULL if node/nic are out of range or the NIC is not on a NAT network. */
 char *iptables_natrouter_payload (const struct model *m, int node, int nic);
 
+/* How kube-proxy sees one service port on one node (CategorizeEndpoints
+   and the servicePortInfo predicates of pkg/proxy), the same in both proxy
+   modes. node_port and n_lb are 0 where the type has none. */
+struct kube_port_view {
+  bool has_endpoints;          /* usable endpoints anywhere in the cluster */
+  bool externally_accessible;  /* node port, load-balancer IPs or externalIPs */
+  bool ext_local, int_local;   /* ExternalPolicyLocal, InternalPolicyLocal */
+  bool uses_cluster, uses_local;
+  size_t n_local;              /* endpoints on this node */
+  bool has_internal, has_external;
+};
+struct kube_port_view kube_proxy_port_view (const struct model_service *svc, const struct model_svc_port *port,
+                                            uint16_t node_port, size_t n_lb, int node);
+/* Whether a port's rules depend on the node they are written for: Local
+   policies pick the node's endpoints, source ranges may hold its address. */
+bool kube_proxy_port_per_node (const struct model_service *svc);
+
 /* kube-proxy's masquerade mark as it writes it: fmt.Sprintf("%#08x",
    1<<bit), which Go renders as "0x00004000" for bit 14. out needs 16 bytes. */
 char *kube_proxy_mark (int masquerade_bit, char out[16]);

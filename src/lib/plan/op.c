@@ -477,6 +477,33 @@ iptables_free (struct plan_op *op)
   free (op->u.ipt.payload);
 }
 
+/* ---- nftables --------------------------------------------------------- */
+
+static void
+nftables_describe (struct strbuf *sb, const struct plan_op *op)
+{
+  sb_addf (sb, "nft -f - <<'EOF'\n%sEOF", op->u.nft.payload);
+}
+
+static void
+nftables_to_json (const struct plan_op *op, json_t *o)
+{
+  json_object_set_new (o, "payload", json_string (op->u.nft.payload));
+}
+
+static int
+nftables_from_json (const json_t *o, struct plan_op *op, nslab_error_t *err)
+{
+  struct json_reader r = { .err = err };
+  return jr_str (&r, o, "payload", false, &op->u.nft.payload);
+}
+
+static void
+nftables_free (struct plan_op *op)
+{
+  free (op->u.nft.payload);
+}
+
 /* ---- process ---------------------------------------------------------- */
 
 static void
@@ -717,6 +744,7 @@ static const struct op_type op_types[] = {
   OP_ROW (OP_NEIGH, "neigh", neigh),
   OP_ROW (OP_FDB, "fdb", fdb),
   OP_ROW (OP_IPTABLES, "iptables", iptables),
+  OP_ROW (OP_NFTABLES, "nftables", nftables),
   OP_ROW (OP_PROCESS, "process", process),
   OP_ROW (OP_CNI, "cni", cni),
   OP_ROW (OP_NFACCT, "nfacct", nfacct),

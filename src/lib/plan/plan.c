@@ -13,6 +13,7 @@
 #include "k8s/names.h"
 #include "plan/builder.h"
 #include "plan/kube_proxy_iptables.h"
+#include "plan/kube_proxy_nftables.h"
 #include "plan/op.h"
 
 const char *
@@ -167,9 +168,12 @@ plan_namespaces (struct plan *p, const struct model *m)
 /* Everything on one node, in the order a real node gets it: kubelet's
  * sysctls, the VM's NICs, flannel.1, the bridge plugin's cni0 and pod
  * veths (or Weave's bridge, datapath and pod veths), the addresses, the DHCP lease's routes, flannel's per-node
- * entries, and the iptables state of kubelet, kube-proxy and flannel. */
+ * entries, the iptables state of kubelet, kube-proxy and flannel, and in
+ * nftables proxy mode kube-proxy's nftables table (after the iptables
+ * payload: see apply_nftables). */
 static void
-plan_node (struct plan *p, const struct model *m, const struct model_node *n, const struct kube_proxy_services *ks)
+plan_node (struct plan *p, const struct model *m, const struct model_node *n, const struct kube_proxy_services *ks,
+           const struct kube_proxy_nft *knft)
 {
   bool weave = m->sc->cluster.cni == CNI_WEAVE, vxlan = m->sc->cluster.cni == CNI_FLANNEL;
   /* With the real plugins, cni0 and the pod veths are the bridge plugin's. */
@@ -191,6 +195,8 @@ plan_node (struct plan *p, const struct model *m, const struct model_node *n, co
   else if (!weave)
     flannel_plan_hostgw_routes (p, m, n);
   kube_proxy_plan_node (p, m, n, ks);
+  if (knft)
+    kube_proxy_nft_plan_node (p, m, n, knft);
   metallb_plan_node (p, m, n);
 }
 
@@ -207,14 +213,18 @@ plan_from_model (const struct model *m)
   plan_namespaces (p, m);
   hypervisor_plan_labhost (p, m);
   struct kube_proxy_services *ks = NULL;
+  struct kube_proxy_nft *knft = NULL;
   if (m->sc->cluster.proxy_mode == PROXY_IPTABLES)
     ks = kube_proxy_services (m);
+  else
+    knft = kube_proxy_nft_services (m);
   for (size_t i = 0; i < m->n_nodes; i++)
     {
-      plan_node (p, m, &m->nodes[i], ks);
+      plan_node (p, m, &m->nodes[i], ks, knft);
       hypervisor_plan_natrouters (p, m, &m->nodes[i]);
     }
   kube_proxy_services_free (ks);
+  kube_proxy_nft_free (knft);
   bool weave = m->sc->cluster.cni == CNI_WEAVE;
   bool builtin = m->sc->cluster.cni_runtime == CNI_RUNTIME_BUILTIN;
   /* The plugins run in pod order, so that host-local hands out the

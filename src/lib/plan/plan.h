@@ -28,6 +28,7 @@ enum plan_op_kind {
   OP_NEIGH,     /* permanent ARP entry */
   OP_FDB,       /* permanent bridge FDB entry on a vxlan device (self) */
   OP_IPTABLES,  /* iptables-restore --noflush payload */
+  OP_NFTABLES,  /* nft -f payload: one table, applied in one transaction */
   OP_PROCESS,   /* start a pause process (and its app) holding a pod or node */
   OP_CNI,       /* call a CNI plugin (CNI_COMMAND=ADD) as containerd does */
   OP_NFACCT,    /* create a named nfacct counter (nfacct add) */
@@ -113,6 +114,10 @@ struct plan_iptables {
   char *payload;        /* complete iptables-restore input */
 };
 
+struct plan_nftables {
+  char *payload;        /* complete `nft -f` input (kube-proxy's table) */
+};
+
 /* The app a pod's pause process starts, copied out of the scenario. */
 struct plan_app {
   enum app_kind kind;   /* APP_NONE: pause only */
@@ -170,6 +175,7 @@ struct plan_op {
     struct plan_fdb fdb;
     struct plan_sysctl sysctl;
     struct plan_iptables ipt;
+    struct plan_nftables nft;
     struct plan_process proc;
     struct plan_cni cni;
     struct plan_nfacct nfacct;

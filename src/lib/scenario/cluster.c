@@ -142,9 +142,11 @@ decode_cluster (struct ctx *c, const struct merged_section *s)
   if ((k = find_key (s, "proxy_mode")))
     {
       if (strcmp (k->value, "nftables") == 0)
-        return kerr (c, k, "proxy_mode nftables is not supported yet");
-      if (strcmp (k->value, "iptables") != 0)
-        return kerr (c, k, "\"%s\" is not a supported proxy mode (iptables)", k->value);
+        cl->proxy_mode = PROXY_NFTABLES;
+      else if (strcmp (k->value, "iptables") == 0)
+        cl->proxy_mode = PROXY_IPTABLES;
+      else
+        return kerr (c, k, "\"%s\" is not a supported proxy mode (iptables, nftables)", k->value);
     }
   if ((k = find_key (s, "dns_domain")))
     {
@@ -220,7 +222,8 @@ decode_cluster (struct ctx *c, const struct merged_section *s)
 bool
 cluster_localhost_nodeports (const struct cluster_def *cl)
 {
-  if (!cl->localhost_nodeports)
+  /* nftables mode has no localhost NodePorts (nor route_localnet). */
+  if (!cl->localhost_nodeports || cl->proxy_mode == PROXY_NFTABLES)
     return false;
   if (cl->n_node_port_addresses == 0)
     return true;

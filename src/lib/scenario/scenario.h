@@ -209,7 +209,7 @@ int scenario_running_change (const struct scenario *old, const struct scenario *
 
 /* kube-proxy's localhostNodePorts as it runs: the flag, unless
  * node_port_addresses leaves 127.0.0.1 out (NewProxier then turns it off,
- * rules and route_localnet alike). */
+ * rules and route_localnet alike) or the mode is nftables (which has none). */
 bool cluster_localhost_nodeports (const struct cluster_def *cl);
 
 const char *flavor_name (enum flavor f);

@@ -30,13 +30,15 @@ netns_kind_name (enum plan_netns_kind k)
 static void
 print_op (const struct plan_op *op, bool digest, FILE *out)
 {
-  if (digest && op->kind == OP_IPTABLES)
+  if (digest && (op->kind == OP_IPTABLES || op->kind == OP_NFTABLES))
     {
+      const char *payload = op->kind == OP_IPTABLES ? op->u.ipt.payload : op->u.nft.payload;
       size_t lines = 0;
-      for (const char *c = op->u.ipt.payload; *c; c++)
+      for (const char *c = payload; *c; c++)
         lines += *c == '\n';
-      fprintf (out, "iptables-restore --noflush  # %zu lines, fnv1a64 %016llx\n", lines,
-               (unsigned long long) fnv1a64 (op->u.ipt.payload));
+      fprintf (out, "%s  # %zu lines, fnv1a64 %016llx\n",
+               op->kind == OP_IPTABLES ? "iptables-restore --noflush" : "nft -f -", lines,
+               (unsigned long long) fnv1a64 (payload));
       return;
     }
   cleanup_free char *line = op_describe (op);
