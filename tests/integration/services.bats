@@ -91,6 +91,9 @@ up_svc () {
     [ "$owners" -eq 1 ] || { echo "$ip -> $mac" >&2; false; }
     [ "$(ip netns exec kadm-lb-controlplane cat /sys/class/net/enp0s8/address)" != "$mac" ]
   done
+  # kubeadm's kube-proxy serves healthz on every address (0.0.0.0:10256).
+  run ip netns exec kadm-lb-host curl -s -m 3 -w '%{http_code}' http://192.168.56.21:10256/healthz
+  [[ "$output" == *'"nodeEligible": true}200' ]] || { echo "$output" >&2; false; }
   "$NSLAB" down kadm-lb
 }
 
@@ -167,4 +170,56 @@ INI
   [[ "$output" == *'-A KUBE-SERVICES -d 10.43.200.83/32 -p tcp -m comment --comment "default/multi:dns-tcp cluster IP" -m tcp --dport 53 -j KUBE-SVC-'* ]]
   [[ "$output" == *'-A KUBE-SERVICES -d 10.43.200.83/32 -p sctp -m comment --comment "default/multi:sig cluster IP" -m sctp --dport 3868 -j KUBE-SVC-'* ]]
   "$NSLAB" down svc
+}
+
+# curl's status code for URL from the lab host, retried until it is WANT
+# (the control loop and the health server each take a moment).
+hc_status_becomes () {
+  local want=$1 url=$2 got i
+  for i in $(seq 50); do
+    got=$(ip netns exec svc-host curl -s -o /dev/null -w '%{http_code}' -m 3 "$url")
+    [ "$got" = "$want" ] && return 0
+    sleep 0.1
+  done
+  echo "$url: $got, not $want" >&2
+  return 1
+}
+
+@test "services: kube-proxy's health check node port answers 200 on the node with the endpoint, 503 on the other, and follows the endpoints" {
+  up_svc
+  hc=$("$NSLAB" plan -o json "$LAB" | jq -r '.services[] | select(.name == "web-lb") | .health_check_node_port')
+  [[ "$hc" =~ ^3[0-2][0-9]{3}$ ]]
+  run ip netns exec svc-host curl -s -i -m 3 "http://192.168.56.11:$hc/"
+  [[ "$output" == "HTTP/1.1 200 OK"* ]] || { echo "$output" >&2; false; }
+  [[ "$output" == *$'Content-Type: application/json\r'* ]]
+  [[ "$output" == *$'X-Content-Type-Options: nosniff\r'* ]]
+  [[ "$output" == *$'X-Load-Balancing-Endpoint-Weight: 1\r'* ]]
+  [[ "$output" == *$'\r\n\r\n{\n\t"service": {\n\t\t"namespace": "default",\n\t\t"name": "web-lb"\n\t},\n\t"localEndpoints": 1,\n\t"serviceProxyHealthy": true\n}' ]]
+  run ip netns exec svc-host curl -s -i -m 3 "http://192.168.56.10:$hc/healthz"
+  [[ "$output" == "HTTP/1.1 503 Service Unavailable"* ]] || { echo "$output" >&2; false; }
+  [[ "$output" == *'"localEndpoints": 0,'* ]]
+  # The endpoint moves with the control loop: none left, then one on cp1.
+  "$NSLAB" scale svc deploy/web --replicas 0
+  hc_status_becomes 503 "http://192.168.56.11:$hc/"
+  run ip netns exec svc-host curl -s -m 3 "http://192.168.56.11:$hc/"
+  [[ "$output" == *'"localEndpoints": 0,'* ]]
+  "$NSLAB" down svc
+}
+
+@test "services: kube-proxy's healthz and livez on each node (k3s binds them to 127.0.0.1:10256)" {
+  up_svc
+  run ip netns exec svc-cp1 curl -s -i -m 3 http://127.0.0.1:10256/healthz
+  [[ "$output" == "HTTP/1.1 200 OK"* ]] || { echo "$output" >&2; false; }
+  [[ "$output" =~ \{\"lastUpdated\":\ \"20[0-9-]+\ [0-9:.]+\ \+0000\ UTC\ m=\+[0-9.]+\",\"currentTime\":\ \"[^\"]+\",\ \"nodeEligible\":\ true\}$ ]] || { echo "$output" >&2; false; }
+  run ip netns exec svc-w1 curl -s -m 3 -w '%{http_code}' http://127.0.0.1:10256/livez
+  [[ "$output" =~ ^\{\"lastUpdated\":\ \"[^\"]+\",\"currentTime\":\ \"[^\"]+\"\}200$ ]] || { echo "$output" >&2; false; }
+  run ip netns exec svc-w1 curl -s -m 3 -w '%{http_code}' http://127.0.0.1:10256/metrics
+  [ "$output" = $'404 page not found\n404' ]
+  # Not on the node's address: refused.
+  run ip netns exec svc-host curl -s -m 3 http://192.168.56.10:10256/healthz
+  [ "$status" -eq 7 ]
+  # One per node, in the node's network, ended with the lab.
+  [ "$(ps -eo args= | grep -c '^nslab-kube-proxy .*--hostname-override [a-z0-9]* svc$')" -eq 2 ]
+  "$NSLAB" down svc
+  [ "$(ps -eo args= | grep -c '^nslab-kube-proxy')" -eq 0 ]
 }

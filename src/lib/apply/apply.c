@@ -129,6 +129,17 @@ do_process (const struct plan_op *op, struct state_writer *w, struct pending *pe
       snprintf (port, sizeof port, "%u", pp->app.port);
       app = (struct pause_app) { .kind = PAUSE_APP_COMMAND, .argv = dns_argv, .path = exe };
     }
+  /* A node's kube-proxy needs SQLite and libmicrohttpd: nslab itself,
+   * re-executed as nslab-kube-proxy (argv[0]). */
+  char proxy_exe[PATH_MAX];
+  if (pp->app.kind == APP_KUBE_PROXY)
+    {
+      ssize_t n = readlink ("/proc/self/exe", proxy_exe, sizeof proxy_exe - 1);
+      if (n <= 0)
+        return nslab_error (err, errno, "%s: start node %s: readlink /proc/self/exe", ns, c.sp.name);
+      proxy_exe[n] = '\0';
+      app = (struct pause_app) { .kind = PAUSE_APP_COMMAND, .argv = pp->app.argv, .path = proxy_exe };
+    }
   /* A node keeps the host's /etc/hosts (it is a VM the user set up) and
    * learns the lab's node names; read here, not in the plan, which stays a
    * pure function of the scenario. */

@@ -27,7 +27,8 @@ enum hypervisor { HV_VIRTUALBOX, HV_VMWARE };
 enum node_role { ROLE_CONTROL_PLANE, ROLE_WORKER };
 enum workload_kind { WL_POD, WL_DEPLOYMENT, WL_REPLICASET };
 /* APP_DNS: the cluster DNS server (the coredns pods the flavor adds, scenario/flavor.c). */
-enum app_kind { APP_NONE, APP_HTTP, APP_COMMAND, APP_DNS };
+/* APP_KUBE_PROXY: a node's kube-proxy health servers (plan/kubelet.c, cmd_kube_proxy.c). */
+enum app_kind { APP_NONE, APP_HTTP, APP_COMMAND, APP_DNS, APP_KUBE_PROXY };
 enum probe_kind { PROBE_NONE, PROBE_TCP, PROBE_HTTP };
 /* A pod's spec.restartPolicy: when kubelet restarts its app. */
 enum restart_policy { RESTART_ALWAYS, RESTART_ON_FAILURE, RESTART_NEVER };
