@@ -223,3 +223,64 @@ hc_status_becomes () {
   "$NSLAB" down svc
   [ "$(ps -eo args= | grep -c '^nslab-kube-proxy')" -eq 0 ]
 }
+
+# The svclb pod of DaemonSet $1 on node $2, from nslab status: "NAME IP".
+svclb_pod () {
+  "$NSLAB" status svc | awk -v ds="$1" -v node="$2" 'index($2, ds "-") == 1 && $NF == node { print $2, $(NF-1) }'
+}
+
+@test "services: k3s servicelb: a svclb DaemonSet per LoadBalancer, one pod per node, wired as klipper-lb and the portmap plugin wire it" {
+  up_svc
+  db=$STATE_ROOT/svc/store.db
+  uid=$(sqlite3 "$db" "select uid from objects where kind = 'Service' and namespace = 'kube-system' and name = 'traefik'")
+  ds="svclb-traefik-${uid:0:8}"
+  # status: one pod per node, READY 2/2 (lb-tcp-80, lb-tcp-443)
+  run "$NSLAB" status svc
+  [ "$(printf '%s\n' "$output" | grep -cE "^kube-system +$ds-[bcdfghjklmnpqrstvwxz2456789]{5} +2/2 +Running ")" -eq 2 ] || { echo "$output" >&2; false; }
+  # the store: servicelb's DaemonSet, its pods owned by it, with the hostPorts
+  run sqlite3 "$db" "select json_extract(body, '$.metadata.labels.\"svccontroller.k3s.cattle.io/svcname\"'), json_extract(body, '$.spec.selector.matchLabels.app'), json_extract(body, '$.status.numberReady') from objects where kind = 'DaemonSet' and namespace = 'kube-system' and name = '$ds'"
+  [ "$output" = "traefik|$ds|2" ]
+  run sqlite3 "$db" "select count(*) from objects where kind = 'Pod' and json_extract(body, '$.metadata.ownerReferences[0].kind') = 'DaemonSet' and json_extract(body, '$.metadata.ownerReferences[0].name') = '$ds' and json_extract(body, '$.spec.containers[1].ports[0].hostPort') = 443 and json_extract(body, '$.spec.containers[0].name') = 'lb-tcp-80'"
+  [ "$output" = 2 ]
+  read -r pod ip < <(svclb_pod "$ds" cp1)
+  [[ "$ip" == 10.42.0.* ]]
+  # the node: the portmap plugin's chains, behind kube-proxy's jump
+  run ip netns exec svc-cp1 iptables-save -t nat
+  [[ "$output" == *$'-A PREROUTING -m comment --comment "kubernetes service portals" -j KUBE-SERVICES\n-A PREROUTING -m addrtype --dst-type LOCAL -j CNI-HOSTPORT-DNAT'* ]] || { echo "$output" >&2; false; }
+  [[ "$output" =~ -A\ CNI-HOSTPORT-DNAT\ -p\ tcp\ -m\ comment\ --comment\ \"dnat\ name:\ \\\"cbr0\\\"\ id:\ \\\"[0-9a-f]{64}\\\"\"\ -m\ multiport\ --dports\ 80,443\ -j\ (CNI-DN-[0-9a-f]{21}) ]] || { echo "$output" >&2; false; }
+  chain=${BASH_REMATCH[1]}
+  [[ "$output" == *"-A $chain -p tcp -m tcp --dport 80 -j DNAT --to-destination $ip:80"* ]]
+  [[ "$output" == *"-A $chain -s 127.0.0.1/32 -p tcp -m tcp --dport 443 -j CNI-HOSTPORT-SETMARK"* ]]
+  # the pod: klipper-lb's entry, in its own namespace
+  run ip netns exec "svc-kube-system-$pod" iptables-save -t nat
+  [[ "$output" == *"-A PREROUTING ! -s 10.43.121.230/32 -p tcp -m tcp --dport 80 -j DNAT --to-destination 10.43.121.230:80"* ]] || { echo "$output" >&2; false; }
+  [[ "$output" == *"-A POSTROUTING -d 10.43.121.230/32 -p tcp -j MASQUERADE"* ]]
+  [ "$(ip netns exec "svc-kube-system-$pod" sysctl -n net.ipv4.ip_forward)" = 1 ]
+  # Seed 001's traefik row: every node address answers at port 80. As on a
+  # k3s node, kube-proxy's "loadbalancer IP" rule takes it first.
+  run ip netns exec svc-host curl -s -m 3 http://192.168.56.10/
+  [[ "$output" == "pod: traefik-"* ]] || { echo "$output" >&2; false; }
+  [ "$(ip netns exec "svc-kube-system-$pod" iptables -t nat -L PREROUTING -v -x -n | awk '/dpt:80 / { print $1 }')" -eq 0 ]
+  # What kube-proxy does not take goes through the host port and the svclb
+  # pod: the node's own 127.0.0.1:80; traefik sees the svclb pod's address.
+  run ip netns exec svc-cp1 curl -s -m 3 http://127.0.0.1/
+  [[ "$output" == "pod: traefik-"* ]] || { echo "$output" >&2; false; }
+  [[ "$output" == *"client: $ip:"* ]] || { echo "$output" >&2; false; }
+  [ "$(ip netns exec "svc-kube-system-$pod" iptables -t nat -L PREROUTING -v -x -n | awk '/dpt:80 / { print $1 }')" -ge 1 ]
+  "$NSLAB" down svc
+}
+
+@test "services: deleting a LoadBalancer takes servicelb's DaemonSet, its pods and their host ports with it" {
+  up_svc
+  uid=$(sqlite3 "$STATE_ROOT/svc/store.db" "select uid from objects where kind = 'Service' and namespace = 'kube-system' and name = 'traefik'")
+  ds="svclb-traefik-${uid:0:8}"
+  "$NSLAB" delete svc -n kube-system svc/traefik
+  run "$NSLAB" status svc
+  [[ "$output" != *"$ds"* ]] || { echo "$output" >&2; false; }
+  [ "$(sqlite3 "$STATE_ROOT/svc/store.db" "select count(*) from objects where kind in ('DaemonSet', 'Pod') and name like '$ds%'")" -eq 0 ]
+  run ip netns exec svc-cp1 iptables-save -t nat
+  [[ "$output" != *"--dports 80,443"* ]] || { echo "$output" >&2; false; }
+  [[ "$output" == *"--dports 8081 -j CNI-DN-"* ]]
+  [ -z "$(ip netns list | grep "$ds")" ]
+  "$NSLAB" down svc
+}

@@ -426,9 +426,12 @@ apply_cni (const struct plan_op *op, struct apply_ctx *c, nslab_error_t *err)
     rc = nslab_error (err, 0, "%s: %s %s of pod %s: host-local gave %s, the plan has %s", op->ns, pc->type,
                       pc->ifname, pc->pod_ns, r.ip.addr ? cidr_fmt (r.ip, got) : "no address",
                       ip_fmt (pc->expect_ip, want));
-  if (rc == 0)
+  /* portmap, chained after the bridge, passes the bridge's result on:
+   * the cache keeps the bridge's own, and it made no link. */
+  bool chained = strcmp (pc->type, "portmap") == 0;
+  if (rc == 0 && !chained)
     rc = cache_result (c->w, op, out, err);
-  if (rc == 0 && strcmp (pc->ifname, "lo") != 0)
+  if (rc == 0 && !chained && strcmp (pc->ifname, "lo") != 0)
     rc = sync_cni_links (op, &r, err);
   cni_result_free (&r);
   return rc;

@@ -12,5 +12,9 @@
 uint64_t fnv1a64 (const char *s);
 /* The same over N bytes, continuing from H (FNV64_INIT to start). */
 uint64_t fnv1a64_mem (const void *p, size_t n, uint64_t h);
+/* A metadata.uid (RFC 4122 version 4 layout, 36 characters) that is a
+ * function of KEY: for objects whose uid another object's name shows
+ * (k3s servicelb's DaemonSet svclb-NAME-UID8), so the plan can name it. */
+void uid_from_key (const char *key, char out[37]);
 
 #endif

@@ -456,6 +456,14 @@ schedule_pod (const struct model *m, const struct workload_def *w, const size_t 
       return model_error (err, o, w->kind == WL_POD ? "ip" : "ips", "%s is in no node's pod CIDR",
                           ip_fmt (pinned_ip, ip));
     }
+  /* The DaemonSet controller: a pod for every node that lacks one. */
+  if (w->kind == WL_DAEMONSET)
+    {
+      for (size_t i = 0; i < m->n_nodes; i++)
+        if (node_allowed (w, &m->nodes[i]) && same_on_node[i] == 0)
+          return (int) i;
+      return model_error (err, o, "replicas", "every node has the DaemonSet's pod");
+    }
   int best = -1;
   size_t best_same = 0, best_total = 0;
   for (size_t i = 0; i < m->n_nodes; i++)
@@ -577,6 +585,8 @@ live_current (const struct model *m, const struct model_live_pod *lp, const stru
       }
     case WL_REPLICASET:
       return lp->replicaset && strcmp (lp->replicaset, w->name) == 0 && live_app_is (lp, &w->app);
+    case WL_DAEMONSET:
+      return live_app_is (lp, &w->app) && node_allowed (w, &m->nodes[node_index (m, lp->node)]);
     case WL_POD:
       if (strcmp (lp->name, w->name) != 0 || !live_app_is (lp, &w->app))
         return false;

@@ -162,6 +162,16 @@ kubelet_plan_processes (struct plan *p, const struct model *m)
           pr->app.command = xstrdup (app->command);
           pr->app.argv = copy_argv (app->argv);
         }
+      else if (app->kind == APP_SVCLB)
+        {
+          /* klipper-lb's entry script, run by sh as the image runs it */
+          pr->app.kind = APP_COMMAND;
+          pr->app.argv = xcalloc (4, sizeof (char *));
+          pr->app.argv[0] = xstrdup ("sh");
+          pr->app.argv[1] = xstrdup ("-c");
+          pr->app.argv[2] = servicelb_entry_script (m, pod);
+          pr->app.command = xasprintf ("sh -c '%s'", pr->app.argv[2]);
+        }
       /* The downward-API variables a pod spec would typically expose. */
       pr->env = xcalloc (6, sizeof (char *));
       pr->env[0] = xasprintf ("POD_NAME=%s", pod->name);
