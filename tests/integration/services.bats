@@ -284,3 +284,27 @@ svclb_pod () {
   [ -z "$(ip netns list | grep "$ds")" ]
   "$NSLAB" down svc
 }
+
+@test "services: apply adds a LoadBalancer to a running k3s lab: servicelb's pods come up on every node and their host ports serve" {
+  up_svc
+  mkdir -p "$BATS_TEST_TMPDIR/labs"
+  ln -s "$REPO/templates" "$BATS_TEST_TMPDIR/templates"
+  edited=$BATS_TEST_TMPDIR/labs/k3s-services.ini
+  cp "$LAB" "$edited"
+  printf '\n[service default/web-lb2]\ntype = LoadBalancer\nselector = app=web\nports = 9191->8080\n' >> "$edited"
+  run "$NSLAB" apply "$edited"
+  [ "$status" -eq 0 ] || { echo "$output" >&2; false; }
+  for _ in $(seq 100); do
+    [ "$("$NSLAB" status svc | grep -cE '^kube-system +svclb-web-lb2-[0-9a-f]{8}-[a-z0-9]{5} +1/1 +Running ')" -eq 2 ] && break
+    sleep 0.1
+  done
+  read -r pod ip < <(svclb_pod svclb-web-lb2 w1)
+  [[ "$ip" == 10.42.1.* ]]
+  # w1's own 127.0.0.1:9191: the portmap plugin's DNAT, the svclb pod's, the web pod
+  run ip netns exec svc-w1 curl -s -m 3 http://127.0.0.1:9191/
+  [[ "$output" == "pod: web-"* ]] || { echo "$output" >&2; false; }
+  [[ "$output" == *"client: $ip:"* ]] || { echo "$output" >&2; false; }
+  # and the lab host on both node addresses (kube-proxy's rule)
+  ip netns exec svc-host curl -s -m 3 http://192.168.56.10:9191/ | grep -q '^pod: web-'
+  "$NSLAB" down svc
+}
