@@ -763,6 +763,14 @@ static const char *long_lb_lab = "[lab]\nname = lb\ntemplate = k3s\n"
                                  "[service default/a-service-name-of-exactly-forty-seven-character--x]\n"
                                  "type = LoadBalancer\nselector = app=one\nports = 80\n";
 
+static const char *two_lb_lab = "[lab]\nname = lb2\ntemplate = k3s\n"
+                                "[node cp1]\nrole = control-plane\nnics = enp0s8=hostonly:192.168.56.10\n"
+                                "[node w1]\nrole = worker\nnics = enp0s8=hostonly:192.168.56.11\n"
+                                "[pod default/one]\nlabels = app=one\nnode = w1\napp = http:80\n"
+                                "[service default/first]\ntype = LoadBalancer\nselector = app=one\nports = 80\n"
+                                "[service default/second]\ntype = LoadBalancer\nselector = app=one\nports = a:8080, b:80->81\n"
+                                "[service default/third]\ntype = LoadBalancer\nselector = app=one\nports = 80/udp\n";
+
 START_TEST (test_servicelb)
 {
   struct scenario *sc = load (NSLAB_SRCDIR "/labs/k3s-services.ini");
@@ -837,6 +845,25 @@ START_TEST (test_servicelb)
         ck_assert_uint_eq (strlen (sc->workloads[i].name), strlen ("svclb-") + 47 + 1 + 8);
       }
   ck_assert (found);
+  scenario_free (sc);
+  /* Two LoadBalancers on one port: the scheduler's NodePorts filter keeps
+   * the second's svclb pods Pending (left out here), and servicelb leaves
+   * its EXTERNAL-IP <pending>; the first has every node. */
+  cleanup_free char *path2 = unit_write_file ("twolb.ini", two_lb_lab);
+  sc = load (path2);
+  struct model *m2 = build (sc);
+  size_t first = 0, second = 0;
+  for (size_t i = 0; i < m2->n_pods; i++)
+    {
+      first += strncmp (m2->pods[i].name, "svclb-first-", 12) == 0;
+      second += strncmp (m2->pods[i].name, "svclb-second-", 13) == 0;
+    }
+  ck_assert_uint_eq (first, 2);
+  ck_assert_uint_eq (second, 0);
+  ck_assert_uint_eq (find_service (m2, "default", "first")->n_lb_ips, 2);
+  ck_assert_uint_eq (find_service (m2, "default", "second")->n_lb_ips, 0);
+  ck_assert_uint_eq (find_service (m2, "default", "third")->n_lb_ips, 2);
+  model_free (m2);
   scenario_free (sc);
 }
 END_TEST

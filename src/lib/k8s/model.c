@@ -427,6 +427,37 @@ node_allowed (const struct workload_def *w, const struct model_node *n)
   return false;
 }
 
+/* The LoadBalancer whose servicelb pods a DaemonSet runs, NULL for
+ * other workloads. */
+static const struct service_def *
+servicelb_def (const struct scenario *sc, const struct workload_def *w)
+{
+  if (w->kind != WL_DAEMONSET || w->lb_svc_ns == NULL)
+    return NULL;
+  for (size_t i = 0; i < sc->n_services; i++)
+    if (strcmp (sc->services[i].ns, w->lb_svc_ns) == 0 && strcmp (sc->services[i].name, w->lb_svc_name) == 0)
+      return &sc->services[i];
+  return NULL;
+}
+
+/* The scheduler's NodePorts filter: does a pod placed on node N already
+ * hold one of W's host ports (servicelb's: each port of its service)? A
+ * second LoadBalancer on a port stays Pending where the first runs. */
+static bool
+host_ports_taken (const struct model *m, const struct workload_def *w, int n)
+{
+  const struct service_def *mine = servicelb_def (m->sc, w);
+  for (size_t i = 0; mine && i < m->n_pods; i++)
+    {
+      const struct service_def *other = m->pods[i].node == n ? servicelb_def (m->sc, m->pods[i].wl) : NULL;
+      for (size_t a = 0; other && a < mine->n_ports; a++)
+        for (size_t b = 0; b < other->n_ports; b++)
+          if (mine->ports[a].port == other->ports[b].port && mine->ports[a].protocol == other->ports[b].protocol)
+            return true;
+    }
+  return false;
+}
+
 /* kube-scheduler's default scoring, reduced to what decides placement in a
  * lab: spread the replicas of one workload (PodTopologySpread's hostname
  * default constraint), then prefer the least loaded node, then node order. */
@@ -456,13 +487,14 @@ schedule_pod (const struct model *m, const struct workload_def *w, const size_t 
       return model_error (err, o, w->kind == WL_POD ? "ip" : "ips", "%s is in no node's pod CIDR",
                           ip_fmt (pinned_ip, ip));
     }
-  /* The DaemonSet controller: a pod for every node that lacks one. */
+  /* The DaemonSet controller: a pod for every node that lacks one and
+   * has its host ports free (-2: none left, not an error). */
   if (w->kind == WL_DAEMONSET)
     {
       for (size_t i = 0; i < m->n_nodes; i++)
-        if (node_allowed (w, &m->nodes[i]) && same_on_node[i] == 0)
+        if (node_allowed (w, &m->nodes[i]) && same_on_node[i] == 0 && !host_ports_taken (m, w, (int) i))
           return (int) i;
-      return model_error (err, o, "replicas", "every node has the DaemonSet's pod");
+      return -2;
     }
   int best = -1;
   size_t best_same = 0, best_total = 0;
@@ -913,6 +945,9 @@ build_pods (struct model *m, const struct model_live *live, nslab_error_t *err)
                 ip_held[k] = true;
               }
           int node = schedule_pod (m, wl, same_on_node, pinned, &wl->origin, err);
+          /* A DaemonSet's pods that would stay Pending are left out. */
+          if (node == -2)
+            break;
           if (node < 0)
             {
               ret = -1;
@@ -1246,9 +1281,20 @@ load_balancer_status (struct model *m, struct model_service *s)
   const struct cluster_def *c = &m->sc->cluster;
   if (c->flavor == FLAVOR_K3S)
     {
-      s->lb_ips = xcalloc (m->n_nodes, sizeof *s->lb_ips);
+      /* servicelb's podIPs: the nodes running a ready svclb pod of the
+       * service (none: <pending>, as for a port another LoadBalancer holds). */
+      s->lb_ips = xcalloc (m->n_nodes + 1, sizeof *s->lb_ips);
       for (size_t n = 0; n < m->n_nodes; n++)
-        s->lb_ips[s->n_lb_ips++] = m->nodes[n].internal_ip;
+        {
+          bool runs = false;
+          for (size_t i = 0; i < m->n_pods && !runs; i++)
+            {
+              const struct model_pod *p = &m->pods[i];
+              runs = p->node == (int) n && p->ready && servicelb_def (m->sc, p->wl) == s->def;
+            }
+          if (runs)
+            s->lb_ips[s->n_lb_ips++] = m->nodes[n].internal_ip;
+        }
       qsort (s->lb_ips, s->n_lb_ips, sizeof *s->lb_ips, compare_ip_strings);
       return;
     }
