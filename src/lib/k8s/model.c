@@ -430,14 +430,30 @@ node_allowed (const struct workload_def *w, const struct model_node *n)
 /* The LoadBalancer whose servicelb pods a DaemonSet runs, NULL for
  * other workloads. */
 static const struct service_def *
-servicelb_def (const struct scenario *sc, const struct workload_def *w)
+servicelb_def (const struct model *m, const struct workload_def *w)
 {
-  if (w->kind != WL_DAEMONSET || w->lb_svc_ns == NULL)
-    return NULL;
+  return w->kind == WL_DAEMONSET ? m->lb_def[w - m->sc->workloads] : NULL;
+}
+
+static void
+servicelb_defs (struct model *m)
+{
+  const struct scenario *sc = m->sc;
+  m->lb_def = xcalloc (sc->n_workloads + 1, sizeof *m->lb_def);
+  struct strmap by_name;
+  strmap_init (&by_name);
   for (size_t i = 0; i < sc->n_services; i++)
-    if (strcmp (sc->services[i].ns, w->lb_svc_ns) == 0 && strcmp (sc->services[i].name, w->lb_svc_name) == 0)
-      return &sc->services[i];
-  return NULL;
+    {
+      cleanup_free char *k = xasprintf ("%s/%s", sc->services[i].ns, sc->services[i].name);
+      strmap_put (&by_name, k, (void *) &sc->services[i]);
+    }
+  for (size_t w = 0; w < sc->n_workloads; w++)
+    if (sc->workloads[w].kind == WL_DAEMONSET && sc->workloads[w].lb_svc_ns)
+      {
+        cleanup_free char *k = xasprintf ("%s/%s", sc->workloads[w].lb_svc_ns, sc->workloads[w].lb_svc_name);
+        m->lb_def[w] = strmap_get (&by_name, k);
+      }
+  strmap_free (&by_name);
 }
 
 /* The scheduler's NodePorts filter: does a pod placed on node N already
@@ -446,10 +462,10 @@ servicelb_def (const struct scenario *sc, const struct workload_def *w)
 static bool
 host_ports_taken (const struct model *m, const struct workload_def *w, int n)
 {
-  const struct service_def *mine = servicelb_def (m->sc, w);
+  const struct service_def *mine = servicelb_def (m, w);
   for (size_t i = 0; mine && i < m->n_pods; i++)
     {
-      const struct service_def *other = m->pods[i].node == n ? servicelb_def (m->sc, m->pods[i].wl) : NULL;
+      const struct service_def *other = m->pods[i].node == n ? servicelb_def (m, m->pods[i].wl) : NULL;
       for (size_t a = 0; other && a < mine->n_ports; a++)
         for (size_t b = 0; b < other->n_ports; b++)
           if (mine->ports[a].port == other->ports[b].port && mine->ports[a].protocol == other->ports[b].protocol)
@@ -885,6 +901,7 @@ build_pods (struct model *m, const struct model_live *live, nslab_error_t *err)
                             "the lab would have more than %d pods", MODEL_MAX_PODS);
     }
   m->next_serial = xcalloc (sc->n_workloads + 1, sizeof *m->next_serial);
+  servicelb_defs (m);
   char (*hashes)[11] = xcalloc (sc->n_workloads + 1, sizeof *hashes);
   for (size_t w = 0; w < sc->n_workloads; w++)
     if (sc->workloads[w].kind == WL_DEPLOYMENT)
@@ -1284,17 +1301,13 @@ load_balancer_status (struct model *m, struct model_service *s)
       /* servicelb's podIPs: the nodes running a ready svclb pod of the
        * service (none: <pending>, as for a port another LoadBalancer holds). */
       s->lb_ips = xcalloc (m->n_nodes + 1, sizeof *s->lb_ips);
+      cleanup_free bool *runs = xcalloc (m->n_nodes + 1, sizeof *runs);
+      for (size_t i = 0; i < m->n_pods; i++)
+        if (m->pods[i].ready && servicelb_def (m, m->pods[i].wl) == s->def)
+          runs[m->pods[i].node] = true;
       for (size_t n = 0; n < m->n_nodes; n++)
-        {
-          bool runs = false;
-          for (size_t i = 0; i < m->n_pods && !runs; i++)
-            {
-              const struct model_pod *p = &m->pods[i];
-              runs = p->node == (int) n && p->ready && servicelb_def (m->sc, p->wl) == s->def;
-            }
-          if (runs)
-            s->lb_ips[s->n_lb_ips++] = m->nodes[n].internal_ip;
-        }
+        if (runs[n])
+          s->lb_ips[s->n_lb_ips++] = m->nodes[n].internal_ip;
       qsort (s->lb_ips, s->n_lb_ips, sizeof *s->lb_ips, compare_ip_strings);
       return;
     }
@@ -1529,6 +1542,7 @@ model_free (struct model *m)
     }
   free (m->services);
   free (m->next_serial);
+  free (m->lb_def);
   free (m->lab);
   free (m);
 }
