@@ -32,5 +32,7 @@ int apiserver_main (int argc, char **argv);
 int runtime_main (int argc, char **argv);
 /* nslab-coredns --port PORT LAB (cmd_coredns.c): a coredns pod's DNS server. */
 int coredns_main (int argc, char **argv);
+/* nslab-kube-proxy ... LAB (cmd_kube_proxy.c): a node's kube-proxy health servers. */
+int kube_proxy_main (int argc, char **argv);
 
 #endif

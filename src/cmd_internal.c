@@ -36,6 +36,11 @@ cmd_internal (int argc, char **argv)
       prctl (PR_SET_NAME, name, 0, 0, 0);
       return coredns_main (argc, argv);
     }
+  if (strcmp (name, "nslab-kube-proxy") == 0)
+    {
+      prctl (PR_SET_NAME, name, 0, 0, 0);
+      return kube_proxy_main (argc, argv);
+    }
   if (strcmp (name, "nslab-runtime") == 0)
     {
       prctl (PR_SET_NAME, name, 0, 0, 0);

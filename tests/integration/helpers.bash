@@ -34,7 +34,7 @@ leftovers () {
   ns=$(ip netns list 2>/dev/null)
   [ -n "$ns" ] && echo "netns: $ns"
   local procs
-  procs=$(ps -eo pid=,args= | grep -E 'nslab-(pause|echo|controller|coredns)' | grep -v grep)
+  procs=$(ps -eo pid=,args= | grep -E 'nslab-(pause|echo|controller|coredns|kube-proxy)' | grep -v grep)
   [ -n "$procs" ] && echo "processes: $procs"
   local mounts
   mounts=$(awk 'index($5, "/run/netns/") == 1 { print $5 }' /proc/self/mountinfo)

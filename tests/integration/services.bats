@@ -134,6 +134,9 @@ kubeadm_pool_arp () {
     [ "$owners" -eq 1 ] || { echo "$ip -> $mac" >&2; false; }
     [ "$(ip netns exec kadm-lb-controlplane cat /sys/class/net/enp0s8/address)" != "$mac" ]
   done
+  # kubeadm's kube-proxy serves healthz on every address (0.0.0.0:10256).
+  run ip netns exec kadm-lb-host curl -s -m 3 -w '%{http_code}' http://192.168.56.21:10256/healthz
+  [[ "$output" == *'"nodeEligible": true}200' ]] || { echo "$output" >&2; false; }
   "$NSLAB" down kadm-lb
 }
 
@@ -277,4 +280,141 @@ INI
   run ip netns exec nfn-n1 nft list set ip kube-proxy nodeport-ips
   [[ "$output" == *"elements = { 192.168.56.10 }"* ]] || { echo "$output" >&2; false; }
   "$NSLAB" down nfn
+}
+
+# curl's status code for URL from the lab host, retried until it is WANT
+# (the control loop and the health server each take a moment).
+hc_status_becomes () {
+  local want=$1 url=$2 got i
+  for i in $(seq 50); do
+    got=$(ip netns exec svc-host curl -s -o /dev/null -w '%{http_code}' -m 3 "$url")
+    [ "$got" = "$want" ] && return 0
+    sleep 0.1
+  done
+  echo "$url: $got, not $want" >&2
+  return 1
+}
+
+@test "services: kube-proxy's health check node port answers 200 on the node with the endpoint, 503 on the other, and follows the endpoints" {
+  up_svc
+  hc=$("$NSLAB" plan -o json "$LAB" | jq -r '.services[] | select(.name == "web-lb") | .health_check_node_port')
+  [[ "$hc" =~ ^3[0-2][0-9]{3}$ ]]
+  run ip netns exec svc-host curl -s -i -m 3 "http://192.168.56.11:$hc/"
+  [[ "$output" == "HTTP/1.1 200 OK"* ]] || { echo "$output" >&2; false; }
+  [[ "$output" == *$'Content-Type: application/json\r'* ]]
+  [[ "$output" == *$'X-Content-Type-Options: nosniff\r'* ]]
+  [[ "$output" == *$'X-Load-Balancing-Endpoint-Weight: 1\r'* ]]
+  [[ "$output" == *$'\r\n\r\n{\n\t"service": {\n\t\t"namespace": "default",\n\t\t"name": "web-lb"\n\t},\n\t"localEndpoints": 1,\n\t"serviceProxyHealthy": true\n}' ]]
+  run ip netns exec svc-host curl -s -i -m 3 "http://192.168.56.10:$hc/healthz"
+  [[ "$output" == "HTTP/1.1 503 Service Unavailable"* ]] || { echo "$output" >&2; false; }
+  [[ "$output" == *'"localEndpoints": 0,'* ]]
+  # The endpoint moves with the control loop: none left, then one on cp1.
+  "$NSLAB" scale svc deploy/web --replicas 0
+  hc_status_becomes 503 "http://192.168.56.11:$hc/"
+  run ip netns exec svc-host curl -s -m 3 "http://192.168.56.11:$hc/"
+  [[ "$output" == *'"localEndpoints": 0,'* ]]
+  "$NSLAB" down svc
+}
+
+@test "services: kube-proxy's healthz and livez on each node (k3s binds them to 127.0.0.1:10256)" {
+  up_svc
+  run ip netns exec svc-cp1 curl -s -i -m 3 http://127.0.0.1:10256/healthz
+  [[ "$output" == "HTTP/1.1 200 OK"* ]] || { echo "$output" >&2; false; }
+  [[ "$output" =~ \{\"lastUpdated\":\ \"20[0-9-]+\ [0-9:.]+\ \+0000\ UTC\ m=\+[0-9.]+\",\"currentTime\":\ \"[^\"]+\",\ \"nodeEligible\":\ true\}$ ]] || { echo "$output" >&2; false; }
+  run ip netns exec svc-w1 curl -s -m 3 -w '%{http_code}' http://127.0.0.1:10256/livez
+  [[ "$output" =~ ^\{\"lastUpdated\":\ \"[^\"]+\",\"currentTime\":\ \"[^\"]+\"\}200$ ]] || { echo "$output" >&2; false; }
+  run ip netns exec svc-w1 curl -s -m 3 -w '%{http_code}' http://127.0.0.1:10256/metrics
+  [ "$output" = $'404 page not found\n404' ]
+  # Not on the node's address: refused.
+  run ip netns exec svc-host curl -s -m 3 http://192.168.56.10:10256/healthz
+  [ "$status" -eq 7 ]
+  # One per node, in the node's network, ended with the lab.
+  [ "$(ps -eo args= | grep -c '^nslab-kube-proxy .*--hostname-override [a-z0-9]* svc$')" -eq 2 ]
+  "$NSLAB" down svc
+  [ "$(ps -eo args= | grep -c '^nslab-kube-proxy')" -eq 0 ]
+}
+
+# The svclb pod of DaemonSet $1 on node $2, from nslab status: "NAME IP".
+svclb_pod () {
+  "$NSLAB" status svc | awk -v ds="$1" -v node="$2" 'index($2, ds "-") == 1 && $NF == node { print $2, $(NF-1) }'
+}
+
+@test "services: k3s servicelb: a svclb DaemonSet per LoadBalancer, one pod per node, wired as klipper-lb and the portmap plugin wire it" {
+  up_svc
+  db=$STATE_ROOT/svc/store.db
+  uid=$(sqlite3 "$db" "select uid from objects where kind = 'Service' and namespace = 'kube-system' and name = 'traefik'")
+  ds="svclb-traefik-${uid:0:8}"
+  # status: one pod per node, READY 2/2 (lb-tcp-80, lb-tcp-443)
+  run "$NSLAB" status svc
+  [ "$(printf '%s\n' "$output" | grep -cE "^kube-system +$ds-[bcdfghjklmnpqrstvwxz2456789]{5} +2/2 +Running ")" -eq 2 ] || { echo "$output" >&2; false; }
+  # the store: servicelb's DaemonSet, its pods owned by it, with the hostPorts
+  run sqlite3 "$db" "select json_extract(body, '$.metadata.labels.\"svccontroller.k3s.cattle.io/svcname\"'), json_extract(body, '$.spec.selector.matchLabels.app'), json_extract(body, '$.status.numberReady') from objects where kind = 'DaemonSet' and namespace = 'kube-system' and name = '$ds'"
+  [ "$output" = "traefik|$ds|2" ]
+  run sqlite3 "$db" "select count(*) from objects where kind = 'Pod' and json_extract(body, '$.metadata.ownerReferences[0].kind') = 'DaemonSet' and json_extract(body, '$.metadata.ownerReferences[0].name') = '$ds' and json_extract(body, '$.spec.containers[1].ports[0].hostPort') = 443 and json_extract(body, '$.spec.containers[0].name') = 'lb-tcp-80'"
+  [ "$output" = 2 ]
+  read -r pod ip < <(svclb_pod "$ds" cp1)
+  [[ "$ip" == 10.42.0.* ]]
+  # the node: the portmap plugin's chains, behind kube-proxy's jump
+  run ip netns exec svc-cp1 iptables-save -t nat
+  [[ "$output" == *$'-A PREROUTING -m comment --comment "kubernetes service portals" -j KUBE-SERVICES\n-A PREROUTING -m addrtype --dst-type LOCAL -j CNI-HOSTPORT-DNAT'* ]] || { echo "$output" >&2; false; }
+  [[ "$output" =~ -A\ CNI-HOSTPORT-DNAT\ -p\ tcp\ -m\ comment\ --comment\ \"dnat\ name:\ \\\"cbr0\\\"\ id:\ \\\"[0-9a-f]{64}\\\"\"\ -m\ multiport\ --dports\ 80,443\ -j\ (CNI-DN-[0-9a-f]{21}) ]] || { echo "$output" >&2; false; }
+  chain=${BASH_REMATCH[1]}
+  [[ "$output" == *"-A $chain -p tcp -m tcp --dport 80 -j DNAT --to-destination $ip:80"* ]]
+  [[ "$output" == *"-A $chain -s 127.0.0.1/32 -p tcp -m tcp --dport 443 -j CNI-HOSTPORT-SETMARK"* ]]
+  # the pod: klipper-lb's entry, in its own namespace
+  run ip netns exec "svc-kube-system-$pod" iptables-save -t nat
+  [[ "$output" == *"-A PREROUTING ! -s 10.43.121.230/32 -p tcp -m tcp --dport 80 -j DNAT --to-destination 10.43.121.230:80"* ]] || { echo "$output" >&2; false; }
+  [[ "$output" == *"-A POSTROUTING -d 10.43.121.230/32 -p tcp -j MASQUERADE"* ]]
+  [ "$(ip netns exec "svc-kube-system-$pod" sysctl -n net.ipv4.ip_forward)" = 1 ]
+  # Seed 001's traefik row: every node address answers at port 80. As on a
+  # k3s node, kube-proxy's "loadbalancer IP" rule takes it first.
+  run ip netns exec svc-host curl -s -m 3 http://192.168.56.10/
+  [[ "$output" == "pod: traefik-"* ]] || { echo "$output" >&2; false; }
+  [ "$(ip netns exec "svc-kube-system-$pod" iptables -t nat -L PREROUTING -v -x -n | awk '/dpt:80 / { print $1 }')" -eq 0 ]
+  # What kube-proxy does not take goes through the host port and the svclb
+  # pod: the node's own 127.0.0.1:80; traefik sees the svclb pod's address.
+  run ip netns exec svc-cp1 curl -s -m 3 http://127.0.0.1/
+  [[ "$output" == "pod: traefik-"* ]] || { echo "$output" >&2; false; }
+  [[ "$output" == *"client: $ip:"* ]] || { echo "$output" >&2; false; }
+  [ "$(ip netns exec "svc-kube-system-$pod" iptables -t nat -L PREROUTING -v -x -n | awk '/dpt:80 / { print $1 }')" -ge 1 ]
+  "$NSLAB" down svc
+}
+
+@test "services: deleting a LoadBalancer takes servicelb's DaemonSet, its pods and their host ports with it" {
+  up_svc
+  uid=$(sqlite3 "$STATE_ROOT/svc/store.db" "select uid from objects where kind = 'Service' and namespace = 'kube-system' and name = 'traefik'")
+  ds="svclb-traefik-${uid:0:8}"
+  "$NSLAB" delete svc -n kube-system svc/traefik
+  run "$NSLAB" status svc
+  [[ "$output" != *"$ds"* ]] || { echo "$output" >&2; false; }
+  [ "$(sqlite3 "$STATE_ROOT/svc/store.db" "select count(*) from objects where kind in ('DaemonSet', 'Pod') and name like '$ds%'")" -eq 0 ]
+  run ip netns exec svc-cp1 iptables-save -t nat
+  [[ "$output" != *"--dports 80,443"* ]] || { echo "$output" >&2; false; }
+  [[ "$output" == *"--dports 8081 -j CNI-DN-"* ]]
+  [ -z "$(ip netns list | grep "$ds")" ]
+  "$NSLAB" down svc
+}
+
+@test "services: apply adds a LoadBalancer to a running k3s lab: servicelb's pods come up on every node and their host ports serve" {
+  up_svc
+  mkdir -p "$BATS_TEST_TMPDIR/labs"
+  ln -s "$REPO/templates" "$BATS_TEST_TMPDIR/templates"
+  edited=$BATS_TEST_TMPDIR/labs/k3s-services.ini
+  cp "$LAB" "$edited"
+  printf '\n[service default/web-lb2]\ntype = LoadBalancer\nselector = app=web\nports = 9191->8080\n' >> "$edited"
+  run "$NSLAB" apply "$edited"
+  [ "$status" -eq 0 ] || { echo "$output" >&2; false; }
+  for _ in $(seq 100); do
+    [ "$("$NSLAB" status svc | grep -cE '^kube-system +svclb-web-lb2-[0-9a-f]{8}-[a-z0-9]{5} +1/1 +Running ')" -eq 2 ] && break
+    sleep 0.1
+  done
+  read -r pod ip < <(svclb_pod svclb-web-lb2 w1)
+  [[ "$ip" == 10.42.1.* ]]
+  # w1's own 127.0.0.1:9191: the portmap plugin's DNAT, the svclb pod's, the web pod
+  run ip netns exec svc-w1 curl -s -m 3 http://127.0.0.1:9191/
+  [[ "$output" == "pod: web-"* ]] || { echo "$output" >&2; false; }
+  [[ "$output" == *"client: $ip:"* ]] || { echo "$output" >&2; false; }
+  # and the lab host on both node addresses (kube-proxy's rule)
+  ip netns exec svc-host curl -s -m 3 http://192.168.56.10:9191/ | grep -q '^pod: web-'
+  "$NSLAB" down svc
 }

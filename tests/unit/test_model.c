@@ -9,7 +9,10 @@
 #include "k8s/names.h"
 #include "k8s/objects.h"
 #include "k8s/resources.h"
+#include "base/hash.h"
+#include "plan/builder.h"
 #include "plan/kube_proxy_iptables.h"
+#include "scenario/flavor.h"
 #include "plan/plan.h"
 #include "view/plan_text.h"
 #include "scenario/scenario.h"
@@ -869,6 +872,122 @@ START_TEST (test_starting_readiness)
 }
 END_TEST
 
+/* k3s servicelb (pkg/cloudprovider/servicelb.go): a DaemonSet
+ * svclb-NAME-UID8 per LoadBalancer with one pod per node, named as the
+ * DaemonSet controller's generateName does, after every other pod (their
+ * addresses stay), running klipper-lb's entry script with the container's
+ * environment filled in (the script's own lines, klipper-lb/entry). */
+static const char *long_lb_lab = "[lab]\nname = lb\ntemplate = k3s\n"
+                                 "[node cp1]\nrole = control-plane\nnics = enp0s8=hostonly:192.168.56.10\n"
+                                 "[pod default/one]\nlabels = app=one\napp = http:80\n"
+                                 "[service default/a-service-name-of-exactly-forty-seven-character--x]\n"
+                                 "type = LoadBalancer\nselector = app=one\nports = 80\n";
+
+static const char *two_lb_lab = "[lab]\nname = lb2\ntemplate = k3s\n"
+                                "[node cp1]\nrole = control-plane\nnics = enp0s8=hostonly:192.168.56.10\n"
+                                "[node w1]\nrole = worker\nnics = enp0s8=hostonly:192.168.56.11\n"
+                                "[pod default/one]\nlabels = app=one\nnode = w1\napp = http:80\n"
+                                "[service default/first]\ntype = LoadBalancer\nselector = app=one\nports = 80\n"
+                                "[service default/second]\ntype = LoadBalancer\nselector = app=one\nports = a:8080, b:80->81\n"
+                                "[service default/third]\ntype = LoadBalancer\nselector = app=one\nports = 80/udp\n";
+
+START_TEST (test_servicelb)
+{
+  struct scenario *sc = load (NSLAB_SRCDIR "/labs/k3s-services.ini");
+  struct model *m = build (sc);
+  char uid[37];
+  cleanup_free char *key = service_uid_key ("svc", "kube-system", "traefik");
+  uid_from_key (key, uid);
+  ck_assert_int_eq (uid[14], '4');
+  cleanup_free char *ds = xasprintf ("svclb-traefik-%.8s", uid);
+  int seen[2] = { 0, 0 };
+  size_t first_svclb = m->n_pods;
+  for (size_t i = 0; i < m->n_pods; i++)
+    {
+      const struct model_pod *p = &m->pods[i];
+      if (p->wl->kind != WL_DAEMONSET)
+        {
+          ck_assert_uint_lt (i, first_svclb); /* the others first */
+          continue;
+        }
+      if (first_svclb == m->n_pods)
+        first_svclb = i;
+      ck_assert_str_eq (p->ns, "kube-system");
+      ck_assert (p->replicaset == NULL);
+      if (strcmp (p->wl->name, ds) != 0)
+        continue;
+      ck_assert_uint_eq (strlen (p->name), strlen (ds) + 6);
+      ck_assert (strncmp (p->name, ds, strlen (ds)) == 0 && p->name[strlen (ds)] == '-');
+      ck_assert_uint_eq (strspn (p->name + strlen (ds) + 1, "bcdfghjklmnpqrstvwxz2456789"), 5);
+      seen[p->node]++;
+      cleanup_free char *script = servicelb_entry_script (m, p);
+      ck_assert_str_eq (script, "set -e; [ \"$(cat /proc/sys/net/ipv4/ip_forward)\" = 1 ]"
+                                "; iptables -t filter -I FORWARD -s 0.0.0.0/0 -p TCP --dport 80 -j ACCEPT"
+                                "; iptables -t filter -A FORWARD -d 10.43.121.230/32 -p TCP --dport 80 -j DROP"
+                                "; iptables -t nat -I PREROUTING ! -s 10.43.121.230/32 -p TCP --dport 80 -j DNAT --to 10.43.121.230:80"
+                                "; iptables -t nat -I POSTROUTING -d 10.43.121.230/32 -p TCP -j MASQUERADE"
+                                "; iptables -t filter -I FORWARD -s 0.0.0.0/0 -p TCP --dport 443 -j ACCEPT"
+                                "; iptables -t filter -A FORWARD -d 10.43.121.230/32 -p TCP --dport 443 -j DROP"
+                                "; iptables -t nat -I PREROUTING ! -s 10.43.121.230/32 -p TCP --dport 443 -j DNAT --to 10.43.121.230:443"
+                                "; iptables -t nat -I POSTROUTING -d 10.43.121.230/32 -p TCP -j MASQUERADE"
+                                "; exec sleep infinity");
+    }
+  ck_assert_int_eq (seen[0], 1);
+  ck_assert_int_eq (seen[1], 1);
+  ck_assert_uint_eq (m->n_pods - first_svclb, 4); /* traefik and web-lb on both nodes */
+  /* web-lb: ETP Local, so the node's own address and the NodePort, and
+   * only the lab host's range. */
+  for (size_t i = first_svclb; i < m->n_pods; i++)
+    if (strncmp (m->pods[i].name, "svclb-web-lb-", 13) == 0 && m->pods[i].node == 1)
+      {
+        const struct model_service *lb = find_service (m, "default", "web-lb");
+        cleanup_free char *script = servicelb_entry_script (m, &m->pods[i]);
+        cleanup_free char *want = xasprintf ("set -e; [ \"$(cat /proc/sys/net/ipv4/ip_forward)\" = 1 ]"
+            "; iptables -t filter -I FORWARD -s 192.168.56.1/32 -p TCP --dport 8081 -j ACCEPT"
+            "; iptables -t filter -A FORWARD -d 192.168.56.11/32 -p TCP --dport %u -j DROP"
+            "; iptables -t nat -I PREROUTING ! -s 192.168.56.11/32 -p TCP --dport 8081 -j DNAT --to 192.168.56.11:%u"
+            "; iptables -t nat -I POSTROUTING -d 192.168.56.11/32 -p TCP -j MASQUERADE; exec sleep infinity",
+            lb->ports[0].node_port, lb->ports[0].node_port);
+        ck_assert_str_eq (script, want);
+      }
+  model_free (m);
+  scenario_free (sc);
+  /* The name cut to 48 characters, and not at a '-'. */
+  cleanup_free char *path = unit_write_file ("longlb.ini", long_lb_lab);
+  sc = load (path);
+  bool found = false;
+  for (size_t i = 0; i < sc->n_workloads; i++)
+    if (sc->workloads[i].kind == WL_DAEMONSET)
+      {
+        found = true;
+        ck_assert (strncmp (sc->workloads[i].name, "svclb-a-service-name-of-exactly-forty-seven-character-", 54) == 0);
+        ck_assert (sc->workloads[i].name[54] != '-');
+        ck_assert_uint_eq (strlen (sc->workloads[i].name), strlen ("svclb-") + 47 + 1 + 8);
+      }
+  ck_assert (found);
+  scenario_free (sc);
+  /* Two LoadBalancers on one port: the scheduler's NodePorts filter keeps
+   * the second's svclb pods Pending (left out here), and servicelb leaves
+   * its EXTERNAL-IP <pending>; the first has every node. */
+  cleanup_free char *path2 = unit_write_file ("twolb.ini", two_lb_lab);
+  sc = load (path2);
+  struct model *m2 = build (sc);
+  size_t first = 0, second = 0;
+  for (size_t i = 0; i < m2->n_pods; i++)
+    {
+      first += strncmp (m2->pods[i].name, "svclb-first-", 12) == 0;
+      second += strncmp (m2->pods[i].name, "svclb-second-", 13) == 0;
+    }
+  ck_assert_uint_eq (first, 2);
+  ck_assert_uint_eq (second, 0);
+  ck_assert_uint_eq (find_service (m2, "default", "first")->n_lb_ips, 2);
+  ck_assert_uint_eq (find_service (m2, "default", "second")->n_lb_ips, 0);
+  ck_assert_uint_eq (find_service (m2, "default", "third")->n_lb_ips, 2);
+  model_free (m2);
+  scenario_free (sc);
+}
+END_TEST
+
 static Suite *
 make_suite (void)
 {
@@ -883,6 +1002,7 @@ make_suite (void)
   tcase_add_test (tc, test_model_deterministic);
   tcase_add_test (tc, test_allocation_kubeadm);
   tcase_add_test (tc, test_load_balancer_pool);
+  tcase_add_test (tc, test_servicelb);
   tcase_add_test (tc, test_hypervisor_macs);
   tcase_add_test (tc, test_weave_ipam_ranges);
   tcase_add_test (tc, test_weave_seed_lab);

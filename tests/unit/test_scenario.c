@@ -252,7 +252,12 @@ START_TEST (test_workloads)
                "[service demo/svc]\ntype = LoadBalancer\nselector = app=web\n"
                "ports = http:80->8080@30001, dns:53/UDP, s:7/sctp\n"
                "session_affinity = ClientIP\naffinity_timeout = 30\n");
-  ck_assert_uint_eq (sc->n_workloads, 4); /* + kube-system/coredns */
+  /* + kube-system/coredns and servicelb's DaemonSet for the LoadBalancer */
+  ck_assert_uint_eq (sc->n_workloads, 5);
+  ck_assert_int_eq (sc->workloads[4].kind, WL_DAEMONSET);
+  ck_assert_str_eq (sc->workloads[4].ns, "kube-system");
+  ck_assert (strncmp (sc->workloads[4].name, "svclb-svc-", 10) == 0);
+  ck_assert_str_eq (sc->workloads[4].lb_svc_name, "svc");
   const struct workload_def *p = &sc->workloads[0];
   ck_assert_int_eq (p->kind, WL_POD);
   ck_assert_str_eq (p->ns, "demo");

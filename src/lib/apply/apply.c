@@ -130,6 +130,17 @@ do_process (const struct plan_op *op, struct state_writer *w, struct pending *pe
       snprintf (port, sizeof port, "%u", pp->app.port);
       app = (struct pause_app) { .kind = PAUSE_APP_COMMAND, .argv = dns_argv, .path = exe };
     }
+  /* A node's kube-proxy needs SQLite and libmicrohttpd: nslab itself,
+   * re-executed as nslab-kube-proxy (argv[0]). */
+  char proxy_exe[PATH_MAX];
+  if (pp->app.kind == APP_KUBE_PROXY)
+    {
+      ssize_t n = readlink ("/proc/self/exe", proxy_exe, sizeof proxy_exe - 1);
+      if (n <= 0)
+        return nslab_error (err, errno, "%s: start node %s: readlink /proc/self/exe", ns, c.sp.name);
+      proxy_exe[n] = '\0';
+      app = (struct pause_app) { .kind = PAUSE_APP_COMMAND, .argv = pp->app.argv, .path = proxy_exe };
+    }
   /* A node keeps the host's /etc/hosts (it is a VM the user set up) and
    * learns the lab's node names; read here, not in the plan, which stays a
    * pure function of the scenario. */
@@ -440,9 +451,12 @@ apply_cni (const struct plan_op *op, struct apply_ctx *c, nslab_error_t *err)
     rc = nslab_error (err, 0, "%s: %s %s of pod %s: host-local gave %s, the plan has %s", op->ns, pc->type,
                       pc->ifname, pc->pod_ns, r.ip.addr ? cidr_fmt (r.ip, got) : "no address",
                       ip_fmt (pc->expect_ip, want));
-  if (rc == 0)
+  /* portmap, chained after the bridge, passes the bridge's result on:
+   * the cache keeps the bridge's own, and it made no link. */
+  bool chained = strcmp (pc->type, "portmap") == 0;
+  if (rc == 0 && !chained)
     rc = cache_result (c->w, op, out, err);
-  if (rc == 0 && strcmp (pc->ifname, "lo") != 0)
+  if (rc == 0 && !chained && strcmp (pc->ifname, "lo") != 0)
     rc = sync_cni_links (op, &r, err);
   cni_result_free (&r);
   return rc;

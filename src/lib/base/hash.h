@@ -16,5 +16,9 @@ uint64_t fnv1a64_mem (const void *p, size_t n, uint64_t h);
 /* 32-bit FNV-1a over N bytes from H (FNV32_INIT to start): Kubernetes'
  * pod-template-hash. */
 uint32_t fnv1a32 (const void *p, size_t n, uint32_t h);
+/* A metadata.uid (RFC 4122 version 4 layout, 36 characters) that is a
+ * function of KEY: for objects whose uid another object's name shows
+ * (k3s servicelb's DaemonSet svclb-NAME-UID8), so the plan can name it. */
+void uid_from_key (const char *key, char out[37]);
 
 #endif

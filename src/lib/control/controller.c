@@ -728,6 +728,17 @@ set_pod_status (json_t *pod, const json_t *was, void *arg)
                            json_pack ("{s:{s:i, s:s, s:s}}", "terminated", "exitCode", (json_int_t) r->exit_code,
                                       "reason", r->exit_code == 0 ? "Completed" : "Error", "finishedAt", fin));
     }
+  /* A pod of several containers (servicelb's) has one app: the same state
+   * for each. */
+  json_t *css = json_object_get (status, "containerStatuses");
+  for (size_t k = 1; k < json_array_size (css); k++)
+    {
+      json_t *other = json_array_get (css, k);
+      static const char *const keys[] = { "ready", "restartCount", "state", "lastState" };
+      for (size_t i = 0; i < sizeof keys / sizeof *keys; i++)
+        if (json_object_get (cs, keys[i]))
+          json_object_set_new (other, keys[i], json_deep_copy (json_object_get (cs, keys[i])));
+    }
 }
 
 /* The events kubelet records for what read_app_state saw. */

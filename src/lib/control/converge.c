@@ -74,7 +74,7 @@ stored_get (json_t *by, const char *ns, const char *name)
 static const char *
 workload_kind (enum workload_kind k)
 {
-  return k == WL_DEPLOYMENT ? "Deployment" : k == WL_REPLICASET ? "ReplicaSet" : "Pod";
+  return k == WL_DEPLOYMENT ? "Deployment" : k == WL_REPLICASET ? "ReplicaSet" : k == WL_DAEMONSET ? "DaemonSet" : "Pod";
 }
 
 /* The scenario as the store says now. */
@@ -86,7 +86,7 @@ adjust_scenario (struct scenario *sc, struct store *s, const struct lab_objects 
   /* Each kind listed once, and only when the scenario has one. */
   bool want[2] = { false, false };
   for (size_t i = 0; i < sc->n_workloads; i++)
-    if (sc->workloads[i].kind != WL_POD)
+    if (sc->workloads[i].kind == WL_DEPLOYMENT || sc->workloads[i].kind == WL_REPLICASET)
       want[sc->workloads[i].kind == WL_DEPLOYMENT ? 0 : 1] = true;
   json_t *deploys = NULL, *rsets = NULL, *svcs = NULL;
   if (want[0] && (deploys = stored_by_name (s, "Deployment", false, err)) == NULL)
@@ -110,9 +110,19 @@ adjust_scenario (struct scenario *sc, struct store *s, const struct lab_objects 
   for (size_t i = 0; rc == 0 && i < sc->n_workloads; i++)
     {
       struct workload_def *w = &sc->workloads[i];
-      json_t *obj = stored_get (w->kind == WL_DEPLOYMENT ? deploys : w->kind == WL_REPLICASET ? rsets : *pods, w->ns,
-                                w->name);
+      json_t *obj = w->kind == WL_DAEMONSET ? NULL
+                    : stored_get (w->kind == WL_DEPLOYMENT ? deploys : w->kind == WL_REPLICASET ? rsets : *pods, w->ns,
+                                  w->name);
       keep[i] = obj != NULL;
+      /* servicelb's DaemonSet follows its LoadBalancer (made for a new
+       * one, deleted with it, made again if deleted alone). */
+      if (w->kind == WL_DAEMONSET)
+        {
+          json_t *svc = stored_get (svcs, w->lb_svc_ns, w->lb_svc_name);
+          const char *type = json_string_value (json_object_get (json_object_get (svc, "spec"), "type"));
+          keep[i] = type && strcmp (type, "LoadBalancer") == 0;
+          continue;
+        }
       json_t *r = json_object_get (json_object_get (obj, "spec"), "replicas");
       if (obj && w->kind != WL_POD && json_is_integer (r))
         w->replicas = json_integer_value (r) < 0 ? 0 : (int) json_integer_value (r);
@@ -197,7 +207,10 @@ parse_time_ns (const char *s)
 static enum workload_kind
 owner_workload (const struct lab_pod *p)
 {
-  return p->owner.kind == OBJ_DEPLOYMENT ? WL_DEPLOYMENT : p->owner.kind == OBJ_REPLICASET ? WL_REPLICASET : WL_POD;
+  return p->owner.kind == OBJ_DEPLOYMENT    ? WL_DEPLOYMENT
+         : p->owner.kind == OBJ_REPLICASET ? WL_REPLICASET
+         : p->owner.kind == OBJ_DAEMONSET  ? WL_DAEMONSET
+                                           : WL_POD;
 }
 
 /* The pods of APPLIED the store still has (a pod deleted from the store is

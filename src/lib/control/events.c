@@ -157,6 +157,7 @@ container_image (const struct lab_pod *p)
   return p->app.kind == APP_HTTP      ? "nslab/http-echo"
          : p->app.kind == APP_COMMAND ? "nslab/command"
          : p->app.kind == APP_DNS     ? "nslab/coredns"
+         : p->app.kind == APP_SVCLB   ? "rancher/klipper-lb:v0.4.9"
                                       : "nslab/pause";
 }
 

@@ -35,7 +35,9 @@ loop_owned (const json_t *obj)
   /* A deployment's replicaset is its controller's; a bare one the user's. */
   if (strcmp (kind, "ReplicaSet") == 0)
     return json_object_get (json_object_get (obj, "metadata"), "ownerReferences") != NULL;
-  return strcmp (kind, "Pod") == 0 || strcmp (kind, "Endpoints") == 0 || strcmp (kind, "EndpointSlice") == 0;
+  /* servicelb's DaemonSets come and go with the LoadBalancers. */
+  return strcmp (kind, "Pod") == 0 || strcmp (kind, "Endpoints") == 0 || strcmp (kind, "EndpointSlice") == 0
+         || strcmp (kind, "DaemonSet") == 0;
 }
 
 /* Replace every string equal to a key of MAP by its value (fresh uids of
@@ -65,7 +67,7 @@ remap_strings (json_t *j, json_t *map)
 }
 
 
-static const char *const synced_kinds[] = { "Namespace", "Node", "Deployment", "ReplicaSet", "Pod",
+static const char *const synced_kinds[] = { "Namespace", "Node", "Deployment", "ReplicaSet", "DaemonSet", "Pod",
                                             "Service", "Endpoints", "EndpointSlice" };
 
 int

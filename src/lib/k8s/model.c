@@ -427,6 +427,53 @@ node_allowed (const struct workload_def *w, const struct model_node *n)
   return false;
 }
 
+/* The LoadBalancer whose servicelb pods a DaemonSet runs, NULL for
+ * other workloads. */
+static const struct service_def *
+servicelb_def (const struct model *m, const struct workload_def *w)
+{
+  return w->kind == WL_DAEMONSET ? m->lb_def[w - m->sc->workloads] : NULL;
+}
+
+static void
+servicelb_defs (struct model *m)
+{
+  const struct scenario *sc = m->sc;
+  m->lb_def = xcalloc (sc->n_workloads + 1, sizeof *m->lb_def);
+  struct strmap by_name;
+  strmap_init (&by_name);
+  for (size_t i = 0; i < sc->n_services; i++)
+    {
+      cleanup_free char *k = xasprintf ("%s/%s", sc->services[i].ns, sc->services[i].name);
+      strmap_put (&by_name, k, (void *) &sc->services[i]);
+    }
+  for (size_t w = 0; w < sc->n_workloads; w++)
+    if (sc->workloads[w].kind == WL_DAEMONSET && sc->workloads[w].lb_svc_ns)
+      {
+        cleanup_free char *k = xasprintf ("%s/%s", sc->workloads[w].lb_svc_ns, sc->workloads[w].lb_svc_name);
+        m->lb_def[w] = strmap_get (&by_name, k);
+      }
+  strmap_free (&by_name);
+}
+
+/* The scheduler's NodePorts filter: does a pod placed on node N already
+ * hold one of W's host ports (servicelb's: each port of its service)? A
+ * second LoadBalancer on a port stays Pending where the first runs. */
+static bool
+host_ports_taken (const struct model *m, const struct workload_def *w, int n)
+{
+  const struct service_def *mine = servicelb_def (m, w);
+  for (size_t i = 0; mine && i < m->n_pods; i++)
+    {
+      const struct service_def *other = m->pods[i].node == n ? servicelb_def (m, m->pods[i].wl) : NULL;
+      for (size_t a = 0; other && a < mine->n_ports; a++)
+        for (size_t b = 0; b < other->n_ports; b++)
+          if (mine->ports[a].port == other->ports[b].port && mine->ports[a].protocol == other->ports[b].protocol)
+            return true;
+    }
+  return false;
+}
+
 /* kube-scheduler's default scoring, reduced to what decides placement in a
  * lab: spread the replicas of one workload (PodTopologySpread's hostname
  * default constraint), then prefer the least loaded node, then node order. */
@@ -455,6 +502,15 @@ schedule_pod (const struct model *m, const struct workload_def *w, const size_t 
       char ip[IP_STRLEN];
       return model_error (err, o, w->kind == WL_POD ? "ip" : "ips", "%s is in no node's pod CIDR",
                           ip_fmt (pinned_ip, ip));
+    }
+  /* The DaemonSet controller: a pod for every node that lacks one and
+   * has its host ports free (-2: none left, not an error). */
+  if (w->kind == WL_DAEMONSET)
+    {
+      for (size_t i = 0; i < m->n_nodes; i++)
+        if (node_allowed (w, &m->nodes[i]) && same_on_node[i] == 0 && !host_ports_taken (m, w, (int) i))
+          return (int) i;
+      return -2;
     }
   int best = -1;
   size_t best_same = 0, best_total = 0;
@@ -577,6 +633,8 @@ live_current (const struct model *m, const struct model_live_pod *lp, const stru
       }
     case WL_REPLICASET:
       return lp->replicaset && strcmp (lp->replicaset, w->name) == 0 && live_app_is (lp, &w->app);
+    case WL_DAEMONSET:
+      return live_app_is (lp, &w->app) && node_allowed (w, &m->nodes[node_index (m, lp->node)]);
     case WL_POD:
       if (strcmp (lp->name, w->name) != 0 || !live_app_is (lp, &w->app))
         return false;
@@ -843,6 +901,7 @@ build_pods (struct model *m, const struct model_live *live, nslab_error_t *err)
                             "the lab would have more than %d pods", MODEL_MAX_PODS);
     }
   m->next_serial = xcalloc (sc->n_workloads + 1, sizeof *m->next_serial);
+  servicelb_defs (m);
   char (*hashes)[11] = xcalloc (sc->n_workloads + 1, sizeof *hashes);
   for (size_t w = 0; w < sc->n_workloads; w++)
     if (sc->workloads[w].kind == WL_DEPLOYMENT)
@@ -903,6 +962,9 @@ build_pods (struct model *m, const struct model_live *live, nslab_error_t *err)
                 ip_held[k] = true;
               }
           int node = schedule_pod (m, wl, same_on_node, pinned, &wl->origin, err);
+          /* A DaemonSet's pods that would stay Pending are left out. */
+          if (node == -2)
+            break;
           if (node < 0)
             {
               ret = -1;
@@ -1240,9 +1302,16 @@ load_balancer_status (struct model *m, struct model_service *s)
   const struct cluster_def *c = &m->sc->cluster;
   if (c->flavor == FLAVOR_K3S)
     {
-      s->lb_ips = xcalloc (m->n_nodes, sizeof *s->lb_ips);
+      /* servicelb's podIPs: the nodes running a ready svclb pod of the
+       * service (none: <pending>, as for a port another LoadBalancer holds). */
+      s->lb_ips = xcalloc (m->n_nodes + 1, sizeof *s->lb_ips);
+      cleanup_free bool *runs = xcalloc (m->n_nodes + 1, sizeof *runs);
+      for (size_t i = 0; i < m->n_pods; i++)
+        if (m->pods[i].ready && servicelb_def (m, m->pods[i].wl) == s->def)
+          runs[m->pods[i].node] = true;
       for (size_t n = 0; n < m->n_nodes; n++)
-        s->lb_ips[s->n_lb_ips++] = m->nodes[n].internal_ip;
+        if (runs[n])
+          s->lb_ips[s->n_lb_ips++] = m->nodes[n].internal_ip;
       qsort (s->lb_ips, s->n_lb_ips, sizeof *s->lb_ips, compare_ip_strings);
       return;
     }
@@ -1496,6 +1565,7 @@ model_free (struct model *m)
     }
   free (m->services);
   free (m->next_serial);
+  free (m->lb_def);
   free (m->lab);
   free (m);
 }

@@ -131,6 +131,9 @@ struct model {
    * derives from. The control loop stores it so no new pod ever gets a name
    * an earlier pod of the lab had. */
   uint32_t *next_serial;
+  /* Per scenario workload (same index): the LoadBalancer a servicelb
+   * DaemonSet serves, NULL for the others (looked up once). */
+  const struct service_def **lb_def;
 };
 
 /* ---- A running lab: what model_build_live keeps --------------------------

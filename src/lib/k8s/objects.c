@@ -23,6 +23,8 @@ owner_kind (enum workload_kind k)
       return OBJ_DEPLOYMENT;
     case WL_REPLICASET:
       return OBJ_REPLICASET;
+    case WL_DAEMONSET:
+      return OBJ_DAEMONSET;
     case WL_POD:
       break;
     }
@@ -289,6 +291,8 @@ obj_kind_name (enum obj_kind k)
       return "replicaset";
     case OBJ_SERVICE:
       return "service";
+    case OBJ_DAEMONSET:
+      return "daemonset";
     case OBJ_NONE:
       break;
     }
@@ -315,6 +319,8 @@ pod_matches (const struct lab_pod *p, enum obj_kind kind, const char *name)
       return p->owner.kind == OBJ_DEPLOYMENT && strcmp (p->owner.name, name) == 0;
     case OBJ_REPLICASET:
       return p->replicaset && strcmp (p->replicaset, name) == 0;
+    case OBJ_DAEMONSET:
+      return p->owner.kind == OBJ_DAEMONSET && strcmp (p->owner.name, name) == 0;
     case OBJ_NONE:
     case OBJ_NODE:
     case OBJ_SERVICE:

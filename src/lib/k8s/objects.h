@@ -19,7 +19,7 @@
 /* The kinds an owner reference or a kubectl-style TARGET can name. */
 struct model;
 
-enum obj_kind { OBJ_NONE, OBJ_NODE, OBJ_POD, OBJ_DEPLOYMENT, OBJ_REPLICASET, OBJ_SERVICE };
+enum obj_kind { OBJ_NONE, OBJ_NODE, OBJ_POD, OBJ_DEPLOYMENT, OBJ_REPLICASET, OBJ_SERVICE, OBJ_DAEMONSET };
 
 struct obj_ref {
   enum obj_kind kind;

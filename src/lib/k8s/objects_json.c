@@ -14,13 +14,13 @@ static const char *const flavor_names[] = { [FLAVOR_K3S] = "k3s", [FLAVOR_KUBEAD
 static const char *const net_kind_names[] = { [NET_NAT] = "nat", [NET_HOSTONLY] = "hostonly" };
 static const char *const role_names[] = { [ROLE_CONTROL_PLANE] = "control-plane", [ROLE_WORKER] = "worker" };
 static const char *const app_names[] = { [APP_NONE] = "none", [APP_HTTP] = "http", [APP_COMMAND] = "command",
-                                            [APP_DNS] = "dns" };
+                                            [APP_DNS] = "dns", [APP_KUBE_PROXY] = "kube-proxy", [APP_SVCLB] = "svclb" };
 static const char *const svc_type_names[] = { [SVC_CLUSTER_IP] = "ClusterIP", [SVC_NODE_PORT] = "NodePort",
                                               [SVC_LOAD_BALANCER] = "LoadBalancer" };
 static const char *const proto_names[] = { [PROTO_TCP] = "TCP", [PROTO_UDP] = "UDP", [PROTO_SCTP] = "SCTP" };
 static const char *const obj_kind_names[] = { [OBJ_NONE] = "none", [OBJ_NODE] = "node", [OBJ_POD] = "pod",
                                               [OBJ_DEPLOYMENT] = "deployment", [OBJ_REPLICASET] = "replicaset",
-                                              [OBJ_SERVICE] = "service" };
+                                              [OBJ_SERVICE] = "service", [OBJ_DAEMONSET] = "daemonset" };
 
 /* ---- writing --------------------------------------------------------- */
 
@@ -40,6 +40,8 @@ app_to_json (const struct lab_app *app)
     return json_pack ("{s:s, s:i}", "type", app_names[app->kind], "port", (json_int_t) app->port);
   if (app->kind == APP_COMMAND)
     return json_pack ("{s:s, s:s}", "type", "command", "command", app->command ? app->command : "");
+  if (app->kind == APP_SVCLB)
+    return json_pack ("{s:s}", "type", app_names[app->kind]);
   return json_null ();
 }
 
@@ -383,7 +385,8 @@ read_objects (struct json_reader *r, const json_t *j, struct lab_objects *o)
       uint32_t replicas;
       jr_at (r, "workloads", i);
       if (!json_is_object (e) || JR_ENUM (r, e, "kind", obj_kind_names, &w->kind) < 0
-          || (w->kind != OBJ_DEPLOYMENT && w->kind != OBJ_REPLICASET && jr_bad (r, "kind", "not a workload") < 0)
+          || (w->kind != OBJ_DEPLOYMENT && w->kind != OBJ_REPLICASET && w->kind != OBJ_DAEMONSET
+              && jr_bad (r, "kind", "not a workload") < 0)
           || jr_str (r, e, "namespace", false, &w->ns) < 0 || jr_str (r, e, "name", false, &w->name) < 0
           || read_labels (r, e, "labels", &w->labels, &w->n_labels) < 0
           || jr_uint (r, e, "replicas", INT32_MAX, &replicas) < 0

@@ -11,6 +11,7 @@
 #include <unistd.h>
 #include <sys/utsname.h>
 
+#include "base/hash.h"
 #include "base/json.h"
 #include "base/util.h"
 #include "scenario/flavor.h"
@@ -35,6 +36,7 @@ resources_new_uid (char out[37])
 struct builder {
   json_t *items;
   char created[32];
+  const char *lab;
 };
 
 /* metadata with a fresh uid; NS NULL for cluster-scoped objects. Returns the
@@ -82,6 +84,61 @@ labels_json (const struct label *l, size_t n, const char *extra_key, const char 
   return o;
 }
 
+/* The LoadBalancer a servicelb pod or DaemonSet serves, by the labels
+ * servicelb gives them. */
+static const struct lab_service *
+servicelb_service (const struct lab_objects *o, const struct label *l, size_t n)
+{
+  const char *name = NULL, *ns = NULL;
+  for (size_t i = 0; i < n; i++)
+    if (strcmp (l[i].key, "svccontroller.k3s.cattle.io/svcname") == 0)
+      name = l[i].value;
+    else if (strcmp (l[i].key, "svccontroller.k3s.cattle.io/svcnamespace") == 0)
+      ns = l[i].value;
+  for (size_t i = 0; name && ns && i < o->n_services; i++)
+    if (strcmp (o->services[i].ns, ns) == 0 && strcmp (o->services[i].name, name) == 0)
+      return &o->services[i];
+  return NULL;
+}
+
+/* servicelb's containers: one per port, lb-<proto>-<port>, klipper-lb with
+ * NET_ADMIN, hostPort = containerPort = the port, and the entry script's
+ * environment (DEST_IPS of the Local policy comes from status.hostIPs). */
+static json_t *
+servicelb_containers (const struct lab_service *s)
+{
+  json_t *cs = json_array ();
+  char ip[CIDR_STRLEN];
+  struct strbuf ranges;
+  sb_init (&ranges);
+  for (size_t i = 0; i < s->n_source_ranges; i++)
+    sb_addf (&ranges, "%s%s", i ? "," : "", cidr_fmt (s->source_ranges[i], ip));
+  for (size_t k = 0; s && k < s->n_ports; k++)
+    {
+      const struct lab_svc_port *p = &s->ports[k];
+      cleanup_free char *name = xasprintf ("lb-%s-%u", proto_lower (p->protocol), p->port);
+      char port[8], dport[8];
+      snprintf (port, sizeof port, "%u", p->port);
+      snprintf (dport, sizeof dport, "%u", s->etp_local ? p->node_port : p->port);
+      json_t *env = json_pack ("[{s:s, s:s}, {s:s, s:s}, {s:s, s:s}, {s:s, s:s}]", "name", "SRC_PORT", "value", port,
+                               "name", "SRC_RANGES", "value", ranges.len ? ranges.buf : "0.0.0.0/0", "name",
+                               "DEST_PROTO", "value", proto_name (p->protocol), "name", "DEST_PORT", "value", dport);
+      if (s->etp_local)
+        json_array_append_new (env, json_pack ("{s:s, s:{s:{s:s}}}", "name", "DEST_IPS", "valueFrom", "fieldRef",
+                                               "fieldPath", "status.hostIPs"));
+      else
+        json_array_append_new (env, json_pack ("{s:s, s:s}", "name", "DEST_IPS", "value", ip_fmt (s->cluster_ip, ip)));
+      json_array_append_new (cs, json_pack ("{s:s, s:s, s:s, s:[{s:s, s:i, s:i, s:s}], s:o, s:{s:{s:[s]}}}", "name",
+                                            name, "image", "rancher/klipper-lb:v0.4.9", "imagePullPolicy",
+                                            "IfNotPresent", "ports", "name", name, "containerPort",
+                                            (json_int_t) p->port, "hostPort", (json_int_t) p->port, "protocol",
+                                            proto_name (p->protocol), "env", env, "securityContext", "capabilities",
+                                            "add", "NET_ADMIN"));
+    }
+  free (ranges.buf);
+  return cs;
+}
+
 /* The pod's one container: the app nslab runs, or the pause process alone. */
 static json_t *
 containers_json (const struct lab_app *app)
@@ -122,11 +179,19 @@ probe_json (const struct lab_probe *pr)
 }
 
 static json_t *
-template_json (const struct lab_workload *w, const char *hash)
+template_json (const struct lab_objects *o, const struct lab_workload *w, const char *hash)
 {
   json_t *labels = labels_json (w->labels, w->n_labels, hash ? "pod-template-hash" : NULL, hash);
-  return json_pack ("{s:{s:o}, s:{s:o, s:s}}", "metadata", "labels", labels, "spec", "containers",
-                    containers_json (&w->app), "restartPolicy", "Always");
+  const struct lab_service *lb = w->app.kind == APP_SVCLB ? servicelb_service (o, w->labels, w->n_labels) : NULL;
+  json_t *t = json_pack ("{s:{s:o}, s:{s:o, s:s}}", "metadata", "labels", labels, "spec", "containers",
+                         lb ? servicelb_containers (lb) : containers_json (&w->app), "restartPolicy", "Always");
+  if (lb)
+    json_object_update_new (json_object_get (t, "spec"),
+                            json_pack ("{s:s, s:s, s:b, s:{s:[{s:s, s:s}]}}", "priorityClassName",
+                                       "system-node-critical", "serviceAccountName", "svclb",
+                                       "automountServiceAccountToken", 0, "securityContext", "sysctls", "name",
+                                       "net.ipv4.ip_forward", "value", "1"));
+  return t;
 }
 
 static void
@@ -266,6 +331,28 @@ static json_t *
 add_workload (struct builder *b, const struct lab_objects *o, const struct lab_workload *w)
 {
   int n = count_pods (o, w);
+  if (w->kind == OBJ_DAEMONSET)
+    {
+      /* servicelb.go newDaemonSet: its labels, selector app=NAME, the
+       * rolling update of one pod at a time; status as the DaemonSet
+       * controller reports every node's pod running and ready. */
+      json_t *ds = add_object (b, "apps/v1", "DaemonSet", w->ns, w->name, labels_json (w->labels, w->n_labels, NULL, NULL));
+      json_t *labels = json_object_get (json_object_get (ds, "metadata"), "labels");
+      json_object_del (labels, "app");
+      json_object_set_new (labels, "svccontroller.k3s.cattle.io/nodeselector", json_string ("false"));
+      json_object_set_new (ds, "spec",
+                           json_pack ("{s:{s:{s:s}}, s:o, s:{s:s, s:{s:i, s:i}}, s:i}", "selector", "matchLabels",
+                                      "app", w->name, "template", template_json (o, w, NULL), "updateStrategy",
+                                      "type", "RollingUpdate", "rollingUpdate", "maxUnavailable", (json_int_t) 1,
+                                      "maxSurge", (json_int_t) 0, "revisionHistoryLimit", (json_int_t) 10));
+      json_object_set_new (ds, "status",
+                           json_pack ("{s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:i}", "currentNumberScheduled",
+                                      (json_int_t) n, "desiredNumberScheduled", (json_int_t) n, "numberAvailable",
+                                      (json_int_t) n, "numberMisscheduled", (json_int_t) 0, "numberReady",
+                                      (json_int_t) n, "updatedNumberScheduled", (json_int_t) n,
+                                      "observedGeneration", (json_int_t) 1, "numberUnavailable", (json_int_t) 0));
+      return ds;
+    }
   const char *hash = w->kind == OBJ_DEPLOYMENT ? w->pod_template_hash : NULL;
   json_t *deploy = NULL;
   if (w->kind == OBJ_DEPLOYMENT)
@@ -276,7 +363,7 @@ add_workload (struct builder *b, const struct lab_objects *o, const struct lab_w
       json_object_set_new (deploy, "spec",
                            json_pack ("{s:i, s:{s:o}, s:o, s:{s:s}}", "replicas", (json_int_t) w->replicas,
                                       "selector", "matchLabels", labels_json (w->labels, w->n_labels, NULL, NULL),
-                                      "template", template_json (w, NULL), "strategy", "type", "RollingUpdate"));
+                                      "template", template_json (o, w, NULL), "strategy", "type", "RollingUpdate"));
       /* The API server's defaults (apps/v1 SetDefaults_Deployment). */
       json_t *spec = json_object_get (deploy, "spec");
       json_object_set_new (json_object_get (spec, "strategy"), "rollingUpdate",
@@ -311,32 +398,39 @@ add_workload (struct builder *b, const struct lab_objects *o, const struct lab_w
                        json_pack ("{s:i, s:{s:o}, s:o}", "replicas", (json_int_t) w->replicas, "selector",
                                   "matchLabels",
                                   labels_json (w->labels, w->n_labels, hash ? "pod-template-hash" : NULL, hash),
-                                  "template", template_json (w, hash)));
+                                  "template", template_json (o, w, hash)));
   json_object_set_new (rs, "status", replicas_status (n));
   return rs;
 }
 
 static json_t *
-add_pod (struct builder *b, const struct lab_objects *o, const struct lab_pod *p, json_t *owner_rs)
+add_pod (struct builder *b, const struct lab_objects *o, const struct lab_pod *p, json_t *owner)
 {
   char ip[IP_STRLEN], host_ip[IP_STRLEN] = "";
   const struct lab_node *node = objects_find_node (o, p->node);
   if (node)
     ip_fmt (node->internal_ip, host_ip);
   json_t *pod = add_object (b, "v1", "Pod", p->ns, p->name, labels_json (p->labels, p->n_labels, NULL, NULL));
-  if (owner_rs)
-    set_owner (pod, "apps/v1", "ReplicaSet", owner_rs);
-  json_t *containers = containers_json (&p->app);
-  if (p->privileged)
+  if (owner)
+    set_owner (pod, "apps/v1", p->owner.kind == OBJ_DAEMONSET ? "DaemonSet" : "ReplicaSet", owner);
+  const struct lab_service *lb = p->app.kind == APP_SVCLB ? servicelb_service (o, p->labels, p->n_labels) : NULL;
+  json_t *containers = lb ? servicelb_containers (lb) : containers_json (&p->app);
+  if (p->privileged && !lb)
     json_object_set_new (json_array_get (containers, 0), "securityContext", json_pack ("{s:b}", "privileged", 1));
   json_t *probe = probe_json (&p->readiness);
   if (probe)
     json_object_set_new (json_array_get (containers, 0), "readinessProbe", probe);
-  const char *cname = json_string_value (json_object_get (json_array_get (containers, 0), "name"));
-  const char *image = json_string_value (json_object_get (json_array_get (containers, 0), "image"));
-  json_t *cstatus = json_pack ("[{s:s, s:s, s:b, s:b, s:i, s:{s:{s:s}}}]", "name", cname, "image", image, "ready", p->ready,
-                               "started", 1, "restartCount", (json_int_t) 0, "state", "running", "startedAt",
-                               b->created);
+  /* One status per container (servicelb's pods have one per port; the
+   * pause process's app stands for all of them). */
+  json_t *cstatus = json_array ();
+  for (size_t k = 0; k < json_array_size (containers); k++)
+    {
+      const char *cname = json_string_value (json_object_get (json_array_get (containers, k), "name"));
+      const char *image = json_string_value (json_object_get (json_array_get (containers, k), "image"));
+      json_array_append_new (cstatus, json_pack ("{s:s, s:s, s:b, s:b, s:i, s:{s:{s:s}}}", "name", cname, "image",
+                                                 image, "ready", p->ready, "started", 1, "restartCount", (json_int_t) 0,
+                                                 "state", "running", "startedAt", b->created));
+    }
   json_object_set_new (pod, "spec",
                        json_pack ("{s:o, s:s, s:s, s:s, s:s}", "containers", containers, "nodeName", p->node,
                                   "restartPolicy", p->restart_policy == RESTART_NEVER ? "Never" : p->restart_policy == RESTART_ON_FAILURE ? "OnFailure" : "Always", "dnsPolicy", "ClusterFirst",
@@ -405,6 +499,11 @@ add_service (struct builder *b, const struct lab_service *s, json_t *pods_by_nam
 {
   char ip[IP_STRLEN];
   json_t *svc = add_object (b, "v1", "Service", s->ns, s->name, NULL);
+  /* servicelb names its DaemonSet after the uid: the plan's. */
+  char svc_uid[37];
+  cleanup_free char *uid_key = service_uid_key (b->lab, s->ns, s->name);
+  uid_from_key (uid_key, svc_uid);
+  json_object_set_new (json_object_get (svc, "metadata"), "uid", json_string (svc_uid));
   if (s->implicit && strcmp (s->name, "kubernetes") == 0)
     json_object_set_new (json_object_get (svc, "metadata"), "labels",
                          json_pack ("{s:s, s:s}", "component", "apiserver", "provider", "kubernetes"));
@@ -521,7 +620,7 @@ add_service (struct builder *b, const struct lab_service *s, json_t *pods_by_nam
 json_t *
 resources_from_objects (const struct lab_objects *o, time_t now)
 {
-  struct builder b = { .items = json_array () };
+  struct builder b = { .items = json_array (), .lab = o->lab };
   time_format_rfc3339 (now, b.created);
 
   /* The namespaces every cluster has, then the lab's own. */
@@ -553,7 +652,9 @@ resources_from_objects (const struct lab_objects *o, time_t now)
   for (size_t i = 0; i < o->n_pods; i++)
     {
       const struct lab_pod *p = &o->pods[i];
-      cleanup_free char *rs_key = p->replicaset ? xasprintf ("%s/%s", p->ns, p->replicaset) : NULL;
+      cleanup_free char *rs_key = p->replicaset                     ? xasprintf ("%s/%s", p->ns, p->replicaset)
+                                  : p->owner.kind == OBJ_DAEMONSET ? xasprintf ("%s/%s", p->ns, p->owner.name)
+                                                                   : NULL;
       json_t *pod = add_pod (&b, o, p, rs_key ? json_object_get (rs_by_key, rs_key) : NULL);
       cleanup_free char *key = xasprintf ("%s/%s", p->ns, p->name);
       json_object_set (pods_by_key, key, pod);

@@ -65,6 +65,16 @@ const char *cni_conflist (const struct model *m);
 
 /* cni_plugins.c */
 void cni_plugins_plan_pod (struct plan *p, const struct model *m, const struct model_pod *pod);
+/* The pod sandbox's id (64 hex digits like containerd's, stable per pod)
+ * and one CNI call for the pod on its node, CONFIG taken. */
+char *plan_sandbox_id (const struct model *m, const struct model_pod *pod);
+void plan_add_cni (struct plan *p, const struct model *m, const struct model_pod *pod, const char *id,
+                   const char *ifname, const char *type, const char *network, char *config, uint32_t expect_ip);
+
+/* servicelb.c: k3s servicelb's pods (NULL / nothing for other pods). */
+const struct model_service *servicelb_service (const struct model *m, const struct model_pod *pod);
+char *servicelb_entry_script (const struct model *m, const struct model_pod *pod);
+void servicelb_plan_pod (struct plan *p, const struct model *m, const struct model_pod *pod);
 
 /* weave.c */
 void weave_plan_node (struct plan *p, const struct model *m, const struct model_node *n);

@@ -13,8 +13,8 @@
 #include "plan/builder.h"
 
 /* The pod sandbox's id: 64 hex digits like containerd's, stable per pod. */
-static char *
-sandbox_id (const struct model *m, const struct model_pod *pod)
+char *
+plan_sandbox_id (const struct model *m, const struct model_pod *pod)
 {
   cleanup_free char *key = xasprintf ("nslab-sandbox/%s/%s/%s", m->lab, pod->ns, pod->name);
   uint8_t d[SHA256_DIGEST_SIZE];
@@ -91,8 +91,8 @@ flannel_delegate_config (const struct model *m, const struct model_node *n)
   return json_compact (c);
 }
 
-static void
-add_call (struct plan *p, const struct model *m, const struct model_pod *pod, const char *id, const char *ifname,
+void
+plan_add_cni (struct plan *p, const struct model *m, const struct model_pod *pod, const char *id, const char *ifname,
           const char *type, const char *network, char *config, uint32_t expect_ip)
 {
   const struct model_node *n = &m->nodes[pod->node];
@@ -115,10 +115,10 @@ add_call (struct plan *p, const struct model *m, const struct model_pod *pod, co
 void
 cni_plugins_plan_pod (struct plan *p, const struct model *m, const struct model_pod *pod)
 {
-  cleanup_free char *id = sandbox_id (m, pod);
-  add_call (p, m, pod, id, "lo", "loopback", "cni-loopback",
+  cleanup_free char *id = plan_sandbox_id (m, pod);
+  plan_add_cni (p, m, pod, id, "lo", "loopback", "cni-loopback",
             json_compact (json_pack ("{s:s, s:s, s:s}", "cniVersion", "0.3.1", "name", "cni-loopback", "type",
                                      "loopback")),
             0);
-  add_call (p, m, pod, id, "eth0", "bridge", "cbr0", flannel_delegate_config (m, &m->nodes[pod->node]), pod->ip);
+  plan_add_cni (p, m, pod, id, "eth0", "bridge", "cbr0", flannel_delegate_config (m, &m->nodes[pod->node]), pod->ip);
 }

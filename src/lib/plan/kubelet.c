@@ -105,6 +105,45 @@ plan_process (struct plan *p, const char *ns, char *title, const char *hostname,
   return pr;
 }
 
+/* The node's kube-proxy, as far as it serves HTTP: its health servers,
+ * with the flags each flavor starts kube-proxy with (k3s binds healthz to
+ * 127.0.0.1; kubeadm's KubeProxyConfiguration keeps 0.0.0.0:10256). */
+static void
+kube_proxy_app (struct plan_app *app, const struct model *m, const struct model_node *n)
+{
+  const struct cluster_def *cl = &m->sc->cluster;
+  char **argv = xcalloc (10, sizeof *argv);
+  size_t k = 0;
+  argv[k++] = xstrdup ("nslab-kube-proxy");
+  if (cl->flavor == FLAVOR_K3S)
+    {
+      argv[k++] = xstrdup ("--healthz-bind-address");
+      argv[k++] = xstrdup ("127.0.0.1");
+    }
+  if (cl->n_node_port_addresses)
+    {
+      struct strbuf sb;
+      sb_init (&sb);
+      for (size_t i = 0; i < cl->n_node_port_addresses; i++)
+        {
+          char c[CIDR_STRLEN];
+          sb_addf (&sb, "%s%s", i ? "," : "", cidr_fmt (cl->node_port_addresses[i], c));
+        }
+      argv[k++] = xstrdup ("--nodeport-addresses");
+      argv[k++] = sb_steal (&sb);
+    }
+  argv[k++] = xstrdup ("--hostname-override");
+  argv[k++] = xstrdup (n->name);
+  argv[k++] = xstrdup (m->lab);
+  struct strbuf cmd;
+  sb_init (&cmd);
+  for (size_t i = 0; i < k; i++)
+    sb_addf (&cmd, "%s%s", i ? " " : "", argv[i]);
+  app->kind = APP_KUBE_PROXY;
+  app->argv = argv;
+  app->command = sb_steal (&cmd);
+}
+
 void
 kubelet_plan_processes (struct plan *p, const struct model *m)
 {
@@ -119,6 +158,7 @@ kubelet_plan_processes (struct plan *p, const struct model *m)
       pr->files = xcalloc (3, sizeof (char *));
       pr->files[0] = xstrdup (cni_conf_path (m));
       pr->files[1] = xstrdup (cni_conflist (m));
+      kube_proxy_app (&pr->app, m, n);
     }
   for (size_t i = 0; i < m->n_pods; i++)
     {
@@ -138,6 +178,16 @@ kubelet_plan_processes (struct plan *p, const struct model *m)
         {
           pr->app.command = xstrdup (app->command);
           pr->app.argv = copy_argv (app->argv);
+        }
+      else if (app->kind == APP_SVCLB)
+        {
+          /* klipper-lb's entry script, run by sh as the image runs it */
+          pr->app.kind = APP_COMMAND;
+          pr->app.argv = xcalloc (4, sizeof (char *));
+          pr->app.argv[0] = xstrdup ("sh");
+          pr->app.argv[1] = xstrdup ("-c");
+          pr->app.argv[2] = servicelb_entry_script (m, pod);
+          pr->app.command = xasprintf ("sh -c '%s'", pr->app.argv[2]);
         }
       /* The downward-API variables a pod spec would typically expose, then
        * the kubernetes service's, which kubelet gives every pod

@@ -15,7 +15,7 @@ static const char *const rtprot_names[] = { [RTPROT_UNSPEC] = "unspec", [RTPROT_
                                             [RTPROT_BOOT] = "boot", [RTPROT_STATIC] = "static",
                                             [RTPROT_DHCP] = "dhcp" };
 static const char *const app_kind_names[] = { [APP_NONE] = "none", [APP_HTTP] = "http", [APP_COMMAND] = "command",
-                                                 [APP_DNS] = "dns" };
+                                                 [APP_DNS] = "dns", [APP_KUBE_PROXY] = "kube-proxy" };
 static const char *const owner_kind_names[] = { [OBJ_NONE] = "none", [OBJ_NODE] = "node", [OBJ_POD] = "pod" };
 static const char *const restart_policy_names[]
     = { [RESTART_ALWAYS] = "Always", [RESTART_ON_FAILURE] = "OnFailure", [RESTART_NEVER] = "Never" };
@@ -517,6 +517,8 @@ process_describe (struct strbuf *sb, const struct plan_op *op)
     sb_addf (sb, ", app: %s", pr->app.command);
   else if (pr->app.kind == APP_DNS)
     sb_addf (sb, ", app: cluster DNS on port %u", pr->app.port);
+  else if (pr->app.kind == APP_KUBE_PROXY)
+    sb_addf (sb, ", app: kube-proxy health servers: %s", pr->app.command);
   if (pr->privileged)
     sb_add (sb, ", privileged");
   if (pr->restart_policy != RESTART_ALWAYS)
@@ -588,8 +590,8 @@ process_to_json (const struct plan_op *op, json_t *o)
   json_t *app = json_null ();
   if (pr->app.kind == APP_HTTP || pr->app.kind == APP_DNS)
     app = json_pack ("{s:s, s:i}", "type", app_kind_names[pr->app.kind], "port", (json_int_t) pr->app.port);
-  else if (pr->app.kind == APP_COMMAND)
-    app = json_pack ("{s:s, s:s, s:o}", "type", "command", "command", pr->app.command, "argv",
+  else if (pr->app.kind == APP_COMMAND || pr->app.kind == APP_KUBE_PROXY)
+    app = json_pack ("{s:s, s:s, s:o}", "type", app_kind_names[pr->app.kind], "command", pr->app.command, "argv",
                      json_strv (pr->app.argv));
   json_object_set_new (o, "app", app);
   json_object_set_new (o, "env", json_strv (pr->env));
@@ -622,7 +624,7 @@ process_from_json (const json_t *o, struct plan_op *op, nslab_error_t *err)
     return -1;
   if (pr->app.kind == APP_HTTP || pr->app.kind == APP_DNS)
     return jr_u16 (&r, app, "port", &pr->app.port);
-  if (pr->app.kind == APP_COMMAND)
+  if (pr->app.kind == APP_COMMAND || pr->app.kind == APP_KUBE_PROXY)
     {
       if (jr_str (&r, app, "command", false, &pr->app.command) < 0 || jr_strv (&r, app, "argv", false, &pr->app.argv) < 0)
         return -1;

@@ -231,6 +231,9 @@ plan_from_model (const struct model *m)
    * addresses the model gave (k8s/model.c follows host-local's order). */
   for (size_t i = 0; i < m->n_pods; i++)
     (!builtin ? cni_plugins_plan_pod : weave ? weave_plan_pod : cni_bridge_plan_pod) (p, m, &m->pods[i]);
+  /* The hostPorts of servicelb's pods, once each pod has its address. */
+  for (size_t i = 0; i < m->n_pods; i++)
+    servicelb_plan_pod (p, m, &m->pods[i]);
   hypervisor_plan_bridges_up (p, m);
   hypervisor_plan_lb_pool_route (p, m);
   if (builtin)

@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/hash.h"
 #include "base/util.h"
 
 static const struct flavor_defaults flavors[] = {
@@ -182,9 +183,72 @@ add_implicit_services (struct scenario *sc)
 
 #define COREDNS_NS "kube-system"
 #define COREDNS_NAME "coredns"
+#define SERVICELB_NS "kube-system"
+
+static void add_implicit_dns (struct scenario *sc);
+
+/* k3s servicelb (pkg/cloudprovider/servicelb.go newDaemonSet): per
+ * LoadBalancer, DaemonSet kube-system/svclb-NAME-UID8 (the name cut to 48
+ * characters, not at a '-'), its pods labelled app=<that name> and with the
+ * service's name and namespace, on every node (it tolerates the
+ * control-plane taints), running klipper-lb. */
+static void
+add_servicelb_daemonsets (struct scenario *sc)
+{
+  for (size_t s = 0; s < sc->n_services; s++)
+    {
+      const struct service_def *d = &sc->services[s];
+      if (d->type != SVC_LOAD_BALANCER)
+        continue;
+      char uid[37];
+      cleanup_free char *key = service_uid_key (sc->lab, d->ns, d->name);
+      uid_from_key (key, uid);
+      size_t len = strlen (d->name);
+      if (len > 48)
+        for (len = 48; len > 0 && d->name[len - 1] == '-'; len--)
+          ;
+      char *name = xasprintf ("svclb-%.*s-%.8s", (int) len, d->name, uid);
+      struct workload_def *w = VEC_PUSH (sc->workloads, sc->n_workloads);
+      w->kind = WL_DAEMONSET;
+      w->ns = xstrdup (SERVICELB_NS);
+      w->name = name;
+      w->labels = xcalloc (3, sizeof *w->labels);
+      w->labels[0] = (struct label) { xstrdup ("app"), xstrdup (name) };
+      w->labels[1] = (struct label) { xstrdup ("svccontroller.k3s.cattle.io/svcname"), xstrdup (d->name) };
+      w->labels[2] = (struct label) { xstrdup ("svccontroller.k3s.cattle.io/svcnamespace"), xstrdup (d->ns) };
+      w->n_labels = 3;
+      w->replicas = (int) sc->n_nodes;
+      for (size_t i = 0; i < sc->n_nodes; i++)
+        *VEC_PUSH (w->nodes, w->n_nodes) = xstrdup (sc->nodes[i].name);
+      w->app.kind = APP_SVCLB;
+      /* The containers add NET_ADMIN for the entry script's iptables;
+       * nslab's pods have only all capabilities or containerd's set. */
+      w->privileged = true;
+      w->restart_policy = RESTART_ALWAYS;
+      w->lb_svc_ns = xstrdup (d->ns);
+      w->lb_svc_name = xstrdup (d->name);
+      w->origin.file = d->origin.file;
+      w->origin.section = xasprintf ("service %s/%s", d->ns, d->name);
+    }
+}
+
+char *
+service_uid_key (const char *lab, const char *ns, const char *name)
+{
+  return xasprintf ("nslab-uid/%s/Service/%s/%s", lab, ns, name);
+}
 
 void
 add_implicit_workloads (struct scenario *sc)
+{
+  add_implicit_dns (sc);
+  /* After coredns: the user's pods and coredns keep their addresses. */
+  if (sc->cluster.flavor == FLAVOR_K3S)
+    add_servicelb_daemonsets (sc);
+}
+
+static void
+add_implicit_dns (struct scenario *sc)
 {
   const struct cluster_def *cl = &sc->cluster;
   if (!cl->dns)

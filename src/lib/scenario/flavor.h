@@ -54,5 +54,8 @@ void add_implicit_services (struct scenario *sc);
  * defines it itself. Added after the user's workloads, so their pods keep
  * the addresses they had without it. */
 void add_implicit_workloads (struct scenario *sc);
+/* The key of a Service's metadata.uid (base/hash.h uid_from_key): the
+ * store gives the Service that uid, servicelb's DaemonSet name shows it. */
+char *service_uid_key (const char *lab, const char *ns, const char *name);
 
 #endif

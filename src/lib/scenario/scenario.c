@@ -39,7 +39,7 @@ svc_type_name (enum svc_type t)
 const char *
 workload_kind_name (enum workload_kind k)
 {
-  return k == WL_DEPLOYMENT ? "deployment" : k == WL_REPLICASET ? "replicaset" : "pod";
+  return k == WL_DEPLOYMENT ? "deployment" : k == WL_REPLICASET ? "replicaset" : k == WL_DAEMONSET ? "daemonset" : "pod";
 }
 
 bool
@@ -103,6 +103,8 @@ scenario_free (struct scenario *s)
       shell_argv_free (w->app.argv);
       free (w->app.command);
       free (w->readiness.path);
+      free (w->lb_svc_ns);
+      free (w->lb_svc_name);
       free ((char *) w->origin.section);
     }
   free (s->workloads);

@@ -25,9 +25,12 @@ enum net_kind { NET_NAT, NET_HOSTONLY };
 /* Whose VMs sit on a network: decides the NICs' MAC vendor prefix. */
 enum hypervisor { HV_VIRTUALBOX, HV_VMWARE };
 enum node_role { ROLE_CONTROL_PLANE, ROLE_WORKER };
-enum workload_kind { WL_POD, WL_DEPLOYMENT, WL_REPLICASET };
+/* WL_DAEMONSET: only k3s servicelb's, one per LoadBalancer (add_implicit_workloads). */
+enum workload_kind { WL_POD, WL_DEPLOYMENT, WL_REPLICASET, WL_DAEMONSET };
 /* APP_DNS: the cluster DNS server (the coredns pods the flavor adds, scenario/flavor.c). */
-enum app_kind { APP_NONE, APP_HTTP, APP_COMMAND, APP_DNS };
+/* APP_KUBE_PROXY: a node's kube-proxy health servers (plan/kubelet.c, cmd_kube_proxy.c).
+ * APP_SVCLB: klipper-lb's entry script for the workload's lb_svc (plan/servicelb.c). */
+enum app_kind { APP_NONE, APP_HTTP, APP_COMMAND, APP_DNS, APP_KUBE_PROXY, APP_SVCLB };
 enum probe_kind { PROBE_NONE, PROBE_TCP, PROBE_HTTP };
 /* A pod's spec.restartPolicy: when kubelet restarts its app. */
 enum restart_policy { RESTART_ALWAYS, RESTART_ON_FAILURE, RESTART_NEVER };
@@ -138,6 +141,7 @@ struct workload_def {
   bool readiness_set;     /* written in the scenario (else the default) */
   bool privileged;        /* securityContext.privileged: the app keeps every capability */
   enum restart_policy restart_policy; /* Always (the default; the only one for deployments, replicasets) */
+  char *lb_svc_ns, *lb_svc_name; /* WL_DAEMONSET: the LoadBalancer whose servicelb pods these are */
   struct origin origin;
 };
 

@@ -119,6 +119,8 @@ print_pods (const struct lab_objects *o, bool running, FILE *out)
         snprintf (appdesc, sizeof appdesc, "command");
       else if (pod->app.kind == APP_DNS)
         snprintf (appdesc, sizeof appdesc, "coredns:%u", pod->app.port);
+      else if (pod->app.kind == APP_SVCLB)
+        snprintf (appdesc, sizeof appdesc, "klipper-lb");
       else
         snprintf (appdesc, sizeof appdesc, "<none>");
       ip_fmt (pod->ip, ip);
