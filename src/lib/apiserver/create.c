@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "base/text.h"
+#include "base/json.h"
 #include "base/util.h"
 #include "k8s/resources.h"
 #include "plan/plan.h"
@@ -21,22 +22,6 @@
 #include "state/state.h"
 #include "state/store.h"
 
-static const json_t *
-at (const json_t *o, const char *path)
-{
-  char key[64];
-  while (o && *path)
-    {
-      size_t n = strcspn (path, ".");
-      if (n >= sizeof key)
-        return NULL;
-      memcpy (key, path, n);
-      key[n] = '\0';
-      o = json_object_get (o, key);
-      path += n + (path[n] == '.');
-    }
-  return o;
-}
 
 /* What may go into a scenario line: a label key or value's characters only
  * (nothing that the INI reader would take for a comment, a section or a
@@ -122,50 +107,50 @@ app_line (const json_t *containers, const char *field, struct strbuf *sb, char *
 static bool
 deployment_section (const json_t *obj, const char *ns, const char *name, struct strbuf *sb, char **f, char **m)
 {
-  const json_t *ml = at (obj, "spec.selector.matchLabels"), *tl = at (obj, "spec.template.metadata.labels");
+  const json_t *ml = json_at (obj, "spec.selector.matchLabels"), *tl = json_at (obj, "spec.template.metadata.labels");
   if (json_object_size (ml) == 0)
     return invalid (f, m, "spec.selector", "Required value");
   const char *k;
   json_t *v;
   json_object_foreach ((json_t *) ml, k, v) if (!json_equal (json_object_get (tl, k), v)) return invalid (
       f, m, "spec.template.metadata.labels", "Invalid value: the selector does not match template labels");
-  const json_t *r = at (obj, "spec.replicas");
+  const json_t *r = json_at (obj, "spec.replicas");
   if (r && (!json_is_integer (r) || json_integer_value (r) < 0 || json_integer_value (r) > 1000))
     return invalid (f, m, "spec.replicas", "Invalid value: must be greater than or equal to 0 (at most 1000 in a lab)");
   sb_addf (sb, "[deployment %s/%s]\nlabels = ", ns, name);
   if (!labels_line (tl, "spec.template.metadata.labels", sb, f, m))
     return false;
   sb_addf (sb, "\nreplicas = %lld\n", r ? (long long) json_integer_value (r) : 1LL);
-  return app_line (at (obj, "spec.template.spec.containers"), "spec.template.spec.containers", sb, f, m);
+  return app_line (json_at (obj, "spec.template.spec.containers"), "spec.template.spec.containers", sb, f, m);
 }
 
 static bool
 pod_section (const json_t *obj, const char *ns, const char *name, struct strbuf *sb, char **f, char **m)
 {
-  const json_t *labels = at (obj, "metadata.labels");
+  const json_t *labels = json_at (obj, "metadata.labels");
   sb_addf (sb, "[pod %s/%s]\nlabels = ", ns, name);
   if (json_object_size (labels) == 0)
     sb_addf (sb, "run=%s", name); /* the scenario wants labels; kubectl run's */
   else if (!labels_line (labels, "metadata.labels", sb, f, m))
     return false;
   sb_add (sb, "\n");
-  return app_line (at (obj, "spec.containers"), "spec.containers", sb, f, m);
+  return app_line (json_at (obj, "spec.containers"), "spec.containers", sb, f, m);
 }
 
 static bool
 service_section (const json_t *obj, const char *ns, const char *name, struct strbuf *sb, char **f, char **m)
 {
-  const char *type = json_string_value (at (obj, "spec.type"));
+  const char *type = json_string_value (json_at (obj, "spec.type"));
   if (type == NULL)
     type = "ClusterIP";
   if (strcmp (type, "ClusterIP") != 0 && strcmp (type, "NodePort") != 0 && strcmp (type, "LoadBalancer") != 0)
     return invalid (f, m, "spec.type", "Unsupported value: \"%s\": supported values: \"ClusterIP\", \"NodePort\", "
                                        "\"LoadBalancer\"", type);
-  const json_t *ports = at (obj, "spec.ports");
+  const json_t *ports = json_at (obj, "spec.ports");
   if (json_array_size (ports) == 0)
     return invalid (f, m, "spec.ports", "Required value");
   sb_addf (sb, "[service %s/%s]\ntype = %s\n", ns, name, type);
-  const json_t *sel = at (obj, "spec.selector");
+  const json_t *sel = json_at (obj, "spec.selector");
   if (json_object_size (sel))
     {
       sb_add (sb, "selector = ");
@@ -173,7 +158,7 @@ service_section (const json_t *obj, const char *ns, const char *name, struct str
         return false;
       sb_add (sb, "\n");
     }
-  const char *cip = json_string_value (at (obj, "spec.clusterIP"));
+  const char *cip = json_string_value (json_at (obj, "spec.clusterIP"));
   if (cip && *cip && strcmp (cip, "None") != 0)
     {
       if (strspn (cip, "0123456789.") != strlen (cip))
@@ -225,7 +210,7 @@ create_section (const json_t *obj, const char *ns, char **field, char **message)
 {
   *field = *message = NULL;
   const char *kind = json_string_value (json_object_get (obj, "kind"));
-  const char *name = json_string_value (at (obj, "metadata.name"));
+  const char *name = json_string_value (json_at (obj, "metadata.name"));
   if (name == NULL || !dns_label_valid (name, 63))
     {
       invalid (field, message, "metadata.name",
@@ -299,7 +284,7 @@ overlay (json_t *obj, const json_t *sent, const char *kind)
         json_object_set_new (meta, "annotations", ann = json_object ());
       json_object_update (ann, json_object_get (smeta, "annotations"));
     }
-  const json_t *containers = at (sent, strcmp (kind, "Deployment") == 0 ? "spec.template.spec.containers"
+  const json_t *containers = json_at (sent, strcmp (kind, "Deployment") == 0 ? "spec.template.spec.containers"
                                                                          : "spec.containers");
   json_t *dst = strcmp (kind, "Deployment") == 0
                     ? json_object_get (json_object_get (json_object_get (obj, "spec"), "template"), "spec")

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/json.h"
 #include "base/util.h"
 
 json_t *
@@ -483,19 +484,7 @@ selector_parse (enum selector_kind kind, const char *s, char **message)
 static const char *
 field_value (const json_t *obj, const char *path)
 {
-  char key[128];
-  const json_t *o = obj;
-  while (o && *path)
-    {
-      size_t n = strcspn (path, ".");
-      if (n >= sizeof key)
-        return NULL;
-      memcpy (key, path, n);
-      key[n] = '\0';
-      o = json_object_get (o, key);
-      path += n + (path[n] == '.');
-    }
-  return json_string_value (o);
+  return json_string_value (json_at (obj, path));
 }
 
 bool

@@ -2,6 +2,7 @@
 #include "base/json.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "base/util.h"
@@ -190,4 +191,31 @@ jr_object (struct json_reader *r, const json_t *o, const char *key)
       return NULL;
     }
   return a;
+}
+
+const json_t *
+json_at (const json_t *o, const char *path)
+{
+  char key[128];
+  while (o && *path)
+    {
+      size_t n = strcspn (path, ".");
+      if (n >= sizeof key)
+        return NULL;
+      memcpy (key, path, n);
+      key[n] = '\0';
+      o = json_object_get (o, key);
+      path += n + (path[n] == '.');
+    }
+  return o;
+}
+
+char *
+json_compact (json_t *j)
+{
+  char *s = json_dumps (j, JSON_COMPACT | JSON_SORT_KEYS);
+  json_decref (j);
+  if (s == NULL)
+    abort ();
+  return s;
 }

@@ -93,11 +93,16 @@ adjust_scenario (struct scenario *sc, struct store *s, const struct lab_objects 
     rc = -1;
   if (rc == 0 && want[1] && (rsets = stored_by_name (s, "ReplicaSet", false, err)) == NULL)
     rc = -1;
-  /* Of pods and services only which exist (and a pod's uid and creation
-   * time) matters here: their bodies are the bulk of the store. */
+  /* Of pods and (mostly) services only which exist (and a pod's uid and
+   * creation time) matters here: their bodies are the bulk of the store. */
   if (rc == 0 && *pods == NULL && (*pods = stored_by_name (s, "Pod", true, err)) == NULL)
     rc = -1;
-  if (rc == 0 && sc->n_services && (svcs = stored_by_name (s, "Service", true, err)) == NULL)
+  /* servicelb's DaemonSets follow their service's spec.type: then the
+     services' bodies are needed. */
+  bool svc_specs = false;
+  for (size_t i = 0; i < sc->n_workloads; i++)
+    svc_specs = svc_specs || sc->workloads[i].kind == WL_DAEMONSET;
+  if (rc == 0 && sc->n_services && (svcs = stored_by_name (s, "Service", !svc_specs, err)) == NULL)
     rc = -1;
   if (rc < 0)
     {

@@ -118,22 +118,12 @@ endpoints_from_json (struct dns_service *s, const json_t *ep)
 int
 coredns_view_load (struct store *st, const char *zone, struct dns_view *out, nslab_error_t *err)
 {
-  json_t *svcs = NULL, *eps = NULL;
+  static const char *const kinds[] = { "Service", "Endpoints" };
+  json_t *lists[2];
   uint64_t rv = 0;
   memset (out, 0, sizeof *out);
-  /* One read transaction: the two lists agree with each other. */
-  int rc = store_read_begin (st, err);
-  if (rc == 0)
-    {
-      rc = store_resource_version (st, &rv, err) < 0 || store_list (st, "Service", NULL, &svcs, err) < 0
-                   || store_list (st, "Endpoints", NULL, &eps, err) < 0
-               ? -1
-               : 0;
-      nslab_error_t e2 = NULL;
-      if (store_read_end (st, rc == 0 ? err : &e2) < 0)
-        rc = -1;
-      nslab_error_free (&e2);
-    }
+  int rc = store_list_kinds (st, 2, kinds, lists, &rv, err);
+  json_t *svcs = lists[0], *eps = lists[1];
   if (rc == 0)
     {
       out->zone = xstrdup (zone);

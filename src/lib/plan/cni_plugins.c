@@ -9,6 +9,7 @@
 #include <nettle/sha2.h>
 #include <string.h>
 
+#include "base/json.h"
 #include "base/util.h"
 #include "plan/builder.h"
 
@@ -26,16 +27,6 @@ plan_sandbox_id (const struct model *m, const struct model_pod *pod)
   for (size_t i = 0; i < sizeof d; i++)
     snprintf (hex + 2 * i, 3, "%02x", d[i]);
   return hex;
-}
-
-static char *
-json_compact (json_t *j)
-{
-  char *s = json_dumps (j, JSON_COMPACT | JSON_SORT_KEYS);
-  json_decref (j);
-  if (s == NULL)
-    abort ();
-  return s;
 }
 
 /* The flannel plugin's entry of the node's conflist (cni_conf.c), the one

@@ -12,6 +12,7 @@
  * to the destination and MASQUERADE, in the pod's own network namespace. */
 #include <string.h>
 
+#include "base/json.h"
 #include "base/util.h"
 #include "plan/builder.h"
 
@@ -65,16 +66,6 @@ servicelb_entry_script (const struct model *m, const struct model_pod *pod)
    * files untouched, so it sleeps instead. */
   sb_add (&sb, "; exec sleep infinity");
   return sb_steal (&sb);
-}
-
-static char *
-json_compact (json_t *j)
-{
-  char *s = json_dumps (j, JSON_COMPACT | JSON_SORT_KEYS);
-  json_decref (j);
-  if (s == NULL)
-    abort ();
-  return s;
 }
 
 void

@@ -241,19 +241,10 @@ sync_view (struct server *sv, const struct hc_view *v)
 static int
 load_view (struct store *st, const char *node, struct hc_view *out, nslab_error_t *err)
 {
-  json_t *svcs = NULL, *eps = NULL, *nodes = NULL;
-  int rc = store_read_begin (st, err);
-  if (rc == 0)
-    {
-      rc = store_list (st, "Service", NULL, &svcs, err) < 0 || store_list (st, "Endpoints", NULL, &eps, err) < 0
-                   || store_list (st, "Node", NULL, &nodes, err) < 0
-               ? -1
-               : 0;
-      nslab_error_t e2 = NULL;
-      if (store_read_end (st, rc == 0 ? err : &e2) < 0)
-        rc = -1;
-      nslab_error_free (&e2);
-    }
+  static const char *const kinds[] = { "Service", "Endpoints", "Node" };
+  json_t *lists[3];
+  int rc = store_list_kinds (st, 3, kinds, lists, NULL, err);
+  json_t *svcs = lists[0], *eps = lists[1], *nodes = lists[2];
   if (rc == 0)
     hc_view_from_json (svcs, eps, nodes, node, out);
   json_decref (svcs);

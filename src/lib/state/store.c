@@ -460,6 +460,32 @@ store_read_end (struct store *s, nslab_error_t *err)
 }
 
 int
+store_list_kinds (struct store *s, size_t n, const char *const *kinds, json_t **outs, uint64_t *rv,
+                  nslab_error_t *err)
+{
+  for (size_t i = 0; i < n; i++)
+    outs[i] = NULL;
+  if (store_read_begin (s, err) < 0)
+    return -1;
+  int rc = rv ? store_resource_version (s, rv, err) : 0;
+  for (size_t i = 0; i < n && rc == 0; i++)
+    rc = store_list (s, kinds[i], NULL, &outs[i], err);
+  /* A failed list already says what failed; the end of the transaction
+     only speaks when everything before it went well. */
+  nslab_error_t e2 = NULL;
+  if (store_read_end (s, rc == 0 ? err : &e2) < 0)
+    rc = -1;
+  nslab_error_free (&e2);
+  if (rc < 0)
+    for (size_t i = 0; i < n; i++)
+      {
+        json_decref (outs[i]);
+        outs[i] = NULL;
+      }
+  return rc;
+}
+
+int
 store_end (struct store *s, int rc, nslab_error_t *err)
 {
   s->in_txn = false;

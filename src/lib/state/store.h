@@ -66,6 +66,11 @@ int store_end (struct store *s, int rc, nslab_error_t *err);
  * version of the store, as a reader that lists several kinds needs. */
 int store_read_begin (struct store *s, nslab_error_t *err);
 int store_read_end (struct store *s, nslab_error_t *err);
+/* Every object of each of N kinds (KINDS[i] into OUTS[i], all namespaces)
+ * and, if RV is not NULL, the store's resourceVersion, from one read
+ * transaction: the lists agree with each other. On failure OUTS are NULL. */
+int store_list_kinds (struct store *s, size_t n, const char *const *kinds, json_t **outs, uint64_t *rv,
+                      nslab_error_t *err);
 /* Small numbers beside the objects (what the control loop has seen:
  * "observedResourceVersion"); 0 when unset. */
 int store_meta_get (struct store *s, const char *key, uint64_t *out, nslab_error_t *err);

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "base/table.h"
+#include "base/json.h"
 #include "base/util.h"
 #include "view/pods.h"
 
@@ -114,34 +115,18 @@ static const struct column default_cols[] = { COL_NAME, COL_AGE, { 0 } };
 
 /* ---- field access ------------------------------------------------------ */
 
-static const json_t *
-at (const json_t *o, const char *path)
-{
-  char key[64];
-  while (o && *path)
-    {
-      size_t n = strcspn (path, ".");
-      if (n >= sizeof key)
-        return NULL;
-      memcpy (key, path, n);
-      key[n] = '\0';
-      o = json_object_get (o, key);
-      path += n + (path[n] == '.');
-    }
-  return o;
-}
 
 static const char *
 str (const json_t *o, const char *path)
 {
-  const char *s = json_string_value (at (o, path));
+  const char *s = json_string_value (json_at (o, path));
   return s ? s : "";
 }
 
 static json_int_t
 num (const json_t *o, const char *path)
 {
-  return json_integer_value (at (o, path));
+  return json_integer_value (json_at (o, path));
 }
 
 static char *
@@ -230,7 +215,7 @@ template_list (const json_t *o, const char *field)
   sb_init (&sb);
   size_t i;
   const json_t *c;
-  json_array_foreach (at (o, "spec.template.spec.containers"), i, c) sb_addf (&sb, "%s%s", i ? "," : "",
+  json_array_foreach (json_at (o, "spec.template.spec.containers"), i, c) sb_addf (&sb, "%s%s", i ? "," : "",
                                                                               str (c, field));
   return sb_steal (&sb);
 }
@@ -284,7 +269,7 @@ pod_cells (json_t *c, const json_t *o, time_t now)
 static char *
 node_roles (const json_t *o)
 {
-  const json_t *labels = at (o, "metadata.labels");
+  const json_t *labels = json_at (o, "metadata.labels");
   const char *k;
   json_t *v;
   char *roles[16];
@@ -316,7 +301,7 @@ node_address (const json_t *o, const char *type)
 {
   size_t i;
   const json_t *a;
-  json_array_foreach (at (o, "status.addresses"), i, a) if (strcmp (str (a, "type"), type) == 0) return xstrdup (
+  json_array_foreach (json_at (o, "status.addresses"), i, a) if (strcmp (str (a, "type"), type) == 0) return xstrdup (
       str (a, "address"));
   return xstrdup ("<none>");
 }
@@ -333,10 +318,10 @@ node_cells (json_t *c, const json_t *o, time_t now)
   const char *status = "Unknown";
   size_t i;
   const json_t *cond;
-  json_array_foreach (at (o, "status.conditions"), i, cond) if (strcmp (str (cond, "type"), "Ready") == 0) status
+  json_array_foreach (json_at (o, "status.conditions"), i, cond) if (strcmp (str (cond, "type"), "Ready") == 0) status
       = strcmp (str (cond, "status"), "True") == 0 ? "Ready" : "NotReady";
   cell_s (c, str (o, "metadata.name"));
-  if (json_is_true (at (o, "spec.unschedulable")))
+  if (json_is_true (json_at (o, "spec.unschedulable")))
     cell_own (c, xasprintf ("%s,SchedulingDisabled", status));
   else
     cell_s (c, status);
@@ -368,7 +353,7 @@ static char *
 svc_external_ip (const json_t *o)
 {
   const char *type = str (o, "spec.type");
-  const json_t *ext = at (o, "spec.externalIPs");
+  const json_t *ext = json_at (o, "spec.externalIPs");
   if (strcmp (type, "ExternalName") == 0)
     return xstrdup (str (o, "spec.externalName"));
   if (strcmp (type, "LoadBalancer") == 0)
@@ -377,7 +362,7 @@ svc_external_ip (const json_t *o)
       sb_init (&sb);
       size_t i;
       const json_t *ing;
-      json_array_foreach (at (o, "status.loadBalancer.ingress"), i, ing)
+      json_array_foreach (json_at (o, "status.loadBalancer.ingress"), i, ing)
         {
           const char *v = *str (ing, "ip") ? str (ing, "ip") : str (ing, "hostname");
           if (*v)
@@ -398,7 +383,7 @@ svc_external_ip (const json_t *o)
 static char *
 svc_ports (const json_t *o)
 {
-  const json_t *ports = at (o, "spec.ports");
+  const json_t *ports = json_at (o, "spec.ports");
   if (json_array_size (ports) == 0)
     return xstrdup ("<none>");
   struct strbuf sb;
@@ -424,7 +409,7 @@ svc_cells (json_t *c, const json_t *o, time_t now)
   cell_own (c, svc_external_ip (o));
   cell_own (c, svc_ports (o));
   cell_own (c, age_of (o, "metadata.creationTimestamp", now));
-  cell_own (c, format_map (at (o, "spec.selector"), "<none>"));
+  cell_own (c, format_map (json_at (o, "spec.selector"), "<none>"));
 }
 
 /* At most this many addresses, then " + N more..." (printers.go). */
@@ -523,14 +508,14 @@ workload_wide (json_t *c, const json_t *o)
 {
   cell_own (c, template_list (o, "name"));
   cell_own (c, template_list (o, "image"));
-  cell_own (c, format_label_selector (at (o, "spec.selector")));
+  cell_own (c, format_label_selector (json_at (o, "spec.selector")));
 }
 
 static void
 deploy_cells (json_t *c, const json_t *o, time_t now)
 {
   cell_s (c, str (o, "metadata.name"));
-  const json_t *r = at (o, "spec.replicas");
+  const json_t *r = json_at (o, "spec.replicas");
   cell_own (c, xasprintf ("%lld/%lld", (long long) num (o, "status.readyReplicas"),
                           (long long) (r ? json_integer_value (r) : 1)));
   cell_i (c, num (o, "status.updatedReplicas"));
@@ -543,7 +528,7 @@ static void
 rs_cells (json_t *c, const json_t *o, time_t now)
 {
   cell_s (c, str (o, "metadata.name"));
-  const json_t *r = at (o, "spec.replicas");
+  const json_t *r = json_at (o, "spec.replicas");
   cell_i (c, r ? json_integer_value (r) : 1);
   cell_i (c, num (o, "status.replicas"));
   cell_i (c, num (o, "status.readyReplicas"));
