@@ -26,6 +26,10 @@ lab_copy () {
   echo "$f"
 }
 
+# The shipped lab (the servicelb and health-server tests below run it in
+# iptables mode; those parts do not depend on the proxy mode).
+LAB=$REPO/labs/k3s-services.ini
+
 # labs/k3s-services.ini in proxy mode $1 (iptables: the shipped file).
 svc_lab () {
   if [ "$1" = iptables ]; then echo "$REPO/labs/k3s-services.ini"; else lab_copy k3s-services.ini svc.ini "$1"; fi
@@ -296,7 +300,7 @@ hc_status_becomes () {
 }
 
 @test "services: kube-proxy's health check node port answers 200 on the node with the endpoint, 503 on the other, and follows the endpoints" {
-  up_svc
+  up_svc iptables
   hc=$("$NSLAB" plan -o json "$LAB" | jq -r '.services[] | select(.name == "web-lb") | .health_check_node_port')
   [[ "$hc" =~ ^3[0-2][0-9]{3}$ ]]
   run ip netns exec svc-host curl -s -i -m 3 "http://192.168.56.11:$hc/"
@@ -317,7 +321,7 @@ hc_status_becomes () {
 }
 
 @test "services: kube-proxy's healthz and livez on each node (k3s binds them to 127.0.0.1:10256)" {
-  up_svc
+  up_svc iptables
   run ip netns exec svc-cp1 curl -s -i -m 3 http://127.0.0.1:10256/healthz
   [[ "$output" == "HTTP/1.1 200 OK"* ]] || { echo "$output" >&2; false; }
   [[ "$output" =~ \{\"lastUpdated\":\ \"20[0-9-]+\ [0-9:.]+\ \+0000\ UTC\ m=\+[0-9.]+\",\"currentTime\":\ \"[^\"]+\",\ \"nodeEligible\":\ true\}$ ]] || { echo "$output" >&2; false; }
@@ -340,7 +344,7 @@ svclb_pod () {
 }
 
 @test "services: k3s servicelb: a svclb DaemonSet per LoadBalancer, one pod per node, wired as klipper-lb and the portmap plugin wire it" {
-  up_svc
+  up_svc iptables
   db=$STATE_ROOT/svc/store.db
   uid=$(sqlite3 "$db" "select uid from objects where kind = 'Service' and namespace = 'kube-system' and name = 'traefik'")
   ds="svclb-traefik-${uid:0:8}"
@@ -381,7 +385,7 @@ svclb_pod () {
 }
 
 @test "services: deleting a LoadBalancer takes servicelb's DaemonSet, its pods and their host ports with it" {
-  up_svc
+  up_svc iptables
   uid=$(sqlite3 "$STATE_ROOT/svc/store.db" "select uid from objects where kind = 'Service' and namespace = 'kube-system' and name = 'traefik'")
   ds="svclb-traefik-${uid:0:8}"
   "$NSLAB" delete svc -n kube-system svc/traefik
@@ -396,7 +400,7 @@ svclb_pod () {
 }
 
 @test "services: apply adds a LoadBalancer to a running k3s lab: servicelb's pods come up on every node and their host ports serve" {
-  up_svc
+  up_svc iptables
   mkdir -p "$BATS_TEST_TMPDIR/labs"
   ln -s "$REPO/templates" "$BATS_TEST_TMPDIR/templates"
   edited=$BATS_TEST_TMPDIR/labs/k3s-services.ini

@@ -126,7 +126,7 @@ up_weave () {
   [ -e /etc/cni ] && had_etc_cni=yes
   # `nslab plan` shows it (text and JSON), without root.
   run "$NSLAB" plan "$LAB"
-  [[ "$output" == *"# process: nslab-pause weave node/master (hostname master)
+  [[ "$output" == *"# process: nslab-pause weave node/master (hostname master, app: kube-proxy health servers: nslab-kube-proxy --hostname-override master weave)
 #   in its mount namespace only, /etc/cni/net.d/10-weave.conflist:
 #     {
 #         \"cniVersion\": \"0.3.0\","* ]]

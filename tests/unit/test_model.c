@@ -943,7 +943,7 @@ START_TEST (test_servicelb)
         const struct model_service *lb = find_service (m, "default", "web-lb");
         cleanup_free char *script = servicelb_entry_script (m, &m->pods[i]);
         cleanup_free char *want = xasprintf ("set -e; [ \"$(cat /proc/sys/net/ipv4/ip_forward)\" = 1 ]"
-            "; iptables -t filter -I FORWARD -s 192.168.56.1/32 -p TCP --dport 8081 -j ACCEPT"
+            "; iptables -t filter -I FORWARD -s 192.168.56.1/32 -p TCP --dport 30226 -j ACCEPT"
             "; iptables -t filter -A FORWARD -d 192.168.56.11/32 -p TCP --dport %u -j DROP"
             "; iptables -t nat -I PREROUTING ! -s 192.168.56.11/32 -p TCP --dport 8081 -j DNAT --to 192.168.56.11:%u"
             "; iptables -t nat -I POSTROUTING -d 192.168.56.11/32 -p TCP -j MASQUERADE; exec sleep infinity",

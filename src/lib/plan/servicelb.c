@@ -56,7 +56,9 @@ servicelb_entry_script (const struct model *m, const struct model_pod *pod)
       const struct model_svc_port *p = &s->ports[k];
       const char *proto = proto_name (p->protocol);
       unsigned dport = s->etp_local ? p->node_port : p->port;
-      sb_addf (&sb, "; iptables -t filter -I FORWARD -s %s -p %s --dport %u -j ACCEPT", ranges, proto, p->port);
+      /* The ACCEPT sees the packet after the DNAT below: klipper-lb's
+         entry matches DEST_PORT there, not the service port. */
+      sb_addf (&sb, "; iptables -t filter -I FORWARD -s %s -p %s --dport %u -j ACCEPT", ranges, proto, dport);
       sb_addf (&sb, "; iptables -t filter -A FORWARD -d %s/32 -p %s --dport %u -j DROP", ip, proto, dport);
       sb_addf (&sb, "; iptables -t nat -I PREROUTING ! -s %s/32 -p %s --dport %u -j DNAT --to %s:%u", ip, proto,
                p->port, ip, dport);
