@@ -402,7 +402,7 @@ svclb_pod () {
 @test "services: apply adds a LoadBalancer to a running k3s lab: servicelb's pods come up on every node and their host ports serve" {
   up_svc iptables
   mkdir -p "$BATS_TEST_TMPDIR/labs"
-  ln -s "$REPO/templates" "$BATS_TEST_TMPDIR/templates"
+  [ -e "$BATS_TEST_TMPDIR/templates" ] || ln -s "$REPO/templates" "$BATS_TEST_TMPDIR/templates"
   edited=$BATS_TEST_TMPDIR/labs/k3s-services.ini
   cp "$LAB" "$edited"
   printf '\n[service default/web-lb2]\ntype = LoadBalancer\nselector = app=web\nports = 9191->8080\n' >> "$edited"
