@@ -61,7 +61,7 @@ _nslab () {
     describe)
       if [[ $cur == -* ]]; then COMPREPLY=( $(compgen -W "-n --namespace --help" -- "$cur") )
       elif [ "$COMP_CWORD" -eq 2 ]; then COMPREPLY=( $(compgen -W "$(_nslab_labs "$nslab")" -- "$cur") )
-      else COMPREPLY=( $(compgen -W "pods services endpoints deployments" -- "$cur") ); fi ;;
+      else COMPREPLY=( $(compgen -W "pods services endpoints deployments nodes" -- "$cur") ); fi ;;
     kubectl)
       [ "$COMP_CWORD" -eq 2 ] && COMPREPLY=( $(compgen -W "$(_nslab_labs "$nslab")" -- "$cur") ) ;;
     status)

@@ -89,8 +89,9 @@ const struct cli_verb cli_verbs[] = {
     cmd_get },
   { "describe", "describe LAB [-n NAMESPACE] TYPE/NAME | TYPE NAME",
     "what kubectl describe prints, without kubectl",
-    "TYPE: pods (po), services (svc), endpoints (ep), deployments (deploy). The object, its events,\n"
-    "a service's endpoints and a deployment's ReplicaSets, read through the lab's API code and\n"
+    "TYPE: pods (po), services (svc), endpoints (ep), deployments (deploy), nodes (no). The object,\n"
+    "its events, a service's endpoints, a deployment's ReplicaSets, a node's lease and pods, read\n"
+    "through the lab's API code and\n"
     "printed as kubectl describe (v1.32) prints them.\n"
     "  -n, --namespace NAMESPACE   the namespace (default \"default\")\n",
     cmd_describe },

@@ -1,6 +1,6 @@
 /* nslab describe LAB [-n NS] TYPE/NAME | TYPE NAME: what kubectl describe
  * prints, without kubectl. The object, its events, a service's
- * EndpointSlices and a deployment's ReplicaSets are read with the requests
+ * EndpointSlices, a deployment's ReplicaSets, a node's lease and pods are read with the requests
  * kubectl's describers send, answered by the lab's API code (apiserver/api.h,
  * as `nslab get`); view/k8s_describe.h prints them as kubectl does. */
 #include <getopt.h>
@@ -99,26 +99,45 @@ cmd_describe (int argc, char **argv, nslab_error_t *err)
   if (api_open (pos[0], flavor_defaults (FLAVOR_K3S)->kube_version, "", &a, err) < 0)
     return -1;
   int rc = -1;
-  json_t *obj = NULL, *events = NULL, *slices = NULL, *replicasets = NULL;
+  json_t *obj = NULL, *events = NULL, *slices = NULL, *replicasets = NULL, *lease = NULL, *pods = NULL;
   if ((obj = api_get (a, path, NULL, NULL, false, err)) == NULL)
     goto out;
   const char *kind = json_string_value (json_object_get (obj, "kind")) ?: "";
   if (!k8s_describe_known (kind))
     {
-      rc = nslab_error_invalid (err, "no describer for %s (pods, services, endpoints, deployments)",
+      rc = nslab_error_invalid (err, "no describer for %s (pods, services, endpoints, deployments, nodes)",
                                 word);
       goto out;
     }
   const json_t *meta = json_object_get (obj, "metadata");
   const char *oname = json_string_value (json_object_get (meta, "name")) ?: "";
   const char *ons = json_string_value (json_object_get (meta, "namespace")) ?: "";
-  /* searchEvents: the field selector of EventInterface.GetFieldSelector */
-  cleanup_free char *events_path = xasprintf ("/api/v1/namespaces/%s/events", ons);
-  cleanup_free char *events_sel = xasprintf (
-      "involvedObject.name=%s,involvedObject.namespace=%s,involvedObject.kind=%s,involvedObject.uid=%s", oname, ons,
-      kind, json_string_value (json_object_get (meta, "uid")) ?: "");
-  if ((events = api_get (a, events_path, NULL, events_sel, true, err)) == NULL)
-    goto out;
+  /* searchEvents: the field selector of EventInterface.GetFieldSelector;
+   * a node's events are found by its UID and, as kubelet names it, by its
+   * name. */
+  cleanup_free char *events_path = *ons ? xasprintf ("/api/v1/namespaces/%s/events", ons) : xstrdup ("/api/v1/events");
+  const char *uid = json_string_value (json_object_get (meta, "uid")) ?: "";
+  bool node = strcmp (kind, "Node") == 0;
+  events = json_array ();
+  for (int pass = 0; pass < (node ? 2 : 1); pass++)
+    {
+      cleanup_free char *sel = xasprintf (
+          "involvedObject.name=%s,involvedObject.namespace=%s,involvedObject.kind=%s,involvedObject.uid=%s", oname,
+          ons, kind, pass ? oname : uid);
+      json_t *found = api_get (a, events_path, NULL, sel, true, err);
+      if (found == NULL)
+        goto out;
+      json_array_extend (events, found);
+      json_decref (found);
+    }
+  if (node)
+    {
+      cleanup_free char *p = xasprintf ("/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases/%s", oname);
+      cleanup_free char *sel = xasprintf ("spec.nodeName=%s,status.phase!=Succeeded,status.phase!=Failed", oname);
+      if ((lease = api_get (a, p, NULL, NULL, false, err)) == NULL
+          || (pods = api_get (a, "/api/v1/pods", NULL, sel, true, err)) == NULL)
+        goto out;
+    }
   if (strcmp (kind, "Service") == 0)
     {
       cleanup_free char *p = xasprintf ("/apis/discovery.k8s.io/v1/namespaces/%s/endpointslices", ons);
@@ -132,7 +151,8 @@ cmd_describe (int argc, char **argv, nslab_error_t *err)
       if ((replicasets = api_get (a, p, NULL, NULL, true, err)) == NULL)
         goto out;
     }
-  struct k8s_describe_related rel = { .events = events, .slices = slices, .replicasets = replicasets };
+  struct k8s_describe_related rel
+      = { .events = events, .slices = slices, .replicasets = replicasets, .lease = lease, .pods = pods };
   cleanup_free char *text = k8s_describe (obj, &rel, time (NULL));
   fputs (text, stdout);
   rc = 0;
@@ -141,6 +161,8 @@ out:
   json_decref (events);
   json_decref (slices);
   json_decref (replicasets);
+  json_decref (lease);
+  json_decref (pods);
   api_close (a);
   return rc;
 }

@@ -14,8 +14,11 @@ setup () {
   export HOME=$BATS_TEST_TMPDIR   # kubectl's discovery cache
 }
 
-# Ages vary with the run: AGE (the Events table's column, "(x2 over 5s)").
-norm () { sed -E 's/\b[0-9]+(s|m[0-9]*s?|h|d)\b/AGE/g'; }
+# Ages vary with the run: AGE (the Events table's column, "(x2 over 5s)");
+# so do a node's lease renewal and heartbeats: TIME (same width).
+norm () {
+  sed -E 's/\b[0-9]+(s|m[0-9]*s?|h|d)\b/AGE/g; s/[A-Z][a-z]{2}, [0-9]{2} [A-Z][a-z]{2} [0-9]{4} [0-9:]{8} [-+][0-9]{4}/TIME  TIME  TIME  TIME  /g'
+}
 
 kc () { "$NSLAB" kubectl k3s "$@"; }
 
@@ -24,7 +27,7 @@ same () {
   diff -u <(kc describe "$@" 2>&1 | norm) <("$NSLAB" describe k3s "$@" 2>&1 | norm)
 }
 
-@test "describe: services, pods, deployments and endpoints as kubectl describe prints them, events included" {
+@test "describe: services, pods, deployments, endpoints and nodes as kubectl describe prints them, events included" {
   "$NSLAB" up "$SEED" > /dev/null
   # services: NodePort with "+ 3 more..." endpoints, ClusterIP, the API server's, DNS's two ports
   same svc my-helloworld-rs-service
@@ -39,6 +42,9 @@ same () {
     same -n "${p%%/*}" pod "${p#*/}"
   done
   same endpoints my-helloworld-rs-service
+  # nodes: roles, lease, conditions, capacity, the node's pods
+  for n in cp1 w1 w2; do same node "$n"; done
+  same no/w1
   # after a scale-up: the deployment's ScalingReplicaSet event, the new pod's kubelet and scheduler events
   kc -n demo scale deploy web --replicas=3 > /dev/null
   for _ in $(seq 50); do
@@ -66,8 +72,8 @@ same () {
   [ "$output" = 'nslab: Error from server (NotFound): deployments.apps "nope" not found' ]
   run -2 "$NSLAB" describe k3s foo bar
   [ "$output" = 'nslab: error: the server doesn'"'"'t have a resource type "foo"' ]
-  run -2 "$NSLAB" describe k3s node w1
-  [ "$output" = 'nslab: no describer for node (pods, services, endpoints, deployments)' ]
+  run -2 "$NSLAB" describe k3s ns demo
+  [ "$output" = 'nslab: no describer for namespace (pods, services, endpoints, deployments, nodes)' ]
   run -2 "$NSLAB" describe k3s svc
   [[ "$output" == "usage: nslab describe LAB"* ]]
   "$NSLAB" down k3s > /dev/null

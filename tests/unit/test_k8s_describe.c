@@ -81,10 +81,10 @@ END_TEST
 
 START_TEST (no_describer)
 {
-  json_t *node = json_pack ("{s:s, s:{s:s}}", "kind", "Node", "metadata", "name", "w1");
-  ck_assert (!k8s_describe_known ("Node"));
-  ck_assert_ptr_null (k8s_describe (node, NULL, 0));
-  json_decref (node);
+  json_t *ns = json_pack ("{s:s, s:{s:s}}", "kind", "Namespace", "metadata", "name", "demo");
+  ck_assert (!k8s_describe_known ("Namespace"));
+  ck_assert_ptr_null (k8s_describe (ns, NULL, 0));
+  json_decref (ns);
 }
 END_TEST
 

@@ -185,11 +185,23 @@ intstr (const json_t *v)
   return xstrdup (json_string_value (v) ?: "");
 }
 
+/* A Time or a MicroTime ("...T05:00:59.123456Z": leases, events' eventTime)
+ * to the second, as kubectl prints them. */
+static time_t
+parse_time (const char *ts)
+{
+  const char *dot = strchr (ts, '.');
+  if (dot == NULL)
+    return kubectl_parse_time (ts);
+  cleanup_free char *whole = xasprintf ("%.*sZ", (int) (dot - ts), ts);
+  return kubectl_parse_time (whole);
+}
+
 /* time.RFC1123Z of an RFC 3339 UTC timestamp, as Go prints a UTC time. */
 static char *
 rfc1123z (const char *ts)
 {
-  time_t t = kubectl_parse_time (ts);
+  time_t t = parse_time (ts);
   struct tm tm;
   gmtime_r (&t, &tm);
   static const char *const days[] = { "Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat" };
@@ -203,7 +215,7 @@ rfc1123z (const char *ts)
 static char *
 since (const char *ts, time_t now)
 {
-  time_t t = kubectl_parse_time (ts);
+  time_t t = parse_time (ts);
   if (t == 0)
     return xstrdup ("<unknown>");
   return kubectl_human_duration ((long) (now - t));
@@ -344,8 +356,8 @@ last_timestamp (const json_t *e)
 static int
 cmp_event (const void *a, const void *b)
 {
-  time_t x = kubectl_parse_time (last_timestamp (*(const json_t *const *) a));
-  time_t y = kubectl_parse_time (last_timestamp (*(const json_t *const *) b));
+  time_t x = parse_time (last_timestamp (*(const json_t *const *) a));
+  time_t y = parse_time (last_timestamp (*(const json_t *const *) b));
   return (x > y) - (x < y);
 }
 
@@ -1070,6 +1082,188 @@ describe_deployment (struct tabwriter *t, const json_t *d, const struct k8s_desc
   maybe_events (t, rel, now);
 }
 
+/* findNodeRoles: node-role.kubernetes.io/ROLE labels and kubernetes.io/role,
+ * sorted, unique. */
+static char *
+node_roles (const json_t *labels)
+{
+  size_t n;
+  cleanup_free const char **keys = sorted_keys (labels, &n);
+  const char **roles = xcalloc (n + 1, sizeof *roles);
+  size_t nr = 0;
+  static const char prefix[] = "node-role.kubernetes.io/";
+  for (size_t i = 0; i < n; i++)
+    {
+      const char *v = json_string_value (json_object_get (labels, keys[i])) ?: "";
+      if (strncmp (keys[i], prefix, sizeof prefix - 1) == 0 && keys[i][sizeof prefix - 1])
+        roles[nr++] = keys[i] + sizeof prefix - 1;
+      else if (strcmp (keys[i], "kubernetes.io/role") == 0 && *v)
+        roles[nr++] = v;
+    }
+  qsort (roles, nr, sizeof *roles, cmp_str);
+  struct strbuf sb;
+  sb_init (&sb);
+  for (size_t i = 0; i < nr; i++)
+    if (i == 0 || strcmp (roles[i], roles[i - 1]) != 0)
+      sb_addf (&sb, "%s%s", sb.len ? "," : "", roles[i]);
+  free (roles);
+  if (sb.len == 0)
+    sb_add (&sb, "<none>");
+  return sb_steal (&sb);
+}
+
+static int
+cmp_taint (const void *a, const void *b)
+{
+  const json_t *x = *(const json_t *const *) a, *y = *(const json_t *const *) b;
+  cleanup_free char *kx = xasprintf ("%s,%s", str (x, "effect"), str (x, "key"));
+  cleanup_free char *ky = xasprintf ("%s,%s", str (y, "effect"), str (y, "key"));
+  return strcmp (kx, ky);
+}
+
+/* printNodeTaintsMultiline, each as Taint.ToString. */
+static void
+print_taints_multiline (struct tabwriter *t, const json_t *taints)
+{
+  w (t, 0, "Taints:\t");
+  size_t n = json_array_size (taints);
+  if (n == 0)
+    {
+      w (t, 0, "<none>\n");
+      return;
+    }
+  const json_t **v = xcalloc (n, sizeof *v);
+  for (size_t i = 0; i < n; i++)
+    v[i] = json_array_get (taints, i);
+  qsort (v, n, sizeof *v, cmp_taint);
+  for (size_t i = 0; i < n; i++)
+    {
+      const char *key = str (v[i], "key"), *value = str (v[i], "value"), *effect = str (v[i], "effect");
+      if (i)
+        w (t, 0, "\t");
+      if (*effect == '\0')
+        w (t, 0, *value ? "%s=%s:\n" : "%s%s\n", key, value);
+      else if (*value == '\0')
+        w (t, 0, "%s:%s\n", key, effect);
+      else
+        w (t, 0, "%s=%s:%s\n", key, value, effect);
+    }
+  free (v);
+}
+
+static void
+print_resource_list (struct tabwriter *t, const char *title, const json_t *list)
+{
+  size_t n;
+  cleanup_free const char **keys = sorted_keys (list, &n);
+  if (n == 0)
+    return;
+  w (t, 0, "%s:\n", title);
+  for (size_t i = 0; i < n; i++)
+    {
+      cleanup_free char *q = intstr (json_object_get (list, keys[i]));
+      w (t, 0, "  %s:\t%s\n", keys[i], q);
+    }
+}
+
+static void
+describe_node (struct tabwriter *t, const json_t *node, const struct k8s_describe_related *rel, time_t now)
+{
+  const json_t *spec = json_object_get (node, "spec"), *status = json_object_get (node, "status");
+  w (t, 0, "Name:\t%s\n", str (node, "metadata.name"));
+  cleanup_free char *roles = node_roles (at (node, "metadata.labels"));
+  w (t, 0, "Roles:\t%s\n", roles);
+  print_labels_multiline (t, "", "Labels", at (node, "metadata.labels"));
+  print_annotations_multiline (t, "Annotations", at (node, "metadata.annotations"));
+  cleanup_free char *created = rfc1123z (str (node, "metadata.creationTimestamp"));
+  w (t, 0, "CreationTimestamp:\t%s\n", created);
+  print_taints_multiline (t, json_object_get (spec, "taints"));
+  w (t, 0, "Unschedulable:\t%s\n", json_is_true (json_object_get (spec, "unschedulable")) ? "true" : "false");
+  /* describeNodeLease */
+  const json_t *lease = rel ? rel->lease : NULL;
+  w (t, 0, "Lease:\n");
+  w (t, 1, "HolderIdentity:\t%s\n", *str (lease, "spec.holderIdentity") ? str (lease, "spec.holderIdentity") : "<unset>");
+  static const char *const times[][2] = { { "spec.acquireTime", "AcquireTime" }, { "spec.renewTime", "RenewTime" } };
+  for (size_t k = 0; k < 2; k++)
+    {
+      cleanup_free char *v = *str (lease, times[k][0]) ? rfc1123z (str (lease, times[k][0])) : xstrdup ("<unset>");
+      w (t, 1, "%s:\t%s\n", times[k][1], v);
+    }
+  size_t i;
+  const json_t *c;
+  if (json_array_size (json_object_get (status, "conditions")))
+    {
+      w (t, 0, "Conditions:\n  Type\tStatus\tLastHeartbeatTime\tLastTransitionTime\tReason\tMessage\n");
+      w (t, 1, "----\t------\t-----------------\t------------------\t------\t-------\n");
+      json_array_foreach (json_object_get (status, "conditions"), i, c)
+        {
+          cleanup_free char *hb = rfc1123z (str (c, "lastHeartbeatTime"));
+          cleanup_free char *tr = rfc1123z (str (c, "lastTransitionTime"));
+          w (t, 1, "%s \t%s \t%s \t%s \t%s \t%s\n", str (c, "type"), str (c, "status"), hb, tr, str (c, "reason"),
+             str (c, "message"));
+        }
+    }
+  w (t, 0, "Addresses:\n");
+  json_array_foreach (json_object_get (status, "addresses"), i, c) w (t, 1, "%s:\t%s\n", str (c, "type"),
+                                                                     str (c, "address"));
+  print_resource_list (t, "Capacity", json_object_get (status, "capacity"));
+  print_resource_list (t, "Allocatable", json_object_get (status, "allocatable"));
+  const json_t *info = json_object_get (status, "nodeInfo");
+  static const char *const infos[][2] = {
+    { "machineID", "Machine ID" },          { "systemUUID", "System UUID" },
+    { "bootID", "Boot ID" },                { "kernelVersion", "Kernel Version" },
+    { "osImage", "OS Image" },              { "operatingSystem", "Operating System" },
+    { "architecture", "Architecture" },     { "containerRuntimeVersion", "Container Runtime Version" },
+    { "kubeletVersion", "Kubelet Version" }, { "kubeProxyVersion", "Kube-Proxy Version" },
+  };
+  w (t, 0, "System Info:\n");
+  for (size_t k = 0; k < sizeof infos / sizeof *infos; k++)
+    w (t, 0, "  %s:\t%s\n", infos[k][1], str (info, infos[k][0]));
+  if (*str (spec, "podCIDR"))
+    w (t, 0, "PodCIDR:\t%s\n", str (spec, "podCIDR"));
+  if (json_array_size (json_object_get (spec, "podCIDRs")))
+    {
+      struct strbuf sb;
+      sb_init (&sb);
+      join_strings (&sb, json_object_get (spec, "podCIDRs"));
+      cleanup_free char *s = sb_steal (&sb);
+      w (t, 0, "PodCIDRs:\t%s\n", s);
+    }
+  if (*str (spec, "providerID"))
+    w (t, 0, "ProviderID:\t%s\n", str (spec, "providerID"));
+  /* describeNodeResource. The lab's pods ask for no resources (a scenario
+   * has no key for them, and manifests' resources are not kept), so every
+   * request and limit is kubectl's zero quantity, "0 (0%)". */
+  const json_t *pods = rel ? rel->pods : NULL;
+  w (t, 0, "Non-terminated Pods:\t(%zu in total)\n", json_array_size (pods));
+  w (t, 1, "Namespace\tName\t\tCPU Requests\tCPU Limits\tMemory Requests\tMemory Limits\tAge\n");
+  w (t, 1, "---------\t----\t\t------------\t----------\t---------------\t-------------\t---\n");
+  json_array_foreach (pods, i, c)
+    {
+      cleanup_free char *age = since (str (c, "metadata.creationTimestamp"), now);
+      w (t, 1, "%s\t%s\t\t0 (0%%)\t0 (0%%)\t0 (0%%)\t0 (0%%)\t%s\n", str (c, "metadata.namespace"),
+         str (c, "metadata.name"), age);
+    }
+  w (t, 0, "Allocated resources:\n  (Total limits may be over 100 percent, i.e., overcommitted.)\n");
+  w (t, 1, "Resource\tRequests\tLimits\n");
+  w (t, 1, "--------\t--------\t------\n");
+  static const char *const std[] = { "cpu", "memory", "ephemeral-storage" };
+  for (size_t k = 0; k < 3; k++)
+    w (t, 1, "%s\t0 (0%%)\t0 (0%%)\n", std[k]);
+  const json_t *alloc = json_object_size (json_object_get (status, "allocatable")) ? json_object_get (status, "allocatable")
+                                                                                   : json_object_get (status, "capacity");
+  size_t n;
+  cleanup_free const char **keys = sorted_keys (alloc, &n);
+  for (size_t k = 0; k < n; k++)
+    if (strncmp (keys[k], "hugepages-", 10) == 0)
+      w (t, 1, "%s\t0 (0%%)\t0 (0%%)\n", keys[k]);
+  for (size_t k = 0; k < n; k++)
+    if (strncmp (keys[k], "hugepages-", 10) != 0 && strcmp (keys[k], "pods") != 0 && strcmp (keys[k], "cpu") != 0
+        && strcmp (keys[k], "memory") != 0 && strcmp (keys[k], "ephemeral-storage") != 0)
+      w (t, 1, "%s\t0\t0\n", keys[k]);
+  maybe_events (t, rel, now);
+}
+
 /* ---- entry points --------------------------------------------------------- */
 
 static const struct {
@@ -1080,6 +1274,7 @@ static const struct {
   { "Service", describe_service },
   { "Endpoints", describe_endpoints },
   { "Deployment", describe_deployment },
+  { "Node", describe_node },
 };
 
 bool

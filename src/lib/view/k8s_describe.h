@@ -17,9 +17,12 @@ struct k8s_describe_related {
   const json_t *events;      /* the object's events (items), or NULL: no Events section */
   const json_t *slices;      /* Service: its EndpointSlices (items) */
   const json_t *replicasets; /* Deployment: the namespace's ReplicaSets (items) */
+  const json_t *lease;       /* Node: its Lease in kube-node-lease, or NULL */
+  const json_t *pods;        /* Node: its non-terminated pods (items) */
 };
 
-/* Whether KIND ("Pod", "Service", "Endpoints", "Deployment") has a describer. */
+/* Whether KIND ("Pod", "Service", "Endpoints", "Deployment", "Node") has a
+ * describer. */
 bool k8s_describe_known (const char *kind);
 /* The text kubectl describe prints for OBJ (its "kind" picks the describer)
  * at NOW; NULL when the kind has no describer. Caller frees. */
