@@ -91,8 +91,7 @@ const struct cli_verb cli_verbs[] = {
     "what kubectl describe prints, without kubectl",
     "TYPE: pods (po), services (svc), endpoints (ep), deployments (deploy), nodes (no). The object,\n"
     "its events, a service's endpoints, a deployment's ReplicaSets, a node's lease and pods, read\n"
-    "through the lab's API code and\n"
-    "printed as kubectl describe (v1.32) prints them.\n"
+    "through the lab's API code and printed as kubectl describe (v1.32) prints them.\n"
     "  -n, --namespace NAMESPACE   the namespace (default \"default\")\n",
     cmd_describe },
   { "kubectl", "kubectl LAB ARGS...", "run kubectl against the lab's API server",
