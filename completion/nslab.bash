@@ -23,7 +23,7 @@ _nslab_ini_files () {
 
 _nslab () {
   local cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD-1]}
-  local nslab=${COMP_WORDS[0]} verbs="validate plan up down ls status exec test export scale delete apply get kubectl help"
+  local nslab=${COMP_WORDS[0]} verbs="validate plan up down ls status exec test export scale delete apply get describe kubectl help"
   COMPREPLY=()
   if [ "$COMP_CWORD" -eq 1 ]; then
     COMPREPLY=( $(compgen -W "$verbs --help --version" -- "$cur") )
@@ -58,6 +58,10 @@ _nslab () {
       if [[ $cur == -* ]]; then COMPREPLY=( $(compgen -W "-n --namespace -A --all-namespaces -l --selector -o --output --help" -- "$cur") )
       elif [ "$COMP_CWORD" -eq 2 ]; then COMPREPLY=( $(compgen -W "$(_nslab_labs "$nslab")" -- "$cur") )
       else COMPREPLY=( $(compgen -W "pods services endpoints endpointslices deployments replicasets nodes namespaces events" -- "$cur") ); fi ;;
+    describe)
+      if [[ $cur == -* ]]; then COMPREPLY=( $(compgen -W "-n --namespace --help" -- "$cur") )
+      elif [ "$COMP_CWORD" -eq 2 ]; then COMPREPLY=( $(compgen -W "$(_nslab_labs "$nslab")" -- "$cur") )
+      else COMPREPLY=( $(compgen -W "pods services endpoints deployments nodes" -- "$cur") ); fi ;;
     kubectl)
       [ "$COMP_CWORD" -eq 2 ] && COMPREPLY=( $(compgen -W "$(_nslab_labs "$nslab")" -- "$cur") ) ;;
     status)

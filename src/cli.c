@@ -87,6 +87,13 @@ const struct cli_verb cli_verbs[] = {
     "  -l, --selector SELECTOR     a label selector (app=web, tier!=db, env in (a,b))\n"
     "  -o, --output wide|json      the wide columns, or the objects as the API serves them\n",
     cmd_get },
+  { "describe", "describe LAB [-n NAMESPACE] TYPE/NAME | TYPE NAME",
+    "what kubectl describe prints, without kubectl",
+    "TYPE: pods (po), services (svc), endpoints (ep), deployments (deploy), nodes (no). The object,\n"
+    "its events, a service's endpoints, a deployment's ReplicaSets, a node's lease and pods, read\n"
+    "through the lab's API code and printed as kubectl describe (v1.32) prints them.\n"
+    "  -n, --namespace NAMESPACE   the namespace (default \"default\")\n",
+    cmd_describe },
   { "kubectl", "kubectl LAB ARGS...", "run kubectl against the lab's API server",
     "Run the machine's kubectl (or $NSLAB_KUBECTL) in the lab host namespace with KUBECONFIG set\n"
     "to the lab's kubeconfig (/run/nslab/LAB/kubeconfig.yaml). Exits with kubectl's status.\n",

@@ -25,6 +25,11 @@ int cmd_internal (int argc, char **argv);
 /* nslab-controller LAB (cmd_controller.c), dispatched by cmd_internal. */
 int controller_main (int argc, char **argv);
 int cmd_get (int argc, char **argv, nslab_error_t *err);
+int cmd_describe (int argc, char **argv, nslab_error_t *err);
+/* A Status answer of the lab's API as kubectl prints it: "Error from
+ * server (NotFound): pods \"x\" not found" (cmd_get.c). */
+struct api_response;
+int cmd_api_status_error (const struct api_response *r, nslab_error_t *err);
 int cmd_kubectl (int argc, char **argv, nslab_error_t *err);
 /* nslab-apiserver LAB (cmd_apiserver.c): the lab's API server. */
 int apiserver_main (int argc, char **argv);

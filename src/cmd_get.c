@@ -14,8 +14,8 @@
 #include "cmd.h"
 #include "scenario/flavor.h"
 
-static int
-status_error (const struct api_response *r, nslab_error_t *err)
+int
+cmd_api_status_error (const struct api_response *r, nslab_error_t *err)
 {
   const char *reason = json_string_value (json_object_get (r->body, "reason"));
   const char *msg = json_string_value (json_object_get (r->body, "message"));
@@ -110,7 +110,7 @@ cmd_get (int argc, char **argv, nslab_error_t *err)
       if (q && r.code == 200)
         fprintf (stderr, "Warning: %.*s\n", (int) strcspn (q + 1, "\""), q + 1);
       if (r.code != 200)
-        rc = status_error (&r, err);
+        rc = cmd_api_status_error (&r, err);
       else if (json)
         {
           json_dumpf (r.body, stdout, JSON_INDENT (4) | JSON_PRESERVE_ORDER);

@@ -8,7 +8,7 @@ bats_require_minimum_version 1.5.0
 
 load helpers
 
-VERBS="validate plan up down ls status exec test export scale delete apply get kubectl"
+VERBS="validate plan up down ls status exec test export scale delete apply get describe kubectl"
 
 # The verbs `nslab --help` lists, in its order.
 usage_verbs () {

@@ -144,10 +144,8 @@ cmp_str (const void *a, const void *b)
   return strcmp (*(char *const *) a, *(char *const *) b);
 }
 
-/* "k=v,k2=v2" sorted by key (labels.SelectorFromSet(...).String()), or
- * NONE when the map is empty. */
-static char *
-format_map (const json_t *map, const char *none)
+char *
+k8s_format_labels (const json_t *map, const char *none)
 {
   size_t n = json_object_size (map);
   if (n == 0)
@@ -169,9 +167,8 @@ format_map (const json_t *map, const char *none)
   return sb_steal (&sb);
 }
 
-/* metav1.FormatLabelSelector: matchLabels then matchExpressions. */
-static char *
-format_label_selector (const json_t *sel)
+char *
+k8s_format_label_selector (const json_t *sel)
 {
   const json_t *ml = json_object_get (sel, "matchLabels"), *me = json_object_get (sel, "matchExpressions");
   if (json_object_size (ml) == 0 && json_array_size (me) == 0)
@@ -180,7 +177,7 @@ format_label_selector (const json_t *sel)
   sb_init (&sb);
   if (json_object_size (ml))
     {
-      cleanup_free char *m = format_map (ml, "");
+      cleanup_free char *m = k8s_format_labels (ml, "");
       sb_add (&sb, m);
     }
   size_t i;
@@ -409,7 +406,7 @@ svc_cells (json_t *c, const json_t *o, time_t now)
   cell_own (c, svc_external_ip (o));
   cell_own (c, svc_ports (o));
   cell_own (c, age_of (o, "metadata.creationTimestamp", now));
-  cell_own (c, format_map (json_at (o, "spec.selector"), "<none>"));
+  cell_own (c, k8s_format_labels (json_at (o, "spec.selector"), "<none>"));
 }
 
 /* At most this many addresses, then " + N more..." (printers.go). */
@@ -508,7 +505,7 @@ workload_wide (json_t *c, const json_t *o)
 {
   cell_own (c, template_list (o, "name"));
   cell_own (c, template_list (o, "image"));
-  cell_own (c, format_label_selector (json_at (o, "spec.selector")));
+  cell_own (c, k8s_format_label_selector (json_at (o, "spec.selector")));
 }
 
 static void

@@ -28,4 +28,11 @@ json_t *k8s_table (const char *kind, const json_t *items, time_t now, enum k8s_t
  * once: "deployment.apps"). */
 void k8s_table_print (const json_t *table, bool wide, bool with_ns, const char *prefix, FILE *out);
 
+/* "k=v,k2=v2" sorted by key (labels.SelectorFromSet(...).String(),
+ * labels.FormatLabels), or NONE when MAP is empty. Caller frees. */
+char *k8s_format_labels (const json_t *map, const char *none);
+/* metav1.FormatLabelSelector: matchLabels then matchExpressions; "<none>"
+ * when empty. Caller frees. */
+char *k8s_format_label_selector (const json_t *sel);
+
 #endif
