@@ -39,34 +39,8 @@
 #include "plan/kube_proxy_nftables.h"
 #include "scenario/scenario.h"
 
-static void __attribute__ ((noreturn))
-die_err (const char *what, nslab_error_t *err)
-{
-  fprintf (stderr, "kpgen: %s: %s\n", what, *err ? (*err)->msg : "failed");
-  exit (1);
-}
-
-static long
-now_us (void)
-{
-  struct timespec ts;
-  clock_gettime (CLOCK_MONOTONIC, &ts);
-  return ts.tv_sec * 1000000L + ts.tv_nsec / 1000;
-}
-
-static int
-cmp_long (const void *a, const void *b)
-{
-  long x = *(const long *) a, y = *(const long *) b;
-  return (x > y) - (x < y);
-}
-
-static long
-median (long *v, int n)
-{
-  qsort (v, (size_t) n, sizeof *v, cmp_long);
-  return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
+#define BENCH_NAME "kpgen"
+#include "bench.h"
 
 /* PROG ARGV... inside namespace NS; exits on failure. */
 static void

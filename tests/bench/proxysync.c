@@ -26,57 +26,8 @@
 #include "plan/plan.h"
 #include "scenario/scenario.h"
 
-static void __attribute__ ((noreturn))
-die_err (const char *what, nslab_error_t *err)
-{
-  fprintf (stderr, "proxysync: %s: %s\n", what, *err ? (*err)->msg : "failed");
-  exit (1);
-}
-
-static long
-now_us (void)
-{
-  struct timespec ts;
-  clock_gettime (CLOCK_MONOTONIC, &ts);
-  return ts.tv_sec * 1000000L + ts.tv_nsec / 1000;
-}
-
-static int
-cmp_long (const void *a, const void *b)
-{
-  long x = *(const long *) a, y = *(const long *) b;
-  return (x > y) - (x < y);
-}
-
-static long
-median (long *v, int n)
-{
-  qsort (v, (size_t) n, sizeof *v, cmp_long);
-  return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
-
-/* Re-plan: every node's payload (strdup'd into pl[]). */
-static void
-replan (const struct scenario *sc, char **pl, size_t n_nodes)
-{
-  struct model *m = NULL;
-  nslab_error_t err = NULL;
-  if (model_build (sc, &m, &err) < 0)
-    die_err ("model_build", &err);
-  struct plan *p = plan_from_model (m);
-  for (size_t i = 0; i < n_nodes; i++)
-    {
-      const char *x = kube_proxy_plan_payload (p, m->netns[m->nodes[i].netns].name);
-      if (x == NULL)
-        {
-          fprintf (stderr, "proxysync: node %zu has no iptables op\n", i);
-          exit (1);
-        }
-      pl[i] = strdup (x);
-    }
-  plan_free (p);
-  model_free (m);
-}
+#define BENCH_NAME "proxysync"
+#include "bench.h"
 
 static void
 restore_all (char **ns, char **payload, size_t n)
@@ -99,7 +50,7 @@ sync_nodes (const struct scenario *sc, char **ns, char **cur, size_t n, bool ful
   char *next[16] = { 0 }, *in[16] = { 0 };
   nslab_error_t err = NULL;
   long t0 = now_us ();
-  replan (sc, next, n);
+  node_payloads (sc, next, n);
   long t1 = now_us ();
   for (size_t i = 0; i < n; i++)
     {
@@ -181,7 +132,7 @@ main (int argc, char **argv)
       if (netns_create (ns[i], &err) < 0)
         die_err ("netns", &err);
     }
-  replan (sc, cur, n);
+  node_payloads (sc, cur, n);
   long payload_bytes = (long) strlen (cur[0]);
   restore_all (ns, cur, n);
 

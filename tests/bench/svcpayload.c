@@ -25,59 +25,10 @@
 #include "plan/plan.h"
 #include "scenario/scenario.h"
 
+#define BENCH_NAME "svcpayload"
+#include "bench.h"
+
 #define MAX_NODES 16
-
-static void __attribute__ ((noreturn))
-die_err (const char *what, nslab_error_t *err)
-{
-  fprintf (stderr, "svcpayload: %s: %s\n", what, *err ? (*err)->msg : "failed");
-  exit (1);
-}
-
-static long
-now_us (void)
-{
-  struct timespec ts;
-  clock_gettime (CLOCK_MONOTONIC, &ts);
-  return ts.tv_sec * 1000000L + ts.tv_nsec / 1000;
-}
-
-static int
-cmp_long (const void *a, const void *b)
-{
-  long x = *(const long *) a, y = *(const long *) b;
-  return (x > y) - (x < y);
-}
-
-static long
-median (long *v, int n)
-{
-  qsort (v, (size_t) n, sizeof *v, cmp_long);
-  return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
-
-/* Every node's payload, as plan_build writes it (strdup'd into pl[]). */
-static void
-generate (const struct scenario *sc, char **pl, size_t n)
-{
-  struct model *m = NULL;
-  nslab_error_t err = NULL;
-  if (model_build (sc, &m, &err) < 0)
-    die_err ("model_build", &err);
-  struct plan *p = plan_from_model (m);
-  for (size_t i = 0; i < n; i++)
-    {
-      const char *x = kube_proxy_plan_payload (p, m->netns[m->nodes[i].netns].name);
-      if (x == NULL)
-        {
-          fprintf (stderr, "svcpayload: node %zu has no iptables op\n", i);
-          exit (1);
-        }
-      pl[i] = strdup (x);
-    }
-  plan_free (p);
-  model_free (m);
-}
 
 static void
 fresh (char **ns, size_t n)
@@ -130,7 +81,7 @@ main (int argc, char **argv)
       ns[i] = malloc (32);
       snprintf (ns[i], 32, "sp-node-%zu", i);
     }
-  generate (sc, made, n);
+  node_payloads (sc, made, n);
   long bytes = (long) strlen (made[0]);
   long *tot = calloc ((size_t) runs, sizeof *tot), *gen = calloc ((size_t) runs, sizeof *gen),
        *floor_us = calloc ((size_t) runs, sizeof *floor_us);
@@ -139,7 +90,7 @@ main (int argc, char **argv)
       char *pl[MAX_NODES];
       fresh (ns, n);
       long t0 = now_us ();
-      generate (sc, pl, n);
+      node_payloads (sc, pl, n);
       long t1 = now_us ();
       restore_all (ns, pl, n);
       long t2 = now_us ();
