@@ -148,19 +148,6 @@ w (struct tabwriter *t, int level, const char *fmt, ...)
 /* ---- field access ------------------------------------------------------- */
 
 
-static const char *
-str (const json_t *o, const char *path)
-{
-  const char *s = json_string_value (json_at (o, path));
-  return s ? s : "";
-}
-
-static json_int_t
-num (const json_t *o, const char *path)
-{
-  return json_integer_value (json_at (o, path));
-}
-
 /* An IntOrString as intstr.String() prints it. */
 static char *
 intstr (const json_t *v)
@@ -306,7 +293,7 @@ print_tolerations_multiline (struct tabwriter *t, const char *initial, const cha
   for (size_t i = 0; i < n; i++)
     v[i] = json_array_get (tols, i);
   for (size_t i = 1; i < n; i++)
-    for (size_t j = i; j > 0 && strcmp (str (v[j - 1], "key"), str (v[j], "key")) > 0; j--)
+    for (size_t j = i; j > 0 && strcmp (k8s_str (v[j - 1], "key"), k8s_str (v[j], "key")) > 0; j--)
       {
         const json_t *x = v[j];
         v[j] = v[j - 1];
@@ -317,16 +304,16 @@ print_tolerations_multiline (struct tabwriter *t, const char *initial, const cha
       const json_t *tol = v[i];
       if (i)
         w (t, 0, "%s\t", initial);
-      const char *key = str (tol, "key"), *value = str (tol, "value"), *effect = str (tol, "effect");
+      const char *key = k8s_str (tol, "key"), *value = k8s_str (tol, "value"), *effect = k8s_str (tol, "effect");
       w (t, 0, "%s", key);
       if (*value)
         w (t, 0, "=%s", value);
       if (*effect)
         w (t, 0, ":%s", effect);
-      if (strcmp (str (tol, "operator"), "Exists") == 0 && *value == '\0')
+      if (strcmp (k8s_str (tol, "operator"), "Exists") == 0 && *value == '\0')
         w (t, 0, "%sop=Exists", *key || *effect ? " " : "");
       if (json_is_integer (json_object_get (tol, "tolerationSeconds")))
-        w (t, 0, " for %llds", (long long) num (tol, "tolerationSeconds"));
+        w (t, 0, " for %llds", (long long) k8s_num (tol, "tolerationSeconds"));
       w (t, 0, "\n");
     }
   free (v);
@@ -335,7 +322,7 @@ print_tolerations_multiline (struct tabwriter *t, const char *initial, const cha
 static const char *
 last_timestamp (const json_t *e)
 {
-  return str (e, "lastTimestamp");
+  return k8s_str (e, "lastTimestamp");
 }
 
 static int
@@ -374,30 +361,31 @@ describe_events (struct tabwriter *t, const json_t *events, time_t now)
   for (size_t i = 0; i < n; i++)
     {
       const json_t *e = v[i];
-      cleanup_free char *first = *str (e, "eventTime") ? since (str (e, "eventTime"), now)
-                                                       : since (str (e, "firstTimestamp"), now);
+      cleanup_free char *first = *k8s_str (e, "eventTime") ? since (k8s_str (e, "eventTime"), now)
+                                                       : since (k8s_str (e, "firstTimestamp"), now);
       cleanup_free char *interval = NULL;
       if (json_is_object (json_object_get (e, "series")))
         {
-          cleanup_free char *last = since (str (e, "series.lastObservedTime"), now);
-          interval = xasprintf ("%s (x%lld over %s)", last, (long long) num (e, "series.count"), first);
+          cleanup_free char *last = since (k8s_str (e, "series.lastObservedTime"), now);
+          interval = xasprintf ("%s (x%lld over %s)", last, (long long) k8s_num (e, "series.count"), first);
         }
-      else if (num (e, "count") > 1)
+      else if (k8s_num (e, "count") > 1)
         {
-          cleanup_free char *last = since (str (e, "lastTimestamp"), now);
-          interval = xasprintf ("%s (x%lld over %s)", last, (long long) num (e, "count"), first);
+          cleanup_free char *last = since (k8s_str (e, "lastTimestamp"), now);
+          interval = xasprintf ("%s (x%lld over %s)", last, (long long) k8s_num (e, "count"), first);
         }
       else
         interval = xstrdup (first);
-      const char *source = *str (e, "source.component") ? str (e, "source.component") : str (e, "reportingComponent");
+      const char *source
+          = *k8s_str (e, "source.component") ? k8s_str (e, "source.component") : k8s_str (e, "reportingComponent");
       /* strings.TrimSpace */
-      const char *msg = str (e, "message");
+      const char *msg = k8s_str (e, "message");
       while (*msg == ' ' || *msg == '\n' || *msg == '\t')
         msg++;
       int mlen = (int) strlen (msg);
       while (mlen > 0 && (msg[mlen - 1] == ' ' || msg[mlen - 1] == '\n' || msg[mlen - 1] == '\t'))
         mlen--;
-      w (t, 1, "%s\t%s\t%s\t%s\t%.*s\n", str (e, "type"), str (e, "reason"), interval, source, mlen, msg);
+      w (t, 1, "%s\t%s\t%s\t%s\t%.*s\n", k8s_str (e, "type"), k8s_str (e, "reason"), interval, source, mlen, msg);
     }
   free (v);
 }
@@ -421,7 +409,7 @@ container_ports (const json_t *ports, const char *field)
   size_t i;
   const json_t *p;
   json_array_foreach (ports, i, p)
-    sb_addf (&sb, "%s%lld/%s", i ? ", " : "", (long long) num (p, field), str (p, "protocol"));
+    sb_addf (&sb, "%s%lld/%s", i ? ", " : "", (long long) k8s_num (p, field), k8s_str (p, "protocol"));
   return sb_steal (&sb);
 }
 
@@ -431,9 +419,9 @@ describe_probe (const json_t *p)
 {
   cleanup_free char *attrs
       = xasprintf ("delay=%llds timeout=%llds period=%llds #success=%lld #failure=%lld",
-                   (long long) num (p, "initialDelaySeconds"), (long long) num (p, "timeoutSeconds"),
-                   (long long) num (p, "periodSeconds"), (long long) num (p, "successThreshold"),
-                   (long long) num (p, "failureThreshold"));
+                   (long long) k8s_num (p, "initialDelaySeconds"), (long long) k8s_num (p, "timeoutSeconds"),
+                   (long long) k8s_num (p, "periodSeconds"), (long long) k8s_num (p, "successThreshold"),
+                   (long long) k8s_num (p, "failureThreshold"));
   const json_t *x;
   if ((x = json_object_get (p, "exec")))
     {
@@ -449,21 +437,21 @@ describe_probe (const json_t *p)
   if ((x = json_object_get (p, "httpGet")))
     {
       cleanup_free char *port = intstr (json_object_get (x, "port"));
-      cleanup_free char *scheme = xstrdup (str (x, "scheme"));
+      cleanup_free char *scheme = xstrdup (k8s_str (x, "scheme"));
       for (char *c = scheme; *c; c++)
         *c = (char) (*c >= 'A' && *c <= 'Z' ? *c + 32 : *c);
-      const char *host = str (x, "host");
+      const char *host = k8s_str (x, "host");
       bool v6 = strchr (host, ':') != NULL;
       return xasprintf ("http-get %s%s%s%s%s%s%s%s %s", scheme, *scheme ? "://" : "", v6 ? "[" : "", host,
-                        v6 ? "]" : "", *port ? ":" : "", port, str (x, "path"), attrs);
+                        v6 ? "]" : "", *port ? ":" : "", port, k8s_str (x, "path"), attrs);
     }
   if ((x = json_object_get (p, "tcpSocket")))
     {
       cleanup_free char *port = intstr (json_object_get (x, "port"));
-      return xasprintf ("tcp-socket %s:%s %s", str (x, "host"), port, attrs);
+      return xasprintf ("tcp-socket %s:%s %s", k8s_str (x, "host"), port, attrs);
     }
   if ((x = json_object_get (p, "grpc")))
-    return xasprintf ("grpc <pod>:%lld %s %s", (long long) num (x, "port"), str (x, "service"), attrs);
+    return xasprintf ("grpc <pod>:%lld %s %s", (long long) k8s_num (x, "port"), k8s_str (x, "service"), attrs);
   return xasprintf ("unknown %s", attrs);
 }
 
@@ -475,27 +463,27 @@ describe_status (struct tabwriter *t, const char *name, const json_t *state)
   if ((x = json_object_get (state, "running")))
     {
       w (t, 2, "%s:\tRunning\n", name);
-      cleanup_free char *started = rfc1123z (str (x, "startedAt"));
+      cleanup_free char *started = rfc1123z (k8s_str (x, "startedAt"));
       w (t, 3, "Started:\t%s\n", started);
     }
   else if ((x = json_object_get (state, "waiting")))
     {
       w (t, 2, "%s:\tWaiting\n", name);
-      if (*str (x, "reason"))
-        w (t, 3, "Reason:\t%s\n", str (x, "reason"));
+      if (*k8s_str (x, "reason"))
+        w (t, 3, "Reason:\t%s\n", k8s_str (x, "reason"));
     }
   else if ((x = json_object_get (state, "terminated")))
     {
       w (t, 2, "%s:\tTerminated\n", name);
-      if (*str (x, "reason"))
-        w (t, 3, "Reason:\t%s\n", str (x, "reason"));
-      if (*str (x, "message"))
-        w (t, 3, "Message:\t%s\n", str (x, "message"));
-      w (t, 3, "Exit Code:\t%lld\n", (long long) num (x, "exitCode"));
-      if (num (x, "signal") > 0)
-        w (t, 3, "Signal:\t%lld\n", (long long) num (x, "signal"));
-      cleanup_free char *started = rfc1123z (str (x, "startedAt"));
-      cleanup_free char *finished = rfc1123z (str (x, "finishedAt"));
+      if (*k8s_str (x, "reason"))
+        w (t, 3, "Reason:\t%s\n", k8s_str (x, "reason"));
+      if (*k8s_str (x, "message"))
+        w (t, 3, "Message:\t%s\n", k8s_str (x, "message"));
+      w (t, 3, "Exit Code:\t%lld\n", (long long) k8s_num (x, "exitCode"));
+      if (k8s_num (x, "signal") > 0)
+        w (t, 3, "Signal:\t%lld\n", (long long) k8s_num (x, "signal"));
+      cleanup_free char *started = rfc1123z (k8s_str (x, "startedAt"));
+      cleanup_free char *finished = rfc1123z (k8s_str (x, "finishedAt"));
       w (t, 3, "Started:\t%s\n", started);
       w (t, 3, "Finished:\t%s\n", finished);
     }
@@ -526,7 +514,7 @@ describe_resources (struct tabwriter *t, const json_t *res, int level)
 static int
 cmp_mount (const void *a, const void *b)
 {
-  return strcmp (str (*(const json_t *const *) a, "mountPath"), str (*(const json_t *const *) b, "mountPath"));
+  return strcmp (k8s_str (*(const json_t *const *) a, "mountPath"), k8s_str (*(const json_t *const *) b, "mountPath"));
 }
 
 /* describeContainers: STATUSES NULL for a pod template. */
@@ -542,14 +530,14 @@ describe_containers (struct tabwriter *t, const char *label, const json_t *conta
       const json_t *status = NULL;
       size_t j;
       const json_t *s;
-      json_array_foreach (statuses, j, s) if (strcmp (str (s, "name"), str (c, "name")) == 0) status = s;
+      json_array_foreach (statuses, j, s) if (strcmp (k8s_str (s, "name"), k8s_str (c, "name")) == 0) status = s;
       /* describeContainerBasicInfo */
-      w (t, 1, "%s%s:\n", *space ? " " : "", str (c, "name"));
+      w (t, 1, "%s%s:\n", *space ? " " : "", k8s_str (c, "name"));
       if (status)
-        w (t, 2, "Container ID:\t%s\n", str (status, "containerID"));
-      w (t, 2, "Image:\t%s\n", str (c, "image"));
+        w (t, 2, "Container ID:\t%s\n", k8s_str (status, "containerID"));
+      w (t, 2, "Image:\t%s\n", k8s_str (c, "image"));
       if (status)
-        w (t, 2, "Image ID:\t%s\n", str (status, "imageID"));
+        w (t, 2, "Image ID:\t%s\n", k8s_str (status, "imageID"));
       const json_t *ports = json_object_get (c, "ports");
       cleanup_free char *cp = container_ports (ports, "containerPort");
       cleanup_free char *hp = container_ports (ports, "hostPort");
@@ -582,7 +570,7 @@ describe_containers (struct tabwriter *t, const char *label, const json_t *conta
           if (json_object_get (json_at (status, "lastState"), "terminated"))
             describe_status (t, "Last State", json_object_get (status, "lastState"));
           w (t, 2, "Ready:\t%s\n", json_is_true (json_object_get (status, "ready")) ? "True" : "False");
-          w (t, 2, "Restart Count:\t%lld\n", (long long) num (status, "restartCount"));
+          w (t, 2, "Restart Count:\t%lld\n", (long long) k8s_num (status, "restartCount"));
         }
       describe_resources (t, json_object_get (c, "resources"), 2);
       static const char *const probes[][2]
@@ -602,16 +590,16 @@ describe_containers (struct tabwriter *t, const char *label, const json_t *conta
         {
           const json_t *fr = json_at (e, "valueFrom.fieldRef");
           if (fr)
-            w (t, 3, "%s:\t (%s:%s)\n", str (e, "name"), str (fr, "apiVersion"), str (fr, "fieldPath"));
+            w (t, 3, "%s:\t (%s:%s)\n", k8s_str (e, "name"), k8s_str (fr, "apiVersion"), k8s_str (fr, "fieldPath"));
           else
             {
-              const char *value = str (e, "value");
+              const char *value = k8s_str (e, "value");
               for (const char *line = value, *end;; line = end + 1)
                 {
                   end = strchr (line, '\n');
                   int l = end ? (int) (end - line) : (int) strlen (line);
                   if (line == value)
-                    w (t, 3, "%s:\t%.*s\n", str (e, "name"), l, line);
+                    w (t, 3, "%s:\t%.*s\n", k8s_str (e, "name"), l, line);
                   else
                     w (t, 3, "\t%.*s\n", l, line);
                   if (end == NULL)
@@ -631,10 +619,10 @@ describe_containers (struct tabwriter *t, const char *label, const json_t *conta
           qsort (v, nm, sizeof *v, cmp_mount);
           for (j = 0; j < nm; j++)
             {
-              const char *sub = str (v[j], "subPath");
+              const char *sub = k8s_str (v[j], "subPath");
               const char *rw = json_is_true (json_object_get (v[j], "readOnly")) ? "ro" : "rw";
               cleanup_free char *flags = *sub ? xasprintf ("%s,path=\"%s\"", rw, sub) : xstrdup (rw);
-              w (t, 3, "%s from %s (%s)\n", str (v[j], "mountPath"), str (v[j], "name"), flags);
+              w (t, 3, "%s from %s (%s)\n", k8s_str (v[j], "mountPath"), k8s_str (v[j], "name"), flags);
             }
           free (v);
         }
@@ -655,17 +643,17 @@ describe_volumes (struct tabwriter *t, const json_t *volumes, const char *space)
   const json_t *v;
   json_array_foreach (volumes, i, v)
     {
-      w (t, 1, "%s%s:\n", *space ? " " : "", str (v, "name"));
+      w (t, 1, "%s%s:\n", *space ? " " : "", k8s_str (v, "name"));
       const json_t *x;
       if ((x = json_object_get (v, "hostPath")))
         w (t, 2, "Type:\tHostPath (bare host directory volume)\n    Path:\t%s\n    HostPathType:\t%s\n",
-           str (x, "path"), str (x, "type"));
+           k8s_str (x, "path"), k8s_str (x, "type"));
       else if ((x = json_object_get (v, "emptyDir")))
         {
           w (t, 2, "Type:\tEmptyDir (a temporary directory that shares a pod's lifetime)\n");
-          w (t, 2, "Medium:\t%s\n", str (x, "medium"));
-          if (*str (x, "sizeLimit"))
-            w (t, 2, "SizeLimit:\t%s\n", str (x, "sizeLimit"));
+          w (t, 2, "Medium:\t%s\n", k8s_str (x, "medium"));
+          if (*k8s_str (x, "sizeLimit"))
+            w (t, 2, "SizeLimit:\t%s\n", k8s_str (x, "sizeLimit"));
           else
             w (t, 2, "SizeLimit:\t<unset>\n");
         }
@@ -702,41 +690,41 @@ static void
 describe_pod (struct tabwriter *t, const json_t *pod, const struct k8s_describe_related *rel, time_t now)
 {
   const json_t *spec = json_object_get (pod, "spec"), *status = json_object_get (pod, "status");
-  w (t, 0, "Name:\t%s\n", str (pod, "metadata.name"));
-  w (t, 0, "Namespace:\t%s\n", str (pod, "metadata.namespace"));
+  w (t, 0, "Name:\t%s\n", k8s_str (pod, "metadata.name"));
+  w (t, 0, "Namespace:\t%s\n", k8s_str (pod, "metadata.namespace"));
   if (json_is_integer (json_object_get (spec, "priority")))
-    w (t, 0, "Priority:\t%lld\n", (long long) num (spec, "priority"));
-  if (*str (spec, "priorityClassName"))
-    w (t, 0, "Priority Class Name:\t%s\n", str (spec, "priorityClassName"));
-  if (*str (spec, "runtimeClassName"))
-    w (t, 0, "Runtime Class Name:\t%s\n", str (spec, "runtimeClassName"));
-  if (*str (spec, "serviceAccountName"))
-    w (t, 0, "Service Account:\t%s\n", str (spec, "serviceAccountName"));
-  if (*str (spec, "nodeName"))
-    w (t, 0, "Node:\t%s/%s\n", str (spec, "nodeName"), str (status, "hostIP"));
+    w (t, 0, "Priority:\t%lld\n", (long long) k8s_num (spec, "priority"));
+  if (*k8s_str (spec, "priorityClassName"))
+    w (t, 0, "Priority Class Name:\t%s\n", k8s_str (spec, "priorityClassName"));
+  if (*k8s_str (spec, "runtimeClassName"))
+    w (t, 0, "Runtime Class Name:\t%s\n", k8s_str (spec, "runtimeClassName"));
+  if (*k8s_str (spec, "serviceAccountName"))
+    w (t, 0, "Service Account:\t%s\n", k8s_str (spec, "serviceAccountName"));
+  if (*k8s_str (spec, "nodeName"))
+    w (t, 0, "Node:\t%s/%s\n", k8s_str (spec, "nodeName"), k8s_str (status, "hostIP"));
   else
     w (t, 0, "Node:\t<none>\n");
-  if (*str (status, "startTime"))
+  if (*k8s_str (status, "startTime"))
     {
-      cleanup_free char *st = rfc1123z (str (status, "startTime"));
+      cleanup_free char *st = rfc1123z (k8s_str (status, "startTime"));
       w (t, 0, "Start Time:\t%s\n", st);
     }
   print_labels_multiline (t, "", "Labels", json_at (pod, "metadata.labels"));
   print_annotations_multiline (t, "Annotations", json_at (pod, "metadata.annotations"));
-  const char *phase = str (status, "phase");
-  if (*str (pod, "metadata.deletionTimestamp") && strcmp (phase, "Failed") != 0 && strcmp (phase, "Succeeded") != 0)
+  const char *phase = k8s_str (status, "phase");
+  if (*k8s_str (pod, "metadata.deletionTimestamp") && strcmp (phase, "Failed") != 0 && strcmp (phase, "Succeeded") != 0)
     {
-      cleanup_free char *lasts = since (str (pod, "metadata.deletionTimestamp"), now);
+      cleanup_free char *lasts = since (k8s_str (pod, "metadata.deletionTimestamp"), now);
       w (t, 0, "Status:\tTerminating (lasts %s)\n", lasts);
-      w (t, 0, "Termination Grace Period:\t%llds\n", (long long) num (pod, "metadata.deletionGracePeriodSeconds"));
+      w (t, 0, "Termination Grace Period:\t%llds\n", (long long) k8s_num (pod, "metadata.deletionGracePeriodSeconds"));
     }
   else
     w (t, 0, "Status:\t%s\n", phase);
-  if (*str (status, "reason"))
-    w (t, 0, "Reason:\t%s\n", str (status, "reason"));
-  if (*str (status, "message"))
-    w (t, 0, "Message:\t%s\n", str (status, "message"));
-  w (t, 0, "IP:\t%s\n", str (status, "podIP"));
+  if (*k8s_str (status, "reason"))
+    w (t, 0, "Reason:\t%s\n", k8s_str (status, "reason"));
+  if (*k8s_str (status, "message"))
+    w (t, 0, "Message:\t%s\n", k8s_str (status, "message"));
+  w (t, 0, "IP:\t%s\n", k8s_str (status, "podIP"));
   const json_t *ips = json_object_get (status, "podIPs");
   if (json_array_size (ips) == 0)
     w (t, 0, "IPs:\t<none>\n");
@@ -745,17 +733,17 @@ describe_pod (struct tabwriter *t, const json_t *pod, const struct k8s_describe_
       w (t, 0, "IPs:\n");
       size_t i;
       const json_t *ip;
-      json_array_foreach (ips, i, ip) w (t, 1, "IP:\t%s\n", str (ip, "ip"));
+      json_array_foreach (ips, i, ip) w (t, 1, "IP:\t%s\n", k8s_str (ip, "ip"));
     }
   size_t i;
   const json_t *o;
   json_array_foreach (json_at (pod, "metadata.ownerReferences"), i, o) if (json_is_true (json_object_get (o, "controller")))
   {
-    w (t, 0, "Controlled By:\t%s/%s\n", str (o, "kind"), str (o, "name"));
+    w (t, 0, "Controlled By:\t%s/%s\n", k8s_str (o, "kind"), k8s_str (o, "name"));
     break;
   }
-  if (*str (status, "nominatedNodeName"))
-    w (t, 0, "NominatedNodeName:\t%s\n", str (status, "nominatedNodeName"));
+  if (*k8s_str (status, "nominatedNodeName"))
+    w (t, 0, "NominatedNodeName:\t%s\n", k8s_str (status, "nominatedNodeName"));
   if (json_array_size (json_object_get (spec, "initContainers")))
     describe_containers (t, "Init Containers", json_object_get (spec, "initContainers"),
                          json_object_get (status, "initContainerStatuses"), "");
@@ -771,19 +759,19 @@ describe_pod (struct tabwriter *t, const json_t *pod, const struct k8s_describe_
           const char *st = "<none>";
           size_t j;
           const json_t *c;
-          json_array_foreach (conds, j, c) if (strcmp (str (c, "type"), str (g, "conditionType")) == 0)
+          json_array_foreach (conds, j, c) if (strcmp (k8s_str (c, "type"), k8s_str (g, "conditionType")) == 0)
           {
-            st = str (c, "status");
+            st = k8s_str (c, "status");
             break;
           }
-          w (t, 1, "%s \t%s \n", str (g, "conditionType"), st);
+          w (t, 1, "%s \t%s \n", k8s_str (g, "conditionType"), st);
         }
     }
   if (json_array_size (conds))
     {
       w (t, 0, "Conditions:\n  Type\tStatus\n");
       const json_t *c;
-      json_array_foreach (conds, i, c) w (t, 1, "%s \t%s \n", str (c, "type"), str (c, "status"));
+      json_array_foreach (conds, i, c) w (t, 1, "%s \t%s \n", k8s_str (c, "type"), k8s_str (c, "status"));
     }
   describe_volumes (t, json_object_get (spec, "volumes"), "");
   w (t, 0, "QoS Class:\t%s\n", pod_qos (pod));
@@ -812,7 +800,7 @@ format_endpoint_slices (const json_t *slices, const char *port)
       for (size_t pi = 0; pi < (n_ports ? n_ports : 1); pi++)
         {
           const json_t *p = n_ports ? json_array_get (ports, pi) : NULL;
-          if (p && strcmp (str (p, "name"), port) != 0)
+          if (p && strcmp (k8s_str (p, "name"), port) != 0)
             continue;
           size_t k;
           const json_t *e;
@@ -828,9 +816,9 @@ format_endpoint_slices (const json_t *slices, const char *port)
                   if (p == NULL)
                     sb_addf (&sb, "%s%s", listed ? "," : "", addr);
                   else if (strchr (addr, ':'))
-                    sb_addf (&sb, "%s[%s]:%lld", listed ? "," : "", addr, (long long) num (p, "port"));
+                    sb_addf (&sb, "%s[%s]:%lld", listed ? "," : "", addr, (long long) k8s_num (p, "port"));
                   else
-                    sb_addf (&sb, "%s%s:%lld", listed ? "," : "", addr, (long long) num (p, "port"));
+                    sb_addf (&sb, "%s%s:%lld", listed ? "," : "", addr, (long long) k8s_num (p, "port"));
                   listed++;
                 }
               count++;
@@ -854,20 +842,20 @@ static void
 describe_service (struct tabwriter *t, const json_t *svc, const struct k8s_describe_related *rel, time_t now)
 {
   const json_t *spec = json_object_get (svc, "spec");
-  w (t, 0, "Name:\t%s\n", str (svc, "metadata.name"));
-  w (t, 0, "Namespace:\t%s\n", str (svc, "metadata.namespace"));
+  w (t, 0, "Name:\t%s\n", k8s_str (svc, "metadata.name"));
+  w (t, 0, "Namespace:\t%s\n", k8s_str (svc, "metadata.namespace"));
   print_labels_multiline (t, "", "Labels", json_at (svc, "metadata.labels"));
   print_annotations_multiline (t, "Annotations", json_at (svc, "metadata.annotations"));
   cleanup_free char *sel = k8s_format_labels (json_object_get (spec, "selector"), "<none>");
   w (t, 0, "Selector:\t%s\n", sel);
-  w (t, 0, "Type:\t%s\n", str (spec, "type"));
+  w (t, 0, "Type:\t%s\n", k8s_str (spec, "type"));
   if (json_is_string (json_object_get (spec, "ipFamilyPolicy")))
-    w (t, 0, "IP Family Policy:\t%s\n", str (spec, "ipFamilyPolicy"));
+    w (t, 0, "IP Family Policy:\t%s\n", k8s_str (spec, "ipFamilyPolicy"));
   static const char *const lists[][2] = { { "ipFamilies", "IP Families" }, { "clusterIPs", "IPs" } };
   for (size_t k = 0; k < 2; k++)
     {
       if (k == 1)
-        w (t, 0, "IP:\t%s\n", str (spec, "clusterIP"));
+        w (t, 0, "IP:\t%s\n", k8s_str (spec, "clusterIP"));
       struct strbuf sb;
       sb_init (&sb);
       join_strings (&sb, json_object_get (spec, lists[k][0]));
@@ -882,10 +870,10 @@ describe_service (struct tabwriter *t, const json_t *svc, const struct k8s_descr
       cleanup_free char *s = sb_steal (&sb);
       w (t, 0, "External IPs:\t%s\n", s);
     }
-  if (*str (spec, "loadBalancerIP"))
-    w (t, 0, "Desired LoadBalancer IP:\t%s\n", str (spec, "loadBalancerIP"));
-  if (*str (spec, "externalName"))
-    w (t, 0, "External Name:\t%s\n", str (spec, "externalName"));
+  if (*k8s_str (spec, "loadBalancerIP"))
+    w (t, 0, "Desired LoadBalancer IP:\t%s\n", k8s_str (spec, "loadBalancerIP"));
+  if (*k8s_str (spec, "externalName"))
+    w (t, 0, "External Name:\t%s\n", k8s_str (spec, "externalName"));
   const json_t *ingress = json_at (svc, "status.loadBalancer.ingress");
   if (json_array_size (ingress))
     {
@@ -895,7 +883,7 @@ describe_service (struct tabwriter *t, const json_t *svc, const struct k8s_descr
       size_t i;
       const json_t *in;
       json_array_foreach (ingress, i, in) sb_addf (&sb, "%s%s", i ? ", " : "",
-                                                   *str (in, "ip") ? str (in, "ip") : str (in, "hostname"));
+                                                   *k8s_str (in, "ip") ? k8s_str (in, "ip") : k8s_str (in, "hostname"));
       cleanup_free char *s = sb_steal (&sb);
       w (t, 0, "LoadBalancer Ingress:\t%s\n", s);
     }
@@ -903,22 +891,22 @@ describe_service (struct tabwriter *t, const json_t *svc, const struct k8s_descr
   const json_t *sp;
   json_array_foreach (json_object_get (spec, "ports"), i, sp)
     {
-      const char *name = *str (sp, "name") ? str (sp, "name") : "<unset>", *proto = str (sp, "protocol");
-      w (t, 0, "Port:\t%s\t%lld/%s\n", name, (long long) num (sp, "port"), proto);
+      const char *name = *k8s_str (sp, "name") ? k8s_str (sp, "name") : "<unset>", *proto = k8s_str (sp, "protocol");
+      w (t, 0, "Port:\t%s\t%lld/%s\n", name, (long long) k8s_num (sp, "port"), proto);
       cleanup_free char *tp = intstr (json_object_get (sp, "targetPort"));
       w (t, 0, "TargetPort:\t%s/%s\n", tp, proto);
-      if (num (sp, "nodePort"))
-        w (t, 0, "NodePort:\t%s\t%lld/%s\n", name, (long long) num (sp, "nodePort"), proto);
-      cleanup_free char *eps = format_endpoint_slices (rel ? rel->slices : NULL, str (sp, "name"));
+      if (k8s_num (sp, "nodePort"))
+        w (t, 0, "NodePort:\t%s\t%lld/%s\n", name, (long long) k8s_num (sp, "nodePort"), proto);
+      cleanup_free char *eps = format_endpoint_slices (rel ? rel->slices : NULL, k8s_str (sp, "name"));
       w (t, 0, "Endpoints:\t%s\n", eps);
     }
-  w (t, 0, "Session Affinity:\t%s\n", str (spec, "sessionAffinity"));
-  if (*str (spec, "externalTrafficPolicy"))
-    w (t, 0, "External Traffic Policy:\t%s\n", str (spec, "externalTrafficPolicy"));
+  w (t, 0, "Session Affinity:\t%s\n", k8s_str (spec, "sessionAffinity"));
+  if (*k8s_str (spec, "externalTrafficPolicy"))
+    w (t, 0, "External Traffic Policy:\t%s\n", k8s_str (spec, "externalTrafficPolicy"));
   if (json_is_string (json_object_get (spec, "internalTrafficPolicy")))
-    w (t, 0, "Internal Traffic Policy:\t%s\n", str (spec, "internalTrafficPolicy"));
-  if (num (spec, "healthCheckNodePort"))
-    w (t, 0, "HealthCheck NodePort:\t%lld\n", (long long) num (spec, "healthCheckNodePort"));
+    w (t, 0, "Internal Traffic Policy:\t%s\n", k8s_str (spec, "internalTrafficPolicy"));
+  if (k8s_num (spec, "healthCheckNodePort"))
+    w (t, 0, "HealthCheck NodePort:\t%lld\n", (long long) k8s_num (spec, "healthCheckNodePort"));
   if (json_array_size (json_object_get (spec, "loadBalancerSourceRanges")))
     {
       struct strbuf sb;
@@ -933,8 +921,8 @@ describe_service (struct tabwriter *t, const json_t *svc, const struct k8s_descr
 static void
 describe_endpoints (struct tabwriter *t, const json_t *ep, const struct k8s_describe_related *rel, time_t now)
 {
-  w (t, 0, "Name:\t%s\n", str (ep, "metadata.name"));
-  w (t, 0, "Namespace:\t%s\n", str (ep, "metadata.namespace"));
+  w (t, 0, "Name:\t%s\n", k8s_str (ep, "metadata.name"));
+  w (t, 0, "Namespace:\t%s\n", k8s_str (ep, "metadata.namespace"));
   print_labels_multiline (t, "", "Labels", json_at (ep, "metadata.labels"));
   print_annotations_multiline (t, "Annotations", json_at (ep, "metadata.annotations"));
   w (t, 0, "Subsets:\n");
@@ -949,7 +937,8 @@ describe_endpoints (struct tabwriter *t, const json_t *ep, const struct k8s_desc
           sb_init (&sb);
           size_t j;
           const json_t *a;
-          json_array_foreach (json_object_get (ss, kinds[k][0]), j, a) sb_addf (&sb, "%s%s", j ? "," : "", str (a, "ip"));
+          json_array_foreach (json_object_get (ss, kinds[k][0]), j, a)
+              sb_addf (&sb, "%s%s", j ? "," : "", k8s_str (a, "ip"));
           cleanup_free char *s = sb_steal (&sb);
           w (t, 1, "%s:\t%s\n", kinds[k][1], *s ? s : "<none>");
         }
@@ -961,8 +950,9 @@ describe_endpoints (struct tabwriter *t, const json_t *ep, const struct k8s_desc
           w (t, 2, "----\t----\t--------\n");
           size_t j;
           const json_t *p;
-          json_array_foreach (ports, j, p) w (t, 2, "%s\t%lld\t%s\n", *str (p, "name") ? str (p, "name") : "<unset>",
-                                              (long long) num (p, "port"), str (p, "protocol"));
+          json_array_foreach (ports, j, p)
+              w (t, 2, "%s\t%lld\t%s\n", *k8s_str (p, "name") ? k8s_str (p, "name") : "<unset>",
+                 (long long) k8s_num (p, "port"), k8s_str (p, "protocol"));
         }
       w (t, 0, "\n");
     }
@@ -988,7 +978,7 @@ owned_by (const json_t *o, const json_t *owner)
   size_t i;
   const json_t *r;
   json_array_foreach (json_at (o, "metadata.ownerReferences"), i, r) if (json_is_true (json_object_get (r, "controller")))
-      return strcmp (str (r, "uid"), str (owner, "metadata.uid")) == 0;
+      return strcmp (k8s_str (r, "uid"), k8s_str (owner, "metadata.uid")) == 0;
   return false;
 }
 
@@ -996,19 +986,20 @@ static void
 describe_deployment (struct tabwriter *t, const json_t *d, const struct k8s_describe_related *rel, time_t now)
 {
   const json_t *spec = json_object_get (d, "spec"), *status = json_object_get (d, "status");
-  w (t, 0, "Name:\t%s\n", str (d, "metadata.name"));
-  w (t, 0, "Namespace:\t%s\n", str (d, "metadata.namespace"));
-  cleanup_free char *created = rfc1123z (str (d, "metadata.creationTimestamp"));
+  w (t, 0, "Name:\t%s\n", k8s_str (d, "metadata.name"));
+  w (t, 0, "Namespace:\t%s\n", k8s_str (d, "metadata.namespace"));
+  cleanup_free char *created = rfc1123z (k8s_str (d, "metadata.creationTimestamp"));
   w (t, 0, "CreationTimestamp:\t%s\n", created);
   print_labels_multiline (t, "", "Labels", json_at (d, "metadata.labels"));
   print_annotations_multiline (t, "Annotations", json_at (d, "metadata.annotations"));
   cleanup_free char *sel = k8s_format_label_selector (json_object_get (spec, "selector"));
   w (t, 0, "Selector:\t%s\n", sel);
   w (t, 0, "Replicas:\t%lld desired | %lld updated | %lld total | %lld available | %lld unavailable\n",
-     (long long) num (spec, "replicas"), (long long) num (status, "updatedReplicas"), (long long) num (status, "replicas"),
-     (long long) num (status, "availableReplicas"), (long long) num (status, "unavailableReplicas"));
-  w (t, 0, "StrategyType:\t%s\n", str (spec, "strategy.type"));
-  w (t, 0, "MinReadySeconds:\t%lld\n", (long long) num (spec, "minReadySeconds"));
+     (long long) k8s_num (spec, "replicas"), (long long) k8s_num (status, "updatedReplicas"),
+     (long long) k8s_num (status, "replicas"), (long long) k8s_num (status, "availableReplicas"),
+     (long long) k8s_num (status, "unavailableReplicas"));
+  w (t, 0, "StrategyType:\t%s\n", k8s_str (spec, "strategy.type"));
+  w (t, 0, "MinReadySeconds:\t%lld\n", (long long) k8s_num (spec, "minReadySeconds"));
   const json_t *ru = json_at (spec, "strategy.rollingUpdate");
   if (ru)
     {
@@ -1022,14 +1013,14 @@ describe_deployment (struct tabwriter *t, const json_t *d, const struct k8s_desc
   print_labels_multiline (t, "  ", "Labels", json_at (tmpl, "metadata.labels"));
   if (json_object_size (json_at (tmpl, "metadata.annotations")))
     print_annotations_multiline (t, "  Annotations", json_at (tmpl, "metadata.annotations"));
-  if (*str (tspec, "serviceAccountName"))
-    w (t, 1, "Service Account:\t%s\n", str (tspec, "serviceAccountName"));
+  if (*k8s_str (tspec, "serviceAccountName"))
+    w (t, 1, "Service Account:\t%s\n", k8s_str (tspec, "serviceAccountName"));
   if (json_array_size (json_object_get (tspec, "initContainers")))
     describe_containers (t, "Init Containers", json_object_get (tspec, "initContainers"), NULL, "  ");
   describe_containers (t, "Containers", json_object_get (tspec, "containers"), NULL, "  ");
   describe_volumes (t, json_object_get (tspec, "volumes"), "  ");
-  if (*str (tspec, "priorityClassName"))
-    w (t, 1, "Priority Class Name:\t%s\n", str (tspec, "priorityClassName"));
+  if (*k8s_str (tspec, "priorityClassName"))
+    w (t, 1, "Priority Class Name:\t%s\n", k8s_str (tspec, "priorityClassName"));
   print_labels_multiline (t, "  ", "Node-Selectors", json_object_get (tspec, "nodeSelector"));
   print_tolerations_multiline (t, "  ", "Tolerations", json_object_get (tspec, "tolerations"));
   const json_t *conds = json_object_get (status, "conditions");
@@ -1039,7 +1030,8 @@ describe_deployment (struct tabwriter *t, const json_t *d, const struct k8s_desc
       w (t, 1, "----\t------\t------\n");
       size_t i;
       const json_t *c;
-      json_array_foreach (conds, i, c) w (t, 1, "%s \t%s\t%s\n", str (c, "type"), str (c, "status"), str (c, "reason"));
+      json_array_foreach (conds, i, c)
+          w (t, 1, "%s \t%s\t%s\n", k8s_str (c, "type"), k8s_str (c, "status"), k8s_str (c, "reason"));
     }
   /* GetAllReplicaSets: the ReplicaSets the deployment controls; the new
    * one has the deployment's template, the others are old. */
@@ -1054,8 +1046,8 @@ describe_deployment (struct tabwriter *t, const json_t *d, const struct k8s_desc
         continue;
       bool is_new = new.len == 0 && template_equal_ignore_hash (json_at (rs, "spec.template"), tmpl);
       struct strbuf *sb = is_new ? &new : &old;
-      sb_addf (sb, "%s%s (%lld/%lld replicas created)", sb->len ? ", " : "", str (rs, "metadata.name"),
-               (long long) num (rs, "status.replicas"), (long long) num (rs, "spec.replicas"));
+      sb_addf (sb, "%s%s (%lld/%lld replicas created)", sb->len ? ", " : "", k8s_str (rs, "metadata.name"),
+               (long long) k8s_num (rs, "status.replicas"), (long long) k8s_num (rs, "spec.replicas"));
     }
   if (old.len || new.len)
     {
@@ -1101,8 +1093,8 @@ static int
 cmp_taint (const void *a, const void *b)
 {
   const json_t *x = *(const json_t *const *) a, *y = *(const json_t *const *) b;
-  cleanup_free char *kx = xasprintf ("%s,%s", str (x, "effect"), str (x, "key"));
-  cleanup_free char *ky = xasprintf ("%s,%s", str (y, "effect"), str (y, "key"));
+  cleanup_free char *kx = xasprintf ("%s,%s", k8s_str (x, "effect"), k8s_str (x, "key"));
+  cleanup_free char *ky = xasprintf ("%s,%s", k8s_str (y, "effect"), k8s_str (y, "key"));
   return strcmp (kx, ky);
 }
 
@@ -1123,7 +1115,7 @@ print_taints_multiline (struct tabwriter *t, const json_t *taints)
   qsort (v, n, sizeof *v, cmp_taint);
   for (size_t i = 0; i < n; i++)
     {
-      const char *key = str (v[i], "key"), *value = str (v[i], "value"), *effect = str (v[i], "effect");
+      const char *key = k8s_str (v[i], "key"), *value = k8s_str (v[i], "value"), *effect = k8s_str (v[i], "effect");
       if (i)
         w (t, 0, "\t");
       if (*effect == '\0')
@@ -1155,23 +1147,25 @@ static void
 describe_node (struct tabwriter *t, const json_t *node, const struct k8s_describe_related *rel, time_t now)
 {
   const json_t *spec = json_object_get (node, "spec"), *status = json_object_get (node, "status");
-  w (t, 0, "Name:\t%s\n", str (node, "metadata.name"));
+  w (t, 0, "Name:\t%s\n", k8s_str (node, "metadata.name"));
   cleanup_free char *roles = node_roles (json_at (node, "metadata.labels"));
   w (t, 0, "Roles:\t%s\n", roles);
   print_labels_multiline (t, "", "Labels", json_at (node, "metadata.labels"));
   print_annotations_multiline (t, "Annotations", json_at (node, "metadata.annotations"));
-  cleanup_free char *created = rfc1123z (str (node, "metadata.creationTimestamp"));
+  cleanup_free char *created = rfc1123z (k8s_str (node, "metadata.creationTimestamp"));
   w (t, 0, "CreationTimestamp:\t%s\n", created);
   print_taints_multiline (t, json_object_get (spec, "taints"));
   w (t, 0, "Unschedulable:\t%s\n", json_is_true (json_object_get (spec, "unschedulable")) ? "true" : "false");
   /* describeNodeLease */
   const json_t *lease = rel ? rel->lease : NULL;
   w (t, 0, "Lease:\n");
-  w (t, 1, "HolderIdentity:\t%s\n", *str (lease, "spec.holderIdentity") ? str (lease, "spec.holderIdentity") : "<unset>");
+  const char *holder = k8s_str (lease, "spec.holderIdentity");
+  w (t, 1, "HolderIdentity:\t%s\n", *holder ? holder : "<unset>");
   static const char *const times[][2] = { { "spec.acquireTime", "AcquireTime" }, { "spec.renewTime", "RenewTime" } };
   for (size_t k = 0; k < 2; k++)
     {
-      cleanup_free char *v = *str (lease, times[k][0]) ? rfc1123z (str (lease, times[k][0])) : xstrdup ("<unset>");
+      const char *when = k8s_str (lease, times[k][0]);
+      cleanup_free char *v = *when ? rfc1123z (when) : xstrdup ("<unset>");
       w (t, 1, "%s:\t%s\n", times[k][1], v);
     }
   size_t i;
@@ -1182,15 +1176,15 @@ describe_node (struct tabwriter *t, const json_t *node, const struct k8s_describ
       w (t, 1, "----\t------\t-----------------\t------------------\t------\t-------\n");
       json_array_foreach (json_object_get (status, "conditions"), i, c)
         {
-          cleanup_free char *hb = rfc1123z (str (c, "lastHeartbeatTime"));
-          cleanup_free char *tr = rfc1123z (str (c, "lastTransitionTime"));
-          w (t, 1, "%s \t%s \t%s \t%s \t%s \t%s\n", str (c, "type"), str (c, "status"), hb, tr, str (c, "reason"),
-             str (c, "message"));
+          cleanup_free char *hb = rfc1123z (k8s_str (c, "lastHeartbeatTime"));
+          cleanup_free char *tr = rfc1123z (k8s_str (c, "lastTransitionTime"));
+          w (t, 1, "%s \t%s \t%s \t%s \t%s \t%s\n", k8s_str (c, "type"), k8s_str (c, "status"), hb, tr,
+             k8s_str (c, "reason"), k8s_str (c, "message"));
         }
     }
   w (t, 0, "Addresses:\n");
-  json_array_foreach (json_object_get (status, "addresses"), i, c) w (t, 1, "%s:\t%s\n", str (c, "type"),
-                                                                     str (c, "address"));
+  json_array_foreach (json_object_get (status, "addresses"), i, c) w (t, 1, "%s:\t%s\n", k8s_str (c, "type"),
+                                                                     k8s_str (c, "address"));
   print_resource_list (t, "Capacity", json_object_get (status, "capacity"));
   print_resource_list (t, "Allocatable", json_object_get (status, "allocatable"));
   const json_t *info = json_object_get (status, "nodeInfo");
@@ -1203,9 +1197,9 @@ describe_node (struct tabwriter *t, const json_t *node, const struct k8s_describ
   };
   w (t, 0, "System Info:\n");
   for (size_t k = 0; k < sizeof infos / sizeof *infos; k++)
-    w (t, 0, "  %s:\t%s\n", infos[k][1], str (info, infos[k][0]));
-  if (*str (spec, "podCIDR"))
-    w (t, 0, "PodCIDR:\t%s\n", str (spec, "podCIDR"));
+    w (t, 0, "  %s:\t%s\n", infos[k][1], k8s_str (info, infos[k][0]));
+  if (*k8s_str (spec, "podCIDR"))
+    w (t, 0, "PodCIDR:\t%s\n", k8s_str (spec, "podCIDR"));
   if (json_array_size (json_object_get (spec, "podCIDRs")))
     {
       struct strbuf sb;
@@ -1214,8 +1208,8 @@ describe_node (struct tabwriter *t, const json_t *node, const struct k8s_describ
       cleanup_free char *s = sb_steal (&sb);
       w (t, 0, "PodCIDRs:\t%s\n", s);
     }
-  if (*str (spec, "providerID"))
-    w (t, 0, "ProviderID:\t%s\n", str (spec, "providerID"));
+  if (*k8s_str (spec, "providerID"))
+    w (t, 0, "ProviderID:\t%s\n", k8s_str (spec, "providerID"));
   /* describeNodeResource. The lab's pods ask for no resources (a scenario
    * has no key for them, and manifests' resources are not kept), so every
    * request and limit is kubectl's zero quantity, "0 (0%)". */
@@ -1225,9 +1219,9 @@ describe_node (struct tabwriter *t, const json_t *node, const struct k8s_describ
   w (t, 1, "---------\t----\t\t------------\t----------\t---------------\t-------------\t---\n");
   json_array_foreach (pods, i, c)
     {
-      cleanup_free char *age = since (str (c, "metadata.creationTimestamp"), now);
-      w (t, 1, "%s\t%s\t\t0 (0%%)\t0 (0%%)\t0 (0%%)\t0 (0%%)\t%s\n", str (c, "metadata.namespace"),
-         str (c, "metadata.name"), age);
+      cleanup_free char *age = since (k8s_str (c, "metadata.creationTimestamp"), now);
+      w (t, 1, "%s\t%s\t\t0 (0%%)\t0 (0%%)\t0 (0%%)\t0 (0%%)\t%s\n", k8s_str (c, "metadata.namespace"),
+         k8s_str (c, "metadata.name"), age);
     }
   w (t, 0, "Allocated resources:\n  (Total limits may be over 100 percent, i.e., overcommitted.)\n");
   w (t, 1, "Resource\tRequests\tLimits\n");
@@ -1274,7 +1268,7 @@ k8s_describe_known (const char *kind)
 char *
 k8s_describe (const json_t *obj, const struct k8s_describe_related *rel, time_t now)
 {
-  const char *kind = str (obj, "kind");
+  const char *kind = k8s_str (obj, "kind");
   for (size_t i = 0; i < sizeof describers / sizeof *describers; i++)
     if (strcmp (describers[i].kind, kind) == 0)
       {

@@ -115,16 +115,15 @@ static const struct column default_cols[] = { COL_NAME, COL_AGE, { 0 } };
 
 /* ---- field access ------------------------------------------------------ */
 
-
-static const char *
-str (const json_t *o, const char *path)
+const char *
+k8s_str (const json_t *o, const char *path)
 {
   const char *s = json_string_value (json_at (o, path));
   return s ? s : "";
 }
 
-static json_int_t
-num (const json_t *o, const char *path)
+json_int_t
+k8s_num (const json_t *o, const char *path)
 {
   return json_integer_value (json_at (o, path));
 }
@@ -132,7 +131,7 @@ num (const json_t *o, const char *path)
 static char *
 age_of (const json_t *o, const char *path, time_t now)
 {
-  time_t t = kubectl_parse_time (str (o, path));
+  time_t t = kubectl_parse_time (k8s_str (o, path));
   if (t == 0)
     return xstrdup ("<unknown>");
   return kubectl_human_duration ((long) (now - t));
@@ -184,16 +183,16 @@ k8s_format_label_selector (const json_t *sel)
   const json_t *e;
   json_array_foreach (me, i, e)
     {
-      const char *op = str (e, "operator");
+      const char *op = k8s_str (e, "operator");
       if (sb.len)
         sb_add (&sb, ",");
       if (strcmp (op, "Exists") == 0)
-        sb_add (&sb, str (e, "key"));
+        sb_add (&sb, k8s_str (e, "key"));
       else if (strcmp (op, "DoesNotExist") == 0)
-        sb_addf (&sb, "!%s", str (e, "key"));
+        sb_addf (&sb, "!%s", k8s_str (e, "key"));
       else
         {
-          sb_addf (&sb, "%s %s (", str (e, "key"), strcmp (op, "In") == 0 ? "in" : "notin");
+          sb_addf (&sb, "%s %s (", k8s_str (e, "key"), strcmp (op, "In") == 0 ? "in" : "notin");
           size_t j;
           const json_t *v;
           json_array_foreach (json_object_get (e, "values"), j, v) sb_addf (&sb, "%s%s", j ? "," : "",
@@ -213,7 +212,7 @@ template_list (const json_t *o, const char *field)
   size_t i;
   const json_t *c;
   json_array_foreach (json_at (o, "spec.template.spec.containers"), i, c) sb_addf (&sb, "%s%s", i ? "," : "",
-                                                                              str (c, field));
+                                                                              k8s_str (c, field));
   return sb_steal (&sb);
 }
 
@@ -298,8 +297,9 @@ node_address (const json_t *o, const char *type)
 {
   size_t i;
   const json_t *a;
-  json_array_foreach (json_at (o, "status.addresses"), i, a) if (strcmp (str (a, "type"), type) == 0) return xstrdup (
-      str (a, "address"));
+  json_array_foreach (json_at (o, "status.addresses"), i, a)
+      if (strcmp (k8s_str (a, "type"), type) == 0)
+        return xstrdup (k8s_str (a, "address"));
   return xstrdup ("<none>");
 }
 
@@ -315,21 +315,22 @@ node_cells (json_t *c, const json_t *o, time_t now)
   const char *status = "Unknown";
   size_t i;
   const json_t *cond;
-  json_array_foreach (json_at (o, "status.conditions"), i, cond) if (strcmp (str (cond, "type"), "Ready") == 0) status
-      = strcmp (str (cond, "status"), "True") == 0 ? "Ready" : "NotReady";
-  cell_s (c, str (o, "metadata.name"));
+  json_array_foreach (json_at (o, "status.conditions"), i, cond)
+      if (strcmp (k8s_str (cond, "type"), "Ready") == 0)
+        status = strcmp (k8s_str (cond, "status"), "True") == 0 ? "Ready" : "NotReady";
+  cell_s (c, k8s_str (o, "metadata.name"));
   if (json_is_true (json_at (o, "spec.unschedulable")))
     cell_own (c, xasprintf ("%s,SchedulingDisabled", status));
   else
     cell_s (c, status);
   cell_own (c, node_roles (o));
   cell_own (c, age_of (o, "metadata.creationTimestamp", now));
-  cell_s (c, str (o, "status.nodeInfo.kubeletVersion"));
+  cell_s (c, k8s_str (o, "status.nodeInfo.kubeletVersion"));
   cell_own (c, node_address (o, "InternalIP"));
   cell_own (c, node_address (o, "ExternalIP"));
-  cell_s (c, or_unknown (str (o, "status.nodeInfo.osImage")));
-  cell_s (c, or_unknown (str (o, "status.nodeInfo.kernelVersion")));
-  cell_s (c, or_unknown (str (o, "status.nodeInfo.containerRuntimeVersion")));
+  cell_s (c, or_unknown (k8s_str (o, "status.nodeInfo.osImage")));
+  cell_s (c, or_unknown (k8s_str (o, "status.nodeInfo.kernelVersion")));
+  cell_s (c, or_unknown (k8s_str (o, "status.nodeInfo.containerRuntimeVersion")));
 }
 
 static char *
@@ -349,10 +350,10 @@ join_strings (const json_t *arr, const char *none)
 static char *
 svc_external_ip (const json_t *o)
 {
-  const char *type = str (o, "spec.type");
+  const char *type = k8s_str (o, "spec.type");
   const json_t *ext = json_at (o, "spec.externalIPs");
   if (strcmp (type, "ExternalName") == 0)
-    return xstrdup (str (o, "spec.externalName"));
+    return xstrdup (k8s_str (o, "spec.externalName"));
   if (strcmp (type, "LoadBalancer") == 0)
     {
       struct strbuf sb;
@@ -361,7 +362,7 @@ svc_external_ip (const json_t *o)
       const json_t *ing;
       json_array_foreach (json_at (o, "status.loadBalancer.ingress"), i, ing)
         {
-          const char *v = *str (ing, "ip") ? str (ing, "ip") : str (ing, "hostname");
+          const char *v = *k8s_str (ing, "ip") ? k8s_str (ing, "ip") : k8s_str (ing, "hostname");
           if (*v)
             sb_addf (&sb, "%s%s", sb.len ? "," : "", v);
         }
@@ -389,10 +390,10 @@ svc_ports (const json_t *o)
   const json_t *p;
   json_array_foreach (ports, i, p)
     {
-      sb_addf (&sb, "%s%lld", i ? "," : "", (long long) num (p, "port"));
-      if (num (p, "nodePort"))
-        sb_addf (&sb, ":%lld", (long long) num (p, "nodePort"));
-      sb_addf (&sb, "/%s", *str (p, "protocol") ? str (p, "protocol") : "TCP");
+      sb_addf (&sb, "%s%lld", i ? "," : "", (long long) k8s_num (p, "port"));
+      if (k8s_num (p, "nodePort"))
+        sb_addf (&sb, ":%lld", (long long) k8s_num (p, "nodePort"));
+      sb_addf (&sb, "/%s", *k8s_str (p, "protocol") ? k8s_str (p, "protocol") : "TCP");
     }
   return sb_steal (&sb);
 }
@@ -400,9 +401,9 @@ svc_ports (const json_t *o)
 static void
 svc_cells (json_t *c, const json_t *o, time_t now)
 {
-  cell_s (c, str (o, "metadata.name"));
-  cell_s (c, str (o, "spec.type"));
-  cell_s (c, *str (o, "spec.clusterIP") ? str (o, "spec.clusterIP") : "<none>");
+  cell_s (c, k8s_str (o, "metadata.name"));
+  cell_s (c, k8s_str (o, "spec.type"));
+  cell_s (c, *k8s_str (o, "spec.clusterIP") ? k8s_str (o, "spec.clusterIP") : "<none>");
   cell_own (c, svc_external_ip (o));
   cell_own (c, svc_ports (o));
   cell_own (c, age_of (o, "metadata.creationTimestamp", now));
@@ -454,11 +455,11 @@ k8s_format_endpoints (const json_t *subsets)
     {
       const json_t *ports = json_object_get (ss, "ports"), *addrs = json_object_get (ss, "addresses");
       if (json_array_size (ports) == 0)
-        json_array_foreach (addrs, k, addr) ep_add (&l, str (addr, "ip"));
+        json_array_foreach (addrs, k, addr) ep_add (&l, k8s_str (addr, "ip"));
       json_array_foreach (ports, j, port) json_array_foreach (addrs, k, addr)
         {
           char hp[96];
-          snprintf (hp, sizeof hp, "%s:%lld", str (addr, "ip"), (long long) num (port, "port"));
+          snprintf (hp, sizeof hp, "%s:%lld", k8s_str (addr, "ip"), (long long) k8s_num (port, "port"));
           ep_add (&l, hp);
         }
     }
@@ -468,7 +469,7 @@ k8s_format_endpoints (const json_t *subsets)
 static void
 ep_cells (json_t *c, const json_t *o, time_t now)
 {
-  cell_s (c, str (o, "metadata.name"));
+  cell_s (c, k8s_str (o, "metadata.name"));
   cell_own (c, k8s_format_endpoints (json_object_get (o, "subsets")));
   cell_own (c, age_of (o, "metadata.creationTimestamp", now));
 }
@@ -476,14 +477,14 @@ ep_cells (json_t *c, const json_t *o, time_t now)
 static void
 eps_cells (json_t *c, const json_t *o, time_t now)
 {
-  cell_s (c, str (o, "metadata.name"));
-  cell_s (c, str (o, "addressType"));
+  cell_s (c, k8s_str (o, "metadata.name"));
+  cell_s (c, k8s_str (o, "addressType"));
   const json_t *ports = json_object_get (o, "ports");
   struct strbuf sb;
   sb_init (&sb);
   size_t i, j;
   const json_t *p, *e, *a;
-  json_array_foreach (ports, i, p) sb_addf (&sb, "%s%lld", i ? "," : "", (long long) num (p, "port"));
+  json_array_foreach (ports, i, p) sb_addf (&sb, "%s%lld", i ? "," : "", (long long) k8s_num (p, "port"));
   if (sb.len == 0)
     {
       sb_free (&sb);
@@ -511,12 +512,12 @@ workload_wide (json_t *c, const json_t *o)
 static void
 deploy_cells (json_t *c, const json_t *o, time_t now)
 {
-  cell_s (c, str (o, "metadata.name"));
+  cell_s (c, k8s_str (o, "metadata.name"));
   const json_t *r = json_at (o, "spec.replicas");
-  cell_own (c, xasprintf ("%lld/%lld", (long long) num (o, "status.readyReplicas"),
+  cell_own (c, xasprintf ("%lld/%lld", (long long) k8s_num (o, "status.readyReplicas"),
                           (long long) (r ? json_integer_value (r) : 1)));
-  cell_i (c, num (o, "status.updatedReplicas"));
-  cell_i (c, num (o, "status.availableReplicas"));
+  cell_i (c, k8s_num (o, "status.updatedReplicas"));
+  cell_i (c, k8s_num (o, "status.availableReplicas"));
   cell_own (c, age_of (o, "metadata.creationTimestamp", now));
   workload_wide (c, o);
 }
@@ -524,11 +525,11 @@ deploy_cells (json_t *c, const json_t *o, time_t now)
 static void
 rs_cells (json_t *c, const json_t *o, time_t now)
 {
-  cell_s (c, str (o, "metadata.name"));
+  cell_s (c, k8s_str (o, "metadata.name"));
   const json_t *r = json_at (o, "spec.replicas");
   cell_i (c, r ? json_integer_value (r) : 1);
-  cell_i (c, num (o, "status.replicas"));
-  cell_i (c, num (o, "status.readyReplicas"));
+  cell_i (c, k8s_num (o, "status.replicas"));
+  cell_i (c, k8s_num (o, "status.readyReplicas"));
   cell_own (c, age_of (o, "metadata.creationTimestamp", now));
   workload_wide (c, o);
 }
@@ -536,48 +537,48 @@ rs_cells (json_t *c, const json_t *o, time_t now)
 static void
 ns_cells (json_t *c, const json_t *o, time_t now)
 {
-  cell_s (c, str (o, "metadata.name"));
-  cell_s (c, str (o, "status.phase"));
+  cell_s (c, k8s_str (o, "metadata.name"));
+  cell_s (c, k8s_str (o, "status.phase"));
   cell_own (c, age_of (o, "metadata.creationTimestamp", now));
 }
 
 static void
 event_cells (json_t *c, const json_t *o, time_t now)
 {
-  const char *last = *str (o, "lastTimestamp") ? "lastTimestamp" : "eventTime";
-  const char *first = *str (o, "firstTimestamp") ? "firstTimestamp" : "eventTime";
-  json_int_t count = num (o, "count");
+  const char *last = *k8s_str (o, "lastTimestamp") ? "lastTimestamp" : "eventTime";
+  const char *first = *k8s_str (o, "firstTimestamp") ? "firstTimestamp" : "eventTime";
+  json_int_t count = k8s_num (o, "count");
   cleanup_free char *last_age = age_of (o, last, now);
   if (count > 1)
     {
-      cleanup_free char *span = kubectl_human_duration ((long) (kubectl_parse_time (str (o, last))
-                                                                - kubectl_parse_time (str (o, first))));
+      cleanup_free char *span = kubectl_human_duration ((long) (kubectl_parse_time (k8s_str (o, last))
+                                                                - kubectl_parse_time (k8s_str (o, first))));
       cell_own (c, xasprintf ("%s (x%lld over %s)", last_age, (long long) count, span));
     }
   else
     cell_s (c, last_age);
-  cell_s (c, str (o, "type"));
-  cell_s (c, str (o, "reason"));
-  char *kind = xstrdup (str (o, "involvedObject.kind"));
+  cell_s (c, k8s_str (o, "type"));
+  cell_s (c, k8s_str (o, "reason"));
+  char *kind = xstrdup (k8s_str (o, "involvedObject.kind"));
   for (char *p = kind; *p; p++)
     *p = (char) tolower ((unsigned char) *p);
-  cell_own (c, xasprintf ("%s/%s", kind, str (o, "involvedObject.name")));
+  cell_own (c, xasprintf ("%s/%s", kind, k8s_str (o, "involvedObject.name")));
   free (kind);
-  cell_s (c, str (o, "involvedObject.fieldPath"));
-  if (*str (o, "source.host"))
-    cell_own (c, xasprintf ("%s, %s", str (o, "source.component"), str (o, "source.host")));
+  cell_s (c, k8s_str (o, "involvedObject.fieldPath"));
+  if (*k8s_str (o, "source.host"))
+    cell_own (c, xasprintf ("%s, %s", k8s_str (o, "source.component"), k8s_str (o, "source.host")));
   else
-    cell_s (c, str (o, "source.component"));
-  cell_s (c, str (o, "message"));
+    cell_s (c, k8s_str (o, "source.component"));
+  cell_s (c, k8s_str (o, "message"));
   cell_own (c, age_of (o, first, now));
   cell_i (c, count);
-  cell_s (c, str (o, "metadata.name"));
+  cell_s (c, k8s_str (o, "metadata.name"));
 }
 
 static void
 default_cells (json_t *c, const json_t *o, time_t now)
 {
-  cell_s (c, str (o, "metadata.name"));
+  cell_s (c, k8s_str (o, "metadata.name"));
   cell_own (c, age_of (o, "metadata.creationTimestamp", now));
 }
 
@@ -591,8 +592,8 @@ static const struct column lease_cols[] = {
 static void
 lease_cells (json_t *c, const json_t *o, time_t now)
 {
-  cell_s (c, str (o, "metadata.name"));
-  cell_s (c, str (o, "spec.holderIdentity"));
+  cell_s (c, k8s_str (o, "metadata.name"));
+  cell_s (c, k8s_str (o, "spec.holderIdentity"));
   cell_own (c, age_of (o, "metadata.creationTimestamp", now));
 }
 
@@ -691,10 +692,10 @@ k8s_table_print (const json_t *table, bool wide, bool with_ns, const char *prefi
   for (size_t i = 0; i < n && nh < ARRAY_SIZE (header) - 1; i++)
     {
       const json_t *c = json_array_get (cols, i);
-      show[i] = wide || num (c, "priority") == 0;
+      show[i] = wide || k8s_num (c, "priority") == 0;
       if (!show[i])
         continue;
-      char *u = xstrdup (str (c, "name"));
+      char *u = xstrdup (k8s_str (c, "name"));
       for (char *q = u; *q; q++)
         *q = (char) toupper ((unsigned char) *q);
       upper[nu++] = u;
@@ -710,14 +711,14 @@ k8s_table_print (const json_t *table, bool wide, bool with_ns, const char *prefi
       char *cells[32];
       size_t k = 0;
       if (with_ns)
-        cells[k++] = xstrdup (str (row, "object.metadata.namespace"));
+        cells[k++] = xstrdup (k8s_str (row, "object.metadata.namespace"));
       const json_t *rc = json_object_get (row, "cells");
       for (size_t i = 0; i < n && k < nh; i++)
         {
           if (!show[i])
             continue;
           char *s = cell_text (json_array_get (rc, i));
-          if (prefix && strcmp (str (json_array_get (cols, i), "format"), "name") == 0)
+          if (prefix && strcmp (k8s_str (json_array_get (cols, i), "format"), "name") == 0)
             {
               char *p = xasprintf ("%s/%s", prefix, s);
               free (s);

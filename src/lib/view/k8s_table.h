@@ -31,6 +31,9 @@ void k8s_table_print (const json_t *table, bool wide, bool with_ns, const char *
 /* "k=v,k2=v2" sorted by key (labels.SelectorFromSet(...).String(),
  * labels.FormatLabels), or NONE when MAP is empty. Caller frees. */
 char *k8s_format_labels (const json_t *map, const char *none);
+/* The string at dotted PATH of O, "" where missing; the integer there, 0. */
+const char *k8s_str (const json_t *o, const char *path);
+json_int_t k8s_num (const json_t *o, const char *path);
 /* metav1.FormatLabelSelector: matchLabels then matchExpressions; "<none>"
  * when empty. Caller frees. */
 char *k8s_format_label_selector (const json_t *sel);
