@@ -2,6 +2,7 @@
  * `kubectl get -o wide` would. A lab that is already up is refused ("lab
  * k3s is already up (nslab down k3s first)") rather than converged: the
  * state record then always describes exactly one apply. */
+#include <errno.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +12,7 @@
 #include "apiserver/pki.h"
 #include "apply/apply.h"
 #include "control/controller.h"
+#include "kernel/sysctl.h"
 #include "state/teardown.h"
 #include "base/error.h"
 #include "cli.h"
@@ -72,28 +74,35 @@ print_summary (const struct plan *p, double secs, FILE *out)
  * (net.ipv4.neigh.default.gc_thresh*; a node has no such sysctl). A lab
  * whose pods can fill it breaks every other lab and the host itself, so
  * up says so before it starts, and leaves the host's limits alone. */
+/* A sysctl of the namespace nslab runs in, as a number; false if it has
+ * none (only the initial namespace has neigh/default). */
+static bool
+host_sysctl_ulong (const char *key, unsigned long *out)
+{
+  cleanup_free char *v = NULL;
+  nslab_error_t e = NULL;
+  if (sysctl_read (NULL, key, &v, &e) < 0)
+    {
+      nslab_error_free (&e);
+      return false;
+    }
+  char *end;
+  errno = 0;
+  *out = strtoul (v, &end, 10);
+  return errno == 0 && end != v && *end == '\0';
+}
+
 static void
 warn_neighbour_table (const struct lab_objects *m)
 {
-  unsigned long thresh2 = 0, thresh3 = 0;
-  FILE *f = fopen ("/proc/sys/net/ipv4/neigh/default/gc_thresh2", "re");
-  if (f == NULL)
-    return; /* not the initial namespace: the table's size is not ours to read */
-  int n = fscanf (f, "%lu", &thresh2);
-  fclose (f);
-  f = fopen ("/proc/sys/net/ipv4/neigh/default/gc_thresh3", "re");
-  if (f == NULL || n != 1)
-    {
-      if (f)
-        fclose (f);
-      return;
-    }
-  n = fscanf (f, "%lu", &thresh3);
-  fclose (f);
+  unsigned long thresh2, thresh3;
+  if (!host_sysctl_ulong ("net.ipv4.neigh.default.gc_thresh2", &thresh2)
+      || !host_sysctl_ulong ("net.ipv4.neigh.default.gc_thresh3", &thresh3))
+    return;
   /* A talking pod costs two entries (its gateway in the pod, the pod on
    * cni0); each node one per other node (the VTEP's, permanent). */
   unsigned long need = 2 * (unsigned long) m->n_pods + (unsigned long) (m->n_nodes * m->n_nodes);
-  if (n == 1 && need > thresh2)
+  if (need > thresh2)
     fprintf (stderr,
              "nslab: warning: lab %s can use up to %lu neighbour entries; the kernel's table is shared by every "
              "namespace on this machine, purges entries above net.ipv4.neigh.default.gc_thresh2 = %lu and "
