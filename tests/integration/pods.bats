@@ -174,3 +174,60 @@ finished_at $(status_of policy-default-never finished_at)" ]
     "$STATE_ROOT/policy/plan.json"
   "$NSLAB" down policy
 }
+
+# "VETH NETNS" for each pod veth on node $1's cni0, as `ip link` on the node prints its peer.
+node_veth_peers () {
+  "$NSLAB" exec k3s "node/$1" -- ip -o link show master cni0 |
+    sed -nE 's/^[0-9]+: (veth[0-9a-f]+)@if[0-9]+: .* link-netns ([^ ]+).*/\1 \2/p' | sort
+}
+
+# node $1's pods' names in its /run/netns must be exactly its pods' network
+# namespaces: ip link's link-netns name of each pod veth and the namespace
+# the snapshot puts behind that veth are the same nsfs inode.
+check_node_netns () {
+  local node=$1 veth name pod_ns want got
+  want=$(jq -r --arg n "$node" '[.pods[] | select(.node == $n)] | length' "$STATE_ROOT/k3s/plan.json")
+  [ "$("$NSLAB" exec k3s "node/$node" -- ip netns list | grep -c '^cni-')" -eq "$want" ]
+  [ "$(node_veth_peers "$node" | wc -l)" -eq "$want" ]
+  while read -r veth name; do
+    [[ "$name" =~ ^cni-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$ ]]
+    pod_ns=$(jq -r --arg v "$veth" --arg n "$node" '.pods[] | select(.node == $n and .host_veth == $v) | .netns' \
+      "$STATE_ROOT/k3s/plan.json")
+    want=$(stat -L -c %i "/run/netns/$pod_ns")
+    got=$("$NSLAB" exec k3s "node/$node" -- stat -L -c %i "/run/netns/$name")
+    [ "$got" = "$want" ]
+  done < <(node_veth_peers "$node")
+}
+
+@test "pods: a node's /run/netns has its pods' namespaces as containerd names them (cni-<uuid>), only in the node's mount namespace" {
+  "$NSLAB" up "$SEED" > /dev/null
+  for node in cp1 w1 w2; do check_node_netns "$node"; done
+  # No leftover host mount points behind the names: ip addr on a node resolves every peer.
+  run --separate-stderr "$NSLAB" exec k3s node/w1 -- ip addr
+  [ "$status" -eq 0 ]
+  [[ "$stderr" != *"invalid"* ]]
+  [[ "$output" == *"link-netns cni-"* ]]
+  # iproute2 on the node enters a pod by that name.
+  name=$("$NSLAB" exec k3s node/w1 -- ip netns list | grep -m1 '^cni-' | cut -d' ' -f1)
+  run "$NSLAB" exec k3s node/w1 -- ip netns exec "$name" ip -br -4 addr show eth0
+  [ "$status" -eq 0 ]
+  [[ "$output" =~ 10\.42\.1\.[0-9]+/24 ]]
+  # The host keeps its own names (k3s-<namespace>-<pod>) and none of the nodes'.
+  [ -z "$(ip netns list | grep '^cni-')" ]
+  [ -n "$(ip netns list | grep "^k3s-demo-$web1")" ]
+  [ -z "$(awk '$5 ~ /cni-/' /proc/self/mountinfo)" ]
+  # A pod's mount namespace holds no namespace mounts at all (they cost O(N^2)),
+  # and, as in a container, no names: its veth's peer is link-netnsid 0.
+  [ "$(grep -c ' - nsfs ' "/proc/$(pgrep -f "^nslab-pause k3s demo/$web1\$")/mountinfo")" -eq 0 ]
+  [ -z "$("$NSLAB" exec k3s -n demo "pod/$web1" -- ip netns list)" ]
+  run --separate-stderr "$NSLAB" exec k3s -n demo "pod/$web1" -- ip addr show eth0
+  [ "$status" -eq 0 ]
+  [ -z "$stderr" ]
+  [[ "$output" == *"link-netnsid 0"* ]]
+  # Pods the control loop makes get theirs; pods it deletes lose them.
+  "$NSLAB" scale k3s -n demo deploy/web --replicas 5 > /dev/null
+  for node in cp1 w1 w2; do check_node_netns "$node"; done
+  "$NSLAB" scale k3s -n demo deploy/web --replicas 1 > /dev/null
+  for node in cp1 w1 w2; do check_node_netns "$node"; done
+  "$NSLAB" down k3s
+}

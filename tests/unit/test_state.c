@@ -126,6 +126,25 @@ START_TEST (test_parse_cni_records)
 }
 END_TEST
 
+/* A pod namespace's name on its node: kept until its namespace is gone; a
+ * name that is no plain file name is never acted on. */
+START_TEST (test_parse_node_netns_records)
+{
+  struct state *st = parse_ok (HEADER "netns k3s-p1\nnetns k3s-p2\n"
+                                      "node-netns w1 k3s-p1 cni-1f2e3d4c-0000-1111-2222-333344445555\n"
+                                      "node-netns w1 k3s-p2 cni-aa\n"
+                                      "node-netns w1 k3s-p2 ../etc\n"   /* not a plain name */
+                                      "node-netns w1 k3s-p2\n"          /* short */
+                                      "gone-netns k3s-p1\n");
+  ck_assert_uint_eq (st->n_bad, 2);
+  ck_assert_uint_eq (st->n_node_netns, 1);
+  ck_assert_str_eq (st->node_netns[0].node, "w1");
+  ck_assert_str_eq (st->node_netns[0].pod_ns, "k3s-p2");
+  ck_assert_str_eq (st->node_netns[0].name, "cni-aa");
+  state_free (st);
+}
+END_TEST
+
 START_TEST (test_parse_refuses_whole_journal)
 {
   char *m = parse_err ("nslab-state 2\nlab k3s\n");
@@ -325,6 +344,7 @@ make_suite (void)
   tcase_add_test (tc, test_parse_full_record);
   tcase_add_test (tc, test_parse_garbled_and_unknown_records);
   tcase_add_test (tc, test_parse_cni_records);
+  tcase_add_test (tc, test_parse_node_netns_records);
   tcase_add_test (tc, test_parse_refuses_whole_journal);
   tcase_add_test (tc, test_netns_name_ok);
   tcase_add_test (tc, test_load_refuses_untrusted_dirs);

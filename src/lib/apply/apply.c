@@ -26,6 +26,7 @@
 #include "kernel/proc.h"
 #include "kernel/rtnl.h"
 #include "runtime/cni.h"
+#include "runtime/node_netns.h"
 #include "runtime/pause.h"
 #include "state/snapshot.h"
 #include "state/store.h"
@@ -176,6 +177,7 @@ do_process (const struct plan_op *op, struct state_writer *w, struct pending *pe
     .env = pp->env,
     .log_path = pp->app.kind != APP_NONE ? log : NULL,
     .privileged = pp->privileged,
+    .own_netns_dir = pp->owner.kind == OBJ_NODE,
     .restart = pp->restart_policy == RESTART_NEVER        ? PAUSE_RESTART_NEVER
                : pp->restart_policy == RESTART_ON_FAILURE ? PAUSE_RESTART_ON_FAILURE
                                                           : PAUSE_RESTART_ALWAYS,
@@ -540,6 +542,52 @@ finish_pending (struct pending *pend, nslab_error_t *err)
   return rc;
 }
 
+/* Each started pod's network namespace under the name containerd gives it
+ * on its node (plan_process.node_netns), in the node's /run/netns: one
+ * helper per node, after every pause process has finished its setup (a
+ * node's mounted its own /run/netns). Recorded before it is made. */
+static int
+name_pods_on_nodes (struct state_writer *w, const struct plan_op *ops, size_t n, nslab_error_t *err)
+{
+  size_t n_named = 0;
+  for (size_t i = 0; i < n; i++)
+    n_named += ops[i].kind == OP_PROCESS && ops[i].u.proc.owner.kind == OBJ_POD && ops[i].u.proc.node_netns;
+  if (n_named == 0)
+    return 0;
+  struct state *st = NULL;
+  if (state_writer_load (w, &st, err) < 0)
+    return -1;
+  char **sources = xcalloc (n_named, sizeof *sources);
+  char **names = xcalloc (n_named, sizeof *names);
+  int rc = 0;
+  for (size_t k = 0; rc == 0 && k < st->n_procs; k++)
+    {
+      const struct state_process *node = &st->procs[k];
+      if (node->kind != STATE_PROC_NODE)
+        continue;
+      size_t m = 0;
+      for (size_t i = 0; rc == 0 && i < n; i++)
+        {
+          const struct plan_process *pp = &ops[i].u.proc;
+          if (ops[i].kind != OP_PROCESS || pp->owner.kind != OBJ_POD || pp->node_netns == NULL
+              || strcmp (pp->node, node->name) != 0)
+            continue;
+          struct state_node_netns nn = { .node = node->name, .pod_ns = ops[i].ns, .name = pp->node_netns };
+          rc = state_record_node_netns (w, &nn, err);
+          sources[m] = netns_path (ops[i].ns);
+          names[m++] = pp->node_netns;
+        }
+      if (rc == 0 && node_netns_add (node->pid, node->starttime, sources, names, m, err) < 0)
+        rc = nslab_error_wrap (err, "%s: name its pods' network namespaces", node->netns);
+      for (size_t i = 0; i < m; i++)
+        free (sources[i]);
+    }
+  free (sources);
+  free (names);
+  state_free (st);
+  return rc;
+}
+
 static void
 rollback (struct state_writer *w, nslab_error_t *err)
 {
@@ -659,6 +707,8 @@ apply_plan (const struct plan *p, const char *scenario_path, nslab_error_t *err)
   if (finish_pending (&ctx.pend, rc == 0 ? err : &perr) < 0)
     rc = -1;
   nslab_error_free (&perr);
+  if (rc == 0)
+    rc = name_pods_on_nodes (w, p->ops, p->n_ops, err);
 
   if (rc == 0 && interrupted)
     rc = interrupted_error (err);
@@ -716,6 +766,8 @@ apply_ops (struct state_writer *w, const struct plan_op *ops, size_t n, nslab_er
   if (finish_pending (&ctx.pend, rc == 0 ? err : &perr) < 0)
     rc = -1;
   nslab_error_free (&perr);
+  if (rc == 0)
+    rc = name_pods_on_nodes (w, ops, n, err);
   return rc;
 }
 

@@ -59,6 +59,14 @@ veth_name (uint64_t seed, char out[13])
 }
 
 void
+containerd_netns_name (uint64_t a, uint64_t b, char out[CONTAINERD_NETNS_LEN])
+{
+  snprintf (out, CONTAINERD_NETNS_LEN, "cni-%08x-%04x-%04x-%04x-%04x%08x", (unsigned) (a >> 32),
+            (unsigned) ((a >> 16) & 0xffff), (unsigned) (a & 0xffff), (unsigned) (b >> 48),
+            (unsigned) ((b >> 32) & 0xffff), (unsigned) (b & 0xffffffffu));
+}
+
+void
 mac_vendor (const uint8_t oui[3], uint64_t seed, uint8_t mac[6])
 {
   mac[0] = oui[0];

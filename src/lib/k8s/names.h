@@ -24,6 +24,11 @@ void safe_random_string (uint64_t seed, size_t n, char *out);
 void pod_template_hash (const char *template_desc, char out[11]);
 /* "veth" + 8 hex (the CNI bridge plugin's RandomVethName shape). */
 void veth_name (uint64_t seed, char out[13]);
+/* The name containerd's CRI gives a pod sandbox's network namespace under
+ * its node's /run/netns (pkg/netns newNS): "cni-" and 16 random bytes as
+ * 8-4-4-4-12 hex, no UUID version bits; here two seeds' bytes. */
+#define CONTAINERD_NETNS_LEN 41
+void containerd_netns_name (uint64_t seed_a, uint64_t seed_b, char out[CONTAINERD_NETNS_LEN]);
 /* MAC helpers: VirtualBox OUI 08:00:27 for VM NICs; locally administered
  * unicast (first byte & 0xfe | 0x02) for everything Linux would randomise. */
 void mac_virtualbox (uint64_t seed, uint8_t mac[6]);

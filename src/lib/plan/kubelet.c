@@ -3,10 +3,12 @@
  * node shows for the node itself) and one per pod, with the pod's /etc/hosts
  * and /etc/resolv.conf as kubelet writes them, the downward-API variables,
  * and the app the pod runs. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "base/util.h"
+#include "k8s/names.h"
 #include "plan/builder.h"
 
 /* br_netfilter must see bridged pod traffic or conntrack cannot undo DNAT on
@@ -217,6 +219,12 @@ kubelet_plan_processes (struct plan *p, const struct model *m)
         }
       pr->privileged = pod->wl->privileged;
       pr->restart_policy = pod->wl->restart_policy;
+      char key[512], name[CONTAINERD_NETNS_LEN];
+      snprintf (key, sizeof key, "netns/%s/%s/%s", m->lab, pod->ns, pod->name);
+      uint64_t a = fnv1a64_str (key);
+      snprintf (key, sizeof key, "netns/%s/%s/%s/b", m->lab, pod->ns, pod->name);
+      containerd_netns_name (a, fnv1a64_str (key), name);
+      pr->node_netns = xstrdup (name);
       pr->etc_hosts = pod_etc_hosts (pod);
       pr->resolv_conf = pod_resolv_conf (m, pod);
     }

@@ -524,6 +524,8 @@ process_describe (struct strbuf *sb, const struct plan_op *op)
   if (pr->restart_policy != RESTART_ALWAYS)
     sb_addf (sb, ", restart %s", ENUM_NAME (restart_policy_names, pr->restart_policy));
   sb_add (sb, ")");
+  if (pr->node_netns)
+    sb_addf (sb, "\n#   on node %s: /run/netns/%s, in its mount namespace only", pr->node, pr->node_netns);
   /* Comments, as the process line is: the files exist in the process's
    * mount namespace only, so the plan must not read as writing them. */
   for (char *const *f = pr->files; f && f[0] && f[1]; f += 2)
@@ -600,6 +602,7 @@ process_to_json (const struct plan_op *op, json_t *o)
   json_object_set_new (o, "files", files_to_json (pr->files));
   json_object_set_new (o, "privileged", json_boolean (pr->privileged));
   json_object_set_new (o, "restart_policy", json_string (ENUM_NAME (restart_policy_names, pr->restart_policy)));
+  json_object_set_new (o, "node_netns", json_str_or_null (pr->node_netns));
 }
 
 static int
@@ -612,8 +615,12 @@ process_from_json (const json_t *o, struct plan_op *op, nslab_error_t *err)
       || jr_strv (&r, o, "env", true, &pr->env) < 0 || jr_str (&r, o, "etc_hosts", true, &pr->etc_hosts) < 0
       || jr_str (&r, o, "resolv_conf", true, &pr->resolv_conf) < 0 || files_from_json (&r, o, &pr->files) < 0
       || jr_bool (&r, o, "privileged", &pr->privileged) < 0
-      || JR_ENUM (&r, o, "restart_policy", restart_policy_names, &pr->restart_policy) < 0)
+      || JR_ENUM (&r, o, "restart_policy", restart_policy_names, &pr->restart_policy) < 0
+      || (json_object_get (o, "node_netns") && jr_str (&r, o, "node_netns", true, &pr->node_netns) < 0))
     return -1;
+  /* A path component under the node's /run/netns, never a way out of it. */
+  if (pr->node_netns && (strncmp (pr->node_netns, "cni-", 4) != 0 || strchr (pr->node_netns, '/')))
+    return jr_bad (&r, "node_netns", "not a cni-... name");
   if (pr->owner.kind != OBJ_NODE && pr->owner.kind != OBJ_POD)
     return jr_bad (&r, "owner", "not a node or a pod");
   const json_t *app = json_object_get (o, "app");
@@ -649,6 +656,7 @@ process_free (struct plan_op *op)
   free (pr->etc_hosts);
   free (pr->resolv_conf);
   free_strv (pr->files);
+  free (pr->node_netns);
 }
 
 /* ---- cni -------------------------------------------------------------- */

@@ -140,6 +140,8 @@ struct plan_process {
                          * mount namespace: absolute path, content, path, content, ..., NULL; may be NULL */
   bool privileged;      /* pods: the app keeps every capability (else containerd's default set) */
   enum restart_policy restart_policy; /* pods: when the pause process restarts the app (nodes: Always, no app) */
+  char *node_netns;     /* pods: the name containerd gives the pod's network namespace in its node's
+                         * /run/netns ("cni-1f2e..."), seen only in the node's mount namespace; NULL = none */
 };
 
 /* Where Debian's containernetworking-plugins installs the plugins: CNI_PATH. */

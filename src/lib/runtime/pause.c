@@ -436,7 +436,7 @@ pause_mnt_template (int *fd_out, nslab_error_t *err)
       close (hold[1]);
       int e = 0;
       if (unshare (CLONE_NEWNS) < 0 || mount (NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0
-          || sandbox_detach_netns_mounts () < 0 || sandbox_make_sa_mountpoint () < 0)
+          || sandbox_detach_netns_mounts () < 0 || sandbox_hide_netns_dir () < 0 || sandbox_make_sa_mountpoint () < 0)
         e = errno;
       ssize_t w = write (ready[1], &e, sizeof e);
       (void) w;

@@ -62,6 +62,7 @@ struct pause_spec {
   const char *sa_pki_dir;   /* a pod's: the lab's pki dir, whose ca.crt and token its service account
                              * directory links to (the mount template has its mount point), or NULL */
   const char *sa_namespace; /* the pod's namespace, for the service account's namespace file */
+  bool own_netns_dir;      /* a node's: an empty tmpfs on /run/netns for its pods' names (node_netns.h) */
   int pid_ns;              /* > 0: the PID namespace (an fd: a node's, pause_open_pid_ns) that the
                             * process's own new one nests in; otherwise a child of the caller's */
 };

@@ -419,7 +419,7 @@ sandbox_encode (const struct pause_spec *spec, size_t *len_out)
                            spec->log_path, spec->mnt_template > 0 ? "1" : NULL, kind, port,
                            spec->privileged ? "1" : NULL, restart,
                            spec->app && spec->app->kind == PAUSE_APP_COMMAND ? spec->app->path : NULL,
-                           spec->sa_pki_dir, spec->sa_namespace };
+                           spec->sa_pki_dir, spec->sa_namespace, spec->own_netns_dir ? "1" : NULL };
   for (size_t i = 0; i < ARRAY_SIZE (fields); i++)
     put_str (&b, fields[i]);
   uint32_t argc = 0;
@@ -539,6 +539,15 @@ sandbox_detach_netns_mounts (void)
     }
   free (points);
   return rc;
+}
+
+int
+sandbox_hide_netns_dir (void)
+{
+  if (mount ("tmpfs", SANDBOX_NETNS_DIR, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=0755") < 0
+      && errno != ENOENT)
+    return -1;
+  return 0;
 }
 
 /* mkdir -p of REL under DIRFD. */
@@ -692,7 +701,7 @@ pause_setup (struct pause_setup *out)
     child_fail (errfd, EPROTO, "short pause spec");
   close (SANDBOX_GO_FD);
   char *p = buf, *end = buf + total;
-  char *f[14];
+  char *f[15];
   for (size_t i = 0; i < ARRAY_SIZE (f); i++)
     if (! get_str (&p, end, &f[i]))
       child_fail (errfd, EPROTO, "bad pause spec");
@@ -724,7 +733,7 @@ pause_setup (struct pause_setup *out)
                            .resolv_conf = f[4], .log_path = f[5], .mnt_template = f[6] ? SANDBOX_TEMPLATE_FD : -1,
                            .app = &app, .privileged = f[9] != NULL, .files = files,
                            .restart = (enum pause_restart) atoi (f[10] ? f[10] : "0"), .sa_pki_dir = f[12],
-                           .sa_namespace = f[13] };
+                           .sa_namespace = f[13], .own_netns_dir = f[14] != NULL };
   const struct pause_spec *spec = &sp;
 
   if (setsid () < 0)
@@ -762,6 +771,14 @@ pause_setup (struct pause_setup *out)
     }
   remount_sys (errfd);
   remount_proc (errfd);
+  /* A node's own /run/netns (runtime/node_netns.h): empty until its pods'
+   * names are bound in, rather than the host directory under the detached
+   * mount, whose leftover mount points are no namespaces ("Peer netns
+   * reference is invalid" from every `ip addr`). Private to this mount
+   * namespace: nothing of it reaches the host or the pods. */
+  if (spec->own_netns_dir
+      && mount ("tmpfs", SANDBOX_NETNS_DIR, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=0755") < 0)
+    child_fail (errfd, errno, "mount a tmpfs on " SANDBOX_NETNS_DIR);
   if (spec->hostname && sethostname (spec->hostname, strlen (spec->hostname)) < 0)
     child_fail (errfd, errno, "sethostname %s", spec->hostname);
 

@@ -25,6 +25,8 @@ struct sandbox_error {
 /* Test-only: the initial restart back-off in milliseconds (kubelet's 10 s
  * otherwise; the maximum is 30 times it), passed from nslab's environment
  * to the pause process, which removes it before the app starts. */
+/* Where a node keeps its pods' network namespace names (node_netns.h). */
+#define SANDBOX_NETNS_DIR "/run/netns"
 #define SANDBOX_BACKOFF_ENV "NSLAB_TEST_BACKOFF_MS"
 
 /* The spec as the pause process reads it after the go byte (sandbox.c). */
@@ -37,6 +39,12 @@ char **sandbox_build_env (const struct pause_spec *spec);
 /* Detach every network namespace mount (/run/netns and any nsfs mount)
  * from the calling process's (private) mount namespace; -1 with errno. */
 int sandbox_detach_netns_mounts (void);
+/* Then an empty, read-only tmpfs on SANDBOX_NETNS_DIR, where the detached
+ * mount leaves the host directory's mount points showing: as names of no
+ * namespace they cost every `ip addr` in a pod "Peer netns reference is
+ * invalid". Read-only because its copies share one tmpfs; a node mounts
+ * its own over it. No directory, nothing to hide: 0. -1 with errno. */
+int sandbox_hide_netns_dir (void);
 
 /* Where kubelet mounts a pod's service account (the kube-api-access
  * volume), relative to the directory /var/run resolves to. */

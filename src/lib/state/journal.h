@@ -49,6 +49,9 @@ int state_record_netns_ident (struct state_writer *w, const char *netns, uint64_
 int state_record_process (struct state_writer *w, const struct state_process *p, nslab_error_t *err);
 /* "cni NODE_NS POD_NS ID IFNAME TYPE CONFIG": before the plugin's ADD. */
 int state_record_cni (struct state_writer *w, const struct state_cni *c, nslab_error_t *err);
+/* "node-netns NODE POD_NS NAME": before the pod's namespace is bound on
+ * NAME in the node's /run/netns. */
+int state_record_node_netns (struct state_writer *w, const struct state_node_netns *nn, nslab_error_t *err);
 /* A namespace or process the lab's control loop removed while the lab runs
  * (a deleted or replaced pod): its earlier records no longer count, for
  * down, ls and exec alike. Written after the object is gone. */

@@ -636,6 +636,26 @@ state_record_cni (struct state_writer *w, const struct state_cni *c, nslab_error
                  c->config);
 }
 
+int
+state_record_node_netns (struct state_writer *w, const struct state_node_netns *nn, nslab_error_t *err)
+{
+  if (check_word ("node", nn->node, err) < 0 || check_word ("netns", nn->pod_ns, err) < 0
+      || check_word ("node netns", nn->name, err) < 0)
+    return -1;
+  /* Teardown unmounts and unlinks it in the node's /run/netns: a plain name only. */
+  if (!plain_name (nn->name))
+    return nslab_error (err, EINVAL, "state: node netns name '%s' is not a plain name", nn->name);
+  return append (w, err, "node-netns %s %s %s", nn->node, nn->pod_ns, nn->name);
+}
+
+static void
+state_node_netns_free (struct state_node_netns *nn)
+{
+  free (nn->node);
+  free (nn->pod_ns);
+  free (nn->name);
+}
+
 static void
 state_cni_free (struct state_cni *c)
 {
@@ -815,8 +835,26 @@ parse_line (struct state *st, char *line)
           }
       return false;
     }
+  if (strcmp (key, "node-netns") == 0 && nf == 3)
+    {
+      if (!plain_name (f[2]))
+        return false;
+      struct state_node_netns *nn = VEC_PUSH (st->node_netns, st->n_node_netns);
+      nn->node = xstrdup (f[0]);
+      nn->pod_ns = xstrdup (f[1]);
+      nn->name = xstrdup (f[2]);
+      return true;
+    }
   if (strcmp (key, "gone-netns") == 0 && nf == 1)
     {
+      /* And its names on its node. */
+      for (size_t i = st->n_node_netns; i-- > 0;)
+        if (strcmp (st->node_netns[i].pod_ns, f[0]) == 0)
+          {
+            state_node_netns_free (&st->node_netns[i]);
+            memmove (&st->node_netns[i], &st->node_netns[i + 1], (st->n_node_netns - i - 1) * sizeof *st->node_netns);
+            st->n_node_netns--;
+          }
       /* The pod's CNI calls went with its namespace. */
       for (size_t i = st->n_cnis; i-- > 0;)
         if (strcmp (st->cnis[i].pod_ns, f[0]) == 0)
@@ -1013,6 +1051,9 @@ state_free (struct state *st)
   for (size_t i = 0; i < st->n_cnis; i++)
     state_cni_free (&st->cnis[i]);
   free (st->cnis);
+  for (size_t i = 0; i < st->n_node_netns; i++)
+    state_node_netns_free (&st->node_netns[i]);
+  free (st->node_netns);
   free (st->labhost_netns);
   for (size_t i = 0; i < st->n_cidrs; i++)
     {

@@ -48,6 +48,14 @@ struct state_cni {
   char *config;      /* the network config it was given (one line of JSON) */
 };
 
+/* A pod's network namespace as its node names it in its own mount
+ * namespace (runtime/node_netns.h): /run/netns/NAME there. */
+struct state_node_netns {
+  char *node;        /* cp1 */
+  char *pod_ns;      /* k3s-demo-web-... */
+  char *name;        /* cni-1f2e... */
+};
+
 struct state_cidr {
   char *kind;        /* "hostonly", "nat", "pod", "service" */
   char *name;        /* network name ("vboxnet0"), or the kind again */
@@ -74,6 +82,8 @@ struct state {
   size_t n_procs;
   struct state_cni *cnis;  /* in call order; those of a gone pod's namespace are dropped */
   size_t n_cnis;
+  struct state_node_netns *node_netns; /* those of a gone pod's namespace are dropped */
+  size_t n_node_netns;
   int n_nodes, n_pods, n_services;
   char *labhost_netns; /* k3s-host */
   /* Networks the lab occupies, to refuse a clashing lab (added by apply). */

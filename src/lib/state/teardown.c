@@ -26,6 +26,7 @@
 #include "kernel/rtnl.h"
 #include "plan/plan.h"
 #include "runtime/cni.h"
+#include "runtime/node_netns.h"
 #include "runtime/pause.h"
 #include "base/util.h"
 
@@ -456,8 +457,21 @@ teardown_namespaces (struct state_writer *w, const struct state *st, char *const
   for (size_t i = 0; i < st->n_cnis; i++)
     if (name_in (st->cnis[i].pod_ns, names, n))
       part.cnis[part.n_cnis++] = st->cnis[i];
+  /* Their names on their nodes first (the node lives on): each pins its
+   * namespace, which would otherwise outlive its pod. */
+  int rc = 0;
+  for (size_t i = 0; rc == 0 && i < st->n_node_netns; i++)
+    {
+      const struct state_node_netns *nn = &st->node_netns[i];
+      if (!name_in (nn->pod_ns, names, n))
+        continue;
+      for (size_t j = 0; rc == 0 && j < st->n_procs; j++)
+        if (st->procs[j].kind == STATE_PROC_NODE && strcmp (st->procs[j].name, nn->node) == 0)
+          rc = node_netns_remove (st->procs[j].pid, st->procs[j].starttime, &nn->name, 1, err);
+    }
   struct steps s = { .crash = -1 };
-  int rc = teardown_run (&part, &s, err);
+  if (rc == 0)
+    rc = teardown_run (&part, &s, err);
   /* Recorded as gone only once gone: a failure leaves them for down. */
   for (size_t i = 0; rc == 0 && i < part.n_procs; i++)
     rc = state_record_gone_process (w, part.procs[i].name, part.procs[i].pid, err);
