@@ -7,6 +7,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "dns/coredns.h"
 #include "dns/kubernetes_plugin.h"
@@ -274,6 +276,223 @@ START_TEST (test_not_ready_out_of_dns)
 }
 END_TEST
 
+/* ---- concurrent writers and readers ------------------------------------ */
+
+enum { WRITERS = 4, WRITER_ROUNDS = 120, READERS = 2, CHURN_ROUNDS = 200 };
+/* Longer than the 5 s any lock wait had before: a writer on a loaded
+ * machine holding the write lock that long. */
+#define HOLD_US 5500000
+
+static void __attribute__ ((noreturn))
+child_failed (const char *who, nslab_error_t *err)
+{
+  fprintf (stderr, "%s: %s\n", who, err && *err ? (*err)->msg : "failed");
+  _exit (1);
+}
+
+static json_t *
+config_map (const char *name, int value)
+{
+  return json_pack ("{s:s, s:s, s:{s:s, s:s}, s:{s:i}}", "apiVersion", "v1", "kind", "ConfigMap", "metadata", "name",
+                    name, "namespace", "demo", "data", "k", value);
+}
+
+/* Each round one kind of write, each its own connection's transaction;
+ * every one but meta_set takes exactly one new resourceVersion per object. */
+static void __attribute__ ((noreturn))
+writer (int id)
+{
+  nslab_error_t err = NULL;
+  struct store *s = NULL;
+  if (store_open ("k3s", &s, &err) < 0)
+    child_failed ("writer open", &err);
+  for (int i = 0; i < WRITER_ROUNDS; i++)
+    {
+      char name[32];
+      snprintf (name, sizeof name, "w%d-%d", id, i % 7);
+      json_t *cm = config_map (name, i);
+      int rc = 0;
+      uint64_t rv;
+      switch (i % 5)
+        {
+        case 0: rc = store_put (s, cm, &err); break;
+        case 1: rc = store_delete (s, "ConfigMap", "demo", name, &err); break;
+        case 2: rc = store_touch (s, &rv, &err); break;
+        case 3: rc = store_meta_set (s, name, (uint64_t) i, &err); break;
+        default:
+          rc = store_begin (s, &err);
+          for (int k = 0; rc == 0 && k < 3; k++)
+            {
+              json_t *o = config_map (name, i * 10 + k);
+              rc = store_put (s, o, &err);
+              json_decref (o);
+            }
+          rc = store_end (s, rc, &err);
+        }
+      json_decref (cm);
+      if (rc < 0)
+        child_failed ("writer", &err);
+    }
+  store_close (s);
+  _exit (0);
+}
+
+/* Read snapshots (several kinds in one transaction), single reads, and the
+ * readers' other calls, until the writers are done. */
+static void __attribute__ ((noreturn))
+reader (void)
+{
+  nslab_error_t err = NULL;
+  struct store *s = NULL;
+  if (store_open ("k3s", &s, &err) < 0)
+    child_failed ("reader open", &err);
+  static const char *const kinds[] = { "ConfigMap", "Pod", "Service" };
+  for (int i = 0; getppid () != 1 && i < 100000; i++)
+    {
+      json_t *outs[3];
+      uint64_t rv, v;
+      struct store_kinds_version kv;
+      json_t *one = NULL;
+      if (store_list_kinds (s, 3, kinds, outs, &rv, &err) < 0 || store_get (s, "ConfigMap", "demo", "w0-0", &one, &err) < 0
+          || store_kinds_version (s, "ConfigMap", "Pod", NULL, &kv, &err) < 0
+          || store_meta_get (s, "w1-3", &v, &err) < 0)
+        child_failed ("reader", &err);
+      for (int k = 0; k < 3; k++)
+        json_decref (outs[k]);
+      json_decref (one);
+      if (access ("done", F_OK) == 0)
+        break;
+    }
+  store_close (s);
+  _exit (0);
+}
+
+/* A connection opened and closed over and over, as each CLI command and
+ * the apiserver's clients do: the closing one may checkpoint the WAL. */
+static void __attribute__ ((noreturn))
+churner (void)
+{
+  for (int i = 0; i < CHURN_ROUNDS; i++)
+    {
+      nslab_error_t err = NULL;
+      struct store *s = NULL;
+      uint64_t rv;
+      if (store_open ("k3s", &s, &err) < 0 || store_resource_version (s, &rv, &err) < 0)
+        child_failed ("churner", &err);
+      store_close (s);
+    }
+  _exit (0);
+}
+
+static void __attribute__ ((noreturn))
+holder (int ready_fd)
+{
+  nslab_error_t err = NULL;
+  struct store *s = NULL;
+  if (store_open ("k3s", &s, &err) < 0 || store_begin (s, &err) < 0)
+    child_failed ("holder", &err);
+  json_t *cm = config_map ("held", 1);
+  if (store_put (s, cm, &err) < 0)
+    child_failed ("holder", &err);
+  if (write (ready_fd, "r", 1) != 1)
+    _exit (1);
+  usleep (HOLD_US);
+  if (store_end (s, 0, &err) < 0)
+    child_failed ("holder", &err);
+  json_decref (cm);
+  store_close (s);
+  _exit (0);
+}
+
+/* No writer, reader or connection fails with "database is locked" while
+ * another holds the write lock, however long, and no write is lost: the
+ * resourceVersion moved by exactly the writes made. */
+START_TEST (test_concurrent_writers_and_readers)
+{
+  UNIT_REQUIRE_ROOT ();
+  make_lab ();
+  nslab_error_t err = NULL;
+  struct store *s = open_store ();
+  uint64_t rv0 = 0, rv1 = 0;
+  ck_assert_int_eq (store_resource_version (s, &rv0, &err), 0);
+  /* The readers stop when this file appears. */
+  cleanup_free char *cwd = getcwd (NULL, 0);
+  ck_assert_int_eq (chdir (state_dir), 0);
+  int ready[2];
+  ck_assert_int_eq (pipe (ready), 0);
+  fflush (NULL);
+  pid_t hold = fork ();
+  ck_assert_int_ge (hold, 0);
+  if (hold == 0)
+    holder (ready[1]);
+  char c;
+  ck_assert_int_eq (read (ready[0], &c, 1), 1);
+  pid_t pids[WRITERS + READERS + 1];
+  size_t n = 0;
+  for (int i = 0; i < WRITERS + READERS + 1; i++)
+    {
+      pid_t pid = fork ();
+      ck_assert_int_ge (pid, 0);
+      if (pid == 0)
+        {
+          if (i < WRITERS)
+            writer (i);
+          if (i < WRITERS + READERS)
+            reader ();
+          churner ();
+        }
+      pids[n++] = pid;
+    }
+  int failed = 0, status;
+  ck_assert_int_eq (waitpid (hold, &status, 0), hold);
+  failed += !WIFEXITED (status) || WEXITSTATUS (status) != 0;
+  for (size_t i = 0; i < n; i++)
+    {
+      if (i == WRITERS)
+        {
+          /* The writers are done: let the readers finish. */
+          int fd = open ("done", O_CREAT | O_WRONLY | O_CLOEXEC, 0600);
+          ck_assert_int_ge (fd, 0);
+          close (fd);
+        }
+      ck_assert_int_eq (waitpid (pids[i], &status, 0), pids[i]);
+      failed += !WIFEXITED (status) || WEXITSTATUS (status) != 0;
+    }
+  ck_assert_int_eq (chdir (cwd), 0);
+  ck_assert_int_eq (failed, 0);
+  ck_assert_int_eq (store_resource_version (s, &rv1, &err), 0);
+  /* Per writer and 5 rounds: put 1, delete 1, touch 1, meta 0, three puts 3; the holder's put 1. */
+  ck_assert_uint_eq (rv1 - rv0, (uint64_t) WRITERS * (WRITER_ROUNDS / 5) * 6 + 1);
+  store_close (s);
+  rm_lab ();
+}
+END_TEST
+
+/* A write inside a read snapshot would fail at once whenever another writer
+ * committed since it began (SQLITE_BUSY_SNAPSHOT, no waiting): refused. */
+START_TEST (test_no_write_in_read_transaction)
+{
+  UNIT_REQUIRE_ROOT ();
+  make_lab ();
+  nslab_error_t err = NULL;
+  struct store *s = open_store ();
+  ck_assert_int_eq (store_read_begin (s, &err), 0);
+  json_t *cm = config_map ("x", 1);
+  ck_assert_int_eq (store_put (s, cm, &err), -1);
+  ck_assert_ptr_nonnull (strstr (err->msg, "a write inside a read transaction"));
+  nslab_error_free (&err);
+  ck_assert_int_eq (store_meta_set (s, "k", 1, &err), -1);
+  nslab_error_free (&err);
+  ck_assert_int_eq (store_begin (s, &err), -1);
+  nslab_error_free (&err);
+  ck_assert_int_eq (store_read_end (s, &err), 0);
+  ck_assert_int_eq (store_put (s, cm, &err), 0);
+  json_decref (cm);
+  store_close (s);
+  rm_lab ();
+}
+END_TEST
+
 static Suite *
 make_suite (void)
 {
@@ -284,6 +503,8 @@ make_suite (void)
   tcase_add_test (tc, test_put_get_delete);
   tcase_add_test (tc, test_untrusted_files);
   tcase_add_test (tc, test_not_ready_out_of_dns);
+  tcase_add_test (tc, test_concurrent_writers_and_readers);
+  tcase_add_test (tc, test_no_write_in_read_transaction);
   suite_add_tcase (s, tc);
   return s;
 }

@@ -351,8 +351,9 @@ converge_plan (const char *lab, const char *scenario_path, struct store *s, cons
   struct model *m = NULL;
   if (rc == 0)
     rc = model_build_live (sc, &live.live, &m, err);
-  if (rc == 0)
-    rc = save_allocators (s, m, &live, err);
+  /* One write transaction for all of them. */
+  if (rc == 0 && (rc = store_begin (s, err)) == 0)
+    rc = store_end (s, save_allocators (s, m, &live, err), err);
   if (rc == 0)
     *out = plan_from_model (m);
   model_free (m);

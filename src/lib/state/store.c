@@ -20,11 +20,23 @@
 struct store {
   sqlite3 *db;
   char *path;    /* for messages */
-  bool in_txn;   /* store_begin: puts and deletes join the caller's transaction */
+  /* store_begin: puts and deletes join the caller's write transaction;
+   * store_read_begin: a read transaction, in which nothing may write. */
+  enum { TXN_NONE, TXN_READ, TXN_WRITE } txn;
 };
 
-/* How long a writer waits for another's transaction before failing. */
-#define STORE_BUSY_MS 5000
+/* How long any connection waits for a lock another holds before it fails
+ * with "database is locked". Every lock wait of the store goes through
+ * SQLite's busy handler: write transactions start IMMEDIATE (the write lock
+ * at BEGIN, before anything is read, so the snapshot is never stale), no
+ * write runs inside a read transaction (the upgrade of a deferred one
+ * fails at once, without the busy handler, when another writer committed
+ * meanwhile: SQLITE_BUSY_SNAPSHOT), and readers in WAL mode wait only for a
+ * recovery or a closing connection's checkpoint. Holders keep the write lock
+ * for milliseconds; a minute covers any load on a shared machine, while a
+ * writer stopped with the lock (SIGSTOP) still ends in an error rather than a
+ * hang. */
+#define STORE_BUSY_MS 60000
 
 static const char schema[] =
   "PRAGMA journal_mode = WAL;"
@@ -87,13 +99,13 @@ open_at (int dir_fd, const char *dir, bool create, struct store **out, nslab_err
   struct store *s = xcalloc (1, sizeof *s);
   s->path = xasprintf ("%s/%s", dir, STORE_FILE);
   cleanup_free char *path = xasprintf ("/proc/self/fd/%d/%s", dir_fd, STORE_FILE);
-  if (sqlite3_open_v2 (path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK)
+  if (sqlite3_open_v2 (path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK
+      || sqlite3_busy_timeout (s->db, STORE_BUSY_MS) != SQLITE_OK)
     {
       db_error (s, err, "open");
       store_close (s);
       return -1;
     }
-  sqlite3_busy_timeout (s->db, STORE_BUSY_MS);
   /* The schema is written once, by up: a reader (status, exec, a command)
    * must not need the write lock, which the control loop may hold (or a
    * stopped loop keep). WAL mode stays with the file. */
@@ -234,19 +246,23 @@ put_locked (struct store *s, json_t *obj, nslab_error_t *err)
 
 /* A write transaction: IMMEDIATE takes the write lock at once, so two
  * writers serialise here (waiting up to STORE_BUSY_MS) instead of failing
- * half-way. */
+ * half-way. Every write is in one: a bare statement would be its own
+ * deferred transaction. */
 static int
 begin (struct store *s, nslab_error_t *err)
 {
-  if (s->in_txn)
+  if (s->txn == TXN_WRITE)
     return 0;
+  if (s->txn == TXN_READ)
+    return nslab_error (err, EINVAL, "%s: a write inside a read transaction (store_read_begin): it could not "
+                        "wait for the write lock", s->path);
   return exec_sql (s, "BEGIN IMMEDIATE", "begin", err);
 }
 
 static int
 finish (struct store *s, int rc, nslab_error_t *err)
 {
-  if (s->in_txn)
+  if (s->txn == TXN_WRITE)
     return rc;
   if (rc == 0)
     return exec_sql (s, "COMMIT", "commit", err);
@@ -437,25 +453,29 @@ store_delete (struct store *s, const char *kind, const char *ns, const char *nam
 int
 store_begin (struct store *s, nslab_error_t *err)
 {
+  if (s->txn != TXN_NONE)
+    return nslab_error (err, EINVAL, "%s: begin: a transaction is open already", s->path);
   if (begin (s, err) < 0)
     return -1;
-  s->in_txn = true;
+  s->txn = TXN_WRITE;
   return 0;
 }
 
 int
 store_read_begin (struct store *s, nslab_error_t *err)
 {
+  if (s->txn != TXN_NONE)
+    return nslab_error (err, EINVAL, "%s: begin read: a transaction is open already", s->path);
   if (exec_sql (s, "BEGIN DEFERRED", "begin", err) < 0)
     return -1;
-  s->in_txn = true;
+  s->txn = TXN_READ;
   return 0;
 }
 
 int
 store_read_end (struct store *s, nslab_error_t *err)
 {
-  s->in_txn = false;
+  s->txn = TXN_NONE;
   return exec_sql (s, "COMMIT", "end read", err);
 }
 
@@ -488,7 +508,7 @@ store_list_kinds (struct store *s, size_t n, const char *const *kinds, json_t **
 int
 store_end (struct store *s, int rc, nslab_error_t *err)
 {
-  s->in_txn = false;
+  s->txn = TXN_NONE;
   return finish (s, rc, err);
 }
 
@@ -509,8 +529,8 @@ store_meta_get (struct store *s, const char *key, uint64_t *out, nslab_error_t *
   return 0;
 }
 
-int
-store_meta_set (struct store *s, const char *key, uint64_t value, nslab_error_t *err)
+static int
+meta_set_locked (struct store *s, const char *key, uint64_t value, nslab_error_t *err)
 {
   sqlite3_stmt *st = NULL;
   if (sqlite3_prepare_v2 (s->db, "INSERT OR REPLACE INTO meta (key, value) VALUES (?1, ?2)", -1, &st, NULL)
@@ -523,6 +543,14 @@ store_meta_set (struct store *s, const char *key, uint64_t value, nslab_error_t 
   if (r != SQLITE_DONE)
     return db_error (s, err, "write meta");
   return 0;
+}
+
+int
+store_meta_set (struct store *s, const char *key, uint64_t value, nslab_error_t *err)
+{
+  if (begin (s, err) < 0)
+    return -1;
+  return finish (s, meta_set_locked (s, key, value, err), err);
 }
 
 int

@@ -59,11 +59,16 @@ int store_delete (struct store *s, const char *kind, const char *ns, const char 
  * not hold, such as a new scenario, for the control loop to see). */
 int store_touch (struct store *s, uint64_t *rv, nslab_error_t *err);
 /* One transaction around several puts and deletes (store_end commits when
- * rc is 0, else rolls back and returns -1): readers see all or none. */
+ * rc is 0, else rolls back and returns -1): readers see all or none. It
+ * takes the write lock at once (BEGIN IMMEDIATE), waiting for another
+ * writer's as every lock wait of the store does; transactions do not nest. */
 int store_begin (struct store *s, nslab_error_t *err);
 int store_end (struct store *s, int rc, nslab_error_t *err);
 /* A read transaction (deferred, no write lock): the reads between see one
- * version of the store, as a reader that lists several kinds needs. */
+ * version of the store, as a reader that lists several kinds needs. A put,
+ * delete, touch or meta_set inside it is refused: the upgrade of a read
+ * snapshot to a write fails at once, without waiting, whenever another
+ * writer committed since it began. */
 int store_read_begin (struct store *s, nslab_error_t *err);
 int store_read_end (struct store *s, nslab_error_t *err);
 /* Every object of each of N kinds (KINDS[i] into OUTS[i], all namespaces)
