@@ -88,9 +88,11 @@ per_node_rules_nftables () {
   [[ "$output" != *'chain local-'* ]] || { echo "$output" >&2; false; }
   [[ "$output" == *'tcp . 30081 comment "default/web-local" : drop'* ]]
   [[ "$output" == *'10.43.200.80 . tcp . 80 comment "default/web-itp" : drop'* ]]
-  # Source ranges: both servicelb addresses through the firewall chain,
-  # which drops all but the lab host (cp1 is outside 192.168.56.1/32).
-  [[ "$output" =~ 192\.168\.56\.10\ \.\ tcp\ \.\ 8081\ :\ goto\ firewall-$h-default/web-lb/tcp/ ]]
+  # Source ranges: servicelb's address (w1's only: the Local policy's one node
+  # with an endpoint) through the firewall chain, which drops all but the
+  # lab host (cp1 is outside 192.168.56.1/32).
+  [[ "$output" =~ 192\.168\.56\.11\ \.\ tcp\ \.\ 8081\ :\ goto\ firewall-$h-default/web-lb/tcp/ ]]
+  [[ "$output" != *'192.168.56.10 . tcp . 8081 '* ]]
   [[ "$output" =~ ip\ saddr\ !=\ (\{\ )?192\.168\.56\.1(\ \})?\ drop ]]
   # No health-check node port rule: nftables mode leaves it to the
   # health server (no iptables either).
@@ -118,7 +120,8 @@ status_and_kubectl () {
   # Seed 001's traefik row (two nodes here).
   [[ "$output" == *"kube-system   traefik       LoadBalancer   10.43.121.230   192.168.56.10,192.168.56.11   80:31300/TCP,443:31309/TCP   app.kubernetes.io/instance=traefik-kube-system,app.kubernetes.io/name=traefik"* ]] || { echo "$output" >&2; false; }
   [[ "$output" == *"web-ext       ClusterIP      10.43."*"192.168.56.11 "* ]] || { echo "$output" >&2; false; }
-  [[ "$output" =~ web-lb\ +LoadBalancer\ +10\.43\.[0-9.]+\ +192\.168\.56\.10,192\.168\.56\.11\ +8081:3[0-9]+/TCP ]]
+  # ETP Local: only w1, the node with the endpoint (servicelb's readyNodes).
+  [[ "$output" =~ web-lb\ +LoadBalancer\ +10\.43\.[0-9.]+\ +192\.168\.56\.11\ +8081:3[0-9]+/TCP ]]
 }
 
 kubeadm_pool_arp () {
@@ -317,6 +320,52 @@ hc_status_becomes () {
   hc_status_becomes 503 "http://192.168.56.11:$hc/"
   run ip netns exec svc-host curl -s -m 3 "http://192.168.56.11:$hc/"
   [[ "$output" == *'"localEndpoints": 0,'* ]]
+  "$NSLAB" down svc
+}
+
+# web-lb's status.loadBalancer.ingress in the store, as "IP IP ..." (none: empty).
+lb_ingress () {
+  sqlite3 "$STATE_ROOT/svc/store.db" "select body from objects where kind = 'Service' and name = 'web-lb'" |
+    jq -r '[.status.loadBalancer.ingress[]?.ip] | join(" ")'
+}
+
+# Wait (up to 10 s) until web-lb's ingress is "$1".
+lb_ingress_becomes () {
+  for _ in $(seq 100); do
+    [ "$(lb_ingress)" = "$1" ] && return 0
+    sleep 0.1
+  done
+  echo "web-lb ingress: '$(lb_ingress)', not '$1'" >&2
+  return 1
+}
+
+@test "services: k3s servicelb with externalTrafficPolicy Local lists only the nodes with a ready endpoint, and follows the endpoints" {
+  up_svc iptables
+  # One web pod, on w1: w1's address only, though both nodes run a svclb pod.
+  [ "$(lb_ingress)" = "192.168.56.11" ]
+  run "$NSLAB" get svc svc web-lb
+  [[ "$output" =~ web-lb\ +LoadBalancer\ +10\.43\.[0-9.]+\ +192\.168\.56\.11\ +8081: ]] || { echo "$output" >&2; false; }
+  [ "$("$NSLAB" kubectl svc get svc web-lb -o jsonpath='{.status.loadBalancer.ingress[*].ip}')" = 192.168.56.11 ]
+  # The Cluster policy's traefik keeps both.
+  run "$NSLAB" get svc -n kube-system svc traefik
+  [[ "$output" == *" 192.168.56.10,192.168.56.11 "* ]]
+  # kube-proxy answers servicelb's address only: no "loadbalancer IP" rule for cp1's.
+  run ip netns exec svc-w1 iptables-save -t nat
+  [[ "$output" == *'-d 192.168.56.11/32 -p tcp -m comment --comment "default/web-lb loadbalancer IP" -m tcp --dport 8081 -j '* ]] || { echo "$output" >&2; false; }
+  [[ "$output" != *'-d 192.168.56.10/32 -p tcp -m comment --comment "default/web-lb loadbalancer IP"'* ]]
+  # No endpoint left: no ingress ("loadBalancer": {}), <pending>, and the rule goes.
+  "$NSLAB" scale svc deploy/web --replicas 0 > /dev/null
+  lb_ingress_becomes ""
+  [ "$(sqlite3 "$STATE_ROOT/svc/store.db" "select body from objects where kind = 'Service' and name = 'web-lb'" |
+    jq -c .status)" = '{"loadBalancer":{}}' ]
+  run "$NSLAB" get svc svc web-lb
+  [[ "$output" =~ web-lb\ +LoadBalancer\ +10\.43\.[0-9.]+\ +\<pending\>\ +8081: ]] || { echo "$output" >&2; false; }
+  [ -z "$("$NSLAB" kubectl svc get svc web-lb -o jsonpath='{.status.loadBalancer.ingress}')" ]
+  run ip netns exec svc-w1 iptables-save -t nat
+  [[ "$output" != *'"default/web-lb loadbalancer IP"'* ]]
+  # Back on w1: its address again.
+  "$NSLAB" scale svc deploy/web --replicas 1 > /dev/null
+  lb_ingress_becomes "192.168.56.11"
   "$NSLAB" down svc
 }
 

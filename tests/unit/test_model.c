@@ -935,6 +935,14 @@ START_TEST (test_servicelb)
   ck_assert_int_eq (seen[0], 1);
   ck_assert_int_eq (seen[1], 1);
   ck_assert_uint_eq (m->n_pods - first_svclb, 4); /* traefik and web-lb on both nodes */
+  /* servicelb's EXTERNAL-IP: both nodes run a ready svclb pod of each; with
+   * ETP Local only w1, the node of web's one pod, counts (getStatus's
+   * readyNodes); traefik's Cluster policy keeps both. */
+  const struct model_service *web_lb = find_service (m, "default", "web-lb"), *traefik = find_service (m, "kube-system", "traefik");
+  char ipb[IP_STRLEN];
+  ck_assert_uint_eq (web_lb->n_lb_ips, 1);
+  ck_assert_str_eq (ip_fmt (web_lb->lb_ips[0], ipb), "192.168.56.11");
+  ck_assert_uint_eq (traefik->n_lb_ips, 2);
   /* web-lb: ETP Local, so the node's own address and the NodePort, and
    * only the lab host's range. */
   for (size_t i = first_svclb; i < m->n_pods; i++)

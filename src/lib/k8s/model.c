@@ -1303,14 +1303,22 @@ load_balancer_status (struct model *m, struct model_service *s)
   if (c->flavor == FLAVOR_K3S)
     {
       /* servicelb's podIPs: the nodes running a ready svclb pod of the
-       * service (none: <pending>, as for a port another LoadBalancer holds). */
+       * service (none: <pending>, as for a port another LoadBalancer holds);
+       * with externalTrafficPolicy Local (getStatus's readyNodes) only those
+       * that also have a ready endpoint pod of the service, from its
+       * EndpointSlices: the others would drop the traffic. */
       s->lb_ips = xcalloc (m->n_nodes + 1, sizeof *s->lb_ips);
       cleanup_free bool *runs = xcalloc (m->n_nodes + 1, sizeof *runs);
+      cleanup_free bool *has_endpoint = xcalloc (m->n_nodes + 1, sizeof *has_endpoint);
+      for (size_t k = 0; k < s->n_ports; k++)
+        for (size_t e = 0; e < s->ports[k].n_endpoints; e++)
+          if (s->ports[k].endpoints[e].pod >= 0)
+            has_endpoint[s->ports[k].endpoints[e].node] = true;
       for (size_t i = 0; i < m->n_pods; i++)
         if (m->pods[i].ready && servicelb_def (m, m->pods[i].wl) == s->def)
           runs[m->pods[i].node] = true;
       for (size_t n = 0; n < m->n_nodes; n++)
-        if (runs[n])
+        if (runs[n] && (!s->etp_local || has_endpoint[n]))
           s->lb_ips[s->n_lb_ips++] = m->nodes[n].internal_ip;
       qsort (s->lb_ips, s->n_lb_ips, sizeof *s->lb_ips, compare_ip_strings);
       return;

@@ -534,10 +534,17 @@ add_service (struct builder *b, const struct lab_service *s, json_t *pods_by_nam
     json_object_set_new (spec, "selector", labels_json (s->selector, s->n_selector, NULL, NULL));
   service_spec_policies (spec, s);
   json_object_set_new (svc, "spec", spec);
-  json_t *ingress = json_array ();
-  for (size_t i = 0; i < s->n_lb_ips; i++)
-    json_array_append_new (ingress, json_pack ("{s:s}", "ip", ip_fmt (s->lb_ips[i], ip)));
-  json_object_set_new (svc, "status", json_pack ("{s:{s:o}}", "loadBalancer", "ingress", ingress));
+  /* ingress is omitempty: a service with none (not a LoadBalancer, or one
+   * servicelb has no ready node for) has "loadBalancer": {}. */
+  json_t *lb = json_object ();
+  if (s->n_lb_ips)
+    {
+      json_t *ingress = json_array ();
+      for (size_t i = 0; i < s->n_lb_ips; i++)
+        json_array_append_new (ingress, json_pack ("{s:s}", "ip", ip_fmt (s->lb_ips[i], ip)));
+      json_object_set_new (lb, "ingress", ingress);
+    }
+  json_object_set_new (svc, "status", json_pack ("{s:o}", "loadBalancer", lb));
 
   /* Endpoints (what `kubectl get endpoints` reads): one subset per port,
    * since each port's endpoints come from its own target port. */
