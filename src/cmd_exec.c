@@ -26,7 +26,7 @@
 /* Run CMD and wait: returns its exit status as a shell reports it (128+N
  * for signal N), or -1 with *err set when it could not be started. */
 static int
-run (char **cmd, bool limit_caps, nslab_error_t *err)
+run (char **cmd, uint64_t limit_caps, nslab_error_t *err)
 {
   struct sigaction ign = { .sa_handler = SIG_IGN }, old_int, old_quit;
   fflush (NULL);
@@ -49,7 +49,7 @@ run (char **cmd, bool limit_caps, nslab_error_t *err)
       /* kubectl exec runs with the container's capabilities: a pod's shell
        * cannot `ip link add` unless its workload (or --privileged) says so.
        * Only the command: we keep ours to leave the pod's namespaces. */
-      if (limit_caps && caps_limit (CAPS_CONTAINER_DEFAULT) < 0)
+      if (limit_caps && caps_limit (limit_caps) < 0)
         {
           fprintf (stderr, "nslab: limit capabilities to a pod's: %s\n", strerror (errno));
           _exit (126);
@@ -143,8 +143,9 @@ cmd_exec (int argc, char **argv, nslab_error_t *err)
   if (lab_view_load (lab, &v, err) < 0)
     return -1;
   struct enter_fds f;
-  bool is_host = false, unprivileged = false;
-  int rc = target_open (&v, target_arg, ns, &f, &is_host, &unprivileged, err);
+  bool is_host = false;
+  uint64_t pod_caps = 0;
+  int rc = target_open (&v, target_arg, ns, &f, &is_host, &pod_caps, err);
   /* On the control-plane node kubectl finds the lab's API server, as on a
    * k3s server (/etc/rancher/k3s/k3s.yaml). */
   if (rc == 0 && str_has_prefix (target_arg, "node/"))
@@ -177,7 +178,7 @@ cmd_exec (int argc, char **argv, nslab_error_t *err)
     return -1;
   if (enter_join (&f, err) < 0)
     return -1;
-  bool limit = unprivileged && !privileged;
+  uint64_t limit = privileged ? 0 : pod_caps;
 
   if (cmd)
     return run (cmd, limit, err);

@@ -15,6 +15,7 @@
 
 #include "base/util.h"
 #include "k8s/objects.h"
+#include "kernel/caps.h"
 #include "kernel/netns.h"
 #include "plan/plan.h"
 #include "state/snapshot.h"
@@ -185,10 +186,10 @@ lab_view_free (struct lab_view *v)
 
 int
 target_open (const struct lab_view *v, const char *arg, const char *ns, struct enter_fds *f, bool *is_host,
-             bool *unprivileged, nslab_error_t *err)
+             uint64_t *pod_caps, nslab_error_t *err)
 {
-  if (unprivileged)
-    *unprivileged = false;
+  if (pod_caps)
+    *pod_caps = 0;
   const char *lab = v->lab;
   struct target t = { T_POD, "" };
   enter_fds_init (f);
@@ -226,8 +227,8 @@ target_open (const struct lab_view *v, const char *arg, const char *ns, struct e
         {
           cleanup_free char *key = xasprintf ("%s/%s", pod->ns, pod->name);
           p = journal_process (v->st, STATE_PROC_POD, key);
-          if (unprivileged)
-            *unprivileged = !pod->privileged;
+          if (pod_caps)
+            *pod_caps = pod->privileged ? 0 : CAPS_CONTAINER_DEFAULT | pod->cap_add;
           what = t.kind == T_POD ? xasprintf ("pod/%s", pod->name)
                                  : xasprintf ("pod/%s (%s/%s)", pod->name, kind_word (t.kind), t.name);
         }

@@ -5,6 +5,8 @@
 #ifndef NSLAB_TARGET_H
 #define NSLAB_TARGET_H
 
+#include <stdint.h>
+
 #include "base/error.h"
 #include "runtime/enter.h"
 
@@ -22,10 +24,11 @@ void lab_view_free (struct lab_view *v);
 
 /* Resolve ARG (in namespace NS for pods and workloads) and open its
  * namespaces into F. *IS_HOST: the lab host (network namespace only).
- * *UNPRIVILEGED (may be NULL): a pod whose workload is not privileged, whose
- * processes have containerd's default capabilities only. */
+ * *POD_CAPS (may be NULL): for a pod whose workload is not privileged, the
+ * capabilities its processes have (containerd's default set and what its
+ * securityContext adds); 0 for anything else (no limit). */
 int target_open (const struct lab_view *v, const char *arg, const char *ns, struct enter_fds *f, bool *is_host,
-                 bool *unprivileged, nslab_error_t *err);
+                 uint64_t *pod_caps, nslab_error_t *err);
 
 /* Wait until every pod is ready, or TIMEOUT_MS passes (an error naming
  * each pod that is not, and what it waits for): a pod with a readiness

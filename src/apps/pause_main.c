@@ -221,8 +221,9 @@ fork_echo (int argc, char **argv, const struct pause_setup *su)
     _exit (1);
   if (su->files_dirfd >= 0)
     close (su->files_dirfd);
-  /* As a container's process: containerd's default capabilities only. */
-  if (!su->privileged && caps_limit (CAPS_CONTAINER_DEFAULT) < 0)
+  /* As a container's process: containerd's default capabilities and what
+   * its securityContext adds. */
+  if (!su->privileged && caps_limit (CAPS_CONTAINER_DEFAULT | su->cap_add) < 0)
     pause_setup_fail (su->errfd, errno, "limit the app's capabilities");
   char port[8];
   snprintf (port, sizeof port, "%u", su->http_port);

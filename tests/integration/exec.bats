@@ -184,6 +184,11 @@ command = sleep 300
 app = command
 command = sleep 301
 privileged = true
+
+[pod default/netadmin]
+app = command
+command = sleep 302
+capabilities = NET_ADMIN
 INI
 )
   "$NSLAB" up "$f" >/dev/null
@@ -204,5 +209,19 @@ INI
   [ "$(grep CapEff "/proc/$plain/status")" = "CapEff:	00000000a80425fb" ]
   [ "$(grep CapBnd "/proc/$plain/status")" = "CapBnd:	00000000a80425fb" ]
   [ "$(grep CapEff "/proc/$priv/status")" = "$(grep CapEff /proc/self/status)" ]
+  # capabilities = NET_ADMIN: containerd's set plus bit 12, for the app and for
+  # nslab exec (kubectl exec runs with the container's); no CAP_SYS_ADMIN.
+  netadmin=$(pgrep -xf 'sleep 302')
+  [ "$(grep CapEff "/proc/$netadmin/status")" = "CapEff:	00000000a80435fb" ]
+  [ "$(grep CapBnd "/proc/$netadmin/status")" = "CapBnd:	00000000a80435fb" ]
+  run "$NSLAB" exec caps pod/netadmin -- grep CapEff /proc/self/status
+  [ "$output" = "CapEff:	00000000a80435fb" ]
+  run "$NSLAB" exec caps pod/netadmin -- ip link add x2 type bridge
+  [ "$status" -eq 0 ]
+  # Mounting needs CAP_SYS_ADMIN, which it has not.
+  run "$NSLAB" exec caps pod/netadmin -- mount -t tmpfs none /mnt
+  [ "$status" -ne 0 ]
+  # The pod as the API serves it: securityContext.capabilities.add, not privileged.
+  [ "$(sqlite3 "$STATE_ROOT/caps/store.db" "select json_extract(body, '$.spec.containers[0].securityContext') from objects where kind = 'Pod' and name = 'netadmin'")" = '{"capabilities":{"add":["NET_ADMIN"]}}' ]
   "$NSLAB" down caps
 }

@@ -419,6 +419,17 @@ svclb_pod () {
   [[ "$output" == *"-A PREROUTING ! -s 10.43.121.230/32 -p tcp -m tcp --dport 80 -j DNAT --to-destination 10.43.121.230:80"* ]] || { echo "$output" >&2; false; }
   [[ "$output" == *"-A POSTROUTING -d 10.43.121.230/32 -p tcp -j MASQUERADE"* ]]
   [ "$(ip netns exec "svc-kube-system-$pod" sysctl -n net.ipv4.ip_forward)" = 1 ]
+  # Not privileged: containerd's default capabilities plus NET_ADMIN (servicelb's
+  # securityContext.capabilities.add), no CAP_SYS_ADMIN, as the API shows it;
+  # iptables works in it, for the entry script and for kubectl exec alike.
+  pause=$(pgrep -f "^nslab-pause svc kube-system/$pod\$")
+  [ "$(grep CapEff "/proc/$(pgrep -P "$pause")/status")" = "CapEff:	00000000a80435fb" ]
+  run "$NSLAB" exec svc -n kube-system "pod/$pod" -- grep CapEff /proc/self/status
+  [ "$output" = "CapEff:	00000000a80435fb" ]
+  run "$NSLAB" exec svc -n kube-system "pod/$pod" -- iptables -t nat -S POSTROUTING
+  [ "$status" -eq 0 ]
+  [[ "$output" == *"-A POSTROUTING -d 10.43.121.230/32 -p tcp -j MASQUERADE"* ]]
+  [ "$("$NSLAB" kubectl svc -n kube-system get pod "$pod" -o jsonpath='{.spec.containers[*].securityContext}')" = '{"capabilities":{"add":["NET_ADMIN"]}} {"capabilities":{"add":["NET_ADMIN"]}}' ]
   # Seed 001's traefik row: every node address answers at port 80. As on a
   # k3s node, kube-proxy's "loadbalancer IP" rule takes it first.
   run ip netns exec svc-host curl -s -m 3 http://192.168.56.10/

@@ -177,6 +177,7 @@ do_process (const struct plan_op *op, struct state_writer *w, struct pending *pe
     .env = pp->env,
     .log_path = pp->app.kind != APP_NONE ? log : NULL,
     .privileged = pp->privileged,
+    .cap_add = pp->cap_add,
     .own_netns_dir = pp->owner.kind == OBJ_NODE,
     .restart = pp->restart_policy == RESTART_NEVER        ? PAUSE_RESTART_NEVER
                : pp->restart_policy == RESTART_ON_FAILURE ? PAUSE_RESTART_ON_FAILURE

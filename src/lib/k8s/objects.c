@@ -167,6 +167,7 @@ objects_from_model (const struct model *m)
       p->app.port = mp->wl->app.port;
       p->app.command = dup_or_null (mp->wl->app.command);
       p->privileged = mp->wl->privileged;
+      p->cap_add = mp->wl->cap_add;
       p->restart_policy = mp->wl->restart_policy;
       p->ready = mp->ready;
       p->readiness.kind = mp->wl->readiness.kind;

@@ -71,6 +71,7 @@ struct lab_pod {
   struct lab_probe readiness; /* what kubelet probes before the pod is an endpoint */
   bool ready;            /* the Ready condition this plan was made with */
   bool privileged;       /* its app (and nslab exec into it) keeps every capability */
+  uint64_t cap_add;      /* capabilities its app (and nslab exec into it) adds to containerd's default set */
   enum restart_policy restart_policy; /* spec.restartPolicy (Always unless a bare pod says otherwise) */
   struct label *labels;  /* the template's labels (+ pod-template-hash for a deployment's pods) */
   size_t n_labels;
@@ -157,6 +158,11 @@ void objects_free (struct lab_objects *o);
  * `nslab plan -o json`). to_json adds the members to obj; from_json reads
  * them back and fails with one line naming the member that is wrong. */
 void objects_to_json (const struct lab_objects *o, json_t *obj);
+/* A capability set (bit N = Linux capability N) as the names a container's
+ * securityContext.capabilities.add lists, in number order; and back (a
+ * name the scenario would refuse is an error). */
+json_t *capabilities_to_json (uint64_t caps);
+int capabilities_from_json (const json_t *a, uint64_t *out, nslab_error_t *err);
 int objects_from_json (const json_t *obj, struct lab_objects **out, nslab_error_t *err);
 
 const char *obj_kind_name (enum obj_kind k);   /* "deployment", as kubectl's TYPE/NAME */

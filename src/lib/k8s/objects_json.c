@@ -4,6 +4,7 @@
  * member is named in the error. */
 #include "k8s/objects.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -59,6 +60,36 @@ probe_to_json (const struct lab_probe *pr)
 static const char *const restart_policy_names[]
     = { [RESTART_ALWAYS] = "Always", [RESTART_ON_FAILURE] = "OnFailure", [RESTART_NEVER] = "Never" };
 
+json_t *
+capabilities_to_json (uint64_t caps)
+{
+  json_t *a = json_array ();
+  for (unsigned n = 0; n < 64; n++)
+    if ((caps >> n) & 1 && capability_name (n))
+      json_array_append_new (a, json_string (capability_name (n)));
+  return a;
+}
+
+int
+capabilities_from_json (const json_t *a, uint64_t *out, nslab_error_t *err)
+{
+  *out = 0;
+  if (a == NULL || json_is_null (a))
+    return 0;
+  if (!json_is_array (a))
+    return nslab_error (err, EINVAL, "capabilities: not an array");
+  size_t i;
+  const json_t *v;
+  json_array_foreach (a, i, v)
+  {
+    unsigned n;
+    if (!json_is_string (v) || !capability_parse (json_string_value (v), &n))
+      return nslab_error (err, EINVAL, "capabilities[%zu]: not a Linux capability", i);
+    *out |= 1ULL << n;
+  }
+  return 0;
+}
+
 static json_t *
 pod_to_json (const struct lab_pod *p)
 {
@@ -70,6 +101,9 @@ pod_to_json (const struct lab_pod *p)
                          json_str_or_null (p->replicaset), "ip", json_ip (p->ip), "node", p->node, "host_veth",
                          p->host_veth, "netns", p->netns, "app", app_to_json (&p->app), "readiness",
                          probe_to_json (&p->readiness), "privileged", p->privileged);
+  /* Only when it adds any: snapshots of older labs read the same. */
+  if (p->cap_add)
+    json_object_set_new (o, "capabilities", capabilities_to_json (p->cap_add));
   /* Only a bare pod's other policy: snapshots of older labs read the same. */
   if (p->restart_policy != RESTART_ALWAYS)
     json_object_set_new (o, "restart_policy", json_string (ENUM_NAME (restart_policy_names, p->restart_policy)));
@@ -254,6 +288,7 @@ read_pod (struct json_reader *r, const json_t *j, struct lab_pod *p)
   p->ready = !json_is_true (json_object_get (j, "not_ready"));
   return read_labels (r, j, "labels", &p->labels, &p->n_labels) < 0 || read_app (r, j, &p->app) < 0
                  || read_probe (r, j, &p->readiness) < 0 || jr_bool (r, j, "privileged", &p->privileged) < 0
+                 || capabilities_from_json (json_object_get (j, "capabilities"), &p->cap_add, r->err) < 0
                  || (json_object_get (j, "restart_policy")
                      && JR_ENUM (r, j, "restart_policy", restart_policy_names, &p->restart_policy) < 0)
              ? -1

@@ -415,8 +415,17 @@ add_pod (struct builder *b, const struct lab_objects *o, const struct lab_pod *p
     set_owner (pod, "apps/v1", p->owner.kind == OBJ_DAEMONSET ? "DaemonSet" : "ReplicaSet", owner);
   const struct lab_service *lb = p->app.kind == APP_SVCLB ? servicelb_service (o, p->labels, p->n_labels) : NULL;
   json_t *containers = lb ? servicelb_containers (lb) : containers_json (&p->app);
-  if (p->privileged && !lb)
-    json_object_set_new (json_array_get (containers, 0), "securityContext", json_pack ("{s:b}", "privileged", 1));
+  /* servicelb's containers carry their own (capabilities.add NET_ADMIN);
+   * the pod's one container the workload's, in the API's field order. */
+  if ((p->privileged || p->cap_add) && !lb)
+    {
+      json_t *sc = json_object ();
+      if (p->cap_add)
+        json_object_set_new (sc, "capabilities", json_pack ("{s:o}", "add", capabilities_to_json (p->cap_add)));
+      if (p->privileged)
+        json_object_set_new (sc, "privileged", json_true ());
+      json_object_set_new (json_array_get (containers, 0), "securityContext", sc);
+    }
   json_t *probe = probe_json (&p->readiness);
   if (probe)
     json_object_set_new (json_array_get (containers, 0), "readinessProbe", probe);

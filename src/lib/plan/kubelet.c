@@ -218,6 +218,7 @@ kubelet_plan_processes (struct plan *p, const struct model *m)
           pr->env[12] = xasprintf ("KUBERNETES_PORT_%u_TCP_ADDR=%s", port, kip);
         }
       pr->privileged = pod->wl->privileged;
+      pr->cap_add = pod->wl->cap_add;
       pr->restart_policy = pod->wl->restart_policy;
       char key[512], name[CONTAINERD_NETNS_LEN];
       snprintf (key, sizeof key, "netns/%s/%s/%s", m->lab, pod->ns, pod->name);

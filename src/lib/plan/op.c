@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "base/json.h"
+#include "k8s/objects.h"
 
 static const char *const netns_kind_names[] = { [PLAN_NETNS_LABHOST] = "lab host", [PLAN_NETNS_NODE] = "node",
                                                 [PLAN_NETNS_NATROUTER] = "NAT router", [PLAN_NETNS_POD] = "pod" };
@@ -521,6 +522,9 @@ process_describe (struct strbuf *sb, const struct plan_op *op)
     sb_addf (sb, ", app: kube-proxy health servers: %s", pr->app.command);
   if (pr->privileged)
     sb_add (sb, ", privileged");
+  for (unsigned n = 0; n < 64; n++)
+    if ((pr->cap_add >> n) & 1 && capability_name (n))
+      sb_addf (sb, ", +%s", capability_name (n));
   if (pr->restart_policy != RESTART_ALWAYS)
     sb_addf (sb, ", restart %s", ENUM_NAME (restart_policy_names, pr->restart_policy));
   sb_add (sb, ")");
@@ -601,6 +605,8 @@ process_to_json (const struct plan_op *op, json_t *o)
   json_object_set_new (o, "resolv_conf", json_str_or_null (pr->resolv_conf));
   json_object_set_new (o, "files", files_to_json (pr->files));
   json_object_set_new (o, "privileged", json_boolean (pr->privileged));
+  if (pr->cap_add)
+    json_object_set_new (o, "capabilities", capabilities_to_json (pr->cap_add));
   json_object_set_new (o, "restart_policy", json_string (ENUM_NAME (restart_policy_names, pr->restart_policy)));
   json_object_set_new (o, "node_netns", json_str_or_null (pr->node_netns));
 }
@@ -616,7 +622,8 @@ process_from_json (const json_t *o, struct plan_op *op, nslab_error_t *err)
       || jr_str (&r, o, "resolv_conf", true, &pr->resolv_conf) < 0 || files_from_json (&r, o, &pr->files) < 0
       || jr_bool (&r, o, "privileged", &pr->privileged) < 0
       || JR_ENUM (&r, o, "restart_policy", restart_policy_names, &pr->restart_policy) < 0
-      || (json_object_get (o, "node_netns") && jr_str (&r, o, "node_netns", true, &pr->node_netns) < 0))
+      || (json_object_get (o, "node_netns") && jr_str (&r, o, "node_netns", true, &pr->node_netns) < 0)
+      || capabilities_from_json (json_object_get (o, "capabilities"), &pr->cap_add, err) < 0)
     return -1;
   /* A path component under the node's /run/netns, never a way out of it. */
   if (pr->node_netns && (strncmp (pr->node_netns, "cni-", 4) != 0 || strchr (pr->node_netns, '/')))

@@ -139,6 +139,7 @@ struct plan_process {
   char **files;         /* nodes: files its own components wrote (the CNI conflist), seen only in its
                          * mount namespace: absolute path, content, path, content, ..., NULL; may be NULL */
   bool privileged;      /* pods: the app keeps every capability (else containerd's default set) */
+  uint64_t cap_add;     /* pods: capabilities added to containerd's default set (bit N = capability N) */
   enum restart_policy restart_policy; /* pods: when the pause process restarts the app (nodes: Always, no app) */
   char *node_netns;     /* pods: the name containerd gives the pod's network namespace in its node's
                          * /run/netns ("cni-1f2e..."), seen only in the node's mount namespace; NULL = none */

@@ -58,6 +58,7 @@ struct pause_spec {
   int mnt_template;        /* > 0: mount namespace to copy (pause_mnt_template); otherwise the
                             * caller's is copied and its network namespace mounts detached */
   bool privileged;         /* the app keeps every capability; otherwise containerd's default set */
+  uint64_t cap_add;        /* not privileged: capabilities added to that set (securityContext.capabilities.add) */
   enum pause_restart restart; /* when the app is restarted after it exits */
   const char *sa_pki_dir;   /* a pod's: the lab's pki dir, whose ca.crt and token its service account
                              * directory links to (the mount template has its mount point), or NULL */
@@ -104,6 +105,7 @@ struct pause_setup {
   pid_t app_pid;      /* command app, or 0 */
   uint16_t http_port; /* built-in HTTP app to fork, or 0 */
   bool privileged;    /* the app keeps every capability */
+  uint64_t cap_add;   /* otherwise containerd's default set and these */
   int errfd;
   enum pause_app_kind app_kind;
   char **app_argv;    /* command app: its argv, for restarts */

@@ -243,7 +243,7 @@ sandbox_build_env (const struct pause_spec *spec)
 /* A command app, child of the pause process. Never returns. ERRFD < 0:
  * failures go to the log. */
 static void __attribute__ ((noreturn))
-start_app (char **argv, const char *path, bool privileged, pid_t pause_pid, int errfd)
+start_app (char **argv, const char *path, bool privileged, uint64_t cap_add, pid_t pause_pid, int errfd)
 {
   /* If the pause process dies, so does the app; the parent may already be
    * gone between fork and prctl, so check afterwards. */
@@ -261,9 +261,10 @@ start_app (char **argv, const char *path, bool privileged, pid_t pause_pid, int 
       signal (s, SIG_DFL);
   if (argv == NULL || argv[0] == NULL)
     child_fail (errfd, EINVAL, "app command is empty");
-  /* A pod's app runs with what containerd gives a container, unless the
-   * workload is privileged: `ip link add` in a pod fails as on a cluster. */
-  if (!privileged && caps_limit (CAPS_CONTAINER_DEFAULT) < 0)
+  /* A pod's app runs with what containerd gives a container and what its
+   * securityContext adds, unless the workload is privileged: `ip link add`
+   * in a pod fails as on a cluster. */
+  if (!privileged && caps_limit (CAPS_CONTAINER_DEFAULT | cap_add) < 0)
     child_fail (errfd, errno, "limit the app's capabilities");
   /* execvp searches the PATH of the environment it runs in: the pod's. */
   if (path)
@@ -279,7 +280,7 @@ pause_fork_command_app (const struct pause_setup *su)
   pid_t self = getpid ();
   pid_t pid = fork ();
   if (pid == 0)
-    start_app (su->app_argv, su->app_path, su->privileged, self, -1);
+    start_app (su->app_argv, su->app_path, su->privileged, su->cap_add, self, -1);
   return pid;
 }
 
@@ -411,7 +412,8 @@ sandbox_encode (const struct pause_spec *spec, size_t *len_out)
   sb_init (&b);
   uint32_t total = 0;
   sb_addn (&b, (const char *) &total, sizeof total);
-  char kind[4], port[8], restart[4];
+  char kind[4], port[8], restart[4], caps[20];
+  snprintf (caps, sizeof caps, "%llx", (unsigned long long) spec->cap_add);
   snprintf (kind, sizeof kind, "%d", spec->app ? (int) spec->app->kind : PAUSE_APP_NONE);
   snprintf (restart, sizeof restart, "%d", (int) spec->restart);
   snprintf (port, sizeof port, "%u", spec->app ? spec->app->port : 0u);
@@ -419,7 +421,7 @@ sandbox_encode (const struct pause_spec *spec, size_t *len_out)
                            spec->log_path, spec->mnt_template > 0 ? "1" : NULL, kind, port,
                            spec->privileged ? "1" : NULL, restart,
                            spec->app && spec->app->kind == PAUSE_APP_COMMAND ? spec->app->path : NULL,
-                           spec->sa_pki_dir, spec->sa_namespace, spec->own_netns_dir ? "1" : NULL };
+                           spec->sa_pki_dir, spec->sa_namespace, spec->own_netns_dir ? "1" : NULL, caps };
   for (size_t i = 0; i < ARRAY_SIZE (fields); i++)
     put_str (&b, fields[i]);
   uint32_t argc = 0;
@@ -701,7 +703,7 @@ pause_setup (struct pause_setup *out)
     child_fail (errfd, EPROTO, "short pause spec");
   close (SANDBOX_GO_FD);
   char *p = buf, *end = buf + total;
-  char *f[15];
+  char *f[16];
   for (size_t i = 0; i < ARRAY_SIZE (f); i++)
     if (! get_str (&p, end, &f[i]))
       child_fail (errfd, EPROTO, "bad pause spec");
@@ -733,7 +735,8 @@ pause_setup (struct pause_setup *out)
                            .resolv_conf = f[4], .log_path = f[5], .mnt_template = f[6] ? SANDBOX_TEMPLATE_FD : -1,
                            .app = &app, .privileged = f[9] != NULL, .files = files,
                            .restart = (enum pause_restart) atoi (f[10] ? f[10] : "0"), .sa_pki_dir = f[12],
-                           .sa_namespace = f[13], .own_netns_dir = f[14] != NULL };
+                           .sa_namespace = f[13], .own_netns_dir = f[14] != NULL,
+                           .cap_add = f[15] ? strtoull (f[15], NULL, 16) : 0 };
   const struct pause_spec *spec = &sp;
 
   if (setsid () < 0)
@@ -847,6 +850,7 @@ pause_setup (struct pause_setup *out)
 
   *out = (struct pause_setup) { .errfd = errfd, .files_dirfd = files_dirfd, .restart = spec->restart,
                                 .app_kind = spec->app->kind, .privileged = spec->privileged,
+                                .cap_add = spec->cap_add,
                                 .backoff_ms = 10000 };
   const char *backoff = getenv (SANDBOX_BACKOFF_ENV);
   if (backoff && atoi (backoff) > 0)
@@ -876,7 +880,7 @@ pause_setup (struct pause_setup *out)
       if (app_pid < 0)
         child_fail (errfd, errno, "fork the app");
       if (app_pid == 0)
-        start_app (argv, spec->app->path, spec->privileged, self, errfd);
+        start_app (argv, spec->app->path, spec->privileged, spec->cap_add, self, errfd);
       out->app_pid = app_pid;
       /* Kept for restarts (its strings live in buf). */
       out->app_argv = argv;

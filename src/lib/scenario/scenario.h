@@ -140,6 +140,8 @@ struct workload_def {
   struct probe_def readiness;
   bool readiness_set;     /* written in the scenario (else the default) */
   bool privileged;        /* securityContext.privileged: the app keeps every capability */
+  uint64_t cap_add;       /* securityContext.capabilities.add: bit N = Linux capability N, added to
+                           * containerd's default set */
   enum restart_policy restart_policy; /* Always (the default; the only one for deployments, replicasets) */
   char *lb_svc_ns, *lb_svc_name; /* WL_DAEMONSET: the LoadBalancer whose servicelb pods these are */
   struct origin origin;
@@ -226,5 +228,11 @@ const char *workload_kind_name (enum workload_kind k); /* "deployment" */
 bool labels_match (const struct label *labels, size_t n_labels, const struct label *sel, size_t n_sel);
 /* Free N labels and the array. */
 void labels_free (struct label *l, size_t n);
+
+/* Linux capability N's name as Kubernetes writes it ("NET_ADMIN"), or NULL
+ * past the last one the kernel headers know. */
+const char *capability_name (unsigned n);
+/* N for NAME ("NET_ADMIN", or containerd's "CAP_NET_ADMIN"); false if none. */
+bool capability_parse (const char *name, unsigned *n);
 
 #endif

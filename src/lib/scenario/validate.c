@@ -25,9 +25,9 @@ static const char *const cluster_keys[]
 static const char *const network_keys[] = { "type", "cidr", "gateway", "dns", "bridge", "hypervisor", NULL };
 static const char *const node_keys[] = { "role", "nics", "internal_nic", "schedulable", NULL };
 static const char *const pod_keys[]
-    = { "labels", "node", "ip", "app", "command", "port", "privileged", "readiness", "restart_policy", NULL };
+    = { "labels", "node", "ip", "app", "command", "port", "privileged", "capabilities", "readiness", "restart_policy", NULL };
 static const char *const deploy_keys[] = { "labels", "replicas", "nodes", "ips", "app", "command", "port",
-                                           "privileged", "readiness", "restart_policy", NULL };
+                                           "privileged", "capabilities", "readiness", "restart_policy", NULL };
 static const char *const service_keys[]
     = { "type",
         "selector",

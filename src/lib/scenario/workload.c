@@ -209,6 +209,62 @@ decode_readiness (struct ctx *c, const struct merged_section *s, struct workload
   return kerr (c, k, "\"%s\" is not tcp:PORT, http:PORT/PATH or none", v);
 }
 
+/* Linux's capabilities in number order (linux/capability.h), named as a
+ * container's securityContext names them. */
+static const char *const capability_names[] = {
+  "CHOWN",          "DAC_OVERRIDE",   "DAC_READ_SEARCH", "FOWNER",           "FSETID",      "KILL",
+  "SETGID",         "SETUID",         "SETPCAP",         "LINUX_IMMUTABLE",  "NET_BIND_SERVICE",
+  "NET_BROADCAST",  "NET_ADMIN",      "NET_RAW",         "IPC_LOCK",         "IPC_OWNER",   "SYS_MODULE",
+  "SYS_RAWIO",      "SYS_CHROOT",     "SYS_PTRACE",      "SYS_PACCT",        "SYS_ADMIN",   "SYS_BOOT",
+  "SYS_NICE",       "SYS_RESOURCE",   "SYS_TIME",        "SYS_TTY_CONFIG",   "MKNOD",       "LEASE",
+  "AUDIT_WRITE",    "AUDIT_CONTROL",  "SETFCAP",         "MAC_OVERRIDE",     "MAC_ADMIN",   "SYSLOG",
+  "WAKE_ALARM",     "BLOCK_SUSPEND",  "AUDIT_READ",      "PERFMON",          "BPF",         "CHECKPOINT_RESTORE",
+};
+
+const char *
+capability_name (unsigned n)
+{
+  return n < ARRAY_SIZE (capability_names) ? capability_names[n] : NULL;
+}
+
+bool
+capability_parse (const char *name, unsigned *n)
+{
+  if (str_has_prefix (name, "CAP_"))
+    name += 4;
+  for (unsigned i = 0; i < ARRAY_SIZE (capability_names); i++)
+    if (strcmp (name, capability_names[i]) == 0)
+      {
+        *n = i;
+        return true;
+      }
+  return false;
+}
+
+/* capabilities = NET_ADMIN, NET_RAW: what the containers add to
+ * containerd's default set (securityContext.capabilities.add). */
+static int
+decode_capabilities (struct ctx *c, const struct merged_key *k, struct workload_def *w)
+{
+  cleanup_key_list struct key_list l = { 0 };
+  if (key_list (c->err, k, "no capability (write NET_ADMIN, NET_RAW, ...)", 0, NULL, &l) < 0)
+    return -1;
+  for (size_t i = 0; i < l.n; i++)
+    {
+      unsigned n;
+      if (!capability_parse (l.items[i], &n))
+        {
+          const char *near = text_closest (l.items[i], capability_names, ARRAY_SIZE (capability_names));
+          if (strcmp (l.items[i], "ALL") == 0)
+            return key_err (c->err, k, "\"ALL\" is not supported (privileged = true keeps every capability)");
+          return key_err (c->err, k, "\"%s\" is not a Linux capability%s%s%s", l.items[i], near ? " (did you mean " : "",
+                          near ? near : "", near ? "?)" : "");
+        }
+      w->cap_add |= 1ULL << n;
+    }
+  return 0;
+}
+
 int
 decode_workload (struct ctx *c, const struct merged_section *s, enum sec_kind kind)
 {
@@ -244,6 +300,8 @@ decode_workload (struct ctx *c, const struct merged_section *s, enum sec_kind ki
   if (decode_placement (c, s, kind, w) < 0 || decode_ips (c, s, kind, w, idx) < 0)
     return -1;
   if ((k = find_key (s, "privileged")) && key_bool (c->err, k, &w->privileged) < 0)
+    return -1;
+  if ((k = find_key (s, "capabilities")) && decode_capabilities (c, k, w) < 0)
     return -1;
   if ((k = find_key (s, "restart_policy")))
     {
