@@ -266,7 +266,12 @@ INI
   [ "$host_nsfs" -gt 10 ]
   n=0
   for p in $(pgrep -f '^nslab-pause k3s '); do
-    [ "$(grep -c ' - nsfs ' "/proc/$p/mountinfo")" -eq 0 ] || { echo "pause $p holds nsfs mounts:" >&2; grep ' - nsfs ' "/proc/$p/mountinfo" >&2; return 1; }
+    # A node holds its own pods' namespaces under the names containerd gives
+    # them in its /run/netns (and nothing else); a pod holds none.
+    want=0 node=$(tr '\0' ' ' < "/proc/$p/cmdline" | sed -n 's|^nslab-pause k3s node/\([^ ]*\) $|\1|p')
+    [ -n "$node" ] && want=$(jq --arg n "$node" '[.pods[] | select(.node == $n)] | length' "$STATE_ROOT/k3s/plan.json")
+    [ "$(grep -c ' - nsfs ' "/proc/$p/mountinfo")" -eq "$want" ] || { echo "pause $p holds nsfs mounts:" >&2; grep ' - nsfs ' "/proc/$p/mountinfo" >&2; return 1; }
+    [ "$(grep ' - nsfs ' "/proc/$p/mountinfo" | grep -vc ' /run/netns/cni-[0-9a-f-]* ')" -eq 0 ]
     # Still the host's file system otherwise, and the pod's own /sys.
     grep -q ' / / ' "/proc/$p/mountinfo"
     grep -q ' /sys .* - sysfs ' "/proc/$p/mountinfo"

@@ -31,11 +31,11 @@ struct child_report {
   int step;
 };
 
-enum { STEP_OPEN_TREE, STEP_SETNS, STEP_DIR, STEP_CREATE, STEP_MOVE, STEP_UMOUNT, STEP_UNLINK };
+enum { STEP_OPEN_TREE, STEP_SETNS, STEP_DIR, STEP_CREATE, STEP_MOVE, STEP_PRIVATE, STEP_UMOUNT, STEP_UNLINK };
 static const char *const step_names[] = {
   [STEP_OPEN_TREE] = "open_tree", [STEP_SETNS] = "setns into the node's mount namespace",
   [STEP_DIR] = "open " NODE_NETNS_DIR, [STEP_CREATE] = "create the mount point",
-  [STEP_MOVE] = "move_mount", [STEP_UMOUNT] = "umount", [STEP_UNLINK] = "unlink",
+  [STEP_MOVE] = "move_mount", [STEP_PRIVATE] = "make private", [STEP_UMOUNT] = "umount", [STEP_UNLINK] = "unlink",
 };
 
 static void __attribute__ ((noreturn))
@@ -79,6 +79,10 @@ child_run (int report, int pidfd, char *const *sources, char *const *names, size
               child_fail (report, STEP_MOVE, (int) i);
             }
           close (trees[i]);
+          /* The clone of the host's shared mount is its peer: private, so
+           * that nothing mounted on either side reaches the other. */
+          if (fchdir (dir) < 0 || mount (NULL, names[i], NULL, MS_PRIVATE, NULL) < 0)
+            child_fail (report, STEP_PRIVATE, (int) i);
         }
       else
         {
