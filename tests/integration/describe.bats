@@ -12,6 +12,7 @@ setup () {
   common_setup
   command -v kubectl >/dev/null || skip "no kubectl on this machine (Debian: kubernetes-client)"
   export HOME=$BATS_TEST_TMPDIR   # kubectl's discovery cache
+  KMINOR=$(kubectl_minor)
 }
 
 # Ages vary with the run: AGE (the Events table's column, "(x2 over 5s)");
@@ -22,9 +23,18 @@ norm () {
 
 kc () { "$NSLAB" kubectl k3s "$@"; }
 
-# nslab describe and kubectl describe print the same for ARGS.
+# nslab describe and kubectl describe print the same for ARGS. nslab
+# emulates kubectl 1.32; an older kubectl (Debian's 1.20) is compared where
+# the versions print the same: spaces squeezed (the lines it lacks widen
+# 1.32's columns), without those lines (old_kubectl_describe) and without
+# the Endpoints deprecation warning (1.20 reads a service's v1 Endpoints).
 same () {
-  diff -u <(kc describe "$@" 2>&1 | norm) <("$NSLAB" describe k3s "$@" 2>&1 | norm)
+  if [ "$KMINOR" -lt 30 ]; then
+    old () { norm | tr -s ' ' | grep -v '^Warning: v1 Endpoints is deprecated' | old_kubectl_describe; }
+    diff -u <(kc describe "$@" 2>&1 | old) <("$NSLAB" describe k3s "$@" 2>&1 | old)
+  else
+    diff -u <(kc describe "$@" 2>&1 | norm) <("$NSLAB" describe k3s "$@" 2>&1 | norm)
+  fi
 }
 
 @test "describe: services, pods, deployments, endpoints and nodes as kubectl describe prints them, events included" {
