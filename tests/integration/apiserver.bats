@@ -155,6 +155,11 @@ lab_without_web () {
   [ "$(echo "${lines[1]}" | awk '{print $1, $2, $6, $7, $8}')" = "web 2/2 nginx nginx:1.27-alpine app=web" ]
   run kc apply -f "$GOLD/web.yaml"
   [ "$output" = $'deployment.apps/web unchanged\nservice/web-svc unchanged' ]
+  # a Namespace manifest; a namespace's labels and annotations as kubectl writes them
+  printf 'apiVersion: v1\nkind: Namespace\nmetadata:\n  name: tools\n' > "$BATS_TEST_TMPDIR/ns.yaml"
+  [ "$(kc apply -f "$BATS_TEST_TMPDIR/ns.yaml")" = "namespace/tools created" ]
+  [ "$(kc label ns demo tier=web)" = "namespace/demo labeled" ]
+  [ "$(kc annotate ns demo note=kept)" = "namespace/demo annotated" ]
   # kubectl create deployment, expose, run; an invalid object is a 422 naming the field
   [ "$(kc create deployment myapp --image=nginx --port=8080)" = "deployment.apps/myapp created" ]
   [ "$(kc expose deployment myapp --port=80 --target-port=8080 --name=myapp-svc)" = "service/myapp-svc exposed" ]
@@ -165,6 +170,9 @@ lab_without_web () {
     sleep 0.2
   done
   "$NSLAB" exec k3s pod/tools -- curl -s -m 1 "http://$ip/" | pod_of | grep -q '^myapp-'
+  # the loop's rounds since (myapp's pods) kept them
+  [ "$(kc apply -f "$BATS_TEST_TMPDIR/ns.yaml")" = "namespace/tools unchanged" ]
+  [ "$(kc get ns demo -o jsonpath='{.metadata.labels.tier} {.metadata.annotations.note}')" = "web kept" ]
   run kc create service clusterip bad --tcp=70000:80
   [ "$status" -ne 0 ]
   # the scenario the lab keeps has them, as sections made through the API

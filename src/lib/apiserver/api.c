@@ -584,8 +584,13 @@ identity_kept (const json_t *before, const json_t *after)
   static const char *const keys[] = { "name", "namespace", "uid" };
   const json_t *m0 = json_object_get (before, "metadata"), *m1 = json_object_get (after, "metadata");
   for (size_t i = 0; i < ARRAY_SIZE (keys); i++)
-    if (!json_equal (json_object_get (m0, keys[i]), json_object_get (m1, keys[i])))
-      return false;
+    {
+      /* json_equal is false when either is NULL: a cluster-scoped object has
+       * no namespace before or after. */
+      const json_t *v0 = json_object_get (m0, keys[i]), *v1 = json_object_get (m1, keys[i]);
+      if ((v0 || v1) && !json_equal (v0, v1))
+        return false;
+    }
   return json_equal (json_object_get (before, "kind"), json_object_get (after, "kind"));
 }
 
