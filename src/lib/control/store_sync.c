@@ -180,6 +180,25 @@ store_sync (struct store *s, const struct lab_objects *o, time_t created, store_
            * store_put carries those over. */
           json_t *meta = json_object_get (obj, "metadata");
           json_object_del (meta, "resourceVersion");
+          /* Annotations the API's clients wrote (kubectl annotate, apply's
+           * last-applied-configuration on a namespace or a pod) are not in
+           * the plan: kept, the plan's own winning. */
+          json_t *wann = json_object_get (json_object_get (was, "metadata"), "annotations");
+          if (json_object_size (wann) && json_is_object (meta))
+            {
+              json_t *ann = json_deep_copy (wann);
+              json_object_update (ann, json_object_get (meta, "annotations"));
+              json_object_set_new (meta, "annotations", ann);
+            }
+          /* A namespace's or a node's labels too (kubectl label ns). */
+          json_t *wlab = json_object_get (json_object_get (was, "metadata"), "labels");
+          if ((strcmp (kind, "Namespace") == 0 || strcmp (kind, "Node") == 0) && json_object_size (wlab)
+              && json_is_object (meta))
+            {
+              json_t *lab = json_deep_copy (wlab);
+              json_object_update (lab, json_object_get (meta, "labels"));
+              json_object_set_new (meta, "labels", lab);
+            }
           /* An update that changes nothing is no update (store_put would
            * find the same after carrying those over): skip its JSON and
            * SQL work. */
