@@ -7,6 +7,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "base/hash.h"
+#include "base/strmap.h"
 #include "base/util.h"
 #include "k8s/resources.h"
 
@@ -70,9 +72,95 @@ remap_strings (json_t *j, json_t *map)
 static const char *const synced_kinds[] = { "Namespace", "Node", "Deployment", "ReplicaSet", "DaemonSet", "Pod",
                                             "Service", "Endpoints", "EndpointSlice" };
 
+/* What a round wrote or found: the object's resourceVersion then, and a
+ * hash of what the round wanted it to be (store_sync_cache). */
+struct seen {
+  uint64_t rv, hash;
+};
+
+struct store_sync_cache {
+  struct strmap seen; /* kind/ns/name -> struct seen * */
+};
+
+struct store_sync_cache *
+store_sync_cache_new (void)
+{
+  struct store_sync_cache *c = xcalloc (1, sizeof *c);
+  strmap_init (&c->seen);
+  return c;
+}
+
+static void
+seen_free (struct strmap *m)
+{
+  for (size_t i = 0; i < m->cap; i++)
+    if (m->keys[i])
+      free (m->vals[i]);
+  strmap_free (m);
+  strmap_init (m);
+}
+
+void
+store_sync_cache_clear (struct store_sync_cache *c)
+{
+  if (c)
+    seen_free (&c->seen);
+}
+
+void
+store_sync_cache_free (struct store_sync_cache *c)
+{
+  if (c == NULL)
+    return;
+  seen_free (&c->seen);
+  free (c);
+}
+
+static void
+remember (struct strmap *m, const char *key, uint64_t rv, uint64_t hash)
+{
+  struct seen *n = xcalloc (1, sizeof *n);
+  struct seen *at = strmap_put (m, key, n);
+  if (at != n)
+    free (n);
+  *at = (struct seen) { .rv = rv, .hash = hash };
+}
+
+static int
+hash_chunk (const char *buf, size_t size, void *data)
+{
+  uint64_t *h = data;
+  *h = fnv1a64_mem (buf, size, *h);
+  return 0;
+}
+
+/* A hash of what this round wants OBJ to be: for a pod, with kubelet's
+ * status (what pod_status takes from the stored object is the same as
+ * long as the stored object is). */
+static uint64_t
+wanted_hash (const json_t *obj, bool is_pod, store_pod_status_hash_fn pod_status_hash, void *arg)
+{
+  uint64_t h = FNV64_INIT;
+  json_dump_callback (obj, hash_chunk, &h, JSON_COMPACT | JSON_PRESERVE_ORDER);
+  if (is_pod && pod_status_hash)
+    {
+      uint64_t p = pod_status_hash (obj, arg);
+      h = fnv1a64_mem (&p, sizeof p, h);
+    }
+  return h;
+}
+
+static uint64_t
+meta_rv (const json_t *obj)
+{
+  const char *rv = meta_str (obj, "resourceVersion");
+  return rv ? strtoull (rv, NULL, 10) : 0;
+}
+
 int
 store_sync (struct store *s, const struct lab_objects *o, time_t created, store_pod_status_fn pod_status,
-            void *arg, uint64_t planned_rv, uint64_t *observed, nslab_error_t *err)
+            store_pod_status_hash_fn pod_status_hash, store_sync_ready_fn ready, void *arg,
+            struct store_sync_cache *cache, uint64_t planned_rv, uint64_t *observed, nslab_error_t *err)
 {
   /* One write transaction from the first read: nobody writes in between,
    * so a scale that lands meanwhile is never overwritten. */
@@ -81,12 +169,13 @@ store_sync (struct store *s, const struct lab_objects *o, time_t created, store_
   uint64_t rv_now = 0;
   int rc = store_resource_version (s, &rv_now, err);
   json_t *items = resources_from_objects (o, created);
-  /* What the store holds now, by kind/ns/name. */
+  /* What the store holds now, by kind/ns/name: each object's index entry
+   * only (store_list_index); a body is read only where it is needed. */
   json_t *stored = json_object ();
   for (size_t k = 0; rc == 0 && k < ARRAY_SIZE (synced_kinds); k++)
     {
       json_t *list = NULL;
-      rc = store_list (s, synced_kinds[k], NULL, &list, err);
+      rc = store_list_index (s, synced_kinds[k], &list, err);
       for (size_t i = 0; rc == 0 && i < json_array_size (list); i++)
         {
           json_t *obj = json_array_get (list, i);
@@ -150,12 +239,32 @@ store_sync (struct store *s, const struct lab_objects *o, time_t created, store_
     remap_strings (json_array_get (items, i), uids);
   json_decref (uids);
 
+  /* The objects whose stored version is the one an earlier round wrote or
+   * found, and that this round wants as it wanted them then, are as wanted:
+   * only the others are read and compared. */
+  struct strmap seen_now;
+  strmap_init (&seen_now);
   for (size_t i = 0; rc == 0 && i < json_array_size (items); i++)
     {
       json_t *obj = json_array_get (items, i);
       cleanup_free char *k = obj_key (obj);
-      json_t *was = json_object_get (stored, k);
+      json_t *row = json_object_get (stored, k);
       const char *kind = json_string_value (json_object_get (obj, "kind"));
+      uint64_t h = 0;
+      if (cache && (pod_status == NULL || pod_status_hash))
+        {
+          h = wanted_hash (obj, strcmp (kind, "Pod") == 0, pod_status_hash, arg);
+          const struct seen *sn = strmap_get (&cache->seen, k);
+          if (row && sn && sn->rv == meta_rv (row) && sn->hash == h)
+            {
+              remember (&seen_now, k, sn->rv, h);
+              continue;
+            }
+        }
+      json_t *was_body = NULL;
+      if (row && (rc = store_get (s, kind, meta_str (row, "namespace"), meta_str (row, "name"), &was_body, err)) < 0)
+        break;
+      json_auto_t *was = was_body;
       /* The user's objects: a deleted one stays deleted; a stored one keeps
        * its spec (scale writes replicas there) and gets the new status. */
       if (!loop_owned (obj) && strcmp (kind, "Namespace") != 0 && strcmp (kind, "Node") != 0)
@@ -198,15 +307,17 @@ store_sync (struct store *s, const struct lab_objects *o, time_t created, store_
               json_decref (probe);
               if (same)
                 {
+                  remember (&seen_now, k, meta_rv (was), h);
                   json_decref (obj);
                   continue;
                 }
             }
         }
       rc = store_put (s, obj, err);
+      if (rc == 0)
+        remember (&seen_now, k, meta_rv (obj), h);
       json_decref (obj);
     }
-  /* What the loop owns and no longer exists. */
   json_t *new_keys = json_object ();
   for (size_t i = 0; i < json_array_size (items); i++)
     {
@@ -230,12 +341,21 @@ store_sync (struct store *s, const struct lab_objects *o, time_t created, store_
   json_decref (new_keys);
   /* Converged up to everything written before this transaction only if the
    * plan was made from that: else the next round picks up the rest. */
+  if (rc == 0 && ready)
+    rc = ready (arg, err);
   uint64_t rv = planned_rv;
   if (rc == 0 && rv_now == planned_rv)
     rc = store_resource_version (s, &rv, err);
   if (rc == 0 && observed)
     rc = store_meta_set (s, "observedResourceVersion", rv, err);
   rc = store_end (s, rc, err);
+  /* What the next round compares with: only what this one committed. */
+  if (cache)
+    seen_free (&cache->seen);
+  if (cache && rc == 0)
+    cache->seen = seen_now;
+  else
+    seen_free (&seen_now);
   if (rc == 0 && observed)
     *observed = rv;
   json_decref (items);
