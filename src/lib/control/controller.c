@@ -536,6 +536,13 @@ controller_enter_node (struct controller *c, int mntns, nslab_error_t *err)
     return nslab_error (err, errno, "setns the control-plane node's mount namespace");
   if (chdir ("/") < 0)
     return nslab_error (err, errno, "chdir /");
+  /* The kept scenario parsed now, before any round: what stays in memory
+   * sits below what rounds allocate and free, which then goes back to the
+   * kernel (malloc_trim). A failure shows in the first round. */
+  nslab_error_t e = NULL;
+  cleanup_free char *spath = lab_scenario_path (c->lab, &e);
+  if (spath == NULL || scenario_cache_load (c->scenario, spath, &e) < 0)
+    nslab_error_free (&e);
   return 0;
 }
 

@@ -432,6 +432,13 @@ cached_scenario (struct scenario_cache *c, const char *path, struct scenario **o
 }
 
 int
+scenario_cache_load (struct scenario_cache *c, const char *path, nslab_error_t *err)
+{
+  struct scenario *sc = NULL;
+  return cached_scenario (c, path, &sc, err);
+}
+
+int
 converge_plan (const char *lab, const char *scenario_path, struct scenario_cache *cache, struct store *s,
                const struct plan *applied, const bool *ready, struct plan **out, nslab_error_t *err)
 {

@@ -22,6 +22,8 @@
 struct scenario_cache;
 struct scenario_cache *scenario_cache_new (void);
 void scenario_cache_free (struct scenario_cache *c);
+/* Load PATH into the cache ahead of the first round. */
+int scenario_cache_load (struct scenario_cache *c, const char *path, nslab_error_t *err);
 int converge_plan (const char *lab, const char *scenario_path, struct scenario_cache *cache, struct store *s,
                    const struct plan *applied, const bool *ready, struct plan **out, nslab_error_t *err);
 /* Bring LAB from APPLIED to NEWP: every node's rules first (kube-proxy's

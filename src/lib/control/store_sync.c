@@ -8,7 +8,6 @@
 #include <time.h>
 
 #include "base/hash.h"
-#include "base/strmap.h"
 #include "base/util.h"
 #include "k8s/resources.h"
 
@@ -72,39 +71,87 @@ remap_strings (json_t *j, json_t *map)
 static const char *const synced_kinds[] = { "Namespace", "Node", "Deployment", "ReplicaSet", "DaemonSet", "Pod",
                                             "Service", "Endpoints", "EndpointSlice" };
 
-/* What a round wrote or found: the object's resourceVersion then, and a
- * hash of what the round wanted it to be (store_sync_cache). */
+/* What a round wrote or found, per object (by a hash of its
+ * kind/namespace/name): its resourceVersion then, and a hash of what the
+ * round wanted it to be. One flat table, allocated at once: the loop's
+ * memory between rounds is not scattered over small blocks. Two objects
+ * never share a resourceVersion, so a colliding name hash cannot pass. */
 struct seen {
-  uint64_t rv, hash;
+  uint64_t key, rv, hash; /* key 0: empty slot */
+};
+
+struct seen_table {
+  struct seen *slots;
+  size_t cap, n; /* cap: a power of two */
 };
 
 struct store_sync_cache {
-  struct strmap seen; /* kind/ns/name -> struct seen * */
+  struct seen_table seen;
 };
+
+static void
+table_free (struct seen_table *t)
+{
+  free (t->slots);
+  memset (t, 0, sizeof *t);
+}
+
+static uint64_t
+name_hash (const char *key)
+{
+  uint64_t h = fnv1a64 (key);
+  return h ? h : 1;
+}
+
+static const struct seen *
+table_get (const struct seen_table *t, const char *name)
+{
+  if (t->cap == 0)
+    return NULL;
+  uint64_t key = name_hash (name);
+  for (size_t i = key & (t->cap - 1);; i = (i + 1) & (t->cap - 1))
+    {
+      if (t->slots[i].key == key)
+        return &t->slots[i];
+      if (t->slots[i].key == 0)
+        return NULL;
+    }
+}
+
+/* A table for N objects, at most half full. */
+static void
+table_init (struct seen_table *t, size_t n)
+{
+  t->cap = 64;
+  while (t->cap < 2 * n + 2)
+    t->cap *= 2;
+  t->slots = xcalloc (t->cap, sizeof *t->slots);
+  t->n = 0;
+}
+
+static void
+remember (struct seen_table *t, const char *name, uint64_t rv, uint64_t hash)
+{
+  uint64_t key = name_hash (name);
+  size_t i = key & (t->cap - 1);
+  while (t->slots[i].key != 0 && t->slots[i].key != key)
+    i = (i + 1) & (t->cap - 1);
+  if (t->slots[i].key == 0)
+    t->n++;
+  t->slots[i] = (struct seen) { .key = key, .rv = rv, .hash = hash };
+}
 
 struct store_sync_cache *
 store_sync_cache_new (void)
 {
-  struct store_sync_cache *c = xcalloc (1, sizeof *c);
-  strmap_init (&c->seen);
-  return c;
-}
-
-static void
-seen_free (struct strmap *m)
-{
-  for (size_t i = 0; i < m->cap; i++)
-    if (m->keys[i])
-      free (m->vals[i]);
-  strmap_free (m);
-  strmap_init (m);
+  return xcalloc (1, sizeof (struct store_sync_cache));
 }
 
 void
 store_sync_cache_clear (struct store_sync_cache *c)
 {
   if (c)
-    seen_free (&c->seen);
+    table_free (&c->seen);
 }
 
 void
@@ -112,18 +159,8 @@ store_sync_cache_free (struct store_sync_cache *c)
 {
   if (c == NULL)
     return;
-  seen_free (&c->seen);
+  table_free (&c->seen);
   free (c);
-}
-
-static void
-remember (struct strmap *m, const char *key, uint64_t rv, uint64_t hash)
-{
-  struct seen *n = xcalloc (1, sizeof *n);
-  struct seen *at = strmap_put (m, key, n);
-  if (at != n)
-    free (n);
-  *at = (struct seen) { .rv = rv, .hash = hash };
 }
 
 static int
@@ -242,8 +279,8 @@ store_sync (struct store *s, const struct lab_objects *o, time_t created, store_
   /* The objects whose stored version is the one an earlier round wrote or
    * found, and that this round wants as it wanted them then, are as wanted:
    * only the others are read and compared. */
-  struct strmap seen_now;
-  strmap_init (&seen_now);
+  struct seen_table seen_now;
+  table_init (&seen_now, json_array_size (items));
   for (size_t i = 0; rc == 0 && i < json_array_size (items); i++)
     {
       json_t *obj = json_array_get (items, i);
@@ -254,7 +291,7 @@ store_sync (struct store *s, const struct lab_objects *o, time_t created, store_
       if (cache && (pod_status == NULL || pod_status_hash))
         {
           h = wanted_hash (obj, strcmp (kind, "Pod") == 0, pod_status_hash, arg);
-          const struct seen *sn = strmap_get (&cache->seen, k);
+          const struct seen *sn = table_get (&cache->seen, k);
           if (row && sn && sn->rv == meta_rv (row) && sn->hash == h)
             {
               remember (&seen_now, k, sn->rv, h);
@@ -351,11 +388,11 @@ store_sync (struct store *s, const struct lab_objects *o, time_t created, store_
   rc = store_end (s, rc, err);
   /* What the next round compares with: only what this one committed. */
   if (cache)
-    seen_free (&cache->seen);
+    table_free (&cache->seen);
   if (cache && rc == 0)
     cache->seen = seen_now;
   else
-    seen_free (&seen_now);
+    table_free (&seen_now);
   if (rc == 0 && observed)
     *observed = rv;
   json_decref (items);
