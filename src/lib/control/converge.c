@@ -540,10 +540,14 @@ mono_us (void)
   return (long long) t.tv_sec * 1000000 + t.tv_nsec / 1000;
 }
 
+/* kube-proxy in nftables mode: one transaction per node with what changed
+   (kube_proxy_nft_sync_payload), started in a child (nftables_start) so
+   the nodes' transactions run at once; job->pid < 0 when nothing changed. */
 static int
-nft_sync (const struct plan_op *op, const struct plan *applied, bool full_sync, bool *changed, long long *rules_us,
+nft_sync (const struct plan_op *op, const struct plan *applied, bool full_sync, bool *changed, struct nft_job *job,
           nslab_error_t *err)
 {
+  job->pid = -1;
   const char *old = kube_proxy_nft_plan_payload (applied, op->ns);
   cleanup_free char *payload = NULL;
   if (old == NULL)
@@ -554,10 +558,8 @@ nft_sync (const struct plan_op *op, const struct plan *applied, bool full_sync, 
     return 0;
   if (old && strcmp (old, op->u.nft.payload) != 0)
     *changed = true;
-  long long t0 = mono_us ();
-  if (nftables_run (op->ns, payload, err) < 0)
+  if (nftables_start (op->ns, payload, job, err) < 0)
     return nslab_error_wrap (err, "%s: kube-proxy sync", op->ns);
-  *rules_us += mono_us () - t0;
   return 0;
 }
 
@@ -629,13 +631,19 @@ converge_apply (const char *lab, const struct control_runtime *rt, const struct 
   struct ipt_job *jobs = xcalloc (newp->n_ops + 1, sizeof *jobs);
   long long *started = xcalloc (newp->n_ops + 1, sizeof *started), ipt_us = 0;
   size_t n_jobs = 0;
+  struct nft_job *nft_jobs = xcalloc (newp->n_ops + 1, sizeof *nft_jobs);
+  long long *nft_started = xcalloc (newp->n_ops + 1, sizeof *nft_started);
+  size_t n_nft = 0;
   for (size_t i = 0; rc == 0 && i < newp->n_ops; i++)
     {
       const struct plan_op *op = &newp->ops[i];
       if (op->kind == OP_NFTABLES)
         {
-          if (nft_sync (op, applied, full_sync, &changed, &nft_us, err) < 0)
+          nft_started[n_nft] = mono_us ();
+          if (nft_sync (op, applied, full_sync, &changed, &nft_jobs[n_nft], err) < 0)
             rc = -1;
+          else if (nft_jobs[n_nft].pid >= 0)
+            n_nft++;
           continue;
         }
       if (op->kind != OP_IPTABLES)
@@ -669,10 +677,24 @@ converge_apply (const char *lab, const struct control_runtime *rt, const struct 
       if (mono_us () - started[j] > ipt_us)
         ipt_us = mono_us () - started[j];
     }
+  for (size_t j = 0; j < n_nft; j++)
+    {
+      nslab_error_t e = NULL;
+      if (nftables_finish (&nft_jobs[j], &e) < 0)
+        {
+          nslab_error_wrap (&e, "kube-proxy sync");
+          nslab_error_keep_first (err, &e);
+          rc = -1;
+        }
+      if (mono_us () - nft_started[j] > nft_us)
+        nft_us = mono_us () - nft_started[j];
+    }
   free (jobs);
   free (started);
+  free (nft_jobs);
+  free (nft_started);
   if (rules_us)
-    *rules_us = ipt_us + nft_us;
+    *rules_us = ipt_us > nft_us ? ipt_us : nft_us;
   /* The runtime takes the lock for each request. */
   state_writer_close (w);
   w = NULL;

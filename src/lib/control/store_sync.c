@@ -54,8 +54,9 @@ remap_strings (json_t *j, json_t *map)
         {
           if (json_is_string (v))
             {
-              json_t *to = json_object_get (map, json_string_value (v));
-              if (to && strcmp (k, "uid") == 0)
+              /* only uid members are looked up: most strings are not */
+              json_t *to = strcmp (k, "uid") == 0 ? json_object_get (map, json_string_value (v)) : NULL;
+              if (to)
                 json_object_set (j, k, to);
             }
           else
@@ -178,7 +179,13 @@ static uint64_t
 wanted_hash (const json_t *obj, bool is_pod, store_pod_status_hash_fn pod_status_hash, void *arg)
 {
   uint64_t h = FNV64_INIT;
-  json_dump_callback (obj, hash_chunk, &h, JSON_COMPACT | JSON_PRESERVE_ORDER);
+  /* into a buffer in one go (the callback form is called per token) */
+  char buf[8192];
+  size_t n = json_dumpb (obj, buf, sizeof buf, JSON_COMPACT | JSON_PRESERVE_ORDER);
+  if (n > 0 && n <= sizeof buf)
+    h = fnv1a64_mem (buf, n, h);
+  else
+    json_dump_callback (obj, hash_chunk, &h, JSON_COMPACT | JSON_PRESERVE_ORDER);
   if (is_pod && pod_status_hash)
     {
       uint64_t p = pod_status_hash (obj, arg);

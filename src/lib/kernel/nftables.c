@@ -71,9 +71,12 @@ low_fds_taken (void)
  * waits on its netlink socket with select(), which aborts the process on a
  * descriptor past FD_SETSIZE, and up's parallel work on a large lab holds
  * more than a thousand. The first error line comes back through a pipe. */
-static int
-run_in_child (const char *ns, const char *buf, nslab_error_t *err)
+int
+nftables_start (const char *ns, const char *payload, struct nft_job *job, nslab_error_t *err)
 {
+  job->pid = -1;
+  job->err_fd = -1;
+  job->ns = NULL;
   int nsfd = -1;
   if (ns && (nsfd = netns_open (ns, err)) < 0)
     return -1;
@@ -94,7 +97,7 @@ run_in_child (const char *ns, const char *buf, nslab_error_t *err)
         _exit (126);
       close (3);
       nslab_error_t e = NULL;
-      if (run (NULL, buf, NULL, &e) < 0)
+      if (run (NULL, payload, NULL, &e) < 0)
         {
           (void) !write (4, e->msg, strlen (e->msg));
           _exit (1);
@@ -110,27 +113,47 @@ run_in_child (const char *ns, const char *buf, nslab_error_t *err)
       close (ep[0]);
       return nslab_error (err, fork_errno, "%s: fork for nft", ns ? ns : "nft");
     }
+  job->pid = pid;
+  job->err_fd = ep[0];
+  job->ns = xstrdup (ns ? ns : "nft");
+  return 0;
+}
+
+int
+nftables_finish (struct nft_job *job, nslab_error_t *err)
+{
+  if (job->pid < 0)
+    return 0;
   char msg[512];
   size_t n = 0;
   ssize_t r;
-  while (n < sizeof msg - 1 && ((r = read (ep[0], msg + n, sizeof msg - 1 - n)) > 0 || (r < 0 && errno == EINTR)))
+  while (n < sizeof msg - 1 && ((r = read (job->err_fd, msg + n, sizeof msg - 1 - n)) > 0 || (r < 0 && errno == EINTR)))
     if (r > 0)
       n += (size_t) r;
   msg[n] = '\0';
-  close (ep[0]);
+  close (job->err_fd);
   int status = 0;
-  while (waitpid (pid, &status, 0) < 0 && errno == EINTR)
+  while (waitpid (job->pid, &status, 0) < 0 && errno == EINTR)
     ;
+  cleanup_free char *ns = job->ns;
+  job->pid = -1;
+  job->err_fd = -1;
+  job->ns = NULL;
   if (WIFEXITED (status) && WEXITSTATUS (status) == 0)
     return 0;
-  return nslab_error (err, 0, "%s: %s", ns ? ns : "nft", n ? msg : "nft failed");
+  return nslab_error (err, 0, "%s: %s", ns, n ? msg : "nft failed");
 }
 
 int
 nftables_run (const char *ns, const char *payload, nslab_error_t *err)
 {
   if (low_fds_taken ())
-    return run_in_child (ns, payload, err);
+    {
+      struct nft_job job;
+      if (nftables_start (ns, payload, &job, err) < 0)
+        return -1;
+      return nftables_finish (&job, err);
+    }
   return run (ns, payload, NULL, err);
 }
 
