@@ -228,6 +228,35 @@ START_TEST (test_index_and_meta_lists)
 }
 END_TEST
 
+/* A name prefix reads exactly the names that start with it. */
+START_TEST (test_list_prefix)
+{
+  UNIT_REQUIRE_ROOT ();
+  make_lab ();
+  struct store *s = open_store ();
+  nslab_error_t err = NULL;
+  static const char *const names[] = { "web.1", "web.2", "web1.1", "webx", "we.1", "web" };
+  for (size_t i = 0; i < ARRAY_SIZE (names); i++)
+    {
+      json_t *cm = json_pack ("{s:s, s:s, s:{s:s, s:s}}", "apiVersion", "v1", "kind", "ConfigMap", "metadata", "name",
+                              names[i], "namespace", "demo");
+      ck_assert_int_eq (store_put (s, cm, &err), 0);
+      json_decref (cm);
+    }
+  json_t *got = NULL;
+  ck_assert_int_eq (store_list_prefix (s, "ConfigMap", "demo", "web.", &got, &err), 0);
+  ck_assert_uint_eq (json_array_size (got), 2);
+  ck_assert_str_eq (meta (json_array_get (got, 0), "name"), "web.1");
+  ck_assert_str_eq (meta (json_array_get (got, 1), "name"), "web.2");
+  json_decref (got);
+  ck_assert_int_eq (store_list_prefix (s, "ConfigMap", "default", "web.", &got, &err), 0);
+  ck_assert_uint_eq (json_array_size (got), 0);
+  json_decref (got);
+  store_close (s);
+  rm_lab ();
+}
+END_TEST
+
 /* The sync's cache skips what an earlier sync left and nobody touched
  * since, and never hides a write by someone else. */
 START_TEST (test_sync_cache)
@@ -489,6 +518,7 @@ make_suite (void)
   tcase_add_test (tc, test_up_objects);
   tcase_add_test (tc, test_put_get_delete);
   tcase_add_test (tc, test_index_and_meta_lists);
+  tcase_add_test (tc, test_list_prefix);
   tcase_add_test (tc, test_sync_cache);
   tcase_add_test (tc, test_scenario_cache_same_plan);
   tcase_add_test (tc, test_untrusted_files);

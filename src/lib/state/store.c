@@ -455,6 +455,31 @@ store_list (struct store *s, const char *kind, const char *ns, json_t **out, nsl
 }
 
 int
+store_list_prefix (struct store *s, const char *kind, const char *ns, const char *prefix, json_t **out,
+                   nslab_error_t *err)
+{
+  /* A range of the primary key: [prefix, prefix with its last byte + 1). */
+  size_t n = strlen (prefix);
+  if (n == 0 || (unsigned char) prefix[n - 1] == 0xff)
+    return store_list (s, kind, ns, out, err);
+  cleanup_free char *upper = xstrdup (prefix);
+  upper[n - 1]++;
+  sqlite3_stmt *st = NULL;
+  if (sqlite3_prepare_v2 (s->db,
+                          "SELECT body FROM objects WHERE kind = ?1 AND namespace = ?2 AND name >= ?3 AND name < ?4 "
+                          "ORDER BY namespace, name",
+                          -1, &st, NULL) != SQLITE_OK)
+    return db_error (s, err, "read");
+  sqlite3_bind_text (st, 1, kind, -1, SQLITE_STATIC);
+  sqlite3_bind_text (st, 2, ns ? ns : "", -1, SQLITE_STATIC);
+  sqlite3_bind_text (st, 3, prefix, -1, SQLITE_STATIC);
+  sqlite3_bind_text (st, 4, upper, -1, SQLITE_STATIC);
+  int rc = collect (s, st, out, err);
+  sqlite3_finalize (st);
+  return rc;
+}
+
+int
 store_delete (struct store *s, const char *kind, const char *ns, const char *name, nslab_error_t *err)
 {
   if (begin (s, err) < 0)

@@ -59,6 +59,10 @@ int store_list_meta (struct store *s, const char *kind, json_t **out, nslab_erro
  * what the control loop's store sync needs to decide which bodies it must
  * read at all. */
 int store_list_index (struct store *s, const char *kind, json_t **out, nslab_error_t *err);
+/* The objects of KIND in NS whose names start with PREFIX, through the
+ * key's index (Events named "OBJECT.<time>" by their object). */
+int store_list_prefix (struct store *s, const char *kind, const char *ns, const char *prefix, json_t **out,
+                       nslab_error_t *err);
 /* Remove an object; a missing one is not an error. */
 int store_delete (struct store *s, const char *kind, const char *ns, const char *name, nslab_error_t *err);
 
