@@ -64,6 +64,9 @@ int controller_round (struct controller *c, bool full_sync, nslab_error_t *err);
  * the store, the events. */
 struct control_round_times {
   long long observe, plan, apply, store, events, total;
+  /* of apply: the nodes' rule syncs alone (iptables-restore processes or
+   * nftables transactions, started to finished: the floor of the round) */
+  long long rules;
   /* why it converged: the store or the scenario changed, an app's state or
    * a pod's readiness changed, a new pod's first probe came in */
   bool store_changed, app_changed, ready_changed, settled;
