@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <sched.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -143,22 +144,16 @@ child_exec (const char *title, const char *lab, int ex)
 }
 
 int
-control_start (const char *lab, char *const *files, size_t n_files, nslab_error_t *err)
+control_start (const char *lab, const struct lab_objects *applied, char *const *files, size_t n_files,
+               nslab_error_t *err)
 {
-  struct plan *p = NULL;
-  if (snapshot_read (lab, &p, err) < 0)
-    return -1;
-  const struct lab_node *cp = control_plane_node (p->objects);
+  const struct lab_node *cp = control_plane_node (applied);
   if (cp == NULL)
-    {
-      plan_free (p);
-      return 0; /* a lab without nodes has nothing to control */
-    }
+    return 0; /* a lab without nodes has nothing to control */
   cleanup_free char *netns = xstrdup (cp->netns);
   cleanup_free char *node = xstrdup (cp->name);
   uint32_t api_ip = cp->internal_ip;
-  uint16_t api_port = apiserver_port (p->objects);
-  plan_free (p);
+  uint16_t api_port = apiserver_port (applied);
 
   struct state_writer *w = NULL;
   if (state_open (lab, &w, err) < 0)
@@ -335,18 +330,43 @@ watch_lab_dir (const char *lab)
   return fd;
 }
 
+/* Until the state dir is written (true) or WAIT_MS passes (false: the loop
+ * may have gone; without inotify this is the poll). */
+static bool
+wait_for_write (int watch, int wait_ms)
+{
+  if (watch < 0)
+    {
+      usleep ((useconds_t) wait_ms * 1000);
+      return false;
+    }
+  struct pollfd pfd = { .fd = watch, .events = POLLIN };
+  if (poll (&pfd, 1, wait_ms) <= 0)
+    return false;
+  /* Drain: the next wait is for a write after this check. */
+  char buf[4096] __attribute__ ((aligned (__alignof__ (struct inotify_event))));
+  while (read (watch, buf, sizeof buf) > 0)
+    ;
+  return true;
+}
+
+/* A commit's last step is the WAL index in the -shm file, written through
+ * a shared mapping, which inotify does not see: after a write to the WAL,
+ * look again this soon even if nothing more is written. */
+#define COMMIT_SETTLE_MS 5
+
 int
 control_wait (const char *lab, uint64_t rv, int timeout_ms, nslab_error_t *err)
 {
   struct store *s = NULL;
   if (store_open (lab, &s, err) < 0)
     return -1;
-  /* Woken by the loop's commit rather than polling: a command returns as
-   * soon as its change is in place. The poll's timeout stays as a net for
-   * a write inotify does not report. */
+  /* Watched before the first look, so no write after it goes unnoticed:
+   * we wake as the loop commits, not at a poll's next tick. */
   cleanup_close int watch = watch_lab_dir (lab);
   int64_t t0 = now_ms ();
   int rc = 0;
+  bool written = false;
   for (;;)
     {
       uint64_t seen = 0;
@@ -361,18 +381,8 @@ control_wait (const char *lab, uint64_t rv, int timeout_ms, nslab_error_t *err)
                                             "%s/%s/logs/controller.log)", lab, timeout_ms, state_root (), lab);
           break;
         }
-      if (watch < 0)
-        {
-          usleep (20000);
-          continue;
-        }
-      struct pollfd p = { .fd = watch, .events = POLLIN };
-      if (poll (&p, 1, left < 100 ? (int) left : 100) > 0)
-        {
-          char buf[4096];
-          while (read (watch, buf, sizeof buf) > 0)
-            ;
-        }
+      int64_t ms = watch < 0 ? 20 : written ? COMMIT_SETTLE_MS : 1000;
+      written = wait_for_write (watch, (int) (left < ms ? left : ms));
     }
   store_close (s);
   return rc;
