@@ -87,11 +87,13 @@ const struct cli_verb cli_verbs[] = {
     "  -l, --selector SELECTOR     a label selector (app=web, tier!=db, env in (a,b))\n"
     "  -o, --output wide|json      the wide columns, or the objects as the API serves them\n",
     cmd_get },
-  { "describe", "describe LAB [-n NAMESPACE] TYPE/NAME | TYPE NAME",
+  { "describe", "describe LAB [-n NAMESPACE] TYPE/NAME | TYPE [NAME_PREFIX]",
     "what kubectl describe prints, without kubectl",
-    "TYPE: pods (po), services (svc), endpoints (ep), deployments (deploy), nodes (no). The object,\n"
-    "its events, a service's endpoints, a deployment's ReplicaSets, a node's lease and pods, read\n"
-    "through the lab's API code and printed as kubectl describe (v1.32) prints them.\n"
+    "TYPE: pods (po), services (svc), endpoints (ep), deployments (deploy), replicasets (rs),\n"
+    "nodes (no), namespaces (ns). The object, its events, a service's endpoints, a deployment's\n"
+    "ReplicaSets, a ReplicaSet's pods, a node's lease and pods, read through the lab's API code and\n"
+    "printed as kubectl describe (v1.32) prints them. As kubectl: TYPE alone describes every object\n"
+    "of the type; TYPE NAME, when there is no NAME, every one whose name starts with NAME.\n"
     "  -n, --namespace NAMESPACE   the namespace (default \"default\")\n",
     cmd_describe },
   { "kubectl", "kubectl LAB ARGS...", "run kubectl against the lab's API server",

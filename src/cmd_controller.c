@@ -162,10 +162,12 @@ controller_main (int argc, char **argv)
           struct control_round_times tm;
           controller_round_times (c, &tm);
           if (tm.total)
-            fprintf (stderr, "round%s%s%s%s%s: observe %lld plan %lld apply %lld store %lld events %lld total %lld us\n",
+            fprintf (stderr,
+                     "round%s%s%s%s%s: observe %lld plan %lld apply %lld (rules %lld) store %lld events %lld total "
+                     "%lld us\n",
                      full ? " full" : "", tm.store_changed ? " store" : "", tm.app_changed ? " app" : "",
                      tm.ready_changed ? " ready" : "", tm.settled ? " settled" : "", tm.observe, tm.plan, tm.apply,
-                     tm.store, tm.events, tm.total);
+                     tm.rules, tm.store, tm.events, tm.total);
         }
       if (full)
         next_full = now_ms () + CONTROL_FULL_SYNC_S * 1000LL;

@@ -12,6 +12,7 @@ setup () {
   common_setup
   command -v kubectl >/dev/null || skip "no kubectl on this machine (Debian: kubernetes-client)"
   export HOME=$BATS_TEST_TMPDIR   # kubectl's discovery cache
+  KMINOR=$(kubectl_minor)
 }
 
 # Ages vary with the run: AGE (the Events table's column, "(x2 over 5s)");
@@ -22,12 +23,21 @@ norm () {
 
 kc () { "$NSLAB" kubectl k3s "$@"; }
 
-# nslab describe and kubectl describe print the same for ARGS.
+# nslab describe and kubectl describe print the same for ARGS. nslab
+# emulates kubectl 1.32; an older kubectl (Debian's 1.20) is compared where
+# the versions print the same: spaces squeezed (the lines it lacks widen
+# 1.32's columns), without those lines (old_kubectl_describe) and without
+# the Endpoints deprecation warning (1.20 reads a service's v1 Endpoints).
 same () {
-  diff -u <(kc describe "$@" 2>&1 | norm) <("$NSLAB" describe k3s "$@" 2>&1 | norm)
+  if [ "$KMINOR" -lt 30 ]; then
+    old () { norm | tr -s ' ' | grep -v '^Warning: v1 Endpoints is deprecated' | old_kubectl_describe; }
+    diff -u <(kc describe "$@" 2>&1 | old) <("$NSLAB" describe k3s "$@" 2>&1 | old)
+  else
+    diff -u <(kc describe "$@" 2>&1 | norm) <("$NSLAB" describe k3s "$@" 2>&1 | norm)
+  fi
 }
 
-@test "describe: services, pods, deployments, endpoints and nodes as kubectl describe prints them, events included" {
+@test "describe: services, pods, deployments, replicasets, endpoints, nodes and namespaces as kubectl describe prints them, events included" {
   "$NSLAB" up "$SEED" > /dev/null
   # services: NodePort with "+ 3 more..." endpoints, ClusterIP, the API server's, DNS's two ports
   same svc my-helloworld-rs-service
@@ -45,6 +55,11 @@ same () {
   # nodes: roles, lease, conditions, capacity, the node's pods
   for n in cp1 w1 w2; do same node "$n"; done
   same no/w1
+  # replicasets (the pods they control, by phase) and namespaces
+  same -n demo rs web-8f796d557
+  same -n kube-system replicaset/"$(kc -n kube-system get rs -o jsonpath='{.items[0].metadata.name}')"
+  same ns demo
+  same namespace/kube-system
   # after a scale-up: the deployment's ScalingReplicaSet event, the new pod's kubelet and scheduler events
   kc -n demo scale deploy web --replicas=3 > /dev/null
   for _ in $(seq 50); do
@@ -63,6 +78,33 @@ same () {
   "$NSLAB" down k3s > /dev/null
 }
 
+@test "describe: as kubectl, a type alone describes all of them, a name that is no object every one it starts" {
+  "$NSLAB" up "$SEED" > /dev/null
+  # the seed's six my-helloworld-rs pods, one empty line after each
+  run "$NSLAB" describe k3s pods my-helloworld
+  [ "$(echo "$output" | grep -c '^Name: *my-helloworld-rs-')" = 6 ]
+  same pods my-helloworld
+  same -n demo deploy w
+  same -n demo pods web-
+  # every service of default, every ReplicaSet of demo, every namespace: two empty lines between
+  same svc
+  [ "$("$NSLAB" describe k3s svc | grep -c '^Name:')" = 2 ]
+  same -n demo rs
+  same ns
+  same -n kube-system ep
+  # no object and no prefix: the NotFound of the name; an empty namespace: kubectl's note
+  run -1 "$NSLAB" describe k3s pods nope
+  [ "$output" = 'nslab: Error from server (NotFound): pods "nope" not found' ]
+  run "$NSLAB" describe k3s -n empty pods
+  [ "$status" -eq 0 ]
+  [ "$output" = 'No resources found in empty namespace.' ]
+  same -n empty pods
+  # TYPE/NAME is exact, as in kubectl
+  run -1 "$NSLAB" describe k3s pod/my-helloworld
+  [ "$output" = 'nslab: Error from server (NotFound): pods "my-helloworld" not found' ]
+  "$NSLAB" down k3s > /dev/null
+}
+
 @test "describe: an unknown object is kubectl's NotFound (exit 1); an unknown type or one without a describer exit 2" {
   "$NSLAB" up "$SEED" > /dev/null
   run -1 "$NSLAB" describe k3s pod nope
@@ -72,9 +114,9 @@ same () {
   [ "$output" = 'nslab: Error from server (NotFound): deployments.apps "nope" not found' ]
   run -2 "$NSLAB" describe k3s foo bar
   [ "$output" = 'nslab: error: the server doesn'"'"'t have a resource type "foo"' ]
-  run -2 "$NSLAB" describe k3s ns demo
-  [ "$output" = 'nslab: no describer for namespace (pods, services, endpoints, deployments, nodes)' ]
-  run -2 "$NSLAB" describe k3s svc
+  run -2 "$NSLAB" describe k3s -n kube-node-lease lease w1
+  [ "$output" = 'nslab: no describer for lease.coordination.k8s.io (pods, services, endpoints, deployments, replicasets, nodes, namespaces)' ]
+  run -2 "$NSLAB" describe k3s
   [[ "$output" == "usage: nslab describe LAB"* ]]
   "$NSLAB" down k3s > /dev/null
   # a lab that is not up

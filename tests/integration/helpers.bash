@@ -192,3 +192,21 @@ crash_twice () {
   [ -n "$app2" ] && [ "$app2" != "$app" ] || return 1
   kill -9 "$app2"
 }
+
+# The minor version of the kubectl on PATH: 20 for Debian's
+# kubernetes-client (what make deps installs when there is none), 32 for
+# the `kubectl` package. Kubectl before 1.30 speaks SPDY for exec, and
+# kubectl before the 1.32 nslab describe emulates prints describe's text
+# with fewer lines (see old_kubectl_describe).
+kubectl_minor () {
+  kubectl version --client -o json 2>/dev/null | jq -r '.clientVersion.minor' | tr -dc 0-9
+}
+
+# What kubectl 1.20's describe prints of the same objects, from 1.32's text
+# (STDIN, spaces squeezed): no "Internal Traffic Policy" (1.22), no pod
+# template's "Node-Selectors"/"Tolerations" (1.29), the node's pods table
+# headed "AGE"; a service's endpoints read from v1 Endpoints, so the
+# deprecation Warning the server sends for it comes first.
+old_kubectl_describe () {
+  sed -E '/^ ?(Internal Traffic Policy|Node-Selectors|Tolerations):/d; s/^( Namespace Name CPU Requests CPU Limits Memory Requests Memory Limits) Age$/\1 AGE/'
+}

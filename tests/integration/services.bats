@@ -306,6 +306,9 @@ hc_status_becomes () {
   up_svc iptables
   hc=$("$NSLAB" plan -o json "$LAB" | jq -r '.services[] | select(.name == "web-lb") | .health_check_node_port')
   [[ "$hc" =~ ^3[0-2][0-9]{3}$ ]]
+  # up --wait returns at the loop's commit; the health server reads the
+  # store every 100 ms.
+  hc_status_becomes 200 "http://192.168.56.11:$hc/"
   run ip netns exec svc-host curl -s -i -m 3 "http://192.168.56.11:$hc/"
   [[ "$output" == "HTTP/1.1 200 OK"* ]] || { echo "$output" >&2; false; }
   [[ "$output" == *$'Content-Type: application/json\r'* ]]

@@ -371,6 +371,38 @@ START_TEST (watch_events)
 }
 END_TEST
 
+/* /openapi/v2, which kubectl before 1.27 needs for kubectl apply: gnostic's
+ * openapi_v2.Document in protobuf when asked for it (as `protoc
+ * --decode_raw` reads it: 1: "2.0", 2 { 1: "Kubernetes", 2: VERSION }), in
+ * a media type Go's mime.ParseMediaType accepts; JSON otherwise. */
+START_TEST (openapi_v2)
+{
+  if (geteuid () != 0)
+    return;
+  make_lab ();
+  nslab_error_t err = NULL;
+  struct api *a = NULL;
+  ck_assert_msg (api_open ("k3s", "v1.34.3+k3s1", "192.168.56.10:6443", &a, &err) == 0, "%s", err ? err->msg : "");
+  struct api_request req = { .method = "GET", .path = "/openapi/v2",
+                             .accept = "application/com.github.proto-openapi.spec.v2@v1.0+protobuf" };
+  struct api_response r;
+  api_handle (a, &req, &r);
+  ck_assert_int_eq (r.code, 200);
+  ck_assert_str_eq (r.content_type, "application/com.github.proto-openapi.spec.v2.v1.0+protobuf");
+  static const char want[] = "\x0a\x03" "2.0" "\x12\x1a" "\x0a\x0a" "Kubernetes" "\x12\x0c" "v1.34.3+k3s1";
+  ck_assert_uint_eq (strlen (r.text), sizeof want - 1);
+  ck_assert_mem_eq (r.text, want, sizeof want - 1);
+  api_response_free (&r);
+  req.accept = "application/json";
+  api_handle (a, &req, &r);
+  ck_assert_int_eq (r.code, 200);
+  ck_assert_str_eq (json_string_value (json_object_get (r.body, "swagger")), "2.0");
+  api_response_free (&r);
+  api_close (a);
+  rm_lab ();
+}
+END_TEST
+
 static Suite *
 make_suite (void)
 {
@@ -383,6 +415,7 @@ make_suite (void)
   tcase_add_test (tc, merge_patch);
   tcase_add_test (tc, paths);
   tcase_add_test (tc, watch_events);
+  tcase_add_test (tc, openapi_v2);
   suite_add_tcase (s, tc);
   return s;
 }

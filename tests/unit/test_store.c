@@ -10,6 +10,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "control/converge.h"
+#include "control/store_sync.h"
 #include "dns/coredns.h"
 #include "dns/kubernetes_plugin.h"
 #include "k8s/resources.h"
@@ -168,6 +170,239 @@ START_TEST (test_put_get_delete)
   json_decref (cm);
   json_decref (cm2);
   store_close (other);
+  store_close (s);
+  rm_lab ();
+}
+END_TEST
+
+/* The light listings agree with the bodies they stand for. */
+START_TEST (test_index_and_meta_lists)
+{
+  UNIT_REQUIRE_ROOT ();
+  make_lab ();
+  struct store *s = open_store ();
+  nslab_error_t err = NULL;
+  static const char *const kinds[] = { "ReplicaSet", "EndpointSlice", "Pod", "Deployment" };
+  for (size_t k = 0; k < ARRAY_SIZE (kinds); k++)
+    {
+      json_t *full = NULL, *index = NULL, *metas = NULL;
+      ck_assert_int_eq (store_list (s, kinds[k], NULL, &full, &err), 0);
+      ck_assert_int_eq (store_list_index (s, kinds[k], &index, &err), 0);
+      ck_assert_int_eq (store_list_meta (s, kinds[k], &metas, &err), 0);
+      ck_assert_uint_gt (json_array_size (full), 0);
+      ck_assert_uint_eq (json_array_size (index), json_array_size (full));
+      ck_assert_uint_eq (json_array_size (metas), json_array_size (full));
+      for (size_t i = 0; i < json_array_size (full); i++)
+        {
+          json_t *b = json_array_get (full, i), *x = json_array_get (index, i), *m = json_array_get (metas, i);
+          ck_assert_str_eq (json_string_value (json_object_get (x, "kind")), kinds[k]);
+          static const char *const keys[] = { "namespace", "name", "uid", "resourceVersion" };
+          for (size_t j = 0; j < ARRAY_SIZE (keys); j++)
+            ck_assert_str_eq (meta (x, keys[j]), meta (b, keys[j]));
+          ck_assert_str_eq (meta (m, "uid"), meta (b, "uid"));
+          ck_assert_str_eq (meta (m, "creationTimestamp"), meta (b, "creationTimestamp"));
+          /* what the index carries of a body: a slice's service, whether a
+           * replicaset has owners */
+          json_t *bmeta = json_object_get (b, "metadata"), *xmeta = json_object_get (x, "metadata");
+          const char *svc = json_string_value (json_object_get (json_object_get (bmeta, "labels"),
+                                                                "kubernetes.io/service-name"));
+          const char *xsvc = json_string_value (json_object_get (json_object_get (xmeta, "labels"),
+                                                                 "kubernetes.io/service-name"));
+          if (strcmp (kinds[k], "EndpointSlice") == 0)
+            ck_assert_str_eq (xsvc, svc);
+          else
+            ck_assert_ptr_null (xsvc);
+          ck_assert_int_eq (json_object_get (xmeta, "ownerReferences") != NULL,
+                            strcmp (kinds[k], "ReplicaSet") == 0 && json_object_get (bmeta, "ownerReferences") != NULL);
+          /* what the meta list carries of a spec */
+          json_t *r = json_object_get (json_object_get (b, "spec"), "replicas");
+          json_t *mr = json_object_get (json_object_get (m, "spec"), "replicas");
+          ck_assert_int_eq (json_is_integer (mr), json_is_integer (r));
+          if (r)
+            ck_assert_int_eq (json_integer_value (mr), json_integer_value (r));
+        }
+      json_decref (full);
+      json_decref (index);
+      json_decref (metas);
+    }
+  store_close (s);
+  rm_lab ();
+}
+END_TEST
+
+/* A name prefix reads exactly the names that start with it. */
+START_TEST (test_list_prefix)
+{
+  UNIT_REQUIRE_ROOT ();
+  make_lab ();
+  struct store *s = open_store ();
+  nslab_error_t err = NULL;
+  static const char *const names[] = { "web.1", "web.2", "web1.1", "webx", "we.1", "web" };
+  for (size_t i = 0; i < ARRAY_SIZE (names); i++)
+    {
+      json_t *cm = json_pack ("{s:s, s:s, s:{s:s, s:s}}", "apiVersion", "v1", "kind", "ConfigMap", "metadata", "name",
+                              names[i], "namespace", "demo");
+      ck_assert_int_eq (store_put (s, cm, &err), 0);
+      json_decref (cm);
+    }
+  json_t *got = NULL;
+  ck_assert_int_eq (store_list_prefix (s, "ConfigMap", "demo", "web.", &got, &err), 0);
+  ck_assert_uint_eq (json_array_size (got), 2);
+  ck_assert_str_eq (meta (json_array_get (got, 0), "name"), "web.1");
+  ck_assert_str_eq (meta (json_array_get (got, 1), "name"), "web.2");
+  json_decref (got);
+  ck_assert_int_eq (store_list_prefix (s, "ConfigMap", "default", "web.", &got, &err), 0);
+  ck_assert_uint_eq (json_array_size (got), 0);
+  json_decref (got);
+  store_close (s);
+  rm_lab ();
+}
+END_TEST
+
+/* The sync's cache skips what an earlier sync left and nobody touched
+ * since, and never hides a write by someone else. */
+START_TEST (test_sync_cache)
+{
+  UNIT_REQUIRE_ROOT ();
+  make_lab ();
+  struct store *s = open_store ();
+  nslab_error_t err = NULL;
+  struct scenario *sc = NULL;
+  struct plan *p = NULL;
+  ck_assert_int_eq (scenario_load (NSLAB_SRCDIR "/labs/k3s-virtualbox.ini", &sc, &err), 0);
+  ck_assert_int_eq (plan_build (sc, &p, &err), 0);
+  struct store_sync_cache *cache = store_sync_cache_new ();
+  uint64_t rv0 = 0, rv1 = 0, rv2 = 0, rv3 = 0, observed = 0;
+  ck_assert_int_eq (store_resource_version (s, &rv0, &err), 0);
+  ck_assert_msg (store_sync (s, p->objects, 0, NULL, NULL, NULL, NULL, cache, rv0, &observed, &err) == 0, "%s",
+                 err ? err->msg : "");
+  ck_assert_int_eq (store_resource_version (s, &rv1, &err), 0);
+  /* Again: the cache answers for every object, nothing is written. */
+  ck_assert_int_eq (store_sync (s, p->objects, 0, NULL, NULL, NULL, NULL, cache, rv1, &observed, &err), 0);
+  ck_assert_int_eq (store_resource_version (s, &rv2, &err), 0);
+  ck_assert_uint_eq (rv2, rv1);
+  /* Someone else changes a pod the loop owns and deletes a slice: the next
+   * sync with the cache puts both back as an uncached one would. */
+  json_t *pods = NULL, *slices = NULL;
+  ck_assert_int_eq (store_list (s, "Pod", NULL, &pods, &err), 0);
+  ck_assert_int_eq (store_list (s, "EndpointSlice", NULL, &slices, &err), 0);
+  json_t *pod = json_deep_copy (json_array_get (pods, 0)), *slice = json_array_get (slices, 0);
+  cleanup_free char *want = json_dumps (json_array_get (pods, 0), JSON_COMPACT | JSON_SORT_KEYS);
+  json_object_set_new (json_object_get (json_object_get (pod, "metadata"), "labels"), "touched", json_string ("x"));
+  ck_assert_int_eq (store_put (s, pod, &err), 0);
+  ck_assert_int_eq (store_delete (s, "EndpointSlice", meta (slice, "namespace"), meta (slice, "name"), &err), 0);
+  ck_assert_int_eq (store_resource_version (s, &rv3, &err), 0);
+  ck_assert_int_eq (store_sync (s, p->objects, 0, NULL, NULL, NULL, NULL, cache, rv3, &observed, &err), 0);
+  json_t *back = NULL, *slice_back = NULL;
+  ck_assert_int_eq (store_get (s, "Pod", meta (pod, "namespace"), meta (pod, "name"), &back, &err), 0);
+  ck_assert_ptr_null (json_object_get (json_object_get (json_object_get (back, "metadata"), "labels"), "touched"));
+  /* the slice is made again (under a new generated name, as the
+   * EndpointSlice controller would) */
+  ck_assert_int_eq (store_list (s, "EndpointSlice", NULL, &slice_back, &err), 0);
+  ck_assert_uint_eq (json_array_size (slice_back), json_array_size (slices));
+  /* the pod is as before but for its resourceVersion */
+  json_object_set (json_object_get (back, "metadata"), "resourceVersion",
+                   json_object_get (json_object_get (json_array_get (pods, 0), "metadata"), "resourceVersion"));
+  cleanup_free char *got = json_dumps (back, JSON_COMPACT | JSON_SORT_KEYS);
+  ck_assert_str_eq (got, want);
+  json_decref (back);
+  json_decref (slice_back);
+  json_decref (pod);
+  json_decref (pods);
+  json_decref (slices);
+  store_sync_cache_free (cache);
+  plan_free (p);
+  scenario_free (sc);
+  store_close (s);
+  rm_lab ();
+}
+END_TEST
+
+/* converge_plan of the store as it is, with the cache and without; each
+ * rolled back, so both see the same allocators. */
+static char *
+converged (struct store *s, const char *path, struct scenario_cache *cache, const struct plan *applied)
+{
+  nslab_error_t err = NULL;
+  bool *ready = xcalloc (applied->objects->n_pods + 1, sizeof *ready);
+  for (size_t i = 0; i < applied->objects->n_pods; i++)
+    ready[i] = true;
+  struct plan *p = NULL;
+  ck_assert_int_eq (store_begin (s, &err), 0);
+  int rc = converge_plan ("k3s", path, cache, s, applied, ready, &p, &err);
+  ck_assert_msg (rc == 0, "%s", err ? err->msg : "");
+  store_end (s, -1, &err);
+  nslab_error_free (&err);
+  json_t *j = plan_to_json (p);
+  char *text = json_dumps (j, JSON_COMPACT | JSON_SORT_KEYS);
+  json_decref (j);
+  plan_free (p);
+  free (ready);
+  return text;
+}
+
+static void
+set_replicas (struct store *s, const char *ns, const char *name, int n)
+{
+  nslab_error_t err = NULL;
+  json_t *d = NULL;
+  ck_assert_int_eq (store_get (s, "Deployment", ns, name, &d, &err), 0);
+  ck_assert_ptr_nonnull (d);
+  json_object_set_new (json_object_get (d, "spec"), "replicas", json_integer (n));
+  ck_assert_int_eq (store_put (s, d, &err), 0);
+  json_decref (d);
+}
+
+/* The loop's cached scenario gives byte for byte the plan a fresh load
+ * gives, through scaling, a deleted service and a new scenario file. */
+START_TEST (test_scenario_cache_same_plan)
+{
+  UNIT_REQUIRE_ROOT ();
+  make_lab ();
+  struct store *s = open_store ();
+  nslab_error_t err = NULL;
+  cleanup_free char *path = xasprintf ("%s/labs/kept.ini", state_dir);
+  /* a labs dir beside templates, as in the checkout */
+  cleanup_free char *cp = xasprintf ("mkdir '%s/labs' && cp '%s' '%s' && ln -s '%s' '%s/templates'", state_dir,
+                                     NSLAB_SRCDIR "/labs/k3s-virtualbox.ini", path, NSLAB_SRCDIR "/templates", state_dir);
+  ck_assert_int_eq (system (cp), 0);
+  struct scenario *sc = NULL;
+  struct plan *applied = NULL;
+  ck_assert_msg (scenario_load (path, &sc, &err) == 0, "%s", err ? err->msg : "");
+  ck_assert_int_eq (plan_build (sc, &applied, &err), 0);
+  struct scenario_cache *cache = scenario_cache_new ();
+  json_t *svc = NULL;
+  for (int step = 0; step < 6; step++)
+    {
+      if (step == 1)
+        set_replicas (s, "demo", "web", 4);
+      if (step == 2)
+        {
+          ck_assert_int_eq (store_get (s, "Service", "default", "my-helloworld-rs-service", &svc, &err), 0);
+          ck_assert_int_eq (store_delete (s, "Service", "default", "my-helloworld-rs-service", &err), 0);
+        }
+      if (step == 3)
+        {
+          /* back again: in the scenario's order, not the last round's */
+          json_object_del (json_object_get (svc, "metadata"), "resourceVersion");
+          ck_assert_int_eq (store_put (s, svc, &err), 0);
+          set_replicas (s, "demo", "web", 0);
+        }
+      if (step == 4)
+        {
+          /* another file: loaded again */
+          cleanup_free char *more = xasprintf ("printf '\\n# changed\\n' >> '%s'", path);
+          ck_assert_int_eq (system (more), 0);
+          set_replicas (s, "demo", "web", 2);
+        }
+      cleanup_free char *with = converged (s, path, cache, applied);
+      cleanup_free char *fresh = converged (s, path, NULL, applied);
+      ck_assert_msg (strcmp (with, fresh) == 0, "step %d: the cached scenario planned otherwise", step);
+    }
+  json_decref (svc);
+  scenario_cache_free (cache);
+  plan_free (applied);
+  scenario_free (sc);
   store_close (s);
   rm_lab ();
 }
@@ -501,6 +736,10 @@ make_suite (void)
   tcase_set_timeout (tc, 60);
   tcase_add_test (tc, test_up_objects);
   tcase_add_test (tc, test_put_get_delete);
+  tcase_add_test (tc, test_index_and_meta_lists);
+  tcase_add_test (tc, test_list_prefix);
+  tcase_add_test (tc, test_sync_cache);
+  tcase_add_test (tc, test_scenario_cache_same_plan);
   tcase_add_test (tc, test_untrusted_files);
   tcase_add_test (tc, test_not_ready_out_of_dns);
   tcase_add_test (tc, test_concurrent_writers_and_readers);

@@ -157,6 +157,36 @@ openapi_group (const char *group, const char *version, const char *kube_version)
                     kube_version, "paths", paths);
 }
 
+/* OpenAPI v2 (/openapi/v2): a Document with its swagger version and info
+ * and no definitions. kubectl before 1.27 fetches it for kubectl apply's
+ * client-side validation and cannot apply without it; with no definition
+ * for a kind, its validator skips the object (the server checks it) and
+ * apply computes its patch from kubectl's own types. kubectl asks for the
+ * protobuf form (gnostic's openapi_v2.Document); JSON for anyone else. */
+static void
+openapi_v2 (const struct api_request *req, const char *kube_version, struct api_response *out)
+{
+  if (req->accept == NULL || strstr (req->accept, "protobuf") == NULL)
+    {
+      out->code = 200;
+      out->body = json_pack ("{s:s, s:{s:s, s:s}, s:{}, s:{}}", "swagger", "2.0", "info", "title", "Kubernetes",
+                             "version", kube_version, "paths", "definitions");
+      return;
+    }
+  /* Document { swagger = 1; info = 2 { title = 1; version = 2; } }: each
+   * field a tag byte (number << 3 | 2, length-delimited) and a one-byte
+   * length, so no NUL byte can occur and the text stays a C string. */
+  size_t vlen = strnlen (kube_version, 100);
+  struct strbuf sb = { 0 };
+  sb_addf (&sb, "%c%c2.0%c%c%c%cKubernetes%c%c%.*s", 1 << 3 | 2, 3, 2 << 3 | 2, (int) (14 + vlen), 1 << 3 | 2, 10,
+           2 << 3 | 2, (int) vlen, (int) vlen, kube_version);
+  out->code = 200;
+  out->text = sb_steal (&sb);
+  /* Its media type as today's servers name it: Go's mime parser refuses the
+   * "@v1.0" form kubectl asks for. */
+  out->content_type = "application/com.github.proto-openapi.spec.v2.v1.0+protobuf";
+}
+
 static const struct resource *
 resource_by_name (const char *group, const char *version, const char *name)
 {
@@ -554,8 +584,13 @@ identity_kept (const json_t *before, const json_t *after)
   static const char *const keys[] = { "name", "namespace", "uid" };
   const json_t *m0 = json_object_get (before, "metadata"), *m1 = json_object_get (after, "metadata");
   for (size_t i = 0; i < ARRAY_SIZE (keys); i++)
-    if (!json_equal (json_object_get (m0, keys[i]), json_object_get (m1, keys[i])))
-      return false;
+    {
+      /* json_equal is false when either is NULL: a cluster-scoped object has
+       * no namespace before or after. */
+      const json_t *v0 = json_object_get (m0, keys[i]), *v1 = json_object_get (m1, keys[i]);
+      if ((v0 || v1) && !json_equal (v0, v1))
+        return false;
+    }
   return json_equal (json_object_get (before, "kind"), json_object_get (after, "kind"));
 }
 
@@ -880,6 +915,11 @@ handle (struct api *a, const struct api_request *req, struct api_response *out)
   if (n == 2 && strcmp (s[0], "openapi") == 0 && strcmp (s[1], "v3") == 0 && get)
     {
       answer (out, 200, openapi_index ());
+      return;
+    }
+  if (n == 2 && strcmp (s[0], "openapi") == 0 && strcmp (s[1], "v2") == 0 && get)
+    {
+      openapi_v2 (req, a->version, out);
       return;
     }
   if (n >= 4 && n <= 5 && strcmp (s[0], "openapi") == 0 && strcmp (s[1], "v3") == 0 && get)

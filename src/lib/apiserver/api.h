@@ -45,6 +45,7 @@ struct api_response {
   int code;
   json_t *body;
   char *text;    /* a plain-text answer instead (pods/log), or NULL */
+  const char *content_type; /* text's type when not text/plain, or NULL */
   char *warning; /* a Warning header's text ("299 - \"...\""), or NULL */
 };
 

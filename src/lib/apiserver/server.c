@@ -40,7 +40,8 @@ respond (struct MHD_Connection *c, const struct api_response *r, size_t *sent)
     *sent = len;
   struct MHD_Response *resp = MHD_create_response_from_buffer (len, text ? text : (char *) "",
                                                                text ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
-  MHD_add_response_header (resp, "Content-Type", r->text ? "text/plain" : "application/json");
+  MHD_add_response_header (resp, "Content-Type",
+                           r->content_type ? r->content_type : r->text ? "text/plain" : "application/json");
   MHD_add_response_header (resp, "Cache-Control", "no-cache, private");
   if (r->warning)
     MHD_add_response_header (resp, "Warning", r->warning);
@@ -209,7 +210,7 @@ query_true (struct MHD_Connection *c, const char *key)
   return v && (strcmp (v, "true") == 0 || strcmp (v, "1") == 0);
 }
 
-/* GET|POST .../namespaces/NS/pods/NAME/exec with Upgrade: websocket. */
+/* GET|POST .../namespaces/NS/pods/NAME/exec (with an Upgrade header). */
 static bool
 is_exec (const char *url, char **ns, char **pod)
 {
@@ -235,7 +236,10 @@ start_exec (struct api *a, struct MHD_Connection *c, const char *url, char *ns, 
   struct api_request get = { .method = "GET", .path = path, .accept = "application/json" };
   struct api_response r;
   api_handle (a, &get, &r);
-  const char *proto = exec_pick_protocol (MHD_lookup_connection_value (c, MHD_HEADER_KIND, "Sec-WebSocket-Protocol"));
+  const char *upgrade = MHD_lookup_connection_value (c, MHD_HEADER_KIND, MHD_HTTP_HEADER_UPGRADE);
+  bool spdy = upgrade && strcasecmp (upgrade, "websocket") != 0;
+  const char *proto
+      = spdy ? NULL : exec_pick_protocol (MHD_lookup_connection_value (c, MHD_HEADER_KIND, "Sec-WebSocket-Protocol"));
   const char *key = MHD_lookup_connection_value (c, MHD_HEADER_KIND, "Sec-WebSocket-Key");
   cleanup_free char *accept = key ? exec_accept_key (key) : NULL;
   struct exec_request *req = xcalloc (1, sizeof *req);
@@ -256,7 +260,9 @@ start_exec (struct api *a, struct MHD_Connection *c, const char *url, char *ns, 
           r.body = json_pack ("{s:s, s:s, s:{}, s:s, s:s, s:s, s:i}", "kind", "Status", "apiVersion", "v1",
                               "metadata", "status", "Failure", "message",
                               req->argc == 0 ? "you must specify at least 1 command"
-                                             : "the lab's API speaks v5.channel.k8s.io or v4.channel.k8s.io",
+                              : spdy ? "nslab's API server speaks the WebSocket remote command protocol "
+                                       "(v5.channel.k8s.io, v4.channel.k8s.io), not SPDY/3.1 (kubectl before 1.30)"
+                                     : "the lab's API speaks v5.channel.k8s.io or v4.channel.k8s.io",
                               "reason", "BadRequest", "code", 400);
         }
       exec_request_free (req);
@@ -299,7 +305,9 @@ on_request (void *cls, struct MHD_Connection *c, const char *url, const char *me
     }
   const char *upgrade = MHD_lookup_connection_value (c, MHD_HEADER_KIND, MHD_HTTP_HEADER_UPGRADE);
   char *ns = NULL, *pod = NULL;
-  if (upgrade && strcasecmp (upgrade, "websocket") == 0 && is_exec (url, &ns, &pod))
+  /* Any upgrade of exec: kubectl before 1.30 asks for SPDY/3.1, which gets
+   * a Status saying why not (after the pod's own 404). */
+  if (upgrade && is_exec (url, &ns, &pod))
     return start_exec (a, c, url, ns, pod);
   struct api_request req = {
     .method = method,

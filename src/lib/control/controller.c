@@ -5,10 +5,12 @@
 #include <errno.h>
 #include <sched.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
 #include <sys/inotify.h>
 #include <sys/socket.h>
 #include <netinet/in.h>
@@ -19,6 +21,7 @@
 #include <unistd.h>
 
 #include "apply/apply.h"
+#include "base/hash.h"
 #include "base/strmap.h"
 #include "base/util.h"
 #include "control/agent.h"
@@ -141,22 +144,16 @@ child_exec (const char *title, const char *lab, int ex)
 }
 
 int
-control_start (const char *lab, char *const *files, size_t n_files, nslab_error_t *err)
+control_start (const char *lab, const struct lab_objects *applied, char *const *files, size_t n_files,
+               nslab_error_t *err)
 {
-  struct plan *p = NULL;
-  if (snapshot_read (lab, &p, err) < 0)
-    return -1;
-  const struct lab_node *cp = control_plane_node (p->objects);
+  const struct lab_node *cp = control_plane_node (applied);
   if (cp == NULL)
-    {
-      plan_free (p);
-      return 0; /* a lab without nodes has nothing to control */
-    }
+    return 0; /* a lab without nodes has nothing to control */
   cleanup_free char *netns = xstrdup (cp->netns);
   cleanup_free char *node = xstrdup (cp->name);
   uint32_t api_ip = cp->internal_ip;
-  uint16_t api_port = apiserver_port (p->objects);
-  plan_free (p);
+  uint16_t api_port = apiserver_port (applied);
 
   struct state_writer *w = NULL;
   if (state_open (lab, &w, err) < 0)
@@ -312,14 +309,64 @@ control_start (const char *lab, char *const *files, size_t n_files, nslab_error_
 
 /* ---- waiting for it (commands) ----------------------------------------- */
 
+/* An inotify descriptor on LAB's state dir (its store's WAL is written
+ * there on every commit), or -1: then the caller polls only. */
+static int
+watch_lab_dir (const char *lab)
+{
+  nslab_error_t e = NULL;
+  cleanup_close int dfd = state_open_lab_dirfd (lab, &e);
+  nslab_error_free (&e);
+  int fd = dfd < 0 ? -1 : inotify_init1 (IN_NONBLOCK | IN_CLOEXEC);
+  if (fd < 0)
+    return -1;
+  char path[64];
+  snprintf (path, sizeof path, "/proc/self/fd/%d", dfd);
+  if (inotify_add_watch (fd, path, IN_MODIFY | IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE) < 0)
+    {
+      close (fd);
+      return -1;
+    }
+  return fd;
+}
+
+/* Until the state dir is written (true) or WAIT_MS passes (false: the loop
+ * may have gone; without inotify this is the poll). */
+static bool
+wait_for_write (int watch, int wait_ms)
+{
+  if (watch < 0)
+    {
+      usleep ((useconds_t) wait_ms * 1000);
+      return false;
+    }
+  struct pollfd pfd = { .fd = watch, .events = POLLIN };
+  if (poll (&pfd, 1, wait_ms) <= 0)
+    return false;
+  /* Drain: the next wait is for a write after this check. */
+  char buf[4096] __attribute__ ((aligned (__alignof__ (struct inotify_event))));
+  while (read (watch, buf, sizeof buf) > 0)
+    ;
+  return true;
+}
+
+/* A commit's last step is the WAL index in the -shm file, written through
+ * a shared mapping, which inotify does not see: after a write to the WAL,
+ * look again this soon even if nothing more is written. */
+#define COMMIT_SETTLE_MS 5
+
 int
 control_wait (const char *lab, uint64_t rv, int timeout_ms, nslab_error_t *err)
 {
   struct store *s = NULL;
   if (store_open (lab, &s, err) < 0)
     return -1;
+  /* Watched before the first look, so no write after it goes unnoticed:
+   * we wake as the loop commits, not at a poll's next tick. */
+  cleanup_close int watch = watch_lab_dir (lab);
   int64_t t0 = now_ms ();
   int rc = 0;
+  bool written = false;
   for (;;)
     {
       uint64_t seen = 0;
@@ -327,13 +374,15 @@ control_wait (const char *lab, uint64_t rv, int timeout_ms, nslab_error_t *err)
         break;
       if (seen >= rv)
         break;
-      if (now_ms () - t0 >= timeout_ms)
+      int64_t left = timeout_ms - (now_ms () - t0);
+      if (left <= 0)
         {
           rc = nslab_error (err, ETIMEDOUT, "lab %s: the change is not in place after %d ms (its control loop: "
                                             "%s/%s/logs/controller.log)", lab, timeout_ms, state_root (), lab);
           break;
         }
-      usleep (20000);
+      int64_t ms = watch < 0 ? 20 : written ? COMMIT_SETTLE_MS : 1000;
+      written = wait_for_write (watch, (int) (left < ms ? left : ms));
     }
   store_close (s);
   return rc;
@@ -391,6 +440,9 @@ struct controller {
   bool unsettled;        /* the last store sync did not mark the change observed */
   struct control_round_times times;
   struct control_runtime rt;
+  struct store_sync_cache *synced;
+  struct scenario_cache *scenario;
+  struct snapshot_job snap; /* the round's snapshot writer */
 };
 
 static void
@@ -457,6 +509,9 @@ controller_open (const char *lab, const struct control_runtime *rt, struct contr
   c->lab = xstrdup (lab);
   c->rt = *rt;
   c->dir_fd = -1;
+  c->snap.pid = -1;
+  c->synced = store_sync_cache_new ();
+  c->scenario = scenario_cache_new ();
   struct state *st = NULL;
   if (state_load (lab, &st, err) < 0)
     goto fail;
@@ -491,6 +546,13 @@ controller_enter_node (struct controller *c, int mntns, nslab_error_t *err)
     return nslab_error (err, errno, "setns the control-plane node's mount namespace");
   if (chdir ("/") < 0)
     return nslab_error (err, errno, "chdir /");
+  /* The kept scenario parsed now, before any round: what stays in memory
+   * sits below what rounds allocate and free, which then goes back to the
+   * kernel (malloc_trim). A failure shows in the first round. */
+  nslab_error_t e = NULL;
+  cleanup_free char *spath = lab_scenario_path (c->lab, &e);
+  if (spath == NULL || scenario_cache_load (c->scenario, spath, &e) < 0)
+    nslab_error_free (&e);
   return 0;
 }
 
@@ -503,6 +565,8 @@ controller_close (struct controller *c)
     pod_rt_free (&c->pods[i]);
   free (c->pods);
   plan_free (c->applied);
+  store_sync_cache_free (c->synced);
+  scenario_cache_free (c->scenario);
   store_close (c->store);
   if (c->dir_fd >= 0)
     close (c->dir_fd);
@@ -741,6 +805,33 @@ set_pod_status (json_t *pod, const json_t *was, void *arg)
     }
 }
 
+static uint64_t
+pod_status_hash (const json_t *pod, void *arg)
+{
+  struct controller *c = arg;
+  const char *name = json_string_value (json_object_get (json_object_get (pod, "metadata"), "name"));
+  const char *ns = json_string_value (json_object_get (json_object_get (pod, "metadata"), "namespace"));
+  if (name == NULL || ns == NULL)
+    return 0;
+  cleanup_free char *key = xasprintf ("%s/%s", ns, name);
+  uintptr_t at = (uintptr_t) strmap_get (&c->by_name, key);
+  if (at == 0)
+    return 0;
+  /* what set_pod_status reads of the pod's runtime state, field by field */
+  const struct pod_rt *r = &c->pods[at - 1];
+  uint64_t h = fnv1a64_mem (r->state, strlen (r->state) + 1, FNV64_INIT);
+  h = fnv1a64_mem (r->reason, strlen (r->reason) + 1, h);
+  long long v[] = { r->ready, r->have_status, r->restarts, r->started_at, r->finished_at, r->exit_code };
+  return fnv1a64_mem (v, sizeof v, h);
+}
+
+static int
+snapshot_ready (void *arg, nslab_error_t *err)
+{
+  struct controller *c = arg;
+  return snapshot_write_finish (&c->snap, err);
+}
+
 /* The events kubelet records for what read_app_state saw. */
 static int
 record_container_events (struct controller *c, nslab_error_t *err)
@@ -825,23 +916,21 @@ controller_round (struct controller *c, bool full_sync, nslab_error_t *err)
   bool *ready = xcalloc (c->n_pods + 1, sizeof *ready);
   for (size_t i = 0; i < c->n_pods; i++)
     ready[i] = c->pods[i].ready;
-  int rc = converge_plan (c->lab, spath, c->store, c->applied, ready, &newp, err);
+  int rc = converge_plan (c->lab, spath, c->scenario, c->store, c->applied, ready, &newp, err);
   free (ready);
   if (rc < 0)
     return -1;
   long long t2 = now_us ();
   tm.plan = t2 - t1;
-  rc = converge_apply (c->lab, &c->rt, c->applied, newp, full_sync, err);
+  rc = converge_apply (c->lab, &c->rt, c->applied, newp, full_sync, &tm.rules, &c->snap, err);
   long long t3 = now_us ();
   tm.apply = t3 - t2;
-  if (rc < 0)
-    {
-      plan_free (newp);
-      return -1;
-    }
-  json_t *old_uids = events_pod_uids (c->store, err);
+  json_t *old_uids = rc < 0 ? NULL : events_pod_uids (c->store, err);
   if (old_uids == NULL)
     {
+      nslab_error_t e = NULL;
+      snapshot_write_finish (&c->snap, &e);
+      nslab_error_free (&e);
       plan_free (newp);
       return -1;
     }
@@ -860,7 +949,19 @@ controller_round (struct controller *c, bool full_sync, nslab_error_t *err)
       cleanup_free char *key = xasprintf ("%s/%s", newp->objects->pods[i].ns, newp->objects->pods[i].name);
       strmap_put (&c->by_name, key, (void *) (uintptr_t) (i + 1));
     }
-  rc = store_sync (c->store, newp->objects, c->created, set_pod_status, c, rv, settling ? NULL : &observed, err);
+  /* The full sync compares every object again. */
+  if (full_sync)
+    store_sync_cache_clear (c->synced);
+  rc = store_sync (c->store, newp->objects, c->created, set_pod_status, pod_status_hash, snapshot_ready, c,
+                   c->synced, rv, settling ? NULL : &observed, err);
+  /* Finished by the sync unless it failed first. */
+  if (c->snap.pid >= 0)
+    {
+      nslab_error_t e = NULL;
+      if (snapshot_write_finish (&c->snap, &e) < 0 && rc == 0)
+        rc = -1, *err = e, e = NULL;
+      nslab_error_free (&e);
+    }
   strmap_free (&c->by_name);
   long long t4 = now_us ();
   tm.store = t4 - t3;

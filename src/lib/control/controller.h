@@ -41,8 +41,12 @@
  * SOCK_SEQPACKET socketpair between them, on fd 3 of each (and the node's
  * mount namespace on the brain's fd 4). Both are
  * recorded in the journal (proc control controller / runtime) before they
- * run; each exits when the other's end of the socket closes. */
-int control_start (const char *lab, char *const *files, size_t n_files, nslab_error_t *err);
+ * run; each exits when the other's end of the socket closes. APPLIED is
+ * the lab's objects as up just applied them (the snapshot's): up passes
+ * its own rather than have the snapshot parsed once more. */
+struct lab_objects;
+int control_start (const char *lab, const struct lab_objects *applied, char *const *files, size_t n_files,
+                   nslab_error_t *err);
 /* The loop (nslab-controller LAB, src/cmd_controller.c) is rounds of: */
 struct control_runtime;
 struct controller;
@@ -64,6 +68,9 @@ int controller_round (struct controller *c, bool full_sync, nslab_error_t *err);
  * the store, the events. */
 struct control_round_times {
   long long observe, plan, apply, store, events, total;
+  /* of apply: the nodes' rule syncs alone (iptables-restore processes or
+   * nftables transactions, started to finished: the floor of the round) */
+  long long rules;
   /* why it converged: the store or the scenario changed, an app's state or
    * a pod's readiness changed, a new pod's first probe came in */
   bool store_changed, app_changed, ready_changed, settled;

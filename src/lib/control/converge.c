@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <time.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "base/strmap.h"
 #include "base/util.h"
@@ -18,13 +19,13 @@
 #include "state/snapshot.h"
 #include "state/state.h"
 
-/* The store's objects of KIND by "ns/name", read in one list (ONLY_META: only
- * their metadata, store_list_meta). */
+/* The store's objects of KIND by "ns/name", read in one list, each only
+ * what store_list_meta gives: their bodies are the bulk of the store. */
 static json_t *
-stored_by_name (struct store *s, const char *kind, bool only_meta, nslab_error_t *err)
+stored_by_name (struct store *s, const char *kind, nslab_error_t *err)
 {
   json_t *list = NULL;
-  if ((only_meta ? store_list_meta (s, kind, &list, err) : store_list (s, kind, NULL, &list, err)) < 0)
+  if (store_list_meta (s, kind, &list, err) < 0)
     return NULL;
   json_t *by = json_object ();
   size_t i;
@@ -89,20 +90,15 @@ adjust_scenario (struct scenario *sc, struct store *s, const struct lab_objects 
     if (sc->workloads[i].kind == WL_DEPLOYMENT || sc->workloads[i].kind == WL_REPLICASET)
       want[sc->workloads[i].kind == WL_DEPLOYMENT ? 0 : 1] = true;
   json_t *deploys = NULL, *rsets = NULL, *svcs = NULL;
-  if (want[0] && (deploys = stored_by_name (s, "Deployment", false, err)) == NULL)
+  if (want[0] && (deploys = stored_by_name (s, "Deployment", err)) == NULL)
     rc = -1;
-  if (rc == 0 && want[1] && (rsets = stored_by_name (s, "ReplicaSet", false, err)) == NULL)
+  if (rc == 0 && want[1] && (rsets = stored_by_name (s, "ReplicaSet", err)) == NULL)
     rc = -1;
-  /* Of pods and (mostly) services only which exist (and a pod's uid and
-   * creation time) matters here: their bodies are the bulk of the store. */
-  if (rc == 0 && *pods == NULL && (*pods = stored_by_name (s, "Pod", true, err)) == NULL)
+  /* Of pods only which exist (and their uids and creation times) matters
+   * here, of workloads their replicas, of services their type. */
+  if (rc == 0 && *pods == NULL && (*pods = stored_by_name (s, "Pod", err)) == NULL)
     rc = -1;
-  /* servicelb's DaemonSets follow their service's spec.type: then the
-     services' bodies are needed. */
-  bool svc_specs = false;
-  for (size_t i = 0; i < sc->n_workloads; i++)
-    svc_specs = svc_specs || sc->workloads[i].kind == WL_DAEMONSET;
-  if (rc == 0 && sc->n_services && (svcs = stored_by_name (s, "Service", !svc_specs, err)) == NULL)
+  if (rc == 0 && sc->n_services && (svcs = stored_by_name (s, "Service", err)) == NULL)
     rc = -1;
   if (rc < 0)
     {
@@ -332,13 +328,123 @@ save_allocators (struct store *s, const struct model *m, const struct live_buf *
   return 0;
 }
 
+/* The parsed scenario and what adjust_scenario changes in it, as loaded:
+ * the workloads and services (their order, replicas, addresses) and every
+ * service's ports (their node ports). */
+struct scenario_cache {
+  dev_t dev;
+  ino_t ino;
+  off_t size;
+  struct timespec mtime;
+  struct scenario *sc;
+  struct workload_def *workloads;
+  struct service_def *services;
+  size_t n_workloads, n_services;
+  struct port_def *ports; /* every service's, one after the other */
+  size_t n_ports;
+};
+
+struct scenario_cache *
+scenario_cache_new (void)
+{
+  return xcalloc (1, sizeof (struct scenario_cache));
+}
+
+static void
+cache_drop (struct scenario_cache *c)
+{
+  if (c->sc)
+    {
+      /* scenario_free frees what the loaded arrays held, in their order */
+      memcpy (c->sc->workloads, c->workloads, c->n_workloads * sizeof *c->workloads);
+      memcpy (c->sc->services, c->services, c->n_services * sizeof *c->services);
+      c->sc->n_workloads = c->n_workloads;
+      c->sc->n_services = c->n_services;
+      scenario_free (c->sc);
+    }
+  free (c->workloads);
+  free (c->services);
+  free (c->ports);
+  memset (c, 0, sizeof *c);
+}
+
+void
+scenario_cache_free (struct scenario_cache *c)
+{
+  if (c == NULL)
+    return;
+  cache_drop (c);
+  free (c);
+}
+
+/* The scenario at PATH as loaded, from the cache when the file is the one
+ * it holds (put back as it was loaded), else loaded and kept. */
+static int
+cached_scenario (struct scenario_cache *c, const char *path, struct scenario **out, nslab_error_t *err)
+{
+  struct stat st;
+  bool same = c->sc && stat (path, &st) == 0 && st.st_dev == c->dev && st.st_ino == c->ino && st.st_size == c->size
+              && st.st_mtim.tv_sec == c->mtime.tv_sec && st.st_mtim.tv_nsec == c->mtime.tv_nsec;
+  if (!same)
+    {
+      cache_drop (c);
+      struct stat before;
+      bool known = stat (path, &before) == 0;
+      if (scenario_load (path, &c->sc, err) < 0)
+        return -1;
+      struct scenario *sc = c->sc;
+      if (known)
+        {
+          c->dev = before.st_dev;
+          c->ino = before.st_ino;
+          c->size = before.st_size;
+          c->mtime = before.st_mtim;
+        }
+      c->n_workloads = sc->n_workloads;
+      c->n_services = sc->n_services;
+      c->workloads = xcalloc (sc->n_workloads + 1, sizeof *c->workloads);
+      memcpy (c->workloads, sc->workloads, sc->n_workloads * sizeof *sc->workloads);
+      c->services = xcalloc (sc->n_services + 1, sizeof *c->services);
+      memcpy (c->services, sc->services, sc->n_services * sizeof *sc->services);
+      for (size_t i = 0; i < sc->n_services; i++)
+        c->n_ports += sc->services[i].n_ports;
+      c->ports = xcalloc (c->n_ports + 1, sizeof *c->ports);
+      for (size_t i = 0, at = 0; i < sc->n_services; i++, at += sc->services[i - 1].n_ports)
+        memcpy (c->ports + at, sc->services[i].ports, sc->services[i].n_ports * sizeof *c->ports);
+      if (!known)
+        {
+          /* not stat-able: never matched, loaded afresh each round */
+          c->ino = 0;
+          c->size = -1;
+        }
+      *out = sc;
+      return 0;
+    }
+  struct scenario *sc = c->sc;
+  memcpy (sc->workloads, c->workloads, c->n_workloads * sizeof *c->workloads);
+  memcpy (sc->services, c->services, c->n_services * sizeof *c->services);
+  sc->n_workloads = c->n_workloads;
+  sc->n_services = c->n_services;
+  for (size_t i = 0, at = 0; i < sc->n_services; at += sc->services[i].n_ports, i++)
+    memcpy (sc->services[i].ports, c->ports + at, sc->services[i].n_ports * sizeof *c->ports);
+  *out = sc;
+  return 0;
+}
+
 int
-converge_plan (const char *lab, const char *scenario_path, struct store *s, const struct plan *applied,
-               const bool *ready, struct plan **out, nslab_error_t *err)
+scenario_cache_load (struct scenario_cache *c, const char *path, nslab_error_t *err)
+{
+  struct scenario *sc = NULL;
+  return cached_scenario (c, path, &sc, err);
+}
+
+int
+converge_plan (const char *lab, const char *scenario_path, struct scenario_cache *cache, struct store *s,
+               const struct plan *applied, const bool *ready, struct plan **out, nslab_error_t *err)
 {
   (void) lab;
   struct scenario *sc = NULL;
-  if (scenario_load (scenario_path, &sc, err) < 0)
+  if (cache ? cached_scenario (cache, scenario_path, &sc, err) < 0 : scenario_load (scenario_path, &sc, err) < 0)
     return -1;
   size_t n_wl = sc->n_workloads, n_svc = sc->n_services;
   const struct lab_objects *o = applied->objects;
@@ -360,7 +466,8 @@ converge_plan (const char *lab, const char *scenario_path, struct store *s, cons
   live_buf_free (&live);
   sc->n_workloads = n_wl;
   sc->n_services = n_svc;
-  scenario_free (sc);
+  if (cache == NULL)
+    scenario_free (sc);
   return rc;
 }
 
@@ -426,9 +533,22 @@ replaced (const struct apply_index *x, const char *netns)
 
 /* kube-proxy in nftables mode: one transaction per node with what changed
    (kube_proxy_nft_sync_payload), applied in place (libnftables). */
-static int
-nft_sync (const struct plan_op *op, const struct plan *applied, bool full_sync, bool *changed, nslab_error_t *err)
+static long long
+mono_us (void)
 {
+  struct timespec t;
+  clock_gettime (CLOCK_MONOTONIC, &t);
+  return (long long) t.tv_sec * 1000000 + t.tv_nsec / 1000;
+}
+
+/* kube-proxy in nftables mode: one transaction per node with what changed
+   (kube_proxy_nft_sync_payload), started in a child (nftables_start) so
+   the nodes' transactions run at once; job->pid < 0 when nothing changed. */
+static int
+nft_sync (const struct plan_op *op, const struct plan *applied, bool full_sync, bool *changed, struct nft_job *job,
+          nslab_error_t *err)
+{
+  job->pid = -1;
   const char *old = kube_proxy_nft_plan_payload (applied, op->ns);
   cleanup_free char *payload = NULL;
   if (old == NULL)
@@ -439,7 +559,7 @@ nft_sync (const struct plan_op *op, const struct plan *applied, bool full_sync, 
     return 0;
   if (old && strcmp (old, op->u.nft.payload) != 0)
     *changed = true;
-  if (nftables_run (op->ns, payload, err) < 0)
+  if (nftables_start (op->ns, payload, job, err) < 0)
     return nslab_error_wrap (err, "%s: kube-proxy sync", op->ns);
   return 0;
 }
@@ -480,8 +600,12 @@ withdraw_stale_addrs (const struct control_runtime *rt, const struct apply_index
 
 int
 converge_apply (const char *lab, const struct control_runtime *rt, const struct plan *applied,
-                const struct plan *newp, bool full_sync, nslab_error_t *err)
+                const struct plan *newp, bool full_sync, long long *rules_us, struct snapshot_job *snap,
+                nslab_error_t *err)
 {
+  long long nft_us = 0;
+  snap->pid = -1;
+  snap->err_fd = -1;
   const struct lab_objects *ao = applied->objects, *no = newp->objects;
   struct apply_index x;
   index_plan (&x.old_pods, &x.old_procs, applied);
@@ -506,14 +630,21 @@ converge_apply (const char *lab, const struct control_runtime *rt, const struct 
    * is sent to a pod that is being torn down; the nodes' restores run at
    * once. */
   struct ipt_job *jobs = xcalloc (newp->n_ops + 1, sizeof *jobs);
+  long long *started = xcalloc (newp->n_ops + 1, sizeof *started), ipt_us = 0;
   size_t n_jobs = 0;
+  struct nft_job *nft_jobs = xcalloc (newp->n_ops + 1, sizeof *nft_jobs);
+  long long *nft_started = xcalloc (newp->n_ops + 1, sizeof *nft_started);
+  size_t n_nft = 0;
   for (size_t i = 0; rc == 0 && i < newp->n_ops; i++)
     {
       const struct plan_op *op = &newp->ops[i];
       if (op->kind == OP_NFTABLES)
         {
-          if (nft_sync (op, applied, full_sync, &changed, err) < 0)
+          nft_started[n_nft] = mono_us ();
+          if (nft_sync (op, applied, full_sync, &changed, &nft_jobs[n_nft], err) < 0)
             rc = -1;
+          else if (nft_jobs[n_nft].pid >= 0)
+            n_nft++;
           continue;
         }
       if (op->kind != OP_IPTABLES)
@@ -526,6 +657,7 @@ converge_apply (const char *lab, const struct control_runtime *rt, const struct 
         rc = nslab_error_wrap (err, "%s: kube-proxy sync", op->ns);
       if (rc == 0 && payload)
         {
+          started[n_jobs] = mono_us ();
           if (iptables_restore_start (op->ns, payload, &jobs[n_jobs], err) < 0)
             rc = nslab_error_wrap (err, "%s: kube-proxy sync", op->ns);
           else
@@ -542,8 +674,28 @@ converge_apply (const char *lab, const struct control_runtime *rt, const struct 
           nslab_error_keep_first (err, &e);
           rc = -1;
         }
+      /* The restores run at once: the longest is what they cost. */
+      if (mono_us () - started[j] > ipt_us)
+        ipt_us = mono_us () - started[j];
+    }
+  for (size_t j = 0; j < n_nft; j++)
+    {
+      nslab_error_t e = NULL;
+      if (nftables_finish (&nft_jobs[j], &e) < 0)
+        {
+          nslab_error_wrap (&e, "kube-proxy sync");
+          nslab_error_keep_first (err, &e);
+          rc = -1;
+        }
+      if (mono_us () - nft_started[j] > nft_us)
+        nft_us = mono_us () - nft_started[j];
     }
   free (jobs);
+  free (started);
+  free (nft_jobs);
+  free (nft_started);
+  if (rules_us)
+    *rules_us = ipt_us > nft_us ? ipt_us : nft_us;
   /* The runtime takes the lock for each request. */
   state_writer_close (w);
   w = NULL;
@@ -551,7 +703,6 @@ converge_apply (const char *lab, const struct control_runtime *rt, const struct 
   if (rc == 0)
     rc = withdraw_stale_addrs (rt, &x, applied, newp, &withdrawn, err);
   changed = changed || withdrawn;
-  /* 2. The pods that are gone. */
   if (rc == 0 && n_gone)
     rc = rt->teardown (rt->arg, gone, n_gone, err);
   /* 3. What the new plan has and the applied one has not: the new pods'
@@ -604,12 +755,13 @@ converge_apply (const char *lab, const struct control_runtime *rt, const struct 
       rc = -1;
     }
   free (todo);
-  /* The snapshot says what the lab is: rewritten only when that changed. */
+  /* The snapshot says what the lab is: rewritten only when that changed,
+   * by a child while the caller syncs the store. */
   if (rc == 0 && (changed || n_todo))
     {
       rc = state_open (lab, &w, err);
       if (rc == 0)
-        rc = snapshot_write (w, newp, err);
+        rc = snapshot_write_start (w, newp, snap, err);
       state_writer_close (w);
     }
   free (gone);

@@ -8,6 +8,7 @@
 #include "base/error.h"
 #include "control/agent.h"
 #include "plan/plan.h"
+#include "state/snapshot.h"
 #include "state/store.h"
 
 /* The lab's kept scenario (SCENARIO_PATH) as the store now says: workloads
@@ -15,15 +16,27 @@
  * store's, existing services keep their ClusterIP and NodePorts; the pods of
  * APPLIED that are still in the store stay as they are (READY[i] for
  * APPLIED's pod i says whether it is an endpoint), the rest is decided as
- * the controllers would. *out: the new plan. */
-int converge_plan (const char *lab, const char *scenario_path, struct store *s, const struct plan *applied,
-                   const bool *ready, struct plan **out, nslab_error_t *err);
+ * the controllers would. *out: the new plan. CACHE (or NULL) keeps the
+ * parsed scenario from round to round while the file stays the same (its
+ * inode, size and mtime): the plan is the same as from a fresh load. */
+struct scenario_cache;
+struct scenario_cache *scenario_cache_new (void);
+void scenario_cache_free (struct scenario_cache *c);
+/* Load PATH into the cache ahead of the first round. */
+int scenario_cache_load (struct scenario_cache *c, const char *path, nslab_error_t *err);
+int converge_plan (const char *lab, const char *scenario_path, struct scenario_cache *cache, struct store *s,
+                   const struct plan *applied, const bool *ready, struct plan **out, nslab_error_t *err);
 /* Bring LAB from APPLIED to NEWP: every node's rules first (kube-proxy's
  * partial sync, or a full one), then the pods that are gone torn down, then
  * the new pods' ops applied and recorded, both through RT (the runtime
  * agent, which takes the lab's lock per request: the rules are synced under
- * it, then it is released); the snapshot is NEWP afterwards. */
+ * it, then it is released); the snapshot becomes NEWP: *SNAP is its
+ * writer (snapshot_write_start), which the caller finishes before it marks
+ * the change observed, whatever else fails. *RULES_US (if not NULL): the
+ * microseconds the rule syncs themselves took (the longest of the nodes'
+ * restores, which run at once). */
 int converge_apply (const char *lab, const struct control_runtime *rt, const struct plan *applied,
-                    const struct plan *newp, bool full_sync, nslab_error_t *err);
+                    const struct plan *newp, bool full_sync, long long *rules_us, struct snapshot_job *snap,
+                    nslab_error_t *err);
 
 #endif

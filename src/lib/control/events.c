@@ -43,11 +43,15 @@ events_record (struct store *s, const struct event_def *ev, int64_t now_ns, nsla
       json_decref (obj);
     }
   cleanup_free char *ts = rfc3339 (now_ns);
-  json_t *list = NULL;
-  if (store_list (s, "Event", ns, &list, err) < 0)
-    return -1;
   /* The event correlator: the same source, object, type, reason and
-   * message is one event seen again. */
+   * message is one event seen again. Only the object's own events are
+   * read: the recorder names them OBJECT.<time> (below), and listing every
+   * event of the namespace per event made a round that starts 100 pods
+   * (400 events) take 3.9 s. */
+  json_t *list = NULL;
+  cleanup_free char *prefix = xasprintf ("%s.", ev->name);
+  if (store_list_prefix (s, "Event", ns, prefix, &list, err) < 0)
+    return -1;
   for (size_t i = 0; i < json_array_size (list); i++)
     {
       json_t *e = json_array_get (list, i), *io = json_object_get (e, "involvedObject"),

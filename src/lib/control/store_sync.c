@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "base/hash.h"
 #include "base/util.h"
 #include "k8s/resources.h"
 
@@ -53,8 +54,9 @@ remap_strings (json_t *j, json_t *map)
         {
           if (json_is_string (v))
             {
-              json_t *to = json_object_get (map, json_string_value (v));
-              if (to && strcmp (k, "uid") == 0)
+              /* only uid members are looked up: most strings are not */
+              json_t *to = strcmp (k, "uid") == 0 ? json_object_get (map, json_string_value (v)) : NULL;
+              if (to)
                 json_object_set (j, k, to);
             }
           else
@@ -70,9 +72,139 @@ remap_strings (json_t *j, json_t *map)
 static const char *const synced_kinds[] = { "Namespace", "Node", "Deployment", "ReplicaSet", "DaemonSet", "Pod",
                                             "Service", "Endpoints", "EndpointSlice" };
 
+/* What a round wrote or found, per object (by a hash of its
+ * kind/namespace/name): its resourceVersion then, and a hash of what the
+ * round wanted it to be. One flat table, allocated at once: the loop's
+ * memory between rounds is not scattered over small blocks. Two objects
+ * never share a resourceVersion, so a colliding name hash cannot pass. */
+struct seen {
+  uint64_t key, rv, hash; /* key 0: empty slot */
+};
+
+struct seen_table {
+  struct seen *slots;
+  size_t cap, n; /* cap: a power of two */
+};
+
+struct store_sync_cache {
+  struct seen_table seen;
+};
+
+static void
+table_free (struct seen_table *t)
+{
+  free (t->slots);
+  memset (t, 0, sizeof *t);
+}
+
+static uint64_t
+name_hash (const char *key)
+{
+  uint64_t h = fnv1a64 (key);
+  return h ? h : 1;
+}
+
+static const struct seen *
+table_get (const struct seen_table *t, const char *name)
+{
+  if (t->cap == 0)
+    return NULL;
+  uint64_t key = name_hash (name);
+  for (size_t i = key & (t->cap - 1);; i = (i + 1) & (t->cap - 1))
+    {
+      if (t->slots[i].key == key)
+        return &t->slots[i];
+      if (t->slots[i].key == 0)
+        return NULL;
+    }
+}
+
+/* A table for N objects, at most half full. */
+static void
+table_init (struct seen_table *t, size_t n)
+{
+  t->cap = 64;
+  while (t->cap < 2 * n + 2)
+    t->cap *= 2;
+  t->slots = xcalloc (t->cap, sizeof *t->slots);
+  t->n = 0;
+}
+
+static void
+remember (struct seen_table *t, const char *name, uint64_t rv, uint64_t hash)
+{
+  uint64_t key = name_hash (name);
+  size_t i = key & (t->cap - 1);
+  while (t->slots[i].key != 0 && t->slots[i].key != key)
+    i = (i + 1) & (t->cap - 1);
+  if (t->slots[i].key == 0)
+    t->n++;
+  t->slots[i] = (struct seen) { .key = key, .rv = rv, .hash = hash };
+}
+
+struct store_sync_cache *
+store_sync_cache_new (void)
+{
+  return xcalloc (1, sizeof (struct store_sync_cache));
+}
+
+void
+store_sync_cache_clear (struct store_sync_cache *c)
+{
+  if (c)
+    table_free (&c->seen);
+}
+
+void
+store_sync_cache_free (struct store_sync_cache *c)
+{
+  if (c == NULL)
+    return;
+  table_free (&c->seen);
+  free (c);
+}
+
+static int
+hash_chunk (const char *buf, size_t size, void *data)
+{
+  uint64_t *h = data;
+  *h = fnv1a64_mem (buf, size, *h);
+  return 0;
+}
+
+/* A hash of what this round wants OBJ to be: for a pod, with kubelet's
+ * status (what pod_status takes from the stored object is the same as
+ * long as the stored object is). */
+static uint64_t
+wanted_hash (const json_t *obj, bool is_pod, store_pod_status_hash_fn pod_status_hash, void *arg)
+{
+  uint64_t h = FNV64_INIT;
+  /* into a buffer in one go (the callback form is called per token) */
+  char buf[8192];
+  size_t n = json_dumpb (obj, buf, sizeof buf, JSON_COMPACT | JSON_PRESERVE_ORDER);
+  if (n > 0 && n <= sizeof buf)
+    h = fnv1a64_mem (buf, n, h);
+  else
+    json_dump_callback (obj, hash_chunk, &h, JSON_COMPACT | JSON_PRESERVE_ORDER);
+  if (is_pod && pod_status_hash)
+    {
+      uint64_t p = pod_status_hash (obj, arg);
+      h = fnv1a64_mem (&p, sizeof p, h);
+    }
+  return h;
+}
+
+static uint64_t
+meta_rv (const json_t *obj)
+{
+  const char *rv = meta_str (obj, "resourceVersion");
+  return rv ? strtoull (rv, NULL, 10) : 0;
+}
+
 int
 store_sync (struct store *s, const struct lab_objects *o, time_t created, store_pod_status_fn pod_status,
-            void *arg, uint64_t planned_rv, uint64_t *observed, nslab_error_t *err)
+            store_pod_status_hash_fn pod_status_hash, store_sync_ready_fn ready, void *arg,
+            struct store_sync_cache *cache, uint64_t planned_rv, uint64_t *observed, nslab_error_t *err)
 {
   /* One write transaction from the first read: nobody writes in between,
    * so a scale that lands meanwhile is never overwritten. */
@@ -81,12 +213,13 @@ store_sync (struct store *s, const struct lab_objects *o, time_t created, store_
   uint64_t rv_now = 0;
   int rc = store_resource_version (s, &rv_now, err);
   json_t *items = resources_from_objects (o, created);
-  /* What the store holds now, by kind/ns/name. */
+  /* What the store holds now, by kind/ns/name: each object's index entry
+   * only (store_list_index); a body is read only where it is needed. */
   json_t *stored = json_object ();
   for (size_t k = 0; rc == 0 && k < ARRAY_SIZE (synced_kinds); k++)
     {
       json_t *list = NULL;
-      rc = store_list (s, synced_kinds[k], NULL, &list, err);
+      rc = store_list_index (s, synced_kinds[k], &list, err);
       for (size_t i = 0; rc == 0 && i < json_array_size (list); i++)
         {
           json_t *obj = json_array_get (list, i);
@@ -150,12 +283,32 @@ store_sync (struct store *s, const struct lab_objects *o, time_t created, store_
     remap_strings (json_array_get (items, i), uids);
   json_decref (uids);
 
+  /* The objects whose stored version is the one an earlier round wrote or
+   * found, and that this round wants as it wanted them then, are as wanted:
+   * only the others are read and compared. */
+  struct seen_table seen_now;
+  table_init (&seen_now, json_array_size (items));
   for (size_t i = 0; rc == 0 && i < json_array_size (items); i++)
     {
       json_t *obj = json_array_get (items, i);
       cleanup_free char *k = obj_key (obj);
-      json_t *was = json_object_get (stored, k);
+      json_t *row = json_object_get (stored, k);
       const char *kind = json_string_value (json_object_get (obj, "kind"));
+      uint64_t h = 0;
+      if (cache && (pod_status == NULL || pod_status_hash))
+        {
+          h = wanted_hash (obj, strcmp (kind, "Pod") == 0, pod_status_hash, arg);
+          const struct seen *sn = table_get (&cache->seen, k);
+          if (row && sn && sn->rv == meta_rv (row) && sn->hash == h)
+            {
+              remember (&seen_now, k, sn->rv, h);
+              continue;
+            }
+        }
+      json_t *was_body = NULL;
+      if (row && (rc = store_get (s, kind, meta_str (row, "namespace"), meta_str (row, "name"), &was_body, err)) < 0)
+        break;
+      json_auto_t *was = was_body;
       /* The user's objects: a deleted one stays deleted; a stored one keeps
        * its spec (scale writes replicas there) and gets the new status. */
       if (!loop_owned (obj) && strcmp (kind, "Namespace") != 0 && strcmp (kind, "Node") != 0)
@@ -180,6 +333,25 @@ store_sync (struct store *s, const struct lab_objects *o, time_t created, store_
            * store_put carries those over. */
           json_t *meta = json_object_get (obj, "metadata");
           json_object_del (meta, "resourceVersion");
+          /* Annotations the API's clients wrote (kubectl annotate, apply's
+           * last-applied-configuration on a namespace or a pod) are not in
+           * the plan: kept, the plan's own winning. */
+          json_t *wann = json_object_get (json_object_get (was, "metadata"), "annotations");
+          if (json_object_size (wann) && json_is_object (meta))
+            {
+              json_t *ann = json_deep_copy (wann);
+              json_object_update (ann, json_object_get (meta, "annotations"));
+              json_object_set_new (meta, "annotations", ann);
+            }
+          /* A namespace's or a node's labels too (kubectl label ns). */
+          json_t *wlab = json_object_get (json_object_get (was, "metadata"), "labels");
+          if ((strcmp (kind, "Namespace") == 0 || strcmp (kind, "Node") == 0) && json_object_size (wlab)
+              && json_is_object (meta))
+            {
+              json_t *lab = json_deep_copy (wlab);
+              json_object_update (lab, json_object_get (meta, "labels"));
+              json_object_set_new (meta, "labels", lab);
+            }
           /* An update that changes nothing is no update (store_put would
            * find the same after carrying those over): skip its JSON and
            * SQL work. */
@@ -198,15 +370,17 @@ store_sync (struct store *s, const struct lab_objects *o, time_t created, store_
               json_decref (probe);
               if (same)
                 {
+                  remember (&seen_now, k, meta_rv (was), h);
                   json_decref (obj);
                   continue;
                 }
             }
         }
       rc = store_put (s, obj, err);
+      if (rc == 0)
+        remember (&seen_now, k, meta_rv (obj), h);
       json_decref (obj);
     }
-  /* What the loop owns and no longer exists. */
   json_t *new_keys = json_object ();
   for (size_t i = 0; i < json_array_size (items); i++)
     {
@@ -230,12 +404,21 @@ store_sync (struct store *s, const struct lab_objects *o, time_t created, store_
   json_decref (new_keys);
   /* Converged up to everything written before this transaction only if the
    * plan was made from that: else the next round picks up the rest. */
+  if (rc == 0 && ready)
+    rc = ready (arg, err);
   uint64_t rv = planned_rv;
   if (rc == 0 && rv_now == planned_rv)
     rc = store_resource_version (s, &rv, err);
   if (rc == 0 && observed)
     rc = store_meta_set (s, "observedResourceVersion", rv, err);
   rc = store_end (s, rc, err);
+  /* What the next round compares with: only what this one committed. */
+  if (cache)
+    table_free (&cache->seen);
+  if (cache && rc == 0)
+    cache->seen = seen_now;
+  else
+    table_free (&seen_now);
   if (rc == 0 && observed)
     *observed = rv;
   json_decref (items);

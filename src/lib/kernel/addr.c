@@ -14,13 +14,15 @@
 
 #include "kernel/rtnl.h"
 
-int
-addr_add (const char *ns, const char *dev, struct cidr addr, uint32_t metric, nslab_error_t *err)
+/* The address object of ADDR on DEV in NS, with the namespace's handle in
+ * *sp; NULL (err set) when the namespace or device cannot be found. */
+static struct rtnl_addr *
+addr_object (const char *ns, const char *dev, struct cidr addr, struct rtnl_ns **sp, nslab_error_t *err)
 {
   struct rtnl_ns *s = rtnl_get (ns, err);
   int idx;
   if (s == NULL || rtnl_ifindex (s, dev, &idx, err) < 0)
-    return -1;
+    return NULL;
   struct rtnl_addr *a = rtnl_addr_alloc ();
   if (a == NULL)
     abort ();
@@ -30,6 +32,17 @@ addr_add (const char *ns, const char *dev, struct cidr addr, uint32_t metric, ns
   rtnl_addr_set_local (a, local);
   nl_addr_put (local);
   rtnl_addr_set_prefixlen (a, addr.len);
+  *sp = s;
+  return a;
+}
+
+int
+addr_add (const char *ns, const char *dev, struct cidr addr, uint32_t metric, nslab_error_t *err)
+{
+  struct rtnl_ns *s;
+  struct rtnl_addr *a = addr_object (ns, dev, addr, &s, err);
+  if (a == NULL)
+    return -1;
   /* What DHCP clients and the CNI bridge plugin set (brd shows in `ip a`). */
   if (addr.len < 31)
     {
@@ -56,19 +69,10 @@ addr_add (const char *ns, const char *dev, struct cidr addr, uint32_t metric, ns
 int
 addr_del (const char *ns, const char *dev, struct cidr addr, nslab_error_t *err)
 {
-  struct rtnl_ns *s = rtnl_get (ns, err);
-  int idx;
-  if (s == NULL || rtnl_ifindex (s, dev, &idx, err) < 0)
-    return -1;
-  struct rtnl_addr *a = rtnl_addr_alloc ();
+  struct rtnl_ns *s;
+  struct rtnl_addr *a = addr_object (ns, dev, addr, &s, err);
   if (a == NULL)
-    abort ();
-  rtnl_addr_set_ifindex (a, idx);
-  rtnl_addr_set_family (a, AF_INET);
-  struct nl_addr *local = rtnl_ip4 (addr.addr, addr.len);
-  rtnl_addr_set_local (a, local);
-  nl_addr_put (local);
-  rtnl_addr_set_prefixlen (a, addr.len);
+    return -1;
   struct nl_msg *msg = NULL;
   int r = rtnl_addr_build_delete_request (a, 0, &msg);
   rtnl_addr_put (a);

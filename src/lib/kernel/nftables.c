@@ -2,8 +2,13 @@
 #include "kernel/nftables.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <nftables/libnftables.h>
+#include <sched.h>
 #include <string.h>
+#include <sys/select.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "base/util.h"
 #include "kernel/netns.h"
@@ -51,9 +56,104 @@ run (const char *ns, const char *buf, char **out, nslab_error_t *err)
   return 0;
 }
 
+/* Whether a descriptor opened now would be past what select() takes. */
+static bool
+low_fds_taken (void)
+{
+  int probe = fcntl (2, F_DUPFD_CLOEXEC, 0);
+  if (probe < 0)
+    return errno == EMFILE;
+  close (probe);
+  return probe >= FD_SETSIZE;
+}
+
+/* run() in a child holding no descriptor but the namespace's: libnftables
+ * waits on its netlink socket with select(), which aborts the process on a
+ * descriptor past FD_SETSIZE, and up's parallel work on a large lab holds
+ * more than a thousand. The first error line comes back through a pipe. */
+int
+nftables_start (const char *ns, const char *payload, struct nft_job *job, nslab_error_t *err)
+{
+  job->pid = -1;
+  job->err_fd = -1;
+  job->ns = NULL;
+  int nsfd = -1;
+  if (ns && (nsfd = netns_open (ns, err)) < 0)
+    return -1;
+  int ep[2];
+  if (pipe2 (ep, O_CLOEXEC) < 0)
+    {
+      int e = errno;
+      if (nsfd >= 0)
+        close (nsfd);
+      return nslab_error (err, e, "pipe");
+    }
+  pid_t pid = fork ();
+  if (pid == 0)
+    {
+      /* fd 3: the namespace, 4: the error pipe; nothing else */
+      if ((nsfd >= 0 && dup2 (nsfd, 3) < 0) || dup2 (ep[1], 4) < 0 || close_range (5, ~0U, 0) < 0
+          || (nsfd >= 0 && setns (3, CLONE_NEWNET) < 0))
+        _exit (126);
+      close (3);
+      nslab_error_t e = NULL;
+      if (run (NULL, payload, NULL, &e) < 0)
+        {
+          (void) !write (4, e->msg, strlen (e->msg));
+          _exit (1);
+        }
+      _exit (0);
+    }
+  int fork_errno = errno;
+  close (ep[1]);
+  if (nsfd >= 0)
+    close (nsfd);
+  if (pid < 0)
+    {
+      close (ep[0]);
+      return nslab_error (err, fork_errno, "%s: fork for nft", ns ? ns : "nft");
+    }
+  job->pid = pid;
+  job->err_fd = ep[0];
+  job->ns = xstrdup (ns ? ns : "nft");
+  return 0;
+}
+
+int
+nftables_finish (struct nft_job *job, nslab_error_t *err)
+{
+  if (job->pid < 0)
+    return 0;
+  char msg[512];
+  size_t n = 0;
+  ssize_t r;
+  while (n < sizeof msg - 1 && ((r = read (job->err_fd, msg + n, sizeof msg - 1 - n)) > 0 || (r < 0 && errno == EINTR)))
+    if (r > 0)
+      n += (size_t) r;
+  msg[n] = '\0';
+  close (job->err_fd);
+  int status = 0;
+  while (waitpid (job->pid, &status, 0) < 0 && errno == EINTR)
+    ;
+  cleanup_free char *ns = job->ns;
+  job->pid = -1;
+  job->err_fd = -1;
+  job->ns = NULL;
+  if (WIFEXITED (status) && WEXITSTATUS (status) == 0)
+    return 0;
+  return nslab_error (err, 0, "%s: %s", ns, n ? msg : "nft failed");
+}
+
 int
 nftables_run (const char *ns, const char *payload, nslab_error_t *err)
 {
+  if (low_fds_taken ())
+    {
+      struct nft_job job;
+      if (nftables_start (ns, payload, &job, err) < 0)
+        return -1;
+      return nftables_finish (&job, err);
+    }
   return run (ns, payload, NULL, err);
 }
 

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "base/util.h"
@@ -43,6 +44,67 @@ snapshot_write (struct state_writer *w, const struct plan *p, nslab_error_t *err
   if (renameat (dfd, tmp, dfd, SNAPSHOT_FILE) < 0)
     return nslab_error (err, errno, "rename %s/%s", lab_dir, tmp);
   return 0;
+}
+
+int
+snapshot_write_start (struct state_writer *w, const struct plan *p, struct snapshot_job *job, nslab_error_t *err)
+{
+  job->pid = -1;
+  job->err_fd = -1;
+  int ep[2];
+  if (pipe2 (ep, O_CLOEXEC) < 0)
+    return nslab_error (err, errno, "pipe");
+  pid_t pid = fork ();
+  if (pid < 0)
+    {
+      int e = errno;
+      close (ep[0]);
+      close (ep[1]);
+      return nslab_error (err, e, "fork to write %s/%s", state_writer_dir (w), SNAPSHOT_FILE);
+    }
+  if (pid == 0)
+    {
+      /* A copy of a single-threaded process: it may allocate. Its error
+       * goes to the parent as text; _exit leaves the parent's files (the
+       * store's database) alone. */
+      nslab_error_t e = NULL;
+      if (snapshot_write (w, p, &e) < 0)
+        {
+          cleanup_free char *msg = nslab_error_format (e);
+          (void) !write (ep[1], msg, strlen (msg));
+          _exit (1);
+        }
+      _exit (0);
+    }
+  close (ep[1]);
+  job->pid = pid;
+  job->err_fd = ep[0];
+  return 0;
+}
+
+int
+snapshot_write_finish (struct snapshot_job *job, nslab_error_t *err)
+{
+  if (job->pid < 0)
+    return 0;
+  char msg[512];
+  size_t n = 0;
+  ssize_t r;
+  while (n < sizeof msg - 1 && ((r = read (job->err_fd, msg + n, sizeof msg - 1 - n)) > 0 || (r < 0 && errno == EINTR)))
+    if (r > 0)
+      n += (size_t) r;
+  while (n > 0 && msg[n - 1] == '\n')
+    n--;
+  msg[n] = '\0';
+  close (job->err_fd);
+  int status = 0;
+  while (waitpid (job->pid, &status, 0) < 0 && errno == EINTR)
+    ;
+  job->pid = -1;
+  job->err_fd = -1;
+  if (WIFEXITED (status) && WEXITSTATUS (status) == 0)
+    return 0;
+  return nslab_error (err, 0, "%s", n ? msg : "writing the snapshot failed");
 }
 
 int

@@ -17,6 +17,18 @@ struct state_writer;
 /* Write plan.json into the writer's lab dir: a temporary file renamed into
  * place, so a reader sees the old file, the new one, or none. */
 int snapshot_write (struct state_writer *w, const struct plan *p, nslab_error_t *err);
+/* The same, written by a child process while the caller goes on (the
+ * control loop syncs its store meanwhile): the child inherits the writer's
+ * lock and holds it until the file is in place. _finish waits for it: 0,
+ * or -1 with the child's error. A job whose start failed (pid -1) finishes
+ * at once with 0. */
+struct snapshot_job {
+  int pid;
+  int err_fd;
+};
+int snapshot_write_start (struct state_writer *w, const struct plan *p, struct snapshot_job *job,
+                          nslab_error_t *err);
+int snapshot_write_finish (struct snapshot_job *job, nslab_error_t *err);
 /* Read LAB's snapshot. Only a regular file owned by root, not a link, in a
  * lab dir that is itself the lab's, is trusted. */
 int snapshot_read (const char *lab, struct plan **out, nslab_error_t *err);

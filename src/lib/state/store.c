@@ -401,7 +401,9 @@ store_list_meta (struct store *s, const char *kind, json_t **out, nslab_error_t 
   sqlite3_stmt *st = NULL;
   static const char sql[]
       = "SELECT json_object('metadata', json_object('namespace', namespace, 'name', name, 'uid', uid, "
-        "'creationTimestamp', json_extract(body, '$.metadata.creationTimestamp'))) "
+        "'creationTimestamp', json_extract(body, '$.metadata.creationTimestamp')), "
+        "'spec', json_object('replicas', json_extract(body, '$.spec.replicas'), "
+        "'type', json_extract(body, '$.spec.type'))) "
         "FROM objects WHERE kind = ?1 ORDER BY namespace, name";
   if (sqlite3_prepare_v2 (s->db, sql, -1, &st, NULL) != SQLITE_OK)
     return db_error (s, err, "read");
@@ -409,6 +411,47 @@ store_list_meta (struct store *s, const char *kind, json_t **out, nslab_error_t 
   int rc = collect (s, st, out, err);
   sqlite3_finalize (st);
   return rc;
+}
+
+int
+store_list_index (struct store *s, const char *kind, json_t **out, nslab_error_t *err)
+{
+  sqlite3_stmt *st = NULL;
+  /* Columns, not JSON: SQLite looks into a body only for a slice's service
+   * label and for whether a ReplicaSet has an owner. */
+  static const char sql[]
+      = "SELECT namespace, name, uid, resource_version, "
+        "CASE WHEN kind = 'EndpointSlice' THEN json_extract(body, '$.metadata.labels.\"kubernetes.io/service-name\"') "
+        "END, CASE WHEN kind = 'ReplicaSet' THEN json_extract(body, '$.metadata.ownerReferences') END "
+        "FROM objects WHERE kind = ?1 ORDER BY namespace, name";
+  if (sqlite3_prepare_v2 (s->db, sql, -1, &st, NULL) != SQLITE_OK)
+    return db_error (s, err, "read");
+  sqlite3_bind_text (st, 1, kind, -1, SQLITE_STATIC);
+  json_t *items = json_array ();
+  int r;
+  while ((r = sqlite3_step (st)) == SQLITE_ROW)
+    {
+      char rv[32];
+      snprintf (rv, sizeof rv, "%lld", (long long) sqlite3_column_int64 (st, 3));
+      json_t *meta = json_pack ("{s:s, s:s, s:s, s:s}", "namespace", (const char *) sqlite3_column_text (st, 0),
+                                "name", (const char *) sqlite3_column_text (st, 1), "uid",
+                                (const char *) sqlite3_column_text (st, 2), "resourceVersion", rv);
+      if (sqlite3_column_type (st, 4) == SQLITE_TEXT)
+        json_object_set_new (meta, "labels",
+                             json_pack ("{s:s}", "kubernetes.io/service-name",
+                                        (const char *) sqlite3_column_text (st, 4)));
+      if (sqlite3_column_type (st, 5) != SQLITE_NULL)
+        json_object_set_new (meta, "ownerReferences", json_array ());
+      json_array_append_new (items, json_pack ("{s:s, s:o}", "kind", kind, "metadata", meta));
+    }
+  sqlite3_finalize (st);
+  if (r != SQLITE_DONE)
+    {
+      json_decref (items);
+      return db_error (s, err, "read");
+    }
+  *out = items;
+  return 0;
 }
 
 int
@@ -422,6 +465,31 @@ store_list (struct store *s, const char *kind, const char *ns, json_t **out, nsl
   sqlite3_bind_text (st, 1, kind, -1, SQLITE_STATIC);
   if (ns)
     sqlite3_bind_text (st, 2, ns, -1, SQLITE_STATIC);
+  int rc = collect (s, st, out, err);
+  sqlite3_finalize (st);
+  return rc;
+}
+
+int
+store_list_prefix (struct store *s, const char *kind, const char *ns, const char *prefix, json_t **out,
+                   nslab_error_t *err)
+{
+  /* A range of the primary key: [prefix, prefix with its last byte + 1). */
+  size_t n = strlen (prefix);
+  if (n == 0 || (unsigned char) prefix[n - 1] == 0xff)
+    return store_list (s, kind, ns, out, err);
+  cleanup_free char *upper = xstrdup (prefix);
+  upper[n - 1]++;
+  sqlite3_stmt *st = NULL;
+  if (sqlite3_prepare_v2 (s->db,
+                          "SELECT body FROM objects WHERE kind = ?1 AND namespace = ?2 AND name >= ?3 AND name < ?4 "
+                          "ORDER BY namespace, name",
+                          -1, &st, NULL) != SQLITE_OK)
+    return db_error (s, err, "read");
+  sqlite3_bind_text (st, 1, kind, -1, SQLITE_STATIC);
+  sqlite3_bind_text (st, 2, ns ? ns : "", -1, SQLITE_STATIC);
+  sqlite3_bind_text (st, 3, prefix, -1, SQLITE_STATIC);
+  sqlite3_bind_text (st, 4, upper, -1, SQLITE_STATIC);
   int rc = collect (s, st, out, err);
   sqlite3_finalize (st);
   return rc;

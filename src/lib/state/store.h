@@ -49,9 +49,20 @@ int store_get (struct store *s, const char *kind, const char *ns, const char *na
  * by namespace and name, as a new JSON array. */
 int store_list (struct store *s, const char *kind, const char *ns, json_t **out, nslab_error_t *err);
 /* The same, each object only as {metadata: {namespace, name, uid,
- * creationTimestamp}}, made by SQLite from the row: what the control loop
- * needs of every pod each round, without parsing every body. */
+ * creationTimestamp}, spec: {replicas, type}} (null where the body has
+ * none), made by SQLite from the row: what the control loop needs of every
+ * pod, workload and service each round, without parsing every body. */
 int store_list_meta (struct store *s, const char *kind, json_t **out, nslab_error_t *err);
+/* The same, each object only as {kind, metadata: {namespace, name, uid,
+ * resourceVersion}}, with an EndpointSlice's kubernetes.io/service-name
+ * label and, for a ReplicaSet that has owners, an (empty) ownerReferences:
+ * what the control loop's store sync needs to decide which bodies it must
+ * read at all. */
+int store_list_index (struct store *s, const char *kind, json_t **out, nslab_error_t *err);
+/* The objects of KIND in NS whose names start with PREFIX, through the
+ * key's index (Events named "OBJECT.<time>" by their object). */
+int store_list_prefix (struct store *s, const char *kind, const char *ns, const char *prefix, json_t **out,
+                       nslab_error_t *err);
 /* Remove an object; a missing one is not an error. */
 int store_delete (struct store *s, const char *kind, const char *ns, const char *name, nslab_error_t *err);
 

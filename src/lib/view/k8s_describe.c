@@ -686,6 +686,19 @@ pod_qos (const json_t *pod)
   return !any ? "BestEffort" : guaranteed ? "Guaranteed" : "Burstable";
 }
 
+/* printController: the owner reference marked controller, "Kind/name". */
+static void
+print_controller (struct tabwriter *t, const json_t *o)
+{
+  size_t i;
+  const json_t *r;
+  json_array_foreach (json_at (o, "metadata.ownerReferences"), i, r) if (json_is_true (json_object_get (r, "controller")))
+  {
+    w (t, 0, "Controlled By:\t%s/%s\n", k8s_str (r, "kind"), k8s_str (r, "name"));
+    return;
+  }
+}
+
 static void
 describe_pod (struct tabwriter *t, const json_t *pod, const struct k8s_describe_related *rel, time_t now)
 {
@@ -735,13 +748,8 @@ describe_pod (struct tabwriter *t, const json_t *pod, const struct k8s_describe_
       const json_t *ip;
       json_array_foreach (ips, i, ip) w (t, 1, "IP:\t%s\n", k8s_str (ip, "ip"));
     }
+  print_controller (t, pod);
   size_t i;
-  const json_t *o;
-  json_array_foreach (json_at (pod, "metadata.ownerReferences"), i, o) if (json_is_true (json_object_get (o, "controller")))
-  {
-    w (t, 0, "Controlled By:\t%s/%s\n", k8s_str (o, "kind"), k8s_str (o, "name"));
-    break;
-  }
   if (*k8s_str (status, "nominatedNodeName"))
     w (t, 0, "NominatedNodeName:\t%s\n", k8s_str (status, "nominatedNodeName"));
   if (json_array_size (json_object_get (spec, "initContainers")))
@@ -982,6 +990,41 @@ owned_by (const json_t *o, const json_t *owner)
   return false;
 }
 
+/* DescribePodTemplate: a Deployment's or a ReplicaSet's pod template. */
+static void
+describe_pod_template (struct tabwriter *t, const json_t *tmpl)
+{
+  const json_t *tspec = json_object_get (tmpl, "spec");
+  w (t, 0, "Pod Template:\n");
+  print_labels_multiline (t, "  ", "Labels", json_at (tmpl, "metadata.labels"));
+  if (json_object_size (json_at (tmpl, "metadata.annotations")))
+    print_annotations_multiline (t, "  Annotations", json_at (tmpl, "metadata.annotations"));
+  if (*k8s_str (tspec, "serviceAccountName"))
+    w (t, 1, "Service Account:\t%s\n", k8s_str (tspec, "serviceAccountName"));
+  if (json_array_size (json_object_get (tspec, "initContainers")))
+    describe_containers (t, "Init Containers", json_object_get (tspec, "initContainers"), NULL, "  ");
+  describe_containers (t, "Containers", json_object_get (tspec, "containers"), NULL, "  ");
+  describe_volumes (t, json_object_get (tspec, "volumes"), "  ");
+  if (*k8s_str (tspec, "priorityClassName"))
+    w (t, 1, "Priority Class Name:\t%s\n", k8s_str (tspec, "priorityClassName"));
+  print_labels_multiline (t, "  ", "Node-Selectors", json_object_get (tspec, "nodeSelector"));
+  print_tolerations_multiline (t, "  ", "Tolerations", json_object_get (tspec, "tolerations"));
+}
+
+/* A Deployment's or a ReplicaSet's status.conditions. */
+static void
+describe_workload_conditions (struct tabwriter *t, const json_t *conds)
+{
+  if (json_array_size (conds) == 0)
+    return;
+  w (t, 0, "Conditions:\n  Type\tStatus\tReason\n");
+  w (t, 1, "----\t------\t------\n");
+  size_t i;
+  const json_t *c;
+  json_array_foreach (conds, i, c)
+      w (t, 1, "%s \t%s\t%s\n", k8s_str (c, "type"), k8s_str (c, "status"), k8s_str (c, "reason"));
+}
+
 static void
 describe_deployment (struct tabwriter *t, const json_t *d, const struct k8s_describe_related *rel, time_t now)
 {
@@ -1007,32 +1050,9 @@ describe_deployment (struct tabwriter *t, const json_t *d, const struct k8s_desc
       cleanup_free char *ms = intstr (json_object_get (ru, "maxSurge"));
       w (t, 0, "RollingUpdateStrategy:\t%s max unavailable, %s max surge\n", mu, ms);
     }
-  /* DescribePodTemplate */
-  const json_t *tmpl = json_object_get (spec, "template"), *tspec = json_object_get (tmpl, "spec");
-  w (t, 0, "Pod Template:\n");
-  print_labels_multiline (t, "  ", "Labels", json_at (tmpl, "metadata.labels"));
-  if (json_object_size (json_at (tmpl, "metadata.annotations")))
-    print_annotations_multiline (t, "  Annotations", json_at (tmpl, "metadata.annotations"));
-  if (*k8s_str (tspec, "serviceAccountName"))
-    w (t, 1, "Service Account:\t%s\n", k8s_str (tspec, "serviceAccountName"));
-  if (json_array_size (json_object_get (tspec, "initContainers")))
-    describe_containers (t, "Init Containers", json_object_get (tspec, "initContainers"), NULL, "  ");
-  describe_containers (t, "Containers", json_object_get (tspec, "containers"), NULL, "  ");
-  describe_volumes (t, json_object_get (tspec, "volumes"), "  ");
-  if (*k8s_str (tspec, "priorityClassName"))
-    w (t, 1, "Priority Class Name:\t%s\n", k8s_str (tspec, "priorityClassName"));
-  print_labels_multiline (t, "  ", "Node-Selectors", json_object_get (tspec, "nodeSelector"));
-  print_tolerations_multiline (t, "  ", "Tolerations", json_object_get (tspec, "tolerations"));
-  const json_t *conds = json_object_get (status, "conditions");
-  if (json_array_size (conds))
-    {
-      w (t, 0, "Conditions:\n  Type\tStatus\tReason\n");
-      w (t, 1, "----\t------\t------\n");
-      size_t i;
-      const json_t *c;
-      json_array_foreach (conds, i, c)
-          w (t, 1, "%s \t%s\t%s\n", k8s_str (c, "type"), k8s_str (c, "status"), k8s_str (c, "reason"));
-    }
+  const json_t *tmpl = json_object_get (spec, "template");
+  describe_pod_template (t, tmpl);
+  describe_workload_conditions (t, json_object_get (status, "conditions"));
   /* GetAllReplicaSets: the ReplicaSets the deployment controls; the new
    * one has the deployment's template, the others are old. */
   struct strbuf old, new;
@@ -1057,6 +1077,70 @@ describe_deployment (struct tabwriter *t, const json_t *d, const struct k8s_desc
   sb_free (&old);
   sb_free (&new);
   maybe_events (t, rel, now);
+}
+
+/* ReplicaSetDescriber: the pods counted are those it controls among the
+ * ones its selector lists (getPodStatusForController), by phase. */
+static void
+describe_replicaset (struct tabwriter *t, const json_t *rs, const struct k8s_describe_related *rel, time_t now)
+{
+  const json_t *spec = json_object_get (rs, "spec");
+  w (t, 0, "Name:\t%s\n", k8s_str (rs, "metadata.name"));
+  w (t, 0, "Namespace:\t%s\n", k8s_str (rs, "metadata.namespace"));
+  cleanup_free char *sel = k8s_format_label_selector (json_object_get (spec, "selector"));
+  w (t, 0, "Selector:\t%s\n", sel);
+  print_labels_multiline (t, "", "Labels", json_at (rs, "metadata.labels"));
+  print_annotations_multiline (t, "Annotations", json_at (rs, "metadata.annotations"));
+  print_controller (t, rs);
+  w (t, 0, "Replicas:\t%lld current / %lld desired\n", (long long) k8s_num (rs, "status.replicas"),
+     (long long) k8s_num (spec, "replicas"));
+  long long running = 0, waiting = 0, succeeded = 0, failed = 0;
+  size_t i;
+  const json_t *pod;
+  json_array_foreach (rel ? rel->pods : NULL, i, pod)
+    {
+      if (!owned_by (pod, rs))
+        continue;
+      const char *phase = k8s_str (pod, "status.phase");
+      running += strcmp (phase, "Running") == 0;
+      waiting += strcmp (phase, "Pending") == 0;
+      succeeded += strcmp (phase, "Succeeded") == 0;
+      failed += strcmp (phase, "Failed") == 0;
+    }
+  w (t, 0, "Pods Status:\t%lld Running / %lld Waiting / %lld Succeeded / %lld Failed\n", running, waiting, succeeded,
+     failed);
+  describe_pod_template (t, json_object_get (spec, "template"));
+  describe_workload_conditions (t, json_at (rs, "status.conditions"));
+  maybe_events (t, rel, now);
+}
+
+/* NamespaceDescriber. Its resource quotas and limit ranges follow only
+ * when the server lists them; the lab's API serves neither (a 404, which
+ * kubectl takes as "not supported" and prints nothing for). */
+static void
+describe_namespace (struct tabwriter *t, const json_t *ns, const struct k8s_describe_related *rel, time_t now)
+{
+  (void) rel;
+  (void) now;
+  w (t, 0, "Name:\t%s\n", k8s_str (ns, "metadata.name"));
+  print_labels_multiline (t, "", "Labels", json_at (ns, "metadata.labels"));
+  print_annotations_multiline (t, "Annotations", json_at (ns, "metadata.annotations"));
+  w (t, 0, "Status:\t%s\n", k8s_str (ns, "status.phase"));
+  const json_t *conds = json_at (ns, "status.conditions");
+  if (json_array_size (conds))
+    {
+      w (t, 0, "Conditions:\n");
+      w (t, 1, "Type\tStatus\tLastTransitionTime\tReason\tMessage\n");
+      w (t, 1, "----\t------\t------------------\t------\t-------\n");
+      size_t i;
+      const json_t *c;
+      json_array_foreach (conds, i, c)
+        {
+          cleanup_free char *at = rfc1123z (k8s_str (c, "lastTransitionTime"));
+          w (t, 1, "%s\t%s\t%s\t%s\t%s\n", k8s_str (c, "type"), k8s_str (c, "status"), at, k8s_str (c, "reason"),
+             k8s_str (c, "message"));
+        }
+    }
 }
 
 /* findNodeRoles: node-role.kubernetes.io/ROLE labels and kubernetes.io/role,
@@ -1253,6 +1337,8 @@ static const struct {
   { "Service", describe_service },
   { "Endpoints", describe_endpoints },
   { "Deployment", describe_deployment },
+  { "ReplicaSet", describe_replicaset },
+  { "Namespace", describe_namespace },
   { "Node", describe_node },
 };
 

@@ -18,11 +18,11 @@ struct k8s_describe_related {
   const json_t *slices;      /* Service: its EndpointSlices (items) */
   const json_t *replicasets; /* Deployment: the namespace's ReplicaSets (items) */
   const json_t *lease;       /* Node: its Lease in kube-node-lease, or NULL */
-  const json_t *pods;        /* Node: its non-terminated pods (items) */
+  const json_t *pods;        /* Node: its non-terminated pods; ReplicaSet: those its selector lists (items) */
 };
 
-/* Whether KIND ("Pod", "Service", "Endpoints", "Deployment", "Node") has a
- * describer. */
+/* Whether KIND ("Pod", "Service", "Endpoints", "Deployment", "ReplicaSet",
+ * "Node", "Namespace") has a describer. */
 bool k8s_describe_known (const char *kind);
 /* The text kubectl describe prints for OBJ (its "kind" picks the describer)
  * at NOW; NULL when the kind has no describer. Caller frees. */
