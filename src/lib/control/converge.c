@@ -457,8 +457,11 @@ converge_plan (const char *lab, const char *scenario_path, struct scenario_cache
   struct model *m = NULL;
   if (rc == 0)
     rc = model_build_live (sc, &live.live, &m, err);
-  /* One write transaction for all of them. */
-  if (rc == 0 && (rc = store_begin (s, err)) == 0)
+  /* One write transaction for all of them: the caller's when it holds one
+   * (a test rolls the round back), else their own. */
+  if (rc == 0 && store_in_write (s))
+    rc = save_allocators (s, m, &live, err);
+  else if (rc == 0 && (rc = store_begin (s, err)) == 0)
     rc = store_end (s, save_allocators (s, m, &live, err), err);
   if (rc == 0)
     *out = plan_from_model (m);

@@ -518,6 +518,12 @@ store_delete (struct store *s, const char *kind, const char *ns, const char *nam
   return finish (s, rc, err);
 }
 
+bool
+store_in_write (const struct store *s)
+{
+  return s->txn == TXN_WRITE;
+}
+
 int
 store_begin (struct store *s, nslab_error_t *err)
 {

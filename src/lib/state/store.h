@@ -73,6 +73,9 @@ int store_touch (struct store *s, uint64_t *rv, nslab_error_t *err);
  * rc is 0, else rolls back and returns -1): readers see all or none. It
  * takes the write lock at once (BEGIN IMMEDIATE), waiting for another
  * writer's as every lock wait of the store does; transactions do not nest. */
+/* True inside store_begin's write transaction: a step that wants its
+ * writes atomic joins the caller's instead of beginning its own. */
+bool store_in_write (const struct store *s);
 int store_begin (struct store *s, nslab_error_t *err);
 int store_end (struct store *s, int rc, nslab_error_t *err);
 /* A read transaction (deferred, no write lock): the reads between see one
