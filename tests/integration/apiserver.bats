@@ -180,6 +180,27 @@ lab_without_web () {
   "$NSLAB" down k3s
 }
 
+@test "apiserver: [images] maps an image kubectl run names to its app (myapp = http:9000)" {
+  mkdir -p "$BATS_TEST_TMPDIR/labs"
+  ln -s "$REPO/templates" "$BATS_TEST_TMPDIR/templates"
+  { cat "$SEED"; printf '[images]\nmyapp = http:9000\n'; } > "$BATS_TEST_TMPDIR/labs/k3s.ini"
+  "$NSLAB" up "$BATS_TEST_TMPDIR/labs/k3s.ini" > /dev/null
+  [ "$(kc run x --image=example.com/team/myapp:1.2)" = "pod/x created" ]
+  # the kept scenario's section has the mapped app
+  grep -A3 -x '\[pod default/x\]' "$STATE_ROOT/k3s/scenario/k3s.ini" | grep -qx 'app = http:9000'
+  from=$(kc -n demo get pods -o jsonpath='{.items[0].metadata.name}')
+  for _ in $(seq 100); do
+    ip=$(kc get pod x -o jsonpath='{.status.podIP}')
+    [ -n "$ip" ] && [ "$("$NSLAB" exec k3s -n demo "pod/$from" -- curl -s -m 1 "http://$ip:9000/" | pod_of)" = x ] && break
+    sleep 0.2
+  done
+  [ "$("$NSLAB" exec k3s -n demo "pod/$from" -- curl -s -m 1 "http://$ip:9000/" | pod_of)" = x ]
+  # nothing maps busybox: no app, nothing listens
+  [ "$(kc run y --image=busybox -- sleep 3600)" = "pod/y created" ]
+  grep -A3 -x '\[pod default/y\]' "$STATE_ROOT/k3s/scenario/k3s.ini" | grep -qx 'app = none'
+  "$NSLAB" down k3s
+}
+
 @test "apiserver: kubectl logs" {
   "$NSLAB" up "$SEED" > /dev/null
   pod=$(kc -n demo get pods -o jsonpath='{.items[0].metadata.name}')

@@ -9,6 +9,7 @@
 #include <jansson.h>
 
 #include "apiserver/api.h"
+#include "apiserver/create.h"
 #include "apiserver/request.h"
 #include "plan/plan.h"
 #include "scenario/scenario.h"
@@ -228,6 +229,68 @@ START_TEST (paths)
 }
 END_TEST
 
+/* The app line create_section writes for a pod of IMAGE (with PORT as its
+ * first containerPort when nonzero) in a lab whose scenario is SC. */
+static char *
+pod_app_line (const struct scenario *sc, const char *image, int port)
+{
+  json_t *obj = json_pack ("{s:s, s:{s:s}, s:{s:[{s:s, s:s}]}}", "kind", "Pod", "metadata", "name", "x", "spec",
+                           "containers", "name", "x", "image", image);
+  if (port)
+    json_object_set_new (json_array_get (json_object_get (json_object_get (obj, "spec"), "containers"), 0),
+                         "ports", json_pack ("[{s:i}]", "containerPort", port));
+  char *field = NULL, *msg = NULL;
+  char *section = create_section (sc, obj, "default", &field, &msg);
+  ck_assert_msg (section != NULL, "%s: %s", field, msg);
+  json_decref (obj);
+  char *app = strstr (section, "app = ");
+  ck_assert_ptr_nonnull (app);
+  char *line = xstrndup (app, strcspn (app, "\n"));
+  free (section);
+  return line;
+}
+
+/* [images] over the built-ins; an HTTP app moves to the first
+ * containerPort; an explicit none stays none; an image nothing maps runs
+ * the echo server only on a containerPort. */
+START_TEST (image_apps)
+{
+  char *path = unit_write_file ("images.ini", "[lab]\nname = img\ntemplate = k3s\n"
+                                              "[node cp1]\nrole = control-plane\n"
+                                              "nics = enp0s3=nat:10.0.2.15, enp0s8=hostonly:192.168.56.10\n"
+                                              "[images]\nmyapp = http:9000\nhttpd = none\n");
+  struct scenario *sc = NULL;
+  nslab_error_t err = NULL;
+  ck_assert_msg (scenario_load (path, &sc, &err) == 0, "%s", err ? err->msg : "");
+  static const struct {
+    const char *image;
+    int port;
+    bool with_scenario;
+    const char *want;
+  } cases[] = {
+    { "example.com/team/myapp:1.2", 0, true, "app = http:9000" },
+    { "example.com/team/myapp:1.2", 8443, true, "app = http:8443" },
+    { "example.com/team/myapp:1.2", 0, false, "app = none" },
+    { "httpd:2.4", 0, true, "app = none" },
+    { "httpd:2.4", 8080, true, "app = none" },
+    { "httpd:2.4", 0, false, "app = http:80" },
+    { "nginx", 0, true, "app = http:80" },
+    { "nginx:1.27", 8080, true, "app = http:8080" },
+    { "busybox", 0, true, "app = none" },
+    { "busybox", 5000, true, "app = http:5000" },
+  };
+  for (size_t i = 0; i < ARRAY_SIZE (cases); i++)
+    {
+      char *line = pod_app_line (cases[i].with_scenario ? sc : NULL, cases[i].image, cases[i].port);
+      ck_assert_msg (strcmp (line, cases[i].want) == 0, "%s port %d: %s, want %s", cases[i].image, cases[i].port,
+                     line, cases[i].want);
+      free (line);
+    }
+  scenario_free (sc);
+  free (path);
+}
+END_TEST
+
 static char state_dir[] = "/tmp/nslab-api-unit-XXXXXX";
 
 /* A state root with the seed lab's record and store in it. */
@@ -414,6 +477,7 @@ make_suite (void)
   tcase_add_test (tc, selectors);
   tcase_add_test (tc, merge_patch);
   tcase_add_test (tc, paths);
+  tcase_add_test (tc, image_apps);
   tcase_add_test (tc, watch_events);
   tcase_add_test (tc, openapi_v2);
   suite_add_tcase (s, tc);

@@ -155,6 +155,50 @@ START_TEST (test_own_template_and_order)
 }
 END_TEST
 
+/* [images]: the template's entries apply, the lab's override them key by
+ * key; lookup by whole repository first, then its last path element, then
+ * the built-ins (nginx, httpd). */
+START_TEST (test_images)
+{
+  char *tpl = unit_write_file ("imgtpl.ini", "[cluster]\nflavor = k3s\n"
+                                             "[network nat]\ntype = nat\ncidr = 10.0.2.0/24\n"
+                                             "[network hostonly]\ntype = hostonly\ncidr = 192.168.56.0/24\n"
+                                             "[images]\nagnhost = http:8080\nmyapp = http:1\n");
+  struct scenario *sc = load_ok ("img.ini", "[lab]\nname = img\ntemplate = imgtpl\n" NODES
+                                            "[images]\nmyapp = http:9000\nnginx = none\n"
+                                            "registry.k8s.io/e2e-test-images/agnhost = http:9376\n");
+  ck_assert_uint_eq (sc->n_images, 4);
+  struct app_def app;
+  ck_assert (scenario_image_app (sc, "example.com/team/myapp:1.2", &app));
+  ck_assert_int_eq (app.kind, APP_HTTP);
+  ck_assert_uint_eq (app.port, 9000);
+  ck_assert (scenario_image_app (sc, "myapp@sha256:0123", &app));
+  ck_assert_uint_eq (app.port, 9000);
+  /* a registry's port is not a tag */
+  ck_assert (scenario_image_app (sc, "localhost:5000/myapp", &app));
+  ck_assert_uint_eq (app.port, 9000);
+  ck_assert (scenario_image_app (sc, "registry.k8s.io/e2e-test-images/agnhost:2.52", &app));
+  ck_assert_uint_eq (app.port, 9376);
+  ck_assert (scenario_image_app (sc, "k8s.gcr.io/agnhost:2.40", &app));
+  ck_assert_uint_eq (app.port, 8080);
+  ck_assert (scenario_image_app (sc, "docker.io/library/nginx:1.27", &app));
+  ck_assert_int_eq (app.kind, APP_NONE);
+  ck_assert (scenario_image_app (sc, "httpd:2.4", &app));
+  ck_assert_int_eq (app.kind, APP_HTTP);
+  ck_assert_uint_eq (app.port, 80);
+  ck_assert (!scenario_image_app (sc, "busybox", &app));
+  ck_assert_int_eq (app.kind, APP_NONE);
+  ck_assert (!scenario_image_app (sc, "myapps", &app));
+  ck_assert (!scenario_image_app (sc, "team/myapp/extra", &app));
+  /* no scenario: the built-ins only */
+  ck_assert (scenario_image_app (NULL, "nginx:1.27", &app));
+  ck_assert_uint_eq (app.port, 80);
+  ck_assert (!scenario_image_app (NULL, "myapp", &app));
+  scenario_free (sc);
+  free (tpl);
+}
+END_TEST
+
 START_TEST (test_template_dir_env)
 {
   char *dir = xstrdup ("/tmp/nslab-tpl-XXXXXX");
@@ -597,6 +641,7 @@ make_suite (void)
   tcase_add_test (tc, test_flavor_defaults_one_source);
   tcase_add_test (tc, test_derived_defaults_follow_the_user);
   tcase_add_test (tc, test_utf8_bom);
+  tcase_add_test (tc, test_images);
   suite_add_tcase (s, tc);
   return s;
 }

@@ -12,6 +12,7 @@
 #include "apiserver/request.h"
 #include "base/util.h"
 #include "k8s/resources.h"
+#include "state/lab_scenario.h"
 #include "state/state.h"
 #include "state/store.h"
 #include "view/k8s_table.h"
@@ -710,7 +711,15 @@ create_workload (struct api *a, const struct resource *r, const char *ns, const 
   json_decref (nsobj);
   const char *qual = *r->group ? "." : "";
   cleanup_free char *field = NULL, *msg = NULL;
-  cleanup_free char *section = create_section (obj, ns, &field, &msg);
+  /* The kept scenario's [images] decide the new pods' apps. */
+  struct scenario *kept = NULL;
+  if (lab_scenario_load (a->lab, &kept, &e) < 0)
+    {
+      internal (out, &e);
+      return;
+    }
+  cleanup_free char *section = create_section (kept, obj, ns, &field, &msg);
+  scenario_free (kept);
   if (section == NULL)
     {
       fail (out, 422, r->kind, name, "%s%s%s \"%s\" is invalid: %s: %s", r->kind, qual, r->group, name, field, msg);

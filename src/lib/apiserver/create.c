@@ -70,23 +70,20 @@ labels_line (const json_t *map, const char *field, struct strbuf *sb, char **f, 
   return true;
 }
 
-unsigned
-create_app_port (const char *image, const json_t *container)
+void
+create_app (const struct scenario *sc, const char *image, const json_t *container, struct app_def *out)
 {
   const json_t *port = json_object_get (json_array_get (json_object_get (container, "ports"), 0), "containerPort");
-  if (json_is_integer (port) && json_integer_value (port) > 0 && json_integer_value (port) < 65536)
-    return (unsigned) json_integer_value (port);
-  /* The repository's last path element, without tag or digest. */
-  const char *slash = image ? strrchr (image, '/') : NULL;
-  const char *base = slash ? slash + 1 : image ? image : "";
-  size_t n = strcspn (base, ":@");
-  if ((n == 5 && strncmp (base, "nginx", 5) == 0) || (n == 5 && strncmp (base, "httpd", 5) == 0))
-    return 80;
-  return 0;
+  bool has_port = json_is_integer (port) && json_integer_value (port) > 0 && json_integer_value (port) < 65536;
+  if (!scenario_image_app (sc, image, out))
+    *out = (struct app_def) { .kind = has_port ? APP_HTTP : APP_NONE };
+  if (out->kind == APP_HTTP && has_port)
+    out->port = (uint16_t) json_integer_value (port);
 }
 
 static bool
-app_line (const json_t *containers, const char *field, struct strbuf *sb, char **f, char **m)
+app_line (const struct scenario *sc, const json_t *containers, const char *field, struct strbuf *sb, char **f,
+          char **m)
 {
   const json_t *c = json_array_get (containers, 0);
   if (c == NULL)
@@ -96,16 +93,17 @@ app_line (const json_t *containers, const char *field, struct strbuf *sb, char *
       cleanup_free char *ff = xasprintf ("%s[0].image", field);
       return invalid (f, m, ff, "Required value");
     }
-  unsigned port = create_app_port (json_string_value (json_object_get (c, "image")), c);
-  if (port)
-    sb_addf (sb, "app = http:%u\n", port);
+  struct app_def app;
+  create_app (sc, json_string_value (json_object_get (c, "image")), c, &app);
+  if (app.kind == APP_HTTP)
+    sb_addf (sb, "app = http:%u\n", app.port);
   else
     sb_add (sb, "app = none\n");
   return true;
 }
 
 static bool
-deployment_section (const json_t *obj, const char *ns, const char *name, struct strbuf *sb, char **f, char **m)
+deployment_section (const struct scenario *sc, const json_t *obj, const char *ns, const char *name, struct strbuf *sb, char **f, char **m)
 {
   const json_t *ml = json_at (obj, "spec.selector.matchLabels"), *tl = json_at (obj, "spec.template.metadata.labels");
   if (json_object_size (ml) == 0)
@@ -121,11 +119,11 @@ deployment_section (const json_t *obj, const char *ns, const char *name, struct 
   if (!labels_line (tl, "spec.template.metadata.labels", sb, f, m))
     return false;
   sb_addf (sb, "\nreplicas = %lld\n", r ? (long long) json_integer_value (r) : 1LL);
-  return app_line (json_at (obj, "spec.template.spec.containers"), "spec.template.spec.containers", sb, f, m);
+  return app_line (sc, json_at (obj, "spec.template.spec.containers"), "spec.template.spec.containers", sb, f, m);
 }
 
 static bool
-pod_section (const json_t *obj, const char *ns, const char *name, struct strbuf *sb, char **f, char **m)
+pod_section (const struct scenario *sc, const json_t *obj, const char *ns, const char *name, struct strbuf *sb, char **f, char **m)
 {
   const json_t *labels = json_at (obj, "metadata.labels");
   sb_addf (sb, "[pod %s/%s]\nlabels = ", ns, name);
@@ -134,7 +132,7 @@ pod_section (const json_t *obj, const char *ns, const char *name, struct strbuf 
   else if (!labels_line (labels, "metadata.labels", sb, f, m))
     return false;
   sb_add (sb, "\n");
-  return app_line (json_at (obj, "spec.containers"), "spec.containers", sb, f, m);
+  return app_line (sc, json_at (obj, "spec.containers"), "spec.containers", sb, f, m);
 }
 
 static bool
@@ -206,7 +204,7 @@ service_section (const json_t *obj, const char *ns, const char *name, struct str
 }
 
 char *
-create_section (const json_t *obj, const char *ns, char **field, char **message)
+create_section (const struct scenario *sc, const json_t *obj, const char *ns, char **field, char **message)
 {
   *field = *message = NULL;
   const char *kind = json_string_value (json_object_get (obj, "kind"));
@@ -229,11 +227,11 @@ create_section (const json_t *obj, const char *ns, char **field, char **message)
   sb_add (&sb, "\n; made through the lab's API (kubectl)\n");
   bool ok = false;
   if (kind && strcmp (kind, "Deployment") == 0)
-    ok = deployment_section (obj, ns, name, &sb, field, message);
+    ok = deployment_section (sc, obj, ns, name, &sb, field, message);
   else if (kind && strcmp (kind, "Service") == 0)
     ok = service_section (obj, ns, name, &sb, field, message);
   else if (kind && strcmp (kind, "Pod") == 0)
-    ok = pod_section (obj, ns, name, &sb, field, message);
+    ok = pod_section (sc, obj, ns, name, &sb, field, message);
   else
     invalid (field, message, "kind", "Unsupported value: \"%s\"", kind ? kind : "");
   if (!ok)

@@ -5,10 +5,11 @@
  * and its object goes into the store; the lab's control loop then makes the
  * pods and rules, as after `nslab apply`.
  *
- * A container's image picks the pod's built-in app (docs/guide.md §7):
- * nginx, nginx:*, httpd, or any image with a containerPort -> the HTTP echo
- * server on that port (80 for nginx/httpd without one); busybox, alpine and
- * other images without ports -> no app (the pod holds its namespaces; nslab
+ * A container's image picks the pod's built-in app (docs/guide.md §7) as
+ * the lab's scenario maps it ([images], built-ins nginx and httpd ->
+ * http:80): an HTTP app listens on the container's first containerPort when
+ * it has one; an image nothing maps runs the HTTP echo server on its
+ * containerPort, or no app without one (the pod holds its namespaces; nslab
  * exec and kubectl exec run the host's tools in it). */
 #ifndef NSLAB_APISERVER_CREATE_H
 #define NSLAB_APISERVER_CREATE_H
@@ -16,15 +17,17 @@
 #include <jansson.h>
 
 #include "base/error.h"
+#include "scenario/scenario.h"
 
 struct store;
 
-/* The scenario section for OBJ (a Deployment, Service or Pod in NS), or
- * NULL and *field, *message (caller frees) naming what is invalid, as the
+/* The scenario section for OBJ (a Deployment, Service or Pod in NS) in the
+ * lab whose scenario is SC (its [images]; NULL: the built-ins), or NULL and
+ * *field, *message (caller frees) naming what is invalid, as the
  * apiserver's 422 does ("spec.selector", "Required value"). */
-char *create_section (const json_t *obj, const char *ns, char **field, char **message);
-/* The HTTP echo port an image runs on (0: no app), as above. */
-unsigned create_app_port (const char *image, const json_t *container);
+char *create_section (const struct scenario *sc, const json_t *obj, const char *ns, char **field, char **message);
+/* The app (APP_HTTP and its port, or APP_NONE) a CONTAINER of IMAGE runs, as above. */
+void create_app (const struct scenario *sc, const char *image, const json_t *container, struct app_def *out);
 
 /* Append SECTION to LAB's kept scenario, validate and plan it (an invalid
  * result: -1 with *invalid set, nothing changed), save it, and put the new

@@ -19,6 +19,7 @@ enum sec_kind {
   SEC_REPLICASET,
   SEC_SERVICE,
   SEC_CHECK,
+  SEC_IMAGES,
   SEC_N
 };
 
@@ -58,12 +59,17 @@ const struct merged_key *derived_key (const struct ctx *c, const struct merged_s
 /* "no [node NAME]" with a "did you mean" among the nodes so far. */
 int node_ref (struct ctx *c, const struct merged_key *k, const char *name);
 
+/* An app key's value (http:PORT, none or command) into APP's kind and port;
+ * the caller checks what goes with command. */
+int app_value (struct ctx *c, const struct merged_key *k, struct app_def *app);
+
 int decode_lab (struct ctx *c, const struct merged_section *s);
 int decode_cluster (struct ctx *c, const struct merged_section *s);
 int decode_network (struct ctx *c, const struct merged_section *s, int hostonly_index);
 int decode_node (struct ctx *c, const struct merged_section *s);
 int decode_workload (struct ctx *c, const struct merged_section *s, enum sec_kind kind);
 int decode_service (struct ctx *c, const struct merged_section *s);
+int decode_images (struct ctx *c, const struct merged_section *s);
 /* [check NAME] into C; with SC, targets must name its nodes and workloads
  * (NULL: a checks-only file, resolved when the checks run). */
 struct check_def;

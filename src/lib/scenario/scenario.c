@@ -122,6 +122,12 @@ scenario_free (struct scenario *s)
       free ((char *) sv->origin.section);
     }
   free (s->services);
+  for (size_t i = 0; i < s->n_images; i++)
+    {
+      free (s->images[i].image);
+      free ((char *) s->images[i].origin.section);
+    }
+  free (s->images);
   check_defs_free (s->checks, s->n_checks);
   for (size_t i = 0; i < s->n_warnings; i++)
     free (s->warnings[i]);

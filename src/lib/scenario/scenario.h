@@ -178,6 +178,17 @@ struct service_def {
   struct origin origin;
 };
 
+/* [images] NAME = APP: the app a container of image NAME runs in a pod made
+ * through the lab's API (kubectl create, run, apply -f). NAME is a
+ * repository without tag or digest, either whole
+ * (registry.k8s.io/e2e-test-images/agnhost) or its last path element
+ * (agnhost); APP is http:PORT or none. */
+struct image_def {
+  char *image;
+  struct app_def app;     /* APP_HTTP or APP_NONE */
+  struct origin origin;
+};
+
 struct scenario {
   char **files;           /* scenario file first, then its template */
   size_t n_files;
@@ -192,6 +203,8 @@ struct scenario {
   size_t n_workloads;
   struct service_def *services;
   size_t n_services;
+  struct image_def *images; /* [images] entries, in file order (the template's after the lab's) */
+  size_t n_images;
   struct check_def *checks; /* [check NAME] sections (scenario/check.h) */
   size_t n_checks;
   char **warnings;        /* non-fatal findings, each a full "file: [section] key: msg" line */
@@ -212,6 +225,13 @@ void scenario_free (struct scenario *s);
  * template, [cluster] keys, networks or nodes added, removed, changed or
  * reordered. */
 int scenario_running_change (const struct scenario *old, const struct scenario *new, nslab_error_t *err);
+
+/* The app of a container of IMAGE (a reference as a pod spec has it,
+ * "example.com/team/app:1.2") made through the lab's API: SC's [images]
+ * entry for its repository, else for the repository's last path element,
+ * else the built-in one (nginx and httpd: http:80). False when nothing maps
+ * it (SC may be NULL: built-ins only). */
+bool scenario_image_app (const struct scenario *sc, const char *image, struct app_def *out);
 
 /* kube-proxy's localhostNodePorts as it runs: the flag, unless
  * node_port_addresses leaves 127.0.0.1 out (NewProxier then turns it off,

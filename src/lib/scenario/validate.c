@@ -59,6 +59,8 @@ static const struct sec_type {
   [SEC_SERVICE] = { "service", "[service NS/NAME]", 2, service_keys },
   /* Names and keys are checked by check.c, which also reads checks-only files. */
   [SEC_CHECK] = { "check", "[check NAME]", -1, NULL },
+  /* Its keys are image names, checked by images.c. */
+  [SEC_IMAGES] = { "images", "[images]", 0, NULL },
 };
 
 /* Names people write out of habit from kubectl. */
@@ -99,13 +101,15 @@ suggest_section (struct ctx *c, const struct merged_section *s)
   if (kind >= 0)
     return serr (c, s, "unknown section (did you mean %s?)", sec_types[kind].form);
   return serr (c, s, "unknown section (sections are [lab], [cluster], [network NAME], [node NAME], "
-                     "[pod NS/NAME], [deployment NS/NAME], [replicaset NS/NAME], [service NS/NAME], [check NAME])");
+                     "[pod NS/NAME], [deployment NS/NAME], [replicaset NS/NAME], [service NS/NAME], [check NAME], [images])");
 }
 
 static int
 check_key_names (struct ctx *c, const struct merged_section *s, enum sec_kind kind)
 {
   const char *const *keys = sec_types[kind].keys;
+  if (keys == NULL)
+    return 0;
   size_t nk = count_null_terminated (keys);
   for (size_t i = 0; i < s->n_keys; i++)
     {
@@ -257,6 +261,9 @@ run (struct ctx *c)
       return -1;
   for (size_t i = 0; i < c->n_secs; i++)
     if (c->kinds[i] == SEC_SERVICE && decode_service (c, &c->secs[i]) < 0)
+      return -1;
+  for (size_t i = 0; i < c->n_secs; i++)
+    if (c->kinds[i] == SEC_IMAGES && decode_images (c, &c->secs[i]) < 0)
       return -1;
   for (size_t i = 0; i < c->n_secs; i++)
     if (c->kinds[i] == SEC_CHECK

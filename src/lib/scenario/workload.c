@@ -50,6 +50,24 @@ node_ref (struct ctx *c, const struct merged_key *k, const char *name)
   return kerr (c, k, "no [node %s]", name);
 }
 
+int
+app_value (struct ctx *c, const struct merged_key *k, struct app_def *app)
+{
+  if (str_has_prefix (k->value, "http:"))
+    {
+      app->kind = APP_HTTP;
+      if (!parse_port (k->value + 5, &app->port))
+        return kerr (c, k, "\"%s\" is not a port (1-65535)", k->value + 5);
+    }
+  else if (strcmp (k->value, "command") == 0)
+    app->kind = APP_COMMAND;
+  else if (strcmp (k->value, "none") == 0)
+    app->kind = APP_NONE;
+  else
+    return kerr (c, k, "\"%s\" is not http:PORT, none or command", k->value);
+  return 0;
+}
+
 static int
 decode_app (struct ctx *c, const struct merged_section *s, struct app_def *app)
 {
@@ -67,22 +85,10 @@ decode_app (struct ctx *c, const struct merged_section *s, struct app_def *app)
     }
   if (ka)
     {
-      if (str_has_prefix (ka->value, "http:"))
-        {
-          app->kind = APP_HTTP;
-          if (!parse_port (ka->value + 5, &app->port))
-            return kerr (c, ka, "\"%s\" is not a port (1-65535)", ka->value + 5);
-        }
-      else if (strcmp (ka->value, "command") == 0)
-        {
-          app->kind = APP_COMMAND;
-          if (kc == NULL)
-            return missing (c, s, "command", " (app = command)");
-        }
-      else if (strcmp (ka->value, "none") == 0)
-        app->kind = APP_NONE;
-      else
-        return kerr (c, ka, "\"%s\" is not http:PORT, none or command", ka->value);
+      if (app_value (c, ka, app) < 0)
+        return -1;
+      if (app->kind == APP_COMMAND && kc == NULL)
+        return missing (c, s, "command", " (app = command)");
       if (kc && app->kind != APP_COMMAND)
         return kerr (c, kc, "conflicts with app = %s", ka->value);
     }
