@@ -4,6 +4,8 @@
 #include <string.h>
 #include <unistd.h>
 #include <ctype.h>
+#include <errno.h>
+#include <sys/wait.h>
 
 void
 cleanup_freep (void *p)
@@ -233,4 +235,27 @@ time_parse_rfc3339 (const char *s)
   if (end == NULL || *end)
     return 0;
   return timegm (&tm);
+}
+
+int
+child_reap (pid_t child, int err_fd, char **text)
+{
+  struct strbuf sb;
+  sb_init (&sb);
+  char buf[4096];
+  for (;;)
+    {
+      ssize_t n = read (err_fd, buf, sizeof buf);
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n <= 0)
+        break;
+      sb_addn (&sb, buf, (size_t) n);
+    }
+  close (err_fd);
+  int status = 0;
+  while (waitpid (child, &status, 0) < 0 && errno == EINTR)
+    ;
+  *text = sb_steal (&sb);
+  return status;
 }

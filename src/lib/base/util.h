@@ -6,6 +6,7 @@
 
 #include <stdarg.h>
 #include <stdbool.h>
+#include <sys/types.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -54,6 +55,12 @@ long test_crash_after (void);
 
 /* vasprintf that aborts on out-of-memory. */
 char *xvasprintf (const char *fmt, va_list ap) __attribute__ ((format (printf, 1, 0)));
+
+/* What a child job (a forked writer, iptables-restore) says when it ends:
+ * reads ERR_FD until the child closes it, closes it, reaps CHILD. Returns
+ * its wait status; *text gets what it wrote (NUL-terminated, caller
+ * frees). */
+int child_reap (pid_t child, int err_fd, char **text);
 
 bool str_has_prefix (const char *s, const char *prefix);
 bool str_has_suffix (const char *s, const char *suffix);

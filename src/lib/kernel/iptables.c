@@ -223,25 +223,10 @@ iptables_restore_finish (struct ipt_job *job, nslab_error_t *err)
 {
   if (job->pid < 0)
     return 0;
-  struct strbuf sb;
-  sb_init (&sb);
-  char buf[4096];
-  for (;;)
-    {
-      ssize_t n = read (job->err_fd, buf, sizeof buf);
-      if (n < 0 && errno == EINTR)
-        continue;
-      if (n <= 0)
-        break;
-      sb_addn (&sb, buf, (size_t) n);
-    }
-  close (job->err_fd);
+  cleanup_free char *msg = NULL;
+  int status = child_reap (job->pid, job->err_fd, &msg);
   job->err_fd = -1;
-  int status = 0;
-  while (waitpid (job->pid, &status, 0) < 0 && errno == EINTR)
-    ;
   job->pid = -1;
-  cleanup_free char *msg = sb_steal (&sb);
   cleanup_free char *ns = job->ns;
   job->ns = NULL;
   if (WIFEXITED (status) && WEXITSTATUS (status) == 0)

@@ -124,24 +124,15 @@ nftables_finish (struct nft_job *job, nslab_error_t *err)
 {
   if (job->pid < 0)
     return 0;
-  char msg[512];
-  size_t n = 0;
-  ssize_t r;
-  while (n < sizeof msg - 1 && ((r = read (job->err_fd, msg + n, sizeof msg - 1 - n)) > 0 || (r < 0 && errno == EINTR)))
-    if (r > 0)
-      n += (size_t) r;
-  msg[n] = '\0';
-  close (job->err_fd);
-  int status = 0;
-  while (waitpid (job->pid, &status, 0) < 0 && errno == EINTR)
-    ;
+  cleanup_free char *msg = NULL;
+  int status = child_reap (job->pid, job->err_fd, &msg);
   cleanup_free char *ns = job->ns;
   job->pid = -1;
   job->err_fd = -1;
   job->ns = NULL;
   if (WIFEXITED (status) && WEXITSTATUS (status) == 0)
     return 0;
-  return nslab_error (err, 0, "%s: %s", ns, n ? msg : "nft failed");
+  return nslab_error (err, 0, "%s: %s", ns, *msg ? msg : "nft failed");
 }
 
 int

@@ -87,24 +87,14 @@ snapshot_write_finish (struct snapshot_job *job, nslab_error_t *err)
 {
   if (job->pid < 0)
     return 0;
-  char msg[512];
-  size_t n = 0;
-  ssize_t r;
-  while (n < sizeof msg - 1 && ((r = read (job->err_fd, msg + n, sizeof msg - 1 - n)) > 0 || (r < 0 && errno == EINTR)))
-    if (r > 0)
-      n += (size_t) r;
-  while (n > 0 && msg[n - 1] == '\n')
-    n--;
-  msg[n] = '\0';
-  close (job->err_fd);
-  int status = 0;
-  while (waitpid (job->pid, &status, 0) < 0 && errno == EINTR)
-    ;
+  cleanup_free char *msg = NULL;
+  int status = child_reap (job->pid, job->err_fd, &msg);
+  str_trim (msg);
   job->pid = -1;
   job->err_fd = -1;
   if (WIFEXITED (status) && WEXITSTATUS (status) == 0)
     return 0;
-  return nslab_error (err, 0, "%s", n ? msg : "writing the snapshot failed");
+  return nslab_error (err, 0, "%s", *msg ? msg : "writing the snapshot failed");
 }
 
 int
