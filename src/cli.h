@@ -10,6 +10,7 @@
 #define NSLAB_CLI_H
 
 #include <stdbool.h>
+#include <signal.h>
 #include <stdio.h>
 
 #include <jansson.h>
@@ -63,5 +64,12 @@ int cli_load_plan (const char *file, struct scenario **sc, struct plan **p, nsla
 /* The same, planned as up applies it (plan_build_starting). */
 int cli_load_up_plan (const char *file, struct scenario **sc, struct plan **p, nslab_error_t *err);
 void cli_plan_free (struct scenario *sc, struct plan *p);
+
+/* The start of a lab's long-running process (nslab-controller, -runtime,
+ * -apiserver, -kube-proxy; nslab-coredns is a binary of its own): a
+ * closed client's socket is an error, not SIGPIPE; stderr, its log, is
+ * line-buffered; with STOP, SIGTERM (down) and SIGINT set *STOP, which
+ * ends its loop. */
+void cli_daemon_init (volatile sig_atomic_t *stop);
 
 #endif

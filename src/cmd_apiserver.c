@@ -17,6 +17,7 @@
 #include "apiserver/server.h"
 #include "base/error.h"
 #include "base/util.h"
+#include "cli.h"
 #include "cmd.h"
 #include "scenario/flavor.h"
 #include "state/snapshot.h"
@@ -26,12 +27,6 @@
 
 static volatile sig_atomic_t stop;
 
-static void
-on_term (int sig)
-{
-  (void) sig;
-  stop = 1;
-}
 
 int
 apiserver_main (int argc, char **argv)
@@ -42,12 +37,7 @@ apiserver_main (int argc, char **argv)
       return NSLAB_EXIT_INVALID;
     }
   const char *lab = argv[1];
-  struct sigaction sa = { .sa_handler = on_term };
-  sigemptyset (&sa.sa_mask);
-  sigaction (SIGTERM, &sa, NULL);
-  sigaction (SIGINT, &sa, NULL);
-  signal (SIGPIPE, SIG_IGN);
-  setvbuf (stderr, NULL, _IOLBF, 0);
+  cli_daemon_init (&stop);
   /* One malloc arena for the few server threads: each would otherwise keep
    * its own megabytes of a large list's answer. */
   mallopt (M_ARENA_MAX, 1);

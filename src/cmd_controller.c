@@ -18,6 +18,7 @@
 
 #include "base/error.h"
 #include "base/util.h"
+#include "cli.h"
 #include "cmd.h"
 #include "control/agent.h"
 #include "control/controller.h"
@@ -25,12 +26,6 @@
 
 static volatile sig_atomic_t stop;
 
-static void
-on_term (int sig)
-{
-  (void) sig;
-  stop = 1;
-}
 
 static long long
 now_ms (void)
@@ -94,12 +89,7 @@ controller_main (int argc, char **argv)
       return NSLAB_EXIT_INVALID;
     }
   const char *lab = argv[1];
-  struct sigaction sa = { .sa_handler = on_term };
-  sigemptyset (&sa.sa_mask);
-  sigaction (SIGTERM, &sa, NULL);
-  sigaction (SIGINT, &sa, NULL);
-  signal (SIGPIPE, SIG_IGN);
-  setvbuf (stderr, NULL, _IOLBF, 0);
+  cli_daemon_init (&stop);
 
   nslab_error_t err = NULL;
   if (!peer_ok () || fcntl (MNTNS_FD, F_SETFD, FD_CLOEXEC) < 0)
@@ -190,8 +180,7 @@ runtime_main (int argc, char **argv)
       return NSLAB_EXIT_INVALID;
     }
   const char *lab = argv[1];
-  signal (SIGPIPE, SIG_IGN);
-  setvbuf (stderr, NULL, _IOLBF, 0);
+  cli_daemon_init (NULL);
   nslab_error_t err = NULL;
   /* Until the loop's end closes (it exited or was killed). */
   if (agent_serve (lab, PEER_FD, &err) < 0)

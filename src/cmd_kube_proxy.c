@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli.h"
 #include "cmd.h"
 #include "base/error.h"
 #include "base/util.h"
@@ -62,8 +63,7 @@ kube_proxy_main (int argc, char **argv)
   cfg.lab = argv[i];
   cfg.nodeport_cidrs = cidrs;
   cfg.n_nodeport_cidrs = n_cidrs;
-  signal (SIGPIPE, SIG_IGN);
-  setvbuf (stderr, NULL, _IOLBF, 0);
+  cli_daemon_init (NULL);
   nslab_error_t err = NULL;
   kube_proxy_health_serve (&cfg, &err);
   fprintf (stderr, "nslab-kube-proxy: %s\n", err ? err->msg : "stopped");
