@@ -53,7 +53,7 @@ child_run (int report, int pidfd, char *const *sources, char *const *names, size
 {
   for (size_t i = 0; sources && i < n; i++)
     {
-      trees[i] = open_tree (AT_FDCWD, sources[i], OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
+      trees[i] = open_tree (AT_FDCWD, sources[i], OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_SYMLINK_NOFOLLOW);
       if (trees[i] < 0)
         child_fail (report, STEP_OPEN_TREE, (int) i);
     }
