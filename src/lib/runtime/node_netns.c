@@ -34,7 +34,7 @@ struct child_report {
 enum { STEP_OPEN_TREE, STEP_SETNS, STEP_DIR, STEP_CREATE, STEP_MOVE, STEP_PRIVATE, STEP_UMOUNT, STEP_UNLINK };
 static const char *const step_names[] = {
   [STEP_OPEN_TREE] = "open_tree", [STEP_SETNS] = "setns into the node's mount namespace",
-  [STEP_DIR] = "open " NODE_NETNS_DIR, [STEP_CREATE] = "create the mount point",
+  [STEP_DIR] = ("open " NODE_NETNS_DIR), [STEP_CREATE] = "create the mount point",
   [STEP_MOVE] = "move_mount", [STEP_PRIVATE] = "make private", [STEP_UMOUNT] = "umount", [STEP_UNLINK] = "unlink",
 };
 
