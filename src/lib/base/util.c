@@ -237,25 +237,31 @@ time_parse_rfc3339 (const char *s)
   return timegm (&tm);
 }
 
-int
-child_reap (pid_t child, int err_fd, char **text)
+char *
+fd_read_all (int fd)
 {
   struct strbuf sb;
   sb_init (&sb);
-  char buf[4096];
+  char buf[8192];
   for (;;)
     {
-      ssize_t n = read (err_fd, buf, sizeof buf);
+      ssize_t n = read (fd, buf, sizeof buf);
       if (n < 0 && errno == EINTR)
         continue;
       if (n <= 0)
         break;
       sb_addn (&sb, buf, (size_t) n);
     }
+  return sb_steal (&sb);
+}
+
+int
+child_reap (pid_t child, int err_fd, char **text)
+{
+  *text = fd_read_all (err_fd);
   close (err_fd);
   int status = 0;
   while (waitpid (child, &status, 0) < 0 && errno == EINTR)
     ;
-  *text = sb_steal (&sb);
   return status;
 }

@@ -56,6 +56,10 @@ long test_crash_after (void);
 /* vasprintf that aborts on out-of-memory. */
 char *xvasprintf (const char *fmt, va_list ap) __attribute__ ((format (printf, 1, 0)));
 
+/* Everything FD gives until end of file or an error (an empty string for
+ * none); caller frees. */
+char *fd_read_all (int fd);
+
 /* What a child job (a forked writer, iptables-restore) says when it ends:
  * reads ERR_FD until the child closes it, closes it, reaps CHILD. Returns
  * its wait status; *text gets what it wrote (NUL-terminated, caller

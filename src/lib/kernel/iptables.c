@@ -74,24 +74,7 @@ run_capture (const char *prog, char *const argv[], int nsfd, char **out)
       _exit (127);
     }
   close (p[1]);
-  struct strbuf sb;
-  sb_init (&sb);
-  char buf[8192];
-  for (;;)
-    {
-      ssize_t n = read (p[0], buf, sizeof buf);
-      if (n < 0 && errno == EINTR)
-        continue;
-      if (n <= 0)
-        break;
-      sb_addn (&sb, buf, (size_t) n);
-    }
-  close (p[0]);
-  int status = 0;
-  while (waitpid (pid, &status, 0) < 0 && errno == EINTR)
-    ;
-  *out = sb_steal (&sb);
-  return status;
+  return child_reap (pid, p[0], out);
 }
 
 /* Run `iptables -V` and look for "(nf_tables)": only needed when the

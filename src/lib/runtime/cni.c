@@ -35,24 +35,6 @@ child (const struct cni_call *c, const char *prog, char *const envp[], int nsfd,
   _exit (127);
 }
 
-static char *
-read_all (int fd)
-{
-  struct strbuf sb;
-  sb_init (&sb);
-  char buf[8192];
-  for (;;)
-    {
-      ssize_t n = read (fd, buf, sizeof buf);
-      if (n < 0 && errno == EINTR)
-        continue;
-      if (n <= 0)
-        break;
-      sb_addn (&sb, buf, (size_t) n);
-    }
-  return sb_steal (&sb);
-}
-
 static void
 close_pair (int p[2])
 {
@@ -121,7 +103,7 @@ cni_exec (const struct cni_call *c, char **result, nslab_error_t *err)
       close (out[0]);
       return nslab_error (err, fork_errno, "fork CNI plugin %s", c->type);
     }
-  char *stdout_text = read_all (out[0]);
+  char *stdout_text = fd_read_all (out[0]);
   close (out[0]);
   int status;
   while (waitpid (pid, &status, 0) < 0)
