@@ -6,6 +6,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <sys/wait.h>
+#include <time.h>
 
 void
 cleanup_freep (void *p)
@@ -264,4 +265,12 @@ child_reap (pid_t child, int err_fd, char **text)
   while (waitpid (child, &status, 0) < 0 && errno == EINTR)
     ;
   return status;
+}
+
+int64_t
+monotonic_us (void)
+{
+  struct timespec t;
+  clock_gettime (CLOCK_MONOTONIC, &t);
+  return (int64_t) t.tv_sec * 1000000 + t.tv_nsec / 1000;
 }

@@ -56,6 +56,9 @@ long test_crash_after (void);
 /* vasprintf that aborts on out-of-memory. */
 char *xvasprintf (const char *fmt, va_list ap) __attribute__ ((format (printf, 1, 0)));
 
+/* CLOCK_MONOTONIC in microseconds: for durations and deadlines. */
+int64_t monotonic_us (void);
+
 /* Everything FD gives until end of file or an error (an empty string for
  * none); caller frees. */
 char *fd_read_all (int fd);

@@ -39,20 +39,10 @@
 #include "state/state.h"
 #include "state/store.h"
 
-static long long
-now_us (void)
-{
-  struct timespec t;
-  clock_gettime (CLOCK_MONOTONIC, &t);
-  return (long long) t.tv_sec * 1000000 + t.tv_nsec / 1000;
-}
-
 static int64_t
 now_ms (void)
 {
-  struct timespec t;
-  clock_gettime (CLOCK_MONOTONIC, &t);
-  return (int64_t) t.tv_sec * 1000 + t.tv_nsec / 1000000;
+  return monotonic_us () / 1000;
 }
 
 /* ---- starting the loop (up) ---------------------------------------------- */
@@ -863,7 +853,7 @@ controller_round (struct controller *c, bool full_sync, nslab_error_t *err)
       c->gone = true;
       return nslab_error (err, ENOENT, "lab %s is gone", c->lab);
     }
-  long long t0 = now_us ();
+  long long t0 = monotonic_us ();
   struct control_round_times tm = { 0 };
   bool changed = full_sync, pending = false;
   for (size_t i = 0; i < c->n_pods; i++)
@@ -910,7 +900,7 @@ controller_round (struct controller *c, bool full_sync, nslab_error_t *err)
     return pending ? 1 : 0;
 
   /* Re-plan: the kept scenario as the store now has it, with the live pods. */
-  long long t1 = now_us ();
+  long long t1 = monotonic_us ();
   tm.observe = t1 - t0;
   struct plan *newp = NULL;
   bool *ready = xcalloc (c->n_pods + 1, sizeof *ready);
@@ -920,10 +910,10 @@ controller_round (struct controller *c, bool full_sync, nslab_error_t *err)
   free (ready);
   if (rc < 0)
     return -1;
-  long long t2 = now_us ();
+  long long t2 = monotonic_us ();
   tm.plan = t2 - t1;
   rc = converge_apply (c->lab, &c->rt, c->applied, newp, full_sync, &tm.rules, &c->snap, err);
-  long long t3 = now_us ();
+  long long t3 = monotonic_us ();
   tm.apply = t3 - t2;
   json_t *old_uids = rc < 0 ? NULL : events_pod_uids (c->store, err);
   if (old_uids == NULL)
@@ -963,7 +953,7 @@ controller_round (struct controller *c, bool full_sync, nslab_error_t *err)
       nslab_error_free (&e);
     }
   strmap_free (&c->by_name);
-  long long t4 = now_us ();
+  long long t4 = monotonic_us ();
   tm.store = t4 - t3;
   /* What happened, as the components record it, and the events older
    * than the apiserver's TTL dropped. */
@@ -987,8 +977,8 @@ controller_round (struct controller *c, bool full_sync, nslab_error_t *err)
   plan_free (oldp);
   if (rc < 0)
     return -1;
-  tm.events = now_us () - t4;
-  tm.total = now_us () - t0;
+  tm.events = monotonic_us () - t4;
+  tm.total = monotonic_us () - t0;
   c->times = tm;
   c->unsettled = settling;
   /* The events are our own writes: when nobody wrote between the sync and

@@ -535,16 +535,6 @@ replaced (const struct apply_index *x, const char *netns)
 }
 
 /* kube-proxy in nftables mode: one transaction per node with what changed
-   (kube_proxy_nft_sync_payload), applied in place (libnftables). */
-static long long
-mono_us (void)
-{
-  struct timespec t;
-  clock_gettime (CLOCK_MONOTONIC, &t);
-  return (long long) t.tv_sec * 1000000 + t.tv_nsec / 1000;
-}
-
-/* kube-proxy in nftables mode: one transaction per node with what changed
    (kube_proxy_nft_sync_payload), started in a child (nftables_start) so
    the nodes' transactions run at once; job->pid < 0 when nothing changed. */
 static int
@@ -643,7 +633,7 @@ converge_apply (const char *lab, const struct control_runtime *rt, const struct 
       const struct plan_op *op = &newp->ops[i];
       if (op->kind == OP_NFTABLES)
         {
-          nft_started[n_nft] = mono_us ();
+          nft_started[n_nft] = monotonic_us ();
           if (nft_sync (op, applied, full_sync, &changed, &nft_jobs[n_nft], err) < 0)
             rc = -1;
           else if (nft_jobs[n_nft].pid >= 0)
@@ -660,7 +650,7 @@ converge_apply (const char *lab, const struct control_runtime *rt, const struct 
         rc = nslab_error_wrap (err, "%s: kube-proxy sync", op->ns);
       if (rc == 0 && payload)
         {
-          started[n_jobs] = mono_us ();
+          started[n_jobs] = monotonic_us ();
           if (iptables_restore_start (op->ns, payload, &jobs[n_jobs], err) < 0)
             rc = nslab_error_wrap (err, "%s: kube-proxy sync", op->ns);
           else
@@ -678,8 +668,8 @@ converge_apply (const char *lab, const struct control_runtime *rt, const struct 
           rc = -1;
         }
       /* The restores run at once: the longest is what they cost. */
-      if (mono_us () - started[j] > ipt_us)
-        ipt_us = mono_us () - started[j];
+      if (monotonic_us () - started[j] > ipt_us)
+        ipt_us = monotonic_us () - started[j];
     }
   for (size_t j = 0; j < n_nft; j++)
     {
@@ -690,8 +680,8 @@ converge_apply (const char *lab, const struct control_runtime *rt, const struct 
           nslab_error_keep_first (err, &e);
           rc = -1;
         }
-      if (mono_us () - nft_started[j] > nft_us)
-        nft_us = mono_us () - nft_started[j];
+      if (monotonic_us () - nft_started[j] > nft_us)
+        nft_us = monotonic_us () - nft_started[j];
     }
   free (jobs);
   free (started);
