@@ -719,15 +719,17 @@ create_workload (struct api *a, const struct resource *r, const char *ns, const 
       return;
     }
   cleanup_free char *section = create_section (kept, obj, ns, &field, &msg);
-  scenario_free (kept);
   if (section == NULL)
     {
+      scenario_free (kept);
       fail (out, 422, r->kind, name, "%s%s%s \"%s\" is invalid: %s: %s", r->kind, qual, r->group, name, field, msg);
       return;
     }
   json_t *stored = NULL;
   bool bad = false;
-  if (create_commit (a->lab, a->store, section, obj, r->kind, ns, name, &stored, &bad, &e) < 0)
+  int rc = create_commit (a->lab, kept, a->store, section, obj, r->kind, ns, name, &stored, &bad, &e);
+  scenario_free (kept);
+  if (rc < 0)
     {
       if (!bad)
         {

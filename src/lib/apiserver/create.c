@@ -292,8 +292,9 @@ overlay (json_t *obj, const json_t *sent, const char *kind)
 }
 
 int
-create_commit (const char *lab, struct store *s, const char *section, const json_t *sent, const char *kind,
-               const char *ns, const char *name, json_t **out, bool *is_invalid, nslab_error_t *err)
+create_commit (const char *lab, const struct scenario *kept, struct store *s, const char *section,
+               const json_t *sent, const char *kind, const char *ns, const char *name, json_t **out, bool *is_invalid,
+               nslab_error_t *err)
 {
   *out = NULL;
   *is_invalid = false;
@@ -322,11 +323,11 @@ create_commit (const char *lab, struct store *s, const char *section, const json
       if (f && fclose (f) != 0 && rc == 0)
         rc = nslab_error (err, errno, "write %s", copy);
     }
-  struct scenario *sc = NULL, *old = NULL;
+  struct scenario *sc = NULL;
   struct plan *p = NULL;
   if (rc == 0 && scenario_load (copy, &sc, err) < 0)
     rc = -1, *is_invalid = true;
-  if (rc == 0 && (rc = lab_scenario_load (lab, &old, err)) == 0 && scenario_running_change (old, sc, err) < 0)
+  if (rc == 0 && scenario_running_change (kept, sc, err) < 0)
     rc = -1, *is_invalid = true;
   if (rc == 0 && plan_build (sc, &p, err) < 0)
     rc = -1, *is_invalid = true;
@@ -365,7 +366,6 @@ create_commit (const char *lab, struct store *s, const char *section, const json
     }
   plan_free (p);
   scenario_free (sc);
-  scenario_free (old);
   nftw (tmpdir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
   if (rc < 0)
     {

@@ -29,11 +29,13 @@ char *create_section (const struct scenario *sc, const json_t *obj, const char *
 /* The app (APP_HTTP and its port, or APP_NONE) a CONTAINER of IMAGE runs, as above. */
 void create_app (const struct scenario *sc, const char *image, const json_t *container, struct app_def *out);
 
-/* Append SECTION to LAB's kept scenario, validate and plan it (an invalid
- * result: -1 with *invalid set, nothing changed), save it, and put the new
- * object of KIND NS/NAME into S as the plan has it, overlaid with what the
- * client sent (its containers, labels, annotations). *out: what was stored. */
-int create_commit (const char *lab, struct store *s, const char *section, const json_t *sent, const char *kind,
-                   const char *ns, const char *name, json_t **out, bool *invalid, nslab_error_t *err);
+/* Append SECTION to LAB's kept scenario (KEPT: as loaded, which SECTION was
+ * made for), validate and plan it (an invalid result: -1 with *invalid set,
+ * nothing changed), save it, and put the new object of KIND NS/NAME into S
+ * as the plan has it, overlaid with what the client sent (its containers,
+ * labels, annotations). *out: what was stored. */
+int create_commit (const char *lab, const struct scenario *kept, struct store *s, const char *section,
+                   const json_t *sent, const char *kind, const char *ns, const char *name, json_t **out,
+                   bool *invalid, nslab_error_t *err);
 
 #endif
