@@ -10,7 +10,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <poll.h>
 #include <sys/inotify.h>
 #include <sys/socket.h>
 #include <netinet/in.h>
@@ -299,24 +298,35 @@ control_start (const char *lab, const struct lab_objects *applied, char *const *
 
 /* ---- waiting for it (commands) ----------------------------------------- */
 
-/* An inotify descriptor on LAB's state dir (its store's WAL is written
- * there on every commit), or -1: then the caller polls only. */
+/* An inotify descriptor readable when a file of the lab's state dir,
+ * DIR_FD, is written (its store's WAL on every commit). Through the
+ * descriptor: the dir's path may not resolve in the node's mount namespace,
+ * where the loop runs. */
+static int
+watch_state_dir (int dir_fd, const char *lab, nslab_error_t *err)
+{
+  int fd = inotify_init1 (IN_NONBLOCK | IN_CLOEXEC);
+  if (fd < 0)
+    return nslab_error (err, errno, "inotify_init1");
+  char path[64];
+  snprintf (path, sizeof path, "/proc/self/fd/%d", dir_fd);
+  if (inotify_add_watch (fd, path, IN_MODIFY | IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE) < 0)
+    {
+      int e = errno;
+      close (fd);
+      return nslab_error (err, e, "inotify_add_watch the state dir of lab %s", lab);
+    }
+  return fd;
+}
+
+/* watch_state_dir of LAB for a command, or -1: then the caller polls only. */
 static int
 watch_lab_dir (const char *lab)
 {
   nslab_error_t e = NULL;
   cleanup_close int dfd = state_open_lab_dirfd (lab, &e);
+  int fd = dfd < 0 ? -1 : watch_state_dir (dfd, lab, &e);
   nslab_error_free (&e);
-  int fd = dfd < 0 ? -1 : inotify_init1 (IN_NONBLOCK | IN_CLOEXEC);
-  if (fd < 0)
-    return -1;
-  char path[64];
-  snprintf (path, sizeof path, "/proc/self/fd/%d", dfd);
-  if (inotify_add_watch (fd, path, IN_MODIFY | IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE) < 0)
-    {
-      close (fd);
-      return -1;
-    }
   return fd;
 }
 
@@ -567,20 +577,7 @@ controller_close (struct controller *c)
 int
 controller_watch (const struct controller *c, nslab_error_t *err)
 {
-  int fd = inotify_init1 (IN_NONBLOCK | IN_CLOEXEC);
-  if (fd < 0)
-    return nslab_error (err, errno, "inotify_init1");
-  /* The lab dir through our descriptor of it: its path may not resolve in
-   * the node's mount namespace, the descriptor does. */
-  char path[64];
-  snprintf (path, sizeof path, "/proc/self/fd/%d", c->dir_fd);
-  if (inotify_add_watch (fd, path, IN_MODIFY | IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE) < 0)
-    {
-      int e = errno;
-      close (fd);
-      return nslab_error (err, e, "inotify_add_watch the state dir of lab %s", c->lab);
-    }
-  return fd;
+  return watch_state_dir (c->dir_fd, c->lab, err);
 }
 
 void
