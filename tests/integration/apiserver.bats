@@ -160,6 +160,10 @@ lab_without_web () {
   [ "$(kc apply -f "$BATS_TEST_TMPDIR/ns.yaml")" = "namespace/tools created" ]
   [ "$(kc label ns demo tier=web)" = "namespace/demo labeled" ]
   [ "$(kc annotate ns demo note=kept)" = "namespace/demo annotated" ]
+  # a Pod manifest: the pod keeps the client's containers through the loop's rounds
+  printf 'apiVersion: v1\nkind: Pod\nmetadata:\n  name: x\nspec:\n  containers:\n  - name: x\n    image: busybox\n    command: ["sleep", "3600"]\n' \
+    > "$BATS_TEST_TMPDIR/pod.yaml"
+  [ "$(kc apply -f "$BATS_TEST_TMPDIR/pod.yaml")" = "pod/x created" ]
   # kubectl create deployment, expose, run; an invalid object is a 422 naming the field
   [ "$(kc create deployment myapp --image=nginx --port=8080)" = "deployment.apps/myapp created" ]
   [ "$(kc expose deployment myapp --port=80 --target-port=8080 --name=myapp-svc)" = "service/myapp-svc exposed" ]
@@ -172,6 +176,8 @@ lab_without_web () {
   "$NSLAB" exec k3s pod/tools -- curl -s -m 1 "http://$ip/" | pod_of | grep -q '^myapp-'
   # the loop's rounds since (myapp's pods) kept them
   [ "$(kc apply -f "$BATS_TEST_TMPDIR/ns.yaml")" = "namespace/tools unchanged" ]
+  [ "$(kc apply -f "$BATS_TEST_TMPDIR/pod.yaml")" = "pod/x unchanged" ]
+  [ "$(kc get pod x -o jsonpath='{.spec.containers[*].name} {.spec.containers[0].image} {.status.containerStatuses[*].name}')" = "x busybox x" ]
   [ "$(kc get ns demo -o jsonpath='{.metadata.labels.tier} {.metadata.annotations.note}')" = "web kept" ]
   run kc create service clusterip bad --tcp=70000:80
   [ "$status" -ne 0 ]

@@ -69,6 +69,38 @@ remap_strings (json_t *j, json_t *map)
 }
 
 
+/* A pod's containers cannot change once it exists (the API server refuses
+ * any update but an image's), and kubelet never writes them: a pod keeps the
+ * containers it was stored with, a pod made through the API the client's
+ * (else kubectl apply's three-way patch sees the plan's in their place and
+ * prints "configured" where a cluster says "unchanged"). kubelet reports a
+ * status per container under the spec's names and images. */
+static void
+keep_pod_containers (json_t *pod, const json_t *was)
+{
+  json_t *spec = json_object_get (pod, "spec");
+  const json_t *kept = json_object_get (json_object_get (was, "spec"), "containers");
+  json_t *planned = json_object_get (spec, "containers");
+  if (!json_is_object (spec) || json_array_size (kept) == 0 || json_equal (kept, planned))
+    return;
+  json_object_set_new (spec, "containers", json_deep_copy (kept));
+  json_t *status = json_object_get (pod, "status");
+  json_t *css = json_object_get (status, "containerStatuses");
+  const json_t *first = json_array_get (css, 0);
+  if (first == NULL)
+    return;
+  json_t *now = json_array ();
+  for (size_t k = 0; k < json_array_size (kept); k++)
+    {
+      const json_t *c = json_array_get (kept, k);
+      json_t *cs = json_deep_copy (first);
+      json_object_set (cs, "name", json_object_get (c, "name"));
+      json_object_set (cs, "image", json_object_get (c, "image"));
+      json_array_append_new (now, cs);
+    }
+  json_object_set_new (status, "containerStatuses", now);
+}
+
 static const char *const synced_kinds[] = { "Namespace", "Node", "Deployment", "ReplicaSet", "DaemonSet", "Pod",
                                             "Service", "Endpoints", "EndpointSlice" };
 
@@ -323,6 +355,8 @@ store_sync (struct store *s, const struct lab_objects *o, time_t created, store_
         }
       else
         json_incref (obj);
+      if (strcmp (kind, "Pod") == 0 && was)
+        keep_pod_containers (obj, was);
       if (strcmp (kind, "Pod") == 0 && pod_status)
         {
           pod_status (obj, was, arg);
