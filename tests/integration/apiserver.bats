@@ -186,6 +186,40 @@ lab_without_web () {
   "$NSLAB" down k3s
 }
 
+@test "apiserver: a manifest's securityContext (capabilities.add, privileged) is the pod app's capabilities" {
+  "$NSLAB" up "$SEED" > /dev/null
+  pods=""
+  for p in netadmin:'{"capabilities":{"add":["NET_ADMIN"]}}' priv:'{"privileged":true}' plain:'{}'; do
+    pods+=$(printf -- '---\napiVersion: v1\nkind: Pod\nmetadata:\n  name: %s\nspec:\n  containers:\n  - name: web\n    image: nginx\n    securityContext: %s\n' "${p%%:*}" "${p#*:}")$'\n'
+  done
+  echo "$pods" > "$BATS_TEST_TMPDIR/pods.yaml"
+  [ "$(kc apply -f "$BATS_TEST_TMPDIR/pods.yaml")" = $'pod/netadmin created\npod/priv created\npod/plain created' ]
+  # The app (the echo server the pause process forked), seen from outside:
+  # containerd's default set, plus NET_ADMIN (bit 12), or all of them.
+  app_caps () {
+    local pause app
+    pause=$(pgrep -xf "nslab-pause k3s default/$1") && app=$(pgrep -P "$pause" -f "^nslab-echo") &&
+      grep CapEff "/proc/$app/status" | cut -f2
+  }
+  for _ in $(seq 100); do
+    [ -n "$(app_caps netadmin)" ] && [ -n "$(app_caps priv)" ] && [ -n "$(app_caps plain)" ] && break
+    sleep 0.2
+  done
+  [ "$(app_caps netadmin)" = 00000000a80435fb ]
+  [ "$(app_caps priv)" = "$(grep CapEff /proc/self/status | cut -f2)" ]
+  [ "$(app_caps plain)" = 00000000a80425fb ]
+  # what the pod runs (nslab exec, kubectl exec) has them too: ip link add only with NET_ADMIN
+  "$NSLAB" exec k3s pod/netadmin -- ip link add x0 type bridge
+  "$NSLAB" exec k3s pod/priv -- ip link add x0 type bridge
+  run "$NSLAB" exec k3s pod/plain -- ip link add x0 type bridge
+  [ "$status" -ne 0 ]
+  [[ "$output" == *"Operation not permitted"* ]]
+  # the API shows them as written; applied again: unchanged
+  [ "$(kc get pod netadmin priv -o jsonpath='{.items[*].spec.containers[0].securityContext}')" = '{"capabilities":{"add":["NET_ADMIN"]}} {"privileged":true}' ]
+  [ "$(kc apply -f "$BATS_TEST_TMPDIR/pods.yaml")" = $'pod/netadmin unchanged\npod/priv unchanged\npod/plain unchanged' ]
+  "$NSLAB" down k3s
+}
+
 @test "apiserver: [images] maps an image kubectl run names to its app (myapp = http:9000)" {
   mkdir -p "$BATS_TEST_TMPDIR/labs"
   ln -s "$REPO/templates" "$BATS_TEST_TMPDIR/templates"

@@ -189,6 +189,13 @@ privileged = true
 app = command
 command = sleep 302
 capabilities = NET_ADMIN
+
+[deployment default/tools]
+labels = app=tools
+app = command
+command = sleep 303
+capabilities = NET_RAW, NET_ADMIN
+privileged = true
 INI
 )
   "$NSLAB" up "$f" >/dev/null
@@ -223,5 +230,9 @@ INI
   [ "$status" -ne 0 ]
   # The pod as the API serves it: securityContext.capabilities.add, not privileged.
   [ "$(sqlite3 "$STATE_ROOT/caps/store.db" "select json_extract(body, '$.spec.containers[0].securityContext') from objects where kind = 'Pod' and name = 'netadmin'")" = '{"capabilities":{"add":["NET_ADMIN"]}}' ]
+  # A workload's template shows it too, on the Deployment, its ReplicaSet and its pod.
+  sc='{"capabilities":{"add":["NET_ADMIN","NET_RAW"]},"privileged":true}'
+  [ "$(sqlite3 "$STATE_ROOT/caps/store.db" "select kind, json_extract(body, '$.spec.template.spec.containers[0].securityContext') from objects where kind in ('Deployment', 'ReplicaSet') and name like 'tools%' order by kind")" = "Deployment|$sc"$'\n'"ReplicaSet|$sc" ]
+  [ "$(sqlite3 "$STATE_ROOT/caps/store.db" "select json_extract(body, '$.spec.containers[0].securityContext') from objects where kind = 'Pod' and name like 'tools-%'")" = "$sc" ]
   "$NSLAB" down caps
 }

@@ -291,6 +291,42 @@ START_TEST (image_apps)
 }
 END_TEST
 
+/* A manifest's securityContext becomes the scenario's privileged and
+ * capabilities keys (any container's, the pod's one app standing for all);
+ * what is no Linux capability is a 422 naming the field. */
+START_TEST (security_context_keys)
+{
+  json_t *obj = json_pack ("{s:s, s:{s:s}, s:{s:[{s:s, s:s, s:{s:{s:[s, s]}}}, {s:s, s:s, s:{s:b}}]}}", "kind", "Pod",
+                           "metadata", "name", "x", "spec", "containers", "name", "a", "image", "busybox",
+                           "securityContext", "capabilities", "add", "NET_RAW", "CAP_NET_ADMIN", "name", "b", "image",
+                           "busybox", "securityContext", "privileged", 1);
+  char *field = NULL, *msg = NULL;
+  char *section = create_section (NULL, obj, "default", &field, &msg);
+  ck_assert_msg (section != NULL, "%s: %s", field, msg);
+  ck_assert_msg (strstr (section, "\nprivileged = true\ncapabilities = NET_ADMIN, NET_RAW\n") != NULL, "%s", section);
+  free (section);
+  json_t *add = json_object_get (json_object_get (json_object_get (json_array_get (json_object_get (
+                                     json_object_get (obj, "spec"), "containers"), 0), "securityContext"),
+                                     "capabilities"), "add");
+  json_array_append_new (add, json_string ("ALL"));
+  ck_assert_ptr_null (create_section (NULL, obj, "default", &field, &msg));
+  ck_assert_str_eq (field, "spec.containers[0].securityContext.capabilities.add[2]");
+  ck_assert_str_eq (msg, "Unsupported value: \"ALL\": a Linux capability (NET_ADMIN, NET_RAW, ...; for ALL set privileged)");
+  free (field);
+  free (msg);
+  json_decref (obj);
+  /* none: no keys, containerd's default set */
+  obj = json_pack ("{s:s, s:{s:s}, s:{s:[{s:s, s:s}]}}", "kind", "Pod", "metadata", "name", "x", "spec",
+                   "containers", "name", "a", "image", "busybox");
+  section = create_section (NULL, obj, "default", &field, &msg);
+  ck_assert_ptr_nonnull (section);
+  ck_assert_ptr_null (strstr (section, "privileged"));
+  ck_assert_ptr_null (strstr (section, "capabilities"));
+  free (section);
+  json_decref (obj);
+}
+END_TEST
+
 static char state_dir[] = "/tmp/nslab-api-unit-XXXXXX";
 
 /* A state root with the seed lab's record and store in it. */
@@ -478,6 +514,7 @@ make_suite (void)
   tcase_add_test (tc, merge_patch);
   tcase_add_test (tc, paths);
   tcase_add_test (tc, image_apps);
+  tcase_add_test (tc, security_context_keys);
   tcase_add_test (tc, watch_events);
   tcase_add_test (tc, openapi_v2);
   suite_add_tcase (s, tc);

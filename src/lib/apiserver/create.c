@@ -81,6 +81,51 @@ create_app (const struct scenario *sc, const char *image, const json_t *containe
     out->port = (uint16_t) json_integer_value (port);
 }
 
+/* The containers' securityContext as the scenario's keys: the pod's one
+ * app stands for all its containers, so it gets what any of them asks for
+ * (containerd's default set otherwise). */
+static bool
+security_lines (const json_t *containers, const char *field, struct strbuf *sb, char **f, char **m)
+{
+  bool privileged = false;
+  uint64_t caps = 0;
+  size_t i;
+  const json_t *c;
+  json_array_foreach (containers, i, c)
+    {
+      const json_t *sec = json_object_get (c, "securityContext");
+      privileged |= json_is_true (json_object_get (sec, "privileged"));
+      const json_t *add = json_object_get (json_object_get (sec, "capabilities"), "add");
+      size_t k;
+      const json_t *v;
+      json_array_foreach (add, k, v)
+        {
+          unsigned n;
+          if (!json_is_string (v) || !capability_parse (json_string_value (v), &n))
+            {
+              cleanup_free char *ff = xasprintf ("%s[%zu].securityContext.capabilities.add[%zu]", field, i, k);
+              return invalid (f, m, ff, "Unsupported value: \"%s\": a Linux capability (NET_ADMIN, NET_RAW, ...; "
+                                        "for ALL set privileged)", json_is_string (v) ? json_string_value (v) : "");
+            }
+          caps |= 1ULL << n;
+        }
+    }
+  if (privileged)
+    sb_add (sb, "privileged = true\n");
+  if (caps)
+    {
+      sb_add (sb, "capabilities = ");
+      for (unsigned n = 0, first = 1; n < 64; n++)
+        if ((caps >> n) & 1 && capability_name (n))
+          {
+            sb_addf (sb, "%s%s", first ? "" : ", ", capability_name (n));
+            first = 0;
+          }
+      sb_add (sb, "\n");
+    }
+  return true;
+}
+
 static bool
 app_line (const struct scenario *sc, const json_t *containers, const char *field, struct strbuf *sb, char **f,
           char **m)
@@ -99,7 +144,7 @@ app_line (const struct scenario *sc, const json_t *containers, const char *field
     sb_addf (sb, "app = http:%u\n", app.port);
   else
     sb_add (sb, "app = none\n");
-  return true;
+  return security_lines (containers, field, sb, f, m);
 }
 
 static bool

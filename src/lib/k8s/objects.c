@@ -197,6 +197,8 @@ objects_from_model (const struct model *m)
       w->app.kind = wd->app.kind;
       w->app.port = wd->app.port;
       w->app.command = dup_or_null (wd->app.command);
+      w->privileged = wd->privileged;
+      w->cap_add = wd->cap_add;
       /* Every pod of a deployment carries the same hash: take it from one. */
       for (size_t k = 0; k < m->n_pods && wd->kind == WL_DEPLOYMENT && w->pod_template_hash == NULL; k++)
         if (m->pods[k].wl == wd)

@@ -86,6 +86,8 @@ struct lab_workload {
   int replicas;
   char *pod_template_hash; /* a deployment's (its replicaset is NAME-HASH); NULL for a replicaset */
   struct lab_app app;
+  bool privileged;       /* the template's container: securityContext.privileged */
+  uint64_t cap_add;      /* and securityContext.capabilities.add */
 };
 
 struct lab_endpoint {

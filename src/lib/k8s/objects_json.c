@@ -194,11 +194,16 @@ objects_to_json (const struct lab_objects *o, json_t *obj)
   for (size_t i = 0; i < o->n_workloads; i++)
     {
       const struct lab_workload *w = &o->workloads[i];
-      json_array_append_new (a, json_pack ("{s:s, s:s, s:s, s:o, s:i, s:o, s:o}", "kind",
-                                           ENUM_NAME (obj_kind_names, w->kind), "namespace", w->ns, "name", w->name,
-                                           "labels", labels_to_json (w->labels, w->n_labels), "replicas",
-                                           (json_int_t) w->replicas, "pod_template_hash",
-                                           json_str_or_null (w->pod_template_hash), "app", app_to_json (&w->app)));
+      json_t *wj = json_pack ("{s:s, s:s, s:s, s:o, s:i, s:o, s:o}", "kind", ENUM_NAME (obj_kind_names, w->kind),
+                              "namespace", w->ns, "name", w->name, "labels", labels_to_json (w->labels, w->n_labels),
+                              "replicas", (json_int_t) w->replicas, "pod_template_hash",
+                              json_str_or_null (w->pod_template_hash), "app", app_to_json (&w->app));
+      /* Only when set, as a pod's: snapshots of older labs read the same. */
+      if (w->privileged)
+        json_object_set_new (wj, "privileged", json_true ());
+      if (w->cap_add)
+        json_object_set_new (wj, "capabilities", capabilities_to_json (w->cap_add));
+      json_array_append_new (a, wj);
     }
   json_object_set_new (obj, "workloads", a);
   a = json_array ();
@@ -425,7 +430,9 @@ read_objects (struct json_reader *r, const json_t *j, struct lab_objects *o)
           || jr_str (r, e, "namespace", false, &w->ns) < 0 || jr_str (r, e, "name", false, &w->name) < 0
           || read_labels (r, e, "labels", &w->labels, &w->n_labels) < 0
           || jr_uint (r, e, "replicas", INT32_MAX, &replicas) < 0
-          || jr_str (r, e, "pod_template_hash", true, &w->pod_template_hash) < 0 || read_app (r, e, &w->app) < 0)
+          || jr_str (r, e, "pod_template_hash", true, &w->pod_template_hash) < 0 || read_app (r, e, &w->app) < 0
+          || (json_object_get (e, "privileged") && jr_bool (r, e, "privileged", &w->privileged) < 0)
+          || capabilities_from_json (json_object_get (e, "capabilities"), &w->cap_add, r->err) < 0)
         return -1;
       w->replicas = (int) replicas;
     }

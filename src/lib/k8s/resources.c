@@ -158,6 +158,21 @@ containers_json (const struct lab_app *app)
   return json_pack ("[{s:s, s:s}]", "name", "pause", "image", "nslab/pause");
 }
 
+/* A container's securityContext as the API shows it (capabilities before
+ * privileged, the API's field order); NULL when the workload sets neither. */
+static json_t *
+security_context_json (bool privileged, uint64_t cap_add)
+{
+  if (!privileged && !cap_add)
+    return NULL;
+  json_t *sc = json_object ();
+  if (cap_add)
+    json_object_set_new (sc, "capabilities", json_pack ("{s:o}", "add", capabilities_to_json (cap_add)));
+  if (privileged)
+    json_object_set_new (sc, "privileged", json_true ());
+  return sc;
+}
+
 /* readinessProbe as the API server returns it, defaults filled in
  * (timeoutSeconds 1, periodSeconds 10, successThreshold 1,
  * failureThreshold 3; httpGet scheme HTTP). NULL for no probe. */
@@ -183,8 +198,13 @@ template_json (const struct lab_objects *o, const struct lab_workload *w, const 
 {
   json_t *labels = labels_json (w->labels, w->n_labels, hash ? "pod-template-hash" : NULL, hash);
   const struct lab_service *lb = w->app.kind == APP_SVCLB ? servicelb_service (o, w->labels, w->n_labels) : NULL;
-  json_t *t = json_pack ("{s:{s:o}, s:{s:o, s:s}}", "metadata", "labels", labels, "spec", "containers",
-                         lb ? servicelb_containers (lb) : containers_json (&w->app), "restartPolicy", "Always");
+  json_t *containers = lb ? servicelb_containers (lb) : containers_json (&w->app);
+  /* servicelb's containers carry their own (capabilities.add NET_ADMIN) */
+  json_t *sc = lb ? NULL : security_context_json (w->privileged, w->cap_add);
+  if (sc)
+    json_object_set_new (json_array_get (containers, 0), "securityContext", sc);
+  json_t *t = json_pack ("{s:{s:o}, s:{s:o, s:s}}", "metadata", "labels", labels, "spec", "containers", containers,
+                         "restartPolicy", "Always");
   if (lb)
     json_object_update_new (json_object_get (t, "spec"),
                             json_pack ("{s:s, s:s, s:b, s:{s:[{s:s, s:s}]}}", "priorityClassName",
@@ -416,16 +436,10 @@ add_pod (struct builder *b, const struct lab_objects *o, const struct lab_pod *p
   const struct lab_service *lb = p->app.kind == APP_SVCLB ? servicelb_service (o, p->labels, p->n_labels) : NULL;
   json_t *containers = lb ? servicelb_containers (lb) : containers_json (&p->app);
   /* servicelb's containers carry their own (capabilities.add NET_ADMIN);
-   * the pod's one container the workload's, in the API's field order. */
-  if ((p->privileged || p->cap_add) && !lb)
-    {
-      json_t *sc = json_object ();
-      if (p->cap_add)
-        json_object_set_new (sc, "capabilities", json_pack ("{s:o}", "add", capabilities_to_json (p->cap_add)));
-      if (p->privileged)
-        json_object_set_new (sc, "privileged", json_true ());
-      json_object_set_new (json_array_get (containers, 0), "securityContext", sc);
-    }
+   * the pod's one container the workload's. */
+  json_t *sc = lb ? NULL : security_context_json (p->privileged, p->cap_add);
+  if (sc)
+    json_object_set_new (json_array_get (containers, 0), "securityContext", sc);
   json_t *probe = probe_json (&p->readiness);
   if (probe)
     json_object_set_new (json_array_get (containers, 0), "readinessProbe", probe);
