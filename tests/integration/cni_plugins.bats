@@ -98,9 +98,10 @@ same_state () {
 
 @test "cni plugins: called as containerd calls them; leases in the lab dir; ClusterIP and NodePort answer" {
   up_ok "$(lab_with_runtime kubeadm-vmware plugins)"
-  # `nslab plan` shows each call: environment and stdin.
+  # `nslab plan` shows each call: environment and stdin; CNI_NETNS is the
+  # pod's namespace under the name containerd gives it on the node.
   run "$NSLAB" plan "$BATS_TEST_TMPDIR/labs/kubeadm-vmware-plugins.ini"
-  [[ "$output" == *"CNI_COMMAND=ADD CNI_CONTAINERID="*" CNI_NETNS=/run/netns/vmware-default-nginx-pod CNI_IFNAME=eth0 CNI_ARGS='IgnoreUnknown=1;K8S_POD_NAMESPACE=default;K8S_POD_NAME=nginx-pod;K8S_POD_INFRA_CONTAINER_ID="*"' CNI_PATH=/usr/lib/cni /usr/lib/cni/bridge <<<'{\"cniVersion\":\"0.3.1\",\"hairpinMode\":true,\"ipMasq\":false,\"ipam\":{\"ranges\":[[{\"subnet\":\"10.244.1.0/24\"}]],\"routes\":[{\"dst\":\"10.244.0.0/16\"}],\"type\":\"host-local\"},\"isDefaultGateway\":true,\"isGateway\":true,\"mtu\":1450,\"name\":\"cbr0\",\"type\":\"bridge\"}'"* ]]
+  [[ "$output" == *"CNI_COMMAND=ADD CNI_CONTAINERID="*" CNI_NETNS=/var/run/netns/cni-"*" CNI_IFNAME=eth0 CNI_ARGS='IgnoreUnknown=1;K8S_POD_NAMESPACE=default;K8S_POD_NAME=nginx-pod;K8S_POD_INFRA_CONTAINER_ID="*"' CNI_PATH=/usr/lib/cni /usr/lib/cni/bridge <<<'{\"cniVersion\":\"0.3.1\",\"hairpinMode\":true,\"ipMasq\":false,\"ipam\":{\"ranges\":[[{\"subnet\":\"10.244.1.0/24\"}]],\"routes\":[{\"dst\":\"10.244.0.0/16\"}],\"type\":\"host-local\"},\"isDefaultGateway\":true,\"isGateway\":true,\"mtu\":1450,\"name\":\"cbr0\",\"type\":\"bridge\"}'"* ]]
   # The nodes have kube-flannel's 10-flannel.conflist, and every bridge call
   # is the delegate the flannel plugin makes of it: the list's name and
   # cniVersion, its flannel entry's delegate keys, as they are.
@@ -121,11 +122,18 @@ same_state () {
   # host-local's leases, as on a node's /var/lib/cni/networks/cbr0, in the lab dir.
   [ "$(ls "$STATE_ROOT/vmware/cni/vmware-worker1/networks/cbr0" | sort | tr '\n' ' ')" = "10.244.1.2 10.244.1.3 last_reserved_ip.0 lock " ]
   [ "$(ls "$STATE_ROOT/vmware/cni/vmware-worker2/networks/cbr0" | sort | tr '\n' ' ')" = "10.244.2.2 last_reserved_ip.0 lock " ]
-  # The result as the plugin gave it, cached like libcni's.
+  # The result as the plugin gave it, cached like libcni's: the sandbox is the
+  # CNI_NETNS it got, the name the pod's namespace has on its node (there,
+  # `ip netns exec NAME` reaches the pod with that address).
   run bash -c "jq -r '.ips[0].address + \" via \" + .ips[0].gateway + \" \" + .interfaces[2].sandbox' \
     $STATE_ROOT/vmware/cni/vmware-worker1/results/cbr0-*-eth0 | sort"
-  [ "$output" = "10.244.1.2/24 via 10.244.1.1 /run/netns/vmware-default-nginx-pod
-10.244.1.3/24 via 10.244.1.1 /run/netns/vmware-default-my-nginx-67999cfb45-fxzcj" ]
+  [ "${#lines[@]}" -eq 2 ]
+  for i in 0 1; do
+    read -r addr _ gw sandbox <<< "${lines[$i]}"
+    [ "$addr $gw" = "10.244.1.$((i + 2))/24 10.244.1.1" ]
+    [[ "$sandbox" == /var/run/netns/cni-* ]]
+    [ "$("$NSLAB" exec vmware node/worker1 -- ip netns exec "${sandbox##*/}" ip -4 -o addr show eth0 | awk '{print $4}')" = "$addr" ]
+  done
   run ip netns exec vmware-default-nginx-pod ip route
   [ "$output" = "default via 10.244.1.1 dev eth0 
 10.244.0.0/16 via 10.244.1.1 dev eth0 

@@ -438,8 +438,9 @@ apply_cni (const struct plan_op *op, struct apply_ctx *c, nslab_error_t *err)
     return -1;
   cleanup_free char *nspath = netns_path (pc->pod_ns);
   struct cni_call call = { .command = "ADD", .plugin_dir = PLAN_CNI_PATH, .type = pc->type,
-                           .container_id = pc->container_id, .netns_path = nspath, .ifname = pc->ifname,
-                           .args = pc->args, .config = pc->config, .node_ns = op->ns, .data_dir = data };
+                           .container_id = pc->container_id, .netns_path = nspath, .node_netns = pc->node_netns,
+                           .ifname = pc->ifname, .args = pc->args, .config = pc->config, .node_ns = op->ns,
+                           .data_dir = data };
   cleanup_free char *out = NULL;
   if (cni_exec (&call, &out, err) < 0)
     return in_ns (op, -1, err);

@@ -68,6 +68,8 @@ void cni_plugins_plan_pod (struct plan *p, const struct model *m, const struct m
 /* The pod sandbox's id (64 hex digits like containerd's, stable per pod)
  * and one CNI call for the pod on its node, CONFIG taken. */
 char *plan_sandbox_id (const struct model *m, const struct model_pod *pod);
+/* The pod's network namespace's name in its node's /run/netns (cni-...). */
+char *plan_pod_node_netns (const struct model *m, const struct model_pod *pod);
 void plan_add_cni (struct plan *p, const struct model *m, const struct model_pod *pod, const char *id,
                    const char *ifname, const char *type, const char *network, char *config, uint32_t expect_ip);
 

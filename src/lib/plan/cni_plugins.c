@@ -89,6 +89,7 @@ plan_add_cni (struct plan *p, const struct model *m, const struct model_pod *pod
   const struct model_node *n = &m->nodes[pod->node];
   struct plan_cni *c = &plan_push (p, OP_CNI, plan_ns (m, n->netns))->u.cni;
   c->pod_ns = xstrdup (plan_ns (m, pod->netns));
+  c->node_netns = plan_pod_node_netns (m, pod);
   c->container_id = xstrdup (id);
   c->ifname = xstrdup (ifname);
   /* A pinned address goes to host-local as CNI_ARGS IP=, as runtimes that

@@ -146,6 +146,20 @@ kube_proxy_app (struct plan_app *app, const struct model *m, const struct model_
   app->command = sb_steal (&cmd);
 }
 
+/* The name containerd gives the pod's network namespace in its node's
+ * /run/netns: cni- and a random UUID there, derived from the pod here so
+ * plans stay reproducible. */
+char *
+plan_pod_node_netns (const struct model *m, const struct model_pod *pod)
+{
+  char key[512], name[CONTAINERD_NETNS_LEN];
+  snprintf (key, sizeof key, "netns/%s/%s/%s", m->lab, pod->ns, pod->name);
+  uint64_t a = fnv1a64_str (key);
+  snprintf (key, sizeof key, "netns/%s/%s/%s/b", m->lab, pod->ns, pod->name);
+  containerd_netns_name (a, fnv1a64_str (key), name);
+  return xstrdup (name);
+}
+
 void
 kubelet_plan_processes (struct plan *p, const struct model *m)
 {
@@ -220,12 +234,7 @@ kubelet_plan_processes (struct plan *p, const struct model *m)
       pr->privileged = pod->wl->privileged;
       pr->cap_add = pod->wl->cap_add;
       pr->restart_policy = pod->wl->restart_policy;
-      char key[512], name[CONTAINERD_NETNS_LEN];
-      snprintf (key, sizeof key, "netns/%s/%s/%s", m->lab, pod->ns, pod->name);
-      uint64_t a = fnv1a64_str (key);
-      snprintf (key, sizeof key, "netns/%s/%s/%s/b", m->lab, pod->ns, pod->name);
-      containerd_netns_name (a, fnv1a64_str (key), name);
-      pr->node_netns = xstrdup (name);
+      pr->node_netns = plan_pod_node_netns (m, pod);
       pr->etc_hosts = pod_etc_hosts (pod);
       pr->resolv_conf = pod_resolv_conf (m, pod);
     }

@@ -611,6 +611,13 @@ process_to_json (const struct plan_op *op, json_t *o)
   json_object_set_new (o, "node_netns", json_str_or_null (pr->node_netns));
 }
 
+/* A path component under the node's /run/netns, never a way out of it. */
+static bool
+node_netns_name_ok (const char *name)
+{
+  return strncmp (name, "cni-", 4) == 0 && strchr (name, '/') == NULL && strcmp (name, "cni-") != 0;
+}
+
 static int
 process_from_json (const json_t *o, struct plan_op *op, nslab_error_t *err)
 {
@@ -625,8 +632,7 @@ process_from_json (const json_t *o, struct plan_op *op, nslab_error_t *err)
       || (json_object_get (o, "node_netns") && jr_str (&r, o, "node_netns", true, &pr->node_netns) < 0)
       || capabilities_from_json (json_object_get (o, "capabilities"), &pr->cap_add, err) < 0)
     return -1;
-  /* A path component under the node's /run/netns, never a way out of it. */
-  if (pr->node_netns && (strncmp (pr->node_netns, "cni-", 4) != 0 || strchr (pr->node_netns, '/')))
+  if (pr->node_netns && !node_netns_name_ok (pr->node_netns))
     return jr_bad (&r, "node_netns", "not a cni-... name");
   if (pr->owner.kind != OBJ_NODE && pr->owner.kind != OBJ_POD)
     return jr_bad (&r, "owner", "not a node or a pod");
@@ -672,9 +678,10 @@ static void
 cni_describe (struct strbuf *sb, const struct plan_op *op)
 {
   const struct plan_cni *c = &op->u.cni;
-  sb_addf (sb, "CNI_COMMAND=ADD CNI_CONTAINERID=%s CNI_NETNS=/run/netns/%s CNI_IFNAME=%s CNI_ARGS='%s' "
+  sb_addf (sb, "CNI_COMMAND=ADD CNI_CONTAINERID=%s CNI_NETNS=%s/%s CNI_IFNAME=%s CNI_ARGS='%s' "
                "CNI_PATH=" PLAN_CNI_PATH " " PLAN_CNI_PATH "/%s <<<'%s'",
-           c->container_id, c->pod_ns, c->ifname, c->args, c->type, c->config);
+           c->container_id, c->node_netns ? PLAN_NODE_NETNS_DIR : "/run/netns",
+           c->node_netns ? c->node_netns : c->pod_ns, c->ifname, c->args, c->type, c->config);
 }
 
 static void
@@ -682,6 +689,7 @@ cni_to_json (const struct plan_op *op, json_t *o)
 {
   const struct plan_cni *c = &op->u.cni;
   json_object_set_new (o, "pod_netns", json_string (c->pod_ns));
+  json_object_set_new (o, "node_netns", json_str_or_null (c->node_netns));
   json_object_set_new (o, "container_id", json_string (c->container_id));
   json_object_set_new (o, "ifname", json_string (c->ifname));
   json_object_set_new (o, "args", json_string (c->args));
@@ -702,6 +710,9 @@ cni_from_json (const json_t *o, struct plan_op *op, nslab_error_t *err)
                  || jr_str (&r, o, "type", false, &c->type) < 0 || jr_str (&r, o, "network", false, &c->network) < 0
                  || jr_str (&r, o, "config", false, &c->config) < 0
                  || jr_ip_or_null (&r, o, "expect_ip", &c->expect_ip) < 0
+                 || (json_object_get (o, "node_netns") && jr_str (&r, o, "node_netns", true, &c->node_netns) < 0)
+                 || (c->node_netns && !node_netns_name_ok (c->node_netns)
+                     && jr_bad (&r, "node_netns", "not a cni-... name") < 0)
              ? -1
              : 0;
 }
@@ -711,6 +722,7 @@ cni_free (struct plan_op *op)
 {
   struct plan_cni *c = &op->u.cni;
   free (c->pod_ns);
+  free (c->node_netns);
   free (c->container_id);
   free (c->ifname);
   free (c->args);

@@ -145,13 +145,19 @@ struct plan_process {
                          * /run/netns ("cni-1f2e..."), seen only in the node's mount namespace; NULL = none */
 };
 
+/* Where containerd names pod network namespaces on a node (its netnsMountDir):
+ * CNI_NETNS is NODE_NETNS_DIR/cni-... */
+#define PLAN_NODE_NETNS_DIR "/var/run/netns"
+
 /* Where Debian's containernetworking-plugins installs the plugins: CNI_PATH. */
 #define PLAN_CNI_PATH "/usr/lib/cni"
 
 /* One CNI plugin call for a pod, as containerd makes it on the node (op->ns):
  * the environment of the CNI spec and the network config on stdin. */
 struct plan_cni {
-  char *pod_ns;         /* CNI_NETNS = /run/netns/<pod_ns> */
+  char *pod_ns;         /* the pod's network namespace: /run/netns/<pod_ns> here */
+  char *node_netns;     /* its name on the node (plan_process.node_netns): CNI_NETNS = /var/run/netns/<node_netns>,
+                         * as containerd passes it; NULL (older plans): CNI_NETNS = /run/netns/<pod_ns> */
   char *container_id;   /* CNI_CONTAINERID: the pod sandbox's id (64 hex) */
   char *ifname;         /* CNI_IFNAME: eth0, or lo for the loopback plugin */
   char *args;           /* CNI_ARGS, as containerd sets them */

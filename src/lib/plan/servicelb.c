@@ -91,7 +91,8 @@ servicelb_plan_pod (struct plan *p, const struct model *m, const struct model_po
   char addr[CIDR_STRLEN + 4], gw[IP_STRLEN], pod_ip[IP_STRLEN];
   snprintf (addr, sizeof addr, "%s/%u", ip_fmt (pod->ip, pod_ip), net.len);
   ip_fmt (m->sc->cluster.cni == CNI_WEAVE ? n->weave_bridge_ip : net.addr + 1, gw);
-  cleanup_free char *sandbox = xasprintf ("/run/netns/%s", pod_ns);
+  cleanup_free char *node_netns = plan_pod_node_netns (m, pod);
+  cleanup_free char *sandbox = xasprintf (PLAN_NODE_NETNS_DIR "/%s", node_netns);
   const char *version = m->sc->cluster.flavor == FLAVOR_K3S ? "1.0.0" : "0.3.1";
   json_t *prev = json_pack ("{s:s, s:[{s:s, s:s}], s:[{s:s, s:s, s:i}]}", "cniVersion", version, "interfaces", "name",
                             "eth0", "sandbox", sandbox, "ips", "address", addr, "gateway", gw, "interface",

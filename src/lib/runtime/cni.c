@@ -15,17 +15,32 @@
 #include "base/util.h"
 #include "kernel/netns.h"
 
+/* Where containerd names the pods' network namespaces on a node. */
+#define NODE_NETNS_DIR "/var/run/netns"
+
 /* The child's steps between fork and execve: only async-signal-safe calls.
  * Its own mount namespace, private so nothing propagates back, with a
- * tmpfs over /var/lib holding just cni -> DATA_DIR; then the node's
- * network namespace. */
+ * tmpfs over /var/lib holding just cni -> DATA_DIR, and (NODE_PATH: the
+ * pod's name on the node, POD_FD_PATH its namespace) a tmpfs over
+ * /var/run/netns holding just that name, as the node's holds it among its
+ * other pods'; then the node's network namespace. */
 static void
-child (const struct cni_call *c, const char *prog, char *const envp[], int nsfd, int in, int out)
+child (const struct cni_call *c, const char *prog, char *const envp[], int nsfd, const char *node_path,
+       const char *pod_fd_path, int in, int out)
 {
   if (unshare (CLONE_NEWNS) < 0 || mount (NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0
       || mount ("tmpfs", "/var/lib", "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755") < 0
-      || mkdir ("/var/lib/cni", 0700) < 0 || mount (c->data_dir, "/var/lib/cni", NULL, MS_BIND, NULL) < 0
-      || setns (nsfd, CLONE_NEWNET) < 0)
+      || mkdir ("/var/lib/cni", 0700) < 0 || mount (c->data_dir, "/var/lib/cni", NULL, MS_BIND, NULL) < 0)
+    _exit (125);
+  if (node_path)
+    {
+      int f;
+      if (mount ("tmpfs", NODE_NETNS_DIR, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=0755") < 0
+          || (f = open (node_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0)) < 0 || close (f) < 0
+          || mount (pod_fd_path, node_path, NULL, MS_BIND, NULL) < 0)
+        _exit (125);
+    }
+  if (setns (nsfd, CLONE_NEWNET) < 0)
     _exit (125);
   int devnull = open ("/dev/null", O_WRONLY | O_CLOEXEC);
   if (dup2 (in, 0) < 0 || dup2 (out, 1) < 0 || devnull < 0 || dup2 (devnull, 2) < 0)
@@ -54,12 +69,26 @@ cni_exec (const struct cni_call *c, char **result, nslab_error_t *err)
       return nslab_error_hint (err, "cni_runtime = plugins needs Debian's containernetworking-plugins "
                                     "(apt-get install containernetworking-plugins, or make deps)");
     }
+  /* The pod's namespace, held open for the child to bind under its node
+   * name (a gone one, for a DEL: no name, an empty CNI_NETNS). */
+  cleanup_close int podfd = -1;
+  cleanup_free char *node_path = NULL, *pod_fd_path = NULL;
+  if (c->node_netns && c->netns_path && *c->netns_path)
+    {
+      if (strchr (c->node_netns, '/') || strncmp (c->node_netns, "cni-", 4) != 0)
+        return nslab_error (err, EINVAL, "CNI_NETNS name %s: not a cni-... name", c->node_netns);
+      podfd = open (c->netns_path, O_RDONLY | O_CLOEXEC);
+      if (podfd < 0)
+        return nslab_error (err, errno, "open %s", c->netns_path);
+      node_path = xasprintf (NODE_NETNS_DIR "/%s", c->node_netns);
+      pod_fd_path = xasprintf ("/proc/self/fd/%d", podfd);
+    }
   int nsfd = netns_open (c->node_ns, err);
   if (nsfd < 0)
     return -1;
   cleanup_free char *e_cmd = xasprintf ("CNI_COMMAND=%s", c->command);
   cleanup_free char *e_id = xasprintf ("CNI_CONTAINERID=%s", c->container_id);
-  cleanup_free char *e_ns = xasprintf ("CNI_NETNS=%s", c->netns_path);
+  cleanup_free char *e_ns = xasprintf ("CNI_NETNS=%s", node_path ? node_path : c->netns_path);
   cleanup_free char *e_if = xasprintf ("CNI_IFNAME=%s", c->ifname);
   cleanup_free char *e_args = xasprintf ("CNI_ARGS=%s", c->args ? c->args : "");
   cleanup_free char *e_path = xasprintf ("CNI_PATH=%s", c->plugin_dir);
@@ -93,7 +122,7 @@ cni_exec (const struct cni_call *c, char **result, nslab_error_t *err)
   close (in[1]);
   pid_t pid = fork ();
   if (pid == 0)
-    child (c, prog, envp, nsfd, in[0], out[1]);
+    child (c, prog, envp, nsfd, node_path, pod_fd_path, in[0], out[1]);
   int fork_errno = errno;
   close (nsfd);
   close (in[0]);

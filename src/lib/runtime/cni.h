@@ -3,7 +3,9 @@
  * (or the error object) on stdout. The plugin runs in the node's network
  * namespace, as containerd runs on the node, and in a private mount
  * namespace where /var/lib/cni is DATA_DIR: host-local keeps its leases
- * there (networks/<name>/<ip>), never in the machine's /var/lib/cni. */
+ * there (networks/<name>/<ip>), never in the machine's /var/lib/cni; and
+ * where /var/run/netns holds the pod's namespace under the name the node
+ * gives it (node_netns.h), the CNI_NETNS containerd passes. */
 #ifndef NSLAB_CNI_H
 #define NSLAB_CNI_H
 
@@ -17,7 +19,9 @@ struct cni_call {
   const char *plugin_dir;    /* CNI_PATH: where TYPE (and the IPAM plugin it calls) live */
   const char *type;          /* the plugin binary, e.g. bridge */
   const char *container_id;  /* CNI_CONTAINERID */
-  const char *netns_path;    /* CNI_NETNS */
+  const char *netns_path;    /* the pod's network namespace here ("" for a DEL of a gone one): CNI_NETNS */
+  const char *node_netns;    /* NULL, or its name on the node (cni-...): CNI_NETNS is then /var/run/netns/NAME,
+                              * as containerd passes it, bound there in the plugin's mount namespace */
   const char *ifname;        /* CNI_IFNAME */
   const char *args;          /* CNI_ARGS, may be NULL */
   const char *config;        /* stdin */

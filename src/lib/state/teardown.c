@@ -292,9 +292,15 @@ cni_delete_one (const struct state *st, const struct state_cni *c, nslab_error_t
     return;
   cleanup_free char *nspath = netns_exists (c->pod_ns) ? netns_path (c->pod_ns) : xstrdup ("");
   cleanup_free char *data = xasprintf ("%s/cni/%s", st->dir, c->node_ns);
+  /* The DEL gets the CNI_NETNS its ADD got: the name the pod's namespace
+   * has on its node, when the journal has it. */
+  const char *node_netns = NULL;
+  for (size_t i = 0; i < st->n_node_netns && node_netns == NULL; i++)
+    if (strcmp (st->node_netns[i].pod_ns, c->pod_ns) == 0)
+      node_netns = st->node_netns[i].name;
   struct cni_call call = { .command = "DEL", .plugin_dir = PLAN_CNI_PATH, .type = c->type,
-                           .container_id = c->container_id, .netns_path = nspath, .ifname = c->ifname,
-                           .config = c->config, .node_ns = c->node_ns, .data_dir = data };
+                           .container_id = c->container_id, .netns_path = nspath, .node_netns = node_netns,
+                           .ifname = c->ifname, .config = c->config, .node_ns = c->node_ns, .data_dir = data };
   char *out = NULL;
   if (cni_exec (&call, &out, e) < 0)
     nslab_error_wrap (e, "%s: pod %s", c->node_ns, c->pod_ns);
