@@ -342,6 +342,24 @@ lb_ingress_becomes () {
   return 1
 }
 
+# Service $1's events, oldest first: "TYPE REASON COMPONENT: MESSAGE".
+svc_events () {
+  sqlite3 "$STATE_ROOT/svc/store.db" "select json_extract(body, '$.type') || ' ' || json_extract(body, '$.reason') || ' ' ||
+    json_extract(body, '$.source.component') || ': ' || json_extract(body, '$.message') from objects
+    where kind = 'Event' and json_extract(body, '$.involvedObject.kind') = 'Service'
+    and json_extract(body, '$.involvedObject.name') = '$1' order by json_extract(body, '$.firstTimestamp'), rowid"
+}
+
+# Wait (up to 10 s) until service $1 has the event line $2.
+svc_event_seen () {
+  for _ in $(seq 100); do
+    svc_events "$1" | grep -qxF "$2" && return 0
+    sleep 0.1
+  done
+  svc_events "$1" >&2
+  return 1
+}
+
 @test "services: k3s servicelb with externalTrafficPolicy Local lists only the nodes with a ready endpoint, and follows the endpoints" {
   up_svc iptables
   # One web pod, on w1: w1's address only, though both nodes run a svclb pod.
@@ -366,9 +384,13 @@ lb_ingress_becomes () {
   [ -z "$("$NSLAB" kubectl svc get svc web-lb -o jsonpath='{.status.loadBalancer.ingress}')" ]
   run ip netns exec svc-w1 iptables-save -t nat
   [[ "$output" != *'"default/web-lb loadbalancer IP"'* ]]
+  # servicelb's events, worded as k3s's patchStatus words them
+  svc_event_seen web-lb "Warning UnAvailableLoadBalancer service-lb-controller: There are no available nodes for LoadBalancer"
   # Back on w1: its address again.
   "$NSLAB" scale svc deploy/web --replicas 1 > /dev/null
   lb_ingress_becomes "192.168.56.11"
+  svc_event_seen web-lb "Normal UpdatedLoadBalancer service-lb-controller: Updated LoadBalancer with new IPs: [] -> [192.168.56.11]"
+  "$NSLAB" describe svc svc web-lb | grep -qE '^  Normal +UpdatedLoadBalancer +[0-9a-z]+( \(x[0-9]+ over [0-9a-z]+\))? +service-lb-controller +Updated LoadBalancer with new IPs: \[\] -> \[192\.168\.56\.11\]$'
   "$NSLAB" down svc
 }
 
@@ -483,5 +505,7 @@ svclb_pod () {
   [[ "$output" == *"client: $ip:"* ]] || { echo "$output" >&2; false; }
   # and the lab host on both node addresses (kube-proxy's rule)
   ip netns exec svc-host curl -s -m 3 http://192.168.56.10:9191/ | grep -q '^pod: web-'
+  # servicelb reported both nodes once their svclb pods were ready
+  svc_event_seen web-lb2 "Normal UpdatedLoadBalancer service-lb-controller: Updated LoadBalancer with new IPs: [] -> [192.168.56.10 192.168.56.11]"
   "$NSLAB" down svc
 }

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/ipaddr.h"
 #include "base/strmap.h"
 #include "base/util.h"
 
@@ -286,6 +287,67 @@ scaling_events (struct store *s, const struct pod_index *before, const struct po
   return 0;
 }
 
+/* Go's %v of a []string: [a b c]. */
+static void
+ips_go (struct strbuf *sb, const uint32_t *ips, size_t n)
+{
+  char ip[IP_STRLEN];
+  sb_add (sb, "[");
+  for (size_t i = 0; i < n; i++)
+    sb_addf (sb, "%s%s", i ? " " : "", ip_fmt (ips[i], ip));
+  sb_add (sb, "]");
+}
+
+/* k3s's servicelb (pkg/cloudprovider/servicelb.go, patchStatus) when a
+ * LoadBalancer's status.loadBalancer changes: UpdatedLoadBalancer with the
+ * old and new ingress IPs, or UnAvailableLoadBalancer when none is left. A
+ * Service that is no LoadBalancer has no status of servicelb's. */
+static int
+servicelb_events (struct store *s, const struct lab_objects *before, const struct lab_objects *after, int64_t now_ns,
+                  nslab_error_t *err)
+{
+  if (after->flavor != FLAVOR_K3S)
+    return 0;
+  for (size_t i = 0; i < after->n_services; i++)
+    {
+      const struct lab_service *sv = &after->services[i], *was = NULL;
+      if (sv->type != SVC_LOAD_BALANCER)
+        continue;
+      for (size_t k = 0; k < before->n_services && was == NULL; k++)
+        if (strcmp (before->services[k].ns, sv->ns) == 0 && strcmp (before->services[k].name, sv->name) == 0
+            && before->services[k].type == SVC_LOAD_BALANCER)
+          was = &before->services[k];
+      size_t n_was = was ? was->n_lb_ips : 0;
+      if (n_was == sv->n_lb_ips && (n_was == 0 || memcmp (was->lb_ips, sv->lb_ips, n_was * sizeof *sv->lb_ips) == 0))
+        continue;
+      struct strbuf msg;
+      sb_init (&msg);
+      struct event_def ev = { .kind = "Service", .api_version = "v1", .ns = sv->ns, .name = sv->name,
+                              .component = "service-lb-controller" };
+      if (sv->n_lb_ips == 0)
+        {
+          ev.type = "Warning";
+          ev.reason = "UnAvailableLoadBalancer";
+          sb_add (&msg, "There are no available nodes for LoadBalancer");
+        }
+      else
+        {
+          ev.type = "Normal";
+          ev.reason = "UpdatedLoadBalancer";
+          sb_add (&msg, "Updated LoadBalancer with new IPs: ");
+          ips_go (&msg, was ? was->lb_ips : NULL, n_was);
+          sb_add (&msg, " -> ");
+          ips_go (&msg, sv->lb_ips, sv->n_lb_ips);
+        }
+      ev.message = msg.buf;
+      int rc = events_record (s, &ev, now_ns, err);
+      sb_free (&msg);
+      if (rc < 0)
+        return -1;
+    }
+  return 0;
+}
+
 int
 events_round (struct store *s, const struct lab_objects *before, const struct lab_objects *after, json_t *old_uids,
               int64_t now_ns, nslab_error_t *err)
@@ -339,6 +401,8 @@ events_round (struct store *s, const struct lab_objects *before, const struct la
       if (rc == 0)
         rc = events_container (s, p, false, now_ns, err);
     }
+  if (rc == 0)
+    rc = servicelb_events (s, before, after, now_ns, err);
   pod_index_free (&xb);
   pod_index_free (&xa);
   return rc;

@@ -39,7 +39,9 @@ json_t *events_pod_uids (struct store *s, nslab_error_t *err);
  * replicaset) and Pulled/Created/Started (kubelet); a gone pod is Killing
  * (kubelet) and, when its replicaset shrank, SuccessfulDelete; a
  * deployment's replicaset that grew or shrank is ScalingReplicaSet
- * (deployment-controller). OLD_UIDS from events_pod_uids. */
+ * (deployment-controller); a k3s LoadBalancer whose ingress IPs changed is
+ * UpdatedLoadBalancer (or UnAvailableLoadBalancer with none left;
+ * service-lb-controller). OLD_UIDS from events_pod_uids. */
 int events_round (struct store *s, const struct lab_objects *before, const struct lab_objects *after,
                   json_t *old_uids, int64_t now_ns, nslab_error_t *err);
 /* kubelet's events for a container it saw exit: BackOff (Warning) while it
