@@ -408,6 +408,11 @@ svc_event_seen () {
   [ "$status" -eq 7 ]
   # One per node, in the node's network, ended with the lab.
   [ "$(ps -eo args= | grep -c '^nslab-kube-proxy .*--hostname-override [a-z0-9]* svc$')" -eq 2 ]
+  # Each wakes on the store's commits: an inotify watch on the lab's state dir.
+  dir_ino=$(printf '%x' "$(stat -c %i "$STATE_ROOT/svc")")
+  for pid in $(pgrep -f '^nslab-kube-proxy .* svc$'); do
+    cat "/proc/$pid/fdinfo/"* 2>/dev/null | grep -q "^inotify wd:[0-9]* ino:$dir_ino " || { echo "kube-proxy $pid: no watch" >&2; false; }
+  done
   "$NSLAB" down svc
   [ "$(ps -eo args= | grep -c '^nslab-kube-proxy')" -eq 0 ]
 }

@@ -37,6 +37,7 @@
 #include "state/snapshot.h"
 #include "state/state.h"
 #include "state/store.h"
+#include "state/watch.h"
 
 static int64_t
 now_ms (void)
@@ -297,63 +298,6 @@ control_start (const char *lab, const struct lab_objects *applied, char *const *
 }
 
 /* ---- waiting for it (commands) ----------------------------------------- */
-
-/* An inotify descriptor readable when a file of the lab's state dir,
- * DIR_FD, is written (its store's WAL on every commit). Through the
- * descriptor: the dir's path may not resolve in the node's mount namespace,
- * where the loop runs. */
-static int
-watch_state_dir (int dir_fd, const char *lab, nslab_error_t *err)
-{
-  int fd = inotify_init1 (IN_NONBLOCK | IN_CLOEXEC);
-  if (fd < 0)
-    return nslab_error (err, errno, "inotify_init1");
-  char path[64];
-  snprintf (path, sizeof path, "/proc/self/fd/%d", dir_fd);
-  if (inotify_add_watch (fd, path, IN_MODIFY | IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE) < 0)
-    {
-      int e = errno;
-      close (fd);
-      return nslab_error (err, e, "inotify_add_watch the state dir of lab %s", lab);
-    }
-  return fd;
-}
-
-/* watch_state_dir of LAB for a command, or -1: then the caller polls only. */
-static int
-watch_lab_dir (const char *lab)
-{
-  nslab_error_t e = NULL;
-  cleanup_close int dfd = state_open_lab_dirfd (lab, &e);
-  int fd = dfd < 0 ? -1 : watch_state_dir (dfd, lab, &e);
-  nslab_error_free (&e);
-  return fd;
-}
-
-/* Until the state dir is written (true) or WAIT_MS passes (false: the loop
- * may have gone; without inotify this is the poll). */
-static bool
-wait_for_write (int watch, int wait_ms)
-{
-  if (watch < 0)
-    {
-      usleep ((useconds_t) wait_ms * 1000);
-      return false;
-    }
-  struct pollfd pfd = { .fd = watch, .events = POLLIN };
-  if (poll (&pfd, 1, wait_ms) <= 0)
-    return false;
-  /* Drain: the next wait is for a write after this check. */
-  char buf[4096] __attribute__ ((aligned (__alignof__ (struct inotify_event))));
-  while (read (watch, buf, sizeof buf) > 0)
-    ;
-  return true;
-}
-
-/* A commit's last step is the WAL index in the -shm file, written through
- * a shared mapping, which inotify does not see: after a write to the WAL,
- * look again this soon even if nothing more is written. */
-#define COMMIT_SETTLE_MS 5
 
 int
 control_wait (const char *lab, uint64_t rv, int timeout_ms, nslab_error_t *err)

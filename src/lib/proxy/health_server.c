@@ -20,9 +20,14 @@
 #include "base/util.h"
 #include "proxy/service_health.h"
 #include "state/store.h"
+#include "state/watch.h"
 
-/* How often the store is looked at. */
-#define POLL_US 100000
+/* The store is looked at when the lab's state dir is written (a commit),
+ * as kube-proxy syncs on a watch event, and again after kube-proxy's
+ * syncPeriod (30 s) without one; every 100 ms without inotify, before the
+ * store exists and after a failed look. */
+#define SYNC_PERIOD_MS 30000
+#define POLL_MS 100
 /* --healthz: 2 x the iptables sync period (30 s): how long an update may
  * stay queued before the proxy counts as unhealthy. */
 #define HEALTH_TIMEOUT_NS 60000000000ll
@@ -311,9 +316,12 @@ kube_proxy_health_serve (const struct kube_proxy_health_config *cfg, nslab_error
     }
   struct store *st = NULL;
   uint64_t seen_rv = 0;
-  bool have_view = false;
-  for (;; usleep (POLL_US))
+  bool have_view = false, written = false;
+  /* Watched before the first look, so no commit after it goes unnoticed. */
+  cleanup_close int watch = watch_lab_dir (cfg->lab);
+  for (int next_ms = POLL_MS;; written = wait_for_write (watch, written ? COMMIT_SETTLE_MS : next_ms))
     {
+      next_ms = POLL_MS;
       nslab_error_t e = NULL;
       /* The store may come after the node's process: up writes it last. */
       if (st == NULL && store_open (cfg->lab, &st, &e) < 0)
@@ -354,5 +362,6 @@ kube_proxy_health_serve (const struct kube_proxy_health_config *cfg, nslab_error
       else if (sv.oldest_queued_mono == 0)
         sv.oldest_queued_mono = now;
       pthread_mutex_unlock (&sv.lock);
+      next_ms = watch < 0 ? POLL_MS : SYNC_PERIOD_MS;
     }
 }
