@@ -66,6 +66,40 @@ struct pending_proc {
   char *what; /* "k3s-cp1: start node cp1", for errors */
 };
 
+/* The lab's node pause processes, as the journal records them: in their
+ * mount namespaces a node's pods get their names (name_pods_on_nodes).
+ * Kept from the start (up) or the journal load (apply_ops) that found them,
+ * never read again per round. */
+struct node_proc {
+  char *name, *netns;
+  pid_t pid;
+  uint64_t starttime;
+};
+
+struct node_procs {
+  struct node_proc *v;
+  size_t n;
+};
+
+static void
+node_procs_add (struct node_procs *np, const char *name, const char *netns, pid_t pid, uint64_t starttime)
+{
+  *VEC_PUSH (np->v, np->n)
+      = (struct node_proc) { .name = xstrdup (name), .netns = xstrdup (netns), .pid = pid, .starttime = starttime };
+}
+
+static void
+node_procs_free (struct node_procs *np)
+{
+  for (size_t i = 0; i < np->n; i++)
+    {
+      free (np->v[i].name);
+      free (np->v[i].netns);
+    }
+  free (np->v);
+  memset (np, 0, sizeof *np);
+}
+
 struct pending {
   struct ipt_job *ipt;
   size_t n_ipt;
@@ -89,7 +123,8 @@ node_pid_ns (const struct pending *pend, const char *node)
 }
 
 static int
-do_process (const struct plan_op *op, struct state_writer *w, struct pending *pend, nslab_error_t *err)
+do_process (const struct plan_op *op, struct state_writer *w, struct pending *pend, struct node_procs *nodes,
+            nslab_error_t *err)
 {
   const struct plan_process *pp = &op->u.proc;
   const char *ns = op->ns;
@@ -212,6 +247,7 @@ do_process (const struct plan_op *op, struct state_writer *w, struct pending *pe
       n->node = xstrdup (pp->owner.name);
       n->fd = started->start.pid_ns;
       started->start.pid_ns = -1;
+      node_procs_add (nodes, pp->owner.name, ns, c.sp.pid, c.sp.starttime);
     }
   return 0;
 }
@@ -223,6 +259,7 @@ do_process (const struct plan_op *op, struct state_writer *w, struct pending *pe
 struct apply_ctx {
   struct state_writer *w;
   struct pending pend;
+  struct node_procs nodes;
 };
 
 static int
@@ -373,7 +410,7 @@ apply_nftables (const struct plan_op *op, struct apply_ctx *c, nslab_error_t *er
 static int
 apply_process (const struct plan_op *op, struct apply_ctx *c, nslab_error_t *err)
 {
-  return do_process (op, c->w, &c->pend, err);
+  return do_process (op, c->w, &c->pend, &c->nodes, err);
 }
 
 /* The node's /var/lib/cni for the plugins: <lab dir>/cni/<node ns>. */
@@ -549,24 +586,20 @@ finish_pending (struct pending *pend, nslab_error_t *err)
  * helper per node, after every pause process has finished its setup (a
  * node's mounted its own /run/netns). Recorded before it is made. */
 static int
-name_pods_on_nodes (struct state_writer *w, const struct plan_op *ops, size_t n, nslab_error_t *err)
+name_pods_on_nodes (struct state_writer *w, const struct node_procs *nodes, const struct plan_op *ops, size_t n,
+                    nslab_error_t *err)
 {
   size_t n_named = 0;
   for (size_t i = 0; i < n; i++)
     n_named += ops[i].kind == OP_PROCESS && ops[i].u.proc.owner.kind == OBJ_POD && ops[i].u.proc.node_netns;
   if (n_named == 0)
     return 0;
-  struct state *st = NULL;
-  if (state_writer_load (w, &st, err) < 0)
-    return -1;
   char **sources = xcalloc (n_named, sizeof *sources);
   char **names = xcalloc (n_named, sizeof *names);
   int rc = 0;
-  for (size_t k = 0; rc == 0 && k < st->n_procs; k++)
+  for (size_t k = 0; rc == 0 && k < nodes->n; k++)
     {
-      const struct state_process *node = &st->procs[k];
-      if (node->kind != STATE_PROC_NODE)
-        continue;
+      const struct node_proc *node = &nodes->v[k];
       size_t m = 0;
       for (size_t i = 0; rc == 0 && i < n; i++)
         {
@@ -586,7 +619,6 @@ name_pods_on_nodes (struct state_writer *w, const struct plan_op *ops, size_t n,
     }
   free (sources);
   free (names);
-  state_free (st);
   return rc;
 }
 
@@ -710,7 +742,8 @@ apply_plan (const struct plan *p, const char *scenario_path, nslab_error_t *err)
     rc = -1;
   nslab_error_free (&perr);
   if (rc == 0)
-    rc = name_pods_on_nodes (w, p->ops, p->n_ops, err);
+    rc = name_pods_on_nodes (w, &ctx.nodes, p->ops, p->n_ops, err);
+  node_procs_free (&ctx.nodes);
 
   if (rc == 0 && interrupted)
     rc = interrupted_error (err);
@@ -725,10 +758,11 @@ apply_plan (const struct plan *p, const char *scenario_path, nslab_error_t *err)
 }
 
 /* A running lab's node pause processes, as the journal records them: their
- * PID namespaces, for new pods to nest in. Each is opened only while the
- * recorded pid still has its start time (a pidfd pins it meanwhile). */
+ * PID namespaces, for new pods to nest in, and (NODES) their pids for
+ * naming the pods. Each is opened only while the recorded pid still has its
+ * start time (a pidfd pins it meanwhile). */
 static int
-load_node_pidns (struct state_writer *w, struct pending *pend, nslab_error_t *err)
+load_node_pidns (struct state_writer *w, struct pending *pend, struct node_procs *nodes, nslab_error_t *err)
 {
   struct state *st = NULL;
   if (state_writer_load (w, &st, err) < 0)
@@ -749,6 +783,7 @@ load_node_pidns (struct state_writer *w, struct pending *pend, nslab_error_t *er
       struct node_pidns *np = VEC_PUSH (pend->pidns, pend->n_pidns);
       np->node = xstrdup (sp->name);
       np->fd = fd;
+      node_procs_add (nodes, sp->name, sp->netns, sp->pid, sp->starttime);
     }
   state_free (st);
   return 0;
@@ -759,7 +794,7 @@ apply_ops (struct state_writer *w, const struct plan_op *ops, size_t n, nslab_er
 {
   raise_nofile ();
   struct apply_ctx ctx = { .w = w };
-  int rc = load_node_pidns (w, &ctx.pend, err);
+  int rc = load_node_pidns (w, &ctx.pend, &ctx.nodes, err);
   for (size_t i = 0; rc == 0 && i < n; i++)
     rc = appliers[ops[i].kind] (&ops[i], &ctx, err);
   if (rc == 0)
@@ -769,7 +804,8 @@ apply_ops (struct state_writer *w, const struct plan_op *ops, size_t n, nslab_er
     rc = -1;
   nslab_error_free (&perr);
   if (rc == 0)
-    rc = name_pods_on_nodes (w, ops, n, err);
+    rc = name_pods_on_nodes (w, &ctx.nodes, ops, n, err);
+  node_procs_free (&ctx.nodes);
   return rc;
 }
 
