@@ -32,7 +32,7 @@
 static void
 restore_all (char **ns, char **payload, size_t n)
 {
-  struct ipt_job jobs[16];
+  struct child_job jobs[16];
   nslab_error_t err = NULL;
   for (size_t i = 0; i < n; i++)
     if (payload[i] && iptables_restore_start (ns[i], payload[i], &jobs[i], &err) < 0)

@@ -47,7 +47,7 @@ fresh (char **ns, size_t n)
 static void
 restore_all (char **ns, char **pl, size_t n)
 {
-  struct ipt_job jobs[MAX_NODES];
+  struct child_job jobs[MAX_NODES];
   nslab_error_t err = NULL;
   for (size_t i = 0; i < n; i++)
     if (iptables_restore_start (ns[i], pl[i], &jobs[i], &err) < 0)

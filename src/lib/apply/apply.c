@@ -101,7 +101,7 @@ node_procs_free (struct node_procs *np)
 }
 
 struct pending {
-  struct ipt_job *ipt;
+  struct child_job *ipt;
   size_t n_ipt;
   struct pending_proc *procs;
   size_t n_procs;
@@ -380,7 +380,7 @@ apply_nfacct (const struct plan_op *op, struct apply_ctx *c, nslab_error_t *err)
 static int
 apply_iptables (const struct plan_op *op, struct apply_ctx *c, nslab_error_t *err)
 {
-  struct ipt_job *j = VEC_PUSH (c->pend.ipt, c->pend.n_ipt);
+  struct child_job *j = VEC_PUSH (c->pend.ipt, c->pend.n_ipt);
   if (iptables_restore_start (op->ns, op->u.ipt.payload, j, err) < 0)
     {
       c->pend.n_ipt--;

@@ -267,6 +267,24 @@ child_reap (pid_t child, int err_fd, char **text)
   return status;
 }
 
+void
+child_job_init (struct child_job *job)
+{
+  *job = (struct child_job) { .pid = -1, .err_fd = -1 };
+}
+
+bool
+child_job_reap (struct child_job *job, int *status, char **text, char **ns)
+{
+  *text = *ns = NULL;
+  if (job->pid < 0)
+    return false;
+  *status = child_reap (job->pid, job->err_fd, text);
+  *ns = job->ns;
+  child_job_init (job);
+  return true;
+}
+
 int64_t
 monotonic_us (void)
 {

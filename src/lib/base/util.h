@@ -69,6 +69,23 @@ char *fd_read_all (int fd);
  * frees). */
 int child_reap (pid_t child, int err_fd, char **text);
 
+/* A child process started to do one job while the caller goes on
+ * (iptables-restore or an nft transaction in a namespace, the snapshot's
+ * writer), finished apart so that several run at once: its pid (-1: not
+ * running), the read end of the pipe its error text comes through, and the
+ * namespace it works in, for messages (owned; NULL for none). */
+struct child_job {
+  pid_t pid;
+  int err_fd;
+  char *ns;
+};
+/* Not running: what a job's start sets first. */
+void child_job_init (struct child_job *job);
+/* Wait for JOB's child (child_reap): false when none was running. Else
+ * *status is its wait status, *text what it wrote (caller frees), *ns the
+ * job's namespace (caller frees; may be NULL); the job is not running after. */
+bool child_job_reap (struct child_job *job, int *status, char **text, char **ns);
+
 bool str_has_prefix (const char *s, const char *prefix);
 bool str_has_suffix (const char *s, const char *suffix);
 /* Trim ASCII whitespace in place; returns s. */

@@ -386,7 +386,7 @@ struct controller {
   struct control_runtime rt;
   struct store_sync_cache *synced;
   struct scenario_cache *scenario;
-  struct snapshot_job snap; /* the round's snapshot writer */
+  struct child_job snap; /* the round's snapshot writer */
 };
 
 static void

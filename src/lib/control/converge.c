@@ -538,7 +538,7 @@ replaced (const struct apply_index *x, const char *netns)
    (kube_proxy_nft_sync_payload), started in a child (nftables_start) so
    the nodes' transactions run at once; job->pid < 0 when nothing changed. */
 static int
-nft_sync (const struct plan_op *op, const struct plan *applied, bool full_sync, bool *changed, struct nft_job *job,
+nft_sync (const struct plan_op *op, const struct plan *applied, bool full_sync, bool *changed, struct child_job *job,
           nslab_error_t *err)
 {
   job->pid = -1;
@@ -593,7 +593,7 @@ withdraw_stale_addrs (const struct control_runtime *rt, const struct apply_index
 
 int
 converge_apply (const char *lab, const struct control_runtime *rt, const struct plan *applied,
-                const struct plan *newp, bool full_sync, long long *rules_us, struct snapshot_job *snap,
+                const struct plan *newp, bool full_sync, long long *rules_us, struct child_job *snap,
                 nslab_error_t *err)
 {
   long long nft_us = 0;
@@ -622,10 +622,10 @@ converge_apply (const char *lab, const struct control_runtime *rt, const struct 
   /* 1. kube-proxy: every node's rules, before any pod goes, so no packet
    * is sent to a pod that is being torn down; the nodes' restores run at
    * once. */
-  struct ipt_job *jobs = xcalloc (newp->n_ops + 1, sizeof *jobs);
+  struct child_job *jobs = xcalloc (newp->n_ops + 1, sizeof *jobs);
   long long *started = xcalloc (newp->n_ops + 1, sizeof *started), ipt_us = 0;
   size_t n_jobs = 0;
-  struct nft_job *nft_jobs = xcalloc (newp->n_ops + 1, sizeof *nft_jobs);
+  struct child_job *nft_jobs = xcalloc (newp->n_ops + 1, sizeof *nft_jobs);
   long long *nft_started = xcalloc (newp->n_ops + 1, sizeof *nft_started);
   size_t n_nft = 0;
   for (size_t i = 0; rc == 0 && i < newp->n_ops; i++)

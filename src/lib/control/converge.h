@@ -36,7 +36,7 @@ int converge_plan (const char *lab, const char *scenario_path, struct scenario_c
  * microseconds the rule syncs themselves took (the longest of the nodes'
  * restores, which run at once). */
 int converge_apply (const char *lab, const struct control_runtime *rt, const struct plan *applied,
-                    const struct plan *newp, bool full_sync, long long *rules_us, struct snapshot_job *snap,
+                    const struct plan *newp, bool full_sync, long long *rules_us, struct child_job *snap,
                     nslab_error_t *err);
 
 #endif

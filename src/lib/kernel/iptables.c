@@ -128,11 +128,9 @@ iptables_restore_program (nslab_error_t *err)
 }
 
 int
-iptables_restore_start (const char *ns, const char *payload, struct ipt_job *job, nslab_error_t *err)
+iptables_restore_start (const char *ns, const char *payload, struct child_job *job, nslab_error_t *err)
 {
-  job->pid = -1;
-  job->err_fd = -1;
-  job->ns = NULL;
+  child_job_init (job);
   const char *prog = iptables_restore_program (err);
   if (prog == NULL)
     return nslab_error_wrap (err, "%s: iptables-restore", ns);
@@ -202,17 +200,11 @@ iptables_restore_start (const char *ns, const char *payload, struct ipt_job *job
 }
 
 int
-iptables_restore_finish (struct ipt_job *job, nslab_error_t *err)
+iptables_restore_finish (struct child_job *job, nslab_error_t *err)
 {
-  if (job->pid < 0)
-    return 0;
-  cleanup_free char *msg = NULL;
-  int status = child_reap (job->pid, job->err_fd, &msg);
-  job->err_fd = -1;
-  job->pid = -1;
-  cleanup_free char *ns = job->ns;
-  job->ns = NULL;
-  if (WIFEXITED (status) && WEXITSTATUS (status) == 0)
+  cleanup_free char *msg = NULL, *ns = NULL;
+  int status;
+  if (!child_job_reap (job, &status, &msg, &ns) || (WIFEXITED (status) && WEXITSTATUS (status) == 0))
     return 0;
   str_trim (msg);
   /* Keep the first line: iptables-restore names the failing line there. */
@@ -237,7 +229,7 @@ iptables_restore_finish (struct ipt_job *job, nslab_error_t *err)
 int
 iptables_restore (const char *ns, const char *payload, nslab_error_t *err)
 {
-  struct ipt_job job;
+  struct child_job job;
   if (iptables_restore_start (ns, payload, &job, err) < 0)
     return -1;
   return iptables_restore_finish (&job, err);

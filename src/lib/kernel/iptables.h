@@ -9,20 +9,15 @@
 #include <sys/types.h>
 
 #include "base/error.h"
-
-struct ipt_job {
-  pid_t pid;
-  int err_fd;     /* child's stderr */
-  char *ns;
-};
+#include "base/util.h"
 
 /* Absolute path of iptables-nft-restore or iptables-legacy-restore,
  * matching `iptables`; cached. NULL with err when none is found. */
 const char *iptables_restore_program (nslab_error_t *err);
 /* Start `<restore> --noflush --counters` inside ns fed with payload. */
-int iptables_restore_start (const char *ns, const char *payload, struct ipt_job *job, nslab_error_t *err);
+int iptables_restore_start (const char *ns, const char *payload, struct child_job *job, nslab_error_t *err);
 /* Wait for it; a non-zero exit becomes an error carrying its stderr. */
-int iptables_restore_finish (struct ipt_job *job, nslab_error_t *err);
+int iptables_restore_finish (struct child_job *job, nslab_error_t *err);
 /* Both in one call. */
 int iptables_restore (const char *ns, const char *payload, nslab_error_t *err);
 /* `iptables-save -t TABLE` of the same backend inside ns (every table when

@@ -72,11 +72,9 @@ low_fds_taken (void)
  * descriptor past FD_SETSIZE, and up's parallel work on a large lab holds
  * more than a thousand. The first error line comes back through a pipe. */
 int
-nftables_start (const char *ns, const char *payload, struct nft_job *job, nslab_error_t *err)
+nftables_start (const char *ns, const char *payload, struct child_job *job, nslab_error_t *err)
 {
-  job->pid = -1;
-  job->err_fd = -1;
-  job->ns = NULL;
+  child_job_init (job);
   int nsfd = -1;
   if (ns && (nsfd = netns_open (ns, err)) < 0)
     return -1;
@@ -120,17 +118,11 @@ nftables_start (const char *ns, const char *payload, struct nft_job *job, nslab_
 }
 
 int
-nftables_finish (struct nft_job *job, nslab_error_t *err)
+nftables_finish (struct child_job *job, nslab_error_t *err)
 {
-  if (job->pid < 0)
-    return 0;
-  cleanup_free char *msg = NULL;
-  int status = child_reap (job->pid, job->err_fd, &msg);
-  cleanup_free char *ns = job->ns;
-  job->pid = -1;
-  job->err_fd = -1;
-  job->ns = NULL;
-  if (WIFEXITED (status) && WEXITSTATUS (status) == 0)
+  cleanup_free char *msg = NULL, *ns = NULL;
+  int status;
+  if (!child_job_reap (job, &status, &msg, &ns) || (WIFEXITED (status) && WEXITSTATUS (status) == 0))
     return 0;
   return nslab_error (err, 0, "%s: %s", ns, *msg ? msg : "nft failed");
 }
@@ -140,7 +132,7 @@ nftables_run (const char *ns, const char *payload, nslab_error_t *err)
 {
   if (low_fds_taken ())
     {
-      struct nft_job job;
+      struct child_job job;
       if (nftables_start (ns, payload, &job, err) < 0)
         return -1;
       return nftables_finish (&job, err);

@@ -6,6 +6,7 @@
 #define NSLAB_NFTABLES_H
 
 #include "base/error.h"
+#include "base/util.h"
 
 /* Run PAYLOAD (nft commands, as `nft -f` reads them) in namespace NS (the
  * current one when NULL): all of it is applied or none. An error carries
@@ -14,13 +15,8 @@ int nftables_run (const char *ns, const char *payload, nslab_error_t *err);
 /* The same in a child process, started and finished apart, so that the
  * transactions of several namespaces run at once (the control loop's
  * nodes); the child holds no descriptor but the namespace's. */
-struct nft_job {
-  int pid;
-  int err_fd;
-  char *ns;
-};
-int nftables_start (const char *ns, const char *payload, struct nft_job *job, nslab_error_t *err);
-int nftables_finish (struct nft_job *job, nslab_error_t *err);
+int nftables_start (const char *ns, const char *payload, struct child_job *job, nslab_error_t *err);
+int nftables_finish (struct child_job *job, nslab_error_t *err);
 /* Run COMMAND ("list table ip kube-proxy", "list ruleset") in NS and give
  * its output in *out (caller frees). */
 int nftables_list (const char *ns, const char *command, char **out, nslab_error_t *err);

@@ -47,10 +47,9 @@ snapshot_write (struct state_writer *w, const struct plan *p, nslab_error_t *err
 }
 
 int
-snapshot_write_start (struct state_writer *w, const struct plan *p, struct snapshot_job *job, nslab_error_t *err)
+snapshot_write_start (struct state_writer *w, const struct plan *p, struct child_job *job, nslab_error_t *err)
 {
-  job->pid = -1;
-  job->err_fd = -1;
+  child_job_init (job);
   int ep[2];
   if (pipe2 (ep, O_CLOEXEC) < 0)
     return nslab_error (err, errno, "pipe");
@@ -83,17 +82,13 @@ snapshot_write_start (struct state_writer *w, const struct plan *p, struct snaps
 }
 
 int
-snapshot_write_finish (struct snapshot_job *job, nslab_error_t *err)
+snapshot_write_finish (struct child_job *job, nslab_error_t *err)
 {
-  if (job->pid < 0)
+  cleanup_free char *msg = NULL, *ns = NULL;
+  int status;
+  if (!child_job_reap (job, &status, &msg, &ns) || (WIFEXITED (status) && WEXITSTATUS (status) == 0))
     return 0;
-  cleanup_free char *msg = NULL;
-  int status = child_reap (job->pid, job->err_fd, &msg);
   str_trim (msg);
-  job->pid = -1;
-  job->err_fd = -1;
-  if (WIFEXITED (status) && WEXITSTATUS (status) == 0)
-    return 0;
   return nslab_error (err, 0, "%s", *msg ? msg : "writing the snapshot failed");
 }
 

@@ -9,6 +9,7 @@
 #define NSLAB_STATE_SNAPSHOT_H
 
 #include "base/error.h"
+#include "base/util.h"
 #include "plan/plan.h"
 
 #define SNAPSHOT_FILE "plan.json"
@@ -22,13 +23,8 @@ int snapshot_write (struct state_writer *w, const struct plan *p, nslab_error_t 
  * lock and holds it until the file is in place. _finish waits for it: 0,
  * or -1 with the child's error. A job whose start failed (pid -1) finishes
  * at once with 0. */
-struct snapshot_job {
-  int pid;
-  int err_fd;
-};
-int snapshot_write_start (struct state_writer *w, const struct plan *p, struct snapshot_job *job,
-                          nslab_error_t *err);
-int snapshot_write_finish (struct snapshot_job *job, nslab_error_t *err);
+int snapshot_write_start (struct state_writer *w, const struct plan *p, struct child_job *job, nslab_error_t *err);
+int snapshot_write_finish (struct child_job *job, nslab_error_t *err);
 /* Read LAB's snapshot. Only a regular file owned by root, not a link, in a
  * lab dir that is itself the lab's, is trusted. */
 int snapshot_read (const char *lab, struct plan **out, nslab_error_t *err);
