@@ -178,6 +178,8 @@ lab_without_web () {
   [ "$(kc apply -f "$BATS_TEST_TMPDIR/ns.yaml")" = "namespace/tools unchanged" ]
   [ "$(kc apply -f "$BATS_TEST_TMPDIR/pod.yaml")" = "pod/x unchanged" ]
   [ "$(kc get pod x -o jsonpath='{.spec.containers[*].name} {.spec.containers[0].image} {.status.containerStatuses[*].name}')" = "x busybox x" ]
+  # no app runs in it (busybox): its container started with the pod, not at the epoch
+  [ "$(kc get pod x -o jsonpath='{.status.containerStatuses[0].state.running.startedAt}')" = "$(kc get pod x -o jsonpath='{.status.startTime}')" ]
   [ "$(kc get ns demo -o jsonpath='{.metadata.labels.tier} {.metadata.annotations.note}')" = "web kept" ]
   run kc create service clusterip bad --tcp=70000:80
   [ "$status" -ne 0 ]

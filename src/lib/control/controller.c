@@ -705,7 +705,8 @@ set_pod_status (json_t *pod, const json_t *was, void *arg)
     {
       json_t *old_state = json_object_get (json_object_get (json_array_get (json_object_get (wst, "containerStatuses"),
                                                                             0), "state"), "running");
-      if (r->have_status && r->started_at)
+      /* started_at -1: no app ever started (app none), the sandbox's time stays */
+      if (r->have_status && r->started_at > 0)
         {
           cleanup_free char *st = rfc3339 (r->started_at);
           json_object_set_new (state, "running", json_pack ("{s:s}", "startedAt", st));
