@@ -1,5 +1,6 @@
 /* libFuzzer entry for the API server's request decoder: the input is a
- * request body (decoded, then applied as a merge patch to a Deployment) and,
+ * request body (decoded, then applied as a merge patch to a Deployment and
+ * made into the scenario section a create writes), and,
  * as a protobuf body, and,
  * split at its first newline, a label and a field selector (parsed, then
  * matched). Nothing may crash or leak. */
@@ -7,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "apiserver/create.h"
 #include "apiserver/request.h"
 #include "base/util.h"
 
@@ -22,6 +24,10 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
   json_t *body = request_decode_body ((const char *) data, size, &msg);
   if (body)
     {
+      char *field = NULL, *message = NULL;
+      free (create_section (NULL, body, "default", &field, &message));
+      free (field);
+      free (message);
       request_merge_patch (target, body);
       json_decref (body);
     }
