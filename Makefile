@@ -23,7 +23,7 @@ BUILD     ?= build/release
 VERSION   := 0.1.0
 SAN       ?=
 
-PKGS      := libnl-3.0 libnl-route-3.0 libmnl jansson nettle sqlite3 libarchive ldns libmicrohttpd gnutls libnftables
+PKGS      := libnl-3.0 libnl-route-3.0 libmnl jansson nettle sqlite3 libarchive ldns libmicrohttpd gnutls libnftables zlib
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 CHECK_CFLAGS := $(shell pkg-config --cflags check 2>/dev/null)

@@ -215,27 +215,44 @@ lab_without_web () {
   "$NSLAB" down k3s
 }
 
-@test "apiserver: kubectl exec (WebSocket v5) passes output, stdin and the exit code" {
+# kubectl 1.30 and later speak WebSocket (v5.channel.k8s.io) for exec,
+# earlier ones SPDY/3.1 (v4.channel.k8s.io): the same session either way.
+@test "apiserver: kubectl exec passes output, stdin, a terminal and the exit code (WebSocket or SPDY by kubectl's version)" {
   "$NSLAB" up "$SEED" > /dev/null
   pod=$(kc -n demo get pods -o jsonpath='{.items[0].metadata.name}')
   ip=$(kc -n demo get pod "$pod" -o jsonpath='{.status.podIP}')
-  if [ "$KMINOR" -lt 30 ]; then
-    # SPDY/3.1 (kubectl before 1.30) is refused with a Status saying why
-    run kc -n demo exec "$pod" -- true
-    [ "$status" -eq 1 ]
-    [[ "$output" == *"nslab's API server speaks the WebSocket remote command protocol"*"not SPDY/3.1"* ]]
-    "$NSLAB" down k3s
-    skip "kubectl 1.$KMINOR uses SPDY for exec; nslab's API server speaks the WebSocket protocol"
-  fi
   run kc -n demo exec "$pod" -- ip -br addr
   [ "$status" -eq 0 ]
   [[ "$output" == *"eth0@"*" UP "*"$ip/24"* ]]
-  run kc -n demo exec "$pod" -- sh -c 'echo out; echo err >&2; exit 3'
+  run kc -n demo exec "$pod" -- sh -c 'exit 3'
   [ "$status" -eq 3 ]
-  [[ "$output" == *"command terminated with exit code 3"* ]]
+  # stdout and stderr on their own streams
+  rc=0
+  kc -n demo exec "$pod" -- sh -c 'echo out; echo err >&2; exit 3' > "$BATS_TEST_TMPDIR/o" 2> "$BATS_TEST_TMPDIR/e" || rc=$?
+  [ "$rc" -eq 3 ]
+  [ "$(cat "$BATS_TEST_TMPDIR/o")" = out ]
+  [ "$(head -1 "$BATS_TEST_TMPDIR/e")" = err ]
+  grep -q "command terminated with exit code 3" "$BATS_TEST_TMPDIR/e"
   [ "$(echo hello | kc -n demo exec -i "$pod" -- cat)" = hello ]
+  # stdin larger than a SPDY window, both ways
+  head -c 300000 /dev/urandom | base64 -w 76 > "$BATS_TEST_TMPDIR/in"
+  [ "$(kc -n demo exec -i "$pod" -- sha256sum < "$BATS_TEST_TMPDIR/in" | cut -d' ' -f1)" = \
+    "$(sha256sum < "$BATS_TEST_TMPDIR/in" | cut -d' ' -f1)" ]
+  # a large output arrives whole: 1.2 MB, far past the 64 KiB windows
+  [ "$(kc -n demo exec "$pod" -- seq 200000 | sha256sum)" = "$(seq 200000 | sha256sum)" ]
+  # a terminal: its size (kubectl sends script's 50x132), and the exit code through it
+  run script -qec "stty rows 50 cols 132; $NSLAB kubectl k3s -n demo exec -it $pod -- sh -c 'stty size; tty; exit 4'" /dev/null
+  [ "$status" -eq 4 ]
+  [[ "$output" == *"50 132"* ]]
+  [[ "$output" == *"/dev/pts/"* ]]
+  # typed input through the terminal
+  run script -qec "$NSLAB kubectl k3s -n demo exec -it $pod -- sh -c 'read x; echo typed-\$x; exit 5'" /dev/null <<< 42
+  [ "$status" -eq 5 ]
+  [[ "$output" == *"typed-42"* ]]
   run kc -n demo exec nope -- true
   [ "$output" = 'Error from server (NotFound): pods "nope" not found' ]
+  # no exec session is left running
+  ! pgrep -f "nslab exec k3s -n demo pod/$pod" > /dev/null
   "$NSLAB" down k3s
 }
 
