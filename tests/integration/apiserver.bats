@@ -251,6 +251,23 @@ lab_without_web () {
   [[ "$output" == *"typed-42"* ]]
   run kc -n demo exec nope -- true
   [ "$output" = 'Error from server (NotFound): pods "nope" not found' ]
+  # the SPDY upgrade as the kubelet answers it: the client's first known
+  # stream protocol, 403 when none is known, 400 without any
+  pki=$STATE_ROOT/k3s/pki
+  spdy () { "$NSLAB" exec k3s host -- curl -s -i --max-time 1 --cacert "$pki/ca.crt" --cert "$pki/client.crt" \
+    --key "$pki/client.key" -X POST -H 'Connection: Upgrade' -H 'Upgrade: SPDY/3.1' "$@" \
+    "https://192.168.56.10:6443/api/v1/namespaces/demo/pods/$pod/exec?command=true&stdout=true" | tr -d '\r'; }
+  run spdy -H 'X-Stream-Protocol-Version: v5.channel.k8s.io' -H 'X-Stream-Protocol-Version: v3.channel.k8s.io'
+  [[ "$output" == "HTTP/1.1 101 Switching Protocols"* ]]
+  grep -qix 'connection: upgrade' <<< "$output"
+  grep -qx 'Upgrade: SPDY/3.1' <<< "$output"
+  grep -qx 'X-Stream-Protocol-Version: v3.channel.k8s.io' <<< "$output"
+  run spdy -H 'X-Stream-Protocol-Version: v9.channel.k8s.io'
+  [[ "$output" == "HTTP/1.1 403 Forbidden"* ]]
+  grep -qx 'X-Accepted-Stream-Protocol-Versions: channel.k8s.io' <<< "$output"
+  [[ "$output" == *"unable to negotiate protocol: client supports [v9.channel.k8s.io], server accepts [v4.channel.k8s.io v3.channel.k8s.io v2.channel.k8s.io channel.k8s.io]"* ]]
+  run spdy
+  [[ "$output" == "HTTP/1.1 400 Bad Request"*"X-Stream-Protocol-Version is required"* ]]
   # no exec session is left running
   ! pgrep -f "nslab exec k3s -n demo pod/$pod" > /dev/null
   "$NSLAB" down k3s
