@@ -409,6 +409,71 @@ START_TEST (windows)
 }
 END_TEST
 
+/* Streams kubectl may not open, and a frame that ends the connection. */
+START_TEST (refusals)
+{
+  int sv[2];
+  ck_assert_int_eq (socketpair (AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv), 0);
+  struct exec_request r = { .stdout_ = true, .spdy = true, .version = 4 };
+  struct exec_transport *t = exec_spdy_new (&r);
+  t->sock = sv[0];
+  struct spdy_codec *peer = spdy_codec_new (), *peer_in = spdy_codec_new ();
+  struct strbuf out, in;
+  sb_init (&out);
+  sb_init (&in);
+  const char *names[] = { "streamtype" }, *err[] = { "error" }, *odd[] = { "stdcrash" };
+  ck_assert (spdy_put_syn_stream (peer, &out, 2, 0, 0, 0, names, err, 1));  /* even: the server's ids */
+  ck_assert (spdy_put_syn_stream (peer, &out, 3, 0, 0, 0, names, odd, 1));  /* no such channel */
+  ck_assert (spdy_put_syn_stream (peer, &out, 5, 0, 0, 0, names, err, 1));  /* fine */
+  ck_assert (spdy_put_syn_stream (peer, &out, 7, 0, 0, 0, names, err, 1));  /* error again */
+  ck_assert (spdy_put_syn_stream (peer, &out, 1, 0, 0, 0, names, err, 1));  /* below the last */
+  spdy_put_data (&out, 9, 0, "x", 1);                                       /* never opened */
+  peer_sends (sv[1], &out);
+  out.len = 0;
+  ck_assert (t->ops->receive (t));
+  ck_assert (t->ops->send (t));
+  char buf[4096];
+  ssize_t n = recv (sv[1], buf, sizeof buf, 0);
+  ck_assert_int_gt (n, 0);
+  sb_addn (&in, buf, (size_t) n);
+  uint32_t want[][2] = { { 2, SPDY_PROTOCOL_ERROR }, { 3, SPDY_REFUSED_STREAM }, { 5, 0 }, { 7, SPDY_REFUSED_STREAM },
+                         { 1, SPDY_PROTOCOL_ERROR }, { 9, SPDY_INVALID_STREAM } };
+  size_t off = 0;
+  for (size_t i = 0; i < ARRAY_SIZE (want); i++)
+    {
+      struct spdy_frame f = next (peer_in, &in, &off);
+      ck_assert_int_eq (f.type, want[i][1] ? SPDY_RST_STREAM : SPDY_SYN_REPLY);
+      ck_assert_uint_eq (f.stream_id, want[i][0]);
+      ck_assert_uint_eq (f.status, want[i][1]);
+      spdy_frame_clear (&f);
+    }
+  ck_assert_uint_eq (off, in.len);
+  ck_assert (!t->peer_gone);
+  /* SPDY/2: the connection ends with GOAWAY PROTOCOL_ERROR */
+  peer_sends (sv[1], &(struct strbuf) { .buf = (char *) "\x80\x02\x00\x06\x00\x00\x00\x04\x00\x00\x00\x01", .len = 12 });
+  ck_assert (t->ops->receive (t));
+  ck_assert (t->peer_gone);
+  n = recv (sv[1], buf, sizeof buf, 0);
+  ck_assert_int_eq (n, 16);
+  in.len = 0;
+  sb_addn (&in, buf, (size_t) n);
+  off = 0;
+  struct spdy_frame f = next (peer_in, &in, &off);
+  ck_assert_int_eq (f.type, SPDY_GOAWAY);
+  ck_assert_uint_eq (f.stream_id, 7);
+  ck_assert_uint_eq (f.status, SPDY_GOAWAY_PROTOCOL_ERROR);
+  t->ops->free (t);
+  /* no second GOAWAY on the way out */
+  ck_assert_int_eq (recv (sv[1], buf, sizeof buf, MSG_DONTWAIT), -1);
+  spdy_codec_free (peer);
+  spdy_codec_free (peer_in);
+  sb_free (&out);
+  sb_free (&in);
+  close (sv[0]);
+  close (sv[1]);
+}
+END_TEST
+
 static Suite *
 make_suite (void)
 {
@@ -419,6 +484,7 @@ make_suite (void)
   tcase_add_test (tc, malformed);
   tcase_add_test (tc, stream_protocols);
   tcase_add_test (tc, windows);
+  tcase_add_test (tc, refusals);
   suite_add_tcase (s, tc);
   return s;
 }

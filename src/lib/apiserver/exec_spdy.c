@@ -75,7 +75,7 @@ struct spdy {
    * window: held to 64 KiB, a larger output would stall for good. */
   bool flow_control;
   struct strbuf resize;
-  bool eof, goaway;
+  bool eof, goaway, goaway_sent;
 };
 
 static struct stream *
@@ -103,6 +103,7 @@ static void
 fail (struct spdy *s)
 {
   spdy_put_goaway (&s->out, s->last_peer_id, SPDY_GOAWAY_PROTOCOL_ERROR);
+  s->goaway_sent = true;
   (void) exec_transport_send (&s->t, s->out.buf + s->out_off, s->out.len - s->out_off);
   s->out.len = s->out_off = 0;
   s->t.peer_gone = true;
@@ -400,7 +401,7 @@ static void
 spdy_free (struct exec_transport *t)
 {
   struct spdy *s = (struct spdy *) t;
-  if (!s->eof && !s->goaway)
+  if (!s->eof && !s->goaway && !s->goaway_sent)
     {
       spdy_put_goaway (&s->out, s->last_peer_id, SPDY_GOAWAY_OK);
       (void) send_queued (t);
