@@ -229,7 +229,7 @@ START_TEST (malformed)
     "\0\0\0\2\0\0\0\3abc\0\0\0\1x\0\0\0\3abc\0\0\0\1y",
     "\0\0\0\1\0\0\0\0\0\0\0\1x",
   };
-  static const size_t block_len[] = { 20, 16, 32, 13 };
+  static const size_t block_len[] = { 20, 16, 28, 13 };
   for (size_t i = 0; i < ARRAY_SIZE (blocks) + 2; i++)
     {
       struct strbuf body, packed;

@@ -408,7 +408,8 @@ spdy_put_data (struct strbuf *sb, uint32_t id, uint8_t flags, const void *data, 
 {
   put32 (sb, id & 0x7fffffff);
   put32 (sb, (uint32_t) flags << 24 | ((uint32_t) len & 0xffffff));
-  sb_addn (sb, data, len);
+  if (len)
+    sb_addn (sb, data, len);
 }
 
 void
