@@ -250,36 +250,37 @@ refuse_text (struct MHD_Connection *c, int code, const char *text)
   return respond (c, &r, NULL);
 }
 
-/* The kubelet's answer when no protocol is common: 403, the server's list
- * in X-Accepted-Stream-Protocol-Versions, Go's %v of both lists. */
-static enum MHD_Result
-refuse_protocols (struct MHD_Connection *c, const char *offers)
+/* The tokens of comma-separated CSV as Go's %v prints a []string:
+ * "[a b c]" (caller frees). */
+static char *
+go_list (const char *csv)
 {
-  struct strbuf client, server;
-  sb_init (&client);
-  sb_init (&server);
-  for (const char *p = offers; *p;)
+  struct strbuf sb;
+  sb_init (&sb);
+  sb_add (&sb, "[");
+  for (const char *p = csv; *p;)
     {
       p += strspn (p, " ,");
       size_t n = strcspn (p, ","), m = n;
       while (m && p[m - 1] == ' ')
         m--;
       if (m)
-        sb_addf (&client, "%s%.*s", client.len ? " " : "", (int) m, p);
+        sb_addf (&sb, "%s%.*s", sb.len > 1 ? " " : "", (int) m, p);
       p += n;
     }
-  for (const char *p = exec_spdy_protocols; *p;)
-    {
-      p += strspn (p, " ,");
-      size_t n = strcspn (p, ",");
-      sb_addf (&server, "%s%.*s", server.len ? " " : "", (int) n, p);
-      p += n;
-    }
-  cleanup_free char *msg = xasprintf ("unable to upgrade: unable to negotiate protocol: client supports [%s], server "
-                                      "accepts [%s]\n",
-                                      client.buf ? client.buf : "", server.buf ? server.buf : "");
-  sb_free (&client);
-  sb_free (&server);
+  sb_add (&sb, "]");
+  return sb_steal (&sb);
+}
+
+/* The kubelet's answer when no protocol is common: 403, the server's list
+ * in X-Accepted-Stream-Protocol-Versions. */
+static enum MHD_Result
+refuse_protocols (struct MHD_Connection *c, const char *offers)
+{
+  cleanup_free char *client = go_list (offers), *server = go_list (exec_spdy_protocols);
+  cleanup_free char *msg = xasprintf ("unable to upgrade: unable to negotiate protocol: client supports %s, server "
+                                      "accepts %s\n",
+                                      client, server);
   struct MHD_Response *resp = MHD_create_response_from_buffer (strlen (msg), msg, MHD_RESPMEM_MUST_COPY);
   MHD_add_response_header (resp, "Content-Type", "text/plain; charset=utf-8");
   for (const char *p = exec_spdy_protocols; *p;)
