@@ -9,7 +9,7 @@
 #   make check-isolation  make check twice with the demo lab and a foreign netns up (root)
 #   make check-vagrant  the Vagrantfile parses, scripts are LF, it provisions as the README says (no VM)
 #   make check-container  build a bookworm image (mmdebstrap, docker import) and run the seed lab and make check in it
-#   make fuzz       fuzz the scenario loader, plan reader, DNS queries, CNI results and the API request decoder (clang libFuzzer), FUZZ_SECONDS=600
+#   make fuzz       fuzz the scenario loader, plan reader, DNS queries, CNI results, the API request decoder and the SPDY frame parser (clang libFuzzer), FUZZ_SECONDS=600
 #   make bench      benchmarks
 #   make install    PREFIX=/usr/local (binary, templates, labs, man page, docs, bash completion)
 #   make uninstall  PREFIX=/usr/local
@@ -23,7 +23,7 @@ BUILD     ?= build/release
 VERSION   := 0.1.0
 SAN       ?=
 
-PKGS      := libnl-3.0 libnl-route-3.0 libmnl jansson nettle sqlite3 libarchive ldns libmicrohttpd gnutls libnftables
+PKGS      := libnl-3.0 libnl-route-3.0 libmnl jansson nettle sqlite3 libarchive ldns libmicrohttpd gnutls libnftables zlib
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 CHECK_CFLAGS := $(shell pkg-config --cflags check 2>/dev/null)
@@ -153,6 +153,7 @@ fuzz: deps-fuzz
 	$(FUZZ_CC) -o build/fuzz/fuzz_dns tests/fuzz/fuzz_dns.c build/fuzz/libnslab.a $(LDLIBS)
 	$(FUZZ_CC) -o build/fuzz/fuzz_cni_result tests/fuzz/fuzz_cni_result.c build/fuzz/libnslab.a $(LDLIBS)
 	$(FUZZ_CC) -o build/fuzz/fuzz_request tests/fuzz/fuzz_request.c build/fuzz/libnslab.a $(LDLIBS)
+	$(FUZZ_CC) -o build/fuzz/fuzz_spdy tests/fuzz/fuzz_spdy.c build/fuzz/libnslab.a $(LDLIBS)
 	@mkdir -p build/fuzz/corpus build/fuzz/corpus-json
 	cp labs/*.ini templates/*.ini tests/fuzz/corpus/* build/fuzz/corpus/ 2>/dev/null || true
 	for f in labs/*.ini; do bin/nslab plan -o json "$$f" > build/fuzz/corpus-json/$$(basename "$$f" .ini).json; done
@@ -171,6 +172,8 @@ fuzz: deps-fuzz
 	@mkdir -p build/fuzz/corpus-request
 	cp tests/fuzz/corpus-request/* build/fuzz/corpus-request/
 	./build/fuzz/fuzz_request -max_total_time=$(FUZZ_SECONDS) build/fuzz/corpus-request
+	@mkdir -p build/fuzz/corpus-spdy && cp tests/fuzz/corpus-spdy/* build/fuzz/corpus-spdy/
+	./build/fuzz/fuzz_spdy -max_total_time=$(FUZZ_SECONDS) -max_len=200000 build/fuzz/corpus-spdy
 
 # Regenerate the golden plans (one per labs/*.ini) after a deliberate change,
 # and show the whole diff to review before committing it.

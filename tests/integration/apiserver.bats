@@ -257,27 +257,61 @@ lab_without_web () {
   "$NSLAB" down k3s
 }
 
-@test "apiserver: kubectl exec (WebSocket v5) passes output, stdin and the exit code" {
+# kubectl 1.30 and later speak WebSocket (v5.channel.k8s.io) for exec,
+# earlier ones SPDY/3.1 (v4.channel.k8s.io): the same session either way.
+@test "apiserver: kubectl exec passes output, stdin, a terminal and the exit code (WebSocket or SPDY by kubectl's version)" {
   "$NSLAB" up "$SEED" > /dev/null
   pod=$(kc -n demo get pods -o jsonpath='{.items[0].metadata.name}')
   ip=$(kc -n demo get pod "$pod" -o jsonpath='{.status.podIP}')
-  if [ "$KMINOR" -lt 30 ]; then
-    # SPDY/3.1 (kubectl before 1.30) is refused with a Status saying why
-    run kc -n demo exec "$pod" -- true
-    [ "$status" -eq 1 ]
-    [[ "$output" == *"nslab's API server speaks the WebSocket remote command protocol"*"not SPDY/3.1"* ]]
-    "$NSLAB" down k3s
-    skip "kubectl 1.$KMINOR uses SPDY for exec; nslab's API server speaks the WebSocket protocol"
-  fi
   run kc -n demo exec "$pod" -- ip -br addr
   [ "$status" -eq 0 ]
   [[ "$output" == *"eth0@"*" UP "*"$ip/24"* ]]
-  run kc -n demo exec "$pod" -- sh -c 'echo out; echo err >&2; exit 3'
+  run kc -n demo exec "$pod" -- sh -c 'exit 3'
   [ "$status" -eq 3 ]
-  [[ "$output" == *"command terminated with exit code 3"* ]]
+  # stdout and stderr on their own streams
+  rc=0
+  kc -n demo exec "$pod" -- sh -c 'echo out; echo err >&2; exit 3' > "$BATS_TEST_TMPDIR/o" 2> "$BATS_TEST_TMPDIR/e" || rc=$?
+  [ "$rc" -eq 3 ]
+  [ "$(cat "$BATS_TEST_TMPDIR/o")" = out ]
+  [ "$(head -1 "$BATS_TEST_TMPDIR/e")" = err ]
+  grep -q "command terminated with exit code 3" "$BATS_TEST_TMPDIR/e"
   [ "$(echo hello | kc -n demo exec -i "$pod" -- cat)" = hello ]
+  # stdin larger than a SPDY window, both ways
+  head -c 300000 /dev/urandom | base64 -w 76 > "$BATS_TEST_TMPDIR/in"
+  [ "$(kc -n demo exec -i "$pod" -- sha256sum < "$BATS_TEST_TMPDIR/in" | cut -d' ' -f1)" = \
+    "$(sha256sum < "$BATS_TEST_TMPDIR/in" | cut -d' ' -f1)" ]
+  # a large output arrives whole: 1.2 MB, far past the 64 KiB windows
+  [ "$(kc -n demo exec "$pod" -- seq 200000 | sha256sum)" = "$(seq 200000 | sha256sum)" ]
+  # a terminal: its size (kubectl sends script's 50x132), and the exit code through it
+  run script -qec "stty rows 50 cols 132; $NSLAB kubectl k3s -n demo exec -it $pod -- sh -c 'stty size; tty; exit 4'" /dev/null
+  [ "$status" -eq 4 ]
+  [[ "$output" == *"50 132"* ]]
+  [[ "$output" == *"/dev/pts/"* ]]
+  # typed input through the terminal
+  run script -qec "$NSLAB kubectl k3s -n demo exec -it $pod -- sh -c 'read x; echo typed-\$x; exit 5'" /dev/null <<< 42
+  [ "$status" -eq 5 ]
+  [[ "$output" == *"typed-42"* ]]
   run kc -n demo exec nope -- true
   [ "$output" = 'Error from server (NotFound): pods "nope" not found' ]
+  # the SPDY upgrade as the kubelet answers it: the client's first known
+  # stream protocol, 403 when none is known, 400 without any
+  pki=$STATE_ROOT/k3s/pki
+  spdy () { "$NSLAB" exec k3s host -- curl -s -i --max-time 1 --cacert "$pki/ca.crt" --cert "$pki/client.crt" \
+    --key "$pki/client.key" -X POST -H 'Connection: Upgrade' -H 'Upgrade: SPDY/3.1' "$@" \
+    "https://192.168.56.10:6443/api/v1/namespaces/demo/pods/$pod/exec?command=true&stdout=true" | tr -d '\r'; }
+  run spdy -H 'X-Stream-Protocol-Version: v5.channel.k8s.io' -H 'X-Stream-Protocol-Version: v3.channel.k8s.io'
+  [[ "$output" == "HTTP/1.1 101 Switching Protocols"* ]]
+  grep -qix 'connection: upgrade' <<< "$output"
+  grep -qx 'Upgrade: SPDY/3.1' <<< "$output"
+  grep -qx 'X-Stream-Protocol-Version: v3.channel.k8s.io' <<< "$output"
+  run spdy -H 'X-Stream-Protocol-Version: v9.channel.k8s.io'
+  [[ "$output" == "HTTP/1.1 403 Forbidden"* ]]
+  grep -qx 'X-Accepted-Stream-Protocol-Versions: channel.k8s.io' <<< "$output"
+  [[ "$output" == *"unable to negotiate protocol: client supports [v9.channel.k8s.io], server accepts [v4.channel.k8s.io v3.channel.k8s.io v2.channel.k8s.io channel.k8s.io]"* ]]
+  run spdy
+  [[ "$output" == "HTTP/1.1 400 Bad Request"*"X-Stream-Protocol-Version is required"* ]]
+  # no exec session is left running
+  ! pgrep -f "nslab exec k3s -n demo pod/$pod" > /dev/null
   "$NSLAB" down k3s
 }
 

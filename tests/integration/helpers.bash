@@ -195,7 +195,8 @@ crash_twice () {
 
 # The minor version of the kubectl on PATH: 20 for Debian's
 # kubernetes-client (what make deps installs when there is none), 32 for
-# the `kubectl` package. Kubectl before 1.30 speaks SPDY for exec, and
+# the `kubectl` package. Kubectl before 1.30 speaks SPDY/3.1 for exec (the
+# same tests pass), and
 # kubectl before the 1.32 nslab describe emulates prints describe's text
 # with fewer lines (see old_kubectl_describe).
 kubectl_minor () {

@@ -1,10 +1,9 @@
-/* kubectl exec over WebSocket (see exec.h). */
+/* kubectl exec's session, whichever transport carries it (see exec.h,
+ * exec_transport.h). */
 #include "apiserver/exec.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <gnutls/crypto.h>
-#include <gnutls/gnutls.h>
 #include <jansson.h>
 #include <poll.h>
 #include <signal.h>
@@ -16,41 +15,21 @@
 #include <sys/wait.h>
 #include <termios.h>
 #include <unistd.h>
-#include <wslay/wslay.h>
 
+#include "apiserver/exec_transport.h"
 #include "base/util.h"
 
-/* The channels of the remote command protocol: the first byte of each message. */
-enum { CH_STDIN = 0, CH_STDOUT = 1, CH_STDERR = 2, CH_ERROR = 3, CH_RESIZE = 4, CH_CLOSE = 255 };
-
-const char *
-exec_pick_protocol (const char *offer)
-{
-  static const char *const known[] = { "v5.channel.k8s.io", "v4.channel.k8s.io" };
-  for (size_t i = 0; offer && i < ARRAY_SIZE (known); i++)
-    {
-      const char *p = strstr (offer, known[i]);
-      size_t n = strlen (known[i]);
-      if (p && (p == offer || p[-1] == ' ' || p[-1] == ',') && (p[n] == '\0' || p[n] == ',' || p[n] == ' '))
-        return known[i];
-    }
-  return NULL;
-}
-
-char *
-exec_accept_key (const char *key)
-{
-  cleanup_free char *s = xasprintf ("%s258EAFA5-E914-47DA-95CA-C5AB0DC85B11", key);
-  unsigned char digest[20];
-  if (gnutls_hash_fast (GNUTLS_DIG_SHA1, s, strlen (s), digest) < 0)
-    return NULL;
-  gnutls_datum_t in = { digest, sizeof digest }, out = { 0 };
-  if (gnutls_base64_encode2 (&in, &out) < 0)
-    return NULL;
-  char *r = xstrndup ((const char *) out.data, out.size);
-  gnutls_free (out.data);
-  return r;
-}
+/* The kubelet's streamCreationTimeout: how long kubectl has to open the
+ * streams it asked for. */
+#define STREAMS_TIMEOUT_US (30 * 1000000LL)
+/* How long the command waits for the terminal's first size. */
+#define FIRST_SIZE_TIMEOUT_US (200 * 1000LL)
+/* How long the queued output may take to leave without any progress, and
+ * how long the peer then has to answer the close. */
+#define FLUSH_STALL_US (10 * 1000000LL)
+#define CLOSE_TIMEOUT_US (5 * 1000000LL)
+/* The most read from the command at once. */
+#define READ_CHUNK 16384
 
 void
 exec_request_free (struct exec_request *r)
@@ -66,136 +45,136 @@ exec_request_free (struct exec_request *r)
   free (r);
 }
 
-struct session {
-  int sock;
-  const char *extra;
-  size_t extra_len;
-  int in_fd;      /* the command's stdin (the pty master with a tty), -1 once closed */
-  int tty_fd;     /* the pty master, or -1 */
-  bool closed;    /* the peer sent a close frame */
+struct exec_io {
+  int in_fd;  /* the command's stdin (the pty master with a tty), -1 once closed */
+  int tty_fd; /* the pty master, or -1 */
   struct winsize size; /* the terminal's size, once the client said it */
-  int version;
+  /* Input that came before the command started (with a terminal, it waits
+   * for the first size), and whether it ended there. */
+  bool started, ended;
+  struct strbuf early;
 };
 
-static ssize_t
-ws_recv (wslay_event_context_ptr ctx, uint8_t *buf, size_t len, int flags, void *user)
+void
+exec_io_stdin (struct exec_io *io, const void *data, size_t len)
 {
-  (void) flags;
-  struct session *s = user;
-  if (s->extra_len)
+  const char *p = data;
+  if (!io->started)
     {
-      size_t n = len < s->extra_len ? len : s->extra_len;
-      memcpy (buf, s->extra, n);
-      s->extra += n;
-      s->extra_len -= n;
-      return (ssize_t) n;
+      sb_addn (&io->early, p, len);
+      return;
     }
-  ssize_t r;
-  while ((r = recv (s->sock, buf, len, 0)) < 0 && errno == EINTR)
-    ;
-  if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-    wslay_event_set_error (ctx, WSLAY_ERR_WOULDBLOCK);
-  else if (r <= 0)
-    wslay_event_set_error (ctx, WSLAY_ERR_CALLBACK_FAILURE);
-  return r > 0 ? r : -1;
+  while (io->in_fd >= 0 && len)
+    {
+      ssize_t w = write (io->in_fd, p, len);
+      if (w < 0 && errno == EINTR)
+        continue;
+      if (w <= 0)
+        break;
+      p += w;
+      len -= (size_t) w;
+    }
 }
 
-static ssize_t
-ws_send (wslay_event_context_ptr ctx, const uint8_t *data, size_t len, int flags, void *user)
+void
+exec_io_stdin_end (struct exec_io *io)
 {
-  (void) flags;
-  struct session *s = user;
-  ssize_t r;
-  while ((r = send (s->sock, data, len, MSG_NOSIGNAL)) < 0 && errno == EINTR)
-    ;
-  if (r < 0)
-    wslay_event_set_error (ctx, errno == EAGAIN || errno == EWOULDBLOCK ? WSLAY_ERR_WOULDBLOCK
-                                                                        : WSLAY_ERR_CALLBACK_FAILURE);
-  return r;
-}
-
-static void
-close_stdin (struct session *s)
-{
-  if (s->in_fd >= 0 && s->in_fd != s->tty_fd)
-    close (s->in_fd);
-  else if (s->in_fd >= 0)
+  if (!io->started)
+    {
+      io->ended = true;
+      return;
+    }
+  if (io->in_fd >= 0 && io->in_fd != io->tty_fd)
+    close (io->in_fd);
+  else if (io->in_fd >= 0)
     {
       /* A terminal's end of input: ^D, as a terminal would send. */
       const char eot = 4;
-      (void) !write (s->in_fd, &eot, 1);
+      (void) !write (io->in_fd, &eot, 1);
     }
-  s->in_fd = -1;
+  io->in_fd = -1;
 }
 
-static void
-ws_on_msg (wslay_event_context_ptr ctx, const struct wslay_event_on_msg_recv_arg *arg, void *user)
+void
+exec_io_resize (struct exec_io *io, const void *json, size_t len)
 {
-  (void) ctx;
-  struct session *s = user;
-  if (arg->opcode == WSLAY_CONNECTION_CLOSE)
+  json_error_t je;
+  json_t *j = json_loadb (json, len, 0, &je);
+  struct winsize ws = { .ws_col = (unsigned short) json_integer_value (json_object_get (j, "Width")),
+                        .ws_row = (unsigned short) json_integer_value (json_object_get (j, "Height")) };
+  if (ws.ws_col && ws.ws_row)
     {
-      s->closed = true;
-      return;
+      io->size = ws;
+      if (io->tty_fd >= 0)
+        ioctl (io->tty_fd, TIOCSWINSZ, &ws);
     }
-  if ((arg->opcode != WSLAY_BINARY_FRAME && arg->opcode != WSLAY_TEXT_FRAME) || arg->msg_length == 0)
-    return;
-  uint8_t ch = arg->msg[0];
-
-  const uint8_t *data = arg->msg + 1;
-  size_t len = arg->msg_length - 1;
-  if (ch == CH_STDIN && s->in_fd >= 0)
-    {
-      while (len)
-        {
-          ssize_t w = write (s->in_fd, data, len);
-          if (w < 0 && errno == EINTR)
-            continue;
-          if (w <= 0)
-            break;
-          data += w;
-          len -= (size_t) w;
-        }
-    }
-  else if (ch == CH_RESIZE)
-    {
-      json_error_t je;
-      json_t *j = json_loadb ((const char *) data, len, 0, &je);
-      struct winsize ws = { .ws_col = (unsigned short) json_integer_value (json_object_get (j, "Width")),
-                            .ws_row = (unsigned short) json_integer_value (json_object_get (j, "Height")) };
-      if (ws.ws_col && ws.ws_row)
-        {
-          s->size = ws;
-          if (s->tty_fd >= 0)
-            ioctl (s->tty_fd, TIOCSWINSZ, &ws);
-        }
-      json_decref (j);
-    }
-  else if (ch == CH_CLOSE && s->version >= 5 && len >= 1 && data[0] == CH_STDIN)
-    close_stdin (s);
+  json_decref (j);
 }
 
-static void
-queue (wslay_event_context_ptr ctx, uint8_t ch, const void *data, size_t len)
+ssize_t
+exec_transport_recv (struct exec_transport *t, void *buf, size_t len)
 {
-  uint8_t *buf = xmalloc (len + 1);
-  buf[0] = ch;
-  memcpy (buf + 1, data, len);
-  struct wslay_event_msg m = { WSLAY_BINARY_FRAME, buf, len + 1 };
-  wslay_event_queue_msg (ctx, &m);
-  free (buf);
+  if (t->extra_len)
+    {
+      size_t n = len < t->extra_len ? len : t->extra_len;
+      memcpy (buf, t->extra, n);
+      t->extra += n;
+      t->extra_len -= n;
+      return (ssize_t) n;
+    }
+  ssize_t r;
+  while ((r = recv (t->sock, buf, len, 0)) < 0 && errno == EINTR)
+    ;
+  return r;
 }
 
-/* The Status kubectl reads from the error channel: its exit code. */
+ssize_t
+exec_transport_send (struct exec_transport *t, const void *buf, size_t len)
+{
+  ssize_t r;
+  while ((r = send (t->sock, buf, len, MSG_NOSIGNAL)) < 0 && errno == EINTR)
+    ;
+  return r;
+}
+
+/* What goes on the error channel when the command ended with STATUS (-1:
+ * it could not start), or NULL for nothing: v4 and later a Status (its
+ * exit code in the causes, as the kubelet writes it), before v4 only a
+ * failure's message. */
 static char *
-exit_status (int status)
+status_message (int version, int status)
 {
+  if (status < 0)
+    return version >= 4 ? xstrdup ("{\"metadata\":{},\"status\":\"Failure\",\"message\":\"the lab could not start "
+                                   "the command\",\"reason\":\"InternalError\",\"code\":500}")
+                        : xstrdup ("the lab could not start the command");
   if (status == 0)
-    return xstrdup ("{\"metadata\":{},\"status\":\"Success\"}");
+    return version >= 4 ? xstrdup ("{\"metadata\":{},\"status\":\"Success\"}") : NULL;
+  if (version < 4)
+    return xasprintf ("command terminated with non-zero exit code: error executing command, exit code %d", status);
   return xasprintf ("{\"metadata\":{},\"status\":\"Failure\",\"message\":\"command terminated with non-zero exit "
                     "code: error executing command, exit code %d\",\"reason\":\"NonZeroExitCode\",\"details\":{"
                     "\"causes\":[{\"reason\":\"ExitCode\",\"message\":\"%d\"}]}}",
                     status, status);
+}
+
+/* One round on the socket: wait up to TIMEOUT_MS for it, then receive and
+ * send what it allows. False when the connection is over. */
+static bool
+pump_socket (struct exec_transport *t, int timeout_ms)
+{
+  struct pollfd p = { .fd = t->sock, .events = POLLIN | (t->ops->want_write (t) ? POLLOUT : 0) };
+  if (t->extra_len == 0 && poll (&p, 1, timeout_ms) < 0 && errno != EINTR)
+    return false;
+  if (t->extra_len)
+    p.revents |= POLLIN;
+  if ((p.revents & POLLIN) && !t->ops->receive (t))
+    return false;
+  if ((p.revents & POLLOUT) && !t->ops->send (t))
+    return false;
+  if ((p.revents & (POLLERR | POLLHUP)) && !(p.revents & POLLIN))
+    return false;
+  return !t->peer_gone;
 }
 
 /* Start nslab exec for R with its stdio on fds (a pty or pipes). */
@@ -286,118 +265,121 @@ spawn (const struct exec_request *r, int *in, int *out, int *err_fd, int *tty)
 void
 exec_session (struct exec_request *r, int sock, const char *extra, size_t extra_len)
 {
-  struct session s = { .sock = sock, .extra = extra, .extra_len = extra_len, .version = r->version };
-  int out = -1, err_fd = -1;
-  s.in_fd = s.tty_fd = -1;
-  struct wslay_event_callbacks cb = { .recv_callback = ws_recv, .send_callback = ws_send,
-                                      .on_msg_recv_callback = ws_on_msg };
-  wslay_event_context_ptr ctx = NULL;
-  if (wslay_event_context_server_init (&ctx, &cb, &s) != 0)
-    ctx = NULL;
+  struct exec_io io = { .in_fd = -1, .tty_fd = -1 };
+  sb_init (&io.early);
+  struct exec_transport *t = r->spdy ? exec_spdy_new (r) : exec_websocket_new (r);
+  int out = -1, err_fd = -1, status = -1;
+  pid_t pid = -1;
+  t->sock = sock;
+  t->extra = extra;
+  t->extra_len = extra_len;
+  t->io = &io;
   int flags = fcntl (sock, F_GETFL);
   fcntl (sock, F_SETFL, flags | O_NONBLOCK);
+  bool up = true;
+  /* SPDY: the streams kubectl opens, one per channel, before anything. */
+  for (int64_t until = monotonic_us () + STREAMS_TIMEOUT_US; up && !t->ops->ready (t);)
+    up = monotonic_us () < until && pump_socket (t, 100);
   /* kubectl says the terminal's size first: the command starts with it
    * (stty size, a full-screen program), as a container's does. */
-  for (int i = 0; ctx && r->tty && s.size.ws_col == 0 && i < 20; i++)
+  for (int64_t until = monotonic_us () + FIRST_SIZE_TIMEOUT_US;
+       up && r->tty && io.size.ws_col == 0 && monotonic_us () < until;)
+    up = pump_socket (t, 10);
+  if (!up || t->peer_gone)
+    goto out;
+  pid = spawn (r, &io.in_fd, &out, &err_fd, &io.tty_fd);
+  if (io.tty_fd >= 0 && io.size.ws_col)
+    ioctl (io.tty_fd, TIOCSWINSZ, &io.size);
+  io.started = true;
+  if (io.early.len)
+    exec_io_stdin (&io, io.early.buf, io.early.len);
+  if (io.ended)
+    exec_io_stdin_end (&io);
+  /* Until the command's output is drained and it has exited, or the peer
+   * left; the command's output is read only as fast as the peer takes it. */
+  while (pid > 0 && !t->peer_gone && (out >= 0 || err_fd >= 0))
     {
-      struct pollfd p = { .fd = sock, .events = POLLIN };
-      if (s.extra_len == 0 && poll (&p, 1, 10) <= 0)
-        continue;
-      if (wslay_event_recv (ctx) != 0)
-        break;
-    }
-  pid_t pid = spawn (r, &s.in_fd, &out, &err_fd, &s.tty_fd);
-  if (s.tty_fd >= 0 && s.size.ws_col)
-    ioctl (s.tty_fd, TIOCSWINSZ, &s.size);
-  int status = -1;
-  if (pid < 0 && ctx)
-    {
-      const char *msg = "{\"metadata\":{},\"status\":\"Failure\",\"message\":\"the lab could not start the command\","
-                        "\"reason\":\"InternalError\",\"code\":500}";
-      queue (ctx, CH_ERROR, msg, strlen (msg));
-    }
-  /* Until the command's output is drained and it has exited, or the peer left. */
-  while (ctx && pid > 0 && !s.closed)
-    {
-      struct pollfd p[3] = { { .fd = sock, .events = POLLIN }, { .fd = out, .events = POLLIN },
-                             { .fd = err_fd, .events = POLLIN } };
-      if (wslay_event_want_write (ctx))
-        p[0].events |= POLLOUT;
-      if (out < 0 && err_fd < 0)
-        break;
-      if (poll (p, 3, 1000) < 0 && errno != EINTR)
-        break;
-      if ((p[0].revents & POLLIN) && wslay_event_recv (ctx) != 0)
-        break;
-      if ((p[0].revents & POLLOUT) && wslay_event_send (ctx) != 0)
-        break;
-      if (p[0].revents & (POLLERR | POLLHUP))
-        break;
       int *fds[2] = { &out, &err_fd };
+      enum exec_channel chs[2] = { EXEC_STDOUT, EXEC_STDERR };
+      size_t room[2];
+      struct pollfd p[3] = { { .fd = sock, .events = POLLIN | (t->ops->want_write (t) ? POLLOUT : 0) } };
       for (int k = 0; k < 2; k++)
-        if (p[k + 1].revents & (POLLIN | POLLHUP | POLLERR))
+        {
+          room[k] = *fds[k] >= 0 ? t->ops->room (t, chs[k]) : 0;
+          p[k + 1] = (struct pollfd) { .fd = room[k] ? *fds[k] : -1, .events = POLLIN };
+        }
+      if (t->extra_len == 0 && poll (p, 3, 1000) < 0 && errno != EINTR)
+        break;
+      if (t->extra_len)
+        p[0].revents |= POLLIN;
+      if ((p[0].revents & POLLIN) && !t->ops->receive (t))
+        break;
+      if ((p[0].revents & POLLOUT) && !t->ops->send (t))
+        break;
+      if ((p[0].revents & (POLLERR | POLLHUP)) && !(p[0].revents & POLLIN))
+        break;
+      for (int k = 0; k < 2; k++)
+        if (p[k + 1].fd >= 0 && (p[k + 1].revents & (POLLIN | POLLHUP | POLLERR)))
           {
-            char buf[16384];
-            ssize_t n = read (*fds[k], buf, sizeof buf);
+            char buf[READ_CHUNK];
+            ssize_t n = read (*fds[k], buf, room[k] < sizeof buf ? room[k] : sizeof buf);
             if (n > 0)
-              queue (ctx, k == 0 ? CH_STDOUT : CH_STDERR, buf, (size_t) n);
+              t->ops->output (t, chs[k], buf, (size_t) n);
             else if (n == 0 || errno != EINTR)
               {
                 /* A pty's master reads EIO once the command has exited. */
-                if (*fds[k] == s.tty_fd)
-                  s.tty_fd = -1, s.in_fd = -1;
+                if (*fds[k] == io.tty_fd)
+                  io.tty_fd = -1, io.in_fd = -1;
                 close (*fds[k]);
                 *fds[k] = -1;
+                t->ops->output_end (t, chs[k]);
               }
           }
-      if (wslay_event_want_write (ctx) && wslay_event_send (ctx) != 0)
+      if (t->ops->want_write (t) && !t->ops->send (t))
         break;
     }
   if (pid > 0)
     {
-      if (s.closed || out >= 0 || err_fd >= 0)
+      if (t->peer_gone || out >= 0 || err_fd >= 0)
         kill (pid, SIGTERM);
       int ws;
       while (waitpid (pid, &ws, 0) < 0 && errno == EINTR)
         ;
       status = WIFEXITED (ws) ? WEXITSTATUS (ws) : 128 + WTERMSIG (ws);
     }
-  if (ctx && !s.closed)
+  if (!t->peer_gone)
     {
-      if (status >= 0)
-        {
-          cleanup_free char *st = exit_status (status);
-          queue (ctx, CH_ERROR, st, strlen (st));
-        }
-      /* wslay sends control frames first: the status must be out before
-       * the close is queued. */
-      for (int i = 0; i < 200 && wslay_event_want_write (ctx); i++)
+      cleanup_free char *msg = status_message (r->version, status);
+      if (msg)
+        t->ops->output (t, EXEC_ERROR, msg, strlen (msg));
+      t->ops->output_end (t, EXEC_ERROR);
+      /* All of it out before the close: closing the upgraded connection at
+       * once could drop what is still on its way through the TLS layer,
+       * the exit status with it. */
+      int64_t stall = monotonic_us () + FLUSH_STALL_US;
+      while (t->ops->want_write (t) && monotonic_us () < stall)
         {
           struct pollfd p = { .fd = sock, .events = POLLOUT };
-          if ((poll (&p, 1, 10) < 0 && errno != EINTR) || ((p.revents & POLLOUT) && wslay_event_send (ctx) != 0))
-            break;
-        }
-      wslay_event_queue_close (ctx, WSLAY_CODE_NORMAL_CLOSURE, NULL, 0);
-      /* Until the peer answers the close (or 2 s): closing the upgraded
-       * connection at once could drop what is still on its way through
-       * the TLS layer, the exit status with it. */
-      for (int i = 0; i < 200 && !s.closed; i++)
-        {
-          struct pollfd p = { .fd = sock, .events = POLLIN | (wslay_event_want_write (ctx) ? POLLOUT : 0) };
-          if (poll (&p, 1, 10) < 0 && errno != EINTR)
-            break;
-          if ((p.revents & POLLOUT) && wslay_event_send (ctx) != 0)
-            break;
-          if ((p.revents & POLLIN) && wslay_event_recv (ctx) != 0)
+          if (poll (&p, 1, 100) < 0 && errno != EINTR)
             break;
           if (p.revents & (POLLERR | POLLHUP))
             break;
+          if ((p.revents & POLLOUT) && !t->ops->send (t))
+            break;
+          if (p.revents & POLLOUT)
+            stall = monotonic_us () + FLUSH_STALL_US;
         }
+      t->ops->close (t);
+      for (int64_t until = monotonic_us () + CLOSE_TIMEOUT_US; !t->ops->closed (t) && monotonic_us () < until;)
+        if (!pump_socket (t, 10))
+          break;
     }
-  if (ctx)
-    wslay_event_context_free (ctx);
-  int tty = s.tty_fd != out ? s.tty_fd : -1;
-  for (int *f = (int[]) { out, err_fd, s.in_fd >= 0 && s.in_fd != s.tty_fd ? s.in_fd : -1, tty }, i = 0; i < 4; i++)
+out:
+  t->ops->free (t);
+  sb_free (&io.early);
+  int tty = io.tty_fd != out ? io.tty_fd : -1;
+  for (int *f = (int[]) { out, err_fd, io.in_fd >= 0 && io.in_fd != io.tty_fd ? io.in_fd : -1, tty }, i = 0; i < 4;
+       i++)
     if (f[i] >= 0)
       close (f[i]);
   exec_request_free (r);

@@ -143,7 +143,7 @@ start_watch (struct api *a, struct MHD_Connection *c, const struct api_request *
   return ret;
 }
 
-/* ---- kubectl exec: a WebSocket upgrade ---------------------------------- */
+/* ---- kubectl exec: an upgrade to WebSocket or SPDY/3.1 ------------------ */
 
 struct upgraded {
   struct exec_request *req;
@@ -228,8 +228,76 @@ is_exec (const char *url, char **ns, char **pod)
   return true;
 }
 
+/* The X-Stream-Protocol-Version values (kubectl sends one header each). */
 static enum MHD_Result
-start_exec (struct api *a, struct MHD_Connection *c, const char *url, char *ns, char *pod)
+collect_protocols (void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+  (void) kind;
+  struct strbuf *offers = cls;
+  if (strcasecmp (key, "X-Stream-Protocol-Version") == 0 && value)
+    {
+      if (offers->len)
+        sb_add (offers, ",");
+      sb_add (offers, value);
+    }
+  return MHD_YES;
+}
+
+static enum MHD_Result
+refuse_text (struct MHD_Connection *c, int code, const char *text)
+{
+  struct api_response r = { .code = code, .text = (char *) text };
+  return respond (c, &r, NULL);
+}
+
+/* The tokens of comma-separated CSV as Go's %v prints a []string:
+ * "[a b c]" (caller frees). */
+static char *
+go_list (const char *csv)
+{
+  struct strbuf sb;
+  sb_init (&sb);
+  sb_add (&sb, "[");
+  for (const char *p = csv; *p;)
+    {
+      p += strspn (p, " ,");
+      size_t n = strcspn (p, ","), m = n;
+      while (m && p[m - 1] == ' ')
+        m--;
+      if (m)
+        sb_addf (&sb, "%s%.*s", sb.len > 1 ? " " : "", (int) m, p);
+      p += n;
+    }
+  sb_add (&sb, "]");
+  return sb_steal (&sb);
+}
+
+/* The kubelet's answer when no protocol is common: 403, the server's list
+ * in X-Accepted-Stream-Protocol-Versions. */
+static enum MHD_Result
+refuse_protocols (struct MHD_Connection *c, const char *offers)
+{
+  cleanup_free char *client = go_list (offers), *server = go_list (exec_spdy_protocols);
+  cleanup_free char *msg = xasprintf ("unable to upgrade: unable to negotiate protocol: client supports %s, server "
+                                      "accepts %s\n",
+                                      client, server);
+  struct MHD_Response *resp = MHD_create_response_from_buffer (strlen (msg), msg, MHD_RESPMEM_MUST_COPY);
+  MHD_add_response_header (resp, "Content-Type", "text/plain; charset=utf-8");
+  for (const char *p = exec_spdy_protocols; *p;)
+    {
+      p += strspn (p, " ,");
+      size_t n = strcspn (p, ",");
+      cleanup_free char *one = xstrndup (p, n);
+      MHD_add_response_header (resp, "X-Accepted-Stream-Protocol-Versions", one);
+      p += n;
+    }
+  enum MHD_Result ret = MHD_queue_response (c, MHD_HTTP_FORBIDDEN, resp);
+  MHD_destroy_response (resp);
+  return ret;
+}
+
+static enum MHD_Result
+start_exec (struct api *a, struct MHD_Connection *c, char *ns, char *pod)
 {
   /* The pod must exist: otherwise the API's own 404. */
   cleanup_free char *path = xasprintf ("/api/v1/namespaces/%s/pods/%s", ns, pod);
@@ -237,21 +305,44 @@ start_exec (struct api *a, struct MHD_Connection *c, const char *url, char *ns, 
   struct api_response r;
   api_handle (a, &get, &r);
   const char *upgrade = MHD_lookup_connection_value (c, MHD_HEADER_KIND, MHD_HTTP_HEADER_UPGRADE);
+  /* kubectl before 1.30 asks for SPDY/3.1, later ones for websocket. */
   bool spdy = upgrade && strcasecmp (upgrade, "websocket") != 0;
-  const char *proto
-      = spdy ? NULL : exec_pick_protocol (MHD_lookup_connection_value (c, MHD_HEADER_KIND, "Sec-WebSocket-Protocol"));
-  const char *key = MHD_lookup_connection_value (c, MHD_HEADER_KIND, "Sec-WebSocket-Key");
-  cleanup_free char *accept = key ? exec_accept_key (key) : NULL;
+  struct strbuf offers;
+  sb_init (&offers);
+  int version = 4;
+  const char *proto = NULL;
+  cleanup_free char *accept = NULL;
+  if (spdy)
+    {
+      MHD_get_connection_values (c, MHD_HEADER_KIND, collect_protocols, &offers);
+      proto = exec_spdy_pick_protocol (offers.buf, &version);
+    }
+  else
+    {
+      proto = exec_pick_protocol (MHD_lookup_connection_value (c, MHD_HEADER_KIND, "Sec-WebSocket-Protocol"));
+      version = proto && proto[1] == '5' ? 5 : 4;
+      const char *key = MHD_lookup_connection_value (c, MHD_HEADER_KIND, "Sec-WebSocket-Key");
+      accept = key ? exec_accept_key (key) : NULL;
+    }
   struct exec_request *req = xcalloc (1, sizeof *req);
   req->lab = xstrdup (api_lab (a));
   req->ns = ns;
   req->pod = pod;
   req->stdin_ = query_true (c, "stdin");
+  req->stdout_ = query_true (c, "stdout");
   req->tty = query_true (c, "tty");
-  req->version = proto && proto[1] == '5' ? 5 : 4;
+  req->stderr_ = query_true (c, "stderr") && !req->tty;
+  req->spdy = spdy;
+  req->version = version;
   MHD_get_connection_values (c, MHD_GET_ARGUMENT_KIND, collect_command, req);
-  (void) url;
-  if (r.code != 200 || proto == NULL || accept == NULL || req->argc == 0)
+  enum MHD_Result ret;
+  if (r.code == 200 && req->argc > 0 && spdy && strcasestr (upgrade, "spdy/3.1") == NULL)
+    ret = refuse_text (c, 400, "unable to upgrade: missing upgrade headers in request");
+  else if (r.code == 200 && req->argc > 0 && spdy && offers.len == 0)
+    ret = refuse_text (c, 400, "unable to upgrade: X-Stream-Protocol-Version is required");
+  else if (r.code == 200 && req->argc > 0 && spdy && proto == NULL)
+    ret = refuse_protocols (c, offers.buf);
+  else if (r.code != 200 || proto == NULL || (!spdy && accept == NULL) || req->argc == 0)
     {
       if (r.code == 200)
         {
@@ -260,23 +351,32 @@ start_exec (struct api *a, struct MHD_Connection *c, const char *url, char *ns, 
           r.body = json_pack ("{s:s, s:s, s:{}, s:s, s:s, s:s, s:i}", "kind", "Status", "apiVersion", "v1",
                               "metadata", "status", "Failure", "message",
                               req->argc == 0 ? "you must specify at least 1 command"
-                              : spdy ? "nslab's API server speaks the WebSocket remote command protocol "
-                                       "(v5.channel.k8s.io, v4.channel.k8s.io), not SPDY/3.1 (kubectl before 1.30)"
-                                     : "the lab's API speaks v5.channel.k8s.io or v4.channel.k8s.io",
+                                             : "the lab's API speaks v5.channel.k8s.io or v4.channel.k8s.io",
                               "reason", "BadRequest", "code", 400);
         }
-      exec_request_free (req);
-      enum MHD_Result ret = respond (c, &r, NULL);
-      api_response_free (&r);
-      return ret;
+      ret = respond (c, &r, NULL);
     }
+  else
+    {
+      struct MHD_Response *resp = MHD_create_response_for_upgrade (on_upgrade, req);
+      if (spdy)
+        {
+          MHD_add_response_header (resp, MHD_HTTP_HEADER_UPGRADE, "SPDY/3.1");
+          MHD_add_response_header (resp, "X-Stream-Protocol-Version", proto);
+        }
+      else
+        {
+          MHD_add_response_header (resp, MHD_HTTP_HEADER_UPGRADE, "websocket");
+          MHD_add_response_header (resp, "Sec-WebSocket-Accept", accept);
+          MHD_add_response_header (resp, "Sec-WebSocket-Protocol", proto);
+        }
+      ret = MHD_queue_response (c, MHD_HTTP_SWITCHING_PROTOCOLS, resp);
+      MHD_destroy_response (resp);
+      req = NULL; /* on_upgrade's now */
+    }
+  exec_request_free (req);
+  sb_free (&offers);
   api_response_free (&r);
-  struct MHD_Response *resp = MHD_create_response_for_upgrade (on_upgrade, req);
-  MHD_add_response_header (resp, MHD_HTTP_HEADER_UPGRADE, "websocket");
-  MHD_add_response_header (resp, "Sec-WebSocket-Accept", accept);
-  MHD_add_response_header (resp, "Sec-WebSocket-Protocol", proto);
-  enum MHD_Result ret = MHD_queue_response (c, MHD_HTTP_SWITCHING_PROTOCOLS, resp);
-  MHD_destroy_response (resp);
   return ret;
 }
 
@@ -305,10 +405,9 @@ on_request (void *cls, struct MHD_Connection *c, const char *url, const char *me
     }
   const char *upgrade = MHD_lookup_connection_value (c, MHD_HEADER_KIND, MHD_HTTP_HEADER_UPGRADE);
   char *ns = NULL, *pod = NULL;
-  /* Any upgrade of exec: kubectl before 1.30 asks for SPDY/3.1, which gets
-   * a Status saying why not (after the pod's own 404). */
+  /* kubectl exec: an upgrade to WebSocket or SPDY/3.1. */
   if (upgrade && is_exec (url, &ns, &pod))
-    return start_exec (a, c, url, ns, pod);
+    return start_exec (a, c, ns, pod);
   struct api_request req = {
     .method = method,
     .path = url,
