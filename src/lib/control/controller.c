@@ -443,6 +443,9 @@ struct controller {
   struct store_sync_cache *synced;
   struct scenario_cache *scenario;
   struct snapshot_job snap; /* the round's snapshot writer */
+  /* applied's op keys: after the first round, applied holds only what
+   * stays of it (converge_compact) */
+  struct op_keys *applied_keys;
 };
 
 static void
@@ -565,6 +568,7 @@ controller_close (struct controller *c)
     pod_rt_free (&c->pods[i]);
   free (c->pods);
   plan_free (c->applied);
+  op_keys_free (c->applied_keys);
   store_sync_cache_free (c->synced);
   scenario_cache_free (c->scenario);
   store_close (c->store);
@@ -909,7 +913,9 @@ controller_round (struct controller *c, bool full_sync, nslab_error_t *err)
     return -1;
   long long t2 = monotonic_us ();
   tm.plan = t2 - t1;
-  rc = converge_apply (c->lab, &c->rt, c->applied, newp, full_sync, &tm.rules, &c->snap, err);
+  struct op_keys *new_keys = NULL;
+  rc = converge_apply (c->lab, &c->rt, c->applied, c->applied_keys, newp, full_sync, &tm.rules, &c->snap, &new_keys,
+                       err);
   long long t3 = monotonic_us ();
   tm.apply = t3 - t2;
   json_t *old_uids = rc < 0 ? NULL : events_pod_uids (c->store, err);
@@ -919,10 +925,13 @@ controller_round (struct controller *c, bool full_sync, nslab_error_t *err)
       snapshot_write_finish (&c->snap, &e);
       nslab_error_free (&e);
       plan_free (newp);
+      op_keys_free (new_keys);
       return -1;
     }
   struct plan *oldp = c->applied;
   c->applied = newp;
+  op_keys_free (c->applied_keys);
+  c->applied_keys = new_keys;
   rebuild_rt (c);
   for (size_t i = 0; i < c->n_pods; i++)
     update_ready (&c->pods[i]);
@@ -972,6 +981,9 @@ controller_round (struct controller *c, bool full_sync, nslab_error_t *err)
     }
   json_decref (old_uids);
   plan_free (oldp);
+  /* The snapshot is written (store_sync waited for it): of the new plan
+   * the next round needs its keys, its objects and the nodes' ops. */
+  converge_compact (c->applied);
   if (rc < 0)
     return -1;
   tm.events = monotonic_us () - t4;
