@@ -402,6 +402,11 @@ control_wait_first (const char *lab, int timeout_ms, nslab_error_t *err)
 
 /* ---- the rounds ---------------------------------------------------------- */
 
+/* The loop's SQLite page cache: a round reads the objects' index rows
+ * (not their bodies) once, in order; a larger cache only holds pages the
+ * next round reads again from the kernel's page cache anyway. */
+#define CONTROL_STORE_CACHE_KIB 256
+
 /* What kubelet knows of one pod: its app's state (from the pause process's
  * status file) and its readiness (from the probes). */
 struct pod_rt {
@@ -520,7 +525,8 @@ controller_open (const char *lab, const struct control_runtime *rt, struct contr
     goto fail;
   c->created = st->created;
   state_free (st);
-  if (snapshot_read (lab, &c->applied, err) < 0 || store_open (lab, &c->store, err) < 0)
+  if (snapshot_read (lab, &c->applied, err) < 0 || store_open (lab, &c->store, err) < 0
+      || store_limit_cache (c->store, CONTROL_STORE_CACHE_KIB, err) < 0)
     goto fail;
   c->dir_fd = state_open_lab_dirfd (lab, err);
   if (c->dir_fd < 0)

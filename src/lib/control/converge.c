@@ -595,6 +595,31 @@ op_keys_proc (const struct op_keys *k, const char *netns, uint64_t *out)
   return true;
 }
 
+/* A sysctl of a pod's host veth in its node (net/ipv6/conf/VETH/accept_ra):
+ * the veth's name is one component of the key. */
+static bool
+sysctl_of_veth (const struct strmap *veths, const char *key)
+{
+  if (key == NULL)
+    return false;
+  char part[64];
+  for (const char *c = key; *c;)
+    {
+      size_t len = strcspn (c, "./");
+      if (len > 0 && len < sizeof part)
+        {
+          memcpy (part, c, len);
+          part[len] = 0;
+          if (strmap_get (veths, part))
+            return true;
+        }
+      c += len;
+      if (*c)
+        c++;
+    }
+  return false;
+}
+
 void
 converge_compact (struct plan *p)
 {
@@ -614,11 +639,18 @@ converge_compact (struct plan *p)
       struct plan_op *op = &p->ops[i];
       bool pods = (op->ns && strmap_get (&pod_ns, op->ns)) || op->kind == OP_CNI
                   || (op->kind == OP_LINK && op->u.link.peer_ns && strmap_get (&pod_ns, op->u.link.peer_ns))
-                  || (op->kind == OP_LINK_SET && op->u.set.name && strmap_get (&veths, op->u.set.name));
+                  || (op->kind == OP_LINK_SET && op->u.set.name && strmap_get (&veths, op->u.set.name))
+                  || (op->kind == OP_SYSCTL && sysctl_of_veth (&veths, op->u.sysctl.key));
       if (pods)
-        op_free (op);
-      else
-        p->ops[n++] = *op;
+        {
+          op_free (op);
+          continue;
+        }
+      /* A payload was built in a growing buffer: what stays is its text. */
+      char **payload = op->kind == OP_IPTABLES ? &op->u.ipt.payload : op->kind == OP_NFTABLES ? &op->u.nft.payload : NULL;
+      if (payload && *payload)
+        *payload = xrealloc (*payload, strlen (*payload) + 1);
+      p->ops[n++] = *op;
     }
   p->n_ops = n;
   p->ops = xrealloc (p->ops, (n + 1) * sizeof *p->ops);
