@@ -989,7 +989,7 @@ controller_round (struct controller *c, bool full_sync, nslab_error_t *err)
   plan_free (oldp);
   /* The snapshot is written (store_sync waited for it): of the new plan
    * the next round needs its keys, its objects and the nodes' ops. */
-  converge_compact (c->applied);
+  converge_compact (c->applied, c->applied_keys);
   if (rc < 0)
     return -1;
   tm.events = monotonic_us () - t4;

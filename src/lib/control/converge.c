@@ -496,12 +496,44 @@ struct proc_key {
   size_t at;           /* its place in the plan: the first of a namespace wins */
 };
 
+/* A node's kube-proxy rules (its namespace's first iptables op): what the
+ * next sync needs of them, and a hash of their text (whether they changed). */
+struct rules_key {
+  char *ns;
+  struct kube_proxy_digest *digest;
+  uint64_t text;
+};
+
 struct op_keys {
   uint64_t *keys; /* op_key_hash of every op but the rules', sorted */
   size_t n_keys;
   struct proc_key *procs; /* sorted by netns, then at; one per netns */
   size_t n_procs;
+  struct rules_key *rules; /* few: looked up by a scan */
+  size_t n_rules;
 };
+
+static struct rules_key *
+op_keys_rules (const struct op_keys *k, const char *ns)
+{
+  for (size_t i = 0; k && i < k->n_rules; i++)
+    if (strcmp (k->rules[i].ns, ns) == 0)
+      return &k->rules[i];
+  return NULL;
+}
+
+/* Keep DIGEST (taken) as NS's, unless NS has one already. */
+static void
+op_keys_add_rules (struct op_keys *k, const char *ns, const char *text, struct kube_proxy_digest *digest)
+{
+  if (op_keys_rules (k, ns))
+    {
+      kube_proxy_digest_free (digest);
+      return;
+    }
+  *VEC_PUSH (k->rules, k->n_rules) = (struct rules_key) { .ns = xstrdup (ns), .digest = digest,
+                                                          .text = fnv1a64 (text ? text : "") };
+}
 
 static int
 cmp_u64 (const void *a, const void *b)
@@ -555,6 +587,15 @@ op_keys_of (const struct plan *p)
   for (size_t i = 0; i < p->n_ops; i++)
     if (!is_rules (&p->ops[i]))
       op_keys_push (k, &p->ops[i], i, op_key_hash (&p->ops[i]));
+    else if (p->ops[i].kind == OP_IPTABLES && p->ops[i].ns && !op_keys_rules (k, p->ops[i].ns))
+      {
+        /* a payload the sync cannot read keeps no digest: its text stays */
+        struct kube_proxy_digest *d = NULL;
+        nslab_error_t e = NULL;
+        if (kube_proxy_digest_new (p->ops[i].u.ipt.payload, &d, &e) == 0)
+          op_keys_add_rules (k, p->ops[i].ns, p->ops[i].u.ipt.payload, d);
+        nslab_error_free (&e);
+      }
   op_keys_seal (k);
   return k;
 }
@@ -566,6 +607,12 @@ op_keys_free (struct op_keys *k)
     return;
   free (k->keys);
   free (k->procs);
+  for (size_t i = 0; i < k->n_rules; i++)
+    {
+      free (k->rules[i].ns);
+      kube_proxy_digest_free (k->rules[i].digest);
+    }
+  free (k->rules);
   free (k);
 }
 
@@ -621,7 +668,7 @@ sysctl_of_veth (const struct strmap *veths, const char *key)
 }
 
 void
-converge_compact (struct plan *p)
+converge_compact (struct plan *p, const struct op_keys *keys)
 {
   const struct lab_objects *o = p->objects;
   struct strmap pod_ns, veths;
@@ -646,9 +693,18 @@ converge_compact (struct plan *p)
           op_free (op);
           continue;
         }
-      /* A payload was built in a growing buffer: what stays is its text. */
-      char **payload = op->kind == OP_IPTABLES ? &op->u.ipt.payload : op->kind == OP_NFTABLES ? &op->u.nft.payload : NULL;
-      if (payload && *payload)
+      /* A node's iptables rules are known by their digest; nftables
+       * rules (and any without a digest) by their text, which was built in
+       * a growing buffer: trimmed. */
+      char **payload = op->kind == OP_IPTABLES   ? &op->u.ipt.payload
+                       : op->kind == OP_NFTABLES ? &op->u.nft.payload
+                                                 : NULL;
+      if (op->kind == OP_IPTABLES && op->ns && op_keys_rules (keys, op->ns))
+        {
+          free (*payload);
+          *payload = NULL;
+        }
+      else if (payload && *payload)
         *payload = xrealloc (*payload, strlen (*payload) + 1);
       p->ops[n++] = *op;
     }
@@ -821,12 +877,37 @@ converge_apply (const char *lab, const struct control_runtime *rt, const struct 
         }
       if (op->kind != OP_IPTABLES)
         continue;
-      const char *old = kube_proxy_plan_payload (applied, op->ns);
+      /* What the node holds: known by its digest (after the first round),
+       * else as the applied plan's text. */
+      const struct rules_key *ok = op_keys_rules (old_keys, op->ns);
+      const char *old = ok ? NULL : kube_proxy_plan_payload (applied, op->ns);
+      bool first = op->ns && !op_keys_rules (keys, op->ns);
+      struct kube_proxy_digest *nd = NULL;
       cleanup_free char *payload = NULL;
-      if (old == NULL)
+      if (ok && ok->digest)
+        {
+          if (kube_proxy_sync_digest (ok->digest, op->u.ipt.payload, full_sync, &payload, first ? &nd : NULL,
+                                      err) < 0)
+            rc = nslab_error_wrap (err, "%s: kube-proxy sync", op->ns);
+        }
+      else if (old == NULL)
         payload = xstrdup (op->u.ipt.payload);
       else if (kube_proxy_sync_payload (old, op->u.ipt.payload, full_sync, &payload, err) < 0)
         rc = nslab_error_wrap (err, "%s: kube-proxy sync", op->ns);
+      if (rc == 0 && first && nd == NULL)
+        {
+          nslab_error_t e = NULL;
+          if (kube_proxy_digest_new (op->u.ipt.payload, &nd, &e) < 0)
+            nd = NULL; /* kept as text: the next round reads it from the plan */
+          nslab_error_free (&e);
+        }
+      if (rc == 0 && first && nd)
+        op_keys_add_rules (keys, op->ns, op->u.ipt.payload, nd);
+      else
+        kube_proxy_digest_free (nd);
+      if (payload
+          && ((ok && ok->text != fnv1a64 (op->u.ipt.payload)) || (old && strcmp (old, op->u.ipt.payload) != 0)))
+        changed = true;
       if (rc == 0 && payload)
         {
           started[n_jobs] = monotonic_us ();

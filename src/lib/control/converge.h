@@ -28,15 +28,17 @@ int converge_plan (const char *lab, const char *scenario_path, struct scenario_c
                    const struct plan *applied, const bool *ready, struct plan **out, nslab_error_t *err);
 /* What converge_apply needs of the applied plan's ops between rounds,
  * instead of the ops themselves: a hash of each op's namespace and text
- * (op_describe), and each namespace's process op's. */
+ * (op_describe), each namespace's process op's, and each node's kube-proxy
+ * rules as a digest (kube_proxy_sync.h) rather than their text. */
 struct op_keys;
 struct op_keys *op_keys_of (const struct plan *p);
 void op_keys_free (struct op_keys *k);
-/* Drop from P, an applied plan whose op_keys the loop holds, the ops of its
- * pods (their namespaces, links, addresses, processes, CNI calls): the
- * bulk of a large lab's plan, needed again only as keys. What stays: the
- * objects, the nodes' ops, the rules' payloads. */
-void converge_compact (struct plan *p);
+/* Drop from P, an applied plan whose op_keys KEYS the loop holds, the ops
+ * of its pods (their namespaces, links, addresses, processes, CNI calls)
+ * and the text of the iptables payloads KEYS has digests of: the bulk of a
+ * large lab's plan, needed again only as keys. What stays: the objects, the
+ * nodes' other ops, the nftables payloads. */
+void converge_compact (struct plan *p, const struct op_keys *keys);
 /* Bring LAB from APPLIED to NEWP: every node's rules first (kube-proxy's
  * partial sync, or a full one), then the pods that are gone torn down, then
  * the new pods' ops applied and recorded, both through RT (the runtime
