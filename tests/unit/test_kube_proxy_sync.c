@@ -99,6 +99,9 @@ payloads_free (struct payloads *p)
   free (p->ns);
 }
 
+/* The sync from OLD's text, checked against the sync from OLD's digest
+ * (what the control loop keeps between rounds) and the digest of NEW's
+ * digest's next sync: byte for byte the same. */
 static char *
 sync_ok (const char *old, const char *new, bool full)
 {
@@ -106,6 +109,22 @@ sync_ok (const char *old, const char *new, bool full)
   nslab_error_t err = NULL;
   if (kube_proxy_sync_payload (old, new, full, &out, &err) < 0)
     ck_abort_msg ("kube_proxy_sync_payload: %s", err->msg);
+  struct kube_proxy_digest *od = NULL, *nd = NULL;
+  if (kube_proxy_digest_new (old, &od, &err) < 0)
+    ck_abort_msg ("kube_proxy_digest_new: %s", err->msg);
+  cleanup_free char *via = NULL, *back = NULL, *back_text = NULL;
+  if (kube_proxy_sync_digest (od, new, full, &via, &nd, &err) < 0)
+    ck_abort_msg ("kube_proxy_sync_digest: %s", err->msg);
+  ck_assert_msg ((out == NULL) == (via == NULL) && (out == NULL || strcmp (out, via) == 0),
+                 "from the digest:\n%s\nfrom the text:\n%s", via ? via : "(none)", out ? out : "(none)");
+  /* and back from NEW's digest to OLD */
+  ck_assert_int_eq (kube_proxy_sync_digest (nd, old, full, &back, NULL, &err), 0);
+  ck_assert_int_eq (kube_proxy_sync_payload (new, old, full, &back_text, &err), 0);
+  ck_assert_msg ((back == NULL) == (back_text == NULL) && (back == NULL || strcmp (back, back_text) == 0),
+                 "back from the digest:\n%s\nfrom the text:\n%s", back ? back : "(none)",
+                 back_text ? back_text : "(none)");
+  kube_proxy_digest_free (od);
+  kube_proxy_digest_free (nd);
   return out;
 }
 
@@ -354,6 +373,33 @@ START_TEST (test_builtin_and_stale_other_chains)
 }
 END_TEST
 
+/* A service that loses its node port (NodePort -> ClusterIP): its KUBE-EXT-
+ * chain goes, its KUBE-SVC- and KUBE-SEP- chains stay as they were. The
+ * service changed, so kube-proxy writes all of its chains again; only the
+ * old payload's jumps (KUBE-NODEPORTS -> KUBE-EXT- -> KUBE-SVC-) tie the
+ * gone chain to the service, so a digest must keep them. */
+START_TEST (test_service_loses_a_chain)
+{
+  const char *old = "*nat\n:KUBE-SERVICES - [0:0]\n:KUBE-NODEPORTS - [0:0]\n:KUBE-SVC-A - [0:0]\n"
+                    ":KUBE-EXT-A - [0:0]\n:KUBE-SEP-1 - [0:0]\n"
+                    "-A KUBE-SERVICES -m comment --comment \"default/a:http cluster IP\" -d 10.43.0.10/32 -p tcp "
+                    "--dport 80 -j KUBE-SVC-A\n"
+                    "-A KUBE-NODEPORTS -m comment --comment \"default/a:http\" -p tcp --dport 30080 -j KUBE-EXT-A\n"
+                    "-A KUBE-EXT-A -j KUBE-SVC-A\n-A KUBE-SVC-A -j KUBE-SEP-1\n"
+                    "-A KUBE-SEP-1 -p tcp -j DNAT --to-destination 10.42.0.5:80\nCOMMIT\n";
+  const char *new = "*nat\n:KUBE-SERVICES - [0:0]\n:KUBE-NODEPORTS - [0:0]\n:KUBE-SVC-A - [0:0]\n"
+                    ":KUBE-SEP-1 - [0:0]\n"
+                    "-A KUBE-SERVICES -m comment --comment \"default/a:http cluster IP\" -d 10.43.0.10/32 -p tcp "
+                    "--dport 80 -j KUBE-SVC-A\n"
+                    "-A KUBE-SVC-A -j KUBE-SEP-1\n"
+                    "-A KUBE-SEP-1 -p tcp -j DNAT --to-destination 10.42.0.5:80\nCOMMIT\n";
+  cleanup_free char *out = sync_ok (old, new, false);
+  ck_assert_ptr_nonnull (out);
+  ck_assert_msg (strstr (out, "-A KUBE-SVC-A -j KUBE-SEP-1\n") && strstr (out, "-A KUBE-SEP-1 -p tcp"), "%s", out);
+  ck_assert_msg (strstr (out, ":KUBE-EXT-A - [0:0]\n") && strstr (out, "-X KUBE-EXT-A\n"), "%s", out);
+}
+END_TEST
+
 START_TEST (test_unreadable_payload)
 {
   char *out = (char *) 1;
@@ -538,6 +584,7 @@ make_suite (void)
   tcase_add_test (tc, test_other_chains_only_when_different);
   tcase_add_test (tc, test_builtin_and_stale_other_chains);
   tcase_add_test (tc, test_unreadable_payload);
+  tcase_add_test (tc, test_service_loses_a_chain);
   suite_add_tcase (s, tc);
 
   TCase *k = tcase_create ("kernel");

@@ -15,6 +15,8 @@
 #include "dns/coredns.h"
 #include "dns/kubernetes_plugin.h"
 #include "k8s/resources.h"
+#include "plan/kube_proxy_sync.h"
+#include "plan/op.h"
 #include "plan/plan.h"
 #include "scenario/scenario.h"
 #include "state/journal.h"
@@ -315,6 +317,83 @@ START_TEST (test_sync_cache)
   scenario_free (sc);
   store_close (s);
   rm_lab ();
+}
+END_TEST
+
+/* What the loop keeps of an applied plan between rounds (converge_compact):
+ * no op of a pod (its namespace's, its veth's, its CNI calls), every
+ * other op as it was, the rules' payloads byte for byte, the objects. */
+START_TEST (test_compact_keeps_nodes_and_rules)
+{
+  static const char *const labs[] = { "k3s-virtualbox", "kubeadm-cni-plugins", "k3s-services", "kubeadm-weave-vmware" };
+  for (size_t l = 0; l < sizeof labs / sizeof *labs; l++)
+    {
+      nslab_error_t err = NULL;
+      struct scenario *sc = NULL;
+      struct plan *p = NULL, *q = NULL;
+      cleanup_free char *path = xasprintf ("%s/labs/%s.ini", NSLAB_SRCDIR, labs[l]);
+      ck_assert_msg (scenario_load (path, &sc, &err) == 0, "%s", err ? err->msg : "");
+      ck_assert_int_eq (plan_build (sc, &p, &err), 0);
+      ck_assert_int_eq (plan_build (sc, &q, &err), 0);
+      struct op_keys *keys = op_keys_of (q);
+      converge_compact (q, keys);
+      const struct lab_objects *o = p->objects;
+      ck_assert_uint_eq (q->objects->n_pods, o->n_pods);
+      ck_assert_uint_eq (q->objects->n_services, o->n_services);
+      /* pod namespaces and veths */
+      size_t kept = 0, others = 0;
+      for (size_t i = 0; i < p->n_ops; i++)
+        {
+          const struct plan_op *op = &p->ops[i];
+          bool pods = op->kind == OP_CNI;
+          for (size_t k = 0; k < o->n_pods && !pods; k++)
+            {
+              const struct lab_pod *pod = &o->pods[k];
+              pods = strcmp (op->ns, pod->netns) == 0
+                     || (op->kind == OP_LINK && op->u.link.peer_ns && strcmp (op->u.link.peer_ns, pod->netns) == 0)
+                     || (pod->host_veth && op->kind == OP_LINK_SET && strcmp (op->u.set.name, pod->host_veth) == 0)
+                     || (pod->host_veth && op->kind == OP_SYSCTL && strstr (op->u.sysctl.key, pod->host_veth));
+            }
+          if (pods)
+            continue;
+          others++;
+          /* the same op, in the same order */
+          ck_assert_msg (kept < q->n_ops, "%s: op %zu of the plan is not kept", labs[l], i);
+          ck_assert_int_eq (q->ops[kept].kind, op->kind);
+          ck_assert_str_eq (q->ops[kept].ns, op->ns);
+          if (op->kind != OP_IPTABLES) /* (its text: below) */
+            {
+              cleanup_free char *a = op_describe (op), *b = op_describe (&q->ops[kept]);
+              ck_assert_str_eq (b, a);
+            }
+          kept++;
+        }
+      ck_assert_uint_eq (q->n_ops, others);
+      ck_assert_uint_lt (q->n_ops, p->n_ops);
+      /* a node's kube-proxy rules are kept as their digest: the sync from
+       * it to the same payload is empty, the full sync the same as from
+       * the text */
+      for (size_t i = 0; i < p->n_ops; i++)
+        if (p->ops[i].kind == OP_IPTABLES && kube_proxy_plan_payload (p, p->ops[i].ns) == p->ops[i].u.ipt.payload)
+          {
+            ck_assert_ptr_null (kube_proxy_plan_payload (q, p->ops[i].ns));
+            struct kube_proxy_digest *d = NULL;
+            ck_assert_int_eq (kube_proxy_digest_new (p->ops[i].u.ipt.payload, &d, &err), 0);
+            cleanup_free char *same = NULL, *full = NULL, *full_text = NULL;
+            ck_assert_int_eq (kube_proxy_sync_digest (d, p->ops[i].u.ipt.payload, false, &same, NULL, &err), 0);
+            ck_assert_ptr_null (same);
+            ck_assert_int_eq (kube_proxy_sync_digest (d, p->ops[i].u.ipt.payload, true, &full, NULL, &err), 0);
+            ck_assert_int_eq (kube_proxy_sync_payload (p->ops[i].u.ipt.payload, p->ops[i].u.ipt.payload, true,
+                                                       &full_text, &err), 0);
+            ck_assert_msg ((full == NULL) == (full_text == NULL) && (full == NULL || strcmp (full, full_text) == 0),
+                           "%s: the full sync from the digest differs", labs[l]);
+            kube_proxy_digest_free (d);
+          }
+      op_keys_free (keys);
+      plan_free (p);
+      plan_free (q);
+      scenario_free (sc);
+    }
 }
 END_TEST
 
@@ -740,6 +819,7 @@ make_suite (void)
   tcase_add_test (tc, test_list_prefix);
   tcase_add_test (tc, test_sync_cache);
   tcase_add_test (tc, test_scenario_cache_same_plan);
+  tcase_add_test (tc, test_compact_keeps_nodes_and_rules);
   tcase_add_test (tc, test_untrusted_files);
   tcase_add_test (tc, test_not_ready_out_of_dns);
   tcase_add_test (tc, test_concurrent_writers_and_readers);

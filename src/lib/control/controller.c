@@ -346,6 +346,11 @@ control_wait_first (const char *lab, int timeout_ms, nslab_error_t *err)
 
 /* ---- the rounds ---------------------------------------------------------- */
 
+/* The loop's SQLite page cache: a round reads the objects' index rows
+ * (not their bodies) once, in order; a larger cache only holds pages the
+ * next round reads again from the kernel's page cache anyway. */
+#define CONTROL_STORE_CACHE_KIB 256
+
 /* What kubelet knows of one pod: its app's state (from the pause process's
  * status file) and its readiness (from the probes). */
 struct pod_rt {
@@ -387,6 +392,9 @@ struct controller {
   struct store_sync_cache *synced;
   struct scenario_cache *scenario;
   struct child_job snap; /* the round's snapshot writer */
+  /* applied's op keys: after the first round, applied holds only what
+   * stays of it (converge_compact) */
+  struct op_keys *applied_keys;
 };
 
 static void
@@ -461,7 +469,8 @@ controller_open (const char *lab, const struct control_runtime *rt, struct contr
     goto fail;
   c->created = st->created;
   state_free (st);
-  if (snapshot_read (lab, &c->applied, err) < 0 || store_open (lab, &c->store, err) < 0)
+  if (snapshot_read (lab, &c->applied, err) < 0 || store_open (lab, &c->store, err) < 0
+      || store_limit_cache (c->store, CONTROL_STORE_CACHE_KIB, err) < 0)
     goto fail;
   c->dir_fd = state_open_lab_dirfd (lab, err);
   if (c->dir_fd < 0)
@@ -509,6 +518,7 @@ controller_close (struct controller *c)
     pod_rt_free (&c->pods[i]);
   free (c->pods);
   plan_free (c->applied);
+  op_keys_free (c->applied_keys);
   store_sync_cache_free (c->synced);
   scenario_cache_free (c->scenario);
   store_close (c->store);
@@ -854,7 +864,9 @@ controller_round (struct controller *c, bool full_sync, nslab_error_t *err)
     return -1;
   long long t2 = monotonic_us ();
   tm.plan = t2 - t1;
-  rc = converge_apply (c->lab, &c->rt, c->applied, newp, full_sync, &tm.rules, &c->snap, err);
+  struct op_keys *new_keys = NULL;
+  rc = converge_apply (c->lab, &c->rt, c->applied, c->applied_keys, newp, full_sync, &tm.rules, &c->snap, &new_keys,
+                       err);
   long long t3 = monotonic_us ();
   tm.apply = t3 - t2;
   json_t *old_uids = rc < 0 ? NULL : events_pod_uids (c->store, err);
@@ -864,10 +876,13 @@ controller_round (struct controller *c, bool full_sync, nslab_error_t *err)
       snapshot_write_finish (&c->snap, &e);
       nslab_error_free (&e);
       plan_free (newp);
+      op_keys_free (new_keys);
       return -1;
     }
   struct plan *oldp = c->applied;
   c->applied = newp;
+  op_keys_free (c->applied_keys);
+  c->applied_keys = new_keys;
   rebuild_rt (c);
   for (size_t i = 0; i < c->n_pods; i++)
     update_ready (&c->pods[i]);
@@ -917,6 +932,9 @@ controller_round (struct controller *c, bool full_sync, nslab_error_t *err)
     }
   json_decref (old_uids);
   plan_free (oldp);
+  /* The snapshot is written (store_sync waited for it): of the new plan
+   * the next round needs its keys, its objects and the nodes' ops. */
+  converge_compact (c->applied, c->applied_keys);
   if (rc < 0)
     return -1;
   tm.events = monotonic_us () - t4;

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "base/hash.h"
 #include "base/strmap.h"
 #include "base/util.h"
 #include "k8s/model.h"
@@ -476,29 +477,261 @@ converge_plan (const char *lab, const char *scenario_path, struct scenario_cache
 
 /* ---- applying ---- */
 
-static char *
-op_key (const struct plan_op *op)
+/* An op's key: its namespace and how it reads (op_describe), hashed: the
+ * applied plan's ops are known by these between rounds rather than kept
+ * (two of a lab's tens of thousands of ops colliding in 64 bits is not a
+ * practical concern). */
+static uint64_t
+op_key_hash (const struct plan_op *op)
 {
   cleanup_free char *d = op_describe (op);
-  return xasprintf ("%s\t%s", op->ns ? op->ns : "", d);
+  const char *ns = op->ns ? op->ns : "";
+  uint64_t h = fnv1a64_mem (ns, strlen (ns), FNV64_INIT);
+  h = fnv1a64_mem ("\t", 1, h);
+  return fnv1a64_mem (d, strlen (d), h);
+}
+
+struct proc_key {
+  uint64_t netns, key; /* the hash of the namespace, op_key_hash of its process op */
+  size_t at;           /* its place in the plan: the first of a namespace wins */
+};
+
+/* A node's kube-proxy rules (its namespace's first iptables op): what the
+ * next sync needs of them, and a hash of their text (whether they changed). */
+struct rules_key {
+  char *ns;
+  struct kube_proxy_digest *digest;
+  uint64_t text;
+};
+
+struct op_keys {
+  uint64_t *keys; /* op_key_hash of every op but the rules', sorted */
+  size_t n_keys;
+  struct proc_key *procs; /* sorted by netns, then at; one per netns */
+  size_t n_procs;
+  struct rules_key *rules; /* few: looked up by a scan */
+  size_t n_rules;
+};
+
+static struct rules_key *
+op_keys_rules (const struct op_keys *k, const char *ns)
+{
+  for (size_t i = 0; k && i < k->n_rules; i++)
+    if (strcmp (k->rules[i].ns, ns) == 0)
+      return &k->rules[i];
+  return NULL;
+}
+
+/* Keep DIGEST (taken) as NS's, unless NS has one already. */
+static void
+op_keys_add_rules (struct op_keys *k, const char *ns, const char *text, struct kube_proxy_digest *digest)
+{
+  if (op_keys_rules (k, ns))
+    {
+      kube_proxy_digest_free (digest);
+      return;
+    }
+  *VEC_PUSH (k->rules, k->n_rules) = (struct rules_key) { .ns = xstrdup (ns), .digest = digest,
+                                                          .text = fnv1a64 (text ? text : "") };
+}
+
+static int
+cmp_u64 (const void *a, const void *b)
+{
+  uint64_t x = *(const uint64_t *) a, y = *(const uint64_t *) b;
+  return x < y ? -1 : x > y;
+}
+
+static int
+cmp_proc (const void *a, const void *b)
+{
+  const struct proc_key *x = a, *y = b;
+  if (x->netns != y->netns)
+    return x->netns < y->netns ? -1 : 1;
+  return x->at < y->at ? -1 : x->at > y->at;
+}
+
+/* Sort what was pushed; of several process ops in one namespace only the
+ * first stays. */
+static void
+op_keys_seal (struct op_keys *k)
+{
+  qsort (k->keys, k->n_keys, sizeof *k->keys, cmp_u64);
+  qsort (k->procs, k->n_procs, sizeof *k->procs, cmp_proc);
+  size_t n = 0;
+  for (size_t i = 0; i < k->n_procs; i++)
+    if (n == 0 || k->procs[n - 1].netns != k->procs[i].netns)
+      k->procs[n++] = k->procs[i];
+  k->n_procs = n;
+}
+
+static void
+op_keys_push (struct op_keys *k, const struct plan_op *op, size_t at, uint64_t h)
+{
+  *VEC_PUSH (k->keys, k->n_keys) = h;
+  if (op->kind == OP_PROCESS)
+    *VEC_PUSH (k->procs, k->n_procs) = (struct proc_key) { .netns = fnv1a64 (op->ns ? op->ns : ""), .key = h,
+                                                           .at = at };
+}
+
+static bool
+is_rules (const struct plan_op *op)
+{
+  return op->kind == OP_IPTABLES || op->kind == OP_NFTABLES;
+}
+
+struct op_keys *
+op_keys_of (const struct plan *p)
+{
+  struct op_keys *k = xcalloc (1, sizeof *k);
+  for (size_t i = 0; i < p->n_ops; i++)
+    if (!is_rules (&p->ops[i]))
+      op_keys_push (k, &p->ops[i], i, op_key_hash (&p->ops[i]));
+    else if (p->ops[i].kind == OP_IPTABLES && p->ops[i].ns && !op_keys_rules (k, p->ops[i].ns))
+      {
+        /* a payload the sync cannot read keeps no digest: its text stays */
+        struct kube_proxy_digest *d = NULL;
+        nslab_error_t e = NULL;
+        if (kube_proxy_digest_new (p->ops[i].u.ipt.payload, &d, &e) == 0)
+          op_keys_add_rules (k, p->ops[i].ns, p->ops[i].u.ipt.payload, d);
+        nslab_error_free (&e);
+      }
+  op_keys_seal (k);
+  return k;
+}
+
+void
+op_keys_free (struct op_keys *k)
+{
+  if (k == NULL)
+    return;
+  free (k->keys);
+  free (k->procs);
+  for (size_t i = 0; i < k->n_rules; i++)
+    {
+      free (k->rules[i].ns);
+      kube_proxy_digest_free (k->rules[i].digest);
+    }
+  free (k->rules);
+  free (k);
+}
+
+static bool
+op_keys_has (const struct op_keys *k, uint64_t h)
+{
+  return bsearch (&h, k->keys, k->n_keys, sizeof *k->keys, cmp_u64) != NULL;
+}
+
+/* op_key_hash of NETNS's process op, if it has one. */
+static bool
+op_keys_proc (const struct op_keys *k, const char *netns, uint64_t *out)
+{
+  uint64_t n = fnv1a64 (netns);
+  size_t lo = 0, hi = k->n_procs;
+  while (lo < hi)
+    {
+      size_t mid = lo + (hi - lo) / 2;
+      if (k->procs[mid].netns < n)
+        lo = mid + 1;
+      else
+        hi = mid;
+    }
+  if (lo == k->n_procs || k->procs[lo].netns != n)
+    return false;
+  *out = k->procs[lo].key;
+  return true;
+}
+
+/* A sysctl of a pod's host veth in its node (net/ipv6/conf/VETH/accept_ra):
+ * the veth's name is one component of the key. */
+static bool
+sysctl_of_veth (const struct strmap *veths, const char *key)
+{
+  if (key == NULL)
+    return false;
+  char part[64];
+  for (const char *c = key; *c;)
+    {
+      size_t len = strcspn (c, "./");
+      if (len > 0 && len < sizeof part)
+        {
+          memcpy (part, c, len);
+          part[len] = 0;
+          if (strmap_get (veths, part))
+            return true;
+        }
+      c += len;
+      if (*c)
+        c++;
+    }
+  return false;
+}
+
+void
+converge_compact (struct plan *p, const struct op_keys *keys)
+{
+  const struct lab_objects *o = p->objects;
+  struct strmap pod_ns, veths;
+  strmap_init (&pod_ns);
+  strmap_init (&veths);
+  for (size_t i = 0; i < o->n_pods; i++)
+    {
+      strmap_put (&pod_ns, o->pods[i].netns, (void *) 1);
+      if (o->pods[i].host_veth)
+        strmap_put (&veths, o->pods[i].host_veth, (void *) 1);
+    }
+  size_t n = 0;
+  for (size_t i = 0; i < p->n_ops; i++)
+    {
+      struct plan_op *op = &p->ops[i];
+      bool pods = (op->ns && strmap_get (&pod_ns, op->ns)) || op->kind == OP_CNI
+                  || (op->kind == OP_LINK && op->u.link.peer_ns && strmap_get (&pod_ns, op->u.link.peer_ns))
+                  || (op->kind == OP_LINK_SET && op->u.set.name && strmap_get (&veths, op->u.set.name))
+                  || (op->kind == OP_SYSCTL && sysctl_of_veth (&veths, op->u.sysctl.key));
+      if (pods)
+        {
+          op_free (op);
+          continue;
+        }
+      /* A node's iptables rules are known by their digest; nftables
+       * rules (and any without a digest) by their text, which was built in
+       * a growing buffer: trimmed. */
+      char **payload = op->kind == OP_IPTABLES   ? &op->u.ipt.payload
+                       : op->kind == OP_NFTABLES ? &op->u.nft.payload
+                                                 : NULL;
+      if (op->kind == OP_IPTABLES && op->ns && op_keys_rules (keys, op->ns))
+        {
+          free (*payload);
+          *payload = NULL;
+        }
+      else if (payload && *payload)
+        *payload = xrealloc (*payload, strlen (*payload) + 1);
+      p->ops[n++] = *op;
+    }
+  p->n_ops = n;
+  p->ops = xrealloc (p->ops, (n + 1) * sizeof *p->ops);
+  strmap_free (&pod_ns);
+  strmap_free (&veths);
 }
 
 /* The lookups converge_apply makes per pod and per op, indexed once: a
- * pod by its netns in each plan's objects, the process op by its netns in
- * each plan. */
+ * pod by its netns in each plan's objects, the new plan's process op by
+ * its netns. */
 struct apply_index {
   struct strmap old_pods, new_pods; /* netns -> struct lab_pod * */
-  struct strmap old_procs, new_procs; /* netns -> struct plan_op * */
+  struct strmap new_procs; /* netns -> struct plan_op * */
 };
 
 static void
 index_plan (struct strmap *pods, struct strmap *procs, const struct plan *p)
 {
   strmap_init (pods);
-  strmap_init (procs);
   const struct lab_objects *o = p->objects;
   for (size_t i = 0; i < o->n_pods; i++)
     strmap_put (pods, o->pods[i].netns, (void *) &o->pods[i]);
+  if (procs == NULL)
+    return;
+  strmap_init (procs);
   for (size_t i = 0; i < p->n_ops; i++)
     if (p->ops[i].kind == OP_PROCESS)
       strmap_put (procs, p->ops[i].ns, (void *) &p->ops[i]);
@@ -509,7 +742,6 @@ apply_index_free (struct apply_index *x)
 {
   strmap_free (&x->old_pods);
   strmap_free (&x->new_pods);
-  strmap_free (&x->old_procs);
   strmap_free (&x->new_procs);
 }
 
@@ -525,13 +757,13 @@ has_pod (const struct strmap *pods, const char *netns, const struct lab_pod **ou
 /* A pod kept by name whose process op changed (a bare pod's app) is
  * replaced: torn down and made again. */
 static bool
-replaced (const struct apply_index *x, const char *netns)
+replaced (const struct op_keys *old, const struct apply_index *x, const char *netns)
 {
-  const struct plan_op *a = strmap_get (&x->old_procs, netns), *b = strmap_get (&x->new_procs, netns);
-  if (a == NULL || b == NULL)
+  const struct plan_op *b = strmap_get (&x->new_procs, netns);
+  uint64_t a = 0;
+  if (b == NULL || !op_keys_proc (old, netns, &a))
     return false;
-  cleanup_free char *ka = op_key (a), *kb = op_key (b);
-  return strcmp (ka, kb) != 0;
+  return a != op_key_hash (b);
 }
 
 /* kube-proxy in nftables mode: one transaction per node with what changed
@@ -558,21 +790,13 @@ nft_sync (const struct plan_op *op, const struct plan *applied, bool full_sync, 
 }
 
 /* The addresses APPLIED gave a node (not a pod: pods that go take theirs
- * with them) that NEWP no longer does: an L2 announcer's (plan/metallb.c)
- * for a service gone or a leader that moved. Withdrawn through RT; *any
- * says whether there were some. */
+ * with them) that NEWP no longer does (NEW_KEYS: its ops'): an L2
+ * announcer's (plan/metallb.c) for a service gone or a leader that moved.
+ * Withdrawn through RT; *any says whether there were some. */
 static int
 withdraw_stale_addrs (const struct control_runtime *rt, const struct apply_index *x, const struct plan *applied,
-                      const struct plan *newp, bool *any, nslab_error_t *err)
+                      const struct op_keys *new_keys, bool *any, nslab_error_t *err)
 {
-  struct strmap keep;
-  strmap_init (&keep);
-  for (size_t i = 0; i < newp->n_ops; i++)
-    if (newp->ops[i].kind == OP_ADDR)
-      {
-        cleanup_free char *k = op_key (&newp->ops[i]);
-        strmap_put (&keep, k, (void *) 1);
-      }
   struct plan_op *stale = xcalloc (applied->n_ops + 1, sizeof *stale);
   size_t n = 0;
   for (size_t i = 0; i < applied->n_ops; i++)
@@ -580,11 +804,9 @@ withdraw_stale_addrs (const struct control_runtime *rt, const struct apply_index
       const struct plan_op *op = &applied->ops[i];
       if (op->kind != OP_ADDR || has_pod (&x->old_pods, op->ns, NULL))
         continue;
-      cleanup_free char *k = op_key (op);
-      if (strmap_get (&keep, k) == NULL)
+      if (!op_keys_has (new_keys, op_key_hash (op)))
         stale[n++] = *op; /* shallow: applied owns the strings */
     }
-  strmap_free (&keep);
   int rc = n && rt->withdraw ? rt->withdraw (rt->arg, stale, n, err) : 0;
   *any = n > 0;
   free (stale);
@@ -593,27 +815,40 @@ withdraw_stale_addrs (const struct control_runtime *rt, const struct apply_index
 
 int
 converge_apply (const char *lab, const struct control_runtime *rt, const struct plan *applied,
-                const struct plan *newp, bool full_sync, long long *rules_us, struct child_job *snap,
-                nslab_error_t *err)
+                const struct op_keys *applied_keys, const struct plan *newp, bool full_sync, long long *rules_us,
+                struct child_job *snap, struct op_keys **new_keys, nslab_error_t *err)
 {
   long long nft_us = 0;
   snap->pid = -1;
   snap->err_fd = -1;
+  *new_keys = NULL;
+  struct op_keys *own_keys = applied_keys ? NULL : op_keys_of (applied);
+  const struct op_keys *old_keys = applied_keys ? applied_keys : own_keys;
   const struct lab_objects *ao = applied->objects, *no = newp->objects;
   struct apply_index x;
-  index_plan (&x.old_pods, &x.old_procs, applied);
+  index_plan (&x.old_pods, NULL, applied);
   index_plan (&x.new_pods, &x.new_procs, newp);
+  /* The new plan's op keys, once: what is applied after this round. */
+  uint64_t *nh = xcalloc (newp->n_ops + 1, sizeof *nh);
+  struct op_keys *keys = xcalloc (1, sizeof *keys);
+  for (size_t i = 0; i < newp->n_ops; i++)
+    if (!is_rules (&newp->ops[i]))
+      op_keys_push (keys, &newp->ops[i], i, nh[i] = op_key_hash (&newp->ops[i]));
+  op_keys_seal (keys);
   /* Pods gone (or replaced). */
   char **gone = xcalloc (ao->n_pods + 1, sizeof *gone);
   size_t n_gone = 0;
   for (size_t i = 0; i < ao->n_pods; i++)
-    if (!has_pod (&x.new_pods, ao->pods[i].netns, NULL) || replaced (&x, ao->pods[i].netns))
+    if (!has_pod (&x.new_pods, ao->pods[i].netns, NULL) || replaced (old_keys, &x, ao->pods[i].netns))
       gone[n_gone++] = ao->pods[i].netns;
 
   struct state_writer *w = NULL;
   if (state_open (lab, &w, err) < 0)
     {
       free (gone);
+      free (nh);
+      op_keys_free (keys);
+      op_keys_free (own_keys);
       apply_index_free (&x);
       return -1;
     }
@@ -642,12 +877,37 @@ converge_apply (const char *lab, const struct control_runtime *rt, const struct 
         }
       if (op->kind != OP_IPTABLES)
         continue;
-      const char *old = kube_proxy_plan_payload (applied, op->ns);
+      /* What the node holds: known by its digest (after the first round),
+       * else as the applied plan's text. */
+      const struct rules_key *ok = op_keys_rules (old_keys, op->ns);
+      const char *old = ok ? NULL : kube_proxy_plan_payload (applied, op->ns);
+      bool first = op->ns && !op_keys_rules (keys, op->ns);
+      struct kube_proxy_digest *nd = NULL;
       cleanup_free char *payload = NULL;
-      if (old == NULL)
+      if (ok && ok->digest)
+        {
+          if (kube_proxy_sync_digest (ok->digest, op->u.ipt.payload, full_sync, &payload, first ? &nd : NULL,
+                                      err) < 0)
+            rc = nslab_error_wrap (err, "%s: kube-proxy sync", op->ns);
+        }
+      else if (old == NULL)
         payload = xstrdup (op->u.ipt.payload);
       else if (kube_proxy_sync_payload (old, op->u.ipt.payload, full_sync, &payload, err) < 0)
         rc = nslab_error_wrap (err, "%s: kube-proxy sync", op->ns);
+      if (rc == 0 && first && nd == NULL)
+        {
+          nslab_error_t e = NULL;
+          if (kube_proxy_digest_new (op->u.ipt.payload, &nd, &e) < 0)
+            nd = NULL; /* kept as text: the next round reads it from the plan */
+          nslab_error_free (&e);
+        }
+      if (rc == 0 && first && nd)
+        op_keys_add_rules (keys, op->ns, op->u.ipt.payload, nd);
+      else
+        kube_proxy_digest_free (nd);
+      if (payload
+          && ((ok && ok->text != fnv1a64 (op->u.ipt.payload)) || (old && strcmp (old, op->u.ipt.payload) != 0)))
+        changed = true;
       if (rc == 0 && payload)
         {
           started[n_jobs] = monotonic_us ();
@@ -694,27 +954,19 @@ converge_apply (const char *lab, const struct control_runtime *rt, const struct 
   w = NULL;
   bool withdrawn = false;
   if (rc == 0)
-    rc = withdraw_stale_addrs (rt, &x, applied, newp, &withdrawn, err);
+    rc = withdraw_stale_addrs (rt, &x, applied, keys, &withdrawn, err);
   changed = changed || withdrawn;
   if (rc == 0 && n_gone)
     rc = rt->teardown (rt->arg, gone, n_gone, err);
   /* 3. What the new plan has and the applied one has not: the new pods'
    * namespaces, links, addresses, routes and processes (and a node's
    * cni0 when its first pod arrives). */
-  struct strmap have;
-  strmap_init (&have);
-  for (size_t i = 0; i < applied->n_ops; i++)
-    if (applied->ops[i].kind != OP_IPTABLES && applied->ops[i].kind != OP_NFTABLES)
-      {
-        cleanup_free char *k = op_key (&applied->ops[i]);
-        strmap_put (&have, k, (void *) 1);
-      }
   struct plan_op *todo = xcalloc (newp->n_ops + 1, sizeof *todo);
   size_t n_todo = 0;
   for (size_t i = 0; rc == 0 && i < newp->n_ops; i++)
     {
       const struct plan_op *op = &newp->ops[i];
-      if (op->kind == OP_IPTABLES || op->kind == OP_NFTABLES)
+      if (is_rules (op))
         continue;
       bool again = false;
       for (size_t g = 0; g < n_gone && !again; g++)
@@ -728,18 +980,16 @@ converge_apply (const char *lab, const struct control_runtime *rt, const struct 
                   || (op->kind == OP_LINK_SET && has_pod (&x.new_pods, gone[g], &np) && np->host_veth
                       && strcmp (op->u.set.name, np->host_veth) == 0);
         }
-      cleanup_free char *k = op_key (op);
-      if (again || strmap_get (&have, k) == NULL)
+      if (again || !op_keys_has (old_keys, nh[i]))
         todo[n_todo++] = *op; /* shallow: newp owns the strings */
     }
-  strmap_free (&have);
   if (rc == 0 && n_todo && rt->apply (rt->arg, todo, n_todo, err) < 0)
     {
       /* What was made of the new pods goes again; the next round retries. */
       char **made = xcalloc (no->n_pods + 1, sizeof *made);
       size_t n_made = 0;
       for (size_t i = 0; i < no->n_pods; i++)
-        if (!has_pod (&x.old_pods, no->pods[i].netns, NULL) || replaced (&x, no->pods[i].netns))
+        if (!has_pod (&x.old_pods, no->pods[i].netns, NULL) || replaced (old_keys, &x, no->pods[i].netns))
           made[n_made++] = no->pods[i].netns;
       nslab_error_t e = NULL;
       rt->teardown (rt->arg, made, n_made, &e);
@@ -758,6 +1008,12 @@ converge_apply (const char *lab, const struct control_runtime *rt, const struct 
       state_writer_close (w);
     }
   free (gone);
+  free (nh);
+  op_keys_free (own_keys);
+  if (rc == 0)
+    *new_keys = keys;
+  else
+    op_keys_free (keys);
   apply_index_free (&x);
   return rc;
 }

@@ -26,6 +26,19 @@ void scenario_cache_free (struct scenario_cache *c);
 int scenario_cache_load (struct scenario_cache *c, const char *path, nslab_error_t *err);
 int converge_plan (const char *lab, const char *scenario_path, struct scenario_cache *cache, struct store *s,
                    const struct plan *applied, const bool *ready, struct plan **out, nslab_error_t *err);
+/* What converge_apply needs of the applied plan's ops between rounds,
+ * instead of the ops themselves: a hash of each op's namespace and text
+ * (op_describe), each namespace's process op's, and each node's kube-proxy
+ * rules as a digest (kube_proxy_sync.h) rather than their text. */
+struct op_keys;
+struct op_keys *op_keys_of (const struct plan *p);
+void op_keys_free (struct op_keys *k);
+/* Drop from P, an applied plan whose op_keys KEYS the loop holds, the ops
+ * of its pods (their namespaces, links, addresses, processes, CNI calls)
+ * and the text of the iptables payloads KEYS has digests of: the bulk of a
+ * large lab's plan, needed again only as keys. What stays: the objects, the
+ * nodes' other ops, the nftables payloads. */
+void converge_compact (struct plan *p, const struct op_keys *keys);
 /* Bring LAB from APPLIED to NEWP: every node's rules first (kube-proxy's
  * partial sync, or a full one), then the pods that are gone torn down, then
  * the new pods' ops applied and recorded, both through RT (the runtime
@@ -34,9 +47,11 @@ int converge_plan (const char *lab, const char *scenario_path, struct scenario_c
  * writer (snapshot_write_start), which the caller finishes before it marks
  * the change observed, whatever else fails. *RULES_US (if not NULL): the
  * microseconds the rule syncs themselves took (the longest of the nodes'
- * restores, which run at once). */
+ * restores, which run at once). APPLIED_KEYS: APPLIED's op keys (NULL:
+ * made from APPLIED's ops, which must then be all there); *NEW_KEYS:
+ * NEWP's, on success. */
 int converge_apply (const char *lab, const struct control_runtime *rt, const struct plan *applied,
-                    const struct plan *newp, bool full_sync, long long *rules_us, struct child_job *snap,
-                    nslab_error_t *err);
+                    const struct op_keys *applied_keys, const struct plan *newp, bool full_sync, long long *rules_us,
+                    struct child_job *snap, struct op_keys **new_keys, nslab_error_t *err);
 
 #endif

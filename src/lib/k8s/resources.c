@@ -13,6 +13,7 @@
 
 #include "base/hash.h"
 #include "base/json.h"
+#include "base/strmap.h"
 #include "base/util.h"
 #include "scenario/flavor.h"
 
@@ -325,16 +326,32 @@ add_node (struct builder *b, const struct lab_objects *o, const struct lab_node 
   json_object_set_new (json_object_get (node, "status"), "nodeInfo", node_info (o->flavor));
 }
 
-/* The pods of a workload, counted for its status. */
-static int
-count_pods (const struct lab_objects *o, const struct lab_workload *w)
+/* The pods of each workload, counted for their status in one pass over the
+ * pods (a count per workload by scanning them all was quadratic: a
+ * thousand workloads of two pods took a million compares each round of the
+ * control loop). COUNTS[i] for o->workloads[i]. */
+static void
+count_pods (const struct lab_objects *o, int *counts)
 {
-  int n = 0;
+  struct strmap by_key; /* "kind/ns/name" -> index + 1 */
+  strmap_init (&by_key);
+  for (size_t i = 0; i < o->n_workloads; i++)
+    {
+      const struct lab_workload *w = &o->workloads[i];
+      cleanup_free char *key = xasprintf ("%d/%s/%s", (int) w->kind, w->ns, w->name);
+      strmap_put (&by_key, key, (void *) (uintptr_t) (i + 1));
+    }
   for (size_t i = 0; i < o->n_pods; i++)
-    if (o->pods[i].owner.kind == w->kind && strcmp (o->pods[i].ns, w->ns) == 0
-        && strcmp (o->pods[i].owner.name, w->name) == 0)
-      n++;
-  return n;
+    {
+      const struct lab_pod *p = &o->pods[i];
+      if (p->owner.kind == OBJ_NONE || p->owner.name == NULL)
+        continue;
+      cleanup_free char *key = xasprintf ("%d/%s/%s", (int) p->owner.kind, p->ns, p->owner.name);
+      uintptr_t at = (uintptr_t) strmap_get (&by_key, key);
+      if (at)
+        counts[at - 1]++;
+    }
+  strmap_free (&by_key);
 }
 
 static json_t *
@@ -348,9 +365,8 @@ replicas_status (int n)
 /* A deployment and its replicaset, or a replicaset alone; returns the
  * replicaset, which owns the pods. */
 static json_t *
-add_workload (struct builder *b, const struct lab_objects *o, const struct lab_workload *w)
+add_workload (struct builder *b, const struct lab_objects *o, const struct lab_workload *w, int n)
 {
-  int n = count_pods (o, w);
   if (w->kind == OBJ_DAEMONSET)
     {
       /* servicelb.go newDaemonSet: its labels, selector app=NAME, the
@@ -670,13 +686,16 @@ resources_from_objects (const struct lab_objects *o, time_t now)
     add_node (&b, o, &o->nodes[i]);
   /* Owners first: a pod's ownerReference carries its replicaset's uid. */
   json_t *rs_by_key = json_object ();
+  int *counts = xcalloc (o->n_workloads + 1, sizeof *counts);
+  count_pods (o, counts);
   for (size_t i = 0; i < o->n_workloads; i++)
     {
-      json_t *rs = add_workload (&b, o, &o->workloads[i]);
+      json_t *rs = add_workload (&b, o, &o->workloads[i], counts[i]);
       cleanup_free char *key = xasprintf ("%s/%s", o->workloads[i].ns,
                                           json_string_value (json_object_get (json_object_get (rs, "metadata"), "name")));
       json_object_set (rs_by_key, key, rs);
     }
+  free (counts);
   /* Pods by "ns/name" for the endpoints' targetRefs. */
   json_t *pods_by_key = json_object ();
   for (size_t i = 0; i < o->n_pods; i++)

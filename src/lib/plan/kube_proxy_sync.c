@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/hash.h"
 #include "base/strmap.h"
 #include "base/util.h"
 #include "plan/plan.h"
@@ -17,26 +18,38 @@
 
 struct chain {
   char *name;          /* owned */
-  const char *policy;  /* declared policy ("-" for user chains), NULL if not declared */
+  char *policy;        /* owned: declared policy ("-" for user chains), NULL if not declared */
   size_t n_rules;
-  size_t *rules;       /* indexes into table.lines */
+  size_t *rules;       /* indexes into table.lines (NULL in a digest) */
+  uint64_t hash;       /* of its rules, each with its terminating NUL */
+};
+
+/* A rule of a table that jumps to a service chain: what groups service
+ * chains into services (see uf_add_doc). */
+struct jump {
+  size_t from;         /* the chain it is in */
+  char *key;           /* from a top-level chain: the " ns/name" of its comment (owned), else NULL */
+  char *to;            /* the service chain (owned) */
 };
 
 struct table {
-  const char *name;
+  char *name;          /* owned */
   struct chain *chains; /* in order of first appearance */
   size_t n_chains;
   struct strmap index;  /* chain name -> index */
-  const char **lines;   /* the -A lines in text order */
+  const char **lines;   /* the -A lines in text order (none in a digest) */
   size_t *line_chain;   /* and the chain each belongs to */
   size_t n_lines;
+  struct jump *jumps;   /* a digest's: its lines' jumps to service chains */
+  size_t n_jumps;
 };
 
 struct doc {
   const char *what;    /* "old payload", "new payload" */
-  char *text;          /* our copy, cut into lines */
+  char *text;          /* our copy, cut into lines (NULL in a digest) */
   struct table *tables;
   size_t n_tables;
+  bool digest;         /* kube_proxy_digest: no lines, jumps instead */
 };
 
 static const char *const builtin_chains[] = { "PREROUTING", "INPUT", "FORWARD", "OUTPUT", "POSTROUTING" };
@@ -88,8 +101,16 @@ doc_free (struct doc *d)
       for (size_t c = 0; c < tb->n_chains; c++)
         {
           free (tb->chains[c].name);
+          free (tb->chains[c].policy);
           free (tb->chains[c].rules);
         }
+      for (size_t j = 0; j < tb->n_jumps; j++)
+        {
+          free (tb->jumps[j].key);
+          free (tb->jumps[j].to);
+        }
+      free (tb->jumps);
+      free (tb->name);
       free (tb->chains);
       strmap_free (&tb->index);
       free (tb->lines);
@@ -132,6 +153,7 @@ table_get_chain (struct table *tb, const char *name, size_t n)
     return idx;
   struct chain *c = VEC_PUSH (tb->chains, tb->n_chains);
   c->name = xstrdup (buf);
+  c->hash = FNV64_INIT;
   strmap_claim (&tb->index, buf, tb->n_chains - 1);
   return tb->n_chains - 1;
 }
@@ -170,7 +192,7 @@ parse (struct doc *d, const char *what, const char *payload, nslab_error_t *err)
           if (doc_table (d, line + 1))
             return nslab_error (err, EINVAL, "%s: line %zu: table %s appears twice", what, lineno, line + 1);
           cur = VEC_PUSH (d->tables, d->n_tables);
-          cur->name = line + 1;
+          cur->name = xstrdup (line + 1);
           strmap_init (&cur->index);
           continue;
         }
@@ -193,12 +215,12 @@ parse (struct doc *d, const char *what, const char *payload, nslab_error_t *err)
           if (line[0] == ':')
             {
               /* ":NAME POLICY [p:b]": keep the policy word. */
-              c->policy = after;
-              char *end = (char *) after + strcspn (after, " \t");
-              *end = '\0';
+              free (c->policy);
+              c->policy = xstrndup (after, strcspn (after, " \t"));
               continue;
             }
           *VEC_PUSH (c->rules, c->n_rules) = cur->n_lines;
+          c->hash = fnv1a64_mem (line, len + 1, c->hash);
           cur->lines = vec_grow (cur->lines, cur->n_lines, sizeof *cur->lines);
           cur->lines[cur->n_lines] = line;
           *VEC_PUSH (cur->line_chain, cur->n_lines) = idx;
@@ -299,6 +321,31 @@ rule_service_key (const char *line, char *buf, size_t size)
   return true;
 }
 
+/* The jump of line L of TB to a service chain, if it is one: *key the
+ * " ns/name" of its comment when it is in a chain that is not a service's
+ * (empty when it has none). */
+static bool
+line_jump (const struct table *tb, size_t l, char *target, char *key)
+{
+  key[0] = '\0';
+  if (!rule_target (tb->lines[l], target, NAME_MAX_LEN) || !kube_proxy_is_service_chain (target))
+    return false;
+  if (!kube_proxy_is_service_chain (tb->chains[tb->line_chain[l]].name)
+      && !rule_service_key (tb->lines[l], key, NAME_MAX_LEN))
+    key[0] = '\0';
+  return true;
+}
+
+static void
+uf_add_jump (struct uf *u, const struct table *tb, size_t from, const char *key, const char *to)
+{
+  size_t t = uf_id (u, to);
+  if (kube_proxy_is_service_chain (tb->chains[from].name))
+    uf_union (u, uf_id (u, tb->chains[from].name), t);
+  else if (key && key[0])
+    uf_union (u, uf_id (u, key), t);
+}
+
 static void
 uf_add_doc (struct uf *u, const struct table *tb)
 {
@@ -309,16 +356,10 @@ uf_add_doc (struct uf *u, const struct table *tb)
     if (kube_proxy_is_service_chain (tb->chains[i].name))
       uf_id (u, tb->chains[i].name);
   for (size_t l = 0; l < tb->n_lines; l++)
-    {
-      if (!rule_target (tb->lines[l], target, sizeof target) || !kube_proxy_is_service_chain (target))
-        continue;
-      const char *from = tb->chains[tb->line_chain[l]].name;
-      size_t t = uf_id (u, target);
-      if (kube_proxy_is_service_chain (from))
-        uf_union (u, uf_id (u, from), t);
-      else if (rule_service_key (tb->lines[l], key, sizeof key))
-        uf_union (u, uf_id (u, key), t);
-    }
+    if (line_jump (tb, l, target, key))
+      uf_add_jump (u, tb, tb->line_chain[l], key, target);
+  for (size_t j = 0; j < tb->n_jumps; j++)
+    uf_add_jump (u, tb, tb->jumps[j].from, tb->jumps[j].key, tb->jumps[j].to);
 }
 
 /* ---- the difference ---------------------------------------------------- */
@@ -326,8 +367,12 @@ uf_add_doc (struct uf *u, const struct table *tb)
 static bool
 chains_equal (const struct table *ta, const struct chain *a, const struct table *tb, const struct chain *b)
 {
-  if (a->n_rules != b->n_rules)
+  if (a->n_rules != b->n_rules || a->hash != b->hash)
     return false;
+  /* A digest has the hash only (two different rule lists of one chain
+   * colliding in 64 bits is not a practical concern). */
+  if (a->rules == NULL || b->rules == NULL)
+    return true;
   for (size_t i = 0; i < a->n_rules; i++)
     if (strcmp (ta->lines[a->rules[i]], tb->lines[b->rules[i]]) != 0)
       return false;
@@ -449,6 +494,188 @@ doc_has_chain (const struct doc *d, const char *table, const char *chain)
   return table_chain (doc_table (d, table), chain, NULL) != NULL;
 }
 
+/* Make D a digest: each table's jumps to service chains kept, its lines
+ * and the text dropped. */
+static void
+doc_digest (struct doc *d)
+{
+  char target[NAME_MAX_LEN], key[NAME_MAX_LEN];
+  for (size_t t = 0; t < d->n_tables; t++)
+    {
+      struct table *tb = &d->tables[t];
+      for (size_t l = 0; l < tb->n_lines; l++)
+        if (line_jump (tb, l, target, key))
+          *VEC_PUSH (tb->jumps, tb->n_jumps) = (struct jump) { .from = tb->line_chain[l],
+                                                               .key = key[0] ? xstrdup (key) : NULL,
+                                                               .to = xstrdup (target) };
+      for (size_t c = 0; c < tb->n_chains; c++)
+        {
+          free (tb->chains[c].rules);
+          tb->chains[c].rules = NULL;
+        }
+      free (tb->lines);
+      free (tb->line_chain);
+      tb->lines = NULL;
+      tb->line_chain = NULL;
+      tb->n_lines = 0;
+      if (tb->jumps)
+        tb->jumps = xrealloc (tb->jumps, tb->n_jumps * sizeof *tb->jumps);
+    }
+  free (d->text);
+  d->text = NULL;
+  d->what = "old payload";
+  d->digest = true;
+}
+
+/* A digest at rest, packed: one block of strings per table (each chain's
+ * name, then its declared policy, "" when undeclared; the jumps' keys and
+ * targets) and arrays of numbers, a fraction of the text's size; unpacked
+ * into a doc (its lines left out) for each sync. */
+struct packed_jump {
+  uint32_t from, key, to; /* chain index; offsets into strs (key: UINT32_MAX for none) */
+};
+
+struct packed_table {
+  char *name;
+  size_t n_chains, n_jumps;
+  uint32_t *name_at; /* per chain, into strs */
+  uint32_t *n_rules;
+  uint64_t *hash;
+  struct packed_jump *jumps;
+  char *strs;
+  size_t strs_len;
+};
+
+struct kube_proxy_digest {
+  struct packed_table *tables;
+  size_t n_tables;
+};
+
+static uint32_t
+strs_add (struct packed_table *pt, size_t *cap, const char *s)
+{
+  size_t n = strlen (s) + 1;
+  while (pt->strs_len + n > *cap)
+    {
+      *cap = *cap ? *cap * 2 : 4096;
+      pt->strs = xrealloc (pt->strs, *cap);
+    }
+  memcpy (pt->strs + pt->strs_len, s, n);
+  pt->strs_len += n;
+  return (uint32_t) (pt->strs_len - n);
+}
+
+/* D: after doc_digest. */
+static struct kube_proxy_digest *
+pack (const struct doc *d)
+{
+  struct kube_proxy_digest *k = xcalloc (1, sizeof *k);
+  k->n_tables = d->n_tables;
+  k->tables = xcalloc (d->n_tables + 1, sizeof *k->tables);
+  for (size_t t = 0; t < d->n_tables; t++)
+    {
+      const struct table *tb = &d->tables[t];
+      struct packed_table *pt = &k->tables[t];
+      size_t cap = 0;
+      pt->name = xstrdup (tb->name);
+      pt->n_chains = tb->n_chains;
+      pt->name_at = xcalloc (tb->n_chains + 1, sizeof *pt->name_at);
+      pt->n_rules = xcalloc (tb->n_chains + 1, sizeof *pt->n_rules);
+      pt->hash = xcalloc (tb->n_chains + 1, sizeof *pt->hash);
+      for (size_t c = 0; c < tb->n_chains; c++)
+        {
+          const struct chain *ch = &tb->chains[c];
+          pt->name_at[c] = strs_add (pt, &cap, ch->name);
+          strs_add (pt, &cap, ch->policy ? ch->policy : "");
+          pt->n_rules[c] = (uint32_t) ch->n_rules;
+          pt->hash[c] = ch->hash;
+        }
+      pt->n_jumps = tb->n_jumps;
+      pt->jumps = xcalloc (tb->n_jumps + 1, sizeof *pt->jumps);
+      for (size_t j = 0; j < tb->n_jumps; j++)
+        {
+          const struct jump *jp = &tb->jumps[j];
+          size_t to;
+          pt->jumps[j] = (struct packed_jump) {
+            .from = (uint32_t) jp->from,
+            .key = jp->key ? strs_add (pt, &cap, jp->key) : UINT32_MAX,
+            .to = strmap_owner (&tb->index, jp->to, &to) ? pt->name_at[to] : strs_add (pt, &cap, jp->to),
+          };
+        }
+      pt->strs = xrealloc (pt->strs, pt->strs_len + 1);
+    }
+  return k;
+}
+
+static void
+unpack (const struct kube_proxy_digest *k, struct doc *d)
+{
+  memset (d, 0, sizeof *d);
+  d->what = "old payload";
+  d->digest = true;
+  d->n_tables = k->n_tables;
+  d->tables = xcalloc (k->n_tables + 1, sizeof *d->tables);
+  for (size_t t = 0; t < k->n_tables; t++)
+    {
+      const struct packed_table *pt = &k->tables[t];
+      struct table *tb = &d->tables[t];
+      tb->name = xstrdup (pt->name);
+      strmap_init (&tb->index);
+      for (size_t c = 0; c < pt->n_chains; c++)
+        {
+          const char *name = pt->strs + pt->name_at[c], *policy = name + strlen (name) + 1;
+          size_t at = table_get_chain (tb, name, strlen (name)); /* (may move tb->chains) */
+          struct chain *ch = &tb->chains[at];
+          ch->policy = *policy ? xstrdup (policy) : NULL;
+          ch->n_rules = pt->n_rules[c];
+          ch->hash = pt->hash[c];
+        }
+      tb->n_jumps = pt->n_jumps;
+      tb->jumps = xcalloc (pt->n_jumps + 1, sizeof *tb->jumps);
+      for (size_t j = 0; j < pt->n_jumps; j++)
+        tb->jumps[j] = (struct jump) { .from = pt->jumps[j].from,
+                                       .key = pt->jumps[j].key == UINT32_MAX ? NULL
+                                                                             : xstrdup (pt->strs + pt->jumps[j].key),
+                                       .to = xstrdup (pt->strs + pt->jumps[j].to) };
+    }
+}
+
+int
+kube_proxy_digest_new (const char *payload, struct kube_proxy_digest **out, nslab_error_t *err)
+{
+  struct doc d;
+  if (parse (&d, "payload", payload, err) < 0)
+    {
+      doc_free (&d);
+      return -1;
+    }
+  doc_digest (&d);
+  *out = pack (&d);
+  doc_free (&d);
+  return 0;
+}
+
+void
+kube_proxy_digest_free (struct kube_proxy_digest *k)
+{
+  if (k == NULL)
+    return;
+  for (size_t t = 0; t < k->n_tables; t++)
+    {
+      struct packed_table *pt = &k->tables[t];
+      free (pt->name);
+      free (pt->name_at);
+      free (pt->n_rules);
+      free (pt->hash);
+      free (pt->jumps);
+      free (pt->strs);
+    }
+  free (k->tables);
+  free (k);
+}
+
+static int sync_docs (const struct doc *od, const struct doc *nd, bool full, char **out);
+
 int
 kube_proxy_sync_payload (const char *old_payload, const char *new_payload, bool full, char **out,
                          nslab_error_t *err)
@@ -466,6 +693,43 @@ kube_proxy_sync_payload (const char *old_payload, const char *new_payload, bool 
       doc_free (&nd);
       return -1;
     }
+  int rc = sync_docs (&od, &nd, full, out);
+  doc_free (&od);
+  doc_free (&nd);
+  return rc;
+}
+
+int
+kube_proxy_sync_digest (const struct kube_proxy_digest *old, const char *new_payload, bool full, char **out,
+                        struct kube_proxy_digest **new_digest, nslab_error_t *err)
+{
+  *out = NULL;
+  if (new_digest)
+    *new_digest = NULL;
+  struct doc od, nd;
+  if (parse (&nd, "new payload", new_payload, err) < 0)
+    {
+      doc_free (&nd);
+      return -1;
+    }
+  unpack (old, &od);
+  int rc = sync_docs (&od, &nd, full, out);
+  doc_free (&od);
+  if (rc == 0 && new_digest)
+    {
+      doc_digest (&nd);
+      *new_digest = pack (&nd);
+    }
+  doc_free (&nd);
+  return rc;
+}
+
+/* The restore input from OD to ND (see kube_proxy_sync_payload). */
+static int
+sync_docs (const struct doc *od_, const struct doc *nd_, bool full, char **out)
+{
+  const struct doc od = *od_, nd = *nd_;
+  *out = NULL;
 
   /* kube-proxy (iptables mode) is on the node when its nat KUBE-SERVICES is. */
   bool kp = doc_has_chain (&nd, "nat", "KUBE-SERVICES") || doc_has_chain (&od, "nat", "KUBE-SERVICES");
@@ -563,8 +827,6 @@ kube_proxy_sync_payload (const char *old_payload, const char *new_payload, bool 
   for (size_t t = 0; t < n_td; t++)
     tdiff_free (&td[t]);
   free (td);
-  doc_free (&od);
-  doc_free (&nd);
   if (sb.len == 0)
     {
       sb_free (&sb);

@@ -58,6 +58,18 @@
 int kube_proxy_sync_payload (const char *old_payload, const char *new_payload, bool full, char **out,
                              nslab_error_t *err);
 
+/* What a sync needs of the payload a node holds, without its text: each
+ * chain's name, declared policy and a hash of its rules, and the rules that
+ * jump to service chains (how chains group into services). A fraction of
+ * the text's size: the control loop keeps one per node between rounds. */
+struct kube_proxy_digest;
+int kube_proxy_digest_new (const char *payload, struct kube_proxy_digest **out, nslab_error_t *err);
+void kube_proxy_digest_free (struct kube_proxy_digest *d);
+/* kube_proxy_sync_payload from OLD's digest: the same output. *NEW_DIGEST
+ * (if not NULL): NEW_PAYLOAD's digest, for the next sync. */
+int kube_proxy_sync_digest (const struct kube_proxy_digest *old, const char *new_payload, bool full, char **out,
+                            struct kube_proxy_digest **new_digest, nslab_error_t *err);
+
 struct plan;
 /* The payload of the plan's OP_IPTABLES op in namespace ns (a node's:
  * k3s-cp1), or NULL. The control loop's OLD is this of the applied plan,

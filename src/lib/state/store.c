@@ -148,6 +148,17 @@ store_open (const char *lab, struct store **out, nslab_error_t *err)
   return rc;
 }
 
+int
+store_limit_cache (struct store *s, int kib, nslab_error_t *err)
+{
+  char sql[96];
+  snprintf (sql, sizeof sql, "PRAGMA cache_size = -%d; PRAGMA mmap_size = 0;", kib);
+  if (exec_sql (s, sql, "limit the page cache", err) < 0)
+    return -1;
+  sqlite3_db_release_memory (s->db);
+  return 0;
+}
+
 static const char *
 member (const json_t *obj, const char *a, const char *b)
 {

@@ -25,6 +25,11 @@ int store_create (struct state_writer *w, const struct lab_objects *o, nslab_err
 /* Open LAB's store, only through the trusted state root and lab dir. */
 int store_open (const char *lab, struct store **out, nslab_error_t *err);
 void store_close (struct store *s);
+/* Keep at most KIB of the database's pages in this connection's memory
+ * (SQLite's default is 2 MiB per connection) and no mapping of the file:
+ * for a process that stays (the control loop), whose rounds read the
+ * store once each and whose footprint at rest counts. */
+int store_limit_cache (struct store *s, int kib, nslab_error_t *err);
 
 /* The newest resourceVersion (0 for an empty store). */
 int store_resource_version (struct store *s, uint64_t *out, nslab_error_t *err);
