@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -761,6 +762,54 @@ restore_interrupts (const struct sigaction old[3])
     sigaction (interrupt_signals[i], &old[i], NULL);
 }
 
+/* The store is written (the lab's objects as JSON into SQLite: ~0.2 s at
+ * 1000 pods) while the namespaces and links are made: nothing reads it
+ * before a process starts (the coredns pods and each node's kube-proxy
+ * read it), so it is waited for before the first process op. */
+struct store_job {
+  struct state_writer *w;
+  const struct lab_objects *objects;
+  nslab_error_t err;
+  int rc;
+  pthread_t th;
+  bool running;
+};
+
+static void *
+store_job_run (void *arg)
+{
+  struct store_job *j = arg;
+  j->rc = store_create (j->w, j->objects, &j->err);
+  return NULL;
+}
+
+static void
+store_job_start (struct store_job *j)
+{
+  j->running = pthread_create (&j->th, NULL, store_job_run, j) == 0;
+  if (!j->running)
+    store_job_run (j);
+}
+
+/* 0, or the store's error (once). */
+static int
+store_job_wait (struct store_job *j, nslab_error_t *err)
+{
+  if (j->running)
+    pthread_join (j->th, NULL);
+  j->running = false;
+  if (j->rc == 0)
+    return 0;
+  j->rc = 0;
+  if (err && *err == NULL)
+    {
+      *err = j->err;
+      j->err = NULL;
+    }
+  nslab_error_free (&j->err);
+  return -1;
+}
+
 int
 apply_plan (const struct plan *p, const char *scenario_path, nslab_error_t *err)
 {
@@ -785,8 +834,9 @@ apply_plan (const struct plan *p, const char *scenario_path, nslab_error_t *err)
    * whose up is under way (or died) still know its objects. */
   int rc = snapshot_write (w, p, err);
   /* And the cluster's objects, as the API would hold them. */
+  struct store_job store = { .w = w, .objects = p->objects };
   if (rc == 0)
-    rc = store_create (w, p->objects, err);
+    store_job_start (&store);
 
   long crash = test_crash_after ();
   /* NSLAB_TEST_CRASH_SIGNAL=INT makes the hook a Ctrl-C instead of kill -9. */
@@ -799,9 +849,14 @@ apply_plan (const struct plan *p, const char *scenario_path, nslab_error_t *err)
         raise (crash_signal);
       if (interrupted)
         rc = interrupted_error (err);
+      else if (p->ops[i].kind == OP_PROCESS && store_job_wait (&store, err) < 0)
+        rc = -1;
       else
         rc = appliers[p->ops[i].kind] (&p->ops[i], &ctx, err);
     }
+  /* Also before a rollback removes the lab dir under it. */
+  if (store_job_wait (&store, rc == 0 ? err : NULL) < 0)
+    rc = -1;
   if (rc == 0 && crash >= 0 && (size_t) crash >= p->n_ops)
     raise (SIGKILL);
   if (rc == 0)
