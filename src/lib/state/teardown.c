@@ -387,8 +387,8 @@ teardown_run (const struct state *st, struct steps *steps, nslab_error_t *err)
   struct netns_work w = { .st = st, .errs = errs };
   atomic_init (&w.next, 0);
   /* Crash tests count steps one namespace at a time, in order. */
-  if (steps->crash < 0 && st->n_netns > 1)
-    while (nth < NETNS_THREADS && nth < st->n_netns && pthread_create (&th[nth], NULL, netns_worker, &w) == 0)
+  if (steps->crash < 0 && st->n_netns >= 4 * NETNS_THREADS)
+    while (nth < NETNS_THREADS && pthread_create (&th[nth], NULL, netns_worker, &w) == 0)
       nth++;
   if (nth > 0)
     for (size_t t = 0; t < nth; t++)
