@@ -809,6 +809,74 @@ START_TEST (test_parent_crash)
 }
 END_TEST
 
+/* Begun ahead, released out of order, one abandoned (what the applier
+ * does with several pods' pause processes, and with the ones still
+ * waiting when an up fails): the released one is recorded once and runs;
+ * the abandoned one is never recorded, exits on its own and touches
+ * nothing. */
+static void
+body_begin_release_abandon (void)
+{
+  cleanup_free char *ns1 = make_netns_file ("pod1");
+  cleanup_free char *ns2 = make_netns_file ("pod2");
+  cleanup_free char *files1 = xasprintf ("%s/files1", tmpdir);
+  cleanup_free char *files2 = xasprintf ("%s/files2", tmpdir);
+  cleanup_free char *log1 = xasprintf ("%s/one.log", tmpdir);
+  cleanup_free char *log2 = xasprintf ("%s/two.log", tmpdir);
+  char *argv[] = { "sleep", "1000", NULL };
+  struct pause_app app = { .kind = PAUSE_APP_COMMAND, .argv = argv };
+  struct pause_spec one = { .title = "nslab-pause k3s demo/one", .netns_path = ns1, .hostname = "one",
+                            .files_dir = files1, .app = &app, .log_path = log1 };
+  struct pause_spec two = { .title = "nslab-pause k3s demo/two", .netns_path = ns2, .hostname = "two",
+                            .files_dir = files2, .app = &app, .log_path = log2 };
+  struct pause_start s1, s2;
+  nslab_error_t err = NULL;
+  ck_assert_msg (pause_spawn_begin (&one, &s1, &err) == 0, "%s", err ? err->msg : "");
+  ck_assert_msg (pause_spawn_begin (&two, &s2, &err) == 0, "%s", err ? err->msg : "");
+  struct rec r = { 0 };
+  ck_assert_msg (pause_spawn_release (&s2, record_cb, &r, &err) == 0, "%s", err ? err->msg : "");
+  ck_assert_int_eq (r.calls, 1);
+  ck_assert_int_eq (r.pid, s2.pid);
+  pid_t abandoned_spawn = s1.spawned;
+  pause_spawn_abandon (&s1);
+  ck_assert_int_eq (s1.gofd, -1);
+  ck_assert_int_eq (s1.errfd, -1);
+  /* Collected: neither the spawned process nor its child is left. */
+  ck_assert_int_eq (kill (abandoned_spawn, 0), -1);
+  ck_assert_int_eq (r.calls, 1);
+  ck_assert_int_eq (access (log1, F_OK), -1);
+  ck_assert_int_eq (access (files1, F_OK), -1);
+  ck_assert_msg (pause_spawn_finish (&s2, &err) == 0, "%s", err ? err->msg : "");
+  cleanup_free char *title = cmdline_of (r.pid);
+  ck_assert_str_eq (title, "nslab-pause k3s demo/two");
+  ck_assert (proc_alive (r.pid, r.starttime));
+  /* Only ours: no process of this PID namespace is titled demo/one. */
+  DIR *d = opendir ("/proc");
+  ck_assert_ptr_nonnull (d);
+  struct dirent *de;
+  while ((de = readdir (d)) != NULL)
+    if (de->d_name[0] >= '1' && de->d_name[0] <= '9')
+      {
+        cleanup_free char *path = xasprintf ("/proc/%s/cmdline", de->d_name);
+        char buf[256] = "";
+        cleanup_close int fd = open (path, O_RDONLY | O_CLOEXEC);
+        ssize_t n = fd >= 0 ? read (fd, buf, sizeof buf - 1) : 0;
+        for (ssize_t i = 0; i < n; i++)
+          if (buf[i] == '\0')
+            buf[i] = ' ';
+        ck_assert_msg (strstr (buf, "demo/one") == NULL, "left behind: %s", buf);
+      }
+  closedir (d);
+  ck_assert_int_eq (proc_kill (r.pid, r.starttime, &err), 0);
+  waitpid (r.pid, NULL, 0);
+}
+
+START_TEST (test_begin_release_abandon)
+{
+  sandboxed (body_begin_release_abandon);
+}
+END_TEST
+
 /* Idle connections are dropped after idle_ms, answered or not. */
 static void
 body_echo_idle (void)
@@ -1064,6 +1132,7 @@ make_suite (void)
   tcase_add_test (root, test_private_files);
   tcase_add_test (root, test_record_fails);
   tcase_add_test (root, test_parent_crash);
+  tcase_add_test (root, test_begin_release_abandon);
   tcase_add_test (root, test_echo_idle);
   tcase_add_test (root, test_spawn_errors);
   tcase_add_test (root, test_group_and_deathsig);

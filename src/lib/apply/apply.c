@@ -5,6 +5,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <poll.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -60,9 +62,11 @@ record_proc (pid_t pid, uint64_t starttime, void *arg, nslab_error_t *err)
 
 /* Work started by an op and finished after the loop, so that it runs in
  * parallel with the rest of up: iptables-restore per namespace, and pause
- * processes setting up their namespaces and exec'ing. */
+ * processes starting, setting up their namespaces and exec'ing. */
 struct pending_proc {
   struct pause_start start;
+  enum { PROC_BEGUN, PROC_RELEASED, PROC_FAILED } state;
+  struct proc_ctx rec; /* what is recorded at release (owned strings) */
   char *what; /* "k3s-cp1: start node cp1", for errors */
 };
 
@@ -100,11 +104,19 @@ node_procs_free (struct node_procs *np)
   memset (np, 0, sizeof *np);
 }
 
+/* At most this many pods' pause processes are begun and not yet released
+ * (pause_spawn_begin): each one's start-up (exec, the C library's start,
+ * its PID namespace) runs on another CPU while we go on with the next
+ * pods' links, instead of us waiting for it pod after pod. */
+#define PROC_WINDOW 8
+
 struct pending {
   struct child_job *ipt;
   size_t n_ipt;
   struct pending_proc *procs;
   size_t n_procs;
+  size_t n_begun;   /* of procs, in state PROC_BEGUN */
+  size_t next_release; /* no proc before this index is PROC_BEGUN */
   int mnt_template; /* > 0 once made, for every pause process of this up */
   struct node_pidns {
     char *node;
@@ -120,6 +132,66 @@ node_pid_ns (const struct pending *pend, const char *node)
     if (strcmp (pend->pidns[i].node, node) == 0)
       return pend->pidns[i].fd;
   return -1;
+}
+
+static void
+pending_proc_free_record (struct pending_proc *pp)
+{
+  free (pp->rec.sp.name);
+  free (pp->rec.sp.node);
+  free (pp->rec.sp.netns);
+  memset (&pp->rec.sp, 0, sizeof pp->rec.sp);
+}
+
+/* Wait for a begun pause process, record it and let it go. */
+static int
+release_proc (struct pending *pend, size_t i, nslab_error_t *err)
+{
+  struct pending_proc *pp = &pend->procs[i];
+  int rc = pause_spawn_release (&pp->start, record_proc, &pp->rec, err);
+  pp->state = rc == 0 ? PROC_RELEASED : PROC_FAILED;
+  pend->n_begun--;
+  pending_proc_free_record (pp);
+  if (rc < 0)
+    nslab_error_wrap (err, "%s", pp->what);
+  return rc;
+}
+
+/* Release the begun pause processes that are ready to be (their pid has
+ * arrived: the socket is readable), without waiting for the others; then
+ * the oldest, waiting for each, until at most KEEP remain begun. A ready
+ * process is let go at once: its setup runs while we go on. */
+static int
+release_procs (struct pending *pend, size_t keep, nslab_error_t *err)
+{
+  if (pend->n_begun > 0)
+    {
+      struct pollfd *pfd = xcalloc (pend->n_begun, sizeof *pfd);
+      size_t *which = xcalloc (pend->n_begun, sizeof *which);
+      size_t m = 0;
+      for (size_t i = pend->next_release; i < pend->n_procs && m < pend->n_begun; i++)
+        if (pend->procs[i].state == PROC_BEGUN)
+          {
+            pfd[m] = (struct pollfd) { .fd = pend->procs[i].start.gofd, .events = POLLIN };
+            which[m++] = i;
+          }
+      int rc = 0;
+      if (poll (pfd, m, 0) > 0)
+        for (size_t k = 0; rc == 0 && k < m; k++)
+          if (pfd[k].revents)
+            rc = release_proc (pend, which[k], err);
+      free (pfd);
+      free (which);
+      if (rc < 0)
+        return -1;
+    }
+  for (; pend->n_begun > keep && pend->next_release < pend->n_procs; pend->next_release++)
+    if (pend->procs[pend->next_release].state == PROC_BEGUN && release_proc (pend, pend->next_release, err) < 0)
+      {
+        pend->next_release++;
+        return -1;
+      }
+  return 0;
 }
 
 static int
@@ -232,24 +304,36 @@ do_process (const struct plan_op *op, struct state_writer *w, struct pending *pe
         return nslab_error (err, 0, "%s: start pod %s: node %s has no pause process started", ns, c.sp.name,
                             pp->node);
     }
+  size_t idx = pend->n_procs;
   struct pending_proc *started = VEC_PUSH (pend->procs, pend->n_procs);
+  memset (started, 0, sizeof *started);
   started->what = xasprintf ("%s: start %s %s", ns, pp->owner.kind == OBJ_NODE ? "node" : "pod", c.sp.name);
-  if (pause_spawn_start (&spec, record_proc, &c, &started->start, err) < 0)
+  if (pause_spawn_begin (&spec, &started->start, err) < 0)
     {
       nslab_error_wrap (err, "%s", started->what);
       free (started->what);
       pend->n_procs--;
       return -1;
     }
+  started->state = PROC_BEGUN;
+  pend->n_begun++;
+  started->rec = c;
+  started->rec.sp.name = xstrdup (c.sp.name);
+  started->rec.sp.node = c.sp.node ? xstrdup (c.sp.node) : NULL;
+  started->rec.sp.netns = xstrdup (c.sp.netns);
+  /* A node's PID namespace is needed by its pods' starts: released now. */
   if (pp->owner.kind == OBJ_NODE)
     {
+      if (release_proc (pend, idx, err) < 0)
+        return -1;
       struct node_pidns *n = VEC_PUSH (pend->pidns, pend->n_pidns);
       n->node = xstrdup (pp->owner.name);
-      n->fd = started->start.pid_ns;
-      started->start.pid_ns = -1;
-      node_procs_add (nodes, pp->owner.name, ns, c.sp.pid, c.sp.starttime);
+      n->fd = pend->procs[idx].start.pid_ns;
+      pend->procs[idx].start.pid_ns = -1;
+      node_procs_add (nodes, pp->owner.name, ns, pend->procs[idx].start.pid, pend->procs[idx].start.starttime);
+      return 0;
     }
-  return 0;
+  return release_procs (pend, PROC_WINDOW, err);
 }
 
 /* The applier's column of the op table (plan/op.h has the others): one
@@ -544,9 +628,28 @@ sync_carriers (const struct plan_op *ops, size_t n_ops, nslab_error_t *err)
  * must not delete a namespace under a running iptables-restore's feet, and
  * every started pause process must be collected. The first error wins. */
 static int
-finish_pending (struct pending *pend, nslab_error_t *err)
+finish_pending (struct pending *pend, bool failed, nslab_error_t *err)
 {
   int rc = 0;
+  /* The pause processes still waiting to be released: recorded and let go
+   * after a success, else they exit unrecorded as their socket closes. */
+  for (size_t i = 0; i < pend->n_procs; i++)
+    if (pend->procs[i].state == PROC_BEGUN)
+      {
+        nslab_error_t e = NULL;
+        if (!failed && rc == 0 && release_proc (pend, i, &e) < 0)
+          {
+            nslab_error_keep_first (err, &e);
+            rc = -1;
+          }
+        else if (pend->procs[i].state == PROC_BEGUN)
+          {
+            pause_spawn_abandon (&pend->procs[i].start);
+            pend->procs[i].state = PROC_FAILED;
+            pend->n_begun--;
+            pending_proc_free_record (&pend->procs[i]);
+          }
+      }
   for (size_t i = 0; i < pend->n_ipt; i++)
     {
       nslab_error_t e = NULL;
@@ -559,7 +662,7 @@ finish_pending (struct pending *pend, nslab_error_t *err)
   for (size_t i = 0; i < pend->n_procs; i++)
     {
       nslab_error_t e = NULL;
-      if (pause_spawn_finish (&pend->procs[i].start, &e) < 0)
+      if (pend->procs[i].state == PROC_RELEASED && pause_spawn_finish (&pend->procs[i].start, &e) < 0)
         {
           nslab_error_wrap (&e, "%s", pend->procs[i].what);
           nslab_error_keep_first (err, &e);
@@ -692,6 +795,54 @@ restore_interrupts (const struct sigaction old[3])
     sigaction (interrupt_signals[i], &old[i], NULL);
 }
 
+/* The store is written (the lab's objects as JSON into SQLite: ~0.2 s at
+ * 1000 pods) while the namespaces and links are made: nothing reads it
+ * before a process starts (the coredns pods and each node's kube-proxy
+ * read it), so it is waited for before the first process op. */
+struct store_job {
+  struct state_writer *w;
+  const struct lab_objects *objects;
+  nslab_error_t err;
+  int rc;
+  pthread_t th;
+  bool running;
+};
+
+static void *
+store_job_run (void *arg)
+{
+  struct store_job *j = arg;
+  j->rc = store_create (j->w, j->objects, &j->err);
+  return NULL;
+}
+
+static void
+store_job_start (struct store_job *j)
+{
+  j->running = pthread_create (&j->th, NULL, store_job_run, j) == 0;
+  if (!j->running)
+    store_job_run (j);
+}
+
+/* 0, or the store's error (once). */
+static int
+store_job_wait (struct store_job *j, nslab_error_t *err)
+{
+  if (j->running)
+    pthread_join (j->th, NULL);
+  j->running = false;
+  if (j->rc == 0)
+    return 0;
+  j->rc = 0;
+  if (err && *err == NULL)
+    {
+      *err = j->err;
+      j->err = NULL;
+    }
+  nslab_error_free (&j->err);
+  return -1;
+}
+
 int
 apply_plan (const struct plan *p, const char *scenario_path, nslab_error_t *err)
 {
@@ -716,8 +867,9 @@ apply_plan (const struct plan *p, const char *scenario_path, nslab_error_t *err)
    * whose up is under way (or died) still know its objects. */
   int rc = snapshot_write (w, p, err);
   /* And the cluster's objects, as the API would hold them. */
+  struct store_job store = { .w = w, .objects = p->objects };
   if (rc == 0)
-    rc = store_create (w, p->objects, err);
+    store_job_start (&store);
 
   long crash = test_crash_after ();
   /* NSLAB_TEST_CRASH_SIGNAL=INT makes the hook a Ctrl-C instead of kill -9. */
@@ -730,15 +882,20 @@ apply_plan (const struct plan *p, const char *scenario_path, nslab_error_t *err)
         raise (crash_signal);
       if (interrupted)
         rc = interrupted_error (err);
+      else if (p->ops[i].kind == OP_PROCESS && store_job_wait (&store, err) < 0)
+        rc = -1;
       else
         rc = appliers[p->ops[i].kind] (&p->ops[i], &ctx, err);
     }
+  /* Also before a rollback removes the lab dir under it. */
+  if (store_job_wait (&store, rc == 0 ? err : NULL) < 0)
+    rc = -1;
   if (rc == 0 && crash >= 0 && (size_t) crash >= p->n_ops)
     raise (SIGKILL);
   if (rc == 0)
     rc = sync_carriers (p->ops, p->n_ops, err);
   nslab_error_t perr = NULL;
-  if (finish_pending (&ctx.pend, rc == 0 ? err : &perr) < 0)
+  if (finish_pending (&ctx.pend, rc < 0, rc == 0 ? err : &perr) < 0)
     rc = -1;
   nslab_error_free (&perr);
   if (rc == 0)
@@ -800,7 +957,7 @@ apply_ops (struct state_writer *w, const struct plan_op *ops, size_t n, nslab_er
   if (rc == 0)
     rc = sync_carriers (ops, n, err);
   nslab_error_t perr = NULL;
-  if (finish_pending (&ctx.pend, rc == 0 ? err : &perr) < 0)
+  if (finish_pending (&ctx.pend, rc < 0, rc == 0 ? err : &perr) < 0)
     rc = -1;
   nslab_error_free (&perr);
   if (rc == 0)

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -132,6 +133,58 @@ open_sockets (struct probe *probes, size_t n, int *fds)
   free (done);
 }
 
+/* A pod's first connect is most of its probe's cost: the SYN waits for
+ * ARP, and the pod's answers (ARP reply, SYN-ACK) are processed in the
+ * softirq of the connecting thread, in the connect call itself. A lab's
+ * first round connects to every pod at once, so those calls are spread
+ * over a thread per CPU (at most START_THREADS). */
+#define START_THREADS 4
+#define START_MIN_PER_THREAD 32
+
+struct start_work {
+  struct probe *probes;
+  struct conn *c;
+  const int *fds;
+  size_t from, to;
+};
+
+static void *
+start_range (void *arg)
+{
+  struct start_work *w = arg;
+  for (size_t i = w->from; i < w->to; i++)
+    if (w->probes[i].kind != PROBE_NONE)
+      start (&w->probes[i], &w->c[i], w->fds[i]);
+  return NULL;
+}
+
+static void
+start_all (struct probe *probes, struct conn *c, const int *fds, size_t n)
+{
+  long cpus = sysconf (_SC_NPROCESSORS_ONLN);
+  size_t nth = cpus > 1 ? (size_t) cpus : 1;
+  if (nth > START_THREADS)
+    nth = START_THREADS;
+  if (nth > n / START_MIN_PER_THREAD)
+    nth = n / START_MIN_PER_THREAD;
+  if (nth == 0)
+    nth = 1;
+  struct start_work w[START_THREADS];
+  pthread_t th[START_THREADS];
+  bool running[START_THREADS] = { false };
+  for (size_t t = 0; t < nth; t++)
+    w[t] = (struct start_work) { probes, c, fds, n * t / nth, n * (t + 1) / nth };
+  for (size_t t = 1; t < nth; t++)
+    running[t] = pthread_create (&th[t], NULL, start_range, &w[t]) == 0;
+  /* Ours, and those of threads that could not be made. */
+  for (size_t t = 0; t < nth; t++)
+    if (!running[t])
+      start_range (&w[t]);
+  for (size_t t = 1; t < nth; t++)
+    if (running[t])
+      pthread_join (th[t], NULL);
+}
+
 static int probe_batch (struct probe *probes, size_t n, int timeout_ms, nslab_error_t *err);
 
 /* At most this many probes (sockets) at once: the open files we may have
@@ -170,9 +223,8 @@ probe_batch (struct probe *probes, size_t n, int timeout_ms, nslab_error_t *err)
     {
       probes[i].ok = probes[i].kind == PROBE_NONE;
       c[i].fd = -1;
-      if (probes[i].kind != PROBE_NONE)
-        start (&probes[i], &c[i], fds[i]);
     }
+  start_all (probes, c, fds, n);
   free (fds);
   struct timespec t0;
   clock_gettime (CLOCK_MONOTONIC, &t0);

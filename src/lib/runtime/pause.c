@@ -160,14 +160,19 @@ pause_program (void)
 }
 
 int
-pause_spawn_start (const struct pause_spec *spec, pause_record_fn record, void *arg,
-                   struct pause_start *out, nslab_error_t *err)
+pause_spawn_begin (const struct pause_spec *spec, struct pause_start *out, nslab_error_t *err)
 {
   int go[2], ep[2];
-  uint64_t starttime = 0;
 
-  if (spec == NULL || record == NULL)
-    return nslab_error_invalid (err, "pause_spawn: no spec or record callback");
+  out->pid = -1;
+  out->errfd = -1;
+  out->pid_ns = -1;
+  out->spawned = -1;
+  out->gofd = -1;
+  out->payload = NULL;
+  out->payload_len = 0;
+  if (spec == NULL)
+    return nslab_error_invalid (err, "pause_spawn: no spec");
   if (spec->app && spec->app->kind == PAUSE_APP_COMMAND
       && (spec->app->argv == NULL || spec->app->argv[0] == NULL))
     return nslab_error_invalid (err, "pause_spawn: app command is empty");
@@ -195,9 +200,8 @@ pause_spawn_start (const struct pause_spec *spec, pause_record_fn record, void *
    * instruction and waits for the go byte before doing anything. The fds it
    * gets are moved out of the way of 3-5 first, so no dup2 clobbers
    * another's source. */
-  cleanup_free char *payload = NULL;
   size_t payload_len = 0;
-  payload = sandbox_encode (spec, &payload_len);
+  char *payload = sandbox_encode (spec, &payload_len);
   char **argv = sandbox_title_argv (spec->title);
   char **env = sandbox_build_env (spec);
   int src_go = fcntl (go[0], F_DUPFD_CLOEXEC, 10);
@@ -255,21 +259,62 @@ pause_spawn_start (const struct pause_spec *spec, pause_record_fn record, void *
       close (go[1]);
       close (ep[0]);
       close (ep[1]);
+      free (payload);
       return nslab_error (err, spawn_err, "spawn the pause process");
     }
   close (go[0]);
   close (ep[1]);
-  cleanup_close int gofd = go[1];
-  cleanup_close int errfd = ep[0];
-  out->pid = -1;
-  out->errfd = -1;
-  out->pid_ns = -1;
+  out->spawned = pid;
+  out->gofd = go[1];
+  out->errfd = ep[0];
+  out->payload = payload;
+  out->payload_len = payload_len;
+  return 0;
+}
+
+void
+pause_spawn_abandon (struct pause_start *ps)
+{
+  /* The pause process may already wait for its go byte: its pid first, so
+   * that it can be collected once the closed socket has made it exit. */
+  pid_t pid = ps->gofd >= 0 ? receive_pid (ps->gofd) : 0;
+  int pidfd = pid > 0 ? (int) syscall (SYS_pidfd_open, pid, 0) : -1;
+  if (ps->gofd >= 0)
+    close (ps->gofd);
+  if (ps->spawned > 0)
+    reap_quietly (ps->spawned);
+  if (pidfd >= 0)
+    {
+      collect_pause (pidfd, pid);
+      close (pidfd);
+    }
+  if (ps->errfd >= 0)
+    close (ps->errfd);
+  if (ps->pid_ns >= 0)
+    close (ps->pid_ns);
+  free (ps->payload);
+  ps->gofd = ps->errfd = ps->pid_ns = -1;
+  ps->spawned = -1;
+  ps->payload = NULL;
+}
+
+int
+pause_spawn_release (struct pause_start *ps, pause_record_fn record, void *arg, nslab_error_t *err)
+{
+  uint64_t starttime = 0;
+  cleanup_close int gofd = ps->gofd;
+  cleanup_close int errfd = ps->errfd;
+  cleanup_free char *payload = ps->payload;
+  size_t payload_len = ps->payload_len;
+  ps->gofd = ps->errfd = -1;
+  ps->payload = NULL;
 
   /* The spawned process makes the PID namespace (nested in spec->pid_ns)
    * and forks the pause process into it as PID 1, then exits; the pause
    * process sends its pid and waits for the go byte. */
-  pid_t spawned = pid;
-  pid = receive_pid (gofd);
+  pid_t spawned = ps->spawned;
+  ps->spawned = -1;
+  pid_t pid = receive_pid (gofd);
   int recv_errno = errno;
   reap_quietly (spawned);
   if (pid <= 0)
@@ -317,13 +362,24 @@ pause_spawn_start (const struct pause_spec *spec, pause_record_fn record, void *
       collect_pause (pidfd, pid);
       return nslab_error (err, e, "start pause process %d", (int) pid);
     }
-  out->pid = pid;
-  out->starttime = starttime;
-  out->errfd = errfd;
-  out->pid_ns = pidns;
+  ps->pid = pid;
+  ps->starttime = starttime;
+  ps->errfd = errfd;
+  ps->pid_ns = pidns;
   errfd = -1;
   pidns = -1;
   return 0;
+}
+
+int
+pause_spawn_start (const struct pause_spec *spec, pause_record_fn record, void *arg,
+                   struct pause_start *out, nslab_error_t *err)
+{
+  if (record == NULL)
+    return nslab_error_invalid (err, "pause_spawn: no record callback");
+  if (pause_spawn_begin (spec, out, err) < 0)
+    return -1;
+  return pause_spawn_release (out, record, arg, err);
 }
 
 int

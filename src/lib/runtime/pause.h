@@ -131,10 +131,27 @@ struct pause_start {
   int pid_ns;   /* O_CLOEXEC fd of the process's PID namespace, for the pods of a node
                  * (pause_spec.pid_ns); the caller may take it (and set -1), else
                  * pause_spawn_finish closes it */
+  /* Between pause_spawn_begin and pause_spawn_release: */
+  pid_t spawned;  /* the spawned nslab-pause, which forks the pause process and exits */
+  int gofd;       /* our end of the go socket */
+  char *payload;  /* the encoded spec, sent after the go byte */
+  size_t payload_len;
 };
 int pause_spawn_start (const struct pause_spec *spec, pause_record_fn record, void *arg,
                        struct pause_start *out, nslab_error_t *err);
 int pause_spawn_finish (struct pause_start *ps, nslab_error_t *err);
+
+/* pause_spawn_start in two halves again: begin spawns nslab-pause and
+ * returns at once; release waits for the pause process's pid, records it
+ * (RECORD, as above) and sends the go byte. Between the two the new process
+ * only starts (exec, the C library's start-up, its PID namespace and first
+ * fork) and waits, so the caller can begin the next pods meanwhile and
+ * those start-ups run on the other CPUs. A begun process that is not
+ * released goes with pause_spawn_abandon (it exits when the go socket
+ * closes, also if the caller is killed). */
+int pause_spawn_begin (const struct pause_spec *spec, struct pause_start *out, nslab_error_t *err);
+int pause_spawn_release (struct pause_start *ps, pause_record_fn record, void *arg, nslab_error_t *err);
+void pause_spawn_abandon (struct pause_start *ps);
 
 /* The PID namespace of a running pause process (a node's, for starting a
  * pod in it later), checked to still be the process PID started at
