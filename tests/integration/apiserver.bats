@@ -89,6 +89,12 @@ kc () { "$NSLAB" kubectl k3s "$@"; }
   run kc -n demo label deploy web tier=frontend
   [ "$output" = "deployment.apps/web labeled" ]
   [ "$(kc -n demo get deploy web -o jsonpath='{.metadata.labels.tier}')" = frontend ]
+  # a pod's label stays through the control loop's rounds (every 100 ms)
+  labelled=$(kc -n demo get pods -o jsonpath='{.items[0].metadata.name}')
+  run kc -n demo label pod "$labelled" tier=frontend
+  [ "$output" = "pod/$labelled labeled" ]
+  sleep 0.5
+  [ "$(kc -n demo get pods -l tier=frontend -o name)" = "pod/$labelled" ]
   run kc -n demo delete svc web-svc
   [ "$output" = 'service "web-svc" deleted' ]
   for _ in $(seq 50); do
