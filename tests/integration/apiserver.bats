@@ -328,6 +328,10 @@ lab_without_web () {
   [ "$status" -ne 0 ]
   # the client-go way: the variables kubelet sets, the CA and the bearer token; the service's DNS name
   [ "$(pe sh -c 'echo $KUBERNETES_SERVICE_HOST:$KUBERNETES_SERVICE_PORT')" = "10.43.0.1:443" ]
+  # the same whichever way the pod is named (the guide's deploy/web), and
+  # the control-plane node's kubeconfig under kubectl's other node names
+  [ "$("$NSLAB" exec k3s -n demo deploy/web -- sh -c 'echo $KUBERNETES_SERVICE_HOST:$KUBERNETES_SERVICE_PORT')" = "10.43.0.1:443" ]
+  [ "$("$NSLAB" exec k3s no/cp1 -- sh -c 'echo $KUBECONFIG')" = "$STATE_ROOT/k3s/kubeconfig.yaml" ]
   run pe sh -c "curl -s --cacert $sa/ca.crt -H \"Authorization: Bearer \$(cat $sa/token)\" https://kubernetes.default.svc.cluster.local/api/v1/namespaces/demo/pods"
   [ "$status" -eq 0 ]
   [ "$(echo "$output" | jq '.items | length')" = 2 ]
