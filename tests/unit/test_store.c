@@ -107,6 +107,34 @@ START_TEST (test_up_objects)
   ck_assert_int_eq (store_get (s, "Endpoints", "default", "kubernetes", &ep, &err), 0);
   json_t *addr = json_array_get (json_object_get (json_array_get (json_object_get (ep, "subsets"), 0), "addresses"), 0);
   ck_assert_str_eq (json_string_value (json_object_get (addr, "ip")), "192.168.56.10");
+  /* Its EndpointSlice is the apiserver's (reconcilers/endpointsadapter.go):
+   * named as the service, the service-name label alone, no owner. The
+   * EndpointSlice controller's are generateName'd: SERVICE- and five of
+   * SafeEncodeString's characters. */
+  json_t *slices = NULL;
+  ck_assert_int_eq (store_list (s, "EndpointSlice", NULL, &slices, &err), 0);
+  ck_assert_uint_eq (json_array_size (slices), 4);
+  for (size_t i = 0; i < json_array_size (slices); i++)
+    {
+      json_t *sl = json_array_get (slices, i), *m = json_object_get (sl, "metadata");
+      json_t *labels = json_object_get (m, "labels");
+      const char *svc_name = json_string_value (json_object_get (labels, "kubernetes.io/service-name"));
+      ck_assert_ptr_nonnull (svc_name);
+      if (strcmp (svc_name, "kubernetes") == 0)
+        {
+          ck_assert_str_eq (meta (sl, "name"), "kubernetes");
+          ck_assert_uint_eq (json_object_size (labels), 1);
+          ck_assert_ptr_null (json_object_get (m, "ownerReferences"));
+          continue;
+        }
+      const char *name = meta (sl, "name");
+      size_t n = strlen (svc_name);
+      ck_assert_msg (strncmp (name, svc_name, n) == 0 && name[n] == '-' && strlen (name + n + 1) == 5
+                         && strspn (name + n + 1, "bcdfghjklmnpqrstvwxz2456789") == 5,
+                     "%s", name);
+      ck_assert_ptr_nonnull (json_object_get (m, "ownerReferences"));
+    }
+  json_decref (slices);
   /* Every object has its own uid and a resourceVersion of the one counter. */
   uint64_t rv = 0;
   ck_assert_int_eq (store_resource_version (s, &rv, &err), 0);
