@@ -49,6 +49,10 @@ kc () { "$NSLAB" kubectl k3s "$@"; }
   # nslab get prints the same tables from the same code
   diff -u <(kc get svc -A -o wide 2>&1 | norm) <("$NSLAB" get k3s svc -A -o wide 2>&1 | norm)
   diff -u <(kc -n demo get deploy,pod,svc -o wide 2>&1 | norm) <("$NSLAB" get k3s -n demo deploy,pod,svc -o wide 2>&1 | norm)
+  diff -u <(kc -n demo get deploy/web 2>&1 | norm) <("$NSLAB" get k3s -n demo deploy/web 2>&1 | norm)
+  run "$NSLAB" get k3s pods/nope
+  [ "$status" -eq 1 ]
+  [ "$output" = 'nslab: Error from server (NotFound): pods "nope" not found' ]
   # -o json, -o yaml, errors as kubectl prints them
   [ "$(kc -n demo get pods -o json | jq '.items | length')" = 2 ]
   kc -n demo get svc web-svc -o yaml | grep -qx '  clusterIP: 10.43.31.179'
