@@ -10,6 +10,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "control/controller.h"
 #include "control/converge.h"
 #include "control/store_sync.h"
 #include "dns/coredns.h"
@@ -98,6 +99,11 @@ START_TEST (test_up_objects)
                                                                               "labels"), "pod-template-hash"));
       ck_assert_ptr_nonnull (strstr (meta (rs, "name"), hash));
       ck_assert_str_eq (json_string_value (json_object_get (json_object_get (pod, "status"), "phase")), "Running");
+      /* Its readinessProbe says the period the control loop probes with. */
+      json_t *probe = json_object_get (
+          json_array_get (json_object_get (json_object_get (pod, "spec"), "containers"), 0), "readinessProbe");
+      ck_assert_int_eq (json_integer_value (json_object_get (probe, "periodSeconds")) * 1000,
+                        CONTROL_PROBE_PERIOD_MS);
     }
   ck_assert_uint_eq (web, 2);
   /* kubernetes.default is 10.43.0.1 with the apiserver on cp1:6443 behind it. */

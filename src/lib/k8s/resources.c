@@ -160,8 +160,9 @@ containers_json (const struct lab_app *app)
 }
 
 /* readinessProbe as the API server returns it, defaults filled in
- * (timeoutSeconds 1, periodSeconds 10, successThreshold 1,
- * failureThreshold 3; httpGet scheme HTTP). NULL for no probe. */
+ * (timeoutSeconds 1, successThreshold 1, failureThreshold 3; httpGet scheme
+ * HTTP) and the period the lab's kubelet probes with (LAB_PROBE_PERIOD_S,
+ * not the API's default 10 s). NULL for no probe. */
 static json_t *
 probe_json (const struct lab_probe *pr)
 {
@@ -173,9 +174,10 @@ probe_json (const struct lab_probe *pr)
                          (json_int_t) pr->port, "scheme", "HTTP");
   else
     return NULL;
-  json_object_update_new (handler, json_pack ("{s:i, s:i, s:i, s:i}", "timeoutSeconds", (json_int_t) 1,
-                                              "periodSeconds", (json_int_t) 10, "successThreshold",
-                                              (json_int_t) 1, "failureThreshold", (json_int_t) 3));
+  json_object_update_new (handler, json_pack ("{s:i, s:i, s:i, s:i}", "timeoutSeconds", (json_int_t) LAB_PROBE_TIMEOUT_S,
+                                              "periodSeconds", (json_int_t) LAB_PROBE_PERIOD_S, "successThreshold",
+                                              (json_int_t) 1, "failureThreshold",
+                                              (json_int_t) LAB_PROBE_FAILURE_THRESHOLD));
   return handler;
 }
 
