@@ -79,7 +79,7 @@ const struct cli_verb cli_verbs[] = {
     "a change that needs nodes or networks rebuilt is refused with one line naming the key.\n"
     "  --timeout DURATION          give up after this long (default 30s)\n",
     cmd_apply },
-  { "get", "get LAB [-n NAMESPACE | -A] [-l SELECTOR] [-o wide|json] TYPE[,TYPE...] [NAME]",
+  { "get", "get LAB [-n NAMESPACE | -A] [-l SELECTOR] [-o wide|json] TYPE[,TYPE...] [NAME] | TYPE/NAME",
     "the tables kubectl get prints, without kubectl",
     "TYPE: pods (po), services (svc), endpoints (ep), endpointslices, deployments (deploy),\n"
     "replicasets (rs), nodes (no), namespaces (ns), events (ev). Answered by the lab's API code.\n"

@@ -148,19 +148,20 @@ cmd_exec (int argc, char **argv, nslab_error_t *err)
   int rc = target_open (&v, target_arg, ns, &f, &is_host, &pod_caps, err);
   /* On the control-plane node kubectl finds the lab's API server, as on a
    * k3s server (/etc/rancher/k3s/k3s.yaml). */
-  if (rc == 0 && str_has_prefix (target_arg, "node/"))
+  const char *node_name = target_node_name (target_arg);
+  if (rc == 0 && node_name)
     for (size_t k = 0; k < v.snap->objects->n_nodes; k++)
       {
         const struct lab_node *n = &v.snap->objects->nodes[k];
         cleanup_free char *kc = xasprintf ("%s/%s/%s", state_root (), lab, KUBECONFIG_FILE);
-        if (n->role == ROLE_CONTROL_PLANE && strcmp (n->name, target_arg + 5) == 0 && access (kc, R_OK) == 0)
+        if (n->role == ROLE_CONTROL_PLANE && strcmp (n->name, node_name) == 0 && access (kc, R_OK) == 0)
           setenv ("KUBECONFIG", kc, 1);
       }
   /* In a pod, in-cluster clients (client-go's InClusterConfig, kubectl)
    * find the API server by the kubernetes service's variables, which
    * kubelet puts in every container's environment, as the pod's app has
-   * them (plan/kubelet.c). */
-  if (rc == 0 && str_has_prefix (target_arg, "pod/"))
+   * them (plan/kubelet.c): whichever way the pod is named (deploy/web). */
+  if (rc == 0 && target_enters_pod (target_arg))
     for (size_t k = 0; k < v.snap->objects->n_services; k++)
       {
         const struct lab_service *s = &v.snap->objects->services[k];

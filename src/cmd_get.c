@@ -1,4 +1,4 @@
-/* nslab get LAB [-n NS | -A] [-l SELECTOR] [-o wide|json] TYPE[,TYPE...] [NAME]:
+/* nslab get LAB [-n NS | -A] [-l SELECTOR] [-o wide|json] TYPE[,TYPE...] [NAME] | TYPE/NAME:
  * the tables kubectl get prints, without kubectl: the same request
  * answered by the same code as the lab's API server (apiserver/api.h),
  * printed as kubectl prints a server-side Table. */
@@ -81,11 +81,21 @@ cmd_get (int argc, char **argv, nslab_error_t *err)
   if (npos < 2 || (*output && strcmp (output, "wide") != 0 && strcmp (output, "json") != 0))
     return cli_usage ("get");
   const char *lab = pos[0], *name = npos == 3 ? pos[2] : NULL;
+  /* kubectl's TYPE/NAME (deploy/web), one resource. */
+  cleanup_free char *type_arg = xstrdup (pos[1]);
+  char *slash = strchr (type_arg, '/');
+  if (slash)
+    {
+      if (name || strchr (type_arg, ',') || slash[1] == '\0' || strchr (slash + 1, '/'))
+        return cli_usage ("get");
+      *slash = '\0';
+      name = slash + 1;
+    }
   bool wide = strcmp (output, "wide") == 0, json = strcmp (output, "json") == 0;
   struct api *a = NULL;
   if (api_open (lab, flavor_defaults (FLAVOR_K3S)->kube_version, "", &a, err) < 0)
     return -1;
-  cleanup_free char *types = xstrdup (pos[1]);
+  cleanup_free char *types = xstrdup (type_arg);
   int n_types = 0;
   for (char *p = types; *p; p++)
     n_types += *p == ',';

@@ -1,5 +1,6 @@
 /* nslab status [-o text|json] LAB: every recorded namespace (present?) and
- * process (alive, same start time?), what the kernel lost of the plan
+ * process (alive, same start time?), the lab's control loop, runtime agent
+ * and API server (alive?), what the kernel lost of the plan
  * (verify), and every pod the lab's store holds as `kubectl get pods -A -o
  * wide` shows it. Exit 0: healthy; 1: unhealthy (a process dead, a namespace
  * or kernel object missing, up unfinished); 3: degraded (the lab is whole,
@@ -127,6 +128,34 @@ cmd_status (int argc, char **argv, nslab_error_t *err)
       json_array_append_new (jprocs, j);
     }
 
+  /* The lab's own processes (control loop, runtime agent, API server), as
+   * a node's k3s server and containerd: one killed, nothing follows the
+   * lab any more (no restarts, no endpoints, no kubectl), so the lab is
+   * unhealthy. The journal's last record of each name is the one running. */
+  json_t *jcontrol = json_array ();
+  for (size_t k = 0; k < st->n_procs; k++)
+    {
+      const struct state_process *p = &st->procs[k];
+      if (p->kind != STATE_PROC_CONTROL)
+        continue;
+      bool later = false;
+      for (size_t m = k + 1; m < st->n_procs; m++)
+        later |= st->procs[m].kind == STATE_PROC_CONTROL && strcmp (st->procs[m].name, p->name) == 0;
+      if (later)
+        continue;
+      bool alive = proc_alive (p->pid, p->starttime);
+      if (! alive)
+        bad++;
+      char pid[16];
+      snprintf (pid, sizeof pid, "%d", (int) p->pid);
+      table_row (&procs, (const char *[]) { "control", p->name, p->node ? p->node : "-", "-",
+                                            p->netns ? p->netns : "-", pid, alive ? "alive" : "dead" });
+      json_array_append_new (jcontrol, json_pack ("{s:o, s:o, s:o, s:I, s:b}", "name", cli_json_str (p->name),
+                                                  "node", p->node ? cli_json_str (p->node) : json_null (), "netns",
+                                                  p->netns ? cli_json_str (p->netns) : json_null (), "pid",
+                                                  (json_int_t) p->pid, "alive", alive));
+    }
+
   /* Every namespace of the lab, those without a process of their own (lab
    * host, NAT routers) included. */
   json_t *jnetns = json_array ();
@@ -153,6 +182,7 @@ cmd_status (int argc, char **argv, nslab_error_t *err)
   if (verify_plan (snap, &found, &n_found, err) < 0)
     {
       json_decref (jprocs);
+      json_decref (jcontrol);
       json_decref (jnetns);
       table_free (&procs);
       table_free (&nst);
@@ -212,6 +242,7 @@ cmd_status (int argc, char **argv, nslab_error_t *err)
       json_object_set_new (j, "pods", json_integer ((json_int_t) n_rows));
       json_object_set_new (j, "services", json_integer ((json_int_t) snap->objects->n_services));
       json_object_set_new (j, "processes", jprocs);
+      json_object_set_new (j, "control", jcontrol);
       json_object_set_new (j, "netns", jnetns);
       json_object_set_new (j, "problems", jfound);
       json_object_set_new (j, "pod_status", jpods);
@@ -222,6 +253,7 @@ cmd_status (int argc, char **argv, nslab_error_t *err)
   else
     {
       json_decref (jprocs);
+      json_decref (jcontrol);
       json_decref (jnetns);
       json_decref (jfound);
       json_decref (jpods);

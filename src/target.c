@@ -68,6 +68,26 @@ parse_target (const char *arg, struct target *t, nslab_error_t *err)
   return 0;
 }
 
+bool
+target_enters_pod (const char *arg)
+{
+  struct target t;
+  nslab_error_t e = NULL;
+  bool ok = parse_target (arg, &t, &e) == 0;
+  nslab_error_free (&e);
+  return ok && (t.kind == T_POD || t.kind == T_DEPLOY || t.kind == T_RS);
+}
+
+const char *
+target_node_name (const char *arg)
+{
+  struct target t;
+  nslab_error_t e = NULL;
+  bool ok = parse_target (arg, &t, &e) == 0;
+  nslab_error_free (&e);
+  return ok && t.kind == T_NODE ? t.name : NULL;
+}
+
 /* The live process of a node ("cp1") or pod ("demo/web-..."): the journal's
  * last record of it, since a retried start records it again. The journal,
  * not the snapshot, holds pids: it is written before each process starts. */

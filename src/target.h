@@ -30,6 +30,12 @@ void lab_view_free (struct lab_view *v);
 int target_open (const struct lab_view *v, const char *arg, const char *ns, struct enter_fds *f, bool *is_host,
                  uint64_t *pod_caps, nslab_error_t *err);
 
+/* For what a target's environment holds (nslab exec): whether ARG enters
+ * a pod (pod/, deploy/, rs/ or a bare pod name), and the node's name when
+ * it enters a node (node/, nodes/, no/; NULL otherwise). */
+bool target_enters_pod (const char *arg);
+const char *target_node_name (const char *arg);
+
 /* Wait until every pod is ready, or TIMEOUT_MS passes (an error naming
  * each pod that is not, and what it waits for): a pod with a readiness
  * probe when the store's Ready condition is True (the control loop probes

@@ -227,8 +227,10 @@ fork_echo (int argc, char **argv, const struct pause_setup *su)
     pause_setup_fail (su->errfd, errno, "limit the app's capabilities");
   char port[8];
   snprintf (port, sizeof port, "%u", su->http_port);
-  /* Before the error pipe closes: once the pod has started, ps shows it. */
+  /* Before the error pipe closes: once the pod has started, ps shows it,
+   * by its command line and by its name (comm: ps -e, top, pkill -x). */
   set_title (argc, argv, port);
+  prctl (PR_SET_NAME, "nslab-echo");
   if (su->errfd >= 0)
     close (su->errfd);
   sigset_t none;

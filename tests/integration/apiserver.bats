@@ -49,6 +49,10 @@ kc () { "$NSLAB" kubectl k3s "$@"; }
   # nslab get prints the same tables from the same code
   diff -u <(kc get svc -A -o wide 2>&1 | norm) <("$NSLAB" get k3s svc -A -o wide 2>&1 | norm)
   diff -u <(kc -n demo get deploy,pod,svc -o wide 2>&1 | norm) <("$NSLAB" get k3s -n demo deploy,pod,svc -o wide 2>&1 | norm)
+  diff -u <(kc -n demo get deploy/web 2>&1 | norm) <("$NSLAB" get k3s -n demo deploy/web 2>&1 | norm)
+  run "$NSLAB" get k3s pods/nope
+  [ "$status" -eq 1 ]
+  [ "$output" = 'nslab: Error from server (NotFound): pods "nope" not found' ]
   # -o json, -o yaml, errors as kubectl prints them
   [ "$(kc -n demo get pods -o json | jq '.items | length')" = 2 ]
   kc -n demo get svc web-svc -o yaml | grep -qx '  clusterIP: 10.43.31.179'
@@ -89,6 +93,12 @@ kc () { "$NSLAB" kubectl k3s "$@"; }
   run kc -n demo label deploy web tier=frontend
   [ "$output" = "deployment.apps/web labeled" ]
   [ "$(kc -n demo get deploy web -o jsonpath='{.metadata.labels.tier}')" = frontend ]
+  # a pod's label stays through the control loop's rounds (every 100 ms)
+  labelled=$(kc -n demo get pods -o jsonpath='{.items[0].metadata.name}')
+  run kc -n demo label pod "$labelled" tier=frontend
+  [ "$output" = "pod/$labelled labeled" ]
+  sleep 0.5
+  [ "$(kc -n demo get pods -l tier=frontend -o name)" = "pod/$labelled" ]
   run kc -n demo delete svc web-svc
   [ "$output" = 'service "web-svc" deleted' ]
   for _ in $(seq 50); do
@@ -398,6 +408,10 @@ lab_without_web () {
   [ "$status" -ne 0 ]
   # the client-go way: the variables kubelet sets, the CA and the bearer token; the service's DNS name
   [ "$(pe sh -c 'echo $KUBERNETES_SERVICE_HOST:$KUBERNETES_SERVICE_PORT')" = "10.43.0.1:443" ]
+  # the same whichever way the pod is named (the guide's deploy/web), and
+  # the control-plane node's kubeconfig under kubectl's other node names
+  [ "$("$NSLAB" exec k3s -n demo deploy/web -- sh -c 'echo $KUBERNETES_SERVICE_HOST:$KUBERNETES_SERVICE_PORT')" = "10.43.0.1:443" ]
+  [ "$("$NSLAB" exec k3s no/cp1 -- sh -c 'echo $KUBECONFIG')" = "$STATE_ROOT/k3s/kubeconfig.yaml" ]
   run pe sh -c "curl -s --cacert $sa/ca.crt -H \"Authorization: Bearer \$(cat $sa/token)\" https://kubernetes.default.svc.cluster.local/api/v1/namespaces/demo/pods"
   [ "$status" -eq 0 ]
   [ "$(echo "$output" | jq '.items | length')" = 2 ]

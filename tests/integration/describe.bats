@@ -70,7 +70,7 @@ same () {
   [ -n "$new" ]
   run "$NSLAB" describe k3s -n demo deploy/web
   [[ "$output" == *$'\nEvents:\n  Type    Reason             Age'* ]]
-  [[ "$output" == *"deployment-controller  Scaled up replica set web-"*" to 3"* ]]
+  [[ "$output" == *"deployment-controller  Scaled up replica set web-"*" from 2 to 3"* ]]
   same -n demo deploy web
   run "$NSLAB" describe k3s -n demo pod "$new"
   [[ "$output" == *"default-scheduler  Successfully assigned demo/$new to "* ]]

@@ -24,7 +24,7 @@ load helpers
   run "$NSLAB" status k3s
   [ "$status" -eq 1 ]
   [[ "$output" =~ $'\n'"k3s-w2 "+"no"$'\n' ]]
-  [[ "$output" == *"node   w1 "*" dead"* ]]
+  [[ "$output" =~ $'\n'"node "+"w1 "[^$'\n']*" dead"$'\n' ]]
   run "$NSLAB" down k3s
   [ "$status" -eq 0 ]
 }

@@ -237,7 +237,7 @@ INI
   ev () { store "select json_extract(body, '$.involvedObject.kind') || ' ' || json_extract(body, '$.involvedObject.name') || ' ' || json_extract(body, '$.type') || ' ' || json_extract(body, '$.reason') || ' ' || json_extract(body, '$.source.component') || ': ' || json_extract(body, '$.message') from objects where kind='Event' and namespace='demo'"; }
   # The loop records them right after the change is in place (bounded wait).
   for _ in $(seq 100); do ev | grep -q "Started container" && break; sleep 0.02; done
-  ev | grep -qxF "Deployment web Normal ScalingReplicaSet deployment-controller: Scaled up replica set web-8f796d557 to 3"
+  ev | grep -qxF "Deployment web Normal ScalingReplicaSet deployment-controller: Scaled up replica set web-8f796d557 from 2 to 3"
   ev | grep -qxF "ReplicaSet web-8f796d557 Normal SuccessfulCreate replicaset-controller: Created pod: $new"
   ev | grep -qxF "Pod $new Normal Scheduled default-scheduler: Successfully assigned demo/$new to $node"
   ev | grep -qxF "Pod $new Normal Started kubelet: Started container app"

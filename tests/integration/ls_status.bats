@@ -23,11 +23,13 @@ load helpers
   run "$NSLAB" status k3s
   [ "$status" -eq 0 ]
   [[ "${lines[0]}" =~ ^"lab k3s: up, age "[0-9]+s", 3 nodes, 9 pods, 4 services"$ ]]
-  [ "$(printf '%s\n' "$output" | grep -c ' alive$')" -eq 12 ]
+  # 3 nodes, 9 pods and the lab's control loop, runtime agent and API server
+  [ "$(printf '%s\n' "$output" | grep -c ' alive$')" -eq 15 ]
+  [[ "$output" =~ $'\n'"control "+"controller "+"cp1 "+"- "+"k3s-cp1 "+[0-9]+" "+"alive"$'\n' ]]
   [ "$(printf '%s\n' "$output" | grep -cE '^k3s-[a-z0-9-]+ +yes$')" -eq 16 ]
   [ "${lines[-1]}" = "healthy" ]
   # The pod's row: its node and IP from the snapshot, as `kubectl get pod -o wide` shows them.
-  [[ "$output" =~ $'\n'"pod    demo/web-8f796d557-56kng "+"w1     10.42.1.2       k3s-demo-web-8f796d557-56kng " ]]
+  [[ "$output" =~ $'\n'"pod "+"demo/web-8f796d557-56kng "+"w1     10.42.1.2       k3s-demo-web-8f796d557-56kng " ]]
   "$NSLAB" down k3s
 }
 
@@ -40,6 +42,19 @@ load helpers
   [ "$status" -eq 1 ]
   [[ "$output" == *"demo/web-8f796d557-bw5jd"*"dead"* ]]
   [ "${lines[-1]}" = "unhealthy" ]
+  "$NSLAB" down k3s
+}
+
+@test "status: a killed control loop shows dead and the lab unhealthy (nothing restarts pods or follows endpoints)" {
+  "$NSLAB" up "$SEED" >/dev/null
+  ctl=$(awk '$1 == "proc" && $2 == "control" && $3 == "controller" { print $7 }' "$STATE_ROOT/k3s/journal")
+  kill -9 "$ctl"
+  wait_gone "$ctl"
+  run "$NSLAB" status k3s
+  [ "$status" -eq 1 ]
+  [[ "$output" =~ $'\n'"control "+"controller "+"cp1 "+"- "+"k3s-cp1 "+"$ctl "+"dead"$'\n' ]]
+  [ "${lines[-1]}" = "unhealthy" ]
+  "$NSLAB" status -o json k3s | jq -e --argjson pid "$ctl" '.healthy == false and ([.control[] | select(.name == "controller" and .pid == $pid and (.alive | not))] | length) == 1'
   "$NSLAB" down k3s
 }
 
@@ -91,7 +106,7 @@ pod_line () { "$NSLAB" status k3s | awk -v p="$1" '$1 == "demo" && $2 == p'; }
   # namespace and process are there too.
   [[ "$(pod_line "$new")" =~ ^"demo "+"$new "+"1/1 "+"Running "+"0 "+[0-9]+s" "+"${ip% *} "+"${ip#* }"$ ]]
   ip netns list | grep -q "^k3s-demo-$new"
-  [ "$(printf '%s\n' "$output" | grep -c ' alive$')" -eq 13 ]
+  [ "$(printf '%s\n' "$output" | grep -c ' alive$')" -eq 16 ]
   "$NSLAB" status -o json k3s | jq -e --arg p "$new" '.pods == 10 and .health == "healthy" and ([.pod_status[] | select(.name == $p and .status == "Running" and .ready == 1)] | length) == 1'
   run "$NSLAB" ls
   [[ "${lines[1]}" =~ ^"k3s    3       10     4          "[0-9]+s" "+"up"$ ]]

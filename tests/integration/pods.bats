@@ -38,6 +38,11 @@ app_of () { pgrep -P "$(pgrep -f "^nslab-pause $LAB $1\$")"; }
   [ "$(echo "$output" | awk '{$1=$1}1')" = "1 0 nslab-pause k3s demo/$web1
 2 1 nslab-echo 80
 3 0 ps -eo pid=,ppid=,args=" ]
+  # ps -e (the command's name, comm) names the app too, as it names nginx in a
+  # container (the pause process's comm is its binary's: nslab-pause, or nslab
+  # in a sanitizer build, which has no static pause binary)
+  run "$NSLAB" exec k3s -n demo "pod/$web1" -- ps -eo pid=,comm=
+  [ "$(echo "$output" | awk '$1 == 2 { print $2 }')" = nslab-echo ]
   # The pod's /proc is its own: the host's pid of the pause process is not there.
   host_pid=$(pgrep -f "^nslab-pause k3s demo/$web1\$")
   run "$NSLAB" exec k3s -n demo "pod/$web1" -- sh -c "tr '\\0' ' ' < /proc/1/cmdline"

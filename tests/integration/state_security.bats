@@ -202,10 +202,15 @@ EOF2
   run "$NSLAB" up "$(one_node_lab sed </dev/null)"
   [ "$status" -eq 1 ]
   chown 0 "$STATE_ROOT"
-  # nothing was touched meanwhile: the lab is whole and goes down
+  # nothing was touched meanwhile: the lab's namespaces and node are whole
+  # and it goes down; its own processes (control loop, runtime agent, API
+  # server) stopped when they could no longer trust its dir, and status
+  # names them and nothing else
   [ "$(ip netns list | wc -l)" -eq 2 ]
   run "$NSLAB" status sec
-  [ "$status" -eq 0 ]
+  [[ "$output" =~ $'\n'"node "+"n1 "[^$'\n']*" alive"$'\n' ]]
+  [ -z "$(echo "$output" | grep ' dead$' | grep -v '^control ')" ]
+  [[ "$output" != *"PROBLEM"* ]]
   run "$NSLAB" down sec
   [ "$status" -eq 0 ]
 }

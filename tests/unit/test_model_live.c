@@ -533,12 +533,13 @@ START_TEST (test_readiness_carried)
   json_t *items = resources_from_objects (o, 1700000000);
   cleanup_free char *tcp = json_dumps (json_object_get (pod_container (items, m->pods[0].name), "readinessProbe"),
                                        JSON_COMPACT | JSON_SORT_KEYS);
-  ck_assert_str_eq (tcp, "{\"failureThreshold\":3,\"periodSeconds\":10,\"successThreshold\":1,"
+  /* the period the lab's kubelet probes with (LAB_PROBE_PERIOD_S), not the API's default 10 */
+  ck_assert_str_eq (tcp, "{\"failureThreshold\":3,\"periodSeconds\":2,\"successThreshold\":1,"
                          "\"tcpSocket\":{\"port\":80},\"timeoutSeconds\":1}");
   cleanup_free char *http = json_dumps (json_object_get (pod_container (items, m->pods[2].name), "readinessProbe"),
                                         JSON_COMPACT | JSON_SORT_KEYS);
   ck_assert_str_eq (http, "{\"failureThreshold\":3,\"httpGet\":{\"path\":\"/healthz\",\"port\":80,\"scheme\":\"HTTP\"},"
-                          "\"periodSeconds\":10,\"successThreshold\":1,\"timeoutSeconds\":1}");
+                          "\"periodSeconds\":2,\"successThreshold\":1,\"timeoutSeconds\":1}");
   ck_assert_ptr_null (json_object_get (pod_container (items, "cmd"), "readinessProbe"));
   json_decref (items);
   objects_free (back);

@@ -10,6 +10,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "control/controller.h"
 #include "control/converge.h"
 #include "control/store_sync.h"
 #include "dns/coredns.h"
@@ -100,6 +101,11 @@ START_TEST (test_up_objects)
                                                                               "labels"), "pod-template-hash"));
       ck_assert_ptr_nonnull (strstr (meta (rs, "name"), hash));
       ck_assert_str_eq (json_string_value (json_object_get (json_object_get (pod, "status"), "phase")), "Running");
+      /* Its readinessProbe says the period the control loop probes with. */
+      json_t *probe = json_object_get (
+          json_array_get (json_object_get (json_object_get (pod, "spec"), "containers"), 0), "readinessProbe");
+      ck_assert_int_eq (json_integer_value (json_object_get (probe, "periodSeconds")) * 1000,
+                        CONTROL_PROBE_PERIOD_MS);
     }
   ck_assert_uint_eq (web, 2);
   /* kubernetes.default is 10.43.0.1 with the apiserver on cp1:6443 behind it. */
@@ -109,6 +115,34 @@ START_TEST (test_up_objects)
   ck_assert_int_eq (store_get (s, "Endpoints", "default", "kubernetes", &ep, &err), 0);
   json_t *addr = json_array_get (json_object_get (json_array_get (json_object_get (ep, "subsets"), 0), "addresses"), 0);
   ck_assert_str_eq (json_string_value (json_object_get (addr, "ip")), "192.168.56.10");
+  /* Its EndpointSlice is the apiserver's (reconcilers/endpointsadapter.go):
+   * named as the service, the service-name label alone, no owner. The
+   * EndpointSlice controller's are generateName'd: SERVICE- and five of
+   * SafeEncodeString's characters. */
+  json_t *slices = NULL;
+  ck_assert_int_eq (store_list (s, "EndpointSlice", NULL, &slices, &err), 0);
+  ck_assert_uint_eq (json_array_size (slices), 4);
+  for (size_t i = 0; i < json_array_size (slices); i++)
+    {
+      json_t *sl = json_array_get (slices, i), *m = json_object_get (sl, "metadata");
+      json_t *labels = json_object_get (m, "labels");
+      const char *svc_name = json_string_value (json_object_get (labels, "kubernetes.io/service-name"));
+      ck_assert_ptr_nonnull (svc_name);
+      if (strcmp (svc_name, "kubernetes") == 0)
+        {
+          ck_assert_str_eq (meta (sl, "name"), "kubernetes");
+          ck_assert_uint_eq (json_object_size (labels), 1);
+          ck_assert_ptr_null (json_object_get (m, "ownerReferences"));
+          continue;
+        }
+      const char *name = meta (sl, "name");
+      size_t n = strlen (svc_name);
+      ck_assert_msg (strncmp (name, svc_name, n) == 0 && name[n] == '-' && strlen (name + n + 1) == 5
+                         && strspn (name + n + 1, "bcdfghjklmnpqrstvwxz2456789") == 5,
+                     "%s", name);
+      ck_assert_ptr_nonnull (json_object_get (m, "ownerReferences"));
+    }
+  json_decref (slices);
   /* Every object has its own uid and a resourceVersion of the one counter. */
   uint64_t rv = 0;
   ck_assert_int_eq (store_resource_version (s, &rv, &err), 0);
@@ -290,14 +324,14 @@ START_TEST (test_sync_cache)
   ck_assert_int_eq (store_list (s, "EndpointSlice", NULL, &slices, &err), 0);
   json_t *pod = json_deep_copy (json_array_get (pods, 0)), *slice = json_array_get (slices, 0);
   cleanup_free char *want = json_dumps (json_array_get (pods, 0), JSON_COMPACT | JSON_SORT_KEYS);
-  json_object_set_new (json_object_get (json_object_get (pod, "metadata"), "labels"), "touched", json_string ("x"));
+  json_object_set_new (json_object_get (pod, "status"), "podIP", json_string ("10.99.99.99"));
   ck_assert_int_eq (store_put (s, pod, &err), 0);
   ck_assert_int_eq (store_delete (s, "EndpointSlice", meta (slice, "namespace"), meta (slice, "name"), &err), 0);
   ck_assert_int_eq (store_resource_version (s, &rv3, &err), 0);
   ck_assert_int_eq (store_sync (s, p->objects, 0, NULL, NULL, NULL, NULL, cache, rv3, &observed, &err), 0);
   json_t *back = NULL, *slice_back = NULL;
   ck_assert_int_eq (store_get (s, "Pod", meta (pod, "namespace"), meta (pod, "name"), &back, &err), 0);
-  ck_assert_ptr_null (json_object_get (json_object_get (json_object_get (back, "metadata"), "labels"), "touched"));
+  ck_assert_str_ne (json_string_value (json_object_get (json_object_get (back, "status"), "podIP")), "10.99.99.99");
   /* the slice is made again (under a new generated name, as the
    * EndpointSlice controller would) */
   ck_assert_int_eq (store_list (s, "EndpointSlice", NULL, &slice_back, &err), 0);
@@ -394,6 +428,62 @@ START_TEST (test_compact_keeps_nodes_and_rules)
       plan_free (q);
       scenario_free (sc);
     }
+}
+END_TEST
+
+/* An object the loop makes after up (a pod a scale or a delete asks for) is
+ * created now, not when the lab was: kubectl's AGE and describe's Start Time
+ * count from its creation. A label a client put on a pod stays (kubectl
+ * label pod), the plan's own labels winning, as for namespaces and nodes. */
+START_TEST (test_sync_new_pod_created_now_user_labels_kept)
+{
+  UNIT_REQUIRE_ROOT ();
+  make_lab ();
+  struct store *s = open_store ();
+  nslab_error_t err = NULL;
+  struct scenario *sc = NULL;
+  struct plan *p = NULL;
+  ck_assert_int_eq (scenario_load (NSLAB_SRCDIR "/labs/k3s-virtualbox.ini", &sc, &err), 0);
+  ck_assert_int_eq (plan_build (sc, &p, &err), 0);
+  uint64_t rv = 0, observed = 0;
+  json_t *pods = NULL;
+  ck_assert_int_eq (store_list (s, "Pod", NULL, &pods, &err), 0);
+  json_t *gone = json_deep_copy (json_array_get (pods, 0)), *labelled = json_deep_copy (json_array_get (pods, 1));
+  json_decref (pods);
+  ck_assert_int_eq (store_delete (s, "Pod", meta (gone, "namespace"), meta (gone, "name"), &err), 0);
+  json_t *labels = json_object_get (json_object_get (labelled, "metadata"), "labels");
+  const char *app = json_string_value (json_object_get (labels, "app"));
+  ck_assert_ptr_nonnull (app);
+  cleanup_free char *app_was = xstrdup (app);
+  json_object_set_new (labels, "tier", json_string ("front"));
+  json_object_set_new (labels, "app", json_string ("other"));
+  ck_assert_int_eq (store_put (s, labelled, &err), 0);
+  /* the lab was made at 1970-01-01T00:00:00Z (created 0) */
+  time_t before = time (NULL);
+  ck_assert_int_eq (store_resource_version (s, &rv, &err), 0);
+  ck_assert_msg (store_sync (s, p->objects, 0, NULL, NULL, NULL, NULL, NULL, rv, &observed, &err) == 0, "%s",
+                 err ? err->msg : "");
+  json_t *back = NULL;
+  ck_assert_int_eq (store_get (s, "Pod", meta (gone, "namespace"), meta (gone, "name"), &back, &err), 0);
+  ck_assert_ptr_nonnull (back);
+  char want[32];
+  time_format_rfc3339 (before, want);
+  ck_assert_str_ge (meta (back, "creationTimestamp"), want);
+  ck_assert_str_ge (json_string_value (json_object_get (json_object_get (back, "status"), "startTime")), want);
+  json_decref (back);
+  /* a pod that stayed keeps its creation time */
+  ck_assert_int_eq (store_get (s, "Pod", meta (labelled, "namespace"), meta (labelled, "name"), &back, &err), 0);
+  ck_assert_str_eq (meta (back, "creationTimestamp"), meta (labelled, "creationTimestamp"));
+  json_t *blabels = json_object_get (json_object_get (back, "metadata"), "labels");
+  ck_assert_str_eq (json_string_value (json_object_get (blabels, "tier")), "front");
+  ck_assert_str_eq (json_string_value (json_object_get (blabels, "app")), app_was);
+  json_decref (back);
+  json_decref (gone);
+  json_decref (labelled);
+  plan_free (p);
+  scenario_free (sc);
+  store_close (s);
+  rm_lab ();
 }
 END_TEST
 
@@ -818,6 +908,7 @@ make_suite (void)
   tcase_add_test (tc, test_index_and_meta_lists);
   tcase_add_test (tc, test_list_prefix);
   tcase_add_test (tc, test_sync_cache);
+  tcase_add_test (tc, test_sync_new_pod_created_now_user_labels_kept);
   tcase_add_test (tc, test_scenario_cache_same_plan);
   tcase_add_test (tc, test_compact_keeps_nodes_and_rules);
   tcase_add_test (tc, test_untrusted_files);

@@ -23,14 +23,15 @@
 #include <stdint.h>
 
 #include "base/error.h"
+#include "k8s/objects.h" /* LAB_PROBE_*: what the Pods' readinessProbe says */
 
 /* kube-proxy's iptables syncPeriod. */
 #define CONTROL_FULL_SYNC_S 30
 /* The readiness probe period (kubelet's default is 10 s; a lab wants to see
  * a change within a couple of seconds). */
-#define CONTROL_PROBE_PERIOD_MS 2000
+#define CONTROL_PROBE_PERIOD_MS (LAB_PROBE_PERIOD_S * 1000)
 /* kubelet's default failureThreshold (timeoutSeconds 1, successThreshold 1). */
-#define CONTROL_PROBE_FAILURE_THRESHOLD 3
+#define CONTROL_PROBE_FAILURE_THRESHOLD LAB_PROBE_FAILURE_THRESHOLD
 
 /* up: keep the scenario FILES in LAB's state dir and start LAB's control
  * loop, as a real node runs k3s server and containerd: the brain

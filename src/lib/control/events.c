@@ -2,7 +2,8 @@
  * own: the scheduler's "Successfully assigned NS/POD to NODE", kubelet's
  * "Started container NAME" and "Back-off restarting failed container NAME in
  * pod POD_NS(UID)", the ReplicaSet controller's "Created pod: NAME", the
- * Deployment controller's "Scaled up replica set RS to N". */
+ * Deployment controller's "Scaled up replica set RS from N to M" (seed 001's
+ * describe deploy, k3s 1.34; before 1.28 it said "to M" only). */
 #include "control/events.h"
 
 #include <inttypes.h>
@@ -276,8 +277,8 @@ scaling_events (struct store *s, const struct pod_index *before, const struct po
       int was = count_rs (before, p->ns, p->replicaset), now = count_rs (after, p->ns, p->replicaset);
       if (was == now)
         continue;
-      cleanup_free char *msg = xasprintf ("Scaled %s replica set %s to %d", now > was ? "up" : "down",
-                                          p->replicaset, now);
+      cleanup_free char *msg = xasprintf ("Scaled %s replica set %s from %d to %d", now > was ? "up" : "down",
+                                          p->replicaset, was, now);
       struct event_def ev = { .kind = "Deployment", .api_version = "apps/v1", .ns = p->ns, .name = p->owner.name,
                               .type = "Normal", .reason = "ScalingReplicaSet", .message = msg,
                               .component = "deployment-controller" };

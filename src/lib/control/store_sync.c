@@ -263,6 +263,25 @@ wanted_hash (const json_t *obj, bool is_pod, store_pod_status_hash_fn pod_status
   return h;
 }
 
+/* OBJ's creationTimestamp, and a pod's status.startTime (kubelet's first
+ * report, which the loop keeps from then on), where they are the build's
+ * stamp CREATED: now. */
+static void
+stamp_created_now (json_t *obj, time_t created)
+{
+  char lab[32], now[32];
+  time_format_rfc3339 (created, lab);
+  time_format_rfc3339 (time (NULL), now);
+  json_t *holders[] = { json_object_get (obj, "metadata"), json_object_get (obj, "status") };
+  const char *const keys[] = { "creationTimestamp", "startTime" };
+  for (size_t i = 0; i < ARRAY_SIZE (keys); i++)
+    {
+      const char *v = json_string_value (json_object_get (holders[i], keys[i]));
+      if (v && strcmp (v, lab) == 0)
+        json_object_set_new (holders[i], keys[i], json_string (now));
+    }
+}
+
 static uint64_t
 meta_rv (const json_t *obj)
 {
@@ -414,10 +433,11 @@ store_sync (struct store *s, const struct lab_objects *o, time_t created, store_
               json_object_update (ann, json_object_get (meta, "annotations"));
               json_object_set_new (meta, "annotations", ann);
             }
-          /* A namespace's or a node's labels too (kubectl label ns). */
+          /* A namespace's, a node's or a pod's labels too (kubectl label
+           * ns, kubectl label pod). */
           json_t *wlab = json_object_get (json_object_get (was, "metadata"), "labels");
-          if ((strcmp (kind, "Namespace") == 0 || strcmp (kind, "Node") == 0) && json_object_size (wlab)
-              && json_is_object (meta))
+          if ((strcmp (kind, "Namespace") == 0 || strcmp (kind, "Node") == 0 || strcmp (kind, "Pod") == 0)
+              && json_object_size (wlab) && json_is_object (meta))
             {
               json_t *lab = json_deep_copy (wlab);
               json_object_update (lab, json_object_get (meta, "labels"));
@@ -447,6 +467,11 @@ store_sync (struct store *s, const struct lab_objects *o, time_t created, store_
                 }
             }
         }
+      /* New to the store (a pod a scale or a delete asked for): made now,
+       * not when the lab was, which is what the build stamps every object
+       * with so that rounds compare equal; the stored ones keep theirs. */
+      if (was == NULL)
+        stamp_created_now (obj, created);
       rc = store_put (s, obj, err);
       if (rc == 0)
         remember (&seen_now, k, meta_rv (obj), h);

@@ -45,6 +45,12 @@ struct lab_probe {
   uint16_t port;
   char *path;      /* PROBE_HTTP */
 };
+/* How the lab's kubelet (the control loop) runs a readiness probe, which is
+ * what each Pod's readinessProbe says: kubelet's defaults but the period,
+ * 10 s there, since a lab wants to see a change within a couple of seconds. */
+#define LAB_PROBE_PERIOD_S 2
+#define LAB_PROBE_TIMEOUT_S 1
+#define LAB_PROBE_FAILURE_THRESHOLD 3
 
 struct lab_node {
   char *name;

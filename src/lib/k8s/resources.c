@@ -15,6 +15,7 @@
 #include "base/json.h"
 #include "base/strmap.h"
 #include "base/util.h"
+#include "k8s/names.h"
 #include "scenario/flavor.h"
 
 void
@@ -175,8 +176,9 @@ security_context_json (bool privileged, uint64_t cap_add)
 }
 
 /* readinessProbe as the API server returns it, defaults filled in
- * (timeoutSeconds 1, periodSeconds 10, successThreshold 1,
- * failureThreshold 3; httpGet scheme HTTP). NULL for no probe. */
+ * (timeoutSeconds 1, successThreshold 1, failureThreshold 3; httpGet scheme
+ * HTTP) and the period the lab's kubelet probes with (LAB_PROBE_PERIOD_S,
+ * not the API's default 10 s). NULL for no probe. */
 static json_t *
 probe_json (const struct lab_probe *pr)
 {
@@ -188,9 +190,10 @@ probe_json (const struct lab_probe *pr)
                          (json_int_t) pr->port, "scheme", "HTTP");
   else
     return NULL;
-  json_object_update_new (handler, json_pack ("{s:i, s:i, s:i, s:i}", "timeoutSeconds", (json_int_t) 1,
-                                              "periodSeconds", (json_int_t) 10, "successThreshold",
-                                              (json_int_t) 1, "failureThreshold", (json_int_t) 3));
+  json_object_update_new (handler, json_pack ("{s:i, s:i, s:i, s:i}", "timeoutSeconds", (json_int_t) LAB_PROBE_TIMEOUT_S,
+                                              "periodSeconds", (json_int_t) LAB_PROBE_PERIOD_S, "successThreshold",
+                                              (json_int_t) 1, "failureThreshold",
+                                              (json_int_t) LAB_PROBE_FAILURE_THRESHOLD));
   return handler;
 }
 
@@ -590,17 +593,29 @@ add_service (struct builder *b, const struct lab_service *s, json_t *pods_by_nam
   json_t *ep = add_object (b, "v1", "Endpoints", s->ns, s->name, NULL);
   json_t *subsets = json_array ();
   /* EndpointSlice (what kube-proxy reads), owned by the service. */
+  /* default/kubernetes's slice is the API server's own (its endpoints
+   * reconciler, reconcilers/endpointsadapter.go): named as the service,
+   * the service-name label alone, no owner. */
+  bool apiserver_slice = s->implicit && strcmp (s->ns, "default") == 0 && strcmp (s->name, "kubernetes") == 0;
   cleanup_free char *slice_name = NULL;
-  {
-    char uid[37];
-    resources_new_uid (uid);
-    /* generateName: the service name and five random characters. */
-    slice_name = xasprintf ("%s-%.5s", s->name, uid + 24);
-  }
-  json_t *slice = add_object (b, "discovery.k8s.io/v1", "EndpointSlice", s->ns, slice_name,
-                              json_pack ("{s:s, s:s}", "kubernetes.io/service-name", s->name,
-                                         "endpointslice.kubernetes.io/managed-by", "endpointslice-controller.k8s.io"));
-  set_owner (slice, "v1", "Service", svc);
+  if (apiserver_slice)
+    slice_name = xstrdup (s->name);
+  else
+    {
+      char uid[37], suffix[6];
+      resources_new_uid (uid);
+      /* generateName: the service name and five characters of
+       * SafeEncodeString's alphabet (utilrand.String(5)). */
+      safe_random_string (fnv1a64_str (uid), 5, suffix);
+      slice_name = xasprintf ("%s-%s", s->name, suffix);
+    }
+  json_t *slice_labels = json_pack ("{s:s}", "kubernetes.io/service-name", s->name);
+  if (!apiserver_slice)
+    json_object_set_new (slice_labels, "endpointslice.kubernetes.io/managed-by",
+                         json_string ("endpointslice-controller.k8s.io"));
+  json_t *slice = add_object (b, "discovery.k8s.io/v1", "EndpointSlice", s->ns, slice_name, slice_labels);
+  if (!apiserver_slice)
+    set_owner (slice, "v1", "Service", svc);
   json_t *slice_eps = json_array (), *slice_ports = json_array (), *seen = json_object ();
   for (size_t k = 0; k < s->n_ports; k++)
     {
