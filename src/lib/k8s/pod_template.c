@@ -207,6 +207,25 @@ pod_template_apply (json_t *pod, const json_t *template_containers)
   if (!json_is_object (spec) || json_array_size (template_containers) == 0)
     return;
   json_t *containers = pod_template_default_containers (template_containers);
+  /* SetDefaults_Pod (a Pod's, not a template's): requests default to the
+   * limits a container sets. */
+  size_t i;
+  json_t *c;
+  json_array_foreach (containers, i, c)
+    {
+      json_t *res = json_object_get (c, "resources");
+      const json_t *limits = json_object_get (res, "limits");
+      if (!json_is_object (limits) || json_object_size (limits) == 0)
+        continue;
+      json_t *req = json_object_get (res, "requests");
+      if (!json_is_object (req))
+        json_object_set_new (res, "requests", req = json_object ());
+      const char *k;
+      json_t *v;
+      json_object_foreach ((json_t *) limits, k, v)
+        if (json_object_get (req, k) == NULL)
+          json_object_set (req, k, v);
+    }
   json_object_set_new (spec, "containers", containers);
   json_t *status = json_object_get (pod, "status");
   if (!json_is_object (status))

@@ -30,8 +30,9 @@ char *pod_template_image_ref (const char *image);
 json_t *pod_template_statuses (const json_t *containers, const json_t *like);
 
 /* POD (as the lab's plan made it) takes TEMPLATE's containers
- * (spec.template.spec.containers of its ReplicaSet), defaulted, and a
- * status per container after its first planned one. */
+ * (spec.template.spec.containers of its ReplicaSet), defaulted (and, as
+ * for any Pod, resources.requests defaulted to the limits), and a status
+ * per container after its first planned one. */
 void pod_template_apply (json_t *pod, const json_t *template_containers);
 
 #endif
