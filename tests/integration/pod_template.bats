@@ -132,14 +132,40 @@ YAML
   [[ "$("$NSLAB" kubectl k3s get --raw "/api/v1/namespaces/shop/pods/$pod/log?container=web")" == *"listening on"* ]]
   run "$NSLAB" kubectl k3s get --raw "/api/v1/namespaces/shop/pods/$pod/log"
   [[ "$output" == *"a container name must be specified for pod $pod, choose one of: [sidecar web]"* ]]
-  # kubectl logs without -c: the first container, as kubectl says
+  # kubectl logs without -c: the first container, as kubectl says (before
+  # 1.21 kubectl asks for one, in the API server's words)
   run kc -n shop logs "$pod"
-  [[ "$output" == *'Defaulted container "sidecar" out of: sidecar, web'* ]]
+  [[ "$output" == *'Defaulted container "sidecar" out of: sidecar, web'* ||
+     "$output" == "error: a container name must be specified for pod $pod, choose one of: [sidecar web]" ]]
   # applied again: nothing changed
   [ "$(kc apply -f "$BATS_TEST_TMPDIR/shop.yaml")" = "deployment.apps/web unchanged" ]
   # scaled: the new pod is made from the same template
   kc -n shop scale deploy web --replicas=3 > /dev/null
   wait_pods shop app=shop 3
   [ "$(kc -n shop get pods -o jsonpath='{.items[*].spec.containers[*].name}')" = "sidecar web sidecar web sidecar web" ]
+  "$NSLAB" down k3s
+}
+
+@test "pod template: the seed's web.yaml on a lab without web: its pods are nginx, nginx:1.27-alpine, as on the seed's cluster" {
+  mkdir -p "$BATS_TEST_TMPDIR/labs"
+  ln -s "$REPO/templates" "$BATS_TEST_TMPDIR/templates"
+  awk '/^\[/ { skip = ($0 ~ /^\[(deployment demo\/web|service demo\/web-svc|check )/) } !skip' "$SEED" \
+    > "$BATS_TEST_TMPDIR/labs/k3s.ini"
+  "$NSLAB" up "$BATS_TEST_TMPDIR/labs/k3s.ini" > /dev/null
+  kc create namespace demo > /dev/null
+  kc apply -f "$BATS_TEST_DIRNAME/golden-kubectl/web.yaml" > /dev/null
+  wait_pods demo app=web 2
+  [ "$(kc -n demo get pods -o jsonpath='{.items[*].spec.containers[*].name} {.items[*].spec.containers[*].image}')" = "nginx nginx nginx:1.27-alpine nginx:1.27-alpine" ]
+  [ "$(kc -n demo get pods -o jsonpath='{.items[*].status.containerStatuses[*].image}')" = "docker.io/library/nginx:1.27-alpine docker.io/library/nginx:1.27-alpine" ]
+  # the deployment, its replicaset and its pods say the same
+  [ "$(kc -n demo get rs -o jsonpath='{.items[0].spec.template.spec.containers[0].image}')" = "nginx:1.27-alpine" ]
+  pod=$(kc -n demo get pods -o jsonpath='{.items[0].metadata.name}')
+  run kc -n demo describe pod "$pod"
+  [[ "$output" == *$'\n  nginx:\n'* ]]
+  [[ "$output" == *$'\n    Image:          nginx:1.27-alpine\n'* ]]
+  [[ "$output" == *'Container image "nginx:1.27-alpine" already present on machine'* ]]
+  # one container: kubectl logs needs no -c, and -c nginx is the same
+  diff <(kc -n demo logs "$pod") <(kc -n demo logs "$pod" -c nginx)
+  [ "$(kc apply -f "$BATS_TEST_DIRNAME/golden-kubectl/web.yaml")" = $'deployment.apps/web unchanged\nservice/web-svc unchanged' ]
   "$NSLAB" down k3s
 }
