@@ -512,10 +512,50 @@ leases (struct api *a, const struct api_request *req, const struct resource *r, 
 
 /* kubectl logs: the app's output, which the pause process keeps in the
  * lab's logs/LAB-NS-NAME.log (as kubelet keeps a container's under
- * /var/log/pods); ?tailLines keeps the last lines. */
+ * /var/log/pods); ?tailLines keeps the last lines. The pod's containers
+ * share its one app, so each of them has that output. ?container is
+ * checked as the API server's validateContainer checks it
+ * (pkg/registry/core/pod/strategy.go). */
 static void
-pod_log (struct api *a, const char *ns, const char *name, const char *tail, struct api_response *out)
+pod_log (struct api *a, const json_t *pod, const char *ns, const char *name, const char *container, const char *tail,
+         struct api_response *out)
 {
+  const json_t *containers = json_object_get (json_object_get (pod, "spec"), "containers");
+  if (container == NULL || *container == '\0')
+    {
+      if (json_array_size (containers) == 0)
+        {
+          fail (out, 400, NULL, NULL, "a container name must be specified for pod %s", name);
+          return;
+        }
+      if (json_array_size (containers) > 1)
+        {
+          struct strbuf names;
+          sb_init (&names);
+          size_t i;
+          const json_t *c;
+          json_array_foreach (containers, i, c)
+            sb_addf (&names, "%s%s", i ? " " : "", json_string_value (json_object_get (c, "name")) ?: "");
+          fail (out, 400, NULL, NULL, "a container name must be specified for pod %s, choose one of: [%s]", name,
+                names.buf ? names.buf : "");
+          sb_free (&names);
+          return;
+        }
+    }
+  else
+    {
+      bool found = false;
+      size_t i;
+      const json_t *c;
+      json_array_foreach (containers, i, c)
+        found |= json_string_value (json_object_get (c, "name"))
+                 && strcmp (json_string_value (json_object_get (c, "name")), container) == 0;
+      if (!found)
+        {
+          fail (out, 400, NULL, NULL, "container %s is not valid for pod %s", container, name);
+          return;
+        }
+    }
   cleanup_free char *path = xasprintf ("%s/%s/logs/%s-%s-%s.log", state_root (), a->lab, a->lab, ns, name);
   struct strbuf sb;
   sb_init (&sb);
@@ -869,7 +909,7 @@ handle_resource (struct api *a, const struct api_request *req, const char *group
     {
       json_t *pod = get_object (a, r, ns, name, out);
       if (pod)
-        pod_log (a, ns, name, req->tail_lines, out);
+        pod_log (a, pod, ns, name, req->container, req->tail_lines, out);
       json_decref (pod);
       return;
     }

@@ -37,6 +37,7 @@ struct api_request {
   /* Query parameters (NULL: absent). */
   const char *label_selector, *field_selector, *include_object;
   const char *tail_lines; /* pods/log ?tailLines */
+  const char *container;  /* pods/log ?container */
   const char *body;
   size_t body_len;
 };

@@ -14,6 +14,7 @@
 #include "base/text.h"
 #include "base/json.h"
 #include "base/util.h"
+#include "k8s/pod_template.h"
 #include "k8s/resources.h"
 #include "plan/plan.h"
 #include "scenario/scenario.h"
@@ -138,8 +139,28 @@ app_line (const struct scenario *sc, const json_t *containers, const char *field
       cleanup_free char *ff = xasprintf ("%s[0].image", field);
       return invalid (f, m, ff, "Required value");
     }
+  /* The pod's one app: the first container whose image maps to one (a
+   * sidecar before it, busybox say, runs nothing). */
   struct app_def app;
   create_app (sc, json_string_value (json_object_get (c, "image")), c, &app);
+  size_t i;
+  const json_t *other;
+  json_array_foreach (containers, i, other)
+    {
+      const char *image = json_string_value (json_object_get (other, "image"));
+      if (image == NULL)
+        {
+          cleanup_free char *ff = xasprintf ("%s[%zu].image", field, i);
+          return invalid (f, m, ff, "Required value");
+        }
+      struct app_def a;
+      create_app (sc, image, other, &a);
+      if (a.kind != APP_NONE)
+        {
+          app = a;
+          break;
+        }
+    }
   if (app.kind == APP_HTTP)
     sb_addf (sb, "app = http:%u\n", app.port);
   else
@@ -332,8 +353,12 @@ overlay (json_t *obj, const json_t *sent, const char *kind)
   json_t *dst = strcmp (kind, "Deployment") == 0
                     ? json_object_get (json_object_get (json_object_get (obj, "spec"), "template"), "spec")
                     : json_object_get (obj, "spec");
-  if (strcmp (kind, "Service") != 0 && json_is_array (containers) && json_is_object (dst))
-    json_object_set_new (dst, "containers", json_deep_copy (containers));
+  /* The API server defaults what it stores (imagePullPolicy,
+   * terminationMessagePath, ...); a pod's statuses follow its containers. */
+  if (strcmp (kind, "Pod") == 0 && json_is_array (containers))
+    pod_template_apply (obj, containers);
+  else if (strcmp (kind, "Service") != 0 && json_is_array (containers) && json_is_object (dst))
+    json_object_set_new (dst, "containers", pod_template_default_containers (containers));
 }
 
 int

@@ -417,6 +417,7 @@ on_request (void *cls, struct MHD_Connection *c, const char *url, const char *me
     .field_selector = MHD_lookup_connection_value (c, MHD_GET_ARGUMENT_KIND, "fieldSelector"),
     .include_object = MHD_lookup_connection_value (c, MHD_GET_ARGUMENT_KIND, "includeObject"),
     .tail_lines = MHD_lookup_connection_value (c, MHD_GET_ARGUMENT_KIND, "tailLines"),
+    .container = MHD_lookup_connection_value (c, MHD_GET_ARGUMENT_KIND, "container"),
     .body = p->body.buf ? p->body.buf : "",
     .body_len = p->body.len,
   };

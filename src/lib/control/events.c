@@ -177,17 +177,29 @@ pod_event (struct store *s, const struct lab_pod *p, const char *uid, const char
   return events_record (s, &ev, now_ns, err);
 }
 
-/* kubelet starting the pod's container: Pulled, Created, Started. */
+/* kubelet starting the pod's containers, each in turn: Pulled, Created,
+ * Started, under the names and images of the stored pod's spec (its
+ * template's, for a pod of a workload made through the API), or the
+ * plan's one container. */
 static int
-container_started (struct store *s, const struct lab_pod *p, const char *uid, int64_t now_ns, nslab_error_t *err)
+container_started (struct store *s, const struct lab_pod *p, const json_t *containers, const char *uid,
+                   int64_t now_ns, nslab_error_t *err)
 {
-  cleanup_free char *pulled = xasprintf ("Container image \"%s\" already present on machine", container_image (p));
-  cleanup_free char *created = xasprintf ("Created container %s", container_name (p));
-  cleanup_free char *started = xasprintf ("Started container %s", container_name (p));
-  if (pod_event (s, p, uid, "Normal", "Pulled", pulled, "kubelet", p->node, now_ns, err) < 0
-      || pod_event (s, p, uid, "Normal", "Created", created, "kubelet", p->node, now_ns, err) < 0
-      || pod_event (s, p, uid, "Normal", "Started", started, "kubelet", p->node, now_ns, err) < 0)
-    return -1;
+  size_t n = json_array_size (containers);
+  for (size_t k = 0; k < (n ? n : 1); k++)
+    {
+      const json_t *c = json_array_get (containers, k);
+      const char *name = json_string_value (json_object_get (c, "name"));
+      const char *image = json_string_value (json_object_get (c, "image"));
+      cleanup_free char *pulled = xasprintf ("Container image \"%s\" already present on machine",
+                                             image ? image : container_image (p));
+      cleanup_free char *created = xasprintf ("Created container %s", name ? name : container_name (p));
+      cleanup_free char *started = xasprintf ("Started container %s", name ? name : container_name (p));
+      if (pod_event (s, p, uid, "Normal", "Pulled", pulled, "kubelet", p->node, now_ns, err) < 0
+          || pod_event (s, p, uid, "Normal", "Created", created, "kubelet", p->node, now_ns, err) < 0
+          || pod_event (s, p, uid, "Normal", "Started", started, "kubelet", p->node, now_ns, err) < 0)
+        return -1;
+    }
   return 0;
 }
 
@@ -197,15 +209,19 @@ events_container (struct store *s, const struct lab_pod *p, bool backoff, int64_
   json_t *obj = NULL;
   if (store_get (s, "Pod", p->ns, p->name, &obj, err) < 0)
     return -1;
-  const char *u = json_string_value (json_object_get (json_object_get (obj, "metadata"), "uid"));
-  cleanup_free char *uid = u ? xstrdup (u) : NULL;
-  json_decref (obj);
+  json_auto_t *pod = obj;
+  const char *u = json_string_value (json_object_get (json_object_get (pod, "metadata"), "uid"));
+  const json_t *containers = json_object_get (json_object_get (pod, "spec"), "containers");
+  /* servicelb's pods: the plan's one event set stands for its containers */
+  if (p->app.kind == APP_SVCLB)
+    containers = NULL;
   if (!backoff)
-    return container_started (s, p, uid, now_ns, err);
+    return container_started (s, p, containers, u, now_ns, err);
+  const char *first = json_string_value (json_object_get (json_array_get (containers, 0), "name"));
   /* format.Pod: NAME_NAMESPACE(UID). */
-  cleanup_free char *msg = xasprintf ("Back-off restarting failed container %s in pod %s_%s(%s)", container_name (p),
-                                      p->name, p->ns, uid ? uid : "");
-  return pod_event (s, p, uid, "Warning", "BackOff", msg, "kubelet", p->node, now_ns, err);
+  cleanup_free char *msg = xasprintf ("Back-off restarting failed container %s in pod %s_%s(%s)",
+                                      first ? first : container_name (p), p->name, p->ns, u ? u : "");
+  return pod_event (s, p, u, "Warning", "BackOff", msg, "kubelet", p->node, now_ns, err);
 }
 
 /* Per plan, indexed once: its pods by "ns/name" and each replicaset's

@@ -9,6 +9,7 @@
 
 #include "base/hash.h"
 #include "base/util.h"
+#include "k8s/pod_template.h"
 #include "k8s/resources.h"
 
 static const char *
@@ -85,20 +86,87 @@ keep_pod_containers (json_t *pod, const json_t *was)
     return;
   json_object_set_new (spec, "containers", json_deep_copy (kept));
   json_t *status = json_object_get (pod, "status");
-  json_t *css = json_object_get (status, "containerStatuses");
-  const json_t *first = json_array_get (css, 0);
-  if (first == NULL)
-    return;
-  json_t *now = json_array ();
-  for (size_t k = 0; k < json_array_size (kept); k++)
+  const json_t *first = json_array_get (json_object_get (status, "containerStatuses"), 0);
+  if (first)
+    json_object_set_new (status, "containerStatuses", pod_template_statuses (kept, first));
+}
+
+/* Pods follow their ReplicaSet's template (k8s/pod_template.h): what a
+ * round knows of the templates, by "namespace/replicaset". */
+struct templates {
+  json_t *planned; /* the plan's template containers (borrowed from the items) */
+  json_t *stored;  /* the template containers the replicaset has in the store */
+};
+
+static json_t *
+template_containers (json_t *obj)
+{
+  return json_object_get (json_object_get (json_object_get (json_object_get (obj, "spec"), "template"), "spec"),
+                          "containers");
+}
+
+static const json_t *
+owner_ref (const json_t *obj, const char *kind)
+{
+  const json_t *ref = json_array_get (json_object_get (json_object_get (obj, "metadata"), "ownerReferences"), 0);
+  const char *k = json_string_value (json_object_get (ref, "kind"));
+  return k && strcmp (k, kind) == 0 ? ref : NULL;
+}
+
+/* A deployment's replicaset keeps the template it was made with (a
+ * template never changes: a new one is a new replicaset); a new one takes
+ * its deployment's as the store holds it (the client's containers, for a
+ * deployment made through the API). */
+static int
+replicaset_template (struct store *s, json_t *rs, const json_t *was, nslab_error_t *err)
+{
+  json_t *tspec = json_object_get (json_object_get (json_object_get (rs, "spec"), "template"), "spec");
+  const json_t *dep = owner_ref (rs, "Deployment");
+  if (!json_is_object (tspec) || dep == NULL)
+    return 0;
+  json_t *from = json_incref (template_containers ((json_t *) was));
+  if (was == NULL)
     {
-      const json_t *c = json_array_get (kept, k);
-      json_t *cs = json_deep_copy (first);
-      json_object_set (cs, "name", json_object_get (c, "name"));
-      json_object_set (cs, "image", json_object_get (c, "image"));
-      json_array_append_new (now, cs);
+      json_t *d = NULL;
+      if (store_get (s, "Deployment", meta_str (rs, "namespace"), json_string_value (json_object_get (dep, "name")), &d,
+                     err)
+          < 0)
+        return -1;
+      from = json_incref (template_containers (d));
+      json_decref (d);
     }
-  json_object_set_new (status, "containerStatuses", now);
+  if (json_array_size (from))
+    json_object_set (tspec, "containers", from);
+  json_decref (from);
+  return 0;
+}
+
+/* A new pod of a replicaset: the ReplicaSet controller makes it from the
+ * replicaset's template; when that is the plan's own, the plan's pod is
+ * already that. */
+static int
+pod_from_replicaset (struct store *s, struct templates *t, json_t *pod, nslab_error_t *err)
+{
+  const json_t *ref = owner_ref (pod, "ReplicaSet");
+  if (ref == NULL)
+    return 0;
+  cleanup_free char *key = xasprintf ("%s/%s", meta_str (pod, "namespace"), json_string_value (json_object_get (ref, "name")));
+  json_t *tc = json_object_get (t->stored, key);
+  if (tc == NULL)
+    {
+      json_t *rs = NULL;
+      if (store_get (s, "ReplicaSet", meta_str (pod, "namespace"), json_string_value (json_object_get (ref, "name")),
+                     &rs, err)
+          < 0)
+        return -1;
+      tc = template_containers (rs);
+      json_object_set (t->stored, key, tc ? tc : json_null ());
+      json_decref (rs);
+      tc = json_object_get (t->stored, key);
+    }
+  if (json_is_array (tc) && !json_equal (tc, json_object_get (t->planned, key)))
+    pod_template_apply (pod, tc);
+  return 0;
 }
 
 static const char *const synced_kinds[] = { "Namespace", "Node", "Deployment", "ReplicaSet", "DaemonSet", "Pod",
@@ -376,6 +444,16 @@ store_sync (struct store *s, const struct lab_objects *o, time_t created, store_
    * only the others are read and compared. */
   struct seen_table seen_now;
   table_init (&seen_now, json_array_size (items));
+  struct templates tpl = { json_object (), json_object () };
+  for (size_t i = 0; i < json_array_size (items); i++)
+    {
+      json_t *obj = json_array_get (items, i);
+      if (strcmp (json_string_value (json_object_get (obj, "kind")), "ReplicaSet") == 0 && template_containers (obj))
+        {
+          cleanup_free char *k = xasprintf ("%s/%s", meta_str (obj, "namespace"), meta_str (obj, "name"));
+          json_object_set (tpl.planned, k, template_containers (obj));
+        }
+    }
   for (size_t i = 0; rc == 0 && i < json_array_size (items); i++)
     {
       json_t *obj = json_array_get (items, i);
@@ -411,8 +489,23 @@ store_sync (struct store *s, const struct lab_objects *o, time_t created, store_
         }
       else
         json_incref (obj);
+      if (strcmp (kind, "ReplicaSet") == 0)
+        {
+          if (loop_owned (obj) && (rc = replicaset_template (s, obj, was, err)) < 0)
+            {
+              json_decref (obj);
+              break;
+            }
+          cleanup_free char *tk = xasprintf ("%s/%s", meta_str (obj, "namespace"), meta_str (obj, "name"));
+          json_object_set (tpl.stored, tk, template_containers (obj) ? template_containers (obj) : json_null ());
+        }
       if (strcmp (kind, "Pod") == 0 && was)
         keep_pod_containers (obj, was);
+      else if (strcmp (kind, "Pod") == 0 && (rc = pod_from_replicaset (s, &tpl, obj, err)) < 0)
+        {
+          json_decref (obj);
+          break;
+        }
       if (strcmp (kind, "Pod") == 0 && pod_status)
         {
           pod_status (obj, was, arg);
@@ -477,6 +570,8 @@ store_sync (struct store *s, const struct lab_objects *o, time_t created, store_
         remember (&seen_now, k, meta_rv (obj), h);
       json_decref (obj);
     }
+  json_decref (tpl.planned);
+  json_decref (tpl.stored);
   json_t *new_keys = json_object ();
   for (size_t i = 0; i < json_array_size (items); i++)
     {

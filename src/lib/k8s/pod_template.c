@@ -1,0 +1,235 @@
+/* Pods from their ReplicaSet's template (see pod_template.h). */
+#include "k8s/pod_template.h"
+
+#include <stdbool.h>
+#include <string.h>
+
+#include <nettle/sha2.h>
+
+#include "base/util.h"
+
+/* KEY of O set to V unless O has it already (a default). */
+static void
+set_default (json_t *o, const char *key, json_t *v)
+{
+  if (json_object_get (o, key) == NULL)
+    json_object_set_new (o, key, v);
+  else
+    json_decref (v);
+}
+
+/* SetDefaults_Probe, SetDefaults_HTTPGetAction. */
+static void
+default_probe (json_t *p)
+{
+  if (!json_is_object (p))
+    return;
+  set_default (p, "timeoutSeconds", json_integer (1));
+  set_default (p, "periodSeconds", json_integer (10));
+  set_default (p, "successThreshold", json_integer (1));
+  set_default (p, "failureThreshold", json_integer (3));
+  json_t *get = json_object_get (p, "httpGet");
+  if (json_is_object (get))
+    {
+      set_default (get, "path", json_string ("/"));
+      set_default (get, "scheme", json_string ("HTTP"));
+    }
+}
+
+/* The reference split as dockerref.ParseNormalizedNamed splits it: the
+ * path after the domain, and whether a tag or a digest follows. */
+struct image_parts {
+  const char *domain;   /* "docker.io" when the name has none */
+  bool library;         /* a Docker Hub name of one component: library/ */
+  const char *tag;      /* after ':' of the last component, or NULL */
+  const char *digest;   /* after '@', or NULL */
+};
+
+static struct image_parts
+image_split (const char *image)
+{
+  struct image_parts p = { .domain = NULL };
+  const char *slash = strchr (image, '/');
+  size_t first = slash ? (size_t) (slash - image) : 0;
+  bool has_domain = slash && (memchr (image, '.', first) || memchr (image, ':', first)
+                              || (first == 9 && strncmp (image, "localhost", 9) == 0));
+  if (!has_domain)
+    {
+      p.domain = "docker.io";
+      p.library = slash == NULL;
+    }
+  p.digest = strchr (image, '@');
+  if (p.digest)
+    p.digest++;
+  const char *last = strrchr (image, '/');
+  last = last ? last + 1 : image;
+  const char *colon = strchr (last, ':');
+  if (colon && (p.digest == NULL || colon < p.digest))
+    p.tag = colon + 1;
+  return p;
+}
+
+/* SetDefaults_Container (pkg/apis/core/v1/defaults.go): the pull policy by
+ * the tag parsers.ParseImageName gives ("latest" when neither tag nor
+ * digest). */
+static const char *
+pull_policy (const char *image)
+{
+  struct image_parts p = image_split (image ? image : "");
+  bool latest = p.tag ? strncmp (p.tag, "latest", 6) == 0 && (p.tag[6] == '\0' || p.tag[6] == '@')
+                      : p.digest == NULL;
+  return latest ? "Always" : "IfNotPresent";
+}
+
+/* What the API server's decoding loses: a container's fields are
+ * omitempty strings and pointers, so "" and null read as unset (kubectl
+ * create deployment --port sends a port's name and protocol as ""), as
+ * does a port's hostPort 0. */
+static void
+drop_unset (json_t *j)
+{
+  if (json_is_array (j))
+    {
+      size_t i;
+      json_t *v;
+      json_array_foreach (j, i, v) drop_unset (v);
+      return;
+    }
+  if (!json_is_object (j))
+    return;
+  const char *k;
+  json_t *v;
+  void *tmp;
+  json_object_foreach_safe (j, tmp, k, v)
+    {
+      if (json_is_null (v) || (json_is_string (v) && *json_string_value (v) == '\0'))
+        json_object_del (j, k);
+      else
+        drop_unset (v);
+    }
+}
+
+json_t *
+pod_template_default_containers (const json_t *c)
+{
+  json_t *out = json_deep_copy (c);
+  size_t i;
+  json_t *ct;
+  json_array_foreach (out, i, ct)
+    {
+      if (!json_is_object (ct))
+        continue;
+      drop_unset (ct);
+      set_default (ct, "imagePullPolicy", json_string (pull_policy (json_string_value (json_object_get (ct, "image")))));
+      set_default (ct, "terminationMessagePath", json_string ("/dev/termination-log"));
+      set_default (ct, "terminationMessagePolicy", json_string ("File"));
+      /* a struct, not a pointer, in the Go type: always present */
+      set_default (ct, "resources", json_object ());
+      size_t k;
+      json_t *x;
+      json_array_foreach (json_object_get (ct, "ports"), k, x)
+        {
+          set_default (x, "protocol", json_string ("TCP"));
+          const json_t *hp = json_object_get (x, "hostPort");
+          if (json_is_integer (hp) && json_integer_value (hp) == 0)
+            json_object_del (x, "hostPort");
+        }
+      json_array_foreach (json_object_get (ct, "env"), k, x)
+        {
+          json_t *ref = json_object_get (json_object_get (x, "valueFrom"), "fieldRef");
+          if (json_is_object (ref))
+            set_default (ref, "apiVersion", json_string ("v1"));
+        }
+      default_probe (json_object_get (ct, "livenessProbe"));
+      default_probe (json_object_get (ct, "readinessProbe"));
+      default_probe (json_object_get (ct, "startupProbe"));
+    }
+  return out;
+}
+
+char *
+pod_template_image_ref (const char *image)
+{
+  struct image_parts p = image_split (image);
+  return xasprintf ("%s%s%s%s%s", p.domain ? p.domain : "", p.domain ? "/" : "", p.library ? "library/" : "",
+                    image, p.tag || p.digest ? "" : ":latest");
+}
+
+/* containerd's image ID: the repository and the digest of what it pulled.
+ * nslab pulls nothing: a digest the manifest gives, else the SHA-256 of
+ * the resolved reference (stable per image, never a real registry's). */
+static char *
+image_id (const char *ref)
+{
+  const char *at = strchr (ref, '@');
+  if (at)
+    return xstrdup (ref);
+  const char *last = strrchr (ref, '/');
+  const char *colon = strchr (last ? last : ref, ':');
+  size_t repo_len = colon ? (size_t) (colon - ref) : strlen (ref);
+  uint8_t d[SHA256_DIGEST_SIZE];
+  struct sha256_ctx ctx;
+  sha256_init (&ctx);
+  sha256_update (&ctx, strlen (ref), (const uint8_t *) ref);
+  sha256_digest (&ctx, sizeof d, d);
+  char hex[2 * SHA256_DIGEST_SIZE + 1];
+  for (size_t i = 0; i < sizeof d; i++)
+    snprintf (hex + 2 * i, 3, "%02x", d[i]);
+  return xasprintf ("%.*s@sha256:%s", (int) repo_len, ref, hex);
+}
+
+json_t *
+pod_template_statuses (const json_t *containers, const json_t *like)
+{
+  json_t *out = json_array ();
+  size_t i;
+  const json_t *c;
+  json_array_foreach (containers, i, c)
+    {
+      const char *image = json_string_value (json_object_get (c, "image"));
+      cleanup_free char *ref = pod_template_image_ref (image ? image : "");
+      cleanup_free char *id = image_id (ref);
+      json_t *cs = like ? json_deep_copy (like)
+                        : json_pack ("{s:b, s:b, s:i, s:{s:{}}}", "ready", 0, "started", 1, "restartCount",
+                                     (json_int_t) 0, "state", "running");
+      json_object_set (cs, "name", json_object_get (c, "name"));
+      json_object_set_new (cs, "image", json_string (ref));
+      json_object_set_new (cs, "imageID", json_string (id));
+      json_array_append_new (out, cs);
+    }
+  return out;
+}
+
+void
+pod_template_apply (json_t *pod, const json_t *template_containers)
+{
+  json_t *spec = json_object_get (pod, "spec");
+  if (!json_is_object (spec) || json_array_size (template_containers) == 0)
+    return;
+  json_t *containers = pod_template_default_containers (template_containers);
+  /* SetDefaults_Pod (a Pod's, not a template's): requests default to the
+   * limits a container sets. */
+  size_t i;
+  json_t *c;
+  json_array_foreach (containers, i, c)
+    {
+      json_t *res = json_object_get (c, "resources");
+      const json_t *limits = json_object_get (res, "limits");
+      if (!json_is_object (limits) || json_object_size (limits) == 0)
+        continue;
+      json_t *req = json_object_get (res, "requests");
+      if (!json_is_object (req))
+        json_object_set_new (res, "requests", req = json_object ());
+      const char *k;
+      json_t *v;
+      json_object_foreach ((json_t *) limits, k, v)
+        if (json_object_get (req, k) == NULL)
+          json_object_set (req, k, v);
+    }
+  json_object_set_new (spec, "containers", containers);
+  json_t *status = json_object_get (pod, "status");
+  if (!json_is_object (status))
+    return;
+  const json_t *like = json_array_get (json_object_get (status, "containerStatuses"), 0);
+  json_object_set_new (status, "containerStatuses", pod_template_statuses (containers, like));
+}

@@ -1,0 +1,38 @@
+/* A pod made from its ReplicaSet's template, as the ReplicaSet controller
+ * makes it (controller_utils.go GetPodFromTemplate copies
+ * spec.template.spec verbatim) and as the API server then defaults it
+ * (pkg/apis/core/v1/defaults.go), with the container statuses kubelet
+ * reports for it (one per container, the image as containerd resolved it).
+ * Pure JSON: no store, no runtime. */
+#ifndef NSLAB_K8S_POD_TEMPLATE_H
+#define NSLAB_K8S_POD_TEMPLATE_H
+
+#include <jansson.h>
+
+/* Containers C (a JSON array) with the API server's defaults filled in
+ * where unset: imagePullPolicy (Always for an untagged or :latest image,
+ * else IfNotPresent), terminationMessagePath /dev/termination-log,
+ * terminationMessagePolicy File, resources {}, ports' protocol TCP, env
+ * fieldRefs' apiVersion v1, probes' timeouts, periods, thresholds and
+ * httpGet scheme. A new array; C is not changed. */
+json_t *pod_template_default_containers (const json_t *c);
+
+/* IMAGE as containerd reports it in a container status: the Docker Hub
+ * domain and library/ added where the name has none, :latest where it has
+ * neither tag nor digest ("nginx" -> "docker.io/library/nginx:latest",
+ * "ghcr.io/a/b:1" unchanged). Caller frees. */
+char *pod_template_image_ref (const char *image);
+
+/* One status per container of CONTAINERS: its name, its image as
+ * pod_template_image_ref resolves it, an imageID, and LIKE's ready, started,
+ * restartCount and state (the pod's one app stands for all its containers;
+ * LIKE NULL: running, not ready, no restarts). */
+json_t *pod_template_statuses (const json_t *containers, const json_t *like);
+
+/* POD (as the lab's plan made it) takes TEMPLATE's containers
+ * (spec.template.spec.containers of its ReplicaSet), defaulted (and, as
+ * for any Pod, resources.requests defaulted to the limits), and a status
+ * per container after its first planned one. */
+void pod_template_apply (json_t *pod, const json_t *template_containers);
+
+#endif

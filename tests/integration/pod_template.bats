@@ -1,0 +1,171 @@
+#!/usr/bin/env bats
+# A workload's pods carry its template's containers, as the ReplicaSet
+# controller makes them (GetPodFromTemplate) and the API server defaults
+# them, whether kubectl create deployment or kubectl apply made the
+# workload: names and images in -o jsonpath, describe pod and kubectl logs
+# -c agree.
+
+bats_require_minimum_version 1.5.0
+
+load helpers
+
+setup () {
+  common_setup
+  command -v kubectl >/dev/null || skip "no kubectl on this machine (Debian: kubernetes-client)"
+  export HOME=$BATS_TEST_TMPDIR   # kubectl's discovery cache
+}
+
+kc () { "$NSLAB" kubectl k3s "$@"; }
+
+# Wait until NS has N running pods labelled SEL.
+wait_pods () {
+  for _ in $(seq 100); do
+    [ "$(kc -n "$1" get pods -l "$2" -o name | wc -l)" = "$3" ] && return 0
+    sleep 0.2
+  done
+  return 1
+}
+
+@test "pod template: kubectl create deployment's pods run its container (name nginx, image nginx)" {
+  "$NSLAB" up "$SEED" > /dev/null
+  [ "$(kc create deployment hello --image=nginx --port=80)" = "deployment.apps/hello created" ]
+  wait_pods default app=hello 1
+  [ "$(kc get pods -l app=hello -o jsonpath='{.items[*].spec.containers[*].name} {.items[*].spec.containers[*].image}')" = "nginx nginx" ]
+  # the API server's defaults: an untagged image is pulled Always
+  [ "$(kc get pods -l app=hello -o jsonpath='{.items[0].spec.containers[0].imagePullPolicy} {.items[0].spec.containers[0].terminationMessagePath} {.items[0].spec.containers[0].ports[0].protocol}')" = "Always /dev/termination-log TCP" ]
+  # kubelet's status: the image as containerd resolved it
+  [ "$(kc get pods -l app=hello -o jsonpath='{.items[0].status.containerStatuses[0].name} {.items[0].status.containerStatuses[0].image}')" = "nginx docker.io/library/nginx:latest" ]
+  [[ "$(kc get pods -l app=hello -o jsonpath='{.items[0].status.containerStatuses[0].imageID}')" == docker.io/library/nginx@sha256:* ]]
+  # the replicaset's template is the deployment's
+  [ "$(kc get rs -l app=hello -o jsonpath='{.items[0].spec.template.spec.containers[0].name}')" = nginx ]
+  pod=$(kc get pods -l app=hello -o jsonpath='{.items[0].metadata.name}')
+  run kc logs "$pod" -c nginx
+  [ "$status" -eq 0 ]
+  [[ "$output" == *"listening on"*"80"* ]]
+  # kubelet's events name the container and its image
+  run kc describe pod "$pod"
+  [[ "$output" == *'Container image "nginx" already present on machine'* ]]
+  [[ "$output" == *'Started container nginx'* ]]
+  # scenario-made workloads keep the app container the scenario gives them
+  [ "$(kc -n demo get pods -o jsonpath='{.items[*].spec.containers[*].name}')" = "app app" ]
+  "$NSLAB" down k3s
+}
+
+@test "pod template: an applied Deployment's pods have its containers; describe, logs -c and apply again agree" {
+  "$NSLAB" up "$SEED" > /dev/null
+  kc create namespace shop > /dev/null
+  cat > "$BATS_TEST_TMPDIR/shop.yaml" <<'YAML'
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+  namespace: shop
+spec:
+  replicas: 2
+  selector:
+    matchLabels:
+      app: shop
+  template:
+    metadata:
+      labels:
+        app: shop
+    spec:
+      containers:
+      - name: sidecar
+        image: busybox:1.36
+        command: ["sleep", "infinity"]
+      - name: web
+        image: nginx:1.27
+        args: ["-g", "daemon off;"]
+        ports:
+        - containerPort: 80
+        env:
+        - name: MODE
+          value: shop
+        resources:
+          limits:
+            memory: 64Mi
+        securityContext:
+          capabilities:
+            add: ["NET_ADMIN"]
+YAML
+  [ "$(kc apply -f "$BATS_TEST_TMPDIR/shop.yaml")" = "deployment.apps/web created" ]
+  wait_pods shop app=shop 2
+  [ "$(kc -n shop get pods -o jsonpath='{.items[*].spec.containers[*].name}')" = "sidecar web sidecar web" ]
+  [ "$(kc -n shop get pods -o jsonpath='{.items[0].spec.containers[*].image}')" = "busybox:1.36 nginx:1.27" ]
+  [ "$(kc -n shop get pods -o jsonpath='{.items[0].spec.containers[1].env[0].value} {.items[0].spec.containers[1].resources.limits.memory} {.items[0].spec.containers[1].imagePullPolicy}')" = "shop 64Mi IfNotPresent" ]
+  [ "$(kc -n shop get pods -o jsonpath='{.items[0].status.containerStatuses[*].name}')" = "sidecar web" ]
+  [ "$(kc -n shop get pods -o jsonpath='{.items[0].status.containerStatuses[*].image}')" = "docker.io/library/busybox:1.36 docker.io/library/nginx:1.27" ]
+  # the app is the first container that maps to one (nginx's, on its port 80): it answers
+  pod=$(kc -n shop get pods -o jsonpath='{.items[0].metadata.name}')
+  ip=$(kc -n shop get pod "$pod" -o jsonpath='{.status.podIP}')
+  from=$(kc -n demo get pods -o jsonpath='{.items[0].metadata.name}')
+  for _ in $(seq 100); do
+    [ "$("$NSLAB" exec k3s -n demo "pod/$from" -- curl -s -m 1 "http://$ip/" | pod_of)" = "$pod" ] && break
+    sleep 0.2
+  done
+  [ "$("$NSLAB" exec k3s -n demo "pod/$from" -- curl -s -m 1 "http://$ip/" | pod_of)" = "$pod" ]
+  # every container runs as the pod's one app does: READY 2/2
+  [ "$(kc -n shop get pod "$pod" --no-headers | awk '{print $2, $3}')" = "2/2 Running" ]
+  # describe pod: the Containers section names each with its image
+  run kc -n shop describe pod "$pod"
+  [ "$status" -eq 0 ]
+  containers=$(echo "$output" | sed -n '/^Containers:/,/^Conditions:/p')
+  echo "$containers" | grep -qx '  sidecar:'
+  echo "$containers" | grep -qx '  web:'
+  [ "$(echo "$containers" | grep -E '^    Image:' | awk '{print $2}' | tr '\n' ' ')" = "busybox:1.36 nginx:1.27 " ]
+  [ "$(echo "$containers" | grep -E '^    Image ID:' | awk '{print $3}' | cut -d@ -f1 | tr '\n' ' ')" = "docker.io/library/busybox docker.io/library/nginx " ]
+  echo "$containers" | grep -q 'MODE: *shop'
+  # kubectl logs: -c names a container; a wrong name is the API server's 400
+  run kc -n shop logs "$pod" -c web
+  [ "$status" -eq 0 ]
+  [[ "$output" == *"listening on"*"80"* ]]
+  run kc -n shop logs "$pod" -c nope
+  [ "$status" -ne 0 ]
+  # (kubectl 1.32 checks the name itself, older ones ask the API server)
+  [[ "$output" == "error: container nope is not valid for pod $pod" ||
+     "$output" == "Error from server (BadRequest): container nope is not valid for pod $pod" ]]
+  # the API server's own answer
+  run "$NSLAB" kubectl k3s get --raw "/api/v1/namespaces/shop/pods/$pod/log?container=nope"
+  [ "$status" -ne 0 ]
+  [[ "$output" == *"container nope is not valid for pod $pod"* ]]
+  [[ "$("$NSLAB" kubectl k3s get --raw "/api/v1/namespaces/shop/pods/$pod/log?container=web")" == *"listening on"* ]]
+  run "$NSLAB" kubectl k3s get --raw "/api/v1/namespaces/shop/pods/$pod/log"
+  [[ "$output" == *"a container name must be specified for pod $pod, choose one of: [sidecar web]"* ]]
+  # kubectl logs without -c: the first container, as kubectl says (before
+  # 1.21 kubectl asks for one, in the API server's words)
+  run kc -n shop logs "$pod"
+  [[ "$output" == *'Defaulted container "sidecar" out of: sidecar, web'* ||
+     "$output" == "error: a container name must be specified for pod $pod, choose one of: [sidecar web]" ]]
+  # applied again: nothing changed
+  [ "$(kc apply -f "$BATS_TEST_TMPDIR/shop.yaml")" = "deployment.apps/web unchanged" ]
+  # scaled: the new pod is made from the same template
+  kc -n shop scale deploy web --replicas=3 > /dev/null
+  wait_pods shop app=shop 3
+  [ "$(kc -n shop get pods -o jsonpath='{.items[*].spec.containers[*].name}')" = "sidecar web sidecar web sidecar web" ]
+  "$NSLAB" down k3s
+}
+
+@test "pod template: the seed's web.yaml on a lab without web: its pods are nginx, nginx:1.27-alpine, as on the seed's cluster" {
+  mkdir -p "$BATS_TEST_TMPDIR/labs"
+  ln -s "$REPO/templates" "$BATS_TEST_TMPDIR/templates"
+  awk '/^\[/ { skip = ($0 ~ /^\[(deployment demo\/web|service demo\/web-svc|check )/) } !skip' "$SEED" \
+    > "$BATS_TEST_TMPDIR/labs/k3s.ini"
+  "$NSLAB" up "$BATS_TEST_TMPDIR/labs/k3s.ini" > /dev/null
+  kc create namespace demo > /dev/null
+  kc apply -f "$BATS_TEST_DIRNAME/golden-kubectl/web.yaml" > /dev/null
+  wait_pods demo app=web 2
+  [ "$(kc -n demo get pods -o jsonpath='{.items[*].spec.containers[*].name} {.items[*].spec.containers[*].image}')" = "nginx nginx nginx:1.27-alpine nginx:1.27-alpine" ]
+  [ "$(kc -n demo get pods -o jsonpath='{.items[*].status.containerStatuses[*].image}')" = "docker.io/library/nginx:1.27-alpine docker.io/library/nginx:1.27-alpine" ]
+  # the deployment, its replicaset and its pods say the same
+  [ "$(kc -n demo get rs -o jsonpath='{.items[0].spec.template.spec.containers[0].image}')" = "nginx:1.27-alpine" ]
+  pod=$(kc -n demo get pods -o jsonpath='{.items[0].metadata.name}')
+  run kc -n demo describe pod "$pod"
+  [[ "$output" == *$'\n  nginx:\n'* ]]
+  [[ "$output" == *$'\n    Image:          nginx:1.27-alpine\n'* ]]
+  [[ "$output" == *'Container image "nginx:1.27-alpine" already present on machine'* ]]
+  # one container: kubectl logs needs no -c, and -c nginx is the same
+  diff <(kc -n demo logs "$pod") <(kc -n demo logs "$pod" -c nginx)
+  [ "$(kc apply -f "$BATS_TEST_DIRNAME/golden-kubectl/web.yaml")" = $'deployment.apps/web unchanged\nservice/web-svc unchanged' ]
+  "$NSLAB" down k3s
+}

@@ -1,0 +1,148 @@
+/* A pod from its ReplicaSet's template: the API server's container defaults
+ * (pkg/apis/core/v1/defaults.go: SetDefaults_Container, _ContainerPort,
+ * _Probe, _HTTPGetAction, _ObjectFieldSelector), the image references
+ * containerd reports (docker's reference normalization: docker.io,
+ * library/, :latest), and one status per container. */
+#include "unit.h"
+
+#include <jansson.h>
+
+#include "k8s/pod_template.h"
+
+static json_t *
+parse (const char *text)
+{
+  json_error_t e;
+  json_t *j = json_loads (text, 0, &e);
+  ck_assert_msg (j != NULL, "%s", e.text);
+  return j;
+}
+
+START_TEST (test_image_refs)
+{
+  static const struct { const char *in, *out; } v[] = {
+    { "nginx", "docker.io/library/nginx:latest" },
+    { "nginx:1.27-alpine", "docker.io/library/nginx:1.27-alpine" },
+    { "bitnami/redis:7", "docker.io/bitnami/redis:7" },
+    { "registry.k8s.io/e2e-test-images/agnhost:2.39", "registry.k8s.io/e2e-test-images/agnhost:2.39" },
+    { "localhost/app", "localhost/app:latest" },
+    { "myhost:5000/team/app", "myhost:5000/team/app:latest" },
+    { "nginx@sha256:0123", "docker.io/library/nginx@sha256:0123" },
+  };
+  for (size_t i = 0; i < ARRAY_SIZE (v); i++)
+    {
+      cleanup_free char *ref = pod_template_image_ref (v[i].in);
+      ck_assert_str_eq (ref, v[i].out);
+    }
+}
+END_TEST
+
+START_TEST (test_container_defaults)
+{
+  /* what kubectl create deployment --image=nginx --port=80 sends, and a
+   * manifest's container that sets its own policy and a probe */
+  json_t *in = parse ("[{\"name\":\"nginx\",\"image\":\"nginx\",\"ports\":[{\"containerPort\":80,\"name\":\"\","
+                      "\"protocol\":\"\",\"hostPort\":0}],\"resources\":{}},"
+                      "{\"name\":\"side\",\"image\":\"busybox:1.36\",\"imagePullPolicy\":\"Never\","
+                      "\"env\":[{\"name\":\"IP\",\"valueFrom\":{\"fieldRef\":{\"fieldPath\":\"status.podIP\"}}}],"
+                      "\"readinessProbe\":{\"httpGet\":{\"port\":8080}}},"
+                      "{\"name\":\"pinned\",\"image\":\"nginx@sha256:0123\"},"
+                      "{\"name\":\"latest\",\"image\":\"nginx:latest\"}]");
+  json_t *out = pod_template_default_containers (in);
+  json_t *want = parse (
+      "[{\"name\":\"nginx\",\"image\":\"nginx\",\"ports\":[{\"containerPort\":80,\"protocol\":\"TCP\"}],"
+      "\"resources\":{},\"imagePullPolicy\":\"Always\",\"terminationMessagePath\":\"/dev/termination-log\","
+      "\"terminationMessagePolicy\":\"File\"},"
+      "{\"name\":\"side\",\"image\":\"busybox:1.36\",\"imagePullPolicy\":\"Never\","
+      "\"env\":[{\"name\":\"IP\",\"valueFrom\":{\"fieldRef\":{\"fieldPath\":\"status.podIP\",\"apiVersion\":\"v1\"}}}],"
+      "\"readinessProbe\":{\"httpGet\":{\"port\":8080,\"path\":\"/\",\"scheme\":\"HTTP\"},\"timeoutSeconds\":1,"
+      "\"periodSeconds\":10,\"successThreshold\":1,\"failureThreshold\":3},"
+      "\"terminationMessagePath\":\"/dev/termination-log\",\"terminationMessagePolicy\":\"File\",\"resources\":{}},"
+      "{\"name\":\"pinned\",\"image\":\"nginx@sha256:0123\",\"imagePullPolicy\":\"IfNotPresent\","
+      "\"terminationMessagePath\":\"/dev/termination-log\",\"terminationMessagePolicy\":\"File\",\"resources\":{}},"
+      "{\"name\":\"latest\",\"image\":\"nginx:latest\",\"imagePullPolicy\":\"Always\","
+      "\"terminationMessagePath\":\"/dev/termination-log\",\"terminationMessagePolicy\":\"File\",\"resources\":{}}]");
+  cleanup_free char *got = json_dumps (out, JSON_SORT_KEYS);
+  ck_assert_msg (json_equal (out, want), "%s", got);
+  /* the input is the template's: left as it was */
+  ck_assert_str_eq (json_string_value (json_object_get (json_array_get (json_object_get (json_array_get (in, 0),
+                                                                                           "ports"), 0), "name")), "");
+  json_decref (in);
+  json_decref (out);
+  json_decref (want);
+}
+END_TEST
+
+START_TEST (test_pod_from_template)
+{
+  /* the plan's pod: its one app container and kubelet's status for it */
+  json_t *pod = parse ("{\"kind\":\"Pod\",\"spec\":{\"containers\":[{\"name\":\"app\",\"image\":\"nslab/http-echo\"}],"
+                       "\"nodeName\":\"w1\"},\"status\":{\"phase\":\"Running\",\"containerStatuses\":[{\"name\":\"app\","
+                       "\"image\":\"nslab/http-echo\",\"ready\":true,\"started\":true,\"restartCount\":0,"
+                       "\"state\":{\"running\":{\"startedAt\":\"2026-01-24T06:49:08Z\"}}}]}}");
+  json_t *tpl = parse ("[{\"name\":\"sidecar\",\"image\":\"busybox:1.36\"},{\"name\":\"web\",\"image\":\"nginx:1.27\","
+                       "\"resources\":{\"limits\":{\"memory\":\"64Mi\",\"cpu\":\"1\"},\"requests\":{\"cpu\":\"100m\"}}}]");
+  pod_template_apply (pod, tpl);
+  const json_t *cs = json_object_get (json_object_get (pod, "spec"), "containers");
+  ck_assert_uint_eq (json_array_size (cs), 2);
+  ck_assert_str_eq (json_string_value (json_object_get (json_array_get (cs, 1), "name")), "web");
+  ck_assert_str_eq (json_string_value (json_object_get (json_array_get (cs, 1), "imagePullPolicy")), "IfNotPresent");
+  ck_assert_str_eq (json_string_value (json_object_get (json_object_get (pod, "spec"), "nodeName")), "w1");
+  /* a Pod's requests default to its limits, the ones it sets kept */
+  const json_t *req = json_object_get (json_object_get (json_array_get (cs, 1), "resources"), "requests");
+  ck_assert_str_eq (json_string_value (json_object_get (req, "memory")), "64Mi");
+  ck_assert_str_eq (json_string_value (json_object_get (req, "cpu")), "100m");
+  /* the template is the replicaset's: left as it was */
+  ck_assert_ptr_null (
+      json_object_get (json_object_get (json_object_get (json_array_get (tpl, 1), "resources"), "requests"), "memory"));
+  const json_t *st = json_object_get (json_object_get (pod, "status"), "containerStatuses");
+  ck_assert_uint_eq (json_array_size (st), 2);
+  static const char *const names[] = { "sidecar", "web" };
+  static const char *const images[] = { "docker.io/library/busybox:1.36", "docker.io/library/nginx:1.27" };
+  static const char *const repos[] = { "docker.io/library/busybox@sha256:", "docker.io/library/nginx@sha256:" };
+  for (size_t k = 0; k < 2; k++)
+    {
+      const json_t *s = json_array_get (st, k);
+      ck_assert_str_eq (json_string_value (json_object_get (s, "name")), names[k]);
+      ck_assert_str_eq (json_string_value (json_object_get (s, "image")), images[k]);
+      const char *id = json_string_value (json_object_get (s, "imageID"));
+      ck_assert (str_has_prefix (id, repos[k]));
+      ck_assert_uint_eq (strlen (id), strlen (repos[k]) + 64);
+      /* the pod's one app stands for every container */
+      ck_assert (json_is_true (json_object_get (s, "ready")));
+      ck_assert_str_eq (json_string_value (json_object_get (json_object_get (json_object_get (s, "state"), "running"),
+                                                           "startedAt")), "2026-01-24T06:49:08Z");
+    }
+  /* the same image: the same ID; another: another */
+  json_t *again = pod_template_statuses (tpl, NULL);
+  ck_assert_str_eq (json_string_value (json_object_get (json_array_get (again, 1), "imageID")),
+                    json_string_value (json_object_get (json_array_get (st, 1), "imageID")));
+  ck_assert_str_ne (json_string_value (json_object_get (json_array_get (again, 0), "imageID")),
+                    json_string_value (json_object_get (json_array_get (again, 1), "imageID")));
+  ck_assert (json_is_false (json_object_get (json_array_get (again, 0), "ready")));
+  json_decref (again);
+  /* no template containers: the plan's pod stays */
+  json_t *empty = json_array ();
+  json_t *before = json_deep_copy (pod);
+  pod_template_apply (pod, empty);
+  ck_assert (json_equal (pod, before));
+  json_decref (empty);
+  json_decref (before);
+  json_decref (tpl);
+  json_decref (pod);
+}
+END_TEST
+
+static Suite *
+make_suite (void)
+{
+  Suite *s = suite_create ("pod_template");
+  TCase *tc = tcase_create ("core");
+  tcase_add_test (tc, test_image_refs);
+  tcase_add_test (tc, test_container_defaults);
+  tcase_add_test (tc, test_pod_from_template);
+  suite_add_tcase (s, tc);
+  return s;
+}
+
+UNIT_MAIN (make_suite)
