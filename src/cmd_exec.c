@@ -8,7 +8,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/wait.h>
+#include <termios.h>
 #include <unistd.h>
 
 #include "apiserver/pki.h"
@@ -23,12 +25,55 @@
 #include "runtime/enter.h"
 #include "target.h"
 
+/* What the command gets of a terminal on stdin. The command runs in the
+ * pod's PID namespace, where our process group and session (outside it)
+ * have no number: a shell there that shares them reads its terminal's
+ * foreground group as 0 and fails restoring it at exit ("Cannot set tty
+ * process group", exit 2 instead of its own status). So the command gets
+ * a group of its own, as runc gives a container's. */
+enum exec_tty {
+  EXEC_TTY_NONE,       /* no terminal, or one we are in the background of: as it is */
+  EXEC_TTY_SESSION,    /* a terminal no session has (the API server's pty):
+                        * the command leads a session with it as its
+                        * controlling terminal and is its foreground, as
+                        * runc sets up a container's process */
+  EXEC_TTY_FOREGROUND, /* our own controlling terminal, ours to give: the
+                        * command is its foreground group while it runs,
+                        * as a shell runs a job */
+};
+
+static enum exec_tty
+exec_tty_of_stdin (void)
+{
+  if (!isatty (STDIN_FILENO))
+    return EXEC_TTY_NONE;
+  pid_t sid = tcgetsid (STDIN_FILENO);
+  if (sid < 0)
+    return EXEC_TTY_SESSION;
+  if (sid == getsid (0) && tcgetpgrp (STDIN_FILENO) == getpgrp ())
+    return EXEC_TTY_FOREGROUND;
+  return EXEC_TTY_NONE;
+}
+
+/* Make PGRP the terminal's foreground group; from a background group that
+ * takes SIGTTOU ignored. */
+static void
+give_terminal (pid_t pgrp)
+{
+  struct sigaction ign = { .sa_handler = SIG_IGN }, old;
+  sigemptyset (&ign.sa_mask);
+  sigaction (SIGTTOU, &ign, &old);
+  (void) tcsetpgrp (STDIN_FILENO, pgrp);
+  sigaction (SIGTTOU, &old, NULL);
+}
+
 /* Run CMD and wait: returns its exit status as a shell reports it (128+N
  * for signal N), or -1 with *err set when it could not be started. */
 static int
 run (char **cmd, uint64_t limit_caps, nslab_error_t *err)
 {
   struct sigaction ign = { .sa_handler = SIG_IGN }, old_int, old_quit;
+  enum exec_tty tty = exec_tty_of_stdin ();
   fflush (NULL);
   /* Like system(): while CMD runs, ^C and ^\ are for it, not for us. */
   sigemptyset (&ign.sa_mask);
@@ -46,6 +91,16 @@ run (char **cmd, uint64_t limit_caps, nslab_error_t *err)
     {
       sigaction (SIGINT, &old_int, NULL);
       sigaction (SIGQUIT, &old_quit, NULL);
+      if (tty == EXEC_TTY_SESSION && (setsid () < 0 || ioctl (STDIN_FILENO, TIOCSCTTY, 0) < 0))
+        {
+          fprintf (stderr, "nslab: make the terminal the command's: %s\n", strerror (errno));
+          _exit (126);
+        }
+      if (tty == EXEC_TTY_FOREGROUND)
+        {
+          setpgid (0, 0);
+          give_terminal (getpid ());
+        }
       /* kubectl exec runs with the container's capabilities: a pod's shell
        * cannot `ip link add` unless its workload (or --privileged) says so.
        * Only the command: we keep ours to leave the pod's namespaces. */
@@ -64,11 +119,31 @@ run (char **cmd, uint64_t limit_caps, nslab_error_t *err)
       /* The shell's conventions: not found 127, found but not runnable 126. */
       _exit (e == ENOENT || e == ENOTDIR ? 127 : 126);
     }
+  /* Both sides, whichever runs first. */
+  if (tty == EXEC_TTY_FOREGROUND)
+    {
+      setpgid (pid, pid);
+      give_terminal (pid);
+    }
   enter_leave ();
   int status = 0;
   pid_t r;
-  while ((r = waitpid (pid, &status, 0)) < 0 && errno == EINTR)
-    ;
+  for (;;)
+    {
+      r = waitpid (pid, &status, tty == EXEC_TTY_FOREGROUND ? WUNTRACED : 0);
+      if (r < 0 && errno == EINTR)
+        continue;
+      if (r < 0 || !WIFSTOPPED (status))
+        break;
+      /* ^Z stopped the command: the terminal back to us, stop as a job
+       * does, and on `fg` hand it over again and wake the command. */
+      give_terminal (getpgrp ());
+      raise (SIGTSTP);
+      give_terminal (pid);
+      kill (-pid, SIGCONT);
+    }
+  if (tty == EXEC_TTY_FOREGROUND)
+    give_terminal (getpgrp ());
   sigaction (SIGINT, &old_int, NULL);
   sigaction (SIGQUIT, &old_quit, NULL);
   if (r < 0)

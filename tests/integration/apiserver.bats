@@ -301,6 +301,19 @@ lab_without_web () {
   run script -qec "$NSLAB kubectl k3s -n demo exec -it $pod -- sh -c 'read x; echo typed-\$x; exit 5'" /dev/null <<< 42
   [ "$status" -eq 5 ]
   [[ "$output" == *"typed-42"* ]]
+  # as runc starts a container's process: it leads a session whose
+  # controlling terminal is the pty, and is its foreground group (pid,
+  # process group, session and terminal's group the same, in the pod)
+  run script -qec "$NSLAB kubectl k3s -n demo exec -it $pod -- awk '{ print \"ids\", \$1, \$5, \$6, \$8 }' /proc/self/stat" /dev/null
+  [ "$status" -eq 0 ]
+  [[ "$output" =~ ids\ ([0-9]+)\ ([0-9]+)\ ([0-9]+)\ ([0-9]+) ]]
+  [ "${BASH_REMATCH[1]}" = "${BASH_REMATCH[2]}" ] && [ "${BASH_REMATCH[1]}" = "${BASH_REMATCH[3]}" ] && [ "${BASH_REMATCH[1]}" = "${BASH_REMATCH[4]}" ]
+  # so an interactive shell has job control, and its `exit 5` is the exit
+  # code (a shell without its own group failed restoring the terminal's)
+  run script -qec "$NSLAB kubectl k3s -n demo exec -it $pod -- sh" /dev/null < <(sleep 1; echo 'echo typed-$((40+2))'; sleep 0.5; echo 'exit 5'; sleep 3)
+  [ "$status" -eq 5 ]
+  [[ "$output" == *"typed-42"* ]]
+  [[ "$output" != *"process group"* && "$output" != *"access tty"* ]]
   run kc -n demo exec nope -- true
   [ "$output" = 'Error from server (NotFound): pods "nope" not found' ]
   # the SPDY upgrade as the kubelet answers it: the client's first known

@@ -92,6 +92,19 @@ up_seed () {
   run bash -c "echo 'echo shell on \$(hostname)' | SHELL= '$NSLAB' exec k3s node/w1"
   [ "$status" -eq 0 ]
   [ "$output" = "shell on w1" ]
+  # In a terminal: the command is its foreground group while it runs, a
+  # group of its own in the pod's PID namespace, so an interactive shell
+  # has job control and `exit 5` is the exit status.
+  run script -qec "'$NSLAB' exec k3s -n demo pod/$web1 -- awk '{ print \"ids\", \$1, \$5, \$8 }' /proc/self/stat" /dev/null
+  [[ "$output" =~ ids\ ([0-9]+)\ ([0-9]+)\ ([0-9]+) ]]
+  [ "${BASH_REMATCH[1]}" = "${BASH_REMATCH[2]}" ] && [ "${BASH_REMATCH[1]}" = "${BASH_REMATCH[3]}" ]
+  run script -qec "'$NSLAB' exec k3s -n demo pod/$web1 -- sh" /dev/null < <(sleep 1; echo 'echo typed-$((40+2))'; sleep 0.5; echo 'exit 5'; sleep 1)
+  [ "$status" -eq 5 ]
+  [[ "$output" == *"typed-42"* ]]
+  [[ "$output" != *"process group"* && "$output" != *"access tty"* ]]
+  # and the terminal is the caller's foreground group's again afterwards
+  run script -qec "'$NSLAB' exec k3s node/w1 -- true; ps -o stat= -p \$\$" /dev/null
+  [[ "$output" == *"+"* ]]
   "$NSLAB" down k3s
 }
 

@@ -216,10 +216,13 @@ spawn (const struct exec_request *r, int *in, int *out, int *err_fd, int *tty)
       sigemptyset (&none);
       sigprocmask (SIG_SETMASK, &none, NULL);
       setsid ();
+      /* The terminal is nobody's controlling terminal yet: nslab exec
+       * makes it the command's, in the pod's PID namespace (where a
+       * session led from here would have no number). */
       if (slave)
         {
-          int sfd = open (slave, O_RDWR);
-          if (sfd < 0 || ioctl (sfd, TIOCSCTTY, 0) < 0 || dup2 (sfd, 0) < 0 || dup2 (sfd, 1) < 0 || dup2 (sfd, 2) < 0)
+          int sfd = open (slave, O_RDWR | O_NOCTTY);
+          if (sfd < 0 || dup2 (sfd, 0) < 0 || dup2 (sfd, 1) < 0 || dup2 (sfd, 2) < 0)
             _exit (126);
         }
       else
