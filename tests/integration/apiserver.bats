@@ -20,13 +20,11 @@ setup () {
 
 # A golden describe (kubectl 1.32's text) as the kubectl found prints it.
 gold_describe () {
-  if [ "$KMINOR" -lt 30 ]; then
-    # describe svc reads v1 Endpoints: the server's deprecation warning first
-    [[ $1 == *describe-svc* ]] && echo 'Warning: v1 Endpoints is deprecated in v1.33+; use discovery.k8s.io/v1 EndpointSlice'
-    old_kubectl_describe < "$1"
-  else
-    cat "$1"
+  # describe svc reads v1 Endpoints: the server's deprecation warning first
+  if [[ $1 == *describe-svc* ]] && kubectl_describe_reads_endpoints "$KMINOR"; then
+    echo 'Warning: v1 Endpoints is deprecated in v1.33+; use discovery.k8s.io/v1 EndpointSlice'
   fi
+  old_kubectl_describe "$KMINOR" < "$1"
 }
 
 # Ages vary with the run: AGE; kubectl's column padding: one space.
@@ -367,7 +365,8 @@ lab_without_web () {
   [[ "$d" == *$'\nHealthCheck NodePort: '"$hc"$'\n'* ]]
   [[ "$d" == *$'\nLoadBalancer Source Ranges: 192.168.56.1/32\n'* ]]
   # kubectl prints the internal traffic policy since 1.22
-  [ "$KMINOR" -lt 22 ] || [[ "$(k describe svc web-itp | tr -s ' ')" == *$'\nInternal Traffic Policy: Local\n'* ]]
+  # (kubectl prints a service's internal traffic policy from 1.31 on)
+  [ "$KMINOR" -lt 31 ] || [[ "$(k describe svc web-itp | tr -s ' ')" == *$'\nInternal Traffic Policy: Local\n'* ]]
   [[ "$(k describe svc web-headless | tr -s ' ')" == *$'\nIP: None\nIPs: None\n'* ]]
   [[ "$(k describe svc web-ext | tr -s ' ')" == *$'\nExternal IPs: 192.168.56.11\n'* ]]
   "$NSLAB" down svc

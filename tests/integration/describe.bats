@@ -24,14 +24,14 @@ norm () {
 kc () { "$NSLAB" kubectl k3s "$@"; }
 
 # nslab describe and kubectl describe print the same for ARGS. nslab
-# emulates kubectl 1.32; an older kubectl (Debian's 1.20) is compared where
-# the versions print the same: spaces squeezed (the lines it lacks widen
-# 1.32's columns), without those lines (old_kubectl_describe) and without
-# the Endpoints deprecation warning (1.20 reads a service's v1 Endpoints).
+# emulates kubectl 1.32; an older kubectl (Debian's 1.20, 1.27-1.30) is
+# compared with what it prints of 1.32's text (old_kubectl_describe), spaces
+# squeezed (the lines it lacks widen 1.32's columns), without the Endpoints
+# deprecation warning (a service's v1 Endpoints are read before 1.31).
 same () {
-  if [ "$KMINOR" -lt 30 ]; then
-    old () { norm | tr -s ' ' | grep -v '^Warning: v1 Endpoints is deprecated' | old_kubectl_describe; }
-    diff -u <(kc describe "$@" 2>&1 | old) <("$NSLAB" describe k3s "$@" 2>&1 | old)
+  if [ "$KMINOR" -lt 31 ]; then
+    old () { norm | tr -s ' ' | grep -v '^Warning: v1 Endpoints is deprecated'; }
+    diff -u <(kc describe "$@" 2>&1 | old) <("$NSLAB" describe k3s "$@" 2>&1 | old | old_kubectl_describe "$KMINOR")
   else
     diff -u <(kc describe "$@" 2>&1 | norm) <("$NSLAB" describe k3s "$@" 2>&1 | norm)
   fi

@@ -196,18 +196,31 @@ crash_twice () {
 # The minor version of the kubectl on PATH: 20 for Debian's
 # kubernetes-client (what make deps installs when there is none), 32 for
 # the `kubectl` package. Kubectl before 1.30 speaks SPDY/3.1 for exec (the
-# same tests pass), and
-# kubectl before the 1.32 nslab describe emulates prints describe's text
-# with fewer lines (see old_kubectl_describe).
+# same tests pass), and describe's text differs by version (see
+# old_kubectl_describe).
 kubectl_minor () {
   kubectl version --client -o json 2>/dev/null | jq -r '.clientVersion.minor' | tr -dc 0-9
 }
 
-# What kubectl 1.20's describe prints of the same objects, from 1.32's text
-# (STDIN, spaces squeezed): no "Internal Traffic Policy" (1.22), no pod
-# template's "Node-Selectors"/"Tolerations" (1.29), the node's pods table
-# headed "AGE"; a service's endpoints read from v1 Endpoints, so the
-# deprecation Warning the server sends for it comes first.
+# Whether kubectl 1.$1's describe of a service reads its v1 Endpoints (and
+# so gets the server's deprecation Warning first), as before 1.31; from
+# 1.31 on it lists the service's EndpointSlices.
+kubectl_describe_reads_endpoints () { [ "$1" -lt 31 ]; }
+
+# What kubectl 1.$1's describe prints of the same objects, from the text
+# kubectl 1.32 prints (STDIN; spaces squeezed or not), as kubectl's
+# pkg/describe/describe.go has it at each release (v0.N.0 of
+# k8s.io/kubectl; 1.33's prints as 1.32's):
+# - a service's "Internal Traffic Policy:" line: from 1.31 on;
+# - a pod template's "Node-Selectors:" and "Tolerations:": from 1.30 on;
+# - the last column of a node's pods table: "Age" from 1.21, "AGE" in 1.20.
+# The lines kubectl does not print widen the columns of the ones it does:
+# compare with spaces squeezed when this changes anything (1.30 and older).
 old_kubectl_describe () {
-  sed -E '/^ ?(Internal Traffic Policy|Node-Selectors|Tolerations):/d; s/^( Namespace Name CPU Requests CPU Limits Memory Requests Memory Limits) Age$/\1 AGE/'
+  local minor=$1
+  local e=(-e '')
+  [ "$minor" -ge 31 ] || e+=(-e '/^Internal Traffic Policy:/d')
+  [ "$minor" -ge 30 ] || e+=(-e '/^ +(Node-Selectors|Tolerations):/d')
+  [ "$minor" -ge 21 ] || e+=(-e 's/^( +Namespace +Name +CPU Requests +CPU Limits +Memory Requests +Memory Limits +)Age$/\1AGE/')
+  sed -E "${e[@]}"
 }
