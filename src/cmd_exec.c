@@ -33,10 +33,11 @@
  * a group of its own, as runc gives a container's. */
 enum exec_tty {
   EXEC_TTY_NONE,       /* no terminal, or one we are in the background of: as it is */
-  EXEC_TTY_SESSION,    /* a terminal no session has (the API server's pty):
-                        * the command leads a session with it as its
-                        * controlling terminal and is its foreground, as
-                        * runc sets up a container's process */
+  EXEC_TTY_SESSION,    /* a terminal that is not our controlling terminal
+                        * (the API server's pty, nobody's yet): the command
+                        * leads a session with it as its controlling
+                        * terminal and is its foreground, as runc sets up a
+                        * container's process */
   EXEC_TTY_FOREGROUND, /* our own controlling terminal, ours to give: the
                         * command is its foreground group while it runs,
                         * as a shell runs a job */
@@ -91,11 +92,11 @@ run (char **cmd, uint64_t limit_caps, nslab_error_t *err)
     {
       sigaction (SIGINT, &old_int, NULL);
       sigaction (SIGQUIT, &old_quit, NULL);
-      if (tty == EXEC_TTY_SESSION && (setsid () < 0 || ioctl (STDIN_FILENO, TIOCSCTTY, 0) < 0))
-        {
-          fprintf (stderr, "nslab: make the terminal the command's: %s\n", strerror (errno));
-          _exit (126);
-        }
+      /* Another session's terminal (tcgetsid says ENOTTY for it too) is
+       * not ours to take: the command then runs without one, as a
+       * container's does when its terminal could not be set up. */
+      if (tty == EXEC_TTY_SESSION && setsid () >= 0)
+        (void) ioctl (STDIN_FILENO, TIOCSCTTY, 0);
       if (tty == EXEC_TTY_FOREGROUND)
         {
           setpgid (0, 0);
