@@ -388,9 +388,9 @@ lab_without_web () {
   run kc -n demo describe pod "$new"
   [ "$status" -eq 0 ]
   d=$(echo "$output" | tr -s ' ')
-  [[ "$d" == *$'\nControlled By: ReplicaSet/web-8f796d557\n'* ]]
+  [[ "$d" == *$'\nControlled By: ReplicaSet/web-8597f6f985\n'* ]]
   [[ "$d" == *$'\n Normal Scheduled '*' default-scheduler Successfully assigned demo/'"$new to $node"$'\n'* ]]
-  [[ "$d" == *$'\n Normal Started '*' kubelet Started container app'* ]]
+  [[ "$d" == *$'\n Normal Started '*' kubelet Started container nginx'* ]]
   # describe node: the lease kubelet renews, its conditions, the machine's capacity and the node's pods
   run kc describe node w1
   [ "$status" -eq 0 ]

@@ -56,7 +56,7 @@ same () {
   for n in cp1 w1 w2; do same node "$n"; done
   same no/w1
   # replicasets (the pods they control, by phase) and namespaces
-  same -n demo rs web-8f796d557
+  same -n demo rs web-8597f6f985
   same -n kube-system replicaset/"$(kc -n kube-system get rs -o jsonpath='{.items[0].metadata.name}')"
   same ns demo
   same namespace/kube-system

@@ -16,7 +16,7 @@ load helpers
 @test "down: copes with namespaces and processes already gone" {
   "$NSLAB" up "$SEED" >/dev/null
   ip netns del k3s-w2
-  ip netns del k3s-demo-web-8f796d557-56kng
+  ip netns del k3s-demo-web-8597f6f985-56kng
   pid=$(ps -eo pid=,args= | awk '/nslab-pause k3s node\/w1$/{print $1}')
   [ -n "$pid" ]
   kill -9 "$pid"

@@ -2,15 +2,15 @@
 # nslab exec on the seed lab: targets (node, pod, deploy, rs, host), exit
 # codes, stdin/stdout/stderr passthrough, the environment, each pod's own
 # hostname and /etc files (the host's untouched), the echo servers, and the
-# error messages. Pods of demo/web: web-8f796d557-56kng on w1 (10.42.1.2),
-# web-8f796d557-bw5jd on w2.
+# error messages. Pods of demo/web: web-8597f6f985-56kng on w1 (10.42.1.2),
+# web-8597f6f985-bw5jd on w2.
 
 bats_require_minimum_version 1.5.0
 
 load helpers
 
-web1=web-8f796d557-56kng
-web2=web-8f796d557-bw5jd
+web1=web-8597f6f985-56kng
+web2=web-8597f6f985-bw5jd
 
 up_seed () {
   run "$NSLAB" up "$SEED"
@@ -44,7 +44,7 @@ up_seed () {
   [ "$output" = "$web1" ]
   run "$NSLAB" exec k3s deployment/web --namespace=demo -- hostname
   [ "$output" = "$web1" ]
-  run "$NSLAB" exec k3s -ndemo rs/web-8f796d557 -- hostname
+  run "$NSLAB" exec k3s -ndemo rs/web-8597f6f985 -- hostname
   [ "$output" = "$web1" ]
   run "$NSLAB" exec k3s rs/my-helloworld-rs -- hostname
   [[ "$output" == my-helloworld-rs-* ]]

@@ -231,16 +231,16 @@ INI
   up_seed
   run "$NSLAB" scale k3s -n demo deploy/web --replicas 3
   [ "$status" -eq 0 ]
-  new=$(store "select name from objects where kind='Pod' and namespace='demo' and name like 'web-%' and name not in ('web-8f796d557-56kng', 'web-8f796d557-bw5jd')")
+  new=$(store "select name from objects where kind='Pod' and namespace='demo' and name like 'web-%' and name not in ('web-8597f6f985-56kng', 'web-8597f6f985-bw5jd')")
   [ -n "$new" ]
   node=$(store "select json_extract(body, '$.spec.nodeName') from objects where kind='Pod' and name='$new'")
   ev () { store "select json_extract(body, '$.involvedObject.kind') || ' ' || json_extract(body, '$.involvedObject.name') || ' ' || json_extract(body, '$.type') || ' ' || json_extract(body, '$.reason') || ' ' || json_extract(body, '$.source.component') || ': ' || json_extract(body, '$.message') from objects where kind='Event' and namespace='demo'"; }
   # The loop records them right after the change is in place (bounded wait).
   for _ in $(seq 100); do ev | grep -q "Started container" && break; sleep 0.02; done
-  ev | grep -qxF "Deployment web Normal ScalingReplicaSet deployment-controller: Scaled up replica set web-8f796d557 from 2 to 3"
-  ev | grep -qxF "ReplicaSet web-8f796d557 Normal SuccessfulCreate replicaset-controller: Created pod: $new"
+  ev | grep -qxF "Deployment web Normal ScalingReplicaSet deployment-controller: Scaled up replica set web-8597f6f985 from 2 to 3"
+  ev | grep -qxF "ReplicaSet web-8597f6f985 Normal SuccessfulCreate replicaset-controller: Created pod: $new"
   ev | grep -qxF "Pod $new Normal Scheduled default-scheduler: Successfully assigned demo/$new to $node"
-  ev | grep -qxF "Pod $new Normal Started kubelet: Started container app"
+  ev | grep -qxF "Pod $new Normal Started kubelet: Started container nginx"
   # Named <object>.<UnixNano in hex>, involvedObject naming the object by uid, count 1.
   uid=$(store "select json_extract(body, '$.metadata.uid') from objects where kind='Pod' and name='$new'")
   [ "$(store "select count(*) from objects where kind='Event' and name glob '$new.[0-9a-f]*' and json_extract(body, '$.involvedObject.uid') = '$uid' and json_extract(body, '$.count') = 1")" -ge 4 ]

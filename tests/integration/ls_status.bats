@@ -29,18 +29,18 @@ load helpers
   [ "$(printf '%s\n' "$output" | grep -cE '^k3s-[a-z0-9-]+ +yes$')" -eq 16 ]
   [ "${lines[-1]}" = "healthy" ]
   # The pod's row: its node and IP from the snapshot, as `kubectl get pod -o wide` shows them.
-  [[ "$output" =~ $'\n'"pod "+"demo/web-8f796d557-56kng "+"w1     10.42.1.2       k3s-demo-web-8f796d557-56kng " ]]
+  [[ "$output" =~ $'\n'"pod "+"demo/web-8597f6f985-56kng "+"w1     10.42.1.2       k3s-demo-web-8597f6f985-56kng " ]]
   "$NSLAB" down k3s
 }
 
 @test "status: a killed pod process shows dead and the exit code is 1" {
   "$NSLAB" up "$SEED" >/dev/null
-  pid=$(ps -eo pid=,args= | awk '/nslab-pause k3s demo\/web-8f796d557-bw5jd$/{print $1}')
+  pid=$(ps -eo pid=,args= | awk '/nslab-pause k3s demo\/web-8597f6f985-bw5jd$/{print $1}')
   kill -9 "$pid"
   wait_gone "$pid"
   run "$NSLAB" status k3s
   [ "$status" -eq 1 ]
-  [[ "$output" == *"demo/web-8f796d557-bw5jd"*"dead"* ]]
+  [[ "$output" == *"demo/web-8597f6f985-bw5jd"*"dead"* ]]
   [ "${lines[-1]}" = "unhealthy" ]
   "$NSLAB" down k3s
 }
@@ -95,7 +95,7 @@ pod_line () { "$NSLAB" status k3s | awk -v p="$1" '$1 == "demo" && $2 == p'; }
   "$NSLAB" up "$SEED" >/dev/null
   run "$NSLAB" scale k3s -n demo deploy/web --replicas 3
   [ "$status" -eq 0 ]
-  new=$(sqlite3 "$STATE_ROOT/k3s/store.db" "select name from objects where kind='Pod' and namespace='demo' and name like 'web-%' and name not in ('web-8f796d557-56kng', 'web-8f796d557-bw5jd')")
+  new=$(sqlite3 "$STATE_ROOT/k3s/store.db" "select name from objects where kind='Pod' and namespace='demo' and name like 'web-%' and name not in ('web-8597f6f985-56kng', 'web-8597f6f985-bw5jd')")
   [ -n "$new" ]
   ip=$(sqlite3 "$STATE_ROOT/k3s/store.db" "select json_extract(body, '$.status.podIP') || ' ' || json_extract(body, '$.spec.nodeName') from objects where kind='Pod' and name='$new'")
   run "$NSLAB" status k3s
@@ -116,7 +116,7 @@ pod_line () { "$NSLAB" status k3s | awk -v p="$1" '$1 == "demo" && $2 == p'; }
 @test "status: an app killed twice is in CrashLoopBackOff (degraded, exit 3), then Running with RESTARTS 2 (Ns ago)" {
   run env NSLAB_TEST_BACKOFF_MS=3000 "$NSLAB" up "$SEED"
   [ "$status" -eq 0 ]
-  pod=web-8f796d557-56kng
+  pod=web-8597f6f985-56kng
   # kubelet restarts it at once the first time, then backs off.
   crash_twice "demo/$pod"
   for _ in $(seq 100); do [[ "$(pod_line $pod)" == *CrashLoopBackOff* ]] && break; sleep 0.02; done

@@ -46,8 +46,18 @@ wait_pods () {
   run kc describe pod "$pod"
   [[ "$output" == *'Container image "nginx" already present on machine'* ]]
   [[ "$output" == *'Started container nginx'* ]]
-  # scenario-made workloads keep the app container the scenario gives them
-  [ "$(kc -n demo get pods -o jsonpath='{.items[*].spec.containers[*].name}')" = "app app" ]
+  # scenario-made workloads have the container the scenario gives them: the seed's nginx of
+  # nginx:1.27-alpine (image =), with containerd's name and an imageID; without image, nslab's own
+  [ "$(kc -n demo get pods -o jsonpath='{.items[*].spec.containers[*].name} {.items[*].spec.containers[*].image}')" = "nginx nginx nginx:1.27-alpine nginx:1.27-alpine" ]
+  [ "$(kc -n demo get pods -o jsonpath='{.items[*].status.containerStatuses[*].image}')" = "docker.io/library/nginx:1.27-alpine docker.io/library/nginx:1.27-alpine" ]
+  [[ "$(kc -n demo get pods -o jsonpath='{.items[0].status.containerStatuses[0].imageID}')" == docker.io/library/nginx@sha256:* ]]
+  [ "$(kc -n demo get rs -o jsonpath='{.items[0].spec.template.spec.containers[0].name} {.items[0].spec.template.spec.containers[0].imagePullPolicy}')" = "nginx IfNotPresent" ]
+  [ "$(kc get pods -l app=my-helloworld -o jsonpath='{.items[0].spec.containers[0].name} {.items[0].spec.containers[0].image}')" = "app nslab/http-echo" ]
+  # the seed's web.yaml is what the lab already has: unchanged, no new replicaset
+  run kc apply -f "$BATS_TEST_DIRNAME/golden-kubectl/web.yaml"
+  [[ "$output" == *$'Warning: resource deployments/web is missing the kubectl.kubernetes.io/last-applied-configuration annotation'*$'\ndeployment.apps/web configured\n'* ]]
+  [[ "$output" == *$'\nservice/web-svc configured' ]]
+  [ "$(kc -n demo get rs -o name)" = "replicaset.apps/web-8597f6f985" ]
   "$NSLAB" down k3s
 }
 

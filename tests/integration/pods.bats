@@ -10,8 +10,8 @@ bats_require_minimum_version 1.5.0
 
 load helpers
 
-web1=web-8f796d557-56kng   # on w1
-web2=web-8f796d557-bw5jd   # on w2
+web1=web-8597f6f985-56kng   # on w1
+web2=web-8597f6f985-bw5jd   # on w2
 
 # Field $2 of the status file of the pause process whose files dir is $1.
 status_of () { awk -v k="$2" '$1 == k { print $2 }' "$STATE_ROOT/$LAB/files/$1/status"; }

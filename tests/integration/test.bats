@@ -52,7 +52,7 @@ KINDS="$BATS_TEST_DIRNAME/checks/kinds.ini"
   [[ "${lines[-1]}" == "$pass passed, $((total - pass)) failed"* ]]
   # What was expected against what was seen.
   grep -q '^FAIL f-http-status .*expected 1/1 with status 404, seen 0/1 (first failure: status 200)' <<<"$output"
-  grep -q '^FAIL f-http-backends .*expected at least 2 backends, seen 1 (web-8f796d557-56kng)' <<<"$output"
+  grep -q '^FAIL f-http-backends .*expected at least 2 backends, seen 1 (web-8597f6f985-56kng)' <<<"$output"
   grep -q '^FAIL f-tcp .*expected reachable, seen tcp 10.42.1.2:81 unreachable (Connection refused)' <<<"$output"
   grep -q '^FAIL f-command .*expected output matching /^w1$/, seen: cp1' <<<"$output"
   grep -q '^FAIL f-nft .*expected a line of nft list ruleset matching /nslab-no-such-table/, seen none' <<<"$output"

@@ -4,7 +4,7 @@
 
 load helpers
 
-web1=k3s-demo-web-8f796d557-56kng   # on w1
+web1=k3s-demo-web-8597f6f985-56kng   # on w1
 cp1pod=k3s-default-my-helloworld-rs-b44j4  # a pod on cp1
 
 up_seed () {
@@ -17,11 +17,11 @@ up_seed () {
   [[ "${lines[0]}" =~ ^"lab k3s is up: 3 nodes, 9 pods, 4 services (" ]]
   [[ "$output" == *"cp1    Ready    control-plane   192.168.56.10   10.42.0.0/24   k3s-cp1"* ]]
   [[ "$output" == *"w2     Ready    <none>          192.168.56.12   10.42.2.0/24   k3s-w2"* ]]
-  [[ "$output" =~ $'\n'"demo "+"web-8f796d557-56kng "+"1/1     Running   10.42.1.2   w1     http-echo:80" ]]
+  [[ "$output" =~ $'\n'"demo "+"web-8597f6f985-56kng "+"1/1     Running   10.42.1.2   w1     http-echo:80" ]]
   [[ "$output" =~ $'\n'"kube-system   coredns-66ccd6cd5c-8jvnv   1/1     Running   10.42.0.4   cp1    coredns:53" ]]
   [[ "$output" == *"demo          web-svc                    ClusterIP   10.43.31.179   <none>        80/TCP                   app=web"* ]]
   [[ "$output" == *"default       my-helloworld-rs-service   NodePort    10.43.45.254   <none>        80:31885/TCP"* ]]
-  [[ "$output" == *"nslab exec k3s -n demo pod/web-8f796d557-56kng -- curl -s http://10.43.31.179:80/"* ]]
+  [[ "$output" == *"nslab exec k3s -n demo pod/web-8597f6f985-56kng -- curl -s http://10.43.31.179:80/"* ]]
   "$NSLAB" down k3s
 }
 
@@ -66,7 +66,7 @@ up_seed () {
   run bash -c "ip netns list | awk '{print \$1}' | sort"
   expected=$(printf '%s\n' k3s-cp1 k3s-cp1-nat k3s-default-my-helloworld-rs-5j6zd k3s-default-my-helloworld-rs-b44j4 \
     k3s-default-my-helloworld-rs-bqnk6 k3s-default-my-helloworld-rs-j9wbw k3s-default-my-helloworld-rs-jn6fh \
-    k3s-default-my-helloworld-rs-sxsgh k3s-demo-web-8f796d557-56kng k3s-demo-web-8f796d557-bw5jd k3s-host \
+    k3s-default-my-helloworld-rs-sxsgh k3s-demo-web-8597f6f985-56kng k3s-demo-web-8597f6f985-bw5jd k3s-host \
     k3s-kube-system-coredns-66ccd6cd5c-8jvnv \
     k3s-w1 k3s-w1-nat k3s-w2 k3s-w2-nat | sort)
   [ "$output" = "$expected" ]
@@ -81,7 +81,7 @@ up_seed () {
     ip netns exec "$cp1pod" curl -s -m 3 http://10.43.31.179/ | pod_of
   done > "$BATS_TEST_TMPDIR/answers"
   run sort -u "$BATS_TEST_TMPDIR/answers"
-  [ "$output" = "$(printf '%s\n' web-8f796d557-56kng web-8f796d557-bw5jd)" ]
+  [ "$output" = "$(printf '%s\n' web-8597f6f985-56kng web-8597f6f985-bw5jd)" ]
   [ "$(wc -l < "$BATS_TEST_TMPDIR/answers")" -eq 40 ]
   "$NSLAB" down k3s
 }
@@ -90,12 +90,12 @@ up_seed () {
   up_seed
   for i in $(seq 30); do ip netns exec k3s-cp1 curl -s -m 3 http://10.43.31.179/ | pod_of; done > "$BATS_TEST_TMPDIR/node"
   run sort -u "$BATS_TEST_TMPDIR/node"
-  [ "$output" = "$(printf '%s\n' web-8f796d557-56kng web-8f796d557-bw5jd)" ]
+  [ "$output" = "$(printf '%s\n' web-8597f6f985-56kng web-8597f6f985-bw5jd)" ]
   # The pod reaches its own service; when DNAT picks itself, the answer comes
   # back through the bridge (hairpin on) with the source masqueraded.
   for i in $(seq 30); do ip netns exec "$web1" curl -s -m 3 http://10.43.31.179/; done > "$BATS_TEST_TMPDIR/hp"
   run bash -c "pod_of () { sed -n 's/^pod: //p'; }; pod_of < '$BATS_TEST_TMPDIR/hp' | sort -u"
-  [ "$output" = "$(printf '%s\n' web-8f796d557-56kng web-8f796d557-bw5jd)" ]
+  [ "$output" = "$(printf '%s\n' web-8597f6f985-56kng web-8597f6f985-bw5jd)" ]
   grep -q "^client: 10.42.1.1:" "$BATS_TEST_TMPDIR/hp"   # hairpin: masqueraded to cni0's address
   "$NSLAB" down k3s
 }
@@ -105,7 +105,7 @@ up_seed () {
   run bash -c "ip netns exec k3s-host curl -s -m 3 http://192.168.56.11:31885/ | sed -n 's/^namespace: //p'"
   [ "$output" = "default" ]
   run bash -c "ip netns exec $cp1pod curl -s -m 3 http://10.42.2.2/ | sed -n 's/^pod: //p'"
-  [ "$output" = "web-8f796d557-bw5jd" ]
+  [ "$output" = "web-8597f6f985-bw5jd" ]
   command -v ping >/dev/null || skip "ping is not installed (iputils-ping)"
   ip netns exec k3s-cp1 ping -c1 -W2 192.168.56.12
   ip netns exec "$cp1pod" ping -c1 -W2 10.42.1.2
@@ -118,7 +118,7 @@ up_seed () {
   start_dump k3s-w1 enp0s8 'udp port 8472' -n -c 2
   # the echo pod on w1 answers a pod on cp1: both directions cross the VXLAN
   run bash -c "ip netns exec $cp1pod curl -s -m 3 http://10.42.1.2/ | sed -n 's/^pod: //p'"
-  [ "$output" = "web-8f796d557-56kng" ]
+  [ "$output" = "web-8597f6f985-56kng" ]
   wait "$dump" || true
   cat "$BATS_TEST_TMPDIR/dump"
   # tcpdump decodes UDP 8472 as OTV (that port's IANA owner), as on a real

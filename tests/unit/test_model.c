@@ -769,6 +769,97 @@ find_item (json_t *res, const char *kind, const char *name)
   return NULL;
 }
 
+/* image = / container = : the pod template's one container as the seed's
+ * web.yaml writes it (name and image, no ports), the pods' statuses with
+ * containerd's name and an imageID, the app from the image (nginx:
+ * http:80), and the image part of the pod-template-hash; without image
+ * the template and its hash are what they were. */
+START_TEST (test_workload_image)
+{
+  static const char base[] = "[lab]\nname = im\ntemplate = k3s\n"
+                             "[node cp1]\nrole = control-plane\nnics = enp0s8=hostonly:192.168.56.10\n"
+                             "[deployment demo/web]\nlabels = app=web\nreplicas = 1\n";
+  cleanup_free char *text_img = xasprintf ("%simage = nginx:1.27-alpine\n", base);
+  cleanup_free char *text_app = xasprintf ("%sapp = http:80\n", base);
+  cleanup_free char *text_named = xasprintf ("%simage = nginx:1.27-alpine\ncontainer = web\n", base);
+  cleanup_free char *p_img = unit_write_file ("im1.ini", text_img);
+  cleanup_free char *p_app = unit_write_file ("im2.ini", text_app);
+  cleanup_free char *p_named = unit_write_file ("im3.ini", text_named);
+  struct scenario *sc_img = load (p_img), *sc_app = load (p_app), *sc_named = load (p_named);
+  const struct workload_def *w = &sc_img->workloads[0];
+  ck_assert_int_eq (w->app.kind, APP_HTTP);
+  ck_assert_uint_eq (w->app.port, 80);
+  ck_assert_str_eq (w->container, "nginx");
+  struct model *m_img = build (sc_img), *m_app = build (sc_app), *m_named = build (sc_named);
+  /* same app, different template: different hash */
+  ck_assert_str_ne (m_img->pods[0].replicaset, m_app->pods[0].replicaset);
+  ck_assert_str_ne (m_img->pods[0].replicaset, m_named->pods[0].replicaset);
+  struct lab_objects *o = objects_from_model (m_img);
+  json_t *res = resources_from_objects (o, 0);
+  json_t *c = json_array_get (json_object_get (json_object_get (json_object_get (json_object_get (
+                                  find_item (res, "Deployment", "web"), "spec"), "template"), "spec"),
+                                  "containers"),
+                              0);
+  cleanup_free char *cj = json_dumps (c, JSON_SORT_KEYS | JSON_COMPACT);
+  ck_assert_str_eq (cj, "{\"image\":\"nginx:1.27-alpine\",\"imagePullPolicy\":\"IfNotPresent\",\"name\":\"nginx\","
+                       "\"resources\":{},\"terminationMessagePath\":\"/dev/termination-log\","
+                       "\"terminationMessagePolicy\":\"File\"}");
+  json_t *rs = find_item (res, "ReplicaSet", "web-");
+  ck_assert (json_equal (c, json_array_get (json_object_get (json_object_get (json_object_get (json_object_get (
+                                                rs, "spec"), "template"), "spec"), "containers"), 0)));
+  json_t *pod = find_item (res, "Pod", "web-");
+  json_t *pc = json_array_get (json_object_get (json_object_get (pod, "spec"), "containers"), 0);
+  ck_assert_str_eq (json_string_value (json_object_get (pc, "name")), "nginx");
+  ck_assert_str_eq (json_string_value (json_object_get (pc, "image")), "nginx:1.27-alpine");
+  ck_assert_ptr_nonnull (json_object_get (pc, "readinessProbe"));
+  json_t *st = json_array_get (json_object_get (json_object_get (pod, "status"), "containerStatuses"), 0);
+  ck_assert_str_eq (json_string_value (json_object_get (st, "name")), "nginx");
+  ck_assert_str_eq (json_string_value (json_object_get (st, "image")), "docker.io/library/nginx:1.27-alpine");
+  ck_assert (strncmp (json_string_value (json_object_get (st, "imageID")), "docker.io/library/nginx@sha256:", 31) == 0);
+  ck_assert (json_is_true (json_object_get (st, "ready")));
+  /* the state's JSON keeps it */
+  json_t *j = json_object ();
+  objects_to_json (o, j);
+  struct lab_objects *back = NULL;
+  nslab_error_t err = NULL;
+  ck_assert_int_eq (objects_from_json (j, &back, &err), 0);
+  int images = 0;
+  for (size_t k = 0; k < back->n_pods; k++)
+    if (strcmp (back->pods[k].ns, "demo") == 0)
+      {
+        ck_assert_str_eq (back->pods[k].image, "nginx:1.27-alpine");
+        ck_assert_str_eq (back->pods[k].container, "nginx");
+        images++;
+      }
+    else
+      ck_assert_ptr_null (back->pods[k].image);
+  ck_assert_int_eq (images, 1);
+  for (size_t k = 0; k < back->n_workloads; k++)
+    if (strcmp (back->workloads[k].ns, "demo") == 0)
+      ck_assert_str_eq (back->workloads[k].container, "nginx");
+  json_decref (j);
+  objects_free (back);
+  json_decref (res);
+  objects_free (o);
+  /* without image: nslab's own container, as before */
+  o = objects_from_model (m_app);
+  ck_assert_ptr_null (o->workloads[0].image);
+  res = resources_from_objects (o, 0);
+  pod = find_item (res, "Pod", "web-");
+  st = json_array_get (json_object_get (json_object_get (pod, "status"), "containerStatuses"), 0);
+  ck_assert_str_eq (json_string_value (json_object_get (st, "image")), "nslab/http-echo");
+  ck_assert_ptr_null (json_object_get (st, "imageID"));
+  json_decref (res);
+  objects_free (o);
+  model_free (m_img);
+  model_free (m_app);
+  model_free (m_named);
+  scenario_free (sc_img);
+  scenario_free (sc_app);
+  scenario_free (sc_named);
+}
+END_TEST
+
 static const char *
 condition (json_t *pod, const char *type)
 {
@@ -1022,6 +1113,7 @@ make_suite (void)
   tcase_add_test (tc, test_plan_json_round_trip);
   tcase_add_test (tc, test_plan_text_escapes);
   tcase_add_test (tc, test_plan_json_damaged);
+  tcase_add_test (tc, test_workload_image);
   suite_add_tcase (s, tc);
   return s;
 }

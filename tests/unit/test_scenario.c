@@ -166,8 +166,28 @@ START_TEST (test_images)
                                              "[images]\nagnhost = http:8080\nmyapp = http:1\n");
   struct scenario *sc = load_ok ("img.ini", "[lab]\nname = img\ntemplate = imgtpl\n" NODES
                                             "[images]\nmyapp = http:9000\nnginx = none\n"
-                                            "registry.k8s.io/e2e-test-images/agnhost = http:9376\n");
+                                            "registry.k8s.io/e2e-test-images/agnhost = http:9376\n"
+                                            "[pod default/a]\nimage = example.com/team/myapp:1.2\n"
+                                            "[pod default/b]\nimage = busybox@sha256:"
+                                            "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\n"
+                                            "[pod default/c]\nimage = localhost:5000/nginx\nport = 81\n"
+                                            "[pod default/d]\nimage = registry.k8s.io/e2e-test-images/agnhost:2.52\n"
+                                            "container = server\n");
   ck_assert_uint_eq (sc->n_images, 4);
+  /* a workload's image picks its app through [images] when no app key is given */
+  ck_assert_uint_eq (sc->n_workloads, 4 + 1); /* + coredns */
+  ck_assert_str_eq (sc->workloads[0].container, "myapp");
+  ck_assert_int_eq (sc->workloads[0].app.kind, APP_HTTP);
+  ck_assert_uint_eq (sc->workloads[0].app.port, 9000);
+  ck_assert_str_eq (sc->workloads[1].container, "busybox");
+  ck_assert_int_eq (sc->workloads[1].app.kind, APP_NONE);
+  ck_assert_int_eq (sc->workloads[1].readiness.kind, PROBE_NONE);
+  /* the lab's nginx = none is overridden by the section's own port */
+  ck_assert_str_eq (sc->workloads[2].container, "nginx");
+  ck_assert_uint_eq (sc->workloads[2].app.port, 81);
+  ck_assert_str_eq (sc->workloads[3].container, "server");
+  ck_assert_uint_eq (sc->workloads[3].app.port, 9376);
+  ck_assert_int_eq (sc->workloads[3].readiness.kind, PROBE_TCP);
   struct app_def app;
   ck_assert (scenario_image_app (sc, "example.com/team/myapp:1.2", &app));
   ck_assert_int_eq (app.kind, APP_HTTP);

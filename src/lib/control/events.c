@@ -154,12 +154,16 @@ events_pod_uids (struct store *s, nslab_error_t *err)
 static const char *
 container_name (const struct lab_pod *p)
 {
+  if (p->container)
+    return p->container; /* the scenario's container key */
   return p->app.kind == APP_NONE ? "pause" : "app";
 }
 
 static const char *
 container_image (const struct lab_pod *p)
 {
+  if (p->image)
+    return p->image;
   return p->app.kind == APP_HTTP      ? "nslab/http-echo"
          : p->app.kind == APP_COMMAND ? "nslab/command"
          : p->app.kind == APP_DNS     ? "nslab/coredns"

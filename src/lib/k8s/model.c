@@ -369,6 +369,9 @@ template_desc (const struct workload_def *w)
   for (size_t i = 0; i < w->n_labels; i++)
     sb_addf (&sb, ",%s=%s", w->labels[i].key, w->labels[i].value);
   sb_addf (&sb, ";app=%d:%u:%s", (int) w->app.kind, w->app.port, w->app.command ? w->app.command : "");
+  /* Only when set: templates without an image keep the hashes they had. */
+  if (w->image)
+    sb_addf (&sb, ";image=%s;container=%s", w->image, w->container);
   /* A readiness probe other than the default is part of the template too
    * (the default leaves every hash as it was before probes). */
   const struct probe_def *r = &w->readiness;

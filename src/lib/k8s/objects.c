@@ -166,6 +166,8 @@ objects_from_model (const struct model *m)
       p->app.kind = mp->wl->app.kind;
       p->app.port = mp->wl->app.port;
       p->app.command = dup_or_null (mp->wl->app.command);
+      p->image = dup_or_null (mp->wl->image);
+      p->container = dup_or_null (mp->wl->container);
       p->privileged = mp->wl->privileged;
       p->cap_add = mp->wl->cap_add;
       p->restart_policy = mp->wl->restart_policy;
@@ -197,6 +199,8 @@ objects_from_model (const struct model *m)
       w->app.kind = wd->app.kind;
       w->app.port = wd->app.port;
       w->app.command = dup_or_null (wd->app.command);
+      w->image = dup_or_null (wd->image);
+      w->container = dup_or_null (wd->container);
       w->privileged = wd->privileged;
       w->cap_add = wd->cap_add;
       /* Every pod of a deployment carries the same hash: take it from one. */
@@ -241,6 +245,8 @@ objects_free (struct lab_objects *o)
       free (p->host_veth);
       free (p->netns);
       free (p->app.command);
+      free (p->image);
+      free (p->container);
       free (p->readiness.path);
       labels_free (p->labels, p->n_labels);
     }
@@ -253,6 +259,8 @@ objects_free (struct lab_objects *o)
       labels_free (w->labels, w->n_labels);
       free (w->pod_template_hash);
       free (w->app.command);
+      free (w->image);
+      free (w->container);
     }
   free (o->workloads);
   for (size_t i = 0; i < o->n_services; i++)

@@ -74,6 +74,7 @@ struct lab_pod {
   char *host_veth;
   char *netns;
   struct lab_app app;
+  char *image, *container; /* the scenario's image and container keys; NULL: nslab's own container */
   struct lab_probe readiness; /* what kubelet probes before the pod is an endpoint */
   bool ready;            /* the Ready condition this plan was made with */
   bool privileged;       /* its app (and nslab exec into it) keeps every capability */
@@ -92,6 +93,7 @@ struct lab_workload {
   int replicas;
   char *pod_template_hash; /* a deployment's (its replicaset is NAME-HASH); NULL for a replicaset */
   struct lab_app app;
+  char *image, *container; /* the template's container (NULL: nslab's own) */
   bool privileged;       /* the template's container: securityContext.privileged */
   uint64_t cap_add;      /* and securityContext.capabilities.add */
 };

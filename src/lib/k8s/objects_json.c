@@ -110,6 +110,9 @@ pod_to_json (const struct lab_pod *p)
   /* Likewise only a pod not ready yet (older snapshots: all ready). */
   if (!p->ready)
     json_object_set_new (o, "not_ready", json_true ());
+  /* And an image the scenario names (without: nslab's own container). */
+  if (p->image)
+    json_object_set_new (o, "image", json_pack ("{s:s, s:s}", "image", p->image, "container", p->container));
   return o;
 }
 
@@ -203,6 +206,8 @@ objects_to_json (const struct lab_objects *o, json_t *obj)
         json_object_set_new (wj, "privileged", json_true ());
       if (w->cap_add)
         json_object_set_new (wj, "capabilities", capabilities_to_json (w->cap_add));
+      if (w->image)
+        json_object_set_new (wj, "image", json_pack ("{s:s, s:s}", "image", w->image, "container", w->container));
       json_array_append_new (a, wj);
     }
   json_object_set_new (obj, "workloads", a);
@@ -252,6 +257,18 @@ read_app (struct json_reader *r, const json_t *o, struct lab_app *app)
   return 0;
 }
 
+/* Absent: nslab's own container (snapshots written before images). */
+static int
+read_image (struct json_reader *r, const json_t *o, char **image, char **container)
+{
+  const json_t *j = json_object_get (o, "image");
+  if (j == NULL)
+    return 0;
+  if (!json_is_object (j))
+    return jr_bad (r, "image", "not {image, container}");
+  return jr_str (r, j, "image", false, image) < 0 || jr_str (r, j, "container", false, container) < 0 ? -1 : 0;
+}
+
 static const char *const probe_names[] = { [PROBE_NONE] = "none", [PROBE_TCP] = "tcp", [PROBE_HTTP] = "http" };
 
 /* Absent or null: no probe (snapshots written before probes). */
@@ -292,6 +309,7 @@ read_pod (struct json_reader *r, const json_t *j, struct lab_pod *p)
     }
   p->ready = !json_is_true (json_object_get (j, "not_ready"));
   return read_labels (r, j, "labels", &p->labels, &p->n_labels) < 0 || read_app (r, j, &p->app) < 0
+                 || read_image (r, j, &p->image, &p->container) < 0
                  || read_probe (r, j, &p->readiness) < 0 || jr_bool (r, j, "privileged", &p->privileged) < 0
                  || capabilities_from_json (json_object_get (j, "capabilities"), &p->cap_add, r->err) < 0
                  || (json_object_get (j, "restart_policy")
@@ -432,7 +450,8 @@ read_objects (struct json_reader *r, const json_t *j, struct lab_objects *o)
           || jr_uint (r, e, "replicas", INT32_MAX, &replicas) < 0
           || jr_str (r, e, "pod_template_hash", true, &w->pod_template_hash) < 0 || read_app (r, e, &w->app) < 0
           || (json_object_get (e, "privileged") && jr_bool (r, e, "privileged", &w->privileged) < 0)
-          || capabilities_from_json (json_object_get (e, "capabilities"), &w->cap_add, r->err) < 0)
+          || capabilities_from_json (json_object_get (e, "capabilities"), &w->cap_add, r->err) < 0
+          || read_image (r, e, &w->image, &w->container) < 0)
         return -1;
       w->replicas = (int) replicas;
     }

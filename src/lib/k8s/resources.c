@@ -16,6 +16,7 @@
 #include "base/strmap.h"
 #include "base/util.h"
 #include "k8s/names.h"
+#include "k8s/pod_template.h"
 #include "scenario/flavor.h"
 
 void
@@ -141,10 +142,23 @@ servicelb_containers (const struct lab_service *s)
   return cs;
 }
 
-/* The pod's one container: the app nslab runs, or the pause process alone. */
+/* The pod's one container: the image the scenario names (as kubectl
+ * create deployment --image writes it: name and image, no ports), else
+ * the app nslab runs, or the pause process alone. */
 static json_t *
-containers_json (const struct lab_app *app)
+containers_json (const struct lab_app *app, const char *image, const char *container)
 {
+  if (image)
+    {
+      json_t *c = json_pack ("{s:s, s:s}", "name", container, "image", image);
+      if (app->kind == APP_COMMAND)
+        json_object_set_new (c, "command", json_pack ("[s, s, s]", "/bin/sh", "-c", app->command ? app->command : ""));
+      /* with the API server's defaults, as a manifest's container is stored */
+      json_t *a = json_pack ("[o]", c);
+      json_t *d = pod_template_default_containers (a);
+      json_decref (a);
+      return d;
+    }
   if (app->kind == APP_HTTP)
     return json_pack ("[{s:s, s:s, s:[{s:i, s:s}]}]", "name", "app", "image", "nslab/http-echo", "ports",
                       "containerPort", (json_int_t) app->port, "protocol", "TCP");
@@ -202,7 +216,7 @@ template_json (const struct lab_objects *o, const struct lab_workload *w, const 
 {
   json_t *labels = labels_json (w->labels, w->n_labels, hash ? "pod-template-hash" : NULL, hash);
   const struct lab_service *lb = w->app.kind == APP_SVCLB ? servicelb_service (o, w->labels, w->n_labels) : NULL;
-  json_t *containers = lb ? servicelb_containers (lb) : containers_json (&w->app);
+  json_t *containers = lb ? servicelb_containers (lb) : containers_json (&w->app, w->image, w->container);
   /* servicelb's containers carry their own (capabilities.add NET_ADMIN) */
   json_t *sc = lb ? NULL : security_context_json (w->privileged, w->cap_add);
   if (sc)
@@ -453,7 +467,7 @@ add_pod (struct builder *b, const struct lab_objects *o, const struct lab_pod *p
   if (owner)
     set_owner (pod, "apps/v1", p->owner.kind == OBJ_DAEMONSET ? "DaemonSet" : "ReplicaSet", owner);
   const struct lab_service *lb = p->app.kind == APP_SVCLB ? servicelb_service (o, p->labels, p->n_labels) : NULL;
-  json_t *containers = lb ? servicelb_containers (lb) : containers_json (&p->app);
+  json_t *containers = lb ? servicelb_containers (lb) : containers_json (&p->app, p->image, p->container);
   /* servicelb's containers carry their own (capabilities.add NET_ADMIN);
    * the pod's one container the workload's. */
   json_t *sc = lb ? NULL : security_context_json (p->privileged, p->cap_add);
@@ -465,13 +479,22 @@ add_pod (struct builder *b, const struct lab_objects *o, const struct lab_pod *p
   /* One status per container (servicelb's pods have one per port; the
    * pause process's app stands for all of them). */
   json_t *cstatus = json_array ();
-  for (size_t k = 0; k < json_array_size (containers); k++)
+  for (size_t k = 0; k < json_array_size (containers) && p->image == NULL; k++)
     {
       const char *cname = json_string_value (json_object_get (json_array_get (containers, k), "name"));
       const char *image = json_string_value (json_object_get (json_array_get (containers, k), "image"));
       json_array_append_new (cstatus, json_pack ("{s:s, s:s, s:b, s:b, s:i, s:{s:{s:s}}}", "name", cname, "image",
                                                  image, "ready", p->ready, "started", 1, "restartCount", (json_int_t) 0,
                                                  "state", "running", "startedAt", b->created));
+    }
+  /* A scenario's image: as containerd resolved it, with its imageID. */
+  if (p->image)
+    {
+      json_t *like = json_pack ("{s:b, s:b, s:i, s:{s:{s:s}}}", "ready", p->ready, "started", 1, "restartCount",
+                                (json_int_t) 0, "state", "running", "startedAt", b->created);
+      json_decref (cstatus);
+      cstatus = pod_template_statuses (containers, like);
+      json_decref (like);
     }
   json_object_set_new (pod, "spec",
                        json_pack ("{s:o, s:s, s:s, s:s, s:s}", "containers", containers, "nodeName", p->node,

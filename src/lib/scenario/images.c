@@ -113,3 +113,95 @@ scenario_image_app (const struct scenario *sc, const char *image, struct app_def
       }
   return false;
 }
+
+/* The distribution reference grammar's domain: components of letters,
+ * digits and inner '-', joined by '.', and an optional :port. */
+static bool
+domain_valid (const char *s, size_t n)
+{
+  const char *colon = memchr (s, ':', n);
+  size_t host = colon ? (size_t) (colon - s) : n;
+  if (colon)
+    {
+      size_t digits = n - host - 1;
+      if (digits == 0 || digits > 5 || strspn (colon + 1, "0123456789") < digits)
+        return false;
+    }
+  if (host == 0)
+    return false;
+  bool start = true;
+  for (size_t i = 0; i < host; i++)
+    {
+      char ch = s[i];
+      bool alnum = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9');
+      if (ch == '.')
+        {
+          if (start || s[i - 1] == '-')
+            return false;
+          start = true;
+          continue;
+        }
+      if (!alnum && (ch != '-' || start))
+        return false;
+      start = false;
+    }
+  return !start && s[host - 1] != '-';
+}
+
+static bool
+tag_valid (const char *t, size_t n)
+{
+  if (n == 0 || n > 128)
+    return false;
+  for (size_t i = 0; i < n; i++)
+    {
+      char ch = t[i];
+      bool word = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == '_';
+      if (!word && (i == 0 || (ch != '.' && ch != '-')))
+        return false;
+    }
+  return true;
+}
+
+bool
+image_ref_valid (const char *ref)
+{
+  const char *at = strchr (ref, '@');
+  size_t len = at ? (size_t) (at - ref) : strlen (ref);
+  if (at)
+    {
+      /* sha256 is the one algorithm containerd pulls by */
+      const char *hex = at + 1;
+      if (strncmp (hex, "sha256:", 7) != 0 || strlen (hex + 7) != 64 || strspn (hex + 7, "0123456789abcdef") != 64)
+        return false;
+    }
+  const char *slash = memrchr (ref, '/', len);
+  const char *last = slash ? slash + 1 : ref;
+  const char *colon = memchr (last, ':', len - (size_t) (last - ref));
+  if (colon && !tag_valid (colon + 1, len - (size_t) (colon + 1 - ref)))
+    return false;
+  size_t name_len = colon ? (size_t) (colon - ref) : len;
+  if (name_len == 0 || name_len > 255)
+    return false;
+  const char *first_slash = memchr (ref, '/', name_len);
+  size_t first = first_slash ? (size_t) (first_slash - ref) : 0;
+  const char *path = ref;
+  if (first_slash
+      && (memchr (ref, '.', first) || memchr (ref, ':', first) || (first == 9 && strncmp (ref, "localhost", 9) == 0)))
+    {
+      if (!domain_valid (ref, first))
+        return false;
+      path = first_slash + 1;
+    }
+  cleanup_free char *p = xstrndup (path, name_len - (size_t) (path - ref));
+  return image_name_valid (p);
+}
+
+char *
+image_container_name (const char *ref)
+{
+  size_t len = strcspn (ref, "@");
+  const char *slash = memrchr (ref, '/', len);
+  const char *last = slash ? slash + 1 : ref;
+  return xstrndup (last, strcspn (last, ":@"));
+}

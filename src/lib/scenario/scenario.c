@@ -102,6 +102,8 @@ scenario_free (struct scenario *s)
       free (w->ips);
       shell_argv_free (w->app.argv);
       free (w->app.command);
+      free (w->image);
+      free (w->container);
       free (w->readiness.path);
       free (w->lb_svc_ns);
       free (w->lb_svc_name);

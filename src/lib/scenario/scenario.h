@@ -135,6 +135,11 @@ struct workload_def {
   uint32_t *ips;          /* pinned pod IPs, one per replica or none */
   size_t n_ips;
   struct app_def app;
+  /* image = REF, container = NAME: the pods' one container as the API
+   * shows it (NULL: nslab's own, "app" running "nslab/http-echo" etc.).
+   * container defaults to the image's last path element, as kubectl
+   * create deployment --image names it. */
+  char *image, *container;
   /* readiness = tcp:PORT | http:PORT/PATH | none; default tcp on the app's
    * port for an http app, none otherwise. */
   struct probe_def readiness;
@@ -232,6 +237,13 @@ int scenario_running_change (const struct scenario *old, const struct scenario *
  * else the built-in one (nginx and httpd: http:80). False when nothing maps
  * it (SC may be NULL: built-ins only). */
 bool scenario_image_app (const struct scenario *sc, const char *image, struct app_def *out);
+
+/* Is REF an image reference a pod spec may name ([domain[:port]/]path
+ * [:tag][@sha256:hex])? */
+bool image_ref_valid (const char *ref);
+/* The container name kubectl create deployment --image gives REF's
+ * container: its last path element without tag or digest. Caller frees. */
+char *image_container_name (const char *ref);
 
 /* kube-proxy's localhostNodePorts as it runs: the flag, unless
  * node_port_addresses leaves 127.0.0.1 out (NewProxier then turns it off,

@@ -25,9 +25,10 @@ static const char *const cluster_keys[]
 static const char *const network_keys[] = { "type", "cidr", "gateway", "dns", "bridge", "hypervisor", NULL };
 static const char *const node_keys[] = { "role", "nics", "internal_nic", "schedulable", NULL };
 static const char *const pod_keys[]
-    = { "labels", "node", "ip", "app", "command", "port", "privileged", "capabilities", "readiness", "restart_policy", NULL };
+    = { "labels", "node", "ip", "app", "command", "port", "privileged", "capabilities", "readiness", "restart_policy", "image", "container", NULL };
 static const char *const deploy_keys[] = { "labels", "replicas", "nodes", "ips", "app", "command", "port",
-                                           "privileged", "capabilities", "readiness", "restart_policy", NULL };
+                                           "privileged", "capabilities", "readiness", "restart_policy", "image",
+                                           "container", NULL };
 static const char *const service_keys[]
     = { "type",
         "selector",
@@ -255,15 +256,16 @@ run (struct ctx *c)
     cp |= sc->nodes[i].role == ROLE_CONTROL_PLANE;
   if (!cp)
     return nslab_error_invalid (c->err, "%s: no node has role = control-plane", c->main_file);
+  /* [images] first: a workload's image key without an app picks its app there. */
+  for (size_t i = 0; i < c->n_secs; i++)
+    if (c->kinds[i] == SEC_IMAGES && decode_images (c, &c->secs[i]) < 0)
+      return -1;
   for (size_t i = 0; i < c->n_secs; i++)
     if ((c->kinds[i] == SEC_POD || c->kinds[i] == SEC_DEPLOYMENT || c->kinds[i] == SEC_REPLICASET)
         && decode_workload (c, &c->secs[i], c->kinds[i]) < 0)
       return -1;
   for (size_t i = 0; i < c->n_secs; i++)
     if (c->kinds[i] == SEC_SERVICE && decode_service (c, &c->secs[i]) < 0)
-      return -1;
-  for (size_t i = 0; i < c->n_secs; i++)
-    if (c->kinds[i] == SEC_IMAGES && decode_images (c, &c->secs[i]) < 0)
       return -1;
   for (size_t i = 0; i < c->n_secs; i++)
     if (c->kinds[i] == SEC_CHECK

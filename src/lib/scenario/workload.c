@@ -271,6 +271,39 @@ decode_capabilities (struct ctx *c, const struct merged_key *k, struct workload_
   return 0;
 }
 
+/* image = REF: the pods' container runs REF as far as the API shows it;
+ * without app, command or port the app is what [images] (or the built-in
+ * map) gives REF's repository. container = NAME names that container. */
+static int
+decode_image (struct ctx *c, const struct merged_section *s, struct workload_def *w)
+{
+  const struct merged_key *ki = find_key (s, "image"), *kn = find_key (s, "container");
+  if (kn && ki == NULL)
+    return kerr (c, kn, "needs image (the container it names runs that image)");
+  if (ki == NULL)
+    return 0;
+  if (!image_ref_valid (ki->value))
+    return kerr (c, ki, "\"%s\" is not an image reference ([registry/]repository[:tag][@sha256:digest], e.g. "
+                        "nginx:1.27-alpine)", ki->value);
+  w->image = xstrdup (ki->value);
+  if (kn)
+    {
+      if (!dns_label_valid (kn->value, 63))
+        return kerr (c, kn, "\"%s\" is not a container name (up to 63 of a-z, 0-9 and '-', starting and ending "
+                            "with a letter or digit)", kn->value);
+      w->container = xstrdup (kn->value);
+    }
+  else
+    {
+      w->container = image_container_name (ki->value);
+      if (!dns_label_valid (w->container, 63))
+        return kerr (c, ki, "\"%s\" does not make a container name (set container = NAME)", w->container);
+    }
+  if (find_key (s, "app") == NULL && find_key (s, "command") == NULL && find_key (s, "port") == NULL)
+    scenario_image_app (c->sc, w->image, &w->app);
+  return 0;
+}
+
 int
 decode_workload (struct ctx *c, const struct merged_section *s, enum sec_kind kind)
 {
@@ -324,7 +357,7 @@ decode_workload (struct ctx *c, const struct merged_section *s, enum sec_kind ki
         return kerr (c, k, "a %s supports only Always (%s is for bare pods)", workload_kind_name (w->kind),
                      k->value);
     }
-  if (decode_app (c, s, &w->app) < 0)
+  if (decode_app (c, s, &w->app) < 0 || decode_image (c, s, w) < 0)
     return -1;
   return decode_readiness (c, s, w);
 }
