@@ -365,7 +365,7 @@ struct pod_rt {
   char state[32];        /* running | waiting | terminated */
   char reason[32];
   unsigned restarts;
-  long long started_at, finished_at;
+  long long started_at, finished_at, last_started_at;
   int exit_code;
   bool probed, probe_ok;
   int fails;             /* consecutive failed probes */
@@ -567,13 +567,16 @@ read_app_state (struct controller *c, struct pod_rt *r)
   bool changed = !r->have_status || strcmp (r->state, state) != 0 || r->restarts != ps.restarts
                  || strcmp (r->reason, reason) != 0;
   /* A restarted container is probed afresh: not ready until it passes,
-   * as kubelet resets a container's readiness when it starts. */
+   * as kubelet resets a container's readiness when it starts. kubelet sees
+   * the exit first (the pod's Ready goes False, its endpoint ready=false)
+   * and probes the new container on its prober's next tick: this round
+   * writes the pod not ready, a probe one period on may make it ready. */
   if (r->have_status && (r->restarts != ps.restarts || strcmp (r->state, state) != 0))
     {
       r->probed = false;
       r->ready = false;
       r->fails = 0;
-      r->next_probe = now_ms ();
+      r->next_probe = now_ms () + CONTROL_PROBE_PERIOD_MS;
     }
   /* kubelet's events: the container started again, or waits in back-off. */
   if (r->have_status && strcmp (state, "waiting") == 0 && strcmp (r->state, "waiting") != 0)
@@ -586,6 +589,7 @@ read_app_state (struct controller *c, struct pod_rt *r)
   r->restarts = ps.restarts;
   r->started_at = ps.started_at;
   r->finished_at = ps.finished_at;
+  r->last_started_at = ps.last_started_at;
   r->exit_code = ps.exit_code;
   return changed;
 }
@@ -706,9 +710,14 @@ set_pod_status (json_t *pod, const json_t *was, void *arg)
   else if (strcmp (r->state, "terminated") == 0)
     {
       cleanup_free char *fin = rfc3339 (r->finished_at);
-      json_object_set_new (state, "terminated", json_pack ("{s:i, s:s, s:s}", "exitCode", (json_int_t) r->exit_code,
-                                                           "reason", r->reason[0] ? r->reason : "Error",
-                                                           "finishedAt", fin));
+      json_t *term = json_pack ("{s:i, s:s, s:s}", "exitCode", (json_int_t) r->exit_code, "reason",
+                                r->reason[0] ? r->reason : "Error", "finishedAt", fin);
+      if (r->last_started_at >= 0)
+        {
+          cleanup_free char *st = rfc3339 (r->last_started_at);
+          json_object_set_new (term, "startedAt", json_string (st));
+        }
+      json_object_set_new (state, "terminated", term);
       json_object_set_new (status, "phase", json_string (r->exit_code == 0 ? "Succeeded" : "Failed"));
     }
   else
@@ -730,9 +739,15 @@ set_pod_status (json_t *pod, const json_t *was, void *arg)
   if (r->restarts > 0 && r->finished_at)
     {
       cleanup_free char *fin = rfc3339 (r->finished_at);
-      json_object_set_new (cs, "lastState",
-                           json_pack ("{s:{s:i, s:s, s:s}}", "terminated", "exitCode", (json_int_t) r->exit_code,
-                                      "reason", r->exit_code == 0 ? "Completed" : "Error", "finishedAt", fin));
+      json_t *term = json_pack ("{s:i, s:s, s:s}", "exitCode", (json_int_t) r->exit_code, "reason",
+                                r->exit_code == 0 ? "Completed" : "Error", "finishedAt", fin);
+      /* kubelet always reports when the exited container had started */
+      if (r->last_started_at >= 0)
+        {
+          cleanup_free char *st = rfc3339 (r->last_started_at);
+          json_object_set_new (term, "startedAt", json_string (st));
+        }
+      json_object_set_new (cs, "lastState", json_pack ("{s:o}", "terminated", term));
     }
   /* A pod of several containers (servicelb's) has one app: the same state
    * for each. */
@@ -763,7 +778,8 @@ pod_status_hash (const json_t *pod, void *arg)
   const struct pod_rt *r = &c->pods[at - 1];
   uint64_t h = fnv1a64_mem (r->state, strlen (r->state) + 1, FNV64_INIT);
   h = fnv1a64_mem (r->reason, strlen (r->reason) + 1, h);
-  long long v[] = { r->ready, r->have_status, r->restarts, r->started_at, r->finished_at, r->exit_code };
+  long long v[] = { r->ready,       r->have_status, r->restarts,       r->started_at,
+                    r->finished_at, r->exit_code,   r->last_started_at };
   return fnv1a64_mem (v, sizeof v, h);
 }
 
