@@ -56,6 +56,23 @@ up_seed () {
   ! kill -0 "$agent" 2>/dev/null
 }
 
+@test "living: scale --timeout says in one line what it waited for; with the control loop dead it says so at once" {
+  up_seed
+  run "$NSLAB" scale k3s -n demo deploy/web --replicas 3 --timeout 1ms
+  [ "$status" -eq 1 ]
+  [ "${#lines[@]}" -eq 1 ]
+  [ "$output" = "nslab: scale k3s deploy/web: timed out after 1ms waiting for the control loop of lab k3s to apply the change (its log: $STATE_ROOT/k3s/logs/controller.log)" ]
+  pid=$(awk '$1 == "proc" && $2 == "control" && $3 == "controller" { print $7 }' "$STATE_ROOT/k3s/journal")
+  kill -9 "$pid"
+  # Not the whole --timeout: the loop is gone, nothing will apply it.
+  run timeout 20 "$NSLAB" scale k3s -n demo deploy/web --replicas 2 --timeout 60s
+  [ "$status" -eq 1 ]
+  [ "${#lines[@]}" -eq 1 ]
+  [ "$output" = "nslab: scale k3s deploy/web: the control loop of lab k3s is not running (pid $pid exited; its log: $STATE_ROOT/k3s/logs/controller.log): the change is stored but nothing applies it" ]
+  "$NSLAB" down k3s
+  assert_nothing_left
+}
+
 @test "living: either half of the control loop killed, the other exits" {
   for half in controller runtime; do
     up_seed

@@ -299,9 +299,47 @@ control_start (const char *lab, const struct lab_objects *applied, char *const *
 
 /* ---- waiting for it (commands) ----------------------------------------- */
 
+/* "5s" or "1500ms", as --timeout was given. */
+static void
+format_timeout (int ms, char out[24])
+{
+  if (ms % 1000 == 0)
+    snprintf (out, 24, "%ds", ms / 1000);
+  else
+    snprintf (out, 24, "%dms", ms);
+}
+
+/* The journal's last record of LAB's control loop (what down would
+ * signal); pid 0 when there is none. */
+static void
+control_loop_record (const char *lab, pid_t *pid, uint64_t *starttime)
+{
+  struct state *st = NULL;
+  nslab_error_t e = NULL;
+  *pid = 0;
+  if (state_load (lab, &st, &e) < 0)
+    {
+      nslab_error_free (&e);
+      return;
+    }
+  for (size_t i = 0; i < st->n_procs; i++)
+    if (st->procs[i].kind == STATE_PROC_CONTROL && strcmp (st->procs[i].name, "controller") == 0)
+      {
+        *pid = st->procs[i].pid;
+        *starttime = st->procs[i].starttime;
+      }
+  state_free (st);
+}
+
 int
 control_wait (const char *lab, uint64_t rv, int timeout_ms, nslab_error_t *err)
 {
+  /* A dead loop never applies anything: said at once, not after the
+   * whole timeout. The pid with its start time, so a reused pid is not
+   * taken for the loop. */
+  pid_t loop = 0;
+  uint64_t loop_start = 0;
+  control_loop_record (lab, &loop, &loop_start);
   struct store *s = NULL;
   if (store_open (lab, &s, err) < 0)
     return -1;
@@ -318,11 +356,20 @@ control_wait (const char *lab, uint64_t rv, int timeout_ms, nslab_error_t *err)
         break;
       if (seen >= rv)
         break;
+      if (loop > 0 && !proc_alive (loop, loop_start))
+        {
+          rc = nslab_error (err, 0, "the control loop of lab %s is not running (pid %d exited; its log: %s/%s/logs/"
+                                    "controller.log): the change is stored but nothing applies it",
+                            lab, (int) loop, state_root (), lab);
+          break;
+        }
       int64_t left = timeout_ms - (now_ms () - t0);
       if (left <= 0)
         {
-          rc = nslab_error (err, ETIMEDOUT, "lab %s: the change is not in place after %d ms (its control loop: "
-                                            "%s/%s/logs/controller.log)", lab, timeout_ms, state_root (), lab);
+          char t[24];
+          format_timeout (timeout_ms, t);
+          rc = nslab_error (err, 0, "timed out after %s waiting for the control loop of lab %s to apply the change "
+                                    "(its log: %s/%s/logs/controller.log)", t, lab, state_root (), lab);
           break;
         }
       int64_t ms = watch < 0 ? 20 : written ? COMMIT_SETTLE_MS : 1000;
