@@ -73,6 +73,32 @@ up_seed () {
   assert_nothing_left
 }
 
+@test "living: default/kubernetes deleted (nslab delete, kubectl delete) is made again as the API server's bootstrap controller does" {
+  up_seed
+  apisvc () { store "select $1 from objects where kind='Service' and namespace='default' and name='kubernetes'"; }
+  uid=$(apisvc uid)
+  [ -n "$uid" ]
+  run "$NSLAB" delete k3s -n default svc/kubernetes
+  [ "$status" -eq 0 ]
+  # delete returns once the loop applied it: made again, a new object
+  [ "$(apisvc "json_extract(body, '$.spec.clusterIP')")" = 10.43.0.1 ]
+  uid2=$(apisvc uid)
+  [ -n "$uid2" ] && [ "$uid2" != "$uid" ]
+  run "$NSLAB" kubectl k3s delete svc kubernetes
+  [ "$status" -eq 0 ]
+  for _ in $(seq 100); do [ -n "$(apisvc uid)" ] && [ "$(apisvc uid)" != "$uid2" ] && break; sleep 0.05; done
+  [ -n "$(apisvc uid)" ] && [ "$(apisvc uid)" != "$uid2" ]
+  [ "$(apisvc "json_extract(body, '$.spec.clusterIP')")" = 10.43.0.1 ]
+  run "$NSLAB" kubectl k3s get svc kubernetes -o jsonpath='{.spec.clusterIP} {.spec.ports[0].port}'
+  [ "$output" = "10.43.0.1 443" ]
+  # its EndpointSlice keeps the API server's name, and every node's rules
+  [ "$(store "select json_extract(body, '$.endpoints[0].addresses[0]') from objects where kind='EndpointSlice' and namespace='default' and name='kubernetes'")" = 192.168.56.10 ]
+  for n in cp1 w1 w2; do
+    ip netns exec "k3s-$n" iptables-save -t nat | grep -qF -- '-A KUBE-SERVICES -d 10.43.0.1/32 -p tcp -m comment --comment "default/kubernetes:https cluster IP"'
+  done
+  "$NSLAB" down k3s
+}
+
 @test "living: either half of the control loop killed, the other exits" {
   for half in controller runtime; do
     up_seed
