@@ -151,8 +151,8 @@ cmd_apply (int argc, char **argv, nslab_error_t *err)
         rc = store_touch (s, &rv, err);
       store_close (s);
     }
-  if (rc == 0)
-    rc = lab_change_wait (sc->lab, rv, timeout_ms, err);
+  if (rc == 0 && lab_change_wait (sc->lab, rv, timeout_ms, err) < 0)
+    rc = nslab_error_wrap (err, "apply %s", file);
   if (rc == 0)
     printf ("lab %s: %s applied\n", sc->lab, file);
   scenario_free (old);

@@ -81,7 +81,7 @@ cmd_status (int argc, char **argv, nslab_error_t *err)
       plan_free (snap);
       return -1;
     }
-  size_t bad = 0, degraded = 0;
+  size_t bad = 0, degraded = 0, control_dead = 0;
   long age_s = (long) (time (NULL) - st->created);
   cleanup_free char *age = table_age (age_s);
   cleanup_free char *lab = nslab_escape (st->lab, false);
@@ -145,7 +145,7 @@ cmd_status (int argc, char **argv, nslab_error_t *err)
         continue;
       bool alive = proc_alive (p->pid, p->starttime);
       if (! alive)
-        bad++;
+        bad++, control_dead++;
       char pid[16];
       snprintf (pid, sizeof pid, "%d", (int) p->pid);
       table_row (&procs, (const char *[]) { "control", p->name, p->node ? p->node : "-", "-",
@@ -275,6 +275,12 @@ cmd_status (int argc, char **argv, nslab_error_t *err)
           table_print (&probt, stdout);
           table_free (&probt);
         }
+      /* Nothing restarts them (they stop for good when the lab dir stops
+       * being root's own, or when killed): the user's way back. */
+      if (control_dead)
+        printf ("\nthe lab's control loop is not running: nothing applies changes, probes pods or answers kubectl; "
+                "nslab down %s, then nslab up its scenario file, brings it back\n",
+                lab);
       printf ("\n%s\n", health);
     }
   for (size_t i = 0; i < n_rows; i++)

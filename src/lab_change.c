@@ -53,7 +53,7 @@ lab_change_parse (const char *verb, int argc, char **argv, bool allow_replicas, 
     { "replicas", required_argument, NULL, 'r' },  { "help", no_argument, NULL, 'h' },
     { NULL, 0, NULL, 0 },
   };
-  *a = (struct lab_change_args) { .ns = "default", .timeout_ms = LAB_CHANGE_TIMEOUT_MS, .replicas = -1 };
+  *a = (struct lab_change_args) { .verb = verb, .ns = "default", .timeout_ms = LAB_CHANGE_TIMEOUT_MS, .replicas = -1 };
   optind = 1;
   opterr = 0;
   int c;
@@ -98,6 +98,7 @@ lab_change_parse (const char *verb, int argc, char **argv, bool allow_replicas, 
   if (npos != 2 || (allow_replicas && a->replicas < 0))
     return cli_usage (verb);
   a->lab = pos[0];
+  a->target = pos[1];
   const char *slash = strchr (pos[1], '/');
   if (slash == NULL || slash[1] == '\0')
     return nslab_error_invalid (err, "nslab %s: \"%s\": expected TYPE/NAME (deploy/web, pod/web-..., svc/web)", verb,
@@ -138,7 +139,7 @@ lab_change_commit (const struct lab_change_args *a, lab_change_fn change, nslab_
     rc = store_resource_version (s, &rv, err);
   json_decref (obj);
   store_close (s);
-  if (rc == 0)
-    rc = lab_change_wait (a->lab, rv, a->timeout_ms, err);
+  if (rc == 0 && lab_change_wait (a->lab, rv, a->timeout_ms, err) < 0)
+    rc = nslab_error_wrap (err, "%s %s %s", a->verb, a->lab, a->target);
   return rc;
 }

@@ -12,7 +12,9 @@
 #define LAB_CHANGE_TIMEOUT_MS 30000
 
 struct lab_change_args {
+  const char *verb;        /* scale, delete: what the error says */
   const char *lab;
+  const char *target;      /* TYPE/NAME as given */
   const char *ns;          /* -n, default "default" */
   const char *kind;        /* "Deployment", "ReplicaSet", "Pod", "Service" */
   const char *type_word;   /* as kubectl prints it: deployment.apps, replicaset.apps, pod, service */

@@ -37,7 +37,8 @@ static struct pause_setup setup;
 static int g_argc;
 static char **g_argv;
 static bool stopping;                 /* SIGTERM: no more restarts */
-static struct pause_status pst = { .started_at = -1, .exit_code = -1, .finished_at = -1, .next_start = -1 };
+static struct pause_status pst = { .started_at = -1, .exit_code = -1, .finished_at = -1, .next_start = -1,
+                                   .last_started_at = -1 };
 static uint64_t backoff_ms;           /* 0: no back-off entry yet */
 static uint64_t backoff_updated;      /* monotonic ms of its last update */
 static uint64_t restart_at;           /* monotonic ms to restart the app at (waiting), or 0 */
@@ -128,6 +129,7 @@ app_exited (int wstatus)
   uint64_t wall = clock_ms (CLOCK_REALTIME), now = clock_ms (CLOCK_MONOTONIC);
   pst.exit_code = code;
   pst.finished_at = (int64_t) (wall / 1000);
+  pst.last_started_at = pst.started_at;
   pst.started_at = -1;
   if (stopping)
     return;

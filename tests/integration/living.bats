@@ -56,6 +56,49 @@ up_seed () {
   ! kill -0 "$agent" 2>/dev/null
 }
 
+@test "living: scale --timeout says in one line what it waited for; with the control loop dead it says so at once" {
+  up_seed
+  run "$NSLAB" scale k3s -n demo deploy/web --replicas 3 --timeout 1ms
+  [ "$status" -eq 1 ]
+  [ "${#lines[@]}" -eq 1 ]
+  [ "$output" = "nslab: scale k3s deploy/web: timed out after 1ms waiting for the control loop of lab k3s to apply the change (its log: $STATE_ROOT/k3s/logs/controller.log)" ]
+  pid=$(awk '$1 == "proc" && $2 == "control" && $3 == "controller" { print $7 }' "$STATE_ROOT/k3s/journal")
+  kill -9 "$pid"
+  # Not the whole --timeout: the loop is gone, nothing will apply it.
+  run timeout 20 "$NSLAB" scale k3s -n demo deploy/web --replicas 2 --timeout 60s
+  [ "$status" -eq 1 ]
+  [ "${#lines[@]}" -eq 1 ]
+  [ "$output" = "nslab: scale k3s deploy/web: the control loop of lab k3s is not running (pid $pid exited; its log: $STATE_ROOT/k3s/logs/controller.log): the change is stored but nothing applies it" ]
+  "$NSLAB" down k3s
+  assert_nothing_left
+}
+
+@test "living: default/kubernetes deleted (nslab delete, kubectl delete) is made again as the API server's bootstrap controller does" {
+  up_seed
+  apisvc () { store "select $1 from objects where kind='Service' and namespace='default' and name='kubernetes'"; }
+  uid=$(apisvc uid)
+  [ -n "$uid" ]
+  run "$NSLAB" delete k3s -n default svc/kubernetes
+  [ "$status" -eq 0 ]
+  # delete returns once the loop applied it: made again, a new object
+  [ "$(apisvc "json_extract(body, '$.spec.clusterIP')")" = 10.43.0.1 ]
+  uid2=$(apisvc uid)
+  [ -n "$uid2" ] && [ "$uid2" != "$uid" ]
+  run "$NSLAB" kubectl k3s delete svc kubernetes
+  [ "$status" -eq 0 ]
+  for _ in $(seq 100); do [ -n "$(apisvc uid)" ] && [ "$(apisvc uid)" != "$uid2" ] && break; sleep 0.05; done
+  [ -n "$(apisvc uid)" ] && [ "$(apisvc uid)" != "$uid2" ]
+  [ "$(apisvc "json_extract(body, '$.spec.clusterIP')")" = 10.43.0.1 ]
+  run "$NSLAB" kubectl k3s get svc kubernetes -o jsonpath='{.spec.clusterIP} {.spec.ports[0].port}'
+  [ "$output" = "10.43.0.1 443" ]
+  # its EndpointSlice keeps the API server's name, and every node's rules
+  [ "$(store "select json_extract(body, '$.endpoints[0].addresses[0]') from objects where kind='EndpointSlice' and namespace='default' and name='kubernetes'")" = 192.168.56.10 ]
+  for n in cp1 w1 w2; do
+    ip netns exec "k3s-$n" iptables-save -t nat | grep -qF -- '-A KUBE-SERVICES -d 10.43.0.1/32 -p tcp -m comment --comment "default/kubernetes:https cluster IP"'
+  done
+  "$NSLAB" down k3s
+}
+
 @test "living: either half of the control loop killed, the other exits" {
   for half in controller runtime; do
     up_seed
@@ -201,6 +244,45 @@ INI
   "$NSLAB" down k3s
 }
 
+@test "living: kill a web pod's app once: its endpoint leaves every node's rules and the EndpointSlice until a later probe" {
+  up_seed
+  pod=$(web_pods | head -1)
+  ip=$(store "select json_extract(body,'$.status.podIP') from objects where kind='Pod' and name='$pod'")
+  started=$(store "select json_extract(body,'$.status.containerStatuses[0].state.running.startedAt') from objects where kind='Pod' and name='$pod'")
+  [ -n "$ip" ] && [ -n "$started" ]
+  slice_ready () {
+    store "select json_extract(e.value, '$.conditions.ready') from objects o, json_each(json_extract(o.body, '$.endpoints')) e
+           where o.kind='EndpointSlice' and json_extract(o.body, '$.metadata.labels.\"kubernetes.io/service-name\"')='web-svc'
+           and json_extract(e.value, '$.addresses[0]') = '$ip'"
+  }
+  [ "$(slice_ready)" = 1 ]
+  pause=$(pgrep -xf "nslab-pause k3s demo/$pod")
+  app=$(pgrep -P "$pause" | head -1)
+  [ -n "$app" ]
+  # One crash, restarted at once: kubelet still reports the pod not ready
+  # (the exit, then the new container until its readiness probe passes),
+  # so within one probe period the endpoint is out everywhere.
+  kill -9 "$app"
+  for _ in $(seq 40); do [ "$(web_endpoints w2)" -eq 1 ] && break; sleep 0.05; done
+  for n in cp1 w1 w2; do [ "$(web_endpoints $n)" -eq 1 ]; done
+  [ "$(slice_ready)" = 0 ]
+  # and stays out until the prober's next tick (the period, 2 s), even
+  # though the new container answers at once
+  sleep 0.5
+  for n in cp1 w1 w2; do [ "$(web_endpoints $n)" -eq 1 ]; done
+  [ "$(slice_ready)" = 0 ]
+  [ "$(curl_web)" -eq 40 ]
+  # Ready again after a probe of the new container.
+  for _ in $(seq 100); do [ "$(web_endpoints w2)" -eq 2 ] && break; sleep 0.05; done
+  for n in cp1 w1 w2; do [ "$(web_endpoints $n)" -eq 2 ]; done
+  [ "$(slice_ready)" = 1 ]
+  [ "$(store "select json_extract(body,'$.status.containerStatuses[0].restartCount') from objects where kind='Pod' and name='$pod'")" = 1 ]
+  # Last State: when the killed container had started (describe's Started:).
+  [ "$(store "select json_extract(body,'$.status.containerStatuses[0].lastState.terminated.startedAt') from objects where kind='Pod' and name='$pod'")" = "$started" ]
+  [ "$(store "select json_extract(body,'$.status.containerStatuses[0].lastState.terminated.exitCode') from objects where kind='Pod' and name='$pod'")" = 137 ]
+  "$NSLAB" down k3s
+}
+
 @test "living: kill a web pod's app: its endpoint leaves every node's rules, 40 curls all succeed, it comes back" {
   # A short back-off (tests only) so the restart comes within the test.
   run env NSLAB_TEST_BACKOFF_MS=4000 "$NSLAB" up "$SEED"
@@ -220,8 +302,8 @@ INI
   done
   [ "$(store "select json_extract(body,'$.status.containerStatuses[0].ready') from objects where kind='Pod' and name='$pod'")" = 0 ]
   [ "$(curl_web)" -eq 40 ]
-  # Restarted after the back-off, counted, and an endpoint again.
-  for _ in $(seq 100); do [ "$(web_endpoints w2)" -eq 2 ] && break; sleep 0.05; done
+  # Restarted after the back-off, counted, and an endpoint again once probed.
+  for _ in $(seq 200); do [ "$(web_endpoints w2)" -eq 2 ] && break; sleep 0.05; done
   for n in cp1 w1 w2; do [ "$(web_endpoints $n)" -eq 2 ]; done
   [ "$(store "select json_extract(body,'$.status.containerStatuses[0].restartCount') from objects where kind='Pod' and name='$pod'")" = 2 ]
   "$NSLAB" down k3s

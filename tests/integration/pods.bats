@@ -165,7 +165,11 @@ INI
 reason Error
 restarts 0
 exit_code 3
-finished_at $(status_of policy-default-never finished_at)" ]
+finished_at $(status_of policy-default-never finished_at)
+last_started_at $(status_of policy-default-never last_started_at)" ]
+  # when the exited app had started (kubelet's terminated.startedAt)
+  [ "$(status_of policy-default-never last_started_at)" -gt 0 ]
+  [ "$(status_of policy-default-never last_started_at)" -le "$(status_of policy-default-never finished_at)" ]
   wait_status policy-default-done state terminated
   [ "$(status_of policy-default-done reason)" = Completed ]
   [ "$(status_of policy-default-done exit_code)" = 0 ]

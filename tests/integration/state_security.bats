@@ -211,6 +211,8 @@ EOF2
   [[ "$output" =~ $'\n'"node "+"n1 "[^$'\n']*" alive"$'\n' ]]
   [ -z "$(echo "$output" | grep ' dead$' | grep -v '^control ')" ]
   [[ "$output" != *"PROBLEM"* ]]
+  # and names the way back (nothing restarts them)
+  echo "$output" | grep -qxF "the lab's control loop is not running: nothing applies changes, probes pods or answers kubectl; nslab down sec, then nslab up its scenario file, brings it back"
   run "$NSLAB" down sec
   [ "$status" -eq 0 ]
 }

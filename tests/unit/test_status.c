@@ -59,18 +59,21 @@ START_TEST (test_round_trip)
     struct pause_status st;
     const char *text;
   } cases[] = {
-    { { PAUSE_STATE_RUNNING, PAUSE_REASON_NONE, 0, -1, -1, -1, -1 }, "state running\nrestarts 0\n" },
-    { { PAUSE_STATE_RUNNING, PAUSE_REASON_NONE, 0, 1764520800, -1, -1, -1 },
+    { { PAUSE_STATE_RUNNING, PAUSE_REASON_NONE, 0, -1, -1, -1, -1, -1 }, "state running\nrestarts 0\n" },
+    { { PAUSE_STATE_RUNNING, PAUSE_REASON_NONE, 0, 1764520800, -1, -1, -1, -1 },
       "state running\nrestarts 0\nstarted_at 1764520800\n" },
-    { { PAUSE_STATE_RUNNING, PAUSE_REASON_NONE, 2, 1764520900, 137, 1764520890, -1 },
+    { { PAUSE_STATE_RUNNING, PAUSE_REASON_NONE, 2, 1764520900, 137, 1764520890, -1, -1 },
       "state running\nrestarts 2\nstarted_at 1764520900\nexit_code 137\nfinished_at 1764520890\n" },
-    { { PAUSE_STATE_WAITING, PAUSE_REASON_CRASH_LOOP_BACK_OFF, 1, -1, 1, 1764520800, 1764520810 },
+    { { PAUSE_STATE_WAITING, PAUSE_REASON_CRASH_LOOP_BACK_OFF, 1, -1, 1, 1764520800, 1764520810, -1 },
       "state waiting\nreason CrashLoopBackOff\nrestarts 1\nexit_code 1\nfinished_at 1764520800\n"
       "next_start 1764520810\n" },
-    { { PAUSE_STATE_TERMINATED, PAUSE_REASON_COMPLETED, 0, -1, 0, 1764520800, -1 },
+    { { PAUSE_STATE_TERMINATED, PAUSE_REASON_COMPLETED, 0, -1, 0, 1764520800, -1, -1 },
       "state terminated\nreason Completed\nrestarts 0\nexit_code 0\nfinished_at 1764520800\n" },
-    { { PAUSE_STATE_TERMINATED, PAUSE_REASON_ERROR, 4, -1, 143, 1764520800, -1 },
+    { { PAUSE_STATE_TERMINATED, PAUSE_REASON_ERROR, 4, -1, 143, 1764520800, -1, -1 },
       "state terminated\nreason Error\nrestarts 4\nexit_code 143\nfinished_at 1764520800\n" },
+    { { PAUSE_STATE_RUNNING, PAUSE_REASON_NONE, 1, 1764520901, 137, 1764520900, -1, 1764520700 },
+      "state running\nrestarts 1\nstarted_at 1764520901\nexit_code 137\nfinished_at 1764520900\n"
+      "last_started_at 1764520700\n" },
   };
   for (size_t i = 0; i < ARRAY_SIZE (cases); i++)
     {
@@ -88,6 +91,7 @@ START_TEST (test_round_trip)
       ck_assert_int_eq (back.exit_code, cases[i].st.exit_code);
       ck_assert_int_eq (back.finished_at, cases[i].st.finished_at);
       ck_assert_int_eq (back.next_start, cases[i].st.next_start);
+      ck_assert_int_eq (back.last_started_at, cases[i].st.last_started_at);
     }
   cleanup_dir (dfd, path);
 }
@@ -121,6 +125,7 @@ START_TEST (test_refused)
       "status: started_at with state terminated" },
     { "state terminated\nreason Error\nrestarts 0\n", "status: terminated without exit_code" },
     { "state running\nrestarts 0\nexit_code 1\n", "status: exit_code and finished_at go together" },
+    { "state running\nrestarts 0\nlast_started_at 1\n", "status: last_started_at without exit_code" },
     { "state running\nrestarts 0\nexit_code 256\nfinished_at 1\n", "status: line 3: exit_code is not 0-255" },
     { "state terminated\nreason Completed\nrestarts 0\nexit_code 1\nfinished_at 1\n",
       "status: Completed with exit_code 1" },

@@ -299,9 +299,47 @@ control_start (const char *lab, const struct lab_objects *applied, char *const *
 
 /* ---- waiting for it (commands) ----------------------------------------- */
 
+/* "5s" or "1500ms", as --timeout was given. */
+static void
+format_timeout (int ms, char out[24])
+{
+  if (ms % 1000 == 0)
+    snprintf (out, 24, "%ds", ms / 1000);
+  else
+    snprintf (out, 24, "%dms", ms);
+}
+
+/* The journal's last record of LAB's control loop (what down would
+ * signal); pid 0 when there is none. */
+static void
+control_loop_record (const char *lab, pid_t *pid, uint64_t *starttime)
+{
+  struct state *st = NULL;
+  nslab_error_t e = NULL;
+  *pid = 0;
+  if (state_load (lab, &st, &e) < 0)
+    {
+      nslab_error_free (&e);
+      return;
+    }
+  for (size_t i = 0; i < st->n_procs; i++)
+    if (st->procs[i].kind == STATE_PROC_CONTROL && strcmp (st->procs[i].name, "controller") == 0)
+      {
+        *pid = st->procs[i].pid;
+        *starttime = st->procs[i].starttime;
+      }
+  state_free (st);
+}
+
 int
 control_wait (const char *lab, uint64_t rv, int timeout_ms, nslab_error_t *err)
 {
+  /* A dead loop never applies anything: said at once, not after the
+   * whole timeout. The pid with its start time, so a reused pid is not
+   * taken for the loop. */
+  pid_t loop = 0;
+  uint64_t loop_start = 0;
+  control_loop_record (lab, &loop, &loop_start);
   struct store *s = NULL;
   if (store_open (lab, &s, err) < 0)
     return -1;
@@ -318,11 +356,20 @@ control_wait (const char *lab, uint64_t rv, int timeout_ms, nslab_error_t *err)
         break;
       if (seen >= rv)
         break;
+      if (loop > 0 && !proc_alive (loop, loop_start))
+        {
+          rc = nslab_error (err, 0, "the control loop of lab %s is not running (pid %d exited; its log: %s/%s/logs/"
+                                    "controller.log): the change is stored but nothing applies it",
+                            lab, (int) loop, state_root (), lab);
+          break;
+        }
       int64_t left = timeout_ms - (now_ms () - t0);
       if (left <= 0)
         {
-          rc = nslab_error (err, ETIMEDOUT, "lab %s: the change is not in place after %d ms (its control loop: "
-                                            "%s/%s/logs/controller.log)", lab, timeout_ms, state_root (), lab);
+          char t[24];
+          format_timeout (timeout_ms, t);
+          rc = nslab_error (err, 0, "timed out after %s waiting for the control loop of lab %s to apply the change "
+                                    "(its log: %s/%s/logs/controller.log)", t, lab, state_root (), lab);
           break;
         }
       int64_t ms = watch < 0 ? 20 : written ? COMMIT_SETTLE_MS : 1000;
@@ -365,7 +412,7 @@ struct pod_rt {
   char state[32];        /* running | waiting | terminated */
   char reason[32];
   unsigned restarts;
-  long long started_at, finished_at;
+  long long started_at, finished_at, last_started_at;
   int exit_code;
   bool probed, probe_ok;
   int fails;             /* consecutive failed probes */
@@ -567,13 +614,16 @@ read_app_state (struct controller *c, struct pod_rt *r)
   bool changed = !r->have_status || strcmp (r->state, state) != 0 || r->restarts != ps.restarts
                  || strcmp (r->reason, reason) != 0;
   /* A restarted container is probed afresh: not ready until it passes,
-   * as kubelet resets a container's readiness when it starts. */
+   * as kubelet resets a container's readiness when it starts. kubelet sees
+   * the exit first (the pod's Ready goes False, its endpoint ready=false)
+   * and probes the new container on its prober's next tick: this round
+   * writes the pod not ready, a probe one period on may make it ready. */
   if (r->have_status && (r->restarts != ps.restarts || strcmp (r->state, state) != 0))
     {
       r->probed = false;
       r->ready = false;
       r->fails = 0;
-      r->next_probe = now_ms ();
+      r->next_probe = now_ms () + CONTROL_PROBE_PERIOD_MS;
     }
   /* kubelet's events: the container started again, or waits in back-off. */
   if (r->have_status && strcmp (state, "waiting") == 0 && strcmp (r->state, "waiting") != 0)
@@ -586,6 +636,7 @@ read_app_state (struct controller *c, struct pod_rt *r)
   r->restarts = ps.restarts;
   r->started_at = ps.started_at;
   r->finished_at = ps.finished_at;
+  r->last_started_at = ps.last_started_at;
   r->exit_code = ps.exit_code;
   return changed;
 }
@@ -706,9 +757,14 @@ set_pod_status (json_t *pod, const json_t *was, void *arg)
   else if (strcmp (r->state, "terminated") == 0)
     {
       cleanup_free char *fin = rfc3339 (r->finished_at);
-      json_object_set_new (state, "terminated", json_pack ("{s:i, s:s, s:s}", "exitCode", (json_int_t) r->exit_code,
-                                                           "reason", r->reason[0] ? r->reason : "Error",
-                                                           "finishedAt", fin));
+      json_t *term = json_pack ("{s:i, s:s, s:s}", "exitCode", (json_int_t) r->exit_code, "reason",
+                                r->reason[0] ? r->reason : "Error", "finishedAt", fin);
+      if (r->last_started_at >= 0)
+        {
+          cleanup_free char *st = rfc3339 (r->last_started_at);
+          json_object_set_new (term, "startedAt", json_string (st));
+        }
+      json_object_set_new (state, "terminated", term);
       json_object_set_new (status, "phase", json_string (r->exit_code == 0 ? "Succeeded" : "Failed"));
     }
   else
@@ -730,9 +786,15 @@ set_pod_status (json_t *pod, const json_t *was, void *arg)
   if (r->restarts > 0 && r->finished_at)
     {
       cleanup_free char *fin = rfc3339 (r->finished_at);
-      json_object_set_new (cs, "lastState",
-                           json_pack ("{s:{s:i, s:s, s:s}}", "terminated", "exitCode", (json_int_t) r->exit_code,
-                                      "reason", r->exit_code == 0 ? "Completed" : "Error", "finishedAt", fin));
+      json_t *term = json_pack ("{s:i, s:s, s:s}", "exitCode", (json_int_t) r->exit_code, "reason",
+                                r->exit_code == 0 ? "Completed" : "Error", "finishedAt", fin);
+      /* kubelet always reports when the exited container had started */
+      if (r->last_started_at >= 0)
+        {
+          cleanup_free char *st = rfc3339 (r->last_started_at);
+          json_object_set_new (term, "startedAt", json_string (st));
+        }
+      json_object_set_new (cs, "lastState", json_pack ("{s:o}", "terminated", term));
     }
   /* A pod of several containers (servicelb's) has one app: the same state
    * for each. */
@@ -763,7 +825,8 @@ pod_status_hash (const json_t *pod, void *arg)
   const struct pod_rt *r = &c->pods[at - 1];
   uint64_t h = fnv1a64_mem (r->state, strlen (r->state) + 1, FNV64_INIT);
   h = fnv1a64_mem (r->reason, strlen (r->reason) + 1, h);
-  long long v[] = { r->ready, r->have_status, r->restarts, r->started_at, r->finished_at, r->exit_code };
+  long long v[] = { r->ready,       r->have_status, r->restarts,       r->started_at,
+                    r->finished_at, r->exit_code,   r->last_started_at };
   return fnv1a64_mem (v, sizeof v, h);
 }
 

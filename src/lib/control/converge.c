@@ -135,7 +135,11 @@ adjust_scenario (struct scenario *sc, struct store *s, const struct lab_objects 
   for (size_t i = 0; rc == 0 && i < sc->n_services; i++)
     {
       struct service_def *d = &sc->services[i];
-      keep[i] = stored_get (svcs, d->ns, d->name) != NULL;
+      /* default/kubernetes is the API server's own: its bootstrap
+       * controller makes it again (same ClusterIP, its EndpointSlice)
+       * when it is deleted. */
+      keep[i] = stored_get (svcs, d->ns, d->name) != NULL
+                || (d->implicit && strcmp (d->ns, "default") == 0 && strcmp (d->name, "kubernetes") == 0);
       /* An existing service keeps its ClusterIP and NodePorts, as the
        * apiserver keeps them across updates. */
       for (size_t k = 0; keep[i] && k < o->n_services; k++)

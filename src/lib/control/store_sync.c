@@ -26,6 +26,16 @@ obj_key (const json_t *obj)
                     meta_str (obj, "name"));
 }
 
+/* default/kubernetes: the API server's bootstrap controller makes it again
+ * when it is deleted (a user's deletion does not stick). */
+static bool
+apiserver_service (const json_t *obj)
+{
+  const char *ns = meta_str (obj, "namespace"), *name = meta_str (obj, "name");
+  return strcmp (json_string_value (json_object_get (obj, "kind")), "Service") == 0 && ns
+         && strcmp (ns, "default") == 0 && name && strcmp (name, "kubernetes") == 0;
+}
+
 /* The kinds the control loop owns in full: what is in the store and not in
  * the new set goes. Deployments, ReplicaSets of bare workloads and Services
  * are the user's: created by up and apply, deleted by nslab delete, only
@@ -477,7 +487,8 @@ store_sync (struct store *s, const struct lab_objects *o, time_t created, store_
       json_auto_t *was = was_body;
       /* The user's objects: a deleted one stays deleted; a stored one keeps
        * its spec (scale writes replicas there) and gets the new status. */
-      if (!loop_owned (obj) && strcmp (kind, "Namespace") != 0 && strcmp (kind, "Node") != 0)
+      if (!loop_owned (obj) && strcmp (kind, "Namespace") != 0 && strcmp (kind, "Node") != 0
+          && (was || !apiserver_service (obj)))
         {
           if (was == NULL)
             continue;
@@ -498,6 +509,15 @@ store_sync (struct store *s, const struct lab_objects *o, time_t created, store_
             }
           cleanup_free char *tk = xasprintf ("%s/%s", meta_str (obj, "namespace"), meta_str (obj, "name"));
           json_object_set (tpl.stored, tk, template_containers (obj) ? template_containers (obj) : json_null ());
+        }
+      /* made again: a new object, a new uid and creation time */
+      if (was == NULL && apiserver_service (obj))
+        {
+          char uid[37], now[32];
+          resources_new_uid (uid);
+          time_format_rfc3339 (time (NULL), now);
+          json_object_set_new (json_object_get (obj, "metadata"), "uid", json_string (uid));
+          json_object_set_new (json_object_get (obj, "metadata"), "creationTimestamp", json_string (now));
         }
       if (strcmp (kind, "Pod") == 0 && was)
         keep_pod_containers (obj, was);

@@ -44,6 +44,8 @@ pause_status_write (int dirfd, const struct pause_status *st)
     n += snprintf (buf + n, sizeof buf - (size_t) n, "finished_at %" PRId64 "\n", st->finished_at);
   if (st->next_start >= 0)
     n += snprintf (buf + n, sizeof buf - (size_t) n, "next_start %" PRId64 "\n", st->next_start);
+  if (st->last_started_at >= 0)
+    n += snprintf (buf + n, sizeof buf - (size_t) n, "last_started_at %" PRId64 "\n", st->last_started_at);
   int fd = openat (dirfd, PAUSE_STATUS_FILE ".tmp", O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
   if (fd < 0)
     return -1;
@@ -119,8 +121,9 @@ pause_status_read (int dirfd, struct pause_status *out, nslab_error_t *err)
     return nslab_error (err, EINVAL, "status: contains a NUL byte");
 
   static const char *const keys[] = { "state", "reason", "restarts", "started_at", "exit_code", "finished_at",
-                                       "next_start" };
-  struct pause_status st = { .started_at = -1, .exit_code = -1, .finished_at = -1, .next_start = -1 };
+                                       "next_start", "last_started_at" };
+  struct pause_status st = { .started_at = -1, .exit_code = -1, .finished_at = -1, .next_start = -1,
+                             .last_started_at = -1 };
   bool seen[ARRAY_SIZE (keys)] = { false };
   size_t last = 0;
   int lineno = 0;
@@ -184,8 +187,10 @@ pause_status_read (int dirfd, struct pause_status *out, nslab_error_t *err)
             st.started_at = v;
           else if (k == 5)
             st.finished_at = v;
-          else
+          else if (k == 6)
             st.next_start = v;
+          else
+            st.last_started_at = v;
           break;
         }
     }
@@ -204,6 +209,8 @@ pause_status_read (int dirfd, struct pause_status *out, nslab_error_t *err)
     return nslab_error (err, EINVAL, waiting ? "status: waiting without next_start" : "status: next_start when not waiting");
   if ((st.exit_code >= 0) != (st.finished_at >= 0))
     return nslab_error (err, EINVAL, "status: exit_code and finished_at go together");
+  if (st.last_started_at >= 0 && st.exit_code < 0)
+    return nslab_error (err, EINVAL, "status: last_started_at without exit_code");
   if (!running && st.exit_code < 0)
     return nslab_error (err, EINVAL, "status: %s without exit_code", pause_state_name (st.state));
   if (st.reason == PAUSE_REASON_COMPLETED && st.exit_code != 0)

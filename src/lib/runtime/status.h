@@ -12,6 +12,7 @@
  *   exit_code N
  *   finished_at UNIX_SECONDS
  *   next_start UNIX_SECONDS
+ *   last_started_at UNIX_SECONDS
  */
 #ifndef NSLAB_RUNTIME_STATUS_H
 #define NSLAB_RUNTIME_STATUS_H
@@ -43,6 +44,7 @@ struct pause_status {
   int exit_code;       /* -1: absent (the last termination: status, or 128 + signal) */
   int64_t finished_at; /* -1: absent (the last termination) */
   int64_t next_start;  /* -1: absent (waiting: when the back-off ends) */
+  int64_t last_started_at; /* -1: absent (when the last terminated app had started) */
 };
 
 /* Write DIRFD/status through status.tmp and renameat: a reader sees the old
@@ -54,7 +56,7 @@ int pause_status_write (int dirfd, const struct pause_status *st);
  * reason matches the state (waiting: CrashLoopBackOff; terminated: Error or
  * Completed; running: none); started_at only when running, next_start only
  * (and always) when waiting, exit_code and finished_at together (always
- * when waiting or terminated). Anything else is refused with one line
+ * when waiting or terminated), last_started_at only with exit_code. Anything else is refused with one line
  * naming the line. */
 int pause_status_read (int dirfd, struct pause_status *out, nslab_error_t *err);
 
