@@ -127,6 +127,11 @@ kc () { "$NSLAB" kubectl k3s "$@"; }
     jq -e '.kind == "Status" and .reason == "Invalid" and .code == 422'
   [ "$(c -o /dev/null -w '%{http_code}' -X PUT -d '{}' https://192.168.56.10:6443/api/v1/namespaces/demo/pods)" = 405 ]
   [ "$(c -o /dev/null -w '%{http_code}' https://192.168.56.10:6443/api/v1/frobs)" = 404 ]
+  # kube-apiserver's health endpoints, without credentials, as a load balancer asks them
+  for h in healthz livez readyz; do
+    [ "$("$NSLAB" exec k3s host -- curl -s --cacert "$pki/ca.crt" "https://192.168.56.10:6443/$h")" = ok ]
+    [ "$(kc get --raw "/$h")" = ok ]
+  done
   [ "$(kc -n demo get deploy web -o jsonpath='{.spec.replicas}')" = 2 ]
   "$NSLAB" down k3s
 }

@@ -963,6 +963,22 @@ handle (struct api *a, const struct api_request *req, struct api_response *out)
       json_object_set_new (out->body, "emulationMinor", json_string ("34"));
       return;
     }
+  /* kube-apiserver's health endpoints: plain "ok", no credentials needed
+   * (system:public-info-viewer), as load balancers, kubeadm and k3s's own
+   * checks and `kubectl get --raw /readyz` ask them. The one check that can
+   * fail here is the datastore's (etcd's; kine's on k3s), worded as the
+   * API server words a failed check. */
+  if (n == 1 && get && (strcmp (s[0], "healthz") == 0 || strcmp (s[0], "livez") == 0 || strcmp (s[0], "readyz") == 0))
+    {
+      uint64_t rv = 0;
+      nslab_error_t e = NULL;
+      bool ok = store_resource_version (a->store, &rv, &e) == 0;
+      nslab_error_free (&e);
+      out->code = ok ? 200 : 500;
+      out->text = ok ? xstrdup ("ok")
+                     : xasprintf ("[+]ping ok\n[-]etcd failed: reason withheld\n%s check failed\n", s[0]);
+      return;
+    }
   if (n == 2 && strcmp (s[0], "openapi") == 0 && strcmp (s[1], "v3") == 0 && get)
     {
       answer (out, 200, openapi_index ());
