@@ -186,6 +186,11 @@ EOF2
 @test "state: a lab dir or state root not owned by root, or writable by others, is refused and left as it is" {
   "$NSLAB" up "$(one_node_lab sec </dev/null)" >/dev/null
   chown 65534 "$STATE_ROOT/sec"
+  # the lab's control loop stops once it can no longer trust its dir (it
+  # wakes on the dir's change): wait for that before the dir is root's again,
+  # or a loaded machine lets it sleep through the whole window
+  for _ in $(seq 100); do pgrep -xf 'nslab-controller sec' > /dev/null || break; sleep 0.1; done
+  ! pgrep -xf 'nslab-controller sec' > /dev/null
   run "$NSLAB" down sec
   [ "$status" -eq 1 ]
   [ "$output" = "nslab: $STATE_ROOT/sec is owned by uid 65534 with mode 0700: nslab only trusts a lab dir owned by root and closed to group and others; left as it is" ]
