@@ -171,6 +171,17 @@ up_seed () {
   run "$NSLAB" delete k3s rs/my-helloworld-rs
   [ "$status" -eq 0 ]
   [ "$(ip netns list | grep -c '^k3s-default-my-helloworld-rs-')" -eq 0 ]
+  # w1's last pod gone: the bridge plugin never deletes cni0, nor its gateway address.
+  run "$NSLAB" scale k3s -n demo deploy/web --replicas 0
+  [ "$status" -eq 0 ]
+  [ "$(ip netns list | grep -c '^k3s-demo-web-')" -eq 0 ]
+  ip -n k3s-w1 -o addr show dev cni0 | grep -q ' inet 10.42.1.1/24 '
+  run "$NSLAB" status k3s
+  [ "$status" -eq 0 ]
+  ip -n k3s-w1 link del cni0
+  run "$NSLAB" status k3s
+  [ "$status" -eq 1 ]
+  [[ "$output" == *"k3s-w1   link cni0 is missing"* ]]
   run "$NSLAB" delete k3s svc/nothing-here
   [ "$status" -eq 1 ]
   [ "$output" = 'nslab: lab k3s: service "nothing-here" not found in namespace default' ]

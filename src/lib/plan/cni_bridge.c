@@ -7,10 +7,19 @@
 
 #define CNI_BRIDGE "cni0"
 
+/* The plugin makes cni0 with the node's first pod and never deletes it:
+ * a node whose pods have all gone keeps its bridge and gateway address.
+ * host-local having handed out an address there says a pod once was. */
+static bool
+has_cni_bridge (const struct model_node *n)
+{
+  return n->n_pods > 0 || n->last_reserved_ip != 0;
+}
+
 void
 cni_bridge_plan_node (struct plan *p, const struct model *m, const struct model_node *n)
 {
-  if (n->n_pods == 0)
+  if (!has_cni_bridge (n))
     return;
   uint32_t pod_mtu = flannel_pod_mtu (m);
   const char *ns = plan_ns (m, n->netns);
@@ -24,7 +33,7 @@ cni_bridge_plan_node (struct plan *p, const struct model *m, const struct model_
 void
 cni_bridge_plan_node_addr (struct plan *p, const struct model *m, const struct model_node *n)
 {
-  if (n->n_pods > 0)
+  if (has_cni_bridge (n))
     plan_add_addr (p, plan_ns (m, n->netns), CNI_BRIDGE, cidr_network (n->pod_cidr) + 1, n->pod_cidr.len, 0);
 }
 
@@ -49,6 +58,6 @@ void
 cni_bridge_plan_bridges_up (struct plan *p, const struct model *m)
 {
   for (size_t i = 0; i < m->n_nodes; i++)
-    if (m->nodes[i].n_pods > 0)
+    if (has_cni_bridge (&m->nodes[i]))
       plan_add_link_set (p, plan_ns (m, m->nodes[i].netns), CNI_BRIDGE, NULL, false);
 }
