@@ -976,9 +976,19 @@ controller_round (struct controller *c, bool full_sync, nslab_error_t *err)
     return -1;
   long long t2 = monotonic_us ();
   tm.plan = t2 - t1;
+  /* The new snapshot is made by a child while the plan is applied (it is
+   * megabytes of JSON for a large lab), and written once it is. */
+  int gate = -1;
+  if (snapshot_prepare_start (c->lab, newp, &c->snap, &gate, err) < 0)
+    {
+      plan_free (newp);
+      return -1;
+    }
   struct op_keys *new_keys = NULL;
-  rc = converge_apply (c->lab, &c->rt, c->applied, c->applied_keys, newp, full_sync, &tm.rules, &c->snap, &new_keys,
-                       err);
+  bool snapshot_due = false;
+  rc = converge_apply (c->lab, &c->rt, c->applied, c->applied_keys, newp, full_sync, &tm.rules, &snapshot_due,
+                       &new_keys, err);
+  snapshot_prepared_release (&gate, rc == 0 && snapshot_due);
   long long t3 = monotonic_us ();
   tm.apply = t3 - t2;
   json_t *old_uids = rc < 0 ? NULL : events_pod_uids (c->store, err);
