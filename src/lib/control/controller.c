@@ -989,6 +989,15 @@ controller_round (struct controller *c, bool full_sync, nslab_error_t *err)
   rc = converge_apply (c->lab, &c->rt, c->applied, c->applied_keys, newp, full_sync, &tm.rules, &snapshot_due,
                        &new_keys, err);
   snapshot_prepared_release (&gate, rc == 0 && snapshot_due);
+  /* Not written: not waited for either (the child may still be making the
+   * text, which nobody needs). */
+  if (!(rc == 0 && snapshot_due) && c->snap.pid >= 0)
+    {
+      kill (c->snap.pid, SIGKILL);
+      nslab_error_t e = NULL;
+      snapshot_write_finish (&c->snap, &e);
+      nslab_error_free (&e);
+    }
   long long t3 = monotonic_us ();
   tm.apply = t3 - t2;
   json_t *old_uids = rc < 0 ? NULL : events_pod_uids (c->store, err);
