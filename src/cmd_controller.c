@@ -153,11 +153,11 @@ controller_main (int argc, char **argv)
           controller_round_times (c, &tm);
           if (tm.total)
             fprintf (stderr,
-                     "round%s%s%s%s%s: observe %lld plan %lld apply %lld (rules %lld) store %lld events %lld total "
+                     "round%s%s%s%s%s%s: observe %lld plan %lld apply %lld (rules %lld) store %lld (snapshot wait %lld) events %lld total "
                      "%lld us\n",
                      full ? " full" : "", tm.store_changed ? " store" : "", tm.app_changed ? " app" : "",
-                     tm.ready_changed ? " ready" : "", tm.settled ? " settled" : "", tm.observe, tm.plan, tm.apply,
-                     tm.rules, tm.store, tm.events, tm.total);
+                     tm.ready_changed ? " ready" : "", tm.settled ? " settled" : "", tm.scoped ? " scoped" : "", tm.observe, tm.plan, tm.apply,
+                     tm.rules, tm.store, tm.snapshot_wait, tm.events, tm.total);
         }
       if (full)
         next_full = now_ms () + CONTROL_FULL_SYNC_S * 1000LL;

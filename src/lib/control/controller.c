@@ -27,6 +27,7 @@
 #include "control/converge.h"
 #include "control/events.h"
 #include "control/prober.h"
+#include "control/round_scope.h"
 #include "control/store_sync.h"
 #include "kernel/netns.h"
 #include "kernel/proc.h"
@@ -418,6 +419,7 @@ struct pod_rt {
   int fails;             /* consecutive failed probes */
   bool ready;
   int64_t next_probe;
+  uint64_t synced_status; /* rt_status_hash of what the store has of it (0: not stored yet) */
   enum { RT_EVENT_NONE, RT_EVENT_STARTED, RT_EVENT_BACKOFF } event; /* kubelet's, to record */
 };
 
@@ -442,7 +444,16 @@ struct controller {
   /* applied's op keys: after the first round, applied holds only what
    * stays of it (converge_compact) */
   struct op_keys *applied_keys;
+  /* The store's objects of every kind but those a pod/endpoint round
+   * writes, as the last round left them (valid: nobody else wrote since):
+   * while they stay, a round that only moved pods syncs only its scope. */
+  struct store_kinds_version others;
+  bool others_valid;
 };
+
+/* The kinds a scoped round looks at changes of (store_changed_since), and
+ * Events, which it writes without reading. */
+static const char *const scoped_kinds[4] = { "Pod", "Deployment", "ReplicaSet", "Event" };
 
 static void
 pod_rt_free (struct pod_rt *r)
@@ -809,6 +820,18 @@ set_pod_status (json_t *pod, const json_t *was, void *arg)
     }
 }
 
+/* What set_pod_status reads of a pod's runtime state, field by field. */
+static uint64_t
+rt_status_hash (const struct pod_rt *r)
+{
+  uint64_t h = fnv1a64_mem (r->state, strlen (r->state) + 1, FNV64_INIT);
+  h = fnv1a64_mem (r->reason, strlen (r->reason) + 1, h);
+  long long v[] = { r->ready,       r->have_status, r->restarts,       r->started_at,
+                    r->finished_at, r->exit_code,   r->last_started_at };
+  h = fnv1a64_mem (v, sizeof v, h);
+  return h ? h : 1;
+}
+
 static uint64_t
 pod_status_hash (const json_t *pod, void *arg)
 {
@@ -821,20 +844,45 @@ pod_status_hash (const json_t *pod, void *arg)
   uintptr_t at = (uintptr_t) strmap_get (&c->by_name, key);
   if (at == 0)
     return 0;
-  /* what set_pod_status reads of the pod's runtime state, field by field */
-  const struct pod_rt *r = &c->pods[at - 1];
-  uint64_t h = fnv1a64_mem (r->state, strlen (r->state) + 1, FNV64_INIT);
-  h = fnv1a64_mem (r->reason, strlen (r->reason) + 1, h);
-  long long v[] = { r->ready,       r->have_status, r->restarts,       r->started_at,
-                    r->finished_at, r->exit_code,   r->last_started_at };
-  return fnv1a64_mem (v, sizeof v, h);
+  return rt_status_hash (&c->pods[at - 1]);
+}
+
+/* Whether this round may sync the store for its scope only (*SCOPE, then
+ * to be freed): not a full sync, the scenario the same, and nobody wrote
+ * anything but pods, workloads and events since the last round. */
+static bool
+find_scope (struct controller *c, const struct plan *oldp, const struct plan *newp, bool full_sync,
+            bool scenario_changed, struct round_scope *scope)
+{
+  if (full_sync || scenario_changed || !c->others_valid)
+    return false;
+  struct store_kinds_version now;
+  json_t *rows = NULL;
+  nslab_error_t e = NULL;
+  if (store_kinds_version_except (c->store, scoped_kinds, &now, &e) < 0 || now.newest != c->others.newest
+      || now.count != c->others.count
+      || store_changed_since (c->store, c->seen_rv, "Pod", "Deployment", "ReplicaSet", &rows, &e) < 0)
+    {
+      nslab_error_free (&e);
+      return false;
+    }
+  bool *status = xcalloc (c->n_pods + 1, sizeof *status);
+  for (size_t i = 0; i < c->n_pods; i++)
+    status[i] = rt_status_hash (&c->pods[i]) != c->pods[i].synced_status;
+  bool ok = round_scope_find (oldp->objects, newp->objects, status, rows, scope);
+  free (status);
+  json_decref (rows);
+  return ok;
 }
 
 static int
 snapshot_ready (void *arg, nslab_error_t *err)
 {
   struct controller *c = arg;
-  return snapshot_write_finish (&c->snap, err);
+  long long t0 = monotonic_us ();
+  int rc = snapshot_write_finish (&c->snap, err);
+  c->times.snapshot_wait = monotonic_us () - t0;
+  return rc;
 }
 
 /* The events kubelet records for what read_app_state saw. */
@@ -870,6 +918,7 @@ controller_round (struct controller *c, bool full_sync, nslab_error_t *err)
     }
   long long t0 = monotonic_us ();
   struct control_round_times tm = { 0 };
+  c->times.snapshot_wait = 0;
   bool changed = full_sync, pending = false;
   for (size_t i = 0; i < c->n_pods; i++)
     changed |= read_app_state (c, &c->pods[i]);
@@ -927,9 +976,28 @@ controller_round (struct controller *c, bool full_sync, nslab_error_t *err)
     return -1;
   long long t2 = monotonic_us ();
   tm.plan = t2 - t1;
+  /* The new snapshot is made by a child while the plan is applied (it is
+   * megabytes of JSON for a large lab), and written once it is. */
+  int gate = -1;
+  if (snapshot_prepare_start (c->lab, newp, &c->snap, &gate, err) < 0)
+    {
+      plan_free (newp);
+      return -1;
+    }
   struct op_keys *new_keys = NULL;
-  rc = converge_apply (c->lab, &c->rt, c->applied, c->applied_keys, newp, full_sync, &tm.rules, &c->snap, &new_keys,
-                       err);
+  bool snapshot_due = false;
+  rc = converge_apply (c->lab, &c->rt, c->applied, c->applied_keys, newp, full_sync, &tm.rules, &snapshot_due,
+                       &new_keys, err);
+  snapshot_prepared_release (&gate, rc == 0 && snapshot_due);
+  /* Not written: not waited for either (the child may still be making the
+   * text, which nobody needs). */
+  if (!(rc == 0 && snapshot_due) && c->snap.pid >= 0)
+    {
+      kill (c->snap.pid, SIGKILL);
+      nslab_error_t e = NULL;
+      snapshot_write_finish (&c->snap, &e);
+      nslab_error_free (&e);
+    }
   long long t3 = monotonic_us ();
   tm.apply = t3 - t2;
   json_t *old_uids = rc < 0 ? NULL : events_pod_uids (c->store, err);
@@ -962,8 +1030,29 @@ controller_round (struct controller *c, bool full_sync, nslab_error_t *err)
   /* The full sync compares every object again. */
   if (full_sync)
     store_sync_cache_clear (c->synced);
-  rc = store_sync (c->store, newp->objects, c->created, set_pod_status, pod_status_hash, snapshot_ready, c,
-                   c->synced, rv, settling ? NULL : &observed, err);
+  struct round_scope scope;
+  tm.scoped = find_scope (c, oldp, newp, full_sync, scenario_changed, &scope);
+  if (tm.scoped)
+    {
+      struct lab_objects *now_view = round_scope_view (newp->objects, &scope);
+      struct lab_objects *was_view = round_scope_view (oldp->objects, &scope);
+      rc = store_sync_scoped (c->store, now_view, was_view, c->created, set_pod_status, pod_status_hash,
+                              snapshot_ready, c, c->synced, rv, settling ? NULL : &observed, err);
+      round_scope_view_free (now_view);
+      round_scope_view_free (was_view);
+    }
+  else
+    rc = store_sync (c->store, newp->objects, c->created, set_pod_status, pod_status_hash, snapshot_ready, c,
+                     c->synced, rv, settling ? NULL : &observed, err);
+  /* What the store now has of each pod's kubelet status. */
+  for (size_t i = 0; rc == 0 && i < c->n_pods; i++)
+    {
+      cleanup_free char *key = xasprintf ("%s/%s", newp->objects->pods[i].ns, newp->objects->pods[i].name);
+      if (!tm.scoped || strmap_get (&scope.pods, key))
+        c->pods[i].synced_status = rt_status_hash (&c->pods[i]);
+    }
+  if (tm.scoped)
+    round_scope_free (&scope);
   /* Finished by the sync unless it failed first. */
   if (c->snap.pid >= 0)
     {
@@ -991,6 +1080,15 @@ controller_round (struct controller *c, bool full_sync, nslab_error_t *err)
         rc = events_expire (c->store, t.tv_sec, err);
       if (rc == 0)
         rc = store_resource_version (c->store, &ev_after, err);
+      /* What the next round tells a pod/endpoint change by: taken only
+       * when the store holds exactly this round's writes. */
+      c->others_valid = false;
+      if (rc == 0 && !settling && ev_before == observed)
+        {
+          nslab_error_t e = NULL;
+          c->others_valid = store_kinds_version_except (c->store, scoped_kinds, &c->others, &e) == 0;
+          nslab_error_free (&e);
+        }
       rc = store_end (c->store, rc, err);
     }
   json_decref (old_uids);
@@ -999,9 +1097,13 @@ controller_round (struct controller *c, bool full_sync, nslab_error_t *err)
    * the next round needs its keys, its objects and the nodes' ops. */
   converge_compact (c->applied, c->applied_keys);
   if (rc < 0)
-    return -1;
+    {
+      c->others_valid = false;
+      return -1;
+    }
   tm.events = monotonic_us () - t4;
   tm.total = monotonic_us () - t0;
+  tm.snapshot_wait = c->times.snapshot_wait;
   c->times = tm;
   c->unsettled = settling;
   /* The events are our own writes: when nobody wrote between the sync and

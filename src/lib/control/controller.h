@@ -72,9 +72,14 @@ struct control_round_times {
   /* of apply: the nodes' rule syncs alone (iptables-restore processes or
    * nftables transactions, started to finished: the floor of the round) */
   long long rules;
+  /* of store: waiting for the snapshot's writer (a child started by apply)
+   * before the sync commits */
+  long long snapshot_wait;
   /* why it converged: the store or the scenario changed, an app's state or
    * a pod's readiness changed, a new pod's first probe came in */
   bool store_changed, app_changed, ready_changed, settled;
+  /* the store was synced for the round's scope only (round_scope.h) */
+  bool scoped;
 };
 void controller_round_times (const struct controller *c, struct control_round_times *out);
 /* An inotify descriptor (non-blocking, close-on-exec; the caller closes

@@ -820,11 +820,10 @@ withdraw_stale_addrs (const struct control_runtime *rt, const struct apply_index
 int
 converge_apply (const char *lab, const struct control_runtime *rt, const struct plan *applied,
                 const struct op_keys *applied_keys, const struct plan *newp, bool full_sync, long long *rules_us,
-                struct child_job *snap, struct op_keys **new_keys, nslab_error_t *err)
+                bool *snapshot_due, struct op_keys **new_keys, nslab_error_t *err)
 {
   long long nft_us = 0;
-  snap->pid = -1;
-  snap->err_fd = -1;
+  *snapshot_due = false;
   *new_keys = NULL;
   struct op_keys *own_keys = applied_keys ? NULL : op_keys_of (applied);
   const struct op_keys *old_keys = applied_keys ? applied_keys : own_keys;
@@ -1002,15 +1001,8 @@ converge_apply (const char *lab, const struct control_runtime *rt, const struct 
       rc = -1;
     }
   free (todo);
-  /* The snapshot says what the lab is: rewritten only when that changed,
-   * by a child while the caller syncs the store. */
-  if (rc == 0 && (changed || n_todo))
-    {
-      rc = state_open (lab, &w, err);
-      if (rc == 0)
-        rc = snapshot_write_start (w, newp, snap, err);
-      state_writer_close (w);
-    }
+  /* The snapshot says what the lab is: rewritten only when that changed. */
+  *snapshot_due = rc == 0 && (changed || n_todo);
   free (gone);
   free (nh);
   op_keys_free (own_keys);

@@ -43,15 +43,16 @@ void converge_compact (struct plan *p, const struct op_keys *keys);
  * partial sync, or a full one), then the pods that are gone torn down, then
  * the new pods' ops applied and recorded, both through RT (the runtime
  * agent, which takes the lab's lock per request: the rules are synced under
- * it, then it is released); the snapshot becomes NEWP: *SNAP is its
- * writer (snapshot_write_start), which the caller finishes before it marks
- * the change observed, whatever else fails. *RULES_US (if not NULL): the
+ * it, then it is released). *SNAPSHOT_DUE: whether the snapshot must
+ * become NEWP (the lab changed), which the caller writes (it prepared it
+ * while this ran: snapshot_prepare_start) and finishes before it marks the
+ * change observed. *RULES_US (if not NULL): the
  * microseconds the rule syncs themselves took (the longest of the nodes'
  * restores, which run at once). APPLIED_KEYS: APPLIED's op keys (NULL:
  * made from APPLIED's ops, which must then be all there); *NEW_KEYS:
  * NEWP's, on success. */
 int converge_apply (const char *lab, const struct control_runtime *rt, const struct plan *applied,
                     const struct op_keys *applied_keys, const struct plan *newp, bool full_sync, long long *rules_us,
-                    struct child_job *snap, struct op_keys **new_keys, nslab_error_t *err);
+                    bool *snapshot_due, struct op_keys **new_keys, nslab_error_t *err);
 
 #endif

@@ -252,6 +252,17 @@ remember (struct seen_table *t, const char *name, uint64_t rv, uint64_t hash)
   t->slots[i] = (struct seen) { .key = key, .rv = rv, .hash = hash };
 }
 
+static void
+remember_key (struct seen_table *t, struct seen sn)
+{
+  size_t i = sn.key & (t->cap - 1);
+  while (t->slots[i].key != 0 && t->slots[i].key != sn.key)
+    i = (i + 1) & (t->cap - 1);
+  if (t->slots[i].key == 0)
+    t->n++;
+  t->slots[i] = sn;
+}
+
 struct store_sync_cache *
 store_sync_cache_new (void)
 {
@@ -367,10 +378,93 @@ meta_rv (const json_t *obj)
   return rv ? strtoull (rv, NULL, 10) : 0;
 }
 
-int
-store_sync (struct store *s, const struct lab_objects *o, time_t created, store_pod_status_fn pod_status,
-            store_pod_status_hash_fn pod_status_hash, store_sync_ready_fn ready, void *arg,
-            struct store_sync_cache *cache, uint64_t planned_rv, uint64_t *observed, nslab_error_t *err)
+/* An index row (store_list_index's shape) of a stored body. */
+static json_t *
+index_row (const json_t *body)
+{
+  const json_t *meta = json_object_get (body, "metadata");
+  json_t *m = json_object ();
+  static const char *const keys[] = { "namespace", "name", "uid", "resourceVersion" };
+  for (size_t i = 0; i < ARRAY_SIZE (keys); i++)
+    json_object_set_new (m, keys[i], json_string (meta_str (body, keys[i]) ? meta_str (body, keys[i]) : ""));
+  const char *svc = json_string_value (json_object_get (json_object_get (meta, "labels"), "kubernetes.io/service-name"));
+  if (svc && strcmp (json_string_value (json_object_get (body, "kind")), "EndpointSlice") == 0)
+    json_object_set_new (m, "labels", json_pack ("{s:s}", "kubernetes.io/service-name", svc));
+  if (json_object_get (meta, "ownerReferences") && strcmp (json_string_value (json_object_get (body, "kind")), "ReplicaSet") == 0)
+    json_object_set_new (m, "ownerReferences", json_array ());
+  return json_pack ("{s:s, s:o}", "kind", json_string_value (json_object_get (body, "kind")), "metadata", m);
+}
+
+/* What the store holds of the objects a scoped sync is about, by
+ * kind/ns/name, as the full listing would have them: those of ITEMS (the
+ * new scope's) and OLD_ITEMS (the applied scope's), and every slice of the
+ * services either has slices of (found by their service-name label: a
+ * slice keeps its generated name). */
+static int
+scoped_index (struct store *s, json_t *items, json_t *old_items, json_t *stored, nslab_error_t *err)
+{
+  json_t *lists[2] = { items, old_items };
+  json_t *services = json_object (); /* "ns\tname" of the slices' services */
+  for (size_t l = 0; l < 2; l++)
+    for (size_t i = 0; i < json_array_size (lists[l]); i++)
+      {
+        json_t *obj = json_array_get (lists[l], i);
+        const char *kind = json_string_value (json_object_get (obj, "kind"));
+        if (strcmp (kind, "EndpointSlice") == 0)
+          {
+            const char *svc = json_string_value (json_object_get (
+                json_object_get (json_object_get (obj, "metadata"), "labels"), "kubernetes.io/service-name"));
+            if (svc && meta_str (obj, "namespace"))
+              {
+                cleanup_free char *sk = xasprintf ("%s\t%s", meta_str (obj, "namespace"), svc);
+                json_object_set_new (services, sk, json_true ());
+              }
+            continue;
+          }
+        cleanup_free char *k = obj_key (obj);
+        if (json_object_get (stored, k))
+          continue;
+        json_t *body = NULL;
+        if (store_get (s, kind, meta_str (obj, "namespace"), meta_str (obj, "name"), &body, err) < 0)
+          {
+            json_decref (services);
+            return -1;
+          }
+        if (body)
+          json_object_set_new (stored, k, index_row (body));
+        json_decref (body);
+      }
+  const char *sk;
+  json_t *v;
+  int rc = 0;
+  json_object_foreach (services, sk, v)
+    {
+      const char *tab = strchr (sk, '\t');
+      cleanup_free char *ns = xstrndup (sk, (size_t) (tab - sk));
+      cleanup_free char *prefix = xasprintf ("%s-", tab + 1);
+      json_t *list = NULL;
+      if ((rc = store_list_prefix (s, "EndpointSlice", ns, prefix, &list, err)) < 0)
+        break;
+      for (size_t i = 0; i < json_array_size (list); i++)
+        {
+          json_t *body = json_array_get (list, i);
+          const char *svc = json_string_value (json_object_get (
+              json_object_get (json_object_get (body, "metadata"), "labels"), "kubernetes.io/service-name"));
+          if (svc == NULL || strcmp (svc, tab + 1) != 0)
+            continue;
+          cleanup_free char *k = obj_key (body);
+          json_object_set_new (stored, k, index_row (body));
+        }
+      json_decref (list);
+    }
+  json_decref (services);
+  return rc;
+}
+
+static int
+sync_objects (struct store *s, const struct lab_objects *o, const struct lab_objects *old_scope, time_t created,
+              store_pod_status_fn pod_status, store_pod_status_hash_fn pod_status_hash, store_sync_ready_fn ready,
+              void *arg, struct store_sync_cache *cache, uint64_t planned_rv, uint64_t *observed, nslab_error_t *err)
 {
   /* One write transaction from the first read: nobody writes in between,
    * so a scale that lands meanwhile is never overwritten. */
@@ -382,7 +476,13 @@ store_sync (struct store *s, const struct lab_objects *o, time_t created, store_
   /* What the store holds now, by kind/ns/name: each object's index entry
    * only (store_list_index); a body is read only where it is needed. */
   json_t *stored = json_object ();
-  for (size_t k = 0; rc == 0 && k < ARRAY_SIZE (synced_kinds); k++)
+  if (rc == 0 && old_scope)
+    {
+      json_t *old_items = resources_from_objects (old_scope, created);
+      rc = scoped_index (s, items, old_items, stored, err);
+      json_decref (old_items);
+    }
+  for (size_t k = 0; rc == 0 && old_scope == NULL && k < ARRAY_SIZE (synced_kinds); k++)
     {
       json_t *list = NULL;
       rc = store_list_index (s, synced_kinds[k], &list, err);
@@ -452,8 +552,13 @@ store_sync (struct store *s, const struct lab_objects *o, time_t created, store_
   /* The objects whose stored version is the one an earlier round wrote or
    * found, and that this round wants as it wanted them then, are as wanted:
    * only the others are read and compared. */
+  /* A scoped sync leaves what it did not look at as the rounds before
+   * found it. */
   struct seen_table seen_now;
-  table_init (&seen_now, json_array_size (items));
+  table_init (&seen_now, json_array_size (items) + (old_scope && cache ? cache->seen.n : 0));
+  for (size_t i = 0; old_scope && cache && i < cache->seen.cap; i++)
+    if (cache->seen.slots[i].key)
+      remember_key (&seen_now, cache->seen.slots[i]);
   struct templates tpl = { json_object (), json_object () };
   for (size_t i = 0; i < json_array_size (items); i++)
     {
@@ -635,4 +740,23 @@ store_sync (struct store *s, const struct lab_objects *o, time_t created, store_
   json_decref (items);
   json_decref (stored);
   return rc;
+}
+
+int
+store_sync (struct store *s, const struct lab_objects *o, time_t created, store_pod_status_fn pod_status,
+            store_pod_status_hash_fn pod_status_hash, store_sync_ready_fn ready, void *arg,
+            struct store_sync_cache *cache, uint64_t planned_rv, uint64_t *observed, nslab_error_t *err)
+{
+  return sync_objects (s, o, NULL, created, pod_status, pod_status_hash, ready, arg, cache, planned_rv, observed,
+                       err);
+}
+
+int
+store_sync_scoped (struct store *s, const struct lab_objects *scope, const struct lab_objects *old_scope,
+                   time_t created, store_pod_status_fn pod_status, store_pod_status_hash_fn pod_status_hash,
+                   store_sync_ready_fn ready, void *arg, struct store_sync_cache *cache, uint64_t planned_rv,
+                   uint64_t *observed, nslab_error_t *err)
+{
+  return sync_objects (s, scope, old_scope, created, pod_status, pod_status_hash, ready, arg, cache, planned_rv,
+                       observed, err);
 }

@@ -46,5 +46,16 @@ int store_sync (struct store *s, const struct lab_objects *o, time_t created, st
                 store_pod_status_hash_fn pod_status_hash, store_sync_ready_fn ready, void *arg,
                 struct store_sync_cache *cache, uint64_t planned_rv, uint64_t *observed,
                 nslab_error_t *err);
+/* store_sync of a part of the lab only: SCOPE, the new plan's objects a
+ * round changed, and OLD_SCOPE, the applied plan's same ones (by name).
+ * The objects of either are read, compared, written and (gone from SCOPE)
+ * deleted, as store_sync would; nothing else in the store is looked at.
+ * The same store as store_sync of the whole new plan when everything the
+ * two plans differ in, and every object built from it, is in both scopes
+ * (the control loop's pod/endpoint rounds: converge.h). */
+int store_sync_scoped (struct store *s, const struct lab_objects *scope, const struct lab_objects *old_scope,
+                       time_t created, store_pod_status_fn pod_status, store_pod_status_hash_fn pod_status_hash,
+                       store_sync_ready_fn ready, void *arg, struct store_sync_cache *cache, uint64_t planned_rv,
+                       uint64_t *observed, nslab_error_t *err);
 
 #endif

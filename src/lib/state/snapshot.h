@@ -25,6 +25,15 @@ int snapshot_write (struct state_writer *w, const struct plan *p, nslab_error_t 
  * at once with 0. */
 int snapshot_write_start (struct state_writer *w, const struct plan *p, struct child_job *job, nslab_error_t *err);
 int snapshot_write_finish (struct child_job *job, nslab_error_t *err);
+/* The control loop's: a child makes the snapshot of P from the moment the
+ * plan is made, while the caller applies it; snapshot_prepared_release
+ * tells it whether to write it (WRITE_IT: the plan is applied and the lab
+ * changed) or drop it, and closes *GATE. The child takes LAB's lock only
+ * to write, once released (the caller must not hold it then: it would
+ * wait). _finish waits for it as for snapshot_write_start's. */
+int snapshot_prepare_start (const char *lab, const struct plan *p, struct child_job *job, int *gate,
+                            nslab_error_t *err);
+void snapshot_prepared_release (int *gate, bool write_it);
 /* Read LAB's snapshot. Only a regular file owned by root, not a link, in a
  * lab dir that is itself the lab's, is trusted. */
 int snapshot_read (const char *lab, struct plan **out, nslab_error_t *err);

@@ -358,6 +358,62 @@ store_kinds_version (struct store *s, const char *kind1, const char *kind2, cons
   return 0;
 }
 
+int
+store_kinds_version_except (struct store *s, const char *const except[4], struct store_kinds_version *out,
+                            nslab_error_t *err)
+{
+  sqlite3_stmt *st = NULL;
+  if (sqlite3_prepare_v2 (s->db,
+                          "SELECT count(*), coalesce(max(resource_version), 0) FROM objects "
+                          "WHERE kind NOT IN (?1, ?2, ?3, ?4)",
+                          -1, &st, NULL)
+      != SQLITE_OK)
+    return db_error (s, err, "read the version of the objects");
+  for (int i = 0; i < 4; i++)
+    sqlite3_bind_text (st, i + 1, except[i] ? except[i] : "", -1, SQLITE_STATIC);
+  if (sqlite3_step (st) != SQLITE_ROW)
+    {
+      sqlite3_finalize (st);
+      return db_error (s, err, "read the version of the objects");
+    }
+  out->count = (uint64_t) sqlite3_column_int64 (st, 0);
+  out->newest = (uint64_t) sqlite3_column_int64 (st, 1);
+  sqlite3_finalize (st);
+  return 0;
+}
+
+int
+store_changed_since (struct store *s, uint64_t rv, const char *kind1, const char *kind2, const char *kind3,
+                     json_t **out, nslab_error_t *err)
+{
+  sqlite3_stmt *st = NULL;
+  *out = NULL;
+  if (sqlite3_prepare_v2 (s->db,
+                          "SELECT kind, namespace, name FROM objects WHERE kind IN (?1, ?2, ?3) "
+                          "AND resource_version > ?4",
+                          -1, &st, NULL)
+      != SQLITE_OK)
+    return db_error (s, err, "read");
+  sqlite3_bind_text (st, 1, kind1, -1, SQLITE_STATIC);
+  sqlite3_bind_text (st, 2, kind2 ? kind2 : kind1, -1, SQLITE_STATIC);
+  sqlite3_bind_text (st, 3, kind3 ? kind3 : kind1, -1, SQLITE_STATIC);
+  sqlite3_bind_int64 (st, 4, (sqlite3_int64) rv);
+  json_t *items = json_array ();
+  int r;
+  while ((r = sqlite3_step (st)) == SQLITE_ROW)
+    json_array_append_new (items, json_pack ("{s:s, s:{s:s, s:s}}", "kind", (const char *) sqlite3_column_text (st, 0),
+                                             "metadata", "namespace", (const char *) sqlite3_column_text (st, 1),
+                                             "name", (const char *) sqlite3_column_text (st, 2)));
+  sqlite3_finalize (st);
+  if (r != SQLITE_DONE)
+    {
+      json_decref (items);
+      return db_error (s, err, "read");
+    }
+  *out = items;
+  return 0;
+}
+
 /* Rows of a SELECT of bodies, as a JSON array. */
 static int
 collect (struct store *s, sqlite3_stmt *st, json_t **out, nslab_error_t *err)

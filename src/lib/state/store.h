@@ -41,6 +41,16 @@ struct store_kinds_version {
 };
 int store_kinds_version (struct store *s, const char *kind1, const char *kind2, const char *kind3,
                          struct store_kinds_version *out, nslab_error_t *err);
+/* The same pair over every kind but the up to four named (NULL: unused):
+ * the control loop tells from it that nobody wrote anything but those
+ * kinds since it last looked. */
+int store_kinds_version_except (struct store *s, const char *const except[4], struct store_kinds_version *out,
+                                nslab_error_t *err);
+/* The objects of KIND1, KIND2 or KIND3 (NULL: none) put since
+ * resourceVersion RV, each as {kind, metadata: {namespace, name}}: through
+ * the key's index, without reading the other kinds' rows. */
+int store_changed_since (struct store *s, uint64_t rv, const char *kind1, const char *kind2, const char *kind3,
+                         json_t **out, nslab_error_t *err);
 /* Add or replace an object (keyed by kind, namespace, name): it gets the next
  * resourceVersion; a new object keeps or gets a uid and a creationTimestamp,
  * a replaced one keeps its uid; a put that changes nothing keeps the
