@@ -11,12 +11,7 @@ load helpers
 
 GOLD=$BATS_TEST_DIRNAME/golden-kubectl
 
-setup () {
-  common_setup
-  command -v kubectl >/dev/null || skip "no kubectl on this machine (Debian: kubernetes-client)"
-  export HOME=$BATS_TEST_TMPDIR   # kubectl's discovery cache
-  KMINOR=$(kubectl_minor)
-}
+setup () { kubectl_setup; }
 
 # A golden describe (kubectl 1.32's text) as the kubectl found prints it.
 gold_describe () {
@@ -29,8 +24,6 @@ gold_describe () {
 
 # Ages vary with the run: AGE; kubectl's column padding: one space.
 norm () { sed -E 's/\b[0-9]+(s|m[0-9]*s?|h)\b/AGE/g; s/ +/ /g'; }
-
-kc () { "$NSLAB" kubectl k3s "$@"; }
 
 @test "apiserver: seed 001's kubectl commands print the seed's columns and values" {
   "$NSLAB" up "$SEED" > /dev/null

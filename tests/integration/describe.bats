@@ -8,20 +8,13 @@ bats_require_minimum_version 1.5.0
 
 load helpers
 
-setup () {
-  common_setup
-  command -v kubectl >/dev/null || skip "no kubectl on this machine (Debian: kubernetes-client)"
-  export HOME=$BATS_TEST_TMPDIR   # kubectl's discovery cache
-  KMINOR=$(kubectl_minor)
-}
+setup () { kubectl_setup; }
 
 # Ages vary with the run: AGE (the Events table's column, "(x2 over 5s)");
 # so do a node's lease renewal and heartbeats: TIME (same width).
 norm () {
   sed -E 's/\b[0-9]+(s|m[0-9]*s?|h|d)\b/AGE/g; s/[A-Z][a-z]{2}, [0-9]{2} [A-Z][a-z]{2} [0-9]{4} [0-9:]{8} [-+][0-9]{4}/TIME  TIME  TIME  TIME  /g'
 }
-
-kc () { "$NSLAB" kubectl k3s "$@"; }
 
 # nslab describe and kubectl describe print the same for ARGS. nslab
 # emulates kubectl 1.32; an older kubectl (Debian's 1.20, 1.27-1.30) is

@@ -71,6 +71,17 @@ common_setup () {
   NSLAB_TEST_SET_UP=1
 }
 
+# common_setup for the tests that drive the machine's kubectl against the
+# seed lab k3s (kc): skipped without one; KMINOR is its minor version.
+kubectl_setup () {
+  common_setup
+  command -v kubectl >/dev/null || skip "no kubectl on this machine (Debian: kubernetes-client)"
+  export HOME=$BATS_TEST_TMPDIR   # kubectl's discovery cache
+  KMINOR=$(kubectl_minor)
+}
+
+kc () { "$NSLAB" kubectl k3s "$@"; }
+
 common_teardown () {
   local rc=0
   # A test skipped in setup (not root, not in the sandbox) has nothing to

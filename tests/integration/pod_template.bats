@@ -9,13 +9,7 @@ bats_require_minimum_version 1.5.0
 
 load helpers
 
-setup () {
-  common_setup
-  command -v kubectl >/dev/null || skip "no kubectl on this machine (Debian: kubernetes-client)"
-  export HOME=$BATS_TEST_TMPDIR   # kubectl's discovery cache
-}
-
-kc () { "$NSLAB" kubectl k3s "$@"; }
+setup () { kubectl_setup; }
 
 # Wait until NS has N running pods labelled SEL.
 wait_pods () {
