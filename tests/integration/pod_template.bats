@@ -173,3 +173,34 @@ YAML
   [ "$(kc apply -f "$BATS_TEST_DIRNAME/golden-kubectl/web.yaml")" = $'deployment.apps/web unchanged\nservice/web-svc unchanged' ]
   "$NSLAB" down k3s
 }
+
+@test "pod template: kubelet's container IDs (containerd://<64 hex>), a new one per start; lastState keeps the old; describe prints them" {
+  "$NSLAB" up "$SEED" > /dev/null
+  pod=$(kc -n demo get pods -o jsonpath='{.items[0].metadata.name}')
+  cid () { kc -n demo get pod "$pod" -o jsonpath="{.status.containerStatuses[0].$1}"; }
+  id=$(cid containerID)
+  [[ "$id" =~ ^containerd://[0-9a-f]{64}$ ]]
+  # one per container start: every pod's differs, and a pod of two containers has two
+  [ "$(kc get pods -A -o jsonpath='{range .items[*]}{.status.containerStatuses[*].containerID}{"\n"}{end}' | tr ' ' '\n' | sort -u | grep -c '^containerd://')" \
+    = "$(kc get pods -A -o jsonpath='{range .items[*]}{.spec.containers[*].name}{"\n"}{end}' | wc -w)" ]
+  # kubectl describe pod (every version's) and nslab describe print it, and containerd's imageID
+  image_id=$(cid imageID)
+  [[ "$image_id" =~ ^docker\.io/library/nginx@sha256:[0-9a-f]{64}$ ]]
+  for d in "kc -n demo describe pod $pod" "$NSLAB describe k3s -n demo pod $pod"; do
+    run $d
+    [[ "$output" == *$'\n    Container ID:   '"$id"$'\n    Image:          nginx:1.27-alpine\n    Image ID:       '"$image_id"$'\n'* ]]
+  done
+  # the app killed: kubelet starts a new container, with a new ID; the old
+  # one is Last State's
+  pause=$(pgrep -xf "nslab-pause k3s demo/$pod")
+  app=$(pgrep -P "$pause" | head -1)
+  kill -9 "$app"
+  for _ in $(seq 100); do [ "$(cid restartCount)" = 1 ] && break; sleep 0.1; done
+  new=$(cid containerID)
+  [[ "$new" =~ ^containerd://[0-9a-f]{64}$ ]] && [ "$new" != "$id" ]
+  [ "$(cid lastState.terminated.containerID)" = "$id" ]
+  # the same in the next rounds of the loop: derived, not drawn
+  sleep 1
+  [ "$(cid containerID)" = "$new" ]
+  "$NSLAB" down k3s
+}

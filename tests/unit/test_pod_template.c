@@ -133,6 +133,56 @@ START_TEST (test_pod_from_template)
 }
 END_TEST
 
+/* containerd's container IDs: one per start of a container, the same in
+ * every process that derives it. The expected digest is coreutils':
+ * printf 'k3s\0uid-1\0nginx\0%s\0' 2 | sha256sum. */
+START_TEST (test_container_ids)
+{
+  cleanup_free char *id = pod_template_container_id ("k3s", "uid-1", "nginx", 2);
+  ck_assert_str_eq (id, "containerd://0b2cfbb41bf8a6bf9902a413dc96e64fa6e00a764136d26d7d87958885213318");
+  static const struct { const char *lab, *uid, *name; long long n; } other[] = {
+    { "k3s2", "uid-1", "nginx", 2 }, { "k3s", "uid-2", "nginx", 2 },
+    { "k3s", "uid-1", "side", 2 },   { "k3s", "uid-1", "nginx", 3 },
+  };
+  for (size_t i = 0; i < ARRAY_SIZE (other); i++)
+    {
+      cleanup_free char *o = pod_template_container_id (other[i].lab, other[i].uid, other[i].name, other[i].n);
+      ck_assert_str_ne (o, id);
+    }
+  /* a running container restarted twice: its own ID, the one before it
+   * in lastState; a waiting one (back-off): the exited one's in both; a
+   * terminated one (restartPolicy Never) in state.terminated too */
+  json_t *pod = parse ("{\"metadata\":{\"uid\":\"uid-1\"},\"status\":{\"containerStatuses\":["
+                       "{\"name\":\"nginx\",\"restartCount\":2,\"state\":{\"running\":{}},"
+                       "\"lastState\":{\"terminated\":{\"exitCode\":137}}},"
+                       "{\"name\":\"side\",\"restartCount\":1,\"state\":{\"waiting\":{}},"
+                       "\"lastState\":{\"terminated\":{\"exitCode\":1}}},"
+                       "{\"name\":\"job\",\"restartCount\":0,\"state\":{\"terminated\":{\"exitCode\":0}}},"
+                       "{\"restartCount\":0}]}}");
+  pod_template_set_container_ids (pod, "k3s");
+  const json_t *css = json_object_get (json_object_get (pod, "status"), "containerStatuses");
+  static const struct { size_t at; const char *path[3]; const char *name; long long n; } want[] = {
+    { 0, { "containerID" }, "nginx", 2 },
+    { 0, { "lastState", "terminated", "containerID" }, "nginx", 1 },
+    { 1, { "containerID" }, "side", 1 },
+    { 1, { "lastState", "terminated", "containerID" }, "side", 1 },
+    { 2, { "containerID" }, "job", 0 },
+    { 2, { "state", "terminated", "containerID" }, "job", 0 },
+  };
+  for (size_t i = 0; i < ARRAY_SIZE (want); i++)
+    {
+      const json_t *v = json_array_get (css, want[i].at);
+      for (size_t k = 0; k < 3 && want[i].path[k]; k++)
+        v = json_object_get (v, want[i].path[k]);
+      cleanup_free char *w = pod_template_container_id ("k3s", "uid-1", want[i].name, want[i].n);
+      ck_assert_msg (json_is_string (v) && strcmp (json_string_value (v), w) == 0, "want[%zu]", i);
+    }
+  /* a status without a name gets none */
+  ck_assert_ptr_null (json_object_get (json_array_get (css, 3), "containerID"));
+  json_decref (pod);
+}
+END_TEST
+
 static Suite *
 make_suite (void)
 {
@@ -141,6 +191,7 @@ make_suite (void)
   tcase_add_test (tc, test_image_refs);
   tcase_add_test (tc, test_container_defaults);
   tcase_add_test (tc, test_pod_from_template);
+  tcase_add_test (tc, test_container_ids);
   suite_add_tcase (s, tc);
   return s;
 }

@@ -530,6 +530,9 @@ store_sync (struct store *s, const struct lab_objects *o, time_t created, store_
         {
           pod_status (obj, was, arg);
         }
+      /* after the uid is the stored one and the restart count kubelet's */
+      if (strcmp (kind, "Pod") == 0)
+        pod_template_set_container_ids (obj, o->lab);
       if (was)
         {
           /* The apiserver keeps metadata it set (uid, creationTimestamp):

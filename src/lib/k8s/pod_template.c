@@ -155,6 +155,22 @@ pod_template_image_ref (const char *image)
                     image, p.tag || p.digest ? "" : ":latest");
 }
 
+/* The SHA-256 of the N strings PARTS, as 64 lowercase hex digits in HEX;
+ * of several, each with its terminating NUL (so "ab","c" and "a","bc"
+ * differ). */
+static void
+sha256_hex (const char *const *parts, size_t n, char hex[2 * SHA256_DIGEST_SIZE + 1])
+{
+  uint8_t d[SHA256_DIGEST_SIZE];
+  struct sha256_ctx ctx;
+  sha256_init (&ctx);
+  for (size_t i = 0; i < n; i++)
+    sha256_update (&ctx, strlen (parts[i]) + (n > 1), (const uint8_t *) parts[i]);
+  sha256_digest (&ctx, sizeof d, d);
+  for (size_t i = 0; i < sizeof d; i++)
+    snprintf (hex + 2 * i, 3, "%02x", d[i]);
+}
+
 /* containerd's image ID: the repository and the digest of what it pulled.
  * nslab pulls nothing: a digest the manifest gives, else the SHA-256 of
  * the resolved reference (stable per image, never a real registry's). */
@@ -167,15 +183,53 @@ image_id (const char *ref)
   const char *last = strrchr (ref, '/');
   const char *colon = strchr (last ? last : ref, ':');
   size_t repo_len = colon ? (size_t) (colon - ref) : strlen (ref);
-  uint8_t d[SHA256_DIGEST_SIZE];
-  struct sha256_ctx ctx;
-  sha256_init (&ctx);
-  sha256_update (&ctx, strlen (ref), (const uint8_t *) ref);
-  sha256_digest (&ctx, sizeof d, d);
   char hex[2 * SHA256_DIGEST_SIZE + 1];
-  for (size_t i = 0; i < sizeof d; i++)
-    snprintf (hex + 2 * i, 3, "%02x", d[i]);
+  sha256_hex (&ref, 1, hex);
   return xasprintf ("%.*s@sha256:%s", (int) repo_len, ref, hex);
+}
+
+char *
+pod_template_container_id (const char *lab, const char *pod_uid, const char *container, long long restart)
+{
+  char n[24], hex[2 * SHA256_DIGEST_SIZE + 1];
+  snprintf (n, sizeof n, "%lld", restart);
+  const char *parts[] = { lab, pod_uid, container, n };
+  sha256_hex (parts, sizeof parts / sizeof *parts, hex);
+  return xasprintf ("containerd://%s", hex);
+}
+
+static void
+set_id (json_t *o, const char *lab, const char *uid, const char *name, long long restart)
+{
+  cleanup_free char *id = pod_template_container_id (lab, uid, name, restart);
+  json_object_set_new (o, "containerID", json_string (id));
+}
+
+void
+pod_template_set_container_ids (json_t *pod, const char *lab)
+{
+  const char *uid = json_string_value (json_object_get (json_object_get (pod, "metadata"), "uid"));
+  json_t *css = json_object_get (json_object_get (pod, "status"), "containerStatuses");
+  size_t i;
+  json_t *cs;
+  json_array_foreach (css, i, cs)
+    {
+      const char *name = json_string_value (json_object_get (cs, "name"));
+      if (uid == NULL || name == NULL)
+        continue;
+      long long n = json_integer_value (json_object_get (cs, "restartCount"));
+      json_t *state = json_object_get (cs, "state");
+      set_id (cs, lab, uid, name, n);
+      json_t *term = json_object_get (state, "terminated");
+      if (json_is_object (term))
+        set_id (term, lab, uid, name, n);
+      /* kubelet's previous container: the one before a running one, the
+       * one that exited for a waiting one (its back-off; the count rises
+       * when the next one starts) */
+      json_t *last = json_object_get (json_object_get (cs, "lastState"), "terminated");
+      if (json_is_object (last))
+        set_id (last, lab, uid, name, json_is_object (json_object_get (state, "running")) ? n - 1 : n);
+    }
 }
 
 json_t *

@@ -29,6 +29,20 @@ char *pod_template_image_ref (const char *image);
  * LIKE NULL: running, not ready, no restarts). */
 json_t *pod_template_statuses (const json_t *containers, const json_t *like);
 
+/* The ID containerd gives the container CONTAINER of the pod POD_UID of
+ * lab LAB when kubelet starts it for the RESTART'th time (0: the first
+ * start): "containerd://" and 64 hex digits, a new one per start. nslab
+ * starts no containerd: a SHA-256 of what identifies that start, so the
+ * same start has the same ID in every process that reports it. Caller
+ * frees. */
+char *pod_template_container_id (const char *lab, const char *pod_uid, const char *container, long long restart);
+
+/* POD's containerStatuses get kubelet's containerIDs (state.terminated's
+ * too): the current container's from its restartCount, lastState's from
+ * the container before it. Statuses without a name, or a POD without a
+ * uid, are left as they are. */
+void pod_template_set_container_ids (json_t *pod, const char *lab);
+
 /* POD (as the lab's plan made it) takes TEMPLATE's containers
  * (spec.template.spec.containers of its ReplicaSet), defaulted (and, as
  * for any Pod, resources.requests defaulted to the limits), and a status
