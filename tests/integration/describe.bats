@@ -17,7 +17,8 @@ norm () {
 }
 
 # nslab describe and kubectl describe print the same for ARGS. nslab
-# emulates kubectl 1.32; an older kubectl (Debian's 1.20, 1.27-1.30) is
+# emulates kubectl 1.32 (1.33 is compared with what it prints of 1.32's
+# text, old_kubectl_describe); an older kubectl (Debian's 1.20, 1.27-1.30) is
 # compared with what it prints of 1.32's text (old_kubectl_describe), spaces
 # squeezed (the lines it lacks widen 1.32's columns), without the Endpoints
 # deprecation warning (a service's v1 Endpoints are read before 1.31).
@@ -26,7 +27,7 @@ same () {
     old () { norm | tr -s ' ' | grep -v '^Warning: v1 Endpoints is deprecated'; }
     diff -u <(kc describe "$@" 2>&1 | old) <("$NSLAB" describe k3s "$@" 2>&1 | old | old_kubectl_describe "$KMINOR")
   else
-    diff -u <(kc describe "$@" 2>&1 | norm) <("$NSLAB" describe k3s "$@" 2>&1 | norm)
+    diff -u <(kc describe "$@" 2>&1 | norm) <("$NSLAB" describe k3s "$@" 2>&1 | norm | old_kubectl_describe "$KMINOR")
   fi
 }
 

@@ -204,3 +204,34 @@ YAML
   [ "$(cid containerID)" = "$new" ]
   "$NSLAB" down k3s
 }
+
+@test "pod template: the API server's and its admission plugins' pod defaults, for a scenario's pod and kubectl run's, as describe pod shows them" {
+  "$NSLAB" up "$SEED" > /dev/null
+  kc run tst --image=nginx > /dev/null
+  wait_pods default run=tst 1
+  web=$(kc -n demo get pods -o jsonpath='{.items[0].metadata.name}')
+  fields='{.spec.restartPolicy} {.spec.dnsPolicy} {.spec.terminationGracePeriodSeconds} {.spec.schedulerName} {.spec.securityContext} {.spec.enableServiceLinks} {.spec.serviceAccountName} {.spec.serviceAccount} {.spec.preemptionPolicy} {.spec.priority}'
+  for p in "-n demo $web" "tst"; do
+    # shellcheck disable=SC2086
+    [ "$(kc get pod $p -o jsonpath="$fields")" = "Always ClusterFirst 30 default-scheduler {} true default default PreemptLowerPriority 0" ]
+    # shellcheck disable=SC2086
+    [ "$(kc get pod $p -o jsonpath='{range .spec.tolerations[*]}{.key}:{.effect}:{.operator}:{.tolerationSeconds} {end}')" = "node.kubernetes.io/not-ready:NoExecute:Exists:300 node.kubernetes.io/unreachable:NoExecute:Exists:300 " ]
+    # shellcheck disable=SC2086
+    vol=$(kc get pod $p -o jsonpath='{.spec.volumes[0].name}')
+    [[ "$vol" =~ ^kube-api-access-[bcdfghjklmnpqrstvwxz2456789]{5}$ ]]
+    # shellcheck disable=SC2086
+    [ "$(kc get pod $p -o jsonpath='{.spec.volumes[0].projected.sources[*]}' | jq -sc .)" = '[{"serviceAccountToken":{"expirationSeconds":3607,"path":"token"}},{"configMap":{"items":[{"key":"ca.crt","path":"ca.crt"}],"name":"kube-root-ca.crt"}},{"downwardAPI":{"items":[{"fieldRef":{"apiVersion":"v1","fieldPath":"metadata.namespace"},"path":"namespace"}]}}]' ]
+    # shellcheck disable=SC2086
+    [ "$(kc get pod $p -o jsonpath='{.spec.containers[0].volumeMounts[0].mountPath} {.spec.containers[0].volumeMounts[0].name} {.spec.containers[0].volumeMounts[0].readOnly}')" = "/var/run/secrets/kubernetes.io/serviceaccount $vol true" ]
+    # shellcheck disable=SC2086
+    run kc describe pod $p
+    [[ "$output" == *$'\n    Mounts:\n      /var/run/secrets/kubernetes.io/serviceaccount from '"$vol"$' (ro)\n'* ]]
+    [[ "$output" == *$'\n  '"$vol"$':\n    Type:'*$'Projected (a volume that contains injected data from multiple sources)\n    TokenExpirationSeconds:  3607\n    ConfigMapName:           kube-root-ca.crt\n'* ]]
+    [[ "$output" == *$'\nTolerations:                 node.kubernetes.io/not-ready:NoExecute op=Exists for 300s\n                             node.kubernetes.io/unreachable:NoExecute op=Exists for 300s\n'* ]]
+  done
+  # the token is where the mount says: the pod reads its namespace there
+  [ "$("$NSLAB" exec k3s -n demo "pod/$web" -- cat /var/run/secrets/kubernetes.io/serviceaccount/namespace)" = demo ]
+  # add-ons name their own account: coredns gets SetDefaults_PodSpec's only
+  [ "$(kc -n kube-system get pods -l k8s-app=kube-dns -o jsonpath='{.items[0].spec.enableServiceLinks} {.items[0].spec.serviceAccountName} {.items[0].spec.volumes}')" = "true  " ]
+  "$NSLAB" down k3s
+}

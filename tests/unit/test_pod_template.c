@@ -183,6 +183,76 @@ START_TEST (test_container_ids)
 }
 END_TEST
 
+/* The API server's pod defaults and what its admission plugins add, as a
+ * cluster's `kubectl get pod -o yaml` of a `kubectl run` pod shows them
+ * (SetDefaults_PodSpec; the serviceaccount, Priority and
+ * DefaultTolerationSeconds admission plugins). */
+START_TEST (test_pod_defaults)
+{
+  json_t *pod = parse ("{\"metadata\":{\"namespace\":\"default\",\"name\":\"tst\"},\"spec\":{\"containers\":["
+                       "{\"name\":\"tst\",\"image\":\"nginx\"},{\"name\":\"side\",\"image\":\"busybox\","
+                       "\"volumeMounts\":[{\"mountPath\":\"/data\",\"name\":\"data\"}]}],"
+                       "\"volumes\":[{\"name\":\"data\",\"emptyDir\":{}}],"
+                       "\"tolerations\":[{\"key\":\"node.kubernetes.io/unreachable\",\"operator\":\"Exists\","
+                       "\"effect\":\"NoExecute\",\"tolerationSeconds\":60}]}}");
+  pod_template_pod_defaults (pod, "k3s", false);
+  json_t *spec = json_object_get (pod, "spec");
+  const char *vol = json_string_value (json_object_get (json_array_get (json_object_get (spec, "volumes"), 1), "name"));
+  ck_assert_ptr_nonnull (vol);
+  /* kube-api-access- and utilrand.String(5)'s alphabet */
+  ck_assert_uint_eq (strlen (vol), 21);
+  ck_assert (str_has_prefix (vol, "kube-api-access-"));
+  ck_assert_uint_eq (strspn (vol + 16, "bcdfghjklmnpqrstvwxz2456789"), 5);
+  cleanup_free char *want_text = xasprintf (
+      "{\"containers\":[{\"name\":\"tst\",\"image\":\"nginx\",\"volumeMounts\":[{\"mountPath\":"
+      "\"/var/run/secrets/kubernetes.io/serviceaccount\",\"name\":\"%s\",\"readOnly\":true}]},"
+      "{\"name\":\"side\",\"image\":\"busybox\",\"volumeMounts\":[{\"mountPath\":\"/data\",\"name\":\"data\"},"
+      "{\"mountPath\":\"/var/run/secrets/kubernetes.io/serviceaccount\",\"name\":\"%s\",\"readOnly\":true}]}],"
+      "\"volumes\":[{\"name\":\"data\",\"emptyDir\":{}},{\"name\":\"%s\",\"projected\":{\"defaultMode\":420,"
+      "\"sources\":[{\"serviceAccountToken\":{\"expirationSeconds\":3607,\"path\":\"token\"}},"
+      "{\"configMap\":{\"name\":\"kube-root-ca.crt\",\"items\":[{\"key\":\"ca.crt\",\"path\":\"ca.crt\"}]}},"
+      "{\"downwardAPI\":{\"items\":[{\"fieldRef\":{\"apiVersion\":\"v1\",\"fieldPath\":\"metadata.namespace\"},"
+      "\"path\":\"namespace\"}]}}]}}],"
+      "\"tolerations\":[{\"key\":\"node.kubernetes.io/unreachable\",\"operator\":\"Exists\",\"effect\":\"NoExecute\","
+      "\"tolerationSeconds\":60},{\"key\":\"node.kubernetes.io/not-ready\",\"operator\":\"Exists\","
+      "\"effect\":\"NoExecute\",\"tolerationSeconds\":300}],"
+      "\"restartPolicy\":\"Always\",\"dnsPolicy\":\"ClusterFirst\",\"terminationGracePeriodSeconds\":30,"
+      "\"schedulerName\":\"default-scheduler\",\"securityContext\":{},\"enableServiceLinks\":true,\"priority\":0,"
+      "\"preemptionPolicy\":\"PreemptLowerPriority\",\"serviceAccountName\":\"default\",\"serviceAccount\":\"default\"}",
+      vol, vol, vol);
+  json_t *want = parse (want_text);
+  ck_assert (json_equal (spec, want));
+  /* idempotent: a second pass (the control loop's next round) adds nothing */
+  json_t *again = json_deep_copy (pod);
+  pod_template_pod_defaults (again, "k3s", false);
+  ck_assert (json_equal (again, pod));
+  /* the same pod of another lab: another volume name */
+  json_t *other = parse ("{\"metadata\":{\"namespace\":\"default\",\"name\":\"tst\"},\"spec\":{\"containers\":[]}}");
+  pod_template_pod_defaults (other, "k3s2", false);
+  ck_assert_str_ne (json_string_value (json_object_get (json_array_get (json_object_get (json_object_get (other, "spec"), "volumes"), 0), "name")), vol);
+  /* a system add-on's pod: SetDefaults_PodSpec's only; its own values kept */
+  json_t *sys = parse ("{\"metadata\":{\"namespace\":\"kube-system\",\"name\":\"coredns-x\"},\"spec\":{"
+                       "\"containers\":[{\"name\":\"coredns\",\"image\":\"coredns\"}],\"dnsPolicy\":\"Default\"}}");
+  pod_template_pod_defaults (sys, "k3s", true);
+  json_t *want_sys = parse ("{\"containers\":[{\"name\":\"coredns\",\"image\":\"coredns\"}],\"dnsPolicy\":\"Default\","
+                            "\"restartPolicy\":\"Always\",\"terminationGracePeriodSeconds\":30,"
+                            "\"schedulerName\":\"default-scheduler\",\"securityContext\":{},\"enableServiceLinks\":true}");
+  ck_assert (json_equal (json_object_get (sys, "spec"), want_sys));
+  /* a template's new containers get the pod's token mount too */
+  json_t *tpl = parse ("[{\"name\":\"web\",\"image\":\"nginx:1.27\"}]");
+  pod_template_apply (pod, tpl);
+  const json_t *m = json_array_get (json_object_get (json_array_get (json_object_get (spec, "containers"), 0), "volumeMounts"), 0);
+  ck_assert_str_eq (json_string_value (json_object_get (m, "name")), vol);
+  json_decref (tpl);
+  json_decref (want_sys);
+  json_decref (sys);
+  json_decref (other);
+  json_decref (again);
+  json_decref (want);
+  json_decref (pod);
+}
+END_TEST
+
 static Suite *
 make_suite (void)
 {
@@ -192,6 +262,7 @@ make_suite (void)
   tcase_add_test (tc, test_container_defaults);
   tcase_add_test (tc, test_pod_from_template);
   tcase_add_test (tc, test_container_ids);
+  tcase_add_test (tc, test_pod_defaults);
   suite_add_tcase (s, tc);
   return s;
 }

@@ -7,6 +7,7 @@
 #include <nettle/sha2.h>
 
 #include "base/util.h"
+#include "k8s/names.h"
 
 /* KEY of O set to V unless O has it already (a default). */
 static void
@@ -254,6 +255,129 @@ pod_template_statuses (const json_t *containers, const json_t *like)
   return out;
 }
 
+/* Where kubelet mounts the service account's token (serviceaccount
+ * admission's DefaultAPITokenMountPath). */
+#define SERVICE_ACCOUNT_MOUNT "/var/run/secrets/kubernetes.io/serviceaccount"
+
+/* The pod's kube-api-access-* volume (serviceaccount admission), or NULL. */
+static const char *
+api_access_volume (const json_t *spec)
+{
+  size_t i;
+  const json_t *v;
+  json_array_foreach (json_object_get (spec, "volumes"), i, v)
+    {
+      const char *name = json_string_value (json_object_get (v, "name"));
+      if (name && strncmp (name, "kube-api-access-", 16) == 0)
+        return name;
+    }
+  return NULL;
+}
+
+/* Serviceaccount admission's volumeMount in every container that has none
+ * on the token's path. */
+static void
+mount_api_access (json_t *spec)
+{
+  const char *vol = api_access_volume (spec);
+  size_t i, k;
+  json_t *c;
+  const json_t *m;
+  json_array_foreach (json_object_get (spec, "containers"), i, c)
+    {
+      bool has = false;
+      json_array_foreach (json_object_get (c, "volumeMounts"), k, m)
+        has |= strcmp (json_string_value (json_object_get (m, "mountPath")) ?: "", SERVICE_ACCOUNT_MOUNT) == 0;
+      if (vol == NULL || has || !json_is_object (c))
+        continue;
+      json_t *mounts = json_object_get (c, "volumeMounts");
+      if (!json_is_array (mounts))
+        json_object_set_new (c, "volumeMounts", mounts = json_array ());
+      json_array_append_new (mounts, json_pack ("{s:s, s:s, s:b}", "mountPath", SERVICE_ACCOUNT_MOUNT, "name", vol,
+                                                "readOnly", 1));
+    }
+}
+
+/* Whether TOLS tolerate KEY's NoExecute taint of no value
+ * (Toleration.ToleratesTaint). */
+static bool
+tolerates (const json_t *tols, const char *key)
+{
+  size_t i;
+  const json_t *t;
+  json_array_foreach (tols, i, t)
+    {
+      const char *k = json_string_value (json_object_get (t, "key")) ?: "";
+      const char *e = json_string_value (json_object_get (t, "effect")) ?: "";
+      const char *op = json_string_value (json_object_get (t, "operator")) ?: "";
+      const char *v = json_string_value (json_object_get (t, "value")) ?: "";
+      if ((*e && strcmp (e, "NoExecute") != 0) || (*k && strcmp (k, key) != 0))
+        continue;
+      if (strcmp (op, "Exists") == 0 || ((*op == '\0' || strcmp (op, "Equal") == 0) && *v == '\0'))
+        return true;
+    }
+  return false;
+}
+
+void
+pod_template_pod_defaults (json_t *pod, const char *lab, bool system)
+{
+  json_t *spec = json_object_get (pod, "spec");
+  if (!json_is_object (spec))
+    return;
+  /* SetDefaults_PodSpec (pkg/apis/core/v1/defaults.go) */
+  set_default (spec, "restartPolicy", json_string ("Always"));
+  set_default (spec, "dnsPolicy", json_string ("ClusterFirst"));
+  set_default (spec, "terminationGracePeriodSeconds", json_integer (30));
+  set_default (spec, "schedulerName", json_string ("default-scheduler"));
+  set_default (spec, "securityContext", json_object ());
+  set_default (spec, "enableServiceLinks", json_true ());
+  if (system)
+    return;
+  /* Priority admission, without a PriorityClass (no globalDefault one) */
+  set_default (spec, "priority", json_integer (0));
+  set_default (spec, "preemptionPolicy", json_string ("PreemptLowerPriority"));
+  /* serviceaccount admission: the namespace's default account, its token
+   * projected as kube-api-access- and five random characters (here derived
+   * from the pod's name, as nslab's other generated names) */
+  set_default (spec, "serviceAccountName", json_string ("default"));
+  set_default (spec, "serviceAccount", json_string (json_string_value (json_object_get (spec, "serviceAccountName"))));
+  if (api_access_volume (spec) == NULL)
+    {
+      const json_t *meta = json_object_get (pod, "metadata");
+      cleanup_free char *seed = xasprintf ("%s/%s/%s/kube-api-access", lab,
+                                           json_string_value (json_object_get (meta, "namespace")) ?: "",
+                                           json_string_value (json_object_get (meta, "name")) ?: "");
+      char suffix[6];
+      safe_random_string (fnv1a64_str (seed), 5, suffix);
+      cleanup_free char *name = xasprintf ("kube-api-access-%s", suffix);
+      json_t *vols = json_object_get (spec, "volumes");
+      if (!json_is_array (vols))
+        json_object_set_new (spec, "volumes", vols = json_array ());
+      json_array_append_new (
+          vols, json_pack ("{s:s, s:{s:i, s:[{s:{s:i, s:s}}, {s:{s:[{s:s, s:s}], s:s}}, {s:{s:[{s:{s:s, s:s}, s:s}]}}]}}",
+                           "name", name, "projected", "defaultMode", (json_int_t) 0644, "sources",
+                           "serviceAccountToken", "expirationSeconds", (json_int_t) 3607, "path", "token",
+                           "configMap", "items", "key", "ca.crt", "path", "ca.crt", "name", "kube-root-ca.crt",
+                           "downwardAPI", "items", "fieldRef", "apiVersion", "v1", "fieldPath",
+                           "metadata.namespace", "path", "namespace"));
+    }
+  mount_api_access (spec);
+  /* DefaultTolerationSeconds admission: 300 s on a not-ready or
+   * unreachable node before eviction, unless the pod tolerates it already */
+  static const char *const taints[] = { "node.kubernetes.io/not-ready", "node.kubernetes.io/unreachable" };
+  for (size_t i = 0; i < sizeof taints / sizeof *taints; i++)
+    {
+      json_t *tols = json_object_get (spec, "tolerations");
+      if (tolerates (tols, taints[i]))
+        continue;
+      if (!json_is_array (tols))
+        json_object_set_new (spec, "tolerations", tols = json_array ());
+      json_array_append_new (tols, json_pack ("{s:s, s:s, s:s, s:i}", "effect", "NoExecute", "key", taints[i],
+                                              "operator", "Exists", "tolerationSeconds", (json_int_t) 300));
+    }
+}
+
 void
 pod_template_apply (json_t *pod, const json_t *template_containers)
 {
@@ -281,6 +405,7 @@ pod_template_apply (json_t *pod, const json_t *template_containers)
           json_object_set (req, k, v);
     }
   json_object_set_new (spec, "containers", containers);
+  mount_api_access (spec);
   json_t *status = json_object_get (pod, "status");
   if (!json_is_object (status))
     return;

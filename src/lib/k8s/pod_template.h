@@ -8,6 +8,7 @@
 #define NSLAB_K8S_POD_TEMPLATE_H
 
 #include <jansson.h>
+#include <stdbool.h>
 
 /* Containers C (a JSON array) with the API server's defaults filled in
  * where unset: imagePullPolicy (Always for an untagged or :latest image,
@@ -43,10 +44,25 @@ char *pod_template_container_id (const char *lab, const char *pod_uid, const cha
  * uid, are left as they are. */
 void pod_template_set_container_ids (json_t *pod, const char *lab);
 
+/* What the API server and its admission plugins add to a pod POD of lab
+ * LAB where unset: SetDefaults_PodSpec's restartPolicy Always, dnsPolicy
+ * ClusterFirst, terminationGracePeriodSeconds 30, schedulerName
+ * default-scheduler, securityContext {}, enableServiceLinks true; unless
+ * SYSTEM (a pod of k3s's or kubeadm's own add-ons, which name their own
+ * service account, priority class and tolerations): priority 0 and
+ * preemptionPolicy PreemptLowerPriority, serviceAccountName and
+ * serviceAccount default with its kube-api-access-XXXXX projected volume
+ * (XXXXX derived from LAB and the pod's name) mounted read-only on
+ * /var/run/secrets/kubernetes.io/serviceaccount in every container, and
+ * the not-ready and unreachable NoExecute tolerations of 300 s.
+ * Idempotent. */
+void pod_template_pod_defaults (json_t *pod, const char *lab, bool system);
+
 /* POD (as the lab's plan made it) takes TEMPLATE's containers
  * (spec.template.spec.containers of its ReplicaSet), defaulted (and, as
  * for any Pod, resources.requests defaulted to the limits), and a status
- * per container after its first planned one. */
+ * per container after its first planned one. Its kube-api-access volume, if
+ * it has one, is mounted in every new container. */
 void pod_template_apply (json_t *pod, const json_t *template_containers);
 
 #endif
