@@ -195,7 +195,7 @@ pod_template_container_id (const char *lab, const char *pod_uid, const char *con
   char n[24], hex[2 * SHA256_DIGEST_SIZE + 1];
   snprintf (n, sizeof n, "%lld", restart);
   const char *parts[] = { lab, pod_uid, container, n };
-  sha256_hex (parts, sizeof parts / sizeof *parts, hex);
+  sha256_hex (parts, ARRAY_SIZE (parts), hex);
   return xasprintf ("containerd://%s", hex);
 }
 
@@ -366,7 +366,7 @@ pod_template_pod_defaults (json_t *pod, const char *lab, bool system)
   /* DefaultTolerationSeconds admission: 300 s on a not-ready or
    * unreachable node before eviction, unless the pod tolerates it already */
   static const char *const taints[] = { "node.kubernetes.io/not-ready", "node.kubernetes.io/unreachable" };
-  for (size_t i = 0; i < sizeof taints / sizeof *taints; i++)
+  for (size_t i = 0; i < ARRAY_SIZE (taints); i++)
     {
       json_t *tols = json_object_get (spec, "tolerations");
       if (tolerates (tols, taints[i]))
