@@ -1,7 +1,9 @@
 /* Pods from their ReplicaSet's template (see pod_template.h). */
 #include "k8s/pod_template.h"
 
+#include <pthread.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <nettle/sha2.h>
@@ -259,6 +261,33 @@ pod_template_statuses (const json_t *containers, const json_t *like)
  * admission's DefaultAPITokenMountPath). */
 #define SERVICE_ACCOUNT_MOUNT "/var/run/secrets/kubernetes.io/serviceaccount"
 
+/* What the admission plugins add to every pod alike, made once per process
+ * and shared by reference between the pods (a copy per pod was a third of
+ * a lab's resources build time, jansson's allocations): the
+ * kube-api-access volume's projection, DefaultTolerationSeconds'
+ * tolerations (300 s on a not-ready or unreachable node before eviction).
+ * Shared, so never changed: nothing writes into a pod's volume sources or
+ * tolerations (json_deep_copy before any change). */
+static struct {
+  pthread_once_t once;
+  json_t *projected, *tolerations;
+} admitted = { .once = PTHREAD_ONCE_INIT };
+
+static void
+admitted_init (void)
+{
+  admitted.projected
+      = json_pack ("{s:i, s:[{s:{s:i, s:s}}, {s:{s:[{s:s, s:s}], s:s}}, {s:{s:[{s:{s:s, s:s}, s:s}]}}]}",
+                   "defaultMode", (json_int_t) 0644, "sources", "serviceAccountToken", "expirationSeconds",
+                   (json_int_t) 3607, "path", "token", "configMap", "items", "key", "ca.crt", "path", "ca.crt", "name",
+                   "kube-root-ca.crt", "downwardAPI", "items", "fieldRef", "apiVersion", "v1", "fieldPath",
+                   "metadata.namespace", "path", "namespace");
+  admitted.tolerations = json_pack ("[{s:s, s:s, s:s, s:i}, {s:s, s:s, s:s, s:i}]", "effect", "NoExecute", "key",
+                                    "node.kubernetes.io/not-ready", "operator", "Exists", "tolerationSeconds",
+                                    (json_int_t) 300, "effect", "NoExecute", "key", "node.kubernetes.io/unreachable",
+                                    "operator", "Exists", "tolerationSeconds", (json_int_t) 300);
+}
+
 /* The pod's kube-api-access-* volume (serviceaccount admission), or NULL. */
 static const char *
 api_access_volume (const json_t *spec)
@@ -293,8 +322,11 @@ mount_api_access (json_t *spec)
       json_t *mounts = json_object_get (c, "volumeMounts");
       if (!json_is_array (mounts))
         json_object_set_new (c, "volumeMounts", mounts = json_array ());
-      json_array_append_new (mounts, json_pack ("{s:s, s:s, s:b}", "mountPath", SERVICE_ACCOUNT_MOUNT, "name", vol,
-                                                "readOnly", 1));
+      json_t *mount = json_object ();
+      json_object_set_new_nocheck (mount, "mountPath", json_string_nocheck (SERVICE_ACCOUNT_MOUNT));
+      json_object_set_new_nocheck (mount, "name", json_string (vol));
+      json_object_set_new_nocheck (mount, "readOnly", json_true ());
+      json_array_append_new (mounts, mount);
     }
 }
 
@@ -342,39 +374,38 @@ pod_template_pod_defaults (json_t *pod, const char *lab, bool system)
    * from the pod's name, as nslab's other generated names) */
   set_default (spec, "serviceAccountName", json_string ("default"));
   set_default (spec, "serviceAccount", json_string (json_string_value (json_object_get (spec, "serviceAccountName"))));
+  pthread_once (&admitted.once, admitted_init);
   if (api_access_volume (spec) == NULL)
     {
       const json_t *meta = json_object_get (pod, "metadata");
-      cleanup_free char *seed = xasprintf ("%s/%s/%s/kube-api-access", lab,
-                                           json_string_value (json_object_get (meta, "namespace")) ?: "",
-                                           json_string_value (json_object_get (meta, "name")) ?: "");
-      char suffix[6];
-      safe_random_string (fnv1a64_str (seed), 5, suffix);
-      cleanup_free char *name = xasprintf ("kube-api-access-%s", suffix);
+      /* a lab's, a namespace's and a pod's names fit (63, 63, 253) */
+      char seed[512];
+      snprintf (seed, sizeof seed, "%s/%s/%s/kube-api-access", lab,
+                json_string_value (json_object_get (meta, "namespace")) ?: "",
+                json_string_value (json_object_get (meta, "name")) ?: "");
+      char name[] = "kube-api-access-XXXXX";
+      safe_random_string (fnv1a64_str (seed), 5, name + 16);
       json_t *vols = json_object_get (spec, "volumes");
       if (!json_is_array (vols))
         json_object_set_new (spec, "volumes", vols = json_array ());
-      json_array_append_new (
-          vols, json_pack ("{s:s, s:{s:i, s:[{s:{s:i, s:s}}, {s:{s:[{s:s, s:s}], s:s}}, {s:{s:[{s:{s:s, s:s}, s:s}]}}]}}",
-                           "name", name, "projected", "defaultMode", (json_int_t) 0644, "sources",
-                           "serviceAccountToken", "expirationSeconds", (json_int_t) 3607, "path", "token",
-                           "configMap", "items", "key", "ca.crt", "path", "ca.crt", "name", "kube-root-ca.crt",
-                           "downwardAPI", "items", "fieldRef", "apiVersion", "v1", "fieldPath",
-                           "metadata.namespace", "path", "namespace"));
+      json_t *vol = json_object ();
+      json_object_set_new_nocheck (vol, "name", json_string_nocheck (name));
+      json_object_set_nocheck (vol, "projected", admitted.projected);
+      json_array_append_new (vols, vol);
     }
   mount_api_access (spec);
-  /* DefaultTolerationSeconds admission: 300 s on a not-ready or
-   * unreachable node before eviction, unless the pod tolerates it already */
-  static const char *const taints[] = { "node.kubernetes.io/not-ready", "node.kubernetes.io/unreachable" };
-  for (size_t i = 0; i < ARRAY_SIZE (taints); i++)
+  /* DefaultTolerationSeconds admission, unless the pod tolerates the taint
+   * already */
+  size_t i;
+  const json_t *t;
+  json_array_foreach (admitted.tolerations, i, t)
     {
       json_t *tols = json_object_get (spec, "tolerations");
-      if (tolerates (tols, taints[i]))
+      if (tolerates (tols, json_string_value (json_object_get (t, "key"))))
         continue;
       if (!json_is_array (tols))
         json_object_set_new (spec, "tolerations", tols = json_array ());
-      json_array_append_new (tols, json_pack ("{s:s, s:s, s:s, s:i}", "effect", "NoExecute", "key", taints[i],
-                                              "operator", "Exists", "tolerationSeconds", (json_int_t) 300));
+      json_array_append (tols, (json_t *) t);
     }
 }
 
