@@ -11,12 +11,7 @@ load helpers
 
 GOLD=$BATS_TEST_DIRNAME/golden-kubectl
 
-setup () {
-  common_setup
-  command -v kubectl >/dev/null || skip "no kubectl on this machine (Debian: kubernetes-client)"
-  export HOME=$BATS_TEST_TMPDIR   # kubectl's discovery cache
-  KMINOR=$(kubectl_minor)
-}
+setup () { kubectl_setup; }
 
 # A golden describe (kubectl 1.32's text) as the kubectl found prints it.
 gold_describe () {
@@ -29,8 +24,6 @@ gold_describe () {
 
 # Ages vary with the run: AGE; kubectl's column padding: one space.
 norm () { sed -E 's/\b[0-9]+(s|m[0-9]*s?|h)\b/AGE/g; s/ +/ /g'; }
-
-kc () { "$NSLAB" kubectl k3s "$@"; }
 
 @test "apiserver: seed 001's kubectl commands print the seed's columns and values" {
   "$NSLAB" up "$SEED" > /dev/null
@@ -242,8 +235,9 @@ lab_without_web () {
   { cat "$SEED"; printf '[images]\nmyapp = http:9000\n'; } > "$BATS_TEST_TMPDIR/labs/k3s.ini"
   "$NSLAB" up "$BATS_TEST_TMPDIR/labs/k3s.ini" > /dev/null
   [ "$(kc run x --image=example.com/team/myapp:1.2)" = "pod/x created" ]
-  # the kept scenario's section has the mapped app
-  grep -A3 -x '\[pod default/x\]' "$STATE_ROOT/k3s/scenario/k3s.ini" | grep -qx 'app = http:9000'
+  # the kept scenario's section names the image (and kubectl run's container name): the image
+  # gives the mapped app, so no app key
+  [ "$(grep -A4 -x '\[pod default/x\]' "$STATE_ROOT/k3s/scenario/k3s.ini" | sed -n '3,5p')" = $'image = example.com/team/myapp:1.2\ncontainer = x' ]
   from=$(kc -n demo get pods -o jsonpath='{.items[0].metadata.name}')
   for _ in $(seq 100); do
     ip=$(kc get pod x -o jsonpath='{.status.podIP}')
@@ -253,7 +247,39 @@ lab_without_web () {
   [ "$("$NSLAB" exec k3s -n demo "pod/$from" -- curl -s -m 1 "http://$ip:9000/" | pod_of)" = x ]
   # nothing maps busybox: no app, nothing listens
   [ "$(kc run y --image=busybox -- sleep 3600)" = "pod/y created" ]
-  grep -A3 -x '\[pod default/y\]' "$STATE_ROOT/k3s/scenario/k3s.ini" | grep -qx 'app = none'
+  [ "$(grep -A4 -x '\[pod default/y\]' "$STATE_ROOT/k3s/scenario/k3s.ini" | sed -n '3,5p')" = $'image = busybox\ncontainer = y' ]
+  # a containerPort the image's entry does not give: app says it
+  [ "$(kc create deployment z --image=example.com/team/myapp:1.2 --port=8443)" = "deployment.apps/z created" ]
+  [ "$(grep -A4 -x '\[deployment default/z\]' "$STATE_ROOT/k3s/scenario/k3s.ini" | sed -n '4,6p')" = $'image = example.com/team/myapp:1.2\napp = http:8443' ]
+  "$NSLAB" down k3s
+}
+
+@test "apiserver: kubectl create deployment's and kubectl run's sections keep their image through nslab apply and a new up of the file" {
+  mkdir -p "$BATS_TEST_TMPDIR/labs"
+  ln -s "$REPO/templates" "$BATS_TEST_TMPDIR/templates"
+  cp "$SEED" "$BATS_TEST_TMPDIR/labs/k3s.ini"
+  "$NSLAB" up "$BATS_TEST_TMPDIR/labs/k3s.ini" > /dev/null
+  [ "$(kc create deployment hello --image=nginx:1.27)" = "deployment.apps/hello created" ]
+  [ "$(kc run tst --image=nginx)" = "pod/tst created" ]
+  images () {
+    kc get pods -l "$1" -o jsonpath='{range .items[*]}{.spec.containers[*].name}={.spec.containers[*].image} {end}'
+  }
+  wait_images () {
+    for _ in $(seq 100); do [ "$(images "$1")" = "$2" ] && return 0; sleep 0.2; done
+    images "$1"; return 1
+  }
+  wait_images app=hello 'nginx=nginx:1.27 '
+  wait_images run=tst 'tst=nginx '
+  # the file, its hello scaled to 2, applied: the new pod has the image too
+  cp "$STATE_ROOT/k3s/scenario/k3s.ini" "$BATS_TEST_TMPDIR/labs/k3s.ini"
+  sed -i '/^\[deployment default\/hello\]/,/^\[/ s/^replicas = 1$/replicas = 2/' "$BATS_TEST_TMPDIR/labs/k3s.ini"
+  "$NSLAB" apply "$BATS_TEST_TMPDIR/labs/k3s.ini" > /dev/null
+  wait_images app=hello 'nginx=nginx:1.27 nginx=nginx:1.27 '
+  # and a new lab from it has the same pods
+  "$NSLAB" down k3s
+  "$NSLAB" up "$BATS_TEST_TMPDIR/labs/k3s.ini" > /dev/null
+  wait_images app=hello 'nginx=nginx:1.27 nginx=nginx:1.27 '
+  wait_images run=tst 'tst=nginx '
   "$NSLAB" down k3s
 }
 

@@ -8,12 +8,7 @@ bats_require_minimum_version 1.5.0
 
 load helpers
 
-setup () {
-  common_setup
-  command -v kubectl >/dev/null || skip "no kubectl on this machine (Debian: kubernetes-client)"
-  export HOME=$BATS_TEST_TMPDIR   # kubectl's discovery cache
-  KMINOR=$(kubectl_minor)
-}
+setup () { kubectl_setup; }
 
 # Ages vary with the run: AGE (the Events table's column, "(x2 over 5s)");
 # so do a node's lease renewal and heartbeats: TIME (same width).
@@ -21,10 +16,9 @@ norm () {
   sed -E 's/\b[0-9]+(s|m[0-9]*s?|h|d)\b/AGE/g; s/[A-Z][a-z]{2}, [0-9]{2} [A-Z][a-z]{2} [0-9]{4} [0-9:]{8} [-+][0-9]{4}/TIME  TIME  TIME  TIME  /g'
 }
 
-kc () { "$NSLAB" kubectl k3s "$@"; }
-
 # nslab describe and kubectl describe print the same for ARGS. nslab
-# emulates kubectl 1.32; an older kubectl (Debian's 1.20, 1.27-1.30) is
+# emulates kubectl 1.32 (1.33 is compared with what it prints of 1.32's
+# text, old_kubectl_describe); an older kubectl (Debian's 1.20, 1.27-1.30) is
 # compared with what it prints of 1.32's text (old_kubectl_describe), spaces
 # squeezed (the lines it lacks widen 1.32's columns), without the Endpoints
 # deprecation warning (a service's v1 Endpoints are read before 1.31).
@@ -33,7 +27,7 @@ same () {
     old () { norm | tr -s ' ' | grep -v '^Warning: v1 Endpoints is deprecated'; }
     diff -u <(kc describe "$@" 2>&1 | old) <("$NSLAB" describe k3s "$@" 2>&1 | old | old_kubectl_describe "$KMINOR")
   else
-    diff -u <(kc describe "$@" 2>&1 | norm) <("$NSLAB" describe k3s "$@" 2>&1 | norm)
+    diff -u <(kc describe "$@" 2>&1 | norm) <("$NSLAB" describe k3s "$@" 2>&1 | norm | old_kubectl_describe "$KMINOR")
   fi
 }
 

@@ -71,6 +71,17 @@ common_setup () {
   NSLAB_TEST_SET_UP=1
 }
 
+# common_setup for the tests that drive the machine's kubectl against the
+# seed lab k3s (kc): skipped without one; KMINOR is its minor version.
+kubectl_setup () {
+  common_setup
+  command -v kubectl >/dev/null || skip "no kubectl on this machine (Debian: kubernetes-client)"
+  export HOME=$BATS_TEST_TMPDIR   # kubectl's discovery cache
+  KMINOR=$(kubectl_minor)
+}
+
+kc () { "$NSLAB" kubectl k3s "$@"; }
+
 common_teardown () {
   local rc=0
   # A test skipped in setup (not root, not in the sandbox) has nothing to
@@ -210,9 +221,12 @@ kubectl_describe_reads_endpoints () { [ "$1" -lt 31 ]; }
 # What kubectl 1.$1's describe prints of the same objects, from the text
 # kubectl 1.32 prints (STDIN; spaces squeezed or not), as kubectl's
 # pkg/describe/describe.go has it at each release (v0.N.0 of
-# k8s.io/kubectl; 1.33's prints as 1.32's):
+# k8s.io/kubectl):
+# - a projected volume's config map source: "ConfigMapOptional: <nil>"
+#   (the *bool) up to 1.32, "Optional: false" from 1.33 on;
 # - a service's "Internal Traffic Policy:" line: from 1.31 on;
 # - a pod template's "Node-Selectors:" and "Tolerations:": from 1.30 on;
+# - a pod's "Service Account:": from 1.25 on (kubernetes#111192);
 # - the last column of a node's pods table: "Age" from 1.21, "AGE" in 1.20.
 # The lines kubectl does not print widen the columns of the ones it does:
 # compare with spaces squeezed when this changes anything (1.30 and older).
@@ -221,6 +235,8 @@ old_kubectl_describe () {
   local e=(-e '')
   [ "$minor" -ge 31 ] || e+=(-e '/^Internal Traffic Policy:/d')
   [ "$minor" -ge 30 ] || e+=(-e '/^ +(Node-Selectors|Tolerations):/d')
+  [ "$minor" -lt 33 ] || e+=(-e 's/^( +)ConfigMapOptional:( +)<nil>$/\1Optional:\2         false/')
+  [ "$minor" -ge 25 ] || e+=(-e '/^Service Account:/d')
   [ "$minor" -ge 21 ] || e+=(-e 's/^( +Namespace +Name +CPU Requests +CPU Limits +Memory Requests +Memory Limits +)Age$/\1AGE/')
   sed -E "${e[@]}"
 }

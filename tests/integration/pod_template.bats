@@ -9,13 +9,7 @@ bats_require_minimum_version 1.5.0
 
 load helpers
 
-setup () {
-  common_setup
-  command -v kubectl >/dev/null || skip "no kubectl on this machine (Debian: kubernetes-client)"
-  export HOME=$BATS_TEST_TMPDIR   # kubectl's discovery cache
-}
-
-kc () { "$NSLAB" kubectl k3s "$@"; }
+setup () { kubectl_setup; }
 
 # Wait until NS has N running pods labelled SEL.
 wait_pods () {
@@ -177,5 +171,67 @@ YAML
   # one container: kubectl logs needs no -c, and -c nginx is the same
   diff <(kc -n demo logs "$pod") <(kc -n demo logs "$pod" -c nginx)
   [ "$(kc apply -f "$BATS_TEST_DIRNAME/golden-kubectl/web.yaml")" = $'deployment.apps/web unchanged\nservice/web-svc unchanged' ]
+  "$NSLAB" down k3s
+}
+
+@test "pod template: kubelet's container IDs (containerd://<64 hex>), a new one per start; lastState keeps the old; describe prints them" {
+  "$NSLAB" up "$SEED" > /dev/null
+  pod=$(kc -n demo get pods -o jsonpath='{.items[0].metadata.name}')
+  cid () { kc -n demo get pod "$pod" -o jsonpath="{.status.containerStatuses[0].$1}"; }
+  id=$(cid containerID)
+  [[ "$id" =~ ^containerd://[0-9a-f]{64}$ ]]
+  # one per container start: every pod's differs, and a pod of two containers has two
+  [ "$(kc get pods -A -o jsonpath='{range .items[*]}{.status.containerStatuses[*].containerID}{"\n"}{end}' | tr ' ' '\n' | sort -u | grep -c '^containerd://')" \
+    = "$(kc get pods -A -o jsonpath='{range .items[*]}{.spec.containers[*].name}{"\n"}{end}' | wc -w)" ]
+  # kubectl describe pod (every version's) and nslab describe print it, and containerd's imageID
+  image_id=$(cid imageID)
+  [[ "$image_id" =~ ^docker\.io/library/nginx@sha256:[0-9a-f]{64}$ ]]
+  for d in "kc -n demo describe pod $pod" "$NSLAB describe k3s -n demo pod $pod"; do
+    run $d
+    [[ "$output" == *$'\n    Container ID:   '"$id"$'\n    Image:          nginx:1.27-alpine\n    Image ID:       '"$image_id"$'\n'* ]]
+  done
+  # the app killed: kubelet starts a new container, with a new ID; the old
+  # one is Last State's
+  pause=$(pgrep -xf "nslab-pause k3s demo/$pod")
+  app=$(pgrep -P "$pause" | head -1)
+  kill -9 "$app"
+  for _ in $(seq 100); do [ "$(cid restartCount)" = 1 ] && break; sleep 0.1; done
+  new=$(cid containerID)
+  [[ "$new" =~ ^containerd://[0-9a-f]{64}$ ]] && [ "$new" != "$id" ]
+  [ "$(cid lastState.terminated.containerID)" = "$id" ]
+  # the same in the next rounds of the loop: derived, not drawn
+  sleep 1
+  [ "$(cid containerID)" = "$new" ]
+  "$NSLAB" down k3s
+}
+
+@test "pod template: the API server's and its admission plugins' pod defaults, for a scenario's pod and kubectl run's, as describe pod shows them" {
+  "$NSLAB" up "$SEED" > /dev/null
+  kc run tst --image=nginx > /dev/null
+  wait_pods default run=tst 1
+  web=$(kc -n demo get pods -o jsonpath='{.items[0].metadata.name}')
+  fields='{.spec.restartPolicy} {.spec.dnsPolicy} {.spec.terminationGracePeriodSeconds} {.spec.schedulerName} {.spec.securityContext} {.spec.enableServiceLinks} {.spec.serviceAccountName} {.spec.serviceAccount} {.spec.preemptionPolicy} {.spec.priority}'
+  for p in "-n demo $web" "tst"; do
+    # shellcheck disable=SC2086
+    [ "$(kc get pod $p -o jsonpath="$fields")" = "Always ClusterFirst 30 default-scheduler {} true default default PreemptLowerPriority 0" ]
+    # shellcheck disable=SC2086
+    [ "$(kc get pod $p -o jsonpath='{range .spec.tolerations[*]}{.key}:{.effect}:{.operator}:{.tolerationSeconds} {end}')" = "node.kubernetes.io/not-ready:NoExecute:Exists:300 node.kubernetes.io/unreachable:NoExecute:Exists:300 " ]
+    # shellcheck disable=SC2086
+    vol=$(kc get pod $p -o jsonpath='{.spec.volumes[0].name}')
+    [[ "$vol" =~ ^kube-api-access-[bcdfghjklmnpqrstvwxz2456789]{5}$ ]]
+    # shellcheck disable=SC2086
+    [ "$(kc get pod $p -o jsonpath='{.spec.volumes[0].projected.sources[*]}' | jq -sc .)" = '[{"serviceAccountToken":{"expirationSeconds":3607,"path":"token"}},{"configMap":{"items":[{"key":"ca.crt","path":"ca.crt"}],"name":"kube-root-ca.crt"}},{"downwardAPI":{"items":[{"fieldRef":{"apiVersion":"v1","fieldPath":"metadata.namespace"},"path":"namespace"}]}}]' ]
+    # shellcheck disable=SC2086
+    [ "$(kc get pod $p -o jsonpath='{.spec.containers[0].volumeMounts[0].mountPath} {.spec.containers[0].volumeMounts[0].name} {.spec.containers[0].volumeMounts[0].readOnly}')" = "/var/run/secrets/kubernetes.io/serviceaccount $vol true" ]
+    # shellcheck disable=SC2086
+    run kc describe pod $p
+    [[ "$output" == *$'\n    Mounts:\n      /var/run/secrets/kubernetes.io/serviceaccount from '"$vol"$' (ro)\n'* ]]
+    [[ "$output" == *$'\n  '"$vol"$':\n    Type:'*$'Projected (a volume that contains injected data from multiple sources)\n    TokenExpirationSeconds:  3607\n    ConfigMapName:           kube-root-ca.crt\n'* ]]
+    [[ "$output" == *$'\nTolerations:                 node.kubernetes.io/not-ready:NoExecute op=Exists for 300s\n                             node.kubernetes.io/unreachable:NoExecute op=Exists for 300s\n'* ]]
+  done
+  # the token is where the mount says: the pod reads its namespace there
+  [ "$("$NSLAB" exec k3s -n demo "pod/$web" -- cat /var/run/secrets/kubernetes.io/serviceaccount/namespace)" = demo ]
+  # add-ons name their own account: coredns gets SetDefaults_PodSpec's only
+  [ "$(kc -n kube-system get pods -l k8s-app=kube-dns -o jsonpath='{.items[0].spec.enableServiceLinks} {.items[0].spec.serviceAccountName} {.items[0].spec.volumes}')" = "true  " ]
   "$NSLAB" down k3s
 }

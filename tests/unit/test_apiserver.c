@@ -229,62 +229,92 @@ START_TEST (paths)
 }
 END_TEST
 
-/* The app line create_section writes for a pod of IMAGE (with PORT as its
- * first containerPort when nonzero) in a lab whose scenario is SC. */
+/* The keys create_section writes after a pod's labels for its container
+ * NAME of IMAGE (with PORT as its first containerPort when nonzero) in a
+ * lab whose scenario is SC. Caller frees. */
 static char *
-pod_app_line (const struct scenario *sc, const char *image, int port)
+pod_section_keys (const struct scenario *sc, const char *name, const char *image, int port, char **section)
 {
   json_t *obj = json_pack ("{s:s, s:{s:s}, s:{s:[{s:s, s:s}]}}", "kind", "Pod", "metadata", "name", "x", "spec",
-                           "containers", "name", "x", "image", image);
+                           "containers", "name", name, "image", image);
   if (port)
     json_object_set_new (json_array_get (json_object_get (json_object_get (obj, "spec"), "containers"), 0),
                          "ports", json_pack ("[{s:i}]", "containerPort", port));
   char *field = NULL, *msg = NULL;
-  char *section = create_section (sc, obj, "default", &field, &msg);
-  ck_assert_msg (section != NULL, "%s: %s", field, msg);
+  *section = create_section (sc, obj, "default", &field, &msg);
+  ck_assert_msg (*section != NULL, "%s: %s", field, msg);
   json_decref (obj);
-  char *app = strstr (section, "app = ");
-  ck_assert_ptr_nonnull (app);
-  char *line = xstrndup (app, strcspn (app, "\n"));
-  free (section);
-  return line;
+  const char *keys = strstr (*section, "\nlabels = run=x\n");
+  ck_assert_ptr_nonnull (keys);
+  return xstrdup (keys + strlen ("\nlabels = run=x\n"));
 }
 
-/* [images] over the built-ins; an HTTP app moves to the first
- * containerPort; an explicit none stays none; an image nothing maps runs
- * the echo server only on a containerPort. */
+/* A pod made through the API becomes a section naming its image (and its
+ * container, where kubectl named it otherwise than create deployment
+ * does), with app only where the image alone would not give it: [images]
+ * over the built-ins; an HTTP app moves to the first containerPort; an
+ * explicit none stays none; an image nothing maps runs the echo server
+ * only on a containerPort. Loaded again (nslab apply of the lab's file),
+ * the section gives the pod the same image, container and app. */
 START_TEST (image_apps)
 {
-  char *path = unit_write_file ("images.ini", "[lab]\nname = img\ntemplate = k3s\n"
-                                              "[node cp1]\nrole = control-plane\n"
-                                              "nics = enp0s3=nat:10.0.2.15, enp0s8=hostonly:192.168.56.10\n"
-                                              "[images]\nmyapp = http:9000\nhttpd = none\n");
+  static const char base[] = "[lab]\nname = img\ntemplate = k3s\n"
+                             "[node cp1]\nrole = control-plane\n"
+                             "nics = enp0s3=nat:10.0.2.15, enp0s8=hostonly:192.168.56.10\n";
+  static const char images[] = "[images]\nmyapp = http:9000\nhttpd = none\n";
+  cleanup_free char *with_images = xasprintf ("%s%s", base, images);
+  char *path = unit_write_file ("images.ini", with_images);
   struct scenario *sc = NULL;
   nslab_error_t err = NULL;
   ck_assert_msg (scenario_load (path, &sc, &err) == 0, "%s", err ? err->msg : "");
   static const struct {
-    const char *image;
+    const char *name, *image;
     int port;
     bool with_scenario;
     const char *want;
+    enum app_kind kind;
+    uint16_t app_port;
   } cases[] = {
-    { "example.com/team/myapp:1.2", 0, true, "app = http:9000" },
-    { "example.com/team/myapp:1.2", 8443, true, "app = http:8443" },
-    { "example.com/team/myapp:1.2", 0, false, "app = none" },
-    { "httpd:2.4", 0, true, "app = none" },
-    { "httpd:2.4", 8080, true, "app = none" },
-    { "httpd:2.4", 0, false, "app = http:80" },
-    { "nginx", 0, true, "app = http:80" },
-    { "nginx:1.27", 8080, true, "app = http:8080" },
-    { "busybox", 0, true, "app = none" },
-    { "busybox", 5000, true, "app = http:5000" },
+    { "myapp", "example.com/team/myapp:1.2", 0, true, "image = example.com/team/myapp:1.2\n", APP_HTTP, 9000 },
+    { "myapp", "example.com/team/myapp:1.2", 8443, true, "image = example.com/team/myapp:1.2\napp = http:8443\n",
+      APP_HTTP, 8443 },
+    { "myapp", "example.com/team/myapp:1.2", 0, false, "image = example.com/team/myapp:1.2\n", APP_NONE, 0 },
+    { "httpd", "httpd:2.4", 0, true, "image = httpd:2.4\n", APP_NONE, 0 },
+    { "httpd", "httpd:2.4", 8080, true, "image = httpd:2.4\n", APP_NONE, 0 },
+    { "httpd", "httpd:2.4", 0, false, "image = httpd:2.4\n", APP_HTTP, 80 },
+    { "nginx", "nginx", 0, true, "image = nginx\n", APP_HTTP, 80 },
+    { "nginx", "nginx:1.27", 8080, true, "image = nginx:1.27\napp = http:8080\n", APP_HTTP, 8080 },
+    { "busybox", "busybox", 0, true, "image = busybox\n", APP_NONE, 0 },
+    { "busybox", "busybox", 5000, true, "image = busybox\napp = http:5000\n", APP_HTTP, 5000 },
+    /* kubectl run names the container after the pod */
+    { "x", "nginx", 0, true, "image = nginx\ncontainer = x\n", APP_HTTP, 80 },
+    /* no image reference the scenario takes: nslab's own container, as before images */
+    { "x", "NGINX", 80, true, "app = http:80\n", APP_HTTP, 80 },
   };
   for (size_t i = 0; i < ARRAY_SIZE (cases); i++)
     {
-      char *line = pod_app_line (cases[i].with_scenario ? sc : NULL, cases[i].image, cases[i].port);
-      ck_assert_msg (strcmp (line, cases[i].want) == 0, "%s port %d: %s, want %s", cases[i].image, cases[i].port,
-                     line, cases[i].want);
-      free (line);
+      cleanup_free char *section = NULL;
+      cleanup_free char *keys
+          = pod_section_keys (cases[i].with_scenario ? sc : NULL, cases[i].name, cases[i].image, cases[i].port, &section);
+      ck_assert_msg (strcmp (keys, cases[i].want) == 0, "%s port %d: %s, want %s", cases[i].image, cases[i].port,
+                     keys, cases[i].want);
+      /* applied again */
+      cleanup_free char *text = xasprintf ("%s%s", cases[i].with_scenario ? with_images : base, section);
+      char *again_path = unit_write_file ("again.ini", text);
+      struct scenario *again = NULL;
+      ck_assert_msg (scenario_load (again_path, &again, &err) == 0, "%s", err ? err->msg : "");
+      const struct workload_def *w = NULL;
+      for (size_t k = 0; k < again->n_workloads; k++)
+        if (strcmp (again->workloads[k].name, "x") == 0)
+          w = &again->workloads[k];
+      ck_assert_ptr_nonnull (w);
+      bool valid = strcmp (cases[i].image, "NGINX") != 0;
+      ck_assert (valid ? w->image && strcmp (w->image, cases[i].image) == 0 : w->image == NULL);
+      ck_assert (valid ? w->container && strcmp (w->container, cases[i].name) == 0 : w->container == NULL);
+      ck_assert_int_eq (w->app.kind, cases[i].kind);
+      ck_assert_uint_eq (w->app.port, cases[i].app_port);
+      scenario_free (again);
+      free (again_path);
     }
   scenario_free (sc);
   free (path);

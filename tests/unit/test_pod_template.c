@@ -133,6 +133,126 @@ START_TEST (test_pod_from_template)
 }
 END_TEST
 
+/* containerd's container IDs: one per start of a container, the same in
+ * every process that derives it. The expected digest is coreutils':
+ * printf 'k3s\0uid-1\0nginx\0%s\0' 2 | sha256sum. */
+START_TEST (test_container_ids)
+{
+  cleanup_free char *id = pod_template_container_id ("k3s", "uid-1", "nginx", 2);
+  ck_assert_str_eq (id, "containerd://0b2cfbb41bf8a6bf9902a413dc96e64fa6e00a764136d26d7d87958885213318");
+  static const struct { const char *lab, *uid, *name; long long n; } other[] = {
+    { "k3s2", "uid-1", "nginx", 2 }, { "k3s", "uid-2", "nginx", 2 },
+    { "k3s", "uid-1", "side", 2 },   { "k3s", "uid-1", "nginx", 3 },
+  };
+  for (size_t i = 0; i < ARRAY_SIZE (other); i++)
+    {
+      cleanup_free char *o = pod_template_container_id (other[i].lab, other[i].uid, other[i].name, other[i].n);
+      ck_assert_str_ne (o, id);
+    }
+  /* a running container restarted twice: its own ID, the one before it
+   * in lastState; a waiting one (back-off): the exited one's in both; a
+   * terminated one (restartPolicy Never) in state.terminated too */
+  json_t *pod = parse ("{\"metadata\":{\"uid\":\"uid-1\"},\"status\":{\"containerStatuses\":["
+                       "{\"name\":\"nginx\",\"restartCount\":2,\"state\":{\"running\":{}},"
+                       "\"lastState\":{\"terminated\":{\"exitCode\":137}}},"
+                       "{\"name\":\"side\",\"restartCount\":1,\"state\":{\"waiting\":{}},"
+                       "\"lastState\":{\"terminated\":{\"exitCode\":1}}},"
+                       "{\"name\":\"job\",\"restartCount\":0,\"state\":{\"terminated\":{\"exitCode\":0}}},"
+                       "{\"restartCount\":0}]}}");
+  pod_template_set_container_ids (pod, "k3s");
+  const json_t *css = json_object_get (json_object_get (pod, "status"), "containerStatuses");
+  static const struct { size_t at; const char *path[3]; const char *name; long long n; } want[] = {
+    { 0, { "containerID" }, "nginx", 2 },
+    { 0, { "lastState", "terminated", "containerID" }, "nginx", 1 },
+    { 1, { "containerID" }, "side", 1 },
+    { 1, { "lastState", "terminated", "containerID" }, "side", 1 },
+    { 2, { "containerID" }, "job", 0 },
+    { 2, { "state", "terminated", "containerID" }, "job", 0 },
+  };
+  for (size_t i = 0; i < ARRAY_SIZE (want); i++)
+    {
+      const json_t *v = json_array_get (css, want[i].at);
+      for (size_t k = 0; k < 3 && want[i].path[k]; k++)
+        v = json_object_get (v, want[i].path[k]);
+      cleanup_free char *w = pod_template_container_id ("k3s", "uid-1", want[i].name, want[i].n);
+      ck_assert_msg (json_is_string (v) && strcmp (json_string_value (v), w) == 0, "want[%zu]", i);
+    }
+  /* a status without a name gets none */
+  ck_assert_ptr_null (json_object_get (json_array_get (css, 3), "containerID"));
+  json_decref (pod);
+}
+END_TEST
+
+/* The API server's pod defaults and what its admission plugins add, as a
+ * cluster's `kubectl get pod -o yaml` of a `kubectl run` pod shows them
+ * (SetDefaults_PodSpec; the serviceaccount, Priority and
+ * DefaultTolerationSeconds admission plugins). */
+START_TEST (test_pod_defaults)
+{
+  json_t *pod = parse ("{\"metadata\":{\"namespace\":\"default\",\"name\":\"tst\"},\"spec\":{\"containers\":["
+                       "{\"name\":\"tst\",\"image\":\"nginx\"},{\"name\":\"side\",\"image\":\"busybox\","
+                       "\"volumeMounts\":[{\"mountPath\":\"/data\",\"name\":\"data\"}]}],"
+                       "\"volumes\":[{\"name\":\"data\",\"emptyDir\":{}}],"
+                       "\"tolerations\":[{\"key\":\"node.kubernetes.io/unreachable\",\"operator\":\"Exists\","
+                       "\"effect\":\"NoExecute\",\"tolerationSeconds\":60}]}}");
+  pod_template_pod_defaults (pod, "k3s", false);
+  json_t *spec = json_object_get (pod, "spec");
+  const char *vol = json_string_value (json_object_get (json_array_get (json_object_get (spec, "volumes"), 1), "name"));
+  ck_assert_ptr_nonnull (vol);
+  /* kube-api-access- and utilrand.String(5)'s alphabet */
+  ck_assert_uint_eq (strlen (vol), 21);
+  ck_assert (str_has_prefix (vol, "kube-api-access-"));
+  ck_assert_uint_eq (strspn (vol + 16, "bcdfghjklmnpqrstvwxz2456789"), 5);
+  cleanup_free char *want_text = xasprintf (
+      "{\"containers\":[{\"name\":\"tst\",\"image\":\"nginx\",\"volumeMounts\":[{\"mountPath\":"
+      "\"/var/run/secrets/kubernetes.io/serviceaccount\",\"name\":\"%s\",\"readOnly\":true}]},"
+      "{\"name\":\"side\",\"image\":\"busybox\",\"volumeMounts\":[{\"mountPath\":\"/data\",\"name\":\"data\"},"
+      "{\"mountPath\":\"/var/run/secrets/kubernetes.io/serviceaccount\",\"name\":\"%s\",\"readOnly\":true}]}],"
+      "\"volumes\":[{\"name\":\"data\",\"emptyDir\":{}},{\"name\":\"%s\",\"projected\":{\"defaultMode\":420,"
+      "\"sources\":[{\"serviceAccountToken\":{\"expirationSeconds\":3607,\"path\":\"token\"}},"
+      "{\"configMap\":{\"name\":\"kube-root-ca.crt\",\"items\":[{\"key\":\"ca.crt\",\"path\":\"ca.crt\"}]}},"
+      "{\"downwardAPI\":{\"items\":[{\"fieldRef\":{\"apiVersion\":\"v1\",\"fieldPath\":\"metadata.namespace\"},"
+      "\"path\":\"namespace\"}]}}]}}],"
+      "\"tolerations\":[{\"key\":\"node.kubernetes.io/unreachable\",\"operator\":\"Exists\",\"effect\":\"NoExecute\","
+      "\"tolerationSeconds\":60},{\"key\":\"node.kubernetes.io/not-ready\",\"operator\":\"Exists\","
+      "\"effect\":\"NoExecute\",\"tolerationSeconds\":300}],"
+      "\"restartPolicy\":\"Always\",\"dnsPolicy\":\"ClusterFirst\",\"terminationGracePeriodSeconds\":30,"
+      "\"schedulerName\":\"default-scheduler\",\"securityContext\":{},\"enableServiceLinks\":true,\"priority\":0,"
+      "\"preemptionPolicy\":\"PreemptLowerPriority\",\"serviceAccountName\":\"default\",\"serviceAccount\":\"default\"}",
+      vol, vol, vol);
+  json_t *want = parse (want_text);
+  ck_assert (json_equal (spec, want));
+  /* idempotent: a second pass (the control loop's next round) adds nothing */
+  json_t *again = json_deep_copy (pod);
+  pod_template_pod_defaults (again, "k3s", false);
+  ck_assert (json_equal (again, pod));
+  /* the same pod of another lab: another volume name */
+  json_t *other = parse ("{\"metadata\":{\"namespace\":\"default\",\"name\":\"tst\"},\"spec\":{\"containers\":[]}}");
+  pod_template_pod_defaults (other, "k3s2", false);
+  ck_assert_str_ne (json_string_value (json_object_get (json_array_get (json_object_get (json_object_get (other, "spec"), "volumes"), 0), "name")), vol);
+  /* a system add-on's pod: SetDefaults_PodSpec's only; its own values kept */
+  json_t *sys = parse ("{\"metadata\":{\"namespace\":\"kube-system\",\"name\":\"coredns-x\"},\"spec\":{"
+                       "\"containers\":[{\"name\":\"coredns\",\"image\":\"coredns\"}],\"dnsPolicy\":\"Default\"}}");
+  pod_template_pod_defaults (sys, "k3s", true);
+  json_t *want_sys = parse ("{\"containers\":[{\"name\":\"coredns\",\"image\":\"coredns\"}],\"dnsPolicy\":\"Default\","
+                            "\"restartPolicy\":\"Always\",\"terminationGracePeriodSeconds\":30,"
+                            "\"schedulerName\":\"default-scheduler\",\"securityContext\":{},\"enableServiceLinks\":true}");
+  ck_assert (json_equal (json_object_get (sys, "spec"), want_sys));
+  /* a template's new containers get the pod's token mount too */
+  json_t *tpl = parse ("[{\"name\":\"web\",\"image\":\"nginx:1.27\"}]");
+  pod_template_apply (pod, tpl);
+  const json_t *m = json_array_get (json_object_get (json_array_get (json_object_get (spec, "containers"), 0), "volumeMounts"), 0);
+  ck_assert_str_eq (json_string_value (json_object_get (m, "name")), vol);
+  json_decref (tpl);
+  json_decref (want_sys);
+  json_decref (sys);
+  json_decref (other);
+  json_decref (again);
+  json_decref (want);
+  json_decref (pod);
+}
+END_TEST
+
 static Suite *
 make_suite (void)
 {
@@ -141,6 +261,8 @@ make_suite (void)
   tcase_add_test (tc, test_image_refs);
   tcase_add_test (tc, test_container_defaults);
   tcase_add_test (tc, test_pod_from_template);
+  tcase_add_test (tc, test_container_ids);
+  tcase_add_test (tc, test_pod_defaults);
   suite_add_tcase (s, tc);
   return s;
 }

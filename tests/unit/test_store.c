@@ -26,28 +26,58 @@
 
 static char state_dir[] = "/tmp/nslab-store-unit-XXXXXX";
 
-/* A state root with the seed lab's record and store in it. */
+/* A lab as up leaves it, for one test: its scenario (a copy in the state
+ * root's labs/, beside a templates link, as in a checkout), the plan built
+ * of it, the lab's record and the store made of that plan, open. */
+struct lab {
+  char *path;
+  struct scenario *sc;
+  struct plan *p;
+  struct store *s;
+};
+
+/* The lab of the scenario TEXT, or of the seed lab's when NULL, in a new
+ * state root; STARTING: its pods planned as up starts them (probed pods
+ * not ready yet). */
 static void
-make_lab (void)
+lab_up (struct lab *l, const char *text, bool starting)
 {
   ck_assert_ptr_nonnull (mkdtemp (state_dir));
   setenv ("NSLAB_STATE_DIR", state_dir, 1);
+  l->path = xasprintf ("%s/labs/lab.ini", state_dir);
+  cleanup_free char *dirs = xasprintf ("mkdir '%s/labs' && ln -s '%s' '%s/templates' && cp '%s' '%s'", state_dir,
+                                       NSLAB_SRCDIR "/templates", state_dir,
+                                       NSLAB_SRCDIR "/labs/k3s-virtualbox.ini", l->path);
+  ck_assert_int_eq (system (dirs), 0);
+  if (text)
+    {
+      FILE *f = fopen (l->path, "we");
+      ck_assert_ptr_nonnull (f);
+      ck_assert_int_ge (fputs (text, f), 0);
+      ck_assert_int_eq (fclose (f), 0);
+    }
   nslab_error_t err = NULL;
-  struct scenario *sc = NULL;
-  struct plan *p = NULL;
-  ck_assert_msg (scenario_load (NSLAB_SRCDIR "/labs/k3s-virtualbox.ini", &sc, &err) == 0, "%s", err->msg);
-  ck_assert_int_eq (plan_build (sc, &p, &err), 0);
+  l->sc = NULL;
+  l->p = NULL;
+  ck_assert_msg (scenario_load (l->path, &l->sc, &err) == 0, "%s", err ? err->msg : "");
+  ck_assert_int_eq ((starting ? plan_build_starting : plan_build) (l->sc, &l->p, &err), 0);
   struct state_writer *w = NULL;
-  ck_assert_msg (state_create ("k3s", NULL, &w, &err) == 0, "%s", err ? err->msg : "");
-  ck_assert_msg (store_create (w, p->objects, &err) == 0, "%s", err ? err->msg : "");
+  ck_assert_msg (state_create (l->sc->lab, NULL, &w, &err) == 0, "%s", err ? err->msg : "");
+  ck_assert_msg (store_create (w, l->p->objects, &err) == 0, "%s", err ? err->msg : "");
   state_writer_close (w);
-  plan_free (p);
-  scenario_free (sc);
+  l->s = NULL;
+  ck_assert_msg (store_open (l->sc->lab, &l->s, &err) == 0, "%s", err ? err->msg : "");
 }
 
+/* lab_up's lab closed and its state root removed. */
 static void
-rm_lab (void)
+lab_down (struct lab *l)
 {
+  if (l->s)
+    store_close (l->s);
+  plan_free (l->p);
+  scenario_free (l->sc);
+  free (l->path);
   cleanup_free char *cmd = xasprintf ("rm -rf '%s'", state_dir);
   ck_assert_int_eq (system (cmd), 0);
 }
@@ -70,8 +100,9 @@ meta (const json_t *obj, const char *key)
 START_TEST (test_up_objects)
 {
   UNIT_REQUIRE_ROOT ();
-  make_lab ();
-  struct store *s = open_store ();
+  struct lab l;
+  lab_up (&l, NULL, false);
+  struct store *s = l.s;
   nslab_error_t err = NULL;
   json_t *pods = NULL, *rss = NULL, *deploys = NULL, *nodes = NULL;
   ck_assert_int_eq (store_list (s, "Pod", NULL, &pods, &err), 0);
@@ -153,16 +184,16 @@ START_TEST (test_up_objects)
   json_decref (rss);
   json_decref (deploys);
   json_decref (nodes);
-  store_close (s);
-  rm_lab ();
+  lab_down (&l);
 }
 END_TEST
 
 START_TEST (test_put_get_delete)
 {
   UNIT_REQUIRE_ROOT ();
-  make_lab ();
-  struct store *s = open_store ();
+  struct lab l;
+  lab_up (&l, NULL, false);
+  struct store *s = l.s;
   nslab_error_t err = NULL;
   json_t *pod = NULL;
   ck_assert_int_eq (store_get (s, "Pod", "demo", "nope", &pod, &err), 0);
@@ -206,8 +237,7 @@ START_TEST (test_put_get_delete)
   json_decref (cm);
   json_decref (cm2);
   store_close (other);
-  store_close (s);
-  rm_lab ();
+  lab_down (&l);
 }
 END_TEST
 
@@ -215,8 +245,9 @@ END_TEST
 START_TEST (test_index_and_meta_lists)
 {
   UNIT_REQUIRE_ROOT ();
-  make_lab ();
-  struct store *s = open_store ();
+  struct lab l;
+  lab_up (&l, NULL, false);
+  struct store *s = l.s;
   nslab_error_t err = NULL;
   static const char *const kinds[] = { "ReplicaSet", "EndpointSlice", "Pod", "Deployment" };
   for (size_t k = 0; k < ARRAY_SIZE (kinds); k++)
@@ -261,8 +292,7 @@ START_TEST (test_index_and_meta_lists)
       json_decref (index);
       json_decref (metas);
     }
-  store_close (s);
-  rm_lab ();
+  lab_down (&l);
 }
 END_TEST
 
@@ -270,8 +300,9 @@ END_TEST
 START_TEST (test_list_prefix)
 {
   UNIT_REQUIRE_ROOT ();
-  make_lab ();
-  struct store *s = open_store ();
+  struct lab l;
+  lab_up (&l, NULL, false);
+  struct store *s = l.s;
   nslab_error_t err = NULL;
   static const char *const names[] = { "web.1", "web.2", "web1.1", "webx", "we.1", "web" };
   for (size_t i = 0; i < ARRAY_SIZE (names); i++)
@@ -290,8 +321,7 @@ START_TEST (test_list_prefix)
   ck_assert_int_eq (store_list_prefix (s, "ConfigMap", "default", "web.", &got, &err), 0);
   ck_assert_uint_eq (json_array_size (got), 0);
   json_decref (got);
-  store_close (s);
-  rm_lab ();
+  lab_down (&l);
 }
 END_TEST
 
@@ -300,13 +330,11 @@ END_TEST
 START_TEST (test_sync_cache)
 {
   UNIT_REQUIRE_ROOT ();
-  make_lab ();
-  struct store *s = open_store ();
+  struct lab l;
+  lab_up (&l, NULL, false);
+  struct store *s = l.s;
+  const struct plan *p = l.p;
   nslab_error_t err = NULL;
-  struct scenario *sc = NULL;
-  struct plan *p = NULL;
-  ck_assert_int_eq (scenario_load (NSLAB_SRCDIR "/labs/k3s-virtualbox.ini", &sc, &err), 0);
-  ck_assert_int_eq (plan_build (sc, &p, &err), 0);
   struct store_sync_cache *cache = store_sync_cache_new ();
   uint64_t rv0 = 0, rv1 = 0, rv2 = 0, rv3 = 0, observed = 0;
   ck_assert_int_eq (store_resource_version (s, &rv0, &err), 0);
@@ -347,10 +375,7 @@ START_TEST (test_sync_cache)
   json_decref (pods);
   json_decref (slices);
   store_sync_cache_free (cache);
-  plan_free (p);
-  scenario_free (sc);
-  store_close (s);
-  rm_lab ();
+  lab_down (&l);
 }
 END_TEST
 
@@ -438,13 +463,11 @@ END_TEST
 START_TEST (test_sync_new_pod_created_now_user_labels_kept)
 {
   UNIT_REQUIRE_ROOT ();
-  make_lab ();
-  struct store *s = open_store ();
+  struct lab l;
+  lab_up (&l, NULL, false);
+  struct store *s = l.s;
+  const struct plan *p = l.p;
   nslab_error_t err = NULL;
-  struct scenario *sc = NULL;
-  struct plan *p = NULL;
-  ck_assert_int_eq (scenario_load (NSLAB_SRCDIR "/labs/k3s-virtualbox.ini", &sc, &err), 0);
-  ck_assert_int_eq (plan_build (sc, &p, &err), 0);
   uint64_t rv = 0, observed = 0;
   json_t *pods = NULL;
   ck_assert_int_eq (store_list (s, "Pod", NULL, &pods, &err), 0);
@@ -480,10 +503,7 @@ START_TEST (test_sync_new_pod_created_now_user_labels_kept)
   json_decref (back);
   json_decref (gone);
   json_decref (labelled);
-  plan_free (p);
-  scenario_free (sc);
-  store_close (s);
-  rm_lab ();
+  lab_down (&l);
 }
 END_TEST
 
@@ -527,18 +547,12 @@ set_replicas (struct store *s, const char *ns, const char *name, int n)
 START_TEST (test_scenario_cache_same_plan)
 {
   UNIT_REQUIRE_ROOT ();
-  make_lab ();
-  struct store *s = open_store ();
+  struct lab l;
+  lab_up (&l, NULL, false);
+  struct store *s = l.s;
+  const struct plan *applied = l.p;
+  const char *path = l.path;
   nslab_error_t err = NULL;
-  cleanup_free char *path = xasprintf ("%s/labs/kept.ini", state_dir);
-  /* a labs dir beside templates, as in the checkout */
-  cleanup_free char *cp = xasprintf ("mkdir '%s/labs' && cp '%s' '%s' && ln -s '%s' '%s/templates'", state_dir,
-                                     NSLAB_SRCDIR "/labs/k3s-virtualbox.ini", path, NSLAB_SRCDIR "/templates", state_dir);
-  ck_assert_int_eq (system (cp), 0);
-  struct scenario *sc = NULL;
-  struct plan *applied = NULL;
-  ck_assert_msg (scenario_load (path, &sc, &err) == 0, "%s", err ? err->msg : "");
-  ck_assert_int_eq (plan_build (sc, &applied, &err), 0);
   struct scenario_cache *cache = scenario_cache_new ();
   json_t *svc = NULL;
   for (int step = 0; step < 6; step++)
@@ -570,17 +584,18 @@ START_TEST (test_scenario_cache_same_plan)
     }
   json_decref (svc);
   scenario_cache_free (cache);
-  plan_free (applied);
-  scenario_free (sc);
-  store_close (s);
-  rm_lab ();
+  lab_down (&l);
 }
 END_TEST
 
 START_TEST (test_untrusted_files)
 {
   UNIT_REQUIRE_ROOT ();
-  make_lab ();
+  struct lab l;
+  lab_up (&l, NULL, false);
+  /* the store's files are swapped under it: closed first */
+  store_close (l.s);
+  l.s = NULL;
   nslab_error_t err = NULL;
   struct store *s = NULL;
   cleanup_free char *db = xasprintf ("%s/k3s/store.db", state_dir);
@@ -616,7 +631,7 @@ START_TEST (test_untrusted_files)
   ck_assert_int_eq (store_open ("k3s", &s, &err), -1);
   ck_assert_ptr_nonnull (strstr (err->msg, "lab k3s has no store"));
   nslab_error_free (&err);
-  rm_lab ();
+  lab_down (&l);
 }
 END_TEST
 
@@ -631,24 +646,15 @@ START_TEST (test_not_ready_out_of_dns)
                             "[pod demo/late]\nlabels = app=web\napp = http:80\nreadiness = tcp:81\n"
                             "[pod demo/plain]\nlabels = app=web\napp = http:80\nreadiness = none\n"
                             "[service demo/web]\nselector = app=web\nports = http:80\ncluster_ip = None\n";
-  ck_assert_ptr_nonnull (mkdtemp (state_dir));
-  setenv ("NSLAB_STATE_DIR", state_dir, 1);
-  cleanup_free char *path = unit_write_file ("rd.ini", lab);
+  struct lab l;
+  lab_up (&l, lab, true);
+  const struct plan *p = l.p;
+  struct store *s = l.s;
   nslab_error_t err = NULL;
-  struct scenario *sc = NULL;
-  struct plan *p = NULL;
-  ck_assert_msg (scenario_load (path, &sc, &err) == 0, "%s", err ? err->msg : "");
-  ck_assert_int_eq (plan_build_starting (sc, &p, &err), 0);
-  struct state_writer *w = NULL;
-  ck_assert_msg (state_create ("rd", NULL, &w, &err) == 0, "%s", err ? err->msg : "");
-  ck_assert_msg (store_create (w, p->objects, &err) == 0, "%s", err ? err->msg : "");
-  state_writer_close (w);
   uint32_t plain_ip = 0;
   for (size_t i = 0; i < p->objects->n_pods; i++)
     if (strcmp (p->objects->pods[i].name, "plain") == 0)
       plain_ip = p->objects->pods[i].ip;
-  struct store *s = NULL;
-  ck_assert_int_eq (store_open ("rd", &s, &err), 0);
   json_t *late = NULL;
   ck_assert_int_eq (store_get (s, "Pod", "demo", "late", &late, &err), 0);
   json_t *conds = json_object_get (json_object_get (late, "status"), "conditions");
@@ -673,10 +679,7 @@ START_TEST (test_not_ready_out_of_dns)
   ck_assert_uint_eq (web->n_endpoints, 1);
   ck_assert_uint_eq (web->endpoints[0], plain_ip);
   dns_view_free (&v);
-  store_close (s);
-  plan_free (p);
-  scenario_free (sc);
-  rm_lab ();
+  lab_down (&l);
 }
 END_TEST
 
@@ -814,9 +817,10 @@ holder (int ready_fd)
 START_TEST (test_concurrent_writers_and_readers)
 {
   UNIT_REQUIRE_ROOT ();
-  make_lab ();
+  struct lab l;
+  lab_up (&l, NULL, false);
   nslab_error_t err = NULL;
-  struct store *s = open_store ();
+  struct store *s = l.s;
   uint64_t rv0 = 0, rv1 = 0;
   ck_assert_int_eq (store_resource_version (s, &rv0, &err), 0);
   /* The readers stop when this file appears. */
@@ -867,8 +871,7 @@ START_TEST (test_concurrent_writers_and_readers)
   ck_assert_int_eq (store_resource_version (s, &rv1, &err), 0);
   /* Per writer and 5 rounds: put 1, delete 1, touch 1, meta 0, three puts 3; the holder's put 1. */
   ck_assert_uint_eq (rv1 - rv0, (uint64_t) WRITERS * (WRITER_ROUNDS / 5) * 6 + 1);
-  store_close (s);
-  rm_lab ();
+  lab_down (&l);
 }
 END_TEST
 
@@ -877,9 +880,10 @@ END_TEST
 START_TEST (test_no_write_in_read_transaction)
 {
   UNIT_REQUIRE_ROOT ();
-  make_lab ();
+  struct lab l;
+  lab_up (&l, NULL, false);
   nslab_error_t err = NULL;
-  struct store *s = open_store ();
+  struct store *s = l.s;
   ck_assert_int_eq (store_read_begin (s, &err), 0);
   json_t *cm = config_map ("x", 1);
   ck_assert_int_eq (store_put (s, cm, &err), -1);
@@ -892,8 +896,7 @@ START_TEST (test_no_write_in_read_transaction)
   ck_assert_int_eq (store_read_end (s, &err), 0);
   ck_assert_int_eq (store_put (s, cm, &err), 0);
   json_decref (cm);
-  store_close (s);
-  rm_lab ();
+  lab_down (&l);
 }
 END_TEST
 

@@ -158,10 +158,30 @@ app_line (const struct scenario *sc, const json_t *containers, const char *field
       if (a.kind != APP_NONE)
         {
           app = a;
+          c = other;
           break;
         }
     }
-  if (app.kind == APP_HTTP)
+  /* The app's container as the scenario's image and container keys (so
+   * the section, applied again, gives the pods the same container); app
+   * only where the image alone would not give it (an unmapped image's
+   * containerPort, a mapped one's other port). An image the scenario's
+   * grammar refuses keeps nslab's own container, as before images. */
+  const char *image = json_string_value (json_object_get (c, "image"));
+  const char *cname = json_string_value (json_object_get (c, "name"));
+  struct app_def by_image = { .kind = APP_NONE };
+  bool has_image = image_ref_valid (image);
+  if (has_image)
+    {
+      sb_addf (sb, "image = %s\n", image);
+      cleanup_free char *dflt = image_container_name (image);
+      if (cname && strcmp (cname, dflt) != 0 && dns_label_valid (cname, 63))
+        sb_addf (sb, "container = %s\n", cname);
+      scenario_image_app (sc, image, &by_image);
+    }
+  if (has_image && by_image.kind == app.kind && (app.kind != APP_HTTP || by_image.port == app.port))
+    ;
+  else if (app.kind == APP_HTTP)
     sb_addf (sb, "app = http:%u\n", app.port);
   else
     sb_add (sb, "app = none\n");

@@ -635,6 +635,9 @@ sync_objects (struct store *s, const struct lab_objects *o, const struct lab_obj
         {
           pod_status (obj, was, arg);
         }
+      /* after the uid is the stored one and the restart count kubelet's */
+      if (strcmp (kind, "Pod") == 0)
+        pod_template_set_container_ids (obj, o->lab);
       if (was)
         {
           /* The apiserver keeps metadata it set (uid, creationTimestamp):

@@ -1,12 +1,15 @@
 /* Pods from their ReplicaSet's template (see pod_template.h). */
 #include "k8s/pod_template.h"
 
+#include <pthread.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <nettle/sha2.h>
 
 #include "base/util.h"
+#include "k8s/names.h"
 
 /* KEY of O set to V unless O has it already (a default). */
 static void
@@ -155,6 +158,22 @@ pod_template_image_ref (const char *image)
                     image, p.tag || p.digest ? "" : ":latest");
 }
 
+/* The SHA-256 of the N strings PARTS, as 64 lowercase hex digits in HEX;
+ * of several, each with its terminating NUL (so "ab","c" and "a","bc"
+ * differ). */
+static void
+sha256_hex (const char *const *parts, size_t n, char hex[2 * SHA256_DIGEST_SIZE + 1])
+{
+  uint8_t d[SHA256_DIGEST_SIZE];
+  struct sha256_ctx ctx;
+  sha256_init (&ctx);
+  for (size_t i = 0; i < n; i++)
+    sha256_update (&ctx, strlen (parts[i]) + (n > 1), (const uint8_t *) parts[i]);
+  sha256_digest (&ctx, sizeof d, d);
+  for (size_t i = 0; i < sizeof d; i++)
+    snprintf (hex + 2 * i, 3, "%02x", d[i]);
+}
+
 /* containerd's image ID: the repository and the digest of what it pulled.
  * nslab pulls nothing: a digest the manifest gives, else the SHA-256 of
  * the resolved reference (stable per image, never a real registry's). */
@@ -167,15 +186,53 @@ image_id (const char *ref)
   const char *last = strrchr (ref, '/');
   const char *colon = strchr (last ? last : ref, ':');
   size_t repo_len = colon ? (size_t) (colon - ref) : strlen (ref);
-  uint8_t d[SHA256_DIGEST_SIZE];
-  struct sha256_ctx ctx;
-  sha256_init (&ctx);
-  sha256_update (&ctx, strlen (ref), (const uint8_t *) ref);
-  sha256_digest (&ctx, sizeof d, d);
   char hex[2 * SHA256_DIGEST_SIZE + 1];
-  for (size_t i = 0; i < sizeof d; i++)
-    snprintf (hex + 2 * i, 3, "%02x", d[i]);
+  sha256_hex (&ref, 1, hex);
   return xasprintf ("%.*s@sha256:%s", (int) repo_len, ref, hex);
+}
+
+char *
+pod_template_container_id (const char *lab, const char *pod_uid, const char *container, long long restart)
+{
+  char n[24], hex[2 * SHA256_DIGEST_SIZE + 1];
+  snprintf (n, sizeof n, "%lld", restart);
+  const char *parts[] = { lab, pod_uid, container, n };
+  sha256_hex (parts, ARRAY_SIZE (parts), hex);
+  return xasprintf ("containerd://%s", hex);
+}
+
+static void
+set_id (json_t *o, const char *lab, const char *uid, const char *name, long long restart)
+{
+  cleanup_free char *id = pod_template_container_id (lab, uid, name, restart);
+  json_object_set_new (o, "containerID", json_string (id));
+}
+
+void
+pod_template_set_container_ids (json_t *pod, const char *lab)
+{
+  const char *uid = json_string_value (json_object_get (json_object_get (pod, "metadata"), "uid"));
+  json_t *css = json_object_get (json_object_get (pod, "status"), "containerStatuses");
+  size_t i;
+  json_t *cs;
+  json_array_foreach (css, i, cs)
+    {
+      const char *name = json_string_value (json_object_get (cs, "name"));
+      if (uid == NULL || name == NULL)
+        continue;
+      long long n = json_integer_value (json_object_get (cs, "restartCount"));
+      json_t *state = json_object_get (cs, "state");
+      set_id (cs, lab, uid, name, n);
+      json_t *term = json_object_get (state, "terminated");
+      if (json_is_object (term))
+        set_id (term, lab, uid, name, n);
+      /* kubelet's previous container: the one before a running one, the
+       * one that exited for a waiting one (its back-off; the count rises
+       * when the next one starts) */
+      json_t *last = json_object_get (json_object_get (cs, "lastState"), "terminated");
+      if (json_is_object (last))
+        set_id (last, lab, uid, name, json_is_object (json_object_get (state, "running")) ? n - 1 : n);
+    }
 }
 
 json_t *
@@ -198,6 +255,158 @@ pod_template_statuses (const json_t *containers, const json_t *like)
       json_array_append_new (out, cs);
     }
   return out;
+}
+
+/* Where kubelet mounts the service account's token (serviceaccount
+ * admission's DefaultAPITokenMountPath). */
+#define SERVICE_ACCOUNT_MOUNT "/var/run/secrets/kubernetes.io/serviceaccount"
+
+/* What the admission plugins add to every pod alike, made once per process
+ * and shared by reference between the pods (a copy per pod was a third of
+ * a lab's resources build time, jansson's allocations): the
+ * kube-api-access volume's projection, DefaultTolerationSeconds'
+ * tolerations (300 s on a not-ready or unreachable node before eviction).
+ * Shared, so never changed: nothing writes into a pod's volume sources or
+ * tolerations (json_deep_copy before any change). */
+static struct {
+  pthread_once_t once;
+  json_t *projected, *tolerations;
+} admitted = { .once = PTHREAD_ONCE_INIT };
+
+static void
+admitted_init (void)
+{
+  admitted.projected
+      = json_pack ("{s:i, s:[{s:{s:i, s:s}}, {s:{s:[{s:s, s:s}], s:s}}, {s:{s:[{s:{s:s, s:s}, s:s}]}}]}",
+                   "defaultMode", (json_int_t) 0644, "sources", "serviceAccountToken", "expirationSeconds",
+                   (json_int_t) 3607, "path", "token", "configMap", "items", "key", "ca.crt", "path", "ca.crt", "name",
+                   "kube-root-ca.crt", "downwardAPI", "items", "fieldRef", "apiVersion", "v1", "fieldPath",
+                   "metadata.namespace", "path", "namespace");
+  admitted.tolerations = json_pack ("[{s:s, s:s, s:s, s:i}, {s:s, s:s, s:s, s:i}]", "effect", "NoExecute", "key",
+                                    "node.kubernetes.io/not-ready", "operator", "Exists", "tolerationSeconds",
+                                    (json_int_t) 300, "effect", "NoExecute", "key", "node.kubernetes.io/unreachable",
+                                    "operator", "Exists", "tolerationSeconds", (json_int_t) 300);
+}
+
+/* The pod's kube-api-access-* volume (serviceaccount admission), or NULL. */
+static const char *
+api_access_volume (const json_t *spec)
+{
+  size_t i;
+  const json_t *v;
+  json_array_foreach (json_object_get (spec, "volumes"), i, v)
+    {
+      const char *name = json_string_value (json_object_get (v, "name"));
+      if (name && strncmp (name, "kube-api-access-", 16) == 0)
+        return name;
+    }
+  return NULL;
+}
+
+/* Serviceaccount admission's volumeMount in every container that has none
+ * on the token's path. */
+static void
+mount_api_access (json_t *spec)
+{
+  const char *vol = api_access_volume (spec);
+  size_t i, k;
+  json_t *c;
+  const json_t *m;
+  json_array_foreach (json_object_get (spec, "containers"), i, c)
+    {
+      bool has = false;
+      json_array_foreach (json_object_get (c, "volumeMounts"), k, m)
+        has |= strcmp (json_string_value (json_object_get (m, "mountPath")) ?: "", SERVICE_ACCOUNT_MOUNT) == 0;
+      if (vol == NULL || has || !json_is_object (c))
+        continue;
+      json_t *mounts = json_object_get (c, "volumeMounts");
+      if (!json_is_array (mounts))
+        json_object_set_new (c, "volumeMounts", mounts = json_array ());
+      json_t *mount = json_object ();
+      json_object_set_new_nocheck (mount, "mountPath", json_string_nocheck (SERVICE_ACCOUNT_MOUNT));
+      json_object_set_new_nocheck (mount, "name", json_string (vol));
+      json_object_set_new_nocheck (mount, "readOnly", json_true ());
+      json_array_append_new (mounts, mount);
+    }
+}
+
+/* Whether TOLS tolerate KEY's NoExecute taint of no value
+ * (Toleration.ToleratesTaint). */
+static bool
+tolerates (const json_t *tols, const char *key)
+{
+  size_t i;
+  const json_t *t;
+  json_array_foreach (tols, i, t)
+    {
+      const char *k = json_string_value (json_object_get (t, "key")) ?: "";
+      const char *e = json_string_value (json_object_get (t, "effect")) ?: "";
+      const char *op = json_string_value (json_object_get (t, "operator")) ?: "";
+      const char *v = json_string_value (json_object_get (t, "value")) ?: "";
+      if ((*e && strcmp (e, "NoExecute") != 0) || (*k && strcmp (k, key) != 0))
+        continue;
+      if (strcmp (op, "Exists") == 0 || ((*op == '\0' || strcmp (op, "Equal") == 0) && *v == '\0'))
+        return true;
+    }
+  return false;
+}
+
+void
+pod_template_pod_defaults (json_t *pod, const char *lab, bool system)
+{
+  json_t *spec = json_object_get (pod, "spec");
+  if (!json_is_object (spec))
+    return;
+  /* SetDefaults_PodSpec (pkg/apis/core/v1/defaults.go) */
+  set_default (spec, "restartPolicy", json_string ("Always"));
+  set_default (spec, "dnsPolicy", json_string ("ClusterFirst"));
+  set_default (spec, "terminationGracePeriodSeconds", json_integer (30));
+  set_default (spec, "schedulerName", json_string ("default-scheduler"));
+  set_default (spec, "securityContext", json_object ());
+  set_default (spec, "enableServiceLinks", json_true ());
+  if (system)
+    return;
+  /* Priority admission, without a PriorityClass (no globalDefault one) */
+  set_default (spec, "priority", json_integer (0));
+  set_default (spec, "preemptionPolicy", json_string ("PreemptLowerPriority"));
+  /* serviceaccount admission: the namespace's default account, its token
+   * projected as kube-api-access- and five random characters (here derived
+   * from the pod's name, as nslab's other generated names) */
+  set_default (spec, "serviceAccountName", json_string ("default"));
+  set_default (spec, "serviceAccount", json_string (json_string_value (json_object_get (spec, "serviceAccountName"))));
+  pthread_once (&admitted.once, admitted_init);
+  if (api_access_volume (spec) == NULL)
+    {
+      const json_t *meta = json_object_get (pod, "metadata");
+      /* a lab's, a namespace's and a pod's names fit (63, 63, 253) */
+      char seed[512];
+      snprintf (seed, sizeof seed, "%s/%s/%s/kube-api-access", lab,
+                json_string_value (json_object_get (meta, "namespace")) ?: "",
+                json_string_value (json_object_get (meta, "name")) ?: "");
+      char name[] = "kube-api-access-XXXXX";
+      safe_random_string (fnv1a64_str (seed), 5, name + 16);
+      json_t *vols = json_object_get (spec, "volumes");
+      if (!json_is_array (vols))
+        json_object_set_new (spec, "volumes", vols = json_array ());
+      json_t *vol = json_object ();
+      json_object_set_new_nocheck (vol, "name", json_string_nocheck (name));
+      json_object_set_nocheck (vol, "projected", admitted.projected);
+      json_array_append_new (vols, vol);
+    }
+  mount_api_access (spec);
+  /* DefaultTolerationSeconds admission, unless the pod tolerates the taint
+   * already */
+  size_t i;
+  const json_t *t;
+  json_array_foreach (admitted.tolerations, i, t)
+    {
+      json_t *tols = json_object_get (spec, "tolerations");
+      if (tolerates (tols, json_string_value (json_object_get (t, "key"))))
+        continue;
+      if (!json_is_array (tols))
+        json_object_set_new (spec, "tolerations", tols = json_array ());
+      json_array_append (tols, (json_t *) t);
+    }
 }
 
 void
@@ -227,6 +436,7 @@ pod_template_apply (json_t *pod, const json_t *template_containers)
           json_object_set (req, k, v);
     }
   json_object_set_new (spec, "containers", containers);
+  mount_api_access (spec);
   json_t *status = json_object_get (pod, "status");
   if (!json_is_object (status))
     return;

@@ -8,6 +8,7 @@
 #define NSLAB_K8S_POD_TEMPLATE_H
 
 #include <jansson.h>
+#include <stdbool.h>
 
 /* Containers C (a JSON array) with the API server's defaults filled in
  * where unset: imagePullPolicy (Always for an untagged or :latest image,
@@ -29,10 +30,39 @@ char *pod_template_image_ref (const char *image);
  * LIKE NULL: running, not ready, no restarts). */
 json_t *pod_template_statuses (const json_t *containers, const json_t *like);
 
+/* The ID containerd gives the container CONTAINER of the pod POD_UID of
+ * lab LAB when kubelet starts it for the RESTART'th time (0: the first
+ * start): "containerd://" and 64 hex digits, a new one per start. nslab
+ * starts no containerd: a SHA-256 of what identifies that start, so the
+ * same start has the same ID in every process that reports it. Caller
+ * frees. */
+char *pod_template_container_id (const char *lab, const char *pod_uid, const char *container, long long restart);
+
+/* POD's containerStatuses get kubelet's containerIDs (state.terminated's
+ * too): the current container's from its restartCount, lastState's from
+ * the container before it. Statuses without a name, or a POD without a
+ * uid, are left as they are. */
+void pod_template_set_container_ids (json_t *pod, const char *lab);
+
+/* What the API server and its admission plugins add to a pod POD of lab
+ * LAB where unset: SetDefaults_PodSpec's restartPolicy Always, dnsPolicy
+ * ClusterFirst, terminationGracePeriodSeconds 30, schedulerName
+ * default-scheduler, securityContext {}, enableServiceLinks true; unless
+ * SYSTEM (a pod of k3s's or kubeadm's own add-ons, which name their own
+ * service account, priority class and tolerations): priority 0 and
+ * preemptionPolicy PreemptLowerPriority, serviceAccountName and
+ * serviceAccount default with its kube-api-access-XXXXX projected volume
+ * (XXXXX derived from LAB and the pod's name) mounted read-only on
+ * /var/run/secrets/kubernetes.io/serviceaccount in every container, and
+ * the not-ready and unreachable NoExecute tolerations of 300 s.
+ * Idempotent. */
+void pod_template_pod_defaults (json_t *pod, const char *lab, bool system);
+
 /* POD (as the lab's plan made it) takes TEMPLATE's containers
  * (spec.template.spec.containers of its ReplicaSet), defaulted (and, as
  * for any Pod, resources.requests defaulted to the limits), and a status
- * per container after its first planned one. */
+ * per container after its first planned one. Its kube-api-access volume, if
+ * it has one, is mounted in every new container. */
 void pod_template_apply (json_t *pod, const json_t *template_containers);
 
 #endif

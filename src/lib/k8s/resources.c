@@ -511,6 +511,7 @@ add_pod (struct builder *b, const struct lab_objects *o, const struct lab_pod *p
                                   b->created, "conditions", "type", "Initialized", "status", "True", "type", "Ready",
                                   "status", ready, "type", "ContainersReady", "status", ready, "type", "PodScheduled",
                                   "status", "True", "containerStatuses", cstatus));
+  pod_template_pod_defaults (pod, b->lab, lb || p->owner.kind == OBJ_DAEMONSET || strcmp (p->ns, "kube-system") == 0);
   return pod;
 }
 

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "base/util.h"
+#include "k8s/pod_template.h"
 #include "k8s/resources.h"
 #include "state/journal.h"
 #include "state/state.h"
@@ -303,6 +304,11 @@ store_create (struct state_writer *w, const struct lab_objects *o, nslab_error_t
   if (open_at (dir_fd, state_writer_dir (w), true, &s, err) < 0)
     return -1;
   json_t *items = resources_from_objects (o, time (NULL));
+  size_t k;
+  json_t *obj;
+  json_array_foreach (items, k, obj)
+    if (strcmp (json_string_value (json_object_get (obj, "kind")), "Pod") == 0)
+      pod_template_set_container_ids (obj, o->lab);
   /* One transaction: readers see the whole cluster or nothing. */
   int rc = begin (s, err);
   if (rc == 0)

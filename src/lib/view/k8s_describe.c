@@ -657,6 +657,34 @@ describe_volumes (struct tabwriter *t, const json_t *volumes, const char *space)
           else
             w (t, 2, "SizeLimit:\t<unset>\n");
         }
+      else if ((x = json_object_get (v, "projected")))
+        {
+          /* printProjectedVolumeSource as kubectl 1.32 has it (a source's
+           * optional is the *bool it prints: <nil> when unset) */
+          w (t, 2, "Type:\tProjected (a volume that contains injected data from multiple sources)\n");
+          size_t k;
+          const json_t *src;
+          json_array_foreach (json_object_get (x, "sources"), k, src)
+            {
+              const json_t *y, *opt;
+              if ((y = json_object_get (src, "secret")))
+                {
+                  opt = json_object_get (y, "optional");
+                  w (t, 2, "SecretName:\t%s\n    SecretOptionalName:\t%s\n", k8s_str (y, "name"),
+                     opt ? (json_is_true (opt) ? "true" : "false") : "<nil>");
+                }
+              else if (json_object_get (src, "downwardAPI"))
+                w (t, 2, "DownwardAPI:\ttrue\n");
+              else if ((y = json_object_get (src, "configMap")))
+                {
+                  opt = json_object_get (y, "optional");
+                  w (t, 2, "ConfigMapName:\t%s\n    ConfigMapOptional:\t%s\n", k8s_str (y, "name"),
+                     opt ? (json_is_true (opt) ? "true" : "false") : "<nil>");
+                }
+              else if ((y = json_object_get (src, "serviceAccountToken")))
+                w (t, 2, "TokenExpirationSeconds:\t%lld\n", (long long) k8s_num (y, "expirationSeconds"));
+            }
+        }
       else
         w (t, 2, "<unknown>\n");
     }
