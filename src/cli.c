@@ -21,7 +21,9 @@ const struct cli_verb cli_verbs[] = {
   { "up", "up [--wait [--timeout 60s]] FILE", "build the lab (root)",
     "Build the lab FILE describes; a failure or Ctrl-C rolls back everything. Needs\n"
     "CAP_NET_ADMIN and CAP_SYS_ADMIN. Returns once the control loop has probed every\n"
-    "pod once (the ready ones are endpoints; the others join when their probe passes).\n"
+    "pod once (the ready ones are endpoints; the others join when their probe passes);\n"
+    "a TCP probe on the port of an http app or coredns is decided at once: the pod\n"
+    "listens before it counts as started, and is ready when up returns.\n"
     "  --wait               return once every pod is ready: its readiness probe passed\n"
     "                       (or, without one, its app accepts on its port)\n"
     "  --timeout DURATION   how long --wait waits (default 60s); then an error naming\n"

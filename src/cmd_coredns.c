@@ -9,6 +9,7 @@
 #include "base/error.h"
 #include "base/util.h"
 #include "dns/coredns.h"
+#include "runtime/pause.h"
 #include "scenario/keys.h"
 
 static void
@@ -26,7 +27,11 @@ coredns_main (int argc, char **argv)
       signal (SIGPIPE, SIG_IGN);
       setvbuf (stderr, NULL, _IOLBF, 0);
       nslab_error_t err = NULL;
-      coredns_serve (argv[3], port, log_to_stderr, &err);
+      /* The pod's runtime waits for it to close (pause_app.ready_fd). */
+      const char *ready = getenv (PAUSE_APP_READY_ENV);
+      int ready_fd = ready ? atoi (ready) : -1;
+      unsetenv (PAUSE_APP_READY_ENV);
+      coredns_serve (argv[3], port, ready_fd > 2 ? ready_fd : -1, log_to_stderr, &err);
       fprintf (stderr, "nslab-coredns: %s\n", err ? err->msg : "stopped");
       nslab_error_free (&err);
       return NSLAB_EXIT_FAILURE;

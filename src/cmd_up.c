@@ -150,13 +150,16 @@ cmd_up (int argc, char **argv, nslab_error_t *err)
   int rc = apply_plan (p, path, err);
   /* The lab lives from here on: its control loop, in the control-plane
    * node. If it cannot start, the lab goes again: up is all or nothing. */
-  /* With readiness probes, up returns once the loop has converged once:
-   * every pod probed (kubelet's first probes), the ready ones endpoints on
-   * every node. Without any, every pod is ready as it starts, and up does
-   * not wait for a round. */
+  /* Every pod probed once (kubelet's first probes), the ready ones
+   * endpoints on every node: a pod without a probe is ready as it starts,
+   * and one whose first probe up knows the result of (model_probe_decided:
+   * a TCP probe on nslab's own app's port, listening before the pod
+   * counted as started) is ready in the plan, its rules and the store
+   * already. Only other probes need the loop's first round, which up
+   * then waits for; otherwise that round runs after up returns. */
   bool probes = false;
   for (size_t i = 0; i < p->objects->n_pods && !probes; i++)
-    probes = p->objects->pods[i].readiness.kind != PROBE_NONE;
+    probes = p->objects->pods[i].readiness.kind != PROBE_NONE && !p->objects->pods[i].ready;
   if (rc == 0
       && (pki_lab_create (p->objects, err) < 0 || control_start (sc->lab, p->objects, sc->files, sc->n_files, err) < 0
           || (probes && control_wait_first (sc->lab, 60000, err) < 0)))

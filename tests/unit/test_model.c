@@ -963,6 +963,51 @@ START_TEST (test_starting_readiness)
 }
 END_TEST
 
+/* up's lab, when up knows the first probe's result: a TCP probe on the
+ * port of the built-in http app (its default probe) or of coredns starts
+ * ready, in the rules; a probe on another port, an http probe and a
+ * command app's probe start not ready. */
+START_TEST (test_starting_decided_probes)
+{
+  static const char lab[] = "[lab]\nname = rd\ntemplate = k3s\n"
+                            "[node cp1]\nrole = control-plane\nnics = enp0s8=hostonly:192.168.56.10\n"
+                            "[pod demo/own]\nlabels = app=web\napp = http:80\n"
+                            "[pod demo/explicit]\nlabels = app=web\napp = http:80\nreadiness = tcp:80\n"
+                            "[pod demo/other]\nlabels = app=web\napp = http:80\nreadiness = tcp:81\n"
+                            "[pod demo/get]\nlabels = app=web\napp = http:80\nreadiness = http:80/\n"
+                            "[pod demo/cmd]\nlabels = app=web\napp = command\ncommand = sleep 1000\nreadiness = tcp:80\n"
+                            "[service demo/web]\nselector = app=web\nports = http:80\n";
+  cleanup_free char *path = unit_write_file ("rd.ini", lab);
+  struct scenario *sc = load (path);
+  struct model *m = NULL;
+  nslab_error_t err = NULL;
+  ck_assert_int_eq (model_build_starting (sc, &m, &err), 0);
+  size_t n_dns = 0;
+  for (size_t i = 0; i < m->n_pods; i++)
+    {
+      const char *name = m->pods[i].name;
+      bool dns = strncmp (name, "coredns-", 8) == 0;
+      n_dns += dns;
+      bool decided = dns || strcmp (name, "own") == 0 || strcmp (name, "explicit") == 0;
+      ck_assert_msg (m->pods[i].ready == decided, "%s", name);
+    }
+  ck_assert_uint_eq (n_dns, 1);
+  const struct model_service *s = find_service (m, "demo", "web");
+  ck_assert_uint_eq (s->ports[0].n_endpoints, 2);
+  ck_assert_uint_eq (s->ports[0].n_not_ready, 3);
+  cleanup_free char *ipt = iptables_node_payload (m, 0);
+  for (size_t i = 0; i < s->ports[0].n_endpoints; i++)
+    {
+      char ip[IP_STRLEN];
+      ip_fmt (m->pods[s->ports[0].endpoints[i].pod].ip, ip);
+      cleanup_free char *dnat = xasprintf ("--to-destination %s:80", ip);
+      ck_assert_ptr_nonnull (strstr (ipt, dnat));
+    }
+  model_free (m);
+  scenario_free (sc);
+}
+END_TEST
+
 /* k3s servicelb (pkg/cloudprovider/servicelb.go): a DaemonSet
  * svclb-NAME-UID8 per LoadBalancer with one pod per node, named as the
  * DaemonSet controller's generateName does, after every other pod (their
@@ -1098,6 +1143,7 @@ make_suite (void)
   tcase_add_test (tc, test_seed_model);
   tcase_add_test (tc, test_headless_and_dns_off);
   tcase_add_test (tc, test_starting_readiness);
+  tcase_add_test (tc, test_starting_decided_probes);
   tcase_add_test (tc, test_model_deterministic);
   tcase_add_test (tc, test_allocation_kubeadm);
   tcase_add_test (tc, test_load_balancer_pool);

@@ -236,7 +236,9 @@ do_process (const struct plan_op *op, struct state_writer *w, struct pending *pe
       if (n > 0)
         exe[n] = '\0';
       snprintf (port, sizeof port, "%u", pp->app.port);
-      app = (struct pause_app) { .kind = PAUSE_APP_COMMAND, .argv = dns_argv, .path = exe };
+      /* Started once it serves: its readiness probe (TCP on its port) is
+       * then decided (model_probe_decided), and up need not wait for it. */
+      app = (struct pause_app) { .kind = PAUSE_APP_COMMAND, .argv = dns_argv, .path = exe, .ready_fd = true };
     }
   /* A node's kube-proxy needs SQLite and libmicrohttpd: nslab itself,
    * re-executed as nslab-kube-proxy (argv[0]). */

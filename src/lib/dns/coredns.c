@@ -422,7 +422,7 @@ serve_tcp (struct server *sv, struct conn *c)
 }
 
 int
-coredns_serve (const char *lab, uint16_t port, coredns_log_fn log, nslab_error_t *err)
+coredns_serve (const char *lab, uint16_t port, int ready_fd, coredns_log_fn log, nslab_error_t *err)
 {
   struct server sv = { .lab = lab, .log = log };
   int udp = bound_socket (SOCK_DGRAM, port, err);
@@ -436,6 +436,8 @@ coredns_serve (const char *lab, uint16_t port, coredns_log_fn log, nslab_error_t
     }
   /* Load now rather than at the first query. */
   current_view (&sv);
+  if (ready_fd >= 0)
+    close (ready_fd);
   struct conn *conns[MAX_CONNS] = { 0 };
   for (;;)
     {

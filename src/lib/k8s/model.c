@@ -1488,6 +1488,13 @@ build_services (struct model *m, nslab_error_t *err)
   return ret;
 }
 
+bool
+model_probe_decided (const struct workload_def *w)
+{
+  return (w->app.kind == APP_HTTP || w->app.kind == APP_DNS) && w->readiness.kind == PROBE_TCP
+         && w->readiness.port == w->app.port;
+}
+
 static int
 build (const struct scenario *sc, const struct model_live *live, bool starting, struct model **out,
        nslab_error_t *err)
@@ -1498,9 +1505,10 @@ build (const struct scenario *sc, const struct model_live *live, bool starting, 
   add_netns (m, xasprintf ("%s-host", sc->lab), NETNS_LABHOST, -1, NULL);
   int rc = build_nodes (m, err) < 0 || build_pods (m, live, err) < 0 ? -1 : 0;
   /* kubelet reports a container with a readiness probe not ready until
-   * the probe first succeeds (prober_manager: initial result Failure). */
+   * the probe first succeeds (prober_manager: initial result Failure),
+   * unless up already knows that first probe's result (model_probe_decided). */
   for (size_t i = 0; rc == 0 && starting && i < m->n_pods; i++)
-    if (m->pods[i].wl->readiness.kind != PROBE_NONE)
+    if (m->pods[i].wl->readiness.kind != PROBE_NONE && !model_probe_decided (m->pods[i].wl))
       m->pods[i].ready = false;
   if (rc < 0 || build_services (m, err) < 0 || check_netns_names_unique (m, err) < 0)
     {

@@ -199,9 +199,20 @@ bool weave_ipam_ranges (struct cidr range, size_t n, struct cidr *out, uint32_t 
 int model_build (const struct scenario *sc, struct model **out, nslab_error_t *err);
 /* The lab as up makes it, before kubelet has probed anything: a pod with
  * a readiness probe starts not ready (Ready=False, no service's ready
- * endpoint until its first probe passes); a pod without one is ready once
- * it runs. model_build is the lab once every probe has passed. */
+ * endpoint until its first probe passes), unless that probe's result is
+ * known (model_probe_decided); a pod without one is ready once it runs.
+ * model_build is the lab once every probe has passed. */
 int model_build_starting (const struct scenario *sc, struct model **out, nslab_error_t *err);
+/* Whether a pod of W passes its first readiness probe as it starts, so that
+ * up makes it ready at once (model_build_starting): a TCP probe on the port
+ * of nslab's own app - the built-in HTTP app, whose socket the pause process
+ * binds and listens on before the pod counts as started, or the cluster DNS
+ * server, which says it serves (runtime: the app's ready fd) before it
+ * does. A connect to a listening socket is answered by the pod's kernel
+ * whatever the app does next, and the path from the node to the pod is
+ * what up has just made: no network round trip is needed to know it.
+ * Other probes (http, another port, a command app's) stay the loop's. */
+bool model_probe_decided (const struct workload_def *w);
 
 /* Resolve the scenario against a running lab, as its controllers would.
  * For each workload, live pods of its current template (a deployment's:

@@ -41,7 +41,15 @@ struct pause_app {
   char **argv;       /* PAUSE_APP_COMMAND: NULL-terminated */
   const char *path;  /* PAUSE_APP_COMMAND: the program to exec with argv (argv[0] is then only its
                       * name, as ps shows it), or NULL to search argv[0] in the pod's PATH */
+  bool ready_fd;     /* PAUSE_APP_COMMAND, nslab's own: its first start gets the error pipe as the fd
+                      * named by PAUSE_APP_READY_ENV, and the pod counts as started (pause_spawn_finish)
+                      * only once the app has closed it, when it serves (the cluster DNS server) */
 };
+
+/* In a command app's environment when it has a ready fd (pause_app.ready_fd):
+ * its number. */
+#define PAUSE_APP_READY_ENV "NSLAB_APP_READY_FD"
+#define PAUSE_APP_READY_FD 3
 
 struct pause_spec {
   const char *title;       /* argv as ps shows it: "nslab-pause k3s demo/web-79ffc79c64-7lczb" */

@@ -241,9 +241,11 @@ sandbox_build_env (const struct pause_spec *spec)
 }
 
 /* A command app, child of the pause process. Never returns. ERRFD < 0:
- * failures go to the log. */
+ * failures go to the log. READY_FD (and ERRFD >= 0): the app gets ERRFD
+ * as PAUSE_APP_READY_FD and closes it once it serves. */
 static void __attribute__ ((noreturn))
-start_app (char **argv, const char *path, bool privileged, uint64_t cap_add, pid_t pause_pid, int errfd)
+start_app (char **argv, const char *path, bool privileged, uint64_t cap_add, pid_t pause_pid, int errfd,
+           bool ready_fd)
 {
   /* If the pause process dies, so does the app; the parent may already be
    * gone between fork and prctl, so check afterwards. */
@@ -266,6 +268,17 @@ start_app (char **argv, const char *path, bool privileged, uint64_t cap_add, pid
    * in a pod fails as on a cluster. */
   if (!privileged && caps_limit (CAPS_CONTAINER_DEFAULT | cap_add) < 0)
     child_fail (errfd, errno, "limit the app's capabilities");
+  /* The error pipe stays open through the exec (the pod is not started
+   * before the app says it serves); a failed exec still reports on it. A
+   * restart has no pipe: the app gets no ready fd. */
+  unsetenv (PAUSE_APP_READY_ENV);
+  if (ready_fd && errfd >= 0)
+    {
+      char num[8];
+      snprintf (num, sizeof num, "%d", PAUSE_APP_READY_FD);
+      if (dup2 (errfd, PAUSE_APP_READY_FD) < 0 || setenv (PAUSE_APP_READY_ENV, num, 1) < 0)
+        child_fail (errfd, errno, "the app's ready fd");
+    }
   /* execvp searches the PATH of the environment it runs in: the pod's. */
   if (path)
     execv (path, argv);
@@ -280,7 +293,7 @@ pause_fork_command_app (const struct pause_setup *su)
   pid_t self = getpid ();
   pid_t pid = fork ();
   if (pid == 0)
-    start_app (su->app_argv, su->app_path, su->privileged, su->cap_add, self, -1);
+    start_app (su->app_argv, su->app_path, su->privileged, su->cap_add, self, -1, false);
   return pid;
 }
 
@@ -421,7 +434,8 @@ sandbox_encode (const struct pause_spec *spec, size_t *len_out)
                            spec->log_path, spec->mnt_template > 0 ? "1" : NULL, kind, port,
                            spec->privileged ? "1" : NULL, restart,
                            spec->app && spec->app->kind == PAUSE_APP_COMMAND ? spec->app->path : NULL,
-                           spec->sa_pki_dir, spec->sa_namespace, spec->own_netns_dir ? "1" : NULL, caps };
+                           spec->sa_pki_dir, spec->sa_namespace, spec->own_netns_dir ? "1" : NULL, caps,
+                           spec->app && spec->app->kind == PAUSE_APP_COMMAND && spec->app->ready_fd ? "1" : NULL };
   for (size_t i = 0; i < ARRAY_SIZE (fields); i++)
     put_str (&b, fields[i]);
   uint32_t argc = 0;
@@ -703,7 +717,7 @@ pause_setup (struct pause_setup *out)
     child_fail (errfd, EPROTO, "short pause spec");
   close (SANDBOX_GO_FD);
   char *p = buf, *end = buf + total;
-  char *f[16];
+  char *f[17];
   for (size_t i = 0; i < ARRAY_SIZE (f); i++)
     if (! get_str (&p, end, &f[i]))
       child_fail (errfd, EPROTO, "bad pause spec");
@@ -730,7 +744,8 @@ pause_setup (struct pause_setup *out)
     if (! get_str (&p, end, &files[i]) || files[i] == NULL || (i % 2 == 0 && files[i][0] != '/'))
       child_fail (errfd, EPROTO, "bad pause spec");
   struct pause_app app = { .kind = (enum pause_app_kind) atoi (f[7] ? f[7] : "0"),
-                           .port = (uint16_t) atoi (f[8] ? f[8] : "0"), .argv = argv, .path = f[11] };
+                           .port = (uint16_t) atoi (f[8] ? f[8] : "0"), .argv = argv, .path = f[11],
+                           .ready_fd = f[16] != NULL };
   struct pause_spec sp = { .netns_path = f[0], .hostname = f[1], .files_dir = f[2], .etc_hosts = f[3],
                            .resolv_conf = f[4], .log_path = f[5], .mnt_template = f[6] ? SANDBOX_TEMPLATE_FD : -1,
                            .app = &app, .privileged = f[9] != NULL, .files = files,
@@ -880,7 +895,7 @@ pause_setup (struct pause_setup *out)
       if (app_pid < 0)
         child_fail (errfd, errno, "fork the app");
       if (app_pid == 0)
-        start_app (argv, spec->app->path, spec->privileged, spec->cap_add, self, errfd);
+        start_app (argv, spec->app->path, spec->privileged, spec->cap_add, self, errfd, spec->app->ready_fd);
       out->app_pid = app_pid;
       /* Kept for restarts (its strings live in buf). */
       out->app_argv = argv;
