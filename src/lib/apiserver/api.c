@@ -674,7 +674,10 @@ patch_object (struct api *a, const struct api_request *req, const struct resourc
       return;
     }
   json_t *before = json_deep_copy (obj);
-  request_merge_patch (obj, patch);
+  if (strstr (ct, "strategic-merge-patch"))
+    request_strategic_merge_patch (obj, patch);
+  else
+    request_merge_patch (obj, patch);
   json_decref (patch);
   if (!identity_kept (before, obj))
     fail (out, 422, r->kind, name, "%s \"%s\" is invalid: metadata: Invalid value: the name, namespace, uid and "

@@ -528,8 +528,54 @@ selector_matches (const struct selector *sel, const json_t *obj)
 
 /* ---- patches ------------------------------------------------------------ */
 
-void
-request_merge_patch (json_t *target, const json_t *patch)
+static void merge_patch (json_t *target, const json_t *patch, bool strategic);
+
+/* The lists a strategic merge patch merges by their elements' name
+ * (patchMergeKey "name" in the core/v1 types a pod template has). */
+static bool
+merged_by_name (const char *key)
+{
+  static const char *const keys[] = { "containers", "initContainers", "env", "volumes", "imagePullSecrets" };
+  for (size_t i = 0; i < sizeof keys / sizeof *keys; i++)
+    if (strcmp (key, keys[i]) == 0)
+      return true;
+  return false;
+}
+
+/* TARGET's elements patched by PATCH's of the same name, PATCH's new ones
+ * appended, `$patch: delete` ones removed (strategicpatch's mergeSlice). */
+static void
+merge_list_by_name (json_t *target, const json_t *patch)
+{
+  size_t i;
+  json_t *pe;
+  json_array_foreach (patch, i, pe)
+    {
+      const char *name = json_string_value (json_object_get (pe, "name"));
+      if (name == NULL)
+        continue;
+      const char *directive = json_string_value (json_object_get (pe, "$patch"));
+      size_t at = json_array_size (target);
+      for (size_t k = 0; k < json_array_size (target); k++)
+        {
+          const char *tn = json_string_value (json_object_get (json_array_get (target, k), "name"));
+          if (tn && strcmp (tn, name) == 0)
+            at = k;
+        }
+      if (directive && strcmp (directive, "delete") == 0)
+        {
+          if (at < json_array_size (target))
+            json_array_remove (target, at);
+          continue;
+        }
+      if (at == json_array_size (target))
+        json_array_append_new (target, json_object ());
+      merge_patch (json_array_get (target, at), pe, true);
+    }
+}
+
+static void
+merge_patch (json_t *target, const json_t *patch, bool strategic)
 {
   const char *k;
   json_t *v;
@@ -538,19 +584,33 @@ request_merge_patch (json_t *target, const json_t *patch)
     {
       if (k[0] == '$' || str_has_prefix (k, "$setElementOrder/"))
         continue;
+      json_t *t = json_object_get (target, k);
       if (json_is_null (v))
         json_object_del (target, k);
       else if (json_is_object (v))
         {
-          json_t *t = json_object_get (target, k);
           if (!json_is_object (t))
             {
               t = json_object ();
               json_object_set_new (target, k, t);
             }
-          request_merge_patch (t, v);
+          merge_patch (t, v, strategic);
         }
+      else if (strategic && json_is_array (v) && json_is_array (t) && merged_by_name (k))
+        merge_list_by_name (t, v);
       else
         json_object_set_new (target, k, json_deep_copy (v));
     }
+}
+
+void
+request_merge_patch (json_t *target, const json_t *patch)
+{
+  merge_patch (target, patch, false);
+}
+
+void
+request_strategic_merge_patch (json_t *target, const json_t *patch)
+{
+  merge_patch (target, patch, true);
 }
