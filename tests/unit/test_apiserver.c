@@ -202,6 +202,32 @@ START_TEST (merge_patch)
       json_decref (p);
       json_decref (want);
     }
+  /* A strategic merge patch merges a template's named lists by name, as
+   * strategicpatch does for containers and env (patchMergeKey name):
+   * kubectl set image's patch, kubectl apply's of a changed container, a
+   * $patch: delete element; other lists are replaced. */
+  static const char *const strategic[][3] = {
+    { "{\"containers\":[{\"name\":\"nginx\",\"image\":\"a\",\"ports\":[{\"containerPort\":80}]},{\"name\":\"s\",\"image\":\"b\"}]}",
+      "{\"containers\":[{\"name\":\"nginx\",\"image\":\"c\"}]}",
+      "{\"containers\":[{\"name\":\"nginx\",\"image\":\"c\",\"ports\":[{\"containerPort\":80}]},{\"name\":\"s\",\"image\":\"b\"}]}" },
+    { "{\"containers\":[{\"name\":\"n\",\"env\":[{\"name\":\"A\",\"value\":\"1\"}]}]}",
+      "{\"$setElementOrder/containers\":[{\"name\":\"n\"}],\"containers\":[{\"name\":\"n\",\"env\":[{\"name\":\"B\",\"value\":\"2\"}]}]}",
+      "{\"containers\":[{\"name\":\"n\",\"env\":[{\"name\":\"A\",\"value\":\"1\"},{\"name\":\"B\",\"value\":\"2\"}]}]}" },
+    { "{\"containers\":[{\"name\":\"n\"},{\"name\":\"s\"}]}", "{\"containers\":[{\"$patch\":\"delete\",\"name\":\"s\"}]}",
+      "{\"containers\":[{\"name\":\"n\"}]}" },
+    { "{\"args\":[\"a\",\"b\"]}", "{\"args\":[\"c\"]}", "{\"args\":[\"c\"]}" },
+  };
+  for (size_t i = 0; i < ARRAY_SIZE (strategic); i++)
+    {
+      json_t *t = load (strategic[i][0]), *p = load (strategic[i][1]), *want = load (strategic[i][2]);
+      request_strategic_merge_patch (t, p);
+      char *got = json_dumps (t, JSON_COMPACT | JSON_SORT_KEYS);
+      ck_assert_msg (json_equal (t, want), "strategic case %zu: %s", i, got);
+      free (got);
+      json_decref (t);
+      json_decref (p);
+      json_decref (want);
+    }
   char *msg = NULL;
   ck_assert_ptr_null (request_decode_body ("[1]", 3, &msg));
   ck_assert_str_eq (msg, "couldn't get version/kind; json parse error: the request body is not a JSON object");
