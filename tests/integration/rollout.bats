@@ -128,12 +128,26 @@ Scaled down replica set $old from 1 to 0" ]
   "$NSLAB" down k3s
 }
 
-@test "rollout: kubectl set image and rollout restart go through the same rolling update" {
+@test "rollout: kubectl set image, rollout history, undo and restart go through the same rolling update" {
   "$NSLAB" up "$SEED" > /dev/null
   [ "$(kc -n demo set image deploy/web nginx=nginx:1.28-alpine)" = "deployment.apps/web image updated" ]
   timeout 60 "$NSLAB" kubectl k3s -n demo rollout status deploy/web > /dev/null
   [ "$(kc -n demo get pods -l app=web -o jsonpath='{.items[*].spec.containers[0].image}')" = "nginx:1.28-alpine nginx:1.28-alpine" ]
   [ "$(kc -n demo get rs -o name | wc -l)" = 2 ]
+  # kubectl's history: the deployment's ReplicaSets by revision
+  run kc -n demo rollout history deploy/web
+  [ "${lines[1]}" = "REVISION  CHANGE-CAUSE" ]
+  [ "${lines[2]}" = "1         <none>" ]
+  [ "${lines[3]}" = "2         <none>" ]
+  run kc -n demo rollout history deploy/web --revision=1
+  [[ "$output" == *$'Image:\tnginx:1.27-alpine'* ]]
+  # undo: kubectl's JSON patch of the template back to revision 1's; its
+  # ReplicaSet is scaled up again, as revision 3
+  [ "$(kc -n demo rollout undo deploy/web)" = "deployment.apps/web rolled back" ]
+  timeout 60 "$NSLAB" kubectl k3s -n demo rollout status deploy/web > /dev/null
+  [ "$(kc -n demo get pods -l app=web -o jsonpath='{.items[*].spec.containers[0].image}')" = "nginx:1.27-alpine nginx:1.27-alpine" ]
+  [ "$(kc -n demo get rs web-8597f6f985 -o jsonpath='{.spec.replicas} {.metadata.annotations.deployment\.kubernetes\.io/revision}')" = "2 3" ]
+  [ "$(kc -n demo rollout undo deploy/web --to-revision=3)" = "deployment.apps/web skipped rollback (current template already matches revision 3)" ]
   before=$(kc -n demo get pods -l app=web -o jsonpath='{.items[*].metadata.name}')
   [ "$(kc -n demo rollout restart deploy/web)" = "deployment.apps/web restarted" ]
   timeout 60 "$NSLAB" kubectl k3s -n demo rollout status deploy/web > /dev/null

@@ -45,5 +45,10 @@ void request_merge_patch (json_t *target, const json_t *patch);
  * (kubectl set image, kubectl apply of a changed container send only the
  * changed fields of the one container). */
 void request_strategic_merge_patch (json_t *target, const json_t *patch);
+/* RFC 6902 JSON patch of TARGET by OPS (add, replace, remove; RFC 6901
+ * paths), in place, as kubectl rollout undo sends it. -1 and a message
+ * (caller frees) when an operation does not apply; TARGET may then be
+ * partly patched. */
+int request_json_patch (json_t *target, const json_t *ops, char **message);
 
 #endif
