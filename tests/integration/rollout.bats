@@ -105,6 +105,9 @@ Scaled down replica set $old from 1 to 0" ]
   if [ "$(kubectl_minor)" -lt 27 ]; then olds='<none>'; else olds="$old (0/0 replicas created)"; fi
   [[ "$output" == *$'\nOldReplicaSets:  '"$olds"$'\nNewReplicaSet:   '"$new"$' (2/2 replicas created)\n'* ]]
   [[ "$output" == *'Progressing    True    NewReplicaSetAvailable'* ]]
+  # nslab describe prints kubectl 1.32's
+  run "$NSLAB" describe k3s -n demo deploy/web
+  [[ "$output" == *$'\nOldReplicaSets:  '"$old"$' (0/0 replicas created)\nNewReplicaSet:   '"$new"$' (2/2 replicas created)\n'* ]]
   [ "$(kc -n demo get deploy web -o jsonpath='{.status.updatedReplicas} {.status.readyReplicas} {.status.availableReplicas}')" = "2 2 2" ]
   # the original template again: the old ReplicaSet is scaled back up, with revision 3
   start_curl_loop
