@@ -180,6 +180,9 @@ adjust_scenario (struct scenario *sc, struct store *s, const struct lab_objects 
 struct live_buf {
   struct model_live live;
   json_t *meta_writes;   /* store meta keys -> values the round's rollouts set */
+  json_t *meta_cache;    /* the scenario cache's rollout_meta, or NULL */
+  json_t *templates;     /* its rollout_templates, or NULL */
+  json_t *deploy_rv;     /* "ns/name" -> the stored Deployment's resourceVersion */
   struct model_rs **old_rs; /* per workload, its deployment's old replicasets */
   char (*new_hash)[11];
   bool again;            /* a rollout took a step: the next round takes the next */
@@ -207,6 +210,7 @@ live_buf_free (struct live_buf *b)
   free (b->stored_ipam);
   free (b->stored_serial);
   json_decref (b->meta_writes);
+  json_decref (b->deploy_rv);
   for (size_t i = 0; b->old_rs && i < b->live.n_workloads; i++)
     free (b->old_rs[i]);
   free (b->old_rs);
@@ -365,6 +369,10 @@ struct scenario_cache {
   struct port_def *ports; /* every service's, one after the other */
   size_t n_ports;
   bool again; /* the last round took a rollout step */
+  /* What the rollouts read, kept between rounds: each Deployment's
+   * template fingerprint by "ns/name" -> [resourceVersion, fingerprint],
+   * and the rollout/ meta values (only the loop writes them). */
+  json_t *rollout_templates, *rollout_meta;
 };
 
 bool
@@ -394,6 +402,8 @@ cache_drop (struct scenario_cache *c)
   free (c->workloads);
   free (c->services);
   free (c->ports);
+  json_decref (c->rollout_templates);
+  json_decref (c->rollout_meta);
   memset (c, 0, sizeof *c);
 }
 
@@ -504,14 +514,18 @@ encode_hash32 (uint32_t h, char out[11])
 }
 
 static uint64_t
-meta_of (struct store *s, const json_t *writes, const char *key, nslab_error_t *err, int *rc)
+meta_of (struct store *s, const struct live_buf *b, const char *key, nslab_error_t *err, int *rc)
 {
-  json_t *w = json_object_get (writes, key);
+  json_t *w = json_object_get (b->meta_writes, key);
+  if (w == NULL)
+    w = json_object_get (b->meta_cache, key);
   if (w)
     return (uint64_t) json_integer_value (w);
   uint64_t v = 0;
   if (*rc == 0 && store_meta_get (s, key, &v, err) < 0)
     *rc = -1;
+  if (*rc == 0 && b->meta_cache)
+    json_object_set_new (b->meta_cache, key, json_integer ((json_int_t) v));
   return v;
 }
 
@@ -536,14 +550,28 @@ static int
 rollout_deployment (struct store *s, const struct workload_def *w, size_t i, json_t *rsets, struct live_buf *b,
                     nslab_error_t *err)
 {
-  json_t *d = NULL;
-  if (store_get (s, "Deployment", w->ns, w->name, &d, err) < 0)
-    return -1;
-  if (d == NULL)
+  /* The template's fingerprint: read again only when the Deployment was
+   * written since. */
+  cleanup_free char *dkey = xasprintf ("%s/%s", w->ns, w->name);
+  json_t *rv = json_object_get (b->deploy_rv, dkey);
+  if (rv == NULL)
     return 0;
-  cleanup_free char *canonical = NULL;
-  uint64_t fp = template_fingerprint (d, &canonical);
-  json_decref (d);
+  json_t *known = json_object_get (b->templates, dkey);
+  uint64_t fp = 0;
+  if (known && json_equal (json_array_get (known, 0), rv))
+    fp = (uint64_t) json_integer_value (json_array_get (known, 1));
+  else
+    {
+      json_t *d = NULL;
+      if (store_get (s, "Deployment", w->ns, w->name, &d, err) < 0)
+        return -1;
+      if (d == NULL)
+        return 0;
+      fp = template_fingerprint (d, NULL);
+      json_decref (d);
+      if (b->templates)
+        json_object_set_new (b->templates, dkey, json_pack ("[O, I]", rv, (json_int_t) fp));
+    }
   char scen_hash[11];
   encode_hash32 (model_template_hash32 (w), scen_hash);
   /* Its ReplicaSets: NAME-HASH in its namespace. */
@@ -564,8 +592,8 @@ rollout_deployment (struct store *s, const struct workload_def *w, size_t i, jso
       r->rs.replicas = json_is_integer (rep) ? (int) json_integer_value (rep) : 0;
       cleanup_free char *tk = xasprintf ("rollout/tpl/%s/%s-%s", w->ns, w->name, r->rs.hash);
       cleanup_free char *rk = xasprintf ("rollout/rev/%s/%s-%s", w->ns, w->name, r->rs.hash);
-      r->tpl = meta_of (s, b->meta_writes, tk, err, &rc);
-      r->rs.revision = (int) meta_of (s, b->meta_writes, rk, err, &rc);
+      r->tpl = meta_of (s, b, tk, err, &rc);
+      r->rs.revision = (int) meta_of (s, b, rk, err, &rc);
       if (r->rs.revision == 0)
         r->rs.revision = 1;
       cleanup_free char *rs_name = xasprintf ("%s-%s", w->name, r->rs.hash);
@@ -614,6 +642,13 @@ rollout_deployment (struct store *s, const struct workload_def *w, size_t i, jso
       for (size_t k = 0; k < n; k++)
         if (strcmp (rows[k].rs.hash, scen_hash) == 0)
           {
+            /* named after the template as the API holds it */
+            json_t *d = NULL;
+            if (store_get (s, "Deployment", w->ns, w->name, &d, err) < 0)
+              rc = -1;
+            cleanup_free char *canonical = NULL;
+            template_fingerprint (d, &canonical);
+            json_decref (d);
             cleanup_free char *desc = xasprintf ("%s\n%s", scen_hash, canonical ? canonical : "");
             pod_template_hash (desc, nrs.rs.hash);
           }
@@ -624,9 +659,9 @@ rollout_deployment (struct store *s, const struct workload_def *w, size_t i, jso
   {
     cleanup_free char *tk = xasprintf ("rollout/tpl/%s/%s-%s", w->ns, w->name, nrs.rs.hash);
     cleanup_free char *rk = xasprintf ("rollout/rev/%s/%s-%s", w->ns, w->name, nrs.rs.hash);
-    if (meta_of (s, b->meta_writes, tk, err, &rc) != fp)
+    if (meta_of (s, b, tk, err, &rc) != fp)
       json_object_set_new (b->meta_writes, tk, json_integer ((json_int_t) fp));
-    if (nrs.rs.revision > 1 && meta_of (s, b->meta_writes, rk, err, &rc) != (uint64_t) nrs.rs.revision)
+    if (nrs.rs.revision > 1 && meta_of (s, b, rk, err, &rc) != (uint64_t) nrs.rs.revision)
       json_object_set_new (b->meta_writes, rk, json_integer (nrs.rs.revision));
   }
   /* One step per sync: the new one scaled up, or else the old ones down
@@ -692,6 +727,20 @@ rollout_deployments (struct store *s, const struct scenario *sc, struct live_buf
     any |= sc->workloads[i].kind == WL_DEPLOYMENT;
   if (!any)
     return 0;
+  json_t *index = NULL;
+  if (store_list_index (s, "Deployment", &index, err) < 0)
+    return -1;
+  b->deploy_rv = json_object ();
+  size_t k;
+  json_t *obj;
+  json_array_foreach (index, k, obj)
+    {
+      json_t *meta = json_object_get (obj, "metadata");
+      cleanup_free char *key = xasprintf ("%s/%s", json_string_value (json_object_get (meta, "namespace")) ?: "",
+                                          json_string_value (json_object_get (meta, "name")) ?: "");
+      json_object_set (b->deploy_rv, key, json_object_get (meta, "resourceVersion"));
+    }
+  json_decref (index);
   json_t *rsets = stored_by_name (s, "ReplicaSet", err);
   if (rsets == NULL)
     return -1;
@@ -718,6 +767,13 @@ converge_plan (const char *lab, const char *scenario_path, struct scenario_cache
   struct live_buf live = { 0 };
   if (rc == 0)
     rc = converge_live (s, applied, ready, sc, pods, &live, err);
+  if (cache && cache->rollout_templates == NULL)
+    {
+      cache->rollout_templates = json_object ();
+      cache->rollout_meta = json_object ();
+    }
+  live.templates = cache ? cache->rollout_templates : NULL;
+  live.meta_cache = cache ? cache->rollout_meta : NULL;
   if (rc == 0)
     rc = rollout_deployments (s, sc, &live, err);
   if (cache)
@@ -732,6 +788,15 @@ converge_plan (const char *lab, const char *scenario_path, struct scenario_cache
     rc = save_allocators (s, m, &live, err);
   else if (rc == 0 && (rc = store_begin (s, err)) == 0)
     rc = store_end (s, save_allocators (s, m, &live, err), err);
+  /* what this round wrote is what the next one reads; a failed round's
+   * writes were rolled back */
+  if (live.meta_cache)
+    {
+      if (rc == 0)
+        json_object_update (live.meta_cache, live.meta_writes);
+      else
+        json_object_clear (live.meta_cache);
+    }
   if (rc == 0)
     *out = plan_from_model (m);
   model_free (m);
