@@ -122,14 +122,37 @@ Scaled down replica set $old from 1 to 0" ]
   "$NSLAB" down k3s
 }
 
-@test "rollout: kubectl rollout status prints the waiting lines while a rollout goes" {
-  "$NSLAB" up "$SEED" > /dev/null
-  kc apply -f "$(web_with_env)" > /dev/null
+@test "rollout: a template whose pods never get ready stops at one surge pod, the old ones serve on; the old template back finishes it" {
+  mkdir -p "$BATS_TEST_TMPDIR/labs"
+  ln -s "$REPO/templates" "$BATS_TEST_TMPDIR/templates"
+  cp "$SEED" "$BATS_TEST_TMPDIR/labs/k3s.ini"
+  lab=$BATS_TEST_TMPDIR/labs/k3s.ini
+  "$NSLAB" up "$lab" > /dev/null
+  old=$(kc -n demo get rs -o jsonpath='{.items[0].metadata.name}')
+  start_curl_loop
+  # kubelet probes a port nothing listens on: the new pods stay unready
+  sed -i 's/^image = nginx:1.27-alpine$/image = nginx:1.27-alpine\nreadiness = tcp:81/' "$lab"
+  grep -q '^readiness = tcp:81$' "$lab"
+  "$NSLAB" apply "$lab" > /dev/null
+  sleep 3   # a probe period and more: no further step may come
+  run kc -n demo rollout status deploy/web --watch=false
+  [ "$output" = 'Waiting for deployment "web" rollout to finish: 1 out of 2 new replicas have been updated...' ]
+  run kc -n demo get rs -o jsonpath='{range .items[*]}{.metadata.name} {.spec.replicas} {.status.readyReplicas}{"\n"}{end}'
+  [[ "$output" == *"$old 2 2"* ]]
+  [ "$(kc -n demo get pods -l app=web -o name | wc -l)" = 3 ]
+  [ "$(kc -n demo get deploy web -o jsonpath='{.status.updatedReplicas} {.status.availableReplicas} {.status.unavailableReplicas}')" = "1 2 1" ]
+  run kc -n demo get deploy web -o jsonpath='{range .status.conditions[*]}{.type} {.status} {.reason} {.message}{"\n"}{end}'
+  [[ "$output" == *'Available True MinimumReplicasAvailable Deployment has minimum availability.'* ]]
+  [[ "$output" == *'Progressing True ReplicaSetUpdated ReplicaSet "web-'*'" is progressing.'* ]]
+  # back to the old template: its ReplicaSet is the new one again, the unready pod goes
+  sed -i '/^readiness = tcp:81$/d' "$lab"
+  "$NSLAB" apply "$lab" > /dev/null
   run timeout 60 "$NSLAB" kubectl k3s -n demo rollout status deploy/web
   [ "$status" -eq 0 ]
-  # at least one of kubectl's waiting lines was seen before the end, then the end
-  [[ "$output" == *'Waiting for deployment "web" rollout to finish: '* ]]
-  [[ "$output" == *'deployment "web" successfully rolled out' ]]
+  [ "$output" = 'deployment "web" successfully rolled out' ]
+  stop_curl_loop
+  [ "$(kc -n demo get pods -l app=web -o jsonpath='{.items[*].metadata.labels.pod-template-hash}')" = "${old#web-} ${old#web-}" ]
+  [ "$(kc -n demo get rs "$old" -o jsonpath='{.metadata.annotations.deployment\.kubernetes\.io/revision}')" = 3 ]
   "$NSLAB" down k3s
 }
 

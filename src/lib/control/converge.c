@@ -552,10 +552,29 @@ rollout_deployment (struct store *s, const struct workload_def *w, size_t i, jso
 {
   /* The template's fingerprint: read again only when the Deployment was
    * written since. */
+  char scen_hash[11];
+  encode_hash32 (model_template_hash32 (w), scen_hash);
   cleanup_free char *dkey = xasprintf ("%s/%s", w->ns, w->name);
   json_t *rv = json_object_get (b->deploy_rv, dkey);
   if (rv == NULL)
     return 0;
+  /* What the scenario's section adds that the stored template does not
+   * show (nslab's readiness probe, the app behind an image) is part of the
+   * template too: as nslab apply stored it with the Deployment, in one
+   * transaction (the scenario file is written first, and a round between
+   * the two must not see half a change), else the section's. Read each
+   * round: nslab apply may change it alone. */
+  cleanup_free char *sk = xasprintf ("rollout/scen/%s/%s", w->ns, w->name);
+  uint64_t scen = 0;
+  if (store_meta_get (s, sk, &scen, err) < 0)
+    return -1;
+  if (scen == 0)
+    {
+      scen = fnv1a64 (scen_hash);
+      json_object_set_new (b->meta_writes, sk, json_integer ((json_int_t) scen));
+    }
+  /* The stored template's part: read again only when the Deployment was
+   * written since. */
   json_t *known = json_object_get (b->templates, dkey);
   uint64_t fp = 0;
   if (known && json_equal (json_array_get (known, 0), rv))
@@ -572,8 +591,7 @@ rollout_deployment (struct store *s, const struct workload_def *w, size_t i, jso
       if (b->templates)
         json_object_set_new (b->templates, dkey, json_pack ("[O, I]", rv, (json_int_t) fp));
     }
-  char scen_hash[11];
-  encode_hash32 (model_template_hash32 (w), scen_hash);
+  fp = fnv1a64_mem (&scen, sizeof scen, fp);
   /* Its ReplicaSets: NAME-HASH in its namespace. */
   struct rs_row *rows = NULL;
   size_t n = 0;

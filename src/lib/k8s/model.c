@@ -991,7 +991,9 @@ build_pods (struct model *m, const struct model_live *live, nslab_error_t *err)
               && strcmp (strrchr (lp->replicaset, '-') + 1, hashes[w]) != 0)
             rs_hash = strrchr (lp->replicaset, '-') + 1, old_rs = true;
           struct model_pod *p = push_pod (m, wl, xstrdup (lp->name), rs_hash, -1, node);
-          if (old_rs && !live_app_is (lp, &wl->app))
+          /* a running pod's app never changes in place (a round may see a
+           * new scenario before the store's new template) */
+          if (wl->kind == WL_DEPLOYMENT && !live_app_is (lp, &wl->app))
             {
               p->old_app = xcalloc (1, sizeof *p->old_app);
               p->old_app->kind = lp->app_kind;

@@ -56,8 +56,9 @@ struct model_pod {
   char *host_veth;       /* veth3a5f9c21 in the node namespace */
   uint8_t mac[6];        /* eth0 MAC */
   int netns;
-  /* A pod of an old ReplicaSet being scaled down keeps the app it was
-   * started with (its live one); NULL: the workload's. */
+  /* A deployment's live pod whose app is not the workload's (one of an
+   * old ReplicaSet being scaled down) keeps the app it was started with;
+   * NULL: the workload's. */
   struct app_def *old_app;
 };
 

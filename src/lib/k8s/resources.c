@@ -508,8 +508,9 @@ add_workload (struct builder *b, const struct lab_objects *o, const struct lab_w
         {
           json_object_set_new (st, "readyReplicas", json_integer (pc->ready));
           json_object_set_new (st, "availableReplicas", json_integer (pc->ready));
-          if (w->replicas > pc->ready)
-            json_object_set_new (st, "unavailableReplicas", json_integer (w->replicas - pc->ready));
+          /* calculateStatus: every replicaset's pods less the available ones */
+          if (n > pc->ready)
+            json_object_set_new (st, "unavailableReplicas", json_integer (n - pc->ready));
         }
       /* The deployment controller's conditions (in the order it writes
        * them, Available, then Progressing): complete once the new replica
