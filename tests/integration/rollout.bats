@@ -213,3 +213,24 @@ Scaled down replica set $old from 1 to 0" ]
   [ "$new" = "web-$("$NSLAB" plan -o json "$lab" | jq -r '.workloads[] | select(.name == "web") | .pod_template_hash')" ]
   "$NSLAB" down k3s
 }
+
+@test "rollout: the Deployment's strategy: maxSurge 0 / maxUnavailable 1 scales the old one down first; Recreate all old pods, then the new ones" {
+  "$NSLAB" up "$SEED" > /dev/null
+  old=$(kc -n demo get rs -o jsonpath='{.items[0].metadata.name}')
+  kc -n demo patch deploy web -p '{"spec":{"strategy":{"rollingUpdate":{"maxSurge":0,"maxUnavailable":1}}}}' > /dev/null
+  kc -n demo set image deploy/web nginx=nginx:1.28-alpine > /dev/null
+  timeout 60 "$NSLAB" kubectl k3s -n demo rollout status deploy/web > /dev/null
+  new=web-$(kc -n demo get pods -l app=web -o jsonpath='{.items[0].metadata.labels.pod-template-hash}')
+  [ "$(scaling_events)" = "Scaled down replica set $old from 2 to 1
+Scaled up replica set $new from 0 to 1
+Scaled down replica set $old from 1 to 0
+Scaled up replica set $new from 1 to 2" ]
+  kc -n demo patch deploy web -p '{"spec":{"strategy":{"type":"Recreate","rollingUpdate":null}}}' > /dev/null
+  kc -n demo set image deploy/web nginx=nginx:1.29-alpine > /dev/null
+  timeout 60 "$NSLAB" kubectl k3s -n demo rollout status deploy/web > /dev/null
+  third=web-$(kc -n demo get pods -l app=web -o jsonpath='{.items[0].metadata.labels.pod-template-hash}')
+  [ "$(scaling_events | tail -2)" = "Scaled down replica set $new from 2 to 0
+Scaled up replica set $third from 0 to 2" ]
+  [ "$(kc -n demo get pods -l app=web -o jsonpath='{.items[*].spec.containers[0].image}')" = "nginx:1.29-alpine nginx:1.29-alpine" ]
+  "$NSLAB" down k3s
+}

@@ -505,6 +505,48 @@ template_fingerprint (const json_t *deploy, char **canonical)
   return h;
 }
 
+/* spec.strategy as the API server defaulted it: RollingUpdate, 25 %% /
+ * 25 %% where unset; Recreate. An amount that does not parse is the
+ * default (the API server would have refused it). Packed into a JSON array
+ * for the round-to-round cache: [recreate, surge set, percent, value,
+ * unavailable set, percent, value]. */
+static json_t *
+strategy_of (const json_t *deploy)
+{
+  const json_t *st = json_object_get (json_object_get (deploy, "spec"), "strategy");
+  const char *type = json_string_value (json_object_get (st, "type"));
+  const json_t *ru = json_object_get (st, "rollingUpdate");
+  struct rollout_amount a[2] = { { true, true, 25 }, { true, true, 25 } };
+  const char *keys[2] = { "maxSurge", "maxUnavailable" };
+  for (int i = 0; i < 2; i++)
+    {
+      const json_t *v = json_object_get (ru, keys[i]);
+      struct rollout_amount x;
+      if (json_is_integer (v) && json_integer_value (v) >= 0 && json_integer_value (v) <= 100000)
+        a[i] = (struct rollout_amount) { true, false, (int) json_integer_value (v) };
+      else if (json_is_string (v) && rollout_amount_parse (json_string_value (v), &x) == 0 && x.value >= 0)
+        a[i] = x;
+    }
+  return json_pack ("[b, b, b, i, b, b, i]", type && strcmp (type, "Recreate") == 0, a[0].set, a[0].percent,
+                    (json_int_t) a[0].value, a[1].set, a[1].percent, (json_int_t) a[1].value);
+}
+
+static struct rollout_strategy
+strategy_unpack (const json_t *a)
+{
+  struct rollout_strategy st = { .max_surge = { true, true, 25 }, .max_unavailable = { true, true, 25 } };
+  if (json_array_size (a) == 7)
+    {
+      st.recreate = json_is_true (json_array_get (a, 0));
+      st.max_surge = (struct rollout_amount) { json_is_true (json_array_get (a, 1)), json_is_true (json_array_get (a, 2)),
+                                               (int) json_integer_value (json_array_get (a, 3)) };
+      st.max_unavailable = (struct rollout_amount) { json_is_true (json_array_get (a, 4)),
+                                                     json_is_true (json_array_get (a, 5)),
+                                                     (int) json_integer_value (json_array_get (a, 6)) };
+    }
+  return st;
+}
+
 static void
 encode_hash32 (uint32_t h, char out[11])
 {
@@ -577,8 +619,12 @@ rollout_deployment (struct store *s, const struct workload_def *w, size_t i, jso
    * written since. */
   json_t *known = json_object_get (b->templates, dkey);
   uint64_t fp = 0;
+  struct rollout_strategy st;
   if (known && json_equal (json_array_get (known, 0), rv))
-    fp = (uint64_t) json_integer_value (json_array_get (known, 1));
+    {
+      fp = (uint64_t) json_integer_value (json_array_get (known, 1));
+      st = strategy_unpack (json_array_get (known, 2));
+    }
   else
     {
       json_t *d = NULL;
@@ -587,9 +633,13 @@ rollout_deployment (struct store *s, const struct workload_def *w, size_t i, jso
       if (d == NULL)
         return 0;
       fp = template_fingerprint (d, NULL);
+      json_t *packed = strategy_of (d);
+      st = strategy_unpack (packed);
       json_decref (d);
       if (b->templates)
-        json_object_set_new (b->templates, dkey, json_pack ("[O, I]", rv, (json_int_t) fp));
+        json_object_set_new (b->templates, dkey, json_pack ("[O, I, o]", rv, (json_int_t) fp, packed));
+      else
+        json_decref (packed);
     }
   fp = fnv1a64_mem (&scen, sizeof scen, fp);
   /* Its ReplicaSets: NAME-HASH in its namespace. */
@@ -683,14 +733,28 @@ rollout_deployment (struct store *s, const struct workload_def *w, size_t i, jso
       json_object_set_new (b->meta_writes, rk, json_integer (nrs.rs.revision));
   }
   /* One step per sync: the new one scaled up, or else the old ones down
-   * (rolling.go rolloutRolling). */
-  struct rollout_strategy st = { .max_surge = { true, true, 25 }, .max_unavailable = { true, true, 25 } };
+   * (rolling.go rolloutRolling); Recreate (recreate.go): every old one to
+   * 0 first, the new one up once their pods are gone. */
   int desired = w->replicas, all = nrs.rs.replicas;
   bool old_left = false;
   for (size_t k = 0; k < n; k++)
     all += rows[k].rs.replicas, old_left |= rows[k].rs.replicas > 0;
   int was = nrs.rs.replicas;
-  if (!old_left)
+  bool old_pods = false;
+  for (size_t k = 0; k < b->live.n_pods && st.recreate; k++)
+    for (size_t r = 0; r < n; r++)
+      if (b->pods[k].replicaset && strcmp (b->pods[k].ns, w->ns) == 0
+          && strncmp (b->pods[k].replicaset, w->name, strlen (w->name)) == 0
+          && b->pods[k].replicaset[strlen (w->name)] == '-'
+          && strcmp (b->pods[k].replicaset + strlen (w->name) + 1, rows[r].rs.hash) == 0)
+        old_pods = true;
+  if (st.recreate && (old_left || old_pods))
+    {
+      for (size_t k = 0; k < n; k++)
+        rows[k].rs.replicas = 0;
+      b->again = true;
+    }
+  else if (!old_left)
     nrs.rs.replicas = desired;
   else
     {
