@@ -675,7 +675,8 @@ rollout_deployment (struct store *s, const struct workload_def *w, size_t i, jso
       free (rows);
       return -1;
     }
-  qsort (rows, n, sizeof *rows, cmp_revision);
+  if (n > 1)
+    qsort (rows, n, sizeof *rows, cmp_revision);
   int max_rev = 0;
   bool any_tpl = false;
   ssize_t new_at = -1;

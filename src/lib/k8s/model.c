@@ -946,7 +946,8 @@ build_pods (struct model *m, const struct model_live *live, nslab_error_t *err)
           m->new_rs[w].replicas = lw->new_replicas;
           m->new_rs[w].revision = lw->new_revision;
           m->old_rs[w] = xcalloc (lw->n_old_rs + 1, sizeof *m->old_rs[w]);
-          memcpy (m->old_rs[w], lw->old_rs, lw->n_old_rs * sizeof *lw->old_rs);
+          if (lw->n_old_rs)
+            memcpy (m->old_rs[w], lw->old_rs, lw->n_old_rs * sizeof *lw->old_rs);
           m->n_old_rs[w] = lw->n_old_rs;
         }
       memcpy (m->new_rs[w].hash, hashes[w], sizeof hashes[w]);
