@@ -10,6 +10,7 @@
 
 #include "cli.h"
 #include "cmd.h"
+#include "base/hash.h"
 #include "k8s/resources.h"
 #include "lab_change.h"
 #include "scenario/scenario.h"
@@ -36,8 +37,30 @@ meta_str (const json_t *obj, const char *key)
   return json_string_value (json_object_get (json_object_get (obj, "metadata"), key));
 }
 
+/* With a Deployment, in the same transaction, the pod-template-hash its
+ * scenario section gives (the control loop's rollout reads it as part of
+ * the template: what the section says beyond the stored template, e.g. a
+ * readiness probe; see docs/state.md). */
 static int
-apply_objects (struct store *s, json_t *items, int *changed, nslab_error_t *err)
+note_template (struct store *s, const json_t *obj, const struct lab_objects *o, nslab_error_t *err)
+{
+  if (strcmp (json_string_value (json_object_get (obj, "kind")), "Deployment") != 0)
+    return 0;
+  for (size_t i = 0; i < o->n_workloads; i++)
+    {
+      const struct lab_workload *w = &o->workloads[i];
+      if (w->kind != OBJ_DEPLOYMENT || w->pod_template_hash == NULL || strcmp (w->ns, meta_str (obj, "namespace")) != 0
+          || strcmp (w->name, meta_str (obj, "name")) != 0)
+        continue;
+      cleanup_free char *key = xasprintf ("rollout/scen/%s/%s", w->ns, w->name);
+      return store_meta_set (s, key, fnv1a64 (w->pod_template_hash), err);
+    }
+  return 0;
+}
+
+static int
+apply_objects (struct store *s, json_t *items, const struct lab_objects *workloads, int *changed,
+               nslab_error_t *err)
 {
   static const char *const kinds[] = { "Deployment", "ReplicaSet", "Pod", "Service" };
   int rc = store_begin (s, err);
@@ -54,6 +77,11 @@ apply_objects (struct store *s, json_t *items, int *changed, nslab_error_t *err)
           /* The spec is the file's; status and identity stay the lab's. */
           json_t *copy = json_deep_copy (was);
           json_object_set (copy, "spec", json_object_get (obj, "spec"));
+          /* The API server's generation: one more per change of the spec. */
+          json_t *gen = json_object_get (json_object_get (was, "metadata"), "generation");
+          if (!json_equal (json_object_get (was, "spec"), json_object_get (obj, "spec")))
+            json_object_set_new (json_object_get (copy, "metadata"), "generation",
+                                 json_integer ((json_is_integer (gen) ? json_integer_value (gen) : 1) + 1));
           json_object_set (json_object_get (copy, "metadata"), "labels",
                            json_object_get (json_object_get (obj, "metadata"), "labels"));
           rc = store_put (s, copy, err);
@@ -65,6 +93,8 @@ apply_objects (struct store *s, json_t *items, int *changed, nslab_error_t *err)
           rc = store_put (s, obj, err);
           (*changed)++;
         }
+      if (rc == 0)
+        rc = note_template (s, obj, workloads, err);
       json_decref (was);
     }
   /* Pruned: what the lab has and the file no longer does. */
@@ -144,7 +174,7 @@ cmd_apply (int argc, char **argv, nslab_error_t *err)
   if (rc == 0)
     {
       json_t *items = resources_from_objects (p->objects, time (NULL));
-      rc = apply_objects (s, items, &changed, err);
+      rc = apply_objects (s, items, p->objects, &changed, err);
       json_decref (items);
       /* A new version even when only a template changed: the loop looks. */
       if (rc == 0)

@@ -1,5 +1,6 @@
 /* libFuzzer entry for the API server's request decoder: the input is a
- * request body (decoded, then applied as a merge patch to a Deployment and
+ * request body (decoded, then applied as a merge and a strategic merge
+ * patch to a Deployment, as a JSON patch too, and
  * made into the scenario section a create writes), and,
  * as a protobuf body, and,
  * split at its first newline, a label and a field selector (parsed, then
@@ -29,9 +30,21 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
       free (field);
       free (message);
       request_merge_patch (target, body);
+      request_strategic_merge_patch (target, body);
       json_decref (body);
     }
   free (msg);
+  /* a JSON patch (kubectl rollout undo's): any array of operations */
+  json_t *ops = json_loadb ((const char *) data, size, 0, NULL);
+  if (ops)
+    {
+      char *why = NULL;
+      json_t *copy = json_deep_copy (target);
+      (void) request_json_patch (copy, ops, &why);
+      free (why);
+      json_decref (copy);
+      json_decref (ops);
+    }
   body = request_decode_protobuf ((const char *) data, size, &msg);
   json_decref (body);
   free (msg);

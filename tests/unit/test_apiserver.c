@@ -202,6 +202,67 @@ START_TEST (merge_patch)
       json_decref (p);
       json_decref (want);
     }
+  /* A strategic merge patch merges a template's named lists by name, as
+   * strategicpatch does for containers and env (patchMergeKey name):
+   * kubectl set image's patch, kubectl apply's of a changed container, a
+   * $patch: delete element; other lists are replaced. */
+  static const char *const strategic[][3] = {
+    { "{\"containers\":[{\"name\":\"nginx\",\"image\":\"a\",\"ports\":[{\"containerPort\":80}]},{\"name\":\"s\",\"image\":\"b\"}]}",
+      "{\"containers\":[{\"name\":\"nginx\",\"image\":\"c\"}]}",
+      "{\"containers\":[{\"name\":\"nginx\",\"image\":\"c\",\"ports\":[{\"containerPort\":80}]},{\"name\":\"s\",\"image\":\"b\"}]}" },
+    { "{\"containers\":[{\"name\":\"n\",\"env\":[{\"name\":\"A\",\"value\":\"1\"}]}]}",
+      "{\"$setElementOrder/containers\":[{\"name\":\"n\"}],\"containers\":[{\"name\":\"n\",\"env\":[{\"name\":\"B\",\"value\":\"2\"}]}]}",
+      "{\"containers\":[{\"name\":\"n\",\"env\":[{\"name\":\"A\",\"value\":\"1\"},{\"name\":\"B\",\"value\":\"2\"}]}]}" },
+    { "{\"containers\":[{\"name\":\"n\"},{\"name\":\"s\"}]}", "{\"containers\":[{\"$patch\":\"delete\",\"name\":\"s\"}]}",
+      "{\"containers\":[{\"name\":\"n\"}]}" },
+    { "{\"args\":[\"a\",\"b\"]}", "{\"args\":[\"c\"]}", "{\"args\":[\"c\"]}" },
+  };
+  for (size_t i = 0; i < ARRAY_SIZE (strategic); i++)
+    {
+      json_t *t = load (strategic[i][0]), *p = load (strategic[i][1]), *want = load (strategic[i][2]);
+      request_strategic_merge_patch (t, p);
+      char *got = json_dumps (t, JSON_COMPACT | JSON_SORT_KEYS);
+      ck_assert_msg (json_equal (t, want), "strategic case %zu: %s", i, got);
+      free (got);
+      json_decref (t);
+      json_decref (p);
+      json_decref (want);
+    }
+  /* RFC 6902, as kubectl rollout undo sends it (RFC 6902's own examples:
+   * add to an object and into an array, remove, replace; ~1 is '/') */
+  static const char *const jp[][3] = {
+    { "{\"foo\":\"bar\"}", "[{\"op\":\"add\",\"path\":\"/baz\",\"value\":\"qux\"}]", "{\"baz\":\"qux\",\"foo\":\"bar\"}" },
+    { "{\"foo\":[\"bar\",\"baz\"]}", "[{\"op\":\"add\",\"path\":\"/foo/1\",\"value\":\"qux\"}]", "{\"foo\":[\"bar\",\"qux\",\"baz\"]}" },
+    { "{\"foo\":[\"bar\",\"qux\",\"baz\"]}", "[{\"op\":\"remove\",\"path\":\"/foo/1\"}]", "{\"foo\":[\"bar\",\"baz\"]}" },
+    { "{\"baz\":\"qux\",\"foo\":\"bar\"}", "[{\"op\":\"replace\",\"path\":\"/baz\",\"value\":\"boo\"}]", "{\"baz\":\"boo\",\"foo\":\"bar\"}" },
+    { "{\"m\":{\"a/b\":1}}", "[{\"op\":\"replace\",\"path\":\"/m/a~1b\",\"value\":2}]", "{\"m\":{\"a/b\":2}}" },
+    { "{\"foo\":[1]}", "[{\"op\":\"add\",\"path\":\"/foo/-\",\"value\":2}]", "{\"foo\":[1,2]}" },
+  };
+  for (size_t i = 0; i < ARRAY_SIZE (jp); i++)
+    {
+      json_t *t = load (jp[i][0]), *want = load (jp[i][2]);
+      json_t *ops = json_loads (jp[i][1], 0, NULL);
+      char *why = NULL;
+      ck_assert_int_eq (request_json_patch (t, ops, &why), 0);
+      ck_assert_msg (json_equal (t, want), "json patch case %zu", i);
+      json_decref (t);
+      json_decref (ops);
+      json_decref (want);
+    }
+  /* replacing a member that is not there, an unknown op: refused */
+  static const char *const jp_bad[] = { "[{\"op\":\"replace\",\"path\":\"/x\",\"value\":1}]",
+                                        "[{\"op\":\"move\",\"from\":\"/a\",\"path\":\"/b\"}]",
+                                        "[{\"op\":\"remove\",\"path\":\"/a/b/c\"}]", "{}" };
+  for (size_t i = 0; i < ARRAY_SIZE (jp_bad); i++)
+    {
+      json_t *t = load ("{\"a\":1}"), *ops = json_loads (jp_bad[i], 0, NULL);
+      char *why = NULL;
+      ck_assert_int_eq (request_json_patch (t, ops, &why), -1);
+      ck_assert_ptr_nonnull (why);
+      free (why);
+      json_decref (t);
+      json_decref (ops);
+    }
   char *msg = NULL;
   ck_assert_ptr_null (request_decode_body ("[1]", 3, &msg));
   ck_assert_str_eq (msg, "couldn't get version/kind; json parse error: the request body is not a JSON object");

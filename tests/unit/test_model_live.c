@@ -414,6 +414,99 @@ START_TEST (test_live_new_template)
 }
 END_TEST
 
+/* A rolling update's step (the control loop's deployment controller
+ * decides the replicas): with the new template's ReplicaSet at 1 and the
+ * old one at 2, both old pods stay, with their old app, and one new pod of
+ * the new template is made; at old 1 / new 2 one old pod goes (the
+ * ReplicaSet controller's choice: the newer one), the new pods stay. The
+ * model's objects carry both ReplicaSets with their replicas. */
+START_TEST (test_live_rolling_step)
+{
+  struct scenario *sc0 = lab (2, "http:80", "http:8080", "app=solo");
+  struct scenario *sc1 = lab (2, "http:8000", "http:8080", "app=solo");
+  struct model *m0 = build (sc0, NULL);
+  struct live_buf b;
+  live_from_model (m0, &b);
+  const char *old_hash = strrchr (m0->pods[0].replicaset, '-') + 1;
+  struct model_rs old = { .replicas = 2, .revision = 1 };
+  snprintf (old.hash, sizeof old.hash, "%s", old_hash);
+  struct model_live_workload *lw = &b.workloads[0];
+  ck_assert_str_eq (lw->name, "web");
+  *lw = (struct model_live_workload) { .kind = lw->kind, .ns = lw->ns, .name = lw->name,
+                                       .next_serial = lw->next_serial, .rolling = true, .new_replicas = 1,
+                                       .new_revision = 2, .old_rs = &old, .n_old_rs = 1 };
+  struct model *m1 = build (sc1, &b.live);
+  ck_assert_uint_eq (count_pods (m1, "web"), 3);
+  const char *new_rs = NULL;
+  size_t n_old = 0;
+  for (size_t i = 0; i < m1->n_pods; i++)
+    {
+      const struct model_pod *p = &m1->pods[i];
+      if (strcmp (p->wl->name, "web") != 0)
+        continue;
+      if (find_pod (m0, p->name))
+        {
+          /* an old pod: its replicaset and app are the old template's */
+          n_old++;
+          ck_assert_str_eq (p->replicaset, m0->pods[0].replicaset);
+          ck_assert_ptr_nonnull (p->old_app);
+          ck_assert_uint_eq (p->old_app->port, 80);
+        }
+      else
+        {
+          new_rs = p->replicaset;
+          ck_assert_ptr_null (p->old_app);
+          ck_assert (!p->ready);
+        }
+    }
+  ck_assert_uint_eq (n_old, 2);
+  ck_assert_ptr_nonnull (new_rs);
+  ck_assert_str_ne (new_rs, m0->pods[0].replicaset);
+  struct lab_objects *o = objects_from_model (m1);
+  const struct lab_workload *w = &o->workloads[0];
+  ck_assert_str_eq (w->name, "web");
+  ck_assert_int_eq (w->new_replicas, 1);
+  ck_assert_int_eq (w->revision, 2);
+  ck_assert_uint_eq (w->n_old_rs, 1);
+  ck_assert_str_eq (w->old_rs[0].hash, old_hash);
+  ck_assert_int_eq (w->old_rs[0].replicas, 2);
+  for (size_t i = 0; i < o->n_pods; i++)
+    if (strcmp (o->pods[i].name, m0->pods[0].name) == 0)
+      ck_assert_uint_eq (o->pods[i].app.port, 80);
+  objects_free (o);
+  /* the next step: old 1, new 2 */
+  struct live_buf b2;
+  live_from_model (m1, &b2);
+  for (size_t i = 0; i < m1->n_pods; i++)
+    if (m1->pods[i].old_app)
+      b2.pods[i].app_port = m1->pods[i].old_app->port;
+  old.replicas = 1;
+  b2.workloads[0] = (struct model_live_workload) { .kind = b2.workloads[0].kind, .ns = b2.workloads[0].ns,
+                                                   .name = b2.workloads[0].name,
+                                                   .next_serial = b2.workloads[0].next_serial, .rolling = true,
+                                                   .new_replicas = 2, .new_revision = 2, .old_rs = &old,
+                                                   .n_old_rs = 1 };
+  struct model *m2 = build (sc1, &b2.live);
+  ck_assert_uint_eq (count_pods (m2, "web"), 4 - 1);
+  size_t kept_old = 0, kept_new = 0;
+  for (size_t i = 0; i < m2->n_pods; i++)
+    if (strcmp (m2->pods[i].wl->name, "web") == 0)
+      {
+        kept_old += find_pod (m0, m2->pods[i].name) != NULL;
+        kept_new += find_pod (m1, m2->pods[i].name) != NULL && find_pod (m0, m2->pods[i].name) == NULL;
+      }
+  ck_assert_uint_eq (kept_old, 1);
+  ck_assert_uint_eq (kept_new, 1);
+  /* the older of the two old pods stays (newer ones go first) */
+  ck_assert_ptr_nonnull (find_pod (m2, m0->pods[0].name));
+  model_free (m2);
+  model_free (m0);
+  model_free (m1);
+  scenario_free (sc0);
+  scenario_free (sc1);
+}
+END_TEST
+
 /* A bare pod is kept by name: new labels are patched in place (it stays,
  * same address), a new app needs a new pod (same name, next address). */
 START_TEST (test_live_bare_pod)
@@ -560,6 +653,7 @@ make_suite (void)
   tcase_add_test (tc, test_live_not_ready);
   tcase_add_test (tc, test_live_freed_ip);
   tcase_add_test (tc, test_live_new_template);
+  tcase_add_test (tc, test_live_rolling_step);
   tcase_add_test (tc, test_live_bare_pod);
   tcase_add_test (tc, test_readiness_carried);
   suite_add_tcase (s, tc);

@@ -635,19 +635,44 @@ identity_kept (const json_t *before, const json_t *after)
   return json_equal (json_object_get (before, "kind"), json_object_get (after, "kind"));
 }
 
+/* The API server's metadata.generation: 1 when first stored, one more on
+ * every change of the spec (what a controller's status.observedGeneration
+ * catches up with). */
+static void
+bump_generation (const json_t *before, json_t *obj)
+{
+  if (json_equal (json_object_get (before, "spec"), json_object_get (obj, "spec")))
+    return;
+  json_t *meta = json_object_get (obj, "metadata");
+  json_t *gen = json_object_get (json_object_get (before, "metadata"), "generation");
+  json_object_set_new (meta, "generation", json_integer ((json_is_integer (gen) ? json_integer_value (gen) : 1) + 1));
+}
+
 static void
 patch_object (struct api *a, const struct api_request *req, const struct resource *r, json_t *obj,
               const char *sub, struct api_response *out)
 {
   const char *ct = req->content_type ? req->content_type : "";
-  if (strstr (ct, "json-patch+json") || strstr (ct, "apply-patch"))
+  bool json_patch = strstr (ct, "json-patch+json") != NULL;
+  if (strstr (ct, "apply-patch") || (json_patch && sub))
     {
       fail (out, 415, NULL, NULL, "the body of the request was in an unknown format - accepted media types include: "
-                                  "application/merge-patch+json, application/strategic-merge-patch+json");
+                                  "application/json-patch+json, application/merge-patch+json, "
+                                  "application/strategic-merge-patch+json");
       return;
     }
   cleanup_free char *msg = NULL;
-  json_t *patch = request_decode_body (req->body, req->body_len, &msg);
+  json_t *patch = NULL;
+  if (json_patch)
+    {
+      /* an array, which request_decode_body refuses */
+      json_error_t je;
+      patch = json_loadb (req->body ? req->body : "", req->body_len, JSON_REJECT_DUPLICATES, &je);
+      if (patch == NULL)
+        msg = xstrdup (je.text);
+    }
+  else
+    patch = request_decode_body (req->body, req->body_len, &msg);
   if (patch == NULL)
     {
       fail (out, 400, NULL, NULL, "error decoding patch: %s", msg);
@@ -666,16 +691,34 @@ patch_object (struct api *a, const struct api_request *req, const struct resourc
           json_decref (patch);
           return;
         }
+      json_t *was_spec = json_deep_copy (json_object_get (obj, "spec"));
       if (rep)
         json_object_set (json_object_get (obj, "spec"), "replicas", rep);
+      json_t *was = json_pack ("{s:o}", "spec", was_spec);
+      json_object_set (was, "metadata", json_object_get (obj, "metadata"));
+      bump_generation (was, obj);
+      json_decref (was);
       json_decref (patch);
       if (put (a, obj, out) == 0)
         answer (out, 200, scale_of (obj));
       return;
     }
   json_t *before = json_deep_copy (obj);
-  request_merge_patch (obj, patch);
+  cleanup_free char *why = NULL;
+  int applied = 0;
+  if (json_patch)
+    applied = request_json_patch (obj, patch, &why);
+  else if (strstr (ct, "strategic-merge-patch"))
+    request_strategic_merge_patch (obj, patch);
+  else
+    request_merge_patch (obj, patch);
   json_decref (patch);
+  if (applied < 0)
+    {
+      fail (out, 422, r->kind, name, "%s", why);
+      json_decref (before);
+      return;
+    }
   if (!identity_kept (before, obj))
     fail (out, 422, r->kind, name, "%s \"%s\" is invalid: metadata: Invalid value: the name, namespace, uid and "
                                    "kind of an object cannot change", r->kind, name);
@@ -685,8 +728,13 @@ patch_object (struct api *a, const struct api_request *req, const struct resourc
       if (rep && (!json_is_integer (rep) || json_integer_value (rep) < 0))
         fail (out, 422, r->kind, name, "%s.%s \"%s\" is invalid: spec.replicas: Invalid value: %s: must be greater "
               "than or equal to 0", r->kind, r->group, name, json_is_integer (rep) ? "a negative number" : "not an integer");
-      else if (put (a, obj, out) == 0)
-        answer (out, 200, json_incref (obj));
+      else
+        {
+          if (strcmp (r->kind, "Deployment") == 0 || strcmp (r->kind, "ReplicaSet") == 0)
+            bump_generation (before, obj);
+          if (put (a, obj, out) == 0)
+            answer (out, 200, json_incref (obj));
+        }
     }
   json_decref (before);
 }

@@ -528,8 +528,54 @@ selector_matches (const struct selector *sel, const json_t *obj)
 
 /* ---- patches ------------------------------------------------------------ */
 
-void
-request_merge_patch (json_t *target, const json_t *patch)
+static void merge_patch (json_t *target, const json_t *patch, bool strategic);
+
+/* The lists a strategic merge patch merges by their elements' name
+ * (patchMergeKey "name" in the core/v1 types a pod template has). */
+static bool
+merged_by_name (const char *key)
+{
+  static const char *const keys[] = { "containers", "initContainers", "env", "volumes", "imagePullSecrets" };
+  for (size_t i = 0; i < sizeof keys / sizeof *keys; i++)
+    if (strcmp (key, keys[i]) == 0)
+      return true;
+  return false;
+}
+
+/* TARGET's elements patched by PATCH's of the same name, PATCH's new ones
+ * appended, `$patch: delete` ones removed (strategicpatch's mergeSlice). */
+static void
+merge_list_by_name (json_t *target, const json_t *patch)
+{
+  size_t i;
+  json_t *pe;
+  json_array_foreach (patch, i, pe)
+    {
+      const char *name = json_string_value (json_object_get (pe, "name"));
+      if (name == NULL)
+        continue;
+      const char *directive = json_string_value (json_object_get (pe, "$patch"));
+      size_t at = json_array_size (target);
+      for (size_t k = 0; k < json_array_size (target); k++)
+        {
+          const char *tn = json_string_value (json_object_get (json_array_get (target, k), "name"));
+          if (tn && strcmp (tn, name) == 0)
+            at = k;
+        }
+      if (directive && strcmp (directive, "delete") == 0)
+        {
+          if (at < json_array_size (target))
+            json_array_remove (target, at);
+          continue;
+        }
+      if (at == json_array_size (target))
+        json_array_append_new (target, json_object ());
+      merge_patch (json_array_get (target, at), pe, true);
+    }
+}
+
+static void
+merge_patch (json_t *target, const json_t *patch, bool strategic)
 {
   const char *k;
   json_t *v;
@@ -538,19 +584,143 @@ request_merge_patch (json_t *target, const json_t *patch)
     {
       if (k[0] == '$' || str_has_prefix (k, "$setElementOrder/"))
         continue;
+      json_t *t = json_object_get (target, k);
       if (json_is_null (v))
         json_object_del (target, k);
       else if (json_is_object (v))
         {
-          json_t *t = json_object_get (target, k);
           if (!json_is_object (t))
             {
               t = json_object ();
               json_object_set_new (target, k, t);
             }
-          request_merge_patch (t, v);
+          merge_patch (t, v, strategic);
         }
+      else if (strategic && json_is_array (v) && json_is_array (t) && merged_by_name (k))
+        merge_list_by_name (t, v);
       else
         json_object_set_new (target, k, json_deep_copy (v));
     }
+}
+
+void
+request_merge_patch (json_t *target, const json_t *patch)
+{
+  merge_patch (target, patch, false);
+}
+
+void
+request_strategic_merge_patch (json_t *target, const json_t *patch)
+{
+  merge_patch (target, patch, true);
+}
+
+/* RFC 6901: the next reference token of *P (after its '/'), unescaped. */
+static char *
+pointer_token (const char **p)
+{
+  const char *s = *p + 1, *e = strchr (s, '/');
+  size_t n = e ? (size_t) (e - s) : strlen (s);
+  char *t = xcalloc (n + 1, 1), *o = t;
+  for (size_t i = 0; i < n; i++)
+    if (s[i] == '~' && i + 1 < n && (s[i + 1] == '0' || s[i + 1] == '1'))
+      *o++ = s[++i] == '0' ? '~' : '/';
+    else
+      *o++ = s[i];
+  *p = s + n;
+  return t;
+}
+
+static bool
+array_index (const char *tok, size_t size, bool append_ok, size_t *out)
+{
+  if (append_ok && strcmp (tok, "-") == 0)
+    {
+      *out = size;
+      return true;
+    }
+  char *end = NULL;
+  unsigned long v = strtoul (tok, &end, 10);
+  if (*tok == '\0' || *end || (tok[0] == '0' && tok[1]) || v > size || (!append_ok && v == size))
+    return false;
+  *out = v;
+  return true;
+}
+
+int
+request_json_patch (json_t *target, const json_t *ops, char **message)
+{
+  if (!json_is_array (ops))
+    {
+      *message = xstrdup ("the JSON patch is not an array of operations");
+      return -1;
+    }
+  size_t i;
+  json_t *op;
+  json_array_foreach (ops, i, op)
+    {
+      const char *name = json_string_value (json_object_get (op, "op"));
+      const char *path = json_string_value (json_object_get (op, "path"));
+      json_t *value = json_object_get (op, "value");
+      bool add = name && strcmp (name, "add") == 0, replace = name && strcmp (name, "replace") == 0,
+           remove = name && strcmp (name, "remove") == 0;
+      if (!add && !replace && !remove)
+        {
+          *message = xasprintf ("Unexpected kind: %s", name ? name : "");
+          return -1;
+        }
+      if (path == NULL || (path[0] != '/' && path[0] != '\0') || (!remove && value == NULL))
+        {
+          *message = xstrdup ("the JSON patch operation has no valid path or value");
+          return -1;
+        }
+      /* the parent of the path's last token */
+      json_t *parent = NULL, *cur = target;
+      char *last = NULL;
+      const char *p = path;
+      bool ok = *p != '\0';
+      while (ok && *p)
+        {
+          free (last);
+          last = pointer_token (&p);
+          if (*p == '\0')
+            break;
+          parent = cur;
+          size_t at;
+          if (json_is_object (cur))
+            cur = json_object_get (cur, last);
+          else if (json_is_array (cur) && array_index (last, json_array_size (cur), false, &at))
+            cur = json_array_get (cur, at);
+          else
+            cur = NULL;
+          ok = cur != NULL;
+        }
+      parent = cur;
+      size_t at = 0;
+      if (ok && json_is_object (parent))
+        {
+          ok = add || json_object_get (parent, last) != NULL;
+          if (ok && remove)
+            json_object_del (parent, last);
+          else if (ok)
+            json_object_set (parent, last, value);
+        }
+      else if (ok && json_is_array (parent) && array_index (last, json_array_size (parent), add, &at))
+        {
+          if (remove)
+            json_array_remove (parent, at);
+          else if (replace)
+            json_array_set (parent, at, value);
+          else
+            json_array_insert (parent, at, value);
+        }
+      else
+        ok = false;
+      if (!ok)
+        *message = xasprintf ("jsonpatch %s operation does not apply: doc is missing path: \"%s\"", name, path);
+      free (last);
+      if (!ok)
+        return -1;
+    }
+  return 0;
 }

@@ -40,5 +40,15 @@ void selector_free (struct selector *sel);
  * dropped and its lists replace, which is what it means for the fields a
  * lab's objects have. */
 void request_merge_patch (json_t *target, const json_t *patch);
+/* The same, but a pod template's lists of named elements (containers, env,
+ * volumes, ...) are merged by name as a strategic merge patch merges them
+ * (kubectl set image, kubectl apply of a changed container send only the
+ * changed fields of the one container). */
+void request_strategic_merge_patch (json_t *target, const json_t *patch);
+/* RFC 6902 JSON patch of TARGET by OPS (add, replace, remove; RFC 6901
+ * paths), in place, as kubectl rollout undo sends it. -1 and a message
+ * (caller frees) when an operation does not apply; TARGET may then be
+ * partly patched. */
+int request_json_patch (json_t *target, const json_t *ops, char **message);
 
 #endif

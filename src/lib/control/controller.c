@@ -955,6 +955,8 @@ controller_round (struct controller *c, bool full_sync, nslab_error_t *err)
   changed |= tm.ready_changed;
   tm.store_changed = rv != c->seen_rv || scenario_changed;
   changed |= rv != c->seen_rv;
+  /* A rolling update's next step, as the deployment controller's next sync. */
+  changed |= scenario_cache_again (c->scenario);
   if (scenario_changed)
     {
       changed = true;

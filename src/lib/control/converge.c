@@ -11,6 +11,9 @@
 #include "base/strmap.h"
 #include "base/util.h"
 #include "k8s/model.h"
+#include "k8s/names.h"
+#include "k8s/pod_template.h"
+#include "k8s/rollout.h"
 #include "kernel/iptables.h"
 #include "kernel/nftables.h"
 #include "plan/kube_proxy_nftables.h"
@@ -176,6 +179,13 @@ adjust_scenario (struct scenario *sc, struct store *s, const struct lab_objects 
 
 struct live_buf {
   struct model_live live;
+  json_t *meta_writes;   /* store meta keys -> values the round's rollouts set */
+  json_t *meta_cache;    /* the scenario cache's rollout_meta, or NULL */
+  json_t *templates;     /* its rollout_templates, or NULL */
+  json_t *deploy_rv;     /* "ns/name" -> the stored Deployment's resourceVersion */
+  struct model_rs **old_rs; /* per workload, its deployment's old replicasets */
+  char (*new_hash)[11];
+  bool again;            /* a rollout took a step: the next round takes the next */
   struct model_live_pod *pods;
   struct model_live_node *nodes;
   struct model_live_workload *workloads;
@@ -199,6 +209,12 @@ live_buf_free (struct live_buf *b)
   free (b->workloads);
   free (b->stored_ipam);
   free (b->stored_serial);
+  json_decref (b->meta_writes);
+  json_decref (b->deploy_rv);
+  for (size_t i = 0; b->old_rs && i < b->live.n_workloads; i++)
+    free (b->old_rs[i]);
+  free (b->old_rs);
+  free (b->new_hash);
   for (size_t i = 0; i < b->n_keys; i++)
     free (b->keys[i]);
   free (b->keys);
@@ -306,6 +322,11 @@ converge_live (struct store *s, const struct plan *applied, const bool *ready, c
 static int
 save_allocators (struct store *s, const struct model *m, const struct live_buf *b, nslab_error_t *err)
 {
+  const char *mk;
+  json_t *mv;
+  json_object_foreach (b->meta_writes, mk, mv)
+    if (store_meta_set (s, mk, (uint64_t) json_integer_value (mv), err) < 0)
+      return -1;
   for (size_t i = 0; i < m->n_nodes; i++)
     if (m->nodes[i].last_reserved_ip)
       {
@@ -347,7 +368,18 @@ struct scenario_cache {
   size_t n_workloads, n_services;
   struct port_def *ports; /* every service's, one after the other */
   size_t n_ports;
+  bool again; /* the last round took a rollout step */
+  /* What the rollouts read, kept between rounds: each Deployment's
+   * template fingerprint by "ns/name" -> [resourceVersion, fingerprint],
+   * and the rollout/ meta values (only the loop writes them). */
+  json_t *rollout_templates, *rollout_meta;
 };
+
+bool
+scenario_cache_again (const struct scenario_cache *c)
+{
+  return c && c->again;
+}
 
 struct scenario_cache *
 scenario_cache_new (void)
@@ -370,6 +402,8 @@ cache_drop (struct scenario_cache *c)
   free (c->workloads);
   free (c->services);
   free (c->ports);
+  json_decref (c->rollout_templates);
+  json_decref (c->rollout_meta);
   memset (c, 0, sizeof *c);
 }
 
@@ -443,6 +477,364 @@ scenario_cache_load (struct scenario_cache *c, const char *path, nslab_error_t *
   return cached_scenario (c, path, &sc, err);
 }
 
+/* ---- the deployment controller's rolling update ----
+ * The store holds what a Deployment's ReplicaSets are (their replicas);
+ * the store's meta table what nslab cannot put in them: per ReplicaSet,
+ * a fingerprint of the Deployment template it was made for (the
+ * EqualIgnoreHash of sync.go FindNewReplicaSet) and its revision. */
+
+/* A Deployment's template as the API server would store it: its labels
+ * and annotations, and its containers with the API server's defaults (so
+ * kubectl apply of a manifest without the defaults is the same template). */
+static uint64_t
+template_fingerprint (const json_t *deploy, char **canonical)
+{
+  const json_t *t = json_object_get (json_object_get (deploy, "spec"), "template");
+  const json_t *meta = json_object_get (t, "metadata");
+  json_t *c = json_object_get (json_object_get (t, "spec"), "containers");
+  json_t *d = json_pack ("{s:O?, s:O?, s:o}", "labels", json_object_get (meta, "labels"), "annotations",
+                         json_object_get (meta, "annotations"),
+                         "containers", c ? pod_template_default_containers (c) : json_array ());
+  char *text = json_dumps (d, JSON_COMPACT | JSON_SORT_KEYS);
+  json_decref (d);
+  uint64_t h = fnv1a64 (text ? text : "");
+  if (canonical)
+    *canonical = text;
+  else
+    free (text);
+  return h;
+}
+
+/* spec.strategy as the API server defaulted it: RollingUpdate, 25 %% /
+ * 25 %% where unset; Recreate. An amount that does not parse is the
+ * default (the API server would have refused it). Packed into a JSON array
+ * for the round-to-round cache: [recreate, surge set, percent, value,
+ * unavailable set, percent, value]. */
+static json_t *
+strategy_of (const json_t *deploy)
+{
+  const json_t *st = json_object_get (json_object_get (deploy, "spec"), "strategy");
+  const char *type = json_string_value (json_object_get (st, "type"));
+  const json_t *ru = json_object_get (st, "rollingUpdate");
+  struct rollout_amount a[2] = { { true, true, 25 }, { true, true, 25 } };
+  const char *keys[2] = { "maxSurge", "maxUnavailable" };
+  for (int i = 0; i < 2; i++)
+    {
+      const json_t *v = json_object_get (ru, keys[i]);
+      struct rollout_amount x;
+      if (json_is_integer (v) && json_integer_value (v) >= 0 && json_integer_value (v) <= 100000)
+        a[i] = (struct rollout_amount) { true, false, (int) json_integer_value (v) };
+      else if (json_is_string (v) && rollout_amount_parse (json_string_value (v), &x) == 0 && x.value >= 0)
+        a[i] = x;
+    }
+  return json_pack ("[b, b, b, i, b, b, i]", type && strcmp (type, "Recreate") == 0, a[0].set, a[0].percent,
+                    (json_int_t) a[0].value, a[1].set, a[1].percent, (json_int_t) a[1].value);
+}
+
+static struct rollout_strategy
+strategy_unpack (const json_t *a)
+{
+  struct rollout_strategy st = { .max_surge = { true, true, 25 }, .max_unavailable = { true, true, 25 } };
+  if (json_array_size (a) == 7)
+    {
+      st.recreate = json_is_true (json_array_get (a, 0));
+      st.max_surge = (struct rollout_amount) { json_is_true (json_array_get (a, 1)), json_is_true (json_array_get (a, 2)),
+                                               (int) json_integer_value (json_array_get (a, 3)) };
+      st.max_unavailable = (struct rollout_amount) { json_is_true (json_array_get (a, 4)),
+                                                     json_is_true (json_array_get (a, 5)),
+                                                     (int) json_integer_value (json_array_get (a, 6)) };
+    }
+  return st;
+}
+
+static void
+encode_hash32 (uint32_t h, char out[11])
+{
+  char dec[11];
+  snprintf (dec, sizeof dec, "%u", h);
+  safe_encode_string (dec, out);
+}
+
+static uint64_t
+meta_of (struct store *s, const struct live_buf *b, const char *key, nslab_error_t *err, int *rc)
+{
+  json_t *w = json_object_get (b->meta_writes, key);
+  if (w == NULL)
+    w = json_object_get (b->meta_cache, key);
+  if (w)
+    return (uint64_t) json_integer_value (w);
+  uint64_t v = 0;
+  if (*rc == 0 && store_meta_get (s, key, &v, err) < 0)
+    *rc = -1;
+  if (*rc == 0 && b->meta_cache)
+    json_object_set_new (b->meta_cache, key, json_integer ((json_int_t) v));
+  return v;
+}
+
+struct rs_row {
+  struct model_rs rs;
+  uint64_t tpl;
+  int available;
+};
+
+static int
+cmp_revision (const void *a, const void *b)
+{
+  const struct rs_row *x = a, *y = b;
+  return (x->rs.revision > y->rs.revision) - (x->rs.revision < y->rs.revision);
+}
+
+#define REVISION_HISTORY_LIMIT 10
+
+/* rolloutRolling for deployment W (workload I): which ReplicaSet is new,
+ * and one step of scaling it up or the old ones down. */
+static int
+rollout_deployment (struct store *s, const struct workload_def *w, size_t i, json_t *rsets, struct live_buf *b,
+                    nslab_error_t *err)
+{
+  /* The template's fingerprint: read again only when the Deployment was
+   * written since. */
+  char scen_hash[11];
+  encode_hash32 (model_template_hash32 (w), scen_hash);
+  cleanup_free char *dkey = xasprintf ("%s/%s", w->ns, w->name);
+  json_t *rv = json_object_get (b->deploy_rv, dkey);
+  if (rv == NULL)
+    return 0;
+  /* What the scenario's section adds that the stored template does not
+   * show (nslab's readiness probe, the app behind an image) is part of the
+   * template too: as nslab apply stored it with the Deployment, in one
+   * transaction (the scenario file is written first, and a round between
+   * the two must not see half a change), else the section's. Read each
+   * round: nslab apply may change it alone. */
+  cleanup_free char *sk = xasprintf ("rollout/scen/%s/%s", w->ns, w->name);
+  uint64_t scen = 0;
+  if (store_meta_get (s, sk, &scen, err) < 0)
+    return -1;
+  if (scen == 0)
+    {
+      scen = fnv1a64 (scen_hash);
+      json_object_set_new (b->meta_writes, sk, json_integer ((json_int_t) scen));
+    }
+  /* The stored template's part: read again only when the Deployment was
+   * written since. */
+  json_t *known = json_object_get (b->templates, dkey);
+  uint64_t fp = 0;
+  struct rollout_strategy st;
+  if (known && json_equal (json_array_get (known, 0), rv))
+    {
+      fp = (uint64_t) json_integer_value (json_array_get (known, 1));
+      st = strategy_unpack (json_array_get (known, 2));
+    }
+  else
+    {
+      json_t *d = NULL;
+      if (store_get (s, "Deployment", w->ns, w->name, &d, err) < 0)
+        return -1;
+      if (d == NULL)
+        return 0;
+      fp = template_fingerprint (d, NULL);
+      json_t *packed = strategy_of (d);
+      st = strategy_unpack (packed);
+      json_decref (d);
+      if (b->templates)
+        json_object_set_new (b->templates, dkey, json_pack ("[O, I, o]", rv, (json_int_t) fp, packed));
+      else
+        json_decref (packed);
+    }
+  fp = fnv1a64_mem (&scen, sizeof scen, fp);
+  /* Its ReplicaSets: NAME-HASH in its namespace. */
+  struct rs_row *rows = NULL;
+  size_t n = 0;
+  int rc = 0;
+  cleanup_free char *prefix = xasprintf ("%s/%s-", w->ns, w->name);
+  const char *key;
+  json_t *obj;
+  json_object_foreach (rsets, key, obj)
+    {
+      if (strncmp (key, prefix, strlen (prefix)) != 0 || strlen (key + strlen (prefix)) > 10
+          || strchr (key + strlen (prefix), '-'))
+        continue;
+      struct rs_row *r = VEC_PUSH (rows, n);
+      snprintf (r->rs.hash, sizeof r->rs.hash, "%s", key + strlen (prefix));
+      json_t *rep = json_object_get (json_object_get (obj, "spec"), "replicas");
+      r->rs.replicas = json_is_integer (rep) ? (int) json_integer_value (rep) : 0;
+      cleanup_free char *tk = xasprintf ("rollout/tpl/%s/%s-%s", w->ns, w->name, r->rs.hash);
+      cleanup_free char *rk = xasprintf ("rollout/rev/%s/%s-%s", w->ns, w->name, r->rs.hash);
+      r->tpl = meta_of (s, b, tk, err, &rc);
+      r->rs.revision = (int) meta_of (s, b, rk, err, &rc);
+      if (r->rs.revision == 0)
+        r->rs.revision = 1;
+      cleanup_free char *rs_name = xasprintf ("%s-%s", w->name, r->rs.hash);
+      for (size_t k = 0; k < b->live.n_pods; k++)
+        if (b->pods[k].ready && b->pods[k].replicaset && strcmp (b->pods[k].replicaset, rs_name) == 0
+            && strcmp (b->pods[k].ns, w->ns) == 0)
+          r->available++;
+    }
+  if (rc < 0)
+    {
+      free (rows);
+      return -1;
+    }
+  if (n > 1)
+    qsort (rows, n, sizeof *rows, cmp_revision);
+  int max_rev = 0;
+  bool any_tpl = false;
+  ssize_t new_at = -1;
+  for (size_t k = 0; k < n; k++)
+    {
+      max_rev = rows[k].rs.revision > max_rev ? rows[k].rs.revision : max_rev;
+      any_tpl |= rows[k].tpl != 0;
+      if (rows[k].tpl == fp)
+        new_at = (ssize_t) k;
+    }
+  /* Before any rollout: the replicaset up or create made is the template's. */
+  if (new_at < 0 && !any_tpl)
+    for (size_t k = 0; k < n; k++)
+      if (strcmp (rows[k].rs.hash, scen_hash) == 0)
+        new_at = (ssize_t) k;
+  struct rs_row nrs = { 0 };
+  if (new_at >= 0)
+    {
+      nrs = rows[new_at];
+      memmove (rows + new_at, rows + new_at + 1, (n - (size_t) new_at - 1) * sizeof *rows);
+      n--;
+      /* A template changed back: the old replicaset is the new one again,
+       * with the next revision (the old one moves to revision-history). */
+      if (n > 0 && nrs.rs.revision < max_rev)
+        nrs.rs.revision = max_rev + 1;
+    }
+  else
+    {
+      /* A new template: a new replicaset, named as up would name it when
+       * that name is free, else after the template as the API holds it. */
+      snprintf (nrs.rs.hash, sizeof nrs.rs.hash, "%s", scen_hash);
+      for (size_t k = 0; k < n; k++)
+        if (strcmp (rows[k].rs.hash, scen_hash) == 0)
+          {
+            /* named after the template as the API holds it */
+            json_t *d = NULL;
+            if (store_get (s, "Deployment", w->ns, w->name, &d, err) < 0)
+              rc = -1;
+            cleanup_free char *canonical = NULL;
+            template_fingerprint (d, &canonical);
+            json_decref (d);
+            cleanup_free char *desc = xasprintf ("%s\n%s", scen_hash, canonical ? canonical : "");
+            pod_template_hash (desc, nrs.rs.hash);
+          }
+      nrs.rs.revision = max_rev + 1;
+      nrs.rs.replicas = 0;
+    }
+  nrs.tpl = fp;
+  {
+    cleanup_free char *tk = xasprintf ("rollout/tpl/%s/%s-%s", w->ns, w->name, nrs.rs.hash);
+    cleanup_free char *rk = xasprintf ("rollout/rev/%s/%s-%s", w->ns, w->name, nrs.rs.hash);
+    if (meta_of (s, b, tk, err, &rc) != fp)
+      json_object_set_new (b->meta_writes, tk, json_integer ((json_int_t) fp));
+    if (nrs.rs.revision > 1 && meta_of (s, b, rk, err, &rc) != (uint64_t) nrs.rs.revision)
+      json_object_set_new (b->meta_writes, rk, json_integer (nrs.rs.revision));
+  }
+  /* One step per sync: the new one scaled up, or else the old ones down
+   * (rolling.go rolloutRolling); Recreate (recreate.go): every old one to
+   * 0 first, the new one up once their pods are gone. */
+  int desired = w->replicas, all = nrs.rs.replicas;
+  bool old_left = false;
+  for (size_t k = 0; k < n; k++)
+    all += rows[k].rs.replicas, old_left |= rows[k].rs.replicas > 0;
+  int was = nrs.rs.replicas;
+  bool old_pods = false;
+  for (size_t k = 0; k < b->live.n_pods && st.recreate; k++)
+    for (size_t r = 0; r < n; r++)
+      if (b->pods[k].replicaset && strcmp (b->pods[k].ns, w->ns) == 0
+          && strncmp (b->pods[k].replicaset, w->name, strlen (w->name)) == 0
+          && b->pods[k].replicaset[strlen (w->name)] == '-'
+          && strcmp (b->pods[k].replicaset + strlen (w->name) + 1, rows[r].rs.hash) == 0)
+        old_pods = true;
+  if (st.recreate && (old_left || old_pods))
+    {
+      for (size_t k = 0; k < n; k++)
+        rows[k].rs.replicas = 0;
+      b->again = true;
+    }
+  else if (!old_left)
+    nrs.rs.replicas = desired;
+  else
+    {
+      nrs.rs.replicas = rollout_reconcile_new (&st, desired, all, nrs.rs.replicas);
+      if (nrs.rs.replicas == was)
+        {
+          struct rollout_rs *old = xcalloc (n + 1, sizeof *old);
+          for (size_t k = 0; k < n; k++)
+            old[k] = (struct rollout_rs) { rows[k].rs.replicas, rows[k].available };
+          struct rollout_rs nr = { nrs.rs.replicas, nrs.available };
+          if (rollout_reconcile_old (old, n, &nr, desired, rollout_max_unavailable (&st, desired)) > 0)
+            b->again = true;
+          for (size_t k = 0; k < n; k++)
+            rows[k].rs.replicas = old[k].replicas;
+          free (old);
+        }
+      else
+        b->again = true;
+    }
+  /* cleanupDeployment: the oldest of the old ones at 0 beyond the history
+   * limit go. */
+  size_t drop = n > REVISION_HISTORY_LIMIT ? n - REVISION_HISTORY_LIMIT : 0;
+  b->old_rs[i] = xcalloc (n + 1, sizeof *b->old_rs[i]);
+  size_t kept = 0;
+  for (size_t k = 0; k < n; k++)
+    if (k >= drop || rows[k].rs.replicas > 0)
+      b->old_rs[i][kept++] = rows[k].rs;
+  memcpy (b->new_hash[i], nrs.rs.hash, sizeof nrs.rs.hash);
+  struct model_live_workload *lw = &b->workloads[i];
+  /* A deployment never rolled keeps the one replicaset of its template. */
+  if (kept > 0 || strcmp (nrs.rs.hash, scen_hash) != 0)
+    {
+      lw->rolling = true;
+      lw->new_hash = b->new_hash[i];
+      lw->new_replicas = nrs.rs.replicas;
+      lw->new_revision = nrs.rs.revision;
+      lw->old_rs = b->old_rs[i];
+      lw->n_old_rs = kept;
+    }
+  free (rows);
+  return rc;
+}
+
+static int
+rollout_deployments (struct store *s, const struct scenario *sc, struct live_buf *b, nslab_error_t *err)
+{
+  b->meta_writes = json_object ();
+  b->old_rs = xcalloc (sc->n_workloads + 1, sizeof *b->old_rs);
+  b->new_hash = xcalloc (sc->n_workloads + 1, sizeof *b->new_hash);
+  bool any = false;
+  for (size_t i = 0; i < sc->n_workloads; i++)
+    any |= sc->workloads[i].kind == WL_DEPLOYMENT;
+  if (!any)
+    return 0;
+  json_t *index = NULL;
+  if (store_list_index (s, "Deployment", &index, err) < 0)
+    return -1;
+  b->deploy_rv = json_object ();
+  size_t k;
+  json_t *obj;
+  json_array_foreach (index, k, obj)
+    {
+      json_t *meta = json_object_get (obj, "metadata");
+      cleanup_free char *key = xasprintf ("%s/%s", json_string_value (json_object_get (meta, "namespace")) ?: "",
+                                          json_string_value (json_object_get (meta, "name")) ?: "");
+      json_object_set (b->deploy_rv, key, json_object_get (meta, "resourceVersion"));
+    }
+  json_decref (index);
+  json_t *rsets = stored_by_name (s, "ReplicaSet", err);
+  if (rsets == NULL)
+    return -1;
+  int rc = 0;
+  for (size_t i = 0; rc == 0 && i < sc->n_workloads; i++)
+    if (sc->workloads[i].kind == WL_DEPLOYMENT)
+      rc = rollout_deployment (s, &sc->workloads[i], i, rsets, b, err);
+  json_decref (rsets);
+  return rc;
+}
+
 int
 converge_plan (const char *lab, const char *scenario_path, struct scenario_cache *cache, struct store *s,
                const struct plan *applied, const bool *ready, struct plan **out, nslab_error_t *err)
@@ -458,6 +850,17 @@ converge_plan (const char *lab, const char *scenario_path, struct scenario_cache
   struct live_buf live = { 0 };
   if (rc == 0)
     rc = converge_live (s, applied, ready, sc, pods, &live, err);
+  if (cache && cache->rollout_templates == NULL)
+    {
+      cache->rollout_templates = json_object ();
+      cache->rollout_meta = json_object ();
+    }
+  live.templates = cache ? cache->rollout_templates : NULL;
+  live.meta_cache = cache ? cache->rollout_meta : NULL;
+  if (rc == 0)
+    rc = rollout_deployments (s, sc, &live, err);
+  if (cache)
+    cache->again = rc == 0 && live.again;
   json_decref (pods);
   struct model *m = NULL;
   if (rc == 0)
@@ -468,6 +871,15 @@ converge_plan (const char *lab, const char *scenario_path, struct scenario_cache
     rc = save_allocators (s, m, &live, err);
   else if (rc == 0 && (rc = store_begin (s, err)) == 0)
     rc = store_end (s, save_allocators (s, m, &live, err), err);
+  /* what this round wrote is what the next one reads; a failed round's
+   * writes were rolled back */
+  if (live.meta_cache)
+    {
+      if (rc == 0)
+        json_object_update (live.meta_cache, live.meta_writes);
+      else
+        json_object_clear (live.meta_cache);
+    }
   if (rc == 0)
     *out = plan_from_model (m);
   model_free (m);

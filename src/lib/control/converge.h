@@ -24,6 +24,9 @@ struct scenario_cache *scenario_cache_new (void);
 void scenario_cache_free (struct scenario_cache *c);
 /* Load PATH into the cache ahead of the first round. */
 int scenario_cache_load (struct scenario_cache *c, const char *path, nslab_error_t *err);
+/* Did the last converge_plan take a step of a Deployment's rolling update
+ * (the next round takes the next one, as the controller's next sync)? */
+bool scenario_cache_again (const struct scenario_cache *c);
 int converge_plan (const char *lab, const char *scenario_path, struct scenario_cache *cache, struct store *s,
                    const struct plan *applied, const bool *ready, struct plan **out, nslab_error_t *err);
 /* What converge_apply needs of the applied plan's ops between rounds,

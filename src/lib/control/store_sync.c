@@ -115,6 +115,13 @@ template_containers (json_t *obj)
                           "containers");
 }
 
+static json_t *
+template_annotations (const json_t *obj)
+{
+  return json_object_get (json_object_get (json_object_get (json_object_get (obj, "spec"), "template"), "metadata"),
+                          "annotations");
+}
+
 static const json_t *
 owner_ref (const json_t *obj, const char *kind)
 {
@@ -135,6 +142,8 @@ replicaset_template (struct store *s, json_t *rs, const json_t *was, nslab_error
   if (!json_is_object (tspec) || dep == NULL)
     return 0;
   json_t *from = json_incref (template_containers ((json_t *) was));
+  /* and the template's annotations (kubectl rollout restart's restartedAt) */
+  json_t *ann = json_incref (template_annotations (was));
   if (was == NULL)
     {
       json_t *d = NULL;
@@ -143,8 +152,13 @@ replicaset_template (struct store *s, json_t *rs, const json_t *was, nslab_error
           < 0)
         return -1;
       from = json_incref (template_containers (d));
+      ann = json_incref (template_annotations (d));
       json_decref (d);
     }
+  json_t *tmeta = json_object_get (json_object_get (json_object_get (rs, "spec"), "template"), "metadata");
+  if (json_is_object (ann) && json_is_object (tmeta))
+    json_object_set (tmeta, "annotations", ann);
+  json_decref (ann);
   if (json_array_size (from))
     json_object_set (tspec, "containers", from);
   json_decref (from);
@@ -177,6 +191,27 @@ pod_from_replicaset (struct store *s, struct templates *t, json_t *pod, nslab_er
   if (json_is_array (tc) && !json_equal (tc, json_object_get (t->planned, key)))
     pod_template_apply (pod, tc);
   return 0;
+}
+
+/* The deployment controller's writes to a Deployment besides its status:
+ * the revision annotation of its new ReplicaSet, and the generation it
+ * observed (the API server moves metadata.generation on every change of
+ * the spec; kubectl rollout status waits for the two to meet). */
+static void
+deployment_observed (json_t *copy, const json_t *planned)
+{
+  json_t *meta = json_object_get (copy, "metadata");
+  const char *rev = json_string_value (json_object_get (
+      json_object_get (json_object_get (planned, "metadata"), "annotations"), "deployment.kubernetes.io/revision"));
+  json_t *ann = json_object_get (meta, "annotations");
+  if (rev && !json_is_object (ann))
+    json_object_set_new (meta, "annotations", ann = json_object ());
+  if (rev)
+    json_object_set_new (ann, "deployment.kubernetes.io/revision", json_string (rev));
+  json_t *gen = json_object_get (meta, "generation");
+  json_t *st = json_object_get (copy, "status");
+  if (json_is_integer (gen) && json_is_object (st))
+    json_object_set (st, "observedGeneration", gen);
 }
 
 static const char *const synced_kinds[] = { "Namespace", "Node", "Deployment", "ReplicaSet", "DaemonSet", "Pod",
@@ -599,6 +634,8 @@ sync_objects (struct store *s, const struct lab_objects *o, const struct lab_obj
             continue;
           json_t *copy = json_deep_copy (was);
           json_object_set (copy, "status", json_object_get (obj, "status"));
+          if (strcmp (kind, "Deployment") == 0)
+            deployment_observed (copy, obj);
           if (strcmp (kind, "Service") == 0)
             json_object_set (copy, "spec", json_object_get (obj, "spec"));
           obj = copy;

@@ -381,6 +381,13 @@ template_desc (const struct workload_def *w)
   return sb_steal (&sb);
 }
 
+uint32_t
+model_template_hash32 (const struct workload_def *w)
+{
+  cleanup_free char *desc = template_desc (w);
+  return fnv1a32 (desc, strlen (desc), FNV32_INIT);
+}
+
 /* The names taken: the model's pods so far and every live pod, as
  * "NS/NAME" (neither has a slash). */
 static void
@@ -766,14 +773,14 @@ delete_before (const struct model_live *live, const struct rank_cand *a, const s
  * keep[i] set for each. Returns how many. */
 static size_t
 live_keep (const struct model *m, const struct model_live *live, const struct workload_def *w, const char *hash,
-           const struct live_owned *own, bool *keep)
+           int replicas, const struct live_owned *own, bool *keep)
 {
   cleanup_free struct rank_cand *c = xcalloc (own->n + 1, sizeof *c);
   size_t n = 0;
   for (size_t k = 0; k < own->n; k++)
     if (live_current (m, &live->pods[own->idx[k]], w, hash))
       c[n++].live = own->idx[k];
-  if (n <= (size_t) w->replicas)
+  if (n <= (size_t) replicas)
     {
       for (size_t i = 0; i < n; i++)
         keep[c[i].live] = true;
@@ -796,10 +803,10 @@ live_keep (const struct model *m, const struct model_live *live, const struct wo
         c[j] = c[j - 1];
         c[j - 1] = t;
       }
-  size_t drop = n - (size_t) w->replicas;
+  size_t drop = n - (size_t) replicas;
   for (size_t i = drop; i < n; i++)
     keep[c[i].live] = true;
-  return (size_t) w->replicas;
+  return (size_t) replicas;
 }
 
 static bool
@@ -866,12 +873,19 @@ live_serial_index (const struct model_live *live, struct strmap *out)
     }
 }
 
-static uint32_t
-live_next_serial (const struct model_live *live, const struct strmap *serials, const struct workload_def *w)
+static const struct model_live_workload *
+live_workload (const struct model_live *live, const struct strmap *serials, const struct workload_def *w)
 {
   cleanup_free char *k = owner_key (w->kind, w->ns, w->name);
   size_t i = (size_t) strmap_get (serials, k);
-  return i ? live->workloads[i - 1].next_serial : 0;
+  return i ? &live->workloads[i - 1] : NULL;
+}
+
+static uint32_t
+live_next_serial (const struct model_live *live, const struct strmap *serials, const struct workload_def *w)
+{
+  const struct model_live_workload *lw = live_workload (live, serials, w);
+  return lw ? lw->next_serial : 0;
 }
 
 static struct model_pod *
@@ -912,17 +926,46 @@ build_pods (struct model *m, const struct model_live *live, nslab_error_t *err)
         cleanup_free char *desc = template_desc (&sc->workloads[w]);
         pod_template_hash (desc, hashes[w]);
       }
+  /* A deployment being rolled out: its ReplicaSets as its controller has
+   * them this round (live_rollout), else the template's alone. */
+  m->new_rs = xcalloc (sc->n_workloads + 1, sizeof *m->new_rs);
+  m->old_rs = xcalloc (sc->n_workloads + 1, sizeof *m->old_rs);
+  m->n_old_rs = xcalloc (sc->n_workloads + 1, sizeof *m->n_old_rs);
+  m->n_rs_sets = sc->n_workloads;
+  struct strmap serials;
+  live_serial_index (live, &serials);
+  for (size_t w = 0; w < sc->n_workloads; w++)
+    {
+      const struct workload_def *wl = &sc->workloads[w];
+      const struct model_live_workload *lw = live_workload (live, &serials, wl);
+      m->new_rs[w].replicas = wl->replicas;
+      if (lw && lw->rolling && wl->kind == WL_DEPLOYMENT)
+        {
+          if (lw->new_hash)
+            snprintf (hashes[w], sizeof hashes[w], "%s", lw->new_hash);
+          m->new_rs[w].replicas = lw->new_replicas;
+          m->new_rs[w].revision = lw->new_revision;
+          m->old_rs[w] = xcalloc (lw->n_old_rs + 1, sizeof *m->old_rs[w]);
+          if (lw->n_old_rs)
+            memcpy (m->old_rs[w], lw->old_rs, lw->n_old_rs * sizeof *lw->old_rs);
+          m->n_old_rs[w] = lw->n_old_rs;
+        }
+      memcpy (m->new_rs[w].hash, hashes[w], sizeof hashes[w]);
+    }
   /* Which live pods stay: decided for every workload first, so the
    * scheduler sees all of them when it places the new ones. */
   bool *keep = xcalloc (live ? live->n_pods + 1 : 1, sizeof *keep);
   struct live_owned *own = live_owned_index (sc, live);
   for (size_t w = 0; live && w < sc->n_workloads; w++)
-    live_keep (m, live, &sc->workloads[w], hashes[w], &own[w], keep);
-  struct strmap taken, serials;
+    {
+      live_keep (m, live, &sc->workloads[w], hashes[w], m->new_rs[w].replicas, &own[w], keep);
+      for (size_t k = 0; k < m->n_old_rs[w]; k++)
+        live_keep (m, live, &sc->workloads[w], m->old_rs[w][k].hash, m->old_rs[w][k].replicas, &own[w], keep);
+    }
+  struct strmap taken;
   strmap_init (&taken);
   for (size_t i = 0; live && i < live->n_pods; i++)
     pod_name_take (&taken, live->pods[i].ns, live->pods[i].name);
-  live_serial_index (live, &serials);
   for (size_t i = 0; live && i < live->n_pods; i++)
     if (keep[i])
       m->nodes[node_index (m, live->pods[i].node)].n_pods++;
@@ -942,7 +985,22 @@ build_pods (struct model *m, const struct model_live *live, nslab_error_t *err)
             continue;
           const struct model_live_pod *lp = &live->pods[i];
           int node = node_index (m, lp->node);
-          struct model_pod *p = push_pod (m, wl, xstrdup (lp->name), hashes[w], -1, node);
+          /* a deployment's pod of an old ReplicaSet keeps it, and its app */
+          const char *rs_hash = hashes[w];
+          bool old_rs = false;
+          if (wl->kind == WL_DEPLOYMENT && lp->replicaset && strrchr (lp->replicaset, '-')
+              && strcmp (strrchr (lp->replicaset, '-') + 1, hashes[w]) != 0)
+            rs_hash = strrchr (lp->replicaset, '-') + 1, old_rs = true;
+          struct model_pod *p = push_pod (m, wl, xstrdup (lp->name), rs_hash, -1, node);
+          /* a running pod's app never changes in place (a round may see a
+           * new scenario before the store's new template) */
+          if (wl->kind == WL_DEPLOYMENT && !live_app_is (lp, &wl->app))
+            {
+              p->old_app = xcalloc (1, sizeof *p->old_app);
+              p->old_app->kind = lp->app_kind;
+              p->old_app->port = lp->app_port;
+              p->old_app->command = lp->app_command ? xstrdup (lp->app_command) : NULL;
+            }
           pod_name_take (&taken, p->ns, p->name);
           p->ip = lp->ip;
           p->ready = lp->ready;
@@ -952,10 +1010,10 @@ build_pods (struct model *m, const struct model_live *live, nslab_error_t *err)
           for (size_t k = 0; k < wl->n_ips; k++)
             if (wl->ips[k] == lp->ip)
               ip_held[k] = true;
-          have++;
+          have += !old_rs;
         }
       uint32_t serial = live_next_serial (live, &serials, wl);
-      for (int r = have; r < wl->replicas; r++)
+      for (int r = have; r < m->new_rs[w].replicas; r++)
         {
           uint32_t pinned = 0;
           for (size_t k = 0; k < wl->n_ips && !pinned; k++)
@@ -1565,6 +1623,9 @@ model_free (struct model *m)
       free (m->pods[i].ns);
       free (m->pods[i].name);
       free (m->pods[i].replicaset);
+      if (m->pods[i].old_app)
+        free (m->pods[i].old_app->command);
+      free (m->pods[i].old_app);
       free (m->pods[i].host_veth);
     }
   free (m->pods);
@@ -1584,6 +1645,11 @@ model_free (struct model *m)
     }
   free (m->services);
   free (m->next_serial);
+  for (size_t i = 0; i < m->n_rs_sets; i++)
+    free (m->old_rs[i]);
+  free (m->old_rs);
+  free (m->n_old_rs);
+  free (m->new_rs);
   free (m->lb_def);
   free (m->lab);
   free (m);

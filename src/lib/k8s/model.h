@@ -56,6 +56,19 @@ struct model_pod {
   char *host_veth;       /* veth3a5f9c21 in the node namespace */
   uint8_t mac[6];        /* eth0 MAC */
   int netns;
+  /* A deployment's live pod whose app is not the workload's (one of an
+   * old ReplicaSet being scaled down) keeps the app it was started with;
+   * NULL: the workload's. */
+  struct app_def *old_app;
+};
+
+/* A Deployment's ReplicaSets in a rolling update (the control loop's
+ * deployment controller decides them): the new one's hash and replicas,
+ * the old ones' as they are scaled down. */
+struct model_rs {
+  char hash[11];
+  int replicas;
+  int revision;          /* deployment.kubernetes.io/revision; 0: 1 */
 };
 
 struct model_endpoint {
@@ -134,6 +147,12 @@ struct model {
   /* Per scenario workload (same index): the LoadBalancer a servicelb
    * DaemonSet serves, NULL for the others (looked up once). */
   const struct service_def **lb_def;
+  /* Per scenario workload (same index), a deployment's: its new
+   * ReplicaSet (hash, replicas) and the old ones it keeps. */
+  struct model_rs *new_rs;
+  struct model_rs **old_rs;
+  size_t *n_old_rs;
+  size_t n_rs_sets;      /* the length of those three */
 };
 
 /* ---- A running lab: what model_build_live keeps --------------------------
@@ -171,6 +190,15 @@ struct model_live_workload {
   enum workload_kind kind;
   const char *ns, *name;
   uint32_t next_serial;      /* model->next_serial of the build that made the lab's pods so far */
+  /* A deployment's ReplicaSets as its controller has them this round
+   * (rolling false: one, the template's, with every replica): the new one
+   * (hash NULL: the template's, template_desc) and the old ones, whose live
+   * pods are kept up to their replicas and never added to. */
+  bool rolling;
+  const char *new_hash;
+  int new_replicas, new_revision;
+  const struct model_rs *old_rs;
+  size_t n_old_rs;
 };
 
 struct model_live {
@@ -232,6 +260,10 @@ bool model_probe_decided (const struct workload_def *w);
 int model_build_live (const struct scenario *sc, const struct model_live *live, struct model **out,
                       nslab_error_t *err);
 void model_free (struct model *m);
+
+/* The FNV-32a a deployment's pod-template-hash encodes, of its template as
+ * the scenario describes it (labels, app, image, probe). */
+uint32_t model_template_hash32 (const struct workload_def *w);
 
 
 #endif

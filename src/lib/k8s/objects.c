@@ -163,9 +163,10 @@ objects_from_model (const struct model *m)
       p->node = xstrdup (m->nodes[mp->node].name);
       p->host_veth = xstrdup (mp->host_veth);
       p->netns = xstrdup (m->netns[mp->netns].name);
-      p->app.kind = mp->wl->app.kind;
-      p->app.port = mp->wl->app.port;
-      p->app.command = dup_or_null (mp->wl->app.command);
+      const struct app_def *app = mp->old_app ? mp->old_app : &mp->wl->app;
+      p->app.kind = app->kind;
+      p->app.port = app->port;
+      p->app.command = dup_or_null (app->command);
       p->image = dup_or_null (mp->wl->image);
       p->container = dup_or_null (mp->wl->container);
       p->privileged = mp->wl->privileged;
@@ -203,10 +204,20 @@ objects_from_model (const struct model *m)
       w->container = dup_or_null (wd->container);
       w->privileged = wd->privileged;
       w->cap_add = wd->cap_add;
-      /* Every pod of a deployment carries the same hash: take it from one. */
-      for (size_t k = 0; k < m->n_pods && wd->kind == WL_DEPLOYMENT && w->pod_template_hash == NULL; k++)
-        if (m->pods[k].wl == wd)
-          w->pod_template_hash = xstrdup (strrchr (m->pods[k].replicaset, '-') + 1);
+      w->new_replicas = wd->replicas;
+      if (wd->kind == WL_DEPLOYMENT && i < m->n_rs_sets)
+        {
+          w->pod_template_hash = xstrdup (m->new_rs[i].hash);
+          w->new_replicas = m->new_rs[i].replicas;
+          w->revision = m->new_rs[i].revision;
+          for (size_t k = 0; k < m->n_old_rs[i]; k++)
+            {
+              struct lab_old_rs *r = VEC_PUSH (w->old_rs, w->n_old_rs);
+              r->hash = xstrdup (m->old_rs[i][k].hash);
+              r->replicas = m->old_rs[i][k].replicas;
+              r->revision = m->old_rs[i][k].revision;
+            }
+        }
     }
   for (size_t i = 0; i < m->n_services; i++)
     copy_service (m, &m->services[i], VEC_PUSH (o->services, o->n_services));
@@ -258,6 +269,9 @@ objects_free (struct lab_objects *o)
       free (w->name);
       labels_free (w->labels, w->n_labels);
       free (w->pod_template_hash);
+      for (size_t k = 0; k < w->n_old_rs; k++)
+        free (w->old_rs[k].hash);
+      free (w->old_rs);
       free (w->app.command);
       free (w->image);
       free (w->container);

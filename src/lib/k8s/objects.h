@@ -84,6 +84,13 @@ struct lab_pod {
   size_t n_labels;
 };
 
+/* A deployment's old ReplicaSet during and after a rolling update. */
+struct lab_old_rs {
+  char *hash;            /* its pod-template-hash: the ReplicaSet is NAME-HASH */
+  int replicas;
+  int revision;          /* deployment.kubernetes.io/revision */
+};
+
 /* A deployment or replicaset as the scenario wrote it. */
 struct lab_workload {
   enum obj_kind kind;    /* OBJ_DEPLOYMENT or OBJ_REPLICASET */
@@ -92,6 +99,12 @@ struct lab_workload {
   size_t n_labels;
   int replicas;
   char *pod_template_hash; /* a deployment's (its replicaset is NAME-HASH); NULL for a replicaset */
+  /* A deployment's new replicaset: its replicas (the deployment's but
+   * while a rolling update scales it up) and revision (0: 1); its old ones
+   * (not in the snapshot's JSON: the store holds them). */
+  int new_replicas, revision;
+  struct lab_old_rs *old_rs;
+  size_t n_old_rs;
   struct lab_app app;
   char *image, *container; /* the template's container (NULL: nslab's own) */
   bool privileged;       /* the template's container: securityContext.privileged */

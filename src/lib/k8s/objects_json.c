@@ -454,6 +454,7 @@ read_objects (struct json_reader *r, const json_t *j, struct lab_objects *o)
           || read_image (r, e, &w->image, &w->container) < 0)
         return -1;
       w->replicas = (int) replicas;
+      w->new_replicas = w->replicas;
     }
   for (size_t i = 0; i < json_array_size (nets); i++)
     {

@@ -17,6 +17,7 @@
 #include "base/util.h"
 #include "k8s/names.h"
 #include "k8s/pod_template.h"
+#include "k8s/rollout.h"
 #include "scenario/flavor.h"
 
 void
@@ -347,8 +348,13 @@ add_node (struct builder *b, const struct lab_objects *o, const struct lab_node 
  * pods (a count per workload by scanning them all was quadratic: a
  * thousand workloads of two pods took a million compares each round of the
  * control loop). COUNTS[i] for o->workloads[i]. */
+struct pod_counts {
+  int n, ready;          /* the workload's pods, and of them the ready ones */
+  int updated, updated_ready; /* of a deployment's: its new replicaset's */
+};
+
 static void
-count_pods (const struct lab_objects *o, int *counts)
+count_pods (const struct lab_objects *o, struct pod_counts *counts)
 {
   struct strmap by_key; /* "kind/ns/name" -> index + 1 */
   strmap_init (&by_key);
@@ -365,8 +371,20 @@ count_pods (const struct lab_objects *o, int *counts)
         continue;
       cleanup_free char *key = xasprintf ("%d/%s/%s", (int) p->owner.kind, p->ns, p->owner.name);
       uintptr_t at = (uintptr_t) strmap_get (&by_key, key);
-      if (at)
-        counts[at - 1]++;
+      if (at == 0)
+        continue;
+      struct pod_counts *c = &counts[at - 1];
+      const struct lab_workload *w = &o->workloads[at - 1];
+      bool updated = true;
+      if (w->kind == OBJ_DEPLOYMENT && w->n_old_rs && p->replicaset && w->pod_template_hash)
+        {
+          const char *h = strrchr (p->replicaset, '-');
+          updated = h && strcmp (h + 1, w->pod_template_hash) == 0;
+        }
+      c->n++;
+      c->ready += p->ready;
+      c->updated += updated;
+      c->updated_ready += updated && p->ready;
     }
   strmap_free (&by_key);
 }
@@ -381,9 +399,66 @@ replicas_status (int n)
 
 /* A deployment and its replicaset, or a replicaset alone; returns the
  * replicaset, which owns the pods. */
+/* The default RollingUpdate strategy (25 %% / 25 %%) the API server gives
+ * every deployment here. */
+static const struct rollout_strategy default_strategy = { .max_surge = { true, true, 25 },
+                                                          .max_unavailable = { true, true, 25 } };
+
+/* A deployment's replicaset's annotations (deployment_util.go
+ * SetNewReplicaSetAnnotations): its revision, and once the deployment has
+ * been rolled out, desired-replicas and max-replicas (replicas + maxSurge). */
 static json_t *
-add_workload (struct builder *b, const struct lab_objects *o, const struct lab_workload *w, int n)
+rollout_annotations (const struct lab_workload *w, int revision)
 {
+  cleanup_free char *rev = xasprintf ("%d", revision > 0 ? revision : 1);
+  json_t *a = json_pack ("{s:s}", "deployment.kubernetes.io/revision", rev);
+  if (w->n_old_rs)
+    {
+      cleanup_free char *desired = xasprintf ("%d", w->replicas);
+      cleanup_free char *maxr = xasprintf ("%d", w->replicas + rollout_max_surge (&default_strategy, w->replicas));
+      json_object_set_new (a, "deployment.kubernetes.io/desired-replicas", json_string (desired));
+      json_object_set_new (a, "deployment.kubernetes.io/max-replicas", json_string (maxr));
+    }
+  return a;
+}
+
+/* A deployment's old ReplicaSet (rolling.go keeps them, scaled to 0, up
+ * to revisionHistoryLimit): the template it was made with is the store's
+ * (store_sync keeps a replicaset's template); its pods, those of the plan
+ * still named after it. */
+static void
+add_old_replicaset (struct builder *b, const struct lab_objects *o, const struct lab_workload *w,
+                    const struct lab_old_rs *r, json_t *deploy, json_t *rs_by_key)
+{
+  cleanup_free char *name = xasprintf ("%s-%s", w->name, r->hash);
+  int n = 0, ready = 0;
+  for (size_t i = 0; r->replicas > 0 && i < o->n_pods; i++)
+    if (o->pods[i].replicaset && strcmp (o->pods[i].replicaset, name) == 0 && strcmp (o->pods[i].ns, w->ns) == 0)
+      n++, ready += o->pods[i].ready;
+  json_t *rs = add_object (b, "apps/v1", "ReplicaSet", w->ns, name,
+                           labels_json (w->labels, w->n_labels, "pod-template-hash", r->hash));
+  set_owner (rs, "apps/v1", "Deployment", deploy);
+  cleanup_free char *rev = xasprintf ("%d", r->revision > 0 ? r->revision : 1);
+  json_object_set_new (json_object_get (rs, "metadata"), "annotations", rollout_annotations (w, r->revision));
+  json_object_set_new (rs, "spec",
+                       json_pack ("{s:i, s:{s:o}, s:o}", "replicas", (json_int_t) r->replicas, "selector",
+                                  "matchLabels", labels_json (w->labels, w->n_labels, "pod-template-hash", r->hash),
+                                  "template", template_json (o, w, r->hash)));
+  json_t *st = json_pack ("{s:i, s:i}", "replicas", (json_int_t) n, "observedGeneration", (json_int_t) 1);
+  if (n)
+    json_object_update_new (st, json_pack ("{s:i, s:i, s:i}", "readyReplicas", (json_int_t) ready,
+                                           "availableReplicas", (json_int_t) ready, "fullyLabeledReplicas",
+                                           (json_int_t) n));
+  json_object_set_new (rs, "status", st);
+  cleanup_free char *key = xasprintf ("%s/%s", w->ns, name);
+  json_object_set (rs_by_key, key, rs);
+}
+
+static json_t *
+add_workload (struct builder *b, const struct lab_objects *o, const struct lab_workload *w,
+              const struct pod_counts *pc, json_t *rs_by_key)
+{
+  int n = pc->n;
   if (w->kind == OBJ_DAEMONSET)
     {
       /* servicelb.go newDaemonSet: its labels, selector app=NAME, the
@@ -411,8 +486,9 @@ add_workload (struct builder *b, const struct lab_objects *o, const struct lab_w
   if (w->kind == OBJ_DEPLOYMENT)
     {
       deploy = add_object (b, "apps/v1", "Deployment", w->ns, w->name, labels_json (w->labels, w->n_labels, NULL, NULL));
+      cleanup_free char *rev = xasprintf ("%d", w->revision > 0 ? w->revision : 1);
       json_object_set_new (json_object_get (deploy, "metadata"), "annotations",
-                           json_pack ("{s:s}", "deployment.kubernetes.io/revision", "1"));
+                           json_pack ("{s:s}", "deployment.kubernetes.io/revision", rev));
       json_object_set_new (deploy, "spec",
                            json_pack ("{s:i, s:{s:o}, s:o, s:{s:s}}", "replicas", (json_int_t) w->replicas,
                                       "selector", "matchLabels", labels_json (w->labels, w->n_labels, NULL, NULL),
@@ -425,17 +501,39 @@ add_workload (struct builder *b, const struct lab_objects *o, const struct lab_w
       json_object_set_new (spec, "progressDeadlineSeconds", json_integer (600));
       json_t *st = replicas_status (n);
       json_object_del (st, "fullyLabeledReplicas");
-      json_object_set_new (st, "updatedReplicas", json_integer (n));
-      /* The deployment controller's conditions once its replica set is
-       * available, in the order it writes them (Available, then Progressing). */
-      cleanup_free char *progressed = xasprintf ("ReplicaSet \"%s-%s\" has successfully progressed.", w->name, hash);
+      json_object_set_new (st, "updatedReplicas", json_integer (pc->updated));
+      /* A rolling update: the ready pods are the available ones
+       * (minReadySeconds 0); status.unavailableReplicas the ones missing. */
+      if (w->n_old_rs)
+        {
+          json_object_set_new (st, "readyReplicas", json_integer (pc->ready));
+          json_object_set_new (st, "availableReplicas", json_integer (pc->ready));
+          /* calculateStatus: every replicaset's pods less the available ones */
+          if (n > pc->ready)
+            json_object_set_new (st, "unavailableReplicas", json_integer (n - pc->ready));
+        }
+      /* The deployment controller's conditions (in the order it writes
+       * them, Available, then Progressing): complete once the new replica
+       * set has every replica available and no old pod is left
+       * (DeploymentComplete), progressing while it rolls. */
+      bool complete = pc->updated == w->replicas && n == w->replicas && pc->updated_ready == w->replicas;
+      bool available = w->n_old_rs == 0
+                       || pc->ready >= w->replicas - rollout_max_unavailable (&default_strategy, w->replicas);
+      cleanup_free char *progressed = xasprintf (complete || w->n_old_rs == 0
+                                                     ? "ReplicaSet \"%s-%s\" has successfully progressed."
+                                                     : "ReplicaSet \"%s-%s\" is progressing.",
+                                                 w->name, hash);
       json_object_set_new (st, "conditions",
                            json_pack ("[{s:s, s:s, s:s, s:s, s:s, s:s}, {s:s, s:s, s:s, s:s, s:s, s:s}]", "type",
-                                      "Available", "status", "True", "reason", "MinimumReplicasAvailable", "message",
-                                      "Deployment has minimum availability.", "lastUpdateTime", b->created,
-                                      "lastTransitionTime", b->created, "type", "Progressing", "status", "True",
-                                      "reason", "NewReplicaSetAvailable", "message", progressed, "lastUpdateTime",
-                                      b->created, "lastTransitionTime", b->created));
+                                      "Available", "status", available ? "True" : "False", "reason",
+                                      available ? "MinimumReplicasAvailable" : "MinimumReplicasUnavailable", "message",
+                                      available ? "Deployment has minimum availability."
+                                                : "Deployment does not have minimum availability.",
+                                      "lastUpdateTime", b->created, "lastTransitionTime", b->created, "type",
+                                      "Progressing", "status", "True", "reason",
+                                      complete || w->n_old_rs == 0 ? "NewReplicaSetAvailable" : "ReplicaSetUpdated",
+                                      "message", progressed, "lastUpdateTime", b->created, "lastTransitionTime",
+                                      b->created));
       json_object_set_new (deploy, "status", st);
     }
   cleanup_free char *rs_name = hash ? xasprintf ("%s-%s", w->name, hash) : xstrdup (w->name);
@@ -444,15 +542,23 @@ add_workload (struct builder *b, const struct lab_objects *o, const struct lab_w
   if (deploy)
     {
       set_owner (rs, "apps/v1", "Deployment", deploy);
-      json_object_set_new (json_object_get (rs, "metadata"), "annotations",
-                           json_pack ("{s:s}", "deployment.kubernetes.io/revision", "1"));
+      json_object_set_new (json_object_get (rs, "metadata"), "annotations", rollout_annotations (w, w->revision));
     }
   json_object_set_new (rs, "spec",
-                       json_pack ("{s:i, s:{s:o}, s:o}", "replicas", (json_int_t) w->replicas, "selector",
+                       json_pack ("{s:i, s:{s:o}, s:o}", "replicas",
+                                  (json_int_t) (deploy ? w->new_replicas : w->replicas), "selector",
                                   "matchLabels",
                                   labels_json (w->labels, w->n_labels, hash ? "pod-template-hash" : NULL, hash),
                                   "template", template_json (o, w, hash)));
-  json_object_set_new (rs, "status", replicas_status (n));
+  json_object_set_new (rs, "status", replicas_status (deploy && w->n_old_rs ? pc->updated : n));
+  if (deploy && w->n_old_rs)
+    {
+      json_t *rst = json_object_get (rs, "status");
+      json_object_set_new (rst, "readyReplicas", json_integer (pc->updated_ready));
+      json_object_set_new (rst, "availableReplicas", json_integer (pc->updated_ready));
+    }
+  for (size_t k = 0; deploy && k < w->n_old_rs; k++)
+    add_old_replicaset (b, o, w, &w->old_rs[k], deploy, rs_by_key);
   return rs;
 }
 
@@ -725,11 +831,11 @@ resources_from_objects (const struct lab_objects *o, time_t now)
     add_node (&b, o, &o->nodes[i]);
   /* Owners first: a pod's ownerReference carries its replicaset's uid. */
   json_t *rs_by_key = json_object ();
-  int *counts = xcalloc (o->n_workloads + 1, sizeof *counts);
+  struct pod_counts *counts = xcalloc (o->n_workloads + 1, sizeof *counts);
   count_pods (o, counts);
   for (size_t i = 0; i < o->n_workloads; i++)
     {
-      json_t *rs = add_workload (&b, o, &o->workloads[i], counts[i]);
+      json_t *rs = add_workload (&b, o, &o->workloads[i], &counts[i], rs_by_key);
       cleanup_free char *key = xasprintf ("%s/%s", o->workloads[i].ns,
                                           json_string_value (json_object_get (json_object_get (rs, "metadata"), "name")));
       json_object_set (rs_by_key, key, rs);
