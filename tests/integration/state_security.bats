@@ -189,8 +189,13 @@ EOF2
   # the lab's control loop stops once it can no longer trust its dir (it
   # wakes on the dir's change): wait for that before the dir is root's again,
   # or a loaded machine lets it sleep through the whole window
-  for _ in $(seq 100); do pgrep -xf 'nslab-controller sec' > /dev/null || break; sleep 0.1; done
-  ! pgrep -xf 'nslab-controller sec' > /dev/null
+  # (until it has exited: a zombie or gone; an exiting process loses its
+  # command line before it is a zombie, so pgrep alone says so too early)
+  pid=$(awk '$1 == "proc" && $2 == "control" && $3 == "controller" { print $7 }' "$STATE_ROOT/sec/journal")
+  [ -n "$pid" ]
+  exited () { [ ! -e "/proc/$pid/stat" ] || [[ "$(cat "/proc/$pid/stat" 2>/dev/null)" =~ \)\ [ZX]\  ]]; }
+  for _ in $(seq 100); do exited && break; sleep 0.1; done
+  exited
   run "$NSLAB" down sec
   [ "$status" -eq 1 ]
   [ "$output" = "nslab: $STATE_ROOT/sec is owned by uid 65534 with mode 0700: nslab only trusts a lab dir owned by root and closed to group and others; left as it is" ]

@@ -598,11 +598,14 @@ controller_round_times (const struct controller *c, struct control_round_times *
   *out = c->times;
 }
 
+/* Gone, or no longer root's own: a lab dir another user could write is
+ * not one the loop may act on (every command refuses it too), so the loop
+ * stops rather than retrying until it is root's again. */
 bool
 controller_lab_gone (const struct controller *c)
 {
   struct stat st;
-  return c->gone || fstat (c->dir_fd, &st) < 0 || st.st_nlink == 0;
+  return c->gone || fstat (c->dir_fd, &st) < 0 || st.st_nlink == 0 || st.st_uid != 0 || (st.st_mode & 077) != 0;
 }
 
 /* The pause process's status file (runtime/pause_status.h): true when it
