@@ -62,7 +62,9 @@ scaling_events () {
   [ "$old" = web-8597f6f985 ]
   old_pods=$(kc -n demo get pods -l app=web -o jsonpath='{.items[*].metadata.name}')
   old_ips=$(kc -n demo get pods -l app=web -o jsonpath='{.items[*].status.podIP}')
-  [ "$(kc -n demo get deploy web -o jsonpath='{.metadata.generation}')" = "" ] || true
+  # the API server's generation on create
+  [ "$(kc -n demo get deploy web -o jsonpath='{.metadata.generation}')" = 1 ]
+  [ "$(kc -n demo get rs "$old" -o jsonpath='{.metadata.generation}')" = 1 ]
   start_curl_loop
   run kc apply -f "$(web_with_env)"
   [ "$status" -eq 0 ]

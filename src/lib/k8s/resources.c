@@ -56,6 +56,10 @@ add_object (struct builder *b, const char *api_version, const char *kind, const 
     json_object_set_new (meta, "namespace", json_string (ns));
   if (labels)
     json_object_set_new (meta, "labels", labels);
+  /* The API server's generation on create (rest.BeforeCreate), for the
+   * kinds whose controllers report status.observedGeneration. */
+  if (strcmp (kind, "Deployment") == 0 || strcmp (kind, "ReplicaSet") == 0)
+    json_object_set_new (meta, "generation", json_integer (1));
   json_t *obj = json_pack ("{s:s, s:s, s:o}", "apiVersion", api_version, "kind", kind, "metadata", meta);
   json_array_append_new (b->items, obj);
   return obj;
