@@ -236,3 +236,19 @@ Scaled up replica set $third from 0 to 2" ]
   [ "$(kc -n demo get pods -l app=web -o jsonpath='{.items[*].spec.containers[0].image}')" = "nginx:1.29-alpine nginx:1.29-alpine" ]
   "$NSLAB" down k3s
 }
+
+@test "rollout: a Deployment claims only the ReplicaSets it controls: a bare ReplicaSet web-canary next to deployment web stays untouched" {
+  scen=$BATS_TEST_TMPDIR/canary.ini
+  { cat "$SEED"; printf '\n[replicaset demo/web-canary]\nlabels = app=canary\nreplicas = 1\nimage = nginx:1.27-alpine\n'; } > "$scen"
+  "$NSLAB" up "$scen" > /dev/null
+  [ "$(kc -n demo get rs web-canary -o jsonpath='{.spec.replicas} {.metadata.ownerReferences}')" = "1 " ]
+  kc -n demo set image deploy/web nginx=nginx:1.28-alpine > /dev/null
+  run timeout 60 "$NSLAB" kubectl k3s -n demo rollout status deploy/web
+  [ "$status" -eq 0 ]
+  # the rollout scaled web's own ReplicaSets only
+  [ "$(kc -n demo get rs web-canary -o jsonpath='{.spec.replicas} {.status.readyReplicas} {.metadata.ownerReferences}')" = "1 1 " ]
+  [ "$(kc -n demo get pods -l app=canary -o jsonpath='{.items[*].spec.containers[0].image}')" = "nginx:1.27-alpine" ]
+  [[ "$(scaling_events)" != *web-canary* ]]
+  [ "$(kc -n demo get deploy web -o jsonpath='{.status.updatedReplicas} {.status.replicas}')" = "2 2" ]
+  "$NSLAB" down k3s
+}

@@ -281,6 +281,12 @@ START_TEST (test_index_and_meta_lists)
             ck_assert_ptr_null (xsvc);
           ck_assert_int_eq (json_object_get (xmeta, "ownerReferences") != NULL,
                             strcmp (kinds[k], "ReplicaSet") == 0 && json_object_get (bmeta, "ownerReferences") != NULL);
+          /* a replicaset's owners, as stored (a Deployment claims by them) */
+          json_t *mrefs = json_object_get (json_object_get (m, "metadata"), "ownerReferences");
+          if (strcmp (kinds[k], "ReplicaSet") == 0)
+            ck_assert (json_equal (mrefs, json_object_get (bmeta, "ownerReferences") ?: json_null ()));
+          else
+            ck_assert_ptr_null (mrefs);
           /* what the meta list carries of a spec */
           json_t *r = json_object_get (json_object_get (b, "spec"), "replicas");
           json_t *mr = json_object_get (json_object_get (m, "spec"), "replicas");

@@ -183,6 +183,7 @@ struct live_buf {
   json_t *meta_cache;    /* the scenario cache's rollout_meta, or NULL */
   json_t *templates;     /* its rollout_templates, or NULL */
   json_t *deploy_rv;     /* "ns/name" -> the stored Deployment's resourceVersion */
+  json_t *deploy_uid;    /* "ns/name" -> the stored Deployment's uid */
   struct model_rs **old_rs; /* per workload, its deployment's old replicasets */
   char (*new_hash)[11];
   bool again;            /* a rollout took a step: the next round takes the next */
@@ -211,6 +212,7 @@ live_buf_free (struct live_buf *b)
   free (b->stored_serial);
   json_decref (b->meta_writes);
   json_decref (b->deploy_rv);
+  json_decref (b->deploy_uid);
   for (size_t i = 0; b->old_rs && i < b->live.n_workloads; i++)
     free (b->old_rs[i]);
   free (b->old_rs);
@@ -586,6 +588,23 @@ cmp_revision (const void *a, const void *b)
 
 #define REVISION_HISTORY_LIMIT 10
 
+/* Whether OBJ's controller ownerReference is the KIND named NAME with UID. */
+static bool
+controlled_by (const json_t *obj, const char *kind, const char *name, const char *uid)
+{
+  size_t i;
+  const json_t *ref;
+  json_array_foreach (json_object_get (json_object_get (obj, "metadata"), "ownerReferences"), i, ref)
+    if (json_is_true (json_object_get (ref, "controller")))
+      {
+        const char *k = json_string_value (json_object_get (ref, "kind"));
+        const char *nm = json_string_value (json_object_get (ref, "name"));
+        const char *u = json_string_value (json_object_get (ref, "uid"));
+        return k && nm && u && uid && strcmp (k, kind) == 0 && strcmp (nm, name) == 0 && strcmp (u, uid) == 0;
+      }
+  return false;
+}
+
 /* rolloutRolling for deployment W (workload I): which ReplicaSet is new,
  * and one step of scaling it up or the old ones down. */
 static int
@@ -642,7 +661,10 @@ rollout_deployment (struct store *s, const struct workload_def *w, size_t i, jso
         json_decref (packed);
     }
   fp = fnv1a64_mem (&scen, sizeof scen, fp);
-  /* Its ReplicaSets: NAME-HASH in its namespace. */
+  /* Its ReplicaSets: NAME-HASH in its namespace whose controller is this
+   * Deployment (ClaimReplicaSets by ownerReference uid; a bare
+   * ReplicaSet of a similar name is not one). */
+  const char *uid = json_string_value (json_object_get (b->deploy_uid, dkey));
   struct rs_row *rows = NULL;
   size_t n = 0;
   int rc = 0;
@@ -652,7 +674,7 @@ rollout_deployment (struct store *s, const struct workload_def *w, size_t i, jso
   json_object_foreach (rsets, key, obj)
     {
       if (strncmp (key, prefix, strlen (prefix)) != 0 || strlen (key + strlen (prefix)) > 10
-          || strchr (key + strlen (prefix), '-'))
+          || strchr (key + strlen (prefix), '-') || !controlled_by (obj, "Deployment", w->name, uid))
         continue;
       struct rs_row *r = VEC_PUSH (rows, n);
       snprintf (r->rs.hash, sizeof r->rs.hash, "%s", key + strlen (prefix));
@@ -814,6 +836,7 @@ rollout_deployments (struct store *s, const struct scenario *sc, struct live_buf
   if (store_list_index (s, "Deployment", &index, err) < 0)
     return -1;
   b->deploy_rv = json_object ();
+  b->deploy_uid = json_object ();
   size_t k;
   json_t *obj;
   json_array_foreach (index, k, obj)
@@ -822,6 +845,7 @@ rollout_deployments (struct store *s, const struct scenario *sc, struct live_buf
       cleanup_free char *key = xasprintf ("%s/%s", json_string_value (json_object_get (meta, "namespace")) ?: "",
                                           json_string_value (json_object_get (meta, "name")) ?: "");
       json_object_set (b->deploy_rv, key, json_object_get (meta, "resourceVersion"));
+      json_object_set (b->deploy_uid, key, json_object_get (meta, "uid"));
     }
   json_decref (index);
   json_t *rsets = stored_by_name (s, "ReplicaSet", err);
