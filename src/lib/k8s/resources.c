@@ -43,6 +43,16 @@ struct builder {
   const char *lab;
 };
 
+void
+resources_bump_generation (const json_t *before, json_t *obj)
+{
+  if (json_equal (json_object_get (before, "spec"), json_object_get (obj, "spec")))
+    return;
+  json_t *gen = json_object_get (json_object_get (before, "metadata"), "generation");
+  json_object_set_new (json_object_get (obj, "metadata"), "generation",
+                       json_integer ((json_is_integer (gen) ? json_integer_value (gen) : 1) + 1));
+}
+
 /* metadata with a fresh uid; NS NULL for cluster-scoped objects. Returns the
  * object (owned by the items array) so the caller can fill spec and status. */
 static json_t *
