@@ -252,3 +252,18 @@ Scaled up replica set $third from 0 to 2" ]
   [ "$(kc -n demo get deploy web -o jsonpath='{.status.updatedReplicas} {.status.replicas}')" = "2 2" ]
   "$NSLAB" down k3s
 }
+
+@test "rollout: spec.revisionHistoryLimit 0: once the rollout is complete the old ReplicaSet goes" {
+  "$NSLAB" up "$SEED" > /dev/null
+  old=$(kc -n demo get rs -o jsonpath='{.items[0].metadata.name}')
+  kc -n demo patch deploy web -p '{"spec":{"revisionHistoryLimit":0}}' > /dev/null
+  kc -n demo set image deploy/web nginx=nginx:1.28-alpine > /dev/null
+  timeout 60 "$NSLAB" kubectl k3s -n demo rollout status deploy/web > /dev/null
+  new=web-$(kc -n demo get pods -l app=web -o jsonpath='{.items[0].metadata.labels.pod-template-hash}')
+  [ "$new" != "$old" ]
+  # cleanupDeployment ran after the old pods were gone
+  for _ in $(seq 100); do [ "$(kc -n demo get rs -o jsonpath='{.items[*].metadata.name}')" = "$new" ] && break; sleep 0.1; done
+  [ "$(kc -n demo get rs -o jsonpath='{.items[*].metadata.name}')" = "$new" ]
+  [ "$(kc -n demo get deploy web -o jsonpath='{.status.updatedReplicas} {.status.readyReplicas}')" = "2 2" ]
+  "$NSLAB" down k3s
+}

@@ -511,7 +511,8 @@ template_fingerprint (const json_t *deploy, char **canonical)
  * 25 %% where unset; Recreate. An amount that does not parse is the
  * default (the API server would have refused it). Packed into a JSON array
  * for the round-to-round cache: [recreate, surge set, percent, value,
- * unavailable set, percent, value]. */
+ * unavailable set, percent, value, spec.revisionHistoryLimit (10 where
+ * unset, as SetDefaults_Deployment)]. */
 static json_t *
 strategy_of (const json_t *deploy)
 {
@@ -529,15 +530,17 @@ strategy_of (const json_t *deploy)
       else if (json_is_string (v) && rollout_amount_parse (json_string_value (v), &x) == 0 && x.value >= 0)
         a[i] = x;
     }
-  return json_pack ("[b, b, b, i, b, b, i]", type && strcmp (type, "Recreate") == 0, a[0].set, a[0].percent,
-                    (json_int_t) a[0].value, a[1].set, a[1].percent, (json_int_t) a[1].value);
+  const json_t *hl = json_object_get (json_object_get (deploy, "spec"), "revisionHistoryLimit");
+  json_int_t history = json_is_integer (hl) && json_integer_value (hl) >= 0 ? json_integer_value (hl) : 10;
+  return json_pack ("[b, b, b, i, b, b, i, I]", type && strcmp (type, "Recreate") == 0, a[0].set, a[0].percent,
+                    (json_int_t) a[0].value, a[1].set, a[1].percent, (json_int_t) a[1].value, history);
 }
 
 static struct rollout_strategy
 strategy_unpack (const json_t *a)
 {
   struct rollout_strategy st = { .max_surge = { true, true, 25 }, .max_unavailable = { true, true, 25 } };
-  if (json_array_size (a) == 7)
+  if (json_array_size (a) >= 7)
     {
       st.recreate = json_is_true (json_array_get (a, 0));
       st.max_surge = (struct rollout_amount) { json_is_true (json_array_get (a, 1)), json_is_true (json_array_get (a, 2)),
@@ -576,7 +579,7 @@ meta_of (struct store *s, const struct live_buf *b, const char *key, nslab_error
 struct rs_row {
   struct model_rs rs;
   uint64_t tpl;
-  int available;
+  int available, pods; /* its live pods: ready ones, all (status.replicas) */
 };
 
 static int
@@ -586,7 +589,6 @@ cmp_revision (const void *a, const void *b)
   return (x->rs.revision > y->rs.revision) - (x->rs.revision < y->rs.revision);
 }
 
-#define REVISION_HISTORY_LIMIT 10
 
 /* Whether OBJ's controller ownerReference is the KIND named NAME with UID. */
 static bool
@@ -639,10 +641,12 @@ rollout_deployment (struct store *s, const struct workload_def *w, size_t i, jso
   json_t *known = json_object_get (b->templates, dkey);
   uint64_t fp = 0;
   struct rollout_strategy st;
+  size_t history = 10;
   if (known && json_equal (json_array_get (known, 0), rv))
     {
       fp = (uint64_t) json_integer_value (json_array_get (known, 1));
       st = strategy_unpack (json_array_get (known, 2));
+      history = (size_t) json_integer_value (json_array_get (json_array_get (known, 2), 7));
     }
   else
     {
@@ -654,6 +658,7 @@ rollout_deployment (struct store *s, const struct workload_def *w, size_t i, jso
       fp = template_fingerprint (d, NULL);
       json_t *packed = strategy_of (d);
       st = strategy_unpack (packed);
+      history = (size_t) json_integer_value (json_array_get (packed, 7));
       json_decref (d);
       if (b->templates)
         json_object_set_new (b->templates, dkey, json_pack ("[O, I, o]", rv, (json_int_t) fp, packed));
@@ -688,9 +693,9 @@ rollout_deployment (struct store *s, const struct workload_def *w, size_t i, jso
         r->rs.revision = 1;
       cleanup_free char *rs_name = xasprintf ("%s-%s", w->name, r->rs.hash);
       for (size_t k = 0; k < b->live.n_pods; k++)
-        if (b->pods[k].ready && b->pods[k].replicaset && strcmp (b->pods[k].replicaset, rs_name) == 0
+        if (b->pods[k].replicaset && strcmp (b->pods[k].replicaset, rs_name) == 0
             && strcmp (b->pods[k].ns, w->ns) == 0)
-          r->available++;
+          r->pods++, r->available += b->pods[k].ready;
     }
   if (rc < 0)
     {
@@ -797,13 +802,25 @@ rollout_deployment (struct store *s, const struct workload_def *w, size_t i, jso
       else
         b->again = true;
     }
-  /* cleanupDeployment: the oldest of the old ones at 0 beyond the history
-   * limit go. */
-  size_t drop = n > REVISION_HISTORY_LIMIT ? n - REVISION_HISTORY_LIMIT : 0;
+  /* cleanupDeployment, once the rollout is complete (DeploymentComplete:
+   * the new one has every replica, available, and no old pod is left): the
+   * oldest of the old ones beyond spec.revisionHistoryLimit go, but not
+   * one with replicas or pods still. */
+  bool complete = nrs.rs.replicas == desired && nrs.pods == desired && nrs.available == desired;
+  for (size_t k = 0; k < n; k++)
+    complete &= rows[k].rs.replicas == 0 && rows[k].pods == 0;
+  size_t drop = complete && n > history ? n - history : 0;
+  /* the old pods go with this round's sync: the next round cleans up (a
+   * pod's readiness starts a round of its own) */
+  bool old_pods_left = false;
+  for (size_t k = 0; k < n; k++)
+    old_pods_left |= rows[k].pods > 0;
+  if (!complete && n > history && old_pods_left)
+    b->again = true;
   b->old_rs[i] = xcalloc (n + 1, sizeof *b->old_rs[i]);
   size_t kept = 0;
   for (size_t k = 0; k < n; k++)
-    if (k >= drop || rows[k].rs.replicas > 0)
+    if (k >= drop || rows[k].rs.replicas > 0 || rows[k].pods > 0)
       b->old_rs[i][kept++] = rows[k].rs;
   memcpy (b->new_hash[i], nrs.rs.hash, sizeof nrs.rs.hash);
   struct model_live_workload *lw = &b->workloads[i];
