@@ -253,7 +253,7 @@ Scaled up replica set $third from 0 to 2" ]
   "$NSLAB" down k3s
 }
 
-@test "rollout: spec.revisionHistoryLimit 0: once the rollout is complete the old ReplicaSet goes" {
+@test "rollout: spec.revisionHistoryLimit 0: once the rollout is complete the old ReplicaSet goes, with its rollout records" {
   "$NSLAB" up "$SEED" > /dev/null
   old=$(kc -n demo get rs -o jsonpath='{.items[0].metadata.name}')
   kc -n demo patch deploy web -p '{"spec":{"revisionHistoryLimit":0}}' > /dev/null
@@ -265,5 +265,9 @@ Scaled up replica set $third from 0 to 2" ]
   for _ in $(seq 100); do [ "$(kc -n demo get rs -o jsonpath='{.items[*].metadata.name}')" = "$new" ] && break; sleep 0.1; done
   [ "$(kc -n demo get rs -o jsonpath='{.items[*].metadata.name}')" = "$new" ]
   [ "$(kc -n demo get deploy web -o jsonpath='{.status.updatedReplicas} {.status.readyReplicas}')" = "2 2" ]
+  # the old one's template and revision records went with it; the new one's stay
+  meta () { sqlite3 "$STATE_ROOT/k3s/store.db" "select count(*) from meta where key like 'rollout/%/demo/$1'"; }
+  [ "$(meta "$old")" = 0 ]
+  [ "$(meta "$new")" = 2 ]
   "$NSLAB" down k3s
 }

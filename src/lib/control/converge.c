@@ -327,7 +327,8 @@ save_allocators (struct store *s, const struct model *m, const struct live_buf *
   const char *mk;
   json_t *mv;
   json_object_foreach (b->meta_writes, mk, mv)
-    if (store_meta_set (s, mk, (uint64_t) json_integer_value (mv), err) < 0)
+    if ((json_is_null (mv) ? store_meta_delete (s, mk, err) : store_meta_set (s, mk, (uint64_t) json_integer_value (mv), err))
+        < 0)
       return -1;
   for (size_t i = 0; i < m->n_nodes; i++)
     if (m->nodes[i].last_reserved_ip)
@@ -822,6 +823,15 @@ rollout_deployment (struct store *s, const struct workload_def *w, size_t i, jso
   for (size_t k = 0; k < n; k++)
     if (k >= drop || rows[k].rs.replicas > 0 || rows[k].pods > 0)
       b->old_rs[i][kept++] = rows[k].rs;
+    else
+      {
+        /* its records go with it (null: deleted by save_allocators, read
+         * as absent meanwhile) */
+        cleanup_free char *tk = xasprintf ("rollout/tpl/%s/%s-%s", w->ns, w->name, rows[k].rs.hash);
+        cleanup_free char *rk = xasprintf ("rollout/rev/%s/%s-%s", w->ns, w->name, rows[k].rs.hash);
+        json_object_set_new (b->meta_writes, tk, json_null ());
+        json_object_set_new (b->meta_writes, rk, json_null ());
+      }
   memcpy (b->new_hash[i], nrs.rs.hash, sizeof nrs.rs.hash);
   struct model_live_workload *lw = &b->workloads[i];
   /* A deployment never rolled keeps the one replicaset of its template. */

@@ -710,6 +710,20 @@ store_meta_set (struct store *s, const char *key, uint64_t value, nslab_error_t 
 }
 
 int
+store_meta_delete (struct store *s, const char *key, nslab_error_t *err)
+{
+  if (begin (s, err) < 0)
+    return -1;
+  sqlite3_stmt *st = NULL;
+  if (sqlite3_prepare_v2 (s->db, "DELETE FROM meta WHERE key = ?1", -1, &st, NULL) != SQLITE_OK)
+    return finish (s, db_error (s, err, "write meta"), err);
+  sqlite3_bind_text (st, 1, key, -1, SQLITE_STATIC);
+  int r = sqlite3_step (st);
+  sqlite3_finalize (st);
+  return finish (s, r == SQLITE_DONE ? 0 : db_error (s, err, "write meta"), err);
+}
+
+int
 store_touch (struct store *s, uint64_t *rv, nslab_error_t *err)
 {
   if (begin (s, err) < 0)

@@ -109,5 +109,7 @@ int store_list_kinds (struct store *s, size_t n, const char *const *kinds, json_
  * "observedResourceVersion"); 0 when unset. */
 int store_meta_get (struct store *s, const char *key, uint64_t *out, nslab_error_t *err);
 int store_meta_set (struct store *s, const char *key, uint64_t value, nslab_error_t *err);
+/* KEY gone (store_meta_get reads it as 0 again); none is no error. */
+int store_meta_delete (struct store *s, const char *key, nslab_error_t *err);
 
 #endif
