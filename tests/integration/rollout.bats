@@ -238,8 +238,8 @@ Scaled up replica set $third from 0 to 2" ]
 }
 
 @test "rollout: a Deployment claims only the ReplicaSets it controls: a bare ReplicaSet web-canary next to deployment web stays untouched" {
-  scen=$BATS_TEST_TMPDIR/canary.ini
-  { cat "$SEED"; printf '\n[replicaset demo/web-canary]\nlabels = app=canary\nreplicas = 1\nimage = nginx:1.27-alpine\n'; } > "$scen"
+  scen=$(make_lab k3s 56)
+  printf '\n[replicaset demo/web-canary]\nlabels = app=canary\nreplicas = 1\nimage = nginx:1.27-alpine\n' >> "$scen"
   "$NSLAB" up "$scen" > /dev/null
   [ "$(kc -n demo get rs web-canary -o jsonpath='{.spec.replicas} {.metadata.ownerReferences}')" = "1 " ]
   kc -n demo set image deploy/web nginx=nginx:1.28-alpine > /dev/null
