@@ -77,11 +77,7 @@ apply_objects (struct store *s, json_t *items, const struct lab_objects *workloa
           /* The spec is the file's; status and identity stay the lab's. */
           json_t *copy = json_deep_copy (was);
           json_object_set (copy, "spec", json_object_get (obj, "spec"));
-          /* The API server's generation: one more per change of the spec. */
-          json_t *gen = json_object_get (json_object_get (was, "metadata"), "generation");
-          if (!json_equal (json_object_get (was, "spec"), json_object_get (obj, "spec")))
-            json_object_set_new (json_object_get (copy, "metadata"), "generation",
-                                 json_integer ((json_is_integer (gen) ? json_integer_value (gen) : 1) + 1));
+          resources_bump_generation (was, copy);
           json_object_set (json_object_get (copy, "metadata"), "labels",
                            json_object_get (json_object_get (obj, "metadata"), "labels"));
           rc = store_put (s, copy, err);

@@ -6,13 +6,21 @@
 
 #include "cli.h"
 #include "cmd.h"
+#include "k8s/resources.h"
 #include "lab_change.h"
 #include "state/store.h"
 
 static int
 set_replicas (struct store *s, json_t *obj, const struct lab_change_args *a, nslab_error_t *err)
 {
+  /* the API server's generation moves with the spec, as kubectl scale's
+   * write to the scale subresource moves it */
+  json_t *before = json_object ();
+  json_object_set (before, "metadata", json_object_get (obj, "metadata"));
+  json_object_set_new (before, "spec", json_deep_copy (json_object_get (obj, "spec")));
   json_object_set_new (json_object_get (obj, "spec"), "replicas", json_integer (a->replicas));
+  resources_bump_generation (before, obj);
+  json_decref (before);
   return store_put (s, obj, err);
 }
 

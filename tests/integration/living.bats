@@ -120,6 +120,9 @@ up_seed () {
   [ "$status" -eq 0 ]
   [ "$output" = "deployment.apps/web scaled" ]
   [ "$(web_pods | wc -l)" -eq 5 ]
+  # a change of the spec: the API server's generation moved, and the
+  # deployment controller observed it
+  [ "$(store "select json_extract(body,'$.metadata.generation') || ' ' || json_extract(body,'$.status.observedGeneration') from objects where kind='Deployment' and name='web'")" = "2 2" ]
   # The two first pods are kept as they were; three new names.
   for p in $before; do web_pods | grep -qx "$p"; done
   # New pods become endpoints once ready: wait for the probe (bounded).

@@ -62,7 +62,9 @@ scaling_events () {
   [ "$old" = web-8597f6f985 ]
   old_pods=$(kc -n demo get pods -l app=web -o jsonpath='{.items[*].metadata.name}')
   old_ips=$(kc -n demo get pods -l app=web -o jsonpath='{.items[*].status.podIP}')
-  [ "$(kc -n demo get deploy web -o jsonpath='{.metadata.generation}')" = "" ] || true
+  # the API server's generation on create
+  [ "$(kc -n demo get deploy web -o jsonpath='{.metadata.generation}')" = 1 ]
+  [ "$(kc -n demo get rs "$old" -o jsonpath='{.metadata.generation}')" = 1 ]
   start_curl_loop
   run kc apply -f "$(web_with_env)"
   [ "$status" -eq 0 ]
@@ -232,5 +234,40 @@ Scaled up replica set $new from 1 to 2" ]
   [ "$(scaling_events | tail -2)" = "Scaled down replica set $new from 2 to 0
 Scaled up replica set $third from 0 to 2" ]
   [ "$(kc -n demo get pods -l app=web -o jsonpath='{.items[*].spec.containers[0].image}')" = "nginx:1.29-alpine nginx:1.29-alpine" ]
+  "$NSLAB" down k3s
+}
+
+@test "rollout: a Deployment claims only the ReplicaSets it controls: a bare ReplicaSet web-canary next to deployment web stays untouched" {
+  scen=$(make_lab k3s 56)
+  printf '\n[replicaset demo/web-canary]\nlabels = app=canary\nreplicas = 1\nimage = nginx:1.27-alpine\n' >> "$scen"
+  "$NSLAB" up "$scen" > /dev/null
+  [ "$(kc -n demo get rs web-canary -o jsonpath='{.spec.replicas} {.metadata.ownerReferences}')" = "1 " ]
+  kc -n demo set image deploy/web nginx=nginx:1.28-alpine > /dev/null
+  run timeout 60 "$NSLAB" kubectl k3s -n demo rollout status deploy/web
+  [ "$status" -eq 0 ]
+  # the rollout scaled web's own ReplicaSets only
+  [ "$(kc -n demo get rs web-canary -o jsonpath='{.spec.replicas} {.status.readyReplicas} {.metadata.ownerReferences}')" = "1 1 " ]
+  [ "$(kc -n demo get pods -l app=canary -o jsonpath='{.items[*].spec.containers[0].image}')" = "nginx:1.27-alpine" ]
+  [[ "$(scaling_events)" != *web-canary* ]]
+  [ "$(kc -n demo get deploy web -o jsonpath='{.status.updatedReplicas} {.status.replicas}')" = "2 2" ]
+  "$NSLAB" down k3s
+}
+
+@test "rollout: spec.revisionHistoryLimit 0: once the rollout is complete the old ReplicaSet goes, with its rollout records" {
+  "$NSLAB" up "$SEED" > /dev/null
+  old=$(kc -n demo get rs -o jsonpath='{.items[0].metadata.name}')
+  kc -n demo patch deploy web -p '{"spec":{"revisionHistoryLimit":0}}' > /dev/null
+  kc -n demo set image deploy/web nginx=nginx:1.28-alpine > /dev/null
+  timeout 60 "$NSLAB" kubectl k3s -n demo rollout status deploy/web > /dev/null
+  new=web-$(kc -n demo get pods -l app=web -o jsonpath='{.items[0].metadata.labels.pod-template-hash}')
+  [ "$new" != "$old" ]
+  # cleanupDeployment ran after the old pods were gone
+  for _ in $(seq 100); do [ "$(kc -n demo get rs -o jsonpath='{.items[*].metadata.name}')" = "$new" ] && break; sleep 0.1; done
+  [ "$(kc -n demo get rs -o jsonpath='{.items[*].metadata.name}')" = "$new" ]
+  [ "$(kc -n demo get deploy web -o jsonpath='{.status.updatedReplicas} {.status.readyReplicas}')" = "2 2" ]
+  # the old one's template and revision records went with it; the new one's stay
+  meta () { sqlite3 "$STATE_ROOT/k3s/store.db" "select count(*) from meta where key like 'rollout/%/demo/$1'"; }
+  [ "$(meta "$old")" = 0 ]
+  [ "$(meta "$new")" = 2 ]
   "$NSLAB" down k3s
 }

@@ -281,6 +281,12 @@ START_TEST (test_index_and_meta_lists)
             ck_assert_ptr_null (xsvc);
           ck_assert_int_eq (json_object_get (xmeta, "ownerReferences") != NULL,
                             strcmp (kinds[k], "ReplicaSet") == 0 && json_object_get (bmeta, "ownerReferences") != NULL);
+          /* a replicaset's owners, as stored (a Deployment claims by them) */
+          json_t *mrefs = json_object_get (json_object_get (m, "metadata"), "ownerReferences");
+          if (strcmp (kinds[k], "ReplicaSet") == 0)
+            ck_assert (json_equal (mrefs, json_object_get (bmeta, "ownerReferences") ?: json_null ()));
+          else
+            ck_assert_ptr_null (mrefs);
           /* what the meta list carries of a spec */
           json_t *r = json_object_get (json_object_get (b, "spec"), "replicas");
           json_t *mr = json_object_get (json_object_get (m, "spec"), "replicas");
@@ -503,6 +509,93 @@ START_TEST (test_sync_new_pod_created_now_user_labels_kept)
   json_decref (back);
   json_decref (gone);
   json_decref (labelled);
+  lab_down (&l);
+}
+END_TEST
+
+static json_int_t
+observed_generation (struct store *s)
+{
+  nslab_error_t err = NULL;
+  json_t *d = NULL;
+  ck_assert_int_eq (store_get (s, "Deployment", "demo", "web", &d, &err), 0);
+  ck_assert_ptr_nonnull (d);
+  json_t *g = json_object_get (json_object_get (d, "status"), "observedGeneration");
+  json_int_t v = json_is_integer (g) ? json_integer_value (g) : -1;
+  json_decref (d);
+  return v;
+}
+
+/* A spec change written after the round planned (a PATCH between
+ * converge_plan and store_sync) is not reported as observed by that
+ * round's sync: kubectl rollout status must not succeed on the old
+ * template's status. The next round's sync observes it. */
+START_TEST (test_sync_observes_only_planned_generation)
+{
+  UNIT_REQUIRE_ROOT ();
+  struct lab l;
+  lab_up (&l, NULL, false);
+  struct store *s = l.s;
+  const struct plan *p = l.p;
+  nslab_error_t err = NULL;
+  uint64_t planned = 0, now = 0, observed = 0;
+  ck_assert_int_eq (store_resource_version (s, &planned, &err), 0);
+  ck_assert_msg (store_sync (s, p->objects, 0, NULL, NULL, NULL, NULL, NULL, planned, &observed, &err) == 0, "%s",
+                 err ? err->msg : "");
+  ck_assert_int_eq (observed_generation (s), 1);
+  ck_assert_int_eq (store_resource_version (s, &planned, &err), 0);
+  /* the API server's write: a new spec, generation 2 */
+  json_t *d = NULL;
+  ck_assert_int_eq (store_get (s, "Deployment", "demo", "web", &d, &err), 0);
+  json_object_set_new (json_object_get (d, "metadata"), "generation", json_integer (2));
+  json_object_set_new (json_object_get (d, "spec"), "minReadySeconds", json_integer (1));
+  ck_assert_int_eq (store_put (s, d, &err), 0);
+  json_decref (d);
+  ck_assert_int_eq (store_sync (s, p->objects, 0, NULL, NULL, NULL, NULL, NULL, planned, &observed, &err), 0);
+  ck_assert_int_eq (observed_generation (s), 1);
+  ck_assert_int_eq (store_resource_version (s, &now, &err), 0);
+  ck_assert_int_eq (store_sync (s, p->objects, 0, NULL, NULL, NULL, NULL, NULL, now, &observed, &err), 0);
+  ck_assert_int_eq (observed_generation (s), 2);
+  lab_down (&l);
+}
+END_TEST
+
+/* A new ReplicaSet of a Deployment written after the round planned is not
+ * made from that newer template (the round named it after the older one):
+ * it waits for the next round, which made its plan with the new one. */
+START_TEST (test_sync_new_replicaset_waits_for_planned_template)
+{
+  UNIT_REQUIRE_ROOT ();
+  struct lab l;
+  lab_up (&l, NULL, false);
+  struct store *s = l.s;
+  const struct plan *p = l.p;
+  nslab_error_t err = NULL;
+  uint64_t planned = 0, now = 0, observed = 0;
+  json_t *rsets = NULL;
+  ck_assert_int_eq (store_list (s, "ReplicaSet", "demo", &rsets, &err), 0);
+  ck_assert_uint_eq (json_array_size (rsets), 1);
+  cleanup_free char *rs = xstrdup (meta (json_array_get (rsets, 0), "name"));
+  json_decref (rsets);
+  ck_assert_int_eq (store_delete (s, "ReplicaSet", "demo", rs, &err), 0);
+  ck_assert_int_eq (store_resource_version (s, &planned, &err), 0);
+  json_t *d = NULL;
+  ck_assert_int_eq (store_get (s, "Deployment", "demo", "web", &d, &err), 0);
+  json_t *c0 = json_array_get (json_object_get (json_object_get (json_object_get (json_object_get (d, "spec"),
+                                                                                       "template"), "spec"),
+                                                "containers"), 0);
+  json_object_set_new (c0, "image", json_string ("nginx:1.28-alpine"));
+  ck_assert_int_eq (store_put (s, d, &err), 0);
+  json_decref (d);
+  ck_assert_int_eq (store_sync (s, p->objects, 0, NULL, NULL, NULL, NULL, NULL, planned, &observed, &err), 0);
+  json_t *got = NULL;
+  ck_assert_int_eq (store_get (s, "ReplicaSet", "demo", rs, &got, &err), 0);
+  ck_assert_ptr_null (got);
+  ck_assert_int_eq (store_resource_version (s, &now, &err), 0);
+  ck_assert_int_eq (store_sync (s, p->objects, 0, NULL, NULL, NULL, NULL, NULL, now, &observed, &err), 0);
+  ck_assert_int_eq (store_get (s, "ReplicaSet", "demo", rs, &got, &err), 0);
+  ck_assert_ptr_nonnull (got);
+  json_decref (got);
   lab_down (&l);
 }
 END_TEST
@@ -911,6 +1004,8 @@ make_suite (void)
   tcase_add_test (tc, test_index_and_meta_lists);
   tcase_add_test (tc, test_list_prefix);
   tcase_add_test (tc, test_sync_cache);
+  tcase_add_test (tc, test_sync_observes_only_planned_generation);
+  tcase_add_test (tc, test_sync_new_replicaset_waits_for_planned_template);
   tcase_add_test (tc, test_sync_new_pod_created_now_user_labels_kept);
   tcase_add_test (tc, test_scenario_cache_same_plan);
   tcase_add_test (tc, test_compact_keeps_nodes_and_rules);

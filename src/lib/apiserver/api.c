@@ -635,19 +635,6 @@ identity_kept (const json_t *before, const json_t *after)
   return json_equal (json_object_get (before, "kind"), json_object_get (after, "kind"));
 }
 
-/* The API server's metadata.generation: 1 when first stored, one more on
- * every change of the spec (what a controller's status.observedGeneration
- * catches up with). */
-static void
-bump_generation (const json_t *before, json_t *obj)
-{
-  if (json_equal (json_object_get (before, "spec"), json_object_get (obj, "spec")))
-    return;
-  json_t *meta = json_object_get (obj, "metadata");
-  json_t *gen = json_object_get (json_object_get (before, "metadata"), "generation");
-  json_object_set_new (meta, "generation", json_integer ((json_is_integer (gen) ? json_integer_value (gen) : 1) + 1));
-}
-
 static void
 patch_object (struct api *a, const struct api_request *req, const struct resource *r, json_t *obj,
               const char *sub, struct api_response *out)
@@ -696,7 +683,7 @@ patch_object (struct api *a, const struct api_request *req, const struct resourc
         json_object_set (json_object_get (obj, "spec"), "replicas", rep);
       json_t *was = json_pack ("{s:o}", "spec", was_spec);
       json_object_set (was, "metadata", json_object_get (obj, "metadata"));
-      bump_generation (was, obj);
+      resources_bump_generation (was, obj);
       json_decref (was);
       json_decref (patch);
       if (put (a, obj, out) == 0)
@@ -731,7 +718,7 @@ patch_object (struct api *a, const struct api_request *req, const struct resourc
       else
         {
           if (strcmp (r->kind, "Deployment") == 0 || strcmp (r->kind, "ReplicaSet") == 0)
-            bump_generation (before, obj);
+            resources_bump_generation (before, obj);
           if (put (a, obj, out) == 0)
             answer (out, 200, json_incref (obj));
         }

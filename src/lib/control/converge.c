@@ -183,6 +183,7 @@ struct live_buf {
   json_t *meta_cache;    /* the scenario cache's rollout_meta, or NULL */
   json_t *templates;     /* its rollout_templates, or NULL */
   json_t *deploy_rv;     /* "ns/name" -> the stored Deployment's resourceVersion */
+  json_t *deploy_uid;    /* "ns/name" -> the stored Deployment's uid */
   struct model_rs **old_rs; /* per workload, its deployment's old replicasets */
   char (*new_hash)[11];
   bool again;            /* a rollout took a step: the next round takes the next */
@@ -211,6 +212,7 @@ live_buf_free (struct live_buf *b)
   free (b->stored_serial);
   json_decref (b->meta_writes);
   json_decref (b->deploy_rv);
+  json_decref (b->deploy_uid);
   for (size_t i = 0; b->old_rs && i < b->live.n_workloads; i++)
     free (b->old_rs[i]);
   free (b->old_rs);
@@ -325,7 +327,8 @@ save_allocators (struct store *s, const struct model *m, const struct live_buf *
   const char *mk;
   json_t *mv;
   json_object_foreach (b->meta_writes, mk, mv)
-    if (store_meta_set (s, mk, (uint64_t) json_integer_value (mv), err) < 0)
+    if ((json_is_null (mv) ? store_meta_delete (s, mk, err) : store_meta_set (s, mk, (uint64_t) json_integer_value (mv), err))
+        < 0)
       return -1;
   for (size_t i = 0; i < m->n_nodes; i++)
     if (m->nodes[i].last_reserved_ip)
@@ -509,7 +512,8 @@ template_fingerprint (const json_t *deploy, char **canonical)
  * 25 %% where unset; Recreate. An amount that does not parse is the
  * default (the API server would have refused it). Packed into a JSON array
  * for the round-to-round cache: [recreate, surge set, percent, value,
- * unavailable set, percent, value]. */
+ * unavailable set, percent, value, spec.revisionHistoryLimit (10 where
+ * unset, as SetDefaults_Deployment)]. */
 static json_t *
 strategy_of (const json_t *deploy)
 {
@@ -527,15 +531,17 @@ strategy_of (const json_t *deploy)
       else if (json_is_string (v) && rollout_amount_parse (json_string_value (v), &x) == 0 && x.value >= 0)
         a[i] = x;
     }
-  return json_pack ("[b, b, b, i, b, b, i]", type && strcmp (type, "Recreate") == 0, a[0].set, a[0].percent,
-                    (json_int_t) a[0].value, a[1].set, a[1].percent, (json_int_t) a[1].value);
+  const json_t *hl = json_object_get (json_object_get (deploy, "spec"), "revisionHistoryLimit");
+  json_int_t history = json_is_integer (hl) && json_integer_value (hl) >= 0 ? json_integer_value (hl) : 10;
+  return json_pack ("[b, b, b, i, b, b, i, I]", type && strcmp (type, "Recreate") == 0, a[0].set, a[0].percent,
+                    (json_int_t) a[0].value, a[1].set, a[1].percent, (json_int_t) a[1].value, history);
 }
 
 static struct rollout_strategy
 strategy_unpack (const json_t *a)
 {
   struct rollout_strategy st = { .max_surge = { true, true, 25 }, .max_unavailable = { true, true, 25 } };
-  if (json_array_size (a) == 7)
+  if (json_array_size (a) >= 7)
     {
       st.recreate = json_is_true (json_array_get (a, 0));
       st.max_surge = (struct rollout_amount) { json_is_true (json_array_get (a, 1)), json_is_true (json_array_get (a, 2)),
@@ -574,7 +580,7 @@ meta_of (struct store *s, const struct live_buf *b, const char *key, nslab_error
 struct rs_row {
   struct model_rs rs;
   uint64_t tpl;
-  int available;
+  int available, pods; /* its live pods: ready ones, all (status.replicas) */
 };
 
 static int
@@ -584,7 +590,23 @@ cmp_revision (const void *a, const void *b)
   return (x->rs.revision > y->rs.revision) - (x->rs.revision < y->rs.revision);
 }
 
-#define REVISION_HISTORY_LIMIT 10
+
+/* Whether OBJ's controller ownerReference is the KIND named NAME with UID. */
+static bool
+controlled_by (const json_t *obj, const char *kind, const char *name, const char *uid)
+{
+  size_t i;
+  const json_t *ref;
+  json_array_foreach (json_object_get (json_object_get (obj, "metadata"), "ownerReferences"), i, ref)
+    if (json_is_true (json_object_get (ref, "controller")))
+      {
+        const char *k = json_string_value (json_object_get (ref, "kind"));
+        const char *nm = json_string_value (json_object_get (ref, "name"));
+        const char *u = json_string_value (json_object_get (ref, "uid"));
+        return k && nm && u && uid && strcmp (k, kind) == 0 && strcmp (nm, name) == 0 && strcmp (u, uid) == 0;
+      }
+  return false;
+}
 
 /* rolloutRolling for deployment W (workload I): which ReplicaSet is new,
  * and one step of scaling it up or the old ones down. */
@@ -620,10 +642,12 @@ rollout_deployment (struct store *s, const struct workload_def *w, size_t i, jso
   json_t *known = json_object_get (b->templates, dkey);
   uint64_t fp = 0;
   struct rollout_strategy st;
+  size_t history = 10;
   if (known && json_equal (json_array_get (known, 0), rv))
     {
       fp = (uint64_t) json_integer_value (json_array_get (known, 1));
       st = strategy_unpack (json_array_get (known, 2));
+      history = (size_t) json_integer_value (json_array_get (json_array_get (known, 2), 7));
     }
   else
     {
@@ -635,6 +659,7 @@ rollout_deployment (struct store *s, const struct workload_def *w, size_t i, jso
       fp = template_fingerprint (d, NULL);
       json_t *packed = strategy_of (d);
       st = strategy_unpack (packed);
+      history = (size_t) json_integer_value (json_array_get (packed, 7));
       json_decref (d);
       if (b->templates)
         json_object_set_new (b->templates, dkey, json_pack ("[O, I, o]", rv, (json_int_t) fp, packed));
@@ -642,7 +667,10 @@ rollout_deployment (struct store *s, const struct workload_def *w, size_t i, jso
         json_decref (packed);
     }
   fp = fnv1a64_mem (&scen, sizeof scen, fp);
-  /* Its ReplicaSets: NAME-HASH in its namespace. */
+  /* Its ReplicaSets: NAME-HASH in its namespace whose controller is this
+   * Deployment (ClaimReplicaSets by ownerReference uid; a bare
+   * ReplicaSet of a similar name is not one). */
+  const char *uid = json_string_value (json_object_get (b->deploy_uid, dkey));
   struct rs_row *rows = NULL;
   size_t n = 0;
   int rc = 0;
@@ -652,7 +680,7 @@ rollout_deployment (struct store *s, const struct workload_def *w, size_t i, jso
   json_object_foreach (rsets, key, obj)
     {
       if (strncmp (key, prefix, strlen (prefix)) != 0 || strlen (key + strlen (prefix)) > 10
-          || strchr (key + strlen (prefix), '-'))
+          || strchr (key + strlen (prefix), '-') || !controlled_by (obj, "Deployment", w->name, uid))
         continue;
       struct rs_row *r = VEC_PUSH (rows, n);
       snprintf (r->rs.hash, sizeof r->rs.hash, "%s", key + strlen (prefix));
@@ -666,9 +694,9 @@ rollout_deployment (struct store *s, const struct workload_def *w, size_t i, jso
         r->rs.revision = 1;
       cleanup_free char *rs_name = xasprintf ("%s-%s", w->name, r->rs.hash);
       for (size_t k = 0; k < b->live.n_pods; k++)
-        if (b->pods[k].ready && b->pods[k].replicaset && strcmp (b->pods[k].replicaset, rs_name) == 0
+        if (b->pods[k].replicaset && strcmp (b->pods[k].replicaset, rs_name) == 0
             && strcmp (b->pods[k].ns, w->ns) == 0)
-          r->available++;
+          r->pods++, r->available += b->pods[k].ready;
     }
   if (rc < 0)
     {
@@ -775,14 +803,35 @@ rollout_deployment (struct store *s, const struct workload_def *w, size_t i, jso
       else
         b->again = true;
     }
-  /* cleanupDeployment: the oldest of the old ones at 0 beyond the history
-   * limit go. */
-  size_t drop = n > REVISION_HISTORY_LIMIT ? n - REVISION_HISTORY_LIMIT : 0;
+  /* cleanupDeployment, once the rollout is complete (DeploymentComplete:
+   * the new one has every replica, available, and no old pod is left): the
+   * oldest of the old ones beyond spec.revisionHistoryLimit go, but not
+   * one with replicas or pods still. */
+  bool complete = nrs.rs.replicas == desired && nrs.pods == desired && nrs.available == desired;
+  for (size_t k = 0; k < n; k++)
+    complete &= rows[k].rs.replicas == 0 && rows[k].pods == 0;
+  size_t drop = complete && n > history ? n - history : 0;
+  /* the old pods go with this round's sync: the next round cleans up (a
+   * pod's readiness starts a round of its own) */
+  bool old_pods_left = false;
+  for (size_t k = 0; k < n; k++)
+    old_pods_left |= rows[k].pods > 0;
+  if (!complete && n > history && old_pods_left)
+    b->again = true;
   b->old_rs[i] = xcalloc (n + 1, sizeof *b->old_rs[i]);
   size_t kept = 0;
   for (size_t k = 0; k < n; k++)
-    if (k >= drop || rows[k].rs.replicas > 0)
+    if (k >= drop || rows[k].rs.replicas > 0 || rows[k].pods > 0)
       b->old_rs[i][kept++] = rows[k].rs;
+    else
+      {
+        /* its records go with it (null: deleted by save_allocators, read
+         * as absent meanwhile) */
+        cleanup_free char *tk = xasprintf ("rollout/tpl/%s/%s-%s", w->ns, w->name, rows[k].rs.hash);
+        cleanup_free char *rk = xasprintf ("rollout/rev/%s/%s-%s", w->ns, w->name, rows[k].rs.hash);
+        json_object_set_new (b->meta_writes, tk, json_null ());
+        json_object_set_new (b->meta_writes, rk, json_null ());
+      }
   memcpy (b->new_hash[i], nrs.rs.hash, sizeof nrs.rs.hash);
   struct model_live_workload *lw = &b->workloads[i];
   /* A deployment never rolled keeps the one replicaset of its template. */
@@ -814,6 +863,7 @@ rollout_deployments (struct store *s, const struct scenario *sc, struct live_buf
   if (store_list_index (s, "Deployment", &index, err) < 0)
     return -1;
   b->deploy_rv = json_object ();
+  b->deploy_uid = json_object ();
   size_t k;
   json_t *obj;
   json_array_foreach (index, k, obj)
@@ -822,6 +872,7 @@ rollout_deployments (struct store *s, const struct scenario *sc, struct live_buf
       cleanup_free char *key = xasprintf ("%s/%s", json_string_value (json_object_get (meta, "namespace")) ?: "",
                                           json_string_value (json_object_get (meta, "name")) ?: "");
       json_object_set (b->deploy_rv, key, json_object_get (meta, "resourceVersion"));
+      json_object_set (b->deploy_uid, key, json_object_get (meta, "uid"));
     }
   json_decref (index);
   json_t *rsets = stored_by_name (s, "ReplicaSet", err);

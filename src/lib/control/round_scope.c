@@ -145,8 +145,14 @@ round_scope_find (const struct lab_objects *old, const struct lab_objects *new, 
       const struct lab_workload *a = &old->workloads[i], *b = &new->workloads[i];
       if (a->kind != b->kind || strcmp (a->ns, b->ns) != 0 || strcmp (a->name, b->name) != 0)
         return false;
+      /* and a deployment's ReplicaSets as its controller has them (one
+       * cleaned up, one scaled without a pod yet) */
+      bool same_rs = a->new_replicas == b->new_replicas && a->revision == b->revision && a->n_old_rs == b->n_old_rs;
+      for (size_t k = 0; same_rs && k < a->n_old_rs; k++)
+        same_rs = strcmp (a->old_rs[k].hash, b->old_rs[k].hash) == 0 && a->old_rs[k].replicas == b->old_rs[k].replicas
+                  && a->old_rs[k].revision == b->old_rs[k].revision;
       if (a->replicas != b->replicas || !same_str (a->pod_template_hash, b->pod_template_hash)
-          || !same_str (a->image, b->image))
+          || !same_str (a->image, b->image) || !same_rs)
         add (&out->workloads, b->ns, b->name);
     }
   /* The pods that changed, on both sides. */

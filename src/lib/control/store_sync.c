@@ -130,12 +130,23 @@ owner_ref (const json_t *obj, const char *kind)
   return k && strcmp (k, kind) == 0 ? ref : NULL;
 }
 
+static uint64_t
+meta_rv (const json_t *obj)
+{
+  const char *rv = meta_str (obj, "resourceVersion");
+  return rv ? strtoull (rv, NULL, 10) : 0;
+}
+
 /* A deployment's replicaset keeps the template it was made with (a
  * template never changes: a new one is a new replicaset); a new one takes
  * its deployment's as the store holds it (the client's containers, for a
- * deployment made through the API). */
+ * deployment made through the API). Returns 1 when that deployment was
+ * written after the round planned (PLANNED_RV): its template may not be
+ * the one the round fingerprinted and named the replicaset after, so the
+ * replicaset is not made this round (the next round's plan has the new
+ * template). */
 static int
-replicaset_template (struct store *s, json_t *rs, const json_t *was, nslab_error_t *err)
+replicaset_template (struct store *s, json_t *rs, const json_t *was, uint64_t planned_rv, nslab_error_t *err)
 {
   json_t *tspec = json_object_get (json_object_get (json_object_get (rs, "spec"), "template"), "spec");
   const json_t *dep = owner_ref (rs, "Deployment");
@@ -151,6 +162,11 @@ replicaset_template (struct store *s, json_t *rs, const json_t *was, nslab_error
                      err)
           < 0)
         return -1;
+      if (d && meta_rv (d) > planned_rv)
+        {
+          json_decref (d);
+          return 1;
+        }
       from = json_incref (template_containers (d));
       ann = json_incref (template_annotations (d));
       json_decref (d);
@@ -196,9 +212,11 @@ pod_from_replicaset (struct store *s, struct templates *t, json_t *pod, nslab_er
 /* The deployment controller's writes to a Deployment besides its status:
  * the revision annotation of its new ReplicaSet, and the generation it
  * observed (the API server moves metadata.generation on every change of
- * the spec; kubectl rollout status waits for the two to meet). */
+ * the spec; kubectl rollout status waits for the two to meet). Written
+ * after the round planned (PLANNED_RV): the plan did not see that
+ * generation, and the one observed before stays. */
 static void
-deployment_observed (json_t *copy, const json_t *planned)
+deployment_observed (json_t *copy, const json_t *planned, const json_t *was, uint64_t planned_rv)
 {
   json_t *meta = json_object_get (copy, "metadata");
   const char *rev = json_string_value (json_object_get (
@@ -210,7 +228,17 @@ deployment_observed (json_t *copy, const json_t *planned)
     json_object_set_new (ann, "deployment.kubernetes.io/revision", json_string (rev));
   json_t *gen = json_object_get (meta, "generation");
   json_t *st = json_object_get (copy, "status");
-  if (json_is_integer (gen) && json_is_object (st))
+  if (!json_is_object (st))
+    return;
+  if (meta_rv (was) > planned_rv)
+    {
+      json_t *seen = json_object_get (json_object_get (was, "status"), "observedGeneration");
+      if (seen)
+        json_object_set (st, "observedGeneration", seen);
+      else
+        json_object_del (st, "observedGeneration");
+    }
+  else if (json_is_integer (gen))
     json_object_set (st, "observedGeneration", gen);
 }
 
@@ -406,13 +434,6 @@ stamp_created_now (json_t *obj, time_t created)
     }
 }
 
-static uint64_t
-meta_rv (const json_t *obj)
-{
-  const char *rv = meta_str (obj, "resourceVersion");
-  return rv ? strtoull (rv, NULL, 10) : 0;
-}
-
 /* An index row (store_list_index's shape) of a stored body. */
 static json_t *
 index_row (const json_t *body)
@@ -595,6 +616,7 @@ sync_objects (struct store *s, const struct lab_objects *o, const struct lab_obj
     if (cache->seen.slots[i].key)
       remember_key (&seen_now, cache->seen.slots[i]);
   struct templates tpl = { json_object (), json_object () };
+  json_t *not_made = json_object (); /* "ns/name" of the new replicasets left to the next round */
   for (size_t i = 0; i < json_array_size (items); i++)
     {
       json_t *obj = json_array_get (items, i);
@@ -635,16 +657,36 @@ sync_objects (struct store *s, const struct lab_objects *o, const struct lab_obj
           json_t *copy = json_deep_copy (was);
           json_object_set (copy, "status", json_object_get (obj, "status"));
           if (strcmp (kind, "Deployment") == 0)
-            deployment_observed (copy, obj);
+            deployment_observed (copy, obj, was, planned_rv);
           if (strcmp (kind, "Service") == 0)
             json_object_set (copy, "spec", json_object_get (obj, "spec"));
           obj = copy;
         }
       else
         json_incref (obj);
+      /* a new pod of a replicaset not made this round waits for it */
+      const json_t *pod_rs = strcmp (kind, "Pod") == 0 && was == NULL ? owner_ref (obj, "ReplicaSet") : NULL;
+      if (pod_rs)
+        {
+          cleanup_free char *rk = xasprintf ("%s/%s", meta_str (obj, "namespace"),
+                                             json_string_value (json_object_get (pod_rs, "name")));
+          if (json_object_get (not_made, rk))
+            {
+              json_decref (obj);
+              continue;
+            }
+        }
       if (strcmp (kind, "ReplicaSet") == 0)
         {
-          if (loop_owned (obj) && (rc = replicaset_template (s, obj, was, err)) < 0)
+          int made = loop_owned (obj) ? replicaset_template (s, obj, was, planned_rv, err) : 0;
+          if (made == 1)
+            {
+              cleanup_free char *rk = xasprintf ("%s/%s", meta_str (obj, "namespace"), meta_str (obj, "name"));
+              json_object_set_new (not_made, rk, json_true ());
+              json_decref (obj);
+              continue;
+            }
+          if ((rc = made) < 0)
             {
               json_decref (obj);
               break;
@@ -737,6 +779,7 @@ sync_objects (struct store *s, const struct lab_objects *o, const struct lab_obj
     }
   json_decref (tpl.planned);
   json_decref (tpl.stored);
+  json_decref (not_made);
   json_t *new_keys = json_object ();
   for (size_t i = 0; i < json_array_size (items); i++)
     {

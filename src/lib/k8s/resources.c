@@ -43,6 +43,16 @@ struct builder {
   const char *lab;
 };
 
+void
+resources_bump_generation (const json_t *before, json_t *obj)
+{
+  if (json_equal (json_object_get (before, "spec"), json_object_get (obj, "spec")))
+    return;
+  json_t *gen = json_object_get (json_object_get (before, "metadata"), "generation");
+  json_object_set_new (json_object_get (obj, "metadata"), "generation",
+                       json_integer ((json_is_integer (gen) ? json_integer_value (gen) : 1) + 1));
+}
+
 /* metadata with a fresh uid; NS NULL for cluster-scoped objects. Returns the
  * object (owned by the items array) so the caller can fill spec and status. */
 static json_t *
@@ -56,6 +66,10 @@ add_object (struct builder *b, const char *api_version, const char *kind, const 
     json_object_set_new (meta, "namespace", json_string (ns));
   if (labels)
     json_object_set_new (meta, "labels", labels);
+  /* The API server's generation on create (rest.BeforeCreate), for the
+   * kinds whose controllers report status.observedGeneration. */
+  if (strcmp (kind, "Deployment") == 0 || strcmp (kind, "ReplicaSet") == 0)
+    json_object_set_new (meta, "generation", json_integer (1));
   json_t *obj = json_pack ("{s:s, s:s, s:o}", "apiVersion", api_version, "kind", kind, "metadata", meta);
   json_array_append_new (b->items, obj);
   return obj;

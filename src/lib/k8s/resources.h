@@ -21,4 +21,10 @@ json_t *resources_from_objects (const struct lab_objects *o, time_t now);
 /* A random (version 4) UUID, as Kubernetes gives every object. */
 void resources_new_uid (char out[37]);
 
+/* The API server's metadata.generation: 1 when first stored (absent: 1),
+ * one more in OBJ when its spec differs from BEFORE's (what a controller's
+ * status.observedGeneration catches up with). Every writer of a spec (the
+ * API server, nslab apply, nslab scale) moves it the same way. */
+void resources_bump_generation (const json_t *before, json_t *obj);
+
 #endif

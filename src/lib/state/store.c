@@ -478,7 +478,16 @@ store_list_meta (struct store *s, const char *kind, json_t **out, nslab_error_t 
         "'spec', json_object('replicas', json_extract(body, '$.spec.replicas'), "
         "'type', json_extract(body, '$.spec.type'))) "
         "FROM objects WHERE kind = ?1 ORDER BY namespace, name";
-  if (sqlite3_prepare_v2 (s->db, sql, -1, &st, NULL) != SQLITE_OK)
+  /* A ReplicaSet's owners too: a Deployment claims its ReplicaSets by them
+   * (pods are many, and their owners are not needed from here). */
+  static const char sql_owned[]
+      = "SELECT json_object('metadata', json_object('namespace', namespace, 'name', name, 'uid', uid, "
+        "'creationTimestamp', json_extract(body, '$.metadata.creationTimestamp'), "
+        "'ownerReferences', json_extract(body, '$.metadata.ownerReferences')), "
+        "'spec', json_object('replicas', json_extract(body, '$.spec.replicas'), "
+        "'type', json_extract(body, '$.spec.type'))) "
+        "FROM objects WHERE kind = ?1 ORDER BY namespace, name";
+  if (sqlite3_prepare_v2 (s->db, strcmp (kind, "ReplicaSet") == 0 ? sql_owned : sql, -1, &st, NULL) != SQLITE_OK)
     return db_error (s, err, "read");
   sqlite3_bind_text (st, 1, kind, -1, SQLITE_STATIC);
   int rc = collect (s, st, out, err);
@@ -698,6 +707,20 @@ store_meta_set (struct store *s, const char *key, uint64_t value, nslab_error_t 
   if (begin (s, err) < 0)
     return -1;
   return finish (s, meta_set_locked (s, key, value, err), err);
+}
+
+int
+store_meta_delete (struct store *s, const char *key, nslab_error_t *err)
+{
+  if (begin (s, err) < 0)
+    return -1;
+  sqlite3_stmt *st = NULL;
+  if (sqlite3_prepare_v2 (s->db, "DELETE FROM meta WHERE key = ?1", -1, &st, NULL) != SQLITE_OK)
+    return finish (s, db_error (s, err, "write meta"), err);
+  sqlite3_bind_text (st, 1, key, -1, SQLITE_STATIC);
+  int r = sqlite3_step (st);
+  sqlite3_finalize (st);
+  return finish (s, r == SQLITE_DONE ? 0 : db_error (s, err, "write meta"), err);
 }
 
 int

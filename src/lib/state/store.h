@@ -65,7 +65,7 @@ int store_get (struct store *s, const char *kind, const char *ns, const char *na
 int store_list (struct store *s, const char *kind, const char *ns, json_t **out, nslab_error_t *err);
 /* The same, each object only as {metadata: {namespace, name, uid,
  * creationTimestamp}, spec: {replicas, type}} (null where the body has
- * none), made by SQLite from the row: what the control loop needs of every
+ * none; a ReplicaSet's metadata has its ownerReferences too), made by SQLite from the row: what the control loop needs of every
  * pod, workload and service each round, without parsing every body. */
 int store_list_meta (struct store *s, const char *kind, json_t **out, nslab_error_t *err);
 /* The same, each object only as {kind, metadata: {namespace, name, uid,
@@ -109,5 +109,7 @@ int store_list_kinds (struct store *s, size_t n, const char *const *kinds, json_
  * "observedResourceVersion"); 0 when unset. */
 int store_meta_get (struct store *s, const char *key, uint64_t *out, nslab_error_t *err);
 int store_meta_set (struct store *s, const char *key, uint64_t value, nslab_error_t *err);
+/* KEY gone (store_meta_get reads it as 0 again); none is no error. */
+int store_meta_delete (struct store *s, const char *key, nslab_error_t *err);
 
 #endif
