@@ -255,10 +255,7 @@ lab_without_web () {
 }
 
 @test "apiserver: kubectl create deployment's and kubectl run's sections keep their image through nslab apply and a new up of the file" {
-  mkdir -p "$BATS_TEST_TMPDIR/labs"
-  ln -s "$REPO/templates" "$BATS_TEST_TMPDIR/templates"
-  cp "$SEED" "$BATS_TEST_TMPDIR/labs/k3s.ini"
-  "$NSLAB" up "$BATS_TEST_TMPDIR/labs/k3s.ini" > /dev/null
+  "$NSLAB" up "$(make_lab k3s 56)" > /dev/null
   [ "$(kc create deployment hello --image=nginx:1.27)" = "deployment.apps/hello created" ]
   [ "$(kc run tst --image=nginx)" = "pod/tst created" ]
   images () {

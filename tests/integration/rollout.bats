@@ -125,10 +125,7 @@ Scaled down replica set $old from 1 to 0" ]
 }
 
 @test "rollout: a template whose pods never get ready stops at one surge pod, the old ones serve on; the old template back finishes it" {
-  mkdir -p "$BATS_TEST_TMPDIR/labs"
-  ln -s "$REPO/templates" "$BATS_TEST_TMPDIR/templates"
-  cp "$SEED" "$BATS_TEST_TMPDIR/labs/k3s.ini"
-  lab=$BATS_TEST_TMPDIR/labs/k3s.ini
+  lab=$(make_lab k3s 56)   # the seed lab, in a file the test may edit
   "$NSLAB" up "$lab" > /dev/null
   old=$(kc -n demo get rs -o jsonpath='{.items[0].metadata.name}')
   start_curl_loop
@@ -190,10 +187,7 @@ Scaled down replica set $old from 1 to 0" ]
 }
 
 @test "rollout: nslab apply of a changed image rolls web out the same way, without downtime" {
-  mkdir -p "$BATS_TEST_TMPDIR/labs"
-  ln -s "$REPO/templates" "$BATS_TEST_TMPDIR/templates"
-  cp "$SEED" "$BATS_TEST_TMPDIR/labs/k3s.ini"
-  lab=$BATS_TEST_TMPDIR/labs/k3s.ini
+  lab=$(make_lab k3s 56)   # the seed lab, in a file the test may edit
   "$NSLAB" up "$lab" > /dev/null
   old=$(kc -n demo get rs -o jsonpath='{.items[0].metadata.name}')
   start_curl_loop
