@@ -337,23 +337,23 @@ store_resource_version (struct store *s, uint64_t *out, nslab_error_t *err)
   return 0;
 }
 
-int
-store_kinds_version (struct store *s, const char *kind1, const char *kind2, const char *kind3,
-                     struct store_kinds_version *out, nslab_error_t *err)
+/* count(*) and max(resource_version) of the objects whose kind is one of
+ * KINDS (NULLs match nothing), or with NOT_IN of every other kind. A put
+ * gives its object the store's newest version, so it raises the maximum; a
+ * delete lowers the count: the pair changes on every write of those kinds. */
+static int
+kinds_version (struct store *s, bool not_in, const char *const kinds[4], struct store_kinds_version *out,
+               nslab_error_t *err)
 {
-  /* A put gives its object the store's newest version, so it raises the
-   * maximum; a delete lowers the count: the pair changes on every write
-   * of these kinds. */
   sqlite3_stmt *st = NULL;
-  if (sqlite3_prepare_v2 (s->db,
-                          "SELECT count(*), coalesce(max(resource_version), 0) FROM objects "
-                          "WHERE kind IN (?1, ?2, ?3)",
-                          -1, &st, NULL)
-          != SQLITE_OK
-      || sqlite3_bind_text (st, 1, kind1, -1, SQLITE_STATIC) != SQLITE_OK
-      || sqlite3_bind_text (st, 2, kind2 ? kind2 : kind1, -1, SQLITE_STATIC) != SQLITE_OK
-      || sqlite3_bind_text (st, 3, kind3 ? kind3 : kind1, -1, SQLITE_STATIC) != SQLITE_OK
-      || sqlite3_step (st) != SQLITE_ROW)
+  const char *sql = not_in ? "SELECT count(*), coalesce(max(resource_version), 0) FROM objects "
+                             "WHERE kind NOT IN (?1, ?2, ?3, ?4)"
+                           : "SELECT count(*), coalesce(max(resource_version), 0) FROM objects "
+                             "WHERE kind IN (?1, ?2, ?3, ?4)";
+  bool ok = sqlite3_prepare_v2 (s->db, sql, -1, &st, NULL) == SQLITE_OK;
+  for (int i = 0; ok && i < 4; i++)
+    ok = sqlite3_bind_text (st, i + 1, kinds[i] ? kinds[i] : "", -1, SQLITE_STATIC) == SQLITE_OK;
+  if (!ok || sqlite3_step (st) != SQLITE_ROW)
     {
       sqlite3_finalize (st);
       return db_error (s, err, "read the version of the objects");
@@ -365,27 +365,17 @@ store_kinds_version (struct store *s, const char *kind1, const char *kind2, cons
 }
 
 int
+store_kinds_version (struct store *s, const char *kind1, const char *kind2, const char *kind3,
+                     struct store_kinds_version *out, nslab_error_t *err)
+{
+  return kinds_version (s, false, (const char *const[4]) { kind1, kind2, kind3, NULL }, out, err);
+}
+
+int
 store_kinds_version_except (struct store *s, const char *const except[4], struct store_kinds_version *out,
                             nslab_error_t *err)
 {
-  sqlite3_stmt *st = NULL;
-  if (sqlite3_prepare_v2 (s->db,
-                          "SELECT count(*), coalesce(max(resource_version), 0) FROM objects "
-                          "WHERE kind NOT IN (?1, ?2, ?3, ?4)",
-                          -1, &st, NULL)
-      != SQLITE_OK)
-    return db_error (s, err, "read the version of the objects");
-  for (int i = 0; i < 4; i++)
-    sqlite3_bind_text (st, i + 1, except[i] ? except[i] : "", -1, SQLITE_STATIC);
-  if (sqlite3_step (st) != SQLITE_ROW)
-    {
-      sqlite3_finalize (st);
-      return db_error (s, err, "read the version of the objects");
-    }
-  out->count = (uint64_t) sqlite3_column_int64 (st, 0);
-  out->newest = (uint64_t) sqlite3_column_int64 (st, 1);
-  sqlite3_finalize (st);
-  return 0;
+  return kinds_version (s, true, except, out, err);
 }
 
 int
