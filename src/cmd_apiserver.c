@@ -60,6 +60,9 @@ apiserver_main (int argc, char **argv)
         snprintf (address, sizeof address, "127.0.0.1:6443");
       rc = api_open (lab, flavor_defaults (p->objects->flavor)->kube_version, address, &a, &err);
       plan_free (p);
+      /* The whole lab's snapshot was read for its flavor: megabytes for a
+       * large lab, which glibc would otherwise keep for good. */
+      malloc_trim (0);
     }
   cleanup_free char *dir = xasprintf ("%s/%s", state_root (), lab);
   if (rc == 0)

@@ -513,6 +513,45 @@ START_TEST (test_sync_new_pod_created_now_user_labels_kept)
 }
 END_TEST
 
+/* A pod deleted (nslab delete, kubectl delete) after a round read the
+ * store is not written back by that round, whose plan still has it: the
+ * next round's plan removes it. A round planned after the delete forgets
+ * it. */
+START_TEST (test_sync_pod_deleted_after_plan_stays_deleted)
+{
+  UNIT_REQUIRE_ROOT ();
+  struct lab l;
+  lab_up (&l, NULL, false);
+  struct store *s = l.s;
+  const struct plan *p = l.p;
+  nslab_error_t err = NULL;
+  uint64_t planned = 0, after = 0, observed = 0;
+  json_t *pods = NULL;
+  ck_assert_int_eq (store_list (s, "Pod", NULL, &pods, &err), 0);
+  json_t *gone = json_deep_copy (json_array_get (pods, 0));
+  json_decref (pods);
+  ck_assert_int_eq (store_resource_version (s, &planned, &err), 0);
+  ck_assert_int_eq (store_delete (s, "Pod", meta (gone, "namespace"), meta (gone, "name"), &err), 0);
+  bool deleted = false;
+  ck_assert_int_eq (store_pod_deleted_after (s, meta (gone, "namespace"), meta (gone, "name"), planned, &deleted, &err), 0);
+  ck_assert (deleted);
+  ck_assert_msg (store_sync (s, p->objects, 0, NULL, NULL, NULL, NULL, NULL, planned, &observed, &err) == 0, "%s",
+                 err ? err->msg : "");
+  ck_assert_uint_eq (observed, planned);
+  json_t *back = NULL;
+  ck_assert_int_eq (store_get (s, "Pod", meta (gone, "namespace"), meta (gone, "name"), &back, &err), 0);
+  ck_assert_ptr_null (back);
+  /* planned after the delete: the deletion is forgotten (a pod of that
+   * name the next plan has is a new one) */
+  ck_assert_int_eq (store_resource_version (s, &after, &err), 0);
+  ck_assert_int_eq (store_sync (s, p->objects, 0, NULL, NULL, NULL, NULL, NULL, after, &observed, &err), 0);
+  ck_assert_int_eq (store_pod_deleted_after (s, meta (gone, "namespace"), meta (gone, "name"), 0, &deleted, &err), 0);
+  ck_assert (!deleted);
+  json_decref (gone);
+  lab_down (&l);
+}
+END_TEST
+
 static json_int_t
 observed_generation (struct store *s)
 {
@@ -1013,6 +1052,7 @@ make_suite (void)
   tcase_add_test (tc, test_not_ready_out_of_dns);
   tcase_add_test (tc, test_concurrent_writers_and_readers);
   tcase_add_test (tc, test_no_write_in_read_transaction);
+  tcase_add_test (tc, test_sync_pod_deleted_after_plan_stays_deleted);
   suite_add_tcase (s, tc);
   return s;
 }

@@ -364,12 +364,67 @@ serve_items (struct api *a, const struct api_request *req, const struct resource
                      "items", items));
 }
 
+/* The distinct values seen at one place of the cached objects. */
+struct interned {
+  json_t *v[16]; /* borrowed: each is held by the cached object it came from */
+  size_t n;
+};
+
+/* PARENT's KEY made the value an earlier object had there, when equal. */
+static void
+intern (struct interned *seen, json_t *parent, const char *key)
+{
+  json_t *v = json_object_get (parent, key);
+  if (v == NULL)
+    return;
+  for (size_t i = 0; i < seen->n; i++)
+    if (json_equal (seen->v[i], v))
+      {
+        json_object_set (parent, key, seen->v[i]);
+        return;
+      }
+  if (seen->n < ARRAY_SIZE (seen->v))
+    seen->v[seen->n++] = v;
+}
+
+struct pod_parts {
+  struct interned labels, owners, tolerations, security, projected, probes, ports, resources, conditions;
+};
+
+/* A lab's pods repeat the same labels, owners, tolerations, service
+ * account volume and probes: the cache holds each once (a 1000-pod list is
+ * otherwise megabytes of identical jansson trees), shared as each pod is
+ * read so that the next one's parse reuses what a duplicate held. The
+ * cache is only read, so sharing is safe. */
+static void
+intern_pod (json_t *pod, void *ctx)
+{
+  struct pod_parts *pp = ctx;
+  json_t *meta = json_object_get (pod, "metadata"), *spec = json_object_get (pod, "spec"), *x;
+  size_t k;
+  intern (&pp->labels, meta, "labels");
+  intern (&pp->owners, meta, "ownerReferences");
+  intern (&pp->tolerations, spec, "tolerations");
+  intern (&pp->security, spec, "securityContext");
+  json_array_foreach (json_object_get (spec, "volumes"), k, x)
+    intern (&pp->projected, x, "projected");
+  json_array_foreach (json_object_get (spec, "containers"), k, x)
+    {
+      intern (&pp->probes, x, "readinessProbe");
+      intern (&pp->ports, x, "ports");
+      intern (&pp->resources, x, "resources");
+    }
+  intern (&pp->conditions, json_object_get (pod, "status"), "conditions");
+}
+
 static int
 refill (struct api *a, struct list_cache *c, const char *kind, nslab_error_t *err)
 {
   json_decref (c->items);
   c->items = NULL;
-  return store_list (a->store, kind, NULL, &c->items, err);
+  struct pod_parts parts = { 0 };
+  bool pods = strcmp (kind, "Pod") == 0;
+  return store_list_each (a->store, kind, NULL, pods ? intern_pod : NULL, &parts, &c->items, err);
 }
 
 static void

@@ -676,6 +676,21 @@ sync_objects (struct store *s, const struct lab_objects *o, const struct lab_obj
               continue;
             }
         }
+      /* deleted (nslab delete, kubectl delete) after this round read it:
+       * the next round removes it; writing it back would undo the delete */
+      if (strcmp (kind, "Pod") == 0 && was == NULL)
+        {
+          bool deleted = false;
+          rc = store_pod_deleted_after (s, meta_str (obj, "namespace"), meta_str (obj, "name"), planned_rv, &deleted,
+                                        err);
+          if (rc < 0 || deleted)
+            {
+              json_decref (obj);
+              if (rc < 0)
+                break;
+              continue;
+            }
+        }
       if (strcmp (kind, "ReplicaSet") == 0)
         {
           int made = loop_owned (obj) ? replicaset_template (s, obj, was, planned_rv, err) : 0;
@@ -801,6 +816,8 @@ sync_objects (struct store *s, const struct lab_objects *o, const struct lab_obj
       rc = store_delete (s, kind, meta_str (old, "namespace"), meta_str (old, "name"), err);
     }
   json_decref (new_keys);
+  if (rc == 0)
+    rc = store_forget_pod_deletions (s, planned_rv, err);
   /* Converged up to everything written before this transaction only if the
    * plan was made from that: else the next round picks up the rest. */
   if (rc == 0 && ready)

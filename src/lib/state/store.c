@@ -410,9 +410,10 @@ store_changed_since (struct store *s, uint64_t rv, const char *kind1, const char
   return 0;
 }
 
-/* Rows of a SELECT of bodies, as a JSON array. */
+/* Rows of a SELECT of bodies, as a JSON array; EACH (if any) sees every
+ * object as soon as it is parsed. */
 static int
-collect (struct store *s, sqlite3_stmt *st, json_t **out, nslab_error_t *err)
+collect_each (struct store *s, sqlite3_stmt *st, store_each_fn *each, void *ctx, json_t **out, nslab_error_t *err)
 {
   json_t *items = json_array ();
   int r;
@@ -425,6 +426,8 @@ collect (struct store *s, sqlite3_stmt *st, json_t **out, nslab_error_t *err)
           json_decref (items);
           return nslab_error (err, 0, "%s: a stored object is not JSON: %s", s->path, jerr.text);
         }
+      if (each)
+        each (obj, ctx);
       json_array_append_new (items, obj);
     }
   if (r != SQLITE_DONE)
@@ -434,6 +437,12 @@ collect (struct store *s, sqlite3_stmt *st, json_t **out, nslab_error_t *err)
     }
   *out = items;
   return 0;
+}
+
+static int
+collect (struct store *s, sqlite3_stmt *st, json_t **out, nslab_error_t *err)
+{
+  return collect_each (s, st, NULL, NULL, out, err);
 }
 
 int
@@ -529,6 +538,13 @@ store_list_index (struct store *s, const char *kind, json_t **out, nslab_error_t
 int
 store_list (struct store *s, const char *kind, const char *ns, json_t **out, nslab_error_t *err)
 {
+  return store_list_each (s, kind, ns, NULL, NULL, out, err);
+}
+
+int
+store_list_each (struct store *s, const char *kind, const char *ns, store_each_fn *each, void *ctx, json_t **out,
+                 nslab_error_t *err)
+{
   sqlite3_stmt *st = NULL;
   const char *sql = ns ? "SELECT body FROM objects WHERE kind = ?1 AND namespace = ?2 ORDER BY namespace, name"
                        : "SELECT body FROM objects WHERE kind = ?1 ORDER BY namespace, name";
@@ -537,7 +553,7 @@ store_list (struct store *s, const char *kind, const char *ns, json_t **out, nsl
   sqlite3_bind_text (st, 1, kind, -1, SQLITE_STATIC);
   if (ns)
     sqlite3_bind_text (st, 2, ns, -1, SQLITE_STATIC);
-  int rc = collect (s, st, out, err);
+  int rc = collect_each (s, st, each, ctx, out, err);
   sqlite3_finalize (st);
   return rc;
 }
@@ -567,6 +583,8 @@ store_list_prefix (struct store *s, const char *kind, const char *ns, const char
   return rc;
 }
 
+static int meta_set_locked (struct store *s, const char *key, uint64_t value, nslab_error_t *err);
+
 int
 store_delete (struct store *s, const char *kind, const char *ns, const char *name, nslab_error_t *err)
 {
@@ -587,7 +605,42 @@ store_delete (struct store *s, const char *kind, const char *ns, const char *nam
         rc = db_error (s, err, "delete");
     }
   sqlite3_finalize (st);
+  /* A pod's deletion is remembered with its version: the control loop's
+   * round may have read the pod before, and must not write it back. */
+  if (rc == 0 && strcmp (kind, "Pod") == 0)
+    {
+      cleanup_free char *key = xasprintf ("deleted/Pod/%s/%s", ns ? ns : "", name);
+      rc = meta_set_locked (s, key, (uint64_t) rv, err);
+    }
   return finish (s, rc, err);
+}
+
+int
+store_pod_deleted_after (struct store *s, const char *ns, const char *name, uint64_t rv, bool *out,
+                         nslab_error_t *err)
+{
+  cleanup_free char *key = xasprintf ("deleted/Pod/%s/%s", ns ? ns : "", name);
+  uint64_t at = 0;
+  if (store_meta_get (s, key, &at, err) < 0)
+    return -1;
+  *out = at > rv;
+  return 0;
+}
+
+int
+store_forget_pod_deletions (struct store *s, uint64_t rv, nslab_error_t *err)
+{
+  if (begin (s, err) < 0)
+    return -1;
+  sqlite3_stmt *st = NULL;
+  /* '0' follows '/': the range is every key under "deleted/Pod/" */
+  if (sqlite3_prepare_v2 (s->db, "DELETE FROM meta WHERE key >= 'deleted/Pod/' AND key < 'deleted/Pod0' AND value <= ?1",
+                          -1, &st, NULL) != SQLITE_OK)
+    return finish (s, db_error (s, err, "write meta"), err);
+  sqlite3_bind_int64 (st, 1, (sqlite3_int64) rv);
+  int r = sqlite3_step (st);
+  sqlite3_finalize (st);
+  return finish (s, r == SQLITE_DONE ? 0 : db_error (s, err, "write meta"), err);
 }
 
 bool

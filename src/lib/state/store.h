@@ -63,6 +63,11 @@ int store_get (struct store *s, const char *kind, const char *ns, const char *na
 /* Every object of KIND (in NS, or all namespaces when NS is NULL), ordered
  * by namespace and name, as a new JSON array. */
 int store_list (struct store *s, const char *kind, const char *ns, json_t **out, nslab_error_t *err);
+/* store_list, with EACH called on every object as soon as it is read (to
+ * share what objects repeat before the next one is parsed). */
+typedef void store_each_fn (json_t *obj, void *ctx);
+int store_list_each (struct store *s, const char *kind, const char *ns, store_each_fn *each, void *ctx, json_t **out,
+                     nslab_error_t *err);
 /* The same, each object only as {metadata: {namespace, name, uid,
  * creationTimestamp}, spec: {replicas, type}} (null where the body has
  * none; a ReplicaSet's metadata has its ownerReferences too), made by SQLite from the row: what the control loop needs of every
@@ -111,5 +116,13 @@ int store_meta_get (struct store *s, const char *key, uint64_t *out, nslab_error
 int store_meta_set (struct store *s, const char *key, uint64_t value, nslab_error_t *err);
 /* KEY gone (store_meta_get reads it as 0 again); none is no error. */
 int store_meta_delete (struct store *s, const char *key, nslab_error_t *err);
+
+/* Whether pod NS/NAME was deleted (store_delete) after version RV: a round
+ * planned at RV that still has the pod must not write it back. */
+int store_pod_deleted_after (struct store *s, const char *ns, const char *name, uint64_t rv, bool *out,
+                             nslab_error_t *err);
+/* Forget the pod deletions at or before version RV (every round after
+ * them has seen them). */
+int store_forget_pod_deletions (struct store *s, uint64_t rv, nslab_error_t *err);
 
 #endif
