@@ -234,8 +234,13 @@ round_scope_find (const struct lab_objects *old, const struct lab_objects *new, 
   /* Until nothing is added: a scoped workload's pods, a scoped service's
    * pods, their workloads, on both sides (a pod one side has and the other
    * not is deleted or made by the scoped sync). */
-  while (close_over (new, out) | close_over (old, out))
-    ;
+  for (bool grew = true; grew;)
+    {
+      /* both sides every time: no short circuit */
+      bool from_new = close_over (new, out);
+      bool from_old = close_over (old, out);
+      grew = from_new || from_old;
+    }
   return true;
 }
 

@@ -452,7 +452,6 @@ add_old_replicaset (struct builder *b, const struct lab_objects *o, const struct
   json_t *rs = add_object (b, "apps/v1", "ReplicaSet", w->ns, name,
                            labels_json (w->labels, w->n_labels, "pod-template-hash", r->hash));
   set_owner (rs, "apps/v1", "Deployment", deploy);
-  cleanup_free char *rev = xasprintf ("%d", r->revision > 0 ? r->revision : 1);
   json_object_set_new (json_object_get (rs, "metadata"), "annotations", rollout_annotations (w, r->revision));
   json_object_set_new (rs, "spec",
                        json_pack ("{s:i, s:{s:o}, s:o}", "replicas", (json_int_t) r->replicas, "selector",
