@@ -126,7 +126,11 @@ check-vagrant:
 
 unit-tests: $(UNIT_BIN)
 
-check: $(NSLAB_BIN) $(UNIT_BIN)
+# The README's test command: like demo, it installs what is missing first,
+# so either may be the first command typed on a fresh Debian 12.
+check:
+	./bin/install-deps build run test
+	$(MAKE) $(NSLAB_BIN) unit-tests
 	NSLAB=$(CURDIR)/$(NSLAB_BIN) UNIT_DIR=$(BUILD)/tests ./tests/run
 
 check-unit: $(NSLAB_BIN) $(UNIT_BIN)
