@@ -1032,6 +1032,42 @@ START_TEST (test_no_write_in_read_transaction)
 }
 END_TEST
 
+/* A deleted Deployment's rollout records go with it (a Deployment made
+ * again with its name starts at revision 1); those of a Deployment whose
+ * name merely starts with its name, or of one in another namespace, stay. */
+START_TEST (test_delete_deployment_forgets_rollout)
+{
+  UNIT_REQUIRE_ROOT ();
+  struct lab l;
+  lab_up (&l, NULL, false);
+  struct store *s = l.s;
+  nslab_error_t err = NULL;
+  static const char *const gone[] = { "rollout/scen/demo/web", "rollout/tpl/demo/web-5d8f9c7b6", "rollout/rev/demo/web-5d8f9c7b6",
+                                      "rollout/tpl/demo/web-abcde" };
+  static const char *const kept[] = { "rollout/scen/demo/web-canary", "rollout/tpl/demo/web-canary-5d8f9c7b6",
+                                      "rollout/rev/demo/web-canary-5d8f9c7b6", "rollout/tpl/other/web-5d8f9c7b6",
+                                      "rollout/rev/demo/webx-5d8f9c7b6", "rollout/scen/demo/web2" };
+  for (size_t i = 0; i < ARRAY_SIZE (gone); i++)
+    ck_assert_int_eq (store_meta_set (s, gone[i], 7, &err), 0);
+  for (size_t i = 0; i < ARRAY_SIZE (kept); i++)
+    ck_assert_int_eq (store_meta_set (s, kept[i], 9, &err), 0);
+  ck_assert_int_eq (store_delete (s, "Deployment", "demo", "web", &err), 0);
+  for (size_t i = 0; i < ARRAY_SIZE (gone); i++)
+    {
+      uint64_t v = 1;
+      ck_assert_int_eq (store_meta_get (s, gone[i], &v, &err), 0);
+      ck_assert_msg (v == 0, "%s kept", gone[i]);
+    }
+  for (size_t i = 0; i < ARRAY_SIZE (kept); i++)
+    {
+      uint64_t v = 0;
+      ck_assert_int_eq (store_meta_get (s, kept[i], &v, &err), 0);
+      ck_assert_msg (v == 9, "%s gone", kept[i]);
+    }
+  lab_down (&l);
+}
+END_TEST
+
 static Suite *
 make_suite (void)
 {
@@ -1053,6 +1089,7 @@ make_suite (void)
   tcase_add_test (tc, test_concurrent_writers_and_readers);
   tcase_add_test (tc, test_no_write_in_read_transaction);
   tcase_add_test (tc, test_sync_pod_deleted_after_plan_stays_deleted);
+  tcase_add_test (tc, test_delete_deployment_forgets_rollout);
   suite_add_tcase (s, tc);
   return s;
 }

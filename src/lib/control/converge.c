@@ -662,7 +662,9 @@ rollout_deployment (struct store *s, const struct workload_def *w, size_t i, jso
       history = (size_t) json_integer_value (json_array_get (packed, 7));
       json_decref (d);
       if (b->templates)
-        json_object_set_new (b->templates, dkey, json_pack ("[O, I, o]", rv, (json_int_t) fp, packed));
+        json_object_set_new (b->templates, dkey,
+                             json_pack ("[O, I, o, O?]", rv, (json_int_t) fp, packed,
+                                        json_object_get (b->deploy_uid, dkey)));
       else
         json_decref (packed);
     }
@@ -848,6 +850,25 @@ rollout_deployment (struct store *s, const struct workload_def *w, size_t i, jso
   return rc;
 }
 
+/* A Deployment deleted since a round kept what it read (made again or
+ * not: its uid is another): the store deleted its rollout records with it
+ * (store_delete), so the rounds' copies of them go too. */
+static void
+forget_deleted_deployments (struct live_buf *b)
+{
+  const char *key;
+  json_t *known;
+  void *next;
+  json_object_foreach_safe (b->templates, next, key, known)
+    {
+      const json_t *uid = json_object_get (b->deploy_uid, key);
+      if (uid && json_equal (uid, json_array_get (known, 3)))
+        continue;
+      json_object_del (b->templates, key);
+      json_object_clear (b->meta_cache);
+    }
+}
+
 static int
 rollout_deployments (struct store *s, const struct scenario *sc, struct live_buf *b, nslab_error_t *err)
 {
@@ -875,6 +896,7 @@ rollout_deployments (struct store *s, const struct scenario *sc, struct live_buf
       json_object_set (b->deploy_uid, key, json_object_get (meta, "uid"));
     }
   json_decref (index);
+  forget_deleted_deployments (b);
   json_t *rsets = stored_by_name (s, "ReplicaSet", err);
   if (rsets == NULL)
     return -1;

@@ -585,6 +585,31 @@ store_list_prefix (struct store *s, const char *kind, const char *ns, const char
 
 static int meta_set_locked (struct store *s, const char *key, uint64_t value, nslab_error_t *err);
 
+/* A deleted Deployment's rollout records go with it (docs/state.md: rollout/scen/NS/NAME, and
+ * rollout/tpl|rev/NS/NAME-HASH of its ReplicaSets): one made again with the name starts at
+ * revision 1, as a new object in Kubernetes has no history. HASH has no '-', so the records of
+ * a Deployment named NAME-SOMETHING stay. */
+static int
+forget_rollout_locked (struct store *s, const char *ns, const char *name, nslab_error_t *err)
+{
+  cleanup_free char *scen = xasprintf ("rollout/scen/%s/%s", ns, name);
+  cleanup_free char *rs_prefix = xasprintf ("%s/%s-", ns, name);
+  sqlite3_stmt *st = NULL;
+  if (sqlite3_prepare_v2 (s->db,
+                          "DELETE FROM meta WHERE key = ?1 OR (substr (key, 1, 12) IN ('rollout/tpl/', 'rollout/rev/')"
+                          " AND substr (key, 13, ?3) = ?2 AND length (key) > 12 + ?3"
+                          " AND instr (substr (key, 13 + ?3), '-') = 0)",
+                          -1, &st, NULL)
+      != SQLITE_OK)
+    return db_error (s, err, "write meta");
+  sqlite3_bind_text (st, 1, scen, -1, SQLITE_STATIC);
+  sqlite3_bind_text (st, 2, rs_prefix, -1, SQLITE_STATIC);
+  sqlite3_bind_int (st, 3, (int) strlen (rs_prefix));
+  int r = sqlite3_step (st);
+  sqlite3_finalize (st);
+  return r == SQLITE_DONE ? 0 : db_error (s, err, "write meta");
+}
+
 int
 store_delete (struct store *s, const char *kind, const char *ns, const char *name, nslab_error_t *err)
 {
@@ -612,6 +637,8 @@ store_delete (struct store *s, const char *kind, const char *ns, const char *nam
       cleanup_free char *key = xasprintf ("deleted/Pod/%s/%s", ns ? ns : "", name);
       rc = meta_set_locked (s, key, (uint64_t) rv, err);
     }
+  if (rc == 0 && strcmp (kind, "Deployment") == 0)
+    rc = forget_rollout_locked (s, ns ? ns : "", name, err);
   return finish (s, rc, err);
 }
 
