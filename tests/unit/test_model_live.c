@@ -642,6 +642,81 @@ START_TEST (test_readiness_carried)
 }
 END_TEST
 
+/* An object of KIND named NAME in the resources. */
+static const json_t *
+find_item (const json_t *items, const char *kind, const char *name)
+{
+  size_t i;
+  const json_t *o;
+  json_array_foreach (items, i, o)
+  {
+    const json_t *meta = json_object_get (o, "metadata");
+    if (strcmp (json_string_value (json_object_get (o, "kind")), kind) == 0
+        && strcmp (json_string_value (json_object_get (meta, "name")), name) == 0)
+      return o;
+  }
+  ck_abort_msg ("no %s %s", kind, name);
+  return NULL;
+}
+
+/* A Deployment's strategy as its controller read it is what its status
+ * shows (deployment_util.go): the new ReplicaSet's max-replicas annotation
+ * is replicas + MaxSurge, Available is True while at least replicas -
+ * MaxUnavailable pods are available; paused, Progressing is Unknown,
+ * DeploymentPaused (sync.go checkPausedConditions). Without it, the API
+ * server's defaults, 25 %% / 25 %%. */
+START_TEST (test_live_strategy_in_status)
+{
+  struct scenario *sc0 = lab (2, "http:80", "http:8080", "app=solo");
+  struct scenario *sc1 = lab (2, "http:8000", "http:8080", "app=solo");
+  struct model *m0 = build (sc0, NULL);
+  const char *old_hash = strrchr (m0->pods[0].replicaset, '-') + 1;
+  struct model_rs old = { .replicas = 2, .revision = 1 };
+  snprintf (old.hash, sizeof old.hash, "%s", old_hash);
+  /* maxSurge 0, maxUnavailable 1 (for 2 replicas); default: 1 and 0 */
+  const struct rollout_strategy surge0 = { .max_surge = { true, false, 0 }, .max_unavailable = { true, false, 1 } };
+  const struct rollout_spec specs[] = { rollout_spec_of (&surge0, 2, false), rollout_spec_default (2),
+                                        rollout_spec_of (&surge0, 2, true) };
+  const bool read[] = { true, false, true };
+  const char *want_max[] = { "2", "3", "2" }, *want_avail[] = { "True", "False", "True" };
+  const char *want_progress[] = { "True ReplicaSetUpdated", "True ReplicaSetUpdated", "Unknown DeploymentPaused" };
+  for (size_t v = 0; v < ARRAY_SIZE (specs); v++)
+    {
+      struct live_buf b;
+      live_from_model (m0, &b);
+      b.pods[0].ready = false; /* one old pod of two available */
+      struct model_live_workload *lw = &b.workloads[0];
+      *lw = (struct model_live_workload) { .kind = lw->kind, .ns = lw->ns, .name = lw->name,
+                                           .next_serial = lw->next_serial, .rolling = true, .new_replicas = 1,
+                                           .new_revision = 2, .old_rs = &old, .n_old_rs = 1,
+                                           .spec_read = read[v], .spec = specs[v] };
+      struct model *m1 = build (sc1, &b.live);
+      struct lab_objects *o = objects_from_model (m1);
+      json_t *items = resources_from_objects (o, 1700000000);
+      cleanup_free char *new_rs = xasprintf ("web-%s", o->workloads[0].pod_template_hash);
+      const json_t *rs = find_item (items, "ReplicaSet", new_rs);
+      ck_assert_str_eq (json_string_value (json_object_get (json_object_get (json_object_get (rs, "metadata"),
+                                                                             "annotations"),
+                                                            "deployment.kubernetes.io/max-replicas")),
+                        want_max[v]);
+      const json_t *conds = json_object_get (json_object_get (find_item (items, "Deployment", "web"), "status"),
+                                             "conditions");
+      ck_assert_str_eq (json_string_value (json_object_get (json_array_get (conds, 0), "type")), "Available");
+      ck_assert_str_eq (json_string_value (json_object_get (json_array_get (conds, 0), "status")), want_avail[v]);
+      cleanup_free char *progress
+          = xasprintf ("%s %s", json_string_value (json_object_get (json_array_get (conds, 1), "status")),
+                       json_string_value (json_object_get (json_array_get (conds, 1), "reason")));
+      ck_assert_str_eq (progress, want_progress[v]);
+      json_decref (items);
+      objects_free (o);
+      model_free (m1);
+    }
+  model_free (m0);
+  scenario_free (sc0);
+  scenario_free (sc1);
+}
+END_TEST
+
 static Suite *
 make_suite (void)
 {
@@ -656,6 +731,7 @@ make_suite (void)
   tcase_add_test (tc, test_live_rolling_step);
   tcase_add_test (tc, test_live_bare_pod);
   tcase_add_test (tc, test_readiness_carried);
+  tcase_add_test (tc, test_live_strategy_in_status);
   suite_add_tcase (s, tc);
   return s;
 }

@@ -513,7 +513,7 @@ template_fingerprint (const json_t *deploy, char **canonical)
  * default (the API server would have refused it). Packed into a JSON array
  * for the round-to-round cache: [recreate, surge set, percent, value,
  * unavailable set, percent, value, spec.revisionHistoryLimit (10 where
- * unset, as SetDefaults_Deployment)]. */
+ * unset, as SetDefaults_Deployment), spec.paused]. */
 static json_t *
 strategy_of (const json_t *deploy)
 {
@@ -533,8 +533,9 @@ strategy_of (const json_t *deploy)
     }
   const json_t *hl = json_object_get (json_object_get (deploy, "spec"), "revisionHistoryLimit");
   json_int_t history = json_is_integer (hl) && json_integer_value (hl) >= 0 ? json_integer_value (hl) : 10;
-  return json_pack ("[b, b, b, i, b, b, i, I]", type && strcmp (type, "Recreate") == 0, a[0].set, a[0].percent,
-                    (json_int_t) a[0].value, a[1].set, a[1].percent, (json_int_t) a[1].value, history);
+  return json_pack ("[b, b, b, i, b, b, i, I, b]", type && strcmp (type, "Recreate") == 0, a[0].set, a[0].percent,
+                    (json_int_t) a[0].value, a[1].set, a[1].percent, (json_int_t) a[1].value, history,
+                    json_is_true (json_object_get (json_object_get (deploy, "spec"), "paused")));
 }
 
 static struct rollout_strategy
@@ -608,11 +609,24 @@ controlled_by (const json_t *obj, const char *kind, const char *name, const char
   return false;
 }
 
+/* What every Deployment's sync of a round reads, read once per round:
+ * the stored ReplicaSets, the live pods counted per ReplicaSet, the
+ * rollout/scen records. */
+struct rollout_round {
+  json_t *rsets;           /* "ns/name" -> ReplicaSet (store_list_meta) */
+  struct strmap rs_pods;   /* "ns/name" of a ReplicaSet -> 1 + its index in counts */
+  struct rs_pod_count {
+    int pods, ready;
+  } *counts;
+  size_t n_counts;
+  json_t *scen;            /* rollout/scen/NS/NAME -> value */
+};
+
 /* rolloutRolling for deployment W (workload I): which ReplicaSet is new,
  * and one step of scaling it up or the old ones down. */
 static int
-rollout_deployment (struct store *s, const struct workload_def *w, size_t i, json_t *rsets, struct live_buf *b,
-                    nslab_error_t *err)
+rollout_deployment (struct store *s, const struct workload_def *w, size_t i, const struct rollout_round *round,
+                    struct live_buf *b, nslab_error_t *err)
 {
   /* The template's fingerprint: read again only when the Deployment was
    * written since. */
@@ -629,9 +643,7 @@ rollout_deployment (struct store *s, const struct workload_def *w, size_t i, jso
    * the two must not see half a change), else the section's. Read each
    * round: nslab apply may change it alone. */
   cleanup_free char *sk = xasprintf ("rollout/scen/%s/%s", w->ns, w->name);
-  uint64_t scen = 0;
-  if (store_meta_get (s, sk, &scen, err) < 0)
-    return -1;
+  uint64_t scen = (uint64_t) json_integer_value (json_object_get (round->scen, sk));
   if (scen == 0)
     {
       scen = fnv1a64 (scen_hash);
@@ -643,11 +655,13 @@ rollout_deployment (struct store *s, const struct workload_def *w, size_t i, jso
   uint64_t fp = 0;
   struct rollout_strategy st;
   size_t history = 10;
+  bool paused = false;
   if (known && json_equal (json_array_get (known, 0), rv))
     {
       fp = (uint64_t) json_integer_value (json_array_get (known, 1));
       st = strategy_unpack (json_array_get (known, 2));
       history = (size_t) json_integer_value (json_array_get (json_array_get (known, 2), 7));
+      paused = json_is_true (json_array_get (json_array_get (known, 2), 8));
     }
   else
     {
@@ -660,6 +674,7 @@ rollout_deployment (struct store *s, const struct workload_def *w, size_t i, jso
       json_t *packed = strategy_of (d);
       st = strategy_unpack (packed);
       history = (size_t) json_integer_value (json_array_get (packed, 7));
+      paused = json_is_true (json_array_get (packed, 8));
       json_decref (d);
       if (b->templates)
         json_object_set_new (b->templates, dkey,
@@ -679,7 +694,7 @@ rollout_deployment (struct store *s, const struct workload_def *w, size_t i, jso
   cleanup_free char *prefix = xasprintf ("%s/%s-", w->ns, w->name);
   const char *key;
   json_t *obj;
-  json_object_foreach (rsets, key, obj)
+  json_object_foreach (round->rsets, key, obj)
     {
       if (strncmp (key, prefix, strlen (prefix)) != 0 || strlen (key + strlen (prefix)) > 10
           || strchr (key + strlen (prefix), '-') || !controlled_by (obj, "Deployment", w->name, uid))
@@ -694,11 +709,9 @@ rollout_deployment (struct store *s, const struct workload_def *w, size_t i, jso
       r->rs.revision = (int) meta_of (s, b, rk, err, &rc);
       if (r->rs.revision == 0)
         r->rs.revision = 1;
-      cleanup_free char *rs_name = xasprintf ("%s-%s", w->name, r->rs.hash);
-      for (size_t k = 0; k < b->live.n_pods; k++)
-        if (b->pods[k].replicaset && strcmp (b->pods[k].replicaset, rs_name) == 0
-            && strcmp (b->pods[k].ns, w->ns) == 0)
-          r->pods++, r->available += b->pods[k].ready;
+      uintptr_t at = (uintptr_t) strmap_get (&round->rs_pods, key);
+      if (at)
+        r->pods = round->counts[at - 1].pods, r->available = round->counts[at - 1].ready;
     }
   if (rc < 0)
     {
@@ -722,6 +735,15 @@ rollout_deployment (struct store *s, const struct workload_def *w, size_t i, jso
     for (size_t k = 0; k < n; k++)
       if (strcmp (rows[k].rs.hash, scen_hash) == 0)
         new_at = (ssize_t) k;
+  /* Paused (sync.go sync: getAllReplicaSetsAndSyncRevision without
+   * creating one): a new template gets no ReplicaSet until resumed; the
+   * newest one stays the one scaled, its records as they are. */
+  bool keep_records = false;
+  if (new_at < 0 && paused && n > 0)
+    {
+      new_at = (ssize_t) n - 1;
+      keep_records = true;
+    }
   struct rs_row nrs = { 0 };
   if (new_at >= 0)
     {
@@ -754,15 +776,16 @@ rollout_deployment (struct store *s, const struct workload_def *w, size_t i, jso
       nrs.rs.revision = max_rev + 1;
       nrs.rs.replicas = 0;
     }
-  nrs.tpl = fp;
-  {
-    cleanup_free char *tk = xasprintf ("rollout/tpl/%s/%s-%s", w->ns, w->name, nrs.rs.hash);
-    cleanup_free char *rk = xasprintf ("rollout/rev/%s/%s-%s", w->ns, w->name, nrs.rs.hash);
-    if (meta_of (s, b, tk, err, &rc) != fp)
-      json_object_set_new (b->meta_writes, tk, json_integer ((json_int_t) fp));
-    if (nrs.rs.revision > 1 && meta_of (s, b, rk, err, &rc) != (uint64_t) nrs.rs.revision)
-      json_object_set_new (b->meta_writes, rk, json_integer (nrs.rs.revision));
-  }
+  if (!keep_records)
+    {
+      nrs.tpl = fp;
+      cleanup_free char *tk = xasprintf ("rollout/tpl/%s/%s-%s", w->ns, w->name, nrs.rs.hash);
+      cleanup_free char *rk = xasprintf ("rollout/rev/%s/%s-%s", w->ns, w->name, nrs.rs.hash);
+      if (meta_of (s, b, tk, err, &rc) != fp)
+        json_object_set_new (b->meta_writes, tk, json_integer ((json_int_t) fp));
+      if (nrs.rs.revision > 1 && meta_of (s, b, rk, err, &rc) != (uint64_t) nrs.rs.revision)
+        json_object_set_new (b->meta_writes, rk, json_integer (nrs.rs.revision));
+    }
   /* One step per sync: the new one scaled up, or else the old ones down
    * (rolling.go rolloutRolling); Recreate (recreate.go): every old one to
    * 0 first, the new one up once their pods are gone. */
@@ -772,14 +795,16 @@ rollout_deployment (struct store *s, const struct workload_def *w, size_t i, jso
     all += rows[k].rs.replicas, old_left |= rows[k].rs.replicas > 0;
   int was = nrs.rs.replicas;
   bool old_pods = false;
-  for (size_t k = 0; k < b->live.n_pods && st.recreate; k++)
-    for (size_t r = 0; r < n; r++)
-      if (b->pods[k].replicaset && strcmp (b->pods[k].ns, w->ns) == 0
-          && strncmp (b->pods[k].replicaset, w->name, strlen (w->name)) == 0
-          && b->pods[k].replicaset[strlen (w->name)] == '-'
-          && strcmp (b->pods[k].replicaset + strlen (w->name) + 1, rows[r].rs.hash) == 0)
-        old_pods = true;
-  if (st.recreate && (old_left || old_pods))
+  for (size_t k = 0; k < n; k++)
+    old_pods |= rows[k].pods > 0;
+  if (paused)
+    {
+      /* no rollout step (sync.go sync scales only); a Deployment with one
+       * ReplicaSet scaled takes its replicas */
+      if (!old_left)
+        nrs.rs.replicas = desired;
+    }
+  else if (st.recreate && (old_left || old_pods))
     {
       for (size_t k = 0; k < n; k++)
         rows[k].rs.replicas = 0;
@@ -836,6 +861,8 @@ rollout_deployment (struct store *s, const struct workload_def *w, size_t i, jso
       }
   memcpy (b->new_hash[i], nrs.rs.hash, sizeof nrs.rs.hash);
   struct model_live_workload *lw = &b->workloads[i];
+  lw->spec_read = true;
+  lw->spec = rollout_spec_of (&st, desired, paused);
   /* A deployment never rolled keeps the one replicaset of its template. */
   if (kept > 0 || strcmp (nrs.rs.hash, scen_hash) != 0)
     {
@@ -897,14 +924,30 @@ rollout_deployments (struct store *s, const struct scenario *sc, struct live_buf
     }
   json_decref (index);
   forget_deleted_deployments (b);
-  json_t *rsets = stored_by_name (s, "ReplicaSet", err);
-  if (rsets == NULL)
+  struct rollout_round round = { .rsets = stored_by_name (s, "ReplicaSet", err) };
+  if (round.rsets == NULL)
     return -1;
-  int rc = 0;
+  int rc = store_meta_list_prefix (s, "rollout/scen/", &round.scen, err);
+  strmap_init (&round.rs_pods);
+  for (size_t pi = 0; rc == 0 && pi < b->live.n_pods; pi++)
+    {
+      const struct model_live_pod *p = &b->pods[pi];
+      if (p->replicaset == NULL)
+        continue;
+      cleanup_free char *rk = xasprintf ("%s/%s", p->ns, p->replicaset);
+      uintptr_t at = (uintptr_t) strmap_put (&round.rs_pods, rk, (void *) (uintptr_t) (round.n_counts + 1));
+      if (at == round.n_counts + 1)
+        *VEC_PUSH (round.counts, round.n_counts) = (struct rs_pod_count) { 0 };
+      round.counts[at - 1].pods++;
+      round.counts[at - 1].ready += p->ready;
+    }
   for (size_t i = 0; rc == 0 && i < sc->n_workloads; i++)
     if (sc->workloads[i].kind == WL_DEPLOYMENT)
-      rc = rollout_deployment (s, &sc->workloads[i], i, rsets, b, err);
-  json_decref (rsets);
+      rc = rollout_deployment (s, &sc->workloads[i], i, &round, b, err);
+  strmap_free (&round.rs_pods);
+  free (round.counts);
+  json_decref (round.scen);
+  json_decref (round.rsets);
   return rc;
 }
 

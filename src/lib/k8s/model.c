@@ -931,6 +931,7 @@ build_pods (struct model *m, const struct model_live *live, nslab_error_t *err)
   m->new_rs = xcalloc (sc->n_workloads + 1, sizeof *m->new_rs);
   m->old_rs = xcalloc (sc->n_workloads + 1, sizeof *m->old_rs);
   m->n_old_rs = xcalloc (sc->n_workloads + 1, sizeof *m->n_old_rs);
+  m->rollout_spec = xcalloc (sc->n_workloads + 1, sizeof *m->rollout_spec);
   m->n_rs_sets = sc->n_workloads;
   struct strmap serials;
   live_serial_index (live, &serials);
@@ -939,6 +940,7 @@ build_pods (struct model *m, const struct model_live *live, nslab_error_t *err)
       const struct workload_def *wl = &sc->workloads[w];
       const struct model_live_workload *lw = live_workload (live, &serials, wl);
       m->new_rs[w].replicas = wl->replicas;
+      m->rollout_spec[w] = lw && lw->spec_read ? lw->spec : rollout_spec_default (wl->replicas);
       if (lw && lw->rolling && wl->kind == WL_DEPLOYMENT)
         {
           if (lw->new_hash)
@@ -1650,6 +1652,7 @@ model_free (struct model *m)
   free (m->old_rs);
   free (m->n_old_rs);
   free (m->new_rs);
+  free (m->rollout_spec);
   free (m->lb_def);
   free (m->lab);
   free (m);

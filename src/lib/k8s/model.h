@@ -7,6 +7,7 @@
 #ifndef NSLAB_MODEL_H
 #define NSLAB_MODEL_H
 
+#include "k8s/rollout.h"
 #include "scenario/scenario.h"
 
 struct model_nic {
@@ -152,7 +153,9 @@ struct model {
   struct model_rs *new_rs;
   struct model_rs **old_rs;
   size_t *n_old_rs;
-  size_t n_rs_sets;      /* the length of those three */
+  /* and what of its spec its status shows */
+  struct rollout_spec *rollout_spec;
+  size_t n_rs_sets;      /* the length of those four */
 };
 
 /* ---- A running lab: what model_build_live keeps --------------------------
@@ -199,6 +202,10 @@ struct model_live_workload {
   int new_replicas, new_revision;
   const struct model_rs *old_rs;
   size_t n_old_rs;
+  /* a deployment's spec as its controller read it (spec_read false: the
+   * API server's defaults) */
+  bool spec_read;
+  struct rollout_spec spec;
 };
 
 struct model_live {

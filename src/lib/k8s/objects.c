@@ -210,6 +210,7 @@ objects_from_model (const struct model *m)
           w->pod_template_hash = xstrdup (m->new_rs[i].hash);
           w->new_replicas = m->new_rs[i].replicas;
           w->revision = m->new_rs[i].revision;
+          w->rollout = m->rollout_spec[i];
           for (size_t k = 0; k < m->n_old_rs[i]; k++)
             {
               struct lab_old_rs *r = VEC_PUSH (w->old_rs, w->n_old_rs);

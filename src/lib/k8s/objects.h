@@ -14,6 +14,7 @@
 
 #include "base/error.h"
 #include "base/ipaddr.h"
+#include "k8s/rollout.h"
 #include "scenario/scenario.h"
 
 /* The kinds an owner reference or a kubectl-style TARGET can name. */
@@ -105,6 +106,7 @@ struct lab_workload {
   int new_replicas, revision;
   struct lab_old_rs *old_rs;
   size_t n_old_rs;
+  struct rollout_spec rollout; /* a deployment's: what of its spec its status shows */
   struct lab_app app;
   char *image, *container; /* the template's container (NULL: nslab's own) */
   bool privileged;       /* the template's container: securityContext.privileged */

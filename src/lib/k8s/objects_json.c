@@ -455,6 +455,7 @@ read_objects (struct json_reader *r, const json_t *j, struct lab_objects *o)
         return -1;
       w->replicas = (int) replicas;
       w->new_replicas = w->replicas;
+      w->rollout = rollout_spec_default (w->replicas);
     }
   for (size_t i = 0; i < json_array_size (nets); i++)
     {

@@ -413,11 +413,6 @@ replicas_status (int n)
 
 /* A deployment and its replicaset, or a replicaset alone; returns the
  * replicaset, which owns the pods. */
-/* The default RollingUpdate strategy (25 %% / 25 %%) the API server gives
- * every deployment here. */
-static const struct rollout_strategy default_strategy = { .max_surge = { true, true, 25 },
-                                                          .max_unavailable = { true, true, 25 } };
-
 /* A deployment's replicaset's annotations (deployment_util.go
  * SetNewReplicaSetAnnotations): its revision, and once the deployment has
  * been rolled out, desired-replicas and max-replicas (replicas + maxSurge). */
@@ -429,7 +424,7 @@ rollout_annotations (const struct lab_workload *w, int revision)
   if (w->n_old_rs)
     {
       cleanup_free char *desired = xasprintf ("%d", w->replicas);
-      cleanup_free char *maxr = xasprintf ("%d", w->replicas + rollout_max_surge (&default_strategy, w->replicas));
+      cleanup_free char *maxr = xasprintf ("%d", w->replicas + w->rollout.max_surge);
       json_object_set_new (a, "deployment.kubernetes.io/desired-replicas", json_string (desired));
       json_object_set_new (a, "deployment.kubernetes.io/max-replicas", json_string (maxr));
     }
@@ -531,11 +526,21 @@ add_workload (struct builder *b, const struct lab_objects *o, const struct lab_w
        * (DeploymentComplete), progressing while it rolls. */
       bool complete = pc->updated == w->replicas && n == w->replicas && pc->updated_ready == w->replicas;
       bool available = w->n_old_rs == 0
-                       || pc->ready >= w->replicas - rollout_max_unavailable (&default_strategy, w->replicas);
+                       || pc->ready >= w->replicas - w->rollout.max_unavailable;
       cleanup_free char *progressed = xasprintf (complete || w->n_old_rs == 0
                                                      ? "ReplicaSet \"%s-%s\" has successfully progressed."
                                                      : "ReplicaSet \"%s-%s\" is progressing.",
                                                  w->name, hash);
+      /* paused: checkPausedConditions' condition stands while it is */
+      const char *progress_status = "True",
+                 *progress_reason = complete || w->n_old_rs == 0 ? "NewReplicaSetAvailable" : "ReplicaSetUpdated";
+      if (w->rollout.paused)
+        {
+          progress_status = "Unknown";
+          progress_reason = "DeploymentPaused";
+          free (progressed);
+          progressed = xstrdup ("Deployment is paused");
+        }
       json_object_set_new (st, "conditions",
                            json_pack ("[{s:s, s:s, s:s, s:s, s:s, s:s}, {s:s, s:s, s:s, s:s, s:s, s:s}]", "type",
                                       "Available", "status", available ? "True" : "False", "reason",
@@ -543,8 +548,7 @@ add_workload (struct builder *b, const struct lab_objects *o, const struct lab_w
                                       available ? "Deployment has minimum availability."
                                                 : "Deployment does not have minimum availability.",
                                       "lastUpdateTime", b->created, "lastTransitionTime", b->created, "type",
-                                      "Progressing", "status", "True", "reason",
-                                      complete || w->n_old_rs == 0 ? "NewReplicaSetAvailable" : "ReplicaSetUpdated",
+                                      "Progressing", "status", progress_status, "reason", progress_reason,
                                       "message", progressed, "lastUpdateTime", b->created, "lastTransitionTime",
                                       b->created));
       json_object_set_new (deploy, "status", st);

@@ -65,6 +65,21 @@ rollout_max_surge (const struct rollout_strategy *st, int desired)
   return surge;
 }
 
+struct rollout_spec
+rollout_spec_of (const struct rollout_strategy *st, int desired, bool paused)
+{
+  return (struct rollout_spec) { .max_surge = rollout_max_surge (st, desired),
+                                 .max_unavailable = rollout_max_unavailable (st, desired),
+                                 .paused = paused };
+}
+
+struct rollout_spec
+rollout_spec_default (int desired)
+{
+  const struct rollout_strategy st = { .max_surge = { true, true, 25 }, .max_unavailable = { true, true, 25 } };
+  return rollout_spec_of (&st, desired, false);
+}
+
 int
 rollout_new_rs_new_replicas (const struct rollout_strategy *st, int desired, int all_replicas, int new_rs_replicas)
 {

@@ -44,6 +44,21 @@ int rollout_max_unavailable (const struct rollout_strategy *st, int desired);
 /* MaxSurge: 0 for Recreate. The max-replicas annotation is DESIRED + this. */
 int rollout_max_surge (const struct rollout_strategy *st, int desired);
 
+/* What of a Deployment's spec its status shows, as its controller read
+ * it: MaxSurge and MaxUnavailable for spec.replicas (the max-replicas
+ * annotation is replicas + max_surge; Available is at least replicas -
+ * max_unavailable pods available), and spec.paused. */
+struct rollout_spec {
+  int max_surge, max_unavailable;
+  bool paused;
+};
+
+/* ST resolved for DESIRED replicas. */
+struct rollout_spec rollout_spec_of (const struct rollout_strategy *st, int desired, bool paused);
+/* A Deployment's as the API server defaults it (RollingUpdate 25 %% /
+ * 25 %%, not paused): what its status shows before the loop read it. */
+struct rollout_spec rollout_spec_default (int desired);
+
 /* A ReplicaSet as the controller sees it: spec.replicas and
  * status.availableReplicas. */
 struct rollout_rs {

@@ -794,6 +794,32 @@ store_meta_delete (struct store *s, const char *key, nslab_error_t *err)
 }
 
 int
+store_meta_list_prefix (struct store *s, const char *prefix, json_t **out, nslab_error_t *err)
+{
+  *out = NULL;
+  sqlite3_stmt *st = NULL;
+  /* substr, not LIKE: '_' and '%' in PREFIX are plain characters */
+  if (sqlite3_prepare_v2 (s->db, "SELECT key, value FROM meta WHERE key >= ?1 AND substr (key, 1, ?2) = ?1", -1, &st,
+                          NULL)
+      != SQLITE_OK)
+    return db_error (s, err, "read meta");
+  sqlite3_bind_text (st, 1, prefix, -1, SQLITE_STATIC);
+  sqlite3_bind_int (st, 2, (int) strlen (prefix));
+  json_t *o = json_object ();
+  int r;
+  while ((r = sqlite3_step (st)) == SQLITE_ROW)
+    json_object_set_new (o, (const char *) sqlite3_column_text (st, 0), json_integer (sqlite3_column_int64 (st, 1)));
+  sqlite3_finalize (st);
+  if (r != SQLITE_DONE)
+    {
+      json_decref (o);
+      return db_error (s, err, "read meta");
+    }
+  *out = o;
+  return 0;
+}
+
+int
 store_touch (struct store *s, uint64_t *rv, nslab_error_t *err)
 {
   if (begin (s, err) < 0)

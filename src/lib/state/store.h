@@ -116,6 +116,9 @@ int store_meta_get (struct store *s, const char *key, uint64_t *out, nslab_error
 int store_meta_set (struct store *s, const char *key, uint64_t value, nslab_error_t *err);
 /* KEY gone (store_meta_get reads it as 0 again); none is no error. */
 int store_meta_delete (struct store *s, const char *key, nslab_error_t *err);
+/* Every meta key starting with PREFIX -> its value, as a new JSON object:
+ * one query where a round would otherwise read the keys one by one. */
+int store_meta_list_prefix (struct store *s, const char *prefix, json_t **out, nslab_error_t *err);
 
 /* Whether pod NS/NAME was deleted (store_delete) after version RV: a round
  * planned at RV that still has the pod must not write it back. */
