@@ -675,11 +675,13 @@ START_TEST (test_live_strategy_in_status)
   snprintf (old.hash, sizeof old.hash, "%s", old_hash);
   /* maxSurge 0, maxUnavailable 1 (for 2 replicas); default: 1 and 0 */
   const struct rollout_strategy surge0 = { .max_surge = { true, false, 0 }, .max_unavailable = { true, false, 1 } };
-  const struct rollout_spec specs[] = { rollout_spec_of (&surge0, 2, false), rollout_spec_default (2),
-                                        rollout_spec_of (&surge0, 2, true) };
-  const bool read[] = { true, false, true };
-  const char *want_max[] = { "2", "3", "2" }, *want_avail[] = { "True", "False", "True" };
-  const char *want_progress[] = { "True ReplicaSetUpdated", "True ReplicaSetUpdated", "Unknown DeploymentPaused" };
+  struct rollout_spec specs[] = { rollout_spec_of (&surge0, 2, false), rollout_spec_default (2),
+                                  rollout_spec_of (&surge0, 2, true), rollout_spec_of (&surge0, 2, false) };
+  specs[3].deadline_exceeded = true;
+  const bool read[] = { true, false, true, true };
+  const char *want_max[] = { "2", "3", "2", "2" }, *want_avail[] = { "True", "False", "True", "True" };
+  const char *want_progress[] = { "True ReplicaSetUpdated", "True ReplicaSetUpdated", "Unknown DeploymentPaused",
+                                  "False ProgressDeadlineExceeded" };
   for (size_t v = 0; v < ARRAY_SIZE (specs); v++)
     {
       struct live_buf b;

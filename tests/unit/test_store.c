@@ -1043,10 +1043,11 @@ START_TEST (test_delete_deployment_forgets_rollout)
   struct store *s = l.s;
   nslab_error_t err = NULL;
   static const char *const gone[] = { "rollout/scen/demo/web", "rollout/tpl/demo/web-5d8f9c7b6", "rollout/rev/demo/web-5d8f9c7b6",
-                                      "rollout/tpl/demo/web-abcde" };
+                                      "rollout/tpl/demo/web-abcde", "rollout/prog/demo/web", "rollout/progat/demo/web" };
   static const char *const kept[] = { "rollout/scen/demo/web-canary", "rollout/tpl/demo/web-canary-5d8f9c7b6",
                                       "rollout/rev/demo/web-canary-5d8f9c7b6", "rollout/tpl/other/web-5d8f9c7b6",
-                                      "rollout/rev/demo/webx-5d8f9c7b6", "rollout/scen/demo/web2" };
+                                      "rollout/rev/demo/webx-5d8f9c7b6", "rollout/scen/demo/web2",
+                                      "rollout/progat/demo/web-canary" };
   for (size_t i = 0; i < ARRAY_SIZE (gone); i++)
     ck_assert_int_eq (store_meta_set (s, gone[i], 7, &err), 0);
   for (size_t i = 0; i < ARRAY_SIZE (kept); i++)

@@ -187,6 +187,7 @@ struct live_buf {
   struct model_rs **old_rs; /* per workload, its deployment's old replicasets */
   char (*new_hash)[11];
   bool again;            /* a rollout took a step: the next round takes the next */
+  time_t wake_at;        /* the earliest progress deadline of a rollout (0: none) */
   struct model_live_pod *pods;
   struct model_live_node *nodes;
   struct model_live_workload *workloads;
@@ -372,6 +373,7 @@ struct scenario_cache {
   struct port_def *ports; /* every service's, one after the other */
   size_t n_ports;
   bool again; /* the last round took a rollout step */
+  time_t wake_at; /* a rollout's progress deadline the loop must see pass (0: none) */
   /* What the rollouts read, kept between rounds: each Deployment's
    * template fingerprint by "ns/name" -> [resourceVersion, fingerprint],
    * and the rollout/ meta values (only the loop writes them). */
@@ -381,7 +383,7 @@ struct scenario_cache {
 bool
 scenario_cache_again (const struct scenario_cache *c)
 {
-  return c && c->again;
+  return c && (c->again || (c->wake_at && time (NULL) >= c->wake_at));
 }
 
 struct scenario_cache *
@@ -513,7 +515,8 @@ template_fingerprint (const json_t *deploy, char **canonical)
  * default (the API server would have refused it). Packed into a JSON array
  * for the round-to-round cache: [recreate, surge set, percent, value,
  * unavailable set, percent, value, spec.revisionHistoryLimit (10 where
- * unset, as SetDefaults_Deployment), spec.paused]. */
+ * unset, as SetDefaults_Deployment), spec.paused,
+ * spec.progressDeadlineSeconds (600 where unset; 0: none, as MaxInt32)]. */
 static json_t *
 strategy_of (const json_t *deploy)
 {
@@ -533,9 +536,13 @@ strategy_of (const json_t *deploy)
     }
   const json_t *hl = json_object_get (json_object_get (deploy, "spec"), "revisionHistoryLimit");
   json_int_t history = json_is_integer (hl) && json_integer_value (hl) >= 0 ? json_integer_value (hl) : 10;
-  return json_pack ("[b, b, b, i, b, b, i, I, b]", type && strcmp (type, "Recreate") == 0, a[0].set, a[0].percent,
+  const json_t *pd = json_object_get (json_object_get (deploy, "spec"), "progressDeadlineSeconds");
+  json_int_t deadline = json_is_integer (pd) && json_integer_value (pd) > 0 ? json_integer_value (pd) : 600;
+  if (deadline >= INT32_MAX)
+    deadline = 0;
+  return json_pack ("[b, b, b, i, b, b, i, I, b, I]", type && strcmp (type, "Recreate") == 0, a[0].set, a[0].percent,
                     (json_int_t) a[0].value, a[1].set, a[1].percent, (json_int_t) a[1].value, history,
-                    json_is_true (json_object_get (json_object_get (deploy, "spec"), "paused")));
+                    json_is_true (json_object_get (json_object_get (deploy, "spec"), "paused")), deadline);
 }
 
 static struct rollout_strategy
@@ -622,6 +629,55 @@ struct rollout_round {
   json_t *scen;            /* rollout/scen/NS/NAME -> value */
 };
 
+/* progress.go: whether deployment W's rollout went DEADLINE seconds (0:
+ * none, or the rollout is complete or paused) without progressing (more
+ * updated or available pods, fewer old ones: DeploymentProgressing), since
+ * its new ReplicaSet became the new one. Its last progress is kept in
+ * rollout/prog/NS/NAME (the counts, with a part of the new ReplicaSet's
+ * hash) and rollout/progat/NS/NAME (when, in seconds); both go once there
+ * is no deadline to watch, so the next rollout starts afresh. */
+static bool
+progress_deadline (struct store *s, const struct workload_def *w, const struct rs_row *nrs, const struct rs_row *old,
+                   size_t n_old, json_int_t deadline, struct live_buf *b, nslab_error_t *err, int *rc)
+{
+  cleanup_free char *pk = xasprintf ("rollout/prog/%s/%s", w->ns, w->name);
+  cleanup_free char *tk = xasprintf ("rollout/progat/%s/%s", w->ns, w->name);
+  uint64_t was = meta_of (s, b, pk, err, rc), at = meta_of (s, b, tk, err, rc);
+  if (deadline == 0)
+    {
+      if (was || at)
+        {
+          json_object_set_new (b->meta_writes, pk, json_null ());
+          json_object_set_new (b->meta_writes, tk, json_null ());
+        }
+      return false;
+    }
+  int old_pods = 0, available = nrs->available;
+  for (size_t k = 0; k < n_old; k++)
+    old_pods += old[k].pods, available += old[k].available;
+#define CLAMP16(v) ((uint64_t) ((v) < 0 ? 0 : (v) > 0xffff ? 0xffff : (v)))
+  uint64_t which = fnv1a64 (nrs->rs.hash) & 0x7fff;
+  uint64_t now_counts = CLAMP16 (nrs->pods) | CLAMP16 (available) << 16 | CLAMP16 (old_pods) << 32 | which << 48;
+#undef CLAMP16
+  bool progressed = was == 0 || (was >> 48) != which || (now_counts & 0xffff) > (was & 0xffff)
+                    || (now_counts >> 16 & 0xffff) > (was >> 16 & 0xffff)
+                    || (now_counts >> 32 & 0xffff) < (was >> 32 & 0xffff);
+  time_t now = time (NULL);
+  if (progressed || at == 0)
+    {
+      json_object_set_new (b->meta_writes, tk, json_integer ((json_int_t) now));
+      at = (uint64_t) now;
+    }
+  if (now_counts != was)
+    json_object_set_new (b->meta_writes, pk, json_integer ((json_int_t) now_counts));
+  time_t due = (time_t) at + (time_t) deadline;
+  if (now > due)
+    return true;
+  if (b->wake_at == 0 || due + 1 < b->wake_at)
+    b->wake_at = due + 1;
+  return false;
+}
+
 /* rolloutRolling for deployment W (workload I): which ReplicaSet is new,
  * and one step of scaling it up or the old ones down. */
 static int
@@ -656,12 +712,14 @@ rollout_deployment (struct store *s, const struct workload_def *w, size_t i, con
   struct rollout_strategy st;
   size_t history = 10;
   bool paused = false;
+  json_int_t deadline = 600;
   if (known && json_equal (json_array_get (known, 0), rv))
     {
       fp = (uint64_t) json_integer_value (json_array_get (known, 1));
       st = strategy_unpack (json_array_get (known, 2));
       history = (size_t) json_integer_value (json_array_get (json_array_get (known, 2), 7));
       paused = json_is_true (json_array_get (json_array_get (known, 2), 8));
+      deadline = json_integer_value (json_array_get (json_array_get (known, 2), 9));
     }
   else
     {
@@ -675,6 +733,7 @@ rollout_deployment (struct store *s, const struct workload_def *w, size_t i, con
       st = strategy_unpack (packed);
       history = (size_t) json_integer_value (json_array_get (packed, 7));
       paused = json_is_true (json_array_get (packed, 8));
+      deadline = json_integer_value (json_array_get (packed, 9));
       json_decref (d);
       if (b->templates)
         json_object_set_new (b->templates, dkey,
@@ -863,6 +922,7 @@ rollout_deployment (struct store *s, const struct workload_def *w, size_t i, con
   struct model_live_workload *lw = &b->workloads[i];
   lw->spec_read = true;
   lw->spec = rollout_spec_of (&st, desired, paused);
+  lw->spec.deadline_exceeded = progress_deadline (s, w, &nrs, rows, n, complete || paused ? 0 : deadline, b, err, &rc);
   /* A deployment never rolled keeps the one replicaset of its template. */
   if (kept > 0 || strcmp (nrs.rs.hash, scen_hash) != 0)
     {
@@ -976,7 +1036,10 @@ converge_plan (const char *lab, const char *scenario_path, struct scenario_cache
   if (rc == 0)
     rc = rollout_deployments (s, sc, &live, err);
   if (cache)
-    cache->again = rc == 0 && live.again;
+    {
+      cache->again = rc == 0 && live.again;
+      cache->wake_at = rc == 0 ? live.wake_at : 0;
+    }
   json_decref (pods);
   struct model *m = NULL;
   if (rc == 0)

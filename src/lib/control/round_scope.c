@@ -150,7 +150,8 @@ round_scope_find (const struct lab_objects *old, const struct lab_objects *new, 
       bool same_rs = a->new_replicas == b->new_replicas && a->revision == b->revision && a->n_old_rs == b->n_old_rs
                      && a->rollout.max_surge == b->rollout.max_surge
                      && a->rollout.max_unavailable == b->rollout.max_unavailable
-                     && a->rollout.paused == b->rollout.paused;
+                     && a->rollout.paused == b->rollout.paused
+                     && a->rollout.deadline_exceeded == b->rollout.deadline_exceeded;
       for (size_t k = 0; same_rs && k < a->n_old_rs; k++)
         same_rs = strcmp (a->old_rs[k].hash, b->old_rs[k].hash) == 0 && a->old_rs[k].replicas == b->old_rs[k].replicas
                   && a->old_rs[k].revision == b->old_rs[k].revision;

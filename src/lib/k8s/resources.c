@@ -534,7 +534,14 @@ add_workload (struct builder *b, const struct lab_objects *o, const struct lab_w
       /* paused: checkPausedConditions' condition stands while it is */
       const char *progress_status = "True",
                  *progress_reason = complete || w->n_old_rs == 0 ? "NewReplicaSetAvailable" : "ReplicaSetUpdated";
-      if (w->rollout.paused)
+      if (w->rollout.deadline_exceeded && !complete)
+        {
+          progress_status = "False";
+          progress_reason = "ProgressDeadlineExceeded";
+          free (progressed);
+          progressed = xasprintf ("ReplicaSet \"%s-%s\" has timed out progressing.", w->name, hash);
+        }
+      else if (w->rollout.paused)
         {
           progress_status = "Unknown";
           progress_reason = "DeploymentPaused";

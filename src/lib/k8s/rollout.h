@@ -51,6 +51,9 @@ int rollout_max_surge (const struct rollout_strategy *st, int desired);
 struct rollout_spec {
   int max_surge, max_unavailable;
   bool paused;
+  /* progress.go DeploymentTimedOut: spec.progressDeadlineSeconds went by
+   * without the rollout progressing */
+  bool deadline_exceeded;
 };
 
 /* ST resolved for DESIRED replicas. */

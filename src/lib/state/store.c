@@ -585,7 +585,7 @@ store_list_prefix (struct store *s, const char *kind, const char *ns, const char
 
 static int meta_set_locked (struct store *s, const char *key, uint64_t value, nslab_error_t *err);
 
-/* A deleted Deployment's rollout records go with it (docs/state.md: rollout/scen/NS/NAME, and
+/* A deleted Deployment's rollout records go with it (docs/state.md: rollout/scen|prog|progat/NS/NAME, and
  * rollout/tpl|rev/NS/NAME-HASH of its ReplicaSets): one made again with the name starts at
  * revision 1, as a new object in Kubernetes has no history. HASH has no '-', so the records of
  * a Deployment named NAME-SOMETHING stay. */
@@ -593,10 +593,12 @@ static int
 forget_rollout_locked (struct store *s, const char *ns, const char *name, nslab_error_t *err)
 {
   cleanup_free char *scen = xasprintf ("rollout/scen/%s/%s", ns, name);
+  cleanup_free char *prog = xasprintf ("rollout/prog/%s/%s", ns, name);
+  cleanup_free char *prog_at = xasprintf ("rollout/progat/%s/%s", ns, name);
   cleanup_free char *rs_prefix = xasprintf ("%s/%s-", ns, name);
   sqlite3_stmt *st = NULL;
   if (sqlite3_prepare_v2 (s->db,
-                          "DELETE FROM meta WHERE key = ?1 OR (substr (key, 1, 12) IN ('rollout/tpl/', 'rollout/rev/')"
+                          "DELETE FROM meta WHERE key IN (?1, ?4, ?5) OR (substr (key, 1, 12) IN ('rollout/tpl/', 'rollout/rev/')"
                           " AND substr (key, 13, ?3) = ?2 AND length (key) > 12 + ?3"
                           " AND instr (substr (key, 13 + ?3), '-') = 0)",
                           -1, &st, NULL)
@@ -605,6 +607,8 @@ forget_rollout_locked (struct store *s, const char *ns, const char *name, nslab_
   sqlite3_bind_text (st, 1, scen, -1, SQLITE_STATIC);
   sqlite3_bind_text (st, 2, rs_prefix, -1, SQLITE_STATIC);
   sqlite3_bind_int (st, 3, (int) strlen (rs_prefix));
+  sqlite3_bind_text (st, 4, prog, -1, SQLITE_STATIC);
+  sqlite3_bind_text (st, 5, prog_at, -1, SQLITE_STATIC);
   int r = sqlite3_step (st);
   sqlite3_finalize (st);
   return r == SQLITE_DONE ? 0 : db_error (s, err, "write meta");
