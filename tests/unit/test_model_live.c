@@ -663,8 +663,9 @@ find_item (const json_t *items, const char *kind, const char *name)
  * shows (deployment_util.go): the new ReplicaSet's max-replicas annotation
  * is replicas + MaxSurge, Available is True while at least replicas -
  * MaxUnavailable pods are available; paused, Progressing is Unknown,
- * DeploymentPaused (sync.go checkPausedConditions). Without it, the API
- * server's defaults, 25 %% / 25 %%. */
+ * DeploymentPaused (sync.go checkPausedConditions); past its progress
+ * deadline, False, ProgressDeadlineExceeded (progress.go). Without it, the
+ * API server's defaults, 25 % / 25 %. */
 START_TEST (test_live_strategy_in_status)
 {
   struct scenario *sc0 = lab (2, "http:80", "http:8080", "app=solo");
