@@ -265,3 +265,107 @@ Scaled up replica set $third from 0 to 2" ]
   [ "$(meta "$new")" = 2 ]
   "$NSLAB" down k3s
 }
+
+# The Progressing condition as kubectl -o jsonpath reads it: status reason message.
+progressing () {
+  kc -n demo get deploy web -o jsonpath='{range .status.conditions[?(@.type=="Progressing")]}{.status} {.reason} {.message}{end}'
+}
+
+# Until the Progressing condition's reason is $1 (the loop's next rounds), at most 10 s.
+wait_progressing () {
+  for _ in $(seq 100); do [[ "$(progressing)" == *" $1 "* ]] && return 0; sleep 0.1; done
+  progressing >&2
+  return 1
+}
+
+@test "rollout: kubectl rollout pause holds a changed template back (Progressing DeploymentPaused), resume rolls it out; max-replicas and Available follow the strategy" {
+  "$NSLAB" up "$SEED" > /dev/null
+  old=$(kc -n demo get rs -o jsonpath='{.items[0].metadata.name}')
+  kc -n demo patch deploy web -p '{"spec":{"replicas":4,"strategy":{"rollingUpdate":{"maxSurge":0,"maxUnavailable":2}}}}' > /dev/null
+  timeout 60 "$NSLAB" kubectl k3s -n demo rollout status deploy/web > /dev/null
+  [ "$(kc -n demo rollout pause deploy/web)" = "deployment.apps/web paused" ]
+  kc -n demo set image deploy/web nginx=nginx:1.28-alpine > /dev/null
+  wait_progressing DeploymentPaused
+  [ "$(progressing)" = "Unknown DeploymentPaused Deployment is paused" ]
+  sleep 2   # rounds enough for a step: none comes
+  [ "$(kc -n demo get rs -o jsonpath='{.items[*].metadata.name}')" = "$old" ]
+  [ "$(kc -n demo get pods -l app=web -o jsonpath='{.items[*].spec.containers[0].image}')" = "nginx:1.27-alpine nginx:1.27-alpine nginx:1.27-alpine nginx:1.27-alpine" ]
+  [ "$(kc -n demo rollout resume deploy/web)" = "deployment.apps/web resumed" ]
+  run timeout 60 "$NSLAB" kubectl k3s -n demo rollout status deploy/web
+  [ "$status" -eq 0 ]
+  [[ "$output" == *'deployment "web" successfully rolled out' ]]
+  new=web-$(kc -n demo get pods -l app=web -o jsonpath='{.items[0].metadata.labels.pod-template-hash}')
+  [ "$new" != "$old" ]
+  # maxSurge 0: never more than 4 pods, and the first step took 2 old ones down at once
+  [ "$(kc -n demo get rs "$new" -o jsonpath='{.metadata.annotations.deployment\.kubernetes\.io/max-replicas} {.metadata.annotations.deployment\.kubernetes\.io/desired-replicas}')" = "4 4" ]
+  [ "$(scaling_events | grep -m1 "Scaled down replica set $old")" = "Scaled down replica set $old from 4 to 2" ]
+  [ "$(progressing)" = "True NewReplicaSetAvailable ReplicaSet \"$new\" has successfully progressed." ]
+  "$NSLAB" down k3s
+}
+
+@test "rollout: spec.progressDeadlineSeconds: a rollout whose pods never get ready times out (ProgressDeadlineExceeded), kubectl rollout status exits 1" {
+  lab=$(make_lab k3s 56)
+  "$NSLAB" up "$lab" > /dev/null
+  sed -i 's/^image = nginx:1.27-alpine$/image = nginx:1.27-alpine\nreadiness = tcp:81/' "$lab"
+  "$NSLAB" apply "$lab" > /dev/null
+  wait_progressing ReplicaSetUpdated
+  # nslab apply writes the Deployment as the file has it (600 s): the deadline after it
+  kc -n demo patch deploy web -p '{"spec":{"progressDeadlineSeconds":3}}' > /dev/null
+  run timeout 60 "$NSLAB" kubectl k3s -n demo rollout status deploy/web
+  [ "$status" -eq 1 ]
+  [[ "$output" == *'error: deployment "web" exceeded its progress deadline' ]]
+  [[ "$(progressing)" == 'False ProgressDeadlineExceeded ReplicaSet "web-'*'" has timed out progressing.' ]]
+  # the old pods serve on; the old template back completes it
+  [ "$(kc -n demo get deploy web -o jsonpath='{.status.conditions[?(@.type=="Available")].status}')" = True ]
+  sed -i '/^readiness = tcp:81$/d' "$lab"
+  "$NSLAB" apply "$lab" > /dev/null
+  run timeout 60 "$NSLAB" kubectl k3s -n demo rollout status deploy/web
+  [ "$status" -eq 0 ]
+  [[ "$(progressing)" == 'True NewReplicaSetAvailable '* ]]
+  "$NSLAB" down k3s
+}
+
+@test "rollout: kubectl 1.20's rollout pause, resume and status (a progress deadline exceeded too)" {
+  K120=${NSLAB_TEST_KUBECTL_120:-/tmp/k120/usr/bin/kubectl}
+  [ -x "$K120" ] || skip "no kubectl 1.20 at $K120 (NSLAB_TEST_KUBECTL_120)"
+  k120 () { NSLAB_KUBECTL=$K120 "$NSLAB" kubectl k3s "$@"; }
+  lab=$(make_lab k3s 56)
+  "$NSLAB" up "$lab" > /dev/null
+  [ "$(k120 -n demo rollout pause deploy/web)" = "deployment.apps/web paused" ]
+  k120 -n demo set image deploy/web nginx=nginx:1.28-alpine > /dev/null
+  wait_progressing DeploymentPaused
+  [ "$(k120 -n demo rollout resume deploy/web)" = "deployment.apps/web resumed" ]
+  run timeout 60 env NSLAB_KUBECTL="$K120" "$NSLAB" kubectl k3s -n demo rollout status deploy/web
+  [ "$status" -eq 0 ]
+  [[ "$output" == *'deployment "web" successfully rolled out' ]]
+  sed -i 's/^image = nginx:1.27-alpine$/image = nginx:1.28-alpine\nreadiness = tcp:81/' "$lab"
+  "$NSLAB" apply "$lab" > /dev/null
+  k120 -n demo patch deploy web -p '{"spec":{"progressDeadlineSeconds":2}}' > /dev/null
+  run timeout 60 env NSLAB_KUBECTL="$K120" "$NSLAB" kubectl k3s -n demo rollout status deploy/web
+  [ "$status" -eq 1 ]
+  [[ "$output" == *'error: deployment "web" exceeded its progress deadline' ]]
+  "$NSLAB" down k3s
+}
+
+@test "rollout: a Deployment deleted and made again starts at revision 1, its rollout records gone with it" {
+  lab=$(make_lab k3s 56)
+  "$NSLAB" up "$lab" > /dev/null
+  kc -n demo set image deploy/web nginx=nginx:1.28-alpine > /dev/null
+  timeout 60 "$NSLAB" kubectl k3s -n demo rollout status deploy/web > /dev/null
+  kc -n demo rollout undo deploy/web > /dev/null   # web-8597f6f985 again, as revision 3
+  timeout 60 "$NSLAB" kubectl k3s -n demo rollout status deploy/web > /dev/null
+  [ "$(kc -n demo get deploy web -o jsonpath='{.metadata.annotations.deployment\.kubernetes\.io/revision}')" = 3 ]
+  meta () { sqlite3 "$STATE_ROOT/k3s/store.db" "select count(*) from meta where key like 'rollout/%/demo/web%' and key not like '%/web-svc%'"; }
+  [ "$(meta)" -gt 0 ]
+  kc -n demo delete deploy web > /dev/null
+  [ "$(meta)" = 0 ]
+  # made again from the lab's section (kubectl create would find the section still there)
+  "$NSLAB" apply "$lab" > /dev/null
+  run timeout 60 "$NSLAB" kubectl k3s -n demo rollout status deploy/web
+  [ "$status" -eq 0 ]
+  [ "$(kc -n demo get deploy web -o jsonpath='{.metadata.annotations.deployment\.kubernetes\.io/revision}')" = 1 ]
+  run kc -n demo get rs -o jsonpath='{range .items[*]}{.metadata.annotations.deployment\.kubernetes\.io/revision} {.spec.replicas}{"\n"}{end}'
+  [ "$output" = "1 2" ]
+  [ "$(kc -n demo rollout history deploy/web | sed -n 3p)" = "1         <none>" ]
+  "$NSLAB" down k3s
+}
