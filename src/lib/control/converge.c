@@ -375,7 +375,8 @@ struct scenario_cache {
   bool again; /* the last round took a rollout step */
   time_t wake_at; /* a rollout's progress deadline the loop must see pass (0: none) */
   /* What the rollouts read, kept between rounds: each Deployment's
-   * template fingerprint by "ns/name" -> [resourceVersion, fingerprint],
+   * template fingerprint by "ns/name" -> [resourceVersion, fingerprint,
+   * strategy_of, uid],
    * and the rollout/ meta values (only the loop writes them). */
   json_t *rollout_templates, *rollout_meta;
 };
