@@ -92,10 +92,14 @@ keep_pod_containers (json_t *pod, const json_t *was)
   json_t *spec = json_object_get (pod, "spec");
   const json_t *kept = json_object_get (json_object_get (was, "spec"), "containers");
   json_t *planned = json_object_get (spec, "containers");
+  json_t *status = json_object_get (pod, "status");
+  /* nor does the QoS class the API server gave it on create, from them */
+  json_t *qos = json_object_get (json_object_get (was, "status"), "qosClass");
+  if (json_is_object (status) && json_is_string (qos))
+    json_object_set (status, "qosClass", qos);
   if (!json_is_object (spec) || json_array_size (kept) == 0 || json_equal (kept, planned))
     return;
   json_object_set_new (spec, "containers", json_deep_copy (kept));
-  json_t *status = json_object_get (pod, "status");
   const json_t *first = json_array_get (json_object_get (status, "containerStatuses"), 0);
   if (first)
     json_object_set_new (status, "containerStatuses", pod_template_statuses (kept, first));

@@ -10,6 +10,7 @@
 
 #include "base/util.h"
 #include "k8s/names.h"
+#include "scenario/scenario.h"
 
 /* KEY of O set to V unless O has it already (a default). */
 static void
@@ -489,6 +490,45 @@ set_qos_class (json_t *pod)
     json_object_set_new (status, "qosClass", json_string (pod_template_qos_class (json_object_get (pod, "spec"))));
 }
 
+/* SetDefaults_PodSpec (pkg/apis/core/v1/defaults.go) */
+static void
+spec_defaults (json_t *spec)
+{
+  set_default (spec, "restartPolicy", json_string ("Always"));
+  set_default (spec, "dnsPolicy", json_string ("ClusterFirst"));
+  set_default (spec, "terminationGracePeriodSeconds", json_integer (30));
+  set_default (spec, "schedulerName", json_string ("default-scheduler"));
+  set_default (spec, "securityContext", json_object ());
+  set_default (spec, "enableServiceLinks", json_true ());
+}
+
+json_t *
+pod_template_spec_defaulted (const json_t *spec)
+{
+  json_t *out = json_is_object (spec) ? json_deep_copy (spec) : json_object ();
+  /* what decoding drops: null and "" fields, empty lists and maps
+   * (omitempty), so a manifest that writes them is the same spec */
+  const char *k;
+  json_t *v;
+  void *tmp;
+  json_object_foreach_safe (out, tmp, k, v)
+    if (json_is_null (v) || (json_is_string (v) && *json_string_value (v) == '\0')
+        || (json_is_array (v) && json_array_size (v) == 0)
+        || (json_is_object (v) && json_object_size (v) == 0 && strcmp (k, "securityContext") != 0))
+      json_object_del (out, k);
+  static const char *const lists[] = { "containers", "initContainers" };
+  for (size_t i = 0; i < ARRAY_SIZE (lists); i++)
+    {
+      const json_t *c = json_object_get (out, lists[i]);
+      if (json_is_array (c))
+        json_object_set_new (out, lists[i], pod_template_default_containers (c));
+    }
+  if (json_object_get (out, "containers") == NULL)
+    json_object_set_new (out, "containers", json_array ());
+  spec_defaults (out);
+  return out;
+}
+
 /* Priority admission: the value of the built-in PriorityClasses
  * (scheduling.SystemCriticalPriority and 1000 above it), 0 without a class
  * (no globalDefault one). Both built-ins and the default preempt lower
@@ -509,13 +549,7 @@ pod_template_pod_defaults (json_t *pod, const char *lab)
   json_t *spec = json_object_get (pod, "spec");
   if (!json_is_object (spec))
     return;
-  /* SetDefaults_PodSpec (pkg/apis/core/v1/defaults.go) */
-  set_default (spec, "restartPolicy", json_string ("Always"));
-  set_default (spec, "dnsPolicy", json_string ("ClusterFirst"));
-  set_default (spec, "terminationGracePeriodSeconds", json_integer (30));
-  set_default (spec, "schedulerName", json_string ("default-scheduler"));
-  set_default (spec, "securityContext", json_object ());
-  set_default (spec, "enableServiceLinks", json_true ());
+  spec_defaults (spec);
   set_default (spec, "priority",
                json_integer (class_priority (json_string_value (json_object_get (spec, "priorityClassName")))));
   set_default (spec, "preemptionPolicy", json_string ("PreemptLowerPriority"));
@@ -595,4 +629,39 @@ pod_template_apply (json_t *pod, const json_t *template_containers)
     return;
   const json_t *like = json_array_get (json_object_get (status, "containerStatuses"), 0);
   json_object_set_new (status, "containerStatuses", pod_template_statuses (containers, like));
+}
+
+/* The app a container runs: its image's (scenario_image_app), with the
+ * container's first containerPort for an http one; an image that maps to
+ * none of them an http app on that port when it has one. */
+static void
+container_app (const struct scenario *sc, const json_t *container, struct app_def *out)
+{
+  const char *image = json_string_value (json_object_get (container, "image"));
+  const json_t *port = json_object_get (json_array_get (json_object_get (container, "ports"), 0), "containerPort");
+  bool has_port = json_is_integer (port) && json_integer_value (port) > 0 && json_integer_value (port) < 65536;
+  if (!scenario_image_app (sc, image, out))
+    *out = (struct app_def) { .kind = has_port ? APP_HTTP : APP_NONE };
+  if (out->kind == APP_HTTP && has_port)
+    out->port = (uint16_t) json_integer_value (port);
+}
+
+size_t
+pod_template_app (const struct scenario *sc, const json_t *containers, struct app_def *out)
+{
+  *out = (struct app_def) { .kind = APP_NONE };
+  container_app (sc, json_array_get (containers, 0), out);
+  size_t i;
+  const json_t *c;
+  json_array_foreach (containers, i, c)
+    {
+      struct app_def a;
+      container_app (sc, c, &a);
+      if (a.kind != APP_NONE)
+        {
+          *out = a;
+          return i;
+        }
+    }
+  return 0;
 }

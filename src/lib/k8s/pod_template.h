@@ -9,6 +9,10 @@
 
 #include <jansson.h>
 #include <stdbool.h>
+#include <stddef.h>
+
+struct scenario;
+struct app_def;
 
 /* Containers C (a JSON array) with the API server's defaults filled in
  * where unset: imagePullPolicy (Always for an untagged or :latest image,
@@ -17,6 +21,15 @@
  * fieldRefs' apiVersion v1, probes' timeouts, periods, thresholds and
  * httpGet scheme. A new array; C is not changed. */
 json_t *pod_template_default_containers (const json_t *c);
+
+/* A pod template's SPEC as the API server stores it, for comparing two
+ * (the Deployment controller's EqualIgnoreHash): null, "" and empty list
+ * and map fields dropped as decoding drops them, containers and init
+ * containers defaulted (pod_template_default_containers) and
+ * SetDefaults_PodSpec's defaults (restartPolicy, dnsPolicy,
+ * terminationGracePeriodSeconds, schedulerName, securityContext,
+ * enableServiceLinks). A new object; SPEC (NULL: none) is not changed. */
+json_t *pod_template_spec_defaulted (const json_t *spec);
 
 /* IMAGE as containerd reports it in a container status: the Docker Hub
  * domain and library/ added where the name has none, :latest where it has
@@ -74,5 +87,14 @@ const char *pod_template_qos_class (const json_t *spec);
  * planned one. Its kube-api-access volume, if
  * it has one, is mounted in every new container. */
 void pod_template_apply (json_t *pod, const json_t *template_containers);
+
+/* The one app nslab runs for a pod of CONTAINERS, in the lab whose
+ * scenario is SC (its [images]; NULL: the built-ins), in *OUT (APP_HTTP and
+ * its port, or APP_NONE): that of the first container whose image maps to
+ * an app (a sidecar before it, busybox say, runs nothing), an http one
+ * listening on the container's first containerPort when it gives one, and
+ * an unmapped image with a containerPort an http app on it. Returns the
+ * index of that container (0 when none runs an app). */
+size_t pod_template_app (const struct scenario *sc, const json_t *containers, struct app_def *out);
 
 #endif
