@@ -8,6 +8,7 @@
 #include <jansson.h>
 
 #include "k8s/pod_template.h"
+#include "scenario/scenario.h"
 
 static json_t *
 parse (const char *text)
@@ -337,6 +338,87 @@ START_TEST (test_qos_class)
 }
 END_TEST
 
+/* Two templates are the same as the API server stores them (the
+ * Deployment controller's EqualIgnoreHash): a manifest without the
+ * defaults equals the stored template with them; any field of the spec
+ * changed is another one. */
+START_TEST (test_spec_defaulted)
+{
+  json_t *manifest = parse ("{\"containers\":[{\"name\":\"web\",\"image\":\"nginx:1.27\",\"ports\":[{\"containerPort\":80}]}],"
+                            "\"nodeSelector\":{},\"volumes\":[]}");
+  json_t *stored = parse ("{\"containers\":[{\"name\":\"web\",\"image\":\"nginx:1.27\",\"imagePullPolicy\":\"IfNotPresent\","
+                          "\"ports\":[{\"containerPort\":80,\"protocol\":\"TCP\"}],\"resources\":{},"
+                          "\"terminationMessagePath\":\"/dev/termination-log\",\"terminationMessagePolicy\":\"File\"}],"
+                          "\"restartPolicy\":\"Always\",\"dnsPolicy\":\"ClusterFirst\",\"terminationGracePeriodSeconds\":30,"
+                          "\"schedulerName\":\"default-scheduler\",\"securityContext\":{}}");
+  json_t *a = pod_template_spec_defaulted (manifest), *b = pod_template_spec_defaulted (stored);
+  ck_assert (json_equal (a, b));
+  static const char *const changes[] = {
+    "{\"nodeSelector\":{\"kubernetes.io/os\":\"linux\"}}",
+    "{\"tolerations\":[{\"key\":\"x\",\"operator\":\"Exists\"}]}",
+    "{\"volumes\":[{\"name\":\"data\",\"emptyDir\":{}}]}",
+    "{\"dnsPolicy\":\"Default\"}",
+    "{\"terminationGracePeriodSeconds\":5}",
+  };
+  for (size_t i = 0; i < ARRAY_SIZE (changes); i++)
+    {
+      json_t *m = json_deep_copy (manifest);
+      json_t *c = parse (changes[i]);
+      json_object_update (m, c);
+      json_t *d = pod_template_spec_defaulted (m);
+      ck_assert_msg (!json_equal (d, b), "%s", changes[i]);
+      json_decref (d);
+      json_decref (c);
+      json_decref (m);
+    }
+  /* a container's env, resources, args */
+  static const char *const container_changes[] = {
+    "{\"env\":[{\"name\":\"COLOR\",\"value\":\"red\"}]}",
+    "{\"resources\":{\"limits\":{\"cpu\":\"100m\"}}}",
+    "{\"args\":[\"-v\"]}",
+  };
+  for (size_t i = 0; i < ARRAY_SIZE (container_changes); i++)
+    {
+      json_t *m = json_deep_copy (manifest);
+      json_t *c = parse (container_changes[i]);
+      json_object_update (json_array_get (json_object_get (m, "containers"), 0), c);
+      json_t *d = pod_template_spec_defaulted (m);
+      ck_assert_msg (!json_equal (d, b), "%s", container_changes[i]);
+      json_decref (d);
+      json_decref (c);
+      json_decref (m);
+    }
+  /* the arguments are not changed */
+  ck_assert_ptr_nonnull (json_object_get (manifest, "nodeSelector"));
+  json_decref (a);
+  json_decref (b);
+  json_decref (stored);
+  json_decref (manifest);
+}
+END_TEST
+
+/* The app nslab runs for a pod of containers made through the API: the
+ * first container whose image maps to one, its containerPort for http. */
+START_TEST (test_template_app)
+{
+  struct app_def app;
+  json_t *c = parse ("[{\"name\":\"side\",\"image\":\"busybox\"},{\"name\":\"web\",\"image\":\"nginx:1.27\"}]");
+  ck_assert_uint_eq (pod_template_app (NULL, c, &app), 1);
+  ck_assert_int_eq (app.kind, APP_HTTP);
+  ck_assert_uint_eq (app.port, 80);
+  json_decref (c);
+  c = parse ("[{\"name\":\"x\",\"image\":\"example.com/x:1\",\"ports\":[{\"containerPort\":8080}]}]");
+  ck_assert_uint_eq (pod_template_app (NULL, c, &app), 0);
+  ck_assert_int_eq (app.kind, APP_HTTP);
+  ck_assert_uint_eq (app.port, 8080);
+  json_decref (c);
+  c = parse ("[{\"name\":\"x\",\"image\":\"busybox:1.36\"}]");
+  ck_assert_uint_eq (pod_template_app (NULL, c, &app), 0);
+  ck_assert_int_eq (app.kind, APP_NONE);
+  json_decref (c);
+}
+END_TEST
+
 static Suite *
 make_suite (void)
 {
@@ -348,6 +430,8 @@ make_suite (void)
   tcase_add_test (tc, test_container_ids);
   tcase_add_test (tc, test_pod_defaults);
   tcase_add_test (tc, test_qos_class);
+  tcase_add_test (tc, test_spec_defaulted);
+  tcase_add_test (tc, test_template_app);
   suite_add_tcase (s, tc);
   return s;
 }
