@@ -231,7 +231,27 @@ YAML
   done
   # the token is where the mount says: the pod reads its namespace there
   [ "$("$NSLAB" exec k3s -n demo "pod/$web" -- cat /var/run/secrets/kubernetes.io/serviceaccount/namespace)" = demo ]
-  # add-ons name their own account: coredns gets SetDefaults_PodSpec's only
-  [ "$(kc -n kube-system get pods -l k8s-app=kube-dns -o jsonpath='{.items[0].spec.enableServiceLinks} {.items[0].spec.serviceAccountName} {.items[0].spec.volumes}')" = "true  " ]
+  # no resources: BestEffort, in the status and in describe
+  [ "$(kc get pod tst -o jsonpath='{.status.qosClass}')" = BestEffort ]
+  [[ "$(kc describe pod tst)" == *$'\nQoS Class:                   BestEffort\n'* ]]
+  "$NSLAB" down k3s
+}
+
+@test "pod template: add-on pods as their manifests and admission make them: coredns's priority class, account, token, dnsPolicy, tolerations, resources (Burstable)" {
+  "$NSLAB" up "$SEED" > /dev/null
+  dns () { kc -n kube-system get pods -l k8s-app=kube-dns -o jsonpath="$1"; }
+  # k3s's manifests/coredns.yaml, then Priority and serviceaccount admission
+  [ "$(dns '{.items[0].spec.priorityClassName} {.items[0].spec.priority} {.items[0].spec.preemptionPolicy} {.items[0].spec.serviceAccountName} {.items[0].spec.serviceAccount} {.items[0].spec.dnsPolicy} {.items[0].spec.nodeSelector}')" = 'system-cluster-critical 2000000000 PreemptLowerPriority coredns coredns Default {"kubernetes.io/os":"linux"}' ]
+  [ "$(dns '{range .items[0].spec.tolerations[*]}{.key}:{.effect}:{.operator}:{.tolerationSeconds} {end}')" = "CriticalAddonsOnly::Exists: node-role.kubernetes.io/control-plane:NoSchedule:Exists: node-role.kubernetes.io/master:NoSchedule:Exists: node.kubernetes.io/not-ready:NoExecute:Exists:300 node.kubernetes.io/unreachable:NoExecute:Exists:300 " ]
+  [ "$(dns '{.items[0].spec.containers[0].resources}' | jq -cS .)" = '{"limits":{"memory":"170Mi"},"requests":{"cpu":"100m","memory":"70Mi"}}' ]
+  vol=$(dns '{.items[0].spec.volumes[0].name}')
+  [[ "$vol" =~ ^kube-api-access-[bcdfghjklmnpqrstvwxz2456789]{5}$ ]]
+  [ "$(dns '{.items[0].spec.containers[0].volumeMounts[0].mountPath} {.items[0].spec.containers[0].volumeMounts[0].name}')" = "/var/run/secrets/kubernetes.io/serviceaccount $vol" ]
+  # requests below the memory limit, no cpu limit: Burstable
+  [ "$(dns '{.items[0].status.qosClass}')" = Burstable ]
+  run kc -n kube-system describe pod "$(dns '{.items[0].metadata.name}')"
+  [[ "$output" =~ $'\n'Priority:\ +2000000000$'\n'Priority\ Class\ Name:\ +system-cluster-critical$'\n' ]] || { echo "$output" >&2; false; }
+  [[ "$output" == *$'\n    Limits:\n      memory:  170Mi\n    Requests:\n      cpu:        100m\n      memory:     70Mi\n'* ]] || { echo "$output" >&2; false; }
+  [[ "$output" =~ $'\n'QoS\ Class:\ +Burstable$'\n'Node-Selectors:\ +kubernetes.io/os=linux$'\n'Tolerations:\ +CriticalAddonsOnly\ op=Exists$'\n' ]] || { echo "$output" >&2; false; }
   "$NSLAB" down k3s
 }

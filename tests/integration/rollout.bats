@@ -369,3 +369,71 @@ wait_progressing () {
   [ "$(kc -n demo rollout history deploy/web | sed -n 3p)" = "1         <none>" ]
   "$NSLAB" down k3s
 }
+
+# The name of deploy/web's ReplicaSet whose pods run now.
+web_rs () { echo "web-$(kc -n demo get pods -l app=web -o jsonpath='{.items[0].metadata.labels.pod-template-hash}')"; }
+
+@test "rollout: a change of any field of the pod template's spec (resources, tolerations, nodeSelector, env) rolls out; a change of replicas alone does not" {
+  "$NSLAB" up "$SEED" > /dev/null
+  old=$(kc -n demo get rs -o jsonpath='{.items[0].metadata.name}')
+  # the Deployment's replicas are no part of its template
+  kc -n demo scale deploy/web --replicas=3 > /dev/null
+  timeout 60 "$NSLAB" kubectl k3s -n demo rollout status deploy/web > /dev/null
+  [ "$(kc -n demo get rs -o jsonpath='{.items[*].metadata.name} {.items[*].spec.replicas}')" = "$old 3" ]
+  kc -n demo scale deploy/web --replicas=2 > /dev/null
+  # resources: requests defaulted to the limits in the pods, Guaranteed
+  kc -n demo set resources deploy/web -c nginx --limits=cpu=200m,memory=64Mi > /dev/null
+  timeout 60 "$NSLAB" kubectl k3s -n demo rollout status deploy/web > /dev/null
+  second=$(web_rs)
+  [ "$second" != "$old" ]
+  [ "$(kc -n demo get pods -l app=web -o jsonpath='{.items[0].spec.containers[0].resources.requests.cpu} {.items[0].spec.containers[0].resources.requests.memory} {.items[*].status.qosClass}')" = "200m 64Mi Guaranteed Guaranteed" ] || { kc -n demo get pods -l app=web -o yaml >&2; false; }
+  [[ "$(kc -n demo describe pod "$(kc -n demo get pods -l app=web -o jsonpath='{.items[0].metadata.name}')")" =~ $'\n'QoS\ Class:\ +Guaranteed$'\n' ]]
+  seen="$old $second"
+  for patch in '{"spec":{"template":{"spec":{"tolerations":[{"key":"example.com/lab","operator":"Exists","effect":"NoSchedule"}]}}}}' \
+               '{"spec":{"template":{"spec":{"nodeSelector":{"kubernetes.io/os":"linux"}}}}}' \
+               '{"spec":{"template":{"spec":{"containers":[{"name":"nginx","env":[{"name":"COLOR","value":"red"}]}]}}}}'; do
+    kc -n demo patch deploy web -p "$patch" > /dev/null
+    timeout 60 "$NSLAB" kubectl k3s -n demo rollout status deploy/web > /dev/null
+    rs=$(web_rs)
+    [[ " $seen " != *" $rs "* ]] || { echo "no new ReplicaSet for $patch" >&2; false; }
+    seen="$seen $rs"
+  done
+  [ "$(kc -n demo get rs -o name | wc -l)" = 5 ]
+  # the last one's template has every change
+  [ "$(kc -n demo get rs "$rs" -o jsonpath='{.spec.template.spec.tolerations[0].key} {.spec.template.spec.nodeSelector} {.spec.template.spec.containers[0].env[0].value} {.spec.template.spec.containers[0].resources.limits.cpu}')" = 'example.com/lab {"kubernetes.io/os":"linux"} red 200m' ]
+  "$NSLAB" down k3s
+}
+
+@test "rollout: kubectl set image to an image of another app: the new pods run that app ([images]), the old image back runs nginx's again" {
+  lab=$(make_lab k3s 56)   # the seed lab, in a file the test may edit
+  printf '\n[images]\nagnhost = http:9376\n' >> "$lab"
+  "$NSLAB" up "$lab" > /dev/null
+  old=$(kc -n demo get rs -o jsonpath='{.items[0].metadata.name}')
+  client=$(kc get pods -l app=my-helloworld -o jsonpath='{.items[0].metadata.name}')
+  kc -n demo set image deploy/web nginx=registry.k8s.io/e2e-test-images/agnhost:2.52 > /dev/null
+  # the default readiness probe follows the app (tcp:9376): the rollout completes
+  run timeout 60 "$NSLAB" kubectl k3s -n demo rollout status deploy/web
+  [ "$status" -eq 0 ] || { echo "$output"; kc -n demo get pods,rs -o wide; "$NSLAB" status k3s; kc -n demo get deploy web -o json; } >&2 || false
+  [ "$(web_rs)" != "$old" ]
+  run kc -n demo get pods -l app=web -o jsonpath='{range .items[*]}{.metadata.name} {.status.podIP} {.spec.containers[0].image}{"\n"}{end}'
+  [ "${#lines[@]}" = 2 ]
+  for l in "${lines[@]}"; do
+    set -- $l
+    [ "$3" = registry.k8s.io/e2e-test-images/agnhost:2.52 ]
+    # agnhost's app answers on 9376, and nothing listens on nginx's 80
+    run "$NSLAB" exec k3s "pod/$client" -- curl -s -m 3 "http://$2:9376/"
+    [ "$status" -eq 0 ]
+    [[ "$output" == *"$1"* ]] || { echo "$output" >&2; false; }
+    run "$NSLAB" exec k3s "pod/$client" -- curl -s -m 3 "http://$2:80/"
+    [ "$status" -eq 7 ]
+  done
+  # nginx again: the old ReplicaSet, nginx's app on 80
+  kc -n demo set image deploy/web nginx=nginx:1.27-alpine > /dev/null
+  run timeout 60 "$NSLAB" kubectl k3s -n demo rollout status deploy/web
+  [ "$status" -eq 0 ] || { echo "$output"; kc -n demo get pods,rs -o wide; "$NSLAB" status k3s; kc -n demo get rs -o yaml; } >&2 || false
+  [ "$(web_rs)" = "$old" ]
+  ip=$(kc -n demo get pods -l app=web -o jsonpath='{.items[0].status.podIP}')
+  run "$NSLAB" exec k3s "pod/$client" -- curl -s -m 3 -o /dev/null -w '%{http_code}' "http://$ip:80/"
+  [ "$output" = 200 ]
+  "$NSLAB" down k3s
+}

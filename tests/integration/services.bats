@@ -435,6 +435,9 @@ svclb_pod () {
   [ "$output" = "traefik|$ds|2" ]
   run sqlite3 "$db" "select count(*) from objects where kind = 'Pod' and json_extract(body, '$.metadata.ownerReferences[0].kind') = 'DaemonSet' and json_extract(body, '$.metadata.ownerReferences[0].name') = '$ds' and json_extract(body, '$.spec.containers[1].ports[0].hostPort') = 443 and json_extract(body, '$.spec.containers[0].name') = 'lb-tcp-80'"
   [ "$output" = 2 ]
+  # k3s's newDaemonSet, Priority admission, the DaemonSet controller's tolerations; no token, no resources
+  run sqlite3 "$db" "select json_extract(body, '$.spec.priorityClassName'), json_extract(body, '$.spec.priority'), json_extract(body, '$.spec.serviceAccountName'), json_extract(body, '$.spec.automountServiceAccountToken'), json_type(body, '$.spec.volumes'), json_array_length(body, '$.spec.tolerations'), json_extract(body, '$.spec.tolerations[2].key'), json_extract(body, '$.status.qosClass') from objects where kind = 'Pod' and json_extract(body, '$.metadata.ownerReferences[0].name') = '$ds' limit 1"
+  [ "$output" = "system-node-critical|2000001000|svclb|0||9|CriticalAddonsOnly|BestEffort" ] || { echo "$output" >&2; false; }
   read -r pod ip < <(svclb_pod "$ds" cp1)
   [[ "$ip" == 10.42.0.* ]]
   # the node: the portmap plugin's chains, behind kube-proxy's jump

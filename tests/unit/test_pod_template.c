@@ -8,6 +8,7 @@
 #include <jansson.h>
 
 #include "k8s/pod_template.h"
+#include "scenario/scenario.h"
 
 static json_t *
 parse (const char *text)
@@ -195,7 +196,7 @@ START_TEST (test_pod_defaults)
                        "\"volumes\":[{\"name\":\"data\",\"emptyDir\":{}}],"
                        "\"tolerations\":[{\"key\":\"node.kubernetes.io/unreachable\",\"operator\":\"Exists\","
                        "\"effect\":\"NoExecute\",\"tolerationSeconds\":60}]}}");
-  pod_template_pod_defaults (pod, "k3s", false);
+  pod_template_pod_defaults (pod, "k3s");
   json_t *spec = json_object_get (pod, "spec");
   const char *vol = json_string_value (json_object_get (json_array_get (json_object_get (spec, "volumes"), 1), "name"));
   ck_assert_ptr_nonnull (vol);
@@ -224,32 +225,197 @@ START_TEST (test_pod_defaults)
   ck_assert (json_equal (spec, want));
   /* idempotent: a second pass (the control loop's next round) adds nothing */
   json_t *again = json_deep_copy (pod);
-  pod_template_pod_defaults (again, "k3s", false);
+  pod_template_pod_defaults (again, "k3s");
   ck_assert (json_equal (again, pod));
   /* the same pod of another lab: another volume name */
   json_t *other = parse ("{\"metadata\":{\"namespace\":\"default\",\"name\":\"tst\"},\"spec\":{\"containers\":[]}}");
-  pod_template_pod_defaults (other, "k3s2", false);
+  pod_template_pod_defaults (other, "k3s2");
   ck_assert_str_ne (json_string_value (json_object_get (json_array_get (json_object_get (json_object_get (other, "spec"), "volumes"), 0), "name")), vol);
-  /* a system add-on's pod: SetDefaults_PodSpec's only; its own values kept */
+  /* an add-on's pod (k3s's coredns manifest): its priority class's value,
+   * its own service account with the token, its tolerations kept and the
+   * NoExecute ones added; its own dnsPolicy */
   json_t *sys = parse ("{\"metadata\":{\"namespace\":\"kube-system\",\"name\":\"coredns-x\"},\"spec\":{"
-                       "\"containers\":[{\"name\":\"coredns\",\"image\":\"coredns\"}],\"dnsPolicy\":\"Default\"}}");
-  pod_template_pod_defaults (sys, "k3s", true);
-  json_t *want_sys = parse ("{\"containers\":[{\"name\":\"coredns\",\"image\":\"coredns\"}],\"dnsPolicy\":\"Default\","
-                            "\"restartPolicy\":\"Always\",\"terminationGracePeriodSeconds\":30,"
-                            "\"schedulerName\":\"default-scheduler\",\"securityContext\":{},\"enableServiceLinks\":true}");
-  ck_assert (json_equal (json_object_get (sys, "spec"), want_sys));
+                       "\"containers\":[{\"name\":\"coredns\",\"image\":\"coredns\"}],\"dnsPolicy\":\"Default\","
+                       "\"priorityClassName\":\"system-cluster-critical\",\"serviceAccountName\":\"coredns\","
+                       "\"tolerations\":[{\"key\":\"CriticalAddonsOnly\",\"operator\":\"Exists\"}]}}");
+  pod_template_pod_defaults (sys, "k3s");
+  const json_t *sspec = json_object_get (sys, "spec");
+  ck_assert_int_eq (json_integer_value (json_object_get (sspec, "priority")), 2000000000);
+  ck_assert_str_eq (json_string_value (json_object_get (sspec, "preemptionPolicy")), "PreemptLowerPriority");
+  ck_assert_str_eq (json_string_value (json_object_get (sspec, "dnsPolicy")), "Default");
+  ck_assert_str_eq (json_string_value (json_object_get (sspec, "serviceAccount")), "coredns");
+  ck_assert (str_has_prefix (json_string_value (json_object_get (json_array_get (json_object_get (sspec, "volumes"), 0), "name")),
+                             "kube-api-access-"));
+  const json_t *stols = json_object_get (sspec, "tolerations");
+  ck_assert_uint_eq (json_array_size (stols), 3);
+  ck_assert_str_eq (json_string_value (json_object_get (json_array_get (stols, 0), "key")), "CriticalAddonsOnly");
+  ck_assert_int_eq (json_integer_value (json_object_get (json_array_get (stols, 2), "tolerationSeconds")), 300);
+  /* servicelb's: system-node-critical, no token (automountServiceAccountToken false) */
+  json_t *lb = parse ("{\"metadata\":{\"namespace\":\"kube-system\",\"name\":\"svclb-x\"},\"spec\":{"
+                      "\"containers\":[{\"name\":\"lb-tcp-80\",\"image\":\"rancher/klipper-lb:v0.4.9\"}],"
+                      "\"priorityClassName\":\"system-node-critical\",\"serviceAccountName\":\"svclb\","
+                      "\"automountServiceAccountToken\":false}}");
+  pod_template_pod_defaults (lb, "k3s");
+  const json_t *lspec = json_object_get (lb, "spec");
+  ck_assert_int_eq (json_integer_value (json_object_get (lspec, "priority")), 2000001000);
+  ck_assert_ptr_null (json_object_get (lspec, "volumes"));
+  ck_assert_ptr_null (json_object_get (json_array_get (json_object_get (lspec, "containers"), 0), "volumeMounts"));
+  json_decref (lb);
   /* a template's new containers get the pod's token mount too */
   json_t *tpl = parse ("[{\"name\":\"web\",\"image\":\"nginx:1.27\"}]");
   pod_template_apply (pod, tpl);
   const json_t *m = json_array_get (json_object_get (json_array_get (json_object_get (spec, "containers"), 0), "volumeMounts"), 0);
   ck_assert_str_eq (json_string_value (json_object_get (m, "name")), vol);
   json_decref (tpl);
-  json_decref (want_sys);
   json_decref (sys);
   json_decref (other);
   json_decref (again);
   json_decref (want);
   json_decref (pod);
+}
+END_TEST
+
+/* qos.ComputePodQOS's classes, as pkg/apis/core/helper/qos's tests have
+ * them: quantities compared by value ("1" is "1000m"), zero ones not
+ * counted, every container (init ones too) in the sum. */
+START_TEST (test_qos_class)
+{
+  static const struct {
+    const char *spec, *want;
+  } cases[] = {
+    { "{\"containers\":[{\"name\":\"a\"}]}", "BestEffort" },
+    { "{\"containers\":[{\"name\":\"a\",\"resources\":{}}]}", "BestEffort" },
+    { "{\"containers\":[{\"resources\":{\"requests\":{\"cpu\":\"0\",\"memory\":\"0\"}}}]}", "BestEffort" },
+    /* not a compute resource QoS counts */
+    { "{\"containers\":[{\"resources\":{\"requests\":{\"nvidia.com/gpu\":\"1\"}}}]}", "BestEffort" },
+    { "{\"containers\":[{\"resources\":{\"requests\":{\"cpu\":\"100m\",\"memory\":\"100Mi\"},"
+      "\"limits\":{\"cpu\":\"100m\",\"memory\":\"100Mi\"}}}]}", "Guaranteed" },
+    { "{\"containers\":[{\"resources\":{\"requests\":{\"cpu\":\"1\",\"memory\":\"1Gi\"},"
+      "\"limits\":{\"cpu\":\"1000m\",\"memory\":\"1024Mi\"}}}]}", "Guaranteed" },
+    { "{\"containers\":[{\"resources\":{\"requests\":{\"cpu\":\"0.5\",\"memory\":\"1e3\"},"
+      "\"limits\":{\"cpu\":\"500m\",\"memory\":\"1k\"}}}]}", "Guaranteed" },
+    /* coredns's manifest */
+    { "{\"containers\":[{\"resources\":{\"requests\":{\"cpu\":\"100m\",\"memory\":\"70Mi\"},"
+      "\"limits\":{\"memory\":\"170Mi\"}}}]}", "Burstable" },
+    { "{\"containers\":[{\"resources\":{\"requests\":{\"cpu\":\"100m\"}}}]}", "Burstable" },
+    /* one container guaranteed, another best effort */
+    { "{\"containers\":[{\"resources\":{\"requests\":{\"cpu\":\"100m\",\"memory\":\"100Mi\"},"
+      "\"limits\":{\"cpu\":\"100m\",\"memory\":\"100Mi\"}}},{\"name\":\"b\"}]}", "Burstable" },
+    /* limits above requests */
+    { "{\"containers\":[{\"resources\":{\"requests\":{\"cpu\":\"100m\",\"memory\":\"100Mi\"},"
+      "\"limits\":{\"cpu\":\"200m\",\"memory\":\"100Mi\"}}}]}", "Burstable" },
+    /* only cpu limited */
+    { "{\"containers\":[{\"resources\":{\"requests\":{\"cpu\":\"100m\"},\"limits\":{\"cpu\":\"100m\"}}}]}",
+      "Burstable" },
+    /* an init container's requests count */
+    { "{\"containers\":[{\"resources\":{\"requests\":{\"cpu\":\"100m\",\"memory\":\"100Mi\"},"
+      "\"limits\":{\"cpu\":\"100m\",\"memory\":\"100Mi\"}}}],"
+      "\"initContainers\":[{\"resources\":{\"requests\":{\"memory\":\"10Mi\"}}}]}", "Burstable" },
+    /* two guaranteed containers: the sums match */
+    { "{\"containers\":[{\"resources\":{\"requests\":{\"cpu\":\"1\",\"memory\":\"1G\"},"
+      "\"limits\":{\"cpu\":\"1\",\"memory\":\"1G\"}}},{\"resources\":{\"requests\":{\"cpu\":\"2\",\"memory\":\"1M\"},"
+      "\"limits\":{\"cpu\":\"2\",\"memory\":\"1M\"}}}]}", "Guaranteed" },
+  };
+  for (size_t i = 0; i < ARRAY_SIZE (cases); i++)
+    {
+      json_t *spec = parse (cases[i].spec);
+      ck_assert_msg (strcmp (pod_template_qos_class (spec), cases[i].want) == 0, "case %zu: %s, want %s", i,
+                     pod_template_qos_class (spec), cases[i].want);
+      json_decref (spec);
+    }
+  /* a pod from a template: requests defaulted to the limits first, so
+   * limits alone make it Guaranteed; its status says so */
+  json_t *pod = parse ("{\"metadata\":{\"namespace\":\"default\",\"name\":\"g\"},\"spec\":{\"containers\":[]},"
+                       "\"status\":{\"phase\":\"Running\"}}");
+  json_t *tpl = parse ("[{\"name\":\"g\",\"image\":\"nginx\",\"resources\":{\"limits\":{\"cpu\":\"250m\","
+                       "\"memory\":\"64Mi\"}}}]");
+  pod_template_pod_defaults (pod, "k3s");
+  ck_assert_str_eq (json_string_value (json_object_get (json_object_get (pod, "status"), "qosClass")), "BestEffort");
+  pod_template_apply (pod, tpl);
+  ck_assert_str_eq (json_string_value (json_object_get (json_object_get (pod, "status"), "qosClass")), "Guaranteed");
+  json_decref (tpl);
+  json_decref (pod);
+}
+END_TEST
+
+/* Two templates are the same as the API server stores them (the
+ * Deployment controller's EqualIgnoreHash): a manifest without the
+ * defaults equals the stored template with them; any field of the spec
+ * changed is another one. */
+START_TEST (test_spec_defaulted)
+{
+  json_t *manifest = parse ("{\"containers\":[{\"name\":\"web\",\"image\":\"nginx:1.27\",\"ports\":[{\"containerPort\":80}]}],"
+                            "\"nodeSelector\":{},\"volumes\":[]}");
+  json_t *stored = parse ("{\"containers\":[{\"name\":\"web\",\"image\":\"nginx:1.27\",\"imagePullPolicy\":\"IfNotPresent\","
+                          "\"ports\":[{\"containerPort\":80,\"protocol\":\"TCP\"}],\"resources\":{},"
+                          "\"terminationMessagePath\":\"/dev/termination-log\",\"terminationMessagePolicy\":\"File\"}],"
+                          "\"restartPolicy\":\"Always\",\"dnsPolicy\":\"ClusterFirst\",\"terminationGracePeriodSeconds\":30,"
+                          "\"schedulerName\":\"default-scheduler\",\"securityContext\":{}}");
+  json_t *a = pod_template_spec_defaulted (manifest), *b = pod_template_spec_defaulted (stored);
+  ck_assert (json_equal (a, b));
+  static const char *const changes[] = {
+    "{\"nodeSelector\":{\"kubernetes.io/os\":\"linux\"}}",
+    "{\"tolerations\":[{\"key\":\"x\",\"operator\":\"Exists\"}]}",
+    "{\"volumes\":[{\"name\":\"data\",\"emptyDir\":{}}]}",
+    "{\"dnsPolicy\":\"Default\"}",
+    "{\"terminationGracePeriodSeconds\":5}",
+  };
+  for (size_t i = 0; i < ARRAY_SIZE (changes); i++)
+    {
+      json_t *m = json_deep_copy (manifest);
+      json_t *c = parse (changes[i]);
+      json_object_update (m, c);
+      json_t *d = pod_template_spec_defaulted (m);
+      ck_assert_msg (!json_equal (d, b), "%s", changes[i]);
+      json_decref (d);
+      json_decref (c);
+      json_decref (m);
+    }
+  /* a container's env, resources, args */
+  static const char *const container_changes[] = {
+    "{\"env\":[{\"name\":\"COLOR\",\"value\":\"red\"}]}",
+    "{\"resources\":{\"limits\":{\"cpu\":\"100m\"}}}",
+    "{\"args\":[\"-v\"]}",
+  };
+  for (size_t i = 0; i < ARRAY_SIZE (container_changes); i++)
+    {
+      json_t *m = json_deep_copy (manifest);
+      json_t *c = parse (container_changes[i]);
+      json_object_update (json_array_get (json_object_get (m, "containers"), 0), c);
+      json_t *d = pod_template_spec_defaulted (m);
+      ck_assert_msg (!json_equal (d, b), "%s", container_changes[i]);
+      json_decref (d);
+      json_decref (c);
+      json_decref (m);
+    }
+  /* the arguments are not changed */
+  ck_assert_ptr_nonnull (json_object_get (manifest, "nodeSelector"));
+  json_decref (a);
+  json_decref (b);
+  json_decref (stored);
+  json_decref (manifest);
+}
+END_TEST
+
+/* The app nslab runs for a pod of containers made through the API: the
+ * first container whose image maps to one, its containerPort for http. */
+START_TEST (test_template_app)
+{
+  struct app_def app;
+  json_t *c = parse ("[{\"name\":\"side\",\"image\":\"busybox\"},{\"name\":\"web\",\"image\":\"nginx:1.27\"}]");
+  ck_assert_uint_eq (pod_template_app (NULL, c, &app), 1);
+  ck_assert_int_eq (app.kind, APP_HTTP);
+  ck_assert_uint_eq (app.port, 80);
+  json_decref (c);
+  c = parse ("[{\"name\":\"x\",\"image\":\"example.com/x:1\",\"ports\":[{\"containerPort\":8080}]}]");
+  ck_assert_uint_eq (pod_template_app (NULL, c, &app), 0);
+  ck_assert_int_eq (app.kind, APP_HTTP);
+  ck_assert_uint_eq (app.port, 8080);
+  json_decref (c);
+  c = parse ("[{\"name\":\"x\",\"image\":\"busybox:1.36\"}]");
+  ck_assert_uint_eq (pod_template_app (NULL, c, &app), 0);
+  ck_assert_int_eq (app.kind, APP_NONE);
+  json_decref (c);
 }
 END_TEST
 
@@ -263,6 +429,9 @@ make_suite (void)
   tcase_add_test (tc, test_pod_from_template);
   tcase_add_test (tc, test_container_ids);
   tcase_add_test (tc, test_pod_defaults);
+  tcase_add_test (tc, test_qos_class);
+  tcase_add_test (tc, test_spec_defaulted);
+  tcase_add_test (tc, test_template_app);
   suite_add_tcase (s, tc);
   return s;
 }

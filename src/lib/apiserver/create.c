@@ -71,17 +71,6 @@ labels_line (const json_t *map, const char *field, struct strbuf *sb, char **f, 
   return true;
 }
 
-void
-create_app (const struct scenario *sc, const char *image, const json_t *container, struct app_def *out)
-{
-  const json_t *port = json_object_get (json_array_get (json_object_get (container, "ports"), 0), "containerPort");
-  bool has_port = json_is_integer (port) && json_integer_value (port) > 0 && json_integer_value (port) < 65536;
-  if (!scenario_image_app (sc, image, out))
-    *out = (struct app_def) { .kind = has_port ? APP_HTTP : APP_NONE };
-  if (out->kind == APP_HTTP && has_port)
-    out->port = (uint16_t) json_integer_value (port);
-}
-
 /* The containers' securityContext as the scenario's keys: the pod's one
  * app stands for all its containers, so it gets what any of them asks for
  * (containerd's default set otherwise). */
@@ -139,29 +128,16 @@ app_line (const struct scenario *sc, const json_t *containers, const char *field
       cleanup_free char *ff = xasprintf ("%s[0].image", field);
       return invalid (f, m, ff, "Required value");
     }
-  /* The pod's one app: the first container whose image maps to one (a
-   * sidecar before it, busybox say, runs nothing). */
-  struct app_def app;
-  create_app (sc, json_string_value (json_object_get (c, "image")), c, &app);
   size_t i;
   const json_t *other;
   json_array_foreach (containers, i, other)
-    {
-      const char *image = json_string_value (json_object_get (other, "image"));
-      if (image == NULL)
-        {
-          cleanup_free char *ff = xasprintf ("%s[%zu].image", field, i);
-          return invalid (f, m, ff, "Required value");
-        }
-      struct app_def a;
-      create_app (sc, image, other, &a);
-      if (a.kind != APP_NONE)
-        {
-          app = a;
-          c = other;
-          break;
-        }
-    }
+    if (json_object_get (other, "image") == NULL)
+      {
+        cleanup_free char *ff = xasprintf ("%s[%zu].image", field, i);
+        return invalid (f, m, ff, "Required value");
+      }
+  struct app_def app;
+  c = json_array_get (containers, pod_template_app (sc, containers, &app));
   /* The app's container as the scenario's image and container keys (so
    * the section, applied again, gives the pods the same container); app
    * only where the image alone would not give it (an unmapped image's

@@ -26,8 +26,6 @@ struct store;
  * *field, *message (caller frees) naming what is invalid, as the
  * apiserver's 422 does ("spec.selector", "Required value"). */
 char *create_section (const struct scenario *sc, const json_t *obj, const char *ns, char **field, char **message);
-/* The app (APP_HTTP and its port, or APP_NONE) a CONTAINER of IMAGE runs, as above. */
-void create_app (const struct scenario *sc, const char *image, const json_t *container, struct app_def *out);
 
 /* Append SECTION to LAB's kept scenario (KEPT: as loaded, which SECTION was
  * made for), validate and plan it (an invalid result: -1 with *invalid set,

@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 
 #include "base/hash.h"
+#include "base/json.h"
 #include "base/strmap.h"
 #include "base/util.h"
 #include "k8s/model.h"
@@ -182,6 +183,7 @@ struct live_buf {
   json_t *meta_writes;   /* store meta keys -> values the round's rollouts set */
   json_t *meta_cache;    /* the scenario cache's rollout_meta, or NULL */
   json_t *templates;     /* its rollout_templates, or NULL */
+  json_t *apps;          /* its template_apps, or NULL */
   json_t *deploy_rv;     /* "ns/name" -> the stored Deployment's resourceVersion */
   json_t *deploy_uid;    /* "ns/name" -> the stored Deployment's uid */
   struct model_rs **old_rs; /* per workload, its deployment's old replicasets */
@@ -379,6 +381,7 @@ struct scenario_cache {
    * strategy_of, uid],
    * and the rollout/ meta values (only the loop writes them). */
   json_t *rollout_templates, *rollout_meta;
+  json_t *template_apps; /* "ns/name" -> template_app's [resourceVersion, differs, kind, port] */
 };
 
 bool
@@ -410,6 +413,7 @@ cache_drop (struct scenario_cache *c)
   free (c->ports);
   json_decref (c->rollout_templates);
   json_decref (c->rollout_meta);
+  json_decref (c->template_apps);
   memset (c, 0, sizeof *c);
 }
 
@@ -490,17 +494,18 @@ scenario_cache_load (struct scenario_cache *c, const char *path, nslab_error_t *
  * EqualIgnoreHash of sync.go FindNewReplicaSet) and its revision. */
 
 /* A Deployment's template as the API server would store it: its labels
- * and annotations, and its containers with the API server's defaults (so
- * kubectl apply of a manifest without the defaults is the same template). */
+ * and annotations, and its whole pod spec with the API server's defaults
+ * (so kubectl apply of a manifest without the defaults is the same
+ * template, and a change of any field of it, env, resources, volumes,
+ * nodeSelector or tolerations alike, is a new one). */
 static uint64_t
 template_fingerprint (const json_t *deploy, char **canonical)
 {
   const json_t *t = json_object_get (json_object_get (deploy, "spec"), "template");
   const json_t *meta = json_object_get (t, "metadata");
-  json_t *c = json_object_get (json_object_get (t, "spec"), "containers");
   json_t *d = json_pack ("{s:O?, s:O?, s:o}", "labels", json_object_get (meta, "labels"), "annotations",
-                         json_object_get (meta, "annotations"),
-                         "containers", c ? pod_template_default_containers (c) : json_array ());
+                         json_object_get (meta, "annotations"), "spec",
+                         pod_template_spec_defaulted (json_object_get (t, "spec")));
   char *text = json_dumps (d, JSON_COMPACT | JSON_SORT_KEYS);
   json_decref (d);
   uint64_t h = fnv1a64 (text ? text : "");
@@ -957,8 +962,52 @@ forget_deleted_deployments (struct live_buf *b)
     }
 }
 
+/* kubectl set image (or apply, edit, rollout undo) changes the image in
+ * the stored template only, not the scenario's section: the new pods of
+ * deployment W run the app that image maps to, as a Deployment made
+ * through the API (pod_template_app: [images], the built-ins, a
+ * containerPort), with the default readiness probe for it unless the
+ * section sets one. A template that still names the section's image (nslab
+ * apply writes both) keeps the section's app. Read again only when the
+ * Deployment was written since. */
 static int
-rollout_deployments (struct store *s, const struct scenario *sc, struct live_buf *b, nslab_error_t *err)
+template_app (struct store *s, const struct scenario *sc, struct workload_def *w, struct live_buf *b,
+              nslab_error_t *err)
+{
+  cleanup_free char *dkey = xasprintf ("%s/%s", w->ns, w->name);
+  json_t *rv = json_object_get (b->deploy_rv, dkey);
+  if (rv == NULL)
+    return 0;
+  json_t *known = json_object_get (b->apps, dkey), *fresh = NULL;
+  if (known == NULL || !json_equal (json_array_get (known, 0), rv))
+    {
+      json_t *d = NULL;
+      if (store_get (s, "Deployment", w->ns, w->name, &d, err) < 0)
+        return -1;
+      const json_t *cs = json_at (d, "spec.template.spec.containers");
+      struct app_def app;
+      size_t at = pod_template_app (sc, cs, &app);
+      const char *image = json_string_value (json_object_get (json_array_get (cs, at), "image"));
+      bool own = image == NULL || (w->image ? strcmp (image, w->image) == 0 : str_has_prefix (image, "nslab/"));
+      known = fresh = json_pack ("[O, b, i, i]", rv, !own, (json_int_t) app.kind, (json_int_t) app.port);
+      json_decref (d);
+      if (b->apps)
+        json_object_set (b->apps, dkey, fresh);
+    }
+  if (json_is_true (json_array_get (known, 1)))
+    {
+      w->app = (struct app_def) { .kind = (enum app_kind) json_integer_value (json_array_get (known, 2)),
+                                  .port = (uint16_t) json_integer_value (json_array_get (known, 3)) };
+      if (!w->readiness_set)
+        w->readiness = w->app.kind == APP_HTTP ? (struct probe_def) { PROBE_TCP, w->app.port, NULL }
+                                               : (struct probe_def) { PROBE_NONE, 0, NULL };
+    }
+  json_decref (fresh);
+  return 0;
+}
+
+static int
+rollout_deployments (struct store *s, struct scenario *sc, struct live_buf *b, nslab_error_t *err)
 {
   b->meta_writes = json_object ();
   b->old_rs = xcalloc (sc->n_workloads + 1, sizeof *b->old_rs);
@@ -1003,7 +1052,7 @@ rollout_deployments (struct store *s, const struct scenario *sc, struct live_buf
       round.counts[at - 1].ready += p->ready;
     }
   for (size_t i = 0; rc == 0 && i < sc->n_workloads; i++)
-    if (sc->workloads[i].kind == WL_DEPLOYMENT)
+    if (sc->workloads[i].kind == WL_DEPLOYMENT && (rc = template_app (s, sc, &sc->workloads[i], b, err)) == 0)
       rc = rollout_deployment (s, &sc->workloads[i], i, &round, b, err);
   strmap_free (&round.rs_pods);
   free (round.counts);
@@ -1031,8 +1080,10 @@ converge_plan (const char *lab, const char *scenario_path, struct scenario_cache
     {
       cache->rollout_templates = json_object ();
       cache->rollout_meta = json_object ();
+      cache->template_apps = json_object ();
     }
   live.templates = cache ? cache->rollout_templates : NULL;
+  live.apps = cache ? cache->template_apps : NULL;
   live.meta_cache = cache ? cache->rollout_meta : NULL;
   if (rc == 0)
     rc = rollout_deployments (s, sc, &live, err);

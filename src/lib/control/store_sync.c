@@ -92,10 +92,14 @@ keep_pod_containers (json_t *pod, const json_t *was)
   json_t *spec = json_object_get (pod, "spec");
   const json_t *kept = json_object_get (json_object_get (was, "spec"), "containers");
   json_t *planned = json_object_get (spec, "containers");
+  json_t *status = json_object_get (pod, "status");
+  /* nor does the QoS class the API server gave it on create, from them */
+  json_t *qos = json_object_get (json_object_get (was, "status"), "qosClass");
+  if (json_is_object (status) && json_is_string (qos))
+    json_object_set (status, "qosClass", qos);
   if (!json_is_object (spec) || json_array_size (kept) == 0 || json_equal (kept, planned))
     return;
   json_object_set_new (spec, "containers", json_deep_copy (kept));
-  json_t *status = json_object_get (pod, "status");
   const json_t *first = json_array_get (json_object_get (status, "containerStatuses"), 0);
   if (first)
     json_object_set_new (status, "containerStatuses", pod_template_statuses (kept, first));
@@ -137,22 +141,29 @@ meta_rv (const json_t *obj)
   return rv ? strtoull (rv, NULL, 10) : 0;
 }
 
+static json_t *
+template_spec (const json_t *obj)
+{
+  return json_object_get (json_object_get (json_object_get (obj, "spec"), "template"), "spec");
+}
+
 /* A deployment's replicaset keeps the template it was made with (a
  * template never changes: a new one is a new replicaset); a new one takes
- * its deployment's as the store holds it (the client's containers, for a
- * deployment made through the API). Returns 1 when that deployment was
- * written after the round planned (PLANNED_RV): its template may not be
+ * its deployment's as the store holds it, the whole pod spec (the client's
+ * containers, for a deployment made through the API, and whatever else it
+ * set: tolerations, nodeSelector, volumes). Returns 1 when that deployment
+ * was written after the round planned (PLANNED_RV): its template may not be
  * the one the round fingerprinted and named the replicaset after, so the
  * replicaset is not made this round (the next round's plan has the new
  * template). */
 static int
 replicaset_template (struct store *s, json_t *rs, const json_t *was, uint64_t planned_rv, nslab_error_t *err)
 {
-  json_t *tspec = json_object_get (json_object_get (json_object_get (rs, "spec"), "template"), "spec");
+  json_t *tspec = template_spec (rs);
   const json_t *dep = owner_ref (rs, "Deployment");
   if (!json_is_object (tspec) || dep == NULL)
     return 0;
-  json_t *from = json_incref (template_containers ((json_t *) was));
+  json_t *from = json_incref (template_spec (was));
   /* and the template's annotations (kubectl rollout restart's restartedAt) */
   json_t *ann = json_incref (template_annotations (was));
   if (was == NULL)
@@ -167,16 +178,17 @@ replicaset_template (struct store *s, json_t *rs, const json_t *was, uint64_t pl
           json_decref (d);
           return 1;
         }
-      from = json_incref (template_containers (d));
+      from = json_incref (template_spec (d));
       ann = json_incref (template_annotations (d));
       json_decref (d);
     }
-  json_t *tmeta = json_object_get (json_object_get (json_object_get (rs, "spec"), "template"), "metadata");
+  json_t *template = json_object_get (json_object_get (rs, "spec"), "template");
+  json_t *tmeta = json_object_get (template, "metadata");
   if (json_is_object (ann) && json_is_object (tmeta))
     json_object_set (tmeta, "annotations", ann);
   json_decref (ann);
-  if (json_array_size (from))
-    json_object_set (tspec, "containers", from);
+  if (json_is_object (from) && json_array_size (json_object_get (from, "containers")))
+    json_object_set (template, "spec", from);
   json_decref (from);
   return 0;
 }

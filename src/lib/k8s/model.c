@@ -17,6 +17,7 @@
 
 #include "k8s/names.h"
 #include "base/strmap.h"
+#include "base/shellsplit.h"
 #include "base/util.h"
 
 static int
@@ -1002,6 +1003,10 @@ build_pods (struct model *m, const struct model_live *live, nslab_error_t *err)
               p->old_app->kind = lp->app_kind;
               p->old_app->port = lp->app_port;
               p->old_app->command = lp->app_command ? xstrdup (lp->app_command) : NULL;
+              size_t argc;
+              const char *why;
+              if (lp->app_command && shell_split (lp->app_command, &p->old_app->argv, &argc, &why) < 0)
+                p->old_app->argv = NULL;
             }
           pod_name_take (&taken, p->ns, p->name);
           p->ip = lp->ip;
@@ -1626,7 +1631,10 @@ model_free (struct model *m)
       free (m->pods[i].name);
       free (m->pods[i].replicaset);
       if (m->pods[i].old_app)
-        free (m->pods[i].old_app->command);
+        {
+          free (m->pods[i].old_app->command);
+          shell_argv_free (m->pods[i].old_app->argv);
+        }
       free (m->pods[i].old_app);
       free (m->pods[i].host_veth);
     }

@@ -10,6 +10,7 @@
 
 #include "base/util.h"
 #include "k8s/names.h"
+#include "scenario/scenario.h"
 
 /* KEY of O set to V unless O has it already (a default). */
 static void
@@ -351,31 +352,215 @@ tolerates (const json_t *tols, const char *key)
   return false;
 }
 
-void
-pod_template_pod_defaults (json_t *pod, const char *lab, bool system)
+/* A resource.Quantity's value in units of 10^-9 (nano), rounded up as
+ * the API server rounds a finer one; false for what does not parse
+ * (the API server refuses it). Decimal SI suffixes (n u m k M G T P E),
+ * binary ones (Ki .. Ei) and decimal exponents (1e3). */
+static bool
+quantity_nano (const json_t *q, __int128 *out)
 {
-  json_t *spec = json_object_get (pod, "spec");
-  if (!json_is_object (spec))
-    return;
-  /* SetDefaults_PodSpec (pkg/apis/core/v1/defaults.go) */
+  if (json_is_integer (q))
+    {
+      *out = (__int128) json_integer_value (q) * 1000000000;
+      return true;
+    }
+  const char *s = json_string_value (q);
+  if (s == NULL || *s == '\0')
+    return false;
+  bool neg = *s == '-';
+  if (*s == '-' || *s == '+')
+    s++;
+  __int128 v = 0;
+  int frac = -1; /* digits after the point */
+  bool digits = false, extra = false;
+  for (; (*s >= '0' && *s <= '9') || *s == '.'; s++)
+    {
+      if (*s == '.')
+        {
+          if (frac >= 0)
+            return false;
+          frac = 0;
+          continue;
+        }
+      digits = true;
+      if (v > ((__int128) 1 << 100))
+        return false;
+      if (frac >= 9)
+        {
+          extra |= *s != '0';
+          continue;
+        }
+      v = v * 10 + (*s - '0');
+      if (frac >= 0)
+        frac++;
+    }
+  if (!digits)
+    return false;
+  for (int k = frac < 0 ? 0 : frac; k < 9; k++)
+    v *= 10;
+  v += extra;
+  static const struct { const char *suffix; int exp10; int exp2; } units[] = {
+    { "n", -9, 0 }, { "u", -6, 0 }, { "m", -3, 0 }, { "", 0, 0 }, { "k", 3, 0 }, { "M", 6, 0 }, { "G", 9, 0 },
+    { "T", 12, 0 }, { "P", 15, 0 }, { "E", 18, 0 }, { "Ki", 0, 10 }, { "Mi", 0, 20 }, { "Gi", 0, 30 },
+    { "Ti", 0, 40 }, { "Pi", 0, 50 }, { "Ei", 0, 60 },
+  };
+  int e10 = 0, e2 = 0;
+  bool found = false;
+  for (size_t i = 0; i < ARRAY_SIZE (units) && !found; i++)
+    if (strcmp (s, units[i].suffix) == 0)
+      e10 = units[i].exp10, e2 = units[i].exp2, found = true;
+  if (!found && (*s == 'e' || *s == 'E'))
+    {
+      char *end;
+      long e = strtol (s + 1, &end, 10);
+      if (*end != '\0' || end == s + 1 || e < -9 || e > 18)
+        return false;
+      e10 = (int) e;
+      found = true;
+    }
+  if (!found)
+    return false;
+  for (; e10 > 0; e10--)
+    v *= 10;
+  for (; e10 < 0; e10++)
+    v = (v + 9) / 10;
+  v <<= e2;
+  *out = neg ? -v : v;
+  return true;
+}
+
+/* Adds the cpu and memory quantities of LIST above zero into SUM (per
+ * resource: [0] cpu, [1] memory); which of them it has, as bits. */
+static unsigned
+qos_sum (const json_t *list, __int128 sum[2], bool seen[2])
+{
+  static const char *const res[] = { "cpu", "memory" };
+  unsigned found = 0;
+  for (int k = 0; k < 2; k++)
+    {
+      __int128 v;
+      if (quantity_nano (json_object_get (list, res[k]), &v) && v > 0)
+        {
+          sum[k] += v;
+          seen[k] = true;
+          found |= 1u << k;
+        }
+    }
+  return found;
+}
+
+const char *
+pod_template_qos_class (const json_t *spec)
+{
+  __int128 req[2] = { 0, 0 }, lim[2] = { 0, 0 };
+  bool has_req[2] = { false, false }, has_lim[2] = { false, false };
+  bool guaranteed = true;
+  static const char *const lists[] = { "containers", "initContainers" };
+  for (size_t l = 0; l < ARRAY_SIZE (lists); l++)
+    {
+      size_t i;
+      const json_t *c;
+      json_array_foreach (json_object_get (spec, lists[l]), i, c)
+        {
+          const json_t *res = json_object_get (c, "resources");
+          qos_sum (json_object_get (res, "requests"), req, has_req);
+          /* every container limits both cpu and memory */
+          if (qos_sum (json_object_get (res, "limits"), lim, has_lim) != 3)
+            guaranteed = false;
+        }
+    }
+  if (!has_req[0] && !has_req[1] && !has_lim[0] && !has_lim[1])
+    return "BestEffort";
+  for (int k = 0; k < 2 && guaranteed; k++)
+    if (has_req[k] && (!has_lim[k] || lim[k] != req[k]))
+      guaranteed = false;
+  /* as many resources requested as limited */
+  if (guaranteed && has_req[0] + has_req[1] == has_lim[0] + has_lim[1])
+    return "Guaranteed";
+  return "Burstable";
+}
+
+/* status.qosClass, as the API server sets it on create (and a pod's
+ * resources never change after). */
+static void
+set_qos_class (json_t *pod)
+{
+  json_t *status = json_object_get (pod, "status");
+  if (json_is_object (status))
+    json_object_set_new (status, "qosClass", json_string (pod_template_qos_class (json_object_get (pod, "spec"))));
+}
+
+/* SetDefaults_PodSpec (pkg/apis/core/v1/defaults.go) */
+static void
+spec_defaults (json_t *spec)
+{
   set_default (spec, "restartPolicy", json_string ("Always"));
   set_default (spec, "dnsPolicy", json_string ("ClusterFirst"));
   set_default (spec, "terminationGracePeriodSeconds", json_integer (30));
   set_default (spec, "schedulerName", json_string ("default-scheduler"));
   set_default (spec, "securityContext", json_object ());
   set_default (spec, "enableServiceLinks", json_true ());
-  if (system)
+}
+
+json_t *
+pod_template_spec_defaulted (const json_t *spec)
+{
+  json_t *out = json_is_object (spec) ? json_deep_copy (spec) : json_object ();
+  /* what decoding drops: null and "" fields, empty lists and maps
+   * (omitempty), so a manifest that writes them is the same spec */
+  const char *k;
+  json_t *v;
+  void *tmp;
+  json_object_foreach_safe (out, tmp, k, v)
+    if (json_is_null (v) || (json_is_string (v) && *json_string_value (v) == '\0')
+        || (json_is_array (v) && json_array_size (v) == 0)
+        || (json_is_object (v) && json_object_size (v) == 0 && strcmp (k, "securityContext") != 0))
+      json_object_del (out, k);
+  static const char *const lists[] = { "containers", "initContainers" };
+  for (size_t i = 0; i < ARRAY_SIZE (lists); i++)
+    {
+      const json_t *c = json_object_get (out, lists[i]);
+      if (json_is_array (c))
+        json_object_set_new (out, lists[i], pod_template_default_containers (c));
+    }
+  if (json_object_get (out, "containers") == NULL)
+    json_object_set_new (out, "containers", json_array ());
+  spec_defaults (out);
+  return out;
+}
+
+/* Priority admission: the value of the built-in PriorityClasses
+ * (scheduling.SystemCriticalPriority and 1000 above it), 0 without a class
+ * (no globalDefault one). Both built-ins and the default preempt lower
+ * priorities. */
+static json_int_t
+class_priority (const char *name)
+{
+  if (name && strcmp (name, "system-node-critical") == 0)
+    return 2000001000;
+  if (name && strcmp (name, "system-cluster-critical") == 0)
+    return 2000000000;
+  return 0;
+}
+
+void
+pod_template_pod_defaults (json_t *pod, const char *lab)
+{
+  json_t *spec = json_object_get (pod, "spec");
+  if (!json_is_object (spec))
     return;
-  /* Priority admission, without a PriorityClass (no globalDefault one) */
-  set_default (spec, "priority", json_integer (0));
+  spec_defaults (spec);
+  set_default (spec, "priority",
+               json_integer (class_priority (json_string_value (json_object_get (spec, "priorityClassName")))));
   set_default (spec, "preemptionPolicy", json_string ("PreemptLowerPriority"));
-  /* serviceaccount admission: the namespace's default account, its token
-   * projected as kube-api-access- and five random characters (here derived
-   * from the pod's name, as nslab's other generated names) */
+  /* serviceaccount admission: the account the pod names, else the
+   * namespace's default one; its token projected as kube-api-access- and
+   * five random characters (here derived from the pod's name, as nslab's
+   * other generated names), unless the pod turns the token off */
   set_default (spec, "serviceAccountName", json_string ("default"));
   set_default (spec, "serviceAccount", json_string (json_string_value (json_object_get (spec, "serviceAccountName"))));
   pthread_once (&admitted.once, admitted_init);
-  if (api_access_volume (spec) == NULL)
+  if (api_access_volume (spec) == NULL && !json_is_false (json_object_get (spec, "automountServiceAccountToken")))
     {
       const json_t *meta = json_object_get (pod, "metadata");
       /* a lab's, a namespace's and a pod's names fit (63, 63, 253) */
@@ -407,6 +592,7 @@ pod_template_pod_defaults (json_t *pod, const char *lab, bool system)
         json_object_set_new (spec, "tolerations", tols = json_array ());
       json_array_append (tols, (json_t *) t);
     }
+  set_qos_class (pod);
 }
 
 void
@@ -437,9 +623,45 @@ pod_template_apply (json_t *pod, const json_t *template_containers)
     }
   json_object_set_new (spec, "containers", containers);
   mount_api_access (spec);
+  set_qos_class (pod);
   json_t *status = json_object_get (pod, "status");
   if (!json_is_object (status))
     return;
   const json_t *like = json_array_get (json_object_get (status, "containerStatuses"), 0);
   json_object_set_new (status, "containerStatuses", pod_template_statuses (containers, like));
+}
+
+/* The app a container runs: its image's (scenario_image_app), with the
+ * container's first containerPort for an http one; an image that maps to
+ * none of them an http app on that port when it has one. */
+static void
+container_app (const struct scenario *sc, const json_t *container, struct app_def *out)
+{
+  const char *image = json_string_value (json_object_get (container, "image"));
+  const json_t *port = json_object_get (json_array_get (json_object_get (container, "ports"), 0), "containerPort");
+  bool has_port = json_is_integer (port) && json_integer_value (port) > 0 && json_integer_value (port) < 65536;
+  if (!scenario_image_app (sc, image, out))
+    *out = (struct app_def) { .kind = has_port ? APP_HTTP : APP_NONE };
+  if (out->kind == APP_HTTP && has_port)
+    out->port = (uint16_t) json_integer_value (port);
+}
+
+size_t
+pod_template_app (const struct scenario *sc, const json_t *containers, struct app_def *out)
+{
+  *out = (struct app_def) { .kind = APP_NONE };
+  container_app (sc, json_array_get (containers, 0), out);
+  size_t i;
+  const json_t *c;
+  json_array_foreach (containers, i, c)
+    {
+      struct app_def a;
+      container_app (sc, c, &a);
+      if (a.kind != APP_NONE)
+        {
+          *out = a;
+          return i;
+        }
+    }
+  return 0;
 }

@@ -177,12 +177,14 @@ containers_json (const struct lab_app *app, const char *image, const char *conta
   if (app->kind == APP_HTTP)
     return json_pack ("[{s:s, s:s, s:[{s:i, s:s}]}]", "name", "app", "image", "nslab/http-echo", "ports",
                       "containerPort", (json_int_t) app->port, "protocol", "TCP");
-  /* As CoreDNS's manifest: "dns" 53/UDP, "dns-tcp" 53/TCP (no metrics
-   * server here, so no 9153). */
+  /* As CoreDNS's manifest (k3s's and kubeadm's alike): "dns" 53/UDP,
+   * "dns-tcp" 53/TCP (no metrics server here, so no 9153), and its
+   * resources. */
   if (app->kind == APP_DNS)
-    return json_pack ("[{s:s, s:s, s:[{s:s, s:i, s:s}, {s:s, s:i, s:s}]}]", "name", "coredns", "image",
-                      "nslab/coredns", "ports", "name", "dns", "containerPort", (json_int_t) app->port, "protocol",
-                      "UDP", "name", "dns-tcp", "containerPort", (json_int_t) app->port, "protocol", "TCP");
+    return json_pack ("[{s:s, s:s, s:{s:{s:s}, s:{s:s, s:s}}, s:[{s:s, s:i, s:s}, {s:s, s:i, s:s}]}]", "name",
+                      "coredns", "image", "nslab/coredns", "resources", "limits", "memory", "170Mi", "requests",
+                      "cpu", "100m", "memory", "70Mi", "ports", "name", "dns", "containerPort", (json_int_t) app->port,
+                      "protocol", "UDP", "name", "dns-tcp", "containerPort", (json_int_t) app->port, "protocol", "TCP");
   if (app->kind == APP_COMMAND)
     return json_pack ("[{s:s, s:s, s:[s, s, s]}]", "name", "app", "image", "nslab/command", "command", "/bin/sh",
                       "-c", app->command ? app->command : "");
@@ -226,6 +228,60 @@ probe_json (const struct lab_probe *pr)
   return handler;
 }
 
+/* What the add-ons' manifests give their pod template besides containers:
+ * CoreDNS's (k3s's manifests/coredns.yaml, kubeadm's addons/dns manifest)
+ * priority class, service account, tolerations (k3s's tolerate the old
+ * master taint too), node selector and dnsPolicy Default (its upstream is
+ * the node's resolv.conf, not itself); servicelb's DaemonSet's (k3s's
+ * newDaemonSet). Another pod's SPEC is left as it is. */
+static void
+addon_spec (json_t *spec, enum flavor f, const struct lab_app *app, const struct lab_service *lb)
+{
+  if (lb)
+    json_object_update_new (
+        spec, json_pack ("{s:s, s:s, s:b, s:{s:[{s:s, s:s}]}, s:[{s:s, s:s, s:s}, {s:s, s:s, s:s}, {s:s, s:s}]}",
+                         "priorityClassName", "system-node-critical", "serviceAccountName", "svclb",
+                         "automountServiceAccountToken", 0, "securityContext", "sysctls", "name",
+                         "net.ipv4.ip_forward", "value", "1", "tolerations", "key", "node-role.kubernetes.io/master",
+                         "operator", "Exists", "effect", "NoSchedule", "key", "node-role.kubernetes.io/control-plane",
+                         "operator", "Exists", "effect", "NoSchedule", "key", "CriticalAddonsOnly", "operator",
+                         "Exists"));
+  else if (app->kind == APP_DNS)
+    {
+      json_t *tols = json_pack ("[{s:s, s:s}, {s:s, s:s, s:s}]", "key", "CriticalAddonsOnly", "operator", "Exists",
+                                "key", "node-role.kubernetes.io/control-plane", "operator", "Exists", "effect",
+                                "NoSchedule");
+      if (f == FLAVOR_K3S)
+        json_array_append_new (tols, json_pack ("{s:s, s:s, s:s}", "key", "node-role.kubernetes.io/master",
+                                                "operator", "Exists", "effect", "NoSchedule"));
+      else /* kubeadm's toleration names no operator: Equal, the default */
+        json_object_del (json_array_get (tols, 1), "operator");
+      json_object_update_new (spec, json_pack ("{s:s, s:s, s:o, s:{s:s}, s:s}", "priorityClassName",
+                                               "system-cluster-critical", "serviceAccountName", "coredns",
+                                               "tolerations", tols, "nodeSelector", "kubernetes.io/os", "linux",
+                                               "dnsPolicy", "Default"));
+    }
+}
+
+/* The tolerations the DaemonSet controller adds to every pod it makes
+ * (util.AddOrUpdateDaemonPodTolerations, for pods without host network):
+ * it runs on not-ready, unreachable, pressured and cordoned nodes. */
+static void
+daemon_pod_tolerations (json_t *spec)
+{
+  json_t *tols = json_object_get (spec, "tolerations");
+  if (!json_is_array (tols))
+    json_object_set_new (spec, "tolerations", tols = json_array ());
+  static const char *const taints[][2] = {
+    { "node.kubernetes.io/not-ready", "NoExecute" },      { "node.kubernetes.io/unreachable", "NoExecute" },
+    { "node.kubernetes.io/disk-pressure", "NoSchedule" }, { "node.kubernetes.io/memory-pressure", "NoSchedule" },
+    { "node.kubernetes.io/pid-pressure", "NoSchedule" },  { "node.kubernetes.io/unschedulable", "NoSchedule" },
+  };
+  for (size_t i = 0; i < ARRAY_SIZE (taints); i++)
+    json_array_append_new (tols, json_pack ("{s:s, s:s, s:s}", "key", taints[i][0], "operator", "Exists", "effect",
+                                            taints[i][1]));
+}
+
 static json_t *
 template_json (const struct lab_objects *o, const struct lab_workload *w, const char *hash)
 {
@@ -238,12 +294,7 @@ template_json (const struct lab_objects *o, const struct lab_workload *w, const 
     json_object_set_new (json_array_get (containers, 0), "securityContext", sc);
   json_t *t = json_pack ("{s:{s:o}, s:{s:o, s:s}}", "metadata", "labels", labels, "spec", "containers", containers,
                          "restartPolicy", "Always");
-  if (lb)
-    json_object_update_new (json_object_get (t, "spec"),
-                            json_pack ("{s:s, s:s, s:b, s:{s:[{s:s, s:s}]}}", "priorityClassName",
-                                       "system-node-critical", "serviceAccountName", "svclb",
-                                       "automountServiceAccountToken", 0, "securityContext", "sysctls", "name",
-                                       "net.ipv4.ip_forward", "value", "1"));
+  addon_spec (json_object_get (t, "spec"), o->flavor, &w->app, lb);
   return t;
 }
 
@@ -626,10 +677,14 @@ add_pod (struct builder *b, const struct lab_objects *o, const struct lab_pod *p
       cstatus = pod_template_statuses (containers, like);
       json_decref (like);
     }
-  json_object_set_new (pod, "spec",
-                       json_pack ("{s:o, s:s, s:s, s:s, s:s}", "containers", containers, "nodeName", p->node,
-                                  "restartPolicy", p->restart_policy == RESTART_NEVER ? "Never" : p->restart_policy == RESTART_ON_FAILURE ? "OnFailure" : "Always", "dnsPolicy", "ClusterFirst",
-                                  "schedulerName", "default-scheduler"));
+  json_t *spec = json_pack ("{s:o, s:s, s:s}", "containers", containers, "nodeName", p->node, "restartPolicy",
+                            p->restart_policy == RESTART_NEVER        ? "Never"
+                            : p->restart_policy == RESTART_ON_FAILURE ? "OnFailure"
+                                                                      : "Always");
+  addon_spec (spec, o->flavor, &p->app, lb);
+  if (p->owner.kind == OBJ_DAEMONSET)
+    daemon_pod_tolerations (spec);
+  json_object_set_new (pod, "spec", spec);
   ip_fmt (p->ip, ip);
   /* kubelet's four conditions; Ready and ContainersReady wait for the
    * readiness probe. */
@@ -641,7 +696,7 @@ add_pod (struct builder *b, const struct lab_objects *o, const struct lab_pod *p
                                   b->created, "conditions", "type", "Initialized", "status", "True", "type", "Ready",
                                   "status", ready, "type", "ContainersReady", "status", ready, "type", "PodScheduled",
                                   "status", "True", "containerStatuses", cstatus));
-  pod_template_pod_defaults (pod, b->lab, lb || p->owner.kind == OBJ_DAEMONSET || strcmp (p->ns, "kube-system") == 0);
+  pod_template_pod_defaults (pod, b->lab);
   return pod;
 }
 

@@ -179,7 +179,8 @@ kubelet_plan_processes (struct plan *p, const struct model *m)
   for (size_t i = 0; i < m->n_pods; i++)
     {
       const struct model_pod *pod = &m->pods[i];
-      const struct app_def *app = &pod->wl->app;
+      /* a pod of an old ReplicaSet runs the app it was started with */
+      const struct app_def *app = pod->old_app ? pod->old_app : &pod->wl->app;
       const char *node = m->nodes[pod->node].name;
       char ip[IP_STRLEN];
       struct plan_process *pr = plan_process (p, plan_ns (m, pod->netns),

@@ -2,12 +2,15 @@
  * describe.go's so the two can be read side by side. */
 #include "view/k8s_describe.h"
 
+#include "k8s/pod_template.h"
+
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "base/util.h"
 #include "base/json.h"
+#include "k8s/pod_template.h"
 #include "view/k8s_table.h"
 #include "view/pods.h"
 
@@ -692,26 +695,12 @@ describe_volumes (struct tabwriter *t, const json_t *volumes, const char *space)
 
 /* ---- describers ---------------------------------------------------------- */
 
-/* qos.GetPodQOS, for the resources the lab's pods can ask for. */
+/* describePod: the class the API server stored, else qos.GetPodQOS. */
 static const char *
 pod_qos (const json_t *pod)
 {
-  bool any = false, guaranteed = true;
-  size_t i;
-  const json_t *c;
-  json_array_foreach (json_at (pod, "spec.containers"), i, c)
-    {
-      const json_t *req = json_at (c, "resources.requests"), *lim = json_at (c, "resources.limits");
-      any |= json_object_size (req) || json_object_size (lim);
-      static const char *const res[] = { "cpu", "memory" };
-      for (size_t k = 0; k < 2; k++)
-        {
-          const json_t *l = json_object_get (lim, res[k]), *r = json_object_get (req, res[k]);
-          if (l == NULL || (r && !json_equal (l, r)))
-            guaranteed = false;
-        }
-    }
-  return !any ? "BestEffort" : guaranteed ? "Guaranteed" : "Burstable";
+  const char *stored = json_string_value (json_at (pod, "status.qosClass"));
+  return stored && *stored ? stored : pod_template_qos_class (json_object_get (pod, "spec"));
 }
 
 /* printController: the owner reference marked controller, "Kind/name". */
