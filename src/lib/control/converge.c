@@ -276,6 +276,10 @@ converge_live (struct store *s, const struct plan *applied, const bool *ready, c
       lp->app_port = p->app.port;
       lp->app_command = p->app.command;
       lp->ready = ready[i];
+      lp->readiness_known = true;
+      lp->readiness_kind = p->readiness.kind;
+      lp->readiness_port = p->readiness.port;
+      lp->readiness_path = p->readiness.path;
       json_t *meta = json_object_get (obj, "metadata");
       lp->created_ns = parse_time_ns (json_string_value (json_object_get (meta, "creationTimestamp")));
       const char *uid = json_string_value (json_object_get (meta, "uid"));

@@ -1008,6 +1008,12 @@ build_pods (struct model *m, const struct model_live *live, nslab_error_t *err)
               if (lp->app_command && shell_split (lp->app_command, &p->old_app->argv, &argc, &why) < 0)
                 p->old_app->argv = NULL;
             }
+          if (old_rs && lp->readiness_known)
+            {
+              p->old_readiness = xcalloc (1, sizeof *p->old_readiness);
+              *p->old_readiness = (struct probe_def) { lp->readiness_kind, lp->readiness_port,
+                                                       lp->readiness_path ? xstrdup (lp->readiness_path) : NULL };
+            }
           pod_name_take (&taken, p->ns, p->name);
           p->ip = lp->ip;
           p->ready = lp->ready;
@@ -1636,6 +1642,9 @@ model_free (struct model *m)
           shell_argv_free (m->pods[i].old_app->argv);
         }
       free (m->pods[i].old_app);
+      if (m->pods[i].old_readiness)
+        free (m->pods[i].old_readiness->path);
+      free (m->pods[i].old_readiness);
       free (m->pods[i].host_veth);
     }
   free (m->pods);

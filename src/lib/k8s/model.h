@@ -61,6 +61,10 @@ struct model_pod {
    * old ReplicaSet being scaled down) keeps the app it was started with;
    * NULL: the workload's. */
   struct app_def *old_app;
+  /* A pod of an old ReplicaSet keeps the readiness probe of the template
+   * it was made from (the probe is part of the pod spec), NULL: the
+   * workload's. */
+  struct probe_def *old_readiness;
 };
 
 /* A Deployment's ReplicaSets in a rolling update (the control loop's
@@ -177,6 +181,12 @@ struct model_live_pod {
   uint16_t app_port;
   const char *app_command;
   bool ready;               /* Ready condition True */
+  /* The readiness probe it runs with (kind, port, path: borrowed); not
+   * known: its workload's. */
+  bool readiness_known;
+  enum probe_kind readiness_kind;
+  uint16_t readiness_port;
+  const char *readiness_path;
   /* Nanoseconds since the epoch (creationTimestamp, the Ready condition's
    * lastTransitionTime); 0 unknown. uid: metadata.uid, the tie-break of the
    * ReplicaSet controller's logarithmic ranks; may be NULL. */

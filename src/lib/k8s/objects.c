@@ -176,8 +176,16 @@ objects_from_model (const struct model *m)
       p->readiness.kind = mp->wl->readiness.kind;
       p->readiness.port = mp->wl->readiness.port;
       p->readiness.path = dup_or_null (mp->wl->readiness.path);
-      /* an old ReplicaSet's pod keeps the default probe of its own app */
-      if (mp->old_app && !mp->wl->readiness_set)
+      /* an old ReplicaSet's pod keeps the probe it was made with, or the
+       * default probe of its own app */
+      if (mp->old_readiness)
+        {
+          free (p->readiness.path);
+          p->readiness.kind = mp->old_readiness->kind;
+          p->readiness.port = mp->old_readiness->port;
+          p->readiness.path = dup_or_null (mp->old_readiness->path);
+        }
+      else if (mp->old_app && !mp->wl->readiness_set)
         {
           p->readiness.kind = mp->old_app->kind == APP_HTTP ? PROBE_TCP : PROBE_NONE;
           p->readiness.port = mp->old_app->kind == APP_HTTP ? mp->old_app->port : 0;
