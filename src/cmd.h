@@ -39,5 +39,7 @@ int runtime_main (int argc, char **argv);
 int coredns_main (int argc, char **argv);
 /* nslab-kube-proxy ... LAB (cmd_kube_proxy.c): a node's kube-proxy health servers. */
 int kube_proxy_main (int argc, char **argv);
+/* nslab-export LAB FILE (cmd_export_archive.c): nslab export's archive. */
+int export_main (int argc, char **argv);
 
 #endif

@@ -1,12 +1,14 @@
-/* nslab-apiserver LAB: the lab's API server (apiserver/server.h), this
- * binary re-executed by up (control_start) in the control-plane node's
- * network namespace, with its listening socket on the node's INTERNAL-IP
- * (:6443) already bound on fd 3. Its stderr is the lab's
- * logs/apiserver.log. */
+/* nslab-apiserver LAB: the lab's API server (apiserver/server.h), a
+ * program of its own (src/apps/apiserver) exec'd by up (control_start) in
+ * the control-plane node's network namespace, with its listening socket on
+ * the node's INTERNAL-IP (:6443) already bound on fd 3 and up's ready pipe
+ * on fd 4, which it closes once the lab's PKI is made. Its stderr is the
+ * lab's logs/apiserver.log. */
 #include <fcntl.h>
 #include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include <arpa/inet.h>
@@ -14,16 +16,19 @@
 #include <sys/socket.h>
 
 #include "apiserver/api.h"
+#include "apiserver/pki.h"
 #include "apiserver/server.h"
 #include "base/error.h"
 #include "base/util.h"
 #include "cli.h"
 #include "cmd.h"
+#include "runtime/pause.h"
 #include "scenario/flavor.h"
 #include "state/snapshot.h"
 #include "state/state.h"
 
 #define LISTEN_FD 3
+#define READY_FD 4
 
 static volatile sig_atomic_t stop;
 
@@ -38,6 +43,22 @@ apiserver_main (int argc, char **argv)
     }
   const char *lab = argv[1];
   cli_daemon_init (&stop);
+  /* The lab's certificates and kubeconfig, before up returns: up waits for
+   * READY_FD to close (a byte on it fails up). */
+  const char *pki = getenv (APISERVER_PKI_ENV);
+  if (fcntl (READY_FD, F_GETFD) >= 0)
+    {
+      nslab_error_t perr = NULL;
+      if (pki && pki_lab_create (lab, pki, &perr) < 0)
+        {
+          fputs ("nslab-apiserver: ", stderr);
+          nslab_error_print (&perr);
+          (void) !write (READY_FD, "x", 1);
+          return NSLAB_EXIT_FAILURE;
+        }
+      close (READY_FD);
+    }
+  unsetenv (APISERVER_PKI_ENV);
   /* One malloc arena for the few server threads: each would otherwise keep
    * its own megabytes of a large list's answer. */
   mallopt (M_ARENA_MAX, 1);

@@ -9,7 +9,6 @@
 #include <string.h>
 #include <time.h>
 
-#include "apiserver/pki.h"
 #include "apply/apply.h"
 #include "control/controller.h"
 #include "kernel/sysctl.h"
@@ -161,7 +160,7 @@ cmd_up (int argc, char **argv, nslab_error_t *err)
   for (size_t i = 0; i < p->objects->n_pods && !probes; i++)
     probes = p->objects->pods[i].readiness.kind != PROBE_NONE && !p->objects->pods[i].ready;
   if (rc == 0
-      && (pki_lab_create (p->objects, err) < 0 || control_start (sc->lab, p->objects, sc->files, sc->n_files, err) < 0
+      && (control_start (sc->lab, p->objects, sc->files, sc->n_files, err) < 0
           || (probes && control_wait_first (sc->lab, 60000, err) < 0)))
     {
       nslab_error_t e = NULL;

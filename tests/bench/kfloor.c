@@ -7,8 +7,11 @@
  * eth0 up, the pod address and two routes. Down kills and reaps every
  * process, as nslab's down must (nothing may be left when it returns).
  *
- *   kfloor NODES PODS   prints "up USEC", waits for a line on stdin,
- *                       tears down, prints "down USEC"
+ *   kfloor NODES PODS [PIDFILE]
+ *       prints "up USEC", waits for a line on stdin, tears down, prints
+ *       "down USEC". With PIDFILE, up writes every process's pid there
+ *       (untimed) for kfloor-down, the teardown as a separate command,
+ *       to run before that line; the processes it killed are reaped here.
  *
  * Raw syscalls and rtnetlink, one synchronous request at a time. */
 #define _GNU_SOURCE
@@ -177,8 +180,8 @@ ns_open (pid_t pid)
 int
 main (int argc, char **argv)
 {
-  if (argc != 3)
-    die ("usage: kfloor NODES PODS");
+  if (argc != 3 && argc != 4)
+    die ("usage: kfloor NODES PODS [PIDFILE]");
   int nodes = atoi (argv[1]), pods = atoi (argv[2]);
   if (nodes < 1 || nodes > 250 || pods < 0 || pods / nodes > 1000)
     die ("NODES 1..250, at most 1000 pods per node");
@@ -265,6 +268,16 @@ main (int argc, char **argv)
       close (fd);
     }
   uint64_t t1 = now_us ();
+  if (argc == 4)
+    {
+      FILE *pf = fopen (argv[3], "we");
+      if (pf == NULL)
+        die ("%s: %s", argv[3], strerror (errno));
+      for (int i = 0; i < nodes + pods; i++)
+        fprintf (pf, "%d\n", (int) pids[i]);
+      if (fclose (pf) != 0)
+        die ("%s: %s", argv[3], strerror (errno));
+    }
   printf ("up %llu\n", (unsigned long long) (t1 - t0));
   fflush (stdout);
 

@@ -16,7 +16,6 @@
 
 #include "base/ipaddr.h"
 #include "base/util.h"
-#include "k8s/objects.h"
 #include "state/state.h"
 
 /* k3s's certificates last a year, its CA ten. */
@@ -247,23 +246,18 @@ pki_write_kubeconfig (const char *dir, const char *server, nslab_error_t *err)
 }
 
 int
-pki_lab_create (const struct lab_objects *o, nslab_error_t *err)
+pki_lab_create (const char *lab, const char *params, nslab_error_t *err)
 {
-  const struct lab_service *kube = NULL;
-  for (size_t i = 0; i < o->n_services; i++)
-    if (o->services[i].implicit && strcmp (o->services[i].name, "kubernetes") == 0 && o->services[i].n_ports
-        && o->services[i].ports[0].n_endpoints)
-      kube = &o->services[i];
-  if (kube == NULL)
-    return 0; /* no control plane: no API server */
-  const struct lab_endpoint *ep = &kube->ports[0].endpoints[0];
-  char node_ip[IP_STRLEN], svc_ip[IP_STRLEN];
-  ip_fmt (ep->ip, node_ip);
-  ip_fmt (kube->cluster_ip, svc_ip);
+  char node_ip[IP_STRLEN], svc_ip[IP_STRLEN], domain[256];
+  unsigned port;
+  struct in_addr check;
+  if (sscanf (params, "%15s %u %15s %255s", node_ip, &port, svc_ip, domain) != 4 || port == 0 || port > 65535
+      || inet_pton (AF_INET, node_ip, &check) != 1 || inet_pton (AF_INET, svc_ip, &check) != 1)
+    return nslab_error (err, EINVAL, "the lab PKI's parameters \"%s\" are not NODE_IP PORT SERVICE_IP DOMAIN", params);
   const char *ips[] = { node_ip, svc_ip, "127.0.0.1" };
-  cleanup_free char *dir = xasprintf ("%s/%s", state_root (), o->lab);
-  cleanup_free char *server = xasprintf ("https://%s:%u", node_ip, ep->port);
-  if (pki_create (dir, ips, ARRAY_SIZE (ips), o->dns_domain ? o->dns_domain : "cluster.local", err) < 0)
+  cleanup_free char *dir = xasprintf ("%s/%s", state_root (), lab);
+  cleanup_free char *server = xasprintf ("https://%s:%u", node_ip, port);
+  if (pki_create (dir, ips, ARRAY_SIZE (ips), domain, err) < 0)
     return -1;
   return pki_write_kubeconfig (dir, server, err);
 }

@@ -24,11 +24,12 @@ int pki_create (const char *dir, const char *const *ips, size_t n_ips, const cha
 /* DIR/kubeconfig.yaml: cluster, user and context "default" (as k3s names
  * them) for SERVER ("https://192.168.56.10:6443"), certificates inline. */
 int pki_write_kubeconfig (const char *dir, const char *server, nslab_error_t *err);
-/* up: the certificates and kubeconfig of lab O in its state dir, for the
- * API server on the control-plane node's INTERNAL-IP (the kubernetes
- * service's endpoint). */
-struct lab_objects;
-int pki_lab_create (const struct lab_objects *o, nslab_error_t *err);
+/* nslab-apiserver at its start, before up returns: the certificates and
+ * kubeconfig of LAB in its state dir, for the API server on the
+ * control-plane node's INTERNAL-IP (the kubernetes service's endpoint).
+ * PARAMS is "NODE_IP PORT SERVICE_IP DOMAIN" (APISERVER_PKI_ENV, made by
+ * control_start from the kubernetes service). */
+int pki_lab_create (const char *lab, const char *params, nslab_error_t *err);
 /* A file of DIR/pki as a string (caller frees); NULL with err. */
 char *pki_read (const char *dir, const char *name, nslab_error_t *err);
 

@@ -223,34 +223,28 @@ do_process (const struct plan_op *op, struct state_writer *w, struct pending *pe
     app = (struct pause_app) { .kind = PAUSE_APP_HTTP, .port = pp->app.port };
   else if (pp->app.kind == APP_COMMAND)
     app = (struct pause_app) { .kind = PAUSE_APP_COMMAND, .argv = pp->app.argv };
-  /* The cluster DNS server reads the lab's store (SQLite, ldns):
-   * nslab-coredns, linked with only those libraries, or nslab itself as
-   * nslab-coredns; not the small static nslab-pause. */
+  /* The cluster DNS server (SQLite, ldns) and a node's kube-proxy
+   * (libmicrohttpd) are programs of their own beside nslab, not the small
+   * static nslab-pause, and not nslab, which does not load their
+   * libraries. */
   char exe[PATH_MAX], port[8];
   char *dns_argv[] = { (char *) "nslab-coredns", (char *) "--port", port, (char *) state_writer_lab (w), NULL };
+  if (pp->app.kind == APP_DNS || pp->app.kind == APP_KUBE_PROXY)
+    {
+      const char *helper = pp->app.kind == APP_DNS ? "nslab-coredns" : "nslab-kube-proxy";
+      if (!pause_helper_path (helper, exe))
+        return nslab_error (err, ENOENT, "%s: start %s %s: %s is not installed beside nslab", ns,
+                            pp->app.kind == APP_DNS ? "pod" : "node", c.sp.name, helper);
+    }
   if (pp->app.kind == APP_DNS)
     {
-      ssize_t n = 0;
-      if (!pause_helper_path ("nslab-coredns", exe) && (n = readlink ("/proc/self/exe", exe, sizeof exe - 1)) <= 0)
-        return nslab_error (err, errno, "%s: start pod %s: readlink /proc/self/exe", ns, c.sp.name);
-      if (n > 0)
-        exe[n] = '\0';
       snprintf (port, sizeof port, "%u", pp->app.port);
       /* Started once it serves: its readiness probe (TCP on its port) is
        * then decided (model_probe_decided), and up need not wait for it. */
       app = (struct pause_app) { .kind = PAUSE_APP_COMMAND, .argv = dns_argv, .path = exe, .ready_fd = true };
     }
-  /* A node's kube-proxy needs SQLite and libmicrohttpd: nslab itself,
-   * re-executed as nslab-kube-proxy (argv[0]). */
-  char proxy_exe[PATH_MAX];
   if (pp->app.kind == APP_KUBE_PROXY)
-    {
-      ssize_t n = readlink ("/proc/self/exe", proxy_exe, sizeof proxy_exe - 1);
-      if (n <= 0)
-        return nslab_error (err, errno, "%s: start node %s: readlink /proc/self/exe", ns, c.sp.name);
-      proxy_exe[n] = '\0';
-      app = (struct pause_app) { .kind = PAUSE_APP_COMMAND, .argv = pp->app.argv, .path = proxy_exe };
-    }
+    app = (struct pause_app) { .kind = PAUSE_APP_COMMAND, .argv = pp->app.argv, .path = exe };
   /* A node keeps the host's /etc/hosts (it is a VM the user set up) and
    * learns the lab's node names; read here, not in the plan, which stays a
    * pure function of the scenario. */

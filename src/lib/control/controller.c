@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <sched.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -21,6 +22,7 @@
 
 #include "apply/apply.h"
 #include "base/hash.h"
+#include "base/ipaddr.h"
 #include "base/strmap.h"
 #include "base/util.h"
 #include "control/agent.h"
@@ -122,14 +124,52 @@ apiserver_port (const struct lab_objects *o)
   return 6443;
 }
 
-static void
-child_exec (const char *title, const char *lab, int ex)
+/* The lab PKI's parameters (APISERVER_PKI_ENV) from the kubernetes
+ * service: its endpoint (the control-plane node's INTERNAL-IP and the API
+ * server's port), its ClusterIP and the cluster's DNS domain. NULL when
+ * there is no such endpoint, and so no PKI. */
+static char *
+apiserver_pki_params (const struct lab_objects *o)
 {
+  const struct lab_service *kube = NULL;
+  for (size_t i = 0; i < o->n_services; i++)
+    if (o->services[i].implicit && strcmp (o->services[i].name, "kubernetes") == 0 && o->services[i].n_ports
+        && o->services[i].ports[0].n_endpoints)
+      kube = &o->services[i];
+  if (kube == NULL)
+    return NULL;
+  const struct lab_endpoint *ep = &kube->ports[0].endpoints[0];
+  char node_ip[IP_STRLEN], svc_ip[IP_STRLEN];
+  return xasprintf ("%s=%s %u %s %s", APISERVER_PKI_ENV, ip_fmt (ep->ip, node_ip), ep->port,
+                    ip_fmt (kube->cluster_ip, svc_ip), o->dns_domain ? o->dns_domain : "cluster.local");
+}
+
+/* ENVP: environ and EXTRA (NULL-terminated), made before the fork. */
+static char **
+env_with (char *const *extra)
+{
+  extern char **environ;
+  size_t n = 0, k = 0;
+  while (environ[n])
+    n++;
+  while (extra[k])
+    k++;
+  char **envp = xcalloc (n + k + 1, sizeof *envp);
+  memcpy (envp, environ, n * sizeof *envp);
+  memcpy (envp + n, extra, k * sizeof *envp);
+  return envp;
+}
+
+/* Exec PROGRAM (NULL: ourselves) as "TITLE LAB"; ENVP NULL: ours. */
+static void
+child_exec (const char *program, const char *title, const char *lab, char **envp, int ex)
+{
+  extern char **environ;
   sigset_t none;
   sigemptyset (&none);
   sigprocmask (SIG_SETMASK, &none, NULL);
   char *argv[] = { (char *) title, (char *) lab, NULL };
-  execv ("/proc/self/exe", argv);
+  execve (program ? program : "/proc/self/exe", argv, envp ? envp : environ);
   (void) !write (ex, "x", 1);
   _exit (127);
 }
@@ -176,6 +216,25 @@ control_start (const char *lab, const struct lab_objects *applied, char *const *
     rc = nslab_error (err, errno, "pipe");
   /* Each child waits for one byte: the parent records both first, and if it
    * dies before that, the pipe's EOF ends them. */
+  /* The API server is a program of its own (nslab-apiserver, with the
+   * libraries only it needs); it learns the PKI to make and the nslab that
+   * kubectl exec runs from its environment, made here before the forks. */
+  char api_exe[PATH_MAX], self_exe[PATH_MAX];
+  cleanup_free char *pki_env = apiserver_pki_params (applied);
+  cleanup_free char *self_env = NULL;
+  cleanup_free char **api_envp = NULL;
+  ssize_t self_n = readlink ("/proc/self/exe", self_exe, sizeof self_exe - 1);
+  if (rc == 0 && !pause_helper_path ("nslab-apiserver", api_exe))
+    rc = nslab_error (err, ENOENT, "nslab-apiserver is not installed beside nslab");
+  if (rc == 0 && self_n <= 0)
+    rc = nslab_error (err, errno, "readlink /proc/self/exe");
+  if (rc == 0)
+    {
+      self_exe[self_n] = '\0';
+      self_env = xasprintf ("%s=%s", HELPER_NSLAB_ENV, self_exe);
+      char *extra[] = { self_env, pki_env, NULL };
+      api_envp = env_with (extra);
+    }
   pid_t agent = -1, brain = -1, api = -1;
   /* The API server: in the node's network namespace, listening on its
    * INTERNAL-IP as k3s does on :6443, but in the lab's root PID namespace,
@@ -191,13 +250,17 @@ control_start (const char *lab, const struct lab_objects *applied, char *const *
       setsid ();
       cleanup_free char *nspath = netns_path (netns);
       int nsfd = open (nspath, O_RDONLY | O_CLOEXEC), lfd = -1;
+      /* ex's write end stays open across the exec as fd 4: the API
+       * server closes it once it has made the lab's PKI (pki_lab_create),
+       * so up returns with the kubeconfig written. */
+      int rfd = -1;
       if (nsfd < 0 || setns (nsfd, CLONE_NEWNET) < 0 || (lfd = apiserver_listen (api_ip, api_port)) < 0
-          || !child_fds (lfd, -1, api_log))
+          || !child_fds (lfd, -1, api_log) || (rfd = fcntl (ex[1], F_DUPFD_CLOEXEC, 10)) < 0 || dup2 (rfd, 4) < 0)
         {
           (void) !write (ex[1], "x", 1);
           _exit (1);
         }
-      child_exec ("nslab-apiserver", lab, ex[1]);
+      child_exec (api_exe, "nslab-apiserver", lab, api_envp, ex[1]);
     }
   if (rc == 0 && (agent = fork ()) < 0)
     rc = nslab_error (err, errno, "fork");
@@ -213,7 +276,7 @@ control_start (const char *lab, const struct lab_objects *applied, char *const *
           (void) !write (ex[1], "x", 1);
           _exit (1);
         }
-      child_exec ("nslab-runtime", lab, ex[1]);
+      child_exec (NULL, "nslab-runtime", lab, NULL, ex[1]);
     }
   if (rc == 0 && setns (node_pidns, CLONE_NEWPID) < 0)
     rc = nslab_error (err, errno, "setns the PID namespace of node %s", node);
@@ -233,7 +296,7 @@ control_start (const char *lab, const struct lab_objects *applied, char *const *
           (void) !write (ex[1], "x", 1);
           _exit (1);
         }
-      child_exec ("nslab-controller", lab, ex[1]);
+      child_exec (NULL, "nslab-controller", lab, NULL, ex[1]);
     }
   /* Our own later children are ours again. */
   if (own_pidns >= 0 && setns (own_pidns, CLONE_NEWPID) < 0 && rc == 0)

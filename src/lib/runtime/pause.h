@@ -86,12 +86,20 @@ struct pause_spec {
  * lab are mounted; *fd_out is an O_CLOEXEC fd for pause_spec.mnt_template. */
 int pause_mnt_template (int *fd_out, nslab_error_t *err);
 
-/* NAME, a program nslab ships beside itself (nslab-pause, nslab-coredns):
- * next to this binary (the build tree) or in ../lib/nslab (an install),
- * owned by root or us and writable by no one else, since it runs with our
- * privileges. Its path in OUT, or false: the caller runs nslab itself,
- * which dispatches on argv[0] as well. */
+/* NAME, a program nslab ships beside itself (nslab-pause, nslab-coredns,
+ * nslab-apiserver, nslab-kube-proxy, nslab-export): next to this binary
+ * (the build tree) or in ../lib/nslab (an install), owned by root or us and
+ * writable by no one else, since it runs with our privileges. Its path in
+ * OUT, or false: nslab-pause's caller then runs nslab itself (which
+ * dispatches on argv[0]); the others are not part of nslab. */
 bool pause_helper_path (const char *name, char out[PATH_MAX]);
+
+/* What up tells nslab-apiserver in its environment (its argv stays
+ * "nslab-apiserver LAB", which down checks): the nslab program that made
+ * the lab, which kubectl exec runs (nslab exec), and the lab PKI's
+ * parameters, "NODE_IP PORT SERVICE_IP DOMAIN" (pki_lab_create). */
+#define HELPER_NSLAB_ENV "NSLAB_PROGRAM"
+#define APISERVER_PKI_ENV "NSLAB_APISERVER_PKI"
 
 /* Record callback: called with the new process's pid and start time BEFORE
  * the process is allowed to go on; if the caller dies before returning from
