@@ -80,6 +80,20 @@ wait_peer (int ms, int watch)
   return r <= 0 || p[0].revents == 0;
 }
 
+/* kube-proxy's syncPeriod (--iptables-sync-period): CONTROL_FULL_SYNC_S,
+ * or NSLAB_CONTROL_SYNC_PERIOD_S from up's environment (1..3600), so a test
+ * can see the full sync that checks the partial ones without waiting 30 s. */
+static long long
+sync_period_ms (void)
+{
+  const char *v = getenv ("NSLAB_CONTROL_SYNC_PERIOD_S");
+  char *end = NULL;
+  long n = v ? strtol (v, &end, 10) : 0;
+  if (v == NULL || end == v || *end != 0 || n < 1 || n > 3600)
+    n = CONTROL_FULL_SYNC_S;
+  return n * 1000LL;
+}
+
 int
 controller_main (int argc, char **argv)
 {
@@ -121,7 +135,8 @@ controller_main (int argc, char **argv)
   int watch = controller_watch (c, &err);
   if (watch < 0)
     nslab_error_free (&err);
-  long long next_full = now_ms () + CONTROL_FULL_SYNC_S * 1000LL;
+  long long period = sync_period_ms ();
+  long long next_full = now_ms () + period;
   /* Where each converging round spends its time, for profiling. */
   const char *trace_env = getenv ("NSLAB_CONTROL_TRACE");
   bool trace = trace_env && strcmp (trace_env, "1") == 0;
@@ -160,7 +175,7 @@ controller_main (int argc, char **argv)
                      tm.rules, tm.store, tm.snapshot_wait, tm.events, tm.total);
         }
       if (full)
-        next_full = now_ms () + CONTROL_FULL_SYNC_S * 1000LL;
+        next_full = now_ms () + period;
       if (!wait_peer (r > 0 ? 20 : 100, watch))
         break; /* the agent is gone: without it no pod can be made or removed */
     }
