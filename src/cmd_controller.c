@@ -65,12 +65,15 @@ peer_ok (void)
 
 /* Sleep MS, or less if the agent's end closed (it never writes unasked):
  * false then; or when the lab's state dir was written (WATCH, if >= 0:
- * its events are drained). */
+ * its events are drained), or a pod's status (STATUS, if >= 0: left for
+ * the round). */
 static bool
-wait_peer (int ms, int watch)
+wait_peer (int ms, int watch, int status)
 {
-  struct pollfd p[2] = { { .fd = PEER_FD, .events = POLLIN }, { .fd = watch, .events = POLLIN } };
-  int r = poll (p, watch >= 0 ? 2 : 1, ms);
+  struct pollfd p[3] = { { .fd = PEER_FD, .events = POLLIN },
+                         { .fd = watch, .events = POLLIN },
+                         { .fd = status, .events = POLLIN } };
+  int r = poll (p, 3, ms);
   if (r > 0 && watch >= 0 && (p[1].revents & POLLIN))
     {
       char buf[4096];
@@ -154,7 +157,7 @@ controller_main (int argc, char **argv)
           /* Logged and retried: the loop outlives a transient failure, as
            * kube-proxy and the controllers do. */
           log_error (lab, &err);
-          if (!wait_peer (500, -1))
+          if (!wait_peer (500, -1, -1))
             break;
           continue;
         }
@@ -176,7 +179,7 @@ controller_main (int argc, char **argv)
         }
       if (full)
         next_full = now_ms () + period;
-      if (!wait_peer (r > 0 ? 20 : 100, watch))
+      if (!wait_peer (r > 0 ? 20 : 100, watch, controller_status_watch (c)))
         break; /* the agent is gone: without it no pod can be made or removed */
     }
   if (watch >= 0)
