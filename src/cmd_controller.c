@@ -65,12 +65,15 @@ peer_ok (void)
 
 /* Sleep MS, or less if the agent's end closed (it never writes unasked):
  * false then; or when the lab's state dir was written (WATCH, if >= 0:
- * its events are drained). */
+ * its events are drained), or a pod's status (STATUS, if >= 0: left for
+ * the round). */
 static bool
-wait_peer (int ms, int watch)
+wait_peer (int ms, int watch, int status)
 {
-  struct pollfd p[2] = { { .fd = PEER_FD, .events = POLLIN }, { .fd = watch, .events = POLLIN } };
-  int r = poll (p, watch >= 0 ? 2 : 1, ms);
+  struct pollfd p[3] = { { .fd = PEER_FD, .events = POLLIN },
+                         { .fd = watch, .events = POLLIN },
+                         { .fd = status, .events = POLLIN } };
+  int r = poll (p, 3, ms);
   if (r > 0 && watch >= 0 && (p[1].revents & POLLIN))
     {
       char buf[4096];
@@ -78,6 +81,20 @@ wait_peer (int ms, int watch)
         ;
     }
   return r <= 0 || p[0].revents == 0;
+}
+
+/* kube-proxy's syncPeriod (--iptables-sync-period): CONTROL_FULL_SYNC_S,
+ * or NSLAB_CONTROL_SYNC_PERIOD_S from up's environment (1..3600), so a test
+ * can see the full sync that checks the partial ones without waiting 30 s. */
+static long long
+sync_period_ms (void)
+{
+  const char *v = getenv ("NSLAB_CONTROL_SYNC_PERIOD_S");
+  char *end = NULL;
+  long n = v ? strtol (v, &end, 10) : 0;
+  if (v == NULL || end == v || *end != 0 || n < 1 || n > 3600)
+    n = CONTROL_FULL_SYNC_S;
+  return n * 1000LL;
 }
 
 int
@@ -121,7 +138,8 @@ controller_main (int argc, char **argv)
   int watch = controller_watch (c, &err);
   if (watch < 0)
     nslab_error_free (&err);
-  long long next_full = now_ms () + CONTROL_FULL_SYNC_S * 1000LL;
+  long long period = sync_period_ms ();
+  long long next_full = now_ms () + period;
   /* Where each converging round spends its time, for profiling. */
   const char *trace_env = getenv ("NSLAB_CONTROL_TRACE");
   bool trace = trace_env && strcmp (trace_env, "1") == 0;
@@ -139,7 +157,7 @@ controller_main (int argc, char **argv)
           /* Logged and retried: the loop outlives a transient failure, as
            * kube-proxy and the controllers do. */
           log_error (lab, &err);
-          if (!wait_peer (500, -1))
+          if (!wait_peer (500, -1, -1))
             break;
           continue;
         }
@@ -160,8 +178,8 @@ controller_main (int argc, char **argv)
                      tm.rules, tm.store, tm.snapshot_wait, tm.events, tm.total);
         }
       if (full)
-        next_full = now_ms () + CONTROL_FULL_SYNC_S * 1000LL;
-      if (!wait_peer (r > 0 ? 20 : 100, watch))
+        next_full = now_ms () + period;
+      if (!wait_peer (r > 0 ? 20 : 100, watch, controller_status_watch (c)))
         break; /* the agent is gone: without it no pod can be made or removed */
     }
   if (watch >= 0)

@@ -171,6 +171,17 @@ web_endpoint_chains () { kp "$1" | grep -cE '^	chain endpoint-[A-Z2-7]{8}-demo/w
   "$NSLAB" down k3s
 }
 
+all_nft () {
+  local n
+  for n in cp1 w1 w2; do echo "== $n"; kp "$n"; done
+}
+
+@test "nftables: after scale and delete (partial syncs), the full sync leaves every node's table byte for byte as it was" {
+  NSLAB_CONTROL_TRACE=1 NSLAB_CONTROL_SYNC_PERIOD_S=$SYNC_PERIOD up_nft
+  full_sync_oracle all_nft
+  "$NSLAB" down k3s
+}
+
 # Each shipped lab with proxy_mode = nftables in its [cluster] section
 # (added, or set in the one it has). Its checks of kube-proxy's iptables
 # rules become checks of the same in nftables: a service's ClusterIP

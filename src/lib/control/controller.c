@@ -472,6 +472,8 @@ struct pod_rt {
     uint16_t port;
     char *path;
   } probe;
+  int status_wd;     /* its status directory's watch in controller.status_watch, -1: none (read every round) */
+  bool status_dirty; /* the watch saw the status file replaced since it was read */
   bool have_status;
   char state[32];        /* running | waiting | terminated */
   char reason[32];
@@ -504,6 +506,10 @@ struct controller {
   struct store_sync_cache *synced;
   struct scenario_cache *scenario;
   struct child_job snap; /* the round's snapshot writer */
+  /* inotify on each pod's status directory: a round reads the status files
+   * the pause processes replaced, not all of them (thousands of opens
+   * every round, at rest too); -1: every one is read. */
+  int status_watch;
   /* applied's op keys: after the first round, applied holds only what
    * stays of it (converge_compact) */
   struct op_keys *applied_keys;
@@ -519,8 +525,11 @@ struct controller {
 static const char *const scoped_kinds[4] = { "Pod", "Deployment", "ReplicaSet", "Event" };
 
 static void
-pod_rt_free (struct pod_rt *r)
+pod_rt_free (struct controller *c, struct pod_rt *r)
 {
+  /* A torn-down pod's watch went with its directory (IN_IGNORED). */
+  if (r->status_wd >= 0 && c->status_watch >= 0)
+    inotify_rm_watch (c->status_watch, r->status_wd);
   free (r->netns);
   free (r->node_netns);
   free (r->probe.path);
@@ -548,10 +557,12 @@ rebuild_rt (struct controller *c)
           nv[i] = *old;
           memset (old, 0, sizeof *old);
           old->netns = xstrdup ("");
+          old->status_wd = -1;
         }
       else
         {
           nv[i].netns = xstrdup (p->netns);
+          nv[i].status_wd = -1;
           nv[i].next_probe = now;
           /* what the plan was made with: up's, a pod with a probe not
            * ready until it passes; a new pod of a round, not ready */
@@ -569,7 +580,7 @@ rebuild_rt (struct controller *c)
     }
   strmap_free (&olds);
   for (size_t i = 0; i < c->n_pods; i++)
-    pod_rt_free (&c->pods[i]);
+    pod_rt_free (c, &c->pods[i]);
   free (c->pods);
   c->pods = nv;
   c->n_pods = o->n_pods;
@@ -583,6 +594,7 @@ controller_open (const char *lab, const struct control_runtime *rt, struct contr
   c->rt = *rt;
   c->dir_fd = -1;
   c->snap.pid = -1;
+  c->status_watch = inotify_init1 (IN_NONBLOCK | IN_CLOEXEC);
   c->synced = store_sync_cache_new ();
   c->scenario = scenario_cache_new ();
   struct state *st = NULL;
@@ -636,8 +648,10 @@ controller_close (struct controller *c)
   if (c == NULL)
     return;
   for (size_t i = 0; i < c->n_pods; i++)
-    pod_rt_free (&c->pods[i]);
+    pod_rt_free (c, &c->pods[i]);
   free (c->pods);
+  if (c->status_watch >= 0)
+    close (c->status_watch);
   plan_free (c->applied);
   op_keys_free (c->applied_keys);
   store_sync_cache_free (c->synced);
@@ -653,6 +667,12 @@ int
 controller_watch (const struct controller *c, nslab_error_t *err)
 {
   return watch_state_dir (c->dir_fd, c->lab, err);
+}
+
+int
+controller_status_watch (const struct controller *c)
+{
+  return c->status_watch;
 }
 
 void
@@ -671,16 +691,52 @@ controller_lab_gone (const struct controller *c)
   return c->gone || fstat (c->dir_fd, &st) < 0 || st.st_nlink == 0 || st.st_uid != 0 || (st.st_mode & 077) != 0;
 }
 
-/* The pause process's status file (runtime/pause_status.h): true when it
- * changed. */
+/* Which pods' status files were replaced (pause_status_write renames a
+ * new one in) since the last round: marked dirty; all of them when the
+ * kernel's queue overflowed. */
+static void
+drain_status_watch (struct controller *c)
+{
+  if (c->status_watch < 0)
+    return;
+  char buf[4096] __attribute__ ((aligned (__alignof__ (struct inotify_event))));
+  ssize_t n;
+  while ((n = read (c->status_watch, buf, sizeof buf)) > 0)
+    for (char *at = buf; at < buf + n;)
+      {
+        const struct inotify_event *ev = (const struct inotify_event *) at;
+        at += sizeof *ev + ev->len;
+        for (size_t i = 0; i < c->n_pods; i++)
+          if ((ev->mask & IN_Q_OVERFLOW) || c->pods[i].status_wd == ev->wd)
+            {
+              c->pods[i].status_dirty = true;
+              if (ev->mask & IN_IGNORED)
+                c->pods[i].status_wd = -1;
+            }
+      }
+}
+
+/* The pause process's status file (runtime/status.h): true when it
+ * changed. Read when the watch saw it replaced, or every round while the
+ * pod's directory has no watch (one is added before the read, so no
+ * replacement after it goes unseen). */
 static bool
 read_app_state (struct controller *c, struct pod_rt *r)
 {
+  if (r->status_wd >= 0 && !r->status_dirty)
+    return false;
   struct pause_status ps;
   cleanup_free char *rel = xasprintf ("files/%s", r->netns);
   int dfd = openat (c->dir_fd, rel, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
   if (dfd < 0)
     return false;
+  if (r->status_wd < 0 && c->status_watch >= 0)
+    {
+      char self[64];
+      snprintf (self, sizeof self, "/proc/self/fd/%d", dfd);
+      r->status_wd = inotify_add_watch (c->status_watch, self, IN_MOVED_TO | IN_ONLYDIR);
+    }
+  r->status_dirty = false;
   nslab_error_t e = NULL;
   int got = pause_status_read (dfd, &ps, &e);
   close (dfd);
@@ -986,6 +1042,7 @@ controller_round (struct controller *c, bool full_sync, nslab_error_t *err)
   struct control_round_times tm = { 0 };
   c->times.snapshot_wait = 0;
   bool changed = full_sync, pending = false;
+  drain_status_watch (c);
   for (size_t i = 0; i < c->n_pods; i++)
     changed |= read_app_state (c, &c->pods[i]);
   if (record_container_events (c, err) < 0)

@@ -88,6 +88,10 @@ void controller_round_times (const struct controller *c, struct control_round_ti
  * as kube-proxy and the controllers wake on a watch event, instead of at
  * its next poll. -1 with *err when inotify is unavailable. */
 int controller_watch (const struct controller *c, nslab_error_t *err);
+/* Readable when a pod's status file was replaced (its app exited or
+ * restarted), -1 if none: the next round reads those, so a wait on it is
+ * not drained. */
+int controller_status_watch (const struct controller *c);
 /* The lab's record is gone (down): the loop ends. */
 bool controller_lab_gone (const struct controller *c);
 void controller_close (struct controller *c);
