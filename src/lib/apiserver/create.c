@@ -131,7 +131,7 @@ app_line (const struct scenario *sc, const json_t *containers, const char *field
   size_t i;
   const json_t *other;
   json_array_foreach (containers, i, other)
-    if (json_object_get (other, "image") == NULL)
+    if (!json_is_string (json_object_get (other, "image")))
       {
         cleanup_free char *ff = xasprintf ("%s[%zu].image", field, i);
         return invalid (f, m, ff, "Required value");

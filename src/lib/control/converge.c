@@ -1000,8 +1000,11 @@ template_app (struct store *s, const struct scenario *sc, struct workload_def *w
     }
   if (json_is_true (json_array_get (known, 1)))
     {
-      w->app = (struct app_def) { .kind = (enum app_kind) json_integer_value (json_array_get (known, 2)),
-                                  .port = (uint16_t) json_integer_value (json_array_get (known, 3)) };
+      /* kind and port only: the section's command strings stay its own
+       * (the cache puts the section back each round, scenario_free frees
+       * them) */
+      w->app.kind = (enum app_kind) json_integer_value (json_array_get (known, 2));
+      w->app.port = (uint16_t) json_integer_value (json_array_get (known, 3));
       if (!w->readiness_set)
         w->readiness = w->app.kind == APP_HTTP ? (struct probe_def) { PROBE_TCP, w->app.port, NULL }
                                                : (struct probe_def) { PROBE_NONE, 0, NULL };
