@@ -500,7 +500,7 @@ lab_without_web () {
   # the raw stream: one JSON event a line, after the list's resourceVersion
   rv=$(kc get --raw /api/v1/namespaces/demo/pods | jq -r .metadata.resourceVersion)
   [ "$rv" -gt 0 ]
-  kc -n demo get --raw "/api/v1/namespaces/demo/pods?watch=true&resourceVersion=$rv&timeoutSeconds=2" > "$out.raw" &
+  kc -n demo get --raw "/api/v1/namespaces/demo/pods?watch=true&resourceVersion=$rv&timeoutSeconds=5" > "$out.raw" &
   sleep 0.5
   kc -n demo label deploy web tier=frontend > /dev/null
   kc -n demo scale deploy web --replicas=2 > /dev/null

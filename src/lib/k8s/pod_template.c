@@ -10,6 +10,7 @@
 
 #include "base/util.h"
 #include "k8s/names.h"
+#include "k8s/quantity.h"
 #include "scenario/scenario.h"
 
 /* KEY of O set to V unless O has it already (a default). */
@@ -352,83 +353,6 @@ tolerates (const json_t *tols, const char *key)
   return false;
 }
 
-/* A resource.Quantity's value in units of 10^-9 (nano), rounded up as
- * the API server rounds a finer one; false for what does not parse
- * (the API server refuses it). Decimal SI suffixes (n u m k M G T P E),
- * binary ones (Ki .. Ei) and decimal exponents (1e3). */
-static bool
-quantity_nano (const json_t *q, __int128 *out)
-{
-  if (json_is_integer (q))
-    {
-      *out = (__int128) json_integer_value (q) * 1000000000;
-      return true;
-    }
-  const char *s = json_string_value (q);
-  if (s == NULL || *s == '\0')
-    return false;
-  bool neg = *s == '-';
-  if (*s == '-' || *s == '+')
-    s++;
-  __int128 v = 0;
-  int frac = -1; /* digits after the point */
-  bool digits = false, extra = false;
-  for (; (*s >= '0' && *s <= '9') || *s == '.'; s++)
-    {
-      if (*s == '.')
-        {
-          if (frac >= 0)
-            return false;
-          frac = 0;
-          continue;
-        }
-      digits = true;
-      if (v > ((__int128) 1 << 100))
-        return false;
-      if (frac >= 9)
-        {
-          extra |= *s != '0';
-          continue;
-        }
-      v = v * 10 + (*s - '0');
-      if (frac >= 0)
-        frac++;
-    }
-  if (!digits)
-    return false;
-  for (int k = frac < 0 ? 0 : frac; k < 9; k++)
-    v *= 10;
-  v += extra;
-  static const struct { const char *suffix; int exp10; int exp2; } units[] = {
-    { "n", -9, 0 }, { "u", -6, 0 }, { "m", -3, 0 }, { "", 0, 0 }, { "k", 3, 0 }, { "M", 6, 0 }, { "G", 9, 0 },
-    { "T", 12, 0 }, { "P", 15, 0 }, { "E", 18, 0 }, { "Ki", 0, 10 }, { "Mi", 0, 20 }, { "Gi", 0, 30 },
-    { "Ti", 0, 40 }, { "Pi", 0, 50 }, { "Ei", 0, 60 },
-  };
-  int e10 = 0, e2 = 0;
-  bool found = false;
-  for (size_t i = 0; i < ARRAY_SIZE (units) && !found; i++)
-    if (strcmp (s, units[i].suffix) == 0)
-      e10 = units[i].exp10, e2 = units[i].exp2, found = true;
-  if (!found && (*s == 'e' || *s == 'E'))
-    {
-      char *end;
-      long e = strtol (s + 1, &end, 10);
-      if (*end != '\0' || end == s + 1 || e < -9 || e > 18)
-        return false;
-      e10 = (int) e;
-      found = true;
-    }
-  if (!found)
-    return false;
-  for (; e10 > 0; e10--)
-    v *= 10;
-  for (; e10 < 0; e10++)
-    v = (v + 9) / 10;
-  v <<= e2;
-  *out = neg ? -v : v;
-  return true;
-}
-
 /* Adds the cpu and memory quantities of LIST above zero into SUM (per
  * resource: [0] cpu, [1] memory); which of them it has, as bits. */
 static unsigned
@@ -438,10 +362,10 @@ qos_sum (const json_t *list, __int128 sum[2], bool seen[2])
   unsigned found = 0;
   for (int k = 0; k < 2; k++)
     {
-      __int128 v;
-      if (quantity_nano (json_object_get (list, res[k]), &v) && v > 0)
+      struct quantity v;
+      if (quantity_parse (json_object_get (list, res[k]), &v) && v.nano > 0)
         {
-          sum[k] += v;
+          sum[k] += v.nano;
           seen[k] = true;
           found |= 1u << k;
         }

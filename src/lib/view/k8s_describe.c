@@ -11,6 +11,7 @@
 #include "base/util.h"
 #include "base/json.h"
 #include "k8s/pod_template.h"
+#include "k8s/quantity.h"
 #include "view/k8s_table.h"
 #include "view/pods.h"
 
@@ -1244,6 +1245,63 @@ print_resource_list (struct tabwriter *t, const char *title, const json_t *list)
     }
 }
 
+/* resourcehelper.PodRequestsAndLimits for one resource: the containers'
+ * requests (KIND "requests") or limits added up, an init container's
+ * larger one instead (it runs alone, before them). */
+static void
+pod_resource (const json_t *pod, const char *kind, const char *res, struct quantity *out)
+{
+  *out = (struct quantity) { 0, QUANTITY_DECIMAL_SI };
+  const json_t *spec = json_object_get (pod, "spec");
+  size_t i;
+  const json_t *c;
+  json_array_foreach (json_object_get (spec, "containers"), i, c)
+    {
+      struct quantity q;
+      if (quantity_parse (json_object_get (json_object_get (json_object_get (c, "resources"), kind), res), &q))
+        quantity_add (out, &q);
+    }
+  json_array_foreach (json_object_get (spec, "initContainers"), i, c)
+    {
+      struct quantity q;
+      if (quantity_parse (json_object_get (json_object_get (json_object_get (c, "resources"), kind), res), &q)
+          && q.nano > out->nano)
+        *out = q;
+    }
+}
+
+/* getPodsTotalRequestsAndLimits for one resource: [0] requests, [1] limits. */
+static void
+sum_pods_resource (const json_t *pods, const char *res, struct quantity out[2])
+{
+  out[0] = out[1] = (struct quantity) { 0, QUANTITY_DECIMAL_SI };
+  size_t i;
+  const json_t *p;
+  json_array_foreach (pods, i, p)
+    for (int k = 0; k < 2; k++)
+      {
+        struct quantity q;
+        pod_resource (p, k ? "limits" : "requests", res, &q);
+        quantity_add (&out[k], &q);
+      }
+}
+
+/* Q's share of the node's allocatable RES in whole percent, as kubectl's
+ * int64(float64(q) / float64(allocatable) * 100): cpu in millicores, the
+ * rest in units; 0 when the node has none. */
+static long long
+share (const struct quantity *q, const json_t *alloc, const char *res)
+{
+  struct quantity a;
+  if (!quantity_parse (json_object_get (alloc, res), &a))
+    return 0;
+  bool cpu = strcmp (res, "cpu") == 0;
+  long long d = cpu ? quantity_milli (&a) : quantity_value (&a);
+  if (d == 0)
+    return 0;
+  return (long long) ((double) (cpu ? quantity_milli (q) : quantity_value (q)) / (double) d * 100);
+}
+
 static void
 describe_node (struct tabwriter *t, const json_t *node, const struct k8s_describe_related *rel, time_t now)
 {
@@ -1311,36 +1369,61 @@ describe_node (struct tabwriter *t, const json_t *node, const struct k8s_describ
     }
   if (*k8s_str (spec, "providerID"))
     w (t, 0, "ProviderID:\t%s\n", k8s_str (spec, "providerID"));
-  /* describeNodeResource. The lab's pods ask for no resources (a scenario
-   * has no key for them, and manifests' resources are not kept), so every
-   * request and limit is kubectl's zero quantity, "0 (0%)". */
+  /* describeNodeResource: each pod's requests and limits as shares of
+   * the node's allocatable (capacity without it), then their totals. */
+  const json_t *alloc = json_object_size (json_object_get (status, "allocatable")) ? json_object_get (status, "allocatable")
+                                                                                   : json_object_get (status, "capacity");
   const json_t *pods = rel ? rel->pods : NULL;
   w (t, 0, "Non-terminated Pods:\t(%zu in total)\n", json_array_size (pods));
   w (t, 1, "Namespace\tName\t\tCPU Requests\tCPU Limits\tMemory Requests\tMemory Limits\tAge\n");
   w (t, 1, "---------\t----\t\t------------\t----------\t---------------\t-------------\t---\n");
+  static const char *const std[] = { "cpu", "memory", "ephemeral-storage" };
+  struct quantity total[2][3] = { 0 };
   json_array_foreach (pods, i, c)
     {
+      struct quantity q[2][3];
+      for (int k = 0; k < 2; k++)
+        for (int r = 0; r < 3; r++)
+          {
+            pod_resource (c, k ? "limits" : "requests", std[r], &q[k][r]);
+            quantity_add (&total[k][r], &q[k][r]);
+          }
       cleanup_free char *age = since (k8s_str (c, "metadata.creationTimestamp"), now);
-      w (t, 1, "%s\t%s\t\t0 (0%%)\t0 (0%%)\t0 (0%%)\t0 (0%%)\t%s\n", k8s_str (c, "metadata.namespace"),
-         k8s_str (c, "metadata.name"), age);
+      char b[4][48];
+      w (t, 1, "%s\t%s\t\t%s (%lld%%)\t%s (%lld%%)\t%s (%lld%%)\t%s (%lld%%)\t%s\n", k8s_str (c, "metadata.namespace"),
+         k8s_str (c, "metadata.name"), quantity_string (&q[0][0], b[0]), share (&q[0][0], alloc, "cpu"),
+         quantity_string (&q[1][0], b[1]), share (&q[1][0], alloc, "cpu"), quantity_string (&q[0][1], b[2]),
+         share (&q[0][1], alloc, "memory"), quantity_string (&q[1][1], b[3]), share (&q[1][1], alloc, "memory"), age);
     }
   w (t, 0, "Allocated resources:\n  (Total limits may be over 100 percent, i.e., overcommitted.)\n");
   w (t, 1, "Resource\tRequests\tLimits\n");
   w (t, 1, "--------\t--------\t------\n");
-  static const char *const std[] = { "cpu", "memory", "ephemeral-storage" };
-  for (size_t k = 0; k < 3; k++)
-    w (t, 1, "%s\t0 (0%%)\t0 (0%%)\n", std[k]);
-  const json_t *alloc = json_object_size (json_object_get (status, "allocatable")) ? json_object_get (status, "allocatable")
-                                                                                   : json_object_get (status, "capacity");
+  for (size_t r = 0; r < 3; r++)
+    {
+      char b[2][48];
+      w (t, 1, "%s\t%s (%lld%%)\t%s (%lld%%)\n", std[r], quantity_string (&total[0][r], b[0]),
+         share (&total[0][r], alloc, std[r]), quantity_string (&total[1][r], b[1]), share (&total[1][r], alloc, std[r]));
+    }
   size_t n;
   cleanup_free const char **keys = sorted_keys (alloc, &n);
   for (size_t k = 0; k < n; k++)
     if (strncmp (keys[k], "hugepages-", 10) == 0)
-      w (t, 1, "%s\t0 (0%%)\t0 (0%%)\n", keys[k]);
+      {
+        struct quantity q[2];
+        char b[2][48];
+        sum_pods_resource (pods, keys[k], q);
+        w (t, 1, "%s\t%s (%lld%%)\t%s (%lld%%)\n", keys[k], quantity_string (&q[0], b[0]), share (&q[0], alloc, keys[k]),
+           quantity_string (&q[1], b[1]), share (&q[1], alloc, keys[k]));
+      }
   for (size_t k = 0; k < n; k++)
     if (strncmp (keys[k], "hugepages-", 10) != 0 && strcmp (keys[k], "pods") != 0 && strcmp (keys[k], "cpu") != 0
         && strcmp (keys[k], "memory") != 0 && strcmp (keys[k], "ephemeral-storage") != 0)
-      w (t, 1, "%s\t0\t0\n", keys[k]);
+      {
+        struct quantity q[2];
+        char b[2][48];
+        sum_pods_resource (pods, keys[k], q);
+        w (t, 1, "%s\t%s\t%s\n", keys[k], quantity_string (&q[0], b[0]), quantity_string (&q[1], b[1]));
+      }
   maybe_events (t, rel, now);
 }
 
