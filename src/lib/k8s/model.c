@@ -1008,7 +1008,9 @@ build_pods (struct model *m, const struct model_live *live, nslab_error_t *err)
               if (lp->app_command && shell_split (lp->app_command, &p->old_app->argv, &argc, &why) < 0)
                 p->old_app->argv = NULL;
             }
-          if (old_rs && lp->readiness_known)
+          /* nor its readiness probe (pod spec; the round that first sees an
+           * edited section may still have the old template's hash) */
+          if (wl->kind == WL_DEPLOYMENT && lp->readiness_known)
             {
               p->old_readiness = xcalloc (1, sizeof *p->old_readiness);
               *p->old_readiness = (struct probe_def) { lp->readiness_kind, lp->readiness_port,
