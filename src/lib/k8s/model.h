@@ -61,9 +61,9 @@ struct model_pod {
    * old ReplicaSet being scaled down) keeps the app it was started with;
    * NULL: the workload's. */
   struct app_def *old_app;
-  /* A pod of an old ReplicaSet keeps the readiness probe of the template
-   * it was made from (the probe is part of the pod spec), NULL: the
-   * workload's. */
+  /* A live pod of a Deployment keeps the readiness probe it was made with
+   * (the probe is part of the immutable pod spec), whichever ReplicaSet it
+   * is of; NULL: the workload's (a new pod, or no live probe known). */
   struct probe_def *old_readiness;
 };
 

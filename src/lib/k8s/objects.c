@@ -176,8 +176,8 @@ objects_from_model (const struct model *m)
       p->readiness.kind = mp->wl->readiness.kind;
       p->readiness.port = mp->wl->readiness.port;
       p->readiness.path = dup_or_null (mp->wl->readiness.path);
-      /* an old ReplicaSet's pod keeps the probe it was made with, or the
-       * default probe of its own app */
+      /* a live deployment pod keeps the probe it was made with; without
+       * one known, an old ReplicaSet's pod takes its own app's default */
       if (mp->old_readiness)
         {
           free (p->readiness.path);
