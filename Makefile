@@ -6,7 +6,7 @@
 #   make deps-fuzz  install clang for make fuzz (make fuzz runs it too)
 #   make check      unit + integration tests (integration needs root; run inside unshare)
 #   make check-asan the same tests against the sanitizer build
-#   make check-isolation  make check twice with the demo lab and a foreign netns up (root)
+#   make check-isolation  make check with the demo lab and a foreign netns up (root); ISOLATION_TESTS= another test command
 #   make check-vagrant  the Vagrantfile parses, scripts are LF, it provisions as the README says (no VM)
 #   make check-container  build a bookworm image (mmdebstrap, docker import) and run the seed lab and make check in it
 #   make fuzz       fuzz the scenario loader, plan reader, DNS queries, CNI results, the API request decoder and the SPDY frame parser (clang libFuzzer), FUZZ_SECONDS=600
@@ -162,9 +162,9 @@ check:
 check-unit: $(NSLAB_BIN) $(UNIT_BIN)
 	NSLAB=$(CURDIR)/$(NSLAB_BIN) UNIT_DIR=$(BUILD)/tests ./tests/run --unit-only
 
-# make check twice with the demo lab and a foreign netns on the machine (root).
+# make check (or ISOLATION_TESTS) with the demo lab and a foreign netns on the machine (root).
 check-isolation: $(NSLAB_BIN) $(UNIT_BIN)
-	NSLAB=$(CURDIR)/$(NSLAB_BIN) UNIT_DIR=$(BUILD)/tests ./tests/check-isolation
+	NSLAB=$(CURDIR)/$(NSLAB_BIN) UNIT_DIR=$(BUILD)/tests ./tests/check-isolation $(ISOLATION_TESTS)
 
 check-asan:
 	$(MAKE) SAN=1 BUILD=build/asan check
