@@ -160,6 +160,26 @@ env_with (char *const *extra)
   return envp;
 }
 
+/* A child's start: nothing until up releases it (the go byte; the pipe
+ * closing without it is a rollback), then a session of its own. */
+static void
+child_await_go (const int go[2])
+{
+  close (go[1]);
+  char b;
+  if (read (go[0], &b, 1) != 1)
+    _exit (0);
+  setsid ();
+}
+
+/* A child that could not set itself up says so on EX before its exec. */
+static void __attribute__ ((noreturn))
+child_fail (int ex)
+{
+  (void) !write (ex, "x", 1);
+  _exit (1);
+}
+
 /* Exec PROGRAM (NULL: ourselves) as "TITLE LAB"; ENVP NULL: ours. */
 static void
 child_exec (const char *program, const char *title, const char *lab, char **envp, int ex)
@@ -243,11 +263,7 @@ control_start (const char *lab, const struct lab_objects *applied, char *const *
     rc = nslab_error (err, errno, "fork");
   if (api == 0)
     {
-      close (go[1]);
-      char b;
-      if (read (go[0], &b, 1) != 1)
-        _exit (0);
-      setsid ();
+      child_await_go (go);
       cleanup_free char *nspath = netns_path (netns);
       int nsfd = open (nspath, O_RDONLY | O_CLOEXEC), lfd = -1;
       /* ex's write end stays open across the exec as fd 4: the API
@@ -256,26 +272,16 @@ control_start (const char *lab, const struct lab_objects *applied, char *const *
       int rfd = -1;
       if (nsfd < 0 || setns (nsfd, CLONE_NEWNET) < 0 || (lfd = apiserver_listen (api_ip, api_port)) < 0
           || !child_fds (lfd, -1, api_log) || (rfd = fcntl (ex[1], F_DUPFD_CLOEXEC, 10)) < 0 || dup2 (rfd, 4) < 0)
-        {
-          (void) !write (ex[1], "x", 1);
-          _exit (1);
-        }
+        child_fail (ex[1]);
       child_exec (api_exe, "nslab-apiserver", lab, api_envp, ex[1]);
     }
   if (rc == 0 && (agent = fork ()) < 0)
     rc = nslab_error (err, errno, "fork");
   if (agent == 0)
     {
-      close (go[1]);
-      char b;
-      if (read (go[0], &b, 1) != 1)
-        _exit (0);
-      setsid ();
+      child_await_go (go);
       if (!child_fds (sv[0], -1, log))
-        {
-          (void) !write (ex[1], "x", 1);
-          _exit (1);
-        }
+        child_fail (ex[1]);
       child_exec (NULL, "nslab-runtime", lab, NULL, ex[1]);
     }
   if (rc == 0 && setns (node_pidns, CLONE_NEWPID) < 0)
@@ -284,18 +290,11 @@ control_start (const char *lab, const struct lab_objects *applied, char *const *
     rc = nslab_error (err, errno, "fork");
   if (brain == 0)
     {
-      close (go[1]);
-      char b;
-      if (read (go[0], &b, 1) != 1)
-        _exit (0);
-      setsid ();
+      child_await_go (go);
       cleanup_free char *nspath = netns_path (netns);
       int nsfd = open (nspath, O_RDONLY | O_CLOEXEC);
       if (nsfd < 0 || setns (nsfd, CLONE_NEWNET) < 0 || !child_fds (sv[1], node_mntns, log))
-        {
-          (void) !write (ex[1], "x", 1);
-          _exit (1);
-        }
+        child_fail (ex[1]);
       child_exec (NULL, "nslab-controller", lab, NULL, ex[1]);
     }
   /* Our own later children are ours again. */
