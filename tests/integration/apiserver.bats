@@ -500,11 +500,20 @@ lab_without_web () {
   # the raw stream: one JSON event a line, after the list's resourceVersion
   rv=$(kc get --raw /api/v1/namespaces/demo/pods | jq -r .metadata.resourceVersion)
   [ "$rv" -gt 0 ]
-  kc -n demo get --raw "/api/v1/namespaces/demo/pods?watch=true&resourceVersion=$rv&timeoutSeconds=5" > "$out.raw" &
+  # timeoutSeconds is only the bound: the stream is read until the pod's
+  # DELETED arrives (its termination takes seconds on a loaded machine).
+  kc -n demo get --raw "/api/v1/namespaces/demo/pods?watch=true&resourceVersion=$rv&timeoutSeconds=60" > "$out.raw" &
+  rpid=$!
   sleep 0.5
   kc -n demo label deploy web tier=frontend > /dev/null
   kc -n demo scale deploy web --replicas=2 > /dev/null
-  wait $!
+  for _ in $(seq 300); do
+    grep -q '"type":"DELETED"' "$out.raw" && break
+    sleep 0.1
+  done
+  sleep 0.5
+  kill "$rpid" 2>/dev/null || true
+  wait "$rpid" || true
   # scaled down: one pod DELETED, as the object was; the label is the deployment's, no pod event
   [ "$(jq -r 'select(.type == "DELETED") | .object.kind' "$out.raw")" = Pod ]
   [ "$(jq -r 'select(.type == "ADDED") | .type' "$out.raw")" = "" ]
