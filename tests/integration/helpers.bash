@@ -225,7 +225,8 @@ kubectl_describe_reads_endpoints () { [ "$1" -lt 31 ]; }
 # - a projected volume's config map source: "ConfigMapOptional: <nil>"
 #   (the *bool) up to 1.32, "Optional: false" from 1.33 on;
 # - a service's "Internal Traffic Policy:" line: from 1.31 on;
-# - a pod template's "Node-Selectors:" and "Tolerations:": from 1.30 on;
+# - a pod template's "Node-Selectors:" and "Tolerations:" (a line per
+#   toleration): from 1.30 on;
 # - a pod's "Service Account:": from 1.25 on (kubernetes#111192);
 # - the last column of a node's pods table: "Age" from 1.21, "AGE" in 1.20.
 # The lines kubectl does not print widen the columns of the ones it does:
@@ -234,11 +235,16 @@ old_kubectl_describe () {
   local minor=$1
   local e=(-e '')
   [ "$minor" -ge 31 ] || e+=(-e '/^Internal Traffic Policy:/d')
-  [ "$minor" -ge 30 ] || e+=(-e '/^ +(Node-Selectors|Tolerations):/d')
   [ "$minor" -lt 33 ] || e+=(-e 's/^( +)ConfigMapOptional:( +)<nil>$/\1Optional:\2         false/')
   [ "$minor" -ge 25 ] || e+=(-e '/^Service Account:/d')
   [ "$minor" -ge 21 ] || e+=(-e 's/^( +Namespace +Name +CPU Requests +CPU Limits +Memory Requests +Memory Limits +)Age$/\1AGE/')
-  sed -E "${e[@]}"
+  # A template's tolerations take a line each: the ones after the first are
+  # indented values without a label of their own.
+  sed -E "${e[@]}" | if [ "$minor" -ge 30 ]; then cat; else
+    awk '/^ +(Node-Selectors|Tolerations):/ { skip = 1; next }
+         skip && /^ +[^ ]*[^ :]( op=[A-Za-z]+)?( for [0-9]+s)?$/ { next }
+         { skip = 0; print }'
+  fi
 }
 
 # kube-proxy's own check of its partial syncs: the periodic full sync writes
