@@ -147,9 +147,15 @@ web_endpoint_chains () { kp "$1" | grep -cE '^	chain endpoint-[A-Z2-7]{8}-demo/w
 }
 
 @test "nftables: status names a missing chain or table; the control loop's full sync puts them back" {
-  up_nft
+  # kube-proxy's full sync is every 30 s; 8 here, so the test need not wait
+  # that long. The damage is done right after a full round, so that status
+  # sees it before the next one repairs it.
+  NSLAB_CONTROL_TRACE=1 NSLAB_CONTROL_SYNC_PERIOD_S=8 up_nft
   run "$NSLAB" status k3s
   [ "$status" -eq 0 ]
+  local log=$STATE_ROOT/k3s/logs/controller.log
+  for _ in $(seq 200); do grep -q '^round full' "$log" && break; sleep 0.05; done
+  grep -q '^round full' "$log"
   # A service chain is in use by its map element: empty the map first.
   ip netns exec k3s-w1 nft flush map ip kube-proxy service-ips
   ip netns exec k3s-w1 nft delete chain ip kube-proxy 'service-653IMDJ6-demo/web-svc/tcp/'
@@ -158,7 +164,7 @@ web_endpoint_chains () { kp "$1" | grep -cE '^	chain endpoint-[A-Z2-7]{8}-demo/w
   echo "$output"
   echo "$output" | grep -qE '^k3s-w1 +nftables: chain service-653IMDJ6-demo/web-svc/tcp/ is missing$'
   echo "$output" | grep -qE '^k3s-w2 +nftables table ip kube-proxy is missing$'
-  # kube-proxy's full sync (every 30 s) writes the whole table again.
+  # The full sync writes the whole table again.
   for _ in $(seq 90); do
     ip netns exec k3s-w2 nft list table ip kube-proxy > /dev/null 2>&1 \
       && ip netns exec k3s-w1 nft list map ip kube-proxy service-ips | grep -q '10.43.31.179 . tcp . 80' && break
