@@ -808,6 +808,16 @@ list_here (void)
   return out;
 }
 
+/* As the control loop runs a transaction: `nft -f -` in a child. */
+static int
+run_as_loop (const char *payload, nslab_error_t *err)
+{
+  struct child_job job;
+  if (nftables_start (NULL, payload, &job, err) < 0)
+    return -1;
+  return nftables_finish (&job, err);
+}
+
 START_TEST (test_kernel_apply_and_resync)
 {
   UNIT_REQUIRE_ROOT ();
@@ -833,7 +843,7 @@ START_TEST (test_kernel_apply_and_resync)
   cleanup_free char *new = nftables_node_payload (&mdl, 0, NULL);
   cleanup_free char *tx = NULL;
   ck_assert_int_eq (kube_proxy_nft_sync_payload (old, new, false, &tx, NULL), 0);
-  ck_assert_msg (nftables_run (NULL, tx, &err) == 0, "%s", err ? err->msg : "");
+  ck_assert_msg (run_as_loop (tx, &err) == 0, "%s", err ? err->msg : "");
   cleanup_free char *synced = list_here ();
   /* ... gives what NEW gives on a fresh node. */
   ck_assert_msg (unshare (CLONE_NEWNET) == 0, "unshare: %s", strerror (errno));
@@ -863,6 +873,13 @@ START_TEST (test_kernel_apply_and_resync)
   nslab_error_free (&err);
   cleanup_free char *after = list_here ();
   ck_assert_str_eq (after, synced);
+  /* The same through nft in a child: its first line names the input line. */
+  ck_assert_int_eq (run_as_loop ("add rule ip kube-proxy services ip daddr 1.2.3.4 drop\nadd rule ip kube-proxy nosuchchain drop\n", &err), -1);
+  ck_assert_msg (strstr (err->msg, "this namespace: nft: /dev/stdin:2:") == err->msg
+                 && strstr (err->msg, "Error: ") && !strchr (err->msg, '\n'), "%s", err->msg);
+  nslab_error_free (&err);
+  cleanup_free char *after2 = list_here ();
+  ck_assert_str_eq (after2, synced);
 }
 END_TEST
 

@@ -292,3 +292,31 @@ monotonic_us (void)
   clock_gettime (CLOCK_MONOTONIC, &t);
   return (int64_t) t.tv_sec * 1000000 + t.tv_nsec / 1000;
 }
+
+static const char default_path[] = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+/* First executable NAME in dir (if given) then $PATH; caller frees. */
+char *
+find_program (const char *name, const char *dir)
+{
+  if (dir)
+    {
+      char *p = xasprintf ("%s/%s", dir, name);
+      if (access (p, X_OK) == 0)
+        return p;
+      free (p);
+    }
+  const char *path = getenv ("PATH");
+  if (path == NULL || *path == '\0')
+    path = default_path;
+  cleanup_free char *copy = xstrdup (path);
+  char *save = NULL;
+  for (char *d = strtok_r (copy, ":", &save); d; d = strtok_r (NULL, ":", &save))
+    {
+      char *p = xasprintf ("%s/%s", d, name);
+      if (access (p, X_OK) == 0)
+        return p;
+      free (p);
+    }
+  return NULL;
+}

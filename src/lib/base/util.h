@@ -86,6 +86,10 @@ void child_job_init (struct child_job *job);
  * job's namespace (caller frees; may be NULL); the job is not running after. */
 bool child_job_reap (struct child_job *job, int *status, char **text, char **ns);
 
+/* The first executable NAME in DIR (when not NULL), then in $PATH (a
+ * default one when unset); NULL if none. Caller frees. */
+char *find_program (const char *name, const char *dir);
+
 bool str_has_prefix (const char *s, const char *prefix);
 bool str_has_suffix (const char *s, const char *suffix);
 /* Trim ASCII whitespace in place; returns s. */

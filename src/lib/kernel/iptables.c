@@ -14,34 +14,6 @@
 #include "kernel/netns.h"
 #include "base/util.h"
 
-static const char default_path[] = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
-
-/* First executable NAME in dir (if given) then $PATH; caller frees. */
-static char *
-find_program (const char *name, const char *dir)
-{
-  if (dir)
-    {
-      char *p = xasprintf ("%s/%s", dir, name);
-      if (access (p, X_OK) == 0)
-        return p;
-      free (p);
-    }
-  const char *path = getenv ("PATH");
-  if (path == NULL || *path == '\0')
-    path = default_path;
-  cleanup_free char *copy = xstrdup (path);
-  char *save = NULL;
-  for (char *d = strtok_r (copy, ":", &save); d; d = strtok_r (NULL, ":", &save))
-    {
-      char *p = xasprintf ("%s/%s", d, name);
-      if (access (p, X_OK) == 0)
-        return p;
-      free (p);
-    }
-  return NULL;
-}
-
 /* Run PROG with ARGV (in the network namespace NSFD, or here when -1) and
  * collect its stdout; stdin and stderr are /dev/null. Returns the wait
  * status, or -1 with errno when it could not be started. */
@@ -134,69 +106,8 @@ iptables_restore_start (const char *ns, const char *payload, struct child_job *j
   const char *prog = iptables_restore_program (err);
   if (prog == NULL)
     return nslab_error_wrap (err, "%s: iptables-restore", ns);
-  cleanup_close int nsfd = netns_open (ns, err);
-  if (nsfd < 0)
-    return -1;
-  int in[2], ep[2];
-  if (pipe2 (in, O_CLOEXEC) < 0)
-    return nslab_error (err, errno, "pipe");
-  if (pipe2 (ep, O_CLOEXEC) < 0)
-    {
-      close (in[0]);
-      close (in[1]);
-      return nslab_error (err, errno, "pipe");
-    }
-  size_t len = strlen (payload);
-  /* Let the whole payload sit in the pipe when it fits, so writing never
-   * waits for the child. */
-  if (len > 65536)
-    (void) fcntl (in[1], F_SETPIPE_SZ, (int) (len < (1 << 20) ? len : (1 << 20)));
-
-  pid_t pid = fork ();
-  if (pid < 0)
-    {
-      int e = errno;
-      close (in[0]);
-      close (in[1]);
-      close (ep[0]);
-      close (ep[1]);
-      return nslab_error (err, e, "%s: fork iptables-restore", ns);
-    }
-  if (pid == 0)
-    {
-      /* Only async-signal-safe calls from here to execve. */
-      if (setns (nsfd, CLONE_NEWNET) < 0)
-        _exit (126);
-      int devnull = open ("/dev/null", O_WRONLY | O_CLOEXEC);
-      if (dup2 (in[0], 0) < 0 || dup2 (ep[1], 2) < 0 || (devnull >= 0 && dup2 (devnull, 1) < 0))
-        _exit (126);
-      signal (SIGPIPE, SIG_DFL);
-      char *argv[] = { (char *) "iptables-restore", (char *) "--noflush", (char *) "--counters", NULL };
-      char *envp[] = { (char *) "PATH=/usr/sbin:/usr/bin:/sbin:/bin", (char *) "LC_ALL=C", NULL };
-      execve (prog, argv, envp);
-      _exit (127);
-    }
-  close (in[0]);
-  close (ep[1]);
-  job->pid = pid;
-  job->err_fd = ep[0];
-  job->ns = xstrdup (ns);
-
-  struct sigaction ign = { .sa_handler = SIG_IGN }, old;
-  sigaction (SIGPIPE, &ign, &old);
-  size_t off = 0;
-  while (off < len)
-    {
-      ssize_t n = write (in[1], payload + off, len - off);
-      if (n < 0 && errno == EINTR)
-        continue;
-      if (n < 0)
-        break; /* EPIPE: the child gave up; its stderr says why */
-      off += (size_t) n;
-    }
-  sigaction (SIGPIPE, &old, NULL);
-  close (in[1]);
-  return 0;
+  char *argv[] = { (char *) "iptables-restore", (char *) "--noflush", (char *) "--counters", NULL };
+  return netns_exec_stdin_start (ns, prog, argv, payload, job, err);
 }
 
 int

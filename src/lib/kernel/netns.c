@@ -16,6 +16,7 @@
 #include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/socket.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -303,5 +304,78 @@ netns_delete_owned (const char *name, bool have_ident, uint64_t dev, uint64_t in
     return nslab_error (err, 0, "%s: %s is not an empty namespace placeholder: left as it is", name, path);
   if (unlink (path) < 0 && errno != ENOENT)
     return nslab_error (err, errno, "%s: remove %s", name, path);
+  return 0;
+}
+
+int
+netns_exec_stdin_start (const char *ns, const char *prog, char *const argv[], const char *payload,
+                        struct child_job *job, nslab_error_t *err)
+{
+  child_job_init (job);
+  const char *where = ns ? ns : "this namespace";
+  cleanup_close int nsfd = -1;
+  if (ns && (nsfd = netns_open (ns, err)) < 0)
+    return -1;
+  int in[2], ep[2];
+  if (pipe2 (in, O_CLOEXEC) < 0)
+    return nslab_error (err, errno, "pipe");
+  if (pipe2 (ep, O_CLOEXEC) < 0)
+    {
+      int e = errno;
+      close (in[0]);
+      close (in[1]);
+      return nslab_error (err, e, "pipe");
+    }
+  size_t len = strlen (payload);
+  /* Let the whole payload sit in the pipe when it fits, so writing never
+   * waits for the child. */
+  if (len > 65536)
+    (void) fcntl (in[1], F_SETPIPE_SZ, (int) (len < (1 << 20) ? len : (1 << 20)));
+
+  pid_t pid = fork ();
+  if (pid < 0)
+    {
+      int e = errno;
+      close (in[0]);
+      close (in[1]);
+      close (ep[0]);
+      close (ep[1]);
+      return nslab_error (err, e, "%s: fork %s", where, argv[0]);
+    }
+  if (pid == 0)
+    {
+      /* Only async-signal-safe calls from here to execve. */
+      if (nsfd >= 0 && setns (nsfd, CLONE_NEWNET) < 0)
+        _exit (126);
+      int devnull = open ("/dev/null", O_WRONLY | O_CLOEXEC);
+      /* Nothing else of the caller's, should a descriptor lack O_CLOEXEC. */
+      if (dup2 (in[0], 0) < 0 || dup2 (ep[1], 2) < 0 || (devnull >= 0 && dup2 (devnull, 1) < 0)
+          || close_range (3, ~0U, 0) < 0)
+        _exit (126);
+      signal (SIGPIPE, SIG_DFL);
+      char *envp[] = { (char *) "PATH=/usr/sbin:/usr/bin:/sbin:/bin", (char *) "LC_ALL=C", NULL };
+      execve (prog, argv, envp);
+      _exit (127);
+    }
+  close (in[0]);
+  close (ep[1]);
+  job->pid = pid;
+  job->err_fd = ep[0];
+  job->ns = xstrdup (where);
+
+  struct sigaction ign = { .sa_handler = SIG_IGN }, old;
+  sigaction (SIGPIPE, &ign, &old);
+  size_t off = 0;
+  while (off < len)
+    {
+      ssize_t n = write (in[1], payload + off, len - off);
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n < 0)
+        break; /* EPIPE: the child gave up; its stderr says why */
+      off += (size_t) n;
+    }
+  sigaction (SIGPIPE, &old, NULL);
+  close (in[1]);
   return 0;
 }

@@ -62,4 +62,13 @@ int netns_enter_fd (struct netns_guard *g, int fd, const char *name, nslab_error
  * going on inside a lab namespace would modify the wrong network. */
 void netns_leave (struct netns_guard *g);
 
+struct child_job;
+/* PROG (ARGV, with a fixed PATH and LC_ALL=C) started in namespace NS (the
+ * caller's when NULL) with PAYLOAD on its standard input, its standard
+ * error kept as the job's text (child_job_reap), its output discarded: a
+ * fresh program, so that a large caller's heap is neither copied nor walked
+ * (iptables-restore, nft). The payload is written before this returns. */
+int netns_exec_stdin_start (const char *ns, const char *prog, char *const argv[], const char *payload,
+                            struct child_job *job, nslab_error_t *err);
+
 #endif

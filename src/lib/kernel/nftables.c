@@ -67,54 +67,31 @@ low_fds_taken (void)
   return probe >= FD_SETSIZE;
 }
 
-/* run() in a child holding no descriptor but the namespace's: libnftables
- * waits on its netlink socket with select(), which aborts the process on a
- * descriptor past FD_SETSIZE, and up's parallel work on a large lab holds
- * more than a thousand. The first error line comes back through a pipe. */
+/* The nft program: the command-line front end of the same libnftables. */
+static const char *
+nft_program (nslab_error_t *err)
+{
+  static char *prog;
+  if (prog == NULL && (prog = find_program ("nft", NULL)) == NULL)
+    nslab_error (err, ENOENT, "nft not found in PATH (install the nftables package)");
+  return prog;
+}
+
+/* `nft -f -` with the payload on its standard input, as kube-proxy's
+ * nftables mode runs its transactions (knftables execs nft): a fresh
+ * process. A forked copy of the control loop running libnftables itself
+ * spent most of its time in the loop's inherited heap (glibc's malloc
+ * sorting the parent's free chunks, pages copied on write), and it could
+ * not use select() past FD_SETSIZE descriptors, which libnftables does. */
 int
 nftables_start (const char *ns, const char *payload, struct child_job *job, nslab_error_t *err)
 {
   child_job_init (job);
-  int nsfd = -1;
-  if (ns && (nsfd = netns_open (ns, err)) < 0)
-    return -1;
-  int ep[2];
-  if (pipe2 (ep, O_CLOEXEC) < 0)
-    {
-      int e = errno;
-      if (nsfd >= 0)
-        close (nsfd);
-      return nslab_error (err, e, "pipe");
-    }
-  pid_t pid = fork ();
-  if (pid == 0)
-    {
-      /* fd 3: the namespace, 4: the error pipe; nothing else */
-      if ((nsfd >= 0 && dup2 (nsfd, 3) < 0) || dup2 (ep[1], 4) < 0 || close_range (5, ~0U, 0) < 0
-          || (nsfd >= 0 && setns (3, CLONE_NEWNET) < 0))
-        _exit (126);
-      close (3);
-      nslab_error_t e = NULL;
-      if (run (NULL, payload, NULL, &e) < 0)
-        {
-          (void) !write (4, e->msg, strlen (e->msg));
-          _exit (1);
-        }
-      _exit (0);
-    }
-  int fork_errno = errno;
-  close (ep[1]);
-  if (nsfd >= 0)
-    close (nsfd);
-  if (pid < 0)
-    {
-      close (ep[0]);
-      return nslab_error (err, fork_errno, "%s: fork for nft", ns ? ns : "nft");
-    }
-  job->pid = pid;
-  job->err_fd = ep[0];
-  job->ns = xstrdup (ns ? ns : "nft");
-  return 0;
+  const char *prog = nft_program (err);
+  if (prog == NULL)
+    return nslab_error_wrap (err, "%s: nft", ns ? ns : "nft");
+  char *argv[] = { (char *) "nft", (char *) "-f", (char *) "-", NULL };
+  return netns_exec_stdin_start (ns, prog, argv, payload, job, err);
 }
 
 int
@@ -124,7 +101,19 @@ nftables_finish (struct child_job *job, nslab_error_t *err)
   int status;
   if (!child_job_reap (job, &status, &msg, &ns) || (WIFEXITED (status) && WEXITSTATUS (status) == 0))
     return 0;
-  return nslab_error (err, 0, "%s: %s", ns, *msg ? msg : "nft failed");
+  str_trim (msg);
+  /* nft prints the failing input line's place and the error first, then
+   * the line and a caret marker. */
+  char *nl = strchr (msg, '\n');
+  if (nl)
+    *nl = '\0';
+  if (WIFSIGNALED (status))
+    return nslab_error (err, 0, "%s: nft killed by signal %d", ns, WTERMSIG (status));
+  if (WEXITSTATUS (status) == 126)
+    return nslab_error (err, 0, "%s: nft: cannot enter the namespace", ns);
+  if (WEXITSTATUS (status) == 127)
+    return nslab_error (err, 0, "%s: nft: cannot execute %s", ns, nft_program (NULL));
+  return nslab_error (err, 0, "%s: nft: %s", ns, *msg ? msg : "failed");
 }
 
 int

@@ -10,6 +10,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "base/json.h"
 #include "base/util.h"
 #include "state/journal.h"
 #include "state/state.h"
@@ -81,7 +82,9 @@ snapshot_write_start (struct state_writer *w, const struct plan *p, struct child
        * goes to the parent as text; _exit leaves the parent's files (the
        * store's database) alone. */
       nslab_error_t e = NULL;
-      if (snapshot_write (w, p, &e) < 0)
+      json_alloc_for_exiting_child ();
+      char *text = snapshot_text (p); /* jansson's now: not for free() */
+      if (write_text (w, text, &e) < 0)
         {
           cleanup_free char *msg = nslab_error_format (e);
           (void) !write (ep[1], msg, strlen (msg));
@@ -127,7 +130,8 @@ snapshot_prepare_start (const char *lab, const struct plan *p, struct child_job 
        * applied ('y'; anything else, its end closed included: dropped),
        * under the lab's lock, which the parent does not hold then. */
       close (gp[1]);
-      cleanup_free char *text = snapshot_text (p);
+      json_alloc_for_exiting_child ();
+      char *text = snapshot_text (p); /* jansson's now: not for free() */
       char go = 0;
       ssize_t n;
       while ((n = read (gp[0], &go, 1)) < 0 && errno == EINTR)
