@@ -113,28 +113,7 @@ iptables_restore_start (const char *ns, const char *payload, struct child_job *j
 int
 iptables_restore_finish (struct child_job *job, nslab_error_t *err)
 {
-  cleanup_free char *msg = NULL, *ns = NULL;
-  int status;
-  if (!child_job_reap (job, &status, &msg, &ns) || (WIFEXITED (status) && WEXITSTATUS (status) == 0))
-    return 0;
-  str_trim (msg);
-  /* Keep the first line: iptables-restore names the failing line there. */
-  char *nl = strchr (msg, '\n');
-  if (nl)
-    *nl = '\0';
-  if (WIFSIGNALED (status))
-    return nslab_error (err, 0, "%s: iptables-restore killed by signal %d", ns, WTERMSIG (status));
-  if (WEXITSTATUS (status) == 126)
-    return nslab_error (err, 0, "%s: iptables-restore: cannot enter the namespace", ns);
-  if (WEXITSTATUS (status) == 127)
-    return nslab_error (err, 0, "%s: iptables-restore: cannot execute %s", ns, iptables_restore_program (NULL));
-  /* The program names itself ("iptables-restore v1.8.9 (nf_tables): line
-   * 42 failed"); we already do. */
-  const char *text = msg;
-  const char *colon = strstr (msg, ": ");
-  if (str_has_prefix (msg, "iptables") && colon && colon - msg < 64 && memmem (msg, (size_t) (colon - msg), "restore", 7))
-    text = colon + 2;
-  return nslab_error (err, 0, "%s: iptables-restore: %s", ns, *text ? text : "failed");
+  return netns_exec_finish (job, "iptables-restore", iptables_restore_program (NULL), err);
 }
 
 int

@@ -379,3 +379,32 @@ netns_exec_stdin_start (const char *ns, const char *prog, char *const argv[], co
   close (in[1]);
   return 0;
 }
+
+int
+netns_exec_finish (struct child_job *job, const char *name, const char *prog, nslab_error_t *err)
+{
+  cleanup_free char *msg = NULL, *ns = NULL;
+  int status;
+  if (!child_job_reap (job, &status, &msg, &ns) || (WIFEXITED (status) && WEXITSTATUS (status) == 0))
+    return 0;
+  str_trim (msg);
+  /* The first line names the failing input line; the rest repeats it. */
+  char *nl = strchr (msg, '\n');
+  if (nl)
+    *nl = '\0';
+  if (WIFSIGNALED (status))
+    return nslab_error (err, 0, "%s: %s killed by signal %d", ns, name, WTERMSIG (status));
+  if (WEXITSTATUS (status) == 126)
+    return nslab_error (err, 0, "%s: %s: cannot enter the namespace", ns, name);
+  if (WEXITSTATUS (status) == 127)
+    return nslab_error (err, 0, "%s: %s: cannot execute %s", ns, name, prog ? prog : name);
+  /* A program that names itself first ("iptables-restore v1.8.9
+   * (nf_tables): line 42 failed"): the message already does. */
+  const char *text = msg;
+  const char *colon = strstr (msg, ": ");
+  const char *last = strrchr (name, '-');
+  if (colon && colon - msg < 64 && last && strncmp (msg, name, (size_t) (last - name)) == 0
+      && memmem (msg, (size_t) (colon - msg), last + 1, strlen (last + 1)))
+    text = colon + 2;
+  return nslab_error (err, 0, "%s: %s: %s", ns, name, *text ? text : "failed");
+}

@@ -70,5 +70,9 @@ struct child_job;
  * (iptables-restore, nft). The payload is written before this returns. */
 int netns_exec_stdin_start (const char *ns, const char *prog, char *const argv[], const char *payload,
                             struct child_job *job, nslab_error_t *err);
+/* Wait for it: 0 when it exited 0, else -1 with *err "NS: NAME: ..." (killed,
+ * not able to enter NS or to execute PROG, or the first line of its
+ * standard error, less the program's own name when it starts with it). */
+int netns_exec_finish (struct child_job *job, const char *name, const char *prog, nslab_error_t *err);
 
 #endif

@@ -97,23 +97,7 @@ nftables_start (const char *ns, const char *payload, struct child_job *job, nsla
 int
 nftables_finish (struct child_job *job, nslab_error_t *err)
 {
-  cleanup_free char *msg = NULL, *ns = NULL;
-  int status;
-  if (!child_job_reap (job, &status, &msg, &ns) || (WIFEXITED (status) && WEXITSTATUS (status) == 0))
-    return 0;
-  str_trim (msg);
-  /* nft prints the failing input line's place and the error first, then
-   * the line and a caret marker. */
-  char *nl = strchr (msg, '\n');
-  if (nl)
-    *nl = '\0';
-  if (WIFSIGNALED (status))
-    return nslab_error (err, 0, "%s: nft killed by signal %d", ns, WTERMSIG (status));
-  if (WEXITSTATUS (status) == 126)
-    return nslab_error (err, 0, "%s: nft: cannot enter the namespace", ns);
-  if (WEXITSTATUS (status) == 127)
-    return nslab_error (err, 0, "%s: nft: cannot execute %s", ns, nft_program (NULL));
-  return nslab_error (err, 0, "%s: nft: %s", ns, *msg ? msg : "failed");
+  return netns_exec_finish (job, "nft", nft_program (NULL), err);
 }
 
 int

@@ -12,9 +12,11 @@
  * current one when NULL): all of it is applied or none. An error carries
  * the first line libnftables reported. */
 int nftables_run (const char *ns, const char *payload, nslab_error_t *err);
-/* The same in a child process, started and finished apart, so that the
- * transactions of several namespaces run at once (the control loop's
- * nodes); the child holds no descriptor but the namespace's. */
+/* The same as `nft -f -` (libnftables' command-line front end, as
+ * kube-proxy runs it) in a fresh process, started and finished apart, so
+ * that the transactions of several namespaces run at once (the control
+ * loop's nodes). Its error is nft's first line: "NS: nft: /dev/stdin:LINE:
+ * COLUMNS: Error: ...". */
 int nftables_start (const char *ns, const char *payload, struct child_job *job, nslab_error_t *err);
 int nftables_finish (struct child_job *job, nslab_error_t *err);
 /* Run COMMAND ("list table ip kube-proxy", "list ruleset") in NS and give
