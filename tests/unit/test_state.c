@@ -8,7 +8,9 @@
 #include <errno.h>
 #include <fcntl.h>
 
+#include "scenario/scenario.h"
 #include "state/journal.h"
+#include "state/snapshot.h"
 #include "state/state.h"
 
 static struct state *
@@ -297,6 +299,65 @@ START_TEST (test_load_refuses_untrusted_dirs)
 }
 END_TEST
 
+/* The control loop's snapshot child: released to write, the lab's
+ * plan.json is the plan's, read back as it was (its text made with
+ * json_alloc_for_exiting_child); dropped, or its gate closed unsaid, it
+ * writes nothing. */
+START_TEST (test_snapshot_prepared_write_and_drop)
+{
+  if (geteuid () != 0)
+    return;
+  char *root = make_root ();
+  struct scenario *sc = NULL;
+  struct plan *p = NULL, *back = NULL;
+  nslab_error_t err = NULL;
+  ck_assert_msg (scenario_load (NSLAB_SRCDIR "/labs/k3s-virtualbox.ini", &sc, &err) == 0, "%s", err ? err->msg : "");
+  ck_assert_msg (plan_build (sc, &p, &err) == 0, "%s", err ? err->msg : "");
+  char *file = xasprintf ("%s/k3s/" SNAPSHOT_FILE, root);
+  struct stat sb;
+
+  struct child_job job;
+  int gate;
+  for (int released = 0; released < 2; released++)
+    {
+      ck_assert_msg (snapshot_prepare_start ("k3s", p, &job, &gate, &err) == 0, "%s", err ? err->msg : "");
+      if (released)
+        snapshot_prepared_release (&gate, false);
+      else
+        close (gate);
+      ck_assert_int_eq (snapshot_write_finish (&job, &err), 0);
+    }
+  ck_assert_int_eq (stat (file, &sb), -1);
+
+  ck_assert_msg (snapshot_prepare_start ("k3s", p, &job, &gate, &err) == 0, "%s", err ? err->msg : "");
+  snapshot_prepared_release (&gate, true);
+  ck_assert_int_eq (gate, -1);
+  ck_assert_msg (snapshot_write_finish (&job, &err) == 0, "%s", err ? err->msg : "");
+  ck_assert_int_eq (stat (file, &sb), 0);
+  ck_assert_msg (snapshot_read ("k3s", &back, &err) == 0, "%s", err ? err->msg : "");
+  json_t *a = plan_to_json (p), *b = plan_to_json (back);
+  ck_assert (json_equal (a, b));
+  json_decref (a);
+  json_decref (b);
+
+  /* A lab that is gone: the child's error comes back. */
+  char *cmd = xasprintf ("rm -rf '%s/k3s'", root);
+  ck_assert_int_eq (system (cmd), 0);
+  ck_assert_msg (snapshot_prepare_start ("k3s", p, &job, &gate, &err) == 0, "%s", err ? err->msg : "");
+  snapshot_prepared_release (&gate, true);
+  ck_assert_int_eq (snapshot_write_finish (&job, &err), -1);
+  ck_assert_ptr_nonnull (strstr (err->msg, "k3s"));
+  nslab_error_free (&err);
+
+  free (cmd);
+  free (file);
+  plan_free (p);
+  plan_free (back);
+  scenario_free (sc);
+  rm_root (root);
+}
+END_TEST
+
 START_TEST (test_list_skips_what_is_not_a_lab)
 {
   if (geteuid () != 0)
@@ -349,6 +410,7 @@ make_suite (void)
   tcase_add_test (tc, test_netns_name_ok);
   tcase_add_test (tc, test_load_refuses_untrusted_dirs);
   tcase_add_test (tc, test_list_skips_what_is_not_a_lab);
+  tcase_add_test (tc, test_snapshot_prepared_write_and_drop);
   suite_add_tcase (s, tc);
   return s;
 }
