@@ -295,7 +295,6 @@ monotonic_us (void)
 
 static const char default_path[] = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
-/* First executable NAME in dir (if given) then $PATH; caller frees. */
 char *
 find_program (const char *name, const char *dir)
 {

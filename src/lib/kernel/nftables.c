@@ -4,10 +4,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <nftables/libnftables.h>
-#include <sched.h>
 #include <string.h>
 #include <sys/select.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "base/util.h"
