@@ -262,7 +262,12 @@ INI
   up_seed
   pod=$(web_pods | head -1)
   ip=$(store "select json_extract(body,'$.status.podIP') from objects where kind='Pod' and name='$pod'")
-  started=$(store "select json_extract(body,'$.status.containerStatuses[0].state.running.startedAt') from objects where kind='Pod' and name='$pod'")
+  # When the app started, as the runtime recorded it (what kubelet reports
+  # as the container's startedAt; up's own status has the sandbox's time
+  # until the loop's first round, which may be a second earlier).
+  rt="$STATE_ROOT/k3s/files/k3s-demo-$pod/status"
+  for _ in $(seq 100); do grep -q '^started_at ' "$rt" && break; sleep 0.05; done
+  started=$(date -u -d "@$(awk '$1 == "started_at" { print $2 }' "$rt")" +%Y-%m-%dT%H:%M:%SZ)
   [ -n "$ip" ] && [ -n "$started" ]
   slice_ready () {
     store "select json_extract(e.value, '$.conditions.ready') from objects o, json_each(json_extract(o.body, '$.endpoints')) e
