@@ -56,6 +56,17 @@ up_seed () {
   ! kill -0 "$agent" 2>/dev/null
 }
 
+@test "living: the control loop runs without glibc's per-thread cache of freed memory, the runtime agent as it was" {
+  run env -u GLIBC_TUNABLES "$NSLAB" up "$SEED"
+  [ "$status" -eq 0 ]
+  # (what the loop keeps at rest: docs/limits.md)
+  pid=$(awk '$1 == "proc" && $2 == "control" && $3 == "controller" { print $7 }' "$STATE_ROOT/k3s/journal")
+  [ "$(tr '\0' '\n' < /proc/"$pid"/environ | grep '^GLIBC_TUNABLES=')" = "GLIBC_TUNABLES=glibc.malloc.tcache_count=0" ]
+  agent=$(awk '$1 == "proc" && $2 == "control" && $3 == "runtime" { print $7 }' "$STATE_ROOT/k3s/journal")
+  ! tr '\0' '\n' < /proc/"$agent"/environ | grep -q '^GLIBC_TUNABLES='
+  "$NSLAB" down k3s
+}
+
 @test "living: scale --timeout says in one line what it waited for; with the control loop dead it says so at once" {
   up_seed
   run "$NSLAB" scale k3s -n demo deploy/web --replicas 3 --timeout 1ms

@@ -160,6 +160,28 @@ env_with (char *const *extra)
   return envp;
 }
 
+/* The loop's environment: environ with glibc's per-thread cache of freed
+ * chunks off (GLIBC_TUNABLES, after any tunables the user set). A round at
+ * 1000 services frees ~100 MiB; chunks parked in that cache are never
+ * coalesced, so malloc_trim cannot give back the pages around them: at
+ * rest the loop kept ~0.6 MiB more (11.0 against 10.3-10.45 MiB),
+ * and rounds are no slower without it. Made before the fork. */
+static char **
+controller_envp (char **tunables)
+{
+  const char *was = getenv ("GLIBC_TUNABLES");
+  *tunables = xasprintf ("GLIBC_TUNABLES=%s%sglibc.malloc.tcache_count=0", was ? was : "", was && *was ? ":" : "");
+  char *extra[] = { *tunables, NULL };
+  char **envp = env_with (extra);
+  /* the user's own entry gives way to the merged one */
+  size_t j = 0;
+  for (size_t i = 0; envp[i]; i++)
+    if (envp[i] == *tunables || strncmp (envp[i], "GLIBC_TUNABLES=", 15) != 0)
+      envp[j++] = envp[i];
+  envp[j] = NULL;
+  return envp;
+}
+
 /* A child's start: nothing until up releases it (the go byte; the pipe
  * closing without it is a rollback), then a session of its own. */
 static void
@@ -243,6 +265,8 @@ control_start (const char *lab, const struct lab_objects *applied, char *const *
   cleanup_free char *pki_env = apiserver_pki_params (applied);
   cleanup_free char *self_env = NULL;
   cleanup_free char **api_envp = NULL;
+  cleanup_free char *tunables = NULL;
+  cleanup_free char **brain_envp = controller_envp (&tunables);
   ssize_t self_n = readlink ("/proc/self/exe", self_exe, sizeof self_exe - 1);
   if (rc == 0 && !pause_helper_path ("nslab-apiserver", api_exe))
     rc = nslab_error (err, ENOENT, "nslab-apiserver is not installed beside nslab");
@@ -295,7 +319,7 @@ control_start (const char *lab, const struct lab_objects *applied, char *const *
       int nsfd = open (nspath, O_RDONLY | O_CLOEXEC);
       if (nsfd < 0 || setns (nsfd, CLONE_NEWNET) < 0 || !child_fds (sv[1], node_mntns, log))
         child_fail (ex[1]);
-      child_exec (NULL, "nslab-controller", lab, NULL, ex[1]);
+      child_exec (NULL, "nslab-controller", lab, brain_envp, ex[1]);
     }
   /* Our own later children are ours again. */
   if (own_pidns >= 0 && setns (own_pidns, CLONE_NEWPID) < 0 && rc == 0)
