@@ -169,16 +169,18 @@ controller_main (int argc, char **argv)
         {
           struct control_round_times tm;
           controller_round_times (c, &tm);
-          /* what the heap holds after the trim: live blocks against free ones (fragmentation) */
-          struct mallinfo2 mi = mallinfo2 ();
           if (tm.total)
-            fprintf (stderr,
-                     "round%s%s%s%s%s%s: observe %lld plan %lld apply %lld (rules %lld) store %lld (snapshot wait %lld) events %lld total "
-                     "%lld us; heap in use %zu KiB, free %zu KiB, mmapped %zu KiB\n",
-                     full ? " full" : "", tm.store_changed ? " store" : "", tm.app_changed ? " app" : "",
-                     tm.ready_changed ? " ready" : "", tm.settled ? " settled" : "", tm.scoped ? " scoped" : "", tm.observe, tm.plan, tm.apply,
-                     tm.rules, tm.store, tm.snapshot_wait, tm.events, tm.total, mi.uordblks / 1024, mi.fordblks / 1024,
-                     mi.hblkhd / 1024);
+            {
+              /* what the heap holds after the trim: live blocks against free ones (fragmentation) */
+              struct mallinfo2 mi = mallinfo2 ();
+              fprintf (stderr,
+                       "round%s%s%s%s%s%s: observe %lld plan %lld apply %lld (rules %lld) store %lld (snapshot wait %lld) events "
+                       "%lld total %lld us; heap in use %zu KiB, free %zu KiB, mmapped %zu KiB\n",
+                       full ? " full" : "", tm.store_changed ? " store" : "", tm.app_changed ? " app" : "",
+                       tm.ready_changed ? " ready" : "", tm.settled ? " settled" : "", tm.scoped ? " scoped" : "", tm.observe,
+                       tm.plan, tm.apply, tm.rules, tm.store, tm.snapshot_wait, tm.events, tm.total, mi.uordblks / 1024,
+                       mi.fordblks / 1024, mi.hblkhd / 1024);
+            }
         }
       if (full)
         next_full = now_ms () + period;

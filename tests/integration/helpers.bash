@@ -262,6 +262,13 @@ SYNC_PERIOD=20
 # (iptables: one rule per endpoint, its comment quoted, a statistic match
 # before the jump on all but the last.)
 web_jumps () { "$1" | grep -oE '"demo/web-svc -> [^"]*".* -j KUBE-SEP-|goto endpoint-[A-Z2-7]{8}-demo/web-svc/' | wc -l; }
+# Wait ($2 polls of 50 ms) for a full round of lab k3s's control loop logged
+# after line $1 of its log (NSLAB_CONTROL_TRACE=1); fails if none came.
+wait_full_round_after () {
+  local log=$STATE_ROOT/k3s/logs/controller.log
+  for _ in $(seq "$2"); do sed -n "$(($1 + 1)),\$p" "$log" | grep -q '^round full' && return 0; sleep 0.05; done
+  sed -n "$(($1 + 1)),\$p" "$log" | grep -q '^round full'
+}
 full_sync_oracle () {
   local rules=$1 log=$STATE_ROOT/k3s/logs/controller.log from mark before after p
   from=$(grep -n '^round full' "$log" | tail -1 | cut -d: -f1)
@@ -283,11 +290,22 @@ full_sync_oracle () {
   cat "$BATS_TEST_TMPDIR/rounds" >&2
   grep -q ' scoped' "$BATS_TEST_TMPDIR/rounds"
   ! grep -q '^round full' "$BATS_TEST_TMPDIR/rounds"
-  for _ in $(seq $((SYNC_PERIOD * 20 + 100))); do
-    sed -n "$((mark + 1)),\$p" "$log" | grep -q '^round full' && break; sleep 0.05
-  done
-  sed -n "$((mark + 1)),\$p" "$log" | grep -q '^round full'
+  wait_full_round_after "$mark" $((SYNC_PERIOD * 20 + 100))
   after=$("$rules")
   [ -n "$before" ]
   diff <(echo "$before") <(echo "$after") >&2
+}
+
+# Field $2 of the status file of the pause process whose files dir is $1
+# (lab $LAB).
+status_of () { awk -v k="$2" '$1 == k { print $2 }' "$STATE_ROOT/$LAB/files/$1/status"; }
+
+# Wait (up to 5 s) until the status file of $1 says "$2 $3".
+wait_status () {
+  for _ in $(seq 100); do
+    [ "$(status_of "$1" "$2")" = "$3" ] && return 0
+    sleep 0.05
+  done
+  echo "status of $1: $(cat "$STATE_ROOT/$LAB/files/$1/status")" >&2
+  return 1
 }

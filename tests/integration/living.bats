@@ -276,9 +276,9 @@ INI
   # When the app started, as the runtime recorded it (what kubelet reports
   # as the container's startedAt; up's own status has the sandbox's time
   # until the loop's first round, which may be a second earlier).
-  rt="$STATE_ROOT/k3s/files/k3s-demo-$pod/status"
-  for _ in $(seq 100); do grep -q '^started_at ' "$rt" && break; sleep 0.05; done
-  started=$(date -u -d "@$(awk '$1 == "started_at" { print $2 }' "$rt")" +%Y-%m-%dT%H:%M:%SZ)
+  LAB=k3s
+  wait_status "k3s-demo-$pod" state running
+  started=$(date -u -d "@$(status_of "k3s-demo-$pod" started_at)" +%Y-%m-%dT%H:%M:%SZ)
   [ -n "$ip" ] && [ -n "$started" ]
   slice_ready () {
     store "select json_extract(e.value, '$.conditions.ready') from objects o, json_each(json_extract(o.body, '$.endpoints')) e

@@ -155,10 +155,7 @@ web_endpoint_chains () { kp "$1" | grep -cE '^	chain endpoint-[A-Z2-7]{8}-demo/w
   [ "$status" -eq 0 ]
   # A full round from now on (one before it, on a slow machine, could leave
   # the next one due at once).
-  local log=$STATE_ROOT/k3s/logs/controller.log mark
-  mark=$(wc -l < "$log")
-  for _ in $(seq 200); do sed -n "$((mark + 1)),\$p" "$log" | grep -q '^round full' && break; sleep 0.05; done
-  sed -n "$((mark + 1)),\$p" "$log" | grep -q '^round full'
+  wait_full_round_after "$(wc -l < "$STATE_ROOT/k3s/logs/controller.log")" 200
   # A service chain is in use by its map element: empty the map first.
   ip netns exec k3s-w1 nft flush map ip kube-proxy service-ips
   ip netns exec k3s-w1 nft delete chain ip kube-proxy 'service-653IMDJ6-demo/web-svc/tcp/'

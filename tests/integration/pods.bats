@@ -13,19 +13,6 @@ load helpers
 web1=web-8597f6f985-56kng   # on w1
 web2=web-8597f6f985-bw5jd   # on w2
 
-# Field $2 of the status file of the pause process whose files dir is $1.
-status_of () { awk -v k="$2" '$1 == k { print $2 }' "$STATE_ROOT/$LAB/files/$1/status"; }
-
-# Wait (up to 5 s) until the status file of $1 says "$2 $3".
-wait_status () {
-  for _ in $(seq 100); do
-    [ "$(status_of "$1" "$2")" = "$3" ] && return 0
-    sleep 0.05
-  done
-  echo "status of $1: $(cat "$STATE_ROOT/$LAB/files/$1/status")" >&2
-  return 1
-}
-
 # Wait (up to 5 s) until field $2 of $1's status file is at least $3 (a
 # count that moves on by itself, such as restarts under a short back-off).
 wait_status_ge () {
