@@ -10,6 +10,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "base/json.h"
 #include "control/controller.h"
 #include "control/converge.h"
 #include "control/store_sync.h"
@@ -674,8 +675,27 @@ set_replicas (struct store *s, const char *ns, const char *name, int n)
   json_decref (d);
 }
 
+/* A stored Deployment's template image and strategy, as kubectl set image
+ * and kubectl patch would change them. */
+static void
+set_template (struct store *s, const char *ns, const char *name, const char *image, const char *strategy)
+{
+  nslab_error_t err = NULL;
+  json_t *d = NULL;
+  ck_assert_int_eq (store_get (s, "Deployment", ns, name, &d, &err), 0);
+  ck_assert_ptr_nonnull (d);
+  json_t *c0 = json_array_get (json_at (d, "spec.template.spec.containers"), 0);
+  ck_assert_ptr_nonnull (c0);
+  json_object_set_new (c0, "image", json_string (image));
+  json_object_set_new (json_object_get (d, "spec"), "strategy", json_pack ("{s:s}", "type", strategy));
+  ck_assert_int_eq (store_put (s, d, &err), 0);
+  json_decref (d);
+}
+
 /* The loop's cached scenario gives byte for byte the plan a fresh load
- * gives, through scaling, a deleted service and a new scenario file. */
+ * gives, through scaling, a deleted service, a new scenario file, a new
+ * template (what the rounds keep of each Deployment is read again) and a
+ * Deployment deleted and made again with another template (another uid). */
 START_TEST (test_scenario_cache_same_plan)
 {
   UNIT_REQUIRE_ROOT ();
@@ -686,8 +706,8 @@ START_TEST (test_scenario_cache_same_plan)
   const char *path = l.path;
   nslab_error_t err = NULL;
   struct scenario_cache *cache = scenario_cache_new ();
-  json_t *svc = NULL;
-  for (int step = 0; step < 6; step++)
+  json_t *svc = NULL, *web = NULL;
+  for (int step = 0; step < 9; step++)
     {
       if (step == 1)
         set_replicas (s, "demo", "web", 4);
@@ -710,11 +730,27 @@ START_TEST (test_scenario_cache_same_plan)
           ck_assert_int_eq (system (more), 0);
           set_replicas (s, "demo", "web", 2);
         }
+      if (step == 6)
+        set_template (s, "demo", "web", "busybox:1.36", "Recreate");
+      if (step == 7)
+        {
+          ck_assert_int_eq (store_get (s, "Deployment", "demo", "web", &web, &err), 0);
+          ck_assert_int_eq (store_delete (s, "Deployment", "demo", "web", &err), 0);
+        }
+      if (step == 8)
+        {
+          json_t *meta = json_object_get (web, "metadata");
+          json_object_del (meta, "resourceVersion");
+          json_object_set_new (meta, "uid", json_string ("0b6f3c2e-7a51-4f2e-9d0c-5e1f00000001"));
+          ck_assert_int_eq (store_put (s, web, &err), 0);
+          set_template (s, "demo", "web", "nslab/http-echo", "RollingUpdate");
+        }
       cleanup_free char *with = converged (s, path, cache, applied);
       cleanup_free char *fresh = converged (s, path, NULL, applied);
       ck_assert_msg (strcmp (with, fresh) == 0, "step %d: the cached scenario planned otherwise", step);
     }
   json_decref (svc);
+  json_decref (web);
   scenario_cache_free (cache);
   lab_down (&l);
 }

@@ -181,9 +181,8 @@ adjust_scenario (struct scenario *sc, struct store *s, const struct lab_objects 
 struct live_buf {
   struct model_live live;
   json_t *meta_writes;   /* store meta keys -> values the round's rollouts set */
-  json_t *meta_cache;    /* the scenario cache's rollout_meta, or NULL */
-  json_t *templates;     /* its rollout_templates, or NULL */
-  json_t *apps;          /* its template_apps, or NULL */
+  json_t *meta;          /* the store's rollout/ meta keys -> values, read once per round */
+  struct strmap *memos;  /* the scenario cache's deploy_memos, or NULL */
   json_t *deploy_rv;     /* "ns/name" -> the stored Deployment's resourceVersion */
   json_t *deploy_uid;    /* "ns/name" -> the stored Deployment's uid */
   struct model_rs **old_rs; /* per workload, its deployment's old replicasets */
@@ -214,6 +213,7 @@ live_buf_free (struct live_buf *b)
   free (b->stored_ipam);
   free (b->stored_serial);
   json_decref (b->meta_writes);
+  json_decref (b->meta);
   json_decref (b->deploy_rv);
   json_decref (b->deploy_uid);
   for (size_t i = 0; b->old_rs && i < b->live.n_workloads; i++)
@@ -380,12 +380,37 @@ struct scenario_cache {
   size_t n_ports;
   bool again; /* the last round took a rollout step */
   time_t wake_at; /* a rollout's progress deadline the loop must see pass (0: none) */
-  /* What the rollouts read, kept between rounds: each Deployment's
-   * template fingerprint by "ns/name" -> [resourceVersion, fingerprint,
-   * strategy_of, uid],
-   * and the rollout/ meta values (only the loop writes them). */
-  json_t *rollout_templates, *rollout_meta;
-  json_t *template_apps; /* "ns/name" -> template_app's [resourceVersion, differs, kind, port] */
+  /* What the rounds read of each stored Deployment, kept between rounds:
+   * "ns/name" -> struct deploy_memo * (C structs, not JSON: at 1000
+   * Deployments jansson's objects, arrays and numbers held ~1 MiB of the
+   * loop's memory at rest for ~200 KiB of values). */
+  struct strmap deploy_memos;
+};
+
+/* A Deployment's spec.strategy and the other fields its rollout reads, as
+ * the API server defaulted them (strategy_of). */
+struct deploy_strategy {
+  struct rollout_strategy st;
+  size_t history;        /* spec.revisionHistoryLimit */
+  bool paused;           /* spec.paused */
+  json_int_t deadline;   /* spec.progressDeadlineSeconds; 0: none */
+};
+
+/* A stored Deployment as the rounds read it, valid while its
+ * resourceVersion is the one read with it (the store's one monotonic
+ * counter: a Deployment written again, or deleted and made again, has
+ * another). A resourceVersion longer than the buffer is never kept: read
+ * again each round. */
+struct deploy_memo {
+  bool tpl;              /* the rollout's part, read at tpl_rv */
+  char tpl_rv[24];
+  uint64_t fp;           /* template_fingerprint */
+  struct deploy_strategy strategy;
+  bool app;              /* template_app's part, read at app_rv */
+  char app_rv[24];
+  bool differs;          /* the template runs another app than the section's */
+  enum app_kind kind;
+  uint16_t port;
 };
 
 bool
@@ -415,9 +440,9 @@ cache_drop (struct scenario_cache *c)
   free (c->workloads);
   free (c->services);
   free (c->ports);
-  json_decref (c->rollout_templates);
-  json_decref (c->rollout_meta);
-  json_decref (c->template_apps);
+  for (size_t i = 0; i < c->deploy_memos.cap; i++)
+    free (c->deploy_memos.vals ? c->deploy_memos.vals[i] : NULL);
+  strmap_free (&c->deploy_memos);
   memset (c, 0, sizeof *c);
 }
 
@@ -522,53 +547,38 @@ template_fingerprint (const json_t *deploy, char **canonical)
 
 /* spec.strategy as the API server defaulted it: RollingUpdate, 25 %% /
  * 25 %% where unset; Recreate. An amount that does not parse is the
- * default (the API server would have refused it). Packed into a JSON array
- * for the round-to-round cache: [recreate, surge set, percent, value,
- * unavailable set, percent, value, spec.revisionHistoryLimit (10 where
- * unset, as SetDefaults_Deployment), spec.paused,
- * spec.progressDeadlineSeconds (600 where unset; 0: none, as MaxInt32)]. */
-static json_t *
+ * default (the API server would have refused it). spec.revisionHistoryLimit
+ * 10 where unset, as SetDefaults_Deployment; spec.progressDeadlineSeconds
+ * 600 where unset (0: none, as MaxInt32). */
+static struct deploy_strategy
 strategy_of (const json_t *deploy)
 {
-  const json_t *st = json_object_get (json_object_get (deploy, "spec"), "strategy");
+  const json_t *spec = json_object_get (deploy, "spec");
+  const json_t *st = json_object_get (spec, "strategy");
   const char *type = json_string_value (json_object_get (st, "type"));
   const json_t *ru = json_object_get (st, "rollingUpdate");
-  struct rollout_amount a[2] = { { true, true, 25 }, { true, true, 25 } };
+  struct deploy_strategy d = { .st = { .recreate = type && strcmp (type, "Recreate") == 0,
+                                       .max_surge = { true, true, 25 },
+                                       .max_unavailable = { true, true, 25 } } };
+  struct rollout_amount *a[2] = { &d.st.max_surge, &d.st.max_unavailable };
   const char *keys[2] = { "maxSurge", "maxUnavailable" };
   for (int i = 0; i < 2; i++)
     {
       const json_t *v = json_object_get (ru, keys[i]);
       struct rollout_amount x;
       if (json_is_integer (v) && json_integer_value (v) >= 0 && json_integer_value (v) <= 100000)
-        a[i] = (struct rollout_amount) { true, false, (int) json_integer_value (v) };
+        *a[i] = (struct rollout_amount) { true, false, (int) json_integer_value (v) };
       else if (json_is_string (v) && rollout_amount_parse (json_string_value (v), &x) == 0 && x.value >= 0)
-        a[i] = x;
+        *a[i] = x;
     }
-  const json_t *hl = json_object_get (json_object_get (deploy, "spec"), "revisionHistoryLimit");
-  json_int_t history = json_is_integer (hl) && json_integer_value (hl) >= 0 ? json_integer_value (hl) : 10;
-  const json_t *pd = json_object_get (json_object_get (deploy, "spec"), "progressDeadlineSeconds");
-  json_int_t deadline = json_is_integer (pd) && json_integer_value (pd) > 0 ? json_integer_value (pd) : 600;
-  if (deadline >= INT32_MAX)
-    deadline = 0;
-  return json_pack ("[b, b, b, i, b, b, i, I, b, I]", type && strcmp (type, "Recreate") == 0, a[0].set, a[0].percent,
-                    (json_int_t) a[0].value, a[1].set, a[1].percent, (json_int_t) a[1].value, history,
-                    json_is_true (json_object_get (json_object_get (deploy, "spec"), "paused")), deadline);
-}
-
-static struct rollout_strategy
-strategy_unpack (const json_t *a)
-{
-  struct rollout_strategy st = { .max_surge = { true, true, 25 }, .max_unavailable = { true, true, 25 } };
-  if (json_array_size (a) >= 7)
-    {
-      st.recreate = json_is_true (json_array_get (a, 0));
-      st.max_surge = (struct rollout_amount) { json_is_true (json_array_get (a, 1)), json_is_true (json_array_get (a, 2)),
-                                               (int) json_integer_value (json_array_get (a, 3)) };
-      st.max_unavailable = (struct rollout_amount) { json_is_true (json_array_get (a, 4)),
-                                                     json_is_true (json_array_get (a, 5)),
-                                                     (int) json_integer_value (json_array_get (a, 6)) };
-    }
-  return st;
+  const json_t *hl = json_object_get (spec, "revisionHistoryLimit");
+  d.history = json_is_integer (hl) && json_integer_value (hl) >= 0 ? (size_t) json_integer_value (hl) : 10;
+  const json_t *pd = json_object_get (spec, "progressDeadlineSeconds");
+  d.deadline = json_is_integer (pd) && json_integer_value (pd) > 0 ? json_integer_value (pd) : 600;
+  if (d.deadline >= INT32_MAX)
+    d.deadline = 0;
+  d.paused = json_is_true (json_object_get (spec, "paused"));
+  return d;
 }
 
 static void
@@ -579,20 +589,39 @@ encode_hash32 (uint32_t h, char out[11])
   safe_encode_string (dec, out);
 }
 
+/* A rollout/ meta value as this round sees it: its own writes first (null:
+ * deleted), then the store's as the round began (0: none). */
 static uint64_t
-meta_of (struct store *s, const struct live_buf *b, const char *key, nslab_error_t *err, int *rc)
+meta_of (const struct live_buf *b, const char *key)
 {
   json_t *w = json_object_get (b->meta_writes, key);
   if (w == NULL)
-    w = json_object_get (b->meta_cache, key);
-  if (w)
-    return (uint64_t) json_integer_value (w);
-  uint64_t v = 0;
-  if (*rc == 0 && store_meta_get (s, key, &v, err) < 0)
-    *rc = -1;
-  if (*rc == 0 && b->meta_cache)
-    json_object_set_new (b->meta_cache, key, json_integer ((json_int_t) v));
-  return v;
+    w = json_object_get (b->meta, key);
+  return (uint64_t) json_integer_value (w);
+}
+
+/* A resourceVersion (a JSON string, or a number) as text for a memo;
+ * false when it does not fit (then nothing is kept). */
+static bool
+rv_text (const json_t *rv, char out[24])
+{
+  int n = json_is_string (rv)    ? snprintf (out, 24, "%s", json_string_value (rv))
+          : json_is_integer (rv) ? snprintf (out, 24, "%" JSON_INTEGER_FORMAT, json_integer_value (rv))
+                                 : -1;
+  return n > 0 && n < 24;
+}
+
+/* The memo of Deployment DKEY (made empty when new), or NULL without a
+ * scenario cache. */
+static struct deploy_memo *
+memo_of (struct live_buf *b, const char *dkey)
+{
+  if (b->memos == NULL)
+    return NULL;
+  struct deploy_memo *m = strmap_get (b->memos, dkey);
+  if (m == NULL)
+    m = strmap_put (b->memos, dkey, xcalloc (1, sizeof *m));
+  return m;
 }
 
 struct rs_row {
@@ -636,7 +665,6 @@ struct rollout_round {
     int pods, ready;
   } *counts;
   size_t n_counts;
-  json_t *scen;            /* rollout/scen/NS/NAME -> value */
 };
 
 /* progress.go: whether deployment W's rollout went DEADLINE seconds (0:
@@ -647,12 +675,12 @@ struct rollout_round {
  * hash) and rollout/progat/NS/NAME (when, in seconds); both go once there
  * is no deadline to watch, so the next rollout starts afresh. */
 static bool
-progress_deadline (struct store *s, const struct workload_def *w, const struct rs_row *nrs, const struct rs_row *old,
-                   size_t n_old, json_int_t deadline, struct live_buf *b, nslab_error_t *err, int *rc)
+progress_deadline (const struct workload_def *w, const struct rs_row *nrs, const struct rs_row *old, size_t n_old,
+                   json_int_t deadline, struct live_buf *b)
 {
   cleanup_free char *pk = xasprintf ("rollout/prog/%s/%s", w->ns, w->name);
   cleanup_free char *tk = xasprintf ("rollout/progat/%s/%s", w->ns, w->name);
-  uint64_t was = meta_of (s, b, pk, err, rc), at = meta_of (s, b, tk, err, rc);
+  uint64_t was = meta_of (b, pk), at = meta_of (b, tk);
   if (deadline == 0)
     {
       if (was || at)
@@ -709,7 +737,7 @@ rollout_deployment (struct store *s, const struct workload_def *w, size_t i, con
    * the two must not see half a change), else the section's. Read each
    * round: nslab apply may change it alone. */
   cleanup_free char *sk = xasprintf ("rollout/scen/%s/%s", w->ns, w->name);
-  uint64_t scen = (uint64_t) json_integer_value (json_object_get (round->scen, sk));
+  uint64_t scen = (uint64_t) json_integer_value (json_object_get (b->meta, sk));
   if (scen == 0)
     {
       scen = fnv1a64 (scen_hash);
@@ -717,20 +745,12 @@ rollout_deployment (struct store *s, const struct workload_def *w, size_t i, con
     }
   /* The stored template's part: read again only when the Deployment was
    * written since. */
-  json_t *known = json_object_get (b->templates, dkey);
-  uint64_t fp = 0;
-  struct rollout_strategy st;
-  size_t history = 10;
-  bool paused = false;
-  json_int_t deadline = 600;
-  if (known && json_equal (json_array_get (known, 0), rv))
-    {
-      fp = (uint64_t) json_integer_value (json_array_get (known, 1));
-      st = strategy_unpack (json_array_get (known, 2));
-      history = (size_t) json_integer_value (json_array_get (json_array_get (known, 2), 7));
-      paused = json_is_true (json_array_get (json_array_get (known, 2), 8));
-      deadline = json_integer_value (json_array_get (json_array_get (known, 2), 9));
-    }
+  char rv_now[24];
+  struct deploy_memo *memo = rv_text (rv, rv_now) ? memo_of (b, dkey) : NULL;
+  uint64_t fp;
+  struct deploy_strategy ds;
+  if (memo && memo->tpl && strcmp (memo->tpl_rv, rv_now) == 0)
+    fp = memo->fp, ds = memo->strategy;
   else
     {
       json_t *d = NULL;
@@ -739,19 +759,20 @@ rollout_deployment (struct store *s, const struct workload_def *w, size_t i, con
       if (d == NULL)
         return 0;
       fp = template_fingerprint (d, NULL);
-      json_t *packed = strategy_of (d);
-      st = strategy_unpack (packed);
-      history = (size_t) json_integer_value (json_array_get (packed, 7));
-      paused = json_is_true (json_array_get (packed, 8));
-      deadline = json_integer_value (json_array_get (packed, 9));
+      ds = strategy_of (d);
       json_decref (d);
-      if (b->templates)
-        json_object_set_new (b->templates, dkey,
-                             json_pack ("[O, I, o, O?]", rv, (json_int_t) fp, packed,
-                                        json_object_get (b->deploy_uid, dkey)));
-      else
-        json_decref (packed);
+      if (memo)
+        {
+          memo->tpl = true;
+          memcpy (memo->tpl_rv, rv_now, sizeof rv_now);
+          memo->fp = fp;
+          memo->strategy = ds;
+        }
     }
+  const struct rollout_strategy st = ds.st;
+  const size_t history = ds.history;
+  const bool paused = ds.paused;
+  const json_int_t deadline = ds.deadline;
   fp = fnv1a64_mem (&scen, sizeof scen, fp);
   /* Its ReplicaSets: NAME-HASH in its namespace whose controller is this
    * Deployment (ClaimReplicaSets by ownerReference uid; a bare
@@ -774,8 +795,8 @@ rollout_deployment (struct store *s, const struct workload_def *w, size_t i, con
       r->rs.replicas = json_is_integer (rep) ? (int) json_integer_value (rep) : 0;
       cleanup_free char *tk = xasprintf ("rollout/tpl/%s/%s-%s", w->ns, w->name, r->rs.hash);
       cleanup_free char *rk = xasprintf ("rollout/rev/%s/%s-%s", w->ns, w->name, r->rs.hash);
-      r->tpl = meta_of (s, b, tk, err, &rc);
-      r->rs.revision = (int) meta_of (s, b, rk, err, &rc);
+      r->tpl = meta_of (b, tk);
+      r->rs.revision = (int) meta_of (b, rk);
       if (r->rs.revision == 0)
         r->rs.revision = 1;
       uintptr_t at = (uintptr_t) strmap_get (&round->rs_pods, key);
@@ -850,9 +871,9 @@ rollout_deployment (struct store *s, const struct workload_def *w, size_t i, con
       nrs.tpl = fp;
       cleanup_free char *tk = xasprintf ("rollout/tpl/%s/%s-%s", w->ns, w->name, nrs.rs.hash);
       cleanup_free char *rk = xasprintf ("rollout/rev/%s/%s-%s", w->ns, w->name, nrs.rs.hash);
-      if (meta_of (s, b, tk, err, &rc) != fp)
+      if (meta_of (b, tk) != fp)
         json_object_set_new (b->meta_writes, tk, json_integer ((json_int_t) fp));
-      if (nrs.rs.revision > 1 && meta_of (s, b, rk, err, &rc) != (uint64_t) nrs.rs.revision)
+      if (nrs.rs.revision > 1 && meta_of (b, rk) != (uint64_t) nrs.rs.revision)
         json_object_set_new (b->meta_writes, rk, json_integer (nrs.rs.revision));
     }
   /* One step per sync: the new one scaled up, or else the old ones down
@@ -932,7 +953,7 @@ rollout_deployment (struct store *s, const struct workload_def *w, size_t i, con
   struct model_live_workload *lw = &b->workloads[i];
   lw->spec_read = true;
   lw->spec = rollout_spec_of (&st, desired, paused);
-  lw->spec.deadline_exceeded = progress_deadline (s, w, &nrs, rows, n, complete || paused ? 0 : deadline, b, err, &rc);
+  lw->spec.deadline_exceeded = progress_deadline (w, &nrs, rows, n, complete || paused ? 0 : deadline, b);
   /* A deployment never rolled keeps the one replicaset of its template. */
   if (kept > 0 || strcmp (nrs.rs.hash, scen_hash) != 0)
     {
@@ -947,23 +968,28 @@ rollout_deployment (struct store *s, const struct workload_def *w, size_t i, con
   return rc;
 }
 
-/* A Deployment deleted since a round kept what it read (made again or
- * not: its uid is another): the store deleted its rollout records with it
- * (store_delete), so the rounds' copies of them go too. */
+/* The memos of Deployments no longer stored go (one made again has another
+ * resourceVersion, so no memo is ever taken for it: this only keeps deleted
+ * names from piling up). */
 static void
 forget_deleted_deployments (struct live_buf *b)
 {
-  const char *key;
-  json_t *known;
-  void *next;
-  json_object_foreach_safe (b->templates, next, key, known)
-    {
-      const json_t *uid = json_object_get (b->deploy_uid, key);
-      if (uid && json_equal (uid, json_array_get (known, 3)))
-        continue;
-      json_object_del (b->templates, key);
-      json_object_clear (b->meta_cache);
-    }
+  if (b->memos == NULL)
+    return;
+  size_t gone = 0;
+  for (size_t i = 0; i < b->memos->cap; i++)
+    gone += b->memos->keys[i] && json_object_get (b->deploy_rv, b->memos->keys[i]) == NULL;
+  if (gone == 0)
+    return;
+  struct strmap kept;
+  strmap_init (&kept);
+  for (size_t i = 0; i < b->memos->cap; i++)
+    if (b->memos->keys[i] && json_object_get (b->deploy_rv, b->memos->keys[i]))
+      strmap_put (&kept, b->memos->keys[i], b->memos->vals[i]);
+    else if (b->memos->keys[i])
+      free (b->memos->vals[i]);
+  strmap_free (b->memos);
+  *b->memos = kept;
 }
 
 /* kubectl set image (or apply, edit, rollout undo) changes the image in
@@ -982,8 +1008,10 @@ template_app (struct store *s, const struct scenario *sc, struct workload_def *w
   json_t *rv = json_object_get (b->deploy_rv, dkey);
   if (rv == NULL)
     return 0;
-  json_t *known = json_object_get (b->apps, dkey), *fresh = NULL;
-  if (known == NULL || !json_equal (json_array_get (known, 0), rv))
+  char rv_now[24];
+  struct deploy_memo *memo = rv_text (rv, rv_now) ? memo_of (b, dkey) : NULL;
+  struct deploy_memo fresh = { 0 };
+  if (memo == NULL || !memo->app || strcmp (memo->app_rv, rv_now) != 0)
     {
       json_t *d = NULL;
       if (store_get (s, "Deployment", w->ns, w->name, &d, err) < 0)
@@ -993,23 +1021,29 @@ template_app (struct store *s, const struct scenario *sc, struct workload_def *w
       size_t at = pod_template_app (sc, cs, &app);
       const char *image = json_string_value (json_object_get (json_array_get (cs, at), "image"));
       bool own = image == NULL || (w->image ? strcmp (image, w->image) == 0 : str_has_prefix (image, "nslab/"));
-      known = fresh = json_pack ("[O, b, i, i]", rv, !own, (json_int_t) app.kind, (json_int_t) app.port);
+      fresh = (struct deploy_memo) { .app = true, .differs = !own, .kind = app.kind, .port = app.port };
       json_decref (d);
-      if (b->apps)
-        json_object_set (b->apps, dkey, fresh);
+      if (memo)
+        {
+          memo->app = true;
+          memcpy (memo->app_rv, rv_now, sizeof rv_now);
+          memo->differs = fresh.differs;
+          memo->kind = fresh.kind;
+          memo->port = fresh.port;
+        }
     }
-  if (json_is_true (json_array_get (known, 1)))
+  const struct deploy_memo *known = memo && memo->app ? memo : &fresh;
+  if (known->differs)
     {
       /* kind and port only: the section's command strings stay its own
        * (the cache puts the section back each round, scenario_free frees
        * them) */
-      w->app.kind = (enum app_kind) json_integer_value (json_array_get (known, 2));
-      w->app.port = (uint16_t) json_integer_value (json_array_get (known, 3));
+      w->app.kind = known->kind;
+      w->app.port = known->port;
       if (!w->readiness_set)
         w->readiness = w->app.kind == APP_HTTP ? (struct probe_def) { PROBE_TCP, w->app.port, NULL }
                                                : (struct probe_def) { PROBE_NONE, 0, NULL };
     }
-  json_decref (fresh);
   return 0;
 }
 
@@ -1044,7 +1078,9 @@ rollout_deployments (struct store *s, struct scenario *sc, struct live_buf *b, n
   struct rollout_round round = { .rsets = stored_by_name (s, "ReplicaSet", err) };
   if (round.rsets == NULL)
     return -1;
-  int rc = store_meta_list_prefix (s, "rollout/scen/", &round.scen, err);
+  /* Every rollout record at once (a few per Deployment): one read, not
+   * one per record, and nothing of them kept between rounds. */
+  int rc = store_meta_list_prefix (s, "rollout/", &b->meta, err);
   strmap_init (&round.rs_pods);
   for (size_t pi = 0; rc == 0 && pi < b->live.n_pods; pi++)
     {
@@ -1063,7 +1099,6 @@ rollout_deployments (struct store *s, struct scenario *sc, struct live_buf *b, n
       rc = rollout_deployment (s, &sc->workloads[i], i, &round, b, err);
   strmap_free (&round.rs_pods);
   free (round.counts);
-  json_decref (round.scen);
   json_decref (round.rsets);
   return rc;
 }
@@ -1083,15 +1118,7 @@ converge_plan (const char *lab, const char *scenario_path, struct scenario_cache
   struct live_buf live = { 0 };
   if (rc == 0)
     rc = converge_live (s, applied, ready, sc, pods, &live, err);
-  if (cache && cache->rollout_templates == NULL)
-    {
-      cache->rollout_templates = json_object ();
-      cache->rollout_meta = json_object ();
-      cache->template_apps = json_object ();
-    }
-  live.templates = cache ? cache->rollout_templates : NULL;
-  live.apps = cache ? cache->template_apps : NULL;
-  live.meta_cache = cache ? cache->rollout_meta : NULL;
+  live.memos = cache ? &cache->deploy_memos : NULL;
   if (rc == 0)
     rc = rollout_deployments (s, sc, &live, err);
   if (cache)
@@ -1109,15 +1136,6 @@ converge_plan (const char *lab, const char *scenario_path, struct scenario_cache
     rc = save_allocators (s, m, &live, err);
   else if (rc == 0 && (rc = store_begin (s, err)) == 0)
     rc = store_end (s, save_allocators (s, m, &live, err), err);
-  /* what this round wrote is what the next one reads; a failed round's
-   * writes were rolled back */
-  if (live.meta_cache)
-    {
-      if (rc == 0)
-        json_object_update (live.meta_cache, live.meta_writes);
-      else
-        json_object_clear (live.meta_cache);
-    }
   if (rc == 0)
     *out = plan_from_model (m);
   model_free (m);
