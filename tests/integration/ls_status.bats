@@ -114,7 +114,9 @@ pod_line () { "$NSLAB" status k3s | awk -v p="$1" '$1 == "demo" && $2 == p'; }
 }
 
 @test "status: an app killed twice is in CrashLoopBackOff (degraded, exit 3), then Running with RESTARTS 2 (Ns ago)" {
-  run env NSLAB_TEST_BACKOFF_MS=3000 "$NSLAB" up "$SEED"
+  # The back-off outlasts the four commands that look at it: under the
+  # sanitizers, two test files at a time, they took over 3 s together.
+  run env NSLAB_TEST_BACKOFF_MS=6000 "$NSLAB" up "$SEED"
   [ "$status" -eq 0 ]
   pod=web-8597f6f985-56kng
   # kubelet restarts it at once the first time, then backs off.
@@ -129,7 +131,7 @@ pod_line () { "$NSLAB" status k3s | awk -v p="$1" '$1 == "demo" && $2 == p'; }
   [[ "${lines[1]}" == *" degraded" ]]
   "$NSLAB" status -o json k3s | jq -e --arg p "$pod" '.health == "degraded" and .healthy == false and ([.pod_status[] | select(.degraded) | .name] == [$p])'
   # After the back-off: running, ready again, two restarts.
-  for _ in $(seq 200); do [[ "$(pod_line $pod)" == *" 1/1 "* ]] && break; sleep 0.05; done
+  for _ in $(seq 300); do [[ "$(pod_line $pod)" == *" 1/1 "* ]] && break; sleep 0.05; done
   [[ "$(pod_line $pod)" =~ ^"demo "+"$pod "+"1/1 "+"Running "+"2 ("[0-9]+s" ago) " ]]
   run "$NSLAB" status k3s
   [ "$status" -eq 0 ]
