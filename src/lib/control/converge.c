@@ -396,6 +396,13 @@ struct deploy_strategy {
   json_int_t deadline;   /* spec.progressDeadlineSeconds; 0: none */
 };
 
+/* The app a Deployment's template runs, as template_app read it. */
+struct deploy_app {
+  bool differs;          /* another app than the section's */
+  enum app_kind kind;
+  uint16_t port;
+};
+
 /* A stored Deployment as the rounds read it, valid while its
  * resourceVersion is the one read with it (the store's one monotonic
  * counter: a Deployment written again, or deleted and made again, has
@@ -408,9 +415,7 @@ struct deploy_memo {
   struct deploy_strategy strategy;
   bool app;              /* template_app's part, read at app_rv */
   char app_rv[24];
-  bool differs;          /* the template runs another app than the section's */
-  enum app_kind kind;
-  uint16_t port;
+  struct deploy_app template_app;
 };
 
 bool
@@ -600,15 +605,13 @@ meta_of (const struct live_buf *b, const char *key)
   return (uint64_t) json_integer_value (w);
 }
 
-/* A resourceVersion (a JSON string, or a number) as text for a memo;
- * false when it does not fit (then nothing is kept). */
+/* A resourceVersion (store_list_index's decimal text) copied for a memo;
+ * false when it is not text that fits (then nothing is kept). */
 static bool
 rv_text (const json_t *rv, char out[24])
 {
-  int n = json_is_string (rv)    ? snprintf (out, 24, "%s", json_string_value (rv))
-          : json_is_integer (rv) ? snprintf (out, 24, "%" JSON_INTEGER_FORMAT, json_integer_value (rv))
-                                 : -1;
-  return n > 0 && n < 24;
+  const char *v = json_string_value (rv);
+  return v && snprintf (out, 24, "%s", v) < 24;
 }
 
 /* The memo of Deployment DKEY (made empty when new), or NULL without a
@@ -1010,8 +1013,10 @@ template_app (struct store *s, const struct scenario *sc, struct workload_def *w
     return 0;
   char rv_now[24];
   struct deploy_memo *memo = rv_text (rv, rv_now) ? memo_of (b, dkey) : NULL;
-  struct deploy_memo fresh = { 0 };
-  if (memo == NULL || !memo->app || strcmp (memo->app_rv, rv_now) != 0)
+  const struct deploy_app *known
+      = memo && memo->app && strcmp (memo->app_rv, rv_now) == 0 ? &memo->template_app : NULL;
+  struct deploy_app fresh;
+  if (known == NULL)
     {
       json_t *d = NULL;
       if (store_get (s, "Deployment", w->ns, w->name, &d, err) < 0)
@@ -1021,18 +1026,16 @@ template_app (struct store *s, const struct scenario *sc, struct workload_def *w
       size_t at = pod_template_app (sc, cs, &app);
       const char *image = json_string_value (json_object_get (json_array_get (cs, at), "image"));
       bool own = image == NULL || (w->image ? strcmp (image, w->image) == 0 : str_has_prefix (image, "nslab/"));
-      fresh = (struct deploy_memo) { .app = true, .differs = !own, .kind = app.kind, .port = app.port };
+      fresh = (struct deploy_app) { .differs = !own, .kind = app.kind, .port = app.port };
       json_decref (d);
       if (memo)
         {
           memo->app = true;
           memcpy (memo->app_rv, rv_now, sizeof rv_now);
-          memo->differs = fresh.differs;
-          memo->kind = fresh.kind;
-          memo->port = fresh.port;
+          memo->template_app = fresh;
         }
+      known = &fresh;
     }
-  const struct deploy_memo *known = memo && memo->app ? memo : &fresh;
   if (known->differs)
     {
       /* kind and port only: the section's command strings stay its own
