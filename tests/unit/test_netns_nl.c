@@ -17,7 +17,9 @@
 #include <netlink/route/link/vxlan.h>
 #include <netlink/route/neighbour.h>
 #include <netlink/route/route.h>
+#include <pthread.h>
 #include <sched.h>
+#include <signal.h>
 #include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/time.h>
@@ -226,6 +228,93 @@ START_TEST (test_enter_returns)
   ck_assert_int_eq (netns_enter (&(struct netns_guard) NETNS_GUARD_INIT, "t-missing", &err), -1);
   ck_assert_str_eq (err->msg, "t-missing: open /run/netns/t-missing");
   nslab_error_free (&err);
+}
+END_TEST
+
+/* netns_spawn's child: in the namespace asked for, with exactly the three
+ * descriptors given (not the caller's others, close-on-exec or not), SIGPIPE
+ * and caught signals at their default and the caller's mask (it reports all
+ * three); a program that cannot start is an error of the spawn (ENOENT),
+ * with nothing left to reap; the caller's mask and handlers are as they
+ * were. */
+static void
+on_usr1 (int sig)
+{
+  (void) sig;
+}
+
+START_TEST (test_netns_spawn)
+{
+  if (! sandbox ())
+    return;
+  nslab_error_t err = NULL;
+  ok (netns_create ("t-a", &err), &err);
+  int nsfd = open ("/run/netns/t-a", O_RDONLY | O_CLOEXEC);
+  ck_assert_int_ge (nsfd, 0);
+  struct stat want;
+  ck_assert_int_eq (fstat (nsfd, &want), 0);
+  /* a stray descriptor without close-on-exec: not for the child */
+  int stray = open ("/dev/null", O_RDONLY);
+  ck_assert_int_ge (stray, 3);
+  struct sigaction usr1 = { .sa_handler = on_usr1 }, old_usr1, ign = { .sa_handler = SIG_IGN }, old_pipe;
+  sigaction (SIGUSR1, &usr1, &old_usr1);
+  sigaction (SIGPIPE, &ign, &old_pipe);
+  sigset_t blocked, before, after;
+  sigemptyset (&blocked);
+  sigaddset (&blocked, SIGUSR2);
+  pthread_sigmask (SIG_BLOCK, &blocked, &before);
+
+  /* sh for the namespace and the descriptors (ls's directory is 3);
+   * cat for the signals (sh clears its mask, grep catches SIGSEGV) */
+  char *sh[] = { (char *) "sh", (char *) "-c",
+                 (char *) "stat -L -c %i /proc/self/ns/net; ls /proc/self/fd | tr '\\n' ' '", NULL };
+  char *cat[] = { (char *) "cat", (char *) "/proc/self/status", NULL };
+  char *envp[] = { (char *) "PATH=/usr/bin:/bin", NULL };
+  char out[2][8192];
+  for (int k = 0; k < 2; k++)
+    {
+      int p[2];
+      ck_assert_int_eq (pipe2 (p, O_CLOEXEC), 0);
+      pid_t pid = k == 0 ? netns_spawn ("/bin/sh", sh, envp, nsfd, (const int[3]) { -1, p[1], -1 })
+                         : netns_spawn ("/bin/cat", cat, envp, -1, (const int[3]) { -1, p[1], -1 });
+      ck_assert_int_gt (pid, 0);
+      close (p[1]);
+      size_t len = 0;
+      ssize_t n;
+      while ((n = read (p[0], out[k] + len, sizeof out[k] - 1 - len)) > 0)
+        len += (size_t) n;
+      out[k][len] = '\0';
+      close (p[0]);
+      int status;
+      ck_assert_int_eq (waitpid (pid, &status, 0), pid);
+      ck_assert (WIFEXITED (status) && WEXITSTATUS (status) == 0);
+    }
+  ck_assert_uint_eq (strtoul (out[0], NULL, 10), (unsigned long) want.st_ino);
+  ck_assert_msg (strstr (out[0], "\n0 1 2 3 ") != NULL, "%s", out[0]);
+  /* blocked: SIGUSR2 (12) only; nothing caught; SIGPIPE (13) not ignored */
+  ck_assert_msg (strstr (out[1], "SigBlk:\t0000000000000800\n") != NULL, "%s", out[1]);
+  ck_assert_msg (strstr (out[1], "SigCgt:\t0000000000000000\n") != NULL, "%s", out[1]);
+  const char *ig = strstr (out[1], "SigIgn:\t");
+  ck_assert_ptr_nonnull (ig);
+  ck_assert_uint_eq (strtoull (ig + 8, NULL, 16) & (1ULL << (SIGPIPE - 1)), 0);
+
+  /* Not startable: an error of the spawn, nothing to reap. */
+  errno = 0;
+  ck_assert_int_eq (netns_spawn ("/nonexistent/prog", cat, envp, -1, (const int[3]) { -1, -1, -1 }), -1);
+  ck_assert_int_eq (errno, ENOENT);
+  ck_assert_int_eq (waitpid (-1, NULL, WNOHANG), -1);
+  ck_assert_int_eq (errno, ECHILD);
+
+  pthread_sigmask (SIG_SETMASK, &before, &after);
+  ck_assert (sigismember (&after, SIGUSR2));
+  struct sigaction now;
+  sigaction (SIGUSR1, &old_usr1, &now);
+  ck_assert_ptr_eq ((void *) now.sa_handler, (void *) on_usr1);
+  sigaction (SIGPIPE, &old_pipe, &now);
+  ck_assert_ptr_eq ((void *) now.sa_handler, (void *) SIG_IGN);
+  close (stray);
+  close (nsfd);
+  ok (netns_delete ("t-a", &err), &err);
 }
 END_TEST
 
@@ -952,6 +1041,7 @@ make_suite (void)
   tcase_set_timeout (tc, 30);
   tcase_add_test (tc, test_netns_create_delete);
   tcase_add_test (tc, test_enter_returns);
+  tcase_add_test (tc, test_netns_spawn);
   tcase_add_test (tc, test_bridge_veth_hairpin);
   tcase_add_test (tc, test_vxlan_addr_route_neigh_fdb);
   tcase_add_test (tc, test_kernel_error_message);

@@ -23,7 +23,8 @@ run_capture (const char *prog, char *const argv[], int nsfd, char **out)
   *out = NULL;
   if (pipe2 (p, O_CLOEXEC) < 0)
     return -1;
-  pid_t pid = fork ();
+  char *envp[] = { (char *) "PATH=/usr/sbin:/usr/bin:/sbin:/bin", (char *) "LC_ALL=C", NULL };
+  pid_t pid = netns_spawn (prog, argv, envp, nsfd, (const int[3]) { -1, p[1], -1 });
   if (pid < 0)
     {
       int e = errno;
@@ -31,18 +32,6 @@ run_capture (const char *prog, char *const argv[], int nsfd, char **out)
       close (p[1]);
       errno = e;
       return -1;
-    }
-  if (pid == 0)
-    {
-      /* Only async-signal-safe calls from here to execve. */
-      if (nsfd >= 0 && setns (nsfd, CLONE_NEWNET) < 0)
-        _exit (126);
-      int devnull = open ("/dev/null", O_RDWR | O_CLOEXEC);
-      if (dup2 (p[1], 1) < 0 || (devnull >= 0 && (dup2 (devnull, 0) < 0 || dup2 (devnull, 2) < 0)))
-        _exit (126);
-      char *envp[] = { (char *) "PATH=/usr/sbin:/usr/bin:/sbin:/bin", (char *) "LC_ALL=C", NULL };
-      execve (prog, argv, envp);
-      _exit (127);
     }
   close (p[1]);
   return child_reap (pid, p[0], out);
@@ -112,7 +101,7 @@ iptables_restore_start (const char *ns, const char *payload, struct child_job *j
 int
 iptables_restore_finish (struct child_job *job, nslab_error_t *err)
 {
-  return netns_exec_finish (job, "iptables-restore", iptables_restore_program (NULL), err);
+  return netns_exec_finish (job, "iptables-restore", err);
 }
 
 int

@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -15,6 +16,7 @@
 #include <string.h>
 #include <net/if.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -308,6 +310,93 @@ netns_delete_owned (const char *name, bool have_ident, uint64_t dev, uint64_t in
   return 0;
 }
 
+/* What netns_spawn's child reads, and where it says what failed: its
+ * parent waits (CLONE_VFORK), so both may live on the parent's stack. */
+struct spawn_args {
+  const char *prog;
+  char *const *argv, *const *envp;
+  int nsfd;
+  int fds[3];
+  sigset_t mask;
+  int err;
+};
+
+/* The child: system calls only, on its own stack, in its parent's memory
+ * (nothing it writes but args->err may matter to the parent). */
+static int
+spawn_child (void *arg)
+{
+  struct spawn_args *a = arg;
+  /* A handler of the parent's must not run here, in its memory: every
+   * caught signal back to its default before the mask lets any in. */
+  for (int sig = 1; sig < NSIG; sig++)
+    {
+      struct sigaction sa;
+      if (sigaction (sig, NULL, &sa) == 0 && sa.sa_handler != SIG_DFL && sa.sa_handler != SIG_IGN)
+        {
+          sa.sa_handler = SIG_DFL;
+          sa.sa_flags = 0;
+          sigaction (sig, &sa, NULL);
+        }
+    }
+  signal (SIGPIPE, SIG_DFL);
+  if (a->nsfd >= 0 && setns (a->nsfd, CLONE_NEWNET) < 0)
+    goto fail;
+  /* Sources moved above 2 first, so no dup2 below replaces another's
+   * source; close_range then closes them and everything else. */
+  int src[3];
+  for (int i = 0; i < 3; i++)
+    {
+      src[i] = a->fds[i] >= 0 ? fcntl (a->fds[i], F_DUPFD, 10) : open ("/dev/null", O_RDWR);
+      if (src[i] < 0)
+        goto fail;
+    }
+  for (int i = 0; i < 3; i++)
+    if (dup2 (src[i], i) < 0)
+      goto fail;
+  if (close_range (3, ~0U, 0) < 0)
+    goto fail;
+  sigprocmask (SIG_SETMASK, &a->mask, NULL);
+  execve (a->prog, a->argv, a->envp);
+fail:
+  a->err = errno ? errno : EIO;
+  _exit (127);
+}
+
+pid_t
+netns_spawn (const char *prog, char *const argv[], char *const envp[], int nsfd, const int fds[3])
+{
+  struct spawn_args a = { .prog = prog, .argv = argv, .envp = envp, .nsfd = nsfd, .fds = { fds[0], fds[1], fds[2] } };
+  /* The child needs little: handlers reset, descriptors moved, execve. */
+  const size_t stack_size = 64 * 1024;
+  void *stack = mmap (NULL, stack_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+  if (stack == MAP_FAILED)
+    return -1;
+  /* No signal until the child has reset the handlers: it restores this
+   * thread's mask right before its execve, as this thread does after. */
+  sigset_t all;
+  sigfillset (&all);
+  pthread_sigmask (SIG_BLOCK, &all, &a.mask);
+  pid_t pid = clone (spawn_child, (char *) stack + stack_size, CLONE_VM | CLONE_VFORK | SIGCHLD, &a);
+  int e = errno;
+  pthread_sigmask (SIG_SETMASK, &a.mask, NULL);
+  munmap (stack, stack_size);
+  if (pid < 0)
+    {
+      errno = e;
+      return -1;
+    }
+  if (a.err != 0)
+    {
+      /* It has exited (the parent resumes at its execve or exit). */
+      while (waitpid (pid, NULL, 0) < 0 && errno == EINTR)
+        ;
+      errno = a.err;
+      return -1;
+    }
+  return pid;
+}
+
 int
 netns_exec_stdin_start (const char *ns, const char *prog, char *const argv[], const char *payload,
                         struct child_job *job, nslab_error_t *err)
@@ -333,33 +422,17 @@ netns_exec_stdin_start (const char *ns, const char *prog, char *const argv[], co
   if (len > 65536)
     (void) fcntl (in[1], F_SETPIPE_SZ, (int) (len < (1 << 20) ? len : (1 << 20)));
 
-  pid_t pid = fork ();
-  if (pid < 0)
-    {
-      int e = errno;
-      close (in[0]);
-      close (in[1]);
-      close (ep[0]);
-      close (ep[1]);
-      return nslab_error (err, e, "%s: fork %s", where, argv[0]);
-    }
-  if (pid == 0)
-    {
-      /* Only async-signal-safe calls from here to execve. */
-      if (nsfd >= 0 && setns (nsfd, CLONE_NEWNET) < 0)
-        _exit (126);
-      int devnull = open ("/dev/null", O_WRONLY | O_CLOEXEC);
-      /* Nothing else of the caller's, should a descriptor lack O_CLOEXEC. */
-      if (dup2 (in[0], 0) < 0 || dup2 (ep[1], 2) < 0 || (devnull >= 0 && dup2 (devnull, 1) < 0)
-          || close_range (3, ~0U, 0) < 0)
-        _exit (126);
-      signal (SIGPIPE, SIG_DFL);
-      char *envp[] = { (char *) "PATH=/usr/sbin:/usr/bin:/sbin:/bin", (char *) "LC_ALL=C", NULL };
-      execve (prog, argv, envp);
-      _exit (127);
-    }
+  char *envp[] = { (char *) "PATH=/usr/sbin:/usr/bin:/sbin:/bin", (char *) "LC_ALL=C", NULL };
+  pid_t pid = netns_spawn (prog, argv, envp, nsfd, (const int[3]) { in[0], -1, ep[1] });
+  int e = errno;
   close (in[0]);
   close (ep[1]);
+  if (pid < 0)
+    {
+      close (in[1]);
+      close (ep[0]);
+      return nslab_error (err, e, "%s: start %s (%s)", where, argv[0], prog);
+    }
   job->pid = pid;
   job->err_fd = ep[0];
   job->ns = xstrdup (where);
@@ -382,7 +455,7 @@ netns_exec_stdin_start (const char *ns, const char *prog, char *const argv[], co
 }
 
 int
-netns_exec_finish (struct child_job *job, const char *name, const char *prog, nslab_error_t *err)
+netns_exec_finish (struct child_job *job, const char *name, nslab_error_t *err)
 {
   cleanup_free char *msg = NULL, *ns = NULL;
   int status;
@@ -395,10 +468,6 @@ netns_exec_finish (struct child_job *job, const char *name, const char *prog, ns
     *nl = '\0';
   if (WIFSIGNALED (status))
     return nslab_error (err, 0, "%s: %s killed by signal %d", ns, name, WTERMSIG (status));
-  if (WEXITSTATUS (status) == 126)
-    return nslab_error (err, 0, "%s: %s: cannot enter the namespace", ns, name);
-  if (WEXITSTATUS (status) == 127)
-    return nslab_error (err, 0, "%s: %s: cannot execute %s", ns, name, prog ? prog : name);
   /* A program that names itself first ("iptables-restore v1.8.9
    * (nf_tables): line 42 failed"): the message already does. */
   const char *text = msg;

@@ -95,7 +95,7 @@ nftables_start (const char *ns, const char *payload, struct child_job *job, nsla
 int
 nftables_finish (struct child_job *job, nslab_error_t *err)
 {
-  return netns_exec_finish (job, "nft", nft_program (NULL), err);
+  return netns_exec_finish (job, "nft", err);
 }
 
 int
