@@ -175,11 +175,12 @@ controller_main (int argc, char **argv)
               struct mallinfo2 mi = mallinfo2 ();
               fprintf (stderr,
                        "round%s%s%s%s%s%s: observe %lld plan %lld apply %lld (rules %lld) store %lld (snapshot wait %lld) events "
-                       "%lld total %lld us; heap in use %zu KiB, free %zu KiB, mmapped %zu KiB\n",
+                       "%lld total %lld us; heap in use %zu KiB, free %zu KiB, mmapped %zu KiB%s%s\n",
                        full ? " full" : "", tm.store_changed ? " store" : "", tm.app_changed ? " app" : "",
                        tm.ready_changed ? " ready" : "", tm.settled ? " settled" : "", tm.scoped ? " scoped" : "", tm.observe,
                        tm.plan, tm.apply, tm.rules, tm.store, tm.snapshot_wait, tm.events, tm.total, mi.uordblks / 1024,
-                       mi.fordblks / 1024, mi.hblkhd / 1024);
+                       mi.fordblks / 1024, mi.hblkhd / 1024, tm.unscoped ? "; unscoped: " : "",
+                       tm.unscoped ? tm.unscoped : "");
             }
         }
       if (full)

@@ -299,11 +299,11 @@ START_TEST (test_load_refuses_untrusted_dirs)
 }
 END_TEST
 
-/* The control loop's snapshot child: released to write, the lab's
- * plan.json is the plan's, read back as it was (its text made with
- * json_alloc_for_exiting_child); dropped, or its gate closed unsaid, it
- * writes nothing. */
-START_TEST (test_snapshot_prepared_write_and_drop)
+/* The control loop's snapshot maker: finished to write, the lab's
+ * plan.json is the plan's, read back as it was (its text made by the
+ * maker's thread while this one went on); finished to drop, it writes
+ * nothing; a maker not running finishes at once. */
+START_TEST (test_snapshot_maker_write_and_drop)
 {
   if (geteuid () != 0)
     return;
@@ -316,23 +316,19 @@ START_TEST (test_snapshot_prepared_write_and_drop)
   char *file = xasprintf ("%s/k3s/" SNAPSHOT_FILE, root);
   struct stat sb;
 
-  struct child_job job;
-  int gate;
-  for (int released = 0; released < 2; released++)
-    {
-      ck_assert_msg (snapshot_prepare_start ("k3s", p, &job, &gate, &err) == 0, "%s", err ? err->msg : "");
-      if (released)
-        snapshot_prepared_release (&gate, false);
-      else
-        close (gate);
-      ck_assert_int_eq (snapshot_write_finish (&job, &err), 0);
-    }
+  struct snapshot_maker m;
+  ck_assert_msg (snapshot_make_start (p, &m, &err) == 0, "%s", err ? err->msg : "");
+  ck_assert (m.running);
+  ck_assert_int_eq (snapshot_make_finish ("k3s", &m, false, &err), 0);
+  ck_assert (!m.running);
+  ck_assert_ptr_null (m.text);
+  ck_assert_int_eq (stat (file, &sb), -1);
+  /* finished already: nothing more */
+  ck_assert_int_eq (snapshot_make_finish ("k3s", &m, true, &err), 0);
   ck_assert_int_eq (stat (file, &sb), -1);
 
-  ck_assert_msg (snapshot_prepare_start ("k3s", p, &job, &gate, &err) == 0, "%s", err ? err->msg : "");
-  snapshot_prepared_release (&gate, true);
-  ck_assert_int_eq (gate, -1);
-  ck_assert_msg (snapshot_write_finish (&job, &err) == 0, "%s", err ? err->msg : "");
+  ck_assert_msg (snapshot_make_start (p, &m, &err) == 0, "%s", err ? err->msg : "");
+  ck_assert_msg (snapshot_make_finish ("k3s", &m, true, &err) == 0, "%s", err ? err->msg : "");
   ck_assert_int_eq (stat (file, &sb), 0);
   ck_assert_msg (snapshot_read ("k3s", &back, &err) == 0, "%s", err ? err->msg : "");
   json_t *a = plan_to_json (p), *b = plan_to_json (back);
@@ -340,12 +336,11 @@ START_TEST (test_snapshot_prepared_write_and_drop)
   json_decref (a);
   json_decref (b);
 
-  /* A lab that is gone: the child's error comes back. */
+  /* A lab that is gone: the write's error comes back, naming it. */
   char *cmd = xasprintf ("rm -rf '%s/k3s'", root);
   ck_assert_int_eq (system (cmd), 0);
-  ck_assert_msg (snapshot_prepare_start ("k3s", p, &job, &gate, &err) == 0, "%s", err ? err->msg : "");
-  snapshot_prepared_release (&gate, true);
-  ck_assert_int_eq (snapshot_write_finish (&job, &err), -1);
+  ck_assert_msg (snapshot_make_start (p, &m, &err) == 0, "%s", err ? err->msg : "");
+  ck_assert_int_eq (snapshot_make_finish ("k3s", &m, true, &err), -1);
   ck_assert_ptr_nonnull (strstr (err->msg, "k3s"));
   nslab_error_free (&err);
 
@@ -410,7 +405,7 @@ make_suite (void)
   tcase_add_test (tc, test_netns_name_ok);
   tcase_add_test (tc, test_load_refuses_untrusted_dirs);
   tcase_add_test (tc, test_list_skips_what_is_not_a_lab);
-  tcase_add_test (tc, test_snapshot_prepared_write_and_drop);
+  tcase_add_test (tc, test_snapshot_maker_write_and_drop);
   suite_add_tcase (s, tc);
   return s;
 }

@@ -4,7 +4,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 
 #include "base/util.h"
 
@@ -221,34 +220,3 @@ json_compact (json_t *j)
   return s;
 }
 
-static char *bump_at, *bump_end;
-
-static void *
-bump_alloc (size_t size)
-{
-  size = (size + 15) & ~(size_t) 15;
-  if (size > (size_t) (bump_end - bump_at))
-    {
-      size_t chunk = size > ((size_t) 64 << 20) ? size : (size_t) 64 << 20;
-      void *m = mmap (NULL, chunk, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-      if (m == MAP_FAILED)
-        return NULL;
-      bump_at = m;
-      bump_end = bump_at + chunk;
-    }
-  void *p = bump_at;
-  bump_at += size;
-  return p;
-}
-
-static void
-bump_free (void *p)
-{
-  (void) p;
-}
-
-void
-json_alloc_for_exiting_child (void)
-{
-  json_set_alloc_funcs (bump_alloc, bump_free);
-}

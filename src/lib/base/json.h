@@ -17,14 +17,6 @@ json_t *json_ip (uint32_t ip);
 json_t *json_cidr (struct cidr c);
 json_t *json_mac (const uint8_t mac[6]);
 json_t *json_str_or_null (const char *s);
-/* For a forked child that makes one large text with jansson and exits:
- * jansson's memory from then on comes from fresh mappings, handed out in
- * order and never given back. A child of a long-running process otherwise
- * allocates from the heap it inherited, whose free lists glibc's malloc
- * sorts chunk by chunk (most of such a child's time) and whose pages it
- * copies on write. What jansson returns after this (json_dumps' text) must
- * not be passed to free(). */
-void json_alloc_for_exiting_child (void);
 /* The member at a dotted PATH ("metadata.name", "spec.selector.app") of O,
  * or NULL where one is missing; keys up to 127 bytes. */
 const json_t *json_at (const json_t *o, const char *path);

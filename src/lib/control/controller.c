@@ -528,7 +528,8 @@ struct controller {
   struct control_runtime rt;
   struct store_sync_cache *synced;
   struct scenario_cache *scenario;
-  struct child_job snap; /* the round's snapshot writer */
+  struct snapshot_maker snap; /* the round's snapshot */
+  bool snap_due;              /* and whether it is written */
   /* inotify on each pod's status directory: a round reads the status files
    * the pause processes replaced, not all of them (thousands of opens
    * every round, at rest too); -1: every one is read. */
@@ -541,6 +542,8 @@ struct controller {
    * while they stay, a round that only moved pods syncs only its scope. */
   struct store_kinds_version others;
   bool others_valid;
+  /* else why not, for the trace (a static string) */
+  const char *others_unsure;
 };
 
 /* The kinds a scoped round looks at changes of (store_changed_since), and
@@ -616,7 +619,7 @@ controller_open (const char *lab, const struct control_runtime *rt, struct contr
   c->lab = xstrdup (lab);
   c->rt = *rt;
   c->dir_fd = -1;
-  c->snap.pid = -1;
+  c->others_unsure = "no round yet";
   c->status_watch = inotify_init1 (IN_NONBLOCK | IN_CLOEXEC);
   c->synced = store_sync_cache_new ();
   c->scenario = scenario_cache_new ();
@@ -997,8 +1000,9 @@ pod_status_hash (const json_t *pod, void *arg)
  * anything but pods, workloads and events since the last round. */
 static bool
 find_scope (struct controller *c, const struct plan *oldp, const struct plan *newp, bool full_sync,
-            bool scenario_changed, struct round_scope *scope)
+            bool scenario_changed, struct round_scope *scope, const char **why)
 {
+  *why = full_sync ? "full sync" : scenario_changed ? "scenario changed" : c->others_unsure;
   if (full_sync || scenario_changed || !c->others_valid)
     return false;
   struct store_kinds_version now;
@@ -1008,6 +1012,7 @@ find_scope (struct controller *c, const struct plan *oldp, const struct plan *ne
       || now.count != c->others.count
       || store_changed_since (c->store, c->seen_rv, "Pod", "Deployment", "ReplicaSet", &rows, &e) < 0)
     {
+      *why = e != NULL ? "store error" : "other kinds written";
       nslab_error_free (&e);
       return false;
     }
@@ -1015,6 +1020,7 @@ find_scope (struct controller *c, const struct plan *oldp, const struct plan *ne
   for (size_t i = 0; i < c->n_pods; i++)
     status[i] = rt_status_hash (&c->pods[i]) != c->pods[i].synced_status;
   bool ok = round_scope_find (oldp->objects, newp->objects, status, rows, scope);
+  *why = ok ? NULL : "objects added or removed";
   free (status);
   json_decref (rows);
   return ok;
@@ -1025,7 +1031,7 @@ snapshot_ready (void *arg, nslab_error_t *err)
 {
   struct controller *c = arg;
   long long t0 = monotonic_us ();
-  int rc = snapshot_write_finish (&c->snap, err);
+  int rc = snapshot_make_finish (c->lab, &c->snap, c->snap_due, err);
   c->times.snapshot_wait = monotonic_us () - t0;
   return rc;
 }
@@ -1124,10 +1130,9 @@ controller_round (struct controller *c, bool full_sync, nslab_error_t *err)
     return -1;
   long long t2 = monotonic_us ();
   tm.plan = t2 - t1;
-  /* The new snapshot is made by a child while the plan is applied (it is
+  /* The new snapshot is made by a thread while the plan is applied (it is
    * megabytes of JSON for a large lab), and written once it is. */
-  int gate = -1;
-  if (snapshot_prepare_start (c->lab, newp, &c->snap, &gate, err) < 0)
+  if (snapshot_make_start (newp, &c->snap, err) < 0)
     {
       plan_free (newp);
       return -1;
@@ -1136,23 +1141,17 @@ controller_round (struct controller *c, bool full_sync, nslab_error_t *err)
   bool snapshot_due = false;
   rc = converge_apply (c->lab, &c->rt, c->applied, c->applied_keys, newp, full_sync, &tm.rules, &snapshot_due,
                        &new_keys, err);
-  snapshot_prepared_release (&gate, rc == 0 && snapshot_due);
-  /* Not written: not waited for either (the child may still be making the
-   * text, which nobody needs). */
-  if (!(rc == 0 && snapshot_due) && c->snap.pid >= 0)
-    {
-      kill (c->snap.pid, SIGKILL);
-      nslab_error_t e = NULL;
-      snapshot_write_finish (&c->snap, &e);
-      nslab_error_free (&e);
-    }
+  /* Written when the lab changed, else dropped; either way once made, by
+   * the sync (a thread cannot be stopped halfway: one not due makes its
+   * text beside the sync too, and nothing may change newp until then). */
+  c->snap_due = rc == 0 && snapshot_due;
   long long t3 = monotonic_us ();
   tm.apply = t3 - t2;
   json_t *old_uids = rc < 0 ? NULL : events_pod_uids (c->store, err);
   if (old_uids == NULL)
     {
       nslab_error_t e = NULL;
-      snapshot_write_finish (&c->snap, &e);
+      snapshot_make_finish (c->lab, &c->snap, false, &e);
       nslab_error_free (&e);
       plan_free (newp);
       op_keys_free (new_keys);
@@ -1179,7 +1178,7 @@ controller_round (struct controller *c, bool full_sync, nslab_error_t *err)
   if (full_sync)
     store_sync_cache_clear (c->synced);
   struct round_scope scope;
-  tm.scoped = find_scope (c, oldp, newp, full_sync, scenario_changed, &scope);
+  tm.scoped = find_scope (c, oldp, newp, full_sync, scenario_changed, &scope, &tm.unscoped);
   if (tm.scoped)
     {
       struct lab_objects *now_view = round_scope_view (newp->objects, &scope);
@@ -1202,10 +1201,10 @@ controller_round (struct controller *c, bool full_sync, nslab_error_t *err)
   if (tm.scoped)
     round_scope_free (&scope);
   /* Finished by the sync unless it failed first. */
-  if (c->snap.pid >= 0)
+  if (c->snap.running)
     {
       nslab_error_t e = NULL;
-      if (snapshot_write_finish (&c->snap, &e) < 0 && rc == 0)
+      if (snapshot_make_finish (c->lab, &c->snap, c->snap_due, &e) < 0 && rc == 0)
         rc = -1, *err = e, e = NULL;
       nslab_error_free (&e);
     }
@@ -1231,6 +1230,7 @@ controller_round (struct controller *c, bool full_sync, nslab_error_t *err)
       /* What the next round tells a pod/endpoint change by: taken only
        * when the store holds exactly this round's writes. */
       c->others_valid = false;
+      c->others_unsure = settling ? "pods awaiting their first probe" : "the store written during the round";
       if (rc == 0 && !settling && ev_before == observed)
         {
           nslab_error_t e = NULL;
@@ -1247,6 +1247,7 @@ controller_round (struct controller *c, bool full_sync, nslab_error_t *err)
   if (rc < 0)
     {
       c->others_valid = false;
+      c->others_unsure = "the last round failed";
       return -1;
     }
   tm.events = monotonic_us () - t4;

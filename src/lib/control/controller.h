@@ -80,6 +80,8 @@ struct control_round_times {
   bool store_changed, app_changed, ready_changed, settled;
   /* the store was synced for the round's scope only (round_scope.h) */
   bool scoped;
+  /* else why not (a static string) */
+  const char *unscoped;
 };
 void controller_round_times (const struct controller *c, struct control_round_times *out);
 /* An inotify descriptor (non-blocking, close-on-exec; the caller closes

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -61,126 +62,42 @@ snapshot_write (struct state_writer *w, const struct plan *p, nslab_error_t *err
   return write_text (w, text, err);
 }
 
-int
-snapshot_write_start (struct state_writer *w, const struct plan *p, struct child_job *job, nslab_error_t *err)
+static void *
+snapshot_maker_run (void *arg)
 {
-  child_job_init (job);
-  int ep[2];
-  if (pipe2 (ep, O_CLOEXEC) < 0)
-    return nslab_error (err, errno, "pipe");
-  pid_t pid = fork ();
-  if (pid < 0)
-    {
-      int e = errno;
-      close (ep[0]);
-      close (ep[1]);
-      return nslab_error (err, e, "fork to write %s/%s", state_writer_dir (w), SNAPSHOT_FILE);
-    }
-  if (pid == 0)
-    {
-      /* A copy of a single-threaded process: it may allocate. Its error
-       * goes to the parent as text; _exit leaves the parent's files (the
-       * store's database) alone. */
-      nslab_error_t e = NULL;
-      json_alloc_for_exiting_child ();
-      char *text = snapshot_text (p); /* jansson's now: not for free() */
-      if (write_text (w, text, &e) < 0)
-        {
-          cleanup_free char *msg = nslab_error_format (e);
-          (void) !write (ep[1], msg, strlen (msg));
-          _exit (1);
-        }
-      _exit (0);
-    }
-  close (ep[1]);
-  job->pid = pid;
-  job->err_fd = ep[0];
+  struct snapshot_maker *m = arg;
+  m->text = snapshot_text (m->plan);
+  return NULL;
+}
+
+int
+snapshot_make_start (const struct plan *p, struct snapshot_maker *m, nslab_error_t *err)
+{
+  *m = (struct snapshot_maker) { .plan = p };
+  int e = pthread_create (&m->thread, NULL, snapshot_maker_run, m);
+  if (e != 0)
+    return nslab_error (err, e, "start the thread that makes the snapshot");
+  m->running = true;
   return 0;
 }
 
 int
-snapshot_prepare_start (const char *lab, const struct plan *p, struct child_job *job, int *gate, nslab_error_t *err)
+snapshot_make_finish (const char *lab, struct snapshot_maker *m, bool write_it, nslab_error_t *err)
 {
-  child_job_init (job);
-  *gate = -1;
-  int ep[2], gp[2];
-  if (pipe2 (ep, O_CLOEXEC) < 0)
-    return nslab_error (err, errno, "pipe");
-  if (pipe2 (gp, O_CLOEXEC) < 0)
-    {
-      int e = errno;
-      close (ep[0]);
-      close (ep[1]);
-      return nslab_error (err, e, "pipe");
-    }
-  pid_t pid = fork ();
-  if (pid < 0)
-    {
-      int e = errno;
-      close (ep[0]);
-      close (ep[1]);
-      close (gp[0]);
-      close (gp[1]);
-      return nslab_error (err, e, "fork to write the snapshot of lab %s", lab);
-    }
-  if (pid == 0)
-    {
-      /* A copy of a single-threaded process: it may allocate. The text is
-       * made at once; the file only when the parent says the plan is
-       * applied ('y'; anything else, its end closed included: dropped),
-       * under the lab's lock, which the parent does not hold then. */
-      close (gp[1]);
-      json_alloc_for_exiting_child ();
-      char *text = snapshot_text (p); /* jansson's now: not for free() */
-      char go = 0;
-      ssize_t n;
-      while ((n = read (gp[0], &go, 1)) < 0 && errno == EINTR)
-        ;
-      if (n != 1 || go != 'y')
-        _exit (0);
-      nslab_error_t e = NULL;
-      struct state_writer *w = NULL;
-      if (state_open (lab, &w, &e) < 0 || write_text (w, text, &e) < 0)
-        {
-          cleanup_free char *msg = nslab_error_format (e);
-          (void) !write (ep[1], msg, strlen (msg));
-          _exit (1);
-        }
-      state_writer_close (w);
-      _exit (0);
-    }
-  close (ep[1]);
-  close (gp[0]);
-  job->pid = pid;
-  job->err_fd = ep[0];
-  *gate = gp[1];
-  return 0;
-}
-
-void
-snapshot_prepared_release (int *gate, bool write_it)
-{
-  if (*gate < 0)
-    return;
-  if (write_it)
-    {
-      ssize_t n;
-      while ((n = write (*gate, "y", 1)) < 0 && errno == EINTR)
-        ;
-    }
-  close (*gate);
-  *gate = -1;
-}
-
-int
-snapshot_write_finish (struct child_job *job, nslab_error_t *err)
-{
-  cleanup_free char *msg = NULL, *ns = NULL;
-  int status;
-  if (!child_job_reap (job, &status, &msg, &ns) || (WIFEXITED (status) && WEXITSTATUS (status) == 0))
+  if (!m->running)
     return 0;
-  str_trim (msg);
-  return nslab_error (err, 0, "%s", *msg ? msg : "writing the snapshot failed");
+  pthread_join (m->thread, NULL);
+  m->running = false;
+  cleanup_free char *text = m->text;
+  m->text = NULL;
+  if (!write_it)
+    return 0;
+  struct state_writer *w = NULL;
+  if (state_open (lab, &w, err) < 0)
+    return -1;
+  int rc = write_text (w, text, err);
+  state_writer_close (w);
+  return rc;
 }
 
 int

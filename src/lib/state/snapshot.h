@@ -8,6 +8,9 @@
 #ifndef NSLAB_STATE_SNAPSHOT_H
 #define NSLAB_STATE_SNAPSHOT_H
 
+#include <pthread.h>
+#include <stdbool.h>
+
 #include "base/error.h"
 #include "base/util.h"
 #include "plan/plan.h"
@@ -18,22 +21,22 @@ struct state_writer;
 /* Write plan.json into the writer's lab dir: a temporary file renamed into
  * place, so a reader sees the old file, the new one, or none. */
 int snapshot_write (struct state_writer *w, const struct plan *p, nslab_error_t *err);
-/* The same, written by a child process while the caller goes on (the
- * control loop syncs its store meanwhile): the child inherits the writer's
- * lock and holds it until the file is in place. _finish waits for it: 0,
- * or -1 with the child's error. A job whose start failed (pid -1) finishes
- * at once with 0. */
-int snapshot_write_start (struct state_writer *w, const struct plan *p, struct child_job *job, nslab_error_t *err);
-int snapshot_write_finish (struct child_job *job, nslab_error_t *err);
-/* The control loop's: a child makes the snapshot of P from the moment the
- * plan is made, while the caller applies it; snapshot_prepared_release
- * tells it whether to write it (WRITE_IT: the plan is applied and the lab
- * changed) or drop it, and closes *GATE. The child takes LAB's lock only
- * to write, once released (the caller must not hold it then: it would
- * wait). _finish waits for it as for snapshot_write_start's. */
-int snapshot_prepare_start (const char *lab, const struct plan *p, struct child_job *job, int *gate,
-                            nslab_error_t *err);
-void snapshot_prepared_release (int *gate, bool write_it);
+/* The control loop's: P's snapshot made by a thread from the moment the
+ * plan is made, while the caller applies it, instead of a forked child: a
+ * fork write-protects the whole loop, which then faults on every page it
+ * writes during the apply (~23 us a page in this machine's guest). P must
+ * stay as it is until _finish, which waits for the text and writes it as
+ * LAB's snapshot when WRITE_IT (the plan is applied and the lab changed:
+ * it takes LAB's lock, which the caller must not hold), else drops it. A
+ * maker that is not running finishes at once with 0. */
+struct snapshot_maker {
+  pthread_t thread;
+  bool running;
+  const struct plan *plan;
+  char *text;
+};
+int snapshot_make_start (const struct plan *p, struct snapshot_maker *m, nslab_error_t *err);
+int snapshot_make_finish (const char *lab, struct snapshot_maker *m, bool write_it, nslab_error_t *err);
 /* Read LAB's snapshot. Only a regular file owned by root, not a link, in a
  * lab dir that is itself the lab's, is trusted. */
 int snapshot_read (const char *lab, struct plan **out, nslab_error_t *err);
