@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <glob.h>
 
 #include "scenario/scenario.h"
 #include "state/journal.h"
@@ -321,7 +322,7 @@ START_TEST (test_snapshot_maker_write_and_drop)
   ck_assert (m.running);
   ck_assert_int_eq (snapshot_make_finish ("k3s", &m, false, &err), 0);
   ck_assert (!m.running);
-  ck_assert_ptr_null (m.text);
+  ck_assert_int_eq (m.fd, -1);
   ck_assert_int_eq (stat (file, &sb), -1);
   /* finished already: nothing more */
   ck_assert_int_eq (snapshot_make_finish ("k3s", &m, true, &err), 0);
@@ -350,6 +351,44 @@ START_TEST (test_snapshot_maker_write_and_drop)
   plan_free (back);
   scenario_free (sc);
   rm_root (root);
+}
+END_TEST
+
+static int
+append_text (const char *buf, size_t len, void *arg)
+{
+  sb_addn (arg, buf, len);
+  return 0;
+}
+
+/* plan_dump_json makes, a part at a time, exactly the text json_dumps
+ * makes of plan_to_json, for every shipped lab. */
+START_TEST (test_plan_dump_json_same_bytes)
+{
+  glob_t g;
+  ck_assert_int_eq (glob (NSLAB_SRCDIR "/labs/*.ini", 0, NULL, &g), 0);
+  ck_assert_uint_ge (g.gl_pathc, 5);
+  for (size_t i = 0; i < g.gl_pathc; i++)
+    {
+      struct scenario *sc = NULL;
+      struct plan *p = NULL;
+      nslab_error_t err = NULL;
+      ck_assert_msg (scenario_load (g.gl_pathv[i], &sc, &err) == 0, "%s", err ? err->msg : "");
+      ck_assert_msg (plan_build (sc, &p, &err) == 0, "%s", err ? err->msg : "");
+      json_t *j = plan_to_json (p);
+      char *want = json_dumps (j, JSON_COMPACT | JSON_PRESERVE_ORDER);
+      json_decref (j);
+      struct strbuf got;
+      sb_init (&got);
+      ck_assert_int_eq (plan_dump_json (p, append_text, &got), 0);
+      char *text = sb_steal (&got);
+      ck_assert_msg (strcmp (text, want) == 0, "%s: the parts differ from the whole", g.gl_pathv[i]);
+      free (text);
+      free (want);
+      plan_free (p);
+      scenario_free (sc);
+    }
+  globfree (&g);
 }
 END_TEST
 
@@ -406,6 +445,7 @@ make_suite (void)
   tcase_add_test (tc, test_load_refuses_untrusted_dirs);
   tcase_add_test (tc, test_list_skips_what_is_not_a_lab);
   tcase_add_test (tc, test_snapshot_maker_write_and_drop);
+  tcase_add_test (tc, test_plan_dump_json_same_bytes);
   suite_add_tcase (s, tc);
   return s;
 }

@@ -211,6 +211,12 @@ void plan_free (struct plan *p);
  * from_json reads back what to_json wrote (the snapshot of a running lab). */
 json_t *plan_to_json (const struct plan *p);
 int plan_from_json (const json_t *j, struct plan **out, nslab_error_t *err);
+/* The text of plan_to_json (compact, members in order) made in parts and
+ * handed to WRITE (0, or -1 to stop: then this returns -1): the objects,
+ * then one op's values at a time, so that it never holds the whole plan's
+ * values at once (a large lab's are tens of MiB, and fresh memory is dear
+ * in a guest that traps the first write to each page). */
+int plan_dump_json (const struct plan *p, int (*write) (const char *buf, size_t len, void *arg), void *arg);
 /* One op as the plan's "ops" hold it ({op, netns, ...}) and back; a
  * half-read op is still freed by op_free. */
 json_t *plan_op_to_json (const struct plan_op *op);

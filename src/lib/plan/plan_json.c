@@ -3,6 +3,7 @@
  * "netns" beside the kind's own members from the op table. */
 #include "plan/plan.h"
 
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -30,6 +31,58 @@ plan_to_json (const struct plan *p)
   json_object_set_new (root, "namespaces", namespaces);
   json_object_set_new (root, "ops", ops);
   return root;
+}
+
+static int
+dump_part (json_t *j, int (*write) (const char *buf, size_t len, void *arg), void *arg)
+{
+  char *text = json_dumps (j, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_ENCODE_ANY);
+  json_decref (j);
+  if (text == NULL)
+    abort ();
+  int rc = write (text, strlen (text), arg);
+  free (text);
+  return rc;
+}
+
+int
+plan_dump_json (const struct plan *p, int (*write) (const char *buf, size_t len, void *arg), void *arg)
+{
+  /* The head as plan_to_json has it, less its closing brace. */
+  json_t *head = json_object ();
+  json_object_set_new (head, "version", json_integer (PLAN_JSON_VERSION));
+  objects_to_json (p->objects, head);
+  char *text = json_dumps (head, JSON_COMPACT | JSON_PRESERVE_ORDER);
+  json_decref (head);
+  if (text == NULL)
+    abort ();
+  int rc = write (text, strlen (text) - 1, arg);
+  free (text);
+  static const char ns_open[] = ",\"namespaces\":[", ops_open[] = "],\"ops\":[", end[] = "]}";
+  if (rc == 0)
+    rc = write (ns_open, sizeof ns_open - 1, arg);
+  bool first = true;
+  for (size_t i = 0; rc == 0 && i < p->n_ops; i++)
+    if (p->ops[i].kind == OP_NETNS)
+      {
+        if (!first)
+          rc = write (",", 1, arg);
+        first = false;
+        if (rc == 0)
+          rc = dump_part (json_string (p->ops[i].ns), write, arg);
+      }
+  if (rc == 0)
+    rc = write (ops_open, sizeof ops_open - 1, arg);
+  for (size_t i = 0; rc == 0 && i < p->n_ops; i++)
+    {
+      if (i > 0)
+        rc = write (",", 1, arg);
+      if (rc == 0)
+        rc = dump_part (plan_op_to_json (&p->ops[i]), write, arg);
+    }
+  if (rc == 0)
+    rc = write (end, sizeof end - 1, arg);
+  return rc;
 }
 
 json_t *

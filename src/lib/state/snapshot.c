@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/sendfile.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -31,7 +33,25 @@ snapshot_text (const struct plan *p)
 }
 
 static int
-write_text (struct state_writer *w, const char *text, nslab_error_t *err)
+write_all (int fd, const char *buf, size_t len)
+{
+  size_t off = 0;
+  while (off < len)
+    {
+      ssize_t n = write (fd, buf + off, len - off);
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n < 0)
+        return -1;
+      off += (size_t) n;
+    }
+  return 0;
+}
+
+/* plan.json in the writer's lab dir: TEXT, or else what SRC (a file read
+ * from its start) holds, into a temporary file renamed into place. */
+static int
+write_snapshot_file (struct state_writer *w, const char *text, int src, nslab_error_t *err)
 {
   int dfd = state_writer_dirfd (w);
   const char *lab_dir = state_writer_dir (w);
@@ -40,15 +60,16 @@ write_text (struct state_writer *w, const char *text, nslab_error_t *err)
   cleanup_close int fd = openat (dfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
   if (fd < 0)
     return nslab_error (err, errno, "create %s/%s", lab_dir, tmp);
-  size_t len = strlen (text), off = 0;
-  while (off < len)
+  if (text != NULL && write_all (fd, text, strlen (text)) < 0)
+    return nslab_error (err, errno, "write %s/%s", lab_dir, tmp);
+  if (text == NULL)
     {
-      ssize_t n = write (fd, text + off, len - off);
-      if (n < 0 && errno == EINTR)
-        continue;
+      off_t at = 0;
+      ssize_t n;
+      while ((n = sendfile (fd, src, &at, 1 << 30)) > 0 || (n < 0 && errno == EINTR))
+        ;
       if (n < 0)
         return nslab_error (err, errno, "write %s/%s", lab_dir, tmp);
-      off += (size_t) n;
     }
   if (renameat (dfd, tmp, dfd, SNAPSHOT_FILE) < 0)
     return nslab_error (err, errno, "rename %s/%s", lab_dir, tmp);
@@ -59,24 +80,65 @@ int
 snapshot_write (struct state_writer *w, const struct plan *p, nslab_error_t *err)
 {
   cleanup_free char *text = snapshot_text (p);
-  return write_text (w, text, err);
+  return write_snapshot_file (w, text, -1, err);
 }
 
+/* The maker's text goes out in blocks of this size. */
+#define MAKER_BLOCK (64 * 1024)
+
+struct maker_out {
+  int fd;
+  size_t n;
+  char *buf;
+};
+
+static int
+maker_flush (struct maker_out *o)
+{
+  int rc = write_all (o->fd, o->buf, o->n);
+  o->n = 0;
+  return rc;
+}
+
+static int
+maker_put (const char *buf, size_t len, void *arg)
+{
+  struct maker_out *o = arg;
+  if (o->n + len > MAKER_BLOCK && maker_flush (o) < 0)
+    return -1;
+  if (len >= MAKER_BLOCK)
+    return write_all (o->fd, buf, len);
+  memcpy (o->buf + o->n, buf, len);
+  o->n += len;
+  return 0;
+}
+
+/* The text into a memory file (the kernel's pages, written by write(): no
+ * page of this process's to fault in), a part at a time. */
 static void *
 snapshot_maker_run (void *arg)
 {
   struct snapshot_maker *m = arg;
-  m->text = snapshot_text (m->plan);
+  struct maker_out o = { .fd = m->fd, .buf = xmalloc (MAKER_BLOCK) };
+  if (plan_dump_json (m->plan, maker_put, &o) < 0 || maker_flush (&o) < 0)
+    m->err = errno ? errno : EIO;
+  free (o.buf);
   return NULL;
 }
 
 int
 snapshot_make_start (const struct plan *p, struct snapshot_maker *m, nslab_error_t *err)
 {
-  *m = (struct snapshot_maker) { .plan = p };
+  *m = (struct snapshot_maker) { .plan = p, .fd = memfd_create ("nslab-snapshot", MFD_CLOEXEC) };
+  if (m->fd < 0)
+    return nslab_error (err, errno, "create the memory file of the snapshot");
   int e = pthread_create (&m->thread, NULL, snapshot_maker_run, m);
   if (e != 0)
-    return nslab_error (err, e, "start the thread that makes the snapshot");
+    {
+      close (m->fd);
+      m->fd = -1;
+      return nslab_error (err, e, "start the thread that makes the snapshot");
+    }
   m->running = true;
   return 0;
 }
@@ -88,14 +150,16 @@ snapshot_make_finish (const char *lab, struct snapshot_maker *m, bool write_it, 
     return 0;
   pthread_join (m->thread, NULL);
   m->running = false;
-  cleanup_free char *text = m->text;
-  m->text = NULL;
+  cleanup_close int fd = m->fd;
+  m->fd = -1;
   if (!write_it)
     return 0;
+  if (m->err != 0)
+    return nslab_error (err, m->err, "make the snapshot of lab %s", lab);
   struct state_writer *w = NULL;
   if (state_open (lab, &w, err) < 0)
     return -1;
-  int rc = write_text (w, text, err);
+  int rc = write_snapshot_file (w, NULL, fd, err);
   state_writer_close (w);
   return rc;
 }

@@ -24,7 +24,9 @@ int snapshot_write (struct state_writer *w, const struct plan *p, nslab_error_t 
 /* The control loop's: P's snapshot made by a thread from the moment the
  * plan is made, while the caller applies it, instead of a forked child: a
  * fork write-protects the whole loop, which then faults on every page it
- * writes during the apply (~23 us a page in this machine's guest). P must
+ * writes during the apply (~23 us a page in this machine's guest). The
+ * thread makes the text a part at a time (plan_dump_json) into a memory
+ * file. P must
  * stay as it is until _finish, which waits for the text and writes it as
  * LAB's snapshot when WRITE_IT (the plan is applied and the lab changed:
  * it takes LAB's lock, which the caller must not hold), else drops it. A
@@ -33,7 +35,8 @@ struct snapshot_maker {
   pthread_t thread;
   bool running;
   const struct plan *plan;
-  char *text;
+  int fd;  /* the text, in a memory file */
+  int err; /* errno of the thread's failed write */
 };
 int snapshot_make_start (const struct plan *p, struct snapshot_maker *m, nslab_error_t *err);
 int snapshot_make_finish (const char *lab, struct snapshot_maker *m, bool write_it, nslab_error_t *err);
