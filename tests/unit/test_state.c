@@ -302,8 +302,8 @@ END_TEST
 
 /* The control loop's snapshot maker: finished to write, the lab's
  * plan.json is the plan's, read back as it was (its text made by the
- * maker's thread while this one went on); finished to drop, it writes
- * nothing; a maker not running finishes at once. */
+ * maker's thread while this one went on); finished to drop, or stopped, it
+ * writes nothing; a maker not running finishes at once. */
 START_TEST (test_snapshot_maker_write_and_drop)
 {
   if (geteuid () != 0)
@@ -327,6 +327,19 @@ START_TEST (test_snapshot_maker_write_and_drop)
   /* finished already: nothing more */
   ck_assert_int_eq (snapshot_make_finish ("k3s", &m, true, &err), 0);
   ck_assert_int_eq (stat (file, &sb), -1);
+  /* stopped: dropped, and never written halfway */
+  for (int write_it = 0; write_it < 2; write_it++)
+    {
+      ck_assert_msg (snapshot_make_start (p, &m, &err) == 0, "%s", err ? err->msg : "");
+      snapshot_make_stop (&m);
+      ck_assert_int_eq (snapshot_make_finish ("k3s", &m, write_it, &err), write_it ? -1 : 0);
+      if (write_it)
+        {
+          ck_assert_str_eq (err->msg, "the snapshot of lab k3s was stopped halfway");
+          nslab_error_free (&err);
+        }
+      ck_assert_int_eq (stat (file, &sb), -1);
+    }
 
   ck_assert_msg (snapshot_make_start (p, &m, &err) == 0, "%s", err ? err->msg : "");
   ck_assert_msg (snapshot_make_finish ("k3s", &m, true, &err) == 0, "%s", err ? err->msg : "");

@@ -87,6 +87,7 @@ snapshot_write (struct state_writer *w, const struct plan *p, nslab_error_t *err
 #define MAKER_BLOCK (64 * 1024)
 
 struct maker_out {
+  struct snapshot_maker *m;
   int fd;
   size_t n;
   char *buf;
@@ -104,6 +105,8 @@ static int
 maker_put (const char *buf, size_t len, void *arg)
 {
   struct maker_out *o = arg;
+  if (atomic_load_explicit (&o->m->stop, memory_order_relaxed))
+    return -1;
   if (o->n + len > MAKER_BLOCK && maker_flush (o) < 0)
     return -1;
   if (len >= MAKER_BLOCK)
@@ -119,8 +122,8 @@ static void *
 snapshot_maker_run (void *arg)
 {
   struct snapshot_maker *m = arg;
-  struct maker_out o = { .fd = m->fd, .buf = xmalloc (MAKER_BLOCK) };
-  if (plan_dump_json (m->plan, maker_put, &o) < 0 || maker_flush (&o) < 0)
+  struct maker_out o = { .m = m, .fd = m->fd, .buf = xmalloc (MAKER_BLOCK) };
+  if ((plan_dump_json (m->plan, maker_put, &o) < 0 || maker_flush (&o) < 0) && !atomic_load (&m->stop))
     m->err = errno ? errno : EIO;
   free (o.buf);
   return NULL;
@@ -130,6 +133,7 @@ int
 snapshot_make_start (const struct plan *p, struct snapshot_maker *m, nslab_error_t *err)
 {
   *m = (struct snapshot_maker) { .plan = p, .fd = memfd_create ("nslab-snapshot", MFD_CLOEXEC) };
+  atomic_init (&m->stop, false);
   if (m->fd < 0)
     return nslab_error (err, errno, "create the memory file of the snapshot");
   int e = pthread_create (&m->thread, NULL, snapshot_maker_run, m);
@@ -143,6 +147,12 @@ snapshot_make_start (const struct plan *p, struct snapshot_maker *m, nslab_error
   return 0;
 }
 
+void
+snapshot_make_stop (struct snapshot_maker *m)
+{
+  atomic_store (&m->stop, true);
+}
+
 int
 snapshot_make_finish (const char *lab, struct snapshot_maker *m, bool write_it, nslab_error_t *err)
 {
@@ -154,6 +164,8 @@ snapshot_make_finish (const char *lab, struct snapshot_maker *m, bool write_it, 
   m->fd = -1;
   if (!write_it)
     return 0;
+  if (atomic_load (&m->stop))
+    return nslab_error (err, ECANCELED, "the snapshot of lab %s was stopped halfway", lab);
   if (m->err != 0)
     return nslab_error (err, m->err, "make the snapshot of lab %s", lab);
   struct state_writer *w = NULL;

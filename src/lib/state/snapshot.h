@@ -9,6 +9,7 @@
 #define NSLAB_STATE_SNAPSHOT_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 
 #include "base/error.h"
@@ -37,9 +38,13 @@ struct snapshot_maker {
   const struct plan *plan;
   int fd;  /* the text, in a memory file */
   int err; /* errno of the thread's failed write */
+  atomic_bool stop;
 };
 int snapshot_make_start (const struct plan *p, struct snapshot_maker *m, nslab_error_t *err);
 int snapshot_make_finish (const char *lab, struct snapshot_maker *m, bool write_it, nslab_error_t *err);
+/* The text will not be written: the thread stops at its next part (the
+ * caller still finishes the maker, without WRITE_IT). */
+void snapshot_make_stop (struct snapshot_maker *m);
 /* Read LAB's snapshot. Only a regular file owned by root, not a link, in a
  * lab dir that is itself the lab's, is trusted. */
 int snapshot_read (const char *lab, struct plan **out, nslab_error_t *err);
