@@ -107,6 +107,10 @@ controller_main (int argc, char **argv)
     }
   const char *lab = argv[1];
   cli_daemon_init (&stop);
+  /* One malloc arena for the loop and its threads (the snapshot's, the
+   * probes'): a thread's own arena keeps its top, which malloc_trim does
+   * not give back (the loop kept 10.8-11.3 MiB at rest against 8.1-8.6). */
+  mallopt (M_ARENA_MAX, 1);
 
   nslab_error_t err = NULL;
   if (!peer_ok () || fcntl (MNTNS_FD, F_SETFD, FD_CLOEXEC) < 0)

@@ -165,16 +165,15 @@ env_with (char *const *extra)
  * 1000 services frees ~100 MiB; chunks parked in that cache are never
  * coalesced, so malloc_trim cannot give back the pages around them: at
  * rest the loop kept ~0.6 MiB more (11.0 against 10.3-10.45 MiB),
- * and rounds are no slower without it. One malloc arena, too: the
- * snapshot's thread would otherwise get one of its own, whose top
- * malloc_trim does not give back (the loop kept 11.1-11.6 MiB at rest
- * against 8.3-8.6). Made before the fork. */
+ * and rounds are no slower without it. Made before the fork. (One
+ * tunable only: Debian's glibc 2.36 leaves just the first in the
+ * environment it shows, though it applies all; the loop's single arena is
+ * a mallopt of its own.) */
 static char **
 controller_envp (char **tunables)
 {
   const char *was = getenv ("GLIBC_TUNABLES");
-  *tunables = xasprintf ("GLIBC_TUNABLES=%s%sglibc.malloc.tcache_count=0:glibc.malloc.arena_max=1", was ? was : "",
-                         was && *was ? ":" : "");
+  *tunables = xasprintf ("GLIBC_TUNABLES=%s%sglibc.malloc.tcache_count=0", was ? was : "", was && *was ? ":" : "");
   char *extra[] = { *tunables, NULL };
   char **envp = env_with (extra);
   /* the user's own entry gives way to the merged one */
