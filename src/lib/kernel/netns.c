@@ -22,6 +22,9 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#ifdef __SANITIZE_ADDRESS__
+#include <sanitizer/asan_interface.h>
+#endif
 
 #include "base/util.h"
 
@@ -380,6 +383,12 @@ netns_spawn (const char *prog, char *const argv[], char *const envp[], int nsfd,
   pid_t pid = clone (spawn_child, (char *) stack + stack_size, CLONE_VM | CLONE_VFORK | SIGCHLD, &a);
   int e = errno;
   pthread_sigmask (SIG_SETMASK, &a.mask, NULL);
+#ifdef __SANITIZE_ADDRESS__
+  /* The child's frames never return (it execs or exits), so ASan's marks
+   * for them stay in the shadow; the next mapping at this address (a
+   * thread's stack, a heap arena) would then be reported as overflowing. */
+  __asan_unpoison_memory_region (stack, stack_size);
+#endif
   munmap (stack, stack_size);
   if (pid < 0)
     {
