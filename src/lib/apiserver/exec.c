@@ -65,16 +65,9 @@ exec_io_stdin (struct exec_io *io, const void *data, size_t len)
       sb_addn (&io->early, p, len);
       return;
     }
-  while (io->in_fd >= 0 && len)
-    {
-      ssize_t w = write (io->in_fd, p, len);
-      if (w < 0 && errno == EINTR)
-        continue;
-      if (w <= 0)
-        break;
-      p += w;
-      len -= (size_t) w;
-    }
+  /* A failed write (the program closed its stdin) drops the rest. */
+  if (io->in_fd >= 0)
+    (void) fd_write_all (io->in_fd, p, len);
 }
 
 void

@@ -257,6 +257,27 @@ fd_read_all (int fd)
 }
 
 int
+fd_write_all (int fd, const void *buf, size_t len)
+{
+  const char *p = buf;
+  while (len > 0)
+    {
+      ssize_t n = write (fd, p, len);
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n <= 0)
+        {
+          if (n == 0)
+            errno = EIO;
+          return -1;
+        }
+      p += n;
+      len -= (size_t) n;
+    }
+  return 0;
+}
+
+int
 child_reap (pid_t child, int err_fd, char **text)
 {
   *text = fd_read_all (err_fd);

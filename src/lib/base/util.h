@@ -63,6 +63,10 @@ int64_t monotonic_us (void);
  * none); caller frees. */
 char *fd_read_all (int fd);
 
+/* All LEN bytes of BUF to FD, through short writes and EINTR: 0, or -1 with
+ * errno (EIO for a write that took nothing). */
+int fd_write_all (int fd, const void *buf, size_t len);
+
 /* What a child job (a forked writer, iptables-restore) says when it ends:
  * reads ERR_FD until the child closes it, closes it, reaps CHILD. Returns
  * its wait status; *text gets what it wrote (NUL-terminated, caller

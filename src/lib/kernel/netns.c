@@ -448,16 +448,8 @@ netns_exec_stdin_start (const char *ns, const char *prog, char *const argv[], co
 
   struct sigaction ign = { .sa_handler = SIG_IGN }, old;
   sigaction (SIGPIPE, &ign, &old);
-  size_t off = 0;
-  while (off < len)
-    {
-      ssize_t n = write (in[1], payload + off, len - off);
-      if (n < 0 && errno == EINTR)
-        continue;
-      if (n < 0)
-        break; /* EPIPE: the child gave up; its stderr says why */
-      off += (size_t) n;
-    }
+  /* A failure (EPIPE) means the child gave up; its stderr says why. */
+  (void) fd_write_all (in[1], payload, len);
   sigaction (SIGPIPE, &old, NULL);
   close (in[1]);
   return 0;

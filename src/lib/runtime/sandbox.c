@@ -68,21 +68,13 @@ write_file (const char *dir, const char *name, const char *content, char **path_
       free (path);
       return -1;
     }
-  size_t len = strlen (content), off = 0;
-  while (off < len)
+  if (fd_write_all (fd, content, strlen (content)) < 0)
     {
-      ssize_t w = write (fd, content + off, len - off);
-      if (w < 0)
-        {
-          if (errno == EINTR)
-            continue;
-          int e = errno;
-          close (fd);
-          free (path);
-          errno = e;
-          return -1;
-        }
-      off += (size_t) w;
+      int e = errno;
+      close (fd);
+      free (path);
+      errno = e;
+      return -1;
     }
   if (fchmod (fd, 0644) < 0 || close (fd) < 0)
     {

@@ -421,18 +421,8 @@ load_dict (const char *path, const char *text, size_t len)
   cleanup_close int fd = memfd_create ("nslab-ini", MFD_CLOEXEC);
   if (fd < 0)
     return NULL;
-  const char *p = text + INI_BOM_LEN;
-  size_t left = len - INI_BOM_LEN;
-  while (left > 0)
-    {
-      ssize_t w = write (fd, p, left);
-      if (w < 0 && errno == EINTR)
-        continue;
-      if (w <= 0)
-        return NULL;
-      p += w;
-      left -= (size_t) w;
-    }
+  if (fd_write_all (fd, text + INI_BOM_LEN, len - INI_BOM_LEN) < 0)
+    return NULL;
   char fdpath[64];
   snprintf (fdpath, sizeof fdpath, "/proc/self/fd/%d", fd);
   return iniparser_load (fdpath);

@@ -54,11 +54,11 @@ copy_into (int dir_fd, const char *dir, const char *sub, const char *src, nslab_
   int fd = openat (dir_fd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
   if (fd < 0)
     return nslab_error (err, errno, "create %s/%s", dir, tmp);
-  ssize_t w = write (fd, content, len);
+  int w = fd_write_all (fd, content, len);
   int e = errno;
   close (fd);
-  if (w < 0 || (size_t) w != len)
-    return nslab_error (err, w < 0 ? e : EIO, "write %s/%s", dir, tmp);
+  if (w < 0)
+    return nslab_error (err, e, "write %s/%s", dir, tmp);
   if (renameat (dir_fd, tmp, dir_fd, dst) < 0)
     return nslab_error (err, errno, "rename %s/%s", dir, dst);
   return 0;

@@ -10,7 +10,6 @@
 #include <sys/mman.h>
 #include <sys/sendfile.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "base/json.h"
@@ -18,40 +17,10 @@
 #include "state/journal.h"
 #include "state/state.h"
 
-/* P as the snapshot's text. */
-static char *
-snapshot_text (const struct plan *p)
-{
-  json_t *j = plan_to_json (p);
-  /* Compact: the control loop rewrites it on every change, and a large
-   * lab's indented snapshot is megabytes (jq shows it indented). */
-  char *text = json_dumps (j, JSON_COMPACT | JSON_PRESERVE_ORDER);
-  json_decref (j);
-  if (text == NULL)
-    abort ();
-  return text;
-}
-
+/* plan.json in the writer's lab dir, written by FILL (0, or -1 with errno)
+ * into a temporary file that is then renamed into place. */
 static int
-write_all (int fd, const char *buf, size_t len)
-{
-  size_t off = 0;
-  while (off < len)
-    {
-      ssize_t n = write (fd, buf + off, len - off);
-      if (n < 0 && errno == EINTR)
-        continue;
-      if (n < 0)
-        return -1;
-      off += (size_t) n;
-    }
-  return 0;
-}
-
-/* plan.json in the writer's lab dir: TEXT, or else what SRC (a file read
- * from its start) holds, into a temporary file renamed into place. */
-static int
-write_snapshot_file (struct state_writer *w, const char *text, int src, nslab_error_t *err)
+write_snapshot_file (struct state_writer *w, int (*fill) (int fd, void *arg), void *arg, nslab_error_t *err)
 {
   int dfd = state_writer_dirfd (w);
   const char *lab_dir = state_writer_dir (w);
@@ -60,60 +29,72 @@ write_snapshot_file (struct state_writer *w, const char *text, int src, nslab_er
   cleanup_close int fd = openat (dfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
   if (fd < 0)
     return nslab_error (err, errno, "create %s/%s", lab_dir, tmp);
-  if (text != NULL && write_all (fd, text, strlen (text)) < 0)
-    return nslab_error (err, errno, "write %s/%s", lab_dir, tmp);
-  if (text == NULL)
-    {
-      off_t at = 0;
-      ssize_t n;
-      while ((n = sendfile (fd, src, &at, 1 << 30)) > 0 || (n < 0 && errno == EINTR))
-        ;
-      if (n < 0)
-        return nslab_error (err, errno, "write %s/%s", lab_dir, tmp);
-    }
+  errno = 0;
+  if (fill (fd, arg) < 0)
+    return nslab_error (err, errno ? errno : EIO, "write %s/%s", lab_dir, tmp);
   if (renameat (dfd, tmp, dfd, SNAPSHOT_FILE) < 0)
     return nslab_error (err, errno, "rename %s/%s", lab_dir, tmp);
   return 0;
 }
 
-int
-snapshot_write (struct state_writer *w, const struct plan *p, nslab_error_t *err)
-{
-  cleanup_free char *text = snapshot_text (p);
-  return write_snapshot_file (w, text, -1, err);
-}
+/* The text goes out in blocks of this size. */
+#define TEXT_BLOCK (64 * 1024)
 
-/* The maker's text goes out in blocks of this size. */
-#define MAKER_BLOCK (64 * 1024)
-
-struct maker_out {
-  struct snapshot_maker *m;
+/* The text of a plan, buffered into a file; STOP (may be NULL) ends it early. */
+struct text_out {
   int fd;
+  const atomic_bool *stop;
   size_t n;
   char *buf;
 };
 
 static int
-maker_flush (struct maker_out *o)
+text_flush (struct text_out *o)
 {
-  int rc = write_all (o->fd, o->buf, o->n);
+  int rc = fd_write_all (o->fd, o->buf, o->n);
   o->n = 0;
   return rc;
 }
 
 static int
-maker_put (const char *buf, size_t len, void *arg)
+text_put (const char *buf, size_t len, void *arg)
 {
-  struct maker_out *o = arg;
-  if (atomic_load_explicit (&o->m->stop, memory_order_relaxed))
+  struct text_out *o = arg;
+  if (o->stop != NULL && atomic_load_explicit (o->stop, memory_order_relaxed))
     return -1;
-  if (o->n + len > MAKER_BLOCK && maker_flush (o) < 0)
+  if (o->n + len > TEXT_BLOCK && text_flush (o) < 0)
     return -1;
-  if (len >= MAKER_BLOCK)
-    return write_all (o->fd, buf, len);
+  if (len >= TEXT_BLOCK)
+    return fd_write_all (o->fd, buf, len);
   memcpy (o->buf + o->n, buf, len);
   o->n += len;
   return 0;
+}
+
+/* PLAN's text (compact: the control loop rewrites it on every change, and a
+ * large lab's indented snapshot is megabytes; jq shows it indented) into FD,
+ * a part at a time. */
+static int
+plan_text_write (const struct plan *p, int fd, const atomic_bool *stop)
+{
+  struct text_out o = { .fd = fd, .stop = stop, .buf = xmalloc (TEXT_BLOCK) };
+  int rc = plan_dump_json (p, text_put, &o) < 0 || text_flush (&o) < 0 ? -1 : 0;
+  int e = errno;
+  free (o.buf);
+  errno = e;
+  return rc;
+}
+
+static int
+fill_from_plan (int fd, void *arg)
+{
+  return plan_text_write (arg, fd, NULL);
+}
+
+int
+snapshot_write (struct state_writer *w, const struct plan *p, nslab_error_t *err)
+{
+  return write_snapshot_file (w, fill_from_plan, (void *) p, err);
 }
 
 /* The text into a memory file (the kernel's pages, written by write(): no
@@ -122,11 +103,21 @@ static void *
 snapshot_maker_run (void *arg)
 {
   struct snapshot_maker *m = arg;
-  struct maker_out o = { .m = m, .fd = m->fd, .buf = xmalloc (MAKER_BLOCK) };
-  if ((plan_dump_json (m->plan, maker_put, &o) < 0 || maker_flush (&o) < 0) && !atomic_load (&m->stop))
+  if (plan_text_write (m->plan, m->fd, &m->stop) < 0 && !atomic_load (&m->stop))
     m->err = errno ? errno : EIO;
-  free (o.buf);
   return NULL;
+}
+
+/* The memory file's text, from its start. */
+static int
+fill_from_file (int fd, void *arg)
+{
+  int src = *(int *) arg;
+  off_t at = 0;
+  ssize_t n;
+  while ((n = sendfile (fd, src, &at, 1 << 30)) > 0 || (n < 0 && errno == EINTR))
+    ;
+  return n < 0 ? -1 : 0;
 }
 
 int
@@ -171,7 +162,7 @@ snapshot_make_finish (const char *lab, struct snapshot_maker *m, bool write_it, 
   struct state_writer *w = NULL;
   if (state_open (lab, &w, err) < 0)
     return -1;
-  int rc = write_snapshot_file (w, NULL, fd, err);
+  int rc = write_snapshot_file (w, fill_from_file, &fd, err);
   state_writer_close (w);
   return rc;
 }
