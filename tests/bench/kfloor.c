@@ -6,6 +6,9 @@
  * process holds), a veth pair (node side on cni0, up; pod side eth0), lo and
  * eth0 up, the pod address and two routes. Down kills and reaps every
  * process, as nslab's down must (nothing may be left when it returns).
+ * With KFLOOR_APP=1 each pod has a second minimal process in its network
+ * namespace, as an nslab pod has its app beside the pause process: the
+ * floor for the same number of processes.
  *
  *   kfloor NODES PODS [PIDFILE]
  *       prints "up USEC", waits for a line on stdin, tears down, prints
@@ -185,7 +188,10 @@ main (int argc, char **argv)
   int nodes = atoi (argv[1]), pods = atoi (argv[2]);
   if (nodes < 1 || nodes > 250 || pods < 0 || pods / nodes > 1000)
     die ("NODES 1..250, at most 1000 pods per node");
-  pid_t *pids = calloc ((size_t) (nodes + pods), sizeof *pids);
+  const char *app_env = getenv ("KFLOOR_APP");
+  int apps = app_env && strcmp (app_env, "1") == 0 ? pods : 0;
+  int procs = nodes + pods + apps;
+  pid_t *pids = calloc ((size_t) procs, sizeof *pids);
   int *node_rt = calloc ((size_t) nodes, sizeof *node_rt);
   int *bridge = calloc ((size_t) nodes, sizeof *bridge);
   if (!pids || !node_rt || !bridge)
@@ -253,6 +259,9 @@ main (int argc, char **argv)
         die ("setns pod: %s", strerror (errno));
       int fd = rtnl ();
       int eth0 = (int) if_nametoindex ("eth0");
+      /* The app: forked while this thread is in the pod's namespace. */
+      if (apps)
+        pids[nodes + pods + p] = holder (0);
       if (setns (self, CLONE_NEWNET) < 0)
         die ("setns back: %s", strerror (errno));
       close (podns);
@@ -273,7 +282,7 @@ main (int argc, char **argv)
       FILE *pf = fopen (argv[3], "we");
       if (pf == NULL)
         die ("%s: %s", argv[3], strerror (errno));
-      for (int i = 0; i < nodes + pods; i++)
+      for (int i = 0; i < procs; i++)
         fprintf (pf, "%d\n", (int) pids[i]);
       if (fclose (pf) != 0)
         die ("%s: %s", argv[3], strerror (errno));
@@ -288,9 +297,9 @@ main (int argc, char **argv)
   t0 = now_us ();
   for (int i = 0; i < nodes; i++)
     close (node_rt[i]);
-  for (int i = 0; i < nodes + pods; i++)
+  for (int i = 0; i < procs; i++)
     kill (pids[i], SIGKILL);
-  for (int i = 0; i < nodes + pods; i++)
+  for (int i = 0; i < procs; i++)
     while (waitpid (pids[i], NULL, 0) < 0 && errno == EINTR)
       ;
   t1 = now_us ();
