@@ -160,6 +160,8 @@ up_seed () {
   up_seed
   old=$(web_pods | head -1)
   oldip=$(store "select json_extract(body,'$.status.podIP') from objects where kind='Pod' and name='$old'")
+  olduid=$(store "select uid from objects where kind='Pod' and name='$old'")
+  [ -n "$olduid" ]
   run "$NSLAB" delete k3s -n demo pod/"$old"
   [ "$status" -eq 0 ]
   [ "$output" = "pod \"$old\" deleted" ]
@@ -172,6 +174,11 @@ up_seed () {
   ! echo "$newips" | grep -qx "$oldip"
   for _ in $(seq 100); do [ "$(web_endpoints w1)" -eq 2 ] && break; sleep 0.05; done
   [ "$(curl_web)" -eq 40 ]
+  # kubelet's Killing names the gone pod by the uid it had (the loop takes
+  # the pods' uids before its store sync removes it).
+  killing () { store "select count(*) from objects where kind='Event' and name glob '$old.[0-9a-f]*' and json_extract(body, '$.reason') = 'Killing' and json_extract(body, '$.involvedObject.uid') = '$olduid'"; }
+  for _ in $(seq 100); do [ "$(killing)" -ge 1 ] && break; sleep 0.02; done
+  [ "$(killing)" -eq 1 ]
   "$NSLAB" down k3s
 }
 

@@ -622,24 +622,35 @@ store_delete (struct store *s, const char *kind, const char *ns, const char *nam
   sqlite3_int64 rv;
   int rc = next_version (s, &rv, err);
   sqlite3_stmt *st = NULL;
-  if (rc == 0 && sqlite3_prepare_v2 (s->db, "DELETE FROM objects WHERE kind = ?1 AND namespace = ?2 AND name = ?3",
+  if (rc == 0 && sqlite3_prepare_v2 (s->db,
+                                     "DELETE FROM objects WHERE kind = ?1 AND namespace = ?2 AND name = ?3 RETURNING uid",
                                      -1, &st, NULL) != SQLITE_OK)
     rc = db_error (s, err, "delete");
+  cleanup_free char *uid = NULL;
   if (rc == 0)
     {
       sqlite3_bind_text (st, 1, kind, -1, SQLITE_STATIC);
       sqlite3_bind_text (st, 2, ns ? ns : "", -1, SQLITE_STATIC);
       sqlite3_bind_text (st, 3, name, -1, SQLITE_STATIC);
-      if (sqlite3_step (st) != SQLITE_DONE)
+      int r;
+      while ((r = sqlite3_step (st)) == SQLITE_ROW)
+        if (uid == NULL && sqlite3_column_text (st, 0) != NULL)
+          uid = xstrdup ((const char *) sqlite3_column_text (st, 0));
+      if (r != SQLITE_DONE)
         rc = db_error (s, err, "delete");
     }
   sqlite3_finalize (st);
   /* A pod's deletion is remembered with its version: the control loop's
-   * round may have read the pod before, and must not write it back. */
+   * round may have read the pod before, and must not write it back. Its
+   * uid too, under the same prefix (forgotten with it): kubelet's Killing
+   * event names the pod by it after it left the store. */
   if (rc == 0 && strcmp (kind, "Pod") == 0)
     {
       cleanup_free char *key = xasprintf ("deleted/Pod/%s/%s", ns ? ns : "", name);
       rc = meta_set_locked (s, key, (uint64_t) rv, err);
+      cleanup_free char *ukey = uid ? xasprintf ("%s/%s", key, uid) : NULL;
+      if (rc == 0 && ukey)
+        rc = meta_set_locked (s, ukey, (uint64_t) rv, err);
     }
   if (rc == 0 && strcmp (kind, "Deployment") == 0)
     rc = forget_rollout_locked (s, ns ? ns : "", name, err);

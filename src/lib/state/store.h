@@ -120,7 +120,9 @@ int store_meta_delete (struct store *s, const char *key, nslab_error_t *err);
  * one query where a round would otherwise read the keys one by one. */
 int store_meta_list_prefix (struct store *s, const char *prefix, json_t **out, nslab_error_t *err);
 
-/* Whether pod NS/NAME was deleted (store_delete) after version RV: a round
+/* store_delete of a pod also leaves "deleted/Pod/NS/NAME" (its version)
+ * and "deleted/Pod/NS/NAME/UID" in meta, until store_forget_pod_deletions.
+ * Whether pod NS/NAME was deleted (store_delete) after version RV: a round
  * planned at RV that still has the pod must not write it back. */
 int store_pod_deleted_after (struct store *s, const char *ns, const char *name, uint64_t rv, bool *out,
                              nslab_error_t *err);
