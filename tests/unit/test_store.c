@@ -537,12 +537,12 @@ START_TEST (test_sync_pod_deleted_after_plan_stays_deleted)
   ck_assert_int_eq (store_pod_deleted_after (s, meta (gone, "namespace"), meta (gone, "name"), planned, &deleted, &err), 0);
   ck_assert (deleted);
   /* its uid is kept with the deletion (kubelet's Killing event names it) */
-  char ukey[512];
-  snprintf (ukey, sizeof ukey, "deleted/Pod/%s/%s/%s", meta (gone, "namespace"), meta (gone, "name"),
-            meta (gone, "uid"));
+  char nskey[512];
+  snprintf (nskey, sizeof nskey, "%s/%s", meta (gone, "namespace"), meta (gone, "name"));
   json_t *dm = NULL;
-  ck_assert_int_eq (store_meta_list_prefix (s, "deleted/Pod/", &dm, &err), 0);
-  ck_assert_msg (json_object_get (dm, ukey) != NULL, "no %s", ukey);
+  ck_assert_int_eq (store_deleted_pod_uids (s, &dm, &err), 0);
+  ck_assert_uint_eq (json_object_size (dm), 1);
+  ck_assert_str_eq (json_string_value (json_object_get (dm, nskey)), meta (gone, "uid"));
   json_decref (dm);
   ck_assert_msg (store_sync (s, p->objects, 0, NULL, NULL, NULL, NULL, NULL, planned, &observed, &err) == 0, "%s",
                  err ? err->msg : "");
@@ -557,6 +557,9 @@ START_TEST (test_sync_pod_deleted_after_plan_stays_deleted)
   ck_assert_int_eq (store_pod_deleted_after (s, meta (gone, "namespace"), meta (gone, "name"), 0, &deleted, &err), 0);
   ck_assert (!deleted);
   ck_assert_int_eq (store_meta_list_prefix (s, "deleted/Pod/", &dm, &err), 0);
+  ck_assert_uint_eq (json_object_size (dm), 0);
+  json_decref (dm);
+  ck_assert_int_eq (store_deleted_pod_uids (s, &dm, &err), 0);
   ck_assert_uint_eq (json_object_size (dm), 0);
   json_decref (dm);
   json_decref (gone);

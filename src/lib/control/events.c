@@ -150,27 +150,15 @@ events_pod_uids (struct store *s, nslab_error_t *err)
     }
   json_decref (list);
   /* And the pods deleted from the store since the loop's last round
-   * (nslab delete, kubectl delete): "deleted/Pod/NS/NAME/UID" keys. */
+   * (nslab delete, kubectl delete); a pod of that name in the store now is
+   * a newer one, and its uid wins. */
   json_t *gone = NULL;
-  if (store_meta_list_prefix (s, "deleted/Pod/", &gone, err) < 0)
+  if (store_deleted_pod_uids (s, &gone, err) < 0)
     {
       json_decref (map);
       return NULL;
     }
-  const char *k;
-  json_t *v;
-  json_object_foreach (gone, k, v)
-    {
-      const char *nsname = k + strlen ("deleted/Pod/");
-      const char *slash = strchr (nsname, '/');
-      const char *uid = slash ? strchr (slash + 1, '/') : NULL;
-      if (uid == NULL || uid[1] == '\0')
-        continue;
-      cleanup_free char *key = xstrndup (nsname, (size_t) (uid - nsname));
-      /* A pod of that name in the store now is a newer one: its uid wins. */
-      if (json_object_get (map, key) == NULL)
-        json_object_set_new (map, key, json_string (uid + 1));
-    }
+  json_object_update_missing (map, gone);
   json_decref (gone);
   return map;
 }

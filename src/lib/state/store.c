@@ -670,6 +670,31 @@ store_pod_deleted_after (struct store *s, const char *ns, const char *name, uint
 }
 
 int
+store_deleted_pod_uids (struct store *s, json_t **out, nslab_error_t *err)
+{
+  static const char prefix[] = "deleted/Pod/";
+  json_t *keys = NULL;
+  if (store_meta_list_prefix (s, prefix, &keys, err) < 0)
+    return -1;
+  json_t *map = json_object ();
+  const char *k;
+  json_t *v;
+  json_object_foreach (keys, k, v)
+    {
+      /* NS/NAME/UID: namespaces and names have no '/', so the uid follows
+       * the second; a key with none is the deletion's version alone. */
+      const char *ns_name = k + strlen (prefix);
+      const char *slash = strchr (ns_name, '/');
+      const char *uid = slash ? strchr (slash + 1, '/') : NULL;
+      if (uid != NULL && uid[1] != '\0')
+        json_object_setn_new (map, ns_name, (size_t) (uid - ns_name), json_string (uid + 1));
+    }
+  json_decref (keys);
+  *out = map;
+  return 0;
+}
+
+int
 store_forget_pod_deletions (struct store *s, uint64_t rv, nslab_error_t *err)
 {
   if (begin (s, err) < 0)

@@ -126,6 +126,9 @@ int store_meta_list_prefix (struct store *s, const char *prefix, json_t **out, n
  * planned at RV that still has the pod must not write it back. */
 int store_pod_deleted_after (struct store *s, const char *ns, const char *name, uint64_t rv, bool *out,
                              nslab_error_t *err);
+/* The uids of the pods store_delete deleted and store_forget_pod_deletions
+ * has not forgotten: "ns/name" -> uid, as a new JSON object. */
+int store_deleted_pod_uids (struct store *s, json_t **out, nslab_error_t *err);
 /* Forget the pod deletions at or before version RV (every round after
  * them has seen them). */
 int store_forget_pod_deletions (struct store *s, uint64_t rv, nslab_error_t *err);
