@@ -148,27 +148,37 @@ START_TEST (test_parse_node_netns_records)
 }
 END_TEST
 
+/* Journals that are not a lab's (LAB_REFUSED) or of another version:
+ * refused whole by the parser and by state_open's header check alike. */
+static const char *const not_lab[] = {
+  "",                                         /* empty */
+  "lab k3s\nnslab-state 1\n",                 /* header not first */
+  "nslab-state 1\n",                          /* no lab record */
+  "nslab-state 1\nlab other\nnetns other-a\n", /* another lab's record */
+  "nslab-state 1\nnetns k3s-a\nlab k3s\n",     /* the lab record not with the header */
+  "nslab-state 1",                            /* header cut by a kill */
+  "nslab-state 1\nlab k3s",                   /* lab record cut by a kill */
+  "#!/bin/sh\nrm -rf /\n",
+};
+static const char *const other_version[][2] = {
+  { "nslab-state 2\nlab k3s\n", "nslab-state 2" },
+  { "nslab-state 1 \nlab k3s\n", "nslab-state 1 " },
+};
+
 START_TEST (test_parse_refuses_whole_journal)
 {
-  char *m = parse_err ("nslab-state 2\nlab k3s\n");
-  ck_assert_str_eq (m, "/run/nslab/k3s/journal: unknown state version \"nslab-state 2\" (this nslab reads "
-                       "nslab-state 1): left as it is");
-  free (m);
-  m = parse_err ("nslab-state 1 \nlab k3s\n");
-  ck_assert_str_eq (m, "/run/nslab/k3s/journal: unknown state version \"nslab-state 1 \" (this nslab reads "
-                       "nslab-state 1): left as it is");
-  free (m);
-  const char *not_lab[] = {
-    "",                                         /* empty */
-    "lab k3s\nnslab-state 1\n",                 /* header not first */
-    "nslab-state 1\n",                          /* no lab record */
-    "nslab-state 1\nlab other\nnetns other-a\n", /* another lab's record */
-    "nslab-state 1",                            /* header cut by a kill */
-    "#!/bin/sh\nrm -rf /\n",
-  };
+  for (size_t i = 0; i < ARRAY_SIZE (other_version); i++)
+    {
+      char *m = parse_err (other_version[i][0]);
+      char *want = xasprintf ("/run/nslab/k3s/journal: unknown state version \"%s\" (this nslab reads "
+                              "nslab-state 1): left as it is", other_version[i][1]);
+      ck_assert_str_eq (m, want);
+      free (want);
+      free (m);
+    }
   for (size_t i = 0; i < ARRAY_SIZE (not_lab); i++)
     {
-      m = parse_err (not_lab[i]);
+      char *m = parse_err (not_lab[i]);
       ck_assert_msg (strcmp (m, "/run/nslab/k3s is not an nslab lab (no valid state header): left as it is") == 0,
                      "%zu: %s", i, m);
       free (m);
@@ -405,6 +415,51 @@ START_TEST (test_plan_dump_json_same_bytes)
 }
 END_TEST
 
+/* state_open reads only the journal's header (not its records): it refuses
+ * what a whole read refuses, with the same message. */
+static void
+journal_is (const char *root, const char *text)
+{
+  char *j = xasprintf ("%s/k3s/journal", root);
+  FILE *f = fopen (j, "w");
+  ck_assert_ptr_nonnull (f);
+  ck_assert_int_eq (fputs (text, f) < 0 && *text, 0);
+  ck_assert_int_eq (fclose (f), 0);
+  free (j);
+}
+
+START_TEST (test_open_refuses_what_load_refuses)
+{
+  if (geteuid () != 0)
+    return;
+  char *root = make_root ();
+  char *dir = xasprintf ("%s/k3s", root);
+  for (size_t i = 0; i < ARRAY_SIZE (not_lab); i++)
+    {
+      journal_is (root, not_lab[i]);
+      char *want = xasprintf ("%s is not an nslab lab (no valid state header): left as it is", dir);
+      load_fails ("k3s", want);
+      free (want);
+    }
+  for (size_t i = 0; i < ARRAY_SIZE (other_version); i++)
+    {
+      journal_is (root, other_version[i][0]);
+      char *want = xasprintf ("%s/journal: unknown state version \"%s\" (this nslab reads nslab-state 1): left as "
+                              "it is", dir, other_version[i][1]);
+      load_fails ("k3s", want);
+      free (want);
+    }
+  /* A lab's header with records after it: opened for writing. */
+  journal_is (root, "nslab-state 1\nlab k3s\ncreated 1700000000\nnetns k3s-a\n");
+  struct state_writer *w = NULL;
+  nslab_error_t err = NULL;
+  ck_assert_msg (state_open ("k3s", &w, &err) == 0, "%s", err ? err->msg : "");
+  state_writer_close (w);
+  free (dir);
+  rm_root (root);
+}
+END_TEST
+
 START_TEST (test_list_skips_what_is_not_a_lab)
 {
   if (geteuid () != 0)
@@ -456,6 +511,7 @@ make_suite (void)
   tcase_add_test (tc, test_parse_refuses_whole_journal);
   tcase_add_test (tc, test_netns_name_ok);
   tcase_add_test (tc, test_load_refuses_untrusted_dirs);
+  tcase_add_test (tc, test_open_refuses_what_load_refuses);
   tcase_add_test (tc, test_list_skips_what_is_not_a_lab);
   tcase_add_test (tc, test_snapshot_maker_write_and_drop);
   tcase_add_test (tc, test_plan_dump_json_same_bytes);

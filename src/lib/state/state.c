@@ -6,6 +6,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -463,6 +464,7 @@ state_create (const char *lab, const char *scenario, struct state_writer **out, 
 }
 
 static int load_at (int dir_fd, const char *lab, const char *dir, struct state **out, nslab_error_t *err);
+static int check_header_at (int dir_fd, const char *lab, const char *dir, nslab_error_t *err);
 
 int
 state_open (const char *lab, struct state_writer **out, nslab_error_t *err)
@@ -479,14 +481,12 @@ state_open (const char *lab, struct state_writer **out, nslab_error_t *err)
     }
   /* Nothing is created or locked in a dir before it proved to be a lab:
    * the header check comes first. */
-  struct state *st = NULL;
   if (w->root_fd < 0 || (w->dir_fd = open_lab_dir (w->root_fd, lab, err)) < 0
-      || load_at (w->dir_fd, lab, w->dir, &st, err) < 0)
+      || check_header_at (w->dir_fd, lab, w->dir, err) < 0)
     {
       writer_free (w);
       return -1;
     }
-  state_free (st);
   w->lock_fd = take_lock (lab, w->dir_fd, w->dir, err);
   if (w->lock_fd < 0)
     {
@@ -946,17 +946,33 @@ not_a_lab (const char *dir, nslab_error_t *err)
   return nslab_error (err, 0, "%s is not an nslab lab (no valid state header): left as it is", dir);
 }
 
+/* The header every journal starts with, written by state_create in one
+ * record: "nslab-state 1", then "lab NAME" naming its own dir (a journal
+ * copied or moved under another name is not that lab's). L1 and L2 are
+ * its first two lines without their newlines (NULL: missing or cut short). */
+static int
+check_header (const char *l1, const char *l2, const char *dirname, const char *dir, nslab_error_t *err)
+{
+  if (l1 != NULL && strcmp (l1, STATE_HEADER) != 0 && strncmp (l1, "nslab-state ", 12) == 0)
+    return nslab_error (err, 0, "%s/journal: unknown state version \"%.40s\" (this nslab reads %s): left as it is",
+                        dir, l1, STATE_HEADER);
+  if (l1 == NULL || strcmp (l1, STATE_HEADER) != 0 || l2 == NULL || strncmp (l2, "lab ", 4) != 0
+      || strcmp (l2 + 4, dirname) != 0)
+    return not_a_lab (dir, err);
+  return 0;
+}
+
 int
 state_parse (FILE *f, const char *dirname, const char *dir, struct state **out, nslab_error_t *err)
 {
   struct state *st = xcalloc (1, sizeof *st);
   st->lab = xstrdup (dirname);
   st->dir = xstrdup (dir);
-  char *line = NULL;
+  char *line = NULL, *first = NULL;
   size_t cap = 0;
   ssize_t n;
   int rc = 0;
-  bool lab_seen = false;
+  bool header_seen = false;
   for (size_t lineno = 1; rc == 0 && (n = getline (&line, &cap, f)) > 0; lineno++)
     {
       /* A line without its newline is a record cut short by a kill. */
@@ -965,22 +981,20 @@ state_parse (FILE *f, const char *dirname, const char *dir, struct state **out, 
       line[n - 1] = '\0';
       if (lineno == 1)
         {
-          if (strcmp (line, STATE_HEADER) == 0)
-            continue;
-          if (strncmp (line, "nslab-state ", 12) == 0)
-            rc = nslab_error (err, 0, "%s/journal: unknown state version \"%.40s\" (this nslab reads %s): left as it is",
-                              dir, line, STATE_HEADER);
-          else
-            rc = not_a_lab (dir, err);
-          break;
+          first = xstrdup (line);
+          continue;
+        }
+      if (lineno == 2)
+        {
+          rc = check_header (first, line, dirname, dir, err);
+          header_seen = true;
+          continue;
         }
       if (strncmp (line, "lab ", 4) == 0)
         {
-          /* The record must name its own dir: a journal copied or moved
-           * under another name is not that lab's. */
+          /* A second lab record must name the dir too. */
           if (strcmp (line + 4, dirname) != 0)
             rc = not_a_lab (dir, err);
-          lab_seen = true;
           continue;
         }
       if (strncmp (line, "scenario ", 9) == 0)
@@ -994,8 +1008,9 @@ state_parse (FILE *f, const char *dirname, const char *dir, struct state **out, 
         *VEC_PUSH (st->bad, st->n_bad) = xasprintf ("line %zu: %.80s", lineno, copy);
     }
   free (line);
-  if (rc == 0 && ! lab_seen)
-    rc = not_a_lab (dir, err);
+  if (rc == 0 && ! header_seen)
+    rc = check_header (first, NULL, dirname, dir, err);
+  free (first);
   if (rc < 0)
     {
       state_free (st);
@@ -1003,6 +1018,37 @@ state_parse (FILE *f, const char *dirname, const char *dir, struct state **out, 
     }
   *out = st;
   return 0;
+}
+
+/* The journal's header only (state_open's check that a dir is a lab
+ * before it locks or writes anything there), without reading the records:
+ * the control loop opens its lab's journal twice a round, and the journal
+ * grows with every pod the lab has had. */
+static int
+check_header_at (int dir_fd, const char *lab, const char *dir, nslab_error_t *err)
+{
+  cleanup_close int fd = open_in_lab (dir_fd, dir, "journal", O_RDONLY, err);
+  if (fd < 0)
+    return -1;
+  /* "nslab-state 1\nlab NAME\n": a lab name is a file name. */
+  char buf[sizeof STATE_HEADER + 4 + NAME_MAX + 2];
+  ssize_t n;
+  do
+    n = pread (fd, buf, sizeof buf - 1, 0);
+  while (n < 0 && errno == EINTR);
+  if (n < 0)
+    return nslab_error (err, errno, "read %s/journal", dir);
+  buf[n] = '\0';
+  char *l1 = NULL, *l2 = NULL, *nl = strchr (buf, '\n');
+  if (nl != NULL)
+    {
+      *nl = '\0';
+      l1 = buf;
+      char *nl2 = strchr (nl + 1, '\n');
+      if (nl2 != NULL)
+        *nl2 = '\0', l2 = nl + 1;
+    }
+  return check_header (l1, l2, lab, dir, err);
 }
 
 static int
