@@ -8,6 +8,9 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -18,6 +21,7 @@
 #include "apiserver/exec.h"
 #include "apiserver/pki.h"
 #include "apiserver/request.h"
+#include "apiserver/tls_relay.h"
 #include "base/util.h"
 
 /* Each connection's request body, gathered before it is answered. */
@@ -456,6 +460,20 @@ on_completed (void *cls, struct MHD_Connection *c, void **con_cls, enum MHD_Requ
   *con_cls = NULL;
 }
 
+/* libmicrohttpd's messages, to stderr (the server's log), less those of
+ * its TCP tuning: its connections are tls_relay's socketpairs, where
+ * TCP_NODELAY and TCP_CORK fail with EOPNOTSUPP, which 0.9.75 does not
+ * take for "not TCP" and reports on every answer. */
+static void
+log_mhd (void *cls, const char *fmt, va_list ap)
+{
+  (void) cls;
+  if (strncmp (fmt, "Setting %s option to %s state failed", 36) == 0
+      || strncmp (fmt, "Failed to push the data from buffers to the network", 51) == 0)
+    return;
+  vfprintf (stderr, fmt, ap);
+}
+
 int
 apiserver_serve (struct api *a, const char *dir, int listen_fd, volatile sig_atomic_t *stop, nslab_error_t *err)
 {
@@ -466,18 +484,27 @@ apiserver_serve (struct api *a, const char *dir, int listen_fd, volatile sig_ato
   /* A thread per connection, so that a watch can wait for the store to
    * change without holding up other requests (a content reader in a
    * polling thread may not block); small stacks, as the work is
-   * api_handle's, one at a time behind its lock. */
+   * api_handle's, one at a time behind its lock. The TLS is ended by
+   * tls_relay (see there why), which takes the stop signals: every other
+   * thread starts with them blocked. */
+  sigset_t stop_sigs, old;
+  sigemptyset (&stop_sigs);
+  sigaddset (&stop_sigs, SIGTERM);
+  sigaddset (&stop_sigs, SIGINT);
+  pthread_sigmask (SIG_BLOCK, &stop_sigs, &old);
   struct MHD_Daemon *d = MHD_start_daemon (
-      MHD_USE_TLS | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL
-          | MHD_USE_ERROR_LOG | MHD_ALLOW_UPGRADE,
-      0, NULL, NULL, on_request, a, MHD_OPTION_LISTEN_SOCKET, listen_fd, MHD_OPTION_HTTPS_MEM_CERT, crt,
-      MHD_OPTION_HTTPS_MEM_KEY, key, MHD_OPTION_THREAD_STACK_SIZE, (size_t) (512 * 1024),
-      MHD_OPTION_CONNECTION_LIMIT, 1000u, MHD_OPTION_CONNECTION_TIMEOUT, 60u,
-      MHD_OPTION_LISTEN_BACKLOG_SIZE, 256u, MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL, MHD_OPTION_END);
+      MHD_USE_NO_LISTEN_SOCKET | MHD_USE_ITC | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION
+          | MHD_USE_POLL | MHD_USE_ERROR_LOG | MHD_ALLOW_UPGRADE,
+      0, NULL, NULL, on_request, a, MHD_OPTION_EXTERNAL_LOGGER, log_mhd, NULL, MHD_OPTION_THREAD_STACK_SIZE, (size_t) (512 * 1024),
+      MHD_OPTION_CONNECTION_LIMIT, 1000u, MHD_OPTION_CONNECTION_TIMEOUT, 60u, MHD_OPTION_NOTIFY_COMPLETED,
+      on_completed, NULL, MHD_OPTION_END);
   if (d == NULL)
-    return nslab_error (err, errno, "start the HTTPS server");
-  while (!*stop)
-    pause ();
+    {
+      pthread_sigmask (SIG_SETMASK, &old, NULL);
+      return nslab_error (err, errno, "start the HTTP server");
+    }
+  int rc = tls_relay_serve (d, listen_fd, crt, key, stop, err);
   MHD_stop_daemon (d);
-  return 0;
+  pthread_sigmask (SIG_SETMASK, &old, NULL);
+  return rc;
 }

@@ -1,5 +1,6 @@
-/* The lab's API server over HTTPS: libmicrohttpd with GnuTLS, the lab's
- * serving certificate (pki.h), answers from api_handle. kubectl speaks
+/* The lab's API server over HTTPS: libmicrohttpd behind GnuTLS
+ * (tls_relay.h), the lab's serving certificate (pki.h), answers from
+ * api_handle. kubectl speaks
  * HTTP/1.1 to it (it offers h2 by ALPN and falls back). */
 #ifndef NSLAB_APISERVER_SERVER_H
 #define NSLAB_APISERVER_SERVER_H
