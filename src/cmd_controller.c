@@ -26,6 +26,17 @@
 
 static volatile sig_atomic_t stop;
 
+/* CPU time (user + system) of WHO: RUSAGE_SELF, all the loop's threads (the
+ * snapshot's too); RUSAGE_CHILDREN, its children once reaped (the nodes'
+ * iptables-restore and nft, which a round reaps before it ends). */
+static long long
+cpu_us (int who)
+{
+  struct rusage ru;
+  if (getrusage (who, &ru) < 0)
+    return 0;
+  return (long long) (ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000000 + ru.ru_utime.tv_usec + ru.ru_stime.tv_usec;
+}
 
 static long long
 now_ms (void)
@@ -150,6 +161,7 @@ controller_main (int argc, char **argv)
   while (!stop)
     {
       bool full = now_ms () >= next_full;
+      long long cpu_self = trace ? cpu_us (RUSAGE_SELF) : 0, cpu_children = trace ? cpu_us (RUSAGE_CHILDREN) : 0;
       int r = controller_round (c, full, &err);
       if (r < 0)
         {
@@ -177,12 +189,16 @@ controller_main (int argc, char **argv)
             {
               /* what the heap holds after the trim: live blocks against free ones (fragmentation) */
               struct mallinfo2 mi = mallinfo2 ();
+              cpu_self = cpu_us (RUSAGE_SELF) - cpu_self;
+              cpu_children = cpu_us (RUSAGE_CHILDREN) - cpu_children;
               fprintf (stderr,
                        "round%s%s%s%s%s%s: observe %lld plan %lld apply %lld (rules %lld) store %lld (snapshot wait %lld) events "
-                       "%lld total %lld us; heap in use %zu KiB, free %zu KiB, mmapped %zu KiB%s%s\n",
+                       "%lld total %lld us; cpu %lld (children %lld) us; heap in use %zu KiB, free %zu KiB, mmapped %zu "
+                       "KiB%s%s\n",
                        full ? " full" : "", tm.store_changed ? " store" : "", tm.app_changed ? " app" : "",
                        tm.ready_changed ? " ready" : "", tm.settled ? " settled" : "", tm.scoped ? " scoped" : "", tm.observe,
-                       tm.plan, tm.apply, tm.rules, tm.store, tm.snapshot_wait, tm.events, tm.total, mi.uordblks / 1024,
+                       tm.plan, tm.apply, tm.rules, tm.store, tm.snapshot_wait, tm.events, tm.total,
+                       cpu_self + cpu_children, cpu_children, mi.uordblks / 1024,
                        mi.fordblks / 1024, mi.hblkhd / 1024, tm.unscoped ? "; unscoped: " : "",
                        tm.unscoped ? tm.unscoped : "");
             }
