@@ -11,6 +11,7 @@
 #include "apiserver/api.h"
 #include "apiserver/create.h"
 #include "apiserver/request.h"
+#include "base/json.h"
 #include "plan/plan.h"
 #include "scenario/scenario.h"
 #include "state/journal.h"
@@ -593,6 +594,37 @@ START_TEST (openapi_v2)
 }
 END_TEST
 
+/* The server's answers are written by json_text: the bytes json_dumps
+ * writes, small and large (past glibc's mmap threshold, where realloc
+ * moves pages), and its length. */
+START_TEST (answer_text_as_json_dumps)
+{
+  json_t *big = json_array ();
+  for (int i = 0; i < 20000; i++)
+    json_array_append_new (big, json_pack ("{s:i, s:s}", "i", i, "s", "quote \" tab \t \u00e9"));
+  json_t *values[] = { json_object (), json_array (), json_string ("a\nb"), json_integer (-3), big };
+  for (size_t k = 0; k < ARRAY_SIZE (values); k++)
+    for (size_t flags = 0; flags < 2; flags++)
+      {
+        size_t f = flags ? JSON_COMPACT : JSON_INDENT (2);
+        char *want = json_dumps (values[k], f | JSON_ENCODE_ANY);
+        size_t len = 99;
+        char *got = json_text (values[k], f | JSON_ENCODE_ANY, &len);
+        ck_assert_ptr_nonnull (got);
+        ck_assert_uint_eq (len, strlen (want));
+        ck_assert_str_eq (got, want);
+        free (want);
+        free (got);
+      }
+  size_t big_len = 0;
+  char *big_text = json_text (big, JSON_COMPACT, &big_len);
+  ck_assert_uint_gt (big_len, 512 * 1024);
+  free (big_text);
+  for (size_t k = 0; k < ARRAY_SIZE (values); k++)
+    json_decref (values[k]);
+}
+END_TEST
+
 static Suite *
 make_suite (void)
 {
@@ -608,6 +640,7 @@ make_suite (void)
   tcase_add_test (tc, security_context_keys);
   tcase_add_test (tc, watch_events);
   tcase_add_test (tc, openapi_v2);
+  tcase_add_test (tc, answer_text_as_json_dumps);
   suite_add_tcase (s, tc);
   return s;
 }

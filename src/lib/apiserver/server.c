@@ -22,6 +22,7 @@
 #include "apiserver/pki.h"
 #include "apiserver/request.h"
 #include "apiserver/tls_relay.h"
+#include "base/json.h"
 #include "base/util.h"
 
 /* Each connection's request body, gathered before it is answered. */
@@ -38,8 +39,10 @@ struct pending {
 static enum MHD_Result
 respond (struct MHD_Connection *c, const struct api_response *r, size_t *sent)
 {
-  char *text = r->text ? strdup (r->text) : json_dumps (r->body, JSON_COMPACT);
-  size_t len = text ? strlen (text) : 0;
+  size_t len = 0;
+  char *text = r->text ? strdup (r->text) : json_text (r->body, JSON_COMPACT, &len);
+  if (r->text && text)
+    len = strlen (text);
   if (sent)
     *sent = len;
   struct MHD_Response *resp = MHD_create_response_from_buffer (len, text ? text : (char *) "",

@@ -210,6 +210,27 @@ json_at (const json_t *o, const char *path)
   return o;
 }
 
+static int
+append_text (const char *buf, size_t size, void *data)
+{
+  sb_addn (data, buf, size);
+  return 0;
+}
+
+char *
+json_text (const json_t *j, size_t flags, size_t *len)
+{
+  struct strbuf sb;
+  sb_init (&sb);
+  if (json_dump_callback (j, append_text, &sb, flags) < 0)
+    {
+      sb_free (&sb);
+      return NULL;
+    }
+  *len = sb.len;
+  return sb_steal (&sb);
+}
+
 char *
 json_compact (json_t *j)
 {
