@@ -176,6 +176,8 @@ kubelet_plan_processes (struct plan *p, const struct model *m)
       pr->files[1] = xstrdup (cni_conflist (m));
       kube_proxy_app (&pr->app, m, n);
     }
+  /* Looked up once: every pod's environment has it (below). */
+  const struct model_service *kube = master_service (m);
   for (size_t i = 0; i < m->n_pods; i++)
     {
       const struct model_pod *pod = &m->pods[i];
@@ -211,7 +213,6 @@ kubelet_plan_processes (struct plan *p, const struct model *m)
        * (getServiceEnvVarMap: the master service whatever the pod's
        * namespace) and in-cluster clients (client-go's InClusterConfig)
        * need to find the API server. */
-      const struct model_service *kube = master_service (m);
       pr->env = xcalloc (kube ? 14 : 6, sizeof (char *));
       pr->env[0] = xasprintf ("POD_NAME=%s", pod->name);
       pr->env[1] = xasprintf ("POD_NAMESPACE=%s", pod->ns);
