@@ -148,6 +148,48 @@ START_TEST (test_parse_node_netns_records)
 }
 END_TEST
 
+/* A namespace gone and recorded again is the new one, last; its identity
+ * the one recorded after; a gone one's identity record is not acted on.
+ * Then thousands of namespaces, some gone, read in order (one pass). */
+START_TEST (test_parse_netns_gone_and_again)
+{
+  struct state *st = parse_ok (HEADER "netns k3s-a\nnetns k3s-b\nnetns-ino k3s-a 1 2\nnetns k3s-b\n"
+                                      "gone-netns k3s-a\nnetns-ino k3s-a 5 6\nnetns k3s-c\nnetns k3s-a\n"
+                                      "netns-ino k3s-a 3 4\ngone-netns k3s-zz\n");
+  ck_assert_uint_eq (st->n_netns, 3);
+  ck_assert_str_eq (st->netns[0], "k3s-b");
+  ck_assert_str_eq (st->netns[1], "k3s-c");
+  ck_assert_str_eq (st->netns[2], "k3s-a");
+  ck_assert (!st->netns_ident[0].known && !st->netns_ident[1].known);
+  ck_assert (st->netns_ident[2].known);
+  ck_assert_uint_eq (st->netns_ident[2].dev, 3);
+  ck_assert_uint_eq (st->netns_ident[2].ino, 4);
+  /* the identity of a gone one, and the end of one never recorded */
+  ck_assert_uint_eq (st->n_bad, 2);
+  state_free (st);
+
+  struct strbuf j;
+  sb_init (&j);
+  sb_add (&j, HEADER);
+  for (int i = 0; i < 5000; i++)
+    sb_addf (&j, "netns k3s-p%d\nnetns-ino k3s-p%d 7 %d\n", i, i, i);
+  for (int i = 0; i < 5000; i += 2)
+    sb_addf (&j, "gone-netns k3s-p%d\n", i);
+  char *text = sb_steal (&j);
+  st = parse_ok (text);
+  ck_assert_uint_eq (st->n_netns, 2500);
+  for (size_t k = 0; k < st->n_netns; k++)
+    {
+      char want[32];
+      snprintf (want, sizeof want, "k3s-p%zu", 2 * k + 1);
+      ck_assert_str_eq (st->netns[k], want);
+      ck_assert_uint_eq (st->netns_ident[k].ino, 2 * k + 1);
+    }
+  state_free (st);
+  free (text);
+}
+END_TEST
+
 /* Journals that are not a lab's (LAB_REFUSED) or of another version:
  * refused whole by the parser and by state_open's header check alike. */
 static const char *const not_lab[] = {
@@ -508,6 +550,7 @@ make_suite (void)
   tcase_add_test (tc, test_parse_garbled_and_unknown_records);
   tcase_add_test (tc, test_parse_cni_records);
   tcase_add_test (tc, test_parse_node_netns_records);
+  tcase_add_test (tc, test_parse_netns_gone_and_again);
   tcase_add_test (tc, test_parse_refuses_whole_journal);
   tcase_add_test (tc, test_netns_name_ok);
   tcase_add_test (tc, test_load_refuses_untrusted_dirs);

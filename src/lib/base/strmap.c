@@ -73,6 +73,13 @@ strmap_put (struct strmap *m, const char *key, void *val)
   return val;
 }
 
+void
+strmap_set (struct strmap *m, const char *key, void *val)
+{
+  if (strmap_put (m, key, val) != val)
+    m->vals[strmap_slot (m->keys, m->cap, key)] = val;
+}
+
 /* Index maps store index + 1, since NULL means "absent". */
 size_t
 strmap_claim (struct strmap *m, const char *key, size_t idx)

@@ -18,6 +18,8 @@ void *strmap_get (const struct strmap *m, const char *key);
 /* Stores VAL (not NULL) under KEY unless KEY is present; returns the value
  * now stored under KEY (the old one when present). */
 void *strmap_put (struct strmap *m, const char *key, void *val);
+/* Stores VAL (not NULL) under KEY, in place of any value there. */
+void strmap_set (struct strmap *m, const char *key, void *val);
 
 /* Index maps: "which object has KEY?". strmap_claim gives KEY to object IDX
  * unless another object has it already, and returns the owner's index: IDX

@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "base/strmap.h"
 #include "base/util.h"
 
 struct state_writer {
@@ -757,9 +758,25 @@ parse_int (const char *s, int *out)
   return true;
 }
 
-/* One complete record; false when it is garbled or unknown (never acted on). */
+/* Where NAME is in st->netns while the journal is read (NETNS_AT, see
+ * parse_line): false when it is not there (never recorded, or gone). */
 static bool
-parse_line (struct state *st, char *line)
+netns_index (const struct state *st, const struct strmap *netns_at, const char *name, size_t *at)
+{
+  uintptr_t v = (uintptr_t) strmap_get (netns_at, name);
+  if (v == 0 || st->netns[v - 1] == NULL)
+    return false;
+  *at = v - 1;
+  return true;
+}
+
+/* One complete record; false when it is garbled or unknown (never acted on).
+ * NETNS_AT: each namespace's name -> its index + 1 in st->netns, whose entry
+ * a gone-netns record sets to NULL (the parse compacts them at its end), so
+ * that a lab of thousands of pods is read in one pass, not in one scan of
+ * every namespace per record. */
+static bool
+parse_line (struct state *st, struct strmap *netns_at, char *line)
 {
   char *save = NULL;
   char *key = strtok_r (line, " ", &save);
@@ -825,11 +842,12 @@ parse_line (struct state *st, char *line)
     }
   if (strcmp (key, "netns") == 0 && nf == 1)
     {
-      for (size_t i = 0; i < st->n_netns; i++)
-        if (strcmp (st->netns[i], f[0]) == 0)
-          return true;
-      st->netns_ident = xrealloc (st->netns_ident, (st->n_netns + 1) * sizeof *st->netns_ident);
-      st->netns_ident[st->n_netns] = (struct state_ns_ident) { 0 };
+      size_t at;
+      if (netns_index (st, netns_at, f[0], &at))
+        return true;
+      size_t n = st->n_netns;
+      *VEC_PUSH (st->netns_ident, n) = (struct state_ns_ident) { 0 };
+      strmap_set (netns_at, f[0], (void *) (uintptr_t) (st->n_netns + 1));
       *VEC_PUSH (st->netns, st->n_netns) = xstrdup (f[0]);
       return true;
     }
@@ -839,13 +857,11 @@ parse_line (struct state *st, char *line)
       if (! parse_u64 (f[1], &id.dev) || ! parse_u64 (f[2], &id.ino))
         return false;
       /* Only for a namespace whose intent was recorded before. */
-      for (size_t i = 0; i < st->n_netns; i++)
-        if (strcmp (st->netns[i], f[0]) == 0)
-          {
-            st->netns_ident[i] = id;
-            return true;
-          }
-      return false;
+      size_t at;
+      if (!netns_index (st, netns_at, f[0], &at))
+        return false;
+      st->netns_ident[at] = id;
+      return true;
     }
   if (strcmp (key, "node-netns") == 0 && nf == 3)
     {
@@ -875,16 +891,12 @@ parse_line (struct state *st, char *line)
             memmove (&st->cnis[i], &st->cnis[i + 1], (st->n_cnis - i - 1) * sizeof *st->cnis);
             st->n_cnis--;
           }
-      for (size_t i = 0; i < st->n_netns; i++)
-        if (strcmp (st->netns[i], f[0]) == 0)
-          {
-            free (st->netns[i]);
-            memmove (&st->netns[i], &st->netns[i + 1], (st->n_netns - i - 1) * sizeof *st->netns);
-            memmove (&st->netns_ident[i], &st->netns_ident[i + 1], (st->n_netns - i - 1) * sizeof *st->netns_ident);
-            st->n_netns--;
-            return true;
-          }
-      return false;
+      size_t at;
+      if (!netns_index (st, netns_at, f[0], &at))
+        return false;
+      free (st->netns[at]);
+      st->netns[at] = NULL;
+      return true;
     }
   if (strcmp (key, "gone-proc") == 0 && nf == 2)
     {
@@ -973,6 +985,8 @@ state_parse (FILE *f, const char *dirname, const char *dir, struct state **out, 
   ssize_t n;
   int rc = 0;
   bool header_seen = false;
+  struct strmap netns_at;
+  strmap_init (&netns_at);
   for (size_t lineno = 1; rc == 0 && (n = getline (&line, &cap, f)) > 0; lineno++)
     {
       /* A line without its newline is a record cut short by a kill. */
@@ -1004,10 +1018,20 @@ state_parse (FILE *f, const char *dirname, const char *dir, struct state **out, 
           continue;
         }
       cleanup_free char *copy = xstrdup (line);
-      if (! parse_line (st, line))
+      if (! parse_line (st, &netns_at, line))
         *VEC_PUSH (st->bad, st->n_bad) = xasprintf ("line %zu: %.80s", lineno, copy);
     }
   free (line);
+  strmap_free (&netns_at);
+  /* The gone namespaces out, the others in their order. */
+  size_t kept = 0;
+  for (size_t i = 0; i < st->n_netns; i++)
+    if (st->netns[i] != NULL)
+      {
+        st->netns_ident[kept] = st->netns_ident[i];
+        st->netns[kept++] = st->netns[i];
+      }
+  st->n_netns = kept;
   if (rc == 0 && ! header_seen)
     rc = check_header (first, NULL, dirname, dir, err);
   free (first);
