@@ -28,6 +28,7 @@
 #include "runtime/cni.h"
 #include "runtime/node_netns.h"
 #include "runtime/pause.h"
+#include "base/strmap.h"
 #include "base/util.h"
 
 /* How long down waits for SIGKILLed processes to be gone. */
@@ -279,7 +280,7 @@ netns_worker (void *arg)
  * that is gone takes its plugins' state with it. A failing DEL is reported
  * and teardown goes on. */
 static void
-cni_delete_one (const struct state *st, const struct state_cni *c, nslab_error_t *e)
+cni_delete_one (const struct state *st, const struct state_cni *c, const char *node_netns, nslab_error_t *e)
 {
   if (!state_netns_name_ok (st->lab, c->node_ns) || !state_netns_name_ok (st->lab, c->pod_ns)
       || strchr (c->type, '/') || strchr (c->container_id, '/'))
@@ -292,12 +293,6 @@ cni_delete_one (const struct state *st, const struct state_cni *c, nslab_error_t
     return;
   cleanup_free char *nspath = netns_exists (c->pod_ns) ? netns_path (c->pod_ns) : xstrdup ("");
   cleanup_free char *data = xasprintf ("%s/cni/%s", st->dir, c->node_ns);
-  /* The DEL gets the CNI_NETNS its ADD got: the name the pod's namespace
-   * has on its node, when the journal has it. */
-  const char *node_netns = NULL;
-  for (size_t i = 0; i < st->n_node_netns && node_netns == NULL; i++)
-    if (strcmp (st->node_netns[i].pod_ns, c->pod_ns) == 0)
-      node_netns = st->node_netns[i].name;
   struct cni_call call = { .command = "DEL", .plugin_dir = PLAN_CNI_PATH, .type = c->type,
                            .container_id = c->container_id, .netns_path = nspath, .node_netns = node_netns,
                            .ifname = c->ifname, .config = c->config, .node_ns = c->node_ns, .data_dir = data };
@@ -311,9 +306,18 @@ cni_delete_one (const struct state *st, const struct state_cni *c, nslab_error_t
  * lab's pods go from a few threads at once, each pod's calls in order. */
 #define CNI_THREADS 8
 
+/* A pod namespace's recorded calls, newest first, and the name its node
+ * gave it (the DEL gets the CNI_NETNS its ADD got, when the journal has
+ * it). */
+struct cni_pod {
+  size_t *calls;
+  size_t n_calls;
+  const char *node_netns;
+};
+
 struct cni_work {
   const struct state *st;
-  char **pods;        /* distinct pod namespaces, newest first */
+  struct cni_pod *pods; /* distinct pod namespaces, newest first */
   size_t n_pods;
   nslab_error_t *errs;
   atomic_size_t next;
@@ -328,13 +332,12 @@ cni_worker (void *arg)
       size_t k = atomic_fetch_add (&w->next, 1);
       if (k >= w->n_pods)
         return NULL;
-      for (size_t i = w->st->n_cnis; i-- > 0;)
-        if (strcmp (w->st->cnis[i].pod_ns, w->pods[k]) == 0)
-          {
-            nslab_error_t e = NULL;
-            cni_delete_one (w->st, &w->st->cnis[i], &e);
-            nslab_error_keep_first (&w->errs[k], &e);
-          }
+      for (size_t i = 0; i < w->pods[k].n_calls; i++)
+        {
+          nslab_error_t e = NULL;
+          cni_delete_one (w->st, &w->st->cnis[w->pods[k].calls[i]], w->pods[k].node_netns, &e);
+          nslab_error_keep_first (&w->errs[k], &e);
+        }
     }
 }
 
@@ -345,14 +348,24 @@ cni_delete (const struct state *st, nslab_error_t *err)
     return 0;
   struct cni_work w = { .st = st };
   w.pods = xcalloc (st->n_cnis, sizeof *w.pods);
+  /* pod namespace -> its index + 1 in w.pods: one pass over the calls */
+  struct strmap at;
+  strmap_init (&at);
   for (size_t i = st->n_cnis; i-- > 0;)
     {
-      bool seen = false;
-      for (size_t k = 0; k < w.n_pods && !seen; k++)
-        seen = strcmp (w.pods[k], st->cnis[i].pod_ns) == 0;
-      if (!seen)
-        w.pods[w.n_pods++] = st->cnis[i].pod_ns;
+      size_t k = strmap_claim (&at, st->cnis[i].pod_ns, w.n_pods);
+      if (k == w.n_pods)
+        w.n_pods++;
+      struct cni_pod *pod = &w.pods[k];
+      *VEC_PUSH (pod->calls, pod->n_calls) = i;
     }
+  for (size_t i = 0; i < st->n_node_netns; i++)
+    {
+      size_t k;
+      if (strmap_owner (&at, st->node_netns[i].pod_ns, &k) && w.pods[k].node_netns == NULL)
+        w.pods[k].node_netns = st->node_netns[i].name;
+    }
+  strmap_free (&at);
   w.errs = xcalloc (w.n_pods, sizeof *w.errs);
   atomic_init (&w.next, 0);
   pthread_t th[CNI_THREADS];
@@ -365,12 +378,15 @@ cni_delete (const struct state *st, nslab_error_t *err)
     pthread_join (th[t], NULL);
   int rc = 0;
   for (size_t k = 0; k < w.n_pods; k++)
-    if (w.errs[k] != NULL)
-      {
-        nslab_error_keep_first (err, &w.errs[k]);
-        nslab_error_free (&w.errs[k]);
-        rc = -1;
-      }
+    {
+      if (w.errs[k] != NULL)
+        {
+          nslab_error_keep_first (err, &w.errs[k]);
+          nslab_error_free (&w.errs[k]);
+          rc = -1;
+        }
+      free (w.pods[k].calls);
+    }
   free (w.errs);
   free (w.pods);
   return rc;
