@@ -448,12 +448,9 @@ teardown_objects (const struct state *st, nslab_error_t *err)
 }
 
 static bool
-name_in (const char *name, char *const *names, size_t n)
+name_in (const char *name, const struct strmap *names)
 {
-  for (size_t i = 0; i < n; i++)
-    if (strcmp (names[i], name) == 0)
-      return true;
-  return false;
+  return strmap_get (names, name) != NULL;
 }
 
 int
@@ -463,34 +460,48 @@ teardown_namespaces (struct state_writer *w, const struct state *st, char *const
   /* A view of st holding only the records of those namespaces: the same
    * checks as down, for fewer objects. */
   struct state part = { .lab = st->lab, .dir = st->dir };
+  /* looked up by a hash: a scale to 0 takes a thousand pods at once */
+  struct strmap set;
+  strmap_init (&set);
+  for (size_t i = 0; i < n; i++)
+    strmap_put (&set, names[i], (void *) 1);
   part.netns = xcalloc (n + 1, sizeof *part.netns);
   part.netns_ident = xcalloc (n + 1, sizeof *part.netns_ident);
   part.procs = xcalloc (st->n_procs + 1, sizeof *part.procs);
   for (size_t i = 0; i < st->n_netns; i++)
-    if (name_in (st->netns[i], names, n))
+    if (name_in (st->netns[i], &set))
       {
         part.netns[part.n_netns] = st->netns[i];
         part.netns_ident[part.n_netns++] = st->netns_ident[i];
       }
   for (size_t i = 0; i < st->n_procs; i++)
-    if (name_in (st->procs[i].netns, names, n))
+    if (name_in (st->procs[i].netns, &set))
       part.procs[part.n_procs++] = st->procs[i];
   part.cnis = xcalloc (st->n_cnis + 1, sizeof *part.cnis);
   for (size_t i = 0; i < st->n_cnis; i++)
-    if (name_in (st->cnis[i].pod_ns, names, n))
+    if (name_in (st->cnis[i].pod_ns, &set))
       part.cnis[part.n_cnis++] = st->cnis[i];
   /* Their names on their nodes first (the node lives on): each pins its
    * namespace, which would otherwise outlive its pod. */
   int rc = 0;
+  size_t *node_procs = xcalloc (st->n_procs + 1, sizeof *node_procs), n_node_procs = 0;
+  for (size_t j = 0; j < st->n_procs; j++)
+    if (st->procs[j].kind == STATE_PROC_NODE)
+      node_procs[n_node_procs++] = j;
   for (size_t i = 0; rc == 0 && i < st->n_node_netns; i++)
     {
       const struct state_node_netns *nn = &st->node_netns[i];
-      if (!name_in (nn->pod_ns, names, n))
+      if (!name_in (nn->pod_ns, &set))
         continue;
-      for (size_t j = 0; rc == 0 && j < st->n_procs; j++)
-        if (st->procs[j].kind == STATE_PROC_NODE && strcmp (st->procs[j].name, nn->node) == 0)
-          rc = node_netns_remove (st->procs[j].pid, st->procs[j].starttime, &nn->name, 1, err);
+      for (size_t k = 0; rc == 0 && k < n_node_procs; k++)
+        {
+          const struct state_process *np = &st->procs[node_procs[k]];
+          if (strcmp (np->name, nn->node) == 0)
+            rc = node_netns_remove (np->pid, np->starttime, &nn->name, 1, err);
+        }
     }
+  free (node_procs);
+  strmap_free (&set);
   struct steps s = { .crash = -1 };
   if (rc == 0)
     rc = teardown_run (&part, &s, err);
