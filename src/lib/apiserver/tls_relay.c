@@ -73,9 +73,6 @@ relay_put (struct relay *r)
   free (r);
 }
 
-/* Server to client, until the server closes its end (or the client is
- * gone): then close_notify, and the client's socket shut so that the
- * other direction's receive returns. */
 static char *
 buf_map (void)
 {
@@ -90,6 +87,9 @@ buf_unmap (char **p)
     munmap (*p, RELAY_BUF);
 }
 
+/* Server to client, until the server closes its end (or the client is
+ * gone): then close_notify, and the client's socket shut so that the
+ * other direction's receive returns. */
 static void *
 relay_out (void *arg)
 {
@@ -188,8 +188,9 @@ relay_start (void *arg)
       relay_put (r);
       return NULL;
     }
-  /* An address of its own kind, so the server takes it for what it is
-   * (no TCP options on it); nothing reads the client's address. */
+  /* Nothing reads the client's address: the socketpair's own kind.
+   * (libmicrohttpd 0.9.75 still tries its TCP options on it: server.c's
+   * log_mhd drops what it says of them.) */
   struct sockaddr_un un = { .sun_family = AF_UNIX };
   if (MHD_add_connection (set->d, sv[1], (const struct sockaddr *) &un, sizeof un.sun_family) != MHD_YES)
     {
