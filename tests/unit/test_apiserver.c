@@ -625,6 +625,67 @@ START_TEST (answer_text_as_json_dumps)
 }
 END_TEST
 
+/* json_text writes compact text itself: byte for byte what json_dumps
+ * writes, for every escape, UTF-8 of each length, keys that need escaping,
+ * nesting, numbers, and NULL for what jansson refuses (invalid UTF-8). */
+START_TEST (compact_text_as_json_dumps)
+{
+  char all[0x80 + 1];
+  for (int c = 1; c < 0x80; c++)
+    all[c - 1] = (char) c;
+  all[0x7f] = '\0';
+  json_t *obj = json_object ();
+  json_object_set_new (obj, "plain", json_string ("abc"));
+  json_object_set_new (obj, "ascii", json_string (all));
+  json_object_set_new (obj, "utf8", json_string ("\u00e9 \u20ac \U0001F600 \u07ff \uffff"));
+  json_object_set_new (obj, "nul", json_stringn ("a\0b", 3));
+  json_object_set_new (obj, "k\"e\\y\n\x01", json_true ());
+  json_object_set_new (obj, "", json_false ());
+  json_object_set_new (obj, "slash/", json_string ("/</script>"));
+  json_object_set_new (obj, "ints", json_pack ("[I, I, i, i]", (json_int_t) INT64_MAX, (json_int_t) INT64_MIN, 0, -1));
+  json_object_set_new (obj, "reals", json_pack ("[f, f, f]", 1.0, 0.1, -2.5e-300));
+  json_t *nested = json_pack ("{s:[[], {}, [n, {s:{}}]]}", "x", "y");
+  ck_assert_ptr_nonnull (nested);
+  json_object_set_new (obj, "nested", nested);
+  json_object_setn_new (obj, "n\0ul", 4, json_null ());
+  json_t *values[] = { obj, json_array (), json_object (), json_string ("\t"), json_integer (7), json_real (3.0), json_null () };
+  size_t flag_sets[] = { JSON_COMPACT, JSON_COMPACT | JSON_PRESERVE_ORDER, JSON_COMPACT | JSON_ENCODE_ANY,
+                         JSON_COMPACT | JSON_ENCODE_ANY | JSON_PRESERVE_ORDER, JSON_COMPACT | JSON_SORT_KEYS,
+                         JSON_COMPACT | JSON_ENSURE_ASCII | JSON_ESCAPE_SLASH, 0 };
+  for (size_t k = 0; k < ARRAY_SIZE (values); k++)
+    for (size_t f = 0; f < ARRAY_SIZE (flag_sets); f++)
+      {
+        char *want = json_dumps (values[k], flag_sets[f]);
+        size_t len = 99;
+        char *got = json_text (values[k], flag_sets[f], &len);
+        if (want == NULL)
+          {
+            ck_assert_ptr_null (got);
+            continue;
+          }
+        ck_assert_ptr_nonnull (got);
+        ck_assert_uint_eq (len, strlen (want));
+        ck_assert_str_eq (got, want);
+        free (want);
+        free (got);
+      }
+  /* invalid UTF-8 (each kind jansson refuses) is refused as jansson does */
+  static const char *const bad[] = { "\x80", "\xc0\xaf", "\xc1\xbf", "\xe0\x80\xaf", "\xed\xa0\x80", "\xf4\x90\x80\x80",
+                                     "\xf5\x80\x80\x80", "\xc3", "\xe2\x82", "ok\xff" };
+  for (size_t i = 0; i < ARRAY_SIZE (bad); i++)
+    {
+      json_t *a = json_pack ("[o]", json_stringn_nocheck (bad[i], strlen (bad[i])));
+      char *want = json_dumps (a, JSON_COMPACT);
+      size_t len = 0;
+      char *got = json_text (a, JSON_COMPACT, &len);
+      ck_assert_msg (want == NULL && got == NULL, "bad[%zu]: %s / %s", i, want ? want : "NULL", got ? got : "NULL");
+      json_decref (a);
+    }
+  for (size_t k = 0; k < ARRAY_SIZE (values); k++)
+    json_decref (values[k]);
+}
+END_TEST
+
 static Suite *
 make_suite (void)
 {
@@ -641,6 +702,7 @@ make_suite (void)
   tcase_add_test (tc, watch_events);
   tcase_add_test (tc, openapi_v2);
   tcase_add_test (tc, answer_text_as_json_dumps);
+  tcase_add_test (tc, compact_text_as_json_dumps);
   suite_add_tcase (s, tc);
   return s;
 }

@@ -10,6 +10,7 @@
 
 #include "apiserver/create.h"
 #include "apiserver/request.h"
+#include "base/json.h"
 #include "base/util.h"
 #include "k8s/resources.h"
 #include "state/lab_scenario.h"
@@ -1263,7 +1264,8 @@ watch_event (struct api_watch *w, const char *type, json_t *obj, const char *rv,
   else
     o = json_incref (obj);
   json_t *ev = json_pack ("{s:s, s:o}", "type", type, "object", o);
-  char *line = json_dumps (ev, JSON_COMPACT);
+  size_t len = 0;
+  char *line = json_text (ev, JSON_COMPACT, &len);
   json_decref (ev);
   if (line)
     {

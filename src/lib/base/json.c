@@ -217,15 +217,161 @@ append_text (const char *buf, size_t size, void *data)
   return 0;
 }
 
+/* ---- compact text, written directly ---- */
+
+/* The length of the UTF-8 sequence at S (N bytes left) as jansson accepts
+ * it (utf8_check_first and utf8_check_full: no overlong form, surrogate
+ * or code point past U+10FFFF), 0 when it is not one. */
+static size_t
+utf8_seq (const unsigned char *s, size_t n)
+{
+  size_t len;
+  uint32_t cp;
+  if (s[0] < 0x80)
+    return 1;
+  if (s[0] >= 0xc2 && s[0] <= 0xdf)
+    len = 2, cp = s[0] & 0x1f;
+  else if (s[0] >= 0xe0 && s[0] <= 0xef)
+    len = 3, cp = s[0] & 0x0f;
+  else if (s[0] >= 0xf0 && s[0] <= 0xf4)
+    len = 4, cp = s[0] & 0x07;
+  else
+    return 0;
+  if (len > n)
+    return 0;
+  for (size_t i = 1; i < len; i++)
+    {
+      if ((s[i] & 0xc0) != 0x80)
+        return 0;
+      cp = cp << 6 | (s[i] & 0x3f);
+    }
+  if (cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff) || (len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000))
+    return 0;
+  return len;
+}
+
+/* S as a JSON string, escaped as jansson's dump_string escapes it without
+ * JSON_ENSURE_ASCII or JSON_ESCAPE_SLASH; -1 on invalid UTF-8. */
+static int
+write_string (struct strbuf *sb, const char *str, size_t n)
+{
+  const unsigned char *s = (const unsigned char *) str;
+  sb_addn (sb, "\"", 1);
+  size_t run = 0; /* the bytes before s[i] not written yet */
+  for (size_t i = 0; i < n;)
+    {
+      unsigned char c = s[i];
+      if (c >= 0x20 && c != '"' && c != '\\')
+        {
+          size_t k = c < 0x80 ? 1 : utf8_seq (s + i, n - i);
+          if (k == 0)
+            return -1;
+          i += k;
+          run += k;
+          continue;
+        }
+      sb_addn (sb, (const char *) s + i - run, run);
+      run = 0;
+      char esc[8];
+      const char *e = c == '"' ? "\\\"" : c == '\\' ? "\\\\" : c == '\b' ? "\\b" : c == '\f' ? "\\f"
+                      : c == '\n' ? "\\n" : c == '\r' ? "\\r" : c == '\t' ? "\\t" : NULL;
+      if (e == NULL)
+        {
+          snprintf (esc, sizeof esc, "\\u%04X", c);
+          e = esc;
+        }
+      sb_addn (sb, e, strlen (e));
+      i++;
+    }
+  sb_addn (sb, (const char *) s + n - run, run);
+  sb_addn (sb, "\"", 1);
+  return 0;
+}
+
+/* Deeper than this is not nslab's JSON (or a cycle): jansson decides. */
+#define WRITE_MAX_DEPTH 512
+
+static int
+write_value (struct strbuf *sb, const json_t *j, size_t flags, int depth)
+{
+  if (depth > WRITE_MAX_DEPTH)
+    return -1;
+  switch (json_typeof (j))
+    {
+    case JSON_OBJECT:
+      {
+        sb_addn (sb, "{", 1);
+        bool first = true;
+        for (void *it = json_object_iter ((json_t *) j); it; it = json_object_iter_next ((json_t *) j, it))
+          {
+            if (!first)
+              sb_addn (sb, ",", 1);
+            first = false;
+            if (write_string (sb, json_object_iter_key (it), json_object_iter_key_len (it)) < 0)
+              return -1;
+            sb_addn (sb, ":", 1);
+            if (write_value (sb, json_object_iter_value (it), flags, depth + 1) < 0)
+              return -1;
+          }
+        sb_addn (sb, "}", 1);
+        return 0;
+      }
+    case JSON_ARRAY:
+      sb_addn (sb, "[", 1);
+      for (size_t i = 0; i < json_array_size (j); i++)
+        {
+          if (i > 0)
+            sb_addn (sb, ",", 1);
+          if (write_value (sb, json_array_get (j, i), flags, depth + 1) < 0)
+            return -1;
+        }
+      sb_addn (sb, "]", 1);
+      return 0;
+    case JSON_STRING:
+      return write_string (sb, json_string_value (j), json_string_length (j));
+    case JSON_INTEGER:
+      {
+        char b[32];
+        int n = snprintf (b, sizeof b, "%" JSON_INTEGER_FORMAT, json_integer_value (j));
+        sb_addn (sb, b, (size_t) n);
+        return 0;
+      }
+    case JSON_REAL:
+      /* jansson's own (its precision and its ".0") */
+      return json_dump_callback (j, append_text, sb, flags | JSON_ENCODE_ANY);
+    case JSON_TRUE:
+      sb_addn (sb, "true", 4);
+      return 0;
+    case JSON_FALSE:
+      sb_addn (sb, "false", 5);
+      return 0;
+    case JSON_NULL:
+      sb_addn (sb, "null", 4);
+      return 0;
+    }
+  return -1;
+}
+
 char *
 json_text (const json_t *j, size_t flags, size_t *len)
 {
   struct strbuf sb;
   sb_init (&sb);
-  if (json_dump_callback (j, append_text, &sb, flags) < 0)
+  /* Compact text, the snapshot's, the store's and the API's answers, is
+   * written here: jansson's dump walks each string a code point at a time
+   * and hands each piece to a callback, a third of what a large answer or
+   * snapshot costs. Anything else (indented, sorted keys, ASCII only), and
+   * anything this refuses (invalid UTF-8, depth), is jansson's. */
+  bool fast = j != NULL && (flags & JSON_COMPACT) && !(flags & ~(size_t) (JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_ENCODE_ANY))
+              && ((flags & JSON_ENCODE_ANY) || json_is_object (j) || json_is_array (j));
+  if (!fast || write_value (&sb, j, flags, 0) < 0)
     {
-      sb_free (&sb);
-      return NULL;
+      sb.len = 0;
+      if (json_dump_callback (j, append_text, &sb, flags) < 0)
+        {
+          sb_free (&sb);
+          return NULL;
+        }
     }
   *len = sb.len;
   return sb_steal (&sb);
@@ -240,4 +386,3 @@ json_compact (json_t *j)
     abort ();
   return s;
 }
-

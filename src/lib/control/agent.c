@@ -8,6 +8,7 @@
 #include <jansson.h>
 
 #include "apply/apply.h"
+#include "base/json.h"
 #include "base/util.h"
 #include "plan/op.h"
 #include "state/journal.h"
@@ -132,7 +133,8 @@ control_runtime_local (struct control_runtime *rt, const char *lab)
 static int
 remote_call (int fd, json_t *req, nslab_error_t *err)
 {
-  cleanup_free char *text = json_dumps (req, JSON_COMPACT);
+  size_t len = 0;
+  cleanup_free char *text = json_text (req, JSON_COMPACT, &len);
   json_decref (req);
   if (text == NULL)
     return nslab_error (err, ENOMEM, "runtime request");

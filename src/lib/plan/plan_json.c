@@ -36,11 +36,12 @@ plan_to_json (const struct plan *p)
 static int
 dump_part (json_t *j, int (*write) (const char *buf, size_t len, void *arg), void *arg)
 {
-  char *text = json_dumps (j, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_ENCODE_ANY);
+  size_t len = 0;
+  char *text = json_text (j, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_ENCODE_ANY, &len);
   json_decref (j);
   if (text == NULL)
     abort ();
-  int rc = write (text, strlen (text), arg);
+  int rc = write (text, len, arg);
   free (text);
   return rc;
 }
@@ -52,11 +53,12 @@ plan_dump_json (const struct plan *p, int (*write) (const char *buf, size_t len,
   json_t *head = json_object ();
   json_object_set_new (head, "version", json_integer (PLAN_JSON_VERSION));
   objects_to_json (p->objects, head);
-  char *text = json_dumps (head, JSON_COMPACT | JSON_PRESERVE_ORDER);
+  size_t len = 0;
+  char *text = json_text (head, JSON_COMPACT | JSON_PRESERVE_ORDER, &len);
   json_decref (head);
   if (text == NULL)
     abort ();
-  int rc = write (text, strlen (text) - 1, arg);
+  int rc = write (text, len - 1, arg);
   free (text);
   static const char ns_open[] = ",\"namespaces\":[", ops_open[] = "],\"ops\":[", end[] = "]}";
   if (rc == 0)

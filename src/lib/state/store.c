@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/json.h"
 #include "base/util.h"
 #include "k8s/pod_template.h"
 #include "k8s/resources.h"
@@ -242,7 +243,8 @@ put_locked (struct store *s, json_t *obj, nslab_error_t *err)
   char rvs[32];
   snprintf (rvs, sizeof rvs, "%lld", (long long) rv);
   json_object_set_new (meta, "resourceVersion", json_string (rvs));
-  cleanup_free char *body = json_dumps (obj, JSON_COMPACT | JSON_PRESERVE_ORDER);
+  size_t body_len = 0;
+  cleanup_free char *body = json_text (obj, JSON_COMPACT | JSON_PRESERVE_ORDER, &body_len);
   if (sqlite3_prepare_v2 (s->db,
                           "INSERT OR REPLACE INTO objects (kind, namespace, name, uid, resource_version, body)"
                           " VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
