@@ -25,6 +25,7 @@ struct store {
   /* store_begin: puts and deletes join the caller's write transaction;
    * store_read_begin: a read transaction, in which nothing may write. */
   enum { TXN_NONE, TXN_READ, TXN_WRITE } txn;
+  bool meta_columns; /* the objects' meta_ columns (a store made before them has none) */
 };
 
 /* How long any connection waits for a lock another holds before it fails
@@ -48,6 +49,14 @@ static const char schema[] =
   "CREATE TABLE IF NOT EXISTS objects ("
   "  kind TEXT NOT NULL, namespace TEXT NOT NULL, name TEXT NOT NULL,"
   "  uid TEXT NOT NULL UNIQUE, resource_version INTEGER NOT NULL, body TEXT NOT NULL,"
+  /* What the control loop reads of every pod, workload and service each
+   * round (store_list_meta), taken from the body once, as it is written,
+   * instead of parsing every body each round (4000 at 1000 services). */
+  "  meta_created GENERATED ALWAYS AS (json_extract(body, '$.metadata.creationTimestamp')) STORED,"
+  "  meta_replicas GENERATED ALWAYS AS (json_extract(body, '$.spec.replicas')) STORED,"
+  "  meta_type GENERATED ALWAYS AS (json_extract(body, '$.spec.type')) STORED,"
+  "  meta_owners GENERATED ALWAYS AS"
+  "    (CASE WHEN kind = 'ReplicaSet' THEN json_extract(body, '$.metadata.ownerReferences') END) STORED,"
   "  PRIMARY KEY (kind, namespace, name));"
   /* What changed since a version (store_changed_since) and the kinds'
    * counts and newest versions (store_kinds_version), which the control
@@ -121,6 +130,11 @@ open_at (int dir_fd, const char *dir, bool create, struct store **out, nslab_err
       store_close (s);
       return -1;
     }
+  sqlite3_stmt *st = NULL;
+  s->meta_columns = sqlite3_prepare_v2 (s->db, "SELECT meta_created, meta_replicas, meta_type, meta_owners FROM objects",
+                                        -1, &st, NULL)
+                    == SQLITE_OK;
+  sqlite3_finalize (st);
   *out = s;
   return 0;
 }
@@ -474,8 +488,72 @@ store_get (struct store *s, const char *kind, const char *ns, const char *name, 
   return 0;
 }
 
+/* A value json_extract gave, as json_object would have put it. */
+static json_t *
+column_json (sqlite3_stmt *st, int col)
+{
+  switch (sqlite3_column_type (st, col))
+    {
+    case SQLITE_INTEGER:
+      return json_integer (sqlite3_column_int64 (st, col));
+    case SQLITE_FLOAT:
+      return json_real (sqlite3_column_double (st, col));
+    case SQLITE_TEXT:
+      return json_string ((const char *) sqlite3_column_text (st, col));
+    default:
+      return json_null ();
+    }
+}
+
+/* store_list_meta from the meta_ columns: no body read. */
+static int
+list_meta_columns (struct store *s, const char *kind, json_t **out, nslab_error_t *err)
+{
+  sqlite3_stmt *st = NULL;
+  if (sqlite3_prepare_v2 (s->db,
+                          "SELECT namespace, name, uid, meta_created, meta_replicas, meta_type, meta_owners "
+                          "FROM objects WHERE kind = ?1 ORDER BY namespace, name",
+                          -1, &st, NULL)
+      != SQLITE_OK)
+    return db_error (s, err, "read");
+  sqlite3_bind_text (st, 1, kind, -1, SQLITE_STATIC);
+  bool owned = strcmp (kind, "ReplicaSet") == 0;
+  json_t *items = json_array ();
+  int r;
+  while ((r = sqlite3_step (st)) == SQLITE_ROW)
+    {
+      json_t *meta = json_pack ("{s:s, s:s, s:s, s:o}", "namespace", (const char *) sqlite3_column_text (st, 0),
+                                "name", (const char *) sqlite3_column_text (st, 1), "uid",
+                                (const char *) sqlite3_column_text (st, 2), "creationTimestamp", column_json (st, 3));
+      if (owned)
+        {
+          const char *refs = (const char *) sqlite3_column_text (st, 6);
+          json_t *j = refs ? json_loads (refs, JSON_DECODE_ANY, NULL) : NULL;
+          json_object_set_new (meta, "ownerReferences", j ? j : json_null ());
+        }
+      json_array_append_new (items, json_pack ("{s:o, s:{s:o, s:o}}", "metadata", meta, "spec", "replicas",
+                                               column_json (st, 4), "type", column_json (st, 5)));
+    }
+  sqlite3_finalize (st);
+  if (r != SQLITE_DONE)
+    {
+      json_decref (items);
+      return db_error (s, err, "read");
+    }
+  *out = items;
+  return 0;
+}
+
 int
 store_list_meta (struct store *s, const char *kind, json_t **out, nslab_error_t *err)
+{
+  if (s->meta_columns)
+    return list_meta_columns (s, kind, out, err);
+  return store_list_meta_parsed (s, kind, out, err);
+}
+
+int
+store_list_meta_parsed (struct store *s, const char *kind, json_t **out, nslab_error_t *err)
 {
   sqlite3_stmt *st = NULL;
   static const char sql[]

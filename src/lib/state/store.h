@@ -70,9 +70,14 @@ int store_list_each (struct store *s, const char *kind, const char *ns, store_ea
                      nslab_error_t *err);
 /* The same, each object only as {metadata: {namespace, name, uid,
  * creationTimestamp}, spec: {replicas, type}} (null where the body has
- * none; a ReplicaSet's metadata has its ownerReferences too), made by SQLite from the row: what the control loop needs of every
- * pod, workload and service each round, without parsing every body. */
+ * none; a ReplicaSet's metadata has its ownerReferences too): what the
+ * control loop needs of every pod, workload and service each round, read
+ * from columns SQLite fills from the body as it is written (not from the
+ * bodies, 2-3 KB of JSON each, every round). */
 int store_list_meta (struct store *s, const char *kind, json_t **out, nslab_error_t *err);
+/* The same from the bodies themselves, each parsed by SQLite: what a store
+ * made before the objects' meta_ columns gives (store_list_meta on one). */
+int store_list_meta_parsed (struct store *s, const char *kind, json_t **out, nslab_error_t *err);
 /* The same, each object only as {kind, metadata: {namespace, name, uid,
  * resourceVersion}}, with an EndpointSlice's kubernetes.io/service-name
  * label and, for a ReplicaSet that has owners, an (empty) ownerReferences:
