@@ -207,10 +207,19 @@ pause_spawn_begin (const struct pause_spec *spec, struct pause_start *out, nslab
   int src_go = fcntl (go[0], F_DUPFD_CLOEXEC, 10);
   int src_err = fcntl (ep[1], F_DUPFD_CLOEXEC, 10);
   int src_tmpl = spec->mnt_template > 0 ? fcntl (spec->mnt_template, F_DUPFD_CLOEXEC, 10) : -2;
-  int src_pidns = spec->pid_ns > 0 ? fcntl (spec->pid_ns, F_DUPFD_CLOEXEC, 10) : -2;
   pid_t pid = -1;
   int spawn_err = 0;
-  if (src_go < 0 || src_err < 0 || src_tmpl == -1 || src_pidns == -1)
+  /* A pod's pause process is spawned in its node's PID namespace (our
+   * namespace for new children, for this one spawn: setns changes no
+   * namespace of ours), where it makes its own with one fork; spawned in
+   * ours it would have to join the node's and fork into it first, one
+   * process more per pod. */
+  cleanup_close int own_pidns = -1;
+  if (src_go < 0 || src_err < 0 || src_tmpl == -1)
+    spawn_err = errno;
+  else if (spec->pid_ns > 0
+           && ((own_pidns = open ("/proc/self/ns/pid", O_RDONLY | O_CLOEXEC)) < 0
+               || setns (spec->pid_ns, CLONE_NEWPID) < 0))
     spawn_err = errno;
   else
     {
@@ -222,8 +231,6 @@ pause_spawn_begin (const struct pause_spec *spec, struct pause_start *out, nslab
       if (src_tmpl >= 0)
         posix_spawn_file_actions_adddup2 (&fa, src_tmpl, SANDBOX_TEMPLATE_FD);
       posix_spawn_file_actions_adddup2 (&fa, src_err, SANDBOX_ERR_FD);
-      if (src_pidns >= 0)
-        posix_spawn_file_actions_adddup2 (&fa, src_pidns, SANDBOX_PIDNS_FD);
       /* Until pause_main handles them: SIGTERM waits, SIGINT and SIGHUP
        * (the terminal's, until setsid) are discarded once it ignores them. */
       sigset_t mask;
@@ -239,6 +246,10 @@ pause_spawn_begin (const struct pause_spec *spec, struct pause_start *out, nslab
       posix_spawn_file_actions_destroy (&fa);
       posix_spawnattr_destroy (&at);
     }
+  /* Back to our own active namespace for every later child (iptables-restore,
+   * the daemons, a rollback's): entering it cannot be refused, having entered
+   * the node's, a descendant of it, with the same privileges. */
+  int restore_err = own_pidns >= 0 && setns (own_pidns, CLONE_NEWPID) < 0 ? errno : 0;
   for (char **a = argv; *a; a++)
     free (*a);
   free (argv);
@@ -251,16 +262,20 @@ pause_spawn_begin (const struct pause_spec *spec, struct pause_start *out, nslab
     close (src_err);
   if (src_tmpl >= 0)
     close (src_tmpl);
-  if (src_pidns >= 0)
-    close (src_pidns);
-  if (spawn_err != 0)
+  if (spawn_err != 0 || restore_err != 0)
     {
       close (go[0]);
       close (go[1]);
       close (ep[0]);
       close (ep[1]);
       free (payload);
-      return nslab_error (err, spawn_err, "spawn the pause process");
+      if (restore_err == 0)
+        return nslab_error (err, spawn_err, "spawn the pause process");
+      /* Spawned, but not to be released: its pause process exits as the
+       * go socket closes, the spawned one after its fork. */
+      if (spawn_err == 0)
+        reap_quietly (pid);
+      return nslab_error (err, restore_err, "return to our own PID namespace for new processes");
     }
   close (go[0]);
   close (ep[1]);

@@ -16,8 +16,7 @@
 #include "kernel/proc.h"
 
 /* Set in the environment of a pause process that still has to run
- * pause_setup ("1", or "nested": its PID namespace nests in the one at
- * SANDBOX_PIDNS_FD); removed by it. */
+ * pause_setup; removed by it. */
 #define PAUSE_SETUP_ENV "NSLAB_PAUSE_SETUP"
 
 /* What the pause process does when its app exits (a pod's restartPolicy),

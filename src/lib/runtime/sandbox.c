@@ -227,7 +227,7 @@ sandbox_build_env (const struct pause_spec *spec)
   const char *backoff = getenv (SANDBOX_BACKOFF_ENV);
   if (backoff && *backoff)
     *VEC_PUSH (env, n) = xasprintf ("%s=%s", SANDBOX_BACKOFF_ENV, backoff);
-  *VEC_PUSH (env, n) = xstrdup (spec->pid_ns > 0 ? PAUSE_SETUP_ENV "=nested" : PAUSE_SETUP_ENV "=1");
+  *VEC_PUSH (env, n) = xstrdup (PAUSE_SETUP_ENV "=1");
   *VEC_PUSH (env, n) = NULL;
   return env;
 }
@@ -289,32 +289,15 @@ pause_fork_command_app (const struct pause_setup *su)
   return pid;
 }
 
-/* A PID namespace of our own, nested in the node's when asked: fork into
- * it (setns only decides where our children go) and go on as its PID 1,
- * after telling the spawner our pid as it sees it (SCM_CREDENTIALS). The
- * intermediate processes exit at once, so the pause process is reparented
- * to the node's pause process (a pod) or the spawner's reaper (a node). */
+/* A PID namespace of our own, nested in the one we were spawned in (a
+ * pod's in its node's: pause_spawn_begin): fork into it and go on as its
+ * PID 1, after telling the spawner our pid as it sees it
+ * (SCM_CREDENTIALS). The spawned process exits at once, so the pause
+ * process is reparented to the reaper of the namespace it was spawned in:
+ * the node's pause process (a pod), or the spawner's reaper (a node). */
 static void
-enter_pid_ns (int errfd, bool nested)
+enter_pid_ns (int errfd)
 {
-  if (nested)
-    {
-      if (setns (SANDBOX_PIDNS_FD, CLONE_NEWPID) < 0)
-        child_fail (errfd, errno, "join the node's PID namespace");
-      close (SANDBOX_PIDNS_FD);
-      /* A new PID namespace is made only in the one we run in: one more
-       * fork, into the node's. */
-      pid_t p = fork ();
-      if (p < 0)
-        child_fail (errfd, errno, "fork into the node's PID namespace");
-      if (p > 0)
-        {
-          int st = 0;
-          while (waitpid (p, &st, 0) < 0 && errno == EINTR)
-            ;
-          _exit (WIFEXITED (st) ? WEXITSTATUS (st) : 127);
-        }
-    }
   if (unshare (CLONE_NEWPID) < 0)
     child_fail (errfd, errno, "unshare the PID namespace");
   pid_t p = fork ();
@@ -690,8 +673,7 @@ pause_setup (struct pause_setup *out)
   /* Nothing of ours may reach the app through an exec. */
   if (fcntl (errfd, F_SETFD, FD_CLOEXEC) < 0)
     _exit (127);
-  const char *mode = getenv (PAUSE_SETUP_ENV);
-  enter_pid_ns (errfd, mode && strcmp (mode, "nested") == 0);
+  enter_pid_ns (errfd);
   char go = 0;
   ssize_t r;
   do

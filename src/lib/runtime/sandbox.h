@@ -19,9 +19,6 @@ struct sandbox_error {
 #define SANDBOX_GO_FD 3
 #define SANDBOX_TEMPLATE_FD 4
 #define SANDBOX_ERR_FD 5
-/* The PID namespace to nest in (PAUSE_SETUP_ENV=nested). */
-#define SANDBOX_PIDNS_FD 6
-
 /* Test-only: the initial restart back-off in milliseconds (kubelet's 10 s
  * otherwise; the maximum is 30 times it), passed from nslab's environment
  * to the pause process, which removes it before the app starts. */
