@@ -584,13 +584,18 @@ store_list_index (struct store *s, const char *kind, json_t **out, nslab_error_t
 {
   sqlite3_stmt *st = NULL;
   /* Columns, not JSON: SQLite looks into a body only for a slice's service
-   * label and for whether a ReplicaSet has an owner. */
+   * label and (in a store without the meta_ columns) for whether a
+   * ReplicaSet has an owner. */
   static const char sql[]
       = "SELECT namespace, name, uid, resource_version, "
         "CASE WHEN kind = 'EndpointSlice' THEN json_extract(body, '$.metadata.labels.\"kubernetes.io/service-name\"') "
         "END, CASE WHEN kind = 'ReplicaSet' THEN json_extract(body, '$.metadata.ownerReferences') END "
         "FROM objects WHERE kind = ?1 ORDER BY namespace, name";
-  if (sqlite3_prepare_v2 (s->db, sql, -1, &st, NULL) != SQLITE_OK)
+  static const char sql_columns[]
+      = "SELECT namespace, name, uid, resource_version, "
+        "CASE WHEN kind = 'EndpointSlice' THEN json_extract(body, '$.metadata.labels.\"kubernetes.io/service-name\"') "
+        "END, meta_owners FROM objects WHERE kind = ?1 ORDER BY namespace, name";
+  if (sqlite3_prepare_v2 (s->db, s->meta_columns ? sql_columns : sql, -1, &st, NULL) != SQLITE_OK)
     return db_error (s, err, "read");
   sqlite3_bind_text (st, 1, kind, -1, SQLITE_STATIC);
   json_t *items = json_array ();
