@@ -5,9 +5,9 @@
  * as root on a private temp state root. */
 #include "unit.h"
 
-#include <sqlite3.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <sqlite3.h>
 #include <sys/wait.h>
 #include <unistd.h>
 

@@ -1269,7 +1269,8 @@ watch_event (struct api_watch *w, const char *type, json_t *obj, const char *rv,
   json_decref (ev);
   if (line)
     {
-      sb_addf (out, "%s\n", line);
+      sb_addn (out, line, len);
+      sb_addn (out, "\n", 1);
       free (line);
     }
 }

@@ -263,7 +263,7 @@ write_string (struct strbuf *sb, const char *str, size_t n)
       unsigned char c = s[i];
       if (c >= 0x20 && c != '"' && c != '\\')
         {
-          size_t k = c < 0x80 ? 1 : utf8_seq (s + i, n - i);
+          size_t k = utf8_seq (s + i, n - i);
           if (k == 0)
             return -1;
           i += k;

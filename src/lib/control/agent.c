@@ -139,7 +139,7 @@ remote_call (int fd, json_t *req, nslab_error_t *err)
   if (text == NULL)
     return nslab_error (err, ENOMEM, "runtime request");
   cleanup_free char *reply = NULL;
-  int r = agent_send (fd, text, strlen (text), err);
+  int r = agent_send (fd, text, len, err);
   if (r == 0)
     r = agent_recv (fd, &reply, NULL, err);
   if (r == 0)

@@ -269,7 +269,7 @@ put_locked (struct store *s, json_t *obj, nslab_error_t *err)
   sqlite3_bind_text (st, 3, name, -1, SQLITE_STATIC);
   sqlite3_bind_text (st, 4, member (obj, "metadata", "uid"), -1, SQLITE_STATIC);
   sqlite3_bind_int64 (st, 5, rv);
-  sqlite3_bind_text (st, 6, body, -1, SQLITE_STATIC);
+  sqlite3_bind_text (st, 6, body, (int) body_len, SQLITE_STATIC);
   r = sqlite3_step (st);
   sqlite3_finalize (st);
   if (r != SQLITE_DONE)
@@ -586,15 +586,15 @@ store_list_index (struct store *s, const char *kind, json_t **out, nslab_error_t
   /* Columns, not JSON: SQLite looks into a body only for a slice's service
    * label and (in a store without the meta_ columns) for whether a
    * ReplicaSet has an owner. */
-  static const char sql[]
-      = "SELECT namespace, name, uid, resource_version, "
-        "CASE WHEN kind = 'EndpointSlice' THEN json_extract(body, '$.metadata.labels.\"kubernetes.io/service-name\"') "
-        "END, CASE WHEN kind = 'ReplicaSet' THEN json_extract(body, '$.metadata.ownerReferences') END "
-        "FROM objects WHERE kind = ?1 ORDER BY namespace, name";
-  static const char sql_columns[]
-      = "SELECT namespace, name, uid, resource_version, "
-        "CASE WHEN kind = 'EndpointSlice' THEN json_extract(body, '$.metadata.labels.\"kubernetes.io/service-name\"') "
-        "END, meta_owners FROM objects WHERE kind = ?1 ORDER BY namespace, name";
+#define INDEX_SELECT                                                                                                 \
+  "SELECT namespace, name, uid, resource_version, CASE WHEN kind = 'EndpointSlice' THEN "                          \
+  "json_extract(body, '$.metadata.labels.\"kubernetes.io/service-name\"') END, "
+#define INDEX_FROM "FROM objects WHERE kind = ?1 ORDER BY namespace, name"
+  static const char sql[] = INDEX_SELECT
+      "CASE WHEN kind = 'ReplicaSet' THEN json_extract(body, '$.metadata.ownerReferences') END " INDEX_FROM;
+  static const char sql_columns[] = INDEX_SELECT "meta_owners " INDEX_FROM;
+#undef INDEX_SELECT
+#undef INDEX_FROM
   if (sqlite3_prepare_v2 (s->db, s->meta_columns ? sql_columns : sql, -1, &st, NULL) != SQLITE_OK)
     return db_error (s, err, "read");
   sqlite3_bind_text (st, 1, kind, -1, SQLITE_STATIC);
