@@ -254,22 +254,28 @@ START_TEST (test_index_and_meta_lists)
   static const char *const kinds[] = { "ReplicaSet", "EndpointSlice", "Pod", "Deployment" };
   for (size_t k = 0; k < ARRAY_SIZE (kinds); k++)
     {
-      json_t *full = NULL, *index = NULL, *metas = NULL;
+      json_t *full = NULL, *index = NULL;
+      struct stored_metas metas;
       ck_assert_int_eq (store_list (s, kinds[k], NULL, &full, &err), 0);
       ck_assert_int_eq (store_list_index (s, kinds[k], &index, &err), 0);
       ck_assert_int_eq (store_list_meta (s, kinds[k], &metas, &err), 0);
       ck_assert_uint_gt (json_array_size (full), 0);
       ck_assert_uint_eq (json_array_size (index), json_array_size (full));
-      ck_assert_uint_eq (json_array_size (metas), json_array_size (full));
+      ck_assert_uint_eq (metas.n, json_array_size (full));
       for (size_t i = 0; i < json_array_size (full); i++)
         {
-          json_t *b = json_array_get (full, i), *x = json_array_get (index, i), *m = json_array_get (metas, i);
+          json_t *b = json_array_get (full, i), *x = json_array_get (index, i);
+          const struct stored_meta *m = &metas.v[i];
           ck_assert_str_eq (json_string_value (json_object_get (x, "kind")), kinds[k]);
           static const char *const keys[] = { "namespace", "name", "uid", "resourceVersion" };
           for (size_t j = 0; j < ARRAY_SIZE (keys); j++)
             ck_assert_str_eq (meta (x, keys[j]), meta (b, keys[j]));
-          ck_assert_str_eq (meta (m, "uid"), meta (b, "uid"));
-          ck_assert_str_eq (meta (m, "creationTimestamp"), meta (b, "creationTimestamp"));
+          ck_assert_str_eq (m->ns, meta (b, "namespace") ?: "");
+          ck_assert_str_eq (m->name, meta (b, "name"));
+          ck_assert_str_eq (m->uid, meta (b, "uid"));
+          ck_assert_str_eq (m->created, meta (b, "creationTimestamp"));
+          /* found by its name, as the loop looks it up */
+          ck_assert_ptr_eq (stored_metas_get (&metas, m->ns, m->name), m);
           /* what the index carries of a body: a slice's service, whether a
            * replicaset has owners */
           json_t *bmeta = json_object_get (b, "metadata"), *xmeta = json_object_get (x, "metadata");
@@ -284,21 +290,26 @@ START_TEST (test_index_and_meta_lists)
           ck_assert_int_eq (json_object_get (xmeta, "ownerReferences") != NULL,
                             strcmp (kinds[k], "ReplicaSet") == 0 && json_object_get (bmeta, "ownerReferences") != NULL);
           /* a replicaset's owners, as stored (a Deployment claims by them) */
-          json_t *mrefs = json_object_get (json_object_get (m, "metadata"), "ownerReferences");
-          if (strcmp (kinds[k], "ReplicaSet") == 0)
-            ck_assert (json_equal (mrefs, json_object_get (bmeta, "ownerReferences") ?: json_null ()));
+          json_t *mrefs = m->owners ? json_loads (m->owners, JSON_DECODE_ANY, NULL) : NULL;
+          if (strcmp (kinds[k], "ReplicaSet") == 0 && json_object_get (bmeta, "ownerReferences"))
+            ck_assert (json_equal (mrefs, json_object_get (bmeta, "ownerReferences")));
           else
             ck_assert_ptr_null (mrefs);
+          json_decref (mrefs);
           /* what the meta list carries of a spec */
           json_t *r = json_object_get (json_object_get (b, "spec"), "replicas");
-          json_t *mr = json_object_get (json_object_get (m, "spec"), "replicas");
-          ck_assert_int_eq (json_is_integer (mr), json_is_integer (r));
+          ck_assert_int_eq (m->has_replicas, json_is_integer (r));
           if (r)
-            ck_assert_int_eq (json_integer_value (mr), json_integer_value (r));
+            ck_assert_int_eq (m->replicas, json_integer_value (r));
+          ck_assert_pstr_eq (m->type, json_string_value (json_object_get (json_object_get (b, "spec"), "type")));
         }
+      /* a name it does not have, one before the first and one after the last */
+      ck_assert_ptr_null (stored_metas_get (&metas, "default", "no-such-object"));
+      ck_assert_ptr_null (stored_metas_get (&metas, "", ""));
+      ck_assert_ptr_null (stored_metas_get (&metas, "~", "~"));
       json_decref (full);
       json_decref (index);
-      json_decref (metas);
+      stored_metas_free (&metas);
     }
   lab_down (&l);
 }
@@ -331,17 +342,41 @@ START_TEST (test_meta_columns_as_bodies)
     {
       for (size_t k = 0; k < ARRAY_SIZE (kinds); k++)
         {
-          json_t *cols = NULL, *bodies = NULL;
+          struct stored_metas cols, bodies;
           ck_assert_int_eq (store_list_meta (l.s, kinds[k], &cols, &err), 0);
           ck_assert_int_eq (store_list_meta_parsed (l.s, kinds[k], &bodies, &err), 0);
-          ck_assert_uint_gt (json_array_size (bodies), 0);
-          if (!json_equal (cols, bodies))
+          ck_assert_uint_gt (bodies.n, 0);
+          ck_assert_uint_eq (cols.n, bodies.n);
+          for (size_t i = 0; i < cols.n; i++)
             {
-              char *a = json_dumps (cols, JSON_COMPACT), *b = json_dumps (bodies, JSON_COMPACT);
-              ck_abort_msg ("%s (pass %d):\n%s\n%s", kinds[k], pass, a, b);
+              const struct stored_meta *a = &cols.v[i], *b = &bodies.v[i];
+              ck_assert_msg (strcmp (a->ns, b->ns) == 0 && strcmp (a->name, b->name) == 0, "%s (pass %d): %s/%s, %s/%s",
+                             kinds[k], pass, a->ns, a->name, b->ns, b->name);
+              ck_assert_pstr_eq (a->uid, b->uid);
+              ck_assert_pstr_eq (a->created, b->created);
+              ck_assert_pstr_eq (a->type, b->type);
+              ck_assert_pstr_eq (a->owners, b->owners);
+              ck_assert_int_eq (a->has_replicas, b->has_replicas);
+              ck_assert_int_eq (a->replicas, b->replicas);
             }
-          json_decref (cols);
-          json_decref (bodies);
+          /* the two puts are seen */
+          const struct stored_meta *m = NULL;
+          if (strcmp (kinds[k], "Deployment") == 0)
+            {
+              json_t *dm = json_object_get (d, "metadata");
+              m = stored_metas_get (&cols, json_string_value (json_object_get (dm, "namespace")),
+                                    json_string_value (json_object_get (dm, "name")));
+              ck_assert (m && m->has_replicas && m->replicas == 9);
+            }
+          if (strcmp (kinds[k], "Service") == 0)
+            {
+              json_t *sm = json_object_get (svc, "metadata");
+              m = stored_metas_get (&cols, json_string_value (json_object_get (sm, "namespace")),
+                                    json_string_value (json_object_get (sm, "name")));
+              ck_assert (m && m->type && strcmp (m->type, "NodePort") == 0);
+            }
+          stored_metas_free (&cols);
+          stored_metas_free (&bodies);
         }
       if (pass == 1)
         break;
@@ -359,10 +394,10 @@ START_TEST (test_meta_columns_as_bodies)
                         SQLITE_OK);
       sqlite3_close (db);
       l.s = open_store ();
-      json_t *metas = NULL;
+      struct stored_metas metas;
       ck_assert_int_eq (store_list_meta (l.s, "Pod", &metas, &err), 0);
-      ck_assert_uint_gt (json_array_size (metas), 0);
-      json_decref (metas);
+      ck_assert_uint_gt (metas.n, 0);
+      stored_metas_free (&metas);
     }
   json_decref (d);
   json_decref (svc);

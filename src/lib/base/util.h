@@ -48,6 +48,7 @@ void sb_vaddf (struct strbuf *sb, const char *fmt, va_list ap);
 /* Returns the buffer (caller frees) and resets sb. */
 char *sb_steal (struct strbuf *sb);
 void sb_free (struct strbuf *sb);
+#define cleanup_strbuf __attribute__ ((cleanup (sb_free)))
 
 /* The integration tests' crash hook: NSLAB_TEST_CRASH_AFTER=N makes up and
  * down kill themselves after N steps; -1 when unset or not a number. */

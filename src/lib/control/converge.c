@@ -1,6 +1,7 @@
 /* Planning and applying one round of the control loop (see converge.h). */
 #include "control/converge.h"
 
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
@@ -23,38 +24,6 @@
 #include "state/journal.h"
 #include "state/snapshot.h"
 #include "state/state.h"
-
-/* The store's objects of KIND by "ns/name", read in one list, each only
- * what store_list_meta gives: their bodies are the bulk of the store. */
-static json_t *
-stored_by_name (struct store *s, const char *kind, nslab_error_t *err)
-{
-  json_t *list = NULL;
-  if (store_list_meta (s, kind, &list, err) < 0)
-    return NULL;
-  json_t *by = json_object ();
-  size_t i;
-  json_t *obj;
-  json_array_foreach (list, i, obj)
-    {
-      json_t *meta = json_object_get (obj, "metadata");
-      const char *ns = json_string_value (json_object_get (meta, "namespace"));
-      const char *name = json_string_value (json_object_get (meta, "name"));
-      if (name == NULL)
-        continue;
-      cleanup_free char *key = xasprintf ("%s/%s", ns ? ns : "", name);
-      json_object_set (by, key, obj);
-    }
-  json_decref (list);
-  return by;
-}
-
-static json_t *
-stored_get (json_t *by, const char *ns, const char *name)
-{
-  cleanup_free char *key = xasprintf ("%s/%s", ns ? ns : "", name);
-  return json_object_get (by, key);
-}
 
 /* Stable partition: the kept first, in their order; returns how many. The
  * left-out stay behind them so scenario_free still frees them. */
@@ -85,7 +54,7 @@ workload_kind (enum workload_kind k)
 
 /* The scenario as the store says now. */
 static int
-adjust_scenario (struct scenario *sc, struct store *s, const struct lab_objects *o, json_t **pods,
+adjust_scenario (struct scenario *sc, struct store *s, const struct lab_objects *o, struct stored_metas *pods,
                  nslab_error_t *err)
 {
   int rc = 0;
@@ -94,44 +63,40 @@ adjust_scenario (struct scenario *sc, struct store *s, const struct lab_objects 
   for (size_t i = 0; i < sc->n_workloads; i++)
     if (sc->workloads[i].kind == WL_DEPLOYMENT || sc->workloads[i].kind == WL_REPLICASET)
       want[sc->workloads[i].kind == WL_DEPLOYMENT ? 0 : 1] = true;
-  json_t *deploys = NULL, *rsets = NULL, *svcs = NULL;
-  if (want[0] && (deploys = stored_by_name (s, "Deployment", err)) == NULL)
+  cleanup_stored_metas struct stored_metas deploys = { 0 }, rsets = { 0 }, svcs = { 0 };
+  if (want[0] && store_list_meta (s, "Deployment", &deploys, err) < 0)
     rc = -1;
-  if (rc == 0 && want[1] && (rsets = stored_by_name (s, "ReplicaSet", err)) == NULL)
+  if (rc == 0 && want[1] && store_list_meta (s, "ReplicaSet", &rsets, err) < 0)
     rc = -1;
   /* Of pods only which exist (and their uids and creation times) matters
    * here, of workloads their replicas, of services their type. */
-  if (rc == 0 && *pods == NULL && (*pods = stored_by_name (s, "Pod", err)) == NULL)
+  if (rc == 0 && store_list_meta (s, "Pod", pods, err) < 0)
     rc = -1;
-  if (rc == 0 && sc->n_services && (svcs = stored_by_name (s, "Service", err)) == NULL)
+  if (rc == 0 && sc->n_services && store_list_meta (s, "Service", &svcs, err) < 0)
     rc = -1;
   if (rc < 0)
-    {
-      json_decref (deploys);
-      json_decref (rsets);
-      json_decref (svcs);
-      return -1;
-    }
+    return -1;
   bool *keep = xcalloc (sc->n_workloads + sc->n_services + 1, sizeof *keep);
   for (size_t i = 0; rc == 0 && i < sc->n_workloads; i++)
     {
       struct workload_def *w = &sc->workloads[i];
-      json_t *obj = w->kind == WL_DAEMONSET ? NULL
-                    : stored_get (w->kind == WL_DEPLOYMENT ? deploys : w->kind == WL_REPLICASET ? rsets : *pods, w->ns,
-                                  w->name);
+      const struct stored_meta *obj
+          = w->kind == WL_DAEMONSET ? NULL
+                                    : stored_metas_get (w->kind == WL_DEPLOYMENT   ? &deploys
+                                                        : w->kind == WL_REPLICASET ? &rsets
+                                                                                   : pods,
+                                                        w->ns, w->name);
       keep[i] = obj != NULL;
       /* servicelb's DaemonSet follows its LoadBalancer (made for a new
        * one, deleted with it, made again if deleted alone). */
       if (w->kind == WL_DAEMONSET)
         {
-          json_t *svc = stored_get (svcs, w->lb_svc_ns, w->lb_svc_name);
-          const char *type = json_string_value (json_object_get (json_object_get (svc, "spec"), "type"));
-          keep[i] = type && strcmp (type, "LoadBalancer") == 0;
+          const struct stored_meta *svc = stored_metas_get (&svcs, w->lb_svc_ns, w->lb_svc_name);
+          keep[i] = svc && svc->type && strcmp (svc->type, "LoadBalancer") == 0;
           continue;
         }
-      json_t *r = json_object_get (json_object_get (obj, "spec"), "replicas");
-      if (obj && w->kind != WL_POD && json_is_integer (r))
-        w->replicas = json_integer_value (r) < 0 ? 0 : (int) json_integer_value (r);
+      if (obj && w->kind != WL_POD && obj->has_replicas)
+        w->replicas = obj->replicas < 0 ? 0 : obj->replicas > INT_MAX ? INT_MAX : (int) obj->replicas;
     }
   if (rc == 0)
     PARTITION (sc->workloads, sc->n_workloads, keep);
@@ -142,7 +107,7 @@ adjust_scenario (struct scenario *sc, struct store *s, const struct lab_objects 
       /* default/kubernetes is the API server's own: its bootstrap
        * controller makes it again (same ClusterIP, its EndpointSlice)
        * when it is deleted. */
-      keep[i] = stored_get (svcs, d->ns, d->name) != NULL
+      keep[i] = stored_metas_get (&svcs, d->ns, d->name) != NULL
                 || (d->implicit && strcmp (d->ns, "default") == 0 && strcmp (d->name, "kubernetes") == 0);
       /* An existing service keeps its ClusterIP and NodePorts, as the
        * apiserver keeps them across updates. */
@@ -170,9 +135,6 @@ adjust_scenario (struct scenario *sc, struct store *s, const struct lab_objects 
   if (rc == 0)
     PARTITION (sc->services, sc->n_services, keep);
   free (keep);
-  json_decref (deploys);
-  json_decref (rsets);
-  json_decref (svcs);
   return rc;
 }
 
@@ -248,7 +210,7 @@ owner_workload (const struct lab_pod *p)
  * order, so the highest one is the last reserved). */
 static int
 converge_live (struct store *s, const struct plan *applied, const bool *ready, const struct scenario *sc,
-               json_t *stored, struct live_buf *b, nslab_error_t *err)
+               const struct stored_metas *stored, struct live_buf *b, nslab_error_t *err)
 {
   const struct lab_objects *o = applied->objects;
   b->pods = xcalloc (o->n_pods + 1, sizeof *b->pods);
@@ -260,7 +222,7 @@ converge_live (struct store *s, const struct plan *applied, const bool *ready, c
   for (size_t i = 0; i < o->n_pods; i++)
     {
       const struct lab_pod *p = &o->pods[i];
-      json_t *obj = stored_get (stored, p->ns, p->name);
+      const struct stored_meta *obj = stored_metas_get (stored, p->ns, p->name);
       if (obj == NULL)
         continue;
       struct model_live_pod *lp = &b->pods[np++];
@@ -280,10 +242,8 @@ converge_live (struct store *s, const struct plan *applied, const bool *ready, c
       lp->readiness_kind = p->readiness.kind;
       lp->readiness_port = p->readiness.port;
       lp->readiness_path = p->readiness.path;
-      json_t *meta = json_object_get (obj, "metadata");
-      lp->created_ns = parse_time_ns (json_string_value (json_object_get (meta, "creationTimestamp")));
-      const char *uid = json_string_value (json_object_get (meta, "uid"));
-      lp->uid = uid ? keep_str (b, xstrdup (uid)) : NULL;
+      lp->created_ns = parse_time_ns (obj->created);
+      lp->uid = obj->uid ? keep_str (b, xstrdup (obj->uid)) : NULL;
     }
   for (size_t i = 0; i < o->n_nodes; i++)
     {
@@ -300,6 +260,10 @@ converge_live (struct store *s, const struct plan *applied, const bool *ready, c
             v = o->pods[k].ip;
       ln->last_reserved_ip = (uint32_t) v;
     }
+  /* Every workload's serial in one read, not a statement per workload. */
+  json_t *serials = NULL;
+  if (sc->n_workloads && store_meta_list_prefix (s, "serial/", &serials, err) < 0)
+    return -1;
   for (size_t i = 0; i < sc->n_workloads; i++)
     {
       const struct workload_def *w = &sc->workloads[i];
@@ -308,9 +272,7 @@ converge_live (struct store *s, const struct plan *applied, const bool *ready, c
       lw->ns = w->ns;
       lw->name = w->name;
       cleanup_free char *key = xasprintf ("serial/%s/%s/%s", workload_kind (w->kind), w->ns, w->name);
-      uint64_t v = 0;
-      if (store_meta_get (s, key, &v, err) < 0)
-        return -1;
+      uint64_t v = (uint64_t) json_integer_value (json_object_get (serials, key));
       b->stored_serial[i] = v;
       if (v == 0)
         /* up named its pods with serials 0 .. replicas-1 */
@@ -320,6 +282,7 @@ converge_live (struct store *s, const struct plan *applied, const bool *ready, c
             v++;
       lw->next_serial = (uint32_t) v;
     }
+  json_decref (serials);
   b->live = (struct model_live) { .pods = b->pods, .n_pods = np, .nodes = b->nodes, .n_nodes = o->n_nodes,
                                   .workloads = b->workloads, .n_workloads = sc->n_workloads,
                                   .now_ns = (int64_t) time (NULL) * 1000000000 };
@@ -641,28 +604,43 @@ cmp_revision (const void *a, const void *b)
 }
 
 
-/* Whether OBJ's controller ownerReference is the KIND named NAME with UID. */
+/* Whether OWNERS (ownerReferences as JSON text, or NULL) has a controller
+ * reference to the KIND named NAME with UID. */
 static bool
-controlled_by (const json_t *obj, const char *kind, const char *name, const char *uid)
+controlled_by (const char *owners, const char *kind, const char *name, const char *uid)
 {
+  json_t *refs = owners ? json_loads (owners, JSON_DECODE_ANY, NULL) : NULL;
+  bool is = false;
   size_t i;
   const json_t *ref;
-  json_array_foreach (json_object_get (json_object_get (obj, "metadata"), "ownerReferences"), i, ref)
+  json_array_foreach (refs, i, ref)
     if (json_is_true (json_object_get (ref, "controller")))
       {
         const char *k = json_string_value (json_object_get (ref, "kind"));
         const char *nm = json_string_value (json_object_get (ref, "name"));
         const char *u = json_string_value (json_object_get (ref, "uid"));
-        return k && nm && u && uid && strcmp (k, kind) == 0 && strcmp (nm, name) == 0 && strcmp (u, uid) == 0;
+        is = k && nm && u && uid && strcmp (k, kind) == 0 && strcmp (nm, name) == 0 && strcmp (u, uid) == 0;
+        break;
       }
-  return false;
+  json_decref (refs);
+  return is;
 }
 
 /* What every Deployment's sync of a round reads, read once per round:
  * the stored ReplicaSets, the live pods counted per ReplicaSet, the
  * rollout/scen records. */
 struct rollout_round {
-  json_t *rsets;           /* "ns/name" -> ReplicaSet (store_list_meta) */
+  struct stored_metas rsets;
+  /* "ns/name" of a Deployment -> 1 + its index in by_deploy: the
+   * ReplicaSets whose names are that Deployment's and a hash (NAME-HASH),
+   * so that each Deployment's sync looks at its own few rather than at
+   * every ReplicaSet of the lab. */
+  struct strmap rs_group;
+  struct rs_of_deploy {
+    const struct stored_meta **v; /* in rsets */
+    size_t n;
+  } *by_deploy;
+  size_t n_by_deploy;
   struct strmap rs_pods;   /* "ns/name" of a ReplicaSet -> 1 + its index in counts */
   struct rs_pod_count {
     int pods, ready;
@@ -784,24 +762,23 @@ rollout_deployment (struct store *s, const struct workload_def *w, size_t i, con
   struct rs_row *rows = NULL;
   size_t n = 0;
   int rc = 0;
-  cleanup_free char *prefix = xasprintf ("%s/%s-", w->ns, w->name);
-  const char *key;
-  json_t *obj;
-  json_object_foreach (round->rsets, key, obj)
+  uintptr_t group = (uintptr_t) strmap_get (&round->rs_group, dkey);
+  const struct rs_of_deploy *g = group ? &round->by_deploy[group - 1] : NULL;
+  for (size_t gi = 0; g && gi < g->n; gi++)
     {
-      if (strncmp (key, prefix, strlen (prefix)) != 0 || strlen (key + strlen (prefix)) > 10
-          || strchr (key + strlen (prefix), '-') || !controlled_by (obj, "Deployment", w->name, uid))
+      const struct stored_meta *rs = g->v[gi];
+      if (!controlled_by (rs->owners, "Deployment", w->name, uid))
         continue;
       struct rs_row *r = VEC_PUSH (rows, n);
-      snprintf (r->rs.hash, sizeof r->rs.hash, "%s", key + strlen (prefix));
-      json_t *rep = json_object_get (json_object_get (obj, "spec"), "replicas");
-      r->rs.replicas = json_is_integer (rep) ? (int) json_integer_value (rep) : 0;
+      snprintf (r->rs.hash, sizeof r->rs.hash, "%s", strrchr (rs->name, '-') + 1);
+      r->rs.replicas = rs->has_replicas ? (int) rs->replicas : 0;
       cleanup_free char *tk = xasprintf ("rollout/tpl/%s/%s-%s", w->ns, w->name, r->rs.hash);
       cleanup_free char *rk = xasprintf ("rollout/rev/%s/%s-%s", w->ns, w->name, r->rs.hash);
       r->tpl = meta_of (b, tk);
       r->rs.revision = (int) meta_of (b, rk);
       if (r->rs.revision == 0)
         r->rs.revision = 1;
+      cleanup_free char *key = xasprintf ("%s/%s", rs->ns, rs->name);
       uintptr_t at = (uintptr_t) strmap_get (&round->rs_pods, key);
       if (at)
         r->pods = round->counts[at - 1].pods, r->available = round->counts[at - 1].ready;
@@ -1078,9 +1055,26 @@ rollout_deployments (struct store *s, struct scenario *sc, struct live_buf *b, n
     }
   json_decref (index);
   forget_deleted_deployments (b);
-  struct rollout_round round = { .rsets = stored_by_name (s, "ReplicaSet", err) };
-  if (round.rsets == NULL)
+  struct rollout_round round = { 0 };
+  if (store_list_meta (s, "ReplicaSet", &round.rsets, err) < 0)
     return -1;
+  /* A Deployment's ReplicaSets are named NAME-HASH, the hash at most ten
+   * characters without a '-' (a bare ReplicaSet named so is told apart by
+   * its owner, in rollout_deployment). */
+  strmap_init (&round.rs_group);
+  for (size_t r = 0; r < round.rsets.n; r++)
+    {
+      const struct stored_meta *rs = &round.rsets.v[r];
+      const char *dash = strrchr (rs->name, '-');
+      if (dash == NULL || strlen (dash + 1) > 10)
+        continue;
+      cleanup_free char *dk = xasprintf ("%s/%.*s", rs->ns, (int) (dash - rs->name), rs->name);
+      uintptr_t at = (uintptr_t) strmap_put (&round.rs_group, dk, (void *) (uintptr_t) (round.n_by_deploy + 1));
+      if (at == round.n_by_deploy + 1)
+        VEC_PUSH (round.by_deploy, round.n_by_deploy);
+      struct rs_of_deploy *g = &round.by_deploy[at - 1];
+      *VEC_PUSH (g->v, g->n) = rs;
+    }
   /* Every rollout record at once (a few per Deployment): one read, not
    * one per record, and nothing of them kept between rounds. */
   int rc = store_meta_list_prefix (s, "rollout/", &b->meta, err);
@@ -1102,7 +1096,11 @@ rollout_deployments (struct store *s, struct scenario *sc, struct live_buf *b, n
       rc = rollout_deployment (s, &sc->workloads[i], i, &round, b, err);
   strmap_free (&round.rs_pods);
   free (round.counts);
-  json_decref (round.rsets);
+  strmap_free (&round.rs_group);
+  for (size_t g = 0; g < round.n_by_deploy; g++)
+    free (round.by_deploy[g].v);
+  free (round.by_deploy);
+  stored_metas_free (&round.rsets);
   return rc;
 }
 
@@ -1116,11 +1114,11 @@ converge_plan (const char *lab, const char *scenario_path, struct scenario_cache
     return -1;
   size_t n_wl = sc->n_workloads, n_svc = sc->n_services;
   const struct lab_objects *o = applied->objects;
-  json_t *pods = NULL; /* the store's pods, by ns/name */
+  struct stored_metas pods = { 0 }; /* the store's pods */
   int rc = adjust_scenario (sc, s, o, &pods, err);
   struct live_buf live = { 0 };
   if (rc == 0)
-    rc = converge_live (s, applied, ready, sc, pods, &live, err);
+    rc = converge_live (s, applied, ready, sc, &pods, &live, err);
   live.memos = cache ? &cache->deploy_memos : NULL;
   if (rc == 0)
     rc = rollout_deployments (s, sc, &live, err);
@@ -1129,7 +1127,7 @@ converge_plan (const char *lab, const char *scenario_path, struct scenario_cache
       cache->again = rc == 0 && live.again;
       cache->wake_at = rc == 0 ? live.wake_at : 0;
     }
-  json_decref (pods);
+  stored_metas_free (&pods);
   struct model *m = NULL;
   if (rc == 0)
     rc = model_build_live (sc, &live.live, &m, err);
@@ -1155,15 +1153,17 @@ converge_plan (const char *lab, const char *scenario_path, struct scenario_cache
 /* An op's key: its namespace and how it reads (op_describe), hashed: the
  * applied plan's ops are known by these between rounds rather than kept
  * (two of a lab's tens of thousands of ops colliding in 64 bits is not a
- * practical concern). */
+ * practical concern). SB: the caller's buffer for the text, reused from op
+ * to op (a block allocated and freed per op was a third of the keys' cost). */
 static uint64_t
-op_key_hash (const struct plan_op *op)
+op_key_hash (const struct plan_op *op, struct strbuf *sb)
 {
-  cleanup_free char *d = op_describe (op);
+  sb->len = 0;
+  op_describe_to (sb, op);
   const char *ns = op->ns ? op->ns : "";
   uint64_t h = fnv1a64_mem (ns, strlen (ns), FNV64_INIT);
   h = fnv1a64_mem ("\t", 1, h);
-  return fnv1a64_mem (d, strlen (d), h);
+  return fnv1a64_mem (sb->buf ? sb->buf : "", sb->len, h);
 }
 
 struct proc_key {
@@ -1259,9 +1259,10 @@ struct op_keys *
 op_keys_of (const struct plan *p)
 {
   struct op_keys *k = xcalloc (1, sizeof *k);
+  cleanup_strbuf struct strbuf sb = { 0 };
   for (size_t i = 0; i < p->n_ops; i++)
     if (!is_rules (&p->ops[i]))
-      op_keys_push (k, &p->ops[i], i, op_key_hash (&p->ops[i]));
+      op_keys_push (k, &p->ops[i], i, op_key_hash (&p->ops[i], &sb));
     else if (p->ops[i].kind == OP_IPTABLES && p->ops[i].ns && !op_keys_rules (k, p->ops[i].ns))
       {
         /* a payload the sync cannot read keeps no digest: its text stays */
@@ -1432,13 +1433,13 @@ has_pod (const struct strmap *pods, const char *netns, const struct lab_pod **ou
 /* A pod kept by name whose process op changed (a bare pod's app) is
  * replaced: torn down and made again. */
 static bool
-replaced (const struct op_keys *old, const struct apply_index *x, const char *netns)
+replaced (const struct op_keys *old, const struct apply_index *x, const char *netns, struct strbuf *sb)
 {
   const struct plan_op *b = strmap_get (&x->new_procs, netns);
   uint64_t a = 0;
   if (b == NULL || !op_keys_proc (old, netns, &a))
     return false;
-  return a != op_key_hash (b);
+  return a != op_key_hash (b, sb);
 }
 
 /* kube-proxy in nftables mode: one transaction per node with what changed
@@ -1474,12 +1475,13 @@ withdraw_stale_addrs (const struct control_runtime *rt, const struct apply_index
 {
   struct plan_op *stale = xcalloc (applied->n_ops + 1, sizeof *stale);
   size_t n = 0;
+  cleanup_strbuf struct strbuf sb = { 0 };
   for (size_t i = 0; i < applied->n_ops; i++)
     {
       const struct plan_op *op = &applied->ops[i];
       if (op->kind != OP_ADDR || has_pod (&x->old_pods, op->ns, NULL))
         continue;
-      if (!op_keys_has (new_keys, op_key_hash (op)))
+      if (!op_keys_has (new_keys, op_key_hash (op, &sb)))
         stale[n++] = *op; /* shallow: applied owns the strings */
     }
   int rc = n && rt->withdraw ? rt->withdraw (rt->arg, stale, n, err) : 0;
@@ -1505,15 +1507,16 @@ converge_apply (const char *lab, const struct control_runtime *rt, const struct 
   /* The new plan's op keys, once: what is applied after this round. */
   uint64_t *nh = xcalloc (newp->n_ops + 1, sizeof *nh);
   struct op_keys *keys = xcalloc (1, sizeof *keys);
+  cleanup_strbuf struct strbuf sb = { 0 };
   for (size_t i = 0; i < newp->n_ops; i++)
     if (!is_rules (&newp->ops[i]))
-      op_keys_push (keys, &newp->ops[i], i, nh[i] = op_key_hash (&newp->ops[i]));
+      op_keys_push (keys, &newp->ops[i], i, nh[i] = op_key_hash (&newp->ops[i], &sb));
   op_keys_seal (keys);
   /* Pods gone (or replaced). */
   char **gone = xcalloc (ao->n_pods + 1, sizeof *gone);
   size_t n_gone = 0;
   for (size_t i = 0; i < ao->n_pods; i++)
-    if (!has_pod (&x.new_pods, ao->pods[i].netns, NULL) || replaced (old_keys, &x, ao->pods[i].netns))
+    if (!has_pod (&x.new_pods, ao->pods[i].netns, NULL) || replaced (old_keys, &x, ao->pods[i].netns, &sb))
       gone[n_gone++] = ao->pods[i].netns;
 
   struct state_writer *w = NULL;
@@ -1663,7 +1666,7 @@ converge_apply (const char *lab, const struct control_runtime *rt, const struct 
       char **made = xcalloc (no->n_pods + 1, sizeof *made);
       size_t n_made = 0;
       for (size_t i = 0; i < no->n_pods; i++)
-        if (!has_pod (&x.old_pods, no->pods[i].netns, NULL) || replaced (old_keys, &x, no->pods[i].netns))
+        if (!has_pod (&x.old_pods, no->pods[i].netns, NULL) || replaced (old_keys, &x, no->pods[i].netns, &sb))
           made[n_made++] = no->pods[i].netns;
       nslab_error_t e = NULL;
       rt->teardown (rt->arg, made, n_made, &e);

@@ -791,8 +791,14 @@ op_describe (const struct plan_op *op)
 {
   struct strbuf sb;
   sb_init (&sb);
-  op_types[op->kind].describe (&sb, op);
+  op_describe_to (&sb, op);
   return sb_steal (&sb);
+}
+
+void
+op_describe_to (struct strbuf *sb, const struct plan_op *op)
+{
+  op_types[op->kind].describe (sb, op);
 }
 
 void

@@ -25,6 +25,9 @@ const struct op_type *op_type (enum plan_op_kind kind);
 
 /* The op as one line of text (no trailing newline); caller frees. */
 char *op_describe (const struct plan_op *op);
+/* The same text appended to SB: a caller describing many ops reuses one
+ * buffer instead of a block per op. */
+void op_describe_to (struct strbuf *sb, const struct plan_op *op);
 /* The route as `ip route` prints it, for the expected views too. */
 void op_format_route (struct strbuf *sb, const struct plan_route *r);
 

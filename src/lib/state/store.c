@@ -488,95 +488,127 @@ store_get (struct store *s, const char *kind, const char *ns, const char *name, 
   return 0;
 }
 
-/* A value json_extract gave, as json_object would have put it. */
-static json_t *
-column_json (sqlite3_stmt *st, int col)
+/* Where a stored_meta's string is in the listing's text while rows are
+ * read (the text may move as it grows): an offset, or NO_TEXT. */
+#define NO_TEXT SIZE_MAX
+
+static size_t
+keep_text (struct strbuf *text, sqlite3_stmt *st, int col)
 {
-  switch (sqlite3_column_type (st, col))
-    {
-    case SQLITE_INTEGER:
-      return json_integer (sqlite3_column_int64 (st, col));
-    case SQLITE_FLOAT:
-      return json_real (sqlite3_column_double (st, col));
-    case SQLITE_TEXT:
-      return json_string ((const char *) sqlite3_column_text (st, col));
-    default:
-      return json_null ();
-    }
+  if (sqlite3_column_type (st, col) != SQLITE_TEXT)
+    return NO_TEXT;
+  size_t at = text->len;
+  sb_addn (text, (const char *) sqlite3_column_text (st, col), (size_t) sqlite3_column_bytes (st, col));
+  sb_addn (text, "", 1);
+  return at;
 }
 
-/* store_list_meta from the meta_ columns: no body read. */
-static int
-list_meta_columns (struct store *s, const char *kind, json_t **out, nslab_error_t *err)
+static const char *
+text_at (const char *text, const char *at)
 {
-  sqlite3_stmt *st = NULL;
-  if (sqlite3_prepare_v2 (s->db,
-                          "SELECT namespace, name, uid, meta_created, meta_replicas, meta_type, meta_owners "
-                          "FROM objects WHERE kind = ?1 ORDER BY namespace, name",
-                          -1, &st, NULL)
-      != SQLITE_OK)
-    return db_error (s, err, "read");
-  sqlite3_bind_text (st, 1, kind, -1, SQLITE_STATIC);
-  bool owned = strcmp (kind, "ReplicaSet") == 0;
-  json_t *items = json_array ();
+  return (uintptr_t) at == NO_TEXT ? NULL : text + (uintptr_t) at;
+}
+
+/* The rows of ST (namespace, name, uid, creationTimestamp, replicas, type,
+ * ownerReferences) as stored_metas: one array and one block of text. */
+static int
+read_metas (struct store *s, sqlite3_stmt *st, struct stored_metas *out, nslab_error_t *err)
+{
+  struct stored_meta *v = NULL;
+  size_t n = 0;
+  struct strbuf text;
+  sb_init (&text);
   int r;
   while ((r = sqlite3_step (st)) == SQLITE_ROW)
     {
-      json_t *meta = json_pack ("{s:s, s:s, s:s, s:o}", "namespace", (const char *) sqlite3_column_text (st, 0),
-                                "name", (const char *) sqlite3_column_text (st, 1), "uid",
-                                (const char *) sqlite3_column_text (st, 2), "creationTimestamp", column_json (st, 3));
-      if (owned)
-        {
-          const char *refs = (const char *) sqlite3_column_text (st, 6);
-          json_t *j = refs ? json_loads (refs, JSON_DECODE_ANY, NULL) : NULL;
-          json_object_set_new (meta, "ownerReferences", j ? j : json_null ());
-        }
-      json_array_append_new (items, json_pack ("{s:o, s:{s:o, s:o}}", "metadata", meta, "spec", "replicas",
-                                               column_json (st, 4), "type", column_json (st, 5)));
+      struct stored_meta *m = VEC_PUSH (v, n);
+      const char **strs[] = { &m->ns, &m->name, &m->uid, &m->created, NULL, &m->type, &m->owners };
+      for (int col = 0; col < (int) ARRAY_SIZE (strs); col++)
+        if (strs[col])
+          *strs[col] = (const char *) (uintptr_t) keep_text (&text, st, col);
+      m->has_replicas = sqlite3_column_type (st, 4) == SQLITE_INTEGER;
+      m->replicas = m->has_replicas ? sqlite3_column_int64 (st, 4) : 0;
     }
-  sqlite3_finalize (st);
   if (r != SQLITE_DONE)
     {
-      json_decref (items);
+      free (v);
+      sb_free (&text);
       return db_error (s, err, "read");
     }
-  *out = items;
+  out->text = sb_steal (&text);
+  for (size_t i = 0; i < n; i++)
+    {
+      struct stored_meta *m = &v[i];
+      m->ns = text_at (out->text, m->ns) ?: "";
+      m->name = text_at (out->text, m->name) ?: "";
+      m->uid = text_at (out->text, m->uid);
+      m->created = text_at (out->text, m->created);
+      m->type = text_at (out->text, m->type);
+      m->owners = text_at (out->text, m->owners);
+    }
+  out->v = v;
+  out->n = n;
   return 0;
 }
 
-int
-store_list_meta (struct store *s, const char *kind, json_t **out, nslab_error_t *err)
+static int
+list_metas (struct store *s, const char *kind, bool from_bodies, struct stored_metas *out, nslab_error_t *err)
 {
-  if (s->meta_columns)
-    return list_meta_columns (s, kind, out, err);
-  return store_list_meta_parsed (s, kind, out, err);
+  /* The same values either way: the columns are json_extract of the same
+   * paths, made as the body was written. */
+  static const char sql_columns[] = "SELECT namespace, name, uid, meta_created, meta_replicas, meta_type, meta_owners "
+                                    "FROM objects WHERE kind = ?1 ORDER BY namespace, name";
+  static const char sql_bodies[]
+      = "SELECT namespace, name, uid, json_extract(body, '$.metadata.creationTimestamp'), "
+        "json_extract(body, '$.spec.replicas'), json_extract(body, '$.spec.type'), "
+        "CASE WHEN kind = 'ReplicaSet' THEN json_extract(body, '$.metadata.ownerReferences') END "
+        "FROM objects WHERE kind = ?1 ORDER BY namespace, name";
+  memset (out, 0, sizeof *out);
+  sqlite3_stmt *st = NULL;
+  if (sqlite3_prepare_v2 (s->db, from_bodies ? sql_bodies : sql_columns, -1, &st, NULL) != SQLITE_OK)
+    return db_error (s, err, "read");
+  sqlite3_bind_text (st, 1, kind, -1, SQLITE_STATIC);
+  int rc = read_metas (s, st, out, err);
+  sqlite3_finalize (st);
+  return rc;
 }
 
 int
-store_list_meta_parsed (struct store *s, const char *kind, json_t **out, nslab_error_t *err)
+store_list_meta (struct store *s, const char *kind, struct stored_metas *out, nslab_error_t *err)
 {
-  sqlite3_stmt *st = NULL;
-  static const char sql[]
-      = "SELECT json_object('metadata', json_object('namespace', namespace, 'name', name, 'uid', uid, "
-        "'creationTimestamp', json_extract(body, '$.metadata.creationTimestamp')), "
-        "'spec', json_object('replicas', json_extract(body, '$.spec.replicas'), "
-        "'type', json_extract(body, '$.spec.type'))) "
-        "FROM objects WHERE kind = ?1 ORDER BY namespace, name";
-  /* A ReplicaSet's owners too: a Deployment claims its ReplicaSets by them
-   * (pods are many, and their owners are not needed from here). */
-  static const char sql_owned[]
-      = "SELECT json_object('metadata', json_object('namespace', namespace, 'name', name, 'uid', uid, "
-        "'creationTimestamp', json_extract(body, '$.metadata.creationTimestamp'), "
-        "'ownerReferences', json_extract(body, '$.metadata.ownerReferences')), "
-        "'spec', json_object('replicas', json_extract(body, '$.spec.replicas'), "
-        "'type', json_extract(body, '$.spec.type'))) "
-        "FROM objects WHERE kind = ?1 ORDER BY namespace, name";
-  if (sqlite3_prepare_v2 (s->db, strcmp (kind, "ReplicaSet") == 0 ? sql_owned : sql, -1, &st, NULL) != SQLITE_OK)
-    return db_error (s, err, "read");
-  sqlite3_bind_text (st, 1, kind, -1, SQLITE_STATIC);
-  int rc = collect (s, st, out, err);
-  sqlite3_finalize (st);
-  return rc;
+  return list_metas (s, kind, !s->meta_columns, out, err);
+}
+
+int
+store_list_meta_parsed (struct store *s, const char *kind, struct stored_metas *out, nslab_error_t *err)
+{
+  return list_metas (s, kind, true, out, err);
+}
+
+/* SQLite orders text by its bytes (the BINARY collation), as strcmp. */
+static int
+cmp_meta_key (const void *key, const void *elem)
+{
+  const struct stored_meta *k = key, *m = elem;
+  int c = strcmp (k->ns, m->ns);
+  return c ? c : strcmp (k->name, m->name);
+}
+
+const struct stored_meta *
+stored_metas_get (const struct stored_metas *m, const char *ns, const char *name)
+{
+  if (m == NULL || m->n == 0)
+    return NULL;
+  struct stored_meta key = { .ns = ns ? ns : "", .name = name };
+  return bsearch (&key, m->v, m->n, sizeof *m->v, cmp_meta_key);
+}
+
+void
+stored_metas_free (struct stored_metas *m)
+{
+  free (m->v);
+  free (m->text);
+  memset (m, 0, sizeof *m);
 }
 
 int

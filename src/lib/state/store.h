@@ -10,6 +10,7 @@
 #define NSLAB_STATE_STORE_H
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "base/error.h"
@@ -68,16 +69,33 @@ int store_list (struct store *s, const char *kind, const char *ns, json_t **out,
 typedef void store_each_fn (json_t *obj, void *ctx);
 int store_list_each (struct store *s, const char *kind, const char *ns, store_each_fn *each, void *ctx, json_t **out,
                      nslab_error_t *err);
-/* The same, each object only as {metadata: {namespace, name, uid,
- * creationTimestamp}, spec: {replicas, type}} (null where the body has
- * none; a ReplicaSet's metadata has its ownerReferences too): what the
- * control loop needs of every pod, workload and service each round, read
- * from columns SQLite fills from the body as it is written (not from the
- * bodies, 2-3 KB of JSON each, every round). */
-int store_list_meta (struct store *s, const char *kind, json_t **out, nslab_error_t *err);
+/* What the control loop needs of every pod, workload and service each
+ * round, read from columns SQLite fills from the body as it is written
+ * (not from the bodies, 2-3 KB of JSON each, every round), as plain
+ * structs rather than JSON values (a value per field was most of the
+ * listing's cost). NULL where the body has none. */
+struct stored_meta {
+  const char *ns, *name; /* never NULL */
+  const char *uid;
+  const char *created; /* metadata.creationTimestamp */
+  const char *type;    /* spec.type, when it is text */
+  const char *owners;  /* a ReplicaSet's metadata.ownerReferences, as JSON text */
+  long long replicas;
+  bool has_replicas; /* spec.replicas is an integer */
+};
+struct stored_metas {
+  struct stored_meta *v; /* ordered by namespace and name */
+  size_t n;
+  char *text; /* the strings */
+};
+int store_list_meta (struct store *s, const char *kind, struct stored_metas *out, nslab_error_t *err);
 /* The same from the bodies themselves, each parsed by SQLite: what a store
  * made before the objects' meta_ columns gives (store_list_meta on one). */
-int store_list_meta_parsed (struct store *s, const char *kind, json_t **out, nslab_error_t *err);
+int store_list_meta_parsed (struct store *s, const char *kind, struct stored_metas *out, nslab_error_t *err);
+/* The listed object NS/NAME, or NULL (M may be NULL: nothing listed). */
+const struct stored_meta *stored_metas_get (const struct stored_metas *m, const char *ns, const char *name);
+void stored_metas_free (struct stored_metas *m);
+#define cleanup_stored_metas __attribute__ ((cleanup (stored_metas_free)))
 /* The same, each object only as {kind, metadata: {namespace, name, uid,
  * resourceVersion}}, with an EndpointSlice's kubernetes.io/service-name
  * label and, for a ReplicaSet that has owners, an (empty) ownerReferences:
