@@ -94,6 +94,9 @@ wait_peer (int ms, int watch, int status)
   return r <= 0 || p[0].revents == 0;
 }
 
+/* How long the loop keeps what its rounds freed after the last one. */
+#define CONTROL_TRIM_IDLE_MS 1000
+
 /* kube-proxy's syncPeriod (--iptables-sync-period): CONTROL_FULL_SYNC_S,
  * or NSLAB_CONTROL_SYNC_PERIOD_S from up's environment (1..3600), so a test
  * can see the full sync that checks the partial ones without waiting 30 s. */
@@ -122,6 +125,13 @@ controller_main (int argc, char **argv)
    * probes'): a thread's own arena keeps its top, which malloc_trim does
    * not give back (the loop kept 10.8-11.3 MiB at rest against 8.1-8.6). */
   mallopt (M_ARENA_MAX, 1);
+  /* What a round frees is kept until the loop has been idle a while
+   * (below), not handed back as it is freed: glibc would give back the top
+   * of the heap and each large block at its free (an mmap of its own), and
+   * the next round would fault all of it in again, a page at a time (~9000
+   * pages a round at 1000 services, ~20 us each in this machine's guest). */
+  mallopt (M_TRIM_THRESHOLD, 1 << 30);
+  mallopt (M_MMAP_THRESHOLD, 32 << 20);
 
   nslab_error_t err = NULL;
   if (!peer_ok () || fcntl (MNTNS_FD, F_SETFD, FD_CLOEXEC) < 0)
@@ -158,6 +168,7 @@ controller_main (int argc, char **argv)
   /* Where each converging round spends its time, for profiling. */
   const char *trace_env = getenv ("NSLAB_CONTROL_TRACE");
   bool trace = trace_env && strcmp (trace_env, "1") == 0;
+  long long trim_at = 0; /* when the rounds' memory goes back (0: nothing to give back) */
   while (!stop)
     {
       bool full = now_ms () >= next_full;
@@ -177,17 +188,21 @@ controller_main (int argc, char **argv)
             break;
           continue;
         }
-      /* What a round freed goes back to the kernel: glibc keeps it
-       * otherwise, and a round of a large lab frees megabytes. */
-      if (r > 0)
-        malloc_trim (0);
+      /* What a round freed goes back to the kernel once no round came for
+       * CONTROL_TRIM_IDLE_MS: glibc keeps it otherwise, and a round of a
+       * large lab frees megabytes. Changes that come one after another (a
+       * rollout's steps, a script's commands) reuse the pages the last
+       * round had faulted in. A round that changed nothing (the probes')
+       * does not put the trim off. */
+      if (r > 0 || trim_at == 0)
+        trim_at = now_ms () + CONTROL_TRIM_IDLE_MS;
       if (r > 0 && trace)
         {
           struct control_round_times tm;
           controller_round_times (c, &tm);
           if (tm.total)
             {
-              /* what the heap holds after the trim: live blocks against free ones (fragmentation) */
+              /* what the heap holds after the round: live blocks against free ones (kept until the loop is idle) */
               struct mallinfo2 mi = mallinfo2 ();
               cpu_self = cpu_us (RUSAGE_SELF) - cpu_self;
               cpu_children = cpu_us (RUSAGE_CHILDREN) - cpu_children;
@@ -207,6 +222,11 @@ controller_main (int argc, char **argv)
         next_full = now_ms () + period;
       if (!wait_peer (r > 0 ? 20 : 100, watch, controller_status_watch (c)))
         break; /* the agent is gone: without it no pod can be made or removed */
+      if (trim_at && now_ms () >= trim_at)
+        {
+          malloc_trim (0);
+          trim_at = 0;
+        }
     }
   if (watch >= 0)
     close (watch);
