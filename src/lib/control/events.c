@@ -134,21 +134,19 @@ events_expire (struct store *s, time_t now, nslab_error_t *err)
 json_t *
 events_pod_uids (struct store *s, nslab_error_t *err)
 {
-  /* Columns only: no pod's body is read (twice as fast at 2000 pods). */
-  json_t *list = NULL;
-  if (store_list_index (s, "Pod", &list, err) < 0)
+  /* Columns only: no pod's body is read (twice as fast at 2000 pods), and
+   * no JSON value made of a pod but its uid. */
+  struct stored_metas pods;
+  if (store_list_meta (s, "Pod", &pods, err) < 0)
     return NULL;
   json_t *map = json_object ();
-  for (size_t i = 0; i < json_array_size (list); i++)
-    {
-      json_t *meta = json_object_get (json_array_get (list, i), "metadata");
-      const char *uid = json_string_value (json_object_get (meta, "uid"));
-      cleanup_free char *key = xasprintf ("%s/%s", json_string_value (json_object_get (meta, "namespace")),
-                                          json_string_value (json_object_get (meta, "name")));
-      if (uid)
-        json_object_set_new (map, key, json_string (uid));
-    }
-  json_decref (list);
+  for (size_t i = 0; i < pods.n; i++)
+    if (pods.v[i].uid)
+      {
+        cleanup_free char *key = xasprintf ("%s/%s", pods.v[i].ns, pods.v[i].name);
+        json_object_set_new (map, key, json_string (pods.v[i].uid));
+      }
+  stored_metas_free (&pods);
   /* And the pods deleted from the store since the loop's last round
    * (nslab delete, kubectl delete); a pod of that name in the store now is
    * a newer one, and its uid wins. */
