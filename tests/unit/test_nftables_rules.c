@@ -598,6 +598,15 @@ START_TEST (test_sync_fixed_change_starts_over)
   ck_assert_int_eq (kube_proxy_nft_sync_payload (old, "add table ip kube-proxy\nflush ruleset\n", false, &bad, &err), -1);
   ck_assert_str_eq (err->msg, "new payload line 2: cannot read \"flush ruleset\"");
   nslab_error_free (&err);
+  /* An element without its closing brace names no key: refused, not read
+   * past its line. */
+  cleanup_free char *unclosed = NULL;
+  ck_assert_int_eq (kube_proxy_nft_sync_payload ("add table ip kube-proxy\nadd set ip kube-proxy s { type ipv4_addr ; }\n"
+                                                 "add element ip kube-proxy s { 10.0.0.1\nadd element ip kube-proxy s { 1 }\n",
+                                                 old, false, &unclosed, &err),
+                    -1);
+  ck_assert_str_eq (err->msg, "old payload line 3: cannot read \"add element ip kube-proxy s { 10.0.0.1\"");
+  nslab_error_free (&err);
 }
 END_TEST
 

@@ -15,96 +15,203 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "base/strmap.h"
-#include "plan/plan.h"
+#include "base/hash.h"
 #include "base/util.h"
+#include "plan/plan.h"
 
 #define ADD "add "
 #define TABLE_WORDS "ip kube-proxy "
 
+/* The two payloads are read where they lie: every name, definition, rule
+ * and element is a span of its payload's text, not a copy (a 1000-service
+ * node's payload is ~10000 lines, read twice a round for every node). */
+struct span {
+  const char *s;
+  size_t len;
+};
+
+static bool
+span_eq (struct span a, struct span b)
+{
+  return a.len == b.len && memcmp (a.s, b.s, a.len) == 0;
+}
+
+static bool
+span_has_prefix (struct span a, const char *prefix)
+{
+  size_t n = strlen (prefix);
+  return a.len >= n && memcmp (a.s, prefix, n) == 0;
+}
+
+#define NO_RULE SIZE_MAX
+
 struct nft_obj {
-  char kind;           /* 'c' chain, 's' set, 'm' map */
-  char *name;
-  char *def;           /* what follows the name on its add line ("" if nothing) */
-  struct strbuf rules; /* chains: "add rule" lines, in order */
+  char kind;        /* 'c' chain, 's' set, 'm' map */
+  struct span name;
+  struct span def;  /* what follows the name on its add line (empty if nothing) */
+  size_t first_rule, last_rule; /* chains: their "add rule" lines, a list through nft_rule.next */
+};
+
+struct nft_rule {
+  struct span line;
+  size_t next;
 };
 
 struct nft_elem {
-  char *container;
-  char *key;   /* the element's key ("10.43.0.1 . tcp . 443") */
-  char *line;  /* the whole add line */
+  struct span container;
+  struct span key;  /* the element's key ("10.43.0.1 . tcp . 443") */
+  struct span line; /* the whole add line */
+};
+
+/* Open addressing over the objects' or elements' indexes, by a hash of
+ * their key; the table's own entries tell keys apart. */
+struct slot {
+  uint64_t hash;
+  size_t at; /* index + 1; 0: empty */
+};
+struct index {
+  struct slot *slots;
+  size_t cap, n;
 };
 
 struct nft_table {
-  char *table_line; /* "add table ..." */
+  struct span table_line; /* "add table ..." (s NULL: none) */
   struct nft_obj *objs;
   size_t n_objs;
-  struct strmap by_name; /* "c:NAME" -> index + 1 */
+  struct index objs_by_name;
+  struct nft_rule *rules;
+  size_t n_rules;
   struct nft_elem *elems;
   size_t n_elems;
-  struct strmap elem_by_key; /* "CONTAINER\tKEY" -> index + 1 */
+  struct index elems_by_key;
 };
 
 static void
 table_free (struct nft_table *t)
 {
-  free (t->table_line);
-  for (size_t i = 0; i < t->n_objs; i++)
-    {
-      free (t->objs[i].name);
-      free (t->objs[i].def);
-      sb_free (&t->objs[i].rules);
-    }
   free (t->objs);
-  for (size_t i = 0; i < t->n_elems; i++)
-    {
-      free (t->elems[i].container);
-      free (t->elems[i].key);
-      free (t->elems[i].line);
-    }
+  free (t->rules);
   free (t->elems);
-  strmap_free (&t->by_name);
-  strmap_free (&t->elem_by_key);
+  free (t->objs_by_name.slots);
+  free (t->elems_by_key.slots);
 }
 
-static struct nft_obj *
-find_obj (const struct nft_table *t, char kind, const char *name)
+static void
+index_add (struct index *x, uint64_t hash, size_t at)
 {
-  cleanup_free char *k = xasprintf ("%c:%s", kind, name);
-  size_t i = (size_t) (uintptr_t) strmap_get (&t->by_name, k);
-  return i ? &t->objs[i - 1] : NULL;
+  if (2 * (x->n + 1) > x->cap)
+    {
+      struct index bigger = { .cap = x->cap ? 2 * x->cap : 64 };
+      bigger.slots = xcalloc (bigger.cap, sizeof *bigger.slots);
+      for (size_t i = 0; i < x->cap; i++)
+        if (x->slots[i].at)
+          index_add (&bigger, x->slots[i].hash, x->slots[i].at);
+      free (x->slots);
+      *x = bigger;
+    }
+  size_t i = hash & (x->cap - 1);
+  while (x->slots[i].at)
+    i = (i + 1) & (x->cap - 1);
+  x->slots[i] = (struct slot) { .hash = hash, .at = at };
+  x->n++;
+}
+
+static uint64_t
+obj_hash (char kind, struct span name)
+{
+  return fnv1a64_mem (name.s, name.len, fnv1a64_mem (&kind, 1, FNV64_INIT));
+}
+
+static uint64_t
+elem_hash (struct span container, struct span key)
+{
+  return fnv1a64_mem (key.s, key.len, fnv1a64_mem ("\t", 1, fnv1a64_mem (container.s, container.len, FNV64_INIT)));
+}
+
+static const struct nft_obj *
+find_obj (const struct nft_table *t, char kind, struct span name)
+{
+  const struct index *x = &t->objs_by_name;
+  if (x->cap == 0)
+    return NULL;
+  uint64_t h = obj_hash (kind, name);
+  for (size_t i = h & (x->cap - 1); x->slots[i].at; i = (i + 1) & (x->cap - 1))
+    {
+      const struct nft_obj *o = &t->objs[x->slots[i].at - 1];
+      if (x->slots[i].hash == h && o->kind == kind && span_eq (o->name, name))
+        return o;
+    }
+  return NULL;
 }
 
 static const struct nft_elem *
-find_elem (const struct nft_table *t, const char *container, const char *key)
+find_elem (const struct nft_table *t, struct span container, struct span key)
 {
-  cleanup_free char *k = xasprintf ("%s\t%s", container, key);
-  size_t i = (size_t) (uintptr_t) strmap_get (&t->elem_by_key, k);
-  return i ? &t->elems[i - 1] : NULL;
+  const struct index *x = &t->elems_by_key;
+  if (x->cap == 0)
+    return NULL;
+  uint64_t h = elem_hash (container, key);
+  for (size_t i = h & (x->cap - 1); x->slots[i].at; i = (i + 1) & (x->cap - 1))
+    {
+      const struct nft_elem *e = &t->elems[x->slots[i].at - 1];
+      if (x->slots[i].hash == h && span_eq (e->container, container) && span_eq (e->key, key))
+        return e;
+    }
+  return NULL;
 }
 
 static int
-bad_line (const char *what, size_t lineno, const char *line, size_t len, nslab_error_t *err)
+bad_line (const char *what, size_t lineno, struct span line, nslab_error_t *err)
 {
-  cleanup_free char *l = xstrndup (line, len > 80 ? 80 : len);
-  return nslab_error_invalid (err, "%s payload line %zu: cannot read \"%s\"", what, lineno, l);
+  return nslab_error_invalid (err, "%s payload line %zu: cannot read \"%.*s\"", what, lineno,
+                              (int) (line.len > 80 ? 80 : line.len), line.s);
 }
 
-/* "WORD ip kube-proxy NAME[ REST]": NAME and REST of an add line. */
+/* "WORD ip kube-proxy NAME[ REST]" (S, after the WORD): NAME and REST. */
 static bool
-split_object (const char *s, size_t len, char **name, char **rest)
+split_object (struct span s, struct span *name, struct span *rest)
 {
-  if (len < sizeof TABLE_WORDS - 1 || strncmp (s, TABLE_WORDS, sizeof TABLE_WORDS - 1) != 0)
+  if (!span_has_prefix (s, TABLE_WORDS))
     return false;
-  s += sizeof TABLE_WORDS - 1;
-  len -= sizeof TABLE_WORDS - 1;
+  s.s += sizeof TABLE_WORDS - 1;
+  s.len -= sizeof TABLE_WORDS - 1;
   size_t n = 0;
-  while (n < len && s[n] != ' ')
+  while (n < s.len && s.s[n] != ' ')
     n++;
   if (n == 0)
     return false;
-  *name = xstrndup (s, n);
-  *rest = n < len ? xstrndup (s + n + 1, len - n - 1) : xstrdup ("");
+  *name = (struct span) { s.s, n };
+  *rest = n < s.len ? (struct span) { s.s + n + 1, s.len - n - 1 } : (struct span) { s.s + n, 0 };
+  return true;
+}
+
+/* The first NEEDLE in S, or NULL. */
+static const char *
+span_find (struct span s, const char *needle)
+{
+  return memmem (s.s, s.len, needle, strlen (needle));
+}
+
+/* "{ KEY[ comment "..."][ : VERDICT] }": the KEY of an element's REST. */
+static bool
+element_key (struct span rest, struct span *key)
+{
+  if (rest.len == 0 || rest.s[0] != '{')
+    return false;
+  struct span k = { rest.s + 1, rest.len - 1 };
+  while (k.len && k.s[0] == ' ')
+    k.s++, k.len--;
+  const char *end = memrchr (k.s, '}', k.len);
+  if (end == NULL)
+    return false;
+  const char *c = span_find (k, " comment \""), *v = span_find (k, " : "), *stop = end;
+  if (c && c < stop)
+    stop = c;
+  if (v && v < stop)
+    stop = v;
+  while (stop > k.s && stop[-1] == ' ')
+    stop--;
+  *key = (struct span) { k.s, (size_t) (stop - k.s) };
   return true;
 }
 
@@ -112,118 +219,79 @@ static int
 parse (const char *what, const char *payload, struct nft_table *t, nslab_error_t *err)
 {
   memset (t, 0, sizeof *t);
-  strmap_init (&t->by_name);
-  strmap_init (&t->elem_by_key);
   size_t lineno = 0;
   for (const char *l = payload; l && *l;)
     {
       const char *nl = strchr (l, '\n');
-      size_t len = nl ? (size_t) (nl - l) : strlen (l);
-      const char *next = nl ? nl + 1 : l + len;
+      struct span line = { l, nl ? (size_t) (nl - l) : strlen (l) };
+      l = nl ? nl + 1 : l + line.len;
       lineno++;
-      if (len == 0 || l[0] == '#')
+      if (line.len == 0 || line.s[0] == '#')
+        continue;
+      if (line.len < sizeof ADD || !span_has_prefix (line, ADD))
+        return bad_line (what, lineno, line, err);
+      struct span w = { line.s + sizeof ADD - 1, line.len - (sizeof ADD - 1) };
+      struct span name, rest;
+      if (span_has_prefix (w, "table "))
+        t->table_line = line;
+      else if ((span_has_prefix (w, "chain ") || span_has_prefix (w, "set ") || span_has_prefix (w, "map "))
+               && split_object ((struct span) { w.s + (w.s[0] == 'c' ? 6 : 4), w.len - (w.s[0] == 'c' ? 6 : 4) },
+                                &name, &rest))
         {
-          l = next;
-          continue;
-        }
-      if (len < sizeof ADD || strncmp (l, ADD, sizeof ADD - 1) != 0)
-        return bad_line (what, lineno, l, len, err);
-      const char *w = l + sizeof ADD - 1;
-      size_t wl = len - (sizeof ADD - 1);
-      char *name = NULL, *rest = NULL;
-      if (strncmp (w, "table ", 6) == 0)
-        {
-          free (t->table_line);
-          t->table_line = xstrndup (l, len);
-        }
-      else if ((strncmp (w, "chain ", 6) == 0 || strncmp (w, "set ", 4) == 0 || strncmp (w, "map ", 4) == 0)
-               && split_object (w + (w[0] == 'c' ? 6 : 4), wl - (w[0] == 'c' ? 6 : 4), &name, &rest))
-        {
-          char kind = w[0] == 'c' ? 'c' : w[0] == 's' ? 's' : 'm';
-          cleanup_free char *k = xasprintf ("%c:%s", kind, name);
+          char kind = w.s[0] == 'c' ? 'c' : w.s[0] == 's' ? 's' : 'm';
           const struct nft_obj *had = find_obj (t, kind, name);
           if (had)
             {
               /* "add" of an existing object is a no-op in nft, unless it
                  says something else. */
-              bool same = strcmp (had->def, rest) == 0;
-              free (name);
-              free (rest);
-              if (!same)
-                return bad_line (what, lineno, l, len, err);
-              l = next;
+              if (!span_eq (had->def, rest))
+                return bad_line (what, lineno, line, err);
               continue;
             }
-          struct nft_obj *o = VEC_PUSH (t->objs, t->n_objs);
-          o->kind = kind;
-          o->name = name;
-          o->def = rest;
-          sb_init (&o->rules);
-          strmap_put (&t->by_name, k, (void *) (uintptr_t) t->n_objs);
+          *VEC_PUSH (t->objs, t->n_objs)
+              = (struct nft_obj) { .kind = kind, .name = name, .def = rest, .first_rule = NO_RULE, .last_rule = NO_RULE };
+          index_add (&t->objs_by_name, obj_hash (kind, name), t->n_objs);
         }
-      else if (strncmp (w, "rule ", 5) == 0 && split_object (w + 5, wl - 5, &name, &rest))
+      else if (span_has_prefix (w, "rule ") && split_object ((struct span) { w.s + 5, w.len - 5 }, &name, &rest))
         {
-          struct nft_obj *o = find_obj (t, 'c', name);
-          free (name);
-          free (rest);
+          struct nft_obj *o = (struct nft_obj *) find_obj (t, 'c', name);
           if (o == NULL)
-            return bad_line (what, lineno, l, len, err);
-          sb_addn (&o->rules, l, len);
-          sb_add (&o->rules, "\n");
+            return bad_line (what, lineno, line, err);
+          *VEC_PUSH (t->rules, t->n_rules) = (struct nft_rule) { .line = line, .next = NO_RULE };
+          if (o->last_rule == NO_RULE)
+            o->first_rule = t->n_rules - 1;
+          else
+            t->rules[o->last_rule].next = t->n_rules - 1;
+          o->last_rule = t->n_rules - 1;
         }
-      else if (strncmp (w, "element ", 8) == 0 && split_object (w + 8, wl - 8, &name, &rest) && rest[0] == '{')
+      else if (span_has_prefix (w, "element ") && split_object ((struct span) { w.s + 8, w.len - 8 }, &name, &rest))
         {
-          /* "{ KEY[ comment "..."][ : VERDICT] }" */
-          const char *k = rest + 1;
-          while (*k == ' ')
-            k++;
-          const char *c = strstr (k, " comment \""), *v = strstr (k, " : "), *end = strrchr (k, '}');
-          const char *stop = end;
-          if (c && c < stop)
-            stop = c;
-          if (v && v < stop)
-            stop = v;
-          while (stop > k && stop[-1] == ' ')
-            stop--;
-          cleanup_free char *key = xstrndup (k, (size_t) (stop - k));
-          cleanup_free char *line = xstrndup (l, len);
+          struct span key;
+          if (!element_key (rest, &key))
+            return bad_line (what, lineno, line, err);
           const struct nft_elem *had = find_elem (t, name, key);
-          free (rest);
           if (had)
             {
               /* The same element again is a no-op; another value for its
                  key is not something a payload may say. */
-              bool same = strcmp (had->line, line) == 0;
-              free (name);
-              if (!same)
-                return bad_line (what, lineno, l, len, err);
-              l = next;
+              if (!span_eq (had->line, line))
+                return bad_line (what, lineno, line, err);
               continue;
             }
-          struct nft_elem *e = VEC_PUSH (t->elems, t->n_elems);
-          e->container = name;
-          e->key = key;
-          e->line = line;
-          key = line = NULL;
-          cleanup_free char *ek = xasprintf ("%s\t%s", e->container, e->key);
-          strmap_put (&t->elem_by_key, ek, (void *) (uintptr_t) t->n_elems);
+          *VEC_PUSH (t->elems, t->n_elems) = (struct nft_elem) { .container = name, .key = key, .line = line };
+          index_add (&t->elems_by_key, elem_hash (name, key), t->n_elems);
         }
       else
-        {
-          free (name);
-          free (rest);
-          return bad_line (what, lineno, l, len, err);
-        }
-      l = next;
+        return bad_line (what, lineno, line, err);
     }
   return 0;
 }
 
 static bool
-is_service_chain (const char *name)
+is_service_chain (struct span name)
 {
   /* kube-proxy's isServiceChainName: only per-service chains have a '/'. */
-  return strchr (name, '/') != NULL;
+  return memchr (name.s, '/', name.len) != NULL;
 }
 
 static const char *
@@ -235,20 +303,35 @@ kind_word (char kind)
 static bool
 is_affinity_set (const struct nft_obj *o)
 {
-  return o->kind == 's' && str_has_prefix (o->name, "affinity-");
+  return o->kind == 's' && span_has_prefix (o->name, "affinity-");
 }
 
+/* Whether chain A of table TA has the same rules, line for line, as chain
+ * B of TB. */
 static bool
-same_rules (const struct nft_obj *a, const struct nft_obj *b)
+same_rules (const struct nft_table *ta, const struct nft_obj *a, const struct nft_table *tb, const struct nft_obj *b)
 {
-  return a && b && a->rules.len == b->rules.len
-         && (b->rules.len == 0 || memcmp (a->rules.buf, b->rules.buf, b->rules.len) == 0);
+  if (a == NULL || b == NULL)
+    return false;
+  size_t i = a->first_rule, j = b->first_rule;
+  for (; i != NO_RULE && j != NO_RULE; i = ta->rules[i].next, j = tb->rules[j].next)
+    if (!span_eq (ta->rules[i].line, tb->rules[j].line))
+      return false;
+  return i == NO_RULE && j == NO_RULE;
+}
+
+static void
+add_span_line (struct strbuf *sb, struct span s)
+{
+  sb_addn (sb, s.s, s.len);
+  sb_addn (sb, "\n", 1);
 }
 
 static void
 add_def (struct strbuf *sb, const struct nft_obj *o)
 {
-  sb_addf (sb, "add %s " TABLE_WORDS "%s%s%s\n", kind_word (o->kind), o->name, *o->def ? " " : "", o->def);
+  sb_addf (sb, "add %s " TABLE_WORDS "%.*s%s%.*s\n", kind_word (o->kind), (int) o->name.len, o->name.s,
+           o->def.len ? " " : "", (int) o->def.len, o->def.s);
 }
 
 /* The transaction OLD -> NEW, or NULL for "start over" (a fixed object's
@@ -263,14 +346,14 @@ diff (const struct nft_table *o, const struct nft_table *n, bool full)
 {
   struct strbuf sb;
   sb_init (&sb);
-  if (full && n->table_line)
-    sb_addf (&sb, "%s\n", n->table_line);
+  if (full && n->table_line.s)
+    add_span_line (&sb, n->table_line);
   /* Definitions: new sets, maps and chains, each before anything uses it. */
   for (size_t i = 0; i < n->n_objs; i++)
     {
       const struct nft_obj *no = &n->objs[i];
       const struct nft_obj *oo = find_obj (o, no->kind, no->name);
-      if (oo && strcmp (oo->def, no->def) != 0)
+      if (oo && !span_eq (oo->def, no->def))
         {
           sb_free (&sb);
           return NULL;
@@ -285,21 +368,22 @@ diff (const struct nft_table *o, const struct nft_table *n, bool full)
       if (no->kind != 'c')
         continue;
       const struct nft_obj *oo = find_obj (o, 'c', no->name);
-      if (!full && same_rules (oo, no))
+      if (!full && same_rules (o, oo, n, no))
         continue;
       if (oo || full)
-        sb_addf (&sb, "flush chain " TABLE_WORDS "%s\n", no->name);
-      if (no->rules.len)
-        sb_addn (&sb, no->rules.buf, no->rules.len);
+        sb_addf (&sb, "flush chain " TABLE_WORDS "%.*s\n", (int) no->name.len, no->name.s);
+      for (size_t r = no->first_rule; r != NO_RULE; r = n->rules[r].next)
+        add_span_line (&sb, n->rules[r].line);
     }
   if (full)
     {
       /* nftElementStorage.reset: flush, then every element again. */
       for (size_t i = 0; i < n->n_objs; i++)
         if (n->objs[i].kind != 'c' && !is_affinity_set (&n->objs[i]))
-          sb_addf (&sb, "flush %s " TABLE_WORDS "%s\n", kind_word (n->objs[i].kind), n->objs[i].name);
+          sb_addf (&sb, "flush %s " TABLE_WORDS "%.*s\n", kind_word (n->objs[i].kind), (int) n->objs[i].name.len,
+                   n->objs[i].name.s);
       for (size_t i = 0; i < n->n_elems; i++)
-        sb_addf (&sb, "%s\n", n->elems[i].line);
+        add_span_line (&sb, n->elems[i].line);
     }
   else
     {
@@ -309,15 +393,16 @@ diff (const struct nft_table *o, const struct nft_table *n, bool full)
         {
           const struct nft_elem *oe = &o->elems[i];
           const struct nft_elem *ne = find_elem (n, oe->container, oe->key);
-          if (ne == NULL || strcmp (ne->line, oe->line) != 0)
-            sb_addf (&sb, "delete element " TABLE_WORDS "%s { %s }\n", oe->container, oe->key);
+          if (ne == NULL || !span_eq (ne->line, oe->line))
+            sb_addf (&sb, "delete element " TABLE_WORDS "%.*s { %.*s }\n", (int) oe->container.len, oe->container.s,
+                     (int) oe->key.len, oe->key.s);
         }
       for (size_t i = 0; i < n->n_elems; i++)
         {
           const struct nft_elem *ne = &n->elems[i];
           const struct nft_elem *oe = find_elem (o, ne->container, ne->key);
-          if (oe == NULL || strcmp (ne->line, oe->line) != 0)
-            sb_addf (&sb, "%s\n", ne->line);
+          if (oe == NULL || !span_eq (ne->line, oe->line))
+            add_span_line (&sb, ne->line);
         }
     }
   /* Stale objects: chains flushed first (they may point at each other and
@@ -335,14 +420,16 @@ diff (const struct nft_table *o, const struct nft_table *n, bool full)
             sb_free (&sb);
             return NULL;
           }
+        int nl = (int) oo->name.len;
         if (pass == 0 && oo->kind == 'c')
-          sb_addf (&sb, "add chain " TABLE_WORDS "%s\nflush chain " TABLE_WORDS "%s\n", oo->name, oo->name);
+          sb_addf (&sb, "add chain " TABLE_WORDS "%.*s\nflush chain " TABLE_WORDS "%.*s\n", nl, oo->name.s, nl,
+                   oo->name.s);
         else if (pass == 1 && oo->kind == 'c')
-          sb_addf (&sb, "delete chain " TABLE_WORDS "%s\n", oo->name);
+          sb_addf (&sb, "delete chain " TABLE_WORDS "%.*s\n", nl, oo->name.s);
         else if (pass == 2 && oo->kind != 'c')
           {
             add_def (&sb, oo);
-            sb_addf (&sb, "delete %s " TABLE_WORDS "%s\n", kind_word (oo->kind), oo->name);
+            sb_addf (&sb, "delete %s " TABLE_WORDS "%.*s\n", kind_word (oo->kind), nl, oo->name.s);
           }
       }
   return sb_steal (&sb);

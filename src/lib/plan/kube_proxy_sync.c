@@ -165,6 +165,7 @@ parse (struct doc *d, const char *what, const char *payload, nslab_error_t *err)
   d->what = what;
   d->text = xstrdup (payload ? payload : "");
   struct table *cur = NULL;
+  size_t last_chain = SIZE_MAX;
   size_t lineno = 0;
   char *p = d->text;
   while (p && *p)
@@ -194,6 +195,7 @@ parse (struct doc *d, const char *what, const char *payload, nslab_error_t *err)
           cur = VEC_PUSH (d->tables, d->n_tables);
           cur->name = xstrdup (line + 1);
           strmap_init (&cur->index);
+          last_chain = SIZE_MAX;
           continue;
         }
       if (cur == NULL)
@@ -210,7 +212,13 @@ parse (struct doc *d, const char *what, const char *payload, nslab_error_t *err)
           const char *after = name + n + strspn (name + n, " \t");
           if (n == 0 || n >= NAME_MAX_LEN || (line[0] == ':' && *after == '\0'))
             return nslab_error (err, EINVAL, "%s: line %zu: cannot read: %s", what, lineno, line);
-          size_t idx = table_get_chain (cur, name, n);
+          /* A chain's rules come one after another: the last line's chain
+           * is looked up only when this one names another. */
+          size_t idx = last_chain < cur->n_chains && strlen (cur->chains[last_chain].name) == n
+                               && memcmp (cur->chains[last_chain].name, name, n) == 0
+                           ? last_chain
+                           : table_get_chain (cur, name, n);
+          last_chain = idx;
           struct chain *c = &cur->chains[idx];
           if (line[0] == ':')
             {
