@@ -128,35 +128,39 @@ elem_hash (struct span container, struct span key)
   return fnv1a64_mem (key.s, key.len, fnv1a64_mem ("\t", 1, fnv1a64_mem (container.s, container.len, FNV64_INIT)));
 }
 
+/* The entries of X whose keys hash to H, one a call (their index + 1; 0
+ * when there are no more): *I starts at SIZE_MAX. */
+static size_t
+index_next (const struct index *x, uint64_t h, size_t *i)
+{
+  if (x->cap == 0)
+    return 0;
+  for (*i = *i == SIZE_MAX ? h & (x->cap - 1) : (*i + 1) & (x->cap - 1); x->slots[*i].at;
+       *i = (*i + 1) & (x->cap - 1))
+    if (x->slots[*i].hash == h)
+      return x->slots[*i].at;
+  return 0;
+}
+
 static const struct nft_obj *
 find_obj (const struct nft_table *t, char kind, struct span name)
 {
-  const struct index *x = &t->objs_by_name;
-  if (x->cap == 0)
-    return NULL;
   uint64_t h = obj_hash (kind, name);
-  for (size_t i = h & (x->cap - 1); x->slots[i].at; i = (i + 1) & (x->cap - 1))
-    {
-      const struct nft_obj *o = &t->objs[x->slots[i].at - 1];
-      if (x->slots[i].hash == h && o->kind == kind && span_eq (o->name, name))
-        return o;
-    }
+  size_t i = SIZE_MAX, at;
+  while ((at = index_next (&t->objs_by_name, h, &i)))
+    if (t->objs[at - 1].kind == kind && span_eq (t->objs[at - 1].name, name))
+      return &t->objs[at - 1];
   return NULL;
 }
 
 static const struct nft_elem *
 find_elem (const struct nft_table *t, struct span container, struct span key)
 {
-  const struct index *x = &t->elems_by_key;
-  if (x->cap == 0)
-    return NULL;
   uint64_t h = elem_hash (container, key);
-  for (size_t i = h & (x->cap - 1); x->slots[i].at; i = (i + 1) & (x->cap - 1))
-    {
-      const struct nft_elem *e = &t->elems[x->slots[i].at - 1];
-      if (x->slots[i].hash == h && span_eq (e->container, container) && span_eq (e->key, key))
-        return e;
-    }
+  size_t i = SIZE_MAX, at;
+  while ((at = index_next (&t->elems_by_key, h, &i)))
+    if (span_eq (t->elems[at - 1].container, container) && span_eq (t->elems[at - 1].key, key))
+      return &t->elems[at - 1];
   return NULL;
 }
 
