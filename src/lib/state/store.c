@@ -41,6 +41,14 @@ struct store {
  * hang. */
 #define STORE_BUSY_MS 60000
 
+/* What the meta_ columns hold, as SQLite reads it from a body: the same
+ * expressions fill the columns (as a body is written) and list a store made
+ * before them (list_metas), so the two listings cannot differ. */
+#define META_CREATED_SQL "json_extract(body, '$.metadata.creationTimestamp')"
+#define META_REPLICAS_SQL "json_extract(body, '$.spec.replicas')"
+#define META_TYPE_SQL "json_extract(body, '$.spec.type')"
+#define META_OWNERS_SQL "CASE WHEN kind = 'ReplicaSet' THEN json_extract(body, '$.metadata.ownerReferences') END"
+
 static const char schema[] =
   "PRAGMA journal_mode = WAL;"
   "PRAGMA synchronous = NORMAL;"
@@ -52,11 +60,11 @@ static const char schema[] =
   /* What the control loop reads of every pod, workload and service each
    * round (store_list_meta), taken from the body once, as it is written,
    * instead of parsing every body each round (4000 at 1000 services). */
-  "  meta_created GENERATED ALWAYS AS (json_extract(body, '$.metadata.creationTimestamp')) STORED,"
-  "  meta_replicas GENERATED ALWAYS AS (json_extract(body, '$.spec.replicas')) STORED,"
-  "  meta_type GENERATED ALWAYS AS (json_extract(body, '$.spec.type')) STORED,"
+  "  meta_created GENERATED ALWAYS AS (" META_CREATED_SQL ") STORED,"
+  "  meta_replicas GENERATED ALWAYS AS (" META_REPLICAS_SQL ") STORED,"
+  "  meta_type GENERATED ALWAYS AS (" META_TYPE_SQL ") STORED,"
   "  meta_owners GENERATED ALWAYS AS"
-  "    (CASE WHEN kind = 'ReplicaSet' THEN json_extract(body, '$.metadata.ownerReferences') END) STORED,"
+  "    (" META_OWNERS_SQL ") STORED,"
   "  PRIMARY KEY (kind, namespace, name));"
   /* What changed since a version (store_changed_since) and the kinds'
    * counts and newest versions (store_kinds_version), which the control
@@ -488,8 +496,9 @@ store_get (struct store *s, const char *kind, const char *ns, const char *name, 
   return 0;
 }
 
-/* Where a stored_meta's string is in the listing's text while rows are
- * read (the text may move as it grows): an offset, or NO_TEXT. */
+/* A TEXT column's bytes appended to TEXT with a NUL; its offset there, or
+ * NO_TEXT for any other value (the text may move as it grows: offsets,
+ * not pointers, until every row is read). */
 #define NO_TEXT SIZE_MAX
 
 static size_t
@@ -504,9 +513,9 @@ keep_text (struct strbuf *text, sqlite3_stmt *st, int col)
 }
 
 static const char *
-text_at (const char *text, const char *at)
+text_at (const char *text, size_t at)
 {
-  return (uintptr_t) at == NO_TEXT ? NULL : text + (uintptr_t) at;
+  return at == NO_TEXT ? NULL : text + at;
 }
 
 /* The rows of ST (namespace, name, uid, creationTimestamp, replicas, type,
@@ -514,24 +523,27 @@ text_at (const char *text, const char *at)
 static int
 read_metas (struct store *s, sqlite3_stmt *st, struct stored_metas *out, nslab_error_t *err)
 {
+  enum { NS, NAME, UID, CREATED, TYPE, OWNERS, N_TEXTS };
+  static const int cols[N_TEXTS] = { [NS] = 0, [NAME] = 1, [UID] = 2, [CREATED] = 3, [TYPE] = 5, [OWNERS] = 6 };
   struct stored_meta *v = NULL;
   size_t n = 0;
+  size_t (*at)[N_TEXTS] = NULL, n_at = 0;
   struct strbuf text;
   sb_init (&text);
   int r;
   while ((r = sqlite3_step (st)) == SQLITE_ROW)
     {
       struct stored_meta *m = VEC_PUSH (v, n);
-      const char **strs[] = { &m->ns, &m->name, &m->uid, &m->created, NULL, &m->type, &m->owners };
-      for (int col = 0; col < (int) ARRAY_SIZE (strs); col++)
-        if (strs[col])
-          *strs[col] = (const char *) (uintptr_t) keep_text (&text, st, col);
+      size_t *a = *VEC_PUSH (at, n_at);
+      for (int t = 0; t < N_TEXTS; t++)
+        a[t] = keep_text (&text, st, cols[t]);
       m->has_replicas = sqlite3_column_type (st, 4) == SQLITE_INTEGER;
       m->replicas = m->has_replicas ? sqlite3_column_int64 (st, 4) : 0;
     }
   if (r != SQLITE_DONE)
     {
       free (v);
+      free (at);
       sb_free (&text);
       return db_error (s, err, "read");
     }
@@ -539,13 +551,14 @@ read_metas (struct store *s, sqlite3_stmt *st, struct stored_metas *out, nslab_e
   for (size_t i = 0; i < n; i++)
     {
       struct stored_meta *m = &v[i];
-      m->ns = text_at (out->text, m->ns) ?: "";
-      m->name = text_at (out->text, m->name) ?: "";
-      m->uid = text_at (out->text, m->uid);
-      m->created = text_at (out->text, m->created);
-      m->type = text_at (out->text, m->type);
-      m->owners = text_at (out->text, m->owners);
+      m->ns = text_at (out->text, at[i][NS]) ?: "";
+      m->name = text_at (out->text, at[i][NAME]) ?: "";
+      m->uid = text_at (out->text, at[i][UID]);
+      m->created = text_at (out->text, at[i][CREATED]);
+      m->type = text_at (out->text, at[i][TYPE]);
+      m->owners = text_at (out->text, at[i][OWNERS]);
     }
+  free (at);
   out->v = v;
   out->n = n;
   return 0;
@@ -554,15 +567,12 @@ read_metas (struct store *s, sqlite3_stmt *st, struct stored_metas *out, nslab_e
 static int
 list_metas (struct store *s, const char *kind, bool from_bodies, struct stored_metas *out, nslab_error_t *err)
 {
-  /* The same values either way: the columns are json_extract of the same
-   * paths, made as the body was written. */
-  static const char sql_columns[] = "SELECT namespace, name, uid, meta_created, meta_replicas, meta_type, meta_owners "
-                                    "FROM objects WHERE kind = ?1 ORDER BY namespace, name";
-  static const char sql_bodies[]
-      = "SELECT namespace, name, uid, json_extract(body, '$.metadata.creationTimestamp'), "
-        "json_extract(body, '$.spec.replicas'), json_extract(body, '$.spec.type'), "
-        "CASE WHEN kind = 'ReplicaSet' THEN json_extract(body, '$.metadata.ownerReferences') END "
-        "FROM objects WHERE kind = ?1 ORDER BY namespace, name";
+#define METAS_FROM " FROM objects WHERE kind = ?1 ORDER BY namespace, name"
+  static const char sql_columns[]
+      = "SELECT namespace, name, uid, meta_created, meta_replicas, meta_type, meta_owners" METAS_FROM;
+  static const char sql_bodies[] = "SELECT namespace, name, uid, " META_CREATED_SQL ", " META_REPLICAS_SQL
+                                   ", " META_TYPE_SQL ", " META_OWNERS_SQL METAS_FROM;
+#undef METAS_FROM
   memset (out, 0, sizeof *out);
   sqlite3_stmt *st = NULL;
   if (sqlite3_prepare_v2 (s->db, from_bodies ? sql_bodies : sql_columns, -1, &st, NULL) != SQLITE_OK)
@@ -622,8 +632,7 @@ store_list_index (struct store *s, const char *kind, json_t **out, nslab_error_t
   "SELECT namespace, name, uid, resource_version, CASE WHEN kind = 'EndpointSlice' THEN "                          \
   "json_extract(body, '$.metadata.labels.\"kubernetes.io/service-name\"') END, "
 #define INDEX_FROM "FROM objects WHERE kind = ?1 ORDER BY namespace, name"
-  static const char sql[] = INDEX_SELECT
-      "CASE WHEN kind = 'ReplicaSet' THEN json_extract(body, '$.metadata.ownerReferences') END " INDEX_FROM;
+  static const char sql[] = INDEX_SELECT META_OWNERS_SQL " " INDEX_FROM;
   static const char sql_columns[] = INDEX_SELECT "meta_owners " INDEX_FROM;
 #undef INDEX_SELECT
 #undef INDEX_FROM
