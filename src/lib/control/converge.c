@@ -1431,15 +1431,17 @@ has_pod (const struct strmap *pods, const char *netns, const struct lab_pod **ou
 }
 
 /* A pod kept by name whose process op changed (a bare pod's app) is
- * replaced: torn down and made again. */
+ * replaced: torn down and made again. NEWP: the plan x indexes; NH: its
+ * ops' keys, already made. */
 static bool
-replaced (const struct op_keys *old, const struct apply_index *x, const char *netns, struct strbuf *sb)
+replaced (const struct op_keys *old, const struct apply_index *x, const char *netns, const struct plan *newp,
+          const uint64_t *nh)
 {
   const struct plan_op *b = strmap_get (&x->new_procs, netns);
   uint64_t a = 0;
   if (b == NULL || !op_keys_proc (old, netns, &a))
     return false;
-  return a != op_key_hash (b, sb);
+  return a != nh[b - newp->ops];
 }
 
 /* kube-proxy in nftables mode: one transaction per node with what changed
@@ -1516,7 +1518,7 @@ converge_apply (const char *lab, const struct control_runtime *rt, const struct 
   char **gone = xcalloc (ao->n_pods + 1, sizeof *gone);
   size_t n_gone = 0;
   for (size_t i = 0; i < ao->n_pods; i++)
-    if (!has_pod (&x.new_pods, ao->pods[i].netns, NULL) || replaced (old_keys, &x, ao->pods[i].netns, &sb))
+    if (!has_pod (&x.new_pods, ao->pods[i].netns, NULL) || replaced (old_keys, &x, ao->pods[i].netns, newp, nh))
       gone[n_gone++] = ao->pods[i].netns;
 
   struct state_writer *w = NULL;
@@ -1666,7 +1668,7 @@ converge_apply (const char *lab, const struct control_runtime *rt, const struct 
       char **made = xcalloc (no->n_pods + 1, sizeof *made);
       size_t n_made = 0;
       for (size_t i = 0; i < no->n_pods; i++)
-        if (!has_pod (&x.old_pods, no->pods[i].netns, NULL) || replaced (old_keys, &x, no->pods[i].netns, &sb))
+        if (!has_pod (&x.old_pods, no->pods[i].netns, NULL) || replaced (old_keys, &x, no->pods[i].netns, newp, nh))
           made[n_made++] = no->pods[i].netns;
       nslab_error_t e = NULL;
       rt->teardown (rt->arg, made, n_made, &e);
