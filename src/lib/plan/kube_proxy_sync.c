@@ -37,6 +37,7 @@ struct table {
   struct chain *chains; /* in order of first appearance */
   size_t n_chains;
   struct strmap index;  /* chain name -> index */
+  size_t last_chain;    /* the chain table_get_chain gave last (a chain's rules come one after another) */
   const char **lines;   /* the -A lines in text order (none in a digest) */
   size_t *line_chain;   /* and the chain each belongs to */
   size_t n_lines;
@@ -145,17 +146,20 @@ table_chain (const struct table *tb, const char *name, size_t *idx)
 static size_t
 table_get_chain (struct table *tb, const char *name, size_t n)
 {
+  const struct chain *last = tb->last_chain < tb->n_chains ? &tb->chains[tb->last_chain] : NULL;
+  if (last && strncmp (last->name, name, n) == 0 && last->name[n] == '\0')
+    return tb->last_chain;
   char buf[NAME_MAX_LEN];
   size_t idx;
   memcpy (buf, name, n);
   buf[n] = '\0';
   if (strmap_owner (&tb->index, buf, &idx))
-    return idx;
+    return tb->last_chain = idx;
   struct chain *c = VEC_PUSH (tb->chains, tb->n_chains);
   c->name = xstrdup (buf);
   c->hash = FNV64_INIT;
   strmap_claim (&tb->index, buf, tb->n_chains - 1);
-  return tb->n_chains - 1;
+  return tb->last_chain = tb->n_chains - 1;
 }
 
 static int
@@ -165,7 +169,6 @@ parse (struct doc *d, const char *what, const char *payload, nslab_error_t *err)
   d->what = what;
   d->text = xstrdup (payload ? payload : "");
   struct table *cur = NULL;
-  size_t last_chain = SIZE_MAX;
   size_t lineno = 0;
   char *p = d->text;
   while (p && *p)
@@ -195,7 +198,6 @@ parse (struct doc *d, const char *what, const char *payload, nslab_error_t *err)
           cur = VEC_PUSH (d->tables, d->n_tables);
           cur->name = xstrdup (line + 1);
           strmap_init (&cur->index);
-          last_chain = SIZE_MAX;
           continue;
         }
       if (cur == NULL)
@@ -212,13 +214,7 @@ parse (struct doc *d, const char *what, const char *payload, nslab_error_t *err)
           const char *after = name + n + strspn (name + n, " \t");
           if (n == 0 || n >= NAME_MAX_LEN || (line[0] == ':' && *after == '\0'))
             return nslab_error (err, EINVAL, "%s: line %zu: cannot read: %s", what, lineno, line);
-          /* A chain's rules come one after another: the last line's chain
-           * is looked up only when this one names another. */
-          size_t idx = last_chain < cur->n_chains && strlen (cur->chains[last_chain].name) == n
-                               && memcmp (cur->chains[last_chain].name, name, n) == 0
-                           ? last_chain
-                           : table_get_chain (cur, name, n);
-          last_chain = idx;
+          size_t idx = table_get_chain (cur, name, n);
           struct chain *c = &cur->chains[idx];
           if (line[0] == ':')
             {
