@@ -318,11 +318,28 @@ hc_status_becomes () {
   run ip netns exec svc-host curl -s -i -m 3 "http://192.168.56.10:$hc/healthz"
   [[ "$output" == "HTTP/1.1 503 Service Unavailable"* ]] || { echo "$output" >&2; false; }
   [[ "$output" == *'"localEndpoints": 0,'* ]]
-  # The endpoint moves with the control loop: none left, then one on cp1.
+  # The endpoint moves with the control loop: none left, then one again,
+  # on whichever node the new pod went to.
   "$NSLAB" scale svc deploy/web --replicas 0
   hc_status_becomes 503 "http://192.168.56.11:$hc/"
   run ip netns exec svc-host curl -s -m 3 "http://192.168.56.11:$hc/"
   [[ "$output" == *'"localEndpoints": 0,'* ]]
+  "$NSLAB" scale svc deploy/web --replicas 1
+  node=$("$NSLAB" kubectl svc get pods -l app=web -o jsonpath='{.items[0].spec.nodeName}')
+  case $node in cp1) on=192.168.56.10 off=192.168.56.11 ;; w1) on=192.168.56.11 off=192.168.56.10 ;; *) false ;; esac
+  hc_status_becomes 200 "http://$on:$hc/"
+  hc_status_becomes 503 "http://$off:$hc/"
+  # A deleted service's health check closes on every node: the health
+  # server reads only what changed, and a deletion shows in the count.
+  "$NSLAB" delete svc svc/web-lb
+  for ip in 192.168.56.10 192.168.56.11; do
+    for _ in $(seq 100); do
+      ip netns exec svc-host curl -s -o /dev/null -m 1 "http://$ip:$hc/" || break
+      sleep 0.1
+    done
+    run ip netns exec svc-host curl -s -o /dev/null -m 1 "http://$ip:$hc/"
+    [ "$status" -eq 7 ] || { echo "health check on $ip still answers ($status)" >&2; false; }
+  done
   "$NSLAB" down svc
 }
 

@@ -3,7 +3,8 @@
  * its dedented template) and the length a real kube-proxy sent (an nmap
  * capture of one: "Content-Length: 127" for default/wp-nginx-service),
  * local endpoints counted from the store's objects as
- * EndpointsMap.LocalReadyEndpoints counts them, and Go's time format. */
+ * EndpointsMap.LocalReadyEndpoints counts them, the cache the health
+ * server keeps between reads against a fresh read, and Go's time format. */
 #include <jansson.h>
 
 #include "unit.h"
@@ -87,6 +88,70 @@ START_TEST (test_view)
 }
 END_TEST
 
+/* What a watch delivers, put into the kept cache one object at a time,
+ * gives the view a fresh read of the changed lists gives. */
+START_TEST (test_cache_follows_changes)
+{
+  json_t *lists[] = { json_loads (services_json, 0, NULL), json_loads (endpoints_json, 0, NULL),
+                      json_loads (nodes_json, 0, NULL) };
+  static const char *const kinds[] = { "Service", "Endpoints", "Node" };
+  struct hc_cache c;
+  hc_cache_init (&c);
+  for (size_t k = 0; k < 3; k++)
+    {
+      size_t i;
+      json_t *o;
+      json_array_foreach (lists[k], i, o)
+        hc_cache_put (&c, kinds[k], o, "w1");
+    }
+  ck_assert_uint_eq (hc_cache_count (&c), 4 + 2 + 2);
+  /* web-lb's w1 pod went; a/none lost its health-check port; a/new came */
+  json_t *ep = json_loads ("{\"metadata\":{\"namespace\":\"default\",\"name\":\"web-lb\"},\"subsets\":[{"
+                           "\"addresses\":[{\"ip\":\"10.42.0.5\",\"nodeName\":\"cp1\"}],"
+                           "\"ports\":[{\"port\":8080,\"protocol\":\"TCP\"}]}]}",
+                           0, NULL);
+  json_t *none = json_loads ("{\"metadata\":{\"namespace\":\"a\",\"name\":\"none\"},\"spec\":{}}", 0, NULL);
+  json_t *fresh = json_loads ("{\"metadata\":{\"namespace\":\"a\",\"name\":\"new\"},"
+                              "\"spec\":{\"healthCheckNodePort\":30001}}",
+                              0, NULL);
+  ck_assert (ep && none && fresh);
+  hc_cache_put (&c, "Endpoints", ep, "w1");
+  hc_cache_put (&c, "Service", none, "w1");
+  hc_cache_put (&c, "Service", fresh, "w1");
+  hc_cache_put (&c, "Event", fresh, "w1"); /* not a kind of the view */
+  ck_assert_uint_eq (hc_cache_count (&c), 9);
+  struct hc_view got, want;
+  hc_cache_view (&c, "w1", &got);
+  /* the same as reading the edited lists afresh */
+  json_array_set (lists[1], 0, ep);
+  json_array_set (lists[0], 3, none);
+  json_array_append (lists[0], fresh);
+  hc_view_from_json (lists[0], lists[1], lists[2], "w1", &want);
+  ck_assert_uint_eq (got.n_services, 3);
+  ck_assert_uint_eq (got.n_services, want.n_services);
+  for (size_t i = 0; i < got.n_services; i++)
+    {
+      ck_assert_str_eq (got.services[i].ns, want.services[i].ns);
+      ck_assert_str_eq (got.services[i].name, want.services[i].name);
+      ck_assert_uint_eq (got.services[i].port, want.services[i].port);
+      ck_assert_int_eq (got.services[i].local_endpoints, want.services[i].local_endpoints);
+    }
+  ck_assert_str_eq (got.services[0].name, "new");
+  ck_assert_uint_eq (got.services[0].port, 30001);
+  ck_assert_str_eq (got.services[2].name, "web-lb");
+  ck_assert_int_eq (got.services[2].local_endpoints, 0);
+  ck_assert (got.node_eligible && want.node_eligible);
+  hc_view_free (&got);
+  hc_view_free (&want);
+  hc_cache_free (&c);
+  json_decref (ep);
+  json_decref (none);
+  json_decref (fresh);
+  for (size_t k = 0; k < 3; k++)
+    json_decref (lists[k]);
+}
+END_TEST
+
 START_TEST (test_proxier_answers)
 {
   char t[80], z[80], *body = NULL;
@@ -122,6 +187,7 @@ make_suite (void)
   TCase *tc = tcase_create ("core");
   tcase_add_test (tc, test_service_body);
   tcase_add_test (tc, test_view);
+  tcase_add_test (tc, test_cache_follows_changes);
   tcase_add_test (tc, test_proxier_answers);
   suite_add_tcase (s, tc);
   return s;

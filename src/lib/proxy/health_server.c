@@ -243,19 +243,56 @@ sync_view (struct server *sv, const struct hc_view *v)
     }
 }
 
+static const char *const view_kinds[] = { "Service", "Endpoints", "Node" };
+
+/* Every object of the view's kinds into C, afresh. */
 static int
-load_view (struct store *st, const char *node, struct hc_view *out, nslab_error_t *err)
+load_all (struct store *st, const char *node, struct hc_cache *c, nslab_error_t *err)
 {
-  static const char *const kinds[] = { "Service", "Endpoints", "Node" };
   json_t *lists[3];
-  int rc = store_list_kinds (st, 3, kinds, lists, NULL, err);
-  json_t *svcs = lists[0], *eps = lists[1], *nodes = lists[2];
-  if (rc == 0)
-    hc_view_from_json (svcs, eps, nodes, node, out);
-  json_decref (svcs);
-  json_decref (eps);
-  json_decref (nodes);
-  return rc;
+  if (store_list_kinds (st, 3, view_kinds, lists, NULL, err) < 0)
+    return -1;
+  hc_cache_free (c);
+  hc_cache_init (c);
+  for (size_t k = 0; k < 3; k++)
+    {
+      size_t i;
+      const json_t *o;
+      json_array_foreach (lists[k], i, o)
+        hc_cache_put (c, view_kinds[k], o, node);
+      json_decref (lists[k]);
+    }
+  return 0;
+}
+
+/* The objects of the view's kinds put since resourceVersion RV into C, as
+ * a watch delivers them; 1 when C then holds COUNT objects, 0 when it does
+ * not (some were deleted: the caller reads them all again). */
+static int
+load_changed (struct store *st, uint64_t rv, size_t count, const char *node, struct hc_cache *c, nslab_error_t *err)
+{
+  json_t *rows = NULL;
+  if (store_changed_since (st, rv, view_kinds[0], view_kinds[1], view_kinds[2], &rows, err) < 0)
+    return -1;
+  size_t i;
+  const json_t *row;
+  int rc = 0;
+  json_array_foreach (rows, i, row)
+    {
+      const char *kind = json_string_value (json_object_get (row, "kind"));
+      const json_t *meta = json_object_get (row, "metadata");
+      json_t *obj = NULL;
+      if ((rc = store_get (st, kind, json_string_value (json_object_get (meta, "namespace")),
+                           json_string_value (json_object_get (meta, "name")), &obj, err))
+          < 0)
+        break;
+      /* gone since: the count tells */
+      if (obj)
+        hc_cache_put (c, kind, obj, node);
+      json_decref (obj);
+    }
+  json_decref (rows);
+  return rc < 0 ? -1 : hc_cache_count (c) == count;
 }
 
 /* nodeIPs of newServiceHealthServer: every address when no
@@ -315,7 +352,10 @@ kube_proxy_health_serve (const struct kube_proxy_health_config *cfg, nslab_error
                           cfg->healthz_port);
     }
   struct store *st = NULL;
+  struct store_kinds_version seen = { 0 };
   uint64_t seen_rv = 0;
+  struct hc_cache cache;
+  hc_cache_init (&cache);
   bool have_view = false, written = false;
   /* Watched before the first look, so no commit after it goes unnoticed. */
   cleanup_close int watch = watch_lab_dir (cfg->lab);
@@ -330,22 +370,34 @@ kube_proxy_health_serve (const struct kube_proxy_health_config *cfg, nslab_error
           continue;
         }
       uint64_t rv = 0, observed = 0;
-      if (store_resource_version (st, &rv, &e) < 0 || store_meta_get (st, "observedResourceVersion", &observed, &e) < 0)
+      struct store_kinds_version kinds;
+      if (store_resource_version (st, &rv, &e) < 0 || store_meta_get (st, "observedResourceVersion", &observed, &e) < 0
+          || store_kinds_version (st, "Service", "Endpoints", "Node", &kinds, &e) < 0)
         {
           log_error (&e);
           continue;
         }
-      if (!have_view || rv != seen_rv)
+      /* Read only when what the answers come from changed, and then only
+       * what changed: every change of a running lab writes Pods,
+       * ReplicaSets and Events, and reading every Service and Endpoints of
+       * a large lab on each of them, in every node at once, took the CPUs
+       * from the control loop that was applying that very change. */
+      if (!have_view || kinds.newest != seen.newest || kinds.count != seen.count)
         {
-          struct hc_view v;
-          if (load_view (st, cfg->node, &v, &e) < 0)
+          int got = have_view ? load_changed (st, seen_rv, kinds.count, cfg->node, &cache, &e) : 0;
+          if (got == 0)
+            got = load_all (st, cfg->node, &cache, &e) < 0 ? -1 : 1;
+          if (got < 0)
             {
               log_error (&e);
               continue;
             }
+          struct hc_view v;
+          hc_cache_view (&cache, cfg->node, &v);
           sync_view (&sv, &v);
           hc_view_free (&v);
           have_view = true;
+          seen = kinds;
           seen_rv = rv;
         }
       /* QueuedUpdate while the control loop (this lab's proxier) has not

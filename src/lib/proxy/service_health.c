@@ -61,41 +61,89 @@ local_ready_endpoints (const json_t *ep, const char *node)
 }
 
 void
+hc_cache_init (struct hc_cache *c)
+{
+  strmap_init (&c->ports);
+  strmap_init (&c->local);
+  strmap_init (&c->nodes);
+}
+
+void
+hc_cache_free (struct hc_cache *c)
+{
+  strmap_free (&c->ports);
+  strmap_free (&c->local);
+  strmap_free (&c->nodes);
+}
+
+void
+hc_cache_put (struct hc_cache *c, const char *kind, const json_t *obj, const char *node)
+{
+  const char *ns = str_at (obj, "metadata", "namespace"), *name = str_at (obj, "metadata", "name");
+  if (name == NULL)
+    return;
+  if (strcmp (kind, "Node") == 0)
+    {
+      strmap_set (&c->nodes, name, (void *) 1);
+      return;
+    }
+  if (ns == NULL)
+    return;
+  cleanup_free char *key = xasprintf ("%s/%s", ns, name);
+  if (strcmp (kind, "Service") == 0)
+    {
+      json_int_t port = json_integer_value (json_object_get (json_object_get (obj, "spec"), "healthCheckNodePort"));
+      strmap_set (&c->ports, key, (void *) (uintptr_t) (port > 0 && port <= 65535 ? port + 1 : 1));
+    }
+  else if (strcmp (kind, "Endpoints") == 0)
+    strmap_set (&c->local, key, (void *) (uintptr_t) (local_ready_endpoints (obj, node) + 1));
+}
+
+size_t
+hc_cache_count (const struct hc_cache *c)
+{
+  return c->ports.n + c->local.n + c->nodes.n;
+}
+
+void
+hc_cache_view (const struct hc_cache *c, const char *node, struct hc_view *out)
+{
+  memset (out, 0, sizeof *out);
+  out->services = xcalloc (c->ports.n + 1, sizeof *out->services);
+  for (size_t i = 0; i < c->ports.cap; i++)
+    {
+      uintptr_t port = (uintptr_t) (c->ports.keys[i] ? c->ports.vals[i] : NULL);
+      if (port <= 1)
+        continue;
+      const char *key = c->ports.keys[i], *slash = strchr (key, '/');
+      struct hc_service *s = &out->services[out->n_services++];
+      s->ns = xstrndup (key, (size_t) (slash - key));
+      s->name = xstrdup (slash + 1);
+      s->port = (uint16_t) (port - 1);
+      uintptr_t local = (uintptr_t) strmap_get (&c->local, key);
+      s->local_endpoints = local ? (int) (local - 1) : 0;
+    }
+  qsort (out->services, out->n_services, sizeof *out->services, cmp_service);
+  out->node_eligible = strmap_get (&c->nodes, node) != NULL;
+}
+
+void
 hc_view_from_json (const json_t *services, const json_t *endpoints, const json_t *nodes, const char *node,
                    struct hc_view *out)
 {
-  memset (out, 0, sizeof *out);
-  out->services = xcalloc (json_array_size (services) + 1, sizeof *out->services);
-  size_t i;
-  const json_t *o;
-  json_array_foreach (services, i, o)
+  struct hc_cache c;
+  hc_cache_init (&c);
+  const json_t *lists[] = { services, endpoints, nodes };
+  static const char *const kinds[] = { "Service", "Endpoints", "Node" };
+  for (size_t k = 0; k < 3; k++)
     {
-      json_int_t port = json_integer_value (json_object_get (json_object_get (o, "spec"), "healthCheckNodePort"));
-      const char *ns = str_at (o, "metadata", "namespace"), *name = str_at (o, "metadata", "name");
-      if (port <= 0 || port > 65535 || ns == NULL || name == NULL)
-        continue;
-      struct hc_service *s = &out->services[out->n_services++];
-      s->ns = xstrdup (ns);
-      s->name = xstrdup (name);
-      s->port = (uint16_t) port;
+      size_t i;
+      const json_t *o;
+      json_array_foreach (lists[k], i, o)
+        hc_cache_put (&c, kinds[k], o, node);
     }
-  qsort (out->services, out->n_services, sizeof *out->services, cmp_service);
-  json_array_foreach (endpoints, i, o)
-    {
-      struct hc_service key = { .ns = (char *) str_at (o, "metadata", "namespace"),
-                                .name = (char *) str_at (o, "metadata", "name") };
-      if (key.ns == NULL || key.name == NULL || out->n_services == 0)
-        continue;
-      struct hc_service *s = bsearch (&key, out->services, out->n_services, sizeof *out->services, cmp_service);
-      if (s)
-        s->local_endpoints = local_ready_endpoints (o, node);
-    }
-  json_array_foreach (nodes, i, o)
-    {
-      const char *name = str_at (o, "metadata", "name");
-      if (name && strcmp (name, node) == 0)
-        out->node_eligible = true;
-    }
+  hc_cache_view (&c, node, out);
+  hc_cache_free (&c);
 }
 
 void

@@ -10,6 +10,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "base/strmap.h"
+
 /* A Service with a health-check node port (spec.healthCheckNodePort: a
  * LoadBalancer with externalTrafficPolicy Local) and its endpoints on this
  * node, counted as EndpointsMap.LocalReadyEndpoints counts them: distinct
@@ -26,8 +28,27 @@ struct hc_view {
   bool node_eligible;          /* the Node object exists (SyncNode: not deleted) */
 };
 
+/* What the view is made from, kept between reads of the store, as
+ * kube-proxy's informers keep their caches: a change of a running lab then
+ * reads only the objects it put. Every Service's health-check port, every
+ * Endpoints' local ready count on the node, every Node's name. */
+struct hc_cache {
+  struct strmap ports; /* "namespace/name" of each Service -> its port + 1 (1: none) */
+  struct strmap local; /* "namespace/name" of each Endpoints -> its count + 1 */
+  struct strmap nodes; /* the name of each Node -> 1 */
+};
+void hc_cache_init (struct hc_cache *c);
+void hc_cache_free (struct hc_cache *c);
+/* OBJ, of KIND ("Service", "Endpoints" or "Node"; others are left out), as
+ * the store has it now, seen from node NODE. */
+void hc_cache_put (struct hc_cache *c, const char *kind, const json_t *obj, const char *node);
+/* How many objects it holds. Deleted objects are never put again: a store
+ * whose three kinds count otherwise deleted some, and is read again whole. */
+size_t hc_cache_count (const struct hc_cache *c);
+void hc_cache_view (const struct hc_cache *c, const char *node, struct hc_view *out);
+
 /* From the store's lists (store_list of Service, Endpoints and Node) for
- * node NODE. */
+ * node NODE: hc_cache_put of each into a fresh cache, then its view. */
 void hc_view_from_json (const json_t *services, const json_t *endpoints, const json_t *nodes, const char *node,
                         struct hc_view *out);
 void hc_view_free (struct hc_view *v);
