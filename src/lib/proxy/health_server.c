@@ -372,7 +372,7 @@ kube_proxy_health_serve (const struct kube_proxy_health_config *cfg, nslab_error
       uint64_t rv = 0, observed = 0;
       struct store_kinds_version kinds;
       if (store_resource_version (st, &rv, &e) < 0 || store_meta_get (st, "observedResourceVersion", &observed, &e) < 0
-          || store_kinds_version (st, "Service", "Endpoints", "Node", &kinds, &e) < 0)
+          || store_kinds_version (st, view_kinds[0], view_kinds[1], view_kinds[2], &kinds, &e) < 0)
         {
           log_error (&e);
           continue;
