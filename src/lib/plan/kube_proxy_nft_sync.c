@@ -142,15 +142,23 @@ index_next (const struct index *x, uint64_t h, size_t *i)
   return 0;
 }
 
-static const struct nft_obj *
-find_obj (const struct nft_table *t, char kind, struct span name)
+/* Where T has object NAME of KIND: its index + 1, or 0. */
+static size_t
+obj_at (const struct nft_table *t, char kind, struct span name)
 {
   uint64_t h = obj_hash (kind, name);
   size_t i = SIZE_MAX, at;
   while ((at = index_next (&t->objs_by_name, h, &i)))
     if (t->objs[at - 1].kind == kind && span_eq (t->objs[at - 1].name, name))
-      return &t->objs[at - 1];
-  return NULL;
+      return at;
+  return 0;
+}
+
+static const struct nft_obj *
+find_obj (const struct nft_table *t, char kind, struct span name)
+{
+  size_t at = obj_at (t, kind, name);
+  return at ? &t->objs[at - 1] : NULL;
 }
 
 static const struct nft_elem *
@@ -258,9 +266,10 @@ parse (const char *what, const char *payload, struct nft_table *t, nslab_error_t
         }
       else if (span_has_prefix (w, "rule ") && split_object ((struct span) { w.s + 5, w.len - 5 }, &name, &rest))
         {
-          struct nft_obj *o = (struct nft_obj *) find_obj (t, 'c', name);
-          if (o == NULL)
+          size_t at = obj_at (t, 'c', name);
+          if (at == 0)
             return bad_line (what, lineno, line, err);
+          struct nft_obj *o = &t->objs[at - 1];
           *VEC_PUSH (t->rules, t->n_rules) = (struct nft_rule) { .line = line, .next = NO_RULE };
           if (o->last_rule == NO_RULE)
             o->first_rule = t->n_rules - 1;
