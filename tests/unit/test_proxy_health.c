@@ -94,16 +94,9 @@ START_TEST (test_cache_follows_changes)
 {
   json_t *lists[] = { json_loads (services_json, 0, NULL), json_loads (endpoints_json, 0, NULL),
                       json_loads (nodes_json, 0, NULL) };
-  static const char *const kinds[] = { "Service", "Endpoints", "Node" };
   struct hc_cache c;
   hc_cache_init (&c);
-  for (size_t k = 0; k < 3; k++)
-    {
-      size_t i;
-      json_t *o;
-      json_array_foreach (lists[k], i, o)
-        hc_cache_put (&c, kinds[k], o, "w1");
-    }
+  hc_cache_put_lists (&c, (const json_t *const *) lists, "w1");
   ck_assert_uint_eq (hc_cache_count (&c), 4 + 2 + 2);
   /* web-lb's w1 pod went; a/none lost its health-check port; a/new came */
   json_t *ep = json_loads ("{\"metadata\":{\"namespace\":\"default\",\"name\":\"web-lb\"},\"subsets\":[{"

@@ -243,25 +243,18 @@ sync_view (struct server *sv, const struct hc_view *v)
     }
 }
 
-static const char *const view_kinds[] = { "Service", "Endpoints", "Node" };
-
 /* Every object of the view's kinds into C, afresh. */
 static int
 load_all (struct store *st, const char *node, struct hc_cache *c, nslab_error_t *err)
 {
   json_t *lists[3];
-  if (store_list_kinds (st, 3, view_kinds, lists, NULL, err) < 0)
+  if (store_list_kinds (st, 3, hc_cache_kinds, lists, NULL, err) < 0)
     return -1;
   hc_cache_free (c);
   hc_cache_init (c);
+  hc_cache_put_lists (c, (const json_t *const *) lists, node);
   for (size_t k = 0; k < 3; k++)
-    {
-      size_t i;
-      const json_t *o;
-      json_array_foreach (lists[k], i, o)
-        hc_cache_put (c, view_kinds[k], o, node);
-      json_decref (lists[k]);
-    }
+    json_decref (lists[k]);
   return 0;
 }
 
@@ -272,7 +265,7 @@ static int
 load_changed (struct store *st, uint64_t rv, size_t count, const char *node, struct hc_cache *c, nslab_error_t *err)
 {
   json_t *rows = NULL;
-  if (store_changed_since (st, rv, view_kinds[0], view_kinds[1], view_kinds[2], &rows, err) < 0)
+  if (store_changed_since (st, rv, hc_cache_kinds[0], hc_cache_kinds[1], hc_cache_kinds[2], &rows, err) < 0)
     return -1;
   size_t i;
   const json_t *row;
@@ -372,7 +365,7 @@ kube_proxy_health_serve (const struct kube_proxy_health_config *cfg, nslab_error
       uint64_t rv = 0, observed = 0;
       struct store_kinds_version kinds;
       if (store_resource_version (st, &rv, &e) < 0 || store_meta_get (st, "observedResourceVersion", &observed, &e) < 0
-          || store_kinds_version (st, view_kinds[0], view_kinds[1], view_kinds[2], &kinds, &e) < 0)
+          || store_kinds_version (st, hc_cache_kinds[0], hc_cache_kinds[1], hc_cache_kinds[2], &kinds, &e) < 0)
         {
           log_error (&e);
           continue;

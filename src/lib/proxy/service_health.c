@@ -60,6 +60,8 @@ local_ready_endpoints (const json_t *ep, const char *node)
   return n;
 }
 
+const char *const hc_cache_kinds[3] = { "Service", "Endpoints", "Node" };
+
 void
 hc_cache_init (struct hc_cache *c)
 {
@@ -99,6 +101,18 @@ hc_cache_put (struct hc_cache *c, const char *kind, const json_t *obj, const cha
     strmap_set (&c->local, key, (void *) (uintptr_t) (local_ready_endpoints (obj, node) + 1));
 }
 
+void
+hc_cache_put_lists (struct hc_cache *c, const json_t *const lists[3], const char *node)
+{
+  for (size_t k = 0; k < 3; k++)
+    {
+      size_t i;
+      const json_t *o;
+      json_array_foreach (lists[k], i, o)
+        hc_cache_put (c, hc_cache_kinds[k], o, node);
+    }
+}
+
 size_t
 hc_cache_count (const struct hc_cache *c)
 {
@@ -133,15 +147,7 @@ hc_view_from_json (const json_t *services, const json_t *endpoints, const json_t
 {
   struct hc_cache c;
   hc_cache_init (&c);
-  const json_t *lists[] = { services, endpoints, nodes };
-  static const char *const kinds[] = { "Service", "Endpoints", "Node" };
-  for (size_t k = 0; k < 3; k++)
-    {
-      size_t i;
-      const json_t *o;
-      json_array_foreach (lists[k], i, o)
-        hc_cache_put (&c, kinds[k], o, node);
-    }
+  hc_cache_put_lists (&c, (const json_t *const[3]) { services, endpoints, nodes }, node);
   hc_cache_view (&c, node, out);
   hc_cache_free (&c);
 }

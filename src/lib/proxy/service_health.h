@@ -37,18 +37,22 @@ struct hc_cache {
   struct strmap local; /* "namespace/name" of each Endpoints -> its count + 1 */
   struct strmap nodes; /* the name of each Node -> 1 */
 };
+/* The kinds it is made from, in the order hc_cache_put_lists takes them. */
+extern const char *const hc_cache_kinds[3];
 void hc_cache_init (struct hc_cache *c);
 void hc_cache_free (struct hc_cache *c);
 /* OBJ, of KIND ("Service", "Endpoints" or "Node"; others are left out), as
  * the store has it now, seen from node NODE. */
 void hc_cache_put (struct hc_cache *c, const char *kind, const json_t *obj, const char *node);
+/* Every object of LISTS (the store's lists of hc_cache_kinds, in order). */
+void hc_cache_put_lists (struct hc_cache *c, const json_t *const lists[3], const char *node);
 /* How many objects it holds. Deleted objects are never put again: a store
  * whose three kinds count otherwise deleted some, and is read again whole. */
 size_t hc_cache_count (const struct hc_cache *c);
 void hc_cache_view (const struct hc_cache *c, const char *node, struct hc_view *out);
 
 /* From the store's lists (store_list of Service, Endpoints and Node) for
- * node NODE: hc_cache_put of each into a fresh cache, then its view. */
+ * node NODE: hc_cache_put_lists into a fresh cache, then its view. */
 void hc_view_from_json (const json_t *services, const json_t *endpoints, const json_t *nodes, const char *node,
                         struct hc_view *out);
 void hc_view_free (struct hc_view *v);
