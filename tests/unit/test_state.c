@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <glob.h>
+#include <sys/mount.h>
 
 #include "scenario/scenario.h"
 #include "state/journal.h"
@@ -541,6 +542,87 @@ START_TEST (test_list_skips_what_is_not_a_lab)
 }
 END_TEST
 
+/* down's last step: the pods' files (a directory each, removed by a few
+ * threads at once) and the rest of the lab dir go, walked by fd: a symlink
+ * is removed, never followed, and a mount point inside is refused with the
+ * rest of the dir left for a second down. */
+START_TEST (test_remove_pod_files_by_fd)
+{
+  if (geteuid () != 0)
+    return;
+  char *root = make_root ();
+  char *victim = xasprintf ("%s-victim", root);
+  ck_assert_int_eq (mkdir (victim, 0700), 0);
+  char *vfile = xasprintf ("%s/keep", victim);
+  FILE *f = fopen (vfile, "w");
+  ck_assert_ptr_nonnull (f);
+  fclose (f);
+  char *lab = xasprintf ("%s/k3s", root);
+  for (int i = 0; i < 40; i++)
+    {
+      char *pod = xasprintf ("%s/files/k3s-demo-web-%d", lab, i);
+      ck_assert_int_eq (mkdir (pod, 0700), 0);
+      char *hosts = xasprintf ("%s/hosts", pod);
+      f = fopen (hosts, "w");
+      ck_assert_ptr_nonnull (f);
+      fputs ("127.0.0.1 localhost\n", f);
+      fclose (f);
+      char *sa = xasprintf ("%s/serviceaccount", pod);
+      ck_assert_int_eq (mkdir (sa, 0755), 0);
+      char *to_dir = xasprintf ("%s/victim", sa), *to_file = xasprintf ("%s/token", sa);
+      ck_assert_int_eq (symlink (victim, to_dir), 0);
+      ck_assert_int_eq (symlink (vfile, to_file), 0);
+      free (to_dir);
+      free (to_file);
+      free (sa);
+      free (hosts);
+      free (pod);
+    }
+  /* a file right in files/, as no pod has, goes too */
+  char *stray = xasprintf ("%s/files/stray", lab);
+  f = fopen (stray, "w");
+  ck_assert_ptr_nonnull (f);
+  fclose (f);
+
+  /* A mount point among them: refused, named, and the lab dir stays. */
+  char *mnt = xasprintf ("%s/files/k3s-demo-web-7/serviceaccount", lab);
+  bool mounted = mount ("tmpfs", mnt, "tmpfs", 0, "size=64k") == 0;
+  struct state_writer *w = NULL;
+  nslab_error_t err = NULL;
+  struct stat sb;
+  if (mounted)
+    {
+      ck_assert_msg (state_open ("k3s", &w, &err) == 0, "%s", err ? err->msg : "");
+      ck_assert_int_eq (state_remove (w, &err), -1);
+      char *want = xasprintf ("%s is a mount point: left as it is", mnt);
+      ck_assert_str_eq (err->msg, want);
+      free (want);
+      nslab_error_free (&err);
+      state_writer_close (w);
+      ck_assert_int_eq (stat (lab, &sb), 0);
+      char *journal = xasprintf ("%s/journal", lab);
+      ck_assert_int_eq (stat (journal, &sb), 0);
+      free (journal);
+      ck_assert_int_eq (umount (mnt), 0);
+    }
+  ck_assert_msg (state_open ("k3s", &w, &err) == 0, "%s", err ? err->msg : "");
+  ck_assert_msg (state_remove (w, &err) == 0, "%s", err ? err->msg : "");
+  state_writer_close (w);
+  ck_assert_int_eq (lstat (lab, &sb), -1);
+  ck_assert_int_eq (errno, ENOENT);
+  /* nothing behind a symlink was touched */
+  ck_assert_int_eq (stat (vfile, &sb), 0);
+  ck_assert_int_eq (unlink (vfile), 0);
+  ck_assert_int_eq (rmdir (victim), 0);
+  free (mnt);
+  free (stray);
+  free (lab);
+  free (vfile);
+  free (victim);
+  rm_root (root);
+}
+END_TEST
+
 static Suite *
 make_suite (void)
 {
@@ -556,6 +638,7 @@ make_suite (void)
   tcase_add_test (tc, test_load_refuses_untrusted_dirs);
   tcase_add_test (tc, test_open_refuses_what_load_refuses);
   tcase_add_test (tc, test_list_skips_what_is_not_a_lab);
+  tcase_add_test (tc, test_remove_pod_files_by_fd);
   tcase_add_test (tc, test_snapshot_maker_write_and_drop);
   tcase_add_test (tc, test_plan_dump_json_same_bytes);
   suite_add_tcase (s, tc);

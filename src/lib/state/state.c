@@ -7,6 +7,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -282,8 +284,48 @@ writer_new (const char *lab, struct state_writer **out, nslab_error_t *err)
   return 0;
 }
 
-/* Remove everything inside DIR_FD, by fd: a symlink is unlinked, never
- * followed; a directory on another device (a mount point) is refused. */
+static int rm_tree_at (int dir_fd, const char *path, dev_t dev, int depth, nslab_error_t *err);
+
+/* Remove the entry NAME of DFD (in PATH; D_TYPE as readdir gave it): a
+ * symlink is unlinked, never followed; a directory is emptied first, and
+ * one on another device than DEV (a mount point) refused. Gone already:
+ * nothing to do. */
+static int
+rm_entry_at (int dfd, const char *name, unsigned char d_type, const char *path, dev_t dev, int depth,
+             nslab_error_t *err)
+{
+  /* Most of a big lab's entries are its pods' small files: what readdir
+   * says is a file goes at once, without a stat or a path. */
+  if (d_type == DT_REG)
+    {
+      if (unlinkat (dfd, name, 0) == 0 || errno == ENOENT)
+        return 0;
+      if (errno != EISDIR)
+        return nslab_error (err, errno, "remove %s/%s", path, name);
+    }
+  cleanup_free char *sub = xasprintf ("%s/%s", path, name);
+  struct stat st;
+  if (fstatat (dfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+    return errno == ENOENT ? 0 : nslab_error (err, errno, "stat %s", sub);
+  if (!S_ISDIR (st.st_mode))
+    {
+      if (unlinkat (dfd, name, 0) < 0 && errno != ENOENT)
+        return nslab_error (err, errno, "remove %s", sub);
+      return 0;
+    }
+  if (st.st_dev != dev)
+    return nslab_error (err, 0, "%s is a mount point: left as it is", sub);
+  cleanup_close int sfd = openat (dfd, name, STATE_DIR_FLAGS);
+  if (sfd < 0)
+    return nslab_error (err, errno, "open %s", sub);
+  if (rm_tree_at (sfd, sub, dev, depth + 1, err) < 0)
+    return -1;
+  if (unlinkat (dfd, name, AT_REMOVEDIR) < 0 && errno != ENOENT)
+    return nslab_error (err, errno, "remove %s", sub);
+  return 0;
+}
+
+/* Remove everything inside DIR_FD, by fd (rm_entry_at). */
 static int
 rm_tree_at (int dir_fd, const char *path, dev_t dev, int depth, nslab_error_t *err)
 {
@@ -301,47 +343,8 @@ rm_tree_at (int dir_fd, const char *path, dev_t dev, int depth, nslab_error_t *e
   int rc = 0;
   struct dirent *de;
   while (rc == 0 && (de = readdir (d)) != NULL)
-    {
-      if (strcmp (de->d_name, ".") == 0 || strcmp (de->d_name, "..") == 0)
-        continue;
-      /* Most of a big lab's entries are its pods' small files: what readdir
-       * says is a file goes at once, without a stat or a path. */
-      if (de->d_type == DT_REG)
-        {
-          if (unlinkat (dfd, de->d_name, 0) == 0 || errno == ENOENT)
-            continue;
-          if (errno != EISDIR)
-            {
-              rc = nslab_error (err, errno, "remove %s/%s", path, de->d_name);
-              break;
-            }
-        }
-      cleanup_free char *sub = xasprintf ("%s/%s", path, de->d_name);
-      struct stat st;
-      if (fstatat (dfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
-        {
-          if (errno != ENOENT)
-            rc = nslab_error (err, errno, "stat %s", sub);
-          continue;
-        }
-      if (S_ISDIR (st.st_mode))
-        {
-          if (st.st_dev != dev)
-            {
-              rc = nslab_error (err, 0, "%s is a mount point: left as it is", sub);
-              break;
-            }
-          cleanup_close int sfd = openat (dfd, de->d_name, STATE_DIR_FLAGS);
-          if (sfd < 0)
-            rc = nslab_error (err, errno, "open %s", sub);
-          else if (rm_tree_at (sfd, sub, dev, depth + 1, err) < 0)
-            rc = -1;
-          else if (unlinkat (dfd, de->d_name, AT_REMOVEDIR) < 0 && errno != ENOENT)
-            rc = nslab_error (err, errno, "remove %s", sub);
-        }
-      else if (unlinkat (dfd, de->d_name, 0) < 0 && errno != ENOENT)
-        rc = nslab_error (err, errno, "remove %s", sub);
-    }
+    if (strcmp (de->d_name, ".") != 0 && strcmp (de->d_name, "..") != 0)
+      rc = rm_entry_at (dfd, de->d_name, de->d_type, path, dev, depth, err);
   closedir (d);
   return rc;
 }
@@ -702,9 +705,108 @@ state_mark_complete (struct state_writer *w, nslab_error_t *err)
   return append (w, err, "complete");
 }
 
+/* The pods' files (files/: a directory per pod with its /etc files and
+ * service account, most of a big lab's entries, ~9 per pod) are removed by
+ * a few threads at once: by the time a lab's dir goes, its processes are
+ * gone and the CPUs free. */
+#define POD_FILES_THREADS 2
+
+struct pod_files_work {
+  int dfd;
+  const char *path;
+  dev_t dev;
+  char **names;
+  unsigned char *types;
+  size_t n;
+  atomic_size_t next;
+  nslab_error_t *errs;
+};
+
+static void *
+pod_files_worker (void *arg)
+{
+  struct pod_files_work *pw = arg;
+  for (;;)
+    {
+      size_t k = atomic_fetch_add (&pw->next, 1);
+      if (k >= pw->n)
+        return NULL;
+      rm_entry_at (pw->dfd, pw->names[k], pw->types[k], pw->path, pw->dev, 1, &pw->errs[k]);
+    }
+}
+
+static int
+remove_pod_files (struct state_writer *w, nslab_error_t *err)
+{
+  cleanup_free char *path = xasprintf ("%s/files", w->dir);
+  struct stat mine, st;
+  if (fstat (w->dir_fd, &mine) < 0)
+    return nslab_error (err, errno, "stat %s", w->dir);
+  int fd = openat (w->dir_fd, "files", STATE_DIR_FLAGS);
+  if (fd < 0)
+    return errno == ENOENT ? 0 : nslab_error (err, errno, "open %s", path);
+  if (fstat (fd, &st) < 0)
+    {
+      int e = errno;
+      close (fd);
+      return nslab_error (err, e, "stat %s", path);
+    }
+  if (st.st_dev != mine.st_dev)
+    {
+      close (fd);
+      return nslab_error (err, 0, "%s is a mount point: left as it is", path);
+    }
+  DIR *d = fdopendir (fd);
+  if (d == NULL)
+    {
+      int e = errno;
+      close (fd);
+      return nslab_error (err, e, "open %s", path);
+    }
+  struct pod_files_work pw = { .dfd = fd, .path = path, .dev = mine.st_dev };
+  size_t n_types = 0;
+  struct dirent *de;
+  while ((de = readdir (d)) != NULL)
+    if (strcmp (de->d_name, ".") != 0 && strcmp (de->d_name, "..") != 0)
+      {
+        *VEC_PUSH (pw.names, pw.n) = xstrdup (de->d_name);
+        *VEC_PUSH (pw.types, n_types) = de->d_type;
+      }
+  atomic_init (&pw.next, 0);
+  pw.errs = xcalloc (pw.n + 1, sizeof *pw.errs);
+  pthread_t th[POD_FILES_THREADS];
+  size_t nth = 0;
+  while (nth < POD_FILES_THREADS && nth < pw.n && pthread_create (&th[nth], NULL, pod_files_worker, &pw) == 0)
+    nth++;
+  if (nth == 0)
+    pod_files_worker (&pw);
+  for (size_t t = 0; t < nth; t++)
+    pthread_join (th[t], NULL);
+  int rc = 0;
+  for (size_t k = 0; k < pw.n; k++)
+    {
+      if (pw.errs[k] != NULL)
+        {
+          nslab_error_keep_first (err, &pw.errs[k]);
+          nslab_error_free (&pw.errs[k]);
+          rc = -1;
+        }
+      free (pw.names[k]);
+    }
+  free (pw.names);
+  free (pw.types);
+  free (pw.errs);
+  closedir (d);
+  if (rc == 0 && unlinkat (w->dir_fd, "files", AT_REMOVEDIR) < 0 && errno != ENOENT)
+    rc = nslab_error (err, errno, "remove %s", path);
+  return rc;
+}
+
 int
 state_remove (struct state_writer *w, nslab_error_t *err)
 {
+  if (remove_pod_files (w, err) < 0)
+    return -1;
   /* The lock file goes with the dir; the fd keeps the lock until close,
    * and a waiter then sees st_nlink == 0 and knows the lab is gone. */
   return remove_dir_entry (w->root_fd, w->lab, w->dir_fd, w->dir, err);
