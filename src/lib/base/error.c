@@ -114,6 +114,20 @@ nslab_error_free (nslab_error_t *err)
   *err = NULL;
 }
 
+int
+nslab_error_keep_first_of (nslab_error_t *err, nslab_error_t *errs, size_t n)
+{
+  int rc = 0;
+  for (size_t k = 0; k < n; k++)
+    if (errs[k] != NULL)
+      {
+        nslab_error_keep_first (err, &errs[k]);
+        nslab_error_free (&errs[k]);
+        rc = -1;
+      }
+  return rc;
+}
+
 void
 nslab_error_keep_first (nslab_error_t *err, nslab_error_t *e)
 {

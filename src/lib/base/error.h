@@ -22,6 +22,7 @@
 
 #include <stdarg.h>
 #include <stdbool.h>
+#include <stddef.h>
 
 /* Exit codes the CLI maps errors to. */
 enum nslab_exit {
@@ -59,6 +60,10 @@ void nslab_error_free (nslab_error_t *err);
  * work): move *e into *err if *err is still empty, else drop it. Either
  * way *e ends NULL. */
 void nslab_error_keep_first (nslab_error_t *err, nslab_error_t *e);
+/* The same for errors collected one per item (work shared by threads):
+ * the first set one of ERRS[0..N) goes into *err, the others are dropped,
+ * all end NULL; -1 if any was set, else 0. */
+int nslab_error_keep_first_of (nslab_error_t *err, nslab_error_t *errs, size_t n);
 /* Exit code for an error: its exit_code, NSLAB_EXIT_FAILURE by default. */
 int nslab_error_exit_code (const nslab_error_t err);
 /* The printed form described above, ending in '\n'; malloc'd. */

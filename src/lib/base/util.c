@@ -4,6 +4,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <ctype.h>
+#include <pthread.h>
 #include <errno.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -339,4 +340,17 @@ find_program (const char *name, const char *dir)
       free (p);
     }
   return NULL;
+}
+
+void
+run_threads (size_t n, void *(*worker) (void *), void *arg)
+{
+  pthread_t th[16];
+  size_t nth = 0;
+  while (nth < n && nth < ARRAY_SIZE (th) && pthread_create (&th[nth], NULL, worker, arg) == 0)
+    nth++;
+  if (nth == 0)
+    worker (arg);
+  for (size_t t = 0; t < nth; t++)
+    pthread_join (th[t], NULL);
 }

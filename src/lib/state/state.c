@@ -7,7 +7,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -774,25 +773,10 @@ remove_pod_files (struct state_writer *w, nslab_error_t *err)
       }
   atomic_init (&pw.next, 0);
   pw.errs = xcalloc (pw.n + 1, sizeof *pw.errs);
-  pthread_t th[POD_FILES_THREADS];
-  size_t nth = 0;
-  while (nth < POD_FILES_THREADS && nth < pw.n && pthread_create (&th[nth], NULL, pod_files_worker, &pw) == 0)
-    nth++;
-  if (nth == 0)
-    pod_files_worker (&pw);
-  for (size_t t = 0; t < nth; t++)
-    pthread_join (th[t], NULL);
-  int rc = 0;
+  run_threads (pw.n < POD_FILES_THREADS ? pw.n : POD_FILES_THREADS, pod_files_worker, &pw);
+  int rc = nslab_error_keep_first_of (err, pw.errs, pw.n);
   for (size_t k = 0; k < pw.n; k++)
-    {
-      if (pw.errs[k] != NULL)
-        {
-          nslab_error_keep_first (err, &pw.errs[k]);
-          nslab_error_free (&pw.errs[k]);
-          rc = -1;
-        }
-      free (pw.names[k]);
-    }
+    free (pw.names[k]);
   free (pw.names);
   free (pw.types);
   free (pw.errs);

@@ -368,25 +368,10 @@ cni_delete (const struct state *st, nslab_error_t *err)
   strmap_free (&at);
   w.errs = xcalloc (w.n_pods, sizeof *w.errs);
   atomic_init (&w.next, 0);
-  pthread_t th[CNI_THREADS];
-  size_t nth = 0;
-  while (nth < CNI_THREADS && nth < w.n_pods && pthread_create (&th[nth], NULL, cni_worker, &w) == 0)
-    nth++;
-  if (nth == 0)
-    cni_worker (&w);
-  for (size_t t = 0; t < nth; t++)
-    pthread_join (th[t], NULL);
-  int rc = 0;
+  run_threads (w.n_pods < CNI_THREADS ? w.n_pods : CNI_THREADS, cni_worker, &w);
+  int rc = nslab_error_keep_first_of (err, w.errs, w.n_pods);
   for (size_t k = 0; k < w.n_pods; k++)
-    {
-      if (w.errs[k] != NULL)
-        {
-          nslab_error_keep_first (err, &w.errs[k]);
-          nslab_error_free (&w.errs[k]);
-          rc = -1;
-        }
-      free (w.pods[k].calls);
-    }
+    free (w.pods[k].calls);
   free (w.errs);
   free (w.pods);
   return rc;
@@ -404,17 +389,11 @@ teardown_run (const struct state *st, struct steps *steps, nslab_error_t *err)
     if (state_netns_name_ok (st->lab, st->netns[i]))
       rtnl_forget (st->netns[i]);
   nslab_error_t *errs = xcalloc (st->n_netns + 1, sizeof *errs);
-  pthread_t th[NETNS_THREADS];
-  size_t nth = 0;
   struct netns_work w = { .st = st, .errs = errs };
   atomic_init (&w.next, 0);
   /* Crash tests count steps one namespace at a time, in order. */
   if (steps->crash < 0 && st->n_netns >= 4 * NETNS_THREADS)
-    while (nth < NETNS_THREADS && pthread_create (&th[nth], NULL, netns_worker, &w) == 0)
-      nth++;
-  if (nth > 0)
-    for (size_t t = 0; t < nth; t++)
-      pthread_join (th[t], NULL);
+    run_threads (NETNS_THREADS, netns_worker, &w);
   else
     for (size_t i = st->n_netns; i-- > 0;)
       {
