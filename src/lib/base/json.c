@@ -386,3 +386,126 @@ json_compact (json_t *j)
     abort ();
   return s;
 }
+
+/* ---- one object's members, as a tree or as text ---- */
+
+/* Text mode: the separator and the key; the length to go back to if the
+ * value turns out not to be writable. */
+static size_t
+jo_key (struct json_out *o, const char *key)
+{
+  size_t at = o->sb->len;
+  if (o->any)
+    sb_addn (o->sb, ",", 1);
+  write_string (o->sb, key, strlen (key));
+  sb_addn (o->sb, ":", 1);
+  return at;
+}
+
+void
+jo_set (struct json_out *o, const char *key, json_t *v)
+{
+  if (v == NULL)
+    return;
+  if (o->obj)
+    {
+      json_object_set_new (o->obj, key, v);
+      return;
+    }
+  size_t len = 0;
+  char *text = json_text (v, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_ENCODE_ANY, &len);
+  json_decref (v);
+  if (text == NULL)
+    return;
+  jo_key (o, key);
+  sb_addn (o->sb, text, len);
+  free (text);
+  o->any = true;
+}
+
+void
+jo_str (struct json_out *o, const char *key, const char *s)
+{
+  if (s == NULL)
+    return;
+  if (o->obj)
+    {
+      json_object_set_new (o->obj, key, json_string (s));
+      return;
+    }
+  size_t at = jo_key (o, key);
+  if (write_string (o->sb, s, strlen (s)) < 0)
+    o->sb->len = at; /* json_string refuses it: no member */
+  else
+    o->any = true;
+}
+
+void
+jo_str_or_null (struct json_out *o, const char *key, const char *s)
+{
+  if (s)
+    jo_str (o, key, s);
+  else
+    jo_null (o, key);
+}
+
+/* Text mode: KEY with the literal TEXT as its value. */
+static void
+jo_literal (struct json_out *o, const char *key, const char *text, size_t n)
+{
+  jo_key (o, key);
+  sb_addn (o->sb, text, n);
+  o->any = true;
+}
+
+void
+jo_int (struct json_out *o, const char *key, json_int_t v)
+{
+  if (o->obj)
+    {
+      json_object_set_new (o->obj, key, json_integer (v));
+      return;
+    }
+  char b[32];
+  int n = snprintf (b, sizeof b, "%" JSON_INTEGER_FORMAT, v);
+  jo_literal (o, key, b, (size_t) n);
+}
+
+void
+jo_bool (struct json_out *o, const char *key, bool v)
+{
+  if (o->obj)
+    json_object_set_new (o->obj, key, json_boolean (v));
+  else
+    jo_literal (o, key, v ? "true" : "false", v ? 4 : 5);
+}
+
+void
+jo_null (struct json_out *o, const char *key)
+{
+  if (o->obj)
+    json_object_set_new (o->obj, key, json_null ());
+  else
+    jo_literal (o, key, "null", 4);
+}
+
+void
+jo_ip (struct json_out *o, const char *key, uint32_t ip)
+{
+  char b[IP_STRLEN];
+  jo_str (o, key, ip_fmt (ip, b));
+}
+
+void
+jo_cidr (struct json_out *o, const char *key, struct cidr c)
+{
+  char b[CIDR_STRLEN];
+  jo_str (o, key, cidr_fmt (c, b));
+}
+
+void
+jo_mac (struct json_out *o, const char *key, const uint8_t mac[6])
+{
+  char b[MAC_STRLEN];
+  jo_str (o, key, mac_fmt (mac, b));
+}

@@ -32,6 +32,29 @@ char *json_compact (json_t *j);
  * when J cannot be written (invalid UTF-8; nothing is kept then). */
 char *json_text (const json_t *j, size_t flags, size_t *len);
 
+/* The members of one JSON object, set into a jansson object (OBJ) or
+ * written as compact text into SB (the same bytes json_text gives for that
+ * object, members in the order set), so that one list of members serves
+ * both: the snapshot writes thousands of plan ops a round as text without
+ * building and freeing a tree for each. As with jansson, a NULL value or a
+ * string that is not UTF-8 sets nothing; a key is set once. */
+struct json_out {
+  json_t *obj;
+  struct strbuf *sb;
+  bool any; /* text: a member written already */
+};
+/* Takes V (a subtree: written by json_text in text mode). */
+void jo_set (struct json_out *o, const char *key, json_t *v);
+void jo_str (struct json_out *o, const char *key, const char *s);
+/* S, or null when S is NULL. */
+void jo_str_or_null (struct json_out *o, const char *key, const char *s);
+void jo_int (struct json_out *o, const char *key, json_int_t v);
+void jo_bool (struct json_out *o, const char *key, bool v);
+void jo_null (struct json_out *o, const char *key);
+void jo_ip (struct json_out *o, const char *key, uint32_t ip);
+void jo_cidr (struct json_out *o, const char *key, struct cidr c);
+void jo_mac (struct json_out *o, const char *key, const uint8_t mac[6]);
+
 struct json_reader {
   nslab_error_t *err;
   char where[128];      /* path of the object being read, "" at the top */

@@ -49,16 +49,16 @@ netns_describe (struct strbuf *sb, const struct plan_op *op)
 }
 
 static void
-netns_to_json (const struct plan_op *op, json_t *o)
+netns_to_json (const struct plan_op *op, struct json_out *o)
 {
   const struct plan_netns *n = &op->u.netns;
-  json_object_set_new (o, "kind", json_string (ENUM_NAME (netns_kind_names, n->kind)));
-  json_object_set_new (o, "owner", n->owner.kind == OBJ_NONE ? json_null ()
+  jo_str (o, "kind", ENUM_NAME (netns_kind_names, n->kind));
+  jo_set (o, "owner", n->owner.kind == OBJ_NONE ? json_null ()
                                                              : json_pack ("{s:s, s:o, s:s}", "kind",
                                                                           ENUM_NAME (owner_kind_names, n->owner.kind),
                                                                           "namespace", json_str_or_null (n->owner.ns),
                                                                           "name", n->owner.name));
-  json_object_set_new (o, "node", json_str_or_null (n->node));
+  jo_str_or_null (o, "node", n->node);
 }
 
 static int
@@ -102,10 +102,10 @@ sysctl_describe (struct strbuf *sb, const struct plan_op *op)
 }
 
 static void
-sysctl_to_json (const struct plan_op *op, json_t *o)
+sysctl_to_json (const struct plan_op *op, struct json_out *o)
 {
-  json_object_set_new (o, "key", json_string (op->u.sysctl.key));
-  json_object_set_new (o, "value", json_string (op->u.sysctl.value));
+  jo_str (o, "key", op->u.sysctl.key);
+  jo_str (o, "value", op->u.sysctl.value);
 }
 
 static int
@@ -157,28 +157,34 @@ link_describe (struct strbuf *sb, const struct plan_op *op)
 }
 
 static void
-link_to_json (const struct plan_op *op, json_t *o)
+link_to_json (const struct plan_op *op, struct json_out *o)
 {
   const struct plan_link *l = &op->u.link;
-  json_object_set_new (o, "name", json_string (l->name));
-  json_object_set_new (o, "type", json_string (ENUM_NAME (link_kind_names, l->kind)));
-  json_object_set_new (o, "address", l->has_mac ? json_mac (l->mac) : json_null ());
-  json_object_set_new (o, "mtu", json_integer (l->mtu));
+  jo_str (o, "name", l->name);
+  jo_str (o, "type", ENUM_NAME (link_kind_names, l->kind));
+  if (l->has_mac)
+    jo_mac (o, "address", l->mac);
+  else
+    jo_null (o, "address");
+  jo_int (o, "mtu", l->mtu);
   if (l->kind == LINK_VETH)
     {
-      json_object_set_new (o, "peer", json_string (l->peer_name));
-      json_object_set_new (o, "peer_netns", json_string (l->peer_ns));
-      json_object_set_new (o, "peer_address", l->peer_has_mac ? json_mac (l->peer_mac) : json_null ());
+      jo_str (o, "peer", l->peer_name);
+      jo_str (o, "peer_netns", l->peer_ns);
+      if (l->peer_has_mac)
+        jo_mac (o, "peer_address", l->peer_mac);
+      else
+        jo_null (o, "peer_address");
       if (l->no_queue)
-        json_object_set_new (o, "txqueuelen", json_integer (0));
+        jo_int (o, "txqueuelen", 0);
     }
   else if (l->kind == LINK_VXLAN)
     {
-      json_object_set_new (o, "vni", json_integer (l->vni));
-      json_object_set_new (o, "dstport", json_integer (l->dstport));
-      json_object_set_new (o, "local", json_ip (l->local));
-      json_object_set_new (o, "dev", json_string (l->dev));
-      json_object_set_new (o, "learning", json_boolean (l->learning));
+      jo_int (o, "vni", l->vni);
+      jo_int (o, "dstport", l->dstport);
+      jo_ip (o, "local", l->local);
+      jo_str (o, "dev", l->dev);
+      jo_bool (o, "learning", l->learning);
     }
 }
 
@@ -244,13 +250,13 @@ link_set_describe (struct strbuf *sb, const struct plan_op *op)
 }
 
 static void
-link_set_to_json (const struct plan_op *op, json_t *o)
+link_set_to_json (const struct plan_op *op, struct json_out *o)
 {
   const struct plan_link_set *s = &op->u.set;
-  json_object_set_new (o, "name", json_string (s->name));
-  json_object_set_new (o, "master", json_str_or_null (s->master));
-  json_object_set_new (o, "hairpin", json_boolean (s->hairpin));
-  json_object_set_new (o, "up", json_boolean (s->up));
+  jo_str (o, "name", s->name);
+  jo_str_or_null (o, "master", s->master);
+  jo_bool (o, "hairpin", s->hairpin);
+  jo_bool (o, "up", s->up);
 }
 
 static int
@@ -283,11 +289,11 @@ addr_describe (struct strbuf *sb, const struct plan_op *op)
 }
 
 static void
-addr_to_json (const struct plan_op *op, json_t *o)
+addr_to_json (const struct plan_op *op, struct json_out *o)
 {
-  json_object_set_new (o, "dev", json_string (op->u.addr.dev));
-  json_object_set_new (o, "address", json_cidr (op->u.addr.addr));
-  json_object_set_new (o, "metric", json_integer (op->u.addr.metric));
+  jo_str (o, "dev", op->u.addr.dev);
+  jo_cidr (o, "address", op->u.addr.addr);
+  jo_int (o, "metric", op->u.addr.metric);
 }
 
 static int
@@ -343,17 +349,26 @@ route_describe (struct strbuf *sb, const struct plan_op *op)
 }
 
 static void
-route_to_json (const struct plan_op *op, json_t *o)
+route_to_json (const struct plan_op *op, struct json_out *o)
 {
   const struct plan_route *r = &op->u.route;
-  json_object_set_new (o, "dst", r->dst.len ? json_cidr (r->dst) : json_string ("default"));
-  json_object_set_new (o, "via", r->gw ? json_ip (r->gw) : json_null ());
-  json_object_set_new (o, "dev", json_string (r->dev));
-  json_object_set_new (o, "src", r->src ? json_ip (r->src) : json_null ());
-  json_object_set_new (o, "protocol", json_string (ENUM_NAME (rtprot_names, r->protocol)));
-  json_object_set_new (o, "scope", json_string (r->scope_link ? "link" : "global"));
-  json_object_set_new (o, "metric", json_integer (r->metric));
-  json_object_set_new (o, "onlink", json_boolean (r->onlink));
+  if (r->dst.len)
+    jo_cidr (o, "dst", r->dst);
+  else
+    jo_str (o, "dst", "default");
+  if (r->gw)
+    jo_ip (o, "via", r->gw);
+  else
+    jo_null (o, "via");
+  jo_str (o, "dev", r->dev);
+  if (r->src)
+    jo_ip (o, "src", r->src);
+  else
+    jo_null (o, "src");
+  jo_str (o, "protocol", ENUM_NAME (rtprot_names, r->protocol));
+  jo_str (o, "scope", r->scope_link ? "link" : "global");
+  jo_int (o, "metric", r->metric);
+  jo_bool (o, "onlink", r->onlink);
 }
 
 static int
@@ -394,11 +409,11 @@ neigh_describe (struct strbuf *sb, const struct plan_op *op)
 }
 
 static void
-neigh_to_json (const struct plan_op *op, json_t *o)
+neigh_to_json (const struct plan_op *op, struct json_out *o)
 {
-  json_object_set_new (o, "dev", json_string (op->u.neigh.dev));
-  json_object_set_new (o, "ip", json_ip (op->u.neigh.ip));
-  json_object_set_new (o, "lladdr", json_mac (op->u.neigh.lladdr));
+  jo_str (o, "dev", op->u.neigh.dev);
+  jo_ip (o, "ip", op->u.neigh.ip);
+  jo_mac (o, "lladdr", op->u.neigh.lladdr);
 }
 
 static int
@@ -427,11 +442,11 @@ fdb_describe (struct strbuf *sb, const struct plan_op *op)
 }
 
 static void
-fdb_to_json (const struct plan_op *op, json_t *o)
+fdb_to_json (const struct plan_op *op, struct json_out *o)
 {
-  json_object_set_new (o, "dev", json_string (op->u.fdb.dev));
-  json_object_set_new (o, "lladdr", json_mac (op->u.fdb.lladdr));
-  json_object_set_new (o, "dst", json_ip (op->u.fdb.dst));
+  jo_str (o, "dev", op->u.fdb.dev);
+  jo_mac (o, "lladdr", op->u.fdb.lladdr);
+  jo_ip (o, "dst", op->u.fdb.dst);
 }
 
 static int
@@ -460,9 +475,9 @@ iptables_describe (struct strbuf *sb, const struct plan_op *op)
 }
 
 static void
-iptables_to_json (const struct plan_op *op, json_t *o)
+iptables_to_json (const struct plan_op *op, struct json_out *o)
 {
-  json_object_set_new (o, "payload", json_string (op->u.ipt.payload));
+  jo_str (o, "payload", op->u.ipt.payload);
 }
 
 static int
@@ -487,9 +502,9 @@ nftables_describe (struct strbuf *sb, const struct plan_op *op)
 }
 
 static void
-nftables_to_json (const struct plan_op *op, json_t *o)
+nftables_to_json (const struct plan_op *op, struct json_out *o)
 {
-  json_object_set_new (o, "payload", json_string (op->u.nft.payload));
+  jo_str (o, "payload", op->u.nft.payload);
 }
 
 static int
@@ -585,30 +600,30 @@ files_from_json (struct json_reader *r, const json_t *o, char ***out)
 }
 
 static void
-process_to_json (const struct plan_op *op, json_t *o)
+process_to_json (const struct plan_op *op, struct json_out *o)
 {
   const struct plan_process *pr = &op->u.proc;
-  json_object_set_new (o, "owner", json_pack ("{s:s, s:o, s:s}", "kind", ENUM_NAME (owner_kind_names, pr->owner.kind),
+  jo_set (o, "owner", json_pack ("{s:s, s:o, s:s}", "kind", ENUM_NAME (owner_kind_names, pr->owner.kind),
                                               "namespace", json_str_or_null (pr->owner.ns), "name", pr->owner.name));
-  json_object_set_new (o, "node", json_string (pr->node));
-  json_object_set_new (o, "title", json_string (pr->title));
-  json_object_set_new (o, "hostname", json_string (pr->hostname));
+  jo_str (o, "node", pr->node);
+  jo_str (o, "title", pr->title);
+  jo_str (o, "hostname", pr->hostname);
   json_t *app = json_null ();
   if (pr->app.kind == APP_HTTP || pr->app.kind == APP_DNS)
     app = json_pack ("{s:s, s:i}", "type", app_kind_names[pr->app.kind], "port", (json_int_t) pr->app.port);
   else if (pr->app.kind == APP_COMMAND || pr->app.kind == APP_KUBE_PROXY)
     app = json_pack ("{s:s, s:s, s:o}", "type", app_kind_names[pr->app.kind], "command", pr->app.command, "argv",
                      json_strv (pr->app.argv));
-  json_object_set_new (o, "app", app);
-  json_object_set_new (o, "env", json_strv (pr->env));
-  json_object_set_new (o, "etc_hosts", json_str_or_null (pr->etc_hosts));
-  json_object_set_new (o, "resolv_conf", json_str_or_null (pr->resolv_conf));
-  json_object_set_new (o, "files", files_to_json (pr->files));
-  json_object_set_new (o, "privileged", json_boolean (pr->privileged));
+  jo_set (o, "app", app);
+  jo_set (o, "env", json_strv (pr->env));
+  jo_str_or_null (o, "etc_hosts", pr->etc_hosts);
+  jo_str_or_null (o, "resolv_conf", pr->resolv_conf);
+  jo_set (o, "files", files_to_json (pr->files));
+  jo_bool (o, "privileged", pr->privileged);
   if (pr->cap_add)
-    json_object_set_new (o, "capabilities", capabilities_to_json (pr->cap_add));
-  json_object_set_new (o, "restart_policy", json_string (ENUM_NAME (restart_policy_names, pr->restart_policy)));
-  json_object_set_new (o, "node_netns", json_str_or_null (pr->node_netns));
+    jo_set (o, "capabilities", capabilities_to_json (pr->cap_add));
+  jo_str (o, "restart_policy", ENUM_NAME (restart_policy_names, pr->restart_policy));
+  jo_str_or_null (o, "node_netns", pr->node_netns);
 }
 
 /* A path component under the node's /run/netns, never a way out of it. */
@@ -685,18 +700,21 @@ cni_describe (struct strbuf *sb, const struct plan_op *op)
 }
 
 static void
-cni_to_json (const struct plan_op *op, json_t *o)
+cni_to_json (const struct plan_op *op, struct json_out *o)
 {
   const struct plan_cni *c = &op->u.cni;
-  json_object_set_new (o, "pod_netns", json_string (c->pod_ns));
-  json_object_set_new (o, "node_netns", json_str_or_null (c->node_netns));
-  json_object_set_new (o, "container_id", json_string (c->container_id));
-  json_object_set_new (o, "ifname", json_string (c->ifname));
-  json_object_set_new (o, "args", json_string (c->args));
-  json_object_set_new (o, "type", json_string (c->type));
-  json_object_set_new (o, "network", json_string (c->network));
-  json_object_set_new (o, "config", json_string (c->config));
-  json_object_set_new (o, "expect_ip", c->expect_ip ? json_ip (c->expect_ip) : json_null ());
+  jo_str (o, "pod_netns", c->pod_ns);
+  jo_str_or_null (o, "node_netns", c->node_netns);
+  jo_str (o, "container_id", c->container_id);
+  jo_str (o, "ifname", c->ifname);
+  jo_str (o, "args", c->args);
+  jo_str (o, "type", c->type);
+  jo_str (o, "network", c->network);
+  jo_str (o, "config", c->config);
+  if (c->expect_ip)
+    jo_ip (o, "expect_ip", c->expect_ip);
+  else
+    jo_null (o, "expect_ip");
 }
 
 static int
@@ -740,9 +758,9 @@ nfacct_describe (struct strbuf *sb, const struct plan_op *op)
 }
 
 static void
-nfacct_to_json (const struct plan_op *op, json_t *o)
+nfacct_to_json (const struct plan_op *op, struct json_out *o)
 {
-  json_object_set_new (o, "name", json_string (op->u.nfacct.name));
+  jo_str (o, "name", op->u.nfacct.name);
 }
 
 static int

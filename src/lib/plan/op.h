@@ -7,6 +7,7 @@
 
 #include <jansson.h>
 
+#include "base/json.h"
 #include "base/util.h"
 #include "plan/plan.h"
 
@@ -15,7 +16,7 @@ struct op_type {
   /* Append the op as ip(8)/bridge(8)/sysctl(8)/iptables-restore input. */
   void (*describe) (struct strbuf *sb, const struct plan_op *op);
   /* Add the kind's members to obj (op and netns are added by the caller). */
-  void (*to_json) (const struct plan_op *op, json_t *obj);
+  void (*to_json) (const struct plan_op *op, struct json_out *out);
   /* Fill the kind's members from obj; the error names the member. */
   int (*from_json) (const json_t *obj, struct plan_op *op, nslab_error_t *err);
   void (*free) (struct plan_op *op);
