@@ -625,6 +625,61 @@ START_TEST (answer_text_as_json_dumps)
 }
 END_TEST
 
+/* One list of members, set into a jansson object or written as text
+ * (json_out, the plan ops' snapshot text): the same bytes, with what
+ * jansson drops (a NULL value, a string that is not UTF-8) dropped in
+ * both. */
+static void
+members (struct json_out *o)
+{
+  static const uint8_t mac[6] = { 0x08, 0x00, 0x27, 0xab, 0xcd, 0xef };
+  jo_str (o, "s", "web \"x\"\n\u00e9");
+  jo_str (o, "gone", NULL);
+  jo_str (o, "bad", "ok\xff");
+  jo_str_or_null (o, "maybe", NULL);
+  jo_str_or_null (o, "there", "v");
+  jo_int (o, "big", INT64_MIN);
+  jo_int (o, "zero", 0);
+  jo_bool (o, "t", true);
+  jo_bool (o, "f", false);
+  jo_null (o, "n");
+  jo_ip (o, "ip", 0x0a2a0001);
+  jo_cidr (o, "cidr", (struct cidr) { .addr = 0x0a2a0000, .len = 24 });
+  jo_mac (o, "mac", mac);
+  jo_set (o, "tree", json_pack ("{s:[i, s], s:n}", "a", 1, "b", "c"));
+  jo_set (o, "refused", json_pack ("{s:s}", "a", NULL));
+  jo_str (o, "last", "");
+}
+
+START_TEST (json_out_tree_and_text_agree)
+{
+  struct json_out tree = { .obj = json_object () };
+  members (&tree);
+  char *want = json_dumps (tree.obj, JSON_COMPACT | JSON_PRESERVE_ORDER);
+  json_decref (tree.obj);
+  struct strbuf sb;
+  sb_init (&sb);
+  sb_addn (&sb, "{", 1);
+  struct json_out text = { .sb = &sb };
+  members (&text);
+  sb_addn (&sb, "}", 1);
+  char *got = sb_steal (&sb);
+  ck_assert_str_eq (got, want);
+  ck_assert_ptr_null (strstr (got, "gone"));
+  ck_assert_ptr_null (strstr (got, "bad"));
+  ck_assert_ptr_null (strstr (got, "refused"));
+  ck_assert_ptr_nonnull (strstr (got, "\"maybe\":null"));
+  free (got);
+  free (want);
+  /* nothing set: an empty object */
+  sb_init (&sb);
+  struct json_out none = { .sb = &sb };
+  jo_str (&none, "x", NULL);
+  ck_assert_uint_eq (sb.len, 0);
+  sb_free (&sb);
+}
+END_TEST
+
 /* json_text writes compact text itself: byte for byte what json_dumps
  * writes, for every escape, UTF-8 of each length, keys that need escaping,
  * nesting, numbers, and NULL for what jansson refuses (invalid UTF-8). */
@@ -703,6 +758,7 @@ make_suite (void)
   tcase_add_test (tc, openapi_v2);
   tcase_add_test (tc, answer_text_as_json_dumps);
   tcase_add_test (tc, compact_text_as_json_dumps);
+  tcase_add_test (tc, json_out_tree_and_text_agree);
   suite_add_tcase (s, tc);
   return s;
 }

@@ -261,7 +261,14 @@ write_string (struct strbuf *sb, const char *str, size_t n)
   for (size_t i = 0; i < n;)
     {
       unsigned char c = s[i];
-      if (c >= 0x20 && c != '"' && c != '\\')
+      /* Plain ASCII, nearly all of nslab's text: no sequence to check. */
+      if (c >= 0x20 && c < 0x80 && c != '"' && c != '\\')
+        {
+          i++;
+          run++;
+          continue;
+        }
+      if (c >= 0x80)
         {
           size_t k = utf8_seq (s + i, n - i);
           if (k == 0)

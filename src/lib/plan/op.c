@@ -54,10 +54,10 @@ netns_to_json (const struct plan_op *op, struct json_out *o)
   const struct plan_netns *n = &op->u.netns;
   jo_str (o, "kind", ENUM_NAME (netns_kind_names, n->kind));
   jo_set (o, "owner", n->owner.kind == OBJ_NONE ? json_null ()
-                                                             : json_pack ("{s:s, s:o, s:s}", "kind",
-                                                                          ENUM_NAME (owner_kind_names, n->owner.kind),
-                                                                          "namespace", json_str_or_null (n->owner.ns),
-                                                                          "name", n->owner.name));
+                                                : json_pack ("{s:s, s:o, s:s}", "kind",
+                                                             ENUM_NAME (owner_kind_names, n->owner.kind),
+                                                             "namespace", json_str_or_null (n->owner.ns),
+                                                             "name", n->owner.name));
   jo_str_or_null (o, "node", n->node);
 }
 
@@ -604,7 +604,7 @@ process_to_json (const struct plan_op *op, struct json_out *o)
 {
   const struct plan_process *pr = &op->u.proc;
   jo_set (o, "owner", json_pack ("{s:s, s:o, s:s}", "kind", ENUM_NAME (owner_kind_names, pr->owner.kind),
-                                              "namespace", json_str_or_null (pr->owner.ns), "name", pr->owner.name));
+                                 "namespace", json_str_or_null (pr->owner.ns), "name", pr->owner.name));
   jo_str (o, "node", pr->node);
   jo_str (o, "title", pr->title);
   jo_str (o, "hostname", pr->hostname);
