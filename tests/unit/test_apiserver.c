@@ -646,6 +646,10 @@ members (struct json_out *o)
   jo_ip (o, "ip", 0x0a2a0001);
   jo_cidr (o, "cidr", (struct cidr) { .addr = 0x0a2a0000, .len = 24 });
   jo_mac (o, "mac", mac);
+  jo_ip_or_null (o, "no ip", 0);
+  jo_ip_or_null (o, "an ip", 0x0a2a0002);
+  jo_mac_or_null (o, "no mac", NULL);
+  jo_mac_or_null (o, "a mac", mac);
   jo_set (o, "tree", json_pack ("{s:[i, s], s:n}", "a", 1, "b", "c"));
   jo_set (o, "refused", json_pack ("{s:s}", "a", NULL));
   jo_str (o, "last", "");

@@ -516,3 +516,21 @@ jo_mac (struct json_out *o, const char *key, const uint8_t mac[6])
   char b[MAC_STRLEN];
   jo_str (o, key, mac_fmt (mac, b));
 }
+
+void
+jo_ip_or_null (struct json_out *o, const char *key, uint32_t ip)
+{
+  if (ip)
+    jo_ip (o, key, ip);
+  else
+    jo_null (o, key);
+}
+
+void
+jo_mac_or_null (struct json_out *o, const char *key, const uint8_t *mac)
+{
+  if (mac)
+    jo_mac (o, key, mac);
+  else
+    jo_null (o, key);
+}

@@ -54,6 +54,9 @@ void jo_null (struct json_out *o, const char *key);
 void jo_ip (struct json_out *o, const char *key, uint32_t ip);
 void jo_cidr (struct json_out *o, const char *key, struct cidr c);
 void jo_mac (struct json_out *o, const char *key, const uint8_t mac[6]);
+/* null for 0 (an address) or NULL (a MAC): the kernel's or nobody's choice. */
+void jo_ip_or_null (struct json_out *o, const char *key, uint32_t ip);
+void jo_mac_or_null (struct json_out *o, const char *key, const uint8_t *mac);
 
 struct json_reader {
   nslab_error_t *err;

@@ -5,6 +5,7 @@
 #include <unistd.h>
 #include <ctype.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <errno.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -342,15 +343,37 @@ find_program (const char *name, const char *dir)
   return NULL;
 }
 
-void
-run_threads (size_t n, void *(*worker) (void *), void *arg)
+struct each_work {
+  size_t n;
+  void (*fn) (size_t i, void *arg);
+  void *arg;
+  atomic_size_t next;
+};
+
+static void *
+each_worker (void *p)
 {
+  struct each_work *w = p;
+  for (;;)
+    {
+      size_t i = atomic_fetch_add (&w->next, 1);
+      if (i >= w->n)
+        return NULL;
+      w->fn (i, w->arg);
+    }
+}
+
+void
+run_threads_each (size_t n_threads, size_t n_items, void (*fn) (size_t i, void *arg), void *arg)
+{
+  struct each_work w = { .n = n_items, .fn = fn, .arg = arg };
+  atomic_init (&w.next, 0);
   pthread_t th[16];
   size_t nth = 0;
-  while (nth < n && nth < ARRAY_SIZE (th) && pthread_create (&th[nth], NULL, worker, arg) == 0)
+  while (nth < n_threads && nth < n_items && nth < ARRAY_SIZE (th) && pthread_create (&th[nth], NULL, each_worker, &w) == 0)
     nth++;
   if (nth == 0)
-    worker (arg);
+    each_worker (&w);
   for (size_t t = 0; t < nth; t++)
     pthread_join (th[t], NULL);
 }

@@ -95,10 +95,10 @@ bool child_job_reap (struct child_job *job, int *status, char **text, char **ns)
  * default one when unset); NULL if none. Caller frees. */
 char *find_program (const char *name, const char *dir);
 
-/* Run WORKER (ARG) on up to N threads at once, workers that take their
- * items from a shared counter, and wait for them all; where no thread can
- * be started, WORKER runs here. */
-void run_threads (size_t n, void *(*worker) (void *), void *arg);
+/* FN (i, ARG) for every i < N_ITEMS, from up to N_THREADS threads at once
+ * (each takes the next i until none is left), and wait for them all; where
+ * no thread can be started, all run here. */
+void run_threads_each (size_t n_threads, size_t n_items, void (*fn) (size_t i, void *arg), void *arg);
 
 bool str_has_prefix (const char *s, const char *prefix);
 bool str_has_suffix (const char *s, const char *suffix);

@@ -162,19 +162,13 @@ link_to_json (const struct plan_op *op, struct json_out *o)
   const struct plan_link *l = &op->u.link;
   jo_str (o, "name", l->name);
   jo_str (o, "type", ENUM_NAME (link_kind_names, l->kind));
-  if (l->has_mac)
-    jo_mac (o, "address", l->mac);
-  else
-    jo_null (o, "address");
+  jo_mac_or_null (o, "address", l->has_mac ? l->mac : NULL);
   jo_int (o, "mtu", l->mtu);
   if (l->kind == LINK_VETH)
     {
       jo_str (o, "peer", l->peer_name);
       jo_str (o, "peer_netns", l->peer_ns);
-      if (l->peer_has_mac)
-        jo_mac (o, "peer_address", l->peer_mac);
-      else
-        jo_null (o, "peer_address");
+      jo_mac_or_null (o, "peer_address", l->peer_has_mac ? l->peer_mac : NULL);
       if (l->no_queue)
         jo_int (o, "txqueuelen", 0);
     }
@@ -356,15 +350,9 @@ route_to_json (const struct plan_op *op, struct json_out *o)
     jo_cidr (o, "dst", r->dst);
   else
     jo_str (o, "dst", "default");
-  if (r->gw)
-    jo_ip (o, "via", r->gw);
-  else
-    jo_null (o, "via");
+  jo_ip_or_null (o, "via", r->gw);
   jo_str (o, "dev", r->dev);
-  if (r->src)
-    jo_ip (o, "src", r->src);
-  else
-    jo_null (o, "src");
+  jo_ip_or_null (o, "src", r->src);
   jo_str (o, "protocol", ENUM_NAME (rtprot_names, r->protocol));
   jo_str (o, "scope", r->scope_link ? "link" : "global");
   jo_int (o, "metric", r->metric);
@@ -711,10 +699,7 @@ cni_to_json (const struct plan_op *op, struct json_out *o)
   jo_str (o, "type", c->type);
   jo_str (o, "network", c->network);
   jo_str (o, "config", c->config);
-  if (c->expect_ip)
-    jo_ip (o, "expect_ip", c->expect_ip);
-  else
-    jo_null (o, "expect_ip");
+  jo_ip_or_null (o, "expect_ip", c->expect_ip);
 }
 
 static int

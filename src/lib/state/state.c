@@ -7,7 +7,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -717,21 +716,14 @@ struct pod_files_work {
   char **names;
   unsigned char *types;
   size_t n;
-  atomic_size_t next;
   nslab_error_t *errs;
 };
 
-static void *
-pod_files_worker (void *arg)
+static void
+remove_pod_dir (size_t k, void *arg)
 {
   struct pod_files_work *pw = arg;
-  for (;;)
-    {
-      size_t k = atomic_fetch_add (&pw->next, 1);
-      if (k >= pw->n)
-        return NULL;
-      rm_entry_at (pw->dfd, pw->names[k], pw->types[k], pw->path, pw->dev, 1, &pw->errs[k]);
-    }
+  rm_entry_at (pw->dfd, pw->names[k], pw->types[k], pw->path, pw->dev, 1, &pw->errs[k]);
 }
 
 static int
@@ -771,9 +763,8 @@ remove_pod_files (struct state_writer *w, nslab_error_t *err)
         *VEC_PUSH (pw.names, pw.n) = xstrdup (de->d_name);
         *VEC_PUSH (pw.types, n_types) = de->d_type;
       }
-  atomic_init (&pw.next, 0);
   pw.errs = xcalloc (pw.n + 1, sizeof *pw.errs);
-  run_threads (pw.n < POD_FILES_THREADS ? pw.n : POD_FILES_THREADS, pod_files_worker, &pw);
+  run_threads_each (POD_FILES_THREADS, pw.n, remove_pod_dir, &pw);
   int rc = nslab_error_keep_first_of (err, pw.errs, pw.n);
   for (size_t k = 0; k < pw.n; k++)
     free (pw.names[k]);

@@ -10,8 +10,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
-#include <pthread.h>
-#include <stdatomic.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -254,21 +252,15 @@ delete_netns (const struct state *st, size_t i, nslab_error_t *e)
 struct netns_work {
   const struct state *st;
   nslab_error_t *errs;
-  atomic_size_t next;
 };
 
-static void *
-netns_worker (void *arg)
+/* The K-th deletion: the namespaces newest first. */
+static void
+delete_netns_at (size_t k, void *arg)
 {
   struct netns_work *w = arg;
-  for (;;)
-    {
-      size_t k = atomic_fetch_add (&w->next, 1);
-      if (k >= w->st->n_netns)
-        return NULL;
-      size_t i = w->st->n_netns - 1 - k;
-      delete_netns (w->st, i, &w->errs[i]);
-    }
+  size_t i = w->st->n_netns - 1 - k;
+  delete_netns (w->st, i, &w->errs[i]);
 }
 
 /* CNI DEL for every recorded call, as containerd tears a pod sandbox's
@@ -320,24 +312,18 @@ struct cni_work {
   struct cni_pod *pods; /* distinct pod namespaces, newest first */
   size_t n_pods;
   nslab_error_t *errs;
-  atomic_size_t next;
 };
 
-static void *
-cni_worker (void *arg)
+/* The K-th pod's calls, in order. */
+static void
+cni_delete_pod (size_t k, void *arg)
 {
   struct cni_work *w = arg;
-  for (;;)
+  for (size_t i = 0; i < w->pods[k].n_calls; i++)
     {
-      size_t k = atomic_fetch_add (&w->next, 1);
-      if (k >= w->n_pods)
-        return NULL;
-      for (size_t i = 0; i < w->pods[k].n_calls; i++)
-        {
-          nslab_error_t e = NULL;
-          cni_delete_one (w->st, &w->st->cnis[w->pods[k].calls[i]], w->pods[k].node_netns, &e);
-          nslab_error_keep_first (&w->errs[k], &e);
-        }
+      nslab_error_t e = NULL;
+      cni_delete_one (w->st, &w->st->cnis[w->pods[k].calls[i]], w->pods[k].node_netns, &e);
+      nslab_error_keep_first (&w->errs[k], &e);
     }
 }
 
@@ -367,8 +353,7 @@ cni_delete (const struct state *st, nslab_error_t *err)
     }
   strmap_free (&at);
   w.errs = xcalloc (w.n_pods, sizeof *w.errs);
-  atomic_init (&w.next, 0);
-  run_threads (w.n_pods < CNI_THREADS ? w.n_pods : CNI_THREADS, cni_worker, &w);
+  run_threads_each (CNI_THREADS, w.n_pods, cni_delete_pod, &w);
   int rc = nslab_error_keep_first_of (err, w.errs, w.n_pods);
   for (size_t k = 0; k < w.n_pods; k++)
     free (w.pods[k].calls);
@@ -390,10 +375,9 @@ teardown_run (const struct state *st, struct steps *steps, nslab_error_t *err)
       rtnl_forget (st->netns[i]);
   nslab_error_t *errs = xcalloc (st->n_netns + 1, sizeof *errs);
   struct netns_work w = { .st = st, .errs = errs };
-  atomic_init (&w.next, 0);
   /* Crash tests count steps one namespace at a time, in order. */
   if (steps->crash < 0 && st->n_netns >= 4 * NETNS_THREADS)
-    run_threads (NETNS_THREADS, netns_worker, &w);
+    run_threads_each (NETNS_THREADS, st->n_netns, delete_netns_at, &w);
   else
     for (size_t i = st->n_netns; i-- > 0;)
       {
