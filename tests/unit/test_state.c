@@ -639,6 +639,19 @@ START_TEST (test_remove_pod_files_by_fd)
   state_writer_close (w);
   ck_assert_int_eq (lstat (lab, &sb), -1);
   ck_assert_int_eq (errno, ENOENT);
+  /* files/ itself a symlink: the link goes, not what it points to */
+  rm_root (root);
+  root = make_root ();
+  free (lab);
+  lab = xasprintf ("%s/k3s", root);
+  char *files = xasprintf ("%s/files", lab);
+  ck_assert_int_eq (rmdir (files), 0);
+  ck_assert_int_eq (symlink (victim, files), 0);
+  ck_assert_msg (state_open ("k3s", &w, &err) == 0, "%s", err ? err->msg : "");
+  ck_assert_msg (state_remove (w, &err) == 0, "%s", err ? err->msg : "");
+  state_writer_close (w);
+  ck_assert_int_eq (lstat (lab, &sb), -1);
+  free (files);
   /* nothing behind a symlink was touched */
   ck_assert_int_eq (stat (vfile, &sb), 0);
   ck_assert_int_eq (unlink (vfile), 0);

@@ -734,8 +734,9 @@ remove_pod_files (struct state_writer *w, nslab_error_t *err)
   if (fstat (w->dir_fd, &mine) < 0)
     return nslab_error (err, errno, "stat %s", w->dir);
   int fd = openat (w->dir_fd, "files", STATE_DIR_FLAGS);
+  /* Not a directory (a symlink is never followed): removed with the rest. */
   if (fd < 0)
-    return errno == ENOENT ? 0 : nslab_error (err, errno, "open %s", path);
+    return errno == ENOENT || errno == ENOTDIR || errno == ELOOP ? 0 : nslab_error (err, errno, "open %s", path);
   if (fstat (fd, &st) < 0)
     {
       int e = errno;
