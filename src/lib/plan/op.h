@@ -15,7 +15,8 @@ struct op_type {
   const char *name; /* "link", as in the JSON "op" member */
   /* Append the op as ip(8)/bridge(8)/sysctl(8)/iptables-restore input. */
   void (*describe) (struct strbuf *sb, const struct plan_op *op);
-  /* Add the kind's members to obj (op and netns are added by the caller). */
+  /* List the kind's members into out, a jansson object or the snapshot's
+   * text (op and netns are listed by the caller). */
   void (*to_json) (const struct plan_op *op, struct json_out *out);
   /* Fill the kind's members from obj; the error names the member. */
   int (*from_json) (const json_t *obj, struct plan_op *op, nslab_error_t *err);
