@@ -282,14 +282,15 @@ writer_new (const char *lab, struct state_writer **out, nslab_error_t *err)
   return 0;
 }
 
-static int rm_tree_at (int dir_fd, const char *path, dev_t dev, int depth, nslab_error_t *err);
+static int rm_tree_at (int dir_fd, const char *path, dev_t dev, int depth, size_t threads, nslab_error_t *err);
 
-/* Remove the entry NAME of DFD (in PATH; D_TYPE as readdir gave it): a
- * symlink is unlinked, never followed; a directory is emptied first, and
- * one on another device than DEV (a mount point) refused. Gone already:
- * nothing to do. */
+/* Remove the entry NAME of DFD (in PATH; D_TYPE as readdir gave it, or
+ * DT_UNKNOWN): a symlink is unlinked, never followed; a directory is
+ * emptied first (its own entries by THREADS threads at once), and one on
+ * another device than DEV (a mount point) refused. Gone already: nothing
+ * to do. */
 static int
-rm_entry_at (int dfd, const char *name, unsigned char d_type, const char *path, dev_t dev, int depth,
+rm_entry_at (int dfd, const char *name, unsigned char d_type, const char *path, dev_t dev, int depth, size_t threads,
              nslab_error_t *err)
 {
   /* Most of a big lab's entries are its pods' small files: what readdir
@@ -316,16 +317,37 @@ rm_entry_at (int dfd, const char *name, unsigned char d_type, const char *path, 
   cleanup_close int sfd = openat (dfd, name, STATE_DIR_FLAGS);
   if (sfd < 0)
     return nslab_error (err, errno, "open %s", sub);
-  if (rm_tree_at (sfd, sub, dev, depth + 1, err) < 0)
+  if (rm_tree_at (sfd, sub, dev, depth + 1, threads, err) < 0)
     return -1;
   if (unlinkat (dfd, name, AT_REMOVEDIR) < 0 && errno != ENOENT)
     return nslab_error (err, errno, "remove %s", sub);
   return 0;
 }
 
-/* Remove everything inside DIR_FD, by fd (rm_entry_at). */
+/* A directory's entries, listed, for the threads that remove them. */
+struct rm_list {
+  int dfd;
+  const char *path;
+  dev_t dev;
+  int depth;
+  char **names;
+  unsigned char *types;
+  size_t n;
+  nslab_error_t *errs;
+};
+
+static void
+rm_listed (size_t k, void *arg)
+{
+  struct rm_list *l = arg;
+  rm_entry_at (l->dfd, l->names[k], l->types[k], l->path, l->dev, l->depth, 1, &l->errs[k]);
+}
+
+/* Remove everything inside DIR_FD, by fd (rm_entry_at): one entry after
+ * another, or with THREADS > 1 by that many threads at once (each entry's
+ * own entries then one after another). */
 static int
-rm_tree_at (int dir_fd, const char *path, dev_t dev, int depth, nslab_error_t *err)
+rm_tree_at (int dir_fd, const char *path, dev_t dev, int depth, size_t threads, nslab_error_t *err)
 {
   if (depth > 16)
     return nslab_error (err, ELOOP, "remove %s", path);
@@ -340,9 +362,31 @@ rm_tree_at (int dir_fd, const char *path, dev_t dev, int depth, nslab_error_t *e
     }
   int rc = 0;
   struct dirent *de;
+  struct rm_list l = { .dfd = dfd, .path = path, .dev = dev, .depth = depth };
+  size_t n_types = 0;
   while (rc == 0 && (de = readdir (d)) != NULL)
-    if (strcmp (de->d_name, ".") != 0 && strcmp (de->d_name, "..") != 0)
-      rc = rm_entry_at (dfd, de->d_name, de->d_type, path, dev, depth, err);
+    {
+      if (strcmp (de->d_name, ".") == 0 || strcmp (de->d_name, "..") == 0)
+        continue;
+      if (threads <= 1)
+        rc = rm_entry_at (dfd, de->d_name, de->d_type, path, dev, depth, 1, err);
+      else
+        {
+          *VEC_PUSH (l.names, l.n) = xstrdup (de->d_name);
+          *VEC_PUSH (l.types, n_types) = de->d_type;
+        }
+    }
+  if (l.n > 0)
+    {
+      l.errs = xcalloc (l.n, sizeof *l.errs);
+      run_threads_each (threads, l.n, rm_listed, &l);
+      rc = nslab_error_keep_first_of (err, l.errs, l.n);
+      for (size_t k = 0; k < l.n; k++)
+        free (l.names[k]);
+      free (l.errs);
+    }
+  free (l.names);
+  free (l.types);
   closedir (d);
   return rc;
 }
@@ -354,7 +398,7 @@ remove_dir_entry (int root_fd, const char *name, int dir_fd, const char *path, n
   struct stat mine, there;
   if (fstat (dir_fd, &mine) < 0)
     return nslab_error (err, errno, "stat %s", path);
-  if (rm_tree_at (dir_fd, path, mine.st_dev, 0, err) < 0)
+  if (rm_tree_at (dir_fd, path, mine.st_dev, 0, 1, err) < 0)
     return -1;
   if (fstatat (root_fd, name, &there, AT_SYMLINK_NOFOLLOW) < 0)
     return errno == ENOENT ? 0 : nslab_error (err, errno, "stat %s", path);
@@ -709,79 +753,13 @@ state_mark_complete (struct state_writer *w, nslab_error_t *err)
  * gone and the CPUs free. */
 #define POD_FILES_THREADS 2
 
-struct pod_files_work {
-  int dfd;
-  const char *path;
-  dev_t dev;
-  char **names;
-  unsigned char *types;
-  size_t n;
-  nslab_error_t *errs;
-};
-
-static void
-remove_pod_dir (size_t k, void *arg)
-{
-  struct pod_files_work *pw = arg;
-  rm_entry_at (pw->dfd, pw->names[k], pw->types[k], pw->path, pw->dev, 1, &pw->errs[k]);
-}
-
-static int
-remove_pod_files (struct state_writer *w, nslab_error_t *err)
-{
-  cleanup_free char *path = xasprintf ("%s/files", w->dir);
-  struct stat mine, st;
-  if (fstat (w->dir_fd, &mine) < 0)
-    return nslab_error (err, errno, "stat %s", w->dir);
-  int fd = openat (w->dir_fd, "files", STATE_DIR_FLAGS);
-  /* Not a directory (a symlink is never followed): removed with the rest. */
-  if (fd < 0)
-    return errno == ENOENT || errno == ENOTDIR || errno == ELOOP ? 0 : nslab_error (err, errno, "open %s", path);
-  if (fstat (fd, &st) < 0)
-    {
-      int e = errno;
-      close (fd);
-      return nslab_error (err, e, "stat %s", path);
-    }
-  if (st.st_dev != mine.st_dev)
-    {
-      close (fd);
-      return nslab_error (err, 0, "%s is a mount point: left as it is", path);
-    }
-  DIR *d = fdopendir (fd);
-  if (d == NULL)
-    {
-      int e = errno;
-      close (fd);
-      return nslab_error (err, e, "open %s", path);
-    }
-  struct pod_files_work pw = { .dfd = fd, .path = path, .dev = mine.st_dev };
-  size_t n_types = 0;
-  struct dirent *de;
-  while ((de = readdir (d)) != NULL)
-    if (strcmp (de->d_name, ".") != 0 && strcmp (de->d_name, "..") != 0)
-      {
-        *VEC_PUSH (pw.names, pw.n) = xstrdup (de->d_name);
-        *VEC_PUSH (pw.types, n_types) = de->d_type;
-      }
-  pw.errs = xcalloc (pw.n + 1, sizeof *pw.errs);
-  run_threads_each (POD_FILES_THREADS, pw.n, remove_pod_dir, &pw);
-  int rc = nslab_error_keep_first_of (err, pw.errs, pw.n);
-  for (size_t k = 0; k < pw.n; k++)
-    free (pw.names[k]);
-  free (pw.names);
-  free (pw.types);
-  free (pw.errs);
-  closedir (d);
-  if (rc == 0 && unlinkat (w->dir_fd, "files", AT_REMOVEDIR) < 0 && errno != ENOENT)
-    rc = nslab_error (err, errno, "remove %s", path);
-  return rc;
-}
-
 int
 state_remove (struct state_writer *w, nslab_error_t *err)
 {
-  if (remove_pod_files (w, err) < 0)
+  struct stat mine;
+  if (fstat (w->dir_fd, &mine) < 0)
+    return nslab_error (err, errno, "stat %s", w->dir);
+  if (rm_entry_at (w->dir_fd, "files", DT_UNKNOWN, w->dir, mine.st_dev, 0, POD_FILES_THREADS, err) < 0)
     return -1;
   /* The lock file goes with the dir; the fd keeps the lock until close,
    * and a waiter then sees st_nlink == 0 and knows the lab is gone. */
