@@ -419,15 +419,27 @@ jo_set (struct json_out *o, const char *key, json_t *v)
       json_object_set_new (o->obj, key, v);
       return;
     }
-  size_t len = 0;
-  char *text = json_text (v, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_ENCODE_ANY, &len);
+  /* Written in place, as json_text writes it; what the writer refuses goes
+   * to json_text, which leaves it to jansson (nothing when jansson refuses
+   * it too, as json_object_set_new would keep nothing). */
+  size_t flags = JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_ENCODE_ANY;
+  size_t at = jo_key (o, key);
+  if (write_value (o->sb, v, flags, 0) == 0)
+    o->any = true;
+  else
+    {
+      o->sb->len = at;
+      size_t len = 0;
+      char *text = json_text (v, flags, &len);
+      if (text)
+        {
+          jo_key (o, key);
+          sb_addn (o->sb, text, len);
+          o->any = true;
+        }
+      free (text);
+    }
   json_decref (v);
-  if (text == NULL)
-    return;
-  jo_key (o, key);
-  sb_addn (o->sb, text, len);
-  free (text);
-  o->any = true;
 }
 
 void

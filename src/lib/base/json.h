@@ -43,7 +43,7 @@ struct json_out {
   struct strbuf *sb;
   bool any; /* text: a member written already */
 };
-/* Takes V (a subtree: written by json_text in text mode). */
+/* Takes V (a subtree: in text mode written as json_text writes it). */
 void jo_set (struct json_out *o, const char *key, json_t *v);
 void jo_str (struct json_out *o, const char *key, const char *s);
 /* S, or null when S is NULL. */
