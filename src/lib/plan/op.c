@@ -48,16 +48,21 @@ netns_describe (struct strbuf *sb, const struct plan_op *op)
   sb_addf (sb, "ip netns add %s", op->ns);
 }
 
+/* {kind, namespace, name}: the object a namespace or process belongs to
+ * (read back by read_owner). */
+static json_t *
+owner_to_json (const struct obj_ref *ref)
+{
+  return json_pack ("{s:s, s:o, s:s}", "kind", ENUM_NAME (owner_kind_names, ref->kind), "namespace",
+                    json_str_or_null (ref->ns), "name", ref->name);
+}
+
 static void
 netns_to_json (const struct plan_op *op, struct json_out *o)
 {
   const struct plan_netns *n = &op->u.netns;
   jo_str (o, "kind", ENUM_NAME (netns_kind_names, n->kind));
-  jo_set (o, "owner", n->owner.kind == OBJ_NONE ? json_null ()
-                                                : json_pack ("{s:s, s:o, s:s}", "kind",
-                                                             ENUM_NAME (owner_kind_names, n->owner.kind),
-                                                             "namespace", json_str_or_null (n->owner.ns),
-                                                             "name", n->owner.name));
+  jo_set (o, "owner", n->owner.kind == OBJ_NONE ? json_null () : owner_to_json (&n->owner));
   jo_str_or_null (o, "node", n->node);
 }
 
@@ -591,8 +596,7 @@ static void
 process_to_json (const struct plan_op *op, struct json_out *o)
 {
   const struct plan_process *pr = &op->u.proc;
-  jo_set (o, "owner", json_pack ("{s:s, s:o, s:s}", "kind", ENUM_NAME (owner_kind_names, pr->owner.kind),
-                                 "namespace", json_str_or_null (pr->owner.ns), "name", pr->owner.name));
+  jo_set (o, "owner", owner_to_json (&pr->owner));
   jo_str (o, "node", pr->node);
   jo_str (o, "title", pr->title);
   jo_str (o, "hostname", pr->hostname);
