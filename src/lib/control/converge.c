@@ -101,6 +101,15 @@ adjust_scenario (struct scenario *sc, struct store *s, const struct lab_objects 
   if (rc == 0)
     PARTITION (sc->workloads, sc->n_workloads, keep);
   memset (keep, 0, (sc->n_workloads + sc->n_services + 1) * sizeof *keep);
+  /* The applied services by "ns/name" (a name holds no '/'), so that
+   * matching each section is not a pass over all of them. */
+  struct strmap applied;
+  strmap_init (&applied);
+  for (size_t k = 0; k < o->n_services; k++)
+    {
+      cleanup_free char *key = xasprintf ("%s/%s", o->services[k].ns, o->services[k].name);
+      strmap_claim (&applied, key, k);
+    }
   for (size_t i = 0; rc == 0 && i < sc->n_services; i++)
     {
       struct service_def *d = &sc->services[i];
@@ -111,11 +120,11 @@ adjust_scenario (struct scenario *sc, struct store *s, const struct lab_objects 
                 || (d->implicit && strcmp (d->ns, "default") == 0 && strcmp (d->name, "kubernetes") == 0);
       /* An existing service keeps its ClusterIP and NodePorts, as the
        * apiserver keeps them across updates. */
-      for (size_t k = 0; keep[i] && k < o->n_services; k++)
+      cleanup_free char *key = xasprintf ("%s/%s", d->ns, d->name);
+      size_t k;
+      if (keep[i] && strmap_owner (&applied, key, &k))
         {
           const struct lab_service *ls = &o->services[k];
-          if (strcmp (ls->ns, d->ns) != 0 || strcmp (ls->name, d->name) != 0)
-            continue;
           if (!d->cluster_ip && !d->headless)
             d->cluster_ip = ls->cluster_ip;
           for (size_t p = 0; p < d->n_ports; p++)
@@ -132,6 +141,7 @@ adjust_scenario (struct scenario *sc, struct store *s, const struct lab_objects 
             d->lb_ip = ls->lb_ips[0];
         }
     }
+  strmap_free (&applied);
   if (rc == 0)
     PARTITION (sc->services, sc->n_services, keep);
   free (keep);

@@ -26,6 +26,7 @@ struct store {
    * store_read_begin: a read transaction, in which nothing may write. */
   enum { TXN_NONE, TXN_READ, TXN_WRITE } txn;
   bool meta_columns; /* the objects' meta_ columns (a store made before them has none) */
+  bool meta_index;   /* and the objects_meta index of them */
 };
 
 /* How long any connection waits for a lock another holds before it fails
@@ -48,6 +49,10 @@ struct store {
 #define META_REPLICAS_SQL "json_extract(body, '$.spec.replicas')"
 #define META_TYPE_SQL "json_extract(body, '$.spec.type')"
 #define META_OWNERS_SQL "CASE WHEN kind = 'ReplicaSet' THEN json_extract(body, '$.metadata.ownerReferences') END"
+/* SQLite's planner takes the primary key for "kind = ? ORDER BY namespace,
+ * name", the same order, and does not see that objects_meta covers what is
+ * selected (its columns are generated): it is named. */
+#define META_INDEXED_BY "INDEXED BY objects_meta"
 
 static const char schema[] =
   "PRAGMA journal_mode = WAL;"
@@ -70,7 +75,13 @@ static const char schema[] =
    * counts and newest versions (store_kinds_version), which the control
    * loop asks every round: found in this index, not by reading every row
    * (and past its body) of the kinds. */
-  "CREATE INDEX IF NOT EXISTS objects_by_version ON objects (kind, resource_version);";
+  "CREATE INDEX IF NOT EXISTS objects_by_version ON objects (kind, resource_version);"
+  /* And what it lists of them (store_list_meta, store_list_index), with
+   * the index alone: the meta_ columns come after the body in a row, so
+   * reading them from the table walks each body's overflow pages (12 ms
+   * a round for 2000 pods with the loop's small cache, against 2 ms). */
+  "CREATE INDEX IF NOT EXISTS objects_meta ON objects"
+  "  (kind, namespace, name, uid, resource_version, meta_created, meta_replicas, meta_type, meta_owners);";
 
 static int
 db_error (struct store *s, nslab_error_t *err, const char *what)
@@ -142,6 +153,10 @@ open_at (int dir_fd, const char *dir, bool create, struct store **out, nslab_err
   s->meta_columns = sqlite3_prepare_v2 (s->db, "SELECT meta_created, meta_replicas, meta_type, meta_owners FROM objects",
                                         -1, &st, NULL)
                     == SQLITE_OK;
+  sqlite3_finalize (st);
+  st = NULL;
+  s->meta_index = s->meta_columns
+                  && sqlite3_prepare_v2 (s->db, "SELECT 1 FROM objects " META_INDEXED_BY, -1, &st, NULL) == SQLITE_OK;
   sqlite3_finalize (st);
   *out = s;
   return 0;
@@ -567,15 +582,18 @@ read_metas (struct store *s, sqlite3_stmt *st, struct stored_metas *out, nslab_e
 static int
 list_metas (struct store *s, const char *kind, bool from_bodies, struct stored_metas *out, nslab_error_t *err)
 {
-#define METAS_FROM " FROM objects WHERE kind = ?1 ORDER BY namespace, name"
-  static const char sql_columns[]
-      = "SELECT namespace, name, uid, meta_created, meta_replicas, meta_type, meta_owners" METAS_FROM;
+#define METAS_WHERE " WHERE kind = ?1 ORDER BY namespace, name"
+#define METAS_COLUMNS "SELECT namespace, name, uid, meta_created, meta_replicas, meta_type, meta_owners FROM objects"
+  static const char sql_indexed[] = METAS_COLUMNS " " META_INDEXED_BY METAS_WHERE;
+  static const char sql_columns[] = METAS_COLUMNS METAS_WHERE;
   static const char sql_bodies[] = "SELECT namespace, name, uid, " META_CREATED_SQL ", " META_REPLICAS_SQL
-                                   ", " META_TYPE_SQL ", " META_OWNERS_SQL METAS_FROM;
-#undef METAS_FROM
+                                   ", " META_TYPE_SQL ", " META_OWNERS_SQL " FROM objects" METAS_WHERE;
+#undef METAS_WHERE
+#undef METAS_COLUMNS
   memset (out, 0, sizeof *out);
   sqlite3_stmt *st = NULL;
-  if (sqlite3_prepare_v2 (s->db, from_bodies ? sql_bodies : sql_columns, -1, &st, NULL) != SQLITE_OK)
+  const char *sql = from_bodies ? sql_bodies : s->meta_index ? sql_indexed : sql_columns;
+  if (sqlite3_prepare_v2 (s->db, sql, -1, &st, NULL) != SQLITE_OK)
     return db_error (s, err, "read");
   sqlite3_bind_text (st, 1, kind, -1, SQLITE_STATIC);
   int rc = read_metas (s, st, out, err);
@@ -631,12 +649,14 @@ store_list_index (struct store *s, const char *kind, json_t **out, nslab_error_t
 #define INDEX_SELECT                                                                                                 \
   "SELECT namespace, name, uid, resource_version, CASE WHEN kind = 'EndpointSlice' THEN "                          \
   "json_extract(body, '$.metadata.labels.\"kubernetes.io/service-name\"') END, "
-#define INDEX_FROM "FROM objects WHERE kind = ?1 ORDER BY namespace, name"
-  static const char sql[] = INDEX_SELECT META_OWNERS_SQL " " INDEX_FROM;
-  static const char sql_columns[] = INDEX_SELECT "meta_owners " INDEX_FROM;
+#define INDEX_WHERE "WHERE kind = ?1 ORDER BY namespace, name"
+  static const char sql[] = INDEX_SELECT META_OWNERS_SQL " FROM objects " INDEX_WHERE;
+  static const char sql_columns[] = INDEX_SELECT "meta_owners FROM objects " INDEX_WHERE;
+  static const char sql_indexed[] = INDEX_SELECT "meta_owners FROM objects " META_INDEXED_BY " " INDEX_WHERE;
 #undef INDEX_SELECT
-#undef INDEX_FROM
-  if (sqlite3_prepare_v2 (s->db, s->meta_columns ? sql_columns : sql, -1, &st, NULL) != SQLITE_OK)
+#undef INDEX_WHERE
+  if (sqlite3_prepare_v2 (s->db, s->meta_index ? sql_indexed : s->meta_columns ? sql_columns : sql, -1, &st, NULL)
+      != SQLITE_OK)
     return db_error (s, err, "read");
   sqlite3_bind_text (st, 1, kind, -1, SQLITE_STATIC);
   json_t *items = json_array ();
