@@ -684,6 +684,121 @@ START_TEST (json_out_tree_and_text_agree)
 }
 END_TEST
 
+/* Nested objects and arrays, as the plan's ops write them (an owner, an
+ * app with its argv, env, files): the same members through json_out
+ * nested (tree and text) as jansson's json_pack and array appends keep
+ * them, what they drop included. */
+static void
+nested_members (struct json_out *o)
+{
+  static char *const strv[] = { "a", "b\xff", "c", NULL };
+  static char *const files[] = { "/etc/a", "x", "/etc/b", "bad\xfe", "/etc/c", "y", NULL };
+  struct json_out sub, a, f;
+  static const struct {
+    const char *key, *kind, *ns, *name;
+  } owners[] = {
+    { "owner", "Pod", NULL, "web" }, { "no name", "Pod", "default", NULL }, { "bad ns", "Pod", "d\xff", "web" },
+    { "with ns", "Node", "default", "cp1" },
+  };
+  for (size_t i = 0; i < ARRAY_SIZE (owners); i++)
+    {
+      jo_open_object (o, owners[i].key, true, &sub);
+      jo_str (&sub, "kind", owners[i].kind);
+      jo_str_or_null (&sub, "namespace", owners[i].ns);
+      jo_str (&sub, "name", owners[i].name);
+      jo_close (&sub);
+    }
+  jo_strv (o, "strv", strv);
+  jo_strv (o, "none", NULL);
+  jo_open_array (o, "files", &a);
+  for (char *const *pc = files; pc[0] && pc[1]; pc += 2)
+    {
+      jo_open_object (&a, NULL, true, &f);
+      jo_str (&f, "path", pc[0]);
+      jo_str (&f, "content", pc[1]);
+      jo_close (&f);
+    }
+  jo_close (&a);
+  /* a strict object keeps a nested array that lost an element, and is
+   * dropped with a nested strict object that failed */
+  jo_open_object (o, "app", true, &sub);
+  jo_str (&sub, "type", "command");
+  jo_strv (&sub, "argv", strv);
+  jo_close (&sub);
+  jo_open_object (o, "outer", true, &sub);
+  jo_str (&sub, "a", "b");
+  jo_open_object (&sub, "inner", true, &f);
+  jo_str (&f, "x", NULL);
+  jo_close (&f);
+  jo_close (&sub);
+  /* not strict: keeps what it can */
+  jo_open_object (o, "loose", false, &sub);
+  jo_str (&sub, "gone", NULL);
+  jo_int (&sub, "n", 7);
+  jo_close (&sub);
+  jo_open_array (o, "empty", &a);
+  jo_close (&a);
+  jo_open_object (o, "empty obj", true, &sub);
+  jo_close (&sub);
+  jo_str (o, "after", "z");
+}
+
+static json_t *
+strv_as_jansson (char *const *v)
+{
+  json_t *a = json_array ();
+  for (; *v; v++)
+    json_array_append_new (a, json_string (*v));
+  return a;
+}
+
+START_TEST (json_out_nested_as_json_pack)
+{
+  static char *const strv[] = { "a", "b\xff", "c", NULL };
+  json_t *want_tree = json_object ();
+  json_t *v = json_pack ("{s:s, s:o, s:s}", "kind", "Pod", "namespace", json_null (), "name", "web");
+  json_object_set_new (want_tree, "owner", v);
+  ck_assert_ptr_null (json_pack ("{s:s, s:o, s:s}", "kind", "Pod", "namespace", json_string ("default"), "name", NULL));
+  ck_assert_ptr_null (json_pack ("{s:s, s:o, s:s}", "kind", "Pod", "namespace", json_string ("d\xff"), "name", "web"));
+  json_object_set_new (want_tree, "with ns",
+                       json_pack ("{s:s, s:o, s:s}", "kind", "Node", "namespace", json_string ("default"), "name", "cp1"));
+  json_object_set_new (want_tree, "strv", strv_as_jansson (strv));
+  json_object_set_new (want_tree, "none", json_null ());
+  json_t *files = json_array ();
+  json_array_append_new (files, json_pack ("{s:s, s:s}", "path", "/etc/a", "content", "x"));
+  json_array_append_new (files, json_pack ("{s:s, s:s}", "path", "/etc/b", "content", "bad\xfe"));
+  json_array_append_new (files, json_pack ("{s:s, s:s}", "path", "/etc/c", "content", "y"));
+  json_object_set_new (want_tree, "files", files);
+  json_object_set_new (want_tree, "app", json_pack ("{s:s, s:o}", "type", "command", "argv", strv_as_jansson (strv)));
+  ck_assert_ptr_null (json_pack ("{s:s, s:o}", "a", "b", "inner", json_pack ("{s:s}", "x", NULL)));
+  json_object_set_new (want_tree, "loose", json_pack ("{s:i}", "n", 7));
+  json_object_set_new (want_tree, "empty", json_array ());
+  json_object_set_new (want_tree, "empty obj", json_object ());
+  json_object_set_new (want_tree, "after", json_string ("z"));
+  char *want = json_dumps (want_tree, JSON_COMPACT | JSON_PRESERVE_ORDER);
+  json_decref (want_tree);
+  ck_assert_ptr_nonnull (strstr (want, "\"files\":[{\"path\":\"/etc/a\",\"content\":\"x\"},{\"path\":\"/etc/c\""));
+
+  struct json_out tree = { .obj = json_object () };
+  nested_members (&tree);
+  char *got_tree = json_dumps (tree.obj, JSON_COMPACT | JSON_PRESERVE_ORDER);
+  json_decref (tree.obj);
+  ck_assert_str_eq (got_tree, want);
+
+  struct strbuf sb;
+  sb_init (&sb);
+  sb_addn (&sb, "{", 1);
+  struct json_out text = { .sb = &sb };
+  nested_members (&text);
+  sb_addn (&sb, "}", 1);
+  char *got_text = sb_steal (&sb);
+  ck_assert_str_eq (got_text, want);
+  free (got_text);
+  free (got_tree);
+  free (want);
+}
+END_TEST
+
 /* json_text writes compact text itself: byte for byte what json_dumps
  * writes, for every escape, UTF-8 of each length, keys that need escaping,
  * nesting, numbers, and NULL for what jansson refuses (invalid UTF-8). */
@@ -763,6 +878,7 @@ make_suite (void)
   tcase_add_test (tc, answer_text_as_json_dumps);
   tcase_add_test (tc, compact_text_as_json_dumps);
   tcase_add_test (tc, json_out_tree_and_text_agree);
+  tcase_add_test (tc, json_out_nested_as_json_pack);
   suite_add_tcase (s, tc);
   return s;
 }

@@ -404,19 +404,100 @@ jo_key (struct json_out *o, const char *key)
   size_t at = o->sb->len;
   if (o->any)
     sb_addn (o->sb, ",", 1);
-  write_string (o->sb, key, strlen (key));
-  sb_addn (o->sb, ":", 1);
+  if (key)
+    {
+      write_string (o->sb, key, strlen (key));
+      sb_addn (o->sb, ":", 1);
+    }
   return at;
+}
+
+/* Tree mode: V (taken) as KEY of O's object, or appended to its array;
+ * V NULL is what jansson refused. */
+static void
+jo_tree_put (struct json_out *o, const char *key, json_t *v)
+{
+  if (v == NULL)
+    o->failed |= o->strict;
+  else if (key)
+    json_object_set_new (o->obj, key, v);
+  else
+    json_array_append_new (o->obj, v);
+}
+
+static void
+jo_open (struct json_out *o, const char *key, bool array, bool strict, struct json_out *sub)
+{
+  *sub = (struct json_out) { .parent = o, .key = key, .array = array, .strict = strict };
+  if (o->obj)
+    {
+      sub->obj = array ? json_array () : json_object ();
+      return;
+    }
+  sub->sb = o->sb;
+  sub->at = jo_key (o, key);
+  sb_addn (o->sb, array ? "[" : "{", 1);
+}
+
+void
+jo_open_object (struct json_out *o, const char *key, bool strict, struct json_out *sub)
+{
+  jo_open (o, key, false, strict, sub);
+}
+
+void
+jo_open_array (struct json_out *o, const char *key, struct json_out *sub)
+{
+  jo_open (o, key, true, false, sub);
+}
+
+void
+jo_close (struct json_out *sub)
+{
+  struct json_out *o = sub->parent;
+  if (o->obj)
+    {
+      if (sub->failed)
+        json_decref (sub->obj);
+      jo_tree_put (o, sub->key, sub->failed ? NULL : sub->obj);
+      return;
+    }
+  if (sub->failed)
+    {
+      o->sb->len = sub->at;
+      o->failed |= o->strict;
+      return;
+    }
+  sb_addn (o->sb, sub->array ? "]" : "}", 1);
+  o->any = true;
+}
+
+void
+jo_strv (struct json_out *o, const char *key, char *const *v)
+{
+  if (v == NULL)
+    {
+      jo_null (o, key);
+      return;
+    }
+  struct json_out a;
+  jo_open_array (o, key, &a);
+  for (; *v; v++)
+    jo_str (&a, NULL, *v);
+  jo_close (&a);
 }
 
 void
 jo_set (struct json_out *o, const char *key, json_t *v)
 {
   if (v == NULL)
-    return;
+    {
+      o->failed |= o->strict;
+      return;
+    }
   if (o->obj)
     {
-      json_object_set_new (o->obj, key, v);
+      jo_tree_put (o, key, v);
       return;
     }
   /* Written in place, as json_text writes it; what the writer refuses goes
@@ -446,15 +527,21 @@ void
 jo_str (struct json_out *o, const char *key, const char *s)
 {
   if (s == NULL)
-    return;
+    {
+      o->failed |= o->strict;
+      return;
+    }
   if (o->obj)
     {
-      json_object_set_new (o->obj, key, json_string (s));
+      jo_tree_put (o, key, json_string (s));
       return;
     }
   size_t at = jo_key (o, key);
   if (write_string (o->sb, s, strlen (s)) < 0)
-    o->sb->len = at; /* json_string refuses it: no member */
+    {
+      o->sb->len = at; /* json_string refuses it: no member */
+      o->failed |= o->strict;
+    }
   else
     o->any = true;
 }
@@ -482,7 +569,7 @@ jo_int (struct json_out *o, const char *key, json_int_t v)
 {
   if (o->obj)
     {
-      json_object_set_new (o->obj, key, json_integer (v));
+      jo_tree_put (o, key, json_integer (v));
       return;
     }
   char b[32];
@@ -494,7 +581,7 @@ void
 jo_bool (struct json_out *o, const char *key, bool v)
 {
   if (o->obj)
-    json_object_set_new (o->obj, key, json_boolean (v));
+    jo_tree_put (o, key, json_boolean (v));
   else
     jo_literal (o, key, v ? "true" : "false", v ? 4 : 5);
 }
@@ -503,7 +590,7 @@ void
 jo_null (struct json_out *o, const char *key)
 {
   if (o->obj)
-    json_object_set_new (o->obj, key, json_null ());
+    jo_tree_put (o, key, json_null ());
   else
     jo_literal (o, key, "null", 4);
 }

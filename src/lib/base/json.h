@@ -39,12 +39,31 @@ char *json_text (const json_t *j, size_t flags, size_t *len);
  * building and freeing a tree for each. As with jansson, a NULL value or a
  * string that is not UTF-8 sets nothing; a key is set once. */
 struct json_out {
-  json_t *obj;
+  json_t *obj;          /* tree: the object (or, in a nested array, the array) */
   struct strbuf *sb;
-  bool any; /* text: a member written already */
+  bool any;             /* text: a member written already */
+  /* A nested object or array (jo_open_object, jo_open_array): */
+  struct json_out *parent;
+  const char *key;      /* its key in the parent, NULL as an array's element */
+  size_t at;            /* text: where it starts, to take it back */
+  bool array;
+  bool strict;          /* as json_pack builds it: a NULL or non-UTF-8 string, or a dropped nested object, drops it all */
+  bool failed;
 };
 /* Takes V (a subtree: in text mode written as json_text writes it). */
 void jo_set (struct json_out *o, const char *key, json_t *v);
+/* A member that is an object or an array, written in place (no subtree
+ * built and freed): SUB opened under KEY of O (KEY NULL: the next element
+ * of the array O), given its members (or elements: KEY NULL) like O, then
+ * closed into O. An array keeps the elements it can (as
+ * json_array_append_new); a STRICT object is dropped whole where
+ * json_pack would fail (see strict), else keeps what it can. */
+void jo_open_object (struct json_out *o, const char *key, bool strict, struct json_out *sub);
+void jo_open_array (struct json_out *o, const char *key, struct json_out *sub);
+void jo_close (struct json_out *sub);
+/* NULL (an absent list: null) or the strings of the NULL-terminated V. */
+void jo_strv (struct json_out *o, const char *key, char *const *v);
+/* KEY NULL in these: the next element of an array. */
 void jo_str (struct json_out *o, const char *key, const char *s);
 /* S, or null when S is NULL. */
 void jo_str_or_null (struct json_out *o, const char *key, const char *s);

@@ -29,16 +29,6 @@ free_strv (char **v)
   free (v);
 }
 
-static json_t *
-json_strv (char *const *v)
-{
-  if (v == NULL)
-    return json_null ();
-  json_t *a = json_array ();
-  for (; *v; v++)
-    json_array_append_new (a, json_string (*v));
-  return a;
-}
 
 /* ---- netns ------------------------------------------------------------ */
 
@@ -50,11 +40,15 @@ netns_describe (struct strbuf *sb, const struct plan_op *op)
 
 /* {kind, namespace, name}: the object a namespace or process belongs to
  * (read back by read_owner). */
-static json_t *
-owner_to_json (const struct obj_ref *ref)
+static void
+owner_to_json (struct json_out *o, const struct obj_ref *ref)
 {
-  return json_pack ("{s:s, s:o, s:s}", "kind", ENUM_NAME (owner_kind_names, ref->kind), "namespace",
-                    json_str_or_null (ref->ns), "name", ref->name);
+  struct json_out sub;
+  jo_open_object (o, "owner", true, &sub);
+  jo_str (&sub, "kind", ENUM_NAME (owner_kind_names, ref->kind));
+  jo_str_or_null (&sub, "namespace", ref->ns);
+  jo_str (&sub, "name", ref->name);
+  jo_close (&sub);
 }
 
 static void
@@ -62,7 +56,10 @@ netns_to_json (const struct plan_op *op, struct json_out *o)
 {
   const struct plan_netns *n = &op->u.netns;
   jo_str (o, "kind", ENUM_NAME (netns_kind_names, n->kind));
-  jo_set (o, "owner", n->owner.kind == OBJ_NONE ? json_null () : owner_to_json (&n->owner));
+  if (n->owner.kind == OBJ_NONE)
+    jo_null (o, "owner");
+  else
+    owner_to_json (o, &n->owner);
   jo_str_or_null (o, "node", n->node);
 }
 
@@ -553,15 +550,36 @@ process_describe (struct strbuf *sb, const struct plan_op *op)
     }
 }
 
-static json_t *
-files_to_json (char *const *files)
+static void
+files_to_json (struct json_out *o, char *const *files)
 {
   if (files == NULL)
-    return json_null ();
-  json_t *a = json_array ();
-  for (char *const *f = files; f[0] && f[1]; f += 2)
-    json_array_append_new (a, json_pack ("{s:s, s:s}", "path", f[0], "content", f[1]));
-  return a;
+    {
+      jo_null (o, "files");
+      return;
+    }
+  struct json_out a, f;
+  jo_open_array (o, "files", &a);
+  for (char *const *pc = files; pc[0] && pc[1]; pc += 2)
+    {
+      jo_open_object (&a, NULL, true, &f);
+      jo_str (&f, "path", pc[0]);
+      jo_str (&f, "content", pc[1]);
+      jo_close (&f);
+    }
+  jo_close (&a);
+}
+
+/* The capabilities' names, as capabilities_to_json lists them. */
+static void
+capabilities_member (struct json_out *o, uint64_t caps)
+{
+  struct json_out a;
+  jo_open_array (o, "capabilities", &a);
+  for (unsigned n = 0; n < 64; n++)
+    if ((caps >> n) & 1 && capability_name (n))
+      jo_str (&a, NULL, capability_name (n));
+  jo_close (&a);
 }
 
 /* [{"path": "/etc/...", "content": "..."}] back into path, content pairs. */
@@ -596,24 +614,34 @@ static void
 process_to_json (const struct plan_op *op, struct json_out *o)
 {
   const struct plan_process *pr = &op->u.proc;
-  jo_set (o, "owner", owner_to_json (&pr->owner));
+  owner_to_json (o, &pr->owner);
   jo_str (o, "node", pr->node);
   jo_str (o, "title", pr->title);
   jo_str (o, "hostname", pr->hostname);
-  json_t *app = json_null ();
-  if (pr->app.kind == APP_HTTP || pr->app.kind == APP_DNS)
-    app = json_pack ("{s:s, s:i}", "type", app_kind_names[pr->app.kind], "port", (json_int_t) pr->app.port);
-  else if (pr->app.kind == APP_COMMAND || pr->app.kind == APP_KUBE_PROXY)
-    app = json_pack ("{s:s, s:s, s:o}", "type", app_kind_names[pr->app.kind], "command", pr->app.command, "argv",
-                     json_strv (pr->app.argv));
-  jo_set (o, "app", app);
-  jo_set (o, "env", json_strv (pr->env));
+  if (pr->app.kind == APP_HTTP || pr->app.kind == APP_DNS || pr->app.kind == APP_COMMAND
+      || pr->app.kind == APP_KUBE_PROXY)
+    {
+      struct json_out app;
+      jo_open_object (o, "app", true, &app);
+      jo_str (&app, "type", app_kind_names[pr->app.kind]);
+      if (pr->app.kind == APP_HTTP || pr->app.kind == APP_DNS)
+        jo_int (&app, "port", (json_int_t) pr->app.port);
+      else
+        {
+          jo_str (&app, "command", pr->app.command);
+          jo_strv (&app, "argv", pr->app.argv);
+        }
+      jo_close (&app);
+    }
+  else
+    jo_null (o, "app");
+  jo_strv (o, "env", pr->env);
   jo_str_or_null (o, "etc_hosts", pr->etc_hosts);
   jo_str_or_null (o, "resolv_conf", pr->resolv_conf);
-  jo_set (o, "files", files_to_json (pr->files));
+  files_to_json (o, pr->files);
   jo_bool (o, "privileged", pr->privileged);
   if (pr->cap_add)
-    jo_set (o, "capabilities", capabilities_to_json (pr->cap_add));
+    capabilities_member (o, pr->cap_add);
   jo_str (o, "restart_policy", ENUM_NAME (restart_policy_names, pr->restart_policy));
   jo_str_or_null (o, "node_netns", pr->node_netns);
 }
