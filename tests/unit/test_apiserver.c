@@ -740,6 +740,14 @@ nested_members (struct json_out *o)
   jo_close (&a);
   jo_open_object (o, "empty obj", true, &sub);
   jo_close (&sub);
+  /* labels: a key jansson refuses goes alone; an object under one, whole */
+  jo_open_object (o, "labels", false, &sub);
+  jo_str (&sub, "ok", "1");
+  jo_str (&sub, "k\xff", "v");
+  jo_close (&sub);
+  jo_open_object (o, "key\xfe", false, &sub);
+  jo_str (&sub, "x", "y");
+  jo_close (&sub);
   jo_str (o, "after", "z");
 }
 
@@ -774,6 +782,11 @@ START_TEST (json_out_nested_as_json_pack)
   json_object_set_new (want_tree, "loose", json_pack ("{s:i}", "n", 7));
   json_object_set_new (want_tree, "empty", json_array ());
   json_object_set_new (want_tree, "empty obj", json_object ());
+  json_t *labels = json_object ();
+  json_object_set_new (labels, "ok", json_string ("1"));
+  ck_assert_int_eq (json_object_set_new (labels, "k\xff", json_string ("v")), -1);
+  json_object_set_new (want_tree, "labels", labels);
+  ck_assert_int_eq (json_object_set_new (want_tree, "key\xfe", json_pack ("{s:s}", "x", "y")), -1);
   json_object_set_new (want_tree, "after", json_string ("z"));
   char *want = json_dumps (want_tree, JSON_COMPACT | JSON_PRESERVE_ORDER);
   json_decref (want_tree);

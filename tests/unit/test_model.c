@@ -7,6 +7,7 @@
 
 #include "k8s/model.h"
 #include "k8s/names.h"
+#include "base/json.h"
 #include "k8s/objects.h"
 #include "k8s/resources.h"
 #include "base/hash.h"
@@ -819,7 +820,7 @@ START_TEST (test_workload_image)
   ck_assert (json_is_true (json_object_get (st, "ready")));
   /* the state's JSON keeps it */
   json_t *j = json_object ();
-  objects_to_json (o, j);
+  objects_to_json (o, &(struct json_out) { .obj = j });
   struct lab_objects *back = NULL;
   nslab_error_t err = NULL;
   ck_assert_int_eq (objects_from_json (j, &back, &err), 0);

@@ -6,6 +6,7 @@
 
 #include "base/ipaddr.h"
 #include "k8s/model.h"
+#include "base/json.h"
 #include "k8s/objects.h"
 #include "k8s/resources.h"
 #include "plan/plan.h"
@@ -609,7 +610,7 @@ START_TEST (test_readiness_carried)
   ck_assert_uint_eq (o->pods[2].readiness.port, 80);
   ck_assert_str_eq (o->pods[2].readiness.path, "/healthz");
   json_t *j = json_object ();
-  objects_to_json (o, j);
+  objects_to_json (o, &(struct json_out) { .obj = j });
   cleanup_free char *first = json_dumps (j, JSON_COMPACT | JSON_SORT_KEYS);
   struct lab_objects *back = NULL;
   if (objects_from_json (j, &back, &err) < 0)
@@ -618,7 +619,7 @@ START_TEST (test_readiness_carried)
   ck_assert_str_eq (back->pods[2].readiness.path, "/healthz");
   ck_assert_int_eq (back->pods[3].readiness.kind, PROBE_NONE);
   j = json_object ();
-  objects_to_json (back, j);
+  objects_to_json (back, &(struct json_out) { .obj = j });
   cleanup_free char *second = json_dumps (j, JSON_COMPACT | JSON_SORT_KEYS);
   json_decref (j);
   ck_assert_str_eq (first, second);

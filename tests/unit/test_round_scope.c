@@ -8,6 +8,7 @@
 
 #include "control/round_scope.h"
 #include "control/store_sync.h"
+#include "base/json.h"
 #include "k8s/objects.h"
 #include "plan/plan.h"
 #include "scenario/scenario.h"
@@ -26,7 +27,7 @@ seed_objects (void)
   ck_assert_msg (scenario_load (NSLAB_SRCDIR "/labs/k3s-virtualbox.ini", &sc, &err) == 0, "%s", err->msg);
   ck_assert_int_eq (plan_build (sc, &p, &err), 0);
   json_t *j = json_object ();
-  objects_to_json (p->objects, j);
+  objects_to_json (p->objects, &(struct json_out) { .obj = j });
   struct lab_objects *o = NULL;
   ck_assert_int_eq (objects_from_json (j, &o, &err), 0);
   json_decref (j);
@@ -40,7 +41,7 @@ static struct lab_objects *
 edited (const struct lab_objects *o, void (*edit) (json_t *j))
 {
   json_t *j = json_object ();
-  objects_to_json (o, j);
+  objects_to_json (o, &(struct json_out) { .obj = j });
   edit (j);
   struct lab_objects *out = NULL;
   nslab_error_t err = NULL;

@@ -427,8 +427,6 @@ append_text (const char *buf, size_t len, void *arg)
   return 0;
 }
 
-/* plan_dump_json makes, a part at a time, exactly the text json_dumps
- * makes of plan_to_json, for every shipped lab. */
 /* The snapshot's text (plan_dump_json: each op written from its members,
  * no tree) is jansson's dump of plan_to_json, byte for byte. */
 static void
@@ -462,8 +460,18 @@ START_TEST (test_plan_dump_json_same_bytes)
     dump_same_bytes (g.gl_pathv[i]);
   globfree (&g);
   /* The op kinds no lab has as it stands: kube-proxy in nftables mode,
-   * and its nfacct counters in iptables mode. */
-  static const char *const variants[] = { "proxy_mode = nftables", "nfacct = true" };
+   * and its nfacct counters in iptables mode; the workload keys that only
+   * some pods and processes write (privileged, capabilities, image, a
+   * bare pod's restart policy, an HTTP probe, a command app). */
+  static const char *const variants[] = {
+    "[cluster]\nproxy_mode = nftables\n",
+    "[cluster]\nnfacct = true\n",
+    "[deployment default/priv]\nlabels = app=priv, tier=x\nreplicas = 2\napp = http:8080\nprivileged = true\n"
+    "readiness = http:8080/healthz\n\n"
+    "[replicaset default/capped]\nlabels = app=capped\ncommand = sleep 1000\ncapabilities = NET_ADMIN, NET_RAW\n"
+    "image = busybox:1.36\n\n"
+    "[pod default/once]\nlabels = app=once\ncommand = sh -c \"echo hi\"\nrestart_policy = Never\nreadiness = tcp:9\n",
+  };
   setenv ("NSLAB_TEMPLATE_DIR", NSLAB_SRCDIR "/templates", 1);
   for (size_t i = 0; i < ARRAY_SIZE (variants); i++)
     {
@@ -478,7 +486,7 @@ START_TEST (test_plan_dump_json_same_bytes)
       while (fgets (line, sizeof line, in))
         fputs (line, f);
       fclose (in);
-      fprintf (f, "\n[cluster]\n%s\n", variants[i]);
+      fprintf (f, "\n%s", variants[i]);
       fclose (f);
       dump_same_bytes (path);
       unlink (path);

@@ -398,18 +398,24 @@ json_compact (json_t *j)
 
 /* Text mode: the separator and the key; the length to go back to if the
  * value turns out not to be writable. */
-static size_t
-jo_key (struct json_out *o, const char *key)
+static bool
+jo_key (struct json_out *o, const char *key, size_t *at)
 {
-  size_t at = o->sb->len;
+  *at = o->sb->len;
   if (o->any)
     sb_addn (o->sb, ",", 1);
   if (key)
     {
-      write_string (o->sb, key, strlen (key));
+      /* a key jansson refuses (not UTF-8): no member */
+      if (write_string (o->sb, key, strlen (key)) < 0)
+        {
+          o->sb->len = *at;
+          o->failed |= o->strict;
+          return false;
+        }
       sb_addn (o->sb, ":", 1);
     }
-  return at;
+  return true;
 }
 
 /* Tree mode: V (taken) as KEY of O's object, or appended to its array;
@@ -420,7 +426,10 @@ jo_tree_put (struct json_out *o, const char *key, json_t *v)
   if (v == NULL)
     o->failed |= o->strict;
   else if (key)
-    json_object_set_new (o->obj, key, v);
+    {
+      if (json_object_set_new (o->obj, key, v) < 0)
+        o->failed |= o->strict;
+    }
   else
     json_array_append_new (o->obj, v);
 }
@@ -435,7 +444,9 @@ jo_open (struct json_out *o, const char *key, bool array, bool strict, struct js
       return;
     }
   sub->sb = o->sb;
-  sub->at = jo_key (o, key);
+  /* under a refused key: written, then taken back by jo_close */
+  if (!jo_key (o, key, &sub->at))
+    sub->failed = true;
   sb_addn (o->sb, array ? "[" : "{", 1);
 }
 
@@ -504,17 +515,18 @@ jo_set (struct json_out *o, const char *key, json_t *v)
    * to json_text, which leaves it to jansson (nothing when jansson refuses
    * it too, as json_object_set_new would keep nothing). */
   size_t flags = JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_ENCODE_ANY;
-  size_t at = jo_key (o, key);
-  if (write_value (o->sb, v, flags, 0) == 0)
+  size_t at;
+  if (!jo_key (o, key, &at))
+    ;
+  else if (write_value (o->sb, v, flags, 0) == 0)
     o->any = true;
   else
     {
       o->sb->len = at;
       size_t len = 0;
       char *text = json_text (v, flags, &len);
-      if (text)
+      if (text && jo_key (o, key, &at))
         {
-          jo_key (o, key);
           sb_addn (o->sb, text, len);
           o->any = true;
         }
@@ -536,7 +548,9 @@ jo_str (struct json_out *o, const char *key, const char *s)
       jo_tree_put (o, key, json_string (s));
       return;
     }
-  size_t at = jo_key (o, key);
+  size_t at;
+  if (!jo_key (o, key, &at))
+    return;
   if (write_string (o->sb, s, strlen (s)) < 0)
     {
       o->sb->len = at; /* json_string refuses it: no member */
@@ -559,7 +573,9 @@ jo_str_or_null (struct json_out *o, const char *key, const char *s)
 static void
 jo_literal (struct json_out *o, const char *key, const char *text, size_t n)
 {
-  jo_key (o, key);
+  size_t at;
+  if (!jo_key (o, key, &at))
+    return;
   sb_addn (o->sb, text, n);
   o->any = true;
 }

@@ -180,9 +180,10 @@ struct lab_objects *objects_from_model (const struct model *m);
 void objects_free (struct lab_objects *o);
 
 /* JSON, in the schema docs/state.md describes (the non-"ops" part of
- * `nslab plan -o json`). to_json adds the members to obj; from_json reads
+ * `nslab plan -o json`). to_json adds the members to out (a tree or text); from_json reads
  * them back and fails with one line naming the member that is wrong. */
-void objects_to_json (const struct lab_objects *o, json_t *obj);
+struct json_out;
+void objects_to_json (const struct lab_objects *o, struct json_out *out);
 /* A capability set (bit N = Linux capability N) as the names a container's
  * securityContext.capabilities.add lists, in number order; and back (a
  * name the scenario would refuse is an error). */

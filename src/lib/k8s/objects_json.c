@@ -25,36 +25,54 @@ static const char *const obj_kind_names[] = { [OBJ_NONE] = "none", [OBJ_NODE] = 
 
 /* ---- writing --------------------------------------------------------- */
 
-static json_t *
-labels_to_json (const struct label *l, size_t n)
+/* Written through json_out (a tree for plan -o json, text for the
+ * snapshot): a strict object is what json_pack made of it, dropped whole
+ * when a string in it is refused (NULL, not UTF-8); members set after
+ * the pack (strict cleared) go alone. */
+
+static void
+labels_to_json (struct json_out *o, const char *key, const struct label *l, size_t n)
 {
-  json_t *o = json_object ();
+  struct json_out sub;
+  jo_open_object (o, key, false, &sub);
   for (size_t i = 0; i < n; i++)
-    json_object_set_new (o, l[i].key, json_string (l[i].value));
-  return o;
+    jo_str (&sub, l[i].key, l[i].value);
+  jo_close (&sub);
 }
 
-static json_t *
-app_to_json (const struct lab_app *app)
+static void
+app_to_json (struct json_out *o, const struct lab_app *app)
 {
+  if (app->kind != APP_HTTP && app->kind != APP_DNS && app->kind != APP_COMMAND && app->kind != APP_SVCLB)
+    {
+      jo_null (o, "app");
+      return;
+    }
+  struct json_out sub;
+  jo_open_object (o, "app", true, &sub);
+  jo_str (&sub, "type", app_names[app->kind]);
   if (app->kind == APP_HTTP || app->kind == APP_DNS)
-    return json_pack ("{s:s, s:i}", "type", app_names[app->kind], "port", (json_int_t) app->port);
-  if (app->kind == APP_COMMAND)
-    return json_pack ("{s:s, s:s}", "type", "command", "command", app->command ? app->command : "");
-  if (app->kind == APP_SVCLB)
-    return json_pack ("{s:s}", "type", app_names[app->kind]);
-  return json_null ();
+    jo_int (&sub, "port", (json_int_t) app->port);
+  else if (app->kind == APP_COMMAND)
+    jo_str (&sub, "command", app->command ? app->command : "");
+  jo_close (&sub);
 }
 
-static json_t *
-probe_to_json (const struct lab_probe *pr)
+static void
+probe_to_json (struct json_out *o, const struct lab_probe *pr)
 {
-  if (pr->kind == PROBE_TCP)
-    return json_pack ("{s:s, s:i}", "type", "tcp", "port", (json_int_t) pr->port);
+  if (pr->kind != PROBE_TCP && pr->kind != PROBE_HTTP)
+    {
+      jo_null (o, "readiness");
+      return;
+    }
+  struct json_out sub;
+  jo_open_object (o, "readiness", true, &sub);
+  jo_str (&sub, "type", pr->kind == PROBE_TCP ? "tcp" : "http");
+  jo_int (&sub, "port", (json_int_t) pr->port);
   if (pr->kind == PROBE_HTTP)
-    return json_pack ("{s:s, s:i, s:s}", "type", "http", "port", (json_int_t) pr->port, "path",
-                      pr->path ? pr->path : "/");
-  return json_null ();
+    jo_str (&sub, "path", pr->path ? pr->path : "/");
+  jo_close (&sub);
 }
 
 static const char *const restart_policy_names[]
@@ -90,135 +108,206 @@ capabilities_from_json (const json_t *a, uint64_t *out, nslab_error_t *err)
   return 0;
 }
 
-static json_t *
-pod_to_json (const struct lab_pod *p)
+static void
+capabilities_member (struct json_out *o, uint64_t caps)
 {
-  json_t *owner = json_null ();
+  struct json_out a;
+  jo_open_array (o, "capabilities", &a);
+  for (unsigned n = 0; n < 64; n++)
+    if ((caps >> n) & 1 && capability_name (n))
+      jo_str (&a, NULL, capability_name (n));
+  jo_close (&a);
+}
+
+/* {"image": ..., "container": ...}: a scenario's image. */
+static void
+image_to_json (struct json_out *o, const char *image, const char *container)
+{
+  struct json_out sub;
+  jo_open_object (o, "image", true, &sub);
+  jo_str (&sub, "image", image);
+  jo_str (&sub, "container", container);
+  jo_close (&sub);
+}
+
+static void
+pod_to_json (struct json_out *a, const struct lab_pod *p)
+{
+  struct json_out o, sub;
+  jo_open_object (a, NULL, true, &o);
+  jo_str (&o, "namespace", p->ns);
+  jo_str (&o, "name", p->name);
+  labels_to_json (&o, "labels", p->labels, p->n_labels);
   if (p->owner.kind != OBJ_NONE)
-    owner = json_pack ("{s:s, s:s}", "kind", ENUM_NAME (obj_kind_names, p->owner.kind), "name", p->owner.name);
-  json_t *o = json_pack ("{s:s, s:s, s:o, s:o, s:o, s:o, s:s, s:s, s:s, s:o, s:o, s:b}", "namespace", p->ns, "name",
-                         p->name, "labels", labels_to_json (p->labels, p->n_labels), "owner", owner, "replicaset",
-                         json_str_or_null (p->replicaset), "ip", json_ip (p->ip), "node", p->node, "host_veth",
-                         p->host_veth, "netns", p->netns, "app", app_to_json (&p->app), "readiness",
-                         probe_to_json (&p->readiness), "privileged", p->privileged);
+    {
+      jo_open_object (&o, "owner", true, &sub);
+      jo_str (&sub, "kind", ENUM_NAME (obj_kind_names, p->owner.kind));
+      jo_str (&sub, "name", p->owner.name);
+      jo_close (&sub);
+    }
+  else
+    jo_null (&o, "owner");
+  jo_str_or_null (&o, "replicaset", p->replicaset);
+  jo_ip (&o, "ip", p->ip);
+  jo_str (&o, "node", p->node);
+  jo_str (&o, "host_veth", p->host_veth);
+  jo_str (&o, "netns", p->netns);
+  app_to_json (&o, &p->app);
+  probe_to_json (&o, &p->readiness);
+  jo_bool (&o, "privileged", p->privileged);
+  o.strict = false;
   /* Only when it adds any: snapshots of older labs read the same. */
   if (p->cap_add)
-    json_object_set_new (o, "capabilities", capabilities_to_json (p->cap_add));
+    capabilities_member (&o, p->cap_add);
   /* Only a bare pod's other policy: snapshots of older labs read the same. */
   if (p->restart_policy != RESTART_ALWAYS)
-    json_object_set_new (o, "restart_policy", json_string (ENUM_NAME (restart_policy_names, p->restart_policy)));
+    jo_str (&o, "restart_policy", ENUM_NAME (restart_policy_names, p->restart_policy));
   /* Likewise only a pod not ready yet (older snapshots: all ready). */
   if (!p->ready)
-    json_object_set_new (o, "not_ready", json_true ());
+    jo_bool (&o, "not_ready", true);
   /* And an image the scenario names (without: nslab's own container). */
   if (p->image)
-    json_object_set_new (o, "image", json_pack ("{s:s, s:s}", "image", p->image, "container", p->container));
-  return o;
+    image_to_json (&o, p->image, p->container);
+  jo_close (&o);
 }
 
-static json_t *
-endpoints_to_json (const struct lab_endpoint *ep, size_t n)
+static void
+endpoints_to_json (struct json_out *o, const char *key, const struct lab_endpoint *ep, size_t n)
 {
-  json_t *eps = json_array ();
-  for (size_t e = 0; e < n; e++)
-    json_array_append_new (eps, json_pack ("{s:o, s:i, s:o, s:s}", "ip", json_ip (ep[e].ip), "port",
-                                           (json_int_t) ep[e].port, "pod", json_str_or_null (ep[e].pod), "node",
-                                           ep[e].node));
-  return eps;
+  struct json_out a, e;
+  jo_open_array (o, key, &a);
+  for (size_t i = 0; i < n; i++)
+    {
+      jo_open_object (&a, NULL, true, &e);
+      jo_ip (&e, "ip", ep[i].ip);
+      jo_int (&e, "port", (json_int_t) ep[i].port);
+      jo_str_or_null (&e, "pod", ep[i].pod);
+      jo_str (&e, "node", ep[i].node);
+      jo_close (&e);
+    }
+  jo_close (&a);
 }
 
-static json_t *
-service_to_json (const struct lab_service *s)
+static void
+service_to_json (struct json_out *a, const struct lab_service *s)
 {
-  json_t *selector = labels_to_json (s->selector, s->n_selector);
-  json_t *ports = json_array ();
+  struct json_out o, ports, pj, ips;
+  jo_open_object (a, NULL, true, &o);
+  jo_str (&o, "namespace", s->ns);
+  jo_str (&o, "name", s->name);
+  jo_str (&o, "type", ENUM_NAME (svc_type_names, s->type));
+  jo_ip (&o, "cluster_ip", s->cluster_ip);
+  jo_bool (&o, "implicit", s->implicit);
+  labels_to_json (&o, "selector", s->selector, s->n_selector);
+  jo_open_array (&o, "ports", &ports);
   for (size_t k = 0; k < s->n_ports; k++)
     {
       const struct lab_svc_port *p = &s->ports[k];
-      json_t *pj = json_pack ("{s:o, s:s, s:i, s:i, s:i, s:o}", "name", json_str_or_null (p->name), "protocol",
-                              ENUM_NAME (proto_names, p->protocol), "port", (json_int_t) p->port, "target_port",
-                              (json_int_t) p->target_port, "node_port", (json_int_t) p->node_port, "endpoints",
-                              endpoints_to_json (p->endpoints, p->n_endpoints));
+      jo_open_object (&ports, NULL, true, &pj);
+      jo_str_or_null (&pj, "name", p->name);
+      jo_str (&pj, "protocol", ENUM_NAME (proto_names, p->protocol));
+      jo_int (&pj, "port", (json_int_t) p->port);
+      jo_int (&pj, "target_port", (json_int_t) p->target_port);
+      jo_int (&pj, "node_port", (json_int_t) p->node_port);
+      endpoints_to_json (&pj, "endpoints", p->endpoints, p->n_endpoints);
+      pj.strict = false;
       /* Written only when there are some: older state files have none. */
       if (p->n_not_ready)
-        json_object_set_new (pj, "not_ready_endpoints", endpoints_to_json (p->not_ready, p->n_not_ready));
-      json_array_append_new (ports, pj);
+        endpoints_to_json (&pj, "not_ready_endpoints", p->not_ready, p->n_not_ready);
+      jo_close (&pj);
     }
-  json_t *lb = json_array ();
+  jo_close (&ports);
+  jo_open_array (&o, "load_balancer_ips", &ips);
   for (size_t i = 0; i < s->n_lb_ips; i++)
-    json_array_append_new (lb, json_ip (s->lb_ips[i]));
-  json_t *j = json_pack ("{s:s, s:s, s:s, s:o, s:b, s:o, s:o, s:o}", "namespace", s->ns, "name", s->name, "type",
-                         ENUM_NAME (svc_type_names, s->type), "cluster_ip", json_ip (s->cluster_ip), "implicit",
-                         s->implicit, "selector", selector, "ports", ports, "load_balancer_ips", lb);
-  json_t *xips = json_array (), *ranges = json_array ();
+    jo_ip (&ips, NULL, s->lb_ips[i]);
+  jo_close (&ips);
+  /* (numbers, flags and addresses: nothing here can be refused) */
+  jo_bool (&o, "affinity_client_ip", s->affinity_client_ip);
+  jo_int (&o, "affinity_timeout", (json_int_t) s->affinity_timeout);
+  jo_bool (&o, "etp_local", s->etp_local);
+  jo_bool (&o, "itp_local", s->itp_local);
+  jo_open_array (&o, "external_ips", &ips);
   for (size_t i = 0; i < s->n_external_ips; i++)
-    json_array_append_new (xips, json_ip (s->external_ips[i]));
+    jo_ip (&ips, NULL, s->external_ips[i]);
+  jo_close (&ips);
+  jo_open_array (&o, "source_ranges", &ips);
   for (size_t i = 0; i < s->n_source_ranges; i++)
-    {
-      char c[CIDR_STRLEN];
-      json_array_append_new (ranges, json_string (cidr_fmt (s->source_ranges[i], c)));
-    }
-  json_object_update_new (j, json_pack ("{s:b, s:i, s:b, s:b, s:o, s:o, s:i, s:o}", "affinity_client_ip",
-                                        s->affinity_client_ip, "affinity_timeout",
-                                        (json_int_t) s->affinity_timeout, "etp_local", s->etp_local, "itp_local",
-                                        s->itp_local, "external_ips", xips, "source_ranges", ranges,
-                                        "health_check_node_port", (json_int_t) s->hc_node_port, "load_balancer_ip",
-                                        s->lb_ip ? json_ip (s->lb_ip) : json_null ()));
-  return j;
+    jo_cidr (&ips, NULL, s->source_ranges[i]);
+  jo_close (&ips);
+  jo_int (&o, "health_check_node_port", (json_int_t) s->hc_node_port);
+  jo_ip_or_null (&o, "load_balancer_ip", s->lb_ip);
+  jo_close (&o);
 }
 
 void
-objects_to_json (const struct lab_objects *o, json_t *obj)
+objects_to_json (const struct lab_objects *o, struct json_out *out)
 {
-  json_object_set_new (obj, "lab", json_string (o->lab));
-  json_object_set_new (obj, "scenario", json_string (o->scenario));
-  json_object_set_new (obj, "cluster",
-                       json_pack ("{s:s, s:o, s:o, s:o, s:s}", "flavor", ENUM_NAME (flavor_names, o->flavor),
-                                  "pod_cidr", json_cidr (o->pod_cidr), "service_cidr", json_cidr (o->service_cidr),
-                                  "dns_ip", json_ip (o->dns_ip), "dns_domain", o->dns_domain));
-  json_t *a = json_array ();
+  struct json_out sub, a, e;
+  jo_str (out, "lab", o->lab);
+  jo_str (out, "scenario", o->scenario);
+  jo_open_object (out, "cluster", true, &sub);
+  jo_str (&sub, "flavor", ENUM_NAME (flavor_names, o->flavor));
+  jo_cidr (&sub, "pod_cidr", o->pod_cidr);
+  jo_cidr (&sub, "service_cidr", o->service_cidr);
+  jo_ip (&sub, "dns_ip", o->dns_ip);
+  jo_str (&sub, "dns_domain", o->dns_domain);
+  jo_close (&sub);
+  jo_open_array (out, "networks", &a);
   for (size_t i = 0; i < o->n_networks; i++)
-    json_array_append_new (a, json_pack ("{s:s, s:s, s:o}", "name", o->networks[i].name, "type",
-                                         ENUM_NAME (net_kind_names, o->networks[i].kind), "cidr",
-                                         json_cidr (o->networks[i].cidr)));
-  json_object_set_new (obj, "networks", a);
-  a = json_array ();
+    {
+      jo_open_object (&a, NULL, true, &e);
+      jo_str (&e, "name", o->networks[i].name);
+      jo_str (&e, "type", ENUM_NAME (net_kind_names, o->networks[i].kind));
+      jo_cidr (&e, "cidr", o->networks[i].cidr);
+      jo_close (&e);
+    }
+  jo_close (&a);
+  jo_open_array (out, "nodes", &a);
   for (size_t i = 0; i < o->n_nodes; i++)
     {
       const struct lab_node *n = &o->nodes[i];
-      json_array_append_new (a, json_pack ("{s:s, s:s, s:o, s:o, s:o, s:s, s:b}", "name", n->name, "role",
-                                           ENUM_NAME (role_names, n->role), "internal_ip", json_ip (n->internal_ip),
-                                           "pod_cidr", json_cidr (n->pod_cidr), "vtep_mac",
-                                           json_mac (n->vtep_mac), "netns", n->netns, "schedulable",
-                                           n->schedulable));
+      jo_open_object (&a, NULL, true, &e);
+      jo_str (&e, "name", n->name);
+      jo_str (&e, "role", ENUM_NAME (role_names, n->role));
+      jo_ip (&e, "internal_ip", n->internal_ip);
+      jo_cidr (&e, "pod_cidr", n->pod_cidr);
+      jo_mac (&e, "vtep_mac", n->vtep_mac);
+      jo_str (&e, "netns", n->netns);
+      jo_bool (&e, "schedulable", n->schedulable);
+      jo_close (&e);
     }
-  json_object_set_new (obj, "nodes", a);
-  a = json_array ();
+  jo_close (&a);
+  jo_open_array (out, "workloads", &a);
   for (size_t i = 0; i < o->n_workloads; i++)
     {
       const struct lab_workload *w = &o->workloads[i];
-      json_t *wj = json_pack ("{s:s, s:s, s:s, s:o, s:i, s:o, s:o}", "kind", ENUM_NAME (obj_kind_names, w->kind),
-                              "namespace", w->ns, "name", w->name, "labels", labels_to_json (w->labels, w->n_labels),
-                              "replicas", (json_int_t) w->replicas, "pod_template_hash",
-                              json_str_or_null (w->pod_template_hash), "app", app_to_json (&w->app));
+      jo_open_object (&a, NULL, true, &e);
+      jo_str (&e, "kind", ENUM_NAME (obj_kind_names, w->kind));
+      jo_str (&e, "namespace", w->ns);
+      jo_str (&e, "name", w->name);
+      labels_to_json (&e, "labels", w->labels, w->n_labels);
+      jo_int (&e, "replicas", (json_int_t) w->replicas);
+      jo_str_or_null (&e, "pod_template_hash", w->pod_template_hash);
+      app_to_json (&e, &w->app);
+      e.strict = false;
       /* Only when set, as a pod's: snapshots of older labs read the same. */
       if (w->privileged)
-        json_object_set_new (wj, "privileged", json_true ());
+        jo_bool (&e, "privileged", true);
       if (w->cap_add)
-        json_object_set_new (wj, "capabilities", capabilities_to_json (w->cap_add));
+        capabilities_member (&e, w->cap_add);
       if (w->image)
-        json_object_set_new (wj, "image", json_pack ("{s:s, s:s}", "image", w->image, "container", w->container));
-      json_array_append_new (a, wj);
+        image_to_json (&e, w->image, w->container);
+      jo_close (&e);
     }
-  json_object_set_new (obj, "workloads", a);
-  a = json_array ();
+  jo_close (&a);
+  jo_open_array (out, "pods", &a);
   for (size_t i = 0; i < o->n_pods; i++)
-    json_array_append_new (a, pod_to_json (&o->pods[i]));
-  json_object_set_new (obj, "pods", a);
-  a = json_array ();
+    pod_to_json (&a, &o->pods[i]);
+  jo_close (&a);
+  jo_open_array (out, "services", &a);
   for (size_t i = 0; i < o->n_services; i++)
-    json_array_append_new (a, service_to_json (&o->services[i]));
-  json_object_set_new (obj, "services", a);
+    service_to_json (&a, &o->services[i]);
+  jo_close (&a);
 }
 
 /* ---- reading --------------------------------------------------------- */

@@ -18,7 +18,8 @@ plan_to_json (const struct plan *p)
 {
   json_t *root = json_object ();
   json_object_set_new (root, "version", json_integer (PLAN_JSON_VERSION));
-  objects_to_json (p->objects, root);
+  struct json_out out = { .obj = root };
+  objects_to_json (p->objects, &out);
   json_t *namespaces = json_array ();
   json_t *ops = json_array ();
   for (size_t i = 0; i < p->n_ops; i++)
@@ -42,52 +43,27 @@ op_members (const struct plan_op *op, struct json_out *o)
   op_type (op->kind)->to_json (op, o);
 }
 
-static int
-dump_part (json_t *j, int (*write) (const char *buf, size_t len, void *arg), void *arg)
-{
-  size_t len = 0;
-  char *text = json_text (j, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_ENCODE_ANY, &len);
-  json_decref (j);
-  if (text == NULL)
-    abort ();
-  int rc = write (text, len, arg);
-  free (text);
-  return rc;
-}
-
 int
 plan_dump_json (const struct plan *p, int (*write) (const char *buf, size_t len, void *arg), void *arg)
 {
-  /* The head as plan_to_json has it, less its closing brace. */
-  json_t *head = json_object ();
-  json_object_set_new (head, "version", json_integer (PLAN_JSON_VERSION));
-  objects_to_json (p->objects, head);
-  size_t len = 0;
-  char *text = json_text (head, JSON_COMPACT | JSON_PRESERVE_ORDER, &len);
-  json_decref (head);
-  if (text == NULL)
-    abort ();
-  int rc = write (text, len - 1, arg);
-  free (text);
-  static const char ns_open[] = ",\"namespaces\":[", ops_open[] = "],\"ops\":[", end[] = "]}";
-  if (rc == 0)
-    rc = write (ns_open, sizeof ns_open - 1, arg);
-  bool first = true;
-  for (size_t i = 0; rc == 0 && i < p->n_ops; i++)
+  /* The head as plan_to_json has it: objects, namespaces. */
+  struct strbuf sb;
+  sb_init (&sb);
+  sb_addn (&sb, "{", 1);
+  struct json_out head = { .sb = &sb }, ns;
+  jo_int (&head, "version", PLAN_JSON_VERSION);
+  objects_to_json (p->objects, &head);
+  jo_open_array (&head, "namespaces", &ns);
+  for (size_t i = 0; i < p->n_ops; i++)
     if (p->ops[i].kind == OP_NETNS)
-      {
-        if (!first)
-          rc = write (",", 1, arg);
-        first = false;
-        if (rc == 0)
-          rc = dump_part (json_string (p->ops[i].ns), write, arg);
-      }
+      jo_str (&ns, NULL, p->ops[i].ns);
+  jo_close (&ns);
+  static const char ops_open[] = ",\"ops\":[", end[] = "]}";
+  int rc = write (sb.buf, sb.len, arg);
   if (rc == 0)
     rc = write (ops_open, sizeof ops_open - 1, arg);
   /* Each op as text straight from its members (op_members), no tree: a
    * large lab's plan has tens of thousands. */
-  struct strbuf sb;
-  sb_init (&sb);
   for (size_t i = 0; rc == 0 && i < p->n_ops; i++)
     {
       sb.len = 0;
