@@ -71,16 +71,27 @@ in_list (const char *s, const char *const *list, size_t n)
 static bool
 is_builtin (const struct chain *c)
 {
-  return in_list (c->name, builtin_chains, sizeof builtin_chains / sizeof *builtin_chains)
+  /* (the built-in names start with one of these: most chains are
+   * kube-proxy's thousands, and need no comparison) */
+  return (strchr ("PIFO", c->name[0]) && c->name[0]
+          && in_list (c->name, builtin_chains, sizeof builtin_chains / sizeof *builtin_chains))
          || (c->policy != NULL && strcmp (c->policy, "-") != 0);
 }
 
 bool
 kube_proxy_is_service_chain (const char *chain)
 {
-  return str_has_prefix (chain, "KUBE-SVC-") || str_has_prefix (chain, "KUBE-SVL-")
-         || str_has_prefix (chain, "KUBE-EXT-") || str_has_prefix (chain, "KUBE-FW-")
-         || str_has_prefix (chain, "KUBE-SEP-");
+  /* KUBE-SVC-, KUBE-SVL-, KUBE-EXT-, KUBE-SEP-, KUBE-FW-: asked of every
+   * chain and every jump of a payload */
+  if (strncmp (chain, "KUBE-", 5) != 0)
+    return false;
+  const char *r = chain + 5;
+  if (r[0] == 'F' && r[1] == 'W' && r[2] == '-')
+    return true;
+  if (r[0] == '\0' || r[1] == '\0' || r[2] == '\0' || r[3] != '-')
+    return false;
+  return memcmp (r, "SVC", 3) == 0 || memcmp (r, "SVL", 3) == 0 || memcmp (r, "EXT", 3) == 0
+         || memcmp (r, "SEP", 3) == 0;
 }
 
 static bool
@@ -408,10 +419,12 @@ chain_kind (bool kp, const char *table, const struct chain *c)
 {
   if (is_builtin (c))
     return K_BUILTIN;
-  if (kp && is_kp_top (table, c->name))
-    return K_TOP;
+  /* (no top-level name has a service chain's prefix: the thousands of
+   * service chains are told first) */
   if (kp && kube_proxy_is_service_chain (c->name))
     return K_SERVICE;
+  if (kp && is_kp_top (table, c->name))
+    return K_TOP;
   return K_OTHER;
 }
 
