@@ -5,6 +5,7 @@
 
 #include "scenario/scenario.h"
 #include "scenario/ini.h"
+#include "base/hash.h"
 #include "base/shellsplit.h"
 #include "scenario/validate.h"
 #include "base/text.h"
@@ -484,6 +485,22 @@ START_TEST (test_helpers)
   ck_assert_ptr_null (strmap_get (&m, "nope"));
   ck_assert_uint_eq (m.n, 200);
   strmap_free (&m);
+  /* hash64_mem: every bit of every length counts, the length too (a
+   * chain's rules are hashed one line after another from its seed) */
+  unsigned char buf[41] = { 0 };
+  for (size_t n = 0; n <= 40; n++)
+    {
+      uint64_t h = hash64_mem (buf, n, 0);
+      ck_assert_uint_ne (h, hash64_mem (buf, n + 1, 0));
+      ck_assert_uint_ne (h, hash64_mem (buf, n, 1));
+      for (size_t bit = 0; bit < n * 8; bit++)
+        {
+          buf[bit / 8] ^= (unsigned char) (1u << (bit % 8));
+          ck_assert_uint_ne (hash64_mem (buf, n, 0), h);
+          buf[bit / 8] ^= (unsigned char) (1u << (bit % 8));
+        }
+    }
+  ck_assert_uint_ne (hash64_mem ("ab", 2, hash64_mem ("c", 1, 0)), hash64_mem ("a", 1, hash64_mem ("cb", 2, 0)));
 }
 END_TEST
 

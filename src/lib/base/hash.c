@@ -16,6 +16,31 @@ fnv1a64_mem (const void *p, size_t n, uint64_t h)
 }
 
 uint64_t
+hash64_mem (const void *p, size_t n, uint64_t h)
+{
+  const unsigned char *b = p;
+  h ^= (uint64_t) n * 0x9e3779b97f4a7c15ull;
+  for (; n >= 8; n -= 8, b += 8)
+    {
+      uint64_t w;
+      memcpy (&w, b, 8);
+      h = (h ^ w) * 0xff51afd7ed558ccdull;
+      h ^= h >> 32;
+    }
+  uint64_t w = 0;
+  memcpy (&w, b, n);
+  /* murmur3's finalizer: every input bit reaches the low bits a table
+   * takes */
+  h ^= w;
+  h ^= h >> 33;
+  h *= 0xff51afd7ed558ccdull;
+  h ^= h >> 33;
+  h *= 0xc4ceb9fe1a85ec53ull;
+  h ^= h >> 33;
+  return h;
+}
+
+uint64_t
 fnv1a64 (const char *s)
 {
   return fnv1a64_mem (s, strlen (s), FNV64_INIT);

@@ -13,6 +13,12 @@
 uint64_t fnv1a64 (const char *s);
 /* The same over N bytes, continuing from H (FNV64_INIT to start). */
 uint64_t fnv1a64_mem (const void *p, size_t n, uint64_t h);
+/* A hash of N bytes from H (0 to start) eight bytes at a time, several
+ * times faster than FNV-1a over long inputs: for what lives in one
+ * process's memory only (strmap's buckets, the loop's op keys and rule
+ * digests). Never for a name, an address or anything stored, whose hash
+ * must stay FNV-1a's. */
+uint64_t hash64_mem (const void *p, size_t n, uint64_t h);
 /* 32-bit FNV-1a over N bytes from H (FNV32_INIT to start): Kubernetes'
  * pod-template-hash. */
 uint32_t fnv1a32 (const void *p, size_t n, uint32_t h);

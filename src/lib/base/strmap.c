@@ -25,36 +25,13 @@ strmap_free (struct strmap *m)
   strmap_init (m);
 }
 
-/* The bucket hash: eight bytes at a time, then murmur3's finalizer (a
- * byte-at-a-time FNV-1a was most of a lookup in maps of thousands of
- * chain and object names; the buckets' order is nobody's output). */
-static uint64_t
-key_hash (const char *key)
-{
-  size_t n = strlen (key);
-  uint64_t h = (uint64_t) n * 0x9e3779b97f4a7c15ull;
-  for (; n >= 8; n -= 8, key += 8)
-    {
-      uint64_t w;
-      memcpy (&w, key, 8);
-      h = (h ^ w) * 0xff51afd7ed558ccdull;
-      h ^= h >> 32;
-    }
-  uint64_t w = 0;
-  memcpy (&w, key, n);
-  h ^= w;
-  h ^= h >> 33;
-  h *= 0xff51afd7ed558ccdull;
-  h ^= h >> 33;
-  h *= 0xc4ceb9fe1a85ec53ull;
-  h ^= h >> 33;
-  return h;
-}
-
 static size_t
 strmap_slot (char *const *keys, size_t cap, const char *key)
 {
-  size_t i = (size_t) key_hash (key) & (cap - 1);
+  /* (hash64_mem: a byte-at-a-time FNV-1a was most of a lookup in maps of
+   * thousands of chain and object names; the buckets' order is nobody's
+   * output) */
+  size_t i = (size_t) hash64_mem (key, strlen (key), 0) & (cap - 1);
   while (keys[i] != NULL && strcmp (keys[i], key) != 0)
     i = (i + 1) & (cap - 1);
   return i;

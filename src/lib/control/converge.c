@@ -1171,9 +1171,8 @@ op_key_hash (const struct plan_op *op, struct strbuf *sb)
   sb->len = 0;
   op_describe_to (sb, op);
   const char *ns = op->ns ? op->ns : "";
-  uint64_t h = fnv1a64_mem (ns, strlen (ns), FNV64_INIT);
-  h = fnv1a64_mem ("\t", 1, h);
-  return fnv1a64_mem (sb->buf ? sb->buf : "", sb->len, h);
+  uint64_t h = hash64_mem (ns, strlen (ns), 0);
+  return hash64_mem (sb->buf ? sb->buf : "", sb->len, h);
 }
 
 struct proc_key {
@@ -1208,6 +1207,13 @@ op_keys_rules (const struct op_keys *k, const char *ns)
 }
 
 /* Keep DIGEST (taken) as NS's, unless NS has one already. */
+/* Whether a node's rules changed, by their text's hash. */
+static uint64_t
+text_hash (const char *text)
+{
+  return hash64_mem (text ? text : "", text ? strlen (text) : 0, 0);
+}
+
 static void
 op_keys_add_rules (struct op_keys *k, const char *ns, const char *text, struct kube_proxy_digest *digest)
 {
@@ -1217,7 +1223,7 @@ op_keys_add_rules (struct op_keys *k, const char *ns, const char *text, struct k
       return;
     }
   *VEC_PUSH (k->rules, k->n_rules) = (struct rules_key) { .ns = xstrdup (ns), .digest = digest,
-                                                          .text = fnv1a64 (text ? text : "") };
+                                                          .text = text_hash (text) };
 }
 
 static int
@@ -1595,7 +1601,7 @@ converge_apply (const char *lab, const struct control_runtime *rt, const struct 
       else
         kube_proxy_digest_free (nd);
       if (payload
-          && ((ok && ok->text != fnv1a64 (op->u.ipt.payload)) || (old && strcmp (old, op->u.ipt.payload) != 0)))
+          && ((ok && ok->text != text_hash (op->u.ipt.payload)) || (old && strcmp (old, op->u.ipt.payload) != 0)))
         changed = true;
       if (rc == 0 && payload)
         {

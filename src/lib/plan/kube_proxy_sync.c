@@ -168,7 +168,7 @@ table_get_chain (struct table *tb, const char *name, size_t n)
     return tb->last_chain = idx;
   struct chain *c = VEC_PUSH (tb->chains, tb->n_chains);
   c->name = xstrdup (buf);
-  c->hash = FNV64_INIT;
+  c->hash = 0;
   strmap_claim (&tb->index, buf, tb->n_chains - 1);
   return tb->last_chain = tb->n_chains - 1;
 }
@@ -235,7 +235,7 @@ parse (struct doc *d, const char *what, const char *payload, nslab_error_t *err)
               continue;
             }
           *VEC_PUSH (c->rules, c->n_rules) = cur->n_lines;
-          c->hash = fnv1a64_mem (line, len + 1, c->hash);
+          c->hash = hash64_mem (line, len + 1, c->hash);
           cur->lines = vec_grow (cur->lines, cur->n_lines, sizeof *cur->lines);
           cur->lines[cur->n_lines] = line;
           *VEC_PUSH (cur->line_chain, cur->n_lines) = idx;
