@@ -119,13 +119,13 @@ index_add (struct index *x, uint64_t hash, size_t at)
 static uint64_t
 obj_hash (char kind, struct span name)
 {
-  return fnv1a64_mem (name.s, name.len, fnv1a64_mem (&kind, 1, FNV64_INIT));
+  return hash64_mem (name.s, name.len, (uint64_t) (unsigned char) kind);
 }
 
 static uint64_t
 elem_hash (struct span container, struct span key)
 {
-  return fnv1a64_mem (key.s, key.len, fnv1a64_mem ("\t", 1, fnv1a64_mem (container.s, container.len, FNV64_INIT)));
+  return hash64_mem (key.s, key.len, hash64_mem (container.s, container.len, 0));
 }
 
 /* The entries of X whose keys hash to H, one a call (their index + 1; 0
