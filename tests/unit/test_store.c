@@ -274,6 +274,9 @@ START_TEST (test_index_and_meta_lists)
           ck_assert_str_eq (m->name, meta (b, "name"));
           ck_assert_str_eq (m->uid, meta (b, "uid"));
           ck_assert_str_eq (m->created, meta (b, "creationTimestamp"));
+          char rv[24];
+          snprintf (rv, sizeof rv, "%llu", (unsigned long long) m->resource_version);
+          ck_assert_str_eq (rv, meta (b, "resourceVersion"));
           /* found by its name, as the loop looks it up */
           ck_assert_ptr_eq (stored_metas_get (&metas, m->ns, m->name), m);
           /* what the index carries of a body: a slice's service, whether a
@@ -358,6 +361,8 @@ START_TEST (test_meta_columns_as_bodies)
               ck_assert_pstr_eq (a->owners, b->owners);
               ck_assert_int_eq (a->has_replicas, b->has_replicas);
               ck_assert_int_eq (a->replicas, b->replicas);
+              ck_assert_uint_eq (a->resource_version, b->resource_version);
+              ck_assert_uint_gt (a->resource_version, 0);
             }
           /* the two puts are seen */
           const struct stored_meta *m = NULL;
@@ -398,6 +403,7 @@ START_TEST (test_meta_columns_as_bodies)
             {
               ck_assert_str_eq (cols.v[i].name, bodies.v[i].name);
               ck_assert_pstr_eq (cols.v[i].owners, bodies.v[i].owners);
+              ck_assert_uint_eq (cols.v[i].resource_version, bodies.v[i].resource_version);
             }
           stored_metas_free (&cols);
           stored_metas_free (&bodies);

@@ -1,6 +1,7 @@
 /* Planning and applying one round of the control loop (see converge.h). */
 #include "control/converge.h"
 
+#include <inttypes.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -155,8 +156,7 @@ struct live_buf {
   json_t *meta_writes;   /* store meta keys -> values the round's rollouts set */
   json_t *meta;          /* the store's rollout/ meta keys -> values, read once per round */
   struct strmap *memos;  /* the scenario cache's deploy_memos, or NULL */
-  json_t *deploy_rv;     /* "ns/name" -> the stored Deployment's resourceVersion */
-  json_t *deploy_uid;    /* "ns/name" -> the stored Deployment's uid */
+  struct stored_metas deploys; /* the stored Deployments (uid, resourceVersion) */
   struct model_rs **old_rs; /* per workload, its deployment's old replicasets */
   char (*new_hash)[11];
   bool again;            /* a rollout took a step: the next round takes the next */
@@ -186,8 +186,7 @@ live_buf_free (struct live_buf *b)
   free (b->stored_serial);
   json_decref (b->meta_writes);
   json_decref (b->meta);
-  json_decref (b->deploy_rv);
-  json_decref (b->deploy_uid);
+  stored_metas_free (&b->deploys);
   for (size_t i = 0; b->old_rs && i < b->live.n_workloads; i++)
     free (b->old_rs[i]);
   free (b->old_rs);
@@ -578,13 +577,11 @@ meta_of (const struct live_buf *b, const char *key)
   return (uint64_t) json_integer_value (w);
 }
 
-/* A resourceVersion (store_list_index's decimal text) copied for a memo;
- * false when it is not text that fits (then nothing is kept). */
+/* A stored Deployment's resourceVersion as text, for a memo. */
 static bool
-rv_text (const json_t *rv, char out[24])
+rv_text (const struct stored_meta *d, char out[24])
 {
-  const char *v = json_string_value (rv);
-  return v && snprintf (out, 24, "%s", v) < 24;
+  return snprintf (out, 24, "%" PRIu64, d->resource_version) < 24;
 }
 
 /* The memo of Deployment DKEY (made empty when new), or NULL without a
@@ -717,10 +714,10 @@ rollout_deployment (struct store *s, const struct workload_def *w, size_t i, con
    * written since. */
   char scen_hash[11];
   encode_hash32 (model_template_hash32 (w), scen_hash);
-  cleanup_free char *dkey = xasprintf ("%s/%s", w->ns, w->name);
-  json_t *rv = json_object_get (b->deploy_rv, dkey);
-  if (rv == NULL)
+  const struct stored_meta *stored = stored_metas_get (&b->deploys, w->ns, w->name);
+  if (stored == NULL)
     return 0;
+  cleanup_free char *dkey = xasprintf ("%s/%s", w->ns, w->name);
   /* What the scenario's section adds that the stored template does not
    * show (nslab's readiness probe, the app behind an image) is part of the
    * template too: as nslab apply stored it with the Deployment, in one
@@ -737,7 +734,7 @@ rollout_deployment (struct store *s, const struct workload_def *w, size_t i, con
   /* The stored template's part: read again only when the Deployment was
    * written since. */
   char rv_now[24];
-  struct deploy_memo *memo = rv_text (rv, rv_now) ? memo_of (b, dkey) : NULL;
+  struct deploy_memo *memo = rv_text (stored, rv_now) ? memo_of (b, dkey) : NULL;
   uint64_t fp;
   struct deploy_strategy ds;
   if (memo && memo->tpl && strcmp (memo->tpl_rv, rv_now) == 0)
@@ -768,7 +765,7 @@ rollout_deployment (struct store *s, const struct workload_def *w, size_t i, con
   /* Its ReplicaSets: NAME-HASH in its namespace whose controller is this
    * Deployment (ClaimReplicaSets by ownerReference uid; a bare
    * ReplicaSet of a similar name is not one). */
-  const char *uid = json_string_value (json_object_get (b->deploy_uid, dkey));
+  const char *uid = stored->uid;
   struct rs_row *rows = NULL;
   size_t n = 0;
   int rc = 0;
@@ -961,6 +958,17 @@ rollout_deployment (struct store *s, const struct workload_def *w, size_t i, con
 /* The memos of Deployments no longer stored go (one made again has another
  * resourceVersion, so no memo is ever taken for it: this only keeps deleted
  * names from piling up). */
+/* Whether the Deployment DKEY ("ns/name") is stored. */
+static bool
+deploy_stored (const struct live_buf *b, const char *dkey)
+{
+  const char *slash = strchr (dkey, '/');
+  if (slash == NULL)
+    return false;
+  cleanup_free char *ns = xstrndup (dkey, (size_t) (slash - dkey));
+  return stored_metas_get (&b->deploys, ns, slash + 1) != NULL;
+}
+
 static void
 forget_deleted_deployments (struct live_buf *b)
 {
@@ -968,13 +976,13 @@ forget_deleted_deployments (struct live_buf *b)
     return;
   size_t gone = 0;
   for (size_t i = 0; i < b->memos->cap; i++)
-    gone += b->memos->keys[i] && json_object_get (b->deploy_rv, b->memos->keys[i]) == NULL;
+    gone += b->memos->keys[i] && !deploy_stored (b, b->memos->keys[i]);
   if (gone == 0)
     return;
   struct strmap kept;
   strmap_init (&kept);
   for (size_t i = 0; i < b->memos->cap; i++)
-    if (b->memos->keys[i] && json_object_get (b->deploy_rv, b->memos->keys[i]))
+    if (b->memos->keys[i] && deploy_stored (b, b->memos->keys[i]))
       strmap_put (&kept, b->memos->keys[i], b->memos->vals[i]);
     else if (b->memos->keys[i])
       free (b->memos->vals[i]);
@@ -994,12 +1002,12 @@ static int
 template_app (struct store *s, const struct scenario *sc, struct workload_def *w, struct live_buf *b,
               nslab_error_t *err)
 {
-  cleanup_free char *dkey = xasprintf ("%s/%s", w->ns, w->name);
-  json_t *rv = json_object_get (b->deploy_rv, dkey);
-  if (rv == NULL)
+  const struct stored_meta *stored = stored_metas_get (&b->deploys, w->ns, w->name);
+  if (stored == NULL)
     return 0;
+  cleanup_free char *dkey = xasprintf ("%s/%s", w->ns, w->name);
   char rv_now[24];
-  struct deploy_memo *memo = rv_text (rv, rv_now) ? memo_of (b, dkey) : NULL;
+  struct deploy_memo *memo = rv_text (stored, rv_now) ? memo_of (b, dkey) : NULL;
   const struct deploy_app *known
       = memo && memo->app && strcmp (memo->app_rv, rv_now) == 0 ? &memo->template_app : NULL;
   struct deploy_app fresh;
@@ -1048,22 +1056,8 @@ rollout_deployments (struct store *s, struct scenario *sc, struct live_buf *b, n
     any |= sc->workloads[i].kind == WL_DEPLOYMENT;
   if (!any)
     return 0;
-  json_t *index = NULL;
-  if (store_list_index (s, "Deployment", &index, err) < 0)
+  if (store_list_meta (s, "Deployment", &b->deploys, err) < 0)
     return -1;
-  b->deploy_rv = json_object ();
-  b->deploy_uid = json_object ();
-  size_t k;
-  json_t *obj;
-  json_array_foreach (index, k, obj)
-    {
-      json_t *meta = json_object_get (obj, "metadata");
-      cleanup_free char *key = xasprintf ("%s/%s", json_string_value (json_object_get (meta, "namespace")) ?: "",
-                                          json_string_value (json_object_get (meta, "name")) ?: "");
-      json_object_set (b->deploy_rv, key, json_object_get (meta, "resourceVersion"));
-      json_object_set (b->deploy_uid, key, json_object_get (meta, "uid"));
-    }
-  json_decref (index);
   forget_deleted_deployments (b);
   struct rollout_round round = { 0 };
   if (store_list_meta (s, "ReplicaSet", &round.rsets, err) < 0)

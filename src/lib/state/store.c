@@ -534,7 +534,8 @@ text_at (const char *text, size_t at)
 }
 
 /* The rows of ST (namespace, name, uid, creationTimestamp, replicas, type,
- * ownerReferences) as stored_metas: one array and one block of text. */
+ * ownerReferences, resourceVersion) as stored_metas: one array and one
+ * block of text. */
 static int
 read_metas (struct store *s, sqlite3_stmt *st, struct stored_metas *out, nslab_error_t *err)
 {
@@ -554,6 +555,7 @@ read_metas (struct store *s, sqlite3_stmt *st, struct stored_metas *out, nslab_e
         a[t] = keep_text (&text, st, cols[t]);
       m->has_replicas = sqlite3_column_type (st, 4) == SQLITE_INTEGER;
       m->replicas = m->has_replicas ? sqlite3_column_int64 (st, 4) : 0;
+      m->resource_version = (uint64_t) sqlite3_column_int64 (st, 7);
     }
   if (r != SQLITE_DONE)
     {
@@ -583,11 +585,12 @@ static int
 list_metas (struct store *s, const char *kind, bool from_bodies, struct stored_metas *out, nslab_error_t *err)
 {
 #define METAS_WHERE " WHERE kind = ?1 ORDER BY namespace, name"
-#define METAS_COLUMNS "SELECT namespace, name, uid, meta_created, meta_replicas, meta_type, meta_owners FROM objects"
+#define METAS_COLUMNS                                                                                                \
+  "SELECT namespace, name, uid, meta_created, meta_replicas, meta_type, meta_owners, resource_version FROM objects"
   static const char sql_indexed[] = METAS_COLUMNS " " META_INDEXED_BY METAS_WHERE;
   static const char sql_columns[] = METAS_COLUMNS METAS_WHERE;
   static const char sql_bodies[] = "SELECT namespace, name, uid, " META_CREATED_SQL ", " META_REPLICAS_SQL
-                                   ", " META_TYPE_SQL ", " META_OWNERS_SQL " FROM objects" METAS_WHERE;
+                                   ", " META_TYPE_SQL ", " META_OWNERS_SQL ", resource_version FROM objects" METAS_WHERE;
 #undef METAS_WHERE
 #undef METAS_COLUMNS
   memset (out, 0, sizeof *out);

@@ -82,6 +82,7 @@ struct stored_meta {
   const char *owners;  /* a ReplicaSet's metadata.ownerReferences, as JSON text */
   long long replicas;
   bool has_replicas; /* spec.replicas is an integer */
+  uint64_t resource_version;
 };
 struct stored_metas {
   struct stored_meta *v; /* ordered by namespace and name */
