@@ -468,6 +468,9 @@ lab_without_web () {
   [ "$("$NSLAB" exec k3s pod/tools -- cat $sa/namespace)" = default ]
   # made in the pods' mount namespaces only: the machine's /run gained nothing
   [ ! -e /run/secrets ]
+  # one directory per namespace, shared by its pods, none half made
+  [ "$(cd "$STATE_ROOT/k3s/files" && ls -d .serviceaccount-* | tr '\n' ' ')" = ".serviceaccount-default .serviceaccount-demo .serviceaccount-kube-system " ]
+  [ "$(cat "$STATE_ROOT/k3s/files/.serviceaccount-demo/namespace")" = demo ]
   "$NSLAB" down k3s
 }
 

@@ -629,27 +629,60 @@ out:;
 }
 
 /* The pod's service account as kubelet projects it (kube-api-access-*):
- * ca.crt, namespace and token in a directory of its own, mounted read-only
- * on SANDBOX_SA_DIR. ca.crt and token are symlinks into the lab's pki/, as
+ * ca.crt, namespace and token in a directory, mounted read-only on
+ * SANDBOX_SA_DIR. ca.crt and token are symlinks into the lab's pki/, as
  * kubelet's are into ..data/, so they are read when a client opens them
- * (the lab's API server writes them after the first pods start). */
+ * (the lab's API server writes them after the first pods start). The
+ * directory is the same for every pod of a namespace: one per namespace
+ * beside the pods' own (files/.serviceaccount-NS, a name no pod's netns
+ * has), made whole under a temporary name and renamed into place, so that
+ * a pod never binds a half-made one and the first of two starting at once
+ * wins. Four entries and four writes less per pod for up and down. */
 static void
 provide_service_account (int errfd, const char *files_dir, const char *pki_dir, const char *ns)
 {
-  cleanup_free char *dir = xasprintf ("%s/serviceaccount", files_dir);
-  if (mkdir (dir, 0755) < 0 && errno != EEXIST)
-    child_fail (errfd, errno, "mkdir %s", dir);
-  cleanup_free char *nsfile = NULL;
-  if (write_file (dir, "namespace", ns, &nsfile) < 0)
-    child_fail (errfd, errno, "write %s/namespace", dir);
-  static const char *const linked[] = { "ca.crt", "token" };
-  for (size_t i = 0; i < ARRAY_SIZE (linked); i++)
+  const char *slash = strrchr (files_dir, '/');
+  if (slash == NULL || slash == files_dir)
+    child_fail (errfd, EINVAL, "files dir %s has no parent", files_dir);
+  cleanup_free char *parent = xstrndup (files_dir, (size_t) (slash - files_dir));
+  cleanup_free char *dir = xasprintf ("%s/.serviceaccount-%s", parent, ns);
+  struct stat st;
+  if (lstat (dir, &st) < 0)
     {
-      cleanup_free char *target = xasprintf ("%s/%s", pki_dir, linked[i]);
-      cleanup_free char *link = xasprintf ("%s/%s", dir, linked[i]);
-      if (symlink (target, link) < 0 && errno != EEXIST)
-        child_fail (errfd, errno, "symlink %s", link);
+      if (errno != ENOENT)
+        child_fail (errfd, errno, "stat %s", dir);
+      cleanup_free char *tmp = xasprintf ("%s.XXXXXX", dir);
+      if (mkdtemp (tmp) == NULL || chmod (tmp, 0755) < 0)
+        child_fail (errfd, errno, "mkdir %s", tmp);
+      cleanup_free char *nsfile = NULL;
+      if (write_file (tmp, "namespace", ns, &nsfile) < 0)
+        child_fail (errfd, errno, "write %s/namespace", tmp);
+      static const char *const linked[] = { "ca.crt", "token" };
+      for (size_t i = 0; i < ARRAY_SIZE (linked); i++)
+        {
+          cleanup_free char *target = xasprintf ("%s/%s", pki_dir, linked[i]);
+          cleanup_free char *link = xasprintf ("%s/%s", tmp, linked[i]);
+          if (symlink (target, link) < 0)
+            child_fail (errfd, errno, "symlink %s", link);
+        }
+      if (renameat2 (AT_FDCWD, tmp, AT_FDCWD, dir, RENAME_NOREPLACE) < 0)
+        {
+          if (errno != EEXIST)
+            child_fail (errfd, errno, "rename %s to %s", tmp, dir);
+          /* another pod of the namespace made it first */
+          for (size_t i = 0; i < ARRAY_SIZE (linked); i++)
+            {
+              cleanup_free char *link = xasprintf ("%s/%s", tmp, linked[i]);
+              unlink (link);
+            }
+          unlink (nsfile);
+          rmdir (tmp);
+        }
+      if (lstat (dir, &st) < 0)
+        child_fail (errfd, errno, "stat %s", dir);
     }
+  if (!S_ISDIR (st.st_mode))
+    child_fail (errfd, ENOTDIR, "%s", dir);
   char run[PATH_MAX];
   if (realpath ("/var/run", run) == NULL)
     child_fail (errfd, errno, "realpath /var/run");
