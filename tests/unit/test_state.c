@@ -371,7 +371,7 @@ START_TEST (test_snapshot_maker_write_and_drop)
   struct stat sb;
 
   struct snapshot_maker m;
-  ck_assert_msg (snapshot_make_start (p, &m, &err) == 0, "%s", err ? err->msg : "");
+  ck_assert_msg (snapshot_make_start ("k3s", p, &m, &err) == 0, "%s", err ? err->msg : "");
   ck_assert (m.running);
   ck_assert_int_eq (snapshot_make_finish ("k3s", &m, false, &err), 0);
   ck_assert (!m.running);
@@ -383,7 +383,7 @@ START_TEST (test_snapshot_maker_write_and_drop)
   /* stopped: dropped, and never written halfway */
   for (int write_it = 0; write_it < 2; write_it++)
     {
-      ck_assert_msg (snapshot_make_start (p, &m, &err) == 0, "%s", err ? err->msg : "");
+      ck_assert_msg (snapshot_make_start ("k3s", p, &m, &err) == 0, "%s", err ? err->msg : "");
       snapshot_make_stop (&m);
       ck_assert_int_eq (snapshot_make_finish ("k3s", &m, write_it, &err), write_it ? -1 : 0);
       if (write_it)
@@ -394,9 +394,17 @@ START_TEST (test_snapshot_maker_write_and_drop)
       ck_assert_int_eq (stat (file, &sb), -1);
     }
 
-  ck_assert_msg (snapshot_make_start (p, &m, &err) == 0, "%s", err ? err->msg : "");
+  ck_assert_msg (snapshot_make_start ("k3s", p, &m, &err) == 0, "%s", err ? err->msg : "");
+  /* made in the lab dir (O_TMPFILE), where the file system can: nothing
+   * named there until it is written */
+  bool unnamed = m.in_lab_dir;
   ck_assert_msg (snapshot_make_finish ("k3s", &m, true, &err) == 0, "%s", err ? err->msg : "");
   ck_assert_int_eq (stat (file, &sb), 0);
+  ck_assert_int_eq (sb.st_mode & 07777, 0600);
+  ck_assert_int_eq (sb.st_nlink, 1);
+  char *tmpfile = xasprintf ("%s.tmp", file);
+  ck_assert_int_eq (stat (tmpfile, &sb), -1);
+  free (tmpfile);
   ck_assert_msg (snapshot_read ("k3s", &back, &err) == 0, "%s", err ? err->msg : "");
   json_t *a = plan_to_json (p), *b = plan_to_json (back);
   ck_assert (json_equal (a, b));
@@ -406,10 +414,34 @@ START_TEST (test_snapshot_maker_write_and_drop)
   /* A lab that is gone: the write's error comes back, naming it. */
   char *cmd = xasprintf ("rm -rf '%s/k3s'", root);
   ck_assert_int_eq (system (cmd), 0);
-  ck_assert_msg (snapshot_make_start (p, &m, &err) == 0, "%s", err ? err->msg : "");
+  ck_assert_msg (snapshot_make_start ("k3s", p, &m, &err) == 0, "%s", err ? err->msg : "");
+  ck_assert (!m.in_lab_dir);
   ck_assert_int_eq (snapshot_make_finish ("k3s", &m, true, &err), -1);
   ck_assert_ptr_nonnull (strstr (err->msg, "k3s"));
   nslab_error_free (&err);
+  /* made in a memory file (no lab dir when it started), then copied into
+   * the lab made meanwhile: the same text */
+  ck_assert_msg (snapshot_make_start ("k3s", p, &m, &err) == 0, "%s", err ? err->msg : "");
+  ck_assert (!m.in_lab_dir);
+  struct state_writer *w = NULL;
+  ck_assert_msg (state_create ("k3s", NULL, &w, &err) == 0, "%s", err ? err->msg : "");
+  state_writer_close (w);
+  ck_assert_msg (snapshot_make_finish ("k3s", &m, true, &err) == 0, "%s", err ? err->msg : "");
+  plan_free (back);
+  back = NULL;
+  ck_assert_msg (snapshot_read ("k3s", &back, &err) == 0, "%s", err ? err->msg : "");
+  a = plan_to_json (p);
+  b = plan_to_json (back);
+  ck_assert (json_equal (a, b));
+  json_decref (a);
+  json_decref (b);
+  /* the unnamed file was taken wherever the lab dir's file system has them */
+  char *dir = xasprintf ("%s/k3s", root);
+  int probe = open (dir, O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600);
+  ck_assert (unnamed || probe < 0);
+  if (probe >= 0)
+    close (probe);
+  free (dir);
 
   free (cmd);
   free (file);

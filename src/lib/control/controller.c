@@ -1135,7 +1135,7 @@ controller_round (struct controller *c, bool full_sync, nslab_error_t *err)
   tm.plan = t2 - t1;
   /* The new snapshot is made by a thread while the plan is applied (it is
    * megabytes of JSON for a large lab), and written once it is. */
-  if (snapshot_make_start (newp, &c->snap, err) < 0)
+  if (snapshot_make_start (c->lab, newp, &c->snap, err) < 0)
     {
       plan_free (newp);
       return -1;

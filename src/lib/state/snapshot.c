@@ -120,11 +120,47 @@ fill_from_file (int fd, void *arg)
   return n < 0 ? -1 : 0;
 }
 
-int
-snapshot_make_start (const struct plan *p, struct snapshot_maker *m, nslab_error_t *err)
+/* The unnamed file FD (O_TMPFILE) linked as plan.json's temporary name in
+ * the writer's dir, then renamed into place: the 10 MB of a large lab's
+ * text not copied again. Linked through /proc (AT_EMPTY_PATH would need
+ * CAP_DAC_READ_SEARCH, which a container's root may lack); -1 with errno
+ * when it cannot be, and nothing is left then. */
+static int
+link_snapshot_file (struct state_writer *w, int fd)
 {
-  *m = (struct snapshot_maker) { .plan = p, .fd = memfd_create ("nslab-snapshot", MFD_CLOEXEC) };
+  int dfd = state_writer_dirfd (w);
+  static const char tmp[] = SNAPSHOT_FILE ".tmp";
+  unlinkat (dfd, tmp, 0);
+  char path[64];
+  snprintf (path, sizeof path, "/proc/self/fd/%d", fd);
+  if (linkat (AT_FDCWD, path, dfd, tmp, AT_SYMLINK_FOLLOW) < 0)
+    return -1;
+  if (renameat (dfd, tmp, dfd, SNAPSHOT_FILE) < 0)
+    {
+      int e = errno;
+      unlinkat (dfd, tmp, 0);
+      errno = e;
+      return -1;
+    }
+  return 0;
+}
+
+int
+snapshot_make_start (const char *lab, const struct plan *p, struct snapshot_maker *m, nslab_error_t *err)
+{
+  *m = (struct snapshot_maker) { .plan = p, .fd = -1 };
   atomic_init (&m->stop, false);
+  nslab_error_t gone = NULL;
+  int dfd = state_open_lab_dirfd (lab, &gone);
+  nslab_error_free (&gone);
+  if (dfd >= 0)
+    {
+      m->fd = openat (dfd, ".", O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600);
+      m->in_lab_dir = m->fd >= 0;
+      close (dfd);
+    }
+  if (m->fd < 0)
+    m->fd = memfd_create ("nslab-snapshot", MFD_CLOEXEC);
   if (m->fd < 0)
     return nslab_error (err, errno, "create the memory file of the snapshot");
   int e = pthread_create (&m->thread, NULL, snapshot_maker_run, m);
@@ -162,7 +198,9 @@ snapshot_make_finish (const char *lab, struct snapshot_maker *m, bool write_it, 
   struct state_writer *w = NULL;
   if (state_open (lab, &w, err) < 0)
     return -1;
-  int rc = write_snapshot_file (w, fill_from_file, &fd, err);
+  int rc = 0;
+  if (!m->in_lab_dir || link_snapshot_file (w, fd) < 0)
+    rc = write_snapshot_file (w, fill_from_file, &fd, err);
   state_writer_close (w);
   return rc;
 }

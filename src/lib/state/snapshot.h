@@ -26,8 +26,10 @@ int snapshot_write (struct state_writer *w, const struct plan *p, nslab_error_t 
  * plan is made, while the caller applies it, instead of a forked child: a
  * fork write-protects the whole loop, which then faults on every page it
  * writes during the apply (~23 us a page in this machine's guest). The
- * thread makes the text a part at a time (plan_dump_json) into a memory
- * file. P must
+ * thread makes the text a part at a time (plan_dump_json) into an unnamed
+ * file of LAB's dir (O_TMPFILE: named plan.json by _finish, gone by itself
+ * when dropped or on a crash), or a memory file where that cannot be made
+ * (copied into place then). P must
  * stay as it is until _finish, which waits for the text and writes it as
  * LAB's snapshot when WRITE_IT (the plan is applied and the lab changed:
  * it takes LAB's lock, which the caller must not hold), else drops it. A
@@ -36,11 +38,12 @@ struct snapshot_maker {
   pthread_t thread;
   bool running;
   const struct plan *plan;
-  int fd;  /* the text, in a memory file */
+  int fd;  /* the text: an unnamed file in the lab dir, or a memory file */
+  bool in_lab_dir;
   int err; /* errno of the thread's failed write */
   atomic_bool stop;
 };
-int snapshot_make_start (const struct plan *p, struct snapshot_maker *m, nslab_error_t *err);
+int snapshot_make_start (const char *lab, const struct plan *p, struct snapshot_maker *m, nslab_error_t *err);
 int snapshot_make_finish (const char *lab, struct snapshot_maker *m, bool write_it, nslab_error_t *err);
 /* The text will not be written: the thread stops at its next part (the
  * caller still finishes the maker, without WRITE_IT). */
