@@ -29,9 +29,13 @@ hash64_mem (const void *p, size_t n, uint64_t h)
     }
   uint64_t w = 0;
   memcpy (&w, b, n);
-  /* murmur3's finalizer: every input bit reaches the low bits a table
-   * takes */
-  h ^= w;
+  /* every input bit into the low bits a table takes */
+  return hash64_finish (h ^ w);
+}
+
+uint64_t
+hash64_finish (uint64_t h)
+{
   h ^= h >> 33;
   h *= 0xff51afd7ed558ccdull;
   h ^= h >> 33;

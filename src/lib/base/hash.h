@@ -19,6 +19,9 @@ uint64_t fnv1a64_mem (const void *p, size_t n, uint64_t h);
  * digests). Never for a name, an address or anything stored, whose hash
  * must stay FNV-1a's. */
 uint64_t hash64_mem (const void *p, size_t n, uint64_t h);
+/* murmur3's 64-bit finalizer: every bit of H reaches every bit of the
+ * result (FNV's and a word hash's low bits mix poorly alone). */
+uint64_t hash64_finish (uint64_t h);
 /* 32-bit FNV-1a over N bytes from H (FNV32_INIT to start): Kubernetes'
  * pod-template-hash. */
 uint32_t fnv1a32 (const void *p, size_t n, uint32_t h);

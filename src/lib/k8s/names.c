@@ -10,15 +10,9 @@ static const char safe_alphabet[] = "bcdfghjklmnpqrstvwxz2456789";
 uint64_t
 fnv1a64_str (const char *s)
 {
-  uint64_t h = fnv1a64 (s);
-  /* FNV's low bits mix poorly for short inputs; finish with a murmur-style
-   * avalanche so neighbouring names get unrelated suffixes. */
-  h ^= h >> 33;
-  h *= 0xff51afd7ed558ccdull;
-  h ^= h >> 33;
-  h *= 0xc4ceb9fe1a85ec53ull;
-  h ^= h >> 33;
-  return h;
+  /* FNV's low bits mix poorly for short inputs: finished, so neighbouring
+   * names get unrelated suffixes. */
+  return hash64_finish (fnv1a64 (s));
 }
 
 void

@@ -184,6 +184,8 @@ void objects_free (struct lab_objects *o);
  * them back and fails with one line naming the member that is wrong. */
 struct json_out;
 void objects_to_json (const struct lab_objects *o, struct json_out *out);
+/* CAPS as capabilities_to_json lists them, the member "capabilities" of O. */
+void capabilities_member (struct json_out *o, uint64_t caps);
 /* A capability set (bit N = Linux capability N) as the names a container's
  * securityContext.capabilities.add lists, in number order; and back (a
  * name the scenario would refuse is an error). */

@@ -108,7 +108,7 @@ capabilities_from_json (const json_t *a, uint64_t *out, nslab_error_t *err)
   return 0;
 }
 
-static void
+void
 capabilities_member (struct json_out *o, uint64_t caps)
 {
   struct json_out a;

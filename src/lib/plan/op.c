@@ -570,18 +570,6 @@ files_to_json (struct json_out *o, char *const *files)
   jo_close (&a);
 }
 
-/* The capabilities' names, as capabilities_to_json lists them. */
-static void
-capabilities_member (struct json_out *o, uint64_t caps)
-{
-  struct json_out a;
-  jo_open_array (o, "capabilities", &a);
-  for (unsigned n = 0; n < 64; n++)
-    if ((caps >> n) & 1 && capability_name (n))
-      jo_str (&a, NULL, capability_name (n));
-  jo_close (&a);
-}
-
 /* [{"path": "/etc/...", "content": "..."}] back into path, content pairs. */
 static int
 files_from_json (struct json_reader *r, const json_t *o, char ***out)
