@@ -124,7 +124,8 @@ fill_from_file (int fd, void *arg)
  * the writer's dir, then renamed into place: the 10 MB of a large lab's
  * text not copied again. Linked through /proc (AT_EMPTY_PATH would need
  * CAP_DAC_READ_SEARCH, which a container's root may lack); -1 with errno
- * when it cannot be, and nothing is left then. */
+ * when it cannot be, and nothing is left then (the caller copies it:
+ * FD is readable too). */
 static int
 link_snapshot_file (struct state_writer *w, int fd)
 {
@@ -155,7 +156,7 @@ snapshot_make_start (const char *lab, const struct plan *p, struct snapshot_make
   nslab_error_free (&gone);
   if (dfd >= 0)
     {
-      m->fd = openat (dfd, ".", O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600);
+      m->fd = openat (dfd, ".", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
       m->in_lab_dir = m->fd >= 0;
       close (dfd);
     }
