@@ -8,7 +8,9 @@
  * replicas, in the loaded scenario as the control loop would hold it) and
  * times, from the changed input to the rules in place on every node:
  *   plan     model_build + plan_from_model (the re-plan)
- *   diff     kube_proxy_sync_payload per node
+ *   diff     kube_proxy_sync_digest per node, from the digest of what the
+ *            node holds to the new payload and its digest (as the control
+ *            loop keeps and syncs each node's rules)
  *   restore  iptables-restore --noflush, the nodes in parallel
  * and RUNS times a full sync (re-plan, full diff, restore). Prints one line
  *   S partial_us plan_us diff_us restore_us full_us full_plan_us full_diff_us full_restore_us partial_bytes full_bytes payload_bytes
@@ -42,10 +44,12 @@ restore_all (char **ns, char **payload, size_t n)
       die_err ("restore", &err);
 }
 
-/* One sync of every node from cur[] to the scenario as it is now; cur[]
-   becomes the new payloads. Stage times added to t[0..2]; bytes to *bytes. */
+/* One sync of every node from cur[] (digests dg[]) to the scenario as it
+   is now; cur[] and dg[] become the new payloads' and digests. Stage times
+   added to t[0..2]; bytes to *bytes. */
 static void
-sync_nodes (const struct scenario *sc, char **ns, char **cur, size_t n, bool full, long t[3], long *bytes)
+sync_nodes (const struct scenario *sc, char **ns, char **cur, struct kube_proxy_digest **dg, size_t n, bool full,
+            long t[3], long *bytes)
 {
   char *next[16] = { 0 }, *in[16] = { 0 };
   nslab_error_t err = NULL;
@@ -54,8 +58,11 @@ sync_nodes (const struct scenario *sc, char **ns, char **cur, size_t n, bool ful
   long t1 = now_us ();
   for (size_t i = 0; i < n; i++)
     {
-      if (kube_proxy_sync_payload (cur[i], next[i], full, &in[i], &err) < 0)
-        die_err ("kube_proxy_sync_payload", &err);
+      struct kube_proxy_digest *nd = NULL;
+      if (kube_proxy_sync_digest (dg[i], next[i], full, &in[i], &nd, &err) < 0)
+        die_err ("kube_proxy_sync_digest", &err);
+      kube_proxy_digest_free (dg[i]);
+      dg[i] = nd;
       *bytes += in[i] ? (long) strlen (in[i]) : 0;
     }
   long t2 = now_us ();
@@ -133,6 +140,10 @@ main (int argc, char **argv)
         die_err ("netns", &err);
     }
   node_payloads (sc, cur, n);
+  struct kube_proxy_digest *dg[16] = { 0 };
+  for (size_t i = 0; i < n; i++)
+    if (kube_proxy_digest_new (cur[i], &dg[i], &err) < 0)
+      die_err ("kube_proxy_digest_new", &err);
   long payload_bytes = (long) strlen (cur[0]);
   restore_all (ns, cur, n);
 
@@ -148,7 +159,7 @@ main (int argc, char **argv)
     {
       long t[3] = { 0, 0, 0 }, b = 0;
       w->replicas = base + (r % 2 == 0); /* one endpoint more, then back */
-      sync_nodes (sc, ns, cur, n, false, t, &b);
+      sync_nodes (sc, ns, cur, dg, n, false, t, &b);
       tot[r] = t[0] + t[1] + t[2];
       for (int k = 0; k < 3; k++)
         st[k][r] = t[k];
@@ -157,7 +168,7 @@ main (int argc, char **argv)
   for (int r = 0; r < runs; r++)
     {
       long t[3] = { 0, 0, 0 }, b = 0;
-      sync_nodes (sc, ns, cur, n, true, t, &b);
+      sync_nodes (sc, ns, cur, dg, n, true, t, &b);
       ftot[r] = t[0] + t[1] + t[2];
       for (int k = 0; k < 3; k++)
         fst[k][r] = t[k];
@@ -189,6 +200,7 @@ main (int argc, char **argv)
       netns_delete (ns[i], &err);
       free (ns[i]);
       free (cur[i]);
+      kube_proxy_digest_free (dg[i]);
     }
 
   size_t svc = 0;
