@@ -7,33 +7,6 @@
 
 #include "base/util.h"
 
-json_t *
-json_ip (uint32_t ip)
-{
-  char b[IP_STRLEN];
-  return json_string (ip_fmt (ip, b));
-}
-
-json_t *
-json_cidr (struct cidr c)
-{
-  char b[CIDR_STRLEN];
-  return json_string (cidr_fmt (c, b));
-}
-
-json_t *
-json_mac (const uint8_t mac[6])
-{
-  char b[MAC_STRLEN];
-  return json_string (mac_fmt (mac, b));
-}
-
-json_t *
-json_str_or_null (const char *s)
-{
-  return s ? json_string (s) : json_null ();
-}
-
 void
 jr_at (struct json_reader *r, const char *key, size_t i)
 {

@@ -13,10 +13,6 @@
 #include "base/error.h"
 #include "base/ipaddr.h"
 
-json_t *json_ip (uint32_t ip);
-json_t *json_cidr (struct cidr c);
-json_t *json_mac (const uint8_t mac[6]);
-json_t *json_str_or_null (const char *s);
 /* The member at a dotted PATH ("metadata.name", "spec.selector.app") of O,
  * or NULL where one is missing; keys up to 127 bytes. */
 const json_t *json_at (const json_t *o, const char *path);
