@@ -17,21 +17,31 @@
 #include "state/journal.h"
 #include "state/state.h"
 
-/* plan.json in the writer's lab dir, written by FILL (0, or -1 with errno)
- * into a temporary file that is then renamed into place. */
+/* plan.json in the writer's lab dir, under a temporary name that is then
+ * renamed into place: the unnamed file LINKABLE (O_TMPFILE, holding the
+ * text; -1 for none) linked there, or where it cannot be (or for none), a
+ * new file written by FILL (0, or -1 with errno). The link goes through
+ * /proc: AT_EMPTY_PATH would need CAP_DAC_READ_SEARCH, which a container's
+ * root may lack. */
 static int
-write_snapshot_file (struct state_writer *w, int (*fill) (int fd, void *arg), void *arg, nslab_error_t *err)
+write_snapshot_file (struct state_writer *w, int linkable, int (*fill) (int fd, void *arg), void *arg,
+                     nslab_error_t *err)
 {
   int dfd = state_writer_dirfd (w);
   const char *lab_dir = state_writer_dir (w);
   static const char tmp[] = SNAPSHOT_FILE ".tmp";
   unlinkat (dfd, tmp, 0);
-  cleanup_close int fd = openat (dfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-  if (fd < 0)
-    return nslab_error (err, errno, "create %s/%s", lab_dir, tmp);
-  errno = 0;
-  if (fill (fd, arg) < 0)
-    return nslab_error (err, errno ? errno : EIO, "write %s/%s", lab_dir, tmp);
+  char path[64];
+  snprintf (path, sizeof path, "/proc/self/fd/%d", linkable);
+  if (linkable < 0 || linkat (AT_FDCWD, path, dfd, tmp, AT_SYMLINK_FOLLOW) < 0)
+    {
+      cleanup_close int fd = openat (dfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+      if (fd < 0)
+        return nslab_error (err, errno, "create %s/%s", lab_dir, tmp);
+      errno = 0;
+      if (fill (fd, arg) < 0)
+        return nslab_error (err, errno ? errno : EIO, "write %s/%s", lab_dir, tmp);
+    }
   if (renameat (dfd, tmp, dfd, SNAPSHOT_FILE) < 0)
     return nslab_error (err, errno, "rename %s/%s", lab_dir, tmp);
   return 0;
@@ -94,7 +104,7 @@ fill_from_plan (int fd, void *arg)
 int
 snapshot_write (struct state_writer *w, const struct plan *p, nslab_error_t *err)
 {
-  return write_snapshot_file (w, fill_from_plan, (void *) p, err);
+  return write_snapshot_file (w, -1, fill_from_plan, (void *) p, err);
 }
 
 /* The text into a memory file (the kernel's pages, written by write(): no
@@ -118,32 +128,6 @@ fill_from_file (int fd, void *arg)
   while ((n = sendfile (fd, src, &at, 1 << 30)) > 0 || (n < 0 && errno == EINTR))
     ;
   return n < 0 ? -1 : 0;
-}
-
-/* The unnamed file FD (O_TMPFILE) linked as plan.json's temporary name in
- * the writer's dir, then renamed into place: the 10 MB of a large lab's
- * text not copied again. Linked through /proc (AT_EMPTY_PATH would need
- * CAP_DAC_READ_SEARCH, which a container's root may lack); -1 with errno
- * when it cannot be, and nothing is left then (the caller copies it:
- * FD is readable too). */
-static int
-link_snapshot_file (struct state_writer *w, int fd)
-{
-  int dfd = state_writer_dirfd (w);
-  static const char tmp[] = SNAPSHOT_FILE ".tmp";
-  unlinkat (dfd, tmp, 0);
-  char path[64];
-  snprintf (path, sizeof path, "/proc/self/fd/%d", fd);
-  if (linkat (AT_FDCWD, path, dfd, tmp, AT_SYMLINK_FOLLOW) < 0)
-    return -1;
-  if (renameat (dfd, tmp, dfd, SNAPSHOT_FILE) < 0)
-    {
-      int e = errno;
-      unlinkat (dfd, tmp, 0);
-      errno = e;
-      return -1;
-    }
-  return 0;
 }
 
 int
@@ -199,9 +183,7 @@ snapshot_make_finish (const char *lab, struct snapshot_maker *m, bool write_it, 
   struct state_writer *w = NULL;
   if (state_open (lab, &w, err) < 0)
     return -1;
-  int rc = 0;
-  if (!m->in_lab_dir || link_snapshot_file (w, fd) < 0)
-    rc = write_snapshot_file (w, fill_from_file, &fd, err);
+  int rc = write_snapshot_file (w, m->in_lab_dir ? fd : -1, fill_from_file, &fd, err);
   state_writer_close (w);
   return rc;
 }
