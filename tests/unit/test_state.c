@@ -354,6 +354,20 @@ START_TEST (test_load_refuses_untrusted_dirs)
 }
 END_TEST
 
+/* LAB's plan.json reads back as P. */
+static void
+snapshot_is (const char *lab, const struct plan *p)
+{
+  struct plan *back = NULL;
+  nslab_error_t err = NULL;
+  ck_assert_msg (snapshot_read (lab, &back, &err) == 0, "%s", err ? err->msg : "");
+  json_t *a = plan_to_json (p), *b = plan_to_json (back);
+  ck_assert (json_equal (a, b));
+  json_decref (a);
+  json_decref (b);
+  plan_free (back);
+}
+
 /* The control loop's snapshot maker: finished to write, the lab's
  * plan.json is the plan's, read back as it was (its text made by the
  * maker's thread while this one went on); finished to drop, or stopped, it
@@ -364,7 +378,7 @@ START_TEST (test_snapshot_maker_write_and_drop)
     return;
   char *root = make_root ();
   struct scenario *sc = NULL;
-  struct plan *p = NULL, *back = NULL;
+  struct plan *p = NULL;
   nslab_error_t err = NULL;
   ck_assert_msg (scenario_load (NSLAB_SRCDIR "/labs/k3s-virtualbox.ini", &sc, &err) == 0, "%s", err ? err->msg : "");
   ck_assert_msg (plan_build (sc, &p, &err) == 0, "%s", err ? err->msg : "");
@@ -406,11 +420,7 @@ START_TEST (test_snapshot_maker_write_and_drop)
   char *tmpfile = xasprintf ("%s.tmp", file);
   ck_assert_int_eq (stat (tmpfile, &sb), -1);
   free (tmpfile);
-  ck_assert_msg (snapshot_read ("k3s", &back, &err) == 0, "%s", err ? err->msg : "");
-  json_t *a = plan_to_json (p), *b = plan_to_json (back);
-  ck_assert (json_equal (a, b));
-  json_decref (a);
-  json_decref (b);
+  snapshot_is ("k3s", p);
 
   /* A lab that is gone: the write's error comes back, naming it. */
   char *cmd = xasprintf ("rm -rf '%s/k3s'", root);
@@ -428,14 +438,7 @@ START_TEST (test_snapshot_maker_write_and_drop)
   ck_assert_msg (state_create ("k3s", NULL, &w, &err) == 0, "%s", err ? err->msg : "");
   state_writer_close (w);
   ck_assert_msg (snapshot_make_finish ("k3s", &m, true, &err) == 0, "%s", err ? err->msg : "");
-  plan_free (back);
-  back = NULL;
-  ck_assert_msg (snapshot_read ("k3s", &back, &err) == 0, "%s", err ? err->msg : "");
-  a = plan_to_json (p);
-  b = plan_to_json (back);
-  ck_assert (json_equal (a, b));
-  json_decref (a);
-  json_decref (b);
+  snapshot_is ("k3s", p);
   /* the unnamed file was taken wherever the lab dir's file system has them */
   char *dir = xasprintf ("%s/k3s", root);
   int probe = open (dir, O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600);
@@ -452,21 +455,13 @@ START_TEST (test_snapshot_maker_write_and_drop)
       ck_assert_msg (snapshot_make_start ("k3s", p, &m, &err) == 0, "%s", err ? err->msg : "");
       ck_assert (m.in_lab_dir);
       ck_assert_msg (snapshot_make_finish ("k3s", &m, true, &err) == 0, "%s", err ? err->msg : "");
-      plan_free (back);
-      back = NULL;
-      ck_assert_msg (snapshot_read ("k3s", &back, &err) == 0, "%s", err ? err->msg : "");
-      a = plan_to_json (p);
-      b = plan_to_json (back);
-      ck_assert (json_equal (a, b));
-      json_decref (a);
-      json_decref (b);
+      snapshot_is ("k3s", p);
       umount ("/proc");
     }
 
   free (cmd);
   free (file);
   plan_free (p);
-  plan_free (back);
   scenario_free (sc);
   rm_root (root);
 }
