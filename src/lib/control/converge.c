@@ -955,9 +955,6 @@ rollout_deployment (struct store *s, const struct workload_def *w, size_t i, con
   return rc;
 }
 
-/* The memos of Deployments no longer stored go (one made again has another
- * resourceVersion, so no memo is ever taken for it: this only keeps deleted
- * names from piling up). */
 /* Whether the Deployment DKEY ("ns/name") is stored. */
 static bool
 deploy_stored (const struct live_buf *b, const char *dkey)
@@ -969,6 +966,9 @@ deploy_stored (const struct live_buf *b, const char *dkey)
   return stored_metas_get (&b->deploys, ns, slash + 1) != NULL;
 }
 
+/* The memos of Deployments no longer stored go (one made again has another
+ * resourceVersion, so no memo is ever taken for it: this only keeps deleted
+ * names from piling up). */
 static void
 forget_deleted_deployments (struct live_buf *b)
 {
@@ -1200,7 +1200,6 @@ op_keys_rules (const struct op_keys *k, const char *ns)
   return NULL;
 }
 
-/* Keep DIGEST (taken) as NS's, unless NS has one already. */
 /* Whether a node's rules changed, by their text's hash. */
 static uint64_t
 text_hash (const char *text)
@@ -1208,6 +1207,7 @@ text_hash (const char *text)
   return hash64_mem (text ? text : "", text ? strlen (text) : 0, 0);
 }
 
+/* Keep DIGEST (taken) as NS's, unless NS has one already. */
 static void
 op_keys_add_rules (struct op_keys *k, const char *ns, const char *text, struct kube_proxy_digest *digest)
 {

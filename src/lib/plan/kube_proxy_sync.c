@@ -73,7 +73,7 @@ is_builtin (const struct chain *c)
 {
   /* (the built-in names start with one of these: most chains are
    * kube-proxy's thousands, and need no comparison) */
-  return (strchr ("PIFO", c->name[0]) && c->name[0]
+  return (c->name[0] != '\0' && strchr ("PIFO", c->name[0])
           && in_list (c->name, builtin_chains, sizeof builtin_chains / sizeof *builtin_chains))
          || (c->policy != NULL && strcmp (c->policy, "-") != 0);
 }
