@@ -243,6 +243,102 @@ START_TEST (test_put_get_delete)
 }
 END_TEST
 
+/* What store_kinds_version answers for KIND, and what counting its rows
+ * does: the count agrees. */
+static struct store_kinds_version
+kv_of (struct store *s, const char *kind, size_t *rows)
+{
+  nslab_error_t err = NULL;
+  struct store_kinds_version kv;
+  ck_assert_int_eq (store_kinds_version (s, kind, NULL, NULL, &kv, &err), 0);
+  json_t *list = NULL;
+  ck_assert_int_eq (store_list (s, kind, NULL, &list, &err), 0);
+  *rows = json_array_size (list);
+  json_decref (list);
+  return kv;
+}
+
+static void
+put_config_map (struct store *s, const char *name, const char *value)
+{
+  nslab_error_t err = NULL;
+  json_t *cm = json_pack ("{s:s, s:s, s:{s:s, s:s}, s:{s:s}}", "apiVersion", "v1", "kind", "ConfigMap", "metadata",
+                          "name", name, "namespace", "demo", "data", "k", value);
+  ck_assert_int_eq (store_put (s, cm, &err), 0);
+  json_decref (cm);
+}
+
+/* The pair of a kind changes with every put and delete of it (a new
+ * object, a replaced one, the newest deleted, from another connection),
+ * and only then; the count is the kind's objects'. So in a store made
+ * before the kinds table, which counts its rows. */
+START_TEST (test_kinds_version)
+{
+  UNIT_REQUIRE_ROOT ();
+  struct lab l;
+  lab_up (&l, NULL, false);
+  nslab_error_t err = NULL;
+  for (int pass = 0; pass < 2; pass++)
+    {
+      struct store *other = open_store ();
+      size_t rows = 0, pod_rows = 0;
+      struct store_kinds_version pods = kv_of (l.s, "Pod", &pod_rows);
+      ck_assert_uint_eq (pods.count, pod_rows);
+      ck_assert_uint_gt (pods.count, 0);
+      struct store_kinds_version was = kv_of (l.s, "ConfigMap", &rows), now;
+      ck_assert_uint_eq (was.count, rows);
+      /* new, new, replaced (by the other connection), the newest deleted, the other deleted */
+      for (int step = 0; step < 5; step++)
+        {
+          char name[16];
+          snprintf (name, sizeof name, "kv%d-%d", pass, step == 1 ? 1 : 0);
+          if (step < 2)
+            put_config_map (l.s, name, "a");
+          else if (step == 2)
+            put_config_map (other, name, "b");
+          else
+            {
+              snprintf (name, sizeof name, "kv%d-%d", pass, step == 3 ? 0 : 1);
+              ck_assert_int_eq (store_delete (step == 3 ? l.s : other, "ConfigMap", "demo", name, &err), 0);
+            }
+          now = kv_of (l.s, "ConfigMap", &rows);
+          ck_assert_msg (now.count != was.count || now.newest != was.newest, "pass %d step %d: the pair stayed", pass,
+                         step);
+          ck_assert_uint_eq (now.count, rows);
+          was = now;
+          struct store_kinds_version p = kv_of (l.s, "Pod", &pod_rows);
+          ck_assert (p.count == pods.count && p.newest == pods.newest);
+        }
+      /* every kind but ConfigMap: unmoved by them */
+      struct store_kinds_version except;
+      ck_assert_int_eq (store_kinds_version_except (l.s, (const char *const[4]) { "ConfigMap", NULL, NULL, NULL },
+                                                    &except, &err),
+                        0);
+      put_config_map (l.s, "kv-last", "a");
+      struct store_kinds_version after;
+      ck_assert_int_eq (store_kinds_version_except (l.s, (const char *const[4]) { "ConfigMap", NULL, NULL, NULL },
+                                                    &after, &err),
+                        0);
+      ck_assert (after.count == except.count && after.newest == except.newest);
+      ck_assert_int_eq (store_delete (l.s, "ConfigMap", "demo", "kv-last", &err), 0);
+      store_close (other);
+      if (pass == 1)
+        break;
+      /* the store as an older nslab made it */
+      store_close (l.s);
+      cleanup_free char *db_path = xasprintf ("%s/k3s/store.db", state_dir);
+      sqlite3 *db = NULL;
+      ck_assert_int_eq (sqlite3_open (db_path, &db), SQLITE_OK);
+      ck_assert_int_eq (sqlite3_exec (db, "DROP TRIGGER kinds_insert; DROP TRIGGER kinds_delete; DROP TABLE kinds;",
+                                      NULL, NULL, NULL),
+                        SQLITE_OK);
+      sqlite3_close (db);
+      l.s = open_store ();
+    }
+  lab_down (&l);
+}
+END_TEST
+
 /* The light listings agree with the bodies they stand for. */
 START_TEST (test_index_and_meta_lists)
 {
@@ -1253,6 +1349,7 @@ make_suite (void)
   tcase_set_timeout (tc, 60);
   tcase_add_test (tc, test_up_objects);
   tcase_add_test (tc, test_put_get_delete);
+  tcase_add_test (tc, test_kinds_version);
   tcase_add_test (tc, test_index_and_meta_lists);
   tcase_add_test (tc, test_meta_columns_as_bodies);
   tcase_add_test (tc, test_list_prefix);

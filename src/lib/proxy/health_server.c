@@ -346,10 +346,10 @@ kube_proxy_health_serve (const struct kube_proxy_health_config *cfg, nslab_error
     }
   struct store *st = NULL;
   struct store_kinds_version seen = { 0 };
-  uint64_t seen_rv = 0;
+  uint64_t seen_rv = 0, seen_data = 0;
   struct hc_cache cache;
   hc_cache_init (&cache);
-  bool have_view = false, written = false;
+  bool have_view = false, have_data = false, synced = false, written = false;
   /* Watched before the first look, so no commit after it goes unnoticed. */
   cleanup_close int watch = watch_lab_dir (cfg->lab);
   for (int next_ms = POLL_MS;; written = wait_for_write (watch, written ? COMMIT_SETTLE_MS : next_ms))
@@ -362,43 +362,60 @@ kube_proxy_health_serve (const struct kube_proxy_health_config *cfg, nslab_error
           nslab_error_free (&e);
           continue;
         }
-      uint64_t rv = 0, observed = 0;
-      struct store_kinds_version kinds;
-      if (store_resource_version (st, &rv, &e) < 0 || store_meta_get (st, "observedResourceVersion", &observed, &e) < 0
-          || store_kinds_version (st, hc_cache_kinds[0], hc_cache_kinds[1], hc_cache_kinds[2], &kinds, &e) < 0)
+      /* Nothing committed since the last look: nothing to read, and the
+       * proxier as synced as it was. */
+      uint64_t data = 0;
+      if (store_data_version (st, &data, &e) < 0)
         {
           log_error (&e);
           continue;
         }
-      /* Read only when what the answers come from changed, and then only
-       * what changed: every change of a running lab writes Pods,
-       * ReplicaSets and Events, and reading every Service and Endpoints of
-       * a large lab on each of them, in every node at once, took the CPUs
-       * from the control loop that was applying that very change. */
-      if (!have_view || kinds.newest != seen.newest || kinds.count != seen.count)
+      if (!have_data || data != seen_data)
         {
-          int got = have_view ? load_changed (st, seen_rv, kinds.count, cfg->node, &cache, &e) : 0;
-          if (got == 0)
-            got = load_all (st, cfg->node, &cache, &e) < 0 ? -1 : 1;
-          if (got < 0)
+          uint64_t rv = 0, observed = 0;
+          struct store_kinds_version kinds;
+          if (store_resource_version (st, &rv, &e) < 0
+              || store_meta_get (st, "observedResourceVersion", &observed, &e) < 0
+              || store_kinds_version (st, hc_cache_kinds[0], hc_cache_kinds[1], hc_cache_kinds[2], &kinds, &e) < 0)
             {
               log_error (&e);
               continue;
             }
-          struct hc_view v;
-          hc_cache_view (&cache, cfg->node, &v);
-          sync_view (&sv, &v);
-          hc_view_free (&v);
-          have_view = true;
-          seen = kinds;
-          seen_rv = rv;
+          /* Read only when what the answers come from changed, and then
+           * only what changed: every change of a running lab writes Pods,
+           * ReplicaSets and Events, and reading every Service and
+           * Endpoints of a large lab on each of them, in every node at
+           * once, took the CPUs from the control loop that was applying
+           * that very change. */
+          if (!have_view || kinds.newest != seen.newest || kinds.count != seen.count)
+            {
+              int got = have_view ? load_changed (st, seen_rv, kinds.count, cfg->node, &cache, &e) : 0;
+              if (got == 0)
+                got = load_all (st, cfg->node, &cache, &e) < 0 ? -1 : 1;
+              if (got < 0)
+                {
+                  log_error (&e);
+                  continue;
+                }
+              struct hc_view v;
+              hc_cache_view (&cache, cfg->node, &v);
+              sync_view (&sv, &v);
+              hc_view_free (&v);
+              have_view = true;
+              seen = kinds;
+              seen_rv = rv;
+            }
+          /* A lab without a loop yet (observed 0 right after up) counts
+           * as synced. */
+          synced = observed == 0 || observed >= rv;
+          seen_data = data;
+          have_data = true;
         }
       /* QueuedUpdate while the control loop (this lab's proxier) has not
-       * caught up with the store; Updated once it has. A lab without a
-       * loop yet (observed 0 right after up) counts as synced. */
+       * caught up with the store; Updated once it has. */
       int64_t now = clock_ns (CLOCK_MONOTONIC);
       pthread_mutex_lock (&sv.lock);
-      if (observed == 0 || observed >= rv)
+      if (synced)
         {
           sv.oldest_queued_mono = 0;
           sv.last_updated_mono = now;

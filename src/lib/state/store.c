@@ -27,6 +27,7 @@ struct store {
   enum { TXN_NONE, TXN_READ, TXN_WRITE } txn;
   bool meta_columns; /* the objects' meta_ columns (a store made before them has none) */
   bool meta_index;   /* and the objects_meta index of them */
+  bool kinds_table;  /* and the kinds table its triggers keep */
 };
 
 /* How long any connection waits for a lock another holds before it fails
@@ -81,7 +82,23 @@ static const char schema[] =
    * reading them from the table walks each body's overflow pages (12 ms
    * a round for 2000 pods with the loop's small cache, against 2 ms). */
   "CREATE INDEX IF NOT EXISTS objects_meta ON objects"
-  "  (kind, namespace, name, uid, resource_version, meta_created, meta_replicas, meta_type, meta_owners);";
+  "  (kind, namespace, name, uid, resource_version, meta_created, meta_replicas, meta_type, meta_owners);"
+  /* Each kind's count and newest version (store_kinds_version), kept by
+   * the writes themselves: every node's kube-proxy asks for them on each
+   * commit, and counting a kind's rows in the index each time cost the
+   * three of them 70 ms of CPU per change at 1000 services, on the CPUs
+   * the control loop was applying that change with. A put replaces its
+   * row: with recursive triggers (every connection sets them) the replace's
+   * delete is counted too, so a put leaves the count as it was. */
+  "CREATE TABLE IF NOT EXISTS kinds (kind TEXT PRIMARY KEY, count INTEGER NOT NULL, newest INTEGER NOT NULL)"
+  "  WITHOUT ROWID;"
+  "CREATE TRIGGER IF NOT EXISTS kinds_insert AFTER INSERT ON objects BEGIN"
+  "  INSERT INTO kinds VALUES (NEW.kind, 1, NEW.resource_version)"
+  "    ON CONFLICT (kind) DO UPDATE SET count = count + 1, newest = max(newest, excluded.newest);"
+  "END;"
+  "CREATE TRIGGER IF NOT EXISTS kinds_delete AFTER DELETE ON objects BEGIN"
+  "  UPDATE kinds SET count = count - 1 WHERE kind = OLD.kind;"
+  "END;";
 
 static int
 db_error (struct store *s, nslab_error_t *err, const char *what)
@@ -144,7 +161,8 @@ open_at (int dir_fd, const char *dir, bool create, struct store **out, nslab_err
   /* The schema is written once, by up: a reader (status, exec, a command)
    * must not need the write lock, which the control loop may hold (or a
    * stopped loop keep). WAL mode stays with the file. */
-  if (exec_sql (s, create ? schema : "PRAGMA synchronous = NORMAL;", "set up", err) < 0)
+  if (exec_sql (s, "PRAGMA recursive_triggers = ON;", "set up", err) < 0
+      || exec_sql (s, create ? schema : "PRAGMA synchronous = NORMAL;", "set up", err) < 0)
     {
       store_close (s);
       return -1;
@@ -157,6 +175,9 @@ open_at (int dir_fd, const char *dir, bool create, struct store **out, nslab_err
   st = NULL;
   s->meta_index = s->meta_columns
                   && sqlite3_prepare_v2 (s->db, "SELECT 1 FROM objects " META_INDEXED_BY, -1, &st, NULL) == SQLITE_OK;
+  sqlite3_finalize (st);
+  st = NULL;
+  s->kinds_table = sqlite3_prepare_v2 (s->db, "SELECT count, newest FROM kinds", -1, &st, NULL) == SQLITE_OK;
   sqlite3_finalize (st);
   *out = s;
   return 0;
@@ -381,6 +402,20 @@ store_resource_version (struct store *s, uint64_t *out, nslab_error_t *err)
   return 0;
 }
 
+int
+store_data_version (struct store *s, uint64_t *out, nslab_error_t *err)
+{
+  sqlite3_stmt *st = NULL;
+  if (sqlite3_prepare_v2 (s->db, "PRAGMA data_version", -1, &st, NULL) != SQLITE_OK || sqlite3_step (st) != SQLITE_ROW)
+    {
+      sqlite3_finalize (st);
+      return db_error (s, err, "read the data version");
+    }
+  *out = (uint64_t) sqlite3_column_int64 (st, 0);
+  sqlite3_finalize (st);
+  return 0;
+}
+
 /* count(*) and max(resource_version) of the objects whose kind is one of
  * KINDS (NULLs match nothing), or with NOT_IN of every other kind. A put
  * gives its object the store's newest version, so it raises the maximum; a
@@ -390,11 +425,14 @@ kinds_version (struct store *s, bool not_in, const char *const kinds[4], struct 
                nslab_error_t *err)
 {
   sqlite3_stmt *st = NULL;
-  const char *sql = not_in ? "SELECT count(*), coalesce(max(resource_version), 0) FROM objects "
-                             "WHERE kind NOT IN (?1, ?2, ?3, ?4)"
-                           : "SELECT count(*), coalesce(max(resource_version), 0) FROM objects "
-                             "WHERE kind IN (?1, ?2, ?3, ?4)";
-  bool ok = sqlite3_prepare_v2 (s->db, sql, -1, &st, NULL) == SQLITE_OK;
+  /* A store made before the kinds table counts its rows. */
+  static const char *const sql[2][2] = {
+    { "SELECT count(*), coalesce(max(resource_version), 0) FROM objects WHERE kind IN (?1, ?2, ?3, ?4)",
+      "SELECT count(*), coalesce(max(resource_version), 0) FROM objects WHERE kind NOT IN (?1, ?2, ?3, ?4)" },
+    { "SELECT coalesce(sum(count), 0), coalesce(max(newest), 0) FROM kinds WHERE kind IN (?1, ?2, ?3, ?4)",
+      "SELECT coalesce(sum(count), 0), coalesce(max(newest), 0) FROM kinds WHERE kind NOT IN (?1, ?2, ?3, ?4)" },
+  };
+  bool ok = sqlite3_prepare_v2 (s->db, sql[s->kinds_table][not_in], -1, &st, NULL) == SQLITE_OK;
   for (int i = 0; ok && i < 4; i++)
     ok = sqlite3_bind_text (st, i + 1, kinds[i] ? kinds[i] : "", -1, SQLITE_STATIC) == SQLITE_OK;
   if (!ok || sqlite3_step (st) != SQLITE_ROW)

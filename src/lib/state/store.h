@@ -34,6 +34,11 @@ int store_limit_cache (struct store *s, int kib, nslab_error_t *err);
 
 /* The newest resourceVersion (0 for an empty store). */
 int store_resource_version (struct store *s, uint64_t *out, nslab_error_t *err);
+/* A number that changes when another connection commits (SQLite's
+ * data_version), read without reading the database: a watcher woken by
+ * every write to the lab dir (logs, status files, each page of a commit)
+ * tells from it, for nothing, whether there is anything to read. */
+int store_data_version (struct store *s, uint64_t *out, nslab_error_t *err);
 /* A pair that changes whenever an object of KIND1 or KIND2 or KIND3 (NULL:
  * none) is put or deleted and only then: a reader of a few kinds (cluster
  * DNS) need not reload for every Event or Node status. */
