@@ -1513,36 +1513,18 @@ converge_apply (const char *lab, const struct control_runtime *rt, const struct 
   struct op_keys *own_keys = applied_keys ? NULL : op_keys_of (applied);
   const struct op_keys *old_keys = applied_keys ? applied_keys : own_keys;
   const struct lab_objects *ao = applied->objects, *no = newp->objects;
-  struct apply_index x;
-  index_plan (&x.old_pods, NULL, applied);
-  index_plan (&x.new_pods, &x.new_procs, newp);
-  /* The new plan's op keys, once: what is applied after this round. */
-  uint64_t *nh = xcalloc (newp->n_ops + 1, sizeof *nh);
+  /* What is applied after this round: its rules' digests as the rules
+   * are synced, its other ops' keys while they are. */
   struct op_keys *keys = xcalloc (1, sizeof *keys);
-  cleanup_strbuf struct strbuf sb = { 0 };
-  for (size_t i = 0; i < newp->n_ops; i++)
-    if (!is_rules (&newp->ops[i]))
-      op_keys_push (keys, &newp->ops[i], i, nh[i] = op_key_hash (&newp->ops[i], &sb));
-  op_keys_seal (keys);
-  /* Pods gone (or replaced). */
-  char **gone = xcalloc (ao->n_pods + 1, sizeof *gone);
-  size_t n_gone = 0;
-  for (size_t i = 0; i < ao->n_pods; i++)
-    if (!has_pod (&x.new_pods, ao->pods[i].netns, NULL) || replaced (old_keys, &x, ao->pods[i].netns, newp, nh))
-      gone[n_gone++] = ao->pods[i].netns;
-
   struct state_writer *w = NULL;
   if (state_open (lab, &w, err) < 0)
     {
-      free (gone);
-      free (nh);
       op_keys_free (keys);
       op_keys_free (own_keys);
-      apply_index_free (&x);
       return -1;
     }
   int rc = 0;
-  bool changed = n_gone > 0;
+  bool changed = false;
   /* 1. kube-proxy: every node's rules, before any pod goes, so no packet
    * is sent to a pod that is being torn down; the nodes' restores run at
    * once. */
@@ -1608,6 +1590,23 @@ converge_apply (const char *lab, const struct control_runtime *rt, const struct 
       if (payload && old && strcmp (old, op->u.ipt.payload) != 0)
         changed = true;
     }
+  /* While the nodes' restores run: the new plan's op keys (once) and the
+   * pods gone (or replaced). */
+  struct apply_index x;
+  index_plan (&x.old_pods, NULL, applied);
+  index_plan (&x.new_pods, &x.new_procs, newp);
+  uint64_t *nh = xcalloc (newp->n_ops + 1, sizeof *nh);
+  cleanup_strbuf struct strbuf sb = { 0 };
+  for (size_t i = 0; i < newp->n_ops; i++)
+    if (!is_rules (&newp->ops[i]))
+      op_keys_push (keys, &newp->ops[i], i, nh[i] = op_key_hash (&newp->ops[i], &sb));
+  op_keys_seal (keys);
+  char **gone = xcalloc (ao->n_pods + 1, sizeof *gone);
+  size_t n_gone = 0;
+  for (size_t i = 0; i < ao->n_pods; i++)
+    if (!has_pod (&x.new_pods, ao->pods[i].netns, NULL) || replaced (old_keys, &x, ao->pods[i].netns, newp, nh))
+      gone[n_gone++] = ao->pods[i].netns;
+  changed = changed || n_gone > 0;
   for (size_t j = 0; j < n_jobs; j++)
     {
       nslab_error_t e = NULL;
