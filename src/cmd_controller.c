@@ -77,14 +77,16 @@ peer_ok (void)
 /* Sleep MS, or less if the agent's end closed (it never writes unasked):
  * false then; or when the lab's state dir was written (WATCH, if >= 0:
  * its events are drained), or a pod's status (STATUS, if >= 0: left for
- * the round). */
+ * the round), or the prober finished a batch (PROBES, if >= 0: the round
+ * takes it). */
 static bool
-wait_peer (int ms, int watch, int status)
+wait_peer (int ms, int watch, int status, int probes)
 {
-  struct pollfd p[3] = { { .fd = PEER_FD, .events = POLLIN },
+  struct pollfd p[4] = { { .fd = PEER_FD, .events = POLLIN },
                          { .fd = watch, .events = POLLIN },
-                         { .fd = status, .events = POLLIN } };
-  int r = poll (p, 3, ms);
+                         { .fd = status, .events = POLLIN },
+                         { .fd = probes, .events = POLLIN } };
+  int r = poll (p, 4, ms);
   if (r > 0 && watch >= 0 && (p[1].revents & POLLIN))
     {
       char buf[4096];
@@ -184,7 +186,7 @@ controller_main (int argc, char **argv)
           /* Logged and retried: the loop outlives a transient failure, as
            * kube-proxy and the controllers do. */
           log_error (lab, &err);
-          if (!wait_peer (500, -1, -1))
+          if (!wait_peer (500, -1, -1, -1))
             break;
           continue;
         }
@@ -220,7 +222,7 @@ controller_main (int argc, char **argv)
         }
       if (full)
         next_full = now_ms () + period;
-      if (!wait_peer (r > 0 ? 20 : 100, watch, controller_status_watch (c)))
+      if (!wait_peer (r > 0 ? 20 : 100, watch, controller_status_watch (c), controller_probe_fd (c)))
         break; /* the agent is gone: without it no pod can be made or removed */
       if (trim_at && now_ms () >= trim_at)
         {

@@ -17,6 +17,7 @@
 #include <netlink/route/link/vxlan.h>
 #include <netlink/route/neighbour.h>
 #include <netlink/route/route.h>
+#include <poll.h>
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
@@ -32,6 +33,7 @@
 #include "unit.h"
 
 #include "apply/apply.h"
+#include "control/prober.h"
 #include "kernel/iptables.h"
 #include "kernel/addr.h"
 #include "kernel/fdb.h"
@@ -1046,6 +1048,68 @@ START_TEST (test_apply_needs_namespace_free)
 }
 END_TEST
 
+/* kubelet's prober as the loop's thread: a batch runs while the caller goes
+ * on, its results come back in the order submitted once the prober's fd is
+ * readable (the caller's strings may go at once: the batch has copies);
+ * stopping waits for a batch still running. */
+START_TEST (test_prober_thread)
+{
+  if (! sandbox ())
+    return;
+  nslab_error_t err = NULL;
+  ok (netns_create ("t-probe", &err), &err);
+  int lfd = -1;
+  {
+    cleanup_netns struct netns_guard g = NETNS_GUARD_INIT;
+    ok (netns_enter (&g, "t-probe", &err), &err);
+    lfd = socket (AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    ck_assert_int_ge (lfd, 0);
+    struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons (8080), .sin_addr.s_addr = htonl (INADDR_LOOPBACK) };
+    ck_assert_int_eq (bind (lfd, (struct sockaddr *) &sa, sizeof sa), 0);
+    ck_assert_int_eq (listen (lfd, 16), 0);
+  }
+  char *node = xstrdup ("t-probe"), *nosuch = xstrdup ("t-nosuch"), *path = xstrdup ("/healthz");
+  const struct probe in[3] = {
+    { .kind = PROBE_TCP, .node_netns = node, .ip = INADDR_LOOPBACK, .port = 8080 },
+    { .kind = PROBE_TCP, .node_netns = node, .ip = INADDR_LOOPBACK, .port = 8081 },
+    { .kind = PROBE_TCP, .node_netns = nosuch, .ip = INADDR_LOOPBACK, .port = 8080 },
+  };
+  struct prober *p = NULL;
+  ok (prober_start (&p, &err), &err);
+  ck_assert (! prober_busy (p));
+  prober_submit (p, in, 3, 2000);
+  free (node);
+  free (nosuch);
+  ck_assert (prober_busy (p));
+  struct pollfd pfd = { .fd = prober_fd (p), .events = POLLIN };
+  ck_assert_int_eq (poll (&pfd, 1, 10000), 1);
+  struct probe *out = NULL;
+  size_t n = 0;
+  ck_assert_int_eq (prober_collect (p, &out, &n, &err), 1);
+  ck_assert_uint_eq (n, 3);
+  ck_assert (out[0].ok);
+  ck_assert (! out[1].ok); /* refused */
+  ck_assert (! out[2].ok); /* no such namespace */
+  ck_assert_str_eq (out[0].node_netns, "t-probe");
+  ck_assert_str_eq (out[2].node_netns, "t-nosuch");
+  probes_free (out, n);
+  ck_assert (! prober_busy (p));
+  ck_assert_int_eq (prober_collect (p, &out, &n, &err), 0);
+  ck_assert_int_eq (poll (&pfd, 1, 0), 0); /* drained */
+  /* An HTTP probe the listener never answers runs to its timeout: stopped
+   * meanwhile, the prober waits for it, and its batch goes with it. */
+  const struct probe slow = { .kind = PROBE_HTTP, .node_netns = "t-probe", .ip = INADDR_LOOPBACK, .port = 8080,
+                              .path = path };
+  prober_submit (p, &slow, 1, 300);
+  free (path);
+  ck_assert (prober_busy (p));
+  prober_stop (p);
+  close (lfd);
+  ok (netns_delete ("t-probe", &err), &err);
+}
+END_TEST
+
+
 static Suite *
 make_suite (void)
 {
@@ -1060,6 +1124,7 @@ make_suite (void)
   tcase_add_test (tc, test_kernel_error_message);
   tcase_add_test (tc, test_vxlan_attributes);
   tcase_add_test (tc, test_guard_does_not_nest);
+  tcase_add_test (tc, test_prober_thread);
   tcase_add_test (tc, test_sysctl_path);
   tcase_add_test (tc, test_sysctl_in_namespace);
   tcase_add_test (tc, test_iptables_restore);

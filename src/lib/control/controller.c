@@ -514,6 +514,14 @@ struct pod_rt {
   enum { RT_EVENT_NONE, RT_EVENT_STARTED, RT_EVENT_BACKOFF } event; /* kubelet's, to record */
 };
 
+/* A pod in the prober's batch: its result counts only for the container
+ * it was made for. */
+struct probe_ticket {
+  char *netns;
+  unsigned restarts;
+  long long started_at;
+};
+
 struct controller {
   char *lab;
   struct plan *applied;
@@ -547,6 +555,12 @@ struct controller {
   bool others_valid;
   /* else why not, for the trace (a static string) */
   const char *others_unsure;
+  /* kubelet's prober (started with the first batch), the pods of the batch
+   * it runs, in its order, and when that batch was handed over */
+  struct prober *prober;
+  struct probe_ticket *probing;
+  size_t n_probing;
+  int64_t probes_at;
 };
 
 /* The kinds a scoped round looks at changes of (store_changed_since), and
@@ -671,11 +685,15 @@ controller_enter_node (struct controller *c, int mntns, nslab_error_t *err)
   return 0;
 }
 
+static void tickets_free (struct controller *c);
+
 void
 controller_close (struct controller *c)
 {
   if (c == NULL)
     return;
+  prober_stop (c->prober);
+  tickets_free (c);
   for (size_t i = 0; i < c->n_pods; i++)
     pod_rt_free (c, &c->pods[i]);
   free (c->pods);
@@ -696,6 +714,12 @@ int
 controller_watch (const struct controller *c, nslab_error_t *err)
 {
   return watch_state_dir (c->dir_fd, c->lab, err);
+}
+
+int
+controller_probe_fd (const struct controller *c)
+{
+  return prober_fd (c->prober);
 }
 
 int
@@ -820,8 +844,8 @@ update_ready (struct pod_rt *r)
   return changed;
 }
 
-/* Whether a pod awaits its first probe (what run_probes reports as
- * pending, without probing). */
+/* Whether a pod awaits its first probe (what submit_probes reports as
+ * pending). */
 static bool
 probes_pending (const struct controller *c)
 {
@@ -831,30 +855,85 @@ probes_pending (const struct controller *c)
   return false;
 }
 
+/* The pods whose due probes go to the prober (not while a batch runs),
+ * from the prober's own thread: the round goes on without them.
+ * *PENDING: whether a pod awaits its first probe. */
 static int
-run_probes (struct controller *c, bool *pending, nslab_error_t *err)
+submit_probes (struct controller *c, bool *pending, nslab_error_t *err)
 {
+  *pending = probes_pending (c);
+  if (c->prober && prober_busy (c->prober))
+    return 0;
   int64_t now = now_ms ();
   struct probe *pr = xcalloc (c->n_pods + 1, sizeof *pr);
-  size_t *which = xcalloc (c->n_pods + 1, sizeof *which);
   size_t n = 0;
   for (size_t i = 0; i < c->n_pods; i++)
     {
       struct pod_rt *r = &c->pods[i];
-      if (r->probe.kind == PROBE_NONE || !app_running (r))
-        continue;
-      if (!r->probed)
-        *pending = true;
-      if (now < r->next_probe)
+      if (r->probe.kind == PROBE_NONE || !app_running (r) || now < r->next_probe)
         continue;
       pr[n] = (struct probe) { .kind = r->probe.kind, .node_netns = r->node_netns, .ip = r->ip,
                                .port = r->probe.port, .path = r->probe.path };
-      which[n++] = i;
+      *VEC_PUSH (c->probing, c->n_probing) = (struct probe_ticket) { .netns = xstrdup (r->netns),
+                                                                    .restarts = r->restarts,
+                                                                    .started_at = r->last_started_at };
+      n++;
     }
-  int rc = n ? probe_run_all (pr, n, 1000, err) : 0;
-  for (size_t k = 0; rc == 0 && k < n; k++)
+  /* Started with the first batch: a thread must not exist before the loop
+   * joins the node's mount namespace (controller_enter_node). */
+  int rc = 0;
+  if (n && c->prober == NULL)
+    rc = prober_start (&c->prober, err);
+  if (n && rc == 0)
     {
-      struct pod_rt *r = &c->pods[which[k]];
+      prober_submit (c->prober, pr, n, 1000);
+      c->probes_at = now;
+    }
+  if (rc < 0)
+    tickets_free (c);
+  free (pr);
+  return rc;
+}
+
+static void
+tickets_free (struct controller *c)
+{
+  for (size_t i = 0; i < c->n_probing; i++)
+    free (c->probing[i].netns);
+  free (c->probing);
+  c->probing = NULL;
+  c->n_probing = 0;
+}
+
+/* What the prober's finished batch says of the pods that are still there
+ * with the same container. */
+static int
+collect_probes (struct controller *c, nslab_error_t *err)
+{
+  struct probe *pr = NULL;
+  size_t n = 0;
+  int got = c->prober ? prober_collect (c->prober, &pr, &n, err) : 0;
+  if (got <= 0)
+    {
+      if (got < 0)
+        tickets_free (c);
+      return got;
+    }
+  struct strmap at; /* netns -> index + 1 in c->pods */
+  strmap_init (&at);
+  for (size_t i = 0; i < c->n_pods; i++)
+    strmap_put (&at, c->pods[i].netns, (void *) (uintptr_t) (i + 1));
+  int64_t now = c->probes_at;
+  for (size_t k = 0; k < n && k < c->n_probing; k++)
+    {
+      const struct probe_ticket *t = &c->probing[k];
+      uintptr_t i = (uintptr_t) strmap_get (&at, t->netns);
+      if (i == 0)
+        continue; /* gone meanwhile */
+      struct pod_rt *r = &c->pods[i - 1];
+      /* a restarted container is probed afresh (read_app_state) */
+      if (r->restarts != t->restarts || r->last_started_at != t->started_at)
+        continue;
       r->probed = true;
       /* kubelet's thresholds: one success makes a pod ready, only
        * failureThreshold failures in a row make a ready one unready (a
@@ -866,9 +945,10 @@ run_probes (struct controller *c, bool *pending, nslab_error_t *err)
       if (!pr[k].ok && !r->ready)
         r->next_probe = now + 100;
     }
-  free (pr);
-  free (which);
-  return rc;
+  strmap_free (&at);
+  probes_free (pr, n);
+  tickets_free (c);
+  return 1;
 }
 
 /* ---- status as kubelet reports it ---- */
@@ -1079,12 +1159,15 @@ controller_round (struct controller *c, bool full_sync, nslab_error_t *err)
     changed |= read_app_state (c, &c->pods[i]);
   if (record_container_events (c, err) < 0)
     return -1;
-  /* A change waiting in the store or the scenario goes first (after the
-   * first round, which probes the pods up made): the probes
-   * due wait for the next round (20 ms on), as kubelet's probes do not hold
-   * up kube-proxy. A probe round can take its whole timeout (a lab of
-   * thousands of pods overflows the kernel's shared neighbour table, so
-   * many connects are never answered). */
+  /* The probes run in the prober's thread: the round takes what its last
+   * batch found, and hands it the probes now due unless a change waits in
+   * the store or the scenario (the round's CPU goes to that change first;
+   * the probes go with the next round, 20 ms on). A batch can take its
+   * whole timeout (a lab of thousands of pods overflows the kernel's
+   * shared neighbour table, so many connects are never answered), and
+   * kubelet's probes never hold up kube-proxy. */
+  if (collect_probes (c, err) < 0)
+    return -1;
   uint64_t rv = 0;
   if (store_resource_version (c->store, &rv, err) < 0)
     return -1;
@@ -1098,7 +1181,7 @@ controller_round (struct controller *c, bool full_sync, nslab_error_t *err)
   bool waiting = c->seen_rv != 0 && (rv != c->seen_rv || scenario_changed);
   if (waiting)
     pending = probes_pending (c);
-  else if (run_probes (c, &pending, err) < 0)
+  else if (submit_probes (c, &pending, err) < 0)
     return -1;
   /* Commands wait for observedResourceVersion: it moves once no new pod
    * awaits its first probe, so scale returns with its pods in the rules. */

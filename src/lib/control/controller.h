@@ -94,6 +94,9 @@ int controller_watch (const struct controller *c, nslab_error_t *err);
  * restarted), -1 if none: the next round reads those, so a wait on it is
  * not drained. */
 int controller_status_watch (const struct controller *c);
+/* Readable when the prober finished a batch (the next round takes it),
+ * -1 before its first. */
+int controller_probe_fd (const struct controller *c);
 /* The lab's record is gone (down): the loop ends. */
 bool controller_lab_gone (const struct controller *c);
 void controller_close (struct controller *c);

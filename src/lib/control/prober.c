@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -261,4 +262,174 @@ probe_batch (struct probe *probes, size_t n, int timeout_ms, nslab_error_t *err)
   free (pfd);
   free (which);
   return rc;
+}
+
+/* ---- the prober thread ---- */
+
+struct prober {
+  pthread_t thread;
+  pthread_mutex_t lock;
+  pthread_cond_t cond;
+  int done_fd; /* eventfd, written when a batch finished */
+  bool stop;
+  /* the batch, from submit to collect; done once it ran */
+  struct probe *batch;
+  size_t n;
+  int timeout_ms;
+  bool busy, done;
+  int rc;
+  nslab_error_t err;
+};
+
+static void *
+prober_run (void *arg)
+{
+  struct prober *p = arg;
+  pthread_mutex_lock (&p->lock);
+  for (;;)
+    {
+      while (!p->stop && !(p->busy && !p->done))
+        pthread_cond_wait (&p->cond, &p->lock);
+      if (p->stop)
+        break;
+      struct probe *batch = p->batch;
+      size_t n = p->n;
+      int timeout_ms = p->timeout_ms;
+      pthread_mutex_unlock (&p->lock);
+      nslab_error_t e = NULL;
+      int rc = probe_run_all (batch, n, timeout_ms, &e);
+      pthread_mutex_lock (&p->lock);
+      p->rc = rc;
+      p->err = e;
+      p->done = true;
+      uint64_t one = 1;
+      if (write (p->done_fd, &one, sizeof one) < 0)
+        {
+          /* a full counter (never): the loop still polls */
+        }
+    }
+  pthread_mutex_unlock (&p->lock);
+  return NULL;
+}
+
+int
+prober_start (struct prober **out, nslab_error_t *err)
+{
+  struct prober *p = xcalloc (1, sizeof *p);
+  p->done_fd = eventfd (0, EFD_NONBLOCK | EFD_CLOEXEC);
+  if (p->done_fd < 0)
+    {
+      int e = errno;
+      free (p);
+      return nslab_error (err, e, "eventfd for the prober");
+    }
+  pthread_mutex_init (&p->lock, NULL);
+  pthread_cond_init (&p->cond, NULL);
+  int e = pthread_create (&p->thread, NULL, prober_run, p);
+  if (e != 0)
+    {
+      close (p->done_fd);
+      pthread_mutex_destroy (&p->lock);
+      pthread_cond_destroy (&p->cond);
+      free (p);
+      return nslab_error (err, e, "start the prober thread");
+    }
+  *out = p;
+  return 0;
+}
+
+int
+prober_fd (const struct prober *p)
+{
+  return p ? p->done_fd : -1;
+}
+
+bool
+prober_busy (const struct prober *p)
+{
+  /* only the loop's thread sets and clears busy */
+  return p->busy;
+}
+
+void
+probes_free (struct probe *probes, size_t n)
+{
+  for (size_t i = 0; probes && i < n; i++)
+    {
+      /* the batch's own copies (prober_submit) */
+      free ((char *) probes[i].node_netns);
+      free ((char *) probes[i].path);
+    }
+  free (probes);
+}
+
+void
+prober_submit (struct prober *p, const struct probe *probes, size_t n, int timeout_ms)
+{
+  struct probe *batch = xcalloc (n + 1, sizeof *batch);
+  for (size_t i = 0; i < n; i++)
+    {
+      batch[i] = probes[i];
+      batch[i].node_netns = probes[i].node_netns ? xstrdup (probes[i].node_netns) : NULL;
+      batch[i].path = probes[i].path ? xstrdup (probes[i].path) : NULL;
+    }
+  pthread_mutex_lock (&p->lock);
+  p->batch = batch;
+  p->n = n;
+  p->timeout_ms = timeout_ms;
+  p->busy = true;
+  p->done = false;
+  pthread_cond_signal (&p->cond);
+  pthread_mutex_unlock (&p->lock);
+}
+
+int
+prober_collect (struct prober *p, struct probe **probes, size_t *n, nslab_error_t *err)
+{
+  *probes = NULL;
+  *n = 0;
+  pthread_mutex_lock (&p->lock);
+  if (!p->busy || !p->done)
+    {
+      pthread_mutex_unlock (&p->lock);
+      return 0;
+    }
+  uint64_t count;
+  while (read (p->done_fd, &count, sizeof count) > 0)
+    ;
+  struct probe *batch = p->batch;
+  size_t nb = p->n;
+  int rc = p->rc;
+  nslab_error_t e = p->err;
+  p->batch = NULL;
+  p->err = NULL;
+  p->busy = p->done = false;
+  pthread_mutex_unlock (&p->lock);
+  if (rc < 0)
+    {
+      probes_free (batch, nb);
+      *err = e;
+      return -1;
+    }
+  *probes = batch;
+  *n = nb;
+  return 1;
+}
+
+void
+prober_stop (struct prober *p)
+{
+  if (p == NULL)
+    return;
+  pthread_mutex_lock (&p->lock);
+  p->stop = true;
+  pthread_cond_signal (&p->cond);
+  pthread_mutex_unlock (&p->lock);
+  pthread_join (p->thread, NULL);
+  probes_free (p->batch, p->n);
+  nslab_error_free (&p->err);
+  close (p->done_fd);
+  pthread_mutex_destroy (&p->lock);
+  pthread_cond_destroy (&p->cond);
+  free (p);
 }

@@ -26,4 +26,25 @@ struct probe {
  * namespace, no socket) fails; only a broken poll is an error. */
 int probe_run_all (struct probe *probes, size_t n, int timeout_ms, nslab_error_t *err);
 
+/* kubelet's prober workers, as one thread of the control loop: a batch of
+ * probes runs there while the loop goes on, as kube-proxy's sync never
+ * waits for kubelet's probes (a batch can take its whole timeout). One
+ * batch at a time. */
+struct prober;
+int prober_start (struct prober **out, nslab_error_t *err);
+/* Readable when the batch finished (prober_collect drains it). */
+int prober_fd (const struct prober *p);
+/* Whether a batch was handed over and not collected yet. */
+bool prober_busy (const struct prober *p);
+/* Hand PROBES over (their strings copied; the caller keeps the array), to
+ * run with probe_run_all's TIMEOUT_MS. Not while busy. */
+void prober_submit (struct prober *p, const struct probe *probes, size_t n, int timeout_ms);
+/* The finished batch, in the order submitted: 1 with *PROBES (free with
+ * probes_free) and *N, 0 when none finished (yet), -1 with *err when the
+ * batch failed as probe_run_all fails (the batch is dropped). */
+int prober_collect (struct prober *p, struct probe **probes, size_t *n, nslab_error_t *err);
+void probes_free (struct probe *probes, size_t n);
+/* Waits for a running batch (at most its timeout), then stops the thread. */
+void prober_stop (struct prober *p);
+
 #endif
