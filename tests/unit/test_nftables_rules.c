@@ -509,6 +509,67 @@ fx_changed (void)
   fx_endpoint (2, "10.180.0.6", 80);
 }
 
+/* kube_proxy_nft_sync_payload, checked against the control loop's path:
+ * from OLD's digest the same transaction, and from NEW's digest (as the
+ * sync makes it) to NEW again the same as from NEW's text (nothing, or the
+ * same full transaction). */
+static int
+nft_sync_checked (const char *old, const char *new, bool full, char **tx, nslab_error_t *err)
+{
+  int rc = kube_proxy_nft_sync_payload (old, new, full, tx, err);
+  if (rc < 0)
+    return rc;
+  nslab_error_t e = NULL;
+  struct kube_proxy_nft_digest *od = NULL, *nd = NULL;
+  ck_assert_int_eq (kube_proxy_nft_digest_new (old, &od, &e), 0);
+  cleanup_free char *via = NULL, *again = NULL, *again_text = NULL;
+  ck_assert_int_eq (kube_proxy_nft_sync_digest (od, new, full, &via, &nd, &e), 0);
+  ck_assert_pstr_eq (via, *tx);
+  ck_assert_ptr_nonnull (nd);
+  ck_assert_int_eq (kube_proxy_nft_sync_digest (nd, new, full, &again, NULL, &e), 0);
+  ck_assert_int_eq (kube_proxy_nft_sync_payload (new, new, full, &again_text, &e), 0);
+  ck_assert_pstr_eq (again, again_text);
+  kube_proxy_nft_digest_free (od);
+  kube_proxy_nft_digest_free (nd);
+  return rc;
+}
+
+/* An element whose key stays and whose value changes, a chain whose rules
+ * change, a set's definition and a stale set: the digest (which keeps
+ * hashes of lines, not the lines) sees each as the text does. */
+START_TEST (test_sync_digest_hashes)
+{
+  const char *old = "add table ip kube-proxy\n"
+                    "add chain ip kube-proxy a\nadd chain ip kube-proxy b\n"
+                    "add rule ip kube-proxy a counter\nadd rule ip kube-proxy b counter\n"
+                    "add map ip kube-proxy m { type ipv4_addr : verdict ; }\n"
+                    "add set ip kube-proxy gone { type ipv4_addr ; }\n"
+                    "add element ip kube-proxy m { 1.2.3.4 : goto a }\n"
+                    "add element ip kube-proxy m { 1.2.3.5 : goto a }\n";
+  const char *new = "add table ip kube-proxy\n"
+                    "add chain ip kube-proxy a\nadd chain ip kube-proxy b\n"
+                    "add rule ip kube-proxy a counter\nadd rule ip kube-proxy b counter drop\n"
+                    "add map ip kube-proxy m { type ipv4_addr : verdict ; }\n"
+                    "add element ip kube-proxy m { 1.2.3.4 : goto b }\n"
+                    "add element ip kube-proxy m { 1.2.3.5 : goto a }\n";
+  cleanup_free char *tx = NULL;
+  ck_assert_int_eq (nft_sync_checked (old, new, false, &tx, NULL), 0);
+  ck_assert_str_eq (tx, "flush chain ip kube-proxy b\n"
+                        "add rule ip kube-proxy b counter drop\n"
+                        "delete element ip kube-proxy m { 1.2.3.4 }\n"
+                        "add element ip kube-proxy m { 1.2.3.4 : goto b }\n"
+                        "add set ip kube-proxy gone { type ipv4_addr ; }\n"
+                        "delete set ip kube-proxy gone\n");
+  /* rules that only move between lines are not the same rules */
+  const char *joined = "add table ip kube-proxy\nadd chain ip kube-proxy a\nadd rule ip kube-proxy a counter accept\n";
+  const char *split = "add table ip kube-proxy\nadd chain ip kube-proxy a\nadd rule ip kube-proxy a counter\n"
+                      "add rule ip kube-proxy a accept\n";
+  cleanup_free char *tx2 = NULL;
+  ck_assert_int_eq (nft_sync_checked (joined, split, false, &tx2, NULL), 0);
+  ck_assert_ptr_nonnull (tx2);
+}
+END_TEST
+
 START_TEST (test_sync_partial)
 {
   fx_overall ();
@@ -516,7 +577,7 @@ START_TEST (test_sync_partial)
   fx_changed ();
   cleanup_free char *new = nftables_node_payload (&mdl, 0, NULL);
   cleanup_free char *tx = NULL;
-  ck_assert_int_eq (kube_proxy_nft_sync_payload (old, new, false, &tx, NULL), 0);
+  ck_assert_int_eq (nft_sync_checked (old, new, false, &tx, NULL), 0);
   ck_assert_ptr_nonnull (tx);
   ck_assert_str_eq (tx,
     "add chain ip kube-proxy endpoint-2ZNDXFAB-ns1/svc1/tcp/p80__10.180.0.2/80\n"
@@ -547,12 +608,12 @@ START_TEST (test_sync_partial)
     "delete chain ip kube-proxy external-4AT6LBPK-ns3/svc3/tcp/p80\n");
   /* Nothing changed: nothing to do. */
   cleanup_free char *none = NULL;
-  ck_assert_int_eq (kube_proxy_nft_sync_payload (new, new, false, &none, NULL), 0);
+  ck_assert_int_eq (nft_sync_checked (new, new, false, &none, NULL), 0);
   ck_assert_ptr_null (none);
   /* A full sync writes everything again: every chain flushed and
      rewritten, every map refilled; the affinity sets keep their clients. */
   cleanup_free char *full = NULL;
-  ck_assert_int_eq (kube_proxy_nft_sync_payload (new, new, true, &full, NULL), 0);
+  ck_assert_int_eq (nft_sync_checked (new, new, true, &full, NULL), 0);
   ck_assert (str_has_prefix (full, "add table ip kube-proxy { comment \"rules for kube-proxy\" ; }\n"));
   ck_assert_ptr_nonnull (strstr (full, "flush chain ip kube-proxy services\n"));
   ck_assert_ptr_nonnull (strstr (full, "flush map ip kube-proxy service-ips\nflush map ip kube-proxy service-nodeports\n"));
@@ -568,7 +629,7 @@ START_TEST (test_sync_affinity_set_removed)
   mdl.services[2].affinity_client_ip = false;
   cleanup_free char *new = nftables_node_payload (&mdl, 0, NULL);
   cleanup_free char *tx = NULL;
-  ck_assert_int_eq (kube_proxy_nft_sync_payload (old, new, false, &tx, NULL), 0);
+  ck_assert_int_eq (nft_sync_checked (old, new, false, &tx, NULL), 0);
   /* The chains that used the set are rewritten before it goes. */
   const char *flush = strstr (tx, "flush chain ip kube-proxy endpoint-GTK6MW7G-");
   const char *del = strstr (tx, "delete set ip kube-proxy affinity-GTK6MW7G-ns5/svc5/tcp/p80__10.180.0.3/80\n");
@@ -583,7 +644,7 @@ START_TEST (test_sync_fixed_change_starts_over)
   sc.cluster.masquerade_bit = 15;
   cleanup_free char *new = nftables_node_payload (&mdl, 0, NULL);
   cleanup_free char *tx = NULL;
-  ck_assert_int_eq (kube_proxy_nft_sync_payload (old, new, false, &tx, NULL), 0);
+  ck_assert_int_eq (nft_sync_checked (old, new, false, &tx, NULL), 0);
   /* Only rules changed: partial. */
   ck_assert_ptr_nonnull (strstr (tx, "flush chain ip kube-proxy masquerading\n"));
   /* A set's definition changing cannot be partial: delete and rewrite. */
@@ -591,18 +652,18 @@ START_TEST (test_sync_fixed_change_starts_over)
   mdl.services[2].affinity_timeout = 60;
   cleanup_free char *new2 = nftables_node_payload (&mdl, 0, NULL);
   cleanup_free char *tx2 = NULL;
-  ck_assert_int_eq (kube_proxy_nft_sync_payload (old, new2, false, &tx2, NULL), 0);
+  ck_assert_int_eq (nft_sync_checked (old, new2, false, &tx2, NULL), 0);
   ck_assert (str_has_prefix (tx2, "add table ip kube-proxy\ndelete table ip kube-proxy\nadd table ip kube-proxy {"));
   nslab_error_t err = NULL;
   cleanup_free char *bad = NULL;
-  ck_assert_int_eq (kube_proxy_nft_sync_payload (old, "add table ip kube-proxy\nflush ruleset\n", false, &bad, &err), -1);
+  ck_assert_int_eq (nft_sync_checked (old, "add table ip kube-proxy\nflush ruleset\n", false, &bad, &err), -1);
   ck_assert_str_eq (err->msg, "new payload line 2: cannot read \"flush ruleset\"");
   nslab_error_free (&err);
   /* An element without its closing brace names no key: refused, not read
    * past its line. */
   cleanup_free char *unclosed = NULL;
-  ck_assert_int_eq (kube_proxy_nft_sync_payload ("add table ip kube-proxy\nadd set ip kube-proxy s { type ipv4_addr ; }\n"
-                                                 "add element ip kube-proxy s { 10.0.0.1\nadd element ip kube-proxy s { 1 }\n",
+  ck_assert_int_eq (nft_sync_checked ("add table ip kube-proxy\nadd set ip kube-proxy s { type ipv4_addr ; }\n"
+                                      "add element ip kube-proxy s { 10.0.0.1\nadd element ip kube-proxy s { 1 }\n",
                                                  old, false, &unclosed, &err),
                     -1);
   ck_assert_str_eq (err->msg, "old payload line 3: cannot read \"add element ip kube-proxy s { 10.0.0.1\"");
@@ -666,7 +727,7 @@ START_TEST (test_etp_local_per_node)
   mdl.services[s].ports[0].endpoints[1].node = 1;
   cleanup_free char *n1b = nftables_node_payload (&mdl, 1, NULL);
   cleanup_free char *tx = NULL;
-  ck_assert_int_eq (kube_proxy_nft_sync_payload (n1, n1b, false, &tx, NULL), 0);
+  ck_assert_int_eq (nft_sync_checked (n1, n1b, false, &tx, NULL), 0);
   ck_assert (has_line (tx, "add chain ip kube-proxy local-42NFTM6N-ns2/svc2/tcp/p80"));
   ck_assert (has_line (tx, "add rule ip kube-proxy external-42NFTM6N-ns2/svc2/tcp/p80 goto local-42NFTM6N-ns2/svc2/tcp/p80"));
   ck_assert (has_line (tx, "delete element ip kube-proxy no-endpoint-nodeports { tcp . 3001 }"));
@@ -851,7 +912,7 @@ START_TEST (test_kernel_apply_and_resync)
   fx_changed ();
   cleanup_free char *new = nftables_node_payload (&mdl, 0, NULL);
   cleanup_free char *tx = NULL;
-  ck_assert_int_eq (kube_proxy_nft_sync_payload (old, new, false, &tx, NULL), 0);
+  ck_assert_int_eq (nft_sync_checked (old, new, false, &tx, NULL), 0);
   ck_assert_msg (run_as_loop (tx, &err) == 0, "%s", err ? err->msg : "");
   cleanup_free char *synced = list_here ();
   /* ... gives what NEW gives on a fresh node. */
@@ -871,7 +932,7 @@ START_TEST (test_kernel_apply_and_resync)
                                      "delete chain ip kube-proxy service-Y3O5BOQO-ns6/svc6/tcp/p80\n", &err) == 0,
                  "%s", err ? err->msg : "");
   cleanup_free char *repair = NULL;
-  ck_assert_int_eq (kube_proxy_nft_sync_payload (new, new, true, &repair, NULL), 0);
+  ck_assert_int_eq (nft_sync_checked (new, new, true, &repair, NULL), 0);
   ck_assert_msg (nftables_run (NULL, repair, &err) == 0, "%s", err ? err->msg : "");
   cleanup_free char *repaired = list_here ();
   cleanup_free char *c = listing_tokens (repaired);
@@ -906,6 +967,7 @@ make_suite (void)
   tcase_add_test (tc, test_firewall_allows_node_vips);
   tcase_add_test (tc, test_node_port_addresses);
   tcase_add_test (tc, test_sync_partial);
+  tcase_add_test (tc, test_sync_digest_hashes);
   tcase_add_test (tc, test_sync_affinity_set_removed);
   tcase_add_test (tc, test_sync_fixed_change_starts_over);
   suite_add_tcase (s, tc);

@@ -1174,11 +1174,14 @@ struct proc_key {
   size_t at;           /* its place in the plan: the first of a namespace wins */
 };
 
-/* A node's kube-proxy rules (its namespace's first iptables op): what the
- * next sync needs of them, and a hash of their text (whether they changed). */
+/* A node's rules (its namespace's first iptables op, and in nftables mode
+ * its first nftables op): what the next sync needs of them, and a hash of
+ * their text (whether they changed). */
 struct rules_key {
   char *ns;
-  struct kube_proxy_digest *digest;
+  enum plan_op_kind kind;               /* OP_IPTABLES or OP_NFTABLES */
+  struct kube_proxy_digest *digest;     /* iptables */
+  struct kube_proxy_nft_digest *nft;    /* nftables */
   uint64_t text;
 };
 
@@ -1192,10 +1195,10 @@ struct op_keys {
 };
 
 static struct rules_key *
-op_keys_rules (const struct op_keys *k, const char *ns)
+op_keys_rules (const struct op_keys *k, const char *ns, enum plan_op_kind kind)
 {
-  for (size_t i = 0; k && i < k->n_rules; i++)
-    if (strcmp (k->rules[i].ns, ns) == 0)
+  for (size_t i = 0; k && ns && i < k->n_rules; i++)
+    if (k->rules[i].kind == kind && strcmp (k->rules[i].ns, ns) == 0)
       return &k->rules[i];
   return NULL;
 }
@@ -1207,17 +1210,21 @@ text_hash (const char *text)
   return hash64_mem (text ? text : "", text ? strlen (text) : 0, 0);
 }
 
-/* Keep DIGEST (taken) as NS's, unless NS has one already. */
+/* Keep DIGEST (iptables) or NFT (nftables; taken) as NS's, unless NS has
+ * one of that kind already. */
 static void
-op_keys_add_rules (struct op_keys *k, const char *ns, const char *text, struct kube_proxy_digest *digest)
+op_keys_add_rules (struct op_keys *k, const char *ns, const char *text, struct kube_proxy_digest *digest,
+                   struct kube_proxy_nft_digest *nft)
 {
-  if (op_keys_rules (k, ns))
+  enum plan_op_kind kind = nft ? OP_NFTABLES : OP_IPTABLES;
+  if (op_keys_rules (k, ns, kind))
     {
       kube_proxy_digest_free (digest);
+      kube_proxy_nft_digest_free (nft);
       return;
     }
-  *VEC_PUSH (k->rules, k->n_rules) = (struct rules_key) { .ns = xstrdup (ns), .digest = digest,
-                                                          .text = text_hash (text) };
+  *VEC_PUSH (k->rules, k->n_rules) = (struct rules_key) { .ns = xstrdup (ns), .kind = kind, .digest = digest,
+                                                          .nft = nft, .text = text_hash (text) };
 }
 
 static int
@@ -1273,13 +1280,21 @@ op_keys_of (const struct plan *p)
   for (size_t i = 0; i < p->n_ops; i++)
     if (!is_rules (&p->ops[i]))
       op_keys_push (k, &p->ops[i], i, op_key_hash (&p->ops[i], &sb));
-    else if (p->ops[i].kind == OP_IPTABLES && p->ops[i].ns && !op_keys_rules (k, p->ops[i].ns))
+    else if (p->ops[i].kind == OP_IPTABLES && p->ops[i].ns && !op_keys_rules (k, p->ops[i].ns, OP_IPTABLES))
       {
         /* a payload the sync cannot read keeps no digest: its text stays */
         struct kube_proxy_digest *d = NULL;
         nslab_error_t e = NULL;
         if (kube_proxy_digest_new (p->ops[i].u.ipt.payload, &d, &e) == 0)
-          op_keys_add_rules (k, p->ops[i].ns, p->ops[i].u.ipt.payload, d);
+          op_keys_add_rules (k, p->ops[i].ns, p->ops[i].u.ipt.payload, d, NULL);
+        nslab_error_free (&e);
+      }
+    else if (p->ops[i].kind == OP_NFTABLES && p->ops[i].ns && !op_keys_rules (k, p->ops[i].ns, OP_NFTABLES))
+      {
+        struct kube_proxy_nft_digest *d = NULL;
+        nslab_error_t e = NULL;
+        if (kube_proxy_nft_digest_new (p->ops[i].u.nft.payload, &d, &e) == 0)
+          op_keys_add_rules (k, p->ops[i].ns, p->ops[i].u.nft.payload, NULL, d);
         nslab_error_free (&e);
       }
   op_keys_seal (k);
@@ -1297,6 +1312,7 @@ op_keys_free (struct op_keys *k)
     {
       free (k->rules[i].ns);
       kube_proxy_digest_free (k->rules[i].digest);
+      kube_proxy_nft_digest_free (k->rules[i].nft);
     }
   free (k->rules);
   free (k);
@@ -1379,13 +1395,12 @@ converge_compact (struct plan *p, const struct op_keys *keys)
           op_free (op);
           continue;
         }
-      /* A node's iptables rules are known by their digest; nftables
-       * rules (and any without a digest) by their text, which was built in
-       * a growing buffer: trimmed. */
+      /* A node's rules are known by their digest; any without one by
+       * their text, which was built in a growing buffer: trimmed. */
       char **payload = op->kind == OP_IPTABLES   ? &op->u.ipt.payload
                        : op->kind == OP_NFTABLES ? &op->u.nft.payload
                                                  : NULL;
-      if (op->kind == OP_IPTABLES && op->ns && op_keys_rules (keys, op->ns))
+      if (payload && op_keys_rules (keys, op->ns, op->kind))
         {
           free (*payload);
           *payload = NULL;
@@ -1458,19 +1473,41 @@ replaced (const struct op_keys *old, const struct apply_index *x, const char *ne
    (kube_proxy_nft_sync_payload), started in a child (nftables_start) so
    the nodes' transactions run at once; job->pid < 0 when nothing changed. */
 static int
-nft_sync (const struct plan_op *op, const struct plan *applied, bool full_sync, bool *changed, struct child_job *job,
-          nslab_error_t *err)
+nft_sync (const struct plan_op *op, const struct plan *applied, const struct op_keys *old_keys, struct op_keys *keys,
+          bool full_sync, bool *changed, struct child_job *job, nslab_error_t *err)
 {
   job->pid = -1;
-  const char *old = kube_proxy_nft_plan_payload (applied, op->ns);
+  /* What the node holds: known by its digest (after the first round),
+   * else as the applied plan's text. */
+  const struct rules_key *ok = op_keys_rules (old_keys, op->ns, OP_NFTABLES);
+  const char *old = ok ? NULL : kube_proxy_nft_plan_payload (applied, op->ns);
+  const char *new = op->u.nft.payload;
+  bool first = op->ns && !op_keys_rules (keys, op->ns, OP_NFTABLES);
+  struct kube_proxy_nft_digest *nd = NULL;
   cleanup_free char *payload = NULL;
-  if (old == NULL)
-    payload = xstrdup (op->u.nft.payload);
-  else if (kube_proxy_nft_sync_payload (old, op->u.nft.payload, full_sync, &payload, err) < 0)
+  if (ok)
+    {
+      if (kube_proxy_nft_sync_digest (ok->nft, new, full_sync, &payload, first ? &nd : NULL, err) < 0)
+        return nslab_error_wrap (err, "%s: kube-proxy sync", op->ns);
+    }
+  else if (old == NULL)
+    payload = xstrdup (new);
+  else if (kube_proxy_nft_sync_payload (old, new, full_sync, &payload, err) < 0)
     return nslab_error_wrap (err, "%s: kube-proxy sync", op->ns);
+  if (first && nd == NULL)
+    {
+      nslab_error_t e = NULL;
+      if (kube_proxy_nft_digest_new (new, &nd, &e) < 0)
+        nd = NULL; /* kept as text: the next round reads it from the plan */
+      nslab_error_free (&e);
+    }
+  if (first && nd)
+    op_keys_add_rules (keys, op->ns, new, NULL, nd);
+  else
+    kube_proxy_nft_digest_free (nd);
   if (payload == NULL)
     return 0;
-  if (old && strcmp (old, op->u.nft.payload) != 0)
+  if ((ok && ok->text != text_hash (new)) || (old && strcmp (old, new) != 0))
     *changed = true;
   if (nftables_start (op->ns, payload, job, err) < 0)
     return nslab_error_wrap (err, "%s: kube-proxy sync", op->ns);
@@ -1540,7 +1577,7 @@ converge_apply (const char *lab, const struct control_runtime *rt, const struct 
       if (op->kind == OP_NFTABLES)
         {
           nft_started[n_nft] = monotonic_us ();
-          if (nft_sync (op, applied, full_sync, &changed, &nft_jobs[n_nft], err) < 0)
+          if (nft_sync (op, applied, old_keys, keys, full_sync, &changed, &nft_jobs[n_nft], err) < 0)
             rc = -1;
           else if (nft_jobs[n_nft].pid >= 0)
             n_nft++;
@@ -1550,9 +1587,9 @@ converge_apply (const char *lab, const struct control_runtime *rt, const struct 
         continue;
       /* What the node holds: known by its digest (after the first round),
        * else as the applied plan's text. */
-      const struct rules_key *ok = op_keys_rules (old_keys, op->ns);
+      const struct rules_key *ok = op_keys_rules (old_keys, op->ns, OP_IPTABLES);
       const char *old = ok ? NULL : kube_proxy_plan_payload (applied, op->ns);
-      bool first = op->ns && !op_keys_rules (keys, op->ns);
+      bool first = op->ns && !op_keys_rules (keys, op->ns, OP_IPTABLES);
       struct kube_proxy_digest *nd = NULL;
       cleanup_free char *payload = NULL;
       if (ok && ok->digest)
@@ -1573,7 +1610,7 @@ converge_apply (const char *lab, const struct control_runtime *rt, const struct 
           nslab_error_free (&e);
         }
       if (rc == 0 && first && nd)
-        op_keys_add_rules (keys, op->ns, op->u.ipt.payload, nd);
+        op_keys_add_rules (keys, op->ns, op->u.ipt.payload, nd, NULL);
       else
         kube_proxy_digest_free (nd);
       if (payload

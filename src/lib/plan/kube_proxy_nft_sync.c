@@ -50,6 +50,7 @@ struct nft_obj {
   struct span name;
   struct span def;  /* what follows the name on its add line (empty if nothing) */
   size_t first_rule, last_rule; /* chains: their "add rule" lines, a list through nft_rule.next */
+  uint64_t rules_hash; /* chains: a hash of those lines, in order */
 };
 
 struct nft_rule {
@@ -60,7 +61,8 @@ struct nft_rule {
 struct nft_elem {
   struct span container;
   struct span key;  /* the element's key ("10.43.0.1 . tcp . 443") */
-  struct span line; /* the whole add line */
+  struct span line; /* the whole add line (none in a digest) */
+  uint64_t line_hash;
 };
 
 /* Open addressing over the objects' or elements' indexes, by a hash of
@@ -75,6 +77,7 @@ struct index {
 };
 
 struct nft_table {
+  bool digest; /* unpacked from a digest: hashes for the rules and element lines */
   struct span table_line; /* "add table ..." (s NULL: none) */
   struct nft_obj *objs;
   size_t n_objs;
@@ -291,11 +294,20 @@ parse (const char *what, const char *payload, struct nft_table *t, nslab_error_t
                 return bad_line (what, lineno, line, err);
               continue;
             }
-          *VEC_PUSH (t->elems, t->n_elems) = (struct nft_elem) { .container = name, .key = key, .line = line };
+          *VEC_PUSH (t->elems, t->n_elems) = (struct nft_elem) { .container = name, .key = key, .line = line,
+                                                                 .line_hash = hash64_mem (line.s, line.len, 0) };
           index_add (&t->elems_by_key, elem_hash (name, key), t->n_elems);
         }
       else
         return bad_line (what, lineno, line, err);
+    }
+  for (size_t i = 0; i < t->n_objs; i++)
+    {
+      /* each line's length goes in too: lines do not run into each other */
+      uint64_t h = 0;
+      for (size_t r = t->objs[i].first_rule; r != NO_RULE; r = t->rules[r].next)
+        h = hash64_mem (t->rules[r].line.s, t->rules[r].line.len, h + t->rules[r].line.len + 1);
+      t->objs[i].rules_hash = h;
     }
   return 0;
 }
@@ -326,11 +338,22 @@ same_rules (const struct nft_table *ta, const struct nft_obj *a, const struct nf
 {
   if (a == NULL || b == NULL)
     return false;
+  if (ta->digest || tb->digest)
+    return a->rules_hash == b->rules_hash;
   size_t i = a->first_rule, j = b->first_rule;
   for (; i != NO_RULE && j != NO_RULE; i = ta->rules[i].next, j = tb->rules[j].next)
     if (!span_eq (ta->rules[i].line, tb->rules[j].line))
       return false;
   return i == NO_RULE && j == NO_RULE;
+}
+
+/* Whether two elements of one key are the same line (a digest's by hash). */
+static bool
+same_line (const struct nft_elem *a, const struct nft_elem *b)
+{
+  if (a->line.s == NULL || b->line.s == NULL)
+    return a->line_hash == b->line_hash;
+  return span_eq (a->line, b->line);
 }
 
 static void
@@ -406,7 +429,7 @@ diff (const struct nft_table *o, const struct nft_table *n, bool full)
         {
           const struct nft_elem *oe = &o->elems[i];
           const struct nft_elem *ne = find_elem (n, oe->container, oe->key);
-          if (ne == NULL || !span_eq (ne->line, oe->line))
+          if (ne == NULL || !same_line (ne, oe))
             sb_addf (&sb, "delete element " TABLE_WORDS "%.*s { %.*s }\n", (int) oe->container.len, oe->container.s,
                      (int) oe->key.len, oe->key.s);
         }
@@ -414,7 +437,7 @@ diff (const struct nft_table *o, const struct nft_table *n, bool full)
         {
           const struct nft_elem *ne = &n->elems[i];
           const struct nft_elem *oe = find_elem (o, ne->container, ne->key);
-          if (oe == NULL || !span_eq (ne->line, oe->line))
+          if (oe == NULL || !same_line (ne, oe))
             add_span_line (&sb, ne->line);
         }
     }
@@ -448,6 +471,23 @@ diff (const struct nft_table *o, const struct nft_table *n, bool full)
   return sb_steal (&sb);
 }
 
+/* The transaction from O to N's NEW_PAYLOAD into *out (see
+ * kube_proxy_nft_sync_payload). */
+static void
+sync_tables (const struct nft_table *o, const struct nft_table *n, const char *new_payload, bool full, char **out)
+{
+  *out = NULL;
+  char *tx = diff (o, n, full);
+  if (tx == NULL)
+    /* Start over in one transaction: the add makes the delete safe when
+       the table is already gone. */
+    *out = xasprintf ("add table ip kube-proxy\ndelete table ip kube-proxy\n%s", new_payload);
+  else if (*tx == '\0')
+    free (tx);
+  else
+    *out = tx;
+}
+
 int
 kube_proxy_nft_sync_payload (const char *old_payload, const char *new_payload, bool full, char **out,
                              nslab_error_t *err)
@@ -465,17 +505,167 @@ kube_proxy_nft_sync_payload (const char *old_payload, const char *new_payload, b
       table_free (&n);
       return -1;
     }
-  char *tx = diff (&o, &n, full);
+  sync_tables (&o, &n, new_payload, full, out);
   table_free (&o);
   table_free (&n);
-  if (tx == NULL)
-    /* Start over in one transaction: the add makes the delete safe when
-       the table is already gone. */
-    *out = xasprintf ("add table ip kube-proxy\ndelete table ip kube-proxy\n%s", new_payload);
-  else if (*tx == '\0')
-    free (tx);
-  else
-    *out = tx;
+  return 0;
+}
+
+/* ---- the digest: what diff reads of the table a node holds ---- */
+
+struct packed_obj {
+  uint64_t rules_hash;
+  uint32_t name, def; /* offsets in strs */
+  uint16_t name_len, def_len;
+  char kind;
+};
+
+struct packed_elem {
+  uint64_t line_hash;
+  uint32_t container, key;
+  uint16_t container_len, key_len;
+};
+
+struct kube_proxy_nft_digest {
+  char *strs;
+  struct packed_obj *objs;
+  size_t n_objs;
+  struct packed_elem *elems;
+  size_t n_elems;
+};
+
+/* S into D's strs (at *LEN, grown to *CAP): its offset. */
+static uint32_t
+strs_add (struct kube_proxy_nft_digest *d, size_t *len, size_t *cap, struct span s)
+{
+  if (*len + s.len + 1 > *cap)
+    {
+      *cap = 2 * (*len + s.len + 1);
+      d->strs = xrealloc (d->strs, *cap);
+    }
+  uint32_t at = (uint32_t) *len;
+  memcpy (d->strs + *len, s.s, s.len);
+  *len += s.len;
+  return at;
+}
+
+static bool
+fits16 (struct span s)
+{
+  return s.len <= UINT16_MAX;
+}
+
+/* T (parsed) as a digest; NULL when a name, definition or key is too long
+ * to pack (the caller keeps the text). */
+static struct kube_proxy_nft_digest *
+pack (const struct nft_table *t)
+{
+  struct kube_proxy_nft_digest *d = xcalloc (1, sizeof *d);
+  size_t len = 0, cap = 0;
+  d->objs = xcalloc (t->n_objs + 1, sizeof *d->objs);
+  d->elems = xcalloc (t->n_elems + 1, sizeof *d->elems);
+  for (size_t i = 0; i < t->n_objs; i++)
+    {
+      const struct nft_obj *o = &t->objs[i];
+      if (!fits16 (o->name) || !fits16 (o->def) || len > UINT32_MAX / 2)
+        goto too_big;
+      d->objs[i] = (struct packed_obj) { .rules_hash = o->rules_hash, .kind = o->kind,
+                                         .name_len = (uint16_t) o->name.len, .def_len = (uint16_t) o->def.len };
+      d->objs[i].name = strs_add (d, &len, &cap, o->name);
+      d->objs[i].def = strs_add (d, &len, &cap, o->def);
+    }
+  d->n_objs = t->n_objs;
+  for (size_t i = 0; i < t->n_elems; i++)
+    {
+      const struct nft_elem *e = &t->elems[i];
+      if (!fits16 (e->container) || !fits16 (e->key) || len > UINT32_MAX / 2)
+        goto too_big;
+      d->elems[i] = (struct packed_elem) { .line_hash = e->line_hash, .container_len = (uint16_t) e->container.len,
+                                           .key_len = (uint16_t) e->key.len };
+      /* an element's set or map is one of the objects: its name is there */
+      const struct nft_obj *c = find_obj (t, 'm', e->container);
+      if (c == NULL)
+        c = find_obj (t, 's', e->container);
+      d->elems[i].container = c ? d->objs[c - t->objs].name : strs_add (d, &len, &cap, e->container);
+      d->elems[i].key = strs_add (d, &len, &cap, e->key);
+    }
+  d->n_elems = t->n_elems;
+  d->strs = xrealloc (d->strs, len + 1);
+  return d;
+too_big:
+  kube_proxy_nft_digest_free (d);
+  return NULL;
+}
+
+/* D as a table diff reads (its spans in D's strs; free with table_free). */
+static void
+unpack (const struct kube_proxy_nft_digest *d, struct nft_table *t)
+{
+  memset (t, 0, sizeof *t);
+  t->digest = true;
+  t->objs = xcalloc (d->n_objs + 1, sizeof *t->objs);
+  t->elems = xcalloc (d->n_elems + 1, sizeof *t->elems);
+  for (size_t i = 0; i < d->n_objs; i++)
+    {
+      const struct packed_obj *p = &d->objs[i];
+      t->objs[i] = (struct nft_obj) { .kind = p->kind, .name = { d->strs + p->name, p->name_len },
+                                      .def = { d->strs + p->def, p->def_len }, .first_rule = NO_RULE,
+                                      .last_rule = NO_RULE, .rules_hash = p->rules_hash };
+      index_add (&t->objs_by_name, obj_hash (p->kind, t->objs[i].name), i + 1);
+    }
+  t->n_objs = d->n_objs;
+  for (size_t i = 0; i < d->n_elems; i++)
+    {
+      const struct packed_elem *p = &d->elems[i];
+      t->elems[i] = (struct nft_elem) { .container = { d->strs + p->container, p->container_len },
+                                        .key = { d->strs + p->key, p->key_len }, .line_hash = p->line_hash };
+      index_add (&t->elems_by_key, elem_hash (t->elems[i].container, t->elems[i].key), i + 1);
+    }
+  t->n_elems = d->n_elems;
+}
+
+int
+kube_proxy_nft_digest_new (const char *payload, struct kube_proxy_nft_digest **out, nslab_error_t *err)
+{
+  *out = NULL;
+  struct nft_table t;
+  int rc = parse ("new", payload, &t, err);
+  if (rc == 0 && (*out = pack (&t)) == NULL)
+    rc = nslab_error_invalid (err, "nftables payload: a name or key too long to keep as a digest");
+  table_free (&t);
+  return rc;
+}
+
+void
+kube_proxy_nft_digest_free (struct kube_proxy_nft_digest *d)
+{
+  if (d == NULL)
+    return;
+  free (d->strs);
+  free (d->objs);
+  free (d->elems);
+  free (d);
+}
+
+int
+kube_proxy_nft_sync_digest (const struct kube_proxy_nft_digest *old, const char *new_payload, bool full, char **out,
+                            struct kube_proxy_nft_digest **new_digest, nslab_error_t *err)
+{
+  *out = NULL;
+  if (new_digest)
+    *new_digest = NULL;
+  struct nft_table o, n;
+  if (parse ("new", new_payload, &n, err) < 0)
+    {
+      table_free (&n);
+      return -1;
+    }
+  unpack (old, &o);
+  sync_tables (&o, &n, new_payload, full, out);
+  if (new_digest)
+    *new_digest = pack (&n);
+  table_free (&o);
+  table_free (&n);
   return 0;
 }
 

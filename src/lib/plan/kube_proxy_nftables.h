@@ -35,6 +35,19 @@ char *nftables_node_payload (const struct model *m, int node, const struct kube_
  * when nothing changed. -1 with err naming the line it cannot read. */
 int kube_proxy_nft_sync_payload (const char *old_payload, const char *new_payload, bool full, char **out,
                                  nslab_error_t *err);
+/* What a sync needs of the table a node holds, without its payload's text:
+ * every chain's, set's and map's name and definition, a hash of each
+ * chain's rules, every element's set or map, key and a hash of its line.
+ * Half the text's size: the control loop keeps one per node between
+ * rounds. -1 with err as kube_proxy_nft_sync_payload's. */
+struct kube_proxy_nft_digest;
+int kube_proxy_nft_digest_new (const char *payload, struct kube_proxy_nft_digest **out, nslab_error_t *err);
+void kube_proxy_nft_digest_free (struct kube_proxy_nft_digest *d);
+/* kube_proxy_nft_sync_payload from OLD's digest: the same transaction.
+ * *NEW_DIGEST (if not NULL): NEW_PAYLOAD's digest, for the next sync (NULL
+ * if it cannot be packed: the caller keeps the text). */
+int kube_proxy_nft_sync_digest (const struct kube_proxy_nft_digest *old, const char *new_payload, bool full,
+                                char **out, struct kube_proxy_nft_digest **new_digest, nslab_error_t *err);
 struct plan;
 /* The payload of the plan's OP_NFTABLES op in namespace ns, or NULL. */
 const char *kube_proxy_nft_plan_payload (const struct plan *p, const char *ns);
