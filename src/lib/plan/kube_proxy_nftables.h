@@ -38,8 +38,8 @@ int kube_proxy_nft_sync_payload (const char *old_payload, const char *new_payloa
 /* What a sync needs of the table a node holds, without its payload's text:
  * every chain's, set's and map's name and definition, a hash of each
  * chain's rules, every element's set or map, key and a hash of its line.
- * Half the text's size: the control loop keeps one per node between
- * rounds. -1 with err as kube_proxy_nft_sync_payload's. */
+ * About a quarter of the text's size: the control loop keeps one per node
+ * between rounds. -1 with err as kube_proxy_nft_sync_payload's. */
 struct kube_proxy_nft_digest;
 int kube_proxy_nft_digest_new (const char *payload, struct kube_proxy_nft_digest **out, nslab_error_t *err);
 void kube_proxy_nft_digest_free (struct kube_proxy_nft_digest *d);
