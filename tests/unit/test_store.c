@@ -309,6 +309,16 @@ START_TEST (test_kinds_version)
           struct store_kinds_version p = kv_of (l.s, "Pod", &pod_rows);
           ck_assert (p.count == pods.count && p.newest == pods.newest);
         }
+      /* data_version: moved by the other connection's commit only */
+      uint64_t dv0 = 0, dv1 = 0, dv2 = 0;
+      ck_assert_int_eq (store_data_version (l.s, &dv0, &err), 0);
+      kv_of (l.s, "ConfigMap", &rows);
+      ck_assert_int_eq (store_data_version (l.s, &dv1, &err), 0);
+      ck_assert_uint_eq (dv1, dv0);
+      put_config_map (other, "kv-dv", "a");
+      ck_assert_int_eq (store_data_version (l.s, &dv2, &err), 0);
+      ck_assert_uint_ne (dv2, dv1);
+      ck_assert_int_eq (store_delete (l.s, "ConfigMap", "demo", "kv-dv", &err), 0);
       /* every kind but ConfigMap: unmoved by them */
       struct store_kinds_version except;
       ck_assert_int_eq (store_kinds_version_except (l.s, (const char *const[4]) { "ConfigMap", NULL, NULL, NULL },
