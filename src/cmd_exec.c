@@ -68,30 +68,63 @@ give_terminal (pid_t pgrp)
   sigaction (SIGTTOU, &old, NULL);
 }
 
+/* What is sent to nslab exec while its command runs is for the command,
+ * as sudo relays it: timeout(1)'s SIGTERM, a script's kill, a closing
+ * terminal's SIGHUP. Without this the command outlives the exec that a
+ * script stopped (an orphan still holding its stdout). */
+static const int forwarded_signals[] = { SIGTERM, SIGHUP, SIGUSR1, SIGUSR2 };
+#define N_FORWARDED (sizeof forwarded_signals / sizeof forwarded_signals[0])
+static volatile sig_atomic_t exec_child;
+
+static void
+forward_signal (int sig)
+{
+  int saved = errno;
+  if (exec_child > 0)
+    kill ((pid_t) exec_child, sig);
+  errno = saved;
+}
+
 /* Run CMD and wait: returns its exit status as a shell reports it (128+N
  * for signal N), or -1 with *err set when it could not be started. */
 static int
 run (char **cmd, uint64_t limit_caps, nslab_error_t *err)
 {
   struct sigaction ign = { .sa_handler = SIG_IGN }, old_int, old_quit;
+  struct sigaction fwd = { .sa_handler = forward_signal, .sa_flags = SA_RESTART }, old_fwd[N_FORWARDED];
+  sigset_t fwd_set, old_mask;
   enum exec_tty tty = exec_tty_of_stdin ();
   fflush (NULL);
   /* Like system(): while CMD runs, ^C and ^\ are for it, not for us. */
   sigemptyset (&ign.sa_mask);
   sigaction (SIGINT, &ign, &old_int);
   sigaction (SIGQUIT, &ign, &old_quit);
+  /* The forwarded ones wait (blocked) until the child's pid is known. */
+  sigemptyset (&fwd_set);
+  sigemptyset (&fwd.sa_mask);
+  for (size_t i = 0; i < N_FORWARDED; i++)
+    sigaddset (&fwd_set, forwarded_signals[i]);
+  sigprocmask (SIG_BLOCK, &fwd_set, &old_mask);
+  for (size_t i = 0; i < N_FORWARDED; i++)
+    sigaction (forwarded_signals[i], &fwd, &old_fwd[i]);
   pid_t pid = fork ();
   if (pid < 0)
     {
       int e = errno;
       sigaction (SIGINT, &old_int, NULL);
       sigaction (SIGQUIT, &old_quit, NULL);
+      for (size_t i = 0; i < N_FORWARDED; i++)
+        sigaction (forwarded_signals[i], &old_fwd[i], NULL);
+      sigprocmask (SIG_SETMASK, &old_mask, NULL);
       return nslab_error (err, e, "fork");
     }
   if (pid == 0)
     {
       sigaction (SIGINT, &old_int, NULL);
       sigaction (SIGQUIT, &old_quit, NULL);
+      for (size_t i = 0; i < N_FORWARDED; i++)
+        sigaction (forwarded_signals[i], &old_fwd[i], NULL);
+      sigprocmask (SIG_SETMASK, &old_mask, NULL);
       /* Another session's terminal (tcgetsid says ENOTTY for it too) is
        * not ours to take: the command then runs without one, as a
        * container's does when its terminal could not be set up. */
@@ -120,6 +153,8 @@ run (char **cmd, uint64_t limit_caps, nslab_error_t *err)
       /* The shell's conventions: not found 127, found but not runnable 126. */
       _exit (e == ENOENT || e == ENOTDIR ? 127 : 126);
     }
+  exec_child = pid;
+  sigprocmask (SIG_SETMASK, &old_mask, NULL);
   /* Both sides, whichever runs first. */
   if (tty == EXEC_TTY_FOREGROUND)
     {
@@ -145,10 +180,16 @@ run (char **cmd, uint64_t limit_caps, nslab_error_t *err)
     }
   if (tty == EXEC_TTY_FOREGROUND)
     give_terminal (getpgrp ());
+  int wait_errno = errno;
+  sigprocmask (SIG_BLOCK, &fwd_set, NULL);
+  exec_child = 0;
+  for (size_t i = 0; i < N_FORWARDED; i++)
+    sigaction (forwarded_signals[i], &old_fwd[i], NULL);
+  sigprocmask (SIG_SETMASK, &old_mask, NULL);
   sigaction (SIGINT, &old_int, NULL);
   sigaction (SIGQUIT, &old_quit, NULL);
   if (r < 0)
-    return nslab_error (err, errno, "wait for %s", cmd[0]);
+    return nslab_error (err, wait_errno, "wait for %s", cmd[0]);
   if (WIFEXITED (status))
     return WEXITSTATUS (status);
   if (WIFSIGNALED (status))

@@ -77,6 +77,19 @@ up_seed () {
   [ "$status" -eq 1 ]
   run "$NSLAB" exec k3s node/cp1 -- sh -c 'kill -TERM $$'
   [ "$status" -eq 143 ]
+  # what stops nslab exec stops its command (as sudo relays it): timeout(1),
+  # a script's kill; the command's end is the exec's status, nothing left
+  run -124 timeout 1 "$NSLAB" exec k3s -n demo pod/$web1 -- sleep 30
+  "$NSLAB" exec k3s -n demo pod/$web1 -- sh -c 'trap "echo got TERM; exit 3" TERM; sleep 30 & wait' \
+    > "$BATS_TEST_TMPDIR/term" &
+  xpid=$!
+  sleep 1
+  kill -TERM "$xpid"
+  st=0
+  wait "$xpid" || st=$?
+  [ "$st" -eq 3 ]
+  [ "$(cat "$BATS_TEST_TMPDIR/term")" = "got TERM" ]
+  ! pgrep -x sleep
   run -127 "$NSLAB" exec k3s node/cp1 -- no-such-command-xyz
   [ "$output" = "nslab: exec no-such-command-xyz: No such file or directory" ]
 
