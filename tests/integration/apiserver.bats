@@ -522,7 +522,42 @@ lab_without_web () {
   [ "$(jq -r 'select(.type == "ADDED") | .type' "$out.raw")" = "" ]
   # kubectl rollout status reads the deployment through a watch
   run timeout 10 "$NSLAB" kubectl k3s -n demo rollout status deploy/web
-  [ "$status" -eq 0 ]
+  [ "$status" -eq 0 ] || { echo "rollout status: $status: $output" >&2; kc -n demo get deploy web -o json >&2; false; }
   [ "$output" = 'deployment "web" successfully rolled out' ]
+  "$NSLAB" down k3s
+}
+
+@test "apiserver: a watch outlasts a store it cannot read for a moment; past 3 s it ends with kube-apiserver's ERROR event, logged" {
+  "$NSLAB" up "$SEED" > /dev/null
+  db=$STATE_ROOT/k3s/store.db
+  hide () { sqlite3 -cmd '.timeout 10000' "$db" "UPDATE meta SET key = 'hidden' WHERE key = 'resourceVersion'"; }
+  unhide () { sqlite3 -cmd '.timeout 10000' "$db" "UPDATE meta SET key = 'resourceVersion' WHERE key = 'hidden'"; }
+  out=$BATS_TEST_TMPDIR/raw
+  rv=$(kc get --raw /api/v1/namespaces/demo/pods | jq -r .metadata.resourceVersion)
+  kc -n demo get --raw "/api/v1/namespaces/demo/pods?watch=true&resourceVersion=$rv&timeoutSeconds=60" > "$out" 2>&1 &
+  rpid=$!
+  sleep 0.5
+  # a second without the store: logged, the stream goes on
+  hide
+  sleep 1
+  unhide
+  kc -n demo scale deploy web --replicas=3 > /dev/null
+  for _ in $(seq 100); do grep -q '"type":"ADDED"' "$out" && break; sleep 0.1; done
+  grep -q '"type":"ADDED"' "$out"
+  kill -0 "$rpid"
+  grep -q '^watch /api/v1/namespaces/demo/pods: .*resourceVersion' "$STATE_ROOT/k3s/logs/apiserver.log"
+  # longer: the ERROR event, a Status, ends the stream (kubectl's read ends cleanly)
+  hide
+  for _ in $(seq 100); do kill -0 "$rpid" 2>/dev/null || break; sleep 0.1; done
+  unhide
+  wait "$rpid"
+  last=$(tail -n 1 "$out")
+  [ "$(jq -r .type <<< "$last")" = ERROR ]
+  [ "$(jq -r '.object | "\(.kind) \(.status) \(.reason) \(.code)"' <<< "$last")" = "Status Failure InternalError 500" ]
+  jq -r .object.message <<< "$last" | grep -q resourceVersion
+  # every line before it a pod's event
+  [ "$(head -n -1 "$out" | jq -r '.object.kind' | sort -u)" = Pod ]
+  # the server keeps serving
+  [ "$(kc -n demo get pods -o name | wc -l)" = 3 ]
   "$NSLAB" down k3s
 }

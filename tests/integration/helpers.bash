@@ -97,6 +97,14 @@ common_teardown () {
     assert_nothing_left || rc=1
   else
     rc=2
+    # What the labs' API servers and control loops said, shown with the
+    # failure (a CI run's only trace of their errors).
+    local log
+    for log in "$STATE_ROOT"/*/logs/apiserver.log "$STATE_ROOT"/*/logs/controller.log; do
+      [ -s "$log" ] || continue
+      echo "== ${log#"$STATE_ROOT"/} (last 15 lines) =="
+      tail -n 15 "$log"
+    done >&2
   fi
   # Clean up whatever a failed test left, so the next one starts fresh.
   if [ "$rc" != 0 ]; then

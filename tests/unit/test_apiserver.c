@@ -7,6 +7,7 @@
 #include "unit.h"
 
 #include <jansson.h>
+#include <sqlite3.h>
 
 #include "apiserver/api.h"
 #include "apiserver/create.h"
@@ -454,7 +455,8 @@ next_events (struct api *a, struct api_watch *w)
   struct strbuf raw, out;
   sb_init (&raw);
   sb_init (&out);
-  ck_assert (api_watch_next (a, w, &raw));
+  nslab_error_t err = NULL;
+  ck_assert_msg (api_watch_next (a, w, &raw, &err) == 0, "%s", err ? err->msg : "");
   for (char *save = NULL, *line = strtok_r (raw.buf ? raw.buf : (char *) "", "\n", &save); line;
        line = strtok_r (NULL, "\n", &save))
     {
@@ -537,6 +539,48 @@ START_TEST (watch_events)
   cleanup_free char *left = next_events (a, sw);
   cleanup_free char *want_left = xasprintf ("DELETED %s\n", first);
   ck_assert_str_eq (left, want_left);
+
+  /* A store it cannot read: the poll fails, nothing is appended, and the
+   * next one takes up where it started (the change made meanwhile comes). */
+  cleanup_free char *db_path = xasprintf ("%s/k3s/%s", state_dir, STORE_FILE);
+  sqlite3 *db = NULL;
+  ck_assert_int_eq (sqlite3_open (db_path, &db), SQLITE_OK);
+  sqlite3_busy_timeout (db, 10000);
+  ck_assert_int_eq (sqlite3_exec (db, "UPDATE meta SET key = 'hidden' WHERE key = 'resourceVersion'", NULL, NULL, NULL),
+                    SQLITE_OK);
+  struct strbuf raw;
+  sb_init (&raw);
+  nslab_error_t werr = NULL;
+  ck_assert_int_eq (api_watch_next (a, sw, &raw, &werr), -1);
+  ck_assert_ptr_nonnull (werr);
+  ck_assert_uint_eq (raw.len, 0);
+  ck_assert_int_eq (sqlite3_exec (db, "UPDATE meta SET key = 'resourceVersion' WHERE key = 'hidden'", NULL, NULL, NULL),
+                    SQLITE_OK);
+  sqlite3_close (db);
+  json_object_set_new (json_object_get (json_object_get (p0, "metadata"), "labels"), "tier", json_string ("x"));
+  ck_assert_int_eq (store_put (s, p0, &err), 0);
+  cleanup_free char *back = next_events (a, sw);
+  cleanup_free char *want_back = xasprintf ("ADDED %s\n", first);
+  ck_assert_str_eq (back, want_back);
+  /* What ends a watch that cannot go on: kube-apiserver's ERROR event, a
+   * Status with the error's message. */
+  cleanup_free char *msg = nslab_error_line (werr);
+  api_watch_error (werr, &raw);
+  nslab_error_free (&werr);
+  ck_assert_uint_gt (raw.len, 0);
+  ck_assert_int_eq (raw.buf[raw.len - 1], '\n');
+  ck_assert_ptr_null (memchr (raw.buf, '\n', raw.len - 1));
+  json_t *ev = load (raw.buf);
+  ck_assert_str_eq (json_string_value (json_object_get (ev, "type")), "ERROR");
+  const json_t *st = json_object_get (ev, "object");
+  ck_assert_str_eq (json_string_value (json_object_get (st, "kind")), "Status");
+  ck_assert_str_eq (json_string_value (json_object_get (st, "status")), "Failure");
+  ck_assert_str_eq (json_string_value (json_object_get (st, "reason")), "InternalError");
+  ck_assert_int_eq (json_integer_value (json_object_get (st, "code")), 500);
+  ck_assert_str_eq (json_string_value (json_object_get (st, "message")), msg);
+  ck_assert_ptr_nonnull (strstr (msg, "resourceVersion"));
+  json_decref (ev);
+  sb_free (&raw);
 
   /* Errors as answers: an unknown collection, a bad selector. */
   struct api_request bad = list;

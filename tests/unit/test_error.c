@@ -40,6 +40,23 @@ START_TEST (test_hint_after_errno_text)
 }
 END_TEST
 
+/* The one-line form another program's message takes (an API Status, a
+ * server's log): no "nslab: ", no hint, a newline in the message escaped. */
+START_TEST (test_line_has_no_prefix_and_no_hint)
+{
+  nslab_error_t err = NULL;
+  nslab_error (&err, ENOENT, "open /proc/sys/net/bridge/x");
+  nslab_error_hint (&err, "is br_netfilter loaded?");
+  cleanup_free char *line = nslab_error_line (err);
+  ck_assert_str_eq (line, "open /proc/sys/net/bridge/x: No such file or directory");
+  nslab_error_free (&err);
+  nslab_error (&err, 0, "store.db: read\nresourceVersion");
+  cleanup_free char *plain = nslab_error_line (err);
+  ck_assert_str_eq (plain, "store.db: read\\nresourceVersion");
+  nslab_error_free (&err);
+}
+END_TEST
+
 START_TEST (test_hints_accumulate_as_lines)
 {
   nslab_error_t err = NULL;
@@ -128,6 +145,7 @@ make_suite (void)
   tcase_add_test (tc, test_wrap_and_errno_text);
   tcase_add_test (tc, test_hint_after_errno_text);
   tcase_add_test (tc, test_hints_accumulate_as_lines);
+  tcase_add_test (tc, test_line_has_no_prefix_and_no_hint);
   tcase_add_test (tc, test_hint_and_wrap_on_no_error);
   tcase_add_test (tc, test_escape_controls_bidi_zero_width);
   tcase_add_test (tc, test_format_escapes_msg_newlines_but_keeps_hint_lines);

@@ -299,7 +299,7 @@ not_found (struct api_response *out, const struct resource *r, const char *name)
 static void
 internal (struct api_response *out, nslab_error_t *err)
 {
-  cleanup_free char *msg = nslab_error_format (*err);
+  cleanup_free char *msg = nslab_error_line (*err);
   nslab_error_free (err);
   fail (out, 500, NULL, NULL, "%s", msg);
 }
@@ -1251,6 +1251,22 @@ api_watch_start (struct api *a, const struct api_request *req, const char *resou
   return w;
 }
 
+/* One line of a watch's stream: {"type":TYPE,"object":O} (O stolen). */
+static void
+add_event (const char *type, json_t *o, struct strbuf *out)
+{
+  json_t *ev = json_pack ("{s:s, s:o}", "type", type, "object", o);
+  size_t len = 0;
+  char *line = ev ? json_text (ev, JSON_COMPACT, &len) : NULL;
+  json_decref (ev);
+  if (line)
+    {
+      sb_addn (out, line, len);
+      sb_addn (out, "\n", 1);
+      free (line);
+    }
+}
+
 static void
 watch_event (struct api_watch *w, const char *type, json_t *obj, const char *rv, struct strbuf *out)
 {
@@ -1263,32 +1279,22 @@ watch_event (struct api_watch *w, const char *type, json_t *obj, const char *rv,
     }
   else
     o = json_incref (obj);
-  json_t *ev = json_pack ("{s:s, s:o}", "type", type, "object", o);
-  size_t len = 0;
-  char *line = json_text (ev, JSON_COMPACT, &len);
-  json_decref (ev);
-  if (line)
-    {
-      sb_addn (out, line, len);
-      sb_addn (out, "\n", 1);
-      free (line);
-    }
+  add_event (type, o, out);
 }
 
-bool
-api_watch_next (struct api *a, struct api_watch *w, struct strbuf *out)
+int
+api_watch_next (struct api *a, struct api_watch *w, struct strbuf *out, nslab_error_t *err)
 {
   uint64_t rv = 0;
   json_t *items = NULL;
-  nslab_error_t e = NULL;
   pthread_mutex_lock (&a->mu);
-  int rc = store_resource_version (a->store, &rv, &e);
+  int rc = store_resource_version (a->store, &rv, err);
   if (rc == 0 && rv != w->rv)
     {
       struct list_cache *c = &a->cache[w->r - resources];
       if (c->items == NULL || c->rv != rv)
         {
-          rc = refill (a, c, w->r->kind, &e);
+          rc = refill (a, c, w->r->kind, err);
           c->rv = rc == 0 ? rv : 0;
         }
       if (rc == 0)
@@ -1296,12 +1302,9 @@ api_watch_next (struct api *a, struct api_watch *w, struct strbuf *out)
     }
   pthread_mutex_unlock (&a->mu);
   if (rc < 0)
-    {
-      nslab_error_free (&e);
-      return false;
-    }
+    return -1;
   if (items == NULL)
-    return true;
+    return 0;
   w->rv = rv;
   cleanup_free char *rvs = xasprintf ("%llu", (unsigned long long) rv);
   json_t *seen = json_object ();
@@ -1343,7 +1346,17 @@ api_watch_next (struct api *a, struct api_watch *w, struct strbuf *out)
   /* After the first round, whatever appears is new. */
   w->start_all = true;
   json_decref (items);
-  return true;
+  return 0;
+}
+
+void
+api_watch_error (const nslab_error_t err, struct strbuf *out)
+{
+  struct api_response r = { 0 };
+  cleanup_free char *msg = nslab_error_line (err);
+  fail (&r, 500, NULL, NULL, "%s", msg);
+  add_event ("ERROR", json_incref (r.body), out);
+  api_response_free (&r);
 }
 
 void

@@ -68,9 +68,13 @@ struct api_watch;
  * collection, a 400 for a bad selector). */
 struct api_watch *api_watch_start (struct api *a, const struct api_request *req, const char *resource_version,
                                    struct api_response *out);
-/* Append to OUT the events since the last call (or the start); false once
- * the watch has ended (an internal error). Thread-safe. */
-bool api_watch_next (struct api *a, struct api_watch *w, struct strbuf *out);
+/* Append to OUT the events since the last call (or the start). -1 with
+ * *err when the store could not be read: nothing was appended, and the
+ * next call tries again from where this one started. Thread-safe. */
+int api_watch_next (struct api *a, struct api_watch *w, struct strbuf *out, nslab_error_t *err);
+/* Append the event that ends a watch on an error, as kube-apiserver's:
+ * {"type":"ERROR","object":<a Status of code 500 with ERR's message>}. */
+void api_watch_error (const nslab_error_t err, struct strbuf *out);
 void api_watch_free (struct api_watch *w);
 
 /* The path of TYPE's collection ("pods", "po", "deploy", "deployments.apps",

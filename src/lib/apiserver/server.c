@@ -64,15 +64,33 @@ respond (struct MHD_Connection *c, const struct api_response *r, size_t *sent)
  * server's --min-request-timeout). */
 #define WATCH_POLL_MS 100
 #define WATCH_DEFAULT_SECONDS 1800
+/* How many polls in a row a watch may find the store unreadable before it
+ * ends with an ERROR event: each failure is logged, and one that passes
+ * (a lock held past the busy timeout) costs the client nothing. */
+#define WATCH_FAILED_POLLS 30
 
 struct watch_stream {
   struct api *a;
   struct api_watch *w;
   struct MHD_Connection *c;
+  char *path;
   struct strbuf buf;
   size_t off;
   time_t until;
+  unsigned failed; /* polls in a row that could not read the store */
+  bool ended;      /* the ERROR event is the last thing in buf */
 };
+
+/* The server's log is its stderr (the lab's logs/apiserver.log). */
+static void server_log (const char *fmt, ...) __attribute__ ((format (printf, 1, 2)));
+static void
+server_log (const char *fmt, ...)
+{
+  va_list ap;
+  va_start (ap, fmt);
+  vfprintf (stderr, fmt, ap);
+  va_end (ap);
+}
 
 /* The client went away: kubectl sends nothing during a watch, so anything
  * to read (its TLS close_notify) or a hang-up ends it. */
@@ -96,10 +114,26 @@ watch_read (void *cls, uint64_t pos, char *out, size_t max)
   struct watch_stream *ws = cls;
   while (ws->off == ws->buf.len)
     {
+      if (ws->ended)
+        return MHD_CONTENT_READER_END_OF_STREAM;
       ws->buf.len = 0;
       ws->off = 0;
-      if (!api_watch_next (ws->a, ws->w, &ws->buf))
-        return MHD_CONTENT_READER_END_WITH_ERROR;
+      nslab_error_t e = NULL;
+      if (api_watch_next (ws->a, ws->w, &ws->buf, &e) == 0)
+        ws->failed = 0;
+      else
+        {
+          cleanup_free char *msg = nslab_error_line (e);
+          server_log ("watch %s: %s\n", ws->path, msg);
+          if (++ws->failed == WATCH_FAILED_POLLS)
+            {
+              api_watch_error (e, &ws->buf);
+              ws->ended = true;
+            }
+          nslab_error_free (&e);
+          if (ws->ended)
+            continue;
+        }
       if (ws->buf.len)
         break;
       if (time (NULL) >= ws->until || client_gone (ws->c, WATCH_POLL_MS))
@@ -117,6 +151,7 @@ watch_free (void *cls)
   struct watch_stream *ws = cls;
   api_watch_free (ws->w);
   sb_free (&ws->buf);
+  free (ws->path);
   free (ws);
 }
 
@@ -136,6 +171,7 @@ start_watch (struct api *a, struct MHD_Connection *c, const struct api_request *
   ws->a = a;
   ws->w = w;
   ws->c = c;
+  ws->path = xstrdup (req->path);
   sb_init (&ws->buf);
   const char *t = MHD_lookup_connection_value (c, MHD_GET_ARGUMENT_KIND, "timeoutSeconds");
   long secs = t ? atol (t) : 0;

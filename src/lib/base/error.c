@@ -240,6 +240,17 @@ nslab_error_format (const nslab_error_t err)
   return out;
 }
 
+char *
+nslab_error_line (const nslab_error_t err)
+{
+  char *msg = nslab_escape (err->msg, false);
+  char *out = NULL;
+  if (asprintf (&out, "%s%s%s", msg, err->status ? ": " : "", err->status ? strerror (err->status) : "") < 0)
+    abort ();
+  free (msg);
+  return out;
+}
+
 int
 nslab_error_print (nslab_error_t *err)
 {

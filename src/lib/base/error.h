@@ -68,6 +68,10 @@ int nslab_error_keep_first_of (nslab_error_t *err, nslab_error_t *errs, size_t n
 int nslab_error_exit_code (const nslab_error_t err);
 /* The printed form described above, ending in '\n'; malloc'd. */
 char *nslab_error_format (const nslab_error_t err);
+/* The error as one line, for another program's message (an API Status, a
+ * reply, a server's log): "<msg>[: <strerror(status)>]", without "nslab: "
+ * and the hint; malloc'd. */
+char *nslab_error_line (const nslab_error_t err);
 /* Print nslab_error_format() to stderr and free *err; returns the exit
  * code. Called by the CLI's main() only (and the echo app's own main). */
 int nslab_error_print (nslab_error_t *err);

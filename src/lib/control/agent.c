@@ -250,19 +250,6 @@ serve_one (const struct control_runtime *rt, const char *text, nslab_error_t *er
   return rc;
 }
 
-/* The error as one line: "msg: strerror", no "nslab: ", no hint. */
-static char *
-one_line (nslab_error_t e)
-{
-  char *s = nslab_error_format (e);
-  char *nl = strchr (s, '\n');
-  if (nl)
-    *nl = '\0';
-  if (strncmp (s, "nslab: ", 7) == 0)
-    memmove (s, s + 7, strlen (s + 7) + 1);
-  return s;
-}
-
 int
 agent_serve (const char *lab, int fd, nslab_error_t *err)
 {
@@ -288,7 +275,7 @@ agent_serve_rt (const struct control_runtime *rt, int fd, nslab_error_t *err)
         reply = xstrdup ("ok");
       else
         {
-          cleanup_free char *line = one_line (e);
+          cleanup_free char *line = nslab_error_line (e);
           reply = xasprintf ("error: %s", line);
           nslab_error_free (&e);
         }

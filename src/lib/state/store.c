@@ -391,11 +391,14 @@ int
 store_resource_version (struct store *s, uint64_t *out, nslab_error_t *err)
 {
   sqlite3_stmt *st = NULL;
-  if (sqlite3_prepare_v2 (s->db, "SELECT value FROM meta WHERE key = 'resourceVersion'", -1, &st, NULL) != SQLITE_OK
-      || sqlite3_step (st) != SQLITE_ROW)
+  int rc = sqlite3_prepare_v2 (s->db, "SELECT value FROM meta WHERE key = 'resourceVersion'", -1, &st, NULL);
+  if (rc == SQLITE_OK)
+    rc = sqlite3_step (st);
+  if (rc != SQLITE_ROW)
     {
       sqlite3_finalize (st);
-      return db_error (s, err, "read resourceVersion");
+      return rc == SQLITE_DONE ? nslab_error (err, 0, "%s: no resourceVersion", s->path)
+                               : db_error (s, err, "read resourceVersion");
     }
   *out = (uint64_t) sqlite3_column_int64 (st, 0);
   sqlite3_finalize (st);
