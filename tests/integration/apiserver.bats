@@ -521,7 +521,7 @@ lab_without_web () {
   [ "$(jq -r 'select(.type == "DELETED") | .object.kind' "$out.raw")" = Pod ]
   [ "$(jq -r 'select(.type == "ADDED") | .type' "$out.raw")" = "" ]
   # kubectl rollout status reads the deployment through a watch
-  run timeout 10 "$NSLAB" kubectl k3s -n demo rollout status deploy/web
+  run timeout 60 "$NSLAB" kubectl k3s -n demo rollout status deploy/web
   [ "$status" -eq 0 ] || { echo "rollout status: $status: $output" >&2; kc -n demo get deploy web -o json >&2; false; }
   [ "$output" = 'deployment "web" successfully rolled out' ]
   "$NSLAB" down k3s
