@@ -118,6 +118,7 @@ struct pending {
   size_t n_begun;   /* of procs, in state PROC_BEGUN */
   size_t next_release; /* no proc before this index is PROC_BEGUN */
   int mnt_template; /* > 0 once made, for every pause process of this up */
+  bool sys_rdonly;  /* the template's: whether the host's /sys is read-only */
   struct node_pidns {
     char *node;
     int fd;
@@ -288,9 +289,10 @@ do_process (const struct plan_op *op, struct state_writer *w, struct pending *pe
   };
   /* Made at the first process, after its namespace is mounted: by then
    * /run/netns is the bind mount the template leaves out. */
-  if (pend->mnt_template <= 0 && pause_mnt_template (&pend->mnt_template, err) < 0)
+  if (pend->mnt_template <= 0 && pause_mnt_template (&pend->mnt_template, &pend->sys_rdonly, err) < 0)
     return nslab_error_wrap (err, "%s: start %s %s", ns, pp->owner.kind == OBJ_NODE ? "node" : "pod", c.sp.name);
   spec.mnt_template = pend->mnt_template;
+  spec.sys_rdonly = pend->sys_rdonly;
   /* A pod's PID namespace nests in its node's, as on a real node: the
    * node's pause process starts first (plan order). */
   if (pp->owner.kind == OBJ_POD)

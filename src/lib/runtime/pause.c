@@ -476,7 +476,7 @@ pause_open_pid_ns (pid_t pid, uint64_t starttime, int *fd_out, nslab_error_t *er
 }
 
 int
-pause_mnt_template (int *fd_out, nslab_error_t *err)
+pause_mnt_template (int *fd_out, bool *sys_rdonly, nslab_error_t *err)
 {
   int ready[2], hold[2];
   if (pipe2 (ready, O_CLOEXEC) < 0)
@@ -501,15 +501,17 @@ pause_mnt_template (int *fd_out, nslab_error_t *err)
     }
   if (pid == 0)
     {
-      /* Report 0 or an errno, then stay until the parent has opened our
-       * mount namespace (it closes the hold pipe, or dies). */
+      /* Report 0 or an errno and whether /sys is read-only, then stay
+       * until the parent has opened our mount namespace (it closes the
+       * hold pipe, or dies). */
       close (ready[0]);
       close (hold[1]);
-      int e = 0;
+      int e[2] = { 0, sandbox_sys_rdonly () };
       if (unshare (CLONE_NEWNS) < 0 || mount (NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0
-          || sandbox_detach_netns_mounts () < 0 || sandbox_hide_netns_dir () < 0 || sandbox_make_sa_mountpoint () < 0)
-        e = errno;
-      ssize_t w = write (ready[1], &e, sizeof e);
+          || sandbox_detach_netns_mounts () < 0 || sandbox_hide_netns_dir () < 0 || sandbox_make_sa_mountpoint () < 0
+          || sandbox_unmount_proc_sys () < 0)
+        e[0] = errno;
+      ssize_t w = write (ready[1], e, sizeof e);
       (void) w;
       char c;
       ssize_t r = read (hold[0], &c, 1);
@@ -518,18 +520,19 @@ pause_mnt_template (int *fd_out, nslab_error_t *err)
     }
   close (ready[1]);
   close (hold[0]);
-  int e = 0;
+  int e[2] = { 0, 0 };
   ssize_t r;
   do
-    r = read (ready[0], &e, sizeof e);
+    r = read (ready[0], e, sizeof e);
   while (r < 0 && errno == EINTR);
   int rc = 0;
   if (r != (ssize_t) sizeof e)
     rc = nslab_error (err, 0, "template mount namespace: helper %d died", (int) pid);
-  else if (e != 0)
-    rc = nslab_error (err, e, "template mount namespace");
+  else if (e[0] != 0)
+    rc = nslab_error (err, e[0], "template mount namespace");
   else
     {
+      *sys_rdonly = e[1] != 0;
       char path[64];
       snprintf (path, sizeof path, "/proc/%d/ns/mnt", (int) pid);
       *fd_out = open (path, O_RDONLY | O_CLOEXEC);

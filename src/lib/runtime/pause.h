@@ -64,6 +64,8 @@ struct pause_spec {
   const char *log_path;    /* app stdout/stderr go here (append), NULL = /dev/null */
   int mnt_template;        /* > 0: mount namespace to copy (pause_mnt_template); otherwise the
                             * caller's is copied and its network namespace mounts detached */
+  bool sys_rdonly;         /* with mnt_template: the caller's /sys is read-only (the template has
+                            * no /sys to look at: pause_mnt_template) */
   bool privileged;         /* the app keeps every capability; otherwise containerd's default set */
   uint64_t cap_add;        /* not privileged: capabilities added to that set (securityContext.capabilities.add) */
   enum pause_restart restart; /* when the app is restarted after it exits */
@@ -77,13 +79,17 @@ struct pause_spec {
 
 /* A mount namespace for pause processes to copy: the caller's, slave to it,
  * without the network namespace bind mounts (/run/netns and any other nsfs
- * mount), and with an empty /var/run/secrets/kubernetes.io/serviceaccount for
+ * mount), with an empty /var/run/secrets/kubernetes.io/serviceaccount for
  * pods' service accounts (sandbox_make_sa_mountpoint; the caller's /run is
- * untouched). Copying the caller's own would cost every pod a copy of every
+ * untouched), and without /proc and /sys, which each pause process mounts
+ * its own of. Copying the caller's own would cost every pod a copy of every
  * other namespace's mount (O(N^2) kernel memory and time at up and down)
- * and pin every other namespace alive. Make it after the namespaces of the
- * lab are mounted; *fd_out is an O_CLOEXEC fd for pause_spec.mnt_template. */
-int pause_mnt_template (int *fd_out, nslab_error_t *err);
+ * and pin every other namespace alive; unmounting the copies of /proc and
+ * /sys in each pod would cost it two RCU grace periods (namespace_unlock's
+ * synchronize_rcu_expedited), which the template pays once. Make it after
+ * the namespaces of the lab are mounted; *fd_out is an O_CLOEXEC fd for
+ * pause_spec.mnt_template, *sys_rdonly for pause_spec.sys_rdonly. */
+int pause_mnt_template (int *fd_out, bool *sys_rdonly, nslab_error_t *err);
 
 /* NAME, a program nslab ships beside itself (nslab-pause, nslab-coredns,
  * nslab-apiserver, nslab-kube-proxy, nslab-export): next to this binary

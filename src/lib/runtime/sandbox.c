@@ -354,28 +354,45 @@ sandbox_title_argv (const char *title)
   return argv;
 }
 
-/* sysfs shows the network devices of the namespace of whoever mounted it:
- * the host's /sys would list the machine's NICs inside a pod. Replace it
- * with one mounted from inside, read-only if the host's was. */
-static void
-remount_sys (int errfd)
+bool
+sandbox_sys_rdonly (void)
 {
-  unsigned long flags = 0;
   struct statvfs fs;
-  if (statvfs ("/sys", &fs) == 0 && (fs.f_flag & ST_RDONLY))
-    flags |= MS_RDONLY;
+  return statvfs ("/sys", &fs) == 0 && (fs.f_flag & ST_RDONLY);
+}
+
+int
+sandbox_unmount_proc_sys (void)
+{
   if (umount2 ("/sys", MNT_DETACH) < 0 && errno != EINVAL)
+    return -1;
+  if (umount2 ("/proc", MNT_DETACH) < 0 && errno != EINVAL)
+    return -1;
+  return 0;
+}
+
+/* sysfs shows the network devices of the namespace of whoever mounted it:
+ * the host's /sys would list the machine's NICs inside a pod. Mount one
+ * from inside, read-only if the host's is: in place of the caller's copy,
+ * or on the empty /sys of a template's (which told whether the host's is
+ * read-only). */
+static void
+mount_own_sys (int errfd, const struct pause_spec *spec)
+{
+  bool rdonly = spec->mnt_template > 0 ? spec->sys_rdonly : sandbox_sys_rdonly ();
+  if (spec->mnt_template <= 0 && umount2 ("/sys", MNT_DETACH) < 0 && errno != EINVAL)
     child_fail (errfd, errno, "unmount /sys");
-  if (mount ("sysfs", "/sys", "sysfs", flags | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
+  if (mount ("sysfs", "/sys", "sysfs", (rdonly ? MS_RDONLY : 0) | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
     child_fail (errfd, errno, "mount sysfs on /sys");
 }
 
 /* /proc shows the processes of the PID namespace of whoever mounted it:
- * mount one from inside, so that ps in a pod shows the pod. */
+ * mount one from inside, so that ps in a pod shows the pod (a template's
+ * copy has none to unmount). */
 static void
-remount_proc (int errfd)
+mount_own_proc (int errfd, const struct pause_spec *spec)
 {
-  if (umount2 ("/proc", MNT_DETACH) < 0 && errno != EINVAL)
+  if (spec->mnt_template <= 0 && umount2 ("/proc", MNT_DETACH) < 0 && errno != EINVAL)
     child_fail (errfd, errno, "unmount /proc");
   if (mount ("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
     child_fail (errfd, errno, "mount proc on /proc");
@@ -410,7 +427,8 @@ sandbox_encode (const struct pause_spec *spec, size_t *len_out)
                            spec->privileged ? "1" : NULL, restart,
                            spec->app && spec->app->kind == PAUSE_APP_COMMAND ? spec->app->path : NULL,
                            spec->sa_pki_dir, spec->sa_namespace, spec->own_netns_dir ? "1" : NULL, caps,
-                           spec->app && spec->app->kind == PAUSE_APP_COMMAND && spec->app->ready_fd ? "1" : NULL };
+                           spec->app && spec->app->kind == PAUSE_APP_COMMAND && spec->app->ready_fd ? "1" : NULL,
+                           spec->mnt_template > 0 && spec->sys_rdonly ? "1" : NULL };
   for (size_t i = 0; i < ARRAY_SIZE (fields); i++)
     put_str (&b, fields[i]);
   uint32_t argc = 0;
@@ -724,7 +742,7 @@ pause_setup (struct pause_setup *out)
     child_fail (errfd, EPROTO, "short pause spec");
   close (SANDBOX_GO_FD);
   char *p = buf, *end = buf + total;
-  char *f[17];
+  char *f[18];
   for (size_t i = 0; i < ARRAY_SIZE (f); i++)
     if (! get_str (&p, end, &f[i]))
       child_fail (errfd, EPROTO, "bad pause spec");
@@ -757,7 +775,7 @@ pause_setup (struct pause_setup *out)
                            .resolv_conf = f[4], .log_path = f[5], .mnt_template = f[6] ? SANDBOX_TEMPLATE_FD : -1,
                            .app = &app, .privileged = f[9] != NULL, .files = files,
                            .restart = (enum pause_restart) atoi (f[10] ? f[10] : "0"), .sa_pki_dir = f[12],
-                           .sa_namespace = f[13], .own_netns_dir = f[14] != NULL,
+                           .sa_namespace = f[13], .own_netns_dir = f[14] != NULL, .sys_rdonly = f[17] != NULL,
                            .cap_add = f[15] ? strtoull (f[15], NULL, 16) : 0 };
   const struct pause_spec *spec = &sp;
 
@@ -794,8 +812,8 @@ pause_setup (struct pause_setup *out)
       if (sandbox_detach_netns_mounts () < 0)
         child_fail (errfd, errno, "detach the network namespace mounts");
     }
-  remount_sys (errfd);
-  remount_proc (errfd);
+  mount_own_sys (errfd, spec);
+  mount_own_proc (errfd, spec);
   /* A node's own /run/netns (runtime/node_netns.h): empty until its pods'
    * names are bound in, rather than the host directory under the detached
    * mount, whose leftover mount points are no namespaces ("Peer netns

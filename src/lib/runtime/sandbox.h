@@ -53,5 +53,11 @@ int sandbox_hide_netns_dir (void);
  * of each of its former entries (live, with their submounts), symlinks
  * copied, and the new directory. -1 with errno. */
 int sandbox_make_sa_mountpoint (void);
+/* Whether the /sys of our mount namespace is mounted read-only (a
+ * container's often is): a pod's own sysfs is then read-only too. */
+bool sandbox_sys_rdonly (void);
+/* Unmount /proc and /sys (neither there is fine): a template's, whose
+ * copies mount their own (pause_mnt_template). -1 with errno. */
+int sandbox_unmount_proc_sys (void);
 
 #endif
