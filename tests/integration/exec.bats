@@ -195,9 +195,30 @@ ip_devices () {
   run "$NSLAB" exec k3s -n demo "pod/$web1" -- cat /sys/class/net/eth0/address
   [ "$output" = "$("$NSLAB" exec k3s -n demo "pod/$web1" -- ip -o link show eth0 | sed -E 's/.*link\/ether ([0-9a-f:]+).*/\1/')" ]
 
+  # one sysfs on the pod's /sys and on the node's, their own: the template
+  # they copy has none for theirs to cover
+  [ "$("$NSLAB" exec k3s -n demo "pod/$web1" -- awk '$5 == "/sys"' /proc/self/mountinfo | wc -l)" = 1 ]
+  [ "$("$NSLAB" exec k3s node/w1 -- awk '$5 == "/sys"' /proc/self/mountinfo | wc -l)" = 1 ]
+
   [ "$(ls /sys/class/net | sort | tr '\n' ' ')" = "$host_sys_before" ]
   [ "$(grep -E ' /sys( |/)' /proc/self/mountinfo | awk '{print $3, $5, $9}')" = "$host_mounts_before" ]
   "$NSLAB" down k3s
+}
+
+@test "exec: where /sys is read-only (a container's), the pods' and nodes' own /sys are too" {
+  # up, exec and down in a mount namespace of their own whose /sys is
+  # read-only, as docker mounts it; /run/netns made there stays there
+  run unshare --mount --propagation slave sh -c '
+    mount -o remount,bind,ro /sys &&
+    "$0" up "$1" > /dev/null &&
+    "$0" exec k3s -n demo deploy/web -- awk '\''$5 == "/sys" { print $6 }'\'' /proc/self/mountinfo &&
+    "$0" exec k3s node/w1 -- awk '\''$5 == "/sys" { print $6 }'\'' /proc/self/mountinfo &&
+    "$0" exec k3s node/w1 -- ls /sys/class/net/cni0 > /dev/null &&
+    "$0" down k3s > /dev/null' "$NSLAB" "$SEED"
+  [ "$status" -eq 0 ] || { echo "$output" >&2; false; }
+  [ "${lines[0]%%,*}" = ro ]
+  [ "${lines[1]%%,*}" = ro ]
+  [ "${#lines[@]}" = 2 ]
 }
 
 @test "exec: a pod has containerd's default capabilities, a node all of them; ip link add in a pod is refused unless privileged" {
