@@ -215,6 +215,64 @@ START_TEST (test_netns_create_delete)
 }
 END_TEST
 
+static size_t
+open_fds (void)
+{
+  size_t n = 0;
+  DIR *d = opendir ("/proc/self/fd");
+  ck_assert_ptr_nonnull (d);
+  while (readdir (d))
+    n++;
+  closedir (d);
+  return n;
+}
+
+/* The sockets kept per namespace are bounded: past RTNL_CACHE_MAX
+ * namespaces the least recently used go (a socket and a namespace fd each),
+ * and one asked for again is opened again and works, also as the peer of a
+ * veth made from the newest. */
+START_TEST (test_rtnl_cache_bounded)
+{
+  if (! sandbox ())
+    return;
+  nslab_error_t err = NULL;
+  enum { N = RTNL_CACHE_MAX + 6 };
+  char names[N][16];
+  for (int i = 0; i < N; i++)
+    {
+      snprintf (names[i], sizeof names[i], "t-c%d", i);
+      ok (netns_create (names[i], &err), &err);
+    }
+  rtnl_close_all ();
+  size_t before = open_fds ();
+  for (int i = 0; i < N; i++)
+    {
+      int idx = 0;
+      struct rtnl_ns *s = rtnl_get (names[i], &err);
+      ck_assert_msg (s != NULL, "%s", err ? err->msg : "");
+      ok (rtnl_ifindex (s, "lo", &idx, &err), &err);
+      ck_assert_int_eq (idx, 1);
+    }
+  ck_assert_uint_eq (open_fds (), before + 2 * RTNL_CACHE_MAX);
+  /* t-c0 was closed first; a veth from the newest into it opens it again */
+  struct veth_spec ve = { .name = "vethc", .mac = MAC_V, .peer_name = "eth0", .peer_mac = MAC_B,
+                          .peer_ns = names[0], .mtu = 1500 };
+  ok (link_add_veth (names[N - 1], &ve, &err), &err);
+  ck_assert_uint_eq (open_fds (), before + 2 * RTNL_CACHE_MAX);
+  struct nl_sock *sk = reader (names[0]);
+  struct rtnl_link *peer = get_link (sk, "eth0");
+  ck_assert_str_eq (rtnl_link_get_type (peer), "veth");
+  rtnl_link_put (peer);
+  nl_socket_free (sk);
+  for (int i = 0; i < N; i++)
+    {
+      rtnl_forget (names[i]);
+      ok (netns_delete (names[i], &err), &err);
+    }
+  ck_assert_uint_eq (open_fds (), before);
+}
+END_TEST
+
 START_TEST (test_enter_returns)
 {
   if (! sandbox ())
@@ -1118,6 +1176,7 @@ make_suite (void)
   tcase_set_timeout (tc, 30);
   tcase_add_test (tc, test_netns_create_delete);
   tcase_add_test (tc, test_enter_returns);
+  tcase_add_test (tc, test_rtnl_cache_bounded);
   tcase_add_test (tc, test_netns_spawn);
   tcase_add_test (tc, test_bridge_veth_hairpin);
   tcase_add_test (tc, test_vxlan_addr_route_neigh_fdb);

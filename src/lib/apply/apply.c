@@ -151,6 +151,14 @@ release_proc (struct pending *pend, size_t i, nslab_error_t *err)
   struct pending_proc *pp = &pend->procs[i];
   int rc = pause_spawn_release (&pp->start, record_proc, &pp->rec, err);
   pp->state = rc == 0 ? PROC_RELEASED : PROC_FAILED;
+  /* Only a node's PID namespace is needed again (its pods' nest in it): a
+   * pod's fd would stay open to the end of up, one more per pod in the fd
+   * table that every later spawn copies and closes at its exec. */
+  if (rc == 0 && pp->rec.sp.kind != STATE_PROC_NODE && pp->start.pid_ns >= 0)
+    {
+      close (pp->start.pid_ns);
+      pp->start.pid_ns = -1;
+    }
   pend->n_begun--;
   pending_proc_free_record (pp);
   if (rc < 0)

@@ -42,6 +42,13 @@ struct rtnl_ns {
   size_t n_ifs;
 };
 
+/* The sockets, least recently used first. At most RTNL_CACHE_MAX: up of
+ * 1000 pods would otherwise hold two fds per namespace (a socket and the
+ * namespace), and every process it spawns copies its fd table and closes
+ * the lot again at exec (~2000 fds: posix_spawn held up 1.5 ms a pod, 0.9
+ * ms with the cap). A caller holds at most two entries at once
+ * (link_add_veth: the peer's, then its own), the most recent ones, which
+ * an eviction never takes. */
 static struct rtnl_ns **socks;
 static size_t n_socks;
 
@@ -126,6 +133,12 @@ open_here (const char *ns, nslab_error_t *err)
   s->ns = xstrdup (ns);
   s->sk = sk;
   s->nsfd = nsfd;
+  if (n_socks == RTNL_CACHE_MAX)
+    {
+      free_sock (socks[0]);
+      memmove (&socks[0], &socks[1], (n_socks - 1) * sizeof *socks);
+      n_socks--;
+    }
   *VEC_PUSH (socks, n_socks) = s;
   return s;
 }
@@ -142,7 +155,13 @@ rtnl_get (const char *ns, nslab_error_t *err)
 {
   size_t i = find_sock (ns);
   if (i != SIZE_MAX)
-    return socks[i];
+    {
+      /* the most recently used last */
+      struct rtnl_ns *s = socks[i];
+      memmove (&socks[i], &socks[i + 1], (n_socks - i - 1) * sizeof *socks);
+      socks[n_socks - 1] = s;
+      return s;
+    }
   cleanup_netns struct netns_guard g = NETNS_GUARD_INIT;
   if (netns_enter (&g, ns, err) < 0)
     return NULL;

@@ -28,7 +28,10 @@ void rtnl_close_all (void);
 
 /* ---- for the request builders in kernel/ ---------------------------- */
 
-/* The socket for NS, opened on first use (entering NS for that). */
+/* The socket for NS, opened on first use (entering NS for that). At most
+ * RTNL_CACHE_MAX are kept, the least recently used closed first: a pointer
+ * stays valid while fewer than that many other namespaces are asked for. */
+#define RTNL_CACHE_MAX 64
 struct rtnl_ns *rtnl_get (const char *ns, nslab_error_t *err);
 /* fd of NS (for IFLA_NET_NS_FD), valid while the socket is kept. */
 int rtnl_nsfd (const struct rtnl_ns *s);
