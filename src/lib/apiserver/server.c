@@ -171,7 +171,8 @@ start_watch (struct api *a, struct MHD_Connection *c, const struct api_request *
   ws->a = a;
   ws->w = w;
   ws->c = c;
-  ws->path = xstrdup (req->path);
+  /* For the log: a client's path, control characters escaped. */
+  ws->path = nslab_escape (req->path, false);
   sb_init (&ws->buf);
   const char *t = MHD_lookup_connection_value (c, MHD_GET_ARGUMENT_KIND, "timeoutSeconds");
   long secs = t ? atol (t) : 0;
