@@ -226,21 +226,6 @@ nslab_escape (const char *s, bool keep_newlines)
 }
 
 char *
-nslab_error_format (const nslab_error_t err)
-{
-  char *msg = nslab_escape (err->msg, false);
-  char *hint = err->hint ? nslab_escape (err->hint, true) : NULL;
-  char *out = NULL;
-  if (asprintf (&out, "nslab: %s%s%s\n%s%s", msg, err->status ? ": " : "", err->status ? strerror (err->status) : "",
-                hint ? hint : "", hint ? "\n" : "")
-      < 0)
-    abort ();
-  free (msg);
-  free (hint);
-  return out;
-}
-
-char *
 nslab_error_line (const nslab_error_t err)
 {
   char *msg = nslab_escape (err->msg, false);
@@ -248,6 +233,19 @@ nslab_error_line (const nslab_error_t err)
   if (asprintf (&out, "%s%s%s", msg, err->status ? ": " : "", err->status ? strerror (err->status) : "") < 0)
     abort ();
   free (msg);
+  return out;
+}
+
+char *
+nslab_error_format (const nslab_error_t err)
+{
+  char *line = nslab_error_line (err);
+  char *hint = err->hint ? nslab_escape (err->hint, true) : NULL;
+  char *out = NULL;
+  if (asprintf (&out, "nslab: %s\n%s%s", line, hint ? hint : "", hint ? "\n" : "") < 0)
+    abort ();
+  free (line);
+  free (hint);
   return out;
 }
 
