@@ -85,46 +85,64 @@ forward_signal (int sig)
   errno = saved;
 }
 
+/* What run changes of our signals while CMD runs, to be put back. */
+struct exec_signals {
+  struct sigaction old_int, old_quit, old_fwd[N_FORWARDED];
+  sigset_t fwd_set, old_mask;
+};
+
+/* Like system(): while CMD runs, ^C and ^\ are for it, not for us. The
+ * forwarded ones are caught, and wait (blocked) until the child's pid is
+ * known: the caller unblocks them with S->old_mask then. */
+static void
+signals_take (struct exec_signals *s)
+{
+  struct sigaction ign = { .sa_handler = SIG_IGN };
+  struct sigaction fwd = { .sa_handler = forward_signal, .sa_flags = SA_RESTART };
+  sigemptyset (&ign.sa_mask);
+  sigemptyset (&fwd.sa_mask);
+  sigaction (SIGINT, &ign, &s->old_int);
+  sigaction (SIGQUIT, &ign, &s->old_quit);
+  sigemptyset (&s->fwd_set);
+  for (size_t i = 0; i < N_FORWARDED; i++)
+    sigaddset (&s->fwd_set, forwarded_signals[i]);
+  sigprocmask (SIG_BLOCK, &s->fwd_set, &s->old_mask);
+  for (size_t i = 0; i < N_FORWARDED; i++)
+    sigaction (forwarded_signals[i], &fwd, &s->old_fwd[i]);
+}
+
+/* Everything as before signals_take (in the child too, before its exec). */
+static void
+signals_restore (struct exec_signals *s)
+{
+  sigprocmask (SIG_BLOCK, &s->fwd_set, NULL);
+  exec_child = 0;
+  for (size_t i = 0; i < N_FORWARDED; i++)
+    sigaction (forwarded_signals[i], &s->old_fwd[i], NULL);
+  sigprocmask (SIG_SETMASK, &s->old_mask, NULL);
+  sigaction (SIGINT, &s->old_int, NULL);
+  sigaction (SIGQUIT, &s->old_quit, NULL);
+}
+
 /* Run CMD and wait: returns its exit status as a shell reports it (128+N
  * for signal N), or -1 with *err set when it could not be started. */
 static int
 run (char **cmd, uint64_t limit_caps, nslab_error_t *err)
 {
-  struct sigaction ign = { .sa_handler = SIG_IGN }, old_int, old_quit;
-  struct sigaction fwd = { .sa_handler = forward_signal, .sa_flags = SA_RESTART }, old_fwd[N_FORWARDED];
-  sigset_t fwd_set, old_mask;
+  struct exec_signals sigs;
   enum exec_tty tty = exec_tty_of_stdin ();
   fflush (NULL);
-  /* Like system(): while CMD runs, ^C and ^\ are for it, not for us. */
-  sigemptyset (&ign.sa_mask);
-  sigaction (SIGINT, &ign, &old_int);
-  sigaction (SIGQUIT, &ign, &old_quit);
-  /* The forwarded ones wait (blocked) until the child's pid is known. */
-  sigemptyset (&fwd_set);
-  sigemptyset (&fwd.sa_mask);
-  for (size_t i = 0; i < N_FORWARDED; i++)
-    sigaddset (&fwd_set, forwarded_signals[i]);
-  sigprocmask (SIG_BLOCK, &fwd_set, &old_mask);
-  for (size_t i = 0; i < N_FORWARDED; i++)
-    sigaction (forwarded_signals[i], &fwd, &old_fwd[i]);
+  signals_take (&sigs);
   pid_t pid = fork ();
   if (pid < 0)
     {
       int e = errno;
-      sigaction (SIGINT, &old_int, NULL);
-      sigaction (SIGQUIT, &old_quit, NULL);
-      for (size_t i = 0; i < N_FORWARDED; i++)
-        sigaction (forwarded_signals[i], &old_fwd[i], NULL);
-      sigprocmask (SIG_SETMASK, &old_mask, NULL);
+      signals_restore (&sigs);
       return nslab_error (err, e, "fork");
     }
   if (pid == 0)
     {
-      sigaction (SIGINT, &old_int, NULL);
-      sigaction (SIGQUIT, &old_quit, NULL);
-      for (size_t i = 0; i < N_FORWARDED; i++)
-        sigaction (forwarded_signals[i], &old_fwd[i], NULL);
-      sigprocmask (SIG_SETMASK, &old_mask, NULL);
+      signals_restore (&sigs);
       /* Another session's terminal (tcgetsid says ENOTTY for it too) is
        * not ours to take: the command then runs without one, as a
        * container's does when its terminal could not be set up. */
@@ -154,7 +172,7 @@ run (char **cmd, uint64_t limit_caps, nslab_error_t *err)
       _exit (e == ENOENT || e == ENOTDIR ? 127 : 126);
     }
   exec_child = pid;
-  sigprocmask (SIG_SETMASK, &old_mask, NULL);
+  sigprocmask (SIG_SETMASK, &sigs.old_mask, NULL);
   /* Both sides, whichever runs first. */
   if (tty == EXEC_TTY_FOREGROUND)
     {
@@ -181,13 +199,7 @@ run (char **cmd, uint64_t limit_caps, nslab_error_t *err)
   if (tty == EXEC_TTY_FOREGROUND)
     give_terminal (getpgrp ());
   int wait_errno = errno;
-  sigprocmask (SIG_BLOCK, &fwd_set, NULL);
-  exec_child = 0;
-  for (size_t i = 0; i < N_FORWARDED; i++)
-    sigaction (forwarded_signals[i], &old_fwd[i], NULL);
-  sigprocmask (SIG_SETMASK, &old_mask, NULL);
-  sigaction (SIGINT, &old_int, NULL);
-  sigaction (SIGQUIT, &old_quit, NULL);
+  signals_restore (&sigs);
   if (r < 0)
     return nslab_error (err, wait_errno, "wait for %s", cmd[0]);
   if (WIFEXITED (status))
