@@ -371,29 +371,20 @@ sandbox_unmount_proc_sys (void)
   return 0;
 }
 
-/* sysfs shows the network devices of the namespace of whoever mounted it:
- * the host's /sys would list the machine's NICs inside a pod. Mount one
- * from inside, read-only if the host's is: in place of the caller's copy,
- * or on the empty /sys of a template's (which told whether the host's is
- * read-only). */
+/* sysfs shows the network devices of the namespace of whoever mounted it
+ * (the host's /sys would list the machine's NICs inside a pod), /proc the
+ * processes of the PID namespace of whoever mounted it (ps in a pod must
+ * show the pod): mount both from inside, sysfs read-only if the host's is.
+ * On the empty /proc and /sys of a template's copy (which told whether the
+ * host's /sys is read-only), else in place of the caller's copies. */
 static void
-mount_own_sys (int errfd, const struct pause_spec *spec)
+mount_own_sys_proc (int errfd, const struct pause_spec *spec)
 {
   bool rdonly = spec->mnt_template > 0 ? spec->sys_rdonly : sandbox_sys_rdonly ();
-  if (spec->mnt_template <= 0 && umount2 ("/sys", MNT_DETACH) < 0 && errno != EINVAL)
-    child_fail (errfd, errno, "unmount /sys");
+  if (spec->mnt_template <= 0 && sandbox_unmount_proc_sys () < 0)
+    child_fail (errfd, errno, "unmount /sys and /proc");
   if (mount ("sysfs", "/sys", "sysfs", (rdonly ? MS_RDONLY : 0) | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
     child_fail (errfd, errno, "mount sysfs on /sys");
-}
-
-/* /proc shows the processes of the PID namespace of whoever mounted it:
- * mount one from inside, so that ps in a pod shows the pod (a template's
- * copy has none to unmount). */
-static void
-mount_own_proc (int errfd, const struct pause_spec *spec)
-{
-  if (spec->mnt_template <= 0 && umount2 ("/proc", MNT_DETACH) < 0 && errno != EINVAL)
-    child_fail (errfd, errno, "unmount /proc");
   if (mount ("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
     child_fail (errfd, errno, "mount proc on /proc");
 }
@@ -812,8 +803,7 @@ pause_setup (struct pause_setup *out)
       if (sandbox_detach_netns_mounts () < 0)
         child_fail (errfd, errno, "detach the network namespace mounts");
     }
-  mount_own_sys (errfd, spec);
-  mount_own_proc (errfd, spec);
+  mount_own_sys_proc (errfd, spec);
   /* A node's own /run/netns (runtime/node_netns.h): empty until its pods'
    * names are bound in, rather than the host directory under the detached
    * mount, whose leftover mount points are no namespaces ("Peer netns
