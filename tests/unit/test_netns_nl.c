@@ -215,16 +215,26 @@ START_TEST (test_netns_create_delete)
 }
 END_TEST
 
+/* Entries of DIR not starting with a dot (0 when it is missing). */
+static size_t
+count_entries (const char *dir)
+{
+  size_t n = 0;
+  DIR *d = opendir (dir);
+  if (d == NULL)
+    return 0;
+  struct dirent *de;
+  while ((de = readdir (d)))
+    if (de->d_name[0] != '.')
+      n++;
+  closedir (d);
+  return n;
+}
+
 static size_t
 open_fds (void)
 {
-  size_t n = 0;
-  DIR *d = opendir ("/proc/self/fd");
-  ck_assert_ptr_nonnull (d);
-  while (readdir (d))
-    n++;
-  closedir (d);
-  return n;
+  return count_entries ("/proc/self/fd");
 }
 
 /* The sockets kept per namespace are bounded: past RTNL_CACHE_MAX
@@ -1002,16 +1012,7 @@ mini_free (struct mini *x)
 static size_t
 count_netns (void)
 {
-  size_t n = 0;
-  DIR *d = opendir ("/run/netns");
-  if (d == NULL)
-    return 0;
-  struct dirent *de;
-  while ((de = readdir (d)))
-    if (de->d_name[0] != '.')
-      n++;
-  closedir (d);
-  return n;
+  return count_entries ("/run/netns");
 }
 
 START_TEST (test_apply_and_teardown)
