@@ -70,7 +70,8 @@ endif
 ifeq ($(SAN),)
 PAUSE_BIN ?= $(dir $(NSLAB_BIN))nslab-pause
 PAUSE_OBJ := $(BUILD)/obj/apps/pause/main.o $(addprefix $(BUILD)/obj/,apps/pause_main.o apps/echo.o \
-             lib/runtime/sandbox.o lib/runtime/status.o lib/kernel/caps.o lib/runtime/appsock.o lib/base/util.o lib/base/error.o)
+             lib/runtime/sandbox.o lib/runtime/status.o lib/kernel/caps.o lib/runtime/appsock.o lib/base/util.o lib/base/error.o \
+             lib/runtime/spawner.o lib/kernel/proc.o)
 endif
 LIBEXECDIR ?= $(PREFIX)/lib/nslab
 

@@ -19,9 +19,12 @@
 #include <unistd.h>
 
 #include "apps/echo.h"
+#include "base/util.h"
 #include "kernel/caps.h"
 #include "runtime/appsock.h"
+#include "kernel/proc.h"
 #include "runtime/pause.h"
+#include "runtime/spawner.h"
 #include "runtime/status.h"
 
 /* How long the app gets after SIGTERM before the pod is killed. */
@@ -34,8 +37,10 @@
 
 static pid_t app_pid;
 static struct pause_setup setup;
-static int g_argc;
-static char **g_argv;
+static int spawner_fd = -1;            /* a node's: its pods' spawn requests (spawner.h) */
+/* The spawner's children that only make a pod's PID namespace and exit:
+ * reaped without a line in the node's log. */
+static pid_t spawned[64];
 static bool stopping;                 /* SIGTERM: no more restarts */
 static struct pause_status pst = { .started_at = -1, .exit_code = -1, .finished_at = -1, .next_start = -1,
                                    .last_started_at = -1 };
@@ -70,7 +75,7 @@ log_exit (pid_t pid, int status)
              WTERMSIG (status), strsignal (WTERMSIG (status)));
 }
 
-static pid_t fork_echo (int argc, char **argv, const struct pause_setup *su);
+static pid_t fork_echo (const struct pause_setup *su);
 static void app_exited (int wstatus);
 
 /* Start the app again, as kubelet starts a new container: the HTTP app's
@@ -93,7 +98,7 @@ restart_app (void)
         }
       else if (fd == APPSOCK_FD || (dup2 (fd, APPSOCK_FD) == APPSOCK_FD && close (fd) == 0))
         {
-          pid = fork_echo (g_argc, g_argv, &setup);
+          pid = fork_echo (&setup);
           close (APPSOCK_FD);
         }
       else
@@ -179,7 +184,15 @@ reap_all (void)
       pid_t p = waitpid (-1, &st, WNOHANG);
       if (p > 0)
         {
-          log_exit (p, st);
+          bool quiet = false;
+          for (size_t i = 0; i < ARRAY_SIZE (spawned) && !quiet; i++)
+            if (spawned[i] == p)
+              {
+                spawned[i] = 0;
+                quiet = WIFEXITED (st) && WEXITSTATUS (st) == 0;
+              }
+          if (!quiet)
+            log_exit (p, st);
           if (p == app_pid)
             app_exited (st);
           continue;
@@ -190,30 +203,9 @@ reap_all (void)
     }
 }
 
-/* ps shows the app as "nslab-echo PORT", as it did when it was exec'd:
- * rewrite our argv area in place. Its last byte not NUL tells the kernel
- * that the title is the first string only (as setproctitle does), since
- * shortening the area (PR_SET_MM) needs CAP_SYS_RESOURCE. */
-static void
-set_title (int argc, char **argv, const char *port)
-{
-  char *end = argv[0];
-  for (int i = 0; i < argc; i++)
-    {
-      if (argv[i] != end)
-        return; /* not one contiguous area: leave it */
-      end = argv[i] + strlen (argv[i]) + 1;
-    }
-  int n = snprintf (NULL, 0, "nslab-echo %s", port);
-  if (n < 0 || end - argv[0] < n + 2)
-    return;
-  memset (argv[0], ' ', (size_t) (end - argv[0]));
-  snprintf (argv[0], (size_t) n + 1, "nslab-echo %s", port);
-}
-
 /* The built-in HTTP app, a child of the pause process. */
 static pid_t
-fork_echo (int argc, char **argv, const struct pause_setup *su)
+fork_echo (const struct pause_setup *su)
 {
   pid_t self = getpid ();
   pid_t pid = fork ();
@@ -231,7 +223,9 @@ fork_echo (int argc, char **argv, const struct pause_setup *su)
   snprintf (port, sizeof port, "%u", su->http_port);
   /* Before the error pipe closes: once the pod has started, ps shows it,
    * by its command line and by its name (comm: ps -e, top, pkill -x). */
-  set_title (argc, argv, port);
+  char title[32];
+  snprintf (title, sizeof title, "nslab-echo %s", port);
+  proc_title_set (title);
   prctl (PR_SET_NAME, "nslab-echo");
   if (su->errfd >= 0)
     close (su->errfd);
@@ -246,13 +240,21 @@ fork_echo (int argc, char **argv, const struct pause_setup *su)
   exit (echo_main (2, eargv));
 }
 
-int
-pause_main (int argc, char **argv)
+/* One pause process's life: set up (an exec'd or a spawner-forked one),
+ * then reap, restart and wait. Returns true in a child a spawner forked,
+ * which starts over as the pod's pause process. */
+static bool
+pause_run (void)
 {
   sigset_t set;
 
-  g_argc = argc;
-  g_argv = argv;
+  app_pid = 0;
+  stopping = false;
+  backoff_ms = backoff_updated = restart_at = 0;
+  pst = (struct pause_status) { .started_at = -1, .exit_code = -1, .finished_at = -1, .next_start = -1,
+                                .last_started_at = -1 };
+  spawner_fd = -1;
+  memset (spawned, 0, sizeof spawned);
   setup = (struct pause_setup) { .errfd = -1, .files_dirfd = -1, .backoff_ms = 10000 };
   if (getenv (PAUSE_SETUP_ENV))
     {
@@ -260,19 +262,36 @@ pause_main (int argc, char **argv)
       app_pid = setup.app_pid;
       if (setup.http_port)
         {
-          app_pid = fork_echo (argc, argv, &setup);
+          app_pid = fork_echo (&setup);
           if (app_pid < 0)
             pause_setup_fail (setup.errfd, errno, "fork the app");
         }
+    }
+  /* Everything else goes: the app's listening socket lives in the app
+   * only, so a dead app's port refuses connections, as a dead container's. */
+  int keep = setup.errfd > setup.files_dirfd ? setup.errfd : setup.files_dirfd;
+  for (int fd = 3; fd <= keep; fd++)
+    if (fd != setup.errfd && fd != setup.files_dirfd)
+      close (fd);
+  close_range (keep >= 3 ? (unsigned) keep + 1 : 3, ~0U, 0);
+  /* In our network namespace (the node's), before the node's start is
+   * reported: nslab asks for its pods' forks as soon as it is. SIGIO
+   * (a request came) would kill us before it is blocked. */
+  if (setup.spawner)
+    {
+      sigset_t io;
+      sigemptyset (&io);
+      sigaddset (&io, SIGIO);
+      sigprocmask (SIG_BLOCK, &io, NULL);
+    }
+  if (setup.spawner && (spawner_fd = spawner_listen ()) < 0)
+    dprintf (STDERR_FILENO, "nslab-pause: spawner: listen: %s (pods are spawned by nslab)\n", strerror (errno));
+  if (setup.errfd >= 0)
+    {
       /* EOF on the error pipe: the pod started. */
       close (setup.errfd);
       setup.errfd = -1;
     }
-  /* Everything else goes: the app's listening socket lives in the app
-   * only, so a dead app's port refuses connections, as a dead container's. */
-  if (setup.files_dirfd > 3)
-    close_range (3, (unsigned) setup.files_dirfd - 1, 0);
-  close_range (setup.files_dirfd > 3 ? (unsigned) setup.files_dirfd + 1 : 3, ~0U, 0);
   signal (SIGINT, SIG_IGN);
   signal (SIGHUP, SIG_IGN);
   signal (SIGPIPE, SIG_IGN);
@@ -283,6 +302,8 @@ pause_main (int argc, char **argv)
   sigemptyset (&set);
   sigaddset (&set, SIGCHLD);
   sigaddset (&set, SIGTERM);
+  if (spawner_fd >= 0)
+    sigaddset (&set, SIGIO);
   sigprocmask (SIG_SETMASK, &set, NULL);
   prctl (PR_SET_CHILD_SUBREAPER, 1);
 
@@ -313,6 +334,10 @@ pause_main (int argc, char **argv)
         sig = sigwaitinfo (&set, &si);
       if (sig == SIGTERM)
         break;
+      /* Requests may have come before the listen's SIGIO could: always
+       * look once a signal came. */
+      if (spawner_fd >= 0 && spawner_serve (spawner_fd, spawned, ARRAY_SIZE (spawned)))
+        return true;
     }
 
   /* SIGTERM, as a pod is stopped: the app gets SIGTERM and a grace period
@@ -329,4 +354,15 @@ pause_main (int argc, char **argv)
     sigtimedwait (&chld, NULL, &slice);
   kill (0, SIGKILL);
   _exit (0);
+}
+
+int
+pause_main (int argc, char **argv)
+{
+  /* Before anything changes environ: a spawner's children write their
+   * titles there. */
+  proc_title_init (argc, argv);
+  while (pause_run ())
+    ;
+  return 0;
 }

@@ -63,7 +63,12 @@ app_of () { pgrep -P "$(pgrep -f "^nslab-pause $LAB $1\$")"; }
   node_ns=$(readlink "/proc/$(pgrep -f '^nslab-pause k3s node/w1$')/ns/pid")
   pod_ns=$(readlink "/proc/$host_pid/ns/pid")
   [ "$node_ns" != "$pod_ns" ]
-  [ "$(ps -o ppid= -p "$host_pid" | tr -d ' ')" = "$(pgrep -f '^nslab-pause k3s node/w1$')" ]
+  node_pid=$(pgrep -f '^nslab-pause k3s node/w1$')
+  [ "$(ps -o ppid= -p "$host_pid" | tr -d ' ')" = "$node_pid" ]
+  # Forked by the node's pause process on nslab's request (its spawner), not
+  # exec'd: its title is one string, written over the node's memory.
+  [ "$(tr '\0' '|' < "/proc/$host_pid/cmdline")" = "nslab-pause k3s demo/$web1|" ]
+  [ "$(tr '\0' '|' < "/proc/$node_pid/cmdline")" = "nslab-pause|k3s|node/w1|" ]
   "$NSLAB" down k3s
 }
 

@@ -18,6 +18,8 @@
 #include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
 
@@ -25,7 +27,9 @@
 #include "apps/pause_main.h"
 #include "kernel/proc.h"
 #include "runtime/appsock.h"
+#include "kernel/netns.h"
 #include "runtime/pause.h"
+#include "runtime/spawner.h"
 
 /* The spawned processes re-execute /proc/self/exe, which here is this test
  * binary: dispatch as nslab's main() does before Check starts. */
@@ -1111,6 +1115,174 @@ body_memory (void)
   ck_assert_int_eq (waitpid (pid, NULL, 0), pid);
 }
 
+/* The raw /proc/PID/cmdline, NULs kept; *len_out its length. */
+static char *
+raw_cmdline_of (pid_t pid, size_t *len_out)
+{
+  cleanup_free char *path = xasprintf ("/proc/%d/cmdline", (int) pid);
+  FILE *f = fopen (path, "re");
+  ck_assert_ptr_nonnull (f);
+  char *buf = xcalloc (1, 1024);
+  *len_out = fread (buf, 1, 1023, f);
+  fclose (f);
+  return buf;
+}
+
+static pid_t
+ppid_of (pid_t pid)
+{
+  cleanup_free char *path = xasprintf ("/proc/%d/stat", (int) pid);
+  cleanup_free char *stat = unit_read_file (path);
+  ck_assert_ptr_nonnull (stat);
+  int ppid = 0;
+  char *p = strrchr (stat, ')');
+  ck_assert (p && sscanf (p + 1, " %*c %d", &ppid) == 1);
+  return ppid;
+}
+
+/* A node's pause process forks its pods' (spawner.h): a pod spawned with
+ * its node's pid comes from the node, titled in one string over the node's
+ * memory, in its own network namespace; a wrong pid (anyone else
+ * listening) or garbage sent to the spawner leaves nslab spawning the pod
+ * itself, and the node serving the next. */
+static void
+body_spawner (void)
+{
+  /* Names under /run/netns, private to this test's mount namespace. */
+  ck_assert (mkdir ("/run/netns", 0755) == 0 || errno == EEXIST);
+  ck_assert_int_eq (mount ("tmpfs", "/run/netns", "tmpfs", 0, "mode=0755"), 0);
+  const char *names[] = { "t-node", "t-pod1", "t-pod2", "t-pod3" };
+  for (size_t i = 0; i < ARRAY_SIZE (names); i++)
+    {
+      nslab_error_t e = NULL;
+      ck_assert_msg (netns_create (names[i], &e) == 0, "%s", e ? e->msg : "");
+    }
+  cleanup_free char *node_ns = netns_path ("t-node");
+  struct pause_app none = { .kind = PAUSE_APP_NONE };
+  struct pause_spec node = { .title = "nslab-pause t node/n1", .netns_path = node_ns, .app = &none,
+                             .spawner = true };
+  struct rec r = { 0 };
+  nslab_error_t err = NULL;
+  pid_t node_pid = 0;
+  ck_assert_msg (pause_spawn (&node, record_cb, &r, &node_pid, &err) == 0, "%s", err ? err->msg : "");
+  int node_pidns = -1;
+  ck_assert_int_eq (pause_open_pid_ns (node_pid, r.starttime, &node_pidns, &err), 0);
+
+  struct { const char *ns, *title, *raw; size_t raw_len; pid_t spawner; } pods[] = {
+    { "t-pod1", "nslab-pause t demo/p1", "nslab-pause t demo/p1", 22, node_pid },
+    /* Not the node's pid: refused by us, spawned by us. */
+    { "t-pod2", "nslab-pause t demo/p2", "nslab-pause\0t\0demo/p2", 22, getpid () },
+    { "t-pod3", "nslab-pause t demo/p3", "nslab-pause t demo/p3", 22, node_pid },
+  };
+  for (size_t i = 0; i < ARRAY_SIZE (pods); i++)
+    {
+      if (i == 2)
+        {
+          /* A well-formed request from inside the node's PID namespace (a
+           * command run in the node, a hostNetwork pod's app) is refused:
+           * no fork, the go socket closes with no pid. */
+          int go[2];
+          ck_assert_int_eq (socketpair (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, go), 0);
+          int own_pidns = open ("/proc/self/ns/pid", O_RDONLY | O_CLOEXEC);
+          ck_assert_int_eq (setns (node_pidns, CLONE_NEWPID), 0);
+          pid_t inside = fork ();
+          ck_assert_int_ge (inside, 0);
+          if (inside == 0)
+            {
+              int nsfd = open (node_ns, O_RDONLY | O_CLOEXEC);
+              if (nsfd < 0 || setns (nsfd, CLONE_NEWNET) < 0)
+                _exit (2);
+              /* Made in the node's namespace, where the name is. */
+              int s = socket (AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+              if (s < 0)
+                _exit (2);
+              struct sockaddr_un sa;
+              socklen_t sl = spawner_address (&sa);
+              if (connect (s, (struct sockaddr *) &sa, sl) < 0)
+                _exit (3);
+              static const char msg[] = "nslab-pause t demo/evil\0" PAUSE_SETUP_ENV "=1\0";
+              int fds[3] = { go[1], go[1], nsfd };
+              union {
+                char b[CMSG_SPACE (sizeof fds)];
+                struct cmsghdr align;
+              } u;
+              memset (&u, 0, sizeof u);
+              struct iovec iov = { .iov_base = (void *) msg, .iov_len = sizeof msg };
+              struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.b, .msg_controllen = sizeof u.b };
+              struct cmsghdr *cm = CMSG_FIRSTHDR (&mh);
+              cm->cmsg_level = SOL_SOCKET;
+              cm->cmsg_type = SCM_RIGHTS;
+              cm->cmsg_len = CMSG_LEN (sizeof fds);
+              memcpy (CMSG_DATA (cm), fds, sizeof fds);
+              /* May fail: the spawner may have refused and closed first. */
+              ssize_t w = sendmsg (s, &mh, MSG_NOSIGNAL);
+              (void) w;
+              _exit (0);
+            }
+          ck_assert_int_eq (setns (own_pidns, CLONE_NEWPID), 0);
+          close (own_pidns);
+          int st = 0;
+          ck_assert_int_eq (waitpid (inside, &st, 0), inside);
+          ck_assert_msg (WIFEXITED (st) && WEXITSTATUS (st) == 0, "status 0x%x", st);
+          close (go[1]);
+          struct timeval tv = { .tv_sec = 5 };
+          setsockopt (go[0], SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+          char c;
+          ck_assert_int_eq (recv (go[0], &c, 1, 0), 0);
+          close (go[0]);
+          /* Garbage next: no fds, no terminator. */
+          int self = enter_netns (node_ns);
+          int s = socket (AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+          struct sockaddr_un sa;
+          socklen_t sl = spawner_address (&sa);
+          ck_assert_int_eq (connect (s, (struct sockaddr *) &sa, sl), 0);
+          ck_assert_int_eq (send (s, "junk", 4, MSG_NOSIGNAL), 4);
+          close (s);
+          ck_assert_int_eq (setns (self, CLONE_NEWNET), 0);
+          close (self);
+        }
+      cleanup_free char *pod_ns = netns_path (pods[i].ns);
+      struct pause_spec pod = { .title = pods[i].title, .netns_path = pod_ns, .app = &none, .pid_ns = node_pidns,
+                                .spawner_pid = pods[i].spawner, .spawner_netns = "t-node" };
+      struct rec pr = { 0 };
+      pid_t pid = 0;
+      ck_assert_msg (pause_spawn (&pod, record_cb, &pr, &pid, &err) == 0, "%s", err ? err->msg : "");
+      ck_assert_int_eq (pr.pid, pid);
+      size_t len = 0;
+      cleanup_free char *raw = raw_cmdline_of (pid, &len);
+      ck_assert_int_eq (len, pods[i].raw_len);
+      ck_assert_mem_eq (raw, pods[i].raw, pods[i].raw_len);
+      /* A child of the node's pause process either way (reparented). */
+      ck_assert_int_eq (ppid_of (pid), node_pid);
+      cleanup_free char *pns = xasprintf ("/proc/%d/ns/net", (int) pid);
+      ck_assert_uint_eq (ns_inode (pns), ns_inode (pod_ns));
+      cleanup_free char *ppidns = xasprintf ("/proc/%d/ns/pid", (int) pid);
+      cleanup_free char *npidns = xasprintf ("/proc/%d/ns/pid", (int) node_pid);
+      ck_assert_uint_ne (ns_inode (ppidns), ns_inode (npidns));
+      /* Nothing of the request stays open in the node. */
+      cleanup_free char *fdd = xasprintf ("/proc/%d/fd", (int) node_pid);
+      DIR *d = opendir (fdd);
+      ck_assert_ptr_nonnull (d);
+      size_t nfd = 0;
+      for (struct dirent *de; (de = readdir (d));)
+        nfd += de->d_name[0] != '.';
+      closedir (d);
+      /* stdin, stdout, stderr and the spawner's socket. */
+      ck_assert_uint_eq (nfd, 4);
+    }
+  close (node_pidns);
+  /* The node's PID namespace takes its pods along. */
+  ck_assert_int_eq (proc_kill (node_pid, r.starttime, &err), 0);
+  while (waitpid (-1, NULL, WNOHANG) > 0)
+    ;
+}
+
+START_TEST (test_spawner)
+{
+  sandboxed (body_spawner);
+}
+END_TEST
+
 START_TEST (test_memory)
 {
   sandboxed (body_memory);
@@ -1138,6 +1310,7 @@ make_suite (void)
   tcase_add_test (root, test_group_and_deathsig);
   tcase_add_test (root, test_sigterm);
   tcase_add_test (root, test_memory);
+  tcase_add_test (root, test_spawner);
   suite_add_tcase (s, root);
   return s;
 }

@@ -65,7 +65,7 @@ record_proc (pid_t pid, uint64_t starttime, void *arg, nslab_error_t *err)
  * processes starting, setting up their namespaces and exec'ing. */
 struct pending_proc {
   struct pause_start start;
-  enum { PROC_BEGUN, PROC_RELEASED, PROC_FAILED } state;
+  enum { PROC_BEGUN, PROC_RELEASED, PROC_FINISHED, PROC_FAILED } state;
   struct proc_ctx rec; /* what is recorded at release (owned strings) */
   char *what; /* "k3s-cp1: start node cp1", for errors */
 };
@@ -122,17 +122,27 @@ struct pending {
   struct node_pidns {
     char *node;
     int fd;
+    size_t started; /* its entry in procs (this up started it), or SIZE_MAX (the journal's) */
   } *pidns;         /* each started node's PID namespace, for its pods' to nest in */
   size_t n_pidns;
 };
 
-static int
+static struct node_pidns *
 node_pid_ns (const struct pending *pend, const char *node)
 {
   for (size_t i = 0; i < pend->n_pidns; i++)
     if (strcmp (pend->pidns[i].node, node) == 0)
-      return pend->pidns[i].fd;
-  return -1;
+      return &pend->pidns[i];
+  return NULL;
+}
+
+static const struct node_proc *
+node_proc_named (const struct node_procs *np, const char *name)
+{
+  for (size_t i = 0; i < np->n; i++)
+    if (strcmp (np->v[i].name, name) == 0)
+      return &np->v[i];
+  return NULL;
 }
 
 static void
@@ -305,11 +315,31 @@ do_process (const struct plan_op *op, struct state_writer *w, struct pending *pe
    * node's pause process starts first (plan order). */
   if (pp->owner.kind == OBJ_POD)
     {
-      spec.pid_ns = node_pid_ns (pend, pp->node);
-      if (spec.pid_ns < 0)
+      struct node_pidns *np = node_pid_ns (pend, pp->node);
+      const struct node_proc *node = node_proc_named (nodes, pp->node);
+      if (np == NULL || node == NULL)
         return nslab_error (err, 0, "%s: start pod %s: node %s has no pause process started", ns, c.sp.name,
                             pp->node);
+      spec.pid_ns = np->fd;
+      /* The node's pause process forks its pods (spawner.h) once it is set
+       * up: a node this up started is waited for at its first pod. */
+      if (np->started != SIZE_MAX)
+        {
+          struct pending_proc *nodep = &pend->procs[np->started];
+          np->started = SIZE_MAX;
+          if (nodep->state == PROC_RELEASED)
+            {
+              int rc = pause_spawn_finish (&nodep->start, err);
+              nodep->state = rc == 0 ? PROC_FINISHED : PROC_FAILED;
+              if (rc < 0)
+                return nslab_error_wrap (err, "%s", nodep->what);
+            }
+        }
+      spec.spawner_pid = node->pid;
+      spec.spawner_netns = node->netns;
     }
+  else if (pp->owner.kind == OBJ_NODE)
+    spec.spawner = true;
   size_t idx = pend->n_procs;
   struct pending_proc *started = VEC_PUSH (pend->procs, pend->n_procs);
   memset (started, 0, sizeof *started);
@@ -334,6 +364,7 @@ do_process (const struct plan_op *op, struct state_writer *w, struct pending *pe
         return -1;
       struct node_pidns *n = VEC_PUSH (pend->pidns, pend->n_pidns);
       n->node = xstrdup (pp->owner.name);
+      n->started = idx;
       n->fd = pend->procs[idx].start.pid_ns;
       pend->procs[idx].start.pid_ns = -1;
       node_procs_add (nodes, pp->owner.name, ns, pend->procs[idx].start.pid, pend->procs[idx].start.starttime);
@@ -946,6 +977,7 @@ load_node_pidns (struct state_writer *w, struct pending *pend, struct node_procs
       struct node_pidns *np = VEC_PUSH (pend->pidns, pend->n_pidns);
       np->node = xstrdup (sp->name);
       np->fd = fd;
+      np->started = SIZE_MAX;
       node_procs_add (nodes, sp->name, sp->netns, sp->pid, sp->starttime);
     }
   state_free (st);

@@ -200,3 +200,57 @@ proc_kill (pid_t pid, uint64_t starttime, nslab_error_t *err)
     }
   return proc_kill_wait (fd, pid, err);
 }
+
+static char *title_start;  /* argv[0] */
+static char *title_argv_end; /* one past argv's last NUL: the kernel's arg_end */
+static char *title_end;    /* one past the last contiguous environment string */
+
+void
+proc_title_init (int argc, char **argv)
+{
+  if (argc <= 0 || argv == NULL || argv[0] == NULL)
+    return;
+  char *end = argv[0];
+  for (int i = 0; i < argc; i++)
+    {
+      if (argv[i] != end)
+        return; /* not one contiguous area: leave it */
+      end = argv[i] + strlen (argv[i]) + 1;
+    }
+  title_start = argv[0];
+  title_argv_end = end;
+  size_t n = 0;
+  for (char **e = environ; e && *e; e++)
+    n++;
+  /* The environment moves out of the area, as setproctitle's does, so that
+   * a title written there does not overwrite it. */
+  char **copy = xcalloc (n + 1, sizeof *copy);
+  for (size_t i = 0; i < n; i++)
+    {
+      if (environ[i] == end)
+        end = environ[i] + strlen (environ[i]) + 1;
+      copy[i] = xstrdup (environ[i]);
+    }
+  environ = copy;
+  title_end = end;
+}
+
+void
+proc_title_set (const char *title)
+{
+  if (title_start == NULL)
+    return;
+  size_t room = (size_t) (title_end - title_start);
+  size_t n = strlen (title);
+  if (n > room - 1)
+    n = room - 1;
+  /* The environment area only when the title needs it: /proc/PID/environ
+   * still shows it otherwise. */
+  size_t argv_room = (size_t) (title_argv_end - title_start);
+  memset (title_start, 0, n + 1 > argv_room ? room : argv_room);
+  memcpy (title_start, title, n);
+  /* argv's last byte not NUL tells the kernel to read up to the first NUL
+   * (the title's) rather than the whole argv area with what follows it. */
+  if (title_start + n + 1 < title_argv_end)
+    title_argv_end[-1] = ' ';
+}

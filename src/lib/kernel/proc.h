@@ -32,4 +32,14 @@ int proc_kill_wait (int pidfd, pid_t pid, nslab_error_t *err);
 /* Both halves; a process already gone is success. */
 int proc_kill (pid_t pid, uint64_t starttime, nslab_error_t *err);
 
+/* The process title, as ps and /proc/PID/cmdline show it. The area is the
+ * argv and environment strings, contiguous as the kernel laid them out:
+ * remember it first thing in main (before anything changes environ), then
+ * set TITLE there, as one string (setproctitle's way: the kernel reads the
+ * area up to the first NUL once the last byte of argv is not one; shrinking
+ * or moving the area with PR_SET_MM needs CAP_SYS_RESOURCE, which a
+ * container may not have). A title longer than the area is cut. */
+void proc_title_init (int argc, char **argv);
+void proc_title_set (const char *title);
+
 #endif

@@ -18,12 +18,15 @@
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "base/util.h"
 #include "kernel/proc.h"
+#include "kernel/netns.h"
 #include "runtime/sandbox.h"
+#include "runtime/spawner.h"
 
 static void
 reap_quietly (pid_t pid)
@@ -159,6 +162,110 @@ pause_program (void)
   return found[0] ? found : "/proc/self/exe";
 }
 
+/* Ask the spawner in network namespace NODE_NETNS, which must be process
+ * SPAWNER_PID (as we see it), to fork a pause process with FDS (NFDS of
+ * them), TITLE and ENV (spawner.h). 0 once the request is handed over; -1
+ * with *err when there is no such spawner (the caller spawns itself). */
+static int
+spawner_request (const char *node_netns, pid_t spawner_pid, const char *title, char *const *env,
+                 const int *fds, size_t nfds, nslab_error_t *err)
+{
+  if (nfds < SPAWNER_FD_TEMPLATE || nfds > SPAWNER_MAX_FDS)
+    return nslab_error_invalid (err, "spawner request: %zu fds", nfds);
+  struct strbuf msg;
+  sb_init (&msg);
+  sb_addn (&msg, title, strlen (title) + 1);
+  for (char *const *e = env; e && *e; e++)
+    sb_addn (&msg, *e, strlen (*e) + 1);
+  sb_addn (&msg, "", 1);
+  size_t len = msg.len;
+  cleanup_free char *buf = sb_steal (&msg);
+  if (len > SPAWNER_MSG_MAX)
+    return nslab_error (err, E2BIG, "spawner request: %zu bytes", len);
+
+  /* The socket is made in the node's network namespace, where the
+   * abstract name lives; it stays connected there when we leave. */
+  cleanup_close int fd = -1;
+  {
+    cleanup_netns struct netns_guard g = NETNS_GUARD_INIT;
+    if (netns_enter (&g, node_netns, err) < 0)
+      return -1;
+    fd = socket (AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+      return nslab_error (err, errno, "%s: spawner socket", node_netns);
+    struct sockaddr_un sa;
+    socklen_t sl = spawner_address (&sa);
+    if (connect (fd, (struct sockaddr *) &sa, sl) < 0)
+      return nslab_error (err, errno, "%s: connect to the spawner", node_netns);
+  }
+  /* Whoever listens there must be the node's pause process: anything else
+   * root runs in the node could have taken the name. */
+  struct ucred peer;
+  socklen_t pl = sizeof peer;
+  if (getsockopt (fd, SOL_SOCKET, SO_PEERCRED, &peer, &pl) < 0)
+    return nslab_error (err, errno, "%s: spawner credentials", node_netns);
+  if (peer.pid != spawner_pid || peer.uid != 0)
+    return nslab_error (err, EPERM, "%s: the spawner is process %d, not the node's %d", node_netns, (int) peer.pid,
+                        (int) spawner_pid);
+
+  union {
+    char buf[CMSG_SPACE (SPAWNER_MAX_FDS * sizeof (int))];
+    struct cmsghdr align;
+  } u;
+  memset (&u, 0, sizeof u);
+  struct iovec iov = { .iov_base = buf, .iov_len = len };
+  struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf,
+                       .msg_controllen = CMSG_SPACE (nfds * sizeof (int)) };
+  struct cmsghdr *cm = CMSG_FIRSTHDR (&mh);
+  cm->cmsg_level = SOL_SOCKET;
+  cm->cmsg_type = SCM_RIGHTS;
+  cm->cmsg_len = CMSG_LEN (nfds * sizeof (int));
+  memcpy (CMSG_DATA (cm), fds, nfds * sizeof (int));
+  ssize_t w;
+  do
+    w = sendmsg (fd, &mh, MSG_NOSIGNAL);
+  while (w < 0 && errno == EINTR);
+  if (w != (ssize_t) len)
+    return nslab_error (err, w < 0 ? errno : EIO, "%s: send to the spawner", node_netns);
+  return 0;
+}
+
+/* ARGV as one title string ("nslab-pause LAB NS/POD"). */
+static char *
+join_title (char *const *argv)
+{
+  struct strbuf b;
+  sb_init (&b);
+  for (char *const *a = argv; *a; a++)
+    {
+      if (a != argv)
+        sb_add (&b, " ");
+      sb_add (&b, *a);
+    }
+  return sb_steal (&b);
+}
+
+/* A pod's pause process forked by its node's (spec->spawner_pid), with the
+ * fds an exec'd one would get. False when the node cannot (no spawner, or
+ * not the node's): the caller spawns it itself. */
+static bool
+spawn_via_node (const struct pause_spec *spec, char *const *argv, char *const *env, int go_child, int err_child)
+{
+  if (spec->spawner_pid <= 0 || spec->spawner_netns == NULL || spec->netns_path == NULL)
+    return false;
+  cleanup_close int nsfd = open (spec->netns_path, O_RDONLY | O_CLOEXEC);
+  if (nsfd < 0)
+    return false;
+  int fds[SPAWNER_MAX_FDS] = { [SPAWNER_FD_GO] = go_child, [SPAWNER_FD_ERR] = err_child,
+                               [SPAWNER_FD_NETNS] = nsfd, [SPAWNER_FD_TEMPLATE] = spec->mnt_template };
+  size_t nfds = spec->mnt_template > 0 ? SPAWNER_MAX_FDS : SPAWNER_FD_TEMPLATE;
+  cleanup_free char *title = join_title (argv);
+  nslab_error_t e = NULL;
+  int rc = spawner_request (spec->spawner_netns, spec->spawner_pid, title, env, fds, nfds, &e);
+  nslab_error_free (&e);
+  return rc == 0;
+}
+
 int
 pause_spawn_begin (const struct pause_spec *spec, struct pause_start *out, nslab_error_t *err)
 {
@@ -201,21 +308,26 @@ pause_spawn_begin (const struct pause_spec *spec, struct pause_start *out, nslab
    * gets are moved out of the way of 3-5 first, so no dup2 clobbers
    * another's source. */
   size_t payload_len = 0;
-  char *payload = sandbox_encode (spec, &payload_len);
   char **argv = sandbox_title_argv (spec->title);
   char **env = sandbox_build_env (spec);
-  int src_go = fcntl (go[0], F_DUPFD_CLOEXEC, 10);
-  int src_err = fcntl (ep[1], F_DUPFD_CLOEXEC, 10);
-  int src_tmpl = spec->mnt_template > 0 ? fcntl (spec->mnt_template, F_DUPFD_CLOEXEC, 10) : -2;
   pid_t pid = -1;
   int spawn_err = 0;
+  /* A pod whose node has a spawner is forked by it: no exec, and no wait
+   * here for one. */
+  bool by_node = spawn_via_node (spec, argv, env, go[0], ep[1]);
+  char *payload = sandbox_encode (spec, by_node, &payload_len);
+  int src_go = by_node ? -2 : fcntl (go[0], F_DUPFD_CLOEXEC, 10);
+  int src_err = by_node ? -2 : fcntl (ep[1], F_DUPFD_CLOEXEC, 10);
+  int src_tmpl = !by_node && spec->mnt_template > 0 ? fcntl (spec->mnt_template, F_DUPFD_CLOEXEC, 10) : -2;
   /* A pod's pause process is spawned in its node's PID namespace (our
    * namespace for new children, for this one spawn: setns changes no
    * namespace of ours), where it makes its own with one fork; spawned in
    * ours it would have to join the node's and fork into it first, one
    * process more per pod. */
   cleanup_close int own_pidns = -1;
-  if (src_go < 0 || src_err < 0 || src_tmpl == -1)
+  if (by_node)
+    ;
+  else if (src_go == -1 || src_err == -1 || src_tmpl == -1)
     spawn_err = errno;
   else if (spec->pid_ns > 0
            && ((own_pidns = open ("/proc/self/ns/pid", O_RDONLY | O_CLOEXEC)) < 0
@@ -273,7 +385,7 @@ pause_spawn_begin (const struct pause_spec *spec, struct pause_start *out, nslab
         return nslab_error (err, spawn_err, "spawn the pause process");
       /* Spawned, but not to be released: its pause process exits as the
        * go socket closes, the spawned one after its fork. */
-      if (spawn_err == 0)
+      if (spawn_err == 0 && pid > 0)
         reap_quietly (pid);
       return nslab_error (err, restore_err, "return to our own PID namespace for new processes");
     }
@@ -331,7 +443,9 @@ pause_spawn_release (struct pause_start *ps, pause_record_fn record, void *arg, 
   ps->spawned = -1;
   pid_t pid = receive_pid (gofd);
   int recv_errno = errno;
-  reap_quietly (spawned);
+  /* None when the node's spawner forked it: the node reaps its own. */
+  if (spawned > 0)
+    reap_quietly (spawned);
   if (pid <= 0)
     return early_failure (errfd, recv_errno, err);
   cleanup_close int pidfd = (int) syscall (SYS_pidfd_open, pid, 0);

@@ -75,6 +75,9 @@ struct pause_spec {
   bool own_netns_dir;      /* a node's: an empty tmpfs on /run/netns for its pods' names (node_netns.h) */
   int pid_ns;              /* > 0: the PID namespace (an fd: a node's, pause_open_pid_ns) that the
                             * process's own new one nests in; otherwise a child of the caller's */
+  bool spawner;            /* a node's: its pause process forks its pods' on request (spawner.h) */
+  pid_t spawner_pid;       /* > 0: a pod's node's pause process, as recorded, to ask for the fork */
+  const char *spawner_netns; /* and that node's network namespace (its name), where it listens */
 };
 
 /* A mount namespace for pause processes to copy: the caller's, slave to it,
@@ -134,6 +137,7 @@ struct pause_setup {
   enum pause_restart restart;
   unsigned backoff_ms; /* initial restart back-off: 10 s (NSLAB_TEST_BACKOFF_MS in tests) */
   int files_dirfd;    /* O_DIRECTORY fd of spec.files_dir (the status file), or -1 */
+  bool spawner;       /* a node's: serve its pods' spawn requests (spawner.h) */
 };
 void pause_setup (struct pause_setup *out);
 void pause_setup_fail (int errfd, int errnum, const char *what) __attribute__ ((noreturn));

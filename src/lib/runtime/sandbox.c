@@ -30,6 +30,7 @@
 #include "base/util.h"
 #include "kernel/caps.h"
 #include "runtime/appsock.h"
+#include "runtime/spawner.h"
 
 /* The environment every pod's app starts from, as a container runtime sets
  * it; the pod's own variables (POD_NAME ...) come first and win. */
@@ -228,6 +229,10 @@ sandbox_build_env (const struct pause_spec *spec)
   if (backoff && *backoff)
     *VEC_PUSH (env, n) = xasprintf ("%s=%s", SANDBOX_BACKOFF_ENV, backoff);
   *VEC_PUSH (env, n) = xstrdup (PAUSE_SETUP_ENV "=1");
+  /* Room in a spawner's memory for its pods' titles (spawner.h): the
+   * variable is gone from environ before its app starts, its bytes stay. */
+  if (spec->spawner)
+    *VEC_PUSH (env, n) = xasprintf ("%s=%*s", SPAWNER_TITLE_ENV, SPAWNER_TITLE_ROOM, "");
   *VEC_PUSH (env, n) = NULL;
   return env;
 }
@@ -402,7 +407,7 @@ put_str (struct strbuf *b, const char *s)
 }
 
 char *
-sandbox_encode (const struct pause_spec *spec, size_t *len_out)
+sandbox_encode (const struct pause_spec *spec, bool netns_at_fd, size_t *len_out)
 {
   struct strbuf b;
   sb_init (&b);
@@ -413,13 +418,14 @@ sandbox_encode (const struct pause_spec *spec, size_t *len_out)
   snprintf (kind, sizeof kind, "%d", spec->app ? (int) spec->app->kind : PAUSE_APP_NONE);
   snprintf (restart, sizeof restart, "%d", (int) spec->restart);
   snprintf (port, sizeof port, "%u", spec->app ? spec->app->port : 0u);
-  const char *fields[] = { spec->netns_path, spec->hostname, spec->files_dir, spec->etc_hosts, spec->resolv_conf,
+  const char *fields[] = { netns_at_fd ? NULL : spec->netns_path, spec->hostname, spec->files_dir, spec->etc_hosts, spec->resolv_conf,
                            spec->log_path, spec->mnt_template > 0 ? "1" : NULL, kind, port,
                            spec->privileged ? "1" : NULL, restart,
                            spec->app && spec->app->kind == PAUSE_APP_COMMAND ? spec->app->path : NULL,
                            spec->sa_pki_dir, spec->sa_namespace, spec->own_netns_dir ? "1" : NULL, caps,
                            spec->app && spec->app->kind == PAUSE_APP_COMMAND && spec->app->ready_fd ? "1" : NULL,
-                           spec->mnt_template > 0 && spec->sys_rdonly ? "1" : NULL };
+                           spec->mnt_template > 0 && spec->sys_rdonly ? "1" : NULL, netns_at_fd ? "1" : NULL,
+                           spec->spawner ? "1" : NULL };
   for (size_t i = 0; i < ARRAY_SIZE (fields); i++)
     put_str (&b, fields[i]);
   uint32_t argc = 0;
@@ -733,7 +739,7 @@ pause_setup (struct pause_setup *out)
     child_fail (errfd, EPROTO, "short pause spec");
   close (SANDBOX_GO_FD);
   char *p = buf, *end = buf + total;
-  char *f[18];
+  char *f[20];
   for (size_t i = 0; i < ARRAY_SIZE (f); i++)
     if (! get_str (&p, end, &f[i]))
       child_fail (errfd, EPROTO, "bad pause spec");
@@ -769,10 +775,17 @@ pause_setup (struct pause_setup *out)
                            .sa_namespace = f[13], .own_netns_dir = f[14] != NULL, .sys_rdonly = f[17] != NULL,
                            .cap_add = f[15] ? strtoull (f[15], NULL, 16) : 0 };
   const struct pause_spec *spec = &sp;
+  bool netns_at_fd = f[18] != NULL;
 
   if (setsid () < 0)
     child_fail (errfd, errno, "setsid");
-  if (spec->netns_path)
+  if (netns_at_fd)
+    {
+      if (setns (SANDBOX_NETNS_FD, CLONE_NEWNET) < 0)
+        child_fail (errfd, errno, "setns the pod's network namespace");
+      close (SANDBOX_NETNS_FD);
+    }
+  else if (spec->netns_path)
     {
       int nsfd = open (spec->netns_path, O_RDONLY | O_CLOEXEC);
       if (nsfd < 0)
@@ -880,7 +893,7 @@ pause_setup (struct pause_setup *out)
 
   *out = (struct pause_setup) { .errfd = errfd, .files_dirfd = files_dirfd, .restart = spec->restart,
                                 .app_kind = spec->app->kind, .privileged = spec->privileged,
-                                .cap_add = spec->cap_add,
+                                .cap_add = spec->cap_add, .spawner = f[19] != NULL,
                                 .backoff_ms = 10000 };
   const char *backoff = getenv (SANDBOX_BACKOFF_ENV);
   if (backoff && atoi (backoff) > 0)
@@ -888,6 +901,7 @@ pause_setup (struct pause_setup *out)
   /* The app's environment is ours without the setup marker. */
   unsetenv (PAUSE_SETUP_ENV);
   unsetenv (SANDBOX_BACKOFF_ENV);
+  unsetenv (SPAWNER_TITLE_ENV);
   if (spec->app->kind == PAUSE_APP_HTTP)
     {
       /* Bound here, so that a port in use fails `nslab up`; the caller

@@ -19,6 +19,10 @@ struct sandbox_error {
 #define SANDBOX_GO_FD 3
 #define SANDBOX_TEMPLATE_FD 4
 #define SANDBOX_ERR_FD 5
+/* Spawned by a node's spawner (spawner.h): the pod's network namespace, to
+ * join rather than a path (the node's mount namespace has its own
+ * /run/netns). */
+#define SANDBOX_NETNS_FD 6
 /* Test-only: the initial restart back-off in milliseconds (kubelet's 10 s
  * otherwise; the maximum is 30 times it), passed from nslab's environment
  * to the pause process, which removes it before the app starts. */
@@ -26,8 +30,9 @@ struct sandbox_error {
 #define SANDBOX_NETNS_DIR "/run/netns"
 #define SANDBOX_BACKOFF_ENV "NSLAB_TEST_BACKOFF_MS"
 
-/* The spec as the pause process reads it after the go byte (sandbox.c). */
-char *sandbox_encode (const struct pause_spec *spec, size_t *len_out);
+/* The spec as the pause process reads it after the go byte (sandbox.c).
+ * NETNS_AT_FD: it finds its network namespace at SANDBOX_NETNS_FD. */
+char *sandbox_encode (const struct pause_spec *spec, bool netns_at_fd, size_t *len_out);
 /* argv ("nslab-pause" + the title's words) and environment (the pod's,
  * then the defaults, then PAUSE_SETUP_ENV) of the pause process. */
 char **sandbox_title_argv (const char *title);

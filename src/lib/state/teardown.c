@@ -94,10 +94,18 @@ is_pause_of (pid_t pid, const char *lab)
   if (n <= 0)
     return false;
   buf[n] = '\0';
-  size_t l0 = strlen (buf);
+  /* The words are NUL-separated (an exec'd process's argv), or spaces in
+   * one string (a pod's pause process forked by its node's spawner, which
+   * wrote its title over the node's: proc_title_set). */
+  size_t l0 = strcspn (buf, " ");
+  if ((size_t) n <= l0 + 1)
+    return false;
+  char *word1 = buf + l0 + 1;
+  size_t l1 = buf[l0] == ' ' ? strcspn (word1, " ") : strlen (word1);
+  buf[l0] = '\0';
   return (strcmp (buf, "nslab-pause") == 0 || strcmp (buf, "nslab-controller") == 0
-          || strcmp (buf, "nslab-runtime") == 0 || strcmp (buf, "nslab-apiserver") == 0) && (size_t) n > l0 + 1
-         && strcmp (buf + l0 + 1, lab) == 0;
+          || strcmp (buf, "nslab-runtime") == 0 || strcmp (buf, "nslab-apiserver") == 0)
+         && strlen (lab) == l1 && strncmp (word1, lab, l1) == 0;
 }
 
 /* May the process recorded as P be killed? Gone or recycled (other start
