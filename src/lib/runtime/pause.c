@@ -302,11 +302,6 @@ pause_spawn_begin (const struct pause_spec *spec, struct pause_start *out, nslab
       close (go[1]);
       return nslab_error (err, e, "pipe2");
     }
-  /* posix_spawn: vfork semantics, so the (possibly large) address space
-   * of nslab is never copied; the new process is nslab-pause from its first
-   * instruction and waits for the go byte before doing anything. The fds it
-   * gets are moved out of the way of 3-5 first, so no dup2 clobbers
-   * another's source. */
   size_t payload_len = 0;
   char **argv = sandbox_title_argv (spec->title);
   char **env = sandbox_build_env (spec);
@@ -316,6 +311,11 @@ pause_spawn_begin (const struct pause_spec *spec, struct pause_start *out, nslab
    * here for one. */
   bool by_node = spawn_via_node (spec, argv, env, go[0], ep[1]);
   char *payload = sandbox_encode (spec, by_node, &payload_len);
+  /* Otherwise posix_spawn: vfork semantics, so the (possibly large)
+   * address space of nslab is never copied; the new process is nslab-pause
+   * from its first instruction and waits for the go byte before doing
+   * anything. The fds it gets are moved out of the way of 3-5 first, so no
+   * dup2 clobbers another's source. */
   int src_go = by_node ? -2 : fcntl (go[0], F_DUPFD_CLOEXEC, 10);
   int src_err = by_node ? -2 : fcntl (ep[1], F_DUPFD_CLOEXEC, 10);
   int src_tmpl = !by_node && spec->mnt_template > 0 ? fcntl (spec->mnt_template, F_DUPFD_CLOEXEC, 10) : -2;
@@ -343,14 +343,8 @@ pause_spawn_begin (const struct pause_spec *spec, struct pause_start *out, nslab
       if (src_tmpl >= 0)
         posix_spawn_file_actions_adddup2 (&fa, src_tmpl, SANDBOX_TEMPLATE_FD);
       posix_spawn_file_actions_adddup2 (&fa, src_err, SANDBOX_ERR_FD);
-      /* Until pause_main handles them: SIGTERM waits, SIGINT and SIGHUP
-       * (the terminal's, until setsid) are discarded once it ignores them. */
       sigset_t mask;
-      sigemptyset (&mask);
-      sigaddset (&mask, SIGCHLD);
-      sigaddset (&mask, SIGTERM);
-      sigaddset (&mask, SIGINT);
-      sigaddset (&mask, SIGHUP);
+      sandbox_start_mask (&mask);
       posix_spawnattr_setsigmask (&at, &mask);
       posix_spawnattr_setflags (&at, POSIX_SPAWN_SETSIGMASK);
       fflush (NULL);

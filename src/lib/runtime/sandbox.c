@@ -201,6 +201,16 @@ provide_private_file (int errfd, const char *files_dir, size_t idx, const char *
   free (points);
 }
 
+void
+sandbox_start_mask (sigset_t *mask)
+{
+  sigemptyset (mask);
+  sigaddset (mask, SIGCHLD);
+  sigaddset (mask, SIGTERM);
+  sigaddset (mask, SIGINT);
+  sigaddset (mask, SIGHUP);
+}
+
 char **
 sandbox_build_env (const struct pause_spec *spec)
 {

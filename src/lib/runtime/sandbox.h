@@ -4,6 +4,8 @@
 #ifndef NSLAB_RUNTIME_SANDBOX_H
 #define NSLAB_RUNTIME_SANDBOX_H
 
+#include <signal.h>
+
 #include "runtime/pause.h"
 
 /* What a failing child tells pause_spawn through the error pipe; one
@@ -29,6 +31,12 @@ struct sandbox_error {
 /* Where a node keeps its pods' network namespace names (node_netns.h). */
 #define SANDBOX_NETNS_DIR "/run/netns"
 #define SANDBOX_BACKOFF_ENV "NSLAB_TEST_BACKOFF_MS"
+
+/* The signal mask a pause process starts with (posix_spawn's, or a
+ * spawner's child's), until pause_main handles them: SIGCHLD and SIGTERM
+ * wait, SIGINT and SIGHUP (a terminal's, until setsid) are discarded once
+ * it ignores them. */
+void sandbox_start_mask (sigset_t *mask);
 
 /* The spec as the pause process reads it after the go byte (sandbox.c).
  * NETNS_AT_FD: it finds its network namespace at SANDBOX_NETNS_FD. */

@@ -151,11 +151,7 @@ become_requested (char *buf, size_t len, int *fds, size_t nfds)
   proc_title_set (buf);
   /* As posix_spawn set it for an exec'd one: pause_main takes over. */
   sigset_t mask;
-  sigemptyset (&mask);
-  sigaddset (&mask, SIGCHLD);
-  sigaddset (&mask, SIGTERM);
-  sigaddset (&mask, SIGINT);
-  sigaddset (&mask, SIGHUP);
+  sandbox_start_mask (&mask);
   sigprocmask (SIG_SETMASK, &mask, NULL);
   signal (SIGIO, SIG_DFL);
 }
