@@ -23,8 +23,8 @@
 #include <unistd.h>
 
 #include "base/util.h"
-#include "kernel/proc.h"
 #include "kernel/netns.h"
+#include "kernel/proc.h"
 #include "runtime/sandbox.h"
 #include "runtime/spawner.h"
 
