@@ -70,14 +70,18 @@ struct pending_proc {
   char *what; /* "k3s-cp1: start node cp1", for errors */
 };
 
-/* The lab's node pause processes, as the journal records them: in their
- * mount namespaces a node's pods get their names (name_pods_on_nodes).
+/* The lab's node pause processes, as the journal records them: their pods'
+ * PID namespaces nest in theirs, they fork their pods (spawner.h), and in
+ * their mount namespaces the pods get their names (name_pods_on_nodes).
  * Kept from the start (up) or the journal load (apply_ops) that found them,
  * never read again per round. */
 struct node_proc {
   char *name, *netns;
   pid_t pid;
   uint64_t starttime;
+  int pid_ns;     /* its PID namespace, for its pods' to nest in */
+  size_t started; /* its entry in pending.procs (this up started it: its pods wait for its
+                   * setup, spawner.h), or SIZE_MAX (the journal's) */
 };
 
 struct node_procs {
@@ -85,11 +89,13 @@ struct node_procs {
   size_t n;
 };
 
+/* PID_NS is taken. */
 static void
-node_procs_add (struct node_procs *np, const char *name, const char *netns, pid_t pid, uint64_t starttime)
+node_procs_add (struct node_procs *np, const char *name, const char *netns, pid_t pid, uint64_t starttime,
+                int pid_ns, size_t started)
 {
-  *VEC_PUSH (np->v, np->n)
-      = (struct node_proc) { .name = xstrdup (name), .netns = xstrdup (netns), .pid = pid, .starttime = starttime };
+  *VEC_PUSH (np->v, np->n) = (struct node_proc) { .name = xstrdup (name), .netns = xstrdup (netns), .pid = pid,
+                                                  .starttime = starttime, .pid_ns = pid_ns, .started = started };
 }
 
 static void
@@ -99,6 +105,8 @@ node_procs_free (struct node_procs *np)
     {
       free (np->v[i].name);
       free (np->v[i].netns);
+      if (np->v[i].pid_ns >= 0)
+        close (np->v[i].pid_ns);
     }
   free (np->v);
   memset (np, 0, sizeof *np);
@@ -119,24 +127,9 @@ struct pending {
   size_t next_release; /* no proc before this index is PROC_BEGUN */
   int mnt_template; /* > 0 once made, for every pause process of this up */
   bool sys_rdonly;  /* the template's: whether the host's /sys is read-only */
-  struct node_pidns {
-    char *node;
-    int fd;
-    size_t started; /* its entry in procs (this up started it), or SIZE_MAX (the journal's) */
-  } *pidns;         /* each started node's PID namespace, for its pods' to nest in */
-  size_t n_pidns;
 };
 
-static struct node_pidns *
-node_pid_ns (const struct pending *pend, const char *node)
-{
-  for (size_t i = 0; i < pend->n_pidns; i++)
-    if (strcmp (pend->pidns[i].node, node) == 0)
-      return &pend->pidns[i];
-  return NULL;
-}
-
-static const struct node_proc *
+static struct node_proc *
 node_proc_named (const struct node_procs *np, const char *name)
 {
   for (size_t i = 0; i < np->n; i++)
@@ -315,18 +308,17 @@ do_process (const struct plan_op *op, struct state_writer *w, struct pending *pe
    * node's pause process starts first (plan order). */
   if (pp->owner.kind == OBJ_POD)
     {
-      struct node_pidns *np = node_pid_ns (pend, pp->node);
-      const struct node_proc *node = node_proc_named (nodes, pp->node);
-      if (np == NULL || node == NULL)
+      struct node_proc *node = node_proc_named (nodes, pp->node);
+      if (node == NULL)
         return nslab_error (err, 0, "%s: start pod %s: node %s has no pause process started", ns, c.sp.name,
                             pp->node);
-      spec.pid_ns = np->fd;
+      spec.pid_ns = node->pid_ns;
       /* The node's pause process forks its pods (spawner.h) once it is set
        * up: a node this up started is waited for at its first pod. */
-      if (np->started != SIZE_MAX)
+      if (node->started != SIZE_MAX)
         {
-          struct pending_proc *nodep = &pend->procs[np->started];
-          np->started = SIZE_MAX;
+          struct pending_proc *nodep = &pend->procs[node->started];
+          node->started = SIZE_MAX;
           if (nodep->state == PROC_RELEASED)
             {
               int rc = pause_spawn_finish (&nodep->start, err);
@@ -362,12 +354,9 @@ do_process (const struct plan_op *op, struct state_writer *w, struct pending *pe
     {
       if (release_proc (pend, idx, err) < 0)
         return -1;
-      struct node_pidns *n = VEC_PUSH (pend->pidns, pend->n_pidns);
-      n->node = xstrdup (pp->owner.name);
-      n->started = idx;
-      n->fd = pend->procs[idx].start.pid_ns;
+      node_procs_add (nodes, pp->owner.name, ns, pend->procs[idx].start.pid, pend->procs[idx].start.starttime,
+                      pend->procs[idx].start.pid_ns, idx);
       pend->procs[idx].start.pid_ns = -1;
-      node_procs_add (nodes, pp->owner.name, ns, pend->procs[idx].start.pid, pend->procs[idx].start.starttime);
       return 0;
     }
   return release_procs (pend, PROC_WINDOW, err);
@@ -711,12 +700,6 @@ finish_pending (struct pending *pend, bool failed, nslab_error_t *err)
   free (pend->procs);
   if (pend->mnt_template > 0)
     close (pend->mnt_template);
-  for (size_t i = 0; i < pend->n_pidns; i++)
-    {
-      free (pend->pidns[i].node);
-      close (pend->pidns[i].fd);
-    }
-  free (pend->pidns);
   memset (pend, 0, sizeof *pend);
   return rc;
 }
@@ -956,7 +939,7 @@ apply_plan (const struct plan *p, const char *scenario_path, nslab_error_t *err)
  * naming the pods. Each is opened only while the recorded pid still has its
  * start time (a pidfd pins it meanwhile). */
 static int
-load_node_pidns (struct state_writer *w, struct pending *pend, struct node_procs *nodes, nslab_error_t *err)
+load_node_pidns (struct state_writer *w, struct node_procs *nodes, nslab_error_t *err)
 {
   struct state *st = NULL;
   if (state_writer_load (w, &st, err) < 0)
@@ -974,11 +957,7 @@ load_node_pidns (struct state_writer *w, struct pending *pend, struct node_procs
           nslab_error_free (&e);
           continue;
         }
-      struct node_pidns *np = VEC_PUSH (pend->pidns, pend->n_pidns);
-      np->node = xstrdup (sp->name);
-      np->fd = fd;
-      np->started = SIZE_MAX;
-      node_procs_add (nodes, sp->name, sp->netns, sp->pid, sp->starttime);
+      node_procs_add (nodes, sp->name, sp->netns, sp->pid, sp->starttime, fd, SIZE_MAX);
     }
   state_free (st);
   return 0;
@@ -989,7 +968,7 @@ apply_ops (struct state_writer *w, const struct plan_op *ops, size_t n, nslab_er
 {
   raise_nofile ();
   struct apply_ctx ctx = { .w = w };
-  int rc = load_node_pidns (w, &ctx.pend, &ctx.nodes, err);
+  int rc = load_node_pidns (w, &ctx.nodes, err);
   for (size_t i = 0; rc == 0 && i < n; i++)
     rc = appliers[ops[i].kind] (&ops[i], &ctx, err);
   if (rc == 0)
