@@ -39,23 +39,38 @@ static const char *const base_env[] = {
   "HOME=/root",
 };
 
-static void __attribute__ ((noreturn, format (printf, 3, 4)))
-child_fail (int errfd, int errnum, const char *fmt, ...)
+static void __attribute__ ((format (printf, 3, 0)))
+report_v (int errfd, int errnum, const char *fmt, va_list ap)
 {
   struct sandbox_error ce = { .errnum = errnum };
-  va_list ap;
-  va_start (ap, fmt);
   vsnprintf (ce.msg, sizeof ce.msg, fmt, ap);
-  va_end (ap);
   /* No one to report to (an app restarted by the pause process): the log. */
   if (errfd < 0)
     {
       dprintf (STDERR_FILENO, "nslab-pause: %s: %s\n", ce.msg, strerror (errnum));
-      _exit (127);
+      return;
     }
   /* One write below PIPE_BUF is atomic: the parent gets all or nothing. */
   ssize_t w = write (errfd, &ce, sizeof ce);
   (void) w;
+}
+
+void
+sandbox_report (int errfd, int errnum, const char *fmt, ...)
+{
+  va_list ap;
+  va_start (ap, fmt);
+  report_v (errfd, errnum, fmt, ap);
+  va_end (ap);
+}
+
+static void __attribute__ ((noreturn, format (printf, 3, 4)))
+child_fail (int errfd, int errnum, const char *fmt, ...)
+{
+  va_list ap;
+  va_start (ap, fmt);
+  report_v (errfd, errnum, fmt, ap);
+  va_end (ap);
   _exit (127);
 }
 

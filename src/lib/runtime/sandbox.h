@@ -15,6 +15,10 @@ struct sandbox_error {
   char msg[500];
 };
 
+/* Report a failure on ERRFD as one struct sandbox_error (or to the log
+ * when ERRFD < 0), for pause_spawn to read. */
+void sandbox_report (int errfd, int errnum, const char *fmt, ...) __attribute__ ((format (printf, 3, 4)));
+
 /* Where the spawned pause process finds what pause_spawn_start passes it:
  * the handshake socket (go byte, then the spec), the template mount
  * namespace (when the spec has one) and the error pipe. */

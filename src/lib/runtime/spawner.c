@@ -187,10 +187,7 @@ spawner_serve (int lfd, pid_t *forked, size_t max)
       if (pid < 0)
         {
           /* The client sees the go socket close and reads this. */
-          struct sandbox_error ce = { .errnum = errno };
-          snprintf (ce.msg, sizeof ce.msg, "spawner: fork: %s", strerror (errno));
-          ssize_t w = write (fds[SPAWNER_FD_ERR], &ce, sizeof ce);
-          (void) w;
+          sandbox_report (fds[SPAWNER_FD_ERR], errno, "spawner: fork");
         }
       else
         for (size_t i = 0; i < max; i++)
