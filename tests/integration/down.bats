@@ -29,6 +29,17 @@ load helpers
   [ "$status" -eq 0 ]
 }
 
+@test "down: returns under an init that never reaps, as a container's (timeout, sleep infinity) may be" {
+  # nslab up and down in a PID namespace whose PID 1 waits for its own
+  # child only: whatever up leaves orphaned there stays a zombie. A process
+  # of the lab among them kept its node's PID namespace from emptying, and
+  # down failed after 10 s ("did not exit after SIGKILL").
+  run unshare --pid --fork --mount-proc timeout 120 \
+    bash -c '"$0" up "$1" > /dev/null && "$0" down k3s' "$NSLAB" "$SEED"
+  [ "$status" -eq 0 ] || { echo "$output" >&2; false; }
+  [ "$output" = "lab k3s is down" ]
+}
+
 @test "down: a lab that is not up" {
   run "$NSLAB" down nolab
   [ "$status" -eq 1 ]

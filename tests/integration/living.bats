@@ -47,6 +47,9 @@ up_seed () {
   cp1=$(awk '$1 == "proc" && $2 == "node" && $3 == "cp1" { print $7 }' "$STATE_ROOT/k3s/journal")
   [ "$(readlink /proc/"$pid"/ns/pid)" = "$(readlink /proc/"$cp1"/ns/pid)" ]
   [ "$(readlink /proc/"$pid"/ns/mnt)" = "$(readlink /proc/"$cp1"/ns/mnt)" ]
+  # Its parent is the node's init, as k3s server's is: orphaned inside the
+  # node, not left to the init of the machine nslab up ran on.
+  [ "$(awk '$1 == "PPid:" { print $2 }' /proc/"$pid"/status)" = "$cp1" ]
   # The runtime agent stays in the lab's root PID namespace (where it sees
   # every node's pods) and in ours.
   [ "$(readlink /proc/"$agent"/ns/pid)" = "$(readlink /proc/self/ns/pid)" ]

@@ -16,6 +16,7 @@
 #include <netinet/in.h>
 #include <arpa/inet.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -311,12 +312,37 @@ control_start (const char *lab, const struct lab_objects *applied, char *const *
         child_fail (ex[1]);
       child_exec (NULL, "nslab-runtime", lab, NULL, ex[1]);
     }
+  /* The brain is forked inside the node's PID namespace by a child that
+   * exits at once, so that it is orphaned there: reparented to the node's
+   * pause process (that namespace's PID 1), as k3s server is to a node's
+   * init, which reaps it. Forked by us, it would go to our own init when up
+   * returns, and its zombie would keep the node's PID namespace from
+   * emptying: the node's pause process cannot finish exiting, nor `down`
+   * return, until that init reaps it, which a container's init may never
+   * do (`timeout`, `sleep infinity`). The brain tells us its pid as we see
+   * it (proc_send_pid). */
+  int pid_sv[2] = { -1, -1 };
+  int one = 1;
+  pid_t mid = -1;
+  cleanup_close int brain_fd = -1;
+  if (rc == 0
+      && (socketpair (AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pid_sv) < 0
+          || setsockopt (pid_sv[0], SOL_SOCKET, SO_PASSCRED, &one, sizeof one) < 0))
+    rc = nslab_error (err, errno, "socketpair");
   if (rc == 0 && setns (node_pidns, CLONE_NEWPID) < 0)
     rc = nslab_error (err, errno, "setns the PID namespace of node %s", node);
-  if (rc == 0 && (brain = fork ()) < 0)
+  if (rc == 0 && (mid = fork ()) < 0)
     rc = nslab_error (err, errno, "fork");
-  if (brain == 0)
+  if (mid == 0)
     {
+      pid_t b = fork ();
+      if (b != 0)
+        _exit (b < 0);
+    }
+  if (mid == 0)
+    {
+      if (proc_send_pid (pid_sv[1]) < 0)
+        _exit (0);
       child_await_go (go);
       cleanup_free char *nspath = netns_path (netns);
       int nsfd = open (nspath, O_RDONLY | O_CLOEXEC);
@@ -327,6 +353,18 @@ control_start (const char *lab, const struct lab_objects *applied, char *const *
   /* Our own later children are ours again. */
   if (own_pidns >= 0 && setns (own_pidns, CLONE_NEWPID) < 0 && rc == 0)
     rc = nslab_error (err, errno, "setns our own PID namespace");
+  if (pid_sv[1] >= 0)
+    close (pid_sv[1]); /* EOF below if no brain was forked */
+  int mid_status = 0;
+  while (mid > 0 && waitpid (mid, &mid_status, 0) < 0 && errno == EINTR)
+    ;
+  if (rc == 0 && mid_status != 0)
+    rc = nslab_error (err, 0, "fork the controller in node %s: failed", node);
+  if (rc == 0
+      && ((brain = proc_receive_pid (pid_sv[0])) <= 0 || (brain_fd = (int) syscall (SYS_pidfd_open, brain, 0)) < 0))
+    rc = nslab_error (err, errno, "the controller in node %s: its pid", node);
+  if (pid_sv[0] >= 0)
+    close (pid_sv[0]);
   if (go[0] >= 0)
     close (go[0]);
   if (sv[0] >= 0)
@@ -378,8 +416,13 @@ control_start (const char *lab, const struct lab_objects *applied, char *const *
         waitpid (agent, NULL, 0);
       if (api > 0)
         waitpid (api, NULL, 0);
-      if (brain > 0)
-        waitpid (brain, NULL, 0);
+      /* Not our child: gone once it sees go close, reaped by the node. */
+      if (brain_fd >= 0)
+        {
+          struct pollfd pfd = { .fd = brain_fd, .events = POLLIN };
+          while (poll (&pfd, 1, -1) < 0 && errno == EINTR)
+            ;
+        }
     }
   state_writer_close (w);
   if (rc < 0)

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -253,4 +254,64 @@ proc_title_set (const char *title)
    * (the title's) rather than the whole argv area with what follows it. */
   if (title_start + n + 1 < title_argv_end)
     title_argv_end[-1] = ' ';
+}
+
+int
+proc_send_pid (int fd)
+{
+  struct ucred uc = { .pid = getpid (), .uid = getuid (), .gid = getgid () };
+  char c = 'p';
+  struct iovec iov = { .iov_base = &c, .iov_len = 1 };
+  union {
+    char buf[CMSG_SPACE (sizeof (struct ucred))];
+    struct cmsghdr align;
+  } u;
+  memset (&u, 0, sizeof u);
+  struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof u.buf };
+  struct cmsghdr *cm = CMSG_FIRSTHDR (&mh);
+  cm->cmsg_level = SOL_SOCKET;
+  cm->cmsg_type = SCM_CREDENTIALS;
+  cm->cmsg_len = CMSG_LEN (sizeof uc);
+  memcpy (CMSG_DATA (cm), &uc, sizeof uc);
+  ssize_t w;
+  do
+    w = sendmsg (fd, &mh, MSG_NOSIGNAL);
+  while (w < 0 && errno == EINTR);
+  if (w == 1)
+    return 0;
+  if (w >= 0)
+    errno = EPROTO;
+  return -1;
+}
+
+pid_t
+proc_receive_pid (int fd)
+{
+  char c = 0;
+  struct iovec iov = { .iov_base = &c, .iov_len = 1 };
+  union {
+    char buf[CMSG_SPACE (sizeof (struct ucred))];
+    struct cmsghdr align;
+  } u;
+  struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof u.buf };
+  ssize_t r;
+  do
+    r = recvmsg (fd, &mh, MSG_CMSG_CLOEXEC);
+  while (r < 0 && errno == EINTR);
+  if (r != 1 || c != 'p')
+    {
+      errno = r < 0 ? errno : EPROTO;
+      return 0;
+    }
+  for (struct cmsghdr *cm = CMSG_FIRSTHDR (&mh); cm; cm = CMSG_NXTHDR (&mh, cm))
+    if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_CREDENTIALS
+        && cm->cmsg_len == CMSG_LEN (sizeof (struct ucred)))
+      {
+        struct ucred uc;
+        memcpy (&uc, CMSG_DATA (cm), sizeof uc);
+        if (uc.pid > 0)
+          return uc.pid;
+      }
+  errno = EPROTO;
+  return 0;
 }

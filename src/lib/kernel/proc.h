@@ -32,6 +32,16 @@ int proc_kill_wait (int pidfd, pid_t pid, nslab_error_t *err);
 /* Both halves; a process already gone is success. */
 int proc_kill (pid_t pid, uint64_t starttime, nslab_error_t *err);
 
+/* A process tells whoever started it its pid as that one sees it, over a
+ * unix socket: proc_send_pid sends one byte with its credentials
+ * (SCM_CREDENTIALS), and the kernel translates the pid into the receiver's
+ * PID namespace (the receiving end needs SO_PASSCRED). For a process forked
+ * inside another PID namespace, or by a process that exits at once, whose
+ * pid the starter cannot learn from fork. proc_send_pid: 0, or -1 with
+ * errno; proc_receive_pid: the pid, or 0 with errno on EOF or garbage. */
+int proc_send_pid (int fd);
+pid_t proc_receive_pid (int fd);
+
 /* The process title, as ps and /proc/PID/cmdline show it. The area is the
  * argv and environment strings, contiguous as the kernel laid them out:
  * remember it first thing in main (before anything changes environ), then

@@ -48,41 +48,6 @@ collect_pause (int pidfd, pid_t pid)
     ;
 }
 
-/* The pause process's pid as we see it: it is PID 1 of its own namespace
- * and sends its credentials first (SCM_CREDENTIALS: the kernel translates
- * the pid into our namespace). 0 with errno on EOF or garbage. */
-static pid_t
-receive_pid (int fd)
-{
-  char c = 0;
-  struct iovec iov = { .iov_base = &c, .iov_len = 1 };
-  union {
-    char buf[CMSG_SPACE (sizeof (struct ucred))];
-    struct cmsghdr align;
-  } u;
-  struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof u.buf };
-  ssize_t r;
-  do
-    r = recvmsg (fd, &mh, MSG_CMSG_CLOEXEC);
-  while (r < 0 && errno == EINTR);
-  if (r != 1 || c != 'p')
-    {
-      errno = r < 0 ? errno : EPROTO;
-      return 0;
-    }
-  for (struct cmsghdr *cm = CMSG_FIRSTHDR (&mh); cm; cm = CMSG_NXTHDR (&mh, cm))
-    if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_CREDENTIALS
-        && cm->cmsg_len == CMSG_LEN (sizeof (struct ucred)))
-      {
-        struct ucred uc;
-        memcpy (&uc, CMSG_DATA (cm), sizeof uc);
-        if (uc.pid > 0)
-          return uc.pid;
-      }
-  errno = EPROTO;
-  return 0;
-}
-
 /* What a pause process wrote on its error pipe before it ended (or exec'd:
  * then nothing): how many bytes of *ce arrived. */
 static size_t
@@ -398,7 +363,7 @@ pause_spawn_abandon (struct pause_start *ps)
 {
   /* The pause process may already wait for its go byte: its pid first, so
    * that it can be collected once the closed socket has made it exit. */
-  pid_t pid = ps->gofd >= 0 ? receive_pid (ps->gofd) : 0;
+  pid_t pid = ps->gofd >= 0 ? proc_receive_pid (ps->gofd) : 0;
   int pidfd = pid > 0 ? (int) syscall (SYS_pidfd_open, pid, 0) : -1;
   if (ps->gofd >= 0)
     close (ps->gofd);
@@ -435,7 +400,7 @@ pause_spawn_release (struct pause_start *ps, pause_record_fn record, void *arg, 
    * process sends its pid and waits for the go byte. */
   pid_t spawned = ps->spawned;
   ps->spawned = -1;
-  pid_t pid = receive_pid (gofd);
+  pid_t pid = proc_receive_pid (gofd);
   int recv_errno = errno;
   /* None when the node's spawner forked it: the node reaps its own. */
   if (spawned > 0)

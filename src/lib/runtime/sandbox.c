@@ -29,6 +29,7 @@
 
 #include "base/util.h"
 #include "kernel/caps.h"
+#include "kernel/proc.h"
 #include "runtime/appsock.h"
 #include "runtime/spawner.h"
 
@@ -335,26 +336,8 @@ enter_pid_ns (int errfd)
     child_fail (errfd, errno, "fork the pause process");
   if (p > 0)
     _exit (0);
-  struct ucred uc = { .pid = getpid (), .uid = getuid (), .gid = getgid () };
-  char c = 'p';
-  struct iovec iov = { .iov_base = &c, .iov_len = 1 };
-  union {
-    char buf[CMSG_SPACE (sizeof (struct ucred))];
-    struct cmsghdr align;
-  } u;
-  memset (&u, 0, sizeof u);
-  struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof u.buf };
-  struct cmsghdr *cm = CMSG_FIRSTHDR (&mh);
-  cm->cmsg_level = SOL_SOCKET;
-  cm->cmsg_type = SCM_CREDENTIALS;
-  cm->cmsg_len = CMSG_LEN (sizeof uc);
-  memcpy (CMSG_DATA (cm), &uc, sizeof uc);
-  ssize_t w;
-  do
-    w = sendmsg (SANDBOX_GO_FD, &mh, MSG_NOSIGNAL);
-  while (w < 0 && errno == EINTR);
   /* The spawner is gone: nobody recorded us. */
-  if (w != 1)
+  if (proc_send_pid (SANDBOX_GO_FD) < 0)
     _exit (0);
 }
 
