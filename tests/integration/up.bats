@@ -25,6 +25,30 @@ up_seed () {
   "$NSLAB" down k3s
 }
 
+@test "up: a state root on a disk file system gets a tmpfs of its own, unless labs are already there" {
+  disk=$BATS_TEST_TMPDIR/disk
+  mkdir -m 0755 "$disk"
+  [ "$(stat -f -c %T "$disk")" != tmpfs ] || skip "the test's directory is on a tmpfs: no disk file system here"
+  mkdir -p "$STATE_ROOT"
+  mount --bind "$disk" "$STATE_ROOT"
+  "$NSLAB" up "$(one_node_lab mem </dev/null)" > /dev/null
+  [ "$(stat -f -c %T "$STATE_ROOT")" = tmpfs ]
+  [ -d "$STATE_ROOT/mem" ]
+  [ -z "$(ls -A "$disk")" ]
+  "$NSLAB" down mem
+  umount "$STATE_ROOT"
+  # A lab already on the disk (NSLAB_STATE_DIR is never mounted over): the
+  # next up leaves the root as it is, and both labs are seen and go down.
+  NSLAB_STATE_DIR=$STATE_ROOT "$NSLAB" up "$(one_node_lab ondisk </dev/null)" > /dev/null
+  "$NSLAB" up "$(make_lab mem 57)" > /dev/null
+  [ "$(stat -f -c %T "$STATE_ROOT")" != tmpfs ]
+  [ "$(ls "$disk")" = "$(printf 'mem\nondisk')" ]
+  run "$NSLAB" down --all
+  [ "$status" -eq 0 ]
+  [ -z "$(ls -A "$disk")" ]
+  umount "$STATE_ROOT"
+}
+
 @test "up: the kernel logs nothing about nslab's netlink requests (no malformed attribute)" {
   command -v dmesg >/dev/null || skip "dmesg is not installed"
   dmesg >/dev/null 2>&1 || skip "the kernel log is not readable here"
