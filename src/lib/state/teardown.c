@@ -50,10 +50,10 @@ step (struct steps *s)
   s->done++;
 }
 
-/* State, parent and start time of pid (/proc/PID/stat fields 3, 4, 22);
- * false if it is gone. */
+/* State, parent, flags and start time of pid (/proc/PID/stat fields 3,
+ * 4, 9, 22); false if it is gone. */
 static bool
-proc_stat (pid_t pid, char *state, pid_t *ppid, uint64_t *start)
+proc_stat (pid_t pid, char *state, pid_t *ppid, unsigned *flags, uint64_t *start)
 {
   char path[64], buf[2048];
   snprintf (path, sizeof path, "/proc/%d/stat", (int) pid);
@@ -65,11 +65,14 @@ proc_stat (pid_t pid, char *state, pid_t *ppid, uint64_t *start)
   char *p = strrchr (buf, ')');
   unsigned long long st = 0;
   int pp = 0;
+  unsigned fl = 0;
   if (p == NULL
-      || sscanf (p + 1, " %c %d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d %*d %*d %llu", state,
-                 &pp, &st) != 3)
+      || sscanf (p + 1, " %c %d %*d %*d %*d %*d %u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d %*d %*d %llu", state, &pp,
+                 &fl, &st)
+             != 4)
     return false;
   *ppid = pp;
+  *flags = fl;
   *start = st;
   return true;
 }
@@ -108,38 +111,38 @@ is_pause_of (pid_t pid, const char *lab)
          && strlen (lab) == l1 && strncmp (word1, lab, l1) == 0;
 }
 
+/* The kernel's PF_EXITING: the process is in do_exit (its memory, and so
+ * its command line, may already be gone). */
+#define PROC_FLAG_EXITING 0x4
+
 /* May the process recorded as P be killed? Gone or recycled (other start
  * time): nothing to do, silently. Our own child (rollback of this up): yes.
  * A zombie: its group may still hold the pod's app, and proc_kill_start
  * kills only that group, which stays reserved while the verified leader
- * exists. Otherwise only a pause process of this lab; the start time is
- * checked once more after the cmdline (pid not recycled meanwhile), and
- * proc_kill_start checks it again through its pidfd. */
+ * exists. A process exiting right now (killed with its node, whose PID
+ * namespace the kernel empties): 2, only to be waited for. Otherwise only a
+ * pause process of this lab; the start time is checked once more after the
+ * cmdline (pid not recycled meanwhile), and proc_kill_start checks it again
+ * through its pidfd. */
 static int
 may_kill (const struct state *st, const struct state_process *p, nslab_error_t *err)
 {
   char state = '?';
   pid_t ppid = 0;
+  unsigned flags = 0;
   uint64_t start = 0;
-  if (! proc_stat (p->pid, &state, &ppid, &start) || start != p->starttime)
+  if (! proc_stat (p->pid, &state, &ppid, &flags, &start) || start != p->starttime)
     return 0;
   if (ppid == getpid () || state == 'Z' || state == 'X')
     return 1;
-  if (is_pause_of (p->pid, st->lab) && proc_stat (p->pid, &state, &ppid, &start) && start == p->starttime)
+  if (is_pause_of (p->pid, st->lab) && proc_stat (p->pid, &state, &ppid, &flags, &start) && start == p->starttime)
     return 1;
-  /* A process of ours that is exiting right now (its command line is gone
-   * with its memory before it is a zombie) is given a moment to go. */
-  for (int i = 0; i < 100; i++)
-    {
-      if (! proc_stat (p->pid, &state, &ppid, &start) || start != p->starttime)
-        return 0;
-      if (state == 'Z' || state == 'X')
-        return 1;
-      struct timespec ts = { 0, 10 * 1000 * 1000 };
-      nanosleep (&ts, NULL);
-    }
-  if (! proc_stat (p->pid, &state, &ppid, &start) || start != p->starttime)
+  if (! proc_stat (p->pid, &state, &ppid, &flags, &start) || start != p->starttime)
     return 0;
+  if (state == 'Z' || state == 'X')
+    return 1;
+  if (flags & PROC_FLAG_EXITING)
+    return 2;
   return nslab_error (err, 0,
                       "refused journal record \"proc %s\": pid %d is not a pause process of lab %s: left as it is",
                       p->name, (int) p->pid, st->lab);
@@ -155,8 +158,21 @@ kill_processes (const struct state *st, struct steps *steps, nslab_error_t *err)
 {
   int rc = 0;
   int *fds = xcalloc (st->n_procs + 1, sizeof *fds);
+  /* The nodes first: each node's pause process is the PID 1 of the node,
+   * whose PID namespace holds its pods' (and the control loop), and the
+   * kernel kills everything in it as it exits, many at once, while we go
+   * on; the records after it then mostly name processes gone or exiting.
+   * Then the rest, newest first. */
+  size_t *order = xcalloc (st->n_procs + 1, sizeof *order), n_order = 0;
+  for (size_t i = 0; i < st->n_procs; i++)
+    if (st->procs[i].kind == STATE_PROC_NODE)
+      order[n_order++] = i;
   for (size_t i = st->n_procs; i-- > 0;)
+    if (st->procs[i].kind != STATE_PROC_NODE)
+      order[n_order++] = i;
+  for (size_t o = 0; o < n_order; o++)
     {
+      size_t i = order[o];
       const struct state_process *p = &st->procs[i];
       nslab_error_t e = NULL;
       fds[i] = -1;
@@ -171,6 +187,11 @@ kill_processes (const struct state *st, struct steps *steps, nslab_error_t *err)
               nslab_error_keep_first (err, &e);
               rc = -1;
             }
+          continue;
+        }
+      if (ok == 2)
+        {
+          fds[i] = proc_open_verified (p->pid, p->starttime);
           continue;
         }
       fds[i] = proc_kill_start (p->pid, p->starttime, &e);
@@ -234,6 +255,7 @@ kill_processes (const struct state *st, struct steps *steps, nslab_error_t *err)
   free (pfd);
   free (which);
   free (fds);
+  free (order);
   return rc;
 }
 
