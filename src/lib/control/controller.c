@@ -371,9 +371,10 @@ control_start (const char *lab, const struct lab_objects *applied, char *const *
     close (sv[0]);
   if (sv[1] >= 0)
     close (sv[1]);
-  /* The brain first, then the agent: down signals the newest record first,
-   * so the agent goes before the brain can ask it for anything more (and
-   * while down holds the lock the agent is between requests anyway). */
+  /* The brain, the agent, the API server. Down kills the brain with the
+   * control-plane node (whose PID namespace it is in) and the others
+   * newest first; while down holds the lab's lock the agent, which takes
+   * it for each request, is between requests, so no pod starts meanwhile. */
   if (rc == 0)
     {
       struct state_process sp = { .kind = STATE_PROC_CONTROL, .name = (char *) "controller",

@@ -1,5 +1,6 @@
 /* Taking a lab down from its state record alone: kill the recorded
- * processes (only if pid and start time still match), delete the recorded
+ * processes (only if pid and start time still match; the nodes first, which
+ * takes everything in their PID namespaces along), delete the recorded
  * namespaces (newest first), remove the state dir. Objects already gone are
  * fine; the scenario file is not needed. */
 #ifndef NSLAB_TEARDOWN_H
