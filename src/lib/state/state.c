@@ -203,8 +203,8 @@ lock_root (nslab_error_t *err)
           return -1;
         }
       struct stat held, named;
-      if (fstat (fd, &held) == 0 && stat (state_root (), &named) == 0 && held.st_dev == named.st_dev
-          && held.st_ino == named.st_ino)
+      if (fstat (fd, &held) < 0 || stat (state_root (), &named) < 0
+          || (held.st_dev == named.st_dev && held.st_ino == named.st_ino))
         return fd;
       close (fd);
     }
@@ -229,8 +229,13 @@ state_root_lock (nslab_error_t *err)
   if (fd < 0)
     return -1;
   const char *r = getenv ("NSLAB_STATE_DIR");
-  if ((r && *r) || on_memory_fs (fd) || !dir_empty (fd)
-      || mount ("tmpfs", state_root (), "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755") < 0)
+  if ((r && *r) || on_memory_fs (fd) || !dir_empty (fd))
+    return fd;
+  /* On the directory checked and locked, not on whatever its path names
+   * by now. */
+  char target[64];
+  snprintf (target, sizeof target, "/proc/self/fd/%d", fd);
+  if (mount ("tmpfs", target, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755") < 0)
     return fd;
   /* Waiters on the old directory see the path name the new one. */
   int new_fd = lock_root (err);
