@@ -111,6 +111,17 @@ is_pause_of (pid_t pid, const char *lab)
          && strlen (lab) == l1 && strncmp (word1, lab, l1) == 0;
 }
 
+/* Whether pid is in our own PID namespace (not inside a node or pod). */
+static bool
+in_our_pid_ns (pid_t pid)
+{
+  char path[64];
+  struct stat mine, its;
+  snprintf (path, sizeof path, "/proc/%d/ns/pid", (int) pid);
+  return stat ("/proc/self/ns/pid", &mine) == 0 && stat (path, &its) == 0 && mine.st_ino == its.st_ino
+         && mine.st_dev == its.st_dev;
+}
+
 /* The kernel's PF_EXITING: the process is in do_exit (its memory, and so
  * its command line, may already be gone). */
 #define PROC_FLAG_EXITING 0x4
@@ -119,8 +130,9 @@ is_pause_of (pid_t pid, const char *lab)
  * time): nothing to do, silently. Our own child (rollback of this up): yes.
  * A zombie: its group may still hold the pod's app, and proc_kill_start
  * kills only that group, which stays reserved while the verified leader
- * exists. A process exiting right now (killed with its node, whose PID
- * namespace the kernel empties): 2, only to be waited for. Otherwise only a
+ * exists. A process exiting right now inside a node's or pod's PID
+ * namespace (killed with its node, whose namespace the kernel empties): 2,
+ * only to be waited for. Otherwise only a
  * pause process of this lab; the start time is checked once more after the
  * cmdline (pid not recycled meanwhile), and proc_kill_start checks it again
  * through its pidfd. */
@@ -141,8 +153,21 @@ may_kill (const struct state *st, const struct state_process *p, nslab_error_t *
     return 0;
   if (state == 'Z' || state == 'X')
     return 1;
-  if (flags & PROC_FLAG_EXITING)
+  /* Exiting inside a PID namespace of the lab (a node's or a pod's), which
+   * the kernel empties as its PID 1 goes: nothing of it can outlive it. */
+  if ((flags & PROC_FLAG_EXITING) && !in_our_pid_ns (p->pid))
     return 2;
+  /* Exiting in ours: once a zombie, its group (which may hold more) is
+   * killed as a zombie's is. */
+  for (int i = 0; i < 100 && (flags & PROC_FLAG_EXITING); i++)
+    {
+      struct timespec ts = { 0, 10 * 1000 * 1000 };
+      nanosleep (&ts, NULL);
+      if (! proc_stat (p->pid, &state, &ppid, &flags, &start) || start != p->starttime)
+        return 0;
+      if (state == 'Z' || state == 'X')
+        return 1;
+    }
   return nslab_error (err, 0,
                       "refused journal record \"proc %s\": pid %d is not a pause process of lab %s: left as it is",
                       p->name, (int) p->pid, st->lab);
