@@ -33,7 +33,7 @@ load helpers
   # nslab up and down in a PID namespace whose PID 1 waits for its own
   # child only: whatever up leaves orphaned there stays a zombie. A process
   # of the lab among them kept its node's PID namespace from emptying, and
-  # down failed after 10 s ("did not exit after SIGKILL").
+  # down failed after 10 s ("did not exit within 10 s of SIGKILL").
   run unshare --pid --fork --mount-proc timeout 120 \
     bash -c '"$0" up "$1" > /dev/null && "$0" down k3s' "$NSLAB" "$SEED"
   [ "$status" -eq 0 ] || { echo "$output" >&2; false; }

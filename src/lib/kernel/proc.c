@@ -181,7 +181,7 @@ proc_kill_wait (int pidfd, pid_t pid, nslab_error_t *err)
       if (n > 0)
         return 0;
       if (n == 0)
-        return nslab_error (err, ETIMEDOUT, "process %d did not exit after SIGKILL", (int) pid);
+        return nslab_error (err, 0, "process %d did not exit within %d s of SIGKILL", (int) pid, KILL_WAIT_MS / 1000);
       if (errno != EINTR)
         return nslab_error (err, errno, "poll pidfd of %d", (int) pid);
     }

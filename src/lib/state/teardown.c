@@ -252,13 +252,13 @@ kill_processes (const struct state *st, struct steps *steps, nslab_error_t *err)
         continue;
       if (r <= 0)
         {
-          int e = r < 0 ? errno : ETIMEDOUT;
+          int e = r < 0 ? errno : 0;
           for (size_t k = 0; k < n; k++)
             if (pfd[k].fd >= 0)
               {
                 nslab_error_t ke = NULL;
-                nslab_error (&ke, e, "%s: process %d did not exit after SIGKILL", st->procs[which[k]].name,
-                             (int) st->procs[which[k]].pid);
+                nslab_error (&ke, e, "%s: process %d did not exit within %d s of SIGKILL", st->procs[which[k]].name,
+                             (int) st->procs[which[k]].pid, KILL_WAIT_MS / 1000);
                 nslab_error_keep_first (err, &ke);
                 close (pfd[k].fd);
                 pfd[k].fd = -1;
