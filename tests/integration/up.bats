@@ -31,10 +31,17 @@ up_seed () {
   [ "$(stat -f -c %T "$disk")" != tmpfs ] || skip "the test's directory is on a tmpfs: no disk file system here"
   mkdir -p "$STATE_ROOT"
   mount --bind "$disk" "$STATE_ROOT"
-  "$NSLAB" up "$(one_node_lab mem </dev/null)" > /dev/null
+  f=$(one_node_lab mem <<'INI'
+[pod default/p]
+command = sleep infinity
+INI
+)
+  "$NSLAB" up "$f" > /dev/null
   [ "$(stat -f -c %T "$STATE_ROOT")" = tmpfs ]
   [ -d "$STATE_ROOT/mem" ]
   [ -z "$(ls -A "$disk")" ]
+  # The pod's /etc files are bound from the lab dir on the new tmpfs.
+  [ "$("$NSLAB" exec mem pod/p -- cat /etc/hostname)" = p ]
   "$NSLAB" down mem
   umount "$STATE_ROOT"
   # A lab already on the disk (NSLAB_STATE_DIR is never mounted over): the
