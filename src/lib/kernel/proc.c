@@ -19,9 +19,8 @@
 /* How long proc_kill_wait waits for a SIGKILLed process to be gone. */
 #define KILL_WAIT_MS 10000
 
-/* Fields of /proc/PID/stat we need. Returns 0 or -errno. */
-static int
-read_stat (pid_t pid, char *state, pid_t *pgrp, uint64_t *starttime)
+int
+proc_read_stat (pid_t pid, struct proc_stat *out)
 {
   char path[64], buf[4096];
   snprintf (path, sizeof path, "/proc/%d/stat", (int) pid);
@@ -38,15 +37,20 @@ read_stat (pid_t pid, char *state, pid_t *pgrp, uint64_t *starttime)
   if (p == NULL)
     return -EINVAL;
   p++;
+  *out = (struct proc_stat) { .state = '?' };
   char *save = NULL;
   int field = 2;
   for (char *tok = strtok_r (p, " ", &save); tok; tok = strtok_r (NULL, " ", &save))
     {
       field++;
-      if (field == 3 && state)
-        *state = tok[0];
-      else if (field == 5 && pgrp)
-        *pgrp = (pid_t) strtol (tok, NULL, 10);
+      if (field == 3)
+        out->state = tok[0];
+      else if (field == 4)
+        out->ppid = (pid_t) strtol (tok, NULL, 10);
+      else if (field == 5)
+        out->pgrp = (pid_t) strtol (tok, NULL, 10);
+      else if (field == 9)
+        out->flags = (unsigned) strtoul (tok, NULL, 10);
       else if (field == 22)
         {
           char *end;
@@ -54,8 +58,7 @@ read_stat (pid_t pid, char *state, pid_t *pgrp, uint64_t *starttime)
           unsigned long long v = strtoull (tok, &end, 10);
           if (errno || end == tok)
             return -EINVAL;
-          if (starttime)
-            *starttime = v;
+          out->starttime = v;
           return 0;
         }
     }
@@ -65,21 +68,22 @@ read_stat (pid_t pid, char *state, pid_t *pgrp, uint64_t *starttime)
 int
 proc_starttime (pid_t pid, uint64_t *out, nslab_error_t *err)
 {
-  int r = read_stat (pid, NULL, NULL, out);
+  struct proc_stat ps;
+  int r = proc_read_stat (pid, &ps);
   if (r < 0)
     return nslab_error (err, -r, "read /proc/%d/stat", (int) pid);
+  *out = ps.starttime;
   return 0;
 }
 
 bool
 proc_alive (pid_t pid, uint64_t starttime)
 {
-  char state = '?';
-  uint64_t st = 0;
-  if (pid <= 0 || read_stat (pid, &state, NULL, &st) < 0)
+  struct proc_stat ps;
+  if (pid <= 0 || proc_read_stat (pid, &ps) < 0)
     return false;
   /* A zombie has exited; only its parent has not collected it yet. */
-  return st == starttime && state != 'Z' && state != 'X';
+  return ps.starttime == starttime && ps.state != 'Z' && ps.state != 'X';
 }
 
 static int
@@ -123,10 +127,6 @@ proc_pidfd_alive (int pidfd)
 int
 proc_kill_start (pid_t pid, uint64_t starttime, nslab_error_t *err)
 {
-  char state = '?';
-  pid_t pgrp = 0;
-  uint64_t st = 0;
-
   if (pid <= 0)
     return nslab_error_invalid (err, "kill: invalid pid %d", (int) pid);
   /* Open the pidfd first, then check the start time: if it matches, the
@@ -138,8 +138,9 @@ proc_kill_start (pid_t pid, uint64_t starttime, nslab_error_t *err)
         return -1;
       return nslab_error (err, errno, "pidfd_open %d", (int) pid);
     }
-  int r = read_stat (pid, &state, &pgrp, &st);
-  if (r == -ENOENT || r == -ESRCH || (r == 0 && st != starttime))
+  struct proc_stat ps;
+  int r = proc_read_stat (pid, &ps);
+  if (r == -ENOENT || r == -ESRCH || (r == 0 && ps.starttime != starttime))
     {
       /* gone, or the pid now belongs to someone else: ours is long gone */
       close (pidfd);
@@ -155,12 +156,12 @@ proc_kill_start (pid_t pid, uint64_t starttime, nslab_error_t *err)
    * its app and whatever the app started: kill them all, so nothing of the
    * pod outlives it. The group id stays reserved while the verified leader
    * (even as a zombie) exists, so this cannot hit an unrelated group. */
-  if (pgrp == pid && kill (-pid, SIGKILL) < 0 && errno != ESRCH)
+  if (ps.pgrp == pid && kill (-pid, SIGKILL) < 0 && errno != ESRCH)
     {
       close (pidfd);
       return nslab_error (err, errno, "kill process group %d", (int) pid);
     }
-  if (state != 'Z' && state != 'X' && sys_pidfd_send_signal (pidfd, SIGKILL) < 0 && errno != ESRCH)
+  if (ps.state != 'Z' && ps.state != 'X' && sys_pidfd_send_signal (pidfd, SIGKILL) < 0 && errno != ESRCH)
     {
       close (pidfd);
       return nslab_error (err, errno, "kill %d", (int) pid);

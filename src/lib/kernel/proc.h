@@ -10,6 +10,19 @@
 
 #include "base/error.h"
 
+/* The fields of /proc/PID/stat nslab reads (3, 4, 5, 9 and 22). */
+struct proc_stat {
+  char state;         /* R, S, D, Z, X, ... */
+  pid_t ppid, pgrp;
+  unsigned flags;     /* the kernel's PF_* */
+  uint64_t starttime; /* clock ticks after boot */
+};
+/* The kernel's PF_EXITING: the process is in do_exit (its memory, and so
+ * its command line, may already be gone). */
+#define PROC_FLAG_EXITING 0x4u
+/* 0, or -errno (-ENOENT or -ESRCH: it is gone). */
+int proc_read_stat (pid_t pid, struct proc_stat *out);
+
 /* /proc/PID/stat field 22. */
 int proc_starttime (pid_t pid, uint64_t *out, nslab_error_t *err);
 /* Is pid alive (not a zombie) with that start time? */

@@ -50,33 +50,6 @@ step (struct steps *s)
   s->done++;
 }
 
-/* State, parent, flags and start time of pid (/proc/PID/stat fields 3,
- * 4, 9, 22); false if it is gone. */
-static bool
-proc_stat (pid_t pid, char *state, pid_t *ppid, unsigned *flags, uint64_t *start)
-{
-  char path[64], buf[2048];
-  snprintf (path, sizeof path, "/proc/%d/stat", (int) pid);
-  cleanup_close int fd = open (path, O_RDONLY | O_CLOEXEC);
-  ssize_t n = fd >= 0 ? read (fd, buf, sizeof buf - 1) : -1;
-  if (n <= 0)
-    return false;
-  buf[n] = '\0';
-  char *p = strrchr (buf, ')');
-  unsigned long long st = 0;
-  int pp = 0;
-  unsigned fl = 0;
-  if (p == NULL
-      || sscanf (p + 1, " %c %d %*d %*d %*d %*d %u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d %*d %*d %llu", state, &pp,
-                 &fl, &st)
-             != 4)
-    return false;
-  *ppid = pp;
-  *flags = fl;
-  *start = st;
-  return true;
-}
-
 /* Is pid a pause process (or the control loop) of LAB, run by root? Its argv
  * is "nslab-pause LAB ..." (pause_spawn), "nslab-controller LAB",
  * "nslab-runtime LAB" (its runtime agent) or "nslab-apiserver LAB"; a forged
@@ -122,50 +95,42 @@ in_our_pid_ns (pid_t pid)
          && mine.st_dev == its.st_dev;
 }
 
-/* The kernel's PF_EXITING: the process is in do_exit (its memory, and so
- * its command line, may already be gone). */
-#define PROC_FLAG_EXITING 0x4
-
 /* May the process recorded as P be killed? Gone or recycled (other start
  * time): nothing to do, silently. Our own child (rollback of this up): yes.
  * A zombie: its group may still hold the pod's app, and proc_kill_start
  * kills only that group, which stays reserved while the verified leader
  * exists. A process exiting right now inside a node's or pod's PID
  * namespace (killed with its node, whose namespace the kernel empties): 2,
- * only to be waited for. Otherwise only a
- * pause process of this lab; the start time is checked once more after the
- * cmdline (pid not recycled meanwhile), and proc_kill_start checks it again
- * through its pidfd. */
+ * only to be waited for. Otherwise only a pause process of this lab; the
+ * start time is checked once more after the cmdline (pid not recycled
+ * meanwhile), and proc_kill_start checks it again through its pidfd. */
 static int
 may_kill (const struct state *st, const struct state_process *p, nslab_error_t *err)
 {
-  char state = '?';
-  pid_t ppid = 0;
-  unsigned flags = 0;
-  uint64_t start = 0;
-  if (! proc_stat (p->pid, &state, &ppid, &flags, &start) || start != p->starttime)
+  struct proc_stat ps;
+  if (proc_read_stat (p->pid, &ps) < 0 || ps.starttime != p->starttime)
     return 0;
-  if (ppid == getpid () || state == 'Z' || state == 'X')
+  if (ps.ppid == getpid () || ps.state == 'Z' || ps.state == 'X')
     return 1;
-  if (is_pause_of (p->pid, st->lab) && proc_stat (p->pid, &state, &ppid, &flags, &start) && start == p->starttime)
+  if (is_pause_of (p->pid, st->lab) && proc_read_stat (p->pid, &ps) == 0 && ps.starttime == p->starttime)
     return 1;
-  if (! proc_stat (p->pid, &state, &ppid, &flags, &start) || start != p->starttime)
+  if (proc_read_stat (p->pid, &ps) < 0 || ps.starttime != p->starttime)
     return 0;
-  if (state == 'Z' || state == 'X')
+  if (ps.state == 'Z' || ps.state == 'X')
     return 1;
   /* Exiting inside a PID namespace of the lab (a node's or a pod's), which
    * the kernel empties as its PID 1 goes: nothing of it can outlive it. */
-  if ((flags & PROC_FLAG_EXITING) && !in_our_pid_ns (p->pid))
+  if ((ps.flags & PROC_FLAG_EXITING) && !in_our_pid_ns (p->pid))
     return 2;
   /* Exiting in ours: once a zombie, its group (which may hold more) is
    * killed as a zombie's is. */
-  for (int i = 0; i < 100 && (flags & PROC_FLAG_EXITING); i++)
+  for (int i = 0; i < 100 && (ps.flags & PROC_FLAG_EXITING); i++)
     {
       struct timespec ts = { 0, 10 * 1000 * 1000 };
       nanosleep (&ts, NULL);
-      if (! proc_stat (p->pid, &state, &ppid, &flags, &start) || start != p->starttime)
+      if (proc_read_stat (p->pid, &ps) < 0 || ps.starttime != p->starttime)
         return 0;
-      if (state == 'Z' || state == 'X')
+      if (ps.state == 'Z' || ps.state == 'X')
         return 1;
     }
   return nslab_error (err, 0,
