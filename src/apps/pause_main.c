@@ -35,15 +35,16 @@
  * exits are more than twice the maximum apart (flowcontrol.Backoff). */
 #define BACKOFF_MAX_FACTOR 30
 
+/* One pause process's state, all of it set by pause_run: a spawner's
+ * child starts over from its node's. */
 static pid_t app_pid;
 static struct pause_setup setup;
-static int spawner_fd = -1;            /* a node's: its pods' spawn requests (spawner.h) */
+static int spawner_fd;                 /* a node's: its pods' spawn requests (spawner.h) */
 /* The spawner's children that only make a pod's PID namespace and exit:
  * reaped without a line in the node's log. */
 static pid_t spawned[64];
 static bool stopping;                 /* SIGTERM: no more restarts */
-static struct pause_status pst = { .started_at = -1, .exit_code = -1, .finished_at = -1, .next_start = -1,
-                                   .last_started_at = -1 };
+static struct pause_status pst;
 static uint64_t backoff_ms;           /* 0: no back-off entry yet */
 static uint64_t backoff_updated;      /* monotonic ms of its last update */
 static uint64_t restart_at;           /* monotonic ms to restart the app at (waiting), or 0 */
