@@ -426,8 +426,8 @@ sandbox_encode (const struct pause_spec *spec, bool netns_at_fd, size_t *len_out
   snprintf (kind, sizeof kind, "%d", spec->app ? (int) spec->app->kind : PAUSE_APP_NONE);
   snprintf (restart, sizeof restart, "%d", (int) spec->restart);
   snprintf (port, sizeof port, "%u", spec->app ? spec->app->port : 0u);
-  const char *fields[] = { netns_at_fd ? NULL : spec->netns_path, spec->hostname, spec->files_dir, spec->etc_hosts, spec->resolv_conf,
-                           spec->log_path, spec->mnt_template > 0 ? "1" : NULL, kind, port,
+  const char *fields[] = { netns_at_fd ? NULL : spec->netns_path, spec->hostname, spec->files_dir, spec->etc_hosts,
+                           spec->resolv_conf, spec->log_path, spec->mnt_template > 0 ? "1" : NULL, kind, port,
                            spec->privileged ? "1" : NULL, restart,
                            spec->app && spec->app->kind == PAUSE_APP_COMMAND ? spec->app->path : NULL,
                            spec->sa_pki_dir, spec->sa_namespace, spec->own_netns_dir ? "1" : NULL, caps,
