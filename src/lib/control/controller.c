@@ -420,9 +420,10 @@ control_start (const char *lab, const struct lab_objects *applied, char *const *
       /* Not our child: gone once it sees go close, reaped by the node. */
       if (brain_fd >= 0)
         {
-          struct pollfd pfd = { .fd = brain_fd, .events = POLLIN };
-          while (poll (&pfd, 1, -1) < 0 && errno == EINTR)
-            ;
+          nslab_error_t e = NULL;
+          proc_kill_wait (brain_fd, brain, &e);
+          brain_fd = -1;
+          nslab_error_free (&e);
         }
     }
   state_writer_close (w);
