@@ -226,8 +226,10 @@ pod_from_replicaset (struct store *s, struct templates *t, json_t *pod, nslab_er
  * observed (the API server moves metadata.generation on every change of
  * the spec; kubectl rollout status waits for the two to meet). Written
  * after the round planned (PLANNED_RV): the plan did not see that
- * generation, and the one observed before stays. */
-static void
+ * generation, and the one observed before stays. Returns whether it stayed
+ * behind metadata.generation: then the next round must write it again even
+ * if it wants the same status. */
+static bool
 deployment_observed (json_t *copy, const json_t *planned, const json_t *was, uint64_t planned_rv)
 {
   json_t *meta = json_object_get (copy, "metadata");
@@ -241,7 +243,7 @@ deployment_observed (json_t *copy, const json_t *planned, const json_t *was, uin
   json_t *gen = json_object_get (meta, "generation");
   json_t *st = json_object_get (copy, "status");
   if (!json_is_object (st))
-    return;
+    return false;
   if (meta_rv (was) > planned_rv)
     {
       json_t *seen = json_object_get (json_object_get (was, "status"), "observedGeneration");
@@ -249,9 +251,11 @@ deployment_observed (json_t *copy, const json_t *planned, const json_t *was, uin
         json_object_set (st, "observedGeneration", seen);
       else
         json_object_del (st, "observedGeneration");
+      return !json_equal (seen, gen);
     }
-  else if (json_is_integer (gen))
+  if (json_is_integer (gen))
     json_object_set (st, "observedGeneration", gen);
+  return false;
 }
 
 static const char *const synced_kinds[] = { "Namespace", "Node", "Deployment", "ReplicaSet", "DaemonSet", "Pod",
@@ -655,6 +659,8 @@ sync_objects (struct store *s, const struct lab_objects *o, const struct lab_obj
               continue;
             }
         }
+      /* what the next round skips if it wants the same (false: it looks again) */
+      bool settled = true;
       json_t *was_body = NULL;
       if (row && (rc = store_get (s, kind, meta_str (row, "namespace"), meta_str (row, "name"), &was_body, err)) < 0)
         break;
@@ -669,7 +675,7 @@ sync_objects (struct store *s, const struct lab_objects *o, const struct lab_obj
           json_t *copy = json_deep_copy (was);
           json_object_set (copy, "status", json_object_get (obj, "status"));
           if (strcmp (kind, "Deployment") == 0)
-            deployment_observed (copy, obj, was, planned_rv);
+            settled = !deployment_observed (copy, obj, was, planned_rv);
           if (strcmp (kind, "Service") == 0)
             json_object_set (copy, "spec", json_object_get (obj, "spec"));
           obj = copy;
@@ -788,7 +794,8 @@ sync_objects (struct store *s, const struct lab_objects *o, const struct lab_obj
               json_decref (probe);
               if (same)
                 {
-                  remember (&seen_now, k, meta_rv (was), h);
+                  if (settled)
+                    remember (&seen_now, k, meta_rv (was), h);
                   json_decref (obj);
                   continue;
                 }
@@ -800,7 +807,7 @@ sync_objects (struct store *s, const struct lab_objects *o, const struct lab_obj
       if (was == NULL)
         stamp_created_now (obj, created);
       rc = store_put (s, obj, err);
-      if (rc == 0)
+      if (rc == 0 && settled)
         remember (&seen_now, k, meta_rv (obj), h);
       json_decref (obj);
     }
