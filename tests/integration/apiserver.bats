@@ -505,7 +505,9 @@ lab_without_web () {
   [ "$rv" -gt 0 ]
   # timeoutSeconds is only the bound: the stream is read until the pod's
   # DELETED arrives (its termination takes seconds on a loaded machine).
-  kc -n demo get --raw "/api/v1/namespaces/demo/pods?watch=true&resourceVersion=$rv&timeoutSeconds=60" > "$out.raw" &
+  # nslab itself in the background, not the kc function's subshell: the
+  # kill below reaches kubectl through nslab exec's relay
+  "$NSLAB" kubectl k3s -n demo get --raw "/api/v1/namespaces/demo/pods?watch=true&resourceVersion=$rv&timeoutSeconds=60" > "$out.raw" &
   rpid=$!
   sleep 0.5
   kc -n demo label deploy web tier=frontend > /dev/null
@@ -522,8 +524,8 @@ lab_without_web () {
   [ "$(jq -r 'select(.type == "ADDED") | .type' "$out.raw")" = "" ]
   # kubectl rollout status reads the deployment through a watch
   run timeout 60 "$NSLAB" kubectl k3s -n demo rollout status deploy/web
-  [ "$status" -eq 0 ] || { echo "rollout status: $status: $output" >&2; kc -n demo get deploy web -o json >&2; false; }
-  [ "$output" = 'deployment "web" successfully rolled out' ]
+  [ "$status" -eq 0 ] && [ "$output" = 'deployment "web" successfully rolled out' ] ||
+    { echo "rollout status: $status: $output" >&2; kc -n demo get deploy web -o json >&2; false; }
   "$NSLAB" down k3s
 }
 
@@ -534,7 +536,7 @@ lab_without_web () {
   unhide () { sqlite3 -cmd '.timeout 10000' "$db" "UPDATE meta SET key = 'resourceVersion' WHERE key = 'hidden'"; }
   out=$BATS_TEST_TMPDIR/raw
   rv=$(kc get --raw /api/v1/namespaces/demo/pods | jq -r .metadata.resourceVersion)
-  kc -n demo get --raw "/api/v1/namespaces/demo/pods?watch=true&resourceVersion=$rv&timeoutSeconds=60" > "$out" 2>&1 &
+  "$NSLAB" kubectl k3s -n demo get --raw "/api/v1/namespaces/demo/pods?watch=true&resourceVersion=$rv&timeoutSeconds=60" > "$out" 2>&1 &
   rpid=$!
   sleep 0.5
   # a second without the store: logged, the stream goes on
