@@ -251,7 +251,7 @@ deployment_observed (json_t *copy, const json_t *planned, const json_t *was, uin
         json_object_set (st, "observedGeneration", seen);
       else
         json_object_del (st, "observedGeneration");
-      return !json_equal (seen, gen);
+      return gen != NULL && !json_equal (seen, gen);
     }
   if (json_is_integer (gen))
     json_object_set (st, "observedGeneration", gen);
