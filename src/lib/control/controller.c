@@ -335,12 +335,10 @@ control_start (const char *lab, const struct lab_objects *applied, char *const *
     rc = nslab_error (err, errno, "fork");
   if (mid == 0)
     {
+      /* The intermediate child goes; its child, the brain, goes on. */
       pid_t b = fork ();
       if (b != 0)
         _exit (b < 0);
-    }
-  if (mid == 0)
-    {
       if (proc_send_pid (pid_sv[1]) < 0)
         _exit (0);
       child_await_go (go);
