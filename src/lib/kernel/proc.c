@@ -16,9 +16,6 @@
 
 #include "base/util.h"
 
-/* How long proc_kill_wait waits for a SIGKILLed process to be gone. */
-#define KILL_WAIT_MS 10000
-
 int
 proc_read_stat (pid_t pid, struct proc_stat *out)
 {
@@ -178,11 +175,12 @@ proc_kill_wait (int pidfd, pid_t pid, nslab_error_t *err)
   struct pollfd pfd = { .fd = fd, .events = POLLIN };
   for (;;)
     {
-      int n = poll (&pfd, 1, KILL_WAIT_MS);
+      int n = poll (&pfd, 1, PROC_KILL_WAIT_MS);
       if (n > 0)
         return 0;
       if (n == 0)
-        return nslab_error (err, 0, "process %d did not exit within %d s of SIGKILL", (int) pid, KILL_WAIT_MS / 1000);
+        return nslab_error (err, 0, "process %d did not exit within %d s of SIGKILL", (int) pid,
+                            PROC_KILL_WAIT_MS / 1000);
       if (errno != EINTR)
         return nslab_error (err, errno, "poll pidfd of %d", (int) pid);
     }

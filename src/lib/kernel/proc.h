@@ -40,7 +40,10 @@ bool proc_pidfd_alive (int pidfd);
  * once the process is gone, or -1 with *err unset when it was gone already
  * (or the pid is someone else's now), or -1 with *err set on failure. */
 int proc_kill_start (pid_t pid, uint64_t starttime, nslab_error_t *err);
-/* Wait (at most 10 s) for the killed process; closes the pidfd. */
+/* How long a SIGKILLed process is waited for: proc_kill_wait, and down's
+ * wait for all of a lab's at once, whose messages name it. */
+#define PROC_KILL_WAIT_MS 10000
+/* Wait (at most PROC_KILL_WAIT_MS) for the killed process; closes the pidfd. */
 int proc_kill_wait (int pidfd, pid_t pid, nslab_error_t *err);
 /* Both halves; a process already gone is success. */
 int proc_kill (pid_t pid, uint64_t starttime, nslab_error_t *err);

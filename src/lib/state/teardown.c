@@ -29,9 +29,6 @@
 #include "base/strmap.h"
 #include "base/util.h"
 
-/* How long down waits for SIGKILLed processes to be gone. */
-#define KILL_WAIT_MS 10000
-
 /* NSLAB_TEST_CRASH_AFTER=N (tests only) for down: SIGKILL before step N
  * (steps: each process record, each namespace deleted, the record removed)
  * so the tests can prove a second down finishes any interrupted one; with
@@ -211,7 +208,7 @@ kill_processes (const struct state *st, struct steps *steps, nslab_error_t *err)
     {
       struct timespec t;
       clock_gettime (CLOCK_MONOTONIC, &t);
-      long ms = KILL_WAIT_MS - ((t.tv_sec - t0.tv_sec) * 1000 + (t.tv_nsec - t0.tv_nsec) / 1000000);
+      long ms = PROC_KILL_WAIT_MS - ((t.tv_sec - t0.tv_sec) * 1000 + (t.tv_nsec - t0.tv_nsec) / 1000000);
       int r = poll (pfd, n, ms > 0 ? (int) ms : 0);
       if (r < 0 && errno == EINTR)
         continue;
@@ -223,7 +220,7 @@ kill_processes (const struct state *st, struct steps *steps, nslab_error_t *err)
               {
                 nslab_error_t ke = NULL;
                 nslab_error (&ke, e, "%s: process %d did not exit within %d s of SIGKILL", st->procs[which[k]].name,
-                             (int) st->procs[which[k]].pid, KILL_WAIT_MS / 1000);
+                             (int) st->procs[which[k]].pid, PROC_KILL_WAIT_MS / 1000);
                 nslab_error_keep_first (err, &ke);
                 close (pfd[k].fd);
                 pfd[k].fd = -1;
