@@ -40,9 +40,6 @@
 static pid_t app_pid;
 static struct pause_setup setup;
 static int spawner_fd;                 /* a node's: its pods' spawn requests (spawner.h) */
-/* The spawner's children that only make a pod's PID namespace and exit:
- * reaped without a line in the node's log. */
-static pid_t spawned[64];
 static bool stopping;                 /* SIGTERM: no more restarts */
 static struct pause_status pst;
 static uint64_t backoff_ms;           /* 0: no back-off entry yet */
@@ -185,15 +182,7 @@ reap_all (void)
       pid_t p = waitpid (-1, &st, WNOHANG);
       if (p > 0)
         {
-          bool quiet = false;
-          for (size_t i = 0; i < ARRAY_SIZE (spawned) && !quiet; i++)
-            if (spawned[i] == p)
-              {
-                spawned[i] = 0;
-                quiet = WIFEXITED (st) && WEXITSTATUS (st) == 0;
-              }
-          if (!quiet)
-            log_exit (p, st);
+          log_exit (p, st);
           if (p == app_pid)
             app_exited (st);
           continue;
@@ -241,11 +230,11 @@ fork_echo (const struct pause_setup *su)
   exit (echo_main (2, eargv));
 }
 
-/* One pause process's life: set up (an exec'd or a spawner-forked one),
- * then reap, restart and wait. Returns true in a child a spawner forked,
- * which starts over as the pod's pause process. */
+/* One pause process's life: set up (an exec'd or, SPAWNED, a
+ * spawner-forked one), then reap, restart and wait. Returns true in a
+ * child a spawner forked, which starts over as the pod's pause process. */
 static bool
-pause_run (void)
+pause_run (bool spawned)
 {
   sigset_t set;
 
@@ -255,8 +244,7 @@ pause_run (void)
   pst = (struct pause_status) { .started_at = -1, .exit_code = -1, .finished_at = -1, .next_start = -1,
                                 .last_started_at = -1 };
   spawner_fd = -1;
-  memset (spawned, 0, sizeof spawned);
-  setup = (struct pause_setup) { .errfd = -1, .files_dirfd = -1, .backoff_ms = 10000 };
+  setup = (struct pause_setup) { .errfd = -1, .files_dirfd = -1, .backoff_ms = 10000, .own_pid_ns = spawned };
   if (getenv (PAUSE_SETUP_ENV))
     {
       pause_setup (&setup);
@@ -337,7 +325,7 @@ pause_run (void)
         break;
       /* Requests may have come before the listen's SIGIO could: always
        * look once a signal came. */
-      if (spawner_fd >= 0 && spawner_serve (spawner_fd, spawned, ARRAY_SIZE (spawned)))
+      if (spawner_fd >= 0 && spawner_serve (spawner_fd))
         return true;
     }
 
@@ -363,7 +351,8 @@ pause_main (int argc, char **argv)
   /* Before anything changes environ: a spawner's children write their
    * titles there. */
   proc_title_init (argc, argv);
-  while (pause_run ())
+  bool spawned = false;
+  while ((spawned = pause_run (spawned)))
     ;
   return 0;
 }

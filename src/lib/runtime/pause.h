@@ -138,6 +138,7 @@ struct pause_setup {
   unsigned backoff_ms; /* initial restart back-off: 10 s (NSLAB_TEST_BACKOFF_MS in tests) */
   int files_dirfd;    /* O_DIRECTORY fd of spec.files_dir (the status file), or -1 */
   bool spawner;       /* a node's: serve its pods' spawn requests (spawner.h) */
+  bool own_pid_ns;    /* in: already PID 1 of its own PID namespace (a spawner's child) */
 };
 void pause_setup (struct pause_setup *out);
 void pause_setup_fail (int errfd, int errnum, const char *what) __attribute__ ((noreturn));

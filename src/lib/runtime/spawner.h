@@ -51,12 +51,13 @@ socklen_t spawner_address (struct sockaddr_un *sa);
 /* Server (a node's pause process): listen, non-blocking, with SIGIO sent
  * to us when a request arrives. The fd, or -1 with errno. */
 int spawner_listen (void);
-/* Server: take every waiting request. For each, fork: the parent notes the
- * child's pid in *FORKED (up to MAX, for reaping it quietly: it exits as
- * soon as it made the pod's PID namespace) and goes on; the child returns
- * true, with the request's fds in place (sandbox.h), its environment and
- * title set, ready to run as a freshly exec'd nslab-pause. False once no
- * request is left (failures are reported in the log). */
-bool spawner_serve (int lfd, pid_t *forked, size_t max);
+/* Server: take every waiting request. For each, fork the child straight
+ * into a PID namespace of its own, as its PID 1 (the pod's): the parent
+ * goes on; the child returns true, with the request's fds in place
+ * (sandbox.h), its environment and title set, ready to run as a freshly
+ * exec'd nslab-pause that made its PID namespace already
+ * (pause_setup.own_pid_ns). False once no request is left (failures are
+ * reported in the log). */
+bool spawner_serve (int lfd);
 
 #endif
