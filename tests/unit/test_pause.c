@@ -1269,8 +1269,13 @@ body_spawner (void)
       for (struct dirent *de; (de = readdir (d));)
         nfd += de->d_name[0] != '.';
       closedir (d);
-      /* stdin, stdout, stderr and the spawner's socket. */
-      ck_assert_uint_eq (nfd, 4);
+      /* stdin, stdout, stderr, the spawner's socket and the node's own
+       * PID namespace. */
+      ck_assert_uint_eq (nfd, 5);
+      /* The pod's PID namespace was made for its fork only: the node's
+       * next children (its app's restarts) are in its own again. */
+      cleanup_free char *nkids = xasprintf ("/proc/%d/ns/pid_for_children", (int) node_pid);
+      ck_assert_uint_eq (ns_inode (nkids), ns_inode (npidns));
     }
   close (node_pidns);
   /* The node's PID namespace takes its pods along. */

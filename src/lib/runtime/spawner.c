@@ -12,7 +12,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/syscall.h>
 #include <sys/time.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -31,9 +30,15 @@ spawner_address (struct sockaddr_un *sa)
   return (socklen_t) (offsetof (struct sockaddr_un, sun_path) + 1 + strlen (SPAWNER_SOCKET));
 }
 
+/* The node's own PID namespace, for its children again after each pod's
+ * fork (spawner_serve). */
+static int own_pidns = -1;
+
 int
 spawner_listen (void)
 {
+  if (own_pidns < 0 && (own_pidns = open ("/proc/self/ns/pid", O_RDONLY | O_CLOEXEC)) < 0)
+    return -1;
   int fd = socket (AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
   if (fd < 0)
     return -1;
@@ -179,13 +184,18 @@ spawner_serve (int lfd)
       close (conn);
       if (!ok)
         continue;
-      /* clone with fork's semantics and the pod's PID namespace: an exec'd
-       * pause process makes it with unshare and a second fork, whose
-       * parent exits. A fork of this whole process and an exit less per
-       * pod (page tables copied and torn down, copy-on-write faults). The
-       * node, as the child's parent, reaps it as it reaped the one that
-       * used to be reparented to it. */
-      pid_t pid = (pid_t) syscall (SYS_clone, CLONE_NEWPID | SIGCHLD, NULL, NULL, NULL, 0);
+      /* The pod's PID namespace made here, for the one child forked next
+       * (its PID 1), and ours again for every other child (the node's
+       * app's restarts). An exec'd pause process makes it itself, with a
+       * second fork whose parent exits: a fork of the whole process and
+       * an exit more per pod (page tables copied and torn down,
+       * copy-on-write faults). The node, the child's parent, reaps it as
+       * it reaped the one that used to be reparented to it. */
+      pid_t pid = unshare (CLONE_NEWPID) == 0 ? fork () : -1;
+      int fork_err = errno;
+      if (pid != 0 && setns (own_pidns, CLONE_NEWPID) < 0)
+        dprintf (STDERR_FILENO, "nslab-pause: spawner: back to the node's PID namespace: %s\n", strerror (errno));
+      errno = fork_err;
       if (pid == 0)
         {
           close (lfd);
