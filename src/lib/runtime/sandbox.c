@@ -322,10 +322,9 @@ pause_fork_command_app (const struct pause_setup *su)
 
 /* A PID namespace of our own, nested in the one we were spawned in (a
  * pod's in its node's: pause_spawn_begin): fork into it and go on as its
- * PID 1, after telling the spawner our pid as it sees it
- * (SCM_CREDENTIALS). The spawned process exits at once, so the pause
- * process is reparented to the reaper of the namespace it was spawned in:
- * the node's pause process (a pod), or the spawner's reaper (a node). */
+ * PID 1. The spawned process exits at once, so the pause process is
+ * reparented to the reaper of the namespace it was spawned in: the node's
+ * pause process (a pod), or the spawner's reaper (a node). */
 static void
 enter_pid_ns (int errfd)
 {
@@ -335,9 +334,6 @@ enter_pid_ns (int errfd)
   if (p < 0)
     child_fail (errfd, errno, "fork the pause process");
   if (p > 0)
-    _exit (0);
-  /* The spawner is gone: nobody recorded us. */
-  if (proc_send_pid (SANDBOX_GO_FD) < 0)
     _exit (0);
 }
 
@@ -729,10 +725,12 @@ pause_setup (struct pause_setup *out)
   /* Nothing of ours may reach the app through an exec. */
   if (fcntl (errfd, F_SETFD, FD_CLOEXEC) < 0)
     _exit (127);
+  /* A node's spawner forked us into it already (spawner_serve). */
   if (!out->own_pid_ns)
     enter_pid_ns (errfd);
-  /* The spawner is gone: nobody recorded us. */
-  else if (proc_send_pid (SANDBOX_GO_FD) < 0)
+  /* Our pid as the spawner sees it (SCM_CREDENTIALS). It is gone: nobody
+   * recorded us. */
+  if (proc_send_pid (SANDBOX_GO_FD) < 0)
     _exit (0);
   char go = 0;
   ssize_t r;
