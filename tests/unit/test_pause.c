@@ -1254,7 +1254,8 @@ body_spawner (void)
       cleanup_free char *raw = raw_cmdline_of (pid, &len);
       ck_assert_int_eq (len, pods[i].raw_len);
       ck_assert_mem_eq (raw, pods[i].raw, pods[i].raw_len);
-      /* A child of the node's pause process either way (reparented). */
+      /* A child of the node's pause process either way (forked by it, or
+       * reparented to it when nslab spawned it). */
       ck_assert_int_eq (ppid_of (pid), node_pid);
       cleanup_free char *pns = xasprintf ("/proc/%d/ns/net", (int) pid);
       ck_assert_uint_eq (ns_inode (pns), ns_inode (pod_ns));
