@@ -22,11 +22,9 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
-#ifdef __SANITIZE_ADDRESS__
-#include <sanitizer/asan_interface.h>
-#endif
 
 #include "base/util.h"
+#include "kernel/proc.h"
 
 static int origin_fd = -1;
 /* Whether this thread is inside a foreign namespace through a guard: a
@@ -324,25 +322,12 @@ struct spawn_args {
   int err;
 };
 
-/* The child: system calls only, on its own stack, in its parent's memory
- * (nothing it writes but args->err may matter to the parent). */
+/* The child: system calls only, in its parent's memory (nothing it writes
+ * but args->err may matter to the parent). */
 static int
 spawn_child (void *arg)
 {
   struct spawn_args *a = arg;
-  /* A handler of the parent's must not run here, in its memory: every
-   * caught signal back to its default before the mask lets any in. */
-  for (int sig = 1; sig < NSIG; sig++)
-    {
-      struct sigaction sa;
-      if (sigaction (sig, NULL, &sa) == 0 && sa.sa_handler != SIG_DFL && sa.sa_handler != SIG_IGN)
-        {
-          sa.sa_handler = SIG_DFL;
-          sa.sa_flags = 0;
-          sigaction (sig, &sa, NULL);
-        }
-    }
-  signal (SIGPIPE, SIG_DFL);
   if (a->nsfd >= 0 && setns (a->nsfd, CLONE_NEWNET) < 0)
     goto fail;
   /* Sources moved above 2 first, so no dup2 below replaces another's
@@ -359,7 +344,9 @@ spawn_child (void *arg)
       goto fail;
   if (close_range (3, ~0U, 0) < 0)
     goto fail;
-  sigprocmask (SIG_SETMASK, &a->mask, NULL);
+  /* SIGPIPE too: a caller that ignores it must not pass that on. */
+  signal (SIGPIPE, SIG_DFL);
+  proc_vfork_exec_signals (&a->mask);
   execve (a->prog, a->argv, a->envp);
 fail:
   a->err = errno ? errno : EIO;
@@ -370,31 +357,11 @@ pid_t
 netns_spawn (const char *prog, char *const argv[], char *const envp[], int nsfd, const int fds[3])
 {
   struct spawn_args a = { .prog = prog, .argv = argv, .envp = envp, .nsfd = nsfd, .fds = { fds[0], fds[1], fds[2] } };
-  /* The child needs little: handlers reset, descriptors moved, execve. */
-  const size_t stack_size = 64 * 1024;
-  void *stack = mmap (NULL, stack_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
-  if (stack == MAP_FAILED)
-    return -1;
-  /* No signal until the child has reset the handlers: it restores this
-   * thread's mask right before its execve, as this thread does after. */
-  sigset_t all;
-  sigfillset (&all);
-  pthread_sigmask (SIG_BLOCK, &all, &a.mask);
-  pid_t pid = clone (spawn_child, (char *) stack + stack_size, CLONE_VM | CLONE_VFORK | SIGCHLD, &a);
-  int e = errno;
-  pthread_sigmask (SIG_SETMASK, &a.mask, NULL);
-#ifdef __SANITIZE_ADDRESS__
-  /* The child's frames never return (it execs or exits), so ASan's marks
-   * for them stay in the shadow; the next mapping at this address (a
-   * thread's stack, a heap arena) would then be reported as overflowing. */
-  __asan_unpoison_memory_region (stack, stack_size);
-#endif
-  munmap (stack, stack_size);
+  /* The program gets this thread's mask, restored right before its execve. */
+  pthread_sigmask (SIG_SETMASK, NULL, &a.mask);
+  pid_t pid = proc_vfork_call (spawn_child, &a);
   if (pid < 0)
-    {
-      errno = e;
-      return -1;
-    }
+    return -1;
   if (a.err != 0)
     {
       /* It has exited (the parent resumes at its execve or exit). */

@@ -6,13 +6,19 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <unistd.h>
+#ifdef __SANITIZE_ADDRESS__
+#include <sanitizer/asan_interface.h>
+#endif
 
 #include "base/util.h"
 
@@ -313,4 +319,48 @@ proc_receive_pid (int fd)
       }
   errno = EPROTO;
   return 0;
+}
+
+pid_t
+proc_vfork_call (int (*fn) (void *), void *arg)
+{
+  /* The child needs little: a few system calls, then execve or _exit. */
+  const size_t stack_size = 64 * 1024;
+  void *stack = mmap (NULL, stack_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+  if (stack == MAP_FAILED)
+    return -1;
+  /* No handler of ours may run in the child, in our memory: it starts with
+   * every signal blocked (proc_vfork_exec_signals lets them in for its
+   * program), as this thread is again once it resumes. */
+  sigset_t all, old;
+  sigfillset (&all);
+  pthread_sigmask (SIG_BLOCK, &all, &old);
+  pid_t pid = clone (fn, (char *) stack + stack_size, CLONE_VM | CLONE_VFORK | SIGCHLD, arg);
+  int e = errno;
+  pthread_sigmask (SIG_SETMASK, &old, NULL);
+#ifdef __SANITIZE_ADDRESS__
+  /* The child's frames never return (it execs or exits), so ASan's marks
+   * for them stay in the shadow; the next mapping at this address (a
+   * thread's stack, a heap arena) would then be reported as overflowing. */
+  __asan_unpoison_memory_region (stack, stack_size);
+#endif
+  munmap (stack, stack_size);
+  errno = e;
+  return pid;
+}
+
+void
+proc_vfork_exec_signals (const sigset_t *mask)
+{
+  for (int sig = 1; sig < NSIG; sig++)
+    {
+      struct sigaction sa;
+      if (sigaction (sig, NULL, &sa) == 0 && sa.sa_handler != SIG_DFL && sa.sa_handler != SIG_IGN)
+        {
+          sa.sa_handler = SIG_DFL;
+          sa.sa_flags = 0;
+          sigaction (sig, &sa, NULL);
+        }
+    }
+  sigprocmask (SIG_SETMASK, mask, NULL);
 }

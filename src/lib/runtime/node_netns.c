@@ -1,6 +1,8 @@
 /* A node's /run/netns entries for its pods (see node_netns.h). The work is
- * done by a forked child: setns(CLONE_NEWNS) needs a single-threaded
- * process, and the caller's own mount namespace must stay as it is. The
+ * done by a child (proc_vfork_call: no copy of a large caller's page
+ * tables): setns(CLONE_NEWNS) needs a task that shares its filesystem
+ * context with nobody, and the caller's own mount namespace must stay as
+ * it is. The
  * child takes detached copies of the sources' mounts first (open_tree, in
  * our namespace, where the sources are), then enters the node's and moves
  * them into place: the new mount API is what lets a mount cross into
@@ -47,10 +49,21 @@ child_fail (int fd, int step, int index)
   _exit (1);
 }
 
-/* Run in the forked child: only system calls, no allocation. */
-static void __attribute__ ((noreturn))
-child_run (int report, int pidfd, char *const *sources, char *const *names, size_t n, int *trees)
+struct child_args {
+  int report, pidfd;
+  char *const *sources, *const *names;
+  size_t n;
+  int *trees;
+};
+
+/* Run in the child, in its parent's memory: only system calls. */
+static int
+child_run (void *arg)
 {
+  const struct child_args *a = arg;
+  int report = a->report, pidfd = a->pidfd, *trees = a->trees;
+  char *const *sources = a->sources, *const *names = a->names;
+  size_t n = a->n;
   for (size_t i = 0; sources && i < n; i++)
     {
       trees[i] = open_tree (AT_FDCWD, sources[i], OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_SYMLINK_NOFOLLOW);
@@ -120,19 +133,15 @@ in_node (pid_t node_pid, uint64_t node_start, char *const *sources, char *const 
   int pfd[2];
   if (pipe2 (pfd, O_CLOEXEC) < 0)
     return nslab_error (err, errno, "pipe2");
-  fflush (NULL);
-  pid_t pid = fork ();
+  struct child_args args = { .report = pfd[1], .pidfd = pidfd, .sources = sources, .names = names, .n = n,
+                            .trees = trees };
+  pid_t pid = proc_vfork_call (child_run, &args);
   if (pid < 0)
     {
       int e = errno;
       close (pfd[0]);
       close (pfd[1]);
-      return nslab_error (err, e, "fork");
-    }
-  if (pid == 0)
-    {
-      close (pfd[0]);
-      child_run (pfd[1], pidfd, sources, names, n, trees);
+      return nslab_error (err, e, "clone");
     }
   close (pfd[1]);
   struct child_report r;
