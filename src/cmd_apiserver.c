@@ -1,9 +1,10 @@
 /* nslab-apiserver LAB: the lab's API server (apiserver/server.h), a
  * program of its own (src/apps/apiserver) exec'd by up (control_start) in
  * the control-plane node's network namespace, with its listening socket on
- * the node's INTERNAL-IP (:6443) already bound on fd 3 and up's ready pipe
- * on fd 4, which it closes once the lab's PKI is made. Its stderr is the
- * lab's logs/apiserver.log. */
+ * the node's INTERNAL-IP (:6443) already bound on fd 3, up's ready pipe
+ * on fd 4, which it closes once the lab's PKI is made, and up's go on fd 5
+ * (CONTROL_GO_FD), awaited first. Its stderr is the lab's
+ * logs/apiserver.log. */
 #include <fcntl.h>
 #include <malloc.h>
 #include <signal.h>
@@ -22,6 +23,8 @@
 #include "base/util.h"
 #include "cli.h"
 #include "cmd.h"
+#include "control/controller.h"
+#include "kernel/proc.h"
 #include "runtime/pause.h"
 #include "scenario/flavor.h"
 #include "state/snapshot.h"
@@ -42,6 +45,8 @@ apiserver_main (int argc, char **argv)
       return NSLAB_EXIT_INVALID;
     }
   const char *lab = argv[1];
+  if (!proc_await_go (CONTROL_GO_FD))
+    return 0;
   cli_daemon_init (&stop);
   /* The lab's certificates and kubeconfig, before up returns: up waits for
    * READY_FD to close (a byte on it fails up). */

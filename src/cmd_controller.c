@@ -23,6 +23,7 @@
 #include "control/agent.h"
 #include "control/controller.h"
 #include "kernel/netns.h"
+#include "kernel/proc.h"
 
 static volatile sig_atomic_t stop;
 
@@ -122,6 +123,8 @@ controller_main (int argc, char **argv)
       return NSLAB_EXIT_INVALID;
     }
   const char *lab = argv[1];
+  if (!proc_await_go (CONTROL_GO_FD))
+    return 0;
   cli_daemon_init (&stop);
   /* One malloc arena for the loop and its threads (the snapshot's, the
    * probes'): a thread's own arena keeps its top, which malloc_trim does
@@ -246,6 +249,8 @@ runtime_main (int argc, char **argv)
       return NSLAB_EXIT_INVALID;
     }
   const char *lab = argv[1];
+  if (!proc_await_go (CONTROL_GO_FD))
+    return 0;
   cli_daemon_init (NULL);
   nslab_error_t err = NULL;
   /* Until the loop's end closes (it exited or was killed). */

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/inotify.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <netinet/in.h>
 #include <arpa/inet.h>
@@ -20,6 +21,9 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#ifdef __SANITIZE_ADDRESS__
+#include <sanitizer/asan_interface.h>
+#endif
 
 #include "apply/apply.h"
 #include "base/hash.h"
@@ -85,24 +89,10 @@ node_ns_open (const struct state *st, const char *node, const char *which, nslab
   return nslab_error (err, ESRCH, "node %s: its pause process is not running", node);
 }
 
-/* The socket's end on fd 3 and MNTNS (if >= 0) on fd 4, both without
- * O_CLOEXEC; stdin /dev/null, stdout and stderr the log. Nothing but
- * syscalls: we are a fork's child. */
-static bool
-child_fds (int sock, int mntns, const char *log)
-{
-  int s = fcntl (sock, F_DUPFD, 10), m = mntns >= 0 ? fcntl (mntns, F_DUPFD, 10) : -1;
-  if (s < 0 || (mntns >= 0 && m < 0) || dup2 (s, 3) < 0 || (m >= 0 && dup2 (m, 4) < 0))
-    return false;
-  int lfd = open (log, O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0600);
-  int nfd = open ("/dev/null", O_RDONLY | O_CLOEXEC);
-  return lfd >= 0 && nfd >= 0 && dup2 (nfd, 0) >= 0 && dup2 (lfd, 1) >= 0 && dup2 (lfd, 2) >= 0;
-}
-
 /* The API server's listening socket, made before its exec in the node's
  * network namespace: a busy address fails up, and kubectl's first
  * connection waits in the backlog rather than being refused while the
- * server starts. Nothing but syscalls: we are a fork's child. */
+ * server starts. Nothing but syscalls: we are a vfork-style child. */
 static int
 apiserver_listen (uint32_t ip, uint16_t port)
 {
@@ -145,7 +135,7 @@ apiserver_pki_params (const struct lab_objects *o)
                     ip_fmt (kube->cluster_ip, svc_ip), o->dns_domain ? o->dns_domain : "cluster.local");
 }
 
-/* ENVP: environ and EXTRA (NULL-terminated), made before the fork. */
+/* ENVP: environ and EXTRA (NULL-terminated), made before the clone. */
 static char **
 env_with (char *const *extra)
 {
@@ -166,7 +156,7 @@ env_with (char *const *extra)
  * 1000 services frees ~100 MiB; chunks parked in that cache are never
  * coalesced, so malloc_trim cannot give back the pages around them: at
  * rest the loop kept ~0.6 MiB more (11.0 against 10.3-10.45 MiB),
- * and rounds are no slower without it. Made before the fork. (One
+ * and rounds are no slower without it. Made before the clone. (One
  * tunable only: Debian's glibc 2.36 leaves just the first in the
  * environment it shows, though it applies all; the loop's single arena is
  * a mallopt of its own.) */
@@ -186,38 +176,67 @@ controller_envp (char **tunables)
   return envp;
 }
 
-/* A child's start: nothing until up releases it (the go byte; the pipe
- * closing without it is a rollback), then a session of its own. */
-static void
-child_await_go (const int go[2])
+/* One of the loop's processes as it starts (proc_vfork_call: nothing of
+ * up's memory copied), all made before the clone. It execs at once; the
+ * program then waits for up's go byte on CONTROL_GO_FD (proc_await_go), so
+ * that it does nothing before the journal records it, and exits if the
+ * pipe closes without one (a rollback). */
+struct control_child {
+  const char *program; /* NULL: ourselves (/proc/self/exe) */
+  char *const *argv, *const *envp;
+  int nsfd;            /* the node's network namespace, or -1 */
+  bool listen;         /* the API server: its socket on fd 3 (below) */
+  uint32_t listen_ip;
+  uint16_t listen_port;
+  int sock;            /* else this on fd 3 */
+  int fd4;             /* the node's mount namespace, or the API server's ready pipe, or -1 */
+  int go;              /* the go pipe's read end, on CONTROL_GO_FD */
+  const char *log;     /* stdout and stderr; stdin /dev/null */
+  int ex;              /* a byte here says the start failed */
+  int pid_sock;        /* the brain: its pid is sent here first, or -1 */
+  void *brain_stack;   /* the brain's stack top (control_mid_run) */
+};
+
+/* The child: system calls only, in up's memory. */
+static int
+control_child_run (void *arg)
 {
-  close (go[1]);
-  char b;
-  if (read (go[0], &b, 1) != 1)
+  const struct control_child *c = arg;
+  if (c->pid_sock >= 0 && proc_send_pid (c->pid_sock) < 0)
     _exit (0);
+  if (c->nsfd >= 0 && setns (c->nsfd, CLONE_NEWNET) < 0)
+    goto fail;
+  int sock = c->listen ? apiserver_listen (c->listen_ip, c->listen_port) : c->sock;
+  if (sock < 0)
+    goto fail;
+  /* Every source above the targets first, so no dup2 replaces another's. */
+  int s = fcntl (sock, F_DUPFD_CLOEXEC, 10), f4 = c->fd4 >= 0 ? fcntl (c->fd4, F_DUPFD_CLOEXEC, 10) : -1;
+  int g = fcntl (c->go, F_DUPFD_CLOEXEC, 10);
+  int lfd = open (c->log, O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0600);
+  int nfd = open ("/dev/null", O_RDONLY | O_CLOEXEC);
+  if (s < 0 || (c->fd4 >= 0 && f4 < 0) || g < 0 || lfd < 0 || nfd < 0 || dup2 (s, 3) < 0
+      || (f4 >= 0 && dup2 (f4, 4) < 0) || dup2 (g, CONTROL_GO_FD) < 0 || dup2 (nfd, 0) < 0 || dup2 (lfd, 1) < 0
+      || dup2 (lfd, 2) < 0)
+    goto fail;
   setsid ();
-}
-
-/* A child that could not set itself up says so on EX before its exec. */
-static void __attribute__ ((noreturn))
-child_fail (int ex)
-{
-  (void) !write (ex, "x", 1);
-  _exit (1);
-}
-
-/* Exec PROGRAM (NULL: ourselves) as "TITLE LAB"; ENVP NULL: ours. */
-static void
-child_exec (const char *program, const char *title, const char *lab, char **envp, int ex)
-{
-  extern char **environ;
   sigset_t none;
   sigemptyset (&none);
-  sigprocmask (SIG_SETMASK, &none, NULL);
-  char *argv[] = { (char *) title, (char *) lab, NULL };
-  execve (program ? program : "/proc/self/exe", argv, envp ? envp : environ);
-  (void) !write (ex, "x", 1);
+  proc_vfork_exec_signals (&none);
+  extern char **environ;
+  execve (c->program ? c->program : "/proc/self/exe", c->argv, c->envp ? c->envp : environ);
+fail:
+  (void) !write (c->ex, "x", 1);
   _exit (127);
+}
+
+/* The brain's parent, in the node's PID namespace: it goes as soon as the
+ * brain has exec'd, so that the brain is orphaned there (control_start). */
+static int
+control_mid_run (void *arg)
+{
+  const struct control_child *c = arg;
+  pid_t b = clone (control_child_run, c->brain_stack, CLONE_VM | CLONE_VFORK | SIGCHLD, (void *) c);
+  _exit (b < 0);
 }
 
 int
@@ -238,7 +257,7 @@ control_start (const char *lab, const struct lab_objects *applied, char *const *
   int rc = lab_scenario_save (w, files, n_files, err);
   cleanup_free char *log = xasprintf ("%s/logs/controller.log", state_writer_dir (w));
   cleanup_free char *api_log = xasprintf ("%s/logs/apiserver.log", state_writer_dir (w));
-  /* The brain is forked into the node's PID namespace (it joins the node's
+  /* The brain is started in the node's PID namespace (it joins the node's
    * network and mount namespaces itself); the agent stays in ours. */
   cleanup_close int node_pidns = -1, node_mntns = -1, own_pidns = -1;
   if (rc == 0)
@@ -260,11 +279,11 @@ control_start (const char *lab, const struct lab_objects *applied, char *const *
    * checks their command lines). */
   if (rc == 0 && (pipe2 (go, O_CLOEXEC) < 0 || pipe2 (ex, O_CLOEXEC) < 0))
     rc = nslab_error (err, errno, "pipe");
-  /* Each child waits for one byte: the parent records both first, and if it
-   * dies before that, the pipe's EOF ends them. */
+  /* Each child waits for one byte (control_child): the parent records them
+   * first, and if it dies before that, the pipe's EOF ends them. */
   /* The API server is a program of its own (nslab-apiserver, with the
    * libraries only it needs); it learns the PKI to make and the nslab that
-   * kubectl exec runs from its environment, made here before the forks. */
+   * kubectl exec runs from its environment, made here before the clones. */
   char api_exe[PATH_MAX], self_exe[PATH_MAX];
   cleanup_free char *pki_env = apiserver_pki_params (applied);
   cleanup_free char *self_env = NULL;
@@ -284,38 +303,30 @@ control_start (const char *lab, const struct lab_objects *applied, char *const *
       api_envp = env_with (extra);
     }
   pid_t agent = -1, brain = -1, api = -1;
+  cleanup_free char *nspath = netns_path (netns);
+  cleanup_close int nsfd = -1;
+  if (rc == 0 && (nsfd = open (nspath, O_RDONLY | O_CLOEXEC)) < 0)
+    rc = nslab_error (err, errno, "open %s", nspath);
   /* The API server: in the node's network namespace, listening on its
    * INTERNAL-IP as k3s does on :6443, but in the lab's root PID namespace,
-   * where it sees every pod's processes (logs, exec). */
-  if (rc == 0 && (api = fork ()) < 0)
-    rc = nslab_error (err, errno, "fork");
-  if (api == 0)
-    {
-      child_await_go (go);
-      cleanup_free char *nspath = netns_path (netns);
-      int nsfd = open (nspath, O_RDONLY | O_CLOEXEC), lfd = -1;
-      /* ex's write end stays open across the exec as fd 4: the API
-       * server closes it once it has made the lab's PKI (pki_lab_create),
-       * so up returns with the kubeconfig written. */
-      int rfd = -1;
-      if (nsfd < 0 || setns (nsfd, CLONE_NEWNET) < 0 || (lfd = apiserver_listen (api_ip, api_port)) < 0
-          || !child_fds (lfd, -1, api_log) || (rfd = fcntl (ex[1], F_DUPFD_CLOEXEC, 10)) < 0 || dup2 (rfd, 4) < 0)
-        child_fail (ex[1]);
-      child_exec (api_exe, "nslab-apiserver", lab, api_envp, ex[1]);
-    }
-  if (rc == 0 && (agent = fork ()) < 0)
-    rc = nslab_error (err, errno, "fork");
-  if (agent == 0)
-    {
-      child_await_go (go);
-      if (!child_fds (sv[0], -1, log))
-        child_fail (ex[1]);
-      child_exec (NULL, "nslab-runtime", lab, NULL, ex[1]);
-    }
-  /* The brain is forked inside the node's PID namespace by a child that
+   * where it sees every pod's processes (logs, exec). ex's write end stays
+   * open across its exec as fd 4: it closes it once it has made the lab's
+   * PKI (pki_lab_create), so up returns with the kubeconfig written. */
+  char *api_argv[] = { (char *) "nslab-apiserver", (char *) lab, NULL };
+  struct control_child api_child = { .program = api_exe, .argv = api_argv, .envp = api_envp, .nsfd = nsfd,
+                                     .listen = true, .listen_ip = api_ip, .listen_port = api_port, .sock = -1,
+                                     .fd4 = ex[1], .go = go[0], .log = api_log, .ex = ex[1], .pid_sock = -1 };
+  if (rc == 0 && (api = proc_vfork_call (control_child_run, &api_child)) < 0)
+    rc = nslab_error (err, errno, "start nslab-apiserver");
+  char *agent_argv[] = { (char *) "nslab-runtime", (char *) lab, NULL };
+  struct control_child agent_child = { .argv = agent_argv, .nsfd = -1, .sock = sv[0], .fd4 = -1, .go = go[0],
+                                       .log = log, .ex = ex[1], .pid_sock = -1 };
+  if (rc == 0 && (agent = proc_vfork_call (control_child_run, &agent_child)) < 0)
+    rc = nslab_error (err, errno, "start nslab-runtime");
+  /* The brain is started inside the node's PID namespace by a child that
    * exits at once, so that it is orphaned there: reparented to the node's
    * pause process (that namespace's PID 1), as k3s server is to a node's
-   * init, which reaps it. Forked by us, it would go to our own init when up
+   * init, which reaps it. Started by us, it would go to our own init when up
    * returns, and its zombie would keep the node's PID namespace from
    * emptying: the node's pause process cannot finish exiting, nor `down`
    * return, until that init reaps it, which a container's init may never
@@ -329,35 +340,39 @@ control_start (const char *lab, const struct lab_objects *applied, char *const *
       && (socketpair (AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pid_sv) < 0
           || setsockopt (pid_sv[0], SOL_SOCKET, SO_PASSCRED, &one, sizeof one) < 0))
     rc = nslab_error (err, errno, "socketpair");
+  const size_t brain_stack_size = 64 * 1024;
+  void *brain_stack = MAP_FAILED;
+  if (rc == 0
+      && (brain_stack = mmap (NULL, brain_stack_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK,
+                              -1, 0)) == MAP_FAILED)
+    rc = nslab_error (err, errno, "mmap");
+  char *brain_argv[] = { (char *) "nslab-controller", (char *) lab, NULL };
+  struct control_child brain_child = { .argv = brain_argv, .envp = brain_envp, .nsfd = nsfd, .sock = sv[1],
+                                       .fd4 = node_mntns, .go = go[0], .log = log, .ex = ex[1],
+                                       .pid_sock = pid_sv[1],
+                                       .brain_stack = (char *) brain_stack + brain_stack_size };
   if (rc == 0 && setns (node_pidns, CLONE_NEWPID) < 0)
     rc = nslab_error (err, errno, "setns the PID namespace of node %s", node);
-  if (rc == 0 && (mid = fork ()) < 0)
-    rc = nslab_error (err, errno, "fork");
-  if (mid == 0)
+  if (rc == 0 && (mid = proc_vfork_call (control_mid_run, &brain_child)) < 0)
+    rc = nslab_error (err, errno, "start nslab-controller");
+  /* The brain has exec'd (or failed) once its parent is gone. */
+  if (brain_stack != MAP_FAILED)
     {
-      /* The intermediate child goes; its child, the brain, goes on. */
-      pid_t b = fork ();
-      if (b != 0)
-        _exit (b < 0);
-      if (proc_send_pid (pid_sv[1]) < 0)
-        _exit (0);
-      child_await_go (go);
-      cleanup_free char *nspath = netns_path (netns);
-      int nsfd = open (nspath, O_RDONLY | O_CLOEXEC);
-      if (nsfd < 0 || setns (nsfd, CLONE_NEWNET) < 0 || !child_fds (sv[1], node_mntns, log))
-        child_fail (ex[1]);
-      child_exec (NULL, "nslab-controller", lab, brain_envp, ex[1]);
+#ifdef __SANITIZE_ADDRESS__
+      __asan_unpoison_memory_region (brain_stack, brain_stack_size);
+#endif
+      munmap (brain_stack, brain_stack_size);
     }
   /* Our own later children are ours again. */
   if (own_pidns >= 0 && setns (own_pidns, CLONE_NEWPID) < 0 && rc == 0)
     rc = nslab_error (err, errno, "setns our own PID namespace");
   if (pid_sv[1] >= 0)
-    close (pid_sv[1]); /* EOF below if no brain was forked */
+    close (pid_sv[1]); /* EOF below if no brain was started */
   int mid_status = 0;
   while (mid > 0 && waitpid (mid, &mid_status, 0) < 0 && errno == EINTR)
     ;
   if (rc == 0 && mid_status != 0)
-    rc = nslab_error (err, 0, "fork the controller in node %s: failed", node);
+    rc = nslab_error (err, 0, "start the controller in node %s: failed", node);
   if (rc == 0
       && ((brain = proc_receive_pid (pid_sv[0])) <= 0 || (brain_fd = (int) syscall (SYS_pidfd_open, brain, 0)) < 0))
     rc = nslab_error (err, errno, "the controller in node %s: its pid", node);

@@ -46,6 +46,8 @@
  * the lab's objects as up just applied them (the snapshot's): up passes
  * its own rather than have the snapshot parsed once more. */
 struct lab_objects;
+/* Where each of them finds up's go byte (proc_await_go) after its exec. */
+#define CONTROL_GO_FD 5
 int control_start (const char *lab, const struct lab_objects *applied, char *const *files, size_t n_files,
                    nslab_error_t *err);
 /* The loop (nslab-controller LAB, src/cmd_controller.c) is rounds of: */

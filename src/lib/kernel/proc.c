@@ -364,3 +364,15 @@ proc_vfork_exec_signals (const sigset_t *mask)
     }
   sigprocmask (SIG_SETMASK, mask, NULL);
 }
+
+bool
+proc_await_go (int fd)
+{
+  char b;
+  ssize_t r;
+  do
+    r = read (fd, &b, 1);
+  while (r < 0 && errno == EINTR);
+  close (fd);
+  return r == 1;
+}

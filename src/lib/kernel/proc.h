@@ -74,6 +74,11 @@ pid_t proc_vfork_call (int (*fn) (void *), void *arg);
  * MASK as the signal mask. */
 void proc_vfork_exec_signals (const sigset_t *mask);
 
+/* A process started before its starter recorded it waits for its go: one
+ * byte on FD, which it then closes. False on EOF (the starter died or
+ * refused before recording it): it must exit, doing nothing. */
+bool proc_await_go (int fd);
+
 /* The process title, as ps and /proc/PID/cmdline show it. The area is the
  * argv and environment strings, contiguous as the kernel laid them out:
  * remember it first thing in main (before anything changes environ), then
