@@ -26,8 +26,6 @@
 #include "control/controller.h"
 #include "kernel/proc.h"
 #include "runtime/pause.h"
-#include "scenario/flavor.h"
-#include "state/snapshot.h"
 #include "state/state.h"
 
 #define LISTEN_FD 3
@@ -68,9 +66,10 @@ apiserver_main (int argc, char **argv)
    * its own megabytes of a large list's answer. */
   mallopt (M_ARENA_MAX, 1);
   nslab_error_t err = NULL;
-  struct plan *p = NULL;
   struct api *a = NULL;
-  int rc = snapshot_read (lab, &p, &err);
+  const char *version = getenv (APISERVER_VERSION_ENV);
+  int rc = version ? 0 : nslab_error_invalid (&err, "no %s in the environment (started by nslab up)",
+                                              APISERVER_VERSION_ENV);
   if (rc == 0)
     {
       struct sockaddr_storage ss;
@@ -84,11 +83,7 @@ apiserver_main (int argc, char **argv)
         }
       else
         snprintf (address, sizeof address, "127.0.0.1:6443");
-      rc = api_open (lab, flavor_defaults (p->objects->flavor)->kube_version, address, &a, &err);
-      plan_free (p);
-      /* The whole lab's snapshot was read for its flavor: megabytes for a
-       * large lab, which glibc would otherwise keep for good. */
-      malloc_trim (0);
+      rc = api_open (lab, version, address, &a, &err);
     }
   cleanup_free char *dir = xasprintf ("%s/%s", state_root (), lab);
   if (rc == 0)

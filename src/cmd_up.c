@@ -110,6 +110,18 @@ warn_neighbour_table (const struct lab_objects *m)
              m->lab, need, thresh2, thresh3);
 }
 
+struct apiserver_hook_arg {
+  const struct lab_objects *objects;
+  struct control_apiserver *api;
+};
+
+static int
+start_apiserver (struct state_writer *w, void *arg, nslab_error_t *err)
+{
+  struct apiserver_hook_arg *a = arg;
+  return control_start_apiserver (w, a->objects, a->api, err);
+}
+
 int
 cmd_up (int argc, char **argv, nslab_error_t *err)
 {
@@ -146,7 +158,11 @@ cmd_up (int argc, char **argv, nslab_error_t *err)
   warn_neighbour_table (p->objects);
   char real[PATH_MAX];
   const char *path = realpath (argv[1], real) ? real : argv[1];
-  int rc = apply_plan (p, path, err);
+  /* The API server starts before the pods, recorded with them. */
+  struct control_apiserver api = CONTROL_APISERVER_INIT;
+  struct apiserver_hook_arg harg = { .objects = p->objects, .api = &api };
+  struct apply_hook hook = { .before_processes = start_apiserver, .arg = &harg };
+  int rc = apply_plan (p, path, &hook, err);
   /* The lab lives from here on: its control loop, in the control-plane
    * node. If it cannot start, the lab goes again: up is all or nothing. */
   /* Every pod probed once (kubelet's first probes), the ready ones
@@ -160,7 +176,7 @@ cmd_up (int argc, char **argv, nslab_error_t *err)
   for (size_t i = 0; i < p->objects->n_pods && !probes; i++)
     probes = p->objects->pods[i].readiness.kind != PROBE_NONE && !p->objects->pods[i].ready;
   if (rc == 0
-      && (control_start (sc->lab, p->objects, sc->files, sc->n_files, err) < 0
+      && (control_start (sc->lab, p->objects, sc->files, sc->n_files, &api, err) < 0
           || (probes && control_wait_first (sc->lab, 60000, err) < 0)))
     {
       nslab_error_t e = NULL;
@@ -168,6 +184,8 @@ cmd_up (int argc, char **argv, nslab_error_t *err)
       nslab_error_free (&e);
       rc = -1;
     }
+  if (api.ready >= 0) /* up failed before waiting for it; it is torn down */
+    close (api.ready);
   if (rc == 0 && wait)
     {
       struct lab_view v;

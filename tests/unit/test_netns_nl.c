@@ -1022,7 +1022,7 @@ START_TEST (test_apply_and_teardown)
   struct mini x;
   mini_build (&x, "tl", false);
   nslab_error_t err = NULL;
-  ok (apply_plan (&x.p, "/nowhere/tl.ini", &err), &err);
+  ok (apply_plan (&x.p, "/nowhere/tl.ini", NULL, &err), &err);
   ck_assert_uint_eq (count_netns (), 2);
   /* The pod reaches the bridge address: a TCP SYN to a closed port comes
    * back as a reset (ECONNREFUSED) only if the path works both ways. */
@@ -1039,14 +1039,14 @@ START_TEST (test_apply_and_teardown)
   state_free (st);
 
   /* Up again: refused, nothing changes. */
-  ck_assert_int_eq (apply_plan (&x.p, NULL, &err), -1);
+  ck_assert_int_eq (apply_plan (&x.p, NULL, NULL, &err), -1);
   ck_assert_str_eq (err->msg, "lab tl is already up (nslab down tl first)");
   nslab_error_free (&err);
 
   /* A second lab on the same host-only network is refused before anything. */
   struct mini y;
   mini_build (&y, "tm", false);
-  ck_assert_int_eq (apply_plan (&y.p, NULL, &err), -1);
+  ck_assert_int_eq (apply_plan (&y.p, NULL, NULL, &err), -1);
   ck_assert_str_eq (err->msg, "lab tm clashes with lab tl, which is up: host-only network hostonly "
                               "192.168.56.0/24 overlaps its network hostonly 192.168.56.0/24");
   ck_assert_int_eq (err->exit_code, NSLAB_EXIT_INVALID);
@@ -1054,7 +1054,7 @@ START_TEST (test_apply_and_teardown)
   ck_assert_uint_eq (count_netns (), 2);
   /* ... and accepted on another one. */
   y.net.cidr = (struct cidr) { IP4 (192, 168, 57, 0), 24 };
-  ok (apply_plan (&y.p, NULL, &err), &err);
+  ok (apply_plan (&y.p, NULL, NULL, &err), &err);
   ck_assert_uint_eq (count_netns (), 4);
 
   ok (teardown_lab ("tl", &err), &err);
@@ -1080,7 +1080,7 @@ START_TEST (test_apply_rollback)
   struct mini x;
   mini_build (&x, "tl", true);
   nslab_error_t err = NULL;
-  ck_assert_int_eq (apply_plan (&x.p, NULL, &err), -1);
+  ck_assert_int_eq (apply_plan (&x.p, NULL, NULL, &err), -1);
   ck_assert_str_eq (err->msg, "tl-pod: add route default via 10.99.0.1 dev eth0: Nexthop has invalid gateway");
   ck_assert_int_eq (err->status, ENETUNREACH);
   nslab_error_free (&err);
@@ -1099,7 +1099,7 @@ START_TEST (test_apply_needs_namespace_free)
   ok (netns_create ("tl-pod", &err), &err);
   struct mini x;
   mini_build (&x, "tl", false);
-  ck_assert_int_eq (apply_plan (&x.p, NULL, &err), -1);
+  ck_assert_int_eq (apply_plan (&x.p, NULL, NULL, &err), -1);
   ck_assert_str_eq (err->msg, "network namespace tl-pod already exists (/run/netns/tl-pod); remove it or rename lab tl");
   nslab_error_free (&err);
   ck_assert_uint_eq (count_netns (), 1);

@@ -863,8 +863,22 @@ store_job_wait (struct store_job *j, nslab_error_t *err)
   return -1;
 }
 
+/* Before the first process: the store written (the coredns pods and the
+ * nodes' kube-proxy read it), then the caller's hook, once. */
+static int
+before_processes (struct store_job *store, const struct apply_hook *hook, bool *hooked, struct state_writer *w,
+                  nslab_error_t *err)
+{
+  if (store_job_wait (store, err) < 0)
+    return -1;
+  if (*hooked || hook == NULL)
+    return 0;
+  *hooked = true;
+  return hook->before_processes (w, hook->arg, err);
+}
+
 int
-apply_plan (const struct plan *p, const char *scenario_path, nslab_error_t *err)
+apply_plan (const struct plan *p, const char *scenario_path, const struct apply_hook *hook, nslab_error_t *err)
 {
   if (apply_check_privileges (err) < 0)
     return -1;
@@ -896,19 +910,22 @@ apply_plan (const struct plan *p, const char *scenario_path, nslab_error_t *err)
   const char *crash_sig = getenv ("NSLAB_TEST_CRASH_SIGNAL");
   int crash_signal = crash_sig && strcmp (crash_sig, "INT") == 0 ? SIGINT : SIGKILL;
   struct apply_ctx ctx = { .w = w };
+  bool hooked = false;
   for (size_t i = 0; rc == 0 && i < p->n_ops; i++)
     {
       if (crash >= 0 && (size_t) crash == i)
         raise (crash_signal);
       if (interrupted)
         rc = interrupted_error (err);
-      else if (p->ops[i].kind == OP_PROCESS && store_job_wait (&store, err) < 0)
+      else if (p->ops[i].kind == OP_PROCESS && before_processes (&store, hook, &hooked, w, err) < 0)
         rc = -1;
       else
         rc = appliers[p->ops[i].kind] (&p->ops[i], &ctx, err);
     }
   /* Also before a rollback removes the lab dir under it. */
-  if (store_job_wait (&store, rc == 0 ? err : NULL) < 0)
+  if (rc == 0)
+    rc = before_processes (&store, hook, &hooked, w, err);
+  else if (store_job_wait (&store, NULL) < 0)
     rc = -1;
   if (rc == 0 && crash >= 0 && (size_t) crash >= p->n_ops)
     raise (SIGKILL);

@@ -40,6 +40,7 @@
 #include "kernel/proc.h"
 #include "runtime/pause.h"
 #include "runtime/status.h"
+#include "scenario/flavor.h"
 #include "state/journal.h"
 #include "state/lab_scenario.h"
 #include "state/snapshot.h"
@@ -239,22 +240,108 @@ control_mid_run (void *arg)
   _exit (b < 0);
 }
 
+/* The start's end: the pipe's write ends are all closed (each child's at
+ * its exec, the API server's once its PKI is made); a byte is a failure. */
+static bool
+children_started (int fd)
+{
+  char b;
+  ssize_t r;
+  while ((r = read (fd, &b, 1)) < 0 && errno == EINTR)
+    ;
+  return r == 0;
+}
+
+int
+control_start_apiserver (struct state_writer *w, const struct lab_objects *applied, struct control_apiserver *out,
+                         nslab_error_t *err)
+{
+  *out = (struct control_apiserver) { .pid = -1, .ready = -1 };
+  const struct lab_node *cp = control_plane_node (applied);
+  if (cp == NULL)
+    return 0;
+  /* A program of its own (nslab-apiserver, with the libraries only it
+   * needs); it learns the PKI to make, the version to serve and the nslab
+   * that kubectl exec runs from its environment, made here before the
+   * clone. */
+  char api_exe[PATH_MAX], self_exe[PATH_MAX];
+  if (!pause_helper_path ("nslab-apiserver", api_exe))
+    return nslab_error (err, ENOENT, "nslab-apiserver is not installed beside nslab");
+  ssize_t self_n = readlink ("/proc/self/exe", self_exe, sizeof self_exe - 1);
+  if (self_n <= 0)
+    return nslab_error (err, errno, "readlink /proc/self/exe");
+  self_exe[self_n] = '\0';
+  cleanup_free char *self_env = xasprintf ("%s=%s", HELPER_NSLAB_ENV, self_exe);
+  cleanup_free char *version_env
+      = xasprintf ("%s=%s", APISERVER_VERSION_ENV, flavor_defaults (applied->flavor)->kube_version);
+  cleanup_free char *pki_env = apiserver_pki_params (applied);
+  char *extra[] = { self_env, version_env, pki_env, NULL };
+  cleanup_free char **envp = env_with (extra);
+  cleanup_free char *log = xasprintf ("%s/logs/apiserver.log", state_writer_dir (w));
+  cleanup_free char *nspath = netns_path (cp->netns);
+  cleanup_close int nsfd = open (nspath, O_RDONLY | O_CLOEXEC);
+  if (nsfd < 0)
+    return nslab_error (err, errno, "open %s", nspath);
+  int go[2], ready[2];
+  if (pipe2 (go, O_CLOEXEC) < 0)
+    return nslab_error (err, errno, "pipe");
+  if (pipe2 (ready, O_CLOEXEC) < 0)
+    {
+      int e = errno;
+      close (go[0]);
+      close (go[1]);
+      return nslab_error (err, e, "pipe");
+    }
+  /* In the node's network namespace, listening on its INTERNAL-IP as k3s
+   * does on :6443, but in the lab's root PID namespace, where it sees every
+   * pod's processes (logs, exec). The ready pipe's write end stays open
+   * across its exec as fd 4: it closes it once it has made the lab's PKI
+   * (pki_lab_create), so up returns with the kubeconfig written. */
+  char *argv[] = { (char *) "nslab-apiserver", applied->lab, NULL };
+  struct control_child child = { .program = api_exe, .argv = argv, .envp = envp, .nsfd = nsfd, .listen = true,
+                                 .listen_ip = cp->internal_ip, .listen_port = apiserver_port (applied),
+                                 .sock = -1, .fd4 = ready[1], .go = go[0], .log = log, .ex = ready[1],
+                                 .pid_sock = -1 };
+  pid_t pid = proc_vfork_call (control_child_run, &child);
+  int rc = pid < 0 ? nslab_error (err, errno, "start nslab-apiserver") : 0;
+  close (go[0]);
+  close (ready[1]);
+  struct state_process xp = { .kind = STATE_PROC_CONTROL, .name = (char *) "apiserver", .netns = cp->netns,
+                              .node = cp->name, .pid = pid };
+  if (rc == 0)
+    rc = proc_starttime (pid, &xp.starttime, err);
+  if (rc == 0)
+    rc = state_record_process (w, &xp, err);
+  if (rc == 0 && write (go[1], "g", 1) != 1)
+    rc = nslab_error (err, errno, "write");
+  close (go[1]); /* EOF: an unrecorded child exits */
+  if (rc < 0)
+    {
+      close (ready[0]);
+      if (pid > 0)
+        waitpid (pid, NULL, 0);
+      return nslab_error_wrap (err, "start the API server of lab %s", applied->lab);
+    }
+  *out = (struct control_apiserver) { .pid = pid, .ready = ready[0] };
+  return 0;
+}
+
 int
 control_start (const char *lab, const struct lab_objects *applied, char *const *files, size_t n_files,
-               nslab_error_t *err)
+               struct control_apiserver *api, nslab_error_t *err)
 {
   const struct lab_node *cp = control_plane_node (applied);
   if (cp == NULL)
     return 0; /* a lab without nodes has nothing to control */
   cleanup_free char *netns = xstrdup (cp->netns);
   cleanup_free char *node = xstrdup (cp->name);
-  uint32_t api_ip = cp->internal_ip;
-  uint16_t api_port = apiserver_port (applied);
 
   struct state_writer *w = NULL;
   if (state_open (lab, &w, err) < 0)
     return -1;
   int rc = lab_scenario_save (w, files, n_files, err);
+  if (rc == 0 && api->pid < 0)
+    rc = control_start_apiserver (w, applied, api, err);
   cleanup_free char *log = xasprintf ("%s/logs/controller.log", state_writer_dir (w));
   cleanup_free char *api_log = xasprintf ("%s/logs/apiserver.log", state_writer_dir (w));
   /* The brain is started in the node's PID namespace (it joins the node's
@@ -276,48 +363,18 @@ control_start (const char *lab, const struct lab_objects *applied, char *const *
     rc = nslab_error (err, errno, "socketpair");
   /* ex: each child holds its write end until its exec closes it, so we
    * return only once both run as what the journal says they are (down
-   * checks their command lines). */
+   * checks their command lines). Each waits for one byte on go
+   * (control_child): we record them first, and if we die before that, the
+   * pipe's EOF ends them. */
   if (rc == 0 && (pipe2 (go, O_CLOEXEC) < 0 || pipe2 (ex, O_CLOEXEC) < 0))
     rc = nslab_error (err, errno, "pipe");
-  /* Each child waits for one byte (control_child): the parent records them
-   * first, and if it dies before that, the pipe's EOF ends them. */
-  /* The API server is a program of its own (nslab-apiserver, with the
-   * libraries only it needs); it learns the PKI to make and the nslab that
-   * kubectl exec runs from its environment, made here before the clones. */
-  char api_exe[PATH_MAX], self_exe[PATH_MAX];
-  cleanup_free char *pki_env = apiserver_pki_params (applied);
-  cleanup_free char *self_env = NULL;
-  cleanup_free char **api_envp = NULL;
   cleanup_free char *tunables = NULL;
   cleanup_free char **brain_envp = controller_envp (&tunables);
-  ssize_t self_n = readlink ("/proc/self/exe", self_exe, sizeof self_exe - 1);
-  if (rc == 0 && !pause_helper_path ("nslab-apiserver", api_exe))
-    rc = nslab_error (err, ENOENT, "nslab-apiserver is not installed beside nslab");
-  if (rc == 0 && self_n <= 0)
-    rc = nslab_error (err, errno, "readlink /proc/self/exe");
-  if (rc == 0)
-    {
-      self_exe[self_n] = '\0';
-      self_env = xasprintf ("%s=%s", HELPER_NSLAB_ENV, self_exe);
-      char *extra[] = { self_env, pki_env, NULL };
-      api_envp = env_with (extra);
-    }
-  pid_t agent = -1, brain = -1, api = -1;
+  pid_t agent = -1, brain = -1;
   cleanup_free char *nspath = netns_path (netns);
   cleanup_close int nsfd = -1;
   if (rc == 0 && (nsfd = open (nspath, O_RDONLY | O_CLOEXEC)) < 0)
     rc = nslab_error (err, errno, "open %s", nspath);
-  /* The API server: in the node's network namespace, listening on its
-   * INTERNAL-IP as k3s does on :6443, but in the lab's root PID namespace,
-   * where it sees every pod's processes (logs, exec). ex's write end stays
-   * open across its exec as fd 4: it closes it once it has made the lab's
-   * PKI (pki_lab_create), so up returns with the kubeconfig written. */
-  char *api_argv[] = { (char *) "nslab-apiserver", (char *) lab, NULL };
-  struct control_child api_child = { .program = api_exe, .argv = api_argv, .envp = api_envp, .nsfd = nsfd,
-                                     .listen = true, .listen_ip = api_ip, .listen_port = api_port, .sock = -1,
-                                     .fd4 = ex[1], .go = go[0], .log = api_log, .ex = ex[1], .pid_sock = -1 };
-  if (rc == 0 && (api = proc_vfork_call (control_child_run, &api_child)) < 0)
-    rc = nslab_error (err, errno, "start nslab-apiserver");
   char *agent_argv[] = { (char *) "nslab-runtime", (char *) lab, NULL };
   struct control_child agent_child = { .argv = agent_argv, .nsfd = -1, .sock = sv[0], .fd4 = -1, .go = go[0],
                                        .log = log, .ex = ex[1], .pid_sock = -1 };
@@ -384,10 +441,11 @@ control_start (const char *lab, const struct lab_objects *applied, char *const *
     close (sv[0]);
   if (sv[1] >= 0)
     close (sv[1]);
-  /* The brain, the agent, the API server. Down kills the brain with the
-   * control-plane node (whose PID namespace it is in) and the others
-   * newest first; while down holds the lab's lock the agent, which takes
-   * it for each request, is between requests, so no pod starts meanwhile. */
+  /* The brain and the agent (the API server is recorded already). Down
+   * kills the brain with the control-plane node (whose PID namespace it is
+   * in) and the others newest first; while down holds the lab's lock the
+   * agent, which takes it for each request, is between requests, so no pod
+   * starts meanwhile. */
   if (rc == 0)
     {
       struct state_process sp = { .kind = STATE_PROC_CONTROL, .name = (char *) "controller",
@@ -401,13 +459,7 @@ control_start (const char *lab, const struct lab_objects *applied, char *const *
         rc = proc_starttime (agent, &ap.starttime, err);
       if (rc == 0)
         rc = state_record_process (w, &ap, err);
-      struct state_process xp = { .kind = STATE_PROC_CONTROL, .name = (char *) "apiserver",
-                                  .netns = netns, .node = node, .pid = api };
-      if (rc == 0)
-        rc = proc_starttime (api, &xp.starttime, err);
-      if (rc == 0)
-        rc = state_record_process (w, &xp, err);
-      if (rc == 0 && write (go[1], "ggg", 3) != 3)
+      if (rc == 0 && write (go[1], "gg", 2) != 2)
         rc = nslab_error (err, errno, "write");
     }
   if (go[1] >= 0)
@@ -416,20 +468,21 @@ control_start (const char *lab, const struct lab_objects *applied, char *const *
     close (ex[1]);
   if (ex[0] >= 0)
     {
-      char b;
-      ssize_t r;
-      while ((r = read (ex[0], &b, 1)) < 0 && errno == EINTR)
-        ;
-      if (rc == 0 && r != 0)
-        rc = nslab_error (err, 0, "a process of the control loop could not start (%s, %s)", log, api_log);
+      if (!children_started (ex[0]) && rc == 0)
+        rc = nslab_error (err, 0, "a process of the control loop could not start (%s)", log);
       close (ex[0]);
+    }
+  if (api->ready >= 0)
+    {
+      if (!children_started (api->ready) && rc == 0)
+        rc = nslab_error (err, 0, "the API server could not start (%s)", api_log);
+      close (api->ready);
+      api->ready = -1;
     }
   if (rc < 0)
     {
       if (agent > 0)
         waitpid (agent, NULL, 0);
-      if (api > 0)
-        waitpid (api, NULL, 0);
       /* Not our child: gone once it sees go close, reaped by the node. */
       if (brain_fd >= 0)
         {

@@ -44,12 +44,27 @@
  * recorded in the journal (proc control controller / runtime) before they
  * run; each exits when the other's end of the socket closes. APPLIED is
  * the lab's objects as up just applied them (the snapshot's): up passes
- * its own rather than have the snapshot parsed once more. */
+ * its own rather than have the snapshot parsed once more. Then waits until
+ * the API server has made the lab's PKI (starting it first, unless API says
+ * control_start_apiserver did). */
 struct lab_objects;
+struct state_writer;
 /* Where each of them finds up's go byte (proc_await_go) after its exec. */
 #define CONTROL_GO_FD 5
+/* The API server (nslab-apiserver LAB) as up started it: its pid and the
+ * read end of the pipe it closes once the lab's PKI is made. */
+struct control_apiserver {
+  pid_t pid;
+  int ready;
+};
+#define CONTROL_APISERVER_INIT { .pid = -1, .ready = -1 }
+/* Start it, recorded in W (proc control apiserver) before it runs: up does
+ * so before its pods start (apply_hook), so that its exec and PKI overlap
+ * them. Nothing for a lab without nodes. */
+int control_start_apiserver (struct state_writer *w, const struct lab_objects *applied, struct control_apiserver *out,
+                             nslab_error_t *err);
 int control_start (const char *lab, const struct lab_objects *applied, char *const *files, size_t n_files,
-                   nslab_error_t *err);
+                   struct control_apiserver *api, nslab_error_t *err);
 /* The loop (nslab-controller LAB, src/cmd_controller.c) is rounds of: */
 struct control_runtime;
 struct controller;
