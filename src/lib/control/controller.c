@@ -210,14 +210,22 @@ control_child_run (void *arg)
   int sock = c->listen ? apiserver_listen (c->listen_ip, c->listen_port) : c->sock;
   if (sock < 0)
     goto fail;
-  /* Every source above the targets first, so no dup2 replaces another's. */
+  int log_fd = open (c->log, O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0600);
+  int null_fd = open ("/dev/null", O_RDONLY | O_CLOEXEC);
+  if (log_fd < 0 || null_fd < 0)
+    goto fail;
+  /* Every source above the targets first (the two just opened may have
+   * got a low number), so that no dup2 replaces another's. */
   int s = fcntl (sock, F_DUPFD_CLOEXEC, 10), f4 = c->fd4 >= 0 ? fcntl (c->fd4, F_DUPFD_CLOEXEC, 10) : -1;
   int g = fcntl (c->go, F_DUPFD_CLOEXEC, 10);
-  int lfd = open (c->log, O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0600);
-  int nfd = open ("/dev/null", O_RDONLY | O_CLOEXEC);
+  int lfd = fcntl (log_fd, F_DUPFD_CLOEXEC, 10), nfd = fcntl (null_fd, F_DUPFD_CLOEXEC, 10);
   if (s < 0 || (c->fd4 >= 0 && f4 < 0) || g < 0 || lfd < 0 || nfd < 0 || dup2 (s, 3) < 0
       || (f4 >= 0 && dup2 (f4, 4) < 0) || dup2 (g, CONTROL_GO_FD) < 0 || dup2 (nfd, 0) < 0 || dup2 (lfd, 1) < 0
       || dup2 (lfd, 2) < 0)
+    goto fail;
+  /* Nothing else of ours or our caller's (a test's pipe) reaches it: a
+   * daemon holding the caller's descriptor would keep its reader waiting. */
+  if ((c->fd4 < 0 && close (4) < 0 && errno != EBADF) || close_range (CONTROL_GO_FD + 1, ~0U, 0) < 0)
     goto fail;
   setsid ();
   sigset_t none;
