@@ -259,6 +259,22 @@ fd_read_all (int fd)
 }
 
 int
+pipe2_two (int a[2], int b[2], int flags)
+{
+  if (pipe2 (a, flags) < 0)
+    return -1;
+  if (pipe2 (b, flags) < 0)
+    {
+      int e = errno;
+      close (a[0]);
+      close (a[1]);
+      errno = e;
+      return -1;
+    }
+  return 0;
+}
+
+int
 fd_write_all (int fd, const void *buf, size_t len)
 {
   const char *p = buf;

@@ -64,6 +64,9 @@ int64_t monotonic_us (void);
  * none); caller frees. */
 char *fd_read_all (int fd);
 
+/* Two pipes (pipe2 with FLAGS), or neither: 0, or -1 with errno. */
+int pipe2_two (int a[2], int b[2], int flags);
+
 /* All LEN bytes of BUF to FD, through short writes and EINTR: 0, or -1 with
  * errno (EIO for a write that took nothing). */
 int fd_write_all (int fd, const void *buf, size_t len);

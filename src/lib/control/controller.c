@@ -260,6 +260,19 @@ children_started (int fd)
   return r == 0;
 }
 
+/* One of the loop's processes in the journal (proc control NAME), by the
+ * start time its pid has now. */
+static int
+record_control (struct state_writer *w, const char *name, const char *netns, const char *node, pid_t pid,
+                nslab_error_t *err)
+{
+  struct state_process sp = { .kind = STATE_PROC_CONTROL, .name = (char *) name, .netns = (char *) netns,
+                              .node = (char *) node, .pid = pid };
+  if (proc_starttime (pid, &sp.starttime, err) < 0)
+    return -1;
+  return state_record_process (w, &sp, err);
+}
+
 int
 control_start_apiserver (struct state_writer *w, const struct lab_objects *applied, struct control_apiserver *out,
                          nslab_error_t *err)
@@ -291,15 +304,8 @@ control_start_apiserver (struct state_writer *w, const struct lab_objects *appli
   if (nsfd < 0)
     return nslab_error (err, errno, "open %s", nspath);
   int go[2], ready[2];
-  if (pipe2 (go, O_CLOEXEC) < 0)
+  if (pipe2_two (go, ready, O_CLOEXEC) < 0)
     return nslab_error (err, errno, "pipe");
-  if (pipe2 (ready, O_CLOEXEC) < 0)
-    {
-      int e = errno;
-      close (go[0]);
-      close (go[1]);
-      return nslab_error (err, e, "pipe");
-    }
   /* In the node's network namespace, listening on its INTERNAL-IP as k3s
    * does on :6443, but in the lab's root PID namespace, where it sees every
    * pod's processes (logs, exec). The ready pipe's write end stays open
@@ -314,12 +320,8 @@ control_start_apiserver (struct state_writer *w, const struct lab_objects *appli
   int rc = pid < 0 ? nslab_error (err, errno, "start nslab-apiserver") : 0;
   close (go[0]);
   close (ready[1]);
-  struct state_process xp = { .kind = STATE_PROC_CONTROL, .name = (char *) "apiserver", .netns = cp->netns,
-                              .node = cp->name, .pid = pid };
   if (rc == 0)
-    rc = proc_starttime (pid, &xp.starttime, err);
-  if (rc == 0)
-    rc = state_record_process (w, &xp, err);
+    rc = record_control (w, "apiserver", cp->netns, cp->name, pid, err);
   if (rc == 0 && write (go[1], "g", 1) != 1)
     rc = nslab_error (err, errno, "write");
   close (go[1]); /* EOF: an unrecorded child exits */
@@ -456,17 +458,9 @@ control_start (const char *lab, const struct lab_objects *applied, char *const *
    * starts meanwhile. */
   if (rc == 0)
     {
-      struct state_process sp = { .kind = STATE_PROC_CONTROL, .name = (char *) "controller",
-                                  .netns = netns, .node = node, .pid = brain };
-      rc = proc_starttime (brain, &sp.starttime, err);
+      rc = record_control (w, "controller", netns, node, brain, err);
       if (rc == 0)
-        rc = state_record_process (w, &sp, err);
-      struct state_process ap = { .kind = STATE_PROC_CONTROL, .name = (char *) "runtime",
-                                  .netns = (char *) "-", .pid = agent };
-      if (rc == 0)
-        rc = proc_starttime (agent, &ap.starttime, err);
-      if (rc == 0)
-        rc = state_record_process (w, &ap, err);
+        rc = record_control (w, "runtime", "-", NULL, agent, err);
       if (rc == 0 && write (go[1], "gg", 2) != 2)
         rc = nslab_error (err, errno, "write");
     }

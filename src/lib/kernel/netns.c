@@ -383,15 +383,8 @@ netns_exec_stdin_start (const char *ns, const char *prog, char *const argv[], co
   if (ns && (nsfd = netns_open (ns, err)) < 0)
     return -1;
   int in[2], ep[2];
-  if (pipe2 (in, O_CLOEXEC) < 0)
+  if (pipe2_two (in, ep, O_CLOEXEC) < 0)
     return nslab_error (err, errno, "pipe");
-  if (pipe2 (ep, O_CLOEXEC) < 0)
-    {
-      int e = errno;
-      close (in[0]);
-      close (in[1]);
-      return nslab_error (err, e, "pipe");
-    }
   size_t len = strlen (payload);
   /* Let the whole payload sit in the pipe when it fits, so writing never
    * waits for the child. */

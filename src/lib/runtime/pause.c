@@ -552,15 +552,8 @@ int
 pause_mnt_template (int *fd_out, bool *sys_rdonly, nslab_error_t *err)
 {
   int ready[2], hold[2];
-  if (pipe2 (ready, O_CLOEXEC) < 0)
+  if (pipe2_two (ready, hold, O_CLOEXEC) < 0)
     return nslab_error (err, errno, "pipe2");
-  if (pipe2 (hold, O_CLOEXEC) < 0)
-    {
-      int e = errno;
-      close (ready[0]);
-      close (ready[1]);
-      return nslab_error (err, e, "pipe2");
-    }
   fflush (NULL);
   pid_t pid = fork ();
   if (pid < 0)
