@@ -32,6 +32,24 @@ up_seed () {
   [ "$status" -eq 0 ] || { echo "$output" >&2; return 1; }
 }
 
+@test "living: the loop's processes and the API server keep no descriptor of up's caller" {
+  # up run with a descriptor it knows nothing of (bats keeps its own open):
+  # a daemon that kept it would hold the caller's reader until down.
+  : > "$BATS_TEST_TMPDIR/held"
+  exec 7>> "$BATS_TEST_TMPDIR/held"
+  run "$NSLAB" up "$SEED"
+  exec 7>&-
+  [ "$status" -eq 0 ] || { echo "$output" >&2; return 1; }
+  for name in controller runtime apiserver; do
+    pid=$(awk -v n="$name" '$1 == "proc" && $2 == "control" && $3 == n { print $7 }' "$STATE_ROOT/k3s/journal")
+    [ -n "$pid" ]
+    for fd in /proc/"$pid"/fd/*; do
+      [ "$(readlink "$fd")" != "$BATS_TEST_TMPDIR/held" ] || { echo "$name keeps $fd" >&2; return 1; }
+    done
+  done
+  "$NSLAB" down k3s
+}
+
 @test "living: up starts the lab's control loop, recorded, and down stops it" {
   up_seed
   pid=$(awk '$1 == "proc" && $2 == "control" && $3 == "controller" { print $7 }' "$STATE_ROOT/k3s/journal")
