@@ -199,7 +199,7 @@ struct control_child {
 };
 
 /* The child: system calls only, in up's memory. */
-static int
+static PROC_VFORK_CHILD int
 control_child_run (void *arg)
 {
   const struct control_child *c = arg;
@@ -240,7 +240,7 @@ fail:
 
 /* The brain's parent, in the node's PID namespace: it goes as soon as the
  * brain has exec'd, so that the brain is orphaned there (control_start). */
-static int
+static PROC_VFORK_CHILD int
 control_mid_run (void *arg)
 {
   const struct control_child *c = arg;

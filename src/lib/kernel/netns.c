@@ -324,7 +324,7 @@ struct spawn_args {
 
 /* The child: system calls only, in its parent's memory (nothing it writes
  * but args->err may matter to the parent). */
-static int
+static PROC_VFORK_CHILD int
 spawn_child (void *arg)
 {
   struct spawn_args *a = arg;

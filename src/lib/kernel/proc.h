@@ -69,6 +69,10 @@ pid_t proc_receive_pid (int fd);
  * their locks are the caller's) and writes nothing but what its caller
  * reads afterwards. Returns the child's pid, to reap, or -1 with errno. */
 pid_t proc_vfork_call (int (*fn) (void *), void *arg);
+/* For FN and its helpers that end in _exit: not instrumented by ASan, which
+ * cannot follow a child on a stack of its own and would print a warning on
+ * the caller's stderr at each call that does not return. */
+#define PROC_VFORK_CHILD __attribute__ ((no_sanitize_address))
 /* In FN, right before its execve: every signal the caller catches back to
  * its default (a handler of the caller's must not run in its memory), then
  * MASK as the signal mask. */

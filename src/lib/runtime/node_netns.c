@@ -40,7 +40,7 @@ static const char *const step_names[] = {
   [STEP_MOVE] = "move_mount", [STEP_PRIVATE] = "make private", [STEP_UMOUNT] = "umount", [STEP_UNLINK] = "unlink",
 };
 
-static void __attribute__ ((noreturn))
+static PROC_VFORK_CHILD void __attribute__ ((noreturn))
 child_fail (int fd, int step, int index)
 {
   struct child_report r = { .errnum = errno, .index = index, .step = step };
@@ -57,7 +57,7 @@ struct child_args {
 };
 
 /* Run in the child, in its parent's memory: only system calls. */
-static int
+static PROC_VFORK_CHILD int
 child_run (void *arg)
 {
   const struct child_args *a = arg;
