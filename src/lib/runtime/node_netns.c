@@ -2,11 +2,10 @@
  * done by a child (proc_vfork_call: no copy of a large caller's page
  * tables): setns(CLONE_NEWNS) needs a task that shares its filesystem
  * context with nobody, and the caller's own mount namespace must stay as
- * it is. The
- * child takes detached copies of the sources' mounts first (open_tree, in
- * our namespace, where the sources are), then enters the node's and moves
- * them into place: the new mount API is what lets a mount cross into
- * another mount namespace. */
+ * it is. The child takes detached copies of the sources' mounts first
+ * (open_tree, in our namespace, where the sources are), then enters the
+ * node's and moves them into place: the new mount API is what lets a mount
+ * cross into another mount namespace. */
 #include "runtime/node_netns.h"
 
 #include <errno.h>
