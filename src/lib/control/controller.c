@@ -12,7 +12,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/inotify.h>
-#include <sys/mman.h>
 #include <sys/socket.h>
 #include <netinet/in.h>
 #include <arpa/inet.h>
@@ -21,9 +20,6 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
-#ifdef __SANITIZE_ADDRESS__
-#include <sanitizer/asan_interface.h>
-#endif
 
 #include "apply/apply.h"
 #include "base/hash.h"
@@ -195,7 +191,6 @@ struct control_child {
   const char *log;     /* stdout and stderr; stdin /dev/null */
   int ex;              /* a byte here says the start failed */
   int pid_sock;        /* the brain: its pid is sent here first, or -1 */
-  void *brain_stack;   /* the brain's stack top (control_mid_run) */
 };
 
 /* The child: system calls only, in up's memory. */
@@ -244,7 +239,7 @@ static PROC_VFORK_CHILD int
 control_mid_run (void *arg)
 {
   const struct control_child *c = arg;
-  pid_t b = clone (control_child_run, c->brain_stack, CLONE_VM | CLONE_VFORK | SIGCHLD, (void *) c);
+  pid_t b = proc_vfork_call (control_child_run, (void *) c);
   _exit (b < 0);
 }
 
@@ -407,29 +402,14 @@ control_start (const char *lab, const struct lab_objects *applied, char *const *
       && (socketpair (AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pid_sv) < 0
           || setsockopt (pid_sv[0], SOL_SOCKET, SO_PASSCRED, &one, sizeof one) < 0))
     rc = nslab_error (err, errno, "socketpair");
-  const size_t brain_stack_size = 64 * 1024;
-  void *brain_stack = MAP_FAILED;
-  if (rc == 0
-      && (brain_stack = mmap (NULL, brain_stack_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK,
-                              -1, 0)) == MAP_FAILED)
-    rc = nslab_error (err, errno, "mmap");
   char *brain_argv[] = { (char *) "nslab-controller", (char *) lab, NULL };
   struct control_child brain_child = { .argv = brain_argv, .envp = brain_envp, .nsfd = nsfd, .sock = sv[1],
                                        .fd4 = node_mntns, .go = go[0], .log = log, .ex = ex[1],
-                                       .pid_sock = pid_sv[1],
-                                       .brain_stack = (char *) brain_stack + brain_stack_size };
+                                       .pid_sock = pid_sv[1] };
   if (rc == 0 && setns (node_pidns, CLONE_NEWPID) < 0)
     rc = nslab_error (err, errno, "setns the PID namespace of node %s", node);
   if (rc == 0 && (mid = proc_vfork_call (control_mid_run, &brain_child)) < 0)
     rc = nslab_error (err, errno, "start nslab-controller");
-  /* The brain has exec'd (or failed) once its parent is gone. */
-  if (brain_stack != MAP_FAILED)
-    {
-#ifdef __SANITIZE_ADDRESS__
-      __asan_unpoison_memory_region (brain_stack, brain_stack_size);
-#endif
-      munmap (brain_stack, brain_stack_size);
-    }
   /* Our own later children are ours again. */
   if (own_pidns >= 0 && setns (own_pidns, CLONE_NEWPID) < 0 && rc == 0)
     rc = nslab_error (err, errno, "setns our own PID namespace");
