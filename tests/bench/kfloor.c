@@ -191,6 +191,8 @@ main (int argc, char **argv)
   const char *app_env = getenv ("KFLOOR_APP");
   int apps = app_env && strcmp (app_env, "1") == 0 ? pods : 0;
   int procs = nodes + pods + apps;
+  /* One queue per CPU, the kernel's default count for a veth. */
+  unsigned queues = (unsigned) sysconf (_SC_NPROCESSORS_CONF);
   pid_t *pids = calloc ((size_t) procs, sizeof *pids);
   int *node_rt = calloc ((size_t) nodes, sizeof *node_rt);
   int *bridge = calloc ((size_t) nodes, sizeof *bridge);
@@ -242,6 +244,11 @@ main (int argc, char **argv)
       unsigned mtu = 1450;
       attr (&r, IFLA_MTU, &mtu, 4);
       attr (&r, IFLA_MASTER, &bridge[n], 4);
+      /* The queue counts nslab names (link_add_veth): without them the
+       * kernel cuts a new veth's real queues to one and waits for an RCU
+       * grace period each time. */
+      attr (&r, IFLA_NUM_TX_QUEUES, &queues, 4);
+      attr (&r, IFLA_NUM_RX_QUEUES, &queues, 4);
       struct rtattr *li = attr (&r, IFLA_LINKINFO, NULL, 0);
       attr (&r, IFLA_INFO_KIND, "veth", 5);
       struct rtattr *data = attr (&r, IFLA_INFO_DATA, NULL, 0);
@@ -250,6 +257,8 @@ main (int argc, char **argv)
       attr (&r, IFLA_IFNAME, "eth0", 5);
       attr (&r, IFLA_MTU, &mtu, 4);
       attr (&r, IFLA_NET_NS_FD, &podns, 4);
+      attr (&r, IFLA_NUM_TX_QUEUES, &queues, 4);
+      attr (&r, IFLA_NUM_RX_QUEUES, &queues, 4);
       nest_end (&r, peer);
       nest_end (&r, data);
       nest_end (&r, li);
