@@ -535,10 +535,16 @@ lab_without_web () {
   hide () { sqlite3 -cmd '.timeout 10000' "$db" "UPDATE meta SET key = 'hidden' WHERE key = 'resourceVersion'"; }
   unhide () { sqlite3 -cmd '.timeout 10000' "$db" "UPDATE meta SET key = 'resourceVersion' WHERE key = 'hidden'"; }
   out=$BATS_TEST_TMPDIR/raw
+  log=$BATS_TEST_TMPDIR/raw.log
   rv=$(kc get --raw /api/v1/namespaces/demo/pods | jq -r .metadata.resourceVersion)
-  "$NSLAB" kubectl k3s -n demo get --raw "/api/v1/namespaces/demo/pods?watch=true&resourceVersion=$rv&timeoutSeconds=60" > "$out" 2>&1 &
+  "$NSLAB" kubectl k3s -v=6 -n demo get --raw "/api/v1/namespaces/demo/pods?watch=true&resourceVersion=$rv&timeoutSeconds=60" > "$out" 2> "$log" &
   rpid=$!
-  sleep 0.5
+  # The watch is open once kubectl has the answer's header (its -v=6 line
+  # "GET ... 200 OK in N milliseconds"). A guessed half second was too
+  # short for a kubectl starting on a loaded machine: its request came
+  # while the store was hidden, and no event ever reached it.
+  for _ in $(seq 100); do grep -q ' 200 OK in ' "$log" && break; sleep 0.1; done
+  grep -q ' 200 OK in ' "$log"
   # a second without the store: logged, the stream goes on
   hide
   sleep 1
