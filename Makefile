@@ -102,13 +102,15 @@ HELPER_BINS  := $(addprefix $(dir $(NSLAB_BIN)),$(HELPERS))
 HELPER_LINK  := -Wl,--as-needed
 helper_objs   = $(BUILD)/obj/apps/$(1)/main.o $(BUILD)/obj/$(2).o $(BUILD)/obj/cli_daemon.o
 # The two that serve HTTP (nslab-apiserver, nslab-kube-proxy) have
-# libmicrohttpd, GnuTLS and the rest of their libraries linked in, into a
-# position-dependent program, as nslab-coredns has ldns: their start was
-# mostly the dynamic loader's (mapping, relocating and looking up symbols
-# in 17-19 shared libraries: a kube-proxy that exits at once took 8.4-8.9
-# ms of CPU, 5.4-6.3 ms linked so), and every lab starts four of them.
+# libmicrohttpd, GnuTLS and the rest of their libraries linked in: their
+# start was mostly the dynamic loader's (mapping, relocating and looking
+# up symbols in 17-19 shared libraries: the API server took 12 ms of CPU
+# to start and exit, 5 ms linked so; a kube-proxy 8.7 and 5.8 ms), and
+# every lab starts four of them. Still position-independent (unlike
+# nslab-coredns), so that a server that parses what the network sends it
+# keeps its code at a random address: it costs nothing measurable here.
 # Shared still: the C library, p11-kit and wslay (Debian has no .a of them).
-HTTPD_LIBS := -no-pie -Wl,-Bstatic -lmicrohttpd -lgnutls -lhogweed -lnettle -ltasn1 -lidn2 -lunistring -lgmp \
+HTTPD_LIBS := -Wl,-Bstatic -lmicrohttpd -lgnutls -lhogweed -lnettle -ltasn1 -lidn2 -lunistring -lgmp \
               -lsqlite3 -ljansson -liniparser -lz -Wl,-Bdynamic -lwslay -lp11-kit -lpthread -lm -ldl
 
 all: $(NSLAB_BIN)
