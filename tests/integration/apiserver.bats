@@ -540,9 +540,9 @@ lab_without_web () {
   "$NSLAB" kubectl k3s -v=6 -n demo get --raw "/api/v1/namespaces/demo/pods?watch=true&resourceVersion=$rv&timeoutSeconds=60" > "$out" 2> "$log" &
   rpid=$!
   # The watch is open once kubectl has the answer's header (its -v=6 line
-  # "GET ... 200 OK in N milliseconds"). A guessed half second was too
-  # short for a kubectl starting on a loaded machine: its request came
-  # while the store was hidden, and no event ever reached it.
+  # "GET ... 200 OK in N milliseconds"). A guessed half second can be too
+  # short for a kubectl starting on a loaded machine: its request would
+  # come while the store is hidden, and no event would ever reach it.
   for _ in $(seq 100); do grep -q ' 200 OK in ' "$log" && break; sleep 0.1; done
   grep -q ' 200 OK in ' "$log"
   # a second without the store: logged, the stream goes on

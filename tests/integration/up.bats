@@ -218,6 +218,20 @@ INI
   "$NSLAB" down k3s
 }
 
+@test "up: the lab's veths have the queue counts of a veth ip link makes (the kernel's default)" {
+  up_seed
+  # The oracle: a veth made by iproute2 with no counts, in a network
+  # namespace that goes away with it. nslab names the counts (it saves an
+  # RCU grace period per veth); `ip -d link` must not tell the difference.
+  want=$(unshare --net sh -c 'ip link add qa type veth peer name qb && ip -d link show qa' \
+    | grep -o 'numtxqueues [0-9]* numrxqueues [0-9]*')
+  [ -n "$want" ]
+  [ "$(ip netns exec k3s-cp1 ip -d link show dev veth1b841caa | grep -o 'numtxqueues [0-9]* numrxqueues [0-9]*')" = "$want" ]
+  [ "$(ip netns exec "$cp1pod" ip -d link show dev eth0 | grep -o 'numtxqueues [0-9]* numrxqueues [0-9]*')" = "$want" ]
+  [ "$(ip netns exec k3s-cp1 ip -d link show dev enp0s8 | grep -o 'numtxqueues [0-9]* numrxqueues [0-9]*')" = "$want" ]
+  "$NSLAB" down k3s
+}
+
 @test "up: each node's kube-proxy chains are the plan's (iptables-restore --noflush)" {
   "$NSLAB" plan "$SEED" > "$BATS_TEST_TMPDIR/plan"
   up_seed

@@ -77,8 +77,8 @@ link_add_bridge (const char *ns, const char *name, uint32_t mtu, const uint8_t *
  * device is made with that many real queues. Left out, veth_newlink makes
  * the device, then cuts its real queues to one, and that cut waits for an
  * RCU grace period with the RTNL held (synchronize_net). On this VM that
- * wait takes 1-4 ms per veth while the other CPU is busy: ~30 ms of a
- * 100-pod up. `ip -d link` shows the same numtxqueues and numrxqueues
+ * wait takes 1-4 ms per veth while the other CPU is busy: 30-50 ms of
+ * a 100-pod up. `ip -d link` shows the same numtxqueues and numrxqueues
  * either way; only the real count differs (tx-1 and rx-1 under
  * /sys/class/net/DEV/queues). 0 when the count cannot be read: the
  * request then names none, as before. */
