@@ -35,7 +35,7 @@ int cmd_kubectl (int argc, char **argv, nslab_error_t *err);
 int apiserver_main (int argc, char **argv);
 /* nslab-runtime LAB (cmd_controller.c): the loop's runtime agent. */
 int runtime_main (int argc, char **argv);
-/* nslab-coredns --port PORT LAB (cmd_coredns.c): a coredns pod's DNS server. */
+/* nslab-coredns --port PORT [--domain DOMAIN] LAB (cmd_coredns.c): a coredns pod's DNS server. */
 int coredns_main (int argc, char **argv);
 /* nslab-kube-proxy ... LAB (cmd_kube_proxy.c): a node's kube-proxy health servers. */
 int kube_proxy_main (int argc, char **argv);

@@ -63,7 +63,7 @@ store_endpoints () {
   [ "$(store "select json_extract(body, '\$.subsets[0].addresses[0].ip') from objects where kind='Endpoints' and name='kube-dns'")" = "$ip" ]
   [ "$(store "select json_extract(body, '\$.spec.clusterIP') from objects where kind='Service' and name='kube-dns'")" = 10.43.0.10 ]
   ip netns exec dnsl-w1 iptables-save -t nat | grep -q -- '-A KUBE-SVC-TCOU7JCQXEZGVUNU -m comment --comment "kube-system/kube-dns:dns -> '"$ip"':53" -j KUBE-SEP-'
-  ps -eo args= | grep -qx "nslab-coredns --port 53 dnsl"
+  ps -eo args= | grep -qx "nslab-coredns --port 53 --domain cluster.local dnsl"
   # A node keeps the host's resolv.conf and /etc/hosts, plus the lab's node names.
   [ "$("$NSLAB" exec dnsl node/w1 -- cat /etc/resolv.conf)" = "$(cat /etc/resolv.conf)" ]
   [ "$("$NSLAB" exec dnsl node/w1 -- cat /etc/hosts)" = "$(cat /etc/hosts; printf '# nslab lab dnsl: its nodes\n192.168.56.10\tcp1\n192.168.56.11\tw1')" ]
@@ -163,6 +163,18 @@ store_endpoints () {
   [ "$(store "select count(*) from objects where namespace='kube-system' and kind in ('Pod', 'Service', 'Deployment')")" -eq 0 ]
   [ "$(in_demo cat /etc/resolv.conf)" = "$(cat /etc/resolv.conf)" ]
   ! ps -eo args= | grep -q '^nslab-coredns'
+  "$NSLAB" down dnsl
+}
+
+@test "dns: [cluster] dns_domain = lab.test: the pods search it and the cluster DNS answers for it alone" {
+  dns_lab $'[cluster]\ndns_domain = lab.test'
+  ps -eo args= | grep -qx "nslab-coredns --port 53 --domain lab.test dnsl"
+  [ "$(in_demo cat /etc/resolv.conf | grep ^search)" = "search demo.svc.lab.test svc.lab.test lab.test" ]
+  ip=$(store "select json_extract(body, '\$.spec.clusterIP') from objects where kind='Service' and name='web-svc'")
+  [ "$(in_demo dig +short web-svc.demo.svc.lab.test)" = "$ip" ]
+  [ "$(in_demo getent hosts web-svc | awk '{print $1, $2}')" = "$ip web-svc.demo.svc.lab.test" ]
+  # cluster.local is no zone of this cluster: REFUSED, as CoreDNS with no upstream
+  in_demo dig web-svc.demo.svc.cluster.local | grep -q 'status: REFUSED'
   "$NSLAB" down dnsl
 }
 

@@ -240,7 +240,15 @@ do_process (const struct plan_op *op, struct state_writer *w, struct pending *pe
    * static nslab-pause, and not nslab, which does not load their
    * libraries. */
   char exe[PATH_MAX], port[8];
-  char *dns_argv[] = { (char *) "nslab-coredns", (char *) "--port", port, (char *) state_writer_lab (w), NULL };
+  /* The zone from the plan: without it (a plan older than the member)
+   * the server parses the lab's whole snapshot for it. */
+  char *dns_argv[] = { (char *) "nslab-coredns", (char *) "--port", port, (char *) "--domain", pp->app.dns_domain,
+                       (char *) state_writer_lab (w), NULL };
+  if (pp->app.dns_domain == NULL)
+    {
+      dns_argv[3] = dns_argv[5];
+      dns_argv[4] = NULL;
+    }
   if (pp->app.kind == APP_DNS || pp->app.kind == APP_KUBE_PROXY)
     {
       const char *helper = pp->app.kind == APP_DNS ? "nslab-coredns" : "nslab-kube-proxy";

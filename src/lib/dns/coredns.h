@@ -21,10 +21,12 @@ int coredns_view_load (struct store *s, const char *zone, struct dns_view *out, 
  * while): the caller logs it (the pod's log). */
 typedef void (*coredns_log_fn) (const struct nslab_error_s *err);
 
-/* Serve LAB's cluster DNS on PORT in the current network namespace until
- * killed; returns only on a setup failure (the sockets). READY_FD (>= 0) is
- * closed once both sockets are bound and the first view is loaded: the
- * pod's runtime counts the pod started then (pause_app.ready_fd). */
-int coredns_serve (const char *lab, uint16_t port, int ready_fd, coredns_log_fn log, nslab_error_t *err);
+/* Serve LAB's cluster DNS for ZONE ("cluster.local"; NULL: the one in the
+ * lab's snapshot) on PORT in the current network namespace until killed;
+ * returns only on a setup failure (the sockets). READY_FD (>= 0) is closed
+ * once both sockets are bound and the first view is loaded: the pod's
+ * runtime counts the pod started then (pause_app.ready_fd). */
+int coredns_serve (const char *lab, const char *zone, uint16_t port, int ready_fd, coredns_log_fn log,
+                   nslab_error_t *err);
 
 #endif

@@ -193,6 +193,8 @@ kubelet_plan_processes (struct plan *p, const struct model *m)
       pr->owner.name = xstrdup (pod->name);
       pr->app.kind = app->kind;
       pr->app.port = app->port;
+      if (app->kind == APP_DNS)
+        pr->app.dns_domain = xstrdup (m->sc->cluster.dns_domain);
       if (app->kind == APP_COMMAND)
         {
           pr->app.command = xstrdup (app->command);

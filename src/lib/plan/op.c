@@ -612,7 +612,11 @@ process_to_json (const struct plan_op *op, struct json_out *o)
       jo_open_object (o, "app", true, &app);
       jo_str (&app, "type", app_kind_names[pr->app.kind]);
       if (pr->app.kind == APP_HTTP || pr->app.kind == APP_DNS)
-        jo_int (&app, "port", (json_int_t) pr->app.port);
+        {
+          jo_int (&app, "port", (json_int_t) pr->app.port);
+          if (pr->app.dns_domain)
+            jo_str (&app, "domain", pr->app.dns_domain);
+        }
       else
         {
           jo_str (&app, "command", pr->app.command);
@@ -664,6 +668,9 @@ process_from_json (const json_t *o, struct plan_op *op, nslab_error_t *err)
   snprintf (r.where, sizeof r.where, "app");
   if (!json_is_object (app) || JR_ENUM (&r, app, "type", app_kind_names, &pr->app.kind) < 0)
     return -1;
+  if (pr->app.kind == APP_DNS && json_object_get (app, "domain")
+      && jr_str (&r, app, "domain", false, &pr->app.dns_domain) < 0)
+    return -1;
   if (pr->app.kind == APP_HTTP || pr->app.kind == APP_DNS)
     return jr_u16 (&r, app, "port", &pr->app.port);
   if (pr->app.kind == APP_COMMAND || pr->app.kind == APP_KUBE_PROXY)
@@ -686,6 +693,7 @@ process_free (struct plan_op *op)
   free (pr->title);
   free (pr->hostname);
   free (pr->app.command);
+  free (pr->app.dns_domain);
   free_strv (pr->app.argv);
   free_strv (pr->env);
   free (pr->etc_hosts);

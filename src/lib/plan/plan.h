@@ -121,7 +121,9 @@ struct plan_nftables {
 /* The app a pod's pause process starts, copied out of the scenario. */
 struct plan_app {
   enum app_kind kind;   /* APP_NONE: pause only */
-  uint16_t port;        /* APP_HTTP */
+  uint16_t port;        /* APP_HTTP, APP_DNS */
+  char *dns_domain;     /* APP_DNS: the zone it answers for, its Corefile's `kubernetes cluster.local`;
+                         * NULL (older plans): the server reads it from the lab's snapshot */
   char *command;        /* APP_COMMAND, as written */
   char **argv;          /* APP_COMMAND, split as a shell would, NULL-terminated */
 };
