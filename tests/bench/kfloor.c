@@ -191,7 +191,9 @@ main (int argc, char **argv)
   const char *app_env = getenv ("KFLOOR_APP");
   int apps = app_env && strcmp (app_env, "1") == 0 ? pods : 0;
   int procs = nodes + pods + apps;
-  /* One queue per CPU, the kernel's default count for a veth. */
+  /* One queue per CPU: the kernel's default count for a veth is one per
+   * possible CPU, which this count equals wherever every possible CPU is
+   * present (as on the bench's machines; nslab reads the possible ones). */
   unsigned queues = (unsigned) sysconf (_SC_NPROCESSORS_CONF);
   pid_t *pids = calloc ((size_t) procs, sizeof *pids);
   int *node_rt = calloc ((size_t) nodes, sizeof *node_rt);

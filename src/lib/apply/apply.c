@@ -242,13 +242,14 @@ do_process (const struct plan_op *op, struct state_writer *w, struct pending *pe
   char exe[PATH_MAX], port[8];
   /* The zone from the plan: without it (a plan older than the member)
    * the server parses the lab's whole snapshot for it. */
-  char *dns_argv[] = { (char *) "nslab-coredns", (char *) "--port", port, (char *) "--domain", pp->app.dns_domain,
-                       (char *) state_writer_lab (w), NULL };
-  if (pp->app.dns_domain == NULL)
+  char *dns_argv[7] = { (char *) "nslab-coredns", (char *) "--port", port };
+  size_t dns_argc = 3;
+  if (pp->app.dns_domain)
     {
-      dns_argv[3] = dns_argv[5];
-      dns_argv[4] = NULL;
+      dns_argv[dns_argc++] = (char *) "--domain";
+      dns_argv[dns_argc++] = pp->app.dns_domain;
     }
+  dns_argv[dns_argc] = (char *) state_writer_lab (w);
   if (pp->app.kind == APP_DNS || pp->app.kind == APP_KUBE_PROXY)
     {
       const char *helper = pp->app.kind == APP_DNS ? "nslab-coredns" : "nslab-kube-proxy";
