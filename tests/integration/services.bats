@@ -494,6 +494,33 @@ svclb_pod () {
   "$NSLAB" down svc
 }
 
+@test "services: up returns once the svclb pods' entry scripts have their rules in, however slow their iptables" {
+  # A pod's PATH starts with /usr/local/sbin (containerd's default): an
+  # iptables there that waits stretches klipper-lb's script to seconds.
+  # Mounted in this file's sandbox only, and only while up runs; nslab's
+  # own iptables and the CNI plugins' name /usr/sbin.
+  [ -d /usr/local/sbin ] || skip "no /usr/local/sbin to mount over"
+  mount -t tmpfs -o mode=0755 tmpfs /usr/local/sbin
+  printf '#!/bin/sh\nsleep 0.2\nexec /usr/sbin/iptables "$@"\n' > /usr/local/sbin/iptables
+  chmod 755 /usr/local/sbin/iptables
+  run "$NSLAB" up "$(svc_lab nftables)"
+  umount /usr/local/sbin
+  [ "$status" -eq 0 ] || { echo "$output" >&2; false; }
+  # Right away: every svclb pod has its last rule, a MASQUERADE per port.
+  local pods=0
+  while read -r pod want; do
+    run ip netns exec "svc-kube-system-$pod" iptables -t nat -S POSTROUTING
+    [ "$(grep -c -- '-j MASQUERADE$' <<<"$output")" -eq "$want" ] || { echo "$pod: $output" >&2; false; }
+    pods=$((pods + 1))
+  done < <("$NSLAB" status svc | awk '$2 ~ /^svclb-traefik-/ { print $2, 2 } $2 ~ /^svclb-web-lb-/ { print $2, 1 }')
+  [ "$pods" -eq 4 ]
+  # And the first request to cp1's address is served (in nftables mode the
+  # node's iptables nat hook takes it first, to the svclb pod).
+  run ip netns exec svc-host curl -s -m 3 http://192.168.56.10/
+  [[ "$output" == "pod: traefik-"* ]] || { echo "$output" >&2; false; }
+  "$NSLAB" down svc
+}
+
 @test "services: deleting a LoadBalancer takes servicelb's DaemonSet, its pods and their host ports with it" {
   up_svc iptables
   uid=$(sqlite3 "$STATE_ROOT/svc/store.db" "select uid from objects where kind = 'Service' and namespace = 'kube-system' and name = 'traefik'")

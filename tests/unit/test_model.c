@@ -1067,7 +1067,7 @@ START_TEST (test_servicelb)
                                 "; iptables -t filter -A FORWARD -d 10.43.121.230/32 -p TCP --dport 443 -j DROP"
                                 "; iptables -t nat -I PREROUTING ! -s 10.43.121.230/32 -p TCP --dport 443 -j DNAT --to 10.43.121.230:443"
                                 "; iptables -t nat -I POSTROUTING -d 10.43.121.230/32 -p TCP -j MASQUERADE"
-                                "; exec sleep infinity");
+                                "; exec sleep infinity 3>&-");
     }
   ck_assert_int_eq (seen[0], 1);
   ck_assert_int_eq (seen[1], 1);
@@ -1091,10 +1091,27 @@ START_TEST (test_servicelb)
             "; iptables -t filter -I FORWARD -s 192.168.56.1/32 -p TCP --dport 30226 -j ACCEPT"
             "; iptables -t filter -A FORWARD -d 192.168.56.11/32 -p TCP --dport %u -j DROP"
             "; iptables -t nat -I PREROUTING ! -s 192.168.56.11/32 -p TCP --dport 8081 -j DNAT --to 192.168.56.11:%u"
-            "; iptables -t nat -I POSTROUTING -d 192.168.56.11/32 -p TCP -j MASQUERADE; exec sleep infinity",
+            "; iptables -t nat -I POSTROUTING -d 192.168.56.11/32 -p TCP -j MASQUERADE; exec sleep infinity 3>&-",
             lb->ports[0].node_port, lb->ports[0].node_port);
         ck_assert_str_eq (script, want);
       }
+  /* The svclb pods, and only they, start once their script closes the
+   * ready fd: its rules are in when up returns. */
+  struct plan *pl = NULL;
+  nslab_error_t err = NULL;
+  ck_assert_int_eq (plan_build (sc, &pl, &err), 0);
+  size_t with_fd = 0, commands = 0;
+  for (size_t k = 0; k < pl->n_ops; k++)
+    if (pl->ops[k].kind == OP_PROCESS && pl->ops[k].u.proc.app.kind == APP_COMMAND)
+      {
+        const struct plan_process *pr = &pl->ops[k].u.proc;
+        commands++;
+        ck_assert_int_eq (pr->app.ready_fd, strncmp (pr->owner.name, "svclb-", 6) == 0);
+        with_fd += pr->app.ready_fd;
+      }
+  ck_assert_uint_eq (with_fd, 4);
+  ck_assert_uint_gt (commands, with_fd);
+  plan_free (pl);
   model_free (m);
   scenario_free (sc);
   /* The name cut to 48 characters, and not at a '-'. */

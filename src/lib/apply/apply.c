@@ -234,7 +234,7 @@ do_process (const struct plan_op *op, struct state_writer *w, struct pending *pe
   if (pp->app.kind == APP_HTTP)
     app = (struct pause_app) { .kind = PAUSE_APP_HTTP, .port = pp->app.port };
   else if (pp->app.kind == APP_COMMAND)
-    app = (struct pause_app) { .kind = PAUSE_APP_COMMAND, .argv = pp->app.argv };
+    app = (struct pause_app) { .kind = PAUSE_APP_COMMAND, .argv = pp->app.argv, .ready_fd = pp->app.ready_fd };
   /* The cluster DNS server (SQLite, ldns) and a node's kube-proxy
    * (libmicrohttpd) are programs of their own beside nslab, not the small
    * static nslab-pause, and not nslab, which does not load their
@@ -632,6 +632,7 @@ static const apply_fn appliers[] = {
   [OP_NFACCT] = apply_nfacct,
 };
 static_assert (ARRAY_SIZE (appliers) == OP__COUNT, "one applier per enum plan_op_kind");
+static_assert (PLAN_APP_READY_FD == PAUSE_APP_READY_FD, "the plan's ready fd is the one the runtime passes");
 
 /* Settle every link's carrier before `up` returns (see link_sync):
  * veth ends first, which enables their bridge ports, then the bridges,

@@ -209,6 +209,7 @@ kubelet_plan_processes (struct plan *p, const struct model *m)
           pr->app.argv[1] = xstrdup ("-c");
           pr->app.argv[2] = servicelb_entry_script (m, pod);
           pr->app.command = xasprintf ("sh -c '%s'", pr->app.argv[2]);
+          pr->app.ready_fd = true;
         }
       /* The downward-API variables a pod spec would typically expose, then
        * the kubernetes service's, which kubelet gives every pod

@@ -621,6 +621,8 @@ process_to_json (const struct plan_op *op, struct json_out *o)
         {
           jo_str (&app, "command", pr->app.command);
           jo_strv (&app, "argv", pr->app.argv);
+          if (pr->app.ready_fd)
+            jo_bool (&app, "ready_fd", true);
         }
       jo_close (&app);
     }
@@ -679,6 +681,9 @@ process_from_json (const json_t *o, struct plan_op *op, nslab_error_t *err)
         return -1;
       if (pr->app.argv[0] == NULL)
         return jr_bad (&r, "argv", "empty");
+      if (pr->app.kind == APP_COMMAND && json_object_get (app, "ready_fd")
+          && jr_bool (&r, app, "ready_fd", &pr->app.ready_fd) < 0)
+        return -1;
     }
   return 0;
 }

@@ -126,7 +126,14 @@ struct plan_app {
                          * NULL (older plans): the server reads it from the lab's snapshot */
   char *command;        /* APP_COMMAND, as written */
   char **argv;          /* APP_COMMAND, split as a shell would, NULL-terminated */
+  bool ready_fd;        /* APP_COMMAND: its first start gets fd PLAN_APP_READY_FD, which it closes
+                         * once set up (klipper-lb's entry script, after its rules); the pod counts
+                         * as started only then */
 };
+
+/* The fd a command app with plan_app.ready_fd closes once it is set up
+ * (the runtime's PAUSE_APP_READY_FD). */
+#define PLAN_APP_READY_FD 3
 
 struct plan_process {
   struct obj_ref owner; /* OBJ_NODE or OBJ_POD, with namespace and name */

@@ -65,8 +65,12 @@ servicelb_entry_script (const struct model *m, const struct model_pod *pod)
       sb_addf (&sb, "; iptables -t nat -I POSTROUTING -d %s/32 -p %s -j MASQUERADE", ip, proto);
     }
   /* entry ends blocked on a fifo (</pause); the lab keeps the host's
-   * files untouched, so it sleeps instead. */
-  sb_add (&sb, "; exec sleep infinity");
+   * files untouched, so it sleeps instead. Its rules are in by then: it
+   * closes the ready fd (plan_app.ready_fd), and the pod counts as started.
+   * A client of the LoadBalancer right after up would otherwise race the
+   * script: refused before its DNAT, or, between its DNAT and its
+   * MASQUERADE, a connection conntrack keeps unmasqueraded, which hangs. */
+  sb_addf (&sb, "; exec sleep infinity %d>&-", PLAN_APP_READY_FD);
   return sb_steal (&sb);
 }
 
