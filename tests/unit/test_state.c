@@ -15,6 +15,8 @@
 #include "state/journal.h"
 #include "state/snapshot.h"
 #include "state/state.h"
+#include "state/store.h"
+#include "state/watch.h"
 
 static struct state *
 parse_ok (const char *text)
@@ -242,6 +244,61 @@ START_TEST (test_netns_name_ok)
   ck_assert (! state_netns_name_ok ("k3s", "/etc/passwd"));
   ck_assert (! state_netns_name_ok ("k3s", ".."));
   ck_assert (! state_netns_name_ok ("k3s", ""));
+}
+END_TEST
+
+static void
+append_to (int dfd, const char *name)
+{
+  int fd = openat (dfd, name, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+  ck_assert_int_ge (fd, 0);
+  ck_assert_int_eq (write (fd, "x\n", 2), 2);
+  close (fd);
+}
+
+static long
+elapsed_ms (const struct timespec *t0)
+{
+  struct timespec t;
+  clock_gettime (CLOCK_MONOTONIC, &t);
+  return (t.tv_sec - t0->tv_sec) * 1000 + (t.tv_nsec - t0->tv_nsec) / 1000000;
+}
+
+/* A wait wakes for a write to the store's files only: the journal, which
+ * up appends to at every object it makes, must not wake every node's
+ * kube-proxy to read the store. */
+START_TEST (test_watch_wakes_for_the_store_only)
+{
+  char dir[] = "/tmp/nslab-watch-unit-XXXXXX";
+  ck_assert_ptr_nonnull (mkdtemp (dir));
+  int dfd = open (dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  ck_assert_int_ge (dfd, 0);
+  nslab_error_t err = NULL;
+  int w = watch_state_dir (dfd, "k3s", &err);
+  ck_assert_msg (w >= 0, "%s", err ? err->msg : "");
+  /* Waited past, to the end of the wait. */
+  append_to (dfd, "journal");
+  append_to (dfd, "plan.json");
+  struct timespec t0;
+  clock_gettime (CLOCK_MONOTONIC, &t0);
+  ck_assert (!wait_for_write (w, 60));
+  ck_assert_int_ge (elapsed_ms (&t0), 59);
+  /* The WAL (every commit) and the database (a checkpoint), alone or
+   * among other writes. */
+  append_to (dfd, STORE_FILE "-wal");
+  ck_assert (wait_for_write (w, 5000));
+  append_to (dfd, "journal");
+  append_to (dfd, STORE_FILE);
+  append_to (dfd, "journal");
+  ck_assert (wait_for_write (w, 5000));
+  /* Each wake drained what came before it. */
+  ck_assert (!wait_for_write (w, 10));
+  close (w);
+  static const char *const names[] = { "journal", "plan.json", STORE_FILE, STORE_FILE "-wal" };
+  for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+    ck_assert_int_eq (unlinkat (dfd, names[i], 0), 0);
+  close (dfd);
+  ck_assert_int_eq (rmdir (dir), 0);
 }
 END_TEST
 
@@ -738,6 +795,7 @@ make_suite (void)
   tcase_add_test (tc, test_remove_pod_files_by_fd);
   tcase_add_test (tc, test_snapshot_maker_write_and_drop);
   tcase_add_test (tc, test_plan_dump_json_same_bytes);
+  tcase_add_test (tc, test_watch_wakes_for_the_store_only);
   suite_add_tcase (s, tc);
   return s;
 }

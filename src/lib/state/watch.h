@@ -23,8 +23,9 @@
 int watch_state_dir (int dir_fd, const char *lab, nslab_error_t *err);
 /* watch_state_dir of LAB by its path, or -1: then the caller polls only. */
 int watch_lab_dir (const char *lab);
-/* Until the state dir is written (true) or WAIT_MS passes (false; without
- * a watch, WATCH < 0, this is the poll). A wake drains the watch: the next
+/* Until the lab's store is written (true) or WAIT_MS passes (false;
+ * without a watch, WATCH < 0, this is the poll). Writes to the dir's other
+ * files are drained and waited past. A wake drains the watch: the next
  * wait is for a write after this one. */
 bool wait_for_write (int watch, int wait_ms);
 
