@@ -6,7 +6,6 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/inotify.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "base/util.h"
@@ -64,8 +63,7 @@ wait_for_write (int watch, int wait_ms)
       usleep ((useconds_t) wait_ms * 1000);
       return false;
     }
-  struct timespec t0;
-  clock_gettime (CLOCK_MONOTONIC, &t0);
+  int64_t deadline = monotonic_us () + (int64_t) wait_ms * 1000;
   for (int left = wait_ms;;)
     {
       struct pollfd pfd = { .fd = watch, .events = POLLIN };
@@ -82,9 +80,7 @@ wait_for_write (int watch, int wait_ms)
        * up or the control loop's agent makes): wait on for the rest of the
        * time. Each wake used to read the store, and up woke every node's
        * kube-proxy some 140 times at 100 pods (60 ms of CPU in all). */
-      struct timespec t;
-      clock_gettime (CLOCK_MONOTONIC, &t);
-      left = wait_ms - (int) ((t.tv_sec - t0.tv_sec) * 1000 + (t.tv_nsec - t0.tv_nsec) / 1000000);
+      left = (int) ((deadline - monotonic_us ()) / 1000);
       if (left <= 0)
         return false;
     }
