@@ -135,34 +135,23 @@ may_kill (const struct state *st, const struct state_process *p, nslab_error_t *
                       p->name, (int) p->pid, st->lab);
 }
 
-/* SIGKILL every recorded process that is still the one we started, with
- * its process group (its app and whatever that started): see
- * proc_kill_start for why a recycled pid cannot be hit. All are signalled
- * first and waited for together, which keeps `down` of a lab with hundreds
- * of pods short. */
+/* SIGKILL the processes of records ORDER[0..N) that are still the ones we
+ * started, with their process groups (the app and whatever that started):
+ * see proc_kill_start for why a recycled pid cannot be hit. All are
+ * signalled first, then waited for together: one poll over every pidfd
+ * (readable once its process has exited), so the exits overlap and a slow
+ * one does not hold up noticing the others. */
 static int
-kill_processes (const struct state *st, struct steps *steps, nslab_error_t *err)
+kill_and_wait (const struct state *st, const size_t *order, size_t n_order, struct steps *steps,
+               nslab_error_t *err)
 {
   int rc = 0;
-  int *fds = xcalloc (st->n_procs + 1, sizeof *fds);
-  /* The nodes first: each node's pause process is the PID 1 of the node,
-   * whose PID namespace holds its pods' (and the control loop), and the
-   * kernel kills everything in it as it exits, many at once, while we go
-   * on; the records after it then mostly name processes gone or exiting.
-   * Then the rest, newest first. */
-  size_t *order = xcalloc (st->n_procs + 1, sizeof *order), n_order = 0;
-  for (size_t i = 0; i < st->n_procs; i++)
-    if (st->procs[i].kind == STATE_PROC_NODE)
-      order[n_order++] = i;
-  for (size_t i = st->n_procs; i-- > 0;)
-    if (st->procs[i].kind != STATE_PROC_NODE)
-      order[n_order++] = i;
+  int *fds = xcalloc (n_order + 1, sizeof *fds);
   for (size_t o = 0; o < n_order; o++)
     {
-      size_t i = order[o];
-      const struct state_process *p = &st->procs[i];
+      const struct state_process *p = &st->procs[order[o]];
       nslab_error_t e = NULL;
-      fds[i] = -1;
+      fds[o] = -1;
       /* One step per record, alive or not: a crash test counts records,
          and a pod the control loop already replaced has a dead one. */
       step (steps);
@@ -178,10 +167,10 @@ kill_processes (const struct state *st, struct steps *steps, nslab_error_t *err)
         }
       if (ok == 2)
         {
-          fds[i] = proc_open_verified (p->pid, p->starttime);
+          fds[o] = proc_open_verified (p->pid, p->starttime);
           continue;
         }
-      fds[i] = proc_kill_start (p->pid, p->starttime, &e);
+      fds[o] = proc_kill_start (p->pid, p->starttime, &e);
       if (e != NULL)
         {
           nslab_error_wrap (&e, "kill %s", p->name);
@@ -189,17 +178,14 @@ kill_processes (const struct state *st, struct steps *steps, nslab_error_t *err)
           rc = -1;
         }
     }
-  /* Wait for all of them together: one poll over every pidfd (readable
-   * once its process has exited), so the exits overlap and a slow one does
-   * not hold up noticing the others. */
-  struct pollfd *pfd = xcalloc (st->n_procs + 1, sizeof *pfd);
-  size_t *which = xcalloc (st->n_procs + 1, sizeof *which);
+  struct pollfd *pfd = xcalloc (n_order + 1, sizeof *pfd);
+  size_t *which = xcalloc (n_order + 1, sizeof *which);
   size_t n = 0;
-  for (size_t i = 0; i < st->n_procs; i++)
-    if (fds[i] >= 0)
+  for (size_t o = 0; o < n_order; o++)
+    if (fds[o] >= 0)
       {
-        pfd[n] = (struct pollfd) { .fd = fds[i], .events = POLLIN };
-        which[n++] = i;
+        pfd[n] = (struct pollfd) { .fd = fds[o], .events = POLLIN };
+        which[n++] = order[o];
       }
   struct timespec t0;
   clock_gettime (CLOCK_MONOTONIC, &t0);
@@ -242,6 +228,51 @@ kill_processes (const struct state *st, struct steps *steps, nslab_error_t *err)
   free (pfd);
   free (which);
   free (fds);
+  return rc;
+}
+
+/* Every recorded process, in two rounds. First the nodes and whatever is
+ * not a node's pod (the control loop, the API server), newest first: a
+ * node's pause process is PID 1 of the node's PID namespace, which holds
+ * its pods' (nested in it), and as it exits the kernel kills all of them,
+ * many at once, and reports the node's exit only once they are gone
+ * (zap_pid_ns_processes). Then the nodes' pods: by then their records
+ * mostly name processes that are gone, one read each, instead of checks
+ * of processes still exiting while the exits keep the CPUs busy; one
+ * still there (not nested in its node: a lab of an older nslab) is killed
+ * and waited for then. */
+static int
+kill_processes (const struct state *st, struct steps *steps, nslab_error_t *err)
+{
+  size_t *order = xcalloc (st->n_procs + 1, sizeof *order), n_first = 0, n_order = 0;
+  bool *later = xcalloc (st->n_procs + 1, sizeof *later);
+  struct strmap nodes;
+  strmap_init (&nodes);
+  for (size_t i = 0; i < st->n_procs; i++)
+    if (st->procs[i].kind == STATE_PROC_NODE)
+      {
+        order[n_order++] = i;
+        if (st->procs[i].name)
+          strmap_put (&nodes, st->procs[i].name, (void *) 1);
+      }
+  for (size_t i = st->n_procs; i-- > 0;)
+    {
+      const struct state_process *p = &st->procs[i];
+      if (p->kind == STATE_PROC_NODE)
+        continue;
+      later[i] = p->kind == STATE_PROC_POD && p->node && strmap_get (&nodes, p->node) != NULL;
+      if (!later[i])
+        order[n_order++] = i;
+    }
+  strmap_free (&nodes);
+  n_first = n_order;
+  for (size_t i = st->n_procs; i-- > 0;)
+    if (later[i])
+      order[n_order++] = i;
+  int rc = kill_and_wait (st, order, n_first, steps, err);
+  if (kill_and_wait (st, order + n_first, n_order - n_first, steps, err) < 0)
+    rc = -1;
+  free (later);
   free (order);
   return rc;
 }
