@@ -40,6 +40,30 @@ load helpers
   [ "$output" = "lab k3s is down" ]
 }
 
+@test "down: a pod's process outside its node's PID namespace (as an older nslab left one) dies after the nodes" {
+  # down waits for the nodes first, whose PID namespaces take their pods
+  # along, then goes through the pods' records: one whose process is still
+  # there (not nested in its node) is killed and waited for then.
+  "$NSLAB" up "$SEED" >/dev/null
+  setsid bash -c 'exec -a "nslab-pause k3s default/stray" sleep 4711' &
+  pid=$!
+  for _ in $(seq 50); do
+    grep -q 'nslab-pause k3s' "/proc/$pid/cmdline" && break
+    sleep 0.1
+  done
+  start=$(awk '{print $22}' "/proc/$pid/stat")
+  ns=$(awk '$1 == "proc" && $2 == "pod" { print $5; exit }' "$STATE_ROOT/k3s/journal")
+  printf 'proc pod default/stray - %s w1 %s %s\n' "$ns" "$pid" "$start" >> "$STATE_ROOT/k3s/journal"
+  run "$NSLAB" down k3s
+  [ "$status" -eq 0 ]
+  [ "$output" = "lab k3s is down" ]
+  # killed before down returned: gone (this shell reaped it) or a zombie
+  if [ -e "/proc/$pid" ]; then
+    [ "$(awk '{print $3}' "/proc/$pid/stat")" = Z ]
+  fi
+  wait "$pid" || true
+}
+
 @test "down: a lab that is not up" {
   run "$NSLAB" down nolab
   [ "$status" -eq 1 ]
